@@ -1,0 +1,118 @@
+package kernels
+
+// The dot products below follow ggml's vec_dot functions: integer sums
+// inside a block (exact, so every SIMD twin must match them bit for bit),
+// then one float multiply-add per block with the combined scales.
+
+// DotQ4KQ8K returns the dot product of one Q4_K weight row and one Q8_K
+// activation row of the same length.
+func DotQ4KQ8K(w []BlockQ4K, a []BlockQ8K) float32 {
+	var sum float32
+	for i := range w {
+		b, y := &w[i], &a[i]
+		var sumi, summ int32
+		for j := 0; j < 8; j++ {
+			sc, m := ScaleMinK4(j, &b.Scales)
+			// Sub-block j is the low (even j) or high (odd j) nibbles of qs[32*(j/2):].
+			q := b.Qs[32*(j/2) : 32*(j/2)+32]
+			shift := uint(4 * (j & 1))
+			a8 := y.Qs[32*j : 32*j+32]
+			var s int32
+			for l := 0; l < 32; l++ {
+				s += int32((q[l]>>shift)&0xF) * int32(a8[l])
+			}
+			sumi += int32(sc) * s
+			summ += int32(m) * (int32(y.Bsums[2*j]) + int32(y.Bsums[2*j+1]))
+		}
+		d := FP16ToF32(b.D) * y.D
+		dmin := FP16ToF32(b.Dmin) * y.D
+		sum += d*float32(sumi) - dmin*float32(summ)
+	}
+	return sum
+}
+
+// DotQ6KQ8K returns the dot product of a Q6_K row and a Q8_K row.
+func DotQ6KQ8K(w []BlockQ6K, a []BlockQ8K) float32 {
+	var sum float32
+	for i := range w {
+		b, y := &w[i], &a[i]
+		var sumi int32
+		for half := 0; half < 2; half++ {
+			ql := b.Ql[64*half : 64*half+64]
+			qh := b.Qh[32*half : 32*half+32]
+			base := 128 * half
+			for l := 0; l < 32; l++ {
+				q1 := int32(ql[l]&0xF|(qh[l]&3)<<4) - 32
+				q2 := int32(ql[l+32]&0xF|((qh[l]>>2)&3)<<4) - 32
+				q3 := int32(ql[l]>>4|((qh[l]>>4)&3)<<4) - 32
+				q4 := int32(ql[l+32]>>4|((qh[l]>>6)&3)<<4) - 32
+				is := 8*half + l/16
+				sumi += int32(b.Scales[is]) * q1 * int32(y.Qs[base+l])
+				sumi += int32(b.Scales[is+2]) * q2 * int32(y.Qs[base+32+l])
+				sumi += int32(b.Scales[is+4]) * q3 * int32(y.Qs[base+64+l])
+				sumi += int32(b.Scales[is+6]) * q4 * int32(y.Qs[base+96+l])
+			}
+		}
+		sum += FP16ToF32(b.D) * y.D * float32(sumi)
+	}
+	return sum
+}
+
+// DotQ8_0Q8_0 returns the dot product of two Q8_0 rows.
+func DotQ8_0Q8_0(w []BlockQ8_0, a []BlockQ8_0) float32 {
+	var sum float32
+	for i := range w {
+		var s int32
+		for l := 0; l < QK8_0; l++ {
+			s += int32(w[i].Qs[l]) * int32(a[i].Qs[l])
+		}
+		sum += FP16ToF32(w[i].D) * FP16ToF32(a[i].D) * float32(s)
+	}
+	return sum
+}
+
+// DotF32 returns the float32 dot product. Eight partial sums, as a SIMD
+// register would keep, bound the rounding error on long rows.
+func DotF32(w, a []float32) float32 {
+	var s [8]float32
+	n := len(w) &^ 7
+	for i := 0; i < n; i += 8 {
+		for k := 0; k < 8; k++ {
+			s[k] += w[i+k] * a[i+k]
+		}
+	}
+	for i := n; i < len(w); i++ {
+		s[0] += w[i] * a[i]
+	}
+	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
+}
+
+// DotF16 returns the dot product of two fp16 rows, accumulated in float32.
+func DotF16(w, a []uint16) float32 {
+	var s [8]float32
+	n := len(w) &^ 7
+	for i := 0; i < n; i += 8 {
+		for k := 0; k < 8; k++ {
+			s[k] += FP16ToF32(w[i+k]) * FP16ToF32(a[i+k])
+		}
+	}
+	for i := n; i < len(w); i++ {
+		s[0] += FP16ToF32(w[i]) * FP16ToF32(a[i])
+	}
+	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
+}
+
+// DotBF16F32 returns the dot product of a bf16 weight row and f32 activations.
+func DotBF16F32(w []uint16, a []float32) float32 {
+	var s [8]float32
+	n := len(w) &^ 7
+	for i := 0; i < n; i += 8 {
+		for k := 0; k < 8; k++ {
+			s[k] += BF16ToF32(w[i+k]) * a[i+k]
+		}
+	}
+	for i := n; i < len(w); i++ {
+		s[0] += BF16ToF32(w[i]) * a[i]
+	}
+	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
+}
