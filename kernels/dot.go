@@ -102,17 +102,17 @@ func DotF16(w, a []uint16) float32 {
 	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
 }
 
-// DotBF16F32 returns the dot product of a bf16 weight row and f32 activations.
-func DotBF16F32(w []uint16, a []float32) float32 {
+// DotBF16 returns the dot product of two bf16 rows, accumulated in float32.
+func DotBF16(w, a []uint16) float32 {
 	var s [8]float32
 	n := len(w) &^ 7
 	for i := 0; i < n; i += 8 {
 		for k := 0; k < 8; k++ {
-			s[k] += BF16ToF32(w[i+k]) * a[i+k]
+			s[k] += BF16ToF32(w[i+k]) * BF16ToF32(a[i+k])
 		}
 	}
 	for i := n; i < len(w); i++ {
-		s[0] += BF16ToF32(w[i]) * a[i]
+		s[0] += BF16ToF32(w[i]) * BF16ToF32(a[i])
 	}
 	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
 }

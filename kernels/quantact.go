@@ -76,3 +76,10 @@ func ConvertRowF16(x []float32, out []uint16) {
 		out[i] = F32ToFP16(v)
 	}
 }
+
+// ConvertRowBF16 rounds activations to bf16, the vec_dot_type of BF16 weights.
+func ConvertRowBF16(x []float32, out []uint16) {
+	for i, v := range x {
+		out[i] = F32ToBF16(v)
+	}
+}

@@ -1,0 +1,158 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+
+	"asdsl-bench/engine/gguf"
+)
+
+// layer holds one transformer block's weights. Projections are either
+// separate (llama: q, k, v; gate, up) or fused (phi3: qkv; gate+up), and
+// the forward pass splits fused outputs by rows.
+type layer struct {
+	attnNorm []float32
+	qkv      []*Matrix // 1 fused [q;k;v] or 3 separate
+	wo       *Matrix
+	ffnNorm  []float32
+	gateUp   []*Matrix // 1 fused [gate;up] or 2 separate
+	down     *Matrix
+}
+
+// Model is a loaded GGUF model. Its weights are views into the mapping:
+// loading costs no copy and the OS pages weights in on first use.
+type Model struct {
+	Config  Config
+	File    *gguf.File
+	Path    string
+	tokEmb  *Matrix
+	outNorm []float32
+	output  *Matrix // may be tokEmb when tied
+	layers  []layer
+	rope    *ropeTable
+}
+
+// architecture describes how one model family names and shapes its
+// tensors; one small file per family registers one.
+type architecture struct {
+	name     string
+	ropeNeox bool
+	load     func(l *tensorLoader, c *Config, i int) (layer, error)
+}
+
+var architectures = map[string]architecture{}
+
+func register(a architecture) { architectures[a.name] = a }
+
+// SupportedArchitectures lists the architectures the engine can run.
+func SupportedArchitectures() []string {
+	var s []string
+	for k := range architectures {
+		s = append(s, k)
+	}
+	sort.Strings(s)
+	return s
+}
+
+// Load opens and maps a GGUF model.
+func Load(path string) (*Model, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := FromFile(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	m.Path = path
+	return m, nil
+}
+
+// FromFile builds a model over an already parsed file.
+func FromFile(f *gguf.File) (*Model, error) {
+	archName, err := f.Meta.String("general.architecture")
+	if err != nil {
+		return nil, err
+	}
+	arch, ok := architectures[archName]
+	if !ok {
+		return nil, fmt.Errorf("architecture %q is not supported (supported: %v)", archName, SupportedArchitectures())
+	}
+	cfg, err := readConfig(f, archName, arch.ropeNeox)
+	if err != nil {
+		return nil, err
+	}
+	ld := &tensorLoader{f: f, used: map[string]bool{}}
+	te, ok := f.Tensor("token_embd.weight")
+	if !ok || len(te.Dims) != 2 {
+		return nil, fmt.Errorf("tensor \"token_embd.weight\" is missing or not 2-D")
+	}
+	cfg.NVocab = int(te.Dims[1])
+	m := &Model{Config: cfg, File: f}
+	if m.tokEmb, err = ld.matrix("token_embd.weight", cfg.NEmbd, cfg.NVocab); err != nil {
+		return nil, err
+	}
+	if m.outNorm, err = ld.vector("output_norm.weight", cfg.NEmbd); err != nil {
+		return nil, err
+	}
+	if ld.has("output.weight") {
+		if m.output, err = ld.matrix("output.weight", cfg.NEmbd, cfg.NVocab); err != nil {
+			return nil, err
+		}
+	} else {
+		m.output = m.tokEmb // tied embeddings
+	}
+	m.layers = make([]layer, cfg.NLayer)
+	for i := range m.layers {
+		if m.layers[i], err = arch.load(ld, &cfg, i); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range f.Tensors {
+		if !ld.used[t.Name] {
+			return nil, fmt.Errorf("tensor %q is not used by the %s architecture (unsupported variant?)", t.Name, archName)
+		}
+	}
+	m.rope = newRopeTable(cfg.RopeDim, cfg.NCtx, cfg.RopeBase)
+	return m, nil
+}
+
+// Close releases the file mapping.
+func (m *Model) Close() error { return m.File.Close() }
+
+// WeightBytes is the number of bytes one decode step streams: every
+// matrix except the embedding table, of which one row is read.
+func (m *Model) WeightBytes() int64 {
+	var n int64
+	for _, l := range m.layers {
+		for _, w := range l.qkv {
+			n += w.Bytes()
+		}
+		for _, w := range l.gateUp {
+			n += w.Bytes()
+		}
+		n += l.wo.Bytes() + l.down.Bytes()
+	}
+	return n + m.output.Bytes()
+}
+
+// common loads the per-layer tensors every family shares.
+func commonLayer(ld *tensorLoader, c *Config, i int) (layer, error) {
+	var l layer
+	var err error
+	p := fmt.Sprintf("blk.%d.", i)
+	if l.attnNorm, err = ld.vector(p+"attn_norm.weight", c.NEmbd); err != nil {
+		return l, err
+	}
+	if l.ffnNorm, err = ld.vector(p+"ffn_norm.weight", c.NEmbd); err != nil {
+		return l, err
+	}
+	if l.wo, err = ld.matrix(p+"attn_output.weight", c.QDim(), c.NEmbd); err != nil {
+		return l, err
+	}
+	if l.down, err = ld.matrix(p+"ffn_down.weight", c.NFF, c.NEmbd); err != nil {
+		return l, err
+	}
+	return l, nil
+}

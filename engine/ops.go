@@ -1,0 +1,85 @@
+package engine
+
+import "math"
+
+// rmsNorm writes x / sqrt(mean(x²) + eps) * w. It rounds like ggml:
+// squares in float32 summed in float64, then mean, sqrt and reciprocal
+// each in float32. Activations are quantized to int8 right after this, so
+// one ulp of difference here can flip a quantized value and move the
+// logits measurably away from llama.cpp's.
+func rmsNorm(out, x, w []float32, eps float32) {
+	var sum float64
+	for _, v := range x {
+		sum += float64(v * v)
+	}
+	mean := float32(sum / float64(len(x)))
+	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
+	for i, v := range x {
+		out[i] = v * scale * w[i]
+	}
+}
+
+// ropeTable holds cos/sin for every position and pair, computed the way
+// ggml does (theta multiplied by theta_scale step by step in float32), so
+// that our rotations round like llama.cpp's.
+type ropeTable struct {
+	dims     int
+	cos, sin []float32 // [pos][dims/2]
+}
+
+func newRopeTable(dims, nPos int, base float32) *ropeTable {
+	rt := &ropeTable{dims: dims, cos: make([]float32, nPos*dims/2), sin: make([]float32, nPos*dims/2)}
+	thetaScale := float32(math.Pow(float64(base), -2.0/float64(dims)))
+	for p := 0; p < nPos; p++ {
+		theta := float32(p)
+		for i := 0; i < dims/2; i++ {
+			rt.cos[p*dims/2+i] = float32(math.Cos(float64(theta)))
+			rt.sin[p*dims/2+i] = float32(math.Sin(float64(theta)))
+			theta *= thetaScale
+		}
+	}
+	return rt
+}
+
+// apply rotates each head of x (nHeads × headDim) at position pos. NEOX
+// pairs element i with i+dims/2; the original layout pairs 2i with 2i+1.
+func (rt *ropeTable) apply(x []float32, nHeads, headDim, pos int, neox bool) {
+	half := rt.dims / 2
+	cs := rt.cos[pos*half : (pos+1)*half]
+	sn := rt.sin[pos*half : (pos+1)*half]
+	for h := 0; h < nHeads; h++ {
+		v := x[h*headDim : h*headDim+headDim]
+		for i := 0; i < half; i++ {
+			a, b := 2*i, 2*i+1
+			if neox {
+				a, b = i, i+half
+			}
+			x0, x1 := v[a], v[b]
+			v[a] = x0*cs[i] - x1*sn[i]
+			v[b] = x0*sn[i] + x1*cs[i]
+		}
+	}
+}
+
+func silu(x float32) float32 { return x * float32(1/(1+math.Exp(float64(-x)))) }
+
+// softmaxInPlace normalises x to probabilities, subtracting the max for
+// stability and summing in float64.
+func softmaxInPlace(x []float32) {
+	mx := float32(math.Inf(-1))
+	for _, v := range x {
+		if v > mx {
+			mx = v
+		}
+	}
+	var sum float64
+	for i, v := range x {
+		e := float32(math.Exp(float64(v - mx)))
+		x[i] = e
+		sum += float64(e)
+	}
+	inv := float32(1 / sum)
+	for i := range x {
+		x[i] *= inv
+	}
+}

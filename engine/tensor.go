@@ -1,0 +1,90 @@
+package engine
+
+import (
+	"fmt"
+
+	"asdsl-bench/engine/gguf"
+	"asdsl-bench/kernels"
+)
+
+// Matrix is a 2-D weight tensor viewed in place in the mapped file:
+// Rows rows of Cols elements, each row RowBytes bytes of Type.
+type Matrix struct {
+	Name     string
+	Type     gguf.GGMLType
+	Rows     int
+	Cols     int
+	RowBytes int
+	Data     []byte
+}
+
+// Row returns row i's raw bytes.
+func (m *Matrix) Row(i int) []byte { return m.Data[i*m.RowBytes : (i+1)*m.RowBytes] }
+
+// Bytes is the matrix's size in the file.
+func (m *Matrix) Bytes() int64 { return int64(len(m.Data)) }
+
+// DequantRow decodes row i into out (len Cols).
+func (m *Matrix) DequantRow(i int, out []float32) {
+	r := m.Row(i)
+	switch m.Type {
+	case gguf.TypeF32:
+		copy(out, kernels.AsF32(r))
+	case gguf.TypeF16:
+		kernels.DequantF16(kernels.AsU16(r), out)
+	case gguf.TypeBF16:
+		kernels.DequantBF16(kernels.AsU16(r), out)
+	case gguf.TypeQ8_0:
+		kernels.DequantQ8_0(kernels.AsQ8_0(r), out)
+	case gguf.TypeQ4_K:
+		kernels.DequantQ4K(kernels.AsQ4K(r), out)
+	case gguf.TypeQ6_K:
+		kernels.DequantQ6K(kernels.AsQ6K(r), out)
+	default:
+		panic("unreachable: types are validated by the reader")
+	}
+}
+
+// tensorLoader fetches tensors by name with shape checks, so that a file
+// with the right names but wrong shapes is refused with a clear message.
+type tensorLoader struct {
+	f    *gguf.File
+	used map[string]bool
+}
+
+func (l *tensorLoader) has(name string) bool {
+	_, ok := l.f.Tensor(name)
+	return ok
+}
+
+// matrix loads a [rows][cols] matrix (GGUF dims {cols, rows}).
+func (l *tensorLoader) matrix(name string, cols, rows int) (*Matrix, error) {
+	t, ok := l.f.Tensor(name)
+	if !ok {
+		return nil, fmt.Errorf("tensor %q is missing", name)
+	}
+	if len(t.Dims) != 2 || t.Dims[0] != uint64(cols) || t.Dims[1] != uint64(rows) {
+		return nil, fmt.Errorf("tensor %q has shape %v, want [%d %d]", name, t.Dims, cols, rows)
+	}
+	l.used[name] = true
+	rb, _ := t.Type.RowBytes(t.Dims[0])
+	return &Matrix{Name: name, Type: t.Type, Rows: rows, Cols: cols, RowBytes: int(rb), Data: l.f.TensorData(t)}, nil
+}
+
+// vector loads a 1-D tensor of n elements as float32 (norm weights),
+// decoding it once at load.
+func (l *tensorLoader) vector(name string, n int) ([]float32, error) {
+	t, ok := l.f.Tensor(name)
+	if !ok {
+		return nil, fmt.Errorf("tensor %q is missing", name)
+	}
+	if len(t.Dims) != 1 || t.Dims[0] != uint64(n) {
+		return nil, fmt.Errorf("tensor %q has shape %v, want [%d]", name, t.Dims, n)
+	}
+	l.used[name] = true
+	rb, _ := t.Type.RowBytes(t.Dims[0])
+	m := &Matrix{Name: name, Type: t.Type, Rows: 1, Cols: n, RowBytes: int(rb), Data: l.f.TensorData(t)}
+	out := make([]float32, n)
+	m.DequantRow(0, out)
+	return out, nil
+}
