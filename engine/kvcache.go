@@ -55,46 +55,23 @@ func (c *f32Cache) Put(layer, pos int, k, v []float32) {
 	copy(c.v[layer][pos*d:(pos+1)*d], v)
 }
 
-func (c *f32Cache) AttendScratch(n int) int { return n + 16*c.cfg.HeadDim }
+func (c *f32Cache) AttendScratch(n int) int { return n }
 
 func (c *f32Cache) Attend(layer, h int, q []float32, n int, out, scratch []float32) {
-	scores, lanes := scratch[:n], scratch[n:]
 	d, hd := c.cfg.KVDim(), c.cfg.HeadDim
 	kvh := h / c.groupSz // grouped-query attention: heads share a KV head
 	ks, vs := c.k[layer], c.v[layer]
-	s := scores[:n]
+	s := scratch[:n]
 	for j := 0; j < n; j++ {
 		s[j] = kernels.DotF32(ks[j*d+kvh*hd:j*d+kvh*hd+hd], q) * c.scale
 	}
 	softmaxInPlace(s)
-	// Weighted sum of values with 16 lanes over positions (lane = j mod
-	// 16, fused multiply-add), then a tree reduction: the order llama.cpp's
-	// CPU backend (AVX-512 tinyBLAS) sums in. The output is quantized to
-	// int8 for the next matmul, where an ulp of difference can flip a value.
-	var acc [16][]float32
-	for l := range acc {
-		acc[l] = lanes[l*hd : (l+1)*hd]
-		clear(acc[l])
-	}
+	clear(out[:hd])
 	for j := 0; j < n; j++ {
 		p := s[j]
 		v := vs[j*d+kvh*hd : j*d+kvh*hd+hd]
-		a := acc[j&15]
-		for i := range a {
-			a[i] = fma32(p, v[i], a[i])
+		for i := range out[:hd] {
+			out[i] += p * v[i]
 		}
-	}
-	for i := range out[:hd] {
-		var t3 [8]float32
-		for k := 0; k < 8; k++ {
-			t3[k] = acc[k+8][i] + acc[k][i]
-		}
-		var t6 [4]float32
-		for k := 0; k < 4; k++ {
-			t6[k] = t3[k+4] + t3[k]
-		}
-		out[i] = (t6[0] + t6[2]) + (t6[1] + t6[3])
 	}
 }
-
-func fma32(a, b, c float32) float32 { return float32(math.FMA(float64(a), float64(b), float64(c))) }
