@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+
+	"asdsl-bench/engine"
+	"asdsl-bench/engine/gguf"
+	"asdsl-bench/engine/mock"
+	"asdsl-bench/engine/tokenizer"
+)
+
+// defaultModel returns the cached built-in mock model, creating it once.
+func defaultModel() (string, error) {
+	s, _ := mock.Lookup("tiny")
+	o := mock.Options{Shape: s, Type: gguf.TypeF32, Seed: 1}
+	path, err := mock.Cached(o)
+	if err != nil {
+		return "", fmt.Errorf("creating the default mock model: %w", err)
+	}
+	return path, nil
+}
+
+func runGenerate(args []string) error {
+	fs := newFlags("generate", "generate [-m MODEL] (-p TEXT | --tokens 1,2,3) [-n N] [sampling flags]")
+	model := fs.String("m", "", "GGUF model (default: the built-in mock model, created and cached on first use)")
+	prompt := fs.String("p", "Once upon a time", "prompt text")
+	tokens := fs.String("tokens", "", "prompt as token ids, used exactly (no BOS added); overrides -p")
+	n := fs.Int("n", 32, "tokens to generate")
+	ctx := fs.Int("ctx", 0, "context length (default: min(model context, 4096))")
+	threads := fs.Int("t", 0, "math threads (default: one per CPU)")
+	d := engine.DefaultSampling()
+	temp := fs.Float64("temp", d.Temperature, "temperature; 0 = greedy")
+	topK := fs.Int("top-k", d.TopK, "keep the k most likely tokens (0 = off)")
+	topP := fs.Float64("top-p", d.TopP, "keep the smallest set with this much probability (1 = off)")
+	minP := fs.Float64("min-p", d.MinP, "drop tokens below this fraction of the best one (0 = off)")
+	seed := fs.Uint64("seed", d.Seed, "random seed")
+	quiet := fs.Bool("q", false, "print only the generated text, no statistics")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *n < 0 {
+		return usagef("-n must be >= 0")
+	}
+	if *temp < 0 || *topP < 0 || *topP > 1 || *minP < 0 || *minP > 1 || *topK < 0 {
+		return usagef("sampling flags out of range (temp >= 0, 0 <= top-p, min-p <= 1, top-k >= 0)")
+	}
+	path := *model
+	if path == "" {
+		var err error
+		if path, err = defaultModel(); err != nil {
+			return err
+		}
+	}
+	m, err := engine.Load(path)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	tok, err := tokenizer.FromGGUF(&m.File.Meta)
+	if err != nil {
+		return fmt.Errorf("tokenizer: %w", err)
+	}
+	var ids []int32
+	if *tokens != "" {
+		if ids, err = parseTokens(*tokens); err != nil {
+			return err
+		}
+	} else {
+		ids = tok.Encode(*prompt, true, false)
+	}
+	sess, err := m.NewSession(engine.SessionOptions{Context: *ctx, Threads: *threads})
+	if err != nil {
+		return err
+	}
+	smp := engine.NewSampler(engine.SamplerOptions{Temperature: *temp, TopK: *topK, TopP: *topP, MinP: *minP, Seed: *seed})
+	out := bufio.NewWriter(os.Stdout)
+	if *tokens == "" {
+		fmt.Fprint(out, *prompt)
+	}
+	var buf []byte
+	st, err := engine.Generate(sess, ids, *n, smp, tok.Vocab().EOS, func(id int32) bool {
+		buf = append(buf, tok.Piece(id)...)
+		// Hold back an incomplete UTF-8 sequence until its last byte arrives.
+		k := completeUTF8(buf)
+		out.Write(buf[:k])
+		buf = append(buf[:0], buf[k:]...)
+		out.Flush()
+		return true
+	})
+	out.Write(buf)
+	fmt.Fprintln(out)
+	out.Flush()
+	if err != nil {
+		return err
+	}
+	if !*quiet {
+		gb := float64(m.WeightBytes()) / 1e9
+		pp := float64(st.PromptTokens) / st.PromptTime.Seconds()
+		tg := 0.0
+		if st.GeneratedTokens > 1 {
+			tg = float64(st.GeneratedTokens-1) / st.DecodeTime.Seconds()
+		}
+		fmt.Fprintf(os.Stderr, "\n%s: prompt %d tokens in %v (%.1f t/s, TTFT %v); generated %d tokens, decode %.2f t/s, %.2f GB/s of weights%s\n",
+			strings.TrimSuffix(path, ".gguf"), st.PromptTokens, st.PromptTime.Round(1e5), pp, st.PromptTime.Round(1e5),
+			st.GeneratedTokens, tg, tg*gb, map[bool]string{true: " (stopped at EOS)"}[st.StoppedAtEOS])
+	}
+	return nil
+}
+
+// completeUTF8 returns the length of buf's prefix that does not end in
+// the middle of a multi-byte character.
+func completeUTF8(buf []byte) int {
+	for back := 1; back <= 3 && back <= len(buf); back++ {
+		c := buf[len(buf)-back]
+		if c&0xC0 == 0x80 {
+			continue // continuation byte: look further back for the lead
+		}
+		if c >= 0xC0 { // lead byte: complete only if all its bytes are here
+			need := 2
+			if c >= 0xE0 {
+				need = 3
+			}
+			if c >= 0xF0 {
+				need = 4
+			}
+			if back < need {
+				return len(buf) - back
+			}
+		}
+		return len(buf)
+	}
+	return len(buf)
+}

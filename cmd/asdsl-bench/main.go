@@ -1,0 +1,115 @@
+// Command asdsl-bench runs GGUF language models on the CPU and measures
+// them. Run "asdsl-bench help" for the commands.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+)
+
+type command struct {
+	summary string
+	run     func(args []string) error
+}
+
+var commands = map[string]command{
+	"info":     {"show a model's architecture, shapes, tensor types and size", runInfo},
+	"generate": {"generate text from a prompt (default: a cached mock model)", runGenerate},
+	"logits":   {"write the logits of every prompt position to a file", runLogits},
+	"mock":     {"write a model with random weights in a real shape", runMock},
+}
+
+func usage() {
+	fmt.Fprintf(os.Stderr, "asdsl-bench: an LLM inference engine for CPUs and the harness that measures it.\n\nUsage: asdsl-bench COMMAND [flags]\n\nCommands:\n")
+	var names []string
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(os.Stderr, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintf(os.Stderr, "\nRun \"asdsl-bench COMMAND --help\" for a command's flags.\n")
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	name := os.Args[1]
+	switch name {
+	case "help", "-h", "--help", "-help":
+		if len(os.Args) > 2 {
+			if c, ok := commands[os.Args[2]]; ok {
+				c.run([]string{"--help"})
+				return
+			}
+		}
+		usage()
+		return
+	}
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "asdsl-bench: unknown command %q\n\n", name)
+		usage()
+		os.Exit(2)
+	}
+	if err := c.run(os.Args[2:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(os.Stderr, "asdsl-bench %s: %v\n", name, err)
+			os.Exit(2)
+		}
+		fmt.Fprintf(os.Stderr, "asdsl-bench %s: %v\n", name, err)
+		os.Exit(1)
+	}
+}
+
+// usageError marks bad command-line input (exit code 2).
+type usageError struct{ error }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// newFlags makes a flag set whose --help prints the command's synopsis.
+func newFlags(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: asdsl-bench %s\n\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	return nil
+}
+
+// parseTokens reads "1,2,3" into token ids.
+func parseTokens(s string) ([]int32, error) {
+	var out []int32
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		var v int32
+		if _, err := fmt.Sscanf(f, "%d", &v); err != nil || fmt.Sprint(v) != f {
+			return nil, usagef("bad token id %q in --tokens", f)
+		}
+		out = append(out, v)
+	}
+	if len(out) == 0 {
+		return nil, usagef("--tokens is empty")
+	}
+	return out, nil
+}
