@@ -1,0 +1,90 @@
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"asdsl-bench/internal/testutil"
+)
+
+func TestLogitsCommandMatchesGolden(t *testing.T) {
+	raw, err := os.ReadFile(testutil.Golden(t, "phi3-f32.p64.greedy.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.SplitN(string(raw), "\n", 2)[0]
+	ids := strings.Join(strings.Fields(strings.TrimPrefix(line, "prompt:")), ",")
+	out := filepath.Join(t.TempDir(), "l.f32")
+	if err := runLogits([]string{"-m", testutil.Golden(t, "phi3-f32.gguf"), "--tokens", ids, "-o", out}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(out)
+	want, _ := os.ReadFile(testutil.Golden(t, "phi3-f32.p64.logits.f32"))
+	if len(got) != len(want) {
+		t.Fatalf("wrote %d bytes, golden has %d", len(got), len(want))
+	}
+	var maxDiff float64
+	for i := 0; i < len(got); i += 4 {
+		a := math.Float32frombits(binary.LittleEndian.Uint32(got[i:]))
+		b := math.Float32frombits(binary.LittleEndian.Uint32(want[i:]))
+		maxDiff = math.Max(maxDiff, math.Abs(float64(a-b)))
+	}
+	if maxDiff > 1e-3 {
+		t.Fatalf("logits differ from llama.cpp's by up to %g", maxDiff)
+	}
+}
+
+func TestMockInfoGenerate(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("ASDSL_CACHE", dir)
+	model := filepath.Join(dir, "m.gguf")
+	if err := runMock([]string{"--shape", "tiny-phi3", "--type", "f16", "-o", model}); err != nil {
+		t.Fatal(err)
+	}
+	if err := runInfo([]string{"--meta", model}); err != nil {
+		t.Fatal(err)
+	}
+	if err := runGenerate([]string{"-m", model, "-p", "Hi there", "-n", "4", "--temp", "0", "-q"}); err != nil {
+		t.Fatal(err)
+	}
+	// The default model is created in the cache on first use.
+	if err := runGenerate([]string{"-n", "2", "-q"}); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "mock-tiny-*.gguf")); len(m) != 1 {
+		t.Fatalf("default mock not cached: %v", m)
+	}
+}
+
+func TestCommandErrors(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("ASDSL_CACHE", dir)
+	cases := []struct {
+		run  func([]string) error
+		args []string
+		want string
+	}{
+		{runGenerate, []string{"-n", "100000"}, "context"},
+		{runGenerate, []string{"-m", filepath.Join(dir, "missing.gguf")}, "no such file"},
+		{runLogits, []string{"-m", "x"}, "required"},
+		{runLogits, []string{"-m", "x", "--tokens", "1,b", "-o", "y"}, "bad token id"},
+		{runMock, []string{"--shape", "gpt5", "-o", "x"}, "unknown shape"},
+		{runMock, []string{"--type", "q4_0", "-o", "x"}, "--type"},
+		{runInfo, nil, "MODEL"},
+	}
+	for _, c := range cases {
+		err := c.run(c.args)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: got %v, want an error containing %q", c.args, err, c.want)
+		}
+	}
+	var ue usageError
+	if err := runLogits([]string{"--bogus"}); !errors.As(err, &ue) {
+		t.Errorf("unknown flag is not a usage error: %v", err)
+	}
+}
