@@ -7,7 +7,6 @@ import (
 
 	"asdsl-bench/engine/gguf"
 	"asdsl-bench/internal/testutil"
-	"asdsl-bench/kernels"
 )
 
 // Our Q4_K / Q6_K quantizers on the fixture F32 weights against
@@ -31,32 +30,17 @@ func TestQuantizerAgainstLlamaQuantize(t *testing.T) {
 				continue
 			}
 			st, _ := src.Tensor(rt.Name)
-			x := kernels.AsF32(src.TensorData(st))
+			x := make([]float32, st.Elements())
+			DequantizeRows(gguf.TypeF32, src.TensorData(st), x)
 			refBytes := ref.TensorData(&rt)
-			n := len(x)
-			ours := make([]float32, n)
-			theirs := make([]float32, n)
-			var enc []byte
-			switch rt.Type {
-			case gguf.TypeQ4_K:
-				b := make([]kernels.BlockQ4K, n/kernels.QK_K)
-				kernels.QuantizeQ4K(x, b)
-				kernels.DequantQ4K(b, ours)
-				kernels.DequantQ4K(kernels.AsQ4K(refBytes), theirs)
-				enc = kernels.BytesOf(b)
-			case gguf.TypeQ6_K:
-				b := make([]kernels.BlockQ6K, n/kernels.QK_K)
-				kernels.QuantizeQ6K(x, b)
-				kernels.DequantQ6K(b, ours)
-				kernels.DequantQ6K(kernels.AsQ6K(refBytes), theirs)
-				enc = kernels.BytesOf(b)
-			case gguf.TypeQ8_0:
-				b := make([]kernels.BlockQ8_0, n/kernels.QK8_0)
-				kernels.QuantizeQ8_0(x, b)
-				kernels.DequantQ8_0(b, ours)
-				kernels.DequantQ8_0(kernels.AsQ8_0(refBytes), theirs)
-				enc = kernels.BytesOf(b)
+			enc := make([]byte, len(refBytes))
+			if err := QuantizeRows(rt.Type, x, enc); err != nil {
+				t.Fatal(err)
 			}
+			ours := make([]float32, len(x))
+			theirs := make([]float32, len(x))
+			DequantizeRows(rt.Type, enc, ours)
+			DequantizeRows(rt.Type, refBytes, theirs)
 			bs := int(rt.Type.TypeSize())
 			same := 0
 			for i := 0; i < len(enc); i += bs {

@@ -124,22 +124,29 @@ func (s *Session) ensure(T int) {
 	s.logits = grow(s.logits, T*c.NVocab)
 }
 
+// split names one destination of a projection and its width per token.
+type split struct {
+	dst   []float32
+	width int
+}
+
 // project runs a projection that is either one fused matrix (outputs are
-// split by rows into dsts) or one matrix per destination.
-func (s *Session) project(ws []*Matrix, in []float32, T int, dsts [][]float32, widths []int) {
-	if len(ws) == len(dsts) {
+// split by rows into the destinations) or one matrix per destination.
+// Destinations come as a fixed array so a decode step allocates nothing.
+func (s *Session) project(ws []*Matrix, in []float32, T int, parts [3]split, n int) {
+	if len(ws) == n {
 		for i, w := range ws {
-			s.e.matmul(dsts[i], w, in, T)
+			s.e.matmul(parts[i].dst, w, in, T)
 		}
 		return
 	}
 	total := ws[0].Rows
 	s.e.matmul(s.fused, ws[0], in, T)
 	for t := 0; t < T; t++ {
-		off := 0
-		for i, dst := range dsts {
-			copy(dst[t*widths[i]:(t+1)*widths[i]], s.fused[t*total+off:t*total+off+widths[i]])
-			off += widths[i]
+		off := t * total
+		for _, p := range parts[:n] {
+			copy(p.dst[t*p.width:(t+1)*p.width], s.fused[off:off+p.width])
+			off += p.width
 		}
 	}
 }
@@ -151,7 +158,7 @@ func (s *Session) layer(li, T int) {
 	for t := 0; t < T; t++ {
 		rmsNorm(s.xn[t*d:(t+1)*d], s.x[t*d:(t+1)*d], l.attnNorm, c.NormEps)
 	}
-	s.project(l.qkv, s.xn, T, [][]float32{s.q, s.k, s.v}, []int{qd, kvd, kvd})
+	s.project(l.qkv, s.xn, T, [3]split{{s.q, qd}, {s.k, kvd}, {s.v, kvd}}, 3)
 	for t := 0; t < T; t++ {
 		p := s.pos + t
 		m.rope.apply(s.q[t*qd:(t+1)*qd], c.NHead, hd, p, c.RopeNeox)
@@ -175,7 +182,7 @@ func (s *Session) layer(li, T int) {
 	for t := 0; t < T; t++ {
 		rmsNorm(s.xn[t*d:(t+1)*d], s.x[t*d:(t+1)*d], l.ffnNorm, c.NormEps)
 	}
-	s.project(l.gateUp, s.xn, T, [][]float32{s.gate, s.up}, []int{c.NFF, c.NFF})
+	s.project(l.gateUp, s.xn, T, [3]split{{s.gate, c.NFF}, {s.up, c.NFF}}, 2)
 	for i := range s.gate[:T*c.NFF] {
 		s.gate[i] = silu(s.gate[i]) * s.up[i]
 	}

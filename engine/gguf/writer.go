@@ -17,6 +17,15 @@ type TensorSpec struct {
 	Type GGMLType
 }
 
+// Bytes is the size of the tensor's data.
+func (t TensorSpec) Bytes() (uint64, error) {
+	size, err := t.Type.RowBytes(t.Dims[0])
+	for _, d := range t.Dims[1:] {
+		size *= d
+	}
+	return size, err
+}
+
 // Writer streams a GGUF v3 file: the header and all descriptors first,
 // then each tensor's data in declaration order, so a model of any size is
 // written with memory bounded by one tensor (or less: WriteTensor may be
@@ -61,13 +70,9 @@ func NewWriter(out io.Writer, meta []KV, tensors []TensorSpec) (*Writer, error) 
 		if len(t.Dims) == 0 || len(t.Dims) > maxDims {
 			return nil, fmt.Errorf("tensor %q: %d dimensions", t.Name, len(t.Dims))
 		}
-		rb, err := t.Type.RowBytes(t.Dims[0])
+		size, err := t.Bytes()
 		if err != nil {
 			return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
-		}
-		size := rb
-		for _, d := range t.Dims[1:] {
-			size *= d
 		}
 		w.str(t.Name)
 		w.u32(uint32(len(t.Dims)))

@@ -144,7 +144,8 @@ func Write(w io.Writer, o Options) error {
 	var total, done int64
 	for i, p := range ps {
 		specs[i] = p.spec
-		total += tensorBytes(p.spec)
+		n, _ := p.spec.Bytes() // types here are F32/F16/BF16: always whole rows
+		total += int64(n)
 	}
 	gw, err := gguf.NewWriter(w, Metadata(o.Shape, o.Type), specs)
 	if err != nil {
@@ -176,15 +177,6 @@ func Write(w io.Writer, o Options) error {
 		}
 	}
 	return gw.Finish()
-}
-
-func tensorBytes(s gguf.TensorSpec) int64 {
-	rb, _ := s.Type.RowBytes(s.Dims[0])
-	n := int64(rb)
-	for _, d := range s.Dims[1:] {
-		n *= int64(d)
-	}
-	return n
 }
 
 func grow(s []float32, n int) []float32 {
