@@ -22,7 +22,7 @@ type actBuf struct {
 func (a *actBuf) prepare(t gguf.GGMLType, x []float32, T, cols int) {
 	a.cols = cols
 	switch t {
-	case gguf.TypeQ4_K, gguf.TypeQ6_K:
+	case gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K:
 		nb := cols / kernels.QK_K
 		a.q8k = grow(a.q8k, T*nb)
 		for i := 0; i < T; i++ {
@@ -57,6 +57,9 @@ func (a *actBuf) dot(w *Matrix, r, t int, x []float32) float32 {
 	case gguf.TypeQ4_K:
 		nb := a.cols / kernels.QK_K
 		return kernels.DotQ4KQ8K(kernels.AsQ4K(row), a.q8k[t*nb:(t+1)*nb])
+	case gguf.TypeQ5_K:
+		nb := a.cols / kernels.QK_K
+		return kernels.DotQ5KQ8K(kernels.AsQ5K(row), a.q8k[t*nb:(t+1)*nb])
 	case gguf.TypeQ6_K:
 		nb := a.cols / kernels.QK_K
 		return kernels.DotQ6KQ8K(kernels.AsQ6K(row), a.q8k[t*nb:(t+1)*nb])

@@ -20,6 +20,8 @@ func QuantizeRows(t gguf.GGMLType, x []float32, dst []byte) error {
 	switch t {
 	case gguf.TypeQ4_K:
 		kernels.QuantizeQ4K(x, kernels.AsQ4K(dst))
+	case gguf.TypeQ5_K:
+		kernels.QuantizeQ5K(x, kernels.AsQ5K(dst))
 	case gguf.TypeQ6_K:
 		kernels.QuantizeQ6K(x, kernels.AsQ6K(dst))
 	case gguf.TypeQ8_0:

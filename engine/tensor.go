@@ -38,6 +38,8 @@ func (m *Matrix) DequantRow(i int, out []float32) {
 		kernels.DequantQ8_0(kernels.AsQ8_0(r), out)
 	case gguf.TypeQ4_K:
 		kernels.DequantQ4K(kernels.AsQ4K(r), out)
+	case gguf.TypeQ5_K:
+		kernels.DequantQ5K(kernels.AsQ5K(r), out)
 	case gguf.TypeQ6_K:
 		kernels.DequantQ6K(kernels.AsQ6K(r), out)
 	default:

@@ -18,6 +18,16 @@ type BlockQ4K struct {
 	Qs     [128]uint8
 }
 
+// BlockQ5K is ggml's block_q5_K: like Q4_K with a fifth bit per weight in
+// Qh (bit 2j of qh[l] for the low nibble of chunk j, bit 2j+1 for the high).
+type BlockQ5K struct {
+	D      uint16
+	Dmin   uint16
+	Scales [12]uint8
+	Qh     [32]uint8
+	Qs     [128]uint8
+}
+
 // BlockQ6K is ggml's block_q6_K: 256 weights as 16 sub-blocks of 16 with
 // int8 scales; each weight is 6 bits (4 low in Ql, 2 high in Qh), offset 32.
 type BlockQ6K struct {
@@ -45,6 +55,7 @@ type BlockQ8K struct {
 // Byte sizes of the packed blocks, as in ggml-common.h.
 const (
 	BlockQ4KSize  = 144
+	BlockQ5KSize  = 176
 	BlockQ6KSize  = 210
 	BlockQ8_0Size = 34
 	BlockQ8KSize  = 292
@@ -55,6 +66,8 @@ const (
 var (
 	_ [BlockQ4KSize - unsafe.Sizeof(BlockQ4K{})]struct{}
 	_ [unsafe.Sizeof(BlockQ4K{}) - BlockQ4KSize]struct{}
+	_ [BlockQ5KSize - unsafe.Sizeof(BlockQ5K{})]struct{}
+	_ [unsafe.Sizeof(BlockQ5K{}) - BlockQ5KSize]struct{}
 	_ [BlockQ6KSize - unsafe.Sizeof(BlockQ6K{})]struct{}
 	_ [unsafe.Sizeof(BlockQ6K{}) - BlockQ6KSize]struct{}
 	_ [BlockQ8_0Size - unsafe.Sizeof(BlockQ8_0{})]struct{}
@@ -65,6 +78,9 @@ var (
 
 // AsQ4K views raw bytes (a multiple of BlockQ4KSize) as blocks, zero-copy.
 func AsQ4K(b []byte) []BlockQ4K { return asBlocks[BlockQ4K](b, BlockQ4KSize) }
+
+// AsQ5K views raw bytes as Q5_K blocks, zero-copy.
+func AsQ5K(b []byte) []BlockQ5K { return asBlocks[BlockQ5K](b, BlockQ5KSize) }
 
 // AsQ6K views raw bytes as Q6_K blocks, zero-copy.
 func AsQ6K(b []byte) []BlockQ6K { return asBlocks[BlockQ6K](b, BlockQ6KSize) }

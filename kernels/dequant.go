@@ -34,6 +34,29 @@ func DequantQ4K(blocks []BlockQ4K, out []float32) {
 	}
 }
 
+// DequantQ5K decodes Q5_K blocks into out.
+func DequantQ5K(blocks []BlockQ5K, out []float32) {
+	for i := range blocks {
+		b := &blocks[i]
+		y := out[i*QK_K : (i+1)*QK_K]
+		d := FP16ToF32(b.D)
+		dmin := FP16ToF32(b.Dmin)
+		for j := 0; j < 4; j++ {
+			sc1, m1 := ScaleMinK4(2*j, &b.Scales)
+			sc2, m2 := ScaleMinK4(2*j+1, &b.Scales)
+			d1, mm1 := d*float32(sc1), dmin*float32(m1)
+			d2, mm2 := d*float32(sc2), dmin*float32(m2)
+			q := b.Qs[32*j : 32*j+32]
+			for l := 0; l < 32; l++ {
+				hi1 := (b.Qh[l] >> (2 * j)) & 1
+				hi2 := (b.Qh[l] >> (2*j + 1)) & 1
+				y[64*j+l] = d1*float32(q[l]&0xF|hi1<<4) - mm1
+				y[64*j+32+l] = d2*float32(q[l]>>4|hi2<<4) - mm2
+			}
+		}
+	}
+}
+
 // Q6KValue returns the signed 6-bit quant (-32..31) of weight k (0..255).
 func Q6KValue(b *BlockQ6K, k int) int8 {
 	half := k / 128 // each half of 128 weights uses 64 bytes of ql and 32 of qh

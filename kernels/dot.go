@@ -31,6 +31,32 @@ func DotQ4KQ8K(w []BlockQ4K, a []BlockQ8K) float32 {
 	return sum
 }
 
+// DotQ5KQ8K returns the dot product of a Q5_K row and a Q8_K row.
+func DotQ5KQ8K(w []BlockQ5K, a []BlockQ8K) float32 {
+	var sum float32
+	for i := range w {
+		b, y := &w[i], &a[i]
+		var sumi, summ int32
+		for j := 0; j < 8; j++ {
+			sc, m := ScaleMinK4(j, &b.Scales)
+			q := b.Qs[32*(j/2) : 32*(j/2)+32]
+			shift := uint(4 * (j & 1))
+			a8 := y.Qs[32*j : 32*j+32]
+			var s int32
+			for l := 0; l < 32; l++ {
+				v := (q[l]>>shift)&0xF | ((b.Qh[l]>>uint(j))&1)<<4
+				s += int32(v) * int32(a8[l])
+			}
+			sumi += int32(sc) * s
+			summ += int32(m) * (int32(y.Bsums[2*j]) + int32(y.Bsums[2*j+1]))
+		}
+		d := FP16ToF32(b.D) * y.D
+		dmin := FP16ToF32(b.Dmin) * y.D
+		sum += d*float32(sumi) - dmin*float32(summ)
+	}
+	return sum
+}
+
 // DotQ6KQ8K returns the dot product of a Q6_K row and a Q8_K row.
 func DotQ6KQ8K(w []BlockQ6K, a []BlockQ8K) float32 {
 	var sum float32

@@ -85,65 +85,91 @@ func fitScaleMin(x, w []float32, L, aux []uint8, nmax int32, rmin, rdelta float3
 	return scale, -mn
 }
 
-// QuantizeQ4K encodes x (len 256*len(out)) as Q4_K blocks.
-func QuantizeQ4K(x []float32, out []BlockQ4K) {
-	var L, aux [QK_K]uint8
+// kQuantScaleMin is the shared part of Q4_K and Q5_K: fit a scale and
+// min to each of the 8 sub-blocks of 32 (weights av|x| + |x| favour the
+// large values), quantize those to 6 bits under two fp16 super-scales,
+// then recompute every weight's level 0..nmax against the rounded scales.
+func kQuantScaleMin(xb []float32, nmax int32, rmin float32, nstep int, scalesOut *[12]uint8, dOut, dminOut *uint16, L *[QK_K]uint8) {
+	var aux [32]uint8
 	var w [32]float32
 	var scales, mins [8]float32
+	var maxScale, maxMin float32
+	for j := 0; j < 8; j++ {
+		sub := xb[32*j : 32*j+32]
+		var sumX2 float32
+		for _, v := range sub {
+			sumX2 += v * v
+		}
+		av := float32(math.Sqrt(float64(sumX2 / 32)))
+		for l, v := range sub {
+			w[l] = av + float32(math.Abs(float64(v)))
+		}
+		scales[j], mins[j] = fitScaleMin(sub, w[:], L[32*j:32*j+32], aux[:], nmax, rmin, 0.1, nstep)
+		maxScale = max(maxScale, scales[j])
+		maxMin = max(maxMin, mins[j])
+	}
+	var invScale, invMin float32
+	if maxScale > 0 {
+		invScale = 63 / maxScale
+	}
+	if maxMin > 0 {
+		invMin = 63 / maxMin
+	}
+	*scalesOut = [12]uint8{}
+	for j := 0; j < 8; j++ {
+		ls := uint8(min(63, nearestInt(invScale*scales[j])))
+		lm := uint8(min(63, nearestInt(invMin*mins[j])))
+		if j < 4 {
+			scalesOut[j] = ls
+			scalesOut[j+4] = lm
+		} else {
+			scalesOut[j+4] = ls&0xF | (lm&0xF)<<4
+			scalesOut[j-4] |= (ls >> 4) << 6
+			scalesOut[j] |= (lm >> 4) << 6
+		}
+	}
+	*dOut = F32ToFP16(maxScale / 63)
+	*dminOut = F32ToFP16(maxMin / 63)
+	for j := 0; j < 8; j++ {
+		sc, m := ScaleMinK4(j, scalesOut)
+		d := FP16ToF32(*dOut) * float32(sc)
+		if d == 0 {
+			continue
+		}
+		dm := FP16ToF32(*dminOut) * float32(m)
+		for ii := 0; ii < 32; ii++ {
+			L[32*j+ii] = uint8(clampI(nearestInt((xb[32*j+ii]+dm)/d), 0, nmax))
+		}
+	}
+}
+
+// QuantizeQ4K encodes x (len 256*len(out)) as Q4_K blocks.
+func QuantizeQ4K(x []float32, out []BlockQ4K) {
+	var L [QK_K]uint8
 	for i := range out {
-		xb := x[i*QK_K : (i+1)*QK_K]
 		y := &out[i]
-		*y = BlockQ4K{}
-		var maxScale, maxMin float32
-		for j := 0; j < 8; j++ {
-			sub := xb[32*j : 32*j+32]
-			var sumX2 float32
-			for _, v := range sub {
-				sumX2 += v * v
-			}
-			av := float32(math.Sqrt(float64(sumX2 / 32)))
-			for l, v := range sub {
-				w[l] = av + float32(math.Abs(float64(v)))
-			}
-			scales[j], mins[j] = fitScaleMin(sub, w[:], L[32*j:32*j+32], aux[:32], 15, -1, 0.1, 20)
-			maxScale = max(maxScale, scales[j])
-			maxMin = max(maxMin, mins[j])
-		}
-		var invScale, invMin float32
-		if maxScale > 0 {
-			invScale = 63 / maxScale
-		}
-		if maxMin > 0 {
-			invMin = 63 / maxMin
-		}
-		for j := 0; j < 8; j++ {
-			ls := uint8(min(63, nearestInt(invScale*scales[j])))
-			lm := uint8(min(63, nearestInt(invMin*mins[j])))
-			if j < 4 {
-				y.Scales[j] = ls
-				y.Scales[j+4] = lm
-			} else {
-				y.Scales[j+4] = ls&0xF | (lm&0xF)<<4
-				y.Scales[j-4] |= (ls >> 4) << 6
-				y.Scales[j] |= (lm >> 4) << 6
-			}
-		}
-		y.D = F32ToFP16(maxScale / 63)
-		y.Dmin = F32ToFP16(maxMin / 63)
-		for j := 0; j < 8; j++ {
-			sc, m := ScaleMinK4(j, &y.Scales)
-			d := FP16ToF32(y.D) * float32(sc)
-			if d == 0 {
-				continue
-			}
-			dm := FP16ToF32(y.Dmin) * float32(m)
-			for ii := 0; ii < 32; ii++ {
-				L[32*j+ii] = uint8(clampI(nearestInt((xb[32*j+ii]+dm)/d), 0, 15))
-			}
-		}
+		kQuantScaleMin(x[i*QK_K:(i+1)*QK_K], 15, -1, 20, &y.Scales, &y.D, &y.Dmin, &L)
 		for j := 0; j < 4; j++ {
 			for l := 0; l < 32; l++ {
 				y.Qs[32*j+l] = L[64*j+l] | L[64*j+32+l]<<4
+			}
+		}
+	}
+}
+
+// QuantizeQ5K encodes x (len 256*len(out)) as Q5_K blocks: levels 0..31,
+// the fifth bit of each going to Qh.
+func QuantizeQ5K(x []float32, out []BlockQ5K) {
+	var L [QK_K]uint8
+	for i := range out {
+		y := &out[i]
+		kQuantScaleMin(x[i*QK_K:(i+1)*QK_K], 31, -0.5, 15, &y.Scales, &y.D, &y.Dmin, &L)
+		y.Qh = [32]uint8{}
+		for j := 0; j < 4; j++ {
+			for l := 0; l < 32; l++ {
+				lo, hi := L[64*j+l], L[64*j+32+l]
+				y.Qh[l] |= (lo>>4)<<(2*j) | (hi>>4)<<(2*j+1)
+				y.Qs[32*j+l] = lo&0xF | (hi&0xF)<<4
 			}
 		}
 	}

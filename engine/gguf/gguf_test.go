@@ -155,9 +155,9 @@ func TestBadInputErrors(t *testing.T) {
 		{"huge string", append(header(0, 1), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f), "truncated"},
 		{"unknown type", mutate(func(b []byte) []byte {
 			// name(8+1) ndims(4) dims(16) then type
-			binary.LittleEndian.PutUint32(b[tensorInfoAt+8+1+4+16:], 13)
+			binary.LittleEndian.PutUint32(b[tensorInfoAt+8+1+4+16:], 11)
 			return b
-		}), "Q5_K"},
+		}), "Q3_K"},
 		{"out of file", mutate(func(b []byte) []byte {
 			binary.LittleEndian.PutUint64(b[tensorInfoAt+8+1+4+16+4:], 1<<20)
 			return b

@@ -48,7 +48,7 @@ var typeTable = map[GGMLType]typeInfo{
 	TypeQ2_K: {"Q2_K", 256, 84, false},
 	TypeQ3_K: {"Q3_K", 256, 110, false},
 	TypeQ4_K: {"Q4_K", 256, 144, true},
-	TypeQ5_K: {"Q5_K", 256, 176, false},
+	TypeQ5_K: {"Q5_K", 256, 176, true},
 	TypeQ6_K: {"Q6_K", 256, 210, true},
 	TypeQ8_K: {"Q8_K", 256, 292, false},
 	TypeBF16: {"BF16", 1, 2, true},
@@ -112,7 +112,7 @@ func equalFold(a, b string) bool {
 	return true
 }
 
-func supportedList() string { return "F32, F16, BF16, Q8_0, Q4_K, Q6_K" }
+func supportedList() string { return "F32, F16, BF16, Q8_0, Q4_K, Q5_K, Q6_K" }
 
 // ValueType is the type tag of a metadata value.
 type ValueType uint32
