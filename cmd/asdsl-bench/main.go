@@ -21,6 +21,7 @@ var commands = map[string]command{
 	"generate": {"generate text from a prompt (default: a cached mock model)", runGenerate},
 	"logits":   {"write the logits of every prompt position to a file", runLogits},
 	"mock":     {"write a model with random weights in a real shape", runMock},
+	"quantize": {"quantize an F32/F16/BF16 model (q4_k_m, q4_k_s, q6_k, q8_0)", runQuantize},
 }
 
 func usage() {
@@ -88,14 +89,30 @@ func newFlags(name, synopsis string) *flag.FlagSet {
 	return fs
 }
 
+// parse parses flags that may come before, between or after the
+// positional arguments ("quantize IN OUT --type q8_0"); a lone "--" ends
+// flag parsing.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return usageError{err}
 		}
-		return usageError{err}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			positional = append(positional, rest...)
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
 	}
-	return nil
+	return fs.Parse(append([]string{"--"}, positional...))
 }
 
 // parseTokens reads "1,2,3" into token ids.

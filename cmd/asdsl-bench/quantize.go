@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"asdsl-bench/engine/quant"
+)
+
+func runQuantize(args []string) error {
+	fs := newFlags("quantize", "quantize IN.gguf OUT.gguf --type q4_k_m|q4_k_s|q6_k|q8_0 [-t THREADS]")
+	typ := fs.String("type", "q4_k_m", "recipe: q4_k_m, q4_k_s, q6_k or q8_0")
+	threads := fs.Int("t", 0, "threads (default: one per CPU)")
+	verbose := fs.Bool("v", false, "list every tensor's type")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usagef("want IN.gguf and OUT.gguf")
+	}
+	ft, err := quant.ParseFileType(*typ)
+	if err != nil {
+		return usageError{err}
+	}
+	in, out := fs.Arg(0), fs.Arg(1)
+	p := newProgress("quantizing " + in)
+	rep, err := quant.File(in, out, quant.Options{Type: ft, Threads: *threads, Progress: p.update})
+	p.finish()
+	if err != nil {
+		return err
+	}
+	counts := map[string]int{}
+	for _, t := range rep.Tensors {
+		counts[t.To.String()]++
+		if t.Fallback != "" {
+			fmt.Fprintf(os.Stderr, "note: %s\n", t.Fallback)
+		}
+		if *verbose {
+			fmt.Printf("%-36s %-5s -> %s\n", t.Name, t.From, t.To)
+		}
+	}
+	secs := rep.Elapsed.Seconds()
+	fmt.Fprintf(os.Stderr, "wrote %s (%s): %.2f MiB -> %.2f MiB, types %v, %.3g weights in %v (%.3g weights/s)\n",
+		out, ft, float64(rep.InBytes)/(1<<20), float64(rep.OutBytes)/(1<<20), counts,
+		float64(rep.Weights), rep.Elapsed.Round(time.Millisecond), float64(rep.Weights)/secs)
+	return nil
+}
