@@ -8,13 +8,14 @@ import (
 
 	"asdsl-bench/engine/gguf"
 	"asdsl-bench/engine/mock"
+	"asdsl-bench/engine/quant"
 )
 
 func runMock(args []string) error {
-	fs := newFlags("mock", "mock --shape NAME -o FILE [--type f32|f16|bf16] [--seed N]")
+	fs := newFlags("mock", "mock --shape NAME -o FILE [--type f32|f16|bf16|q4_k_m|q4_k_s|q6_k|q8_0] [--seed N]")
 	shape := fs.String("shape", "tiny", "model shape: "+strings.Join(mock.ShapeNames(), ", "))
 	out := fs.String("o", "", "output GGUF file (required)")
-	typ := fs.String("type", "f16", "weight type of the matrices: f32, f16 or bf16")
+	typ := fs.String("type", "f16", "matrix type: f32, f16, bf16, or a quantization recipe q4_k_m, q4_k_s, q6_k, q8_0\n(quantized mocks copy randomly drawn blocks of really quantized Gaussian weights)")
 	seed := fs.Uint64("seed", 1, "random seed; the same seed gives the same file")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -26,20 +27,34 @@ func runMock(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	t, ok := gguf.ParseType(*typ)
-	if !ok || (t != gguf.TypeF32 && t != gguf.TypeF16 && t != gguf.TypeBF16) {
-		return usagef("--type %q: want f32, f16 or bf16", *typ)
+	o, err := mockFormat(*typ)
+	if err != nil {
+		return err
 	}
+	o.Shape, o.Seed = s, *seed
 	start := time.Now()
 	p := newProgress("writing " + *out)
-	err = mock.WriteFile(*out, mock.Options{Shape: s, Type: t, Seed: *seed, Progress: p.update})
+	o.Progress = p.update
+	err = mock.WriteFile(*out, o)
 	p.finish()
 	if err != nil {
 		return err
 	}
 	st, _ := os.Stat(*out)
-	fmt.Fprintf(os.Stderr, "wrote %s: %s shape, %s, %.2f GiB, %.3g params, in %v\n", *out, s.Name, t, float64(st.Size())/(1<<30), float64(s.Params()), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(os.Stderr, "wrote %s: %s shape, %s, %.2f GiB, %.3g params, in %v\n", *out, s.Name, o.Name(), float64(st.Size())/(1<<30), float64(s.Params()), time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// mockFormat reads --type: a float type or a quantization recipe.
+func mockFormat(typ string) (mock.Options, error) {
+	if ft, err := quant.ParseFileType(typ); err == nil {
+		return mock.Options{Type: gguf.TypeF32, Quant: ft}, nil
+	}
+	t, ok := gguf.ParseType(typ)
+	if !ok || (t != gguf.TypeF32 && t != gguf.TypeF16 && t != gguf.TypeBF16) {
+		return mock.Options{}, usagef("--type %q: want f32, f16, bf16, q4_k_m, q4_k_s, q6_k or q8_0", typ)
+	}
+	return mock.Options{Type: t}, nil
 }
 
 // progress draws a one-line progress bar on stderr at most 10 times a second.

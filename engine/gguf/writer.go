@@ -267,6 +267,8 @@ func (a *AtomicFile) Commit() error {
 		return err
 	}
 	a.done = true
+	// CreateTemp makes the file 0600; a model is an ordinary readable file.
+	os.Chmod(a.File.Name(), 0o644)
 	return os.Rename(a.File.Name(), a.final)
 }
 

@@ -45,7 +45,7 @@ func Cached(o Options) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, fmt.Sprintf("mock-%s-%s-seed%d.gguf", o.Shape.Name, o.Type, o.Seed))
+	path := filepath.Join(dir, fmt.Sprintf("mock-%s-%s-seed%d.gguf", o.Shape.Name, o.Name(), o.Seed))
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}

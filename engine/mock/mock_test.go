@@ -6,6 +6,7 @@ import (
 
 	"asdsl-bench/engine"
 	"asdsl-bench/engine/gguf"
+	"asdsl-bench/engine/quant"
 	"asdsl-bench/engine/tokenizer"
 )
 
@@ -51,6 +52,59 @@ func TestMockLoadsRunsAndIsDeterministic(t *testing.T) {
 				t.Fatal("logits size")
 			}
 		}
+	}
+}
+
+func TestQuantizedMock(t *testing.T) {
+	s, _ := Lookup("tiny")
+	var a, b bytes.Buffer
+	o := Options{Shape: s, Type: gguf.TypeF32, Quant: quant.FileQ4_KM, Seed: 9}
+	if err := Write(&a, o); err != nil {
+		t.Fatal(err)
+	}
+	Write(&b, o)
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Fatal("same seed, different quantized files")
+	}
+	f, err := gguf.Parse(a.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The tiny shape is the fixtures' shape: the same mix as llama-quantize.
+	want := map[string]gguf.GGMLType{
+		"output.weight": gguf.TypeQ6_K, "token_embd.weight": gguf.TypeQ4_K, "blk.0.attn_v.weight": gguf.TypeQ4_K,
+		"blk.1.attn_v.weight": gguf.TypeQ6_K, "blk.1.ffn_down.weight": gguf.TypeQ6_K, "blk.1.ffn_up.weight": gguf.TypeQ4_K,
+		"output_norm.weight": gguf.TypeF32,
+	}
+	for name, typ := range want {
+		ti, ok := f.Tensor(name)
+		if !ok || ti.Type != typ {
+			t.Errorf("%s: %v, want %s", name, ti, typ)
+		}
+	}
+	if ft, _ := f.Meta.Uint("general.file_type"); ft != uint64(quant.FileQ4_KM) {
+		t.Errorf("file_type %d", ft)
+	}
+	m, err := engine.FromFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, _ := m.NewSession(engine.SessionOptions{Context: 16})
+	lg, err := sess.Eval([]int32{1, 50, 60, 70}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Random blocks from quantized N(0, 1/fan_in) pools: activations stay
+	// in a sane range, so logits are finite and not all equal.
+	var lo, hi float32
+	for _, v := range lg {
+		if v != v {
+			t.Fatal("NaN logit")
+		}
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	if hi-lo < 1 || hi-lo > 1e3 {
+		t.Errorf("logit range %v..%v looks wrong", lo, hi)
 	}
 }
 

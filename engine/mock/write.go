@@ -7,15 +7,28 @@ import (
 	"math/rand/v2"
 
 	"asdsl-bench/engine/gguf"
+	"asdsl-bench/engine/quant"
 	"asdsl-bench/kernels"
 )
 
 // Options control a mock model.
 type Options struct {
-	Shape    Shape
-	Type     gguf.GGMLType // F32, F16 or BF16 for the matrices (norms stay F32)
+	Shape Shape
+	// Type is F32, F16 or BF16 for the matrices (norms stay F32), unless
+	// Quant names a recipe: then the matrices get that recipe's mix of
+	// quantized types, laid out as llama-quantize would write them.
+	Type     gguf.GGMLType
+	Quant    quant.FileType
 	Seed     uint64
 	Progress func(done, total int64) // bytes; may be nil
+}
+
+// Name is the model's format as a short string: "F16", "q4_k_m", ...
+func (o Options) Name() string {
+	if o.Quant != 0 {
+		return o.Quant.String()
+	}
+	return o.Type.String()
 }
 
 type tensorPlan struct {
@@ -64,7 +77,7 @@ func plan(o Options) []tensorPlan {
 
 // Metadata returns the GGUF metadata of a mock model: the same keys as
 // llama.cpp's files, tokenizer included, so other readers load it.
-func Metadata(s Shape, typ gguf.GGMLType) []gguf.KV {
+func Metadata(s Shape, typ gguf.GGMLType, q quant.FileType) []gguf.KV {
 	a := s.Arch
 	hd := s.Embd / s.Heads
 	fileType := uint32(0)
@@ -73,6 +86,9 @@ func Metadata(s Shape, typ gguf.GGMLType) []gguf.KV {
 		fileType = 1
 	case gguf.TypeBF16:
 		fileType = 32
+	}
+	if q != 0 {
+		fileType = uint32(q)
 	}
 	kv := []gguf.KV{
 		{Key: "general.architecture", Value: gguf.Str(a)},
@@ -101,6 +117,9 @@ func Metadata(s Shape, typ gguf.GGMLType) []gguf.KV {
 		gguf.KV{Key: "tokenizer.ggml.add_bos_token", Value: gguf.Bool(true)},
 		gguf.KV{Key: "tokenizer.ggml.add_eos_token", Value: gguf.Bool(false)},
 	)
+	if q != 0 {
+		kv = append(kv, gguf.KV{Key: "general.quantization_version", Value: gguf.U32(2)})
+	}
 	return kv
 }
 
@@ -137,20 +156,43 @@ func Write(w io.Writer, o Options) error {
 	switch o.Type {
 	case gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16:
 	default:
-		return fmt.Errorf("mock models are written as F32, F16 or BF16 here, not %s (quantize them afterwards)", o.Type)
+		return fmt.Errorf("mock matrices are F32, F16 or BF16 (or a quantization recipe), not %s", o.Type)
 	}
 	ps := plan(o)
+	if o.Quant != 0 {
+		// Lay the tensors out and type them as llama-quantize would.
+		f := &gguf.File{Tensors: make([]gguf.TensorInfo, len(ps))}
+		for i, p := range ps {
+			f.Tensors[i] = gguf.TensorInfo{Name: p.spec.Name, Dims: p.spec.Dims, Type: gguf.TypeF32}
+		}
+		order, types := quant.Plan(f, o.Quant)
+		sorted := make([]tensorPlan, len(ps))
+		for k, i := range order {
+			sorted[k] = ps[i]
+			sorted[k].spec.Type = types[k]
+		}
+		ps = sorted
+	}
 	specs := make([]gguf.TensorSpec, len(ps))
 	var total, done int64
+	poolSize := 1
 	for i, p := range ps {
 		specs[i] = p.spec
-		n, _ := p.spec.Bytes() // types here are F32/F16/BF16: always whole rows
+		if len(p.spec.Dims) == 2 {
+			blocks := p.spec.Dims[0] * p.spec.Dims[1] / p.spec.Type.BlockSize()
+			poolSize = max(poolSize, min(maxPoolBlocks, int(blocks)))
+		}
+		n, err := p.spec.Bytes()
+		if err != nil {
+			return fmt.Errorf("tensor %q: %w", p.spec.Name, err)
+		}
 		total += int64(n)
 	}
-	gw, err := gguf.NewWriter(w, Metadata(o.Shape, o.Type), specs)
+	gw, err := gguf.NewWriter(w, Metadata(o.Shape, o.Type, o.Quant), specs)
 	if err != nil {
 		return err
 	}
+	pools := map[poolKey][]byte{}
 	var u16 []uint16
 	var row []float32
 	var buf []byte
@@ -161,12 +203,27 @@ func Write(w io.Writer, o Options) error {
 			rows = int(p.spec.Dims[1])
 		}
 		rng := rand.New(rand.NewPCG(o.Seed, p.index*0x9e3779b97f4a7c15+1))
+		quantized := p.spec.Type != gguf.TypeF32 && p.spec.Type != gguf.TypeF16 && p.spec.Type != gguf.TypeBF16
+		var pool []byte
+		if quantized {
+			key := poolKey{p.spec.Type, p.mean, p.std}
+			if pool = pools[key]; pool == nil {
+				if pool, err = makePool(key, poolSize, o.Seed); err != nil {
+					return err
+				}
+				pools[key] = pool
+			}
+		}
 		row = grow(row, cols)
 		for r := 0; r < rows; r++ {
-			for i := range row {
-				row[i] = float32(p.mean + p.std*rng.NormFloat64())
+			if quantized {
+				buf = samplePoolRow(buf[:0], pool, p.spec.Type, cols, rng)
+			} else {
+				for i := range row {
+					row[i] = float32(p.mean + p.std*rng.NormFloat64())
+				}
+				buf, u16 = encodeRow(buf[:0], u16, p.spec.Type, row)
 			}
-			buf, u16 = encodeRow(buf[:0], u16, p.spec.Type, row)
 			if _, err := gw.Write(buf); err != nil {
 				return err
 			}

@@ -135,6 +135,19 @@ func Stream(in *gguf.File, w interface{ Write([]byte) (int, error) }, o Options)
 	return rep, nil
 }
 
+// Plan returns the order llama-quantize writes tensors in and the type
+// each gets under the recipe (same order), without converting anything.
+// Mock models use it to be laid out like a quantized real model.
+func Plan(f *gguf.File, ft FileType) (order []int, types []gguf.GGMLType) {
+	order = layerOrder(f.Tensors)
+	m := newMix(f, ft)
+	for _, i := range order {
+		t, _ := m.choose(&f.Tensors[i])
+		types = append(types, t)
+	}
+	return order, types
+}
+
 // layerOrder returns tensor indices sorted by layer number (tensors
 // outside blk.N first), then by name: llama-quantize's order. The mix's
 // per-layer counters depend on it, and it makes our files byte-identical
