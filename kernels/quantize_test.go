@@ -84,4 +84,7 @@ func TestQ4KIdempotent(t *testing.T) {
 	if maxd > 1e-6 {
 		t.Fatalf("re-quantizing changed the weights by up to %g", maxd)
 	}
+	if string(BytesOf(b1)) != string(BytesOf(b2)) {
+		t.Fatal("re-quantizing decoded Q4_K data gave different blocks")
+	}
 }

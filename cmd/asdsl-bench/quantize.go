@@ -13,6 +13,7 @@ func runQuantize(args []string) error {
 	typ := fs.String("type", "q4_k_m", "recipe: q4_k_m, q4_k_s, q6_k or q8_0")
 	threads := fs.Int("t", 0, "threads (default: one per CPU)")
 	verbose := fs.Bool("v", false, "list every tensor's type")
+	pure := fs.Bool("pure", false, "give every matrix the recipe's base type (no Q6_K/Q5_K upgrades)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -25,7 +26,7 @@ func runQuantize(args []string) error {
 	}
 	in, out := fs.Arg(0), fs.Arg(1)
 	p := newProgress("quantizing " + in)
-	rep, err := quant.File(in, out, quant.Options{Type: ft, Threads: *threads, Progress: p.update})
+	rep, err := quant.File(in, out, quant.Options{Type: ft, Pure: *pure, Threads: *threads, Progress: p.update})
 	p.finish()
 	if err != nil {
 		return err

@@ -54,6 +54,7 @@ func (f FileType) base() gguf.GGMLType {
 // llama.cpp's do.
 type mix struct {
 	ft             FileType
+	pure           bool
 	hasOutput      bool
 	is70B          bool
 	nAttnV, iAttnV int
@@ -107,6 +108,9 @@ func (m *mix) choose(t *gguf.TensorInfo) (gguf.GGMLType, string) {
 	}
 	typ := m.ft.base()
 	name := t.Name
+	if m.pure {
+		return fallback(t, typ)
+	}
 	switch {
 	case name == "output.weight" || (!m.hasOutput && name == "token_embd.weight"):
 		if t.Dims[0]%typ.BlockSize() != 0 {

@@ -18,6 +18,7 @@ import (
 // Options control a quantization run.
 type Options struct {
 	Type     FileType
+	Pure     bool                    // every matrix gets the recipe's base type (no mix), as llama-quantize --pure
 	Threads  int                     // default: one per CPU
 	Progress func(done, total int64) // input bytes converted so far; may be nil
 }
@@ -82,6 +83,7 @@ func Stream(in *gguf.File, w interface{ Write([]byte) (int, error) }, o Options)
 	start := time.Now()
 	order := layerOrder(in.Tensors)
 	m := newMix(in, o.Type)
+	m.pure = o.Pure
 	rep := &Report{}
 	specs := make([]gguf.TensorSpec, len(in.Tensors))
 	for i, ti := range order {
