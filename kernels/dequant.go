@@ -57,37 +57,25 @@ func DequantQ5K(blocks []BlockQ5K, out []float32) {
 	}
 }
 
-// Q6KValue returns the signed 6-bit quant (-32..31) of weight k (0..255).
-func Q6KValue(b *BlockQ6K, k int) int8 {
-	half := k / 128 // each half of 128 weights uses 64 bytes of ql and 32 of qh
-	r := k % 128
-	quarter := r / 32 // which of the four 32-wide lanes
-	l := r % 32
-	ql := b.Ql[64*half:]
-	qh := b.Qh[32*half:]
-	var lo uint8
-	switch quarter {
-	case 0:
-		lo = ql[l] & 0xF
-	case 1:
-		lo = ql[l+32] & 0xF
-	case 2:
-		lo = ql[l] >> 4
-	default:
-		lo = ql[l+32] >> 4
-	}
-	hi := (qh[l] >> (2 * quarter)) & 3
-	return int8(lo|hi<<4) - 32
-}
-
-// DequantQ6K decodes blocks into out.
+// DequantQ6K decodes blocks into out. Each half of 128 weights takes
+// 64 bytes of ql and 32 of qh; byte l of each yields four weights, 32
+// apart.
 func DequantQ6K(blocks []BlockQ6K, out []float32) {
 	for i := range blocks {
 		b := &blocks[i]
 		d := FP16ToF32(b.D)
-		y := out[i*QK_K : (i+1)*QK_K]
-		for k := 0; k < QK_K; k++ {
-			y[k] = d * float32(b.Scales[k/16]) * float32(Q6KValue(b, k))
+		for half := 0; half < 2; half++ {
+			ql := b.Ql[64*half : 64*half+64]
+			qh := b.Qh[32*half : 32*half+32]
+			y := out[i*QK_K+128*half : i*QK_K+128*half+128]
+			sc := b.Scales[8*half : 8*half+8]
+			for l := 0; l < 32; l++ {
+				is := l / 16
+				y[l] = d * float32(sc[is]) * float32(int8(ql[l]&0xF|(qh[l]&3)<<4)-32)
+				y[l+32] = d * float32(sc[is+2]) * float32(int8(ql[l+32]&0xF|((qh[l]>>2)&3)<<4)-32)
+				y[l+64] = d * float32(sc[is+4]) * float32(int8(ql[l]>>4|((qh[l]>>4)&3)<<4)-32)
+				y[l+96] = d * float32(sc[is+6]) * float32(int8(ql[l+32]>>4|((qh[l]>>6)&3)<<4)-32)
+			}
 		}
 	}
 }

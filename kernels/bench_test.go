@@ -1,0 +1,72 @@
+package kernels
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// Quantizer and decoder throughput on 1M Gaussian weights: weights/s for
+// the quantizers, and bytes of quantized input per second (SetBytes) for
+// the decoders.
+const benchN = 1 << 20
+
+func BenchmarkQuantize(b *testing.B) {
+	x := randF32(rand.New(rand.NewPCG(1, 1)), benchN)
+	b.Run("Q4_K", func(b *testing.B) {
+		out := make([]BlockQ4K, benchN/QK_K)
+		for b.Loop() {
+			QuantizeQ4K(x, out)
+		}
+		b.ReportMetric(float64(benchN)*float64(b.N)/b.Elapsed().Seconds(), "weights/s")
+	})
+	b.Run("Q5_K", func(b *testing.B) {
+		out := make([]BlockQ5K, benchN/QK_K)
+		for b.Loop() {
+			QuantizeQ5K(x, out)
+		}
+		b.ReportMetric(float64(benchN)*float64(b.N)/b.Elapsed().Seconds(), "weights/s")
+	})
+	b.Run("Q6_K", func(b *testing.B) {
+		out := make([]BlockQ6K, benchN/QK_K)
+		for b.Loop() {
+			QuantizeQ6K(x, out)
+		}
+		b.ReportMetric(float64(benchN)*float64(b.N)/b.Elapsed().Seconds(), "weights/s")
+	})
+	b.Run("Q8_0", func(b *testing.B) {
+		out := make([]BlockQ8_0, benchN/QK8_0)
+		for b.Loop() {
+			QuantizeQ8_0(x, out)
+		}
+		b.ReportMetric(float64(benchN)*float64(b.N)/b.Elapsed().Seconds(), "weights/s")
+	})
+}
+
+func BenchmarkDequant(b *testing.B) {
+	x := randF32(rand.New(rand.NewPCG(1, 1)), benchN)
+	y := make([]float32, benchN)
+	q4 := make([]BlockQ4K, benchN/QK_K)
+	QuantizeQ4K(x, q4)
+	q6 := make([]BlockQ6K, benchN/QK_K)
+	QuantizeQ6K(x, q6)
+	q8 := make([]BlockQ8_0, benchN/QK8_0)
+	QuantizeQ8_0(x, q8)
+	b.Run("Q4_K", func(b *testing.B) {
+		b.SetBytes(int64(len(q4) * BlockQ4KSize))
+		for b.Loop() {
+			DequantQ4K(q4, y)
+		}
+	})
+	b.Run("Q6_K", func(b *testing.B) {
+		b.SetBytes(int64(len(q6) * BlockQ6KSize))
+		for b.Loop() {
+			DequantQ6K(q6, y)
+		}
+	})
+	b.Run("Q8_0", func(b *testing.B) {
+		b.SetBytes(int64(len(q8) * BlockQ8_0Size))
+		for b.Loop() {
+			DequantQ8_0(q8, y)
+		}
+	})
+}
