@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"asdsl-bench/internal/testutil"
+	"asdsl-bench/kernels"
 )
 
 // goldenCase is one llama.cpp reference run from shared/fixtures.
@@ -124,7 +125,25 @@ func argmax(x []float32) int {
 	return best
 }
 
+// The golden comparison runs under every instruction set this CPU
+// supports (the integer kernels are bit-identical, so the figures are the
+// same under each).
 func TestGoldenLlamaCpp(t *testing.T) {
+	prev := kernels.Active().ISA
+	defer kernels.Use(prev)
+	for _, isa := range kernels.ISAs() {
+		if !isa.Supported {
+			t.Logf("ISA %s not supported here: %s", isa.Name, isa.Reason)
+			continue
+		}
+		if err := kernels.Use(isa.Name); err != nil {
+			t.Fatal(err)
+		}
+		t.Run(isa.Name, testGolden)
+	}
+}
+
+func testGolden(t *testing.T) {
 	for _, gc := range goldenCases {
 		t.Run(gc.model+"."+gc.prompt, func(t *testing.T) {
 			m, err := Load(testutil.Golden(t, gc.model+".gguf"))

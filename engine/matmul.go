@@ -50,28 +50,29 @@ func grow[E any](s []E, n int) []E {
 	return make([]E, n)
 }
 
-// dot computes row r of w against token t of the prepared activations.
-func (a *actBuf) dot(w *Matrix, r, t int, x []float32) float32 {
+// dot computes row r of w against token t of the prepared activations
+// with the dispatched kernels o.
+func (a *actBuf) dot(o *kernels.Ops, w *Matrix, r, t int, x []float32) float32 {
 	row := w.Row(r)
 	switch w.Type {
 	case gguf.TypeQ4_K:
 		nb := a.cols / kernels.QK_K
-		return kernels.DotQ4KQ8K(kernels.AsQ4K(row), a.q8k[t*nb:(t+1)*nb])
+		return o.DotQ4KQ8K(kernels.AsQ4K(row), a.q8k[t*nb:(t+1)*nb])
 	case gguf.TypeQ5_K:
 		nb := a.cols / kernels.QK_K
-		return kernels.DotQ5KQ8K(kernels.AsQ5K(row), a.q8k[t*nb:(t+1)*nb])
+		return o.DotQ5KQ8K(kernels.AsQ5K(row), a.q8k[t*nb:(t+1)*nb])
 	case gguf.TypeQ6_K:
 		nb := a.cols / kernels.QK_K
-		return kernels.DotQ6KQ8K(kernels.AsQ6K(row), a.q8k[t*nb:(t+1)*nb])
+		return o.DotQ6KQ8K(kernels.AsQ6K(row), a.q8k[t*nb:(t+1)*nb])
 	case gguf.TypeQ8_0:
 		nb := a.cols / kernels.QK8_0
-		return kernels.DotQ8_0Q8_0(kernels.AsQ8_0(row), a.q80[t*nb:(t+1)*nb])
+		return o.DotQ8_0Q8_0(kernels.AsQ8_0(row), a.q80[t*nb:(t+1)*nb])
 	case gguf.TypeF16:
-		return kernels.DotF16(kernels.AsU16(row), a.u16[t*a.cols:(t+1)*a.cols])
+		return o.DotF16(kernels.AsU16(row), a.u16[t*a.cols:(t+1)*a.cols])
 	case gguf.TypeBF16:
-		return kernels.DotBF16(kernels.AsU16(row), a.u16[t*a.cols:(t+1)*a.cols])
+		return o.DotBF16(kernels.AsU16(row), a.u16[t*a.cols:(t+1)*a.cols])
 	default:
-		return kernels.DotF32(kernels.AsF32(row), x[t*a.cols:(t+1)*a.cols])
+		return o.DotF32(kernels.AsF32(row), x[t*a.cols:(t+1)*a.cols])
 	}
 }
 
@@ -81,11 +82,12 @@ func (a *actBuf) dot(w *Matrix, r, t int, x []float32) float32 {
 func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 	a := &e.act
 	a.prepare(w.Type, x, T, w.Cols)
+	ops := kernels.Active()
 	e.parallelRows(w.Rows, w.Cols*T, func(r0, r1 int) {
 		for t := 0; t < T; t++ {
 			o := out[t*w.Rows:]
 			for r := r0; r < r1; r++ {
-				o[r] = a.dot(w, r, t, x)
+				o[r] = a.dot(ops, w, r, t, x)
 			}
 		}
 	})

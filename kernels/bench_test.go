@@ -70,3 +70,33 @@ func BenchmarkDequant(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDotQ4K: one 4096-wide row (16 super-blocks) against Q8_K
+// activations, cache-resident: the kernel's compute speed, in bytes of
+// weights per second, per ISA.
+func BenchmarkDotQ4K(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const nb = 16
+	w := randQ4K(r, nb*64)
+	a := make([]BlockQ8K, nb)
+	QuantizeRowQ8K(randF32(r, nb*QK_K), a)
+	prev := active
+	defer func() { active = prev }()
+	for _, s := range ISAs() {
+		if !s.Supported {
+			continue
+		}
+		Use(s.Name)
+		o := Active()
+		b.Run(s.Name, func(b *testing.B) {
+			b.SetBytes(nb * BlockQ4KSize * 64)
+			var sink float32
+			for b.Loop() {
+				for row := 0; row < 64; row++ {
+					sink += o.DotQ4KQ8K(w[row*nb:(row+1)*nb], a)
+				}
+			}
+			_ = sink
+		})
+	}
+}

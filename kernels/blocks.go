@@ -46,6 +46,8 @@ type BlockQ8_0 struct {
 // BlockQ8K is ggml's block_q8_K, the activation format for K-quant dot
 // products: a float32 scale, 256 int8 values, and the sums of each group
 // of 16 (used to apply the Q4_K mins with 16 multiplies instead of 256).
+// Invariant: Bsums[g] is the sum of Qs[16g:16g+16]; the SIMD kernels rely
+// on it (QuantizeRowQ8K maintains it).
 type BlockQ8K struct {
 	D     float32
 	Qs    [256]int8

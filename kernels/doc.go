@@ -12,3 +12,5 @@
 // little-endian machine. The size of every packed struct is checked at
 // compile time.
 package kernels
+
+//go:generate go run ./internal/asmgen -out dot_amd64.s -stubs dot_amd64_stub.go -pkg kernels

@@ -24,9 +24,11 @@ func DotQ4KQ8K(w []BlockQ4K, a []BlockQ8K) float32 {
 			sumi += int32(sc) * s
 			summ += int32(m) * (int32(y.Bsums[2*j]) + int32(y.Bsums[2*j+1]))
 		}
-		d := FP16ToF32(b.D) * y.D
-		dmin := FP16ToF32(b.Dmin) * y.D
-		sum += d*float32(sumi) - dmin*float32(summ)
+		// Explicit float32 conversions forbid fused multiply-adds, so the
+		// SIMD kernels can reproduce this sum bit for bit.
+		d := float32(FP16ToF32(b.D) * y.D)
+		dmin := float32(FP16ToF32(b.Dmin) * y.D)
+		sum += float32(d*float32(sumi)) - float32(dmin*float32(summ))
 	}
 	return sum
 }
@@ -79,7 +81,8 @@ func DotQ6KQ8K(w []BlockQ6K, a []BlockQ8K) float32 {
 				sumi += int32(b.Scales[is+6]) * q4 * int32(y.Qs[base+96+l])
 			}
 		}
-		sum += FP16ToF32(b.D) * y.D * float32(sumi)
+		d := float32(FP16ToF32(b.D) * y.D)
+		sum += float32(d * float32(sumi))
 	}
 	return sum
 }

@@ -1,0 +1,117 @@
+package kernels
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Ops is one instruction set's kernels. Every field has a pure-Go
+// reference in this package (DotQ4KQ8K, ...) that the SIMD versions
+// must match: exactly where the arithmetic is integer, to float
+// rounding elsewhere.
+type Ops struct {
+	ISA         string
+	DotQ4KQ8K   func(w []BlockQ4K, a []BlockQ8K) float32
+	DotQ5KQ8K   func(w []BlockQ5K, a []BlockQ8K) float32
+	DotQ6KQ8K   func(w []BlockQ6K, a []BlockQ8K) float32
+	DotQ8_0Q8_0 func(w []BlockQ8_0, a []BlockQ8_0) float32
+	DotF32      func(w, a []float32) float32
+	DotF16      func(w, a []uint16) float32
+	DotBF16     func(w, a []uint16) float32
+}
+
+// GenericOps are the pure-Go references; they run everywhere.
+var GenericOps = Ops{
+	ISA:         "generic",
+	DotQ4KQ8K:   DotQ4KQ8K,
+	DotQ5KQ8K:   DotQ5KQ8K,
+	DotQ6KQ8K:   DotQ6KQ8K,
+	DotQ8_0Q8_0: DotQ8_0Q8_0,
+	DotF32:      DotF32,
+	DotF16:      DotF16,
+	DotBF16:     DotBF16,
+}
+
+// isaTable lists, best first, the instruction sets this build has
+// kernels for, each with a check of whether this CPU can run them. It is
+// filled by the per-architecture files.
+var isaTable []isaEntry
+
+type isaEntry struct {
+	name    string
+	ok      func() (bool, string) // can this CPU run it, and if not why
+	ops     func() Ops
+	ranking int // higher is preferred
+}
+
+// active is the dispatch table, filled once at start: the best ISA the
+// CPU supports, or the one named by ASDSL_ISA.
+var active = GenericOps
+
+// initErr records an ASDSL_ISA request that could not be honoured.
+var initErr error
+
+func init() {
+	sort.SliceStable(isaTable, func(i, j int) bool { return isaTable[i].ranking > isaTable[j].ranking })
+	if want := os.Getenv("ASDSL_ISA"); want != "" {
+		initErr = Use(want)
+		return
+	}
+	for _, e := range isaTable {
+		if ok, _ := e.ok(); ok {
+			active = e.ops()
+			return
+		}
+	}
+}
+
+// Active returns the kernels in use. Callers keep the pointer for the
+// duration of an operation; Use must not run concurrently with kernels.
+func Active() *Ops { return &active }
+
+// InitError reports an ASDSL_ISA value that was refused at start (the
+// generic kernels are used meanwhile). Commands should stop on it.
+func InitError() error { return initErr }
+
+// ISAs lists the instruction sets of this build with whether this CPU
+// supports each, best first; generic is always last and supported.
+func ISAs() []ISAStatus {
+	var s []ISAStatus
+	for _, e := range isaTable {
+		ok, why := e.ok()
+		s = append(s, ISAStatus{Name: e.name, Supported: ok, Reason: why})
+	}
+	return append(s, ISAStatus{Name: "generic", Supported: true})
+}
+
+// ISAStatus says whether an instruction set can run here.
+type ISAStatus struct {
+	Name      string
+	Supported bool
+	Reason    string // why not, when unsupported
+}
+
+// Use selects an instruction set by name, refusing one the CPU lacks.
+// It is meant for start-up and tests (ASDSL_ISA does the same).
+func Use(name string) error {
+	name = strings.ToLower(strings.TrimSpace(name))
+	if name == "generic" {
+		active = GenericOps
+		return nil
+	}
+	var names []string
+	for _, e := range isaTable {
+		names = append(names, e.name)
+		if e.name != name {
+			continue
+		}
+		if ok, why := e.ok(); !ok {
+			return fmt.Errorf("ASDSL_ISA=%s: this CPU cannot run it (%s)", name, why)
+		}
+		active = e.ops()
+		return nil
+	}
+	return fmt.Errorf("ASDSL_ISA=%s: unknown instruction set (this build has: %s)", name, strings.Join(append(names, "generic"), ", "))
+}

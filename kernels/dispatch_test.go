@@ -1,0 +1,92 @@
+package kernels
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// forEachISA runs f under every instruction set this CPU supports, and
+// restores the previous choice.
+func forEachISA(t *testing.T, f func(t *testing.T, o *Ops)) {
+	prev := active
+	defer func() { active = prev }()
+	for _, s := range ISAs() {
+		if !s.Supported {
+			t.Logf("%s: not supported here (%s)", s.Name, s.Reason)
+			continue
+		}
+		if err := Use(s.Name); err != nil {
+			t.Fatal(err)
+		}
+		t.Run(s.Name, func(t *testing.T) { f(t, Active()) })
+	}
+}
+
+func TestUseRefusesUnknownISA(t *testing.T) {
+	prev := active
+	defer func() { active = prev }()
+	if err := Use("sse9"); err == nil || !strings.Contains(err.Error(), "unknown") {
+		t.Fatalf("got %v", err)
+	}
+	for _, s := range ISAs() {
+		if !s.Supported {
+			if err := Use(s.Name); err == nil {
+				t.Errorf("%s accepted on a CPU without it", s.Name)
+			}
+		}
+	}
+}
+
+// Every ISA's kernels against the pure-Go twins on odd shapes: rows of
+// 1 to 64 super-blocks, misaligned slices (the blocks start at an odd
+// byte offset), random data including extreme scales.
+func TestKernelsMatchGenericTwins(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	forEachISA(t, func(t *testing.T, o *Ops) {
+		for _, nb := range []int{1, 2, 3, 7, 16, 17, 64} {
+			for trial := 0; trial < 4; trial++ {
+				w4 := misalignedQ4K(randQ4K(r, nb))
+				x := randF32(r, nb*QK_K)
+				if trial == 1 {
+					for i := range x {
+						x[i] *= 1e4
+					}
+				}
+				a := make([]BlockQ8K, nb)
+				QuantizeRowQ8K(x, a)
+				if trial == 2 {
+					for i := range a { // extreme activations: every value ±127
+						for j := range a[i].Qs {
+							a[i].Qs[j] = int8(127 - 254*((j/3)&1))
+						}
+						for g := range a[i].Bsums { // keep the Q8_K invariant
+							var s int16
+							for _, q := range a[i].Qs[16*g : 16*g+16] {
+								s += int16(q)
+							}
+							a[i].Bsums[g] = s
+						}
+					}
+				}
+				got, want := o.DotQ4KQ8K(w4, a), DotQ4KQ8K(w4, a)
+				if got != want {
+					t.Fatalf("Q4_K nb=%d trial %d: %v, generic %v", nb, trial, got, want)
+				}
+				w6 := misaligned(randQ6K(r, nb), BlockQ6KSize, AsQ6K)
+				if got, want := o.DotQ6KQ8K(w6, a), DotQ6KQ8K(w6, a); got != want {
+					t.Fatalf("Q6_K nb=%d trial %d: %v, generic %v", nb, trial, got, want)
+				}
+			}
+		}
+	})
+}
+
+// misalignedQ4K copies blocks to a buffer starting at an odd address.
+func misalignedQ4K(b []BlockQ4K) []BlockQ4K { return misaligned(b, BlockQ4KSize, AsQ4K) }
+
+func misaligned[T any](b []T, size int, as func([]byte) []T) []T {
+	raw := make([]byte, len(b)*size+1)
+	copy(raw[1:], BytesOf(b))
+	return as(raw[1:])
+}
