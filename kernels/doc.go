@@ -13,4 +13,4 @@
 // compile time.
 package kernels
 
-//go:generate go run ./internal/asmgen -out dot_amd64.s -stubs dot_amd64_stub.go -pkg kernels
+//go:generate go run ./internal/asmgen -out dot_amd64.s -stubs dot_stub_amd64.go -pkg kernels

@@ -2,7 +2,7 @@
 //
 //	go generate ./kernels
 //
-// reproduces dot_amd64.s and dot_amd64_stub.go byte for byte. Every
+// reproduces dot_amd64.s and dot_stub_amd64.go byte for byte. Every
 // kernel here has a pure-Go twin in package kernels that it must match
 // exactly (integer sums) and that the tests compare it against.
 package main
