@@ -59,12 +59,17 @@ func init() {
 		initErr = Use(want)
 		return
 	}
+	active = defaultChoice()
+}
+
+// defaultChoice is the best instruction set this CPU supports.
+func defaultChoice() Ops {
 	for _, e := range isaTable {
 		if ok, _ := e.ok(); ok {
-			active = e.ops()
-			return
+			return e.ops()
 		}
 	}
+	return GenericOps
 }
 
 // Active returns the kernels in use. Callers keep the pointer for the

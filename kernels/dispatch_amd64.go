@@ -8,8 +8,17 @@ import (
 	"github.com/klauspost/cpuid/v2"
 )
 
-func init() {
+// Registration happens during package variable initialisation, which
+// Go completes before any init function runs — so the choice made in
+// dispatch.go's init sees every ISA of this build.
+var _ = registerAMD64()
+
+func registerAMD64() bool {
 	isaTable = append(isaTable, isaEntry{name: "avx2", ranking: 10, ok: hasAVX2, ops: avx2Ops})
+	if ok, _ := hasAVX2(); ok {
+		sumU64Fast = func(b []byte) uint64 { return sumU64AVX2(&b[0], len(b)) }
+	}
+	return true
 }
 
 func hasAVX2() (bool, string) {

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 )
@@ -89,4 +90,21 @@ func misaligned[T any](b []T, size int, as func([]byte) []T) []T {
 	raw := make([]byte, len(b)*size+1)
 	copy(raw[1:], BytesOf(b))
 	return as(raw[1:])
+}
+
+// The table chosen at start is the best supported one (or ASDSL_ISA's).
+func TestDefaultChoiceIsBestSupported(t *testing.T) {
+	if os.Getenv("ASDSL_ISA") != "" {
+		t.Skip("ASDSL_ISA overrides the default choice")
+	}
+	want := "generic"
+	for _, s := range ISAs() {
+		if s.Supported {
+			want = s.Name
+			break
+		}
+	}
+	if got := defaultChoice().ISA; got != want {
+		t.Fatalf("default kernels are %s, best supported is %s", got, want)
+	}
 }

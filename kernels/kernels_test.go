@@ -206,3 +206,16 @@ func TestScaleMinK4Packing(t *testing.T) {
 		}
 	}
 }
+
+func TestSumU64MatchesGeneric(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for _, n := range []int{512, 1024, 512 * 37} {
+		b := make([]byte, n+1)[1:] // misaligned
+		for i := range b {
+			b[i] = byte(r.IntN(256))
+		}
+		if got, want := SumU64(b), sumU64Generic(b); got != want {
+			t.Fatalf("n=%d: %d, generic %d", n, got, want)
+		}
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"asdsl-bench/kernels"
 )
 
 type command struct {
@@ -20,6 +22,7 @@ var commands = map[string]command{
 	"info":     {"show a model's architecture, shapes, tensor types and size", runInfo},
 	"generate": {"generate text from a prompt (default: a cached mock model)", runGenerate},
 	"logits":   {"write the logits of every prompt position to a file", runLogits},
+	"machine":  {"show the CPU, its features, the kernels chosen and the memory bandwidth", runMachine},
 	"mock":     {"write a model with random weights in a real shape", runMock},
 	"quantize": {"quantize an F32/F16/BF16 model (q4_k_m, q4_k_s, q6_k, q8_0)", runQuantize},
 }
@@ -53,6 +56,10 @@ func main() {
 		}
 		usage()
 		return
+	}
+	if err := kernels.InitError(); err != nil {
+		fmt.Fprintf(os.Stderr, "asdsl-bench: %v\n", err)
+		os.Exit(2)
 	}
 	c, ok := commands[name]
 	if !ok {

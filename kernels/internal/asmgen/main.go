@@ -32,6 +32,7 @@ func main() {
 	shuf := scaleShuffles()
 	dotQ4KQ8KAVX2(shuf)
 	dotQ6KQ8KAVX2(q6kScaleShuffles())
+	sumU64AVX2()
 	Generate()
 }
 
@@ -325,5 +326,48 @@ func dotQ6KQ8KAVX2(shuf Mem) {
 	Label("q6done")
 	VZEROUPPER()
 	Store(sum, ReturnIndex(0))
+	RET()
+}
+
+// sumU64AVX2 adds up n bytes (a multiple of 256) as uint64 words: the
+// memory bandwidth probe. Eight independent 256-bit accumulators keep
+// enough loads in flight to saturate the memory system rather than the
+// add latency.
+func sumU64AVX2() {
+	TEXT("sumU64AVX2", NOSPLIT, "func(p *byte, n int) uint64")
+	Pragma("noescape")
+	p := Load(Param("p"), GP64())
+	n := Load(Param("n"), GP64())
+	acc := make([]VecVirtual, 8)
+	for i := range acc {
+		acc[i] = YMM()
+		VPXOR(acc[i], acc[i], acc[i])
+	}
+	Label("sumloop")
+	CMPQ(n, Imm(0))
+	JE(LabelRef("sumdone"))
+	for i := range acc {
+		VPADDQ(Mem{Base: p, Disp: 32 * i}, acc[i], acc[i])
+	}
+	for i := range acc {
+		VPADDQ(Mem{Base: p, Disp: 256 + 32*i}, acc[i], acc[i])
+	}
+	ADDQ(U32(512), p)
+	SUBQ(U32(512), n)
+	JMP(LabelRef("sumloop"))
+	Label("sumdone")
+	for i := 1; i < 8; i++ {
+		VPADDQ(acc[i], acc[0], acc[0])
+	}
+	x := XMM()
+	VEXTRACTI128(Imm(1), acc[0], x)
+	VPADDQ(x, acc[0].AsX(), x)
+	t := XMM()
+	VPSHUFD(Imm(0x4e), x, t)
+	VPADDQ(t, x, x)
+	r := GP64()
+	VMOVQ(x, r)
+	VZEROUPPER()
+	Store(r, ReturnIndex(0))
 	RET()
 }

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"asdsl-bench/harness/machine"
+	"asdsl-bench/kernels"
+)
+
+func runMachine(args []string) error {
+	fs := newFlags("machine", "machine [--bandwidth=false] [--size MiB] [--reps N]")
+	bw := fs.Bool("bandwidth", true, "measure memory read and copy bandwidth (about 2 s)")
+	sizeMiB := fs.Int("size", 1024, "working set for the bandwidth test, MiB (far above the caches)")
+	reps := fs.Int("reps", 10, "bandwidth repetitions; the best is kept")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c := machine.DetectCPU()
+	fmt.Printf("cpu:        %s (%s family %d model %d)\n", c.Brand, c.Vendor, c.Family, c.Model)
+	fmt.Printf("cores:      %d physical, %d logical per CPUID; %d usable by this process\n", c.Physical, c.Logical, c.OSCPUs)
+	fmt.Printf("caches:     L1d %d KiB, L2 %d KiB per core, L3 %d MiB\n", c.L1D>>10, c.L2>>10, c.L3>>20)
+	fmt.Printf("features:   %s\n", strings.Join(c.Features, " "))
+	fmt.Printf("kernels:    %s in use\n", kernels.Active().ISA)
+	for _, s := range kernels.ISAs() {
+		state := "available"
+		if !s.Supported {
+			state = "not available: " + s.Reason
+		}
+		fmt.Printf("  %-8s %s\n", s.Name, state)
+	}
+	if *bw {
+		fmt.Printf("memory bandwidth (%d MiB working set, best of %d):\n", *sizeMiB, *reps)
+		for t := 1; t <= c.OSCPUs; t *= 2 {
+			b := machine.MeasureBandwidth(t, int64(*sizeMiB)<<20, *reps)
+			fmt.Printf("  %d thread(s): read %.1f GB/s, copy %.1f GB/s\n", t, b.ReadGBs, b.CopyGBs)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,35 @@
+package kernels
+
+import "unsafe"
+
+// SumU64 adds up b (len a multiple of 512) as little-endian uint64
+// words. It exists to measure read bandwidth: the SIMD version streams
+// memory as fast as loads can be issued. The result keeps the compiler
+// and CPU from skipping the reads.
+func SumU64(b []byte) uint64 {
+	if len(b)%512 != 0 {
+		panic("kernels.SumU64: length not a multiple of 512")
+	}
+	if len(b) == 0 {
+		return 0
+	}
+	if f := sumU64Fast; f != nil {
+		return f(b)
+	}
+	return sumU64Generic(b)
+}
+
+// sumU64Fast is set by the architecture file when a SIMD version exists
+// and the CPU supports it.
+var sumU64Fast func([]byte) uint64
+
+func sumU64Generic(b []byte) uint64 {
+	w := unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), len(b)/8)
+	var s [8]uint64
+	for i := 0; i < len(w); i += 8 {
+		for k := 0; k < 8; k++ {
+			s[k] += w[i+k]
+		}
+	}
+	return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7]
+}
