@@ -41,7 +41,7 @@ func dotQ6KQ8KAVX2Slices(w []BlockQ6K, a []BlockQ8K) float32 {
 		return 0
 	}
 	_ = a[len(w)-1]
-	return dotQ6KQ8KAVX2((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w))
+	return dotQ6KQ8KAVX2((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w), prefetchDistance)
 }
 
 func dotQ4KQ8KAVX2Slices(w []BlockQ4K, a []BlockQ8K) float32 {
@@ -49,5 +49,5 @@ func dotQ4KQ8KAVX2Slices(w []BlockQ4K, a []BlockQ8K) float32 {
 		return 0
 	}
 	_ = a[len(w)-1] // the kernel reads len(w) activation blocks
-	return dotQ4KQ8KAVX2((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w))
+	return dotQ4KQ8KAVX2((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w), prefetchDistance)
 }

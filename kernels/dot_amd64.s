@@ -262,44 +262,48 @@ DATA q4kScaleShuf<>+254(SB)/1, $0x0e
 DATA q4kScaleShuf<>+255(SB)/1, $0x0f
 GLOBL q4kScaleShuf<>(SB), RODATA|NOPTR, $256
 
-// func dotQ4KQ8KAVX2(w *byte, a *byte, nb int) float32
-// Requires: AVX, AVX2, F16C, SSE
-TEXT ·dotQ4KQ8KAVX2(SB), NOSPLIT, $0-28
+// func dotQ4KQ8KAVX2(w *byte, a *byte, nb int, pf int) float32
+// Requires: AVX, AVX2, F16C, MMX+, SSE
+TEXT ·dotQ4KQ8KAVX2(SB), NOSPLIT, $0-36
 	MOVQ         w+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         nb+16(FP), DX
+	MOVQ         pf+24(FP), BX
 	VXORPS       X0, X0, X0
-	MOVL         $0x0f0f0f0f, BX
-	VMOVD        BX, X1
+	MOVL         $0x0f0f0f0f, SI
+	VMOVD        SI, X1
 	VPBROADCASTD X1, Y1
 
 block:
 	CMPQ         DX, $0x00
 	JE           done
-	MOVL         4(AX), BX
-	MOVL         8(AX), SI
-	MOVL         12(AX), DI
-	MOVL         DI, R8
-	SHRL         $0x04, R8
+	PREFETCHT0   (AX)(BX*1)
+	PREFETCHT0   64(AX)(BX*1)
+	PREFETCHT0   128(AX)(BX*1)
+	MOVL         4(AX), SI
+	MOVL         8(AX), DI
+	MOVL         12(AX), R8
+	MOVL         R8, R9
+	SHRL         $0x04, R9
+	ANDL         $0x0f0f0f0f, R9
+	MOVL         DI, R10
+	SHRL         $0x06, R10
+	ANDL         $0x03030303, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	ANDL         $0x3f3f3f3f, DI
 	ANDL         $0x0f0f0f0f, R8
-	MOVL         SI, R9
-	SHRL         $0x06, R9
-	ANDL         $0x03030303, R9
-	SHLL         $0x04, R9
-	ORL          R9, R8
+	MOVL         SI, R10
+	SHRL         $0x06, R10
+	ANDL         $0x03030303, R10
+	SHLL         $0x04, R10
+	ORL          R10, R8
 	ANDL         $0x3f3f3f3f, SI
-	ANDL         $0x0f0f0f0f, DI
-	MOVL         BX, R9
-	SHRL         $0x06, R9
-	ANDL         $0x03030303, R9
-	SHLL         $0x04, R9
-	ORL          R9, DI
-	ANDL         $0x3f3f3f3f, BX
-	VMOVD        BX, X2
-	VPINSRD      $0x01, DI, X2, X2
+	VMOVD        SI, X2
+	VPINSRD      $0x01, R8, X2, X2
 	VPMOVZXBW    X2, X2
-	VMOVD        SI, X3
-	VPINSRD      $0x01, R8, X3, X3
+	VMOVD        DI, X3
+	VPINSRD      $0x01, R9, X3, X3
 	VPMOVZXBW    X3, X3
 	VMOVDQU      260(CX), Y4
 	VEXTRACTI128 $0x01, Y4, X5
@@ -365,12 +369,12 @@ block:
 	VPADDD       X3, X5, X5
 	VPSHUFD      $0xb1, X5, X3
 	VPADDD       X3, X5, X5
-	MOVWLZX      (AX), BX
-	VMOVD        BX, X3
+	MOVWLZX      (AX), SI
+	VMOVD        SI, X3
 	VCVTPH2PS    X3, X3
 	VMULSS       (CX), X3, X3
-	MOVWLZX      2(AX), BX
-	VMOVD        BX, X4
+	MOVWLZX      2(AX), SI
+	VMOVD        SI, X4
 	VCVTPH2PS    X4, X4
 	VMULSS       (CX), X4, X4
 	VCVTDQ2PS    X2, X2
@@ -386,7 +390,7 @@ block:
 
 done:
 	VZEROUPPER
-	MOVSS X0, ret+24(FP)
+	MOVSS X0, ret+32(FP)
 	RET
 
 DATA q6kScaleShuf<>+0(SB)/1, $0x80
@@ -647,23 +651,28 @@ DATA q6kScaleShuf<>+254(SB)/1, $0x80
 DATA q6kScaleShuf<>+255(SB)/1, $0x0f
 GLOBL q6kScaleShuf<>(SB), RODATA|NOPTR, $256
 
-// func dotQ6KQ8KAVX2(w *byte, a *byte, nb int) float32
-// Requires: AVX, AVX2, F16C, SSE
-TEXT ·dotQ6KQ8KAVX2(SB), NOSPLIT, $0-28
+// func dotQ6KQ8KAVX2(w *byte, a *byte, nb int, pf int) float32
+// Requires: AVX, AVX2, F16C, MMX+, SSE
+TEXT ·dotQ6KQ8KAVX2(SB), NOSPLIT, $0-36
 	MOVQ         w+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         nb+16(FP), DX
+	MOVQ         pf+24(FP), BX
 	VXORPS       X0, X0, X0
-	MOVL         $0x0f0f0f0f, BX
-	VMOVD        BX, X1
+	MOVL         $0x0f0f0f0f, SI
+	VMOVD        SI, X1
 	VPBROADCASTD X1, Y1
-	MOVL         $0x30303030, BX
-	VMOVD        BX, X2
+	MOVL         $0x30303030, SI
+	VMOVD        SI, X2
 	VPBROADCASTD X2, Y2
 
 q6block:
 	CMPQ           DX, $0x00
 	JE             q6done
+	PREFETCHT0     (AX)(BX*1)
+	PREFETCHT0     64(AX)(BX*1)
+	PREFETCHT0     128(AX)(BX*1)
+	PREFETCHT0     192(AX)(BX*1)
 	VBROADCASTI128 192(AX), Y3
 	VPMOVSXBW      192(AX), Y4
 	VPMADDWD       260(CX), Y4, Y4
@@ -764,8 +773,8 @@ q6block:
 	VPADDD         X4, X5, X5
 	VPSLLD         $0x05, X5, X5
 	VPSUBD         X5, X3, X3
-	MOVWLZX        208(AX), BX
-	VMOVD          BX, X4
+	MOVWLZX        208(AX), SI
+	VMOVD          SI, X4
 	VCVTPH2PS      X4, X4
 	VMULSS         (CX), X4, X4
 	VCVTDQ2PS      X3, X3
@@ -778,7 +787,7 @@ q6block:
 
 q6done:
 	VZEROUPPER
-	MOVSS X0, ret+24(FP)
+	MOVSS X0, ret+32(FP)
 	RET
 
 // func sumU64AVX2(p *byte, n int) uint64

@@ -5,10 +5,10 @@
 package kernels
 
 //go:noescape
-func dotQ4KQ8KAVX2(w *byte, a *byte, nb int) float32
+func dotQ4KQ8KAVX2(w *byte, a *byte, nb int, pf int) float32
 
 //go:noescape
-func dotQ6KQ8KAVX2(w *byte, a *byte, nb int) float32
+func dotQ6KQ8KAVX2(w *byte, a *byte, nb int, pf int) float32
 
 //go:noescape
 func sumU64AVX2(p *byte, n int) uint64

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"asdsl-bench/engine"
@@ -38,6 +39,7 @@ func runGenerate(args []string) error {
 	minP := fs.Float64("min-p", d.MinP, "drop tokens below this fraction of the best one (0 = off)")
 	seed := fs.Uint64("seed", d.Seed, "random seed")
 	quiet := fs.Bool("q", false, "print only the generated text, no statistics")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -74,6 +76,17 @@ func runGenerate(args []string) error {
 	sess, err := m.NewSession(engine.SessionOptions{Context: *ctx, Threads: *threads})
 	if err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	smp := engine.NewSampler(engine.SamplerOptions{Temperature: *temp, TopK: *topK, TopP: *topP, MinP: *minP, Seed: *seed})
 	out := bufio.NewWriter(os.Stdout)

@@ -63,11 +63,12 @@ func scaleShuffles() Mem {
 //
 // No dequantized value is ever stored to memory.
 func dotQ4KQ8KAVX2(shuf Mem) {
-	TEXT("dotQ4KQ8KAVX2", NOSPLIT, "func(w, a *byte, nb int) float32")
+	TEXT("dotQ4KQ8KAVX2", NOSPLIT, "func(w, a *byte, nb, pf int) float32")
 	Pragma("noescape")
 	wp := Load(Param("w"), GP64())
 	ap := Load(Param("a"), GP64())
 	nb := Load(Param("nb"), GP64())
+	pf := Load(Param("pf"), GP64())
 
 	sum := XMM()
 	VXORPS(sum, sum, sum)
@@ -80,6 +81,12 @@ func dotQ4KQ8KAVX2(shuf Mem) {
 	Label("block")
 	CMPQ(nb, Imm(0))
 	JE(LabelRef("done"))
+	// Weights stream from memory once: ask for the lines pf bytes ahead
+	// (PrefetchDistance) so the loads overlap this block's arithmetic.
+	// Prefetches never fault, so running past the matrix is harmless.
+	for _, off := range []int{0, 64, 128} {
+		PREFETCHT0(Mem{Base: wp, Index: pf, Scale: 1, Disp: off})
+	}
 
 	// Scales and mins: bytes 0-7 of (u0,u1) are the scales, of (u2,u3) the mins.
 	r0, r1, r2 := GP32(), GP32(), GP32()
@@ -227,11 +234,12 @@ func q6kScaleShuffles() Mem {
 // out once per block with the activation sums: Σ sc·(q−32)·a =
 // Σ sc·q·a − 32·Σ sc·bsum. The float part follows the Go twin's order.
 func dotQ6KQ8KAVX2(shuf Mem) {
-	TEXT("dotQ6KQ8KAVX2", NOSPLIT, "func(w, a *byte, nb int) float32")
+	TEXT("dotQ6KQ8KAVX2", NOSPLIT, "func(w, a *byte, nb, pf int) float32")
 	Pragma("noescape")
 	wp := Load(Param("w"), GP64())
 	ap := Load(Param("a"), GP64())
 	nb := Load(Param("nb"), GP64())
+	pf := Load(Param("pf"), GP64())
 
 	sum := XMM()
 	VXORPS(sum, sum, sum)
@@ -247,6 +255,9 @@ func dotQ6KQ8KAVX2(shuf Mem) {
 	Label("q6block")
 	CMPQ(nb, Imm(0))
 	JE(LabelRef("q6done"))
+	for _, off := range []int{0, 64, 128, 192} {
+		PREFETCHT0(Mem{Base: wp, Index: pf, Scale: 1, Disp: off})
+	}
 
 	// Scales: int8 in both halves (for the shuffles), and int16 for the sums.
 	sc8, sc16 := YMM(), YMM()
