@@ -250,3 +250,28 @@ func TestContextOverflowIsAnError(t *testing.T) {
 		t.Fatal("context beyond the trained length accepted")
 	}
 }
+
+// A decode step (one token through the model) allocates nothing.
+func TestDecodeStepAllocatesNothing(t *testing.T) {
+	for _, stem := range []string{"llama-Q4_K_M", "phi3-Q8_0"} {
+		m, err := Load(testutil.Golden(t, stem+".gguf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := m.NewSession(SessionOptions{Context: 256, Threads: 2})
+		if _, err := s.Eval([]int32{1, 5, 9, 200}, false); err != nil {
+			t.Fatal(err)
+		}
+		tok := []int32{7}
+		allocs := testing.AllocsPerRun(50, func() {
+			if _, err := s.Eval(tok, false); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations per decode step", stem, allocs)
+		}
+		s.Close()
+		m.Close()
+	}
+}

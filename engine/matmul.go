@@ -1,8 +1,7 @@
 package engine
 
 import (
-	"runtime"
-	"sync"
+	"asdsl-bench/engine/pool"
 
 	"asdsl-bench/engine/gguf"
 	"asdsl-bench/kernels"
@@ -77,51 +76,52 @@ func (a *actBuf) dot(o *kernels.Ops, w *Matrix, r, t int, x []float32) float32 {
 }
 
 // matmul computes out[t][r] = W[r] · x[t] for T tokens: out is [T][w.Rows],
-// x is [T][w.Cols]. Rows are split across threads; each thread writes only
-// its own rows, so no synchronisation is needed inside the loop.
+// x is [T][w.Cols]. The activations are quantized once (on worker 0),
+// then rows are handed out to the workers in chunks; each worker writes
+// only its own rows, so nothing is shared inside the kernels.
 func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
-	a := &e.act
-	a.prepare(w.Type, x, T, w.Cols)
-	ops := kernels.Active()
-	e.parallelRows(w.Rows, w.Cols*T, func(r0, r1 int) {
-		for t := 0; t < T; t++ {
-			o := out[t*w.Rows:]
-			for r := r0; r < r1; r++ {
-				o[r] = a.dot(ops, w, r, t, x)
-			}
+	e.act.prepare(w.Type, x, T, w.Cols)
+	mt := &e.mm
+	mt.act, mt.ops, mt.w, mt.x, mt.out, mt.T = &e.act, kernels.Active(), w, x, out, T
+	e.parallel(mt, w.Rows, w.Cols*T)
+	mt.w, mt.x, mt.out = nil, nil, nil
+}
+
+// matmulTask is the row loop of a matmul; its fields are the op's
+// arguments, reused across calls so a decode step allocates nothing.
+type matmulTask struct {
+	act *actBuf
+	ops *kernels.Ops
+	w   *Matrix
+	x   []float32
+	out []float32
+	T   int
+}
+
+func (m *matmulTask) Run(_, r0, r1 int) {
+	for t := 0; t < m.T; t++ {
+		o := m.out[t*m.w.Rows:]
+		for r := r0; r < r1; r++ {
+			o[r] = m.act.dot(m.ops, m.w, r, t, m.x)
 		}
-	})
+	}
 }
 
-// exec carries per-session scratch and the thread count.
+// exec carries per-session scratch and the worker pool.
 type exec struct {
-	threads int
-	act     actBuf
+	pool *pool.Pool
+	act  actBuf
+	mm   matmulTask
 }
 
-// parallelRows splits [0,rows) into contiguous chunks over the threads.
-// Small jobs run inline: goroutine start-up would cost more than the work.
-func (e *exec) parallelRows(rows, workPerRow int, f func(r0, r1 int)) {
-	n := e.threads
-	if n <= 1 || rows*workPerRow < 1<<16 {
-		f(0, rows)
+// parallel runs a loop of n items over the workers, in chunks of about
+// a quarter of a worker's share (so a slow worker hands work to the
+// others), inline when the whole loop is too small to be worth a fan-out.
+func (e *exec) parallel(t pool.Task, n, workPerItem int) {
+	th := e.pool.Size()
+	if th <= 1 || n*workPerItem < 1<<15 {
+		t.Run(0, 0, n)
 		return
 	}
-	if n > rows {
-		n = rows
-	}
-	var wg sync.WaitGroup
-	chunk := (rows + n - 1) / n
-	for r0 := 0; r0 < rows; r0 += chunk {
-		r1 := min(r0+chunk, rows)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(r0, r1)
-		}()
-	}
-	wg.Wait()
+	e.pool.Parallel(t, n, max(1, n/(4*th)))
 }
-
-// DefaultThreads is one thread per available CPU.
-func DefaultThreads() int { return runtime.GOMAXPROCS(0) }

@@ -3,15 +3,23 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
+
+	"asdsl-bench/engine/pool"
+	"asdsl-bench/engine/topology"
 )
+
+// mathThreads is this machine's default CPU list, detected once.
+var mathThreads = sync.OnceValue(func() []int { return topology.Detect().MathThreads() })
 
 // ErrContextFull is returned when tokens would pass the context length.
 var ErrContextFull = errors.New("context length exceeded")
 
-// Session is one conversation's state: its KV cache, position and
-// scratch buffers. A session is used by one goroutine at a time; it fans
-// out to its own worker threads inside each op and joins before
-// returning.
+// Session is one conversation's state: its KV cache, position, scratch
+// buffers and math threads. Eval runs the whole forward pass on the
+// session's worker 0 and returns when it is done; a session serves one
+// Eval at a time.
 type Session struct {
 	m     *Model
 	cache KVCache
@@ -21,12 +29,25 @@ type Session struct {
 	// Scratch, sized for the largest batch seen so far ([T][width]).
 	x, xn, q, k, v, att, proj, fused, gate, up, logits []float32
 	scores                                             [][]float32 // per worker
+	attn                                               attnTask
+
+	// The pending Eval, handed to worker 0.
+	evTokens []int32
+	evAll    bool
+	evOut    []float32
+	evErr    error
 }
 
 // SessionOptions configure a session; zero values mean defaults.
 type SessionOptions struct {
 	Context int // KV capacity in positions; default min(trained context, 4096)
-	Threads int // math threads; default one per CPU
+	// Threads is the number of math threads. Default: one per physical
+	// P-core (topology.Detect().MathThreads()).
+	Threads int
+	// CPUs pins the math threads, one CPU each (len must equal Threads
+	// when both are set). Default: the P-core threads when Threads does
+	// not exceed their number; otherwise the threads are not pinned.
+	CPUs []int
 }
 
 // NewSession allocates a session with its KV cache.
@@ -38,16 +59,45 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 	if ctx > m.Config.NCtx {
 		return nil, fmt.Errorf("context %d exceeds the model's trained context %d", ctx, m.Config.NCtx)
 	}
-	th := o.Threads
-	if th <= 0 {
-		th = DefaultThreads()
+	th, cpus, err := threadPlan(o.Threads, o.CPUs)
+	if err != nil {
+		return nil, err
 	}
-	s := &Session{m: m, cache: newF32Cache(m.Config, ctx), e: exec{threads: th}}
+	s := &Session{m: m, cache: newF32Cache(m.Config, ctx), e: exec{pool: pool.New(th, cpus)}}
 	s.scores = make([][]float32, th)
 	for i := range s.scores {
 		s.scores[i] = make([]float32, s.cache.AttendScratch(ctx))
 	}
+	s.attn.s = s
+	// The pool's threads hold no reference to the session, so an
+	// abandoned session is collected and its threads stopped.
+	runtime.SetFinalizer(s, func(s *Session) { s.e.pool.Close() })
 	return s, nil
+}
+
+// Close stops the session's threads.
+func (s *Session) Close() { s.e.pool.Close() }
+
+// Workers reports the session's math threads and the CPUs they are
+// pinned to.
+func (s *Session) Workers() []pool.WorkerInfo { return s.e.pool.Workers() }
+
+// threadPlan turns the options into a thread count and CPU list.
+func threadPlan(threads int, cpus []int) (int, []int, error) {
+	if len(cpus) > 0 {
+		if threads > 0 && threads != len(cpus) {
+			return 0, nil, fmt.Errorf("%d threads but %d CPUs to pin them to", threads, len(cpus))
+		}
+		return len(cpus), cpus, nil
+	}
+	math := mathThreads()
+	if threads <= 0 {
+		threads = len(math)
+	}
+	if threads <= len(math) {
+		return threads, math[:threads], nil
+	}
+	return threads, nil, nil
 }
 
 // Model returns the session's model.
@@ -73,6 +123,17 @@ func (s *Session) Rewind(n int) {
 // [len(tokens)][vocab] when all is true, else [1][vocab] for the last
 // token. The returned slice is reused by the next call.
 func (s *Session) Eval(tokens []int32, all bool) ([]float32, error) {
+	s.evTokens, s.evAll = tokens, all
+	s.e.pool.Exec(s)
+	out, err := s.evOut, s.evErr
+	s.evTokens, s.evOut, s.evErr = nil, nil, nil
+	return out, err
+}
+
+// Main runs the pending Eval on worker 0 (pool.Mainer).
+func (s *Session) Main() { s.evOut, s.evErr = s.eval(s.evTokens, s.evAll) }
+
+func (s *Session) eval(tokens []int32, all bool) ([]float32, error) {
 	c := &s.m.Config
 	T := len(tokens)
 	if T == 0 {
@@ -167,14 +228,8 @@ func (s *Session) layer(li, T int) {
 	}
 	// Causal attention: token t sees positions 0..pos+t. Jobs are
 	// (token, head) pairs; each worker has its own score buffer.
-	jobs := T * c.NHead
-	s.parallelJobs(jobs, (s.pos+T)*hd, func(w, j0, j1 int) {
-		for j := j0; j < j1; j++ {
-			t, h := j/c.NHead, j%c.NHead
-			o := t*qd + h*hd
-			s.cache.Attend(li, h, s.q[o:o+hd], s.pos+t+1, s.att[o:o+hd], s.scores[w])
-		}
-	})
+	s.attn.layer, s.attn.T = li, T
+	s.e.parallel(&s.attn, T*c.NHead, (s.pos+T)*hd)
 	s.e.matmul(s.proj, l.wo, s.att, T)
 	for i := range s.x[:T*d] {
 		s.x[i] += s.proj[i]
@@ -192,25 +247,18 @@ func (s *Session) layer(li, T int) {
 	}
 }
 
-// parallelJobs splits n independent jobs over the session's threads,
-// passing each worker its index for per-worker scratch.
-func (s *Session) parallelJobs(n, workPerJob int, f func(worker, j0, j1 int)) {
-	th := min(s.e.threads, n)
-	if th <= 1 || n*workPerJob < 1<<14 {
-		f(0, 0, n)
-		return
-	}
-	chunk := (n + th - 1) / th
-	done := make(chan struct{}, th)
-	k := 0
-	for j0 := 0; j0 < n; j0 += chunk {
-		go func(w, j0 int) {
-			f(w, j0, min(j0+chunk, n))
-			done <- struct{}{}
-		}(k, j0)
-		k++
-	}
-	for ; k > 0; k-- {
-		<-done
+// attnTask is the attention loop over (token, head) pairs.
+type attnTask struct {
+	s        *Session
+	layer, T int
+}
+
+func (a *attnTask) Run(w, j0, j1 int) {
+	s, c := a.s, &a.s.m.Config
+	qd, hd := c.QDim(), c.HeadDim
+	for j := j0; j < j1; j++ {
+		t, h := j/c.NHead, j%c.NHead
+		o := t*qd + h*hd
+		s.cache.Attend(a.layer, h, s.q[o:o+hd], s.pos+t+1, s.att[o:o+hd], s.scores[w])
 	}
 }

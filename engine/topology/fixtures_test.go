@@ -163,3 +163,13 @@ func TestParseList(t *testing.T) {
 		t.Error("FormatList")
 	}
 }
+
+// Detect on this machine must give a usable answer: every CPU listed,
+// at least one math thread, each on its own core.
+func TestDetectThisMachine(t *testing.T) {
+	topo := Detect()
+	t.Log(topo.Summary(), topo.Notes)
+	if len(topo.CPUs) == 0 || len(topo.MathThreads()) == 0 {
+		t.Fatalf("no CPUs or math threads: %+v", topo)
+	}
+}

@@ -1,0 +1,224 @@
+// Package pool runs the engine's math on a fixed set of OS threads, each
+// locked and (where the OS allows) pinned to one CPU.
+//
+// Concurrency contract: a Pool runs one Main at a time (Exec serialises
+// callers). Inside Main, worker 0 — the thread Main runs on — may call
+// Parallel to split a loop across all workers; workers synchronise only
+// at the start and end of each Parallel, never inside a kernel. Between
+// Parallel calls the helpers spin for a short while (the next op usually
+// follows within microseconds) and then park on a channel.
+package pool
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Task is a loop body: Run handles indices [start, end) on worker w.
+// Implementations are long-lived structs whose fields carry the op's
+// arguments, so a Parallel call allocates nothing.
+type Task interface {
+	Run(w, start, end int)
+}
+
+// Mainer is the serial driver of a computation (a model's forward pass).
+type Mainer interface {
+	Main()
+}
+
+// spinFor is how long an idle helper polls before parking. Ops of a
+// decode step follow each other within microseconds; parking and waking
+// through the scheduler costs tens.
+const spinFor = 50 * time.Microsecond
+
+// Pool is a set of pinned worker threads.
+type Pool struct {
+	n    int
+	cpus []int
+
+	mu       sync.Mutex // serialises Exec
+	mainReq  chan Mainer
+	mainDone chan struct{}
+
+	task      Task
+	total     int64
+	chunk     int64
+	next      atomic.Int64
+	remaining atomic.Int32
+	gen       atomic.Uint32
+	sleeping  []atomic.Bool
+	wake      []chan struct{}
+	closed    atomic.Bool
+
+	info []WorkerInfo
+	wg   sync.WaitGroup
+}
+
+// WorkerInfo says where a worker thread runs.
+type WorkerInfo struct {
+	Worker int
+	TID    int    // OS thread id (Linux); 0 elsewhere
+	CPU    int    // the CPU it is pinned to; -1 when not pinned
+	Pinned bool   // pinning succeeded
+	Err    string // why pinning failed or was not attempted
+}
+
+// New starts n workers. cpus, when not empty, lists one CPU per worker
+// to pin it to (len(cpus) must be n).
+func New(n int, cpus []int) *Pool {
+	if n < 1 {
+		n = 1
+	}
+	if len(cpus) != n {
+		cpus = nil
+	}
+	p := &Pool{n: n, cpus: cpus, mainReq: make(chan Mainer), mainDone: make(chan struct{}),
+		sleeping: make([]atomic.Bool, n), wake: make([]chan struct{}, n), info: make([]WorkerInfo, n)}
+	ready := make(chan struct{}, n)
+	for w := 0; w < n; w++ {
+		p.wake[w] = make(chan struct{}, 1)
+		p.wg.Add(1)
+		go p.worker(w, ready)
+	}
+	for w := 0; w < n; w++ {
+		<-ready
+	}
+	return p
+}
+
+// Size is the number of workers.
+func (p *Pool) Size() int { return p.n }
+
+// Workers reports each worker's thread and CPU.
+func (p *Pool) Workers() []WorkerInfo { return append([]WorkerInfo(nil), p.info...) }
+
+func (p *Pool) worker(w int, ready chan<- struct{}) {
+	defer p.wg.Done()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	inf := WorkerInfo{Worker: w, CPU: -1, TID: threadID()}
+	if p.cpus != nil {
+		inf.CPU = p.cpus[w]
+		if err := pinThread(p.cpus[w]); err != nil {
+			inf.Err = err.Error()
+		} else {
+			inf.Pinned = true
+		}
+	} else {
+		inf.Err = "no CPU list given"
+	}
+	p.info[w] = inf
+	ready <- struct{}{}
+	if w == 0 {
+		for m := range p.mainReq {
+			m.Main()
+			p.mainDone <- struct{}{}
+		}
+		return
+	}
+	seen := p.gen.Load()
+	for {
+		seen = p.waitGen(w, seen)
+		if p.closed.Load() {
+			return
+		}
+		p.runChunks(w)
+		p.remaining.Add(-1)
+	}
+}
+
+// waitGen spins, then parks, until a new job generation starts.
+func (p *Pool) waitGen(w int, seen uint32) uint32 {
+	deadline := time.Now().Add(spinFor)
+	for i := 0; ; i++ {
+		if g := p.gen.Load(); g != seen {
+			return g
+		}
+		if i&255 == 255 {
+			if time.Now().After(deadline) {
+				break
+			}
+			// With fewer Ps than workers (GOMAXPROCS lowered) a spinning
+			// thread would hold the P another worker needs.
+			runtime.Gosched()
+		}
+	}
+	p.sleeping[w].Store(true)
+	if g := p.gen.Load(); g != seen {
+		// A job arrived while going to sleep: cancel the sleep, unless the
+		// starter already claimed it — then its wake-up must be drained.
+		if !p.sleeping[w].CompareAndSwap(true, false) {
+			<-p.wake[w]
+		}
+		return g
+	}
+	<-p.wake[w]
+	return p.gen.Load()
+}
+
+func (p *Pool) runChunks(w int) {
+	t, total, chunk := p.task, p.total, p.chunk
+	for {
+		s := p.next.Add(chunk) - chunk
+		if s >= total {
+			return
+		}
+		t.Run(w, int(s), int(min(s+chunk, total)))
+	}
+}
+
+// Exec runs m.Main on worker 0 and waits for it. Concurrent callers are
+// served one at a time.
+func (p *Pool) Exec(m Mainer) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mainReq <- m
+	<-p.mainDone
+}
+
+// Parallel runs t over [0, total) on all workers, handing out chunks of
+// the given size (dynamic chunking: a worker that finishes early takes
+// the next chunk). It must be called from within Main.
+func (p *Pool) Parallel(t Task, total, chunk int) {
+	if total <= 0 {
+		return
+	}
+	chunk = max(1, chunk)
+	if p.n == 1 || total <= chunk {
+		t.Run(0, 0, total)
+		return
+	}
+	p.task, p.total, p.chunk = t, int64(total), int64(chunk)
+	p.next.Store(0)
+	p.remaining.Store(int32(p.n - 1))
+	p.gen.Add(1)
+	for w := 1; w < p.n; w++ {
+		if p.sleeping[w].CompareAndSwap(true, false) {
+			p.wake[w] <- struct{}{}
+		}
+	}
+	p.runChunks(0)
+	for i := 1; p.remaining.Load() != 0; i++ {
+		if i&1023 == 0 {
+			runtime.Gosched() // let a helper without a P finish
+		}
+	}
+	p.task = nil
+}
+
+// Close stops the workers.
+func (p *Pool) Close() {
+	if p.closed.Swap(true) {
+		return
+	}
+	close(p.mainReq)
+	p.gen.Add(1)
+	for w := 1; w < p.n; w++ {
+		if p.sleeping[w].CompareAndSwap(true, false) {
+			p.wake[w] <- struct{}{}
+		}
+	}
+	p.wg.Wait()
+}

@@ -1,0 +1,103 @@
+package pool
+
+import (
+	"sync/atomic"
+	"testing"
+)
+
+type sumTask struct {
+	data []int64
+	out  []int64 // per worker
+	hits atomic.Int64
+}
+
+func (s *sumTask) Run(w, a, b int) {
+	for i := a; i < b; i++ {
+		s.out[w] += s.data[i]
+	}
+	s.hits.Add(int64(b - a))
+}
+
+type driver struct {
+	p    *Pool
+	t    *sumTask
+	reps int
+}
+
+func (d *driver) Main() {
+	for r := 0; r < d.reps; r++ {
+		d.p.Parallel(d.t, len(d.t.data), 7)
+	}
+}
+
+func TestParallelCoversEveryIndexOnce(t *testing.T) {
+	for _, n := range []int{1, 2, 3} {
+		p := New(n, nil)
+		task := &sumTask{data: make([]int64, 1001), out: make([]int64, n)}
+		var want int64
+		for i := range task.data {
+			task.data[i] = int64(i)
+			want += int64(i)
+		}
+		d := &driver{p: p, t: task, reps: 50}
+		p.Exec(d)
+		var got int64
+		for _, v := range task.out {
+			got += v
+		}
+		if got != 50*want || task.hits.Load() != 50*1001 {
+			t.Fatalf("n=%d: sum %d want %d, hits %d", n, got, 50*want, task.hits.Load())
+		}
+		p.Close()
+	}
+}
+
+// Workers park after idling and still wake for the next job.
+func TestWakeAfterPark(t *testing.T) {
+	p := New(2, nil)
+	defer p.Close()
+	task := &sumTask{data: make([]int64, 100), out: make([]int64, 2)}
+	d := &driver{p: p, t: task, reps: 1}
+	for i := 0; i < 20; i++ {
+		p.Exec(d)
+		if i%5 == 0 {
+			// long enough for the helper to park
+			for j := 0; j < 3; j++ {
+				p.Exec(&sleeper{})
+			}
+		}
+	}
+	if task.hits.Load() != 20*100 {
+		t.Fatalf("hits %d", task.hits.Load())
+	}
+}
+
+type sleeper struct{}
+
+func (sleeper) Main() {
+	for i := 0; i < 200000; i++ {
+	}
+}
+
+func TestPinning(t *testing.T) {
+	p := New(2, []int{0, 1})
+	defer p.Close()
+	for _, w := range p.Workers() {
+		t.Logf("%+v", w)
+		if !w.Pinned {
+			t.Logf("worker %d not pinned: %s", w.Worker, w.Err)
+		}
+	}
+}
+
+// A Parallel call allocates nothing.
+func TestParallelAllocatesNothing(t *testing.T) {
+	p := New(2, nil)
+	defer p.Close()
+	task := &sumTask{data: make([]int64, 1000), out: make([]int64, 2)}
+	d := &driver{p: p, t: task, reps: 10}
+	allocs := testing.AllocsPerRun(20, func() { p.Exec(d) })
+	if allocs != 0 {
+		t.Fatalf("%v allocations per Exec", allocs)
+	}
+}
