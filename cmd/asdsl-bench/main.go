@@ -20,6 +20,7 @@ type command struct {
 
 var commands = map[string]command{
 	"info":     {"show a model's architecture, shapes, tensor types and size", runInfo},
+	"bench":    {"llama-bench's pp/tg tests on this engine (-o md|json like llama-bench)", runBench},
 	"generate": {"generate text from a prompt (default: a cached mock model)", runGenerate},
 	"logits":   {"write the logits of every prompt position to a file", runLogits},
 	"machine":  {"show the CPU, its features, the kernels chosen and the memory bandwidth", runMachine},

@@ -1,0 +1,145 @@
+package llamabench
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"path/filepath"
+	"time"
+
+	"asdsl-bench/engine"
+	"asdsl-bench/harness/machine"
+)
+
+// Config is a benchmark plan, as llama-bench's flags.
+type Config struct {
+	Model   string
+	Prompt  []int // -p: prompt lengths (0 skips)
+	Gen     []int // -n: generated tokens (0 skips)
+	Threads []int // -t
+	Reps    int   // -r
+	Log     io.Writer
+}
+
+// Run measures prompt processing (ppN: N tokens in one batch from an
+// empty cache) and text generation (tgN: N tokens one at a time from an
+// empty cache), each after a warm-up run, like llama-bench.
+func Run(c Config) ([]Result, error) {
+	if c.Reps < 1 {
+		return nil, fmt.Errorf("repetitions must be at least 1")
+	}
+	m, err := engine.Load(c.Model)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	base := baseResult(m, c.Model)
+	rng := rand.New(rand.NewPCG(1, 2))
+	var out []Result
+	for _, th := range c.Threads {
+		need := 1
+		for _, p := range c.Prompt {
+			need = max(need, p)
+		}
+		for _, g := range c.Gen {
+			need = max(need, g)
+		}
+		if need > m.Config.NCtx {
+			return nil, fmt.Errorf("test needs %d positions, the model's context is %d", need, m.Config.NCtx)
+		}
+		s, err := m.NewSession(engine.SessionOptions{Context: need, Threads: th})
+		if err != nil {
+			return nil, err
+		}
+		run := func(nPrompt, nGen int) error {
+			tokens := make([]int32, max(nPrompt, nGen))
+			for i := range tokens {
+				tokens[i] = int32(rng.IntN(m.Config.NVocab))
+			}
+			once := func() (time.Duration, error) {
+				s.Reset()
+				t0 := time.Now()
+				if nPrompt > 0 {
+					if _, err := s.Eval(tokens[:nPrompt], false); err != nil {
+						return 0, err
+					}
+				}
+				for i := 0; i < nGen; i++ {
+					if _, err := s.Eval(tokens[i:i+1], false); err != nil {
+						return 0, err
+					}
+				}
+				return time.Since(t0), nil
+			}
+			if _, err := once(); err != nil { // warm-up: page in weights, size buffers
+				return err
+			}
+			r := base
+			r.NThreads, r.NPrompt, r.NGen = th, nPrompt, nGen
+			r.TestTime = time.Now().UTC().Format(time.RFC3339)
+			var ns []int64
+			for i := 0; i < c.Reps; i++ {
+				d, err := once()
+				if err != nil {
+					return err
+				}
+				ns = append(ns, d.Nanoseconds())
+			}
+			r.SetSamples(ns, nPrompt+nGen)
+			if c.Log != nil {
+				fmt.Fprintf(c.Log, "%s t=%d: %.2f ± %.2f t/s\n", r.Test(), th, r.AvgTs, r.StddevTs)
+			}
+			out = append(out, r)
+			return nil
+		}
+		for _, p := range c.Prompt {
+			if p > 0 {
+				if err := run(p, 0); err != nil {
+					s.Close()
+					return nil, err
+				}
+			}
+		}
+		for _, g := range c.Gen {
+			if g > 0 {
+				if err := run(0, g); err != nil {
+					s.Close()
+					return nil, err
+				}
+			}
+		}
+		s.Close()
+	}
+	return out, nil
+}
+
+func baseResult(m *engine.Model, path string) Result {
+	var size, params int64
+	for _, t := range m.File.Tensors {
+		size += int64(t.Size)
+		params += int64(t.Elements())
+	}
+	ft, _ := m.File.Meta.UintOr("general.file_type", 0)
+	return Result{
+		BuildCommit: "asdsl-bench", CPUInfo: machine.DetectCPU().Brand, Backends: "CPU",
+		ModelFile: filepath.Base(path), ModelType: fmt.Sprintf("%s %s %s", m.Config.Arch, sizeLabel(params), fileTypeName(ft)),
+		ModelSize: size, ModelParams: params, NBatch: 2048, NUBatch: 512, CPUMask: "0x0", Poll: 50,
+		TypeK: "f32", TypeV: "f32", NGPULayers: 0, SplitMode: "layer", FlashAttn: 0, TensorSplit: "0.00", UseMmap: true,
+	}
+}
+
+func sizeLabel(params int64) string {
+	if params < 1e8 {
+		return "?B"
+	}
+	return fmt.Sprintf("%.0fB", float64(params)/1e9)
+}
+
+// fileTypeName spells general.file_type as llama.cpp does.
+func fileTypeName(ft uint64) string {
+	names := map[uint64]string{0: "all F32", 1: "F16", 7: "Q8_0", 14: "Q4_K - Small", 15: "Q4_K - Medium", 18: "Q6_K", 32: "BF16"}
+	if n, ok := names[ft]; ok {
+		return n
+	}
+	return fmt.Sprintf("file type %d", ft)
+}
