@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"asdsl-bench/engine/pool"
+	"asdsl-bench/engine/topology"
 	"asdsl-bench/harness/machine"
 	"asdsl-bench/kernels"
 )
@@ -21,7 +23,25 @@ func runMachine(args []string) error {
 	fmt.Printf("cores:      %d physical, %d logical per CPUID; %d usable by this process\n", c.Physical, c.Logical, c.OSCPUs)
 	fmt.Printf("caches:     L1d %d KiB, L2 %d KiB per core, L3 %d MiB\n", c.L1D>>10, c.L2>>10, c.L3>>20)
 	fmt.Printf("features:   %s\n", strings.Join(c.Features, " "))
-	fmt.Printf("kernels:    %s in use\n", kernels.Active().ISA)
+	topo := topology.Detect()
+	fmt.Printf("topology:   %s\n", topo.Summary())
+	for _, n := range topo.Notes {
+		fmt.Printf("            (%s)\n", n)
+	}
+	fmt.Printf("SMT groups: %v\n", topo.Cores())
+	math := topo.MathThreads()
+	p := pool.New(len(math), math)
+	for _, w := range p.Workers() {
+		state := "pinned"
+		if !w.Pinned {
+			state = "NOT pinned: " + w.Err
+		}
+		fmt.Printf("  math thread %d -> CPU %d (%s, thread id %d)\n", w.Worker, w.CPU, state, w.TID)
+	}
+	p.Close()
+	fmt.Printf("            one math thread per physical P-core: SMT siblings share the core's execution units and\n")
+	fmt.Printf("            E-cores would make every op wait for the slowest thread (override with -t)\n")
+	fmt.Printf("kernels:    %s in use (prefetch distance %d bytes)\n", kernels.Active().ISA, kernels.PrefetchDistance())
 	for _, s := range kernels.ISAs() {
 		state := "available"
 		if !s.Supported {
