@@ -15,6 +15,7 @@ var _ = registerAMD64()
 
 func registerAMD64() bool {
 	isaTable = append(isaTable, isaEntry{name: "avx2", ranking: 10, ok: hasAVX2, ops: avx2Ops})
+	isaTable = append(isaTable, isaEntry{name: "avx512", ranking: 20, ok: hasAVX512, ops: avx512Ops})
 	if ok, _ := hasAVX2(); ok {
 		sumU64Fast = func(b []byte) uint64 { return sumU64AVX2(&b[0], len(b)) }
 	}
@@ -50,4 +51,30 @@ func dotQ4KQ8KAVX2Slices(w []BlockQ4K, a []BlockQ8K) float32 {
 	}
 	_ = a[len(w)-1] // the kernel reads len(w) activation blocks
 	return dotQ4KQ8KAVX2((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w), prefetchDistance)
+}
+
+func hasAVX512() (bool, string) {
+	if ok, why := hasAVX2(); !ok {
+		return false, why
+	}
+	if !cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512VNNI) {
+		return false, "needs AVX-512 F, BW, VL and VNNI"
+	}
+	return true, ""
+}
+
+// avx512Ops: the AVX-512 Q4_K kernel, AVX2 for the rest.
+func avx512Ops() Ops {
+	o := avx2Ops()
+	o.ISA = "avx512"
+	o.DotQ4KQ8K = dotQ4KQ8KAVX512Slices
+	return o
+}
+
+func dotQ4KQ8KAVX512Slices(w []BlockQ4K, a []BlockQ8K) float32 {
+	if len(w) == 0 {
+		return 0
+	}
+	_ = a[len(w)-1]
+	return dotQ4KQ8KAVX512((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w), prefetchDistance)
 }

@@ -843,3 +843,369 @@ sumdone:
 	VZEROUPPER
 	MOVQ         AX, ret+16(FP)
 	RET
+
+DATA q4kScaleShufZ<>+0(SB)/1, $0x00
+DATA q4kScaleShufZ<>+1(SB)/1, $0x01
+DATA q4kScaleShufZ<>+2(SB)/1, $0x00
+DATA q4kScaleShufZ<>+3(SB)/1, $0x01
+DATA q4kScaleShufZ<>+4(SB)/1, $0x00
+DATA q4kScaleShufZ<>+5(SB)/1, $0x01
+DATA q4kScaleShufZ<>+6(SB)/1, $0x00
+DATA q4kScaleShufZ<>+7(SB)/1, $0x01
+DATA q4kScaleShufZ<>+8(SB)/1, $0x00
+DATA q4kScaleShufZ<>+9(SB)/1, $0x01
+DATA q4kScaleShufZ<>+10(SB)/1, $0x00
+DATA q4kScaleShufZ<>+11(SB)/1, $0x01
+DATA q4kScaleShufZ<>+12(SB)/1, $0x00
+DATA q4kScaleShufZ<>+13(SB)/1, $0x01
+DATA q4kScaleShufZ<>+14(SB)/1, $0x00
+DATA q4kScaleShufZ<>+15(SB)/1, $0x01
+DATA q4kScaleShufZ<>+16(SB)/1, $0x00
+DATA q4kScaleShufZ<>+17(SB)/1, $0x01
+DATA q4kScaleShufZ<>+18(SB)/1, $0x00
+DATA q4kScaleShufZ<>+19(SB)/1, $0x01
+DATA q4kScaleShufZ<>+20(SB)/1, $0x00
+DATA q4kScaleShufZ<>+21(SB)/1, $0x01
+DATA q4kScaleShufZ<>+22(SB)/1, $0x00
+DATA q4kScaleShufZ<>+23(SB)/1, $0x01
+DATA q4kScaleShufZ<>+24(SB)/1, $0x00
+DATA q4kScaleShufZ<>+25(SB)/1, $0x01
+DATA q4kScaleShufZ<>+26(SB)/1, $0x00
+DATA q4kScaleShufZ<>+27(SB)/1, $0x01
+DATA q4kScaleShufZ<>+28(SB)/1, $0x00
+DATA q4kScaleShufZ<>+29(SB)/1, $0x01
+DATA q4kScaleShufZ<>+30(SB)/1, $0x00
+DATA q4kScaleShufZ<>+31(SB)/1, $0x01
+DATA q4kScaleShufZ<>+32(SB)/1, $0x02
+DATA q4kScaleShufZ<>+33(SB)/1, $0x03
+DATA q4kScaleShufZ<>+34(SB)/1, $0x02
+DATA q4kScaleShufZ<>+35(SB)/1, $0x03
+DATA q4kScaleShufZ<>+36(SB)/1, $0x02
+DATA q4kScaleShufZ<>+37(SB)/1, $0x03
+DATA q4kScaleShufZ<>+38(SB)/1, $0x02
+DATA q4kScaleShufZ<>+39(SB)/1, $0x03
+DATA q4kScaleShufZ<>+40(SB)/1, $0x02
+DATA q4kScaleShufZ<>+41(SB)/1, $0x03
+DATA q4kScaleShufZ<>+42(SB)/1, $0x02
+DATA q4kScaleShufZ<>+43(SB)/1, $0x03
+DATA q4kScaleShufZ<>+44(SB)/1, $0x02
+DATA q4kScaleShufZ<>+45(SB)/1, $0x03
+DATA q4kScaleShufZ<>+46(SB)/1, $0x02
+DATA q4kScaleShufZ<>+47(SB)/1, $0x03
+DATA q4kScaleShufZ<>+48(SB)/1, $0x02
+DATA q4kScaleShufZ<>+49(SB)/1, $0x03
+DATA q4kScaleShufZ<>+50(SB)/1, $0x02
+DATA q4kScaleShufZ<>+51(SB)/1, $0x03
+DATA q4kScaleShufZ<>+52(SB)/1, $0x02
+DATA q4kScaleShufZ<>+53(SB)/1, $0x03
+DATA q4kScaleShufZ<>+54(SB)/1, $0x02
+DATA q4kScaleShufZ<>+55(SB)/1, $0x03
+DATA q4kScaleShufZ<>+56(SB)/1, $0x02
+DATA q4kScaleShufZ<>+57(SB)/1, $0x03
+DATA q4kScaleShufZ<>+58(SB)/1, $0x02
+DATA q4kScaleShufZ<>+59(SB)/1, $0x03
+DATA q4kScaleShufZ<>+60(SB)/1, $0x02
+DATA q4kScaleShufZ<>+61(SB)/1, $0x03
+DATA q4kScaleShufZ<>+62(SB)/1, $0x02
+DATA q4kScaleShufZ<>+63(SB)/1, $0x03
+DATA q4kScaleShufZ<>+64(SB)/1, $0x04
+DATA q4kScaleShufZ<>+65(SB)/1, $0x05
+DATA q4kScaleShufZ<>+66(SB)/1, $0x04
+DATA q4kScaleShufZ<>+67(SB)/1, $0x05
+DATA q4kScaleShufZ<>+68(SB)/1, $0x04
+DATA q4kScaleShufZ<>+69(SB)/1, $0x05
+DATA q4kScaleShufZ<>+70(SB)/1, $0x04
+DATA q4kScaleShufZ<>+71(SB)/1, $0x05
+DATA q4kScaleShufZ<>+72(SB)/1, $0x04
+DATA q4kScaleShufZ<>+73(SB)/1, $0x05
+DATA q4kScaleShufZ<>+74(SB)/1, $0x04
+DATA q4kScaleShufZ<>+75(SB)/1, $0x05
+DATA q4kScaleShufZ<>+76(SB)/1, $0x04
+DATA q4kScaleShufZ<>+77(SB)/1, $0x05
+DATA q4kScaleShufZ<>+78(SB)/1, $0x04
+DATA q4kScaleShufZ<>+79(SB)/1, $0x05
+DATA q4kScaleShufZ<>+80(SB)/1, $0x04
+DATA q4kScaleShufZ<>+81(SB)/1, $0x05
+DATA q4kScaleShufZ<>+82(SB)/1, $0x04
+DATA q4kScaleShufZ<>+83(SB)/1, $0x05
+DATA q4kScaleShufZ<>+84(SB)/1, $0x04
+DATA q4kScaleShufZ<>+85(SB)/1, $0x05
+DATA q4kScaleShufZ<>+86(SB)/1, $0x04
+DATA q4kScaleShufZ<>+87(SB)/1, $0x05
+DATA q4kScaleShufZ<>+88(SB)/1, $0x04
+DATA q4kScaleShufZ<>+89(SB)/1, $0x05
+DATA q4kScaleShufZ<>+90(SB)/1, $0x04
+DATA q4kScaleShufZ<>+91(SB)/1, $0x05
+DATA q4kScaleShufZ<>+92(SB)/1, $0x04
+DATA q4kScaleShufZ<>+93(SB)/1, $0x05
+DATA q4kScaleShufZ<>+94(SB)/1, $0x04
+DATA q4kScaleShufZ<>+95(SB)/1, $0x05
+DATA q4kScaleShufZ<>+96(SB)/1, $0x06
+DATA q4kScaleShufZ<>+97(SB)/1, $0x07
+DATA q4kScaleShufZ<>+98(SB)/1, $0x06
+DATA q4kScaleShufZ<>+99(SB)/1, $0x07
+DATA q4kScaleShufZ<>+100(SB)/1, $0x06
+DATA q4kScaleShufZ<>+101(SB)/1, $0x07
+DATA q4kScaleShufZ<>+102(SB)/1, $0x06
+DATA q4kScaleShufZ<>+103(SB)/1, $0x07
+DATA q4kScaleShufZ<>+104(SB)/1, $0x06
+DATA q4kScaleShufZ<>+105(SB)/1, $0x07
+DATA q4kScaleShufZ<>+106(SB)/1, $0x06
+DATA q4kScaleShufZ<>+107(SB)/1, $0x07
+DATA q4kScaleShufZ<>+108(SB)/1, $0x06
+DATA q4kScaleShufZ<>+109(SB)/1, $0x07
+DATA q4kScaleShufZ<>+110(SB)/1, $0x06
+DATA q4kScaleShufZ<>+111(SB)/1, $0x07
+DATA q4kScaleShufZ<>+112(SB)/1, $0x06
+DATA q4kScaleShufZ<>+113(SB)/1, $0x07
+DATA q4kScaleShufZ<>+114(SB)/1, $0x06
+DATA q4kScaleShufZ<>+115(SB)/1, $0x07
+DATA q4kScaleShufZ<>+116(SB)/1, $0x06
+DATA q4kScaleShufZ<>+117(SB)/1, $0x07
+DATA q4kScaleShufZ<>+118(SB)/1, $0x06
+DATA q4kScaleShufZ<>+119(SB)/1, $0x07
+DATA q4kScaleShufZ<>+120(SB)/1, $0x06
+DATA q4kScaleShufZ<>+121(SB)/1, $0x07
+DATA q4kScaleShufZ<>+122(SB)/1, $0x06
+DATA q4kScaleShufZ<>+123(SB)/1, $0x07
+DATA q4kScaleShufZ<>+124(SB)/1, $0x06
+DATA q4kScaleShufZ<>+125(SB)/1, $0x07
+DATA q4kScaleShufZ<>+126(SB)/1, $0x06
+DATA q4kScaleShufZ<>+127(SB)/1, $0x07
+DATA q4kScaleShufZ<>+128(SB)/1, $0x08
+DATA q4kScaleShufZ<>+129(SB)/1, $0x09
+DATA q4kScaleShufZ<>+130(SB)/1, $0x08
+DATA q4kScaleShufZ<>+131(SB)/1, $0x09
+DATA q4kScaleShufZ<>+132(SB)/1, $0x08
+DATA q4kScaleShufZ<>+133(SB)/1, $0x09
+DATA q4kScaleShufZ<>+134(SB)/1, $0x08
+DATA q4kScaleShufZ<>+135(SB)/1, $0x09
+DATA q4kScaleShufZ<>+136(SB)/1, $0x08
+DATA q4kScaleShufZ<>+137(SB)/1, $0x09
+DATA q4kScaleShufZ<>+138(SB)/1, $0x08
+DATA q4kScaleShufZ<>+139(SB)/1, $0x09
+DATA q4kScaleShufZ<>+140(SB)/1, $0x08
+DATA q4kScaleShufZ<>+141(SB)/1, $0x09
+DATA q4kScaleShufZ<>+142(SB)/1, $0x08
+DATA q4kScaleShufZ<>+143(SB)/1, $0x09
+DATA q4kScaleShufZ<>+144(SB)/1, $0x08
+DATA q4kScaleShufZ<>+145(SB)/1, $0x09
+DATA q4kScaleShufZ<>+146(SB)/1, $0x08
+DATA q4kScaleShufZ<>+147(SB)/1, $0x09
+DATA q4kScaleShufZ<>+148(SB)/1, $0x08
+DATA q4kScaleShufZ<>+149(SB)/1, $0x09
+DATA q4kScaleShufZ<>+150(SB)/1, $0x08
+DATA q4kScaleShufZ<>+151(SB)/1, $0x09
+DATA q4kScaleShufZ<>+152(SB)/1, $0x08
+DATA q4kScaleShufZ<>+153(SB)/1, $0x09
+DATA q4kScaleShufZ<>+154(SB)/1, $0x08
+DATA q4kScaleShufZ<>+155(SB)/1, $0x09
+DATA q4kScaleShufZ<>+156(SB)/1, $0x08
+DATA q4kScaleShufZ<>+157(SB)/1, $0x09
+DATA q4kScaleShufZ<>+158(SB)/1, $0x08
+DATA q4kScaleShufZ<>+159(SB)/1, $0x09
+DATA q4kScaleShufZ<>+160(SB)/1, $0x0a
+DATA q4kScaleShufZ<>+161(SB)/1, $0x0b
+DATA q4kScaleShufZ<>+162(SB)/1, $0x0a
+DATA q4kScaleShufZ<>+163(SB)/1, $0x0b
+DATA q4kScaleShufZ<>+164(SB)/1, $0x0a
+DATA q4kScaleShufZ<>+165(SB)/1, $0x0b
+DATA q4kScaleShufZ<>+166(SB)/1, $0x0a
+DATA q4kScaleShufZ<>+167(SB)/1, $0x0b
+DATA q4kScaleShufZ<>+168(SB)/1, $0x0a
+DATA q4kScaleShufZ<>+169(SB)/1, $0x0b
+DATA q4kScaleShufZ<>+170(SB)/1, $0x0a
+DATA q4kScaleShufZ<>+171(SB)/1, $0x0b
+DATA q4kScaleShufZ<>+172(SB)/1, $0x0a
+DATA q4kScaleShufZ<>+173(SB)/1, $0x0b
+DATA q4kScaleShufZ<>+174(SB)/1, $0x0a
+DATA q4kScaleShufZ<>+175(SB)/1, $0x0b
+DATA q4kScaleShufZ<>+176(SB)/1, $0x0a
+DATA q4kScaleShufZ<>+177(SB)/1, $0x0b
+DATA q4kScaleShufZ<>+178(SB)/1, $0x0a
+DATA q4kScaleShufZ<>+179(SB)/1, $0x0b
+DATA q4kScaleShufZ<>+180(SB)/1, $0x0a
+DATA q4kScaleShufZ<>+181(SB)/1, $0x0b
+DATA q4kScaleShufZ<>+182(SB)/1, $0x0a
+DATA q4kScaleShufZ<>+183(SB)/1, $0x0b
+DATA q4kScaleShufZ<>+184(SB)/1, $0x0a
+DATA q4kScaleShufZ<>+185(SB)/1, $0x0b
+DATA q4kScaleShufZ<>+186(SB)/1, $0x0a
+DATA q4kScaleShufZ<>+187(SB)/1, $0x0b
+DATA q4kScaleShufZ<>+188(SB)/1, $0x0a
+DATA q4kScaleShufZ<>+189(SB)/1, $0x0b
+DATA q4kScaleShufZ<>+190(SB)/1, $0x0a
+DATA q4kScaleShufZ<>+191(SB)/1, $0x0b
+DATA q4kScaleShufZ<>+192(SB)/1, $0x0c
+DATA q4kScaleShufZ<>+193(SB)/1, $0x0d
+DATA q4kScaleShufZ<>+194(SB)/1, $0x0c
+DATA q4kScaleShufZ<>+195(SB)/1, $0x0d
+DATA q4kScaleShufZ<>+196(SB)/1, $0x0c
+DATA q4kScaleShufZ<>+197(SB)/1, $0x0d
+DATA q4kScaleShufZ<>+198(SB)/1, $0x0c
+DATA q4kScaleShufZ<>+199(SB)/1, $0x0d
+DATA q4kScaleShufZ<>+200(SB)/1, $0x0c
+DATA q4kScaleShufZ<>+201(SB)/1, $0x0d
+DATA q4kScaleShufZ<>+202(SB)/1, $0x0c
+DATA q4kScaleShufZ<>+203(SB)/1, $0x0d
+DATA q4kScaleShufZ<>+204(SB)/1, $0x0c
+DATA q4kScaleShufZ<>+205(SB)/1, $0x0d
+DATA q4kScaleShufZ<>+206(SB)/1, $0x0c
+DATA q4kScaleShufZ<>+207(SB)/1, $0x0d
+DATA q4kScaleShufZ<>+208(SB)/1, $0x0c
+DATA q4kScaleShufZ<>+209(SB)/1, $0x0d
+DATA q4kScaleShufZ<>+210(SB)/1, $0x0c
+DATA q4kScaleShufZ<>+211(SB)/1, $0x0d
+DATA q4kScaleShufZ<>+212(SB)/1, $0x0c
+DATA q4kScaleShufZ<>+213(SB)/1, $0x0d
+DATA q4kScaleShufZ<>+214(SB)/1, $0x0c
+DATA q4kScaleShufZ<>+215(SB)/1, $0x0d
+DATA q4kScaleShufZ<>+216(SB)/1, $0x0c
+DATA q4kScaleShufZ<>+217(SB)/1, $0x0d
+DATA q4kScaleShufZ<>+218(SB)/1, $0x0c
+DATA q4kScaleShufZ<>+219(SB)/1, $0x0d
+DATA q4kScaleShufZ<>+220(SB)/1, $0x0c
+DATA q4kScaleShufZ<>+221(SB)/1, $0x0d
+DATA q4kScaleShufZ<>+222(SB)/1, $0x0c
+DATA q4kScaleShufZ<>+223(SB)/1, $0x0d
+DATA q4kScaleShufZ<>+224(SB)/1, $0x0e
+DATA q4kScaleShufZ<>+225(SB)/1, $0x0f
+DATA q4kScaleShufZ<>+226(SB)/1, $0x0e
+DATA q4kScaleShufZ<>+227(SB)/1, $0x0f
+DATA q4kScaleShufZ<>+228(SB)/1, $0x0e
+DATA q4kScaleShufZ<>+229(SB)/1, $0x0f
+DATA q4kScaleShufZ<>+230(SB)/1, $0x0e
+DATA q4kScaleShufZ<>+231(SB)/1, $0x0f
+DATA q4kScaleShufZ<>+232(SB)/1, $0x0e
+DATA q4kScaleShufZ<>+233(SB)/1, $0x0f
+DATA q4kScaleShufZ<>+234(SB)/1, $0x0e
+DATA q4kScaleShufZ<>+235(SB)/1, $0x0f
+DATA q4kScaleShufZ<>+236(SB)/1, $0x0e
+DATA q4kScaleShufZ<>+237(SB)/1, $0x0f
+DATA q4kScaleShufZ<>+238(SB)/1, $0x0e
+DATA q4kScaleShufZ<>+239(SB)/1, $0x0f
+DATA q4kScaleShufZ<>+240(SB)/1, $0x0e
+DATA q4kScaleShufZ<>+241(SB)/1, $0x0f
+DATA q4kScaleShufZ<>+242(SB)/1, $0x0e
+DATA q4kScaleShufZ<>+243(SB)/1, $0x0f
+DATA q4kScaleShufZ<>+244(SB)/1, $0x0e
+DATA q4kScaleShufZ<>+245(SB)/1, $0x0f
+DATA q4kScaleShufZ<>+246(SB)/1, $0x0e
+DATA q4kScaleShufZ<>+247(SB)/1, $0x0f
+DATA q4kScaleShufZ<>+248(SB)/1, $0x0e
+DATA q4kScaleShufZ<>+249(SB)/1, $0x0f
+DATA q4kScaleShufZ<>+250(SB)/1, $0x0e
+DATA q4kScaleShufZ<>+251(SB)/1, $0x0f
+DATA q4kScaleShufZ<>+252(SB)/1, $0x0e
+DATA q4kScaleShufZ<>+253(SB)/1, $0x0f
+DATA q4kScaleShufZ<>+254(SB)/1, $0x0e
+DATA q4kScaleShufZ<>+255(SB)/1, $0x0f
+GLOBL q4kScaleShufZ<>(SB), RODATA|NOPTR, $256
+
+// func dotQ4KQ8KAVX512(w *byte, a *byte, nb int, pf int) float32
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512_VNNI, F16C, MMX+, SSE
+TEXT ·dotQ4KQ8KAVX512(SB), NOSPLIT, $0-36
+	MOVQ         w+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         pf+24(FP), BX
+	VXORPS       X0, X0, X0
+	MOVL         $0x0f0f0f0f, SI
+	VPBROADCASTD SI, Z1
+
+zblock:
+	CMPQ          DX, $0x00
+	JE            zdone
+	PREFETCHT0    (AX)(BX*1)
+	PREFETCHT0    64(AX)(BX*1)
+	PREFETCHT0    128(AX)(BX*1)
+	MOVL          4(AX), SI
+	MOVL          8(AX), DI
+	MOVL          12(AX), R8
+	MOVL          R8, R9
+	SHRL          $0x04, R9
+	ANDL          $0x0f0f0f0f, R9
+	MOVL          DI, R10
+	SHRL          $0x06, R10
+	ANDL          $0x03030303, R10
+	SHLL          $0x04, R10
+	ORL           R10, R9
+	ANDL          $0x3f3f3f3f, DI
+	ANDL          $0x0f0f0f0f, R8
+	MOVL          SI, R10
+	SHRL          $0x06, R10
+	ANDL          $0x03030303, R10
+	SHLL          $0x04, R10
+	ORL           R10, R8
+	ANDL          $0x3f3f3f3f, SI
+	VMOVD         SI, X2
+	VPINSRD       $0x01, R8, X2, X2
+	VPMOVZXBW     X2, X2
+	VMOVD         DI, X3
+	VPINSRD       $0x01, R9, X3, X3
+	VPMOVZXBW     X3, X3
+	VMOVDQU       260(CX), Y4
+	VEXTRACTI128  $0x01, Y4, X5
+	VPHADDW       X5, X4, X5
+	VPMADDWD      X3, X5, X5
+	VSHUFI64X2    $0x00, Z2, Z2, Z3
+	VPXORD        Z6, Z6, Z6
+	VMOVDQU64     16(AX), Z4
+	VPANDD        Z1, Z4, Z7
+	VPSRLW        $0x04, Z4, Z4
+	VPANDD        Z1, Z4, Z4
+	VSHUFI64X2    $0x44, Z4, Z7, Z8
+	VPMADDUBSW    4(CX), Z8, Z8
+	VPSHUFB       q4kScaleShufZ<>+0(SB), Z3, Z9
+	VPDPWSSD      Z9, Z8, Z6
+	VSHUFI64X2    $0xee, Z4, Z7, Z8
+	VPMADDUBSW    68(CX), Z8, Z8
+	VPSHUFB       q4kScaleShufZ<>+64(SB), Z3, Z9
+	VPDPWSSD      Z9, Z8, Z6
+	VMOVDQU64     80(AX), Z4
+	VPANDD        Z1, Z4, Z7
+	VPSRLW        $0x04, Z4, Z4
+	VPANDD        Z1, Z4, Z4
+	VSHUFI64X2    $0x44, Z4, Z7, Z8
+	VPMADDUBSW    132(CX), Z8, Z8
+	VPSHUFB       q4kScaleShufZ<>+128(SB), Z3, Z9
+	VPDPWSSD      Z9, Z8, Z6
+	VSHUFI64X2    $0xee, Z4, Z7, Z8
+	VPMADDUBSW    196(CX), Z8, Z8
+	VPSHUFB       q4kScaleShufZ<>+192(SB), Z3, Z9
+	VPDPWSSD      Z9, Z8, Z6
+	VEXTRACTI64X4 $0x01, Z6, Y3
+	VPADDD        Y3, Y6, Y3
+	VEXTRACTI128  $0x01, Y3, X2
+	VPADDD        X2, X3, X2
+	VPSHUFD       $0x4e, X2, X3
+	VPADDD        X3, X2, X2
+	VPSHUFD       $0xb1, X2, X3
+	VPADDD        X3, X2, X2
+	VPSHUFD       $0x4e, X5, X3
+	VPADDD        X3, X5, X5
+	VPSHUFD       $0xb1, X5, X3
+	VPADDD        X3, X5, X5
+	MOVWLZX       (AX), SI
+	VMOVD         SI, X3
+	VCVTPH2PS     X3, X3
+	VMULSS        (CX), X3, X3
+	MOVWLZX       2(AX), SI
+	VMOVD         SI, X4
+	VCVTPH2PS     X4, X4
+	VMULSS        (CX), X4, X4
+	VCVTDQ2PS     X2, X2
+	VMULSS        X2, X3, X3
+	VCVTDQ2PS     X5, X5
+	VMULSS        X5, X4, X4
+	VSUBSS        X4, X3, X3
+	VADDSS        X3, X0, X0
+	ADDQ          $0x00000090, AX
+	ADDQ          $0x00000124, CX
+	DECQ          DX
+	JMP           zblock
+
+zdone:
+	VZEROUPPER
+	MOVSS X0, ret+32(FP)
+	RET

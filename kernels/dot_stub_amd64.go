@@ -12,3 +12,6 @@ func dotQ6KQ8KAVX2(w *byte, a *byte, nb int, pf int) float32
 
 //go:noescape
 func sumU64AVX2(p *byte, n int) uint64
+
+//go:noescape
+func dotQ4KQ8KAVX512(w *byte, a *byte, nb int, pf int) float32
