@@ -1,0 +1,48 @@
+package engine
+
+import (
+	"fmt"
+
+	"asdsl-bench/engine/pool"
+)
+
+// GEMV multiplies weight matrices by one activation vector on its own
+// pinned threads, exactly as a decode step does (activations quantized to
+// the weight's dot type, rows split over the workers): the entry point of
+// the GEMV microbenchmarks.
+type GEMV struct {
+	e             exec
+	out, x        []float32
+	w             *Matrix
+	threads       int
+	threadsPinned bool
+}
+
+// NewGEMV starts threads workers, pinned like a session's.
+func NewGEMV(threads int) (*GEMV, error) {
+	th, cpus, err := threadPlan(threads, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &GEMV{e: exec{pool: pool.New(th, cpus)}, threads: th, threadsPinned: cpus != nil}, nil
+}
+
+// Mul computes out = W·x (len(out) = w.Rows, len(x) = w.Cols).
+func (g *GEMV) Mul(out []float32, w *Matrix, x []float32) error {
+	if len(out) != w.Rows || len(x) != w.Cols {
+		return fmt.Errorf("gemv: %dx%d matrix, vector %d, output %d", w.Rows, w.Cols, len(x), len(out))
+	}
+	g.out, g.w, g.x = out, w, x
+	g.e.pool.Exec(g)
+	g.out, g.w, g.x = nil, nil, nil
+	return nil
+}
+
+// Main runs on worker 0 (pool.Mainer).
+func (g *GEMV) Main() { g.e.matmul(g.out, g.w, g.x, 1) }
+
+// Threads is the number of workers and whether they are pinned.
+func (g *GEMV) Threads() (int, bool) { return g.threads, g.threadsPinned }
+
+// Close stops the workers.
+func (g *GEMV) Close() { g.e.pool.Close() }

@@ -1,0 +1,96 @@
+// Package roofline measures how close the GEMV kernels come to the
+// memory system's speed: decode is a stream of matrix-vector products
+// that read every weight once, so achieved GB/s against the machine's
+// measured read bandwidth is the figure of merit.
+package roofline
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"asdsl-bench/engine"
+	"asdsl-bench/engine/gguf"
+	"asdsl-bench/harness/machine"
+	"asdsl-bench/kernels"
+)
+
+// Shapes are the decode matrices of Llama-2-7B: attention (4096x4096),
+// FFN up/gate (11008 rows of 4096) and FFN down (4096 rows of 11008).
+var Shapes = [][2]int{{4096, 4096}, {11008, 4096}, {4096, 11008}}
+
+// Matrices builds distinct Q4_K matrices in the three shapes until they
+// total at least bytes, so cycling through them defeats every cache.
+// Contents are random blocks with sane fp16 scales.
+func Matrices(bytes int64, seed uint64) []*engine.Matrix {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	var ms []*engine.Matrix
+	var total int64
+	for i := 0; total < bytes; i++ {
+		s := Shapes[i%len(Shapes)]
+		rows, cols := s[0], s[1]
+		nb := cols / kernels.QK_K
+		data := make([]byte, rows*nb*kernels.BlockQ4KSize)
+		for j := 0; j+8 <= len(data); j += 8 {
+			v := rng.Uint64()
+			for k := 0; k < 8; k++ {
+				data[j+k] = byte(v >> (8 * k))
+			}
+		}
+		blocks := kernels.AsQ4K(data)
+		for b := range blocks {
+			blocks[b].D = kernels.F32ToFP16(1e-3 * (1 + rng.Float32()))
+			blocks[b].Dmin = kernels.F32ToFP16(1e-3 * rng.Float32())
+		}
+		ms = append(ms, &engine.Matrix{Name: fmt.Sprintf("w%d", i), Type: gguf.TypeQ4_K, Rows: rows, Cols: cols,
+			RowBytes: nb * kernels.BlockQ4KSize, Data: data})
+		total += int64(len(data))
+	}
+	return ms
+}
+
+// Result is one roofline measurement.
+type Result struct {
+	Threads   int
+	Pinned    bool
+	ISA       string
+	GEMVGBs   float64 // weight bytes per second, best pass
+	ReadGBs   float64 // measured read bandwidth, same threads, same run
+	Fraction  float64 // GEMVGBs / ReadGBs
+	WorkingMB int64
+}
+
+// Measure runs passes over the matrices with the given threads and
+// measures the read bandwidth right before, keeping the best of each.
+func Measure(ms []*engine.Matrix, threads, passes int) (Result, error) {
+	var bytes int64
+	for _, m := range ms {
+		bytes += m.Bytes()
+	}
+	bw := machine.MeasureBandwidth(threads, bytes, passes)
+	g, err := engine.NewGEMV(threads)
+	if err != nil {
+		return Result{}, err
+	}
+	defer g.Close()
+	th, pinned := g.Threads()
+	x := make([]float32, 11008)
+	for i := range x {
+		x[i] = float32(i%17) - 8
+	}
+	out := make([]float32, 11008)
+	best := 0.0
+	for p := 0; p < passes+1; p++ { // the first pass is a warm-up
+		t0 := time.Now()
+		for _, m := range ms {
+			if err := g.Mul(out[:m.Rows], m, x[:m.Cols]); err != nil {
+				return Result{}, err
+			}
+		}
+		if p > 0 {
+			best = max(best, float64(bytes)/time.Since(t0).Seconds()/1e9)
+		}
+	}
+	return Result{Threads: th, Pinned: pinned, ISA: kernels.Active().ISA, GEMVGBs: best, ReadGBs: bw.ReadGBs,
+		Fraction: best / bw.ReadGBs, WorkingMB: bytes >> 20}, nil
+}
