@@ -82,27 +82,79 @@ func (a *actBuf) dot(o *kernels.Ops, w *Matrix, r, t int, x []float32) float32 {
 func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 	e.act.prepare(w.Type, x, T, w.Cols)
 	mt := &e.mm
-	mt.act, mt.ops, mt.w, mt.x, mt.out, mt.T = &e.act, kernels.Active(), w, x, out, T
-	e.parallel(mt, w.Rows, w.Cols*T)
+	mt.act, mt.ops, mt.w, mt.x, mt.out, mt.T, mt.tiles = &e.act, kernels.Active(), w, x, out, T, DefaultTiles
+	if T > 1 {
+		e.parallelChunk(mt, w.Rows, w.Cols*T, DefaultTiles.Rows)
+	} else {
+		e.parallel(mt, w.Rows, w.Cols*T)
+	}
 	mt.w, mt.x, mt.out = nil, nil, nil
 }
 
 // matmulTask is the row loop of a matmul; its fields are the op's
 // arguments, reused across calls so a decode step allocates nothing.
 type matmulTask struct {
-	act *actBuf
-	ops *kernels.Ops
-	w   *Matrix
-	x   []float32
-	out []float32
-	T   int
+	tiles Tiles
+	act   *actBuf
+	ops   *kernels.Ops
+	w     *Matrix
+	x     []float32
+	out   []float32
+	T     int
 }
 
 func (m *matmulTask) Run(_, r0, r1 int) {
+	if m.T >= 4 && m.w.Type == gguf.TypeQ4_K && m.ops.GemmQ4KQ8Kx4 != nil {
+		m.runGEMM(r0, r1)
+		return
+	}
 	for t := 0; t < m.T; t++ {
 		o := m.out[t*m.w.Rows:]
 		for r := r0; r < r1; r++ {
 			o[r] = m.act.dot(m.ops, m.w, r, t, m.x)
+		}
+	}
+}
+
+// Tiles is the blocking of batched matmuls (prompt processing and
+// speculative verification): a thread takes Rows weight rows at a time
+// (TILE_M) and walks the tokens in tiles of Tokens (TILE_N); inside a
+// tile every weight row is unpacked once per 4 tokens (the kernel's
+// column count) while its bytes are still in L1. The K dimension is the
+// 256-weight super-block.
+type Tiles struct {
+	Rows   int
+	Tokens int
+}
+
+// DefaultTiles: 16 rows keep a thread's share of a 4096-row matrix in 64
+// work items at 2 threads (dynamic chunking has slack); 64 tokens of
+// Q8_K activations of a 4096-wide input are 300 KB, which stays in L2
+// while the rows stream past. The autotuner may choose others.
+var DefaultTiles = Tiles{Rows: 16, Tokens: 64}
+
+// runGEMM is the batched path for Q4_K weights: for each token tile,
+// each row meets the tile's tokens four at a time.
+func (m *matmulTask) runGEMM(r0, r1 int) {
+	nb := m.w.Cols / kernels.QK_K
+	rows := m.w.Rows
+	tileN := max(4, m.tiles.Tokens)
+	var res [4]float32
+	for t0 := 0; t0 < m.T; t0 += tileN {
+		t1 := min(m.T, t0+tileN)
+		for r := r0; r < r1; r++ {
+			row := kernels.AsQ4K(m.w.Row(r))
+			t := t0
+			for ; t+4 <= t1; t += 4 {
+				m.ops.GemmQ4KQ8Kx4(row, m.act.q8k[t*nb:], nb, &res)
+				m.out[t*rows+r] = res[0]
+				m.out[(t+1)*rows+r] = res[1]
+				m.out[(t+2)*rows+r] = res[2]
+				m.out[(t+3)*rows+r] = res[3]
+			}
+			for ; t < t1; t++ {
+				m.out[t*rows+r] = m.ops.DotQ4KQ8K(row, m.act.q8k[t*nb:(t+1)*nb])
+			}
 		}
 	}
 }
@@ -124,4 +176,13 @@ func (e *exec) parallel(t pool.Task, n, workPerItem int) {
 		return
 	}
 	e.pool.Parallel(t, n, max(1, n/(4*th)))
+}
+
+// parallelChunk is parallel with a fixed chunk size.
+func (e *exec) parallelChunk(t pool.Task, n, workPerItem, chunk int) {
+	if e.pool.Size() <= 1 || n*workPerItem < 1<<15 {
+		t.Run(0, 0, n)
+		return
+	}
+	e.pool.Parallel(t, n, max(1, chunk))
 }

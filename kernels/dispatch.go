@@ -20,6 +20,17 @@ type Ops struct {
 	DotF32      func(w, a []float32) float32
 	DotF16      func(w, a []uint16) float32
 	DotBF16     func(w, a []uint16) float32
+	// GemmQ4KQ8Kx4 multiplies one Q4_K row by four Q8_K columns:
+	// column c is a[c*stride : c*stride+len(w)]; out gets four results,
+	// each bit-identical to DotQ4KQ8K on that column.
+	GemmQ4KQ8Kx4 func(w []BlockQ4K, a []BlockQ8K, stride int, out *[4]float32)
+}
+
+// GemmQ4KQ8Kx4 is the Go twin of the 4-column Q4_K kernel.
+func GemmQ4KQ8Kx4(w []BlockQ4K, a []BlockQ8K, stride int, out *[4]float32) {
+	for c := 0; c < 4; c++ {
+		out[c] = DotQ4KQ8K(w, a[c*stride:c*stride+len(w)])
+	}
 }
 
 // GenericOps are the pure-Go references; they run everywhere.
@@ -32,6 +43,8 @@ var GenericOps = Ops{
 	DotF32:      DotF32,
 	DotF16:      DotF16,
 	DotBF16:     DotBF16,
+
+	GemmQ4KQ8Kx4: GemmQ4KQ8Kx4,
 }
 
 // isaTable lists, best first, the instruction sets this build has

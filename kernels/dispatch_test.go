@@ -108,3 +108,26 @@ func TestDefaultChoiceIsBestSupported(t *testing.T) {
 		t.Fatalf("default kernels are %s, best supported is %s", got, want)
 	}
 }
+
+// The 4-column GEMM kernels against four generic dot products: exact,
+// like the GEMV kernels.
+func TestGemmKernelsMatchTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	forEachISA(t, func(t *testing.T, o *Ops) {
+		for _, nb := range []int{1, 2, 3, 16, 43} {
+			for _, stride := range []int{nb, nb + 5} {
+				w := misalignedQ4K(randQ4K(r, nb))
+				a := make([]BlockQ8K, 4*stride)
+				for c := 0; c < 4; c++ {
+					QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*stride:c*stride+nb])
+				}
+				var got, want [4]float32
+				o.GemmQ4KQ8Kx4(w, a, stride, &got)
+				GemmQ4KQ8Kx4(w, a, stride, &want)
+				if got != want {
+					t.Fatalf("nb=%d stride=%d: %v, generic %v", nb, stride, got, want)
+				}
+			}
+		}
+	})
+}

@@ -1209,3 +1209,229 @@ zdone:
 	VZEROUPPER
 	MOVSS X0, ret+32(FP)
 	RET
+
+// func gemmQ4KQ8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)
+// Requires: AVX, AVX2, F16C
+TEXT ·gemmQ4KQ8KAVX2x4(SB), NOSPLIT, $0-40
+	MOVQ         w+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	MOVQ         nb+24(FP), BX
+	LEAQ         (CX)(DX*1), SI
+	LEAQ         (SI)(DX*1), DI
+	LEAQ         (DI)(DX*1), DX
+	VXORPS       X0, X0, X0
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Y1
+
+gblock:
+	CMPQ         BX, $0x00
+	JE           gdone
+	MOVL         4(AX), R8
+	MOVL         8(AX), R9
+	MOVL         12(AX), R10
+	MOVL         R10, R11
+	SHRL         $0x04, R11
+	ANDL         $0x0f0f0f0f, R11
+	MOVL         R9, R12
+	SHRL         $0x06, R12
+	ANDL         $0x03030303, R12
+	SHLL         $0x04, R12
+	ORL          R12, R11
+	ANDL         $0x3f3f3f3f, R9
+	ANDL         $0x0f0f0f0f, R10
+	MOVL         R8, R12
+	SHRL         $0x06, R12
+	ANDL         $0x03030303, R12
+	SHLL         $0x04, R12
+	ORL          R12, R10
+	ANDL         $0x3f3f3f3f, R8
+	VMOVD        R8, X2
+	VPINSRD      $0x01, R10, X2, X2
+	VPMOVZXBW    X2, X2
+	VMOVD        R9, X3
+	VPINSRD      $0x01, R11, X3, X3
+	VPMOVZXBW    X3, X3
+	VINSERTI128  $0x01, X2, Y2, Y4
+	VMOVDQU      260(CX), Y5
+	VEXTRACTI128 $0x01, Y5, X2
+	VPHADDW      X2, X5, X2
+	VPMADDWD     X3, X2, X2
+	VMOVDQU      260(SI), Y5
+	VEXTRACTI128 $0x01, Y5, X6
+	VPHADDW      X6, X5, X6
+	VPMADDWD     X3, X6, X6
+	VMOVDQU      260(DI), Y5
+	VEXTRACTI128 $0x01, Y5, X7
+	VPHADDW      X7, X5, X7
+	VPMADDWD     X3, X7, X7
+	VMOVDQU      260(DX), Y5
+	VEXTRACTI128 $0x01, Y5, X8
+	VPHADDW      X8, X5, X8
+	VPMADDWD     X3, X8, X8
+	VPHADDD      X6, X2, X2
+	VPHADDD      X8, X7, X7
+	VPHADDD      X7, X2, X2
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VMOVDQU      16(AX), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+0(SB), Y4, Y10
+	VPSHUFB      q4kScaleShuf<>+32(SB), Y4, Y11
+	VPMADDUBSW   4(CX), Y9, Y12
+	VPMADDUBSW   36(CX), Y8, Y13
+	VPMADDWD     Y10, Y12, Y12
+	VPMADDWD     Y11, Y13, Y13
+	VPADDD       Y12, Y3, Y3
+	VPADDD       Y13, Y3, Y3
+	VPMADDUBSW   4(SI), Y9, Y12
+	VPMADDUBSW   36(SI), Y8, Y13
+	VPMADDWD     Y10, Y12, Y12
+	VPMADDWD     Y11, Y13, Y13
+	VPADDD       Y12, Y5, Y5
+	VPADDD       Y13, Y5, Y5
+	VPMADDUBSW   4(DI), Y9, Y12
+	VPMADDUBSW   36(DI), Y8, Y13
+	VPMADDWD     Y10, Y12, Y12
+	VPMADDWD     Y11, Y13, Y13
+	VPADDD       Y12, Y6, Y6
+	VPADDD       Y13, Y6, Y6
+	VPMADDUBSW   4(DX), Y9, Y9
+	VPMADDUBSW   36(DX), Y8, Y8
+	VPMADDWD     Y10, Y9, Y9
+	VPMADDWD     Y11, Y8, Y8
+	VPADDD       Y9, Y7, Y7
+	VPADDD       Y8, Y7, Y7
+	VMOVDQU      48(AX), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+64(SB), Y4, Y10
+	VPSHUFB      q4kScaleShuf<>+96(SB), Y4, Y11
+	VPMADDUBSW   68(CX), Y9, Y12
+	VPMADDUBSW   100(CX), Y8, Y13
+	VPMADDWD     Y10, Y12, Y12
+	VPMADDWD     Y11, Y13, Y13
+	VPADDD       Y12, Y3, Y3
+	VPADDD       Y13, Y3, Y3
+	VPMADDUBSW   68(SI), Y9, Y12
+	VPMADDUBSW   100(SI), Y8, Y13
+	VPMADDWD     Y10, Y12, Y12
+	VPMADDWD     Y11, Y13, Y13
+	VPADDD       Y12, Y5, Y5
+	VPADDD       Y13, Y5, Y5
+	VPMADDUBSW   68(DI), Y9, Y12
+	VPMADDUBSW   100(DI), Y8, Y13
+	VPMADDWD     Y10, Y12, Y12
+	VPMADDWD     Y11, Y13, Y13
+	VPADDD       Y12, Y6, Y6
+	VPADDD       Y13, Y6, Y6
+	VPMADDUBSW   68(DX), Y9, Y9
+	VPMADDUBSW   100(DX), Y8, Y8
+	VPMADDWD     Y10, Y9, Y9
+	VPMADDWD     Y11, Y8, Y8
+	VPADDD       Y9, Y7, Y7
+	VPADDD       Y8, Y7, Y7
+	VMOVDQU      80(AX), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+128(SB), Y4, Y10
+	VPSHUFB      q4kScaleShuf<>+160(SB), Y4, Y11
+	VPMADDUBSW   132(CX), Y9, Y12
+	VPMADDUBSW   164(CX), Y8, Y13
+	VPMADDWD     Y10, Y12, Y12
+	VPMADDWD     Y11, Y13, Y13
+	VPADDD       Y12, Y3, Y3
+	VPADDD       Y13, Y3, Y3
+	VPMADDUBSW   132(SI), Y9, Y12
+	VPMADDUBSW   164(SI), Y8, Y13
+	VPMADDWD     Y10, Y12, Y12
+	VPMADDWD     Y11, Y13, Y13
+	VPADDD       Y12, Y5, Y5
+	VPADDD       Y13, Y5, Y5
+	VPMADDUBSW   132(DI), Y9, Y12
+	VPMADDUBSW   164(DI), Y8, Y13
+	VPMADDWD     Y10, Y12, Y12
+	VPMADDWD     Y11, Y13, Y13
+	VPADDD       Y12, Y6, Y6
+	VPADDD       Y13, Y6, Y6
+	VPMADDUBSW   132(DX), Y9, Y9
+	VPMADDUBSW   164(DX), Y8, Y8
+	VPMADDWD     Y10, Y9, Y9
+	VPMADDWD     Y11, Y8, Y8
+	VPADDD       Y9, Y7, Y7
+	VPADDD       Y8, Y7, Y7
+	VMOVDQU      112(AX), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+192(SB), Y4, Y10
+	VPSHUFB      q4kScaleShuf<>+224(SB), Y4, Y4
+	VPMADDUBSW   196(CX), Y9, Y11
+	VPMADDUBSW   228(CX), Y8, Y12
+	VPMADDWD     Y10, Y11, Y11
+	VPMADDWD     Y4, Y12, Y12
+	VPADDD       Y11, Y3, Y3
+	VPADDD       Y12, Y3, Y3
+	VPMADDUBSW   196(SI), Y9, Y11
+	VPMADDUBSW   228(SI), Y8, Y12
+	VPMADDWD     Y10, Y11, Y11
+	VPMADDWD     Y4, Y12, Y12
+	VPADDD       Y11, Y5, Y5
+	VPADDD       Y12, Y5, Y5
+	VPMADDUBSW   196(DI), Y9, Y11
+	VPMADDUBSW   228(DI), Y8, Y12
+	VPMADDWD     Y10, Y11, Y11
+	VPMADDWD     Y4, Y12, Y12
+	VPADDD       Y11, Y6, Y6
+	VPADDD       Y12, Y6, Y6
+	VPMADDUBSW   196(DX), Y9, Y9
+	VPMADDUBSW   228(DX), Y8, Y8
+	VPMADDWD     Y10, Y9, Y9
+	VPMADDWD     Y4, Y8, Y8
+	VPADDD       Y9, Y7, Y7
+	VPADDD       Y8, Y7, Y7
+	VPHADDD      Y5, Y3, Y3
+	VPHADDD      Y7, Y6, Y6
+	VPHADDD      Y6, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPADDD       X4, X3, X4
+	VMOVSS       (CX), X3
+	VINSERTPS    $0x10, (SI), X3, X3
+	VINSERTPS    $0x20, (DI), X3, X3
+	VINSERTPS    $0x30, (DX), X3, X3
+	MOVWLZX      (AX), R8
+	VMOVD        R8, X5
+	VCVTPH2PS    X5, X5
+	VBROADCASTSS X5, X5
+	VMULPS       X3, X5, X5
+	MOVWLZX      2(AX), R8
+	VMOVD        R8, X6
+	VCVTPH2PS    X6, X6
+	VBROADCASTSS X6, X6
+	VMULPS       X3, X6, X6
+	VCVTDQ2PS    X4, X4
+	VMULPS       X4, X5, X5
+	VCVTDQ2PS    X2, X2
+	VMULPS       X2, X6, X6
+	VSUBPS       X6, X5, X5
+	VADDPS       X5, X0, X0
+	ADDQ         $0x00000090, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, SI
+	ADDQ         $0x00000124, DI
+	ADDQ         $0x00000124, DX
+	DECQ         BX
+	JMP          gblock
+
+gdone:
+	MOVQ    out+32(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
+	RET

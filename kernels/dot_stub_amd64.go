@@ -15,3 +15,6 @@ func sumU64AVX2(p *byte, n int) uint64
 
 //go:noescape
 func dotQ4KQ8KAVX512(w *byte, a *byte, nb int, pf int) float32
+
+//go:noescape
+func gemmQ4KQ8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)

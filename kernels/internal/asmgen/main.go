@@ -36,6 +36,7 @@ func main() {
 	dotQ6KQ8KAVX2(q6kScaleShuffles())
 	sumU64AVX2()
 	dotQ4KQ8KAVX512(zmmScaleShuffles())
+	gemmQ4KQ8KAVX2(shuf)
 	Generate()
 }
 
@@ -542,5 +543,163 @@ func dotQ4KQ8KAVX512(shuf Mem) {
 	Label("zdone")
 	VZEROUPPER()
 	Store(sum, ReturnIndex(0))
+	RET()
+}
+
+// gemmQ4KQ8KAVX2 multiplies one Q4_K row by four Q8_K activation rows
+// (token columns) at once: every block's scales and nibbles are unpacked
+// once and used four times. Per block, the four columns' integer sums are
+// reduced together by a vphaddd tree (exact), and the float part runs
+// lane-wise on the four columns in the Go twin's order — so each result
+// is bit-identical to DotQ4KQ8K on that column.
+//
+// a points at column 0's first block; column c starts at a + c*stride.
+// out receives the four dot products.
+func gemmQ4KQ8KAVX2(shuf Mem) {
+	TEXT("gemmQ4KQ8KAVX2x4", NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	stride := Load(Param("stride"), GP64())
+	nb := Load(Param("nb"), GP64())
+
+	cols := make([]Register, 4)
+	cols[0] = ap
+	for c := 1; c < 4; c++ {
+		cols[c] = GP64()
+		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
+	}
+	sum4 := XMM()
+	VXORPS(sum4, sum4, sum4)
+	mask := YMM()
+	tmp := GP32()
+	MOVL(U32(nibbleMask), tmp)
+	VMOVD(tmp, mask.AsX())
+	VPBROADCASTD(mask.AsX(), mask)
+
+	Label("gblock")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("gdone"))
+
+	r0, r1, r2 := GP32(), GP32(), GP32()
+	MOVL(Mem{Base: wp, Disp: q4kScales}, r0)
+	MOVL(Mem{Base: wp, Disp: q4kScales + 4}, r1)
+	MOVL(Mem{Base: wp, Disp: q4kScales + 8}, r2)
+	u3, t := GP32(), GP32()
+	MOVL(r2, u3)
+	SHRL(Imm(4), u3)
+	ANDL(U32(kmask2), u3)
+	MOVL(r1, t)
+	SHRL(Imm(6), t)
+	ANDL(U32(kmask3), t)
+	SHLL(Imm(4), t)
+	ORL(t, u3)
+	u2 := GP32()
+	MOVL(r1, u2)
+	ANDL(U32(kmask1), u2)
+	u1 := GP32()
+	MOVL(r2, u1)
+	ANDL(U32(kmask2), u1)
+	MOVL(r0, t)
+	SHRL(Imm(6), t)
+	ANDL(U32(kmask3), t)
+	SHLL(Imm(4), t)
+	ORL(t, u1)
+	ANDL(U32(kmask1), r0)
+	scales, mins := XMM(), XMM()
+	VMOVD(r0, scales)
+	VPINSRD(Imm(1), u1, scales, scales)
+	VPMOVZXBW(scales, scales)
+	VMOVD(u2, mins)
+	VPINSRD(Imm(1), u3, mins, mins)
+	VPMOVZXBW(mins, mins)
+	sc2 := YMM()
+	VINSERTI128(Imm(1), scales, scales.AsY(), sc2)
+
+	// Mins × paired activation sums, per column (4 int32 lanes each),
+	// then reduced across the four columns: m4 = [M0 M1 M2 M3].
+	bh := make([]VecVirtual, 4)
+	for c := 0; c < 4; c++ {
+		bs := YMM()
+		bh[c] = XMM()
+		VMOVDQU(Mem{Base: cols[c], Disp: q8kBsums}, bs)
+		VEXTRACTI128(Imm(1), bs, bh[c])
+		VPHADDW(bh[c], bs.AsX(), bh[c])
+		VPMADDWD(mins, bh[c], bh[c])
+	}
+	VPHADDD(bh[1], bh[0], bh[0])
+	VPHADDD(bh[3], bh[2], bh[2])
+	VPHADDD(bh[2], bh[0], bh[0])
+	m4 := bh[0]
+
+	accs := make([]VecVirtual, 4)
+	for c := range accs {
+		accs[c] = YMM()
+		VPXOR(accs[c], accs[c], accs[c])
+	}
+	for j := 0; j < 4; j++ {
+		q, lo, hi, sl, sh := YMM(), YMM(), YMM(), YMM(), YMM()
+		VMOVDQU(Mem{Base: wp, Disp: q4kQs + 32*j}, q)
+		VPAND(mask, q, lo)
+		VPSRLW(Imm(4), q, hi)
+		VPAND(mask, hi, hi)
+		VPSHUFB(shuf.Offset(32*(2*j)), sc2, sl)
+		VPSHUFB(shuf.Offset(32*(2*j+1)), sc2, sh)
+		for c := 0; c < 4; c++ {
+			pl, ph := YMM(), YMM()
+			VPMADDUBSW(Mem{Base: cols[c], Disp: q8kQs + 64*j}, lo, pl)
+			VPMADDUBSW(Mem{Base: cols[c], Disp: q8kQs + 64*j + 32}, hi, ph)
+			VPMADDWD(sl, pl, pl)
+			VPMADDWD(sh, ph, ph)
+			VPADDD(pl, accs[c], accs[c])
+			VPADDD(ph, accs[c], accs[c])
+		}
+	}
+	// s4 = [S0 S1 S2 S3]: each column's sum over its 8 lanes.
+	VPHADDD(accs[1], accs[0], accs[0])
+	VPHADDD(accs[3], accs[2], accs[2])
+	VPHADDD(accs[2], accs[0], accs[0])
+	s4 := XMM()
+	VEXTRACTI128(Imm(1), accs[0], s4)
+	VPADDD(s4, accs[0].AsX(), s4)
+
+	// yd4 = the four columns' Q8_K scales.
+	yd := XMM()
+	VMOVSS(Mem{Base: cols[0]}, yd)
+	for c := 1; c < 4; c++ {
+		VINSERTPS(U8(c<<4), Mem{Base: cols[c]}, yd, yd)
+	}
+	// d4 = f16(D)·yd4, dmin4 = f16(Dmin)·yd4, then the twin's order:
+	// sum += d·float(sumi) − dmin·float(summ), lane by lane.
+	hw := GP32()
+	d4, dm4 := XMM(), XMM()
+	MOVWLZX(Mem{Base: wp}, hw)
+	VMOVD(hw, d4)
+	VCVTPH2PS(d4, d4)
+	VBROADCASTSS(d4, d4)
+	VMULPS(yd, d4, d4)
+	MOVWLZX(Mem{Base: wp, Disp: 2}, hw)
+	VMOVD(hw, dm4)
+	VCVTPH2PS(dm4, dm4)
+	VBROADCASTSS(dm4, dm4)
+	VMULPS(yd, dm4, dm4)
+	VCVTDQ2PS(s4, s4)
+	VMULPS(s4, d4, d4)
+	VCVTDQ2PS(m4, m4)
+	VMULPS(m4, dm4, dm4)
+	VSUBPS(dm4, d4, d4)
+	VADDPS(d4, sum4, sum4)
+
+	ADDQ(U32(q4kSize), wp)
+	for c := 0; c < 4; c++ {
+		ADDQ(U32(q8kSize), cols[c])
+	}
+	DECQ(nb)
+	JMP(LabelRef("gblock"))
+
+	Label("gdone")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(sum4, Mem{Base: op})
+	VZEROUPPER()
 	RET()
 }
