@@ -199,6 +199,35 @@ func testGolden(t *testing.T) {
 	}
 }
 
+// The GEMM path, the per-token batch path and the sequential (GEMV
+// loop) path give the same logits.
+func TestPromptPathsAgree(t *testing.T) {
+	m, err := Load(testutil.Golden(t, "llama-Q4_K_M.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	prompt, _ := readGreedy(t, testutil.Golden(t, "llama-Q4_K_M.p64.greedy.txt"))
+	var ref []float32
+	for _, f := range []Features{{}, {NoGEMM: true}, {SequentialPrompt: true}, {NoPin: true}} {
+		s, _ := m.NewSession(SessionOptions{Context: 64, Threads: 2, Features: f})
+		lg, err := s.Eval(prompt, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ref == nil {
+			ref = append([]float32(nil), lg...)
+		} else {
+			for i := range lg {
+				if lg[i] != ref[i] {
+					t.Fatalf("features %+v: logit %d is %v, GEMM path %v", f, i, lg[i], ref[i])
+				}
+			}
+		}
+		s.Close()
+	}
+}
+
 // Feeding the prompt token by token must give the logits of one batch.
 func TestBatchEqualsTokenByToken(t *testing.T) {
 	for _, stem := range []string{"llama-Q4_K_M", "phi3-f32"} {

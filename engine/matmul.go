@@ -82,7 +82,7 @@ func (a *actBuf) dot(o *kernels.Ops, w *Matrix, r, t int, x []float32) float32 {
 func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 	e.act.prepare(w.Type, x, T, w.Cols)
 	mt := &e.mm
-	mt.act, mt.ops, mt.w, mt.x, mt.out, mt.T, mt.tiles = &e.act, kernels.Active(), w, x, out, T, DefaultTiles
+	mt.act, mt.ops, mt.w, mt.x, mt.out, mt.T, mt.tiles, mt.noGEMM = &e.act, kernels.Active(), w, x, out, T, DefaultTiles, e.noGEMM
 	if T > 1 {
 		e.parallelChunk(mt, w.Rows, w.Cols*T, DefaultTiles.Rows)
 	} else {
@@ -94,17 +94,18 @@ func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 // matmulTask is the row loop of a matmul; its fields are the op's
 // arguments, reused across calls so a decode step allocates nothing.
 type matmulTask struct {
-	tiles Tiles
-	act   *actBuf
-	ops   *kernels.Ops
-	w     *Matrix
-	x     []float32
-	out   []float32
-	T     int
+	tiles  Tiles
+	noGEMM bool
+	act    *actBuf
+	ops    *kernels.Ops
+	w      *Matrix
+	x      []float32
+	out    []float32
+	T      int
 }
 
 func (m *matmulTask) Run(_, r0, r1 int) {
-	if m.T >= 4 && m.w.Type == gguf.TypeQ4_K && m.ops.GemmQ4KQ8Kx4 != nil {
+	if m.T >= 4 && !m.noGEMM && m.w.Type == gguf.TypeQ4_K && m.ops.GemmQ4KQ8Kx4 != nil {
 		m.runGEMM(r0, r1)
 		return
 	}
@@ -161,9 +162,10 @@ func (m *matmulTask) runGEMM(r0, r1 int) {
 
 // exec carries per-session scratch and the worker pool.
 type exec struct {
-	pool *pool.Pool
-	act  actBuf
-	mm   matmulTask
+	pool   *pool.Pool
+	noGEMM bool
+	act    actBuf
+	mm     matmulTask
 }
 
 // parallel runs a loop of n items over the workers, in chunks of about

@@ -31,6 +31,8 @@ type Session struct {
 	scores                                             [][]float32 // per worker
 	attn                                               attnTask
 
+	features Features
+
 	// The pending Eval, handed to worker 0.
 	evTokens []int32
 	evAll    bool
@@ -48,6 +50,22 @@ type SessionOptions struct {
 	// when both are set). Default: the P-core threads when Threads does
 	// not exceed their number; otherwise the threads are not pinned.
 	CPUs []int
+	// Features switch optimisations off, for the phase-by-phase
+	// comparisons of the harness (zero value: everything on).
+	Features Features
+}
+
+// Features are the engine's optimisations that a benchmark can turn off
+// to show what each one is worth.
+type Features struct {
+	// SequentialPrompt evaluates a prompt one token at a time (a loop of
+	// GEMVs, reading every weight once per token) instead of one batch.
+	SequentialPrompt bool
+	// NoGEMM makes batched matmuls call the single-column kernel per
+	// token instead of the 4-column GEMM kernel.
+	NoGEMM bool
+	// NoPin leaves the math threads unpinned.
+	NoPin bool
 }
 
 // NewSession allocates a session with its KV cache.
@@ -63,7 +81,10 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{m: m, cache: newF32Cache(m.Config, ctx), e: exec{pool: pool.New(th, cpus)}}
+	if o.Features.NoPin {
+		cpus = nil
+	}
+	s := &Session{m: m, cache: newF32Cache(m.Config, ctx), e: exec{pool: pool.New(th, cpus), noGEMM: o.Features.NoGEMM}, features: o.Features}
 	s.scores = make([][]float32, th)
 	for i := range s.scores {
 		s.scores[i] = make([]float32, s.cache.AttendScratch(ctx))
@@ -131,7 +152,38 @@ func (s *Session) Eval(tokens []int32, all bool) ([]float32, error) {
 }
 
 // Main runs the pending Eval on worker 0 (pool.Mainer).
-func (s *Session) Main() { s.evOut, s.evErr = s.eval(s.evTokens, s.evAll) }
+func (s *Session) Main() {
+	if s.features.SequentialPrompt && len(s.evTokens) > 1 {
+		s.evOut, s.evErr = s.evalSequential(s.evTokens, s.evAll)
+		return
+	}
+	s.evOut, s.evErr = s.eval(s.evTokens, s.evAll)
+}
+
+// evalSequential feeds tokens one at a time (the GEMV-loop baseline),
+// collecting every token's logits when all is set.
+func (s *Session) evalSequential(tokens []int32, all bool) ([]float32, error) {
+	v := s.m.Config.NVocab
+	var seq []float32
+	if all {
+		seq = make([]float32, len(tokens)*v)
+	}
+	var last []float32
+	for i := range tokens {
+		lg, err := s.eval(tokens[i:i+1], false)
+		if err != nil {
+			return nil, err
+		}
+		if all {
+			copy(seq[i*v:], lg)
+		}
+		last = lg
+	}
+	if all {
+		return seq, nil
+	}
+	return last, nil
+}
 
 func (s *Session) eval(tokens []int32, all bool) ([]float32, error) {
 	c := &s.m.Config
