@@ -28,6 +28,7 @@ type Shape struct {
 var Shapes = map[string]Shape{
 	"tiny":           {"tiny", "llama", 2, 256, 768, 4, 2, 1024, 2048, 10000},
 	"tiny-phi3":      {"tiny-phi3", "phi3", 2, 256, 768, 4, 2, 1024, 2048, 10000},
+	"small":          {"small", "llama", 4, 1024, 2816, 16, 4, 8000, 2048, 10000},
 	"tinyllama-1.1b": {"tinyllama-1.1b", "llama", 22, 2048, 5632, 32, 4, 32000, 2048, 10000},
 	"llama2-7b":      {"llama2-7b", "llama", 32, 4096, 11008, 32, 32, 32000, 4096, 10000},
 	"phi3-mini":      {"phi3-mini", "phi3", 32, 3072, 8192, 32, 32, 32064, 4096, 10000},

@@ -1,0 +1,162 @@
+// Package measure runs one workload (a prompt, then generated tokens) on
+// a session and records what the harness reports: TTFT, prefill and
+// decode speed, per-token latency percentiles, achieved weight bandwidth,
+// peak RSS, per-core usage, the CPUs the math threads ran on, and
+// hardware or software counters.
+package measure
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"sort"
+	"time"
+
+	"asdsl-bench/engine"
+)
+
+// Counters are perf_event counts summed over the math threads, and why a
+// group is missing when it is.
+type Counters struct {
+	Values              map[string]float64 `json:"values"`
+	HardwareUnavailable string             `json:"hardware_unavailable,omitempty"`
+	SoftwareUnavailable string             `json:"software_unavailable,omitempty"`
+}
+
+// Sample is one repetition of a workload.
+type Sample struct {
+	TTFTms     float64 `json:"ttft_ms"`
+	PrefillTPS float64 `json:"prefill_tps"`
+	DecodeTPS  float64 `json:"decode_tps"`
+	P50ms      float64 `json:"token_ms_p50"`
+	P90ms      float64 `json:"token_ms_p90"`
+}
+
+// Result is every repetition plus what was observed around them.
+type Result struct {
+	Samples     []Sample        `json:"samples"`
+	WeightBytes int64           `json:"weight_bytes"` // read per decoded token
+	PeakRSS     int64           `json:"peak_rss_bytes"`
+	CoreBusy    map[int]float64 `json:"core_busy,omitempty"`   // per CPU, fraction busy during the run
+	ThreadCPUs  map[int]int     `json:"thread_cpus,omitempty"` // math thread → CPU it last ran on
+	ThreadBusy  map[int]float64 `json:"thread_busy,omitempty"` // math thread → CPU seconds
+	Pinned      map[int]int     `json:"pinned,omitempty"`      // math thread → CPU it is pinned to
+	Counters    Counters        `json:"counters"`
+	Unavailable []string        `json:"unavailable,omitempty"` // measurements that could not be made, and why
+}
+
+// Options of a measurement.
+type Options struct {
+	Prompt, Generate int
+	Reps, Warmup     int
+	Seed             uint64
+	// Slowdown multiplies every measured duration by waiting, after each
+	// timed step, for (Slowdown-1) times its length. Test-only: it is how
+	// the gate's tests show that a real 2x regression is caught.
+	Slowdown float64
+}
+
+// Run measures a workload on a fresh context of the session.
+func Run(s *engine.Session, o Options) (*Result, error) {
+	m := s.Model()
+	rng := rand.New(rand.NewPCG(o.Seed, 99))
+	prompt := make([]int32, o.Prompt)
+	for i := range prompt {
+		prompt[i] = int32(rng.IntN(m.Config.NVocab))
+	}
+	res := &Result{WeightBytes: m.WeightBytes()}
+	var tids []int
+	res.Pinned = map[int]int{}
+	for _, w := range s.Workers() {
+		if w.TID != 0 {
+			tids = append(tids, w.TID)
+		}
+		if w.Pinned {
+			res.Pinned[w.TID] = w.CPU
+		}
+	}
+	one := func() (Sample, error) {
+		s.Reset()
+		t0 := time.Now()
+		lg, err := s.Eval(prompt, false)
+		if err != nil {
+			return Sample{}, err
+		}
+		next := engine.Argmax(lg)
+		ttft := slow(time.Since(t0), o.Slowdown)
+		var steps []time.Duration
+		tok := []int32{next}
+		for i := 0; i < o.Generate; i++ {
+			t := time.Now()
+			lg, err := s.Eval(tok, false)
+			if err != nil {
+				return Sample{}, err
+			}
+			tok[0] = engine.Argmax(lg)
+			steps = append(steps, slow(time.Since(t), o.Slowdown))
+		}
+		smp := Sample{TTFTms: ms(ttft), PrefillTPS: float64(o.Prompt) / ttft.Seconds()}
+		if len(steps) > 0 {
+			var tot time.Duration
+			for _, d := range steps {
+				tot += d
+			}
+			smp.DecodeTPS = float64(len(steps)) / tot.Seconds()
+			sort.Slice(steps, func(i, j int) bool { return steps[i] < steps[j] })
+			smp.P50ms = ms(steps[len(steps)/2])
+			smp.P90ms = ms(steps[min(len(steps)-1, len(steps)*9/10)])
+		}
+		return smp, nil
+	}
+	for i := 0; i < o.Warmup; i++ {
+		if _, err := one(); err != nil {
+			return nil, err
+		}
+	}
+	cs := openCounters(tids)
+	cs.reset()
+	before, errStat := readCPUTimes()
+	ticks0 := map[int]uint64{}
+	for _, tid := range tids {
+		if _, t, err := threadStat(tid); err == nil {
+			ticks0[tid] = t
+		}
+	}
+	for i := 0; i < o.Reps; i++ {
+		smp, err := one()
+		if err != nil {
+			return nil, err
+		}
+		res.Samples = append(res.Samples, smp)
+	}
+	res.Counters = cs.read()
+	if errStat == nil {
+		if after, err := readCPUTimes(); err == nil {
+			res.CoreBusy = busy(before, after)
+		}
+	} else {
+		res.Unavailable = append(res.Unavailable, "per-core usage: "+errStat.Error())
+	}
+	res.ThreadCPUs, res.ThreadBusy = map[int]int{}, map[int]float64{}
+	for _, tid := range tids {
+		if cpu, t, err := threadStat(tid); err == nil {
+			res.ThreadCPUs[tid] = cpu
+			res.ThreadBusy[tid] = float64(t-ticks0[tid]) / 100 // USER_HZ is 100 on Linux
+		}
+	}
+	if len(res.ThreadCPUs) == 0 {
+		res.Unavailable = append(res.Unavailable, "math thread CPUs: /proc/self/task not readable on "+runtime.GOOS)
+	}
+	res.PeakRSS = peakRSS()
+	return res, nil
+}
+
+func slow(d time.Duration, factor float64) time.Duration {
+	if factor > 1 {
+		extra := time.Duration(float64(d) * (factor - 1))
+		time.Sleep(extra)
+		return d + extra
+	}
+	return d
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

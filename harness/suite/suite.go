@@ -1,0 +1,285 @@
+// Package suite reads benchmark suites: which models (mock shapes or GGUF
+// files), which workloads, thread counts, repetitions and targets a run
+// of the harness uses. Suites are YAML, validated strictly: an unknown
+// key or a bad value is an error naming the file and line.
+package suite
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Suite is a benchmark plan.
+type Suite struct {
+	Name        string     `yaml:"name"`
+	Description string     `yaml:"description"`
+	Models      []Model    `yaml:"models"`
+	Workloads   []Workload `yaml:"workloads"`
+	Threads     []int      `yaml:"threads"`
+	Repetitions int        `yaml:"repetitions"`
+	Warmup      int        `yaml:"warmup"`
+	Phases      []string   `yaml:"phases"`
+	Targets     Targets    `yaml:"targets"`
+	Regression  Regression `yaml:"regression"`
+	Anchor      *Anchor    `yaml:"anchor"`
+}
+
+// Model is a mock model the harness creates and caches, or a GGUF file.
+type Model struct {
+	Name string `yaml:"name"`
+	Mock *Mock  `yaml:"mock"`
+	Path string `yaml:"path"`
+}
+
+// Mock names a built-in shape and format.
+type Mock struct {
+	Shape string `yaml:"shape"`
+	Type  string `yaml:"type"`
+	Seed  uint64 `yaml:"seed"`
+}
+
+// Workload is one prompt-then-generate job.
+type Workload struct {
+	Name     string `yaml:"name"`
+	Prompt   int    `yaml:"prompt"`
+	Generate int    `yaml:"generate"`
+}
+
+// Targets are the gates every benchmark of the suite must meet. Zero
+// means "no target".
+type Targets struct {
+	TTFTMsMax        float64 `yaml:"ttft_ms_max"`
+	PrefillTPSMin    float64 `yaml:"prefill_tps_min"`
+	DecodeTPSMin     float64 `yaml:"decode_tps_min"`
+	DecodeBWFraction float64 `yaml:"decode_bw_fraction_min"`
+	KLMax            float64 `yaml:"kl_max"`
+}
+
+// Regression configures comparisons with a baseline run.
+type Regression struct {
+	// MaxSlowdown is the largest tolerated drop of a speed metric's
+	// median (0.25 = 25%), among changes that are also significant.
+	MaxSlowdown float64 `yaml:"max_slowdown"`
+	// Alpha is the significance level of the Mann-Whitney U test.
+	Alpha float64 `yaml:"alpha"`
+}
+
+// Anchor is an external engine run on the same model for comparison,
+// e.g. a user's llama-bench; its JSON output is parsed. In Command,
+// {model}, {prompt}, {generate}, {threads} and {reps} are substituted.
+type Anchor struct {
+	Name    string   `yaml:"name"`
+	Command []string `yaml:"command"`
+}
+
+// Phases the harness knows; a suite may name any of them.
+var knownPhases = map[string]bool{"phase0": true, "phase1": true, "phase2": true, "phase3": true,
+	"phase4": true, "phase5": true, "phase6": true, "phase7": true}
+
+// ErrSuite wraps every suite error.
+var ErrSuite = errors.New("suite")
+
+// Load reads and validates a suite file.
+func Load(path string) (*Suite, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data, path)
+}
+
+// Parse decodes and validates suite YAML; name is used in messages.
+func Parse(data []byte, name string) (*Suite, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrSuite, cleanYAMLError(err, name))
+	}
+	if len(root.Content) == 0 {
+		return nil, fmt.Errorf("%w: %s: empty file", ErrSuite, name)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var s Suite
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrSuite, cleanYAMLError(err, name))
+	}
+	s.defaults()
+	if err := s.validate(&locator{root: root.Content[0], file: name}); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+var yamlLine = regexp.MustCompile(`^line (\d+): `)
+
+// cleanYAMLError turns yaml.v3's "yaml: line 7: ..." into "file:7: ...".
+func cleanYAMLError(err error, file string) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
+	msg = strings.ReplaceAll(msg, "\n  ", "; ")
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		return file + ":" + m[1] + ": " + msg[len(m[0]):]
+	}
+	return file + ": " + msg
+}
+
+func (s *Suite) defaults() {
+	if s.Repetitions == 0 {
+		s.Repetitions = 3
+	}
+	if len(s.Threads) == 0 {
+		s.Threads = []int{0} // 0: one per P-core
+	}
+	if s.Regression.MaxSlowdown == 0 {
+		s.Regression.MaxSlowdown = 0.25
+	}
+	if s.Regression.Alpha == 0 {
+		s.Regression.Alpha = 0.05
+	}
+}
+
+// locator finds the line of a key path in the YAML tree for messages.
+type locator struct {
+	root *yaml.Node
+	file string
+}
+
+func (l *locator) line(path ...any) int {
+	n := l.root
+	for _, p := range path {
+		if n == nil {
+			return 0
+		}
+		switch k := p.(type) {
+		case string:
+			var next *yaml.Node
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == k {
+						next = n.Content[i+1]
+					}
+				}
+			}
+			n = next
+		case int:
+			if n.Kind != yaml.SequenceNode || k >= len(n.Content) {
+				return 0
+			}
+			n = n.Content[k]
+		}
+	}
+	if n == nil {
+		return 0
+	}
+	return n.Line
+}
+
+func (l *locator) errf(path []any, format string, a ...any) error {
+	where := l.file
+	if ln := l.line(path...); ln > 0 {
+		where = fmt.Sprintf("%s:%d", l.file, ln)
+	}
+	return fmt.Errorf("%w: %s: %s", ErrSuite, where, fmt.Sprintf(format, a...))
+}
+
+func (s *Suite) validate(l *locator) error {
+	p := func(a ...any) []any { return a }
+	if strings.TrimSpace(s.Name) == "" {
+		return l.errf(nil, "name is required")
+	}
+	if len(s.Models) == 0 {
+		return l.errf(p("models"), "at least one model is required")
+	}
+	seen := map[string]bool{}
+	for i, m := range s.Models {
+		if m.Name == "" {
+			return l.errf(p("models", i), "model %d has no name", i)
+		}
+		if seen[m.Name] {
+			return l.errf(p("models", i, "name"), "model name %q is used twice", m.Name)
+		}
+		seen[m.Name] = true
+		if (m.Mock == nil) == (m.Path == "") {
+			return l.errf(p("models", i), "model %q needs exactly one of mock or path", m.Name)
+		}
+		if m.Mock != nil {
+			if m.Mock.Shape == "" {
+				return l.errf(p("models", i, "mock"), "model %q: mock.shape is required", m.Name)
+			}
+			if m.Mock.Type == "" {
+				s.Models[i].Mock.Type = "q4_k_m"
+			}
+		}
+	}
+	if len(s.Workloads) == 0 {
+		return l.errf(p("workloads"), "at least one workload is required")
+	}
+	for i, w := range s.Workloads {
+		if w.Name == "" {
+			return l.errf(p("workloads", i), "workload %d has no name", i)
+		}
+		if w.Prompt < 1 || w.Prompt > 1<<20 {
+			return l.errf(p("workloads", i, "prompt"), "workload %q: prompt must be 1..1048576 tokens, got %d", w.Name, w.Prompt)
+		}
+		if w.Generate < 0 || w.Generate > 1<<20 {
+			return l.errf(p("workloads", i, "generate"), "workload %q: generate must be 0..1048576 tokens, got %d", w.Name, w.Generate)
+		}
+	}
+	for i, t := range s.Threads {
+		if t < 0 || t > 4096 {
+			return l.errf(p("threads", i), "thread count %d out of range (0 = one per P-core)", t)
+		}
+	}
+	if s.Repetitions < 1 || s.Repetitions > 1000 {
+		return l.errf(p("repetitions"), "repetitions must be 1..1000, got %d", s.Repetitions)
+	}
+	if s.Warmup < 0 || s.Warmup > 100 {
+		return l.errf(p("warmup"), "warmup must be 0..100, got %d", s.Warmup)
+	}
+	for i, ph := range s.Phases {
+		if ph != "all" && !knownPhases[ph] {
+			return l.errf(p("phases", i), "unknown phase %q (phase0..phase7 or all)", ph)
+		}
+	}
+	t := s.Targets
+	for _, c := range []struct {
+		key string
+		v   float64
+	}{{"ttft_ms_max", t.TTFTMsMax}, {"prefill_tps_min", t.PrefillTPSMin}, {"decode_tps_min", t.DecodeTPSMin}, {"decode_bw_fraction_min", t.DecodeBWFraction}, {"kl_max", t.KLMax}} {
+		if c.v < 0 || c.v != c.v {
+			return l.errf(p("targets", c.key), "%s must be a non-negative number", c.key)
+		}
+	}
+	if t.DecodeBWFraction > 1 {
+		return l.errf(p("targets", "decode_bw_fraction_min"), "decode_bw_fraction_min is a fraction of bandwidth (0..1), got %v", t.DecodeBWFraction)
+	}
+	if s.Regression.MaxSlowdown < 0 || s.Regression.MaxSlowdown >= 1 {
+		return l.errf(p("regression", "max_slowdown"), "max_slowdown must be in [0,1)")
+	}
+	if s.Regression.Alpha <= 0 || s.Regression.Alpha >= 1 {
+		return l.errf(p("regression", "alpha"), "alpha must be in (0,1)")
+	}
+	if s.Anchor != nil && len(s.Anchor.Command) == 0 {
+		return l.errf(p("anchor"), "anchor needs a command")
+	}
+	return nil
+}
+
+// WantsPhase reports whether the suite covers a phase (no list: all).
+func (s *Suite) WantsPhase(name string) bool {
+	if len(s.Phases) == 0 {
+		return true
+	}
+	for _, p := range s.Phases {
+		if p == name || p == "all" {
+			return true
+		}
+	}
+	return false
+}
