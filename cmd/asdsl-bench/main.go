@@ -20,6 +20,10 @@ type command struct {
 
 var commands = map[string]command{
 	"info":     {"show a model's architecture, shapes, tensor types and size", runInfo},
+	"run":      {"run roadmap checkpoints: checks, benchmarks, gates, report (the main job)", func(a []string) error { return runCommand(a, false) }},
+	"gate":     {"the CI form of run: the gate suite; non-zero exit on a failed gate or a regression", func(a []string) error { return runCommand(a, true) }},
+	"compare":  {"compare two stored runs (medians, confidence intervals, Mann-Whitney p)", runCompare},
+	"report":   {"rebuild the reports and the history index from stored runs", runReport},
 	"bench":    {"llama-bench's pp/tg tests on this engine (-o md|json like llama-bench)", runBench},
 	"generate": {"generate text from a prompt (default: a cached mock model)", runGenerate},
 	"logits":   {"write the logits of every prompt position to a file", runLogits},
@@ -71,6 +75,11 @@ func main() {
 	if err := c.run(os.Args[2:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return
+		}
+		var ee exitError
+		if errors.As(err, &ee) {
+			fmt.Fprintf(os.Stderr, "asdsl-bench %s: %v\n", name, err)
+			os.Exit(ee.code)
 		}
 		var ue usageError
 		if errors.As(err, &ue) {

@@ -5,6 +5,7 @@ package profile
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -58,12 +59,39 @@ func LoadDir(dir string) ([]*Profile, error) {
 	return out, nil
 }
 
+// LoadFS reads every profile in a file system (the embedded ones).
+func LoadFS(fsys fs.FS) ([]*Profile, error) {
+	names, err := fs.Glob(fsys, "*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var out []*Profile
+	for _, n := range names {
+		data, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			return nil, err
+		}
+		p, err := Parse(data, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
 // Load reads one profile, strictly.
 func Load(path string) (*Profile, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	return Parse(data, path)
+}
+
+// Parse decodes one profile.
+func Parse(data []byte, path string) (*Profile, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var p Profile

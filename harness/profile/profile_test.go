@@ -15,7 +15,7 @@ func TestShippedProfiles(t *testing.T) {
 		t.Fatalf("%+v", ts)
 	}
 	g, _, _ := Choose(ps, "", "AMD EPYC 9B45")
-	if g.Name != "generic" || len(g.For("small")) != 1 {
+	if g.Name != "generic" || len(g.For("small")) != 0 || len(g.For("llama2-7b")) != 1 {
 		t.Fatalf("%+v", g)
 	}
 	if _, _, err := Choose(ps, "nope", ""); err == nil {

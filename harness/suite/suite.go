@@ -35,6 +35,22 @@ type Model struct {
 	Name string `yaml:"name"`
 	Mock *Mock  `yaml:"mock"`
 	Path string `yaml:"path"`
+	// Phases restricts the model to some phases (default: all), e.g. to
+	// keep a big model out of the naive phase 0.
+	Phases []string `yaml:"phases"`
+}
+
+// UsedIn reports whether the model takes part in a phase.
+func (m *Model) UsedIn(phase string) bool {
+	if len(m.Phases) == 0 {
+		return true
+	}
+	for _, p := range m.Phases {
+		if p == phase || p == "all" {
+			return true
+		}
+	}
+	return false
 }
 
 // Mock names a built-in shape and format.
@@ -207,6 +223,11 @@ func (s *Suite) validate(l *locator) error {
 		seen[m.Name] = true
 		if (m.Mock == nil) == (m.Path == "") {
 			return l.errf(p("models", i), "model %q needs exactly one of mock or path", m.Name)
+		}
+		for j, ph := range m.Phases {
+			if ph != "all" && !knownPhases[ph] {
+				return l.errf(p("models", i, "phases", j), "model %q: unknown phase %q", m.Name, ph)
+			}
 		}
 		if m.Mock != nil {
 			if m.Mock.Shape == "" {

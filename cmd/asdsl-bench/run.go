@@ -1,0 +1,232 @@
+package main
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"asdsl-bench/configs"
+	"asdsl-bench/harness"
+	"asdsl-bench/harness/machine"
+	"asdsl-bench/harness/profile"
+	"asdsl-bench/harness/report"
+	"asdsl-bench/harness/results"
+	"asdsl-bench/harness/suite"
+	"asdsl-bench/phases"
+	"asdsl-bench/suites"
+)
+
+// runFlags are shared by run and gate.
+type runFlags struct {
+	suite, profile, baseline, out, configs *string
+	bwMiB                                  *int
+}
+
+func addRunFlags(fs interface {
+	String(string, string, string) *string
+	Int(string, int, string) *int
+}, defSuite string) runFlags {
+	return runFlags{
+		suite:    fs.String("suite", defSuite, "suite file, or the name of a built-in suite (default, gate, full-7b)"),
+		profile:  fs.String("profile", "", "machine profile name (default: chosen from the CPU; see configs/)"),
+		baseline: fs.String("baseline", "", "run record (.json) to compare against, or \"latest\" for the newest stored run of the suite"),
+		out:      fs.String("out", "reports", "directory for run records (runs/) and reports"),
+		configs:  fs.String("configs", "", "directory of machine profiles (default: the built-in ones)"),
+		bwMiB:    fs.Int("bw-size", 512, "working set of the bandwidth measurement, MiB"),
+	}
+}
+
+func runCommand(args []string, gate bool) error {
+	name, synopsis, defSuite := "run", "run [phase0..phase7|all ...] [--suite FILE] [--profile NAME] [--baseline FILE|latest] [--out DIR]", "default"
+	if gate {
+		name, synopsis, defSuite = "gate", "gate [--suite FILE] [--baseline FILE|latest] [--out DIR]", "gate"
+	}
+	fs := newFlags(name, synopsis)
+	rf := addRunFlags(fs, defSuite)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	s, err := loadSuite(*rf.suite)
+	if err != nil {
+		return err
+	}
+	want := fs.Args()
+	if gate || len(want) == 0 {
+		want = s.Phases
+	}
+	phaseNames, err := expandPhases(want, s)
+	if err != nil {
+		return err
+	}
+	profs, err := loadProfiles(*rf.configs)
+	if err != nil {
+		return err
+	}
+	prof, why, err := profile.Choose(profs, *rf.profile, machine.DetectCPU().Brand)
+	if err != nil {
+		return usageError{err}
+	}
+	var base *results.Run
+	if *rf.baseline != "" {
+		if base, err = loadBaseline(*rf.baseline, filepath.Join(*rf.out, "runs"), s.Name); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(os.Stderr, "suite %s, phases %s, profile %s (%s)\n", s.Name, strings.Join(phaseNames, " "), prof.Name, why)
+	run, err := harness.Execute(harness.Options{Suite: s, Phases: phaseNames, Profile: prof, ProfileWhy: why, Baseline: base,
+		Log: os.Stderr, BandwidthMiB: *rf.bwMiB})
+	if err != nil {
+		return err
+	}
+	jsonPath, err := results.Save(run, filepath.Join(*rf.out, "runs"))
+	if err != nil {
+		return err
+	}
+	rep, err := report.Write(run, *rf.out)
+	if err != nil {
+		return err
+	}
+	if runs, err := results.List(filepath.Join(*rf.out, "runs")); err == nil {
+		report.Index(runs, *rf.out)
+	}
+	printSummary(run)
+	fmt.Fprintf(os.Stderr, "results: %s (and .bench for benchstat); report: %s\n", jsonPath, rep)
+	if !run.Passed {
+		return exitError{code: 1, msg: "some gates failed (see the summary and the report)"}
+	}
+	return nil
+}
+
+// exitError ends the program with a code but no "error" prefix noise.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e exitError) Error() string { return e.msg }
+
+func printSummary(r *results.Run) {
+	fmt.Printf("%-8s %-70s %s\n", "phase", "title", "result")
+	for _, p := range r.Phases {
+		v := "FAIL"
+		switch {
+		case !p.Implemented:
+			v = "not implemented"
+		case p.Passed:
+			v = "PASS"
+		}
+		fmt.Printf("%-8s %-70s %s\n", p.Name, p.Title, v)
+	}
+	for _, d := range results.Regressions(r.Deltas, 0) {
+		fmt.Printf("regression: %s %s %.4g -> %.4g (p=%.3f)\n", d.Key, d.Metric, d.Old, d.New, d.P)
+	}
+	fmt.Printf("overall: %s\n", map[bool]string{true: "PASS", false: "FAIL"}[r.Passed])
+}
+
+func loadSuite(s string) (*suite.Suite, error) {
+	if _, err := os.Stat(s); err == nil {
+		return suite.Load(s)
+	}
+	data, err := fs.ReadFile(suites.Files, strings.TrimSuffix(s, ".yaml")+".yaml")
+	if err != nil {
+		return nil, usagef("suite %q is neither a file nor a built-in suite (default, gate, full-7b)", s)
+	}
+	return suite.Parse(data, "built-in "+s)
+}
+
+func loadProfiles(dir string) ([]*profile.Profile, error) {
+	if dir != "" {
+		return profile.LoadDir(dir)
+	}
+	return profile.LoadFS(configs.Files)
+}
+
+func loadBaseline(b, runsDir, suiteName string) (*results.Run, error) {
+	if b != "latest" {
+		return results.Load(b)
+	}
+	runs, err := results.List(runsDir)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(runs) - 1; i >= 0; i-- {
+		if runs[i].Suite == suiteName {
+			return runs[i], nil
+		}
+	}
+	return nil, fmt.Errorf("no stored run of suite %s in %s to use as the baseline", suiteName, runsDir)
+}
+
+func expandPhases(want []string, s *suite.Suite) ([]string, error) {
+	var out []string
+	for _, w := range want {
+		if w == "all" {
+			out = out[:0]
+			for _, p := range phases.All() {
+				out = append(out, p.Name)
+			}
+			return out, nil
+		}
+		if phases.ByName(w) == nil {
+			return nil, usagef("unknown phase %q (phase0..phase7 or all)", w)
+		}
+		out = append(out, w)
+	}
+	if len(out) == 0 {
+		for _, p := range phases.All() {
+			out = append(out, p.Name)
+		}
+	}
+	return out, nil
+}
+
+func runCompare(args []string) error {
+	fs := newFlags("compare", "compare OLD.json NEW.json [--alpha 0.05]")
+	alpha := fs.Float64("alpha", 0.05, "significance level of the Mann-Whitney U test")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usagef("want OLD and NEW run records")
+	}
+	a, err := results.Load(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	b, err := results.Load(fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	ds := results.Compare(a, b, *alpha)
+	if len(ds) == 0 {
+		return fmt.Errorf("the two runs have no benchmark in common")
+	}
+	return results.WriteComparison(os.Stdout, ds)
+}
+
+func runReport(args []string) error {
+	fs := newFlags("report", "report [--out DIR]")
+	out := fs.String("out", "reports", "directory holding runs/ and the reports")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	runs, err := results.List(filepath.Join(*out, "runs"))
+	if err != nil {
+		return err
+	}
+	if len(runs) == 0 {
+		return fmt.Errorf("no stored runs in %s", filepath.Join(*out, "runs"))
+	}
+	for _, r := range runs {
+		if _, err := report.Write(r, *out); err != nil {
+			return err
+		}
+	}
+	if err := report.Index(runs, *out); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %d reports and %s\n", len(runs), filepath.Join(*out, "README.md"))
+	return nil
+}

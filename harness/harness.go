@@ -1,0 +1,341 @@
+// Package harness runs roadmap checkpoints: for each phase it switches
+// the engine's optimisations on as far as that phase goes, runs the
+// phase's correctness checks and the suite's benchmarks, evaluates the
+// gates (suite and machine-profile targets, regressions against a
+// baseline) and returns a run record for storage and reports.
+package harness
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os/exec"
+	"sort"
+	"strings"
+	"time"
+
+	"asdsl-bench/engine"
+	"asdsl-bench/engine/gguf"
+	"asdsl-bench/engine/mock"
+	"asdsl-bench/engine/quant"
+	"asdsl-bench/engine/topology"
+	"asdsl-bench/harness/machine"
+	"asdsl-bench/harness/measure"
+	"asdsl-bench/harness/profile"
+	"asdsl-bench/harness/results"
+	"asdsl-bench/harness/suite"
+	"asdsl-bench/kernels"
+	"asdsl-bench/phases"
+)
+
+// Options of a harness run.
+type Options struct {
+	Suite      *suite.Suite
+	Phases     []string // phase names, in order
+	Profile    *profile.Profile
+	ProfileWhy string
+	Baseline   *results.Run
+	Log        io.Writer
+	// Slowdown is test-only: it makes every timed step take that many
+	// times longer (see measure.Options.Slowdown).
+	Slowdown float64
+	// BandwidthMiB is the working set of the bandwidth test (default 512).
+	BandwidthMiB int
+}
+
+// Execute runs the phases and evaluates every gate.
+func Execute(o Options) (*results.Run, error) {
+	log := o.Log
+	if log == nil {
+		log = io.Discard
+	}
+	start := time.Now()
+	run := &results.Run{Time: start.UTC(), Suite: o.Suite.Name, Passed: true}
+	run.Commit, run.Dirty = gitCommit()
+	run.ID = start.UTC().Format("20060102T150405Z") + "-" + shortCommit(run.Commit)
+	if o.Profile != nil {
+		run.Profile, run.ProfileWhy = o.Profile.Name, o.ProfileWhy
+	}
+	cpu := machine.DetectCPU()
+	topo := topology.Detect()
+	best := bestISA()
+	run.Machine = results.Machine{CPU: cpu.Brand, Features: cpu.Features, ISA: best, Topology: topo.Summary(), ReadGBs: map[int]float64{}}
+	fmt.Fprintf(log, "machine: %s; %s; kernels %s\n", cpu.Brand, topo.Summary(), best)
+
+	// Thread counts: 0 means one per P-core.
+	threads := map[int]bool{}
+	for _, t := range o.Suite.Threads {
+		if t == 0 {
+			t = len(topo.MathThreads())
+		}
+		threads[t] = true
+	}
+	bwMiB := o.BandwidthMiB
+	if bwMiB <= 0 {
+		bwMiB = 512
+	}
+	for t := range threads {
+		bw := machine.MeasureBandwidth(t, int64(bwMiB)<<20, 5)
+		run.Machine.ReadGBs[t] = bw.ReadGBs
+		fmt.Fprintf(log, "read bandwidth, %d thread(s): %.1f GB/s\n", t, bw.ReadGBs)
+	}
+
+	models, err := prepareModels(o.Suite, log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, m := range models {
+			m.Close()
+		}
+	}()
+	prevISA := kernels.Active().ISA
+	defer kernels.Use(prevISA)
+
+	done := map[string]*results.Phase{}
+	env := &phases.Env{KLMax: o.Suite.Targets.KLMax}
+	for _, name := range o.Phases {
+		ph := phases.ByName(name)
+		if ph == nil {
+			return nil, fmt.Errorf("unknown phase %q", name)
+		}
+		rp := &results.Phase{Name: ph.Name, Title: ph.Title, Implemented: ph.Implemented(), Missing: ph.Missing, Features: ph.FeatureString()}
+		run.Phases = append(run.Phases, rp)
+		done[ph.Name] = rp
+		if !ph.Implemented() {
+			fmt.Fprintf(log, "%s: not implemented (%s)\n", ph.Name, ph.Missing)
+			run.Passed = false
+			continue
+		}
+		isa := ph.ISA
+		if isa == "" {
+			isa = best
+		}
+		if err := kernels.Use(isa); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(log, "%s: %s [%s]\n", ph.Name, ph.Title, ph.FeatureString())
+		rp.Passed = true
+		for _, c := range ph.Checks {
+			ok, detail := c.Run(env)
+			rp.Checks = append(rp.Checks, results.Check{Name: c.Name, Passed: ok, Detail: detail})
+			rp.Passed = rp.Passed && ok
+			fmt.Fprintf(log, "  check %-50s %s  %s\n", c.Name, passFail(ok), detail)
+		}
+		if ph.SameBenchAs != "" && done[ph.SameBenchAs] != nil {
+			rp.Benches = done[ph.SameBenchAs].Benches
+			fmt.Fprintf(log, "  benchmarks: same engine configuration as %s\n", ph.SameBenchAs)
+		} else {
+			for _, sm := range o.Suite.Models {
+				if !sm.UsedIn(ph.Name) {
+					continue
+				}
+				for _, w := range o.Suite.Workloads {
+					for _, t := range sortedKeys(threads) {
+						b, err := bench(models[sm.Name], sm, w, t, ph, o)
+						if err != nil {
+							return nil, fmt.Errorf("%s %s %s: %w", ph.Name, sm.Name, w.Name, err)
+						}
+						if o.Suite.Anchor != nil {
+							b.Anchor = runAnchor(o.Suite.Anchor, models[sm.Name].Path, w, t, o.Suite.Repetitions, log)
+						}
+						rp.Benches = append(rp.Benches, b)
+						logBench(log, b)
+					}
+				}
+			}
+		}
+		rp.Gates = gates(ph, rp.Benches, o, run.Machine.ReadGBs)
+		for _, g := range rp.Gates {
+			rp.Passed = rp.Passed && g.Passed
+			fmt.Fprintf(log, "  gate  %-50s %s  %.4g %s %.4g\n", g.Name, passFail(g.Passed), g.Value, g.Op, g.Target)
+		}
+		run.Passed = run.Passed && rp.Passed
+	}
+	if o.Baseline != nil {
+		run.Baseline = o.Baseline.ID
+		run.Deltas = results.Compare(o.Baseline, run, o.Suite.Regression.Alpha)
+		for _, d := range results.Regressions(run.Deltas, o.Suite.Regression.MaxSlowdown) {
+			run.Passed = false
+			fmt.Fprintf(log, "REGRESSION %s %s: %.4g -> %.4g (%.0f%% worse, p=%.3f)\n", d.Key, d.Metric, d.Old, d.New, 100*d.Worse, d.P)
+		}
+	}
+	fmt.Fprintf(log, "done in %v: %s\n", time.Since(start).Round(time.Second), passFail(run.Passed))
+	return run, nil
+}
+
+func passFail(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+func bestISA() string {
+	for _, s := range kernels.ISAs() {
+		if s.Supported {
+			return s.Name
+		}
+	}
+	return "generic"
+}
+
+func sortedKeys(m map[int]bool) []int {
+	var out []int
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// prepareModels creates (once, cached) the suite's mock models and loads
+// every model.
+func prepareModels(s *suite.Suite, log io.Writer) (map[string]*engine.Model, error) {
+	out := map[string]*engine.Model{}
+	for _, sm := range s.Models {
+		path := sm.Path
+		if sm.Mock != nil {
+			shape, err := mock.Lookup(sm.Mock.Shape)
+			if err != nil {
+				return nil, fmt.Errorf("model %s: %w", sm.Name, err)
+			}
+			mo := mock.Options{Shape: shape, Type: gguf.TypeF32, Seed: sm.Mock.Seed}
+			if ft, err := quant.ParseFileType(sm.Mock.Type); err == nil {
+				mo.Quant = ft
+			} else if t, ok := gguf.ParseType(sm.Mock.Type); ok {
+				mo.Type = t
+			} else {
+				return nil, fmt.Errorf("model %s: mock type %q is neither a float type nor a quantization recipe", sm.Name, sm.Mock.Type)
+			}
+			fmt.Fprintf(log, "model %s: mock %s %s (created on first use, then cached)\n", sm.Name, shape.Name, mo.Name())
+			if path, err = mock.Cached(mo); err != nil {
+				return nil, err
+			}
+		}
+		m, err := engine.Load(path)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %w", sm.Name, err)
+		}
+		out[sm.Name] = m
+	}
+	return out, nil
+}
+
+func bench(m *engine.Model, sm suite.Model, w suite.Workload, threads int, ph *phases.Phase, o Options) (*results.Bench, error) {
+	need := w.Prompt + w.Generate + 1
+	if need > m.Config.NCtx {
+		return nil, fmt.Errorf("workload needs %d positions, the model's context is %d", need, m.Config.NCtx)
+	}
+	s, err := m.NewSession(engine.SessionOptions{Context: need, Threads: threads, Features: ph.Features})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	r, err := measure.Run(s, measure.Options{Prompt: w.Prompt, Generate: w.Generate, Reps: o.Suite.Repetitions,
+		Warmup: o.Suite.Warmup, Seed: 1, Slowdown: o.Slowdown})
+	if err != nil {
+		return nil, err
+	}
+	shape := ""
+	if sm.Mock != nil {
+		shape = sm.Mock.Shape
+	}
+	return &results.Bench{Model: sm.Name, Shape: shape, Workload: w.Name, Threads: threads, Prompt: w.Prompt, Generate: w.Generate, Result: r}, nil
+}
+
+func logBench(log io.Writer, b *results.Bench) {
+	ms := b.Metrics()
+	fmt.Fprintf(log, "  bench %s/%s t=%d: TTFT %.1f ms, prefill %.1f t/s, decode %.2f t/s (%.2f GB/s)\n", b.Model, b.Workload, b.Threads,
+		median(ms["ttft-ms"]), median(ms["prefill-tok/s"]), median(ms["decode-tok/s"]), median(ms["decode-GB/s"]))
+}
+
+func median(x []float64) float64 {
+	if len(x) == 0 {
+		return math.NaN()
+	}
+	y := append([]float64(nil), x...)
+	sort.Float64s(y)
+	if len(y)%2 == 1 {
+		return y[len(y)/2]
+	}
+	return (y[len(y)/2-1] + y[len(y)/2]) / 2
+}
+
+// gates evaluates the targets that apply to the phase on every bench.
+func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw map[int]float64) []results.Gate {
+	var out []results.Gate
+	add := func(name, op string, target, value float64) {
+		ok := value <= target
+		if op == ">=" {
+			ok = value >= target
+		}
+		if math.IsNaN(value) {
+			ok = false
+		}
+		out = append(out, results.Gate{Name: name, Op: op, Target: target, Value: value, Passed: ok})
+	}
+	t := o.Suite.Targets
+	for _, b := range benches {
+		ms := b.Metrics()
+		id := fmt.Sprintf("%s/%s t=%d", b.Model, b.Workload, b.Threads)
+		dec, gbs, ttft, pre := median(ms["decode-tok/s"]), median(ms["decode-GB/s"]), median(ms["ttft-ms"]), median(ms["prefill-tok/s"])
+		frac := gbs / bw[b.Threads]
+		if ph.Gates("decode") && b.Generate > 0 {
+			if t.DecodeTPSMin > 0 {
+				add(id+" decode tok/s", ">=", t.DecodeTPSMin, dec)
+			}
+			if t.DecodeBWFraction > 0 {
+				add(id+" decode fraction of read bandwidth", ">=", t.DecodeBWFraction, frac)
+			}
+		}
+		if ph.Gates("prefill") {
+			if t.TTFTMsMax > 0 {
+				add(id+" TTFT ms", "<=", t.TTFTMsMax, ttft)
+			}
+			if t.PrefillTPSMin > 0 {
+				add(id+" prefill tok/s", ">=", t.PrefillTPSMin, pre)
+			}
+		}
+		if o.Profile == nil {
+			continue
+		}
+		for _, pt := range o.Profile.For(b.Shape) {
+			pre := "profile " + o.Profile.Name + ": " + id
+			if ph.Gates("decode") && b.Generate > 0 {
+				if pt.DecodeTPSMin > 0 {
+					add(pre+" decode tok/s", ">=", pt.DecodeTPSMin, dec)
+				}
+				if pt.DecodeBWFractionMin > 0 {
+					add(pre+" decode fraction of read bandwidth", ">=", pt.DecodeBWFractionMin, frac)
+				}
+			}
+			if ph.Gates("prefill") {
+				if pt.TTFTMsMax > 0 {
+					add(pre+" TTFT ms", "<=", pt.TTFTMsMax, ttft)
+				}
+				if pt.PrefillOverDecodeMin > 0 && b.Generate > 0 {
+					add(pre+" prefill / decode speed", ">=", pt.PrefillOverDecodeMin, median(ms["prefill-tok/s"])/dec)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// gitCommit returns HEAD and whether the tree has uncommitted changes.
+func gitCommit() (string, bool) {
+	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "unknown", false
+	}
+	st, _ := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output()
+	return strings.TrimSpace(string(out)), len(strings.TrimSpace(string(st))) > 0
+}
+
+func shortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
+}

@@ -1,0 +1,79 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"asdsl-bench/harness/results"
+)
+
+// Chart draws decode (and prefill) tokens/s per phase as grouped bars,
+// one group per phase, one bar per bench, as a self-contained SVG.
+func Chart(r *results.Run) string {
+	type bar struct {
+		label string
+		dec   float64
+		pre   float64
+	}
+	type group struct {
+		phase string
+		bars  []bar
+	}
+	var groups []group
+	maxV := 0.0
+	for _, p := range r.Phases {
+		g := group{phase: p.Name}
+		for _, b := range p.Benches {
+			ms := b.Metrics()
+			d, pr := median(ms["decode-tok/s"]), median(ms["prefill-tok/s"])
+			if math.IsNaN(d) {
+				d = 0
+			}
+			if math.IsNaN(pr) {
+				pr = 0
+			}
+			g.bars = append(g.bars, bar{label: fmt.Sprintf("%s t=%d", b.Model, b.Threads), dec: d, pre: pr})
+			maxV = math.Max(maxV, math.Max(d, pr))
+		}
+		groups = append(groups, g)
+	}
+	if maxV == 0 {
+		maxV = 1
+	}
+	const W, H, left, bottom, top = 900, 360, 60, 60, 30
+	plotH := float64(H - bottom - top)
+	slot := float64(W-left-20) / float64(max(1, len(groups)))
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">`+"\n", W, H)
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="%d" y="18" font-size="13">tokens/s per phase (log scale): decode (dark), prefill (light)</text>`+"\n", left)
+	// Log scale so the naive phase 0 and the optimised phases both show.
+	lo := math.Log10(0.1)
+	hi := math.Log10(maxV * 1.2)
+	y := func(v float64) float64 {
+		if v <= 0.1 {
+			return float64(H - bottom)
+		}
+		return float64(H-bottom) - (math.Log10(v)-lo)/(hi-lo)*plotH
+	}
+	for e := -1; float64(e) <= hi; e++ {
+		v := math.Pow(10, float64(e))
+		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/><text x="5" y="%.1f">%g</text>`+"\n", left, W-20, y(v), y(v), y(v)+4, v)
+	}
+	for i, g := range groups {
+		x0 := float64(left) + float64(i)*slot
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d">%s</text>`+"\n", x0+4, H-bottom+16, g.phase)
+		n := max(1, len(g.bars))
+		bw := (slot - 10) / float64(2*n)
+		for j, br := range g.bars {
+			x := x0 + 4 + float64(2*j)*bw
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#1f5f9f"><title>%s decode %.2f t/s</title></rect>`+"\n", x, y(br.dec), bw, float64(H-bottom)-y(br.dec), br.label, br.dec)
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#8fbfe9"><title>%s prefill %.2f t/s</title></rect>`+"\n", x+bw, y(br.pre), bw, float64(H-bottom)-y(br.pre), br.label, br.pre)
+		}
+		if len(g.bars) == 0 {
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" fill="#999">n/a</text>`+"\n", x0+4, H-bottom-6)
+		}
+	}
+	b.WriteString("</svg>\n")
+	return b.String()
+}

@@ -1,0 +1,253 @@
+// Package report writes a markdown report per commit (tables, per-phase
+// gains against phase 0 and the previous phase, bandwidth roofline,
+// counters, per-core usage, an SVG chart) and an index of the history.
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+
+	"asdsl-bench/harness/results"
+)
+
+// Write renders the run's report into dir as <commit>.md (+ chart SVG)
+// and returns the report's path.
+func Write(r *results.Run, dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	name := short(r.Commit)
+	if r.Dirty {
+		name += "-dirty"
+	}
+	svg := name + "-speed.svg"
+	if err := os.WriteFile(filepath.Join(dir, svg), []byte(Chart(r)), 0o644); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	Markdown(&b, r, svg)
+	path := filepath.Join(dir, name+".md")
+	return path, os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+func short(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
+}
+
+func table(w io.Writer, header []any, rows [][]any) {
+	tb := tablewriter.NewTable(w, tablewriter.WithRenderer(renderer.NewMarkdown()))
+	tb.Header(header...)
+	for _, r := range rows {
+		tb.Append(r...)
+	}
+	tb.Render()
+	fmt.Fprintln(w)
+}
+
+func median(x []float64) float64 {
+	if len(x) == 0 {
+		return math.NaN()
+	}
+	y := append([]float64(nil), x...)
+	sort.Float64s(y)
+	if len(y)%2 == 1 {
+		return y[len(y)/2]
+	}
+	return (y[len(y)/2-1] + y[len(y)/2]) / 2
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+// Markdown writes the report body.
+func Markdown(w io.Writer, r *results.Run, chart string) {
+	dirty := ""
+	if r.Dirty {
+		dirty = " (uncommitted changes)"
+	}
+	fmt.Fprintf(w, "# asdsl-bench report: %s%s\n\n", short(r.Commit), dirty)
+	fmt.Fprintf(w, "Run `%s`, %s, suite **%s**, machine profile **%s** (%s). Overall: **%s**.\n\n",
+		r.ID, r.Time.Format("2006-01-02 15:04 UTC"), r.Suite, r.Profile, r.ProfileWhy, verdict(r.Passed))
+
+	fmt.Fprintf(w, "## Machine\n\n")
+	var bwRows [][]any
+	for _, t := range sortedThreads(r.Machine.ReadGBs) {
+		bwRows = append(bwRows, []any{t, fmt.Sprintf("%.1f", r.Machine.ReadGBs[t])})
+	}
+	fmt.Fprintf(w, "- CPU: %s; kernels: %s; features: %s\n- Topology: %s\n\n", r.Machine.CPU, r.Machine.ISA, strings.Join(r.Machine.Features, " "), r.Machine.Topology)
+	table(w, []any{"threads", "measured read bandwidth GB/s"}, bwRows)
+
+	fmt.Fprintf(w, "## Phases\n\n")
+	if chart != "" {
+		fmt.Fprintf(w, "![decode and prefill speed per phase](%s)\n\n", chart)
+	}
+	base := map[string]float64{}
+	prev := map[string]float64{}
+	var rows [][]any
+	for _, p := range r.Phases {
+		if !p.Implemented {
+			rows = append(rows, []any{p.Name, p.Title, "not implemented", "-", "-", "-", "-", "-", "-"})
+			continue
+		}
+		checks := 0
+		for _, c := range p.Checks {
+			if c.Passed {
+				checks++
+			}
+		}
+		for _, b := range p.Benches {
+			key := fmt.Sprintf("%s/%s t=%d", b.Model, b.Workload, b.Threads)
+			ms := b.Metrics()
+			dec := median(ms["decode-tok/s"])
+			vs0, vsPrev := "-", "-"
+			if v, ok := base[key]; ok && v > 0 {
+				vs0 = fmt.Sprintf("%.2fx", dec/v)
+			} else {
+				base[key] = dec
+			}
+			if v, ok := prev[key]; ok && v > 0 {
+				vsPrev = fmt.Sprintf("%.2fx", dec/v)
+			}
+			prev[key] = dec
+			frac := median(ms["decode-GB/s"]) / r.Machine.ReadGBs[b.Threads]
+			rows = append(rows, []any{p.Name, key, verdict(p.Passed), fmt.Sprintf("%d/%d", checks, len(p.Checks)),
+				fmt.Sprintf("%.1f", median(ms["ttft-ms"])), fmt.Sprintf("%.1f", median(ms["prefill-tok/s"])),
+				fmt.Sprintf("%.2f", dec), fmt.Sprintf("%s / %s", vs0, vsPrev), fmt.Sprintf("%.0f%%", 100*frac)})
+		}
+		if len(p.Benches) == 0 {
+			rows = append(rows, []any{p.Name, "(no benchmarks)", verdict(p.Passed), fmt.Sprintf("%d/%d", checks, len(p.Checks)), "-", "-", "-", "-", "-"})
+		}
+	}
+	table(w, []any{"phase", "bench", "verdict", "checks", "TTFT ms", "prefill t/s", "decode t/s", "decode vs phase 0 / previous", "decode % of read BW"}, rows)
+
+	for _, p := range r.Phases {
+		fmt.Fprintf(w, "### %s: %s\n\n", p.Name, p.Title)
+		if !p.Implemented {
+			fmt.Fprintf(w, "Not implemented: %s. A phase that has not landed never passes.\n\n", p.Missing)
+			continue
+		}
+		fmt.Fprintf(w, "Engine: %s.\n\n", p.Features)
+		if len(p.Checks) > 0 {
+			var cr [][]any
+			for _, c := range p.Checks {
+				cr = append(cr, []any{c.Name, verdict(c.Passed), c.Detail})
+			}
+			table(w, []any{"check", "result", "detail"}, cr)
+		}
+		if len(p.Gates) > 0 {
+			var gr [][]any
+			for _, g := range p.Gates {
+				gr = append(gr, []any{g.Name, fmt.Sprintf("%.4g %s %.4g", g.Value, g.Op, g.Target), verdict(g.Passed)})
+			}
+			table(w, []any{"gate", "value vs target", "result"}, gr)
+		}
+		for _, b := range p.Benches {
+			writeBench(w, b)
+		}
+	}
+	if len(r.Deltas) > 0 {
+		fmt.Fprintf(w, "## Against baseline %s\n\n", r.Baseline)
+		var sb strings.Builder
+		results.WriteComparison(&sb, r.Deltas)
+		fmt.Fprintf(w, "%s\n", sb.String())
+	}
+}
+
+func writeBench(w io.Writer, b *results.Bench) {
+	if b.Result == nil {
+		return
+	}
+	fmt.Fprintf(w, "**%s / %s, %d thread(s)** (prompt %d, generate %d, %d repetitions; peak RSS %.0f MiB)\n\n",
+		b.Model, b.Workload, b.Threads, b.Prompt, b.Generate, len(b.Result.Samples), float64(b.Result.PeakRSS)/(1<<20))
+	var cores []string
+	for _, id := range sortedThreadsF(b.Result.CoreBusy) {
+		cores = append(cores, fmt.Sprintf("cpu%d %.0f%%", id, 100*b.Result.CoreBusy[id]))
+	}
+	var threads []string
+	for tid, cpu := range b.Result.ThreadCPUs {
+		pin := "unpinned"
+		if p, ok := b.Result.Pinned[tid]; ok {
+			pin = fmt.Sprintf("pinned to %d", p)
+		}
+		threads = append(threads, fmt.Sprintf("tid %d on cpu%d (%s, %.2f CPU-s)", tid, cpu, pin, b.Result.ThreadBusy[tid]))
+	}
+	sort.Strings(threads)
+	fmt.Fprintf(w, "- per-core usage during the run: %s\n- math threads: %s\n", strings.Join(cores, ", "), strings.Join(threads, "; "))
+	c := b.Result.Counters
+	if c.HardwareUnavailable != "" {
+		fmt.Fprintf(w, "- hardware counters: unavailable: %s\n", c.HardwareUnavailable)
+	}
+	if c.SoftwareUnavailable != "" {
+		fmt.Fprintf(w, "- software counters: unavailable: %s\n", c.SoftwareUnavailable)
+	}
+	var names []string
+	for k := range c.Values {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var cv []string
+	for _, k := range names {
+		cv = append(cv, fmt.Sprintf("%s %.4g", k, c.Values[k]))
+	}
+	if len(cv) > 0 {
+		fmt.Fprintf(w, "- counters (summed over the math threads): %s\n", strings.Join(cv, ", "))
+	}
+	for _, a := range b.Anchor {
+		fmt.Fprintf(w, "- anchor %s %s: %.2f t/s\n", a.Engine, a.Test, a.TPS)
+	}
+	fmt.Fprintln(w)
+}
+
+func sortedThreads(m map[int]float64) []int {
+	var out []int
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Ints(out)
+	return out
+}
+
+func sortedThreadsF(m map[int]float64) []int { return sortedThreads(m) }
+
+// Index rewrites dir/README.md: every stored run, newest first.
+func Index(runs []*results.Run, dir string) error {
+	var b strings.Builder
+	b.WriteString("# Reports\n\nOne report per commit, written by `asdsl-bench run` and `asdsl-bench gate`; `asdsl-bench report` rebuilds them and this index from `runs/`.\n\n")
+	var rows [][]any
+	for i := len(runs) - 1; i >= 0; i-- {
+		r := runs[i]
+		name := short(r.Commit)
+		if r.Dirty {
+			name += "-dirty"
+		}
+		var dec []string
+		for _, p := range r.Phases {
+			for _, bn := range p.Benches {
+				if v := median(bn.Metrics()["decode-tok/s"]); !math.IsNaN(v) {
+					dec = append(dec, fmt.Sprintf("%s %s %.1f", p.Name, bn.Model, v))
+				}
+			}
+		}
+		if len(dec) > 4 {
+			dec = dec[len(dec)-4:]
+		}
+		rows = append(rows, []any{r.Time.Format("2006-01-02 15:04"), fmt.Sprintf("[%s](%s.md)", name, name), r.Suite, verdict(r.Passed), strings.Join(dec, "; ")})
+	}
+	table(&b, []any{"time (UTC)", "commit", "suite", "verdict", "decode t/s (last phases)"}, rows)
+	return os.WriteFile(filepath.Join(dir, "README.md"), []byte(b.String()), 0o644)
+}

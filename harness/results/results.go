@@ -1,0 +1,207 @@
+// Package results stores harness runs (machine, commit, suite, raw
+// samples), exports them in Go's benchmark format so stock benchstat
+// reads them, and compares two runs with golang.org/x/perf's statistics.
+package results
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"asdsl-bench/harness/measure"
+)
+
+// Run is one invocation of the harness.
+type Run struct {
+	ID         string    `json:"id"`
+	Time       time.Time `json:"time"`
+	Commit     string    `json:"commit"`
+	Dirty      bool      `json:"dirty"`
+	Suite      string    `json:"suite"`
+	Profile    string    `json:"profile"`
+	ProfileWhy string    `json:"profile_why"`
+	Machine    Machine   `json:"machine"`
+	Phases     []*Phase  `json:"phases"`
+	Baseline   string    `json:"baseline,omitempty"`
+	Deltas     []Delta   `json:"deltas,omitempty"`
+	Passed     bool      `json:"passed"`
+}
+
+// Machine is what the run was measured on.
+type Machine struct {
+	CPU      string          `json:"cpu"`
+	Features []string        `json:"features"`
+	ISA      string          `json:"isa"`
+	Topology string          `json:"topology"`
+	ReadGBs  map[int]float64 `json:"read_gbs"` // measured read bandwidth per thread count
+}
+
+// Phase is one checkpoint of the roadmap.
+type Phase struct {
+	Name        string   `json:"name"`
+	Title       string   `json:"title"`
+	Implemented bool     `json:"implemented"`
+	Missing     string   `json:"missing,omitempty"` // what has not landed
+	Features    string   `json:"features"`
+	Checks      []Check  `json:"checks"`
+	Benches     []*Bench `json:"benches"`
+	Gates       []Gate   `json:"gates"`
+	Passed      bool     `json:"passed"`
+}
+
+// Check is a correctness check (numerics, kernels against references).
+type Check struct {
+	Name   string `json:"name"`
+	Passed bool   `json:"passed"`
+	Detail string `json:"detail"`
+}
+
+// Bench is one model × workload × thread count.
+type Bench struct {
+	Model    string          `json:"model"`
+	Shape    string          `json:"shape"`
+	Workload string          `json:"workload"`
+	Threads  int             `json:"threads"`
+	Prompt   int             `json:"prompt"`
+	Generate int             `json:"generate"`
+	Result   *measure.Result `json:"result"`
+	Anchor   []AnchorResult  `json:"anchor,omitempty"`
+}
+
+// AnchorResult is an external engine's figure on the same model.
+type AnchorResult struct {
+	Engine string  `json:"engine"`
+	Test   string  `json:"test"`
+	TPS    float64 `json:"tps"`
+}
+
+// Gate is a target check.
+type Gate struct {
+	Name   string  `json:"name"`
+	Op     string  `json:"op"` // "<=" or ">="
+	Target float64 `json:"target"`
+	Value  float64 `json:"value"`
+	Passed bool    `json:"passed"`
+}
+
+// Key names a bench within a run.
+func (b *Bench) Key(phase string) string {
+	return fmt.Sprintf("%s/model=%s/workload=%s/threads=%d", phase, b.Model, b.Workload, b.Threads)
+}
+
+// Metrics are the per-sample figures, by name; higher is better unless
+// LowerIsBetter says otherwise.
+func (b *Bench) Metrics() map[string][]float64 {
+	m := map[string][]float64{}
+	if b.Result == nil {
+		return m
+	}
+	for _, s := range b.Result.Samples {
+		m["ttft-ms"] = append(m["ttft-ms"], s.TTFTms)
+		m["prefill-tok/s"] = append(m["prefill-tok/s"], s.PrefillTPS)
+		if b.Generate > 0 {
+			m["decode-tok/s"] = append(m["decode-tok/s"], s.DecodeTPS)
+			m["token-ms-p50"] = append(m["token-ms-p50"], s.P50ms)
+			m["token-ms-p90"] = append(m["token-ms-p90"], s.P90ms)
+			m["decode-GB/s"] = append(m["decode-GB/s"], s.DecodeTPS*float64(b.Result.WeightBytes)/1e9)
+		}
+	}
+	return m
+}
+
+// LowerIsBetter reports whether a smaller value of the metric is better.
+func LowerIsBetter(metric string) bool {
+	return strings.HasSuffix(metric, "-ms") || strings.Contains(metric, "-ms-")
+}
+
+// Save writes the run as JSON and in Go's benchmark format under dir,
+// each atomically (temp file + rename).
+func Save(r *Run, dir string) (jsonPath string, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	jsonPath = filepath.Join(dir, r.ID+".json")
+	if err := writeAtomic(jsonPath, data); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := WriteBenchfmt(&b, r); err != nil {
+		return "", err
+	}
+	return jsonPath, writeAtomic(filepath.Join(dir, r.ID+".bench"), []byte(b.String()))
+}
+
+// Load reads a stored run.
+func Load(path string) (*Run, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data, path)
+}
+
+// Parse decodes a run record, refusing records that are not one.
+func Parse(data []byte, name string) (*Run, error) {
+	var r Run
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%s: not a run record: %w", name, err)
+	}
+	if r.ID == "" || r.Phases == nil {
+		return nil, fmt.Errorf("%s: not a run record (no id or phases)", name)
+	}
+	for _, p := range r.Phases {
+		if p == nil {
+			return nil, fmt.Errorf("%s: empty phase entry", name)
+		}
+		for _, b := range p.Benches {
+			if b == nil {
+				return nil, fmt.Errorf("%s: empty bench entry in %s", name, p.Name)
+			}
+		}
+	}
+	return &r, nil
+}
+
+// List returns the stored runs in dir, oldest first.
+func List(dir string) ([]*Run, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var runs []*Run
+	for _, f := range files {
+		r, err := Load(f)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, r)
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].Time.Before(runs[j].Time) })
+	return runs, nil
+}
+
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	os.Chmod(f.Name(), 0o644)
+	return os.Rename(f.Name(), path)
+}

@@ -1,0 +1,100 @@
+package harness
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/perf/benchfmt"
+
+	"asdsl-bench/harness/report"
+	"asdsl-bench/harness/results"
+	"asdsl-bench/harness/suite"
+	"asdsl-bench/internal/testutil"
+)
+
+func TestExecuteStoresReportsAndGates(t *testing.T) {
+	y := `
+name: unit
+models:
+  - name: fixture
+    path: ` + testutil.Golden(t, "llama-Q4_K_M.gguf") + `
+workloads:
+  - {name: w, prompt: 16, generate: 8}
+threads: [1]
+repetitions: 2
+targets:
+  decode_tps_min: 0.001
+  ttft_ms_max: 1000000
+`
+	s, err := suite.Parse([]byte(y), "unit.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := Execute(Options{Suite: s, Phases: []string{"phase0", "phase2", "phase3", "phase5"}, BandwidthMiB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Passed {
+		t.Fatal("a run with an unimplemented phase passed")
+	}
+	byName := map[string]*results.Phase{}
+	for _, p := range run.Phases {
+		byName[p.Name] = p
+	}
+	if p := byName["phase5"]; p.Implemented || p.Passed || p.Missing == "" {
+		t.Fatalf("phase5: %+v", p)
+	}
+	for _, n := range []string{"phase0", "phase2", "phase3"} {
+		p := byName[n]
+		if !p.Passed || len(p.Benches) != 1 || len(p.Checks) == 0 {
+			t.Fatalf("%s: %+v", n, p)
+		}
+	}
+	if len(byName["phase3"].Gates) == 0 || len(byName["phase0"].Gates) != 0 {
+		t.Fatalf("gates: phase3 %d, phase0 %d", len(byName["phase3"].Gates), len(byName["phase0"].Gates))
+	}
+	dir := t.TempDir()
+	path, err := results.Save(run, filepath.Join(dir, "runs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := results.Load(path)
+	if err != nil || back.ID != run.ID || len(back.Phases) != 4 {
+		t.Fatalf("round trip: %v", err)
+	}
+	// Stock benchstat's reader accepts our export.
+	raw, _ := os.ReadFile(strings.TrimSuffix(path, ".json") + ".bench")
+	rd := benchfmt.NewReader(bytes.NewReader(raw), "run.bench")
+	n := 0
+	for rd.Scan() {
+		if r, ok := rd.Result().(*benchfmt.Result); ok {
+			n++
+			if len(r.Values) == 0 {
+				t.Fatal("result without values")
+			}
+		}
+	}
+	if rd.Err() != nil || n != 6 { // 3 phases x 2 repetitions
+		t.Fatalf("benchfmt: %d results, %v", n, rd.Err())
+	}
+	rep, err := report.Write(back, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(rep)
+	for _, want := range []string{"phase5", "not implemented", "decode t/s", "per-core usage"} {
+		if !strings.Contains(strings.ToLower(string(md)), strings.ToLower(want)) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if err := report.Index([]*results.Run{back}, dir); err != nil {
+		t.Fatal(err)
+	}
+	// Comparing a run with itself finds no regression.
+	if r := results.Regressions(results.Compare(back, back, 0.05), 0.1); len(r) != 0 {
+		t.Fatalf("self-comparison regressed: %+v", r)
+	}
+}

@@ -1,0 +1,329 @@
+package phases
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"asdsl-bench/engine"
+	"asdsl-bench/engine/gguf"
+	"asdsl-bench/engine/quant"
+	"asdsl-bench/engine/topology"
+	"asdsl-bench/harness/numerics"
+	"asdsl-bench/internal/shared"
+	"asdsl-bench/kernels"
+)
+
+// Check is a correctness check run in a phase. It reports pass/fail and
+// a one-line detail with the figures behind the verdict.
+type Check struct {
+	Name string
+	Run  func(env *Env) (bool, string)
+}
+
+// Env is what checks may use.
+type Env struct {
+	KLMax float64 // bound for quantized golden files (0: 2e-4, with 3e-4 for llama-Q4_K_M)
+}
+
+func golden(name string) string {
+	p, err := shared.Golden(name)
+	if err != nil {
+		return filepath.Join("../shared/fixtures/llamacpp-golden", name)
+	}
+	return p
+}
+
+// goldenCheck: the engine against llama.cpp's logits on fixture models.
+var goldenCheck = Check{Name: "logits match llama.cpp (golden fixtures)", Run: func(env *Env) (bool, string) {
+	if _, err := shared.Dir(); err != nil {
+		return false, err.Error()
+	}
+	cases := []struct {
+		stem string
+		max  float64
+	}{{"llama-f32", 1e-5}, {"phi3-f32", 1e-5}, {"llama-Q8_0", 2e-4}, {"phi3-Q4_K_M", 2e-4}, {"llama-Q4_K_M", 3e-4}}
+	ok := true
+	var parts []string
+	for _, c := range cases {
+		bound := c.max
+		if env.KLMax > 0 && c.max > 1e-5 {
+			bound = env.KLMax
+		}
+		kl, top1, err := goldenKL(c.stem)
+		if err != nil {
+			return false, err.Error()
+		}
+		pass := kl <= bound && top1 >= 0.97
+		ok = ok && pass
+		parts = append(parts, fmt.Sprintf("%s KL %.2g top-1 %.0f%%", c.stem, kl, 100*top1))
+	}
+	return ok, strings.Join(parts, "; ")
+}}
+
+func goldenKL(stem string) (float64, float64, error) {
+	m, err := engine.Load(golden(stem + ".gguf"))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer m.Close()
+	prompt, _, err := numerics.ReadGreedy(golden(stem + ".p64.greedy.txt"))
+	if err != nil {
+		return 0, 0, err
+	}
+	ref, err := numerics.ReadLogits(golden(stem + ".p64.logits.f32"))
+	if err != nil {
+		return 0, 0, err
+	}
+	s, err := m.NewSession(engine.SessionOptions{Context: len(prompt)})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer s.Close()
+	got, err := s.Eval(prompt, true)
+	if err != nil {
+		return 0, 0, err
+	}
+	kl, top1 := numerics.KL(ref, got, m.Config.NVocab)
+	return kl, top1, nil
+}
+
+// quantizerBytesCheck: our Q4_K_M and Q8_0 files are llama-quantize's.
+var quantizerBytesCheck = Check{Name: "quantizer output byte-identical to llama-quantize", Run: func(*Env) (bool, string) {
+	var parts []string
+	ok := true
+	for _, c := range []struct {
+		arch, ref string
+		ft        quant.FileType
+	}{{"llama", "Q4_K_M", quant.FileQ4_KM}, {"phi3", "Q4_K_M", quant.FileQ4_KM}, {"llama", "Q8_0", quant.FileQ8_0}} {
+		in, err := gguf.Open(golden(c.arch + "-f32.gguf"))
+		if err != nil {
+			return false, err.Error()
+		}
+		var buf bytes.Buffer
+		_, err = quant.Stream(in, &buf, quant.Options{Type: c.ft})
+		in.Close()
+		if err != nil {
+			return false, err.Error()
+		}
+		want, err := os.ReadFile(golden(c.arch + "-" + c.ref + ".gguf"))
+		if err != nil {
+			return false, err.Error()
+		}
+		same := bytes.Equal(buf.Bytes(), want)
+		ok = ok && same
+		parts = append(parts, fmt.Sprintf("%s-%s %s", c.arch, c.ref, map[bool]string{true: "identical", false: "DIFFERENT"}[same]))
+	}
+	return ok, strings.Join(parts, ", ")
+}}
+
+// quantizerKLCheck: our Q4_K_M file is as close to the F32 model as
+// llama.cpp's (within 5%).
+var quantizerKLCheck = Check{Name: "Q4_K_M KL to F32 within 1.05x llama.cpp's", Run: func(*Env) (bool, string) {
+	var parts []string
+	ok := true
+	for _, arch := range []string{"llama", "phi3"} {
+		in, err := gguf.Open(golden(arch + "-f32.gguf"))
+		if err != nil {
+			return false, err.Error()
+		}
+		var buf bytes.Buffer
+		_, err = quant.Stream(in, &buf, quant.Options{Type: quant.FileQ4_KM})
+		in.Close()
+		if err != nil {
+			return false, err.Error()
+		}
+		f, err := gguf.Parse(buf.Bytes())
+		if err != nil {
+			return false, err.Error()
+		}
+		m, err := engine.FromFile(f)
+		if err != nil {
+			return false, err.Error()
+		}
+		prompt, _, err := numerics.ReadGreedy(golden(arch + "-f32.p64.greedy.txt"))
+		if err != nil {
+			return false, err.Error()
+		}
+		s, _ := m.NewSession(engine.SessionOptions{Context: len(prompt)})
+		got, err := s.Eval(prompt, true)
+		s.Close()
+		if err != nil {
+			return false, err.Error()
+		}
+		f32, err1 := numerics.ReadLogits(golden(arch + "-f32.p64.logits.f32"))
+		theirs, err2 := numerics.ReadLogits(golden(arch + "-Q4_K_M.p64.logits.f32"))
+		if err1 != nil || err2 != nil {
+			return false, fmt.Sprint(err1, err2)
+		}
+		ours, _ := numerics.KL(f32, got, m.Config.NVocab)
+		ref, _ := numerics.KL(f32, theirs, m.Config.NVocab)
+		ok = ok && ours <= 1.05*ref
+		parts = append(parts, fmt.Sprintf("%s ours %.4f llama.cpp %.4f", arch, ours, ref))
+	}
+	return ok, strings.Join(parts, "; ")
+}}
+
+// quantizerBoundsCheck: encode→decode error bounds on Gaussian and
+// heavy-tailed blocks (half a quantization step, plus fp16 rounding).
+var quantizerBoundsCheck = Check{Name: "Q4_K/Q6_K encode-decode error bounds", Run: func(*Env) (bool, string) {
+	r := rand.New(rand.NewPCG(1, 1))
+	x := make([]float32, 64*kernels.QK_K)
+	for i := range x {
+		v := float32(r.NormFloat64())
+		if i%2 == 1 {
+			v = v * v * v
+		}
+		x[i] = v
+	}
+	y := make([]float32, len(x))
+	q4 := make([]kernels.BlockQ4K, len(x)/kernels.QK_K)
+	kernels.QuantizeQ4K(x, q4)
+	kernels.DequantQ4K(q4, y)
+	worst4 := worstRatio(x, y, 15)
+	q6 := make([]kernels.BlockQ6K, len(x)/kernels.QK_K)
+	kernels.QuantizeQ6K(x, q6)
+	kernels.DequantQ6K(q6, y)
+	worst6 := worstRatio(x, y, 31)
+	return worst4 <= 1.01 && worst6 <= 1.01, fmt.Sprintf("worst error / bound: Q4_K %.3f, Q6_K %.3f", worst4, worst6)
+}}
+
+// worstRatio is the largest |x−y| over a block's bound amax/levels.
+func worstRatio(x, y []float32, levels float64) float64 {
+	worst := 0.0
+	for b := 0; b < len(x); b += kernels.QK_K {
+		var amax float64
+		for _, v := range x[b : b+kernels.QK_K] {
+			amax = math.Max(amax, math.Abs(float64(v)))
+		}
+		for i := b; i < b+kernels.QK_K; i++ {
+			worst = math.Max(worst, math.Abs(float64(x[i]-y[i]))/(amax/levels+1e-6))
+		}
+	}
+	return worst
+}
+
+// kernelTwinCheck: every SIMD kernel the CPU can run equals its Go twin.
+var kernelTwinCheck = Check{Name: "SIMD kernels equal their Go twins (every ISA here)", Run: func(*Env) (bool, string) {
+	prev := kernels.Active().ISA
+	defer kernels.Use(prev)
+	r := rand.New(rand.NewPCG(5, 5))
+	var tried []string
+	for _, isa := range kernels.ISAs() {
+		if !isa.Supported || isa.Name == "generic" {
+			continue
+		}
+		if err := kernels.Use(isa.Name); err != nil {
+			return false, err.Error()
+		}
+		o := kernels.Active()
+		for _, nb := range []int{1, 3, 17, 43} {
+			w4 := make([]kernels.BlockQ4K, nb)
+			w6 := make([]kernels.BlockQ6K, nb)
+			x := make([]float32, nb*kernels.QK_K)
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			kernels.QuantizeQ4K(x, w4)
+			kernels.QuantizeQ6K(x, w6)
+			a := make([]kernels.BlockQ8K, 4*nb)
+			for c := 0; c < 4; c++ {
+				for i := range x {
+					x[i] = float32(r.NormFloat64())
+				}
+				kernels.QuantizeRowQ8K(x, a[c*nb:(c+1)*nb])
+			}
+			if o.DotQ4KQ8K(w4, a[:nb]) != kernels.DotQ4KQ8K(w4, a[:nb]) || o.DotQ6KQ8K(w6, a[:nb]) != kernels.DotQ6KQ8K(w6, a[:nb]) {
+				return false, fmt.Sprintf("%s differs from the Go twin at %d blocks", isa.Name, nb)
+			}
+			var g1, g2 [4]float32
+			o.GemmQ4KQ8Kx4(w4, a, nb, &g1)
+			kernels.GemmQ4KQ8Kx4(w4, a, nb, &g2)
+			if g1 != g2 {
+				return false, fmt.Sprintf("%s GEMM differs from the Go twin at %d blocks", isa.Name, nb)
+			}
+		}
+		tried = append(tried, isa.Name)
+	}
+	return true, "bit-identical: " + strings.Join(append(tried, "generic (reference)"), ", ")
+}}
+
+// promptPathsCheck: the tiled GEMM prefill gives the GEMV loop's logits.
+var promptPathsCheck = Check{Name: "GEMM prefill logits equal the GEMV loop's", Run: func(*Env) (bool, string) {
+	m, err := engine.Load(golden("llama-Q4_K_M.gguf"))
+	if err != nil {
+		return false, err.Error()
+	}
+	defer m.Close()
+	prompt, _, err := numerics.ReadGreedy(golden("llama-Q4_K_M.p64.greedy.txt"))
+	if err != nil {
+		return false, err.Error()
+	}
+	var ref []float32
+	for _, f := range []engine.Features{{}, {SequentialPrompt: true}} {
+		s, _ := m.NewSession(engine.SessionOptions{Context: len(prompt), Features: f})
+		lg, err := s.Eval(prompt, true)
+		if err != nil {
+			s.Close()
+			return false, err.Error()
+		}
+		if ref == nil {
+			ref = append([]float32(nil), lg...)
+		} else {
+			for i := range lg {
+				if lg[i] != ref[i] {
+					s.Close()
+					return false, fmt.Sprintf("logit %d differs: %v vs %v", i, lg[i], ref[i])
+				}
+			}
+		}
+		s.Close()
+	}
+	return true, fmt.Sprintf("%d positions x %d logits identical", len(prompt), m.Config.NVocab)
+}}
+
+// topologyCheck: the P-core detection on recorded hybrid dumps, and
+// pinning on this machine.
+var topologyCheck = Check{Name: "P-core detection and pinning", Run: func(*Env) (bool, string) {
+	dir, err := shared.Dir()
+	if err != nil {
+		return false, err.Error()
+	}
+	for _, c := range []struct {
+		file  string
+		parse func(string) (*topology.Topology, error)
+		math  string
+	}{
+		{"i5-L16G7-lakefield.sysfs-topology.txt", topology.ParseSysfs, "4"},
+		{"core-ultra-9-185H.lscpu-p.txt", topology.ParseLscpuParse, "0-1,3,6,8,10"},
+		{"i7-1370P.cpuid-hwloc.txt", topology.ParseHwlocCPUID, "0,2,4,6,8,10"},
+	} {
+		raw, err := os.ReadFile(filepath.Join(dir, "topologies", c.file))
+		if err != nil {
+			return false, err.Error()
+		}
+		body := string(raw)
+		for strings.HasPrefix(body, "# ") {
+			_, body, _ = strings.Cut(body, "\n")
+		}
+		t, err := c.parse(body)
+		if err != nil {
+			return false, fmt.Sprintf("%s: %v", c.file, err)
+		}
+		if got := topology.FormatList(t.MathThreads()); got != c.math {
+			return false, fmt.Sprintf("%s: math threads %s, want %s", c.file, got, c.math)
+		}
+	}
+	live := topology.Detect()
+	math := live.MathThreads()
+	g, err := engine.NewGEMV(len(math))
+	if err != nil {
+		return false, err.Error()
+	}
+	defer g.Close()
+	return true, fmt.Sprintf("recorded hybrids classified; here: %s", live.Summary())
+}}

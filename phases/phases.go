@@ -1,0 +1,99 @@
+// Package phases defines the roadmap's checkpoints. Phase N runs the
+// engine with the optimisations of phases 1..N switched on, so a report
+// shows what each step is worth against phase 0 (the naive baseline) and
+// against the phase before. Each phase also carries the correctness
+// checks of its step. A phase whose engine work has not landed says so
+// and never passes.
+package phases
+
+import (
+	"asdsl-bench/engine"
+)
+
+// Phase is one checkpoint.
+type Phase struct {
+	Name  string
+	Title string
+	// Missing is empty when the phase is implemented; otherwise it says
+	// what has not landed.
+	Missing string
+	// ISA is the kernel set: "generic" or "" (the best this CPU has).
+	ISA      string
+	Features engine.Features
+	// SameBenchAs names an earlier phase whose engine configuration this
+	// one shares, so its benchmarks are not run twice.
+	SameBenchAs string
+	// Gated lists the target kinds that apply from this phase on:
+	// "decode" (decode speed and bandwidth), "prefill" (TTFT, prefill).
+	Gated  []string
+	Checks []Check
+}
+
+// Implemented reports whether the phase's engine work has landed.
+func (p *Phase) Implemented() bool { return p.Missing == "" }
+
+// Gates reports whether a kind of target applies to the phase.
+func (p *Phase) Gates(kind string) bool {
+	for _, g := range p.Gated {
+		if g == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// FeatureString describes the engine configuration for reports.
+func (p *Phase) FeatureString() string {
+	isa := p.ISA
+	if isa == "" {
+		isa = "best SIMD"
+	}
+	s := "kernels " + isa
+	if p.Features.SequentialPrompt {
+		s += ", prompt as a GEMV loop"
+	} else if p.Features.NoGEMM {
+		s += ", prompt batched (per-token kernels)"
+	} else {
+		s += ", prompt as a tiled GEMM"
+	}
+	if p.Features.NoPin {
+		s += ", threads unpinned"
+	} else {
+		s += ", threads pinned to P-cores"
+	}
+	return s + ", plain attention, f32 KV cache"
+}
+
+var naive = engine.Features{SequentialPrompt: true, NoGEMM: true, NoPin: true}
+
+// All returns the checkpoints in order.
+func All() []*Phase {
+	return []*Phase{
+		{Name: "phase0", Title: "naive baseline: scalar kernels, prompt as a GEMV loop, no pinning",
+			ISA: "generic", Features: naive, Checks: []Check{goldenCheck}},
+		{Name: "phase1", Title: "Q4_K_M super-blocks and the offline quantizer",
+			ISA: "generic", Features: naive, SameBenchAs: "phase0", Checks: []Check{quantizerBytesCheck, quantizerKLCheck, quantizerBoundsCheck}},
+		{Name: "phase2", Title: "SIMD GEMV kernels (nibbles unpacked in registers), run-time dispatch",
+			Features: engine.Features{SequentialPrompt: true, NoPin: true}, Gated: []string{"decode"}, Checks: []Check{kernelTwinCheck, goldenCheck}},
+		{Name: "phase3", Title: "prefill as a tiled GEMM",
+			Features: engine.Features{NoPin: true}, Gated: []string{"decode", "prefill"}, Checks: []Check{promptPathsCheck}},
+		{Name: "phase4", Title: "math threads pinned to physical P-cores",
+			Features: engine.Features{}, Gated: []string{"decode", "prefill"}, Checks: []Check{topologyCheck}},
+		{Name: "phase5", Title: "tiled flash attention, int8 KV cache",
+			Missing: "flash attention and the int8 KV cache have not landed"},
+		{Name: "phase6", Title: "offline 4-row interleaved repack, prefetch thread",
+			Missing: "the interleaved repack and the prefetch thread have not landed"},
+		{Name: "phase7", Title: "speculative decoding",
+			Missing: "speculative decoding has not landed"},
+	}
+}
+
+// ByName finds a phase.
+func ByName(name string) *Phase {
+	for _, p := range All() {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
