@@ -10,6 +10,7 @@ import (
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
 )
 
 func runQuantize(args []string) error {
@@ -71,7 +72,7 @@ func printComparison(src, ours, ref string) error {
 		files[i] = f
 	}
 	rows := quant.Compare(files[0], files[1], files[2])
-	tb := tablewriter.NewTable(os.Stdout, tablewriter.WithRenderer(renderer.NewMarkdown()))
+	tb := tablewriter.NewTable(os.Stdout, tablewriter.WithRenderer(renderer.NewMarkdown()), tablewriter.WithHeaderAutoFormat(tw.Off))
 	tb.Header("tensor", "type", "RMSE ours", "ref type", "RMSE ref", "ours/ref", "identical blocks")
 	var sumO, sumR float64
 	for _, r := range rows {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
 
 	"asdsl-bench/harness/results"
 )
@@ -46,7 +47,7 @@ func short(c string) string {
 }
 
 func table(w io.Writer, header []any, rows [][]any) {
-	tb := tablewriter.NewTable(w, tablewriter.WithRenderer(renderer.NewMarkdown()))
+	tb := tablewriter.NewTable(w, tablewriter.WithRenderer(renderer.NewMarkdown()), tablewriter.WithHeaderAutoFormat(tw.Off))
 	tb.Header(header...)
 	for _, r := range rows {
 		tb.Append(r...)

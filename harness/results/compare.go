@@ -8,6 +8,7 @@ import (
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
 	"golang.org/x/perf/benchmath"
 )
 
@@ -91,7 +92,7 @@ func Regressions(ds []Delta, maxSlowdown float64) []Delta {
 
 // WriteComparison prints a benchstat-style table.
 func WriteComparison(w io.Writer, ds []Delta) error {
-	tb := tablewriter.NewTable(w, tablewriter.WithRenderer(renderer.NewMarkdown()))
+	tb := tablewriter.NewTable(w, tablewriter.WithRenderer(renderer.NewMarkdown()), tablewriter.WithHeaderAutoFormat(tw.Off))
 	tb.Header("bench", "metric", "old", "new", "delta", "p")
 	for _, d := range ds {
 		delta := "~"
