@@ -49,6 +49,17 @@ func Matrices(bytes int64, seed uint64) []*engine.Matrix {
 	return ms
 }
 
+// MatricesBytes is the total size Matrices(bytes, …) produces (whole
+// matrices, so at least bytes).
+func MatricesBytes(bytes int64) int64 {
+	var total int64
+	for i := 0; total < bytes; i++ {
+		s := Shapes[i%len(Shapes)]
+		total += int64(s[0] * (s[1] / kernels.QK_K) * kernels.BlockQ4KSize)
+	}
+	return total
+}
+
 // Result is one roofline measurement.
 type Result struct {
 	Threads   int
