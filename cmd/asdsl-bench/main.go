@@ -25,6 +25,7 @@ var commands = map[string]command{
 	"cachegrind": {"simulate cache misses of the GEMV kernel under valgrind (when hardware counters are missing)", runCachegrind},
 	"compare":    {"compare two stored runs (medians, confidence intervals, Mann-Whitney p)", runCompare},
 	"report":     {"rebuild the reports and the history index from stored runs", runReport},
+	"ab":         {"compare two builds A/B, alternating repetitions (Mann-Whitney U)", runAB},
 	"bench":      {"llama-bench's pp/tg tests on this engine (-o md|json like llama-bench)", runBench},
 	"generate":   {"generate text from a prompt (default: a cached mock model)", runGenerate},
 	"logits":     {"write the logits of every prompt position to a file", runLogits},

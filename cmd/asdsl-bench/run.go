@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -143,18 +144,32 @@ func loadProfiles(dir string) ([]*profile.Profile, error) {
 	return profile.LoadFS(configs.Files)
 }
 
+// loadBaseline accepts a run record file, "latest" (the newest stored
+// run of the suite) or a git ref (the newest stored run of the suite at
+// that commit).
 func loadBaseline(b, runsDir, suiteName string) (*results.Run, error) {
-	if b != "latest" {
+	if _, err := os.Stat(b); err == nil {
 		return results.Load(b)
+	}
+	commit := ""
+	if b != "latest" {
+		out, err := exec.Command("git", "rev-parse", "--verify", b+"^{commit}").Output()
+		if err != nil {
+			return nil, usagef("--baseline %q is neither a run record, \"latest\", nor a git ref", b)
+		}
+		commit = strings.TrimSpace(string(out))
 	}
 	runs, err := results.List(runsDir)
 	if err != nil {
 		return nil, err
 	}
 	for i := len(runs) - 1; i >= 0; i-- {
-		if runs[i].Suite == suiteName {
+		if runs[i].Suite == suiteName && (commit == "" || runs[i].Commit == commit) {
 			return runs[i], nil
 		}
+	}
+	if commit != "" {
+		return nil, fmt.Errorf("no stored run of suite %s at %s in %s (run it there first)", suiteName, b, runsDir)
 	}
 	return nil, fmt.Errorf("no stored run of suite %s in %s to use as the baseline", suiteName, runsDir)
 }
