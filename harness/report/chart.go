@@ -41,7 +41,7 @@ func Chart(r *results.Run) string {
 	if maxV == 0 {
 		maxV = 1
 	}
-	const W, H, left, bottom, top = 900, 360, 60, 60, 30
+	const W, H, left, bottom, top = 900, 380, 60, 70, 30
 	plotH := float64(H - bottom - top)
 	slot := float64(W-left-20) / float64(max(1, len(groups)))
 	var b strings.Builder
@@ -69,6 +69,7 @@ func Chart(r *results.Run) string {
 			x := x0 + 4 + float64(2*j)*bw
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#1f5f9f"><title>%s decode %.2f t/s</title></rect>`+"\n", x, y(br.dec), bw, float64(H-bottom)-y(br.dec), br.label, br.dec)
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#8fbfe9"><title>%s prefill %.2f t/s</title></rect>`+"\n", x+bw, y(br.pre), bw, float64(H-bottom)-y(br.pre), br.label, br.pre)
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="9" fill="#555">%s</text>`+"\n", x, H-bottom+30+12*(j%2), br.label)
 		}
 		if len(g.bars) == 0 {
 			fmt.Fprintf(&b, `<text x="%.1f" y="%d" fill="#999">n/a</text>`+"\n", x0+4, H-bottom-6)

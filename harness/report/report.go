@@ -134,7 +134,7 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 			rows = append(rows, []any{p.Name, "(no benchmarks)", verdict(p.Passed), fmt.Sprintf("%d/%d", checks, len(p.Checks)), "-", "-", "-", "-", "-"})
 		}
 	}
-	table(w, []any{"phase", "bench", "verdict", "checks", "TTFT ms", "prefill t/s", "decode t/s", "decode vs phase 0 / previous", "decode % of read BW"}, rows)
+	table(w, []any{"phase", "bench", "verdict", "checks", "TTFT ms", "prefill t/s", "decode t/s", "decode vs first phase measured / previous", "decode % of read BW"}, rows)
 
 	for _, p := range r.Phases {
 		fmt.Fprintf(w, "### %s: %s\n\n", p.Name, p.Title)
