@@ -105,7 +105,7 @@ type matmulTask struct {
 }
 
 func (m *matmulTask) Run(_, r0, r1 int) {
-	if m.T >= 4 && !m.noGEMM && m.w.Type == gguf.TypeQ4_K && m.ops.GemmQ4KQ8Kx4 != nil {
+	if m.T >= 4 && !m.noGEMM && (m.w.Type == gguf.TypeQ4_K || m.w.Type == gguf.TypeQ6_K) {
 		m.runGEMM(r0, r1)
 		return
 	}
@@ -134,8 +134,8 @@ type Tiles struct {
 // while the rows stream past. The autotuner may choose others.
 var DefaultTiles = Tiles{Rows: 16, Tokens: 64}
 
-// runGEMM is the batched path for Q4_K weights: for each token tile,
-// each row meets the tile's tokens four at a time.
+// runGEMM is the batched path for Q4_K and Q6_K weights: for each token
+// tile, each row meets the tile's tokens four at a time.
 func (m *matmulTask) runGEMM(r0, r1 int) {
 	nb := m.w.Cols / kernels.QK_K
 	rows := m.w.Rows
@@ -144,17 +144,20 @@ func (m *matmulTask) runGEMM(r0, r1 int) {
 	for t0 := 0; t0 < m.T; t0 += tileN {
 		t1 := min(m.T, t0+tileN)
 		for r := r0; r < r1; r++ {
-			row := kernels.AsQ4K(m.w.Row(r))
 			t := t0
 			for ; t+4 <= t1; t += 4 {
-				m.ops.GemmQ4KQ8Kx4(row, m.act.q8k[t*nb:], nb, &res)
+				if m.w.Type == gguf.TypeQ4_K {
+					m.ops.GemmQ4KQ8Kx4(kernels.AsQ4K(m.w.Row(r)), m.act.q8k[t*nb:], nb, &res)
+				} else {
+					m.ops.GemmQ6KQ8Kx4(kernels.AsQ6K(m.w.Row(r)), m.act.q8k[t*nb:], nb, &res)
+				}
 				m.out[t*rows+r] = res[0]
 				m.out[(t+1)*rows+r] = res[1]
 				m.out[(t+2)*rows+r] = res[2]
 				m.out[(t+3)*rows+r] = res[3]
 			}
 			for ; t < t1; t++ {
-				m.out[t*rows+r] = m.ops.DotQ4KQ8K(row, m.act.q8k[t*nb:(t+1)*nb])
+				m.out[t*rows+r] = m.act.dot(m.ops, m.w, r, t, m.x)
 			}
 		}
 	}

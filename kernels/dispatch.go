@@ -24,6 +24,15 @@ type Ops struct {
 	// column c is a[c*stride : c*stride+len(w)]; out gets four results,
 	// each bit-identical to DotQ4KQ8K on that column.
 	GemmQ4KQ8Kx4 func(w []BlockQ4K, a []BlockQ8K, stride int, out *[4]float32)
+	// GemmQ6KQ8Kx4 is the same for Q6_K rows.
+	GemmQ6KQ8Kx4 func(w []BlockQ6K, a []BlockQ8K, stride int, out *[4]float32)
+}
+
+// GemmQ6KQ8Kx4 is the Go twin of the 4-column Q6_K kernel.
+func GemmQ6KQ8Kx4(w []BlockQ6K, a []BlockQ8K, stride int, out *[4]float32) {
+	for c := 0; c < 4; c++ {
+		out[c] = DotQ6KQ8K(w, a[c*stride:c*stride+len(w)])
+	}
 }
 
 // GemmQ4KQ8Kx4 is the Go twin of the 4-column Q4_K kernel.
@@ -45,6 +54,7 @@ var GenericOps = Ops{
 	DotBF16:     DotBF16,
 
 	GemmQ4KQ8Kx4: GemmQ4KQ8Kx4,
+	GemmQ6KQ8Kx4: GemmQ6KQ8Kx4,
 }
 
 // isaTable lists, best first, the instruction sets this build has

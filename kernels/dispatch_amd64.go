@@ -35,7 +35,17 @@ func avx2Ops() Ops {
 	o.DotQ4KQ8K = dotQ4KQ8KAVX2Slices
 	o.DotQ6KQ8K = dotQ6KQ8KAVX2Slices
 	o.GemmQ4KQ8Kx4 = gemmQ4KQ8KAVX2x4Slices
+	o.GemmQ6KQ8Kx4 = gemmQ6KQ8KAVX2x4Slices
 	return o
+}
+
+func gemmQ6KQ8KAVX2x4Slices(w []BlockQ6K, a []BlockQ8K, stride int, out *[4]float32) {
+	if len(w) == 0 {
+		*out = [4]float32{}
+		return
+	}
+	_ = a[3*stride+len(w)-1]
+	gemmQ6KQ8KAVX2x4((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0])
 }
 
 func gemmQ4KQ8KAVX2x4Slices(w []BlockQ4K, a []BlockQ8K, stride int, out *[4]float32) {

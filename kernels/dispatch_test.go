@@ -127,6 +127,12 @@ func TestGemmKernelsMatchTwin(t *testing.T) {
 				if got != want {
 					t.Fatalf("nb=%d stride=%d: %v, generic %v", nb, stride, got, want)
 				}
+				w6 := misaligned(randQ6K(r, nb), BlockQ6KSize, AsQ6K)
+				o.GemmQ6KQ8Kx4(w6, a, stride, &got)
+				GemmQ6KQ8Kx4(w6, a, stride, &want)
+				if got != want {
+					t.Fatalf("Q6_K nb=%d stride=%d: %v, generic %v", nb, stride, got, want)
+				}
 			}
 		}
 	})

@@ -1435,3 +1435,288 @@ gdone:
 	VMOVUPS X0, (AX)
 	VZEROUPPER
 	RET
+
+DATA q6kMask0F<>+0(SB)/1, $0x0f
+DATA q6kMask0F<>+1(SB)/1, $0x0f
+DATA q6kMask0F<>+2(SB)/1, $0x0f
+DATA q6kMask0F<>+3(SB)/1, $0x0f
+DATA q6kMask0F<>+4(SB)/1, $0x0f
+DATA q6kMask0F<>+5(SB)/1, $0x0f
+DATA q6kMask0F<>+6(SB)/1, $0x0f
+DATA q6kMask0F<>+7(SB)/1, $0x0f
+DATA q6kMask0F<>+8(SB)/1, $0x0f
+DATA q6kMask0F<>+9(SB)/1, $0x0f
+DATA q6kMask0F<>+10(SB)/1, $0x0f
+DATA q6kMask0F<>+11(SB)/1, $0x0f
+DATA q6kMask0F<>+12(SB)/1, $0x0f
+DATA q6kMask0F<>+13(SB)/1, $0x0f
+DATA q6kMask0F<>+14(SB)/1, $0x0f
+DATA q6kMask0F<>+15(SB)/1, $0x0f
+DATA q6kMask0F<>+16(SB)/1, $0x0f
+DATA q6kMask0F<>+17(SB)/1, $0x0f
+DATA q6kMask0F<>+18(SB)/1, $0x0f
+DATA q6kMask0F<>+19(SB)/1, $0x0f
+DATA q6kMask0F<>+20(SB)/1, $0x0f
+DATA q6kMask0F<>+21(SB)/1, $0x0f
+DATA q6kMask0F<>+22(SB)/1, $0x0f
+DATA q6kMask0F<>+23(SB)/1, $0x0f
+DATA q6kMask0F<>+24(SB)/1, $0x0f
+DATA q6kMask0F<>+25(SB)/1, $0x0f
+DATA q6kMask0F<>+26(SB)/1, $0x0f
+DATA q6kMask0F<>+27(SB)/1, $0x0f
+DATA q6kMask0F<>+28(SB)/1, $0x0f
+DATA q6kMask0F<>+29(SB)/1, $0x0f
+DATA q6kMask0F<>+30(SB)/1, $0x0f
+DATA q6kMask0F<>+31(SB)/1, $0x0f
+GLOBL q6kMask0F<>(SB), RODATA|NOPTR, $32
+
+DATA q6kMask30<>+0(SB)/1, $0x30
+DATA q6kMask30<>+1(SB)/1, $0x30
+DATA q6kMask30<>+2(SB)/1, $0x30
+DATA q6kMask30<>+3(SB)/1, $0x30
+DATA q6kMask30<>+4(SB)/1, $0x30
+DATA q6kMask30<>+5(SB)/1, $0x30
+DATA q6kMask30<>+6(SB)/1, $0x30
+DATA q6kMask30<>+7(SB)/1, $0x30
+DATA q6kMask30<>+8(SB)/1, $0x30
+DATA q6kMask30<>+9(SB)/1, $0x30
+DATA q6kMask30<>+10(SB)/1, $0x30
+DATA q6kMask30<>+11(SB)/1, $0x30
+DATA q6kMask30<>+12(SB)/1, $0x30
+DATA q6kMask30<>+13(SB)/1, $0x30
+DATA q6kMask30<>+14(SB)/1, $0x30
+DATA q6kMask30<>+15(SB)/1, $0x30
+DATA q6kMask30<>+16(SB)/1, $0x30
+DATA q6kMask30<>+17(SB)/1, $0x30
+DATA q6kMask30<>+18(SB)/1, $0x30
+DATA q6kMask30<>+19(SB)/1, $0x30
+DATA q6kMask30<>+20(SB)/1, $0x30
+DATA q6kMask30<>+21(SB)/1, $0x30
+DATA q6kMask30<>+22(SB)/1, $0x30
+DATA q6kMask30<>+23(SB)/1, $0x30
+DATA q6kMask30<>+24(SB)/1, $0x30
+DATA q6kMask30<>+25(SB)/1, $0x30
+DATA q6kMask30<>+26(SB)/1, $0x30
+DATA q6kMask30<>+27(SB)/1, $0x30
+DATA q6kMask30<>+28(SB)/1, $0x30
+DATA q6kMask30<>+29(SB)/1, $0x30
+DATA q6kMask30<>+30(SB)/1, $0x30
+DATA q6kMask30<>+31(SB)/1, $0x30
+GLOBL q6kMask30<>(SB), RODATA|NOPTR, $32
+
+// func gemmQ6KQ8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)
+// Requires: AVX, AVX2, F16C
+TEXT ·gemmQ6KQ8KAVX2x4(SB), NOSPLIT, $0-40
+	MOVQ   w+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   stride+16(FP), DX
+	MOVQ   nb+24(FP), BX
+	LEAQ   (CX)(DX*1), SI
+	LEAQ   (SI)(DX*1), DI
+	LEAQ   (DI)(DX*1), DX
+	VXORPS X0, X0, X0
+
+g6block:
+	CMPQ           BX, $0x00
+	JE             g6done
+	VBROADCASTI128 192(AX), Y1
+	VPMOVSXBW      192(AX), Y2
+	VPMADDWD       260(CX), Y2, Y3
+	VPMADDWD       260(SI), Y2, Y4
+	VPMADDWD       260(DI), Y2, Y5
+	VPMADDWD       260(DX), Y2, Y2
+	VPHADDD        Y4, Y3, Y3
+	VPHADDD        Y2, Y5, Y5
+	VPHADDD        Y5, Y3, Y3
+	VEXTRACTI128   $0x01, Y3, X2
+	VPADDD         X2, X3, X2
+	VPXOR          Y3, Y3, Y3
+	VPXOR          Y4, Y4, Y4
+	VPXOR          Y5, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VMOVDQU        (AX), Y7
+	VMOVDQU        32(AX), Y8
+	VMOVDQU        128(AX), Y9
+	VPAND          q6kMask0F<>+0(SB), Y7, Y10
+	VPSLLW         $0x04, Y9, Y11
+	VPAND          q6kMask30<>+0(SB), Y11, Y11
+	VPOR           Y11, Y10, Y10
+	VPSHUFB        q6kScaleShuf<>+0(SB), Y1, Y11
+	VPSRAW         $0x08, Y11, Y11
+	VPMADDUBSW     4(CX), Y10, Y12
+	VPMADDWD       Y11, Y12, Y12
+	VPADDD         Y12, Y3, Y3
+	VPMADDUBSW     4(SI), Y10, Y12
+	VPMADDWD       Y11, Y12, Y12
+	VPADDD         Y12, Y4, Y4
+	VPMADDUBSW     4(DI), Y10, Y12
+	VPMADDWD       Y11, Y12, Y12
+	VPADDD         Y12, Y5, Y5
+	VPMADDUBSW     4(DX), Y10, Y10
+	VPMADDWD       Y11, Y10, Y10
+	VPADDD         Y10, Y6, Y6
+	VPAND          q6kMask0F<>+0(SB), Y8, Y10
+	VPSLLW         $0x02, Y9, Y11
+	VPAND          q6kMask30<>+0(SB), Y11, Y11
+	VPOR           Y11, Y10, Y10
+	VPSHUFB        q6kScaleShuf<>+32(SB), Y1, Y11
+	VPSRAW         $0x08, Y11, Y11
+	VPMADDUBSW     36(CX), Y10, Y12
+	VPMADDWD       Y11, Y12, Y12
+	VPADDD         Y12, Y3, Y3
+	VPMADDUBSW     36(SI), Y10, Y12
+	VPMADDWD       Y11, Y12, Y12
+	VPADDD         Y12, Y4, Y4
+	VPMADDUBSW     36(DI), Y10, Y12
+	VPMADDWD       Y11, Y12, Y12
+	VPADDD         Y12, Y5, Y5
+	VPMADDUBSW     36(DX), Y10, Y10
+	VPMADDWD       Y11, Y10, Y10
+	VPADDD         Y10, Y6, Y6
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          q6kMask0F<>+0(SB), Y7, Y7
+	VMOVDQA        Y9, Y10
+	VPAND          q6kMask30<>+0(SB), Y10, Y10
+	VPOR           Y10, Y7, Y7
+	VPSHUFB        q6kScaleShuf<>+64(SB), Y1, Y10
+	VPSRAW         $0x08, Y10, Y10
+	VPMADDUBSW     68(CX), Y7, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y3, Y3
+	VPMADDUBSW     68(SI), Y7, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y4, Y4
+	VPMADDUBSW     68(DI), Y7, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y5, Y5
+	VPMADDUBSW     68(DX), Y7, Y7
+	VPMADDWD       Y10, Y7, Y7
+	VPADDD         Y7, Y6, Y6
+	VPSRLW         $0x04, Y8, Y7
+	VPAND          q6kMask0F<>+0(SB), Y7, Y7
+	VPSRLW         $0x02, Y9, Y8
+	VPAND          q6kMask30<>+0(SB), Y8, Y8
+	VPOR           Y8, Y7, Y7
+	VPSHUFB        q6kScaleShuf<>+96(SB), Y1, Y8
+	VPSRAW         $0x08, Y8, Y8
+	VPMADDUBSW     100(CX), Y7, Y9
+	VPMADDWD       Y8, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VPMADDUBSW     100(SI), Y7, Y9
+	VPMADDWD       Y8, Y9, Y9
+	VPADDD         Y9, Y4, Y4
+	VPMADDUBSW     100(DI), Y7, Y9
+	VPMADDWD       Y8, Y9, Y9
+	VPADDD         Y9, Y5, Y5
+	VPMADDUBSW     100(DX), Y7, Y7
+	VPMADDWD       Y8, Y7, Y7
+	VPADDD         Y7, Y6, Y6
+	VMOVDQU        64(AX), Y7
+	VMOVDQU        96(AX), Y8
+	VMOVDQU        160(AX), Y9
+	VPAND          q6kMask0F<>+0(SB), Y7, Y10
+	VPSLLW         $0x04, Y9, Y11
+	VPAND          q6kMask30<>+0(SB), Y11, Y11
+	VPOR           Y11, Y10, Y10
+	VPSHUFB        q6kScaleShuf<>+128(SB), Y1, Y11
+	VPSRAW         $0x08, Y11, Y11
+	VPMADDUBSW     132(CX), Y10, Y12
+	VPMADDWD       Y11, Y12, Y12
+	VPADDD         Y12, Y3, Y3
+	VPMADDUBSW     132(SI), Y10, Y12
+	VPMADDWD       Y11, Y12, Y12
+	VPADDD         Y12, Y4, Y4
+	VPMADDUBSW     132(DI), Y10, Y12
+	VPMADDWD       Y11, Y12, Y12
+	VPADDD         Y12, Y5, Y5
+	VPMADDUBSW     132(DX), Y10, Y10
+	VPMADDWD       Y11, Y10, Y10
+	VPADDD         Y10, Y6, Y6
+	VPAND          q6kMask0F<>+0(SB), Y8, Y10
+	VPSLLW         $0x02, Y9, Y11
+	VPAND          q6kMask30<>+0(SB), Y11, Y11
+	VPOR           Y11, Y10, Y10
+	VPSHUFB        q6kScaleShuf<>+160(SB), Y1, Y11
+	VPSRAW         $0x08, Y11, Y11
+	VPMADDUBSW     164(CX), Y10, Y12
+	VPMADDWD       Y11, Y12, Y12
+	VPADDD         Y12, Y3, Y3
+	VPMADDUBSW     164(SI), Y10, Y12
+	VPMADDWD       Y11, Y12, Y12
+	VPADDD         Y12, Y4, Y4
+	VPMADDUBSW     164(DI), Y10, Y12
+	VPMADDWD       Y11, Y12, Y12
+	VPADDD         Y12, Y5, Y5
+	VPMADDUBSW     164(DX), Y10, Y10
+	VPMADDWD       Y11, Y10, Y10
+	VPADDD         Y10, Y6, Y6
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          q6kMask0F<>+0(SB), Y7, Y7
+	VMOVDQA        Y9, Y10
+	VPAND          q6kMask30<>+0(SB), Y10, Y10
+	VPOR           Y10, Y7, Y7
+	VPSHUFB        q6kScaleShuf<>+192(SB), Y1, Y10
+	VPSRAW         $0x08, Y10, Y10
+	VPMADDUBSW     196(CX), Y7, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y3, Y3
+	VPMADDUBSW     196(SI), Y7, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y4, Y4
+	VPMADDUBSW     196(DI), Y7, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y5, Y5
+	VPMADDUBSW     196(DX), Y7, Y7
+	VPMADDWD       Y10, Y7, Y7
+	VPADDD         Y7, Y6, Y6
+	VPSRLW         $0x04, Y8, Y7
+	VPAND          q6kMask0F<>+0(SB), Y7, Y7
+	VPSRLW         $0x02, Y9, Y8
+	VPAND          q6kMask30<>+0(SB), Y8, Y8
+	VPOR           Y8, Y7, Y7
+	VPSHUFB        q6kScaleShuf<>+224(SB), Y1, Y1
+	VPSRAW         $0x08, Y1, Y1
+	VPMADDUBSW     228(CX), Y7, Y8
+	VPMADDWD       Y1, Y8, Y8
+	VPADDD         Y8, Y3, Y3
+	VPMADDUBSW     228(SI), Y7, Y8
+	VPMADDWD       Y1, Y8, Y8
+	VPADDD         Y8, Y4, Y4
+	VPMADDUBSW     228(DI), Y7, Y8
+	VPMADDWD       Y1, Y8, Y8
+	VPADDD         Y8, Y5, Y5
+	VPMADDUBSW     228(DX), Y7, Y7
+	VPMADDWD       Y1, Y7, Y7
+	VPADDD         Y7, Y6, Y6
+	VPHADDD        Y4, Y3, Y3
+	VPHADDD        Y6, Y5, Y5
+	VPHADDD        Y5, Y3, Y3
+	VEXTRACTI128   $0x01, Y3, X1
+	VPADDD         X1, X3, X1
+	VPSLLD         $0x05, X2, X2
+	VPSUBD         X2, X1, X1
+	VMOVSS         (CX), X2
+	VINSERTPS      $0x10, (SI), X2, X2
+	VINSERTPS      $0x20, (DI), X2, X2
+	VINSERTPS      $0x30, (DX), X2, X2
+	MOVWLZX        208(AX), R8
+	VMOVD          R8, X3
+	VCVTPH2PS      X3, X3
+	VBROADCASTSS   X3, X3
+	VMULPS         X2, X3, X3
+	VCVTDQ2PS      X1, X1
+	VMULPS         X1, X3, X3
+	VADDPS         X3, X0, X0
+	ADDQ           $0x000000d2, AX
+	ADDQ           $0x00000124, CX
+	ADDQ           $0x00000124, SI
+	ADDQ           $0x00000124, DI
+	ADDQ           $0x00000124, DX
+	DECQ           BX
+	JMP            g6block
+
+g6done:
+	MOVQ    out+32(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
+	RET

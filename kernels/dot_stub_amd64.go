@@ -18,3 +18,6 @@ func dotQ4KQ8KAVX512(w *byte, a *byte, nb int, pf int) float32
 
 //go:noescape
 func gemmQ4KQ8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
+func gemmQ6KQ8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)

@@ -33,10 +33,12 @@ func main() {
 	ConstraintExpr("!purego")
 	shuf := scaleShuffles()
 	dotQ4KQ8KAVX2(shuf)
-	dotQ6KQ8KAVX2(q6kScaleShuffles())
+	q6kShuf := q6kScaleShuffles()
+	dotQ6KQ8KAVX2(q6kShuf)
 	sumU64AVX2()
 	dotQ4KQ8KAVX512(zmmScaleShuffles())
 	gemmQ4KQ8KAVX2(shuf)
+	gemmQ6KQ8KAVX2(q6kShuf)
 	Generate()
 }
 
@@ -698,6 +700,142 @@ func gemmQ4KQ8KAVX2(shuf Mem) {
 	JMP(LabelRef("gblock"))
 
 	Label("gdone")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(sum4, Mem{Base: op})
+	VZEROUPPER()
+	RET()
+}
+
+// byteMask is a 32-byte constant of one repeated byte, for memory
+// operands (saving registers in the 4-column kernels).
+func byteMask(name string, b byte) Mem {
+	m := GLOBL(name, RODATA|NOPTR)
+	for i := 0; i < 32; i++ {
+		DATA(i, U8(b))
+	}
+	return m
+}
+
+// gemmQ6KQ8KAVX2 is the 4-column twin of dotQ6KQ8KAVX2: each Q6_K
+// block's 6-bit quants are rebuilt once and multiplied with four Q8_K
+// columns. Per block the columns' sums are reduced together (vphaddd)
+// and the float part runs lane-wise in the Go twin's order, so each
+// result equals DotQ6KQ8K on its column bit for bit.
+func gemmQ6KQ8KAVX2(shuf Mem) {
+	m4 := byteMask("q6kMask0F", 0x0f)
+	m30 := byteMask("q6kMask30", 0x30)
+	TEXT("gemmQ6KQ8KAVX2x4", NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	stride := Load(Param("stride"), GP64())
+	nb := Load(Param("nb"), GP64())
+	cols := make([]Register, 4)
+	cols[0] = ap
+	for c := 1; c < 4; c++ {
+		cols[c] = GP64()
+		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
+	}
+	sum4 := XMM()
+	VXORPS(sum4, sum4, sum4)
+
+	Label("g6block")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("g6done"))
+
+	// Σ sc·bsum per column, reduced across the columns: m4 = [M0..M3].
+	sc8 := YMM()
+	VBROADCASTI128(Mem{Base: wp, Disp: q6kScales}, sc8)
+	sm := make([]VecVirtual, 4)
+	{
+		sc16 := YMM()
+		VPMOVSXBW(Mem{Base: wp, Disp: q6kScales}, sc16)
+		for c := 0; c < 4; c++ {
+			sm[c] = YMM()
+			VPMADDWD(Mem{Base: cols[c], Disp: q8kBsums}, sc16, sm[c])
+		}
+	}
+	VPHADDD(sm[1], sm[0], sm[0])
+	VPHADDD(sm[3], sm[2], sm[2])
+	VPHADDD(sm[2], sm[0], sm[0])
+	m4s := XMM()
+	VEXTRACTI128(Imm(1), sm[0], m4s)
+	VPADDD(m4s, sm[0].AsX(), m4s)
+
+	accs := make([]VecVirtual, 4)
+	for c := range accs {
+		accs[c] = YMM()
+		VPXOR(accs[c], accs[c], accs[c])
+	}
+	for h := 0; h < 2; h++ {
+		ql0, ql1, qh := YMM(), YMM(), YMM()
+		VMOVDQU(Mem{Base: wp, Disp: q6kQl + 64*h}, ql0)
+		VMOVDQU(Mem{Base: wp, Disp: q6kQl + 64*h + 32}, ql1)
+		VMOVDQU(Mem{Base: wp, Disp: q6kQh + 32*h}, qh)
+		for i := 0; i < 4; i++ {
+			q, hb, s := YMM(), YMM(), YMM()
+			switch i {
+			case 0:
+				VPAND(m4, ql0, q)
+				VPSLLW(Imm(4), qh, hb)
+			case 1:
+				VPAND(m4, ql1, q)
+				VPSLLW(Imm(2), qh, hb)
+			case 2:
+				VPSRLW(Imm(4), ql0, q)
+				VPAND(m4, q, q)
+				VMOVDQA(qh, hb)
+			case 3:
+				VPSRLW(Imm(4), ql1, q)
+				VPAND(m4, q, q)
+				VPSRLW(Imm(2), qh, hb)
+			}
+			VPAND(m30, hb, hb)
+			VPOR(hb, q, q)
+			VPSHUFB(shuf.Offset(32*(4*h+i)), sc8, s)
+			VPSRAW(Imm(8), s, s)
+			for c := 0; c < 4; c++ {
+				p := YMM()
+				VPMADDUBSW(Mem{Base: cols[c], Disp: q8kQs + 128*h + 32*i}, q, p)
+				VPMADDWD(s, p, p)
+				VPADDD(p, accs[c], accs[c])
+			}
+		}
+	}
+	VPHADDD(accs[1], accs[0], accs[0])
+	VPHADDD(accs[3], accs[2], accs[2])
+	VPHADDD(accs[2], accs[0], accs[0])
+	s4 := XMM()
+	VEXTRACTI128(Imm(1), accs[0], s4)
+	VPADDD(s4, accs[0].AsX(), s4)
+	// sumi = Σ sc·q·a − 32·Σ sc·bsum
+	VPSLLD(Imm(5), m4s, m4s)
+	VPSUBD(m4s, s4, s4)
+
+	yd := XMM()
+	VMOVSS(Mem{Base: cols[0]}, yd)
+	for c := 1; c < 4; c++ {
+		VINSERTPS(U8(c<<4), Mem{Base: cols[c]}, yd, yd)
+	}
+	hw := GP32()
+	d4 := XMM()
+	MOVWLZX(Mem{Base: wp, Disp: q6kD}, hw)
+	VMOVD(hw, d4)
+	VCVTPH2PS(d4, d4)
+	VBROADCASTSS(d4, d4)
+	VMULPS(yd, d4, d4)
+	VCVTDQ2PS(s4, s4)
+	VMULPS(s4, d4, d4)
+	VADDPS(d4, sum4, sum4)
+
+	ADDQ(U32(q6kSize), wp)
+	for c := 0; c < 4; c++ {
+		ADDQ(U32(q8kSize), cols[c])
+	}
+	DECQ(nb)
+	JMP(LabelRef("g6block"))
+
+	Label("g6done")
 	op := Load(Param("out"), GP64())
 	VMOVUPS(sum4, Mem{Base: op})
 	VZEROUPPER()
