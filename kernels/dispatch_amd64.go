@@ -88,7 +88,17 @@ func avx512Ops() Ops {
 	o := avx2Ops()
 	o.ISA = "avx512"
 	o.DotQ4KQ8K = dotQ4KQ8KAVX512Slices
+	o.GemmQ4KQ8Kx4 = gemmQ4KQ8KAVX512x4Slices
 	return o
+}
+
+func gemmQ4KQ8KAVX512x4Slices(w []BlockQ4K, a []BlockQ8K, stride int, out *[4]float32) {
+	if len(w) == 0 {
+		*out = [4]float32{}
+		return
+	}
+	_ = a[3*stride+len(w)-1]
+	gemmQ4KQ8KAVX512x4((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0])
 }
 
 func dotQ4KQ8KAVX512Slices(w []BlockQ4K, a []BlockQ8K) float32 {

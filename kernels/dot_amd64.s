@@ -1720,3 +1720,164 @@ g6done:
 	VMOVUPS X0, (AX)
 	VZEROUPPER
 	RET
+
+// func gemmQ4KQ8KAVX512x4(w *byte, a *byte, stride int, nb int, out *float32)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512_VNNI, F16C
+TEXT ·gemmQ4KQ8KAVX512x4(SB), NOSPLIT, $0-40
+	MOVQ         w+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	MOVQ         nb+24(FP), BX
+	LEAQ         (CX)(DX*1), SI
+	LEAQ         (SI)(DX*1), DI
+	LEAQ         (DI)(DX*1), DX
+	VXORPS       X0, X0, X0
+	MOVL         $0x0f0f0f0f, R8
+	VPBROADCASTD R8, Z1
+
+gzblock:
+	CMPQ          BX, $0x00
+	JE            gzdone
+	MOVL          4(AX), R8
+	MOVL          8(AX), R9
+	MOVL          12(AX), R10
+	MOVL          R10, R11
+	SHRL          $0x04, R11
+	ANDL          $0x0f0f0f0f, R11
+	MOVL          R9, R12
+	SHRL          $0x06, R12
+	ANDL          $0x03030303, R12
+	SHLL          $0x04, R12
+	ORL           R12, R11
+	ANDL          $0x3f3f3f3f, R9
+	ANDL          $0x0f0f0f0f, R10
+	MOVL          R8, R12
+	SHRL          $0x06, R12
+	ANDL          $0x03030303, R12
+	SHLL          $0x04, R12
+	ORL           R12, R10
+	ANDL          $0x3f3f3f3f, R8
+	VMOVD         R8, X2
+	VPINSRD       $0x01, R10, X2, X2
+	VPMOVZXBW     X2, X2
+	VMOVD         R9, X3
+	VPINSRD       $0x01, R11, X3, X3
+	VPMOVZXBW     X3, X3
+	VSHUFI64X2    $0x00, Z2, Z2, Z4
+	VMOVDQU       260(CX), Y5
+	VEXTRACTI128  $0x01, Y5, X2
+	VPHADDW       X2, X5, X2
+	VPMADDWD      X3, X2, X2
+	VMOVDQU       260(SI), Y5
+	VEXTRACTI128  $0x01, Y5, X10
+	VPHADDW       X10, X5, X10
+	VPMADDWD      X3, X10, X10
+	VMOVDQU       260(DI), Y5
+	VEXTRACTI128  $0x01, Y5, X11
+	VPHADDW       X11, X5, X11
+	VPMADDWD      X3, X11, X11
+	VMOVDQU       260(DX), Y5
+	VEXTRACTI128  $0x01, Y5, X12
+	VPHADDW       X12, X5, X12
+	VPMADDWD      X3, X12, X12
+	VPHADDD       X10, X2, X2
+	VPHADDD       X12, X11, X11
+	VPHADDD       X11, X2, X2
+	VPXORD        Z6, Z6, Z6
+	VPXORD        Z7, Z7, Z7
+	VPXORD        Z8, Z8, Z8
+	VPXORD        Z9, Z9, Z9
+	VMOVDQU64     16(AX), Z3
+	VPANDD        Z1, Z3, Z5
+	VPSRLW        $0x04, Z3, Z3
+	VPANDD        Z1, Z3, Z3
+	VSHUFI64X2    $0x44, Z3, Z5, Z10
+	VPSHUFB       q4kScaleShufZ<>+0(SB), Z4, Z11
+	VPMADDUBSW    4(CX), Z10, Z12
+	VPDPWSSD      Z11, Z12, Z6
+	VPMADDUBSW    4(SI), Z10, Z12
+	VPDPWSSD      Z11, Z12, Z7
+	VPMADDUBSW    4(DI), Z10, Z12
+	VPDPWSSD      Z11, Z12, Z8
+	VPMADDUBSW    4(DX), Z10, Z10
+	VPDPWSSD      Z11, Z10, Z9
+	VSHUFI64X2    $0xee, Z3, Z5, Z3
+	VPSHUFB       q4kScaleShufZ<>+64(SB), Z4, Z5
+	VPMADDUBSW    68(CX), Z3, Z10
+	VPDPWSSD      Z5, Z10, Z6
+	VPMADDUBSW    68(SI), Z3, Z10
+	VPDPWSSD      Z5, Z10, Z7
+	VPMADDUBSW    68(DI), Z3, Z10
+	VPDPWSSD      Z5, Z10, Z8
+	VPMADDUBSW    68(DX), Z3, Z3
+	VPDPWSSD      Z5, Z3, Z9
+	VMOVDQU64     80(AX), Z3
+	VPANDD        Z1, Z3, Z5
+	VPSRLW        $0x04, Z3, Z3
+	VPANDD        Z1, Z3, Z3
+	VSHUFI64X2    $0x44, Z3, Z5, Z10
+	VPSHUFB       q4kScaleShufZ<>+128(SB), Z4, Z11
+	VPMADDUBSW    132(CX), Z10, Z12
+	VPDPWSSD      Z11, Z12, Z6
+	VPMADDUBSW    132(SI), Z10, Z12
+	VPDPWSSD      Z11, Z12, Z7
+	VPMADDUBSW    132(DI), Z10, Z12
+	VPDPWSSD      Z11, Z12, Z8
+	VPMADDUBSW    132(DX), Z10, Z10
+	VPDPWSSD      Z11, Z10, Z9
+	VSHUFI64X2    $0xee, Z3, Z5, Z3
+	VPSHUFB       q4kScaleShufZ<>+192(SB), Z4, Z4
+	VPMADDUBSW    196(CX), Z3, Z5
+	VPDPWSSD      Z4, Z5, Z6
+	VPMADDUBSW    196(SI), Z3, Z5
+	VPDPWSSD      Z4, Z5, Z7
+	VPMADDUBSW    196(DI), Z3, Z5
+	VPDPWSSD      Z4, Z5, Z8
+	VPMADDUBSW    196(DX), Z3, Z3
+	VPDPWSSD      Z4, Z3, Z9
+	VEXTRACTI64X4 $0x01, Z6, Y3
+	VPADDD        Y3, Y6, Y3
+	VEXTRACTI64X4 $0x01, Z7, Y4
+	VPADDD        Y4, Y7, Y4
+	VEXTRACTI64X4 $0x01, Z8, Y5
+	VPADDD        Y5, Y8, Y5
+	VEXTRACTI64X4 $0x01, Z9, Y10
+	VPADDD        Y10, Y9, Y10
+	VPHADDD       Y4, Y3, Y3
+	VPHADDD       Y10, Y5, Y5
+	VPHADDD       Y5, Y3, Y3
+	VEXTRACTI128  $0x01, Y3, X4
+	VPADDD        X4, X3, X4
+	VMOVSS        (CX), X3
+	VINSERTPS     $0x10, (SI), X3, X3
+	VINSERTPS     $0x20, (DI), X3, X3
+	VINSERTPS     $0x30, (DX), X3, X3
+	MOVWLZX       (AX), R8
+	VMOVD         R8, X5
+	VCVTPH2PS     X5, X5
+	VBROADCASTSS  X5, X5
+	VMULPS        X3, X5, X5
+	MOVWLZX       2(AX), R8
+	VMOVD         R8, X10
+	VCVTPH2PS     X10, X10
+	VBROADCASTSS  X10, X10
+	VMULPS        X3, X10, X10
+	VCVTDQ2PS     X4, X4
+	VMULPS        X4, X5, X5
+	VCVTDQ2PS     X2, X2
+	VMULPS        X2, X10, X10
+	VSUBPS        X10, X5, X5
+	VADDPS        X5, X0, X0
+	ADDQ          $0x00000090, AX
+	ADDQ          $0x00000124, CX
+	ADDQ          $0x00000124, SI
+	ADDQ          $0x00000124, DI
+	ADDQ          $0x00000124, DX
+	DECQ          BX
+	JMP           gzblock
+
+gzdone:
+	MOVQ    out+32(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
+	RET

@@ -21,3 +21,6 @@ func gemmQ4KQ8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)
 
 //go:noescape
 func gemmQ6KQ8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
+func gemmQ4KQ8KAVX512x4(w *byte, a *byte, stride int, nb int, out *float32)

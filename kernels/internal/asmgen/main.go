@@ -36,9 +36,11 @@ func main() {
 	q6kShuf := q6kScaleShuffles()
 	dotQ6KQ8KAVX2(q6kShuf)
 	sumU64AVX2()
-	dotQ4KQ8KAVX512(zmmScaleShuffles())
+	zshuf := zmmScaleShuffles()
+	dotQ4KQ8KAVX512(zshuf)
 	gemmQ4KQ8KAVX2(shuf)
 	gemmQ6KQ8KAVX2(q6kShuf)
+	gemmQ4KQ8KAVX512(zshuf)
 	Generate()
 }
 
@@ -836,6 +838,163 @@ func gemmQ6KQ8KAVX2(shuf Mem) {
 	JMP(LabelRef("g6block"))
 
 	Label("g6done")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(sum4, Mem{Base: op})
+	VZEROUPPER()
+	RET()
+}
+
+// gemmQ4KQ8KAVX512 is the 4-column Q4_K kernel on AVX-512 (BW, VNNI):
+// 128 weights per step in ZMM registers as in dotQ4KQ8KAVX512, with
+// vpmaddubsw + vpdpwssd per column. Each column's 16 int32 lanes are
+// folded to 8 and the four columns reduced together per block, then the
+// float part runs lane-wise in the Go twin's order: bit-identical to
+// DotQ4KQ8K per column.
+func gemmQ4KQ8KAVX512(shuf Mem) {
+	TEXT("gemmQ4KQ8KAVX512x4", NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	stride := Load(Param("stride"), GP64())
+	nb := Load(Param("nb"), GP64())
+	cols := make([]Register, 4)
+	cols[0] = ap
+	for c := 1; c < 4; c++ {
+		cols[c] = GP64()
+		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
+	}
+	sum4 := XMM()
+	VXORPS(sum4, sum4, sum4)
+	mask := ZMM()
+	tmp := GP32()
+	MOVL(U32(nibbleMask), tmp)
+	VPBROADCASTD(tmp, mask)
+
+	Label("gzblock")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("gzdone"))
+
+	r0, r1, r2 := GP32(), GP32(), GP32()
+	MOVL(Mem{Base: wp, Disp: q4kScales}, r0)
+	MOVL(Mem{Base: wp, Disp: q4kScales + 4}, r1)
+	MOVL(Mem{Base: wp, Disp: q4kScales + 8}, r2)
+	u3, t := GP32(), GP32()
+	MOVL(r2, u3)
+	SHRL(Imm(4), u3)
+	ANDL(U32(kmask2), u3)
+	MOVL(r1, t)
+	SHRL(Imm(6), t)
+	ANDL(U32(kmask3), t)
+	SHLL(Imm(4), t)
+	ORL(t, u3)
+	u2 := GP32()
+	MOVL(r1, u2)
+	ANDL(U32(kmask1), u2)
+	u1 := GP32()
+	MOVL(r2, u1)
+	ANDL(U32(kmask2), u1)
+	MOVL(r0, t)
+	SHRL(Imm(6), t)
+	ANDL(U32(kmask3), t)
+	SHLL(Imm(4), t)
+	ORL(t, u1)
+	ANDL(U32(kmask1), r0)
+	scales, mins := XMM(), XMM()
+	VMOVD(r0, scales)
+	VPINSRD(Imm(1), u1, scales, scales)
+	VPMOVZXBW(scales, scales)
+	VMOVD(u2, mins)
+	VPINSRD(Imm(1), u3, mins, mins)
+	VPMOVZXBW(mins, mins)
+	sc4 := ZMM()
+	VSHUFI64X2(U8(0x00), scales.AsZ(), scales.AsZ(), sc4)
+
+	bh := make([]VecVirtual, 4)
+	for c := 0; c < 4; c++ {
+		bs := YMM()
+		bh[c] = XMM()
+		VMOVDQU(Mem{Base: cols[c], Disp: q8kBsums}, bs)
+		VEXTRACTI128(Imm(1), bs, bh[c])
+		VPHADDW(bh[c], bs.AsX(), bh[c])
+		VPMADDWD(mins, bh[c], bh[c])
+	}
+	VPHADDD(bh[1], bh[0], bh[0])
+	VPHADDD(bh[3], bh[2], bh[2])
+	VPHADDD(bh[2], bh[0], bh[0])
+	m4 := bh[0]
+
+	accs := make([]VecVirtual, 4)
+	for c := range accs {
+		accs[c] = ZMM()
+		VPXORD(accs[c], accs[c], accs[c])
+	}
+	for h := 0; h < 2; h++ {
+		q, lo, hi := ZMM(), ZMM(), ZMM()
+		VMOVDQU64(Mem{Base: wp, Disp: q4kQs + 64*h}, q)
+		VPANDD(mask, q, lo)
+		VPSRLW(Imm(4), q, hi)
+		VPANDD(mask, hi, hi)
+		for m := 0; m < 2; m++ {
+			p, s := ZMM(), ZMM()
+			imm := U8(0x44)
+			if m == 1 {
+				imm = U8(0xee)
+			}
+			VSHUFI64X2(imm, hi, lo, p)
+			VPSHUFB(shuf.Offset(64*(2*h+m)), sc4, s)
+			for c := 0; c < 4; c++ {
+				x := ZMM()
+				VPMADDUBSW(Mem{Base: cols[c], Disp: q8kQs + 128*h + 64*m}, p, x)
+				vpdpwssd(s, x, accs[c])
+			}
+		}
+	}
+	// Fold each column's 16 lanes to 8, then reduce the four together.
+	ys := make([]VecVirtual, 4)
+	for c := 0; c < 4; c++ {
+		ys[c] = YMM()
+		VEXTRACTI64X4(Imm(1), accs[c], ys[c])
+		VPADDD(ys[c], accs[c].AsY(), ys[c])
+	}
+	VPHADDD(ys[1], ys[0], ys[0])
+	VPHADDD(ys[3], ys[2], ys[2])
+	VPHADDD(ys[2], ys[0], ys[0])
+	s4 := XMM()
+	VEXTRACTI128(Imm(1), ys[0], s4)
+	VPADDD(s4, ys[0].AsX(), s4)
+
+	yd := XMM()
+	VMOVSS(Mem{Base: cols[0]}, yd)
+	for c := 1; c < 4; c++ {
+		VINSERTPS(U8(c<<4), Mem{Base: cols[c]}, yd, yd)
+	}
+	hw := GP32()
+	d4, dm4 := XMM(), XMM()
+	MOVWLZX(Mem{Base: wp}, hw)
+	VMOVD(hw, d4)
+	VCVTPH2PS(d4, d4)
+	VBROADCASTSS(d4, d4)
+	VMULPS(yd, d4, d4)
+	MOVWLZX(Mem{Base: wp, Disp: 2}, hw)
+	VMOVD(hw, dm4)
+	VCVTPH2PS(dm4, dm4)
+	VBROADCASTSS(dm4, dm4)
+	VMULPS(yd, dm4, dm4)
+	VCVTDQ2PS(s4, s4)
+	VMULPS(s4, d4, d4)
+	VCVTDQ2PS(m4, m4)
+	VMULPS(m4, dm4, dm4)
+	VSUBPS(dm4, d4, d4)
+	VADDPS(d4, sum4, sum4)
+
+	ADDQ(U32(q4kSize), wp)
+	for c := 0; c < 4; c++ {
+		ADDQ(U32(q8kSize), cols[c])
+	}
+	DECQ(nb)
+	JMP(LabelRef("gzblock"))
+
+	Label("gzdone")
 	op := Load(Param("out"), GP64())
 	VMOVUPS(sum4, Mem{Base: op})
 	VZEROUPPER()
