@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ func runBench(args []string) error {
 	threads := fs.String("t", "", "thread counts (comma-separated; default: one per P-core)")
 	reps := fs.Int("r", 3, "repetitions per test")
 	format := fs.String("o", "md", "output: md (llama-bench's table) or json (llama-bench's JSON)")
+	curve := fs.String("curve", "", "instead: the small-batch cost curve, e.g. 1,2,4,8,16 — time to evaluate T tokens after a 64-token context, relative to T=1 (what speculative verification pays)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -42,6 +44,13 @@ func runBench(args []string) error {
 			return err
 		}
 	}
+	if *curve != "" {
+		batches, err := intList(*curve, "--curve")
+		if err != nil {
+			return err
+		}
+		return printBatchCurve(path, batches, ts[0], *reps)
+	}
 	rs, err := llamabench.Run(llamabench.Config{Model: path, Prompt: ps, Gen: gs, Threads: ts, Reps: *reps, Log: os.Stderr})
 	if err != nil {
 		return err
@@ -62,4 +71,17 @@ func intList(s, flag string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// printBatchCurve times Eval of T tokens at position 64, for each T.
+func printBatchCurve(path string, batches []int, threads, reps int) error {
+	pts, err := llamabench.BatchCurve(path, batches, threads, reps)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%6s %12s %12s %10s\n", "tokens", "ms per call", "ms per token", "vs T=1")
+	for _, p := range pts {
+		fmt.Printf("%6d %12.2f %12.2f %9.2fx\n", p.Tokens, p.Ms, p.Ms/float64(p.Tokens), p.Ms/pts[0].Ms)
+	}
+	return nil
 }

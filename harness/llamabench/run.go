@@ -5,6 +5,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"asdsl-bench/engine"
@@ -142,4 +143,61 @@ func fileTypeName(ft uint64) string {
 		return n
 	}
 	return fmt.Sprintf("file type %d", ft)
+}
+
+// CurvePoint is the cost of evaluating Tokens tokens in one call.
+type CurvePoint struct {
+	Tokens int
+	Ms     float64 // median over repetitions
+}
+
+// BatchCurve measures the time to evaluate T new tokens after a 64-token
+// context, for each T: speculative decoding verifies T drafted tokens in
+// one call, so the curve should stay flat as T grows.
+func BatchCurve(path string, batches []int, threads, reps int) ([]CurvePoint, error) {
+	if len(batches) == 0 || reps < 1 {
+		return nil, fmt.Errorf("need batch sizes and at least one repetition")
+	}
+	m, err := engine.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	maxT := 0
+	for _, b := range batches {
+		if b < 1 {
+			return nil, fmt.Errorf("batch size %d", b)
+		}
+		maxT = max(maxT, b)
+	}
+	s, err := m.NewSession(engine.SessionOptions{Context: 64 + maxT, Threads: threads})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	rng := rand.New(rand.NewPCG(3, 4))
+	ctx := make([]int32, 64+maxT)
+	for i := range ctx {
+		ctx[i] = int32(rng.IntN(m.Config.NVocab))
+	}
+	if _, err := s.Eval(ctx[:64], false); err != nil {
+		return nil, err
+	}
+	var out []CurvePoint
+	for _, T := range batches {
+		var ms []float64
+		for r := 0; r < reps+1; r++ {
+			s.Rewind(64)
+			t0 := time.Now()
+			if _, err := s.Eval(ctx[64:64+T], false); err != nil {
+				return nil, err
+			}
+			if r > 0 { // the first call warms up
+				ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
+			}
+		}
+		sort.Float64s(ms)
+		out = append(out, CurvePoint{Tokens: T, Ms: ms[len(ms)/2]})
+	}
+	return out, nil
 }
