@@ -1,13 +1,11 @@
 package engine
 
 import (
-	"encoding/binary"
 	"math"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 
+	"asdsl-bench/internal/numerics"
 	"asdsl-bench/internal/testutil"
 	"asdsl-bench/kernels"
 )
@@ -38,96 +36,26 @@ var goldenCases = []goldenCase{
 
 func readGreedy(t testing.TB, path string) (prompt, greedy []int32) {
 	t.Helper()
-	raw, err := os.ReadFile(path)
+	prompt, greedy, err := numerics.ReadGreedy(path)
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		name, rest, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		var ids []int32
-		for _, f := range strings.Fields(rest) {
-			n, err := strconv.Atoi(f)
-			if err != nil {
-				t.Fatalf("%s: %v", path, err)
-			}
-			ids = append(ids, int32(n))
-		}
-		switch name {
-		case "prompt":
-			prompt = ids
-		case "greedy":
-			greedy = ids
-		}
 	}
 	return prompt, greedy
 }
 
 func readLogits(t testing.TB, path string) []float32 {
 	t.Helper()
-	raw, err := os.ReadFile(path)
+	out, err := numerics.ReadLogits(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make([]float32, len(raw)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-	}
 	return out
 }
 
-// klStats returns the mean KL(ref || got) over rows and the fraction of
-// rows whose argmax agrees.
 func klStats(ref, got []float32, vocab int) (meanKL, top1 float64) {
-	rows := len(ref) / vocab
-	agree := 0
-	for r := 0; r < rows; r++ {
-		p := logSoftmax(ref[r*vocab : (r+1)*vocab])
-		q := logSoftmax(got[r*vocab : (r+1)*vocab])
-		var kl float64
-		for i := range p {
-			kl += math.Exp(p[i]) * (p[i] - q[i])
-		}
-		meanKL += kl
-		if argmax(ref[r*vocab:(r+1)*vocab]) == argmax(got[r*vocab:(r+1)*vocab]) {
-			agree++
-		}
-	}
-	return meanKL / float64(rows), float64(agree) / float64(rows)
+	return numerics.KL(ref, got, vocab)
 }
 
-func logSoftmax(x []float32) []float64 {
-	mx := math.Inf(-1)
-	for _, v := range x {
-		mx = math.Max(mx, float64(v))
-	}
-	var sum float64
-	for _, v := range x {
-		sum += math.Exp(float64(v) - mx)
-	}
-	lse := mx + math.Log(sum)
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v) - lse
-	}
-	return out
-}
-
-func argmax(x []float32) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return best
-}
-
-// The golden comparison runs under every instruction set this CPU
-// supports (the integer kernels are bit-identical, so the figures are the
-// same under each).
 func TestGoldenLlamaCpp(t *testing.T) {
 	prev := kernels.Active().ISA
 	defer kernels.Use(prev)
@@ -175,7 +103,7 @@ func testGolden(t *testing.T) {
 				t.Errorf("top-1 agreement %.1f%% below 97%%", 100*top1)
 			}
 			// Greedy decoding one token per call, as llama.cpp made them.
-			next := int32(argmax(got[(len(prompt)-1)*vocab:]))
+			next := Argmax(got[(len(prompt)-1)*vocab:])
 			match := 0
 			for i, want := range greedy {
 				if next != want {
@@ -189,7 +117,7 @@ func testGolden(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				next = int32(argmax(lg))
+				next = Argmax(lg)
 			}
 			t.Logf("greedy: %d of %d tokens match", match, len(greedy))
 			if match < 8 {

@@ -250,17 +250,7 @@ func logBench(log io.Writer, b *results.Bench) {
 		median(ms["ttft-ms"]), median(ms["prefill-tok/s"]), median(ms["decode-tok/s"]), median(ms["decode-GB/s"]))
 }
 
-func median(x []float64) float64 {
-	if len(x) == 0 {
-		return math.NaN()
-	}
-	y := append([]float64(nil), x...)
-	sort.Float64s(y)
-	if len(y)%2 == 1 {
-		return y[len(y)/2]
-	}
-	return (y[len(y)/2-1] + y[len(y)/2]) / 2
-}
+func median(x []float64) float64 { return results.Median(x) }
 
 // gates evaluates the targets that apply to the phase on every bench.
 func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw map[int]float64) []results.Gate {

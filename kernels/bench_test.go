@@ -100,3 +100,32 @@ func BenchmarkDotQ4K(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGemmQ4K: the 4-column kernel on a cache-resident row of 16
+// super-blocks: per-call cost, per ISA, in weight bytes x columns / s.
+func BenchmarkGemmQ4K(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const nb = 16
+	w := randQ4K(r, nb)
+	a := make([]BlockQ8K, 4*nb)
+	for c := 0; c < 4; c++ {
+		QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*nb:(c+1)*nb])
+	}
+	prev := active
+	defer func() { active = prev }()
+	for _, s := range ISAs() {
+		if !s.Supported {
+			continue
+		}
+		Use(s.Name)
+		o := Active()
+		b.Run(s.Name, func(b *testing.B) {
+			b.SetBytes(4 * nb * BlockQ4KSize)
+			var out [4]float32
+			for b.Loop() {
+				o.GemmQ4KQ8Kx4(w, a, nb, &out)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb), "ns/block")
+		})
+	}
+}

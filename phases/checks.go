@@ -13,7 +13,7 @@ import (
 	"asdsl-bench/engine/gguf"
 	"asdsl-bench/engine/quant"
 	"asdsl-bench/engine/topology"
-	"asdsl-bench/harness/numerics"
+	"asdsl-bench/internal/numerics"
 	"asdsl-bench/internal/shared"
 	"asdsl-bench/kernels"
 )

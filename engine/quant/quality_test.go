@@ -1,9 +1,6 @@
 package quant
 
 import (
-	"encoding/binary"
-	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -11,31 +8,22 @@ import (
 
 	"asdsl-bench/engine"
 	"asdsl-bench/engine/gguf"
+	"asdsl-bench/internal/numerics"
 	"asdsl-bench/internal/testutil"
 )
 
 func goldenPrompt(t *testing.T, stem string) []int32 {
-	raw, err := os.ReadFile(testutil.Golden(t, stem+".p64.greedy.txt"))
+	prompt, _, err := numerics.ReadGreedy(testutil.Golden(t, stem+".p64.greedy.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []int32
-	line := strings.SplitN(string(raw), "\n", 2)[0]
-	for _, f := range strings.Fields(strings.TrimPrefix(line, "prompt:")) {
-		n, _ := strconv.Atoi(f)
-		ids = append(ids, int32(n))
-	}
-	return ids
+	return prompt
 }
 
 func goldenLogits(t *testing.T, stem string) []float32 {
-	raw, err := os.ReadFile(testutil.Golden(t, stem+".p64.logits.f32"))
+	out, err := numerics.ReadLogits(testutil.Golden(t, stem+".p64.logits.f32"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	out := make([]float32, len(raw)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
 	return out
 }
@@ -47,6 +35,7 @@ func runLogits(t *testing.T, path string, prompt []int32) ([]float32, int) {
 	}
 	defer m.Close()
 	s, _ := m.NewSession(engine.SessionOptions{Context: len(prompt)})
+	defer s.Close()
 	lg, err := s.Eval(prompt, true)
 	if err != nil {
 		t.Fatal(err)
@@ -54,43 +43,7 @@ func runLogits(t *testing.T, path string, prompt []int32) ([]float32, int) {
 	return append([]float32(nil), lg...), m.Config.NVocab
 }
 
-// meanKL is the mean over rows of KL(p || q), p and q given as logits.
-func meanKL(p, q []float32, vocab int) (kl, top1 float64) {
-	rows := len(p) / vocab
-	for r := 0; r < rows; r++ {
-		a, b := logSoftmax(p[r*vocab:(r+1)*vocab]), logSoftmax(q[r*vocab:(r+1)*vocab])
-		ia, ib := 0, 0
-		for i := range a {
-			kl += math.Exp(a[i]) * (a[i] - b[i])
-			if a[i] > a[ia] {
-				ia = i
-			}
-			if b[i] > b[ib] {
-				ib = i
-			}
-		}
-		if ia == ib {
-			top1++
-		}
-	}
-	return kl / float64(rows), top1 / float64(rows)
-}
-
-func logSoftmax(x []float32) []float64 {
-	mx := math.Inf(-1)
-	for _, v := range x {
-		mx = math.Max(mx, float64(v))
-	}
-	var s float64
-	for _, v := range x {
-		s += math.Exp(float64(v) - mx)
-	}
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v) - mx - math.Log(s)
-	}
-	return out
-}
+func meanKL(p, q []float32, vocab int) (kl, top1 float64) { return numerics.KL(p, q, vocab) }
 
 // The quality bar of the quantizer issue: our Q4_K_M file, run by our
 // engine, is no further from the F32 model than llama.cpp's Q4_K_M file

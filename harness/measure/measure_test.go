@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"sort"
 	"testing"
 
 	"asdsl-bench/engine"
@@ -44,14 +45,27 @@ func TestRunRecordsEverything(t *testing.T) {
 	t.Logf("counters %+v", r.Counters)
 }
 
+// The test-only slowdown switch doubles the measured decode time. Runs
+// alternate, and medians are compared, because this VM's speed drifts
+// between runs by more than the factor under test.
 func TestSlowdownSwitchSlowsDown(t *testing.T) {
 	m, _ := engine.Load(testutil.Golden(t, "llama-Q4_K_M.gguf"))
 	defer m.Close()
 	s, _ := m.NewSession(engine.SessionOptions{Context: 64, Threads: 1})
 	defer s.Close()
-	a, _ := Run(s, Options{Prompt: 8, Generate: 8, Reps: 3})
-	b, _ := Run(s, Options{Prompt: 8, Generate: 8, Reps: 3, Slowdown: 2})
-	if b.Samples[1].DecodeTPS > 0.8*a.Samples[1].DecodeTPS {
-		t.Fatalf("slowdown 2 gave %v vs %v t/s", b.Samples[1].DecodeTPS, a.Samples[1].DecodeTPS)
+	var normal, slowed []float64
+	for i := 0; i < 7; i++ {
+		a, err := Run(s, Options{Prompt: 8, Generate: 16, Reps: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := Run(s, Options{Prompt: 8, Generate: 16, Reps: 1, Slowdown: 2})
+		normal = append(normal, a.Samples[0].DecodeTPS)
+		slowed = append(slowed, b.Samples[0].DecodeTPS)
+	}
+	sort.Float64s(normal)
+	sort.Float64s(slowed)
+	if r := slowed[3] / normal[3]; r > 0.75 {
+		t.Fatalf("slowdown 2 gave median %v vs %v t/s (ratio %.2f)", slowed[3], normal[3], r)
 	}
 }

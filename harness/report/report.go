@@ -56,17 +56,7 @@ func table(w io.Writer, header []any, rows [][]any) {
 	fmt.Fprintln(w)
 }
 
-func median(x []float64) float64 {
-	if len(x) == 0 {
-		return math.NaN()
-	}
-	y := append([]float64(nil), x...)
-	sort.Float64s(y)
-	if len(y)%2 == 1 {
-		return y[len(y)/2]
-	}
-	return (y[len(y)/2-1] + y[len(y)/2]) / 2
-}
+func median(x []float64) float64 { return results.Median(x) }
 
 func verdict(ok bool) string {
 	if ok {

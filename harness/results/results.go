@@ -6,6 +6,7 @@ package results
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -111,6 +112,19 @@ func (b *Bench) Metrics() map[string][]float64 {
 		}
 	}
 	return m
+}
+
+// Median of a sample; NaN for an empty one.
+func Median(x []float64) float64 {
+	if len(x) == 0 {
+		return math.NaN()
+	}
+	y := append([]float64(nil), x...)
+	sort.Float64s(y)
+	if len(y)%2 == 1 {
+		return y[len(y)/2]
+	}
+	return (y[len(y)/2-1] + y[len(y)/2]) / 2
 }
 
 // LowerIsBetter reports whether a smaller value of the metric is better.
