@@ -83,6 +83,9 @@ func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 	e.act.prepare(w.Type, x, T, w.Cols)
 	mt := &e.mm
 	mt.act, mt.ops, mt.w, mt.x, mt.out, mt.T, mt.tiles, mt.noGEMM = &e.act, kernels.Active(), w, x, out, T, DefaultTiles, e.noGEMM
+	if len(mt.unp) < e.pool.Size() {
+		mt.unp = make([][]kernels.UnpackedQ4K, e.pool.Size())
+	}
 	if T > 1 {
 		e.parallelChunk(mt, w.Rows, w.Cols*T, DefaultTiles.Rows)
 	} else {
@@ -96,6 +99,7 @@ func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 type matmulTask struct {
 	tiles  Tiles
 	noGEMM bool
+	unp    [][]kernels.UnpackedQ4K // per worker: the row being multiplied, unpacked
 	act    *actBuf
 	ops    *kernels.Ops
 	w      *Matrix
@@ -104,9 +108,9 @@ type matmulTask struct {
 	T      int
 }
 
-func (m *matmulTask) Run(_, r0, r1 int) {
+func (m *matmulTask) Run(w, r0, r1 int) {
 	if m.T >= 4 && !m.noGEMM && (m.w.Type == gguf.TypeQ4_K || m.w.Type == gguf.TypeQ6_K) {
-		m.runGEMM(r0, r1)
+		m.runGEMM(w, r0, r1)
 		return
 	}
 	for t := 0; t < m.T; t++ {
@@ -136,15 +140,33 @@ var DefaultTiles = Tiles{Rows: 16, Tokens: 64}
 
 // runGEMM is the batched path for Q4_K and Q6_K weights: for each token
 // tile, each row meets the tile's tokens four at a time.
-func (m *matmulTask) runGEMM(r0, r1 int) {
+func (m *matmulTask) runGEMM(w, r0, r1 int) {
 	nb := m.w.Cols / kernels.QK_K
 	rows := m.w.Rows
 	tileN := max(4, m.tiles.Tokens)
+	unpacked := m.w.Type == gguf.TypeQ4_K && m.ops.PreferUnpacked
+	var unp []kernels.UnpackedQ4K
+	if unpacked {
+		m.unp[w] = grow(m.unp[w], nb)
+		unp = m.unp[w]
+	}
 	var res [4]float32
 	for t0 := 0; t0 < m.T; t0 += tileN {
 		t1 := min(m.T, t0+tileN)
 		for r := r0; r < r1; r++ {
 			t := t0
+			if unpacked && t+4 <= t1 {
+				// Unpack the row once for the whole token tile (it stays in
+				// L1: 9 KB for 4096 weights) and stream it four tokens at a time.
+				m.ops.UnpackQ4K(kernels.AsQ4K(m.w.Row(r)), unp)
+				for ; t+4 <= t1; t += 4 {
+					m.ops.GemmUnpackedQ4KQ8Kx4(unp, m.act.q8k[t*nb:], nb, &res)
+					m.out[t*rows+r] = res[0]
+					m.out[(t+1)*rows+r] = res[1]
+					m.out[(t+2)*rows+r] = res[2]
+					m.out[(t+3)*rows+r] = res[3]
+				}
+			}
 			for ; t+4 <= t1; t += 4 {
 				if m.w.Type == gguf.TypeQ4_K {
 					m.ops.GemmQ4KQ8Kx4(kernels.AsQ4K(m.w.Row(r)), m.act.q8k[t*nb:], nb, &res)

@@ -129,3 +129,39 @@ func BenchmarkGemmQ4K(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGemmUnpackedQ4K: the 4-column kernel on an unpacked row, and
+// the cost of unpacking, per ISA (cache-resident, 16 super-blocks).
+func BenchmarkGemmUnpackedQ4K(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const nb = 16
+	w := randQ4K(r, nb)
+	u := make([]UnpackedQ4K, nb)
+	a := make([]BlockQ8K, 4*nb)
+	for c := 0; c < 4; c++ {
+		QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*nb:(c+1)*nb])
+	}
+	prev := active
+	defer func() { active = prev }()
+	for _, s := range ISAs() {
+		if !s.Supported {
+			continue
+		}
+		Use(s.Name)
+		o := Active()
+		o.UnpackQ4K(w, u)
+		b.Run("gemm/"+s.Name, func(b *testing.B) {
+			var out [4]float32
+			for b.Loop() {
+				o.GemmUnpackedQ4KQ8Kx4(u, a, nb, &out)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb), "ns/block")
+		})
+		b.Run("unpack/"+s.Name, func(b *testing.B) {
+			for b.Loop() {
+				o.UnpackQ4K(w, u)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb), "ns/block")
+		})
+	}
+}

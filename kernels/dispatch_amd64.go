@@ -36,7 +36,16 @@ func avx2Ops() Ops {
 	o.DotQ6KQ8K = dotQ6KQ8KAVX2Slices
 	o.GemmQ4KQ8Kx4 = gemmQ4KQ8KAVX2x4Slices
 	o.GemmQ6KQ8Kx4 = gemmQ6KQ8KAVX2x4Slices
+	o.UnpackQ4K = unpackQ4KAVX2Slices
 	return o
+}
+
+func unpackQ4KAVX2Slices(b []BlockQ4K, u []UnpackedQ4K) {
+	if len(b) == 0 {
+		return
+	}
+	_ = u[len(b)-1]
+	unpackQ4KAVX2((*byte)(unsafe.Pointer(&b[0])), (*byte)(unsafe.Pointer(&u[0])), len(b))
 }
 
 func gemmQ6KQ8KAVX2x4Slices(w []BlockQ6K, a []BlockQ8K, stride int, out *[4]float32) {
@@ -89,7 +98,18 @@ func avx512Ops() Ops {
 	o.ISA = "avx512"
 	o.DotQ4KQ8K = dotQ4KQ8KAVX512Slices
 	o.GemmQ4KQ8Kx4 = gemmQ4KQ8KAVX512x4Slices
+	o.GemmUnpackedQ4KQ8Kx4 = gemmUnpackedQ4KAVX512x4Slices
+	o.PreferUnpacked = true
 	return o
+}
+
+func gemmUnpackedQ4KAVX512x4Slices(u []UnpackedQ4K, a []BlockQ8K, stride int, out *[4]float32) {
+	if len(u) == 0 {
+		*out = [4]float32{}
+		return
+	}
+	_ = a[3*stride+len(u)-1]
+	gemmUnpackedQ4KAVX512x4((*byte)(unsafe.Pointer(&u[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(u), &out[0])
 }
 
 func gemmQ4KQ8KAVX512x4Slices(w []BlockQ4K, a []BlockQ8K, stride int, out *[4]float32) {

@@ -137,3 +137,35 @@ func TestGemmKernelsMatchTwin(t *testing.T) {
 		}
 	})
 }
+
+// The unpacked-row path: unpacking, then the 4-column kernel, equals
+// DotQ4KQ8K per column bit for bit, on every ISA.
+func TestUnpackedGemmMatchesDot(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	forEachISA(t, func(t *testing.T, o *Ops) {
+		for _, nb := range []int{1, 2, 5, 16} {
+			w := misalignedQ4K(randQ4K(r, nb))
+			u := make([]UnpackedQ4K, nb)
+			o.UnpackQ4K(w, u)
+			var ref []UnpackedQ4K = make([]UnpackedQ4K, nb)
+			UnpackQ4K(w, ref)
+			for i := range u {
+				if u[i] != ref[i] {
+					t.Fatalf("nb=%d: block %d unpacks differently from the twin", nb, i)
+				}
+			}
+			stride := nb + 3
+			a := make([]BlockQ8K, 4*stride)
+			for c := 0; c < 4; c++ {
+				QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*stride:c*stride+nb])
+			}
+			var got [4]float32
+			o.GemmUnpackedQ4KQ8Kx4(u, a, stride, &got)
+			for c := 0; c < 4; c++ {
+				if want := DotQ4KQ8K(w, a[c*stride:c*stride+nb]); got[c] != want {
+					t.Fatalf("nb=%d col %d: %v, DotQ4KQ8K %v", nb, c, got[c], want)
+				}
+			}
+		}
+	})
+}

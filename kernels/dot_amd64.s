@@ -1881,3 +1881,208 @@ gzdone:
 	VMOVUPS X0, (AX)
 	VZEROUPPER
 	RET
+
+// func unpackQ4KAVX2(w *byte, u *byte, nb int)
+// Requires: AVX, AVX2, F16C
+TEXT ·unpackQ4KAVX2(SB), NOSPLIT, $0-24
+	MOVQ         w+0(FP), AX
+	MOVQ         u+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x0f0f0f0f, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+
+ublock:
+	CMPQ        DX, $0x00
+	JE          udone
+	VMOVDQU     16(AX), Y1
+	VPAND       Y0, Y1, Y2
+	VMOVDQU     Y2, (CX)
+	VPSRLW      $0x04, Y1, Y1
+	VPAND       Y0, Y1, Y1
+	VMOVDQU     Y1, 32(CX)
+	VMOVDQU     48(AX), Y1
+	VPAND       Y0, Y1, Y2
+	VMOVDQU     Y2, 64(CX)
+	VPSRLW      $0x04, Y1, Y1
+	VPAND       Y0, Y1, Y1
+	VMOVDQU     Y1, 96(CX)
+	VMOVDQU     80(AX), Y1
+	VPAND       Y0, Y1, Y2
+	VMOVDQU     Y2, 128(CX)
+	VPSRLW      $0x04, Y1, Y1
+	VPAND       Y0, Y1, Y1
+	VMOVDQU     Y1, 160(CX)
+	VMOVDQU     112(AX), Y1
+	VPAND       Y0, Y1, Y2
+	VMOVDQU     Y2, 192(CX)
+	VPSRLW      $0x04, Y1, Y1
+	VPAND       Y0, Y1, Y1
+	VMOVDQU     Y1, 224(CX)
+	MOVL        4(AX), BX
+	MOVL        8(AX), SI
+	MOVL        12(AX), DI
+	MOVL        DI, R8
+	SHRL        $0x04, R8
+	ANDL        $0x0f0f0f0f, R8
+	MOVL        SI, R9
+	SHRL        $0x06, R9
+	ANDL        $0x03030303, R9
+	SHLL        $0x04, R9
+	ORL         R9, R8
+	ANDL        $0x3f3f3f3f, SI
+	ANDL        $0x0f0f0f0f, DI
+	MOVL        BX, R9
+	SHRL        $0x06, R9
+	ANDL        $0x03030303, R9
+	SHLL        $0x04, R9
+	ORL         R9, DI
+	ANDL        $0x3f3f3f3f, BX
+	VMOVD       BX, X3
+	VPINSRD     $0x01, DI, X3, X3
+	VPMOVZXBW   X3, X3
+	VMOVD       SI, X1
+	VPINSRD     $0x01, R8, X1, X1
+	VPMOVZXBW   X1, X1
+	VINSERTI128 $0x01, X3, Y3, Y2
+	VPSHUFB     q4kScaleShuf<>+0(SB), Y2, Y4
+	VMOVDQU     Y4, 256(CX)
+	VPSHUFB     q4kScaleShuf<>+32(SB), Y2, Y4
+	VMOVDQU     Y4, 288(CX)
+	VPSHUFB     q4kScaleShuf<>+64(SB), Y2, Y4
+	VMOVDQU     Y4, 320(CX)
+	VPSHUFB     q4kScaleShuf<>+96(SB), Y2, Y4
+	VMOVDQU     Y4, 352(CX)
+	VPSHUFB     q4kScaleShuf<>+128(SB), Y2, Y4
+	VMOVDQU     Y4, 384(CX)
+	VPSHUFB     q4kScaleShuf<>+160(SB), Y2, Y4
+	VMOVDQU     Y4, 416(CX)
+	VPSHUFB     q4kScaleShuf<>+192(SB), Y2, Y4
+	VMOVDQU     Y4, 448(CX)
+	VPSHUFB     q4kScaleShuf<>+224(SB), Y2, Y2
+	VMOVDQU     Y2, 480(CX)
+	VPUNPCKLWD  X1, X1, X2
+	VMOVDQU     X2, 512(CX)
+	VPUNPCKHWD  X1, X1, X2
+	VMOVDQU     X2, 528(CX)
+	VMOVD       (AX), X1
+	VCVTPH2PS   X1, X1
+	VMOVQ       X1, 544(CX)
+	ADDQ        $0x00000090, AX
+	ADDQ        $0x00000240, CX
+	DECQ        DX
+	JMP         ublock
+
+udone:
+	VZEROUPPER
+	RET
+
+// func gemmUnpackedQ4KAVX512x4(u *byte, a *byte, stride int, nb int, out *float32)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512_VNNI
+TEXT ·gemmUnpackedQ4KAVX512x4(SB), NOSPLIT, $0-40
+	MOVQ   u+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   stride+16(FP), DX
+	MOVQ   nb+24(FP), BX
+	LEAQ   (CX)(DX*1), SI
+	LEAQ   (SI)(DX*1), DI
+	LEAQ   (DI)(DX*1), DX
+	VXORPS X0, X0, X0
+
+gublock:
+	CMPQ          BX, $0x00
+	JE            gudone
+	VMOVDQU       512(AX), Y1
+	VPMADDWD      260(CX), Y1, Y2
+	VPMADDWD      260(SI), Y1, Y3
+	VPMADDWD      260(DI), Y1, Y4
+	VPMADDWD      260(DX), Y1, Y1
+	VPHADDD       Y3, Y2, Y2
+	VPHADDD       Y1, Y4, Y4
+	VPHADDD       Y4, Y2, Y2
+	VEXTRACTI128  $0x01, Y2, X1
+	VPADDD        X1, X2, X1
+	VPXORD        Z5, Z5, Z5
+	VPXORD        Z6, Z6, Z6
+	VPXORD        Z7, Z7, Z7
+	VPXORD        Z8, Z8, Z8
+	VMOVDQU64     (AX), Z2
+	VMOVDQU64     256(AX), Z3
+	VPMADDUBSW    4(CX), Z2, Z4
+	VPDPWSSD      Z3, Z4, Z5
+	VPMADDUBSW    4(SI), Z2, Z4
+	VPDPWSSD      Z3, Z4, Z6
+	VPMADDUBSW    4(DI), Z2, Z4
+	VPDPWSSD      Z3, Z4, Z7
+	VPMADDUBSW    4(DX), Z2, Z2
+	VPDPWSSD      Z3, Z2, Z8
+	VMOVDQU64     64(AX), Z2
+	VMOVDQU64     320(AX), Z3
+	VPMADDUBSW    68(CX), Z2, Z4
+	VPDPWSSD      Z3, Z4, Z5
+	VPMADDUBSW    68(SI), Z2, Z4
+	VPDPWSSD      Z3, Z4, Z6
+	VPMADDUBSW    68(DI), Z2, Z4
+	VPDPWSSD      Z3, Z4, Z7
+	VPMADDUBSW    68(DX), Z2, Z2
+	VPDPWSSD      Z3, Z2, Z8
+	VMOVDQU64     128(AX), Z2
+	VMOVDQU64     384(AX), Z3
+	VPMADDUBSW    132(CX), Z2, Z4
+	VPDPWSSD      Z3, Z4, Z5
+	VPMADDUBSW    132(SI), Z2, Z4
+	VPDPWSSD      Z3, Z4, Z6
+	VPMADDUBSW    132(DI), Z2, Z4
+	VPDPWSSD      Z3, Z4, Z7
+	VPMADDUBSW    132(DX), Z2, Z2
+	VPDPWSSD      Z3, Z2, Z8
+	VMOVDQU64     192(AX), Z2
+	VMOVDQU64     448(AX), Z3
+	VPMADDUBSW    196(CX), Z2, Z4
+	VPDPWSSD      Z3, Z4, Z5
+	VPMADDUBSW    196(SI), Z2, Z4
+	VPDPWSSD      Z3, Z4, Z6
+	VPMADDUBSW    196(DI), Z2, Z4
+	VPDPWSSD      Z3, Z4, Z7
+	VPMADDUBSW    196(DX), Z2, Z2
+	VPDPWSSD      Z3, Z2, Z8
+	VEXTRACTI64X4 $0x01, Z5, Y2
+	VPADDD        Y2, Y5, Y2
+	VEXTRACTI64X4 $0x01, Z6, Y3
+	VPADDD        Y3, Y6, Y3
+	VEXTRACTI64X4 $0x01, Z7, Y4
+	VPADDD        Y4, Y7, Y4
+	VEXTRACTI64X4 $0x01, Z8, Y9
+	VPADDD        Y9, Y8, Y9
+	VPHADDD       Y3, Y2, Y2
+	VPHADDD       Y9, Y4, Y4
+	VPHADDD       Y4, Y2, Y2
+	VEXTRACTI128  $0x01, Y2, X3
+	VPADDD        X3, X2, X3
+	VMOVSS        (CX), X2
+	VINSERTPS     $0x10, (SI), X2, X2
+	VINSERTPS     $0x20, (DI), X2, X2
+	VINSERTPS     $0x30, (DX), X2, X2
+	VBROADCASTSS  544(AX), X4
+	VMULPS        X2, X4, X4
+	VBROADCASTSS  548(AX), X9
+	VMULPS        X2, X9, X9
+	VCVTDQ2PS     X3, X3
+	VMULPS        X3, X4, X4
+	VCVTDQ2PS     X1, X1
+	VMULPS        X1, X9, X9
+	VSUBPS        X9, X4, X4
+	VADDPS        X4, X0, X0
+	ADDQ          $0x00000240, AX
+	ADDQ          $0x00000124, CX
+	ADDQ          $0x00000124, SI
+	ADDQ          $0x00000124, DI
+	ADDQ          $0x00000124, DX
+	DECQ          BX
+	JMP           gublock
+
+gudone:
+	MOVQ    out+32(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
+	RET

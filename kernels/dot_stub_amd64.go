@@ -24,3 +24,9 @@ func gemmQ6KQ8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)
 
 //go:noescape
 func gemmQ4KQ8KAVX512x4(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
+func unpackQ4KAVX2(w *byte, u *byte, nb int)
+
+//go:noescape
+func gemmUnpackedQ4KAVX512x4(u *byte, a *byte, stride int, nb int, out *float32)

@@ -41,6 +41,8 @@ func main() {
 	gemmQ4KQ8KAVX2(shuf)
 	gemmQ6KQ8KAVX2(q6kShuf)
 	gemmQ4KQ8KAVX512(zshuf)
+	unpackQ4KAVX2(shuf)
+	gemmUnpackedQ4KAVX512()
 	Generate()
 }
 
@@ -913,4 +915,169 @@ func unpackQ4KScales(wp Register) (scales, mins VecVirtual) {
 	VPINSRD(Imm(1), u3, mins, mins)
 	VPMOVZXBW(mins, mins)
 	return scales, mins
+}
+
+// UnpackedQ4K layout (bytes), as in package kernels.
+const (
+	unpSize = 576
+	unpW    = 0
+	unpS    = 256
+	unpM    = 512
+	unpD    = 544
+)
+
+// unpackQ4KAVX2 writes nb UnpackedQ4K records from Q4_K blocks: nibbles
+// split into weight order, each sub-block's scale broadcast to 16 int16
+// lanes, mins duplicated, super-scales converted to float.
+func unpackQ4KAVX2(shuf Mem) {
+	TEXT("unpackQ4KAVX2", NOSPLIT, "func(w, u *byte, nb int)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	up := Load(Param("u"), GP64())
+	nb := Load(Param("nb"), GP64())
+	mask := YMM()
+	tmp := GP32()
+	MOVL(U32(nibbleMask), tmp)
+	VMOVD(tmp, mask.AsX())
+	VPBROADCASTD(mask.AsX(), mask)
+
+	Label("ublock")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("udone"))
+	for j := 0; j < 4; j++ {
+		q, lo := YMM(), YMM()
+		VMOVDQU(Mem{Base: wp, Disp: q4kQs + 32*j}, q)
+		VPAND(mask, q, lo)
+		VMOVDQU(lo, Mem{Base: up, Disp: unpW + 64*j})
+		VPSRLW(Imm(4), q, q)
+		VPAND(mask, q, q)
+		VMOVDQU(q, Mem{Base: up, Disp: unpW + 64*j + 32})
+	}
+	scales, mins := unpackQ4KScales(wp)
+	sc2 := YMM()
+	VINSERTI128(Imm(1), scales, scales.AsY(), sc2)
+	for sb := 0; sb < 8; sb++ {
+		v := YMM()
+		VPSHUFB(shuf.Offset(32*sb), sc2, v)
+		VMOVDQU(v, Mem{Base: up, Disp: unpS + 32*sb})
+	}
+	md := XMM()
+	VPUNPCKLWD(mins, mins, md)
+	VMOVDQU(md, Mem{Base: up, Disp: unpM})
+	VPUNPCKHWD(mins, mins, md)
+	VMOVDQU(md, Mem{Base: up, Disp: unpM + 16})
+	dd := XMM()
+	VMOVD(Mem{Base: wp}, dd) // D and Dmin, fp16
+	VCVTPH2PS(dd, dd)
+	VMOVQ(dd, Mem{Base: up, Disp: unpD})
+
+	ADDQ(U32(q4kSize), wp)
+	ADDQ(U32(unpSize), up)
+	DECQ(nb)
+	JMP(LabelRef("ublock"))
+	Label("udone")
+	VZEROUPPER()
+	RET()
+}
+
+// gemmUnpackedQ4KAVX512 multiplies an unpacked Q4_K row by four Q8_K
+// columns: per block the weights and scale vectors are plain 512-bit
+// loads shared by the columns, and each column costs four vpmaddubsw and
+// four vpdpwssd. Reductions and the float part are those of the other
+// 4-column kernels: bit-identical to DotQ4KQ8K per column.
+func gemmUnpackedQ4KAVX512() {
+	TEXT("gemmUnpackedQ4KAVX512x4", NOSPLIT, "func(u, a *byte, stride, nb int, out *float32)")
+	Pragma("noescape")
+	up := Load(Param("u"), GP64())
+	ap := Load(Param("a"), GP64())
+	stride := Load(Param("stride"), GP64())
+	nb := Load(Param("nb"), GP64())
+	cols := make([]Register, 4)
+	cols[0] = ap
+	for c := 1; c < 4; c++ {
+		cols[c] = GP64()
+		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
+	}
+	sum4 := XMM()
+	VXORPS(sum4, sum4, sum4)
+
+	Label("gublock")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("gudone"))
+
+	// Mins × activation sums per column (8 int32 each), reduced across
+	// the columns: m4 = [M0..M3].
+	sm := make([]VecVirtual, 4)
+	{
+		md := YMM()
+		VMOVDQU(Mem{Base: up, Disp: unpM}, md)
+		for c := 0; c < 4; c++ {
+			sm[c] = YMM()
+			VPMADDWD(Mem{Base: cols[c], Disp: q8kBsums}, md, sm[c])
+		}
+	}
+	VPHADDD(sm[1], sm[0], sm[0])
+	VPHADDD(sm[3], sm[2], sm[2])
+	VPHADDD(sm[2], sm[0], sm[0])
+	m4 := XMM()
+	VEXTRACTI128(Imm(1), sm[0], m4)
+	VPADDD(m4, sm[0].AsX(), m4)
+
+	accs := make([]VecVirtual, 4)
+	for c := range accs {
+		accs[c] = ZMM()
+		VPXORD(accs[c], accs[c], accs[c])
+	}
+	for j := 0; j < 4; j++ {
+		w, s := ZMM(), ZMM()
+		VMOVDQU64(Mem{Base: up, Disp: unpW + 64*j}, w)
+		VMOVDQU64(Mem{Base: up, Disp: unpS + 64*j}, s)
+		for c := 0; c < 4; c++ {
+			x := ZMM()
+			VPMADDUBSW(Mem{Base: cols[c], Disp: q8kQs + 64*j}, w, x)
+			vpdpwssd(s, x, accs[c])
+		}
+	}
+	ys := make([]VecVirtual, 4)
+	for c := 0; c < 4; c++ {
+		ys[c] = YMM()
+		VEXTRACTI64X4(Imm(1), accs[c], ys[c])
+		VPADDD(ys[c], accs[c].AsY(), ys[c])
+	}
+	VPHADDD(ys[1], ys[0], ys[0])
+	VPHADDD(ys[3], ys[2], ys[2])
+	VPHADDD(ys[2], ys[0], ys[0])
+	s4 := XMM()
+	VEXTRACTI128(Imm(1), ys[0], s4)
+	VPADDD(s4, ys[0].AsX(), s4)
+
+	yd := XMM()
+	VMOVSS(Mem{Base: cols[0]}, yd)
+	for c := 1; c < 4; c++ {
+		VINSERTPS(U8(c<<4), Mem{Base: cols[c]}, yd, yd)
+	}
+	d4, dm4 := XMM(), XMM()
+	VBROADCASTSS(Mem{Base: up, Disp: unpD}, d4)
+	VMULPS(yd, d4, d4)
+	VBROADCASTSS(Mem{Base: up, Disp: unpD + 4}, dm4)
+	VMULPS(yd, dm4, dm4)
+	VCVTDQ2PS(s4, s4)
+	VMULPS(s4, d4, d4)
+	VCVTDQ2PS(m4, m4)
+	VMULPS(m4, dm4, dm4)
+	VSUBPS(dm4, d4, d4)
+	VADDPS(d4, sum4, sum4)
+
+	ADDQ(U32(unpSize), up)
+	for c := 0; c < 4; c++ {
+		ADDQ(U32(q8kSize), cols[c])
+	}
+	DECQ(nb)
+	JMP(LabelRef("gublock"))
+
+	Label("gudone")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(sum4, Mem{Base: op})
+	VZEROUPPER()
+	RET()
 }
