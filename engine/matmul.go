@@ -12,14 +12,20 @@ import (
 // for Q8_0, fp16/bf16 for half weights, float32 for F32. Buffers grow and
 // are reused across calls.
 type actBuf struct {
+	xsum []float32 // float variant: sums of each 32 activations
 	q8k  []kernels.BlockQ8K
 	q80  []kernels.BlockQ8_0
 	u16  []uint16
 	cols int
 }
 
-func (a *actBuf) prepare(t gguf.GGMLType, x []float32, T, cols int) {
+func (a *actBuf) prepare(o *kernels.Ops, t gguf.GGMLType, x []float32, T, cols int) {
 	a.cols = cols
+	if t == gguf.TypeQ4_K && o.FloatQ4K {
+		a.xsum = grow(a.xsum, T*cols/32)
+		kernels.SubBlockSums32(x[:T*cols], a.xsum)
+		return
+	}
 	switch t {
 	case gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K:
 		nb := cols / kernels.QK_K
@@ -55,6 +61,9 @@ func (a *actBuf) dot(o *kernels.Ops, w *Matrix, r, t int, x []float32) float32 {
 	row := w.Row(r)
 	switch w.Type {
 	case gguf.TypeQ4_K:
+		if o.FloatQ4K {
+			return o.DotQ4KF32(kernels.AsQ4K(row), x[t*a.cols:(t+1)*a.cols], a.xsum[t*a.cols/32:(t+1)*a.cols/32])
+		}
 		nb := a.cols / kernels.QK_K
 		return o.DotQ4KQ8K(kernels.AsQ4K(row), a.q8k[t*nb:(t+1)*nb])
 	case gguf.TypeQ5_K:
@@ -80,9 +89,10 @@ func (a *actBuf) dot(o *kernels.Ops, w *Matrix, r, t int, x []float32) float32 {
 // then rows are handed out to the workers in chunks; each worker writes
 // only its own rows, so nothing is shared inside the kernels.
 func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
-	e.act.prepare(w.Type, x, T, w.Cols)
+	ops := kernels.Active()
+	e.act.prepare(ops, w.Type, x, T, w.Cols)
 	mt := &e.mm
-	mt.act, mt.ops, mt.w, mt.x, mt.out, mt.T, mt.tiles, mt.noGEMM = &e.act, kernels.Active(), w, x, out, T, DefaultTiles, e.noGEMM
+	mt.act, mt.ops, mt.w, mt.x, mt.out, mt.T, mt.tiles, mt.noGEMM = &e.act, ops, w, x, out, T, DefaultTiles, e.noGEMM || ops.FloatQ4K
 	if len(mt.unp) < e.pool.Size() {
 		mt.unp = make([][]kernels.UnpackedQ4K, e.pool.Size())
 	}

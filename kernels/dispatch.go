@@ -28,6 +28,12 @@ type Ops struct {
 	// the unpacked row by four Q8_K columns (equal to DotQ4KQ8K per column).
 	UnpackQ4K            func(blocks []BlockQ4K, u []UnpackedQ4K)
 	GemmUnpackedQ4KQ8Kx4 func(u []UnpackedQ4K, a []BlockQ8K, stride int, out *[4]float32)
+	// FloatQ4K selects the seed's float formulation for Q4_K GEMV:
+	// activations stay float32 and DotQ4KF32 multiplies them (a
+	// demonstration ISA, never chosen by default; its numerics are not
+	// llama.cpp's).
+	FloatQ4K  bool
+	DotQ4KF32 func(w []BlockQ4K, x, xsum []float32) float32
 	// PreferUnpacked says the unpacked path is SIMD here and beats the
 	// direct 4-column kernel (AVX-512: 7.5 ns to unpack a block, then
 	// 15 ns per four columns, against 25 ns direct).
@@ -64,6 +70,7 @@ var GenericOps = Ops{
 	GemmQ4KQ8Kx4: GemmQ4KQ8Kx4,
 	GemmQ6KQ8Kx4: GemmQ6KQ8Kx4,
 
+	DotQ4KF32:            DotQ4KF32,
 	UnpackQ4K:            UnpackQ4K,
 	GemmUnpackedQ4KQ8Kx4: GemmUnpackedQ4KQ8Kx4,
 }
@@ -99,7 +106,7 @@ func init() {
 // defaultChoice is the best instruction set this CPU supports.
 func defaultChoice() Ops {
 	for _, e := range isaTable {
-		if ok, _ := e.ok(); ok {
+		if ok, _ := e.ok(); ok && e.ranking > 0 {
 			return e.ops()
 		}
 	}

@@ -16,6 +16,9 @@ var _ = registerAMD64()
 func registerAMD64() bool {
 	isaTable = append(isaTable, isaEntry{name: "avx2", ranking: 10, ok: hasAVX2, ops: avx2Ops})
 	isaTable = append(isaTable, isaEntry{name: "avx512", ranking: 20, ok: hasAVX512, ops: avx512Ops})
+	// The seed's float kernel: selectable (ASDSL_ISA=avx2-float), never
+	// the default.
+	isaTable = append(isaTable, isaEntry{name: "avx2-float", ranking: -10, ok: hasAVX2, ops: avx2FloatOps})
 	if ok, _ := hasAVX2(); ok {
 		sumU64Fast = func(b []byte) uint64 { return sumU64AVX2(&b[0], len(b)) }
 	}
@@ -127,4 +130,20 @@ func dotQ4KQ8KAVX512Slices(w []BlockQ4K, a []BlockQ8K) float32 {
 	}
 	_ = a[len(w)-1]
 	return dotQ4KQ8KAVX512((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w), prefetchDistance)
+}
+
+// avx2FloatOps: AVX2 kernels, but Q4_K GEMV in the seed's float form.
+func avx2FloatOps() Ops {
+	o := avx2Ops()
+	o.ISA = "avx2-float"
+	o.FloatQ4K = true
+	o.DotQ4KF32 = func(w []BlockQ4K, x, xsum []float32) float32 {
+		if len(w) == 0 {
+			return 0
+		}
+		_ = x[len(w)*QK_K-1]
+		_ = xsum[len(w)*8-1]
+		return dotQ4KF32AVX2((*byte)(unsafe.Pointer(&w[0])), &x[0], &xsum[0], len(w))
+	}
+	return o
 }

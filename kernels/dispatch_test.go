@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -99,7 +100,7 @@ func TestDefaultChoiceIsBestSupported(t *testing.T) {
 	}
 	want := "generic"
 	for _, s := range ISAs() {
-		if s.Supported {
+		if s.Supported && !strings.HasSuffix(s.Name, "-float") {
 			want = s.Name
 			break
 		}
@@ -165,6 +166,38 @@ func TestUnpackedGemmMatchesDot(t *testing.T) {
 				if want := DotQ4KQ8K(w, a[c*stride:c*stride+nb]); got[c] != want {
 					t.Fatalf("nb=%d col %d: %v, DotQ4KQ8K %v", nb, c, got[c], want)
 				}
+			}
+		}
+	})
+}
+
+// The float variant against its Go twin: float accumulation (FMA per
+// lane), so equal up to rounding — the twin's float64 FMA rounds twice.
+func TestFloatKernelMatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	forEachISA(t, func(t *testing.T, o *Ops) {
+		for _, nb := range []int{1, 3, 16} {
+			w := misalignedQ4K(randQ4K(r, nb))
+			x := randF32(r, nb*QK_K)
+			xs := make([]float32, nb*8)
+			SubBlockSums32(x, xs)
+			got, want := o.DotQ4KF32(w, x, xs), DotQ4KF32(w, x, xs)
+			// Reference in float64 for the scale of the rounding.
+			deq := make([]float32, len(x))
+			DequantQ4K(w, deq)
+			var mag float64
+			for i := range x {
+				mag += math.Abs(float64(deq[i]) * float64(x[i]))
+			}
+			if d := math.Abs(float64(got - want)); d > 1e-6*mag {
+				t.Fatalf("nb=%d: %v vs twin %v (|diff| %g, scale %g)", nb, got, want, d, mag)
+			}
+			var ref float64
+			for i := range x {
+				ref += float64(deq[i]) * float64(x[i])
+			}
+			if d := math.Abs(float64(want) - ref); d > 1e-5*mag {
+				t.Fatalf("twin %v far from the float64 dot %v", want, ref)
 			}
 		}
 	})

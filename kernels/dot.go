@@ -1,5 +1,7 @@
 package kernels
 
+import "math"
+
 // The dot products below follow ggml's vec_dot functions: integer sums
 // inside a block (exact, so every SIMD twin must match them bit for bit),
 // then one float multiply-add per block with the combined scales.
@@ -145,3 +147,46 @@ func DotBF16(w, a []uint16) float32 {
 	}
 	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
 }
+
+// DotQ4KF32 is the seed's float formulation, the twin of the float
+// variant kernel: weights are widened to float in registers and
+// multiplied with unquantized float activations. With xsum[j] the sum of
+// activation sub-block j (32 values), Σ (d·sc·q − dmin·m)·x =
+// Σ_j d·sc_j·Σ q·x − dmin·m_j·xsum[j]. Eight float partial sums, one per
+// SIMD lane (weight l of each group of eight), fused multiply-adds.
+func DotQ4KF32(w []BlockQ4K, x []float32, xsum []float32) float32 {
+	var total float32
+	for i := range w {
+		b := &w[i]
+		d, dmin := FP16ToF32(b.D), FP16ToF32(b.Dmin)
+		var blk float32
+		for j := 0; j < 8; j++ {
+			sc, m := ScaleMinK4(j, &b.Scales)
+			q := b.Qs[32*(j/2) : 32*(j/2)+32]
+			shift := uint(4 * (j & 1))
+			xs := x[i*QK_K+32*j : i*QK_K+32*j+32]
+			var lane [8]float32
+			for l := 0; l < 32; l++ {
+				lane[l%8] = fma32(float32((q[l]>>shift)&0xF), xs[l], lane[l%8])
+			}
+			dot := ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]))
+			a, bm := float32(d*float32(sc)), float32(dmin*float32(m))
+			blk += float32(a*dot) - float32(bm*xsum[8*i+j])
+		}
+		total += blk
+	}
+	return total
+}
+
+// SubBlockSums32 fills xsum[j] with the sum of x[32j:32j+32].
+func SubBlockSums32(x, xsum []float32) {
+	for j := range xsum {
+		var s float32
+		for _, v := range x[32*j : 32*j+32] {
+			s += v
+		}
+		xsum[j] = s
+	}
+}
+
+func fma32(a, b, c float32) float32 { return float32(math.FMA(float64(a), float64(b), float64(c))) }

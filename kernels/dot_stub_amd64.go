@@ -30,3 +30,6 @@ func unpackQ4KAVX2(w *byte, u *byte, nb int)
 
 //go:noescape
 func gemmUnpackedQ4KAVX512x4(u *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
+func dotQ4KF32AVX2(w *byte, x *float32, xsum *float32, nb int) float32

@@ -1,8 +1,8 @@
 package measure
 
 import (
-	"sort"
 	"testing"
+	"time"
 
 	"asdsl-bench/engine"
 	"asdsl-bench/internal/testutil"
@@ -45,27 +45,21 @@ func TestRunRecordsEverything(t *testing.T) {
 	t.Logf("counters %+v", r.Counters)
 }
 
-// The test-only slowdown switch doubles the measured decode time. Runs
-// alternate, and medians are compared, because this VM's speed drifts
-// between runs by more than the factor under test.
-func TestSlowdownSwitchSlowsDown(t *testing.T) {
-	m, _ := engine.Load(testutil.Golden(t, "llama-Q4_K_M.gguf"))
-	defer m.Close()
-	s, _ := m.NewSession(engine.SessionOptions{Context: 64, Threads: 1})
-	defer s.Close()
-	var normal, slowed []float64
-	for i := 0; i < 7; i++ {
-		a, err := Run(s, Options{Prompt: 8, Generate: 16, Reps: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := Run(s, Options{Prompt: 8, Generate: 16, Reps: 1, Slowdown: 2})
-		normal = append(normal, a.Samples[0].DecodeTPS)
-		slowed = append(slowed, b.Samples[0].DecodeTPS)
+// The test-only slowdown switch reports each step at factor times its
+// measured length and really waits the difference (so wall time and
+// reported time agree). Checked directly: end to end, the gate test
+// shows the harness catching it.
+func TestSlowdownSwitch(t *testing.T) {
+	d := 3 * time.Millisecond
+	t0 := time.Now()
+	got := slow(d, 2)
+	if got != 2*d {
+		t.Fatalf("reported %v, want %v", got, 2*d)
 	}
-	sort.Float64s(normal)
-	sort.Float64s(slowed)
-	if r := slowed[3] / normal[3]; r > 0.75 {
-		t.Fatalf("slowdown 2 gave median %v vs %v t/s (ratio %.2f)", slowed[3], normal[3], r)
+	if waited := time.Since(t0); waited < d {
+		t.Fatalf("waited %v, want at least %v", waited, d)
+	}
+	if slow(d, 0) != d || slow(d, 1) != d {
+		t.Fatal("factors 0 and 1 must not change the duration")
 	}
 }
