@@ -141,6 +141,16 @@ func Execute(o Options) (*results.Run, error) {
 						}
 						rp.Benches = append(rp.Benches, b)
 						logBench(log, b)
+						if alt := ph.CompareISA; alt != "" && kernels.Use(alt) == nil {
+							cb, err := bench(models[sm.Name], sm, w, t, ph, o)
+							kernels.Use(isa)
+							if err != nil {
+								return nil, fmt.Errorf("%s %s %s [%s]: %w", ph.Name, sm.Name, w.Name, alt, err)
+							}
+							cb.Model += " [" + alt + "]"
+							rp.Benches = append(rp.Benches, cb)
+							logBench(log, cb)
+						}
 					}
 				}
 			}
@@ -267,6 +277,9 @@ func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw map[int]flo
 	}
 	t := o.Suite.Targets
 	for _, b := range benches {
+		if strings.Contains(b.Model, " [") {
+			continue // comparison kernels are shown, not gated
+		}
 		ms := b.Metrics()
 		id := fmt.Sprintf("%s/%s t=%d", b.Model, b.Workload, b.Threads)
 		dec, gbs, ttft, pre := median(ms["decode-tok/s"]), median(ms["decode-GB/s"]), median(ms["ttft-ms"]), median(ms["prefill-tok/s"])

@@ -20,6 +20,10 @@ type Phase struct {
 	// ISA is the kernel set: "generic" or "" (the best this CPU has).
 	ISA      string
 	Features engine.Features
+	// CompareISA, when the CPU has it, is benchmarked beside the phase's
+	// own kernels (phase 2: the seed's float kernel against the integer
+	// one), labelled with the ISA.
+	CompareISA string
 	// SameBenchAs names an earlier phase whose engine configuration this
 	// one shares, so its benchmarks are not run twice.
 	SameBenchAs string
@@ -74,7 +78,8 @@ func All() []*Phase {
 		{Name: "phase1", Title: "Q4_K_M super-blocks and the offline quantizer",
 			ISA: "generic", Features: naive, SameBenchAs: "phase0", Checks: []Check{quantizerBytesCheck, quantizerKLCheck, quantizerBoundsCheck}},
 		{Name: "phase2", Title: "SIMD GEMV kernels (nibbles unpacked in registers), run-time dispatch",
-			Features: engine.Features{SequentialPrompt: true, NoPin: true}, Gated: []string{"decode"}, Checks: []Check{kernelTwinCheck, goldenCheck}},
+			Features: engine.Features{SequentialPrompt: true, NoPin: true}, Gated: []string{"decode"}, CompareISA: "avx2-float",
+			Checks: []Check{kernelTwinCheck, goldenCheck}},
 		{Name: "phase3", Title: "prefill as a tiled GEMM",
 			Features: engine.Features{NoPin: true}, Gated: []string{"decode", "prefill"}, Checks: []Check{promptPathsCheck}},
 		{Name: "phase4", Title: "math threads pinned to physical P-cores",
