@@ -147,7 +147,7 @@ func Execute(o Options) (*results.Run, error) {
 							if err != nil {
 								return nil, fmt.Errorf("%s %s %s [%s]: %w", ph.Name, sm.Name, w.Name, alt, err)
 							}
-							cb.Model += " [" + alt + "]"
+							cb.Model += "@" + alt
 							rp.Benches = append(rp.Benches, cb)
 							logBench(log, cb)
 						}
@@ -277,7 +277,7 @@ func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw map[int]flo
 	}
 	t := o.Suite.Targets
 	for _, b := range benches {
-		if strings.Contains(b.Model, " [") {
+		if strings.Contains(b.Model, "@") {
 			continue // comparison kernels are shown, not gated
 		}
 		ms := b.Metrics()

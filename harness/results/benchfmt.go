@@ -52,5 +52,7 @@ func WriteBenchfmt(w io.Writer, r *Run) error {
 // capitalised, as Go benchmark names begin with an upper-case letter
 // after the "Benchmark" prefix.
 func benchName(phase string, b *Bench) string {
-	return fmt.Sprintf("%s%s/model=%s/workload=%s/threads=%d", strings.ToUpper(phase[:1]), phase[1:], b.Model, b.Workload, b.Threads)
+	// A benchmark name ends at the first blank in the format.
+	clean := strings.NewReplacer(" ", "_", "\t", "_")
+	return fmt.Sprintf("%s%s/model=%s/workload=%s/threads=%d", strings.ToUpper(phase[:1]), phase[1:], clean.Replace(b.Model), clean.Replace(b.Workload), b.Threads)
 }
