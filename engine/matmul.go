@@ -31,7 +31,7 @@ func (a *actBuf) prepare(o *kernels.Ops, t gguf.GGMLType, x []float32, T, cols i
 		nb := cols / kernels.QK_K
 		a.q8k = grow(a.q8k, T*nb)
 		for i := 0; i < T; i++ {
-			kernels.QuantizeRowQ8K(x[i*cols:(i+1)*cols], a.q8k[i*nb:(i+1)*nb])
+			o.QuantizeRowQ8K(x[i*cols:(i+1)*cols], a.q8k[i*nb:(i+1)*nb])
 		}
 	case gguf.TypeQ8_0:
 		nb := cols / kernels.QK8_0

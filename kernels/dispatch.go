@@ -40,6 +40,9 @@ type Ops struct {
 	PreferUnpacked bool
 	// GemmQ6KQ8Kx4 is the same for Q6_K rows.
 	GemmQ6KQ8Kx4 func(w []BlockQ6K, a []BlockQ8K, stride int, out *[4]float32)
+	// QuantizeRowQ8K quantizes activations for the K-quant dots; every
+	// ISA's version is byte-identical to QuantizeRowQ8K.
+	QuantizeRowQ8K func(x []float32, out []BlockQ8K)
 }
 
 // GemmQ6KQ8Kx4 is the Go twin of the 4-column Q6_K kernel.
@@ -73,6 +76,7 @@ var GenericOps = Ops{
 	DotQ4KF32:            DotQ4KF32,
 	UnpackQ4K:            UnpackQ4K,
 	GemmUnpackedQ4KQ8Kx4: GemmUnpackedQ4KQ8Kx4,
+	QuantizeRowQ8K:       QuantizeRowQ8K,
 }
 
 // isaTable lists, best first, the instruction sets this build has

@@ -40,7 +40,16 @@ func avx2Ops() Ops {
 	o.GemmQ4KQ8Kx4 = gemmQ4KQ8KAVX2x4Slices
 	o.GemmQ6KQ8Kx4 = gemmQ6KQ8KAVX2x4Slices
 	o.UnpackQ4K = unpackQ4KAVX2Slices
+	o.QuantizeRowQ8K = quantizeRowQ8KAVX2
 	return o
+}
+
+func quantizeRowQ8KAVX2(x []float32, out []BlockQ8K) {
+	if len(out) == 0 {
+		return
+	}
+	_ = x[len(out)*QK_K-1] // the kernel reads 256 values per block
+	quantizeQ8KAVX2(&x[0], (*byte)(unsafe.Pointer(&out[0])), len(out))
 }
 
 func unpackQ4KAVX2Slices(b []BlockQ4K, u []UnpackedQ4K) {

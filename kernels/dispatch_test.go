@@ -202,3 +202,57 @@ func TestFloatKernelMatchesTwin(t *testing.T) {
 		}
 	})
 }
+
+// Every ISA's Q8_K quantizer is byte-identical to QuantizeRowQ8K:
+// random rows, huge and tiny magnitudes, an all-zero block, ties for the
+// largest magnitude (+m and -m: the first one decides the sign of d),
+// and values that land exactly on .5 after scaling (round half to even).
+func TestQuantizeQ8KMatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	forEachISA(t, func(t *testing.T, o *Ops) {
+		for _, nb := range []int{1, 2, 5, 16} {
+			for trial := 0; trial < 8; trial++ {
+				x := randF32(r, nb*QK_K)
+				switch trial {
+				case 1:
+					for i := range x {
+						x[i] *= 1e30
+					}
+				case 2:
+					for i := range x {
+						x[i] *= 1e-30
+					}
+				case 3:
+					clear(x[:QK_K]) // first block all zero
+				case 4:
+					x[7], x[200] = -30, 30 // tie: -30 comes first
+				case 5:
+					x[9], x[3] = 30, -30 // tie: -30 comes first again
+				case 6:
+					// 254 = 2*127: scaled values are k/2, ties everywhere.
+					for i := range x {
+						x[i] = float32(int(r.IntN(509))-254) / 2
+					}
+					x[0] = 127
+				case 7:
+					x[len(x)-1] = 50 // the largest is the last value
+				}
+				want := make([]BlockQ8K, nb)
+				got := make([]BlockQ8K, nb)
+				for i := range got {
+					got[i].D = 42 // the kernel must overwrite everything
+					got[i].Qs[5] = 9
+					got[i].Bsums[3] = 9
+				}
+				QuantizeRowQ8K(x, want)
+				o.QuantizeRowQ8K(x, got)
+				for b := range want {
+					if got[b] != want[b] {
+						t.Fatalf("nb=%d trial=%d block %d: d %v/%v qs %v/%v bsums %v/%v", nb, trial, b,
+							got[b].D, want[b].D, got[b].Qs[:16], want[b].Qs[:16], got[b].Bsums, want[b].Bsums)
+					}
+				}
+			}
+		}
+	})
+}

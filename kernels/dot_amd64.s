@@ -2395,3 +2395,460 @@ fdone:
 	VZEROUPPER
 	MOVSS X0, ret+32(FP)
 	RET
+
+// func quantizeQ8KAVX2(x *float32, y *byte, nb int)
+// Requires: AVX, AVX2
+TEXT ·quantizeQ8KAVX2(SB), NOSPLIT, $0-24
+	MOVQ         x+0(FP), AX
+	MOVQ         y+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x7fffffff, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x0000007f, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+
+qblock:
+	CMPQ         DX, $0x00
+	JE           qdone
+	VANDPS       (AX), Y0, Y2
+	VANDPS       32(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       64(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       96(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       128(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       160(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       192(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       224(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       256(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       288(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       320(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       352(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       384(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       416(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       448(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       480(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       512(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       544(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       576(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       608(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       640(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       672(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       704(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       736(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       768(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       800(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       832(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       864(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       896(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       928(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       960(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VANDPS       992(AX), Y0, Y3
+	VMAXPS       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VMAXPS       X3, X2, X3
+	VPERMILPS    $0x4e, X3, X2
+	VMAXPS       X2, X3, X3
+	VPERMILPS    $0xb1, X3, X2
+	VMAXPS       X2, X3, X3
+	VXORPS       X2, X2, X2
+	VUCOMISS     X2, X3
+	JNE          qnonzero
+	VPXOR        Y2, Y2, Y2
+	MOVL         $0x00000000, (CX)
+	VMOVDQU      Y2, 4(CX)
+	VMOVDQU      Y2, 36(CX)
+	VMOVDQU      Y2, 68(CX)
+	VMOVDQU      Y2, 100(CX)
+	VMOVDQU      Y2, 132(CX)
+	VMOVDQU      Y2, 164(CX)
+	VMOVDQU      Y2, 196(CX)
+	VMOVDQU      Y2, 228(CX)
+	VMOVDQU      Y2, 260(CX)
+	JMP          qnext
+
+qnonzero:
+	VBROADCASTSS X3, Y2
+	XORQ         BX, BX
+
+qfind:
+	VANDPS    (AX)(BX*4), Y0, Y3
+	VCMPPS    $0x00, Y2, Y3, Y3
+	VMOVMSKPS Y3, DI
+	TESTL     DI, DI
+	JNZ       qfound
+	ADDQ      $0x08, BX
+	JMP       qfind
+
+qfound:
+	BSFL         DI, SI
+	ADDQ         SI, BX
+	VMOVSS       (AX)(BX*4), X2
+	MOVL         $0xc2fe0000, BX
+	VMOVD        BX, X3
+	VDIVSS       X2, X3, X3
+	MOVL         $0x3f800000, BX
+	VMOVD        BX, X2
+	VDIVSS       X3, X2, X2
+	VMOVSS       X2, (CX)
+	VBROADCASTSS X3, Y2
+	VMULPS       (AX), Y2, Y3
+	VMULPS       32(AX), Y2, Y4
+	VCVTPS2DQ    Y3, Y3
+	VCVTPS2DQ    Y4, Y4
+	VPMINSD      Y1, Y3, Y3
+	VPMINSD      Y1, Y4, Y4
+	VPADDD       Y4, Y3, Y5
+	VEXTRACTI128 $0x01, Y5, X6
+	VPADDD       X6, X5, X6
+	VPSHUFD      $0x4e, X6, X5
+	VPADDD       X5, X6, X6
+	VPSHUFD      $0xb1, X6, X5
+	VPADDD       X5, X6, X6
+	VMOVD        X6, BX
+	MOVW         BX, 260(CX)
+	VPACKSSDW    Y4, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPACKSSWB    X4, X3, X4
+	VMOVDQU      X4, 4(CX)
+	VMULPS       64(AX), Y2, Y3
+	VMULPS       96(AX), Y2, Y4
+	VCVTPS2DQ    Y3, Y3
+	VCVTPS2DQ    Y4, Y4
+	VPMINSD      Y1, Y3, Y3
+	VPMINSD      Y1, Y4, Y4
+	VPADDD       Y4, Y3, Y5
+	VEXTRACTI128 $0x01, Y5, X6
+	VPADDD       X6, X5, X6
+	VPSHUFD      $0x4e, X6, X5
+	VPADDD       X5, X6, X6
+	VPSHUFD      $0xb1, X6, X5
+	VPADDD       X5, X6, X6
+	VMOVD        X6, BX
+	MOVW         BX, 262(CX)
+	VPACKSSDW    Y4, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPACKSSWB    X4, X3, X4
+	VMOVDQU      X4, 20(CX)
+	VMULPS       128(AX), Y2, Y3
+	VMULPS       160(AX), Y2, Y4
+	VCVTPS2DQ    Y3, Y3
+	VCVTPS2DQ    Y4, Y4
+	VPMINSD      Y1, Y3, Y3
+	VPMINSD      Y1, Y4, Y4
+	VPADDD       Y4, Y3, Y5
+	VEXTRACTI128 $0x01, Y5, X6
+	VPADDD       X6, X5, X6
+	VPSHUFD      $0x4e, X6, X5
+	VPADDD       X5, X6, X6
+	VPSHUFD      $0xb1, X6, X5
+	VPADDD       X5, X6, X6
+	VMOVD        X6, BX
+	MOVW         BX, 264(CX)
+	VPACKSSDW    Y4, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPACKSSWB    X4, X3, X4
+	VMOVDQU      X4, 36(CX)
+	VMULPS       192(AX), Y2, Y3
+	VMULPS       224(AX), Y2, Y4
+	VCVTPS2DQ    Y3, Y3
+	VCVTPS2DQ    Y4, Y4
+	VPMINSD      Y1, Y3, Y3
+	VPMINSD      Y1, Y4, Y4
+	VPADDD       Y4, Y3, Y5
+	VEXTRACTI128 $0x01, Y5, X6
+	VPADDD       X6, X5, X6
+	VPSHUFD      $0x4e, X6, X5
+	VPADDD       X5, X6, X6
+	VPSHUFD      $0xb1, X6, X5
+	VPADDD       X5, X6, X6
+	VMOVD        X6, BX
+	MOVW         BX, 266(CX)
+	VPACKSSDW    Y4, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPACKSSWB    X4, X3, X4
+	VMOVDQU      X4, 52(CX)
+	VMULPS       256(AX), Y2, Y3
+	VMULPS       288(AX), Y2, Y4
+	VCVTPS2DQ    Y3, Y3
+	VCVTPS2DQ    Y4, Y4
+	VPMINSD      Y1, Y3, Y3
+	VPMINSD      Y1, Y4, Y4
+	VPADDD       Y4, Y3, Y5
+	VEXTRACTI128 $0x01, Y5, X6
+	VPADDD       X6, X5, X6
+	VPSHUFD      $0x4e, X6, X5
+	VPADDD       X5, X6, X6
+	VPSHUFD      $0xb1, X6, X5
+	VPADDD       X5, X6, X6
+	VMOVD        X6, BX
+	MOVW         BX, 268(CX)
+	VPACKSSDW    Y4, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPACKSSWB    X4, X3, X4
+	VMOVDQU      X4, 68(CX)
+	VMULPS       320(AX), Y2, Y3
+	VMULPS       352(AX), Y2, Y4
+	VCVTPS2DQ    Y3, Y3
+	VCVTPS2DQ    Y4, Y4
+	VPMINSD      Y1, Y3, Y3
+	VPMINSD      Y1, Y4, Y4
+	VPADDD       Y4, Y3, Y5
+	VEXTRACTI128 $0x01, Y5, X6
+	VPADDD       X6, X5, X6
+	VPSHUFD      $0x4e, X6, X5
+	VPADDD       X5, X6, X6
+	VPSHUFD      $0xb1, X6, X5
+	VPADDD       X5, X6, X6
+	VMOVD        X6, BX
+	MOVW         BX, 270(CX)
+	VPACKSSDW    Y4, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPACKSSWB    X4, X3, X4
+	VMOVDQU      X4, 84(CX)
+	VMULPS       384(AX), Y2, Y3
+	VMULPS       416(AX), Y2, Y4
+	VCVTPS2DQ    Y3, Y3
+	VCVTPS2DQ    Y4, Y4
+	VPMINSD      Y1, Y3, Y3
+	VPMINSD      Y1, Y4, Y4
+	VPADDD       Y4, Y3, Y5
+	VEXTRACTI128 $0x01, Y5, X6
+	VPADDD       X6, X5, X6
+	VPSHUFD      $0x4e, X6, X5
+	VPADDD       X5, X6, X6
+	VPSHUFD      $0xb1, X6, X5
+	VPADDD       X5, X6, X6
+	VMOVD        X6, BX
+	MOVW         BX, 272(CX)
+	VPACKSSDW    Y4, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPACKSSWB    X4, X3, X4
+	VMOVDQU      X4, 100(CX)
+	VMULPS       448(AX), Y2, Y3
+	VMULPS       480(AX), Y2, Y4
+	VCVTPS2DQ    Y3, Y3
+	VCVTPS2DQ    Y4, Y4
+	VPMINSD      Y1, Y3, Y3
+	VPMINSD      Y1, Y4, Y4
+	VPADDD       Y4, Y3, Y5
+	VEXTRACTI128 $0x01, Y5, X6
+	VPADDD       X6, X5, X6
+	VPSHUFD      $0x4e, X6, X5
+	VPADDD       X5, X6, X6
+	VPSHUFD      $0xb1, X6, X5
+	VPADDD       X5, X6, X6
+	VMOVD        X6, BX
+	MOVW         BX, 274(CX)
+	VPACKSSDW    Y4, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPACKSSWB    X4, X3, X4
+	VMOVDQU      X4, 116(CX)
+	VMULPS       512(AX), Y2, Y3
+	VMULPS       544(AX), Y2, Y4
+	VCVTPS2DQ    Y3, Y3
+	VCVTPS2DQ    Y4, Y4
+	VPMINSD      Y1, Y3, Y3
+	VPMINSD      Y1, Y4, Y4
+	VPADDD       Y4, Y3, Y5
+	VEXTRACTI128 $0x01, Y5, X6
+	VPADDD       X6, X5, X6
+	VPSHUFD      $0x4e, X6, X5
+	VPADDD       X5, X6, X6
+	VPSHUFD      $0xb1, X6, X5
+	VPADDD       X5, X6, X6
+	VMOVD        X6, BX
+	MOVW         BX, 276(CX)
+	VPACKSSDW    Y4, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPACKSSWB    X4, X3, X4
+	VMOVDQU      X4, 132(CX)
+	VMULPS       576(AX), Y2, Y3
+	VMULPS       608(AX), Y2, Y4
+	VCVTPS2DQ    Y3, Y3
+	VCVTPS2DQ    Y4, Y4
+	VPMINSD      Y1, Y3, Y3
+	VPMINSD      Y1, Y4, Y4
+	VPADDD       Y4, Y3, Y5
+	VEXTRACTI128 $0x01, Y5, X6
+	VPADDD       X6, X5, X6
+	VPSHUFD      $0x4e, X6, X5
+	VPADDD       X5, X6, X6
+	VPSHUFD      $0xb1, X6, X5
+	VPADDD       X5, X6, X6
+	VMOVD        X6, BX
+	MOVW         BX, 278(CX)
+	VPACKSSDW    Y4, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPACKSSWB    X4, X3, X4
+	VMOVDQU      X4, 148(CX)
+	VMULPS       640(AX), Y2, Y3
+	VMULPS       672(AX), Y2, Y4
+	VCVTPS2DQ    Y3, Y3
+	VCVTPS2DQ    Y4, Y4
+	VPMINSD      Y1, Y3, Y3
+	VPMINSD      Y1, Y4, Y4
+	VPADDD       Y4, Y3, Y5
+	VEXTRACTI128 $0x01, Y5, X6
+	VPADDD       X6, X5, X6
+	VPSHUFD      $0x4e, X6, X5
+	VPADDD       X5, X6, X6
+	VPSHUFD      $0xb1, X6, X5
+	VPADDD       X5, X6, X6
+	VMOVD        X6, BX
+	MOVW         BX, 280(CX)
+	VPACKSSDW    Y4, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPACKSSWB    X4, X3, X4
+	VMOVDQU      X4, 164(CX)
+	VMULPS       704(AX), Y2, Y3
+	VMULPS       736(AX), Y2, Y4
+	VCVTPS2DQ    Y3, Y3
+	VCVTPS2DQ    Y4, Y4
+	VPMINSD      Y1, Y3, Y3
+	VPMINSD      Y1, Y4, Y4
+	VPADDD       Y4, Y3, Y5
+	VEXTRACTI128 $0x01, Y5, X6
+	VPADDD       X6, X5, X6
+	VPSHUFD      $0x4e, X6, X5
+	VPADDD       X5, X6, X6
+	VPSHUFD      $0xb1, X6, X5
+	VPADDD       X5, X6, X6
+	VMOVD        X6, BX
+	MOVW         BX, 282(CX)
+	VPACKSSDW    Y4, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPACKSSWB    X4, X3, X4
+	VMOVDQU      X4, 180(CX)
+	VMULPS       768(AX), Y2, Y3
+	VMULPS       800(AX), Y2, Y4
+	VCVTPS2DQ    Y3, Y3
+	VCVTPS2DQ    Y4, Y4
+	VPMINSD      Y1, Y3, Y3
+	VPMINSD      Y1, Y4, Y4
+	VPADDD       Y4, Y3, Y5
+	VEXTRACTI128 $0x01, Y5, X6
+	VPADDD       X6, X5, X6
+	VPSHUFD      $0x4e, X6, X5
+	VPADDD       X5, X6, X6
+	VPSHUFD      $0xb1, X6, X5
+	VPADDD       X5, X6, X6
+	VMOVD        X6, BX
+	MOVW         BX, 284(CX)
+	VPACKSSDW    Y4, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPACKSSWB    X4, X3, X4
+	VMOVDQU      X4, 196(CX)
+	VMULPS       832(AX), Y2, Y3
+	VMULPS       864(AX), Y2, Y4
+	VCVTPS2DQ    Y3, Y3
+	VCVTPS2DQ    Y4, Y4
+	VPMINSD      Y1, Y3, Y3
+	VPMINSD      Y1, Y4, Y4
+	VPADDD       Y4, Y3, Y5
+	VEXTRACTI128 $0x01, Y5, X6
+	VPADDD       X6, X5, X6
+	VPSHUFD      $0x4e, X6, X5
+	VPADDD       X5, X6, X6
+	VPSHUFD      $0xb1, X6, X5
+	VPADDD       X5, X6, X6
+	VMOVD        X6, BX
+	MOVW         BX, 286(CX)
+	VPACKSSDW    Y4, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPACKSSWB    X4, X3, X4
+	VMOVDQU      X4, 212(CX)
+	VMULPS       896(AX), Y2, Y3
+	VMULPS       928(AX), Y2, Y4
+	VCVTPS2DQ    Y3, Y3
+	VCVTPS2DQ    Y4, Y4
+	VPMINSD      Y1, Y3, Y3
+	VPMINSD      Y1, Y4, Y4
+	VPADDD       Y4, Y3, Y5
+	VEXTRACTI128 $0x01, Y5, X6
+	VPADDD       X6, X5, X6
+	VPSHUFD      $0x4e, X6, X5
+	VPADDD       X5, X6, X6
+	VPSHUFD      $0xb1, X6, X5
+	VPADDD       X5, X6, X6
+	VMOVD        X6, BX
+	MOVW         BX, 288(CX)
+	VPACKSSDW    Y4, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPACKSSWB    X4, X3, X4
+	VMOVDQU      X4, 228(CX)
+	VMULPS       960(AX), Y2, Y3
+	VMULPS       992(AX), Y2, Y2
+	VCVTPS2DQ    Y3, Y3
+	VCVTPS2DQ    Y2, Y2
+	VPMINSD      Y1, Y3, Y3
+	VPMINSD      Y1, Y2, Y2
+	VPADDD       Y2, Y3, Y4
+	VEXTRACTI128 $0x01, Y4, X5
+	VPADDD       X5, X4, X5
+	VPSHUFD      $0x4e, X5, X4
+	VPADDD       X4, X5, X5
+	VPSHUFD      $0xb1, X5, X4
+	VPADDD       X4, X5, X5
+	VMOVD        X5, BX
+	MOVW         BX, 290(CX)
+	VPACKSSDW    Y2, Y3, Y2
+	VPERMQ       $0xd8, Y2, Y2
+	VEXTRACTI128 $0x01, Y2, X3
+	VPACKSSWB    X3, X2, X3
+	VMOVDQU      X3, 244(CX)
+
+qnext:
+	ADDQ $0x00000400, AX
+	ADDQ $0x00000124, CX
+	DECQ DX
+	JMP  qblock
+
+qdone:
+	VZEROUPPER
+	RET

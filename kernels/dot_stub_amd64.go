@@ -33,3 +33,6 @@ func gemmUnpackedQ4KAVX512x4(u *byte, a *byte, stride int, nb int, out *float32)
 
 //go:noescape
 func dotQ4KF32AVX2(w *byte, x *float32, xsum *float32, nb int) float32
+
+//go:noescape
+func quantizeQ8KAVX2(x *float32, y *byte, nb int)
