@@ -2,10 +2,10 @@ package engine
 
 import (
 	"bytes"
-	"math"
 	"testing"
 
 	"asdsl-bench/engine/gguf"
+	"asdsl-bench/internal/numerics"
 	"asdsl-bench/internal/testutil"
 )
 
@@ -48,7 +48,7 @@ func TestQuantizerAgainstLlamaQuantize(t *testing.T) {
 					same++
 				}
 			}
-			rO, rT := rmse(x, ours), rmse(x, theirs)
+			rO, rT := numerics.RMSE(x, ours), numerics.RMSE(x, theirs)
 			t.Logf("%s %-26s %s rmse ours %.6g llama.cpp %.6g, identical blocks %d/%d", arch, rt.Name, rt.Type, rO, rT, same, len(enc)/bs)
 			if rO > rT*(1+1e-6) {
 				t.Errorf("%s %s: our RMSE %.6g is worse than llama.cpp's %.6g", arch, rt.Name, rO, rT)
@@ -60,13 +60,4 @@ func TestQuantizerAgainstLlamaQuantize(t *testing.T) {
 		src.Close()
 		ref.Close()
 	}
-}
-
-func rmse(a, b []float32) float64 {
-	var s float64
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		s += d * d
-	}
-	return math.Sqrt(s / float64(len(a)))
 }

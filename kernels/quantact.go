@@ -2,12 +2,6 @@ package kernels
 
 import "math"
 
-// roundEven rounds half to even, like ggml's nearest_int (the 1.5*2^23
-// trick) and _mm256_round_ps(_MM_ROUND_NEAREST).
-func roundEven(f float32) int32 {
-	return int32(math.RoundToEven(float64(f)))
-}
-
 // QuantizeRowQ8K quantizes activations to Q8_K the way ggml's
 // quantize_row_q8_K_ref does: the scale maps the value of largest
 // magnitude to -127 (sign kept in d), values round half to even, and the
@@ -29,7 +23,7 @@ func QuantizeRowQ8K(x []float32, out []BlockQ8K) {
 		}
 		iscale := -127 / max
 		for j, v := range xb {
-			q := roundEven(iscale * v)
+			q := nearestInt(iscale * v)
 			if q > 127 {
 				q = 127
 			}
@@ -65,7 +59,7 @@ func QuantizeRowQ8_0(x []float32, out []BlockQ8_0) {
 		}
 		out[i].D = F32ToFP16(d)
 		for j, v := range xb {
-			out[i].Qs[j] = int8(roundEven(v * id))
+			out[i].Qs[j] = int8(nearestInt(v * id))
 		}
 	}
 }

@@ -11,6 +11,8 @@ import "math"
 
 const groupMaxEps = 1e-15
 
+// nearestInt rounds half to even, like ggml's nearest_int (the 1.5*2^23
+// trick) and vcvtps2dq under the default rounding mode.
 func nearestInt(f float32) int32 { return int32(math.RoundToEven(float64(f))) }
 
 func clampI(v, lo, hi int32) int32 {

@@ -6,6 +6,7 @@ import (
 
 	"asdsl-bench/engine"
 	"asdsl-bench/engine/gguf"
+	"asdsl-bench/internal/numerics"
 )
 
 // CompareRow is one tensor of a quality comparison: the RMSE of two
@@ -32,11 +33,11 @@ func Compare(src, ours, ref *gguf.File) []CompareRow {
 		engine.DequantizeRows(s.Type, src.TensorData(s), x)
 		y := make([]float32, len(x))
 		engine.DequantizeRows(o.Type, ours.TensorData(o), y)
-		row := CompareRow{Name: o.Name, Type: o.Type, RMSE: rmse(x, y), RefRMSE: math.NaN()}
+		row := CompareRow{Name: o.Name, Type: o.Type, RMSE: numerics.RMSE(x, y), RefRMSE: math.NaN()}
 		if r, ok := ref.Tensor(o.Name); ok && r.Elements() == s.Elements() {
 			row.RefType = r.Type
 			engine.DequantizeRows(r.Type, ref.TensorData(r), y)
-			row.RefRMSE = rmse(x, y)
+			row.RefRMSE = numerics.RMSE(x, y)
 			if r.Type == o.Type {
 				a, b := ours.TensorData(o), ref.TensorData(r)
 				bs := int(o.Type.TypeSize())
@@ -51,13 +52,4 @@ func Compare(src, ours, ref *gguf.File) []CompareRow {
 		rows = append(rows, row)
 	}
 	return rows
-}
-
-func rmse(a, b []float32) float64 {
-	var s float64
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		s += d * d
-	}
-	return math.Sqrt(s / float64(len(a)))
 }

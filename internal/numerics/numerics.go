@@ -1,6 +1,6 @@
 // Package numerics compares next-token distributions: mean KL divergence
-// and top-1 agreement between two sets of logits, and reads llama.cpp's
-// golden fixture files.
+// and top-1 agreement between two sets of logits, RMSE between weight
+// vectors, and reads llama.cpp's golden fixture files.
 package numerics
 
 import (
@@ -41,6 +41,17 @@ func KL(ref, got []float32, vocab int) (meanKL, top1 float64) {
 		}
 	}
 	return meanKL / float64(rows), float64(agree) / float64(rows)
+}
+
+// RMSE is the root-mean-square difference of two equal-length vectors
+// (a quantizer's reconstruction error).
+func RMSE(a, b []float32) float64 {
+	var s float64
+	for i := range a {
+		d := float64(a[i]) - float64(b[i])
+		s += d * d
+	}
+	return math.Sqrt(s / float64(len(a)))
 }
 
 func logSoftmax(x []float32) []float64 {
