@@ -216,7 +216,10 @@ func (s *Session) eval(tokens []int32, all bool) ([]float32, error) {
 	for t := first; t < T; t++ {
 		rmsNorm(s.xn[(t-first)*d:(t-first+1)*d], s.x[t*d:(t+1)*d], s.m.outNorm, c.NormEps)
 	}
-	out := s.logits[:n*c.NVocab]
+	// Logits only for the rows asked for: a 512-token prompt of a
+	// 100k-vocabulary model would otherwise hold 200 MB for one row.
+	s.logits = grow(s.logits, n*c.NVocab)
+	out := s.logits
 	s.e.matmul(out, s.m.output, s.xn, n)
 	s.pos += T
 	return out, nil
@@ -234,7 +237,6 @@ func (s *Session) ensure(T int) {
 	s.fused = grow(s.fused, T*max(c.QDim()+2*c.KVDim(), 2*c.NFF))
 	s.gate = grow(s.gate, T*c.NFF)
 	s.up = grow(s.up, T*c.NFF)
-	s.logits = grow(s.logits, T*c.NVocab)
 }
 
 // split names one destination of a projection and its width per token.
