@@ -44,5 +44,8 @@ func (g *GEMV) Main() { g.e.matmul(g.out, g.w, g.x, 1) }
 // Threads is the number of workers and whether they are pinned.
 func (g *GEMV) Threads() (int, bool) { return g.threads, g.threadsPinned }
 
+// Workers reports each worker's thread and the CPU it is pinned to.
+func (g *GEMV) Workers() []pool.WorkerInfo { return g.e.pool.Workers() }
+
 // Close stops the workers.
 func (g *GEMV) Close() { g.e.pool.Close() }

@@ -149,7 +149,10 @@ var quantizerKLCheck = Check{Name: "Q4_K_M KL to F32 within 1.05x llama.cpp's", 
 		if err != nil {
 			return false, err.Error()
 		}
-		s, _ := m.NewSession(engine.SessionOptions{Context: len(prompt)})
+		s, err := m.NewSession(engine.SessionOptions{Context: len(prompt)})
+		if err != nil {
+			return false, err.Error()
+		}
 		got, err := s.Eval(prompt, true)
 		s.Close()
 		if err != nil {
@@ -236,6 +239,13 @@ var kernelTwinCheck = Check{Name: "SIMD kernels equal their Go twins (every ISA 
 					x[i] = float32(r.NormFloat64())
 				}
 				kernels.QuantizeRowQ8K(x, a[c*nb:(c+1)*nb])
+				q := make([]kernels.BlockQ8K, nb)
+				o.QuantizeRowQ8K(x, q)
+				for i := range q {
+					if q[i] != a[c*nb+i] {
+						return false, fmt.Sprintf("%s Q8_K quantizer differs from the Go twin at %d blocks", isa.Name, nb)
+					}
+				}
 			}
 			if o.DotQ4KQ8K(w4, a[:nb]) != kernels.DotQ4KQ8K(w4, a[:nb]) || o.DotQ6KQ8K(w6, a[:nb]) != kernels.DotQ6KQ8K(w6, a[:nb]) {
 				return false, fmt.Sprintf("%s differs from the Go twin at %d blocks", isa.Name, nb)
@@ -265,7 +275,10 @@ var promptPathsCheck = Check{Name: "GEMM prefill logits equal the GEMV loop's", 
 	}
 	var ref []float32
 	for _, f := range []engine.Features{{}, {SequentialPrompt: true}} {
-		s, _ := m.NewSession(engine.SessionOptions{Context: len(prompt), Features: f})
+		s, err := m.NewSession(engine.SessionOptions{Context: len(prompt), Features: f})
+		if err != nil {
+			return false, err.Error()
+		}
 		lg, err := s.Eval(prompt, true)
 		if err != nil {
 			s.Close()
@@ -318,12 +331,26 @@ var topologyCheck = Check{Name: "P-core detection and pinning", Run: func(*Env) 
 			return false, fmt.Sprintf("%s: math threads %s, want %s", c.file, got, c.math)
 		}
 	}
+	// Pinning: the math threads start and each one that was given a CPU
+	// is on it (a failed sched_setaffinity fails the check).
 	live := topology.Detect()
-	math := live.MathThreads()
-	g, err := engine.NewGEMV(len(math))
+	g, err := engine.NewGEMV(len(live.MathThreads()))
 	if err != nil {
 		return false, err.Error()
 	}
 	defer g.Close()
-	return true, fmt.Sprintf("recorded hybrids classified; here: %s", live.Summary())
+	var pinned []int
+	for _, w := range g.Workers() {
+		if w.CPU >= 0 && !w.Pinned {
+			return false, fmt.Sprintf("worker %d not pinned to CPU %d: %s", w.Worker, w.CPU, w.Err)
+		}
+		if w.Pinned {
+			pinned = append(pinned, w.CPU)
+		}
+	}
+	where := "threads not pinned on this OS"
+	if len(pinned) > 0 {
+		where = "math threads pinned to CPUs " + topology.FormatList(pinned)
+	}
+	return true, fmt.Sprintf("recorded hybrids classified; here: %s; %s", live.Summary(), where)
 }}
