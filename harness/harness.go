@@ -58,7 +58,9 @@ func Execute(o Options) (*results.Run, error) {
 	}
 	cpu := machine.DetectCPU()
 	topo := topology.Detect()
-	best := bestISA()
+	// The kernels the process chose: the best this CPU runs, or the one
+	// ASDSL_ISA names (phases that pin an ISA, like phase 1, override it).
+	best := kernels.Active().ISA
 	run.Machine = results.Machine{CPU: cpu.Brand, Features: cpu.Features, ISA: best, Topology: topo.Summary(), ReadGBs: map[int]float64{}}
 	fmt.Fprintf(log, "machine: %s; %s; kernels %s\n", cpu.Brand, topo.Summary(), best)
 
@@ -89,8 +91,7 @@ func Execute(o Options) (*results.Run, error) {
 			m.Close()
 		}
 	}()
-	prevISA := kernels.Active().ISA
-	defer kernels.Use(prevISA)
+	defer kernels.Use(best) // phases switch kernels; restore the choice
 
 	done := map[string]*results.Phase{}
 	env := &phases.Env{KLMax: o.Suite.Targets.KLMax}
@@ -181,15 +182,6 @@ func passFail(ok bool) string {
 	return "FAIL"
 }
 
-func bestISA() string {
-	for _, s := range kernels.ISAs() {
-		if s.Supported {
-			return s.Name
-		}
-	}
-	return "generic"
-}
-
 func sortedKeys(m map[int]bool) []int {
 	var out []int
 	for k := range m {
@@ -257,10 +249,8 @@ func bench(m *engine.Model, sm suite.Model, w suite.Workload, threads int, ph *p
 func logBench(log io.Writer, b *results.Bench) {
 	ms := b.Metrics()
 	fmt.Fprintf(log, "  bench %s/%s t=%d: TTFT %.1f ms, prefill %.1f t/s, decode %.2f t/s (%.2f GB/s)\n", b.Model, b.Workload, b.Threads,
-		median(ms["ttft-ms"]), median(ms["prefill-tok/s"]), median(ms["decode-tok/s"]), median(ms["decode-GB/s"]))
+		results.Median(ms["ttft-ms"]), results.Median(ms["prefill-tok/s"]), results.Median(ms["decode-tok/s"]), results.Median(ms["decode-GB/s"]))
 }
-
-func median(x []float64) float64 { return results.Median(x) }
 
 // gates evaluates the targets that apply to the phase on every bench.
 func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw map[int]float64) []results.Gate {
@@ -282,7 +272,7 @@ func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw map[int]flo
 		}
 		ms := b.Metrics()
 		id := fmt.Sprintf("%s/%s t=%d", b.Model, b.Workload, b.Threads)
-		dec, gbs, ttft, pre := median(ms["decode-tok/s"]), median(ms["decode-GB/s"]), median(ms["ttft-ms"]), median(ms["prefill-tok/s"])
+		dec, gbs, ttft, pre := results.Median(ms["decode-tok/s"]), results.Median(ms["decode-GB/s"]), results.Median(ms["ttft-ms"]), results.Median(ms["prefill-tok/s"])
 		frac := gbs / bw[b.Threads]
 		if ph.Gates("decode") && b.Generate > 0 {
 			if t.DecodeTPSMin > 0 {
@@ -304,21 +294,21 @@ func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw map[int]flo
 			continue
 		}
 		for _, pt := range o.Profile.For(b.Shape) {
-			pre := "profile " + o.Profile.Name + ": " + id
+			pid := "profile " + o.Profile.Name + ": " + id
 			if ph.Gates("decode") && b.Generate > 0 {
 				if pt.DecodeTPSMin > 0 {
-					add(pre+" decode tok/s", ">=", pt.DecodeTPSMin, dec)
+					add(pid+" decode tok/s", ">=", pt.DecodeTPSMin, dec)
 				}
 				if pt.DecodeBWFractionMin > 0 {
-					add(pre+" decode fraction of read bandwidth", ">=", pt.DecodeBWFractionMin, frac)
+					add(pid+" decode fraction of read bandwidth", ">=", pt.DecodeBWFractionMin, frac)
 				}
 			}
 			if ph.Gates("prefill") {
 				if pt.TTFTMsMax > 0 {
-					add(pre+" TTFT ms", "<=", pt.TTFTMsMax, ttft)
+					add(pid+" TTFT ms", "<=", pt.TTFTMsMax, ttft)
 				}
 				if pt.PrefillOverDecodeMin > 0 && b.Generate > 0 {
-					add(pre+" prefill / decode speed", ">=", pt.PrefillOverDecodeMin, median(ms["prefill-tok/s"])/dec)
+					add(pid+" prefill / decode speed", ">=", pt.PrefillOverDecodeMin, pre/dec)
 				}
 			}
 		}

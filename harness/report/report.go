@@ -56,8 +56,6 @@ func table(w io.Writer, header []any, rows [][]any) {
 	fmt.Fprintln(w)
 }
 
-func median(x []float64) float64 { return results.Median(x) }
-
 func verdict(ok bool) string {
 	if ok {
 		return "PASS"
@@ -104,7 +102,7 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 		for _, b := range p.Benches {
 			key := fmt.Sprintf("%s/%s t=%d", b.Model, b.Workload, b.Threads)
 			ms := b.Metrics()
-			dec := median(ms["decode-tok/s"])
+			dec := results.Median(ms["decode-tok/s"])
 			vs0, vsPrev := "-", "-"
 			if v, ok := base[key]; ok && v > 0 {
 				vs0 = fmt.Sprintf("%.2fx", dec/v)
@@ -115,9 +113,9 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 				vsPrev = fmt.Sprintf("%.2fx", dec/v)
 			}
 			prev[key] = dec
-			frac := median(ms["decode-GB/s"]) / r.Machine.ReadGBs[b.Threads]
+			frac := results.Median(ms["decode-GB/s"]) / r.Machine.ReadGBs[b.Threads]
 			rows = append(rows, []any{p.Name, key, verdict(p.Passed), fmt.Sprintf("%d/%d", checks, len(p.Checks)),
-				fmt.Sprintf("%.1f", median(ms["ttft-ms"])), fmt.Sprintf("%.1f", median(ms["prefill-tok/s"])),
+				fmt.Sprintf("%.1f", results.Median(ms["ttft-ms"])), fmt.Sprintf("%.1f", results.Median(ms["prefill-tok/s"])),
 				fmt.Sprintf("%.2f", dec), fmt.Sprintf("%s / %s", vs0, vsPrev), fmt.Sprintf("%.0f%%", 100*frac)})
 		}
 		if len(p.Benches) == 0 {
@@ -229,7 +227,7 @@ func Index(runs []*results.Run, dir string) error {
 		var dec []string
 		for _, p := range r.Phases {
 			for _, bn := range p.Benches {
-				if v := median(bn.Metrics()["decode-tok/s"]); !math.IsNaN(v) {
+				if v := results.Median(bn.Metrics()["decode-tok/s"]); !math.IsNaN(v) {
 					dec = append(dec, fmt.Sprintf("%s %s %.1f", p.Name, bn.Model, v))
 				}
 			}
