@@ -62,8 +62,10 @@ func (cs *counterSet) reset() {
 	}
 }
 
-// read sums the counters over the threads and closes them.
+// read sums the counters over the threads and closes them; a second
+// read finds none left (so an early return can close them by reading).
 func (cs *counterSet) read() Counters {
+	defer func() { cs.hw, cs.sw = nil, nil }()
 	c := Counters{HardwareUnavailable: cs.hwErr, SoftwareUnavailable: cs.swErr, Values: map[string]float64{}}
 	add := func(name string, v *uint64) {
 		if v != nil {

@@ -83,7 +83,7 @@ func Run(s *engine.Session, o Options) (*Result, error) {
 		}
 		next := engine.Argmax(lg)
 		ttft := slow(time.Since(t0), o.Slowdown)
-		var steps []time.Duration
+		steps := make([]time.Duration, 0, o.Generate) // no growth between timed steps
 		tok := []int32{next}
 		for i := 0; i < o.Generate; i++ {
 			t := time.Now()
@@ -113,6 +113,7 @@ func Run(s *engine.Session, o Options) (*Result, error) {
 		}
 	}
 	cs := openCounters(tids)
+	defer cs.read() // closes the counters when a repetition fails
 	cs.reset()
 	before, errStat := readCPUTimes()
 	ticks0 := map[int]uint64{}
