@@ -2,7 +2,8 @@ package engine
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"asdsl-bench/engine/gguf"
 )
@@ -46,12 +47,7 @@ func register(a architecture) { architectures[a.name] = a }
 
 // SupportedArchitectures lists the architectures the engine can run.
 func SupportedArchitectures() []string {
-	var s []string
-	for k := range architectures {
-		s = append(s, k)
-	}
-	sort.Strings(s)
-	return s
+	return slices.Sorted(maps.Keys(architectures))
 }
 
 // Load opens and maps a GGUF model.

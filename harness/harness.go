@@ -8,9 +8,10 @@ package harness
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os/exec"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -132,7 +133,7 @@ func Execute(o Options) (*results.Run, error) {
 					continue
 				}
 				for _, w := range o.Suite.Workloads {
-					for _, t := range sortedKeys(threads) {
+					for _, t := range slices.Sorted(maps.Keys(threads)) {
 						b, err := bench(models[sm.Name], sm, w, t, ph, o)
 						if err != nil {
 							return nil, fmt.Errorf("%s %s %s: %w", ph.Name, sm.Name, w.Name, err)
@@ -180,15 +181,6 @@ func passFail(ok bool) string {
 		return "PASS"
 	}
 	return "FAIL"
-}
-
-func sortedKeys(m map[int]bool) []int {
-	var out []int
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Ints(out)
-	return out
 }
 
 // prepareModels creates (once, cached) the suite's mock models and loads

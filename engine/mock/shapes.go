@@ -6,7 +6,8 @@ package mock
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -37,12 +38,7 @@ var Shapes = map[string]Shape{
 
 // ShapeNames lists the shapes, sorted.
 func ShapeNames() []string {
-	var s []string
-	for k := range Shapes {
-		s = append(s, k)
-	}
-	sort.Strings(s)
-	return s
+	return slices.Sorted(maps.Keys(Shapes))
 }
 
 // Lookup finds a shape by name.

@@ -6,9 +6,11 @@ package report
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -75,7 +77,7 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 
 	fmt.Fprintf(w, "## Machine\n\n")
 	var bwRows [][]any
-	for _, t := range sortedThreads(r.Machine.ReadGBs) {
+	for _, t := range slices.Sorted(maps.Keys(r.Machine.ReadGBs)) {
 		bwRows = append(bwRows, []any{t, fmt.Sprintf("%.1f", r.Machine.ReadGBs[t])})
 	}
 	fmt.Fprintf(w, "- CPU: %s; kernels: %s; features: %s\n- Topology: %s\n\n", r.Machine.CPU, r.Machine.ISA, strings.Join(r.Machine.Features, " "), r.Machine.Topology)
@@ -164,7 +166,7 @@ func writeBench(w io.Writer, b *results.Bench) {
 	fmt.Fprintf(w, "**%s / %s, %d thread(s)** (prompt %d, generate %d, %d repetitions; peak RSS %.0f MiB)\n\n",
 		b.Model, b.Workload, b.Threads, b.Prompt, b.Generate, len(b.Result.Samples), float64(b.Result.PeakRSS)/(1<<20))
 	var cores []string
-	for _, id := range sortedThreadsF(b.Result.CoreBusy) {
+	for _, id := range slices.Sorted(maps.Keys(b.Result.CoreBusy)) {
 		cores = append(cores, fmt.Sprintf("cpu%d %.0f%%", id, 100*b.Result.CoreBusy[id]))
 	}
 	var threads []string
@@ -184,13 +186,8 @@ func writeBench(w io.Writer, b *results.Bench) {
 	if c.SoftwareUnavailable != "" {
 		fmt.Fprintf(w, "- software counters: unavailable: %s\n", c.SoftwareUnavailable)
 	}
-	var names []string
-	for k := range c.Values {
-		names = append(names, k)
-	}
-	sort.Strings(names)
 	var cv []string
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(c.Values)) {
 		cv = append(cv, fmt.Sprintf("%s %.4g", k, c.Values[k]))
 	}
 	if len(cv) > 0 {
@@ -201,17 +198,6 @@ func writeBench(w io.Writer, b *results.Bench) {
 	}
 	fmt.Fprintln(w)
 }
-
-func sortedThreads(m map[int]float64) []int {
-	var out []int
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Ints(out)
-	return out
-}
-
-func sortedThreadsF(m map[int]float64) []int { return sortedThreads(m) }
 
 // Index rewrites dir/README.md: every stored run, newest first.
 func Index(runs []*results.Run, dir string) error {

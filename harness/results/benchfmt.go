@@ -3,7 +3,8 @@ package results
 import (
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"golang.org/x/perf/benchfmt"
@@ -23,11 +24,7 @@ func WriteBenchfmt(w io.Writer, r *Run) error {
 	for _, p := range r.Phases {
 		for _, b := range p.Benches {
 			ms := b.Metrics()
-			names := make([]string, 0, len(ms))
-			for k := range ms {
-				names = append(names, k)
-			}
-			sort.Strings(names)
+			names := slices.Sorted(maps.Keys(ms))
 			n := 0
 			for _, k := range names {
 				n = max(n, len(ms[k]))
