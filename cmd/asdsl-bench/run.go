@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"asdsl-bench/configs"
@@ -57,7 +58,7 @@ func runCommand(args []string, gate bool) error {
 	if gate || len(want) == 0 {
 		want = s.Phases
 	}
-	phaseNames, err := expandPhases(want, s)
+	phaseNames, err := expandPhases(want)
 	if err != nil {
 		return err
 	}
@@ -89,8 +90,12 @@ func runCommand(args []string, gate bool) error {
 	if err != nil {
 		return err
 	}
-	if runs, err := results.List(filepath.Join(*rf.out, "runs")); err == nil {
-		report.Index(runs, *rf.out)
+	runs, err := results.List(filepath.Join(*rf.out, "runs"))
+	if err == nil {
+		err = report.Index(runs, *rf.out)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "warning: the report index was not updated: %v\n", err)
 	}
 	printSummary(run)
 	fmt.Fprintf(os.Stderr, "results: %s (and .bench for benchstat); report: %s\n", jsonPath, rep)
@@ -174,27 +179,22 @@ func loadBaseline(b, runsDir, suiteName string) (*results.Run, error) {
 	return nil, fmt.Errorf("no stored run of suite %s in %s to use as the baseline", suiteName, runsDir)
 }
 
-func expandPhases(want []string, s *suite.Suite) ([]string, error) {
-	var out []string
-	for _, w := range want {
-		if w == "all" {
-			out = out[:0]
-			for _, p := range phases.All() {
-				out = append(out, p.Name)
-			}
-			return out, nil
-		}
-		if phases.ByName(w) == nil {
-			return nil, usagef("unknown phase %q (phase0..phase7 or all)", w)
-		}
-		out = append(out, w)
-	}
-	if len(out) == 0 {
+// expandPhases checks phase names; none, or "all" among them, means
+// every phase.
+func expandPhases(want []string) ([]string, error) {
+	if len(want) == 0 || slices.Contains(want, "all") {
+		var out []string
 		for _, p := range phases.All() {
 			out = append(out, p.Name)
 		}
+		return out, nil
 	}
-	return out, nil
+	for _, w := range want {
+		if phases.ByName(w) == nil {
+			return nil, usagef("unknown phase %q (phase0..phase7 or all)", w)
+		}
+	}
+	return want, nil
 }
 
 func runCompare(args []string) error {
