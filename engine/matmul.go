@@ -95,6 +95,7 @@ func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 	mt.act, mt.ops, mt.w, mt.x, mt.out, mt.T, mt.tiles, mt.noGEMM = &e.act, ops, w, x, out, T, DefaultTiles, e.noGEMM || ops.FloatQ4K
 	if len(mt.unp) < e.pool.Size() {
 		mt.unp = make([][]kernels.UnpackedQ4K, e.pool.Size())
+		mt.res = make([][4]float32, e.pool.Size())
 	}
 	if T > 1 {
 		e.parallelChunk(mt, w.Rows, w.Cols*T, DefaultTiles.Rows)
@@ -110,6 +111,7 @@ type matmulTask struct {
 	tiles  Tiles
 	noGEMM bool
 	unp    [][]kernels.UnpackedQ4K // per worker: the row being multiplied, unpacked
+	res    [][4]float32            // per worker: the 4-row kernels' results
 	act    *actBuf
 	ops    *kernels.Ops
 	w      *Matrix
@@ -125,7 +127,19 @@ func (m *matmulTask) Run(w, r0, r1 int) {
 	}
 	for t := 0; t < m.T; t++ {
 		o := m.out[t*m.w.Rows:]
-		for r := r0; r < r1; r++ {
+		r := r0
+		if m.w.Type == gguf.TypeQ4_K && !m.ops.FloatQ4K {
+			// Four rows per call share the activation loads and the
+			// per-block bookkeeping (gemvQ4KQ8K_4rows).
+			nb := m.w.Cols / kernels.QK_K
+			a := m.act.q8k[t*nb : (t+1)*nb]
+			res := &m.res[w] // a local would escape through the func value
+			for ; r+4 <= r1; r += 4 {
+				m.ops.GemvQ4KQ8Kx4Rows(kernels.AsQ4K(m.w.Rows4(r)), a, res)
+				o[r], o[r+1], o[r+2], o[r+3] = res[0], res[1], res[2], res[3]
+			}
+		}
+		for ; r < r1; r++ {
 			o[r] = m.act.dot(m.ops, m.w, r, t, m.x)
 		}
 	}
@@ -212,7 +226,8 @@ func (e *exec) parallel(t pool.Task, n, workPerItem int) {
 		t.Run(0, 0, n)
 		return
 	}
-	e.pool.Parallel(t, n, max(1, n/(4*th)))
+	// Chunks are whole multiples of 4 rows, the GEMV kernels' step.
+	e.pool.Parallel(t, n, max(4, n/(4*th)&^3))
 }
 
 // parallelChunk is parallel with a fixed chunk size.

@@ -21,6 +21,9 @@ type Matrix struct {
 // Row returns row i's raw bytes.
 func (m *Matrix) Row(i int) []byte { return m.Data[i*m.RowBytes : (i+1)*m.RowBytes] }
 
+// Rows4 is rows i..i+3 as one slice (rows are contiguous).
+func (m *Matrix) Rows4(i int) []byte { return m.Data[i*m.RowBytes : (i+4)*m.RowBytes] }
+
 // Bytes is the matrix's size in the file.
 func (m *Matrix) Bytes() int64 { return int64(len(m.Data)) }
 

@@ -101,6 +101,34 @@ func BenchmarkDotQ4K(b *testing.B) {
 	}
 }
 
+// BenchmarkGemv4RowsQ4K: the same 64 rows as BenchmarkDotQ4K through the
+// 4-row decode kernel (cache-resident: compute speed per ISA).
+func BenchmarkGemv4RowsQ4K(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const nb = 16
+	w := randQ4K(r, nb*64)
+	a := make([]BlockQ8K, nb)
+	QuantizeRowQ8K(randF32(r, nb*QK_K), a)
+	prev := active
+	defer func() { active = prev }()
+	for _, s := range ISAs() {
+		if !s.Supported {
+			continue
+		}
+		Use(s.Name)
+		o := Active()
+		b.Run(s.Name, func(b *testing.B) {
+			b.SetBytes(nb * BlockQ4KSize * 64)
+			var out [4]float32
+			for b.Loop() {
+				for row := 0; row < 64; row += 4 {
+					o.GemvQ4KQ8Kx4Rows(w[row*nb:(row+4)*nb], a, &out)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkGemmQ4K: the 4-column kernel on a cache-resident row of 16
 // super-blocks: per-call cost, per ISA, in weight bytes x columns / s.
 func BenchmarkGemmQ4K(b *testing.B) {

@@ -24,6 +24,10 @@ type Ops struct {
 	// column c is a[c*stride : c*stride+len(w)]; out gets four results,
 	// each bit-identical to DotQ4KQ8K on that column.
 	GemmQ4KQ8Kx4 func(w []BlockQ4K, a []BlockQ8K, stride int, out *[4]float32)
+	// GemvQ4KQ8Kx4Rows multiplies four consecutive Q4_K rows (w holds
+	// 4·len(a) blocks, row r at w[r·len(a):]) by one Q8_K column: the
+	// decode GEMV's kernel. out[r] is bit-identical to DotQ4KQ8K on row r.
+	GemvQ4KQ8Kx4Rows func(w []BlockQ4K, a []BlockQ8K, out *[4]float32)
 	// UnpackQ4K expands a row for GemmUnpackedQ4KQ8Kx4, which multiplies
 	// the unpacked row by four Q8_K columns (equal to DotQ4KQ8K per column).
 	UnpackQ4K            func(blocks []BlockQ4K, u []UnpackedQ4K)
@@ -59,6 +63,14 @@ func GemmQ4KQ8Kx4(w []BlockQ4K, a []BlockQ8K, stride int, out *[4]float32) {
 	}
 }
 
+// GemvQ4KQ8Kx4Rows is the Go twin of the 4-row Q4_K kernel.
+func GemvQ4KQ8Kx4Rows(w []BlockQ4K, a []BlockQ8K, out *[4]float32) {
+	nb := len(a)
+	for r := 0; r < 4; r++ {
+		out[r] = DotQ4KQ8K(w[r*nb:(r+1)*nb], a)
+	}
+}
+
 // GenericOps are the pure-Go references; they run everywhere.
 var GenericOps = Ops{
 	ISA:         "generic",
@@ -70,8 +82,9 @@ var GenericOps = Ops{
 	DotF16:      DotF16,
 	DotBF16:     DotBF16,
 
-	GemmQ4KQ8Kx4: GemmQ4KQ8Kx4,
-	GemmQ6KQ8Kx4: GemmQ6KQ8Kx4,
+	GemmQ4KQ8Kx4:     GemmQ4KQ8Kx4,
+	GemmQ6KQ8Kx4:     GemmQ6KQ8Kx4,
+	GemvQ4KQ8Kx4Rows: GemvQ4KQ8Kx4Rows,
 
 	DotQ4KF32:            DotQ4KF32,
 	UnpackQ4K:            UnpackQ4K,
@@ -144,7 +157,8 @@ type ISAStatus struct {
 }
 
 // prefetchDistance is how many bytes ahead of the block being multiplied
-// the SIMD GEMV kernels prefetch weights. Decode streams every weight
+// the one-row SIMD GEMV kernels (Q6_K; Q4_K rows left over from the 4-row
+// kernel, which prefetches the next four rows instead) prefetch weights. Decode streams every weight
 // once from DRAM; one core keeps only so many misses in flight, so the
 // requests must be issued well before the data is needed. 6 KiB was best
 // for a 7B Q4_K_M model on this project's 2-core Xeon VM (1024: 1.7 t/s,

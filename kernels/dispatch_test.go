@@ -256,3 +256,47 @@ func TestQuantizeQ8KMatchesTwin(t *testing.T) {
 		}
 	})
 }
+
+// The 4-row GEMV kernels against DotQ4KQ8K on each row: exact, on odd
+// row lengths, misaligned rows, and large and extreme activations.
+func TestGemv4RowsMatchesDot(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	forEachISA(t, func(t *testing.T, o *Ops) {
+		for _, nb := range []int{1, 2, 3, 7, 16, 17, 43} {
+			for trial := 0; trial < 3; trial++ {
+				w := misalignedQ4K(randQ4K(r, 4*nb))
+				x := randF32(r, nb*QK_K)
+				if trial == 1 {
+					for i := range x {
+						x[i] *= 1e4
+					}
+				}
+				a := make([]BlockQ8K, nb)
+				QuantizeRowQ8K(x, a)
+				if trial == 2 {
+					for i := range a {
+						for j := range a[i].Qs {
+							a[i].Qs[j] = int8(-127 + 254*((j/5)&1))
+						}
+						for g := range a[i].Bsums {
+							var s int16
+							for _, q := range a[i].Qs[16*g : 16*g+16] {
+								s += int16(q)
+							}
+							a[i].Bsums[g] = s
+						}
+					}
+				}
+				var got, twin [4]float32
+				o.GemvQ4KQ8Kx4Rows(w, a, &got)
+				GemvQ4KQ8Kx4Rows(w, a, &twin)
+				for row := 0; row < 4; row++ {
+					want := DotQ4KQ8K(w[row*nb:(row+1)*nb], a)
+					if got[row] != want || twin[row] != want {
+						t.Fatalf("nb=%d trial %d row %d: %v (twin %v), DotQ4KQ8K %v", nb, trial, row, got[row], twin[row], want)
+					}
+				}
+			}
+		}
+	})
+}

@@ -2852,3 +2852,598 @@ qnext:
 qdone:
 	VZEROUPPER
 	RET
+
+// func gemvQ4KQ8KAVX2x4rows(w *byte, a *byte, nb int, pf int, out *float32)
+// Requires: AVX, AVX2, F16C, MMX+
+TEXT ·gemvQ4KQ8KAVX2x4rows(SB), NOSPLIT, $0-40
+	MOVQ   w+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   nb+16(FP), DX
+	MOVQ   pf+24(FP), BX
+	IMUL3Q $0x90, DX, SI
+	LEAQ   (AX)(SI*1), DI
+	LEAQ   (DI)(SI*1), R8
+	LEAQ   (R8)(SI*1), SI
+	VXORPS X0, X0, X0
+
+r4block:
+	CMPQ         DX, $0x00
+	JE           r4done
+	PREFETCHT0   (AX)(BX*1)
+	PREFETCHT0   64(AX)(BX*1)
+	PREFETCHT0   128(AX)(BX*1)
+	PREFETCHT0   (DI)(BX*1)
+	PREFETCHT0   64(DI)(BX*1)
+	PREFETCHT0   128(DI)(BX*1)
+	PREFETCHT0   (R8)(BX*1)
+	PREFETCHT0   64(R8)(BX*1)
+	PREFETCHT0   128(R8)(BX*1)
+	PREFETCHT0   (SI)(BX*1)
+	PREFETCHT0   64(SI)(BX*1)
+	PREFETCHT0   128(SI)(BX*1)
+	VMOVDQU      (AX), X1
+	VMOVDQU      (DI), X2
+	VMOVDQU      (R8), X3
+	VMOVDQU      (SI), X4
+	VPUNPCKLDQ   X2, X1, X5
+	VPUNPCKLDQ   X4, X3, X6
+	VPUNPCKHDQ   X2, X1, X1
+	VPUNPCKHDQ   X4, X3, X2
+	VPUNPCKLQDQ  X6, X5, X3
+	VPUNPCKHQDQ  X6, X5, X4
+	VPUNPCKLQDQ  X2, X1, X5
+	VPUNPCKHQDQ  X2, X1, X1
+	MOVL         $0x3f3f3f3f, R9
+	VMOVD        R9, X2
+	VPBROADCASTD X2, X2
+	MOVL         $0x0f0f0f0f, R9
+	VMOVD        R9, X6
+	VPBROADCASTD X6, X6
+	MOVL         $0x03030303, R9
+	VMOVD        R9, X7
+	VPBROADCASTD X7, X7
+	VPAND        X2, X4, X8
+	VPAND        X2, X5, X9
+	VPAND        X6, X1, X2
+	VPSRLD       $0x06, X4, X4
+	VPAND        X7, X4, X4
+	VPSLLD       $0x04, X4, X4
+	VPOR         X4, X2, X2
+	VPSRLD       $0x04, X1, X1
+	VPAND        X6, X1, X1
+	VPSRLD       $0x06, X5, X4
+	VPAND        X7, X4, X4
+	VPSLLD       $0x04, X4, X4
+	VPOR         X4, X1, X1
+	VPUNPCKLDQ   X2, X8, X4
+	VPUNPCKHDQ   X2, X8, X2
+	VPMOVZXBW    X4, Y5
+	VPMOVZXBW    X2, Y6
+	VPUNPCKLDQ   X1, X9, X4
+	VPUNPCKHDQ   X1, X9, X2
+	VPMOVZXBW    X4, Y1
+	VPMOVZXBW    X2, Y2
+	VMOVDQU      260(CX), Y4
+	VEXTRACTI128 $0x01, Y4, X7
+	VPHADDW      X7, X4, X7
+	VINSERTI128  $0x01, X7, Y7, Y4
+	VPMADDWD     Y4, Y1, Y1
+	VPMADDWD     Y4, Y2, Y2
+	VPHADDD      Y2, Y1, Y1
+	VPHADDD      Y1, Y1, Y1
+	VEXTRACTI128 $0x01, Y1, X2
+	VPUNPCKLDQ   X2, X1, X7
+	MOVL         $0x0f0f0f0f, R9
+	VMOVD        R9, X1
+	VPBROADCASTD X1, Y1
+	VPERMQ       $0x44, Y5, Y2
+	VPXOR        Y4, Y4, Y4
+	VMOVDQU      16(AX), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPMADDUBSW   4(CX), Y9, Y9
+	VPMADDUBSW   36(CX), Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+0(SB), Y2, Y10
+	VPMADDWD     Y10, Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+32(SB), Y2, Y10
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y9, Y4, Y4
+	VPADDD       Y8, Y4, Y4
+	VMOVDQU      48(AX), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPMADDUBSW   68(CX), Y9, Y9
+	VPMADDUBSW   100(CX), Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+64(SB), Y2, Y10
+	VPMADDWD     Y10, Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+96(SB), Y2, Y10
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y9, Y4, Y4
+	VPADDD       Y8, Y4, Y4
+	VMOVDQU      80(AX), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPMADDUBSW   132(CX), Y9, Y9
+	VPMADDUBSW   164(CX), Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+128(SB), Y2, Y10
+	VPMADDWD     Y10, Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+160(SB), Y2, Y10
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y9, Y4, Y4
+	VPADDD       Y8, Y4, Y4
+	VMOVDQU      112(AX), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPMADDUBSW   196(CX), Y9, Y9
+	VPMADDUBSW   228(CX), Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+192(SB), Y2, Y10
+	VPMADDWD     Y10, Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+224(SB), Y2, Y10
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y9, Y4, Y4
+	VPADDD       Y8, Y4, Y4
+	VPERMQ       $0xee, Y5, Y2
+	VPXOR        Y5, Y5, Y5
+	VMOVDQU      16(DI), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPMADDUBSW   4(CX), Y9, Y9
+	VPMADDUBSW   36(CX), Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+0(SB), Y2, Y10
+	VPMADDWD     Y10, Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+32(SB), Y2, Y10
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y9, Y5, Y5
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      48(DI), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPMADDUBSW   68(CX), Y9, Y9
+	VPMADDUBSW   100(CX), Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+64(SB), Y2, Y10
+	VPMADDWD     Y10, Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+96(SB), Y2, Y10
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y9, Y5, Y5
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      80(DI), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPMADDUBSW   132(CX), Y9, Y9
+	VPMADDUBSW   164(CX), Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+128(SB), Y2, Y10
+	VPMADDWD     Y10, Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+160(SB), Y2, Y10
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y9, Y5, Y5
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      112(DI), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPMADDUBSW   196(CX), Y9, Y9
+	VPMADDUBSW   228(CX), Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+192(SB), Y2, Y10
+	VPMADDWD     Y10, Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+224(SB), Y2, Y10
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y9, Y5, Y5
+	VPADDD       Y8, Y5, Y5
+	VPERMQ       $0x44, Y6, Y2
+	VPXOR        Y8, Y8, Y8
+	VMOVDQU      16(R8), Y9
+	VPAND        Y1, Y9, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPMADDUBSW   4(CX), Y10, Y10
+	VPMADDUBSW   36(CX), Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+0(SB), Y2, Y11
+	VPMADDWD     Y11, Y10, Y10
+	VPSHUFB      q4kScaleShuf<>+32(SB), Y2, Y11
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y10, Y8, Y8
+	VPADDD       Y9, Y8, Y8
+	VMOVDQU      48(R8), Y9
+	VPAND        Y1, Y9, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPMADDUBSW   68(CX), Y10, Y10
+	VPMADDUBSW   100(CX), Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+64(SB), Y2, Y11
+	VPMADDWD     Y11, Y10, Y10
+	VPSHUFB      q4kScaleShuf<>+96(SB), Y2, Y11
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y10, Y8, Y8
+	VPADDD       Y9, Y8, Y8
+	VMOVDQU      80(R8), Y9
+	VPAND        Y1, Y9, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPMADDUBSW   132(CX), Y10, Y10
+	VPMADDUBSW   164(CX), Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+128(SB), Y2, Y11
+	VPMADDWD     Y11, Y10, Y10
+	VPSHUFB      q4kScaleShuf<>+160(SB), Y2, Y11
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y10, Y8, Y8
+	VPADDD       Y9, Y8, Y8
+	VMOVDQU      112(R8), Y9
+	VPAND        Y1, Y9, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPMADDUBSW   196(CX), Y10, Y10
+	VPMADDUBSW   228(CX), Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+192(SB), Y2, Y11
+	VPMADDWD     Y11, Y10, Y10
+	VPSHUFB      q4kScaleShuf<>+224(SB), Y2, Y11
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y10, Y8, Y8
+	VPADDD       Y9, Y8, Y8
+	VPERMQ       $0xee, Y6, Y2
+	VPXOR        Y6, Y6, Y6
+	VMOVDQU      16(SI), Y9
+	VPAND        Y1, Y9, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPMADDUBSW   4(CX), Y10, Y10
+	VPMADDUBSW   36(CX), Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+0(SB), Y2, Y11
+	VPMADDWD     Y11, Y10, Y10
+	VPSHUFB      q4kScaleShuf<>+32(SB), Y2, Y11
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y10, Y6, Y6
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      48(SI), Y9
+	VPAND        Y1, Y9, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPMADDUBSW   68(CX), Y10, Y10
+	VPMADDUBSW   100(CX), Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+64(SB), Y2, Y11
+	VPMADDWD     Y11, Y10, Y10
+	VPSHUFB      q4kScaleShuf<>+96(SB), Y2, Y11
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y10, Y6, Y6
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      80(SI), Y9
+	VPAND        Y1, Y9, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPMADDUBSW   132(CX), Y10, Y10
+	VPMADDUBSW   164(CX), Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+128(SB), Y2, Y11
+	VPMADDWD     Y11, Y10, Y10
+	VPSHUFB      q4kScaleShuf<>+160(SB), Y2, Y11
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y10, Y6, Y6
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      112(SI), Y9
+	VPAND        Y1, Y9, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPMADDUBSW   196(CX), Y10, Y10
+	VPMADDUBSW   228(CX), Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+192(SB), Y2, Y1
+	VPMADDWD     Y1, Y10, Y10
+	VPSHUFB      q4kScaleShuf<>+224(SB), Y2, Y1
+	VPMADDWD     Y1, Y9, Y9
+	VPADDD       Y10, Y6, Y6
+	VPADDD       Y9, Y6, Y6
+	VPHADDD      Y5, Y4, Y4
+	VPHADDD      Y6, Y8, Y8
+	VPHADDD      Y8, Y4, Y4
+	VEXTRACTI128 $0x01, Y4, X1
+	VPADDD       X1, X4, X1
+	VCVTPH2PS    X3, Y2
+	VBROADCASTSS (CX), Y4
+	VMULPS       Y4, Y2, Y2
+	VPUNPCKLDQ   X7, X1, X3
+	VPUNPCKHDQ   X7, X1, X1
+	VINSERTI128  $0x01, X1, Y3, Y1
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y2, Y1, Y1
+	VSHUFPS      $0x88, Y1, Y1, Y2
+	VSHUFPS      $0xdd, Y1, Y1, Y1
+	VSUBPS       Y1, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X1
+	VUNPCKLPD    X1, X2, X1
+	VADDPS       X1, X0, X0
+	ADDQ         $0x00000090, AX
+	ADDQ         $0x00000090, DI
+	ADDQ         $0x00000090, R8
+	ADDQ         $0x00000090, SI
+	ADDQ         $0x00000124, CX
+	DECQ         DX
+	JMP          r4block
+
+r4done:
+	MOVQ    out+32(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
+	RET
+
+// func gemvQ4KQ8KAVX512x4rows(w *byte, a *byte, nb int, pf int, out *float32)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512_VNNI, F16C, MMX+
+TEXT ·gemvQ4KQ8KAVX512x4rows(SB), NOSPLIT, $0-40
+	MOVQ         w+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         pf+24(FP), BX
+	IMUL3Q       $0x90, DX, SI
+	LEAQ         (AX)(SI*1), DI
+	LEAQ         (DI)(SI*1), R8
+	LEAQ         (R8)(SI*1), SI
+	VXORPS       X0, X0, X0
+	MOVL         $0x0f0f0f0f, R9
+	VPBROADCASTD R9, Z1
+
+r4zblock:
+	CMPQ          DX, $0x00
+	JE            r4zdone
+	PREFETCHT0    (AX)(BX*1)
+	PREFETCHT0    64(AX)(BX*1)
+	PREFETCHT0    128(AX)(BX*1)
+	PREFETCHT0    (DI)(BX*1)
+	PREFETCHT0    64(DI)(BX*1)
+	PREFETCHT0    128(DI)(BX*1)
+	PREFETCHT0    (R8)(BX*1)
+	PREFETCHT0    64(R8)(BX*1)
+	PREFETCHT0    128(R8)(BX*1)
+	PREFETCHT0    (SI)(BX*1)
+	PREFETCHT0    64(SI)(BX*1)
+	PREFETCHT0    128(SI)(BX*1)
+	VMOVDQU       (AX), X2
+	VMOVDQU       (DI), X3
+	VMOVDQU       (R8), X4
+	VMOVDQU       (SI), X5
+	VPUNPCKLDQ    X3, X2, X6
+	VPUNPCKLDQ    X5, X4, X7
+	VPUNPCKHDQ    X3, X2, X2
+	VPUNPCKHDQ    X5, X4, X3
+	VPUNPCKLQDQ   X7, X6, X4
+	VPUNPCKHQDQ   X7, X6, X5
+	VPUNPCKLQDQ   X3, X2, X6
+	VPUNPCKHQDQ   X3, X2, X2
+	MOVL          $0x3f3f3f3f, R9
+	VMOVD         R9, X3
+	VPBROADCASTD  X3, X3
+	MOVL          $0x0f0f0f0f, R9
+	VMOVD         R9, X7
+	VPBROADCASTD  X7, X7
+	MOVL          $0x03030303, R9
+	VMOVD         R9, X12
+	VPBROADCASTD  X12, X12
+	VPAND         X3, X5, X13
+	VPAND         X3, X6, X14
+	VPAND         X7, X2, X3
+	VPSRLD        $0x06, X5, X5
+	VPAND         X12, X5, X5
+	VPSLLD        $0x04, X5, X5
+	VPOR          X5, X3, X3
+	VPSRLD        $0x04, X2, X2
+	VPAND         X7, X2, X2
+	VPSRLD        $0x06, X6, X5
+	VPAND         X12, X5, X5
+	VPSLLD        $0x04, X5, X5
+	VPOR          X5, X2, X2
+	VPUNPCKLDQ    X3, X13, X5
+	VPUNPCKHDQ    X3, X13, X3
+	VPMOVZXBW     X5, Y6
+	VPMOVZXBW     X3, Y7
+	VPUNPCKLDQ    X2, X14, X5
+	VPUNPCKHDQ    X2, X14, X3
+	VPMOVZXBW     X5, Y2
+	VPMOVZXBW     X3, Y3
+	VMOVDQU       260(CX), Y5
+	VEXTRACTI128  $0x01, Y5, X12
+	VPHADDW       X12, X5, X12
+	VINSERTI128   $0x01, X12, Y12, Y5
+	VPMADDWD      Y5, Y2, Y2
+	VPMADDWD      Y5, Y3, Y3
+	VPHADDD       Y3, Y2, Y2
+	VPHADDD       Y2, Y2, Y2
+	VEXTRACTI128  $0x01, Y2, X3
+	VPUNPCKLDQ    X3, X2, X12
+	VMOVDQU64     4(CX), Z2
+	VMOVDQU64     68(CX), Z3
+	VMOVDQU64     132(CX), Z5
+	VMOVDQU64     196(CX), Z13
+	VSHUFI64X2    $0x00, Z6, Z6, Z14
+	VPXORD        Z8, Z8, Z8
+	VMOVDQU64     16(AX), Z15
+	VPANDD        Z1, Z15, Z16
+	VPSRLW        $0x04, Z15, Z15
+	VPANDD        Z1, Z15, Z15
+	VSHUFI64X2    $0x44, Z15, Z16, Z17
+	VPMADDUBSW    Z2, Z17, Z17
+	VPSHUFB       q4kScaleShufZ<>+0(SB), Z14, Z18
+	VPDPWSSD      Z18, Z17, Z8
+	VSHUFI64X2    $0xee, Z15, Z16, Z15
+	VPMADDUBSW    Z3, Z15, Z15
+	VPSHUFB       q4kScaleShufZ<>+64(SB), Z14, Z16
+	VPDPWSSD      Z16, Z15, Z8
+	VMOVDQU64     80(AX), Z15
+	VPANDD        Z1, Z15, Z16
+	VPSRLW        $0x04, Z15, Z15
+	VPANDD        Z1, Z15, Z15
+	VSHUFI64X2    $0x44, Z15, Z16, Z17
+	VPMADDUBSW    Z5, Z17, Z17
+	VPSHUFB       q4kScaleShufZ<>+128(SB), Z14, Z18
+	VPDPWSSD      Z18, Z17, Z8
+	VSHUFI64X2    $0xee, Z15, Z16, Z15
+	VPMADDUBSW    Z13, Z15, Z15
+	VPSHUFB       q4kScaleShufZ<>+192(SB), Z14, Z14
+	VPDPWSSD      Z14, Z15, Z8
+	VEXTRACTI64X4 $0x01, Z8, Y14
+	VPADDD        Y14, Y8, Y14
+	VSHUFI64X2    $0x55, Z6, Z6, Z15
+	VPXORD        Z9, Z9, Z9
+	VMOVDQU64     16(DI), Z16
+	VPANDD        Z1, Z16, Z17
+	VPSRLW        $0x04, Z16, Z16
+	VPANDD        Z1, Z16, Z16
+	VSHUFI64X2    $0x44, Z16, Z17, Z18
+	VPMADDUBSW    Z2, Z18, Z18
+	VPSHUFB       q4kScaleShufZ<>+0(SB), Z15, Z19
+	VPDPWSSD      Z19, Z18, Z9
+	VSHUFI64X2    $0xee, Z16, Z17, Z16
+	VPMADDUBSW    Z3, Z16, Z16
+	VPSHUFB       q4kScaleShufZ<>+64(SB), Z15, Z17
+	VPDPWSSD      Z17, Z16, Z9
+	VMOVDQU64     80(DI), Z16
+	VPANDD        Z1, Z16, Z17
+	VPSRLW        $0x04, Z16, Z16
+	VPANDD        Z1, Z16, Z16
+	VSHUFI64X2    $0x44, Z16, Z17, Z18
+	VPMADDUBSW    Z5, Z18, Z18
+	VPSHUFB       q4kScaleShufZ<>+128(SB), Z15, Z19
+	VPDPWSSD      Z19, Z18, Z9
+	VSHUFI64X2    $0xee, Z16, Z17, Z16
+	VPMADDUBSW    Z13, Z16, Z16
+	VPSHUFB       q4kScaleShufZ<>+192(SB), Z15, Z15
+	VPDPWSSD      Z15, Z16, Z9
+	VEXTRACTI64X4 $0x01, Z9, Y6
+	VPADDD        Y6, Y9, Y6
+	VSHUFI64X2    $0x00, Z7, Z7, Z15
+	VPXORD        Z10, Z10, Z10
+	VMOVDQU64     16(R8), Z16
+	VPANDD        Z1, Z16, Z17
+	VPSRLW        $0x04, Z16, Z16
+	VPANDD        Z1, Z16, Z16
+	VSHUFI64X2    $0x44, Z16, Z17, Z18
+	VPMADDUBSW    Z2, Z18, Z18
+	VPSHUFB       q4kScaleShufZ<>+0(SB), Z15, Z19
+	VPDPWSSD      Z19, Z18, Z10
+	VSHUFI64X2    $0xee, Z16, Z17, Z16
+	VPMADDUBSW    Z3, Z16, Z16
+	VPSHUFB       q4kScaleShufZ<>+64(SB), Z15, Z17
+	VPDPWSSD      Z17, Z16, Z10
+	VMOVDQU64     80(R8), Z16
+	VPANDD        Z1, Z16, Z17
+	VPSRLW        $0x04, Z16, Z16
+	VPANDD        Z1, Z16, Z16
+	VSHUFI64X2    $0x44, Z16, Z17, Z18
+	VPMADDUBSW    Z5, Z18, Z18
+	VPSHUFB       q4kScaleShufZ<>+128(SB), Z15, Z19
+	VPDPWSSD      Z19, Z18, Z10
+	VSHUFI64X2    $0xee, Z16, Z17, Z16
+	VPMADDUBSW    Z13, Z16, Z16
+	VPSHUFB       q4kScaleShufZ<>+192(SB), Z15, Z15
+	VPDPWSSD      Z15, Z16, Z10
+	VEXTRACTI64X4 $0x01, Z10, Y15
+	VPADDD        Y15, Y10, Y15
+	VSHUFI64X2    $0x55, Z7, Z7, Z16
+	VPXORD        Z11, Z11, Z11
+	VMOVDQU64     16(SI), Z17
+	VPANDD        Z1, Z17, Z18
+	VPSRLW        $0x04, Z17, Z17
+	VPANDD        Z1, Z17, Z17
+	VSHUFI64X2    $0x44, Z17, Z18, Z19
+	VPMADDUBSW    Z2, Z19, Z19
+	VPSHUFB       q4kScaleShufZ<>+0(SB), Z16, Z2
+	VPDPWSSD      Z2, Z19, Z11
+	VSHUFI64X2    $0xee, Z17, Z18, Z2
+	VPMADDUBSW    Z3, Z2, Z2
+	VPSHUFB       q4kScaleShufZ<>+64(SB), Z16, Z3
+	VPDPWSSD      Z3, Z2, Z11
+	VMOVDQU64     80(SI), Z2
+	VPANDD        Z1, Z2, Z3
+	VPSRLW        $0x04, Z2, Z2
+	VPANDD        Z1, Z2, Z2
+	VSHUFI64X2    $0x44, Z2, Z3, Z17
+	VPMADDUBSW    Z5, Z17, Z17
+	VPSHUFB       q4kScaleShufZ<>+128(SB), Z16, Z5
+	VPDPWSSD      Z5, Z17, Z11
+	VSHUFI64X2    $0xee, Z2, Z3, Z2
+	VPMADDUBSW    Z13, Z2, Z2
+	VPSHUFB       q4kScaleShufZ<>+192(SB), Z16, Z3
+	VPDPWSSD      Z3, Z2, Z11
+	VEXTRACTI64X4 $0x01, Z11, Y2
+	VPADDD        Y2, Y11, Y2
+	VPHADDD       Y6, Y14, Y14
+	VPHADDD       Y2, Y15, Y15
+	VPHADDD       Y15, Y14, Y14
+	VEXTRACTI128  $0x01, Y14, X2
+	VPADDD        X2, X14, X2
+	VCVTPH2PS     X4, Y3
+	VBROADCASTSS  (CX), Y5
+	VMULPS        Y5, Y3, Y3
+	VPUNPCKLDQ    X12, X2, X4
+	VPUNPCKHDQ    X12, X2, X2
+	VINSERTI128   $0x01, X2, Y4, Y2
+	VCVTDQ2PS     Y2, Y2
+	VMULPS        Y3, Y2, Y2
+	VSHUFPS       $0x88, Y2, Y2, Y3
+	VSHUFPS       $0xdd, Y2, Y2, Y2
+	VSUBPS        Y2, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X2
+	VUNPCKLPD     X2, X3, X2
+	VADDPS        X2, X0, X0
+	ADDQ          $0x00000090, AX
+	ADDQ          $0x00000090, DI
+	ADDQ          $0x00000090, R8
+	ADDQ          $0x00000090, SI
+	ADDQ          $0x00000124, CX
+	DECQ          DX
+	JMP           r4zblock
+
+r4zdone:
+	MOVQ    out+32(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
+	RET
+
+// func sumU64AVX512(p *byte, n int) uint64
+// Requires: AVX, AVX2, AVX512F
+TEXT ·sumU64AVX512(SB), NOSPLIT, $0-24
+	MOVQ   p+0(FP), AX
+	MOVQ   n+8(FP), CX
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
+	VPXORQ Z7, Z7, Z7
+
+zsumloop:
+	CMPQ   CX, $0x00
+	JE     zsumdone
+	VPADDQ (AX), Z0, Z0
+	VPADDQ 64(AX), Z1, Z1
+	VPADDQ 128(AX), Z2, Z2
+	VPADDQ 192(AX), Z3, Z3
+	VPADDQ 256(AX), Z4, Z4
+	VPADDQ 320(AX), Z5, Z5
+	VPADDQ 384(AX), Z6, Z6
+	VPADDQ 448(AX), Z7, Z7
+	ADDQ   $0x00000200, AX
+	SUBQ   $0x00000200, CX
+	JMP    zsumloop
+
+zsumdone:
+	VPADDQ        Z1, Z0, Z0
+	VPADDQ        Z2, Z0, Z0
+	VPADDQ        Z3, Z0, Z0
+	VPADDQ        Z4, Z0, Z0
+	VPADDQ        Z5, Z0, Z0
+	VPADDQ        Z6, Z0, Z0
+	VPADDQ        Z7, Z0, Z0
+	VEXTRACTI64X4 $0x01, Z0, Y1
+	VPADDQ        Y1, Y0, Y1
+	VEXTRACTI128  $0x01, Y1, X0
+	VPADDQ        X0, X1, X0
+	VPSHUFD       $0x4e, X0, X1
+	VPADDQ        X1, X0, X0
+	VMOVQ         X0, AX
+	VZEROUPPER
+	MOVQ          AX, ret+16(FP)
+	RET

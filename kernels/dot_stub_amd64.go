@@ -36,3 +36,12 @@ func dotQ4KF32AVX2(w *byte, x *float32, xsum *float32, nb int) float32
 
 //go:noescape
 func quantizeQ8KAVX2(x *float32, y *byte, nb int)
+
+//go:noescape
+func gemvQ4KQ8KAVX2x4rows(w *byte, a *byte, nb int, pf int, out *float32)
+
+//go:noescape
+func gemvQ4KQ8KAVX512x4rows(w *byte, a *byte, nb int, pf int, out *float32)
+
+//go:noescape
+func sumU64AVX512(p *byte, n int) uint64

@@ -45,6 +45,9 @@ func main() {
 	gemmUnpackedQ4KAVX512()
 	dotQ4KF32AVX2()
 	quantizeQ8KAVX2()
+	gemvQ4KQ8KAVX2x4rows(shuf)
+	gemvQ4KQ8KAVX512x4rows(zshuf)
+	sumU64AVX512()
 	Generate()
 }
 

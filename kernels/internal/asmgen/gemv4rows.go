@@ -1,0 +1,361 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The 4-row GEMV kernels (gemvQ4KQ8K_4rows): decode multiplies every
+// weight row by the same activation vector, so four consecutive rows are
+// taken together. Per super-block the activations are loaded once for
+// four rows, the four rows' headers (d, dmin, packed scales) are
+// transposed into vectors and unpacked four at a time, the four integer
+// sums are reduced by one vphaddd tree, and the float part runs lane-wise
+// over the four rows in the Go twin's order — so every result is
+// bit-identical to DotQ4KQ8K on that row. The one-row kernels spend most
+// of their time on exactly these per-block scalar steps.
+
+// rowPointers returns four registers pointing at rows 0..3 of a matrix
+// whose rows are nb blocks of size bytes apart.
+func rowPointers(w, nb Register, size int) [4]Register {
+	rs := GP64()
+	IMUL3Q(Imm(uint64(size)), nb, rs)
+	var p [4]Register
+	p[0] = w
+	for r := 1; r < 4; r++ {
+		p[r] = GP64()
+		LEAQ(Mem{Base: p[r-1], Index: rs, Scale: 1}, p[r])
+	}
+	return p
+}
+
+// q4kHeaders4 loads the first 16 bytes of the current block of four Q4_K
+// rows (fp16 d, fp16 dmin, 12 bytes of packed 6-bit scales and mins) and
+// unpacks them as vectors: ddm holds the rows' (d, dmin) fp16 pairs
+// [d0 m0 d1 m1 d2 m2 d3 m3]; s01/s23 the int16 scales of rows 0|1 and
+// 2|3 (one row per 128-bit half); m01/m23 the mins likewise.
+func q4kHeaders4(rows [4]Register) (ddm VecVirtual, s01, s23, m01, m23 VecVirtual) {
+	var x [4]VecVirtual
+	for r := range x {
+		x[r] = XMM()
+		VMOVDQU(Mem{Base: rows[r]}, x[r])
+	}
+	// 4x4 transpose of dwords: c[k] = dword k of each row.
+	t0, t1, t2, t3 := XMM(), XMM(), XMM(), XMM()
+	VPUNPCKLDQ(x[1], x[0], t0)
+	VPUNPCKLDQ(x[3], x[2], t1)
+	VPUNPCKHDQ(x[1], x[0], t2)
+	VPUNPCKHDQ(x[3], x[2], t3)
+	ddm = XMM()
+	c1, c2, c3 := XMM(), XMM(), XMM()
+	VPUNPCKLQDQ(t1, t0, ddm)
+	VPUNPCKHQDQ(t1, t0, c1)
+	VPUNPCKLQDQ(t3, t2, c2)
+	VPUNPCKHQDQ(t3, t2, c3)
+
+	// The scalar unpacking of unpackQ4KScales, four rows per instruction.
+	k1, k2, k3 := XMM(), XMM(), XMM()
+	broadcastConst(k1, kmask1)
+	broadcastConst(k2, kmask2)
+	broadcastConst(k3, kmask3)
+	u0, u1, u2, u3, t := XMM(), XMM(), XMM(), XMM(), XMM()
+	VPAND(k1, c1, u0) // scales 0-3
+	VPAND(k1, c2, u2) // mins 0-3
+	VPAND(k2, c3, u1) // scales 4-7: low bits from c3, top bits from c1
+	VPSRLD(Imm(6), c1, t)
+	VPAND(k3, t, t)
+	VPSLLD(Imm(4), t, t)
+	VPOR(t, u1, u1)
+	VPSRLD(Imm(4), c3, u3) // mins 4-7: high nibbles of c3, top bits from c2
+	VPAND(k2, u3, u3)
+	VPSRLD(Imm(6), c2, t)
+	VPAND(k3, t, t)
+	VPSLLD(Imm(4), t, t)
+	VPOR(t, u3, u3)
+
+	// Row r's eight scale bytes are dwords (u0[r], u1[r]).
+	lo, hi := XMM(), XMM()
+	s01, s23, m01, m23 = YMM(), YMM(), YMM(), YMM()
+	VPUNPCKLDQ(u1, u0, lo)
+	VPUNPCKHDQ(u1, u0, hi)
+	VPMOVZXBW(lo, s01)
+	VPMOVZXBW(hi, s23)
+	VPUNPCKLDQ(u3, u2, lo)
+	VPUNPCKHDQ(u3, u2, hi)
+	VPMOVZXBW(lo, m01)
+	VPMOVZXBW(hi, m23)
+	return
+}
+
+func broadcastConst(x VecVirtual, v uint32) {
+	g := GP32()
+	MOVL(U32(v), g)
+	VMOVD(g, x.AsX())
+	VPBROADCASTD(x.AsX(), x)
+}
+
+// minsDot4 returns [M0 M1 M2 M3], row r's Σ min·(paired Q8_K sums), from
+// the rows' mins (m01, m23) and the activation block at ap.
+func minsDot4(ap Register, m01, m23 VecVirtual) VecVirtual {
+	bs, bp := YMM(), XMM()
+	VMOVDQU(Mem{Base: ap, Disp: q8kBsums}, bs)
+	VEXTRACTI128(Imm(1), bs, bp)
+	VPHADDW(bp, bs.AsX(), bp) // sums of 32, sub-blocks 0-7
+	bp2 := YMM()
+	VINSERTI128(Imm(1), bp, bp.AsY(), bp2)
+	VPMADDWD(bp2, m01, m01) // [row0: 4 int32 | row1: 4 int32]
+	VPMADDWD(bp2, m23, m23)
+	x := m01
+	VPHADDD(m23, m01, x) // lanes [r0 r0 r2 r2 | r1 r1 r3 r3]
+	VPHADDD(x, x, x)     // [r0 r2 r0 r2 | r1 r3 r1 r3]
+	h, m4 := XMM(), XMM()
+	VEXTRACTI128(Imm(1), x, h)
+	VPUNPCKLDQ(h, x.AsX(), m4)
+	return m4
+}
+
+// floatPart4 adds, lane by lane, d·float(sumi) − dmin·float(summ) of the
+// four rows to sum4, with d = f16(D)·y.d and dmin = f16(Dmin)·y.d, each
+// product and difference rounded as in DotQ4KQ8K.
+func floatPart4(ap Register, ddm, s4, m4, sum4 VecVirtual) {
+	df := YMM()
+	VCVTPH2PS(ddm, df) // [d0 m0 d1 m1 | d2 m2 d3 m3]
+	yd := YMM()
+	VBROADCASTSS(Mem{Base: ap}, yd)
+	VMULPS(yd, df, df)
+	lo, hi, v := XMM(), XMM(), YMM()
+	VPUNPCKLDQ(m4, s4, lo) // [s0 M0 s1 M1]
+	VPUNPCKHDQ(m4, s4, hi) // [s2 M2 s3 M3]
+	VINSERTI128(Imm(1), hi, lo.AsY(), v)
+	VCVTDQ2PS(v, v)
+	VMULPS(df, v, v)
+	ev, od := YMM(), YMM()
+	VSHUFPS(U8(0x88), v, v, ev) // products with d
+	VSHUFPS(U8(0xdd), v, v, od) // products with dmin
+	VSUBPS(od, ev, ev)          // [r0 r1 r0 r1 | r2 r3 r2 r3]
+	h := XMM()
+	VEXTRACTF128(Imm(1), ev, h)
+	VUNPCKLPD(h, ev.AsX(), h)
+	VADDPS(h, sum4, sum4)
+}
+
+// gemvQ4KQ8KAVX512x4rows: AVX-512 (BW, VNNI). The activation block (256
+// bytes) sits in four ZMM registers for the four rows; each row's 64-byte
+// halves are split into nibbles and regrouped as in dotQ4KQ8KAVX512.
+func gemvQ4KQ8KAVX512x4rows(shuf Mem) {
+	TEXT("gemvQ4KQ8KAVX512x4rows", NOSPLIT, "func(w, a *byte, nb, pf int, out *float32)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	nb := Load(Param("nb"), GP64())
+	pf := Load(Param("pf"), GP64())
+	rows := rowPointers(wp, nb, q4kSize)
+
+	sum4 := XMM()
+	VXORPS(sum4, sum4, sum4)
+	mask := ZMM()
+	tmp := GP32()
+	MOVL(U32(nibbleMask), tmp)
+	VPBROADCASTD(tmp, mask)
+
+	Label("r4zblock")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("r4zdone"))
+	for _, p := range rows {
+		for _, off := range []int{0, 64, 128} {
+			PREFETCHT0(Mem{Base: p, Index: pf, Scale: 1, Disp: off})
+		}
+	}
+	ddm, s01, s23, m01, m23 := q4kHeaders4(rows)
+	m4 := minsDot4(ap, m01, m23)
+
+	var act [4]VecVirtual
+	for k := range act {
+		act[k] = ZMM()
+		VMOVDQU64(Mem{Base: ap, Disp: q8kQs + 64*k}, act[k])
+	}
+	var ys [4]VecVirtual
+	for r := 0; r < 4; r++ {
+		// Row r's scales in all four 128-bit lanes.
+		sc4 := ZMM()
+		src := s01
+		if r >= 2 {
+			src = s23
+		}
+		imm := U8(0x00)
+		if r%2 == 1 {
+			imm = U8(0x55)
+		}
+		VSHUFI64X2(imm, src.AsZ(), src.AsZ(), sc4)
+		acc := ZMM()
+		VPXORD(acc, acc, acc)
+		for h := 0; h < 2; h++ {
+			q, lo, hi := ZMM(), ZMM(), ZMM()
+			VMOVDQU64(Mem{Base: rows[r], Disp: q4kQs + 64*h}, q)
+			VPANDD(mask, q, lo)
+			VPSRLW(Imm(4), q, hi)
+			VPANDD(mask, hi, hi)
+			for m := 0; m < 2; m++ {
+				p, s := ZMM(), ZMM()
+				imm := U8(0x44)
+				if m == 1 {
+					imm = U8(0xee)
+				}
+				VSHUFI64X2(imm, hi, lo, p)
+				VPMADDUBSW(act[2*h+m], p, p)
+				VPSHUFB(shuf.Offset(64*(2*h+m)), sc4, s)
+				vpdpwssd(s, p, acc)
+			}
+		}
+		ys[r] = YMM()
+		VEXTRACTI64X4(Imm(1), acc, ys[r])
+		VPADDD(ys[r], acc.AsY(), ys[r])
+	}
+	s4 := reduce4(ys)
+	floatPart4(ap, ddm, s4, m4, sum4)
+
+	for _, p := range rows {
+		ADDQ(U32(q4kSize), p)
+	}
+	ADDQ(U32(q8kSize), ap)
+	DECQ(nb)
+	JMP(LabelRef("r4zblock"))
+
+	Label("r4zdone")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(sum4, Mem{Base: op})
+	VZEROUPPER()
+	RET()
+}
+
+// reduce4 sums each of four YMM registers of int32 lanes: [S0 S1 S2 S3].
+func reduce4(ys [4]VecVirtual) VecVirtual {
+	VPHADDD(ys[1], ys[0], ys[0])
+	VPHADDD(ys[3], ys[2], ys[2])
+	VPHADDD(ys[2], ys[0], ys[0])
+	s4 := XMM()
+	VEXTRACTI128(Imm(1), ys[0], s4)
+	VPADDD(s4, ys[0].AsX(), s4)
+	return s4
+}
+
+// gemvQ4KQ8KAVX2x4rows: the same for AVX2 (Alder Lake). Sixteen YMM
+// registers cannot hold the activations for all four rows, so
+// vpmaddubsw reads them from L1 (two loads a cycle; the weights are what
+// must come from DRAM once).
+func gemvQ4KQ8KAVX2x4rows(shuf Mem) {
+	TEXT("gemvQ4KQ8KAVX2x4rows", NOSPLIT, "func(w, a *byte, nb, pf int, out *float32)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	nb := Load(Param("nb"), GP64())
+	pf := Load(Param("pf"), GP64())
+	rows := rowPointers(wp, nb, q4kSize)
+
+	sum4 := XMM()
+	VXORPS(sum4, sum4, sum4)
+
+	Label("r4block")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("r4done"))
+	for _, p := range rows {
+		for _, off := range []int{0, 64, 128} {
+			PREFETCHT0(Mem{Base: p, Index: pf, Scale: 1, Disp: off})
+		}
+	}
+	ddm, s01, s23, m01, m23 := q4kHeaders4(rows)
+	m4 := minsDot4(ap, m01, m23)
+
+	mask := YMM()
+	broadcastConst(mask, nibbleMask)
+	var ys [4]VecVirtual
+	for r := 0; r < 4; r++ {
+		sc2 := YMM()
+		src := s01
+		if r >= 2 {
+			src = s23
+		}
+		imm := U8(0x44) // low half (even row) to both halves
+		if r%2 == 1 {
+			imm = U8(0xee)
+		}
+		VPERMQ(imm, src, sc2)
+		acc := YMM()
+		VPXOR(acc, acc, acc)
+		for j := 0; j < 4; j++ {
+			q, lo, hi, s := YMM(), YMM(), YMM(), YMM()
+			VMOVDQU(Mem{Base: rows[r], Disp: q4kQs + 32*j}, q)
+			VPAND(mask, q, lo)
+			VPSRLW(Imm(4), q, hi)
+			VPAND(mask, hi, hi)
+			VPMADDUBSW(Mem{Base: ap, Disp: q8kQs + 64*j}, lo, lo)
+			VPMADDUBSW(Mem{Base: ap, Disp: q8kQs + 64*j + 32}, hi, hi)
+			VPSHUFB(shuf.Offset(32*(2*j)), sc2, s)
+			VPMADDWD(s, lo, lo)
+			VPSHUFB(shuf.Offset(32*(2*j+1)), sc2, s)
+			VPMADDWD(s, hi, hi)
+			VPADDD(lo, acc, acc)
+			VPADDD(hi, acc, acc)
+		}
+		ys[r] = acc
+	}
+	s4 := reduce4(ys)
+	floatPart4(ap, ddm, s4, m4, sum4)
+
+	for _, p := range rows {
+		ADDQ(U32(q4kSize), p)
+	}
+	ADDQ(U32(q8kSize), ap)
+	DECQ(nb)
+	JMP(LabelRef("r4block"))
+
+	Label("r4done")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(sum4, Mem{Base: op})
+	VZEROUPPER()
+	RET()
+}
+
+// sumU64AVX512 is sumU64AVX2 with 64-byte loads: one load per cache
+// line, as the memory system delivers them. (A C check of the "41 GB/s
+// with ZMM loads" some tools report found the compiler had dropped six of
+// the eight accumulators; with all eight, one core reads ~15 GB/s here
+// either way.)
+func sumU64AVX512() {
+	TEXT("sumU64AVX512", NOSPLIT, "func(p *byte, n int) uint64")
+	Pragma("noescape")
+	p := Load(Param("p"), GP64())
+	n := Load(Param("n"), GP64())
+	var acc [8]VecVirtual
+	for k := range acc {
+		acc[k] = ZMM()
+		VPXORQ(acc[k], acc[k], acc[k])
+	}
+	Label("zsumloop")
+	CMPQ(n, Imm(0))
+	JE(LabelRef("zsumdone"))
+	for k := range acc {
+		VPADDQ(Mem{Base: p, Disp: 64 * k}, acc[k], acc[k])
+	}
+	ADDQ(U32(512), p)
+	SUBQ(U32(512), n)
+	JMP(LabelRef("zsumloop"))
+	Label("zsumdone")
+	for k := 1; k < 8; k++ {
+		VPADDQ(acc[k], acc[0], acc[0])
+	}
+	y, x := YMM(), XMM()
+	VEXTRACTI64X4(Imm(1), acc[0], y)
+	VPADDQ(y, acc[0].AsY(), y)
+	VEXTRACTI128(Imm(1), y, x)
+	VPADDQ(x, y.AsX(), x)
+	t := XMM()
+	VPSHUFD(Imm(0x4e), x, t)
+	VPADDQ(t, x, x)
+	r := GP64()
+	VMOVQ(x, r)
+	VZEROUPPER()
+	Store(r, ReturnIndex(0))
+	RET()
+}
