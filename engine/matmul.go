@@ -139,6 +139,15 @@ func (m *matmulTask) Run(w, r0, r1 int) {
 				o[r], o[r+1], o[r+2], o[r+3] = res[0], res[1], res[2], res[3]
 			}
 		}
+		if m.w.Type == gguf.TypeQ6_K {
+			nb := m.w.Cols / kernels.QK_K
+			a := m.act.q8k[t*nb : (t+1)*nb]
+			res := &m.res[w]
+			for ; r+4 <= r1; r += 4 {
+				m.ops.GemvQ6KQ8Kx4Rows(kernels.AsQ6K(m.w.Rows4(r)), a, res)
+				o[r], o[r+1], o[r+2], o[r+3] = res[0], res[1], res[2], res[3]
+			}
+		}
 		for ; r < r1; r++ {
 			o[r] = m.act.dot(m.ops, m.w, r, t, m.x)
 		}

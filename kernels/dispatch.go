@@ -28,6 +28,8 @@ type Ops struct {
 	// 4·len(a) blocks, row r at w[r·len(a):]) by one Q8_K column: the
 	// decode GEMV's kernel. out[r] is bit-identical to DotQ4KQ8K on row r.
 	GemvQ4KQ8Kx4Rows func(w []BlockQ4K, a []BlockQ8K, out *[4]float32)
+	// GemvQ6KQ8Kx4Rows is the same for Q6_K rows (DotQ6KQ8K per row).
+	GemvQ6KQ8Kx4Rows func(w []BlockQ6K, a []BlockQ8K, out *[4]float32)
 	// UnpackQ4K expands a row for GemmUnpackedQ4KQ8Kx4, which multiplies
 	// the unpacked row by four Q8_K columns (equal to DotQ4KQ8K per column).
 	UnpackQ4K            func(blocks []BlockQ4K, u []UnpackedQ4K)
@@ -71,6 +73,14 @@ func GemvQ4KQ8Kx4Rows(w []BlockQ4K, a []BlockQ8K, out *[4]float32) {
 	}
 }
 
+// GemvQ6KQ8Kx4Rows is the Go twin of the 4-row Q6_K kernel.
+func GemvQ6KQ8Kx4Rows(w []BlockQ6K, a []BlockQ8K, out *[4]float32) {
+	nb := len(a)
+	for r := 0; r < 4; r++ {
+		out[r] = DotQ6KQ8K(w[r*nb:(r+1)*nb], a)
+	}
+}
+
 // GenericOps are the pure-Go references; they run everywhere.
 var GenericOps = Ops{
 	ISA:         "generic",
@@ -85,6 +95,7 @@ var GenericOps = Ops{
 	GemmQ4KQ8Kx4:     GemmQ4KQ8Kx4,
 	GemmQ6KQ8Kx4:     GemmQ6KQ8Kx4,
 	GemvQ4KQ8Kx4Rows: GemvQ4KQ8Kx4Rows,
+	GemvQ6KQ8Kx4Rows: GemvQ6KQ8Kx4Rows,
 
 	DotQ4KF32:            DotQ4KF32,
 	UnpackQ4K:            UnpackQ4K,

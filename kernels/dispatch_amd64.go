@@ -40,7 +40,8 @@ func avx2Ops() Ops {
 	o.DotQ4KQ8K = dotQ4KQ8KAVX2Slices
 	o.DotQ6KQ8K = dotQ6KQ8KAVX2Slices
 	o.GemmQ4KQ8Kx4 = gemmQ4KQ8KAVX2x4Slices
-	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices(gemvQ4KQ8KAVX2x4rows)
+	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVX2x4rows, BlockQ4KSize)
+	o.GemvQ6KQ8Kx4Rows = gemvRowsSlices[BlockQ6K](gemvQ6KQ8KAVX2x4rows, BlockQ6KSize)
 	o.GemmQ6KQ8Kx4 = gemmQ6KQ8KAVX2x4Slices
 	o.UnpackQ4K = unpackQ4KAVX2Slices
 	o.QuantizeRowQ8K = quantizeRowQ8KAVX2
@@ -113,7 +114,7 @@ func avx512Ops() Ops {
 	o.ISA = "avx512"
 	o.DotQ4KQ8K = dotQ4KQ8KAVX512Slices
 	o.GemmQ4KQ8Kx4 = gemmQ4KQ8KAVX512x4Slices
-	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices(gemvQ4KQ8KAVX512x4rows)
+	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVX512x4rows, BlockQ4KSize)
 	o.GemmUnpackedQ4KQ8Kx4 = gemmUnpackedQ4KAVX512x4Slices
 	o.PreferUnpacked = true
 	return o
@@ -170,14 +171,14 @@ func avx2FloatOps() Ops {
 // row four further on — what the next call reads. On the 7B mock this
 // beat the fixed 6 KiB (2.3–2.4 against 2.0–2.1 t/s at 1 thread, same
 // run), and no prefetch at all gave 1.8.
-func gemvRowsSlices(k func(w, a *byte, nb, pf int, out *float32)) func([]BlockQ4K, []BlockQ8K, *[4]float32) {
-	return func(w []BlockQ4K, a []BlockQ8K, out *[4]float32) {
+func gemvRowsSlices[B any](k func(w, a *byte, nb, pf int, out *float32), size int) func([]B, []BlockQ8K, *[4]float32) {
+	return func(w []B, a []BlockQ8K, out *[4]float32) {
 		nb := len(a)
 		if nb == 0 {
 			*out = [4]float32{}
 			return
 		}
 		_ = w[4*nb-1]
-		k((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), nb, 4*nb*BlockQ4KSize, &out[0])
+		k((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), nb, 4*nb*size, &out[0])
 	}
 }

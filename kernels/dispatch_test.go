@@ -257,7 +257,7 @@ func TestQuantizeQ8KMatchesTwin(t *testing.T) {
 	})
 }
 
-// The 4-row GEMV kernels against DotQ4KQ8K on each row: exact, on odd
+// The 4-row GEMV kernels against DotQ4KQ8K / DotQ6KQ8K on each row: exact, on odd
 // row lengths, misaligned rows, and large and extreme activations.
 func TestGemv4RowsMatchesDot(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
@@ -285,6 +285,16 @@ func TestGemv4RowsMatchesDot(t *testing.T) {
 							}
 							a[i].Bsums[g] = s
 						}
+					}
+				}
+				w6 := misaligned(randQ6K(r, 4*nb), BlockQ6KSize, AsQ6K)
+				var got6, twin6 [4]float32
+				o.GemvQ6KQ8Kx4Rows(w6, a, &got6)
+				GemvQ6KQ8Kx4Rows(w6, a, &twin6)
+				for row := 0; row < 4; row++ {
+					want := DotQ6KQ8K(w6[row*nb:(row+1)*nb], a)
+					if got6[row] != want || twin6[row] != want {
+						t.Fatalf("Q6_K nb=%d trial %d row %d: %v (twin %v), DotQ6KQ8K %v", nb, trial, row, got6[row], twin6[row], want)
 					}
 				}
 				var got, twin [4]float32

@@ -3447,3 +3447,426 @@ zsumdone:
 	VZEROUPPER
 	MOVQ          AX, ret+16(FP)
 	RET
+
+// func gemvQ6KQ8KAVX2x4rows(w *byte, a *byte, nb int, pf int, out *float32)
+// Requires: AVX, AVX2, F16C, MMX+
+TEXT ·gemvQ6KQ8KAVX2x4rows(SB), NOSPLIT, $0-40
+	MOVQ         w+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         pf+24(FP), BX
+	IMUL3Q       $0xd2, DX, SI
+	LEAQ         (AX)(SI*1), DI
+	LEAQ         (DI)(SI*1), R8
+	LEAQ         (R8)(SI*1), SI
+	VXORPS       X0, X0, X0
+	MOVL         $0x0f0f0f0f, R9
+	VMOVD        R9, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x30303030, R9
+	VMOVD        R9, X2
+	VPBROADCASTD X2, Y2
+
+q6r4block:
+	CMPQ           DX, $0x00
+	JE             q6r4done
+	PREFETCHT0     (AX)(BX*1)
+	PREFETCHT0     64(AX)(BX*1)
+	PREFETCHT0     128(AX)(BX*1)
+	PREFETCHT0     192(AX)(BX*1)
+	PREFETCHT0     (DI)(BX*1)
+	PREFETCHT0     64(DI)(BX*1)
+	PREFETCHT0     128(DI)(BX*1)
+	PREFETCHT0     192(DI)(BX*1)
+	PREFETCHT0     (R8)(BX*1)
+	PREFETCHT0     64(R8)(BX*1)
+	PREFETCHT0     128(R8)(BX*1)
+	PREFETCHT0     192(R8)(BX*1)
+	PREFETCHT0     (SI)(BX*1)
+	PREFETCHT0     64(SI)(BX*1)
+	PREFETCHT0     128(SI)(BX*1)
+	PREFETCHT0     192(SI)(BX*1)
+	VBROADCASTI128 192(AX), Y3
+	VPMOVSXBW      192(AX), Y4
+	VPMADDWD       260(CX), Y4, Y4
+	VPSLLD         $0x05, Y4, Y5
+	VPXOR          Y4, Y4, Y4
+	VPSUBD         Y5, Y4, Y5
+	VMOVDQU        (AX), Y4
+	VMOVDQU        32(AX), Y6
+	VMOVDQU        128(AX), Y7
+	VPAND          Y1, Y4, Y8
+	VPSLLW         $0x04, Y7, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y8, Y8
+	VPMADDUBSW     4(CX), Y8, Y8
+	VPSHUFB        q6kScaleShuf<>+0(SB), Y3, Y9
+	VPSRAW         $0x08, Y9, Y9
+	VPMADDWD       Y9, Y8, Y8
+	VPADDD         Y8, Y5, Y5
+	VPAND          Y1, Y6, Y8
+	VPSLLW         $0x02, Y7, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y8, Y8
+	VPMADDUBSW     36(CX), Y8, Y8
+	VPSHUFB        q6kScaleShuf<>+32(SB), Y3, Y9
+	VPSRAW         $0x08, Y9, Y9
+	VPMADDWD       Y9, Y8, Y8
+	VPADDD         Y8, Y5, Y5
+	VPSRLW         $0x04, Y4, Y4
+	VPAND          Y1, Y4, Y4
+	VMOVDQA        Y7, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y4, Y4
+	VPMADDUBSW     68(CX), Y4, Y4
+	VPSHUFB        q6kScaleShuf<>+64(SB), Y3, Y8
+	VPSRAW         $0x08, Y8, Y8
+	VPMADDWD       Y8, Y4, Y4
+	VPADDD         Y4, Y5, Y5
+	VPSRLW         $0x04, Y6, Y4
+	VPAND          Y1, Y4, Y4
+	VPSRLW         $0x02, Y7, Y6
+	VPAND          Y2, Y6, Y6
+	VPOR           Y6, Y4, Y4
+	VPMADDUBSW     100(CX), Y4, Y4
+	VPSHUFB        q6kScaleShuf<>+96(SB), Y3, Y6
+	VPSRAW         $0x08, Y6, Y6
+	VPMADDWD       Y6, Y4, Y4
+	VPADDD         Y4, Y5, Y5
+	VMOVDQU        64(AX), Y4
+	VMOVDQU        96(AX), Y6
+	VMOVDQU        160(AX), Y7
+	VPAND          Y1, Y4, Y8
+	VPSLLW         $0x04, Y7, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y8, Y8
+	VPMADDUBSW     132(CX), Y8, Y8
+	VPSHUFB        q6kScaleShuf<>+128(SB), Y3, Y9
+	VPSRAW         $0x08, Y9, Y9
+	VPMADDWD       Y9, Y8, Y8
+	VPADDD         Y8, Y5, Y5
+	VPAND          Y1, Y6, Y8
+	VPSLLW         $0x02, Y7, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y8, Y8
+	VPMADDUBSW     164(CX), Y8, Y8
+	VPSHUFB        q6kScaleShuf<>+160(SB), Y3, Y9
+	VPSRAW         $0x08, Y9, Y9
+	VPMADDWD       Y9, Y8, Y8
+	VPADDD         Y8, Y5, Y5
+	VPSRLW         $0x04, Y4, Y4
+	VPAND          Y1, Y4, Y4
+	VMOVDQA        Y7, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y4, Y4
+	VPMADDUBSW     196(CX), Y4, Y4
+	VPSHUFB        q6kScaleShuf<>+192(SB), Y3, Y8
+	VPSRAW         $0x08, Y8, Y8
+	VPMADDWD       Y8, Y4, Y4
+	VPADDD         Y4, Y5, Y5
+	VPSRLW         $0x04, Y6, Y4
+	VPAND          Y1, Y4, Y4
+	VPSRLW         $0x02, Y7, Y6
+	VPAND          Y2, Y6, Y6
+	VPOR           Y6, Y4, Y4
+	VPMADDUBSW     228(CX), Y4, Y4
+	VPSHUFB        q6kScaleShuf<>+224(SB), Y3, Y3
+	VPSRAW         $0x08, Y3, Y3
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y5, Y5
+	VBROADCASTI128 192(DI), Y3
+	VPMOVSXBW      192(DI), Y4
+	VPMADDWD       260(CX), Y4, Y4
+	VPSLLD         $0x05, Y4, Y6
+	VPXOR          Y4, Y4, Y4
+	VPSUBD         Y6, Y4, Y6
+	VMOVDQU        (DI), Y4
+	VMOVDQU        32(DI), Y7
+	VMOVDQU        128(DI), Y8
+	VPAND          Y1, Y4, Y9
+	VPSLLW         $0x04, Y8, Y10
+	VPAND          Y2, Y10, Y10
+	VPOR           Y10, Y9, Y9
+	VPMADDUBSW     4(CX), Y9, Y9
+	VPSHUFB        q6kScaleShuf<>+0(SB), Y3, Y10
+	VPSRAW         $0x08, Y10, Y10
+	VPMADDWD       Y10, Y9, Y9
+	VPADDD         Y9, Y6, Y6
+	VPAND          Y1, Y7, Y9
+	VPSLLW         $0x02, Y8, Y10
+	VPAND          Y2, Y10, Y10
+	VPOR           Y10, Y9, Y9
+	VPMADDUBSW     36(CX), Y9, Y9
+	VPSHUFB        q6kScaleShuf<>+32(SB), Y3, Y10
+	VPSRAW         $0x08, Y10, Y10
+	VPMADDWD       Y10, Y9, Y9
+	VPADDD         Y9, Y6, Y6
+	VPSRLW         $0x04, Y4, Y4
+	VPAND          Y1, Y4, Y4
+	VMOVDQA        Y8, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y4, Y4
+	VPMADDUBSW     68(CX), Y4, Y4
+	VPSHUFB        q6kScaleShuf<>+64(SB), Y3, Y9
+	VPSRAW         $0x08, Y9, Y9
+	VPMADDWD       Y9, Y4, Y4
+	VPADDD         Y4, Y6, Y6
+	VPSRLW         $0x04, Y7, Y4
+	VPAND          Y1, Y4, Y4
+	VPSRLW         $0x02, Y8, Y7
+	VPAND          Y2, Y7, Y7
+	VPOR           Y7, Y4, Y4
+	VPMADDUBSW     100(CX), Y4, Y4
+	VPSHUFB        q6kScaleShuf<>+96(SB), Y3, Y7
+	VPSRAW         $0x08, Y7, Y7
+	VPMADDWD       Y7, Y4, Y4
+	VPADDD         Y4, Y6, Y6
+	VMOVDQU        64(DI), Y4
+	VMOVDQU        96(DI), Y7
+	VMOVDQU        160(DI), Y8
+	VPAND          Y1, Y4, Y9
+	VPSLLW         $0x04, Y8, Y10
+	VPAND          Y2, Y10, Y10
+	VPOR           Y10, Y9, Y9
+	VPMADDUBSW     132(CX), Y9, Y9
+	VPSHUFB        q6kScaleShuf<>+128(SB), Y3, Y10
+	VPSRAW         $0x08, Y10, Y10
+	VPMADDWD       Y10, Y9, Y9
+	VPADDD         Y9, Y6, Y6
+	VPAND          Y1, Y7, Y9
+	VPSLLW         $0x02, Y8, Y10
+	VPAND          Y2, Y10, Y10
+	VPOR           Y10, Y9, Y9
+	VPMADDUBSW     164(CX), Y9, Y9
+	VPSHUFB        q6kScaleShuf<>+160(SB), Y3, Y10
+	VPSRAW         $0x08, Y10, Y10
+	VPMADDWD       Y10, Y9, Y9
+	VPADDD         Y9, Y6, Y6
+	VPSRLW         $0x04, Y4, Y4
+	VPAND          Y1, Y4, Y4
+	VMOVDQA        Y8, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y4, Y4
+	VPMADDUBSW     196(CX), Y4, Y4
+	VPSHUFB        q6kScaleShuf<>+192(SB), Y3, Y9
+	VPSRAW         $0x08, Y9, Y9
+	VPMADDWD       Y9, Y4, Y4
+	VPADDD         Y4, Y6, Y6
+	VPSRLW         $0x04, Y7, Y4
+	VPAND          Y1, Y4, Y4
+	VPSRLW         $0x02, Y8, Y7
+	VPAND          Y2, Y7, Y7
+	VPOR           Y7, Y4, Y4
+	VPMADDUBSW     228(CX), Y4, Y4
+	VPSHUFB        q6kScaleShuf<>+224(SB), Y3, Y3
+	VPSRAW         $0x08, Y3, Y3
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y6, Y6
+	VBROADCASTI128 192(R8), Y3
+	VPMOVSXBW      192(R8), Y4
+	VPMADDWD       260(CX), Y4, Y4
+	VPSLLD         $0x05, Y4, Y7
+	VPXOR          Y4, Y4, Y4
+	VPSUBD         Y7, Y4, Y7
+	VMOVDQU        (R8), Y4
+	VMOVDQU        32(R8), Y8
+	VMOVDQU        128(R8), Y9
+	VPAND          Y1, Y4, Y10
+	VPSLLW         $0x04, Y9, Y11
+	VPAND          Y2, Y11, Y11
+	VPOR           Y11, Y10, Y10
+	VPMADDUBSW     4(CX), Y10, Y10
+	VPSHUFB        q6kScaleShuf<>+0(SB), Y3, Y11
+	VPSRAW         $0x08, Y11, Y11
+	VPMADDWD       Y11, Y10, Y10
+	VPADDD         Y10, Y7, Y7
+	VPAND          Y1, Y8, Y10
+	VPSLLW         $0x02, Y9, Y11
+	VPAND          Y2, Y11, Y11
+	VPOR           Y11, Y10, Y10
+	VPMADDUBSW     36(CX), Y10, Y10
+	VPSHUFB        q6kScaleShuf<>+32(SB), Y3, Y11
+	VPSRAW         $0x08, Y11, Y11
+	VPMADDWD       Y11, Y10, Y10
+	VPADDD         Y10, Y7, Y7
+	VPSRLW         $0x04, Y4, Y4
+	VPAND          Y1, Y4, Y4
+	VMOVDQA        Y9, Y10
+	VPAND          Y2, Y10, Y10
+	VPOR           Y10, Y4, Y4
+	VPMADDUBSW     68(CX), Y4, Y4
+	VPSHUFB        q6kScaleShuf<>+64(SB), Y3, Y10
+	VPSRAW         $0x08, Y10, Y10
+	VPMADDWD       Y10, Y4, Y4
+	VPADDD         Y4, Y7, Y7
+	VPSRLW         $0x04, Y8, Y4
+	VPAND          Y1, Y4, Y4
+	VPSRLW         $0x02, Y9, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y4, Y4
+	VPMADDUBSW     100(CX), Y4, Y4
+	VPSHUFB        q6kScaleShuf<>+96(SB), Y3, Y8
+	VPSRAW         $0x08, Y8, Y8
+	VPMADDWD       Y8, Y4, Y4
+	VPADDD         Y4, Y7, Y7
+	VMOVDQU        64(R8), Y4
+	VMOVDQU        96(R8), Y8
+	VMOVDQU        160(R8), Y9
+	VPAND          Y1, Y4, Y10
+	VPSLLW         $0x04, Y9, Y11
+	VPAND          Y2, Y11, Y11
+	VPOR           Y11, Y10, Y10
+	VPMADDUBSW     132(CX), Y10, Y10
+	VPSHUFB        q6kScaleShuf<>+128(SB), Y3, Y11
+	VPSRAW         $0x08, Y11, Y11
+	VPMADDWD       Y11, Y10, Y10
+	VPADDD         Y10, Y7, Y7
+	VPAND          Y1, Y8, Y10
+	VPSLLW         $0x02, Y9, Y11
+	VPAND          Y2, Y11, Y11
+	VPOR           Y11, Y10, Y10
+	VPMADDUBSW     164(CX), Y10, Y10
+	VPSHUFB        q6kScaleShuf<>+160(SB), Y3, Y11
+	VPSRAW         $0x08, Y11, Y11
+	VPMADDWD       Y11, Y10, Y10
+	VPADDD         Y10, Y7, Y7
+	VPSRLW         $0x04, Y4, Y4
+	VPAND          Y1, Y4, Y4
+	VMOVDQA        Y9, Y10
+	VPAND          Y2, Y10, Y10
+	VPOR           Y10, Y4, Y4
+	VPMADDUBSW     196(CX), Y4, Y4
+	VPSHUFB        q6kScaleShuf<>+192(SB), Y3, Y10
+	VPSRAW         $0x08, Y10, Y10
+	VPMADDWD       Y10, Y4, Y4
+	VPADDD         Y4, Y7, Y7
+	VPSRLW         $0x04, Y8, Y4
+	VPAND          Y1, Y4, Y4
+	VPSRLW         $0x02, Y9, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y4, Y4
+	VPMADDUBSW     228(CX), Y4, Y4
+	VPSHUFB        q6kScaleShuf<>+224(SB), Y3, Y3
+	VPSRAW         $0x08, Y3, Y3
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y7, Y7
+	VBROADCASTI128 192(SI), Y3
+	VPMOVSXBW      192(SI), Y4
+	VPMADDWD       260(CX), Y4, Y4
+	VPSLLD         $0x05, Y4, Y8
+	VPXOR          Y4, Y4, Y4
+	VPSUBD         Y8, Y4, Y8
+	VMOVDQU        (SI), Y4
+	VMOVDQU        32(SI), Y9
+	VMOVDQU        128(SI), Y10
+	VPAND          Y1, Y4, Y11
+	VPSLLW         $0x04, Y10, Y12
+	VPAND          Y2, Y12, Y12
+	VPOR           Y12, Y11, Y11
+	VPMADDUBSW     4(CX), Y11, Y11
+	VPSHUFB        q6kScaleShuf<>+0(SB), Y3, Y12
+	VPSRAW         $0x08, Y12, Y12
+	VPMADDWD       Y12, Y11, Y11
+	VPADDD         Y11, Y8, Y8
+	VPAND          Y1, Y9, Y11
+	VPSLLW         $0x02, Y10, Y12
+	VPAND          Y2, Y12, Y12
+	VPOR           Y12, Y11, Y11
+	VPMADDUBSW     36(CX), Y11, Y11
+	VPSHUFB        q6kScaleShuf<>+32(SB), Y3, Y12
+	VPSRAW         $0x08, Y12, Y12
+	VPMADDWD       Y12, Y11, Y11
+	VPADDD         Y11, Y8, Y8
+	VPSRLW         $0x04, Y4, Y4
+	VPAND          Y1, Y4, Y4
+	VMOVDQA        Y10, Y11
+	VPAND          Y2, Y11, Y11
+	VPOR           Y11, Y4, Y4
+	VPMADDUBSW     68(CX), Y4, Y4
+	VPSHUFB        q6kScaleShuf<>+64(SB), Y3, Y11
+	VPSRAW         $0x08, Y11, Y11
+	VPMADDWD       Y11, Y4, Y4
+	VPADDD         Y4, Y8, Y8
+	VPSRLW         $0x04, Y9, Y4
+	VPAND          Y1, Y4, Y4
+	VPSRLW         $0x02, Y10, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y4, Y4
+	VPMADDUBSW     100(CX), Y4, Y4
+	VPSHUFB        q6kScaleShuf<>+96(SB), Y3, Y9
+	VPSRAW         $0x08, Y9, Y9
+	VPMADDWD       Y9, Y4, Y4
+	VPADDD         Y4, Y8, Y8
+	VMOVDQU        64(SI), Y4
+	VMOVDQU        96(SI), Y9
+	VMOVDQU        160(SI), Y10
+	VPAND          Y1, Y4, Y11
+	VPSLLW         $0x04, Y10, Y12
+	VPAND          Y2, Y12, Y12
+	VPOR           Y12, Y11, Y11
+	VPMADDUBSW     132(CX), Y11, Y11
+	VPSHUFB        q6kScaleShuf<>+128(SB), Y3, Y12
+	VPSRAW         $0x08, Y12, Y12
+	VPMADDWD       Y12, Y11, Y11
+	VPADDD         Y11, Y8, Y8
+	VPAND          Y1, Y9, Y11
+	VPSLLW         $0x02, Y10, Y12
+	VPAND          Y2, Y12, Y12
+	VPOR           Y12, Y11, Y11
+	VPMADDUBSW     164(CX), Y11, Y11
+	VPSHUFB        q6kScaleShuf<>+160(SB), Y3, Y12
+	VPSRAW         $0x08, Y12, Y12
+	VPMADDWD       Y12, Y11, Y11
+	VPADDD         Y11, Y8, Y8
+	VPSRLW         $0x04, Y4, Y4
+	VPAND          Y1, Y4, Y4
+	VMOVDQA        Y10, Y11
+	VPAND          Y2, Y11, Y11
+	VPOR           Y11, Y4, Y4
+	VPMADDUBSW     196(CX), Y4, Y4
+	VPSHUFB        q6kScaleShuf<>+192(SB), Y3, Y11
+	VPSRAW         $0x08, Y11, Y11
+	VPMADDWD       Y11, Y4, Y4
+	VPADDD         Y4, Y8, Y8
+	VPSRLW         $0x04, Y9, Y4
+	VPAND          Y1, Y4, Y4
+	VPSRLW         $0x02, Y10, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y4, Y4
+	VPMADDUBSW     228(CX), Y4, Y4
+	VPSHUFB        q6kScaleShuf<>+224(SB), Y3, Y3
+	VPSRAW         $0x08, Y3, Y3
+	VPMADDWD       Y3, Y4, Y4
+	VPADDD         Y4, Y8, Y8
+	VPHADDD        Y6, Y5, Y5
+	VPHADDD        Y8, Y7, Y7
+	VPHADDD        Y7, Y5, Y5
+	VEXTRACTI128   $0x01, Y5, X3
+	VPADDD         X3, X5, X3
+	MOVWLZX        208(AX), R9
+	VMOVD          R9, X4
+	MOVWLZX        208(DI), R9
+	VPINSRW        $0x01, R9, X4, X4
+	MOVWLZX        208(R8), R9
+	VPINSRW        $0x02, R9, X4, X4
+	MOVWLZX        208(SI), R9
+	VPINSRW        $0x03, R9, X4, X4
+	VCVTPH2PS      X4, X4
+	VBROADCASTSS   (CX), X5
+	VMULPS         X5, X4, X4
+	VCVTDQ2PS      X3, X3
+	VMULPS         X3, X4, X4
+	VADDPS         X4, X0, X0
+	ADDQ           $0x000000d2, AX
+	ADDQ           $0x000000d2, DI
+	ADDQ           $0x000000d2, R8
+	ADDQ           $0x000000d2, SI
+	ADDQ           $0x00000124, CX
+	DECQ           DX
+	JMP            q6r4block
+
+q6r4done:
+	MOVQ    out+32(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
+	RET

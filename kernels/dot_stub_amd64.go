@@ -45,3 +45,6 @@ func gemvQ4KQ8KAVX512x4rows(w *byte, a *byte, nb int, pf int, out *float32)
 
 //go:noescape
 func sumU64AVX512(p *byte, n int) uint64
+
+//go:noescape
+func gemvQ6KQ8KAVX2x4rows(w *byte, a *byte, nb int, pf int, out *float32)

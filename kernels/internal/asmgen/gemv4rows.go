@@ -359,3 +359,114 @@ func sumU64AVX512() {
 	Store(r, ReturnIndex(0))
 	RET()
 }
+
+// gemvQ6KQ8KAVX2x4rows: four Q6_K rows by one Q8_K column (AVX2; the
+// AVX-512 table uses it too). Each row runs dotQ6KQ8KAVX2's inner loop;
+// the offset of 32 is taken out lane-wise (acc − 32·Σ sc·bsum) so that
+// one reduction tree serves the four rows, and the float part runs on
+// the four rows at once in DotQ6KQ8K's order.
+func gemvQ6KQ8KAVX2x4rows(shuf Mem) {
+	TEXT("gemvQ6KQ8KAVX2x4rows", NOSPLIT, "func(w, a *byte, nb, pf int, out *float32)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	nb := Load(Param("nb"), GP64())
+	pf := Load(Param("pf"), GP64())
+	rows := rowPointers(wp, nb, q6kSize)
+
+	sum4 := XMM()
+	VXORPS(sum4, sum4, sum4)
+	m4, m30 := YMM(), YMM()
+	broadcastConst(m4, 0x0f0f0f0f)
+	broadcastConst(m30, 0x30303030)
+
+	Label("q6r4block")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("q6r4done"))
+	for _, p := range rows {
+		for _, off := range []int{0, 64, 128, 192} {
+			PREFETCHT0(Mem{Base: p, Index: pf, Scale: 1, Disp: off})
+		}
+	}
+	var ys [4]VecVirtual
+	for r, wr := range rows {
+		sc8, sc16, summ := YMM(), YMM(), YMM()
+		VBROADCASTI128(Mem{Base: wr, Disp: q6kScales}, sc8)
+		VPMOVSXBW(Mem{Base: wr, Disp: q6kScales}, sc16)
+		VPMADDWD(Mem{Base: ap, Disp: q8kBsums}, sc16, summ)
+		acc := YMM()
+		VPSLLD(Imm(5), summ, acc)
+		VPXOR(summ, summ, summ)
+		VPSUBD(acc, summ, acc) // acc = −32·Σ sc·bsum, lane-wise
+		for h := 0; h < 2; h++ {
+			ql0, ql1, qh := YMM(), YMM(), YMM()
+			VMOVDQU(Mem{Base: wr, Disp: q6kQl + 64*h}, ql0)
+			VMOVDQU(Mem{Base: wr, Disp: q6kQl + 64*h + 32}, ql1)
+			VMOVDQU(Mem{Base: wr, Disp: q6kQh + 32*h}, qh)
+			for i := 0; i < 4; i++ {
+				q, hb, s := YMM(), YMM(), YMM()
+				switch i {
+				case 0:
+					VPAND(m4, ql0, q)
+				case 1:
+					VPAND(m4, ql1, q)
+				case 2:
+					VPSRLW(Imm(4), ql0, q)
+					VPAND(m4, q, q)
+				case 3:
+					VPSRLW(Imm(4), ql1, q)
+					VPAND(m4, q, q)
+				}
+				switch i {
+				case 0:
+					VPSLLW(Imm(4), qh, hb)
+				case 1:
+					VPSLLW(Imm(2), qh, hb)
+				case 2:
+					VMOVDQA(qh, hb)
+				case 3:
+					VPSRLW(Imm(2), qh, hb)
+				}
+				VPAND(m30, hb, hb)
+				VPOR(hb, q, q)
+				VPMADDUBSW(Mem{Base: ap, Disp: q8kQs + 128*h + 32*i}, q, q)
+				VPSHUFB(shuf.Offset(32*(4*h+i)), sc8, s)
+				VPSRAW(Imm(8), s, s)
+				VPMADDWD(s, q, q)
+				VPADDD(q, acc, acc)
+			}
+		}
+		ys[r] = acc
+	}
+	s4 := reduce4(ys)
+
+	// d4 = f16(D)·y.d per row; sum4 += d4·float(sumi4).
+	hw := GP32()
+	dh := XMM()
+	MOVWLZX(Mem{Base: rows[0], Disp: q6kD}, hw)
+	VMOVD(hw, dh)
+	for r := 1; r < 4; r++ {
+		MOVWLZX(Mem{Base: rows[r], Disp: q6kD}, hw)
+		VPINSRW(Imm(uint64(r)), hw, dh, dh)
+	}
+	d4, yd := XMM(), XMM()
+	VCVTPH2PS(dh, d4)
+	VBROADCASTSS(Mem{Base: ap}, yd)
+	VMULPS(yd, d4, d4)
+	VCVTDQ2PS(s4, s4)
+	VMULPS(s4, d4, d4)
+	VADDPS(d4, sum4, sum4)
+
+	for _, p := range rows {
+		ADDQ(U32(q6kSize), p)
+	}
+	ADDQ(U32(q8kSize), ap)
+	DECQ(nb)
+	JMP(LabelRef("q6r4block"))
+
+	Label("q6r4done")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(sum4, Mem{Base: op})
+	VZEROUPPER()
+	RET()
+}

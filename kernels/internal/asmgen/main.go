@@ -48,6 +48,7 @@ func main() {
 	gemvQ4KQ8KAVX2x4rows(shuf)
 	gemvQ4KQ8KAVX512x4rows(zshuf)
 	sumU64AVX512()
+	gemvQ6KQ8KAVX2x4rows(q6kShuf)
 	Generate()
 }
 
