@@ -164,7 +164,7 @@ func gemvQ4KQ8KAVX512x4rows(shuf Mem) {
 	JE(LabelRef("r4zdone"))
 	for _, p := range rows {
 		for _, off := range []int{0, 64, 128} {
-			PREFETCHT0(Mem{Base: p, Index: pf, Scale: 1, Disp: off})
+			PREFETCHT1(Mem{Base: p, Index: pf, Scale: 1, Disp: off})
 		}
 	}
 	ddm, s01, s23, m01, m23 := q4kHeaders4(rows)
@@ -261,7 +261,7 @@ func gemvQ4KQ8KAVX2x4rows(shuf Mem) {
 	JE(LabelRef("r4done"))
 	for _, p := range rows {
 		for _, off := range []int{0, 64, 128} {
-			PREFETCHT0(Mem{Base: p, Index: pf, Scale: 1, Disp: off})
+			PREFETCHT1(Mem{Base: p, Index: pf, Scale: 1, Disp: off})
 		}
 	}
 	ddm, s01, s23, m01, m23 := q4kHeaders4(rows)
@@ -385,7 +385,7 @@ func gemvQ6KQ8KAVX2x4rows(shuf Mem) {
 	JE(LabelRef("q6r4done"))
 	for _, p := range rows {
 		for _, off := range []int{0, 64, 128, 192} {
-			PREFETCHT0(Mem{Base: p, Index: pf, Scale: 1, Disp: off})
+			PREFETCHT1(Mem{Base: p, Index: pf, Scale: 1, Disp: off})
 		}
 	}
 	var ys [4]VecVirtual
