@@ -15,6 +15,7 @@ var _ = registerAMD64()
 
 func registerAMD64() bool {
 	isaTable = append(isaTable, isaEntry{name: "avx2", ranking: 10, ok: hasAVX2, ops: avx2Ops})
+	isaTable = append(isaTable, isaEntry{name: "avxvnni", ranking: 15, ok: hasAVXVNNI, ops: avxvnniOps})
 	isaTable = append(isaTable, isaEntry{name: "avx512", ranking: 20, ok: hasAVX512, ops: avx512Ops})
 	// The seed's float kernel: selectable (ASDSL_ISA=avx2-float), never
 	// the default.
@@ -96,6 +97,26 @@ func dotQ4KQ8KAVX2Slices(w []BlockQ4K, a []BlockQ8K) float32 {
 	}
 	_ = a[len(w)-1] // the kernel reads len(w) activation blocks
 	return dotQ4KQ8KAVX2((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w), prefetchDistance)
+}
+
+// hasAVXVNNI: the 256-bit VEX VNNI of Alder Lake and later (and of Zen 5).
+func hasAVXVNNI() (bool, string) {
+	if ok, why := hasAVX2(); !ok {
+		return false, why
+	}
+	if !cpuid.CPU.Supports(cpuid.AVXVNNI) {
+		return false, "needs AVX-VNNI"
+	}
+	return true, ""
+}
+
+// avxvnniOps: the AVX2 table with the decode GEMV's multiply-adds fused
+// by AVX-VNNI's vpdpwssd.
+func avxvnniOps() Ops {
+	o := avx2Ops()
+	o.ISA = "avxvnni"
+	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVXVNNIx4rows, BlockQ4KSize)
+	return o
 }
 
 func hasAVX512() (bool, string) {

@@ -41,6 +41,9 @@ func quantizeQ8KAVX2(x *float32, y *byte, nb int)
 func gemvQ4KQ8KAVX2x4rows(w *byte, a *byte, nb int, pf int, out *float32)
 
 //go:noescape
+func gemvQ4KQ8KAVXVNNIx4rows(w *byte, a *byte, nb int, pf int, out *float32)
+
+//go:noescape
 func gemvQ4KQ8KAVX512x4rows(w *byte, a *byte, nb int, pf int, out *float32)
 
 //go:noescape

@@ -244,8 +244,17 @@ func reduce4(ys [4]VecVirtual) VecVirtual {
 // registers cannot hold the activations for all four rows, so
 // vpmaddubsw reads them from L1 (two loads a cycle; the weights are what
 // must come from DRAM once).
-func gemvQ4KQ8KAVX2x4rows(shuf Mem) {
-	TEXT("gemvQ4KQ8KAVX2x4rows", NOSPLIT, "func(w, a *byte, nb, pf int, out *float32)")
+//
+// With vnni (AVX-VNNI, 256-bit VEX: Alder Lake has it, without AVX-512)
+// each vpmaddwd+vpaddd pair becomes one vpdpwssd. vpdpbusd would skip
+// the int16 step, but the 6-bit sub-block scales must then be applied to
+// int32 sums with a slow vpmulld; vpdpwssd applies them for free.
+func gemvQ4KQ8KAVX2x4rows(shuf Mem, vnni bool) {
+	name, l := "gemvQ4KQ8KAVX2x4rows", "r4"
+	if vnni {
+		name, l = "gemvQ4KQ8KAVXVNNIx4rows", "r4v"
+	}
+	TEXT(name, NOSPLIT, "func(w, a *byte, nb, pf int, out *float32)")
 	Pragma("noescape")
 	wp := Load(Param("w"), GP64())
 	ap := Load(Param("a"), GP64())
@@ -256,9 +265,9 @@ func gemvQ4KQ8KAVX2x4rows(shuf Mem) {
 	sum4 := XMM()
 	VXORPS(sum4, sum4, sum4)
 
-	Label("r4block")
+	Label(l + "block")
 	CMPQ(nb, Imm(0))
-	JE(LabelRef("r4done"))
+	JE(LabelRef(l + "done"))
 	for _, p := range rows {
 		for _, off := range []int{0, 64, 128} {
 			PREFETCHT1(Mem{Base: p, Index: pf, Scale: 1, Disp: off})
@@ -291,6 +300,14 @@ func gemvQ4KQ8KAVX2x4rows(shuf Mem) {
 			VPAND(mask, hi, hi)
 			VPMADDUBSW(Mem{Base: ap, Disp: q8kQs + 64*j}, lo, lo)
 			VPMADDUBSW(Mem{Base: ap, Disp: q8kQs + 64*j + 32}, hi, hi)
+			if vnni {
+				// Placeholders: vexVNNI rewrites them as VEX bytes.
+				VPSHUFB(shuf.Offset(32*(2*j)), sc2, s)
+				vpdpwssd(s, lo, acc)
+				VPSHUFB(shuf.Offset(32*(2*j+1)), sc2, s)
+				vpdpwssd(s, hi, acc)
+				continue
+			}
 			VPSHUFB(shuf.Offset(32*(2*j)), sc2, s)
 			VPMADDWD(s, lo, lo)
 			VPSHUFB(shuf.Offset(32*(2*j+1)), sc2, s)
@@ -308,9 +325,9 @@ func gemvQ4KQ8KAVX2x4rows(shuf Mem) {
 	}
 	ADDQ(U32(q8kSize), ap)
 	DECQ(nb)
-	JMP(LabelRef("r4block"))
+	JMP(LabelRef(l + "block"))
 
-	Label("r4done")
+	Label(l + "done")
 	op := Load(Param("out"), GP64())
 	VMOVUPS(sum4, Mem{Base: op})
 	VZEROUPPER()

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"flag"
 	"github.com/mmcloughlin/avo/ir"
 
 	. "github.com/mmcloughlin/avo/build"
@@ -45,11 +46,13 @@ func main() {
 	gemmUnpackedQ4KAVX512()
 	dotQ4KF32AVX2()
 	quantizeQ8KAVX2()
-	gemvQ4KQ8KAVX2x4rows(shuf)
+	gemvQ4KQ8KAVX2x4rows(shuf, false)
+	gemvQ4KQ8KAVX2x4rows(shuf, true)
 	gemvQ4KQ8KAVX512x4rows(zshuf)
 	sumU64AVX512()
 	gemvQ6KQ8KAVX2x4rows(q6kShuf)
 	Generate()
+	vexVNNI(flag.Lookup("out").Value.String(), "gemvQ4KQ8KAVXVNNIx4rows")
 }
 
 // scaleShuffles is a VPSHUFB table: entry k (32 bytes) broadcasts 16-bit
