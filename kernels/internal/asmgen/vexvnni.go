@@ -52,7 +52,7 @@ func vexVNNI(path string, funcs ...string) {
 		}
 		rm, vvvv, reg := r[0], r[1], r[2]
 		b1 := 0x02 | (^reg>>3&1)<<7 | 1<<6 | (^rm>>3&1)<<5 // R̄ X̄ B̄, map 0F38
-		b2 := (^vvvv&0xf)<<3 | 1<<2 | 0x1                   // W0, v̄v̄v̄v̄, L=256, pp=66
+		b2 := (^vvvv&0xf)<<3 | 1<<2 | 0x1                  // W0, v̄v̄v̄v̄, L=256, pp=66
 		modrm := 0xc0 | (reg&7)<<3 | rm&7
 		lines[i] = fmt.Sprintf("\tBYTE $0xc4; BYTE $0x%02x; BYTE $0x%02x; BYTE $0x52; BYTE $0x%02x // VPDPWSSD Y%d, Y%d, Y%d (VEX)",
 			b1, b2, modrm, rm, vvvv, reg)
