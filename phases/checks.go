@@ -256,6 +256,26 @@ var kernelTwinCheck = Check{Name: "SIMD kernels equal their Go twins (every ISA 
 			if g1 != g2 {
 				return false, fmt.Sprintf("%s GEMM differs from the Go twin at %d blocks", isa.Name, nb)
 			}
+			// The decode kernels: four weight rows against one column.
+			r4 := make([]kernels.BlockQ4K, 4*nb)
+			r6 := make([]kernels.BlockQ6K, 4*nb)
+			for row := 0; row < 4; row++ {
+				for i := range x {
+					x[i] = float32(r.NormFloat64())
+				}
+				kernels.QuantizeQ4K(x, r4[row*nb:(row+1)*nb])
+				kernels.QuantizeQ6K(x, r6[row*nb:(row+1)*nb])
+			}
+			o.GemvQ4KQ8Kx4Rows(r4, a[:nb], &g1)
+			kernels.GemvQ4KQ8Kx4Rows(r4, a[:nb], &g2)
+			if g1 != g2 {
+				return false, fmt.Sprintf("%s 4-row Q4_K GEMV differs from the Go twin at %d blocks", isa.Name, nb)
+			}
+			o.GemvQ6KQ8Kx4Rows(r6, a[:nb], &g1)
+			kernels.GemvQ6KQ8Kx4Rows(r6, a[:nb], &g2)
+			if g1 != g2 {
+				return false, fmt.Sprintf("%s 4-row Q6_K GEMV differs from the Go twin at %d blocks", isa.Name, nb)
+			}
 		}
 		tried = append(tried, isa.Name)
 	}
