@@ -62,8 +62,9 @@ func (c *f32Cache) Attend(layer, h int, q []float32, n int, out, scratch []float
 	kvh := h / c.groupSz // grouped-query attention: heads share a KV head
 	ks, vs := c.k[layer], c.v[layer]
 	s := scratch[:n]
+	dot := kernels.Active().DotF32 // SIMD, bit-identical to kernels.DotF32
 	for j := 0; j < n; j++ {
-		s[j] = kernels.DotF32(ks[j*d+kvh*hd:j*d+kvh*hd+hd], q) * c.scale
+		s[j] = dot(ks[j*d+kvh*hd:j*d+kvh*hd+hd], q) * c.scale
 	}
 	softmaxInPlace(s)
 	clear(out[:hd])

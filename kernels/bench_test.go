@@ -217,3 +217,37 @@ func BenchmarkQuantizeRowQ8K(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSmallDots: the Q8_0 and F32 dot products (4096 wide,
+// cache-resident) per ISA.
+func BenchmarkSmallDots(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const n = 4096
+	x, y := randF32(r, n), randF32(r, n)
+	w, a := make([]BlockQ8_0, n/QK8_0), make([]BlockQ8_0, n/QK8_0)
+	QuantizeRowQ8_0(x, w)
+	QuantizeRowQ8_0(y, a)
+	prev := active
+	defer func() { active = prev }()
+	for _, s := range ISAs() {
+		if !s.Supported || s.Name == "avx2-float" || s.Name == "avxvnni" {
+			continue
+		}
+		Use(s.Name)
+		o := Active()
+		var sink float32
+		b.Run("Q8_0/"+s.Name, func(b *testing.B) {
+			b.SetBytes(int64(len(w) * BlockQ8_0Size))
+			for b.Loop() {
+				sink += o.DotQ8_0Q8_0(w, a)
+			}
+		})
+		b.Run("F32/"+s.Name, func(b *testing.B) {
+			b.SetBytes(4 * n)
+			for b.Loop() {
+				sink += o.DotF32(x, y)
+			}
+		})
+		_ = sink
+	}
+}

@@ -46,7 +46,46 @@ func avx2Ops() Ops {
 	o.GemmQ6KQ8Kx4 = gemmQ6KQ8KAVX2x4Slices
 	o.UnpackQ4K = unpackQ4KAVX2Slices
 	o.QuantizeRowQ8K = quantizeRowQ8KAVX2
+	o.DotQ8_0Q8_0 = dotQ8_0Q8_0AVX2Slices
+	o.DotF32 = dotF32AVX2Slices
+	o.DotF16 = dotF16AVX2Slices
 	return o
+}
+
+func dotQ8_0Q8_0AVX2Slices(w, a []BlockQ8_0) float32 {
+	if len(w) == 0 {
+		return 0
+	}
+	_ = a[len(w)-1]
+	return dotQ8_0Q8_0AVX2((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w))
+}
+
+// dotF32AVX2Slices: the kernel keeps DotF32's eight partial sums in a
+// YMM register; the tail and the final combination are DotF32's own code.
+func dotF32AVX2Slices(w, a []float32) float32 {
+	var s [8]float32
+	n := len(w) &^ 7
+	if n > 0 {
+		_ = a[n-1]
+		dotF32AVX2x8(&w[0], &a[0], n, &s[0])
+	}
+	for i := n; i < len(w); i++ {
+		s[0] += float32(w[i] * a[i])
+	}
+	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
+}
+
+func dotF16AVX2Slices(w, a []uint16) float32 {
+	var s [8]float32
+	n := len(w) &^ 7
+	if n > 0 {
+		_ = a[n-1]
+		dotF16AVX2x8(&w[0], &a[0], n, &s[0])
+	}
+	for i := n; i < len(w); i++ {
+		s[0] += float32(FP16ToF32(w[i]) * FP16ToF32(a[i]))
+	}
+	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
 }
 
 func quantizeRowQ8KAVX2(x []float32, out []BlockQ8K) {

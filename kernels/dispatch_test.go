@@ -310,3 +310,37 @@ func TestGemv4RowsMatchesDot(t *testing.T) {
 		}
 	})
 }
+
+// Q8_0, F32 and F16 dots against their twins, exactly, on lengths that
+// are and are not multiples of the kernels' step, misaligned.
+func TestSmallDotsMatchTwins(t *testing.T) {
+	r := rand.New(rand.NewPCG(51, 52))
+	forEachISA(t, func(t *testing.T, o *Ops) {
+		for _, n := range []int{1, 7, 8, 9, 31, 64, 100, 255, 4097} {
+			w, a := randF32(r, n+1)[1:], randF32(r, n+1)[1:] // misaligned by one float
+			if got, want := o.DotF32(w, a), DotF32(w, a); got != want {
+				t.Fatalf("F32 n=%d: %v, twin %v", n, got, want)
+			}
+			wh, ah := make([]uint16, n), make([]uint16, n)
+			ConvertRowF16(w, wh)
+			ConvertRowF16(a, ah)
+			if got, want := o.DotF16(wh, ah), DotF16(wh, ah); got != want {
+				t.Fatalf("F16 n=%d: %v, twin %v", n, got, want)
+			}
+		}
+		for _, nb := range []int{1, 2, 3, 8, 17, 128} {
+			x := randF32(r, nb*QK8_0)
+			w := make([]BlockQ8_0, nb)
+			QuantizeRowQ8_0(x, w)
+			w = misaligned(w, BlockQ8_0Size, AsQ8_0)
+			for i := range x {
+				x[i] = float32(r.NormFloat64()) * 1e3
+			}
+			a := make([]BlockQ8_0, nb)
+			QuantizeRowQ8_0(x, a)
+			if got, want := o.DotQ8_0Q8_0(w, a), DotQ8_0Q8_0(w, a); got != want {
+				t.Fatalf("Q8_0 nb=%d: %v, twin %v", nb, got, want)
+			}
+		}
+	})
+}

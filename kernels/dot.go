@@ -97,7 +97,9 @@ func DotQ8_0Q8_0(w []BlockQ8_0, a []BlockQ8_0) float32 {
 		for l := 0; l < QK8_0; l++ {
 			s += int32(w[i].Qs[l]) * int32(a[i].Qs[l])
 		}
-		sum += FP16ToF32(w[i].D) * FP16ToF32(a[i].D) * float32(s)
+		// float32(): no fused multiply-add (GOAMD64=v3 would allow one),
+		// so the SIMD kernel's separate multiply and add match.
+		sum += float32(float32(FP16ToF32(w[i].D)*FP16ToF32(a[i].D)) * float32(s))
 	}
 	return sum
 }
@@ -109,11 +111,11 @@ func DotF32(w, a []float32) float32 {
 	n := len(w) &^ 7
 	for i := 0; i < n; i += 8 {
 		for k := 0; k < 8; k++ {
-			s[k] += w[i+k] * a[i+k]
+			s[k] += float32(w[i+k] * a[i+k]) // rounded product: no FMA
 		}
 	}
 	for i := n; i < len(w); i++ {
-		s[0] += w[i] * a[i]
+		s[0] += float32(w[i] * a[i])
 	}
 	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
 }
@@ -124,11 +126,11 @@ func DotF16(w, a []uint16) float32 {
 	n := len(w) &^ 7
 	for i := 0; i < n; i += 8 {
 		for k := 0; k < 8; k++ {
-			s[k] += FP16ToF32(w[i+k]) * FP16ToF32(a[i+k])
+			s[k] += float32(FP16ToF32(w[i+k]) * FP16ToF32(a[i+k]))
 		}
 	}
 	for i := n; i < len(w); i++ {
-		s[0] += FP16ToF32(w[i]) * FP16ToF32(a[i])
+		s[0] += float32(FP16ToF32(w[i]) * FP16ToF32(a[i]))
 	}
 	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
 }

@@ -4154,3 +4154,100 @@ q6r4done:
 	VMOVUPS X0, (AX)
 	VZEROUPPER
 	RET
+
+// func dotQ8_0Q8_0AVX2(w *byte, a *byte, nb int) float32
+// Requires: AVX, AVX2, F16C, SSE
+TEXT ·dotQ8_0Q8_0AVX2(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	VXORPS       X0, X0, X0
+	MOVL         $0x00010001, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+
+q80block:
+	CMPQ         DX, $0x00
+	JE           q80done
+	VMOVDQU      2(AX), Y2
+	VMOVDQU      2(CX), Y3
+	VPSIGNB      Y2, Y3, Y3
+	VPABSB       Y2, Y2
+	VPMADDUBSW   Y3, Y2, Y2
+	VPMADDWD     Y1, Y2, Y2
+	VEXTRACTI128 $0x01, Y2, X3
+	VPADDD       X3, X2, X3
+	VPSHUFD      $0x4e, X3, X2
+	VPADDD       X2, X3, X3
+	VPSHUFD      $0xb1, X3, X2
+	VPADDD       X2, X3, X3
+	VCVTDQ2PS    X3, X3
+	MOVWLZX      (AX), BX
+	VMOVD        BX, X2
+	VCVTPH2PS    X2, X2
+	MOVWLZX      (CX), BX
+	VMOVD        BX, X4
+	VCVTPH2PS    X4, X4
+	VMULSS       X4, X2, X2
+	VMULSS       X3, X2, X2
+	VADDSS       X2, X0, X0
+	ADDQ         $0x22, AX
+	ADDQ         $0x22, CX
+	DECQ         DX
+	JMP          q80block
+
+q80done:
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func dotF32AVX2x8(w *float32, a *float32, n int, out *float32)
+// Requires: AVX
+TEXT ·dotF32AVX2x8(SB), NOSPLIT, $0-32
+	MOVQ   w+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   n+16(FP), DX
+	VXORPS Y0, Y0, Y0
+
+f32loop:
+	CMPQ    DX, $0x00
+	JE      f32done
+	VMOVUPS (AX), Y1
+	VMULPS  (CX), Y1, Y1
+	VADDPS  Y1, Y0, Y0
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	SUBQ    $0x08, DX
+	JMP     f32loop
+
+f32done:
+	MOVQ    out+24(FP), AX
+	VMOVUPS Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func dotF16AVX2x8(w *uint16, a *uint16, n int, out *float32)
+// Requires: AVX, F16C
+TEXT ·dotF16AVX2x8(SB), NOSPLIT, $0-32
+	MOVQ   w+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   n+16(FP), DX
+	VXORPS Y0, Y0, Y0
+
+f16loop:
+	CMPQ      DX, $0x00
+	JE        f16done
+	VCVTPH2PS (AX), Y1
+	VCVTPH2PS (CX), Y2
+	VMULPS    Y2, Y1, Y1
+	VADDPS    Y1, Y0, Y0
+	ADDQ      $0x10, AX
+	ADDQ      $0x10, CX
+	SUBQ      $0x08, DX
+	JMP       f16loop
+
+f16done:
+	MOVQ    out+24(FP), AX
+	VMOVUPS Y0, (AX)
+	VZEROUPPER
+	RET

@@ -51,3 +51,12 @@ func sumU64AVX512(p *byte, n int) uint64
 
 //go:noescape
 func gemvQ6KQ8KAVX2x4rows(w *byte, a *byte, nb int, pf int, out *float32)
+
+//go:noescape
+func dotQ8_0Q8_0AVX2(w *byte, a *byte, nb int) float32
+
+//go:noescape
+func dotF32AVX2x8(w *float32, a *float32, n int, out *float32)
+
+//go:noescape
+func dotF16AVX2x8(w *uint16, a *uint16, n int, out *float32)

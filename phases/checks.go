@@ -271,6 +271,21 @@ var kernelTwinCheck = Check{Name: "SIMD kernels equal their Go twins (every ISA 
 			if g1 != g2 {
 				return false, fmt.Sprintf("%s 4-row Q4_K GEMV differs from the Go twin at %d blocks", isa.Name, nb)
 			}
+			// Q8_0 and F32 rows (Q8_0 models, attention's q·k).
+			q8w, q8a := make([]kernels.BlockQ8_0, 8*nb), make([]kernels.BlockQ8_0, 8*nb)
+			kernels.QuantizeRowQ8_0(x, q8w)
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			kernels.QuantizeRowQ8_0(x, q8a)
+			if o.DotQ8_0Q8_0(q8w, q8a) != kernels.DotQ8_0Q8_0(q8w, q8a) {
+				return false, fmt.Sprintf("%s Q8_0 dot differs from the Go twin at %d blocks", isa.Name, 8*nb)
+			}
+			// An odd length (not a multiple of 8) and a misaligned operand.
+			f := x[:len(x)-nb]
+			if o.DotF32(f[1:], f[:len(f)-1]) != kernels.DotF32(f[1:], f[:len(f)-1]) {
+				return false, fmt.Sprintf("%s F32 dot differs from the Go twin at length %d", isa.Name, len(f)-1)
+			}
 			o.GemvQ6KQ8Kx4Rows(r6, a[:nb], &g1)
 			kernels.GemvQ6KQ8Kx4Rows(r6, a[:nb], &g2)
 			if g1 != g2 {

@@ -51,6 +51,9 @@ func main() {
 	gemvQ4KQ8KAVX512x4rows(zshuf)
 	sumU64AVX512()
 	gemvQ6KQ8KAVX2x4rows(q6kShuf)
+	dotQ8_0Q8_0AVX2()
+	dotF32AVX2x8()
+	dotF16AVX2x8()
 	Generate()
 	vexVNNI(flag.Lookup("out").Value.String(), "gemvQ4KQ8KAVXVNNIx4rows")
 }

@@ -1,0 +1,130 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+)
+
+// The dot products of the small and unquantized tensors: Q8_0·Q8_0 (Q8_0
+// models), F32 and F16 (F32/F16 models, and attention's q·k). Each keeps
+// its Go twin's arithmetic exactly: integer sums per block for Q8_0, and
+// for the float dots the twin's eight partial sums are the eight lanes of
+// a YMM register (multiply, then add: no FMA, which would round once
+// where the twin rounds twice).
+
+// Q8_0 layout (bytes).
+const (
+	q80Size = 34
+	q80Qs   = 2
+)
+
+// dotQ8_0Q8_0AVX2 is DotQ8_0Q8_0: per 32-value block the signed products
+// are summed exactly (vpsignb makes the weights unsigned for vpmaddubsw,
+// moving their signs onto the activations; |q| ≤ 127 so pairs fit int16),
+// then sum += (f16(dw)·f16(da))·float(isum) as in the twin.
+func dotQ8_0Q8_0AVX2() {
+	TEXT("dotQ8_0Q8_0AVX2", NOSPLIT, "func(w, a *byte, nb int) float32")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	nb := Load(Param("nb"), GP64())
+	sum := XMM()
+	VXORPS(sum, sum, sum)
+	ones := YMM()
+	tmp := GP32()
+	MOVL(U32(0x00010001), tmp)
+	VMOVD(tmp, ones.AsX())
+	VPBROADCASTD(ones.AsX(), ones)
+
+	Label("q80block")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("q80done"))
+	x, y := YMM(), YMM()
+	VMOVDQU(Mem{Base: wp, Disp: q80Qs}, x)
+	VMOVDQU(Mem{Base: ap, Disp: q80Qs}, y)
+	VPSIGNB(x, y, y) // y·sign(x)
+	VPABSB(x, x)
+	VPMADDUBSW(y, x, x)
+	VPMADDWD(ones, x, x)
+	h := XMM()
+	VEXTRACTI128(Imm(1), x, h)
+	VPADDD(h, x.AsX(), h)
+	hsum4(h)
+	VCVTDQ2PS(h, h)
+	hw, dw, da := GP32(), XMM(), XMM()
+	MOVWLZX(Mem{Base: wp}, hw)
+	VMOVD(hw, dw)
+	VCVTPH2PS(dw, dw)
+	MOVWLZX(Mem{Base: ap}, hw)
+	VMOVD(hw, da)
+	VCVTPH2PS(da, da)
+	VMULSS(da, dw, dw)
+	VMULSS(h, dw, dw)
+	VADDSS(dw, sum, sum)
+	ADDQ(Imm(q80Size), wp)
+	ADDQ(Imm(q80Size), ap)
+	DECQ(nb)
+	JMP(LabelRef("q80block"))
+
+	Label("q80done")
+	VZEROUPPER()
+	Store(sum, ReturnIndex(0))
+	RET()
+}
+
+// dotF32AVX2x8 accumulates w·a over n (a multiple of 8) elements into
+// eight lane sums written to out, exactly as DotF32's s[0..7].
+func dotF32AVX2x8() {
+	TEXT("dotF32AVX2x8", NOSPLIT, "func(w, a *float32, n int, out *float32)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	n := Load(Param("n"), GP64())
+	acc := YMM()
+	VXORPS(acc, acc, acc)
+	Label("f32loop")
+	CMPQ(n, Imm(0))
+	JE(LabelRef("f32done"))
+	p := YMM()
+	VMOVUPS(Mem{Base: wp}, p)
+	VMULPS(Mem{Base: ap}, p, p)
+	VADDPS(p, acc, acc)
+	ADDQ(Imm(32), wp)
+	ADDQ(Imm(32), ap)
+	SUBQ(Imm(8), n)
+	JMP(LabelRef("f32loop"))
+	Label("f32done")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(acc, Mem{Base: op})
+	VZEROUPPER()
+	RET()
+}
+
+// dotF16AVX2x8 is dotF32AVX2x8 for fp16 rows (converted with vcvtph2ps,
+// which is exact).
+func dotF16AVX2x8() {
+	TEXT("dotF16AVX2x8", NOSPLIT, "func(w, a *uint16, n int, out *float32)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	n := Load(Param("n"), GP64())
+	acc := YMM()
+	VXORPS(acc, acc, acc)
+	Label("f16loop")
+	CMPQ(n, Imm(0))
+	JE(LabelRef("f16done"))
+	p, q := YMM(), YMM()
+	VCVTPH2PS(Mem{Base: wp}, p)
+	VCVTPH2PS(Mem{Base: ap}, q)
+	VMULPS(q, p, p)
+	VADDPS(p, acc, acc)
+	ADDQ(Imm(16), wp)
+	ADDQ(Imm(16), ap)
+	SUBQ(Imm(8), n)
+	JMP(LabelRef("f16loop"))
+	Label("f16done")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(acc, Mem{Base: op})
+	VZEROUPPER()
+	RET()
+}
