@@ -28,6 +28,9 @@ type Ops struct {
 	// 4·len(a) blocks, row r at w[r·len(a):]) by one Q8_K column: the
 	// decode GEMV's kernel. out[r] is bit-identical to DotQ4KQ8K on row r.
 	GemvQ4KQ8Kx4Rows func(w []BlockQ4K, a []BlockQ8K, out *[4]float32)
+	// GemvQ4KR4Q8K is the decode kernel on four rows repacked as
+	// BlockQ4KR4 (len(w) == len(a)); out[r] equals DotQ4KQ8K on row r.
+	GemvQ4KR4Q8K func(w []BlockQ4KR4, a []BlockQ8K, out *[4]float32)
 	// GemvQ6KQ8Kx4Rows is the same for Q6_K rows (DotQ6KQ8K per row).
 	GemvQ6KQ8Kx4Rows func(w []BlockQ6K, a []BlockQ8K, out *[4]float32)
 	// UnpackQ4K expands a row for GemmUnpackedQ4KQ8Kx4, which multiplies
@@ -96,6 +99,7 @@ var GenericOps = Ops{
 	GemmQ6KQ8Kx4:     GemmQ6KQ8Kx4,
 	GemvQ4KQ8Kx4Rows: GemvQ4KQ8Kx4Rows,
 	GemvQ6KQ8Kx4Rows: GemvQ6KQ8Kx4Rows,
+	GemvQ4KR4Q8K:     GemvQ4KR4Q8K,
 
 	DotQ4KF32:            DotQ4KF32,
 	UnpackQ4K:            UnpackQ4K,
