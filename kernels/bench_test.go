@@ -129,6 +129,38 @@ func BenchmarkGemv4RowsQ4K(b *testing.B) {
 	}
 }
 
+// BenchmarkGemvR4Q4K: the same 64 rows repacked as BlockQ4KR4 (weight
+// bytes counted as Q4_K's, for comparison).
+func BenchmarkGemvR4Q4K(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const nb = 16
+	w := randQ4K(r, nb*64)
+	rp := make([]BlockQ4KR4, nb*16)
+	for g := 0; g < 16; g++ {
+		RepackQ4KR4(w[4*g*nb:4*(g+1)*nb], rp[g*nb:(g+1)*nb])
+	}
+	a := make([]BlockQ8K, nb)
+	QuantizeRowQ8K(randF32(r, nb*QK_K), a)
+	prev := active
+	defer func() { active = prev }()
+	for _, s := range ISAs() {
+		if !s.Supported {
+			continue
+		}
+		Use(s.Name)
+		o := Active()
+		b.Run(s.Name, func(b *testing.B) {
+			b.SetBytes(nb * BlockQ4KSize * 64)
+			var out [4]float32
+			for b.Loop() {
+				for g := 0; g < 16; g++ {
+					o.GemvQ4KR4Q8K(rp[g*nb:(g+1)*nb], a, &out)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkGemmQ4K: the 4-column kernel on a cache-resident row of 16
 // super-blocks: per-call cost, per ISA, in weight bytes x columns / s.
 func BenchmarkGemmQ4K(b *testing.B) {

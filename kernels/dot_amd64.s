@@ -4251,3 +4251,1202 @@ f16done:
 	VMOVUPS Y0, (AX)
 	VZEROUPPER
 	RET
+
+DATA q4kr4ScaleShuf<>+0(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+1(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+2(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+3(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+4(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+5(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+6(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+7(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+8(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+9(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+10(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+11(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+12(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+13(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+14(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+15(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+16(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+17(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+18(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+19(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+20(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+21(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+22(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+23(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+24(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+25(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+26(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+27(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+28(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+29(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+30(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+31(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+32(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+33(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+34(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+35(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+36(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+37(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+38(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+39(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+40(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+41(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+42(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+43(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+44(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+45(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+46(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+47(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+48(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+49(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+50(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+51(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+52(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+53(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+54(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+55(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+56(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+57(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+58(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+59(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+60(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+61(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+62(SB)/1, $0x00
+DATA q4kr4ScaleShuf<>+63(SB)/1, $0x01
+DATA q4kr4ScaleShuf<>+64(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+65(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+66(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+67(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+68(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+69(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+70(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+71(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+72(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+73(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+74(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+75(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+76(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+77(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+78(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+79(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+80(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+81(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+82(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+83(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+84(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+85(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+86(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+87(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+88(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+89(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+90(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+91(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+92(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+93(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+94(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+95(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+96(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+97(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+98(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+99(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+100(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+101(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+102(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+103(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+104(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+105(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+106(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+107(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+108(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+109(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+110(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+111(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+112(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+113(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+114(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+115(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+116(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+117(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+118(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+119(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+120(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+121(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+122(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+123(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+124(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+125(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+126(SB)/1, $0x02
+DATA q4kr4ScaleShuf<>+127(SB)/1, $0x03
+DATA q4kr4ScaleShuf<>+128(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+129(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+130(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+131(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+132(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+133(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+134(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+135(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+136(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+137(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+138(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+139(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+140(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+141(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+142(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+143(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+144(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+145(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+146(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+147(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+148(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+149(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+150(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+151(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+152(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+153(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+154(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+155(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+156(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+157(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+158(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+159(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+160(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+161(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+162(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+163(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+164(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+165(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+166(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+167(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+168(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+169(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+170(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+171(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+172(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+173(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+174(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+175(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+176(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+177(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+178(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+179(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+180(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+181(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+182(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+183(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+184(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+185(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+186(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+187(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+188(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+189(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+190(SB)/1, $0x04
+DATA q4kr4ScaleShuf<>+191(SB)/1, $0x05
+DATA q4kr4ScaleShuf<>+192(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+193(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+194(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+195(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+196(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+197(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+198(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+199(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+200(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+201(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+202(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+203(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+204(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+205(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+206(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+207(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+208(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+209(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+210(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+211(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+212(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+213(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+214(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+215(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+216(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+217(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+218(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+219(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+220(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+221(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+222(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+223(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+224(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+225(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+226(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+227(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+228(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+229(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+230(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+231(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+232(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+233(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+234(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+235(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+236(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+237(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+238(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+239(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+240(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+241(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+242(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+243(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+244(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+245(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+246(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+247(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+248(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+249(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+250(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+251(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+252(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+253(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+254(SB)/1, $0x06
+DATA q4kr4ScaleShuf<>+255(SB)/1, $0x07
+DATA q4kr4ScaleShuf<>+256(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+257(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+258(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+259(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+260(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+261(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+262(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+263(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+264(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+265(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+266(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+267(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+268(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+269(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+270(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+271(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+272(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+273(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+274(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+275(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+276(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+277(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+278(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+279(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+280(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+281(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+282(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+283(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+284(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+285(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+286(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+287(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+288(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+289(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+290(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+291(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+292(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+293(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+294(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+295(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+296(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+297(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+298(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+299(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+300(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+301(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+302(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+303(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+304(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+305(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+306(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+307(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+308(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+309(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+310(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+311(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+312(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+313(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+314(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+315(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+316(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+317(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+318(SB)/1, $0x08
+DATA q4kr4ScaleShuf<>+319(SB)/1, $0x09
+DATA q4kr4ScaleShuf<>+320(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+321(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+322(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+323(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+324(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+325(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+326(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+327(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+328(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+329(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+330(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+331(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+332(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+333(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+334(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+335(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+336(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+337(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+338(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+339(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+340(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+341(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+342(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+343(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+344(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+345(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+346(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+347(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+348(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+349(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+350(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+351(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+352(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+353(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+354(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+355(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+356(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+357(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+358(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+359(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+360(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+361(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+362(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+363(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+364(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+365(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+366(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+367(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+368(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+369(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+370(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+371(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+372(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+373(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+374(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+375(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+376(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+377(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+378(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+379(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+380(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+381(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+382(SB)/1, $0x0a
+DATA q4kr4ScaleShuf<>+383(SB)/1, $0x0b
+DATA q4kr4ScaleShuf<>+384(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+385(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+386(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+387(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+388(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+389(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+390(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+391(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+392(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+393(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+394(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+395(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+396(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+397(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+398(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+399(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+400(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+401(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+402(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+403(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+404(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+405(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+406(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+407(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+408(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+409(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+410(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+411(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+412(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+413(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+414(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+415(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+416(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+417(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+418(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+419(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+420(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+421(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+422(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+423(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+424(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+425(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+426(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+427(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+428(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+429(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+430(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+431(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+432(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+433(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+434(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+435(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+436(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+437(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+438(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+439(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+440(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+441(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+442(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+443(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+444(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+445(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+446(SB)/1, $0x0c
+DATA q4kr4ScaleShuf<>+447(SB)/1, $0x0d
+DATA q4kr4ScaleShuf<>+448(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+449(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+450(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+451(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+452(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+453(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+454(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+455(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+456(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+457(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+458(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+459(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+460(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+461(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+462(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+463(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+464(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+465(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+466(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+467(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+468(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+469(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+470(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+471(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+472(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+473(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+474(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+475(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+476(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+477(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+478(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+479(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+480(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+481(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+482(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+483(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+484(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+485(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+486(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+487(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+488(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+489(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+490(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+491(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+492(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+493(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+494(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+495(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+496(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+497(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+498(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+499(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+500(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+501(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+502(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+503(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+504(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+505(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+506(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+507(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+508(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+509(SB)/1, $0x0f
+DATA q4kr4ScaleShuf<>+510(SB)/1, $0x0e
+DATA q4kr4ScaleShuf<>+511(SB)/1, $0x0f
+GLOBL q4kr4ScaleShuf<>(SB), RODATA|NOPTR, $512
+
+DATA q4kr4LaneFirst<>+0(SB)/4, $0x00000000
+DATA q4kr4LaneFirst<>+4(SB)/4, $0x00000004
+DATA q4kr4LaneFirst<>+8(SB)/4, $0x00000008
+DATA q4kr4LaneFirst<>+12(SB)/4, $0x0000000c
+DATA q4kr4LaneFirst<>+16(SB)/4, $0x00000000
+DATA q4kr4LaneFirst<>+20(SB)/4, $0x00000004
+DATA q4kr4LaneFirst<>+24(SB)/4, $0x00000008
+DATA q4kr4LaneFirst<>+28(SB)/4, $0x0000000c
+DATA q4kr4LaneFirst<>+32(SB)/4, $0x00000000
+DATA q4kr4LaneFirst<>+36(SB)/4, $0x00000004
+DATA q4kr4LaneFirst<>+40(SB)/4, $0x00000008
+DATA q4kr4LaneFirst<>+44(SB)/4, $0x0000000c
+DATA q4kr4LaneFirst<>+48(SB)/4, $0x00000000
+DATA q4kr4LaneFirst<>+52(SB)/4, $0x00000004
+DATA q4kr4LaneFirst<>+56(SB)/4, $0x00000008
+DATA q4kr4LaneFirst<>+60(SB)/4, $0x0000000c
+GLOBL q4kr4LaneFirst<>(SB), RODATA|NOPTR, $64
+
+// func gemvQ4KR4Q8KAVX512(w *byte, a *byte, nb int, pf int, out *float32)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512_VNNI, F16C, MMX+
+TEXT ·gemvQ4KR4Q8KAVX512(SB), NOSPLIT, $0-40
+	MOVQ         w+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         pf+24(FP), BX
+	VXORPS       X0, X0, X0
+	MOVL         $0x0f0f0f0f, SI
+	VPBROADCASTD SI, Z1
+	VMOVDQU64    q4kr4LaneFirst<>+0(SB), Z2
+
+r4zb:
+	CMPQ            DX, $0x00
+	JE              r4zd
+	PREFETCHT0      (AX)(BX*1)
+	PREFETCHT0      64(AX)(BX*1)
+	PREFETCHT0      128(AX)(BX*1)
+	PREFETCHT0      192(AX)(BX*1)
+	PREFETCHT0      256(AX)(BX*1)
+	PREFETCHT0      320(AX)(BX*1)
+	PREFETCHT0      384(AX)(BX*1)
+	PREFETCHT0      448(AX)(BX*1)
+	PREFETCHT0      512(AX)(BX*1)
+	PREFETCHT0      576(AX)(BX*1)
+	VPMOVZXBW       16(AX), Z3
+	VPMOVZXBW       48(AX), Z4
+	VMOVDQU         260(CX), Y5
+	VEXTRACTI128    $0x01, Y5, X6
+	VPHADDW         X6, X5, X6
+	VSHUFI64X2      $0x00, Z6, Z6, Z5
+	VPMADDWD        Z5, Z4, Z4
+	VPXORD          Z7, Z7, Z7
+	VMOVDQU64       80(AX), Z5
+	VPANDD          Z1, Z5, Z8
+	VPSRLW          $0x04, Z5, Z5
+	VPANDD          Z1, Z5, Z5
+	VBROADCASTI32X4 4(CX), Z9
+	VBROADCASTI32X4 20(CX), Z10
+	VPMADDUBSW      Z9, Z8, Z8
+	VPMADDUBSW      Z10, Z5, Z5
+	VPADDW          Z5, Z8, Z8
+	VPSHUFB         q4kr4ScaleShuf<>+0(SB), Z3, Z5
+	VPDPWSSD        Z5, Z8, Z7
+	VMOVDQU64       144(AX), Z5
+	VPANDD          Z1, Z5, Z8
+	VPSRLW          $0x04, Z5, Z5
+	VPANDD          Z1, Z5, Z5
+	VBROADCASTI32X4 36(CX), Z9
+	VBROADCASTI32X4 52(CX), Z10
+	VPMADDUBSW      Z9, Z8, Z8
+	VPMADDUBSW      Z10, Z5, Z5
+	VPADDW          Z5, Z8, Z8
+	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z3, Z5
+	VPDPWSSD        Z5, Z8, Z7
+	VMOVDQU64       208(AX), Z5
+	VPANDD          Z1, Z5, Z8
+	VPSRLW          $0x04, Z5, Z5
+	VPANDD          Z1, Z5, Z5
+	VBROADCASTI32X4 68(CX), Z9
+	VBROADCASTI32X4 84(CX), Z10
+	VPMADDUBSW      Z9, Z8, Z8
+	VPMADDUBSW      Z10, Z5, Z5
+	VPADDW          Z5, Z8, Z8
+	VPSHUFB         q4kr4ScaleShuf<>+128(SB), Z3, Z5
+	VPDPWSSD        Z5, Z8, Z7
+	VMOVDQU64       272(AX), Z5
+	VPANDD          Z1, Z5, Z8
+	VPSRLW          $0x04, Z5, Z5
+	VPANDD          Z1, Z5, Z5
+	VBROADCASTI32X4 100(CX), Z9
+	VBROADCASTI32X4 116(CX), Z10
+	VPMADDUBSW      Z9, Z8, Z8
+	VPMADDUBSW      Z10, Z5, Z5
+	VPADDW          Z5, Z8, Z8
+	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z3, Z5
+	VPDPWSSD        Z5, Z8, Z7
+	VMOVDQU64       336(AX), Z5
+	VPANDD          Z1, Z5, Z8
+	VPSRLW          $0x04, Z5, Z5
+	VPANDD          Z1, Z5, Z5
+	VBROADCASTI32X4 132(CX), Z9
+	VBROADCASTI32X4 148(CX), Z10
+	VPMADDUBSW      Z9, Z8, Z8
+	VPMADDUBSW      Z10, Z5, Z5
+	VPADDW          Z5, Z8, Z8
+	VPSHUFB         q4kr4ScaleShuf<>+256(SB), Z3, Z5
+	VPDPWSSD        Z5, Z8, Z7
+	VMOVDQU64       400(AX), Z5
+	VPANDD          Z1, Z5, Z8
+	VPSRLW          $0x04, Z5, Z5
+	VPANDD          Z1, Z5, Z5
+	VBROADCASTI32X4 164(CX), Z9
+	VBROADCASTI32X4 180(CX), Z10
+	VPMADDUBSW      Z9, Z8, Z8
+	VPMADDUBSW      Z10, Z5, Z5
+	VPADDW          Z5, Z8, Z8
+	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z3, Z5
+	VPDPWSSD        Z5, Z8, Z7
+	VMOVDQU64       464(AX), Z5
+	VPANDD          Z1, Z5, Z8
+	VPSRLW          $0x04, Z5, Z5
+	VPANDD          Z1, Z5, Z5
+	VBROADCASTI32X4 196(CX), Z9
+	VBROADCASTI32X4 212(CX), Z10
+	VPMADDUBSW      Z9, Z8, Z8
+	VPMADDUBSW      Z10, Z5, Z5
+	VPADDW          Z5, Z8, Z8
+	VPSHUFB         q4kr4ScaleShuf<>+384(SB), Z3, Z5
+	VPDPWSSD        Z5, Z8, Z7
+	VMOVDQU64       528(AX), Z5
+	VPANDD          Z1, Z5, Z8
+	VPSRLW          $0x04, Z5, Z5
+	VPANDD          Z1, Z5, Z5
+	VBROADCASTI32X4 228(CX), Z9
+	VBROADCASTI32X4 244(CX), Z10
+	VPMADDUBSW      Z9, Z8, Z8
+	VPMADDUBSW      Z10, Z5, Z5
+	VPADDW          Z5, Z8, Z8
+	VPSHUFB         q4kr4ScaleShuf<>+448(SB), Z3, Z3
+	VPDPWSSD        Z3, Z8, Z7
+	VPSHUFD         $0x4e, Z7, Z3
+	VPADDD          Z3, Z7, Z7
+	VPSHUFD         $0xb1, Z7, Z3
+	VPADDD          Z3, Z7, Z7
+	VPERMD          Z7, Z2, Z7
+	VPSHUFD         $0x4e, Z4, Z3
+	VPADDD          Z3, Z4, Z4
+	VPSHUFD         $0xb1, Z4, Z3
+	VPADDD          Z3, Z4, Z4
+	VPERMD          Z4, Z2, Z4
+	VMOVDQU         (AX), X3
+	VCVTPH2PS       X3, Y3
+	VBROADCASTSS    (CX), Y5
+	VMULPS          Y5, Y3, Y3
+	VPUNPCKLDQ      X4, X7, X6
+	VPUNPCKHDQ      X4, X7, X4
+	VINSERTI128     $0x01, X4, Y6, Y4
+	VCVTDQ2PS       Y4, Y4
+	VMULPS          Y3, Y4, Y4
+	VSHUFPS         $0x88, Y4, Y4, Y3
+	VSHUFPS         $0xdd, Y4, Y4, Y4
+	VSUBPS          Y4, Y3, Y3
+	VEXTRACTF128    $0x01, Y3, X4
+	VUNPCKLPD       X4, X3, X4
+	VADDPS          X4, X0, X0
+	ADDQ            $0x00000250, AX
+	ADDQ            $0x00000124, CX
+	DECQ            DX
+	JMP             r4zb
+
+r4zd:
+	MOVQ    out+32(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
+	RET
+
+// func gemvQ4KR4Q8KAVX2(w *byte, a *byte, nb int, pf int, out *float32)
+// Requires: AVX, AVX2, F16C, MMX+
+TEXT ·gemvQ4KR4Q8KAVX2(SB), NOSPLIT, $0-40
+	MOVQ   w+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   nb+16(FP), DX
+	MOVQ   pf+24(FP), BX
+	VXORPS X0, X0, X0
+
+r4yb:
+	CMPQ           DX, $0x00
+	JE             r4yd
+	PREFETCHT0     (AX)(BX*1)
+	PREFETCHT0     64(AX)(BX*1)
+	PREFETCHT0     128(AX)(BX*1)
+	PREFETCHT0     192(AX)(BX*1)
+	PREFETCHT0     256(AX)(BX*1)
+	PREFETCHT0     320(AX)(BX*1)
+	PREFETCHT0     384(AX)(BX*1)
+	PREFETCHT0     448(AX)(BX*1)
+	PREFETCHT0     512(AX)(BX*1)
+	PREFETCHT0     576(AX)(BX*1)
+	MOVL           $0x0f0f0f0f, SI
+	VMOVD          SI, X1
+	VPBROADCASTD   X1, Y1
+	VMOVDQU        260(CX), Y2
+	VEXTRACTI128   $0x01, Y2, X3
+	VPHADDW        X3, X2, X3
+	VINSERTI128    $0x01, X3, Y3, Y2
+	VPMOVZXBW      16(AX), Y4
+	VPMOVZXBW      48(AX), Y5
+	VPMADDWD       Y2, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VMOVDQU        80(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          Y1, Y7, Y7
+	VBROADCASTI128 4(CX), Y9
+	VBROADCASTI128 20(CX), Y10
+	VPMADDUBSW     Y9, Y8, Y8
+	VPMADDUBSW     Y10, Y7, Y7
+	VPADDW         Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y4, Y7
+	VPMADDWD       Y7, Y8, Y8
+	VPADDD         Y8, Y6, Y6
+	VMOVDQU        144(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          Y1, Y7, Y7
+	VBROADCASTI128 36(CX), Y9
+	VBROADCASTI128 52(CX), Y10
+	VPMADDUBSW     Y9, Y8, Y8
+	VPMADDUBSW     Y10, Y7, Y7
+	VPADDW         Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y4, Y7
+	VPMADDWD       Y7, Y8, Y8
+	VPADDD         Y8, Y6, Y6
+	VMOVDQU        208(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          Y1, Y7, Y7
+	VBROADCASTI128 68(CX), Y9
+	VBROADCASTI128 84(CX), Y10
+	VPMADDUBSW     Y9, Y8, Y8
+	VPMADDUBSW     Y10, Y7, Y7
+	VPADDW         Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y4, Y7
+	VPMADDWD       Y7, Y8, Y8
+	VPADDD         Y8, Y6, Y6
+	VMOVDQU        272(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          Y1, Y7, Y7
+	VBROADCASTI128 100(CX), Y9
+	VBROADCASTI128 116(CX), Y10
+	VPMADDUBSW     Y9, Y8, Y8
+	VPMADDUBSW     Y10, Y7, Y7
+	VPADDW         Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y4, Y7
+	VPMADDWD       Y7, Y8, Y8
+	VPADDD         Y8, Y6, Y6
+	VMOVDQU        336(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          Y1, Y7, Y7
+	VBROADCASTI128 132(CX), Y9
+	VBROADCASTI128 148(CX), Y10
+	VPMADDUBSW     Y9, Y8, Y8
+	VPMADDUBSW     Y10, Y7, Y7
+	VPADDW         Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y4, Y7
+	VPMADDWD       Y7, Y8, Y8
+	VPADDD         Y8, Y6, Y6
+	VMOVDQU        400(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          Y1, Y7, Y7
+	VBROADCASTI128 164(CX), Y9
+	VBROADCASTI128 180(CX), Y10
+	VPMADDUBSW     Y9, Y8, Y8
+	VPMADDUBSW     Y10, Y7, Y7
+	VPADDW         Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y4, Y7
+	VPMADDWD       Y7, Y8, Y8
+	VPADDD         Y8, Y6, Y6
+	VMOVDQU        464(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          Y1, Y7, Y7
+	VBROADCASTI128 196(CX), Y9
+	VBROADCASTI128 212(CX), Y10
+	VPMADDUBSW     Y9, Y8, Y8
+	VPMADDUBSW     Y10, Y7, Y7
+	VPADDW         Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y4, Y7
+	VPMADDWD       Y7, Y8, Y8
+	VPADDD         Y8, Y6, Y6
+	VMOVDQU        528(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          Y1, Y7, Y7
+	VBROADCASTI128 228(CX), Y9
+	VBROADCASTI128 244(CX), Y10
+	VPMADDUBSW     Y9, Y8, Y8
+	VPMADDUBSW     Y10, Y7, Y7
+	VPADDW         Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y4, Y4
+	VPMADDWD       Y4, Y8, Y8
+	VPADDD         Y8, Y6, Y6
+	VPMOVZXBW      32(AX), Y4
+	VPMOVZXBW      64(AX), Y7
+	VPMADDWD       Y2, Y7, Y7
+	VPXOR          Y2, Y2, Y2
+	VMOVDQU        112(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y8
+	VPAND          Y1, Y8, Y8
+	VBROADCASTI128 4(CX), Y10
+	VBROADCASTI128 20(CX), Y11
+	VPMADDUBSW     Y10, Y9, Y9
+	VPMADDUBSW     Y11, Y8, Y8
+	VPADDW         Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y4, Y8
+	VPMADDWD       Y8, Y9, Y9
+	VPADDD         Y9, Y2, Y2
+	VMOVDQU        176(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y8
+	VPAND          Y1, Y8, Y8
+	VBROADCASTI128 36(CX), Y10
+	VBROADCASTI128 52(CX), Y11
+	VPMADDUBSW     Y10, Y9, Y9
+	VPMADDUBSW     Y11, Y8, Y8
+	VPADDW         Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y4, Y8
+	VPMADDWD       Y8, Y9, Y9
+	VPADDD         Y9, Y2, Y2
+	VMOVDQU        240(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y8
+	VPAND          Y1, Y8, Y8
+	VBROADCASTI128 68(CX), Y10
+	VBROADCASTI128 84(CX), Y11
+	VPMADDUBSW     Y10, Y9, Y9
+	VPMADDUBSW     Y11, Y8, Y8
+	VPADDW         Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y4, Y8
+	VPMADDWD       Y8, Y9, Y9
+	VPADDD         Y9, Y2, Y2
+	VMOVDQU        304(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y8
+	VPAND          Y1, Y8, Y8
+	VBROADCASTI128 100(CX), Y10
+	VBROADCASTI128 116(CX), Y11
+	VPMADDUBSW     Y10, Y9, Y9
+	VPMADDUBSW     Y11, Y8, Y8
+	VPADDW         Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y4, Y8
+	VPMADDWD       Y8, Y9, Y9
+	VPADDD         Y9, Y2, Y2
+	VMOVDQU        368(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y8
+	VPAND          Y1, Y8, Y8
+	VBROADCASTI128 132(CX), Y10
+	VBROADCASTI128 148(CX), Y11
+	VPMADDUBSW     Y10, Y9, Y9
+	VPMADDUBSW     Y11, Y8, Y8
+	VPADDW         Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y4, Y8
+	VPMADDWD       Y8, Y9, Y9
+	VPADDD         Y9, Y2, Y2
+	VMOVDQU        432(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y8
+	VPAND          Y1, Y8, Y8
+	VBROADCASTI128 164(CX), Y10
+	VBROADCASTI128 180(CX), Y11
+	VPMADDUBSW     Y10, Y9, Y9
+	VPMADDUBSW     Y11, Y8, Y8
+	VPADDW         Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y4, Y8
+	VPMADDWD       Y8, Y9, Y9
+	VPADDD         Y9, Y2, Y2
+	VMOVDQU        496(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y8
+	VPAND          Y1, Y8, Y8
+	VBROADCASTI128 196(CX), Y10
+	VBROADCASTI128 212(CX), Y11
+	VPMADDUBSW     Y10, Y9, Y9
+	VPMADDUBSW     Y11, Y8, Y8
+	VPADDW         Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y4, Y8
+	VPMADDWD       Y8, Y9, Y9
+	VPADDD         Y9, Y2, Y2
+	VMOVDQU        560(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y8
+	VPAND          Y1, Y8, Y8
+	VBROADCASTI128 228(CX), Y1
+	VBROADCASTI128 244(CX), Y10
+	VPMADDUBSW     Y1, Y9, Y9
+	VPMADDUBSW     Y10, Y8, Y8
+	VPADDW         Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y4, Y1
+	VPMADDWD       Y1, Y9, Y9
+	VPADDD         Y9, Y2, Y2
+	VPHADDD        Y2, Y6, Y6
+	VPHADDD        Y6, Y6, Y6
+	VEXTRACTI128   $0x01, Y6, X1
+	VPUNPCKLDQ     X1, X6, X1
+	VPHADDD        Y7, Y5, Y5
+	VPHADDD        Y5, Y5, Y5
+	VEXTRACTI128   $0x01, Y5, X2
+	VPUNPCKLDQ     X2, X5, X2
+	VMOVDQU        (AX), X3
+	VCVTPH2PS      X3, Y4
+	VBROADCASTSS   (CX), Y5
+	VMULPS         Y5, Y4, Y4
+	VPUNPCKLDQ     X2, X1, X3
+	VPUNPCKHDQ     X2, X1, X1
+	VINSERTI128    $0x01, X1, Y3, Y1
+	VCVTDQ2PS      Y1, Y1
+	VMULPS         Y4, Y1, Y1
+	VSHUFPS        $0x88, Y1, Y1, Y2
+	VSHUFPS        $0xdd, Y1, Y1, Y1
+	VSUBPS         Y1, Y2, Y2
+	VEXTRACTF128   $0x01, Y2, X1
+	VUNPCKLPD      X1, X2, X1
+	VADDPS         X1, X0, X0
+	ADDQ           $0x00000250, AX
+	ADDQ           $0x00000124, CX
+	DECQ           DX
+	JMP            r4yb
+
+r4yd:
+	MOVQ    out+32(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
+	RET
+
+// func gemvQ4KR4Q8KAVXVNNI(w *byte, a *byte, nb int, pf int, out *float32)
+// Requires: AVX, AVX2, AVX_VNNI, F16C, MMX+
+TEXT ·gemvQ4KR4Q8KAVXVNNI(SB), NOSPLIT, $0-40
+	MOVQ   w+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   nb+16(FP), DX
+	MOVQ   pf+24(FP), BX
+	VXORPS X0, X0, X0
+
+r4vb:
+	CMPQ           DX, $0x00
+	JE             r4vd
+	PREFETCHT0     (AX)(BX*1)
+	PREFETCHT0     64(AX)(BX*1)
+	PREFETCHT0     128(AX)(BX*1)
+	PREFETCHT0     192(AX)(BX*1)
+	PREFETCHT0     256(AX)(BX*1)
+	PREFETCHT0     320(AX)(BX*1)
+	PREFETCHT0     384(AX)(BX*1)
+	PREFETCHT0     448(AX)(BX*1)
+	PREFETCHT0     512(AX)(BX*1)
+	PREFETCHT0     576(AX)(BX*1)
+	MOVL           $0x0f0f0f0f, SI
+	VMOVD          SI, X1
+	VPBROADCASTD   X1, Y1
+	VMOVDQU        260(CX), Y2
+	VEXTRACTI128   $0x01, Y2, X3
+	VPHADDW        X3, X2, X3
+	VINSERTI128    $0x01, X3, Y3, Y2
+	VPMOVZXBW      16(AX), Y4
+	VPMOVZXBW      48(AX), Y5
+	VPMADDWD       Y2, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VMOVDQU        80(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          Y1, Y7, Y7
+	VBROADCASTI128 4(CX), Y9
+	VBROADCASTI128 20(CX), Y10
+	VPMADDUBSW     Y9, Y8, Y8
+	VPMADDUBSW     Y10, Y7, Y7
+	VPADDW         Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y4, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xf7 // VPDPWSSD Y7, Y8, Y6 (VEX)
+	VMOVDQU        144(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          Y1, Y7, Y7
+	VBROADCASTI128 36(CX), Y9
+	VBROADCASTI128 52(CX), Y10
+	VPMADDUBSW     Y9, Y8, Y8
+	VPMADDUBSW     Y10, Y7, Y7
+	VPADDW         Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y4, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xf7 // VPDPWSSD Y7, Y8, Y6 (VEX)
+	VMOVDQU        208(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          Y1, Y7, Y7
+	VBROADCASTI128 68(CX), Y9
+	VBROADCASTI128 84(CX), Y10
+	VPMADDUBSW     Y9, Y8, Y8
+	VPMADDUBSW     Y10, Y7, Y7
+	VPADDW         Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y4, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xf7 // VPDPWSSD Y7, Y8, Y6 (VEX)
+	VMOVDQU        272(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          Y1, Y7, Y7
+	VBROADCASTI128 100(CX), Y9
+	VBROADCASTI128 116(CX), Y10
+	VPMADDUBSW     Y9, Y8, Y8
+	VPMADDUBSW     Y10, Y7, Y7
+	VPADDW         Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y4, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xf7 // VPDPWSSD Y7, Y8, Y6 (VEX)
+	VMOVDQU        336(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          Y1, Y7, Y7
+	VBROADCASTI128 132(CX), Y9
+	VBROADCASTI128 148(CX), Y10
+	VPMADDUBSW     Y9, Y8, Y8
+	VPMADDUBSW     Y10, Y7, Y7
+	VPADDW         Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y4, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xf7 // VPDPWSSD Y7, Y8, Y6 (VEX)
+	VMOVDQU        400(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          Y1, Y7, Y7
+	VBROADCASTI128 164(CX), Y9
+	VBROADCASTI128 180(CX), Y10
+	VPMADDUBSW     Y9, Y8, Y8
+	VPMADDUBSW     Y10, Y7, Y7
+	VPADDW         Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y4, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xf7 // VPDPWSSD Y7, Y8, Y6 (VEX)
+	VMOVDQU        464(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          Y1, Y7, Y7
+	VBROADCASTI128 196(CX), Y9
+	VBROADCASTI128 212(CX), Y10
+	VPMADDUBSW     Y9, Y8, Y8
+	VPMADDUBSW     Y10, Y7, Y7
+	VPADDW         Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y4, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xf7 // VPDPWSSD Y7, Y8, Y6 (VEX)
+	VMOVDQU        528(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          Y1, Y7, Y7
+	VBROADCASTI128 228(CX), Y9
+	VBROADCASTI128 244(CX), Y10
+	VPMADDUBSW     Y9, Y8, Y8
+	VPMADDUBSW     Y10, Y7, Y7
+	VPADDW         Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y4, Y4
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xf4 // VPDPWSSD Y4, Y8, Y6 (VEX)
+	VPMOVZXBW      32(AX), Y4
+	VPMOVZXBW      64(AX), Y7
+	VPMADDWD       Y2, Y7, Y7
+	VPXOR          Y2, Y2, Y2
+	VMOVDQU        112(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y8
+	VPAND          Y1, Y8, Y8
+	VBROADCASTI128 4(CX), Y10
+	VBROADCASTI128 20(CX), Y11
+	VPMADDUBSW     Y10, Y9, Y9
+	VPMADDUBSW     Y11, Y8, Y8
+	VPADDW         Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y4, Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xd0 // VPDPWSSD Y8, Y9, Y2 (VEX)
+	VMOVDQU        176(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y8
+	VPAND          Y1, Y8, Y8
+	VBROADCASTI128 36(CX), Y10
+	VBROADCASTI128 52(CX), Y11
+	VPMADDUBSW     Y10, Y9, Y9
+	VPMADDUBSW     Y11, Y8, Y8
+	VPADDW         Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y4, Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xd0 // VPDPWSSD Y8, Y9, Y2 (VEX)
+	VMOVDQU        240(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y8
+	VPAND          Y1, Y8, Y8
+	VBROADCASTI128 68(CX), Y10
+	VBROADCASTI128 84(CX), Y11
+	VPMADDUBSW     Y10, Y9, Y9
+	VPMADDUBSW     Y11, Y8, Y8
+	VPADDW         Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y4, Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xd0 // VPDPWSSD Y8, Y9, Y2 (VEX)
+	VMOVDQU        304(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y8
+	VPAND          Y1, Y8, Y8
+	VBROADCASTI128 100(CX), Y10
+	VBROADCASTI128 116(CX), Y11
+	VPMADDUBSW     Y10, Y9, Y9
+	VPMADDUBSW     Y11, Y8, Y8
+	VPADDW         Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y4, Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xd0 // VPDPWSSD Y8, Y9, Y2 (VEX)
+	VMOVDQU        368(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y8
+	VPAND          Y1, Y8, Y8
+	VBROADCASTI128 132(CX), Y10
+	VBROADCASTI128 148(CX), Y11
+	VPMADDUBSW     Y10, Y9, Y9
+	VPMADDUBSW     Y11, Y8, Y8
+	VPADDW         Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y4, Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xd0 // VPDPWSSD Y8, Y9, Y2 (VEX)
+	VMOVDQU        432(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y8
+	VPAND          Y1, Y8, Y8
+	VBROADCASTI128 164(CX), Y10
+	VBROADCASTI128 180(CX), Y11
+	VPMADDUBSW     Y10, Y9, Y9
+	VPMADDUBSW     Y11, Y8, Y8
+	VPADDW         Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y4, Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xd0 // VPDPWSSD Y8, Y9, Y2 (VEX)
+	VMOVDQU        496(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y8
+	VPAND          Y1, Y8, Y8
+	VBROADCASTI128 196(CX), Y10
+	VBROADCASTI128 212(CX), Y11
+	VPMADDUBSW     Y10, Y9, Y9
+	VPMADDUBSW     Y11, Y8, Y8
+	VPADDW         Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y4, Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xd0 // VPDPWSSD Y8, Y9, Y2 (VEX)
+	VMOVDQU        560(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y8
+	VPAND          Y1, Y8, Y8
+	VBROADCASTI128 228(CX), Y1
+	VBROADCASTI128 244(CX), Y10
+	VPMADDUBSW     Y1, Y9, Y9
+	VPMADDUBSW     Y10, Y8, Y8
+	VPADDW         Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y4, Y1
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd1 // VPDPWSSD Y1, Y9, Y2 (VEX)
+	VPHADDD        Y2, Y6, Y6
+	VPHADDD        Y6, Y6, Y6
+	VEXTRACTI128   $0x01, Y6, X1
+	VPUNPCKLDQ     X1, X6, X1
+	VPHADDD        Y7, Y5, Y5
+	VPHADDD        Y5, Y5, Y5
+	VEXTRACTI128   $0x01, Y5, X2
+	VPUNPCKLDQ     X2, X5, X2
+	VMOVDQU        (AX), X3
+	VCVTPH2PS      X3, Y4
+	VBROADCASTSS   (CX), Y5
+	VMULPS         Y5, Y4, Y4
+	VPUNPCKLDQ     X2, X1, X3
+	VPUNPCKHDQ     X2, X1, X1
+	VINSERTI128    $0x01, X1, Y3, Y1
+	VCVTDQ2PS      Y1, Y1
+	VMULPS         Y4, Y1, Y1
+	VSHUFPS        $0x88, Y1, Y1, Y2
+	VSHUFPS        $0xdd, Y1, Y1, Y1
+	VSUBPS         Y1, Y2, Y2
+	VEXTRACTF128   $0x01, Y2, X1
+	VUNPCKLPD      X1, X2, X1
+	VADDPS         X1, X0, X0
+	ADDQ           $0x00000250, AX
+	ADDQ           $0x00000124, CX
+	DECQ           DX
+	JMP            r4vb
+
+r4vd:
+	MOVQ    out+32(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
+	RET

@@ -60,3 +60,12 @@ func dotF32AVX2x8(w *float32, a *float32, n int, out *float32)
 
 //go:noescape
 func dotF16AVX2x8(w *uint16, a *uint16, n int, out *float32)
+
+//go:noescape
+func gemvQ4KR4Q8KAVX512(w *byte, a *byte, nb int, pf int, out *float32)
+
+//go:noescape
+func gemvQ4KR4Q8KAVX2(w *byte, a *byte, nb int, pf int, out *float32)
+
+//go:noescape
+func gemvQ4KR4Q8KAVXVNNI(w *byte, a *byte, nb int, pf int, out *float32)

@@ -118,7 +118,7 @@ func minsDot4(ap Register, m01, m23 VecVirtual) VecVirtual {
 // floatPart4 adds, lane by lane, d·float(sumi) − dmin·float(summ) of the
 // four rows to sum4, with d = f16(D)·y.d and dmin = f16(Dmin)·y.d, each
 // product and difference rounded as in DotQ4KQ8K.
-func floatPart4(ap Register, ddm, s4, m4, sum4 VecVirtual) {
+func floatPart4(ap Register, ddm, s4, m4 Op, sum4 VecVirtual) {
 	df := YMM()
 	VCVTPH2PS(ddm, df) // [d0 m0 d1 m1 | d2 m2 d3 m3]
 	yd := YMM()

@@ -54,8 +54,12 @@ func main() {
 	dotQ8_0Q8_0AVX2()
 	dotF32AVX2x8()
 	dotF16AVX2x8()
+	r4shuf := r4ScaleShuf()
+	gemvQ4KR4Q8KAVX512(r4shuf, r4LaneFirst())
+	gemvQ4KR4Q8KAVX2(r4shuf, false)
+	gemvQ4KR4Q8KAVX2(r4shuf, true)
 	Generate()
-	vexVNNI(flag.Lookup("out").Value.String(), "gemvQ4KQ8KAVXVNNIx4rows")
+	vexVNNI(flag.Lookup("out").Value.String(), "gemvQ4KQ8KAVXVNNIx4rows", "gemvQ4KR4Q8KAVXVNNI")
 }
 
 // scaleShuffles is a VPSHUFB table: entry k (32 bytes) broadcasts 16-bit
