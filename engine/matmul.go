@@ -93,6 +93,7 @@ func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 	e.act.prepare(ops, w.Type, x, T, w.Cols)
 	mt := &e.mm
 	mt.act, mt.ops, mt.w, mt.x, mt.out, mt.T, mt.tiles, mt.noGEMM = &e.act, ops, w, x, out, T, DefaultTiles, e.noGEMM || ops.FloatQ4K
+	mt.r4 = w.R4 != nil && !e.noRepack && !ops.FloatQ4K
 	if len(mt.unp) < e.pool.Size() {
 		mt.unp = make([][]kernels.UnpackedQ4K, e.pool.Size())
 		mt.res = make([][4]float32, e.pool.Size())
@@ -110,6 +111,7 @@ func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 type matmulTask struct {
 	tiles  Tiles
 	noGEMM bool
+	r4     bool                    // decode reads w.R4
 	unp    [][]kernels.UnpackedQ4K // per worker: the row being multiplied, unpacked
 	res    [][4]float32            // per worker: the 4-row kernels' results
 	act    *actBuf
@@ -128,6 +130,16 @@ func (m *matmulTask) Run(w, r0, r1 int) {
 	for t := 0; t < m.T; t++ {
 		o := m.out[t*m.w.Rows:]
 		r := r0
+		if m.r4 {
+			// Repacked rows: one contiguous stream per four rows.
+			nb := m.w.Cols / kernels.QK_K
+			a := m.act.q8k[t*nb : (t+1)*nb]
+			res := &m.res[w]
+			for ; r+4 <= r1; r += 4 {
+				m.ops.GemvQ4KR4Q8K(m.w.R4[r/4*nb:(r/4+1)*nb], a, res)
+				o[r], o[r+1], o[r+2], o[r+3] = res[0], res[1], res[2], res[3]
+			}
+		}
 		if m.w.Type == gguf.TypeQ4_K && !m.ops.FloatQ4K {
 			// Four rows per call share the activation loads and the
 			// per-block bookkeeping (gemvQ4KQ8K_4rows).
@@ -220,10 +232,11 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 
 // exec carries per-session scratch and the worker pool.
 type exec struct {
-	pool   *pool.Pool
-	noGEMM bool
-	act    actBuf
-	mm     matmulTask
+	pool     *pool.Pool
+	noGEMM   bool
+	noRepack bool
+	act      actBuf
+	mm       matmulTask
 }
 
 // parallel runs a loop of n items over the workers, in chunks of about

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 
 	"asdsl-bench/engine/gguf"
 )
@@ -31,6 +32,23 @@ type Model struct {
 	output  *Matrix // may be tokEmb when tied
 	layers  []layer
 	rope    *ropeTable
+
+	repackOnce sync.Once
+}
+
+// repackR4 repacks every Q4_K projection four rows at a time for the
+// decode GEMV (once per model; sessions share it). It costs a copy of
+// those weights in memory and, for a 7B Q4_K_M model, a few seconds.
+func (m *Model) repackR4() {
+	m.repackOnce.Do(func() {
+		for i := range m.layers {
+			l := &m.layers[i]
+			for _, w := range slices.Concat(l.qkv, l.gateUp, []*Matrix{l.wo, l.down}) {
+				w.RepackR4()
+			}
+		}
+		m.output.RepackR4()
+	})
 }
 
 // architecture describes how one model family names and shapes its

@@ -66,6 +66,9 @@ type Features struct {
 	NoGEMM bool
 	// NoPin leaves the math threads unpinned.
 	NoPin bool
+	// NoRepack keeps decode on the GGUF layout instead of Q4_K rows
+	// repacked four at a time (kernels.BlockQ4KR4, roadmap phase 6).
+	NoRepack bool
 }
 
 // NewSession allocates a session with its KV cache.
@@ -84,7 +87,10 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 	if o.Features.NoPin {
 		cpus = nil
 	}
-	s := &Session{m: m, cache: newF32Cache(m.Config, ctx), e: exec{pool: pool.New(th, cpus), noGEMM: o.Features.NoGEMM}, features: o.Features}
+	if !o.Features.NoRepack {
+		m.repackR4()
+	}
+	s := &Session{m: m, cache: newF32Cache(m.Config, ctx), e: exec{pool: pool.New(th, cpus), noGEMM: o.Features.NoGEMM, noRepack: o.Features.NoRepack}, features: o.Features}
 	s.scores = make([][]float32, th)
 	for i := range s.scores {
 		s.scores[i] = make([]float32, s.cache.AttendScratch(ctx))

@@ -2,6 +2,9 @@ package engine
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"asdsl-bench/engine/gguf"
 	"asdsl-bench/kernels"
@@ -16,6 +19,42 @@ type Matrix struct {
 	Cols     int
 	RowBytes int
 	Data     []byte
+	// R4 is the matrix repacked four rows at a time for the decode GEMV
+	// (kernels.BlockQ4KR4; Q4_K with rows a multiple of 4), or nil. Data
+	// stays for the prompt's GEMM and for row lookups.
+	R4 []kernels.BlockQ4KR4
+}
+
+// RepackR4 fills R4 for a Q4_K matrix whose rows come in fours, on all
+// cores; other matrices are left as they are. Not safe to call while the
+// matrix is in use.
+func (m *Matrix) RepackR4() {
+	if m.Type != gguf.TypeQ4_K || m.Rows%4 != 0 || m.R4 != nil {
+		return
+	}
+	nb := m.Cols / kernels.QK_K
+	groups := m.Rows / 4
+	r4 := make([]kernels.BlockQ4KR4, groups*nb)
+	src := kernels.AsQ4K(m.Data)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				g0 := int(next.Add(64)) - 64
+				if g0 >= groups {
+					return
+				}
+				for g := g0; g < min(g0+64, groups); g++ {
+					kernels.RepackQ4KR4(src[4*g*nb:4*(g+1)*nb], r4[g*nb:(g+1)*nb])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	m.R4 = r4
 }
 
 // Row returns row i's raw bytes.
