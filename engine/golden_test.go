@@ -277,3 +277,44 @@ func TestDecodeStepAllocatesNothing(t *testing.T) {
 		m.Close()
 	}
 }
+
+// Decode on the repacked rows (the default) gives the GGUF layout's
+// logits bit for bit, on every ISA.
+func TestRepackedDecodeMatches(t *testing.T) {
+	m, err := Load(testutil.Golden(t, "llama-Q4_K_M.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	toks := []int32{1, 883, 458, 610, 224, 291, 138, 28}
+	run := func(f Features) []float32 {
+		s, err := m.NewSession(SessionOptions{Context: 16, Features: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		var all []float32
+		for _, tok := range toks {
+			lg, err := s.Eval([]int32{tok}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, lg...)
+		}
+		return all
+	}
+	prev := kernels.Active().ISA
+	defer kernels.Use(prev)
+	for _, isa := range kernels.ISAs() {
+		if !isa.Supported {
+			continue
+		}
+		kernels.Use(isa.Name)
+		ref, got := run(Features{NoRepack: true}), run(Features{})
+		for i := range ref {
+			if ref[i] != got[i] {
+				t.Fatalf("%s: logit %d: repacked %v, GGUF layout %v", isa.Name, i, got[i], ref[i])
+			}
+		}
+	}
+}

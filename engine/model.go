@@ -33,7 +33,32 @@ type Model struct {
 	layers  []layer
 	rope    *ropeTable
 
-	repackOnce sync.Once
+	repackOnce   sync.Once
+	prefetchOnce sync.Once
+}
+
+// startPrefetch starts the prefetch thread, once per model: it walks the
+// weights in the order a forward pass reads them and asks the OS to read
+// each tensor in ahead of use (madvise WILLNEED, PrefetchVirtualMemory),
+// so a cold start does not wait on one page fault at a time. It only
+// advises: nothing waits for it, and it ends when the walk is done.
+func (m *Model) startPrefetch() {
+	m.prefetchOnce.Do(func() {
+		order := []*Matrix{m.tokEmb}
+		for i := range m.layers {
+			l := &m.layers[i]
+			order = append(order, l.qkv...)
+			order = append(order, l.wo)
+			order = append(order, l.gateUp...)
+			order = append(order, l.down)
+		}
+		order = append(order, m.output)
+		go func() {
+			for _, w := range order {
+				_ = gguf.WillNeed(w.Data) // advice only; a refusal costs nothing but speed
+			}
+		}()
+	})
 }
 
 // repackR4 repacks every Q4_K projection four rows at a time for the

@@ -69,6 +69,9 @@ type Features struct {
 	// NoRepack keeps decode on the GGUF layout instead of Q4_K rows
 	// repacked four at a time (kernels.BlockQ4KR4, roadmap phase 6).
 	NoRepack bool
+	// NoPrefetch skips the prefetch thread that asks the OS to read the
+	// mapped weights ahead of first use (phase 6).
+	NoPrefetch bool
 }
 
 // NewSession allocates a session with its KV cache.
@@ -86,6 +89,9 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 	}
 	if o.Features.NoPin {
 		cpus = nil
+	}
+	if !o.Features.NoPrefetch {
+		m.startPrefetch()
 	}
 	if !o.Features.NoRepack {
 		m.repackR4()

@@ -283,3 +283,15 @@ func BenchmarkSmallDots(b *testing.B) {
 		_ = sink
 	}
 }
+
+// BenchmarkRepackQ4KR4: load-time repacking speed, in Q4_K bytes per second.
+func BenchmarkRepackQ4KR4(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const nb = 16
+	w := randQ4K(r, 4*nb)
+	rp := make([]BlockQ4KR4, nb)
+	b.SetBytes(4 * nb * BlockQ4KSize)
+	for b.Loop() {
+		RepackQ4KR4(w, rp)
+	}
+}

@@ -1,6 +1,9 @@
 package kernels
 
-import "unsafe"
+import (
+	"encoding/binary"
+	"unsafe"
+)
 
 // BlockQ4KR4 is one super-block (256 columns) of four consecutive Q4_K
 // rows, interleaved for the decode GEMV (roadmap phase 6). Repacked once
@@ -40,22 +43,25 @@ var (
 func RepackQ4KR4(src []BlockQ4K, dst []BlockQ4KR4) {
 	nb := len(dst)
 	_ = src[4*nb-1]
+	const lo4, hi4 = 0x0f0f0f0f0f0f0f0f, 0xf0f0f0f0f0f0f0f0
 	for i := range dst {
 		o := &dst[i]
 		for r := 0; r < 4; r++ {
 			b := &src[r*nb+i]
 			o.DM[2*r], o.DM[2*r+1] = b.D, b.Dmin
-			var w [256]uint8
-			for j := 0; j < 4; j++ { // ggml order: 32 low nibbles, then 32 high
-				for l := 0; l < 32; l++ {
-					w[64*j+l] = b.Qs[32*j+l] & 0xF
-					w[64*j+32+l] = b.Qs[32*j+l] >> 4
-				}
-			}
 			for j := 0; j < 8; j++ {
 				o.Scales[r][j], o.Mins[r][j] = ScaleMinK4(j, &b.Scales)
-				for l := 0; l < 16; l++ {
-					o.Qs[j][r][l] = w[32*j+l] | w[32*j+16+l]<<4
+			}
+			// Sub-blocks 2c and 2c+1 are the low and high nibbles of
+			// Qs[32c:32c+32]; weight 32j+l goes to the low nibble of
+			// byte l, weight 32j+16+l to its high nibble. Eight bytes at
+			// a time.
+			for c := 0; c < 4; c++ {
+				for h := 0; h < 16; h += 8 {
+					x := binary.LittleEndian.Uint64(b.Qs[32*c+h:])
+					y := binary.LittleEndian.Uint64(b.Qs[32*c+16+h:])
+					binary.LittleEndian.PutUint64(o.Qs[2*c][r][h:], x&lo4|(y&lo4)<<4)
+					binary.LittleEndian.PutUint64(o.Qs[2*c+1][r][h:], (x>>4)&lo4|y&hi4)
 				}
 			}
 		}
