@@ -389,3 +389,45 @@ var topologyCheck = Check{Name: "P-core detection and pinning", Run: func(*Env) 
 	}
 	return true, fmt.Sprintf("recorded hybrids classified; here: %s; %s", live.Summary(), where)
 }}
+
+// repackCheck: decode on the repacked rows gives the GGUF layout's
+// logits bit for bit (golden llama-Q4_K_M, token by token).
+var repackCheck = Check{Name: "repacked decode logits equal the GGUF layout's", Run: func(*Env) (bool, string) {
+	m, err := engine.Load(golden("llama-Q4_K_M.gguf"))
+	if err != nil {
+		return false, err.Error()
+	}
+	defer m.Close()
+	prompt, _, err := numerics.ReadGreedy(golden("llama-Q4_K_M.p64.greedy.txt"))
+	if err != nil {
+		return false, err.Error()
+	}
+	prompt = prompt[:16]
+	var ref []float32
+	for _, f := range []engine.Features{{NoRepack: true}, {}} {
+		s, err := m.NewSession(engine.SessionOptions{Context: len(prompt), Features: f})
+		if err != nil {
+			return false, err.Error()
+		}
+		var got []float32
+		for _, tok := range prompt {
+			lg, err := s.Eval([]int32{tok}, false)
+			if err != nil {
+				s.Close()
+				return false, err.Error()
+			}
+			got = append(got, lg...)
+		}
+		s.Close()
+		if ref == nil {
+			ref = got
+			continue
+		}
+		for i := range ref {
+			if ref[i] != got[i] {
+				return false, fmt.Sprintf("logit %d of %d differs: %v repacked, %v GGUF layout", i, len(ref), got[i], ref[i])
+			}
+		}
+	}
+	return true, fmt.Sprintf("%d decode steps, %d logits bit-identical (kernels %s)", len(prompt), len(ref), kernels.Active().ISA)
+}}

@@ -226,3 +226,21 @@ func TestAtomicFile(t *testing.T) {
 		t.Fatal("commit")
 	}
 }
+
+// WillNeed accepts every tensor view of a mapped file (starts that are
+// not page-aligned included) and the empty slice.
+func TestWillNeedOnMappedTensors(t *testing.T) {
+	f, err := Open(testutil.Golden(t, "llama-Q4_K_M.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for i := range f.Tensors {
+		if err := WillNeed(f.TensorData(&f.Tensors[i])); err != nil {
+			t.Fatalf("%s: %v", f.Tensors[i].Name, err)
+		}
+	}
+	if err := WillNeed(nil); err != nil {
+		t.Fatal(err)
+	}
+}
