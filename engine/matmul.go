@@ -97,6 +97,7 @@ func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 	if len(mt.unp) < e.pool.Size() {
 		mt.unp = make([][]kernels.UnpackedQ4K, e.pool.Size())
 		mt.res = make([][4]float32, e.pool.Size())
+		mt.res16 = make([][16]float32, e.pool.Size())
 	}
 	if T > 1 {
 		e.parallelChunk(mt, w.Rows, w.Cols*T, DefaultTiles.Rows)
@@ -114,6 +115,7 @@ type matmulTask struct {
 	r4     bool                    // decode reads w.R4
 	unp    [][]kernels.UnpackedQ4K // per worker: the row being multiplied, unpacked
 	res    [][4]float32            // per worker: the 4-row kernels' results
+	res16  [][16]float32           // per worker: the 4×4 kernel's results
 	act    *actBuf
 	ops    *kernels.Ops
 	w      *Matrix
@@ -189,6 +191,10 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 	nb := m.w.Cols / kernels.QK_K
 	rows := m.w.Rows
 	tileN := max(4, m.tiles.Tokens)
+	if m.r4 && m.ops.GemmQ4KR4Q8Kx4 != nil && r0%4 == 0 && r1%4 == 0 {
+		m.runGEMMR4(w, r0, r1, nb, tileN)
+		return
+	}
 	unpacked := m.w.Type == gguf.TypeQ4_K && m.ops.PreferUnpacked
 	var unp []kernels.UnpackedQ4K
 	if unpacked {
@@ -225,6 +231,35 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 			}
 			for ; t < t1; t++ {
 				m.out[t*rows+r] = m.act.dot(m.ops, m.w, r, t, m.x)
+			}
+		}
+	}
+}
+
+// runGEMMR4 is runGEMM on the repacked rows: four rows against four
+// tokens per kernel call (the group's 16 blocks of a 4096-wide matrix,
+// 9 KB, stay in L1 across the token tile); tokens left over (T not a
+// multiple of 4) go through the repacked GEMV.
+func (m *matmulTask) runGEMMR4(w, r0, r1, nb, tileN int) {
+	rows := m.w.Rows
+	res := &m.res16[w]
+	for t0 := 0; t0 < m.T; t0 += tileN {
+		t1 := min(m.T, t0+tileN)
+		for r := r0; r < r1; r += 4 {
+			g := m.w.R4[r/4*nb : (r/4+1)*nb]
+			t := t0
+			for ; t+4 <= t1; t += 4 {
+				m.ops.GemmQ4KR4Q8Kx4(g, m.act.q8k[t*nb:], nb, res)
+				for i := 0; i < 4; i++ {
+					for c := 0; c < 4; c++ {
+						m.out[(t+c)*rows+r+i] = res[4*i+c]
+					}
+				}
+			}
+			for ; t < t1; t++ {
+				r4 := &m.res[w]
+				m.ops.GemvQ4KR4Q8K(g, m.act.q8k[t*nb:(t+1)*nb], r4)
+				copy(m.out[t*rows+r:t*rows+r+4], r4[:])
 			}
 		}
 	}

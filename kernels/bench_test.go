@@ -295,3 +295,36 @@ func BenchmarkRepackQ4KR4(b *testing.B) {
 		RepackQ4KR4(w, rp)
 	}
 }
+
+// BenchmarkGemmR4Q4K: the repacked 4-row × 4-column kernel, cache-resident
+// (16 super-blocks), in ns per block per row per column.
+func BenchmarkGemmR4Q4K(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const nb = 16
+	w := randQ4K(r, 4*nb)
+	rp := make([]BlockQ4KR4, nb)
+	RepackQ4KR4(w, rp)
+	a := make([]BlockQ8K, 4*nb)
+	for c := 0; c < 4; c++ {
+		QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*nb:(c+1)*nb])
+	}
+	prev := active
+	defer func() { active = prev }()
+	for _, s := range ISAs() {
+		if !s.Supported {
+			continue
+		}
+		Use(s.Name)
+		o := Active()
+		if o.GemmQ4KR4Q8Kx4 == nil {
+			continue
+		}
+		b.Run(s.Name, func(b *testing.B) {
+			var out [16]float32
+			for b.Loop() {
+				o.GemmQ4KR4Q8Kx4(rp, a, nb, &out)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*16), "ns/block-row-col")
+		})
+	}
+}

@@ -178,6 +178,7 @@ func avx512Ops() Ops {
 	o.GemmQ4KQ8Kx4 = gemmQ4KQ8KAVX512x4Slices
 	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVX512x4rows, BlockQ4KSize)
 	o.GemvQ4KR4Q8K = gemvR4Slices(gemvQ4KR4Q8KAVX512)
+	o.GemmQ4KR4Q8Kx4 = gemmQ4KR4AVX512x4Slices
 	o.GemmUnpackedQ4KQ8Kx4 = gemmUnpackedQ4KAVX512x4Slices
 	o.PreferUnpacked = true
 	return o
@@ -258,4 +259,13 @@ func gemvR4Slices(k func(w, a *byte, nb, pf int, out *float32)) func([]BlockQ4KR
 		_ = a[len(w)-1]
 		k((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w), prefetchDistance, &out[0])
 	}
+}
+
+func gemmQ4KR4AVX512x4Slices(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32) {
+	if len(w) == 0 {
+		*out = [16]float32{}
+		return
+	}
+	_ = a[3*stride+len(w)-1] // the kernel reads four columns
+	gemmQ4KR4Q8KAVX512x4((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0])
 }

@@ -101,3 +101,14 @@ func AsQ4KR4(b []byte) []BlockQ4KR4 {
 	}
 	return unsafe.Slice((*BlockQ4KR4)(unsafe.Pointer(&b[0])), len(b)/BlockQ4KR4Size)
 }
+
+// GemmQ4KR4Q8Kx4 is the Go twin of the repacked 4×4 GEMM kernel.
+func GemmQ4KR4Q8Kx4(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32) {
+	var col [4]float32
+	for c := 0; c < 4; c++ {
+		GemvQ4KR4Q8K(w, a[c*stride:c*stride+len(w)], &col)
+		for r := 0; r < 4; r++ {
+			out[4*r+c] = col[r]
+		}
+	}
+}

@@ -51,3 +51,44 @@ func TestGemvQ4KR4MatchesDot(t *testing.T) {
 		}
 	})
 }
+
+// The repacked 4×4 GEMM against DotQ4KQ8K for every (row, column), on
+// the ISAs that have it, and its twin everywhere.
+func TestGemmQ4KR4MatchesDot(t *testing.T) {
+	r := rand.New(rand.NewPCG(71, 72))
+	forEachISA(t, func(t *testing.T, o *Ops) {
+		for _, nb := range []int{1, 2, 3, 16, 43} {
+			for _, stride := range []int{nb, nb + 5} {
+				w := randQ4K(r, 4*nb)
+				rp := make([]BlockQ4KR4, nb)
+				RepackQ4KR4(w, rp)
+				rp = misaligned(rp, BlockQ4KR4Size, AsQ4KR4)
+				a := make([]BlockQ8K, 4*stride)
+				for c := 0; c < 4; c++ {
+					x := randF32(r, nb*QK_K)
+					if c == 2 {
+						for i := range x {
+							x[i] *= 1e4
+						}
+					}
+					QuantizeRowQ8K(x, a[c*stride:c*stride+nb])
+				}
+				var got, twin [16]float32
+				GemmQ4KR4Q8Kx4(rp, a, stride, &twin)
+				if o.GemmQ4KR4Q8Kx4 != nil {
+					o.GemmQ4KR4Q8Kx4(rp, a, stride, &got)
+				} else {
+					got = twin
+				}
+				for row := 0; row < 4; row++ {
+					for c := 0; c < 4; c++ {
+						want := DotQ4KQ8K(w[row*nb:(row+1)*nb], a[c*stride:c*stride+nb])
+						if got[4*row+c] != want || twin[4*row+c] != want {
+							t.Fatalf("nb=%d stride=%d row %d col %d: kernel %v, twin %v, DotQ4KQ8K %v", nb, stride, row, c, got[4*row+c], twin[4*row+c], want)
+						}
+					}
+				}
+			}
+		}
+	})
+}

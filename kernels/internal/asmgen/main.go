@@ -58,6 +58,7 @@ func main() {
 	gemvQ4KR4Q8KAVX512(r4shuf, r4LaneFirst())
 	gemvQ4KR4Q8KAVX2(r4shuf, false)
 	gemvQ4KR4Q8KAVX2(r4shuf, true)
+	gemmQ4KR4Q8KAVX512x4(r4shuf, r4LaneSplat())
 	Generate()
 	vexVNNI(flag.Lookup("out").Value.String(), "gemvQ4KQ8KAVXVNNIx4rows", "gemvQ4KR4Q8KAVXVNNI")
 }

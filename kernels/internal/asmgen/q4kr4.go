@@ -206,3 +206,135 @@ func gemvQ4KR4Q8KAVX2(shuf Mem, vnni bool) {
 	VZEROUPPER()
 	RET()
 }
+
+// r4LaneSplat: vpermps indexes that repeat float 2r (d of row r) or
+// 2r+1 (dmin of row r) across 128-bit lane r.
+func r4LaneSplat() Mem {
+	m := GLOBL("q4kr4LaneSplat", RODATA|NOPTR)
+	for k := 0; k < 2; k++ {
+		for i := 0; i < 16; i++ {
+			DATA(64*k+4*i, U32(uint32(2*(i/4)+k)))
+		}
+	}
+	return m
+}
+
+// transposeSum4 sums each 128-bit lane's four dwords of v[0..3] and
+// leaves them in v[0] as lane r = [Σv0 Σv1 Σv2 Σv3] (exact integers).
+func transposeSum4(v [4]VecVirtual) VecVirtual {
+	var t [2]VecVirtual
+	for k := 0; k < 2; k++ {
+		a, b := v[2*k], v[2*k+1]
+		lo, hi := ZMM(), ZMM()
+		VPUNPCKLDQ(b, a, lo)
+		VPUNPCKHDQ(b, a, hi)
+		VPADDD(hi, lo, lo)
+		t[k] = lo
+	}
+	lo, hi := ZMM(), ZMM()
+	VPUNPCKLQDQ(t[1], t[0], lo)
+	VPUNPCKHQDQ(t[1], t[0], hi)
+	VPADDD(hi, lo, lo)
+	return lo
+}
+
+// gemmQ4KR4Q8KAVX512x4: four repacked rows against four Q8_K columns
+// (the prompt's GEMM on the decode layout). Each 64-byte weight load and
+// nibble split serves four columns; per block the 16 integer sums are
+// reduced by one in-lane transpose, and the float step runs on all 16
+// (row, column) pairs at once in DotQ4KQ8K's order. out[4r+c] is row r
+// against column c, bit-identical to DotQ4KQ8K.
+func gemmQ4KR4Q8KAVX512x4(shuf, splat Mem) {
+	TEXT("gemmQ4KR4Q8KAVX512x4", NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	stride := Load(Param("stride"), GP64())
+	nb := Load(Param("nb"), GP64())
+	var cols [4]Register
+	cols[0] = ap
+	for c := 1; c < 4; c++ {
+		cols[c] = GP64()
+		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
+	}
+	sum := ZMM()
+	VPXORD(sum, sum, sum)
+	mask := ZMM()
+	tmp := GP32()
+	MOVL(U32(nibbleMask), tmp)
+	VPBROADCASTD(tmp, mask)
+	idxD, idxM := ZMM(), ZMM()
+	VMOVDQU64(splat, idxD)
+	VMOVDQU64(splat.Offset(64), idxM)
+
+	Label("r4gb")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("r4gd"))
+	sc, mn := ZMM(), ZMM()
+	VPMOVZXBW(Mem{Base: wp, Disp: r4Scales}, sc)
+	VPMOVZXBW(Mem{Base: wp, Disp: r4Mins}, mn)
+	var ms, accs [4]VecVirtual
+	for c := 0; c < 4; c++ {
+		bs, bp, bp4 := YMM(), XMM(), ZMM()
+		VMOVDQU(Mem{Base: cols[c], Disp: q8kBsums}, bs)
+		VEXTRACTI128(Imm(1), bs, bp)
+		VPHADDW(bp, bs.AsX(), bp)
+		VSHUFI64X2(U8(0), bp.AsZ(), bp.AsZ(), bp4)
+		ms[c] = ZMM()
+		VPMADDWD(bp4, mn, ms[c])
+		accs[c] = ZMM()
+		VPXORD(accs[c], accs[c], accs[c])
+	}
+	for j := 0; j < 8; j++ {
+		q, lo, hi, s := ZMM(), ZMM(), ZMM(), ZMM()
+		VMOVDQU64(Mem{Base: wp, Disp: r4Qs + 64*j}, q)
+		VPANDD(mask, q, lo)
+		VPSRLW(Imm(4), q, hi)
+		VPANDD(mask, hi, hi)
+		VPSHUFB(shuf.Offset(64*j), sc, s)
+		for c := 0; c < 4; c++ {
+			a0, a1, p0, p1 := ZMM(), ZMM(), ZMM(), ZMM()
+			VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kQs + 32*j}, a0)
+			VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kQs + 32*j + 16}, a1)
+			VPMADDUBSW(a0, lo, p0)
+			VPMADDUBSW(a1, hi, p1)
+			VPADDW(p1, p0, p0)
+			vpdpwssd(s, p0, accs[c])
+		}
+	}
+	S := transposeSum4(accs) // lane r: [S_r0 S_r1 S_r2 S_r3]
+	M := transposeSum4(ms)
+
+	// Scales: element 4r+c of D is f16(d_r)·yd_c, of DM f16(dmin_r)·yd_c.
+	dm8, dl, ml := YMM(), ZMM(), ZMM()
+	VCVTPH2PS(Mem{Base: wp, Disp: r4DM}, dm8)
+	VPERMPS(dm8.AsZ(), idxD, dl)
+	VPERMPS(dm8.AsZ(), idxM, ml)
+	yd, yd16 := XMM(), ZMM()
+	VMOVSS(Mem{Base: cols[0]}, yd)
+	for c := 1; c < 4; c++ {
+		VINSERTPS(U8(c<<4), Mem{Base: cols[c]}, yd, yd)
+	}
+	VSHUFF32X4(U8(0), yd.AsZ(), yd.AsZ(), yd16)
+	VMULPS(yd16, dl, dl)
+	VMULPS(yd16, ml, ml)
+	VCVTDQ2PS(S, S)
+	VMULPS(S, dl, dl)
+	VCVTDQ2PS(M, M)
+	VMULPS(M, ml, ml)
+	VSUBPS(ml, dl, dl)
+	VADDPS(dl, sum, sum)
+
+	ADDQ(U32(r4Size), wp)
+	for c := 0; c < 4; c++ {
+		ADDQ(U32(q8kSize), cols[c])
+	}
+	DECQ(nb)
+	JMP(LabelRef("r4gb"))
+
+	Label("r4gd")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(sum, Mem{Base: op})
+	VZEROUPPER()
+	RET()
+}
