@@ -48,6 +48,7 @@ func avx2Ops() Ops {
 	o.QuantizeRowQ8K = quantizeRowQ8KAVX2
 	o.DotQ8_0Q8_0 = dotQ8_0Q8_0AVX2Slices
 	o.GemvQ4KR4Q8K = gemvR4Slices(gemvQ4KR4Q8KAVX2)
+	o.GemmQ4KR4Q8Kx4 = gemmR4Slices(gemmQ4KR4Q8KAVX2x4)
 	o.DotF32 = dotF32AVX2Slices
 	o.DotF16 = dotF16AVX2Slices
 	return o
@@ -157,6 +158,7 @@ func avxvnniOps() Ops {
 	o.ISA = "avxvnni"
 	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVXVNNIx4rows, BlockQ4KSize)
 	o.GemvQ4KR4Q8K = gemvR4Slices(gemvQ4KR4Q8KAVXVNNI)
+	o.GemmQ4KR4Q8Kx4 = gemmR4Slices(gemmQ4KR4Q8KAVXVNNIx4)
 	return o
 }
 
@@ -178,7 +180,7 @@ func avx512Ops() Ops {
 	o.GemmQ4KQ8Kx4 = gemmQ4KQ8KAVX512x4Slices
 	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVX512x4rows, BlockQ4KSize)
 	o.GemvQ4KR4Q8K = gemvR4Slices(gemvQ4KR4Q8KAVX512)
-	o.GemmQ4KR4Q8Kx4 = gemmQ4KR4AVX512x4Slices
+	o.GemmQ4KR4Q8Kx4 = gemmR4Slices(gemmQ4KR4Q8KAVX512x4)
 	o.GemmUnpackedQ4KQ8Kx4 = gemmUnpackedQ4KAVX512x4Slices
 	o.PreferUnpacked = true
 	return o
@@ -261,11 +263,14 @@ func gemvR4Slices(k func(w, a *byte, nb, pf int, out *float32)) func([]BlockQ4KR
 	}
 }
 
-func gemmQ4KR4AVX512x4Slices(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32) {
-	if len(w) == 0 {
-		*out = [16]float32{}
-		return
+// gemmR4Slices wraps a repacked 4-row × 4-token GEMM kernel.
+func gemmR4Slices(k func(w, a *byte, stride, nb int, out *float32)) func([]BlockQ4KR4, []BlockQ8K, int, *[16]float32) {
+	return func(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32) {
+		if len(w) == 0 {
+			*out = [16]float32{}
+			return
+		}
+		_ = a[3*stride+len(w)-1] // the kernel reads four columns
+		k((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0])
 	}
-	_ = a[3*stride+len(w)-1] // the kernel reads four columns
-	gemmQ4KR4Q8KAVX512x4((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0])
 }

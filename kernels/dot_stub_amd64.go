@@ -72,3 +72,9 @@ func gemvQ4KR4Q8KAVXVNNI(w *byte, a *byte, nb int, pf int, out *float32)
 
 //go:noescape
 func gemmQ4KR4Q8KAVX512x4(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
+func gemmQ4KR4Q8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
+func gemmQ4KR4Q8KAVXVNNIx4(w *byte, a *byte, stride int, nb int, out *float32)

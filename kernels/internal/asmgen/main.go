@@ -59,8 +59,10 @@ func main() {
 	gemvQ4KR4Q8KAVX2(r4shuf, false)
 	gemvQ4KR4Q8KAVX2(r4shuf, true)
 	gemmQ4KR4Q8KAVX512x4(r4shuf, r4LaneSplat())
+	gemmQ4KR4Q8KAVX2x4(r4shuf, false)
+	gemmQ4KR4Q8KAVX2x4(r4shuf, true)
 	Generate()
-	vexVNNI(flag.Lookup("out").Value.String(), "gemvQ4KQ8KAVXVNNIx4rows", "gemvQ4KR4Q8KAVXVNNI")
+	vexVNNI(flag.Lookup("out").Value.String(), "gemvQ4KQ8KAVXVNNIx4rows", "gemvQ4KR4Q8KAVXVNNI", "gemmQ4KR4Q8KAVXVNNIx4")
 }
 
 // scaleShuffles is a VPSHUFB table: entry k (32 bytes) broadcasts 16-bit

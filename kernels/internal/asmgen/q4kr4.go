@@ -338,3 +338,140 @@ func gemmQ4KR4Q8KAVX512x4(shuf, splat Mem) {
 	VZEROUPPER()
 	RET()
 }
+
+// gemmQ4KR4Q8KAVX2x4: the repacked 4×4 GEMM for AVX2 (Alder Lake) and,
+// with vnni, AVX-VNNI. Rows go in two 256-bit halves (rows 0-1, then
+// 2-3), one row per 128-bit lane as in the AVX-512 kernel; each half
+// ends with the same in-lane transpose and a float step over its 8
+// (row, token) pairs. out[4r+c] as in gemmQ4KR4Q8KAVX512x4.
+func gemmQ4KR4Q8KAVX2x4(shuf Mem, vnni bool) {
+	name, l := "gemmQ4KR4Q8KAVX2x4", "r4g2"
+	if vnni {
+		name, l = "gemmQ4KR4Q8KAVXVNNIx4", "r4gv"
+	}
+	TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	stride := Load(Param("stride"), GP64())
+	nb := Load(Param("nb"), GP64())
+	var cols [4]Register
+	cols[0] = ap
+	for c := 1; c < 4; c++ {
+		cols[c] = GP64()
+		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
+	}
+	op := Load(Param("out"), GP64())
+	// The 16 running sums live in out (two YMM per block would not leave
+	// registers for the four token accumulators).
+	zero := YMM()
+	VXORPS(zero, zero, zero)
+	VMOVUPS(zero, Mem{Base: op})
+	VMOVUPS(zero, Mem{Base: op, Disp: 32})
+
+	Label(l + "b")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef(l + "d"))
+	for h := 0; h < 2; h++ {
+		mask := YMM()
+		broadcastConst(mask, nibbleMask)
+		sc := YMM()
+		VPMOVZXBW(Mem{Base: wp, Disp: r4Scales + 16*h}, sc)
+		var accs [4]VecVirtual
+		for c := range accs {
+			accs[c] = YMM()
+			VPXOR(accs[c], accs[c], accs[c])
+		}
+		for j := 0; j < 8; j++ {
+			q, lo, hi, s := YMM(), YMM(), YMM(), YMM()
+			VMOVDQU(Mem{Base: wp, Disp: r4Qs + 64*j + 32*h}, q)
+			VPAND(mask, q, lo)
+			VPSRLW(Imm(4), q, hi)
+			VPAND(mask, hi, hi)
+			VPSHUFB(shuf.Offset(64*j), sc, s)
+			for c := 0; c < 4; c++ {
+				a0, a1 := YMM(), YMM()
+				VBROADCASTI128(Mem{Base: cols[c], Disp: q8kQs + 32*j}, a0)
+				VBROADCASTI128(Mem{Base: cols[c], Disp: q8kQs + 32*j + 16}, a1)
+				VPMADDUBSW(a0, lo, a0)
+				VPMADDUBSW(a1, hi, a1)
+				VPADDW(a1, a0, a0)
+				if vnni {
+					vpdpwssd(s, a0, accs[c]) // rewritten as VEX bytes by vexVNNI
+				} else {
+					VPMADDWD(s, a0, a0)
+					VPADDD(a0, accs[c], accs[c])
+				}
+			}
+		}
+		S := transposeSum4Y(accs)
+		// Mins: lane r, token c: Σ min·(paired Q8_K sums of token c).
+		mn := YMM()
+		VPMOVZXBW(Mem{Base: wp, Disp: r4Mins + 16*h}, mn)
+		var ms [4]VecVirtual
+		for c := 0; c < 4; c++ {
+			bs, bp, bp2 := YMM(), XMM(), YMM()
+			VMOVDQU(Mem{Base: cols[c], Disp: q8kBsums}, bs)
+			VEXTRACTI128(Imm(1), bs, bp)
+			VPHADDW(bp, bs.AsX(), bp)
+			VINSERTI128(Imm(1), bp, bp.AsY(), bp2)
+			ms[c] = YMM()
+			VPMADDWD(bp2, mn, ms[c])
+		}
+		M := transposeSum4Y(ms)
+
+		// d of rows 2h and 2h+1, each across its lane, times the tokens' d.
+		dm, dl, ml := XMM(), YMM(), YMM()
+		VCVTPH2PS(Mem{Base: wp, Disp: r4DM + 8*h}, dm) // [d m d' m']
+		yd := XMM()
+		VMOVSS(Mem{Base: cols[0]}, yd)
+		for c := 1; c < 4; c++ {
+			VINSERTPS(U8(c<<4), Mem{Base: cols[c]}, yd, yd)
+		}
+		yd2 := YMM()
+		VINSERTF128(Imm(1), yd, yd.AsY(), yd2)
+		for k, dst := range []VecVirtual{dl, ml} {
+			lo, hi := XMM(), XMM()
+			VSHUFPS(U8(0x00*(1-k)+0x55*k), dm, dm, lo)       // element k: this row's d or dmin
+			VSHUFPS(U8(0xaa*(1-k)+0xff*k), dm, dm, hi)       // elements 2, 3: the next row's
+			VINSERTF128(Imm(1), hi, lo.AsY(), dst)
+			VMULPS(yd2, dst, dst)
+		}
+		VCVTDQ2PS(S, S)
+		VMULPS(S, dl, dl)
+		VCVTDQ2PS(M, M)
+		VMULPS(M, ml, ml)
+		VSUBPS(ml, dl, dl)
+		VADDPS(Mem{Base: op, Disp: 32 * h}, dl, dl)
+		VMOVUPS(dl, Mem{Base: op, Disp: 32 * h})
+	}
+
+	ADDQ(U32(r4Size), wp)
+	for c := 0; c < 4; c++ {
+		ADDQ(U32(q8kSize), cols[c])
+	}
+	DECQ(nb)
+	JMP(LabelRef(l + "b"))
+
+	Label(l + "d")
+	VZEROUPPER()
+	RET()
+}
+
+// transposeSum4Y is transposeSum4 for YMM registers (two lanes).
+func transposeSum4Y(v [4]VecVirtual) VecVirtual {
+	var t [2]VecVirtual
+	for k := 0; k < 2; k++ {
+		a, b := v[2*k], v[2*k+1]
+		lo, hi := YMM(), YMM()
+		VPUNPCKLDQ(b, a, lo)
+		VPUNPCKHDQ(b, a, hi)
+		VPADDD(hi, lo, lo)
+		t[k] = lo
+	}
+	lo, hi := YMM(), YMM()
+	VPUNPCKLQDQ(t[1], t[0], lo)
+	VPUNPCKHQDQ(t[1], t[0], hi)
+	VPADDD(hi, lo, lo)
+	return lo
+}
