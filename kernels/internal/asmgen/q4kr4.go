@@ -432,8 +432,8 @@ func gemmQ4KR4Q8KAVX2x4(shuf Mem, vnni bool) {
 		VINSERTF128(Imm(1), yd, yd.AsY(), yd2)
 		for k, dst := range []VecVirtual{dl, ml} {
 			lo, hi := XMM(), XMM()
-			VSHUFPS(U8(0x00*(1-k)+0x55*k), dm, dm, lo)       // element k: this row's d or dmin
-			VSHUFPS(U8(0xaa*(1-k)+0xff*k), dm, dm, hi)       // elements 2, 3: the next row's
+			VSHUFPS(U8(0x00*(1-k)+0x55*k), dm, dm, lo) // element k: this row's d or dmin
+			VSHUFPS(U8(0xaa*(1-k)+0xff*k), dm, dm, hi) // elements 2, 3: the next row's
 			VINSERTF128(Imm(1), hi, lo.AsY(), dst)
 			VMULPS(yd2, dst, dst)
 		}
