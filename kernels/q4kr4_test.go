@@ -92,3 +92,39 @@ func TestGemmQ4KR4MatchesDot(t *testing.T) {
 		}
 	})
 }
+
+// The repacked Q6_K layout and its twin reproduce DotQ6KQ8K row by row;
+// every ISA that has the kernel reproduces the twin.
+func TestGemvQ6KR4MatchesDot(t *testing.T) {
+	r := rand.New(rand.NewPCG(81, 82))
+	forEachISA(t, func(t *testing.T, o *Ops) {
+		for _, nb := range []int{1, 2, 3, 16, 43} {
+			for trial := 0; trial < 2; trial++ {
+				w := randQ6K(r, 4*nb)
+				x := randF32(r, nb*QK_K)
+				if trial == 1 {
+					for i := range x {
+						x[i] *= 1e4
+					}
+				}
+				a := make([]BlockQ8K, nb)
+				QuantizeRowQ8K(x, a)
+				rp := make([]BlockQ6KR4, nb)
+				RepackQ6KR4(w, rp)
+				rp = misaligned(rp, BlockQ6KR4Size, AsQ6KR4)
+				var got, twin [4]float32
+				GemvQ6KR4Q8K(rp, a, &twin)
+				got = twin
+				if o.GemvQ6KR4Q8K != nil {
+					o.GemvQ6KR4Q8K(rp, a, &got)
+				}
+				for row := 0; row < 4; row++ {
+					want := DotQ6KQ8K(w[row*nb:(row+1)*nb], a)
+					if twin[row] != want || got[row] != want {
+						t.Fatalf("nb=%d trial %d row %d: kernel %v, twin %v, DotQ6KQ8K %v", nb, trial, row, got[row], twin[row], want)
+					}
+				}
+			}
+		}
+	})
+}
