@@ -94,6 +94,7 @@ func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 	mt := &e.mm
 	mt.act, mt.ops, mt.w, mt.x, mt.out, mt.T, mt.tiles, mt.noGEMM = &e.act, ops, w, x, out, T, DefaultTiles, e.noGEMM || ops.FloatQ4K
 	mt.r4 = w.R4 != nil && !e.noRepack && !ops.FloatQ4K
+	mt.r6 = w.R6 != nil && !e.noRepack && ops.GemvQ6KR4Q8K != nil
 	if len(mt.unp) < e.pool.Size() {
 		mt.unp = make([][]kernels.UnpackedQ4K, e.pool.Size())
 		mt.res = make([][4]float32, e.pool.Size())
@@ -113,6 +114,7 @@ type matmulTask struct {
 	tiles  Tiles
 	noGEMM bool
 	r4     bool                    // decode reads w.R4
+	r6     bool                    // decode reads w.R6
 	unp    [][]kernels.UnpackedQ4K // per worker: the row being multiplied, unpacked
 	res    [][4]float32            // per worker: the 4-row kernels' results
 	res16  [][16]float32           // per worker: the 4×4 kernel's results
@@ -150,6 +152,15 @@ func (m *matmulTask) Run(w, r0, r1 int) {
 			res := &m.res[w] // a local would escape through the func value
 			for ; r+4 <= r1; r += 4 {
 				m.ops.GemvQ4KQ8Kx4Rows(kernels.AsQ4K(m.w.Rows4(r)), a, res)
+				o[r], o[r+1], o[r+2], o[r+3] = res[0], res[1], res[2], res[3]
+			}
+		}
+		if m.r6 {
+			nb := m.w.Cols / kernels.QK_K
+			a := m.act.q8k[t*nb : (t+1)*nb]
+			res := &m.res[w]
+			for ; r+4 <= r1; r += 4 {
+				m.ops.GemvQ6KR4Q8K(m.w.R6[r/4*nb:(r/4+1)*nb], a, res)
 				o[r], o[r+1], o[r+2], o[r+3] = res[0], res[1], res[2], res[3]
 			}
 		}

@@ -23,19 +23,36 @@ type Matrix struct {
 	// (kernels.BlockQ4KR4; Q4_K with rows a multiple of 4), or nil. Data
 	// stays for the prompt's GEMM and for row lookups.
 	R4 []kernels.BlockQ4KR4
+	// R6 is the same for Q6_K matrices (kernels.BlockQ6KR4), or nil.
+	R6 []kernels.BlockQ6KR4
 }
 
-// RepackR4 fills R4 for a Q4_K matrix whose rows come in fours, on all
-// cores; other matrices are left as they are. Not safe to call while the
-// matrix is in use.
+// RepackR4 fills R4 (Q4_K) or R6 (Q6_K) for a matrix whose rows come in
+// fours, on all cores; other matrices are left as they are. Not safe to
+// call while the matrix is in use.
 func (m *Matrix) RepackR4() {
-	if m.Type != gguf.TypeQ4_K || m.Rows%4 != 0 || m.R4 != nil {
+	if m.Rows%4 != 0 || m.R4 != nil || m.R6 != nil {
 		return
 	}
 	nb := m.Cols / kernels.QK_K
 	groups := m.Rows / 4
-	r4 := make([]kernels.BlockQ4KR4, groups*nb)
-	src := kernels.AsQ4K(m.Data)
+	switch m.Type {
+	case gguf.TypeQ4_K:
+		r4, src := make([]kernels.BlockQ4KR4, groups*nb), kernels.AsQ4K(m.Data)
+		forGroups(groups, func(g int) { kernels.RepackQ4KR4(src[4*g*nb:4*(g+1)*nb], r4[g*nb:(g+1)*nb]) })
+		m.R4 = r4
+	case gguf.TypeQ6_K:
+		if kernels.Active().GemvQ6KR4Q8K == nil {
+			return // no kernel reads it on this ISA: save the memory
+		}
+		r6, src := make([]kernels.BlockQ6KR4, groups*nb), kernels.AsQ6K(m.Data)
+		forGroups(groups, func(g int) { kernels.RepackQ6KR4(src[4*g*nb:4*(g+1)*nb], r6[g*nb:(g+1)*nb]) })
+		m.R6 = r6
+	}
+}
+
+// forGroups runs f(0..n-1) on all cores, in runs of 64.
+func forGroups(n int, f func(g int)) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -44,17 +61,16 @@ func (m *Matrix) RepackR4() {
 			defer wg.Done()
 			for {
 				g0 := int(next.Add(64)) - 64
-				if g0 >= groups {
+				if g0 >= n {
 					return
 				}
-				for g := g0; g < min(g0+64, groups); g++ {
-					kernels.RepackQ4KR4(src[4*g*nb:4*(g+1)*nb], r4[g*nb:(g+1)*nb])
+				for g := g0; g < min(g0+64, n); g++ {
+					f(g)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	m.R4 = r4
 }
 
 // Row returns row i's raw bytes.

@@ -328,3 +328,46 @@ func BenchmarkGemmR4Q4K(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGemvQ6K: 64 Q6_K rows of 16 super-blocks, cache-resident,
+// through the 4-row kernel on the GGUF layout and on the repacked one.
+func BenchmarkGemvQ6K(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const nb = 16
+	w := randQ6K(r, nb*64)
+	rp := make([]BlockQ6KR4, nb*16)
+	for g := 0; g < 16; g++ {
+		RepackQ6KR4(w[4*g*nb:4*(g+1)*nb], rp[g*nb:(g+1)*nb])
+	}
+	a := make([]BlockQ8K, nb)
+	QuantizeRowQ8K(randF32(r, nb*QK_K), a)
+	prev := active
+	defer func() { active = prev }()
+	for _, s := range ISAs() {
+		if !s.Supported || s.Name == "generic" || s.Name == "avx2-float" {
+			continue
+		}
+		Use(s.Name)
+		o := Active()
+		var out [4]float32
+		b.Run("gguf/"+s.Name, func(b *testing.B) {
+			b.SetBytes(nb * BlockQ6KSize * 64)
+			for b.Loop() {
+				for g := 0; g < 16; g++ {
+					o.GemvQ6KQ8Kx4Rows(w[4*g*nb:4*(g+1)*nb], a, &out)
+				}
+			}
+		})
+		if o.GemvQ6KR4Q8K == nil {
+			continue
+		}
+		b.Run("repacked/"+s.Name, func(b *testing.B) {
+			b.SetBytes(nb * BlockQ6KSize * 64)
+			for b.Loop() {
+				for g := 0; g < 16; g++ {
+					o.GemvQ6KR4Q8K(rp[g*nb:(g+1)*nb], a, &out)
+				}
+			}
+		})
+	}
+}

@@ -47,7 +47,7 @@ func avx2Ops() Ops {
 	o.UnpackQ4K = unpackQ4KAVX2Slices
 	o.QuantizeRowQ8K = quantizeRowQ8KAVX2
 	o.DotQ8_0Q8_0 = dotQ8_0Q8_0AVX2Slices
-	o.GemvQ4KR4Q8K = gemvR4Slices(gemvQ4KR4Q8KAVX2)
+	o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX2)
 	o.GemmQ4KR4Q8Kx4 = gemmR4Slices(gemmQ4KR4Q8KAVX2x4)
 	o.DotF32 = dotF32AVX2Slices
 	o.DotF16 = dotF16AVX2Slices
@@ -157,7 +157,7 @@ func avxvnniOps() Ops {
 	o := avx2Ops()
 	o.ISA = "avxvnni"
 	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVXVNNIx4rows, BlockQ4KSize)
-	o.GemvQ4KR4Q8K = gemvR4Slices(gemvQ4KR4Q8KAVXVNNI)
+	o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNI)
 	o.GemmQ4KR4Q8Kx4 = gemmR4Slices(gemmQ4KR4Q8KAVXVNNIx4)
 	return o
 }
@@ -179,7 +179,8 @@ func avx512Ops() Ops {
 	o.DotQ4KQ8K = dotQ4KQ8KAVX512Slices
 	o.GemmQ4KQ8Kx4 = gemmQ4KQ8KAVX512x4Slices
 	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVX512x4rows, BlockQ4KSize)
-	o.GemvQ4KR4Q8K = gemvR4Slices(gemvQ4KR4Q8KAVX512)
+	o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512)
+	o.GemvQ6KR4Q8K = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX512)
 	o.GemmQ4KR4Q8Kx4 = gemmR4Slices(gemmQ4KR4Q8KAVX512x4)
 	o.GemmUnpackedQ4KQ8Kx4 = gemmUnpackedQ4KAVX512x4Slices
 	o.PreferUnpacked = true
@@ -252,8 +253,8 @@ func gemvRowsSlices[B any](k func(w, a *byte, nb, pf int, out *float32), size in
 // gemvR4Slices wraps a repacked 4-row kernel. The group of four rows is
 // one contiguous stream, so a fixed distance ahead (prefetchDistance) is
 // always the data the kernel reads next.
-func gemvR4Slices(k func(w, a *byte, nb, pf int, out *float32)) func([]BlockQ4KR4, []BlockQ8K, *[4]float32) {
-	return func(w []BlockQ4KR4, a []BlockQ8K, out *[4]float32) {
+func gemvR4Slices[B any](k func(w, a *byte, nb, pf int, out *float32)) func([]B, []BlockQ8K, *[4]float32) {
+	return func(w []B, a []BlockQ8K, out *[4]float32) {
 		if len(w) == 0 {
 			*out = [4]float32{}
 			return

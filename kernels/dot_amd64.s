@@ -7133,3 +7133,217 @@ r4gvb:
 r4gvd:
 	VZEROUPPER
 	RET
+
+// func gemvQ6KR4Q8KAVX512(w *byte, a *byte, nb int, pf int, out *float32)
+// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, F16C, MMX+
+TEXT ·gemvQ6KR4Q8KAVX512(SB), NOSPLIT, $0-40
+	MOVQ         w+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         pf+24(FP), BX
+	VXORPS       X0, X0, X0
+	MOVL         $0x0f0f0f0f, SI
+	VPBROADCASTD SI, Z1
+	MOVL         $0x30303030, SI
+	VPBROADCASTD SI, Z2
+	VMOVDQU64    q4kr4LaneFirst<>+0(SB), Z3
+
+r6zb:
+	CMPQ            DX, $0x00
+	JE              r6zd
+	PREFETCHT0      (AX)(BX*1)
+	PREFETCHT0      64(AX)(BX*1)
+	PREFETCHT0      128(AX)(BX*1)
+	PREFETCHT0      192(AX)(BX*1)
+	PREFETCHT0      256(AX)(BX*1)
+	PREFETCHT0      320(AX)(BX*1)
+	PREFETCHT0      384(AX)(BX*1)
+	PREFETCHT0      448(AX)(BX*1)
+	PREFETCHT0      512(AX)(BX*1)
+	PREFETCHT0      576(AX)(BX*1)
+	PREFETCHT0      640(AX)(BX*1)
+	PREFETCHT0      704(AX)(BX*1)
+	PREFETCHT0      768(AX)(BX*1)
+	PREFETCHT0      832(AX)(BX*1)
+	VPMOVSXBW       16(AX), Z5
+	VMOVDQU         260(CX), X6
+	VSHUFI64X2      $0x00, Z6, Z6, Z4
+	VPMADDWD        Z4, Z5, Z4
+	VMOVDQA64       Z4, Z4
+	VPMOVSXBW       48(AX), Z7
+	VMOVDQU         276(CX), X6
+	VSHUFI64X2      $0x00, Z6, Z6, Z8
+	VPMADDWD        Z8, Z7, Z8
+	VPADDD          Z8, Z4, Z4
+	VPSLLD          $0x05, Z4, Z4
+	VPXORD          Z9, Z9, Z9
+	VPSUBD          Z4, Z9, Z4
+	VMOVDQU64       592(AX), Z8
+	VMOVDQU64       80(AX), Z10
+	VPANDD          Z1, Z10, Z11
+	VPSRLW          $0x04, Z10, Z10
+	VPANDD          Z1, Z10, Z10
+	VPSLLW          $0x04, Z8, Z12
+	VPANDD          Z2, Z12, Z12
+	VPORD           Z12, Z11, Z11
+	VPSLLW          $0x02, Z8, Z12
+	VPANDD          Z2, Z12, Z12
+	VPORD           Z12, Z10, Z10
+	VBROADCASTI32X4 4(CX), Z12
+	VPMADDUBSW      Z12, Z11, Z11
+	VPSHUFB         q4kr4ScaleShuf<>+0(SB), Z5, Z12
+	VPDPWSSD        Z12, Z11, Z4
+	VBROADCASTI32X4 20(CX), Z11
+	VPMADDUBSW      Z11, Z10, Z10
+	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z5, Z11
+	VPDPWSSD        Z11, Z10, Z4
+	VMOVDQU64       144(AX), Z10
+	VPANDD          Z1, Z10, Z11
+	VPSRLW          $0x04, Z10, Z10
+	VPANDD          Z1, Z10, Z10
+	VMOVDQA64       Z8, Z12
+	VPANDD          Z2, Z12, Z12
+	VPORD           Z12, Z11, Z11
+	VPSRLW          $0x02, Z8, Z12
+	VPANDD          Z2, Z12, Z12
+	VPORD           Z12, Z10, Z10
+	VBROADCASTI32X4 36(CX), Z8
+	VPMADDUBSW      Z8, Z11, Z11
+	VPSHUFB         q4kr4ScaleShuf<>+128(SB), Z5, Z8
+	VPDPWSSD        Z8, Z11, Z4
+	VBROADCASTI32X4 52(CX), Z8
+	VPMADDUBSW      Z8, Z10, Z10
+	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z5, Z8
+	VPDPWSSD        Z8, Z10, Z4
+	VMOVDQU64       656(AX), Z8
+	VMOVDQU64       208(AX), Z10
+	VPANDD          Z1, Z10, Z11
+	VPSRLW          $0x04, Z10, Z10
+	VPANDD          Z1, Z10, Z10
+	VPSLLW          $0x04, Z8, Z12
+	VPANDD          Z2, Z12, Z12
+	VPORD           Z12, Z11, Z11
+	VPSLLW          $0x02, Z8, Z12
+	VPANDD          Z2, Z12, Z12
+	VPORD           Z12, Z10, Z10
+	VBROADCASTI32X4 68(CX), Z12
+	VPMADDUBSW      Z12, Z11, Z11
+	VPSHUFB         q4kr4ScaleShuf<>+256(SB), Z5, Z12
+	VPDPWSSD        Z12, Z11, Z4
+	VBROADCASTI32X4 84(CX), Z11
+	VPMADDUBSW      Z11, Z10, Z10
+	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z5, Z11
+	VPDPWSSD        Z11, Z10, Z4
+	VMOVDQU64       272(AX), Z10
+	VPANDD          Z1, Z10, Z11
+	VPSRLW          $0x04, Z10, Z10
+	VPANDD          Z1, Z10, Z10
+	VMOVDQA64       Z8, Z12
+	VPANDD          Z2, Z12, Z12
+	VPORD           Z12, Z11, Z11
+	VPSRLW          $0x02, Z8, Z12
+	VPANDD          Z2, Z12, Z12
+	VPORD           Z12, Z10, Z10
+	VBROADCASTI32X4 100(CX), Z8
+	VPMADDUBSW      Z8, Z11, Z11
+	VPSHUFB         q4kr4ScaleShuf<>+384(SB), Z5, Z8
+	VPDPWSSD        Z8, Z11, Z4
+	VBROADCASTI32X4 116(CX), Z8
+	VPMADDUBSW      Z8, Z10, Z10
+	VPSHUFB         q4kr4ScaleShuf<>+448(SB), Z5, Z5
+	VPDPWSSD        Z5, Z10, Z4
+	VMOVDQU64       720(AX), Z5
+	VMOVDQU64       336(AX), Z8
+	VPANDD          Z1, Z8, Z10
+	VPSRLW          $0x04, Z8, Z8
+	VPANDD          Z1, Z8, Z8
+	VPSLLW          $0x04, Z5, Z11
+	VPANDD          Z2, Z11, Z11
+	VPORD           Z11, Z10, Z10
+	VPSLLW          $0x02, Z5, Z11
+	VPANDD          Z2, Z11, Z11
+	VPORD           Z11, Z8, Z8
+	VBROADCASTI32X4 132(CX), Z11
+	VPMADDUBSW      Z11, Z10, Z10
+	VPSHUFB         q4kr4ScaleShuf<>+0(SB), Z7, Z11
+	VPDPWSSD        Z11, Z10, Z4
+	VBROADCASTI32X4 148(CX), Z10
+	VPMADDUBSW      Z10, Z8, Z8
+	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z7, Z10
+	VPDPWSSD        Z10, Z8, Z4
+	VMOVDQU64       400(AX), Z8
+	VPANDD          Z1, Z8, Z10
+	VPSRLW          $0x04, Z8, Z8
+	VPANDD          Z1, Z8, Z8
+	VMOVDQA64       Z5, Z11
+	VPANDD          Z2, Z11, Z11
+	VPORD           Z11, Z10, Z10
+	VPSRLW          $0x02, Z5, Z11
+	VPANDD          Z2, Z11, Z11
+	VPORD           Z11, Z8, Z8
+	VBROADCASTI32X4 164(CX), Z5
+	VPMADDUBSW      Z5, Z10, Z10
+	VPSHUFB         q4kr4ScaleShuf<>+128(SB), Z7, Z5
+	VPDPWSSD        Z5, Z10, Z4
+	VBROADCASTI32X4 180(CX), Z5
+	VPMADDUBSW      Z5, Z8, Z8
+	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z7, Z5
+	VPDPWSSD        Z5, Z8, Z4
+	VMOVDQU64       784(AX), Z5
+	VMOVDQU64       464(AX), Z8
+	VPANDD          Z1, Z8, Z10
+	VPSRLW          $0x04, Z8, Z8
+	VPANDD          Z1, Z8, Z8
+	VPSLLW          $0x04, Z5, Z11
+	VPANDD          Z2, Z11, Z11
+	VPORD           Z11, Z10, Z10
+	VPSLLW          $0x02, Z5, Z11
+	VPANDD          Z2, Z11, Z11
+	VPORD           Z11, Z8, Z8
+	VBROADCASTI32X4 196(CX), Z11
+	VPMADDUBSW      Z11, Z10, Z10
+	VPSHUFB         q4kr4ScaleShuf<>+256(SB), Z7, Z11
+	VPDPWSSD        Z11, Z10, Z4
+	VBROADCASTI32X4 212(CX), Z10
+	VPMADDUBSW      Z10, Z8, Z8
+	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z7, Z10
+	VPDPWSSD        Z10, Z8, Z4
+	VMOVDQU64       528(AX), Z8
+	VPANDD          Z1, Z8, Z10
+	VPSRLW          $0x04, Z8, Z8
+	VPANDD          Z1, Z8, Z8
+	VMOVDQA64       Z5, Z11
+	VPANDD          Z2, Z11, Z11
+	VPORD           Z11, Z10, Z10
+	VPSRLW          $0x02, Z5, Z11
+	VPANDD          Z2, Z11, Z11
+	VPORD           Z11, Z8, Z8
+	VBROADCASTI32X4 228(CX), Z5
+	VPMADDUBSW      Z5, Z10, Z10
+	VPSHUFB         q4kr4ScaleShuf<>+384(SB), Z7, Z5
+	VPDPWSSD        Z5, Z10, Z4
+	VBROADCASTI32X4 244(CX), Z5
+	VPMADDUBSW      Z5, Z8, Z8
+	VPSHUFB         q4kr4ScaleShuf<>+448(SB), Z7, Z5
+	VPDPWSSD        Z5, Z8, Z4
+	VPSHUFD         $0x4e, Z4, Z5
+	VPADDD          Z5, Z4, Z4
+	VPSHUFD         $0xb1, Z4, Z5
+	VPADDD          Z5, Z4, Z4
+	VPERMD          Z4, Z3, Z4
+	VCVTPH2PS       (AX), X5
+	VBROADCASTSS    (CX), X6
+	VMULPS          X6, X5, X5
+	VCVTDQ2PS       X4, X6
+	VMULPS          X6, X5, X5
+	VADDPS          X5, X0, X0
+	ADDQ            $0x00000350, AX
+	ADDQ            $0x00000124, CX
+	DECQ            DX
+	JMP             r6zb
+
+r6zd:
+	MOVQ    out+32(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
+	RET

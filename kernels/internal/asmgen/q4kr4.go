@@ -475,3 +475,129 @@ func transposeSum4Y(v [4]VecVirtual) VecVirtual {
 	VPADDD(hi, lo, lo)
 	return lo
 }
+
+// BlockQ6KR4 layout (bytes), as in package kernels.
+const (
+	r6Size   = 848
+	r6D      = 0
+	r6Scales = 16
+	r6Ql     = 80
+	r6Qh     = 592
+)
+
+// gemvQ6KR4Q8KAVX512: four repacked Q6_K rows (one 128-bit lane each) by
+// one Q8_K column. Per 32 weights: one load of the four rows' low
+// nibbles, the top two bits merged in from the shared 64-byte Qh load,
+// two vpmaddubsw against activations broadcast to the lanes, and two
+// vpdpwssd with the lanes' sub-block scales. The offset of 32 is taken
+// out up front (acc starts at −32·Σ scale·bsum), as in the AVX2 kernel,
+// so the result is bit-identical to DotQ6KQ8K.
+func gemvQ6KR4Q8KAVX512(shuf, first Mem) {
+	TEXT("gemvQ6KR4Q8KAVX512", NOSPLIT, "func(w, a *byte, nb, pf int, out *float32)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	nb := Load(Param("nb"), GP64())
+	pf := Load(Param("pf"), GP64())
+
+	sum4 := XMM()
+	VXORPS(sum4, sum4, sum4)
+	m4, m30 := ZMM(), ZMM()
+	tmp := GP32()
+	MOVL(U32(0x0f0f0f0f), tmp)
+	VPBROADCASTD(tmp, m4)
+	MOVL(U32(0x30303030), tmp)
+	VPBROADCASTD(tmp, m30)
+	perm := ZMM()
+	VMOVDQU64(first, perm)
+
+	Label("r6zb")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("r6zd"))
+	for k := 0; k < 14; k++ {
+		PREFETCHT0(Mem{Base: wp, Index: pf, Scale: 1, Disp: 64 * k})
+	}
+	var sc [2]VecVirtual
+	acc := ZMM()
+	for h := 0; h < 2; h++ {
+		sc[h] = ZMM()
+		VPMOVSXBW(Mem{Base: wp, Disp: r6Scales + 32*h}, sc[h])
+		bs, bs4, p := XMM(), ZMM(), ZMM()
+		VMOVDQU(Mem{Base: ap, Disp: q8kBsums + 16*h}, bs) // sums of sub-blocks 8h..8h+7
+		VSHUFI64X2(U8(0), bs.AsZ(), bs.AsZ(), bs4)
+		VPMADDWD(bs4, sc[h], p)
+		if h == 0 {
+			VMOVDQA64(p, acc)
+		} else {
+			VPADDD(p, acc, acc)
+		}
+	}
+	// acc = −32·Σ scale·bsum, lane by lane.
+	{
+		z := ZMM()
+		VPSLLD(Imm(5), acc, acc)
+		VPXORD(z, z, z)
+		VPSUBD(acc, z, acc)
+	}
+	for m := 0; m < 4; m++ {
+		hb := ZMM()
+		VMOVDQU64(Mem{Base: wp, Disp: r6Qh + 64*m}, hb)
+		for kk := 0; kk < 2; kk++ {
+			k := 2*m + kk
+			q, lo, hi, t := ZMM(), ZMM(), ZMM(), ZMM()
+			VMOVDQU64(Mem{Base: wp, Disp: r6Ql + 64*k}, q)
+			VPANDD(m4, q, lo)
+			VPSRLW(Imm(4), q, hi)
+			VPANDD(m4, hi, hi)
+			// Top bits of weights 32k+i and 32k+16+i into bits 4-5.
+			if kk == 0 {
+				VPSLLW(Imm(4), hb, t)
+			} else {
+				VMOVDQA64(hb, t)
+			}
+			VPANDD(m30, t, t)
+			VPORD(t, lo, lo)
+			if kk == 0 {
+				VPSLLW(Imm(2), hb, t)
+			} else {
+				VPSRLW(Imm(2), hb, t)
+			}
+			VPANDD(m30, t, t)
+			VPORD(t, hi, hi)
+			for half, v := range []VecVirtual{lo, hi} {
+				s := 2*k + half // sub-block
+				a, sv := ZMM(), ZMM()
+				VBROADCASTI32X4(Mem{Base: ap, Disp: q8kQs + 16*s}, a)
+				VPMADDUBSW(a, v, v)
+				VPSHUFB(shuf.Offset(64*(s%8)), sc[s/8], sv)
+				vpdpwssd(sv, v, acc)
+			}
+		}
+	}
+	{
+		t := ZMM()
+		VPSHUFD(Imm(0x4e), acc, t)
+		VPADDD(t, acc, acc)
+		VPSHUFD(Imm(0xb1), acc, t)
+		VPADDD(t, acc, acc)
+		VPERMD(acc, perm, acc)
+	}
+	d4, yd := XMM(), XMM()
+	VCVTPH2PS(Mem{Base: wp, Disp: r6D}, d4)
+	VBROADCASTSS(Mem{Base: ap}, yd)
+	VMULPS(yd, d4, d4)
+	VCVTDQ2PS(acc.AsX(), yd)
+	VMULPS(yd, d4, d4)
+	VADDPS(d4, sum4, sum4)
+
+	ADDQ(U32(r6Size), wp)
+	ADDQ(U32(q8kSize), ap)
+	DECQ(nb)
+	JMP(LabelRef("r6zb"))
+
+	Label("r6zd")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(sum4, Mem{Base: op})
+	VZEROUPPER()
+	RET()
+}
