@@ -202,9 +202,15 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 	nb := m.w.Cols / kernels.QK_K
 	rows := m.w.Rows
 	tileN := max(4, m.tiles.Tokens)
-	if m.r4 && m.ops.GemmQ4KR4Q8Kx4 != nil && r0%4 == 0 && r1%4 == 0 {
-		m.runGEMMR4(w, r0, r1, nb, tileN)
-		return
+	if r0%4 == 0 && r1%4 == 0 {
+		if m.r4 && m.ops.GemmQ4KR4Q8Kx4 != nil {
+			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.R4, m.ops.GemmQ4KR4Q8Kx4, m.ops.GemvQ4KR4Q8K)
+			return
+		}
+		if m.r6 && m.ops.GemmQ6KR4Q8Kx4 != nil {
+			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.R6, m.ops.GemmQ6KR4Q8Kx4, m.ops.GemvQ6KR4Q8K)
+			return
+		}
 	}
 	unpacked := m.w.Type == gguf.TypeQ4_K && m.ops.PreferUnpacked
 	var unp []kernels.UnpackedQ4K
@@ -247,20 +253,21 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 	}
 }
 
-// runGEMMR4 is runGEMM on the repacked rows: four rows against four
-// tokens per kernel call (the group's 16 blocks of a 4096-wide matrix,
-// 9 KB, stay in L1 across the token tile); tokens left over (T not a
-// multiple of 4) go through the repacked GEMV.
-func (m *matmulTask) runGEMMR4(w, r0, r1, nb, tileN int) {
+// runGEMMR4 is runGEMM on repacked rows (Q4_K or Q6_K): four rows
+// against four tokens per kernel call (a group's blocks of a 4096-wide
+// matrix, 9-13 KB, stay in L1 across the token tile); tokens left over
+// (T not a multiple of 4) go through the repacked GEMV.
+func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B,
+	gemm func([]B, []kernels.BlockQ8K, int, *[16]float32), gemv func([]B, []kernels.BlockQ8K, *[4]float32)) {
 	rows := m.w.Rows
-	res := &m.res16[w]
+	res, res4 := &m.res16[w], &m.res[w]
 	for t0 := 0; t0 < m.T; t0 += tileN {
 		t1 := min(m.T, t0+tileN)
 		for r := r0; r < r1; r += 4 {
-			g := m.w.R4[r/4*nb : (r/4+1)*nb]
+			g := rp[r/4*nb : (r/4+1)*nb]
 			t := t0
 			for ; t+4 <= t1; t += 4 {
-				m.ops.GemmQ4KR4Q8Kx4(g, m.act.q8k[t*nb:], nb, res)
+				gemm(g, m.act.q8k[t*nb:], nb, res)
 				for i := 0; i < 4; i++ {
 					for c := 0; c < 4; c++ {
 						m.out[(t+c)*rows+r+i] = res[4*i+c]
@@ -268,9 +275,8 @@ func (m *matmulTask) runGEMMR4(w, r0, r1, nb, tileN int) {
 				}
 			}
 			for ; t < t1; t++ {
-				r4 := &m.res[w]
-				m.ops.GemvQ4KR4Q8K(g, m.act.q8k[t*nb:(t+1)*nb], r4)
-				copy(m.out[t*rows+r:t*rows+r+4], r4[:])
+				gemv(g, m.act.q8k[t*nb:(t+1)*nb], res4)
+				copy(m.out[t*rows+r:t*rows+r+4], res4[:])
 			}
 		}
 	}

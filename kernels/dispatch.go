@@ -39,6 +39,9 @@ type Ops struct {
 	// BlockQ6KR4; out[r] equals DotQ6KQ8K on row r. Nil where the ISA
 	// has no such kernel (decode then reads the GGUF layout).
 	GemvQ6KR4Q8K func(w []BlockQ6KR4, a []BlockQ8K, out *[4]float32)
+	// GemmQ6KR4Q8Kx4 is GemmQ4KR4Q8Kx4 for repacked Q6_K rows (nil
+	// without a kernel).
+	GemmQ6KR4Q8Kx4 func(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32)
 	// GemvQ6KQ8Kx4Rows is the same for Q6_K rows (DotQ6KQ8K per row).
 	GemvQ6KQ8Kx4Rows func(w []BlockQ6K, a []BlockQ8K, out *[4]float32)
 	// UnpackQ4K expands a row for GemmUnpackedQ4KQ8Kx4, which multiplies

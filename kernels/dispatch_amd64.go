@@ -48,7 +48,7 @@ func avx2Ops() Ops {
 	o.QuantizeRowQ8K = quantizeRowQ8KAVX2
 	o.DotQ8_0Q8_0 = dotQ8_0Q8_0AVX2Slices
 	o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX2)
-	o.GemmQ4KR4Q8Kx4 = gemmR4Slices(gemmQ4KR4Q8KAVX2x4)
+	o.GemmQ4KR4Q8Kx4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX2x4)
 	o.DotF32 = dotF32AVX2Slices
 	o.DotF16 = dotF16AVX2Slices
 	return o
@@ -158,7 +158,7 @@ func avxvnniOps() Ops {
 	o.ISA = "avxvnni"
 	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVXVNNIx4rows, BlockQ4KSize)
 	o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNI)
-	o.GemmQ4KR4Q8Kx4 = gemmR4Slices(gemmQ4KR4Q8KAVXVNNIx4)
+	o.GemmQ4KR4Q8Kx4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVXVNNIx4)
 	return o
 }
 
@@ -181,7 +181,8 @@ func avx512Ops() Ops {
 	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVX512x4rows, BlockQ4KSize)
 	o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512)
 	o.GemvQ6KR4Q8K = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX512)
-	o.GemmQ4KR4Q8Kx4 = gemmR4Slices(gemmQ4KR4Q8KAVX512x4)
+	o.GemmQ6KR4Q8Kx4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x4)
+	o.GemmQ4KR4Q8Kx4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x4)
 	o.GemmUnpackedQ4KQ8Kx4 = gemmUnpackedQ4KAVX512x4Slices
 	o.PreferUnpacked = true
 	return o
@@ -265,8 +266,8 @@ func gemvR4Slices[B any](k func(w, a *byte, nb, pf int, out *float32)) func([]B,
 }
 
 // gemmR4Slices wraps a repacked 4-row × 4-token GEMM kernel.
-func gemmR4Slices(k func(w, a *byte, stride, nb int, out *float32)) func([]BlockQ4KR4, []BlockQ8K, int, *[16]float32) {
-	return func(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32) {
+func gemmR4Slices[B any](k func(w, a *byte, stride, nb int, out *float32)) func([]B, []BlockQ8K, int, *[16]float32) {
+	return func(w []B, a []BlockQ8K, stride int, out *[16]float32) {
 		if len(w) == 0 {
 			*out = [16]float32{}
 			return

@@ -81,3 +81,6 @@ func gemmQ4KR4Q8KAVXVNNIx4(w *byte, a *byte, stride int, nb int, out *float32)
 
 //go:noescape
 func gemvQ6KR4Q8KAVX512(w *byte, a *byte, nb int, pf int, out *float32)
+
+//go:noescape
+func gemmQ6KR4Q8KAVX512x4(w *byte, a *byte, stride int, nb int, out *float32)

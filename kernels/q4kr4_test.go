@@ -128,3 +128,36 @@ func TestGemvQ6KR4MatchesDot(t *testing.T) {
 		}
 	})
 }
+
+// The repacked 4×4 Q6_K GEMM against DotQ6KQ8K for every (row, column).
+func TestGemmQ6KR4MatchesDot(t *testing.T) {
+	r := rand.New(rand.NewPCG(91, 92))
+	forEachISA(t, func(t *testing.T, o *Ops) {
+		for _, nb := range []int{1, 2, 3, 16, 43} {
+			for _, stride := range []int{nb, nb + 3} {
+				w := randQ6K(r, 4*nb)
+				rp := make([]BlockQ6KR4, nb)
+				RepackQ6KR4(w, rp)
+				rp = misaligned(rp, BlockQ6KR4Size, AsQ6KR4)
+				a := make([]BlockQ8K, 4*stride)
+				for c := 0; c < 4; c++ {
+					QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*stride:c*stride+nb])
+				}
+				var got, twin [16]float32
+				GemmQ6KR4Q8Kx4(rp, a, stride, &twin)
+				got = twin
+				if o.GemmQ6KR4Q8Kx4 != nil {
+					o.GemmQ6KR4Q8Kx4(rp, a, stride, &got)
+				}
+				for row := 0; row < 4; row++ {
+					for c := 0; c < 4; c++ {
+						want := DotQ6KQ8K(w[row*nb:(row+1)*nb], a[c*stride:c*stride+nb])
+						if got[4*row+c] != want || twin[4*row+c] != want {
+							t.Fatalf("nb=%d stride=%d row %d col %d: kernel %v, twin %v, DotQ6KQ8K %v", nb, stride, row, c, got[4*row+c], twin[4*row+c], want)
+						}
+					}
+				}
+			}
+		}
+	})
+}

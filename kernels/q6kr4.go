@@ -110,3 +110,15 @@ func AsQ6KR4(b []byte) []BlockQ6KR4 {
 	}
 	return unsafe.Slice((*BlockQ6KR4)(unsafe.Pointer(&b[0])), len(b)/BlockQ6KR4Size)
 }
+
+// GemmQ6KR4Q8Kx4 is the Go twin of the repacked 4×4 Q6_K GEMM kernel:
+// out[4r+c] is DotQ6KQ8K of row r and column c (a[c*stride:]).
+func GemmQ6KR4Q8Kx4(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32) {
+	var col [4]float32
+	for c := 0; c < 4; c++ {
+		GemvQ6KR4Q8K(w, a[c*stride:c*stride+len(w)], &col)
+		for r := 0; r < 4; r++ {
+			out[4*r+c] = col[r]
+		}
+	}
+}

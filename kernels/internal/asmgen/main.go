@@ -63,6 +63,7 @@ func main() {
 	gemmQ4KR4Q8KAVX2x4(r4shuf, false)
 	gemmQ4KR4Q8KAVX2x4(r4shuf, true)
 	gemvQ6KR4Q8KAVX512(r4shuf, laneFirst)
+	gemmQ6KR4Q8KAVX512x4(r4shuf, r6LaneSplat())
 	Generate()
 	vexVNNI(flag.Lookup("out").Value.String(), "gemvQ4KQ8KAVXVNNIx4rows", "gemvQ4KR4Q8KAVXVNNI", "gemmQ4KR4Q8KAVXVNNIx4")
 }

@@ -601,3 +601,136 @@ func gemvQ6KR4Q8KAVX512(shuf, first Mem) {
 	VZEROUPPER()
 	RET()
 }
+
+// r6LaneSplat: a vpermps index repeating float r across 128-bit lane r.
+func r6LaneSplat() Mem {
+	m := GLOBL("q6kr4LaneSplat", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(uint32(i/4)))
+	}
+	return m
+}
+
+// gemmQ6KR4Q8KAVX512x4: four repacked Q6_K rows against four Q8_K
+// columns (the prompt's GEMM for Q6_K). The weights of each 32 are
+// rebuilt once (low nibbles plus top bits) and serve the four columns;
+// the sums are reduced by the in-lane transpose, and the float step runs
+// on the 16 (row, column) pairs at once. out[4r+c] is bit-identical to
+// DotQ6KQ8K of row r and column c.
+func gemmQ6KR4Q8KAVX512x4(shuf, splat Mem) {
+	TEXT("gemmQ6KR4Q8KAVX512x4", NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	stride := Load(Param("stride"), GP64())
+	nb := Load(Param("nb"), GP64())
+	var cols [4]Register
+	cols[0] = ap
+	for c := 1; c < 4; c++ {
+		cols[c] = GP64()
+		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
+	}
+	sum := ZMM()
+	VPXORD(sum, sum, sum)
+	m4, m30 := ZMM(), ZMM()
+	tmp := GP32()
+	MOVL(U32(0x0f0f0f0f), tmp)
+	VPBROADCASTD(tmp, m4)
+	MOVL(U32(0x30303030), tmp)
+	VPBROADCASTD(tmp, m30)
+	idx := ZMM()
+	VMOVDQU64(splat, idx)
+
+	Label("r6gb")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("r6gd"))
+	var sc [2]VecVirtual
+	for h := 0; h < 2; h++ {
+		sc[h] = ZMM()
+		VPMOVSXBW(Mem{Base: wp, Disp: r6Scales + 32*h}, sc[h])
+	}
+	// acc[c] = −32·Σ scale·bsum of column c, lane by lane.
+	var accs [4]VecVirtual
+	for c := 0; c < 4; c++ {
+		accs[c] = ZMM()
+		for h := 0; h < 2; h++ {
+			bs, bs4 := XMM(), ZMM()
+			VMOVDQU(Mem{Base: cols[c], Disp: q8kBsums + 16*h}, bs)
+			VSHUFI64X2(U8(0), bs.AsZ(), bs.AsZ(), bs4)
+			if h == 0 {
+				VPMADDWD(bs4, sc[h], accs[c])
+			} else {
+				VPMADDWD(bs4, sc[h], bs4)
+				VPADDD(bs4, accs[c], accs[c])
+			}
+		}
+		z := ZMM()
+		VPSLLD(Imm(5), accs[c], accs[c])
+		VPXORD(z, z, z)
+		VPSUBD(accs[c], z, accs[c])
+	}
+	for m := 0; m < 4; m++ {
+		hb := ZMM()
+		VMOVDQU64(Mem{Base: wp, Disp: r6Qh + 64*m}, hb)
+		for kk := 0; kk < 2; kk++ {
+			k := 2*m + kk
+			q, lo, hi, t := ZMM(), ZMM(), ZMM(), ZMM()
+			VMOVDQU64(Mem{Base: wp, Disp: r6Ql + 64*k}, q)
+			VPANDD(m4, q, lo)
+			VPSRLW(Imm(4), q, hi)
+			VPANDD(m4, hi, hi)
+			if kk == 0 {
+				VPSLLW(Imm(4), hb, t)
+			} else {
+				VMOVDQA64(hb, t)
+			}
+			VPANDD(m30, t, t)
+			VPORD(t, lo, lo)
+			if kk == 0 {
+				VPSLLW(Imm(2), hb, t)
+			} else {
+				VPSRLW(Imm(2), hb, t)
+			}
+			VPANDD(m30, t, t)
+			VPORD(t, hi, hi)
+			for half, v := range []VecVirtual{lo, hi} {
+				s := 2*k + half
+				sv := ZMM()
+				VPSHUFB(shuf.Offset(64*(s%8)), sc[s/8], sv)
+				for c := 0; c < 4; c++ {
+					a := ZMM()
+					VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kQs + 16*s}, a)
+					VPMADDUBSW(a, v, a)
+					vpdpwssd(sv, a, accs[c])
+				}
+			}
+		}
+	}
+	S := transposeSum4(accs)
+	d4, dl := XMM(), ZMM()
+	VCVTPH2PS(Mem{Base: wp, Disp: r6D}, d4)
+	VPERMPS(d4.AsZ(), idx, dl)
+	yd, yd16 := XMM(), ZMM()
+	VMOVSS(Mem{Base: cols[0]}, yd)
+	for c := 1; c < 4; c++ {
+		VINSERTPS(U8(c<<4), Mem{Base: cols[c]}, yd, yd)
+	}
+	VSHUFF32X4(U8(0), yd.AsZ(), yd.AsZ(), yd16)
+	VMULPS(yd16, dl, dl)
+	VCVTDQ2PS(S, S)
+	VMULPS(S, dl, dl)
+	VADDPS(dl, sum, sum)
+
+	ADDQ(U32(r6Size), wp)
+	for c := 0; c < 4; c++ {
+		ADDQ(U32(q8kSize), cols[c])
+	}
+	DECQ(nb)
+	JMP(LabelRef("r6gb"))
+
+	Label("r6gd")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(sum, Mem{Base: op})
+	VZEROUPPER()
+	RET()
+}
