@@ -371,3 +371,15 @@ func BenchmarkGemvQ6K(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRepackQ6KR4: load-time repacking speed, in Q6_K bytes per second.
+func BenchmarkRepackQ6KR4(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const nb = 16
+	w := randQ6K(r, 4*nb)
+	rp := make([]BlockQ6KR4, nb)
+	b.SetBytes(4 * nb * BlockQ6KSize)
+	for b.Loop() {
+		RepackQ6KR4(w, rp)
+	}
+}

@@ -1,6 +1,9 @@
 package kernels
 
-import "unsafe"
+import (
+	"encoding/binary"
+	"unsafe"
+)
 
 // BlockQ6KR4 is one super-block of four consecutive Q6_K rows,
 // interleaved like BlockQ4KR4 so that a 64-byte load holds the same
@@ -32,26 +35,10 @@ var (
 	_ [unsafe.Sizeof(BlockQ6KR4{}) - BlockQ6KR4Size]struct{}
 )
 
-// q6kLevels returns a Q6_K block's 256 unsigned 6-bit levels (0..63) in
-// weight order (the weight is D·scale·(level−32)).
-func q6kLevels(b *BlockQ6K) (u [256]uint8) {
-	for half := 0; half < 2; half++ {
-		ql := b.Ql[64*half : 64*half+64]
-		qh := b.Qh[32*half : 32*half+32]
-		base := 128 * half
-		for l := 0; l < 32; l++ {
-			u[base+l] = ql[l]&0xF | (qh[l]&3)<<4
-			u[base+32+l] = ql[l+32]&0xF | ((qh[l]>>2)&3)<<4
-			u[base+64+l] = ql[l]>>4 | ((qh[l]>>4)&3)<<4
-			u[base+96+l] = ql[l+32]>>4 | ((qh[l]>>6)&3)<<4
-		}
-	}
-	return u
-}
-
 // RepackQ6KR4 interleaves four Q6_K rows of nb blocks each (row r is
 // src[r*nb:(r+1)*nb]) into dst (len nb).
 func RepackQ6KR4(src []BlockQ6K, dst []BlockQ6KR4) {
+	const lo4, two = 0x0f0f0f0f0f0f0f0f, 0x0303030303030303
 	nb := len(dst)
 	_ = src[4*nb-1]
 	for i := range dst {
@@ -62,15 +49,29 @@ func RepackQ6KR4(src []BlockQ6K, dst []BlockQ6KR4) {
 			for s := 0; s < 16; s++ {
 				o.Scales[s/8][r][s%8] = b.Scales[s]
 			}
-			u := q6kLevels(b)
+			// Eight bytes at a time. Ql: group k = 4h+p of 32 weights is
+			// the low (p < 2) or high (p ≥ 2) nibbles of ql[64h+32(p&1):].
 			for k := 0; k < 8; k++ {
-				for l := 0; l < 16; l++ {
-					o.Ql[k][r][l] = u[32*k+l]&0xF | (u[32*k+16+l]&0xF)<<4
+				h, p := k/4, k%4
+				off := 64*h + 32*(p&1)
+				for i := 0; i < 16; i += 8 {
+					x := binary.LittleEndian.Uint64(b.Ql[off+i:])
+					y := binary.LittleEndian.Uint64(b.Ql[off+16+i:])
+					if p >= 2 {
+						x, y = x>>4, y>>4
+					}
+					binary.LittleEndian.PutUint64(o.Ql[k][r][i:], x&lo4|(y&lo4)<<4)
 				}
 			}
+			// Qh: group m of 64 weights takes the 2-bit fields 0,1 (m
+			// even) or 2,3 (m odd) of qh[32h+i] and qh[32h+16+i].
 			for m := 0; m < 4; m++ {
-				for l := 0; l < 16; l++ {
-					o.Qh[m][r][l] = u[64*m+l]>>4 | (u[64*m+16+l]>>4)<<2 | (u[64*m+32+l]>>4)<<4 | (u[64*m+48+l]>>4)<<6
+				h, sh := m/2, uint(4*(m%2))
+				for i := 0; i < 16; i += 8 {
+					a := binary.LittleEndian.Uint64(b.Qh[32*h+i:]) >> sh
+					c := binary.LittleEndian.Uint64(b.Qh[32*h+16+i:]) >> sh
+					v := a&two | (c&two)<<2 | (a>>2&two)<<4 | (c>>2&two)<<6
+					binary.LittleEndian.PutUint64(o.Qh[m][r][i:], v)
 				}
 			}
 		}
