@@ -37,6 +37,17 @@ type Model struct {
 	prefetchOnce sync.Once
 }
 
+// repackOne repacks w and, if it was, lets its mapped pages leave the
+// resident set: the kernels read the copy from then on, and the file's
+// pages would only double the process's memory (they fault back in if a
+// path without repacked kernels reads them).
+func (m *Model) repackOne(w *Matrix) {
+	w.RepackR4()
+	if w.R4 != nil || w.R6 != nil {
+		_ = gguf.DontNeed(w.Data) // advice only
+	}
+}
+
 // startPrefetch starts the prefetch thread, once per model: it walks the
 // weights in the order a forward pass reads them and asks the OS to read
 // each tensor in ahead of use (madvise WILLNEED, PrefetchVirtualMemory),
@@ -69,10 +80,10 @@ func (m *Model) repackR4() {
 		for i := range m.layers {
 			l := &m.layers[i]
 			for _, w := range slices.Concat(l.qkv, l.gateUp, []*Matrix{l.wo, l.down}) {
-				w.RepackR4()
+				m.repackOne(w)
 			}
 		}
-		m.output.RepackR4()
+		m.repackOne(m.output)
 	})
 }
 

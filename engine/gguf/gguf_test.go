@@ -244,3 +244,23 @@ func TestWillNeedOnMappedTensors(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// DontNeed accepts every tensor view of a mapped file, and the data reads
+// back unchanged afterwards (the pages fault in again from the file).
+func TestDontNeedKeepsData(t *testing.T) {
+	f, err := Open(testutil.Golden(t, "llama-Q4_K_M.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for i := range f.Tensors {
+		b := f.TensorData(&f.Tensors[i])
+		before := bytes.Clone(b)
+		if err := DontNeed(b); err != nil {
+			t.Fatalf("%s: %v", f.Tensors[i].Name, err)
+		}
+		if !bytes.Equal(before, b) {
+			t.Fatalf("%s: data changed after DontNeed", f.Tensors[i].Name)
+		}
+	}
+}

@@ -4,3 +4,6 @@ package gguf
 
 // WillNeed does nothing where models are read into memory, not mapped.
 func WillNeed(b []byte) error { return nil }
+
+// DontNeed does nothing where models are read into memory, not mapped.
+func DontNeed(b []byte) error { return nil }

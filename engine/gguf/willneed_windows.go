@@ -28,3 +28,7 @@ func WillNeed(b []byte) error {
 	}
 	return nil
 }
+
+// DontNeed does nothing on Windows: the working-set manager trims
+// unused mapped pages by itself.
+func DontNeed(b []byte) error { return nil }
