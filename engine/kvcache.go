@@ -68,11 +68,8 @@ func (c *f32Cache) Attend(layer, h int, q []float32, n int, out, scratch []float
 	}
 	softmaxInPlace(s)
 	clear(out[:hd])
+	axpy := kernels.Active().AxpyF32 // SIMD, bit-identical to kernels.AxpyF32
 	for j := 0; j < n; j++ {
-		p := s[j]
-		v := vs[j*d+kvh*hd : j*d+kvh*hd+hd]
-		for i := range out[:hd] {
-			out[i] += p * v[i]
-		}
+		axpy(s[j], vs[j*d+kvh*hd:j*d+kvh*hd+hd], out[:hd])
 	}
 }

@@ -20,6 +20,7 @@ type Ops struct {
 	DotF32      func(w, a []float32) float32
 	DotF16      func(w, a []uint16) float32
 	DotBF16     func(w, a []uint16) float32
+	AxpyF32     func(a float32, x, y []float32)
 	// GemmQ4KQ8Kx4 multiplies one Q4_K row by four Q8_K columns:
 	// column c is a[c*stride : c*stride+len(w)]; out gets four results,
 	// each bit-identical to DotQ4KQ8K on that column.
@@ -105,6 +106,7 @@ var GenericOps = Ops{
 	DotF32:      DotF32,
 	DotF16:      DotF16,
 	DotBF16:     DotBF16,
+	AxpyF32:     AxpyF32,
 
 	GemmQ4KQ8Kx4:     GemmQ4KQ8Kx4,
 	GemmQ6KQ8Kx4:     GemmQ6KQ8Kx4,

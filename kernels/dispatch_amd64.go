@@ -51,6 +51,7 @@ func avx2Ops() Ops {
 	o.GemmQ4KR4Q8Kx4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX2x4)
 	o.DotF32 = dotF32AVX2Slices
 	o.DotF16 = dotF16AVX2Slices
+	o.AxpyF32 = axpyF32AVX2Slices
 	return o
 }
 
@@ -274,5 +275,16 @@ func gemmR4Slices[B any](k func(w, a *byte, stride, nb int, out *float32)) func(
 		}
 		_ = a[3*stride+len(w)-1] // the kernel reads four columns
 		k((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0])
+	}
+}
+
+func axpyF32AVX2Slices(a float32, x, y []float32) {
+	n := len(x) &^ 7
+	if n > 0 {
+		_ = y[len(x)-1]
+		axpyF32AVX2(a, &x[0], &y[0], n)
+	}
+	for i := n; i < len(x); i++ {
+		y[i] += float32(a * x[i])
 	}
 }

@@ -327,6 +327,15 @@ func TestSmallDotsMatchTwins(t *testing.T) {
 			if got, want := o.DotF16(wh, ah), DotF16(wh, ah); got != want {
 				t.Fatalf("F16 n=%d: %v, twin %v", n, got, want)
 			}
+			y1, y2 := randF32(r, n+1)[1:], make([]float32, n)
+			copy(y2, y1)
+			o.AxpyF32(0.37, w, y1)
+			AxpyF32(0.37, w, y2)
+			for i := range y1 {
+				if y1[i] != y2[i] {
+					t.Fatalf("axpy n=%d at %d: %v, twin %v", n, i, y1[i], y2[i])
+				}
+			}
 		}
 		for _, nb := range []int{1, 2, 3, 8, 17, 128} {
 			x := randF32(r, nb*QK8_0)

@@ -192,3 +192,13 @@ func SubBlockSums32(x, xsum []float32) {
 }
 
 func fma32(a, b, c float32) float32 { return float32(math.FMA(float64(a), float64(b), float64(c))) }
+
+// AxpyF32 adds a·x to y element by element (len(y) >= len(x)): the
+// attention's weighted sum of value rows. Each element is rounded as
+// written (float32 product, then sum), so SIMD versions equal it exactly.
+func AxpyF32(a float32, x, y []float32) {
+	y = y[:len(x)]
+	for i := range x {
+		y[i] += float32(a * x[i])
+	}
+}

@@ -4252,6 +4252,29 @@ f16done:
 	VZEROUPPER
 	RET
 
+// func axpyF32AVX2(a float32, x *float32, y *float32, n int)
+// Requires: AVX
+TEXT ·axpyF32AVX2(SB), NOSPLIT, $0-32
+	VBROADCASTSS a+0(FP), Y0
+	MOVQ         x+8(FP), AX
+	MOVQ         y+16(FP), CX
+	MOVQ         n+24(FP), DX
+
+axpyloop:
+	CMPQ    DX, $0x00
+	JE      axpydone
+	VMULPS  (AX), Y0, Y1
+	VADDPS  (CX), Y1, Y1
+	VMOVUPS Y1, (CX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	SUBQ    $0x08, DX
+	JMP     axpyloop
+
+axpydone:
+	VZEROUPPER
+	RET
+
 DATA q4kr4ScaleShuf<>+0(SB)/1, $0x00
 DATA q4kr4ScaleShuf<>+1(SB)/1, $0x01
 DATA q4kr4ScaleShuf<>+2(SB)/1, $0x00

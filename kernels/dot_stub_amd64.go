@@ -62,6 +62,9 @@ func dotF32AVX2x8(w *float32, a *float32, n int, out *float32)
 func dotF16AVX2x8(w *uint16, a *uint16, n int, out *float32)
 
 //go:noescape
+func axpyF32AVX2(a float32, x *float32, y *float32, n int)
+
+//go:noescape
 func gemvQ4KR4Q8KAVX512(w *byte, a *byte, nb int, pf int, out *float32)
 
 //go:noescape

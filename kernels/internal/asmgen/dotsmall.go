@@ -128,3 +128,30 @@ func dotF16AVX2x8() {
 	VZEROUPPER()
 	RET()
 }
+
+// axpyF32AVX2 is AxpyF32 (y += a·x) for n a multiple of 8: multiply,
+// then add, lane by lane — each element is the Go loop's own arithmetic,
+// so the result is bit-identical.
+func axpyF32AVX2() {
+	TEXT("axpyF32AVX2", NOSPLIT, "func(a float32, x, y *float32, n int)")
+	Pragma("noescape")
+	av := YMM()
+	VBROADCASTSS(NewParamAddr("a", 0), av)
+	xp := Load(Param("x"), GP64())
+	yp := Load(Param("y"), GP64())
+	n := Load(Param("n"), GP64())
+	Label("axpyloop")
+	CMPQ(n, Imm(0))
+	JE(LabelRef("axpydone"))
+	p := YMM()
+	VMULPS(Mem{Base: xp}, av, p)
+	VADDPS(Mem{Base: yp}, p, p)
+	VMOVUPS(p, Mem{Base: yp})
+	ADDQ(Imm(32), xp)
+	ADDQ(Imm(32), yp)
+	SUBQ(Imm(8), n)
+	JMP(LabelRef("axpyloop"))
+	Label("axpydone")
+	VZEROUPPER()
+	RET()
+}

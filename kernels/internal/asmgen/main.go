@@ -54,6 +54,7 @@ func main() {
 	dotQ8_0Q8_0AVX2()
 	dotF32AVX2x8()
 	dotF16AVX2x8()
+	axpyF32AVX2()
 	r4shuf := r4ScaleShuf()
 	laneFirst := r4LaneFirst()
 	gemvQ4KR4Q8KAVX512(r4shuf, laneFirst)
