@@ -383,3 +383,46 @@ func BenchmarkRepackQ6KR4(b *testing.B) {
 		RepackQ6KR4(w, rp)
 	}
 }
+
+// BenchmarkGemmQ6K: 4 Q6_K rows × 4 tokens of 16 super-blocks, cache-
+// resident: the 4-column kernel row by row on the GGUF layout, and the
+// repacked 4×4 kernel, in ns per block·row·token.
+func BenchmarkGemmQ6K(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const nb = 16
+	w := randQ6K(r, 4*nb)
+	rp := make([]BlockQ6KR4, nb)
+	RepackQ6KR4(w, rp)
+	a := make([]BlockQ8K, 4*nb)
+	for c := 0; c < 4; c++ {
+		QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*nb:(c+1)*nb])
+	}
+	prev := active
+	defer func() { active = prev }()
+	for _, s := range ISAs() {
+		if !s.Supported || s.Name == "generic" || s.Name == "avx2-float" {
+			continue
+		}
+		Use(s.Name)
+		o := Active()
+		b.Run("gguf/"+s.Name, func(b *testing.B) {
+			var out [4]float32
+			for b.Loop() {
+				for row := 0; row < 4; row++ {
+					o.GemmQ6KQ8Kx4(w[row*nb:(row+1)*nb], a, nb, &out)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*16), "ns/block-row-col")
+		})
+		if o.GemmQ6KR4Q8Kx4 == nil {
+			continue
+		}
+		b.Run("repacked/"+s.Name, func(b *testing.B) {
+			var out [16]float32
+			for b.Loop() {
+				o.GemmQ6KR4Q8Kx4(rp, a, nb, &out)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*16), "ns/block-row-col")
+		})
+	}
+}

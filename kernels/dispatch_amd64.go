@@ -48,6 +48,8 @@ func avx2Ops() Ops {
 	o.QuantizeRowQ8K = quantizeRowQ8KAVX2
 	o.DotQ8_0Q8_0 = dotQ8_0Q8_0AVX2Slices
 	o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX2)
+	o.GemvQ6KR4Q8K = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX2)
+	o.GemmQ6KR4Q8Kx4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX2x4)
 	o.GemmQ4KR4Q8Kx4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX2x4)
 	o.DotF32 = dotF32AVX2Slices
 	o.DotF16 = dotF16AVX2Slices
@@ -159,6 +161,8 @@ func avxvnniOps() Ops {
 	o.ISA = "avxvnni"
 	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVXVNNIx4rows, BlockQ4KSize)
 	o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNI)
+	o.GemvQ6KR4Q8K = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVXVNNI)
+	o.GemmQ6KR4Q8Kx4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVXVNNIx4)
 	o.GemmQ4KR4Q8Kx4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVXVNNIx4)
 	return o
 }

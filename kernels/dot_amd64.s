@@ -7776,3 +7776,2433 @@ r6gd:
 	VMOVUPS Z0, (AX)
 	VZEROUPPER
 	RET
+
+// func gemvQ6KR4Q8KAVX2(w *byte, a *byte, nb int, pf int, out *float32)
+// Requires: AVX, AVX2, F16C, MMX+
+TEXT ·gemvQ6KR4Q8KAVX2(SB), NOSPLIT, $0-40
+	MOVQ   w+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   nb+16(FP), DX
+	MOVQ   pf+24(FP), BX
+	VXORPS X0, X0, X0
+
+r6yb:
+	CMPQ           DX, $0x00
+	JE             r6yd
+	PREFETCHT0     (AX)(BX*1)
+	PREFETCHT0     64(AX)(BX*1)
+	PREFETCHT0     128(AX)(BX*1)
+	PREFETCHT0     192(AX)(BX*1)
+	PREFETCHT0     256(AX)(BX*1)
+	PREFETCHT0     320(AX)(BX*1)
+	PREFETCHT0     384(AX)(BX*1)
+	PREFETCHT0     448(AX)(BX*1)
+	PREFETCHT0     512(AX)(BX*1)
+	PREFETCHT0     576(AX)(BX*1)
+	PREFETCHT0     640(AX)(BX*1)
+	PREFETCHT0     704(AX)(BX*1)
+	PREFETCHT0     768(AX)(BX*1)
+	PREFETCHT0     832(AX)(BX*1)
+	MOVL           $0x0f0f0f0f, SI
+	VMOVD          SI, X1
+	VPBROADCASTD   X1, Y1
+	MOVL           $0x30303030, SI
+	VMOVD          SI, X2
+	VPBROADCASTD   X2, Y2
+	VPMOVSXBW      16(AX), Y4
+	VMOVDQU        260(CX), X5
+	VINSERTI128    $0x01, X5, Y5, Y3
+	VPMADDWD       Y3, Y4, Y3
+	VPMOVSXBW      48(AX), Y6
+	VMOVDQU        276(CX), X5
+	VINSERTI128    $0x01, X5, Y5, Y7
+	VPMADDWD       Y7, Y6, Y7
+	VPADDD         Y7, Y3, Y3
+	VPSLLD         $0x05, Y3, Y3
+	VPXOR          Y7, Y7, Y7
+	VPSUBD         Y3, Y7, Y3
+	VMOVDQU        592(AX), Y7
+	VMOVDQU        80(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y10
+	VPAND          Y1, Y10, Y10
+	VPSLLW         $0x04, Y7, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y9, Y9
+	VPSLLW         $0x02, Y7, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y10, Y10
+	VBROADCASTI128 4(CX), Y8
+	VPMADDUBSW     Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y4, Y8
+	VPMADDWD       Y8, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VBROADCASTI128 20(CX), Y8
+	VPMADDUBSW     Y8, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y4, Y8
+	VPMADDWD       Y8, Y10, Y10
+	VPADDD         Y10, Y3, Y3
+	VMOVDQU        144(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y10
+	VPAND          Y1, Y10, Y10
+	VMOVDQA        Y7, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y9, Y9
+	VPSRLW         $0x02, Y7, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y10, Y10
+	VBROADCASTI128 36(CX), Y7
+	VPMADDUBSW     Y7, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y4, Y7
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VBROADCASTI128 52(CX), Y7
+	VPMADDUBSW     Y7, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y4, Y7
+	VPMADDWD       Y7, Y10, Y10
+	VPADDD         Y10, Y3, Y3
+	VMOVDQU        656(AX), Y7
+	VMOVDQU        208(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y10
+	VPAND          Y1, Y10, Y10
+	VPSLLW         $0x04, Y7, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y9, Y9
+	VPSLLW         $0x02, Y7, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y10, Y10
+	VBROADCASTI128 68(CX), Y8
+	VPMADDUBSW     Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y4, Y8
+	VPMADDWD       Y8, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VBROADCASTI128 84(CX), Y8
+	VPMADDUBSW     Y8, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y4, Y8
+	VPMADDWD       Y8, Y10, Y10
+	VPADDD         Y10, Y3, Y3
+	VMOVDQU        272(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y10
+	VPAND          Y1, Y10, Y10
+	VMOVDQA        Y7, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y9, Y9
+	VPSRLW         $0x02, Y7, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y10, Y10
+	VBROADCASTI128 100(CX), Y7
+	VPMADDUBSW     Y7, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y4, Y7
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VBROADCASTI128 116(CX), Y7
+	VPMADDUBSW     Y7, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y4, Y4
+	VPMADDWD       Y4, Y10, Y10
+	VPADDD         Y10, Y3, Y3
+	VMOVDQU        720(AX), Y4
+	VMOVDQU        336(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y9
+	VPAND          Y1, Y9, Y9
+	VPSLLW         $0x04, Y4, Y7
+	VPAND          Y2, Y7, Y7
+	VPOR           Y7, Y8, Y8
+	VPSLLW         $0x02, Y4, Y7
+	VPAND          Y2, Y7, Y7
+	VPOR           Y7, Y9, Y9
+	VBROADCASTI128 132(CX), Y7
+	VPMADDUBSW     Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y6, Y7
+	VPMADDWD       Y7, Y8, Y8
+	VPADDD         Y8, Y3, Y3
+	VBROADCASTI128 148(CX), Y7
+	VPMADDUBSW     Y7, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y6, Y7
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VMOVDQU        400(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y9
+	VPAND          Y1, Y9, Y9
+	VMOVDQA        Y4, Y7
+	VPAND          Y2, Y7, Y7
+	VPOR           Y7, Y8, Y8
+	VPSRLW         $0x02, Y4, Y7
+	VPAND          Y2, Y7, Y7
+	VPOR           Y7, Y9, Y9
+	VBROADCASTI128 164(CX), Y4
+	VPMADDUBSW     Y4, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y6, Y4
+	VPMADDWD       Y4, Y8, Y8
+	VPADDD         Y8, Y3, Y3
+	VBROADCASTI128 180(CX), Y4
+	VPMADDUBSW     Y4, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y6, Y4
+	VPMADDWD       Y4, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VMOVDQU        784(AX), Y4
+	VMOVDQU        464(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y9
+	VPAND          Y1, Y9, Y9
+	VPSLLW         $0x04, Y4, Y7
+	VPAND          Y2, Y7, Y7
+	VPOR           Y7, Y8, Y8
+	VPSLLW         $0x02, Y4, Y7
+	VPAND          Y2, Y7, Y7
+	VPOR           Y7, Y9, Y9
+	VBROADCASTI128 196(CX), Y7
+	VPMADDUBSW     Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y6, Y7
+	VPMADDWD       Y7, Y8, Y8
+	VPADDD         Y8, Y3, Y3
+	VBROADCASTI128 212(CX), Y7
+	VPMADDUBSW     Y7, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y6, Y7
+	VPMADDWD       Y7, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VMOVDQU        528(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          Y1, Y7, Y7
+	VMOVDQA        Y4, Y1
+	VPAND          Y2, Y1, Y1
+	VPOR           Y1, Y8, Y8
+	VPSRLW         $0x02, Y4, Y1
+	VPAND          Y2, Y1, Y1
+	VPOR           Y1, Y7, Y7
+	VBROADCASTI128 228(CX), Y1
+	VPMADDUBSW     Y1, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y6, Y1
+	VPMADDWD       Y1, Y8, Y8
+	VPADDD         Y8, Y3, Y3
+	VBROADCASTI128 244(CX), Y1
+	VPMADDUBSW     Y1, Y7, Y7
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y6, Y1
+	VPMADDWD       Y1, Y7, Y7
+	VPADDD         Y7, Y3, Y3
+	MOVL           $0x0f0f0f0f, SI
+	VMOVD          SI, X1
+	VPBROADCASTD   X1, Y1
+	MOVL           $0x30303030, SI
+	VMOVD          SI, X2
+	VPBROADCASTD   X2, Y2
+	VPMOVSXBW      32(AX), Y6
+	VMOVDQU        260(CX), X5
+	VINSERTI128    $0x01, X5, Y5, Y4
+	VPMADDWD       Y4, Y6, Y4
+	VPMOVSXBW      64(AX), Y7
+	VMOVDQU        276(CX), X5
+	VINSERTI128    $0x01, X5, Y5, Y8
+	VPMADDWD       Y8, Y7, Y8
+	VPADDD         Y8, Y4, Y4
+	VPSLLD         $0x05, Y4, Y4
+	VPXOR          Y8, Y8, Y8
+	VPSUBD         Y4, Y8, Y4
+	VMOVDQU        624(AX), Y8
+	VMOVDQU        112(AX), Y9
+	VPAND          Y1, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y1, Y11, Y11
+	VPSLLW         $0x04, Y8, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSLLW         $0x02, Y8, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VBROADCASTI128 4(CX), Y9
+	VPMADDUBSW     Y9, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y6, Y9
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y4, Y4
+	VBROADCASTI128 20(CX), Y9
+	VPMADDUBSW     Y9, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y6, Y9
+	VPMADDWD       Y9, Y11, Y11
+	VPADDD         Y11, Y4, Y4
+	VMOVDQU        176(AX), Y9
+	VPAND          Y1, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y1, Y11, Y11
+	VMOVDQA        Y8, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSRLW         $0x02, Y8, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VBROADCASTI128 36(CX), Y8
+	VPMADDUBSW     Y8, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y6, Y8
+	VPMADDWD       Y8, Y10, Y10
+	VPADDD         Y10, Y4, Y4
+	VBROADCASTI128 52(CX), Y8
+	VPMADDUBSW     Y8, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y6, Y8
+	VPMADDWD       Y8, Y11, Y11
+	VPADDD         Y11, Y4, Y4
+	VMOVDQU        688(AX), Y8
+	VMOVDQU        240(AX), Y9
+	VPAND          Y1, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y1, Y11, Y11
+	VPSLLW         $0x04, Y8, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSLLW         $0x02, Y8, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VBROADCASTI128 68(CX), Y9
+	VPMADDUBSW     Y9, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y6, Y9
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y4, Y4
+	VBROADCASTI128 84(CX), Y9
+	VPMADDUBSW     Y9, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y6, Y9
+	VPMADDWD       Y9, Y11, Y11
+	VPADDD         Y11, Y4, Y4
+	VMOVDQU        304(AX), Y9
+	VPAND          Y1, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y1, Y11, Y11
+	VMOVDQA        Y8, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSRLW         $0x02, Y8, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VBROADCASTI128 100(CX), Y8
+	VPMADDUBSW     Y8, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y6, Y8
+	VPMADDWD       Y8, Y10, Y10
+	VPADDD         Y10, Y4, Y4
+	VBROADCASTI128 116(CX), Y8
+	VPMADDUBSW     Y8, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y6, Y6
+	VPMADDWD       Y6, Y11, Y11
+	VPADDD         Y11, Y4, Y4
+	VMOVDQU        752(AX), Y6
+	VMOVDQU        368(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y10
+	VPAND          Y1, Y10, Y10
+	VPSLLW         $0x04, Y6, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y9, Y9
+	VPSLLW         $0x02, Y6, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y10, Y10
+	VBROADCASTI128 132(CX), Y8
+	VPMADDUBSW     Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y7, Y8
+	VPMADDWD       Y8, Y9, Y9
+	VPADDD         Y9, Y4, Y4
+	VBROADCASTI128 148(CX), Y8
+	VPMADDUBSW     Y8, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y7, Y8
+	VPMADDWD       Y8, Y10, Y10
+	VPADDD         Y10, Y4, Y4
+	VMOVDQU        432(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y10
+	VPAND          Y1, Y10, Y10
+	VMOVDQA        Y6, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y9, Y9
+	VPSRLW         $0x02, Y6, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y10, Y10
+	VBROADCASTI128 164(CX), Y6
+	VPMADDUBSW     Y6, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y7, Y6
+	VPMADDWD       Y6, Y9, Y9
+	VPADDD         Y9, Y4, Y4
+	VBROADCASTI128 180(CX), Y6
+	VPMADDUBSW     Y6, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y7, Y6
+	VPMADDWD       Y6, Y10, Y10
+	VPADDD         Y10, Y4, Y4
+	VMOVDQU        816(AX), Y6
+	VMOVDQU        496(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y10
+	VPAND          Y1, Y10, Y10
+	VPSLLW         $0x04, Y6, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y9, Y9
+	VPSLLW         $0x02, Y6, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y10, Y10
+	VBROADCASTI128 196(CX), Y8
+	VPMADDUBSW     Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y7, Y8
+	VPMADDWD       Y8, Y9, Y9
+	VPADDD         Y9, Y4, Y4
+	VBROADCASTI128 212(CX), Y8
+	VPMADDUBSW     Y8, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y7, Y8
+	VPMADDWD       Y8, Y10, Y10
+	VPADDD         Y10, Y4, Y4
+	VMOVDQU        560(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y8
+	VPAND          Y1, Y8, Y8
+	VMOVDQA        Y6, Y1
+	VPAND          Y2, Y1, Y1
+	VPOR           Y1, Y9, Y9
+	VPSRLW         $0x02, Y6, Y1
+	VPAND          Y2, Y1, Y1
+	VPOR           Y1, Y8, Y8
+	VBROADCASTI128 228(CX), Y1
+	VPMADDUBSW     Y1, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y7, Y1
+	VPMADDWD       Y1, Y9, Y9
+	VPADDD         Y9, Y4, Y4
+	VBROADCASTI128 244(CX), Y1
+	VPMADDUBSW     Y1, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y7, Y1
+	VPMADDWD       Y1, Y8, Y8
+	VPADDD         Y8, Y4, Y4
+	VPHADDD        Y4, Y3, Y3
+	VPHADDD        Y3, Y3, Y3
+	VEXTRACTI128   $0x01, Y3, X1
+	VPUNPCKLDQ     X1, X3, X1
+	VCVTPH2PS      (AX), X2
+	VBROADCASTSS   (CX), X3
+	VMULPS         X3, X2, X2
+	VCVTDQ2PS      X1, X1
+	VMULPS         X1, X2, X2
+	VADDPS         X2, X0, X0
+	ADDQ           $0x00000350, AX
+	ADDQ           $0x00000124, CX
+	DECQ           DX
+	JMP            r6yb
+
+r6yd:
+	MOVQ    out+32(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
+	RET
+
+// func gemvQ6KR4Q8KAVXVNNI(w *byte, a *byte, nb int, pf int, out *float32)
+// Requires: AVX, AVX2, AVX_VNNI, F16C, MMX+
+TEXT ·gemvQ6KR4Q8KAVXVNNI(SB), NOSPLIT, $0-40
+	MOVQ   w+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   nb+16(FP), DX
+	MOVQ   pf+24(FP), BX
+	VXORPS X0, X0, X0
+
+r6vb:
+	CMPQ           DX, $0x00
+	JE             r6vd
+	PREFETCHT0     (AX)(BX*1)
+	PREFETCHT0     64(AX)(BX*1)
+	PREFETCHT0     128(AX)(BX*1)
+	PREFETCHT0     192(AX)(BX*1)
+	PREFETCHT0     256(AX)(BX*1)
+	PREFETCHT0     320(AX)(BX*1)
+	PREFETCHT0     384(AX)(BX*1)
+	PREFETCHT0     448(AX)(BX*1)
+	PREFETCHT0     512(AX)(BX*1)
+	PREFETCHT0     576(AX)(BX*1)
+	PREFETCHT0     640(AX)(BX*1)
+	PREFETCHT0     704(AX)(BX*1)
+	PREFETCHT0     768(AX)(BX*1)
+	PREFETCHT0     832(AX)(BX*1)
+	MOVL           $0x0f0f0f0f, SI
+	VMOVD          SI, X1
+	VPBROADCASTD   X1, Y1
+	MOVL           $0x30303030, SI
+	VMOVD          SI, X2
+	VPBROADCASTD   X2, Y2
+	VPMOVSXBW      16(AX), Y4
+	VMOVDQU        260(CX), X5
+	VINSERTI128    $0x01, X5, Y5, Y3
+	VPMADDWD       Y3, Y4, Y3
+	VPMOVSXBW      48(AX), Y6
+	VMOVDQU        276(CX), X5
+	VINSERTI128    $0x01, X5, Y5, Y7
+	VPMADDWD       Y7, Y6, Y7
+	VPADDD         Y7, Y3, Y3
+	VPSLLD         $0x05, Y3, Y3
+	VPXOR          Y7, Y7, Y7
+	VPSUBD         Y3, Y7, Y3
+	VMOVDQU        592(AX), Y7
+	VMOVDQU        80(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y10
+	VPAND          Y1, Y10, Y10
+	VPSLLW         $0x04, Y7, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y9, Y9
+	VPSLLW         $0x02, Y7, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y10, Y10
+	VBROADCASTI128 4(CX), Y8
+	VPMADDUBSW     Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y4, Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y9, Y3 (VEX)
+	VBROADCASTI128 20(CX), Y8
+	VPMADDUBSW     Y8, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y4, Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y10, Y3 (VEX)
+	VMOVDQU        144(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y10
+	VPAND          Y1, Y10, Y10
+	VMOVDQA        Y7, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y9, Y9
+	VPSRLW         $0x02, Y7, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y10, Y10
+	VBROADCASTI128 36(CX), Y7
+	VPMADDUBSW     Y7, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y4, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xdf // VPDPWSSD Y7, Y9, Y3 (VEX)
+	VBROADCASTI128 52(CX), Y7
+	VPMADDUBSW     Y7, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y4, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xdf // VPDPWSSD Y7, Y10, Y3 (VEX)
+	VMOVDQU        656(AX), Y7
+	VMOVDQU        208(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y10
+	VPAND          Y1, Y10, Y10
+	VPSLLW         $0x04, Y7, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y9, Y9
+	VPSLLW         $0x02, Y7, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y10, Y10
+	VBROADCASTI128 68(CX), Y8
+	VPMADDUBSW     Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y4, Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y9, Y3 (VEX)
+	VBROADCASTI128 84(CX), Y8
+	VPMADDUBSW     Y8, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y4, Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y10, Y3 (VEX)
+	VMOVDQU        272(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y10
+	VPAND          Y1, Y10, Y10
+	VMOVDQA        Y7, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y9, Y9
+	VPSRLW         $0x02, Y7, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y10, Y10
+	VBROADCASTI128 100(CX), Y7
+	VPMADDUBSW     Y7, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y4, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xdf // VPDPWSSD Y7, Y9, Y3 (VEX)
+	VBROADCASTI128 116(CX), Y7
+	VPMADDUBSW     Y7, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y4, Y4
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xdc // VPDPWSSD Y4, Y10, Y3 (VEX)
+	VMOVDQU        720(AX), Y4
+	VMOVDQU        336(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y9
+	VPAND          Y1, Y9, Y9
+	VPSLLW         $0x04, Y4, Y7
+	VPAND          Y2, Y7, Y7
+	VPOR           Y7, Y8, Y8
+	VPSLLW         $0x02, Y4, Y7
+	VPAND          Y2, Y7, Y7
+	VPOR           Y7, Y9, Y9
+	VBROADCASTI128 132(CX), Y7
+	VPMADDUBSW     Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y6, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xdf // VPDPWSSD Y7, Y8, Y3 (VEX)
+	VBROADCASTI128 148(CX), Y7
+	VPMADDUBSW     Y7, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y6, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xdf // VPDPWSSD Y7, Y9, Y3 (VEX)
+	VMOVDQU        400(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y9
+	VPAND          Y1, Y9, Y9
+	VMOVDQA        Y4, Y7
+	VPAND          Y2, Y7, Y7
+	VPOR           Y7, Y8, Y8
+	VPSRLW         $0x02, Y4, Y7
+	VPAND          Y2, Y7, Y7
+	VPOR           Y7, Y9, Y9
+	VBROADCASTI128 164(CX), Y4
+	VPMADDUBSW     Y4, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y6, Y4
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xdc // VPDPWSSD Y4, Y8, Y3 (VEX)
+	VBROADCASTI128 180(CX), Y4
+	VPMADDUBSW     Y4, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y6, Y4
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xdc // VPDPWSSD Y4, Y9, Y3 (VEX)
+	VMOVDQU        784(AX), Y4
+	VMOVDQU        464(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y9
+	VPAND          Y1, Y9, Y9
+	VPSLLW         $0x04, Y4, Y7
+	VPAND          Y2, Y7, Y7
+	VPOR           Y7, Y8, Y8
+	VPSLLW         $0x02, Y4, Y7
+	VPAND          Y2, Y7, Y7
+	VPOR           Y7, Y9, Y9
+	VBROADCASTI128 196(CX), Y7
+	VPMADDUBSW     Y7, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y6, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xdf // VPDPWSSD Y7, Y8, Y3 (VEX)
+	VBROADCASTI128 212(CX), Y7
+	VPMADDUBSW     Y7, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y6, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xdf // VPDPWSSD Y7, Y9, Y3 (VEX)
+	VMOVDQU        528(AX), Y7
+	VPAND          Y1, Y7, Y8
+	VPSRLW         $0x04, Y7, Y7
+	VPAND          Y1, Y7, Y7
+	VMOVDQA        Y4, Y1
+	VPAND          Y2, Y1, Y1
+	VPOR           Y1, Y8, Y8
+	VPSRLW         $0x02, Y4, Y1
+	VPAND          Y2, Y1, Y1
+	VPOR           Y1, Y7, Y7
+	VBROADCASTI128 228(CX), Y1
+	VPMADDUBSW     Y1, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y6, Y1
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y1, Y8, Y3 (VEX)
+	VBROADCASTI128 244(CX), Y1
+	VPMADDUBSW     Y1, Y7, Y7
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y6, Y1
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y1, Y7, Y3 (VEX)
+	MOVL           $0x0f0f0f0f, SI
+	VMOVD          SI, X1
+	VPBROADCASTD   X1, Y1
+	MOVL           $0x30303030, SI
+	VMOVD          SI, X2
+	VPBROADCASTD   X2, Y2
+	VPMOVSXBW      32(AX), Y6
+	VMOVDQU        260(CX), X5
+	VINSERTI128    $0x01, X5, Y5, Y4
+	VPMADDWD       Y4, Y6, Y4
+	VPMOVSXBW      64(AX), Y7
+	VMOVDQU        276(CX), X5
+	VINSERTI128    $0x01, X5, Y5, Y8
+	VPMADDWD       Y8, Y7, Y8
+	VPADDD         Y8, Y4, Y4
+	VPSLLD         $0x05, Y4, Y4
+	VPXOR          Y8, Y8, Y8
+	VPSUBD         Y4, Y8, Y4
+	VMOVDQU        624(AX), Y8
+	VMOVDQU        112(AX), Y9
+	VPAND          Y1, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y1, Y11, Y11
+	VPSLLW         $0x04, Y8, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSLLW         $0x02, Y8, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VBROADCASTI128 4(CX), Y9
+	VPMADDUBSW     Y9, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y6, Y9
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VBROADCASTI128 20(CX), Y9
+	VPMADDUBSW     Y9, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y6, Y9
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y11, Y4 (VEX)
+	VMOVDQU        176(AX), Y9
+	VPAND          Y1, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y1, Y11, Y11
+	VMOVDQA        Y8, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSRLW         $0x02, Y8, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VBROADCASTI128 36(CX), Y8
+	VPMADDUBSW     Y8, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y6, Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y10, Y4 (VEX)
+	VBROADCASTI128 52(CX), Y8
+	VPMADDUBSW     Y8, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y6, Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y11, Y4 (VEX)
+	VMOVDQU        688(AX), Y8
+	VMOVDQU        240(AX), Y9
+	VPAND          Y1, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y1, Y11, Y11
+	VPSLLW         $0x04, Y8, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSLLW         $0x02, Y8, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VBROADCASTI128 68(CX), Y9
+	VPMADDUBSW     Y9, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y6, Y9
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VBROADCASTI128 84(CX), Y9
+	VPMADDUBSW     Y9, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y6, Y9
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y11, Y4 (VEX)
+	VMOVDQU        304(AX), Y9
+	VPAND          Y1, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y1, Y11, Y11
+	VMOVDQA        Y8, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSRLW         $0x02, Y8, Y9
+	VPAND          Y2, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VBROADCASTI128 100(CX), Y8
+	VPMADDUBSW     Y8, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y6, Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y10, Y4 (VEX)
+	VBROADCASTI128 116(CX), Y8
+	VPMADDUBSW     Y8, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y6, Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x25; BYTE $0x52; BYTE $0xe6 // VPDPWSSD Y6, Y11, Y4 (VEX)
+	VMOVDQU        752(AX), Y6
+	VMOVDQU        368(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y10
+	VPAND          Y1, Y10, Y10
+	VPSLLW         $0x04, Y6, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y9, Y9
+	VPSLLW         $0x02, Y6, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y10, Y10
+	VBROADCASTI128 132(CX), Y8
+	VPMADDUBSW     Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y7, Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y9, Y4 (VEX)
+	VBROADCASTI128 148(CX), Y8
+	VPMADDUBSW     Y8, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y7, Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y10, Y4 (VEX)
+	VMOVDQU        432(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y10
+	VPAND          Y1, Y10, Y10
+	VMOVDQA        Y6, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y9, Y9
+	VPSRLW         $0x02, Y6, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y10, Y10
+	VBROADCASTI128 164(CX), Y6
+	VPMADDUBSW     Y6, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y7, Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe6 // VPDPWSSD Y6, Y9, Y4 (VEX)
+	VBROADCASTI128 180(CX), Y6
+	VPMADDUBSW     Y6, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y7, Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xe6 // VPDPWSSD Y6, Y10, Y4 (VEX)
+	VMOVDQU        816(AX), Y6
+	VMOVDQU        496(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y10
+	VPAND          Y1, Y10, Y10
+	VPSLLW         $0x04, Y6, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y9, Y9
+	VPSLLW         $0x02, Y6, Y8
+	VPAND          Y2, Y8, Y8
+	VPOR           Y8, Y10, Y10
+	VBROADCASTI128 196(CX), Y8
+	VPMADDUBSW     Y8, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y7, Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y9, Y4 (VEX)
+	VBROADCASTI128 212(CX), Y8
+	VPMADDUBSW     Y8, Y10, Y10
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y7, Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y10, Y4 (VEX)
+	VMOVDQU        560(AX), Y8
+	VPAND          Y1, Y8, Y9
+	VPSRLW         $0x04, Y8, Y8
+	VPAND          Y1, Y8, Y8
+	VMOVDQA        Y6, Y1
+	VPAND          Y2, Y1, Y1
+	VPOR           Y1, Y9, Y9
+	VPSRLW         $0x02, Y6, Y1
+	VPAND          Y2, Y1, Y1
+	VPOR           Y1, Y8, Y8
+	VBROADCASTI128 228(CX), Y1
+	VPMADDUBSW     Y1, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y7, Y1
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y1, Y9, Y4 (VEX)
+	VBROADCASTI128 244(CX), Y1
+	VPMADDUBSW     Y1, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y7, Y1
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y1, Y8, Y4 (VEX)
+	VPHADDD        Y4, Y3, Y3
+	VPHADDD        Y3, Y3, Y3
+	VEXTRACTI128   $0x01, Y3, X1
+	VPUNPCKLDQ     X1, X3, X1
+	VCVTPH2PS      (AX), X2
+	VBROADCASTSS   (CX), X3
+	VMULPS         X3, X2, X2
+	VCVTDQ2PS      X1, X1
+	VMULPS         X1, X2, X2
+	VADDPS         X2, X0, X0
+	ADDQ           $0x00000350, AX
+	ADDQ           $0x00000124, CX
+	DECQ           DX
+	JMP            r6vb
+
+r6vd:
+	MOVQ    out+32(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
+	RET
+
+// func gemmQ6KR4Q8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)
+// Requires: AVX, AVX2, F16C
+TEXT ·gemmQ6KR4Q8KAVX2x4(SB), NOSPLIT, $0-40
+	MOVQ    w+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    stride+16(FP), DX
+	MOVQ    nb+24(FP), BX
+	LEAQ    (CX)(DX*1), SI
+	LEAQ    (SI)(DX*1), DI
+	LEAQ    (DI)(DX*1), DX
+	MOVQ    out+32(FP), R8
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y0, 32(R8)
+
+r6g2b:
+	CMPQ           BX, $0x00
+	JE             r6g2d
+	VPMOVSXBW      16(AX), Y0
+	VPMOVSXBW      48(AX), Y2
+	VMOVDQU        260(CX), X1
+	VINSERTI128    $0x01, X1, Y1, Y3
+	VPMADDWD       Y3, Y0, Y3
+	VMOVDQU        276(CX), X1
+	VINSERTI128    $0x01, X1, Y1, Y4
+	VPMADDWD       Y4, Y2, Y4
+	VPADDD         Y4, Y3, Y3
+	VPSLLD         $0x05, Y3, Y3
+	VPXOR          Y4, Y4, Y4
+	VPSUBD         Y3, Y4, Y3
+	VMOVDQU        260(SI), X1
+	VINSERTI128    $0x01, X1, Y1, Y4
+	VPMADDWD       Y4, Y0, Y4
+	VMOVDQU        276(SI), X1
+	VINSERTI128    $0x01, X1, Y1, Y5
+	VPMADDWD       Y5, Y2, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSLLD         $0x05, Y4, Y4
+	VPXOR          Y5, Y5, Y5
+	VPSUBD         Y4, Y5, Y4
+	VMOVDQU        260(DI), X1
+	VINSERTI128    $0x01, X1, Y1, Y5
+	VPMADDWD       Y5, Y0, Y5
+	VMOVDQU        276(DI), X1
+	VINSERTI128    $0x01, X1, Y1, Y6
+	VPMADDWD       Y6, Y2, Y6
+	VPADDD         Y6, Y5, Y5
+	VPSLLD         $0x05, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPSUBD         Y5, Y6, Y5
+	VMOVDQU        260(DX), X1
+	VINSERTI128    $0x01, X1, Y1, Y6
+	VPMADDWD       Y6, Y0, Y6
+	VMOVDQU        276(DX), X1
+	VINSERTI128    $0x01, X1, Y1, Y7
+	VPMADDWD       Y7, Y2, Y7
+	VPADDD         Y7, Y6, Y6
+	VPSLLD         $0x05, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPSUBD         Y6, Y7, Y6
+	MOVL           $0x0f0f0f0f, R9
+	VMOVD          R9, X7
+	VPBROADCASTD   X7, Y7
+	MOVL           $0x30303030, R9
+	VMOVD          R9, X8
+	VPBROADCASTD   X8, Y8
+	VMOVDQU        592(AX), Y9
+	VMOVDQU        80(AX), Y10
+	VPAND          Y7, Y10, Y11
+	VPSRLW         $0x04, Y10, Y12
+	VPAND          Y7, Y12, Y12
+	VPSLLW         $0x04, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y11, Y11
+	VPSLLW         $0x02, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y12, Y12
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y0, Y10
+	VBROADCASTI128 4(CX), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	VPMADDWD       Y10, Y13, Y13
+	VPADDD         Y13, Y3, Y3
+	VBROADCASTI128 4(SI), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	VPMADDWD       Y10, Y13, Y13
+	VPADDD         Y13, Y4, Y4
+	VBROADCASTI128 4(DI), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	VPMADDWD       Y10, Y13, Y13
+	VPADDD         Y13, Y5, Y5
+	VBROADCASTI128 4(DX), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	VPMADDWD       Y10, Y13, Y13
+	VPADDD         Y13, Y6, Y6
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y0, Y10
+	VBROADCASTI128 20(CX), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y3, Y3
+	VBROADCASTI128 20(SI), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y4, Y4
+	VBROADCASTI128 20(DI), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y5, Y5
+	VBROADCASTI128 20(DX), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y6, Y6
+	VMOVDQU        144(AX), Y10
+	VPAND          Y7, Y10, Y11
+	VPSRLW         $0x04, Y10, Y12
+	VPAND          Y7, Y12, Y12
+	VMOVDQA        Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y11, Y11
+	VPSRLW         $0x02, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y12, Y12
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y0, Y9
+	VBROADCASTI128 36(CX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y3, Y3
+	VBROADCASTI128 36(SI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y4, Y4
+	VBROADCASTI128 36(DI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y5, Y5
+	VBROADCASTI128 36(DX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y6, Y6
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y0, Y9
+	VBROADCASTI128 52(CX), Y10
+	VPMADDUBSW     Y10, Y12, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y3, Y3
+	VBROADCASTI128 52(SI), Y10
+	VPMADDUBSW     Y10, Y12, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y4, Y4
+	VBROADCASTI128 52(DI), Y10
+	VPMADDUBSW     Y10, Y12, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y5, Y5
+	VBROADCASTI128 52(DX), Y10
+	VPMADDUBSW     Y10, Y12, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y6, Y6
+	VMOVDQU        656(AX), Y9
+	VMOVDQU        208(AX), Y10
+	VPAND          Y7, Y10, Y11
+	VPSRLW         $0x04, Y10, Y12
+	VPAND          Y7, Y12, Y12
+	VPSLLW         $0x04, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y11, Y11
+	VPSLLW         $0x02, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y12, Y12
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y0, Y10
+	VBROADCASTI128 68(CX), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	VPMADDWD       Y10, Y13, Y13
+	VPADDD         Y13, Y3, Y3
+	VBROADCASTI128 68(SI), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	VPMADDWD       Y10, Y13, Y13
+	VPADDD         Y13, Y4, Y4
+	VBROADCASTI128 68(DI), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	VPMADDWD       Y10, Y13, Y13
+	VPADDD         Y13, Y5, Y5
+	VBROADCASTI128 68(DX), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	VPMADDWD       Y10, Y13, Y13
+	VPADDD         Y13, Y6, Y6
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y0, Y10
+	VBROADCASTI128 84(CX), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y3, Y3
+	VBROADCASTI128 84(SI), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y4, Y4
+	VBROADCASTI128 84(DI), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y5, Y5
+	VBROADCASTI128 84(DX), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y6, Y6
+	VMOVDQU        272(AX), Y10
+	VPAND          Y7, Y10, Y11
+	VPSRLW         $0x04, Y10, Y12
+	VPAND          Y7, Y12, Y12
+	VMOVDQA        Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y11, Y11
+	VPSRLW         $0x02, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y12, Y12
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y0, Y9
+	VBROADCASTI128 100(CX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y3, Y3
+	VBROADCASTI128 100(SI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y4, Y4
+	VBROADCASTI128 100(DI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y5, Y5
+	VBROADCASTI128 100(DX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y6, Y6
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y0, Y0
+	VBROADCASTI128 116(CX), Y9
+	VPMADDUBSW     Y9, Y12, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VBROADCASTI128 116(SI), Y9
+	VPMADDUBSW     Y9, Y12, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y4, Y4
+	VBROADCASTI128 116(DI), Y9
+	VPMADDUBSW     Y9, Y12, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y5, Y5
+	VBROADCASTI128 116(DX), Y9
+	VPMADDUBSW     Y9, Y12, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y6, Y6
+	VMOVDQU        720(AX), Y0
+	VMOVDQU        336(AX), Y9
+	VPAND          Y7, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y7, Y11, Y11
+	VPSLLW         $0x04, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSLLW         $0x02, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y9
+	VBROADCASTI128 132(CX), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y9, Y12, Y12
+	VPADDD         Y12, Y3, Y3
+	VBROADCASTI128 132(SI), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y9, Y12, Y12
+	VPADDD         Y12, Y4, Y4
+	VBROADCASTI128 132(DI), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y9, Y12, Y12
+	VPADDD         Y12, Y5, Y5
+	VBROADCASTI128 132(DX), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y9, Y12, Y12
+	VPADDD         Y12, Y6, Y6
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y9
+	VBROADCASTI128 148(CX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y3, Y3
+	VBROADCASTI128 148(SI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y4, Y4
+	VBROADCASTI128 148(DI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y5, Y5
+	VBROADCASTI128 148(DX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y6, Y6
+	VMOVDQU        400(AX), Y9
+	VPAND          Y7, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y7, Y11, Y11
+	VMOVDQA        Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSRLW         $0x02, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y0
+	VBROADCASTI128 164(CX), Y9
+	VPMADDUBSW     Y9, Y10, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VBROADCASTI128 164(SI), Y9
+	VPMADDUBSW     Y9, Y10, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y4, Y4
+	VBROADCASTI128 164(DI), Y9
+	VPMADDUBSW     Y9, Y10, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y5, Y5
+	VBROADCASTI128 164(DX), Y9
+	VPMADDUBSW     Y9, Y10, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y6, Y6
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y0
+	VBROADCASTI128 180(CX), Y9
+	VPMADDUBSW     Y9, Y11, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VBROADCASTI128 180(SI), Y9
+	VPMADDUBSW     Y9, Y11, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y4, Y4
+	VBROADCASTI128 180(DI), Y9
+	VPMADDUBSW     Y9, Y11, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y5, Y5
+	VBROADCASTI128 180(DX), Y9
+	VPMADDUBSW     Y9, Y11, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y6, Y6
+	VMOVDQU        784(AX), Y0
+	VMOVDQU        464(AX), Y9
+	VPAND          Y7, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y7, Y11, Y11
+	VPSLLW         $0x04, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSLLW         $0x02, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y9
+	VBROADCASTI128 196(CX), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y9, Y12, Y12
+	VPADDD         Y12, Y3, Y3
+	VBROADCASTI128 196(SI), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y9, Y12, Y12
+	VPADDD         Y12, Y4, Y4
+	VBROADCASTI128 196(DI), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y9, Y12, Y12
+	VPADDD         Y12, Y5, Y5
+	VBROADCASTI128 196(DX), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y9, Y12, Y12
+	VPADDD         Y12, Y6, Y6
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y9
+	VBROADCASTI128 212(CX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y3, Y3
+	VBROADCASTI128 212(SI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y4, Y4
+	VBROADCASTI128 212(DI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y5, Y5
+	VBROADCASTI128 212(DX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y6, Y6
+	VMOVDQU        528(AX), Y9
+	VPAND          Y7, Y9, Y10
+	VPSRLW         $0x04, Y9, Y9
+	VPAND          Y7, Y9, Y9
+	VMOVDQA        Y0, Y7
+	VPAND          Y8, Y7, Y7
+	VPOR           Y7, Y10, Y10
+	VPSRLW         $0x02, Y0, Y7
+	VPAND          Y8, Y7, Y7
+	VPOR           Y7, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y0
+	VBROADCASTI128 228(CX), Y7
+	VPMADDUBSW     Y7, Y10, Y7
+	VPMADDWD       Y0, Y7, Y7
+	VPADDD         Y7, Y3, Y3
+	VBROADCASTI128 228(SI), Y7
+	VPMADDUBSW     Y7, Y10, Y7
+	VPMADDWD       Y0, Y7, Y7
+	VPADDD         Y7, Y4, Y4
+	VBROADCASTI128 228(DI), Y7
+	VPMADDUBSW     Y7, Y10, Y7
+	VPMADDWD       Y0, Y7, Y7
+	VPADDD         Y7, Y5, Y5
+	VBROADCASTI128 228(DX), Y7
+	VPMADDUBSW     Y7, Y10, Y7
+	VPMADDWD       Y0, Y7, Y7
+	VPADDD         Y7, Y6, Y6
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
+	VBROADCASTI128 244(CX), Y2
+	VPMADDUBSW     Y2, Y9, Y2
+	VPMADDWD       Y0, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VBROADCASTI128 244(SI), Y2
+	VPMADDUBSW     Y2, Y9, Y2
+	VPMADDWD       Y0, Y2, Y2
+	VPADDD         Y2, Y4, Y4
+	VBROADCASTI128 244(DI), Y2
+	VPMADDUBSW     Y2, Y9, Y2
+	VPMADDWD       Y0, Y2, Y2
+	VPADDD         Y2, Y5, Y5
+	VBROADCASTI128 244(DX), Y2
+	VPMADDUBSW     Y2, Y9, Y2
+	VPMADDWD       Y0, Y2, Y2
+	VPADDD         Y2, Y6, Y6
+	VPUNPCKLDQ     Y4, Y3, Y0
+	VPUNPCKHDQ     Y4, Y3, Y2
+	VPADDD         Y2, Y0, Y0
+	VPUNPCKLDQ     Y6, Y5, Y2
+	VPUNPCKHDQ     Y6, Y5, Y3
+	VPADDD         Y3, Y2, Y2
+	VPUNPCKLQDQ    Y2, Y0, Y3
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VPADDD         Y0, Y3, Y3
+	VCVTPH2PS      (AX), X0
+	VMOVSS         (CX), X1
+	VINSERTPS      $0x10, (SI), X1, X1
+	VINSERTPS      $0x20, (DI), X1, X1
+	VINSERTPS      $0x30, (DX), X1, X1
+	VSHUFPS        $0x00, X0, X0, X14
+	VSHUFPS        $0x55, X0, X0, X0
+	VINSERTF128    $0x01, X0, Y14, Y0
+	VINSERTF128    $0x01, X1, Y1, Y2
+	VMULPS         Y2, Y0, Y0
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         Y3, Y0, Y0
+	VADDPS         (R8), Y0, Y0
+	VMOVUPS        Y0, (R8)
+	VPMOVSXBW      32(AX), Y0
+	VPMOVSXBW      64(AX), Y2
+	VMOVDQU        260(CX), X1
+	VINSERTI128    $0x01, X1, Y1, Y3
+	VPMADDWD       Y3, Y0, Y3
+	VMOVDQU        276(CX), X1
+	VINSERTI128    $0x01, X1, Y1, Y4
+	VPMADDWD       Y4, Y2, Y4
+	VPADDD         Y4, Y3, Y3
+	VPSLLD         $0x05, Y3, Y3
+	VPXOR          Y4, Y4, Y4
+	VPSUBD         Y3, Y4, Y3
+	VMOVDQU        260(SI), X1
+	VINSERTI128    $0x01, X1, Y1, Y4
+	VPMADDWD       Y4, Y0, Y4
+	VMOVDQU        276(SI), X1
+	VINSERTI128    $0x01, X1, Y1, Y5
+	VPMADDWD       Y5, Y2, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSLLD         $0x05, Y4, Y4
+	VPXOR          Y5, Y5, Y5
+	VPSUBD         Y4, Y5, Y4
+	VMOVDQU        260(DI), X1
+	VINSERTI128    $0x01, X1, Y1, Y5
+	VPMADDWD       Y5, Y0, Y5
+	VMOVDQU        276(DI), X1
+	VINSERTI128    $0x01, X1, Y1, Y6
+	VPMADDWD       Y6, Y2, Y6
+	VPADDD         Y6, Y5, Y5
+	VPSLLD         $0x05, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPSUBD         Y5, Y6, Y5
+	VMOVDQU        260(DX), X1
+	VINSERTI128    $0x01, X1, Y1, Y6
+	VPMADDWD       Y6, Y0, Y6
+	VMOVDQU        276(DX), X1
+	VINSERTI128    $0x01, X1, Y1, Y7
+	VPMADDWD       Y7, Y2, Y7
+	VPADDD         Y7, Y6, Y6
+	VPSLLD         $0x05, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPSUBD         Y6, Y7, Y6
+	MOVL           $0x0f0f0f0f, R9
+	VMOVD          R9, X7
+	VPBROADCASTD   X7, Y7
+	MOVL           $0x30303030, R9
+	VMOVD          R9, X8
+	VPBROADCASTD   X8, Y8
+	VMOVDQU        624(AX), Y9
+	VMOVDQU        112(AX), Y10
+	VPAND          Y7, Y10, Y11
+	VPSRLW         $0x04, Y10, Y12
+	VPAND          Y7, Y12, Y12
+	VPSLLW         $0x04, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y11, Y11
+	VPSLLW         $0x02, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y12, Y12
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y0, Y10
+	VBROADCASTI128 4(CX), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	VPMADDWD       Y10, Y13, Y13
+	VPADDD         Y13, Y3, Y3
+	VBROADCASTI128 4(SI), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	VPMADDWD       Y10, Y13, Y13
+	VPADDD         Y13, Y4, Y4
+	VBROADCASTI128 4(DI), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	VPMADDWD       Y10, Y13, Y13
+	VPADDD         Y13, Y5, Y5
+	VBROADCASTI128 4(DX), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	VPMADDWD       Y10, Y13, Y13
+	VPADDD         Y13, Y6, Y6
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y0, Y10
+	VBROADCASTI128 20(CX), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y3, Y3
+	VBROADCASTI128 20(SI), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y4, Y4
+	VBROADCASTI128 20(DI), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y5, Y5
+	VBROADCASTI128 20(DX), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y6, Y6
+	VMOVDQU        176(AX), Y10
+	VPAND          Y7, Y10, Y11
+	VPSRLW         $0x04, Y10, Y12
+	VPAND          Y7, Y12, Y12
+	VMOVDQA        Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y11, Y11
+	VPSRLW         $0x02, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y12, Y12
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y0, Y9
+	VBROADCASTI128 36(CX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y3, Y3
+	VBROADCASTI128 36(SI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y4, Y4
+	VBROADCASTI128 36(DI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y5, Y5
+	VBROADCASTI128 36(DX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y6, Y6
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y0, Y9
+	VBROADCASTI128 52(CX), Y10
+	VPMADDUBSW     Y10, Y12, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y3, Y3
+	VBROADCASTI128 52(SI), Y10
+	VPMADDUBSW     Y10, Y12, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y4, Y4
+	VBROADCASTI128 52(DI), Y10
+	VPMADDUBSW     Y10, Y12, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y5, Y5
+	VBROADCASTI128 52(DX), Y10
+	VPMADDUBSW     Y10, Y12, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y6, Y6
+	VMOVDQU        688(AX), Y9
+	VMOVDQU        240(AX), Y10
+	VPAND          Y7, Y10, Y11
+	VPSRLW         $0x04, Y10, Y12
+	VPAND          Y7, Y12, Y12
+	VPSLLW         $0x04, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y11, Y11
+	VPSLLW         $0x02, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y12, Y12
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y0, Y10
+	VBROADCASTI128 68(CX), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	VPMADDWD       Y10, Y13, Y13
+	VPADDD         Y13, Y3, Y3
+	VBROADCASTI128 68(SI), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	VPMADDWD       Y10, Y13, Y13
+	VPADDD         Y13, Y4, Y4
+	VBROADCASTI128 68(DI), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	VPMADDWD       Y10, Y13, Y13
+	VPADDD         Y13, Y5, Y5
+	VBROADCASTI128 68(DX), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	VPMADDWD       Y10, Y13, Y13
+	VPADDD         Y13, Y6, Y6
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y0, Y10
+	VBROADCASTI128 84(CX), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y3, Y3
+	VBROADCASTI128 84(SI), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y4, Y4
+	VBROADCASTI128 84(DI), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y5, Y5
+	VBROADCASTI128 84(DX), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	VPMADDWD       Y10, Y11, Y11
+	VPADDD         Y11, Y6, Y6
+	VMOVDQU        304(AX), Y10
+	VPAND          Y7, Y10, Y11
+	VPSRLW         $0x04, Y10, Y12
+	VPAND          Y7, Y12, Y12
+	VMOVDQA        Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y11, Y11
+	VPSRLW         $0x02, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y12, Y12
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y0, Y9
+	VBROADCASTI128 100(CX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y3, Y3
+	VBROADCASTI128 100(SI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y4, Y4
+	VBROADCASTI128 100(DI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y5, Y5
+	VBROADCASTI128 100(DX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y6, Y6
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y0, Y0
+	VBROADCASTI128 116(CX), Y9
+	VPMADDUBSW     Y9, Y12, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VBROADCASTI128 116(SI), Y9
+	VPMADDUBSW     Y9, Y12, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y4, Y4
+	VBROADCASTI128 116(DI), Y9
+	VPMADDUBSW     Y9, Y12, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y5, Y5
+	VBROADCASTI128 116(DX), Y9
+	VPMADDUBSW     Y9, Y12, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y6, Y6
+	VMOVDQU        752(AX), Y0
+	VMOVDQU        368(AX), Y9
+	VPAND          Y7, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y7, Y11, Y11
+	VPSLLW         $0x04, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSLLW         $0x02, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y9
+	VBROADCASTI128 132(CX), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y9, Y12, Y12
+	VPADDD         Y12, Y3, Y3
+	VBROADCASTI128 132(SI), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y9, Y12, Y12
+	VPADDD         Y12, Y4, Y4
+	VBROADCASTI128 132(DI), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y9, Y12, Y12
+	VPADDD         Y12, Y5, Y5
+	VBROADCASTI128 132(DX), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y9, Y12, Y12
+	VPADDD         Y12, Y6, Y6
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y9
+	VBROADCASTI128 148(CX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y3, Y3
+	VBROADCASTI128 148(SI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y4, Y4
+	VBROADCASTI128 148(DI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y5, Y5
+	VBROADCASTI128 148(DX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y6, Y6
+	VMOVDQU        432(AX), Y9
+	VPAND          Y7, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y7, Y11, Y11
+	VMOVDQA        Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSRLW         $0x02, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y0
+	VBROADCASTI128 164(CX), Y9
+	VPMADDUBSW     Y9, Y10, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VBROADCASTI128 164(SI), Y9
+	VPMADDUBSW     Y9, Y10, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y4, Y4
+	VBROADCASTI128 164(DI), Y9
+	VPMADDUBSW     Y9, Y10, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y5, Y5
+	VBROADCASTI128 164(DX), Y9
+	VPMADDUBSW     Y9, Y10, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y6, Y6
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y0
+	VBROADCASTI128 180(CX), Y9
+	VPMADDUBSW     Y9, Y11, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y3, Y3
+	VBROADCASTI128 180(SI), Y9
+	VPMADDUBSW     Y9, Y11, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y4, Y4
+	VBROADCASTI128 180(DI), Y9
+	VPMADDUBSW     Y9, Y11, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y5, Y5
+	VBROADCASTI128 180(DX), Y9
+	VPMADDUBSW     Y9, Y11, Y9
+	VPMADDWD       Y0, Y9, Y9
+	VPADDD         Y9, Y6, Y6
+	VMOVDQU        816(AX), Y0
+	VMOVDQU        496(AX), Y9
+	VPAND          Y7, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y7, Y11, Y11
+	VPSLLW         $0x04, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSLLW         $0x02, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y9
+	VBROADCASTI128 196(CX), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y9, Y12, Y12
+	VPADDD         Y12, Y3, Y3
+	VBROADCASTI128 196(SI), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y9, Y12, Y12
+	VPADDD         Y12, Y4, Y4
+	VBROADCASTI128 196(DI), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y9, Y12, Y12
+	VPADDD         Y12, Y5, Y5
+	VBROADCASTI128 196(DX), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y9, Y12, Y12
+	VPADDD         Y12, Y6, Y6
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y9
+	VBROADCASTI128 212(CX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y3, Y3
+	VBROADCASTI128 212(SI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y4, Y4
+	VBROADCASTI128 212(DI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y5, Y5
+	VBROADCASTI128 212(DX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	VPMADDWD       Y9, Y10, Y10
+	VPADDD         Y10, Y6, Y6
+	VMOVDQU        560(AX), Y9
+	VPAND          Y7, Y9, Y10
+	VPSRLW         $0x04, Y9, Y9
+	VPAND          Y7, Y9, Y9
+	VMOVDQA        Y0, Y7
+	VPAND          Y8, Y7, Y7
+	VPOR           Y7, Y10, Y10
+	VPSRLW         $0x02, Y0, Y7
+	VPAND          Y8, Y7, Y7
+	VPOR           Y7, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y0
+	VBROADCASTI128 228(CX), Y7
+	VPMADDUBSW     Y7, Y10, Y7
+	VPMADDWD       Y0, Y7, Y7
+	VPADDD         Y7, Y3, Y3
+	VBROADCASTI128 228(SI), Y7
+	VPMADDUBSW     Y7, Y10, Y7
+	VPMADDWD       Y0, Y7, Y7
+	VPADDD         Y7, Y4, Y4
+	VBROADCASTI128 228(DI), Y7
+	VPMADDUBSW     Y7, Y10, Y7
+	VPMADDWD       Y0, Y7, Y7
+	VPADDD         Y7, Y5, Y5
+	VBROADCASTI128 228(DX), Y7
+	VPMADDUBSW     Y7, Y10, Y7
+	VPMADDWD       Y0, Y7, Y7
+	VPADDD         Y7, Y6, Y6
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
+	VBROADCASTI128 244(CX), Y2
+	VPMADDUBSW     Y2, Y9, Y2
+	VPMADDWD       Y0, Y2, Y2
+	VPADDD         Y2, Y3, Y3
+	VBROADCASTI128 244(SI), Y2
+	VPMADDUBSW     Y2, Y9, Y2
+	VPMADDWD       Y0, Y2, Y2
+	VPADDD         Y2, Y4, Y4
+	VBROADCASTI128 244(DI), Y2
+	VPMADDUBSW     Y2, Y9, Y2
+	VPMADDWD       Y0, Y2, Y2
+	VPADDD         Y2, Y5, Y5
+	VBROADCASTI128 244(DX), Y2
+	VPMADDUBSW     Y2, Y9, Y2
+	VPMADDWD       Y0, Y2, Y2
+	VPADDD         Y2, Y6, Y6
+	VPUNPCKLDQ     Y4, Y3, Y0
+	VPUNPCKHDQ     Y4, Y3, Y2
+	VPADDD         Y2, Y0, Y0
+	VPUNPCKLDQ     Y6, Y5, Y2
+	VPUNPCKHDQ     Y6, Y5, Y3
+	VPADDD         Y3, Y2, Y2
+	VPUNPCKLQDQ    Y2, Y0, Y3
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VPADDD         Y0, Y3, Y3
+	VCVTPH2PS      (AX), X0
+	VMOVSS         (CX), X1
+	VINSERTPS      $0x10, (SI), X1, X1
+	VINSERTPS      $0x20, (DI), X1, X1
+	VINSERTPS      $0x30, (DX), X1, X1
+	VSHUFPS        $0xaa, X0, X0, X14
+	VSHUFPS        $0xff, X0, X0, X0
+	VINSERTF128    $0x01, X0, Y14, Y0
+	VINSERTF128    $0x01, X1, Y1, Y2
+	VMULPS         Y2, Y0, Y0
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         Y3, Y0, Y0
+	VADDPS         32(R8), Y0, Y0
+	VMOVUPS        Y0, 32(R8)
+	ADDQ           $0x00000350, AX
+	ADDQ           $0x00000124, CX
+	ADDQ           $0x00000124, SI
+	ADDQ           $0x00000124, DI
+	ADDQ           $0x00000124, DX
+	DECQ           BX
+	JMP            r6g2b
+
+r6g2d:
+	VZEROUPPER
+	RET
+
+// func gemmQ6KR4Q8KAVXVNNIx4(w *byte, a *byte, stride int, nb int, out *float32)
+// Requires: AVX, AVX2, AVX_VNNI, F16C
+TEXT ·gemmQ6KR4Q8KAVXVNNIx4(SB), NOSPLIT, $0-40
+	MOVQ    w+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    stride+16(FP), DX
+	MOVQ    nb+24(FP), BX
+	LEAQ    (CX)(DX*1), SI
+	LEAQ    (SI)(DX*1), DI
+	LEAQ    (DI)(DX*1), DX
+	MOVQ    out+32(FP), R8
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y0, 32(R8)
+
+r6gvb:
+	CMPQ           BX, $0x00
+	JE             r6gvd
+	VPMOVSXBW      16(AX), Y0
+	VPMOVSXBW      48(AX), Y2
+	VMOVDQU        260(CX), X1
+	VINSERTI128    $0x01, X1, Y1, Y3
+	VPMADDWD       Y3, Y0, Y3
+	VMOVDQU        276(CX), X1
+	VINSERTI128    $0x01, X1, Y1, Y4
+	VPMADDWD       Y4, Y2, Y4
+	VPADDD         Y4, Y3, Y3
+	VPSLLD         $0x05, Y3, Y3
+	VPXOR          Y4, Y4, Y4
+	VPSUBD         Y3, Y4, Y3
+	VMOVDQU        260(SI), X1
+	VINSERTI128    $0x01, X1, Y1, Y4
+	VPMADDWD       Y4, Y0, Y4
+	VMOVDQU        276(SI), X1
+	VINSERTI128    $0x01, X1, Y1, Y5
+	VPMADDWD       Y5, Y2, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSLLD         $0x05, Y4, Y4
+	VPXOR          Y5, Y5, Y5
+	VPSUBD         Y4, Y5, Y4
+	VMOVDQU        260(DI), X1
+	VINSERTI128    $0x01, X1, Y1, Y5
+	VPMADDWD       Y5, Y0, Y5
+	VMOVDQU        276(DI), X1
+	VINSERTI128    $0x01, X1, Y1, Y6
+	VPMADDWD       Y6, Y2, Y6
+	VPADDD         Y6, Y5, Y5
+	VPSLLD         $0x05, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPSUBD         Y5, Y6, Y5
+	VMOVDQU        260(DX), X1
+	VINSERTI128    $0x01, X1, Y1, Y6
+	VPMADDWD       Y6, Y0, Y6
+	VMOVDQU        276(DX), X1
+	VINSERTI128    $0x01, X1, Y1, Y7
+	VPMADDWD       Y7, Y2, Y7
+	VPADDD         Y7, Y6, Y6
+	VPSLLD         $0x05, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPSUBD         Y6, Y7, Y6
+	MOVL           $0x0f0f0f0f, R9
+	VMOVD          R9, X7
+	VPBROADCASTD   X7, Y7
+	MOVL           $0x30303030, R9
+	VMOVD          R9, X8
+	VPBROADCASTD   X8, Y8
+	VMOVDQU        592(AX), Y9
+	VMOVDQU        80(AX), Y10
+	VPAND          Y7, Y10, Y11
+	VPSRLW         $0x04, Y10, Y12
+	VPAND          Y7, Y12, Y12
+	VPSLLW         $0x04, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y11, Y11
+	VPSLLW         $0x02, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y12, Y12
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y0, Y10
+	VBROADCASTI128 4(CX), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y13, Y3 (VEX)
+	VBROADCASTI128 4(SI), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y13, Y4 (VEX)
+	VBROADCASTI128 4(DI), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y13, Y5 (VEX)
+	VBROADCASTI128 4(DX), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y13, Y6 (VEX)
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y0, Y10
+	VBROADCASTI128 20(CX), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y11, Y3 (VEX)
+	VBROADCASTI128 20(SI), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y11, Y4 (VEX)
+	VBROADCASTI128 20(DI), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y11, Y5 (VEX)
+	VBROADCASTI128 20(DX), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y11, Y6 (VEX)
+	VMOVDQU        144(AX), Y10
+	VPAND          Y7, Y10, Y11
+	VPSRLW         $0x04, Y10, Y12
+	VPAND          Y7, Y12, Y12
+	VMOVDQA        Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y11, Y11
+	VPSRLW         $0x02, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y12, Y12
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y0, Y9
+	VBROADCASTI128 36(CX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VBROADCASTI128 36(SI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VBROADCASTI128 36(DI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VBROADCASTI128 36(DX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y0, Y9
+	VBROADCASTI128 52(CX), Y10
+	VPMADDUBSW     Y10, Y12, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VBROADCASTI128 52(SI), Y10
+	VPMADDUBSW     Y10, Y12, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VBROADCASTI128 52(DI), Y10
+	VPMADDUBSW     Y10, Y12, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VBROADCASTI128 52(DX), Y10
+	VPMADDUBSW     Y10, Y12, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VMOVDQU        656(AX), Y9
+	VMOVDQU        208(AX), Y10
+	VPAND          Y7, Y10, Y11
+	VPSRLW         $0x04, Y10, Y12
+	VPAND          Y7, Y12, Y12
+	VPSLLW         $0x04, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y11, Y11
+	VPSLLW         $0x02, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y12, Y12
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y0, Y10
+	VBROADCASTI128 68(CX), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y13, Y3 (VEX)
+	VBROADCASTI128 68(SI), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y13, Y4 (VEX)
+	VBROADCASTI128 68(DI), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y13, Y5 (VEX)
+	VBROADCASTI128 68(DX), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y13, Y6 (VEX)
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y0, Y10
+	VBROADCASTI128 84(CX), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y11, Y3 (VEX)
+	VBROADCASTI128 84(SI), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y11, Y4 (VEX)
+	VBROADCASTI128 84(DI), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y11, Y5 (VEX)
+	VBROADCASTI128 84(DX), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y11, Y6 (VEX)
+	VMOVDQU        272(AX), Y10
+	VPAND          Y7, Y10, Y11
+	VPSRLW         $0x04, Y10, Y12
+	VPAND          Y7, Y12, Y12
+	VMOVDQA        Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y11, Y11
+	VPSRLW         $0x02, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y12, Y12
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y0, Y9
+	VBROADCASTI128 100(CX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VBROADCASTI128 100(SI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VBROADCASTI128 100(DI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VBROADCASTI128 100(DX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y0, Y0
+	VBROADCASTI128 116(CX), Y9
+	VPMADDUBSW     Y9, Y12, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
+	VBROADCASTI128 116(SI), Y9
+	VPMADDUBSW     Y9, Y12, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
+	VBROADCASTI128 116(DI), Y9
+	VPMADDUBSW     Y9, Y12, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y9, Y5 (VEX)
+	VBROADCASTI128 116(DX), Y9
+	VPMADDUBSW     Y9, Y12, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y9, Y6 (VEX)
+	VMOVDQU        720(AX), Y0
+	VMOVDQU        336(AX), Y9
+	VPAND          Y7, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y7, Y11, Y11
+	VPSLLW         $0x04, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSLLW         $0x02, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y9
+	VBROADCASTI128 132(CX), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
+	VBROADCASTI128 132(SI), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
+	VBROADCASTI128 132(DI), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
+	VBROADCASTI128 132(DX), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y9
+	VBROADCASTI128 148(CX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VBROADCASTI128 148(SI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VBROADCASTI128 148(DI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VBROADCASTI128 148(DX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VMOVDQU        400(AX), Y9
+	VPAND          Y7, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y7, Y11, Y11
+	VMOVDQA        Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSRLW         $0x02, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y0
+	VBROADCASTI128 164(CX), Y9
+	VPMADDUBSW     Y9, Y10, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
+	VBROADCASTI128 164(SI), Y9
+	VPMADDUBSW     Y9, Y10, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
+	VBROADCASTI128 164(DI), Y9
+	VPMADDUBSW     Y9, Y10, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y9, Y5 (VEX)
+	VBROADCASTI128 164(DX), Y9
+	VPMADDUBSW     Y9, Y10, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y9, Y6 (VEX)
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y0
+	VBROADCASTI128 180(CX), Y9
+	VPMADDUBSW     Y9, Y11, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
+	VBROADCASTI128 180(SI), Y9
+	VPMADDUBSW     Y9, Y11, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
+	VBROADCASTI128 180(DI), Y9
+	VPMADDUBSW     Y9, Y11, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y9, Y5 (VEX)
+	VBROADCASTI128 180(DX), Y9
+	VPMADDUBSW     Y9, Y11, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y9, Y6 (VEX)
+	VMOVDQU        784(AX), Y0
+	VMOVDQU        464(AX), Y9
+	VPAND          Y7, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y7, Y11, Y11
+	VPSLLW         $0x04, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSLLW         $0x02, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y9
+	VBROADCASTI128 196(CX), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
+	VBROADCASTI128 196(SI), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
+	VBROADCASTI128 196(DI), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
+	VBROADCASTI128 196(DX), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y9
+	VBROADCASTI128 212(CX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VBROADCASTI128 212(SI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VBROADCASTI128 212(DI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VBROADCASTI128 212(DX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VMOVDQU        528(AX), Y9
+	VPAND          Y7, Y9, Y10
+	VPSRLW         $0x04, Y9, Y9
+	VPAND          Y7, Y9, Y9
+	VMOVDQA        Y0, Y7
+	VPAND          Y8, Y7, Y7
+	VPOR           Y7, Y10, Y10
+	VPSRLW         $0x02, Y0, Y7
+	VPAND          Y8, Y7, Y7
+	VPOR           Y7, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y0
+	VBROADCASTI128 228(CX), Y7
+	VPMADDUBSW     Y7, Y10, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y7, Y3 (VEX)
+	VBROADCASTI128 228(SI), Y7
+	VPMADDUBSW     Y7, Y10, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y7, Y4 (VEX)
+	VBROADCASTI128 228(DI), Y7
+	VPMADDUBSW     Y7, Y10, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y7, Y5 (VEX)
+	VBROADCASTI128 228(DX), Y7
+	VPMADDUBSW     Y7, Y10, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y7, Y6 (VEX)
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
+	VBROADCASTI128 244(CX), Y2
+	VPMADDUBSW     Y2, Y9, Y2
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y2, Y3 (VEX)
+	VBROADCASTI128 244(SI), Y2
+	VPMADDUBSW     Y2, Y9, Y2
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y2, Y4 (VEX)
+	VBROADCASTI128 244(DI), Y2
+	VPMADDUBSW     Y2, Y9, Y2
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y2, Y5 (VEX)
+	VBROADCASTI128 244(DX), Y2
+	VPMADDUBSW     Y2, Y9, Y2
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y2, Y6 (VEX)
+	VPUNPCKLDQ     Y4, Y3, Y0
+	VPUNPCKHDQ     Y4, Y3, Y2
+	VPADDD         Y2, Y0, Y0
+	VPUNPCKLDQ     Y6, Y5, Y2
+	VPUNPCKHDQ     Y6, Y5, Y3
+	VPADDD         Y3, Y2, Y2
+	VPUNPCKLQDQ    Y2, Y0, Y3
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VPADDD         Y0, Y3, Y3
+	VCVTPH2PS      (AX), X0
+	VMOVSS         (CX), X1
+	VINSERTPS      $0x10, (SI), X1, X1
+	VINSERTPS      $0x20, (DI), X1, X1
+	VINSERTPS      $0x30, (DX), X1, X1
+	VSHUFPS        $0x00, X0, X0, X14
+	VSHUFPS        $0x55, X0, X0, X0
+	VINSERTF128    $0x01, X0, Y14, Y0
+	VINSERTF128    $0x01, X1, Y1, Y2
+	VMULPS         Y2, Y0, Y0
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         Y3, Y0, Y0
+	VADDPS         (R8), Y0, Y0
+	VMOVUPS        Y0, (R8)
+	VPMOVSXBW      32(AX), Y0
+	VPMOVSXBW      64(AX), Y2
+	VMOVDQU        260(CX), X1
+	VINSERTI128    $0x01, X1, Y1, Y3
+	VPMADDWD       Y3, Y0, Y3
+	VMOVDQU        276(CX), X1
+	VINSERTI128    $0x01, X1, Y1, Y4
+	VPMADDWD       Y4, Y2, Y4
+	VPADDD         Y4, Y3, Y3
+	VPSLLD         $0x05, Y3, Y3
+	VPXOR          Y4, Y4, Y4
+	VPSUBD         Y3, Y4, Y3
+	VMOVDQU        260(SI), X1
+	VINSERTI128    $0x01, X1, Y1, Y4
+	VPMADDWD       Y4, Y0, Y4
+	VMOVDQU        276(SI), X1
+	VINSERTI128    $0x01, X1, Y1, Y5
+	VPMADDWD       Y5, Y2, Y5
+	VPADDD         Y5, Y4, Y4
+	VPSLLD         $0x05, Y4, Y4
+	VPXOR          Y5, Y5, Y5
+	VPSUBD         Y4, Y5, Y4
+	VMOVDQU        260(DI), X1
+	VINSERTI128    $0x01, X1, Y1, Y5
+	VPMADDWD       Y5, Y0, Y5
+	VMOVDQU        276(DI), X1
+	VINSERTI128    $0x01, X1, Y1, Y6
+	VPMADDWD       Y6, Y2, Y6
+	VPADDD         Y6, Y5, Y5
+	VPSLLD         $0x05, Y5, Y5
+	VPXOR          Y6, Y6, Y6
+	VPSUBD         Y5, Y6, Y5
+	VMOVDQU        260(DX), X1
+	VINSERTI128    $0x01, X1, Y1, Y6
+	VPMADDWD       Y6, Y0, Y6
+	VMOVDQU        276(DX), X1
+	VINSERTI128    $0x01, X1, Y1, Y7
+	VPMADDWD       Y7, Y2, Y7
+	VPADDD         Y7, Y6, Y6
+	VPSLLD         $0x05, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPSUBD         Y6, Y7, Y6
+	MOVL           $0x0f0f0f0f, R9
+	VMOVD          R9, X7
+	VPBROADCASTD   X7, Y7
+	MOVL           $0x30303030, R9
+	VMOVD          R9, X8
+	VPBROADCASTD   X8, Y8
+	VMOVDQU        624(AX), Y9
+	VMOVDQU        112(AX), Y10
+	VPAND          Y7, Y10, Y11
+	VPSRLW         $0x04, Y10, Y12
+	VPAND          Y7, Y12, Y12
+	VPSLLW         $0x04, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y11, Y11
+	VPSLLW         $0x02, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y12, Y12
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y0, Y10
+	VBROADCASTI128 4(CX), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y13, Y3 (VEX)
+	VBROADCASTI128 4(SI), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y13, Y4 (VEX)
+	VBROADCASTI128 4(DI), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y13, Y5 (VEX)
+	VBROADCASTI128 4(DX), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y13, Y6 (VEX)
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y0, Y10
+	VBROADCASTI128 20(CX), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y11, Y3 (VEX)
+	VBROADCASTI128 20(SI), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y11, Y4 (VEX)
+	VBROADCASTI128 20(DI), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y11, Y5 (VEX)
+	VBROADCASTI128 20(DX), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y11, Y6 (VEX)
+	VMOVDQU        176(AX), Y10
+	VPAND          Y7, Y10, Y11
+	VPSRLW         $0x04, Y10, Y12
+	VPAND          Y7, Y12, Y12
+	VMOVDQA        Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y11, Y11
+	VPSRLW         $0x02, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y12, Y12
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y0, Y9
+	VBROADCASTI128 36(CX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VBROADCASTI128 36(SI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VBROADCASTI128 36(DI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VBROADCASTI128 36(DX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y0, Y9
+	VBROADCASTI128 52(CX), Y10
+	VPMADDUBSW     Y10, Y12, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VBROADCASTI128 52(SI), Y10
+	VPMADDUBSW     Y10, Y12, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VBROADCASTI128 52(DI), Y10
+	VPMADDUBSW     Y10, Y12, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VBROADCASTI128 52(DX), Y10
+	VPMADDUBSW     Y10, Y12, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VMOVDQU        688(AX), Y9
+	VMOVDQU        240(AX), Y10
+	VPAND          Y7, Y10, Y11
+	VPSRLW         $0x04, Y10, Y12
+	VPAND          Y7, Y12, Y12
+	VPSLLW         $0x04, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y11, Y11
+	VPSLLW         $0x02, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y12, Y12
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y0, Y10
+	VBROADCASTI128 68(CX), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y13, Y3 (VEX)
+	VBROADCASTI128 68(SI), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y13, Y4 (VEX)
+	VBROADCASTI128 68(DI), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y13, Y5 (VEX)
+	VBROADCASTI128 68(DX), Y13
+	VPMADDUBSW     Y13, Y11, Y13
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y13, Y6 (VEX)
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y0, Y10
+	VBROADCASTI128 84(CX), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y11, Y3 (VEX)
+	VBROADCASTI128 84(SI), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y11, Y4 (VEX)
+	VBROADCASTI128 84(DI), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y11, Y5 (VEX)
+	VBROADCASTI128 84(DX), Y11
+	VPMADDUBSW     Y11, Y12, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y11, Y6 (VEX)
+	VMOVDQU        304(AX), Y10
+	VPAND          Y7, Y10, Y11
+	VPSRLW         $0x04, Y10, Y12
+	VPAND          Y7, Y12, Y12
+	VMOVDQA        Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y11, Y11
+	VPSRLW         $0x02, Y9, Y10
+	VPAND          Y8, Y10, Y10
+	VPOR           Y10, Y12, Y12
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y0, Y9
+	VBROADCASTI128 100(CX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VBROADCASTI128 100(SI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VBROADCASTI128 100(DI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VBROADCASTI128 100(DX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y0, Y0
+	VBROADCASTI128 116(CX), Y9
+	VPMADDUBSW     Y9, Y12, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
+	VBROADCASTI128 116(SI), Y9
+	VPMADDUBSW     Y9, Y12, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
+	VBROADCASTI128 116(DI), Y9
+	VPMADDUBSW     Y9, Y12, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y9, Y5 (VEX)
+	VBROADCASTI128 116(DX), Y9
+	VPMADDUBSW     Y9, Y12, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y9, Y6 (VEX)
+	VMOVDQU        752(AX), Y0
+	VMOVDQU        368(AX), Y9
+	VPAND          Y7, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y7, Y11, Y11
+	VPSLLW         $0x04, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSLLW         $0x02, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y9
+	VBROADCASTI128 132(CX), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
+	VBROADCASTI128 132(SI), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
+	VBROADCASTI128 132(DI), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
+	VBROADCASTI128 132(DX), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y9
+	VBROADCASTI128 148(CX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VBROADCASTI128 148(SI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VBROADCASTI128 148(DI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VBROADCASTI128 148(DX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VMOVDQU        432(AX), Y9
+	VPAND          Y7, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y7, Y11, Y11
+	VMOVDQA        Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSRLW         $0x02, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y0
+	VBROADCASTI128 164(CX), Y9
+	VPMADDUBSW     Y9, Y10, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
+	VBROADCASTI128 164(SI), Y9
+	VPMADDUBSW     Y9, Y10, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
+	VBROADCASTI128 164(DI), Y9
+	VPMADDUBSW     Y9, Y10, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y9, Y5 (VEX)
+	VBROADCASTI128 164(DX), Y9
+	VPMADDUBSW     Y9, Y10, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y9, Y6 (VEX)
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y0
+	VBROADCASTI128 180(CX), Y9
+	VPMADDUBSW     Y9, Y11, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
+	VBROADCASTI128 180(SI), Y9
+	VPMADDUBSW     Y9, Y11, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
+	VBROADCASTI128 180(DI), Y9
+	VPMADDUBSW     Y9, Y11, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y9, Y5 (VEX)
+	VBROADCASTI128 180(DX), Y9
+	VPMADDUBSW     Y9, Y11, Y9
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y9, Y6 (VEX)
+	VMOVDQU        816(AX), Y0
+	VMOVDQU        496(AX), Y9
+	VPAND          Y7, Y9, Y10
+	VPSRLW         $0x04, Y9, Y11
+	VPAND          Y7, Y11, Y11
+	VPSLLW         $0x04, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y10, Y10
+	VPSLLW         $0x02, Y0, Y9
+	VPAND          Y8, Y9, Y9
+	VPOR           Y9, Y11, Y11
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y9
+	VBROADCASTI128 196(CX), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
+	VBROADCASTI128 196(SI), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
+	VBROADCASTI128 196(DI), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
+	VBROADCASTI128 196(DX), Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y9
+	VBROADCASTI128 212(CX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VBROADCASTI128 212(SI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VBROADCASTI128 212(DI), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VBROADCASTI128 212(DX), Y10
+	VPMADDUBSW     Y10, Y11, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VMOVDQU        560(AX), Y9
+	VPAND          Y7, Y9, Y10
+	VPSRLW         $0x04, Y9, Y9
+	VPAND          Y7, Y9, Y9
+	VMOVDQA        Y0, Y7
+	VPAND          Y8, Y7, Y7
+	VPOR           Y7, Y10, Y10
+	VPSRLW         $0x02, Y0, Y7
+	VPAND          Y8, Y7, Y7
+	VPOR           Y7, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y0
+	VBROADCASTI128 228(CX), Y7
+	VPMADDUBSW     Y7, Y10, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y7, Y3 (VEX)
+	VBROADCASTI128 228(SI), Y7
+	VPMADDUBSW     Y7, Y10, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y7, Y4 (VEX)
+	VBROADCASTI128 228(DI), Y7
+	VPMADDUBSW     Y7, Y10, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y7, Y5 (VEX)
+	VBROADCASTI128 228(DX), Y7
+	VPMADDUBSW     Y7, Y10, Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y7, Y6 (VEX)
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
+	VBROADCASTI128 244(CX), Y2
+	VPMADDUBSW     Y2, Y9, Y2
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y2, Y3 (VEX)
+	VBROADCASTI128 244(SI), Y2
+	VPMADDUBSW     Y2, Y9, Y2
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y2, Y4 (VEX)
+	VBROADCASTI128 244(DI), Y2
+	VPMADDUBSW     Y2, Y9, Y2
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y2, Y5 (VEX)
+	VBROADCASTI128 244(DX), Y2
+	VPMADDUBSW     Y2, Y9, Y2
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y2, Y6 (VEX)
+	VPUNPCKLDQ     Y4, Y3, Y0
+	VPUNPCKHDQ     Y4, Y3, Y2
+	VPADDD         Y2, Y0, Y0
+	VPUNPCKLDQ     Y6, Y5, Y2
+	VPUNPCKHDQ     Y6, Y5, Y3
+	VPADDD         Y3, Y2, Y2
+	VPUNPCKLQDQ    Y2, Y0, Y3
+	VPUNPCKHQDQ    Y2, Y0, Y0
+	VPADDD         Y0, Y3, Y3
+	VCVTPH2PS      (AX), X0
+	VMOVSS         (CX), X1
+	VINSERTPS      $0x10, (SI), X1, X1
+	VINSERTPS      $0x20, (DI), X1, X1
+	VINSERTPS      $0x30, (DX), X1, X1
+	VSHUFPS        $0xaa, X0, X0, X14
+	VSHUFPS        $0xff, X0, X0, X0
+	VINSERTF128    $0x01, X0, Y14, Y0
+	VINSERTF128    $0x01, X1, Y1, Y2
+	VMULPS         Y2, Y0, Y0
+	VCVTDQ2PS      Y3, Y3
+	VMULPS         Y3, Y0, Y0
+	VADDPS         32(R8), Y0, Y0
+	VMOVUPS        Y0, 32(R8)
+	ADDQ           $0x00000350, AX
+	ADDQ           $0x00000124, CX
+	ADDQ           $0x00000124, SI
+	ADDQ           $0x00000124, DI
+	ADDQ           $0x00000124, DX
+	DECQ           BX
+	JMP            r6gvb
+
+r6gvd:
+	VZEROUPPER
+	RET

@@ -87,3 +87,15 @@ func gemvQ6KR4Q8KAVX512(w *byte, a *byte, nb int, pf int, out *float32)
 
 //go:noescape
 func gemmQ6KR4Q8KAVX512x4(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
+func gemvQ6KR4Q8KAVX2(w *byte, a *byte, nb int, pf int, out *float32)
+
+//go:noescape
+func gemvQ6KR4Q8KAVXVNNI(w *byte, a *byte, nb int, pf int, out *float32)
+
+//go:noescape
+func gemmQ6KR4Q8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
+func gemmQ6KR4Q8KAVXVNNIx4(w *byte, a *byte, stride int, nb int, out *float32)

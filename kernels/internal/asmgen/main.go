@@ -65,8 +65,12 @@ func main() {
 	gemmQ4KR4Q8KAVX2x4(r4shuf, true)
 	gemvQ6KR4Q8KAVX512(r4shuf, laneFirst)
 	gemmQ6KR4Q8KAVX512x4(r4shuf, r6LaneSplat())
+	gemvQ6KR4Q8KAVX2(r4shuf, false)
+	gemvQ6KR4Q8KAVX2(r4shuf, true)
+	gemmQ6KR4Q8KAVX2x4(r4shuf, false)
+	gemmQ6KR4Q8KAVX2x4(r4shuf, true)
 	Generate()
-	vexVNNI(flag.Lookup("out").Value.String(), "gemvQ4KQ8KAVXVNNIx4rows", "gemvQ4KR4Q8KAVXVNNI", "gemmQ4KR4Q8KAVXVNNIx4")
+	vexVNNI(flag.Lookup("out").Value.String(), "gemvQ4KQ8KAVXVNNIx4rows", "gemvQ4KR4Q8KAVXVNNI", "gemmQ4KR4Q8KAVXVNNIx4", "gemvQ6KR4Q8KAVXVNNI", "gemmQ6KR4Q8KAVXVNNIx4")
 }
 
 // scaleShuffles is a VPSHUFB table: entry k (32 bytes) broadcasts 16-bit

@@ -734,3 +734,241 @@ func gemmQ6KR4Q8KAVX512x4(shuf, splat Mem) {
 	VZEROUPPER()
 	RET()
 }
+
+// q6r4Weights rebuilds, for rows in one 256-bit half, the 6-bit levels of
+// 32 weights (group k) as two registers: lo holds weights 32k..32k+15 of
+// each row's lane, hi weights 32k+16..32k+31. hb is the group's Qh load.
+func q6r4WeightsY(wp Register, k, h int, hb, m4, m30 VecVirtual) (lo, hi VecVirtual) {
+	q, t := YMM(), YMM()
+	lo, hi = YMM(), YMM()
+	VMOVDQU(Mem{Base: wp, Disp: r6Ql + 64*k + 32*h}, q)
+	VPAND(m4, q, lo)
+	VPSRLW(Imm(4), q, hi)
+	VPAND(m4, hi, hi)
+	if k%2 == 0 {
+		VPSLLW(Imm(4), hb, t)
+	} else {
+		VMOVDQA(hb, t)
+	}
+	VPAND(m30, t, t)
+	VPOR(t, lo, lo)
+	if k%2 == 0 {
+		VPSLLW(Imm(2), hb, t)
+	} else {
+		VPSRLW(Imm(2), hb, t)
+	}
+	VPAND(m30, t, t)
+	VPOR(t, hi, hi)
+	return lo, hi
+}
+
+// gemvQ6KR4Q8KAVX2: gemvQ6KR4Q8KAVX512 in two 256-bit halves (rows 0-1,
+// then 2-3), for AVX2 and, with vnni, AVX-VNNI. Bit-identical to
+// DotQ6KQ8K per row.
+func gemvQ6KR4Q8KAVX2(shuf Mem, vnni bool) {
+	name, l := "gemvQ6KR4Q8KAVX2", "r6y"
+	if vnni {
+		name, l = "gemvQ6KR4Q8KAVXVNNI", "r6v"
+	}
+	TEXT(name, NOSPLIT, "func(w, a *byte, nb, pf int, out *float32)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	nb := Load(Param("nb"), GP64())
+	pf := Load(Param("pf"), GP64())
+	sum4 := XMM()
+	VXORPS(sum4, sum4, sum4)
+
+	Label(l + "b")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef(l + "d"))
+	for k := 0; k < 14; k++ {
+		PREFETCHT0(Mem{Base: wp, Index: pf, Scale: 1, Disp: 64 * k})
+	}
+	var accs [2]VecVirtual
+	for h := 0; h < 2; h++ {
+		m4, m30 := YMM(), YMM()
+		broadcastConst(m4, 0x0f0f0f0f)
+		broadcastConst(m30, 0x30303030)
+		var sc [2]VecVirtual
+		acc := YMM()
+		for hh := 0; hh < 2; hh++ {
+			sc[hh] = YMM()
+			VPMOVSXBW(Mem{Base: wp, Disp: r6Scales + 32*hh + 16*h}, sc[hh])
+			bs, bs2 := XMM(), YMM()
+			VMOVDQU(Mem{Base: ap, Disp: q8kBsums + 16*hh}, bs)
+			VINSERTI128(Imm(1), bs, bs.AsY(), bs2)
+			if hh == 0 {
+				VPMADDWD(bs2, sc[hh], acc)
+			} else {
+				VPMADDWD(bs2, sc[hh], bs2)
+				VPADDD(bs2, acc, acc)
+			}
+		}
+		z := YMM()
+		VPSLLD(Imm(5), acc, acc)
+		VPXOR(z, z, z)
+		VPSUBD(acc, z, acc) // −32·Σ scale·bsum
+		for m := 0; m < 4; m++ {
+			hb := YMM()
+			VMOVDQU(Mem{Base: wp, Disp: r6Qh + 64*m + 32*h}, hb)
+			for kk := 0; kk < 2; kk++ {
+				k := 2*m + kk
+				lo, hi := q6r4WeightsY(wp, k, h, hb, m4, m30)
+				for half, v := range []VecVirtual{lo, hi} {
+					s := 2*k + half
+					a, sv := YMM(), YMM()
+					VBROADCASTI128(Mem{Base: ap, Disp: q8kQs + 16*s}, a)
+					VPMADDUBSW(a, v, v)
+					VPSHUFB(shuf.Offset(64*(s%8)), sc[s/8], sv)
+					if vnni {
+						vpdpwssd(sv, v, acc) // rewritten as VEX bytes by vexVNNI
+					} else {
+						VPMADDWD(sv, v, v)
+						VPADDD(v, acc, acc)
+					}
+				}
+			}
+		}
+		accs[h] = acc
+	}
+	x := accs[0]
+	VPHADDD(accs[1], accs[0], x) // [r0 r0 r2 r2 | r1 r1 r3 r3]
+	VPHADDD(x, x, x)             // [r0 r2 r0 r2 | r1 r3 r1 r3]
+	hh, s4 := XMM(), XMM()
+	VEXTRACTI128(Imm(1), x, hh)
+	VPUNPCKLDQ(hh, x.AsX(), s4)
+	d4, yd := XMM(), XMM()
+	VCVTPH2PS(Mem{Base: wp, Disp: r6D}, d4)
+	VBROADCASTSS(Mem{Base: ap}, yd)
+	VMULPS(yd, d4, d4)
+	VCVTDQ2PS(s4, s4)
+	VMULPS(s4, d4, d4)
+	VADDPS(d4, sum4, sum4)
+
+	ADDQ(U32(r6Size), wp)
+	ADDQ(U32(q8kSize), ap)
+	DECQ(nb)
+	JMP(LabelRef(l + "b"))
+
+	Label(l + "d")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(sum4, Mem{Base: op})
+	VZEROUPPER()
+	RET()
+}
+
+// gemmQ6KR4Q8KAVX2x4: gemmQ6KR4Q8KAVX512x4 in two 256-bit halves (rows
+// 0-1, then 2-3), for AVX2 and, with vnni, AVX-VNNI; running sums in out
+// as in gemmQ4KR4Q8KAVX2x4. Bit-identical to DotQ6KQ8K per (row, column).
+func gemmQ6KR4Q8KAVX2x4(shuf Mem, vnni bool) {
+	name, l := "gemmQ6KR4Q8KAVX2x4", "r6g2"
+	if vnni {
+		name, l = "gemmQ6KR4Q8KAVXVNNIx4", "r6gv"
+	}
+	TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	stride := Load(Param("stride"), GP64())
+	nb := Load(Param("nb"), GP64())
+	var cols [4]Register
+	cols[0] = ap
+	for c := 1; c < 4; c++ {
+		cols[c] = GP64()
+		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
+	}
+	op := Load(Param("out"), GP64())
+	zero := YMM()
+	VXORPS(zero, zero, zero)
+	VMOVUPS(zero, Mem{Base: op})
+	VMOVUPS(zero, Mem{Base: op, Disp: 32})
+
+	Label(l + "b")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef(l + "d"))
+	for h := 0; h < 2; h++ {
+		var sc [2]VecVirtual
+		for hh := 0; hh < 2; hh++ {
+			sc[hh] = YMM()
+			VPMOVSXBW(Mem{Base: wp, Disp: r6Scales + 32*hh + 16*h}, sc[hh])
+		}
+		var accs [4]VecVirtual
+		for c := 0; c < 4; c++ {
+			accs[c] = YMM()
+			for hh := 0; hh < 2; hh++ {
+				bs, bs2 := XMM(), YMM()
+				VMOVDQU(Mem{Base: cols[c], Disp: q8kBsums + 16*hh}, bs)
+				VINSERTI128(Imm(1), bs, bs.AsY(), bs2)
+				if hh == 0 {
+					VPMADDWD(bs2, sc[hh], accs[c])
+				} else {
+					VPMADDWD(bs2, sc[hh], bs2)
+					VPADDD(bs2, accs[c], accs[c])
+				}
+			}
+			z := YMM()
+			VPSLLD(Imm(5), accs[c], accs[c])
+			VPXOR(z, z, z)
+			VPSUBD(accs[c], z, accs[c])
+		}
+		m4, m30 := YMM(), YMM()
+		broadcastConst(m4, 0x0f0f0f0f)
+		broadcastConst(m30, 0x30303030)
+		for m := 0; m < 4; m++ {
+			hb := YMM()
+			VMOVDQU(Mem{Base: wp, Disp: r6Qh + 64*m + 32*h}, hb)
+			for kk := 0; kk < 2; kk++ {
+				k := 2*m + kk
+				lo, hi := q6r4WeightsY(wp, k, h, hb, m4, m30)
+				for half, v := range []VecVirtual{lo, hi} {
+					s := 2*k + half
+					sv := YMM()
+					VPSHUFB(shuf.Offset(64*(s%8)), sc[s/8], sv)
+					for c := 0; c < 4; c++ {
+						a := YMM()
+						VBROADCASTI128(Mem{Base: cols[c], Disp: q8kQs + 16*s}, a)
+						VPMADDUBSW(a, v, a)
+						if vnni {
+							vpdpwssd(sv, a, accs[c]) // rewritten as VEX bytes by vexVNNI
+						} else {
+							VPMADDWD(sv, a, a)
+							VPADDD(a, accs[c], accs[c])
+						}
+					}
+				}
+			}
+		}
+		S := transposeSum4Y(accs) // lane r: [S_r0 S_r1 S_r2 S_r3]
+
+		// d of rows 2h and 2h+1 across their lanes, times the tokens' d.
+		d4, dl := XMM(), YMM()
+		VCVTPH2PS(Mem{Base: wp, Disp: r6D}, d4)
+		yd := XMM()
+		VMOVSS(Mem{Base: cols[0]}, yd)
+		for c := 1; c < 4; c++ {
+			VINSERTPS(U8(c<<4), Mem{Base: cols[c]}, yd, yd)
+		}
+		lo, hi, yd2 := XMM(), XMM(), YMM()
+		VSHUFPS(U8(0x55*(2*h)), d4, d4, lo)
+		VSHUFPS(U8(0x55*(2*h+1)), d4, d4, hi)
+		VINSERTF128(Imm(1), hi, lo.AsY(), dl)
+		VINSERTF128(Imm(1), yd, yd.AsY(), yd2)
+		VMULPS(yd2, dl, dl)
+		VCVTDQ2PS(S, S)
+		VMULPS(S, dl, dl)
+		VADDPS(Mem{Base: op, Disp: 32 * h}, dl, dl)
+		VMOVUPS(dl, Mem{Base: op, Disp: 32 * h})
+	}
+
+	ADDQ(U32(r6Size), wp)
+	for c := 0; c < 4; c++ {
+		ADDQ(U32(q8kSize), cols[c])
+	}
+	DECQ(nb)
+	JMP(LabelRef(l + "b"))
+
+	Label(l + "d")
+	VZEROUPPER()
+	RET()
+}
