@@ -2,9 +2,11 @@ package engine
 
 import (
 	"math"
+	"os"
 	"strings"
 	"testing"
 
+	"asdsl-bench/engine/gguf"
 	"asdsl-bench/internal/numerics"
 	"asdsl-bench/internal/testutil"
 	"asdsl-bench/kernels"
@@ -315,6 +317,44 @@ func TestRepackedDecodeMatches(t *testing.T) {
 			if ref[i] != got[i] {
 				t.Fatalf("%s: logit %d: repacked %v, GGUF layout %v", isa.Name, i, got[i], ref[i])
 			}
+		}
+	}
+}
+
+// A model parsed from memory (not mapped from a file) survives the
+// repack: its data must not be released, or it would read back as zeros.
+func TestRepackKeepsParsedModel(t *testing.T) {
+	raw, err := os.ReadFile(testutil.Golden(t, "llama-Q4_K_M.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := FromFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks := []int32{1, 883, 458, 610, 224, 291, 138, 28}
+	eval := func(feat Features) []float32 {
+		s, err := m.NewSession(SessionOptions{Context: 16, Features: feat})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		lg, err := s.Eval(toks, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), lg...)
+	}
+	before := eval(Features{NoRepack: true})
+	eval(Features{}) // repacks
+	after := eval(Features{NoRepack: true})
+	for i := range before {
+		if before[i] != after[i] {
+			t.Fatalf("logit %d changed after the repack: %v, was %v", i, after[i], before[i])
 		}
 	}
 }

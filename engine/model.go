@@ -44,7 +44,7 @@ type Model struct {
 func (m *Model) repackOne(w *Matrix) {
 	w.RepackR4()
 	if w.R4 != nil || w.R6 != nil {
-		_ = gguf.DontNeed(w.Data) // advice only
+		_ = m.File.DontNeed(w.Data) // advice only; a no-op for models parsed from memory
 	}
 }
 

@@ -256,11 +256,34 @@ func TestDontNeedKeepsData(t *testing.T) {
 	for i := range f.Tensors {
 		b := f.TensorData(&f.Tensors[i])
 		before := bytes.Clone(b)
-		if err := DontNeed(b); err != nil {
+		if err := f.DontNeed(b); err != nil {
 			t.Fatalf("%s: %v", f.Tensors[i].Name, err)
 		}
 		if !bytes.Equal(before, b) {
 			t.Fatalf("%s: data changed after DontNeed", f.Tensors[i].Name)
+		}
+	}
+}
+
+// DontNeed leaves data given to Parse alone: releasing those pages would
+// zero them.
+func TestDontNeedSparesParsedData(t *testing.T) {
+	raw, err := os.ReadFile(testutil.Golden(t, "llama-Q4_K_M.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range f.Tensors {
+		b := f.TensorData(&f.Tensors[i])
+		before := bytes.Clone(b)
+		if err := f.DontNeed(b); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(before, b) {
+			t.Fatalf("%s: parsed data changed", f.Tensors[i].Name)
 		}
 	}
 }

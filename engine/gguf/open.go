@@ -33,5 +33,6 @@ func Open(path string) (*File, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	f.unmap = unmap
+	f.mapped = mapsFiles
 	return f, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"unsafe"
 )
 
 // Magic is "GGUF" read as a little-endian uint32.
@@ -58,6 +59,24 @@ type File struct {
 	byName     map[string]int
 	data       []byte
 	unmap      func() error
+	mapped     bool // data is a read-only mapping of a file (Open), not memory the caller owns (Parse)
+}
+
+// DontNeed releases the whole pages of b — a view into this file's data
+// — from the process's resident set, where that is safe: only for a file
+// mapped read-only by Open (a later read maps the pages again from the
+// file). For data given to Parse it does nothing, since dropping those
+// pages would lose their contents.
+func (f *File) DontNeed(b []byte) error {
+	if !f.mapped || len(b) == 0 || len(f.data) == 0 {
+		return nil
+	}
+	lo, hi := uintptr(unsafe.Pointer(&f.data[0])), uintptr(unsafe.Pointer(&f.data[0]))+uintptr(len(f.data))
+	p := uintptr(unsafe.Pointer(&b[0]))
+	if p < lo || p+uintptr(len(b)) > hi {
+		return fmt.Errorf("gguf: DontNeed on memory outside the file's mapping")
+	}
+	return dontNeed(b)
 }
 
 // Tensor returns the descriptor of the named tensor.

@@ -13,11 +13,11 @@ import (
 // fault. It returns at once; the reads happen in the background.
 func WillNeed(b []byte) error { return advise(b, unix.MADV_WILLNEED) }
 
-// DontNeed tells the OS this process will not read b — a view into a
+// dontNeed tells the OS this process will not read b — a view into a
 // mapped model — for now (madvise MADV_DONTNEED): its pages leave the
 // resident set (they stay in the page cache), and a later read maps
 // them again. Only whole pages inside b are released.
-func DontNeed(b []byte) error {
+func dontNeed(b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
@@ -43,3 +43,6 @@ func advise(b []byte, advice int) error {
 	start := unsafe.Add(unsafe.Pointer(&b[0]), -int(off))
 	return unix.Madvise(unsafe.Slice((*byte)(start), uintptr(len(b))+off), advice)
 }
+
+// mapsFiles says whether Open maps files (rather than reading them).
+const mapsFiles = true

@@ -29,6 +29,9 @@ func WillNeed(b []byte) error {
 	return nil
 }
 
-// DontNeed does nothing on Windows: the working-set manager trims
+// dontNeed does nothing on Windows: the working-set manager trims
 // unused mapped pages by itself.
-func DontNeed(b []byte) error { return nil }
+func dontNeed(b []byte) error { return nil }
+
+// mapsFiles says whether Open maps files (rather than reading them).
+const mapsFiles = true
