@@ -131,45 +131,27 @@ func (m *matmulTask) Run(w, r0, r1 int) {
 		m.runGEMM(w, r0, r1)
 		return
 	}
+	kind := m.rows4Kernel()
+	nb := m.w.Cols / kernels.QK_K
+	res := &m.res[w] // a local would escape through the kernels' func values
 	for t := 0; t < m.T; t++ {
 		o := m.out[t*m.w.Rows:]
 		r := r0
-		if m.r4 {
-			// Repacked rows: one contiguous stream per four rows.
-			nb := m.w.Cols / kernels.QK_K
-			a := m.act.q8k[t*nb : (t+1)*nb]
-			res := &m.res[w]
-			for ; r+4 <= r1; r += 4 {
-				m.ops.GemvQ4KR4Q8K(m.w.R4[r/4*nb:(r/4+1)*nb], a, res)
-				o[r], o[r+1], o[r+2], o[r+3] = res[0], res[1], res[2], res[3]
-			}
-		}
-		if m.w.Type == gguf.TypeQ4_K && !m.ops.FloatQ4K {
+		if kind != noRows4 {
 			// Four rows per call share the activation loads and the
-			// per-block bookkeeping (gemvQ4KQ8K_4rows).
-			nb := m.w.Cols / kernels.QK_K
+			// per-block bookkeeping; repacked rows are also one stream.
 			a := m.act.q8k[t*nb : (t+1)*nb]
-			res := &m.res[w] // a local would escape through the func value
 			for ; r+4 <= r1; r += 4 {
-				m.ops.GemvQ4KQ8Kx4Rows(kernels.AsQ4K(m.w.Rows4(r)), a, res)
-				o[r], o[r+1], o[r+2], o[r+3] = res[0], res[1], res[2], res[3]
-			}
-		}
-		if m.r6 {
-			nb := m.w.Cols / kernels.QK_K
-			a := m.act.q8k[t*nb : (t+1)*nb]
-			res := &m.res[w]
-			for ; r+4 <= r1; r += 4 {
-				m.ops.GemvQ6KR4Q8K(m.w.R6[r/4*nb:(r/4+1)*nb], a, res)
-				o[r], o[r+1], o[r+2], o[r+3] = res[0], res[1], res[2], res[3]
-			}
-		}
-		if m.w.Type == gguf.TypeQ6_K {
-			nb := m.w.Cols / kernels.QK_K
-			a := m.act.q8k[t*nb : (t+1)*nb]
-			res := &m.res[w]
-			for ; r+4 <= r1; r += 4 {
-				m.ops.GemvQ6KQ8Kx4Rows(kernels.AsQ6K(m.w.Rows4(r)), a, res)
+				switch kind {
+				case q4kR4:
+					m.ops.GemvQ4KR4Q8K(m.w.R4[r/4*nb:(r/4+1)*nb], a, res)
+				case q4kRows:
+					m.ops.GemvQ4KQ8Kx4Rows(kernels.AsQ4K(m.w.Rows4(r)), a, res)
+				case q6kR4:
+					m.ops.GemvQ6KR4Q8K(m.w.R6[r/4*nb:(r/4+1)*nb], a, res)
+				case q6kRows:
+					m.ops.GemvQ6KQ8Kx4Rows(kernels.AsQ6K(m.w.Rows4(r)), a, res)
+				}
 				o[r], o[r+1], o[r+2], o[r+3] = res[0], res[1], res[2], res[3]
 			}
 		}
@@ -177,6 +159,30 @@ func (m *matmulTask) Run(w, r0, r1 int) {
 			o[r] = m.act.dot(m.ops, m.w, r, t, m.x)
 		}
 	}
+}
+
+// The 4-row GEMV kernels, by weight layout.
+const (
+	noRows4 = iota // one row at a time (F32, F16, Q8_0, the float variant)
+	q4kR4          // Q4_K repacked (BlockQ4KR4)
+	q4kRows        // Q4_K, GGUF layout
+	q6kR4          // Q6_K repacked (BlockQ6KR4)
+	q6kRows        // Q6_K, GGUF layout
+)
+
+// rows4Kernel picks the 4-row kernel for this matmul's weights.
+func (m *matmulTask) rows4Kernel() int {
+	switch {
+	case m.r4:
+		return q4kR4
+	case m.w.Type == gguf.TypeQ4_K && !m.ops.FloatQ4K:
+		return q4kRows
+	case m.r6:
+		return q6kR4
+	case m.w.Type == gguf.TypeQ6_K:
+		return q6kRows
+	}
+	return noRows4
 }
 
 // Tiles is the blocking of batched matmuls (prompt processing and
