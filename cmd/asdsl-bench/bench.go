@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"asdsl-bench/engine"
 	"asdsl-bench/harness/llamabench"
 )
 
@@ -17,6 +18,7 @@ func runBench(args []string) error {
 	threads := fs.String("t", "", "thread counts (comma-separated; default: one per P-core)")
 	reps := fs.Int("r", 3, "repetitions per test")
 	format := fs.String("o", "md", "output: md (llama-bench's table) or json (llama-bench's JSON)")
+	noRepack := fs.Bool("no-repack", false, "decode and prompt GEMM on the GGUF layout instead of rows repacked four at a time (what phase 6 adds)")
 	curve := fs.String("curve", "", "instead: the small-batch cost curve, e.g. 1,2,4,8,16 — time to evaluate T tokens after a 64-token context, relative to T=1 (what speculative verification pays)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -49,9 +51,10 @@ func runBench(args []string) error {
 		if err != nil {
 			return err
 		}
-		return printBatchCurve(path, batches, ts[0], *reps)
+		return printBatchCurve(path, batches, ts[0], *reps, engine.Features{NoRepack: *noRepack})
 	}
-	rs, err := llamabench.Run(llamabench.Config{Model: path, Prompt: ps, Gen: gs, Threads: ts, Reps: *reps, Log: os.Stderr})
+	rs, err := llamabench.Run(llamabench.Config{Model: path, Prompt: ps, Gen: gs, Threads: ts, Reps: *reps, Log: os.Stderr,
+		Features: engine.Features{NoRepack: *noRepack}})
 	if err != nil {
 		return err
 	}
@@ -74,8 +77,8 @@ func intList(s, flag string) ([]int, error) {
 }
 
 // printBatchCurve times Eval of T tokens at position 64, for each T.
-func printBatchCurve(path string, batches []int, threads, reps int) error {
-	pts, err := llamabench.BatchCurve(path, batches, threads, reps)
+func printBatchCurve(path string, batches []int, threads, reps int, f engine.Features) error {
+	pts, err := llamabench.BatchCurve(path, batches, threads, reps, f)
 	if err != nil {
 		return err
 	}

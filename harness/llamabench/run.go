@@ -20,6 +20,9 @@ type Config struct {
 	Threads []int // -t
 	Reps    int   // -r
 	Log     io.Writer
+	// Features switch engine optimisations off (zero value: all on), to
+	// measure what one is worth in a single binary.
+	Features engine.Features
 }
 
 // Run measures prompt processing (ppN: N tokens in one batch from an
@@ -48,7 +51,7 @@ func Run(c Config) ([]Result, error) {
 		if need > m.Config.NCtx {
 			return nil, fmt.Errorf("test needs %d positions, the model's context is %d", need, m.Config.NCtx)
 		}
-		s, err := m.NewSession(engine.SessionOptions{Context: need, Threads: th})
+		s, err := m.NewSession(engine.SessionOptions{Context: need, Threads: th, Features: c.Features})
 		if err != nil {
 			return nil, err
 		}
@@ -154,7 +157,7 @@ type CurvePoint struct {
 // BatchCurve measures the time to evaluate T new tokens after a 64-token
 // context, for each T: speculative decoding verifies T drafted tokens in
 // one call, so the curve should stay flat as T grows.
-func BatchCurve(path string, batches []int, threads, reps int) ([]CurvePoint, error) {
+func BatchCurve(path string, batches []int, threads, reps int, f engine.Features) ([]CurvePoint, error) {
 	if len(batches) == 0 || reps < 1 {
 		return nil, fmt.Errorf("need batch sizes and at least one repetition")
 	}
@@ -170,7 +173,7 @@ func BatchCurve(path string, batches []int, threads, reps int) ([]CurvePoint, er
 		}
 		maxT = max(maxT, b)
 	}
-	s, err := m.NewSession(engine.SessionOptions{Context: 64 + maxT, Threads: threads})
+	s, err := m.NewSession(engine.SessionOptions{Context: 64 + maxT, Threads: threads, Features: f})
 	if err != nil {
 		return nil, err
 	}
