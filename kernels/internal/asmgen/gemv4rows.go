@@ -30,6 +30,18 @@ func rowPointers(w, nb Register, size int) [4]Register {
 	return p
 }
 
+// columnPointers returns four registers pointing at activation columns
+// 0..3: column c starts at a + c·stride bytes.
+func columnPointers(a, stride Register) [4]Register {
+	var p [4]Register
+	p[0] = a
+	for c := 1; c < 4; c++ {
+		p[c] = GP64()
+		LEAQ(Mem{Base: p[c-1], Index: stride, Scale: 1}, p[c])
+	}
+	return p
+}
+
 // q4kHeaders4 loads the first 16 bytes of the current block of four Q4_K
 // rows (fp16 d, fp16 dmin, 12 bytes of packed 6-bit scales and mins) and
 // unpacks them as vectors: ddm holds the rows' (d, dmin) fp16 pairs
@@ -421,31 +433,7 @@ func gemvQ6KQ8KAVX2x4rows(shuf Mem) {
 			VMOVDQU(Mem{Base: wr, Disp: q6kQl + 64*h + 32}, ql1)
 			VMOVDQU(Mem{Base: wr, Disp: q6kQh + 32*h}, qh)
 			for i := 0; i < 4; i++ {
-				q, hb, s := YMM(), YMM(), YMM()
-				switch i {
-				case 0:
-					VPAND(m4, ql0, q)
-				case 1:
-					VPAND(m4, ql1, q)
-				case 2:
-					VPSRLW(Imm(4), ql0, q)
-					VPAND(m4, q, q)
-				case 3:
-					VPSRLW(Imm(4), ql1, q)
-					VPAND(m4, q, q)
-				}
-				switch i {
-				case 0:
-					VPSLLW(Imm(4), qh, hb)
-				case 1:
-					VPSLLW(Imm(2), qh, hb)
-				case 2:
-					VMOVDQA(qh, hb)
-				case 3:
-					VPSRLW(Imm(2), qh, hb)
-				}
-				VPAND(m30, hb, hb)
-				VPOR(hb, q, q)
+				q, s := q6kLevels32(i, ql0, ql1, qh, m4, m30), YMM()
 				VPMADDUBSW(Mem{Base: ap, Disp: q8kQs + 128*h + 32*i}, q, q)
 				VPSHUFB(shuf.Offset(32*(4*h+i)), sc8, s)
 				VPSRAW(Imm(8), s, s)

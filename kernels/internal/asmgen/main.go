@@ -279,33 +279,7 @@ func dotQ6KQ8KAVX2(shuf Mem) {
 		VMOVDQU(Mem{Base: wp, Disp: q6kQl + 64*h + 32}, ql1)
 		VMOVDQU(Mem{Base: wp, Disp: q6kQh + 32*h}, qh)
 		for i := 0; i < 4; i++ {
-			q, hb, s := YMM(), YMM(), YMM()
-			// low 4 bits
-			switch i {
-			case 0:
-				VPAND(m4, ql0, q)
-			case 1:
-				VPAND(m4, ql1, q)
-			case 2:
-				VPSRLW(Imm(4), ql0, q)
-				VPAND(m4, q, q)
-			case 3:
-				VPSRLW(Imm(4), ql1, q)
-				VPAND(m4, q, q)
-			}
-			// high 2 bits, moved to bits 4-5
-			switch i {
-			case 0:
-				VPSLLW(Imm(4), qh, hb)
-			case 1:
-				VPSLLW(Imm(2), qh, hb)
-			case 2:
-				VMOVDQA(qh, hb)
-			case 3:
-				VPSRLW(Imm(2), qh, hb)
-			}
-			VPAND(m30, hb, hb)
-			VPOR(hb, q, q)
+			q, s := q6kLevels32(i, ql0, ql1, qh, m4, m30), YMM()
 			VPMADDUBSW(Mem{Base: ap, Disp: q8kQs + 128*h + 32*i}, q, q)
 			VPSHUFB(shuf.Offset(32*(4*h+i)), sc8, s)
 			VPSRAW(Imm(8), s, s)
@@ -342,6 +316,37 @@ func dotQ6KQ8KAVX2(shuf Mem) {
 	VZEROUPPER()
 	Store(sum, ReturnIndex(0))
 	RET()
+}
+
+// q6kLevels32 rebuilds 32 unsigned 6-bit Q6_K levels (0..63) of part i
+// (0..3) of a half block from its 64 ql bytes (ql0, ql1) and 32 qh bytes:
+// the low 4 bits are the low (i < 2) or high nibbles of ql0 (even i) or
+// ql1 (odd i); the top 2 bits are bit pair i of qh, moved to bits 4-5.
+func q6kLevels32(i int, ql0, ql1, qh VecVirtual, m4, m30 Op) VecVirtual {
+	q, hb := YMM(), YMM()
+	src := ql0
+	if i%2 == 1 {
+		src = ql1
+	}
+	if i < 2 {
+		VPAND(m4, src, q)
+	} else {
+		VPSRLW(Imm(4), src, q)
+		VPAND(m4, q, q)
+	}
+	switch i {
+	case 0:
+		VPSLLW(Imm(4), qh, hb)
+	case 1:
+		VPSLLW(Imm(2), qh, hb)
+	case 2:
+		VMOVDQA(qh, hb)
+	case 3:
+		VPSRLW(Imm(2), qh, hb)
+	}
+	VPAND(m30, hb, hb)
+	VPOR(hb, q, q)
+	return q
 }
 
 // sumU64AVX2 adds up n bytes (a multiple of 256) as uint64 words: the
@@ -531,12 +536,7 @@ func gemmQ4KQ8KAVX2(shuf Mem) {
 	stride := Load(Param("stride"), GP64())
 	nb := Load(Param("nb"), GP64())
 
-	cols := make([]Register, 4)
-	cols[0] = ap
-	for c := 1; c < 4; c++ {
-		cols[c] = GP64()
-		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
-	}
+	cols := columnPointers(ap, stride)
 	sum4 := XMM()
 	VXORPS(sum4, sum4, sum4)
 	mask := YMM()
@@ -665,12 +665,7 @@ func gemmQ6KQ8KAVX2(shuf Mem) {
 	ap := Load(Param("a"), GP64())
 	stride := Load(Param("stride"), GP64())
 	nb := Load(Param("nb"), GP64())
-	cols := make([]Register, 4)
-	cols[0] = ap
-	for c := 1; c < 4; c++ {
-		cols[c] = GP64()
-		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
-	}
+	cols := columnPointers(ap, stride)
 	sum4 := XMM()
 	VXORPS(sum4, sum4, sum4)
 
@@ -708,25 +703,7 @@ func gemmQ6KQ8KAVX2(shuf Mem) {
 		VMOVDQU(Mem{Base: wp, Disp: q6kQl + 64*h + 32}, ql1)
 		VMOVDQU(Mem{Base: wp, Disp: q6kQh + 32*h}, qh)
 		for i := 0; i < 4; i++ {
-			q, hb, s := YMM(), YMM(), YMM()
-			switch i {
-			case 0:
-				VPAND(m4, ql0, q)
-				VPSLLW(Imm(4), qh, hb)
-			case 1:
-				VPAND(m4, ql1, q)
-				VPSLLW(Imm(2), qh, hb)
-			case 2:
-				VPSRLW(Imm(4), ql0, q)
-				VPAND(m4, q, q)
-				VMOVDQA(qh, hb)
-			case 3:
-				VPSRLW(Imm(4), ql1, q)
-				VPAND(m4, q, q)
-				VPSRLW(Imm(2), qh, hb)
-			}
-			VPAND(m30, hb, hb)
-			VPOR(hb, q, q)
+			q, s := q6kLevels32(i, ql0, ql1, qh, m4, m30), YMM()
 			VPSHUFB(shuf.Offset(32*(4*h+i)), sc8, s)
 			VPSRAW(Imm(8), s, s)
 			for c := 0; c < 4; c++ {
@@ -790,12 +767,7 @@ func gemmQ4KQ8KAVX512(shuf Mem) {
 	ap := Load(Param("a"), GP64())
 	stride := Load(Param("stride"), GP64())
 	nb := Load(Param("nb"), GP64())
-	cols := make([]Register, 4)
-	cols[0] = ap
-	for c := 1; c < 4; c++ {
-		cols[c] = GP64()
-		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
-	}
+	cols := columnPointers(ap, stride)
 	sum4 := XMM()
 	VXORPS(sum4, sum4, sum4)
 	mask := ZMM()
@@ -1019,12 +991,7 @@ func gemmUnpackedQ4KAVX512() {
 	ap := Load(Param("a"), GP64())
 	stride := Load(Param("stride"), GP64())
 	nb := Load(Param("nb"), GP64())
-	cols := make([]Register, 4)
-	cols[0] = ap
-	for c := 1; c < 4; c++ {
-		cols[c] = GP64()
-		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
-	}
+	cols := columnPointers(ap, stride)
 	sum4 := XMM()
 	VXORPS(sum4, sum4, sum4)
 

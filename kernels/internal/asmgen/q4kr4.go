@@ -251,12 +251,7 @@ func gemmQ4KR4Q8KAVX512x4(shuf, splat Mem) {
 	ap := Load(Param("a"), GP64())
 	stride := Load(Param("stride"), GP64())
 	nb := Load(Param("nb"), GP64())
-	var cols [4]Register
-	cols[0] = ap
-	for c := 1; c < 4; c++ {
-		cols[c] = GP64()
-		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
-	}
+	cols := columnPointers(ap, stride)
 	sum := ZMM()
 	VPXORD(sum, sum, sum)
 	mask := ZMM()
@@ -355,12 +350,7 @@ func gemmQ4KR4Q8KAVX2x4(shuf Mem, vnni bool) {
 	ap := Load(Param("a"), GP64())
 	stride := Load(Param("stride"), GP64())
 	nb := Load(Param("nb"), GP64())
-	var cols [4]Register
-	cols[0] = ap
-	for c := 1; c < 4; c++ {
-		cols[c] = GP64()
-		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
-	}
+	cols := columnPointers(ap, stride)
 	op := Load(Param("out"), GP64())
 	// The 16 running sums live in out (two YMM per block would not leave
 	// registers for the four token accumulators).
@@ -485,6 +475,45 @@ const (
 	r6Qh     = 592
 )
 
+// q6r4Offset returns, lane by lane, −32·Σ scale·bsum for the Q8_K block
+// at col: the Q6_K levels are stored unsigned (0..63), so the offset of
+// 32 is taken out once per block through the activation sums of 16. sc
+// holds the lanes' int16 scales of sub-blocks 0-7 and 8-15; z selects
+// ZMM (four rows) or YMM (two rows).
+func q6r4Offset(col Register, sc [2]VecVirtual, z bool) VecVirtual {
+	var acc VecVirtual
+	for h := 0; h < 2; h++ {
+		bs := XMM()
+		VMOVDQU(Mem{Base: col, Disp: q8kBsums + 16*h}, bs) // sums of sub-blocks 8h..8h+7
+		var b VecVirtual
+		if z {
+			b = ZMM()
+			VSHUFI64X2(U8(0), bs.AsZ(), bs.AsZ(), b)
+		} else {
+			b = YMM()
+			VINSERTI128(Imm(1), bs, bs.AsY(), b)
+		}
+		if h == 0 {
+			acc = b
+			VPMADDWD(b, sc[h], acc) // in place: acc is b
+		} else {
+			VPMADDWD(b, sc[h], b)
+			VPADDD(b, acc, acc)
+		}
+	}
+	var zero VecVirtual
+	if z {
+		zero = ZMM()
+		VPXORD(zero, zero, zero)
+	} else {
+		zero = YMM()
+		VPXOR(zero, zero, zero)
+	}
+	VPSLLD(Imm(5), acc, acc)
+	VPSUBD(acc, zero, acc)
+	return acc
+}
+
 // gemvQ6KR4Q8KAVX512: four repacked Q6_K rows (one 128-bit lane each) by
 // one Q8_K column. Per 32 weights: one load of the four rows' low
 // nibbles, the top two bits merged in from the shared 64-byte Qh load,
@@ -518,52 +547,17 @@ func gemvQ6KR4Q8KAVX512(shuf, first Mem) {
 		PREFETCHT0(Mem{Base: wp, Index: pf, Scale: 1, Disp: 64 * k})
 	}
 	var sc [2]VecVirtual
-	acc := ZMM()
 	for h := 0; h < 2; h++ {
 		sc[h] = ZMM()
 		VPMOVSXBW(Mem{Base: wp, Disp: r6Scales + 32*h}, sc[h])
-		bs, bs4, p := XMM(), ZMM(), ZMM()
-		VMOVDQU(Mem{Base: ap, Disp: q8kBsums + 16*h}, bs) // sums of sub-blocks 8h..8h+7
-		VSHUFI64X2(U8(0), bs.AsZ(), bs.AsZ(), bs4)
-		VPMADDWD(bs4, sc[h], p)
-		if h == 0 {
-			VMOVDQA64(p, acc)
-		} else {
-			VPADDD(p, acc, acc)
-		}
 	}
-	// acc = −32·Σ scale·bsum, lane by lane.
-	{
-		z := ZMM()
-		VPSLLD(Imm(5), acc, acc)
-		VPXORD(z, z, z)
-		VPSUBD(acc, z, acc)
-	}
+	acc := q6r4Offset(ap, sc, true)
 	for m := 0; m < 4; m++ {
 		hb := ZMM()
 		VMOVDQU64(Mem{Base: wp, Disp: r6Qh + 64*m}, hb)
 		for kk := 0; kk < 2; kk++ {
 			k := 2*m + kk
-			q, lo, hi, t := ZMM(), ZMM(), ZMM(), ZMM()
-			VMOVDQU64(Mem{Base: wp, Disp: r6Ql + 64*k}, q)
-			VPANDD(m4, q, lo)
-			VPSRLW(Imm(4), q, hi)
-			VPANDD(m4, hi, hi)
-			// Top bits of weights 32k+i and 32k+16+i into bits 4-5.
-			if kk == 0 {
-				VPSLLW(Imm(4), hb, t)
-			} else {
-				VMOVDQA64(hb, t)
-			}
-			VPANDD(m30, t, t)
-			VPORD(t, lo, lo)
-			if kk == 0 {
-				VPSLLW(Imm(2), hb, t)
-			} else {
-				VPSRLW(Imm(2), hb, t)
-			}
-			VPANDD(m30, t, t)
-			VPORD(t, hi, hi)
+			lo, hi := q6r4Weights(wp, k, 0, hb, m4, m30, true)
 			for half, v := range []VecVirtual{lo, hi} {
 				s := 2*k + half // sub-block
 				a, sv := ZMM(), ZMM()
@@ -624,12 +618,7 @@ func gemmQ6KR4Q8KAVX512x4(shuf, splat Mem) {
 	ap := Load(Param("a"), GP64())
 	stride := Load(Param("stride"), GP64())
 	nb := Load(Param("nb"), GP64())
-	var cols [4]Register
-	cols[0] = ap
-	for c := 1; c < 4; c++ {
-		cols[c] = GP64()
-		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
-	}
+	cols := columnPointers(ap, stride)
 	sum := ZMM()
 	VPXORD(sum, sum, sum)
 	m4, m30 := ZMM(), ZMM()
@@ -649,50 +638,16 @@ func gemmQ6KR4Q8KAVX512x4(shuf, splat Mem) {
 		sc[h] = ZMM()
 		VPMOVSXBW(Mem{Base: wp, Disp: r6Scales + 32*h}, sc[h])
 	}
-	// acc[c] = −32·Σ scale·bsum of column c, lane by lane.
 	var accs [4]VecVirtual
-	for c := 0; c < 4; c++ {
-		accs[c] = ZMM()
-		for h := 0; h < 2; h++ {
-			bs, bs4 := XMM(), ZMM()
-			VMOVDQU(Mem{Base: cols[c], Disp: q8kBsums + 16*h}, bs)
-			VSHUFI64X2(U8(0), bs.AsZ(), bs.AsZ(), bs4)
-			if h == 0 {
-				VPMADDWD(bs4, sc[h], accs[c])
-			} else {
-				VPMADDWD(bs4, sc[h], bs4)
-				VPADDD(bs4, accs[c], accs[c])
-			}
-		}
-		z := ZMM()
-		VPSLLD(Imm(5), accs[c], accs[c])
-		VPXORD(z, z, z)
-		VPSUBD(accs[c], z, accs[c])
+	for c := range accs {
+		accs[c] = q6r4Offset(cols[c], sc, true)
 	}
 	for m := 0; m < 4; m++ {
 		hb := ZMM()
 		VMOVDQU64(Mem{Base: wp, Disp: r6Qh + 64*m}, hb)
 		for kk := 0; kk < 2; kk++ {
 			k := 2*m + kk
-			q, lo, hi, t := ZMM(), ZMM(), ZMM(), ZMM()
-			VMOVDQU64(Mem{Base: wp, Disp: r6Ql + 64*k}, q)
-			VPANDD(m4, q, lo)
-			VPSRLW(Imm(4), q, hi)
-			VPANDD(m4, hi, hi)
-			if kk == 0 {
-				VPSLLW(Imm(4), hb, t)
-			} else {
-				VMOVDQA64(hb, t)
-			}
-			VPANDD(m30, t, t)
-			VPORD(t, lo, lo)
-			if kk == 0 {
-				VPSLLW(Imm(2), hb, t)
-			} else {
-				VPSRLW(Imm(2), hb, t)
-			}
-			VPANDD(m30, t, t)
-			VPORD(t, hi, hi)
+			lo, hi := q6r4Weights(wp, k, 0, hb, m4, m30, true)
 			for half, v := range []VecVirtual{lo, hi} {
 				s := 2*k + half
 				sv := ZMM()
@@ -735,30 +690,45 @@ func gemmQ6KR4Q8KAVX512x4(shuf, splat Mem) {
 	RET()
 }
 
-// q6r4Weights rebuilds, for rows in one 256-bit half, the 6-bit levels of
-// 32 weights (group k) as two registers: lo holds weights 32k..32k+15 of
-// each row's lane, hi weights 32k+16..32k+31. hb is the group's Qh load.
-func q6r4WeightsY(wp Register, k, h int, hb, m4, m30 VecVirtual) (lo, hi VecVirtual) {
-	q, t := YMM(), YMM()
-	lo, hi = YMM(), YMM()
-	VMOVDQU(Mem{Base: wp, Disp: r6Ql + 64*k + 32*h}, q)
-	VPAND(m4, q, lo)
+// q6r4Weights rebuilds the 6-bit levels of 32 weights (group k) of the
+// repacked Q6_K rows in one register width — all four rows in a ZMM (z),
+// or rows 2h, 2h+1 in a YMM — as two registers: lo holds weights
+// 32k..32k+15 of each row's lane, hi weights 32k+16..32k+31. hb is the
+// group's Qh load; the top bits move to bits 4-5.
+func q6r4Weights(wp Register, k, h int, hb, m4, m30 VecVirtual, z bool) (lo, hi VecVirtual) {
+	// AVX2 has only the VEX forms; AVX-512 needs the EVEX (D/64) ones.
+	vec := YMM
+	load := func(a, b Op) { VMOVDQU(a, b) }
+	and := func(a, b, c Op) { VPAND(a, b, c) }
+	or := func(a, b, c Op) { VPOR(a, b, c) }
+	mov := func(a, b Op) { VMOVDQA(a, b) }
+	if z {
+		vec = ZMM
+		load = func(a, b Op) { VMOVDQU64(a, b) }
+		and = func(a, b, c Op) { VPANDD(a, b, c) }
+		or = func(a, b, c Op) { VPORD(a, b, c) }
+		mov = func(a, b Op) { VMOVDQA64(a, b) }
+	}
+	q, t := vec(), vec()
+	lo, hi = vec(), vec()
+	load(Mem{Base: wp, Disp: r6Ql + 64*k + 32*h}, q)
+	and(m4, q, lo)
 	VPSRLW(Imm(4), q, hi)
-	VPAND(m4, hi, hi)
+	and(m4, hi, hi)
 	if k%2 == 0 {
 		VPSLLW(Imm(4), hb, t)
 	} else {
-		VMOVDQA(hb, t)
+		mov(hb, t)
 	}
-	VPAND(m30, t, t)
-	VPOR(t, lo, lo)
+	and(m30, t, t)
+	or(t, lo, lo)
 	if k%2 == 0 {
 		VPSLLW(Imm(2), hb, t)
 	} else {
 		VPSRLW(Imm(2), hb, t)
 	}
-	VPAND(m30, t, t)
-	VPOR(t, hi, hi)
+	and(m30, t, t)
+	or(t, hi, hi)
 	return lo, hi
 }
 
@@ -791,30 +761,17 @@ func gemvQ6KR4Q8KAVX2(shuf Mem, vnni bool) {
 		broadcastConst(m4, 0x0f0f0f0f)
 		broadcastConst(m30, 0x30303030)
 		var sc [2]VecVirtual
-		acc := YMM()
 		for hh := 0; hh < 2; hh++ {
 			sc[hh] = YMM()
 			VPMOVSXBW(Mem{Base: wp, Disp: r6Scales + 32*hh + 16*h}, sc[hh])
-			bs, bs2 := XMM(), YMM()
-			VMOVDQU(Mem{Base: ap, Disp: q8kBsums + 16*hh}, bs)
-			VINSERTI128(Imm(1), bs, bs.AsY(), bs2)
-			if hh == 0 {
-				VPMADDWD(bs2, sc[hh], acc)
-			} else {
-				VPMADDWD(bs2, sc[hh], bs2)
-				VPADDD(bs2, acc, acc)
-			}
 		}
-		z := YMM()
-		VPSLLD(Imm(5), acc, acc)
-		VPXOR(z, z, z)
-		VPSUBD(acc, z, acc) // −32·Σ scale·bsum
+		acc := q6r4Offset(ap, sc, false)
 		for m := 0; m < 4; m++ {
 			hb := YMM()
 			VMOVDQU(Mem{Base: wp, Disp: r6Qh + 64*m + 32*h}, hb)
 			for kk := 0; kk < 2; kk++ {
 				k := 2*m + kk
-				lo, hi := q6r4WeightsY(wp, k, h, hb, m4, m30)
+				lo, hi := q6r4Weights(wp, k, h, hb, m4, m30, false)
 				for half, v := range []VecVirtual{lo, hi} {
 					s := 2*k + half
 					a, sv := YMM(), YMM()
@@ -872,12 +829,7 @@ func gemmQ6KR4Q8KAVX2x4(shuf Mem, vnni bool) {
 	ap := Load(Param("a"), GP64())
 	stride := Load(Param("stride"), GP64())
 	nb := Load(Param("nb"), GP64())
-	var cols [4]Register
-	cols[0] = ap
-	for c := 1; c < 4; c++ {
-		cols[c] = GP64()
-		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
-	}
+	cols := columnPointers(ap, stride)
 	op := Load(Param("out"), GP64())
 	zero := YMM()
 	VXORPS(zero, zero, zero)
@@ -894,23 +846,8 @@ func gemmQ6KR4Q8KAVX2x4(shuf Mem, vnni bool) {
 			VPMOVSXBW(Mem{Base: wp, Disp: r6Scales + 32*hh + 16*h}, sc[hh])
 		}
 		var accs [4]VecVirtual
-		for c := 0; c < 4; c++ {
-			accs[c] = YMM()
-			for hh := 0; hh < 2; hh++ {
-				bs, bs2 := XMM(), YMM()
-				VMOVDQU(Mem{Base: cols[c], Disp: q8kBsums + 16*hh}, bs)
-				VINSERTI128(Imm(1), bs, bs.AsY(), bs2)
-				if hh == 0 {
-					VPMADDWD(bs2, sc[hh], accs[c])
-				} else {
-					VPMADDWD(bs2, sc[hh], bs2)
-					VPADDD(bs2, accs[c], accs[c])
-				}
-			}
-			z := YMM()
-			VPSLLD(Imm(5), accs[c], accs[c])
-			VPXOR(z, z, z)
-			VPSUBD(accs[c], z, accs[c])
+		for c := range accs {
+			accs[c] = q6r4Offset(cols[c], sc, false)
 		}
 		m4, m30 := YMM(), YMM()
 		broadcastConst(m4, 0x0f0f0f0f)
@@ -920,7 +857,7 @@ func gemmQ6KR4Q8KAVX2x4(shuf Mem, vnni bool) {
 			VMOVDQU(Mem{Base: wp, Disp: r6Qh + 64*m + 32*h}, hb)
 			for kk := 0; kk < 2; kk++ {
 				k := 2*m + kk
-				lo, hi := q6r4WeightsY(wp, k, h, hb, m4, m30)
+				lo, hi := q6r4Weights(wp, k, h, hb, m4, m30, false)
 				for half, v := range []VecVirtual{lo, hi} {
 					s := 2*k + half
 					sv := YMM()
