@@ -42,6 +42,17 @@ func columnPointers(a, stride Register) [4]Register {
 	return p
 }
 
+// columnScales gathers the four columns' Q8_K scales (the block's first
+// float) into one XMM register: [d0 d1 d2 d3].
+func columnScales(cols [4]Register) VecVirtual {
+	yd := XMM()
+	VMOVSS(Mem{Base: cols[0]}, yd)
+	for c := 1; c < 4; c++ {
+		VINSERTPS(U8(c<<4), Mem{Base: cols[c]}, yd, yd)
+	}
+	return yd
+}
+
 // q4kHeaders4 loads the first 16 bytes of the current block of four Q4_K
 // rows (fp16 d, fp16 dmin, 12 bytes of packed 6-bit scales and mins) and
 // unpacks them as vectors: ddm holds the rows' (d, dmin) fp16 pairs

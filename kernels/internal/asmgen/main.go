@@ -318,6 +318,30 @@ func dotQ6KQ8KAVX2(shuf Mem) {
 	RET()
 }
 
+// floatPartCols is the float step of one Q4_K row against four columns:
+// d4 = f16(D)·yd4, dmin4 = f16(Dmin)·yd4, then DotQ4KQ8K's order,
+// sum4 += d4·float(s4) − dmin4·float(m4), lane by lane.
+func floatPartCols(wp Register, yd, s4, m4, sum4 VecVirtual) {
+	hw := GP32()
+	d4, dm4 := XMM(), XMM()
+	MOVWLZX(Mem{Base: wp}, hw)
+	VMOVD(hw, d4)
+	VCVTPH2PS(d4, d4)
+	VBROADCASTSS(d4, d4)
+	VMULPS(yd, d4, d4)
+	MOVWLZX(Mem{Base: wp, Disp: 2}, hw)
+	VMOVD(hw, dm4)
+	VCVTPH2PS(dm4, dm4)
+	VBROADCASTSS(dm4, dm4)
+	VMULPS(yd, dm4, dm4)
+	VCVTDQ2PS(s4, s4)
+	VMULPS(s4, d4, d4)
+	VCVTDQ2PS(m4, m4)
+	VMULPS(m4, dm4, dm4)
+	VSUBPS(dm4, d4, d4)
+	VADDPS(d4, sum4, sum4)
+}
+
 // q6kLevels32 rebuilds 32 unsigned 6-bit Q6_K levels (0..63) of part i
 // (0..3) of a half block from its 64 ql bytes (ql0, ql1) and 32 qh bytes:
 // the low 4 bits are the low (i < 2) or high nibbles of ql0 (even i) or
@@ -601,31 +625,8 @@ func gemmQ4KQ8KAVX2(shuf Mem) {
 	VPADDD(s4, accs[0].AsX(), s4)
 
 	// yd4 = the four columns' Q8_K scales.
-	yd := XMM()
-	VMOVSS(Mem{Base: cols[0]}, yd)
-	for c := 1; c < 4; c++ {
-		VINSERTPS(U8(c<<4), Mem{Base: cols[c]}, yd, yd)
-	}
-	// d4 = f16(D)·yd4, dmin4 = f16(Dmin)·yd4, then the twin's order:
-	// sum += d·float(sumi) − dmin·float(summ), lane by lane.
-	hw := GP32()
-	d4, dm4 := XMM(), XMM()
-	MOVWLZX(Mem{Base: wp}, hw)
-	VMOVD(hw, d4)
-	VCVTPH2PS(d4, d4)
-	VBROADCASTSS(d4, d4)
-	VMULPS(yd, d4, d4)
-	MOVWLZX(Mem{Base: wp, Disp: 2}, hw)
-	VMOVD(hw, dm4)
-	VCVTPH2PS(dm4, dm4)
-	VBROADCASTSS(dm4, dm4)
-	VMULPS(yd, dm4, dm4)
-	VCVTDQ2PS(s4, s4)
-	VMULPS(s4, d4, d4)
-	VCVTDQ2PS(m4, m4)
-	VMULPS(m4, dm4, dm4)
-	VSUBPS(dm4, d4, d4)
-	VADDPS(d4, sum4, sum4)
+	yd := columnScales(cols)
+	floatPartCols(wp, yd, s4, m4, sum4)
 
 	ADDQ(U32(q4kSize), wp)
 	for c := 0; c < 4; c++ {
@@ -724,11 +725,7 @@ func gemmQ6KQ8KAVX2(shuf Mem) {
 	VPSLLD(Imm(5), m4s, m4s)
 	VPSUBD(m4s, s4, s4)
 
-	yd := XMM()
-	VMOVSS(Mem{Base: cols[0]}, yd)
-	for c := 1; c < 4; c++ {
-		VINSERTPS(U8(c<<4), Mem{Base: cols[c]}, yd, yd)
-	}
+	yd := columnScales(cols)
 	hw := GP32()
 	d4 := XMM()
 	MOVWLZX(Mem{Base: wp, Disp: q6kD}, hw)
@@ -837,29 +834,8 @@ func gemmQ4KQ8KAVX512(shuf Mem) {
 	VEXTRACTI128(Imm(1), ys[0], s4)
 	VPADDD(s4, ys[0].AsX(), s4)
 
-	yd := XMM()
-	VMOVSS(Mem{Base: cols[0]}, yd)
-	for c := 1; c < 4; c++ {
-		VINSERTPS(U8(c<<4), Mem{Base: cols[c]}, yd, yd)
-	}
-	hw := GP32()
-	d4, dm4 := XMM(), XMM()
-	MOVWLZX(Mem{Base: wp}, hw)
-	VMOVD(hw, d4)
-	VCVTPH2PS(d4, d4)
-	VBROADCASTSS(d4, d4)
-	VMULPS(yd, d4, d4)
-	MOVWLZX(Mem{Base: wp, Disp: 2}, hw)
-	VMOVD(hw, dm4)
-	VCVTPH2PS(dm4, dm4)
-	VBROADCASTSS(dm4, dm4)
-	VMULPS(yd, dm4, dm4)
-	VCVTDQ2PS(s4, s4)
-	VMULPS(s4, d4, d4)
-	VCVTDQ2PS(m4, m4)
-	VMULPS(m4, dm4, dm4)
-	VSUBPS(dm4, d4, d4)
-	VADDPS(d4, sum4, sum4)
+	yd := columnScales(cols)
+	floatPartCols(wp, yd, s4, m4, sum4)
 
 	ADDQ(U32(q4kSize), wp)
 	for c := 0; c < 4; c++ {
@@ -1045,11 +1021,7 @@ func gemmUnpackedQ4KAVX512() {
 	VEXTRACTI128(Imm(1), ys[0], s4)
 	VPADDD(s4, ys[0].AsX(), s4)
 
-	yd := XMM()
-	VMOVSS(Mem{Base: cols[0]}, yd)
-	for c := 1; c < 4; c++ {
-		VINSERTPS(U8(c<<4), Mem{Base: cols[c]}, yd, yd)
-	}
+	yd := columnScales(cols)
 	d4, dm4 := XMM(), XMM()
 	VBROADCASTSS(Mem{Base: up, Disp: unpD}, d4)
 	VMULPS(yd, d4, d4)

@@ -305,11 +305,7 @@ func gemmQ4KR4Q8KAVX512x4(shuf, splat Mem) {
 	VCVTPH2PS(Mem{Base: wp, Disp: r4DM}, dm8)
 	VPERMPS(dm8.AsZ(), idxD, dl)
 	VPERMPS(dm8.AsZ(), idxM, ml)
-	yd, yd16 := XMM(), ZMM()
-	VMOVSS(Mem{Base: cols[0]}, yd)
-	for c := 1; c < 4; c++ {
-		VINSERTPS(U8(c<<4), Mem{Base: cols[c]}, yd, yd)
-	}
+	yd, yd16 := columnScales(cols), ZMM()
 	VSHUFF32X4(U8(0), yd.AsZ(), yd.AsZ(), yd16)
 	VMULPS(yd16, dl, dl)
 	VMULPS(yd16, ml, ml)
@@ -413,11 +409,7 @@ func gemmQ4KR4Q8KAVX2x4(shuf Mem, vnni bool) {
 		// d of rows 2h and 2h+1, each across its lane, times the tokens' d.
 		dm, dl, ml := XMM(), YMM(), YMM()
 		VCVTPH2PS(Mem{Base: wp, Disp: r4DM + 8*h}, dm) // [d m d' m']
-		yd := XMM()
-		VMOVSS(Mem{Base: cols[0]}, yd)
-		for c := 1; c < 4; c++ {
-			VINSERTPS(U8(c<<4), Mem{Base: cols[c]}, yd, yd)
-		}
+		yd := columnScales(cols)
 		yd2 := YMM()
 		VINSERTF128(Imm(1), yd, yd.AsY(), yd2)
 		for k, dst := range []VecVirtual{dl, ml} {
@@ -665,11 +657,7 @@ func gemmQ6KR4Q8KAVX512x4(shuf, splat Mem) {
 	d4, dl := XMM(), ZMM()
 	VCVTPH2PS(Mem{Base: wp, Disp: r6D}, d4)
 	VPERMPS(d4.AsZ(), idx, dl)
-	yd, yd16 := XMM(), ZMM()
-	VMOVSS(Mem{Base: cols[0]}, yd)
-	for c := 1; c < 4; c++ {
-		VINSERTPS(U8(c<<4), Mem{Base: cols[c]}, yd, yd)
-	}
+	yd, yd16 := columnScales(cols), ZMM()
 	VSHUFF32X4(U8(0), yd.AsZ(), yd.AsZ(), yd16)
 	VMULPS(yd16, dl, dl)
 	VCVTDQ2PS(S, S)
@@ -881,11 +869,7 @@ func gemmQ6KR4Q8KAVX2x4(shuf Mem, vnni bool) {
 		// d of rows 2h and 2h+1 across their lanes, times the tokens' d.
 		d4, dl := XMM(), YMM()
 		VCVTPH2PS(Mem{Base: wp, Disp: r6D}, d4)
-		yd := XMM()
-		VMOVSS(Mem{Base: cols[0]}, yd)
-		for c := 1; c < 4; c++ {
-			VINSERTPS(U8(c<<4), Mem{Base: cols[c]}, yd, yd)
-		}
+		yd := columnScales(cols)
 		lo, hi, yd2 := XMM(), XMM(), YMM()
 		VSHUFPS(U8(0x55*(2*h)), d4, d4, lo)
 		VSHUFPS(U8(0x55*(2*h+1)), d4, d4, hi)
