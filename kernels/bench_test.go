@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -80,15 +81,8 @@ func BenchmarkDotQ4K(b *testing.B) {
 	w := randQ4K(r, nb*64)
 	a := make([]BlockQ8K, nb)
 	QuantizeRowQ8K(randF32(r, nb*QK_K), a)
-	prev := active
-	defer func() { active = prev }()
-	for _, s := range ISAs() {
-		if !s.Supported {
-			continue
-		}
-		Use(s.Name)
-		o := Active()
-		b.Run(s.Name, func(b *testing.B) {
+	eachISA(b, func(isa string, o *Ops) {
+		b.Run(isa, func(b *testing.B) {
 			b.SetBytes(nb * BlockQ4KSize * 64)
 			var sink float32
 			for b.Loop() {
@@ -98,7 +92,7 @@ func BenchmarkDotQ4K(b *testing.B) {
 			}
 			_ = sink
 		})
-	}
+	})
 }
 
 // BenchmarkGemv4RowsQ4K: the same 64 rows as BenchmarkDotQ4K through the
@@ -109,15 +103,8 @@ func BenchmarkGemv4RowsQ4K(b *testing.B) {
 	w := randQ4K(r, nb*64)
 	a := make([]BlockQ8K, nb)
 	QuantizeRowQ8K(randF32(r, nb*QK_K), a)
-	prev := active
-	defer func() { active = prev }()
-	for _, s := range ISAs() {
-		if !s.Supported {
-			continue
-		}
-		Use(s.Name)
-		o := Active()
-		b.Run(s.Name, func(b *testing.B) {
+	eachISA(b, func(isa string, o *Ops) {
+		b.Run(isa, func(b *testing.B) {
 			b.SetBytes(nb * BlockQ4KSize * 64)
 			var out [4]float32
 			for b.Loop() {
@@ -126,7 +113,7 @@ func BenchmarkGemv4RowsQ4K(b *testing.B) {
 				}
 			}
 		})
-	}
+	})
 }
 
 // BenchmarkGemvR4Q4K: the same 64 rows repacked as BlockQ4KR4 (weight
@@ -141,15 +128,8 @@ func BenchmarkGemvR4Q4K(b *testing.B) {
 	}
 	a := make([]BlockQ8K, nb)
 	QuantizeRowQ8K(randF32(r, nb*QK_K), a)
-	prev := active
-	defer func() { active = prev }()
-	for _, s := range ISAs() {
-		if !s.Supported {
-			continue
-		}
-		Use(s.Name)
-		o := Active()
-		b.Run(s.Name, func(b *testing.B) {
+	eachISA(b, func(isa string, o *Ops) {
+		b.Run(isa, func(b *testing.B) {
 			b.SetBytes(nb * BlockQ4KSize * 64)
 			var out [4]float32
 			for b.Loop() {
@@ -158,7 +138,7 @@ func BenchmarkGemvR4Q4K(b *testing.B) {
 				}
 			}
 		})
-	}
+	})
 }
 
 // BenchmarkGemmQ4K: the 4-column kernel on a cache-resident row of 16
@@ -171,15 +151,8 @@ func BenchmarkGemmQ4K(b *testing.B) {
 	for c := 0; c < 4; c++ {
 		QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*nb:(c+1)*nb])
 	}
-	prev := active
-	defer func() { active = prev }()
-	for _, s := range ISAs() {
-		if !s.Supported {
-			continue
-		}
-		Use(s.Name)
-		o := Active()
-		b.Run(s.Name, func(b *testing.B) {
+	eachISA(b, func(isa string, o *Ops) {
+		b.Run(isa, func(b *testing.B) {
 			b.SetBytes(4 * nb * BlockQ4KSize)
 			var out [4]float32
 			for b.Loop() {
@@ -187,7 +160,7 @@ func BenchmarkGemmQ4K(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb), "ns/block")
 		})
-	}
+	})
 }
 
 // BenchmarkGemmUnpackedQ4K: the 4-column kernel on an unpacked row, and
@@ -201,29 +174,22 @@ func BenchmarkGemmUnpackedQ4K(b *testing.B) {
 	for c := 0; c < 4; c++ {
 		QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*nb:(c+1)*nb])
 	}
-	prev := active
-	defer func() { active = prev }()
-	for _, s := range ISAs() {
-		if !s.Supported {
-			continue
-		}
-		Use(s.Name)
-		o := Active()
+	eachISA(b, func(isa string, o *Ops) {
 		o.UnpackQ4K(w, u)
-		b.Run("gemm/"+s.Name, func(b *testing.B) {
+		b.Run("gemm/"+isa, func(b *testing.B) {
 			var out [4]float32
 			for b.Loop() {
 				o.GemmUnpackedQ4KQ8Kx4(u, a, nb, &out)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb), "ns/block")
 		})
-		b.Run("unpack/"+s.Name, func(b *testing.B) {
+		b.Run("unpack/"+isa, func(b *testing.B) {
 			for b.Loop() {
 				o.UnpackQ4K(w, u)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb), "ns/block")
 		})
-	}
+	})
 }
 
 // BenchmarkQuantizeRowQ8K: activation quantization, once per matmul input
@@ -233,21 +199,14 @@ func BenchmarkQuantizeRowQ8K(b *testing.B) {
 	const nb = 20
 	x := randF32(r, nb*QK_K)
 	out := make([]BlockQ8K, nb)
-	prev := active
-	defer func() { active = prev }()
-	for _, s := range ISAs() {
-		if !s.Supported {
-			continue
-		}
-		Use(s.Name)
-		o := Active()
-		b.Run(s.Name, func(b *testing.B) {
+	eachISA(b, func(isa string, o *Ops) {
+		b.Run(isa, func(b *testing.B) {
 			b.SetBytes(nb * QK_K * 4)
 			for b.Loop() {
 				o.QuantizeRowQ8K(x, out)
 			}
 		})
-	}
+	})
 }
 
 // BenchmarkSmallDots: the Q8_0 and F32 dot products (4096 wide,
@@ -259,29 +218,22 @@ func BenchmarkSmallDots(b *testing.B) {
 	w, a := make([]BlockQ8_0, n/QK8_0), make([]BlockQ8_0, n/QK8_0)
 	QuantizeRowQ8_0(x, w)
 	QuantizeRowQ8_0(y, a)
-	prev := active
-	defer func() { active = prev }()
-	for _, s := range ISAs() {
-		if !s.Supported || s.Name == "avx2-float" || s.Name == "avxvnni" {
-			continue
-		}
-		Use(s.Name)
-		o := Active()
+	eachISA(b, func(isa string, o *Ops) {
 		var sink float32
-		b.Run("Q8_0/"+s.Name, func(b *testing.B) {
+		b.Run("Q8_0/"+isa, func(b *testing.B) {
 			b.SetBytes(int64(len(w) * BlockQ8_0Size))
 			for b.Loop() {
 				sink += o.DotQ8_0Q8_0(w, a)
 			}
 		})
-		b.Run("F32/"+s.Name, func(b *testing.B) {
+		b.Run("F32/"+isa, func(b *testing.B) {
 			b.SetBytes(4 * n)
 			for b.Loop() {
 				sink += o.DotF32(x, y)
 			}
 		})
 		_ = sink
-	}
+	}, "avx2-float", "avxvnni")
 }
 
 // BenchmarkRepackQ4KR4: load-time repacking speed, in Q4_K bytes per second.
@@ -308,25 +260,18 @@ func BenchmarkGemmR4Q4K(b *testing.B) {
 	for c := 0; c < 4; c++ {
 		QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*nb:(c+1)*nb])
 	}
-	prev := active
-	defer func() { active = prev }()
-	for _, s := range ISAs() {
-		if !s.Supported {
-			continue
-		}
-		Use(s.Name)
-		o := Active()
+	eachISA(b, func(isa string, o *Ops) {
 		if o.GemmQ4KR4Q8Kx4 == nil {
-			continue
+			return
 		}
-		b.Run(s.Name, func(b *testing.B) {
+		b.Run(isa, func(b *testing.B) {
 			var out [16]float32
 			for b.Loop() {
 				o.GemmQ4KR4Q8Kx4(rp, a, nb, &out)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*16), "ns/block-row-col")
 		})
-	}
+	})
 }
 
 // BenchmarkGemvQ6K: 64 Q6_K rows of 16 super-blocks, cache-resident,
@@ -341,16 +286,9 @@ func BenchmarkGemvQ6K(b *testing.B) {
 	}
 	a := make([]BlockQ8K, nb)
 	QuantizeRowQ8K(randF32(r, nb*QK_K), a)
-	prev := active
-	defer func() { active = prev }()
-	for _, s := range ISAs() {
-		if !s.Supported || s.Name == "generic" || s.Name == "avx2-float" {
-			continue
-		}
-		Use(s.Name)
-		o := Active()
+	eachISA(b, func(isa string, o *Ops) {
 		var out [4]float32
-		b.Run("gguf/"+s.Name, func(b *testing.B) {
+		b.Run("gguf/"+isa, func(b *testing.B) {
 			b.SetBytes(nb * BlockQ6KSize * 64)
 			for b.Loop() {
 				for g := 0; g < 16; g++ {
@@ -359,9 +297,9 @@ func BenchmarkGemvQ6K(b *testing.B) {
 			}
 		})
 		if o.GemvQ6KR4Q8K == nil {
-			continue
+			return
 		}
-		b.Run("repacked/"+s.Name, func(b *testing.B) {
+		b.Run("repacked/"+isa, func(b *testing.B) {
 			b.SetBytes(nb * BlockQ6KSize * 64)
 			for b.Loop() {
 				for g := 0; g < 16; g++ {
@@ -369,7 +307,7 @@ func BenchmarkGemvQ6K(b *testing.B) {
 				}
 			}
 		})
-	}
+	}, "generic", "avx2-float")
 }
 
 // BenchmarkRepackQ6KR4: load-time repacking speed, in Q6_K bytes per second.
@@ -397,15 +335,8 @@ func BenchmarkGemmQ6K(b *testing.B) {
 	for c := 0; c < 4; c++ {
 		QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*nb:(c+1)*nb])
 	}
-	prev := active
-	defer func() { active = prev }()
-	for _, s := range ISAs() {
-		if !s.Supported || s.Name == "generic" || s.Name == "avx2-float" {
-			continue
-		}
-		Use(s.Name)
-		o := Active()
-		b.Run("gguf/"+s.Name, func(b *testing.B) {
+	eachISA(b, func(isa string, o *Ops) {
+		b.Run("gguf/"+isa, func(b *testing.B) {
 			var out [4]float32
 			for b.Loop() {
 				for row := 0; row < 4; row++ {
@@ -415,14 +346,30 @@ func BenchmarkGemmQ6K(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*16), "ns/block-row-col")
 		})
 		if o.GemmQ6KR4Q8Kx4 == nil {
-			continue
+			return
 		}
-		b.Run("repacked/"+s.Name, func(b *testing.B) {
+		b.Run("repacked/"+isa, func(b *testing.B) {
 			var out [16]float32
 			for b.Loop() {
 				o.GemmQ6KR4Q8Kx4(rp, a, nb, &out)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*16), "ns/block-row-col")
 		})
+	}, "generic", "avx2-float")
+}
+
+// eachISA runs f with every instruction set this CPU supports selected
+// (except the named ones), then restores the previous choice.
+func eachISA(b *testing.B, f func(isa string, o *Ops), skip ...string) {
+	prev := active
+	defer func() { active = prev }()
+	for _, s := range ISAs() {
+		if !s.Supported || slices.Contains(skip, s.Name) {
+			continue
+		}
+		if err := Use(s.Name); err != nil {
+			b.Fatal(err)
+		}
+		f(s.Name, Active())
 	}
 }
