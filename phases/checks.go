@@ -299,39 +299,7 @@ var kernelTwinCheck = Check{Name: "SIMD kernels equal their Go twins (every ISA 
 
 // promptPathsCheck: the tiled GEMM prefill gives the GEMV loop's logits.
 var promptPathsCheck = Check{Name: "GEMM prefill logits equal the GEMV loop's", Run: func(*Env) (bool, string) {
-	m, err := engine.Load(golden("llama-Q4_K_M.gguf"))
-	if err != nil {
-		return false, err.Error()
-	}
-	defer m.Close()
-	prompt, _, err := numerics.ReadGreedy(golden("llama-Q4_K_M.p64.greedy.txt"))
-	if err != nil {
-		return false, err.Error()
-	}
-	var ref []float32
-	for _, f := range []engine.Features{{}, {SequentialPrompt: true}} {
-		s, err := m.NewSession(engine.SessionOptions{Context: len(prompt), Features: f})
-		if err != nil {
-			return false, err.Error()
-		}
-		lg, err := s.Eval(prompt, true)
-		if err != nil {
-			s.Close()
-			return false, err.Error()
-		}
-		if ref == nil {
-			ref = append([]float32(nil), lg...)
-		} else {
-			for i := range lg {
-				if lg[i] != ref[i] {
-					s.Close()
-					return false, fmt.Sprintf("logit %d differs: %v vs %v", i, lg[i], ref[i])
-				}
-			}
-		}
-		s.Close()
-	}
-	return true, fmt.Sprintf("%d positions x %d logits identical", len(prompt), m.Config.NVocab)
+	return sameLogits(0, false, engine.Features{}, engine.Features{SequentialPrompt: true})
 }}
 
 // topologyCheck: the P-core detection on recorded hybrid dumps, and
@@ -393,6 +361,13 @@ var topologyCheck = Check{Name: "P-core detection and pinning", Run: func(*Env) 
 // repackCheck: decode on the repacked rows gives the GGUF layout's
 // logits bit for bit (golden llama-Q4_K_M, token by token).
 var repackCheck = Check{Name: "repacked decode logits equal the GGUF layout's", Run: func(*Env) (bool, string) {
+	return sameLogits(16, true, engine.Features{NoRepack: true}, engine.Features{})
+}}
+
+// sameLogits evaluates the golden llama-Q4_K_M prompt (its first n
+// tokens; all for n = 0) under two engine configurations, as one batch
+// or token by token (decode), and reports whether every logit is equal.
+func sameLogits(n int, tokenByToken bool, a, b engine.Features) (bool, string) {
 	m, err := engine.Load(golden("llama-Q4_K_M.gguf"))
 	if err != nil {
 		return false, err.Error()
@@ -402,32 +377,41 @@ var repackCheck = Check{Name: "repacked decode logits equal the GGUF layout's", 
 	if err != nil {
 		return false, err.Error()
 	}
-	prompt = prompt[:16]
-	var ref []float32
-	for _, f := range []engine.Features{{NoRepack: true}, {}} {
+	if n > 0 && n < len(prompt) {
+		prompt = prompt[:n]
+	}
+	eval := func(f engine.Features) ([]float32, error) {
 		s, err := m.NewSession(engine.SessionOptions{Context: len(prompt), Features: f})
 		if err != nil {
-			return false, err.Error()
+			return nil, err
 		}
-		var got []float32
+		defer s.Close()
+		if !tokenByToken {
+			lg, err := s.Eval(prompt, true)
+			return append([]float32(nil), lg...), err
+		}
+		var all []float32
 		for _, tok := range prompt {
 			lg, err := s.Eval([]int32{tok}, false)
 			if err != nil {
-				s.Close()
-				return false, err.Error()
+				return nil, err
 			}
-			got = append(got, lg...)
+			all = append(all, lg...)
 		}
-		s.Close()
-		if ref == nil {
-			ref = got
-			continue
-		}
-		for i := range ref {
-			if ref[i] != got[i] {
-				return false, fmt.Sprintf("logit %d of %d differs: %v repacked, %v GGUF layout", i, len(ref), got[i], ref[i])
-			}
+		return all, nil
+	}
+	ref, err := eval(a)
+	if err != nil {
+		return false, err.Error()
+	}
+	got, err := eval(b)
+	if err != nil {
+		return false, err.Error()
+	}
+	for i := range ref {
+		if got[i] != ref[i] {
+			return false, fmt.Sprintf("logit %d of %d differs: %v against %v", i, len(ref), got[i], ref[i])
 		}
 	}
-	return true, fmt.Sprintf("%d decode steps, %d logits bit-identical (kernels %s)", len(prompt), len(ref), kernels.Active().ISA)
-}}
+	return true, fmt.Sprintf("%d positions x %d logits identical (kernels %s)", len(prompt), m.Config.NVocab, kernels.Active().ISA)
+}
