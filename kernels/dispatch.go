@@ -21,6 +21,10 @@ type Ops struct {
 	DotF16      func(w, a []uint16) float32
 	DotBF16     func(w, a []uint16) float32
 	AxpyF32     func(a float32, x, y []float32)
+	// Flash attention over the Q8_0 KV cache (twins in attention.go).
+	DotQ8_0Rows  func(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8_0)
+	AxpyQ8_0Rows func(out []float32, p []float32, v []BlockQ8_0, stride int)
+	ExpSubF32    func(x []float32, m float32) float32
 	// GemmQ4KQ8Kx4 multiplies one Q4_K row by four Q8_K columns:
 	// column c is a[c*stride : c*stride+len(w)]; out gets four results,
 	// each bit-identical to DotQ4KQ8K on that column.
@@ -107,6 +111,10 @@ var GenericOps = Ops{
 	DotF16:      DotF16,
 	DotBF16:     DotBF16,
 	AxpyF32:     AxpyF32,
+
+	DotQ8_0Rows:  DotQ8_0Rows,
+	AxpyQ8_0Rows: AxpyQ8_0Rows,
+	ExpSubF32:    ExpSubF32,
 
 	GemmQ4KQ8Kx4:     GemmQ4KQ8Kx4,
 	GemmQ6KQ8Kx4:     GemmQ6KQ8Kx4,

@@ -54,7 +54,47 @@ func avx2Ops() Ops {
 	o.DotF32 = dotF32AVX2Slices
 	o.DotF16 = dotF16AVX2Slices
 	o.AxpyF32 = axpyF32AVX2Slices
+	o.DotQ8_0Rows = dotQ8_0RowsAVX2Slices
+	o.AxpyQ8_0Rows = axpyQ8_0RowsAVX2Slices
+	o.ExpSubF32 = expSubF32AVX2Slices
 	return o
+}
+
+func dotQ8_0RowsAVX2Slices(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8_0) {
+	if len(dst) == 0 {
+		return
+	}
+	if len(q) == 0 {
+		clear(dst)
+		return
+	}
+	_ = k[(len(dst)-1)*stride+len(q)-1]
+	dotQ8_0RowsAVX2((*byte)(unsafe.Pointer(&k[0])), (*byte)(unsafe.Pointer(&q[0])), len(q), len(dst), stride*BlockQ8_0Size, &dst[0])
+}
+
+func axpyQ8_0RowsAVX2Slices(out []float32, p []float32, v []BlockQ8_0, stride int) {
+	nb := len(out) / QK8_0
+	if len(p) == 0 || nb == 0 {
+		return
+	}
+	_ = v[(len(p)-1)*stride+nb-1]
+	axpyQ8_0RowsAVX2(&out[0], &p[0], (*byte)(unsafe.Pointer(&v[0])), len(p), stride*BlockQ8_0Size, nb)
+}
+
+// expSubF32AVX2Slices: the kernel keeps ExpSubF32's eight partial sums
+// in a YMM register; the tail and the combination are the twin's code.
+func expSubF32AVX2Slices(x []float32, m float32) float32 {
+	var s [8]float32
+	n := len(x) &^ 7
+	if n > 0 {
+		expSubF32AVX2x8(&x[0], n, m, &s[0])
+	}
+	for i := n; i < len(x); i++ {
+		e := ExpF32(x[i] - m)
+		x[i] = e
+		s[0] += e
+	}
+	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
 }
 
 func dotQ8_0Q8_0AVX2Slices(w, a []BlockQ8_0) float32 {

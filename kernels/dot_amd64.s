@@ -4275,6 +4275,266 @@ axpydone:
 	VZEROUPPER
 	RET
 
+// func dotQ8_0RowsAVX2(k *byte, q *byte, nb int, rows int, stride int, dst *float32)
+// Requires: AVX, AVX2, F16C
+TEXT ·dotQ8_0RowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ         k+0(FP), AX
+	MOVQ         rows+24(FP), CX
+	MOVQ         dst+40(FP), DX
+	MOVL         $0x00010001, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+
+q80row:
+	CMPQ   CX, $0x00
+	JE     q80rowsdone
+	MOVQ   AX, BX
+	MOVQ   q+8(FP), SI
+	MOVQ   nb+16(FP), DI
+	VXORPS X1, X1, X1
+
+q80rowblock:
+	CMPQ         DI, $0x00
+	JE           q80rowend
+	VMOVDQU      2(BX), Y2
+	VMOVDQU      2(SI), Y3
+	VPSIGNB      Y2, Y3, Y3
+	VPABSB       Y2, Y2
+	VPMADDUBSW   Y3, Y2, Y2
+	VPMADDWD     Y0, Y2, Y2
+	VEXTRACTI128 $0x01, Y2, X3
+	VPADDD       X3, X2, X3
+	VPSHUFD      $0x4e, X3, X2
+	VPADDD       X2, X3, X3
+	VPSHUFD      $0xb1, X3, X2
+	VPADDD       X2, X3, X3
+	VCVTDQ2PS    X3, X3
+	MOVWLZX      (BX), R8
+	VMOVD        R8, X2
+	VCVTPH2PS    X2, X2
+	MOVWLZX      (SI), R8
+	VMOVD        R8, X4
+	VCVTPH2PS    X4, X4
+	VMULSS       X4, X2, X2
+	VMULSS       X3, X2, X2
+	VADDSS       X2, X1, X1
+	ADDQ         $0x22, BX
+	ADDQ         $0x22, SI
+	DECQ         DI
+	JMP          q80rowblock
+
+q80rowend:
+	VMOVSS X1, (DX)
+	ADDQ   $0x04, DX
+	MOVQ   stride+32(FP), BX
+	ADDQ   BX, AX
+	DECQ   CX
+	JMP    q80row
+
+q80rowsdone:
+	VZEROUPPER
+	RET
+
+// func axpyQ8_0RowsAVX2(out *float32, p *float32, v *byte, rows int, stride int, nb int)
+// Requires: AVX, AVX2, F16C
+TEXT ·axpyQ8_0RowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), AX
+	MOVQ v+16(FP), CX
+	MOVQ nb+40(FP), DX
+
+axq8block:
+	CMPQ    DX, $0x00
+	JE      axq8done
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VMOVUPS 64(AX), Y2
+	VMOVUPS 96(AX), Y3
+	MOVQ    p+8(FP), BX
+	MOVQ    rows+24(FP), SI
+	MOVQ    CX, DI
+
+axq8row:
+	MOVWLZX      (DI), R8
+	VMOVD        R8, X4
+	VCVTPH2PS    X4, X4
+	VMULSS       (BX), X4, X4
+	VBROADCASTSS X4, Y4
+	VPMOVSXBD    2(DI), Y5
+	VCVTDQ2PS    Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y5, Y0, Y0
+	VPMOVSXBD    10(DI), Y5
+	VCVTDQ2PS    Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y5, Y1, Y1
+	VPMOVSXBD    18(DI), Y5
+	VCVTDQ2PS    Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y5, Y2, Y2
+	VPMOVSXBD    26(DI), Y5
+	VCVTDQ2PS    Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y5, Y3, Y3
+	ADDQ         $0x04, BX
+	MOVQ         stride+32(FP), R8
+	ADDQ         R8, DI
+	DECQ         SI
+	JNZ          axq8row
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y1, 32(AX)
+	VMOVUPS      Y2, 64(AX)
+	VMOVUPS      Y3, 96(AX)
+	ADDQ         $0x80, AX
+	ADDQ         $0x22, CX
+	DECQ         DX
+	JMP          axq8block
+
+axq8done:
+	VZEROUPPER
+	RET
+
+DATA expConsts<>+0(SB)/4, $0x3fb8aa3b
+DATA expConsts<>+4(SB)/4, $0x3fb8aa3b
+DATA expConsts<>+8(SB)/4, $0x3fb8aa3b
+DATA expConsts<>+12(SB)/4, $0x3fb8aa3b
+DATA expConsts<>+16(SB)/4, $0x3fb8aa3b
+DATA expConsts<>+20(SB)/4, $0x3fb8aa3b
+DATA expConsts<>+24(SB)/4, $0x3fb8aa3b
+DATA expConsts<>+28(SB)/4, $0x3fb8aa3b
+DATA expConsts<>+32(SB)/4, $0x3f318000
+DATA expConsts<>+36(SB)/4, $0x3f318000
+DATA expConsts<>+40(SB)/4, $0x3f318000
+DATA expConsts<>+44(SB)/4, $0x3f318000
+DATA expConsts<>+48(SB)/4, $0x3f318000
+DATA expConsts<>+52(SB)/4, $0x3f318000
+DATA expConsts<>+56(SB)/4, $0x3f318000
+DATA expConsts<>+60(SB)/4, $0x3f318000
+DATA expConsts<>+64(SB)/4, $0xb95e8083
+DATA expConsts<>+68(SB)/4, $0xb95e8083
+DATA expConsts<>+72(SB)/4, $0xb95e8083
+DATA expConsts<>+76(SB)/4, $0xb95e8083
+DATA expConsts<>+80(SB)/4, $0xb95e8083
+DATA expConsts<>+84(SB)/4, $0xb95e8083
+DATA expConsts<>+88(SB)/4, $0xb95e8083
+DATA expConsts<>+92(SB)/4, $0xb95e8083
+DATA expConsts<>+96(SB)/4, $0x39506967
+DATA expConsts<>+100(SB)/4, $0x39506967
+DATA expConsts<>+104(SB)/4, $0x39506967
+DATA expConsts<>+108(SB)/4, $0x39506967
+DATA expConsts<>+112(SB)/4, $0x39506967
+DATA expConsts<>+116(SB)/4, $0x39506967
+DATA expConsts<>+120(SB)/4, $0x39506967
+DATA expConsts<>+124(SB)/4, $0x39506967
+DATA expConsts<>+128(SB)/4, $0x3ab743ce
+DATA expConsts<>+132(SB)/4, $0x3ab743ce
+DATA expConsts<>+136(SB)/4, $0x3ab743ce
+DATA expConsts<>+140(SB)/4, $0x3ab743ce
+DATA expConsts<>+144(SB)/4, $0x3ab743ce
+DATA expConsts<>+148(SB)/4, $0x3ab743ce
+DATA expConsts<>+152(SB)/4, $0x3ab743ce
+DATA expConsts<>+156(SB)/4, $0x3ab743ce
+DATA expConsts<>+160(SB)/4, $0x3c088908
+DATA expConsts<>+164(SB)/4, $0x3c088908
+DATA expConsts<>+168(SB)/4, $0x3c088908
+DATA expConsts<>+172(SB)/4, $0x3c088908
+DATA expConsts<>+176(SB)/4, $0x3c088908
+DATA expConsts<>+180(SB)/4, $0x3c088908
+DATA expConsts<>+184(SB)/4, $0x3c088908
+DATA expConsts<>+188(SB)/4, $0x3c088908
+DATA expConsts<>+192(SB)/4, $0x3d2aa9c1
+DATA expConsts<>+196(SB)/4, $0x3d2aa9c1
+DATA expConsts<>+200(SB)/4, $0x3d2aa9c1
+DATA expConsts<>+204(SB)/4, $0x3d2aa9c1
+DATA expConsts<>+208(SB)/4, $0x3d2aa9c1
+DATA expConsts<>+212(SB)/4, $0x3d2aa9c1
+DATA expConsts<>+216(SB)/4, $0x3d2aa9c1
+DATA expConsts<>+220(SB)/4, $0x3d2aa9c1
+DATA expConsts<>+224(SB)/4, $0x3e2aaaaa
+DATA expConsts<>+228(SB)/4, $0x3e2aaaaa
+DATA expConsts<>+232(SB)/4, $0x3e2aaaaa
+DATA expConsts<>+236(SB)/4, $0x3e2aaaaa
+DATA expConsts<>+240(SB)/4, $0x3e2aaaaa
+DATA expConsts<>+244(SB)/4, $0x3e2aaaaa
+DATA expConsts<>+248(SB)/4, $0x3e2aaaaa
+DATA expConsts<>+252(SB)/4, $0x3e2aaaaa
+DATA expConsts<>+256(SB)/4, $0x3f000000
+DATA expConsts<>+260(SB)/4, $0x3f000000
+DATA expConsts<>+264(SB)/4, $0x3f000000
+DATA expConsts<>+268(SB)/4, $0x3f000000
+DATA expConsts<>+272(SB)/4, $0x3f000000
+DATA expConsts<>+276(SB)/4, $0x3f000000
+DATA expConsts<>+280(SB)/4, $0x3f000000
+DATA expConsts<>+284(SB)/4, $0x3f000000
+DATA expConsts<>+288(SB)/4, $0x3f800000
+DATA expConsts<>+292(SB)/4, $0x3f800000
+DATA expConsts<>+296(SB)/4, $0x3f800000
+DATA expConsts<>+300(SB)/4, $0x3f800000
+DATA expConsts<>+304(SB)/4, $0x3f800000
+DATA expConsts<>+308(SB)/4, $0x3f800000
+DATA expConsts<>+312(SB)/4, $0x3f800000
+DATA expConsts<>+316(SB)/4, $0x3f800000
+GLOBL expConsts<>(SB), RODATA|NOPTR, $320
+
+// func expSubF32AVX2x8(x *float32, n int, m float32, out *float32)
+// Requires: AVX, AVX2
+TEXT ·expSubF32AVX2x8(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS m+16(FP), Y0
+	MOVL         $0xc2ae0000, DX
+	VMOVD        DX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x42b00000, DX
+	VMOVD        DX, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x0000007f, DX
+	VMOVD        DX, X3
+	VPBROADCASTD X3, Y3
+	VXORPS       Y4, Y4, Y4
+
+exploop:
+	CMPQ      CX, $0x00
+	JE        expdone
+	VMOVUPS   (AX), Y5
+	VSUBPS    Y0, Y5, Y5
+	VMAXPS    Y5, Y1, Y5
+	VMINPS    Y5, Y2, Y5
+	VMULPS    expConsts<>+0(SB), Y5, Y6
+	VCVTPS2DQ Y6, Y8
+	VCVTDQ2PS Y8, Y6
+	VMULPS    expConsts<>+32(SB), Y6, Y7
+	VSUBPS    Y7, Y5, Y5
+	VMULPS    expConsts<>+64(SB), Y6, Y7
+	VSUBPS    Y7, Y5, Y5
+	VMULPS    expConsts<>+96(SB), Y5, Y6
+	VADDPS    expConsts<>+128(SB), Y6, Y6
+	VMULPS    Y5, Y6, Y6
+	VADDPS    expConsts<>+160(SB), Y6, Y6
+	VMULPS    Y5, Y6, Y6
+	VADDPS    expConsts<>+192(SB), Y6, Y6
+	VMULPS    Y5, Y6, Y6
+	VADDPS    expConsts<>+224(SB), Y6, Y6
+	VMULPS    Y5, Y6, Y6
+	VADDPS    expConsts<>+256(SB), Y6, Y6
+	VMULPS    Y5, Y5, Y7
+	VMULPS    Y7, Y6, Y6
+	VADDPS    Y5, Y6, Y6
+	VADDPS    expConsts<>+288(SB), Y6, Y6
+	VPADDD    Y3, Y8, Y8
+	VPSLLD    $0x17, Y8, Y8
+	VMULPS    Y8, Y6, Y6
+	VMOVUPS   Y6, (AX)
+	VADDPS    Y6, Y4, Y4
+	ADDQ      $0x20, AX
+	SUBQ      $0x08, CX
+	JMP       exploop
+
+expdone:
+	MOVQ    out+24(FP), AX
+	VMOVUPS Y4, (AX)
+	VZEROUPPER
+	RET
+
 DATA q4kr4ScaleShuf<>+0(SB)/1, $0x00
 DATA q4kr4ScaleShuf<>+1(SB)/1, $0x01
 DATA q4kr4ScaleShuf<>+2(SB)/1, $0x00

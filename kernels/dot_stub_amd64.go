@@ -65,6 +65,15 @@ func dotF16AVX2x8(w *uint16, a *uint16, n int, out *float32)
 func axpyF32AVX2(a float32, x *float32, y *float32, n int)
 
 //go:noescape
+func dotQ8_0RowsAVX2(k *byte, q *byte, nb int, rows int, stride int, dst *float32)
+
+//go:noescape
+func axpyQ8_0RowsAVX2(out *float32, p *float32, v *byte, rows int, stride int, nb int)
+
+//go:noescape
+func expSubF32AVX2x8(x *float32, n int, m float32, out *float32)
+
+//go:noescape
 func gemvQ4KR4Q8KAVX512(w *byte, a *byte, nb int, pf int, out *float32)
 
 //go:noescape

@@ -1,0 +1,102 @@
+package kernels
+
+import "math"
+
+// Flash attention's kernels over an int8 (Q8_0) KV cache, as Go twins.
+// The SIMD versions (AVX2; the AVX-512 and AVX-VNNI tables share them)
+// repeat this arithmetic operation by operation, so they are
+// bit-identical: every product is rounded before it is added (no fused
+// multiply-add) and sums run in the order written here.
+
+// DotQ8_0Rows scores one quantized query against rows of a Q8_0 key
+// cache: dst[j] = DotQ8_0Q8_0(k[j·stride : j·stride+len(q)], q) for
+// j < len(dst). stride is in blocks (a cache row holds every KV head).
+func DotQ8_0Rows(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8_0) {
+	for j := range dst {
+		dst[j] = DotQ8_0Q8_0(k[j*stride:j*stride+len(q)], q)
+	}
+}
+
+// AxpyQ8_0Rows adds the p-weighted sum of Q8_0 value rows to out:
+// out[32b+i] += (p[j]·d_jb)·q_jbi for each row j < len(p) (row j at
+// v[j·stride:]) in order, block b < len(out)/32. Weight and scale are
+// multiplied once per block, so one multiply per value remains.
+func AxpyQ8_0Rows(out []float32, p []float32, v []BlockQ8_0, stride int) {
+	nb := len(out) / QK8_0
+	for j, pj := range p {
+		row := v[j*stride : j*stride+nb]
+		for b := range row {
+			w := float32(pj * FP16ToF32(row[b].D))
+			o := out[b*QK8_0 : (b+1)*QK8_0]
+			for i, q := range row[b].Qs {
+				o[i] += float32(w * float32(q))
+			}
+		}
+	}
+}
+
+// ExpSubF32 replaces x[i] by exp(x[i] − m) (ExpF32) and returns their
+// sum, kept as eight partial sums the way an 8-lane register keeps them
+// (the tail goes to lane 0), combined as DotF32 combines its lanes.
+// Online softmax calls it with m the running maximum, so every argument
+// is ≤ 0.
+func ExpSubF32(x []float32, m float32) float32 {
+	var s [8]float32
+	n := len(x) &^ 7
+	for i := 0; i < n; i += 8 {
+		for k := 0; k < 8; k++ {
+			e := ExpF32(x[i+k] - m)
+			x[i+k] = e
+			s[k] += e
+		}
+	}
+	for i := n; i < len(x); i++ {
+		e := ExpF32(x[i] - m)
+		x[i] = e
+		s[0] += e
+	}
+	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
+}
+
+// Constants of ExpF32: Cody–Waite reduction by ln 2 in two parts (the
+// first has few enough bits that n·expC1 is exact) and Cephes' expf
+// polynomial, accurate to about 2 ulp over the reduced range.
+const (
+	expLo   = -87.0 // exp(−87) is still a normal float32
+	expHi   = 88.0
+	expLog2 = 1.44269504088896341
+	expC1   = 0.693359375
+	expC2   = -2.12194440e-4
+	expP0   = 1.9875691500e-4
+	expP1   = 1.3981999507e-3
+	expP2   = 8.3334519073e-3
+	expP3   = 4.1665795894e-2
+	expP4   = 1.6666665459e-1
+	expP5   = 5.0000001201e-1
+)
+
+// ExpF32 is the exponential used by attention's softmax, written as the
+// SIMD kernel computes it: clamp, n = round-half-even(x·log2 e),
+// r = x − n·ln2 in two parts, a degree-7 polynomial, times 2^n built in
+// the exponent bits. Every step is one float32 operation.
+func ExpF32(x float32) float32 {
+	if expLo > x { // written as the kernel's max/min, so NaN passes through
+		x = expLo
+	}
+	if expHi < x {
+		x = expHi
+	}
+	n := float32(math.RoundToEven(float64(float32(x * expLog2))))
+	r := x - float32(n*expC1)
+	r = r - float32(n*expC2)
+	p := float32(expP0)
+	p = float32(p*r) + expP1
+	p = float32(p*r) + expP2
+	p = float32(p*r) + expP3
+	p = float32(p*r) + expP4
+	p = float32(p*r) + expP5
+	r2 := float32(r * r)
+	y := float32(p*r2) + r
+	y = y + 1
+	return float32(y * math.Float32frombits(uint32(int32(n)+127)<<23))
+}

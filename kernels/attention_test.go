@@ -1,0 +1,85 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// randQ8_0Rows quantizes rows×nb blocks of normal values times scale,
+// misaligned in memory, as the KV cache would hold them.
+func randQ8_0Rows(r *rand.Rand, n int, scale float64) []BlockQ8_0 {
+	x := make([]float32, n*QK8_0)
+	for i := range x {
+		x[i] = float32(r.NormFloat64() * scale)
+	}
+	b := make([]BlockQ8_0, n)
+	QuantizeRowQ8_0(x, b)
+	return misaligned(b, BlockQ8_0Size, AsQ8_0)
+}
+
+// The attention kernels against their twins, exactly, on odd numbers of
+// rows, blocks and strides (a row holds every KV head, so stride > nb).
+func TestAttentionKernelsMatchTwins(t *testing.T) {
+	r := rand.New(rand.NewPCG(61, 62))
+	forEachISA(t, func(t *testing.T, o *Ops) {
+		for _, shape := range []struct{ rows, nb, stride int }{{1, 1, 1}, {3, 2, 5}, {7, 4, 4}, {17, 3, 9}, {64, 4, 32}, {129, 2, 6}} {
+			k := randQ8_0Rows(r, (shape.rows-1)*shape.stride+shape.nb, 2)
+			q := randQ8_0Rows(r, shape.nb, 1)
+			got, want := make([]float32, shape.rows), make([]float32, shape.rows)
+			o.DotQ8_0Rows(got, k, shape.stride, q)
+			DotQ8_0Rows(want, k, shape.stride, q)
+			for j := range got {
+				if got[j] != want[j] || want[j] != DotQ8_0Q8_0(k[j*shape.stride:j*shape.stride+shape.nb], q) {
+					t.Fatalf("DotQ8_0Rows %+v row %d: %v, twin %v", shape, j, got[j], want[j])
+				}
+			}
+			p := randF32(r, shape.rows)
+			out1 := randF32(r, shape.nb*QK8_0+1)[1:]
+			out2 := append([]float32(nil), out1...)
+			o.AxpyQ8_0Rows(out1, p, k, shape.stride)
+			AxpyQ8_0Rows(out2, p, k, shape.stride)
+			for i := range out1 {
+				if out1[i] != out2[i] {
+					t.Fatalf("AxpyQ8_0Rows %+v at %d: %v, twin %v", shape, i, out1[i], out2[i])
+				}
+			}
+		}
+		for _, n := range []int{1, 7, 8, 9, 63, 64, 100, 513} {
+			x := randF32(r, n+1)[1:]
+			for i := range x {
+				x[i] *= 30
+			}
+			x[0] = -1000 // clamped
+			m := float32(25)
+			y := append([]float32(nil), x...)
+			if got, want := o.ExpSubF32(x, m), ExpSubF32(y, m); got != want {
+				t.Fatalf("ExpSubF32 n=%d: sum %v, twin %v", n, got, want)
+			}
+			for i := range x {
+				if x[i] != y[i] {
+					t.Fatalf("ExpSubF32 n=%d at %d: %v, twin %v", n, i, x[i], y[i])
+				}
+			}
+		}
+	})
+}
+
+// ExpF32 against math.Exp over the range softmax uses, in ulps.
+func TestExpF32Accuracy(t *testing.T) {
+	worst := 0.0
+	for x := float32(-87); x <= 10; x += 0.0013 {
+		got, want := float64(ExpF32(x)), math.Exp(float64(x))
+		ulp := float64(math.Nextafter32(float32(want), float32(math.Inf(1)))) - float64(float32(want))
+		if e := math.Abs(got-want) / ulp; e > worst {
+			worst = e
+		}
+	}
+	if worst > 3 {
+		t.Fatalf("ExpF32 is %.2f ulp off math.Exp at worst", worst)
+	}
+	t.Logf("worst error %.2f ulp", worst)
+	if ExpF32(0) != 1 || ExpF32(-200) == 0 || ExpF32(-200) > 1e-37 {
+		t.Fatalf("ExpF32(0) = %v, ExpF32(-200) = %v", ExpF32(0), ExpF32(-200))
+	}
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// Flash attention's kernels over the Q8_0 KV cache (twins in
+// kernels/attention.go). AVX2 only: the AVX-512 and AVX-VNNI tables
+// share them. Float steps are separate multiplies and adds, in the
+// twins' order, so results are bit-identical.
+
+// q80BlockDot adds (f16(dw)·f16(da))·isum of the Q8_0 blocks at wp and ap
+// to the scalar sum: DotQ8_0Q8_0's step for one block.
+func q80BlockDot(wp, ap Register, ones VecVirtual, sum VecVirtual) {
+	x, y := YMM(), YMM()
+	VMOVDQU(Mem{Base: wp, Disp: q80Qs}, x)
+	VMOVDQU(Mem{Base: ap, Disp: q80Qs}, y)
+	VPSIGNB(x, y, y) // y·sign(x)
+	VPABSB(x, x)
+	VPMADDUBSW(y, x, x)
+	VPMADDWD(ones, x, x)
+	h := XMM()
+	VEXTRACTI128(Imm(1), x, h)
+	VPADDD(h, x.AsX(), h)
+	hsum4(h)
+	VCVTDQ2PS(h, h)
+	hw, dw, da := GP32(), XMM(), XMM()
+	MOVWLZX(Mem{Base: wp}, hw)
+	VMOVD(hw, dw)
+	VCVTPH2PS(dw, dw)
+	MOVWLZX(Mem{Base: ap}, hw)
+	VMOVD(hw, da)
+	VCVTPH2PS(da, da)
+	VMULSS(da, dw, dw)
+	VMULSS(h, dw, dw)
+	VADDSS(dw, sum, sum)
+}
+
+// dotQ8_0RowsAVX2 is DotQ8_0Rows: rows key rows (stride bytes apart) of
+// nb blocks each, against one query of nb blocks.
+func dotQ8_0RowsAVX2() {
+	TEXT("dotQ8_0RowsAVX2", NOSPLIT, "func(k, q *byte, nb, rows, stride int, dst *float32)")
+	Pragma("noescape")
+	kp := Load(Param("k"), GP64())
+	rows := Load(Param("rows"), GP64())
+	dst := Load(Param("dst"), GP64())
+	ones := YMM()
+	broadcastConst(ones, 0x00010001)
+	Label("q80row")
+	CMPQ(rows, Imm(0))
+	JE(LabelRef("q80rowsdone"))
+	wp := GP64()
+	MOVQ(kp, wp)
+	ap := Load(Param("q"), GP64())
+	nb := Load(Param("nb"), GP64())
+	sum := XMM()
+	VXORPS(sum, sum, sum)
+	Label("q80rowblock")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("q80rowend"))
+	q80BlockDot(wp, ap, ones, sum)
+	ADDQ(Imm(q80Size), wp)
+	ADDQ(Imm(q80Size), ap)
+	DECQ(nb)
+	JMP(LabelRef("q80rowblock"))
+	Label("q80rowend")
+	VMOVSS(sum, Mem{Base: dst})
+	ADDQ(Imm(4), dst)
+	stride := Load(Param("stride"), GP64())
+	ADDQ(stride, kp)
+	DECQ(rows)
+	JMP(LabelRef("q80row"))
+	Label("q80rowsdone")
+	VZEROUPPER()
+	RET()
+}
+
+// axpyQ8_0RowsAVX2 is AxpyQ8_0Rows: for each of nb blocks of out (32
+// floats, held in four YMM registers), add every row's (p[j]·d)·q in row
+// order, then store. rows ≥ 1.
+func axpyQ8_0RowsAVX2() {
+	TEXT("axpyQ8_0RowsAVX2", NOSPLIT, "func(out, p *float32, v *byte, rows, stride, nb int)")
+	Pragma("noescape")
+	op := Load(Param("out"), GP64())
+	vb := Load(Param("v"), GP64())
+	nb := Load(Param("nb"), GP64())
+	Label("axq8block")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("axq8done"))
+	acc := [4]VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	for i, a := range acc {
+		VMOVUPS(Mem{Base: op, Disp: 32 * i}, a)
+	}
+	pp := Load(Param("p"), GP64())
+	rows := Load(Param("rows"), GP64())
+	vp := GP64()
+	MOVQ(vb, vp)
+	Label("axq8row")
+	hw, w, wb := GP32(), XMM(), YMM()
+	MOVWLZX(Mem{Base: vp}, hw)
+	VMOVD(hw, w)
+	VCVTPH2PS(w, w)
+	VMULSS(Mem{Base: pp}, w, w) // p[j]·d, rounded once as in the twin
+	VBROADCASTSS(w, wb)
+	for i, a := range acc {
+		x := YMM()
+		VPMOVSXBD(Mem{Base: vp, Disp: q80Qs + 8*i}, x)
+		VCVTDQ2PS(x, x)
+		VMULPS(wb, x, x)
+		VADDPS(x, a, a)
+	}
+	ADDQ(Imm(4), pp)
+	stride := Load(Param("stride"), GP64())
+	ADDQ(stride, vp)
+	DECQ(rows)
+	JNZ(LabelRef("axq8row"))
+	for i, a := range acc {
+		VMOVUPS(a, Mem{Base: op, Disp: 32 * i})
+	}
+	ADDQ(Imm(128), op)
+	ADDQ(Imm(q80Size), vb)
+	DECQ(nb)
+	JMP(LabelRef("axq8block"))
+	Label("axq8done")
+	VZEROUPPER()
+	RET()
+}
+
+// expConsts is ExpF32's constant table, 32 bytes (eight lanes) each:
+// log2 e, the two parts of ln 2, the six polynomial coefficients, 1.
+func expConsts() Mem {
+	m := GLOBL("expConsts", RODATA|NOPTR)
+	for k, v := range []float32{1.44269504088896341, 0.693359375, -2.12194440e-4,
+		1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1, 1} {
+		for i := 0; i < 8; i++ {
+			DATA(32*k+4*i, U32(math.Float32bits(v)))
+		}
+	}
+	return m
+}
+
+// expSubF32AVX2x8 is ExpSubF32's vector part over n (a multiple of 8)
+// values: x[i] = ExpF32(x[i] − m), and the eight lane sums go to out.
+// Each step is ExpF32's operation; constants come from expConsts.
+func expSubF32AVX2x8(ec Mem) {
+	TEXT("expSubF32AVX2x8", NOSPLIT, "func(x *float32, n int, m float32, out *float32)")
+	Pragma("noescape")
+	xp := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	mv := YMM()
+	VBROADCASTSS(NewParamAddr("m", 16), mv)
+	lo, hi := YMM(), YMM()
+	broadcastConst(lo, math.Float32bits(-87))
+	broadcastConst(hi, math.Float32bits(88))
+	log2e, c1, c2, one := ec.Offset(0), ec.Offset(32), ec.Offset(64), ec.Offset(32*9)
+	p := func(i int) Mem { return ec.Offset(32 * (3 + i)) }
+	bias := YMM()
+	broadcastConst(bias, 127)
+	acc := YMM()
+	VXORPS(acc, acc, acc)
+	Label("exploop")
+	CMPQ(n, Imm(0))
+	JE(LabelRef("expdone"))
+	t, nf, r, a, y := YMM(), YMM(), YMM(), YMM(), YMM()
+	VMOVUPS(Mem{Base: xp}, t)
+	VSUBPS(mv, t, t)
+	VMAXPS(t, lo, t) // lo > t ? lo : t — NaN passes, as in the twin
+	VMINPS(t, hi, t) // hi < t ? hi : t
+	VMULPS(log2e, t, nf)
+	ni := YMM()
+	VCVTPS2DQ(nf, ni) // round half to even (MXCSR default)
+	VCVTDQ2PS(ni, nf)
+	VMULPS(c1, nf, a)
+	VSUBPS(a, t, r)
+	VMULPS(c2, nf, a)
+	VSUBPS(a, r, r)
+	VMULPS(p(0), r, y)
+	VADDPS(p(1), y, y)
+	for i := 2; i < 6; i++ {
+		VMULPS(r, y, y)
+		VADDPS(p(i), y, y)
+	}
+	VMULPS(r, r, a)
+	VMULPS(a, y, y)
+	VADDPS(r, y, y)
+	VADDPS(one, y, y)
+	VPADDD(bias, ni, ni)
+	VPSLLD(Imm(23), ni, ni)
+	VMULPS(ni, y, y)
+	VMOVUPS(y, Mem{Base: xp})
+	VADDPS(y, acc, acc)
+	ADDQ(Imm(32), xp)
+	SUBQ(Imm(8), n)
+	JMP(LabelRef("exploop"))
+	Label("expdone")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(acc, Mem{Base: op})
+	VZEROUPPER()
+	RET()
+}
