@@ -7,24 +7,33 @@ import (
 )
 
 // KVCache stores the keys and values of past positions for every layer
-// and answers attention queries over them. Implementations differ in
-// storage (f32 now; int8 with f32 scales in phase 5).
+// and answers attention queries over them: f32Cache (f32 storage, one
+// query at a time) and q8Cache (Q8_0 storage, tiled flash attention).
 //
-// Concurrency contract: one session owns its cache; calls for different
-// heads of the same layer and position may run concurrently, Put may not
-// run concurrently with Attend on the same layer.
+// Concurrency contract: one session owns its cache; Attend calls for
+// different KV heads of the same layer, or different token ranges, may
+// run concurrently; Put may not run concurrently with Attend.
 type KVCache interface {
 	// Capacity is the number of positions the cache can hold.
 	Capacity() int
 	// Put stores k and v (each KVDim floats) for layer at position pos.
 	Put(layer, pos int, k, v []float32)
-	// Attend computes, for query head h of q (HeadDim floats), the
-	// softmax-weighted sum of values over positions [0, n) into out.
-	// scratch must hold AttendScratch(n) floats and belongs to the caller's
-	// thread.
-	Attend(layer, h int, q []float32, n int, out, scratch []float32)
-	// AttendScratch is the scratch size Attend needs for n positions.
-	AttendScratch(n int) int
+	// Attend runs causal attention for the query heads that share KV
+	// head kvh, for T consecutive tokens: token t is at position pos0+t
+	// and sees positions 0..pos0+t. Query head h of token t is
+	// q[t·qStride+h·HeadDim:][:HeadDim]; its result goes to the same
+	// place in out. sc is the calling thread's scratch.
+	Attend(layer, kvh, pos0, T int, q, out []float32, qStride int, sc *attnScratch)
+	// NewScratch allocates one thread's scratch for Attend.
+	NewScratch() *attnScratch
+}
+
+// attnScratch is one thread's working memory for KVCache.Attend.
+type attnScratch struct {
+	scores []float32           // one query's scores over a key range
+	m, l   []float32           // per query: running max and softmax sum
+	q8     []kernels.BlockQ8_0 // the queries quantized, flashQueries of them
+	qrot   []float32           // one query, rotated
 }
 
 // f32Cache keeps keys and values as float32, [layer][pos][kvDim].
@@ -55,11 +64,23 @@ func (c *f32Cache) Put(layer, pos int, k, v []float32) {
 	copy(c.v[layer][pos*d:(pos+1)*d], v)
 }
 
-func (c *f32Cache) AttendScratch(n int) int { return n }
+func (c *f32Cache) NewScratch() *attnScratch {
+	return &attnScratch{scores: make([]float32, c.cap)}
+}
 
-func (c *f32Cache) Attend(layer, h int, q []float32, n int, out, scratch []float32) {
+// Attend answers one query at a time: all scores, softmax, weighted sum.
+func (c *f32Cache) Attend(layer, kvh, pos0, T int, q, out []float32, qStride int, sc *attnScratch) {
+	hd := c.cfg.HeadDim
+	for t := 0; t < T; t++ {
+		for h := kvh * c.groupSz; h < (kvh+1)*c.groupSz; h++ {
+			o := t*qStride + h*hd
+			c.attend(layer, kvh, q[o:o+hd], pos0+t+1, out[o:o+hd], sc.scores)
+		}
+	}
+}
+
+func (c *f32Cache) attend(layer, kvh int, q []float32, n int, out, scratch []float32) {
 	d, hd := c.cfg.KVDim(), c.cfg.HeadDim
-	kvh := h / c.groupSz // grouped-query attention: heads share a KV head
 	ks, vs := c.k[layer], c.v[layer]
 	s := scratch[:n]
 	dot := kernels.Active().DotF32 // SIMD, bit-identical to kernels.DotF32

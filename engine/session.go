@@ -28,7 +28,7 @@ type Session struct {
 
 	// Scratch, sized for the largest batch seen so far ([T][width]).
 	x, xn, q, k, v, att, proj, fused, gate, up, logits []float32
-	scores                                             [][]float32 // per worker
+	scratch                                            []*attnScratch // per worker
 	attn                                               attnTask
 
 	features Features
@@ -72,6 +72,12 @@ type Features struct {
 	// NoPrefetch skips the prefetch thread that asks the OS to read the
 	// mapped weights ahead of first use (phase 6).
 	NoPrefetch bool
+	// NoFlash keeps keys and values as f32 and attends one query at a
+	// time (phases 0-4, and llama.cpp's setup for the golden fixtures
+	// without "kvq8fa") instead of the Q8_0 cache with tiled flash
+	// attention (phase 5). Models whose head size is not a multiple of
+	// 32 always use the f32 cache.
+	NoFlash bool
 }
 
 // NewSession allocates a session with its KV cache.
@@ -96,10 +102,16 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 	if !o.Features.NoRepack {
 		m.repackR4()
 	}
-	s := &Session{m: m, cache: newF32Cache(m.Config, ctx), e: exec{pool: pool.New(th, cpus), noGEMM: o.Features.NoGEMM, noRepack: o.Features.NoRepack}, features: o.Features}
-	s.scores = make([][]float32, th)
-	for i := range s.scores {
-		s.scores[i] = make([]float32, s.cache.AttendScratch(ctx))
+	var cache KVCache
+	if o.Features.NoFlash || !flashFits(m.Config) {
+		cache = newF32Cache(m.Config, ctx)
+	} else {
+		cache = newQ8Cache(m.Config, ctx)
+	}
+	s := &Session{m: m, cache: cache, e: exec{pool: pool.New(th, cpus), noGEMM: o.Features.NoGEMM, noRepack: o.Features.NoRepack}, features: o.Features}
+	s.scratch = make([]*attnScratch, th)
+	for i := range s.scratch {
+		s.scratch[i] = cache.NewScratch()
 	}
 	s.attn.s = s
 	// The pool's threads hold no reference to the session, so an
@@ -292,10 +304,12 @@ func (s *Session) layer(li, T int) {
 		m.rope.apply(s.k[t*kvd:(t+1)*kvd], c.NHeadKV, hd, p, c.RopeNeox)
 		s.cache.Put(li, p, s.k[t*kvd:(t+1)*kvd], s.v[t*kvd:(t+1)*kvd])
 	}
-	// Causal attention: token t sees positions 0..pos+t. Jobs are
-	// (token, head) pairs; each worker has its own score buffer.
+	// Causal attention: token t sees positions 0..pos+t. Jobs are (KV
+	// head, block of flashQueries tokens); each takes a whole group of
+	// query heads, so a cache tile read once serves all of them. Later
+	// blocks see more keys, so jobs are handed out one at a time.
 	s.attn.layer, s.attn.T = li, T
-	s.e.parallel(&s.attn, T*c.NHead, (s.pos+T)*hd)
+	s.e.parallelChunk(&s.attn, c.NHeadKV*((T+flashQueries-1)/flashQueries), (s.pos+T)*hd*min(T, flashQueries), 1)
 	s.e.matmul(s.proj, l.wo, s.att, T)
 	for i := range s.x[:T*d] {
 		s.x[i] += s.proj[i]
@@ -321,10 +335,10 @@ type attnTask struct {
 
 func (a *attnTask) Run(w, j0, j1 int) {
 	s, c := a.s, &a.s.m.Config
-	qd, hd := c.QDim(), c.HeadDim
+	qd := c.QDim()
 	for j := j0; j < j1; j++ {
-		t, h := j/c.NHead, j%c.NHead
-		o := t*qd + h*hd
-		s.cache.Attend(a.layer, h, s.q[o:o+hd], s.pos+t+1, s.att[o:o+hd], s.scores[w])
+		kvh, t0 := j%c.NHeadKV, (j/c.NHeadKV)*flashQueries
+		n := min(flashQueries, a.T-t0)
+		s.cache.Attend(a.layer, kvh, s.pos+t0, n, s.q[t0*qd:], s.att[t0*qd:], qd, s.scratch[w])
 	}
 }

@@ -1,0 +1,194 @@
+package engine
+
+import (
+	"math"
+
+	"asdsl-bench/kernels"
+)
+
+// Tiled flash attention over an int8 KV cache (roadmap phase 5).
+//
+// Keys and values are stored as Q8_0 (32 int8 values and one scale per
+// block), a quarter of f32's bytes: at long contexts decode reads the
+// cache as much as the weights. The scales are fp16 — the format
+// llama.cpp's q8_0 cache uses, so the kvq8fa golden fixtures check the
+// arithmetic — widened to f32 once per block inside the kernels.
+//
+// Like llama.cpp's quantized caches (since its PR 21038), keys, queries
+// and values are rotated by an orthonormal Hadamard matrix before they
+// are quantized: a rotation leaves q·k unchanged, and the output, a
+// weighted sum of rotated values, is rotated back. It spreads outlier
+// channels over the whole block, so one int8 scale fits them better.
+// K and Q use the largest power-of-two block (≥ 64) dividing the head
+// size, V blocks of 64; heads not a multiple of 64 are not rotated.
+//
+// Attention runs per (KV head, block of flashQueries tokens): every
+// query head of the group, for every token of the block, walks the keys
+// in tiles of flashKeys positions, so a tile (2 × 64 × 136 bytes at
+// head size 128) is read from memory once and reused from L1 by up to
+// flashQueries × group queries. Softmax is online: a running maximum m
+// and sum l per query; when a tile raises m, the partial output and l are
+// scaled by exp(m_old − m_new). Tiles start at absolute positions
+// (0, 64, ...), so a query's arithmetic does not depend on which tokens
+// share its batch: prefill and token-by-token decode give bit-identical
+// results.
+const (
+	flashKeys    = 64
+	flashQueries = 16
+)
+
+// q8Cache keeps keys and values as Q8_0 blocks, [layer][pos][kvDim/32].
+type q8Cache struct {
+	cfg     Config
+	cap     int
+	k, v    [][]kernels.BlockQ8_0
+	scale   float32
+	groupSz int
+	rowBlks int // blocks per position (all KV heads)
+	headBlk int // blocks per head
+	kRot    int // Hadamard block for keys and queries (0: none)
+	vRot    int // Hadamard block for values (0: none)
+	rowBuf  []float32
+}
+
+// hadamardBlocks picks llama.cpp's rotation sizes for a head size.
+func hadamardBlocks(hd int) (kRot, vRot int) {
+	if hd%64 != 0 {
+		return 0, 0
+	}
+	kRot = 64
+	for hd%(2*kRot) == 0 {
+		kRot *= 2
+	}
+	return kRot, 64
+}
+
+// hadamard multiplies x, block by block of n values (a power of two),
+// by the Sylvester-Hadamard matrix H_n/√n: H[i][j] = (−1)^popcount(i&j).
+// The fast transform needs n·log2(n) adds; H_n/√n is its own inverse.
+func hadamard(x []float32, n int) {
+	if n == 0 {
+		return
+	}
+	norm := float32(1 / math.Sqrt(float64(n)))
+	for b := 0; b+n <= len(x); b += n {
+		y := x[b : b+n]
+		for h := 1; h < n; h *= 2 {
+			for i := 0; i < n; i += 2 * h {
+				for j := i; j < i+h; j++ {
+					a, c := y[j], y[j+h]
+					y[j], y[j+h] = a+c, a-c
+				}
+			}
+		}
+		for i := range y {
+			y[i] *= norm
+		}
+	}
+}
+
+// flashFits reports whether the model's head size suits Q8_0 blocks.
+func flashFits(cfg Config) bool { return cfg.HeadDim%kernels.QK8_0 == 0 }
+
+func newQ8Cache(cfg Config, capacity int) *q8Cache {
+	c := &q8Cache{cfg: cfg, cap: capacity, scale: float32(1 / math.Sqrt(float64(cfg.HeadDim))),
+		groupSz: cfg.NHead / cfg.NHeadKV, rowBlks: cfg.KVDim() / kernels.QK8_0, headBlk: cfg.HeadDim / kernels.QK8_0,
+		rowBuf: make([]float32, cfg.KVDim())}
+	c.kRot, c.vRot = hadamardBlocks(cfg.HeadDim)
+	c.k = make([][]kernels.BlockQ8_0, cfg.NLayer)
+	c.v = make([][]kernels.BlockQ8_0, cfg.NLayer)
+	for l := range c.k {
+		c.k[l] = make([]kernels.BlockQ8_0, capacity*c.rowBlks)
+		c.v[l] = make([]kernels.BlockQ8_0, capacity*c.rowBlks)
+	}
+	return c
+}
+
+func (c *q8Cache) Capacity() int { return c.cap }
+
+// Put rotates the rows and quantizes them as llama.cpp stores an f32 row
+// into a q8_0 cache (its x86 quantizer: d = amax/127, round half to
+// even). Put runs on one thread (the session's contract), so one row
+// buffer serves.
+func (c *q8Cache) Put(layer, pos int, k, v []float32) {
+	copy(c.rowBuf, k)
+	hadamard(c.rowBuf, c.kRot) // head size is a multiple of kRot
+	kernels.QuantizeRowQ8_0(c.rowBuf, c.k[layer][pos*c.rowBlks:(pos+1)*c.rowBlks])
+	copy(c.rowBuf, v)
+	hadamard(c.rowBuf, c.vRot)
+	kernels.QuantizeRowQ8_0(c.rowBuf, c.v[layer][pos*c.rowBlks:(pos+1)*c.rowBlks])
+}
+
+func (c *q8Cache) NewScratch() *attnScratch {
+	n := flashQueries * c.groupSz
+	return &attnScratch{scores: make([]float32, flashKeys), m: make([]float32, n), l: make([]float32, n),
+		q8: make([]kernels.BlockQ8_0, n*c.headBlk), qrot: make([]float32, c.cfg.HeadDim)}
+}
+
+// Attend: T may exceed flashQueries (the caller normally splits by it);
+// longer ranges are done a block at a time.
+func (c *q8Cache) Attend(layer, kvh, pos0, T int, q, out []float32, qStride int, sc *attnScratch) {
+	for t0 := 0; t0 < T; t0 += flashQueries {
+		n := min(flashQueries, T-t0)
+		c.attendBlock(layer, kvh, pos0+t0, n, q[t0*qStride:], out[t0*qStride:], qStride, sc)
+	}
+}
+
+func (c *q8Cache) attendBlock(layer, kvh, pos0, T int, q, out []float32, qStride int, sc *attnScratch) {
+	ops := kernels.Active()
+	hd, g, nb, stride := c.cfg.HeadDim, c.groupSz, c.headBlk, c.rowBlks
+	ks, vs := c.k[layer], c.v[layer]
+	// Queries are quantized to Q8_0 as llama.cpp converts Q to the key
+	// type's dot-product type; their outputs start at zero.
+	for t := 0; t < T; t++ {
+		for i := 0; i < g; i++ {
+			o, qi := t*qStride+(kvh*g+i)*hd, t*g+i
+			copy(sc.qrot, q[o:o+hd])
+			hadamard(sc.qrot, c.kRot)
+			kernels.QuantizeRowQ8_0(sc.qrot, sc.q8[qi*nb:(qi+1)*nb])
+			sc.m[qi], sc.l[qi] = float32(math.Inf(-1)), 0
+			clear(out[o : o+hd])
+		}
+	}
+	for k0 := 0; k0 < pos0+T; k0 += flashKeys {
+		kt, vt := ks[k0*stride+kvh*nb:], vs[k0*stride+kvh*nb:]
+		for t := 0; t < T; t++ {
+			n := min(flashKeys, pos0+t+1-k0) // causal: keys up to pos0+t
+			if n <= 0 {
+				continue
+			}
+			for i := 0; i < g; i++ {
+				o, qi := t*qStride+(kvh*g+i)*hd, t*g+i
+				s, acc := sc.scores[:n], out[o:o+hd]
+				ops.DotQ8_0Rows(s, kt, stride, sc.q8[qi*nb:(qi+1)*nb])
+				mt := sc.m[qi]
+				for j := range s {
+					s[j] *= c.scale
+					mt = max(mt, s[j])
+				}
+				if mt > sc.m[qi] {
+					if sc.l[qi] != 0 { // rescale what earlier tiles added
+						alpha := kernels.ExpF32(sc.m[qi] - mt)
+						sc.l[qi] *= alpha
+						for d := range acc {
+							acc[d] *= alpha
+						}
+					}
+					sc.m[qi] = mt
+				}
+				sc.l[qi] += ops.ExpSubF32(s, mt)
+				ops.AxpyQ8_0Rows(acc, s, vt, stride)
+			}
+		}
+	}
+	for t := 0; t < T; t++ {
+		for i := 0; i < g; i++ {
+			o, qi := t*qStride+(kvh*g+i)*hd, t*g+i
+			inv := 1 / sc.l[qi]
+			for d := range out[o : o+hd] {
+				out[o+d] *= inv
+			}
+			hadamard(out[o:o+hd], c.vRot) // values were stored rotated
+		}
+	}
+}
