@@ -54,7 +54,7 @@ var goldenCheck = Check{Name: "logits match llama.cpp (golden fixtures)", Run: f
 		if env.KLMax > 0 && c.max > 1e-5 {
 			bound = env.KLMax
 		}
-		kl, top1, err := goldenKL(c.stem)
+		kl, top1, err := goldenKL(c.stem, "p64", engine.Features{NoFlash: true})
 		if err != nil {
 			return false, err.Error()
 		}
@@ -65,26 +65,29 @@ var goldenCheck = Check{Name: "logits match llama.cpp (golden fixtures)", Run: f
 	return ok, strings.Join(parts, "; ")
 }}
 
-func goldenKL(stem string) (float64, float64, error) {
+// goldenKL evaluates a fixture's prompt ("p64", "p512.kvq8fa", ...) with
+// the engine configured as features say and returns the mean KL and top-1
+// agreement to llama.cpp's logits.
+func goldenKL(stem, prompt string, features engine.Features) (float64, float64, error) {
 	m, err := engine.Load(golden(stem + ".gguf"))
 	if err != nil {
 		return 0, 0, err
 	}
 	defer m.Close()
-	prompt, _, err := numerics.ReadGreedy(golden(stem + ".p64.greedy.txt"))
+	tokens, _, err := numerics.ReadGreedy(golden(stem + "." + prompt + ".greedy.txt"))
 	if err != nil {
 		return 0, 0, err
 	}
-	ref, err := numerics.ReadLogits(golden(stem + ".p64.logits.f32"))
+	ref, err := numerics.ReadLogits(golden(stem + "." + prompt + ".logits.f32"))
 	if err != nil {
 		return 0, 0, err
 	}
-	s, err := m.NewSession(engine.SessionOptions{Context: len(prompt)})
+	s, err := m.NewSession(engine.SessionOptions{Context: len(tokens), Features: features})
 	if err != nil {
 		return 0, 0, err
 	}
 	defer s.Close()
-	got, err := s.Eval(prompt, true)
+	got, err := s.Eval(tokens, true)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -299,6 +302,36 @@ var kernelTwinCheck = Check{Name: "SIMD kernels equal their Go twins (every ISA 
 
 // promptPathsCheck: the tiled GEMM prefill gives the GEMV loop's logits.
 var promptPathsCheck = Check{Name: "GEMM prefill logits equal the GEMV loop's", Run: func(*Env) (bool, string) {
+	return sameLogits(0, false, engine.Features{NoFlash: true}, engine.Features{NoFlash: true, SequentialPrompt: true})
+}}
+
+// flashGoldenCheck: the Q8_0 cache with flash attention against
+// llama.cpp's q8_0-cache, flash-attention logits (512-token prompts).
+// Bounds as in engine/golden_test.go: positions agree to ~3e-6 except a
+// few where the Q8_K rounding difference of the f32-cache runs lands.
+var flashGoldenCheck = Check{Name: "q8_0 KV + flash attention logits match llama.cpp's (kvq8fa fixtures)", Run: func(*Env) (bool, string) {
+	if _, err := shared.Dir(); err != nil {
+		return false, err.Error()
+	}
+	ok := true
+	var parts []string
+	for _, c := range []struct {
+		stem  string
+		bound float64
+	}{{"llama-Q4_K_M", 3e-4}, {"phi3-Q4_K_M", 5e-4}} {
+		kl, top1, err := goldenKL(c.stem, "p512.kvq8fa", engine.Features{})
+		if err != nil {
+			return false, err.Error()
+		}
+		ok = ok && kl <= c.bound && top1 >= 0.97
+		parts = append(parts, fmt.Sprintf("%s KL %.2g (bound %.0e) top-1 %.1f%%", c.stem, kl, c.bound, 100*top1))
+	}
+	return ok, strings.Join(parts, "; ")
+}}
+
+// flashPathsCheck: with flash attention a batched prompt gives the
+// logits of the same prompt fed one token at a time, bit for bit.
+var flashPathsCheck = Check{Name: "flash-attention prefill logits equal token-by-token decode's", Run: func(*Env) (bool, string) {
 	return sameLogits(0, false, engine.Features{}, engine.Features{SequentialPrompt: true})
 }}
 
@@ -361,7 +394,7 @@ var topologyCheck = Check{Name: "P-core detection and pinning", Run: func(*Env) 
 // repackCheck: decode on the repacked rows gives the GGUF layout's
 // logits bit for bit (golden llama-Q4_K_M, token by token).
 var repackCheck = Check{Name: "repacked decode logits equal the GGUF layout's", Run: func(*Env) (bool, string) {
-	return sameLogits(16, true, engine.Features{NoRepack: true}, engine.Features{})
+	return sameLogits(16, true, engine.Features{NoRepack: true, NoPrefetch: true}, engine.Features{})
 }}
 
 // sameLogits evaluates the golden llama-Q4_K_M prompt (its first n

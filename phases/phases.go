@@ -71,7 +71,10 @@ func (p *Phase) FeatureString() string {
 	if !p.Features.NoPrefetch {
 		s += ", prefetch thread"
 	}
-	return s + ", plain attention, f32 KV cache"
+	if p.Features.NoFlash {
+		return s + ", plain attention, f32 KV cache"
+	}
+	return s + ", tiled flash attention, Q8_0 KV cache"
 }
 
 // before6 switches off phase 6's work (the repacked decode layout and
@@ -81,7 +84,13 @@ func before6(f engine.Features) engine.Features {
 	return f
 }
 
-var naive = before6(engine.Features{SequentialPrompt: true, NoGEMM: true, NoPin: true})
+// before5 also switches off phase 5's (flash attention, Q8_0 cache).
+func before5(f engine.Features) engine.Features {
+	f.NoFlash = true
+	return before6(f)
+}
+
+var naive = before5(engine.Features{SequentialPrompt: true, NoGEMM: true, NoPin: true})
 
 // All returns the checkpoints in order.
 func All() []*Phase {
@@ -91,18 +100,20 @@ func All() []*Phase {
 		{Name: "phase1", Title: "Q4_K_M super-blocks and the offline quantizer",
 			ISA: "generic", Features: naive, SameBenchAs: "phase0", Checks: []Check{quantizerBytesCheck, quantizerKLCheck, quantizerBoundsCheck}},
 		{Name: "phase2", Title: "SIMD GEMV kernels (nibbles unpacked in registers), run-time dispatch",
-			Features: before6(engine.Features{SequentialPrompt: true, NoPin: true}), Gated: []string{"decode"}, CompareISA: "avx2-float",
+			Features: before5(engine.Features{SequentialPrompt: true, NoPin: true}), Gated: []string{"decode"}, CompareISA: "avx2-float",
 			Checks: []Check{kernelTwinCheck, goldenCheck}},
 		{Name: "phase3", Title: "prefill as a tiled GEMM",
-			Features: before6(engine.Features{NoPin: true}), Gated: []string{"decode", "prefill"}, Checks: []Check{promptPathsCheck}},
+			Features: before5(engine.Features{NoPin: true}), Gated: []string{"decode", "prefill"}, Checks: []Check{promptPathsCheck}},
 		{Name: "phase4", Title: "math threads pinned to physical P-cores",
-			Features: before6(engine.Features{}), Gated: []string{"decode", "prefill"}, Checks: []Check{topologyCheck}},
-		{Name: "phase5", Title: "tiled flash attention, int8 KV cache",
-			Missing: "flash attention and the int8 KV cache have not landed"},
-		// Phase 5 has not landed, so phase 6 runs with plain attention and
-		// the f32 KV cache. The repack happens when a model is loaded, not
-		// in an offline file: GGUF files stay llama.cpp's, at the cost of
-		// a copy of the Q4_K weights in memory and ~1 s per 3 GB.
+			Features: before5(engine.Features{}), Gated: []string{"decode", "prefill"}, Checks: []Check{topologyCheck}},
+		// The int8 cache is Q8_0 (fp16 scales, llama.cpp's q8_0 cache
+		// format, so its golden fixtures check the arithmetic), with keys,
+		// queries and values Hadamard-rotated as llama.cpp does.
+		{Name: "phase5", Title: "tiled flash attention, int8 (Q8_0) KV cache",
+			Features: before6(engine.Features{}), Gated: []string{"decode", "prefill"}, Checks: []Check{flashGoldenCheck, flashPathsCheck}},
+		// The repack happens when a model is loaded, not in an offline
+		// file: GGUF files stay llama.cpp's, at the cost of a copy of the
+		// Q4_K weights in memory and ~1 s per 3 GB.
 		{Name: "phase6", Title: "4-row interleaved repack (at load), prefetch thread",
 			Features: engine.Features{}, Gated: []string{"decode", "prefill"}, Checks: []Check{repackCheck}},
 		{Name: "phase7", Title: "speculative decoding",
