@@ -63,27 +63,11 @@ func hadamardBlocks(hd int) (kRot, vRot int) {
 	return kRot, 64
 }
 
-// hadamard multiplies x, block by block of n values (a power of two),
-// by the Sylvester-Hadamard matrix H_n/√n: H[i][j] = (−1)^popcount(i&j).
-// The fast transform needs n·log2(n) adds; H_n/√n is its own inverse.
+// hadamard rotates x in blocks of n (0: not at all) with the dispatched
+// kernel (kernels.Hadamard is the twin).
 func hadamard(x []float32, n int) {
-	if n == 0 {
-		return
-	}
-	norm := float32(1 / math.Sqrt(float64(n)))
-	for b := 0; b+n <= len(x); b += n {
-		y := x[b : b+n]
-		for h := 1; h < n; h *= 2 {
-			for i := 0; i < n; i += 2 * h {
-				for j := i; j < i+h; j++ {
-					a, c := y[j], y[j+h]
-					y[j], y[j+h] = a+c, a-c
-				}
-			}
-		}
-		for i := range y {
-			y[i] *= norm
-		}
+	if n > 0 {
+		kernels.Active().Hadamard(x, n)
 	}
 }
 
@@ -113,10 +97,10 @@ func (c *q8Cache) Capacity() int { return c.cap }
 func (c *q8Cache) Put(layer, pos int, k, v []float32) {
 	copy(c.rowBuf, k)
 	hadamard(c.rowBuf, c.kRot) // head size is a multiple of kRot
-	kernels.QuantizeRowQ8_0(c.rowBuf, c.k[layer][pos*c.rowBlks:(pos+1)*c.rowBlks])
+	kernels.Active().QuantizeRowQ8_0(c.rowBuf, c.k[layer][pos*c.rowBlks:(pos+1)*c.rowBlks])
 	copy(c.rowBuf, v)
 	hadamard(c.rowBuf, c.vRot)
-	kernels.QuantizeRowQ8_0(c.rowBuf, c.v[layer][pos*c.rowBlks:(pos+1)*c.rowBlks])
+	kernels.Active().QuantizeRowQ8_0(c.rowBuf, c.v[layer][pos*c.rowBlks:(pos+1)*c.rowBlks])
 }
 
 func (c *q8Cache) NewScratch() *attnScratch {
@@ -145,7 +129,7 @@ func (c *q8Cache) attendBlock(layer, kvh, pos0, T int, q, out []float32, qStride
 			o, qi := t*qStride+(kvh*g+i)*hd, t*g+i
 			copy(sc.qrot, q[o:o+hd])
 			hadamard(sc.qrot, c.kRot)
-			kernels.QuantizeRowQ8_0(sc.qrot, sc.q8[qi*nb:(qi+1)*nb])
+			ops.QuantizeRowQ8_0(sc.qrot, sc.q8[qi*nb:(qi+1)*nb])
 			sc.m[qi], sc.l[qi] = float32(math.Inf(-1)), 0
 			clear(out[o : o+hd])
 		}

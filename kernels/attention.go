@@ -100,3 +100,27 @@ func ExpF32(x float32) float32 {
 	y = y + 1
 	return float32(y * math.Float32frombits(uint32(int32(n)+127)<<23))
 }
+
+// Hadamard multiplies x, block by block of n values (a power of two,
+// at least 16), by the Sylvester-Hadamard matrix H_n/√n:
+// H[i][j] = (−1)^popcount(i&j). The fast transform needs n·log2(n) adds
+// (butterflies in order h = 1, 2, 4, ...), then one multiply per value;
+// H_n/√n is its own inverse. Attention rotates keys, queries and values
+// with it before they are quantized (engine/flash.go).
+func Hadamard(x []float32, n int) {
+	norm := float32(1 / math.Sqrt(float64(n)))
+	for b := 0; b+n <= len(x); b += n {
+		y := x[b : b+n]
+		for h := 1; h < n; h *= 2 {
+			for i := 0; i < n; i += 2 * h {
+				for j := i; j < i+h; j++ {
+					a, c := y[j], y[j+h]
+					y[j], y[j+h] = a+c, a-c
+				}
+			}
+		}
+		for i := range y {
+			y[i] *= norm
+		}
+	}
+}

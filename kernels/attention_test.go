@@ -83,3 +83,39 @@ func TestExpF32Accuracy(t *testing.T) {
 		t.Fatalf("ExpF32(0) = %v, ExpF32(-200) = %v", ExpF32(0), ExpF32(-200))
 	}
 }
+
+// Hadamard and the Q8_0 row quantizer against their twins, exactly.
+func TestHadamardAndQ8_0QuantizerMatchTwins(t *testing.T) {
+	r := rand.New(rand.NewPCG(71, 72))
+	forEachISA(t, func(t *testing.T, o *Ops) {
+		for _, n := range []int{16, 32, 64, 128, 256} {
+			for _, blocks := range []int{1, 3} {
+				x := randF32(r, n*blocks+1)[1:]
+				y := append([]float32(nil), x...)
+				o.Hadamard(x, n)
+				Hadamard(y, n)
+				for i := range x {
+					if x[i] != y[i] {
+						t.Fatalf("Hadamard n=%d blocks=%d at %d: %v, twin %v", n, blocks, i, x[i], y[i])
+					}
+				}
+			}
+		}
+		for _, nb := range []int{1, 2, 5, 33} {
+			x := randF32(r, nb*QK8_0+1)[1:]
+			for i := range x {
+				x[i] *= float32(1 + i%7*100)
+			}
+			copy(x[QK8_0:], make([]float32, min(QK8_0, len(x)-QK8_0))) // an all-zero block
+			x[0] = 0.5 / 127 * 3 // ties to even need care
+			got, want := make([]BlockQ8_0, nb), make([]BlockQ8_0, nb)
+			o.QuantizeRowQ8_0(x, got)
+			QuantizeRowQ8_0(x, want)
+			for b := range got {
+				if got[b] != want[b] {
+					t.Fatalf("QuantizeRowQ8_0 nb=%d block %d: %+v, twin %+v", nb, b, got[b], want[b])
+				}
+			}
+		}
+	})
+}

@@ -25,6 +25,10 @@ type Ops struct {
 	DotQ8_0Rows  func(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8_0)
 	AxpyQ8_0Rows func(out []float32, p []float32, v []BlockQ8_0, stride int)
 	ExpSubF32    func(x []float32, m float32) float32
+	Hadamard     func(x []float32, n int)
+	// QuantizeRowQ8_0 quantizes a KV-cache row or a query; every ISA's
+	// version is byte-identical to QuantizeRowQ8_0.
+	QuantizeRowQ8_0 func(x []float32, out []BlockQ8_0)
 	// GemmQ4KQ8Kx4 multiplies one Q4_K row by four Q8_K columns:
 	// column c is a[c*stride : c*stride+len(w)]; out gets four results,
 	// each bit-identical to DotQ4KQ8K on that column.
@@ -115,6 +119,9 @@ var GenericOps = Ops{
 	DotQ8_0Rows:  DotQ8_0Rows,
 	AxpyQ8_0Rows: AxpyQ8_0Rows,
 	ExpSubF32:    ExpSubF32,
+	Hadamard:     Hadamard,
+
+	QuantizeRowQ8_0: QuantizeRowQ8_0,
 
 	GemmQ4KQ8Kx4:     GemmQ4KQ8Kx4,
 	GemmQ6KQ8Kx4:     GemmQ6KQ8Kx4,

@@ -3,6 +3,7 @@
 package kernels
 
 import (
+	"math"
 	"unsafe"
 
 	"github.com/klauspost/cpuid/v2"
@@ -57,7 +58,27 @@ func avx2Ops() Ops {
 	o.DotQ8_0Rows = dotQ8_0RowsAVX2Slices
 	o.AxpyQ8_0Rows = axpyQ8_0RowsAVX2Slices
 	o.ExpSubF32 = expSubF32AVX2Slices
+	o.Hadamard = hadamardAVX2Slices
+	o.QuantizeRowQ8_0 = quantizeRowQ8_0AVX2
 	return o
+}
+
+func hadamardAVX2Slices(x []float32, n int) {
+	if n < 16 || n&(n-1) != 0 {
+		Hadamard(x, n)
+		return
+	}
+	if blocks := len(x) / n; blocks > 0 {
+		hadamardAVX2(&x[0], n, blocks, float32(1/math.Sqrt(float64(n))))
+	}
+}
+
+func quantizeRowQ8_0AVX2(x []float32, out []BlockQ8_0) {
+	if len(out) == 0 {
+		return
+	}
+	_ = x[len(out)*QK8_0-1]
+	quantizeQ8_0AVX2(&x[0], (*byte)(unsafe.Pointer(&out[0])), len(out))
 }
 
 func dotQ8_0RowsAVX2Slices(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8_0) {

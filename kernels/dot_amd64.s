@@ -4535,6 +4535,197 @@ expdone:
 	VZEROUPPER
 	RET
 
+DATA hadamardSigns<>+0(SB)/4, $0x00000000
+DATA hadamardSigns<>+4(SB)/4, $0x80000000
+DATA hadamardSigns<>+8(SB)/4, $0x00000000
+DATA hadamardSigns<>+12(SB)/4, $0x80000000
+DATA hadamardSigns<>+16(SB)/4, $0x00000000
+DATA hadamardSigns<>+20(SB)/4, $0x80000000
+DATA hadamardSigns<>+24(SB)/4, $0x00000000
+DATA hadamardSigns<>+28(SB)/4, $0x80000000
+DATA hadamardSigns<>+32(SB)/4, $0x00000000
+DATA hadamardSigns<>+36(SB)/4, $0x00000000
+DATA hadamardSigns<>+40(SB)/4, $0x80000000
+DATA hadamardSigns<>+44(SB)/4, $0x80000000
+DATA hadamardSigns<>+48(SB)/4, $0x00000000
+DATA hadamardSigns<>+52(SB)/4, $0x00000000
+DATA hadamardSigns<>+56(SB)/4, $0x80000000
+DATA hadamardSigns<>+60(SB)/4, $0x80000000
+DATA hadamardSigns<>+64(SB)/4, $0x00000000
+DATA hadamardSigns<>+68(SB)/4, $0x00000000
+DATA hadamardSigns<>+72(SB)/4, $0x00000000
+DATA hadamardSigns<>+76(SB)/4, $0x00000000
+DATA hadamardSigns<>+80(SB)/4, $0x80000000
+DATA hadamardSigns<>+84(SB)/4, $0x80000000
+DATA hadamardSigns<>+88(SB)/4, $0x80000000
+DATA hadamardSigns<>+92(SB)/4, $0x80000000
+GLOBL hadamardSigns<>(SB), RODATA|NOPTR, $96
+
+// func hadamardAVX2(x *float32, n int, blocks int, norm float32)
+// Requires: AVX
+TEXT ·hadamardAVX2(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVQ         blocks+16(FP), DX
+	VBROADCASTSS norm+24(FP), Y0
+	VMOVUPS      hadamardSigns<>+0(SB), Y1
+	VMOVUPS      hadamardSigns<>+32(SB), Y2
+	VMOVUPS      hadamardSigns<>+64(SB), Y3
+	SHLQ         $0x02, CX
+
+hdblock:
+	CMPQ DX, $0x00
+	JE   hddone
+	XORQ BX, BX
+
+hdinreg:
+	VMOVUPS    (AX)(BX*1), Y4
+	VPERMILPS  $0xb1, Y4, Y5
+	VXORPS     Y1, Y4, Y4
+	VADDPS     Y4, Y5, Y4
+	VPERMILPS  $0x4e, Y4, Y5
+	VXORPS     Y2, Y4, Y4
+	VADDPS     Y4, Y5, Y4
+	VPERM2F128 $0x01, Y4, Y4, Y5
+	VXORPS     Y3, Y4, Y4
+	VADDPS     Y4, Y5, Y4
+	VMOVUPS    Y4, (AX)(BX*1)
+	ADDQ       $0x20, BX
+	CMPQ       BX, CX
+	JB         hdinreg
+	MOVQ       $0x0000000000000020, BX
+
+hdstage:
+	MOVQ BX, SI
+	SHLQ $0x01, SI
+	XORQ DI, DI
+	CMPQ SI, CX
+	JE   hdlaststage
+
+hdgroup:
+	MOVQ DI, SI
+	LEAQ (DI)(BX*1), R8
+
+hdpair:
+	VMOVUPS (AX)(SI*1), Y4
+	LEAQ    (SI)(BX*1), R9
+	VMOVUPS (AX)(R9*1), Y5
+	VADDPS  Y5, Y4, Y6
+	VSUBPS  Y5, Y4, Y4
+	VMOVUPS Y6, (AX)(SI*1)
+	VMOVUPS Y4, (AX)(R9*1)
+	ADDQ    $0x20, SI
+	CMPQ    SI, R8
+	JB      hdpair
+	LEAQ    (DI)(BX*2), DI
+	CMPQ    DI, CX
+	JB      hdgroup
+	SHLQ    $0x01, BX
+	JMP     hdstage
+
+hdlaststage:
+hdlastpair:
+	VMOVUPS (AX)(DI*1), Y4
+	LEAQ    (DI)(BX*1), SI
+	VMOVUPS (AX)(SI*1), Y5
+	VADDPS  Y5, Y4, Y6
+	VSUBPS  Y5, Y4, Y4
+	VMULPS  Y0, Y6, Y6
+	VMULPS  Y0, Y4, Y4
+	VMOVUPS Y6, (AX)(DI*1)
+	VMOVUPS Y4, (AX)(SI*1)
+	ADDQ    $0x20, DI
+	CMPQ    DI, BX
+	JB      hdlastpair
+	ADDQ    CX, AX
+	DECQ    DX
+	JMP     hdblock
+
+hddone:
+	VZEROUPPER
+	RET
+
+// func quantizeQ8_0AVX2(x *float32, out *byte, nb int)
+// Requires: AVX, AVX2, F16C
+TEXT ·quantizeQ8_0AVX2(SB), NOSPLIT, $0-24
+	MOVQ         x+0(FP), AX
+	MOVQ         out+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x7fffffff, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x42fe0000, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00000000, BX
+	VMOVD        BX, X2
+	MOVL         $0x00000004, BX
+	VPINSRD      $0x01, BX, X2, X2
+	MOVL         $0x00000001, BX
+	VPINSRD      $0x02, BX, X2, X2
+	MOVL         $0x00000005, BX
+	VPINSRD      $0x03, BX, X2, X2
+	MOVL         $0x00000002, BX
+	VMOVD        BX, X3
+	MOVL         $0x00000006, BX
+	VPINSRD      $0x01, BX, X3, X3
+	MOVL         $0x00000003, BX
+	VPINSRD      $0x02, BX, X3, X3
+	MOVL         $0x00000007, BX
+	VPINSRD      $0x03, BX, X3, X3
+	VINSERTI128  $0x01, X3, Y2, Y2
+
+q80qblock:
+	CMPQ         DX, $0x00
+	JE           q80qdone
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	VMOVUPS      64(AX), Y5
+	VMOVUPS      96(AX), Y6
+	VANDPS       Y0, Y3, Y7
+	VANDPS       Y0, Y4, Y8
+	VMAXPS       Y8, Y7, Y7
+	VANDPS       Y0, Y5, Y8
+	VMAXPS       Y8, Y7, Y7
+	VANDPS       Y0, Y6, Y8
+	VMAXPS       Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VMAXPS       X8, X7, X8
+	VPERMILPS    $0x4e, X8, X7
+	VMAXPS       X7, X8, X8
+	VPERMILPS    $0xb1, X8, X7
+	VMAXPS       X7, X8, X8
+	VDIVSS       X1, X8, X7
+	VCVTPS2PH    $0x00, X7, X7
+	VMOVD        X7, BX
+	MOVW         BX, (CX)
+	VDIVSS       X8, X1, X7
+	VXORPS       X9, X9, X9
+	VCMPSS       $0x04, X9, X8, X8
+	VANDPS       X8, X7, X7
+	VBROADCASTSS X7, Y7
+	VMULPS       Y7, Y3, Y3
+	VCVTPS2DQ    Y3, Y3
+	VMULPS       Y7, Y4, Y4
+	VCVTPS2DQ    Y4, Y4
+	VMULPS       Y7, Y5, Y5
+	VCVTPS2DQ    Y5, Y5
+	VMULPS       Y7, Y6, Y6
+	VCVTPS2DQ    Y6, Y6
+	VPACKSSDW    Y4, Y3, Y3
+	VPACKSSDW    Y6, Y5, Y5
+	VPACKSSWB    Y5, Y3, Y3
+	VPERMD       Y3, Y2, Y3
+	VMOVDQU      Y3, 2(CX)
+	ADDQ         $0x80, AX
+	ADDQ         $0x22, CX
+	DECQ         DX
+	JMP          q80qblock
+
+q80qdone:
+	VZEROUPPER
+	RET
+
 DATA q4kr4ScaleShuf<>+0(SB)/1, $0x00
 DATA q4kr4ScaleShuf<>+1(SB)/1, $0x01
 DATA q4kr4ScaleShuf<>+2(SB)/1, $0x00

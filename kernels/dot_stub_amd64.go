@@ -74,6 +74,12 @@ func axpyQ8_0RowsAVX2(out *float32, p *float32, v *byte, rows int, stride int, n
 func expSubF32AVX2x8(x *float32, n int, m float32, out *float32)
 
 //go:noescape
+func hadamardAVX2(x *float32, n int, blocks int, norm float32)
+
+//go:noescape
+func quantizeQ8_0AVX2(x *float32, out *byte, nb int)
+
+//go:noescape
 func gemvQ4KR4Q8KAVX512(w *byte, a *byte, nb int, pf int, out *float32)
 
 //go:noescape

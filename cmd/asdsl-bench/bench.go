@@ -19,6 +19,7 @@ func runBench(args []string) error {
 	reps := fs.Int("r", 3, "repetitions per test")
 	format := fs.String("o", "md", "output: md (llama-bench's table) or json (llama-bench's JSON)")
 	noRepack := fs.Bool("no-repack", false, "decode and prompt GEMM on the GGUF layout instead of rows repacked four at a time (what phase 6 adds)")
+	noFlash := fs.Bool("no-flash", false, "f32 KV cache and plain attention instead of the Q8_0 cache with flash attention (what phase 5 adds)")
 	curve := fs.String("curve", "", "instead: the small-batch cost curve, e.g. 1,2,4,8,16 — time to evaluate T tokens after a 64-token context, relative to T=1 (what speculative verification pays)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -51,10 +52,10 @@ func runBench(args []string) error {
 		if err != nil {
 			return err
 		}
-		return printBatchCurve(path, batches, ts[0], *reps, engine.Features{NoRepack: *noRepack})
+		return printBatchCurve(path, batches, ts[0], *reps, engine.Features{NoRepack: *noRepack, NoFlash: *noFlash})
 	}
 	rs, err := llamabench.Run(llamabench.Config{Model: path, Prompt: ps, Gen: gs, Threads: ts, Reps: *reps, Log: os.Stderr,
-		Features: engine.Features{NoRepack: *noRepack}})
+		Features: engine.Features{NoRepack: *noRepack, NoFlash: *noFlash}})
 	if err != nil {
 		return err
 	}

@@ -202,3 +202,206 @@ func expSubF32AVX2x8(ec Mem) {
 	VZEROUPPER()
 	RET()
 }
+
+// hadamardSigns holds the sign masks of the in-register butterfly
+// stages (h = 1, 2, 4): lanes that take a−c get the sign bit.
+func hadamardSigns() Mem {
+	m := GLOBL("hadamardSigns", RODATA|NOPTR)
+	for s, h := range []int{1, 2, 4} {
+		for i := 0; i < 8; i++ {
+			v := uint32(0)
+			if i&h != 0 {
+				v = 0x80000000
+			}
+			DATA(32*s+4*i, U32(v))
+		}
+	}
+	return m
+}
+
+// hadamardAVX2 is Hadamard (kernels/attention.go) on blocks blocks of n
+// floats (n a power of two ≥ 16). Stages h = 1, 2, 4 run inside each
+// register: y = swap_h(x) + (x with the sign flipped in the a−c lanes),
+// which is the twin's a+c and a−c bit for bit (addition commutes,
+// negation is exact). Stages h ≥ 8 pair registers through memory (L1).
+// The last stage multiplies by norm as the twin's final loop does.
+func hadamardAVX2(signs Mem) {
+	TEXT("hadamardAVX2", NOSPLIT, "func(x *float32, n, blocks int, norm float32)")
+	Pragma("noescape")
+	xp := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	blocks := Load(Param("blocks"), GP64())
+	nv := YMM()
+	VBROADCASTSS(NewParamAddr("norm", 24), nv)
+	s1, s2, s4 := YMM(), YMM(), YMM()
+	VMOVUPS(signs.Offset(0), s1)
+	VMOVUPS(signs.Offset(32), s2)
+	VMOVUPS(signs.Offset(64), s4)
+	nbytes := GP64()
+	MOVQ(n, nbytes)
+	SHLQ(Imm(2), nbytes)
+
+	Label("hdblock")
+	CMPQ(blocks, Imm(0))
+	JE(LabelRef("hddone"))
+	// Stages 1, 2, 4 in registers, 8 floats at a time.
+	off := GP64()
+	XORQ(off, off)
+	Label("hdinreg")
+	x, t := YMM(), YMM()
+	VMOVUPS(Mem{Base: xp, Index: off, Scale: 1}, x)
+	VPERMILPS(Imm(0xb1), x, t)
+	VXORPS(s1, x, x)
+	VADDPS(x, t, x)
+	VPERMILPS(Imm(0x4e), x, t)
+	VXORPS(s2, x, x)
+	VADDPS(x, t, x)
+	VPERM2F128(Imm(0x01), x, x, t)
+	VXORPS(s4, x, x)
+	VADDPS(x, t, x)
+	VMOVUPS(x, Mem{Base: xp, Index: off, Scale: 1})
+	ADDQ(Imm(32), off)
+	CMPQ(off, nbytes)
+	JB(LabelRef("hdinreg"))
+	// Stages h = 8 .. n/2 (h in bytes: hb = 4h): pairs (j, j+h).
+	hb := GP64()
+	MOVQ(U64(32), hb)
+	Label("hdstage")
+	last := GP64()
+	MOVQ(hb, last)
+	SHLQ(Imm(1), last)
+	i := GP64()
+	XORQ(i, i)
+	CMPQ(last, nbytes) // the last stage (2h == n) also scales
+	JE(LabelRef("hdlaststage"))
+	Label("hdgroup")
+	j := GP64()
+	MOVQ(i, j)
+	end := GP64()
+	LEAQ(Mem{Base: i, Index: hb, Scale: 1}, end)
+	Label("hdpair")
+	a, c, sum := YMM(), YMM(), YMM()
+	VMOVUPS(Mem{Base: xp, Index: j, Scale: 1}, a)
+	hj := GP64()
+	LEAQ(Mem{Base: j, Index: hb, Scale: 1}, hj)
+	VMOVUPS(Mem{Base: xp, Index: hj, Scale: 1}, c)
+	VADDPS(c, a, sum)
+	VSUBPS(c, a, a)
+	VMOVUPS(sum, Mem{Base: xp, Index: j, Scale: 1})
+	VMOVUPS(a, Mem{Base: xp, Index: hj, Scale: 1})
+	ADDQ(Imm(32), j)
+	CMPQ(j, end)
+	JB(LabelRef("hdpair"))
+	LEAQ(Mem{Base: i, Index: hb, Scale: 2}, i)
+	CMPQ(i, nbytes)
+	JB(LabelRef("hdgroup"))
+	SHLQ(Imm(1), hb)
+	JMP(LabelRef("hdstage"))
+
+	Label("hdlaststage")
+	Label("hdlastpair")
+	a2, c2, sum2 := YMM(), YMM(), YMM()
+	VMOVUPS(Mem{Base: xp, Index: i, Scale: 1}, a2)
+	hi := GP64()
+	LEAQ(Mem{Base: i, Index: hb, Scale: 1}, hi)
+	VMOVUPS(Mem{Base: xp, Index: hi, Scale: 1}, c2)
+	VADDPS(c2, a2, sum2)
+	VSUBPS(c2, a2, a2)
+	VMULPS(nv, sum2, sum2)
+	VMULPS(nv, a2, a2)
+	VMOVUPS(sum2, Mem{Base: xp, Index: i, Scale: 1})
+	VMOVUPS(a2, Mem{Base: xp, Index: hi, Scale: 1})
+	ADDQ(Imm(32), i)
+	CMPQ(i, hb)
+	JB(LabelRef("hdlastpair"))
+
+	ADDQ(nbytes, xp)
+	DECQ(blocks)
+	JMP(LabelRef("hdblock"))
+	Label("hddone")
+	VZEROUPPER()
+	RET()
+}
+
+// quantizeQ8_0AVX2 is QuantizeRowQ8_0 for nb blocks: amax by a max tree,
+// d = amax/127 stored as fp16 (vcvtps2ph, round to nearest even, as
+// F32ToFP16), id = 127/amax (0 when amax is 0), q = round-half-even(x·id)
+// packed to int8 in order.
+func quantizeQ8_0AVX2() {
+	TEXT("quantizeQ8_0AVX2", NOSPLIT, "func(x *float32, out *byte, nb int)")
+	Pragma("noescape")
+	xp := Load(Param("x"), GP64())
+	op := Load(Param("out"), GP64())
+	nb := Load(Param("nb"), GP64())
+	absMask, c127, perm := YMM(), YMM(), YMM()
+	broadcastConst(absMask, 0x7fffffff)
+	broadcastConst(c127, math.Float32bits(127))
+	g := GP32()
+	// vpermd indices 0,4,1,5,2,6,3,7 built lane by lane.
+	MOVL(U32(0), g)
+	VMOVD(g, perm.AsX())
+	for i, v := range []uint32{4, 1, 5} {
+		MOVL(U32(v), g)
+		VPINSRD(Imm(uint64(i+1)), g, perm.AsX(), perm.AsX())
+	}
+	hiPerm := XMM()
+	MOVL(U32(2), g)
+	VMOVD(g, hiPerm)
+	for i, v := range []uint32{6, 3, 7} {
+		MOVL(U32(v), g)
+		VPINSRD(Imm(uint64(i+1)), g, hiPerm, hiPerm)
+	}
+	VINSERTI128(Imm(1), hiPerm, perm, perm)
+
+	Label("q80qblock")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("q80qdone"))
+	v := [4]VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	for i := range v {
+		VMOVUPS(Mem{Base: xp, Disp: 32 * i}, v[i])
+	}
+	m0, m1 := YMM(), YMM()
+	VANDPS(absMask, v[0], m0)
+	VANDPS(absMask, v[1], m1)
+	VMAXPS(m1, m0, m0)
+	VANDPS(absMask, v[2], m1)
+	VMAXPS(m1, m0, m0)
+	VANDPS(absMask, v[3], m1)
+	VMAXPS(m1, m0, m0)
+	h := XMM()
+	VEXTRACTF128(Imm(1), m0, h)
+	VMAXPS(h, m0.AsX(), h)
+	t := XMM()
+	VPERMILPS(Imm(0x4e), h, t)
+	VMAXPS(t, h, h)
+	VPERMILPS(Imm(0xb1), h, t)
+	VMAXPS(t, h, h) // amax in every lane
+	d, id, zero := XMM(), XMM(), XMM()
+	VDIVSS(c127.AsX(), h, d) // amax/127
+	VCVTPS2PH(Imm(0), d, d)
+	dw := GP32()
+	VMOVD(d, dw)
+	MOVW(dw.As16(), Mem{Base: op})
+	VDIVSS(h, c127.AsX(), id) // 127/amax
+	VXORPS(zero, zero, zero)
+	VCMPSS(Imm(4), zero, h, h) // amax != 0
+	VANDPS(h, id, id)
+	idb := YMM()
+	VBROADCASTSS(id, idb)
+	for i := range v {
+		VMULPS(idb, v[i], v[i])
+		VCVTPS2DQ(v[i], v[i])
+	}
+	VPACKSSDW(v[1], v[0], v[0])
+	VPACKSSDW(v[3], v[2], v[2])
+	VPACKSSWB(v[2], v[0], v[0])
+	VPERMD(v[0], perm, v[0])
+	VMOVDQU(v[0], Mem{Base: op, Disp: q80Qs})
+	ADDQ(Imm(128), xp)
+	ADDQ(Imm(q80Size), op)
+	DECQ(nb)
+	JMP(LabelRef("q80qblock"))
+	Label("q80qdone")
+	VZEROUPPER()
+	RET()
+}

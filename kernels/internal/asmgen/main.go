@@ -58,6 +58,8 @@ func main() {
 	dotQ8_0RowsAVX2()
 	axpyQ8_0RowsAVX2()
 	expSubF32AVX2x8(expConsts())
+	hadamardAVX2(hadamardSigns())
+	quantizeQ8_0AVX2()
 	r4shuf := r4ScaleShuf()
 	laneFirst := r4LaneFirst()
 	gemvQ4KR4Q8KAVX512(r4shuf, laneFirst)
