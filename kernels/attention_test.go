@@ -107,7 +107,7 @@ func TestHadamardAndQ8_0QuantizerMatchTwins(t *testing.T) {
 				x[i] *= float32(1 + i%7*100)
 			}
 			copy(x[QK8_0:], make([]float32, min(QK8_0, len(x)-QK8_0))) // an all-zero block
-			x[0] = 0.5 / 127 * 3 // ties to even need care
+			x[0] = 0.5 / 127 * 3                                       // ties to even need care
 			got, want := make([]BlockQ8_0, nb), make([]BlockQ8_0, nb)
 			o.QuantizeRowQ8_0(x, got)
 			QuantizeRowQ8_0(x, want)
