@@ -187,6 +187,27 @@ func (m *Model) WeightBytes() int64 {
 	return n + m.output.Bytes()
 }
 
+// MatmulMACs is the number of multiply-adds one token's matrix products
+// take (rows·cols of every matrix WeightBytes counts): prefill's work per
+// token, against which the machine's int8 peak is the roof. Attention's
+// own products (which grow with position) are not included.
+func (m *Model) MatmulMACs() int64 {
+	var n int64
+	add := func(w *Matrix) { n += int64(w.Rows) * int64(w.Cols) }
+	for _, l := range m.layers {
+		for _, w := range l.qkv {
+			add(w)
+		}
+		for _, w := range l.gateUp {
+			add(w)
+		}
+		add(l.wo)
+		add(l.down)
+	}
+	add(m.output)
+	return n
+}
+
 // common loads the per-layer tensors every family shares.
 func commonLayer(ld *tensorLoader, c *Config, i int) (layer, error) {
 	var l layer

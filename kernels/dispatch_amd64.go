@@ -23,8 +23,10 @@ func registerAMD64() bool {
 	isaTable = append(isaTable, isaEntry{name: "avx2-float", ranking: -10, ok: hasAVX2, ops: avx2FloatOps})
 	if ok, _ := hasAVX512(); ok {
 		sumU64Fast = func(b []byte) uint64 { return sumU64AVX512(&b[0], len(b)) }
+		int8PeakFast = func(n int) (int64, string) { int8PeakAVX512(n); return int64(n) * 12 * 64, "vpdpbusd zmm" }
 	} else if ok, _ := hasAVX2(); ok {
 		sumU64Fast = func(b []byte) uint64 { return sumU64AVX2(&b[0], len(b)) }
+		int8PeakFast = func(n int) (int64, string) { int8PeakAVX2(n); return int64(n) * 12 * 32, "vpmaddubsw ymm" }
 	}
 	return true
 }

@@ -79,6 +79,10 @@ func hadamardAVX2(x *float32, n int, blocks int, norm float32)
 //go:noescape
 func quantizeQ8_0AVX2(x *float32, out *byte, nb int)
 
+func int8PeakAVX512(n int)
+
+func int8PeakAVX2(n int)
+
 //go:noescape
 func gemvQ4KR4Q8KAVX512(w *byte, a *byte, nb int, pf int, out *float32)
 

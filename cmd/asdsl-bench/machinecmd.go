@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"asdsl-bench/engine/pool"
 	"asdsl-bench/engine/topology"
@@ -54,6 +55,9 @@ func runMachine(args []string) error {
 		for t := 1; t <= c.OSCPUs; t *= 2 {
 			b := machine.MeasureBandwidth(t, int64(*sizeMiB)<<20, *reps)
 			fmt.Printf("  %d thread(s): read %.1f GB/s, copy %.1f GB/s\n", t, b.ReadGBs, b.CopyGBs)
+			if p := machine.MeasureInt8Peak(t, 200*time.Millisecond, *reps); p.Instr != "" {
+				fmt.Printf("               int8 multiply-accumulate peak %.0f GMAC/s (%s)\n", p.GMACs, p.Instr)
+			}
 		}
 	}
 	return nil

@@ -39,6 +39,7 @@ func Run(c Config) ([]Result, error) {
 	defer m.Close()
 	base := baseResult(m, c.Model)
 	rng := rand.New(rand.NewPCG(1, 2))
+	peaks := map[int]machine.Int8Peak{}
 	var out []Result
 	for _, th := range c.Threads {
 		need := 1
@@ -50,6 +51,9 @@ func Run(c Config) ([]Result, error) {
 		}
 		if need > m.Config.NCtx {
 			return nil, fmt.Errorf("test needs %d positions, the model's context is %d", need, m.Config.NCtx)
+		}
+		if c.Log != nil {
+			peaks[th] = machine.MeasureInt8Peak(th, 100*time.Millisecond, 2)
 		}
 		s, err := m.NewSession(engine.SessionOptions{Context: need, Threads: th, Features: c.Features})
 		if err != nil {
@@ -91,7 +95,7 @@ func Run(c Config) ([]Result, error) {
 			}
 			r.SetSamples(ns, nPrompt+nGen)
 			if c.Log != nil {
-				fmt.Fprintf(c.Log, "%s t=%d: %.2f ± %.2f t/s\n", r.Test(), th, r.AvgTs, r.StddevTs)
+				fmt.Fprintf(c.Log, "%s t=%d: %.2f ± %.2f t/s%s\n", r.Test(), th, r.AvgTs, r.StddevTs, roofNote(m, th, nPrompt, nGen, r.AvgTs, peaks))
 			}
 			out = append(out, r)
 			return nil
@@ -203,4 +207,20 @@ func BatchCurve(path string, batches []int, threads, reps int, f engine.Features
 		out = append(out, CurvePoint{Tokens: T, Ms: ms[len(ms)/2]})
 	}
 	return out, nil
+}
+
+// roofNote puts the figure of merit beside t/s (gpt-fast style): for
+// decode, the weight bytes streamed per second; for prefill, the matrix
+// multiply-adds per second and their fraction of the int8 peak measured
+// on the same threads.
+func roofNote(m *engine.Model, th, nPrompt, nGen int, ts float64, peaks map[int]machine.Int8Peak) string {
+	if nPrompt == 0 {
+		return fmt.Sprintf(" = %.1f GB/s of weights", ts*float64(m.WeightBytes())/1e9)
+	}
+	gmacs := ts * float64(m.MatmulMACs()) / 1e9
+	p := peaks[th]
+	if p.Instr == "" || p.GMACs == 0 {
+		return fmt.Sprintf(" = %.0f GMAC/s", gmacs)
+	}
+	return fmt.Sprintf(" = %.0f GMAC/s, %.0f%% of the int8 peak (%.0f GMAC/s, %s, %d thread(s))", gmacs, 100*gmacs/p.GMACs, p.GMACs, p.Instr, th)
 }

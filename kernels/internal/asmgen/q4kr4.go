@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/mmcloughlin/avo/ir"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -209,6 +211,29 @@ func gemvQ4KR4Q8KAVX2(shuf Mem, vnni bool) {
 
 // r4LaneSplat: vpermps indexes that repeat float 2r (d of row r) or
 // 2r+1 (dmin of row r) across 128-bit lane r.
+// r4ScaleDwords is a VPERMW table: entry j (32 words) puts scale j of row
+// r (word 8r+j of the zero-extended Scales) in the low word of each
+// dword of 128-bit lane r; the high words are zeroed by the mask. Each
+// dword is then (s, 0) as vpdpwssd's int16 pair: t·s + 0 for an int32 t
+// that fits int16.
+func r4ScaleDwords() Mem {
+	m := GLOBL("q4kr4ScaleDwords", RODATA|NOPTR)
+	for j := 0; j < 8; j++ {
+		for k := 0; k < 16; k++ {
+			DATA(64*j+4*k, U16(8*(k/4)+j))
+			DATA(64*j+4*k+2, U16(0))
+		}
+	}
+	return m
+}
+
+// vpdpbusd: acc += Σ of four u8(a)·s8(b) products per dword (AVX512_VNNI;
+// avo has no constructor for it).
+func vpdpbusd(b, a, acc Op) {
+	Instruction(&ir.Instruction{Opcode: "VPDPBUSD", Operands: []Op{b, a, acc},
+		Inputs: []Op{b, a, acc}, Outputs: []Op{acc}, ISA: []string{"AVX512_VNNI"}})
+}
+
 func r4LaneSplat() Mem {
 	m := GLOBL("q4kr4LaneSplat", RODATA|NOPTR)
 	for k := 0; k < 2; k++ {
@@ -244,7 +269,7 @@ func transposeSum4(v [4]VecVirtual) VecVirtual {
 // reduced by one in-lane transpose, and the float step runs on all 16
 // (row, column) pairs at once in DotQ4KQ8K's order. out[4r+c] is row r
 // against column c, bit-identical to DotQ4KQ8K.
-func gemmQ4KR4Q8KAVX512x4(shuf, splat Mem) {
+func gemmQ4KR4Q8KAVX512x4(perm, splat Mem) {
 	TEXT("gemmQ4KR4Q8KAVX512x4", NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
 	Pragma("noescape")
 	wp := Load(Param("w"), GP64())
@@ -261,6 +286,11 @@ func gemmQ4KR4Q8KAVX512x4(shuf, splat Mem) {
 	idxD, idxM := ZMM(), ZMM()
 	VMOVDQU64(splat, idxD)
 	VMOVDQU64(splat.Offset(64), idxM)
+	evenWords := K()
+	MOVL(U32(0x55555555), tmp)
+	KMOVD(tmp, evenWords)
+	zero := ZMM()
+	VPXORD(zero, zero, zero)
 
 	Label("r4gb")
 	CMPQ(nb, Imm(0))
@@ -286,15 +316,16 @@ func gemmQ4KR4Q8KAVX512x4(shuf, splat Mem) {
 		VPANDD(mask, q, lo)
 		VPSRLW(Imm(4), q, hi)
 		VPANDD(mask, hi, hi)
-		VPSHUFB(shuf.Offset(64*j), sc, s)
+		VMOVDQU64(perm.Offset(64*j), s)
+		VPERMW_Z(sc, s, evenWords, s) // dword lanes of row r: (s_rj, 0)
 		for c := 0; c < 4; c++ {
-			a0, a1, p0, p1 := ZMM(), ZMM(), ZMM(), ZMM()
+			a0, a1, t := ZMM(), ZMM(), ZMM()
 			VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kQs + 32*j}, a0)
 			VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kQs + 32*j + 16}, a1)
-			VPMADDUBSW(a0, lo, p0)
-			VPMADDUBSW(a1, hi, p1)
-			VPADDW(p1, p0, p0)
-			vpdpwssd(s, p0, accs[c])
+			VMOVDQA64(zero, t)
+			vpdpbusd(a0, lo, t)
+			vpdpbusd(a1, hi, t) // |t| ≤ 8·15·127: an int16 with its sign extension
+			vpdpwssd(s, t, accs[c])
 		}
 	}
 	S := transposeSum4(accs) // lane r: [S_r0 S_r1 S_r2 S_r3]
