@@ -43,18 +43,28 @@ func TestGateIgnoresNoiseAndCatchesRegressions(t *testing.T) {
 			t.Fatalf("trial %d: unchanged engine flagged: %+v", trial, r)
 		}
 	}
+	// The slowdown must be caught. When other test packages share the
+	// two cores, a burst can land on the unslowed side of a round and
+	// make its timings as slow as the slowed one's, so the comparison
+	// gets three attempts; a gate that cannot see a 2x slowdown misses
+	// all three.
 	slow := mo
 	slow.Slowdown = 2
-	ds, err := ABCompare(m, so, so, mo, slow, rounds, alpha)
-	if err != nil {
-		t.Fatal(err)
+	var last []results.Delta
+	for attempt := 0; attempt < 3; attempt++ {
+		ds, err := ABCompare(m, so, so, mo, slow, rounds, alpha)
+		if err != nil {
+			t.Fatal(err)
+		}
+		caught := map[string]bool{}
+		for _, r := range results.Regressions(ds, maxSlowdown) {
+			caught[r.Metric] = true
+		}
+		if caught["decode-tok/s"] && caught["ttft-ms"] {
+			return
+		}
+		last = ds
+		t.Logf("attempt %d: 2x slowdown not caught (cores shared?)", attempt+1)
 	}
-	regs := results.Regressions(ds, maxSlowdown)
-	caught := map[string]bool{}
-	for _, r := range regs {
-		caught[r.Metric] = true
-	}
-	if !caught["decode-tok/s"] || !caught["ttft-ms"] {
-		t.Fatalf("2x slowdown not caught: %+v", ds)
-	}
+	t.Fatalf("2x slowdown not caught in 3 attempts: %+v", last)
 }
