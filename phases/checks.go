@@ -152,7 +152,7 @@ var quantizerKLCheck = Check{Name: "Q4_K_M KL to F32 within 1.05x llama.cpp's", 
 		if err != nil {
 			return false, err.Error()
 		}
-		s, err := m.NewSession(engine.SessionOptions{Context: len(prompt)})
+		s, err := m.NewSession(engine.SessionOptions{Context: len(prompt), Features: engine.Features{NoFlash: true}})
 		if err != nil {
 			return false, err.Error()
 		}

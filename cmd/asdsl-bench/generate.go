@@ -32,6 +32,7 @@ func runGenerate(args []string) error {
 	n := fs.Int("n", 32, "tokens to generate")
 	ctx := fs.Int("ctx", 0, "context length (default: min(model context, 4096))")
 	threads := fs.Int("t", 0, "math threads (default: one per CPU)")
+	noFlash := fs.Bool("no-flash", false, "f32 KV cache and plain attention (llama.cpp without -fa and with an f16/f32 cache) instead of the Q8_0 cache with flash attention")
 	d := engine.DefaultSampling()
 	temp := fs.Float64("temp", d.Temperature, "temperature; 0 = greedy")
 	topK := fs.Int("top-k", d.TopK, "keep the k most likely tokens (0 = off)")
@@ -73,7 +74,7 @@ func runGenerate(args []string) error {
 	} else {
 		ids = tok.Encode(*prompt, true, false)
 	}
-	sess, err := m.NewSession(engine.SessionOptions{Context: *ctx, Threads: *threads})
+	sess, err := m.NewSession(engine.SessionOptions{Context: *ctx, Threads: *threads, Features: engine.Features{NoFlash: *noFlash}})
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ func runLogits(args []string) error {
 	tokens := fs.String("tokens", "", "prompt token ids, used exactly as given (no BOS added) (required)")
 	out := fs.String("o", "", "output file: float32 little-endian, [positions][vocab] (required)")
 	threads := fs.Int("t", 0, "math threads (default: one per CPU)")
+	noFlash := fs.Bool("no-flash", false, "f32 KV cache and plain attention (llama.cpp without -fa and with an f16/f32 cache) instead of the Q8_0 cache with flash attention")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -34,7 +35,7 @@ func runLogits(args []string) error {
 	if len(ids) > m.Config.NCtx {
 		return fmt.Errorf("%d tokens exceed the model's context of %d", len(ids), m.Config.NCtx)
 	}
-	sess, err := m.NewSession(engine.SessionOptions{Context: len(ids), Threads: *threads})
+	sess, err := m.NewSession(engine.SessionOptions{Context: len(ids), Threads: *threads, Features: engine.Features{NoFlash: *noFlash}})
 	if err != nil {
 		return err
 	}
