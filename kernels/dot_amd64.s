@@ -5334,262 +5334,518 @@ DATA q4kr4LaneFirst<>+56(SB)/4, $0x00000008
 DATA q4kr4LaneFirst<>+60(SB)/4, $0x0000000c
 GLOBL q4kr4LaneFirst<>(SB), RODATA|NOPTR, $64
 
-DATA q4kr4ScaleDwords<>+0(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+2(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+4(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+6(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+8(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+10(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+12(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+14(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+16(SB)/2, $0x0008
-DATA q4kr4ScaleDwords<>+18(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+20(SB)/2, $0x0008
-DATA q4kr4ScaleDwords<>+22(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+24(SB)/2, $0x0008
-DATA q4kr4ScaleDwords<>+26(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+28(SB)/2, $0x0008
-DATA q4kr4ScaleDwords<>+30(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+32(SB)/2, $0x0010
-DATA q4kr4ScaleDwords<>+34(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+36(SB)/2, $0x0010
-DATA q4kr4ScaleDwords<>+38(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+40(SB)/2, $0x0010
-DATA q4kr4ScaleDwords<>+42(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+44(SB)/2, $0x0010
-DATA q4kr4ScaleDwords<>+46(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+48(SB)/2, $0x0018
-DATA q4kr4ScaleDwords<>+50(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+52(SB)/2, $0x0018
-DATA q4kr4ScaleDwords<>+54(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+56(SB)/2, $0x0018
-DATA q4kr4ScaleDwords<>+58(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+60(SB)/2, $0x0018
-DATA q4kr4ScaleDwords<>+62(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+64(SB)/2, $0x0001
-DATA q4kr4ScaleDwords<>+66(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+68(SB)/2, $0x0001
-DATA q4kr4ScaleDwords<>+70(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+72(SB)/2, $0x0001
-DATA q4kr4ScaleDwords<>+74(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+76(SB)/2, $0x0001
-DATA q4kr4ScaleDwords<>+78(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+80(SB)/2, $0x0009
-DATA q4kr4ScaleDwords<>+82(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+84(SB)/2, $0x0009
-DATA q4kr4ScaleDwords<>+86(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+88(SB)/2, $0x0009
-DATA q4kr4ScaleDwords<>+90(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+92(SB)/2, $0x0009
-DATA q4kr4ScaleDwords<>+94(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+96(SB)/2, $0x0011
-DATA q4kr4ScaleDwords<>+98(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+100(SB)/2, $0x0011
-DATA q4kr4ScaleDwords<>+102(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+104(SB)/2, $0x0011
-DATA q4kr4ScaleDwords<>+106(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+108(SB)/2, $0x0011
-DATA q4kr4ScaleDwords<>+110(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+112(SB)/2, $0x0019
-DATA q4kr4ScaleDwords<>+114(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+116(SB)/2, $0x0019
-DATA q4kr4ScaleDwords<>+118(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+120(SB)/2, $0x0019
-DATA q4kr4ScaleDwords<>+122(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+124(SB)/2, $0x0019
-DATA q4kr4ScaleDwords<>+126(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+128(SB)/2, $0x0002
-DATA q4kr4ScaleDwords<>+130(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+132(SB)/2, $0x0002
-DATA q4kr4ScaleDwords<>+134(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+136(SB)/2, $0x0002
-DATA q4kr4ScaleDwords<>+138(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+140(SB)/2, $0x0002
-DATA q4kr4ScaleDwords<>+142(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+144(SB)/2, $0x000a
-DATA q4kr4ScaleDwords<>+146(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+148(SB)/2, $0x000a
-DATA q4kr4ScaleDwords<>+150(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+152(SB)/2, $0x000a
-DATA q4kr4ScaleDwords<>+154(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+156(SB)/2, $0x000a
-DATA q4kr4ScaleDwords<>+158(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+160(SB)/2, $0x0012
-DATA q4kr4ScaleDwords<>+162(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+164(SB)/2, $0x0012
-DATA q4kr4ScaleDwords<>+166(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+168(SB)/2, $0x0012
-DATA q4kr4ScaleDwords<>+170(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+172(SB)/2, $0x0012
-DATA q4kr4ScaleDwords<>+174(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+176(SB)/2, $0x001a
-DATA q4kr4ScaleDwords<>+178(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+180(SB)/2, $0x001a
-DATA q4kr4ScaleDwords<>+182(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+184(SB)/2, $0x001a
-DATA q4kr4ScaleDwords<>+186(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+188(SB)/2, $0x001a
-DATA q4kr4ScaleDwords<>+190(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+192(SB)/2, $0x0003
-DATA q4kr4ScaleDwords<>+194(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+196(SB)/2, $0x0003
-DATA q4kr4ScaleDwords<>+198(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+200(SB)/2, $0x0003
-DATA q4kr4ScaleDwords<>+202(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+204(SB)/2, $0x0003
-DATA q4kr4ScaleDwords<>+206(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+208(SB)/2, $0x000b
-DATA q4kr4ScaleDwords<>+210(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+212(SB)/2, $0x000b
-DATA q4kr4ScaleDwords<>+214(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+216(SB)/2, $0x000b
-DATA q4kr4ScaleDwords<>+218(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+220(SB)/2, $0x000b
-DATA q4kr4ScaleDwords<>+222(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+224(SB)/2, $0x0013
-DATA q4kr4ScaleDwords<>+226(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+228(SB)/2, $0x0013
-DATA q4kr4ScaleDwords<>+230(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+232(SB)/2, $0x0013
-DATA q4kr4ScaleDwords<>+234(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+236(SB)/2, $0x0013
-DATA q4kr4ScaleDwords<>+238(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+240(SB)/2, $0x001b
-DATA q4kr4ScaleDwords<>+242(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+244(SB)/2, $0x001b
-DATA q4kr4ScaleDwords<>+246(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+248(SB)/2, $0x001b
-DATA q4kr4ScaleDwords<>+250(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+252(SB)/2, $0x001b
-DATA q4kr4ScaleDwords<>+254(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+256(SB)/2, $0x0004
-DATA q4kr4ScaleDwords<>+258(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+260(SB)/2, $0x0004
-DATA q4kr4ScaleDwords<>+262(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+264(SB)/2, $0x0004
-DATA q4kr4ScaleDwords<>+266(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+268(SB)/2, $0x0004
-DATA q4kr4ScaleDwords<>+270(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+272(SB)/2, $0x000c
-DATA q4kr4ScaleDwords<>+274(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+276(SB)/2, $0x000c
-DATA q4kr4ScaleDwords<>+278(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+280(SB)/2, $0x000c
-DATA q4kr4ScaleDwords<>+282(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+284(SB)/2, $0x000c
-DATA q4kr4ScaleDwords<>+286(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+288(SB)/2, $0x0014
-DATA q4kr4ScaleDwords<>+290(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+292(SB)/2, $0x0014
-DATA q4kr4ScaleDwords<>+294(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+296(SB)/2, $0x0014
-DATA q4kr4ScaleDwords<>+298(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+300(SB)/2, $0x0014
-DATA q4kr4ScaleDwords<>+302(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+304(SB)/2, $0x001c
-DATA q4kr4ScaleDwords<>+306(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+308(SB)/2, $0x001c
-DATA q4kr4ScaleDwords<>+310(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+312(SB)/2, $0x001c
-DATA q4kr4ScaleDwords<>+314(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+316(SB)/2, $0x001c
-DATA q4kr4ScaleDwords<>+318(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+320(SB)/2, $0x0005
-DATA q4kr4ScaleDwords<>+322(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+324(SB)/2, $0x0005
-DATA q4kr4ScaleDwords<>+326(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+328(SB)/2, $0x0005
-DATA q4kr4ScaleDwords<>+330(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+332(SB)/2, $0x0005
-DATA q4kr4ScaleDwords<>+334(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+336(SB)/2, $0x000d
-DATA q4kr4ScaleDwords<>+338(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+340(SB)/2, $0x000d
-DATA q4kr4ScaleDwords<>+342(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+344(SB)/2, $0x000d
-DATA q4kr4ScaleDwords<>+346(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+348(SB)/2, $0x000d
-DATA q4kr4ScaleDwords<>+350(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+352(SB)/2, $0x0015
-DATA q4kr4ScaleDwords<>+354(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+356(SB)/2, $0x0015
-DATA q4kr4ScaleDwords<>+358(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+360(SB)/2, $0x0015
-DATA q4kr4ScaleDwords<>+362(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+364(SB)/2, $0x0015
-DATA q4kr4ScaleDwords<>+366(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+368(SB)/2, $0x001d
-DATA q4kr4ScaleDwords<>+370(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+372(SB)/2, $0x001d
-DATA q4kr4ScaleDwords<>+374(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+376(SB)/2, $0x001d
-DATA q4kr4ScaleDwords<>+378(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+380(SB)/2, $0x001d
-DATA q4kr4ScaleDwords<>+382(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+384(SB)/2, $0x0006
-DATA q4kr4ScaleDwords<>+386(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+388(SB)/2, $0x0006
-DATA q4kr4ScaleDwords<>+390(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+392(SB)/2, $0x0006
-DATA q4kr4ScaleDwords<>+394(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+396(SB)/2, $0x0006
-DATA q4kr4ScaleDwords<>+398(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+400(SB)/2, $0x000e
-DATA q4kr4ScaleDwords<>+402(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+404(SB)/2, $0x000e
-DATA q4kr4ScaleDwords<>+406(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+408(SB)/2, $0x000e
-DATA q4kr4ScaleDwords<>+410(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+412(SB)/2, $0x000e
-DATA q4kr4ScaleDwords<>+414(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+416(SB)/2, $0x0016
-DATA q4kr4ScaleDwords<>+418(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+420(SB)/2, $0x0016
-DATA q4kr4ScaleDwords<>+422(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+424(SB)/2, $0x0016
-DATA q4kr4ScaleDwords<>+426(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+428(SB)/2, $0x0016
-DATA q4kr4ScaleDwords<>+430(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+432(SB)/2, $0x001e
-DATA q4kr4ScaleDwords<>+434(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+436(SB)/2, $0x001e
-DATA q4kr4ScaleDwords<>+438(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+440(SB)/2, $0x001e
-DATA q4kr4ScaleDwords<>+442(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+444(SB)/2, $0x001e
-DATA q4kr4ScaleDwords<>+446(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+448(SB)/2, $0x0007
-DATA q4kr4ScaleDwords<>+450(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+452(SB)/2, $0x0007
-DATA q4kr4ScaleDwords<>+454(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+456(SB)/2, $0x0007
-DATA q4kr4ScaleDwords<>+458(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+460(SB)/2, $0x0007
-DATA q4kr4ScaleDwords<>+462(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+464(SB)/2, $0x000f
-DATA q4kr4ScaleDwords<>+466(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+468(SB)/2, $0x000f
-DATA q4kr4ScaleDwords<>+470(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+472(SB)/2, $0x000f
-DATA q4kr4ScaleDwords<>+474(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+476(SB)/2, $0x000f
-DATA q4kr4ScaleDwords<>+478(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+480(SB)/2, $0x0017
-DATA q4kr4ScaleDwords<>+482(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+484(SB)/2, $0x0017
-DATA q4kr4ScaleDwords<>+486(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+488(SB)/2, $0x0017
-DATA q4kr4ScaleDwords<>+490(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+492(SB)/2, $0x0017
-DATA q4kr4ScaleDwords<>+494(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+496(SB)/2, $0x001f
-DATA q4kr4ScaleDwords<>+498(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+500(SB)/2, $0x001f
-DATA q4kr4ScaleDwords<>+502(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+504(SB)/2, $0x001f
-DATA q4kr4ScaleDwords<>+506(SB)/2, $0x0000
-DATA q4kr4ScaleDwords<>+508(SB)/2, $0x001f
-DATA q4kr4ScaleDwords<>+510(SB)/2, $0x0000
+DATA q4kr4ScaleDwords<>+0(SB)/1, $0x00
+DATA q4kr4ScaleDwords<>+1(SB)/1, $0x01
+DATA q4kr4ScaleDwords<>+2(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+3(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+4(SB)/1, $0x00
+DATA q4kr4ScaleDwords<>+5(SB)/1, $0x01
+DATA q4kr4ScaleDwords<>+6(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+7(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+8(SB)/1, $0x00
+DATA q4kr4ScaleDwords<>+9(SB)/1, $0x01
+DATA q4kr4ScaleDwords<>+10(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+11(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+12(SB)/1, $0x00
+DATA q4kr4ScaleDwords<>+13(SB)/1, $0x01
+DATA q4kr4ScaleDwords<>+14(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+15(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+16(SB)/1, $0x00
+DATA q4kr4ScaleDwords<>+17(SB)/1, $0x01
+DATA q4kr4ScaleDwords<>+18(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+19(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+20(SB)/1, $0x00
+DATA q4kr4ScaleDwords<>+21(SB)/1, $0x01
+DATA q4kr4ScaleDwords<>+22(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+23(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+24(SB)/1, $0x00
+DATA q4kr4ScaleDwords<>+25(SB)/1, $0x01
+DATA q4kr4ScaleDwords<>+26(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+27(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+28(SB)/1, $0x00
+DATA q4kr4ScaleDwords<>+29(SB)/1, $0x01
+DATA q4kr4ScaleDwords<>+30(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+31(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+32(SB)/1, $0x00
+DATA q4kr4ScaleDwords<>+33(SB)/1, $0x01
+DATA q4kr4ScaleDwords<>+34(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+35(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+36(SB)/1, $0x00
+DATA q4kr4ScaleDwords<>+37(SB)/1, $0x01
+DATA q4kr4ScaleDwords<>+38(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+39(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+40(SB)/1, $0x00
+DATA q4kr4ScaleDwords<>+41(SB)/1, $0x01
+DATA q4kr4ScaleDwords<>+42(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+43(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+44(SB)/1, $0x00
+DATA q4kr4ScaleDwords<>+45(SB)/1, $0x01
+DATA q4kr4ScaleDwords<>+46(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+47(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+48(SB)/1, $0x00
+DATA q4kr4ScaleDwords<>+49(SB)/1, $0x01
+DATA q4kr4ScaleDwords<>+50(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+51(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+52(SB)/1, $0x00
+DATA q4kr4ScaleDwords<>+53(SB)/1, $0x01
+DATA q4kr4ScaleDwords<>+54(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+55(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+56(SB)/1, $0x00
+DATA q4kr4ScaleDwords<>+57(SB)/1, $0x01
+DATA q4kr4ScaleDwords<>+58(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+59(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+60(SB)/1, $0x00
+DATA q4kr4ScaleDwords<>+61(SB)/1, $0x01
+DATA q4kr4ScaleDwords<>+62(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+63(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+64(SB)/1, $0x02
+DATA q4kr4ScaleDwords<>+65(SB)/1, $0x03
+DATA q4kr4ScaleDwords<>+66(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+67(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+68(SB)/1, $0x02
+DATA q4kr4ScaleDwords<>+69(SB)/1, $0x03
+DATA q4kr4ScaleDwords<>+70(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+71(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+72(SB)/1, $0x02
+DATA q4kr4ScaleDwords<>+73(SB)/1, $0x03
+DATA q4kr4ScaleDwords<>+74(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+75(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+76(SB)/1, $0x02
+DATA q4kr4ScaleDwords<>+77(SB)/1, $0x03
+DATA q4kr4ScaleDwords<>+78(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+79(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+80(SB)/1, $0x02
+DATA q4kr4ScaleDwords<>+81(SB)/1, $0x03
+DATA q4kr4ScaleDwords<>+82(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+83(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+84(SB)/1, $0x02
+DATA q4kr4ScaleDwords<>+85(SB)/1, $0x03
+DATA q4kr4ScaleDwords<>+86(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+87(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+88(SB)/1, $0x02
+DATA q4kr4ScaleDwords<>+89(SB)/1, $0x03
+DATA q4kr4ScaleDwords<>+90(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+91(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+92(SB)/1, $0x02
+DATA q4kr4ScaleDwords<>+93(SB)/1, $0x03
+DATA q4kr4ScaleDwords<>+94(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+95(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+96(SB)/1, $0x02
+DATA q4kr4ScaleDwords<>+97(SB)/1, $0x03
+DATA q4kr4ScaleDwords<>+98(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+99(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+100(SB)/1, $0x02
+DATA q4kr4ScaleDwords<>+101(SB)/1, $0x03
+DATA q4kr4ScaleDwords<>+102(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+103(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+104(SB)/1, $0x02
+DATA q4kr4ScaleDwords<>+105(SB)/1, $0x03
+DATA q4kr4ScaleDwords<>+106(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+107(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+108(SB)/1, $0x02
+DATA q4kr4ScaleDwords<>+109(SB)/1, $0x03
+DATA q4kr4ScaleDwords<>+110(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+111(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+112(SB)/1, $0x02
+DATA q4kr4ScaleDwords<>+113(SB)/1, $0x03
+DATA q4kr4ScaleDwords<>+114(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+115(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+116(SB)/1, $0x02
+DATA q4kr4ScaleDwords<>+117(SB)/1, $0x03
+DATA q4kr4ScaleDwords<>+118(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+119(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+120(SB)/1, $0x02
+DATA q4kr4ScaleDwords<>+121(SB)/1, $0x03
+DATA q4kr4ScaleDwords<>+122(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+123(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+124(SB)/1, $0x02
+DATA q4kr4ScaleDwords<>+125(SB)/1, $0x03
+DATA q4kr4ScaleDwords<>+126(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+127(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+128(SB)/1, $0x04
+DATA q4kr4ScaleDwords<>+129(SB)/1, $0x05
+DATA q4kr4ScaleDwords<>+130(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+131(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+132(SB)/1, $0x04
+DATA q4kr4ScaleDwords<>+133(SB)/1, $0x05
+DATA q4kr4ScaleDwords<>+134(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+135(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+136(SB)/1, $0x04
+DATA q4kr4ScaleDwords<>+137(SB)/1, $0x05
+DATA q4kr4ScaleDwords<>+138(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+139(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+140(SB)/1, $0x04
+DATA q4kr4ScaleDwords<>+141(SB)/1, $0x05
+DATA q4kr4ScaleDwords<>+142(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+143(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+144(SB)/1, $0x04
+DATA q4kr4ScaleDwords<>+145(SB)/1, $0x05
+DATA q4kr4ScaleDwords<>+146(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+147(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+148(SB)/1, $0x04
+DATA q4kr4ScaleDwords<>+149(SB)/1, $0x05
+DATA q4kr4ScaleDwords<>+150(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+151(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+152(SB)/1, $0x04
+DATA q4kr4ScaleDwords<>+153(SB)/1, $0x05
+DATA q4kr4ScaleDwords<>+154(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+155(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+156(SB)/1, $0x04
+DATA q4kr4ScaleDwords<>+157(SB)/1, $0x05
+DATA q4kr4ScaleDwords<>+158(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+159(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+160(SB)/1, $0x04
+DATA q4kr4ScaleDwords<>+161(SB)/1, $0x05
+DATA q4kr4ScaleDwords<>+162(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+163(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+164(SB)/1, $0x04
+DATA q4kr4ScaleDwords<>+165(SB)/1, $0x05
+DATA q4kr4ScaleDwords<>+166(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+167(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+168(SB)/1, $0x04
+DATA q4kr4ScaleDwords<>+169(SB)/1, $0x05
+DATA q4kr4ScaleDwords<>+170(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+171(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+172(SB)/1, $0x04
+DATA q4kr4ScaleDwords<>+173(SB)/1, $0x05
+DATA q4kr4ScaleDwords<>+174(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+175(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+176(SB)/1, $0x04
+DATA q4kr4ScaleDwords<>+177(SB)/1, $0x05
+DATA q4kr4ScaleDwords<>+178(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+179(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+180(SB)/1, $0x04
+DATA q4kr4ScaleDwords<>+181(SB)/1, $0x05
+DATA q4kr4ScaleDwords<>+182(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+183(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+184(SB)/1, $0x04
+DATA q4kr4ScaleDwords<>+185(SB)/1, $0x05
+DATA q4kr4ScaleDwords<>+186(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+187(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+188(SB)/1, $0x04
+DATA q4kr4ScaleDwords<>+189(SB)/1, $0x05
+DATA q4kr4ScaleDwords<>+190(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+191(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+192(SB)/1, $0x06
+DATA q4kr4ScaleDwords<>+193(SB)/1, $0x07
+DATA q4kr4ScaleDwords<>+194(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+195(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+196(SB)/1, $0x06
+DATA q4kr4ScaleDwords<>+197(SB)/1, $0x07
+DATA q4kr4ScaleDwords<>+198(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+199(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+200(SB)/1, $0x06
+DATA q4kr4ScaleDwords<>+201(SB)/1, $0x07
+DATA q4kr4ScaleDwords<>+202(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+203(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+204(SB)/1, $0x06
+DATA q4kr4ScaleDwords<>+205(SB)/1, $0x07
+DATA q4kr4ScaleDwords<>+206(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+207(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+208(SB)/1, $0x06
+DATA q4kr4ScaleDwords<>+209(SB)/1, $0x07
+DATA q4kr4ScaleDwords<>+210(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+211(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+212(SB)/1, $0x06
+DATA q4kr4ScaleDwords<>+213(SB)/1, $0x07
+DATA q4kr4ScaleDwords<>+214(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+215(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+216(SB)/1, $0x06
+DATA q4kr4ScaleDwords<>+217(SB)/1, $0x07
+DATA q4kr4ScaleDwords<>+218(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+219(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+220(SB)/1, $0x06
+DATA q4kr4ScaleDwords<>+221(SB)/1, $0x07
+DATA q4kr4ScaleDwords<>+222(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+223(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+224(SB)/1, $0x06
+DATA q4kr4ScaleDwords<>+225(SB)/1, $0x07
+DATA q4kr4ScaleDwords<>+226(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+227(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+228(SB)/1, $0x06
+DATA q4kr4ScaleDwords<>+229(SB)/1, $0x07
+DATA q4kr4ScaleDwords<>+230(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+231(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+232(SB)/1, $0x06
+DATA q4kr4ScaleDwords<>+233(SB)/1, $0x07
+DATA q4kr4ScaleDwords<>+234(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+235(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+236(SB)/1, $0x06
+DATA q4kr4ScaleDwords<>+237(SB)/1, $0x07
+DATA q4kr4ScaleDwords<>+238(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+239(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+240(SB)/1, $0x06
+DATA q4kr4ScaleDwords<>+241(SB)/1, $0x07
+DATA q4kr4ScaleDwords<>+242(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+243(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+244(SB)/1, $0x06
+DATA q4kr4ScaleDwords<>+245(SB)/1, $0x07
+DATA q4kr4ScaleDwords<>+246(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+247(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+248(SB)/1, $0x06
+DATA q4kr4ScaleDwords<>+249(SB)/1, $0x07
+DATA q4kr4ScaleDwords<>+250(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+251(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+252(SB)/1, $0x06
+DATA q4kr4ScaleDwords<>+253(SB)/1, $0x07
+DATA q4kr4ScaleDwords<>+254(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+255(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+256(SB)/1, $0x08
+DATA q4kr4ScaleDwords<>+257(SB)/1, $0x09
+DATA q4kr4ScaleDwords<>+258(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+259(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+260(SB)/1, $0x08
+DATA q4kr4ScaleDwords<>+261(SB)/1, $0x09
+DATA q4kr4ScaleDwords<>+262(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+263(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+264(SB)/1, $0x08
+DATA q4kr4ScaleDwords<>+265(SB)/1, $0x09
+DATA q4kr4ScaleDwords<>+266(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+267(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+268(SB)/1, $0x08
+DATA q4kr4ScaleDwords<>+269(SB)/1, $0x09
+DATA q4kr4ScaleDwords<>+270(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+271(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+272(SB)/1, $0x08
+DATA q4kr4ScaleDwords<>+273(SB)/1, $0x09
+DATA q4kr4ScaleDwords<>+274(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+275(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+276(SB)/1, $0x08
+DATA q4kr4ScaleDwords<>+277(SB)/1, $0x09
+DATA q4kr4ScaleDwords<>+278(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+279(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+280(SB)/1, $0x08
+DATA q4kr4ScaleDwords<>+281(SB)/1, $0x09
+DATA q4kr4ScaleDwords<>+282(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+283(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+284(SB)/1, $0x08
+DATA q4kr4ScaleDwords<>+285(SB)/1, $0x09
+DATA q4kr4ScaleDwords<>+286(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+287(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+288(SB)/1, $0x08
+DATA q4kr4ScaleDwords<>+289(SB)/1, $0x09
+DATA q4kr4ScaleDwords<>+290(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+291(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+292(SB)/1, $0x08
+DATA q4kr4ScaleDwords<>+293(SB)/1, $0x09
+DATA q4kr4ScaleDwords<>+294(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+295(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+296(SB)/1, $0x08
+DATA q4kr4ScaleDwords<>+297(SB)/1, $0x09
+DATA q4kr4ScaleDwords<>+298(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+299(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+300(SB)/1, $0x08
+DATA q4kr4ScaleDwords<>+301(SB)/1, $0x09
+DATA q4kr4ScaleDwords<>+302(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+303(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+304(SB)/1, $0x08
+DATA q4kr4ScaleDwords<>+305(SB)/1, $0x09
+DATA q4kr4ScaleDwords<>+306(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+307(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+308(SB)/1, $0x08
+DATA q4kr4ScaleDwords<>+309(SB)/1, $0x09
+DATA q4kr4ScaleDwords<>+310(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+311(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+312(SB)/1, $0x08
+DATA q4kr4ScaleDwords<>+313(SB)/1, $0x09
+DATA q4kr4ScaleDwords<>+314(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+315(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+316(SB)/1, $0x08
+DATA q4kr4ScaleDwords<>+317(SB)/1, $0x09
+DATA q4kr4ScaleDwords<>+318(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+319(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+320(SB)/1, $0x0a
+DATA q4kr4ScaleDwords<>+321(SB)/1, $0x0b
+DATA q4kr4ScaleDwords<>+322(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+323(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+324(SB)/1, $0x0a
+DATA q4kr4ScaleDwords<>+325(SB)/1, $0x0b
+DATA q4kr4ScaleDwords<>+326(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+327(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+328(SB)/1, $0x0a
+DATA q4kr4ScaleDwords<>+329(SB)/1, $0x0b
+DATA q4kr4ScaleDwords<>+330(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+331(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+332(SB)/1, $0x0a
+DATA q4kr4ScaleDwords<>+333(SB)/1, $0x0b
+DATA q4kr4ScaleDwords<>+334(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+335(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+336(SB)/1, $0x0a
+DATA q4kr4ScaleDwords<>+337(SB)/1, $0x0b
+DATA q4kr4ScaleDwords<>+338(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+339(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+340(SB)/1, $0x0a
+DATA q4kr4ScaleDwords<>+341(SB)/1, $0x0b
+DATA q4kr4ScaleDwords<>+342(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+343(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+344(SB)/1, $0x0a
+DATA q4kr4ScaleDwords<>+345(SB)/1, $0x0b
+DATA q4kr4ScaleDwords<>+346(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+347(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+348(SB)/1, $0x0a
+DATA q4kr4ScaleDwords<>+349(SB)/1, $0x0b
+DATA q4kr4ScaleDwords<>+350(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+351(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+352(SB)/1, $0x0a
+DATA q4kr4ScaleDwords<>+353(SB)/1, $0x0b
+DATA q4kr4ScaleDwords<>+354(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+355(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+356(SB)/1, $0x0a
+DATA q4kr4ScaleDwords<>+357(SB)/1, $0x0b
+DATA q4kr4ScaleDwords<>+358(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+359(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+360(SB)/1, $0x0a
+DATA q4kr4ScaleDwords<>+361(SB)/1, $0x0b
+DATA q4kr4ScaleDwords<>+362(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+363(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+364(SB)/1, $0x0a
+DATA q4kr4ScaleDwords<>+365(SB)/1, $0x0b
+DATA q4kr4ScaleDwords<>+366(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+367(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+368(SB)/1, $0x0a
+DATA q4kr4ScaleDwords<>+369(SB)/1, $0x0b
+DATA q4kr4ScaleDwords<>+370(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+371(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+372(SB)/1, $0x0a
+DATA q4kr4ScaleDwords<>+373(SB)/1, $0x0b
+DATA q4kr4ScaleDwords<>+374(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+375(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+376(SB)/1, $0x0a
+DATA q4kr4ScaleDwords<>+377(SB)/1, $0x0b
+DATA q4kr4ScaleDwords<>+378(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+379(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+380(SB)/1, $0x0a
+DATA q4kr4ScaleDwords<>+381(SB)/1, $0x0b
+DATA q4kr4ScaleDwords<>+382(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+383(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+384(SB)/1, $0x0c
+DATA q4kr4ScaleDwords<>+385(SB)/1, $0x0d
+DATA q4kr4ScaleDwords<>+386(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+387(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+388(SB)/1, $0x0c
+DATA q4kr4ScaleDwords<>+389(SB)/1, $0x0d
+DATA q4kr4ScaleDwords<>+390(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+391(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+392(SB)/1, $0x0c
+DATA q4kr4ScaleDwords<>+393(SB)/1, $0x0d
+DATA q4kr4ScaleDwords<>+394(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+395(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+396(SB)/1, $0x0c
+DATA q4kr4ScaleDwords<>+397(SB)/1, $0x0d
+DATA q4kr4ScaleDwords<>+398(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+399(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+400(SB)/1, $0x0c
+DATA q4kr4ScaleDwords<>+401(SB)/1, $0x0d
+DATA q4kr4ScaleDwords<>+402(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+403(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+404(SB)/1, $0x0c
+DATA q4kr4ScaleDwords<>+405(SB)/1, $0x0d
+DATA q4kr4ScaleDwords<>+406(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+407(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+408(SB)/1, $0x0c
+DATA q4kr4ScaleDwords<>+409(SB)/1, $0x0d
+DATA q4kr4ScaleDwords<>+410(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+411(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+412(SB)/1, $0x0c
+DATA q4kr4ScaleDwords<>+413(SB)/1, $0x0d
+DATA q4kr4ScaleDwords<>+414(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+415(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+416(SB)/1, $0x0c
+DATA q4kr4ScaleDwords<>+417(SB)/1, $0x0d
+DATA q4kr4ScaleDwords<>+418(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+419(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+420(SB)/1, $0x0c
+DATA q4kr4ScaleDwords<>+421(SB)/1, $0x0d
+DATA q4kr4ScaleDwords<>+422(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+423(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+424(SB)/1, $0x0c
+DATA q4kr4ScaleDwords<>+425(SB)/1, $0x0d
+DATA q4kr4ScaleDwords<>+426(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+427(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+428(SB)/1, $0x0c
+DATA q4kr4ScaleDwords<>+429(SB)/1, $0x0d
+DATA q4kr4ScaleDwords<>+430(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+431(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+432(SB)/1, $0x0c
+DATA q4kr4ScaleDwords<>+433(SB)/1, $0x0d
+DATA q4kr4ScaleDwords<>+434(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+435(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+436(SB)/1, $0x0c
+DATA q4kr4ScaleDwords<>+437(SB)/1, $0x0d
+DATA q4kr4ScaleDwords<>+438(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+439(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+440(SB)/1, $0x0c
+DATA q4kr4ScaleDwords<>+441(SB)/1, $0x0d
+DATA q4kr4ScaleDwords<>+442(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+443(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+444(SB)/1, $0x0c
+DATA q4kr4ScaleDwords<>+445(SB)/1, $0x0d
+DATA q4kr4ScaleDwords<>+446(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+447(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+448(SB)/1, $0x0e
+DATA q4kr4ScaleDwords<>+449(SB)/1, $0x0f
+DATA q4kr4ScaleDwords<>+450(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+451(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+452(SB)/1, $0x0e
+DATA q4kr4ScaleDwords<>+453(SB)/1, $0x0f
+DATA q4kr4ScaleDwords<>+454(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+455(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+456(SB)/1, $0x0e
+DATA q4kr4ScaleDwords<>+457(SB)/1, $0x0f
+DATA q4kr4ScaleDwords<>+458(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+459(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+460(SB)/1, $0x0e
+DATA q4kr4ScaleDwords<>+461(SB)/1, $0x0f
+DATA q4kr4ScaleDwords<>+462(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+463(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+464(SB)/1, $0x0e
+DATA q4kr4ScaleDwords<>+465(SB)/1, $0x0f
+DATA q4kr4ScaleDwords<>+466(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+467(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+468(SB)/1, $0x0e
+DATA q4kr4ScaleDwords<>+469(SB)/1, $0x0f
+DATA q4kr4ScaleDwords<>+470(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+471(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+472(SB)/1, $0x0e
+DATA q4kr4ScaleDwords<>+473(SB)/1, $0x0f
+DATA q4kr4ScaleDwords<>+474(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+475(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+476(SB)/1, $0x0e
+DATA q4kr4ScaleDwords<>+477(SB)/1, $0x0f
+DATA q4kr4ScaleDwords<>+478(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+479(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+480(SB)/1, $0x0e
+DATA q4kr4ScaleDwords<>+481(SB)/1, $0x0f
+DATA q4kr4ScaleDwords<>+482(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+483(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+484(SB)/1, $0x0e
+DATA q4kr4ScaleDwords<>+485(SB)/1, $0x0f
+DATA q4kr4ScaleDwords<>+486(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+487(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+488(SB)/1, $0x0e
+DATA q4kr4ScaleDwords<>+489(SB)/1, $0x0f
+DATA q4kr4ScaleDwords<>+490(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+491(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+492(SB)/1, $0x0e
+DATA q4kr4ScaleDwords<>+493(SB)/1, $0x0f
+DATA q4kr4ScaleDwords<>+494(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+495(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+496(SB)/1, $0x0e
+DATA q4kr4ScaleDwords<>+497(SB)/1, $0x0f
+DATA q4kr4ScaleDwords<>+498(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+499(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+500(SB)/1, $0x0e
+DATA q4kr4ScaleDwords<>+501(SB)/1, $0x0f
+DATA q4kr4ScaleDwords<>+502(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+503(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+504(SB)/1, $0x0e
+DATA q4kr4ScaleDwords<>+505(SB)/1, $0x0f
+DATA q4kr4ScaleDwords<>+506(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+507(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+508(SB)/1, $0x0e
+DATA q4kr4ScaleDwords<>+509(SB)/1, $0x0f
+DATA q4kr4ScaleDwords<>+510(SB)/1, $0x80
+DATA q4kr4ScaleDwords<>+511(SB)/1, $0x80
 GLOBL q4kr4ScaleDwords<>(SB), RODATA|NOPTR, $512
 
 // func gemvQ4KR4Q8KAVX512(w *byte, a *byte, nb int, pf int, out *float32)
@@ -6308,8 +6564,6 @@ TEXT ·gemmQ4KR4Q8KAVX512x4(SB), NOSPLIT, $0-40
 	VPBROADCASTD R8, Z1
 	VMOVDQU64    q4kr4LaneSplat<>+0(SB), Z2
 	VMOVDQU64    q4kr4LaneSplat<>+64(SB), Z3
-	MOVL         $0x55555555, R8
-	KMOVD        R8, K1
 	VPXORD       Z4, Z4, Z4
 
 r4gb:
@@ -6345,8 +6599,7 @@ r4gb:
 	VPANDD          Z1, Z16, Z17
 	VPSRLW          $0x04, Z16, Z16
 	VPANDD          Z1, Z16, Z16
-	VMOVDQU64       q4kr4ScaleDwords<>+0(SB), Z18
-	VPERMW.Z        Z5, Z18, K1, Z18
+	VPSHUFB         q4kr4ScaleDwords<>+0(SB), Z5, Z18
 	VBROADCASTI32X4 4(CX), Z19
 	VBROADCASTI32X4 20(CX), Z20
 	VMOVDQA64       Z4, Z21
@@ -6375,8 +6628,7 @@ r4gb:
 	VPANDD          Z1, Z16, Z17
 	VPSRLW          $0x04, Z16, Z16
 	VPANDD          Z1, Z16, Z16
-	VMOVDQU64       q4kr4ScaleDwords<>+64(SB), Z18
-	VPERMW.Z        Z5, Z18, K1, Z18
+	VPSHUFB         q4kr4ScaleDwords<>+64(SB), Z5, Z18
 	VBROADCASTI32X4 36(CX), Z19
 	VBROADCASTI32X4 52(CX), Z20
 	VMOVDQA64       Z4, Z21
@@ -6405,8 +6657,7 @@ r4gb:
 	VPANDD          Z1, Z16, Z17
 	VPSRLW          $0x04, Z16, Z16
 	VPANDD          Z1, Z16, Z16
-	VMOVDQU64       q4kr4ScaleDwords<>+128(SB), Z18
-	VPERMW.Z        Z5, Z18, K1, Z18
+	VPSHUFB         q4kr4ScaleDwords<>+128(SB), Z5, Z18
 	VBROADCASTI32X4 68(CX), Z19
 	VBROADCASTI32X4 84(CX), Z20
 	VMOVDQA64       Z4, Z21
@@ -6435,8 +6686,7 @@ r4gb:
 	VPANDD          Z1, Z16, Z17
 	VPSRLW          $0x04, Z16, Z16
 	VPANDD          Z1, Z16, Z16
-	VMOVDQU64       q4kr4ScaleDwords<>+192(SB), Z18
-	VPERMW.Z        Z5, Z18, K1, Z18
+	VPSHUFB         q4kr4ScaleDwords<>+192(SB), Z5, Z18
 	VBROADCASTI32X4 100(CX), Z19
 	VBROADCASTI32X4 116(CX), Z20
 	VMOVDQA64       Z4, Z21
@@ -6465,8 +6715,7 @@ r4gb:
 	VPANDD          Z1, Z16, Z17
 	VPSRLW          $0x04, Z16, Z16
 	VPANDD          Z1, Z16, Z16
-	VMOVDQU64       q4kr4ScaleDwords<>+256(SB), Z18
-	VPERMW.Z        Z5, Z18, K1, Z18
+	VPSHUFB         q4kr4ScaleDwords<>+256(SB), Z5, Z18
 	VBROADCASTI32X4 132(CX), Z19
 	VBROADCASTI32X4 148(CX), Z20
 	VMOVDQA64       Z4, Z21
@@ -6495,8 +6744,7 @@ r4gb:
 	VPANDD          Z1, Z16, Z17
 	VPSRLW          $0x04, Z16, Z16
 	VPANDD          Z1, Z16, Z16
-	VMOVDQU64       q4kr4ScaleDwords<>+320(SB), Z18
-	VPERMW.Z        Z5, Z18, K1, Z18
+	VPSHUFB         q4kr4ScaleDwords<>+320(SB), Z5, Z18
 	VBROADCASTI32X4 164(CX), Z19
 	VBROADCASTI32X4 180(CX), Z20
 	VMOVDQA64       Z4, Z21
@@ -6525,8 +6773,7 @@ r4gb:
 	VPANDD          Z1, Z16, Z17
 	VPSRLW          $0x04, Z16, Z16
 	VPANDD          Z1, Z16, Z16
-	VMOVDQU64       q4kr4ScaleDwords<>+384(SB), Z18
-	VPERMW.Z        Z5, Z18, K1, Z18
+	VPSHUFB         q4kr4ScaleDwords<>+384(SB), Z5, Z18
 	VBROADCASTI32X4 196(CX), Z19
 	VBROADCASTI32X4 212(CX), Z20
 	VMOVDQA64       Z4, Z21
@@ -6555,32 +6802,31 @@ r4gb:
 	VPANDD          Z1, Z16, Z17
 	VPSRLW          $0x04, Z16, Z16
 	VPANDD          Z1, Z16, Z16
-	VMOVDQU64       q4kr4ScaleDwords<>+448(SB), Z18
-	VPERMW.Z        Z5, Z18, K1, Z18
-	VBROADCASTI32X4 228(CX), Z5
+	VPSHUFB         q4kr4ScaleDwords<>+448(SB), Z5, Z5
+	VBROADCASTI32X4 228(CX), Z18
 	VBROADCASTI32X4 244(CX), Z19
 	VMOVDQA64       Z4, Z20
-	VPDPBUSD        Z5, Z17, Z20
+	VPDPBUSD        Z18, Z17, Z20
 	VPDPBUSD        Z19, Z16, Z20
-	VPDPWSSD        Z18, Z20, Z9
-	VBROADCASTI32X4 228(SI), Z5
+	VPDPWSSD        Z5, Z20, Z9
+	VBROADCASTI32X4 228(SI), Z18
 	VBROADCASTI32X4 244(SI), Z19
 	VMOVDQA64       Z4, Z20
-	VPDPBUSD        Z5, Z17, Z20
+	VPDPBUSD        Z18, Z17, Z20
 	VPDPBUSD        Z19, Z16, Z20
-	VPDPWSSD        Z18, Z20, Z10
-	VBROADCASTI32X4 228(DI), Z5
+	VPDPWSSD        Z5, Z20, Z10
+	VBROADCASTI32X4 228(DI), Z18
 	VBROADCASTI32X4 244(DI), Z19
 	VMOVDQA64       Z4, Z20
-	VPDPBUSD        Z5, Z17, Z20
+	VPDPBUSD        Z18, Z17, Z20
 	VPDPBUSD        Z19, Z16, Z20
-	VPDPWSSD        Z18, Z20, Z11
-	VBROADCASTI32X4 228(DX), Z5
+	VPDPWSSD        Z5, Z20, Z11
+	VBROADCASTI32X4 228(DX), Z18
 	VBROADCASTI32X4 244(DX), Z19
 	VMOVDQA64       Z4, Z20
-	VPDPBUSD        Z5, Z17, Z20
+	VPDPBUSD        Z18, Z17, Z20
 	VPDPBUSD        Z19, Z16, Z20
-	VPDPWSSD        Z18, Z20, Z12
+	VPDPWSSD        Z5, Z20, Z12
 	VPUNPCKLDQ      Z10, Z9, Z5
 	VPUNPCKHDQ      Z10, Z9, Z16
 	VPADDD          Z16, Z5, Z5
@@ -7353,234 +7599,234 @@ r4gvb:
 	VPAND          Y0, Y7, Y8
 	VPSRLW         $0x04, Y7, Y7
 	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y9
+	VPSHUFB        q4kr4ScaleDwords<>+0(SB), Y2, Y9
 	VBROADCASTI128 4(CX), Y10
 	VBROADCASTI128 20(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
 	VBROADCASTI128 4(SI), Y10
 	VBROADCASTI128 20(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
 	VBROADCASTI128 4(DI), Y10
 	VBROADCASTI128 20(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
 	VBROADCASTI128 4(DX), Y10
 	VBROADCASTI128 20(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
 	VMOVDQU        144(AX), Y7
 	VPAND          Y0, Y7, Y8
 	VPSRLW         $0x04, Y7, Y7
 	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y9
+	VPSHUFB        q4kr4ScaleDwords<>+64(SB), Y2, Y9
 	VBROADCASTI128 36(CX), Y10
 	VBROADCASTI128 52(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
 	VBROADCASTI128 36(SI), Y10
 	VBROADCASTI128 52(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
 	VBROADCASTI128 36(DI), Y10
 	VBROADCASTI128 52(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
 	VBROADCASTI128 36(DX), Y10
 	VBROADCASTI128 52(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
 	VMOVDQU        208(AX), Y7
 	VPAND          Y0, Y7, Y8
 	VPSRLW         $0x04, Y7, Y7
 	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y9
+	VPSHUFB        q4kr4ScaleDwords<>+128(SB), Y2, Y9
 	VBROADCASTI128 68(CX), Y10
 	VBROADCASTI128 84(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
 	VBROADCASTI128 68(SI), Y10
 	VBROADCASTI128 84(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
 	VBROADCASTI128 68(DI), Y10
 	VBROADCASTI128 84(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
 	VBROADCASTI128 68(DX), Y10
 	VBROADCASTI128 84(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
 	VMOVDQU        272(AX), Y7
 	VPAND          Y0, Y7, Y8
 	VPSRLW         $0x04, Y7, Y7
 	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y9
+	VPSHUFB        q4kr4ScaleDwords<>+192(SB), Y2, Y9
 	VBROADCASTI128 100(CX), Y10
 	VBROADCASTI128 116(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
 	VBROADCASTI128 100(SI), Y10
 	VBROADCASTI128 116(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
 	VBROADCASTI128 100(DI), Y10
 	VBROADCASTI128 116(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
 	VBROADCASTI128 100(DX), Y10
 	VBROADCASTI128 116(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
 	VMOVDQU        336(AX), Y7
 	VPAND          Y0, Y7, Y8
 	VPSRLW         $0x04, Y7, Y7
 	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y9
+	VPSHUFB        q4kr4ScaleDwords<>+256(SB), Y2, Y9
 	VBROADCASTI128 132(CX), Y10
 	VBROADCASTI128 148(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
 	VBROADCASTI128 132(SI), Y10
 	VBROADCASTI128 148(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
 	VBROADCASTI128 132(DI), Y10
 	VBROADCASTI128 148(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
 	VBROADCASTI128 132(DX), Y10
 	VBROADCASTI128 148(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
 	VMOVDQU        400(AX), Y7
 	VPAND          Y0, Y7, Y8
 	VPSRLW         $0x04, Y7, Y7
 	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y9
+	VPSHUFB        q4kr4ScaleDwords<>+320(SB), Y2, Y9
 	VBROADCASTI128 164(CX), Y10
 	VBROADCASTI128 180(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
 	VBROADCASTI128 164(SI), Y10
 	VBROADCASTI128 180(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
 	VBROADCASTI128 164(DI), Y10
 	VBROADCASTI128 180(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
 	VBROADCASTI128 164(DX), Y10
 	VBROADCASTI128 180(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
 	VMOVDQU        464(AX), Y7
 	VPAND          Y0, Y7, Y8
 	VPSRLW         $0x04, Y7, Y7
 	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y9
+	VPSHUFB        q4kr4ScaleDwords<>+384(SB), Y2, Y9
 	VBROADCASTI128 196(CX), Y10
 	VBROADCASTI128 212(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
 	VBROADCASTI128 196(SI), Y10
 	VBROADCASTI128 212(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
 	VBROADCASTI128 196(DI), Y10
 	VBROADCASTI128 212(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
 	VBROADCASTI128 196(DX), Y10
 	VBROADCASTI128 212(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
 	VMOVDQU        528(AX), Y7
 	VPAND          Y0, Y7, Y8
 	VPSRLW         $0x04, Y7, Y7
 	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
+	VPSHUFB        q4kr4ScaleDwords<>+448(SB), Y2, Y0
 	VBROADCASTI128 228(CX), Y2
 	VBROADCASTI128 244(CX), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y2, Y3 (VEX)
+	VPXOR          Y10, Y10, Y10
+	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y10, Y3 (VEX)
 	VBROADCASTI128 228(SI), Y2
 	VBROADCASTI128 244(SI), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y2, Y4 (VEX)
+	VPXOR          Y10, Y10, Y10
+	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y10, Y4 (VEX)
 	VBROADCASTI128 228(DI), Y2
 	VBROADCASTI128 244(DI), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y2, Y5 (VEX)
+	VPXOR          Y10, Y10, Y10
+	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y10, Y5 (VEX)
 	VBROADCASTI128 228(DX), Y2
 	VBROADCASTI128 244(DX), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y2, Y6 (VEX)
+	VPXOR          Y10, Y10, Y10
+	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y10, Y6 (VEX)
 	VPUNPCKLDQ     Y4, Y3, Y0
 	VPUNPCKHDQ     Y4, Y3, Y2
 	VPADDD         Y2, Y0, Y0
@@ -7653,234 +7899,234 @@ r4gvb:
 	VPAND          Y0, Y7, Y8
 	VPSRLW         $0x04, Y7, Y7
 	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y9
+	VPSHUFB        q4kr4ScaleDwords<>+0(SB), Y2, Y9
 	VBROADCASTI128 4(CX), Y10
 	VBROADCASTI128 20(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
 	VBROADCASTI128 4(SI), Y10
 	VBROADCASTI128 20(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
 	VBROADCASTI128 4(DI), Y10
 	VBROADCASTI128 20(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
 	VBROADCASTI128 4(DX), Y10
 	VBROADCASTI128 20(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
 	VMOVDQU        176(AX), Y7
 	VPAND          Y0, Y7, Y8
 	VPSRLW         $0x04, Y7, Y7
 	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y9
+	VPSHUFB        q4kr4ScaleDwords<>+64(SB), Y2, Y9
 	VBROADCASTI128 36(CX), Y10
 	VBROADCASTI128 52(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
 	VBROADCASTI128 36(SI), Y10
 	VBROADCASTI128 52(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
 	VBROADCASTI128 36(DI), Y10
 	VBROADCASTI128 52(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
 	VBROADCASTI128 36(DX), Y10
 	VBROADCASTI128 52(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
 	VMOVDQU        240(AX), Y7
 	VPAND          Y0, Y7, Y8
 	VPSRLW         $0x04, Y7, Y7
 	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y9
+	VPSHUFB        q4kr4ScaleDwords<>+128(SB), Y2, Y9
 	VBROADCASTI128 68(CX), Y10
 	VBROADCASTI128 84(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
 	VBROADCASTI128 68(SI), Y10
 	VBROADCASTI128 84(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
 	VBROADCASTI128 68(DI), Y10
 	VBROADCASTI128 84(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
 	VBROADCASTI128 68(DX), Y10
 	VBROADCASTI128 84(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
 	VMOVDQU        304(AX), Y7
 	VPAND          Y0, Y7, Y8
 	VPSRLW         $0x04, Y7, Y7
 	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y9
+	VPSHUFB        q4kr4ScaleDwords<>+192(SB), Y2, Y9
 	VBROADCASTI128 100(CX), Y10
 	VBROADCASTI128 116(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
 	VBROADCASTI128 100(SI), Y10
 	VBROADCASTI128 116(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
 	VBROADCASTI128 100(DI), Y10
 	VBROADCASTI128 116(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
 	VBROADCASTI128 100(DX), Y10
 	VBROADCASTI128 116(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
 	VMOVDQU        368(AX), Y7
 	VPAND          Y0, Y7, Y8
 	VPSRLW         $0x04, Y7, Y7
 	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y9
+	VPSHUFB        q4kr4ScaleDwords<>+256(SB), Y2, Y9
 	VBROADCASTI128 132(CX), Y10
 	VBROADCASTI128 148(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
 	VBROADCASTI128 132(SI), Y10
 	VBROADCASTI128 148(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
 	VBROADCASTI128 132(DI), Y10
 	VBROADCASTI128 148(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
 	VBROADCASTI128 132(DX), Y10
 	VBROADCASTI128 148(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
 	VMOVDQU        432(AX), Y7
 	VPAND          Y0, Y7, Y8
 	VPSRLW         $0x04, Y7, Y7
 	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y9
+	VPSHUFB        q4kr4ScaleDwords<>+320(SB), Y2, Y9
 	VBROADCASTI128 164(CX), Y10
 	VBROADCASTI128 180(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
 	VBROADCASTI128 164(SI), Y10
 	VBROADCASTI128 180(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
 	VBROADCASTI128 164(DI), Y10
 	VBROADCASTI128 180(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
 	VBROADCASTI128 164(DX), Y10
 	VBROADCASTI128 180(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
 	VMOVDQU        496(AX), Y7
 	VPAND          Y0, Y7, Y8
 	VPSRLW         $0x04, Y7, Y7
 	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y9
+	VPSHUFB        q4kr4ScaleDwords<>+384(SB), Y2, Y9
 	VBROADCASTI128 196(CX), Y10
 	VBROADCASTI128 212(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
 	VBROADCASTI128 196(SI), Y10
 	VBROADCASTI128 212(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
 	VBROADCASTI128 196(DI), Y10
 	VBROADCASTI128 212(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
 	VBROADCASTI128 196(DX), Y10
 	VBROADCASTI128 212(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
+	VPXOR          Y12, Y12, Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
 	VMOVDQU        560(AX), Y7
 	VPAND          Y0, Y7, Y8
 	VPSRLW         $0x04, Y7, Y7
 	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
+	VPSHUFB        q4kr4ScaleDwords<>+448(SB), Y2, Y0
 	VBROADCASTI128 228(CX), Y2
 	VBROADCASTI128 244(CX), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y2, Y3 (VEX)
+	VPXOR          Y10, Y10, Y10
+	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y10, Y3 (VEX)
 	VBROADCASTI128 228(SI), Y2
 	VBROADCASTI128 244(SI), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y2, Y4 (VEX)
+	VPXOR          Y10, Y10, Y10
+	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y10, Y4 (VEX)
 	VBROADCASTI128 228(DI), Y2
 	VBROADCASTI128 244(DI), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y2, Y5 (VEX)
+	VPXOR          Y10, Y10, Y10
+	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y10, Y5 (VEX)
 	VBROADCASTI128 228(DX), Y2
 	VBROADCASTI128 244(DX), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y2, Y6 (VEX)
+	VPXOR          Y10, Y10, Y10
+	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y10, Y6 (VEX)
 	VPUNPCKLDQ     Y4, Y3, Y0
 	VPUNPCKHDQ     Y4, Y3, Y2
 	VPADDD         Y2, Y0, Y0

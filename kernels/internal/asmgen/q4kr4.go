@@ -211,17 +211,19 @@ func gemvQ4KR4Q8KAVX2(shuf Mem, vnni bool) {
 
 // r4LaneSplat: vpermps indexes that repeat float 2r (d of row r) or
 // 2r+1 (dmin of row r) across 128-bit lane r.
-// r4ScaleDwords is a VPERMW table: entry j (32 words) puts scale j of row
-// r (word 8r+j of the zero-extended Scales) in the low word of each
-// dword of 128-bit lane r; the high words are zeroed by the mask. Each
-// dword is then (s, 0) as vpdpwssd's int16 pair: t·s + 0 for an int32 t
-// that fits int16.
+// r4ScaleDwords is a VPSHUFB table for the zero-extended Scales, whose
+// 128-bit lane r holds row r's eight scales as words: entry j (64 bytes,
+// the first 32 for YMM) puts scale j in the low word of every dword of
+// the lane and zeroes the high word. Each dword is then (s, 0) as
+// vpdpwssd's int16 pair: t·s + 0 for an int32 t that fits int16.
 func r4ScaleDwords() Mem {
 	m := GLOBL("q4kr4ScaleDwords", RODATA|NOPTR)
 	for j := 0; j < 8; j++ {
 		for k := 0; k < 16; k++ {
-			DATA(64*j+4*k, U16(8*(k/4)+j))
-			DATA(64*j+4*k+2, U16(0))
+			DATA(64*j+4*k, U8(2*j))
+			DATA(64*j+4*k+1, U8(2*j+1))
+			DATA(64*j+4*k+2, U8(0x80))
+			DATA(64*j+4*k+3, U8(0x80))
 		}
 	}
 	return m
@@ -286,9 +288,6 @@ func gemmQ4KR4Q8KAVX512x4(perm, splat Mem) {
 	idxD, idxM := ZMM(), ZMM()
 	VMOVDQU64(splat, idxD)
 	VMOVDQU64(splat.Offset(64), idxM)
-	evenWords := K()
-	MOVL(U32(0x55555555), tmp)
-	KMOVD(tmp, evenWords)
 	zero := ZMM()
 	VPXORD(zero, zero, zero)
 
@@ -316,8 +315,7 @@ func gemmQ4KR4Q8KAVX512x4(perm, splat Mem) {
 		VPANDD(mask, q, lo)
 		VPSRLW(Imm(4), q, hi)
 		VPANDD(mask, hi, hi)
-		VMOVDQU64(perm.Offset(64*j), s)
-		VPERMW_Z(sc, s, evenWords, s) // dword lanes of row r: (s_rj, 0)
+		VPSHUFB(perm.Offset(64*j), sc, s) // dword lanes of row r: (s_rj, 0)
 		for c := 0; c < 4; c++ {
 			a0, a1, t := ZMM(), ZMM(), ZMM()
 			VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kQs + 32*j}, a0)
@@ -366,7 +364,7 @@ func gemmQ4KR4Q8KAVX512x4(perm, splat Mem) {
 // 2-3), one row per 128-bit lane as in the AVX-512 kernel; each half
 // ends with the same in-lane transpose and a float step over its 8
 // (row, token) pairs. out[4r+c] as in gemmQ4KR4Q8KAVX512x4.
-func gemmQ4KR4Q8KAVX2x4(shuf Mem, vnni bool) {
+func gemmQ4KR4Q8KAVX2x4(shuf, dwords Mem, vnni bool) {
 	name, l := "gemmQ4KR4Q8KAVX2x4", "r4g2"
 	if vnni {
 		name, l = "gemmQ4KR4Q8KAVXVNNIx4", "r4gv"
@@ -405,17 +403,25 @@ func gemmQ4KR4Q8KAVX2x4(shuf Mem, vnni bool) {
 			VPAND(mask, q, lo)
 			VPSRLW(Imm(4), q, hi)
 			VPAND(mask, hi, hi)
-			VPSHUFB(shuf.Offset(64*j), sc, s)
+			if vnni { // (s, 0) dwords for vpdpbusd's int32 sums
+				VPSHUFB(dwords.Offset(64*j), sc, s)
+			} else {
+				VPSHUFB(shuf.Offset(64*j), sc, s)
+			}
 			for c := 0; c < 4; c++ {
 				a0, a1 := YMM(), YMM()
 				VBROADCASTI128(Mem{Base: cols[c], Disp: q8kQs + 32*j}, a0)
 				VBROADCASTI128(Mem{Base: cols[c], Disp: q8kQs + 32*j + 16}, a1)
-				VPMADDUBSW(a0, lo, a0)
-				VPMADDUBSW(a1, hi, a1)
-				VPADDW(a1, a0, a0)
-				if vnni {
-					vpdpwssd(s, a0, accs[c]) // rewritten as VEX bytes by vexVNNI
+				if vnni { // VEX bytes by vexVNNI; |t| ≤ 8·15·127 fits int16
+					t := YMM()
+					VPXOR(t, t, t)
+					vpdpbusd(a0, lo, t)
+					vpdpbusd(a1, hi, t)
+					vpdpwssd(s, t, accs[c])
 				} else {
+					VPMADDUBSW(a0, lo, a0)
+					VPMADDUBSW(a1, hi, a1)
+					VPADDW(a1, a0, a0)
 					VPMADDWD(s, a0, a0)
 					VPADDD(a0, accs[c], accs[c])
 				}

@@ -9,7 +9,8 @@ import (
 )
 
 // vexVNNI rewrites, inside the named functions of the generated file,
-// every "VPDPWSSD Ya, Yb, Yc" as the bytes of its VEX (AVX-VNNI)
+// every "VPDPWSSD Ya, Yb, Yc" and "VPDPBUSD Ya, Yb, Yc" as the bytes of
+// its VEX (AVX-VNNI)
 // encoding. Go's assembler only knows the EVEX (AVX-512 VNNI) form, which
 // Alder Lake cannot run; the register allocator has already chosen the
 // registers, so the bytes are computed from the printed operands. It
@@ -23,7 +24,8 @@ func vexVNNI(path string, funcs ...string) {
 	for _, f := range funcs {
 		want[f] = true
 	}
-	ins := regexp.MustCompile(`^\tVPDPWSSD\s+Y(\d+), Y(\d+), Y(\d+)$`)
+	ins := regexp.MustCompile(`^\t(VPDPWSSD|VPDPBUSD)\s+Y(\d+), Y(\d+), Y(\d+)$`)
+	opcode := map[string]int{"VPDPBUSD": 0x50, "VPDPWSSD": 0x52}
 	lines := strings.Split(string(src), "\n")
 	in := false
 	for i, line := range lines {
@@ -45,7 +47,7 @@ func vexVNNI(path string, funcs ...string) {
 		// Go order: VPDPWSSD src3, src2, dst  (dst += src2·src3).
 		var r [3]int
 		for k := range r {
-			r[k], _ = strconv.Atoi(m[k+1])
+			r[k], _ = strconv.Atoi(m[k+2])
 			if r[k] > 15 {
 				panic(fmt.Sprintf("vexVNNI: %q uses a register VEX cannot encode", line))
 			}
@@ -54,8 +56,8 @@ func vexVNNI(path string, funcs ...string) {
 		b1 := 0x02 | (^reg>>3&1)<<7 | 1<<6 | (^rm>>3&1)<<5 // R̄ X̄ B̄, map 0F38
 		b2 := (^vvvv&0xf)<<3 | 1<<2 | 0x1                  // W0, v̄v̄v̄v̄, L=256, pp=66
 		modrm := 0xc0 | (reg&7)<<3 | rm&7
-		lines[i] = fmt.Sprintf("\tBYTE $0xc4; BYTE $0x%02x; BYTE $0x%02x; BYTE $0x52; BYTE $0x%02x // VPDPWSSD Y%d, Y%d, Y%d (VEX)",
-			b1, b2, modrm, rm, vvvv, reg)
+		lines[i] = fmt.Sprintf("\tBYTE $0xc4; BYTE $0x%02x; BYTE $0x%02x; BYTE $0x%02x; BYTE $0x%02x // %s Y%d, Y%d, Y%d (VEX)",
+			b1, b2, opcode[m[1]], modrm, m[1], rm, vvvv, reg)
 	}
 	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
 		panic(err)
