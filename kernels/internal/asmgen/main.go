@@ -68,7 +68,7 @@ func main() {
 	gemvQ4KR4Q8KAVX512(r4shuf, laneFirst)
 	gemvQ4KR4Q8KAVX2(r4shuf, false)
 	gemvQ4KR4Q8KAVX2(r4shuf, true)
-	gemmQ4KR4Q8KAVX512x4(r4dw, r4LaneSplat())
+	gemmQ4KR4Q8KAVX512x4(r4dw, r4LaneSplat(), r4MinsDup())
 	gemmQ4KR4Q8KAVX2x4(r4shuf, r4dw, false)
 	gemmQ4KR4Q8KAVX2x4(r4shuf, r4dw, true)
 	gemvQ6KR4Q8KAVX512(r4shuf, laneFirst)

@@ -229,6 +229,20 @@ func r4ScaleDwords() Mem {
 	return m
 }
 
+// r4MinsDup is a VPSHUFB table for the zero-extended Mins (row r's eight
+// words in lane r): entry 0 (64 bytes) repeats words 0-3 twice each,
+// entry 1 words 4-7.
+func r4MinsDup() Mem {
+	m := GLOBL("q4kr4MinsDup", RODATA|NOPTR)
+	for e := 0; e < 2; e++ {
+		for i := 0; i < 64; i++ {
+			w := 4*e + (i%16)/4 // word of the lane
+			DATA(64*e+i, U8(2*w+i%2))
+		}
+	}
+	return m
+}
+
 // vpdpbusd: acc += Σ of four u8(a)·s8(b) products per dword (AVX512_VNNI;
 // avo has no constructor for it).
 func vpdpbusd(b, a, acc Op) {
@@ -271,7 +285,7 @@ func transposeSum4(v [4]VecVirtual) VecVirtual {
 // reduced by one in-lane transpose, and the float step runs on all 16
 // (row, column) pairs at once in DotQ4KQ8K's order. out[4r+c] is row r
 // against column c, bit-identical to DotQ4KQ8K.
-func gemmQ4KR4Q8KAVX512x4(perm, splat Mem) {
+func gemmQ4KR4Q8KAVX512x4(perm, splat, minsDup Mem) {
 	TEXT("gemmQ4KR4Q8KAVX512x4", NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
 	Pragma("noescape")
 	wp := Load(Param("w"), GP64())
@@ -294,18 +308,22 @@ func gemmQ4KR4Q8KAVX512x4(perm, splat Mem) {
 	Label("r4gb")
 	CMPQ(nb, Imm(0))
 	JE(LabelRef("r4gd"))
-	sc, mn := ZMM(), ZMM()
+	sc, mn, mnA, mnB := ZMM(), ZMM(), ZMM(), ZMM()
 	VPMOVZXBW(Mem{Base: wp, Disp: r4Scales}, sc)
 	VPMOVZXBW(Mem{Base: wp, Disp: r4Mins}, mn)
+	// Each min twice (lane r: row r's m0 m0 m1 m1 … in mnA, m4 m4 … in
+	// mnB), so vpmaddwd pairs it with both Q8_K sums of 16 of its
+	// sub-block: no per-token pairing of the sums.
+	VPSHUFB(minsDup, mn, mnA)
+	VPSHUFB(minsDup.Offset(64), mn, mnB)
 	var ms, accs [4]VecVirtual
 	for c := 0; c < 4; c++ {
-		bs, bp, bp4 := YMM(), XMM(), ZMM()
-		VMOVDQU(Mem{Base: cols[c], Disp: q8kBsums}, bs)
-		VEXTRACTI128(Imm(1), bs, bp)
-		VPHADDW(bp, bs.AsX(), bp)
-		VSHUFI64X2(U8(0), bp.AsZ(), bp.AsZ(), bp4)
+		bA, bB := ZMM(), ZMM()
+		VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kBsums}, bA)
+		VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kBsums + 16}, bB)
 		ms[c] = ZMM()
-		VPMADDWD(bp4, mn, ms[c])
+		VPMADDWD(bA, mnA, ms[c])
+		vpdpwssd(bB, mnB, ms[c])
 		accs[c] = ZMM()
 		VPXORD(accs[c], accs[c], accs[c])
 	}
@@ -320,7 +338,7 @@ func gemmQ4KR4Q8KAVX512x4(perm, splat Mem) {
 			a0, a1, t := ZMM(), ZMM(), ZMM()
 			VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kQs + 32*j}, a0)
 			VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kQs + 32*j + 16}, a1)
-			VMOVDQA64(zero, t)
+			VMOVDQA64(zero, t) // a register move: eliminated at rename
 			vpdpbusd(a0, lo, t)
 			vpdpbusd(a1, hi, t) // |t| ≤ 8·15·127: an int16 with its sign extension
 			vpdpwssd(s, t, accs[c])
