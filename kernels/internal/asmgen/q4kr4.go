@@ -243,6 +243,19 @@ func r4MinsDup() Mem {
 	return m
 }
 
+// zeroIdiom zeroes t with VPXORD t, t, t, declared to avo as writing t
+// without reading it (which is what the CPU does: the zero idiom is
+// resolved at rename, no port, no dependency). avo's own VPXORD would
+// make t live from the function's entry. A register move from a zero
+// register instead costs an ALU slot when not eliminated.
+func zeroIdiom(t Register) {
+	op := "VPXORD"
+	if _, ok := t.(VecVirtual); ok && t.Size() == 32 {
+		op = "VPXOR"
+	}
+	Instruction(&ir.Instruction{Opcode: op, Operands: []Op{t, t, t}, Outputs: []Op{t}, ISA: []string{"AVX512F"}})
+}
+
 // vpdpbusd: acc += Σ of four u8(a)·s8(b) products per dword (AVX512_VNNI;
 // avo has no constructor for it).
 func vpdpbusd(b, a, acc Op) {
@@ -302,8 +315,6 @@ func gemmQ4KR4Q8KAVX512x4(perm, splat, minsDup Mem) {
 	idxD, idxM := ZMM(), ZMM()
 	VMOVDQU64(splat, idxD)
 	VMOVDQU64(splat.Offset(64), idxM)
-	zero := ZMM()
-	VPXORD(zero, zero, zero)
 
 	Label("r4gb")
 	CMPQ(nb, Imm(0))
@@ -338,7 +349,7 @@ func gemmQ4KR4Q8KAVX512x4(perm, splat, minsDup Mem) {
 			a0, a1, t := ZMM(), ZMM(), ZMM()
 			VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kQs + 32*j}, a0)
 			VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kQs + 32*j + 16}, a1)
-			VMOVDQA64(zero, t) // a register move: eliminated at rename
+			zeroIdiom(t)
 			vpdpbusd(a0, lo, t)
 			vpdpbusd(a1, hi, t) // |t| ≤ 8·15·127: an int16 with its sign extension
 			vpdpwssd(s, t, accs[c])
@@ -432,7 +443,7 @@ func gemmQ4KR4Q8KAVX2x4(shuf, dwords Mem, vnni bool) {
 				VBROADCASTI128(Mem{Base: cols[c], Disp: q8kQs + 32*j + 16}, a1)
 				if vnni { // VEX bytes by vexVNNI; |t| ≤ 8·15·127 fits int16
 					t := YMM()
-					VPXOR(t, t, t)
+					zeroIdiom(t)
 					vpdpbusd(a0, lo, t)
 					vpdpbusd(a1, hi, t)
 					vpdpwssd(s, t, accs[c])
