@@ -61,7 +61,6 @@ func (rt *ropeTable) apply(x []float32, nHeads, headDim, pos int, neox bool) {
 	}
 }
 
-func silu(x float32) float32 { return x * float32(1/(1+math.Exp(float64(-x)))) }
 
 // softmaxInPlace normalises x to probabilities, subtracting the max for
 // stability and summing in float64.

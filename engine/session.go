@@ -8,6 +8,7 @@ import (
 
 	"asdsl-bench/engine/pool"
 	"asdsl-bench/engine/topology"
+	"asdsl-bench/kernels"
 )
 
 // mathThreads is this machine's default CPU list, detected once.
@@ -318,9 +319,7 @@ func (s *Session) layer(li, T int) {
 		rmsNorm(s.xn[t*d:(t+1)*d], s.x[t*d:(t+1)*d], l.ffnNorm, c.NormEps)
 	}
 	s.project(l.gateUp, s.xn, T, [3]split{{s.gate, c.NFF}, {s.up, c.NFF}}, 2)
-	for i := range s.gate[:T*c.NFF] {
-		s.gate[i] = silu(s.gate[i]) * s.up[i]
-	}
+	kernels.Active().SwiGLU(s.gate[:T*c.NFF], s.up[:T*c.NFF]) // silu(gate)·up
 	s.e.matmul(s.proj, l.down, s.gate, T)
 	for i := range s.x[:T*d] {
 		s.x[i] += s.proj[i]

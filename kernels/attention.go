@@ -124,3 +124,14 @@ func Hadamard(x []float32, n int) {
 		}
 	}
 }
+
+// SwiGLU replaces gate[i] by silu(gate[i])·up[i], the gated FFN's
+// activation, with silu(x) = x / (1 + ExpF32(−x)): one rounding per
+// operation, so the SIMD version is bit-identical.
+func SwiGLU(gate, up []float32) {
+	up = up[:len(gate)]
+	for i, x := range gate {
+		e := ExpF32(-x)
+		gate[i] = float32(x/(1+e)) * up[i]
+	}
+}

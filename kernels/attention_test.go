@@ -46,6 +46,19 @@ func TestAttentionKernelsMatchTwins(t *testing.T) {
 			}
 		}
 		for _, n := range []int{1, 7, 8, 9, 63, 64, 100, 513} {
+			g := randF32(r, n+1)[1:]
+			for i := range g {
+				g[i] *= float32(1 + i%5*40) // up to ±160: both clamps
+			}
+			u := randF32(r, n)
+			g2 := append([]float32(nil), g...)
+			o.SwiGLU(g, u)
+			SwiGLU(g2, u)
+			for i := range g {
+				if g[i] != g2[i] {
+					t.Fatalf("SwiGLU n=%d at %d: %v, twin %v", n, i, g[i], g2[i])
+				}
+			}
 			x := randF32(r, n+1)[1:]
 			for i := range x {
 				x[i] *= 30

@@ -26,6 +26,8 @@ type Ops struct {
 	AxpyQ8_0Rows func(out []float32, p []float32, v []BlockQ8_0, stride int)
 	ExpSubF32    func(x []float32, m float32) float32
 	Hadamard     func(x []float32, n int)
+	// SwiGLU is the FFN activation, gate = silu(gate)·up (attention.go).
+	SwiGLU func(gate, up []float32)
 	// QuantizeRowQ8_0 quantizes a KV-cache row or a query; every ISA's
 	// version is byte-identical to QuantizeRowQ8_0.
 	QuantizeRowQ8_0 func(x []float32, out []BlockQ8_0)
@@ -120,6 +122,7 @@ var GenericOps = Ops{
 	AxpyQ8_0Rows: AxpyQ8_0Rows,
 	ExpSubF32:    ExpSubF32,
 	Hadamard:     Hadamard,
+	SwiGLU:       SwiGLU,
 
 	QuantizeRowQ8_0: QuantizeRowQ8_0,
 

@@ -61,8 +61,20 @@ func avx2Ops() Ops {
 	o.AxpyQ8_0Rows = axpyQ8_0RowsAVX2Slices
 	o.ExpSubF32 = expSubF32AVX2Slices
 	o.Hadamard = hadamardAVX2Slices
+	o.SwiGLU = swiGLUAVX2Slices
 	o.QuantizeRowQ8_0 = quantizeRowQ8_0AVX2
 	return o
+}
+
+// swiGLUAVX2Slices: the kernel takes the multiple of 8, the twin's code
+// the tail.
+func swiGLUAVX2Slices(gate, up []float32) {
+	n := len(gate) &^ 7
+	if n > 0 {
+		_ = up[n-1]
+		swiGLUAVX2(&gate[0], &up[0], n)
+	}
+	SwiGLU(gate[n:], up[n:len(gate)])
 }
 
 func hadamardAVX2Slices(x []float32, n int) {

@@ -4535,6 +4535,69 @@ expdone:
 	VZEROUPPER
 	RET
 
+// func swiGLUAVX2(gate *float32, up *float32, n int)
+// Requires: AVX, AVX2
+TEXT ·swiGLUAVX2(SB), NOSPLIT, $0-24
+	MOVQ         gate+0(FP), AX
+	MOVQ         up+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVL         $0xc2ae0000, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x42b00000, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x0000007f, BX
+	VMOVD        BX, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x80000000, BX
+	VMOVD        BX, X3
+	VPBROADCASTD X3, Y3
+
+swiloop:
+	CMPQ      DX, $0x00
+	JE        swidone
+	VMOVUPS   (AX), Y4
+	VXORPS    Y3, Y4, Y5
+	VMAXPS    Y5, Y0, Y5
+	VMINPS    Y5, Y1, Y5
+	VMULPS    expConsts<>+0(SB), Y5, Y6
+	VCVTPS2DQ Y6, Y8
+	VCVTDQ2PS Y8, Y6
+	VMULPS    expConsts<>+32(SB), Y6, Y7
+	VSUBPS    Y7, Y5, Y5
+	VMULPS    expConsts<>+64(SB), Y6, Y7
+	VSUBPS    Y7, Y5, Y5
+	VMULPS    expConsts<>+96(SB), Y5, Y6
+	VADDPS    expConsts<>+128(SB), Y6, Y6
+	VMULPS    Y5, Y6, Y6
+	VADDPS    expConsts<>+160(SB), Y6, Y6
+	VMULPS    Y5, Y6, Y6
+	VADDPS    expConsts<>+192(SB), Y6, Y6
+	VMULPS    Y5, Y6, Y6
+	VADDPS    expConsts<>+224(SB), Y6, Y6
+	VMULPS    Y5, Y6, Y6
+	VADDPS    expConsts<>+256(SB), Y6, Y6
+	VMULPS    Y5, Y5, Y7
+	VMULPS    Y7, Y6, Y6
+	VADDPS    Y5, Y6, Y6
+	VADDPS    expConsts<>+288(SB), Y6, Y6
+	VPADDD    Y2, Y8, Y8
+	VPSLLD    $0x17, Y8, Y8
+	VMULPS    Y8, Y6, Y6
+	VADDPS    expConsts<>+288(SB), Y6, Y6
+	VDIVPS    Y6, Y4, Y4
+	VMULPS    (CX), Y4, Y4
+	VMOVUPS   Y4, (AX)
+	ADDQ      $0x20, AX
+	ADDQ      $0x20, CX
+	SUBQ      $0x08, DX
+	JMP       swiloop
+
+swidone:
+	VZEROUPPER
+	RET
+
 DATA hadamardSigns<>+0(SB)/4, $0x00000000
 DATA hadamardSigns<>+4(SB)/4, $0x80000000
 DATA hadamardSigns<>+8(SB)/4, $0x00000000

@@ -74,6 +74,9 @@ func axpyQ8_0RowsAVX2(out *float32, p *float32, v *byte, rows int, stride int, n
 func expSubF32AVX2x8(x *float32, n int, m float32, out *float32)
 
 //go:noescape
+func swiGLUAVX2(gate *float32, up *float32, n int)
+
+//go:noescape
 func hadamardAVX2(x *float32, n int, blocks int, norm float32)
 
 //go:noescape

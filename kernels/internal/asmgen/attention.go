@@ -156,8 +156,6 @@ func expSubF32AVX2x8(ec Mem) {
 	lo, hi := YMM(), YMM()
 	broadcastConst(lo, math.Float32bits(-87))
 	broadcastConst(hi, math.Float32bits(88))
-	log2e, c1, c2, one := ec.Offset(0), ec.Offset(32), ec.Offset(64), ec.Offset(32*9)
-	p := func(i int) Mem { return ec.Offset(32 * (3 + i)) }
 	bias := YMM()
 	broadcastConst(bias, 127)
 	acc := YMM()
@@ -165,32 +163,10 @@ func expSubF32AVX2x8(ec Mem) {
 	Label("exploop")
 	CMPQ(n, Imm(0))
 	JE(LabelRef("expdone"))
-	t, nf, r, a, y := YMM(), YMM(), YMM(), YMM(), YMM()
+	t := YMM()
 	VMOVUPS(Mem{Base: xp}, t)
 	VSUBPS(mv, t, t)
-	VMAXPS(t, lo, t) // lo > t ? lo : t — NaN passes, as in the twin
-	VMINPS(t, hi, t) // hi < t ? hi : t
-	VMULPS(log2e, t, nf)
-	ni := YMM()
-	VCVTPS2DQ(nf, ni) // round half to even (MXCSR default)
-	VCVTDQ2PS(ni, nf)
-	VMULPS(c1, nf, a)
-	VSUBPS(a, t, r)
-	VMULPS(c2, nf, a)
-	VSUBPS(a, r, r)
-	VMULPS(p(0), r, y)
-	VADDPS(p(1), y, y)
-	for i := 2; i < 6; i++ {
-		VMULPS(r, y, y)
-		VADDPS(p(i), y, y)
-	}
-	VMULPS(r, r, a)
-	VMULPS(a, y, y)
-	VADDPS(r, y, y)
-	VADDPS(one, y, y)
-	VPADDD(bias, ni, ni)
-	VPSLLD(Imm(23), ni, ni)
-	VMULPS(ni, y, y)
+	y := expF32Vec(t, lo, hi, bias, ec)
 	VMOVUPS(y, Mem{Base: xp})
 	VADDPS(y, acc, acc)
 	ADDQ(Imm(32), xp)
@@ -402,6 +378,72 @@ func quantizeQ8_0AVX2() {
 	DECQ(nb)
 	JMP(LabelRef("q80qblock"))
 	Label("q80qdone")
+	VZEROUPPER()
+	RET()
+}
+
+// expF32Vec returns ExpF32 of t's eight lanes (t is clobbered): clamp,
+// Cody-Waite reduction, the polynomial and 2^n in the exponent bits, one
+// operation per twin step.
+func expF32Vec(t, lo, hi, bias VecVirtual, ec Mem) VecVirtual {
+	log2e, c1, c2, one := ec.Offset(0), ec.Offset(32), ec.Offset(64), ec.Offset(32*9)
+	p := func(i int) Mem { return ec.Offset(32 * (3 + i)) }
+	nf, r, a, y := YMM(), YMM(), YMM(), YMM()
+	VMAXPS(t, lo, t) // lo > t ? lo : t — NaN passes, as in the twin
+	VMINPS(t, hi, t) // hi < t ? hi : t
+	VMULPS(log2e, t, nf)
+	ni := YMM()
+	VCVTPS2DQ(nf, ni) // round half to even (MXCSR default)
+	VCVTDQ2PS(ni, nf)
+	VMULPS(c1, nf, a)
+	VSUBPS(a, t, r)
+	VMULPS(c2, nf, a)
+	VSUBPS(a, r, r)
+	VMULPS(p(0), r, y)
+	VADDPS(p(1), y, y)
+	for i := 2; i < 6; i++ {
+		VMULPS(r, y, y)
+		VADDPS(p(i), y, y)
+	}
+	VMULPS(r, r, a)
+	VMULPS(a, y, y)
+	VADDPS(r, y, y)
+	VADDPS(one, y, y)
+	VPADDD(bias, ni, ni)
+	VPSLLD(Imm(23), ni, ni)
+	VMULPS(ni, y, y)
+	return y
+}
+
+// swiGLUAVX2 is SwiGLU over n (a multiple of 8) values: gate = x/(1+e)·up
+// with e = ExpF32(−x), vdivps and vmulps rounding as the twin's / and *.
+func swiGLUAVX2(ec Mem) {
+	TEXT("swiGLUAVX2", NOSPLIT, "func(gate, up *float32, n int)")
+	Pragma("noescape")
+	gp := Load(Param("gate"), GP64())
+	upp := Load(Param("up"), GP64())
+	n := Load(Param("n"), GP64())
+	lo, hi, bias, sign := YMM(), YMM(), YMM(), YMM()
+	broadcastConst(lo, math.Float32bits(-87))
+	broadcastConst(hi, math.Float32bits(88))
+	broadcastConst(bias, 127)
+	broadcastConst(sign, 0x80000000)
+	Label("swiloop")
+	CMPQ(n, Imm(0))
+	JE(LabelRef("swidone"))
+	x, t := YMM(), YMM()
+	VMOVUPS(Mem{Base: gp}, x)
+	VXORPS(sign, x, t) // −x, exactly
+	e := expF32Vec(t, lo, hi, bias, ec)
+	VADDPS(ec.Offset(32*9), e, e) // 1 + e
+	VDIVPS(e, x, x)
+	VMULPS(Mem{Base: upp}, x, x)
+	VMOVUPS(x, Mem{Base: gp})
+	ADDQ(Imm(32), gp)
+	ADDQ(Imm(32), upp)
+	SUBQ(Imm(8), n)
+	JMP(LabelRef("swiloop"))
+	Label("swidone")
 	VZEROUPPER()
 	RET()
 }
