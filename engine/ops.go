@@ -61,7 +61,6 @@ func (rt *ropeTable) apply(x []float32, nHeads, headDim, pos int, neox bool) {
 	}
 }
 
-
 // softmaxInPlace normalises x to probabilities, subtracting the max for
 // stability and summing in float64.
 func softmaxInPlace(x []float32) {
