@@ -256,8 +256,8 @@ func BenchmarkGemmR4Q4K(b *testing.B) {
 	w := randQ4K(r, 4*nb)
 	rp := make([]BlockQ4KR4, nb)
 	RepackQ4KR4(w, rp)
-	a := make([]BlockQ8K, 4*nb)
-	for c := 0; c < 4; c++ {
+	a := make([]BlockQ8K, 8*nb)
+	for c := 0; c < 8; c++ {
 		QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*nb:(c+1)*nb])
 	}
 	eachISA(b, func(isa string, o *Ops) {
@@ -271,6 +271,15 @@ func BenchmarkGemmR4Q4K(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*16), "ns/block-row-col")
 		})
+		if o.GemmQ4KR4Q8Kx8 != nil {
+			b.Run(isa+"-x8", func(b *testing.B) {
+				var out [32]float32
+				for b.Loop() {
+					o.GemmQ4KR4Q8Kx8(rp, a, nb, &out)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*32), "ns/block-row-col")
+			})
+		}
 	})
 }
 

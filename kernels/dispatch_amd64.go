@@ -263,6 +263,14 @@ func avx512Ops() Ops {
 	o.GemvQ6KR4Q8K = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX512)
 	o.GemmQ6KR4Q8Kx4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x4)
 	o.GemmQ4KR4Q8Kx4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x4)
+	o.GemmQ4KR4Q8Kx8 = func(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[32]float32) {
+		if len(w) == 0 {
+			*out = [32]float32{}
+			return
+		}
+		_ = a[7*stride+len(w)-1] // the kernel reads eight columns
+		gemmQ4KR4Q8KAVX512x8((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0])
+	}
 	o.GemmUnpackedQ4KQ8Kx4 = gemmUnpackedQ4KAVX512x4Slices
 	o.PreferUnpacked = true
 	return o

@@ -112,3 +112,10 @@ func GemmQ4KR4Q8Kx4(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32) 
 		}
 	}
 }
+
+// GemmQ4KR4Q8Kx8 is the Go twin of the 4-row × 8-column kernel: two
+// 4-column halves.
+func GemmQ4KR4Q8Kx8(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[32]float32) {
+	GemmQ4KR4Q8Kx4(w, a, stride, (*[16]float32)(out[:16]))
+	GemmQ4KR4Q8Kx4(w, a[4*stride:], stride, (*[16]float32)(out[16:]))
+}

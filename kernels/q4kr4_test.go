@@ -63,8 +63,8 @@ func TestGemmQ4KR4MatchesDot(t *testing.T) {
 				rp := make([]BlockQ4KR4, nb)
 				RepackQ4KR4(w, rp)
 				rp = misaligned(rp, BlockQ4KR4Size, AsQ4KR4)
-				a := make([]BlockQ8K, 4*stride)
-				for c := 0; c < 4; c++ {
+				a := make([]BlockQ8K, 8*stride)
+				for c := 0; c < 8; c++ {
 					x := randF32(r, nb*QK_K)
 					if c == 2 {
 						for i := range x {
@@ -80,11 +80,22 @@ func TestGemmQ4KR4MatchesDot(t *testing.T) {
 				} else {
 					got = twin
 				}
+				var got8, twin8 [32]float32
+				GemmQ4KR4Q8Kx8(rp, a, stride, &twin8)
+				if o.GemmQ4KR4Q8Kx8 != nil {
+					o.GemmQ4KR4Q8Kx8(rp, a, stride, &got8)
+				} else {
+					got8 = twin8
+				}
 				for row := 0; row < 4; row++ {
-					for c := 0; c < 4; c++ {
+					for c := 0; c < 8; c++ {
 						want := DotQ4KQ8K(w[row*nb:(row+1)*nb], a[c*stride:c*stride+nb])
-						if got[4*row+c] != want || twin[4*row+c] != want {
+						if c < 4 && (got[4*row+c] != want || twin[4*row+c] != want) {
 							t.Fatalf("nb=%d stride=%d row %d col %d: kernel %v, twin %v, DotQ4KQ8K %v", nb, stride, row, c, got[4*row+c], twin[4*row+c], want)
+						}
+						k := 16*(c/4) + 4*row + c%4
+						if got8[k] != want || twin8[k] != want {
+							t.Fatalf("x8 nb=%d stride=%d row %d col %d: kernel %v, twin %v, DotQ4KQ8K %v", nb, stride, row, c, got8[k], twin8[k], want)
 						}
 					}
 				}
@@ -139,8 +150,8 @@ func TestGemmQ6KR4MatchesDot(t *testing.T) {
 				rp := make([]BlockQ6KR4, nb)
 				RepackQ6KR4(w, rp)
 				rp = misaligned(rp, BlockQ6KR4Size, AsQ6KR4)
-				a := make([]BlockQ8K, 4*stride)
-				for c := 0; c < 4; c++ {
+				a := make([]BlockQ8K, 8*stride)
+				for c := 0; c < 8; c++ {
 					QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*stride:c*stride+nb])
 				}
 				var got, twin [16]float32

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/mmcloughlin/avo/ir"
 
 	. "github.com/mmcloughlin/avo/build"
@@ -299,26 +301,45 @@ func transposeSum4(v [4]VecVirtual) VecVirtual {
 // (row, column) pairs at once in DotQ4KQ8K's order. out[4r+c] is row r
 // against column c, bit-identical to DotQ4KQ8K.
 func gemmQ4KR4Q8KAVX512x4(perm, splat, minsDup Mem) {
-	TEXT("gemmQ4KR4Q8KAVX512x4", NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
+	gemmQ4KR4Q8KAVX512(4, perm, splat, minsDup)
+}
+
+// gemmQ4KR4Q8KAVX512x8 is the same for eight columns: each weight load,
+// nibble split and scale shuffle serves twice as many tokens. Column
+// groups 0-3 and 4-7 keep their own sums; out[16g+4r+c] is row r against
+// column 4g+c.
+func gemmQ4KR4Q8KAVX512x8(perm, splat, minsDup Mem) {
+	gemmQ4KR4Q8KAVX512(8, perm, splat, minsDup)
+}
+
+func gemmQ4KR4Q8KAVX512(n int, perm, splat, minsDup Mem) {
+	name := fmt.Sprintf("gemmQ4KR4Q8KAVX512x%d", n)
+	l := fmt.Sprintf("r4g%d", n)
+	TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
 	Pragma("noescape")
 	wp := Load(Param("w"), GP64())
 	ap := Load(Param("a"), GP64())
 	stride := Load(Param("stride"), GP64())
 	nb := Load(Param("nb"), GP64())
-	cols := columnPointers(ap, stride)
-	sum := ZMM()
-	VPXORD(sum, sum, sum)
+	cols := []Register{ap}
+	for c := 1; c < n; c++ {
+		p := GP64()
+		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, p)
+		cols = append(cols, p)
+	}
+	sums := make([]VecVirtual, n/4)
+	for g := range sums {
+		sums[g] = ZMM()
+		VPXORD(sums[g], sums[g], sums[g])
+	}
 	mask := ZMM()
 	tmp := GP32()
 	MOVL(U32(nibbleMask), tmp)
 	VPBROADCASTD(tmp, mask)
-	idxD, idxM := ZMM(), ZMM()
-	VMOVDQU64(splat, idxD)
-	VMOVDQU64(splat.Offset(64), idxM)
 
-	Label("r4gb")
+	Label(l + "b")
 	CMPQ(nb, Imm(0))
-	JE(LabelRef("r4gd"))
+	JE(LabelRef(l + "d"))
 	sc, mn, mnA, mnB := ZMM(), ZMM(), ZMM(), ZMM()
 	VPMOVZXBW(Mem{Base: wp, Disp: r4Scales}, sc)
 	VPMOVZXBW(Mem{Base: wp, Disp: r4Mins}, mn)
@@ -327,8 +348,8 @@ func gemmQ4KR4Q8KAVX512x4(perm, splat, minsDup Mem) {
 	// sub-block: no per-token pairing of the sums.
 	VPSHUFB(minsDup, mn, mnA)
 	VPSHUFB(minsDup.Offset(64), mn, mnB)
-	var ms, accs [4]VecVirtual
-	for c := 0; c < 4; c++ {
+	ms, accs := make([]VecVirtual, n), make([]VecVirtual, n)
+	for c := 0; c < n; c++ {
 		bA, bB := ZMM(), ZMM()
 		VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kBsums}, bA)
 		VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kBsums + 16}, bB)
@@ -345,7 +366,7 @@ func gemmQ4KR4Q8KAVX512x4(perm, splat, minsDup Mem) {
 		VPSRLW(Imm(4), q, hi)
 		VPANDD(mask, hi, hi)
 		VPSHUFB(perm.Offset(64*j), sc, s) // dword lanes of row r: (s_rj, 0)
-		for c := 0; c < 4; c++ {
+		for c := 0; c < n; c++ {
 			a0, a1, t := ZMM(), ZMM(), ZMM()
 			VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kQs + 32*j}, a0)
 			VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kQs + 32*j + 16}, a1)
@@ -355,35 +376,41 @@ func gemmQ4KR4Q8KAVX512x4(perm, splat, minsDup Mem) {
 			vpdpwssd(s, t, accs[c])
 		}
 	}
-	S := transposeSum4(accs) // lane r: [S_r0 S_r1 S_r2 S_r3]
-	M := transposeSum4(ms)
+	for g := range sums {
+		S := transposeSum4([4]VecVirtual(accs[4*g : 4*g+4])) // lane r: [S_r0 S_r1 S_r2 S_r3]
+		M := transposeSum4([4]VecVirtual(ms[4*g : 4*g+4]))
 
-	// Scales: element 4r+c of D is f16(d_r)·yd_c, of DM f16(dmin_r)·yd_c.
-	dm8, dl, ml := YMM(), ZMM(), ZMM()
-	VCVTPH2PS(Mem{Base: wp, Disp: r4DM}, dm8)
-	VPERMPS(dm8.AsZ(), idxD, dl)
-	VPERMPS(dm8.AsZ(), idxM, ml)
-	yd, yd16 := columnScales(cols), ZMM()
-	VSHUFF32X4(U8(0), yd.AsZ(), yd.AsZ(), yd16)
-	VMULPS(yd16, dl, dl)
-	VMULPS(yd16, ml, ml)
-	VCVTDQ2PS(S, S)
-	VMULPS(S, dl, dl)
-	VCVTDQ2PS(M, M)
-	VMULPS(M, ml, ml)
-	VSUBPS(ml, dl, dl)
-	VADDPS(dl, sum, sum)
+		// Scales: element 4r+c of D is f16(d_r)·yd_c, of DM f16(dmin_r)·yd_c.
+		dm8, dl, ml, idx := YMM(), ZMM(), ZMM(), ZMM()
+		VCVTPH2PS(Mem{Base: wp, Disp: r4DM}, dm8)
+		VMOVDQU64(splat, idx)
+		VPERMPS(dm8.AsZ(), idx, dl)
+		VMOVDQU64(splat.Offset(64), idx)
+		VPERMPS(dm8.AsZ(), idx, ml)
+		yd, yd16 := columnScales([4]Register(cols[4*g:4*g+4])), ZMM()
+		VSHUFF32X4(U8(0), yd.AsZ(), yd.AsZ(), yd16)
+		VMULPS(yd16, dl, dl)
+		VMULPS(yd16, ml, ml)
+		VCVTDQ2PS(S, S)
+		VMULPS(S, dl, dl)
+		VCVTDQ2PS(M, M)
+		VMULPS(M, ml, ml)
+		VSUBPS(ml, dl, dl)
+		VADDPS(dl, sums[g], sums[g])
+	}
 
 	ADDQ(U32(r4Size), wp)
-	for c := 0; c < 4; c++ {
+	for c := 0; c < n; c++ {
 		ADDQ(U32(q8kSize), cols[c])
 	}
 	DECQ(nb)
-	JMP(LabelRef("r4gb"))
+	JMP(LabelRef(l + "b"))
 
-	Label("r4gd")
+	Label(l + "d")
 	op := Load(Param("out"), GP64())
-	VMOVUPS(sum, Mem{Base: op})
+	for g := range sums {
+		VMOVUPS(sums[g], Mem{Base: op, Disp: 64 * g})
+	}
 	VZEROUPPER()
 	RET()
 }
