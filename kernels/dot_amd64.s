@@ -6743,7 +6743,7 @@ DATA q4kr4MinsDup<>+127(SB)/1, $0x0f
 GLOBL q4kr4MinsDup<>(SB), RODATA|NOPTR, $128
 
 // func gemmQ4KR4Q8KAVX512x4(w *byte, a *byte, stride int, nb int, out *float32)
-// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, F16C
+// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, F16C, MMX+
 TEXT ·gemmQ4KR4Q8KAVX512x4(SB), NOSPLIT, $0-40
 	MOVQ         w+0(FP), AX
 	MOVQ         a+8(FP), CX
@@ -6759,6 +6759,16 @@ TEXT ·gemmQ4KR4Q8KAVX512x4(SB), NOSPLIT, $0-40
 r4g4b:
 	CMPQ            BX, $0x00
 	JE              r4g4d
+	PREFETCHT0      6144(AX)
+	PREFETCHT0      6208(AX)
+	PREFETCHT0      6272(AX)
+	PREFETCHT0      6336(AX)
+	PREFETCHT0      6400(AX)
+	PREFETCHT0      6464(AX)
+	PREFETCHT0      6528(AX)
+	PREFETCHT0      6592(AX)
+	PREFETCHT0      6656(AX)
+	PREFETCHT0      6720(AX)
 	VPMOVZXBW       16(AX), Z2
 	VPMOVZXBW       48(AX), Z3
 	VPSHUFB         q4kr4MinsDup<>+0(SB), Z3, Z4
@@ -7066,7 +7076,7 @@ r4g4d:
 	RET
 
 // func gemmQ4KR4Q8KAVX512x8(w *byte, a *byte, stride int, nb int, out *float32)
-// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, F16C
+// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, F16C, MMX+
 TEXT ·gemmQ4KR4Q8KAVX512x8(SB), NOSPLIT, $0-40
 	MOVQ         w+0(FP), AX
 	MOVQ         a+8(FP), CX
@@ -7087,6 +7097,16 @@ TEXT ·gemmQ4KR4Q8KAVX512x8(SB), NOSPLIT, $0-40
 r4g8b:
 	CMPQ            BX, $0x00
 	JE              r4g8d
+	PREFETCHT0      6144(AX)
+	PREFETCHT0      6208(AX)
+	PREFETCHT0      6272(AX)
+	PREFETCHT0      6336(AX)
+	PREFETCHT0      6400(AX)
+	PREFETCHT0      6464(AX)
+	PREFETCHT0      6528(AX)
+	PREFETCHT0      6592(AX)
+	PREFETCHT0      6656(AX)
+	PREFETCHT0      6720(AX)
 	VPMOVZXBW       16(AX), Z3
 	VPMOVZXBW       48(AX), Z4
 	VPSHUFB         q4kr4MinsDup<>+0(SB), Z4, Z5
