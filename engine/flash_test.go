@@ -108,3 +108,40 @@ func TestFlashBatchEqualsTokenByToken(t *testing.T) {
 		t.Fatalf("Q8_0 cache diverges from the f32 cache: KL %.3g, top-1 %.2f", kl, top1)
 	}
 }
+
+// Small batches (2, 3, 6 tokens: the padded 4-token GEMM and the 8/4
+// steps with tails) give the logits of one token at a time, bit for bit:
+// speculative verification relies on it.
+func TestSmallBatchesEqualTokenByToken(t *testing.T) {
+	m, err := Load(testutil.Golden(t, "llama-Q4_K_M.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	prompt, _ := readGreedy(t, testutil.Golden(t, "llama-Q4_K_M.p64.greedy.txt"))
+	prompt = prompt[:13]
+	vocab := m.Config.NVocab
+	one, _ := m.NewSession(SessionOptions{Context: 16, Threads: 2})
+	var want []float32
+	for _, tok := range prompt {
+		lg, err := one.Eval([]int32{tok}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, lg...)
+	}
+	batched, _ := m.NewSession(SessionOptions{Context: 16, Threads: 2})
+	pos := 0
+	for _, n := range []int{2, 3, 6, 2} {
+		lg, err := batched.Eval(prompt[pos:pos+n], true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range lg {
+			if v != want[pos*vocab+i] {
+				t.Fatalf("batch of %d at %d: logit %d is %v, token by token %v", n, pos, i, v, want[pos*vocab+i])
+			}
+		}
+		pos += n
+	}
+}

@@ -29,7 +29,9 @@ func (a *actBuf) prepare(o *kernels.Ops, t gguf.GGMLType, x []float32, T, cols i
 	switch t {
 	case gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K:
 		nb := cols / kernels.QK_K
-		a.q8k = grow(a.q8k, T*nb)
+		// Three spare token rows: a batch's last 2-3 tokens go through the
+		// 4-token GEMM, whose extra columns read them and are discarded.
+		a.q8k = grow(a.q8k, (T+3)*nb)[:T*nb]
 		for i := 0; i < T; i++ {
 			o.QuantizeRowQ8K(x[i*cols:(i+1)*cols], a.q8k[i*nb:(i+1)*nb])
 		}
@@ -290,6 +292,18 @@ func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B,
 						m.out[(t+c)*rows+r+i] = res[4*i+c]
 					}
 				}
+			}
+			if n := t1 - t; n >= 2 {
+				// 2-3 tokens (speculative verification sizes): one 4-token
+				// call costs about what one GEMV's memory traffic does;
+				// the spare columns are discarded.
+				gemm(g, m.act.q8k[t*nb:(t+4)*nb], nb, res)
+				for i := 0; i < 4; i++ {
+					for c := 0; c < n; c++ {
+						m.out[(t+c)*rows+r+i] = res[4*i+c]
+					}
+				}
+				t = t1
 			}
 			for ; t < t1; t++ {
 				gemv(g, m.act.q8k[t*nb:(t+1)*nb], res4)
