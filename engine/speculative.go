@@ -1,0 +1,193 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+)
+
+// Speculative decoding (roadmap phase 7): a cheap draft model proposes k
+// tokens one at a time; the target scores all of them in one batch (the
+// GEMM path, whose cost for a few tokens is close to one decode step's)
+// and keeps the longest prefix its own sampling agrees with. The output
+// has exactly the target's distribution:
+//
+//   - greedy: a proposal is kept while it equals the target's argmax; at
+//     the first mismatch the target's argmax is emitted instead, so the
+//     tokens are those of plain greedy decoding;
+//   - sampling (Leviathan et al., Chen et al.): proposal x drawn from the
+//     draft's q is kept with probability min(1, p(x)/q(x)); on rejection
+//     the token is drawn from max(0, p−q) normalised. p and q are the
+//     sampler's filtered distributions (Sampler.Dist), so the result is
+//     distributed as Sampler.Sample on the target alone.
+//
+// Both sessions always hold every emitted token but the last ("pending"),
+// which starts the next round's batches; rejected proposals are dropped
+// with Session.Rewind.
+
+// SpecStats counts what speculation did.
+type SpecStats struct {
+	Rounds   int // draft-then-verify rounds
+	Drafted  int // tokens the draft proposed
+	Accepted int // proposals the target kept
+}
+
+// AcceptRate is the fraction of proposals kept.
+func (s SpecStats) AcceptRate() float64 {
+	if s.Drafted == 0 {
+		return 0
+	}
+	return float64(s.Accepted) / float64(s.Drafted)
+}
+
+// GenerateSpeculative is Generate with a draft session proposing k tokens
+// per round. Target and draft must share the vocabulary; both start
+// empty or at the same position.
+func GenerateSpeculative(target, draft *Session, prompt []int32, n, k int, smp *Sampler, eos int32, emit func(id int32) bool) (GenerateStats, SpecStats, error) {
+	st := GenerateStats{PromptTokens: len(prompt)}
+	var sp SpecStats
+	switch {
+	case len(prompt) == 0:
+		return st, sp, fmt.Errorf("empty prompt")
+	case k < 1:
+		return st, sp, fmt.Errorf("draft length %d: must be at least 1", k)
+	case target.m.Config.NVocab != draft.m.Config.NVocab:
+		return st, sp, fmt.Errorf("draft vocabulary (%d) differs from the target's (%d)", draft.m.Config.NVocab, target.m.Config.NVocab)
+	case target.Pos() != draft.Pos():
+		return st, sp, fmt.Errorf("draft at position %d, target at %d", draft.Pos(), target.Pos())
+	}
+	// A round may run k tokens past the last one emitted.
+	for _, s := range []*Session{target, draft} {
+		if need := s.Pos() + len(prompt) + n + k; need > s.Capacity() {
+			return st, sp, fmt.Errorf("%w: prompt of %d tokens plus %d to generate plus %d drafted needs %d positions, context is %d",
+				ErrContextFull, len(prompt), n, k, need, s.Capacity())
+		}
+	}
+	t0 := time.Now()
+	if len(prompt) > 1 {
+		for _, s := range []*Session{target, draft} {
+			if _, err := s.Eval(prompt[:len(prompt)-1], false); err != nil {
+				return st, sp, err
+			}
+		}
+	}
+	pending := prompt[len(prompt)-1]
+	batch := make([]int32, 0, k+1)
+	proposals := make([]int32, k)
+	qs := make([][]Candidate, k)
+	first := true
+	t1 := time.Now()
+	for st.GeneratedTokens < n {
+		base := target.Pos()
+		// Draft: k proposals, each from its own distribution q_i.
+		tok := pending
+		for i := 0; i < k; i++ {
+			lg, err := draft.Eval([]int32{tok}, false)
+			if err != nil {
+				return st, sp, err
+			}
+			qs[i] = append(qs[i][:0], smp.Dist(lg)...)
+			tok = smp.Draw(qs[i])
+			proposals[i] = tok
+		}
+		if _, err := draft.Eval([]int32{tok}, false); err != nil { // keep the draft's cache whole
+			return st, sp, err
+		}
+		// Target: the pending token and the proposals in one batch; row i
+		// is the target's distribution for proposal i (row k: the token
+		// after them all).
+		batch = append(append(batch[:0], pending), proposals...)
+		rows, err := target.Eval(batch, true)
+		if err != nil {
+			return st, sp, err
+		}
+		if first {
+			st.PromptTime, first = time.Since(t0), false
+		}
+		sp.Rounds++
+		sp.Drafted += k
+		vocab := target.m.Config.NVocab
+		accepted := 0
+		var next int32
+		for i := 0; i <= k; i++ {
+			p := smp.Dist(rows[i*vocab : (i+1)*vocab])
+			if i == k { // every proposal kept: a bonus token from the last row
+				next = smp.Draw(p)
+				break
+			}
+			keep, y := verify(smp, p, qs[i], proposals[i])
+			if keep {
+				accepted++
+				continue
+			}
+			next = y
+			break
+		}
+		sp.Accepted += accepted
+		target.Rewind(base + 1 + accepted)
+		draft.Rewind(base + 1 + accepted)
+		for _, id := range append(proposals[:accepted:accepted], next) {
+			if eos >= 0 && id == eos {
+				st.StoppedAtEOS = true
+				st.DecodeTime = time.Since(t1)
+				return st, sp, nil
+			}
+			st.GeneratedTokens++
+			if !emit(id) || st.GeneratedTokens == n {
+				st.DecodeTime = time.Since(t1)
+				return st, sp, nil
+			}
+		}
+		pending = next
+	}
+	st.DecodeTime = time.Since(t1)
+	return st, sp, nil
+}
+
+// verify decides a proposal x drawn from q against the target's p: kept
+// with probability min(1, p(x)/q(x)); otherwise the replacement is drawn
+// from max(0, p − q), normalised. For greedy samplers p and q are point
+// masses, so this keeps x exactly when it is the target's argmax.
+func verify(smp *Sampler, p, q []Candidate, x int32) (bool, int32) {
+	prob := probOf(q)
+	px, qx := probOf(p)(x), prob(x)
+	if qx > 0 && (px >= qx || smp.Uniform() < px/qx) {
+		return true, x
+	}
+	var total float64
+	for _, c := range p {
+		total += max(0, c.P-prob(c.ID))
+	}
+	if total <= 0 { // p ≤ q everywhere yet x rejected: only by rounding
+		return false, smp.Draw(p)
+	}
+	r := smp.Uniform() * total
+	var cum float64
+	for _, c := range p {
+		cum += max(0, c.P-prob(c.ID))
+		if r < cum {
+			return false, c.ID
+		}
+	}
+	return false, p[len(p)-1].ID
+}
+
+// probOf returns the probability lookup of a distribution (0 for ids it
+// filtered out): a scan for the short lists top-k leaves, a map for
+// whole vocabularies.
+func probOf(c []Candidate) func(int32) float64 {
+	if len(c) <= 64 {
+		return func(id int32) float64 {
+			for _, x := range c {
+				if x.ID == id {
+					return x.P
+				}
+			}
+			return 0
+		}
+	}
+	m := make(map[int32]float64, len(c))
+	for _, x := range c {
+		m[x.ID] = x.P
+	}
+	return func(id int32) float64 { return m[id] }
+}
