@@ -74,8 +74,10 @@ func GenerateSpeculative(target, draft *Session, prompt []int32, n, k int, smp *
 	batch := make([]int32, 0, k+1)
 	proposals := make([]int32, k)
 	qs := make([][]Candidate, k)
-	first := true
 	t1 := time.Now()
+	// PromptTime covers the prompt but its last token, which starts the
+	// first verification batch; every emitted token is in DecodeTime.
+	st.PromptTime = t1.Sub(t0)
 	for st.GeneratedTokens < n {
 		base := target.Pos()
 		// Draft: k proposals, each from its own distribution q_i.
@@ -100,9 +102,6 @@ func GenerateSpeculative(target, draft *Session, prompt []int32, n, k int, smp *
 		if err != nil {
 			return st, sp, err
 		}
-		if first {
-			st.PromptTime, first = time.Since(t0), false
-		}
 		sp.Rounds++
 		sp.Drafted += k
 		vocab := target.m.Config.NVocab
@@ -114,7 +113,7 @@ func GenerateSpeculative(target, draft *Session, prompt []int32, n, k int, smp *
 				next = smp.Draw(p)
 				break
 			}
-			keep, y := verify(smp, p, qs[i], proposals[i])
+			keep, y := Verify(smp, p, qs[i], proposals[i])
 			if keep {
 				accepted++
 				continue
@@ -143,11 +142,11 @@ func GenerateSpeculative(target, draft *Session, prompt []int32, n, k int, smp *
 	return st, sp, nil
 }
 
-// verify decides a proposal x drawn from q against the target's p: kept
+// Verify decides a proposal x drawn from q against the target's p: kept
 // with probability min(1, p(x)/q(x)); otherwise the replacement is drawn
 // from max(0, p − q), normalised. For greedy samplers p and q are point
 // masses, so this keeps x exactly when it is the target's argmax.
-func verify(smp *Sampler, p, q []Candidate, x int32) (bool, int32) {
+func Verify(smp *Sampler, p, q []Candidate, x int32) (bool, int32) {
 	prob := probOf(q)
 	px, qx := probOf(p)(x), prob(x)
 	if qx > 0 && (px >= qx || smp.Uniform() < px/qx) {

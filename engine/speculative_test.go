@@ -70,7 +70,7 @@ func TestVerifyRuleHasTheTargetDistribution(t *testing.T) {
 	count := map[int32]int{}
 	for i := 0; i < trials; i++ {
 		x := smp.Draw(q)
-		_, y := verify(smp, p, q, x)
+		_, y := Verify(smp, p, q, x)
 		count[y]++
 	}
 	want := map[int32]float64{0: 0.5, 1: 0.3, 2: 0.15, 4: 0.05}

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"asdsl-bench/phases"
 	"bytes"
 	"os"
 	"path/filepath"
@@ -34,7 +35,18 @@ targets:
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := Execute(Options{Suite: s, Phases: []string{"phase0", "phase2", "phase3", "phase7"}, BandwidthMiB: 16})
+	// Every phase has landed; one is marked missing here to prove that a
+	// phase without its engine work fails the run and says so.
+	lookup := func(name string) *phases.Phase {
+		p := phases.ByName(name)
+		if name == "phase7" && p != nil {
+			c := *p
+			c.Missing = "marked missing by the test"
+			return &c
+		}
+		return p
+	}
+	run, err := Execute(Options{Suite: s, Phases: []string{"phase0", "phase2", "phase3", "phase7"}, BandwidthMiB: 16, Lookup: lookup})
 	if err != nil {
 		t.Fatal(err)
 	}

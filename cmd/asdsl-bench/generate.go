@@ -41,11 +41,16 @@ func runGenerate(args []string) error {
 	seed := fs.Uint64("seed", d.Seed, "random seed")
 	quiet := fs.Bool("q", false, "print only the generated text, no statistics")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	draftPath := fs.String("draft", "", "draft model for speculative decoding (same vocabulary; the output keeps the target's distribution)")
+	draftK := fs.Int("draft-k", 4, "tokens the draft proposes per round")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *n < 0 {
 		return usagef("-n must be >= 0")
+	}
+	if *draftK < 1 {
+		return usagef("--draft-k must be >= 1")
 	}
 	if *temp < 0 || *topP < 0 || *topP > 1 || *minP < 0 || *minP > 1 || *topK < 0 {
 		return usagef("sampling flags out of range (temp >= 0, 0 <= top-p, min-p <= 1, top-k >= 0)")
@@ -95,7 +100,7 @@ func runGenerate(args []string) error {
 		fmt.Fprint(out, *prompt)
 	}
 	var buf []byte
-	st, err := engine.Generate(sess, ids, *n, smp, tok.Vocab().EOS, func(id int32) bool {
+	emit := func(id int32) bool {
 		buf = append(buf, tok.Piece(id)...)
 		// Hold back an incomplete UTF-8 sequence until its last byte arrives.
 		k := completeUTF8(buf)
@@ -103,7 +108,26 @@ func runGenerate(args []string) error {
 		buf = append(buf[:0], buf[k:]...)
 		out.Flush()
 		return true
-	})
+	}
+	var st engine.GenerateStats
+	var sp *engine.SpecStats
+	if *draftPath != "" {
+		dm, err := engine.Load(*draftPath)
+		if err != nil {
+			return fmt.Errorf("draft: %w", err)
+		}
+		defer dm.Close()
+		ds, err := dm.NewSession(engine.SessionOptions{Context: sess.Capacity(), Threads: *threads, Features: engine.Features{NoFlash: *noFlash}})
+		if err != nil {
+			return fmt.Errorf("draft: %w", err)
+		}
+		defer ds.Close()
+		var s engine.SpecStats
+		st, s, err = engine.GenerateSpeculative(sess, ds, ids, *n, *draftK, smp, tok.Vocab().EOS, emit)
+		sp = &s
+	} else {
+		st, err = engine.Generate(sess, ids, *n, smp, tok.Vocab().EOS, emit)
+	}
 	out.Write(buf)
 	fmt.Fprintln(out)
 	out.Flush()
@@ -114,12 +138,18 @@ func runGenerate(args []string) error {
 		gb := float64(m.WeightBytes()) / 1e9
 		pp := float64(st.PromptTokens) / st.PromptTime.Seconds()
 		tg := 0.0
-		if st.GeneratedTokens > 1 {
+		if sp != nil && st.DecodeTime > 0 { // every token comes out of a verification round
+			tg = float64(st.GeneratedTokens) / st.DecodeTime.Seconds()
+		} else if st.GeneratedTokens > 1 {
 			tg = float64(st.GeneratedTokens-1) / st.DecodeTime.Seconds()
 		}
 		fmt.Fprintf(os.Stderr, "\n%s: prompt %d tokens in %v (%.1f t/s, TTFT %v); generated %d tokens, decode %.2f t/s, %.2f GB/s of weights%s\n",
 			strings.TrimSuffix(path, ".gguf"), st.PromptTokens, st.PromptTime.Round(1e5), pp, st.PromptTime.Round(1e5),
 			st.GeneratedTokens, tg, tg*gb, map[bool]string{true: " (stopped at EOS)"}[st.StoppedAtEOS])
+		if sp != nil {
+			fmt.Fprintf(os.Stderr, "speculative: k=%d, %d rounds, %d of %d proposals accepted (%.0f%%), %.2f tokens per target pass\n",
+				*draftK, sp.Rounds, sp.Accepted, sp.Drafted, 100*sp.AcceptRate(), float64(st.GeneratedTokens)/float64(max(1, sp.Rounds)))
+		}
 	}
 	return nil
 }
