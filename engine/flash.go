@@ -145,11 +145,7 @@ func (c *q8Cache) attendBlock(layer, kvh, pos0, T int, q, out []float32, qStride
 				o, qi := t*qStride+(kvh*g+i)*hd, t*g+i
 				s, acc := sc.scores[:n], out[o:o+hd]
 				ops.DotQ8_0Rows(s, kt, stride, sc.q8[qi*nb:(qi+1)*nb])
-				mt := sc.m[qi]
-				for j := range s {
-					s[j] *= c.scale
-					mt = max(mt, s[j])
-				}
+				mt := ops.ScaleMaxF32(s, c.scale, sc.m[qi])
 				if mt > sc.m[qi] {
 					if sc.l[qi] != 0 { // rescale what earlier tiles added
 						alpha := kernels.ExpF32(sc.m[qi] - mt)

@@ -135,3 +135,38 @@ func SwiGLU(gate, up []float32) {
 		gate[i] = float32(x/(1+e)) * up[i]
 	}
 }
+
+// ScaleMaxF32 multiplies x by scale in place and returns the largest of
+// m and the scaled values: attention's score scaling fused with the
+// running maximum of online softmax. The maximum is taken as the SIMD
+// max instruction does, c = (c > v) ? c : v, in eight lanes (the tail
+// goes to lane 0), the lanes then folded in order into m.
+func ScaleMaxF32(x []float32, scale, m float32) float32 {
+	var c [8]float32
+	for k := range c {
+		c[k] = m
+	}
+	n := len(x) &^ 7
+	for i := 0; i < n; i += 8 {
+		for k := 0; k < 8; k++ {
+			x[i+k] *= scale
+			c[k] = maxLane(c[k], x[i+k])
+		}
+	}
+	for i := n; i < len(x); i++ {
+		x[i] *= scale
+		c[0] = maxLane(c[0], x[i])
+	}
+	for k := 1; k < 8; k++ {
+		c[0] = maxLane(c[0], c[k])
+	}
+	return c[0]
+}
+
+// maxLane is vmaxps's rule for one lane: c if c > v, else v.
+func maxLane(c, v float32) float32 {
+	if c > v {
+		return c
+	}
+	return v
+}

@@ -59,6 +59,16 @@ func TestAttentionKernelsMatchTwins(t *testing.T) {
 					t.Fatalf("SwiGLU n=%d at %d: %v, twin %v", n, i, g[i], g2[i])
 				}
 			}
+			sx := randF32(r, n+1)[1:]
+			sy := append([]float32(nil), sx...)
+			if got, want := o.ScaleMaxF32(sx, 0.125, -3), ScaleMaxF32(sy, 0.125, -3); got != want {
+				t.Fatalf("ScaleMaxF32 n=%d: max %v, twin %v", n, got, want)
+			}
+			for i := range sx {
+				if sx[i] != sy[i] {
+					t.Fatalf("ScaleMaxF32 n=%d at %d: %v, twin %v", n, i, sx[i], sy[i])
+				}
+			}
 			x := randF32(r, n+1)[1:]
 			for i := range x {
 				x[i] *= 30

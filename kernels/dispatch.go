@@ -25,6 +25,7 @@ type Ops struct {
 	DotQ8_0Rows  func(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8_0)
 	AxpyQ8_0Rows func(out []float32, p []float32, v []BlockQ8_0, stride int)
 	ExpSubF32    func(x []float32, m float32) float32
+	ScaleMaxF32  func(x []float32, scale, m float32) float32
 	Hadamard     func(x []float32, n int)
 	// SwiGLU is the FFN activation, gate = silu(gate)·up (attention.go).
 	SwiGLU func(gate, up []float32)
@@ -124,6 +125,7 @@ var GenericOps = Ops{
 	DotQ8_0Rows:  DotQ8_0Rows,
 	AxpyQ8_0Rows: AxpyQ8_0Rows,
 	ExpSubF32:    ExpSubF32,
+	ScaleMaxF32:  ScaleMaxF32,
 	Hadamard:     Hadamard,
 	SwiGLU:       SwiGLU,
 

@@ -60,6 +60,7 @@ func avx2Ops() Ops {
 	o.DotQ8_0Rows = dotQ8_0RowsAVX2Slices
 	o.AxpyQ8_0Rows = axpyQ8_0RowsAVX2Slices
 	o.ExpSubF32 = expSubF32AVX2Slices
+	o.ScaleMaxF32 = scaleMaxF32AVX2Slices
 	o.Hadamard = hadamardAVX2Slices
 	o.SwiGLU = swiGLUAVX2Slices
 	o.QuantizeRowQ8_0 = quantizeRowQ8_0AVX2
@@ -114,6 +115,28 @@ func axpyQ8_0RowsAVX2Slices(out []float32, p []float32, v []BlockQ8_0, stride in
 	}
 	_ = v[(len(p)-1)*stride+nb-1]
 	axpyQ8_0RowsAVX2(&out[0], &p[0], (*byte)(unsafe.Pointer(&v[0])), len(p), stride*BlockQ8_0Size, nb)
+}
+
+// scaleMaxF32AVX2Slices: the kernel's eight lane maxima, then the
+// twin's tail and fold.
+func scaleMaxF32AVX2Slices(x []float32, scale, m float32) float32 {
+	var c [8]float32
+	n := len(x) &^ 7
+	if n > 0 {
+		scaleMaxF32AVX2x8(&x[0], n, scale, m, &c[0])
+	} else {
+		for k := range c {
+			c[k] = m
+		}
+	}
+	for i := n; i < len(x); i++ {
+		x[i] *= scale
+		c[0] = maxLane(c[0], x[i])
+	}
+	for k := 1; k < 8; k++ {
+		c[0] = maxLane(c[0], c[k])
+	}
+	return c[0]
 }
 
 // expSubF32AVX2Slices: the kernel keeps ExpSubF32's eight partial sums

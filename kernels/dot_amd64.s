@@ -4598,6 +4598,30 @@ swidone:
 	VZEROUPPER
 	RET
 
+// func scaleMaxF32AVX2x8(x *float32, n int, scale float32, m float32, out *float32)
+// Requires: AVX
+TEXT ·scaleMaxF32AVX2x8(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS scale+16(FP), Y0
+	VBROADCASTSS m+20(FP), Y1
+
+smloop:
+	CMPQ    CX, $0x00
+	JE      smdone
+	VMULPS  (AX), Y0, Y2
+	VMOVUPS Y2, (AX)
+	VMAXPS  Y2, Y1, Y1
+	ADDQ    $0x20, AX
+	SUBQ    $0x08, CX
+	JMP     smloop
+
+smdone:
+	MOVQ    out+24(FP), AX
+	VMOVUPS Y1, (AX)
+	VZEROUPPER
+	RET
+
 DATA hadamardSigns<>+0(SB)/4, $0x00000000
 DATA hadamardSigns<>+4(SB)/4, $0x80000000
 DATA hadamardSigns<>+8(SB)/4, $0x00000000

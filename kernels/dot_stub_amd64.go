@@ -77,6 +77,9 @@ func expSubF32AVX2x8(x *float32, n int, m float32, out *float32)
 func swiGLUAVX2(gate *float32, up *float32, n int)
 
 //go:noescape
+func scaleMaxF32AVX2x8(x *float32, n int, scale float32, m float32, out *float32)
+
+//go:noescape
 func hadamardAVX2(x *float32, n int, blocks int, norm float32)
 
 //go:noescape

@@ -447,3 +447,31 @@ func swiGLUAVX2(ec Mem) {
 	VZEROUPPER()
 	RET()
 }
+
+// scaleMaxF32AVX2x8 is ScaleMaxF32's vector part over n (a multiple of 8)
+// values: x *= scale, and the eight lane maxima (starting from m) go to
+// out. VMAXPS(v, c, c) computes c = (c > v) ? c : v, the twin's maxLane.
+func scaleMaxF32AVX2x8() {
+	TEXT("scaleMaxF32AVX2x8", NOSPLIT, "func(x *float32, n int, scale, m float32, out *float32)")
+	Pragma("noescape")
+	xp := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	sv, c := YMM(), YMM()
+	VBROADCASTSS(NewParamAddr("scale", 16), sv)
+	VBROADCASTSS(NewParamAddr("m", 20), c)
+	Label("smloop")
+	CMPQ(n, Imm(0))
+	JE(LabelRef("smdone"))
+	v := YMM()
+	VMULPS(Mem{Base: xp}, sv, v)
+	VMOVUPS(v, Mem{Base: xp})
+	VMAXPS(v, c, c)
+	ADDQ(Imm(32), xp)
+	SUBQ(Imm(8), n)
+	JMP(LabelRef("smloop"))
+	Label("smdone")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(c, Mem{Base: op})
+	VZEROUPPER()
+	RET()
+}

@@ -60,6 +60,7 @@ func main() {
 	ec := expConsts()
 	expSubF32AVX2x8(ec)
 	swiGLUAVX2(ec)
+	scaleMaxF32AVX2x8()
 	hadamardAVX2(hadamardSigns())
 	quantizeQ8_0AVX2()
 	int8PeakAVX512()
