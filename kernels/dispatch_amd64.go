@@ -105,7 +105,14 @@ func dotQ8_0RowsAVX2Slices(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8
 		return
 	}
 	_ = k[(len(dst)-1)*stride+len(q)-1]
-	dotQ8_0RowsAVX2((*byte)(unsafe.Pointer(&k[0])), (*byte)(unsafe.Pointer(&q[0])), len(q), len(dst), stride*BlockQ8_0Size, &dst[0])
+	// Eight rows at a time, the rest one by one.
+	g := len(dst) / 8
+	if g > 0 {
+		dotQ8_0Rows8AVX2((*byte)(unsafe.Pointer(&k[0])), (*byte)(unsafe.Pointer(&q[0])), len(q), g, stride*BlockQ8_0Size, &dst[0])
+	}
+	if rest := len(dst) - 8*g; rest > 0 {
+		dotQ8_0RowsAVX2((*byte)(unsafe.Pointer(&k[8*g*stride])), (*byte)(unsafe.Pointer(&q[0])), len(q), rest, stride*BlockQ8_0Size, &dst[8*g])
+	}
 }
 
 func axpyQ8_0RowsAVX2Slices(out []float32, p []float32, v []BlockQ8_0, stride int) {

@@ -4335,6 +4335,122 @@ q80rowsdone:
 	VZEROUPPER
 	RET
 
+// func dotQ8_0Rows8AVX2(k *byte, q *byte, nb int, groups int, stride int, dst *float32)
+// Requires: AVX, AVX2, F16C
+TEXT ·dotQ8_0Rows8AVX2(SB), NOSPLIT, $0-48
+	MOVQ         k+0(FP), AX
+	MOVQ         groups+24(FP), CX
+	MOVQ         stride+32(FP), DX
+	MOVQ         dst+40(FP), BX
+	LEAQ         (DX)(DX*2), SI
+	MOVL         $0x00010001, DI
+	VMOVD        DI, X0
+	VPBROADCASTD X0, Y0
+
+q8r8group:
+	CMPQ   CX, $0x00
+	JE     q8r8done
+	MOVQ   AX, DI
+	LEAQ   (AX)(DX*4), R8
+	MOVQ   q+8(FP), R9
+	MOVQ   nb+16(FP), R10
+	VXORPS Y1, Y1, Y1
+
+q8r8block:
+	CMPQ         R10, $0x00
+	JE           q8r8end
+	VMOVDQU      2(R9), Y2
+	VMOVDQU      2(DI), Y3
+	VPSIGNB      Y3, Y2, Y4
+	VPABSB       Y3, Y3
+	VPMADDUBSW   Y4, Y3, Y3
+	VPMADDWD     Y0, Y3, Y3
+	VMOVDQU      2(DI)(DX*1), Y4
+	VPSIGNB      Y4, Y2, Y5
+	VPABSB       Y4, Y4
+	VPMADDUBSW   Y5, Y4, Y4
+	VPMADDWD     Y0, Y4, Y4
+	VMOVDQU      2(DI)(DX*2), Y5
+	VPSIGNB      Y5, Y2, Y6
+	VPABSB       Y5, Y5
+	VPMADDUBSW   Y6, Y5, Y5
+	VPMADDWD     Y0, Y5, Y5
+	VMOVDQU      2(DI)(SI*1), Y6
+	VPSIGNB      Y6, Y2, Y7
+	VPABSB       Y6, Y6
+	VPMADDUBSW   Y7, Y6, Y6
+	VPMADDWD     Y0, Y6, Y6
+	VMOVDQU      2(R8), Y7
+	VPSIGNB      Y7, Y2, Y8
+	VPABSB       Y7, Y7
+	VPMADDUBSW   Y8, Y7, Y7
+	VPMADDWD     Y0, Y7, Y7
+	VMOVDQU      2(R8)(DX*1), Y8
+	VPSIGNB      Y8, Y2, Y9
+	VPABSB       Y8, Y8
+	VPMADDUBSW   Y9, Y8, Y8
+	VPMADDWD     Y0, Y8, Y8
+	VMOVDQU      2(R8)(DX*2), Y9
+	VPSIGNB      Y9, Y2, Y10
+	VPABSB       Y9, Y9
+	VPMADDUBSW   Y10, Y9, Y9
+	VPMADDWD     Y0, Y9, Y9
+	VMOVDQU      2(R8)(SI*1), Y10
+	VPSIGNB      Y10, Y2, Y2
+	VPABSB       Y10, Y10
+	VPMADDUBSW   Y2, Y10, Y10
+	VPMADDWD     Y0, Y10, Y2
+	VPHADDD      Y4, Y3, Y3
+	VPHADDD      Y6, Y5, Y4
+	VPHADDD      Y8, Y7, Y5
+	VPHADDD      Y2, Y9, Y2
+	VPHADDD      Y4, Y3, Y3
+	VPHADDD      Y2, Y5, Y2
+	VPERM2I128   $0x20, Y2, Y3, Y4
+	VPERM2I128   $0x31, Y2, Y3, Y2
+	VPADDD       Y2, Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	MOVWLZX      (DI), R11
+	VMOVD        R11, X2
+	MOVWLZX      (DI)(DX*1), R11
+	VPINSRW      $0x01, R11, X2, X2
+	MOVWLZX      (DI)(DX*2), R11
+	VPINSRW      $0x02, R11, X2, X2
+	MOVWLZX      (DI)(SI*1), R11
+	VPINSRW      $0x03, R11, X2, X2
+	MOVWLZX      (R8), R11
+	VPINSRW      $0x04, R11, X2, X2
+	MOVWLZX      (R8)(DX*1), R11
+	VPINSRW      $0x05, R11, X2, X2
+	MOVWLZX      (R8)(DX*2), R11
+	VPINSRW      $0x06, R11, X2, X2
+	MOVWLZX      (R8)(SI*1), R11
+	VPINSRW      $0x07, R11, X2, X2
+	VCVTPH2PS    X2, Y2
+	MOVWLZX      (R9), R11
+	VMOVD        R11, X3
+	VCVTPH2PS    X3, X3
+	VBROADCASTSS X3, Y3
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VADDPS       Y2, Y1, Y1
+	ADDQ         $0x22, DI
+	ADDQ         $0x22, R8
+	ADDQ         $0x22, R9
+	DECQ         R10
+	JMP          q8r8block
+
+q8r8end:
+	VMOVUPS Y1, (BX)
+	ADDQ    $0x20, BX
+	LEAQ    (AX)(DX*8), AX
+	DECQ    CX
+	JMP     q8r8group
+
+q8r8done:
+	VZEROUPPER
+	RET
+
 // func axpyQ8_0RowsAVX2(out *float32, p *float32, v *byte, rows int, stride int, nb int)
 // Requires: AVX, AVX2, F16C
 TEXT ·axpyQ8_0RowsAVX2(SB), NOSPLIT, $0-48

@@ -68,6 +68,9 @@ func axpyF32AVX2(a float32, x *float32, y *float32, n int)
 func dotQ8_0RowsAVX2(k *byte, q *byte, nb int, rows int, stride int, dst *float32)
 
 //go:noescape
+func dotQ8_0Rows8AVX2(k *byte, q *byte, nb int, groups int, stride int, dst *float32)
+
+//go:noescape
 func axpyQ8_0RowsAVX2(out *float32, p *float32, v *byte, rows int, stride int, nb int)
 
 //go:noescape

@@ -475,3 +475,110 @@ func scaleMaxF32AVX2x8() {
 	VZEROUPPER()
 	RET()
 }
+
+// dotQ8_0Rows8AVX2 is DotQ8_0Rows for groups of eight key rows: the
+// eight rows' integer block sums are reduced together (a vphaddd tree
+// and one cross-lane add, instead of a horizontal sum per row), and the
+// float step runs with one key per lane — per block, per lane, the
+// twin's sum += (dk·dq)·float(isum), so the result is bit-identical.
+// Rows are addressed from two bases (rows 0-3 and 4-7) with stride and
+// 3·stride as index registers.
+func dotQ8_0Rows8AVX2() {
+	TEXT("dotQ8_0Rows8AVX2", NOSPLIT, "func(k, q *byte, nb, groups, stride int, dst *float32)")
+	Pragma("noescape")
+	gstart := Load(Param("k"), GP64())
+	groups := Load(Param("groups"), GP64())
+	s := Load(Param("stride"), GP64())
+	dst := Load(Param("dst"), GP64())
+	s3 := GP64()
+	LEAQ(Mem{Base: s, Index: s, Scale: 2}, s3)
+	ones := YMM()
+	broadcastConst(ones, 0x00010001)
+
+	Label("q8r8group")
+	CMPQ(groups, Imm(0))
+	JE(LabelRef("q8r8done"))
+	b0, b4 := GP64(), GP64()
+	MOVQ(gstart, b0)
+	LEAQ(Mem{Base: gstart, Index: s, Scale: 4}, b4)
+	qp := Load(Param("q"), GP64())
+	nb := Load(Param("nb"), GP64())
+	acc := YMM()
+	VXORPS(acc, acc, acc)
+	Label("q8r8block")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("q8r8end"))
+	y := YMM()
+	VMOVDQU(Mem{Base: qp, Disp: q80Qs}, y)
+	row := func(j int, disp int) Mem {
+		base := b0
+		if j >= 4 {
+			base = b4
+		}
+		switch j % 4 {
+		case 0:
+			return Mem{Base: base, Disp: disp}
+		case 1:
+			return Mem{Base: base, Index: s, Scale: 1, Disp: disp}
+		case 2:
+			return Mem{Base: base, Index: s, Scale: 2, Disp: disp}
+		}
+		return Mem{Base: base, Index: s3, Scale: 1, Disp: disp}
+	}
+	var p [8]VecVirtual
+	for j := range p {
+		x, t := YMM(), YMM()
+		VMOVDQU(row(j, q80Qs), x)
+		VPSIGNB(x, y, t) // y·sign(x)
+		VPABSB(x, x)
+		VPMADDUBSW(t, x, x)
+		p[j] = YMM()
+		VPMADDWD(ones, x, p[j])
+	}
+	// hadd tree: lane halves of [K0 K1 K2 K3] and [K4 K5 K6 K7].
+	var r2 [4]VecVirtual
+	for i := range r2 {
+		r2[i] = YMM()
+		VPHADDD(p[2*i+1], p[2*i], r2[i])
+	}
+	r0123, r4567 := YMM(), YMM()
+	VPHADDD(r2[1], r2[0], r0123)
+	VPHADDD(r2[3], r2[2], r4567)
+	lo, hi := YMM(), YMM()
+	VPERM2I128(Imm(0x20), r4567, r0123, lo) // [r0123.lane0 | r4567.lane0]
+	VPERM2I128(Imm(0x31), r4567, r0123, hi) // [r0123.lane1 | r4567.lane1]
+	VPADDD(hi, lo, lo)                      // [K0 .. K7]
+	VCVTDQ2PS(lo, lo)
+	// d of the eight rows' blocks, widened; times the query block's d.
+	dk, g := XMM(), GP32()
+	MOVWLZX(row(0, 0), g)
+	VMOVD(g, dk)
+	for j := 1; j < 8; j++ {
+		MOVWLZX(row(j, 0), g)
+		VPINSRW(Imm(uint64(j)), g, dk, dk)
+	}
+	dk8, dq := YMM(), XMM()
+	VCVTPH2PS(dk, dk8)
+	MOVWLZX(Mem{Base: qp}, g)
+	VMOVD(g, dq)
+	VCVTPH2PS(dq, dq)
+	dq8 := YMM()
+	VBROADCASTSS(dq, dq8)
+	VMULPS(dq8, dk8, dk8) // float32(dk·dq), as the twin
+	VMULPS(lo, dk8, dk8)
+	VADDPS(dk8, acc, acc)
+	ADDQ(Imm(q80Size), b0)
+	ADDQ(Imm(q80Size), b4)
+	ADDQ(Imm(q80Size), qp)
+	DECQ(nb)
+	JMP(LabelRef("q8r8block"))
+	Label("q8r8end")
+	VMOVUPS(acc, Mem{Base: dst})
+	ADDQ(Imm(32), dst)
+	LEAQ(Mem{Base: gstart, Index: s, Scale: 8}, gstart)
+	DECQ(groups)
+	JMP(LabelRef("q8r8group"))
+	Label("q8r8done")
+	VZEROUPPER()
+	RET()
+}

@@ -56,6 +56,7 @@ func main() {
 	dotF16AVX2x8()
 	axpyF32AVX2()
 	dotQ8_0RowsAVX2()
+	dotQ8_0Rows8AVX2()
 	axpyQ8_0RowsAVX2()
 	ec := expConsts()
 	expSubF32AVX2x8(ec)
