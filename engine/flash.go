@@ -106,7 +106,8 @@ func (c *q8Cache) Put(layer, pos int, k, v []float32) {
 func (c *q8Cache) NewScratch() *attnScratch {
 	n := flashQueries * c.groupSz
 	return &attnScratch{scores: make([]float32, flashKeys), m: make([]float32, n), l: make([]float32, n),
-		q8: make([]kernels.BlockQ8_0, n*c.headBlk), qrot: make([]float32, c.cfg.HeadDim)}
+		q8: make([]kernels.BlockQ8_0, n*c.headBlk), qrot: make([]float32, c.cfg.HeadDim),
+		vtile: make([]float32, flashKeys*c.cfg.HeadDim)}
 }
 
 // Attend: T may exceed flashQueries (the caller normally splits by it);
@@ -136,6 +137,8 @@ func (c *q8Cache) attendBlock(layer, kvh, pos0, T int, q, out []float32, qStride
 	}
 	for k0 := 0; k0 < pos0+T; k0 += flashKeys {
 		kt, vt := ks[k0*stride+kvh*nb:], vs[k0*stride+kvh*nb:]
+		// The value tile, widened once for every query of the block.
+		ops.DequantQ8_0Rows(sc.vtile, vt, stride, min(flashKeys, pos0+T-k0), hd)
 		for t := 0; t < T; t++ {
 			n := min(flashKeys, pos0+t+1-k0) // causal: keys up to pos0+t
 			if n <= 0 {
@@ -157,7 +160,7 @@ func (c *q8Cache) attendBlock(layer, kvh, pos0, T int, q, out []float32, qStride
 					sc.m[qi] = mt
 				}
 				sc.l[qi] += ops.ExpSubF32(s, mt)
-				ops.AxpyQ8_0Rows(acc, s, vt, stride)
+				ops.AxpyF32Rows(acc, s, sc.vtile[:len(s)*hd])
 			}
 		}
 	}

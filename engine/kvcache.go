@@ -34,6 +34,7 @@ type attnScratch struct {
 	m, l   []float32           // per query: running max and softmax sum
 	q8     []kernels.BlockQ8_0 // the queries quantized, flashQueries of them
 	qrot   []float32           // one query, rotated
+	vtile  []float32           // one value tile of one KV head, widened
 }
 
 // f32Cache keeps keys and values as float32, [layer][pos][kvDim].

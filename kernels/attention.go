@@ -17,24 +17,6 @@ func DotQ8_0Rows(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8_0) {
 	}
 }
 
-// AxpyQ8_0Rows adds the p-weighted sum of Q8_0 value rows to out:
-// out[32b+i] += (p[j]·d_jb)·q_jbi for each row j < len(p) (row j at
-// v[j·stride:]) in order, block b < len(out)/32. Weight and scale are
-// multiplied once per block, so one multiply per value remains.
-func AxpyQ8_0Rows(out []float32, p []float32, v []BlockQ8_0, stride int) {
-	nb := len(out) / QK8_0
-	for j, pj := range p {
-		row := v[j*stride : j*stride+nb]
-		for b := range row {
-			w := float32(pj * FP16ToF32(row[b].D))
-			o := out[b*QK8_0 : (b+1)*QK8_0]
-			for i, q := range row[b].Qs {
-				o[i] += float32(w * float32(q))
-			}
-		}
-	}
-}
-
 // ExpSubF32 replaces x[i] by exp(x[i] − m) (ExpF32) and returns their
 // sum, kept as eight partial sums the way an 8-lane register keeps them
 // (the tail goes to lane 0), combined as DotF32 combines its lanes.
@@ -169,4 +151,34 @@ func maxLane(c, v float32) float32 {
 		return c
 	}
 	return v
+}
+
+// DequantQ8_0Rows widens rows Q8_0 value rows (row j at v[j·stride:], n
+// values each, n a multiple of 32) into dst[j·n:]: d·q rounded once.
+// Flash attention does it once per value tile and KV head, for every
+// query head of the group.
+func DequantQ8_0Rows(dst []float32, v []BlockQ8_0, stride, rows, n int) {
+	nb := n / QK8_0
+	for j := 0; j < rows; j++ {
+		for b, blk := range v[j*stride : j*stride+nb] {
+			d := FP16ToF32(blk.D)
+			o := dst[j*n+b*QK8_0 : j*n+(b+1)*QK8_0]
+			for i, q := range blk.Qs {
+				o[i] = float32(d * float32(q))
+			}
+		}
+	}
+}
+
+// AxpyF32Rows adds the p-weighted rows of v (row j at v[j·len(out):]) to
+// out, row by row in order: out[i] += p[j]·v[j][i], the product rounded
+// before the sum (no fused multiply-add).
+func AxpyF32Rows(out []float32, p []float32, v []float32) {
+	n := len(out)
+	for j, pj := range p {
+		row := v[j*n : (j+1)*n]
+		for i, x := range row {
+			out[i] += float32(pj * x)
+		}
+	}
 }

@@ -34,14 +34,23 @@ func TestAttentionKernelsMatchTwins(t *testing.T) {
 					t.Fatalf("DotQ8_0Rows %+v row %d: %v, twin %v", shape, j, got[j], want[j])
 				}
 			}
-			p := randF32(r, shape.rows)
-			out1 := randF32(r, shape.nb*QK8_0+1)[1:]
-			out2 := append([]float32(nil), out1...)
-			o.AxpyQ8_0Rows(out1, p, k, shape.stride)
-			AxpyQ8_0Rows(out2, p, k, shape.stride)
-			for i := range out1 {
-				if out1[i] != out2[i] {
-					t.Fatalf("AxpyQ8_0Rows %+v at %d: %v, twin %v", shape, i, out1[i], out2[i])
+			n := shape.nb * QK8_0
+			vf1, vf2 := make([]float32, shape.rows*n), make([]float32, shape.rows*n)
+			o.DequantQ8_0Rows(vf1, k, shape.stride, shape.rows, n)
+			DequantQ8_0Rows(vf2, k, shape.stride, shape.rows, n)
+			for i := range vf1 {
+				if vf1[i] != vf2[i] {
+					t.Fatalf("DequantQ8_0Rows %+v at %d: %v, twin %v", shape, i, vf1[i], vf2[i])
+				}
+			}
+			pw := randF32(r, shape.rows)
+			a1 := randF32(r, n+1)[1:]
+			a2 := append([]float32(nil), a1...)
+			o.AxpyF32Rows(a1, pw, vf1)
+			AxpyF32Rows(a2, pw, vf1)
+			for i := range a1 {
+				if a1[i] != a2[i] {
+					t.Fatalf("AxpyF32Rows %+v at %d: %v, twin %v", shape, i, a1[i], a2[i])
 				}
 			}
 		}

@@ -22,11 +22,14 @@ type Ops struct {
 	DotBF16     func(w, a []uint16) float32
 	AxpyF32     func(a float32, x, y []float32)
 	// Flash attention over the Q8_0 KV cache (twins in attention.go).
-	DotQ8_0Rows  func(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8_0)
-	AxpyQ8_0Rows func(out []float32, p []float32, v []BlockQ8_0, stride int)
-	ExpSubF32    func(x []float32, m float32) float32
-	ScaleMaxF32  func(x []float32, scale, m float32) float32
-	Hadamard     func(x []float32, n int)
+	DotQ8_0Rows func(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8_0)
+	// DequantQ8_0Rows and AxpyF32Rows: the value tile widened once per
+	// KV head, then weighted per query (attention.go).
+	DequantQ8_0Rows func(dst []float32, v []BlockQ8_0, stride, rows, n int)
+	AxpyF32Rows     func(out []float32, p []float32, v []float32)
+	ExpSubF32       func(x []float32, m float32) float32
+	ScaleMaxF32     func(x []float32, scale, m float32) float32
+	Hadamard        func(x []float32, n int)
 	// SwiGLU is the FFN activation, gate = silu(gate)·up (attention.go).
 	SwiGLU func(gate, up []float32)
 	// QuantizeRowQ8_0 quantizes a KV-cache row or a query; every ISA's
@@ -122,12 +125,14 @@ var GenericOps = Ops{
 	DotBF16:     DotBF16,
 	AxpyF32:     AxpyF32,
 
-	DotQ8_0Rows:  DotQ8_0Rows,
-	AxpyQ8_0Rows: AxpyQ8_0Rows,
-	ExpSubF32:    ExpSubF32,
-	ScaleMaxF32:  ScaleMaxF32,
-	Hadamard:     Hadamard,
-	SwiGLU:       SwiGLU,
+	DotQ8_0Rows: DotQ8_0Rows,
+
+	DequantQ8_0Rows: DequantQ8_0Rows,
+	AxpyF32Rows:     AxpyF32Rows,
+	ExpSubF32:       ExpSubF32,
+	ScaleMaxF32:     ScaleMaxF32,
+	Hadamard:        Hadamard,
+	SwiGLU:          SwiGLU,
 
 	QuantizeRowQ8_0: QuantizeRowQ8_0,
 

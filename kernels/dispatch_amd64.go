@@ -58,7 +58,8 @@ func avx2Ops() Ops {
 	o.DotF16 = dotF16AVX2Slices
 	o.AxpyF32 = axpyF32AVX2Slices
 	o.DotQ8_0Rows = dotQ8_0RowsAVX2Slices
-	o.AxpyQ8_0Rows = axpyQ8_0RowsAVX2Slices
+	o.DequantQ8_0Rows = dequantQ8_0RowsAVX2Slices
+	o.AxpyF32Rows = axpyF32RowsAVX2Slices
 	o.ExpSubF32 = expSubF32AVX2Slices
 	o.ScaleMaxF32 = scaleMaxF32AVX2Slices
 	o.Hadamard = hadamardAVX2Slices
@@ -115,13 +116,30 @@ func dotQ8_0RowsAVX2Slices(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8
 	}
 }
 
-func axpyQ8_0RowsAVX2Slices(out []float32, p []float32, v []BlockQ8_0, stride int) {
-	nb := len(out) / QK8_0
-	if len(p) == 0 || nb == 0 {
+func dequantQ8_0RowsAVX2Slices(dst []float32, v []BlockQ8_0, stride, rows, n int) {
+	nb := n / QK8_0
+	if rows <= 0 || nb == 0 {
 		return
 	}
-	_ = v[(len(p)-1)*stride+nb-1]
-	axpyQ8_0RowsAVX2(&out[0], &p[0], (*byte)(unsafe.Pointer(&v[0])), len(p), stride*BlockQ8_0Size, nb)
+	_ = v[(rows-1)*stride+nb-1]
+	_ = dst[rows*nb*QK8_0-1]
+	dequantQ8_0RowsAVX2(&dst[0], (*byte)(unsafe.Pointer(&v[0])), stride*BlockQ8_0Size, rows, nb)
+}
+
+// axpyF32RowsAVX2Slices: the kernel takes whole chunks of 32 values; a
+// remainder (never, for head sizes that are multiples of 32) goes to the
+// twin's loop, which sums each element in the same row order.
+func axpyF32RowsAVX2Slices(out []float32, p []float32, v []float32) {
+	n := len(out)
+	if len(p) == 0 || n == 0 {
+		return
+	}
+	_ = v[len(p)*n-1]
+	if chunks := n / 32; chunks > 0 && n%32 == 0 {
+		axpyF32RowsAVX2(&out[0], &p[0], &v[0], len(p), chunks)
+		return
+	}
+	AxpyF32Rows(out, p, v)
 }
 
 // scaleMaxF32AVX2Slices: the kernel's eight lane maxima, then the

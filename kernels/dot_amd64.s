@@ -4451,61 +4451,93 @@ q8r8done:
 	VZEROUPPER
 	RET
 
-// func axpyQ8_0RowsAVX2(out *float32, p *float32, v *byte, rows int, stride int, nb int)
+// func dequantQ8_0RowsAVX2(dst *float32, v *byte, stride int, rows int, nb int)
 // Requires: AVX, AVX2, F16C
-TEXT ·axpyQ8_0RowsAVX2(SB), NOSPLIT, $0-48
+TEXT ·dequantQ8_0RowsAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), AX
+	MOVQ v+8(FP), CX
+	MOVQ rows+24(FP), DX
+
+dqrow:
+	CMPQ DX, $0x00
+	JE   dqdone
+	MOVQ CX, BX
+	MOVQ nb+32(FP), SI
+
+dqblock:
+	MOVWLZX      (BX), DI
+	VMOVD        DI, X0
+	VCVTPH2PS    X0, X0
+	VBROADCASTSS X0, Y0
+	VPMOVSXBD    2(BX), Y1
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, (AX)
+	VPMOVSXBD    10(BX), Y1
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, 32(AX)
+	VPMOVSXBD    18(BX), Y1
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, 64(AX)
+	VPMOVSXBD    26(BX), Y1
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, 96(AX)
+	ADDQ         $0x80, AX
+	ADDQ         $0x22, BX
+	DECQ         SI
+	JNZ          dqblock
+	MOVQ         stride+16(FP), BX
+	ADDQ         BX, CX
+	DECQ         DX
+	JMP          dqrow
+
+dqdone:
+	VZEROUPPER
+	RET
+
+// func axpyF32RowsAVX2(out *float32, p *float32, v *float32, rows int, chunks int)
+// Requires: AVX
+TEXT ·axpyF32RowsAVX2(SB), NOSPLIT, $0-40
 	MOVQ out+0(FP), AX
 	MOVQ v+16(FP), CX
-	MOVQ nb+40(FP), DX
+	MOVQ chunks+32(FP), DX
+	MOVQ DX, BX
+	SHLQ $0x07, BX
 
-axq8block:
-	CMPQ    DX, $0x00
-	JE      axq8done
+axfchunk:
 	VMOVUPS (AX), Y0
 	VMOVUPS 32(AX), Y1
 	VMOVUPS 64(AX), Y2
 	VMOVUPS 96(AX), Y3
-	MOVQ    p+8(FP), BX
-	MOVQ    rows+24(FP), SI
-	MOVQ    CX, DI
+	MOVQ    p+8(FP), SI
+	MOVQ    rows+24(FP), DI
+	MOVQ    CX, R8
 
-axq8row:
-	MOVWLZX      (DI), R8
-	VMOVD        R8, X4
-	VCVTPH2PS    X4, X4
-	VMULSS       (BX), X4, X4
-	VBROADCASTSS X4, Y4
-	VPMOVSXBD    2(DI), Y5
-	VCVTDQ2PS    Y5, Y5
-	VMULPS       Y4, Y5, Y5
+axfrow:
+	VBROADCASTSS (SI), Y4
+	VMULPS       (R8), Y4, Y5
 	VADDPS       Y5, Y0, Y0
-	VPMOVSXBD    10(DI), Y5
-	VCVTDQ2PS    Y5, Y5
-	VMULPS       Y4, Y5, Y5
+	VMULPS       32(R8), Y4, Y5
 	VADDPS       Y5, Y1, Y1
-	VPMOVSXBD    18(DI), Y5
-	VCVTDQ2PS    Y5, Y5
-	VMULPS       Y4, Y5, Y5
+	VMULPS       64(R8), Y4, Y5
 	VADDPS       Y5, Y2, Y2
-	VPMOVSXBD    26(DI), Y5
-	VCVTDQ2PS    Y5, Y5
-	VMULPS       Y4, Y5, Y5
-	VADDPS       Y5, Y3, Y3
-	ADDQ         $0x04, BX
-	MOVQ         stride+32(FP), R8
-	ADDQ         R8, DI
-	DECQ         SI
-	JNZ          axq8row
+	VMULPS       96(R8), Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	ADDQ         $0x04, SI
+	ADDQ         BX, R8
+	DECQ         DI
+	JNZ          axfrow
 	VMOVUPS      Y0, (AX)
 	VMOVUPS      Y1, 32(AX)
 	VMOVUPS      Y2, 64(AX)
 	VMOVUPS      Y3, 96(AX)
 	ADDQ         $0x80, AX
-	ADDQ         $0x22, CX
+	ADDQ         $0x80, CX
 	DECQ         DX
-	JMP          axq8block
-
-axq8done:
+	JNZ          axfchunk
 	VZEROUPPER
 	RET
 

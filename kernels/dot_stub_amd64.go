@@ -71,7 +71,10 @@ func dotQ8_0RowsAVX2(k *byte, q *byte, nb int, rows int, stride int, dst *float3
 func dotQ8_0Rows8AVX2(k *byte, q *byte, nb int, groups int, stride int, dst *float32)
 
 //go:noescape
-func axpyQ8_0RowsAVX2(out *float32, p *float32, v *byte, rows int, stride int, nb int)
+func dequantQ8_0RowsAVX2(dst *float32, v *byte, stride int, rows int, nb int)
+
+//go:noescape
+func axpyF32RowsAVX2(out *float32, p *float32, v *float32, rows int, chunks int)
 
 //go:noescape
 func expSubF32AVX2x8(x *float32, n int, m float32, out *float32)

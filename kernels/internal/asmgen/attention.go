@@ -79,57 +79,6 @@ func dotQ8_0RowsAVX2() {
 	RET()
 }
 
-// axpyQ8_0RowsAVX2 is AxpyQ8_0Rows: for each of nb blocks of out (32
-// floats, held in four YMM registers), add every row's (p[j]·d)·q in row
-// order, then store. rows ≥ 1.
-func axpyQ8_0RowsAVX2() {
-	TEXT("axpyQ8_0RowsAVX2", NOSPLIT, "func(out, p *float32, v *byte, rows, stride, nb int)")
-	Pragma("noescape")
-	op := Load(Param("out"), GP64())
-	vb := Load(Param("v"), GP64())
-	nb := Load(Param("nb"), GP64())
-	Label("axq8block")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef("axq8done"))
-	acc := [4]VecVirtual{YMM(), YMM(), YMM(), YMM()}
-	for i, a := range acc {
-		VMOVUPS(Mem{Base: op, Disp: 32 * i}, a)
-	}
-	pp := Load(Param("p"), GP64())
-	rows := Load(Param("rows"), GP64())
-	vp := GP64()
-	MOVQ(vb, vp)
-	Label("axq8row")
-	hw, w, wb := GP32(), XMM(), YMM()
-	MOVWLZX(Mem{Base: vp}, hw)
-	VMOVD(hw, w)
-	VCVTPH2PS(w, w)
-	VMULSS(Mem{Base: pp}, w, w) // p[j]·d, rounded once as in the twin
-	VBROADCASTSS(w, wb)
-	for i, a := range acc {
-		x := YMM()
-		VPMOVSXBD(Mem{Base: vp, Disp: q80Qs + 8*i}, x)
-		VCVTDQ2PS(x, x)
-		VMULPS(wb, x, x)
-		VADDPS(x, a, a)
-	}
-	ADDQ(Imm(4), pp)
-	stride := Load(Param("stride"), GP64())
-	ADDQ(stride, vp)
-	DECQ(rows)
-	JNZ(LabelRef("axq8row"))
-	for i, a := range acc {
-		VMOVUPS(a, Mem{Base: op, Disp: 32 * i})
-	}
-	ADDQ(Imm(128), op)
-	ADDQ(Imm(q80Size), vb)
-	DECQ(nb)
-	JMP(LabelRef("axq8block"))
-	Label("axq8done")
-	VZEROUPPER()
-	RET()
-}
-
 // expConsts is ExpF32's constant table, 32 bytes (eight lanes) each:
 // log2 e, the two parts of ln 2, the six polynomial coefficients, 1.
 func expConsts() Mem {
@@ -579,6 +528,90 @@ func dotQ8_0Rows8AVX2() {
 	DECQ(groups)
 	JMP(LabelRef("q8r8group"))
 	Label("q8r8done")
+	VZEROUPPER()
+	RET()
+}
+
+// dequantQ8_0RowsAVX2 is DequantQ8_0Rows: per block, d broadcast, then
+// 32 values sign-extended, converted and multiplied.
+func dequantQ8_0RowsAVX2() {
+	TEXT("dequantQ8_0RowsAVX2", NOSPLIT, "func(dst *float32, v *byte, stride, rows, nb int)")
+	Pragma("noescape")
+	dp := Load(Param("dst"), GP64())
+	vrow := Load(Param("v"), GP64())
+	rows := Load(Param("rows"), GP64())
+	Label("dqrow")
+	CMPQ(rows, Imm(0))
+	JE(LabelRef("dqdone"))
+	vp := GP64()
+	MOVQ(vrow, vp)
+	nb := Load(Param("nb"), GP64())
+	Label("dqblock")
+	hw, d, d8 := GP32(), XMM(), YMM()
+	MOVWLZX(Mem{Base: vp}, hw)
+	VMOVD(hw, d)
+	VCVTPH2PS(d, d)
+	VBROADCASTSS(d, d8)
+	for i := 0; i < 4; i++ {
+		x := YMM()
+		VPMOVSXBD(Mem{Base: vp, Disp: q80Qs + 8*i}, x)
+		VCVTDQ2PS(x, x)
+		VMULPS(d8, x, x)
+		VMOVUPS(x, Mem{Base: dp, Disp: 32 * i})
+	}
+	ADDQ(Imm(128), dp)
+	ADDQ(Imm(q80Size), vp)
+	DECQ(nb)
+	JNZ(LabelRef("dqblock"))
+	stride := Load(Param("stride"), GP64())
+	ADDQ(stride, vrow)
+	DECQ(rows)
+	JMP(LabelRef("dqrow"))
+	Label("dqdone")
+	VZEROUPPER()
+	RET()
+}
+
+// axpyF32RowsAVX2 is AxpyF32Rows for n a multiple of 32: out is taken 32
+// values (four registers) at a time through every row, each element
+// summed in row order as in the twin. nb ≥ 1 chunks, rows ≥ 1.
+func axpyF32RowsAVX2() {
+	TEXT("axpyF32RowsAVX2", NOSPLIT, "func(out, p, v *float32, rows, chunks int)")
+	Pragma("noescape")
+	op := Load(Param("out"), GP64())
+	vchunk := Load(Param("v"), GP64())
+	chunks := Load(Param("chunks"), GP64())
+	rowBytes := GP64()
+	MOVQ(chunks, rowBytes)
+	SHLQ(Imm(7), rowBytes) // 32 floats per chunk
+	Label("axfchunk")
+	acc := [4]VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	for i, a := range acc {
+		VMOVUPS(Mem{Base: op, Disp: 32 * i}, a)
+	}
+	pp := Load(Param("p"), GP64())
+	rows := Load(Param("rows"), GP64())
+	vp := GP64()
+	MOVQ(vchunk, vp)
+	Label("axfrow")
+	w := YMM()
+	VBROADCASTSS(Mem{Base: pp}, w)
+	for i, a := range acc {
+		x := YMM()
+		VMULPS(Mem{Base: vp, Disp: 32 * i}, w, x)
+		VADDPS(x, a, a)
+	}
+	ADDQ(Imm(4), pp)
+	ADDQ(rowBytes, vp)
+	DECQ(rows)
+	JNZ(LabelRef("axfrow"))
+	for i, a := range acc {
+		VMOVUPS(a, Mem{Base: op, Disp: 32 * i})
+	}
+	ADDQ(Imm(128), op)
+	ADDQ(Imm(128), vchunk)
+	DECQ(chunks)
+	JNZ(LabelRef("axfchunk"))
 	VZEROUPPER()
 	RET()
 }
