@@ -101,7 +101,6 @@ func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 		mt.unp = make([][]kernels.UnpackedQ4K, e.pool.Size())
 		mt.res = make([][4]float32, e.pool.Size())
 		mt.res16 = make([][16]float32, e.pool.Size())
-		mt.res32 = make([][32]float32, e.pool.Size())
 	}
 	if T > 1 {
 		e.parallelChunk(mt, w.Rows, w.Cols*T, DefaultTiles.Rows)
@@ -121,7 +120,6 @@ type matmulTask struct {
 	unp    [][]kernels.UnpackedQ4K // per worker: the row being multiplied, unpacked
 	res    [][4]float32            // per worker: the 4-row kernels' results
 	res16  [][16]float32           // per worker: the 4×4 kernel's results
-	res32  [][32]float32           // per worker: the 4×8 kernel's results
 	act    *actBuf
 	ops    *kernels.Ops
 	w      *Matrix
@@ -268,22 +266,17 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 // matrix, 9-13 KB, stay in L1 across the token tile); tokens left over
 // (T not a multiple of 4) go through the repacked GEMV.
 func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B,
-	gemm8 func([]B, []kernels.BlockQ8K, int, *[32]float32),
+	gemm8 func([]B, []kernels.BlockQ8K, int, []float32, int),
 	gemm func([]B, []kernels.BlockQ8K, int, *[16]float32), gemv func([]B, []kernels.BlockQ8K, *[4]float32)) {
 	rows := m.w.Rows
-	res, res4, res8 := &m.res16[w], &m.res[w], &m.res32[w]
+	res, res4 := &m.res16[w], &m.res[w]
 	for t0 := 0; t0 < m.T; t0 += tileN {
 		t1 := min(m.T, t0+tileN)
 		for r := r0; r < r1; r += 4 {
 			g := rp[r/4*nb : (r/4+1)*nb]
 			t := t0
 			for ; gemm8 != nil && t+8 <= t1; t += 8 {
-				gemm8(g, m.act.q8k[t*nb:], nb, res8)
-				for i := 0; i < 4; i++ {
-					for c := 0; c < 8; c++ {
-						m.out[(t+c)*rows+r+i] = res8[16*(c/4)+4*i+c%4]
-					}
-				}
+				gemm8(g, m.act.q8k[t*nb:], nb, m.out[t*rows+r:], rows) // writes token-major
 			}
 			for ; t+4 <= t1; t += 4 {
 				gemm(g, m.act.q8k[t*nb:], nb, res)

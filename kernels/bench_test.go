@@ -273,9 +273,9 @@ func BenchmarkGemmR4Q4K(b *testing.B) {
 		})
 		if o.GemmQ4KR4Q8Kx8 != nil {
 			b.Run(isa+"-x8", func(b *testing.B) {
-				var out [32]float32
+				out := make([]float32, 8*64)
 				for b.Loop() {
-					o.GemmQ4KR4Q8Kx8(rp, a, nb, &out)
+					o.GemmQ4KR4Q8Kx8(rp, a, nb, out, 64)
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*32), "ns/block-row-col")
 			})

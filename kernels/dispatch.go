@@ -50,9 +50,10 @@ type Ops struct {
 	// (column c at a[c*stride:]): out[4r+c] equals DotQ4KQ8K of row r and
 	// column c. Nil where no SIMD version beats the unpacked path.
 	GemmQ4KR4Q8Kx4 func(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32)
-	// GemmQ4KR4Q8Kx8 is the same for eight columns: out[16g+4r+c] is row
-	// r against column 4g+c (nil where the ISA has no such kernel).
-	GemmQ4KR4Q8Kx8 func(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[32]float32)
+	// GemmQ4KR4Q8Kx8 is the same for eight columns, written token-major:
+	// row r against column c goes to out[c·ostride+r] (nil where the ISA
+	// has no such kernel).
+	GemmQ4KR4Q8Kx8 func(w []BlockQ4KR4, a []BlockQ8K, stride int, out []float32, ostride int)
 	// GemvQ6KR4Q8K is the decode kernel on four Q6_K rows repacked as
 	// BlockQ6KR4; out[r] equals DotQ6KQ8K on row r. Nil where the ISA
 	// has no such kernel (decode then reads the GGUF layout).

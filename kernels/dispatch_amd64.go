@@ -311,13 +311,16 @@ func avx512Ops() Ops {
 	o.GemvQ6KR4Q8K = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX512)
 	o.GemmQ6KR4Q8Kx4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x4)
 	o.GemmQ4KR4Q8Kx4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x4)
-	o.GemmQ4KR4Q8Kx8 = func(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[32]float32) {
+	o.GemmQ4KR4Q8Kx8 = func(w []BlockQ4KR4, a []BlockQ8K, stride int, out []float32, ostride int) {
 		if len(w) == 0 {
-			*out = [32]float32{}
+			for c := 0; c < 8; c++ {
+				clear(out[c*ostride : c*ostride+4])
+			}
 			return
 		}
 		_ = a[7*stride+len(w)-1] // the kernel reads eight columns
-		gemmQ4KR4Q8KAVX512x8((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0])
+		_ = out[7*ostride+3]     // and writes four rows of each
+		gemmQ4KR4Q8KAVX512x8((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0], 4*ostride)
 	}
 	o.GemmUnpackedQ4KQ8Kx4 = gemmUnpackedQ4KAVX512x4Slices
 	o.PreferUnpacked = true

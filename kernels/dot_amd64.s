@@ -7247,9 +7247,27 @@ r4g4d:
 	VZEROUPPER
 	RET
 
-// func gemmQ4KR4Q8KAVX512x8(w *byte, a *byte, stride int, nb int, out *float32)
+DATA q4kr4Transpose<>+0(SB)/4, $0x00000000
+DATA q4kr4Transpose<>+4(SB)/4, $0x00000004
+DATA q4kr4Transpose<>+8(SB)/4, $0x00000008
+DATA q4kr4Transpose<>+12(SB)/4, $0x0000000c
+DATA q4kr4Transpose<>+16(SB)/4, $0x00000001
+DATA q4kr4Transpose<>+20(SB)/4, $0x00000005
+DATA q4kr4Transpose<>+24(SB)/4, $0x00000009
+DATA q4kr4Transpose<>+28(SB)/4, $0x0000000d
+DATA q4kr4Transpose<>+32(SB)/4, $0x00000002
+DATA q4kr4Transpose<>+36(SB)/4, $0x00000006
+DATA q4kr4Transpose<>+40(SB)/4, $0x0000000a
+DATA q4kr4Transpose<>+44(SB)/4, $0x0000000e
+DATA q4kr4Transpose<>+48(SB)/4, $0x00000003
+DATA q4kr4Transpose<>+52(SB)/4, $0x00000007
+DATA q4kr4Transpose<>+56(SB)/4, $0x0000000b
+DATA q4kr4Transpose<>+60(SB)/4, $0x0000000f
+GLOBL q4kr4Transpose<>(SB), RODATA|NOPTR, $64
+
+// func gemmQ4KR4Q8KAVX512x8(w *byte, a *byte, stride int, nb int, out *float32, ostride int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, F16C, MMX+
-TEXT ·gemmQ4KR4Q8KAVX512x8(SB), NOSPLIT, $0-40
+TEXT ·gemmQ4KR4Q8KAVX512x8(SB), NOSPLIT, $0-48
 	MOVQ         w+0(FP), AX
 	MOVQ         a+8(FP), CX
 	MOVQ         stride+16(FP), DX
@@ -7832,9 +7850,27 @@ r4g8b:
 	JMP             r4g8b
 
 r4g8d:
-	MOVQ    out+32(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
+	MOVQ          out+32(FP), AX
+	MOVQ          ostride+40(FP), CX
+	VMOVDQU64     q4kr4Transpose<>+0(SB), Z2
+	VPERMPS       Z0, Z2, Z0
+	VEXTRACTF32X4 $0x00, Z0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Z0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x02, Z0, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x03, Z0, (AX)
+	ADDQ          CX, AX
+	VPERMPS       Z1, Z2, Z1
+	VEXTRACTF32X4 $0x00, Z1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x01, Z1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x02, Z1, (AX)
+	ADDQ          CX, AX
+	VEXTRACTF32X4 $0x03, Z1, (AX)
+	ADDQ          CX, AX
 	VZEROUPPER
 	RET
 

@@ -113,9 +113,17 @@ func GemmQ4KR4Q8Kx4(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32) 
 	}
 }
 
-// GemmQ4KR4Q8Kx8 is the Go twin of the 4-row × 8-column kernel: two
-// 4-column halves.
-func GemmQ4KR4Q8Kx8(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[32]float32) {
-	GemmQ4KR4Q8Kx4(w, a, stride, (*[16]float32)(out[:16]))
-	GemmQ4KR4Q8Kx4(w, a[4*stride:], stride, (*[16]float32)(out[16:]))
+// GemmQ4KR4Q8Kx8 is the Go twin of the 4-row × 8-column kernel: column
+// c's four rows go to out[c·ostride : c·ostride+4] (the engine's
+// token-major output, ostride = the matrix's row count).
+func GemmQ4KR4Q8Kx8(w []BlockQ4KR4, a []BlockQ8K, stride int, out []float32, ostride int) {
+	var half [16]float32
+	for g := 0; g < 2; g++ {
+		GemmQ4KR4Q8Kx4(w, a[4*g*stride:], stride, &half)
+		for r := 0; r < 4; r++ {
+			for c := 0; c < 4; c++ {
+				out[(4*g+c)*ostride+r] = half[4*r+c]
+			}
+		}
+	}
 }

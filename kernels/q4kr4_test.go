@@ -80,12 +80,13 @@ func TestGemmQ4KR4MatchesDot(t *testing.T) {
 				} else {
 					got = twin
 				}
-				var got8, twin8 [32]float32
-				GemmQ4KR4Q8Kx8(rp, a, stride, &twin8)
+				const ostride = 7 // token-major output, rows of 7
+				got8, twin8 := make([]float32, 8*ostride), make([]float32, 8*ostride)
+				GemmQ4KR4Q8Kx8(rp, a, stride, twin8, ostride)
 				if o.GemmQ4KR4Q8Kx8 != nil {
-					o.GemmQ4KR4Q8Kx8(rp, a, stride, &got8)
+					o.GemmQ4KR4Q8Kx8(rp, a, stride, got8, ostride)
 				} else {
-					got8 = twin8
+					copy(got8, twin8)
 				}
 				for row := 0; row < 4; row++ {
 					for c := 0; c < 8; c++ {
@@ -93,7 +94,7 @@ func TestGemmQ4KR4MatchesDot(t *testing.T) {
 						if c < 4 && (got[4*row+c] != want || twin[4*row+c] != want) {
 							t.Fatalf("nb=%d stride=%d row %d col %d: kernel %v, twin %v, DotQ4KQ8K %v", nb, stride, row, c, got[4*row+c], twin[4*row+c], want)
 						}
-						k := 16*(c/4) + 4*row + c%4
+						k := c*ostride + row
 						if got8[k] != want || twin8[k] != want {
 							t.Fatalf("x8 nb=%d stride=%d row %d col %d: kernel %v, twin %v, DotQ4KQ8K %v", nb, stride, row, c, got8[k], twin8[k], want)
 						}

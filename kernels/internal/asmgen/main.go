@@ -75,7 +75,7 @@ func main() {
 	gemvQ4KR4Q8KAVX2(r4shuf, true)
 	splat, minsDup := r4LaneSplat(), r4MinsDup()
 	gemmQ4KR4Q8KAVX512x4(r4dw, splat, minsDup)
-	gemmQ4KR4Q8KAVX512x8(r4dw, splat, minsDup)
+	gemmQ4KR4Q8KAVX512x8(r4dw, splat, minsDup, r4Transpose())
 	gemmQ4KR4Q8KAVX2x4(r4shuf, r4dw, false)
 	gemmQ4KR4Q8KAVX2x4(r4shuf, r4dw, true)
 	gemvQ6KR4Q8KAVX512(r4shuf, laneFirst)

@@ -305,21 +305,40 @@ func transposeSum4(v [4]VecVirtual) VecVirtual {
 // (row, column) pairs at once in DotQ4KQ8K's order. out[4r+c] is row r
 // against column c, bit-identical to DotQ4KQ8K.
 func gemmQ4KR4Q8KAVX512x4(perm, splat, minsDup Mem) {
-	gemmQ4KR4Q8KAVX512(4, perm, splat, minsDup)
+	gemmQ4KR4Q8KAVX512(4, perm, splat, minsDup, Mem{})
 }
 
 // gemmQ4KR4Q8KAVX512x8 is the same for eight columns: each weight load,
 // nibble split and scale shuffle serves twice as many tokens. Column
-// groups 0-3 and 4-7 keep their own sums; out[16g+4r+c] is row r against
-// column 4g+c.
-func gemmQ4KR4Q8KAVX512x8(perm, splat, minsDup Mem) {
-	gemmQ4KR4Q8KAVX512(8, perm, splat, minsDup)
+// groups 0-3 and 4-7 keep their own sums; at the end each is transposed
+// so that column c's four rows are stored straight into the output:
+// out[c·ostride + r] (ostride in bytes), the token-major layout the
+// engine writes, with no scatter loop in Go.
+func gemmQ4KR4Q8KAVX512x8(perm, splat, minsDup, transpose Mem) {
+	gemmQ4KR4Q8KAVX512(8, perm, splat, minsDup, transpose)
 }
 
-func gemmQ4KR4Q8KAVX512(n int, perm, splat, minsDup Mem) {
+// r4Transpose is the vpermps index turning a 4×4 block stored as 4r+c
+// into 4c+r: 128-bit lane c then holds column c's four rows.
+func r4Transpose() Mem {
+	m := GLOBL("q4kr4Transpose", RODATA|NOPTR)
+	for c := 0; c < 4; c++ {
+		for r := 0; r < 4; r++ {
+			DATA(16*c+4*r, U32(uint32(4*r+c)))
+		}
+	}
+	return m
+}
+
+func gemmQ4KR4Q8KAVX512(n int, perm, splat, minsDup, transpose Mem) {
 	name := fmt.Sprintf("gemmQ4KR4Q8KAVX512x%d", n)
 	l := fmt.Sprintf("r4g%d", n)
-	TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
+	direct := n == 8
+	if direct {
+		TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32, ostride int)")
+	} else {
+		TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
+	}
 	Pragma("noescape")
 	wp := Load(Param("w"), GP64())
 	ap := Load(Param("a"), GP64())
@@ -419,8 +438,23 @@ func gemmQ4KR4Q8KAVX512(n int, perm, splat, minsDup Mem) {
 
 	Label(l + "d")
 	op := Load(Param("out"), GP64())
+	if !direct {
+		for g := range sums {
+			VMOVUPS(sums[g], Mem{Base: op, Disp: 64 * g})
+		}
+		VZEROUPPER()
+		RET()
+		return
+	}
+	ost := Load(Param("ostride"), GP64())
+	idx := ZMM()
+	VMOVDQU64(transpose, idx)
 	for g := range sums {
-		VMOVUPS(sums[g], Mem{Base: op, Disp: 64 * g})
+		VPERMPS(sums[g], idx, sums[g])
+		for c := 0; c < 4; c++ {
+			VEXTRACTF32X4(Imm(uint64(c)), sums[g], Mem{Base: op})
+			ADDQ(ost, op)
+		}
 	}
 	VZEROUPPER()
 	RET()
