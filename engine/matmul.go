@@ -216,7 +216,7 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 			return
 		}
 		if m.r6 && m.ops.GemmQ6KR4Q8Kx4 != nil {
-			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.R6, nil, m.ops.GemmQ6KR4Q8Kx4, m.ops.GemvQ6KR4Q8K)
+			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.R6, m.ops.GemmQ6KR4Q8Kx8, m.ops.GemmQ6KR4Q8Kx4, m.ops.GemvQ6KR4Q8K)
 			return
 		}
 	}

@@ -340,8 +340,8 @@ func BenchmarkGemmQ6K(b *testing.B) {
 	w := randQ6K(r, 4*nb)
 	rp := make([]BlockQ6KR4, nb)
 	RepackQ6KR4(w, rp)
-	a := make([]BlockQ8K, 4*nb)
-	for c := 0; c < 4; c++ {
+	a := make([]BlockQ8K, 8*nb)
+	for c := 0; c < 8; c++ {
 		QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*nb:(c+1)*nb])
 	}
 	eachISA(b, func(isa string, o *Ops) {
@@ -364,6 +364,15 @@ func BenchmarkGemmQ6K(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*16), "ns/block-row-col")
 		})
+		if o.GemmQ6KR4Q8Kx8 != nil {
+			b.Run("repacked-x8/"+isa, func(b *testing.B) {
+				out := make([]float32, 8*64)
+				for b.Loop() {
+					o.GemmQ6KR4Q8Kx8(rp, a, nb, out, 64)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*32), "ns/block-row-col")
+			})
+		}
 	}, "generic", "avx2-float")
 }
 

@@ -61,6 +61,8 @@ type Ops struct {
 	// GemmQ6KR4Q8Kx4 is GemmQ4KR4Q8Kx4 for repacked Q6_K rows (nil
 	// without a kernel).
 	GemmQ6KR4Q8Kx4 func(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32)
+	// GemmQ6KR4Q8Kx8 is GemmQ4KR4Q8Kx8 for repacked Q6_K rows.
+	GemmQ6KR4Q8Kx8 func(w []BlockQ6KR4, a []BlockQ8K, stride int, out []float32, ostride int)
 	// GemvQ6KQ8Kx4Rows is the same for Q6_K rows (DotQ6KQ8K per row).
 	GemvQ6KQ8Kx4Rows func(w []BlockQ6K, a []BlockQ8K, out *[4]float32)
 	// UnpackQ4K expands a row for GemmUnpackedQ4KQ8Kx4, which multiplies

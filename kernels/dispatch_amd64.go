@@ -311,17 +311,8 @@ func avx512Ops() Ops {
 	o.GemvQ6KR4Q8K = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX512)
 	o.GemmQ6KR4Q8Kx4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x4)
 	o.GemmQ4KR4Q8Kx4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x4)
-	o.GemmQ4KR4Q8Kx8 = func(w []BlockQ4KR4, a []BlockQ8K, stride int, out []float32, ostride int) {
-		if len(w) == 0 {
-			for c := 0; c < 8; c++ {
-				clear(out[c*ostride : c*ostride+4])
-			}
-			return
-		}
-		_ = a[7*stride+len(w)-1] // the kernel reads eight columns
-		_ = out[7*ostride+3]     // and writes four rows of each
-		gemmQ4KR4Q8KAVX512x8((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0], 4*ostride)
-	}
+	o.GemmQ4KR4Q8Kx8 = gemmR4x8Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x8)
+	o.GemmQ6KR4Q8Kx8 = gemmR4x8Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x8)
 	o.GemmUnpackedQ4KQ8Kx4 = gemmUnpackedQ4KAVX512x4Slices
 	o.PreferUnpacked = true
 	return o
@@ -413,6 +404,22 @@ func gemmR4Slices[B any](k func(w, a *byte, stride, nb int, out *float32)) func(
 		}
 		_ = a[3*stride+len(w)-1] // the kernel reads four columns
 		k((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0])
+	}
+}
+
+// gemmR4x8Slices wraps a 4-row × 8-column kernel that stores token-major
+// (column c's four rows at out[c·ostride:]).
+func gemmR4x8Slices[B any](k func(w, a *byte, stride, nb int, out *float32, ostride int)) func([]B, []BlockQ8K, int, []float32, int) {
+	return func(w []B, a []BlockQ8K, stride int, out []float32, ostride int) {
+		if len(w) == 0 {
+			for c := 0; c < 8; c++ {
+				clear(out[c*ostride : c*ostride+4])
+			}
+			return
+		}
+		_ = a[7*stride+len(w)-1] // the kernel reads eight columns
+		_ = out[7*ostride+3]     // and writes four rows of each
+		k((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0], 4*ostride)
 	}
 }
 

@@ -161,11 +161,21 @@ func TestGemmQ6KR4MatchesDot(t *testing.T) {
 				if o.GemmQ6KR4Q8Kx4 != nil {
 					o.GemmQ6KR4Q8Kx4(rp, a, stride, &got)
 				}
+				const ostride = 5
+				got8, twin8 := make([]float32, 8*ostride), make([]float32, 8*ostride)
+				GemmQ6KR4Q8Kx8(rp, a, stride, twin8, ostride)
+				copy(got8, twin8)
+				if o.GemmQ6KR4Q8Kx8 != nil {
+					o.GemmQ6KR4Q8Kx8(rp, a, stride, got8, ostride)
+				}
 				for row := 0; row < 4; row++ {
-					for c := 0; c < 4; c++ {
+					for c := 0; c < 8; c++ {
 						want := DotQ6KQ8K(w[row*nb:(row+1)*nb], a[c*stride:c*stride+nb])
-						if got[4*row+c] != want || twin[4*row+c] != want {
+						if c < 4 && (got[4*row+c] != want || twin[4*row+c] != want) {
 							t.Fatalf("nb=%d stride=%d row %d col %d: kernel %v, twin %v, DotQ6KQ8K %v", nb, stride, row, c, got[4*row+c], twin[4*row+c], want)
+						}
+						if k := c*ostride + row; got8[k] != want || twin8[k] != want {
+							t.Fatalf("x8 nb=%d stride=%d row %d col %d: kernel %v, twin %v, DotQ6KQ8K %v", nb, stride, row, c, got8[k], twin8[k], want)
 						}
 					}
 				}

@@ -123,3 +123,17 @@ func GemmQ6KR4Q8Kx4(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32) 
 		}
 	}
 }
+
+// GemmQ6KR4Q8Kx8 is the Go twin of the 4-row × 8-column Q6_K kernel,
+// stored token-major like GemmQ4KR4Q8Kx8: out[c·ostride + r].
+func GemmQ6KR4Q8Kx8(w []BlockQ6KR4, a []BlockQ8K, stride int, out []float32, ostride int) {
+	var half [16]float32
+	for g := 0; g < 2; g++ {
+		GemmQ6KR4Q8Kx4(w, a[4*g*stride:], stride, &half)
+		for r := 0; r < 4; r++ {
+			for c := 0; c < 4; c++ {
+				out[(4*g+c)*ostride+r] = half[4*r+c]
+			}
+		}
+	}
+}

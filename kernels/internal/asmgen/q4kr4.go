@@ -742,33 +742,56 @@ func r6LaneSplat() Mem {
 // on the 16 (row, column) pairs at once. out[4r+c] is bit-identical to
 // DotQ6KQ8K of row r and column c.
 func gemmQ6KR4Q8KAVX512x4(shuf, splat Mem) {
-	TEXT("gemmQ6KR4Q8KAVX512x4", NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
+	gemmQ6KR4Q8KAVX512(4, shuf, splat, Mem{})
+}
+
+// gemmQ6KR4Q8KAVX512x8 is the same for eight columns, stored token-major
+// as gemmQ4KR4Q8KAVX512x8 does: out[c·ostride + r].
+func gemmQ6KR4Q8KAVX512x8(shuf, splat, transpose Mem) {
+	gemmQ6KR4Q8KAVX512(8, shuf, splat, transpose)
+}
+
+func gemmQ6KR4Q8KAVX512(n int, shuf, splat, transpose Mem) {
+	name := fmt.Sprintf("gemmQ6KR4Q8KAVX512x%d", n)
+	l := fmt.Sprintf("r6g%d", n)
+	direct := n == 8
+	if direct {
+		TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32, ostride int)")
+	} else {
+		TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
+	}
 	Pragma("noescape")
 	wp := Load(Param("w"), GP64())
 	ap := Load(Param("a"), GP64())
 	stride := Load(Param("stride"), GP64())
 	nb := Load(Param("nb"), GP64())
-	cols := columnPointers(ap, stride)
-	sum := ZMM()
-	VPXORD(sum, sum, sum)
+	cols := []Register{ap}
+	for c := 1; c < n; c++ {
+		p := GP64()
+		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, p)
+		cols = append(cols, p)
+	}
+	sums := make([]VecVirtual, n/4)
+	for g := range sums {
+		sums[g] = ZMM()
+		VPXORD(sums[g], sums[g], sums[g])
+	}
 	m4, m30 := ZMM(), ZMM()
 	tmp := GP32()
 	MOVL(U32(0x0f0f0f0f), tmp)
 	VPBROADCASTD(tmp, m4)
 	MOVL(U32(0x30303030), tmp)
 	VPBROADCASTD(tmp, m30)
-	idx := ZMM()
-	VMOVDQU64(splat, idx)
 
-	Label("r6gb")
+	Label(l + "b")
 	CMPQ(nb, Imm(0))
-	JE(LabelRef("r6gd"))
+	JE(LabelRef(l + "d"))
 	var sc [2]VecVirtual
 	for h := 0; h < 2; h++ {
 		sc[h] = ZMM()
 		VPMOVSXBW(Mem{Base: wp, Disp: r6Scales + 32*h}, sc[h])
 	}
-	var accs [4]VecVirtual
+	accs := make([]VecVirtual, n)
 	for c := range accs {
 		accs[c] = q6r4Offset(cols[c], sc, true)
 	}
@@ -782,7 +805,7 @@ func gemmQ6KR4Q8KAVX512x4(shuf, splat Mem) {
 				s := 2*k + half
 				sv := ZMM()
 				VPSHUFB(shuf.Offset(64*(s%8)), sc[s/8], sv)
-				for c := 0; c < 4; c++ {
+				for c := 0; c < n; c++ {
 					a := ZMM()
 					VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kQs + 16*s}, a)
 					VPMADDUBSW(a, v, a)
@@ -791,27 +814,47 @@ func gemmQ6KR4Q8KAVX512x4(shuf, splat Mem) {
 			}
 		}
 	}
-	S := transposeSum4(accs)
-	d4, dl := XMM(), ZMM()
-	VCVTPH2PS(Mem{Base: wp, Disp: r6D}, d4)
-	VPERMPS(d4.AsZ(), idx, dl)
-	yd, yd16 := columnScales(cols), ZMM()
-	VSHUFF32X4(U8(0), yd.AsZ(), yd.AsZ(), yd16)
-	VMULPS(yd16, dl, dl)
-	VCVTDQ2PS(S, S)
-	VMULPS(S, dl, dl)
-	VADDPS(dl, sum, sum)
+	for g := range sums {
+		S := transposeSum4([4]VecVirtual(accs[4*g : 4*g+4]))
+		d4, dl, idx := XMM(), ZMM(), ZMM()
+		VCVTPH2PS(Mem{Base: wp, Disp: r6D}, d4)
+		VMOVDQU64(splat, idx)
+		VPERMPS(d4.AsZ(), idx, dl)
+		yd, yd16 := columnScales([4]Register(cols[4*g:4*g+4])), ZMM()
+		VSHUFF32X4(U8(0), yd.AsZ(), yd.AsZ(), yd16)
+		VMULPS(yd16, dl, dl)
+		VCVTDQ2PS(S, S)
+		VMULPS(S, dl, dl)
+		VADDPS(dl, sums[g], sums[g])
+	}
 
 	ADDQ(U32(r6Size), wp)
-	for c := 0; c < 4; c++ {
+	for c := 0; c < n; c++ {
 		ADDQ(U32(q8kSize), cols[c])
 	}
 	DECQ(nb)
-	JMP(LabelRef("r6gb"))
+	JMP(LabelRef(l + "b"))
 
-	Label("r6gd")
+	Label(l + "d")
 	op := Load(Param("out"), GP64())
-	VMOVUPS(sum, Mem{Base: op})
+	if !direct {
+		for g := range sums {
+			VMOVUPS(sums[g], Mem{Base: op, Disp: 64 * g})
+		}
+		VZEROUPPER()
+		RET()
+		return
+	}
+	ost := Load(Param("ostride"), GP64())
+	idx := ZMM()
+	VMOVDQU64(transpose, idx)
+	for g := range sums {
+		VPERMPS(sums[g], idx, sums[g])
+		for c := 0; c < 4; c++ {
+			VEXTRACTF32X4(Imm(uint64(c)), sums[g], Mem{Base: op})
+			ADDQ(ost, op)
+		}
+	}
 	VZEROUPPER()
 	RET()
 }
