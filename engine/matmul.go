@@ -17,9 +17,28 @@ type actBuf struct {
 	q80  []kernels.BlockQ8_0
 	u16  []uint16
 	cols int
+	// quant is the Q8_K conversion task, kept here so a decode step
+	// allocates nothing.
+	quant quantTask
 }
 
-func (a *actBuf) prepare(o *kernels.Ops, t gguf.GGMLType, x []float32, T, cols int) {
+// quantTask quantizes tokens [j0, j1) of a batch to Q8_K.
+type quantTask struct {
+	o        *kernels.Ops
+	x        []float32
+	q8k      []kernels.BlockQ8K
+	cols, nb int
+}
+
+func (q *quantTask) Run(_, j0, j1 int) {
+	for i := j0; i < j1; i++ {
+		q.o.QuantizeRowQ8K(q.x[i*q.cols:(i+1)*q.cols], q.q8k[i*q.nb:(i+1)*q.nb])
+	}
+}
+
+// prepare converts x for weights of type t. par, when set, runs a task
+// over the workers (the K-quant path uses it for batches).
+func (a *actBuf) prepare(o *kernels.Ops, t gguf.GGMLType, x []float32, T, cols int, par func(pool.Task, int, int)) {
 	a.cols = cols
 	if t == gguf.TypeQ4_K && o.FloatQ4K {
 		a.xsum = grow(a.xsum, T*cols/32)
@@ -32,8 +51,11 @@ func (a *actBuf) prepare(o *kernels.Ops, t gguf.GGMLType, x []float32, T, cols i
 		// Three spare token rows: a batch's last 2-3 tokens go through the
 		// 4-token GEMM, whose extra columns read them and are discarded.
 		a.q8k = grow(a.q8k, (T+3)*nb)[:T*nb]
-		for i := 0; i < T; i++ {
-			o.QuantizeRowQ8K(x[i*cols:(i+1)*cols], a.q8k[i*nb:(i+1)*nb])
+		a.quant = quantTask{o: o, x: x, q8k: a.q8k, cols: cols, nb: nb}
+		if par != nil {
+			par(&a.quant, T, cols) // tokens are independent: spread them over the workers
+		} else {
+			a.quant.Run(0, 0, T)
 		}
 	case gguf.TypeQ8_0:
 		nb := cols / kernels.QK8_0
@@ -87,12 +109,13 @@ func (a *actBuf) dot(o *kernels.Ops, w *Matrix, r, t int, x []float32) float32 {
 }
 
 // matmul computes out[t][r] = W[r] · x[t] for T tokens: out is [T][w.Rows],
-// x is [T][w.Cols]. The activations are quantized once (on worker 0),
-// then rows are handed out to the workers in chunks; each worker writes
-// only its own rows, so nothing is shared inside the kernels.
+// x is [T][w.Cols]. The activations are quantized once (a batch's tokens
+// spread over the workers), then rows are handed out to the workers in
+// chunks; each worker writes only its own rows, so nothing is shared
+// inside the kernels.
 func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 	ops := kernels.Active()
-	e.act.prepare(ops, w.Type, x, T, w.Cols)
+	e.act.prepare(ops, w.Type, x, T, w.Cols, e.parallelTokens)
 	mt := &e.mm
 	mt.act, mt.ops, mt.w, mt.x, mt.out, mt.T, mt.tiles, mt.noGEMM = &e.act, ops, w, x, out, T, DefaultTiles, e.noGEMM || ops.FloatQ4K
 	mt.r4 = w.R4 != nil && !e.noRepack && !ops.FloatQ4K
@@ -326,6 +349,12 @@ func (e *exec) parallel(t pool.Task, n, workPerItem int) {
 	}
 	// Chunks are whole multiples of 4 rows, the GEMV kernels' step.
 	e.pool.Parallel(t, n, max(4, n/(4*th)&^3))
+}
+
+// parallelTokens runs a per-token task over the workers in chunks of a
+// quarter of a worker's share (inline when small, as parallel).
+func (e *exec) parallelTokens(t pool.Task, n, workPerItem int) {
+	e.parallelChunk(t, n, workPerItem, max(1, n/(4*e.pool.Size())))
 }
 
 // parallelChunk is parallel with a fixed chunk size.
