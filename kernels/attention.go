@@ -32,12 +32,17 @@ func ExpSubF32(x []float32, m float32) float32 {
 			s[k] += e
 		}
 	}
+	expSubTail(x, n, m, &s)
+	return sumLanes8(&s)
+}
+
+// expSubTail does ExpSubF32's values past n, summed into lane 0.
+func expSubTail(x []float32, n int, m float32, s *[8]float32) {
 	for i := n; i < len(x); i++ {
 		e := ExpF32(x[i] - m)
 		x[i] = e
 		s[0] += e
 	}
-	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
 }
 
 // Constants of ExpF32: Cody–Waite reduction by ln 2 in two parts (the
@@ -135,6 +140,12 @@ func ScaleMaxF32(x []float32, scale, m float32) float32 {
 			c[k] = maxLane(c[k], x[i+k])
 		}
 	}
+	return scaleMaxTail(x, n, scale, &c)
+}
+
+// scaleMaxTail does ScaleMaxF32's values past n in lane 0, then folds
+// the lanes in order.
+func scaleMaxTail(x []float32, n int, scale float32, c *[8]float32) float32 {
 	for i := n; i < len(x); i++ {
 		x[i] *= scale
 		c[0] = maxLane(c[0], x[i])

@@ -154,14 +154,7 @@ func scaleMaxF32AVX2Slices(x []float32, scale, m float32) float32 {
 			c[k] = m
 		}
 	}
-	for i := n; i < len(x); i++ {
-		x[i] *= scale
-		c[0] = maxLane(c[0], x[i])
-	}
-	for k := 1; k < 8; k++ {
-		c[0] = maxLane(c[0], c[k])
-	}
-	return c[0]
+	return scaleMaxTail(x, n, scale, &c)
 }
 
 // expSubF32AVX2Slices: the kernel keeps ExpSubF32's eight partial sums
@@ -172,12 +165,8 @@ func expSubF32AVX2Slices(x []float32, m float32) float32 {
 	if n > 0 {
 		expSubF32AVX2x8(&x[0], n, m, &s[0])
 	}
-	for i := n; i < len(x); i++ {
-		e := ExpF32(x[i] - m)
-		x[i] = e
-		s[0] += e
-	}
-	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
+	expSubTail(x, n, m, &s)
+	return sumLanes8(&s)
 }
 
 func dotQ8_0Q8_0AVX2Slices(w, a []BlockQ8_0) float32 {
@@ -197,10 +186,8 @@ func dotF32AVX2Slices(w, a []float32) float32 {
 		_ = a[n-1]
 		dotF32AVX2x8(&w[0], &a[0], n, &s[0])
 	}
-	for i := n; i < len(w); i++ {
-		s[0] += float32(w[i] * a[i])
-	}
-	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
+	dotF32Tail(w, a, n, &s)
+	return sumLanes8(&s)
 }
 
 func dotF16AVX2Slices(w, a []uint16) float32 {
@@ -210,10 +197,8 @@ func dotF16AVX2Slices(w, a []uint16) float32 {
 		_ = a[n-1]
 		dotF16AVX2x8(&w[0], &a[0], n, &s[0])
 	}
-	for i := n; i < len(w); i++ {
-		s[0] += float32(FP16ToF32(w[i]) * FP16ToF32(a[i]))
-	}
-	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
+	dotF16Tail(w, a, n, &s)
+	return sumLanes8(&s)
 }
 
 func quantizeRowQ8KAVX2(x []float32, out []BlockQ8K) {

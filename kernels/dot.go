@@ -114,10 +114,21 @@ func DotF32(w, a []float32) float32 {
 			s[k] += float32(w[i+k] * a[i+k]) // rounded product: no FMA
 		}
 	}
+	dotF32Tail(w, a, n, &s)
+	return sumLanes8(&s)
+}
+
+// sumLanes8 combines eight lane sums, the same way in every 8-lane twin
+// and in the wrappers of their SIMD versions.
+func sumLanes8(s *[8]float32) float32 {
+	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
+}
+
+// dotF32Tail adds the products past n (the vector part's end) to lane 0.
+func dotF32Tail(w, a []float32, n int, s *[8]float32) {
 	for i := n; i < len(w); i++ {
 		s[0] += float32(w[i] * a[i])
 	}
-	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
 }
 
 // DotF16 returns the dot product of two fp16 rows, accumulated in float32.
@@ -129,10 +140,15 @@ func DotF16(w, a []uint16) float32 {
 			s[k] += float32(FP16ToF32(w[i+k]) * FP16ToF32(a[i+k]))
 		}
 	}
+	dotF16Tail(w, a, n, &s)
+	return sumLanes8(&s)
+}
+
+// dotF16Tail is dotF32Tail for fp16 rows.
+func dotF16Tail(w, a []uint16, n int, s *[8]float32) {
 	for i := n; i < len(w); i++ {
 		s[0] += float32(FP16ToF32(w[i]) * FP16ToF32(a[i]))
 	}
-	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
 }
 
 // DotBF16 returns the dot product of two bf16 rows, accumulated in float32.
@@ -147,7 +163,7 @@ func DotBF16(w, a []uint16) float32 {
 	for i := n; i < len(w); i++ {
 		s[0] += BF16ToF32(w[i]) * BF16ToF32(a[i])
 	}
-	return (s[0] + s[4]) + (s[1] + s[5]) + (s[2] + s[6]) + (s[3] + s[7])
+	return sumLanes8(&s)
 }
 
 // DotQ4KF32 is the seed's float formulation, the twin of the float
