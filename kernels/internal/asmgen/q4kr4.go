@@ -318,6 +318,83 @@ func gemmQ4KR4Q8KAVX512x8(perm, splat, minsDup, transpose Mem) {
 	gemmQ4KR4Q8KAVX512(8, perm, splat, minsDup, transpose)
 }
 
+// gemmR4 holds what the 4-row × n-column AVX-512 GEMMs (Q4_K and Q6_K,
+// n = 4 or 8) share: the arguments, the column pointers, one running sum
+// per group of four columns, the block loop's tail and the final store.
+type gemmR4 struct {
+	wp, nb Register
+	cols   []Register
+	sums   []VecVirtual
+	label  string
+	direct bool // n = 8: results stored token-major (out[c·ostride + r])
+}
+
+// newGemmR4 emits the function header and the setup before the block
+// loop, whose labels start with label.
+func newGemmR4(name, label string, n int) *gemmR4 {
+	k := &gemmR4{label: label, direct: n == 8}
+	if k.direct {
+		TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32, ostride int)")
+	} else {
+		TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
+	}
+	Pragma("noescape")
+	k.wp = Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	stride := Load(Param("stride"), GP64())
+	k.nb = Load(Param("nb"), GP64())
+	k.cols = []Register{ap}
+	for c := 1; c < n; c++ {
+		p := GP64()
+		LEAQ(Mem{Base: k.cols[c-1], Index: stride, Scale: 1}, p)
+		k.cols = append(k.cols, p)
+	}
+	k.sums = make([]VecVirtual, n/4)
+	for g := range k.sums {
+		k.sums[g] = ZMM()
+		VPXORD(k.sums[g], k.sums[g], k.sums[g])
+	}
+	return k
+}
+
+// next ends a block: weights and columns move on, back to the loop head.
+func (k *gemmR4) next(blockSize int) {
+	ADDQ(U32(blockSize), k.wp)
+	for _, c := range k.cols {
+		ADDQ(U32(q8kSize), c)
+	}
+	DECQ(k.nb)
+	JMP(LabelRef(k.label + "b"))
+}
+
+// store writes the sums: 16 floats per group (4r+c) for n = 4; for n = 8
+// each group transposed (transpose: r4Transpose) and column c's four rows
+// stored at out + c·ostride.
+func (k *gemmR4) store(transpose Mem) {
+	Label(k.label + "d")
+	op := Load(Param("out"), GP64())
+	if !k.direct {
+		for g := range k.sums {
+			VMOVUPS(k.sums[g], Mem{Base: op, Disp: 64 * g})
+		}
+		VZEROUPPER()
+		RET()
+		return
+	}
+	ost := Load(Param("ostride"), GP64())
+	idx := ZMM()
+	VMOVDQU64(transpose, idx)
+	for g := range k.sums {
+		VPERMPS(k.sums[g], idx, k.sums[g])
+		for c := 0; c < 4; c++ {
+			VEXTRACTF32X4(Imm(uint64(c)), k.sums[g], Mem{Base: op})
+			ADDQ(ost, op)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
 // r4Transpose is the vpermps index turning a 4×4 block stored as 4r+c
 // into 4c+r: 128-bit lane c then holds column c's four rows.
 func r4Transpose() Mem {
@@ -331,30 +408,8 @@ func r4Transpose() Mem {
 }
 
 func gemmQ4KR4Q8KAVX512(n int, perm, splat, minsDup, transpose Mem) {
-	name := fmt.Sprintf("gemmQ4KR4Q8KAVX512x%d", n)
-	l := fmt.Sprintf("r4g%d", n)
-	direct := n == 8
-	if direct {
-		TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32, ostride int)")
-	} else {
-		TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
-	}
-	Pragma("noescape")
-	wp := Load(Param("w"), GP64())
-	ap := Load(Param("a"), GP64())
-	stride := Load(Param("stride"), GP64())
-	nb := Load(Param("nb"), GP64())
-	cols := []Register{ap}
-	for c := 1; c < n; c++ {
-		p := GP64()
-		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, p)
-		cols = append(cols, p)
-	}
-	sums := make([]VecVirtual, n/4)
-	for g := range sums {
-		sums[g] = ZMM()
-		VPXORD(sums[g], sums[g], sums[g])
-	}
+	k := newGemmR4(fmt.Sprintf("gemmQ4KR4Q8KAVX512x%d", n), fmt.Sprintf("r4g%d", n), n)
+	wp, nb, cols, sums, l := k.wp, k.nb, k.cols, k.sums, k.label
 	mask := ZMM()
 	tmp := GP32()
 	MOVL(U32(nibbleMask), tmp)
@@ -429,35 +484,8 @@ func gemmQ4KR4Q8KAVX512(n int, perm, splat, minsDup, transpose Mem) {
 		VADDPS(dl, sums[g], sums[g])
 	}
 
-	ADDQ(U32(r4Size), wp)
-	for c := 0; c < n; c++ {
-		ADDQ(U32(q8kSize), cols[c])
-	}
-	DECQ(nb)
-	JMP(LabelRef(l + "b"))
-
-	Label(l + "d")
-	op := Load(Param("out"), GP64())
-	if !direct {
-		for g := range sums {
-			VMOVUPS(sums[g], Mem{Base: op, Disp: 64 * g})
-		}
-		VZEROUPPER()
-		RET()
-		return
-	}
-	ost := Load(Param("ostride"), GP64())
-	idx := ZMM()
-	VMOVDQU64(transpose, idx)
-	for g := range sums {
-		VPERMPS(sums[g], idx, sums[g])
-		for c := 0; c < 4; c++ {
-			VEXTRACTF32X4(Imm(uint64(c)), sums[g], Mem{Base: op})
-			ADDQ(ost, op)
-		}
-	}
-	VZEROUPPER()
-	RET()
+	k.next(r4Size)
+	k.store(transpose)
 }
 
 // gemmQ4KR4Q8KAVX2x4: the repacked 4×4 GEMM for AVX2 (Alder Lake) and,
@@ -752,30 +780,8 @@ func gemmQ6KR4Q8KAVX512x8(shuf, splat, transpose Mem) {
 }
 
 func gemmQ6KR4Q8KAVX512(n int, shuf, splat, transpose Mem) {
-	name := fmt.Sprintf("gemmQ6KR4Q8KAVX512x%d", n)
-	l := fmt.Sprintf("r6g%d", n)
-	direct := n == 8
-	if direct {
-		TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32, ostride int)")
-	} else {
-		TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
-	}
-	Pragma("noescape")
-	wp := Load(Param("w"), GP64())
-	ap := Load(Param("a"), GP64())
-	stride := Load(Param("stride"), GP64())
-	nb := Load(Param("nb"), GP64())
-	cols := []Register{ap}
-	for c := 1; c < n; c++ {
-		p := GP64()
-		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, p)
-		cols = append(cols, p)
-	}
-	sums := make([]VecVirtual, n/4)
-	for g := range sums {
-		sums[g] = ZMM()
-		VPXORD(sums[g], sums[g], sums[g])
-	}
+	k := newGemmR4(fmt.Sprintf("gemmQ6KR4Q8KAVX512x%d", n), fmt.Sprintf("r6g%d", n), n)
+	wp, nb, cols, sums, l := k.wp, k.nb, k.cols, k.sums, k.label
 	m4, m30 := ZMM(), ZMM()
 	tmp := GP32()
 	MOVL(U32(0x0f0f0f0f), tmp)
@@ -828,35 +834,8 @@ func gemmQ6KR4Q8KAVX512(n int, shuf, splat, transpose Mem) {
 		VADDPS(dl, sums[g], sums[g])
 	}
 
-	ADDQ(U32(r6Size), wp)
-	for c := 0; c < n; c++ {
-		ADDQ(U32(q8kSize), cols[c])
-	}
-	DECQ(nb)
-	JMP(LabelRef(l + "b"))
-
-	Label(l + "d")
-	op := Load(Param("out"), GP64())
-	if !direct {
-		for g := range sums {
-			VMOVUPS(sums[g], Mem{Base: op, Disp: 64 * g})
-		}
-		VZEROUPPER()
-		RET()
-		return
-	}
-	ost := Load(Param("ostride"), GP64())
-	idx := ZMM()
-	VMOVDQU64(transpose, idx)
-	for g := range sums {
-		VPERMPS(sums[g], idx, sums[g])
-		for c := 0; c < 4; c++ {
-			VEXTRACTF32X4(Imm(uint64(c)), sums[g], Mem{Base: op})
-			ADDQ(ost, op)
-		}
-	}
-	VZEROUPPER()
-	RET()
+	k.next(r6Size)
+	k.store(transpose)
 }
 
 // q6r4Weights rebuilds the 6-bit levels of 32 weights (group k) of the
