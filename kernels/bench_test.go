@@ -147,10 +147,7 @@ func BenchmarkGemmQ4K(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
 	const nb = 16
 	w := randQ4K(r, nb)
-	a := make([]BlockQ8K, 4*nb)
-	for c := 0; c < 4; c++ {
-		QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*nb:(c+1)*nb])
-	}
+	a := randQ8KCols(r, 4, nb)
 	eachISA(b, func(isa string, o *Ops) {
 		b.Run(isa, func(b *testing.B) {
 			b.SetBytes(4 * nb * BlockQ4KSize)
@@ -170,10 +167,7 @@ func BenchmarkGemmUnpackedQ4K(b *testing.B) {
 	const nb = 16
 	w := randQ4K(r, nb)
 	u := make([]UnpackedQ4K, nb)
-	a := make([]BlockQ8K, 4*nb)
-	for c := 0; c < 4; c++ {
-		QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*nb:(c+1)*nb])
-	}
+	a := randQ8KCols(r, 4, nb)
 	eachISA(b, func(isa string, o *Ops) {
 		o.UnpackQ4K(w, u)
 		b.Run("gemm/"+isa, func(b *testing.B) {
@@ -256,10 +250,7 @@ func BenchmarkGemmR4Q4K(b *testing.B) {
 	w := randQ4K(r, 4*nb)
 	rp := make([]BlockQ4KR4, nb)
 	RepackQ4KR4(w, rp)
-	a := make([]BlockQ8K, 8*nb)
-	for c := 0; c < 8; c++ {
-		QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*nb:(c+1)*nb])
-	}
+	a := randQ8KCols(r, 8, nb)
 	eachISA(b, func(isa string, o *Ops) {
 		if o.GemmQ4KR4Q8Kx4 == nil {
 			return
@@ -340,10 +331,7 @@ func BenchmarkGemmQ6K(b *testing.B) {
 	w := randQ6K(r, 4*nb)
 	rp := make([]BlockQ6KR4, nb)
 	RepackQ6KR4(w, rp)
-	a := make([]BlockQ8K, 8*nb)
-	for c := 0; c < 8; c++ {
-		QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*nb:(c+1)*nb])
-	}
+	a := randQ8KCols(r, 8, nb)
 	eachISA(b, func(isa string, o *Ops) {
 		b.Run("gguf/"+isa, func(b *testing.B) {
 			var out [4]float32
@@ -390,4 +378,14 @@ func eachISA(b *testing.B, f func(isa string, o *Ops), skip ...string) {
 		}
 		f(s.Name, Active())
 	}
+}
+
+// randQ8KCols quantizes cols random activation columns of nb blocks each,
+// laid out one after another (stride nb), as a batch's tokens are.
+func randQ8KCols(r *rand.Rand, cols, nb int) []BlockQ8K {
+	a := make([]BlockQ8K, cols*nb)
+	for c := 0; c < cols; c++ {
+		QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*nb:(c+1)*nb])
+	}
+	return a
 }
