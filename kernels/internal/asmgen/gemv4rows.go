@@ -269,9 +269,10 @@ func reduce4(ys [4]VecVirtual) VecVirtual {
 // must come from DRAM once).
 //
 // With vnni (AVX-VNNI, 256-bit VEX: Alder Lake has it, without AVX-512)
-// each vpmaddwd+vpaddd pair becomes one vpdpwssd. vpdpbusd would skip
-// the int16 step, but the 6-bit sub-block scales must then be applied to
-// int32 sums with a slow vpmulld; vpdpwssd applies them for free.
+// each vpmaddwd+vpaddd pair becomes one vpdpwssd. The repacked GEMMs
+// use vpdpbusd instead (sums of eight products fit int16, so vpdpwssd
+// applies the scale as an (s, 0) pair); tried here, decode did not
+// change, being memory-bound.
 func gemvQ4KQ8KAVX2x4rows(shuf Mem, vnni bool) {
 	name, l := "gemvQ4KQ8KAVX2x4rows", "r4"
 	if vnni {
