@@ -147,11 +147,12 @@ func GenerateSpeculative(target, draft *Session, prompt []int32, n, k int, smp *
 // from max(0, p − q), normalised. For greedy samplers p and q are point
 // masses, so this keeps x exactly when it is the target's argmax.
 func Verify(smp *Sampler, p, q []Candidate, x int32) (bool, int32) {
-	prob := probOf(q)
-	px, qx := probOf(p)(x), prob(x)
+	px, qx := probOfID(p, x), probOfID(q, x)
 	if qx > 0 && (px >= qx || smp.Uniform() < px/qx) {
 		return true, x
 	}
+	// Rejected: the residual needs q at every id of p.
+	prob := probOf(q)
 	var total float64
 	for _, c := range p {
 		total += max(0, c.P-prob(c.ID))
@@ -170,19 +171,22 @@ func Verify(smp *Sampler, p, q []Candidate, x int32) (bool, int32) {
 	return false, p[len(p)-1].ID
 }
 
-// probOf returns the probability lookup of a distribution (0 for ids it
-// filtered out): a scan for the short lists top-k leaves, a map for
-// whole vocabularies.
+// probOfID is the probability of one id in a distribution (0 when it
+// was filtered out).
+func probOfID(c []Candidate, id int32) float64 {
+	for _, x := range c {
+		if x.ID == id {
+			return x.P
+		}
+	}
+	return 0
+}
+
+// probOf returns the probability lookup of a distribution for many ids: a
+// scan for the short lists top-k leaves, a map for whole vocabularies.
 func probOf(c []Candidate) func(int32) float64 {
 	if len(c) <= 64 {
-		return func(id int32) float64 {
-			for _, x := range c {
-				if x.ID == id {
-					return x.P
-				}
-			}
-			return 0
-		}
+		return func(id int32) float64 { return probOfID(c, id) }
 	}
 	m := make(map[int32]float64, len(c))
 	for _, x := range c {
