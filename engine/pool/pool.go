@@ -93,6 +93,11 @@ func New(n int, cpus []int) *Pool {
 	return p
 }
 
+// testAfterReady, when set (tests only), runs in each worker right after
+// it signals ready: a test delays a helper there to open the window in
+// which a job starts before the helper has begun waiting.
+var testAfterReady func(w int)
+
 // Size is the number of workers.
 func (p *Pool) Size() int { return p.n }
 
@@ -115,7 +120,15 @@ func (p *Pool) worker(w int, ready chan<- struct{}) {
 		inf.Err = "no CPU list given"
 	}
 	p.info[w] = inf
+	// The generation is read before signalling ready: once New returns, a
+	// job may start at any moment, and a helper that read the counter
+	// after that job's increment would wait for the next job instead —
+	// while worker 0 waits for it to finish this one.
+	seen := p.gen.Load()
 	ready <- struct{}{}
+	if testAfterReady != nil {
+		testAfterReady(w)
+	}
 	if w == 0 {
 		for m := range p.mainReq {
 			m.Main()
@@ -123,7 +136,6 @@ func (p *Pool) worker(w int, ready chan<- struct{}) {
 		}
 		return
 	}
-	seen := p.gen.Load()
 	for {
 		seen = p.waitGen(w, seen)
 		if p.closed.Load() {

@@ -3,6 +3,7 @@ package pool
 import (
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 type sumTask struct {
@@ -99,5 +100,35 @@ func TestParallelAllocatesNothing(t *testing.T) {
 	allocs := testing.AllocsPerRun(20, func() { p.Exec(d) })
 	if allocs != 0 {
 		t.Fatalf("%v allocations per Exec", allocs)
+	}
+}
+
+// A job that starts while a helper is still between "ready" and its first
+// wait must not be lost (it was: the helper read the job counter after
+// the job's increment, waited for the next job, and worker 0 waited for
+// the helper forever — a hang seen in CI on a loaded 2-core machine).
+func TestJobRightAfterNewIsNotLost(t *testing.T) {
+	testAfterReady = func(w int) {
+		if w == 1 {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	defer func() { testAfterReady = nil }()
+	p := New(2, nil)
+	task := &sumTask{data: make([]int64, 100), out: make([]int64, 2)}
+	done := make(chan struct{})
+	go func() {
+		p.Exec(&driver{p: p, t: task, reps: 1})
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		// Not closed: Close would wait for the stuck workers.
+		t.Fatal("the first job after New never finished: a helper missed it")
+	}
+	p.Close()
+	if task.hits.Load() != 100 {
+		t.Fatalf("hits %d", task.hits.Load())
 	}
 }
