@@ -115,18 +115,27 @@ func (a *actBuf) dot(o *kernels.Ops, w *Matrix, r, t int, x []float32) float32 {
 // inside the kernels.
 func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 	ops := kernels.Active()
-	e.act.prepare(ops, w.Type, x, T, w.Cols, e.parallelTokens)
 	mt := &e.mm
-	mt.act, mt.ops, mt.w, mt.x, mt.out, mt.T, mt.tiles, mt.noGEMM = &e.act, ops, w, x, out, T, DefaultTiles, e.noGEMM || ops.FloatQ4K
+	mt.tiles = DefaultTiles
+	mt.noGEMM = e.noGEMM || ops.FloatQ4K
+	mt.panel = !mt.noGEMM && ops.GemmPanelQ8Kx4 != nil && T >= mt.tiles.PanelMinTokens &&
+		w.Rows >= kernels.PanelRows && (w.Type == gguf.TypeQ4_K || w.Type == gguf.TypeQ6_K)
+	e.act.prepare(ops, w.Type, x, T, w.Cols, e.parallelTokens)
+	mt.act, mt.ops, mt.w, mt.x, mt.out, mt.T = &e.act, ops, w, x, out, T
 	mt.r4 = w.R4 != nil && !e.noRepack && !ops.FloatQ4K
 	mt.r6 = w.R6 != nil && !e.noRepack && ops.GemvQ6KR4Q8K != nil
 	if len(mt.unp) < e.pool.Size() {
 		mt.unp = make([][]kernels.UnpackedQ4K, e.pool.Size())
 		mt.res = make([][4]float32, e.pool.Size())
 		mt.res16 = make([][16]float32, e.pool.Size())
+		mt.panels = make([]panelScratch, e.pool.Size())
 	}
 	if T > 1 {
-		e.parallelChunk(mt, w.Rows, w.Cols*T, DefaultTiles.Rows)
+		chunk := mt.tiles.Rows
+		if mt.panel {
+			chunk = (chunk + kernels.PanelRows - 1) / kernels.PanelRows * kernels.PanelRows
+		}
+		e.parallelChunk(mt, w.Rows, w.Cols*T, chunk)
 	} else {
 		e.parallel(mt, w.Rows, w.Cols*T)
 	}
@@ -138,6 +147,8 @@ func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 type matmulTask struct {
 	tiles  Tiles
 	noGEMM bool
+	panel  bool           // widen rows to panels: see runPanels
+	panels []panelScratch // per worker
 	r4     bool                    // decode reads w.R4
 	r6     bool                    // decode reads w.R6
 	unp    [][]kernels.UnpackedQ4K // per worker: the row being multiplied, unpacked
@@ -152,6 +163,12 @@ type matmulTask struct {
 }
 
 func (m *matmulTask) Run(w, r0, r1 int) {
+	if m.panel {
+		r0 = m.runPanels(w, r0, r1)
+		if r0 == r1 {
+			return
+		}
+	}
 	if m.T >= 4 && !m.noGEMM && (m.w.Type == gguf.TypeQ4_K || m.w.Type == gguf.TypeQ6_K) {
 		m.runGEMM(w, r0, r1)
 		return
@@ -219,13 +236,21 @@ func (m *matmulTask) rows4Kernel() int {
 type Tiles struct {
 	Rows   int
 	Tokens int
+	// K is the panel GEMM's depth tile in super-blocks (0: whole rows).
+	K int
+	// PanelMinTokens: batches of at least this many tokens widen their
+	// Q4_K/Q6_K rows into panels (where the ISA has the kernel); the
+	// widening costs about as much as 64 tokens' worth of the saving
+	// per token, so small batches keep the K-quant kernels.
+	PanelMinTokens int
 }
 
 // DefaultTiles: 16 rows keep a thread's share of a 4096-row matrix in 64
 // work items at 2 threads (dynamic chunking has slack); 64 tokens of
 // Q8_K activations of a 4096-wide input are 300 KB, which stays in L2
-// while the rows stream past. The autotuner may choose others.
-var DefaultTiles = Tiles{Rows: 16, Tokens: 64}
+// while the rows stream past. The panel path takes rows 32 at a time.
+// The autotuner may choose others.
+var DefaultTiles = Tiles{Rows: 16, Tokens: 64, PanelMinTokens: 128}
 
 // runGEMM is the batched path for Q4_K and Q6_K weights: for each token
 // tile, each row meets the tile's tokens four at a time.

@@ -389,3 +389,48 @@ func randQ8KCols(r *rand.Rand, cols, nb int) []BlockQ8K {
 	}
 	return a
 }
+
+// BenchmarkGemmPanel: one 32-row panel of 16 super-blocks (4096
+// columns, cache-resident) against four Q8_K columns, in the unit of
+// BenchmarkGemmR4Q4K; and building the panel from Q4_K rows, per block
+// and row (the cost a prompt pays once per 32 rows).
+func BenchmarkGemmPanel(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const nb = 16
+	w4, w6 := randQ4K(r, PanelRows*nb), randQ6K(r, PanelRows*nb)
+	a := randQ8KCols(r, 4, nb)
+	b.Run("build-q4_k", func(b *testing.B) {
+		var p Panel
+		for b.Loop() {
+			PanelFromQ4K(&p, w4, nb)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*PanelRows), "ns/block-row")
+	})
+	b.Run("build-q6_k", func(b *testing.B) {
+		var p Panel
+		for b.Loop() {
+			PanelFromQ6K(&p, w6, nb)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*PanelRows), "ns/block-row")
+	})
+	for _, typ := range []string{"q4_k", "q6_k"} {
+		var p Panel
+		if typ == "q4_k" {
+			PanelFromQ4K(&p, w4, nb)
+		} else {
+			PanelFromQ6K(&p, w6, nb)
+		}
+		eachISA(b, func(isa string, o *Ops) {
+			if o.GemmPanelQ8Kx4 == nil {
+				return
+			}
+			b.Run(typ+"-"+isa, func(b *testing.B) {
+				out := make([]float32, 4*PanelRows)
+				for b.Loop() {
+					o.GemmPanelQ8Kx4(&p, 0, nb, a, nb, out, PanelRows, false)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*PanelRows*4), "ns/block-row-col")
+			})
+		})
+	}
+}

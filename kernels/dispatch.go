@@ -79,6 +79,12 @@ type Ops struct {
 	// direct 4-column kernel (AVX-512: 7.5 ns to unpack a block, then
 	// 15 ns per four columns, against 25 ns direct).
 	PreferUnpacked bool
+	// GemmPanelQ8Kx4 multiplies a widened 32-row Panel (super-blocks
+	// k0..k0+nb) by four Q8_K columns, bit-identical to the K-quant dots
+	// (GemmPanelQ8Kx4 in panel.go has the arguments). Nil where no SIMD
+	// kernel exists: there a panel is not worth building and the prompt
+	// uses the K-quant GEMMs.
+	GemmPanelQ8Kx4 func(p *Panel, k0, nb int, a []BlockQ8K, stride int, out []float32, ostride int, acc bool)
 	// GemmQ6KQ8Kx4 is the same for Q6_K rows.
 	GemmQ6KQ8Kx4 func(w []BlockQ6K, a []BlockQ8K, stride int, out *[4]float32)
 	// QuantizeRowQ8K quantizes activations for the K-quant dots; every

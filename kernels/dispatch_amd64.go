@@ -300,7 +300,34 @@ func avx512Ops() Ops {
 	o.GemmQ6KR4Q8Kx8 = gemmR4x8Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x8)
 	o.GemmUnpackedQ4KQ8Kx4 = gemmUnpackedQ4KAVX512x4Slices
 	o.PreferUnpacked = true
+	o.GemmPanelQ8Kx4 = gemmPanelQ8KAVX512x4Slices
 	return o
+}
+
+// gemmPanelQ8KAVX512x4Slices checks every slice the kernel reads or
+// writes, then calls the kernel for the panel's sub-block size.
+func gemmPanelQ8KAVX512x4Slices(p *Panel, k0, nb int, a []BlockQ8K, stride int, out []float32, ostride int, acc bool) {
+	if nb <= 0 {
+		GemmPanelQ8Kx4(p, k0, 0, a, stride, out, ostride, acc)
+		return
+	}
+	ns := QK_K / p.Sub
+	_ = p.Qs[(k0+nb)*QK_K*PanelRows-1]
+	_ = p.Sc[(k0+nb)*ns*PanelRows-1]
+	_ = p.Mn[(k0+nb)*8*PanelRows-1]
+	_ = p.DM[(k0+nb)*2*PanelRows-1]
+	_ = a[3*stride+nb-1]
+	_ = out[3*ostride+PanelRows-1]
+	kernel := gemmPanelQ8KAVX512x4s32
+	if p.Sub == 16 {
+		kernel = gemmPanelQ8KAVX512x4s16
+	}
+	flag := 0
+	if acc {
+		flag = 1
+	}
+	kernel(&p.Qs[k0*QK_K*PanelRows], &p.Sc[k0*ns*PanelRows], &p.Mn[k0*8*PanelRows], &p.DM[k0*2*PanelRows],
+		(*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, nb, &out[0], ostride*4, flag)
 }
 
 func gemmUnpackedQ4KAVX512x4Slices(u []UnpackedQ4K, a []BlockQ8K, stride int, out *[4]float32) {

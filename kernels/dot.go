@@ -207,7 +207,31 @@ func SubBlockSums32(x, xsum []float32) {
 	}
 }
 
-func fma32(a, b, c float32) float32 { return float32(math.FMA(float64(a), float64(b), float64(c))) }
+// fma32 is a·b+c rounded once to float32, as vfmadd231ps computes it.
+// The product of two float32s is exact in float64; the float64 sum then
+// rounds, and rounding that again to float32 can go the wrong way when
+// it lands exactly halfway between two float32s (double rounding). In
+// that case the float64 sum is moved one ulp toward the exact value,
+// known from the sum's exact error (TwoSum).
+func fma32(a, b, c float32) float32 {
+	p := float64(a) * float64(b)
+	s := p + float64(c)
+	t := s - p
+	e := (p - (s - t)) + (float64(c) - t) // p + c == s + e exactly
+	if e != 0 {
+		bits := math.Float64bits(s)
+		const low = 1<<29 - 1 // the bits float32 drops from a normal float64
+		if bits&low == 1<<28 {
+			if (e > 0) == (s > 0) {
+				bits++
+			} else {
+				bits--
+			}
+			s = math.Float64frombits(bits)
+		}
+	}
+	return float32(s)
+}
 
 // AxpyF32 adds a·x to y element by element (len(y) >= len(x)): the
 // attention's weighted sum of value rows. Each element is rounded as

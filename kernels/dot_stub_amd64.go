@@ -136,3 +136,9 @@ func gemmQ6KR4Q8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)
 
 //go:noescape
 func gemmQ6KR4Q8KAVXVNNIx4(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
+func gemmPanelQ8KAVX512x4s32(qs *byte, sc *int32, mn *uint32, dm *float32, a *byte, stride int, nb int, out *float32, ostride int, acc int)
+
+//go:noescape
+func gemmPanelQ8KAVX512x4s16(qs *byte, sc *int32, mn *uint32, dm *float32, a *byte, stride int, nb int, out *float32, ostride int, acc int)

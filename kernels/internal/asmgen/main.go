@@ -87,6 +87,8 @@ func main() {
 	gemvQ6KR4Q8KAVX2(r4shuf, true)
 	gemmQ6KR4Q8KAVX2x4(r4shuf, false)
 	gemmQ6KR4Q8KAVX2x4(r4shuf, true)
+	gemmPanelQ8KAVX512x4(32)
+	gemmPanelQ8KAVX512x4(16)
 	Generate()
 	vexVNNI(flag.Lookup("out").Value.String(), "gemvQ4KQ8KAVXVNNIx4rows", "gemvQ4KR4Q8KAVXVNNI", "gemmQ4KR4Q8KAVXVNNIx4", "gemvQ6KR4Q8KAVXVNNI", "gemmQ6KR4Q8KAVXVNNIx4")
 }

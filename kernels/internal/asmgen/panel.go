@@ -1,0 +1,206 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// Panel layout (bytes per super-block of 32 rows), as in package
+// kernels: 64 quads of 32 rows × 4 weights; per sub-block 32 int32
+// scales; 8 × 32 int16 pairs of mins; 2 × 32 floats d, dmin.
+const (
+	panelQuad   = 128
+	panelQs     = 64 * panelQuad
+	panelRowVec = 128 // 32 dwords: one value per row
+)
+
+// gemmPanelQ8KAVX512x4 is the prompt GEMM on a widened panel (see
+// kernels.Panel): 32 rows against 4 Q8_K columns, sub-blocks of sub
+// weights (32: Q4_K, 16: Q6_K).
+//
+// Inner step: one 64-byte load of 16 rows × 4 weights, and per column
+// one broadcast of 4 activation bytes, one vpdpbusd per 16 rows — 8
+// vpdpbusd per 2 weight loads and 4 broadcasts, nothing else. Per
+// sub-block and column, vpmulld by the rows' scales and vpaddd; per
+// super-block and column, eight vpdpwssd of the min pairs against the
+// Q8_K sums of 16 and the float step of DotQ4KQ8K/DotQ6KQ8K (same
+// operations, same order), so results are bit-identical to those dots.
+// 24 accumulators (sub-block, super-block, total) stay in registers.
+func gemmPanelQ8KAVX512x4(sub int) {
+	name := fmt.Sprintf("gemmPanelQ8KAVX512x4s%d", sub)
+	l := fmt.Sprintf("pn%d", sub)
+	TEXT(name, NOSPLIT, "func(qs *byte, sc *int32, mn *uint32, dm *float32, a *byte, stride int, nb int, out *float32, ostride int, acc int)")
+	Pragma("noescape")
+
+	var tot [2][4]VecVirtual
+	for g := range tot {
+		for c := range tot[g] {
+			tot[g][c] = ZMM()
+		}
+	}
+	{
+		out := Load(Param("out"), GP64())
+		ostride := Load(Param("ostride"), GP64())
+		acc := Load(Param("acc"), GP64())
+		CMPQ(acc, Imm(0))
+		JE(LabelRef(l + "z"))
+		for c := 0; c < 4; c++ {
+			for g := 0; g < 2; g++ {
+				VMOVUPS(Mem{Base: out, Disp: 64 * g}, tot[g][c])
+			}
+			if c < 3 {
+				ADDQ(ostride, out)
+			}
+		}
+		JMP(LabelRef(l + "s"))
+		Label(l + "z")
+		for g := range tot {
+			for c := range tot[g] {
+				zeroIdiom(tot[g][c])
+			}
+		}
+		Label(l + "s")
+	}
+
+	qs := Load(Param("qs"), GP64())
+	sc := Load(Param("sc"), GP64())
+	mn := Load(Param("mn"), GP64())
+	dm := Load(Param("dm"), GP64())
+	cols := [4]Register{Load(Param("a"), GP64())}
+	stride := Load(Param("stride"), GP64())
+	for c := 1; c < 4; c++ {
+		cols[c] = GP64()
+		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
+	}
+	nb := Load(Param("nb"), GP64())
+
+	ns := 256 / sub
+	Label(l + "b")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef(l + "d"))
+	var sumi [2][4]VecVirtual
+	for g := range sumi {
+		for c := range sumi[g] {
+			sumi[g][c] = ZMM()
+			zeroIdiom(sumi[g][c])
+		}
+	}
+	// Q4_K: the sub-block's scale is applied per 16 weights with
+	// vpdpwssd — a sum of 16 products is at most 16·15·127 = 30480, an
+	// int16 whose high word is its sign, and the scale dword (sc, 0)
+	// (sc ≥ 0) multiplies the low word only. One VNNI op where vpmulld +
+	// vpaddd cost 20% more. Q6_K's sums of 16 reach 16·63·127, past
+	// int16: it takes vpmulld.
+	span := sub
+	if sub == 32 {
+		span = 16
+	}
+	for j := 0; j < ns; j++ {
+		for h := 0; h < sub/span; h++ {
+			var s [2][4]VecVirtual
+			for g := range s {
+				for c := range s[g] {
+					s[g][c] = ZMM()
+					zeroIdiom(s[g][c])
+				}
+			}
+			for q := h * span / 4; q < (h+1)*span/4; q++ {
+				w := [2]VecVirtual{ZMM(), ZMM()}
+				off := (j*sub/4 + q) * panelQuad
+				VMOVDQU64(Mem{Base: qs, Disp: off}, w[0])
+				VMOVDQU64(Mem{Base: qs, Disp: off + 64}, w[1])
+				for c := 0; c < 4; c++ {
+					x := ZMM()
+					VPBROADCASTD(Mem{Base: cols[c], Disp: q8kQs + j*sub + 4*q}, x)
+					vpdpbusd(x, w[0], s[0][c])
+					vpdpbusd(x, w[1], s[1][c])
+				}
+			}
+			// × the rows' sub-block scales (exact: |Σ| < 2^31 over a block).
+			for g := 0; g < 2; g++ {
+				for c := 0; c < 4; c++ {
+					scale := Mem{Base: sc, Disp: j*panelRowVec + 64*g}
+					if sub == 32 {
+						vpdpwssd(scale, s[g][c], sumi[g][c])
+					} else {
+						VPMULLD(scale, s[g][c], s[g][c])
+						VPADDD(s[g][c], sumi[g][c], sumi[g][c])
+					}
+				}
+			}
+		}
+	}
+	// The mins (Q6_K: the −32 offset's scales) against the Q8_K sums of
+	// 16, then DotQ4KQ8K's float step per row:
+	//   sum += float32(d·yd · float(sumi)) − float32(dmin·yd · float(summ))
+	// or DotQ6KQ8K's: sum += float32(d·yd · float(sumi − 32·summ)).
+	var dv, mv [2]VecVirtual
+	for g := 0; g < 2; g++ {
+		dv[g] = ZMM()
+		VMOVUPS(Mem{Base: dm, Disp: 64 * g}, dv[g])
+		if sub == 32 {
+			mv[g] = ZMM()
+			VMOVUPS(Mem{Base: dm, Disp: panelRowVec + 64*g}, mv[g])
+		}
+	}
+	for c := 0; c < 4; c++ {
+		var summ [2]VecVirtual
+		for g := range summ {
+			summ[g] = ZMM()
+			zeroIdiom(summ[g])
+		}
+		for k := 0; k < 8; k++ {
+			pair := ZMM()
+			VPBROADCASTD(Mem{Base: cols[c], Disp: q8kBsums + 4*k}, pair)
+			for g := 0; g < 2; g++ {
+				vpdpwssd(Mem{Base: mn, Disp: k*panelRowVec + 64*g}, pair, summ[g])
+			}
+		}
+		for g := 0; g < 2; g++ {
+			d := ZMM()
+			VMULPS_BCST(Mem{Base: cols[c]}, dv[g], d) // d·yd
+			if sub == 16 {
+				VPSLLD(Imm(5), summ[g], summ[g])
+				VPSUBD(summ[g], sumi[g][c], sumi[g][c])
+				VCVTDQ2PS(sumi[g][c], sumi[g][c])
+				VMULPS(sumi[g][c], d, d)
+				VADDPS(d, tot[g][c], tot[g][c])
+				continue
+			}
+			m := ZMM()
+			VMULPS_BCST(Mem{Base: cols[c]}, mv[g], m) // dmin·yd
+			VCVTDQ2PS(sumi[g][c], sumi[g][c])
+			VMULPS(sumi[g][c], d, d)
+			VCVTDQ2PS(summ[g], summ[g])
+			VMULPS(summ[g], m, m)
+			VSUBPS(m, d, d)
+			VADDPS(d, tot[g][c], tot[g][c])
+		}
+	}
+	ADDQ(U32(panelQs), qs)
+	ADDQ(U32(ns*panelRowVec), sc)
+	ADDQ(U32(8*panelRowVec), mn)
+	ADDQ(U32(2*panelRowVec), dm)
+	for c := 0; c < 4; c++ {
+		ADDQ(U32(q8kSize), cols[c])
+	}
+	DECQ(nb)
+	JMP(LabelRef(l + "b"))
+
+	Label(l + "d")
+	out := Load(Param("out"), GP64())
+	ostride := Load(Param("ostride"), GP64())
+	for c := 0; c < 4; c++ {
+		for g := 0; g < 2; g++ {
+			VMOVUPS(tot[g][c], Mem{Base: out, Disp: 64 * g})
+		}
+		if c < 3 {
+			ADDQ(ostride, out)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
