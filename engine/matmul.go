@@ -147,8 +147,8 @@ func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 type matmulTask struct {
 	tiles  Tiles
 	noGEMM bool
-	panel  bool           // widen rows to panels: see runPanels
-	panels []panelScratch // per worker
+	panel  bool                    // widen rows to panels: see runPanels
+	panels []panelScratch          // per worker
 	r4     bool                    // decode reads w.R4
 	r6     bool                    // decode reads w.R6
 	unp    [][]kernels.UnpackedQ4K // per worker: the row being multiplied, unpacked
