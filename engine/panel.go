@@ -28,7 +28,7 @@ func (m *matmulTask) runPanels(w, r0, r1 int) int {
 	a := m.act.q8k[:(T+3)*nb]
 	for ; r0+kernels.PanelRows <= r1; r0 += kernels.PanelRows {
 		if m.w.Type == gguf.TypeQ4_K {
-			kernels.PanelFromQ4K(&sc.p, kernels.AsQ4K(m.w.Data[r0*m.w.RowBytes:(r0+kernels.PanelRows)*m.w.RowBytes]), nb)
+			m.ops.PanelFromQ4K(&sc.p, kernels.AsQ4K(m.w.Data[r0*m.w.RowBytes:(r0+kernels.PanelRows)*m.w.RowBytes]), nb)
 		} else {
 			kernels.PanelFromQ6K(&sc.p, kernels.AsQ6K(m.w.Data[r0*m.w.RowBytes:(r0+kernels.PanelRows)*m.w.RowBytes]), nb)
 		}

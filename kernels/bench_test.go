@@ -399,13 +399,15 @@ func BenchmarkGemmPanel(b *testing.B) {
 	const nb = 16
 	w4, w6 := randQ4K(r, PanelRows*nb), randQ6K(r, PanelRows*nb)
 	a := randQ8KCols(r, 4, nb)
-	b.Run("build-q4_k", func(b *testing.B) {
-		var p Panel
-		for b.Loop() {
-			PanelFromQ4K(&p, w4, nb)
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*PanelRows), "ns/block-row")
-	})
+	eachISA(b, func(isa string, o *Ops) {
+		b.Run("build-q4_k-"+isa, func(b *testing.B) {
+			var p Panel
+			for b.Loop() {
+				o.PanelFromQ4K(&p, w4, nb)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*PanelRows), "ns/block-row")
+		})
+	}, "avx2", "avxvnni", "avx2-float")
 	b.Run("build-q6_k", func(b *testing.B) {
 		var p Panel
 		for b.Loop() {

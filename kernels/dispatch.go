@@ -85,6 +85,9 @@ type Ops struct {
 	// kernel exists: there a panel is not worth building and the prompt
 	// uses the K-quant GEMMs.
 	GemmPanelQ8Kx4 func(p *Panel, k0, nb int, a []BlockQ8K, stride int, out []float32, ostride int, acc bool)
+	// PanelFromQ4K widens 32 Q4_K rows into p; every ISA's panel is
+	// identical to PanelFromQ4K's.
+	PanelFromQ4K func(p *Panel, src []BlockQ4K, nb int)
 	// GemmQ6KQ8Kx4 is the same for Q6_K rows.
 	GemmQ6KQ8Kx4 func(w []BlockQ6K, a []BlockQ8K, stride int, out *[4]float32)
 	// QuantizeRowQ8K quantizes activations for the K-quant dots; every
@@ -144,6 +147,7 @@ var GenericOps = Ops{
 	SwiGLU:          SwiGLU,
 
 	QuantizeRowQ8_0: QuantizeRowQ8_0,
+	PanelFromQ4K:    PanelFromQ4K,
 
 	GemmQ4KQ8Kx4:     GemmQ4KQ8Kx4,
 	GemmQ6KQ8Kx4:     GemmQ6KQ8Kx4,

@@ -301,7 +301,18 @@ func avx512Ops() Ops {
 	o.GemmUnpackedQ4KQ8Kx4 = gemmUnpackedQ4KAVX512x4Slices
 	o.PreferUnpacked = true
 	o.GemmPanelQ8Kx4 = gemmPanelQ8KAVX512x4Slices
+	o.PanelFromQ4K = panelFromQ4KAVX512
 	return o
+}
+
+// panelFromQ4KAVX512: the scales in Go, the weights (the bulk: a 16×16
+// dword transpose per nibble kind) in the kernel, a super-block of all
+// 32 rows per call.
+func panelFromQ4KAVX512(p *Panel, src []BlockQ4K, nb int) {
+	panelScalesQ4K(p, src, nb)
+	for i := 0; i < nb; i++ {
+		panelQsQ4KAVX512((*byte)(unsafe.Pointer(&src[i])), nb*BlockQ4KSize, &p.Qs[i*QK_K*PanelRows])
+	}
 }
 
 // gemmPanelQ8KAVX512x4Slices checks every slice the kernel reads or

@@ -142,3 +142,6 @@ func gemmPanelQ8KAVX512x4s32(qs *byte, sc *int32, mn *uint32, dm *float32, a *by
 
 //go:noescape
 func gemmPanelQ8KAVX512x4s16(qs *byte, sc *int32, mn *uint32, dm *float32, a *byte, stride int, nb int, out *float32, ostride int, acc int)
+
+//go:noescape
+func panelQsQ4KAVX512(src *byte, rowStride int, dst *byte)

@@ -68,27 +68,15 @@ func growSlice[E any](s []E, n int) []E {
 func pair16(lo, hi int32) uint32 { return uint32(uint16(int16(lo))) | uint32(uint16(int16(hi)))<<16 }
 
 // PanelFromQ4K fills p from 32 Q4_K rows of nb super-blocks each (row r
-// is src[r*nb:(r+1)*nb]).
+// is src[r*nb:(r+1)*nb]): the Go twin of Ops.PanelFromQ4K.
 func PanelFromQ4K(p *Panel, src []BlockQ4K, nb int) {
-	if len(src) < PanelRows*nb {
-		panic(fmt.Sprintf("kernels: PanelFromQ4K needs %d blocks, got %d", PanelRows*nb, len(src)))
-	}
-	p.reset(nb*QK_K, 32)
+	panelScalesQ4K(p, src, nb)
 	// Block-major: one super-block's 8 KB of the panel is written by all
 	// 32 rows while it is in L1.
 	for i := 0; i < nb; i++ {
 		qs := p.Qs[i*QK_K*PanelRows : (i+1)*QK_K*PanelRows]
-		sc := p.Sc[i*8*PanelRows : (i+1)*8*PanelRows]
-		mn := p.Mn[i*8*PanelRows : (i+1)*8*PanelRows]
-		dm := p.DM[i*2*PanelRows : (i+1)*2*PanelRows]
 		for r := 0; r < PanelRows; r++ {
 			b := &src[r*nb+i]
-			dm[r], dm[PanelRows+r] = FP16ToF32(b.D), FP16ToF32(b.Dmin)
-			for j := 0; j < 8; j++ {
-				s, m := ScaleMinK4(j, &b.Scales)
-				sc[j*PanelRows+r] = int32(s)
-				mn[j*PanelRows+r] = pair16(int32(m), int32(m))
-			}
 			// Sub-blocks 2c and 2c+1 are the low and high nibbles of
 			// Qs[32c:32c+32]: four weights at a time, each quad straight
 			// to its place.
@@ -104,13 +92,42 @@ func PanelFromQ4K(p *Panel, src []BlockQ4K, nb int) {
 	}
 }
 
+// panelScalesQ4K sizes p for nb super-blocks of Q4_K and fills
+// everything but the weights: scales, min pairs, d and dmin.
+func panelScalesQ4K(p *Panel, src []BlockQ4K, nb int) {
+	if len(src) < PanelRows*nb {
+		panic(fmt.Sprintf("kernels: PanelFromQ4K needs %d blocks, got %d", PanelRows*nb, len(src)))
+	}
+	p.reset(nb*QK_K, 32)
+	for i := 0; i < nb; i++ {
+		sc := p.Sc[i*8*PanelRows : (i+1)*8*PanelRows]
+		mn := p.Mn[i*8*PanelRows : (i+1)*8*PanelRows]
+		dm := p.DM[i*2*PanelRows : (i+1)*2*PanelRows]
+		for r := 0; r < PanelRows; r++ {
+			b := &src[r*nb+i]
+			dm[r], dm[PanelRows+r] = FP16ToF32(b.D), FP16ToF32(b.Dmin)
+			// ScaleMinK4 for the eight sub-blocks at once, four bytes
+			// per word.
+			x := binary.LittleEndian.Uint32(b.Scales[0:])
+			y := binary.LittleEndian.Uint32(b.Scales[4:])
+			z := binary.LittleEndian.Uint32(b.Scales[8:])
+			s := uint64(x&0x3f3f3f3f) | uint64(z&0x0f0f0f0f|x>>6&0x03030303<<4)<<32
+			m := uint64(y&0x3f3f3f3f) | uint64(z>>4&0x0f0f0f0f|y>>6&0x03030303<<4)<<32
+			for j := 0; j < 8; j++ {
+				sj, mj := uint32(s>>(8*j)&0xff), uint32(m>>(8*j)&0xff)
+				sc[j*PanelRows+r] = int32(sj)
+				mn[j*PanelRows+r] = mj | mj<<16
+			}
+		}
+	}
+}
+
 // PanelFromQ6K fills p from 32 Q6_K rows of nb super-blocks each.
 func PanelFromQ6K(p *Panel, src []BlockQ6K, nb int) {
 	if len(src) < PanelRows*nb {
 		panic(fmt.Sprintf("kernels: PanelFromQ6K needs %d blocks, got %d", PanelRows*nb, len(src)))
 	}
 	p.reset(nb*QK_K, 16)
-	var q [QK_K]uint8
 	for i := 0; i < nb; i++ { // block-major, as PanelFromQ4K
 		qs := p.Qs[i*QK_K*PanelRows : (i+1)*QK_K*PanelRows]
 		sc := p.Sc[i*16*PanelRows : (i+1)*16*PanelRows]
@@ -118,17 +135,21 @@ func PanelFromQ6K(p *Panel, src []BlockQ6K, nb int) {
 		dm := p.DM[i*2*PanelRows : (i+1)*2*PanelRows]
 		for r := 0; r < PanelRows; r++ {
 			b := &src[r*nb+i]
+			// Weights 128h+32k+l (k = 0..3) take the low (k even) or high
+			// nibble of ql[64h+l] (k < 2) or ql[64h+32+l], and bits 2k..2k+1
+			// of qh[32h+l]: four consecutive weights per word.
 			for h := 0; h < 2; h++ {
-				ql, qh := b.Ql[64*h:], b.Qh[32*h:]
-				for l := 0; l < 32; l++ {
-					q[128*h+l] = ql[l]&0xF | (qh[l]&3)<<4
-					q[128*h+32+l] = ql[l+32]&0xF | (qh[l]>>2&3)<<4
-					q[128*h+64+l] = ql[l]>>4 | (qh[l]>>4&3)<<4
-					q[128*h+96+l] = ql[l+32]>>4 | (qh[l]>>6&3)<<4
+				for l := 0; l < 32; l += 4 {
+					x := binary.LittleEndian.Uint32(b.Ql[64*h+l:])
+					y := binary.LittleEndian.Uint32(b.Ql[64*h+32+l:])
+					z := binary.LittleEndian.Uint32(b.Qh[32*h+l:])
+					o := (128*h+l)/4*panelQuadBytes + 4*r
+					const lo4, two = 0x0f0f0f0f, 0x03030303
+					binary.LittleEndian.PutUint32(qs[o:o+4], x&lo4|(z&two)<<4)
+					binary.LittleEndian.PutUint32(qs[o+8*panelQuadBytes:o+8*panelQuadBytes+4], y&lo4|(z>>2&two)<<4)
+					binary.LittleEndian.PutUint32(qs[o+16*panelQuadBytes:o+16*panelQuadBytes+4], x>>4&lo4|(z>>4&two)<<4)
+					binary.LittleEndian.PutUint32(qs[o+24*panelQuadBytes:o+24*panelQuadBytes+4], y>>4&lo4|(z>>6&two)<<4)
 				}
-			}
-			for k := 0; k < QK_K/4; k++ {
-				copy(qs[k*panelQuadBytes+4*r:k*panelQuadBytes+4*r+4], q[4*k:4*k+4])
 			}
 			for j := 0; j < 16; j++ {
 				sc[j*PanelRows+r] = int32(b.Scales[j])

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math"
+	"slices"
 	"math/big"
 	"math/rand/v2"
 	"testing"
@@ -112,6 +113,28 @@ func TestGemmPanelMatchesDot(t *testing.T) {
 						}
 					}
 				}
+			}
+		}
+	})
+}
+
+// Every ISA builds the twin's panel, byte for byte.
+func TestPanelBuildersMatchTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(83, 84))
+	forEachISA(t, func(t *testing.T, o *Ops) {
+		for _, nb := range []int{1, 3, 16} {
+			w := randQ4K(r, PanelRows*nb+1)[1:] // misaligned by one block
+			var want, got Panel
+			PanelFromQ4K(&want, w, nb)
+			got.Qs = make([]uint8, 3) // reused and regrown
+			o.PanelFromQ4K(&got, w, nb)
+			if !slices.Equal(got.Qs, want.Qs) || !slices.Equal(got.Sc, want.Sc) || !slices.Equal(got.Mn, want.Mn) || !slices.Equal(got.DM, want.DM) || got.Sub != want.Sub || got.Cols != want.Cols {
+				for i := range want.Qs {
+					if got.Qs[i] != want.Qs[i] {
+						t.Fatalf("nb=%d: weight byte %d (quad %d, row %d) is %d, twin %d", nb, i, i/panelQuadBytes%64, i%panelQuadBytes/4, got.Qs[i], want.Qs[i])
+					}
+				}
+				t.Fatalf("nb=%d: panels differ outside the weights", nb)
 			}
 		}
 	})

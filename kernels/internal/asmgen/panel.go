@@ -204,3 +204,110 @@ func gemmPanelQ8KAVX512x4(sub int) {
 	VZEROUPPER()
 	RET()
 }
+
+// panelQsQ4KAVX512 widens one super-block of 32 Q4_K rows into a
+// panel's quads (kernels.Panel's Qs). A row's 128 bytes of nibbles are
+// two 64-byte loads; low and high nibbles give four vectors of 16 dwords
+// (quads of consecutive weights), and each vector kind is a 16 rows ×
+// 16 quads block that a dword transpose (64 shuffles) turns into 16
+// quads × 16 rows — the panel's order. About 5 shuffles per row and
+// quad group of 16, against a Go loop's 64 scattered stores per row.
+// src points at row 0's block, rows rowStride bytes apart; dst at the
+// panel's block.
+func panelQsQ4KAVX512() {
+	TEXT("panelQsQ4KAVX512", NOSPLIT, "func(src *byte, rowStride int, dst *byte)")
+	Pragma("noescape")
+	src := Load(Param("src"), GP64())
+	stride := Load(Param("rowStride"), GP64())
+	dst := Load(Param("dst"), GP64())
+	mask := ZMM()
+	tmp := GP32()
+	MOVL(U32(nibbleMask), tmp)
+	VPBROADCASTD(tmp, mask)
+	p := GP64()
+	for grp := 0; grp < 2; grp++ {
+		for half := 0; half < 2; half++ { // bytes 0-63 or 64-127 of the nibbles
+			for nib := 0; nib < 2; nib++ {
+				MOVQ(src, p)
+				var rows [16]VecVirtual
+				for r := range rows {
+					rows[r] = ZMM()
+					m := Mem{Base: p, Disp: q4kQs + 64*half}
+					if nib == 0 {
+						VPANDD(m, mask, rows[r])
+					} else {
+						VPSRLW(Imm(4), m, rows[r])
+						VPANDD(mask, rows[r], rows[r])
+					}
+					if r < 15 {
+						ADDQ(stride, p)
+					}
+				}
+				cols := transpose16x16(rows)
+				for d, v := range cols {
+					// Dword d of the vector: weights 4d.. of this 64-byte
+					// half's nibble kind; dwords 8-15 are the next 32-byte
+					// chunk, 64 weights on.
+					quad := 32*half + 8*nib + d
+					if d >= 8 {
+						quad += 8
+					}
+					VMOVDQU64(v, Mem{Base: dst, Disp: quad*panelQuad + 64*grp})
+				}
+			}
+		}
+		if grp == 0 {
+			// On to rows 16-31.
+			MOVQ(stride, tmp.As64())
+			SHLQ(Imm(4), tmp.As64())
+			ADDQ(tmp.As64(), src)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// transpose16x16 transposes 16 vectors of 16 dwords: out[d] holds dword
+// d of in[0..15]. Dwords, then qwords within 128-bit lanes; then a 4×4
+// transpose of the lanes.
+func transpose16x16(in [16]VecVirtual) [16]VecVirtual {
+	var a [16]VecVirtual
+	for i := 0; i < 8; i++ { // lane: [x0 y0 x1 y1], [x2 y2 x3 y3]
+		a[2*i], a[2*i+1] = ZMM(), ZMM()
+		VPUNPCKLDQ(in[2*i+1], in[2*i], a[2*i])
+		VPUNPCKHDQ(in[2*i+1], in[2*i], a[2*i+1])
+	}
+	// c[i][e]: lane L holds dword 4L+e of rows 4i..4i+3.
+	var c [4][4]VecVirtual
+	for i := 0; i < 4; i++ {
+		for k := 0; k < 2; k++ {
+			lo, hi := ZMM(), ZMM()
+			VPUNPCKLQDQ(a[4*i+2+k], a[4*i+k], lo)
+			VPUNPCKHQDQ(a[4*i+2+k], a[4*i+k], hi)
+			c[i][2*k], c[i][2*k+1] = lo, hi
+		}
+	}
+	var out [16]VecVirtual
+	for e := 0; e < 4; e++ {
+		x := [4]VecVirtual{ZMM(), ZMM(), ZMM(), ZMM()}
+		VSHUFI32X4(U8(0x44), c[1][e], c[0][e], x[0]) // c0.l0 c0.l1 c1.l0 c1.l1
+		VSHUFI32X4(U8(0xee), c[1][e], c[0][e], x[1]) // c0.l2 c0.l3 c1.l2 c1.l3
+		VSHUFI32X4(U8(0x44), c[3][e], c[2][e], x[2])
+		VSHUFI32X4(U8(0xee), c[3][e], c[2][e], x[3])
+		for L := 0; L < 4; L++ {
+			// Lane L of c0..c3: lanes 0-1 live in x0 and x2, lanes 2-3
+			// in x1 and x3; even L is their lanes 0 and 2, odd L 1 and 3.
+			lo, hi := x[0], x[2]
+			if L >= 2 {
+				lo, hi = x[1], x[3]
+			}
+			imm := U8(0x88)
+			if L%2 == 1 {
+				imm = U8(0xdd)
+			}
+			out[4*L+e] = ZMM()
+			VSHUFI32X4(imm, hi, lo, out[4*L+e])
+		}
+	}
+	return out
+}
