@@ -1,0 +1,69 @@
+package engine
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"asdsl-bench/engine/gguf"
+	"asdsl-bench/engine/pool"
+	"asdsl-bench/kernels"
+)
+
+// BenchmarkPromptMatmul: a 7B-shaped Q4_K matmul (4096 rows × 4096 or
+// 11008 columns, random weights, larger than L2) against a 512-token
+// prompt on one thread, by path: the K-quant GEMMs, and panels with
+// depth tiles of K super-blocks (0: whole rows). GMAC/s is the figure
+// to compare with asdsl-bench machine's int8 peak.
+func BenchmarkPromptMatmul(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, cols := range []int{4096, 11008} {
+		for _, T := range []int{64, 512} {
+			w := randMatrix(r, 4096, cols)
+			x := make([]float32, T*cols)
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			out := make([]float32, T*w.Rows)
+			for _, c := range []struct {
+				name  string
+				tiles Tiles
+			}{
+				{"kquant", Tiles{Rows: 16, Tokens: 64, PanelMinTokens: 1 << 30}},
+				{"panel-K0", Tiles{Rows: 16, Tokens: 64, PanelMinTokens: 1}},
+				{"panel-K2", Tiles{Rows: 16, Tokens: 64, PanelMinTokens: 1, K: 2}},
+				{"panel-K4", Tiles{Rows: 16, Tokens: 64, PanelMinTokens: 1, K: 4}},
+				{"panel-K8", Tiles{Rows: 16, Tokens: 64, PanelMinTokens: 1, K: 8}},
+			} {
+				b.Run(fmt.Sprintf("%dx%d-T%d-%s", w.Rows, cols, T, c.name), func(b *testing.B) {
+					prev := DefaultTiles
+					DefaultTiles = c.tiles
+					defer func() { DefaultTiles = prev }()
+					e := exec{pool: pool.New(1, nil)}
+					for b.Loop() {
+						e.matmul(out, w, x, T)
+					}
+					b.ReportMetric(float64(w.Rows)*float64(cols)*float64(T)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+				})
+			}
+		}
+	}
+}
+
+// randMatrix is a Q4_K matrix of random blocks, repacked as a loaded
+// model's is.
+func randMatrix(r *rand.Rand, rows, cols int) *Matrix {
+	nb := cols / kernels.QK_K
+	data := make([]byte, rows*nb*kernels.BlockQ4KSize)
+	for i := range data {
+		data[i] = byte(r.IntN(256))
+	}
+	blocks := kernels.AsQ4K(data)
+	for i := range blocks { // sane fp16 scales
+		blocks[i].D = kernels.F32ToFP16(r.Float32() * 0.01)
+		blocks[i].Dmin = kernels.F32ToFP16(r.Float32() * 0.01)
+	}
+	m := &Matrix{Name: "bench", Type: gguf.TypeQ4_K, Rows: rows, Cols: cols, RowBytes: nb * kernels.BlockQ4KSize, Data: data}
+	m.RepackR4()
+	return m
+}
