@@ -8,6 +8,7 @@ import (
 
 	"asdsl-bench/engine"
 	"asdsl-bench/harness/llamabench"
+	"asdsl-bench/kernels"
 )
 
 func runBench(args []string) error {
@@ -20,6 +21,7 @@ func runBench(args []string) error {
 	format := fs.String("o", "md", "output: md (llama-bench's table) or json (llama-bench's JSON)")
 	noRepack := fs.Bool("no-repack", false, "decode and prompt GEMM on the GGUF layout instead of rows repacked four at a time (what phase 6 adds)")
 	noFlash := fs.Bool("no-flash", false, "f32 KV cache and plain attention instead of the Q8_0 cache with flash attention (what phase 5 adds)")
+	prefetch := fs.Int("prefetch", -1, "decode GEMV prefetch distance in bytes (default: the kernels' built-in, 6144; 0 turns prefetching off)")
 	curve := fs.String("curve", "", "instead: the small-batch cost curve, e.g. 1,2,4,8,16 — time to evaluate T tokens after a 64-token context, relative to T=1 (what speculative verification pays)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -34,6 +36,9 @@ func runBench(args []string) error {
 	gs, err := intList(*gen, "-n")
 	if err != nil {
 		return err
+	}
+	if *prefetch >= 0 {
+		kernels.SetPrefetchDistance(*prefetch)
 	}
 	ts := []int{0}
 	if *threads != "" {
