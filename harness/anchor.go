@@ -28,7 +28,7 @@ func runAnchor(a *suite.Anchor, model string, w suite.Workload, threads, reps in
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	done := make(chan error, 1)
-	if err := cmd.Start(); err != nil {
+	if err := startUnpinned(cmd); err != nil {
 		fmt.Fprintf(log, "  anchor %s: cannot start: %v\n", a.Name, err)
 		return nil
 	}
