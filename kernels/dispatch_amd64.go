@@ -3,6 +3,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"unsafe"
 
@@ -305,13 +306,18 @@ func avx512Ops() Ops {
 	return o
 }
 
-// panelFromQ4KAVX512: the scales in Go, the weights (the bulk: a 16×16
-// dword transpose per nibble kind) in the kernel, a super-block of all
-// 32 rows per call.
+// panelFromQ4KAVX512: per super-block, the headers of all 32 rows
+// (transposed four at a time, ScaleMinK4 as vector shifts and masks) and
+// their weights (a 16×16 dword transpose per nibble kind) in two kernels.
 func panelFromQ4KAVX512(p *Panel, src []BlockQ4K, nb int) {
-	panelScalesQ4K(p, src, nb)
+	if len(src) < PanelRows*nb {
+		panic(fmt.Sprintf("kernels: PanelFromQ4K needs %d blocks, got %d", PanelRows*nb, len(src)))
+	}
+	p.reset(nb*QK_K, 32)
 	for i := 0; i < nb; i++ {
-		panelQsQ4KAVX512((*byte)(unsafe.Pointer(&src[i])), nb*BlockQ4KSize, &p.Qs[i*QK_K*PanelRows])
+		b := (*byte)(unsafe.Pointer(&src[i]))
+		panelScalesQ4KAVX512(b, nb*BlockQ4KSize, &p.Sc[i*8*PanelRows], &p.Mn[i*8*PanelRows], &p.DM[i*2*PanelRows])
+		panelQsQ4KAVX512(b, nb*BlockQ4KSize, &p.Qs[i*QK_K*PanelRows])
 	}
 }
 

@@ -16811,3 +16811,321 @@ TEXT ·panelQsQ4KAVX512(SB), NOSPLIT, $0-24
 	VMOVDQU64    Z1, 8128(DX)
 	VZEROUPPER
 	RET
+
+// func panelScalesQ4KAVX512(src *byte, rowStride int, sc *int32, mn *uint32, dm *float32)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·panelScalesQ4KAVX512(SB), NOSPLIT, $0-40
+	MOVQ         src+0(FP), AX
+	MOVQ         rowStride+8(FP), CX
+	MOVQ         sc+16(FP), DX
+	MOVQ         mn+24(FP), BX
+	MOVQ         dm+32(FP), SI
+	MOVL         $0x0000003f, DI
+	VPBROADCASTD DI, Z0
+	MOVL         $0x0000000f, DI
+	VPBROADCASTD DI, Z1
+	MOVL         $0x00000003, DI
+	VPBROADCASTD DI, Z2
+	MOVQ         CX, DI
+	SHLQ         $0x02, DI
+	MOVQ         AX, R8
+	MOVQ         R8, R9
+	VMOVDQU32    (R9), X3
+	ADDQ         DI, R9
+	VINSERTI32X4 $0x01, (R9), Z3, Z3
+	ADDQ         DI, R9
+	VINSERTI32X4 $0x02, (R9), Z3, Z3
+	ADDQ         DI, R9
+	VINSERTI32X4 $0x03, (R9), Z3, Z3
+	ADDQ         CX, R8
+	MOVQ         R8, R9
+	VMOVDQU32    (R9), X4
+	ADDQ         DI, R9
+	VINSERTI32X4 $0x01, (R9), Z4, Z4
+	ADDQ         DI, R9
+	VINSERTI32X4 $0x02, (R9), Z4, Z4
+	ADDQ         DI, R9
+	VINSERTI32X4 $0x03, (R9), Z4, Z4
+	ADDQ         CX, R8
+	MOVQ         R8, R9
+	VMOVDQU32    (R9), X5
+	ADDQ         DI, R9
+	VINSERTI32X4 $0x01, (R9), Z5, Z5
+	ADDQ         DI, R9
+	VINSERTI32X4 $0x02, (R9), Z5, Z5
+	ADDQ         DI, R9
+	VINSERTI32X4 $0x03, (R9), Z5, Z5
+	ADDQ         CX, R8
+	MOVQ         R8, R9
+	VMOVDQU32    (R9), X6
+	ADDQ         DI, R9
+	VINSERTI32X4 $0x01, (R9), Z6, Z6
+	ADDQ         DI, R9
+	VINSERTI32X4 $0x02, (R9), Z6, Z6
+	ADDQ         DI, R9
+	VINSERTI32X4 $0x03, (R9), Z6, Z6
+	ADDQ         CX, R8
+	VPUNPCKLDQ   Z4, Z3, Z7
+	VPUNPCKHDQ   Z4, Z3, Z3
+	VPUNPCKLDQ   Z6, Z5, Z4
+	VPUNPCKHDQ   Z6, Z5, Z5
+	VPUNPCKLQDQ  Z4, Z7, Z6
+	VPUNPCKHQDQ  Z4, Z7, Z4
+	VPUNPCKLQDQ  Z5, Z3, Z7
+	VPUNPCKHQDQ  Z5, Z3, Z3
+	VPSRLD       $0x00, Z4, Z5
+	VPANDD       Z0, Z5, Z5
+	VPSRLD       $0x00, Z7, Z12
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU32    Z5, (DX)
+	VPSLLD       $0x10, Z12, Z5
+	VPORD        Z12, Z5, Z5
+	VMOVDQU32    Z5, (BX)
+	VPSRLD       $0x08, Z4, Z5
+	VPANDD       Z0, Z5, Z5
+	VPSRLD       $0x08, Z7, Z12
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU32    Z5, 128(DX)
+	VPSLLD       $0x10, Z12, Z5
+	VPORD        Z12, Z5, Z5
+	VMOVDQU32    Z5, 128(BX)
+	VPSRLD       $0x10, Z4, Z5
+	VPANDD       Z0, Z5, Z5
+	VPSRLD       $0x10, Z7, Z12
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU32    Z5, 256(DX)
+	VPSLLD       $0x10, Z12, Z5
+	VPORD        Z12, Z5, Z5
+	VMOVDQU32    Z5, 256(BX)
+	VPSRLD       $0x18, Z4, Z5
+	VPANDD       Z0, Z5, Z5
+	VPSRLD       $0x18, Z7, Z12
+	VPANDD       Z0, Z12, Z12
+	VMOVDQU32    Z5, 384(DX)
+	VPSLLD       $0x10, Z12, Z5
+	VPORD        Z12, Z5, Z5
+	VMOVDQU32    Z5, 384(BX)
+	VPSRLD       $0x00, Z3, Z5
+	VPANDD       Z1, Z5, Z5
+	VPSRLD       $0x06, Z4, Z12
+	VPANDD       Z2, Z12, Z12
+	VPSLLD       $0x04, Z12, Z12
+	VPORD        Z12, Z5, Z5
+	VPSRLD       $0x04, Z3, Z12
+	VPANDD       Z1, Z12, Z12
+	VPSRLD       $0x06, Z7, Z13
+	VPANDD       Z2, Z13, Z13
+	VPSLLD       $0x04, Z13, Z13
+	VPORD        Z13, Z12, Z12
+	VMOVDQU32    Z5, 512(DX)
+	VPSLLD       $0x10, Z12, Z5
+	VPORD        Z12, Z5, Z5
+	VMOVDQU32    Z5, 512(BX)
+	VPSRLD       $0x08, Z3, Z5
+	VPANDD       Z1, Z5, Z5
+	VPSRLD       $0x0e, Z4, Z12
+	VPANDD       Z2, Z12, Z12
+	VPSLLD       $0x04, Z12, Z12
+	VPORD        Z12, Z5, Z5
+	VPSRLD       $0x0c, Z3, Z12
+	VPANDD       Z1, Z12, Z12
+	VPSRLD       $0x0e, Z7, Z13
+	VPANDD       Z2, Z13, Z13
+	VPSLLD       $0x04, Z13, Z13
+	VPORD        Z13, Z12, Z12
+	VMOVDQU32    Z5, 640(DX)
+	VPSLLD       $0x10, Z12, Z5
+	VPORD        Z12, Z5, Z5
+	VMOVDQU32    Z5, 640(BX)
+	VPSRLD       $0x10, Z3, Z5
+	VPANDD       Z1, Z5, Z5
+	VPSRLD       $0x16, Z4, Z12
+	VPANDD       Z2, Z12, Z12
+	VPSLLD       $0x04, Z12, Z12
+	VPORD        Z12, Z5, Z5
+	VPSRLD       $0x14, Z3, Z12
+	VPANDD       Z1, Z12, Z12
+	VPSRLD       $0x16, Z7, Z13
+	VPANDD       Z2, Z13, Z13
+	VPSLLD       $0x04, Z13, Z13
+	VPORD        Z13, Z12, Z12
+	VMOVDQU32    Z5, 768(DX)
+	VPSLLD       $0x10, Z12, Z5
+	VPORD        Z12, Z5, Z5
+	VMOVDQU32    Z5, 768(BX)
+	VPSRLD       $0x18, Z3, Z5
+	VPANDD       Z1, Z5, Z5
+	VPSRLD       $0x1e, Z4, Z4
+	VPANDD       Z2, Z4, Z4
+	VPSLLD       $0x04, Z4, Z4
+	VPORD        Z4, Z5, Z5
+	VPSRLD       $0x1c, Z3, Z3
+	VPANDD       Z1, Z3, Z3
+	VPSRLD       $0x1e, Z7, Z4
+	VPANDD       Z2, Z4, Z4
+	VPSLLD       $0x04, Z4, Z4
+	VPORD        Z4, Z3, Z3
+	VMOVDQU32    Z5, 896(DX)
+	VPSLLD       $0x10, Z3, Z4
+	VPORD        Z3, Z4, Z4
+	VMOVDQU32    Z4, 896(BX)
+	VPMOVDW      Z6, Y3
+	VCVTPH2PS    Y3, Z3
+	VMOVUPS      Z3, (SI)
+	VPSRLD       $0x10, Z6, Z3
+	VPMOVDW      Z3, Y3
+	VCVTPH2PS    Y3, Z3
+	VMOVUPS      Z3, 128(SI)
+	ADDQ         DI, AX
+	ADDQ         DI, AX
+	ADDQ         DI, AX
+	ADDQ         DI, AX
+	MOVQ         AX, R8
+	VMOVDQU32    (R8), X8
+	ADDQ         DI, R8
+	VINSERTI32X4 $0x01, (R8), Z8, Z8
+	ADDQ         DI, R8
+	VINSERTI32X4 $0x02, (R8), Z8, Z8
+	ADDQ         DI, R8
+	VINSERTI32X4 $0x03, (R8), Z8, Z8
+	ADDQ         CX, AX
+	MOVQ         AX, R8
+	VMOVDQU32    (R8), X9
+	ADDQ         DI, R8
+	VINSERTI32X4 $0x01, (R8), Z9, Z9
+	ADDQ         DI, R8
+	VINSERTI32X4 $0x02, (R8), Z9, Z9
+	ADDQ         DI, R8
+	VINSERTI32X4 $0x03, (R8), Z9, Z9
+	ADDQ         CX, AX
+	MOVQ         AX, R8
+	VMOVDQU32    (R8), X10
+	ADDQ         DI, R8
+	VINSERTI32X4 $0x01, (R8), Z10, Z10
+	ADDQ         DI, R8
+	VINSERTI32X4 $0x02, (R8), Z10, Z10
+	ADDQ         DI, R8
+	VINSERTI32X4 $0x03, (R8), Z10, Z10
+	ADDQ         CX, AX
+	MOVQ         AX, R8
+	VMOVDQU32    (R8), X11
+	ADDQ         DI, R8
+	VINSERTI32X4 $0x01, (R8), Z11, Z11
+	ADDQ         DI, R8
+	VINSERTI32X4 $0x02, (R8), Z11, Z11
+	ADDQ         DI, R8
+	VINSERTI32X4 $0x03, (R8), Z11, Z11
+	ADDQ         CX, AX
+	VPUNPCKLDQ   Z9, Z8, Z3
+	VPUNPCKHDQ   Z9, Z8, Z4
+	VPUNPCKLDQ   Z11, Z10, Z5
+	VPUNPCKHDQ   Z11, Z10, Z6
+	VPUNPCKLQDQ  Z5, Z3, Z7
+	VPUNPCKHQDQ  Z5, Z3, Z3
+	VPUNPCKLQDQ  Z6, Z4, Z5
+	VPUNPCKHQDQ  Z6, Z4, Z4
+	VPSRLD       $0x00, Z3, Z6
+	VPANDD       Z0, Z6, Z6
+	VPSRLD       $0x00, Z5, Z8
+	VPANDD       Z0, Z8, Z8
+	VMOVDQU32    Z6, 64(DX)
+	VPSLLD       $0x10, Z8, Z6
+	VPORD        Z8, Z6, Z6
+	VMOVDQU32    Z6, 64(BX)
+	VPSRLD       $0x08, Z3, Z6
+	VPANDD       Z0, Z6, Z6
+	VPSRLD       $0x08, Z5, Z8
+	VPANDD       Z0, Z8, Z8
+	VMOVDQU32    Z6, 192(DX)
+	VPSLLD       $0x10, Z8, Z6
+	VPORD        Z8, Z6, Z6
+	VMOVDQU32    Z6, 192(BX)
+	VPSRLD       $0x10, Z3, Z6
+	VPANDD       Z0, Z6, Z6
+	VPSRLD       $0x10, Z5, Z8
+	VPANDD       Z0, Z8, Z8
+	VMOVDQU32    Z6, 320(DX)
+	VPSLLD       $0x10, Z8, Z6
+	VPORD        Z8, Z6, Z6
+	VMOVDQU32    Z6, 320(BX)
+	VPSRLD       $0x18, Z3, Z6
+	VPANDD       Z0, Z6, Z6
+	VPSRLD       $0x18, Z5, Z8
+	VPANDD       Z0, Z8, Z8
+	VMOVDQU32    Z6, 448(DX)
+	VPSLLD       $0x10, Z8, Z0
+	VPORD        Z8, Z0, Z0
+	VMOVDQU32    Z0, 448(BX)
+	VPSRLD       $0x00, Z4, Z0
+	VPANDD       Z1, Z0, Z0
+	VPSRLD       $0x06, Z3, Z6
+	VPANDD       Z2, Z6, Z6
+	VPSLLD       $0x04, Z6, Z6
+	VPORD        Z6, Z0, Z0
+	VPSRLD       $0x04, Z4, Z6
+	VPANDD       Z1, Z6, Z6
+	VPSRLD       $0x06, Z5, Z8
+	VPANDD       Z2, Z8, Z8
+	VPSLLD       $0x04, Z8, Z8
+	VPORD        Z8, Z6, Z6
+	VMOVDQU32    Z0, 576(DX)
+	VPSLLD       $0x10, Z6, Z0
+	VPORD        Z6, Z0, Z0
+	VMOVDQU32    Z0, 576(BX)
+	VPSRLD       $0x08, Z4, Z0
+	VPANDD       Z1, Z0, Z0
+	VPSRLD       $0x0e, Z3, Z6
+	VPANDD       Z2, Z6, Z6
+	VPSLLD       $0x04, Z6, Z6
+	VPORD        Z6, Z0, Z0
+	VPSRLD       $0x0c, Z4, Z6
+	VPANDD       Z1, Z6, Z6
+	VPSRLD       $0x0e, Z5, Z8
+	VPANDD       Z2, Z8, Z8
+	VPSLLD       $0x04, Z8, Z8
+	VPORD        Z8, Z6, Z6
+	VMOVDQU32    Z0, 704(DX)
+	VPSLLD       $0x10, Z6, Z0
+	VPORD        Z6, Z0, Z0
+	VMOVDQU32    Z0, 704(BX)
+	VPSRLD       $0x10, Z4, Z0
+	VPANDD       Z1, Z0, Z0
+	VPSRLD       $0x16, Z3, Z6
+	VPANDD       Z2, Z6, Z6
+	VPSLLD       $0x04, Z6, Z6
+	VPORD        Z6, Z0, Z0
+	VPSRLD       $0x14, Z4, Z6
+	VPANDD       Z1, Z6, Z6
+	VPSRLD       $0x16, Z5, Z8
+	VPANDD       Z2, Z8, Z8
+	VPSLLD       $0x04, Z8, Z8
+	VPORD        Z8, Z6, Z6
+	VMOVDQU32    Z0, 832(DX)
+	VPSLLD       $0x10, Z6, Z0
+	VPORD        Z6, Z0, Z0
+	VMOVDQU32    Z0, 832(BX)
+	VPSRLD       $0x18, Z4, Z0
+	VPANDD       Z1, Z0, Z0
+	VPSRLD       $0x1e, Z3, Z3
+	VPANDD       Z2, Z3, Z3
+	VPSLLD       $0x04, Z3, Z3
+	VPORD        Z3, Z0, Z0
+	VPSRLD       $0x1c, Z4, Z3
+	VPANDD       Z1, Z3, Z3
+	VPSRLD       $0x1e, Z5, Z1
+	VPANDD       Z2, Z1, Z1
+	VPSLLD       $0x04, Z1, Z1
+	VPORD        Z1, Z3, Z3
+	VMOVDQU32    Z0, 960(DX)
+	VPSLLD       $0x10, Z3, Z0
+	VPORD        Z3, Z0, Z0
+	VMOVDQU32    Z0, 960(BX)
+	VPMOVDW      Z7, Y0
+	VCVTPH2PS    Y0, Z0
+	VMOVUPS      Z0, 64(SI)
+	VPSRLD       $0x10, Z7, Z0
+	VPMOVDW      Z0, Y0
+	VCVTPH2PS    Y0, Z0
+	VMOVUPS      Z0, 192(SI)
+	VZEROUPPER
+	RET

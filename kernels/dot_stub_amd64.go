@@ -145,3 +145,6 @@ func gemmPanelQ8KAVX512x4s16(qs *byte, sc *int32, mn *uint32, dm *float32, a *by
 
 //go:noescape
 func panelQsQ4KAVX512(src *byte, rowStride int, dst *byte)
+
+//go:noescape
+func panelScalesQ4KAVX512(src *byte, rowStride int, sc *int32, mn *uint32, dm *float32)

@@ -311,3 +311,112 @@ func transpose16x16(in [16]VecVirtual) [16]VecVirtual {
 	}
 	return out
 }
+
+// panelScalesQ4KAVX512 fills a panel's scales, min pairs, d and dmin for
+// one super-block of 32 Q4_K rows (kernels.panelScalesQ4K's work): each
+// row's 16-byte header is a lane of a vector, a 4×4 dword transpose per
+// lane turns 16 headers into four vectors of 16 rows (d|dmin, scale
+// bytes 0-3, 4-7, 8-11), and ScaleMinK4 becomes shifts and masks on
+// 16 rows at once.
+func panelScalesQ4KAVX512() {
+	TEXT("panelScalesQ4KAVX512", NOSPLIT, "func(src *byte, rowStride int, sc *int32, mn *uint32, dm *float32)")
+	Pragma("noescape")
+	src := Load(Param("src"), GP64())
+	stride := Load(Param("rowStride"), GP64())
+	sc := Load(Param("sc"), GP64())
+	mn := Load(Param("mn"), GP64())
+	dm := Load(Param("dm"), GP64())
+	konst := func(v uint32) VecVirtual {
+		r, t := ZMM(), GP32()
+		MOVL(U32(v), t)
+		VPBROADCASTD(t, r)
+		return r
+	}
+	m63, m15, m3 := konst(63), konst(15), konst(3)
+	s4 := GP64()
+	MOVQ(stride, s4)
+	SHLQ(Imm(2), s4)
+	for grp := 0; grp < 2; grp++ {
+		if grp == 1 { // rows 16-31
+			for k := 0; k < 4; k++ {
+				ADDQ(s4, src)
+			}
+		}
+		p := GP64()
+		MOVQ(src, p)
+		// v[k] lane L = header of row 16·grp + 4L + k.
+		var v [4]VecVirtual
+		for k := 0; k < 4; k++ {
+			v[k] = ZMM()
+			q := GP64()
+			MOVQ(p, q)
+			for L := 0; L < 4; L++ {
+				if L == 0 {
+					VMOVDQU32(Mem{Base: q}, v[k].AsX())
+				} else {
+					VINSERTI32X4(U8(L), Mem{Base: q}, v[k], v[k])
+				}
+				if L < 3 {
+					ADDQ(s4, q)
+				}
+			}
+			ADDQ(stride, p)
+		}
+		// Rows 4L..4L+3 of each lane: dwords then qwords (as transpose16x16).
+		a0, a1, a2, a3 := ZMM(), ZMM(), ZMM(), ZMM()
+		VPUNPCKLDQ(v[1], v[0], a0)
+		VPUNPCKHDQ(v[1], v[0], a1)
+		VPUNPCKLDQ(v[3], v[2], a2)
+		VPUNPCKHDQ(v[3], v[2], a3)
+		hdr, x, y, z := ZMM(), ZMM(), ZMM(), ZMM()
+		VPUNPCKLQDQ(a2, a0, hdr) // d | dmin
+		VPUNPCKHQDQ(a2, a0, x)   // scale bytes 0-3
+		VPUNPCKLQDQ(a3, a1, y)   // 4-7
+		VPUNPCKHQDQ(a3, a1, z)   // 8-11
+		row := func(base Register, vec, g int) Mem {
+			return Mem{Base: base, Disp: 4 * (32*vec + 16*g)}
+		}
+		for j := 0; j < 8; j++ {
+			s, m := ZMM(), ZMM()
+			if j < 4 {
+				VPSRLD(U8(8*j), x, s)
+				VPANDD(m63, s, s)
+				VPSRLD(U8(8*j), y, m)
+				VPANDD(m63, m, m)
+			} else {
+				hiS, hiM := ZMM(), ZMM()
+				sh := 8 * (j - 4)
+				VPSRLD(U8(sh), z, s)
+				VPANDD(m15, s, s)
+				VPSRLD(U8(sh+6), x, hiS)
+				VPANDD(m3, hiS, hiS)
+				VPSLLD(U8(4), hiS, hiS)
+				VPORD(hiS, s, s)
+				VPSRLD(U8(sh+4), z, m)
+				VPANDD(m15, m, m)
+				VPSRLD(U8(sh+6), y, hiM)
+				VPANDD(m3, hiM, hiM)
+				VPSLLD(U8(4), hiM, hiM)
+				VPORD(hiM, m, m)
+			}
+			VMOVDQU32(s, row(sc, j, grp))
+			pair := ZMM()
+			VPSLLD(U8(16), m, pair)
+			VPORD(m, pair, pair)
+			VMOVDQU32(pair, row(mn, j, grp))
+		}
+		for h := 0; h < 2; h++ {
+			w, f := YMM(), ZMM()
+			src := hdr
+			if h == 1 {
+				src = ZMM()
+				VPSRLD(U8(16), hdr, src)
+			}
+			VPMOVDW(src, w)
+			VCVTPH2PS(w, f)
+			VMOVUPS(f, row(dm, h, grp))
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
