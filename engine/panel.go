@@ -30,7 +30,7 @@ func (m *matmulTask) runPanels(w, r0, r1 int) int {
 		if m.w.Type == gguf.TypeQ4_K {
 			m.ops.PanelFromQ4K(&sc.p, kernels.AsQ4K(m.w.Data[r0*m.w.RowBytes:(r0+kernels.PanelRows)*m.w.RowBytes]), nb)
 		} else {
-			kernels.PanelFromQ6K(&sc.p, kernels.AsQ6K(m.w.Data[r0*m.w.RowBytes:(r0+kernels.PanelRows)*m.w.RowBytes]), nb)
+			m.ops.PanelFromQ6K(&sc.p, kernels.AsQ6K(m.w.Data[r0*m.w.RowBytes:(r0+kernels.PanelRows)*m.w.RowBytes]), nb)
 		}
 		for k0 := 0; k0 < nb; k0 += kt {
 			kn := min(kt, nb-k0)

@@ -408,13 +408,15 @@ func BenchmarkGemmPanel(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*PanelRows), "ns/block-row")
 		})
 	}, "avx2", "avxvnni", "avx2-float")
-	b.Run("build-q6_k", func(b *testing.B) {
-		var p Panel
-		for b.Loop() {
-			PanelFromQ6K(&p, w6, nb)
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*PanelRows), "ns/block-row")
-	})
+	eachISA(b, func(isa string, o *Ops) {
+		b.Run("build-q6_k-"+isa, func(b *testing.B) {
+			var p Panel
+			for b.Loop() {
+				o.PanelFromQ6K(&p, w6, nb)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*PanelRows), "ns/block-row")
+		})
+	}, "avx2", "avxvnni", "avx2-float")
 	for _, typ := range []string{"q4_k", "q6_k"} {
 		var p Panel
 		if typ == "q4_k" {

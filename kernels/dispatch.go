@@ -88,6 +88,8 @@ type Ops struct {
 	// PanelFromQ4K widens 32 Q4_K rows into p; every ISA's panel is
 	// identical to PanelFromQ4K's.
 	PanelFromQ4K func(p *Panel, src []BlockQ4K, nb int)
+	// PanelFromQ6K is the same for Q6_K rows.
+	PanelFromQ6K func(p *Panel, src []BlockQ6K, nb int)
 	// GemmQ6KQ8Kx4 is the same for Q6_K rows.
 	GemmQ6KQ8Kx4 func(w []BlockQ6K, a []BlockQ8K, stride int, out *[4]float32)
 	// QuantizeRowQ8K quantizes activations for the K-quant dots; every
@@ -148,6 +150,7 @@ var GenericOps = Ops{
 
 	QuantizeRowQ8_0: QuantizeRowQ8_0,
 	PanelFromQ4K:    PanelFromQ4K,
+	PanelFromQ6K:    PanelFromQ6K,
 
 	GemmQ4KQ8Kx4:     GemmQ4KQ8Kx4,
 	GemmQ6KQ8Kx4:     GemmQ6KQ8Kx4,

@@ -303,6 +303,7 @@ func avx512Ops() Ops {
 	o.PreferUnpacked = true
 	o.GemmPanelQ8Kx4 = gemmPanelQ8KAVX512x4Slices
 	o.PanelFromQ4K = panelFromQ4KAVX512
+	o.PanelFromQ6K = panelFromQ6KAVX512
 	return o
 }
 
@@ -318,6 +319,15 @@ func panelFromQ4KAVX512(p *Panel, src []BlockQ4K, nb int) {
 		b := (*byte)(unsafe.Pointer(&src[i]))
 		panelScalesQ4KAVX512(b, nb*BlockQ4KSize, &p.Sc[i*8*PanelRows], &p.Mn[i*8*PanelRows], &p.DM[i*2*PanelRows])
 		panelQsQ4KAVX512(b, nb*BlockQ4KSize, &p.Qs[i*QK_K*PanelRows])
+	}
+}
+
+// panelFromQ6KAVX512: the scales in Go (a few stores per row and
+// block), the weights in the kernel, a super-block of 32 rows per call.
+func panelFromQ6KAVX512(p *Panel, src []BlockQ6K, nb int) {
+	panelScalesQ6K(p, src, nb)
+	for i := 0; i < nb; i++ {
+		panelQsQ6KAVX512((*byte)(unsafe.Pointer(&src[i])), nb*BlockQ6KSize, &p.Qs[i*QK_K*PanelRows])
 	}
 }
 

@@ -148,3 +148,6 @@ func panelQsQ4KAVX512(src *byte, rowStride int, dst *byte)
 
 //go:noescape
 func panelScalesQ4KAVX512(src *byte, rowStride int, sc *int32, mn *uint32, dm *float32)
+
+//go:noescape
+func panelQsQ6KAVX512(src *byte, rowStride int, dst *byte)

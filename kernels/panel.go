@@ -126,22 +126,17 @@ func panelScalesQ4K(p *Panel, src []BlockQ4K, nb int) {
 	}
 }
 
-// PanelFromQ6K fills p from 32 Q6_K rows of nb super-blocks each.
+// PanelFromQ6K fills p from 32 Q6_K rows of nb super-blocks each: the
+// Go twin of Ops.PanelFromQ6K.
 func PanelFromQ6K(p *Panel, src []BlockQ6K, nb int) {
-	if len(src) < PanelRows*nb {
-		panic(fmt.Sprintf("kernels: PanelFromQ6K needs %d blocks, got %d", PanelRows*nb, len(src)))
-	}
-	p.reset(nb*QK_K, 16)
+	panelScalesQ6K(p, src, nb)
 	for r := 0; r < PanelRows; r++ { // row-major: see panelScalesQ4K
 		for i := 0; i < nb; i++ {
 			qs := p.Qs[i*QK_K*PanelRows : (i+1)*QK_K*PanelRows]
-			sc := p.Sc[i*16*PanelRows : (i+1)*16*PanelRows]
-			mn := p.Mn[i*8*PanelRows : (i+1)*8*PanelRows]
-			dm := p.DM[i*2*PanelRows : (i+1)*2*PanelRows]
 			b := &src[r*nb+i]
-			// Weights 128h+32k+l (k = 0..3) take the low (k even) or high
-			// nibble of ql[64h+l] (k < 2) or ql[64h+32+l], and bits 2k..2k+1
-			// of qh[32h+l]: four consecutive weights per word.
+			// Weights 128h+32k+l (k = 0..3) take the low (k < 2) or high
+			// nibble of ql[64h+l] (k even) or ql[64h+32+l], and bits
+			// 2k..2k+1 of qh[32h+l]: four consecutive weights per word.
 			for h := 0; h < 2; h++ {
 				for l := 0; l < 32; l += 4 {
 					x := binary.LittleEndian.Uint32(b.Ql[64*h+l:])
@@ -155,6 +150,23 @@ func PanelFromQ6K(p *Panel, src []BlockQ6K, nb int) {
 					binary.LittleEndian.PutUint32(qs[o+24*panelQuadBytes:o+24*panelQuadBytes+4], y>>4&lo4|(z>>6&two)<<4)
 				}
 			}
+		}
+	}
+}
+
+// panelScalesQ6K sizes p for nb super-blocks of Q6_K and fills
+// everything but the weights: scales, scale pairs, d.
+func panelScalesQ6K(p *Panel, src []BlockQ6K, nb int) {
+	if len(src) < PanelRows*nb {
+		panic(fmt.Sprintf("kernels: PanelFromQ6K needs %d blocks, got %d", PanelRows*nb, len(src)))
+	}
+	p.reset(nb*QK_K, 16)
+	for i := 0; i < nb; i++ {
+		sc := p.Sc[i*16*PanelRows : (i+1)*16*PanelRows]
+		mn := p.Mn[i*8*PanelRows : (i+1)*8*PanelRows]
+		dm := p.DM[i*2*PanelRows : (i+1)*2*PanelRows]
+		for r := 0; r < PanelRows; r++ {
+			b := &src[r*nb+i]
 			for j := 0; j < 16; j++ {
 				sc[j*PanelRows+r] = int32(b.Scales[j])
 			}

@@ -123,18 +123,26 @@ func TestPanelBuildersMatchTwin(t *testing.T) {
 	r := rand.New(rand.NewPCG(83, 84))
 	forEachISA(t, func(t *testing.T, o *Ops) {
 		for _, nb := range []int{1, 3, 16} {
-			w := randQ4K(r, PanelRows*nb+1)[1:] // misaligned by one block
-			var want, got Panel
-			PanelFromQ4K(&want, w, nb)
-			got.Qs = make([]uint8, 3) // reused and regrown
-			o.PanelFromQ4K(&got, w, nb)
-			if !slices.Equal(got.Qs, want.Qs) || !slices.Equal(got.Sc, want.Sc) || !slices.Equal(got.Mn, want.Mn) || !slices.Equal(got.DM, want.DM) || got.Sub != want.Sub || got.Cols != want.Cols {
-				for i := range want.Qs {
-					if got.Qs[i] != want.Qs[i] {
-						t.Fatalf("nb=%d: weight byte %d (quad %d, row %d) is %d, twin %d", nb, i, i/panelQuadBytes%64, i%panelQuadBytes/4, got.Qs[i], want.Qs[i])
-					}
+			for _, typ := range []string{"q4_k", "q6_k"} {
+				var want, got Panel
+				got.Qs = make([]uint8, 3) // reused and regrown
+				if typ == "q4_k" {
+					w := randQ4K(r, PanelRows*nb+1)[1:] // misaligned by one block
+					PanelFromQ4K(&want, w, nb)
+					o.PanelFromQ4K(&got, w, nb)
+				} else {
+					w := randQ6K(r, PanelRows*nb+1)[1:]
+					PanelFromQ6K(&want, w, nb)
+					o.PanelFromQ6K(&got, w, nb)
 				}
-				t.Fatalf("nb=%d: panels differ outside the weights", nb)
+				if !slices.Equal(got.Qs, want.Qs) || !slices.Equal(got.Sc, want.Sc) || !slices.Equal(got.Mn, want.Mn) || !slices.Equal(got.DM, want.DM) || got.Sub != want.Sub || got.Cols != want.Cols {
+					for i := range want.Qs {
+						if got.Qs[i] != want.Qs[i] {
+							t.Fatalf("%s nb=%d: weight byte %d (quad %d, row %d) is %d, twin %d", typ, nb, i, i/panelQuadBytes%64, i%panelQuadBytes/4, got.Qs[i], want.Qs[i])
+						}
+					}
+					t.Fatalf("%s nb=%d: panels differ outside the weights", typ, nb)
+				}
 			}
 		}
 	})

@@ -91,6 +91,7 @@ func main() {
 	gemmPanelQ8KAVX512x4(16)
 	panelQsQ4KAVX512()
 	panelScalesQ4KAVX512()
+	panelQsQ6KAVX512()
 	Generate()
 	vexVNNI(flag.Lookup("out").Value.String(), "gemvQ4KQ8KAVXVNNIx4rows", "gemvQ4KR4Q8KAVXVNNI", "gemmQ4KR4Q8KAVXVNNIx4", "gemvQ6KR4Q8KAVXVNNI", "gemmQ6KR4Q8KAVXVNNIx4")
 }

@@ -420,3 +420,66 @@ func panelScalesQ4KAVX512() {
 	VZEROUPPER()
 	RET()
 }
+
+// panelQsQ6KAVX512 widens one super-block of 32 Q6_K rows into a panel's
+// quads. Per half h of a row, one 64-byte load of ql (x = bytes 0-31,
+// y = 32-63) and qh broadcast to both 256-bit halves, its upper copy
+// shifted by 2, give two vectors of 16 quads: ql's low nibbles with qh
+// bits 0-1 (x) and 2-3 (y) are weights 128h+0..63, its high nibbles with
+// bits 4-5 and 6-7 are 128h+64..127. Then the 16×16 transposes of
+// panelQsQ4KAVX512.
+func panelQsQ6KAVX512() {
+	TEXT("panelQsQ6KAVX512", NOSPLIT, "func(src *byte, rowStride int, dst *byte)")
+	Pragma("noescape")
+	src := Load(Param("src"), GP64())
+	stride := Load(Param("rowStride"), GP64())
+	dst := Load(Param("dst"), GP64())
+	konst := func(v uint32) VecVirtual {
+		r, t := ZMM(), GP32()
+		MOVL(U32(v), t)
+		VPBROADCASTD(t, r)
+		return r
+	}
+	m15, m3 := konst(0x0f0f0f0f), konst(0x03030303)
+	const ql, qh = 0, 128 // BlockQ6K offsets
+	p, s16 := GP64(), GP64()
+	MOVQ(stride, s16)
+	SHLQ(Imm(4), s16)
+	for grp := 0; grp < 2; grp++ {
+		for half := 0; half < 2; half++ {
+			for kind := 0; kind < 2; kind++ { // low nibbles, then high
+				MOVQ(src, p)
+				var rows [16]VecVirtual
+				for r := range rows {
+					x, zb, z2, zs := ZMM(), ZMM(), ZMM(), ZMM()
+					VMOVDQU64(Mem{Base: p, Disp: ql + 64*half}, x)
+					VBROADCASTI64X4(Mem{Base: p, Disp: qh + 32*half}, zb)
+					VPSRLW(U8(2), zb, z2)
+					VINSERTI64X4(U8(1), z2.AsY(), zb, zs) // [qh | qh>>2]
+					if kind == 1 {
+						VPSRLW(U8(4), x, x)
+						VPSRLW(U8(4), zs, zs)
+					}
+					rows[r] = ZMM()
+					VPANDD(m15, x, rows[r])
+					VPANDD(m3, zs, zs)
+					VPSLLW(U8(4), zs, zs)
+					VPORD(zs, rows[r], rows[r])
+					if r < 15 {
+						ADDQ(stride, p)
+					}
+				}
+				cols := transpose16x16(rows)
+				for d, v := range cols {
+					quad := 32*half + 16*kind + d
+					VMOVDQU64(v, Mem{Base: dst, Disp: quad*panelQuad + 64*grp})
+				}
+			}
+		}
+		if grp == 0 {
+			ADDQ(s16, src) // rows 16-31
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
