@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -436,5 +437,22 @@ func BenchmarkGemmPanel(b *testing.B) {
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*PanelRows*4), "ns/block-row-col")
 			})
 		})
+	}
+}
+
+// BenchmarkAxpyF32Rows: flash attention's weighted sum of a 64-key value
+// tile into one query's output, for head sizes 64 and 128, per ISA.
+func BenchmarkAxpyF32Rows(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{64, 128} {
+		p, v, out := randF32(r, 64), randF32(r, 64*n), make([]float32, n)
+		eachISA(b, func(isa string, o *Ops) {
+			b.Run(fmt.Sprintf("head%d-%s", n, isa), func(b *testing.B) {
+				for b.Loop() {
+					o.AxpyF32Rows(out, p, v)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*64), "ns/key")
+			})
+		}, "avxvnni", "avx2-float")
 	}
 }

@@ -127,20 +127,38 @@ func dequantQ8_0RowsAVX2Slices(dst []float32, v []BlockQ8_0, stride, rows, n int
 	dequantQ8_0RowsAVX2(&dst[0], (*byte)(unsafe.Pointer(&v[0])), stride*BlockQ8_0Size, rows, nb)
 }
 
-// axpyF32RowsAVX2Slices: the kernel takes whole chunks of 32 values; a
-// remainder (never, for head sizes that are multiples of 32) goes to the
-// twin's loop, which sums each element in the same row order.
+// axpyF32RowsAVX2Slices: the kernel takes whole chunks of 64 values, or
+// of 32; other sizes (never, for head sizes that are multiples of 32) go
+// to the twin's loop, which sums each element in the same row order.
 func axpyF32RowsAVX2Slices(out []float32, p []float32, v []float32) {
 	n := len(out)
 	if len(p) == 0 || n == 0 {
 		return
 	}
 	_ = v[len(p)*n-1]
-	if chunks := n / 32; chunks > 0 && n%32 == 0 {
-		axpyF32RowsAVX2(&out[0], &p[0], &v[0], len(p), chunks)
+	switch {
+	case n%64 == 0:
+		axpyF32RowsAVX2x64(&out[0], &p[0], &v[0], len(p), n/64)
+	case n%32 == 0:
+		axpyF32RowsAVX2(&out[0], &p[0], &v[0], len(p), n/32)
+	default:
+		AxpyF32Rows(out, p, v)
+	}
+}
+
+// axpyF32RowsAVX512Slices: chunks of 128 values (a whole head of the 7B
+// and Phi-4 shapes in eight registers), else the AVX2 kernels.
+func axpyF32RowsAVX512Slices(out []float32, p []float32, v []float32) {
+	n := len(out)
+	if len(p) == 0 || n == 0 {
 		return
 	}
-	AxpyF32Rows(out, p, v)
+	_ = v[len(p)*n-1]
+	if n%128 == 0 {
+		axpyF32RowsAVX512(&out[0], &p[0], &v[0], len(p), n/128)
+		return
+	}
+	axpyF32RowsAVX2Slices(out, p, v)
 }
 
 // scaleMaxF32AVX2Slices: the kernel's eight lane maxima, then the
@@ -302,6 +320,7 @@ func avx512Ops() Ops {
 	o.GemmUnpackedQ4KQ8Kx4 = gemmUnpackedQ4KAVX512x4Slices
 	o.PreferUnpacked = true
 	o.GemmPanelQ8Kx4 = gemmPanelQ8KAVX512x4Slices
+	o.AxpyF32Rows = axpyF32RowsAVX512Slices
 	o.PanelFromQ4K = panelFromQ4KAVX512
 	o.PanelFromQ6K = panelFromQ6KAVX512
 	return o

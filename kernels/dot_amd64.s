@@ -4507,7 +4507,7 @@ TEXT ·axpyF32RowsAVX2(SB), NOSPLIT, $0-40
 	MOVQ DX, BX
 	SHLQ $0x07, BX
 
-axfchunk:
+axpyF32RowsAVX2chunk:
 	VMOVUPS (AX), Y0
 	VMOVUPS 32(AX), Y1
 	VMOVUPS 64(AX), Y2
@@ -4516,7 +4516,7 @@ axfchunk:
 	MOVQ    rows+24(FP), DI
 	MOVQ    CX, R8
 
-axfrow:
+axpyF32RowsAVX2row:
 	VBROADCASTSS (SI), Y4
 	VMULPS       (R8), Y4, Y5
 	VADDPS       Y5, Y0, Y0
@@ -4529,15 +4529,133 @@ axfrow:
 	ADDQ         $0x04, SI
 	ADDQ         BX, R8
 	DECQ         DI
-	JNZ          axfrow
+	JNZ          axpyF32RowsAVX2row
 	VMOVUPS      Y0, (AX)
 	VMOVUPS      Y1, 32(AX)
 	VMOVUPS      Y2, 64(AX)
 	VMOVUPS      Y3, 96(AX)
-	ADDQ         $0x80, AX
-	ADDQ         $0x80, CX
+	ADDQ         $0x00000080, AX
+	ADDQ         $0x00000080, CX
 	DECQ         DX
-	JNZ          axfchunk
+	JNZ          axpyF32RowsAVX2chunk
+	VZEROUPPER
+	RET
+
+// func axpyF32RowsAVX2x64(out *float32, p *float32, v *float32, rows int, chunks int)
+// Requires: AVX
+TEXT ·axpyF32RowsAVX2x64(SB), NOSPLIT, $0-40
+	MOVQ out+0(FP), AX
+	MOVQ v+16(FP), CX
+	MOVQ chunks+32(FP), DX
+	MOVQ DX, BX
+	SHLQ $0x08, BX
+
+axpyF32RowsAVX2x64chunk:
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VMOVUPS 64(AX), Y2
+	VMOVUPS 96(AX), Y3
+	VMOVUPS 128(AX), Y4
+	VMOVUPS 160(AX), Y5
+	VMOVUPS 192(AX), Y6
+	VMOVUPS 224(AX), Y7
+	MOVQ    p+8(FP), SI
+	MOVQ    rows+24(FP), DI
+	MOVQ    CX, R8
+
+axpyF32RowsAVX2x64row:
+	VBROADCASTSS (SI), Y8
+	VMULPS       (R8), Y8, Y9
+	VADDPS       Y9, Y0, Y0
+	VMULPS       32(R8), Y8, Y9
+	VADDPS       Y9, Y1, Y1
+	VMULPS       64(R8), Y8, Y9
+	VADDPS       Y9, Y2, Y2
+	VMULPS       96(R8), Y8, Y9
+	VADDPS       Y9, Y3, Y3
+	VMULPS       128(R8), Y8, Y9
+	VADDPS       Y9, Y4, Y4
+	VMULPS       160(R8), Y8, Y9
+	VADDPS       Y9, Y5, Y5
+	VMULPS       192(R8), Y8, Y9
+	VADDPS       Y9, Y6, Y6
+	VMULPS       224(R8), Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	ADDQ         $0x04, SI
+	ADDQ         BX, R8
+	DECQ         DI
+	JNZ          axpyF32RowsAVX2x64row
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y1, 32(AX)
+	VMOVUPS      Y2, 64(AX)
+	VMOVUPS      Y3, 96(AX)
+	VMOVUPS      Y4, 128(AX)
+	VMOVUPS      Y5, 160(AX)
+	VMOVUPS      Y6, 192(AX)
+	VMOVUPS      Y7, 224(AX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	DECQ         DX
+	JNZ          axpyF32RowsAVX2x64chunk
+	VZEROUPPER
+	RET
+
+// func axpyF32RowsAVX512(out *float32, p *float32, v *float32, rows int, chunks int)
+// Requires: AVX, AVX512F
+TEXT ·axpyF32RowsAVX512(SB), NOSPLIT, $0-40
+	MOVQ out+0(FP), AX
+	MOVQ v+16(FP), CX
+	MOVQ chunks+32(FP), DX
+	MOVQ DX, BX
+	SHLQ $0x09, BX
+
+axpyF32RowsAVX512chunk:
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VMOVUPS 128(AX), Z2
+	VMOVUPS 192(AX), Z3
+	VMOVUPS 256(AX), Z4
+	VMOVUPS 320(AX), Z5
+	VMOVUPS 384(AX), Z6
+	VMOVUPS 448(AX), Z7
+	MOVQ    p+8(FP), SI
+	MOVQ    rows+24(FP), DI
+	MOVQ    CX, R8
+
+axpyF32RowsAVX512row:
+	VBROADCASTSS (SI), Z8
+	VMULPS       (R8), Z8, Z9
+	VADDPS       Z9, Z0, Z0
+	VMULPS       64(R8), Z8, Z9
+	VADDPS       Z9, Z1, Z1
+	VMULPS       128(R8), Z8, Z9
+	VADDPS       Z9, Z2, Z2
+	VMULPS       192(R8), Z8, Z9
+	VADDPS       Z9, Z3, Z3
+	VMULPS       256(R8), Z8, Z9
+	VADDPS       Z9, Z4, Z4
+	VMULPS       320(R8), Z8, Z9
+	VADDPS       Z9, Z5, Z5
+	VMULPS       384(R8), Z8, Z9
+	VADDPS       Z9, Z6, Z6
+	VMULPS       448(R8), Z8, Z8
+	VADDPS       Z8, Z7, Z7
+	ADDQ         $0x04, SI
+	ADDQ         BX, R8
+	DECQ         DI
+	JNZ          axpyF32RowsAVX512row
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z2, 128(AX)
+	VMOVUPS      Z3, 192(AX)
+	VMOVUPS      Z4, 256(AX)
+	VMOVUPS      Z5, 320(AX)
+	VMOVUPS      Z6, 384(AX)
+	VMOVUPS      Z7, 448(AX)
+	ADDQ         $0x00000200, AX
+	ADDQ         $0x00000200, CX
+	DECQ         DX
+	JNZ          axpyF32RowsAVX512chunk
 	VZEROUPPER
 	RET
 

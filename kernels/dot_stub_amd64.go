@@ -77,6 +77,12 @@ func dequantQ8_0RowsAVX2(dst *float32, v *byte, stride int, rows int, nb int)
 func axpyF32RowsAVX2(out *float32, p *float32, v *float32, rows int, chunks int)
 
 //go:noescape
+func axpyF32RowsAVX2x64(out *float32, p *float32, v *float32, rows int, chunks int)
+
+//go:noescape
+func axpyF32RowsAVX512(out *float32, p *float32, v *float32, rows int, chunks int)
+
+//go:noescape
 func expSubF32AVX2x8(x *float32, n int, m float32, out *float32)
 
 //go:noescape

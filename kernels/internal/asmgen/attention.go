@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"math/bits"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -572,46 +573,59 @@ func dequantQ8_0RowsAVX2() {
 	RET()
 }
 
-// axpyF32RowsAVX2 is AxpyF32Rows for n a multiple of 32: out is taken 32
-// values (four registers) at a time through every row, each element
-// summed in row order as in the twin. nb ≥ 1 chunks, rows ≥ 1.
-func axpyF32RowsAVX2() {
-	TEXT("axpyF32RowsAVX2", NOSPLIT, "func(out, p, v *float32, rows, chunks int)")
+// axpyF32RowsKernel is AxpyF32Rows for n a multiple of the chunk: out is
+// taken a chunk at a time (regs registers of width bytes) through every
+// row, each element summed in row order as in the twin. Each row's adds
+// to a register wait for the previous row's (vaddps latency, 4 cycles),
+// so the wider the chunk the more of them run at once: 4 ymm registers
+// (32 values) left the adders idle most of the time; 8 ymm (64 values)
+// or 8 zmm (128, a whole head) keep them busy. nb ≥ 1 chunks, rows ≥ 1.
+func axpyF32RowsKernel(name string, regs, width int) {
+	TEXT(name, NOSPLIT, "func(out, p, v *float32, rows, chunks int)")
 	Pragma("noescape")
+	vec := func() VecVirtual {
+		if width == 64 {
+			return ZMM()
+		}
+		return YMM()
+	}
+	chunk := regs * width // bytes
+	l := name
 	op := Load(Param("out"), GP64())
 	vchunk := Load(Param("v"), GP64())
 	chunks := Load(Param("chunks"), GP64())
 	rowBytes := GP64()
 	MOVQ(chunks, rowBytes)
-	SHLQ(Imm(7), rowBytes) // 32 floats per chunk
-	Label("axfchunk")
-	acc := [4]VecVirtual{YMM(), YMM(), YMM(), YMM()}
-	for i, a := range acc {
-		VMOVUPS(Mem{Base: op, Disp: 32 * i}, a)
+	SHLQ(U8(bits.TrailingZeros(uint(chunk))), rowBytes) // chunk is a power of two
+	Label(l + "chunk")
+	acc := make([]VecVirtual, regs)
+	for i := range acc {
+		acc[i] = vec()
+		VMOVUPS(Mem{Base: op, Disp: width * i}, acc[i])
 	}
 	pp := Load(Param("p"), GP64())
 	rows := Load(Param("rows"), GP64())
 	vp := GP64()
 	MOVQ(vchunk, vp)
-	Label("axfrow")
-	w := YMM()
+	Label(l + "row")
+	w := vec()
 	VBROADCASTSS(Mem{Base: pp}, w)
 	for i, a := range acc {
-		x := YMM()
-		VMULPS(Mem{Base: vp, Disp: 32 * i}, w, x)
+		x := vec()
+		VMULPS(Mem{Base: vp, Disp: width * i}, w, x)
 		VADDPS(x, a, a)
 	}
 	ADDQ(Imm(4), pp)
 	ADDQ(rowBytes, vp)
 	DECQ(rows)
-	JNZ(LabelRef("axfrow"))
+	JNZ(LabelRef(l + "row"))
 	for i, a := range acc {
-		VMOVUPS(a, Mem{Base: op, Disp: 32 * i})
+		VMOVUPS(a, Mem{Base: op, Disp: width * i})
 	}
-	ADDQ(Imm(128), op)
-	ADDQ(Imm(128), vchunk)
+	ADDQ(U32(chunk), op)
+	ADDQ(U32(chunk), vchunk)
 	DECQ(chunks)
-	JNZ(LabelRef("axfchunk"))
+	JNZ(LabelRef(l + "chunk"))
 	VZEROUPPER()
 	RET()
 }
