@@ -239,9 +239,11 @@ type Tiles struct {
 	// K is the panel GEMM's depth tile in super-blocks (0: whole rows).
 	K int
 	// PanelMinTokens: batches of at least this many tokens widen their
-	// Q4_K/Q6_K rows into panels (where the ISA has the kernel); the
-	// widening costs about as much as 64 tokens' worth of the saving
-	// per token, so small batches keep the K-quant kernels.
+	// Q4_K/Q6_K rows into panels (where the ISA has the kernel). Widening
+	// reads every row once, as the K-quant GEMMs do, plus about 10 ns
+	// per block and row; A/B on the mocks, 2 threads: at 32 tokens the
+	// paths tie, at 64 panels win by 21-27% — so 64, and speculative
+	// verification's 2-16 tokens keep the K-quant kernels.
 	PanelMinTokens int
 }
 
@@ -250,7 +252,7 @@ type Tiles struct {
 // Q8_K activations of a 4096-wide input are 300 KB, which stays in L2
 // while the rows stream past. The panel path takes rows 32 at a time.
 // The autotuner may choose others.
-var DefaultTiles = Tiles{Rows: 16, Tokens: 64, PanelMinTokens: 128}
+var DefaultTiles = Tiles{Rows: 16, Tokens: 64, PanelMinTokens: 64}
 
 // runGEMM is the batched path for Q4_K and Q6_K weights: for each token
 // tile, each row meets the tile's tokens four at a time.

@@ -18,7 +18,7 @@ import (
 func BenchmarkPromptMatmul(b *testing.B) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, cols := range []int{4096, 11008} {
-		for _, T := range []int{64, 512} {
+		for _, T := range []int{32, 64, 512} {
 			w := randMatrix(r, 4096, cols)
 			x := make([]float32, T*cols)
 			for i := range x {
