@@ -19,6 +19,21 @@ func rmsNorm(out, x, w []float32, eps float32) {
 	}
 }
 
+// normTask is rmsNorm over the tokens [t0, t1) of a batch: tokens are
+// independent, so a prompt spreads them over the workers (a struct, not
+// a closure, so a decode step allocates nothing).
+type normTask struct {
+	out, x, w []float32
+	d         int
+	eps       float32
+}
+
+func (n *normTask) Run(_, t0, t1 int) {
+	for t := t0; t < t1; t++ {
+		rmsNorm(n.out[t*n.d:(t+1)*n.d], n.x[t*n.d:(t+1)*n.d], n.w, n.eps)
+	}
+}
+
 // ropeTable holds cos/sin for every position and pair, computed the way
 // ggml does (theta multiplied by theta_scale step by step in float32), so
 // that our rotations round like llama.cpp's.

@@ -31,6 +31,7 @@ type Session struct {
 	x, xn, q, k, v, att, proj, fused, gate, up, logits []float32
 	scratch                                            []*attnScratch // per worker
 	attn                                               attnTask
+	norm                                               normTask
 
 	features Features
 
@@ -295,9 +296,8 @@ func (s *Session) layer(li, T int) {
 	m, c := s.m, &s.m.Config
 	l := &m.layers[li]
 	d, qd, kvd, hd := c.NEmbd, c.QDim(), c.KVDim(), c.HeadDim
-	for t := 0; t < T; t++ {
-		rmsNorm(s.xn[t*d:(t+1)*d], s.x[t*d:(t+1)*d], l.attnNorm, c.NormEps)
-	}
+	s.norm = normTask{out: s.xn, x: s.x, w: l.attnNorm, d: d, eps: c.NormEps}
+	s.e.parallelTokens(&s.norm, T, d)
 	s.project(l.qkv, s.xn, T, [3]split{{s.q, qd}, {s.k, kvd}, {s.v, kvd}}, 3)
 	for t := 0; t < T; t++ {
 		p := s.pos + t
@@ -315,9 +315,8 @@ func (s *Session) layer(li, T int) {
 	for i := range s.x[:T*d] {
 		s.x[i] += s.proj[i]
 	}
-	for t := 0; t < T; t++ {
-		rmsNorm(s.xn[t*d:(t+1)*d], s.x[t*d:(t+1)*d], l.ffnNorm, c.NormEps)
-	}
+	s.norm = normTask{out: s.xn, x: s.x, w: l.ffnNorm, d: d, eps: c.NormEps}
+	s.e.parallelTokens(&s.norm, T, d)
 	s.project(l.gateUp, s.xn, T, [3]split{{s.gate, c.NFF}, {s.up, c.NFF}}, 2)
 	kernels.Active().SwiGLU(s.gate[:T*c.NFF], s.up[:T*c.NFF]) // silu(gate)·up
 	s.e.matmul(s.proj, l.down, s.gate, T)
