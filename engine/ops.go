@@ -19,18 +19,46 @@ func rmsNorm(out, x, w []float32, eps float32) {
 	}
 }
 
-// normTask is rmsNorm over the tokens [t0, t1) of a batch: tokens are
+// normTask is the per-token glue between a layer's matmuls over the
+// tokens [t0, t1) of a batch: the residual add x += add (when add is
+// set), then rmsNorm of x into out (when w is set). Tokens are
 // independent, so a prompt spreads them over the workers (a struct, not
 // a closure, so a decode step allocates nothing).
 type normTask struct {
-	out, x, w []float32
-	d         int
-	eps       float32
+	out, x, w, add []float32
+	d              int
+	eps            float32
 }
 
 func (n *normTask) Run(_, t0, t1 int) {
 	for t := t0; t < t1; t++ {
-		rmsNorm(n.out[t*n.d:(t+1)*n.d], n.x[t*n.d:(t+1)*n.d], n.w, n.eps)
+		x := n.x[t*n.d : (t+1)*n.d]
+		if n.add != nil {
+			for i, a := range n.add[t*n.d : (t+1)*n.d] {
+				x[i] += a
+			}
+		}
+		if n.w != nil {
+			rmsNorm(n.out[t*n.d:(t+1)*n.d], x, n.w, n.eps)
+		}
+	}
+}
+
+// ropeTask rotates the queries and keys of tokens [t0, t1) of a batch
+// (positions pos+t).
+type ropeTask struct {
+	r           *ropeTable
+	q, k        []float32
+	qd, kvd     int
+	nh, nkv, hd int
+	pos         int
+	neox        bool
+}
+
+func (r *ropeTask) Run(_, t0, t1 int) {
+	for t := t0; t < t1; t++ {
+		r.r.apply(r.q[t*r.qd:(t+1)*r.qd], r.nh, r.hd, r.pos+t, r.neox)
+		r.r.apply(r.k[t*r.kvd:(t+1)*r.kvd], r.nkv, r.hd, r.pos+t, r.neox)
 	}
 }
 

@@ -32,6 +32,7 @@ type Session struct {
 	scratch                                            []*attnScratch // per worker
 	attn                                               attnTask
 	norm                                               normTask
+	rope                                               ropeTask
 
 	features Features
 
@@ -299,11 +300,10 @@ func (s *Session) layer(li, T int) {
 	s.norm = normTask{out: s.xn, x: s.x, w: l.attnNorm, d: d, eps: c.NormEps}
 	s.e.parallelTokens(&s.norm, T, d)
 	s.project(l.qkv, s.xn, T, [3]split{{s.q, qd}, {s.k, kvd}, {s.v, kvd}}, 3)
-	for t := 0; t < T; t++ {
-		p := s.pos + t
-		m.rope.apply(s.q[t*qd:(t+1)*qd], c.NHead, hd, p, c.RopeNeox)
-		m.rope.apply(s.k[t*kvd:(t+1)*kvd], c.NHeadKV, hd, p, c.RopeNeox)
-		s.cache.Put(li, p, s.k[t*kvd:(t+1)*kvd], s.v[t*kvd:(t+1)*kvd])
+	s.rope = ropeTask{r: m.rope, q: s.q, k: s.k, qd: qd, kvd: kvd, nh: c.NHead, nkv: c.NHeadKV, hd: hd, pos: s.pos, neox: c.RopeNeox}
+	s.e.parallelTokens(&s.rope, T, qd+kvd)
+	for t := 0; t < T; t++ { // the cache's quantizer has one scratch row: in order
+		s.cache.Put(li, s.pos+t, s.k[t*kvd:(t+1)*kvd], s.v[t*kvd:(t+1)*kvd])
 	}
 	// Causal attention: token t sees positions 0..pos+t. Jobs are (KV
 	// head, block of flashQueries tokens); each takes a whole group of
@@ -312,17 +312,13 @@ func (s *Session) layer(li, T int) {
 	s.attn.layer, s.attn.T = li, T
 	s.e.parallelChunk(&s.attn, c.NHeadKV*((T+flashQueries-1)/flashQueries), (s.pos+T)*hd*min(T, flashQueries), 1)
 	s.e.matmul(s.proj, l.wo, s.att, T)
-	for i := range s.x[:T*d] {
-		s.x[i] += s.proj[i]
-	}
-	s.norm = normTask{out: s.xn, x: s.x, w: l.ffnNorm, d: d, eps: c.NormEps}
+	s.norm = normTask{out: s.xn, x: s.x, w: l.ffnNorm, add: s.proj, d: d, eps: c.NormEps} // residual, then norm
 	s.e.parallelTokens(&s.norm, T, d)
 	s.project(l.gateUp, s.xn, T, [3]split{{s.gate, c.NFF}, {s.up, c.NFF}}, 2)
 	kernels.Active().SwiGLU(s.gate[:T*c.NFF], s.up[:T*c.NFF]) // silu(gate)·up
 	s.e.matmul(s.proj, l.down, s.gate, T)
-	for i := range s.x[:T*d] {
-		s.x[i] += s.proj[i]
-	}
+	s.norm = normTask{x: s.x, add: s.proj, d: d} // residual only
+	s.e.parallelTokens(&s.norm, T, d)
 }
 
 // attnTask is the attention loop over (token, head) pairs.
