@@ -15959,11 +15959,12 @@ pn16d:
 // func panelQsQ4KAVX512(src *byte, rowStride int, dst *byte)
 // Requires: AVX, AVX512BW, AVX512F
 TEXT ·panelQsQ4KAVX512(SB), NOSPLIT, $0-24
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Z0
 	MOVQ         src+0(FP), AX
 	MOVQ         rowStride+8(FP), CX
 	MOVQ         dst+16(FP), DX
-	MOVL         $0x0f0f0f0f, BX
-	VPBROADCASTD BX, Z0
 	MOVQ         AX, BX
 	VPANDD       16(BX), Z0, Z1
 	ADDQ         CX, BX
@@ -16444,9 +16445,9 @@ TEXT ·panelQsQ4KAVX512(SB), NOSPLIT, $0-24
 	VMOVDQU64    Z2, 7808(DX)
 	VMOVDQU64    Z6, 7936(DX)
 	VMOVDQU64    Z1, 8064(DX)
-	MOVQ         CX, BX
-	SHLQ         $0x04, BX
-	ADDQ         BX, AX
+	SHLQ         $0x04, CX
+	ADDQ         CX, AX
+	SHRQ         $0x04, CX
 	MOVQ         AX, BX
 	VPANDD       16(BX), Z0, Z1
 	ADDQ         CX, BX
@@ -16939,11 +16940,14 @@ TEXT ·panelScalesQ4KAVX512(SB), NOSPLIT, $0-40
 	MOVQ         mn+24(FP), BX
 	MOVQ         dm+32(FP), SI
 	MOVL         $0x0000003f, DI
-	VPBROADCASTD DI, Z0
+	VMOVD        DI, X0
+	VPBROADCASTD X0, Z0
 	MOVL         $0x0000000f, DI
-	VPBROADCASTD DI, Z1
+	VMOVD        DI, X1
+	VPBROADCASTD X1, Z1
 	MOVL         $0x00000003, DI
-	VPBROADCASTD DI, Z2
+	VMOVD        DI, X2
+	VPBROADCASTD X2, Z2
 	MOVQ         CX, DI
 	SHLQ         $0x02, DI
 	MOVQ         AX, R8
@@ -17251,15 +17255,15 @@ TEXT ·panelScalesQ4KAVX512(SB), NOSPLIT, $0-40
 // func panelQsQ6KAVX512(src *byte, rowStride int, dst *byte)
 // Requires: AVX, AVX512BW, AVX512F
 TEXT ·panelQsQ6KAVX512(SB), NOSPLIT, $0-24
+	MOVL            $0x0f0f0f0f, AX
+	VMOVD           AX, X0
+	VPBROADCASTD    X0, Z0
+	MOVL            $0x03030303, AX
+	VMOVD           AX, X1
+	VPBROADCASTD    X1, Z1
 	MOVQ            src+0(FP), AX
 	MOVQ            rowStride+8(FP), CX
 	MOVQ            dst+16(FP), DX
-	MOVL            $0x0f0f0f0f, BX
-	VPBROADCASTD    BX, Z0
-	MOVL            $0x03030303, BX
-	VPBROADCASTD    BX, Z1
-	MOVQ            CX, SI
-	SHLQ            $0x04, SI
 	MOVQ            AX, BX
 	VMOVDQU64       (BX), Z2
 	VBROADCASTI64X4 128(BX), Z3
@@ -18220,7 +18224,9 @@ TEXT ·panelQsQ6KAVX512(SB), NOSPLIT, $0-24
 	VMOVDQU64       Z3, 7808(DX)
 	VMOVDQU64       Z7, 7936(DX)
 	VMOVDQU64       Z2, 8064(DX)
-	ADDQ            SI, AX
+	SHLQ            $0x04, CX
+	ADDQ            CX, AX
+	SHRQ            $0x04, CX
 	MOVQ            AX, BX
 	VMOVDQU64       (BX), Z2
 	VBROADCASTI64X4 128(BX), Z3

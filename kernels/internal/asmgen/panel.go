@@ -217,50 +217,61 @@ func gemmPanelQ8KAVX512x4(sub int) {
 func panelQsQ4KAVX512() {
 	TEXT("panelQsQ4KAVX512", NOSPLIT, "func(src *byte, rowStride int, dst *byte)")
 	Pragma("noescape")
+	mask := ZMM()
+	broadcastConst(mask, nibbleMask)
+	panelQuadsFromRows(func(p Register, half, kind int) VecVirtual {
+		v := ZMM()
+		m := Mem{Base: p, Disp: q4kQs + 64*half}
+		if kind == 0 {
+			VPANDD(m, mask, v)
+		} else {
+			VPSRLW(Imm(4), m, v)
+			VPANDD(mask, v, v)
+		}
+		return v
+	}, func(half, kind, d int) int {
+		// Dword d of the vector: weights 4d.. of this 64-byte half's
+		// nibble kind; dwords 8-15 are the next 32-byte chunk, 64
+		// weights on.
+		quad := 32*half + 8*kind + d
+		if d >= 8 {
+			quad += 8
+		}
+		return quad
+	})
+}
+
+// panelQuadsFromRows is the loop the panel builders share, for one
+// super-block of 32 rows (src: row 0's block, rows rowStride bytes
+// apart; dst: the panel's block): for each group of 16 rows, half
+// (h = 0, 1) and kind (k = 0, 1), row(p, h, k) builds the vector of 16
+// quads of the row at p, the 16 rows' vectors are transposed, and
+// column d is stored as the panel's quad(h, k, d).
+func panelQuadsFromRows(row func(p Register, half, kind int) VecVirtual, quad func(half, kind, d int) int) {
 	src := Load(Param("src"), GP64())
 	stride := Load(Param("rowStride"), GP64())
 	dst := Load(Param("dst"), GP64())
-	mask := ZMM()
-	tmp := GP32()
-	MOVL(U32(nibbleMask), tmp)
-	VPBROADCASTD(tmp, mask)
 	p := GP64()
 	for grp := 0; grp < 2; grp++ {
-		for half := 0; half < 2; half++ { // bytes 0-63 or 64-127 of the nibbles
-			for nib := 0; nib < 2; nib++ {
+		for half := 0; half < 2; half++ {
+			for kind := 0; kind < 2; kind++ {
 				MOVQ(src, p)
 				var rows [16]VecVirtual
 				for r := range rows {
-					rows[r] = ZMM()
-					m := Mem{Base: p, Disp: q4kQs + 64*half}
-					if nib == 0 {
-						VPANDD(m, mask, rows[r])
-					} else {
-						VPSRLW(Imm(4), m, rows[r])
-						VPANDD(mask, rows[r], rows[r])
-					}
+					rows[r] = row(p, half, kind)
 					if r < 15 {
 						ADDQ(stride, p)
 					}
 				}
-				cols := transpose16x16(rows)
-				for d, v := range cols {
-					// Dword d of the vector: weights 4d.. of this 64-byte
-					// half's nibble kind; dwords 8-15 are the next 32-byte
-					// chunk, 64 weights on.
-					quad := 32*half + 8*nib + d
-					if d >= 8 {
-						quad += 8
-					}
-					VMOVDQU64(v, Mem{Base: dst, Disp: quad*panelQuad + 64*grp})
+				for d, v := range transpose16x16(rows) {
+					VMOVDQU64(v, Mem{Base: dst, Disp: quad(half, kind, d)*panelQuad + 64*grp})
 				}
 			}
 		}
-		if grp == 0 {
-			// On to rows 16-31.
-			MOVQ(stride, tmp.As64())
-			SHLQ(Imm(4), tmp.As64())
-			ADDQ(tmp.As64(), src)
+		if grp == 0 { // on to rows 16-31
+			SHLQ(Imm(4), stride)
+			ADDQ(stride, src)
+			SHRQ(Imm(4), stride)
 		}
 	}
 	VZEROUPPER()
@@ -326,13 +337,10 @@ func panelScalesQ4KAVX512() {
 	sc := Load(Param("sc"), GP64())
 	mn := Load(Param("mn"), GP64())
 	dm := Load(Param("dm"), GP64())
-	konst := func(v uint32) VecVirtual {
-		r, t := ZMM(), GP32()
-		MOVL(U32(v), t)
-		VPBROADCASTD(t, r)
-		return r
-	}
-	m63, m15, m3 := konst(63), konst(15), konst(3)
+	m63, m15, m3 := ZMM(), ZMM(), ZMM()
+	broadcastConst(m63, 63)
+	broadcastConst(m15, 15)
+	broadcastConst(m3, 3)
 	s4 := GP64()
 	MOVQ(stride, s4)
 	SHLQ(Imm(2), s4)
@@ -431,55 +439,25 @@ func panelScalesQ4KAVX512() {
 func panelQsQ6KAVX512() {
 	TEXT("panelQsQ6KAVX512", NOSPLIT, "func(src *byte, rowStride int, dst *byte)")
 	Pragma("noescape")
-	src := Load(Param("src"), GP64())
-	stride := Load(Param("rowStride"), GP64())
-	dst := Load(Param("dst"), GP64())
-	konst := func(v uint32) VecVirtual {
-		r, t := ZMM(), GP32()
-		MOVL(U32(v), t)
-		VPBROADCASTD(t, r)
-		return r
-	}
-	m15, m3 := konst(0x0f0f0f0f), konst(0x03030303)
+	m15, m3 := ZMM(), ZMM()
+	broadcastConst(m15, 0x0f0f0f0f)
+	broadcastConst(m3, 0x03030303)
 	const ql, qh = 0, 128 // BlockQ6K offsets
-	p, s16 := GP64(), GP64()
-	MOVQ(stride, s16)
-	SHLQ(Imm(4), s16)
-	for grp := 0; grp < 2; grp++ {
-		for half := 0; half < 2; half++ {
-			for kind := 0; kind < 2; kind++ { // low nibbles, then high
-				MOVQ(src, p)
-				var rows [16]VecVirtual
-				for r := range rows {
-					x, zb, z2, zs := ZMM(), ZMM(), ZMM(), ZMM()
-					VMOVDQU64(Mem{Base: p, Disp: ql + 64*half}, x)
-					VBROADCASTI64X4(Mem{Base: p, Disp: qh + 32*half}, zb)
-					VPSRLW(U8(2), zb, z2)
-					VINSERTI64X4(U8(1), z2.AsY(), zb, zs) // [qh | qh>>2]
-					if kind == 1 {
-						VPSRLW(U8(4), x, x)
-						VPSRLW(U8(4), zs, zs)
-					}
-					rows[r] = ZMM()
-					VPANDD(m15, x, rows[r])
-					VPANDD(m3, zs, zs)
-					VPSLLW(U8(4), zs, zs)
-					VPORD(zs, rows[r], rows[r])
-					if r < 15 {
-						ADDQ(stride, p)
-					}
-				}
-				cols := transpose16x16(rows)
-				for d, v := range cols {
-					quad := 32*half + 16*kind + d
-					VMOVDQU64(v, Mem{Base: dst, Disp: quad*panelQuad + 64*grp})
-				}
-			}
+	panelQuadsFromRows(func(p Register, half, kind int) VecVirtual {
+		x, zb, z2, zs := ZMM(), ZMM(), ZMM(), ZMM()
+		VMOVDQU64(Mem{Base: p, Disp: ql + 64*half}, x)
+		VBROADCASTI64X4(Mem{Base: p, Disp: qh + 32*half}, zb)
+		VPSRLW(U8(2), zb, z2)
+		VINSERTI64X4(U8(1), z2.AsY(), zb, zs) // [qh | qh>>2]
+		if kind == 1 {                        // high nibbles, qh bits 4-7
+			VPSRLW(U8(4), x, x)
+			VPSRLW(U8(4), zs, zs)
 		}
-		if grp == 0 {
-			ADDQ(s16, src) // rows 16-31
-		}
-	}
-	VZEROUPPER()
-	RET()
+		v := ZMM()
+		VPANDD(m15, x, v)
+		VPANDD(m3, zs, zs)
+		VPSLLW(U8(4), zs, zs)
+		VPORD(zs, v, v)
+		return v
+	}, func(half, kind, d int) int { return 32*half + 16*kind + d })
 }
