@@ -44,7 +44,7 @@ func (m *matmulTask) runPanels(w, r0, r1 int) int {
 				m.ops.GemmPanelQ8Kx4(&sc.p, k0, kn, a[t*nb+k0:], nb, sc.tail[:], kernels.PanelRows, k0 > 0)
 			}
 		}
-		for c := 0; m.T%4 != 0 && c < T%4; c++ {
+		for c := 0; c < T%4; c++ { // the tail's columns kept
 			t := T/4*4 + c
 			copy(m.out[t*rows+r0:t*rows+r0+kernels.PanelRows], sc.tail[c*kernels.PanelRows:])
 		}

@@ -401,22 +401,19 @@ func BenchmarkGemmPanel(b *testing.B) {
 	w4, w6 := randQ4K(r, PanelRows*nb), randQ6K(r, PanelRows*nb)
 	a := randQ8KCols(r, 4, nb)
 	eachISA(b, func(isa string, o *Ops) {
-		b.Run("build-q4_k-"+isa, func(b *testing.B) {
-			var p Panel
-			for b.Loop() {
-				o.PanelFromQ4K(&p, w4, nb)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*PanelRows), "ns/block-row")
-		})
-	}, "avx2", "avxvnni", "avx2-float")
-	eachISA(b, func(isa string, o *Ops) {
-		b.Run("build-q6_k-"+isa, func(b *testing.B) {
-			var p Panel
-			for b.Loop() {
-				o.PanelFromQ6K(&p, w6, nb)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*PanelRows), "ns/block-row")
-		})
+		for _, typ := range []string{"q4_k", "q6_k"} {
+			b.Run("build-"+typ+"-"+isa, func(b *testing.B) {
+				var p Panel
+				for b.Loop() {
+					if typ == "q4_k" {
+						o.PanelFromQ4K(&p, w4, nb)
+					} else {
+						o.PanelFromQ6K(&p, w6, nb)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*PanelRows), "ns/block-row")
+			})
+		}
 	}, "avx2", "avxvnni", "avx2-float")
 	for _, typ := range []string{"q4_k", "q6_k"} {
 		var p Panel

@@ -95,12 +95,7 @@ func GemvQ4KR4Q8K(w []BlockQ4KR4, a []BlockQ8K, out *[4]float32) {
 }
 
 // AsQ4KR4 views raw bytes (a multiple of BlockQ4KR4Size) as blocks.
-func AsQ4KR4(b []byte) []BlockQ4KR4 {
-	if len(b) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*BlockQ4KR4)(unsafe.Pointer(&b[0])), len(b)/BlockQ4KR4Size)
-}
+func AsQ4KR4(b []byte) []BlockQ4KR4 { return asBlocks[BlockQ4KR4](b, BlockQ4KR4Size) }
 
 // GemmQ4KR4Q8Kx4 is the Go twin of the repacked 4×4 GEMM kernel.
 func GemmQ4KR4Q8Kx4(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32) {
@@ -117,9 +112,15 @@ func GemmQ4KR4Q8Kx4(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32) 
 // c's four rows go to out[c·ostride : c·ostride+4] (the engine's
 // token-major output, ostride = the matrix's row count).
 func GemmQ4KR4Q8Kx8(w []BlockQ4KR4, a []BlockQ8K, stride int, out []float32, ostride int) {
+	gemmR4x8(w, a, stride, out, ostride, GemmQ4KR4Q8Kx4)
+}
+
+// gemmR4x8 is an 8-column repacked GEMM from two 4×4 ones (row r of
+// column c at x4's out[4r+c]), stored token-major: out[c·ostride + r].
+func gemmR4x8[B any](w []B, a []BlockQ8K, stride int, out []float32, ostride int, x4 func([]B, []BlockQ8K, int, *[16]float32)) {
 	var half [16]float32
 	for g := 0; g < 2; g++ {
-		GemmQ4KR4Q8Kx4(w, a[4*g*stride:], stride, &half)
+		x4(w, a[4*g*stride:], stride, &half)
 		for r := 0; r < 4; r++ {
 			for c := 0; c < 4; c++ {
 				out[(4*g+c)*ostride+r] = half[4*r+c]

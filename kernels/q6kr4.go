@@ -105,12 +105,7 @@ func GemvQ6KR4Q8K(w []BlockQ6KR4, a []BlockQ8K, out *[4]float32) {
 }
 
 // AsQ6KR4 views raw bytes (a multiple of BlockQ6KR4Size) as blocks.
-func AsQ6KR4(b []byte) []BlockQ6KR4 {
-	if len(b) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*BlockQ6KR4)(unsafe.Pointer(&b[0])), len(b)/BlockQ6KR4Size)
-}
+func AsQ6KR4(b []byte) []BlockQ6KR4 { return asBlocks[BlockQ6KR4](b, BlockQ6KR4Size) }
 
 // GemmQ6KR4Q8Kx4 is the Go twin of the repacked 4×4 Q6_K GEMM kernel:
 // out[4r+c] is DotQ6KQ8K of row r and column c (a[c*stride:]).
@@ -127,13 +122,5 @@ func GemmQ6KR4Q8Kx4(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32) 
 // GemmQ6KR4Q8Kx8 is the Go twin of the 4-row × 8-column Q6_K kernel,
 // stored token-major like GemmQ4KR4Q8Kx8: out[c·ostride + r].
 func GemmQ6KR4Q8Kx8(w []BlockQ6KR4, a []BlockQ8K, stride int, out []float32, ostride int) {
-	var half [16]float32
-	for g := 0; g < 2; g++ {
-		GemmQ6KR4Q8Kx4(w, a[4*g*stride:], stride, &half)
-		for r := 0; r < 4; r++ {
-			for c := 0; c < 4; c++ {
-				out[(4*g+c)*ostride+r] = half[4*r+c]
-			}
-		}
-	}
+	gemmR4x8(w, a, stride, out, ostride, GemmQ6KR4Q8Kx4)
 }
