@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"asdsl-bench/engine/gguf"
+	"asdsl-bench/engine/hugemem"
 )
 
 // layer holds one transformer block's weights. Projections are either
@@ -33,19 +34,9 @@ type Model struct {
 	layers  []layer
 	rope    *ropeTable
 
-	repackOnce   sync.Once
-	prefetchOnce sync.Once
-}
-
-// repackOne repacks w and, if it was, lets its mapped pages leave the
-// resident set: the kernels read the copy from then on, and the file's
-// pages would only double the process's memory (they fault back in if a
-// path without repacked kernels reads them).
-func (m *Model) repackOne(w *Matrix) {
-	w.RepackR4()
-	if w.R4 != nil || w.R6 != nil {
-		_ = m.File.DontNeed(w.Data) // advice only; a no-op for models parsed from memory
-	}
+	repackOnce    sync.Once
+	releaseRepack func() // frees the repacked weights' arena
+	prefetchOnce  sync.Once
 }
 
 // startPrefetch starts the prefetch thread, once per model: it walks the
@@ -55,15 +46,7 @@ func (m *Model) repackOne(w *Matrix) {
 // advises: nothing waits for it, and it ends when the walk is done.
 func (m *Model) startPrefetch() {
 	m.prefetchOnce.Do(func() {
-		order := []*Matrix{m.tokEmb}
-		for i := range m.layers {
-			l := &m.layers[i]
-			order = append(order, l.qkv...)
-			order = append(order, l.wo)
-			order = append(order, l.gateUp...)
-			order = append(order, l.down)
-		}
-		order = append(order, m.output)
+		order := append([]*Matrix{m.tokEmb}, m.projections()...)
 		go func() {
 			for _, w := range order {
 				_ = gguf.WillNeed(w.Data) // advice only; a refusal costs nothing but speed
@@ -72,18 +55,38 @@ func (m *Model) startPrefetch() {
 	})
 }
 
-// repackR4 repacks every Q4_K projection four rows at a time for the
-// decode GEMV (once per model; sessions share it). It costs a copy of
-// those weights in memory and, for a 7B Q4_K_M model, a few seconds.
+// repackR4 repacks every Q4_K and Q6_K projection four rows at a time
+// for the decode GEMV (once per model; sessions share it). It costs a
+// copy of those weights in memory and, for a 7B Q4_K_M model, a few
+// seconds. The copies share one hugemem arena, so small matrices get
+// 2 MiB pages too; each starts on a cache line. Then the file's pages
+// of each repacked matrix may leave the resident set: the kernels read
+// the copy from then on, and the mapped pages would only double the
+// process's memory (they fault back in if a path without repacked
+// kernels, such as the prompt GEMM, reads them).
 func (m *Model) repackR4() {
 	m.repackOnce.Do(func() {
-		for i := range m.layers {
-			l := &m.layers[i]
-			for _, w := range slices.Concat(l.qkv, l.gateUp, []*Matrix{l.wo, l.down}) {
-				m.repackOne(w)
-			}
+		const align = 64
+		ws := m.projections()
+		total := 0
+		for _, w := range ws {
+			total += (w.RepackBytes() + align - 1) &^ (align - 1)
 		}
-		m.repackOne(m.output)
+		if total == 0 {
+			return
+		}
+		arena, release := hugemem.Alloc(total)
+		m.releaseRepack = release
+		off := 0
+		for _, w := range ws {
+			n := w.RepackBytes()
+			if n == 0 {
+				continue // not repacked, or the tied output already is
+			}
+			w.RepackInto(arena[off : off+n : off+n])
+			off += (n + align - 1) &^ (align - 1)
+			_ = m.File.DontNeed(w.Data) // advice only; a no-op for models parsed from memory
+		}
 	})
 }
 
@@ -168,23 +171,42 @@ func FromFile(f *gguf.File) (*Model, error) {
 	return m, nil
 }
 
-// Close releases the file mapping.
-func (m *Model) Close() error { return m.File.Close() }
+// Close releases the repacked weights and the file mapping. No session
+// of the model may be running.
+func (m *Model) Close() error {
+	for _, w := range m.projections() {
+		w.Release()
+	}
+	if m.releaseRepack != nil {
+		m.releaseRepack()
+	}
+	return m.File.Close()
+}
+
+// projections lists the matrices one decode step multiplies by, in the
+// order a forward pass reads them: each layer's q,k,v (or qkv), output
+// projection, gate and up (or gate+up) and down, then the output head.
+// The embedding table is not among them: a step reads one row of it.
+func (m *Model) projections() []*Matrix {
+	var ws []*Matrix
+	for i := range m.layers {
+		l := &m.layers[i]
+		ws = append(ws, l.qkv...)
+		ws = append(ws, l.wo)
+		ws = append(ws, l.gateUp...)
+		ws = append(ws, l.down)
+	}
+	return append(ws, m.output)
+}
 
 // WeightBytes is the number of bytes one decode step streams: every
-// matrix except the embedding table, of which one row is read.
+// projection (the embedding table contributes one row).
 func (m *Model) WeightBytes() int64 {
 	var n int64
-	for _, l := range m.layers {
-		for _, w := range l.qkv {
-			n += w.Bytes()
-		}
-		for _, w := range l.gateUp {
-			n += w.Bytes()
-		}
-		n += l.wo.Bytes() + l.down.Bytes()
+	for _, w := range m.projections() {
+		n += w.Bytes()
 	}
-	return n + m.output.Bytes()
+	return n
 }
 
 // MatmulMACs is the number of multiply-adds one token's matrix products
@@ -193,18 +215,9 @@ func (m *Model) WeightBytes() int64 {
 // own products (which grow with position) are not included.
 func (m *Model) MatmulMACs() int64 {
 	var n int64
-	add := func(w *Matrix) { n += int64(w.Rows) * int64(w.Cols) }
-	for _, l := range m.layers {
-		for _, w := range l.qkv {
-			add(w)
-		}
-		for _, w := range l.gateUp {
-			add(w)
-		}
-		add(l.wo)
-		add(l.down)
+	for _, w := range m.projections() {
+		n += int64(w.Rows) * int64(w.Cols)
 	}
-	add(m.output)
 	return n
 }
 

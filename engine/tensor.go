@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"asdsl-bench/engine/gguf"
+	"asdsl-bench/engine/hugemem"
 	"asdsl-bench/kernels"
 )
 
@@ -25,29 +26,79 @@ type Matrix struct {
 	R4 []kernels.BlockQ4KR4
 	// R6 is the same for Q6_K matrices (kernels.BlockQ6KR4), or nil.
 	R6 []kernels.BlockQ6KR4
+	// releaseRepack frees R4/R6's memory when RepackR4 allocated it;
+	// nil when none or when the owner (a Model's arena) frees it.
+	releaseRepack func()
 }
 
 // RepackR4 fills R4 (Q4_K) or R6 (Q6_K) for a matrix whose rows come in
-// fours, on all cores; other matrices are left as they are. Not safe to
-// call while the matrix is in use.
+// fours, on all cores, in memory of its own (see RepackInto); other
+// matrices are left as they are. Not safe to call while the matrix is in
+// use.
 func (m *Matrix) RepackR4() {
-	if m.Rows%4 != 0 || m.R4 != nil || m.R6 != nil {
+	n := m.RepackBytes()
+	if n == 0 {
 		return
+	}
+	b, release := hugemem.Alloc(n)
+	m.releaseRepack = release
+	// The memory is off the Go heap: Release frees it, and so does this
+	// cleanup if the Matrix is dropped without one (release is
+	// idempotent).
+	runtime.AddCleanup(m, func(f func()) { f() }, release)
+	m.RepackInto(b)
+}
+
+// RepackBytes is the size of the repacked copy RepackInto would write:
+// 0 when the matrix is not repacked (not Q4_K/Q6_K, rows not in fours,
+// already repacked, or no kernel on this ISA reads repacked Q6_K).
+func (m *Matrix) RepackBytes() int {
+	if m.Rows%4 != 0 || m.R4 != nil || m.R6 != nil {
+		return 0
+	}
+	blocks := m.Rows / 4 * (m.Cols / kernels.QK_K)
+	switch m.Type {
+	case gguf.TypeQ4_K:
+		return blocks * kernels.BlockQ4KR4Size
+	case gguf.TypeQ6_K:
+		if kernels.Active().GemvQ6KR4Q8K == nil {
+			return 0 // no kernel reads it on this ISA: save the memory
+		}
+		return blocks * kernels.BlockQ6KR4Size
+	}
+	return 0
+}
+
+// RepackInto writes the repacked copy into b (len RepackBytes(), which
+// the caller owns and must keep for the matrix's life) and points R4 or
+// R6 at it. Decode streams this copy every token: callers give it
+// hugemem memory so it sits in 2 MiB pages where the OS allows.
+func (m *Matrix) RepackInto(b []byte) {
+	if n := m.RepackBytes(); n == 0 || len(b) != n {
+		panic(fmt.Sprintf("engine: repack of %s into %d bytes, needs %d", m.Name, len(b), n)) // caller bug
 	}
 	nb := m.Cols / kernels.QK_K
 	groups := m.Rows / 4
 	switch m.Type {
 	case gguf.TypeQ4_K:
-		r4, src := make([]kernels.BlockQ4KR4, groups*nb), kernels.AsQ4K(m.Data)
+		r4, src := kernels.AsQ4KR4(b), kernels.AsQ4K(m.Data)
 		forGroups(groups, func(g int) { kernels.RepackQ4KR4(src[4*g*nb:4*(g+1)*nb], r4[g*nb:(g+1)*nb]) })
 		m.R4 = r4
 	case gguf.TypeQ6_K:
-		if kernels.Active().GemvQ6KR4Q8K == nil {
-			return // no kernel reads it on this ISA: save the memory
-		}
-		r6, src := make([]kernels.BlockQ6KR4, groups*nb), kernels.AsQ6K(m.Data)
+		r6, src := kernels.AsQ6KR4(b), kernels.AsQ6K(m.Data)
 		forGroups(groups, func(g int) { kernels.RepackQ6KR4(src[4*g*nb:4*(g+1)*nb], r6[g*nb:(g+1)*nb]) })
 		m.R6 = r6
+	}
+}
+
+// Release drops the repacked copy (R4/R6), freeing it if RepackR4
+// allocated it; the matrix then reads Data again. Not safe to call while
+// the matrix is in use.
+func (m *Matrix) Release() {
+	m.R4, m.R6 = nil, nil
+	if m.releaseRepack != nil {
+		m.releaseRepack()
+		m.releaseRepack = nil
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"asdsl-bench/engine/hugemem"
 	"fmt"
 	"strings"
 	"time"
@@ -50,6 +51,7 @@ func runMachine(args []string) error {
 		}
 		fmt.Printf("  %-8s %s\n", s.Name, state)
 	}
+	fmt.Printf("memory:     %s\n", hugemem.Mode())
 	if *bw {
 		fmt.Printf("memory bandwidth (%d MiB working set, best of %d):\n", *sizeMiB, *reps)
 		for t := 1; t <= c.OSCPUs; t *= 2 {
