@@ -312,6 +312,10 @@ func avx512Ops() Ops {
 	o.GemmQ4KQ8Kx4 = gemmQ4KQ8KAVX512x4Slices
 	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVX512x4rows, BlockQ4KSize)
 	o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512)
+	if cpuid.CPU.Supports(cpuid.GFNI) {
+		// One instruction for the high nibbles (Ice Lake, Zen 4 and later).
+		o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512GFNI)
+	}
 	o.GemvQ6KR4Q8K = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX512)
 	o.GemmQ6KR4Q8Kx4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x4)
 	o.GemmQ4KR4Q8Kx4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x4)

@@ -6201,6 +6201,282 @@ DATA q4kr4ScaleDwords<>+510(SB)/1, $0x80
 DATA q4kr4ScaleDwords<>+511(SB)/1, $0x80
 GLOBL q4kr4ScaleDwords<>(SB), RODATA|NOPTR, $512
 
+DATA q4kr4PairScaleShuf<>+0(SB)/1, $0x00
+DATA q4kr4PairScaleShuf<>+1(SB)/1, $0x01
+DATA q4kr4PairScaleShuf<>+2(SB)/1, $0x00
+DATA q4kr4PairScaleShuf<>+3(SB)/1, $0x01
+DATA q4kr4PairScaleShuf<>+4(SB)/1, $0x00
+DATA q4kr4PairScaleShuf<>+5(SB)/1, $0x01
+DATA q4kr4PairScaleShuf<>+6(SB)/1, $0x00
+DATA q4kr4PairScaleShuf<>+7(SB)/1, $0x01
+DATA q4kr4PairScaleShuf<>+8(SB)/1, $0x02
+DATA q4kr4PairScaleShuf<>+9(SB)/1, $0x03
+DATA q4kr4PairScaleShuf<>+10(SB)/1, $0x02
+DATA q4kr4PairScaleShuf<>+11(SB)/1, $0x03
+DATA q4kr4PairScaleShuf<>+12(SB)/1, $0x02
+DATA q4kr4PairScaleShuf<>+13(SB)/1, $0x03
+DATA q4kr4PairScaleShuf<>+14(SB)/1, $0x02
+DATA q4kr4PairScaleShuf<>+15(SB)/1, $0x03
+DATA q4kr4PairScaleShuf<>+16(SB)/1, $0x00
+DATA q4kr4PairScaleShuf<>+17(SB)/1, $0x01
+DATA q4kr4PairScaleShuf<>+18(SB)/1, $0x00
+DATA q4kr4PairScaleShuf<>+19(SB)/1, $0x01
+DATA q4kr4PairScaleShuf<>+20(SB)/1, $0x00
+DATA q4kr4PairScaleShuf<>+21(SB)/1, $0x01
+DATA q4kr4PairScaleShuf<>+22(SB)/1, $0x00
+DATA q4kr4PairScaleShuf<>+23(SB)/1, $0x01
+DATA q4kr4PairScaleShuf<>+24(SB)/1, $0x02
+DATA q4kr4PairScaleShuf<>+25(SB)/1, $0x03
+DATA q4kr4PairScaleShuf<>+26(SB)/1, $0x02
+DATA q4kr4PairScaleShuf<>+27(SB)/1, $0x03
+DATA q4kr4PairScaleShuf<>+28(SB)/1, $0x02
+DATA q4kr4PairScaleShuf<>+29(SB)/1, $0x03
+DATA q4kr4PairScaleShuf<>+30(SB)/1, $0x02
+DATA q4kr4PairScaleShuf<>+31(SB)/1, $0x03
+DATA q4kr4PairScaleShuf<>+32(SB)/1, $0x00
+DATA q4kr4PairScaleShuf<>+33(SB)/1, $0x01
+DATA q4kr4PairScaleShuf<>+34(SB)/1, $0x00
+DATA q4kr4PairScaleShuf<>+35(SB)/1, $0x01
+DATA q4kr4PairScaleShuf<>+36(SB)/1, $0x00
+DATA q4kr4PairScaleShuf<>+37(SB)/1, $0x01
+DATA q4kr4PairScaleShuf<>+38(SB)/1, $0x00
+DATA q4kr4PairScaleShuf<>+39(SB)/1, $0x01
+DATA q4kr4PairScaleShuf<>+40(SB)/1, $0x02
+DATA q4kr4PairScaleShuf<>+41(SB)/1, $0x03
+DATA q4kr4PairScaleShuf<>+42(SB)/1, $0x02
+DATA q4kr4PairScaleShuf<>+43(SB)/1, $0x03
+DATA q4kr4PairScaleShuf<>+44(SB)/1, $0x02
+DATA q4kr4PairScaleShuf<>+45(SB)/1, $0x03
+DATA q4kr4PairScaleShuf<>+46(SB)/1, $0x02
+DATA q4kr4PairScaleShuf<>+47(SB)/1, $0x03
+DATA q4kr4PairScaleShuf<>+48(SB)/1, $0x00
+DATA q4kr4PairScaleShuf<>+49(SB)/1, $0x01
+DATA q4kr4PairScaleShuf<>+50(SB)/1, $0x00
+DATA q4kr4PairScaleShuf<>+51(SB)/1, $0x01
+DATA q4kr4PairScaleShuf<>+52(SB)/1, $0x00
+DATA q4kr4PairScaleShuf<>+53(SB)/1, $0x01
+DATA q4kr4PairScaleShuf<>+54(SB)/1, $0x00
+DATA q4kr4PairScaleShuf<>+55(SB)/1, $0x01
+DATA q4kr4PairScaleShuf<>+56(SB)/1, $0x02
+DATA q4kr4PairScaleShuf<>+57(SB)/1, $0x03
+DATA q4kr4PairScaleShuf<>+58(SB)/1, $0x02
+DATA q4kr4PairScaleShuf<>+59(SB)/1, $0x03
+DATA q4kr4PairScaleShuf<>+60(SB)/1, $0x02
+DATA q4kr4PairScaleShuf<>+61(SB)/1, $0x03
+DATA q4kr4PairScaleShuf<>+62(SB)/1, $0x02
+DATA q4kr4PairScaleShuf<>+63(SB)/1, $0x03
+DATA q4kr4PairScaleShuf<>+64(SB)/1, $0x04
+DATA q4kr4PairScaleShuf<>+65(SB)/1, $0x05
+DATA q4kr4PairScaleShuf<>+66(SB)/1, $0x04
+DATA q4kr4PairScaleShuf<>+67(SB)/1, $0x05
+DATA q4kr4PairScaleShuf<>+68(SB)/1, $0x04
+DATA q4kr4PairScaleShuf<>+69(SB)/1, $0x05
+DATA q4kr4PairScaleShuf<>+70(SB)/1, $0x04
+DATA q4kr4PairScaleShuf<>+71(SB)/1, $0x05
+DATA q4kr4PairScaleShuf<>+72(SB)/1, $0x06
+DATA q4kr4PairScaleShuf<>+73(SB)/1, $0x07
+DATA q4kr4PairScaleShuf<>+74(SB)/1, $0x06
+DATA q4kr4PairScaleShuf<>+75(SB)/1, $0x07
+DATA q4kr4PairScaleShuf<>+76(SB)/1, $0x06
+DATA q4kr4PairScaleShuf<>+77(SB)/1, $0x07
+DATA q4kr4PairScaleShuf<>+78(SB)/1, $0x06
+DATA q4kr4PairScaleShuf<>+79(SB)/1, $0x07
+DATA q4kr4PairScaleShuf<>+80(SB)/1, $0x04
+DATA q4kr4PairScaleShuf<>+81(SB)/1, $0x05
+DATA q4kr4PairScaleShuf<>+82(SB)/1, $0x04
+DATA q4kr4PairScaleShuf<>+83(SB)/1, $0x05
+DATA q4kr4PairScaleShuf<>+84(SB)/1, $0x04
+DATA q4kr4PairScaleShuf<>+85(SB)/1, $0x05
+DATA q4kr4PairScaleShuf<>+86(SB)/1, $0x04
+DATA q4kr4PairScaleShuf<>+87(SB)/1, $0x05
+DATA q4kr4PairScaleShuf<>+88(SB)/1, $0x06
+DATA q4kr4PairScaleShuf<>+89(SB)/1, $0x07
+DATA q4kr4PairScaleShuf<>+90(SB)/1, $0x06
+DATA q4kr4PairScaleShuf<>+91(SB)/1, $0x07
+DATA q4kr4PairScaleShuf<>+92(SB)/1, $0x06
+DATA q4kr4PairScaleShuf<>+93(SB)/1, $0x07
+DATA q4kr4PairScaleShuf<>+94(SB)/1, $0x06
+DATA q4kr4PairScaleShuf<>+95(SB)/1, $0x07
+DATA q4kr4PairScaleShuf<>+96(SB)/1, $0x04
+DATA q4kr4PairScaleShuf<>+97(SB)/1, $0x05
+DATA q4kr4PairScaleShuf<>+98(SB)/1, $0x04
+DATA q4kr4PairScaleShuf<>+99(SB)/1, $0x05
+DATA q4kr4PairScaleShuf<>+100(SB)/1, $0x04
+DATA q4kr4PairScaleShuf<>+101(SB)/1, $0x05
+DATA q4kr4PairScaleShuf<>+102(SB)/1, $0x04
+DATA q4kr4PairScaleShuf<>+103(SB)/1, $0x05
+DATA q4kr4PairScaleShuf<>+104(SB)/1, $0x06
+DATA q4kr4PairScaleShuf<>+105(SB)/1, $0x07
+DATA q4kr4PairScaleShuf<>+106(SB)/1, $0x06
+DATA q4kr4PairScaleShuf<>+107(SB)/1, $0x07
+DATA q4kr4PairScaleShuf<>+108(SB)/1, $0x06
+DATA q4kr4PairScaleShuf<>+109(SB)/1, $0x07
+DATA q4kr4PairScaleShuf<>+110(SB)/1, $0x06
+DATA q4kr4PairScaleShuf<>+111(SB)/1, $0x07
+DATA q4kr4PairScaleShuf<>+112(SB)/1, $0x04
+DATA q4kr4PairScaleShuf<>+113(SB)/1, $0x05
+DATA q4kr4PairScaleShuf<>+114(SB)/1, $0x04
+DATA q4kr4PairScaleShuf<>+115(SB)/1, $0x05
+DATA q4kr4PairScaleShuf<>+116(SB)/1, $0x04
+DATA q4kr4PairScaleShuf<>+117(SB)/1, $0x05
+DATA q4kr4PairScaleShuf<>+118(SB)/1, $0x04
+DATA q4kr4PairScaleShuf<>+119(SB)/1, $0x05
+DATA q4kr4PairScaleShuf<>+120(SB)/1, $0x06
+DATA q4kr4PairScaleShuf<>+121(SB)/1, $0x07
+DATA q4kr4PairScaleShuf<>+122(SB)/1, $0x06
+DATA q4kr4PairScaleShuf<>+123(SB)/1, $0x07
+DATA q4kr4PairScaleShuf<>+124(SB)/1, $0x06
+DATA q4kr4PairScaleShuf<>+125(SB)/1, $0x07
+DATA q4kr4PairScaleShuf<>+126(SB)/1, $0x06
+DATA q4kr4PairScaleShuf<>+127(SB)/1, $0x07
+DATA q4kr4PairScaleShuf<>+128(SB)/1, $0x08
+DATA q4kr4PairScaleShuf<>+129(SB)/1, $0x09
+DATA q4kr4PairScaleShuf<>+130(SB)/1, $0x08
+DATA q4kr4PairScaleShuf<>+131(SB)/1, $0x09
+DATA q4kr4PairScaleShuf<>+132(SB)/1, $0x08
+DATA q4kr4PairScaleShuf<>+133(SB)/1, $0x09
+DATA q4kr4PairScaleShuf<>+134(SB)/1, $0x08
+DATA q4kr4PairScaleShuf<>+135(SB)/1, $0x09
+DATA q4kr4PairScaleShuf<>+136(SB)/1, $0x0a
+DATA q4kr4PairScaleShuf<>+137(SB)/1, $0x0b
+DATA q4kr4PairScaleShuf<>+138(SB)/1, $0x0a
+DATA q4kr4PairScaleShuf<>+139(SB)/1, $0x0b
+DATA q4kr4PairScaleShuf<>+140(SB)/1, $0x0a
+DATA q4kr4PairScaleShuf<>+141(SB)/1, $0x0b
+DATA q4kr4PairScaleShuf<>+142(SB)/1, $0x0a
+DATA q4kr4PairScaleShuf<>+143(SB)/1, $0x0b
+DATA q4kr4PairScaleShuf<>+144(SB)/1, $0x08
+DATA q4kr4PairScaleShuf<>+145(SB)/1, $0x09
+DATA q4kr4PairScaleShuf<>+146(SB)/1, $0x08
+DATA q4kr4PairScaleShuf<>+147(SB)/1, $0x09
+DATA q4kr4PairScaleShuf<>+148(SB)/1, $0x08
+DATA q4kr4PairScaleShuf<>+149(SB)/1, $0x09
+DATA q4kr4PairScaleShuf<>+150(SB)/1, $0x08
+DATA q4kr4PairScaleShuf<>+151(SB)/1, $0x09
+DATA q4kr4PairScaleShuf<>+152(SB)/1, $0x0a
+DATA q4kr4PairScaleShuf<>+153(SB)/1, $0x0b
+DATA q4kr4PairScaleShuf<>+154(SB)/1, $0x0a
+DATA q4kr4PairScaleShuf<>+155(SB)/1, $0x0b
+DATA q4kr4PairScaleShuf<>+156(SB)/1, $0x0a
+DATA q4kr4PairScaleShuf<>+157(SB)/1, $0x0b
+DATA q4kr4PairScaleShuf<>+158(SB)/1, $0x0a
+DATA q4kr4PairScaleShuf<>+159(SB)/1, $0x0b
+DATA q4kr4PairScaleShuf<>+160(SB)/1, $0x08
+DATA q4kr4PairScaleShuf<>+161(SB)/1, $0x09
+DATA q4kr4PairScaleShuf<>+162(SB)/1, $0x08
+DATA q4kr4PairScaleShuf<>+163(SB)/1, $0x09
+DATA q4kr4PairScaleShuf<>+164(SB)/1, $0x08
+DATA q4kr4PairScaleShuf<>+165(SB)/1, $0x09
+DATA q4kr4PairScaleShuf<>+166(SB)/1, $0x08
+DATA q4kr4PairScaleShuf<>+167(SB)/1, $0x09
+DATA q4kr4PairScaleShuf<>+168(SB)/1, $0x0a
+DATA q4kr4PairScaleShuf<>+169(SB)/1, $0x0b
+DATA q4kr4PairScaleShuf<>+170(SB)/1, $0x0a
+DATA q4kr4PairScaleShuf<>+171(SB)/1, $0x0b
+DATA q4kr4PairScaleShuf<>+172(SB)/1, $0x0a
+DATA q4kr4PairScaleShuf<>+173(SB)/1, $0x0b
+DATA q4kr4PairScaleShuf<>+174(SB)/1, $0x0a
+DATA q4kr4PairScaleShuf<>+175(SB)/1, $0x0b
+DATA q4kr4PairScaleShuf<>+176(SB)/1, $0x08
+DATA q4kr4PairScaleShuf<>+177(SB)/1, $0x09
+DATA q4kr4PairScaleShuf<>+178(SB)/1, $0x08
+DATA q4kr4PairScaleShuf<>+179(SB)/1, $0x09
+DATA q4kr4PairScaleShuf<>+180(SB)/1, $0x08
+DATA q4kr4PairScaleShuf<>+181(SB)/1, $0x09
+DATA q4kr4PairScaleShuf<>+182(SB)/1, $0x08
+DATA q4kr4PairScaleShuf<>+183(SB)/1, $0x09
+DATA q4kr4PairScaleShuf<>+184(SB)/1, $0x0a
+DATA q4kr4PairScaleShuf<>+185(SB)/1, $0x0b
+DATA q4kr4PairScaleShuf<>+186(SB)/1, $0x0a
+DATA q4kr4PairScaleShuf<>+187(SB)/1, $0x0b
+DATA q4kr4PairScaleShuf<>+188(SB)/1, $0x0a
+DATA q4kr4PairScaleShuf<>+189(SB)/1, $0x0b
+DATA q4kr4PairScaleShuf<>+190(SB)/1, $0x0a
+DATA q4kr4PairScaleShuf<>+191(SB)/1, $0x0b
+DATA q4kr4PairScaleShuf<>+192(SB)/1, $0x0c
+DATA q4kr4PairScaleShuf<>+193(SB)/1, $0x0d
+DATA q4kr4PairScaleShuf<>+194(SB)/1, $0x0c
+DATA q4kr4PairScaleShuf<>+195(SB)/1, $0x0d
+DATA q4kr4PairScaleShuf<>+196(SB)/1, $0x0c
+DATA q4kr4PairScaleShuf<>+197(SB)/1, $0x0d
+DATA q4kr4PairScaleShuf<>+198(SB)/1, $0x0c
+DATA q4kr4PairScaleShuf<>+199(SB)/1, $0x0d
+DATA q4kr4PairScaleShuf<>+200(SB)/1, $0x0e
+DATA q4kr4PairScaleShuf<>+201(SB)/1, $0x0f
+DATA q4kr4PairScaleShuf<>+202(SB)/1, $0x0e
+DATA q4kr4PairScaleShuf<>+203(SB)/1, $0x0f
+DATA q4kr4PairScaleShuf<>+204(SB)/1, $0x0e
+DATA q4kr4PairScaleShuf<>+205(SB)/1, $0x0f
+DATA q4kr4PairScaleShuf<>+206(SB)/1, $0x0e
+DATA q4kr4PairScaleShuf<>+207(SB)/1, $0x0f
+DATA q4kr4PairScaleShuf<>+208(SB)/1, $0x0c
+DATA q4kr4PairScaleShuf<>+209(SB)/1, $0x0d
+DATA q4kr4PairScaleShuf<>+210(SB)/1, $0x0c
+DATA q4kr4PairScaleShuf<>+211(SB)/1, $0x0d
+DATA q4kr4PairScaleShuf<>+212(SB)/1, $0x0c
+DATA q4kr4PairScaleShuf<>+213(SB)/1, $0x0d
+DATA q4kr4PairScaleShuf<>+214(SB)/1, $0x0c
+DATA q4kr4PairScaleShuf<>+215(SB)/1, $0x0d
+DATA q4kr4PairScaleShuf<>+216(SB)/1, $0x0e
+DATA q4kr4PairScaleShuf<>+217(SB)/1, $0x0f
+DATA q4kr4PairScaleShuf<>+218(SB)/1, $0x0e
+DATA q4kr4PairScaleShuf<>+219(SB)/1, $0x0f
+DATA q4kr4PairScaleShuf<>+220(SB)/1, $0x0e
+DATA q4kr4PairScaleShuf<>+221(SB)/1, $0x0f
+DATA q4kr4PairScaleShuf<>+222(SB)/1, $0x0e
+DATA q4kr4PairScaleShuf<>+223(SB)/1, $0x0f
+DATA q4kr4PairScaleShuf<>+224(SB)/1, $0x0c
+DATA q4kr4PairScaleShuf<>+225(SB)/1, $0x0d
+DATA q4kr4PairScaleShuf<>+226(SB)/1, $0x0c
+DATA q4kr4PairScaleShuf<>+227(SB)/1, $0x0d
+DATA q4kr4PairScaleShuf<>+228(SB)/1, $0x0c
+DATA q4kr4PairScaleShuf<>+229(SB)/1, $0x0d
+DATA q4kr4PairScaleShuf<>+230(SB)/1, $0x0c
+DATA q4kr4PairScaleShuf<>+231(SB)/1, $0x0d
+DATA q4kr4PairScaleShuf<>+232(SB)/1, $0x0e
+DATA q4kr4PairScaleShuf<>+233(SB)/1, $0x0f
+DATA q4kr4PairScaleShuf<>+234(SB)/1, $0x0e
+DATA q4kr4PairScaleShuf<>+235(SB)/1, $0x0f
+DATA q4kr4PairScaleShuf<>+236(SB)/1, $0x0e
+DATA q4kr4PairScaleShuf<>+237(SB)/1, $0x0f
+DATA q4kr4PairScaleShuf<>+238(SB)/1, $0x0e
+DATA q4kr4PairScaleShuf<>+239(SB)/1, $0x0f
+DATA q4kr4PairScaleShuf<>+240(SB)/1, $0x0c
+DATA q4kr4PairScaleShuf<>+241(SB)/1, $0x0d
+DATA q4kr4PairScaleShuf<>+242(SB)/1, $0x0c
+DATA q4kr4PairScaleShuf<>+243(SB)/1, $0x0d
+DATA q4kr4PairScaleShuf<>+244(SB)/1, $0x0c
+DATA q4kr4PairScaleShuf<>+245(SB)/1, $0x0d
+DATA q4kr4PairScaleShuf<>+246(SB)/1, $0x0c
+DATA q4kr4PairScaleShuf<>+247(SB)/1, $0x0d
+DATA q4kr4PairScaleShuf<>+248(SB)/1, $0x0e
+DATA q4kr4PairScaleShuf<>+249(SB)/1, $0x0f
+DATA q4kr4PairScaleShuf<>+250(SB)/1, $0x0e
+DATA q4kr4PairScaleShuf<>+251(SB)/1, $0x0f
+DATA q4kr4PairScaleShuf<>+252(SB)/1, $0x0e
+DATA q4kr4PairScaleShuf<>+253(SB)/1, $0x0f
+DATA q4kr4PairScaleShuf<>+254(SB)/1, $0x0e
+DATA q4kr4PairScaleShuf<>+255(SB)/1, $0x0f
+GLOBL q4kr4PairScaleShuf<>(SB), RODATA|NOPTR, $256
+
+DATA q4kr4PairsGather<>+0(SB)/4, $0x00000000
+DATA q4kr4PairsGather<>+4(SB)/4, $0x00000001
+DATA q4kr4PairsGather<>+8(SB)/4, $0x00000004
+DATA q4kr4PairsGather<>+12(SB)/4, $0x00000005
+DATA q4kr4PairsGather<>+16(SB)/4, $0x00000008
+DATA q4kr4PairsGather<>+20(SB)/4, $0x00000009
+DATA q4kr4PairsGather<>+24(SB)/4, $0x0000000c
+DATA q4kr4PairsGather<>+28(SB)/4, $0x0000000d
+DATA q4kr4PairsGather<>+32(SB)/4, $0x00000000
+DATA q4kr4PairsGather<>+36(SB)/4, $0x00000001
+DATA q4kr4PairsGather<>+40(SB)/4, $0x00000004
+DATA q4kr4PairsGather<>+44(SB)/4, $0x00000005
+DATA q4kr4PairsGather<>+48(SB)/4, $0x00000008
+DATA q4kr4PairsGather<>+52(SB)/4, $0x00000009
+DATA q4kr4PairsGather<>+56(SB)/4, $0x0000000c
+DATA q4kr4PairsGather<>+60(SB)/4, $0x0000000d
+GLOBL q4kr4PairsGather<>(SB), RODATA|NOPTR, $64
+
 // func gemvQ4KR4Q8KAVX512(w *byte, a *byte, nb int, pf int, out *float32)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512_VNNI, F16C, MMX+
 TEXT ·gemvQ4KR4Q8KAVX512(SB), NOSPLIT, $0-40
@@ -6210,12 +6486,13 @@ TEXT ·gemvQ4KR4Q8KAVX512(SB), NOSPLIT, $0-40
 	MOVQ         pf+24(FP), BX
 	VXORPS       X0, X0, X0
 	MOVL         $0x0f0f0f0f, SI
-	VPBROADCASTD SI, Z1
-	VMOVDQU64    q4kr4LaneFirst<>+0(SB), Z2
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Z1
+	VMOVDQU64    q4kr4PairsGather<>+0(SB), Z2
 
-r4zb:
+gemvQ4KR4Q8KAVX512b:
 	CMPQ            DX, $0x00
-	JE              r4zd
+	JE              gemvQ4KR4Q8KAVX512d
 	PREFETCHT0      (AX)(BX*1)
 	PREFETCHT0      64(AX)(BX*1)
 	PREFETCHT0      128(AX)(BX*1)
@@ -6235,124 +6512,254 @@ r4zb:
 	VPMADDWD        Z5, Z4, Z4
 	VPXORD          Z7, Z7, Z7
 	VMOVDQU64       80(AX), Z5
-	VPANDD          Z1, Z5, Z8
+	VPANDD          Z1, Z5, Z16
 	VPSRLW          $0x04, Z5, Z5
 	VPANDD          Z1, Z5, Z5
-	VBROADCASTI32X4 4(CX), Z9
-	VBROADCASTI32X4 20(CX), Z10
-	VPMADDUBSW      Z9, Z8, Z8
-	VPMADDUBSW      Z10, Z5, Z5
-	VPADDW          Z5, Z8, Z8
-	VPSHUFB         q4kr4ScaleShuf<>+0(SB), Z3, Z5
-	VPDPWSSD        Z5, Z8, Z7
+	VBROADCASTI32X4 4(CX), Z17
+	VBROADCASTI32X4 20(CX), Z18
+	VPXORD          Z8, Z8, Z8
+	VPDPBUSD        Z17, Z16, Z8
+	VPDPBUSD        Z18, Z5, Z8
 	VMOVDQU64       144(AX), Z5
-	VPANDD          Z1, Z5, Z8
+	VPANDD          Z1, Z5, Z16
 	VPSRLW          $0x04, Z5, Z5
 	VPANDD          Z1, Z5, Z5
-	VBROADCASTI32X4 36(CX), Z9
-	VBROADCASTI32X4 52(CX), Z10
-	VPMADDUBSW      Z9, Z8, Z8
-	VPMADDUBSW      Z10, Z5, Z5
-	VPADDW          Z5, Z8, Z8
-	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z3, Z5
-	VPDPWSSD        Z5, Z8, Z7
+	VBROADCASTI32X4 36(CX), Z17
+	VBROADCASTI32X4 52(CX), Z18
+	VPXORD          Z9, Z9, Z9
+	VPDPBUSD        Z17, Z16, Z9
+	VPDPBUSD        Z18, Z5, Z9
+	VPACKSSDW       Z9, Z8, Z5
+	VPSHUFB         q4kr4PairScaleShuf<>+0(SB), Z3, Z16
+	VPDPWSSD        Z16, Z5, Z7
 	VMOVDQU64       208(AX), Z5
-	VPANDD          Z1, Z5, Z8
+	VPANDD          Z1, Z5, Z16
 	VPSRLW          $0x04, Z5, Z5
 	VPANDD          Z1, Z5, Z5
-	VBROADCASTI32X4 68(CX), Z9
-	VBROADCASTI32X4 84(CX), Z10
-	VPMADDUBSW      Z9, Z8, Z8
-	VPMADDUBSW      Z10, Z5, Z5
-	VPADDW          Z5, Z8, Z8
-	VPSHUFB         q4kr4ScaleShuf<>+128(SB), Z3, Z5
-	VPDPWSSD        Z5, Z8, Z7
+	VBROADCASTI32X4 68(CX), Z17
+	VBROADCASTI32X4 84(CX), Z18
+	VPXORD          Z10, Z10, Z10
+	VPDPBUSD        Z17, Z16, Z10
+	VPDPBUSD        Z18, Z5, Z10
 	VMOVDQU64       272(AX), Z5
-	VPANDD          Z1, Z5, Z8
+	VPANDD          Z1, Z5, Z16
 	VPSRLW          $0x04, Z5, Z5
 	VPANDD          Z1, Z5, Z5
-	VBROADCASTI32X4 100(CX), Z9
-	VBROADCASTI32X4 116(CX), Z10
-	VPMADDUBSW      Z9, Z8, Z8
-	VPMADDUBSW      Z10, Z5, Z5
-	VPADDW          Z5, Z8, Z8
-	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z3, Z5
-	VPDPWSSD        Z5, Z8, Z7
+	VBROADCASTI32X4 100(CX), Z17
+	VBROADCASTI32X4 116(CX), Z18
+	VPXORD          Z11, Z11, Z11
+	VPDPBUSD        Z17, Z16, Z11
+	VPDPBUSD        Z18, Z5, Z11
+	VPACKSSDW       Z11, Z10, Z5
+	VPSHUFB         q4kr4PairScaleShuf<>+64(SB), Z3, Z16
+	VPDPWSSD        Z16, Z5, Z7
 	VMOVDQU64       336(AX), Z5
-	VPANDD          Z1, Z5, Z8
+	VPANDD          Z1, Z5, Z16
 	VPSRLW          $0x04, Z5, Z5
 	VPANDD          Z1, Z5, Z5
-	VBROADCASTI32X4 132(CX), Z9
-	VBROADCASTI32X4 148(CX), Z10
-	VPMADDUBSW      Z9, Z8, Z8
-	VPMADDUBSW      Z10, Z5, Z5
-	VPADDW          Z5, Z8, Z8
-	VPSHUFB         q4kr4ScaleShuf<>+256(SB), Z3, Z5
-	VPDPWSSD        Z5, Z8, Z7
+	VBROADCASTI32X4 132(CX), Z17
+	VBROADCASTI32X4 148(CX), Z18
+	VPXORD          Z12, Z12, Z12
+	VPDPBUSD        Z17, Z16, Z12
+	VPDPBUSD        Z18, Z5, Z12
 	VMOVDQU64       400(AX), Z5
-	VPANDD          Z1, Z5, Z8
+	VPANDD          Z1, Z5, Z16
 	VPSRLW          $0x04, Z5, Z5
 	VPANDD          Z1, Z5, Z5
-	VBROADCASTI32X4 164(CX), Z9
-	VBROADCASTI32X4 180(CX), Z10
-	VPMADDUBSW      Z9, Z8, Z8
-	VPMADDUBSW      Z10, Z5, Z5
-	VPADDW          Z5, Z8, Z8
-	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z3, Z5
-	VPDPWSSD        Z5, Z8, Z7
+	VBROADCASTI32X4 164(CX), Z17
+	VBROADCASTI32X4 180(CX), Z18
+	VPXORD          Z13, Z13, Z13
+	VPDPBUSD        Z17, Z16, Z13
+	VPDPBUSD        Z18, Z5, Z13
+	VPACKSSDW       Z13, Z12, Z5
+	VPSHUFB         q4kr4PairScaleShuf<>+128(SB), Z3, Z16
+	VPDPWSSD        Z16, Z5, Z7
 	VMOVDQU64       464(AX), Z5
-	VPANDD          Z1, Z5, Z8
+	VPANDD          Z1, Z5, Z16
 	VPSRLW          $0x04, Z5, Z5
 	VPANDD          Z1, Z5, Z5
-	VBROADCASTI32X4 196(CX), Z9
-	VBROADCASTI32X4 212(CX), Z10
-	VPMADDUBSW      Z9, Z8, Z8
-	VPMADDUBSW      Z10, Z5, Z5
-	VPADDW          Z5, Z8, Z8
-	VPSHUFB         q4kr4ScaleShuf<>+384(SB), Z3, Z5
-	VPDPWSSD        Z5, Z8, Z7
+	VBROADCASTI32X4 196(CX), Z17
+	VBROADCASTI32X4 212(CX), Z18
+	VPXORD          Z14, Z14, Z14
+	VPDPBUSD        Z17, Z16, Z14
+	VPDPBUSD        Z18, Z5, Z14
 	VMOVDQU64       528(AX), Z5
-	VPANDD          Z1, Z5, Z8
+	VPANDD          Z1, Z5, Z16
 	VPSRLW          $0x04, Z5, Z5
 	VPANDD          Z1, Z5, Z5
-	VBROADCASTI32X4 228(CX), Z9
-	VBROADCASTI32X4 244(CX), Z10
-	VPMADDUBSW      Z9, Z8, Z8
-	VPMADDUBSW      Z10, Z5, Z5
-	VPADDW          Z5, Z8, Z8
-	VPSHUFB         q4kr4ScaleShuf<>+448(SB), Z3, Z3
-	VPDPWSSD        Z3, Z8, Z7
-	VPSHUFD         $0x4e, Z7, Z3
-	VPADDD          Z3, Z7, Z7
-	VPSHUFD         $0xb1, Z7, Z3
-	VPADDD          Z3, Z7, Z7
-	VPERMD          Z7, Z2, Z7
-	VPSHUFD         $0x4e, Z4, Z3
-	VPADDD          Z3, Z4, Z4
-	VPSHUFD         $0xb1, Z4, Z3
-	VPADDD          Z3, Z4, Z4
-	VPERMD          Z4, Z2, Z4
-	VMOVDQU         (AX), X3
-	VCVTPH2PS       X3, Y3
+	VBROADCASTI32X4 228(CX), Z17
+	VBROADCASTI32X4 244(CX), Z18
+	VPXORD          Z15, Z15, Z15
+	VPDPBUSD        Z17, Z16, Z15
+	VPDPBUSD        Z18, Z5, Z15
+	VPACKSSDW       Z15, Z14, Z5
+	VPSHUFB         q4kr4PairScaleShuf<>+192(SB), Z3, Z3
+	VPDPWSSD        Z3, Z5, Z7
+	VPUNPCKLDQ      Z4, Z7, Z3
+	VPUNPCKHDQ      Z4, Z7, Z4
+	VPADDD          Z4, Z3, Z3
+	VPSHUFD         $0x4e, Z3, Z4
+	VPADDD          Z4, Z3, Z3
+	VPERMD          Z3, Z2, Z3
+	VMOVDQU         (AX), X4
+	VCVTPH2PS       X4, Y4
 	VBROADCASTSS    (CX), Y5
-	VMULPS          Y5, Y3, Y3
-	VPUNPCKLDQ      X4, X7, X6
-	VPUNPCKHDQ      X4, X7, X4
-	VINSERTI128     $0x01, X4, Y6, Y4
+	VMULPS          Y5, Y4, Y4
+	VCVTDQ2PS       Y3, Y3
+	VMULPS          Y4, Y3, Y3
+	VSHUFPS         $0x88, Y3, Y3, Y4
+	VSHUFPS         $0xdd, Y3, Y3, Y3
+	VSUBPS          Y3, Y4, Y4
+	VEXTRACTF128    $0x01, Y4, X3
+	VUNPCKLPD       X3, X4, X3
+	VADDPS          X3, X0, X0
+	ADDQ            $0x00000250, AX
+	ADDQ            $0x00000124, CX
+	DECQ            DX
+	JMP             gemvQ4KR4Q8KAVX512b
+
+gemvQ4KR4Q8KAVX512d:
+	MOVQ    out+32(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
+	RET
+
+// func gemvQ4KR4Q8KAVX512GFNI(w *byte, a *byte, nb int, pf int, out *float32)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512_VNNI, F16C, GFNI, MMX+
+TEXT ·gemvQ4KR4Q8KAVX512GFNI(SB), NOSPLIT, $0-40
+	MOVQ         w+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         pf+24(FP), BX
+	VXORPS       X0, X0, X0
+	MOVL         $0x0f0f0f0f, SI
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Z1
+	MOVQ         $0x1020408000000000, SI
+	VPBROADCASTQ SI, Z2
+	VMOVDQU64    q4kr4PairsGather<>+0(SB), Z3
+
+gemvQ4KR4Q8KAVX512GFNIb:
+	CMPQ            DX, $0x00
+	JE              gemvQ4KR4Q8KAVX512GFNId
+	PREFETCHT0      (AX)(BX*1)
+	PREFETCHT0      64(AX)(BX*1)
+	PREFETCHT0      128(AX)(BX*1)
+	PREFETCHT0      192(AX)(BX*1)
+	PREFETCHT0      256(AX)(BX*1)
+	PREFETCHT0      320(AX)(BX*1)
+	PREFETCHT0      384(AX)(BX*1)
+	PREFETCHT0      448(AX)(BX*1)
+	PREFETCHT0      512(AX)(BX*1)
+	PREFETCHT0      576(AX)(BX*1)
+	VPMOVZXBW       16(AX), Z4
+	VPMOVZXBW       48(AX), Z5
+	VMOVDQU         260(CX), Y6
+	VEXTRACTI128    $0x01, Y6, X7
+	VPHADDW         X7, X6, X7
+	VSHUFI64X2      $0x00, Z7, Z7, Z6
+	VPMADDWD        Z6, Z5, Z5
+	VPXORD          Z8, Z8, Z8
+	VMOVDQU64       80(AX), Z6
+	VPANDD          Z1, Z6, Z17
+	VGF2P8AFFINEQB  $0x00, Z2, Z6, Z6
+	VBROADCASTI32X4 4(CX), Z18
+	VBROADCASTI32X4 20(CX), Z19
+	VPXORD          Z9, Z9, Z9
+	VPDPBUSD        Z18, Z17, Z9
+	VPDPBUSD        Z19, Z6, Z9
+	VMOVDQU64       144(AX), Z6
+	VPANDD          Z1, Z6, Z17
+	VGF2P8AFFINEQB  $0x00, Z2, Z6, Z6
+	VBROADCASTI32X4 36(CX), Z18
+	VBROADCASTI32X4 52(CX), Z19
+	VPXORD          Z10, Z10, Z10
+	VPDPBUSD        Z18, Z17, Z10
+	VPDPBUSD        Z19, Z6, Z10
+	VPACKSSDW       Z10, Z9, Z6
+	VPSHUFB         q4kr4PairScaleShuf<>+0(SB), Z4, Z17
+	VPDPWSSD        Z17, Z6, Z8
+	VMOVDQU64       208(AX), Z6
+	VPANDD          Z1, Z6, Z17
+	VGF2P8AFFINEQB  $0x00, Z2, Z6, Z6
+	VBROADCASTI32X4 68(CX), Z18
+	VBROADCASTI32X4 84(CX), Z19
+	VPXORD          Z11, Z11, Z11
+	VPDPBUSD        Z18, Z17, Z11
+	VPDPBUSD        Z19, Z6, Z11
+	VMOVDQU64       272(AX), Z6
+	VPANDD          Z1, Z6, Z17
+	VGF2P8AFFINEQB  $0x00, Z2, Z6, Z6
+	VBROADCASTI32X4 100(CX), Z18
+	VBROADCASTI32X4 116(CX), Z19
+	VPXORD          Z12, Z12, Z12
+	VPDPBUSD        Z18, Z17, Z12
+	VPDPBUSD        Z19, Z6, Z12
+	VPACKSSDW       Z12, Z11, Z6
+	VPSHUFB         q4kr4PairScaleShuf<>+64(SB), Z4, Z17
+	VPDPWSSD        Z17, Z6, Z8
+	VMOVDQU64       336(AX), Z6
+	VPANDD          Z1, Z6, Z17
+	VGF2P8AFFINEQB  $0x00, Z2, Z6, Z6
+	VBROADCASTI32X4 132(CX), Z18
+	VBROADCASTI32X4 148(CX), Z19
+	VPXORD          Z13, Z13, Z13
+	VPDPBUSD        Z18, Z17, Z13
+	VPDPBUSD        Z19, Z6, Z13
+	VMOVDQU64       400(AX), Z6
+	VPANDD          Z1, Z6, Z17
+	VGF2P8AFFINEQB  $0x00, Z2, Z6, Z6
+	VBROADCASTI32X4 164(CX), Z18
+	VBROADCASTI32X4 180(CX), Z19
+	VPXORD          Z14, Z14, Z14
+	VPDPBUSD        Z18, Z17, Z14
+	VPDPBUSD        Z19, Z6, Z14
+	VPACKSSDW       Z14, Z13, Z6
+	VPSHUFB         q4kr4PairScaleShuf<>+128(SB), Z4, Z17
+	VPDPWSSD        Z17, Z6, Z8
+	VMOVDQU64       464(AX), Z6
+	VPANDD          Z1, Z6, Z17
+	VGF2P8AFFINEQB  $0x00, Z2, Z6, Z6
+	VBROADCASTI32X4 196(CX), Z18
+	VBROADCASTI32X4 212(CX), Z19
+	VPXORD          Z15, Z15, Z15
+	VPDPBUSD        Z18, Z17, Z15
+	VPDPBUSD        Z19, Z6, Z15
+	VMOVDQU64       528(AX), Z6
+	VPANDD          Z1, Z6, Z17
+	VGF2P8AFFINEQB  $0x00, Z2, Z6, Z6
+	VBROADCASTI32X4 228(CX), Z18
+	VBROADCASTI32X4 244(CX), Z19
+	VPXORD          Z16, Z16, Z16
+	VPDPBUSD        Z18, Z17, Z16
+	VPDPBUSD        Z19, Z6, Z16
+	VPACKSSDW       Z16, Z15, Z6
+	VPSHUFB         q4kr4PairScaleShuf<>+192(SB), Z4, Z4
+	VPDPWSSD        Z4, Z6, Z8
+	VPUNPCKLDQ      Z5, Z8, Z4
+	VPUNPCKHDQ      Z5, Z8, Z5
+	VPADDD          Z5, Z4, Z4
+	VPSHUFD         $0x4e, Z4, Z5
+	VPADDD          Z5, Z4, Z4
+	VPERMD          Z4, Z3, Z4
+	VMOVDQU         (AX), X5
+	VCVTPH2PS       X5, Y5
+	VBROADCASTSS    (CX), Y6
+	VMULPS          Y6, Y5, Y5
 	VCVTDQ2PS       Y4, Y4
-	VMULPS          Y3, Y4, Y4
-	VSHUFPS         $0x88, Y4, Y4, Y3
+	VMULPS          Y5, Y4, Y4
+	VSHUFPS         $0x88, Y4, Y4, Y5
 	VSHUFPS         $0xdd, Y4, Y4, Y4
-	VSUBPS          Y4, Y3, Y3
-	VEXTRACTF128    $0x01, Y3, X4
-	VUNPCKLPD       X4, X3, X4
+	VSUBPS          Y4, Y5, Y5
+	VEXTRACTF128    $0x01, Y5, X4
+	VUNPCKLPD       X4, X5, X4
 	VADDPS          X4, X0, X0
 	ADDQ            $0x00000250, AX
 	ADDQ            $0x00000124, CX
 	DECQ            DX
-	JMP             r4zb
+	JMP             gemvQ4KR4Q8KAVX512GFNIb
 
-r4zd:
+gemvQ4KR4Q8KAVX512GFNId:
 	MOVQ    out+32(FP), AX
 	VMOVUPS X0, (AX)
 	VZEROUPPER

@@ -105,6 +105,9 @@ func int8PeakAVX2(n int)
 func gemvQ4KR4Q8KAVX512(w *byte, a *byte, nb int, pf int, out *float32)
 
 //go:noescape
+func gemvQ4KR4Q8KAVX512GFNI(w *byte, a *byte, nb int, pf int, out *float32)
+
+//go:noescape
 func gemvQ4KR4Q8KAVX2(w *byte, a *byte, nb int, pf int, out *float32)
 
 //go:noescape

@@ -9,47 +9,53 @@ import (
 // exactly; every ISA's kernel reproduces the twin.
 func TestGemvQ4KR4MatchesDot(t *testing.T) {
 	r := rand.New(rand.NewPCG(61, 62))
-	forEachISA(t, func(t *testing.T, o *Ops) {
-		for _, nb := range []int{1, 2, 3, 7, 16, 17, 43} {
-			for trial := 0; trial < 3; trial++ {
-				w := randQ4K(r, 4*nb)
-				x := randF32(r, nb*QK_K)
-				if trial == 1 {
-					for i := range x {
-						x[i] *= 1e4
-					}
+	forEachISA(t, func(t *testing.T, o *Ops) { checkGemvQ4KR4(t, r, o.GemvQ4KR4Q8K) })
+}
+
+// checkGemvQ4KR4 runs one 4-row repacked GEMV kernel on odd block
+// counts, misaligned, with ordinary, huge and extreme (±127, the int16
+// bound of the kernels' partial sums) activations.
+func checkGemvQ4KR4(t *testing.T, r *rand.Rand, gemv func([]BlockQ4KR4, []BlockQ8K, *[4]float32)) {
+	t.Helper()
+	for _, nb := range []int{1, 2, 3, 7, 16, 17, 43} {
+		for trial := 0; trial < 3; trial++ {
+			w := randQ4K(r, 4*nb)
+			x := randF32(r, nb*QK_K)
+			if trial == 1 {
+				for i := range x {
+					x[i] *= 1e4
 				}
-				a := make([]BlockQ8K, nb)
-				QuantizeRowQ8K(x, a)
-				if trial == 2 {
-					for i := range a {
-						for j := range a[i].Qs {
-							a[i].Qs[j] = int8(127 - 254*((j/7)&1))
-						}
-						for g := range a[i].Bsums {
-							var s int16
-							for _, q := range a[i].Qs[16*g : 16*g+16] {
-								s += int16(q)
-							}
-							a[i].Bsums[g] = s
-						}
+			}
+			a := make([]BlockQ8K, nb)
+			QuantizeRowQ8K(x, a)
+			if trial == 2 {
+				for i := range a {
+					for j := range a[i].Qs {
+						a[i].Qs[j] = int8(127 - 254*((j/7)&1))
 					}
-				}
-				rp := make([]BlockQ4KR4, nb)
-				RepackQ4KR4(w, rp)
-				rp = misaligned(rp, BlockQ4KR4Size, AsQ4KR4)
-				var got, twin [4]float32
-				o.GemvQ4KR4Q8K(rp, a, &got)
-				GemvQ4KR4Q8K(rp, a, &twin)
-				for row := 0; row < 4; row++ {
-					want := DotQ4KQ8K(w[row*nb:(row+1)*nb], a)
-					if twin[row] != want || got[row] != want {
-						t.Fatalf("nb=%d trial %d row %d: kernel %v, twin %v, DotQ4KQ8K %v", nb, trial, row, got[row], twin[row], want)
+					for g := range a[i].Bsums {
+						var s int16
+						for _, q := range a[i].Qs[16*g : 16*g+16] {
+							s += int16(q)
+						}
+						a[i].Bsums[g] = s
 					}
 				}
 			}
+			rp := make([]BlockQ4KR4, nb)
+			RepackQ4KR4(w, rp)
+			rp = misaligned(rp, BlockQ4KR4Size, AsQ4KR4)
+			var got, twin [4]float32
+			gemv(rp, a, &got)
+			GemvQ4KR4Q8K(rp, a, &twin)
+			for row := 0; row < 4; row++ {
+				want := DotQ4KQ8K(w[row*nb:(row+1)*nb], a)
+				if twin[row] != want || got[row] != want {
+					t.Fatalf("nb=%d trial %d row %d: kernel %v, twin %v, DotQ4KQ8K %v", nb, trial, row, got[row], twin[row], want)
+				}
+			}
 		}
-	})
+	}
 }
 
 // The repacked 4×4 GEMM against DotQ4KQ8K for every (row, column), on

@@ -142,15 +142,34 @@ func minsDot4(ap Register, m01, m23 VecVirtual) VecVirtual {
 // four rows to sum4, with d = f16(D)·y.d and dmin = f16(Dmin)·y.d, each
 // product and difference rounded as in DotQ4KQ8K.
 func floatPart4(ap Register, ddm, s4, m4 Op, sum4 VecVirtual) {
-	df := YMM()
-	VCVTPH2PS(ddm, df) // [d0 m0 d1 m1 | d2 m2 d3 m3]
-	yd := YMM()
-	VBROADCASTSS(Mem{Base: ap}, yd)
-	VMULPS(yd, df, df)
+	df := dmTimesD(ap, ddm)
 	lo, hi, v := XMM(), XMM(), YMM()
 	VPUNPCKLDQ(m4, s4, lo) // [s0 M0 s1 M1]
 	VPUNPCKHDQ(m4, s4, hi) // [s2 M2 s3 M3]
 	VINSERTI128(Imm(1), hi, lo.AsY(), v)
+	floatPairs4(df, v, sum4)
+}
+
+// floatPart4Pairs is floatPart4 from the integer sums already paired,
+// v = [s0 M0 s1 M1 | s2 M2 s3 M3] (v is overwritten).
+func floatPart4Pairs(ap Register, ddm Op, v Register, sum4 VecVirtual) {
+	floatPairs4(dmTimesD(ap, ddm), v, sum4)
+}
+
+// dmTimesD: the rows' fp16 [d0 m0 d1 m1 | d2 m2 d3 m3] (ddm) times the
+// activation block's d (at ap), as floats.
+func dmTimesD(ap Register, ddm Op) VecVirtual {
+	df := YMM()
+	VCVTPH2PS(ddm, df)
+	yd := YMM()
+	VBROADCASTSS(Mem{Base: ap}, yd)
+	VMULPS(yd, df, df)
+	return df
+}
+
+// floatPairs4: sum4[r] += s_r·df[2r] - M_r·df[2r+1], from the paired
+// integer sums v (overwritten).
+func floatPairs4(df VecVirtual, v Register, sum4 VecVirtual) {
 	VCVTDQ2PS(v, v)
 	VMULPS(df, v, v)
 	ev, od := YMM(), YMM()

@@ -1,0 +1,23 @@
+package kernels
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+// The AVX-512 table picks the GFNI form of the repacked Q4_K GEMV where
+// the CPU has GFNI; the form for AVX-512 CPUs without it (Skylake-SP,
+// Cascade Lake) is tested here directly, so it does not go unrun on a
+// machine that would never choose it.
+func TestGemvQ4KR4AVX512WithoutGFNI(t *testing.T) {
+	if ok, why := hasAVX512(); !ok {
+		t.Skip(why)
+	}
+	r := rand.New(rand.NewPCG(63, 64))
+	checkGemvQ4KR4(t, r, gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512))
+	if cpuid.CPU.Supports(cpuid.GFNI) {
+		checkGemvQ4KR4(t, r, gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512GFNI))
+	}
+}
