@@ -207,6 +207,7 @@ func gemvQ4KQ8KAVX512x4rows(shuf Mem) {
 	for _, p := range rows {
 		for _, off := range []int{0, 64, 128} {
 			PREFETCHT1(Mem{Base: p, Index: pf, Scale: 1, Disp: off})
+			PREFETCHT2(Mem{Base: p, Index: pf, Scale: 2, Disp: off}) // see prefetchBlock
 		}
 	}
 	ddm, s01, s23, m01, m23 := q4kHeaders4(rows)
@@ -314,6 +315,7 @@ func gemvQ4KQ8KAVX2x4rows(shuf Mem, vnni bool) {
 	for _, p := range rows {
 		for _, off := range []int{0, 64, 128} {
 			PREFETCHT1(Mem{Base: p, Index: pf, Scale: 1, Disp: off})
+			PREFETCHT2(Mem{Base: p, Index: pf, Scale: 2, Disp: off}) // see prefetchBlock
 		}
 	}
 	ddm, s01, s23, m01, m23 := q4kHeaders4(rows)
@@ -446,6 +448,7 @@ func gemvQ6KQ8KAVX2x4rows(shuf Mem) {
 	for _, p := range rows {
 		for _, off := range []int{0, 64, 128, 192} {
 			PREFETCHT1(Mem{Base: p, Index: pf, Scale: 1, Disp: off})
+			PREFETCHT2(Mem{Base: p, Index: pf, Scale: 2, Disp: off}) // see prefetchBlock
 		}
 	}
 	var ys [4]VecVirtual
