@@ -76,14 +76,17 @@ type Result struct {
 	WorkingMB int64
 }
 
-// Measure runs passes over the matrices with the given threads and
-// measures the read bandwidth right before, keeping the best of each.
+// Measure runs passes over the matrices with the given threads, each
+// right after a pass of the read-bandwidth measurement over as many bytes
+// (alternating, so both see the same state of a drifting host), and
+// keeps the best of each. One GEMV pass before them warms up.
 func Measure(ms []*engine.Matrix, threads, passes int) (Result, error) {
 	var bytes int64
 	for _, m := range ms {
 		bytes += m.Bytes()
 	}
-	bw := machine.MeasureBandwidth(threads, bytes, passes)
+	rd := machine.NewReader(threads, bytes)
+	defer rd.Close()
 	g, err := engine.NewGEMV(threads)
 	if err != nil {
 		return Result{}, err
@@ -95,8 +98,11 @@ func Measure(ms []*engine.Matrix, threads, passes int) (Result, error) {
 		x[i] = float32(i%17) - 8
 	}
 	out := make([]float32, 11008)
-	best := 0.0
-	for p := 0; p < passes+1; p++ { // the first pass is a warm-up
+	best, read := 0.0, 0.0
+	for p := 0; p < passes+1; p++ {
+		if p > 0 {
+			read = max(read, rd.Pass())
+		}
 		t0 := time.Now()
 		for _, m := range ms {
 			if err := g.Mul(out[:m.Rows], m, x[:m.Cols]); err != nil {
@@ -107,6 +113,6 @@ func Measure(ms []*engine.Matrix, threads, passes int) (Result, error) {
 			best = max(best, float64(bytes)/time.Since(t0).Seconds()/1e9)
 		}
 	}
-	return Result{Threads: th, Pinned: pinned, ISA: kernels.Active().ISA, GEMVGBs: best, ReadGBs: bw.ReadGBs,
-		Fraction: best / bw.ReadGBs, WorkingMB: bytes >> 20}, nil
+	return Result{Threads: th, Pinned: pinned, ISA: kernels.Active().ISA, GEMVGBs: best, ReadGBs: read,
+		Fraction: best / read, WorkingMB: bytes >> 20}, nil
 }
