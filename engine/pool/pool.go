@@ -48,6 +48,7 @@ type Pool struct {
 	task      Task
 	total     int64
 	chunk     int64
+	guided    bool
 	next      atomic.Int64
 	remaining atomic.Int32
 	gen       atomic.Uint32
@@ -181,6 +182,20 @@ func (p *Pool) waitGen(w int, seen uint32) uint32 {
 
 func (p *Pool) runChunks(w int) {
 	t, total, chunk := p.task, p.total, p.chunk
+	if p.guided {
+		share := 2 * int64(p.n) * chunk
+		for {
+			s := p.next.Load()
+			if s >= total {
+				return
+			}
+			n := max(1, (total-s)/share) * chunk
+			if !p.next.CompareAndSwap(s, s+n) {
+				continue
+			}
+			t.Run(w, int(s), int(min(s+n, total)))
+		}
+	}
 	for {
 		s := p.next.Add(chunk) - chunk
 		if s >= total {
@@ -197,6 +212,18 @@ func (p *Pool) Exec(m Mainer) {
 	defer p.mu.Unlock()
 	p.mainReq <- m
 	<-p.mainDone
+}
+
+// ParallelGuided is Parallel with guided chunking: each worker takes
+// half of an even share of what remains, in whole multiples of chunk
+// (at least one). A loop of equal-cost items (a decode GEMV's rows)
+// starts with long contiguous runs — few cold starts for the prefetcher
+// — and ends in pieces of one chunk, so the workers finish together
+// however the machine treated them.
+func (p *Pool) ParallelGuided(t Task, total, chunk int) {
+	p.guided = true
+	p.Parallel(t, total, chunk)
+	p.guided = false
 }
 
 // Parallel runs t over [0, total) on all workers, handing out chunks of

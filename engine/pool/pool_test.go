@@ -7,9 +7,12 @@ import (
 )
 
 type sumTask struct {
-	data []int64
-	out  []int64 // per worker
-	hits atomic.Int64
+	data    []int64
+	out     []int64 // per worker
+	hits    atomic.Int64
+	chunk   int
+	unalign atomic.Int64 // pieces not starting on a chunk boundary
+	pieces  atomic.Int64
 }
 
 func (s *sumTask) Run(w, a, b int) {
@@ -17,39 +20,56 @@ func (s *sumTask) Run(w, a, b int) {
 		s.out[w] += s.data[i]
 	}
 	s.hits.Add(int64(b - a))
+	s.pieces.Add(1)
+	if s.chunk > 0 && a%s.chunk != 0 {
+		s.unalign.Add(1)
+	}
 }
 
 type driver struct {
-	p    *Pool
-	t    *sumTask
-	reps int
+	p      *Pool
+	t      *sumTask
+	reps   int
+	guided bool
 }
 
 func (d *driver) Main() {
 	for r := 0; r < d.reps; r++ {
-		d.p.Parallel(d.t, len(d.t.data), 7)
+		if d.guided {
+			d.p.ParallelGuided(d.t, len(d.t.data), 7)
+		} else {
+			d.p.Parallel(d.t, len(d.t.data), 7)
+		}
 	}
 }
 
+// Both chunkings hand out every index exactly once, in pieces that
+// start on chunk boundaries; guided chunking uses fewer pieces.
 func TestParallelCoversEveryIndexOnce(t *testing.T) {
-	for _, n := range []int{1, 2, 3} {
-		p := New(n, nil)
-		task := &sumTask{data: make([]int64, 1001), out: make([]int64, n)}
-		var want int64
-		for i := range task.data {
-			task.data[i] = int64(i)
-			want += int64(i)
+	for _, guided := range []bool{false, true} {
+		for _, n := range []int{1, 2, 3} {
+			p := New(n, nil)
+			task := &sumTask{data: make([]int64, 1001), out: make([]int64, n), chunk: 7}
+			var want int64
+			for i := range task.data {
+				task.data[i] = int64(i)
+				want += int64(i)
+			}
+			d := &driver{p: p, t: task, reps: 50, guided: guided}
+			p.Exec(d)
+			var got int64
+			for _, v := range task.out {
+				got += v
+			}
+			if got != 50*want || task.hits.Load() != 50*1001 || task.unalign.Load() != 0 {
+				t.Fatalf("guided=%v n=%d: sum %d want %d, hits %d, %d pieces off a chunk boundary",
+					guided, n, got, 50*want, task.hits.Load(), task.unalign.Load())
+			}
+			if per := task.pieces.Load() / 50; n > 1 && guided && per >= 1001/7 {
+				t.Fatalf("n=%d: guided chunking took %d pieces per loop, fixed chunks take %d", n, per, (1001+6)/7)
+			}
+			p.Close()
 		}
-		d := &driver{p: p, t: task, reps: 50}
-		p.Exec(d)
-		var got int64
-		for _, v := range task.out {
-			got += v
-		}
-		if got != 50*want || task.hits.Load() != 50*1001 {
-			t.Fatalf("n=%d: sum %d want %d, hits %d", n, got, 50*want, task.hits.Load())
-		}
-		p.Close()
 	}
 }
 
