@@ -13,7 +13,7 @@ import (
 type GEMV struct {
 	e             exec
 	out, x        []float32
-	w             *Matrix
+	ws            []*Matrix
 	threads       int
 	threadsPinned bool
 }
@@ -29,17 +29,32 @@ func NewGEMV(threads int) (*GEMV, error) {
 
 // Mul computes out = W·x (len(out) = w.Rows, len(x) = w.Cols).
 func (g *GEMV) Mul(out []float32, w *Matrix, x []float32) error {
-	if len(out) != w.Rows || len(x) != w.Cols {
-		return fmt.Errorf("gemv: %dx%d matrix, vector %d, output %d", w.Rows, w.Cols, len(x), len(out))
+	return g.MulEach(out, []*Matrix{w}, x)
+}
+
+// MulEach computes out[:w.Rows] = w·x[:w.Cols] for each matrix in turn,
+// in one hand-over to the workers, as a decode step runs its matmuls
+// (one Exec per matrix would add a thread wake-up per matrix, which a
+// decode step does not pay). out and x must be long enough for every
+// matrix; out holds the last product.
+func (g *GEMV) MulEach(out []float32, ws []*Matrix, x []float32) error {
+	for _, w := range ws {
+		if len(out) < w.Rows || len(x) < w.Cols {
+			return fmt.Errorf("gemv: %dx%d matrix, vector %d, output %d", w.Rows, w.Cols, len(x), len(out))
+		}
 	}
-	g.out, g.w, g.x = out, w, x
+	g.out, g.ws, g.x = out, ws, x
 	g.e.pool.Exec(g)
-	g.out, g.w, g.x = nil, nil, nil
+	g.out, g.ws, g.x = nil, nil, nil
 	return nil
 }
 
 // Main runs on worker 0 (pool.Mainer).
-func (g *GEMV) Main() { g.e.matmul(g.out, g.w, g.x, 1) }
+func (g *GEMV) Main() {
+	for _, w := range g.ws {
+		g.e.matmul(g.out[:w.Rows], w, g.x[:w.Cols], 1)
+	}
+}
 
 // Threads is the number of workers and whether they are pinned.
 func (g *GEMV) Threads() (int, bool) { return g.threads, g.threadsPinned }

@@ -104,10 +104,8 @@ func Measure(ms []*engine.Matrix, threads, passes int) (Result, error) {
 			read = max(read, rd.Pass())
 		}
 		t0 := time.Now()
-		for _, m := range ms {
-			if err := g.Mul(out[:m.Rows], m, x[:m.Cols]); err != nil {
-				return Result{}, err
-			}
+		if err := g.MulEach(out, ms, x); err != nil {
+			return Result{}, err
 		}
 		if p > 0 {
 			best = max(best, float64(bytes)/time.Since(t0).Seconds()/1e9)
