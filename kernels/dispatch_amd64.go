@@ -288,6 +288,11 @@ func avxvnniOps() Ops {
 	o.ISA = "avxvnni"
 	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVXVNNIx4rows, BlockQ4KSize)
 	o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNI)
+	if cpuid.CPU.Supports(cpuid.GFNI) {
+		// Paired sub-blocks, high nibbles by one instruction (Alder Lake
+		// and later hybrids and Zen 5 have GFNI).
+		o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNIGFNI)
+	}
 	o.GemvQ6KR4Q8K = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVXVNNI)
 	o.GemmQ6KR4Q8Kx4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVXVNNIx4)
 	o.GemmQ4KR4Q8Kx4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVXVNNIx4)

@@ -21,3 +21,11 @@ func TestGemvQ4KR4AVX512WithoutGFNI(t *testing.T) {
 		checkGemvQ4KR4(t, r, gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512GFNI))
 	}
 }
+
+// Likewise the AVX-VNNI table's form for CPUs without GFNI.
+func TestGemvQ4KR4AVXVNNIWithoutGFNI(t *testing.T) {
+	if ok, why := hasAVXVNNI(); !ok {
+		t.Skip(why)
+	}
+	checkGemvQ4KR4(t, rand.New(rand.NewPCG(65, 66)), gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNI))
+}

@@ -108,6 +108,9 @@ func gemvQ4KR4Q8KAVX512(w *byte, a *byte, nb int, pf int, out *float32)
 func gemvQ4KR4Q8KAVX512GFNI(w *byte, a *byte, nb int, pf int, out *float32)
 
 //go:noescape
+func gemvQ4KR4Q8KAVXVNNIGFNI(w *byte, a *byte, nb int, pf int, out *float32)
+
+//go:noescape
 func gemvQ4KR4Q8KAVX2(w *byte, a *byte, nb int, pf int, out *float32)
 
 //go:noescape

@@ -75,6 +75,7 @@ func main() {
 	pairShuf, pairsGather := r4PairScaleShuf(), r4PairsGather()
 	gemvQ4KR4Q8KAVX512(pairShuf, pairsGather, false)
 	gemvQ4KR4Q8KAVX512(pairShuf, pairsGather, true)
+	gemvQ4KR4Q8KAVXVNNIGFNI(pairShuf)
 	gemvQ4KR4Q8KAVX2(r4shuf, false)
 	gemvQ4KR4Q8KAVX2(r4shuf, true)
 	splat, minsDup := r4LaneSplat(), r4MinsDup()
@@ -97,7 +98,7 @@ func main() {
 	panelScalesQ4KAVX512()
 	panelQsQ6KAVX512()
 	Generate()
-	vexVNNI(flag.Lookup("out").Value.String(), "gemvQ4KQ8KAVXVNNIx4rows", "gemvQ4KR4Q8KAVXVNNI", "gemmQ4KR4Q8KAVXVNNIx4", "gemvQ6KR4Q8KAVXVNNI", "gemmQ6KR4Q8KAVXVNNIx4")
+	vexVNNI(flag.Lookup("out").Value.String(), "gemvQ4KQ8KAVXVNNIx4rows", "gemvQ4KR4Q8KAVXVNNI", "gemvQ4KR4Q8KAVXVNNIGFNI", "gemmQ4KR4Q8KAVXVNNIx4", "gemvQ6KR4Q8KAVXVNNI", "gemmQ6KR4Q8KAVXVNNIx4")
 }
 
 // scaleShuffles is a VPSHUFB table: entry k (32 bytes) broadcasts 16-bit
