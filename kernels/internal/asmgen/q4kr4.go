@@ -108,6 +108,71 @@ func vgf2p8affineqb(imm uint8, mat, src, dst Op) {
 		Inputs: []Op{mat, src}, Outputs: []Op{dst}, ISA: []string{"GFNI"}})
 }
 
+// r4SubBlockPair adds to acc sub-blocks 2p and 2p+1 of the repacked
+// block at wp (qOff: the half of each sub-block's 64 bytes a YMM form
+// reads) against the activation block at ap, at acc's width: low nibbles
+// by mask, high ones by vgf2p8affineqb with shr4 (nil: a shift and the
+// mask), two vpdpbusd into a fresh sum of eight products per sub-block
+// (|sum| <= 8·15·128, an int16), vpackssdw of the pair (exact) and one
+// vpdpwssd with the lanes' two scales from sc (pairShuf).
+func r4SubBlockPair(wp, ap Register, qOff, p int, mask, shr4, sc, acc VecVirtual, pairShuf Mem) {
+	wide := acc.Size() == 64
+	vec := YMM
+	if wide {
+		vec = ZMM
+	}
+	var t [2]VecVirtual
+	for k := 0; k < 2; k++ {
+		j := 2*p + k
+		q, lo, hi, a0, a1 := vec(), vec(), vec(), vec(), vec()
+		if wide {
+			VMOVDQU64(Mem{Base: wp, Disp: r4Qs + 64*j + qOff}, q)
+			VPANDD(mask, q, lo)
+			VBROADCASTI32X4(Mem{Base: ap, Disp: q8kQs + 32*j}, a0)
+			VBROADCASTI32X4(Mem{Base: ap, Disp: q8kQs + 32*j + 16}, a1)
+		} else {
+			VMOVDQU(Mem{Base: wp, Disp: r4Qs + 64*j + qOff}, q)
+			VPAND(mask, q, lo)
+			VBROADCASTI128(Mem{Base: ap, Disp: q8kQs + 32*j}, a0)
+			VBROADCASTI128(Mem{Base: ap, Disp: q8kQs + 32*j + 16}, a1)
+		}
+		if shr4 != nil {
+			vgf2p8affineqb(0, shr4, q, hi)
+		} else {
+			VPSRLW(Imm(4), q, hi)
+			if wide {
+				VPANDD(mask, hi, hi)
+			} else {
+				VPAND(mask, hi, hi)
+			}
+		}
+		t[k] = vec()
+		zeroIdiom(t[k])
+		vpdpbusd(a0, lo, t[k])
+		vpdpbusd(a1, hi, t[k])
+	}
+	w, s := vec(), vec()
+	VPACKSSDW(t[1], t[0], w) // lane: sub-block 2p's four sums, then 2p+1's
+	VPSHUFB(pairShuf.Offset(64*p), sc, s)
+	vpdpwssd(s, w, acc)
+}
+
+// r4PairSums reduces each 128-bit lane's scale sums [a0 a1 a2 a3] (acc)
+// and min products [m0 m1 m2 m3] (mn) to [A M A M] (exact integers).
+func r4PairSums(acc, mn VecVirtual) VecVirtual {
+	vec := YMM
+	if acc.Size() == 64 {
+		vec = ZMM
+	}
+	u, v := vec(), vec()
+	VPUNPCKLDQ(mn, acc, u)
+	VPUNPCKHDQ(mn, acc, v)
+	VPADDD(v, u, u)
+	VPSHUFD(Imm(0x4e), u, v)
+	VPADDD(v, u, u)
+	return u
+}
+
 // gemvQ4KR4Q8KAVX512: four repacked Q4_K rows (one 128-bit lane each)
 // by one Q8_K column. Per sub-block j one 64-byte load is all four rows'
 // 32 weights: the low nibbles (a mask) and the high ones (one GFNI
@@ -136,9 +201,11 @@ func gemvQ4KR4Q8KAVX512(pairShuf, gather Mem, gfni bool) {
 
 	sum4 := XMM()
 	VXORPS(sum4, sum4, sum4)
-	mask, shr4 := ZMM(), ZMM()
+	mask := ZMM()
 	broadcastConst(mask, nibbleMask)
+	var shr4 VecVirtual // nil: shift and mask instead of GFNI
 	if gfni {
+		shr4 = ZMM()
 		g := GP64()
 		MOVQ(U64(gf2p8ShiftRight4), g)
 		VPBROADCASTQ(g, shr4)
@@ -162,40 +229,12 @@ func gemvQ4KR4Q8KAVX512(pairShuf, gather Mem, gfni bool) {
 	VPMADDWD(bp4, mn, mn) // lane r: row r's min·sum products
 
 	acc := ZMM()
-	VPXORD(acc, acc, acc)
+	zeroIdiom(acc)
 	for p := 0; p < 4; p++ {
-		var t [2]VecVirtual
-		for h := 0; h < 2; h++ {
-			j := 2*p + h
-			q, lo, hi, a0, a1 := ZMM(), ZMM(), ZMM(), ZMM(), ZMM()
-			VMOVDQU64(Mem{Base: wp, Disp: r4Qs + 64*j}, q)
-			VPANDD(mask, q, lo)
-			if gfni {
-				vgf2p8affineqb(0, shr4, q, hi)
-			} else {
-				VPSRLW(Imm(4), q, hi)
-				VPANDD(mask, hi, hi)
-			}
-			VBROADCASTI32X4(Mem{Base: ap, Disp: q8kQs + 32*j}, a0)
-			VBROADCASTI32X4(Mem{Base: ap, Disp: q8kQs + 32*j + 16}, a1)
-			t[h] = ZMM()
-			VPXORD(t[h], t[h], t[h])
-			vpdpbusd(a0, lo, t[h])
-			vpdpbusd(a1, hi, t[h])
-		}
-		w, s := ZMM(), ZMM()
-		VPACKSSDW(t[1], t[0], w) // lane: sub-block 2p's four sums, then 2p+1's
-		VPSHUFB(pairShuf.Offset(64*p), sc, s)
-		vpdpwssd(s, w, acc)
+		r4SubBlockPair(wp, ap, 0, p, mask, shr4, sc, acc, pairShuf)
 	}
-	// Per lane [a0 a1 a2 a3] and [m0 m1 m2 m3] -> [A M A M], then the
-	// lanes' first pairs gathered: [A0 M0 A1 M1 | A2 M2 A3 M3].
-	u, v := ZMM(), ZMM()
-	VPUNPCKLDQ(mn, acc, u)
-	VPUNPCKHDQ(mn, acc, v)
-	VPADDD(v, u, u)
-	VPSHUFD(Imm(0x4e), u, v)
-	VPADDD(v, u, u)
+	// The lanes' first pairs gathered: [A0 M0 A1 M1 | A2 M2 A3 M3].
+	u := r4PairSums(acc, mn)
 	VPERMD(u, perm, u)
 	ddm := XMM()
 	VMOVDQU(Mem{Base: wp, Disp: r4DM}, ddm)
@@ -343,35 +382,11 @@ func gemvQ4KR4Q8KAVXVNNIGFNI(pairShuf Mem) {
 		VPMOVZXBW(Mem{Base: wp, Disp: r4Mins + 16*h}, mn)
 		VPMADDWD(bp2, mn, mn) // lane r: row 2h+r's min·sum products
 		acc := YMM()
-		VPXOR(acc, acc, acc)
+		zeroIdiom(acc)
 		for p := 0; p < 4; p++ {
-			var t [2]VecVirtual
-			for k := 0; k < 2; k++ {
-				j := 2*p + k
-				q, lo, hi, a0, a1 := YMM(), YMM(), YMM(), YMM(), YMM()
-				VMOVDQU(Mem{Base: wp, Disp: r4Qs + 64*j + 32*h}, q)
-				VPAND(mask, q, lo)
-				vgf2p8affineqb(0, shr4, q, hi)
-				VBROADCASTI128(Mem{Base: ap, Disp: q8kQs + 32*j}, a0)
-				VBROADCASTI128(Mem{Base: ap, Disp: q8kQs + 32*j + 16}, a1)
-				t[k] = YMM()
-				VPXOR(t[k], t[k], t[k])
-				vpdpbusd(a0, lo, t[k])
-				vpdpbusd(a1, hi, t[k])
-			}
-			w, sp := YMM(), YMM()
-			VPACKSSDW(t[1], t[0], w)
-			VPSHUFB(pairShuf.Offset(64*p), sc, sp)
-			vpdpwssd(sp, w, acc)
+			r4SubBlockPair(wp, ap, 32*h, p, mask, shr4, sc, acc, pairShuf)
 		}
-		// Per lane [a0 a1 a2 a3], [m0 m1 m2 m3] -> [A M A M].
-		u, v := YMM(), YMM()
-		VPUNPCKLDQ(mn, acc, u)
-		VPUNPCKHDQ(mn, acc, v)
-		VPADDD(v, u, u)
-		VPSHUFD(Imm(0x4e), u, v)
-		VPADDD(v, u, u)
-		sums[h] = u
+		sums[h] = r4PairSums(acc, mn)
 	}
 	// [A0M0 A2M2 | A1M1 A3M3] as qwords, then in row order.
 	v := YMM()
