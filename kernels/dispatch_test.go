@@ -25,6 +25,40 @@ func forEachISA(t *testing.T, f func(t *testing.T, o *Ops)) {
 	}
 }
 
+// trialQ8K draws nb blocks of activations for a kernel test's trial:
+// 0 ordinary, 1 huge (×1e4: the same after quantization, scaled d), 2
+// extreme — every value ±127 in runs of period starting with first, the
+// bound the kernels' int16 partial sums must hold — with the Q8_K
+// invariant (bsums) kept. Other trials are ordinary.
+func trialQ8K(r *rand.Rand, nb, trial int, first int8, period int) []BlockQ8K {
+	x := randF32(r, nb*QK_K)
+	if trial == 1 {
+		for i := range x {
+			x[i] *= 1e4
+		}
+	}
+	a := make([]BlockQ8K, nb)
+	QuantizeRowQ8K(x, a)
+	if trial == 2 {
+		for i := range a {
+			for j := range a[i].Qs {
+				a[i].Qs[j] = first
+				if (j/period)&1 == 1 {
+					a[i].Qs[j] = -first
+				}
+			}
+			for g := range a[i].Bsums {
+				var s int16
+				for _, q := range a[i].Qs[16*g : 16*g+16] {
+					s += int16(q)
+				}
+				a[i].Bsums[g] = s
+			}
+		}
+	}
+	return a
+}
+
 func TestUseRefusesUnknownISA(t *testing.T) {
 	prev := active
 	defer func() { active = prev }()
@@ -49,28 +83,7 @@ func TestKernelsMatchGenericTwins(t *testing.T) {
 		for _, nb := range []int{1, 2, 3, 7, 16, 17, 64} {
 			for trial := 0; trial < 4; trial++ {
 				w4 := misalignedQ4K(randQ4K(r, nb))
-				x := randF32(r, nb*QK_K)
-				if trial == 1 {
-					for i := range x {
-						x[i] *= 1e4
-					}
-				}
-				a := make([]BlockQ8K, nb)
-				QuantizeRowQ8K(x, a)
-				if trial == 2 {
-					for i := range a { // extreme activations: every value ±127
-						for j := range a[i].Qs {
-							a[i].Qs[j] = int8(127 - 254*((j/3)&1))
-						}
-						for g := range a[i].Bsums { // keep the Q8_K invariant
-							var s int16
-							for _, q := range a[i].Qs[16*g : 16*g+16] {
-								s += int16(q)
-							}
-							a[i].Bsums[g] = s
-						}
-					}
-				}
+				a := trialQ8K(r, nb, trial, 127, 3)
 				got, want := o.DotQ4KQ8K(w4, a), DotQ4KQ8K(w4, a)
 				if got != want {
 					t.Fatalf("Q4_K nb=%d trial %d: %v, generic %v", nb, trial, got, want)
@@ -265,28 +278,7 @@ func TestGemv4RowsMatchesDot(t *testing.T) {
 		for _, nb := range []int{1, 2, 3, 7, 16, 17, 43} {
 			for trial := 0; trial < 3; trial++ {
 				w := misalignedQ4K(randQ4K(r, 4*nb))
-				x := randF32(r, nb*QK_K)
-				if trial == 1 {
-					for i := range x {
-						x[i] *= 1e4
-					}
-				}
-				a := make([]BlockQ8K, nb)
-				QuantizeRowQ8K(x, a)
-				if trial == 2 {
-					for i := range a {
-						for j := range a[i].Qs {
-							a[i].Qs[j] = int8(-127 + 254*((j/5)&1))
-						}
-						for g := range a[i].Bsums {
-							var s int16
-							for _, q := range a[i].Qs[16*g : 16*g+16] {
-								s += int16(q)
-							}
-							a[i].Bsums[g] = s
-						}
-					}
-				}
+				a := trialQ8K(r, nb, trial, -127, 5)
 				w6 := misaligned(randQ6K(r, 4*nb), BlockQ6KSize, AsQ6K)
 				var got6, twin6 [4]float32
 				o.GemvQ6KQ8Kx4Rows(w6, a, &got6)

@@ -20,28 +20,7 @@ func checkGemvQ4KR4(t *testing.T, r *rand.Rand, gemv func([]BlockQ4KR4, []BlockQ
 	for _, nb := range []int{1, 2, 3, 7, 16, 17, 43} {
 		for trial := 0; trial < 3; trial++ {
 			w := randQ4K(r, 4*nb)
-			x := randF32(r, nb*QK_K)
-			if trial == 1 {
-				for i := range x {
-					x[i] *= 1e4
-				}
-			}
-			a := make([]BlockQ8K, nb)
-			QuantizeRowQ8K(x, a)
-			if trial == 2 {
-				for i := range a {
-					for j := range a[i].Qs {
-						a[i].Qs[j] = int8(127 - 254*((j/7)&1))
-					}
-					for g := range a[i].Bsums {
-						var s int16
-						for _, q := range a[i].Qs[16*g : 16*g+16] {
-							s += int16(q)
-						}
-						a[i].Bsums[g] = s
-					}
-				}
-			}
+			a := trialQ8K(r, nb, trial, 127, 7)
 			rp := make([]BlockQ4KR4, nb)
 			RepackQ4KR4(w, rp)
 			rp = misaligned(rp, BlockQ4KR4Size, AsQ4KR4)
@@ -119,14 +98,7 @@ func TestGemvQ6KR4MatchesDot(t *testing.T) {
 		for _, nb := range []int{1, 2, 3, 16, 43} {
 			for trial := 0; trial < 2; trial++ {
 				w := randQ6K(r, 4*nb)
-				x := randF32(r, nb*QK_K)
-				if trial == 1 {
-					for i := range x {
-						x[i] *= 1e4
-					}
-				}
-				a := make([]BlockQ8K, nb)
-				QuantizeRowQ8K(x, a)
+				a := trialQ8K(r, nb, trial, 127, 1)
 				rp := make([]BlockQ6KR4, nb)
 				RepackQ6KR4(w, rp)
 				rp = misaligned(rp, BlockQ6KR4Size, AsQ6KR4)
