@@ -44,6 +44,54 @@ const (
 	r4Qs     = 80
 )
 
+// gemvR4 is the frame every repacked 4-row GEMV shares: the signature
+// func(w, a *byte, nb, pf int, out *float32), sum4 = 0, the loop over nb
+// blocks with the block's prefetch, and out = sum4 at the end. A kernel
+// emits its constants between newGemvR4 and loop, and its block between
+// loop and next.
+type gemvR4 struct {
+	label          string
+	wp, ap, nb, pf Register
+	sum4           VecVirtual
+}
+
+func newGemvR4(name, label string) *gemvR4 {
+	TEXT(name, NOSPLIT, "func(w, a *byte, nb, pf int, out *float32)")
+	Pragma("noescape")
+	k := &gemvR4{label: label}
+	k.wp = Load(Param("w"), GP64())
+	k.ap = Load(Param("a"), GP64())
+	k.nb = Load(Param("nb"), GP64())
+	k.pf = Load(Param("pf"), GP64())
+	k.sum4 = XMM()
+	VXORPS(k.sum4, k.sum4, k.sum4)
+	return k
+}
+
+// loop opens the block loop; lines is the block's size in cache lines,
+// for prefetchBlock.
+func (k *gemvR4) loop(lines int) {
+	Label(k.label + "b")
+	CMPQ(k.nb, Imm(0))
+	JE(LabelRef(k.label + "d"))
+	prefetchBlock(k.wp, k.pf, lines)
+}
+
+// next steps to the next block (blockSize bytes of weights, one Q8_K
+// block), closes the loop and stores the four rows' results.
+func (k *gemvR4) next(blockSize int) {
+	ADDQ(U32(blockSize), k.wp)
+	ADDQ(U32(q8kSize), k.ap)
+	DECQ(k.nb)
+	JMP(LabelRef(k.label + "b"))
+
+	Label(k.label + "d")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(k.sum4, Mem{Base: op})
+	VZEROUPPER()
+	RET()
+}
+
 // r4ScaleShuf: entry j (64 bytes) is a vpshufb index that broadcasts
 // int16 element j of each 128-bit lane to the whole lane — sub-block j's
 // scale of the row that owns the lane.
@@ -192,15 +240,8 @@ func gemvQ4KR4Q8KAVX512(pairShuf, gather Mem, gfni bool) {
 	if gfni {
 		name += "GFNI"
 	}
-	TEXT(name, NOSPLIT, "func(w, a *byte, nb, pf int, out *float32)")
-	Pragma("noescape")
-	wp := Load(Param("w"), GP64())
-	ap := Load(Param("a"), GP64())
-	nb := Load(Param("nb"), GP64())
-	pf := Load(Param("pf"), GP64())
-
-	sum4 := XMM()
-	VXORPS(sum4, sum4, sum4)
+	k := newGemvR4(name, name)
+	wp, ap, sum4 := k.wp, k.ap, k.sum4
 	mask := ZMM()
 	broadcastConst(mask, nibbleMask)
 	var shr4 VecVirtual // nil: shift and mask instead of GFNI
@@ -213,10 +254,7 @@ func gemvQ4KR4Q8KAVX512(pairShuf, gather Mem, gfni bool) {
 	perm := ZMM()
 	VMOVDQU64(gather, perm)
 
-	Label(name + "b")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef(name + "d"))
-	prefetchBlock(wp, pf, 10)
+	k.loop(10)
 	sc, mn := ZMM(), ZMM()
 	VPMOVZXBW(Mem{Base: wp, Disp: r4Scales}, sc)
 	VPMOVZXBW(Mem{Base: wp, Disp: r4Mins}, mn)
@@ -240,16 +278,7 @@ func gemvQ4KR4Q8KAVX512(pairShuf, gather Mem, gfni bool) {
 	VMOVDQU(Mem{Base: wp, Disp: r4DM}, ddm)
 	floatPart4Pairs(ap, ddm, u.AsY(), sum4)
 
-	ADDQ(U32(r4Size), wp)
-	ADDQ(U32(q8kSize), ap)
-	DECQ(nb)
-	JMP(LabelRef(name + "b"))
-
-	Label(name + "d")
-	op := Load(Param("out"), GP64())
-	VMOVUPS(sum4, Mem{Base: op})
-	VZEROUPPER()
-	RET()
+	k.next(r4Size)
 }
 
 // gemvQ4KR4Q8KAVX2: the same in two 256-bit halves (rows 0-1, then 2-3),
@@ -259,20 +288,10 @@ func gemvQ4KR4Q8KAVX2(shuf Mem, vnni bool) {
 	if vnni {
 		name, l = "gemvQ4KR4Q8KAVXVNNI", "r4v"
 	}
-	TEXT(name, NOSPLIT, "func(w, a *byte, nb, pf int, out *float32)")
-	Pragma("noescape")
-	wp := Load(Param("w"), GP64())
-	ap := Load(Param("a"), GP64())
-	nb := Load(Param("nb"), GP64())
-	pf := Load(Param("pf"), GP64())
+	k := newGemvR4(name, l)
+	wp, ap, sum4 := k.wp, k.ap, k.sum4
 
-	sum4 := XMM()
-	VXORPS(sum4, sum4, sum4)
-
-	Label(l + "b")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef(l + "d"))
-	prefetchBlock(wp, pf, 10)
+	k.loop(10)
 	mask := YMM()
 	broadcastConst(mask, nibbleMask)
 	bs, bp, bp2 := YMM(), XMM(), YMM()
@@ -326,16 +345,7 @@ func gemvQ4KR4Q8KAVX2(shuf Mem, vnni bool) {
 	VMOVDQU(Mem{Base: wp, Disp: r4DM}, ddm)
 	floatPart4(ap, ddm, r4[0], r4[1], sum4)
 
-	ADDQ(U32(r4Size), wp)
-	ADDQ(U32(q8kSize), ap)
-	DECQ(nb)
-	JMP(LabelRef(l + "b"))
-
-	Label(l + "d")
-	op := Load(Param("out"), GP64())
-	VMOVUPS(sum4, Mem{Base: op})
-	VZEROUPPER()
-	RET()
+	k.next(r4Size)
 }
 
 // gemvQ4KR4Q8KAVXVNNIGFNI: gemvQ4KR4Q8KAVX512's paired sub-blocks in two
@@ -348,15 +358,8 @@ func gemvQ4KR4Q8KAVX2(shuf Mem, vnni bool) {
 // vexVNNI. Bit-identical to DotQ4KQ8K, like every form.
 func gemvQ4KR4Q8KAVXVNNIGFNI(pairShuf Mem) {
 	name := "gemvQ4KR4Q8KAVXVNNIGFNI"
-	TEXT(name, NOSPLIT, "func(w, a *byte, nb, pf int, out *float32)")
-	Pragma("noescape")
-	wp := Load(Param("w"), GP64())
-	ap := Load(Param("a"), GP64())
-	nb := Load(Param("nb"), GP64())
-	pf := Load(Param("pf"), GP64())
-
-	sum4 := XMM()
-	VXORPS(sum4, sum4, sum4)
+	k := newGemvR4(name, name)
+	wp, ap, sum4 := k.wp, k.ap, k.sum4
 
 	mask, shr4 := YMM(), YMM()
 	broadcastConst(mask, nibbleMask)
@@ -365,10 +368,7 @@ func gemvQ4KR4Q8KAVXVNNIGFNI(pairShuf Mem) {
 	VMOVQ(g, shr4.AsX()) // VEX: a legacy-SSE MOVQ here cost 10× (SSE/AVX transitions)
 	VPBROADCASTQ(shr4.AsX(), shr4)
 
-	Label(name + "b")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef(name + "d"))
-	prefetchBlock(wp, pf, 10)
+	k.loop(10)
 	bs, bp, bp2 := YMM(), XMM(), YMM()
 	VMOVDQU(Mem{Base: ap, Disp: q8kBsums}, bs)
 	VEXTRACTI128(Imm(1), bs, bp)
@@ -396,16 +396,7 @@ func gemvQ4KR4Q8KAVXVNNIGFNI(pairShuf Mem) {
 	VMOVDQU(Mem{Base: wp, Disp: r4DM}, ddm)
 	floatPart4Pairs(ap, ddm, v, sum4)
 
-	ADDQ(U32(r4Size), wp)
-	ADDQ(U32(q8kSize), ap)
-	DECQ(nb)
-	JMP(LabelRef(name + "b"))
-
-	Label(name + "d")
-	op := Load(Param("out"), GP64())
-	VMOVUPS(sum4, Mem{Base: op})
-	VZEROUPPER()
-	RET()
+	k.next(r4Size)
 }
 
 // r4LaneSplat: vpermps indexes that repeat float 2r (d of row r) or
@@ -873,15 +864,8 @@ func q6r4Offset(col Register, sc [2]VecVirtual, z bool) VecVirtual {
 // out up front (acc starts at −32·Σ scale·bsum), as in the AVX2 kernel,
 // so the result is bit-identical to DotQ6KQ8K.
 func gemvQ6KR4Q8KAVX512(shuf, first Mem) {
-	TEXT("gemvQ6KR4Q8KAVX512", NOSPLIT, "func(w, a *byte, nb, pf int, out *float32)")
-	Pragma("noescape")
-	wp := Load(Param("w"), GP64())
-	ap := Load(Param("a"), GP64())
-	nb := Load(Param("nb"), GP64())
-	pf := Load(Param("pf"), GP64())
-
-	sum4 := XMM()
-	VXORPS(sum4, sum4, sum4)
+	k := newGemvR4("gemvQ6KR4Q8KAVX512", "r6z")
+	wp, ap, sum4 := k.wp, k.ap, k.sum4
 	m4, m30 := ZMM(), ZMM()
 	tmp := GP32()
 	MOVL(U32(0x0f0f0f0f), tmp)
@@ -891,10 +875,7 @@ func gemvQ6KR4Q8KAVX512(shuf, first Mem) {
 	perm := ZMM()
 	VMOVDQU64(first, perm)
 
-	Label("r6zb")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef("r6zd"))
-	prefetchBlock(wp, pf, 14)
+	k.loop(14)
 	var sc [2]VecVirtual
 	for h := 0; h < 2; h++ {
 		sc[h] = ZMM()
@@ -933,16 +914,7 @@ func gemvQ6KR4Q8KAVX512(shuf, first Mem) {
 	VMULPS(yd, d4, d4)
 	VADDPS(d4, sum4, sum4)
 
-	ADDQ(U32(r6Size), wp)
-	ADDQ(U32(q8kSize), ap)
-	DECQ(nb)
-	JMP(LabelRef("r6zb"))
-
-	Label("r6zd")
-	op := Load(Param("out"), GP64())
-	VMOVUPS(sum4, Mem{Base: op})
-	VZEROUPPER()
-	RET()
+	k.next(r6Size)
 }
 
 // r6LaneSplat: a vpermps index repeating float r across 128-bit lane r.
@@ -1079,19 +1051,10 @@ func gemvQ6KR4Q8KAVX2(shuf Mem, vnni bool) {
 	if vnni {
 		name, l = "gemvQ6KR4Q8KAVXVNNI", "r6v"
 	}
-	TEXT(name, NOSPLIT, "func(w, a *byte, nb, pf int, out *float32)")
-	Pragma("noescape")
-	wp := Load(Param("w"), GP64())
-	ap := Load(Param("a"), GP64())
-	nb := Load(Param("nb"), GP64())
-	pf := Load(Param("pf"), GP64())
-	sum4 := XMM()
-	VXORPS(sum4, sum4, sum4)
+	k := newGemvR4(name, l)
+	wp, ap, sum4 := k.wp, k.ap, k.sum4
 
-	Label(l + "b")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef(l + "d"))
-	prefetchBlock(wp, pf, 14)
+	k.loop(14)
 	var accs [2]VecVirtual
 	for h := 0; h < 2; h++ {
 		m4, m30 := YMM(), YMM()
@@ -1140,16 +1103,7 @@ func gemvQ6KR4Q8KAVX2(shuf Mem, vnni bool) {
 	VMULPS(s4, d4, d4)
 	VADDPS(d4, sum4, sum4)
 
-	ADDQ(U32(r6Size), wp)
-	ADDQ(U32(q8kSize), ap)
-	DECQ(nb)
-	JMP(LabelRef(l + "b"))
-
-	Label(l + "d")
-	op := Load(Param("out"), GP64())
-	VMOVUPS(sum4, Mem{Base: op})
-	VZEROUPPER()
-	RET()
+	k.next(r6Size)
 }
 
 // gemmQ6KR4Q8KAVX2x4: gemmQ6KR4Q8KAVX512x4 in two 256-bit halves (rows
