@@ -8,7 +8,7 @@
 // so each page costs a page walk in the middle of the stream. On this
 // project's VM (Linux, transparent huge pages in "madvise" mode) 2 MiB
 // pages raised a one-thread streaming read from 13.5 to 15.3 GB/s and the
-// Q4_K GEMV by 9–18% at one thread (README, "Decode GEMV").
+// Q4_K GEMV by 9–18% at one thread (README, under Commands).
 //
 // Alloc never fails for want of huge pages: where they cannot be had
 // (another OS, THP disabled, mmap refused) it returns ordinary memory.
@@ -38,5 +38,6 @@ func Alloc(n int) (b []byte, release func()) {
 }
 
 // Mode describes what the OS does with the advice, for `machine` and
-// reports: e.g. "transparent huge pages: madvise (used)".
+// reports, e.g. "transparent huge pages: madvise (repacked weights
+// advise 2 MiB pages)".
 func Mode() string { return mode() }
