@@ -3,23 +3,18 @@ package kernels
 import (
 	"math/rand/v2"
 	"testing"
-
-	"github.com/klauspost/cpuid/v2"
 )
 
 // The AVX-512 table picks the GFNI form of the repacked Q4_K GEMV where
 // the CPU has GFNI; the form for AVX-512 CPUs without it (Skylake-SP,
 // Cascade Lake) is tested here directly, so it does not go unrun on a
-// machine that would never choose it.
+// machine that would never choose it (the GFNI form runs in
+// TestGemvQ4KR4MatchesDot under the avx512 table).
 func TestGemvQ4KR4AVX512WithoutGFNI(t *testing.T) {
 	if ok, why := hasAVX512(); !ok {
 		t.Skip(why)
 	}
-	r := rand.New(rand.NewPCG(63, 64))
-	checkGemvQ4KR4(t, r, gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512))
-	if cpuid.CPU.Supports(cpuid.GFNI) {
-		checkGemvQ4KR4(t, r, gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512GFNI))
-	}
+	checkGemvQ4KR4(t, rand.New(rand.NewPCG(63, 64)), gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512))
 }
 
 // Likewise the AVX-VNNI table's form for CPUs without GFNI.
