@@ -7,36 +7,59 @@ import (
 
 // BlockQ4KR4 is one super-block (256 columns) of four consecutive Q4_K
 // rows, interleaved for the decode GEMV (roadmap phase 6). Repacked once
-// when a model is loaded, it takes out of the kernel everything that is
-// the same on every call:
+// when a model is loaded, it takes out of the kernel what a table lookup
+// or a shuffle per block would cost, and it is exactly as large as the
+// four Q4_K blocks it replaces (576 bytes, nine cache lines): decode
+// streams the weights, so every byte of layout is paid at memory speed.
 //
 //   - DM: the rows' fp16 super-scales as d0 dmin0 d1 dmin1 … — one
 //     vcvtph2ps gives the vector the float step needs;
-//   - Scales, Mins: the 6-bit sub-block scales and mins already unpacked
-//     to bytes, row by row (zero-extended, row r fills 128-bit lane r);
+//   - SM, MHi: the 6-bit sub-block scales s and mins m of row r,
+//     sub-block j (k = 8r+j), rearranged so that a few whole-vector
+//     shifts and masks give them as zero-extended words, row r in
+//     128-bit lane r: SM[k] = s | (m&3)<<6 (a word's s is SM&63, its
+//     m's low bits SM>>6), MHi[i] = m_i>>2 | (m_{i+16}>>2)<<4 (one
+//     zero-extended 16-byte load serves rows 0-1 by its low nibbles and
+//     rows 2-3 by its high ones). Q4_K's own 12-byte packing needs
+//     scalar shuffling per row;
 //   - Qs: for sub-block j, 16 bytes per row; byte i holds weight 32j+i in
 //     its low nibble and weight 32j+16+i in its high nibble. One 64-byte
 //     load is sub-block j of all four rows, and each nibble half meets 16
 //     consecutive activations, broadcast to the four lanes — so no lane
-//     regrouping and no per-row header decoding remain.
+//     regrouping and no per-row header decoding remain. With a 64-byte
+//     aligned first block every such load is one cache line.
 //
 // The integer sums per row and block are those of DotQ4KQ8K, and the
-// float step is the same, so results are bit-identical to it. The block
-// is 592 bytes for 4×144 of Q4_K: 2.8% more bytes to stream.
+// float step is the same, so results are bit-identical to it.
 type BlockQ4KR4 struct {
-	DM     [8]uint16
-	Scales [4][8]uint8
-	Mins   [4][8]uint8
-	Qs     [8][4][16]uint8
+	DM  [8]uint16
+	SM  [32]uint8
+	MHi [16]uint8
+	Qs  [8][4][16]uint8
 }
 
-// BlockQ4KR4Size is the byte size of BlockQ4KR4.
-const BlockQ4KR4Size = 592
+// BlockQ4KR4Size is the byte size of BlockQ4KR4: 4×144, Q4_K's own.
+const BlockQ4KR4Size = 576
 
 var (
 	_ [BlockQ4KR4Size - unsafe.Sizeof(BlockQ4KR4{})]struct{}
 	_ [unsafe.Sizeof(BlockQ4KR4{}) - BlockQ4KR4Size]struct{}
 )
+
+// ScaleMin returns sub-block j's 6-bit scale and min in row r.
+func (b *BlockQ4KR4) ScaleMin(r, j int) (s, m uint8) {
+	k := 8*r + j
+	hi := b.MHi[k%16] >> (4 * (k / 16)) & 0xF
+	return b.SM[k] & 63, b.SM[k]>>6 | hi<<2
+}
+
+// setScaleMin stores sub-block j's scale and min of row r.
+func (b *BlockQ4KR4) setScaleMin(r, j int, s, m uint8) {
+	k := 8*r + j
+	b.SM[k] = s | (m&3)<<6
+	sh := 4 * (k / 16)
+	b.MHi[k%16] = b.MHi[k%16]&^(0xF<<sh) | (m>>2)<<sh
+}
 
 // RepackQ4KR4 interleaves four Q4_K rows of nb blocks each (row r is
 // src[r*nb:(r+1)*nb]) into dst (len nb).
@@ -50,7 +73,8 @@ func RepackQ4KR4(src []BlockQ4K, dst []BlockQ4KR4) {
 			b := &src[r*nb+i]
 			o.DM[2*r], o.DM[2*r+1] = b.D, b.Dmin
 			for j := 0; j < 8; j++ {
-				o.Scales[r][j], o.Mins[r][j] = ScaleMinK4(j, &b.Scales)
+				s, m := ScaleMinK4(j, &b.Scales)
+				o.setScaleMin(r, j, s, m)
 			}
 			// Sub-blocks 2c and 2c+1 are the low and high nibbles of
 			// Qs[32c:32c+32]; weight 32j+l goes to the low nibble of
@@ -83,8 +107,9 @@ func GemvQ4KR4Q8K(w []BlockQ4KR4, a []BlockQ8K, out *[4]float32) {
 					q := b.Qs[j][r][l]
 					s += int32(q&0xF)*int32(y.Qs[32*j+l]) + int32(q>>4)*int32(y.Qs[32*j+16+l])
 				}
-				sumi += int32(b.Scales[r][j]) * s
-				summ += int32(b.Mins[r][j]) * (int32(y.Bsums[2*j]) + int32(y.Bsums[2*j+1]))
+				sc, mn := b.ScaleMin(r, j)
+				sumi += int32(sc) * s
+				summ += int32(mn) * (int32(y.Bsums[2*j]) + int32(y.Bsums[2*j+1]))
 			}
 			d := float32(FP16ToF32(b.DM[2*r]) * y.D)
 			dmin := float32(FP16ToF32(b.DM[2*r+1]) * y.D)

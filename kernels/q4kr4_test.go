@@ -161,3 +161,36 @@ func TestGemmQ6KR4MatchesDot(t *testing.T) {
 		}
 	})
 }
+
+// The packed 6-bit scales and mins: every value at every (row,
+// sub-block) comes back, and setting one leaves the other 63 alone.
+func TestQ4KR4ScaleMinPacking(t *testing.T) {
+	var b BlockQ4KR4
+	want := func(r, j int) (uint8, uint8) { return uint8((7*r + 3*j) % 64), uint8((5*r + 11*j + 1) % 64) }
+	for r := 0; r < 4; r++ {
+		for j := 0; j < 8; j++ {
+			s, m := want(r, j)
+			b.setScaleMin(r, j, s, m)
+		}
+	}
+	for v := 0; v < 64; v++ {
+		for r := 0; r < 4; r++ {
+			for j := 0; j < 8; j++ {
+				c := b
+				c.setScaleMin(r, j, uint8(v), uint8(63-v))
+				for rr := 0; rr < 4; rr++ {
+					for jj := 0; jj < 8; jj++ {
+						s, m := c.ScaleMin(rr, jj)
+						ws, wm := want(rr, jj)
+						if rr == r && jj == j {
+							ws, wm = uint8(v), uint8(63-v)
+						}
+						if s != ws || m != wm {
+							t.Fatalf("set (%d,%d)=(%d,%d): (%d,%d) reads (%d,%d), want (%d,%d)", r, j, v, 63-v, rr, jj, s, m, ws, wm)
+						}
+					}
+				}
+			}
+		}
+	}
+}

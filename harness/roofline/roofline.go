@@ -45,8 +45,8 @@ func Matrices(bytes int64, seed uint64) []*engine.Matrix {
 		}
 		m := &engine.Matrix{Name: fmt.Sprintf("w%d", i), Type: gguf.TypeQ4_K, Rows: rows, Cols: cols,
 			RowBytes: nb * kernels.BlockQ4KSize, Data: data}
-		// Decode's layout: rows repacked four at a time (2.8% more bytes
-		// than Q4_K; GB/s below count Q4_K's bytes, so they understate).
+		// Decode's layout: rows repacked four at a time (exactly as many
+		// bytes as Q4_K).
 		m.RepackR4()
 		ms = append(ms, m)
 		total += int64(len(data))
