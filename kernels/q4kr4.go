@@ -7,8 +7,8 @@ import (
 
 // BlockQ4KR4 is one super-block (256 columns) of four consecutive Q4_K
 // rows, interleaved for the decode GEMV (roadmap phase 6). Repacked once
-// when a model is loaded, it takes out of the kernel what a table lookup
-// or a shuffle per block would cost, and it is exactly as large as the
+// when a model is loaded, it takes the per-row header decoding and the
+// lane regrouping out of the kernel, and it is exactly as large as the
 // four Q4_K blocks it replaces (576 bytes, nine cache lines): decode
 // streams the weights, so every byte of layout is paid at memory speed.
 //
