@@ -234,7 +234,8 @@ type ISAStatus struct {
 // once from DRAM; one core keeps only so many misses in flight, so the
 // requests must be issued well before the data is needed. 6 KiB was best
 // for a 7B Q4_K_M model on this project's 2-core Xeon VM (1024: 1.7 t/s,
-// 4096: 2.15, 6144: 2.2, 16384: 1.8 at 1 thread); the autotuner may change it.
+// 4096: 2.15, 6144: 2.2, 16384: 1.8 at 1 thread); `asdsl-bench tune` searches
+// it per machine (bench and generate --tuned apply what it finds).
 var prefetchDistance = 6144
 
 // SetPrefetchDistance sets the GEMV prefetch distance in bytes (0 turns

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 
 	"asdsl-bench/engine"
 	"asdsl-bench/harness/llamabench"
+	"asdsl-bench/harness/tune"
 	"asdsl-bench/kernels"
 )
 
@@ -22,6 +24,7 @@ func runBench(args []string) error {
 	noRepack := fs.Bool("no-repack", false, "decode and prompt GEMM on the GGUF layout instead of rows repacked four at a time (what phase 6 adds)")
 	noFlash := fs.Bool("no-flash", false, "f32 KV cache and plain attention instead of the Q8_0 cache with flash attention (what phase 5 adds)")
 	prefetch := fs.Int("prefetch", -1, "decode GEMV prefetch distance in bytes (default: the kernels' built-in, 6144; 0 turns prefetching off)")
+	tuned := fs.String("tuned", "", "settings from asdsl-bench tune (threads, layout, prefetch, GEMM tiles); flags given explicitly win")
 	curve := fs.String("curve", "", "instead: the small-batch cost curve, e.g. 1,2,4,8,16 — time to evaluate T tokens after a 64-token context, relative to T=1 (what speculative verification pays)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -37,10 +40,18 @@ func runBench(args []string) error {
 	if err != nil {
 		return err
 	}
+	ts := []int{0}
+	if *tuned != "" {
+		f, err := readTuned(*tuned, fs)
+		if err != nil {
+			return err
+		}
+		ts = []int{f.Threads}
+		*noRepack = *noRepack || !f.Repack
+	}
 	if *prefetch >= 0 {
 		kernels.SetPrefetchDistance(*prefetch)
 	}
-	ts := []int{0}
 	if *threads != "" {
 		if ts, err = intList(*threads, "-t"); err != nil {
 			return err
@@ -93,4 +104,25 @@ func printBatchCurve(path string, batches []int, threads, reps int, f engine.Fea
 		fmt.Printf("%6d %12.2f %12.2f %9.2fx\n", p.Tokens, p.Ms, p.Ms/float64(p.Tokens), p.Ms/pts[0].Ms)
 	}
 	return nil
+}
+
+// readTuned reads a settings file from asdsl-bench tune, applies its
+// process-wide settings (prefetch distance, GEMM tiles) and says so; the
+// caller takes threads and the layout where its flags did not set them.
+func readTuned(path string, fs *flag.FlagSet) (tune.File, error) {
+	f, err := tune.Read(path)
+	if err != nil {
+		return f, err
+	}
+	f.Apply()
+	fmt.Fprintf(os.Stderr, "tuned settings from %s (%s): threads %d, repack %v, prefetch %d bytes, tile rows %d, panel from %d tokens\n",
+		path, f.CPU, f.Threads, f.Repack, f.PrefetchBytes, f.TileRows, f.PanelMinTokens)
+	return f, nil
+}
+
+// flagSet reports whether the named flag was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

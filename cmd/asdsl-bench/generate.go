@@ -43,9 +43,25 @@ func runGenerate(args []string) error {
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	draftPath := fs.String("draft", "", "draft model for speculative decoding (same vocabulary; the output keeps the target's distribution)")
 	draftK := fs.Int("draft-k", 4, "tokens the draft proposes per round")
+	tuned := fs.String("tuned", "", "settings from asdsl-bench tune (threads, layout, prefetch, GEMM tiles, draft length); flags given explicitly win")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	var features engine.Features
+	if *tuned != "" {
+		f, err := readTuned(*tuned, fs)
+		if err != nil {
+			return err
+		}
+		if !flagSet(fs, "t") {
+			*threads = f.Threads
+		}
+		if !flagSet(fs, "draft-k") && f.DraftLength > 0 {
+			*draftK = f.DraftLength
+		}
+		features.NoRepack = !f.Repack
+	}
+	features.NoFlash = *noFlash
 	if *n < 0 {
 		return usagef("-n must be >= 0")
 	}
@@ -79,7 +95,7 @@ func runGenerate(args []string) error {
 	} else {
 		ids = tok.Encode(*prompt, true, false)
 	}
-	sess, err := m.NewSession(engine.SessionOptions{Context: *ctx, Threads: *threads, Features: engine.Features{NoFlash: *noFlash}})
+	sess, err := m.NewSession(engine.SessionOptions{Context: *ctx, Threads: *threads, Features: features})
 	if err != nil {
 		return err
 	}
@@ -117,7 +133,7 @@ func runGenerate(args []string) error {
 			return fmt.Errorf("draft: %w", err)
 		}
 		defer dm.Close()
-		ds, err := dm.NewSession(engine.SessionOptions{Context: sess.Capacity(), Threads: *threads, Features: engine.Features{NoFlash: *noFlash}})
+		ds, err := dm.NewSession(engine.SessionOptions{Context: sess.Capacity(), Threads: *threads, Features: features})
 		if err != nil {
 			return fmt.Errorf("draft: %w", err)
 		}

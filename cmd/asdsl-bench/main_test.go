@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"asdsl-bench/engine"
 	"asdsl-bench/internal/testutil"
+	"asdsl-bench/kernels"
 )
 
 func TestLogitsCommandMatchesGolden(t *testing.T) {
@@ -52,6 +54,17 @@ func TestMockInfoGenerate(t *testing.T) {
 	if err := runGenerate([]string{"-m", model, "-p", "Hi there", "-n", "4", "--temp", "0", "-q"}); err != nil {
 		t.Fatal(err)
 	}
+	// A tuned settings file is applied (threads, layout, prefetch, tiles).
+	tuned := filepath.Join(dir, "tuned.yaml")
+	os.WriteFile(tuned, []byte("threads: 1\nrepack: false\nprefetch_bytes: 2048\ntile_rows: 32\npanel_min_tokens: 64\n"), 0o644)
+	defer kernels.SetPrefetchDistance(kernels.PrefetchDistance())
+	defer func(t engine.Tiles) { engine.DefaultTiles = t }(engine.DefaultTiles)
+	if err := runGenerate([]string{"-m", model, "-p", "Hi", "-n", "2", "--temp", "0", "-q", "--tuned", tuned}); err != nil {
+		t.Fatal(err)
+	}
+	if kernels.PrefetchDistance() != 2048 || engine.DefaultTiles.Rows != 32 {
+		t.Fatalf("tuned settings not applied: prefetch %d, tile rows %d", kernels.PrefetchDistance(), engine.DefaultTiles.Rows)
+	}
 	// The default model is created in the cache on first use.
 	if err := runGenerate([]string{"-n", "2", "-q"}); err != nil {
 		t.Fatal(err)
@@ -64,6 +77,8 @@ func TestMockInfoGenerate(t *testing.T) {
 func TestCommandErrors(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("ASDSL_CACHE", dir)
+	badTuned := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(badTuned, []byte("threads: 1\nrepack: true\nprefetch_bytes: 0\ntile_rows: 6\npanel_min_tokens: 64\n"), 0o644)
 	cases := []struct {
 		run  func([]string) error
 		args []string
@@ -76,6 +91,12 @@ func TestCommandErrors(t *testing.T) {
 		{runMock, []string{"--shape", "gpt5", "-o", "x"}, "unknown shape"},
 		{runMock, []string{"--type", "q4_0", "-o", "x"}, "--type"},
 		{runInfo, nil, "MODEL"},
+		{runTune, []string{"-r", "3"}, "at least 4 rounds"},
+		{runTune, []string{"--knobs", "threads,warp"}, "unknown knob \"warp\""},
+		{runTune, []string{"-m", filepath.Join(dir, "missing.gguf")}, "no such file"},
+		{runBench, []string{"--tuned", filepath.Join(dir, "missing.yaml")}, "no such file"},
+		{runBench, []string{"--tuned", badTuned}, "tile_rows 6"},
+		{runGenerate, []string{"--tuned", badTuned}, "tile_rows 6"},
 	}
 	for _, c := range cases {
 		err := c.run(c.args)

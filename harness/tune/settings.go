@@ -1,0 +1,129 @@
+// Package tune searches the engine's speed settings on this machine
+// (asdsl-bench tune): the decode GEMV's prefetch distance, the thread
+// count, the interleaved (repacked) weight layout, the prompt GEMM's row
+// tile, the batch size from which the prompt GEMM widens rows into
+// panels and, given a draft model, the speculative draft length. The
+// result is a small YAML file that bench and generate apply with
+// --tuned.
+package tune
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"gopkg.in/yaml.v3"
+
+	"asdsl-bench/engine"
+	"asdsl-bench/kernels"
+)
+
+// Settings are the values the tuner chooses.
+type Settings struct {
+	Threads        int  `yaml:"threads"`
+	Repack         bool `yaml:"repack"`
+	PrefetchBytes  int  `yaml:"prefetch_bytes"`
+	TileRows       int  `yaml:"tile_rows"`
+	PanelMinTokens int  `yaml:"panel_min_tokens"`
+	DraftLength    int  `yaml:"draft_length,omitempty"` // 0: not tuned (no draft model)
+}
+
+// Defaults are the engine's built-in settings with the given thread
+// count (the default is one per physical P-core).
+func Defaults(threads int) Settings {
+	return Settings{Threads: threads, Repack: true, PrefetchBytes: kernels.PrefetchDistance(),
+		TileRows: engine.DefaultTiles.Rows, PanelMinTokens: engine.DefaultTiles.PanelMinTokens}
+}
+
+// Limits of a valid file: wide enough for any machine, narrow enough
+// that a typo is caught rather than run.
+const (
+	maxThreads  = 1024
+	maxPrefetch = 1 << 20
+	maxTileRows = 4096
+	maxDraft    = 64
+)
+
+// Validate reports the first setting out of range.
+func (s Settings) Validate() error {
+	switch {
+	case s.Threads < 1 || s.Threads > maxThreads:
+		return fmt.Errorf("threads %d: want 1..%d", s.Threads, maxThreads)
+	case s.PrefetchBytes < 0 || s.PrefetchBytes > maxPrefetch:
+		return fmt.Errorf("prefetch_bytes %d: want 0..%d", s.PrefetchBytes, maxPrefetch)
+	case s.TileRows < 4 || s.TileRows > maxTileRows || s.TileRows%4 != 0:
+		return fmt.Errorf("tile_rows %d: want a multiple of 4 in 4..%d (the kernels take rows four at a time)", s.TileRows, maxTileRows)
+	case s.PanelMinTokens < 1:
+		return fmt.Errorf("panel_min_tokens %d: want at least 1", s.PanelMinTokens)
+	case s.DraftLength < 0 || s.DraftLength > maxDraft:
+		return fmt.Errorf("draft_length %d: want 0 (not tuned) or 1..%d", s.DraftLength, maxDraft)
+	}
+	return nil
+}
+
+// Apply sets the process-wide settings: the prefetch distance and the
+// GEMM tiles. Threads and the layout are per session (SessionOptions).
+// Not safe while a session of this process is running.
+func (s Settings) Apply() {
+	kernels.SetPrefetchDistance(s.PrefetchBytes)
+	engine.DefaultTiles.Rows = s.TileRows
+	engine.DefaultTiles.PanelMinTokens = s.PanelMinTokens
+}
+
+// SessionOptions are the per-session settings for a context of ctx
+// positions (0: the engine's default).
+func (s Settings) SessionOptions(ctx int) engine.SessionOptions {
+	return engine.SessionOptions{Context: ctx, Threads: s.Threads, Features: engine.Features{NoRepack: !s.Repack}}
+}
+
+// File is what tune writes: the settings and where they were found.
+type File struct {
+	CPU      string `yaml:"cpu"`
+	Model    string `yaml:"model"`
+	Date     string `yaml:"date"`
+	Settings `yaml:",inline"`
+}
+
+// Parse reads a settings file: unknown keys and out-of-range values are
+// errors, and so is a file without the settings.
+func Parse(data []byte) (File, error) {
+	var f File
+	d := yaml.NewDecoder(bytes.NewReader(data))
+	d.KnownFields(true)
+	if err := d.Decode(&f); err != nil {
+		if errors.Is(err, io.EOF) {
+			return File{}, fmt.Errorf("tuned settings: empty file")
+		}
+		return File{}, fmt.Errorf("tuned settings: %w", err)
+	}
+	if err := f.Validate(); err != nil {
+		return File{}, fmt.Errorf("tuned settings: %w", err)
+	}
+	return f, nil
+}
+
+// Read parses the settings file at path.
+func Read(path string) (File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return File{}, err
+	}
+	f, err := Parse(data)
+	if err != nil {
+		return File{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// Write stores f at path, with a comment saying how to use it.
+func (f File) Write(path string) error {
+	data, err := yaml.Marshal(f)
+	if err != nil {
+		return err
+	}
+	head := "# asdsl-bench tune: settings measured on this CPU with this model.\n" +
+		"# Use: asdsl-bench bench --tuned " + path + "  (or generate --tuned); flags given explicitly win.\n"
+	return os.WriteFile(path, append([]byte(head), data...), 0o644)
+}
