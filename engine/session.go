@@ -277,9 +277,7 @@ type split struct {
 // Destinations come as a fixed array so a decode step allocates nothing.
 func (s *Session) project(ws []*Matrix, in []float32, T int, parts [3]split, n int) {
 	if len(ws) == n {
-		for i, w := range ws {
-			s.e.matmul(parts[i].dst, w, in, T)
-		}
+		s.e.matmulGroup([3][]float32{parts[0].dst, parts[1].dst, parts[2].dst}, ws, in, T)
 		return
 	}
 	total := ws[0].Rows
