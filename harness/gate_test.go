@@ -4,11 +4,9 @@ import (
 	"testing"
 
 	"asdsl-bench/engine"
-	"asdsl-bench/engine/gguf"
-	"asdsl-bench/engine/mock"
-	"asdsl-bench/engine/quant"
 	"asdsl-bench/harness/measure"
 	"asdsl-bench/harness/results"
+	"asdsl-bench/internal/testmodel"
 )
 
 // The regression gate, proven both ways with A/B runs interleaved in one
@@ -20,17 +18,7 @@ import (
 // golden fixtures a step takes 0.4 ms, and when other test packages share
 // the two cores the scheduler, not the engine, sets the timings.
 func TestGateIgnoresNoiseAndCatchesRegressions(t *testing.T) {
-	t.Setenv("ASDSL_CACHE", t.TempDir())
-	shape, _ := mock.Lookup("small")
-	path, err := mock.Cached(mock.Options{Shape: shape, Type: gguf.TypeF32, Quant: quant.FileQ4_KM, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := engine.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testmodel.SmallQ4KM(t)
 	so := engine.SessionOptions{Context: 64, Threads: 1}
 	mo := measure.Options{Prompt: 16, Generate: 16, Seed: 1}
 	const maxSlowdown, alpha, rounds = 0.25, 0.05, 7

@@ -9,9 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"asdsl-bench/engine"
-	"asdsl-bench/engine/gguf"
-	"asdsl-bench/engine/mock"
-	"asdsl-bench/engine/quant"
+	"asdsl-bench/internal/testmodel"
 	"asdsl-bench/kernels"
 )
 
@@ -119,17 +117,7 @@ func FuzzParse(f *testing.F) {
 // round, the chosen values among the candidates and applied to the
 // process. (Which values win is the machine's business, not the test's.)
 func TestSearchOnSmallMock(t *testing.T) {
-	t.Setenv("ASDSL_CACHE", t.TempDir())
-	shape, _ := mock.Lookup("small")
-	path, err := mock.Cached(mock.Options{Shape: shape, Type: gguf.TypeF32, Quant: quant.FileQ4_KM, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := engine.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testmodel.SmallQ4KM(t)
 	start := Defaults(1)
 	t.Cleanup(start.Apply) // the search leaves its choice applied
 	all := Knobs([]int{1, 2}, false)
