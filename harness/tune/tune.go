@@ -110,7 +110,8 @@ type KnobResult struct {
 // incumbent stays (several candidates are compared with the incumbent,
 // so the false-positive rate is up to their number times Alpha; a
 // false winner is within noise of the incumbent). The process-wide
-// settings are left at the chosen values.
+// settings are left at the chosen values, also when an error stops the
+// search.
 func Search(o Options) (Settings, []KnobResult, error) {
 	if o.Rounds < MinRounds {
 		return o.Start, nil, fmt.Errorf("%d rounds: at least %d are needed for any difference to be significant", o.Rounds, MinRounds)
@@ -124,6 +125,7 @@ func Search(o Options) (Settings, []KnobResult, error) {
 	r := &runner{o: o, sessions: map[sessionKey]*engine.Session{}}
 	defer r.close()
 	cur := o.Start
+	defer func() { cur.Apply() }() // measuring applied each candidate; leave the choice (so far, on error)
 	var out []KnobResult
 	for _, k := range o.Knobs {
 		if k.Judge == Speculative && o.Draft == nil {
@@ -161,7 +163,6 @@ func Search(o Options) (Settings, []KnobResult, error) {
 			fmt.Fprintf(o.Progress, "\r%-17s %-11s %d values, %d rounds: %d\n", k.Name, k.Judge, len(values), o.Rounds, values[win])
 		}
 	}
-	cur.Apply()
 	return cur, out, nil
 }
 
