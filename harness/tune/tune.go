@@ -122,6 +122,12 @@ func Search(o Options) (Settings, []KnobResult, error) {
 	if err := o.Start.Validate(); err != nil {
 		return o.Start, nil, err
 	}
+	if n := max(8+o.DecodeTokens, o.PromptTokens); n > o.Model.Config.NCtx {
+		return o.Start, nil, fmt.Errorf("the workload needs %d positions, the model's context is %d", n, o.Model.Config.NCtx)
+	}
+	if o.Draft != nil && o.Draft.Config.NVocab != o.Model.Config.NVocab {
+		return o.Start, nil, fmt.Errorf("draft vocabulary (%d) differs from the model's (%d)", o.Draft.Config.NVocab, o.Model.Config.NVocab)
+	}
 	r := &runner{o: o, sessions: map[sessionKey]*engine.Session{}}
 	defer r.close()
 	cur := o.Start

@@ -130,6 +130,10 @@ func TestSearchOnSmallMock(t *testing.T) {
 	if _, _, err := Search(Options{Model: m, Start: start, Knobs: ks, Rounds: MinRounds - 1, Alpha: 0.05, DecodeTokens: 4, PromptTokens: 16}); err == nil {
 		t.Fatal("accepted too few rounds")
 	}
+	if _, _, err := Search(Options{Model: m, Start: start, Knobs: ks, Rounds: MinRounds, Alpha: 0.05, DecodeTokens: 4,
+		PromptTokens: m.Config.NCtx + 1}); err == nil || !strings.Contains(err.Error(), "context") {
+		t.Fatalf("a prompt past the context: %v", err)
+	}
 	best, res, err := Search(Options{Model: m, Start: start, Knobs: ks, Rounds: MinRounds, Alpha: 0.05, DecodeTokens: 4, PromptTokens: 16})
 	if err != nil {
 		t.Fatal(err)
