@@ -162,7 +162,7 @@ func tuneDefaultModel() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintln(os.Stderr, "model: the TinyLlama-1.1B-shaped Q4_K_M mock (cached; creating it the first time takes a minute)")
+	fmt.Fprintln(os.Stderr, "model: the TinyLlama-1.1B-shaped Q4_K_M mock (cached; created in a few seconds the first time)")
 	path, err := mock.Cached(mock.Options{Shape: s, Type: gguf.TypeF32, Quant: ft, Seed: 1})
 	if err != nil {
 		return "", fmt.Errorf("creating the mock model: %w", err)
