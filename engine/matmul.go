@@ -251,7 +251,7 @@ type Tiles struct {
 // work items at 2 threads (dynamic chunking has slack); 64 tokens of
 // Q8_K activations of a 4096-wide input are 300 KB, which stays in L2
 // while the rows stream past. The panel path takes rows 32 at a time.
-// `asdsl-bench tune` searches Rows and PanelMinTokens per machine.
+// `asdsl-bench tune` searches Rows, PanelMinTokens and K per machine.
 var DefaultTiles = Tiles{Rows: 16, Tokens: 64, PanelMinTokens: 64}
 
 // runGEMM is the batched path for Q4_K and Q6_K weights: for each token

@@ -39,6 +39,7 @@ func runTune(args []string) error {
 			"  prefetch          decode GEMV prefetch distance, bytes\n"+
 			"  tile-rows         rows a thread takes per prompt-GEMM work item\n"+
 			"  panel-min-tokens  batch size from which the prompt GEMM widens rows into panels\n"+
+			"  panel-depth       super-blocks per panel depth tile (0: whole rows)\n"+
 			"  draft             speculative draft length (with --draft only)\n"+
 			"A candidate replaces the default only when faster with Mann-Whitney p < alpha.\n\n")
 		fs.PrintDefaults()
@@ -57,7 +58,7 @@ func runTune(args []string) error {
 		for _, name := range strings.Split(*knobs, ",") {
 			name = strings.TrimSpace(name)
 			if !slices.ContainsFunc(tune.Knobs(nil, true), func(k tune.Knob) bool { return k.Name == name }) {
-				return usagef("--knobs: unknown knob %q (threads, repack, prefetch, tile-rows, panel-min-tokens, draft)", name)
+				return usagef("--knobs: unknown knob %q (threads, repack, prefetch, tile-rows, panel-min-tokens, panel-depth, draft)", name)
 			}
 			names = append(names, name)
 		}
@@ -104,8 +105,8 @@ func runTune(args []string) error {
 	if err := f.Write(*out); err != nil {
 		return err
 	}
-	fmt.Printf("\nwrote %s in %s: threads %d, repack %v, prefetch %d bytes, tile rows %d, panel from %d tokens",
-		*out, time.Since(t0).Round(time.Second), best.Threads, best.Repack, best.PrefetchBytes, best.TileRows, best.PanelMinTokens)
+	fmt.Printf("\nwrote %s in %s: threads %d, repack %v, prefetch %d bytes, tile rows %d, panel from %d tokens, panel depth %d",
+		*out, time.Since(t0).Round(time.Second), best.Threads, best.Repack, best.PrefetchBytes, best.TileRows, best.PanelMinTokens, best.PanelDepth)
 	if best.DraftLength > 0 {
 		fmt.Printf(", draft length %d", best.DraftLength)
 	}

@@ -2,9 +2,9 @@
 // (asdsl-bench tune): the decode GEMV's prefetch distance, the thread
 // count, the interleaved (repacked) weight layout, the prompt GEMM's row
 // tile, the batch size from which the prompt GEMM widens rows into
-// panels and, given a draft model, the speculative draft length. The
-// result is a small YAML file that bench and generate apply with
-// --tuned.
+// panels and the panels' depth tile, and, given a draft model, the
+// speculative draft length. The result is a small YAML file that bench
+// and generate apply with --tuned.
 package tune
 
 import (
@@ -27,6 +27,7 @@ type Settings struct {
 	PrefetchBytes  int  `yaml:"prefetch_bytes"`
 	TileRows       int  `yaml:"tile_rows"`
 	PanelMinTokens int  `yaml:"panel_min_tokens"`
+	PanelDepth     int  `yaml:"panel_depth"`            // super-blocks per panel depth tile; 0: whole rows
 	DraftLength    int  `yaml:"draft_length,omitempty"` // 0: not tuned (no draft model)
 }
 
@@ -34,7 +35,7 @@ type Settings struct {
 // count (the default is one per physical P-core).
 func Defaults(threads int) Settings {
 	return Settings{Threads: threads, Repack: true, PrefetchBytes: kernels.PrefetchDistance(),
-		TileRows: engine.DefaultTiles.Rows, PanelMinTokens: engine.DefaultTiles.PanelMinTokens}
+		TileRows: engine.DefaultTiles.Rows, PanelMinTokens: engine.DefaultTiles.PanelMinTokens, PanelDepth: engine.DefaultTiles.K}
 }
 
 // Limits of a valid file: wide enough for any machine, narrow enough
@@ -44,6 +45,7 @@ const (
 	maxPrefetch = 1 << 20
 	maxTileRows = 4096
 	maxDraft    = 64
+	maxDepth    = 4096 // super-blocks: a million columns
 )
 
 // Validate reports the first setting out of range.
@@ -57,6 +59,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("tile_rows %d: want a multiple of 4 in 4..%d (the kernels take rows four at a time)", s.TileRows, maxTileRows)
 	case s.PanelMinTokens < 1:
 		return fmt.Errorf("panel_min_tokens %d: want at least 1", s.PanelMinTokens)
+	case s.PanelDepth < 0 || s.PanelDepth > maxDepth:
+		return fmt.Errorf("panel_depth %d: want 0 (whole rows) or 1..%d super-blocks", s.PanelDepth, maxDepth)
 	case s.DraftLength < 0 || s.DraftLength > maxDraft:
 		return fmt.Errorf("draft_length %d: want 0 (not tuned) or 1..%d", s.DraftLength, maxDraft)
 	}
@@ -70,6 +74,7 @@ func (s Settings) Apply() {
 	kernels.SetPrefetchDistance(s.PrefetchBytes)
 	engine.DefaultTiles.Rows = s.TileRows
 	engine.DefaultTiles.PanelMinTokens = s.PanelMinTokens
+	engine.DefaultTiles.K = s.PanelDepth
 }
 
 // SessionOptions are the per-session settings for a context of ctx

@@ -50,6 +50,8 @@ func Knobs(threads []int, draft bool) []Knob {
 			get: func(s Settings) int { return s.TileRows }, set: func(s *Settings, v int) { s.TileRows = v }},
 		{Name: "panel-min-tokens", Judge: Prefill, Values: []int{16, 32, 64, 128},
 			get: func(s Settings) int { return s.PanelMinTokens }, set: func(s *Settings, v int) { s.PanelMinTokens = v }},
+		{Name: "panel-depth", Judge: Prefill, Values: []int{0, 4, 8, 16},
+			get: func(s Settings) int { return s.PanelDepth }, set: func(s *Settings, v int) { s.PanelDepth = v }},
 	}
 	if draft {
 		ks = append(ks, Knob{Name: "draft", Judge: Speculative, Values: []int{1, 2, 3, 4, 6, 8},

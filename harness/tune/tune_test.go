@@ -52,7 +52,7 @@ func TestChooseNeedsEnoughSamples(t *testing.T) {
 
 func TestFileRoundTrip(t *testing.T) {
 	f := File{CPU: "test CPU", Model: "m.gguf", Date: "2026-11-27T00:00:00Z",
-		Settings: Settings{Threads: 3, Repack: false, PrefetchBytes: 4096, TileRows: 32, PanelMinTokens: 128, DraftLength: 6}}
+		Settings: Settings{Threads: 3, Repack: false, PrefetchBytes: 4096, TileRows: 32, PanelMinTokens: 128, PanelDepth: 8, DraftLength: 6}}
 	path := filepath.Join(t.TempDir(), "tuned.yaml")
 	if err := f.Write(path); err != nil {
 		t.Fatal(err)
@@ -81,6 +81,7 @@ func TestParseRejectsBadFiles(t *testing.T) {
 		"missing":      "cpu: x\n",
 		"wrong type":   strings.Replace(good, "repack: true", "repack: sometimes", 1),
 		"huge draft":   good + "draft_length: 1000\n",
+		"deep panel":   good + "panel_depth: -2\n",
 	} {
 		if _, err := Parse([]byte(text)); err == nil {
 			t.Errorf("%s: accepted %q", name, text)
@@ -123,7 +124,7 @@ func TestSearchOnSmallMock(t *testing.T) {
 	all := Knobs([]int{1, 2}, false)
 	var ks []Knob
 	for _, k := range all {
-		if k.Name == "prefetch" || k.Name == "tile-rows" || k.Name == "repack" {
+		if k.Name == "prefetch" || k.Name == "tile-rows" || k.Name == "repack" || k.Name == "panel-depth" {
 			ks = append(ks, k)
 		}
 	}
@@ -162,8 +163,8 @@ func TestSearchOnSmallMock(t *testing.T) {
 			t.Fatalf("%s: %d best trials, chosen %d of %v", k.Name, best, r.Chosen, k.Values)
 		}
 	}
-	if kernels.PrefetchDistance() != best.PrefetchBytes || engine.DefaultTiles.Rows != best.TileRows {
-		t.Fatalf("applied prefetch %d, tiles %d; chosen %+v", kernels.PrefetchDistance(), engine.DefaultTiles.Rows, best)
+	if kernels.PrefetchDistance() != best.PrefetchBytes || engine.DefaultTiles.Rows != best.TileRows || engine.DefaultTiles.K != best.PanelDepth {
+		t.Fatalf("applied prefetch %d, tiles %+v; chosen %+v", kernels.PrefetchDistance(), engine.DefaultTiles, best)
 	}
 	if best.Threads != 1 || best.PanelMinTokens != start.PanelMinTokens {
 		t.Fatalf("knobs not searched changed: %+v", best)
