@@ -93,6 +93,7 @@ func TestCommandErrors(t *testing.T) {
 		{runInfo, nil, "MODEL"},
 		{runTune, []string{"-r", "3"}, "at least 4 rounds"},
 		{runTune, []string{"--knobs", "threads,warp"}, "unknown knob \"warp\""},
+		{runTune, []string{"-o", filepath.Join(dir, "nodir", "t.yaml")}, "no such directory"},
 		{runTune, []string{"-m", filepath.Join(dir, "missing.gguf")}, "no such file"},
 		{runBench, []string{"--tuned", filepath.Join(dir, "missing.yaml")}, "no such file"},
 		{runBench, []string{"--tuned", badTuned}, "tile_rows 6"},

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -52,6 +53,9 @@ func runTune(args []string) error {
 	}
 	if *gen < 1 || *prompt < 1 {
 		return usagef("-n and -p must be at least 1")
+	}
+	if st, err := os.Stat(filepath.Dir(*out)); err != nil || !st.IsDir() { // before minutes of measuring, not after
+		return usagef("-o %s: no such directory", *out)
 	}
 	var names []string // nil: every knob
 	if *knobs != "" {
