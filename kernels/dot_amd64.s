@@ -10268,8 +10268,8 @@ r6zb:
 	PREFETCHT2      768(AX)(BX*2)
 	PREFETCHT0      832(AX)(BX*1)
 	PREFETCHT2      832(AX)(BX*2)
-	VPMOVSXBW       16(AX), Z4
-	VPMOVSXBW       48(AX), Z5
+	VPMOVSXBW       8(AX), Z4
+	VPMOVSXBW       40(AX), Z5
 	VMOVDQU         260(CX), X6
 	VSHUFI64X2      $0x00, Z6, Z6, Z7
 	VPMADDWD        Z7, Z4, Z7
@@ -10280,8 +10280,8 @@ r6zb:
 	VPXORD          Z9, Z9, Z9
 	VPSLLD          $0x05, Z7, Z7
 	VPSUBD          Z7, Z9, Z7
-	VMOVDQU64       592(AX), Z8
-	VMOVDQU64       80(AX), Z10
+	VMOVDQU64       584(AX), Z8
+	VMOVDQU64       72(AX), Z10
 	VPANDD          Z1, Z10, Z11
 	VPSRLW          $0x04, Z10, Z12
 	VPANDD          Z1, Z12, Z12
@@ -10299,7 +10299,7 @@ r6zb:
 	VPMADDUBSW      Z10, Z12, Z12
 	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z4, Z10
 	VPDPWSSD        Z10, Z12, Z7
-	VMOVDQU64       144(AX), Z10
+	VMOVDQU64       136(AX), Z10
 	VPANDD          Z1, Z10, Z11
 	VPSRLW          $0x04, Z10, Z12
 	VPANDD          Z1, Z12, Z12
@@ -10317,8 +10317,8 @@ r6zb:
 	VPMADDUBSW      Z8, Z12, Z12
 	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z4, Z8
 	VPDPWSSD        Z8, Z12, Z7
-	VMOVDQU64       656(AX), Z8
-	VMOVDQU64       208(AX), Z10
+	VMOVDQU64       648(AX), Z8
+	VMOVDQU64       200(AX), Z10
 	VPANDD          Z1, Z10, Z11
 	VPSRLW          $0x04, Z10, Z12
 	VPANDD          Z1, Z12, Z12
@@ -10336,7 +10336,7 @@ r6zb:
 	VPMADDUBSW      Z10, Z12, Z12
 	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z4, Z10
 	VPDPWSSD        Z10, Z12, Z7
-	VMOVDQU64       272(AX), Z10
+	VMOVDQU64       264(AX), Z10
 	VPANDD          Z1, Z10, Z11
 	VPSRLW          $0x04, Z10, Z12
 	VPANDD          Z1, Z12, Z12
@@ -10354,8 +10354,8 @@ r6zb:
 	VPMADDUBSW      Z8, Z12, Z12
 	VPSHUFB         q4kr4ScaleShuf<>+448(SB), Z4, Z4
 	VPDPWSSD        Z4, Z12, Z7
-	VMOVDQU64       720(AX), Z4
-	VMOVDQU64       336(AX), Z8
+	VMOVDQU64       712(AX), Z4
+	VMOVDQU64       328(AX), Z8
 	VPANDD          Z1, Z8, Z10
 	VPSRLW          $0x04, Z8, Z11
 	VPANDD          Z1, Z11, Z11
@@ -10373,7 +10373,7 @@ r6zb:
 	VPMADDUBSW      Z8, Z11, Z11
 	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z5, Z8
 	VPDPWSSD        Z8, Z11, Z7
-	VMOVDQU64       400(AX), Z8
+	VMOVDQU64       392(AX), Z8
 	VPANDD          Z1, Z8, Z10
 	VPSRLW          $0x04, Z8, Z11
 	VPANDD          Z1, Z11, Z11
@@ -10391,8 +10391,8 @@ r6zb:
 	VPMADDUBSW      Z4, Z11, Z11
 	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z5, Z4
 	VPDPWSSD        Z4, Z11, Z7
-	VMOVDQU64       784(AX), Z4
-	VMOVDQU64       464(AX), Z8
+	VMOVDQU64       776(AX), Z4
+	VMOVDQU64       456(AX), Z8
 	VPANDD          Z1, Z8, Z10
 	VPSRLW          $0x04, Z8, Z11
 	VPANDD          Z1, Z11, Z11
@@ -10410,7 +10410,7 @@ r6zb:
 	VPMADDUBSW      Z8, Z11, Z11
 	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z5, Z8
 	VPDPWSSD        Z8, Z11, Z7
-	VMOVDQU64       528(AX), Z8
+	VMOVDQU64       520(AX), Z8
 	VPANDD          Z1, Z8, Z10
 	VPSRLW          $0x04, Z8, Z11
 	VPANDD          Z1, Z11, Z11
@@ -10439,7 +10439,7 @@ r6zb:
 	VCVTDQ2PS       X7, X5
 	VMULPS          X5, X4, X4
 	VADDPS          X4, X0, X0
-	ADDQ            $0x00000350, AX
+	ADDQ            $0x00000348, AX
 	ADDQ            $0x00000124, CX
 	DECQ            DX
 	JMP             r6zb
@@ -10487,8 +10487,8 @@ TEXT ·gemmQ6KR4Q8KAVX512x4(SB), NOSPLIT, $0-40
 r6g4b:
 	CMPQ            BX, $0x00
 	JE              r6g4d
-	VPMOVSXBW       16(AX), Z3
-	VPMOVSXBW       48(AX), Z4
+	VPMOVSXBW       8(AX), Z3
+	VPMOVSXBW       40(AX), Z4
 	VMOVDQU         260(CX), X5
 	VSHUFI64X2      $0x00, Z5, Z5, Z6
 	VPMADDWD        Z6, Z3, Z6
@@ -10529,8 +10529,8 @@ r6g4b:
 	VPXORD          Z11, Z11, Z11
 	VPSLLD          $0x05, Z13, Z13
 	VPSUBD          Z13, Z11, Z13
-	VMOVDQU64       592(AX), Z14
-	VMOVDQU64       80(AX), Z15
+	VMOVDQU64       584(AX), Z14
+	VMOVDQU64       72(AX), Z15
 	VPANDD          Z1, Z15, Z16
 	VPSRLW          $0x04, Z15, Z17
 	VPANDD          Z1, Z17, Z17
@@ -10566,7 +10566,7 @@ r6g4b:
 	VBROADCASTI32X4 20(DX), Z16
 	VPMADDUBSW      Z16, Z17, Z16
 	VPDPWSSD        Z15, Z16, Z13
-	VMOVDQU64       144(AX), Z15
+	VMOVDQU64       136(AX), Z15
 	VPANDD          Z1, Z15, Z16
 	VPSRLW          $0x04, Z15, Z17
 	VPANDD          Z1, Z17, Z17
@@ -10602,8 +10602,8 @@ r6g4b:
 	VBROADCASTI32X4 52(DX), Z15
 	VPMADDUBSW      Z15, Z17, Z15
 	VPDPWSSD        Z14, Z15, Z13
-	VMOVDQU64       656(AX), Z14
-	VMOVDQU64       208(AX), Z15
+	VMOVDQU64       648(AX), Z14
+	VMOVDQU64       200(AX), Z15
 	VPANDD          Z1, Z15, Z16
 	VPSRLW          $0x04, Z15, Z17
 	VPANDD          Z1, Z17, Z17
@@ -10639,7 +10639,7 @@ r6g4b:
 	VBROADCASTI32X4 84(DX), Z16
 	VPMADDUBSW      Z16, Z17, Z16
 	VPDPWSSD        Z15, Z16, Z13
-	VMOVDQU64       272(AX), Z15
+	VMOVDQU64       264(AX), Z15
 	VPANDD          Z1, Z15, Z16
 	VPSRLW          $0x04, Z15, Z17
 	VPANDD          Z1, Z17, Z17
@@ -10675,8 +10675,8 @@ r6g4b:
 	VBROADCASTI32X4 116(DX), Z14
 	VPMADDUBSW      Z14, Z17, Z14
 	VPDPWSSD        Z3, Z14, Z13
-	VMOVDQU64       720(AX), Z3
-	VMOVDQU64       336(AX), Z14
+	VMOVDQU64       712(AX), Z3
+	VMOVDQU64       328(AX), Z14
 	VPANDD          Z1, Z14, Z15
 	VPSRLW          $0x04, Z14, Z16
 	VPANDD          Z1, Z16, Z16
@@ -10712,7 +10712,7 @@ r6g4b:
 	VBROADCASTI32X4 148(DX), Z15
 	VPMADDUBSW      Z15, Z16, Z15
 	VPDPWSSD        Z14, Z15, Z13
-	VMOVDQU64       400(AX), Z14
+	VMOVDQU64       392(AX), Z14
 	VPANDD          Z1, Z14, Z15
 	VPSRLW          $0x04, Z14, Z16
 	VPANDD          Z1, Z16, Z16
@@ -10748,8 +10748,8 @@ r6g4b:
 	VBROADCASTI32X4 180(DX), Z14
 	VPMADDUBSW      Z14, Z16, Z14
 	VPDPWSSD        Z3, Z14, Z13
-	VMOVDQU64       784(AX), Z3
-	VMOVDQU64       464(AX), Z14
+	VMOVDQU64       776(AX), Z3
+	VMOVDQU64       456(AX), Z14
 	VPANDD          Z1, Z14, Z15
 	VPSRLW          $0x04, Z14, Z16
 	VPANDD          Z1, Z16, Z16
@@ -10785,7 +10785,7 @@ r6g4b:
 	VBROADCASTI32X4 212(DX), Z15
 	VPMADDUBSW      Z15, Z16, Z15
 	VPDPWSSD        Z14, Z15, Z13
-	VMOVDQU64       528(AX), Z14
+	VMOVDQU64       520(AX), Z14
 	VPANDD          Z1, Z14, Z15
 	VPSRLW          $0x04, Z14, Z16
 	VPANDD          Z1, Z16, Z16
@@ -10842,7 +10842,7 @@ r6g4b:
 	VCVTDQ2PS       Z6, Z6
 	VMULPS          Z6, Z3, Z3
 	VADDPS          Z3, Z0, Z0
-	ADDQ            $0x00000350, AX
+	ADDQ            $0x00000348, AX
 	ADDQ            $0x00000124, CX
 	ADDQ            $0x00000124, SI
 	ADDQ            $0x00000124, DI
@@ -10880,8 +10880,8 @@ TEXT ·gemmQ6KR4Q8KAVX512x8(SB), NOSPLIT, $0-48
 r6g8b:
 	CMPQ            BX, $0x00
 	JE              r6g8d
-	VPMOVSXBW       16(AX), Z4
-	VPMOVSXBW       48(AX), Z5
+	VPMOVSXBW       8(AX), Z4
+	VPMOVSXBW       40(AX), Z5
 	VMOVDQU         260(CX), X6
 	VSHUFI64X2      $0x00, Z6, Z6, Z7
 	VPMADDWD        Z7, Z4, Z7
@@ -10962,8 +10962,8 @@ r6g8b:
 	VPXORD          Z16, Z16, Z16
 	VPSLLD          $0x05, Z22, Z22
 	VPSUBD          Z22, Z16, Z22
-	VMOVDQU64       592(AX), Z23
-	VMOVDQU64       80(AX), Z24
+	VMOVDQU64       584(AX), Z23
+	VMOVDQU64       72(AX), Z24
 	VPANDD          Z2, Z24, Z25
 	VPSRLW          $0x04, Z24, Z26
 	VPANDD          Z2, Z26, Z26
@@ -11023,7 +11023,7 @@ r6g8b:
 	VBROADCASTI32X4 20(DX), Z25
 	VPMADDUBSW      Z25, Z26, Z25
 	VPDPWSSD        Z24, Z25, Z22
-	VMOVDQU64       144(AX), Z24
+	VMOVDQU64       136(AX), Z24
 	VPANDD          Z2, Z24, Z25
 	VPSRLW          $0x04, Z24, Z26
 	VPANDD          Z2, Z26, Z26
@@ -11083,8 +11083,8 @@ r6g8b:
 	VBROADCASTI32X4 52(DX), Z24
 	VPMADDUBSW      Z24, Z26, Z24
 	VPDPWSSD        Z23, Z24, Z22
-	VMOVDQU64       656(AX), Z23
-	VMOVDQU64       208(AX), Z24
+	VMOVDQU64       648(AX), Z23
+	VMOVDQU64       200(AX), Z24
 	VPANDD          Z2, Z24, Z25
 	VPSRLW          $0x04, Z24, Z26
 	VPANDD          Z2, Z26, Z26
@@ -11144,7 +11144,7 @@ r6g8b:
 	VBROADCASTI32X4 84(DX), Z25
 	VPMADDUBSW      Z25, Z26, Z25
 	VPDPWSSD        Z24, Z25, Z22
-	VMOVDQU64       272(AX), Z24
+	VMOVDQU64       264(AX), Z24
 	VPANDD          Z2, Z24, Z25
 	VPSRLW          $0x04, Z24, Z26
 	VPANDD          Z2, Z26, Z26
@@ -11204,8 +11204,8 @@ r6g8b:
 	VBROADCASTI32X4 116(DX), Z23
 	VPMADDUBSW      Z23, Z26, Z23
 	VPDPWSSD        Z4, Z23, Z22
-	VMOVDQU64       720(AX), Z4
-	VMOVDQU64       336(AX), Z23
+	VMOVDQU64       712(AX), Z4
+	VMOVDQU64       328(AX), Z23
 	VPANDD          Z2, Z23, Z24
 	VPSRLW          $0x04, Z23, Z25
 	VPANDD          Z2, Z25, Z25
@@ -11265,7 +11265,7 @@ r6g8b:
 	VBROADCASTI32X4 148(DX), Z24
 	VPMADDUBSW      Z24, Z25, Z24
 	VPDPWSSD        Z23, Z24, Z22
-	VMOVDQU64       400(AX), Z23
+	VMOVDQU64       392(AX), Z23
 	VPANDD          Z2, Z23, Z24
 	VPSRLW          $0x04, Z23, Z25
 	VPANDD          Z2, Z25, Z25
@@ -11325,8 +11325,8 @@ r6g8b:
 	VBROADCASTI32X4 180(DX), Z23
 	VPMADDUBSW      Z23, Z25, Z23
 	VPDPWSSD        Z4, Z23, Z22
-	VMOVDQU64       784(AX), Z4
-	VMOVDQU64       464(AX), Z23
+	VMOVDQU64       776(AX), Z4
+	VMOVDQU64       456(AX), Z23
 	VPANDD          Z2, Z23, Z24
 	VPSRLW          $0x04, Z23, Z25
 	VPANDD          Z2, Z25, Z25
@@ -11386,7 +11386,7 @@ r6g8b:
 	VBROADCASTI32X4 212(DX), Z24
 	VPMADDUBSW      Z24, Z25, Z24
 	VPDPWSSD        Z23, Z24, Z22
-	VMOVDQU64       528(AX), Z23
+	VMOVDQU64       520(AX), Z23
 	VPANDD          Z2, Z23, Z24
 	VPSRLW          $0x04, Z23, Z25
 	VPANDD          Z2, Z25, Z25
@@ -11488,7 +11488,7 @@ r6g8b:
 	VCVTDQ2PS       Z7, Z7
 	VMULPS          Z7, Z4, Z4
 	VADDPS          Z4, Z1, Z1
-	ADDQ            $0x00000350, AX
+	ADDQ            $0x00000348, AX
 	ADDQ            $0x00000124, CX
 	ADDQ            $0x00000124, SI
 	ADDQ            $0x00000124, DI
@@ -11571,8 +11571,8 @@ r6yb:
 	MOVL           $0x30303030, SI
 	VMOVD          SI, X2
 	VPBROADCASTD   X2, Y2
-	VPMOVSXBW      16(AX), Y3
-	VPMOVSXBW      48(AX), Y4
+	VPMOVSXBW      8(AX), Y3
+	VPMOVSXBW      40(AX), Y4
 	VMOVDQU        260(CX), X5
 	VINSERTI128    $0x01, X5, Y5, Y6
 	VPMADDWD       Y6, Y3, Y6
@@ -11583,8 +11583,8 @@ r6yb:
 	VPXOR          Y7, Y7, Y7
 	VPSLLD         $0x05, Y6, Y6
 	VPSUBD         Y6, Y7, Y6
-	VMOVDQU        592(AX), Y7
-	VMOVDQU        80(AX), Y8
+	VMOVDQU        584(AX), Y7
+	VMOVDQU        72(AX), Y8
 	VPAND          Y1, Y8, Y9
 	VPSRLW         $0x04, Y8, Y10
 	VPAND          Y1, Y10, Y10
@@ -11604,7 +11604,7 @@ r6yb:
 	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y3, Y8
 	VPMADDWD       Y8, Y10, Y10
 	VPADDD         Y10, Y6, Y6
-	VMOVDQU        144(AX), Y8
+	VMOVDQU        136(AX), Y8
 	VPAND          Y1, Y8, Y9
 	VPSRLW         $0x04, Y8, Y10
 	VPAND          Y1, Y10, Y10
@@ -11624,8 +11624,8 @@ r6yb:
 	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y3, Y7
 	VPMADDWD       Y7, Y10, Y10
 	VPADDD         Y10, Y6, Y6
-	VMOVDQU        656(AX), Y7
-	VMOVDQU        208(AX), Y8
+	VMOVDQU        648(AX), Y7
+	VMOVDQU        200(AX), Y8
 	VPAND          Y1, Y8, Y9
 	VPSRLW         $0x04, Y8, Y10
 	VPAND          Y1, Y10, Y10
@@ -11645,7 +11645,7 @@ r6yb:
 	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y3, Y8
 	VPMADDWD       Y8, Y10, Y10
 	VPADDD         Y10, Y6, Y6
-	VMOVDQU        272(AX), Y8
+	VMOVDQU        264(AX), Y8
 	VPAND          Y1, Y8, Y9
 	VPSRLW         $0x04, Y8, Y10
 	VPAND          Y1, Y10, Y10
@@ -11665,8 +11665,8 @@ r6yb:
 	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y3, Y3
 	VPMADDWD       Y3, Y10, Y10
 	VPADDD         Y10, Y6, Y6
-	VMOVDQU        720(AX), Y3
-	VMOVDQU        336(AX), Y7
+	VMOVDQU        712(AX), Y3
+	VMOVDQU        328(AX), Y7
 	VPAND          Y1, Y7, Y8
 	VPSRLW         $0x04, Y7, Y9
 	VPAND          Y1, Y9, Y9
@@ -11686,7 +11686,7 @@ r6yb:
 	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y4, Y7
 	VPMADDWD       Y7, Y9, Y9
 	VPADDD         Y9, Y6, Y6
-	VMOVDQU        400(AX), Y7
+	VMOVDQU        392(AX), Y7
 	VPAND          Y1, Y7, Y8
 	VPSRLW         $0x04, Y7, Y9
 	VPAND          Y1, Y9, Y9
@@ -11706,8 +11706,8 @@ r6yb:
 	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y4, Y3
 	VPMADDWD       Y3, Y9, Y9
 	VPADDD         Y9, Y6, Y6
-	VMOVDQU        784(AX), Y3
-	VMOVDQU        464(AX), Y7
+	VMOVDQU        776(AX), Y3
+	VMOVDQU        456(AX), Y7
 	VPAND          Y1, Y7, Y8
 	VPSRLW         $0x04, Y7, Y9
 	VPAND          Y1, Y9, Y9
@@ -11727,7 +11727,7 @@ r6yb:
 	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y4, Y7
 	VPMADDWD       Y7, Y9, Y9
 	VPADDD         Y9, Y6, Y6
-	VMOVDQU        528(AX), Y7
+	VMOVDQU        520(AX), Y7
 	VPAND          Y1, Y7, Y8
 	VPSRLW         $0x04, Y7, Y7
 	VPAND          Y1, Y7, Y7
@@ -11753,8 +11753,8 @@ r6yb:
 	MOVL           $0x30303030, SI
 	VMOVD          SI, X2
 	VPBROADCASTD   X2, Y2
-	VPMOVSXBW      32(AX), Y3
-	VPMOVSXBW      64(AX), Y4
+	VPMOVSXBW      24(AX), Y3
+	VPMOVSXBW      56(AX), Y4
 	VMOVDQU        260(CX), X5
 	VINSERTI128    $0x01, X5, Y5, Y7
 	VPMADDWD       Y7, Y3, Y7
@@ -11765,8 +11765,8 @@ r6yb:
 	VPXOR          Y8, Y8, Y8
 	VPSLLD         $0x05, Y7, Y7
 	VPSUBD         Y7, Y8, Y7
-	VMOVDQU        624(AX), Y8
-	VMOVDQU        112(AX), Y9
+	VMOVDQU        616(AX), Y8
+	VMOVDQU        104(AX), Y9
 	VPAND          Y1, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y1, Y11, Y11
@@ -11786,7 +11786,7 @@ r6yb:
 	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y3, Y9
 	VPMADDWD       Y9, Y11, Y11
 	VPADDD         Y11, Y7, Y7
-	VMOVDQU        176(AX), Y9
+	VMOVDQU        168(AX), Y9
 	VPAND          Y1, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y1, Y11, Y11
@@ -11806,8 +11806,8 @@ r6yb:
 	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y3, Y8
 	VPMADDWD       Y8, Y11, Y11
 	VPADDD         Y11, Y7, Y7
-	VMOVDQU        688(AX), Y8
-	VMOVDQU        240(AX), Y9
+	VMOVDQU        680(AX), Y8
+	VMOVDQU        232(AX), Y9
 	VPAND          Y1, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y1, Y11, Y11
@@ -11827,7 +11827,7 @@ r6yb:
 	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y3, Y9
 	VPMADDWD       Y9, Y11, Y11
 	VPADDD         Y11, Y7, Y7
-	VMOVDQU        304(AX), Y9
+	VMOVDQU        296(AX), Y9
 	VPAND          Y1, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y1, Y11, Y11
@@ -11847,8 +11847,8 @@ r6yb:
 	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y3, Y3
 	VPMADDWD       Y3, Y11, Y11
 	VPADDD         Y11, Y7, Y7
-	VMOVDQU        752(AX), Y3
-	VMOVDQU        368(AX), Y8
+	VMOVDQU        744(AX), Y3
+	VMOVDQU        360(AX), Y8
 	VPAND          Y1, Y8, Y9
 	VPSRLW         $0x04, Y8, Y10
 	VPAND          Y1, Y10, Y10
@@ -11868,7 +11868,7 @@ r6yb:
 	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y4, Y8
 	VPMADDWD       Y8, Y10, Y10
 	VPADDD         Y10, Y7, Y7
-	VMOVDQU        432(AX), Y8
+	VMOVDQU        424(AX), Y8
 	VPAND          Y1, Y8, Y9
 	VPSRLW         $0x04, Y8, Y10
 	VPAND          Y1, Y10, Y10
@@ -11888,8 +11888,8 @@ r6yb:
 	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y4, Y3
 	VPMADDWD       Y3, Y10, Y10
 	VPADDD         Y10, Y7, Y7
-	VMOVDQU        816(AX), Y3
-	VMOVDQU        496(AX), Y8
+	VMOVDQU        808(AX), Y3
+	VMOVDQU        488(AX), Y8
 	VPAND          Y1, Y8, Y9
 	VPSRLW         $0x04, Y8, Y10
 	VPAND          Y1, Y10, Y10
@@ -11909,7 +11909,7 @@ r6yb:
 	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y4, Y8
 	VPMADDWD       Y8, Y10, Y10
 	VPADDD         Y10, Y7, Y7
-	VMOVDQU        560(AX), Y8
+	VMOVDQU        552(AX), Y8
 	VPAND          Y1, Y8, Y9
 	VPSRLW         $0x04, Y8, Y8
 	VPAND          Y1, Y8, Y8
@@ -11939,7 +11939,7 @@ r6yb:
 	VCVTDQ2PS      X1, X1
 	VMULPS         X1, X2, X2
 	VADDPS         X2, X0, X0
-	ADDQ           $0x00000350, AX
+	ADDQ           $0x00000348, AX
 	ADDQ           $0x00000124, CX
 	DECQ           DX
 	JMP            r6yb
@@ -11996,8 +11996,8 @@ r6vb:
 	MOVL           $0x30303030, SI
 	VMOVD          SI, X2
 	VPBROADCASTD   X2, Y2
-	VPMOVSXBW      16(AX), Y3
-	VPMOVSXBW      48(AX), Y4
+	VPMOVSXBW      8(AX), Y3
+	VPMOVSXBW      40(AX), Y4
 	VMOVDQU        260(CX), X5
 	VINSERTI128    $0x01, X5, Y5, Y6
 	VPMADDWD       Y6, Y3, Y6
@@ -12008,8 +12008,8 @@ r6vb:
 	VPXOR          Y7, Y7, Y7
 	VPSLLD         $0x05, Y6, Y6
 	VPSUBD         Y6, Y7, Y6
-	VMOVDQU        592(AX), Y7
-	VMOVDQU        80(AX), Y8
+	VMOVDQU        584(AX), Y7
+	VMOVDQU        72(AX), Y8
 	VPAND          Y1, Y8, Y9
 	VPSRLW         $0x04, Y8, Y10
 	VPAND          Y1, Y10, Y10
@@ -12027,7 +12027,7 @@ r6vb:
 	VPMADDUBSW     Y8, Y10, Y10
 	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y3, Y8
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y8, Y10, Y6 (VEX)
-	VMOVDQU        144(AX), Y8
+	VMOVDQU        136(AX), Y8
 	VPAND          Y1, Y8, Y9
 	VPSRLW         $0x04, Y8, Y10
 	VPAND          Y1, Y10, Y10
@@ -12045,8 +12045,8 @@ r6vb:
 	VPMADDUBSW     Y7, Y10, Y10
 	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y3, Y7
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xf7 // VPDPWSSD Y7, Y10, Y6 (VEX)
-	VMOVDQU        656(AX), Y7
-	VMOVDQU        208(AX), Y8
+	VMOVDQU        648(AX), Y7
+	VMOVDQU        200(AX), Y8
 	VPAND          Y1, Y8, Y9
 	VPSRLW         $0x04, Y8, Y10
 	VPAND          Y1, Y10, Y10
@@ -12064,7 +12064,7 @@ r6vb:
 	VPMADDUBSW     Y8, Y10, Y10
 	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y3, Y8
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y8, Y10, Y6 (VEX)
-	VMOVDQU        272(AX), Y8
+	VMOVDQU        264(AX), Y8
 	VPAND          Y1, Y8, Y9
 	VPSRLW         $0x04, Y8, Y10
 	VPAND          Y1, Y10, Y10
@@ -12082,8 +12082,8 @@ r6vb:
 	VPMADDUBSW     Y7, Y10, Y10
 	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y3, Y3
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xf3 // VPDPWSSD Y3, Y10, Y6 (VEX)
-	VMOVDQU        720(AX), Y3
-	VMOVDQU        336(AX), Y7
+	VMOVDQU        712(AX), Y3
+	VMOVDQU        328(AX), Y7
 	VPAND          Y1, Y7, Y8
 	VPSRLW         $0x04, Y7, Y9
 	VPAND          Y1, Y9, Y9
@@ -12101,7 +12101,7 @@ r6vb:
 	VPMADDUBSW     Y7, Y9, Y9
 	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y4, Y7
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf7 // VPDPWSSD Y7, Y9, Y6 (VEX)
-	VMOVDQU        400(AX), Y7
+	VMOVDQU        392(AX), Y7
 	VPAND          Y1, Y7, Y8
 	VPSRLW         $0x04, Y7, Y9
 	VPAND          Y1, Y9, Y9
@@ -12119,8 +12119,8 @@ r6vb:
 	VPMADDUBSW     Y3, Y9, Y9
 	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y4, Y3
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf3 // VPDPWSSD Y3, Y9, Y6 (VEX)
-	VMOVDQU        784(AX), Y3
-	VMOVDQU        464(AX), Y7
+	VMOVDQU        776(AX), Y3
+	VMOVDQU        456(AX), Y7
 	VPAND          Y1, Y7, Y8
 	VPSRLW         $0x04, Y7, Y9
 	VPAND          Y1, Y9, Y9
@@ -12138,7 +12138,7 @@ r6vb:
 	VPMADDUBSW     Y7, Y9, Y9
 	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y4, Y7
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf7 // VPDPWSSD Y7, Y9, Y6 (VEX)
-	VMOVDQU        528(AX), Y7
+	VMOVDQU        520(AX), Y7
 	VPAND          Y1, Y7, Y8
 	VPSRLW         $0x04, Y7, Y7
 	VPAND          Y1, Y7, Y7
@@ -12162,8 +12162,8 @@ r6vb:
 	MOVL           $0x30303030, SI
 	VMOVD          SI, X2
 	VPBROADCASTD   X2, Y2
-	VPMOVSXBW      32(AX), Y3
-	VPMOVSXBW      64(AX), Y4
+	VPMOVSXBW      24(AX), Y3
+	VPMOVSXBW      56(AX), Y4
 	VMOVDQU        260(CX), X5
 	VINSERTI128    $0x01, X5, Y5, Y7
 	VPMADDWD       Y7, Y3, Y7
@@ -12174,8 +12174,8 @@ r6vb:
 	VPXOR          Y8, Y8, Y8
 	VPSLLD         $0x05, Y7, Y7
 	VPSUBD         Y7, Y8, Y7
-	VMOVDQU        624(AX), Y8
-	VMOVDQU        112(AX), Y9
+	VMOVDQU        616(AX), Y8
+	VMOVDQU        104(AX), Y9
 	VPAND          Y1, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y1, Y11, Y11
@@ -12193,7 +12193,7 @@ r6vb:
 	VPMADDUBSW     Y9, Y11, Y11
 	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y3, Y9
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xf9 // VPDPWSSD Y9, Y11, Y7 (VEX)
-	VMOVDQU        176(AX), Y9
+	VMOVDQU        168(AX), Y9
 	VPAND          Y1, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y1, Y11, Y11
@@ -12211,8 +12211,8 @@ r6vb:
 	VPMADDUBSW     Y8, Y11, Y11
 	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y3, Y8
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xf8 // VPDPWSSD Y8, Y11, Y7 (VEX)
-	VMOVDQU        688(AX), Y8
-	VMOVDQU        240(AX), Y9
+	VMOVDQU        680(AX), Y8
+	VMOVDQU        232(AX), Y9
 	VPAND          Y1, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y1, Y11, Y11
@@ -12230,7 +12230,7 @@ r6vb:
 	VPMADDUBSW     Y9, Y11, Y11
 	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y3, Y9
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xf9 // VPDPWSSD Y9, Y11, Y7 (VEX)
-	VMOVDQU        304(AX), Y9
+	VMOVDQU        296(AX), Y9
 	VPAND          Y1, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y1, Y11, Y11
@@ -12248,8 +12248,8 @@ r6vb:
 	VPMADDUBSW     Y8, Y11, Y11
 	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y3, Y3
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x25; BYTE $0x52; BYTE $0xfb // VPDPWSSD Y3, Y11, Y7 (VEX)
-	VMOVDQU        752(AX), Y3
-	VMOVDQU        368(AX), Y8
+	VMOVDQU        744(AX), Y3
+	VMOVDQU        360(AX), Y8
 	VPAND          Y1, Y8, Y9
 	VPSRLW         $0x04, Y8, Y10
 	VPAND          Y1, Y10, Y10
@@ -12267,7 +12267,7 @@ r6vb:
 	VPMADDUBSW     Y8, Y10, Y10
 	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y4, Y8
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf8 // VPDPWSSD Y8, Y10, Y7 (VEX)
-	VMOVDQU        432(AX), Y8
+	VMOVDQU        424(AX), Y8
 	VPAND          Y1, Y8, Y9
 	VPSRLW         $0x04, Y8, Y10
 	VPAND          Y1, Y10, Y10
@@ -12285,8 +12285,8 @@ r6vb:
 	VPMADDUBSW     Y3, Y10, Y10
 	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y4, Y3
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xfb // VPDPWSSD Y3, Y10, Y7 (VEX)
-	VMOVDQU        816(AX), Y3
-	VMOVDQU        496(AX), Y8
+	VMOVDQU        808(AX), Y3
+	VMOVDQU        488(AX), Y8
 	VPAND          Y1, Y8, Y9
 	VPSRLW         $0x04, Y8, Y10
 	VPAND          Y1, Y10, Y10
@@ -12304,7 +12304,7 @@ r6vb:
 	VPMADDUBSW     Y8, Y10, Y10
 	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y4, Y8
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf8 // VPDPWSSD Y8, Y10, Y7 (VEX)
-	VMOVDQU        560(AX), Y8
+	VMOVDQU        552(AX), Y8
 	VPAND          Y1, Y8, Y9
 	VPSRLW         $0x04, Y8, Y8
 	VPAND          Y1, Y8, Y8
@@ -12332,7 +12332,7 @@ r6vb:
 	VCVTDQ2PS      X1, X1
 	VMULPS         X1, X2, X2
 	VADDPS         X2, X0, X0
-	ADDQ           $0x00000350, AX
+	ADDQ           $0x00000348, AX
 	ADDQ           $0x00000124, CX
 	DECQ           DX
 	JMP            r6vb
@@ -12361,8 +12361,8 @@ TEXT ·gemmQ6KR4Q8KAVX2x4(SB), NOSPLIT, $0-40
 r6g2b:
 	CMPQ           BX, $0x00
 	JE             r6g2d
-	VPMOVSXBW      16(AX), Y0
-	VPMOVSXBW      48(AX), Y2
+	VPMOVSXBW      8(AX), Y0
+	VPMOVSXBW      40(AX), Y2
 	VMOVDQU        260(CX), X1
 	VINSERTI128    $0x01, X1, Y1, Y3
 	VPMADDWD       Y3, Y0, Y3
@@ -12409,8 +12409,8 @@ r6g2b:
 	MOVL           $0x30303030, R9
 	VMOVD          R9, X8
 	VPBROADCASTD   X8, Y8
-	VMOVDQU        592(AX), Y9
-	VMOVDQU        80(AX), Y10
+	VMOVDQU        584(AX), Y9
+	VMOVDQU        72(AX), Y10
 	VPAND          Y7, Y10, Y11
 	VPSRLW         $0x04, Y10, Y12
 	VPAND          Y7, Y12, Y12
@@ -12454,7 +12454,7 @@ r6g2b:
 	VPMADDUBSW     Y11, Y12, Y11
 	VPMADDWD       Y10, Y11, Y11
 	VPADDD         Y11, Y6, Y6
-	VMOVDQU        144(AX), Y10
+	VMOVDQU        136(AX), Y10
 	VPAND          Y7, Y10, Y11
 	VPSRLW         $0x04, Y10, Y12
 	VPAND          Y7, Y12, Y12
@@ -12498,8 +12498,8 @@ r6g2b:
 	VPMADDUBSW     Y10, Y12, Y10
 	VPMADDWD       Y9, Y10, Y10
 	VPADDD         Y10, Y6, Y6
-	VMOVDQU        656(AX), Y9
-	VMOVDQU        208(AX), Y10
+	VMOVDQU        648(AX), Y9
+	VMOVDQU        200(AX), Y10
 	VPAND          Y7, Y10, Y11
 	VPSRLW         $0x04, Y10, Y12
 	VPAND          Y7, Y12, Y12
@@ -12543,7 +12543,7 @@ r6g2b:
 	VPMADDUBSW     Y11, Y12, Y11
 	VPMADDWD       Y10, Y11, Y11
 	VPADDD         Y11, Y6, Y6
-	VMOVDQU        272(AX), Y10
+	VMOVDQU        264(AX), Y10
 	VPAND          Y7, Y10, Y11
 	VPSRLW         $0x04, Y10, Y12
 	VPAND          Y7, Y12, Y12
@@ -12587,8 +12587,8 @@ r6g2b:
 	VPMADDUBSW     Y9, Y12, Y9
 	VPMADDWD       Y0, Y9, Y9
 	VPADDD         Y9, Y6, Y6
-	VMOVDQU        720(AX), Y0
-	VMOVDQU        336(AX), Y9
+	VMOVDQU        712(AX), Y0
+	VMOVDQU        328(AX), Y9
 	VPAND          Y7, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y7, Y11, Y11
@@ -12632,7 +12632,7 @@ r6g2b:
 	VPMADDUBSW     Y10, Y11, Y10
 	VPMADDWD       Y9, Y10, Y10
 	VPADDD         Y10, Y6, Y6
-	VMOVDQU        400(AX), Y9
+	VMOVDQU        392(AX), Y9
 	VPAND          Y7, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y7, Y11, Y11
@@ -12676,8 +12676,8 @@ r6g2b:
 	VPMADDUBSW     Y9, Y11, Y9
 	VPMADDWD       Y0, Y9, Y9
 	VPADDD         Y9, Y6, Y6
-	VMOVDQU        784(AX), Y0
-	VMOVDQU        464(AX), Y9
+	VMOVDQU        776(AX), Y0
+	VMOVDQU        456(AX), Y9
 	VPAND          Y7, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y7, Y11, Y11
@@ -12721,7 +12721,7 @@ r6g2b:
 	VPMADDUBSW     Y10, Y11, Y10
 	VPMADDWD       Y9, Y10, Y10
 	VPADDD         Y10, Y6, Y6
-	VMOVDQU        528(AX), Y9
+	VMOVDQU        520(AX), Y9
 	VPAND          Y7, Y9, Y10
 	VPSRLW         $0x04, Y9, Y9
 	VPAND          Y7, Y9, Y9
@@ -12788,8 +12788,8 @@ r6g2b:
 	VMULPS         Y3, Y0, Y0
 	VADDPS         (R8), Y0, Y0
 	VMOVUPS        Y0, (R8)
-	VPMOVSXBW      32(AX), Y0
-	VPMOVSXBW      64(AX), Y2
+	VPMOVSXBW      24(AX), Y0
+	VPMOVSXBW      56(AX), Y2
 	VMOVDQU        260(CX), X1
 	VINSERTI128    $0x01, X1, Y1, Y3
 	VPMADDWD       Y3, Y0, Y3
@@ -12836,8 +12836,8 @@ r6g2b:
 	MOVL           $0x30303030, R9
 	VMOVD          R9, X8
 	VPBROADCASTD   X8, Y8
-	VMOVDQU        624(AX), Y9
-	VMOVDQU        112(AX), Y10
+	VMOVDQU        616(AX), Y9
+	VMOVDQU        104(AX), Y10
 	VPAND          Y7, Y10, Y11
 	VPSRLW         $0x04, Y10, Y12
 	VPAND          Y7, Y12, Y12
@@ -12881,7 +12881,7 @@ r6g2b:
 	VPMADDUBSW     Y11, Y12, Y11
 	VPMADDWD       Y10, Y11, Y11
 	VPADDD         Y11, Y6, Y6
-	VMOVDQU        176(AX), Y10
+	VMOVDQU        168(AX), Y10
 	VPAND          Y7, Y10, Y11
 	VPSRLW         $0x04, Y10, Y12
 	VPAND          Y7, Y12, Y12
@@ -12925,8 +12925,8 @@ r6g2b:
 	VPMADDUBSW     Y10, Y12, Y10
 	VPMADDWD       Y9, Y10, Y10
 	VPADDD         Y10, Y6, Y6
-	VMOVDQU        688(AX), Y9
-	VMOVDQU        240(AX), Y10
+	VMOVDQU        680(AX), Y9
+	VMOVDQU        232(AX), Y10
 	VPAND          Y7, Y10, Y11
 	VPSRLW         $0x04, Y10, Y12
 	VPAND          Y7, Y12, Y12
@@ -12970,7 +12970,7 @@ r6g2b:
 	VPMADDUBSW     Y11, Y12, Y11
 	VPMADDWD       Y10, Y11, Y11
 	VPADDD         Y11, Y6, Y6
-	VMOVDQU        304(AX), Y10
+	VMOVDQU        296(AX), Y10
 	VPAND          Y7, Y10, Y11
 	VPSRLW         $0x04, Y10, Y12
 	VPAND          Y7, Y12, Y12
@@ -13014,8 +13014,8 @@ r6g2b:
 	VPMADDUBSW     Y9, Y12, Y9
 	VPMADDWD       Y0, Y9, Y9
 	VPADDD         Y9, Y6, Y6
-	VMOVDQU        752(AX), Y0
-	VMOVDQU        368(AX), Y9
+	VMOVDQU        744(AX), Y0
+	VMOVDQU        360(AX), Y9
 	VPAND          Y7, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y7, Y11, Y11
@@ -13059,7 +13059,7 @@ r6g2b:
 	VPMADDUBSW     Y10, Y11, Y10
 	VPMADDWD       Y9, Y10, Y10
 	VPADDD         Y10, Y6, Y6
-	VMOVDQU        432(AX), Y9
+	VMOVDQU        424(AX), Y9
 	VPAND          Y7, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y7, Y11, Y11
@@ -13103,8 +13103,8 @@ r6g2b:
 	VPMADDUBSW     Y9, Y11, Y9
 	VPMADDWD       Y0, Y9, Y9
 	VPADDD         Y9, Y6, Y6
-	VMOVDQU        816(AX), Y0
-	VMOVDQU        496(AX), Y9
+	VMOVDQU        808(AX), Y0
+	VMOVDQU        488(AX), Y9
 	VPAND          Y7, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y7, Y11, Y11
@@ -13148,7 +13148,7 @@ r6g2b:
 	VPMADDUBSW     Y10, Y11, Y10
 	VPMADDWD       Y9, Y10, Y10
 	VPADDD         Y10, Y6, Y6
-	VMOVDQU        560(AX), Y9
+	VMOVDQU        552(AX), Y9
 	VPAND          Y7, Y9, Y10
 	VPSRLW         $0x04, Y9, Y9
 	VPAND          Y7, Y9, Y9
@@ -13215,7 +13215,7 @@ r6g2b:
 	VMULPS         Y3, Y0, Y0
 	VADDPS         32(R8), Y0, Y0
 	VMOVUPS        Y0, 32(R8)
-	ADDQ           $0x00000350, AX
+	ADDQ           $0x00000348, AX
 	ADDQ           $0x00000124, CX
 	ADDQ           $0x00000124, SI
 	ADDQ           $0x00000124, DI
@@ -13245,8 +13245,8 @@ TEXT ·gemmQ6KR4Q8KAVXVNNIx4(SB), NOSPLIT, $0-40
 r6gvb:
 	CMPQ           BX, $0x00
 	JE             r6gvd
-	VPMOVSXBW      16(AX), Y0
-	VPMOVSXBW      48(AX), Y2
+	VPMOVSXBW      8(AX), Y0
+	VPMOVSXBW      40(AX), Y2
 	VMOVDQU        260(CX), X1
 	VINSERTI128    $0x01, X1, Y1, Y3
 	VPMADDWD       Y3, Y0, Y3
@@ -13293,8 +13293,8 @@ r6gvb:
 	MOVL           $0x30303030, R9
 	VMOVD          R9, X8
 	VPBROADCASTD   X8, Y8
-	VMOVDQU        592(AX), Y9
-	VMOVDQU        80(AX), Y10
+	VMOVDQU        584(AX), Y9
+	VMOVDQU        72(AX), Y10
 	VPAND          Y7, Y10, Y11
 	VPSRLW         $0x04, Y10, Y12
 	VPAND          Y7, Y12, Y12
@@ -13330,7 +13330,7 @@ r6gvb:
 	VBROADCASTI128 20(DX), Y11
 	VPMADDUBSW     Y11, Y12, Y11
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y11, Y6 (VEX)
-	VMOVDQU        144(AX), Y10
+	VMOVDQU        136(AX), Y10
 	VPAND          Y7, Y10, Y11
 	VPSRLW         $0x04, Y10, Y12
 	VPAND          Y7, Y12, Y12
@@ -13366,8 +13366,8 @@ r6gvb:
 	VBROADCASTI128 52(DX), Y10
 	VPMADDUBSW     Y10, Y12, Y10
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
-	VMOVDQU        656(AX), Y9
-	VMOVDQU        208(AX), Y10
+	VMOVDQU        648(AX), Y9
+	VMOVDQU        200(AX), Y10
 	VPAND          Y7, Y10, Y11
 	VPSRLW         $0x04, Y10, Y12
 	VPAND          Y7, Y12, Y12
@@ -13403,7 +13403,7 @@ r6gvb:
 	VBROADCASTI128 84(DX), Y11
 	VPMADDUBSW     Y11, Y12, Y11
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y11, Y6 (VEX)
-	VMOVDQU        272(AX), Y10
+	VMOVDQU        264(AX), Y10
 	VPAND          Y7, Y10, Y11
 	VPSRLW         $0x04, Y10, Y12
 	VPAND          Y7, Y12, Y12
@@ -13439,8 +13439,8 @@ r6gvb:
 	VBROADCASTI128 116(DX), Y9
 	VPMADDUBSW     Y9, Y12, Y9
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y9, Y6 (VEX)
-	VMOVDQU        720(AX), Y0
-	VMOVDQU        336(AX), Y9
+	VMOVDQU        712(AX), Y0
+	VMOVDQU        328(AX), Y9
 	VPAND          Y7, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y7, Y11, Y11
@@ -13476,7 +13476,7 @@ r6gvb:
 	VBROADCASTI128 148(DX), Y10
 	VPMADDUBSW     Y10, Y11, Y10
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
-	VMOVDQU        400(AX), Y9
+	VMOVDQU        392(AX), Y9
 	VPAND          Y7, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y7, Y11, Y11
@@ -13512,8 +13512,8 @@ r6gvb:
 	VBROADCASTI128 180(DX), Y9
 	VPMADDUBSW     Y9, Y11, Y9
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y9, Y6 (VEX)
-	VMOVDQU        784(AX), Y0
-	VMOVDQU        464(AX), Y9
+	VMOVDQU        776(AX), Y0
+	VMOVDQU        456(AX), Y9
 	VPAND          Y7, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y7, Y11, Y11
@@ -13549,7 +13549,7 @@ r6gvb:
 	VBROADCASTI128 212(DX), Y10
 	VPMADDUBSW     Y10, Y11, Y10
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
-	VMOVDQU        528(AX), Y9
+	VMOVDQU        520(AX), Y9
 	VPAND          Y7, Y9, Y10
 	VPSRLW         $0x04, Y9, Y9
 	VPAND          Y7, Y9, Y9
@@ -13608,8 +13608,8 @@ r6gvb:
 	VMULPS         Y3, Y0, Y0
 	VADDPS         (R8), Y0, Y0
 	VMOVUPS        Y0, (R8)
-	VPMOVSXBW      32(AX), Y0
-	VPMOVSXBW      64(AX), Y2
+	VPMOVSXBW      24(AX), Y0
+	VPMOVSXBW      56(AX), Y2
 	VMOVDQU        260(CX), X1
 	VINSERTI128    $0x01, X1, Y1, Y3
 	VPMADDWD       Y3, Y0, Y3
@@ -13656,8 +13656,8 @@ r6gvb:
 	MOVL           $0x30303030, R9
 	VMOVD          R9, X8
 	VPBROADCASTD   X8, Y8
-	VMOVDQU        624(AX), Y9
-	VMOVDQU        112(AX), Y10
+	VMOVDQU        616(AX), Y9
+	VMOVDQU        104(AX), Y10
 	VPAND          Y7, Y10, Y11
 	VPSRLW         $0x04, Y10, Y12
 	VPAND          Y7, Y12, Y12
@@ -13693,7 +13693,7 @@ r6gvb:
 	VBROADCASTI128 20(DX), Y11
 	VPMADDUBSW     Y11, Y12, Y11
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y11, Y6 (VEX)
-	VMOVDQU        176(AX), Y10
+	VMOVDQU        168(AX), Y10
 	VPAND          Y7, Y10, Y11
 	VPSRLW         $0x04, Y10, Y12
 	VPAND          Y7, Y12, Y12
@@ -13729,8 +13729,8 @@ r6gvb:
 	VBROADCASTI128 52(DX), Y10
 	VPMADDUBSW     Y10, Y12, Y10
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
-	VMOVDQU        688(AX), Y9
-	VMOVDQU        240(AX), Y10
+	VMOVDQU        680(AX), Y9
+	VMOVDQU        232(AX), Y10
 	VPAND          Y7, Y10, Y11
 	VPSRLW         $0x04, Y10, Y12
 	VPAND          Y7, Y12, Y12
@@ -13766,7 +13766,7 @@ r6gvb:
 	VBROADCASTI128 84(DX), Y11
 	VPMADDUBSW     Y11, Y12, Y11
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y11, Y6 (VEX)
-	VMOVDQU        304(AX), Y10
+	VMOVDQU        296(AX), Y10
 	VPAND          Y7, Y10, Y11
 	VPSRLW         $0x04, Y10, Y12
 	VPAND          Y7, Y12, Y12
@@ -13802,8 +13802,8 @@ r6gvb:
 	VBROADCASTI128 116(DX), Y9
 	VPMADDUBSW     Y9, Y12, Y9
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y9, Y6 (VEX)
-	VMOVDQU        752(AX), Y0
-	VMOVDQU        368(AX), Y9
+	VMOVDQU        744(AX), Y0
+	VMOVDQU        360(AX), Y9
 	VPAND          Y7, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y7, Y11, Y11
@@ -13839,7 +13839,7 @@ r6gvb:
 	VBROADCASTI128 148(DX), Y10
 	VPMADDUBSW     Y10, Y11, Y10
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
-	VMOVDQU        432(AX), Y9
+	VMOVDQU        424(AX), Y9
 	VPAND          Y7, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y7, Y11, Y11
@@ -13875,8 +13875,8 @@ r6gvb:
 	VBROADCASTI128 180(DX), Y9
 	VPMADDUBSW     Y9, Y11, Y9
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y9, Y6 (VEX)
-	VMOVDQU        816(AX), Y0
-	VMOVDQU        496(AX), Y9
+	VMOVDQU        808(AX), Y0
+	VMOVDQU        488(AX), Y9
 	VPAND          Y7, Y9, Y10
 	VPSRLW         $0x04, Y9, Y11
 	VPAND          Y7, Y11, Y11
@@ -13912,7 +13912,7 @@ r6gvb:
 	VBROADCASTI128 212(DX), Y10
 	VPMADDUBSW     Y10, Y11, Y10
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
-	VMOVDQU        560(AX), Y9
+	VMOVDQU        552(AX), Y9
 	VPAND          Y7, Y9, Y10
 	VPSRLW         $0x04, Y9, Y9
 	VPAND          Y7, Y9, Y9
@@ -13971,7 +13971,7 @@ r6gvb:
 	VMULPS         Y3, Y0, Y0
 	VADDPS         32(R8), Y0, Y0
 	VMOVUPS        Y0, 32(R8)
-	ADDQ           $0x00000350, AX
+	ADDQ           $0x00000348, AX
 	ADDQ           $0x00000124, CX
 	ADDQ           $0x00000124, SI
 	ADDQ           $0x00000124, DI

@@ -9,7 +9,7 @@ import (
 // interleaved like BlockQ4KR4 so that a 64-byte load holds the same
 // weights of all four rows, one row per 128-bit lane:
 //
-//   - D: the rows' fp16 scales (then padding to 16 bytes);
+//   - D: the rows' fp16 scales;
 //   - Scales: the int8 sub-block scales, [half][row][8]: sign-extended,
 //     half h fills row r's lane with the scales of sub-blocks 8h..8h+7;
 //   - Ql: the low 4 bits, for 32 weights k·32.. per row: byte i holds
@@ -18,17 +18,17 @@ import (
 //     those of weights 64m+i, +16, +32, +48 in bits 0-1, 2-3, 4-5, 6-7.
 //
 // Integer sums and the float step are DotQ6KQ8K's, so results are
-// bit-identical to it. 848 bytes for 4×210 of Q6_K (1% more).
+// bit-identical to it. 840 bytes: 4×210, Q6_K's own size (decode streams
+// every byte).
 type BlockQ6KR4 struct {
 	D      [4]uint16
-	_      [8]byte
 	Scales [2][4][8]int8
 	Ql     [8][4][16]uint8
 	Qh     [4][4][16]uint8
 }
 
 // BlockQ6KR4Size is the byte size of BlockQ6KR4.
-const BlockQ6KR4Size = 848
+const BlockQ6KR4Size = 840
 
 var (
 	_ [BlockQ6KR4Size - unsafe.Sizeof(BlockQ6KR4{})]struct{}

@@ -879,11 +879,11 @@ func transposeSum4Y(v [4]VecVirtual) VecVirtual {
 
 // BlockQ6KR4 layout (bytes), as in package kernels.
 const (
-	r6Size   = 848
+	r6Size   = 840
 	r6D      = 0
-	r6Scales = 16
-	r6Ql     = 80
-	r6Qh     = 592
+	r6Scales = 8
+	r6Ql     = 72
+	r6Qh     = 584
 )
 
 // q6r4Offset returns, lane by lane, −32·Σ scale·bsum for the Q8_K block
