@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"strconv"
@@ -9,7 +8,6 @@ import (
 
 	"asdsl-bench/engine"
 	"asdsl-bench/harness/llamabench"
-	"asdsl-bench/harness/tune"
 	"asdsl-bench/kernels"
 )
 
@@ -104,25 +102,4 @@ func printBatchCurve(path string, batches []int, threads, reps int, f engine.Fea
 		fmt.Printf("%6d %12.2f %12.2f %9.2fx\n", p.Tokens, p.Ms, p.Ms/float64(p.Tokens), p.Ms/pts[0].Ms)
 	}
 	return nil
-}
-
-// readTuned reads a settings file from asdsl-bench tune, applies its
-// process-wide settings (prefetch distance, GEMM tiles) and says so; the
-// caller takes threads and the layout where its flags did not set them.
-func readTuned(path string, fs *flag.FlagSet) (tune.File, error) {
-	f, err := tune.Read(path)
-	if err != nil {
-		return f, err
-	}
-	f.Apply()
-	fmt.Fprintf(os.Stderr, "tuned settings from %s (%s): threads %d, repack %v, prefetch %d bytes, tile rows %d, panel from %d tokens, panel depth %d\n",
-		path, f.CPU, f.Threads, f.Repack, f.PrefetchBytes, f.TileRows, f.PanelMinTokens, f.PanelDepth)
-	return f, nil
-}
-
-// flagSet reports whether the named flag was given on the command line.
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }

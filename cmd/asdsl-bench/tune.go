@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -173,4 +174,25 @@ func tuneDefaultModel() (string, error) {
 		return "", fmt.Errorf("creating the mock model: %w", err)
 	}
 	return path, nil
+}
+
+// readTuned reads a settings file from asdsl-bench tune, applies its
+// process-wide settings (prefetch distance, GEMM tiles) and says so; the
+// caller takes threads and the layout where its flags did not set them.
+func readTuned(path string, fs *flag.FlagSet) (tune.File, error) {
+	f, err := tune.Read(path)
+	if err != nil {
+		return f, err
+	}
+	f.Apply()
+	fmt.Fprintf(os.Stderr, "tuned settings from %s (%s): threads %d, repack %v, prefetch %d bytes, tile rows %d, panel from %d tokens, panel depth %d\n",
+		path, f.CPU, f.Threads, f.Repack, f.PrefetchBytes, f.TileRows, f.PanelMinTokens, f.PanelDepth)
+	return f, nil
+}
+
+// flagSet reports whether the named flag was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
