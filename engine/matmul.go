@@ -122,8 +122,7 @@ func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 		w.Rows >= kernels.PanelRows && (w.Type == gguf.TypeQ4_K || w.Type == gguf.TypeQ6_K)
 	e.act.prepare(ops, w.Type, x, T, w.Cols, e.parallelTokens)
 	mt.act, mt.ops, mt.w, mt.x, mt.out, mt.T = &e.act, ops, w, x, out, T
-	mt.r4 = w.R4 != nil && !e.noRepack && !ops.FloatQ4K
-	mt.r6 = w.R6 != nil && !e.noRepack && ops.GemvQ6KR4Q8K != nil
+	mt.r4, mt.r6 = e.repacked(ops, w)
 	if len(mt.unp) < e.pool.Size() {
 		mt.unp = make([][]kernels.UnpackedQ4K, e.pool.Size())
 		mt.res = make([][4]float32, e.pool.Size())
@@ -366,6 +365,14 @@ type exec struct {
 	group    groupTask
 }
 
+// repacked says whether a matmul of w reads its repacked Q4_K (r4) or
+// Q6_K (r6) rows: when they exist, the session has not turned the
+// layout off, and the kernels can use them (the float Q4_K variant
+// cannot).
+func (e *exec) repacked(ops *kernels.Ops, w *Matrix) (r4, r6 bool) {
+	return w.R4 != nil && !e.noRepack && !ops.FloatQ4K, w.R6 != nil && !e.noRepack && ops.GemvQ6KR4Q8K != nil
+}
+
 // parallel runs a decode matmul's rows over the workers with guided
 // chunking (pool.ParallelGuided: long runs first, then pieces of a
 // sixteenth of a worker's share), inline when the whole loop is too small
@@ -424,8 +431,8 @@ func (e *exec) matmulGroup(outs [3][]float32, ws []*Matrix, x []float32, T int) 
 		// A single token takes matmulTask's 4-row GEMV path, which needs
 		// only the activations and the 4-row results (per worker, shared
 		// by the group's matrices: a worker runs one piece at a time).
-		g.mts[i] = matmulTask{tiles: DefaultTiles, act: &e.act, ops: ops, w: w, x: x, out: outs[i], T: 1,
-			r4: w.R4 != nil && !e.noRepack, r6: w.R6 != nil && !e.noRepack && ops.GemvQ6KR4Q8K != nil, res: g.res}
+		g.mts[i] = matmulTask{tiles: DefaultTiles, act: &e.act, ops: ops, w: w, x: x, out: outs[i], T: 1, res: g.res}
+		g.mts[i].r4, g.mts[i].r6 = e.repacked(ops, w)
 		g.off[i] = g.rows
 		g.rows += w.Rows
 	}
