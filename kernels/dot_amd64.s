@@ -6989,13 +6989,12 @@ gemvQ4KR4Q8KAVXVNNIGFNIb:
 	VINSERTI128    $0x01, X4, Y4, Y3
 	VPMOVZXBW      48(AX), Y5
 	VPMOVZXBW      16(AX), Y6
-	VPAND          q4kr4Mask3f<>+0(SB), Y6, Y6
-	VPMOVZXBW      16(AX), Y7
-	VPSRLW         $0x06, Y7, Y7
+	VPAND          q4kr4Mask3f<>+0(SB), Y6, Y7
+	VPSRLW         $0x06, Y6, Y6
 	VPSLLW         $0x02, Y5, Y8
 	VPAND          q4kr4Mask3c<>+0(SB), Y8, Y8
-	VPOR           Y8, Y7, Y7
-	VPMADDWD       Y3, Y7, Y7
+	VPOR           Y8, Y6, Y6
+	VPMADDWD       Y3, Y6, Y6
 	VPXOR          Y8, Y8, Y8
 	VMOVDQU        64(AX), Y9
 	VPAND          Y1, Y9, Y10
@@ -7014,7 +7013,7 @@ gemvQ4KR4Q8KAVXVNNIGFNIb:
 	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xf3 // VPDPBUSD Y11, Y10, Y14 (VEX)
 	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y9, Y14 (VEX)
 	VPACKSSDW      Y14, Y13, Y9
-	VPSHUFB        q4kr4PairScaleShuf<>+0(SB), Y6, Y10
+	VPSHUFB        q4kr4PairScaleShuf<>+0(SB), Y7, Y10
 	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x52; BYTE $0xc2 // VPDPWSSD Y10, Y9, Y8 (VEX)
 	VMOVDQU        192(AX), Y9
 	VPAND          Y1, Y9, Y10
@@ -7033,7 +7032,7 @@ gemvQ4KR4Q8KAVXVNNIGFNIb:
 	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xf3 // VPDPBUSD Y11, Y10, Y14 (VEX)
 	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y9, Y14 (VEX)
 	VPACKSSDW      Y14, Y13, Y9
-	VPSHUFB        q4kr4PairScaleShuf<>+64(SB), Y6, Y10
+	VPSHUFB        q4kr4PairScaleShuf<>+64(SB), Y7, Y10
 	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x52; BYTE $0xc2 // VPDPWSSD Y10, Y9, Y8 (VEX)
 	VMOVDQU        320(AX), Y9
 	VPAND          Y1, Y9, Y10
@@ -7052,7 +7051,7 @@ gemvQ4KR4Q8KAVXVNNIGFNIb:
 	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xf3 // VPDPBUSD Y11, Y10, Y14 (VEX)
 	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y9, Y14 (VEX)
 	VPACKSSDW      Y14, Y13, Y9
-	VPSHUFB        q4kr4PairScaleShuf<>+128(SB), Y6, Y10
+	VPSHUFB        q4kr4PairScaleShuf<>+128(SB), Y7, Y10
 	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x52; BYTE $0xc2 // VPDPWSSD Y10, Y9, Y8 (VEX)
 	VMOVDQU        448(AX), Y9
 	VPAND          Y1, Y9, Y10
@@ -7071,21 +7070,20 @@ gemvQ4KR4Q8KAVXVNNIGFNIb:
 	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xf3 // VPDPBUSD Y11, Y10, Y14 (VEX)
 	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y9, Y14 (VEX)
 	VPACKSSDW      Y14, Y13, Y9
-	VPSHUFB        q4kr4PairScaleShuf<>+192(SB), Y6, Y6
-	BYTE $0xc4; BYTE $0x62; BYTE $0x35; BYTE $0x52; BYTE $0xc6 // VPDPWSSD Y6, Y9, Y8 (VEX)
-	VPUNPCKLDQ     Y7, Y8, Y6
-	VPUNPCKHDQ     Y7, Y8, Y7
-	VPADDD         Y7, Y6, Y6
-	VPSHUFD        $0x4e, Y6, Y7
-	VPADDD         Y7, Y6, Y6
-	VPMOVZXBW      32(AX), Y7
-	VPAND          q4kr4Mask3f<>+0(SB), Y7, Y7
-	VPMOVZXBW      32(AX), Y8
-	VPSRLW         $0x06, Y8, Y8
+	VPSHUFB        q4kr4PairScaleShuf<>+192(SB), Y7, Y7
+	BYTE $0xc4; BYTE $0x62; BYTE $0x35; BYTE $0x52; BYTE $0xc7 // VPDPWSSD Y7, Y9, Y8 (VEX)
+	VPUNPCKLDQ     Y6, Y8, Y7
+	VPUNPCKHDQ     Y6, Y8, Y6
+	VPADDD         Y6, Y7, Y7
+	VPSHUFD        $0x4e, Y7, Y6
+	VPADDD         Y6, Y7, Y7
+	VPMOVZXBW      32(AX), Y6
+	VPAND          q4kr4Mask3f<>+0(SB), Y6, Y8
+	VPSRLW         $0x06, Y6, Y6
 	VPSRLW         $0x02, Y5, Y5
 	VPAND          q4kr4Mask3c<>+0(SB), Y5, Y5
-	VPOR           Y5, Y8, Y8
-	VPMADDWD       Y3, Y8, Y8
+	VPOR           Y5, Y6, Y6
+	VPMADDWD       Y3, Y6, Y6
 	VPXOR          Y3, Y3, Y3
 	VMOVDQU        96(AX), Y5
 	VPAND          Y1, Y5, Y9
@@ -7104,7 +7102,7 @@ gemvQ4KR4Q8KAVXVNNIGFNIb:
 	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y9, Y13 (VEX)
 	BYTE $0xc4; BYTE $0x42; BYTE $0x55; BYTE $0x50; BYTE $0xeb // VPDPBUSD Y11, Y5, Y13 (VEX)
 	VPACKSSDW      Y13, Y12, Y5
-	VPSHUFB        q4kr4PairScaleShuf<>+0(SB), Y7, Y9
+	VPSHUFB        q4kr4PairScaleShuf<>+0(SB), Y8, Y9
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x55; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y5, Y3 (VEX)
 	VMOVDQU        224(AX), Y5
 	VPAND          Y1, Y5, Y9
@@ -7123,7 +7121,7 @@ gemvQ4KR4Q8KAVXVNNIGFNIb:
 	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y9, Y13 (VEX)
 	BYTE $0xc4; BYTE $0x42; BYTE $0x55; BYTE $0x50; BYTE $0xeb // VPDPBUSD Y11, Y5, Y13 (VEX)
 	VPACKSSDW      Y13, Y12, Y5
-	VPSHUFB        q4kr4PairScaleShuf<>+64(SB), Y7, Y9
+	VPSHUFB        q4kr4PairScaleShuf<>+64(SB), Y8, Y9
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x55; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y5, Y3 (VEX)
 	VMOVDQU        352(AX), Y5
 	VPAND          Y1, Y5, Y9
@@ -7142,7 +7140,7 @@ gemvQ4KR4Q8KAVXVNNIGFNIb:
 	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y9, Y13 (VEX)
 	BYTE $0xc4; BYTE $0x42; BYTE $0x55; BYTE $0x50; BYTE $0xeb // VPDPBUSD Y11, Y5, Y13 (VEX)
 	VPACKSSDW      Y13, Y12, Y5
-	VPSHUFB        q4kr4PairScaleShuf<>+128(SB), Y7, Y9
+	VPSHUFB        q4kr4PairScaleShuf<>+128(SB), Y8, Y9
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x55; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y5, Y3 (VEX)
 	VMOVDQU        480(AX), Y5
 	VPAND          Y1, Y5, Y9
@@ -7161,14 +7159,14 @@ gemvQ4KR4Q8KAVXVNNIGFNIb:
 	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y9, Y13 (VEX)
 	BYTE $0xc4; BYTE $0x42; BYTE $0x55; BYTE $0x50; BYTE $0xeb // VPDPBUSD Y11, Y5, Y13 (VEX)
 	VPACKSSDW      Y13, Y12, Y5
-	VPSHUFB        q4kr4PairScaleShuf<>+192(SB), Y7, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x55; BYTE $0x52; BYTE $0xdf // VPDPWSSD Y7, Y5, Y3 (VEX)
-	VPUNPCKLDQ     Y8, Y3, Y5
-	VPUNPCKHDQ     Y8, Y3, Y3
+	VPSHUFB        q4kr4PairScaleShuf<>+192(SB), Y8, Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x55; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y5, Y3 (VEX)
+	VPUNPCKLDQ     Y6, Y3, Y5
+	VPUNPCKHDQ     Y6, Y3, Y3
 	VPADDD         Y3, Y5, Y5
 	VPSHUFD        $0x4e, Y5, Y3
 	VPADDD         Y3, Y5, Y5
-	VPUNPCKLQDQ    Y5, Y6, Y3
+	VPUNPCKLQDQ    Y5, Y7, Y3
 	VPERMQ         $0xd8, Y3, Y3
 	VMOVDQU        (AX), X4
 	VCVTPH2PS      X4, Y5
@@ -7232,13 +7230,12 @@ r4yb:
 	VINSERTI128    $0x01, X3, Y3, Y2
 	VPMOVZXBW      48(AX), Y4
 	VPMOVZXBW      16(AX), Y5
-	VPAND          q4kr4Mask3f<>+0(SB), Y5, Y5
-	VPMOVZXBW      16(AX), Y6
-	VPSRLW         $0x06, Y6, Y6
+	VPAND          q4kr4Mask3f<>+0(SB), Y5, Y6
+	VPSRLW         $0x06, Y5, Y5
 	VPSLLW         $0x02, Y4, Y7
 	VPAND          q4kr4Mask3c<>+0(SB), Y7, Y7
-	VPOR           Y7, Y6, Y6
-	VPMADDWD       Y2, Y6, Y6
+	VPOR           Y7, Y5, Y5
+	VPMADDWD       Y2, Y5, Y5
 	VPXOR          Y7, Y7, Y7
 	VMOVDQU        64(AX), Y8
 	VPAND          Y1, Y8, Y9
@@ -7249,7 +7246,7 @@ r4yb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y8, Y8
 	VPADDW         Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y5, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y6, Y8
 	VPMADDWD       Y8, Y9, Y9
 	VPADDD         Y9, Y7, Y7
 	VMOVDQU        128(AX), Y8
@@ -7261,7 +7258,7 @@ r4yb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y8, Y8
 	VPADDW         Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y5, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y6, Y8
 	VPMADDWD       Y8, Y9, Y9
 	VPADDD         Y9, Y7, Y7
 	VMOVDQU        192(AX), Y8
@@ -7273,7 +7270,7 @@ r4yb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y8, Y8
 	VPADDW         Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y5, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y6, Y8
 	VPMADDWD       Y8, Y9, Y9
 	VPADDD         Y9, Y7, Y7
 	VMOVDQU        256(AX), Y8
@@ -7285,7 +7282,7 @@ r4yb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y8, Y8
 	VPADDW         Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y5, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y6, Y8
 	VPMADDWD       Y8, Y9, Y9
 	VPADDD         Y9, Y7, Y7
 	VMOVDQU        320(AX), Y8
@@ -7297,7 +7294,7 @@ r4yb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y8, Y8
 	VPADDW         Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y5, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y6, Y8
 	VPMADDWD       Y8, Y9, Y9
 	VPADDD         Y9, Y7, Y7
 	VMOVDQU        384(AX), Y8
@@ -7309,7 +7306,7 @@ r4yb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y8, Y8
 	VPADDW         Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y5, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y6, Y8
 	VPMADDWD       Y8, Y9, Y9
 	VPADDD         Y9, Y7, Y7
 	VMOVDQU        448(AX), Y8
@@ -7321,7 +7318,7 @@ r4yb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y8, Y8
 	VPADDW         Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y5, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y6, Y8
 	VPMADDWD       Y8, Y9, Y9
 	VPADDD         Y9, Y7, Y7
 	VMOVDQU        512(AX), Y8
@@ -7333,17 +7330,16 @@ r4yb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y8, Y8
 	VPADDW         Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y5, Y5
-	VPMADDWD       Y5, Y9, Y9
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y6, Y6
+	VPMADDWD       Y6, Y9, Y9
 	VPADDD         Y9, Y7, Y7
-	VPMOVZXBW      32(AX), Y5
-	VPAND          q4kr4Mask3f<>+0(SB), Y5, Y5
-	VPMOVZXBW      32(AX), Y8
-	VPSRLW         $0x06, Y8, Y8
+	VPMOVZXBW      32(AX), Y6
+	VPAND          q4kr4Mask3f<>+0(SB), Y6, Y8
+	VPSRLW         $0x06, Y6, Y6
 	VPSRLW         $0x02, Y4, Y4
 	VPAND          q4kr4Mask3c<>+0(SB), Y4, Y4
-	VPOR           Y4, Y8, Y8
-	VPMADDWD       Y2, Y8, Y8
+	VPOR           Y4, Y6, Y6
+	VPMADDWD       Y2, Y6, Y6
 	VPXOR          Y2, Y2, Y2
 	VMOVDQU        96(AX), Y4
 	VPAND          Y1, Y4, Y9
@@ -7354,7 +7350,7 @@ r4yb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y4, Y4
 	VPADDW         Y4, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y5, Y4
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y8, Y4
 	VPMADDWD       Y4, Y9, Y9
 	VPADDD         Y9, Y2, Y2
 	VMOVDQU        160(AX), Y4
@@ -7366,7 +7362,7 @@ r4yb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y4, Y4
 	VPADDW         Y4, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y5, Y4
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y8, Y4
 	VPMADDWD       Y4, Y9, Y9
 	VPADDD         Y9, Y2, Y2
 	VMOVDQU        224(AX), Y4
@@ -7378,7 +7374,7 @@ r4yb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y4, Y4
 	VPADDW         Y4, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y5, Y4
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y8, Y4
 	VPMADDWD       Y4, Y9, Y9
 	VPADDD         Y9, Y2, Y2
 	VMOVDQU        288(AX), Y4
@@ -7390,7 +7386,7 @@ r4yb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y4, Y4
 	VPADDW         Y4, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y5, Y4
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y8, Y4
 	VPMADDWD       Y4, Y9, Y9
 	VPADDD         Y9, Y2, Y2
 	VMOVDQU        352(AX), Y4
@@ -7402,7 +7398,7 @@ r4yb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y4, Y4
 	VPADDW         Y4, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y5, Y4
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y8, Y4
 	VPMADDWD       Y4, Y9, Y9
 	VPADDD         Y9, Y2, Y2
 	VMOVDQU        416(AX), Y4
@@ -7414,7 +7410,7 @@ r4yb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y4, Y4
 	VPADDW         Y4, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y5, Y4
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y8, Y4
 	VPMADDWD       Y4, Y9, Y9
 	VPADDD         Y9, Y2, Y2
 	VMOVDQU        480(AX), Y4
@@ -7426,7 +7422,7 @@ r4yb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y4, Y4
 	VPADDW         Y4, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y5, Y4
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y8, Y4
 	VPMADDWD       Y4, Y9, Y9
 	VPADDD         Y9, Y2, Y2
 	VMOVDQU        544(AX), Y4
@@ -7438,17 +7434,17 @@ r4yb:
 	VPMADDUBSW     Y1, Y9, Y9
 	VPMADDUBSW     Y10, Y4, Y4
 	VPADDW         Y4, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y5, Y1
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y8, Y1
 	VPMADDWD       Y1, Y9, Y9
 	VPADDD         Y9, Y2, Y2
 	VPHADDD        Y2, Y7, Y7
 	VPHADDD        Y7, Y7, Y7
 	VEXTRACTI128   $0x01, Y7, X1
 	VPUNPCKLDQ     X1, X7, X1
-	VPHADDD        Y8, Y6, Y6
-	VPHADDD        Y6, Y6, Y6
-	VEXTRACTI128   $0x01, Y6, X2
-	VPUNPCKLDQ     X2, X6, X2
+	VPHADDD        Y6, Y5, Y5
+	VPHADDD        Y5, Y5, Y5
+	VEXTRACTI128   $0x01, Y5, X2
+	VPUNPCKLDQ     X2, X5, X2
 	VMOVDQU        (AX), X3
 	VCVTPH2PS      X3, Y4
 	VBROADCASTSS   (CX), Y5
@@ -7514,13 +7510,12 @@ r4vb:
 	VINSERTI128    $0x01, X3, Y3, Y2
 	VPMOVZXBW      48(AX), Y4
 	VPMOVZXBW      16(AX), Y5
-	VPAND          q4kr4Mask3f<>+0(SB), Y5, Y5
-	VPMOVZXBW      16(AX), Y6
-	VPSRLW         $0x06, Y6, Y6
+	VPAND          q4kr4Mask3f<>+0(SB), Y5, Y6
+	VPSRLW         $0x06, Y5, Y5
 	VPSLLW         $0x02, Y4, Y7
 	VPAND          q4kr4Mask3c<>+0(SB), Y7, Y7
-	VPOR           Y7, Y6, Y6
-	VPMADDWD       Y2, Y6, Y6
+	VPOR           Y7, Y5, Y5
+	VPMADDWD       Y2, Y5, Y5
 	VPXOR          Y7, Y7, Y7
 	VMOVDQU        64(AX), Y8
 	VPAND          Y1, Y8, Y9
@@ -7531,7 +7526,7 @@ r4vb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y8, Y8
 	VPADDW         Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y5, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y6, Y8
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xf8 // VPDPWSSD Y8, Y9, Y7 (VEX)
 	VMOVDQU        128(AX), Y8
 	VPAND          Y1, Y8, Y9
@@ -7542,7 +7537,7 @@ r4vb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y8, Y8
 	VPADDW         Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y5, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y6, Y8
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xf8 // VPDPWSSD Y8, Y9, Y7 (VEX)
 	VMOVDQU        192(AX), Y8
 	VPAND          Y1, Y8, Y9
@@ -7553,7 +7548,7 @@ r4vb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y8, Y8
 	VPADDW         Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y5, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y6, Y8
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xf8 // VPDPWSSD Y8, Y9, Y7 (VEX)
 	VMOVDQU        256(AX), Y8
 	VPAND          Y1, Y8, Y9
@@ -7564,7 +7559,7 @@ r4vb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y8, Y8
 	VPADDW         Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y5, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y6, Y8
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xf8 // VPDPWSSD Y8, Y9, Y7 (VEX)
 	VMOVDQU        320(AX), Y8
 	VPAND          Y1, Y8, Y9
@@ -7575,7 +7570,7 @@ r4vb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y8, Y8
 	VPADDW         Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y5, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y6, Y8
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xf8 // VPDPWSSD Y8, Y9, Y7 (VEX)
 	VMOVDQU        384(AX), Y8
 	VPAND          Y1, Y8, Y9
@@ -7586,7 +7581,7 @@ r4vb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y8, Y8
 	VPADDW         Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y5, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y6, Y8
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xf8 // VPDPWSSD Y8, Y9, Y7 (VEX)
 	VMOVDQU        448(AX), Y8
 	VPAND          Y1, Y8, Y9
@@ -7597,7 +7592,7 @@ r4vb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y8, Y8
 	VPADDW         Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y5, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y6, Y8
 	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xf8 // VPDPWSSD Y8, Y9, Y7 (VEX)
 	VMOVDQU        512(AX), Y8
 	VPAND          Y1, Y8, Y9
@@ -7608,16 +7603,15 @@ r4vb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y8, Y8
 	VPADDW         Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y5, Y5
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xfd // VPDPWSSD Y5, Y9, Y7 (VEX)
-	VPMOVZXBW      32(AX), Y5
-	VPAND          q4kr4Mask3f<>+0(SB), Y5, Y5
-	VPMOVZXBW      32(AX), Y8
-	VPSRLW         $0x06, Y8, Y8
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y6, Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xfe // VPDPWSSD Y6, Y9, Y7 (VEX)
+	VPMOVZXBW      32(AX), Y6
+	VPAND          q4kr4Mask3f<>+0(SB), Y6, Y8
+	VPSRLW         $0x06, Y6, Y6
 	VPSRLW         $0x02, Y4, Y4
 	VPAND          q4kr4Mask3c<>+0(SB), Y4, Y4
-	VPOR           Y4, Y8, Y8
-	VPMADDWD       Y2, Y8, Y8
+	VPOR           Y4, Y6, Y6
+	VPMADDWD       Y2, Y6, Y6
 	VPXOR          Y2, Y2, Y2
 	VMOVDQU        96(AX), Y4
 	VPAND          Y1, Y4, Y9
@@ -7628,7 +7622,7 @@ r4vb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y4, Y4
 	VPADDW         Y4, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y5, Y4
+	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y8, Y4
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd4 // VPDPWSSD Y4, Y9, Y2 (VEX)
 	VMOVDQU        160(AX), Y4
 	VPAND          Y1, Y4, Y9
@@ -7639,7 +7633,7 @@ r4vb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y4, Y4
 	VPADDW         Y4, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y5, Y4
+	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y8, Y4
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd4 // VPDPWSSD Y4, Y9, Y2 (VEX)
 	VMOVDQU        224(AX), Y4
 	VPAND          Y1, Y4, Y9
@@ -7650,7 +7644,7 @@ r4vb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y4, Y4
 	VPADDW         Y4, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y5, Y4
+	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y8, Y4
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd4 // VPDPWSSD Y4, Y9, Y2 (VEX)
 	VMOVDQU        288(AX), Y4
 	VPAND          Y1, Y4, Y9
@@ -7661,7 +7655,7 @@ r4vb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y4, Y4
 	VPADDW         Y4, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y5, Y4
+	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y8, Y4
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd4 // VPDPWSSD Y4, Y9, Y2 (VEX)
 	VMOVDQU        352(AX), Y4
 	VPAND          Y1, Y4, Y9
@@ -7672,7 +7666,7 @@ r4vb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y4, Y4
 	VPADDW         Y4, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y5, Y4
+	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y8, Y4
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd4 // VPDPWSSD Y4, Y9, Y2 (VEX)
 	VMOVDQU        416(AX), Y4
 	VPAND          Y1, Y4, Y9
@@ -7683,7 +7677,7 @@ r4vb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y4, Y4
 	VPADDW         Y4, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y5, Y4
+	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y8, Y4
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd4 // VPDPWSSD Y4, Y9, Y2 (VEX)
 	VMOVDQU        480(AX), Y4
 	VPAND          Y1, Y4, Y9
@@ -7694,7 +7688,7 @@ r4vb:
 	VPMADDUBSW     Y10, Y9, Y9
 	VPMADDUBSW     Y11, Y4, Y4
 	VPADDW         Y4, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y5, Y4
+	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y8, Y4
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd4 // VPDPWSSD Y4, Y9, Y2 (VEX)
 	VMOVDQU        544(AX), Y4
 	VPAND          Y1, Y4, Y9
@@ -7705,16 +7699,16 @@ r4vb:
 	VPMADDUBSW     Y1, Y9, Y9
 	VPMADDUBSW     Y10, Y4, Y4
 	VPADDW         Y4, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y5, Y1
+	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y8, Y1
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd1 // VPDPWSSD Y1, Y9, Y2 (VEX)
 	VPHADDD        Y2, Y7, Y7
 	VPHADDD        Y7, Y7, Y7
 	VEXTRACTI128   $0x01, Y7, X1
 	VPUNPCKLDQ     X1, X7, X1
-	VPHADDD        Y8, Y6, Y6
-	VPHADDD        Y6, Y6, Y6
-	VEXTRACTI128   $0x01, Y6, X2
-	VPUNPCKLDQ     X2, X6, X2
+	VPHADDD        Y6, Y5, Y5
+	VPHADDD        Y5, Y5, Y5
+	VEXTRACTI128   $0x01, Y5, X2
+	VPUNPCKLDQ     X2, X5, X2
 	VMOVDQU        (AX), X3
 	VCVTPH2PS      X3, Y4
 	VBROADCASTSS   (CX), Y5
@@ -9175,60 +9169,60 @@ r4g2b:
 	VPUNPCKLQDQ    Y2, Y0, Y3
 	VPUNPCKHQDQ    Y2, Y0, Y0
 	VPADDD         Y0, Y3, Y3
-	VPMOVZXBW      48(AX), Y0
-	VPMOVZXBW      16(AX), Y2
-	VPSRLW         $0x06, Y2, Y2
-	VPSLLW         $0x02, Y0, Y0
-	VPAND          q4kr4Mask3c<>+0(SB), Y0, Y0
-	VPOR           Y0, Y2, Y2
-	VMOVDQU        260(CX), Y0
-	VEXTRACTI128   $0x01, Y0, X1
-	VPHADDW        X1, X0, X1
-	VINSERTI128    $0x01, X1, Y1, Y0
-	VPMADDWD       Y0, Y2, Y0
+	VPMOVZXBW      16(AX), Y0
+	VPMOVZXBW      48(AX), Y2
+	VPSRLW         $0x06, Y0, Y0
+	VPSLLW         $0x02, Y2, Y2
+	VPAND          q4kr4Mask3c<>+0(SB), Y2, Y2
+	VPOR           Y2, Y0, Y0
+	VMOVDQU        260(CX), Y2
+	VEXTRACTI128   $0x01, Y2, X1
+	VPHADDW        X1, X2, X1
+	VINSERTI128    $0x01, X1, Y1, Y2
+	VPMADDWD       Y2, Y0, Y2
 	VMOVDQU        260(SI), Y4
 	VEXTRACTI128   $0x01, Y4, X1
 	VPHADDW        X1, X4, X1
 	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y2, Y4
+	VPMADDWD       Y4, Y0, Y4
 	VMOVDQU        260(DI), Y5
 	VEXTRACTI128   $0x01, Y5, X1
 	VPHADDW        X1, X5, X1
 	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y2, Y5
+	VPMADDWD       Y5, Y0, Y5
 	VMOVDQU        260(DX), Y6
 	VEXTRACTI128   $0x01, Y6, X1
 	VPHADDW        X1, X6, X1
 	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y2, Y2
-	VPUNPCKLDQ     Y4, Y0, Y6
-	VPUNPCKHDQ     Y4, Y0, Y0
-	VPADDD         Y0, Y6, Y6
-	VPUNPCKLDQ     Y2, Y5, Y0
-	VPUNPCKHDQ     Y2, Y5, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLQDQ    Y0, Y6, Y2
-	VPUNPCKHQDQ    Y0, Y6, Y0
+	VPMADDWD       Y6, Y0, Y0
+	VPUNPCKLDQ     Y4, Y2, Y6
+	VPUNPCKHDQ     Y4, Y2, Y2
+	VPADDD         Y2, Y6, Y6
+	VPUNPCKLDQ     Y0, Y5, Y2
+	VPUNPCKHDQ     Y0, Y5, Y0
 	VPADDD         Y0, Y2, Y2
-	VCVTPH2PS      (AX), X0
+	VPUNPCKLQDQ    Y2, Y6, Y0
+	VPUNPCKHQDQ    Y2, Y6, Y2
+	VPADDD         Y2, Y0, Y0
+	VCVTPH2PS      (AX), X2
 	VMOVSS         (CX), X1
 	VINSERTPS      $0x10, (SI), X1, X1
 	VINSERTPS      $0x20, (DI), X1, X1
 	VINSERTPS      $0x30, (DX), X1, X1
 	VINSERTF128    $0x01, X1, Y1, Y5
-	VSHUFPS        $0x00, X0, X0, X1
-	VSHUFPS        $0xaa, X0, X0, X4
+	VSHUFPS        $0x00, X2, X2, X1
+	VSHUFPS        $0xaa, X2, X2, X4
 	VINSERTF128    $0x01, X4, Y1, Y4
 	VMULPS         Y5, Y4, Y4
-	VSHUFPS        $0x55, X0, X0, X1
-	VSHUFPS        $0xff, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y1, Y0
-	VMULPS         Y5, Y0, Y0
+	VSHUFPS        $0x55, X2, X2, X1
+	VSHUFPS        $0xff, X2, X2, X2
+	VINSERTF128    $0x01, X2, Y1, Y2
+	VMULPS         Y5, Y2, Y2
 	VCVTDQ2PS      Y3, Y3
 	VMULPS         Y3, Y4, Y4
-	VCVTDQ2PS      Y2, Y2
-	VMULPS         Y2, Y0, Y0
-	VSUBPS         Y0, Y4, Y4
+	VCVTDQ2PS      Y0, Y0
+	VMULPS         Y0, Y2, Y2
+	VSUBPS         Y2, Y4, Y4
 	VADDPS         (R8), Y4, Y4
 	VMOVUPS        Y4, (R8)
 	MOVL           $0x0f0f0f0f, R9
@@ -9513,60 +9507,60 @@ r4g2b:
 	VPUNPCKLQDQ    Y2, Y0, Y3
 	VPUNPCKHQDQ    Y2, Y0, Y0
 	VPADDD         Y0, Y3, Y3
-	VPMOVZXBW      48(AX), Y0
-	VPMOVZXBW      32(AX), Y2
-	VPSRLW         $0x06, Y2, Y2
-	VPSRLW         $0x02, Y0, Y0
-	VPAND          q4kr4Mask3c<>+0(SB), Y0, Y0
-	VPOR           Y0, Y2, Y2
-	VMOVDQU        260(CX), Y0
-	VEXTRACTI128   $0x01, Y0, X1
-	VPHADDW        X1, X0, X1
-	VINSERTI128    $0x01, X1, Y1, Y0
-	VPMADDWD       Y0, Y2, Y0
+	VPMOVZXBW      32(AX), Y0
+	VPMOVZXBW      48(AX), Y2
+	VPSRLW         $0x06, Y0, Y0
+	VPSRLW         $0x02, Y2, Y2
+	VPAND          q4kr4Mask3c<>+0(SB), Y2, Y2
+	VPOR           Y2, Y0, Y0
+	VMOVDQU        260(CX), Y2
+	VEXTRACTI128   $0x01, Y2, X1
+	VPHADDW        X1, X2, X1
+	VINSERTI128    $0x01, X1, Y1, Y2
+	VPMADDWD       Y2, Y0, Y2
 	VMOVDQU        260(SI), Y4
 	VEXTRACTI128   $0x01, Y4, X1
 	VPHADDW        X1, X4, X1
 	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y2, Y4
+	VPMADDWD       Y4, Y0, Y4
 	VMOVDQU        260(DI), Y5
 	VEXTRACTI128   $0x01, Y5, X1
 	VPHADDW        X1, X5, X1
 	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y2, Y5
+	VPMADDWD       Y5, Y0, Y5
 	VMOVDQU        260(DX), Y6
 	VEXTRACTI128   $0x01, Y6, X1
 	VPHADDW        X1, X6, X1
 	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y2, Y2
-	VPUNPCKLDQ     Y4, Y0, Y6
-	VPUNPCKHDQ     Y4, Y0, Y0
-	VPADDD         Y0, Y6, Y6
-	VPUNPCKLDQ     Y2, Y5, Y0
-	VPUNPCKHDQ     Y2, Y5, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLQDQ    Y0, Y6, Y2
-	VPUNPCKHQDQ    Y0, Y6, Y0
+	VPMADDWD       Y6, Y0, Y0
+	VPUNPCKLDQ     Y4, Y2, Y6
+	VPUNPCKHDQ     Y4, Y2, Y2
+	VPADDD         Y2, Y6, Y6
+	VPUNPCKLDQ     Y0, Y5, Y2
+	VPUNPCKHDQ     Y0, Y5, Y0
 	VPADDD         Y0, Y2, Y2
-	VCVTPH2PS      8(AX), X0
+	VPUNPCKLQDQ    Y2, Y6, Y0
+	VPUNPCKHQDQ    Y2, Y6, Y2
+	VPADDD         Y2, Y0, Y0
+	VCVTPH2PS      8(AX), X2
 	VMOVSS         (CX), X1
 	VINSERTPS      $0x10, (SI), X1, X1
 	VINSERTPS      $0x20, (DI), X1, X1
 	VINSERTPS      $0x30, (DX), X1, X1
 	VINSERTF128    $0x01, X1, Y1, Y5
-	VSHUFPS        $0x00, X0, X0, X1
-	VSHUFPS        $0xaa, X0, X0, X4
+	VSHUFPS        $0x00, X2, X2, X1
+	VSHUFPS        $0xaa, X2, X2, X4
 	VINSERTF128    $0x01, X4, Y1, Y4
 	VMULPS         Y5, Y4, Y4
-	VSHUFPS        $0x55, X0, X0, X1
-	VSHUFPS        $0xff, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y1, Y0
-	VMULPS         Y5, Y0, Y0
+	VSHUFPS        $0x55, X2, X2, X1
+	VSHUFPS        $0xff, X2, X2, X2
+	VINSERTF128    $0x01, X2, Y1, Y2
+	VMULPS         Y5, Y2, Y2
 	VCVTDQ2PS      Y3, Y3
 	VMULPS         Y3, Y4, Y4
-	VCVTDQ2PS      Y2, Y2
-	VMULPS         Y2, Y0, Y0
-	VSUBPS         Y0, Y4, Y4
+	VCVTDQ2PS      Y0, Y0
+	VMULPS         Y0, Y2, Y2
+	VSUBPS         Y2, Y4, Y4
 	VADDPS         32(R8), Y4, Y4
 	VMOVUPS        Y4, 32(R8)
 	ADDQ           $0x00000240, AX
@@ -9849,60 +9843,60 @@ r4gvb:
 	VPUNPCKLQDQ    Y2, Y0, Y3
 	VPUNPCKHQDQ    Y2, Y0, Y0
 	VPADDD         Y0, Y3, Y3
-	VPMOVZXBW      48(AX), Y0
-	VPMOVZXBW      16(AX), Y2
-	VPSRLW         $0x06, Y2, Y2
-	VPSLLW         $0x02, Y0, Y0
-	VPAND          q4kr4Mask3c<>+0(SB), Y0, Y0
-	VPOR           Y0, Y2, Y2
-	VMOVDQU        260(CX), Y0
-	VEXTRACTI128   $0x01, Y0, X1
-	VPHADDW        X1, X0, X1
-	VINSERTI128    $0x01, X1, Y1, Y0
-	VPMADDWD       Y0, Y2, Y0
+	VPMOVZXBW      16(AX), Y0
+	VPMOVZXBW      48(AX), Y2
+	VPSRLW         $0x06, Y0, Y0
+	VPSLLW         $0x02, Y2, Y2
+	VPAND          q4kr4Mask3c<>+0(SB), Y2, Y2
+	VPOR           Y2, Y0, Y0
+	VMOVDQU        260(CX), Y2
+	VEXTRACTI128   $0x01, Y2, X1
+	VPHADDW        X1, X2, X1
+	VINSERTI128    $0x01, X1, Y1, Y2
+	VPMADDWD       Y2, Y0, Y2
 	VMOVDQU        260(SI), Y4
 	VEXTRACTI128   $0x01, Y4, X1
 	VPHADDW        X1, X4, X1
 	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y2, Y4
+	VPMADDWD       Y4, Y0, Y4
 	VMOVDQU        260(DI), Y5
 	VEXTRACTI128   $0x01, Y5, X1
 	VPHADDW        X1, X5, X1
 	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y2, Y5
+	VPMADDWD       Y5, Y0, Y5
 	VMOVDQU        260(DX), Y6
 	VEXTRACTI128   $0x01, Y6, X1
 	VPHADDW        X1, X6, X1
 	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y2, Y2
-	VPUNPCKLDQ     Y4, Y0, Y6
-	VPUNPCKHDQ     Y4, Y0, Y0
-	VPADDD         Y0, Y6, Y6
-	VPUNPCKLDQ     Y2, Y5, Y0
-	VPUNPCKHDQ     Y2, Y5, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLQDQ    Y0, Y6, Y2
-	VPUNPCKHQDQ    Y0, Y6, Y0
+	VPMADDWD       Y6, Y0, Y0
+	VPUNPCKLDQ     Y4, Y2, Y6
+	VPUNPCKHDQ     Y4, Y2, Y2
+	VPADDD         Y2, Y6, Y6
+	VPUNPCKLDQ     Y0, Y5, Y2
+	VPUNPCKHDQ     Y0, Y5, Y0
 	VPADDD         Y0, Y2, Y2
-	VCVTPH2PS      (AX), X0
+	VPUNPCKLQDQ    Y2, Y6, Y0
+	VPUNPCKHQDQ    Y2, Y6, Y2
+	VPADDD         Y2, Y0, Y0
+	VCVTPH2PS      (AX), X2
 	VMOVSS         (CX), X1
 	VINSERTPS      $0x10, (SI), X1, X1
 	VINSERTPS      $0x20, (DI), X1, X1
 	VINSERTPS      $0x30, (DX), X1, X1
 	VINSERTF128    $0x01, X1, Y1, Y5
-	VSHUFPS        $0x00, X0, X0, X1
-	VSHUFPS        $0xaa, X0, X0, X4
+	VSHUFPS        $0x00, X2, X2, X1
+	VSHUFPS        $0xaa, X2, X2, X4
 	VINSERTF128    $0x01, X4, Y1, Y4
 	VMULPS         Y5, Y4, Y4
-	VSHUFPS        $0x55, X0, X0, X1
-	VSHUFPS        $0xff, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y1, Y0
-	VMULPS         Y5, Y0, Y0
+	VSHUFPS        $0x55, X2, X2, X1
+	VSHUFPS        $0xff, X2, X2, X2
+	VINSERTF128    $0x01, X2, Y1, Y2
+	VMULPS         Y5, Y2, Y2
 	VCVTDQ2PS      Y3, Y3
 	VMULPS         Y3, Y4, Y4
-	VCVTDQ2PS      Y2, Y2
-	VMULPS         Y2, Y0, Y0
-	VSUBPS         Y0, Y4, Y4
+	VCVTDQ2PS      Y0, Y0
+	VMULPS         Y0, Y2, Y2
+	VSUBPS         Y2, Y4, Y4
 	VADDPS         (R8), Y4, Y4
 	VMOVUPS        Y4, (R8)
 	MOVL           $0x0f0f0f0f, R9
@@ -10155,60 +10149,60 @@ r4gvb:
 	VPUNPCKLQDQ    Y2, Y0, Y3
 	VPUNPCKHQDQ    Y2, Y0, Y0
 	VPADDD         Y0, Y3, Y3
-	VPMOVZXBW      48(AX), Y0
-	VPMOVZXBW      32(AX), Y2
-	VPSRLW         $0x06, Y2, Y2
-	VPSRLW         $0x02, Y0, Y0
-	VPAND          q4kr4Mask3c<>+0(SB), Y0, Y0
-	VPOR           Y0, Y2, Y2
-	VMOVDQU        260(CX), Y0
-	VEXTRACTI128   $0x01, Y0, X1
-	VPHADDW        X1, X0, X1
-	VINSERTI128    $0x01, X1, Y1, Y0
-	VPMADDWD       Y0, Y2, Y0
+	VPMOVZXBW      32(AX), Y0
+	VPMOVZXBW      48(AX), Y2
+	VPSRLW         $0x06, Y0, Y0
+	VPSRLW         $0x02, Y2, Y2
+	VPAND          q4kr4Mask3c<>+0(SB), Y2, Y2
+	VPOR           Y2, Y0, Y0
+	VMOVDQU        260(CX), Y2
+	VEXTRACTI128   $0x01, Y2, X1
+	VPHADDW        X1, X2, X1
+	VINSERTI128    $0x01, X1, Y1, Y2
+	VPMADDWD       Y2, Y0, Y2
 	VMOVDQU        260(SI), Y4
 	VEXTRACTI128   $0x01, Y4, X1
 	VPHADDW        X1, X4, X1
 	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y2, Y4
+	VPMADDWD       Y4, Y0, Y4
 	VMOVDQU        260(DI), Y5
 	VEXTRACTI128   $0x01, Y5, X1
 	VPHADDW        X1, X5, X1
 	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y2, Y5
+	VPMADDWD       Y5, Y0, Y5
 	VMOVDQU        260(DX), Y6
 	VEXTRACTI128   $0x01, Y6, X1
 	VPHADDW        X1, X6, X1
 	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y2, Y2
-	VPUNPCKLDQ     Y4, Y0, Y6
-	VPUNPCKHDQ     Y4, Y0, Y0
-	VPADDD         Y0, Y6, Y6
-	VPUNPCKLDQ     Y2, Y5, Y0
-	VPUNPCKHDQ     Y2, Y5, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLQDQ    Y0, Y6, Y2
-	VPUNPCKHQDQ    Y0, Y6, Y0
+	VPMADDWD       Y6, Y0, Y0
+	VPUNPCKLDQ     Y4, Y2, Y6
+	VPUNPCKHDQ     Y4, Y2, Y2
+	VPADDD         Y2, Y6, Y6
+	VPUNPCKLDQ     Y0, Y5, Y2
+	VPUNPCKHDQ     Y0, Y5, Y0
 	VPADDD         Y0, Y2, Y2
-	VCVTPH2PS      8(AX), X0
+	VPUNPCKLQDQ    Y2, Y6, Y0
+	VPUNPCKHQDQ    Y2, Y6, Y2
+	VPADDD         Y2, Y0, Y0
+	VCVTPH2PS      8(AX), X2
 	VMOVSS         (CX), X1
 	VINSERTPS      $0x10, (SI), X1, X1
 	VINSERTPS      $0x20, (DI), X1, X1
 	VINSERTPS      $0x30, (DX), X1, X1
 	VINSERTF128    $0x01, X1, Y1, Y5
-	VSHUFPS        $0x00, X0, X0, X1
-	VSHUFPS        $0xaa, X0, X0, X4
+	VSHUFPS        $0x00, X2, X2, X1
+	VSHUFPS        $0xaa, X2, X2, X4
 	VINSERTF128    $0x01, X4, Y1, Y4
 	VMULPS         Y5, Y4, Y4
-	VSHUFPS        $0x55, X0, X0, X1
-	VSHUFPS        $0xff, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y1, Y0
-	VMULPS         Y5, Y0, Y0
+	VSHUFPS        $0x55, X2, X2, X1
+	VSHUFPS        $0xff, X2, X2, X2
+	VINSERTF128    $0x01, X2, Y1, Y2
+	VMULPS         Y5, Y2, Y2
 	VCVTDQ2PS      Y3, Y3
 	VMULPS         Y3, Y4, Y4
-	VCVTDQ2PS      Y2, Y2
-	VMULPS         Y2, Y0, Y0
-	VSUBPS         Y0, Y4, Y4
+	VCVTDQ2PS      Y0, Y0
+	VMULPS         Y0, Y2, Y2
+	VSUBPS         Y2, Y4, Y4
 	VADDPS         32(R8), Y4, Y4
 	VMOVUPS        Y4, 32(R8)
 	ADDQ           $0x00000240, AX

@@ -87,22 +87,29 @@ func r4ScalesMinsZ(wp Register, c r4SMConsts) (sc, mn VecVirtual) {
 	return sc, t
 }
 
-// r4ScalesY and r4MinsY are r4ScalesMinsZ for rows 2h and 2h+1 in a
-// YMM (AVX2), apart because the AVX2 GEMM wants the mins only after its
-// sub-block loop, when registers are free again. n holds the MHi bytes
-// zero-extended to words (r4MHiWords: one load per block serves both
-// halves, low nibbles for h = 0, high ones for h = 1).
-func r4ScalesY(wp Register, h int, c r4SMConsts) VecVirtual {
+// r4SMWordsY, r4ScalesY and r4MinsY are r4ScalesMinsZ for rows 2h and
+// 2h+1 in a YMM (AVX2): r4SMWordsY loads the half's SM bytes as words,
+// the other two derive the scales and the mins from them. They are apart
+// because the AVX2 GEMM wants the mins only after its sub-block loop,
+// when registers are free again (it loads the words twice); the GEMVs
+// load them once. n holds the MHi bytes zero-extended to words
+// (r4MHiWords: one load per block serves both halves, low nibbles for
+// h = 0, high ones for h = 1).
+func r4SMWordsY(wp Register, h int) VecVirtual {
+	sm := YMM()
+	VPMOVZXBW(Mem{Base: wp, Disp: r4SM + 16*h}, sm)
+	return sm
+}
+
+func r4ScalesY(sm VecVirtual, c r4SMConsts) VecVirtual {
 	sc := YMM()
-	VPMOVZXBW(Mem{Base: wp, Disp: r4SM + 16*h}, sc)
-	VPAND(c.m3f, sc, sc)
+	VPAND(c.m3f, sm, sc)
 	return sc
 }
 
-func r4MinsY(wp Register, h int, n VecVirtual, c r4SMConsts) VecVirtual {
+func r4MinsY(sm VecVirtual, h int, n VecVirtual, c r4SMConsts) VecVirtual {
 	mlo, t := YMM(), YMM()
-	VPMOVZXBW(Mem{Base: wp, Disp: r4SM + 16*h}, mlo)
-	VPSRLW(Imm(6), mlo, mlo)
+	VPSRLW(Imm(6), sm, mlo)
 	if h == 0 {
 		VPSLLW(Imm(2), n, t)
 	} else {
@@ -377,8 +384,9 @@ func gemvQ4KR4Q8KAVX2(shuf Mem, smc r4SMConsts, vnni bool) {
 	var accs, mins [2]VecVirtual
 	n := r4MHiWords(wp)
 	for h := 0; h < 2; h++ {
-		sc := r4ScalesY(wp, h, smc)
-		mins[h] = r4MinsY(wp, h, n, smc)
+		sm := r4SMWordsY(wp, h)
+		sc := r4ScalesY(sm, smc)
+		mins[h] = r4MinsY(sm, h, n, smc)
 		VPMADDWD(bp2, mins[h], mins[h])
 		acc := YMM()
 		VPXOR(acc, acc, acc)
@@ -451,7 +459,8 @@ func gemvQ4KR4Q8KAVXVNNIGFNI(pairShuf Mem, smc r4SMConsts) {
 	var sums [2]VecVirtual
 	n := r4MHiWords(wp)
 	for h := 0; h < 2; h++ {
-		sc, mn := r4ScalesY(wp, h, smc), r4MinsY(wp, h, n, smc)
+		sm := r4SMWordsY(wp, h)
+		sc, mn := r4ScalesY(sm, smc), r4MinsY(sm, h, n, smc)
 		VPMADDWD(bp2, mn, mn) // lane r: row 2h+r's min·sum products
 		acc := YMM()
 		zeroIdiom(acc)
@@ -774,7 +783,7 @@ func gemmQ4KR4Q8KAVX2x4(shuf, dwords Mem, smc r4SMConsts, vnni bool) {
 	for h := 0; h < 2; h++ {
 		mask := YMM()
 		broadcastConst(mask, nibbleMask)
-		sc := r4ScalesY(wp, h, smc)
+		sc := r4ScalesY(r4SMWordsY(wp, h), smc)
 		var accs [4]VecVirtual
 		for c := range accs {
 			accs[c] = YMM()
@@ -812,7 +821,7 @@ func gemmQ4KR4Q8KAVX2x4(shuf, dwords Mem, smc r4SMConsts, vnni bool) {
 		}
 		S := transposeSum4Y(accs)
 		// Mins: lane r, token c: Σ min·(paired Q8_K sums of token c).
-		mn := r4MinsY(wp, h, r4MHiWords(wp), smc)
+		mn := r4MinsY(r4SMWordsY(wp, h), h, r4MHiWords(wp), smc)
 		var ms [4]VecVirtual
 		for c := 0; c < 4; c++ {
 			bs, bp, bp2 := YMM(), XMM(), YMM()
