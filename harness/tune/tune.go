@@ -250,9 +250,6 @@ func (r *runner) measure(j Judge, s Settings) (float64, error) {
 		if j == Prefill {
 			o = measure.Options{Prompt: r.o.PromptTokens, Reps: 1, Seed: 1}
 		}
-		if o.Prompt+o.Generate > target.Capacity() {
-			return 0, fmt.Errorf("workload of %d positions exceeds the model's context %d", o.Prompt+o.Generate, target.Capacity())
-		}
 		res, err := measure.Run(target, o)
 		if err != nil {
 			return 0, err
