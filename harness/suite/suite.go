@@ -28,6 +28,8 @@ type Suite struct {
 	Targets     Targets    `yaml:"targets"`
 	Regression  Regression `yaml:"regression"`
 	Anchor      *Anchor    `yaml:"anchor"`
+
+	loc *locator // where each key is, for errors found after parsing
 }
 
 // Model is a mock model the harness creates and caches, or a GGUF file.
@@ -84,6 +86,17 @@ type Regression struct {
 	MaxSlowdown float64 `yaml:"max_slowdown"`
 	// Alpha is the significance level of the Mann-Whitney U test.
 	Alpha float64 `yaml:"alpha"`
+	// Repetitions is the number of samples per side of the gate's A/B
+	// comparison with a baseline build (each a fresh process; default:
+	// the suite's repetitions). It must be able to reach p < alpha.
+	Repetitions int `yaml:"repetitions"`
+	// MaxDisturbance is the share of the machine other processes (and
+	// the hypervisor's steal) may take during a sample before it counts
+	// as disturbed (default 0.15).
+	MaxDisturbance float64 `yaml:"max_disturbance"`
+	// Models names the suite models the gate compares with a baseline
+	// build (default: all).
+	Models []string `yaml:"models"`
 }
 
 // Anchor is an external engine run on the same model for comparison,
@@ -125,8 +138,9 @@ func Parse(data []byte, name string) (*Suite, error) {
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrSuite, cleanYAMLError(err, name))
 	}
+	s.loc = &locator{root: root.Content[0], file: name}
 	s.defaults()
-	if err := s.validate(&locator{root: root.Content[0], file: name}); err != nil {
+	if err := s.validate(s.loc); err != nil {
 		return nil, err
 	}
 	return &s, nil
@@ -145,19 +159,42 @@ func cleanYAMLError(err error, file string) string {
 	return file + ": " + msg
 }
 
+// defaults fills what the file leaves out. Only absent keys get a
+// default: a key written as 0 means 0, and validate refuses it where 0
+// makes no sense (repetitions: 0 is an error, max_slowdown: 0 flags any
+// significant slowdown).
 func (s *Suite) defaults() {
-	if s.Repetitions == 0 {
+	has := func(path ...any) bool { return s.loc.line(path...) > 0 }
+	if !has("repetitions") {
 		s.Repetitions = 3
 	}
 	if len(s.Threads) == 0 {
 		s.Threads = []int{0} // 0: one per P-core
 	}
-	if s.Regression.MaxSlowdown == 0 {
+	if !has("regression", "max_slowdown") {
 		s.Regression.MaxSlowdown = 0.25
 	}
-	if s.Regression.Alpha == 0 {
+	if !has("regression", "alpha") {
 		s.Regression.Alpha = 0.05
 	}
+	if !has("regression", "repetitions") {
+		s.Regression.Repetitions = s.Repetitions
+	}
+	if !has("regression", "max_disturbance") {
+		s.Regression.MaxDisturbance = 0.15
+	}
+}
+
+// Where names the file and line of a key path ("file:line"), or the file
+// when the key is absent, for errors found after parsing.
+func (s *Suite) Where(path ...any) string {
+	if s.loc == nil {
+		return s.Name
+	}
+	if ln := s.loc.line(path...); ln > 0 {
+		return fmt.Sprintf("%s:%d", s.loc.file, ln)
+	}
+	return s.loc.file
 }
 
 // locator finds the line of a key path in the YAML tree for messages.
@@ -285,6 +322,17 @@ func (s *Suite) validate(l *locator) error {
 	}
 	if s.Regression.Alpha <= 0 || s.Regression.Alpha >= 1 {
 		return l.errf(p("regression", "alpha"), "alpha must be in (0,1)")
+	}
+	if r := s.Regression.Repetitions; r < 1 || r > 1000 {
+		return l.errf(p("regression", "repetitions"), "regression.repetitions must be 1..1000, got %d", r)
+	}
+	if d := s.Regression.MaxDisturbance; d <= 0 || d > 1 || d != d {
+		return l.errf(p("regression", "max_disturbance"), "max_disturbance is a share of the machine in (0,1], got %v", d)
+	}
+	for i, name := range s.Regression.Models {
+		if !seen[name] {
+			return l.errf(p("regression", "models", i), "regression.models: no model named %q in this suite", name)
+		}
 	}
 	if s.Anchor != nil && len(s.Anchor.Command) == 0 {
 		return l.errf(p("anchor"), "anchor needs a command")

@@ -29,6 +29,24 @@ func TestParseGood(t *testing.T) {
 	}
 }
 
+// max_slowdown: 0 means zero (any significant slowdown fails), not the
+// default; the gate's repetitions default to the suite's.
+func TestZeroIsZero(t *testing.T) {
+	s, err := Parse([]byte(good+"repetitions: 6\nregression: {max_slowdown: 0}\n"), "z.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Regression.MaxSlowdown != 0 || s.Regression.Repetitions != 6 || s.Regression.MaxDisturbance != 0.15 {
+		t.Fatalf("%+v", s.Regression)
+	}
+	if w := s.Where("repetitions"); w != "z.yaml:11" {
+		t.Fatalf("Where(repetitions) = %q", w)
+	}
+	if w := s.Where("anchor"); w != "z.yaml" {
+		t.Fatalf("Where(absent key) = %q", w)
+	}
+}
+
 func TestErrorsNameFileAndLine(t *testing.T) {
 	cases := []struct{ yaml, want string }{
 		{good + "colour: blue\n", "bad.yaml:11: field colour not found"},
@@ -40,6 +58,12 @@ func TestErrorsNameFileAndLine(t *testing.T) {
 		{"name: [\n", "bad.yaml:"},
 		{"", "empty file"},
 		{good + "phases: [phase9]\n", "bad.yaml:11: unknown phase"},
+		// Zero is never silently replaced by a default.
+		{good + "repetitions: 0\n", "bad.yaml:11: repetitions must be 1..1000, got 0"},
+		{good + "regression: {repetitions: 0}\n", "bad.yaml:11: regression.repetitions must be 1..1000"},
+		{good + "regression: {alpha: 0}\n", "bad.yaml:11: alpha must be in (0,1)"},
+		{good + "regression: {max_disturbance: 0}\n", "bad.yaml:11: max_disturbance"},
+		{good + "regression: {models: [big]}\n", "bad.yaml:11: regression.models: no model named \"big\""},
 	}
 	for _, c := range cases {
 		_, err := Parse([]byte(c.yaml), "bad.yaml")
