@@ -1,0 +1,311 @@
+// Package gate decides whether a candidate build of the engine is slower
+// than a baseline build, from samples the two took alternately on the
+// same machine, and says so in one of three verdicts: pass, regression,
+// or inconclusive when the host was too noisy for either claim.
+//
+// Why alternated fresh processes and not a stored baseline: on a shared
+// VM throughput drifts by tens of percent within minutes, so a run
+// stored an hour ago differs from today's by more than most regressions.
+// Samples taken in ABBA order share the drift; the Mann-Whitney U test
+// (no distributional assumption) then compares them.
+package gate
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"golang.org/x/perf/benchmath"
+)
+
+// Verdict is the gate's answer.
+type Verdict int
+
+const (
+	Pass Verdict = iota
+	Regression
+	Inconclusive
+)
+
+func (v Verdict) String() string {
+	switch v {
+	case Pass:
+		return "pass"
+	case Regression:
+		return "regression"
+	}
+	return "inconclusive"
+}
+
+// Worst combines verdicts: any regression is a regression; otherwise any
+// inconclusive makes the whole inconclusive.
+func Worst(vs ...Verdict) Verdict {
+	out := Pass
+	for _, v := range vs {
+		switch {
+		case v == Regression:
+			return Regression
+		case v == Inconclusive:
+			out = Inconclusive
+		}
+	}
+	return out
+}
+
+// Obs is one sample: a value and the host's load while it was taken.
+type Obs struct {
+	Value float64 `json:"value"`
+	// Disturbance is the share of the machine other processes and the
+	// hypervisor took during the sample (hostload.Load.Disturbance); -1
+	// when it could not be measured.
+	Disturbance float64 `json:"disturbance"`
+}
+
+// Rules are the gate's thresholds.
+type Rules struct {
+	Alpha       float64 // significance level of the Mann-Whitney U test
+	MaxSlowdown float64 // smallest slowdown that fails the gate (0.3 = 30%)
+	// MaxDisturbance is the share of the machine others may take during
+	// a sample before the sample counts as disturbed.
+	MaxDisturbance float64
+}
+
+// Judgement is one metric's comparison, explained.
+type Judgement struct {
+	Metric         string  `json:"metric"`
+	HigherIsBetter bool    `json:"higher_is_better"`
+	Base           []Obs   `json:"base"`
+	Cand           []Obs   `json:"cand"`
+	BaseMedian     float64 `json:"base_median"`
+	CandMedian     float64 `json:"cand_median"`
+	// Worse is the change in the bad direction: a drop of a rate
+	// (1 - new/old), a rise of a time (new/old - 1). Negative is better.
+	Worse float64 `json:"worse"`
+	P     float64 `json:"p"`
+	// Detectable is the smallest slowdown (in Worse's terms) that these
+	// baseline samples, at this many repetitions, would have shown as
+	// significant: the resolution the noise actually seen allowed.
+	Detectable float64 `json:"detectable"`
+	Disturbed  int     `json:"disturbed"` // samples taken while the host was busy
+	Verdict    Verdict `json:"verdict"`
+	Why        string  `json:"why"`
+}
+
+// MinP is the smallest two-sided p-value the exact Mann-Whitney U test
+// can give for samples of n and m: every value of one below every value
+// of the other, 2/C(n+m, n). A comparison with MinP >= alpha can never
+// call anything significant: with 3 against 3 it is 0.1.
+func MinP(n, m int) float64 {
+	if n < 1 || m < 1 {
+		return 1
+	}
+	// C(n+m, n) in floating point: exact enough for any n here.
+	c := 1.0
+	for i := 1; i <= n; i++ {
+		c = c * float64(m+i) / float64(i)
+	}
+	return math.Min(1, 2/c)
+}
+
+// RepsFor is the smallest equal repetition count per side whose
+// comparison can reach p < alpha.
+func RepsFor(alpha float64) int {
+	for n := 1; n < 1000; n++ {
+		if MinP(n, n) < alpha {
+			return n
+		}
+	}
+	return 1000
+}
+
+// mwP is the Mann-Whitney U p-value (two-sided, exact for small samples
+// without ties) of two samples, through x/perf's benchmath as benchstat
+// computes it.
+func mwP(a, b []float64, alpha float64) float64 {
+	th := benchmath.DefaultThresholds
+	th.CompareAlpha = alpha
+	return benchmath.AssumeNothing.Compare(benchmath.NewSample(a, &th), benchmath.NewSample(b, &th)).P
+}
+
+func median(x []float64) float64 {
+	if len(x) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), x...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// worse is the change from a to b in the bad direction.
+func worse(a, b float64, higherIsBetter bool) float64 {
+	if a == 0 || math.IsNaN(a) || math.IsNaN(b) {
+		return math.NaN()
+	}
+	if higherIsBetter {
+		return 1 - b/a
+	}
+	return b/a - 1
+}
+
+// slowedBy applies a slowdown of w (in Worse's terms) to a value.
+func slowedBy(v, w float64, higherIsBetter bool) float64 {
+	if higherIsBetter {
+		return v * (1 - w)
+	}
+	return v * (1 + w)
+}
+
+// Detectable is the smallest slowdown w for which the baseline's samples
+// against themselves slowed by w differ at p < alpha: how large a change
+// this much noise lets the test see. +Inf when none can (too few
+// samples, or a spread wider than any slowdown in range).
+func Detectable(base []float64, higherIsBetter bool, alpha float64) float64 {
+	if MinP(len(base), len(base)) >= alpha {
+		return math.Inf(1)
+	}
+	hi := 10.0 // a time ten-fold longer
+	if higherIsBetter {
+		hi = 0.99 // a rate down to 1%
+	}
+	shifted := make([]float64, len(base))
+	detects := func(w float64) bool {
+		for i, v := range base {
+			shifted[i] = slowedBy(v, w, higherIsBetter)
+		}
+		return mwP(base, shifted, alpha) < alpha
+	}
+	if !detects(hi) {
+		return math.Inf(1)
+	}
+	lo := 0.0
+	for i := 0; i < 40; i++ {
+		mid := (lo + hi) / 2
+		if detects(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
+}
+
+func values(o []Obs) []float64 {
+	out := make([]float64, len(o))
+	for i, x := range o {
+		out[i] = x.Value
+	}
+	return out
+}
+
+func (r Rules) disturbed(o Obs) bool { return o.Disturbance > r.MaxDisturbance }
+
+func (r Rules) clean(o []Obs) []float64 {
+	var out []float64
+	for _, x := range o {
+		if !r.disturbed(x) {
+			out = append(out, x.Value)
+		}
+	}
+	return out
+}
+
+// normalized rescales each sample by the share of the machine it had:
+// a time taken while others held a share d of the CPUs would have been
+// about (1-d) as long on an idle machine, a rate 1/(1-d) as high. It is
+// an estimate (a 2-thread step that waits for its slower thread loses
+// more than its share), used only to ask whether load can explain a
+// slowdown.
+func normalized(o []Obs, higherIsBetter bool) []float64 {
+	out := make([]float64, len(o))
+	for i, x := range o {
+		have := 1 - math.Max(0, math.Min(x.Disturbance, 0.9))
+		if higherIsBetter {
+			out[i] = x.Value / have
+		} else {
+			out[i] = x.Value * have
+		}
+	}
+	return out
+}
+
+// Judge compares one metric's alternated samples.
+//
+//   - regression: slower by at least MaxSlowdown with p < Alpha, and, if
+//     any sample was disturbed, still so on the undisturbed samples alone
+//     or after rescaling each sample by the machine share it had. A
+//     slowdown the host's load can explain is not blamed on the code.
+//   - inconclusive: not a regression, but the run could not have seen
+//     one: the baseline's spread hides a MaxSlowdown change (Detectable
+//     > MaxSlowdown), half the samples or more were disturbed, or the
+//     medians differ by MaxSlowdown without significance.
+//   - pass: otherwise.
+func Judge(metric string, higherIsBetter bool, base, cand []Obs, r Rules) Judgement {
+	j := Judgement{Metric: metric, HigherIsBetter: higherIsBetter, Base: base, Cand: cand}
+	bv, cv := values(base), values(cand)
+	j.BaseMedian, j.CandMedian = median(bv), median(cv)
+	j.Worse = worse(j.BaseMedian, j.CandMedian, higherIsBetter)
+	j.P = mwP(bv, cv, r.Alpha)
+	for _, o := range append(append([]Obs(nil), base...), cand...) {
+		if r.disturbed(o) {
+			j.Disturbed++
+		}
+	}
+	bc, cc := r.clean(base), r.clean(cand)
+	noise := bv
+	if len(bc) >= 2 && MinP(len(bc), len(bc)) < r.Alpha {
+		noise = bc // judge the resolution by the undisturbed spread where it suffices
+	}
+	j.Detectable = Detectable(noise, higherIsBetter, r.Alpha)
+	n := len(base) + len(cand)
+
+	slower := func(a, b []float64) bool {
+		if len(a) == 0 || len(b) == 0 || MinP(len(a), len(b)) >= r.Alpha {
+			return false
+		}
+		return worse(median(a), median(b), higherIsBetter) >= r.MaxSlowdown && mwP(a, b, r.Alpha) < r.Alpha
+	}
+	if slower(bv, cv) {
+		switch {
+		case j.Disturbed == 0:
+			j.Verdict, j.Why = Regression, fmt.Sprintf("%.0f%% slower, p = %.3g < %g", 100*j.Worse, j.P, r.Alpha)
+		case slower(bc, cc):
+			j.Verdict, j.Why = Regression, fmt.Sprintf("%.0f%% slower, p = %.3g < %g; also on the %d undisturbed samples", 100*j.Worse, j.P, r.Alpha, len(bc)+len(cc))
+		case slower(normalized(base, higherIsBetter), normalized(cand, higherIsBetter)):
+			j.Verdict, j.Why = Regression, fmt.Sprintf("%.0f%% slower, p = %.3g < %g; also with each sample rescaled by the machine share it had", 100*j.Worse, j.P, r.Alpha)
+		default:
+			j.Verdict, j.Why = Inconclusive, fmt.Sprintf("%.0f%% slower (p = %.3g), but %d of %d samples were taken while other processes held more than %.0f%% of the CPUs, and their load explains the difference",
+				100*j.Worse, j.P, j.Disturbed, n, 100*r.MaxDisturbance)
+		}
+		return j
+	}
+	switch {
+	case 2*j.Disturbed >= n:
+		j.Verdict, j.Why = Inconclusive, fmt.Sprintf("host busy: %d of %d samples were taken while other processes held more than %.0f%% of the CPUs", j.Disturbed, n, 100*r.MaxDisturbance)
+	case j.Detectable > r.MaxSlowdown:
+		j.Verdict, j.Why = Inconclusive, fmt.Sprintf("too noisy: this run could only have detected a slowdown of %s, and the gate is %.0f%%", pct(j.Detectable), 100*r.MaxSlowdown)
+	case j.Worse >= r.MaxSlowdown:
+		j.Verdict, j.Why = Inconclusive, fmt.Sprintf("%.0f%% slower but not significant (p = %.3g >= %g)", 100*j.Worse, j.P, r.Alpha)
+	default:
+		j.Verdict = Pass
+		j.Why = fmt.Sprintf("%s (p = %.3g); this run could have detected a slowdown of %s", change(j.Worse), j.P, pct(j.Detectable))
+	}
+	return j
+}
+
+func pct(x float64) string {
+	if math.IsInf(x, 1) {
+		return "none at all"
+	}
+	return fmt.Sprintf("%.0f%%", 100*x)
+}
+
+// change says a Worse figure in words.
+func change(w float64) string {
+	if w > 0 {
+		return fmt.Sprintf("%.1f%% slower", 100*w)
+	}
+	return fmt.Sprintf("%.1f%% faster", -100*w)
+}
