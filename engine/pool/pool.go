@@ -107,8 +107,14 @@ func (p *Pool) Workers() []WorkerInfo { return append([]WorkerInfo(nil), p.info.
 
 func (p *Pool) worker(w int, ready chan<- struct{}) {
 	defer p.wg.Done()
+	// The thread stays locked to this goroutine for good: once pinned,
+	// its CPU mask is not the process's, and a thread handed back to Go's
+	// scheduler with a one-CPU mask would later run other goroutines, and
+	// fork other processes, confined to that CPU (a child inherits the
+	// mask of the thread that forks it: the gate's A/B children ran both
+	// math threads on one core at half speed). A goroutine that exits
+	// locked takes its thread with it.
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	inf := WorkerInfo{Worker: w, CPU: -1, TID: threadID()}
 	if p.cpus != nil {
 		inf.CPU = p.cpus[w]

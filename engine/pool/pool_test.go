@@ -1,6 +1,9 @@
 package pool
 
 import (
+	"fmt"
+	"os"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -101,13 +104,68 @@ func (sleeper) Main() {
 }
 
 func TestPinning(t *testing.T) {
-	p := New(2, []int{0, 1})
-	defer p.Close()
-	for _, w := range p.Workers() {
-		t.Logf("%+v", w)
-		if !w.Pinned {
-			t.Logf("worker %d not pinned: %s", w.Worker, w.Err)
+	cpus := allowedCPUs(t)
+	if len(cpus) == 0 { // not Linux: pinning is reported as unsupported, never claimed
+		p := New(2, []int{0, 1})
+		defer p.Close()
+		for _, w := range p.Workers() {
+			if w.Pinned == (w.Err != "") {
+				t.Fatalf("worker %d: pinned %v but error %q", w.Worker, w.Pinned, w.Err)
+			}
 		}
+		return
+	}
+	want := []int{cpus[len(cpus)-1], cpus[0]} // reversed, so an ignored list shows
+	p := New(2, want)
+	for i, w := range p.Workers() {
+		if !w.Pinned || w.Err != "" {
+			t.Fatalf("worker %d not pinned to allowed CPU %d: %s", w.Worker, want[i], w.Err)
+		}
+		if w.CPU != want[i] {
+			t.Fatalf("worker %d reports CPU %d, asked for %d", w.Worker, w.CPU, want[i])
+		}
+		// The kernel's view of the thread: exactly the one CPU.
+		if got := threadAllowed(t, w.TID); len(got) != 1 || got[0] != want[i] {
+			t.Fatalf("worker %d (thread %d): kernel allows CPUs %v, want [%d]", w.Worker, w.TID, got, want[i])
+		}
+	}
+	// Without a CPU list nothing is pinned, and the reason is given.
+	q := New(2, nil)
+	for _, w := range q.Workers() {
+		if w.Pinned || w.Err == "" || w.CPU != -1 {
+			t.Fatalf("unpinned pool reports %+v", w)
+		}
+	}
+	q.Close()
+	// A pinned thread must not return to Go's scheduler with its one-CPU
+	// mask: goroutines (and processes they start) would inherit it. After
+	// Close, no thread of this process may be confined to fewer CPUs
+	// than the process is allowed.
+	p.Close()
+	confined := func() string {
+		tasks, _ := os.ReadDir("/proc/self/task")
+		for _, e := range tasks {
+			tid, _ := strconv.Atoi(e.Name())
+			if tid == os.Getpid() {
+				// The main thread cannot exit: a worker that ran on it
+				// and ended locked leaves it parked for good, never to
+				// run another goroutine (Go's "wedged" m0).
+				continue
+			}
+			if got := threadAllowed(t, tid); got != nil && len(got) < len(cpus) {
+				return fmt.Sprintf("thread %d still confined to CPUs %v after Close (process allows %v)", tid, got, cpus)
+			}
+		}
+		return ""
+	}
+	// An exiting locked thread leaves /proc/self/task shortly after its
+	// goroutine ends; one that went back to the scheduler never does.
+	deadline := time.Now().Add(2 * time.Second)
+	for msg := confined(); msg != ""; msg = confined() {
+		if time.Now().After(deadline) {
+			t.Fatal(msg)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
