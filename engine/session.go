@@ -123,6 +123,15 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 	return s, nil
 }
 
+// CacheType names the KV cache as llama-bench's type_k/type_v do:
+// "q8_0" (with flash attention) or "f32" (plain attention).
+func (s *Session) CacheType() string {
+	if _, ok := s.cache.(*q8Cache); ok {
+		return "q8_0"
+	}
+	return "f32"
+}
+
 // Close stops the session's threads.
 func (s *Session) Close() { s.e.pool.Close() }
 

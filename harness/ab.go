@@ -2,16 +2,18 @@ package harness
 
 import (
 	"asdsl-bench/engine"
+	"asdsl-bench/harness/gate"
 	"asdsl-bench/harness/measure"
-	"asdsl-bench/harness/results"
 )
 
-// ABCompare measures two engine configurations on the same model,
-// alternating one repetition of each for the given number of rounds, so
-// both see the same machine: on a shared VM throughput drifts by tens of
-// percent within minutes, which would swamp a comparison of runs taken
-// at different times. It returns the comparison of B against A.
-func ABCompare(m *engine.Model, a, b engine.SessionOptions, oa, ob measure.Options, rounds int, alpha float64) ([]results.Delta, error) {
+// ABCompare measures two engine configurations on the same model in one
+// process, alternating one repetition of each (ABBA) for the given
+// number of rounds, so both see the same machine, and judges TTFT and
+// decode speed as the gate does (gate.Judge: each sample carries the
+// host load seen during it). The gate itself compares builds in fresh
+// processes (CompareBuilds); this is its in-process form for comparing
+// engine settings.
+func ABCompare(m *engine.Model, a, b engine.SessionOptions, oa, ob measure.Options, rounds int, r gate.Rules) ([]gate.Judgement, error) {
 	sa, err := m.NewSession(a)
 	if err != nil {
 		return nil, err
@@ -23,23 +25,31 @@ func ABCompare(m *engine.Model, a, b engine.SessionOptions, oa, ob measure.Optio
 	}
 	defer sb.Close()
 	oa.Reps, ob.Reps = 1, 1
-	ra, rb := &measure.Result{}, &measure.Result{}
+	var ttft, dec [2][]gate.Obs
 	for i := 0; i < rounds; i++ {
-		x, err := measure.Run(sa, oa)
-		if err != nil {
-			return nil, err
+		order := [2]int{0, 1}
+		if i%2 == 1 {
+			order = [2]int{1, 0}
 		}
-		y, err := measure.Run(sb, ob)
-		if err != nil {
-			return nil, err
+		for _, side := range order {
+			s, o := sa, oa
+			if side == 1 {
+				s, o = sb, ob
+			}
+			x, err := measure.Run(s, o)
+			if err != nil {
+				return nil, err
+			}
+			smp := x.Samples[0]
+			ttft[side] = append(ttft[side], gate.Obs{Value: smp.TTFTms, Disturbance: smp.Disturbance})
+			if o.Generate > 0 {
+				dec[side] = append(dec[side], gate.Obs{Value: smp.DecodeTPS, Disturbance: smp.Disturbance})
+			}
 		}
-		ra.Samples = append(ra.Samples, x.Samples...)
-		rb.Samples = append(rb.Samples, y.Samples...)
-		ra.WeightBytes, rb.WeightBytes = x.WeightBytes, y.WeightBytes
 	}
-	wrap := func(r *measure.Result) *results.Run {
-		return &results.Run{ID: "ab", Phases: []*results.Phase{{Name: "ab", Benches: []*results.Bench{
-			{Model: "m", Workload: "w", Generate: oa.Generate, Prompt: oa.Prompt, Result: r}}}}}
+	out := []gate.Judgement{gate.Judge(gate.MetricTTFT, false, ttft[0], ttft[1], r)}
+	if len(dec[0]) > 0 {
+		out = append(out, gate.Judge(gate.MetricDecode, true, dec[0], dec[1], r))
 	}
-	return results.Compare(wrap(ra), wrap(rb), alpha), nil
+	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"math"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -40,6 +41,10 @@ type Options struct {
 	// Slowdown is test-only: it makes every timed step take that many
 	// times longer (see measure.Options.Slowdown).
 	Slowdown float64
+	// OutDir is where run records and reports go: changes under it do not
+	// make the run "dirty" (a run rewrites the tracked report index, and
+	// the next run must not call its own commit modified for that).
+	OutDir string
 	// BandwidthMiB is the working set of the bandwidth test (default 512).
 	BandwidthMiB int
 	// Lookup finds a phase by name (nil: phases.ByName). Tests use it to
@@ -55,7 +60,7 @@ func Execute(o Options) (*results.Run, error) {
 	}
 	start := time.Now()
 	run := &results.Run{Time: start.UTC(), Suite: o.Suite.Name, Passed: true}
-	run.Commit, run.Dirty = gitCommit()
+	run.Commit, run.Dirty = gitCommit(o.OutDir)
 	run.ID = start.UTC().Format("20060102T150405Z") + "-" + shortCommit(run.Commit)
 	if o.Profile != nil {
 		run.Profile, run.ProfileWhy = o.Profile.Name, o.ProfileWhy
@@ -166,8 +171,17 @@ func Execute(o Options) (*results.Run, error) {
 		}
 		rp.Gates = gates(ph, rp.Benches, o, run.Machine.ReadGBs)
 		for _, g := range rp.Gates {
-			rp.Passed = rp.Passed && g.Passed
-			fmt.Fprintf(log, "  gate  %-50s %s  %.4g %s %.4g\n", g.Name, passFail(g.Passed), g.Value, g.Op, g.Target)
+			v := passFail(g.Passed)
+			if g.Inconclusive {
+				v = "INCONCLUSIVE"
+				run.Inconclusive = true
+			}
+			rp.Passed = rp.Passed && (g.Passed || g.Inconclusive)
+			fmt.Fprintf(log, "  gate  %-50s %s  %.4g %s %.4g", g.Name, v, g.Value, g.Op, g.Target)
+			if g.Why != "" {
+				fmt.Fprintf(log, " (%s)", g.Why)
+			}
+			fmt.Fprintln(log)
 		}
 		run.Passed = run.Passed && rp.Passed
 	}
@@ -195,24 +209,9 @@ func passFail(ok bool) string {
 func prepareModels(s *suite.Suite, log io.Writer) (map[string]*engine.Model, error) {
 	out := map[string]*engine.Model{}
 	for _, sm := range s.Models {
-		path := sm.Path
-		if sm.Mock != nil {
-			shape, err := mock.Lookup(sm.Mock.Shape)
-			if err != nil {
-				return nil, fmt.Errorf("model %s: %w", sm.Name, err)
-			}
-			mo := mock.Options{Shape: shape, Type: gguf.TypeF32, Seed: sm.Mock.Seed}
-			if ft, err := quant.ParseFileType(sm.Mock.Type); err == nil {
-				mo.Quant = ft
-			} else if t, ok := gguf.ParseType(sm.Mock.Type); ok {
-				mo.Type = t
-			} else {
-				return nil, fmt.Errorf("model %s: mock type %q is neither a float type nor a quantization recipe", sm.Name, sm.Mock.Type)
-			}
-			fmt.Fprintf(log, "model %s: mock %s %s (created on first use, then cached)\n", sm.Name, shape.Name, mo.Name())
-			if path, err = mock.Cached(mo); err != nil {
-				return nil, err
-			}
+		path, err := ModelPath(sm, log)
+		if err != nil {
+			return nil, err
 		}
 		m, err := engine.Load(path)
 		if err != nil {
@@ -221,6 +220,28 @@ func prepareModels(s *suite.Suite, log io.Writer) (map[string]*engine.Model, err
 		out[sm.Name] = m
 	}
 	return out, nil
+}
+
+// ModelPath is a suite model's GGUF file: its path, or its mock, created
+// on first use and cached.
+func ModelPath(sm suite.Model, log io.Writer) (string, error) {
+	if sm.Mock == nil {
+		return sm.Path, nil
+	}
+	shape, err := mock.Lookup(sm.Mock.Shape)
+	if err != nil {
+		return "", fmt.Errorf("model %s: %w", sm.Name, err)
+	}
+	mo := mock.Options{Shape: shape, Type: gguf.TypeF32, Seed: sm.Mock.Seed}
+	if ft, err := quant.ParseFileType(sm.Mock.Type); err == nil {
+		mo.Quant = ft
+	} else if t, ok := gguf.ParseType(sm.Mock.Type); ok {
+		mo.Type = t
+	} else {
+		return "", fmt.Errorf("model %s: mock type %q is neither a float type nor a quantization recipe", sm.Name, sm.Mock.Type)
+	}
+	fmt.Fprintf(log, "model %s: mock %s %s (created on first use, then cached)\n", sm.Name, shape.Name, mo.Name())
+	return mock.Cached(mo)
 }
 
 func bench(m *engine.Model, sm suite.Model, w suite.Workload, threads int, ph *phases.Phase, o Options) (*results.Bench, error) {
@@ -254,6 +275,7 @@ func logBench(log io.Writer, b *results.Bench) {
 // gates evaluates the targets that apply to the phase on every bench.
 func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw map[int]float64) []results.Gate {
 	var out []results.Gate
+	var busy string // why the current bench's samples cannot fail a target
 	add := func(name, op string, target, value float64) {
 		ok := value <= target
 		if op == ">=" {
@@ -262,13 +284,18 @@ func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw map[int]flo
 		if math.IsNaN(value) {
 			ok = false
 		}
-		out = append(out, results.Gate{Name: name, Op: op, Target: target, Value: value, Passed: ok})
+		g := results.Gate{Name: name, Op: op, Target: target, Value: value, Passed: ok}
+		if !ok && busy != "" {
+			g.Inconclusive, g.Why = true, busy
+		}
+		out = append(out, g)
 	}
-	t := o.Suite.Targets
 	for _, b := range benches {
 		if strings.Contains(b.Model, "@") {
 			continue // comparison kernels are shown, not gated
 		}
+		t := o.Suite.TargetsFor(b.Model)
+		busy = busyWhy(b, o.Suite.Regression.MaxDisturbance)
 		ms := b.Metrics()
 		id := fmt.Sprintf("%s/%s t=%d", b.Model, b.Workload, b.Threads)
 		dec, gbs, ttft, pre := results.Median(ms["decode-tok/s"]), results.Median(ms["decode-GB/s"]), results.Median(ms["ttft-ms"]), results.Median(ms["prefill-tok/s"])
@@ -315,14 +342,53 @@ func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw map[int]flo
 	return out
 }
 
-// gitCommit returns HEAD and whether the tree has uncommitted changes.
-func gitCommit() (string, bool) {
+// busyWhy says why a bench's samples cannot fail a target: some were
+// taken while other processes held more of the machine than the suite
+// allows (the timing then measures the scheduler). Empty when none were.
+func busyWhy(b *results.Bench, maxDisturbance float64) string {
+	if b.Result == nil || maxDisturbance <= 0 {
+		return ""
+	}
+	n, worst := 0, 0.0
+	for _, s := range b.Result.Samples {
+		if s.Disturbance > maxDisturbance {
+			n++
+			worst = max(worst, s.Disturbance)
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d of %d samples taken while other processes held up to %.0f%% of the CPUs (limit %.0f%%)",
+		n, len(b.Result.Samples), 100*worst, 100*maxDisturbance)
+}
+
+// gitCommit returns HEAD and whether the tree has uncommitted changes
+// outside the output directory (results are not code).
+func gitCommit(outDir string) (string, bool) {
 	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
 	if err != nil {
 		return "unknown", false
 	}
 	st, _ := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output()
-	return strings.TrimSpace(string(out)), len(strings.TrimSpace(string(st))) > 0
+	skip := "" // the output directory, relative to the repository's root as porcelain paths are
+	if top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output(); err == nil && outDir != "" {
+		if abs, err := filepath.Abs(outDir); err == nil {
+			if rel, err := filepath.Rel(strings.TrimSpace(string(top)), abs); err == nil && !strings.HasPrefix(rel, "..") {
+				skip = filepath.ToSlash(rel) + "/"
+			}
+		}
+	}
+	dirty := false
+	for _, line := range strings.Split(string(st), "\n") {
+		if len(line) < 4 {
+			continue
+		}
+		if path := strings.Trim(line[3:], `"`); skip == "" || !strings.HasPrefix(path, skip) {
+			dirty = true
+		}
+	}
+	return strings.TrimSpace(string(out)), dirty
 }
 
 func shortCommit(c string) string {

@@ -69,7 +69,8 @@ func runBench(args []string) error {
 		return printBatchCurve(path, batches, ts[0], *reps, engine.Features{NoRepack: *noRepack, NoFlash: *noFlash})
 	}
 	rs, err := llamabench.Run(llamabench.Config{Model: path, Prompt: ps, Gen: gs, Threads: ts, Reps: *reps, Log: os.Stderr,
-		Features: engine.Features{NoRepack: *noRepack, NoFlash: *noFlash}})
+		Features: engine.Features{NoRepack: *noRepack, NoFlash: *noFlash}, Slowdown: testSlowdown(),
+		Int8Peak: *format == "md"})
 	if err != nil {
 		return err
 	}

@@ -20,8 +20,8 @@ type command struct {
 
 var commands = map[string]command{
 	"info":       {"show a model's architecture, shapes, tensor types and size", runInfo},
-	"run":        {"run roadmap checkpoints: checks, benchmarks, gates, report (the main job)", func(a []string) error { return runCommand(a, false) }},
-	"gate":       {"the CI form of run: the gate suite; non-zero exit on a failed gate or a regression", func(a []string) error { return runCommand(a, true) }},
+	"run":        {"run roadmap checkpoints: checks, benchmarks, gates, report (the main job)", runCommand},
+	"gate":       {"the CI gate: checks, targets, and this build against a baseline build alternated (exit 0 pass, 1 regression/fail, 3 inconclusive)", runGate},
 	"cachegrind": {"simulate cache misses of the GEMV kernel under valgrind (when hardware counters are missing)", runCachegrind},
 	"compare":    {"compare two stored runs (medians, confidence intervals, Mann-Whitney p)", runCompare},
 	"report":     {"rebuild the reports and the history index from stored runs", runReport},

@@ -11,6 +11,7 @@ import (
 
 	"asdsl-bench/configs"
 	"asdsl-bench/harness"
+	"asdsl-bench/harness/gate"
 	"asdsl-bench/harness/machine"
 	"asdsl-bench/harness/profile"
 	"asdsl-bench/harness/report"
@@ -40,13 +41,9 @@ func addRunFlags(fs interface {
 	}
 }
 
-func runCommand(args []string, gate bool) error {
-	name, synopsis, defSuite := "run", "run [phase0..phase7|all ...] [--suite FILE] [--profile NAME] [--baseline FILE|latest] [--out DIR]", "default"
-	if gate {
-		name, synopsis, defSuite = "gate", "gate [--suite FILE] [--baseline FILE|latest] [--out DIR]", "gate"
-	}
-	fs := newFlags(name, synopsis)
-	rf := addRunFlags(fs, defSuite)
+func runCommand(args []string) error {
+	fs := newFlags("run", "run [phase0..phase7|all ...] [--suite FILE] [--profile NAME] [--baseline FILE|latest|REF] [--out DIR]")
+	rf := addRunFlags(fs, "default")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -55,7 +52,7 @@ func runCommand(args []string, gate bool) error {
 		return err
 	}
 	want := fs.Args()
-	if gate || len(want) == 0 {
+	if len(want) == 0 {
 		want = s.Phases
 	}
 	phaseNames, err := expandPhases(want)
@@ -75,10 +72,16 @@ func runCommand(args []string, gate bool) error {
 		if base, err = loadBaseline(*rf.baseline, filepath.Join(*rf.out, "runs"), s.Name); err != nil {
 			return err
 		}
+		if err := canReachAlpha(s, base); err != nil {
+			return usageError{err}
+		}
+	}
+	if err := checkWritable(*rf.out); err != nil {
+		return err
 	}
 	fmt.Fprintf(os.Stderr, "suite %s, phases %s, profile %s (%s)\n", s.Name, strings.Join(phaseNames, " "), prof.Name, why)
 	run, err := harness.Execute(harness.Options{Suite: s, Phases: phaseNames, Profile: prof, ProfileWhy: why, Baseline: base,
-		Log: os.Stderr, BandwidthMiB: *rf.bwMiB})
+		Log: os.Stderr, BandwidthMiB: *rf.bwMiB, OutDir: *rf.out})
 	if err != nil {
 		return err
 	}
@@ -113,7 +116,34 @@ type exitError struct {
 
 func (e exitError) Error() string { return e.msg }
 
+// canReachAlpha refuses a comparison with a stored run that can never be
+// significant: with 3 repetitions against 3, the smallest Mann-Whitney p
+// is 0.1, so at alpha 0.05 a 2x change reads "~".
+func canReachAlpha(s *suite.Suite, base *results.Run) error {
+	n := 0
+	for _, p := range base.Phases {
+		for _, b := range p.Benches {
+			if b.Result != nil && (n == 0 || len(b.Result.Samples) < n) {
+				n = len(b.Result.Samples)
+			}
+		}
+	}
+	if p := gate.MinP(s.Repetitions, n); n > 0 && p >= s.Regression.Alpha {
+		return fmt.Errorf("%s: %d repetitions against the baseline's %d cannot reach p < %g (the smallest Mann-Whitney p is %.3g): use at least %d on both sides",
+			s.Where("repetitions"), s.Repetitions, n, s.Regression.Alpha, p, gate.RepsFor(s.Regression.Alpha))
+	}
+	return nil
+}
+
 func printSummary(r *results.Run) {
+	printPhases(r)
+	for _, d := range results.Regressions(r.Deltas, 0) {
+		fmt.Printf("regression: %s %s %.4g -> %.4g (p=%.3f)\n", d.Key, d.Metric, d.Old, d.New, d.P)
+	}
+	fmt.Printf("overall: %s\n", map[bool]string{true: "PASS", false: "FAIL"}[r.Passed])
+}
+
+func printPhases(r *results.Run) {
 	fmt.Printf("%-8s %-70s %s\n", "phase", "title", "result")
 	for _, p := range r.Phases {
 		v := "FAIL"
@@ -125,10 +155,6 @@ func printSummary(r *results.Run) {
 		}
 		fmt.Printf("%-8s %-70s %s\n", p.Name, p.Title, v)
 	}
-	for _, d := range results.Regressions(r.Deltas, 0) {
-		fmt.Printf("regression: %s %s %.4g -> %.4g (p=%.3f)\n", d.Key, d.Metric, d.Old, d.New, d.P)
-	}
-	fmt.Printf("overall: %s\n", map[bool]string{true: "PASS", false: "FAIL"}[r.Passed])
 }
 
 func loadSuite(s string) (*suite.Suite, error) {

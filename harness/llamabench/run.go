@@ -23,6 +23,15 @@ type Config struct {
 	// Features switch engine optimisations off (zero value: all on), to
 	// measure what one is worth in a single binary.
 	Features engine.Features
+	// Int8Peak measures the int8 multiply-accumulate peak at each thread
+	// count (about 0.2 s) so the log can put prefill beside it; bench
+	// does it for its human-readable output only.
+	Int8Peak bool
+	// Slowdown makes every timed repetition take that many times longer
+	// by sleeping after it. Test-only: the release binary never sets it;
+	// a build with the asdsl_testhook tag reads it from the environment,
+	// so the gate's tests can prove a 2x slower binary is caught.
+	Slowdown float64
 }
 
 // Run measures prompt processing (ppN: N tokens in one batch from an
@@ -52,7 +61,7 @@ func Run(c Config) ([]Result, error) {
 		if need > m.Config.NCtx {
 			return nil, fmt.Errorf("test needs %d positions, the model's context is %d", need, m.Config.NCtx)
 		}
-		if c.Log != nil {
+		if c.Log != nil && c.Int8Peak {
 			peaks[th] = machine.MeasureInt8Peak(th, 100*time.Millisecond, 2)
 		}
 		s, err := m.NewSession(engine.SessionOptions{Context: need, Threads: th, Features: c.Features})
@@ -77,13 +86,20 @@ func Run(c Config) ([]Result, error) {
 						return 0, err
 					}
 				}
-				return time.Since(t0), nil
+				d := time.Since(t0)
+				if c.Slowdown > 1 {
+					extra := time.Duration(float64(d) * (c.Slowdown - 1))
+					time.Sleep(extra)
+					d += extra
+				}
+				return d, nil
 			}
 			if _, err := once(); err != nil { // warm-up: page in weights, size buffers
 				return err
 			}
 			r := base
 			r.NThreads, r.NPrompt, r.NGen = th, nPrompt, nGen
+			describeSession(&r, s, nPrompt)
 			r.TestTime = time.Now().UTC().Format(time.RFC3339)
 			var ns []int64
 			for i := 0; i < c.Reps; i++ {
@@ -131,8 +147,39 @@ func baseResult(m *engine.Model, path string) Result {
 	return Result{
 		BuildCommit: "asdsl-bench", CPUInfo: machine.DetectCPU().Brand, Backends: "CPU",
 		ModelFile: filepath.Base(path), ModelType: fmt.Sprintf("%s %s %s", m.Config.Arch, sizeLabel(params), fileTypeName(ft)),
-		ModelSize: size, ModelParams: params, NBatch: 2048, NUBatch: 512, CPUMask: "0x0", Poll: 50,
-		TypeK: "f32", TypeV: "f32", NGPULayers: 0, SplitMode: "layer", FlashAttn: 0, TensorSplit: "0.00", UseMmap: true,
+		ModelSize: size, ModelParams: params, NGPULayers: 0, SplitMode: "layer", TensorSplit: "0.00", UseMmap: true,
+	}
+}
+
+// describeSession records what the session actually ran with, in
+// llama-bench's terms: the KV cache type and flash attention, the batch
+// (a prompt is evaluated as one batch of its full length, so n_batch and
+// n_ubatch are the prompt length; 1 for generation), the CPUs the math
+// threads are pinned to (cpu_mask, cpu_strict) and the thread count the
+// default resolved to. poll is llama.cpp's busy-wait level (0-100); the
+// pool's workers always spin briefly between ops and then park
+// (pool.spinFor), llama.cpp's default behaviour, so it is always 50.
+func describeSession(r *Result, s *engine.Session, nPrompt int) {
+	r.TypeK, r.TypeV = s.CacheType(), s.CacheType()
+	r.FlashAttn = 0
+	if s.CacheType() == "q8_0" {
+		r.FlashAttn = 1
+	}
+	r.NBatch, r.NUBatch = max(nPrompt, 1), max(nPrompt, 1)
+	r.Poll = 50
+	var mask uint64
+	pinned := true
+	ws := s.Workers()
+	for _, w := range ws {
+		if w.Pinned && w.CPU >= 0 && w.CPU < 64 {
+			mask |= 1 << uint(w.CPU)
+		} else {
+			pinned = false
+		}
+	}
+	r.CPUMask, r.CPUStrict = fmt.Sprintf("0x%x", mask), pinned && len(ws) > 0
+	if r.NThreads == 0 {
+		r.NThreads = len(ws)
 	}
 }
 

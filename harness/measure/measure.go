@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"asdsl-bench/engine"
+	"asdsl-bench/harness/hostload"
 )
 
 // Counters are perf_event counts summed over the math threads, and why a
@@ -29,6 +30,11 @@ type Sample struct {
 	DecodeTPS  float64 `json:"decode_tps"`
 	P50ms      float64 `json:"token_ms_p50"`
 	P90ms      float64 `json:"token_ms_p90"`
+	// Disturbance is the share of the machine other processes and the
+	// hypervisor took during the repetition (hostload); -1 when it could
+	// not be measured. A target missed by a disturbed sample is
+	// inconclusive, not failed.
+	Disturbance float64 `json:"disturbance"`
 }
 
 // Result is every repetition plus what was observed around them.
@@ -76,6 +82,8 @@ func Run(s *engine.Session, o Options) (*Result, error) {
 	}
 	one := func() (Sample, error) {
 		s.Reset()
+		load0, errLoad := hostload.Take()
+		own0 := hostload.SelfCPU()
 		t0 := time.Now()
 		lg, err := s.Eval(prompt, false)
 		if err != nil {
@@ -94,7 +102,14 @@ func Run(s *engine.Session, o Options) (*Result, error) {
 			tok[0] = engine.Argmax(lg)
 			steps = append(steps, slow(time.Since(t), o.Slowdown))
 		}
-		smp := Sample{TTFTms: ms(ttft), PrefillTPS: float64(o.Prompt) / ttft.Seconds()}
+		smp := Sample{TTFTms: ms(ttft), PrefillTPS: float64(o.Prompt) / ttft.Seconds(), Disturbance: -1}
+		if errLoad == nil {
+			if load1, err := hostload.Take(); err == nil {
+				if l, err := hostload.Between(load0, load1, hostload.SelfCPU()-own0); err == nil {
+					smp.Disturbance = l.Disturbance()
+				}
+			}
+		}
 		if len(steps) > 0 {
 			var tot time.Duration
 			for _, d := range steps {

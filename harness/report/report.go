@@ -72,8 +72,13 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 		dirty = " (uncommitted changes)"
 	}
 	fmt.Fprintf(w, "# asdsl-bench report: %s%s\n\n", short(r.Commit), dirty)
+	overall := verdict(r.Passed)
+	if r.Verdict != "" {
+		overall = "gate " + r.Verdict
+	}
 	fmt.Fprintf(w, "Run `%s`, %s, suite **%s**, machine profile **%s** (%s). Overall: **%s**.\n\n",
-		r.ID, r.Time.Format("2006-01-02 15:04 UTC"), r.Suite, r.Profile, r.ProfileWhy, verdict(r.Passed))
+		r.ID, r.Time.Format("2006-01-02 15:04 UTC"), r.Suite, r.Profile, r.ProfileWhy, overall)
+	writeAB(w, r)
 
 	fmt.Fprintf(w, "## Machine\n\n")
 	var bwRows [][]any
@@ -143,7 +148,11 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 		if len(p.Gates) > 0 {
 			var gr [][]any
 			for _, g := range p.Gates {
-				gr = append(gr, []any{g.Name, fmt.Sprintf("%.4g %s %.4g", g.Value, g.Op, g.Target), verdict(g.Passed)})
+				v := verdict(g.Passed)
+				if g.Inconclusive {
+					v = "INCONCLUSIVE: " + g.Why
+				}
+				gr = append(gr, []any{g.Name, fmt.Sprintf("%.4g %s %.4g", g.Value, g.Op, g.Target), v})
 			}
 			table(w, []any{"gate", "value vs target", "result"}, gr)
 		}
@@ -152,7 +161,10 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 		}
 	}
 	if len(r.Deltas) > 0 {
-		fmt.Fprintf(w, "## Against baseline %s\n\n", r.Baseline)
+		fmt.Fprintf(w, "## Against the stored run %s\n\n", r.Baseline)
+		if r.Verdict != "" {
+			fmt.Fprintf(w, "Informational: a run stored at another time saw another host state, so it never fails the gate.\n\n")
+		}
 		var sb strings.Builder
 		results.WriteComparison(&sb, r.Deltas)
 		fmt.Fprintf(w, "%s\n", sb.String())
@@ -225,4 +237,33 @@ func Index(runs []*results.Run, dir string) error {
 	}
 	table(&b, []any{"time (UTC)", "commit", "suite", "verdict", "decode t/s (last phases)"}, rows)
 	return os.WriteFile(filepath.Join(dir, "README.md"), []byte(b.String()), 0o644)
+}
+
+// writeAB is the gate's comparison with a baseline build: per case and
+// metric the medians, the change, p, the slowdown the noise would have
+// let the test see, how many samples were disturbed, and the verdict.
+func writeAB(w io.Writer, r *results.Run) {
+	if r.AB == nil {
+		if r.BaselineNote != "" {
+			fmt.Fprintf(w, "No A/B against a baseline build: %s.\n\n", r.BaselineNote)
+		}
+		return
+	}
+	ab := r.AB
+	fmt.Fprintf(w, "## Against a baseline build: %s\n\n", ab.Verdict)
+	fmt.Fprintf(w, "%s against %s, %d samples each, alternated ABBA, a fresh process per sample. A regression is a slowdown of at least %.0f%% with Mann-Whitney p < %g; a sample during which other processes held more than %.0f%% of the CPUs is disturbed.\n\n",
+		ab.Candidate, ab.Baseline, ab.Reps, 100*ab.Rules.MaxSlowdown, ab.Rules.Alpha, 100*ab.Rules.MaxDisturbance)
+	var rows [][]any
+	for _, c := range ab.Cases {
+		for _, j := range c.Judgements {
+			det := "none"
+			if !math.IsInf(j.Detectable, 1) {
+				det = fmt.Sprintf("%.0f%%", 100*j.Detectable)
+			}
+			rows = append(rows, []any{c.Case.Label, j.Metric, fmt.Sprintf("%.4g", j.BaseMedian), fmt.Sprintf("%.4g", j.CandMedian),
+				fmt.Sprintf("%+.1f%%", 100*(j.CandMedian/j.BaseMedian-1)), fmt.Sprintf("%.3g", j.P), det,
+				fmt.Sprintf("%d/%d", j.Disturbed, len(j.Base)+len(j.Cand)), j.Verdict.String() + ": " + j.Why})
+		}
+	}
+	table(w, []any{"case", "metric", "baseline", "candidate", "change", "p", "detectable slowdown", "disturbed", "verdict"}, rows)
 }

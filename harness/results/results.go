@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"asdsl-bench/harness/gate"
 	"asdsl-bench/harness/measure"
 )
 
@@ -30,6 +31,15 @@ type Run struct {
 	Baseline   string    `json:"baseline,omitempty"`
 	Deltas     []Delta   `json:"deltas,omitempty"`
 	Passed     bool      `json:"passed"`
+	// Inconclusive is set when a target was missed only by samples taken
+	// while other processes loaded the host: neither met nor failed.
+	Inconclusive bool `json:"inconclusive,omitempty"`
+	// AB is the gate's alternated comparison with a baseline build, and
+	// Verdict the gate's answer (pass, regression, inconclusive, fail).
+	AB      *gate.Result `json:"ab,omitempty"`
+	Verdict string       `json:"verdict,omitempty"`
+	// BaselineNote says why the gate compared with no baseline build.
+	BaselineNote string `json:"baseline_note,omitempty"`
 }
 
 // Machine is what the run was measured on.
@@ -87,6 +97,11 @@ type Gate struct {
 	Target float64 `json:"target"`
 	Value  float64 `json:"value"`
 	Passed bool    `json:"passed"`
+	// Inconclusive: missed, but some samples were taken while other
+	// processes held more of the machine than the suite allows, so the
+	// miss says nothing about the code (Why says how much).
+	Inconclusive bool   `json:"inconclusive,omitempty"`
+	Why          string `json:"why,omitempty"`
 }
 
 // Key names a bench within a run.

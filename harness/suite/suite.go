@@ -40,6 +40,10 @@ type Model struct {
 	// Phases restricts the model to some phases (default: all), e.g. to
 	// keep a big model out of the naive phase 0.
 	Phases []string `yaml:"phases"`
+	// Targets, when set, replace the suite's targets for this model: a
+	// model that lives in the caches and one that streams from DRAM
+	// reach different fractions of the read bandwidth.
+	Targets *Targets `yaml:"targets"`
 }
 
 // UsedIn reports whether the model takes part in a phase.
@@ -185,6 +189,9 @@ func (s *Suite) defaults() {
 	}
 }
 
+// Has reports whether the file sets a key path.
+func (s *Suite) Has(path ...any) bool { return s.loc != nil && s.loc.line(path...) > 0 }
+
 // Where names the file and line of a key path ("file:line"), or the file
 // when the key is absent, for errors found after parsing.
 func (s *Suite) Where(path ...any) string {
@@ -305,17 +312,15 @@ func (s *Suite) validate(l *locator) error {
 			return l.errf(p("phases", i), "unknown phase %q (phase0..phase7 or all)", ph)
 		}
 	}
-	t := s.Targets
-	for _, c := range []struct {
-		key string
-		v   float64
-	}{{"ttft_ms_max", t.TTFTMsMax}, {"prefill_tps_min", t.PrefillTPSMin}, {"decode_tps_min", t.DecodeTPSMin}, {"decode_bw_fraction_min", t.DecodeBWFraction}, {"kl_max", t.KLMax}} {
-		if c.v < 0 || c.v != c.v {
-			return l.errf(p("targets", c.key), "%s must be a non-negative number", c.key)
-		}
+	if err := s.Targets.validate(l, p("targets")); err != nil {
+		return err
 	}
-	if t.DecodeBWFraction > 1 {
-		return l.errf(p("targets", "decode_bw_fraction_min"), "decode_bw_fraction_min is a fraction of bandwidth (0..1), got %v", t.DecodeBWFraction)
+	for i, m := range s.Models {
+		if m.Targets != nil {
+			if err := m.Targets.validate(l, p("models", i, "targets")); err != nil {
+				return err
+			}
+		}
 	}
 	if s.Regression.MaxSlowdown < 0 || s.Regression.MaxSlowdown >= 1 {
 		return l.errf(p("regression", "max_slowdown"), "max_slowdown must be in [0,1)")
@@ -338,6 +343,33 @@ func (s *Suite) validate(l *locator) error {
 		return l.errf(p("anchor"), "anchor needs a command")
 	}
 	return nil
+}
+
+func (t *Targets) validate(l *locator, at []any) error {
+	key := func(k string) []any { return append(append([]any(nil), at...), k) }
+	for _, c := range []struct {
+		key string
+		v   float64
+	}{{"ttft_ms_max", t.TTFTMsMax}, {"prefill_tps_min", t.PrefillTPSMin}, {"decode_tps_min", t.DecodeTPSMin}, {"decode_bw_fraction_min", t.DecodeBWFraction}, {"kl_max", t.KLMax}} {
+		if c.v < 0 || c.v != c.v {
+			return l.errf(key(c.key), "%s must be a non-negative number", c.key)
+		}
+	}
+	if t.DecodeBWFraction > 1 {
+		return l.errf(key("decode_bw_fraction_min"), "decode_bw_fraction_min is a fraction of bandwidth (0..1), got %v", t.DecodeBWFraction)
+	}
+	return nil
+}
+
+// TargetsFor are the targets a model's benches meet: its own, else the
+// suite's.
+func (s *Suite) TargetsFor(model string) Targets {
+	for _, m := range s.Models {
+		if m.Name == model && m.Targets != nil {
+			return *m.Targets
+		}
+	}
+	return s.Targets
 }
 
 // WantsPhase reports whether the suite covers a phase (no list: all).

@@ -16,6 +16,19 @@ import (
 // rather than the scheduler. It is closed when the test ends.
 func SmallQ4KM(t testing.TB) *engine.Model {
 	t.Helper()
+	m, err := engine.Load(SmallQ4KMPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// SmallQ4KMPath writes the same model into the test's temporary
+// directory (ASDSL_CACHE) and returns its path, for tests that run it in
+// another process.
+func SmallQ4KMPath(t testing.TB) string {
+	t.Helper()
 	t.Setenv("ASDSL_CACHE", t.TempDir())
 	shape, err := mock.Lookup("small")
 	if err != nil {
@@ -25,10 +38,5 @@ func SmallQ4KM(t testing.TB) *engine.Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := engine.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
+	return path
 }
