@@ -41,7 +41,14 @@ type Sample struct {
 type Result struct {
 	Samples     []Sample        `json:"samples"`
 	WeightBytes int64           `json:"weight_bytes"` // read per decoded token
-	PeakRSS     int64           `json:"peak_rss_bytes"`
+	PeakRSS     int64           `json:"peak_rss_bytes"` // high-water mark during this bench (where the OS can reset it)
+	// Shares of all CPUs' time during the repetitions: the math threads,
+	// the whole process (math threads, the runtime, the prefetch thread),
+	// and every other process plus steal. Side by side they say whether
+	// a slow figure was the engine or the host.
+	MathCPUShare  float64 `json:"math_cpu_share"`
+	OwnCPUShare   float64 `json:"own_cpu_share"`
+	OtherCPUShare float64 `json:"other_cpu_share"`
 	CoreBusy    map[int]float64 `json:"core_busy,omitempty"`   // per CPU, fraction busy during the run
 	ThreadCPUs  map[int]int     `json:"thread_cpus,omitempty"` // math thread → CPU it last ran on
 	ThreadBusy  map[int]float64 `json:"thread_busy,omitempty"` // math thread → CPU seconds
@@ -127,6 +134,9 @@ func Run(s *engine.Session, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	if !resetPeakRSS() {
+		res.Unavailable = append(res.Unavailable, "peak RSS per bench: the OS cannot reset the high-water mark, so it is the process's lifetime peak")
+	}
 	cs := openCounters(tids)
 	defer cs.read() // closes the counters when a repetition fails
 	cs.reset()
@@ -137,6 +147,8 @@ func Run(s *engine.Session, o Options) (*Result, error) {
 			ticks0[tid] = t
 		}
 	}
+	snap0, errSnap := hostload.Take()
+	own0 := hostload.SelfCPU()
 	for i := 0; i < o.Reps; i++ {
 		smp, err := one()
 		if err != nil {
@@ -157,6 +169,19 @@ func Run(s *engine.Session, o Options) (*Result, error) {
 		if cpu, t, err := threadStat(tid); err == nil {
 			res.ThreadCPUs[tid] = cpu
 			res.ThreadBusy[tid] = float64(t-ticks0[tid]) / 100 // USER_HZ is 100 on Linux
+		}
+	}
+	if snap1, err := hostload.Take(); errSnap == nil && err == nil && snap1.Total > snap0.Total {
+		total := float64(snap1.Total - snap0.Total)
+		own := hostload.SelfCPU() - own0
+		var math float64
+		for _, s := range res.ThreadBusy {
+			math += s
+		}
+		res.MathCPUShare = math * 1e9 / total
+		res.OwnCPUShare = float64(own) / total
+		if l, err := hostload.Between(snap0, snap1, own); err == nil {
+			res.OtherCPUShare = l.Disturbance()
 		}
 	}
 	if len(res.ThreadCPUs) == 0 {

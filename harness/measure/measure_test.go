@@ -1,6 +1,8 @@
 package measure
 
 import (
+	"runtime"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -63,5 +65,41 @@ func TestSlowdownSwitch(t *testing.T) {
 	}
 	if slow(d, 0) != d || slow(d, 1) != d {
 		t.Fatal("factors 0 and 1 must not change the duration")
+	}
+}
+
+// Peak RSS is per bench: a large allocation before a Run (touched, then
+// returned to the OS) must not show in its peak, where the OS lets the
+// high-water mark be reset. And the CPU shares add up.
+func TestPeakRSSIsPerBenchAndSharesAddUp(t *testing.T) {
+	m, err := engine.Load(testutil.Golden(t, "llama-Q4_K_M.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s, err := m.NewSession(engine.SessionOptions{Context: 64, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	big := make([]byte, 256<<20)
+	for i := 0; i < len(big); i += 4096 {
+		big[i] = 1
+	}
+	hwm := peakRSS()
+	big = nil
+	debug.FreeOSMemory()
+	r, err := Run(s, Options{Prompt: 16, Generate: 47, Reps: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS == "linux" {
+		if r.PeakRSS <= 0 || r.PeakRSS > hwm-128<<20 {
+			t.Fatalf("peak RSS %d MiB after a 256 MiB buffer was freed (process high-water mark then %d MiB): not reset per bench",
+				r.PeakRSS>>20, hwm>>20)
+		}
+		if r.MathCPUShare <= 0 || r.MathCPUShare > r.OwnCPUShare+0.05 || r.OwnCPUShare > 1 || r.OtherCPUShare < 0 || r.OtherCPUShare > 1 {
+			t.Fatalf("shares: math %.3f own %.3f other %.3f", r.MathCPUShare, r.OwnCPUShare, r.OtherCPUShare)
+		}
 	}
 }

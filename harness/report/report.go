@@ -190,7 +190,8 @@ func writeBench(w io.Writer, b *results.Bench) {
 		threads = append(threads, fmt.Sprintf("tid %d on cpu%d (%s, %.2f CPU-s)", tid, cpu, pin, b.Result.ThreadBusy[tid]))
 	}
 	sort.Strings(threads)
-	fmt.Fprintf(w, "- per-core usage during the run: %s\n- math threads: %s\n", strings.Join(cores, ", "), strings.Join(threads, "; "))
+	fmt.Fprintf(w, "- per-core usage during the run (all processes): %s\n- of all CPUs' time: math threads %.0f%%, this process %.0f%%, other processes and steal %.0f%%\n- math threads: %s\n",
+		strings.Join(cores, ", "), 100*b.Result.MathCPUShare, 100*b.Result.OwnCPUShare, 100*b.Result.OtherCPUShare, strings.Join(threads, "; "))
 	c := b.Result.Counters
 	if c.HardwareUnavailable != "" {
 		fmt.Fprintf(w, "- hardware counters: unavailable: %s\n", c.HardwareUnavailable)
