@@ -39,22 +39,22 @@ type Sample struct {
 
 // Result is every repetition plus what was observed around them.
 type Result struct {
-	Samples     []Sample        `json:"samples"`
-	WeightBytes int64           `json:"weight_bytes"` // read per decoded token
-	PeakRSS     int64           `json:"peak_rss_bytes"` // high-water mark during this bench (where the OS can reset it)
+	Samples     []Sample `json:"samples"`
+	WeightBytes int64    `json:"weight_bytes"`   // read per decoded token
+	PeakRSS     int64    `json:"peak_rss_bytes"` // high-water mark during this bench (where the OS can reset it)
 	// Shares of all CPUs' time during the repetitions: the math threads,
 	// the whole process (math threads, the runtime, the prefetch thread),
 	// and every other process plus steal. Side by side they say whether
 	// a slow figure was the engine or the host.
-	MathCPUShare  float64 `json:"math_cpu_share"`
-	OwnCPUShare   float64 `json:"own_cpu_share"`
-	OtherCPUShare float64 `json:"other_cpu_share"`
-	CoreBusy    map[int]float64 `json:"core_busy,omitempty"`   // per CPU, fraction busy during the run
-	ThreadCPUs  map[int]int     `json:"thread_cpus,omitempty"` // math thread → CPU it last ran on
-	ThreadBusy  map[int]float64 `json:"thread_busy,omitempty"` // math thread → CPU seconds
-	Pinned      map[int]int     `json:"pinned,omitempty"`      // math thread → CPU it is pinned to
-	Counters    Counters        `json:"counters"`
-	Unavailable []string        `json:"unavailable,omitempty"` // measurements that could not be made, and why
+	MathCPUShare  float64         `json:"math_cpu_share"`
+	OwnCPUShare   float64         `json:"own_cpu_share"`
+	OtherCPUShare float64         `json:"other_cpu_share"`
+	CoreBusy      map[int]float64 `json:"core_busy,omitempty"`   // per CPU, fraction busy during the run
+	ThreadCPUs    map[int]int     `json:"thread_cpus,omitempty"` // math thread → CPU it last ran on
+	ThreadBusy    map[int]float64 `json:"thread_busy,omitempty"` // math thread → CPU seconds
+	Pinned        map[int]int     `json:"pinned,omitempty"`      // math thread → CPU it is pinned to
+	Counters      Counters        `json:"counters"`
+	Unavailable   []string        `json:"unavailable,omitempty"` // measurements that could not be made, and why
 }
 
 // Options of a measurement.
