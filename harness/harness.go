@@ -169,7 +169,12 @@ func Execute(o Options) (*results.Run, error) {
 				}
 			}
 		}
-		rp.Gates = gates(ph, rp.Benches, o, run.Machine.ReadGBs)
+		if ph.Speculative {
+			if rp.Spec, err = benchSpeculative(ph, models, threads, o, log); err != nil {
+				return nil, err
+			}
+		}
+		rp.Gates = append(gates(ph, rp.Benches, o, run.Machine.ReadGBs), specGates(ph, rp.Spec, o)...)
 		for _, g := range rp.Gates {
 			v := passFail(g.Passed)
 			if g.Inconclusive {

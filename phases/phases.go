@@ -31,6 +31,9 @@ type Phase struct {
 	// "decode" (decode speed and bandwidth), "prefill" (TTFT, prefill).
 	Gated  []string
 	Checks []Check
+	// Speculative: the phase also measures speculative decoding with each
+	// suite model's draft (controlled acceptance, measure.Speculative).
+	Speculative bool
 }
 
 // Implemented reports whether the phase's engine work has landed.
@@ -117,13 +120,15 @@ func All() []*Phase {
 		{Name: "phase6", Title: "4-row interleaved repack (at load), prefetch thread",
 			Features: engine.Features{}, Gated: []string{"decode", "prefill"}, Checks: []Check{repackCheck}},
 		// Speculative decoding needs a draft that predicts the target; a
-		// mock draft (random weights) cannot, so the phase's speed is not
-		// benchmarked on mocks: its benchmarks are phase 6's engine, and
-		// its checks prove the output distribution is the target's.
-		// `asdsl-bench generate --draft` measures acceptance and t/s on
-		// real model pairs.
+		// mock draft (random weights) cannot, so on mocks acceptance is
+		// controlled (measure.Speculative: the draft really runs, whether
+		// its proposal matches is a seeded Bernoulli(alpha), the target
+		// really verifies) and every cost is measured. Its plain decode is
+		// phase 6's engine; its checks prove the output distribution is
+		// the target's. `asdsl-bench generate --draft` measures real pairs.
 		{Name: "phase7", Title: "speculative decoding (draft proposes, target verifies in one batch)",
-			Features: engine.Features{}, SameBenchAs: "phase6", Checks: []Check{specGreedyCheck, specDistributionCheck}},
+			Features: engine.Features{}, SameBenchAs: "phase6", Speculative: true, Gated: []string{"speculative"},
+			Checks: []Check{specGreedyCheck, specDistributionCheck}},
 	}
 }
 

@@ -34,6 +34,14 @@ var Shapes = map[string]Shape{
 	"llama2-7b":      {"llama2-7b", "llama", 32, 4096, 11008, 32, 32, 32000, 4096, 10000},
 	"phi3-mini":      {"phi3-mini", "phi3", 32, 3072, 8192, 32, 32, 32064, 4096, 10000},
 	"phi4-14b":       {"phi4-14b", "phi3", 40, 5120, 17920, 40, 10, 100352, 16384, 250000},
+	// Speculative drafts: a target's vocabulary on a much smaller body.
+	// tinyllama-draft is "small" with TinyLlama's 32000 tokens (~25 MB
+	// of Q4_K_M body, 3% of the target's decode bytes); phi4-draft is the
+	// seed's "Phi-mini" draft for Phi-4: Phi-4's 100352-token vocabulary
+	// and 128-wide heads on 10 layers of 3072 (1.6 B parameters, about
+	// 0.9 GB in Q4_K_M).
+	"tinyllama-draft": {"tinyllama-draft", "llama", 4, 1024, 2816, 16, 4, 32000, 2048, 10000},
+	"phi4-draft":      {"phi4-draft", "phi3", 10, 3072, 8192, 24, 8, 100352, 16384, 250000},
 }
 
 // ShapeNames lists the shapes, sorted.

@@ -36,6 +36,9 @@ type Target struct {
 	DecodeSpecTPSMin     float64 `yaml:"decode_spec_tps_min"`
 	DecodeBWFractionMin  float64 `yaml:"decode_bw_fraction_min"`
 	PrefillOverDecodeMin float64 `yaml:"prefill_over_decode_min"`
+	// SpecSpeedupMin is phase 7's effective decode over plain decode on
+	// the same target, at controlled acceptance harness.GateAlpha.
+	SpecSpeedupMin float64 `yaml:"spec_speedup_min"`
 }
 
 // LoadDir reads every profile in dir.

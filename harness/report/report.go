@@ -159,6 +159,9 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 		for _, b := range p.Benches {
 			writeBench(w, b)
 		}
+		for _, sb := range p.Spec {
+			writeSpec(w, sb)
+		}
 	}
 	if len(r.Deltas) > 0 {
 		fmt.Fprintf(w, "## Against the stored run %s\n\n", r.Baseline)
@@ -267,4 +270,28 @@ func writeAB(w io.Writer, r *results.Run) {
 		}
 	}
 	table(w, []any{"case", "metric", "baseline", "candidate", "change", "p", "detectable slowdown", "disturbed", "verdict"}, rows)
+}
+
+// writeSpec is phase 7's speculative decoding: per controlled alpha the
+// effective and plain decode speed, the speed-up measured and the one
+// Leviathan et al.'s formula predicts from the measured costs, and
+// what the target did with the proposals.
+func writeSpec(w io.Writer, b *results.SpecBench) {
+	fmt.Fprintf(w, "**Speculative decoding, %s with draft %s, %d thread(s)** (prompt %d, generate %d): controlled acceptance with measured costs. The draft really runs each step; whether its proposal matches the target's greedy continuation is a seeded Bernoulli(alpha); the target really verifies each batch. Verify-batch cost, T = 1..%d tokens in one call, relative to one: %s.\n\n",
+		b.Model, b.Draft, b.Threads, b.Prompt, b.Generate, len(b.Result.Curve), curveString(b.Result.Curve))
+	var rows [][]any
+	for _, r := range b.Result.Results {
+		rows = append(rows, []any{fmt.Sprintf("%.2f", r.Alpha), r.K, fmt.Sprintf("%.2f", results.Median(r.PlainTPS)), fmt.Sprintf("%.2f", results.Median(r.TPS)),
+			fmt.Sprintf("%.2fx", r.Speedup()), fmt.Sprintf("%.2fx", r.Expected), fmt.Sprintf("%.0f%% (%.2f per judged)", 100*r.AcceptRate, r.AlphaSeen),
+			fmt.Sprintf("%.2f", r.TokensPerPass), fmt.Sprintf("%.3f", r.DraftCost), fmt.Sprintf("%.2f", r.VerifyCost)})
+	}
+	table(w, []any{"alpha", "k", "plain t/s", "speculative t/s", "speed-up", "Leviathan's formula", "proposals kept", "tokens per target pass", "draft step / target step", "verify (k+1 tokens) / target step"}, rows)
+}
+
+func curveString(c []float64) string {
+	var parts []string
+	for _, v := range c {
+		parts = append(parts, fmt.Sprintf("%.2f", v))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -62,6 +62,30 @@ type Phase struct {
 	Benches     []*Bench `json:"benches"`
 	Gates       []Gate   `json:"gates"`
 	Passed      bool     `json:"passed"`
+	// Spec is phase 7's speculative decoding, per model with a draft.
+	Spec []*SpecBench `json:"spec,omitempty"`
+}
+
+// SpecBench is speculative decoding of one model with its draft, under
+// controlled acceptance with measured costs (measure.Speculative).
+type SpecBench struct {
+	Model    string                   `json:"model"`
+	Shape    string                   `json:"shape"`
+	Draft    string                   `json:"draft"`
+	Threads  int                      `json:"threads"`
+	Prompt   int                      `json:"prompt"`
+	Generate int                      `json:"generate"`
+	Result   *measure.SpecMeasurement `json:"result"`
+}
+
+// At returns the result at an acceptance probability (nil if absent).
+func (b *SpecBench) At(alpha float64) *measure.SpecResult {
+	for i := range b.Result.Results {
+		if math.Abs(b.Result.Results[i].Alpha-alpha) < 1e-9 {
+			return &b.Result.Results[i]
+		}
+	}
+	return nil
 }
 
 // Check is a correctness check (numerics, kernels against references).

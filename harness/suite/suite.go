@@ -17,17 +17,18 @@ import (
 
 // Suite is a benchmark plan.
 type Suite struct {
-	Name        string     `yaml:"name"`
-	Description string     `yaml:"description"`
-	Models      []Model    `yaml:"models"`
-	Workloads   []Workload `yaml:"workloads"`
-	Threads     []int      `yaml:"threads"`
-	Repetitions int        `yaml:"repetitions"`
-	Warmup      int        `yaml:"warmup"`
-	Phases      []string   `yaml:"phases"`
-	Targets     Targets    `yaml:"targets"`
-	Regression  Regression `yaml:"regression"`
-	Anchor      *Anchor    `yaml:"anchor"`
+	Name        string      `yaml:"name"`
+	Description string      `yaml:"description"`
+	Models      []Model     `yaml:"models"`
+	Workloads   []Workload  `yaml:"workloads"`
+	Threads     []int       `yaml:"threads"`
+	Repetitions int         `yaml:"repetitions"`
+	Warmup      int         `yaml:"warmup"`
+	Phases      []string    `yaml:"phases"`
+	Targets     Targets     `yaml:"targets"`
+	Regression  Regression  `yaml:"regression"`
+	Anchor      *Anchor     `yaml:"anchor"`
+	Speculative Speculative `yaml:"speculative"`
 
 	loc *locator // where each key is, for errors found after parsing
 }
@@ -44,6 +45,21 @@ type Model struct {
 	// model that lives in the caches and one that streams from DRAM
 	// reach different fractions of the read bandwidth.
 	Targets *Targets `yaml:"targets"`
+	// Draft is a smaller model with the same vocabulary for phase 7's
+	// speculative benchmark (a mock shape or a file).
+	Draft *Draft `yaml:"draft"`
+}
+
+// Draft is a speculative draft model: a mock or a GGUF file.
+type Draft struct {
+	Mock *Mock  `yaml:"mock"`
+	Path string `yaml:"path"`
+}
+
+// Speculative configures phase 7's controlled-acceptance benchmark.
+type Speculative struct {
+	K      int       `yaml:"k"`      // draft length (default 4)
+	Alphas []float64 `yaml:"alphas"` // acceptance probabilities (default 0.65, 0.7, 0.8)
 }
 
 // UsedIn reports whether the model takes part in a phase.
@@ -184,6 +200,12 @@ func (s *Suite) defaults() {
 	if !has("regression", "repetitions") {
 		s.Regression.Repetitions = s.Repetitions
 	}
+	if !has("speculative", "k") {
+		s.Speculative.K = 4
+	}
+	if !has("speculative", "alphas") {
+		s.Speculative.Alphas = []float64{0.65, 0.7, 0.8}
+	}
 	if !has("regression", "max_disturbance") {
 		s.Regression.MaxDisturbance = 0.15
 	}
@@ -273,6 +295,17 @@ func (s *Suite) validate(l *locator) error {
 				return l.errf(p("models", i, "phases", j), "model %q: unknown phase %q", m.Name, ph)
 			}
 		}
+		if d := m.Draft; d != nil {
+			if (d.Mock == nil) == (d.Path == "") {
+				return l.errf(p("models", i, "draft"), "model %q: draft needs exactly one of mock or path", m.Name)
+			}
+			if d.Mock != nil && d.Mock.Shape == "" {
+				return l.errf(p("models", i, "draft", "mock"), "model %q: draft mock.shape is required", m.Name)
+			}
+			if d.Mock != nil && d.Mock.Type == "" {
+				s.Models[i].Draft.Mock.Type = "q4_k_m"
+			}
+		}
 		if m.Mock != nil {
 			if m.Mock.Shape == "" {
 				return l.errf(p("models", i, "mock"), "model %q: mock.shape is required", m.Name)
@@ -337,6 +370,14 @@ func (s *Suite) validate(l *locator) error {
 	for i, name := range s.Regression.Models {
 		if !seen[name] {
 			return l.errf(p("regression", "models", i), "regression.models: no model named %q in this suite", name)
+		}
+	}
+	if k := s.Speculative.K; k < 1 || k > 16 {
+		return l.errf(p("speculative", "k"), "speculative.k (draft length) must be 1..16, got %d", k)
+	}
+	for i, a := range s.Speculative.Alphas {
+		if a < 0 || a >= 1 || a != a {
+			return l.errf(p("speculative", "alphas", i), "speculative.alphas are acceptance probabilities in [0,1), got %v", a)
 		}
 	}
 	if s.Anchor != nil && len(s.Anchor.Command) == 0 {

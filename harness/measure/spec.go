@@ -1,0 +1,295 @@
+package measure
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"asdsl-bench/engine"
+)
+
+// Speculative decoding's speed on mock models (phase 7). A mock draft
+// (random weights) cannot predict a mock target, so its proposals would
+// all be rejected and the measurement would say nothing. Acceptance is
+// therefore controlled: the draft model really runs each step (its cost
+// is real), but whether its proposal matches the target is drawn from a
+// seeded Bernoulli(alpha) against the target's own greedy continuation,
+// recorded first. The target then really verifies the proposals in one
+// batch and really compares its argmax with each: the acceptance rate
+// reported is the one measured, close to alpha by construction. The
+// result is labelled controlled acceptance with measured costs, and is
+// checked against the speed-up Leviathan et al. (2023) predict from the
+// same measured costs.
+
+// SpecOptions configure a controlled speculative measurement.
+type SpecOptions struct {
+	Prompt, Generate int
+	K                int       // draft length: proposals per round
+	Alphas           []float64 // controlled acceptance probabilities
+	Reps             int
+	Seed             uint64
+}
+
+// SpecResult is one alpha's measurement.
+type SpecResult struct {
+	Alpha float64 `json:"alpha"`
+	K     int     `json:"k"`
+	// Effective decode speed with speculation (tokens emitted per second
+	// of draft plus verify), one per repetition.
+	TPS []float64 `json:"tps"`
+	// PlainTPS is the same target decoding alone, one per repetition,
+	// alternated with TPS.
+	PlainTPS   []float64 `json:"plain_tps"`
+	AcceptRate float64   `json:"accept_rate"` // measured: kept / proposed
+	// AlphaSeen estimates the per-proposal acceptance the target applied:
+	// kept / (kept + rejected), the proposals after a rejection never
+	// being judged. It should be close to Alpha.
+	AlphaSeen     float64 `json:"alpha_seen"`
+	TokensPerPass float64 `json:"tokens_per_pass"` // emitted per target verification
+	// DraftCost is one draft step's time over one target decode step's,
+	// and VerifyCost one verification's (k+1 tokens in one batch), both
+	// measured inside the speculative runs.
+	DraftCost  float64 `json:"draft_cost"`
+	VerifyCost float64 `json:"verify_cost"`
+	// Expected is Leviathan et al.'s speed-up over plain decoding from the
+	// measured costs: E[tokens per round] = (1-a^(k+1))/(1-a), over one
+	// round's time ((k+1) draft steps, one verify of k+1 tokens) in units
+	// of a target decode step.
+	Expected float64 `json:"expected"`
+}
+
+// SpecMeasurement is every alpha plus the verify-batch cost curve.
+type SpecMeasurement struct {
+	// Curve[i] is the time to evaluate i+1 tokens in one target call,
+	// over the time for one: what verifying a batch costs.
+	Curve   []float64    `json:"verify_curve"`
+	Results []SpecResult `json:"results"`
+}
+
+// Median speed-up of a result over plain decoding.
+func (r SpecResult) Speedup() float64 { return median(r.TPS) / median(r.PlainTPS) }
+
+// Speculative measures controlled-acceptance speculation for each alpha.
+// target and draft must share the vocabulary.
+func Speculative(target, draft *engine.Session, o SpecOptions) (*SpecMeasurement, error) {
+	tm, dm := target.Model(), draft.Model()
+	switch {
+	case tm.Config.NVocab != dm.Config.NVocab:
+		return nil, fmt.Errorf("draft vocabulary (%d) differs from the target's (%d)", dm.Config.NVocab, tm.Config.NVocab)
+	case o.K < 1 || o.Generate < 1 || o.Prompt < 1 || o.Reps < 1:
+		return nil, fmt.Errorf("speculative measurement needs k, prompt, generate and reps >= 1")
+	}
+	if need := o.Prompt + o.Generate + o.K + 1; need > target.Capacity() || need > draft.Capacity() {
+		return nil, fmt.Errorf("speculation needs %d positions; contexts are %d (target) and %d (draft)", need, target.Capacity(), draft.Capacity())
+	}
+	rng := rand.New(rand.NewPCG(o.Seed, 77))
+	prompt := make([]int32, o.Prompt)
+	for i := range prompt {
+		prompt[i] = int32(rng.IntN(tm.Config.NVocab))
+	}
+	// The target's greedy continuation, the reference every controlled
+	// proposal is drawn against.
+	ref, err := greedy(target, prompt, o.Generate+o.K+1)
+	if err != nil {
+		return nil, err
+	}
+	out := &SpecMeasurement{}
+	if out.Curve, err = verifyCurve(target, prompt, o.K+1); err != nil {
+		return nil, err
+	}
+	for _, alpha := range o.Alphas {
+		if alpha < 0 || alpha >= 1 {
+			return nil, fmt.Errorf("alpha %v: must be in [0,1)", alpha)
+		}
+		res := SpecResult{Alpha: alpha, K: o.K}
+		var drafted, accepted, passes, emitted, misses int
+		var draftTime, plainTime, verifyTime time.Duration
+		var plainSteps, draftSteps int
+		for rep := 0; rep < o.Reps; rep++ {
+			// Plain decoding of the same tokens, alternated with the
+			// speculative run so both see the same machine.
+			target.Reset()
+			if _, err := target.Eval(prompt, false); err != nil {
+				return nil, err
+			}
+			t0 := time.Now()
+			tok := []int32{ref[0]}
+			for i := 1; i < o.Generate; i++ {
+				if _, err := target.Eval(tok, false); err != nil {
+					return nil, err
+				}
+				tok[0] = ref[i]
+			}
+			d := time.Since(t0)
+			plainTime += d
+			plainSteps += o.Generate - 1
+			res.PlainTPS = append(res.PlainTPS, float64(o.Generate-1)/d.Seconds())
+
+			st, err := controlled(target, draft, prompt, ref, o, alpha, rand.New(rand.NewPCG(o.Seed+uint64(rep), uint64(1000*alpha))))
+			if err != nil {
+				return nil, err
+			}
+			res.TPS = append(res.TPS, float64(st.emitted)/st.total.Seconds())
+			drafted += st.drafted
+			accepted += st.accepted
+			misses += st.misses
+			passes += st.passes
+			emitted += st.emitted
+			draftTime += st.draftTime
+			verifyTime += st.verifyTime
+			draftSteps += st.draftSteps
+		}
+		res.AcceptRate = float64(accepted) / float64(drafted)
+		res.AlphaSeen = float64(accepted) / float64(accepted+misses)
+		res.TokensPerPass = float64(emitted) / float64(passes)
+		tStep := plainTime.Seconds() / float64(plainSteps)
+		dStep := draftTime.Seconds() / float64(draftSteps)
+		res.DraftCost = dStep / tStep
+		res.VerifyCost = verifyTime.Seconds() / float64(passes) / tStep
+		k := float64(o.K)
+		eTokens := (1 - math.Pow(alpha, k+1)) / (1 - alpha)
+		res.Expected = eTokens / ((k+1)*res.DraftCost + res.VerifyCost)
+		out.Results = append(out.Results, res)
+	}
+	return out, nil
+}
+
+type specStats struct {
+	emitted, drafted, accepted, passes, draftSteps, misses int
+	total, draftTime, verifyTime                           time.Duration
+}
+
+// controlled runs one speculative generation of o.Generate tokens whose
+// proposals match the reference with probability alpha each.
+func controlled(target, draft *engine.Session, prompt, ref []int32, o SpecOptions, alpha float64, rng *rand.Rand) (specStats, error) {
+	var st specStats
+	vocab := int32(target.Model().Config.NVocab)
+	target.Reset()
+	draft.Reset()
+	for _, s := range []*engine.Session{target, draft} {
+		if _, err := s.Eval(prompt, false); err != nil {
+			return st, err
+		}
+	}
+	// ref[0], the first token, came from the prompt's logits (TTFT, not
+	// decode); decode starts with it pending, as plain decoding does.
+	pending := ref[0]
+	emitted := 1
+	proposals := make([]int32, o.K)
+	batch := make([]int32, 0, o.K+1)
+	t0 := time.Now()
+	for emitted < o.Generate {
+		base := target.Pos()
+		td := time.Now()
+		tok := pending
+		for i := 0; i < o.K; i++ {
+			if _, err := draft.Eval([]int32{tok}, false); err != nil {
+				return st, err
+			}
+			want := ref[emitted+i] // pending is ref[emitted-1]
+			if rng.Float64() < alpha {
+				tok = want
+			} else {
+				tok = (want + 1 + int32(rng.IntN(int(vocab-1)))) % vocab // any other token
+			}
+			proposals[i] = tok
+		}
+		if _, err := draft.Eval([]int32{tok}, false); err != nil { // the draft's cache stays whole, as in GenerateSpeculative
+			return st, err
+		}
+		st.draftTime += time.Since(td)
+		st.draftSteps += o.K + 1
+		batch = append(append(batch[:0], pending), proposals...)
+		tv := time.Now()
+		rows, err := target.Eval(batch, true)
+		st.verifyTime += time.Since(tv)
+		if err != nil {
+			return st, err
+		}
+		st.passes++
+		st.drafted += o.K
+		n := int(vocab)
+		accepted := 0
+		for accepted < o.K && engine.Argmax(rows[accepted*n:(accepted+1)*n]) == proposals[accepted] {
+			accepted++
+		}
+		next := engine.Argmax(rows[accepted*n : (accepted+1)*n])
+		st.accepted += accepted
+		if accepted < o.K {
+			st.misses++
+		}
+		target.Rewind(base + 1 + accepted)
+		draft.Rewind(base + 1 + accepted)
+		emitted += accepted + 1
+		if emitted > o.Generate {
+			emitted = o.Generate // the last round's surplus is not counted
+		}
+		pending = next
+	}
+	st.total = time.Since(t0)
+	st.emitted = emitted - 1 // tokens emitted by decode steps (ref[0] came from the prompt)
+	return st, nil
+}
+
+// greedy returns the target's greedy tokens after the prompt.
+func greedy(s *engine.Session, prompt []int32, n int) ([]int32, error) {
+	s.Reset()
+	lg, err := s.Eval(prompt, false)
+	if err != nil {
+		return nil, err
+	}
+	out := []int32{engine.Argmax(lg)}
+	for len(out) < n {
+		if lg, err = s.Eval(out[len(out)-1:], false); err != nil {
+			return nil, err
+		}
+		out = append(out, engine.Argmax(lg))
+	}
+	return out, nil
+}
+
+// verifyCurve times evaluating T = 1..maxT tokens in one call after the
+// prompt, relative to T = 1 (median of 5 after a warm-up each).
+func verifyCurve(s *engine.Session, prompt []int32, maxT int) ([]float64, error) {
+	s.Reset()
+	if _, err := s.Eval(prompt, false); err != nil {
+		return nil, err
+	}
+	base := s.Pos()
+	toks := make([]int32, maxT)
+	copy(toks, prompt)
+	ms := make([]float64, maxT)
+	for T := 1; T <= maxT; T++ {
+		var ts []float64
+		for r := 0; r < 6; r++ {
+			s.Rewind(base)
+			t0 := time.Now()
+			if _, err := s.Eval(toks[:T], true); err != nil {
+				return nil, err
+			}
+			if r > 0 {
+				ts = append(ts, time.Since(t0).Seconds())
+			}
+		}
+		ms[T-1] = median(ts)
+	}
+	curve := make([]float64, maxT)
+	for i := range ms {
+		curve[i] = ms[i] / ms[0]
+	}
+	return curve, nil
+}
+
+func median(x []float64) float64 {
+	if len(x) == 0 {
+		return math.NaN()
+	}
+	y := append([]float64(nil), x...)
+	sort.Float64s(y)
+	if len(y)%2 == 1 {
+		return y[len(y)/2]
+	}
+	return (y[len(y)/2-1] + y[len(y)/2]) / 2
+}

@@ -1,0 +1,57 @@
+package measure
+
+import (
+	"math"
+	"testing"
+
+	"asdsl-bench/engine"
+	"asdsl-bench/internal/testutil"
+)
+
+// Controlled acceptance: at alpha 0 nothing is kept (one token per
+// target pass), and as alpha rises the measured acceptance follows it,
+// because the target really verifies each proposal against its own
+// argmax. The expected speed-up is Leviathan's formula on the measured
+// costs. The draft is the same model in Q8_0: the same vocabulary.
+func TestSpeculativeControlledAcceptance(t *testing.T) {
+	path := testutil.Golden(t, "llama-Q4_K_M.gguf")
+	tm, err := engine.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Close()
+	dm, err := engine.Load(testutil.Golden(t, "llama-Q8_0.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dm.Close()
+	ts, _ := tm.NewSession(engine.SessionOptions{Context: 128, Threads: 1})
+	defer ts.Close()
+	ds, _ := dm.NewSession(engine.SessionOptions{Context: 128, Threads: 1})
+	defer ds.Close()
+	m, err := Speculative(ts, ds, SpecOptions{Prompt: 8, Generate: 60, K: 4, Alphas: []float64{0, 0.8}, Reps: 3, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Curve) != 5 || m.Curve[0] != 1 {
+		t.Fatalf("curve %v", m.Curve)
+	}
+	r0, r8 := m.Results[0], m.Results[1]
+	if r0.AcceptRate != 0 || r0.TokensPerPass != 1 {
+		t.Fatalf("alpha 0: accept %v, tokens per pass %v", r0.AcceptRate, r0.TokensPerPass)
+	}
+	// 3 x ~15 rounds x 4 proposals, each kept with 0.8 until the first miss.
+	if r8.AcceptRate < 0.4 || r8.TokensPerPass < 2 || r8.AlphaSeen < 0.6 || r8.AlphaSeen > 0.95 {
+		t.Fatalf("alpha 0.8: accept %v, seen %v, tokens per pass %v", r8.AcceptRate, r8.AlphaSeen, r8.TokensPerPass)
+	}
+	for _, r := range m.Results {
+		k := float64(r.K)
+		want := (1 - math.Pow(r.Alpha, k+1)) / (1 - r.Alpha) / ((k+1)*r.DraftCost + r.VerifyCost)
+		if math.Abs(r.Expected-want) > 1e-9 || r.DraftCost <= 0 || r.VerifyCost <= 0 || len(r.TPS) != 3 || len(r.PlainTPS) != 3 {
+			t.Fatalf("%+v (expected %v)", r, want)
+		}
+	}
+	if _, err := Speculative(ts, ds, SpecOptions{Prompt: 8, Generate: 200, K: 4, Alphas: []float64{0.5}, Reps: 1}); err == nil {
+		t.Fatal("a run past the context was accepted")
+	}
+}

@@ -1,0 +1,130 @@
+package harness
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+
+	"asdsl-bench/engine"
+	"asdsl-bench/harness/measure"
+	"asdsl-bench/harness/results"
+	"asdsl-bench/harness/suite"
+	"asdsl-bench/phases"
+)
+
+// GateAlpha is the controlled acceptance at which speculative targets
+// are gated: the seed's "7+ tok/s with speculation" assumes a draft that
+// agrees about 70% of the time (Phi-4 with a Phi-mini draft), and the
+// generic profile's speed-up target is set there.
+const GateAlpha = 0.7
+
+// benchSpeculative measures phase 7 on every suite model that names a
+// draft: controlled acceptance at the suite's alphas, measured costs.
+func benchSpeculative(ph *phases.Phase, models map[string]*engine.Model, threads map[int]bool, o Options, log io.Writer) ([]*results.SpecBench, error) {
+	var out []*results.SpecBench
+	for _, sm := range o.Suite.Models {
+		if sm.Draft == nil || !sm.UsedIn(ph.Name) {
+			continue
+		}
+		path := sm.Draft.Path
+		if sm.Draft.Mock != nil {
+			var err error
+			if path, err = ModelPath(suite.Model{Name: sm.Name + " draft", Mock: sm.Draft.Mock}, log); err != nil {
+				return nil, err
+			}
+		}
+		dm, err := engine.Load(path)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: draft: %w", sm.Name, err)
+		}
+		for _, w := range o.Suite.Workloads {
+			for _, t := range slices.Sorted(maps.Keys(threads)) {
+				sb, err := specOne(models[sm.Name], dm, sm, path, w, t, ph, o)
+				if err != nil {
+					dm.Close()
+					return nil, fmt.Errorf("%s %s %s speculative: %w", ph.Name, sm.Name, w.Name, err)
+				}
+				logSpec(log, sb)
+				out = append(out, sb)
+			}
+		}
+		dm.Close()
+	}
+	return out, nil
+}
+
+func specOne(tm, dm *engine.Model, sm suite.Model, draftPath string, w suite.Workload, threads int, ph *phases.Phase, o Options) (*results.SpecBench, error) {
+	k := o.Suite.Speculative.K
+	ctx := w.Prompt + w.Generate + k + 1
+	ts, err := tm.NewSession(engine.SessionOptions{Context: ctx, Threads: threads, Features: ph.Features})
+	if err != nil {
+		return nil, err
+	}
+	defer ts.Close()
+	ds, err := dm.NewSession(engine.SessionOptions{Context: ctx, Threads: threads, Features: ph.Features})
+	if err != nil {
+		return nil, err
+	}
+	defer ds.Close()
+	m, err := measure.Speculative(ts, ds, measure.SpecOptions{Prompt: w.Prompt, Generate: w.Generate, K: k,
+		Alphas: o.Suite.Speculative.Alphas, Reps: o.Suite.Repetitions, Seed: 1})
+	if err != nil {
+		return nil, err
+	}
+	shape := ""
+	if sm.Mock != nil {
+		shape = sm.Mock.Shape
+	}
+	draft := draftPath
+	if sm.Draft.Mock != nil {
+		draft = "mock " + sm.Draft.Mock.Shape + " " + sm.Draft.Mock.Type
+	}
+	return &results.SpecBench{Model: sm.Name, Shape: shape, Draft: draft, Threads: threads, Prompt: w.Prompt, Generate: w.Generate, Result: m}, nil
+}
+
+func logSpec(log io.Writer, b *results.SpecBench) {
+	fmt.Fprintf(log, "  speculative %s (draft %s) t=%d, k=%d, controlled acceptance, measured costs; verify curve T=1..%d: %s\n",
+		b.Model, b.Draft, b.Threads, b.Result.Results[0].K, len(b.Result.Curve), fmtCurve(b.Result.Curve))
+	for _, r := range b.Result.Results {
+		fmt.Fprintf(log, "    alpha %.2f: %.2f t/s vs plain %.2f (%.2fx; Leviathan's formula on the measured costs: %.2fx); accepted %.0f%% of proposals (%.2f per judged proposal), %.2f tokens per target pass, draft step %.3f and verify %.2f of a target step\n",
+			r.Alpha, results.Median(r.TPS), results.Median(r.PlainTPS), r.Speedup(), r.Expected, 100*r.AcceptRate, r.AlphaSeen, r.TokensPerPass, r.DraftCost, r.VerifyCost)
+	}
+}
+
+func fmtCurve(c []float64) string {
+	s := ""
+	for i, v := range c {
+		if i > 0 {
+			s += " "
+		}
+		s += fmt.Sprintf("%.2f", v)
+	}
+	return s
+}
+
+// specGates applies the profile's speculative targets at GateAlpha.
+func specGates(ph *phases.Phase, specs []*results.SpecBench, o Options) []results.Gate {
+	var out []results.Gate
+	if o.Profile == nil || !ph.Gates("speculative") {
+		return out
+	}
+	for _, b := range specs {
+		r := b.At(GateAlpha)
+		if r == nil {
+			continue
+		}
+		id := fmt.Sprintf("profile %s: %s t=%d speculative (controlled alpha %.2f)", o.Profile.Name, b.Model, b.Threads, GateAlpha)
+		for _, pt := range o.Profile.For(b.Shape) {
+			if pt.DecodeSpecTPSMin > 0 {
+				v := results.Median(r.TPS)
+				out = append(out, results.Gate{Name: id + " tok/s", Op: ">=", Target: pt.DecodeSpecTPSMin, Value: v, Passed: v >= pt.DecodeSpecTPSMin})
+			}
+			if pt.SpecSpeedupMin > 0 {
+				v := r.Speedup()
+				out = append(out, results.Gate{Name: id + " speed-up over plain decode", Op: ">=", Target: pt.SpecSpeedupMin, Value: v, Passed: v >= pt.SpecSpeedupMin})
+			}
+		}
+	}
+	return out
+}
