@@ -268,7 +268,22 @@ func bench(m *engine.Model, sm suite.Model, w suite.Workload, threads int, ph *p
 	if sm.Mock != nil {
 		shape = sm.Mock.Shape
 	}
-	return &results.Bench{Model: sm.Name, Shape: shape, Workload: w.Name, Threads: threads, Prompt: w.Prompt, Generate: w.Generate, Result: r}, nil
+	return &results.Bench{Model: sm.Name, Shape: shape, Workload: w.Name, Threads: threads, Prompt: w.Prompt, Generate: w.Generate, Result: r,
+		Identity: Identify(m, shape)}, nil
+}
+
+// Identify says what a model is, from its GGUF metadata, for profiles.
+func Identify(m *engine.Model, shape string) profile.Identity {
+	var params int64
+	for _, t := range m.File.Tensors {
+		params += int64(t.Elements())
+	}
+	ft, _ := m.File.Meta.UintOr("general.file_type", 0)
+	name := quant.FileType(ft).String()
+	if name == "" {
+		name = map[uint64]string{0: "f32", 1: "f16", 32: "bf16"}[ft]
+	}
+	return profile.Identity{Shape: shape, Arch: m.Config.Arch, Layers: m.Config.NLayer, Embd: m.Config.NEmbd, Params: params, FileType: name}
 }
 
 func logBench(log io.Writer, b *results.Bench) {
@@ -324,7 +339,10 @@ func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw map[int]flo
 		if o.Profile == nil {
 			continue
 		}
-		for _, pt := range o.Profile.For(b.Shape) {
+		for _, pt := range o.Profile.For(b.Identity) {
+			if !pt.InPhase(ph.Name) {
+				continue
+			}
 			pid := "profile " + o.Profile.Name + ": " + id
 			if ph.Gates("decode") && b.Generate > 0 {
 				if pt.DecodeTPSMin > 0 {
@@ -335,8 +353,8 @@ func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw map[int]flo
 				}
 			}
 			if ph.Gates("prefill") {
-				if pt.TTFTMsMax > 0 {
-					add(pid+" TTFT ms", "<=", pt.TTFTMsMax, ttft)
+				if pt.TTFTMsMax > 0 && b.Prompt == pt.TTFTPrompt {
+					add(pid+fmt.Sprintf(" TTFT ms (%d-token prompt)", b.Prompt), "<=", pt.TTFTMsMax, ttft)
 				}
 				if pt.PrefillOverDecodeMin > 0 && b.Generate > 0 {
 					add(pid+" prefill / decode speed", ">=", pt.PrefillOverDecodeMin, pre/dec)

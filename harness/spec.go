@@ -80,7 +80,8 @@ func specOne(tm, dm *engine.Model, sm suite.Model, draftPath string, w suite.Wor
 	if sm.Draft.Mock != nil {
 		draft = "mock " + sm.Draft.Mock.Shape + " " + sm.Draft.Mock.Type
 	}
-	return &results.SpecBench{Model: sm.Name, Shape: shape, Draft: draft, Threads: threads, Prompt: w.Prompt, Generate: w.Generate, Result: m}, nil
+	return &results.SpecBench{Model: sm.Name, Shape: shape, Draft: draft, Threads: threads, Prompt: w.Prompt, Generate: w.Generate, Result: m,
+		Identity: Identify(tm, shape)}, nil
 }
 
 func logSpec(log io.Writer, b *results.SpecBench) {
@@ -115,7 +116,10 @@ func specGates(ph *phases.Phase, specs []*results.SpecBench, o Options) []result
 			continue
 		}
 		id := fmt.Sprintf("profile %s: %s t=%d speculative (controlled alpha %.2f)", o.Profile.Name, b.Model, b.Threads, GateAlpha)
-		for _, pt := range o.Profile.For(b.Shape) {
+		for _, pt := range o.Profile.For(b.Identity) {
+			if !pt.InPhase(ph.Name) {
+				continue
+			}
 			if pt.DecodeSpecTPSMin > 0 {
 				v := results.Median(r.TPS)
 				out = append(out, results.Gate{Name: id + " tok/s", Op: ">=", Target: pt.DecodeSpecTPSMin, Value: v, Passed: v >= pt.DecodeSpecTPSMin})

@@ -28,9 +28,19 @@ type Match struct {
 	BrandContains []string `yaml:"brand_contains"`
 }
 
-// Target applies to models of one mock shape ("*": every model).
+// Target applies to models of one mock shape ("*": every model), or to
+// every model that is what Model describes, mock or real file: a real
+// Phi-4 Q4_K_M GGUF gets the Phi-4 targets.
 type Target struct {
 	ModelShape           string  `yaml:"model_shape"`
+	Model                *Model  `yaml:"model"`
+	// Phases limits the target to some checkpoints (default: every phase
+	// its kind of target applies to): the seed's ladder has a decode
+	// target per phase.
+	Phases []string `yaml:"phases"`
+	// TTFTPrompt is the prompt length TTFTMsMax is meant for; a TTFT
+	// target without one would judge a 512-token prompt by a chat's time.
+	TTFTPrompt int `yaml:"ttft_prompt"`
 	TTFTMsMax            float64 `yaml:"ttft_ms_max"`
 	DecodeTPSMin         float64 `yaml:"decode_tps_min"`
 	DecodeSpecTPSMin     float64 `yaml:"decode_spec_tps_min"`
@@ -39,6 +49,36 @@ type Target struct {
 	// SpecSpeedupMin is phase 7's effective decode over plain decode on
 	// the same target, at controlled acceptance harness.GateAlpha.
 	SpecSpeedupMin float64 `yaml:"spec_speedup_min"`
+}
+
+// Model describes a model by what it is, from its GGUF metadata. Zero
+// fields match anything.
+type Model struct {
+	Arch     string     `yaml:"arch"`      // general.architecture: llama, phi3
+	Layers   int        `yaml:"layers"`    // block count
+	Embd     int        `yaml:"embd"`      // embedding width
+	ParamsB  [2]float64 `yaml:"params_b"`  // parameter count range, billions
+	FileType string     `yaml:"file_type"` // q4_k_m, q8_0, ... (general.file_type)
+}
+
+// Identity is what a benchmarked model is.
+type Identity struct {
+	Shape    string `json:"shape,omitempty"` // mock shape, "" for a file
+	Arch     string `json:"arch"`
+	Layers   int    `json:"layers"`
+	Embd     int    `json:"embd"`
+	Params   int64  `json:"params"`
+	FileType string `json:"file_type"`
+}
+
+// Matches reports whether a model is what m describes.
+func (m *Model) Matches(id Identity) bool {
+	p := float64(id.Params) / 1e9
+	return (m.Arch == "" || strings.EqualFold(m.Arch, id.Arch)) &&
+		(m.Layers == 0 || m.Layers == id.Layers) &&
+		(m.Embd == 0 || m.Embd == id.Embd) &&
+		(m.ParamsB == [2]float64{} || (p >= m.ParamsB[0] && p <= m.ParamsB[1])) &&
+		(m.FileType == "" || strings.EqualFold(m.FileType, id.FileType))
 }
 
 // LoadDir reads every profile in dir.
@@ -104,9 +144,18 @@ func Parse(data []byte, path string) (*Profile, error) {
 	if p.Name == "" || len(p.Targets) == 0 {
 		return nil, fmt.Errorf("profile %s: name and targets are required", path)
 	}
-	for _, t := range p.Targets {
-		if t.ModelShape == "" || t.DecodeBWFractionMin < 0 || t.DecodeBWFractionMin > 1 {
-			return nil, fmt.Errorf("profile %s: every target needs model_shape, and decode_bw_fraction_min in 0..1", path)
+	for i, t := range p.Targets {
+		if (t.ModelShape == "") == (t.Model == nil) {
+			return nil, fmt.Errorf("profile %s: target %d needs exactly one of model_shape and model", path, i)
+		}
+		if t.DecodeBWFractionMin < 0 || t.DecodeBWFractionMin > 1 {
+			return nil, fmt.Errorf("profile %s: target %d: decode_bw_fraction_min must be in 0..1", path, i)
+		}
+		if t.TTFTMsMax > 0 && t.TTFTPrompt <= 0 {
+			return nil, fmt.Errorf("profile %s: target %d: ttft_ms_max needs ttft_prompt (the prompt length it is for)", path, i)
+		}
+		if m := t.Model; m != nil && (m.ParamsB[0] < 0 || m.ParamsB[1] < m.ParamsB[0]) {
+			return nil, fmt.Errorf("profile %s: target %d: params_b must be [low, high] billions", path, i)
 		}
 	}
 	p.File = path
@@ -139,13 +188,30 @@ func Choose(ps []*Profile, name, brand string) (*Profile, string, error) {
 	return nil, "", fmt.Errorf("no profile matches CPU %q and there is no generic profile", brand)
 }
 
-// For returns the targets that apply to a model shape ("" for GGUF files).
-func (p *Profile) For(shape string) []Target {
+// For returns the targets that apply to a model: by its mock shape's
+// name, or by what it is.
+func (p *Profile) For(id Identity) []Target {
 	var out []Target
 	for _, t := range p.Targets {
-		if t.ModelShape == "*" || (shape != "" && t.ModelShape == shape) {
+		switch {
+		case t.Model != nil && t.Model.Matches(id):
+			out = append(out, t)
+		case t.ModelShape == "*" || (id.Shape != "" && t.ModelShape == id.Shape):
 			out = append(out, t)
 		}
 	}
 	return out
+}
+
+// InPhase reports whether the target applies to a phase.
+func (t *Target) InPhase(phase string) bool {
+	if len(t.Phases) == 0 {
+		return true
+	}
+	for _, p := range t.Phases {
+		if p == phase {
+			return true
+		}
+	}
+	return false
 }

@@ -15,6 +15,7 @@ import (
 
 	"asdsl-bench/harness/gate"
 	"asdsl-bench/harness/measure"
+	"asdsl-bench/harness/profile"
 )
 
 // Run is one invocation of the harness.
@@ -76,6 +77,7 @@ type SpecBench struct {
 	Prompt   int                      `json:"prompt"`
 	Generate int                      `json:"generate"`
 	Result   *measure.SpecMeasurement `json:"result"`
+	Identity profile.Identity         `json:"identity"`
 }
 
 // At returns the result at an acceptance probability (nil if absent).
@@ -105,6 +107,9 @@ type Bench struct {
 	Generate int             `json:"generate"`
 	Result   *measure.Result `json:"result"`
 	Anchor   []AnchorResult  `json:"anchor,omitempty"`
+	// Identity is what the model is (from its GGUF metadata): profiles
+	// choose their targets by it, so a real file gets its shape's targets.
+	Identity profile.Identity `json:"identity"`
 }
 
 // AnchorResult is an external engine's figure on the same model.
