@@ -32,15 +32,15 @@ type Match struct {
 // every model that is what Model describes, mock or real file: a real
 // Phi-4 Q4_K_M GGUF gets the Phi-4 targets.
 type Target struct {
-	ModelShape           string  `yaml:"model_shape"`
-	Model                *Model  `yaml:"model"`
+	ModelShape string `yaml:"model_shape"`
+	Model      *Model `yaml:"model"`
 	// Phases limits the target to some checkpoints (default: every phase
 	// its kind of target applies to): the seed's ladder has a decode
 	// target per phase.
 	Phases []string `yaml:"phases"`
 	// TTFTPrompt is the prompt length TTFTMsMax is meant for; a TTFT
 	// target without one would judge a 512-token prompt by a chat's time.
-	TTFTPrompt int `yaml:"ttft_prompt"`
+	TTFTPrompt           int     `yaml:"ttft_prompt"`
 	TTFTMsMax            float64 `yaml:"ttft_ms_max"`
 	DecodeTPSMin         float64 `yaml:"decode_tps_min"`
 	DecodeSpecTPSMin     float64 `yaml:"decode_spec_tps_min"`
