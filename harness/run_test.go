@@ -4,6 +4,7 @@ import (
 	"asdsl-bench/phases"
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -119,5 +120,44 @@ targets:
 	// Comparing a run with itself finds no regression.
 	if r := results.Regressions(results.Compare(back, back, 0.05), 0.1); len(r) != 0 {
 		t.Fatalf("self-comparison regressed: %+v", r)
+	}
+}
+
+// A run rewrites the tracked report index under its output directory;
+// that must not make the next run's commit "dirty". Changes elsewhere do.
+func TestGitCommitIgnoresTheOutputDirectory(t *testing.T) {
+	dir := t.TempDir()
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	os.MkdirAll(filepath.Join(dir, "reports"), 0o755)
+	os.WriteFile(filepath.Join(dir, "reports", "README.md"), []byte("index\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "code.go"), []byte("package x\n"), 0o644)
+	git("init", "-q")
+	git("add", ".")
+	git("commit", "-qm", "init")
+	t.Chdir(dir)
+	if _, dirty := gitCommit("reports"); dirty {
+		t.Fatal("a clean tree is dirty")
+	}
+	os.WriteFile(filepath.Join(dir, "reports", "README.md"), []byte("index, rewritten by a run\n"), 0o644)
+	if _, dirty := gitCommit("reports"); dirty {
+		t.Fatal("the rewritten report index made the tree dirty")
+	}
+	if _, dirty := gitCommit(filepath.Join(dir, "reports")); dirty {
+		t.Fatal("an absolute --out inside the repository is not excluded")
+	}
+	if _, dirty := gitCommit(""); !dirty {
+		t.Fatal("without an output directory the index change is a change")
+	}
+	os.WriteFile(filepath.Join(dir, "code.go"), []byte("package y\n"), 0o644)
+	if _, dirty := gitCommit("reports"); !dirty {
+		t.Fatal("a code change is not dirty")
 	}
 }
