@@ -70,7 +70,7 @@ func Execute(o Options) (*results.Run, error) {
 	// The kernels the process chose: the best this CPU runs, or the one
 	// ASDSL_ISA names (phases that pin an ISA, like phase 1, override it).
 	best := kernels.Active().ISA
-	run.Machine = results.Machine{CPU: cpu.Brand, Features: cpu.Features, ISA: best, Topology: topo.Summary(), ReadGBs: map[int]float64{}}
+	run.Machine = results.Machine{CPU: cpu.Brand, Features: cpu.Features, ISA: best, Topology: topo.Summary(), Hybrid: topo.Hybrid(), ReadGBs: map[int]float64{}}
 	fmt.Fprintf(log, "machine: %s; %s; kernels %s\n", cpu.Brand, topo.Summary(), best)
 
 	// Thread counts: 0 means one per P-core.

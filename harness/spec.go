@@ -80,7 +80,7 @@ func specOne(tm, dm *engine.Model, sm suite.Model, draftPath string, w suite.Wor
 	if sm.Draft.Mock != nil {
 		draft = "mock " + sm.Draft.Mock.Shape + " " + sm.Draft.Mock.Type
 	}
-	return &results.SpecBench{Model: sm.Name, Shape: shape, Draft: draft, Threads: threads, Prompt: w.Prompt, Generate: w.Generate, Result: m,
+	return &results.SpecBench{Model: sm.Name, Shape: shape, Draft: draft, Workload: w.Name, Threads: threads, Prompt: w.Prompt, Generate: w.Generate, Result: m,
 		Identity: Identify(tm, shape)}, nil
 }
 

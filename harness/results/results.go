@@ -49,6 +49,7 @@ type Machine struct {
 	Features []string        `json:"features"`
 	ISA      string          `json:"isa"`
 	Topology string          `json:"topology"`
+	Hybrid   bool            `json:"hybrid"`   // P- and E-cores (or LP E-cores)
 	ReadGBs  map[int]float64 `json:"read_gbs"` // measured read bandwidth per thread count
 }
 
@@ -73,6 +74,7 @@ type SpecBench struct {
 	Model    string                   `json:"model"`
 	Shape    string                   `json:"shape"`
 	Draft    string                   `json:"draft"`
+	Workload string                   `json:"workload"`
 	Threads  int                      `json:"threads"`
 	Prompt   int                      `json:"prompt"`
 	Generate int                      `json:"generate"`
