@@ -95,6 +95,7 @@ func Run(c Config) (*Result, error) {
 	if log == nil {
 		log = io.Discard
 	}
+	tty := isTerminal(log) // a progress line redrawn in place; a log file gets lines
 	res := &Result{Baseline: c.Baseline.Name, Candidate: c.Candidate.Name, Reps: c.Reps, Rules: c.Rules}
 	total, done := 2*c.Reps*len(c.Cases), 0
 	for _, cs := range c.Cases {
@@ -118,13 +119,20 @@ func Run(c Config) (*Result, error) {
 					obs[side][k] = append(obs[side][k], v)
 				}
 				done++
-				fmt.Fprintf(log, "\rgate: %s: sample %d/%d", cs.Label, done, total)
+				switch {
+				case tty:
+					fmt.Fprintf(log, "\rgate: %s: sample %d/%d", cs.Label, done, total)
+				case done%4 == 0 || done == total:
+					fmt.Fprintf(log, "gate: %s: sample %d/%d\n", cs.Label, done, total)
+				}
 				if c.AfterSample != nil {
 					c.AfterSample(done, total)
 				}
 			}
 		}
-		fmt.Fprintln(log)
+		if tty {
+			fmt.Fprintln(log)
+		}
 		cr := CaseResult{Case: cs}
 		for _, m := range []struct {
 			name   string
@@ -197,4 +205,13 @@ func lastLine(s string) string {
 		s = s[:300] + "..."
 	}
 	return s
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
