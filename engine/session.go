@@ -132,6 +132,17 @@ func (s *Session) CacheType() string {
 	return "f32"
 }
 
+// KVBytesPerToken is what one position of context costs in the cache,
+// keys and values over every layer: 4 bytes per value in the f32 cache,
+// 34 per 32 (Q8_0 blocks: fp16 scale and 32 int8) in the q8_0 cache.
+func (s *Session) KVBytesPerToken() int64 {
+	vals := int64(2 * s.m.Config.NLayer * s.m.Config.KVDim())
+	if s.CacheType() == "q8_0" {
+		return vals / 32 * 34
+	}
+	return vals * 4
+}
+
 // Close stops the session's threads.
 func (s *Session) Close() { s.e.pool.Close() }
 

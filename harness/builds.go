@@ -59,6 +59,9 @@ func CompareBuilds(c BuildComparison) (*gate.Result, error) {
 			return nil, err
 		}
 		for _, w := range c.Suite.Workloads {
+			if w.Depth > 0 {
+				continue // bench of older builds has no depth; A/B from an empty context
+			}
 			for _, t := range c.Suite.Threads {
 				th := fmt.Sprint(t)
 				if t == 0 {

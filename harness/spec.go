@@ -39,6 +39,9 @@ func benchSpeculative(ph *phases.Phase, models map[string]*engine.Model, threads
 			return nil, fmt.Errorf("model %s: draft: %w", sm.Name, err)
 		}
 		for _, w := range o.Suite.Workloads {
+			if !w.UsedIn(ph.Name) || w.Depth > 0 {
+				continue // speculation is measured from an empty context
+			}
 			for _, t := range slices.Sorted(maps.Keys(threads)) {
 				sb, err := specOne(models[sm.Name], dm, sm, path, w, t, ph, o)
 				if err != nil {

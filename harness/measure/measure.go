@@ -40,8 +40,11 @@ type Sample struct {
 // Result is every repetition plus what was observed around them.
 type Result struct {
 	Samples     []Sample `json:"samples"`
-	WeightBytes int64    `json:"weight_bytes"`   // read per decoded token
-	PeakRSS     int64    `json:"peak_rss_bytes"` // high-water mark during this bench (where the OS can reset it)
+	WeightBytes int64    `json:"weight_bytes"` // read per decoded token
+	// KVBytesPerToken is one position's keys and values over all layers
+	// in the session's cache format.
+	KVBytesPerToken int64 `json:"kv_bytes_per_token"`
+	PeakRSS         int64 `json:"peak_rss_bytes"` // high-water mark during this bench (where the OS can reset it)
 	// Shares of all CPUs' time during the repetitions: the math threads,
 	// the whole process (math threads, the runtime, the prefetch thread),
 	// and every other process plus steal. Side by side they say whether
@@ -60,8 +63,10 @@ type Result struct {
 // Options of a measurement.
 type Options struct {
 	Prompt, Generate int
-	Reps, Warmup     int
-	Seed             uint64
+	// Depth tokens of context are evaluated before the prompt, untimed.
+	Depth        int
+	Reps, Warmup int
+	Seed         uint64
 	// Slowdown multiplies every measured duration by waiting, after each
 	// timed step, for (Slowdown-1) times its length. Test-only: it is how
 	// the gate's tests show that a real 2x regression is caught.
@@ -76,7 +81,11 @@ func Run(s *engine.Session, o Options) (*Result, error) {
 	for i := range prompt {
 		prompt[i] = int32(rng.IntN(m.Config.NVocab))
 	}
-	res := &Result{WeightBytes: m.WeightBytes()}
+	depth := make([]int32, o.Depth)
+	for i := range depth {
+		depth[i] = int32(rng.IntN(m.Config.NVocab))
+	}
+	res := &Result{WeightBytes: m.WeightBytes(), KVBytesPerToken: s.KVBytesPerToken()}
 	var tids []int
 	res.Pinned = map[int]int{}
 	for _, w := range s.Workers() {
@@ -89,6 +98,11 @@ func Run(s *engine.Session, o Options) (*Result, error) {
 	}
 	one := func() (Sample, error) {
 		s.Reset()
+		if len(depth) > 0 {
+			if _, err := s.Eval(depth, false); err != nil {
+				return Sample{}, err
+			}
+		}
 		load0, errLoad := hostload.Take()
 		own0 := hostload.SelfCPU()
 		t0 := time.Now()

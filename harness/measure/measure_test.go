@@ -103,3 +103,38 @@ func TestPeakRSSIsPerBenchAndSharesAddUp(t *testing.T) {
 		}
 	}
 }
+
+// Depth fills the context before each repetition's prompt (untimed), as
+// llama-bench's -d; the cache's bytes per position follow its format.
+func TestRunAtDepth(t *testing.T) {
+	m, err := engine.Load(testutil.Golden(t, "llama-Q4_K_M.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, f := range []engine.Features{{}, {NoFlash: true}} {
+		s, err := m.NewSession(engine.SessionOptions{Context: 128, Threads: 1, Features: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := Run(s, Options{Prompt: 8, Generate: 4, Depth: 100, Reps: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Pos() != 100+8+4 {
+			t.Fatalf("after a run at depth 100: position %d, want 112", s.Pos())
+		}
+		c := m.Config
+		want := int64(2*c.NLayer*c.KVDim()) * 4
+		if s.CacheType() == "q8_0" {
+			want = int64(2*c.NLayer*c.KVDim()) / 32 * 34
+		}
+		if r.KVBytesPerToken != want {
+			t.Fatalf("%s cache: %d bytes per position, want %d", s.CacheType(), r.KVBytesPerToken, want)
+		}
+		if _, err := Run(s, Options{Prompt: 8, Generate: 4, Depth: 200, Reps: 1}); err == nil {
+			t.Fatal("a depth past the context was accepted")
+		}
+		s.Close()
+	}
+}

@@ -209,8 +209,12 @@ func writeBench(w io.Writer, b *results.Bench) {
 	if b.Result == nil {
 		return
 	}
-	fmt.Fprintf(w, "**%s / %s, %d thread(s)** (prompt %d, generate %d, %d repetitions; peak RSS %.0f MiB)\n\n",
-		b.Model, b.Workload, b.Threads, b.Prompt, b.Generate, len(b.Result.Samples), float64(b.Result.PeakRSS)/(1<<20))
+	depth := ""
+	if b.Depth > 0 {
+		depth = fmt.Sprintf(" after %d tokens of context", b.Depth)
+	}
+	fmt.Fprintf(w, "**%s / %s, %d thread(s)** (prompt %d, generate %d%s, %d repetitions; peak RSS %.0f MiB; KV cache %.1f KiB per token)\n\n",
+		b.Model, b.Workload, b.Threads, b.Prompt, b.Generate, depth, len(b.Result.Samples), float64(b.Result.PeakRSS)/(1<<20), float64(b.Result.KVBytesPerToken)/1024)
 	var cores []string
 	for _, id := range slices.Sorted(maps.Keys(b.Result.CoreBusy)) {
 		cores = append(cores, fmt.Sprintf("cpu%d %.0f%%", id, 100*b.Result.CoreBusy[id]))

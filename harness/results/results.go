@@ -107,6 +107,7 @@ type Bench struct {
 	Threads  int             `json:"threads"`
 	Prompt   int             `json:"prompt"`
 	Generate int             `json:"generate"`
+	Depth    int             `json:"depth,omitempty"` // context filled before the prompt, untimed
 	Result   *measure.Result `json:"result"`
 	Anchor   []AnchorResult  `json:"anchor,omitempty"`
 	// Identity is what the model is (from its GGUF metadata): profiles
@@ -154,10 +155,22 @@ func (b *Bench) Metrics() map[string][]float64 {
 			m["decode-tok/s"] = append(m["decode-tok/s"], s.DecodeTPS)
 			m["token-ms-p50"] = append(m["token-ms-p50"], s.P50ms)
 			m["token-ms-p90"] = append(m["token-ms-p90"], s.P90ms)
-			m["decode-GB/s"] = append(m["decode-GB/s"], s.DecodeTPS*float64(b.Result.WeightBytes)/1e9)
+			m["decode-GB/s"] = append(m["decode-GB/s"], s.DecodeTPS*float64(b.DecodeBytes())/1e9)
 		}
 	}
 	return m
+}
+
+// DecodeBytes is what one decoded token reads: every weight once, and
+// the keys and values of every position before it (on average the
+// depth, the prompt and half the generated tokens), which at depth is
+// no longer negligible (TinyLlama's f32 cache: 45 KB per position).
+func (b *Bench) DecodeBytes() int64 {
+	if b.Result == nil {
+		return 0
+	}
+	ctx := int64(b.Depth + b.Prompt + b.Generate/2)
+	return b.Result.WeightBytes + ctx*b.Result.KVBytesPerToken
 }
 
 // Median of a sample; NaN for an empty one.

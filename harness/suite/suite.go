@@ -87,6 +87,25 @@ type Workload struct {
 	Name     string `yaml:"name"`
 	Prompt   int    `yaml:"prompt"`
 	Generate int    `yaml:"generate"`
+	// Depth is context filled before the prompt and not timed, as
+	// llama-bench's -d: decode at depth is where attention and the KV
+	// cache's format matter (phase 5).
+	Depth int `yaml:"depth"`
+	// Phases restricts the workload to some phases (default: all).
+	Phases []string `yaml:"phases"`
+}
+
+// UsedIn reports whether the workload runs in a phase.
+func (w *Workload) UsedIn(phase string) bool {
+	if len(w.Phases) == 0 {
+		return true
+	}
+	for _, p := range w.Phases {
+		if p == phase || p == "all" {
+			return true
+		}
+	}
+	return false
 }
 
 // Targets are the gates every benchmark of the suite must meet. Zero
@@ -327,6 +346,14 @@ func (s *Suite) validate(l *locator) error {
 		}
 		if w.Generate < 0 || w.Generate > 1<<20 {
 			return l.errf(p("workloads", i, "generate"), "workload %q: generate must be 0..1048576 tokens, got %d", w.Name, w.Generate)
+		}
+		if w.Depth < 0 || w.Depth > 1<<20 {
+			return l.errf(p("workloads", i, "depth"), "workload %q: depth must be 0..1048576 tokens, got %d", w.Name, w.Depth)
+		}
+		for j, ph := range w.Phases {
+			if ph != "all" && !knownPhases[ph] {
+				return l.errf(p("workloads", i, "phases", j), "workload %q: unknown phase %q", w.Name, ph)
+			}
 		}
 	}
 	for i, t := range s.Threads {
