@@ -58,8 +58,11 @@ func benchSpeculative(ph *phases.Phase, models map[string]*engine.Model, threads
 }
 
 func specOne(tm, dm *engine.Model, sm suite.Model, draftPath string, w suite.Workload, threads int, ph *phases.Phase, o Options) (*results.SpecBench, error) {
-	k := o.Suite.Speculative.K
-	ctx := w.Prompt + w.Generate + k + 1
+	k, gen := o.Suite.Speculative.K, o.Suite.Speculative.Generate
+	ctx := w.Prompt + gen + k + 1
+	if ctx > tm.Config.NCtx || ctx > dm.Config.NCtx {
+		return nil, fmt.Errorf("prompt %d + %d speculative tokens + k needs %d positions; the contexts are %d and %d (lower speculative.generate)", w.Prompt, gen, ctx, tm.Config.NCtx, dm.Config.NCtx)
+	}
 	ts, err := tm.NewSession(engine.SessionOptions{Context: ctx, Threads: threads, Features: ph.Features})
 	if err != nil {
 		return nil, err
@@ -70,7 +73,7 @@ func specOne(tm, dm *engine.Model, sm suite.Model, draftPath string, w suite.Wor
 		return nil, err
 	}
 	defer ds.Close()
-	m, err := measure.Speculative(ts, ds, measure.SpecOptions{Prompt: w.Prompt, Generate: w.Generate, K: k,
+	m, err := measure.Speculative(ts, ds, measure.SpecOptions{Prompt: w.Prompt, Generate: gen, K: k,
 		Alphas: o.Suite.Speculative.Alphas, Reps: o.Suite.Repetitions, Seed: 1})
 	if err != nil {
 		return nil, err
@@ -83,7 +86,7 @@ func specOne(tm, dm *engine.Model, sm suite.Model, draftPath string, w suite.Wor
 	if sm.Draft.Mock != nil {
 		draft = "mock " + sm.Draft.Mock.Shape + " " + sm.Draft.Mock.Type
 	}
-	return &results.SpecBench{Model: sm.Name, Shape: shape, Draft: draft, Workload: w.Name, Threads: threads, Prompt: w.Prompt, Generate: w.Generate, Result: m,
+	return &results.SpecBench{Model: sm.Name, Shape: shape, Draft: draft, Workload: w.Name, Threads: threads, Prompt: w.Prompt, Generate: gen, Result: m,
 		Identity: Identify(tm, shape)}, nil
 }
 

@@ -83,3 +83,27 @@ func TestGateVerdict(t *testing.T) {
 		}
 	}
 }
+
+// A suite may name its profile (the seed suite: the Alder Lake one);
+// --profile overrides it; an unknown name is an error at its line.
+func TestChooseProfileFromSuite(t *testing.T) {
+	profs, err := loadProfiles("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := loadSuite("seed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, why, err := chooseProfile(profs, "", s)
+	if err != nil || p.Name != "alderlake-i7-phi4" || !strings.Contains(why, "suite seed") {
+		t.Fatalf("%v %q %v", p, why, err)
+	}
+	if p, _, err := chooseProfile(profs, "generic", s); err != nil || p.Name != "generic" {
+		t.Fatalf("--profile generic: %v %v", p, err)
+	}
+	s.Profile = "no-such-profile"
+	if _, _, err := chooseProfile(profs, "", s); err == nil || !strings.Contains(err.Error(), "seed") {
+		t.Fatalf("unknown suite profile: %v", err)
+	}
+}

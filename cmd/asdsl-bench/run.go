@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -32,7 +33,7 @@ func addRunFlags(fs interface {
 	Int(string, int, string) *int
 }, defSuite string) runFlags {
 	return runFlags{
-		suite:    fs.String("suite", defSuite, "suite file, or the name of a built-in suite (default, gate, full-7b)"),
+		suite:    fs.String("suite", defSuite, "suite file, or the name of a built-in suite (default, gate, full-7b, seed)"),
 		profile:  fs.String("profile", "", "machine profile name (default: chosen from the CPU; see configs/)"),
 		baseline: fs.String("baseline", "", "run record (.json) to compare against, or \"latest\" for the newest stored run of the suite"),
 		out:      fs.String("out", "reports", "directory for run records (runs/) and reports"),
@@ -63,7 +64,7 @@ func runCommand(args []string) error {
 	if err != nil {
 		return err
 	}
-	prof, why, err := profile.Choose(profs, *rf.profile, machine.DetectCPU().Brand)
+	prof, why, err := chooseProfile(profs, *rf.profile, s)
 	if err != nil {
 		return usageError{err}
 	}
@@ -101,6 +102,7 @@ func runCommand(args []string) error {
 		fmt.Fprintf(os.Stderr, "warning: the report index was not updated: %v\n", err)
 	}
 	printSummary(run)
+	printTargets(os.Stdout, run)
 	fmt.Fprintf(os.Stderr, "results: %s (and .bench for benchstat); report: %s\n", jsonPath, rep)
 	if !run.Passed {
 		return exitError{code: 1, msg: "some gates failed (see the summary and the report)"}
@@ -163,7 +165,7 @@ func loadSuite(s string) (*suite.Suite, error) {
 	}
 	data, err := fs.ReadFile(suites.Files, strings.TrimSuffix(s, ".yaml")+".yaml")
 	if err != nil {
-		return nil, usagef("suite %q is neither a file nor a built-in suite (default, gate, full-7b)", s)
+		return nil, usagef("suite %q is neither a file nor a built-in suite (default, gate, full-7b, seed)", s)
 	}
 	return suite.Parse(data, "built-in "+s)
 }
@@ -270,4 +272,47 @@ func runReport(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "wrote %d reports and %s\n", len(runs), filepath.Join(*out, "README.md"))
 	return nil
+}
+
+// chooseProfile: --profile, else the suite's profile, else the one the
+// CPU matches.
+func chooseProfile(profs []*profile.Profile, flagName string, s *suite.Suite) (*profile.Profile, string, error) {
+	if flagName == "" && s.Profile != "" {
+		p, _, err := profile.Choose(profs, s.Profile, "")
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", s.Where("profile"), err)
+		}
+		return p, "named by suite " + s.Name, nil
+	}
+	return profile.Choose(profs, flagName, machine.DetectCPU().Brand)
+}
+
+// printTargets is the profile's targets, phase by phase: what the
+// profile asks, what was measured, the verdict. For the seed suite this
+// is the seed's table.
+func printTargets(w io.Writer, r *results.Run) {
+	var rows [][]string
+	for _, p := range r.Phases {
+		for _, g := range p.Gates {
+			if !strings.HasPrefix(g.Name, "profile ") {
+				continue
+			}
+			v := "PASS"
+			switch {
+			case g.Inconclusive:
+				v = "inconclusive"
+			case !g.Passed:
+				v = "FAIL"
+			}
+			name := g.Name[strings.Index(g.Name, ": ")+2:]
+			rows = append(rows, []string{p.Name, name, fmt.Sprintf("%s %.4g", g.Op, g.Target), fmt.Sprintf("%.4g", g.Value), v})
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nprofile %s targets:\n%-8s %-72s %-12s %-10s %s\n", r.Profile, "phase", "target", "wants", "measured", "verdict")
+	for _, row := range rows {
+		fmt.Fprintf(w, "%-8s %-72s %-12s %-10s %s\n", row[0], row[1], row[2], row[3], row[4])
+	}
 }

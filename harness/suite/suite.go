@@ -29,6 +29,9 @@ type Suite struct {
 	Regression  Regression  `yaml:"regression"`
 	Anchor      *Anchor     `yaml:"anchor"`
 	Speculative Speculative `yaml:"speculative"`
+	// Profile names the machine profile whose targets the suite is for
+	// (the seed suite: the Alder Lake profile); --profile overrides it.
+	Profile string `yaml:"profile"`
 
 	loc *locator // where each key is, for errors found after parsing
 }
@@ -60,6 +63,10 @@ type Draft struct {
 type Speculative struct {
 	K      int       `yaml:"k"`      // draft length (default 4)
 	Alphas []float64 `yaml:"alphas"` // acceptance probabilities (default 0.65, 0.7, 0.8)
+	// Generate is the tokens each speculative run decodes (default 64):
+	// a chat workload's 8 or 16 are two or three rounds, too few for the
+	// acceptance to settle near alpha.
+	Generate int `yaml:"generate"`
 }
 
 // UsedIn reports whether the model takes part in a phase.
@@ -221,6 +228,9 @@ func (s *Suite) defaults() {
 	}
 	if !has("speculative", "k") {
 		s.Speculative.K = 4
+	}
+	if !has("speculative", "generate") {
+		s.Speculative.Generate = 64
 	}
 	if !has("speculative", "alphas") {
 		s.Speculative.Alphas = []float64{0.65, 0.7, 0.8}
@@ -401,6 +411,9 @@ func (s *Suite) validate(l *locator) error {
 	}
 	if k := s.Speculative.K; k < 1 || k > 16 {
 		return l.errf(p("speculative", "k"), "speculative.k (draft length) must be 1..16, got %d", k)
+	}
+	if g := s.Speculative.Generate; g < 1 || g > 1<<16 {
+		return l.errf(p("speculative", "generate"), "speculative.generate must be 1..65536, got %d", g)
 	}
 	for i, a := range s.Speculative.Alphas {
 		if a < 0 || a >= 1 || a != a {
