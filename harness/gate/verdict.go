@@ -13,9 +13,10 @@ package gate
 import (
 	"fmt"
 	"math"
-	"sort"
 
 	"golang.org/x/perf/benchmath"
+
+	"asdsl-bench/internal/stats"
 )
 
 // Verdict is the gate's answer.
@@ -127,18 +128,6 @@ func mwP(a, b []float64, alpha float64) float64 {
 	return benchmath.AssumeNothing.Compare(benchmath.NewSample(a, &th), benchmath.NewSample(b, &th)).P
 }
 
-func median(x []float64) float64 {
-	if len(x) == 0 {
-		return math.NaN()
-	}
-	s := append([]float64(nil), x...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 // worse is the change from a to b in the bad direction.
 func worse(a, b float64, higherIsBetter bool) float64 {
 	if a == 0 || math.IsNaN(a) || math.IsNaN(b) {
@@ -245,7 +234,7 @@ func normalized(o []Obs, higherIsBetter bool) []float64 {
 func Judge(metric string, higherIsBetter bool, base, cand []Obs, r Rules) Judgement {
 	j := Judgement{Metric: metric, HigherIsBetter: higherIsBetter, Base: base, Cand: cand}
 	bv, cv := values(base), values(cand)
-	j.BaseMedian, j.CandMedian = median(bv), median(cv)
+	j.BaseMedian, j.CandMedian = stats.Median(bv), stats.Median(cv)
 	j.Worse = worse(j.BaseMedian, j.CandMedian, higherIsBetter)
 	j.P = mwP(bv, cv, r.Alpha)
 	for _, o := range append(append([]Obs(nil), base...), cand...) {
@@ -265,7 +254,7 @@ func Judge(metric string, higherIsBetter bool, base, cand []Obs, r Rules) Judgem
 		if len(a) == 0 || len(b) == 0 || MinP(len(a), len(b)) >= r.Alpha {
 			return false
 		}
-		return worse(median(a), median(b), higherIsBetter) >= r.MaxSlowdown && mwP(a, b, r.Alpha) < r.Alpha
+		return worse(stats.Median(a), stats.Median(b), higherIsBetter) >= r.MaxSlowdown && mwP(a, b, r.Alpha) < r.Alpha
 	}
 	if slower(bv, cv) {
 		switch {

@@ -11,16 +11,7 @@ import (
 )
 
 func TestRunRecordsEverything(t *testing.T) {
-	m, err := engine.Load(testutil.Golden(t, "llama-Q4_K_M.gguf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	s, err := m.NewSession(engine.SessionOptions{Context: 64, Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := goldenSession(t)
 	// Long enough (~0.1 s) that /proc/stat's 10 ms ticks see the cores
 	// busy: per-core usage is a difference of tick counts.
 	r, err := Run(s, Options{Prompt: 16, Generate: 47, Reps: 5, Warmup: 1})
@@ -72,16 +63,7 @@ func TestSlowdownSwitch(t *testing.T) {
 // returned to the OS) must not show in its peak, where the OS lets the
 // high-water mark be reset. And the CPU shares add up.
 func TestPeakRSSIsPerBenchAndSharesAddUp(t *testing.T) {
-	m, err := engine.Load(testutil.Golden(t, "llama-Q4_K_M.gguf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	s, err := m.NewSession(engine.SessionOptions{Context: 64, Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := goldenSession(t)
 	big := make([]byte, 256<<20)
 	for i := 0; i < len(big); i += 4096 {
 		big[i] = 1
@@ -137,4 +119,21 @@ func TestRunAtDepth(t *testing.T) {
 		}
 		s.Close()
 	}
+}
+
+// goldenSession is a 2-thread session on the golden Q4_K_M fixture,
+// closed with the test.
+func goldenSession(t *testing.T) *engine.Session {
+	t.Helper()
+	m, err := engine.Load(testutil.Golden(t, "llama-Q4_K_M.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	s, err := m.NewSession(engine.SessionOptions{Context: 64, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
 }

@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
 	"time"
 
 	"asdsl-bench/engine"
+
+	"asdsl-bench/internal/stats"
 )
 
 // Speculative decoding's speed on mock models (phase 7). A mock draft
@@ -69,7 +70,7 @@ type SpecMeasurement struct {
 }
 
 // Median speed-up of a result over plain decoding.
-func (r SpecResult) Speedup() float64 { return median(r.TPS) / median(r.PlainTPS) }
+func (r SpecResult) Speedup() float64 { return stats.Median(r.TPS) / stats.Median(r.PlainTPS) }
 
 // Speculative measures controlled-acceptance speculation for each alpha.
 // target and draft must share the vocabulary.
@@ -273,23 +274,11 @@ func verifyCurve(s *engine.Session, prompt []int32, maxT int) ([]float64, error)
 				ts = append(ts, time.Since(t0).Seconds())
 			}
 		}
-		ms[T-1] = median(ts)
+		ms[T-1] = stats.Median(ts)
 	}
 	curve := make([]float64, maxT)
 	for i := range ms {
 		curve[i] = ms[i] / ms[0]
 	}
 	return curve, nil
-}
-
-func median(x []float64) float64 {
-	if len(x) == 0 {
-		return math.NaN()
-	}
-	y := append([]float64(nil), x...)
-	sort.Float64s(y)
-	if len(y)%2 == 1 {
-		return y[len(y)/2]
-	}
-	return (y[len(y)/2-1] + y[len(y)/2]) / 2
 }

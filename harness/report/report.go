@@ -92,8 +92,7 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 	if chart != "" {
 		fmt.Fprintf(w, "![decode and prefill speed per phase](%s)\n\n", chart)
 	}
-	base, prev := map[string]float64{}, map[string]float64{}         // decode tok/s
-	baseTTFT, prevTTFT := map[string]float64{}, map[string]float64{} // TTFT ms
+	decLadder, ttftLadder := newLadder(true), newLadder(false)
 	var rows [][]any
 	for _, p := range r.Phases {
 		if !p.Implemented {
@@ -110,31 +109,12 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 			key := fmt.Sprintf("%s/%s t=%d", b.Model, b.Workload, b.Threads)
 			ms := b.Metrics()
 			dec := results.Median(ms["decode-tok/s"])
-			vs0, vsPrev := "-", "-"
-			if v, ok := base[key]; ok && v > 0 {
-				vs0 = fmt.Sprintf("%.2fx", dec/v)
-			} else {
-				base[key] = dec
-			}
-			if v, ok := prev[key]; ok && v > 0 {
-				vsPrev = fmt.Sprintf("%.2fx", dec/v)
-			}
-			prev[key] = dec
-			ttft := results.Median(ms["ttft-ms"])
-			tvs0, tvsPrev := "-", "-"
-			if v, ok := baseTTFT[key]; ok && ttft > 0 {
-				tvs0 = fmt.Sprintf("%.2fx", v/ttft)
-			} else {
-				baseTTFT[key] = ttft
-			}
-			if v, ok := prevTTFT[key]; ok && ttft > 0 {
-				tvsPrev = fmt.Sprintf("%.2fx", v/ttft)
-			}
-			prevTTFT[key] = ttft
+			decVs := decLadder.step(key, dec)
+			ttftVs := ttftLadder.step(key, results.Median(ms["ttft-ms"]))
 			frac := results.Median(ms["decode-GB/s"]) / r.Machine.ReadGBs[b.Threads]
 			rows = append(rows, []any{p.Name, key, verdict(p.Passed), fmt.Sprintf("%d/%d", checks, len(p.Checks)),
 				fmt.Sprintf("%.1f", results.Median(ms["ttft-ms"])), fmt.Sprintf("%.1f", results.Median(ms["prefill-tok/s"])),
-				fmt.Sprintf("%.2f", dec), fmt.Sprintf("%s / %s", vs0, vsPrev), fmt.Sprintf("%s / %s", tvs0, tvsPrev), fmt.Sprintf("%.0f%%", 100*frac)})
+				fmt.Sprintf("%.2f", dec), decVs, ttftVs, fmt.Sprintf("%.0f%%", 100*frac)})
 		}
 		for _, sb := range p.Spec {
 			// Speculation's effective decode at each controlled alpha, as
@@ -142,15 +122,9 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 			key := fmt.Sprintf("%s/%s t=%d", sb.Model, sb.Workload, sb.Threads)
 			for _, r := range sb.Result.Results {
 				dec := results.Median(r.TPS)
-				vs0, vsPrev := "-", "-"
-				if v := base[key]; v > 0 {
-					vs0 = fmt.Sprintf("%.2fx", dec/v)
-				}
-				if v := prev[key]; v > 0 {
-					vsPrev = fmt.Sprintf("%.2fx", dec/v)
-				}
+				vs := decLadder.compare(key, dec)
 				rows = append(rows, []any{p.Name, fmt.Sprintf("%s, speculative (controlled alpha %.2f, k %d)", key, r.Alpha, r.K), verdict(p.Passed),
-					fmt.Sprintf("%d/%d", checks, len(p.Checks)), "-", "-", fmt.Sprintf("%.2f", dec), fmt.Sprintf("%s / %s", vs0, vsPrev), "-", "-"})
+					fmt.Sprintf("%d/%d", checks, len(p.Checks)), "-", "-", fmt.Sprintf("%.2f", dec), vs, "-", "-"})
 			}
 		}
 		if len(p.Benches) == 0 {
@@ -329,4 +303,41 @@ func curveString(c []float64) string {
 		parts = append(parts, fmt.Sprintf("%.2f", v))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// ladder follows one figure of each bench key from phase to phase: the
+// first phase that measured it and the one before, so the report says
+// what each checkpoint bought ("1.49x / 1.02x").
+type ladder struct {
+	higherIsBetter bool
+	first, prev    map[string]float64
+}
+
+func newLadder(higherIsBetter bool) *ladder {
+	return &ladder{higherIsBetter: higherIsBetter, first: map[string]float64{}, prev: map[string]float64{}}
+}
+
+// compare gives the speed-up of v against the first and the previous
+// phase, without recording v.
+func (l *ladder) compare(key string, v float64) string {
+	ratio := func(old float64) string {
+		if old <= 0 || v <= 0 {
+			return "-"
+		}
+		if l.higherIsBetter {
+			return fmt.Sprintf("%.2fx", v/old)
+		}
+		return fmt.Sprintf("%.2fx", old/v)
+	}
+	return ratio(l.first[key]) + " / " + ratio(l.prev[key])
+}
+
+// step compares v and records it as this phase's figure.
+func (l *ladder) step(key string, v float64) string {
+	out := l.compare(key, v)
+	if _, ok := l.first[key]; !ok {
+		l.first[key] = v
+	}
+	l.prev[key] = v
+	return out
 }

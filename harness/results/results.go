@@ -16,6 +16,8 @@ import (
 	"asdsl-bench/harness/gate"
 	"asdsl-bench/harness/measure"
 	"asdsl-bench/harness/profile"
+
+	"asdsl-bench/internal/stats"
 )
 
 // Run is one invocation of the harness.
@@ -174,17 +176,7 @@ func (b *Bench) DecodeBytes() int64 {
 }
 
 // Median of a sample; NaN for an empty one.
-func Median(x []float64) float64 {
-	if len(x) == 0 {
-		return math.NaN()
-	}
-	y := append([]float64(nil), x...)
-	sort.Float64s(y)
-	if len(y)%2 == 1 {
-		return y[len(y)/2]
-	}
-	return (y[len(y)/2-1] + y[len(y)/2]) / 2
-}
+func Median(x []float64) float64 { return stats.Median(x) }
 
 // LowerIsBetter reports whether a smaller value of the metric is better.
 func LowerIsBetter(metric string) bool {

@@ -70,11 +70,14 @@ type Speculative struct {
 }
 
 // UsedIn reports whether the model takes part in a phase.
-func (m *Model) UsedIn(phase string) bool {
-	if len(m.Phases) == 0 {
+func (m *Model) UsedIn(phase string) bool { return inPhases(m.Phases, phase) }
+
+// inPhases: an empty list means every phase.
+func inPhases(list []string, phase string) bool {
+	if len(list) == 0 {
 		return true
 	}
-	for _, p := range m.Phases {
+	for _, p := range list {
 		if p == phase || p == "all" {
 			return true
 		}
@@ -103,17 +106,7 @@ type Workload struct {
 }
 
 // UsedIn reports whether the workload runs in a phase.
-func (w *Workload) UsedIn(phase string) bool {
-	if len(w.Phases) == 0 {
-		return true
-	}
-	for _, p := range w.Phases {
-		if p == phase || p == "all" {
-			return true
-		}
-	}
-	return false
-}
+func (w *Workload) UsedIn(phase string) bool { return inPhases(w.Phases, phase) }
 
 // Targets are the gates every benchmark of the suite must meet. Zero
 // means "no target".
@@ -454,14 +447,4 @@ func (s *Suite) TargetsFor(model string) Targets {
 }
 
 // WantsPhase reports whether the suite covers a phase (no list: all).
-func (s *Suite) WantsPhase(name string) bool {
-	if len(s.Phases) == 0 {
-		return true
-	}
-	for _, p := range s.Phases {
-		if p == name || p == "all" {
-			return true
-		}
-	}
-	return false
-}
+func (s *Suite) WantsPhase(name string) bool { return inPhases(s.Phases, name) }
