@@ -36,24 +36,29 @@ func TestGateIgnoresNoiseAndCatchesRegressions(t *testing.T) {
 			}
 		}
 	}
-	// A burst of load can land on the unslowed side of a round; the
-	// comparison gets three attempts, and a gate that cannot see a 2x
-	// slowdown misses all three.
+	// Under go test ./... other packages load the two cores; a comparison
+	// the load leaves inconclusive is not a miss and is repeated (up to
+	// 10 times). A 2x slowdown must never pass.
 	slow := mo
 	slow.Slowdown = 2
-	var last []gate.Judgement
-	for attempt := 0; attempt < 3; attempt++ {
+	for attempt := 1; attempt <= 10; attempt++ {
 		js, err := ABCompare(m, so, so, mo, slow, rounds, rules)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(js) == 2 && js[0].Verdict == gate.Regression && js[1].Verdict == gate.Regression {
+		caught := 0
+		for _, j := range js {
+			switch j.Verdict {
+			case gate.Pass:
+				t.Fatalf("attempt %d: a 2x slowdown passed on %s: %s", attempt, j.Metric, j.Why)
+			case gate.Regression:
+				caught++
+			}
+			t.Logf("attempt %d: %s %s: %s", attempt, j.Metric, j.Verdict, j.Why)
+		}
+		if caught == len(js) {
 			return
 		}
-		last = js
-		for _, j := range js {
-			t.Logf("attempt %d: %s %s: %s", attempt+1, j.Metric, j.Verdict, j.Why)
-		}
 	}
-	t.Fatalf("2x slowdown not caught in 3 attempts: %+v", last)
+	t.Fatal("the host stayed too busy to decide in 10 attempts")
 }
