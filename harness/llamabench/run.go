@@ -10,6 +10,7 @@ import (
 
 	"asdsl-bench/engine"
 	"asdsl-bench/harness/machine"
+	"asdsl-bench/harness/measure"
 )
 
 // Config is a benchmark plan, as llama-bench's flags.
@@ -88,9 +89,7 @@ func Run(c Config) ([]Result, error) {
 				}
 				d := time.Since(t0)
 				if c.Slowdown > 1 {
-					extra := time.Duration(float64(d) * (c.Slowdown - 1))
-					time.Sleep(extra)
-					d += extra
+					d += measure.Spin(time.Duration(float64(d) * (c.Slowdown - 1)))
 				}
 				return d, nil
 			}

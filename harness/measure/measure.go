@@ -207,11 +207,28 @@ func Run(s *engine.Session, o Options) (*Result, error) {
 
 func slow(d time.Duration, factor float64) time.Duration {
 	if factor > 1 {
-		extra := time.Duration(float64(d) * (factor - 1))
-		time.Sleep(extra)
-		return d + extra
+		return d + Spin(time.Duration(float64(d)*(factor-1)))
 	}
 	return d
 }
+
+// Spin burns CPU on the calling thread for d of wall time and returns
+// the time it took. It is the test-only slowdown: a real regression
+// keeps the core busy, and a sleeping one would hand the core to other
+// processes, which the host-load accounting would then count against
+// the samples (as disturbance) instead of against the code.
+func Spin(d time.Duration) time.Duration {
+	t0 := time.Now()
+	x := 0
+	for time.Since(t0) < d {
+		for i := 0; i < 1000; i++ {
+			x += i
+		}
+	}
+	sink = x
+	return time.Since(t0)
+}
+
+var sink int // keeps Spin's loop from being optimised away
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"asdsl-bench/engine"
+	"asdsl-bench/harness/hostload"
 	"asdsl-bench/internal/testutil"
 )
 
@@ -40,19 +41,24 @@ func TestRunRecordsEverything(t *testing.T) {
 	t.Logf("counters %+v", r.Counters)
 }
 
-// The test-only slowdown switch reports each step at factor times its
-// measured length and really waits the difference (so wall time and
-// reported time agree). Checked directly: end to end, the gate test
-// shows the harness catching it.
+// The test-only slowdown switch stretches each step to factor times its
+// measured length by keeping the core busy (as a real regression would),
+// and reports what it really took, so wall time and reported time agree.
+// Checked directly: end to end, the gate tests show it caught.
 func TestSlowdownSwitch(t *testing.T) {
 	d := 3 * time.Millisecond
 	t0 := time.Now()
 	got := slow(d, 2)
-	if got != 2*d {
-		t.Fatalf("reported %v, want %v", got, 2*d)
+	waited := time.Since(t0)
+	if got < 2*d || got > d+waited {
+		t.Fatalf("reported %v for a %v step at factor 2 (waited %v)", got, d, waited)
 	}
-	if waited := time.Since(t0); waited < d {
-		t.Fatalf("waited %v, want at least %v", waited, d)
+	if runtime.GOOS == "linux" { // rusage is exact enough for 50 ms
+		cpu1 := hostload.SelfCPU()
+		Spin(50 * time.Millisecond)
+		if used := hostload.SelfCPU() - cpu1; used < 20*time.Millisecond {
+			t.Fatalf("a 50 ms Spin used %v of CPU: it must keep the core busy", used)
+		}
 	}
 	if slow(d, 0) != d || slow(d, 1) != d {
 		t.Fatal("factors 0 and 1 must not change the duration")
