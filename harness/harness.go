@@ -47,6 +47,10 @@ type Options struct {
 	OutDir string
 	// BandwidthMiB is the working set of the bandwidth test (default 512).
 	BandwidthMiB int
+	// Binary is an asdsl-bench executable for measurements that need a
+	// fresh process (phase 6's cold starts); empty: not measured, and the
+	// report says so.
+	Binary string
 	// Lookup finds a phase by name (nil: phases.ByName). Tests use it to
 	// run a phase that has not landed, which must fail the run.
 	Lookup func(name string) *phases.Phase
@@ -91,6 +95,9 @@ func Execute(o Options) (*results.Run, error) {
 		fmt.Fprintf(log, "read bandwidth, %d thread(s): %.1f GB/s\n", t, bw.ReadGBs)
 	}
 
+	// Cold starts first: they evict the model files from the page cache,
+	// which cannot drop pages this process has mapped.
+	cold := coldStarts(o, log)
 	models, err := prepareModels(o.Suite, log)
 	if err != nil {
 		return nil, err
@@ -176,6 +183,9 @@ func Execute(o Options) (*results.Run, error) {
 			if rp.Spec, err = benchSpeculative(ph, models, threads, o, log); err != nil {
 				return nil, err
 			}
+		}
+		if ph.Name == "phase6" {
+			rp.ColdStart = cold
 		}
 		rp.Gates = append(gates(ph, rp.Benches, o, run.Machine.ReadGBs), specGates(ph, rp.Spec, o)...)
 		for _, g := range rp.Gates {
@@ -368,6 +378,37 @@ func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw map[int]flo
 					add(pid+" prefill / decode speed", ">=", pt.PrefillOverDecodeMin, pre/dec)
 				}
 			}
+		}
+	}
+	return out
+}
+
+// coldStarts measures phase 6's cold starts for every model phase 6
+// uses, when the run includes phase 6 and the suite asks for them.
+func coldStarts(o Options, log io.Writer) []*results.ColdBench {
+	if o.Suite.ColdStarts == 0 || !slices.Contains(o.Phases, "phase6") {
+		return nil
+	}
+	prompt := o.Suite.Workloads[0].Prompt
+	var out []*results.ColdBench
+	for _, sm := range o.Suite.Models {
+		if !sm.UsedIn("phase6") {
+			continue
+		}
+		cb := &results.ColdBench{Model: sm.Name, Prompt: prompt}
+		out = append(out, cb)
+		if o.Binary == "" {
+			cb.Error = "no asdsl-bench binary to start fresh processes from"
+			continue
+		}
+		path, err := ModelPath(sm, log)
+		if err == nil {
+			fmt.Fprintf(log, "cold starts of %s: %d per configuration, the file evicted from the page cache before each\n", sm.Name, o.Suite.ColdStarts)
+			cb.Samples, err = measure.ColdStarts(o.Binary, path, prompt, 0, o.Suite.ColdStarts)
+		}
+		if err != nil {
+			cb.Error = err.Error()
+			fmt.Fprintf(log, "cold starts of %s: not measured: %v\n", sm.Name, err)
 		}
 	}
 	return out

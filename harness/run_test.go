@@ -161,3 +161,47 @@ func TestGitCommitIgnoresTheOutputDirectory(t *testing.T) {
 		t.Fatal("a code change is not dirty")
 	}
 }
+
+// Phase 7 measures speculation with the suite model's draft, and phase 6
+// records its cold starts, or why they were not measured.
+func TestPhase6And7MeasureWhatTheyDeliver(t *testing.T) {
+	y := `
+name: unit
+models:
+  - name: fixture
+    path: ` + testutil.Golden(t, "llama-Q4_K_M.gguf") + `
+    draft: {path: ` + testutil.Golden(t, "llama-Q8_0.gguf") + `}
+workloads:
+  - {name: w, prompt: 8, generate: 8}
+threads: [1]
+repetitions: 1
+cold_starts: 1
+speculative: {k: 3, alphas: [0.5, 0.7], generate: 24}
+`
+	s, err := suite.Parse([]byte(y), "unit.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := Execute(Options{Suite: s, Phases: []string{"phase6", "phase7"}, BandwidthMiB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p6, p7 := run.Phases[0], run.Phases[1]
+	if len(p6.ColdStart) != 1 || !strings.Contains(p6.ColdStart[0].Error, "no asdsl-bench binary") {
+		t.Fatalf("phase 6 cold start without a binary: %+v", p6.ColdStart)
+	}
+	if len(p7.Spec) != 1 || len(p7.Spec[0].Result.Results) != 2 || p7.Spec[0].At(0.7) == nil {
+		t.Fatalf("phase 7 speculation: %+v", p7.Spec)
+	}
+	r := p7.Spec[0].At(0.7)
+	if r.K != 3 || len(r.TPS) != 1 || r.TokensPerPass < 1 || len(p7.Spec[0].Result.Curve) != 4 {
+		t.Fatalf("alpha 0.7: %+v", r)
+	}
+	var md bytes.Buffer
+	report.Markdown(&md, run, "")
+	for _, want := range []string{"Speculative decoding, fixture", "controlled acceptance", "Leviathan", "Cold start, fixture**: not measured"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}

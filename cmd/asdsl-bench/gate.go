@@ -74,7 +74,7 @@ func runGate(args []string) error {
 
 	fmt.Fprintf(os.Stderr, "suite %s, phases %s, profile %s (%s)\n", s.Name, strings.Join(phaseNames, " "), p.Name, why)
 	run, err := harness.Execute(harness.Options{Suite: s, Phases: phaseNames, Profile: p, ProfileWhy: why,
-		Log: os.Stderr, BandwidthMiB: *bwMiB, OutDir: *out})
+		Log: os.Stderr, BandwidthMiB: *bwMiB, OutDir: *out, Binary: selfBinary()})
 	if err != nil {
 		return err
 	}

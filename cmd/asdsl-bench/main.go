@@ -23,6 +23,7 @@ var commands = map[string]command{
 	"run":        {"run roadmap checkpoints: checks, benchmarks, gates, report (the main job)", runCommand},
 	"gate":       {"the CI gate: checks, targets, and this build against a baseline build alternated (exit 0 pass, 1 regression/fail, 3 inconclusive)", runGate},
 	"cachegrind": {"simulate cache misses of the GEMV kernel under valgrind (when hardware counters are missing)", runCachegrind},
+	"coldstart":  {"one cold start: evict the model from the page cache, time open to first token (phase 6)", runColdStart},
 	"compare":    {"compare two stored runs (medians, confidence intervals, Mann-Whitney p)", runCompare},
 	"report":     {"rebuild the reports and the history index from stored runs", runReport},
 	"ab":         {"compare two builds A/B, alternating repetitions (Mann-Whitney U)", runAB},

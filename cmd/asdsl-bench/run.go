@@ -82,7 +82,7 @@ func runCommand(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "suite %s, phases %s, profile %s (%s)\n", s.Name, strings.Join(phaseNames, " "), prof.Name, why)
 	run, err := harness.Execute(harness.Options{Suite: s, Phases: phaseNames, Profile: prof, ProfileWhy: why, Baseline: base,
-		Log: os.Stderr, BandwidthMiB: *rf.bwMiB, OutDir: *rf.out})
+		Log: os.Stderr, BandwidthMiB: *rf.bwMiB, OutDir: *rf.out, Binary: selfBinary()})
 	if err != nil {
 		return err
 	}
@@ -315,4 +315,14 @@ func printTargets(w io.Writer, r *results.Run) {
 	for _, row := range rows {
 		fmt.Fprintf(w, "%-8s %-72s %-12s %-10s %s\n", row[0], row[1], row[2], row[3], row[4])
 	}
+}
+
+// selfBinary is this executable, for measurements that need a fresh
+// process of it (phase 6's cold starts); empty when it cannot be found.
+func selfBinary() string {
+	p, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	return p
 }

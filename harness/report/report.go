@@ -167,6 +167,9 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 		for _, sb := range p.Spec {
 			writeSpec(w, sb)
 		}
+		for _, cb := range p.ColdStart {
+			writeColdStart(w, cb)
+		}
 	}
 	if len(r.Deltas) > 0 {
 		fmt.Fprintf(w, "## Against the stored run %s\n\n", r.Baseline)
@@ -340,4 +343,36 @@ func (l *ladder) step(key string, v float64) string {
 	}
 	l.prev[key] = v
 	return out
+}
+
+// writeColdStart is phase 6's cold start: per configuration the median
+// time from opening the model to the first token of the prompt, with the
+// file evicted from the page cache before each start.
+func writeColdStart(w io.Writer, cb *results.ColdBench) {
+	if cb.Error != "" {
+		fmt.Fprintf(w, "**Cold start, %s**: not measured: %s.\n\n", cb.Model, cb.Error)
+		return
+	}
+	fmt.Fprintf(w, "**Cold start, %s** (%d-token prompt; a fresh process each, the file evicted from the page cache before it, configurations alternated):\n\n", cb.Model, cb.Prompt)
+	type key struct{ prefetch, repack bool }
+	ttft, load, after := map[key][]float64{}, map[key][]float64{}, map[key]float64{}
+	for _, s := range cb.Samples {
+		k := key{s.Prefetch, s.Repack}
+		ttft[k] = append(ttft[k], s.TTFTMs)
+		load[k] = append(load[k], s.LoadMs)
+		after[k] = max(after[k], s.ResidentAfterEvict)
+	}
+	var rows [][]any
+	for _, k := range []key{{true, true}, {false, true}, {true, false}, {false, false}} {
+		if len(ttft[k]) == 0 {
+			continue
+		}
+		layout := "repacked at load"
+		if !k.repack {
+			layout = "GGUF layout"
+		}
+		rows = append(rows, []any{layout, map[bool]string{true: "on", false: "off"}[k.prefetch], len(ttft[k]),
+			fmt.Sprintf("%.0f", results.Median(load[k])), fmt.Sprintf("%.0f", results.Median(ttft[k])), fmt.Sprintf("%.0f%%", 100*after[k])})
+	}
+	table(w, []any{"layout", "prefetch thread", "starts", "open + session ms", "time to first token ms", "file still cached after eviction (max)"}, rows)
 }

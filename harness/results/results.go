@@ -68,6 +68,16 @@ type Phase struct {
 	Passed      bool     `json:"passed"`
 	// Spec is phase 7's speculative decoding, per model with a draft.
 	Spec []*SpecBench `json:"spec,omitempty"`
+	// ColdStart is phase 6's cold starts, per model.
+	ColdStart []*ColdBench `json:"cold_start,omitempty"`
+}
+
+// ColdBench is one model's cold starts: every configuration, alternated.
+type ColdBench struct {
+	Model   string               `json:"model"`
+	Prompt  int                  `json:"prompt"`
+	Samples []measure.ColdSample `json:"samples"`
+	Error   string               `json:"error,omitempty"` // why it could not be measured
 }
 
 // SpecBench is speculative decoding of one model with its draft, under

@@ -29,6 +29,11 @@ type Suite struct {
 	Regression  Regression  `yaml:"regression"`
 	Anchor      *Anchor     `yaml:"anchor"`
 	Speculative Speculative `yaml:"speculative"`
+	// ColdStarts is how many cold starts phase 6 measures per model and
+	// configuration (prefetch thread on and off, repacked and GGUF
+	// layout), each a fresh process after the file left the page cache
+	// (0: none).
+	ColdStarts int `yaml:"cold_starts"`
 	// Profile names the machine profile whose targets the suite is for
 	// (the seed suite: the Alder Lake profile); --profile overrides it.
 	Profile string `yaml:"profile"`
@@ -404,6 +409,9 @@ func (s *Suite) validate(l *locator) error {
 	}
 	if k := s.Speculative.K; k < 1 || k > 16 {
 		return l.errf(p("speculative", "k"), "speculative.k (draft length) must be 1..16, got %d", k)
+	}
+	if c := s.ColdStarts; c < 0 || c > 100 {
+		return l.errf(p("cold_starts"), "cold_starts must be 0..100, got %d", c)
 	}
 	if g := s.Speculative.Generate; g < 1 || g > 1<<16 {
 		return l.errf(p("speculative", "generate"), "speculative.generate must be 1..65536, got %d", g)

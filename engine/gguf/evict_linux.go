@@ -1,0 +1,59 @@
+package gguf
+
+import (
+	"fmt"
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Evict drops a file's pages from the page cache (posix_fadvise
+// DONTNEED: no privilege needed), so the next load reads it from disk:
+// a cold start. Pages some process still maps stay; the shares of the
+// file resident before and after (mincore) say how cold it became.
+func Evict(path string) (before, after float64, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	if st.Size() == 0 {
+		return 0, 0, fmt.Errorf("%s: empty file", path)
+	}
+	if before, err = resident(f, st.Size()); err != nil {
+		return 0, 0, err
+	}
+	if err := unix.Fdatasync(int(f.Fd())); err != nil { // dirty pages cannot be dropped
+		return 0, 0, fmt.Errorf("%s: sync: %w", path, err)
+	}
+	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
+		return 0, 0, fmt.Errorf("%s: fadvise DONTNEED: %w", path, err)
+	}
+	after, err = resident(f, st.Size())
+	return before, after, err
+}
+
+// resident is the share of the file's pages in the page cache.
+func resident(f *os.File, size int64) (float64, error) {
+	data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Munmap(data)
+	page := int64(unix.Getpagesize())
+	vec := make([]byte, (size+page-1)/page)
+	_, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&data[0])), uintptr(len(data)), uintptr(unsafe.Pointer(&vec[0])))
+	if errno != 0 {
+		return 0, fmt.Errorf("mincore: %w", errno)
+	}
+	n := 0
+	for _, v := range vec {
+		n += int(v & 1)
+	}
+	return float64(n) / float64(len(vec)), nil
+}
