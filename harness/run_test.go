@@ -3,6 +3,7 @@ package harness
 import (
 	"asdsl-bench/phases"
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 
+	"asdsl-bench/harness/profile"
 	"asdsl-bench/harness/report"
 	"asdsl-bench/harness/results"
 	"asdsl-bench/harness/suite"
@@ -202,6 +204,52 @@ speculative: {k: 3, alphas: [0.5, 0.7], generate: 24}
 	for _, want := range []string{"Speculative decoding, fixture", "controlled acceptance", "Leviathan", "Cold start, fixture**: not measured"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+// Phase 3 is judged against phase 2 on the same bench: the seed's
+// TTFT ratio (the tiled GEMM against the loop of GEMVs).
+func TestPhase3TTFTAgainstTheGEMVLoop(t *testing.T) {
+	y := `
+name: unit
+models:
+  - name: fixture
+    path: ` + testutil.Golden(t, "llama-Q4_K_M.gguf") + `
+workloads:
+  - {name: w, prompt: 32, generate: 2}
+threads: [1]
+repetitions: 1
+`
+	s, err := suite.Parse([]byte(y), "unit.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		min  float64
+		pass bool
+	}{{1, true}, {1000, false}} {
+		prof, err := profile.Parse([]byte(fmt.Sprintf("name: p\ntargets:\n  - model: {arch: llama}\n    ttft_over_gemv_loop_min: %v\n", c.min)), "p.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, err := Execute(Options{Suite: s, Phases: []string{"phase2", "phase3"}, Profile: prof, BandwidthMiB: 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found []results.Gate
+		for _, g := range run.Phases[1].Gates {
+			if strings.Contains(g.Name, "over the GEMV loop") {
+				found = append(found, g)
+			}
+		}
+		if len(found) != 1 || found[0].Passed != c.pass || found[0].Value <= 0 {
+			t.Fatalf("target %v: gates %+v", c.min, found)
+		}
+		for _, g := range run.Phases[0].Gates {
+			if strings.Contains(g.Name, "over the GEMV loop") {
+				t.Fatalf("phase 2 judged against itself: %+v", g)
+			}
 		}
 	}
 }

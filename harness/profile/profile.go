@@ -46,6 +46,9 @@ type Target struct {
 	DecodeSpecTPSMin     float64 `yaml:"decode_spec_tps_min"`
 	DecodeBWFractionMin  float64 `yaml:"decode_bw_fraction_min"`
 	PrefillOverDecodeMin float64 `yaml:"prefill_over_decode_min"`
+	// TTFTOverGEMVLoopMin is phase 3's TTFT speed-up over phase 2's (the
+	// prompt as a tiled GEMM against a loop of GEMVs), same bench.
+	TTFTOverGEMVLoopMin float64 `yaml:"ttft_over_gemv_loop_min"`
 	// SpecSpeedupMin is phase 7's effective decode over plain decode on
 	// the same target, at controlled acceptance harness.GateAlpha.
 	SpecSpeedupMin float64 `yaml:"spec_speedup_min"`
