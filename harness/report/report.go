@@ -87,6 +87,10 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 	}
 	fmt.Fprintf(w, "- CPU: %s; kernels: %s; features: %s\n- Topology: %s\n\n", r.Machine.CPU, r.Machine.ISA, strings.Join(r.Machine.Features, " "), r.Machine.Topology)
 	table(w, []any{"threads", "measured read bandwidth GB/s"}, bwRows)
+	for _, why := range counterGaps(r) {
+		fmt.Fprintf(w, "- %s\n", why)
+	}
+	fmt.Fprintln(w)
 
 	fmt.Fprintf(w, "## Phases\n\n")
 	if chart != "" {
@@ -208,12 +212,7 @@ func writeBench(w io.Writer, b *results.Bench) {
 	fmt.Fprintf(w, "- per-core usage during the run (all processes): %s\n- of all CPUs' time: math threads %.0f%%, this process %.0f%%, other processes and steal %.0f%%\n- math threads: %s\n",
 		strings.Join(cores, ", "), 100*b.Result.MathCPUShare, 100*b.Result.OwnCPUShare, 100*b.Result.OtherCPUShare, strings.Join(threads, "; "))
 	c := b.Result.Counters
-	if c.HardwareUnavailable != "" {
-		fmt.Fprintf(w, "- hardware counters: unavailable: %s\n", c.HardwareUnavailable)
-	}
-	if c.SoftwareUnavailable != "" {
-		fmt.Fprintf(w, "- software counters: unavailable: %s\n", c.SoftwareUnavailable)
-	}
+	// Why counters are missing is said once, in the Machine section.
 	var cv []string
 	for _, k := range slices.Sorted(maps.Keys(c.Values)) {
 		cv = append(cv, fmt.Sprintf("%s %.4g", k, c.Values[k]))
@@ -375,4 +374,33 @@ func writeColdStart(w io.Writer, cb *results.ColdBench) {
 			fmt.Sprintf("%.0f", results.Median(load[k])), fmt.Sprintf("%.0f", results.Median(ttft[k])), fmt.Sprintf("%.0f%%", 100*after[k])})
 	}
 	table(w, []any{"layout", "prefetch thread", "starts", "open + session ms", "time to first token ms", "file still cached after eviction (max)"}, rows)
+}
+
+// counterGaps are the distinct reasons counters were missing in any
+// bench of the run: the same sentence for every bench said once.
+func counterGaps(r *results.Run) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range r.Phases {
+		for _, b := range p.Benches {
+			if b.Result == nil {
+				continue
+			}
+			for _, why := range []string{b.Result.Counters.HardwareUnavailable, b.Result.Counters.SoftwareUnavailable} {
+				if why == "" {
+					continue
+				}
+				kind := "hardware"
+				if why == b.Result.Counters.SoftwareUnavailable {
+					kind = "software"
+				}
+				msg := kind + " counters unavailable: " + why
+				if !seen[msg] {
+					seen[msg] = true
+					out = append(out, msg)
+				}
+			}
+		}
+	}
+	return out
 }
