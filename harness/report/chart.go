@@ -70,6 +70,10 @@ func Chart(r *results.Run) string {
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#1f5f9f"><title>%s decode %.2f t/s</title></rect>`+"\n", x, y(br.dec), bw, float64(H-bottom)-y(br.dec), br.label, br.dec)
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#8fbfe9"><title>%s prefill %.2f t/s</title></rect>`+"\n", x+bw, y(br.pre), bw, float64(H-bottom)-y(br.pre), br.label, br.pre)
 			fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="9" fill="#555">%s</text>`+"\n", x, H-bottom+30+12*(j%2), br.label)
+			// The values as labels, not only tooltips: a code-hosting page
+			// shows an SVG as an image, where tooltips never appear.
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="8" fill="#1f5f9f">%s</text>`+"\n", x, y(br.dec)-2, rate3(br.dec))
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="8" fill="#4f7fa9">%s</text>`+"\n", x+bw, y(br.pre)-2, rate3(br.pre))
 		}
 		if len(g.bars) == 0 {
 			fmt.Fprintf(&b, `<text x="%.1f" y="%d" fill="#999">n/a</text>`+"\n", x0+4, H-bottom-6)
@@ -77,4 +81,15 @@ func Chart(r *results.Run) string {
 	}
 	b.WriteString("</svg>\n")
 	return b.String()
+}
+
+// rate3 prints a rate in three significant digits at most.
+func rate3(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
 }
