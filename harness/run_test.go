@@ -21,23 +21,14 @@ import (
 )
 
 func TestExecuteStoresReportsAndGates(t *testing.T) {
-	y := `
-name: unit
-models:
-  - name: fixture
-    path: ` + testutil.Golden(t, "llama-Q4_K_M.gguf") + `
+	s := fixtureSuite(t, "", `
 workloads:
   - {name: w, prompt: 16, generate: 8}
-threads: [1]
 repetitions: 2
 targets:
   decode_tps_min: 0.001
   ttft_ms_max: 1000000
-`
-	s, err := suite.Parse([]byte(y), "unit.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	// Every phase has landed; one is marked missing here to prove that a
 	// phase without its engine work fails the run and says so.
 	lookup := func(name string) *phases.Phase {
@@ -167,23 +158,13 @@ func TestGitCommitIgnoresTheOutputDirectory(t *testing.T) {
 // Phase 7 measures speculation with the suite model's draft, and phase 6
 // records its cold starts, or why they were not measured.
 func TestPhase6And7MeasureWhatTheyDeliver(t *testing.T) {
-	y := `
-name: unit
-models:
-  - name: fixture
-    path: ` + testutil.Golden(t, "llama-Q4_K_M.gguf") + `
-    draft: {path: ` + testutil.Golden(t, "llama-Q8_0.gguf") + `}
+	s := fixtureSuite(t, "    draft: {path: "+testutil.Golden(t, "llama-Q8_0.gguf")+"}\n", `
 workloads:
   - {name: w, prompt: 8, generate: 8}
-threads: [1]
 repetitions: 1
 cold_starts: 1
 speculative: {k: 3, alphas: [0.5, 0.7], generate: 24}
-`
-	s, err := suite.Parse([]byte(y), "unit.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	run, err := Execute(Options{Suite: s, Phases: []string{"phase6", "phase7"}, BandwidthMiB: 16})
 	if err != nil {
 		t.Fatal(err)
@@ -211,24 +192,15 @@ speculative: {k: 3, alphas: [0.5, 0.7], generate: 24}
 // Phase 3 is judged against phase 2 on the same bench: the seed's
 // TTFT ratio (the tiled GEMM against the loop of GEMVs).
 func TestPhase3TTFTAgainstTheGEMVLoop(t *testing.T) {
-	y := `
-name: unit
-models:
-  - name: fixture
-    path: ` + testutil.Golden(t, "llama-Q4_K_M.gguf") + `
+	s := fixtureSuite(t, "", `
 workloads:
   - {name: w, prompt: 32, generate: 2}
-threads: [1]
 repetitions: 1
-`
-	s, err := suite.Parse([]byte(y), "unit.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	for _, c := range []struct {
 		min  float64
 		pass bool
-	}{{1, true}, {1000, false}} {
+	}{{0.01, true}, {1000, false}} {
 		prof, err := profile.Parse([]byte(fmt.Sprintf("name: p\ntargets:\n  - model: {arch: llama}\n    ttft_over_gemv_loop_min: %v\n", c.min)), "p.yaml")
 		if err != nil {
 			t.Fatal(err)
@@ -252,4 +224,16 @@ repetitions: 1
 			}
 		}
 	}
+}
+
+// fixtureSuite is a one-thread suite on the golden Q4_K_M fixture: model
+// holds extra lines of the model entry, rest the suite's other keys.
+func fixtureSuite(t *testing.T, model, rest string) *suite.Suite {
+	t.Helper()
+	y := "name: unit\nthreads: [1]\nmodels:\n  - name: fixture\n    path: " + testutil.Golden(t, "llama-Q4_K_M.gguf") + "\n" + model + rest
+	s, err := suite.Parse([]byte(y), "unit.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
