@@ -72,7 +72,11 @@ func hadamard(x []float32, n int) {
 }
 
 // flashFits reports whether the model's head size suits Q8_0 blocks.
-func flashFits(cfg Config) bool { return cfg.HeadDim%kernels.QK8_0 == 0 }
+func flashFits(cfg Config) bool { return cfg.FlashFits() }
+
+// FlashFits reports whether the model's heads fit the Q8_0 cache's
+// 32-value blocks; other models always use the f32 cache.
+func (c *Config) FlashFits() bool { return c.HeadDim%kernels.QK8_0 == 0 }
 
 func newQ8Cache(cfg Config, capacity int) *q8Cache {
 	c := &q8Cache{cfg: cfg, cap: capacity, scale: float32(1 / math.Sqrt(float64(cfg.HeadDim))),

@@ -187,6 +187,11 @@ func Execute(o Options) (*results.Run, error) {
 		if ph.Name == "phase6" {
 			rp.ColdStart = cold
 		}
+		if ph.Name == "phase5" {
+			if rp.CacheKL, err = cacheKL(ph, models, o, log); err != nil {
+				return nil, err
+			}
+		}
 		rp.Gates = append(gates(ph, rp.Benches, o, run.Machine.ReadGBs, done), specGates(ph, rp.Spec, o)...)
 		for _, g := range rp.Gates {
 			v := passFail(g.Passed)
@@ -389,6 +394,36 @@ func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw map[int]flo
 		}
 	}
 	return out
+}
+
+// cacheKL compares phase 5's Q8_0 cache with the f32 cache at the
+// deepest context a phase-5 workload reaches (none without depth).
+func cacheKL(ph *phases.Phase, models map[string]*engine.Model, o Options, log io.Writer) ([]*results.CacheKLBench, error) {
+	depth := 0
+	for _, w := range o.Suite.Workloads {
+		if w.UsedIn(ph.Name) {
+			depth = max(depth, w.Depth)
+		}
+	}
+	if depth == 0 {
+		return nil, nil
+	}
+	var out []*results.CacheKLBench
+	for _, sm := range o.Suite.Models {
+		m := models[sm.Name]
+		if !sm.UsedIn(ph.Name) || !m.Config.FlashFits() {
+			continue
+		}
+		tail := 64
+		d := min(depth, m.Config.NCtx-tail)
+		r, err := measure.MeasureCacheKL(m, d, tail, 0)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s cache KL: %w", ph.Name, sm.Name, err)
+		}
+		fmt.Fprintf(log, "  cache KL %s: Q8_0 + flash against f32 + plain attention over %d positions after %d: KL %.3g, top-1 %.1f%%\n", sm.Name, r.Tail, r.Depth, r.KL, 100*r.Top1)
+		out = append(out, &results.CacheKLBench{Model: sm.Name, Result: r})
+	}
+	return out, nil
 }
 
 // sameBench finds, in an earlier phase, the bench of the same model,

@@ -143,3 +143,24 @@ func goldenSession(t *testing.T) *engine.Session {
 	t.Cleanup(s.Close)
 	return s
 }
+
+// The q8_0 cache's cost at depth: small but not zero on the golden
+// fixture, and the argmax mostly agrees.
+func TestCacheKL(t *testing.T) {
+	m, err := engine.Load(testutil.Golden(t, "llama-Q4_K_M.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	r, err := MeasureCacheKL(m, 200, 16, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("golden Q4_K_M at depth 200: KL %.3g, top-1 %.1f%%", r.KL, 100*r.Top1)
+	if r.KL <= 0 || r.KL > 0.05 || r.Top1 < 0.8 {
+		t.Fatalf("%+v", r)
+	}
+	if _, err := MeasureCacheKL(m, m.Config.NCtx, 16, 1); err == nil {
+		t.Fatal("a depth past the context was accepted")
+	}
+}

@@ -174,6 +174,11 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 		for _, cb := range p.ColdStart {
 			writeColdStart(w, cb)
 		}
+		for _, kb := range p.CacheKL {
+			r := kb.Result
+			fmt.Fprintf(w, "**Cache accuracy at depth, %s**: the Q8_0 cache with flash attention against the f32 cache with plain attention, same tokens, over %d positions after %d: mean KL %.3g, top-1 agreement %.1f%%.\n\n",
+				kb.Model, r.Tail, r.Depth, r.KL, 100*r.Top1)
+		}
 	}
 	if len(r.Deltas) > 0 {
 		fmt.Fprintf(w, "## Against the stored run %s\n\n", r.Baseline)

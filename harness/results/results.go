@@ -68,8 +68,17 @@ type Phase struct {
 	Passed      bool     `json:"passed"`
 	// Spec is phase 7's speculative decoding, per model with a draft.
 	Spec []*SpecBench `json:"spec,omitempty"`
+	// CacheKL is phase 5's accuracy cost at depth, per model: the Q8_0
+	// cache with flash attention against the f32 cache.
+	CacheKL []*CacheKLBench `json:"cache_kl,omitempty"`
 	// ColdStart is phase 6's cold starts, per model.
 	ColdStart []*ColdBench `json:"cold_start,omitempty"`
+}
+
+// CacheKLBench is one model's cache comparison at depth.
+type CacheKLBench struct {
+	Model  string           `json:"model"`
+	Result *measure.CacheKL `json:"result"`
 }
 
 // ColdBench is one model's cold starts: every configuration, alternated.
