@@ -187,6 +187,11 @@ func Execute(o Options) (*results.Run, error) {
 		if ph.Name == "phase6" {
 			rp.ColdStart = cold
 		}
+		if ph.Name == "phase1" {
+			if rp.Formats, err = compareFormats(ph.Name, o, best, log); err != nil {
+				return nil, err
+			}
+		}
 		if ph.Name == "phase5" {
 			if rp.CacheKL, err = cacheKL(ph, models, o, log); err != nil {
 				return nil, err

@@ -237,3 +237,46 @@ func fixtureSuite(t *testing.T, model, rest string) *suite.Suite {
 	}
 	return s
 }
+
+// Phase 1 shows what the format buys on the same weights: fewer bytes
+// per token, and a KL to F16 that grows as the format shrinks.
+func TestPhase1ComparesFormats(t *testing.T) {
+	t.Setenv("ASDSL_CACHE", t.TempDir())
+	s, err := suite.Parse([]byte(`
+name: unit
+models:
+  - name: tiny
+    mock: {shape: tiny, type: q4_k_m, seed: 3}
+workloads:
+  - {name: w, prompt: 8, generate: 4}
+threads: [1]
+repetitions: 1
+`), "unit.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := Execute(Options{Suite: s, Phases: []string{"phase1"}, BandwidthMiB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := run.Phases[0].Formats
+	if len(fs) != 1 || len(fs[0].Rows) != 3 {
+		t.Fatalf("%+v", fs)
+	}
+	f16, q8, q4 := fs[0].Rows[0], fs[0].Rows[1], fs[0].Rows[2]
+	if f16.Format != "F16" || q8.Format != "Q8_0" || q4.Format != "Q4_K_M" {
+		t.Fatalf("%+v", fs[0].Rows)
+	}
+	if !(f16.BytesPerToken > q8.BytesPerToken && q8.BytesPerToken > q4.BytesPerToken) {
+		t.Fatalf("bytes per token %d, %d, %d", f16.BytesPerToken, q8.BytesPerToken, q4.BytesPerToken)
+	}
+	// Same weights before rounding: Q8_0 is close to F16, Q4_K_M further.
+	if f16.KLToF16 != 0 || !(q8.KLToF16 > 0 && q8.KLToF16 < q4.KLToF16 && q8.KLToF16 < 0.05) || q8.Top1ToF16 < 0.8 {
+		t.Fatalf("KL to F16: %+v", fs[0].Rows)
+	}
+	for _, r := range fs[0].Rows {
+		if r.DecodeTPS <= 0 {
+			t.Fatalf("%s: decode %v", r.Format, r.DecodeTPS)
+		}
+	}
+}

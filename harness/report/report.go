@@ -174,6 +174,9 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 		for _, cb := range p.ColdStart {
 			writeColdStart(w, cb)
 		}
+		for _, fb := range p.Formats {
+			writeFormats(w, fb)
+		}
 		for _, kb := range p.CacheKL {
 			r := kb.Result
 			fmt.Fprintf(w, "**Cache accuracy at depth, %s**: the Q8_0 cache with flash attention against the f32 cache with plain attention, same tokens, over %d positions after %d: mean KL %.3g, top-1 agreement %.1f%%.\n\n",
@@ -408,4 +411,28 @@ func counterGaps(r *results.Run) []string {
 		}
 	}
 	return out
+}
+
+// writeFormats is phase 1's claim: what Q4_K_M buys against F16 and Q8_0
+// on the same weights.
+func writeFormats(w io.Writer, fb *results.FormatBench) {
+	fmt.Fprintf(w, "**What the format buys, %s** (the same mock weights in each format; best kernels, the whole engine; KL of the next-token distributions to F16's over a 32-token prompt):\n\n", fb.Model)
+	var f16 results.FormatRow
+	for _, r := range fb.Rows {
+		if r.Format == "F16" {
+			f16 = r
+		}
+	}
+	var rows [][]any
+	for _, r := range fb.Rows {
+		kl, rel := "-", "-"
+		if r.Format != "F16" {
+			kl = fmt.Sprintf("%.3g (top-1 %.0f%%)", r.KLToF16, 100*r.Top1ToF16)
+		}
+		if f16.DecodeTPS > 0 {
+			rel = fmt.Sprintf("%.2fx", r.DecodeTPS/f16.DecodeTPS)
+		}
+		rows = append(rows, []any{r.Format, fmt.Sprintf("%.1f", float64(r.BytesPerToken)/1e6), fmt.Sprintf("%.1f", r.DecodeTPS), rel, kl})
+	}
+	table(w, []any{"format", "MB read per token", "decode t/s", "vs F16", "KL to F16"}, rows)
 }

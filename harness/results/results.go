@@ -68,11 +68,31 @@ type Phase struct {
 	Passed      bool     `json:"passed"`
 	// Spec is phase 7's speculative decoding, per model with a draft.
 	Spec []*SpecBench `json:"spec,omitempty"`
+	// Formats is phase 1's comparison of the same model in F16, Q8_0 and
+	// Q4_K_M: what the format buys.
+	Formats []*FormatBench `json:"formats,omitempty"`
 	// CacheKL is phase 5's accuracy cost at depth, per model: the Q8_0
 	// cache with flash attention against the f32 cache.
 	CacheKL []*CacheKLBench `json:"cache_kl,omitempty"`
 	// ColdStart is phase 6's cold starts, per model.
 	ColdStart []*ColdBench `json:"cold_start,omitempty"`
+}
+
+// FormatBench is one model in every format.
+type FormatBench struct {
+	Model string      `json:"model"`
+	Rows  []FormatRow `json:"rows"`
+}
+
+// FormatRow is one format: bytes of weights read per decoded token, the
+// median decode speed, and the next-token distributions' mean KL and
+// top-1 agreement against F16 over a 32-token prompt (0 for F16).
+type FormatRow struct {
+	Format        string  `json:"format"`
+	BytesPerToken int64   `json:"bytes_per_token"`
+	DecodeTPS     float64 `json:"decode_tps"`
+	KLToF16       float64 `json:"kl_to_f16"`
+	Top1ToF16     float64 `json:"top1_to_f16"`
 }
 
 // CacheKLBench is one model's cache comparison at depth.
