@@ -173,8 +173,17 @@ speculative: {k: 3, alphas: [0.5, 0.7], generate: 24}
 	if len(p6.ColdStart) != 1 || !strings.Contains(p6.ColdStart[0].Error, "no asdsl-bench binary") {
 		t.Fatalf("phase 6 cold start without a binary: %+v", p6.ColdStart)
 	}
-	if len(p7.Spec) != 1 || len(p7.Spec[0].Result.Results) != 2 || p7.Spec[0].At(0.7) == nil {
-		t.Fatalf("phase 7 speculation: %+v", p7.Spec)
+	// The draft model, then draft-free prompt lookup.
+	if len(p7.Spec) != 2 || p7.Spec[0].Lookup || !p7.Spec[1].Lookup || len(p7.Spec[0].Result.Results) != 2 || p7.Spec[0].At(0.7) == nil {
+		t.Fatalf("phase 7 speculation: %+v %+v", p7.Spec[0], p7.Spec[1])
+	}
+	if lk := p7.Spec[1].At(0.7); lk == nil || lk.DraftCost >= p7.Spec[0].At(0.7).DraftCost {
+		t.Fatalf("prompt lookup should cost less than a draft model's step: %+v", lk)
+	}
+	for _, g := range p7.Gates {
+		if strings.Contains(g.Name, "lookup") {
+			t.Fatalf("lookup gated: %+v", g)
+		}
 	}
 	r := p7.Spec[0].At(0.7)
 	if r.K != 3 || len(r.TPS) != 1 || r.TokensPerPass < 1 || len(p7.Spec[0].Result.Curve) != 4 {
@@ -182,7 +191,7 @@ speculative: {k: 3, alphas: [0.5, 0.7], generate: 24}
 	}
 	var md bytes.Buffer
 	report.Markdown(&md, run, "")
-	for _, want := range []string{"Speculative decoding, fixture", "controlled acceptance", "Leviathan", "Cold start, fixture**: not measured"} {
+	for _, want := range []string{"Speculative decoding, fixture", "controlled acceptance", "Leviathan", "prompt lookup", "Cold start, fixture**: not measured"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("report lacks %q", want)
 		}

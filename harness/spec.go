@@ -43,13 +43,19 @@ func benchSpeculative(ph *phases.Phase, models map[string]*engine.Model, threads
 				continue // speculation is measured from an empty context
 			}
 			for _, t := range slices.Sorted(maps.Keys(threads)) {
-				sb, err := specOne(models[sm.Name], dm, sm, path, w, t, ph, o)
-				if err != nil {
-					dm.Close()
-					return nil, fmt.Errorf("%s %s %s speculative: %w", ph.Name, sm.Name, w.Name, err)
+				drafts := []*engine.Model{dm}
+				if o.Suite.Speculative.WithLookup() {
+					drafts = append(drafts, nil) // draft-free: prompt lookup
 				}
-				logSpec(log, sb)
-				out = append(out, sb)
+				for _, d := range drafts {
+					sb, err := specOne(models[sm.Name], d, sm, path, w, t, ph, o)
+					if err != nil {
+						dm.Close()
+						return nil, fmt.Errorf("%s %s %s speculative: %w", ph.Name, sm.Name, w.Name, err)
+					}
+					logSpec(log, sb)
+					out = append(out, sb)
+				}
 			}
 		}
 		dm.Close()
@@ -60,19 +66,21 @@ func benchSpeculative(ph *phases.Phase, models map[string]*engine.Model, threads
 func specOne(tm, dm *engine.Model, sm suite.Model, draftPath string, w suite.Workload, threads int, ph *phases.Phase, o Options) (*results.SpecBench, error) {
 	k, gen := o.Suite.Speculative.K, o.Suite.Speculative.Generate
 	ctx := w.Prompt + gen + k + 1
-	if ctx > tm.Config.NCtx || ctx > dm.Config.NCtx {
-		return nil, fmt.Errorf("prompt %d + %d speculative tokens + k needs %d positions; the contexts are %d and %d (lower speculative.generate)", w.Prompt, gen, ctx, tm.Config.NCtx, dm.Config.NCtx)
+	if ctx > tm.Config.NCtx || (dm != nil && ctx > dm.Config.NCtx) {
+		return nil, fmt.Errorf("prompt %d + %d speculative tokens + k needs %d positions, past a model's context (lower speculative.generate)", w.Prompt, gen, ctx)
 	}
 	ts, err := tm.NewSession(engine.SessionOptions{Context: ctx, Threads: threads, Features: ph.Features})
 	if err != nil {
 		return nil, err
 	}
 	defer ts.Close()
-	ds, err := dm.NewSession(engine.SessionOptions{Context: ctx, Threads: threads, Features: ph.Features})
-	if err != nil {
-		return nil, err
+	var ds *engine.Session // nil: prompt lookup
+	if dm != nil {
+		if ds, err = dm.NewSession(engine.SessionOptions{Context: ctx, Threads: threads, Features: ph.Features}); err != nil {
+			return nil, err
+		}
+		defer ds.Close()
 	}
-	defer ds.Close()
 	m, err := measure.Speculative(ts, ds, measure.SpecOptions{Prompt: w.Prompt, Generate: gen, K: k,
 		Alphas: o.Suite.Speculative.Alphas, Reps: o.Suite.Repetitions, Seed: 1})
 	if err != nil {
@@ -86,7 +94,10 @@ func specOne(tm, dm *engine.Model, sm suite.Model, draftPath string, w suite.Wor
 	if sm.Draft.Mock != nil {
 		draft = "mock " + sm.Draft.Mock.Shape + " " + sm.Draft.Mock.Type
 	}
-	return &results.SpecBench{Model: sm.Name, Shape: shape, Draft: draft, Workload: w.Name, Threads: threads, Prompt: w.Prompt, Generate: gen, Result: m,
+	if dm == nil {
+		draft = "none: prompt lookup (n = 2)"
+	}
+	return &results.SpecBench{Model: sm.Name, Shape: shape, Draft: draft, Lookup: dm == nil, Workload: w.Name, Threads: threads, Prompt: w.Prompt, Generate: gen, Result: m,
 		Identity: Identify(tm, shape)}, nil
 }
 
@@ -118,8 +129,8 @@ func specGates(ph *phases.Phase, specs []*results.SpecBench, o Options) []result
 	}
 	for _, b := range specs {
 		r := b.At(GateAlpha)
-		if r == nil {
-			continue
+		if r == nil || b.Lookup {
+			continue // the seed's targets are for a draft model; lookup is reported
 		}
 		id := fmt.Sprintf("profile %s: %s t=%d speculative (controlled alpha %.2f)", o.Profile.Name, b.Model, b.Threads, GateAlpha)
 		for _, pt := range o.Profile.For(b.Identity) {

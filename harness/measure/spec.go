@@ -73,17 +73,26 @@ type SpecMeasurement struct {
 func (r SpecResult) Speedup() float64 { return stats.Median(r.TPS) / stats.Median(r.PlainTPS) }
 
 // Speculative measures controlled-acceptance speculation for each alpha.
-// target and draft must share the vocabulary.
+// target and draft must share the vocabulary. A nil draft is draft-free
+// speculation: each round's proposals come from engine.PromptLookup
+// over the context (its cost is measured; acceptance is controlled the
+// same way).
 func Speculative(target, draft *engine.Session, o SpecOptions) (*SpecMeasurement, error) {
-	tm, dm := target.Model(), draft.Model()
-	switch {
-	case tm.Config.NVocab != dm.Config.NVocab:
-		return nil, fmt.Errorf("draft vocabulary (%d) differs from the target's (%d)", dm.Config.NVocab, tm.Config.NVocab)
-	case o.K < 1 || o.Generate < 1 || o.Prompt < 1 || o.Reps < 1:
+	tm := target.Model()
+	if o.K < 1 || o.Generate < 1 || o.Prompt < 1 || o.Reps < 1 {
 		return nil, fmt.Errorf("speculative measurement needs k, prompt, generate and reps >= 1")
 	}
-	if need := o.Prompt + o.Generate + o.K + 1; need > target.Capacity() || need > draft.Capacity() {
-		return nil, fmt.Errorf("speculation needs %d positions; contexts are %d (target) and %d (draft)", need, target.Capacity(), draft.Capacity())
+	need := o.Prompt + o.Generate + o.K + 1
+	if need > target.Capacity() {
+		return nil, fmt.Errorf("speculation needs %d positions; the target's context is %d", need, target.Capacity())
+	}
+	if draft != nil {
+		if dm := draft.Model(); tm.Config.NVocab != dm.Config.NVocab {
+			return nil, fmt.Errorf("draft vocabulary (%d) differs from the target's (%d)", dm.Config.NVocab, tm.Config.NVocab)
+		}
+		if need > draft.Capacity() {
+			return nil, fmt.Errorf("speculation needs %d positions; the draft's context is %d", need, draft.Capacity())
+		}
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 77))
 	prompt := make([]int32, o.Prompt)
@@ -167,13 +176,17 @@ type specStats struct {
 func controlled(target, draft *engine.Session, prompt, ref []int32, o SpecOptions, alpha float64, rng *rand.Rand) (specStats, error) {
 	var st specStats
 	vocab := int32(target.Model().Config.NVocab)
-	target.Reset()
-	draft.Reset()
-	for _, s := range []*engine.Session{target, draft} {
+	sessions := []*engine.Session{target}
+	if draft != nil {
+		sessions = append(sessions, draft)
+	}
+	for _, s := range sessions {
+		s.Reset()
 		if _, err := s.Eval(prompt, false); err != nil {
 			return st, err
 		}
 	}
+	history := append(make([]int32, 0, len(prompt)+o.Generate+o.K+1), prompt...)
 	// ref[0], the first token, came from the prompt's logits (TTFT, not
 	// decode); decode starts with it pending, as plain decoding does.
 	pending := ref[0]
@@ -184,10 +197,18 @@ func controlled(target, draft *engine.Session, prompt, ref []int32, o SpecOption
 	for emitted < o.Generate {
 		base := target.Pos()
 		td := time.Now()
+		history = append(history, pending)
+		if draft == nil {
+			// The lookup really runs; its proposals (on random tokens,
+			// rarely any) give way to the controlled ones below.
+			lookupSink = len(engine.PromptLookup(history, 2, o.K))
+		}
 		tok := pending
 		for i := 0; i < o.K; i++ {
-			if _, err := draft.Eval([]int32{tok}, false); err != nil {
-				return st, err
+			if draft != nil {
+				if _, err := draft.Eval([]int32{tok}, false); err != nil {
+					return st, err
+				}
 			}
 			want := ref[emitted+i] // pending is ref[emitted-1]
 			if rng.Float64() < alpha {
@@ -197,8 +218,10 @@ func controlled(target, draft *engine.Session, prompt, ref []int32, o SpecOption
 			}
 			proposals[i] = tok
 		}
-		if _, err := draft.Eval([]int32{tok}, false); err != nil { // the draft's cache stays whole, as in GenerateSpeculative
-			return st, err
+		if draft != nil {
+			if _, err := draft.Eval([]int32{tok}, false); err != nil { // the draft's cache stays whole, as in GenerateSpeculative
+				return st, err
+			}
 		}
 		st.draftTime += time.Since(td)
 		st.draftSteps += o.K + 1
@@ -222,7 +245,10 @@ func controlled(target, draft *engine.Session, prompt, ref []int32, o SpecOption
 			st.misses++
 		}
 		target.Rewind(base + 1 + accepted)
-		draft.Rewind(base + 1 + accepted)
+		if draft != nil {
+			draft.Rewind(base + 1 + accepted)
+		}
+		history = append(history, proposals[:accepted]...)
 		emitted += accepted + 1
 		if emitted > o.Generate {
 			emitted = o.Generate // the last round's surplus is not counted
@@ -282,3 +308,5 @@ func verifyCurve(s *engine.Session, prompt []int32, maxT int) ([]float64, error)
 	}
 	return curve, nil
 }
+
+var lookupSink int // keeps the lookup's result alive

@@ -127,7 +127,11 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 			for _, r := range sb.Result.Results {
 				dec := results.Median(r.TPS)
 				vs := decLadder.compare(key, dec)
-				rows = append(rows, []any{p.Name, fmt.Sprintf("%s, speculative (controlled alpha %.2f, k %d)", key, r.Alpha, r.K), verdict(p.Passed),
+				drafter := "draft model"
+				if sb.Lookup {
+					drafter = "prompt lookup"
+				}
+				rows = append(rows, []any{p.Name, fmt.Sprintf("%s, speculative by %s (controlled alpha %.2f, k %d)", key, drafter, r.Alpha, r.K), verdict(p.Passed),
 					fmt.Sprintf("%d/%d", checks, len(p.Checks)), "-", "-", fmt.Sprintf("%.2f", dec), vs, "-", "-"})
 			}
 		}

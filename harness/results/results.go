@@ -115,6 +115,7 @@ type SpecBench struct {
 	Model    string                   `json:"model"`
 	Shape    string                   `json:"shape"`
 	Draft    string                   `json:"draft"`
+	Lookup   bool                     `json:"lookup,omitempty"` // draft-free: prompt lookup proposes
 	Workload string                   `json:"workload"`
 	Threads  int                      `json:"threads"`
 	Prompt   int                      `json:"prompt"`

@@ -72,7 +72,13 @@ type Speculative struct {
 	// a chat workload's 8 or 16 are two or three rounds, too few for the
 	// acceptance to settle near alpha.
 	Generate int `yaml:"generate"`
+	// Lookup also measures draft-free speculation (prompt lookup) on
+	// each model with a draft (default true).
+	Lookup *bool `yaml:"lookup"`
 }
+
+// WithLookup reports whether draft-free speculation is measured.
+func (s Speculative) WithLookup() bool { return s.Lookup == nil || *s.Lookup }
 
 // UsedIn reports whether the model takes part in a phase.
 func (m *Model) UsedIn(phase string) bool { return inPhases(m.Phases, phase) }
