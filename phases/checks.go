@@ -341,6 +341,7 @@ var flashPathsCheck = Check{Name: "flash-attention prefill logits equal token-by
 // topologyCheck: the P-core detection on recorded hybrid dumps, and
 // pinning on this machine.
 var topologyCheck = Check{Name: "P-core detection and pinning", Run: func(*Env) (bool, string) {
+	var recorded []string // which CPUs each recorded hybrid's math threads would use
 	dir, err := shared.Dir()
 	if err != nil {
 		return false, err.Error()
@@ -369,6 +370,7 @@ var topologyCheck = Check{Name: "P-core detection and pinning", Run: func(*Env) 
 		if got := topology.FormatList(t.MathThreads()); got != c.math {
 			return false, fmt.Sprintf("%s: math threads %s, want %s", c.file, got, c.math)
 		}
+		recorded = append(recorded, strings.SplitN(c.file, ".", 2)[0]+" would use CPUs "+c.math)
 	}
 	// Pinning: the math threads start and each one that was given a CPU
 	// is on it (a failed sched_setaffinity fails the check).
@@ -391,7 +393,7 @@ var topologyCheck = Check{Name: "P-core detection and pinning", Run: func(*Env) 
 	if len(pinned) > 0 {
 		where = "math threads pinned to CPUs " + topology.FormatList(pinned)
 	}
-	return true, fmt.Sprintf("recorded hybrids classified; here: %s; %s", live.Summary(), where)
+	return true, fmt.Sprintf("here: %s; %s; recorded hybrids: %s", live.Summary(), where, strings.Join(recorded, ", "))
 }}
 
 // repackCheck: decode on the repacked rows gives the GGUF layout's

@@ -148,6 +148,9 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 			continue
 		}
 		fmt.Fprintf(w, "Engine: %s.\n\n", p.Features)
+		if p.Name == "phase4" {
+			writeMigrations(w, r, p)
+		}
 		if p.Name == "phase4" && !r.Machine.Hybrid {
 			fmt.Fprintf(w, "This host is not hybrid (%s): pinning here only keeps the math threads from migrating and sharing a core. The gain the roadmap expects on a hybrid CPU, no op waiting for a thread on an E-core, cannot show; the check above shows which CPUs recorded hybrid topologies would use.\n\n", r.Machine.Topology)
 		}
@@ -439,4 +442,39 @@ func writeFormats(w io.Writer, fb *results.FormatBench) {
 		rows = append(rows, []any{r.Format, fmt.Sprintf("%.1f", float64(r.BytesPerToken)/1e6), fmt.Sprintf("%.1f", r.DecodeTPS), rel, kl})
 	}
 	table(w, []any{"format", "MB read per token", "decode t/s", "vs F16", "KL to F16"}, rows)
+}
+
+// writeMigrations puts phase 4's claim in numbers: the math threads'
+// CPU migrations and their share of the machine, unpinned (phase 3)
+// against pinned (phase 4), bench by bench.
+func writeMigrations(w io.Writer, r *results.Run, p4 *results.Phase) {
+	var p3 *results.Phase
+	for _, p := range r.Phases {
+		if p.Name == "phase3" {
+			p3 = p
+		}
+	}
+	if p3 == nil {
+		return
+	}
+	var rows [][]any
+	for _, b := range p4.Benches {
+		for _, a := range p3.Benches {
+			if a.Model != b.Model || a.Workload != b.Workload || a.Threads != b.Threads || a.Result == nil || b.Result == nil {
+				continue
+			}
+			mig := func(x *results.Bench) string {
+				if v, ok := x.Result.Counters.Values["cpu-migrations"]; ok {
+					return fmt.Sprintf("%.0f", v)
+				}
+				return "n/a"
+			}
+			rows = append(rows, []any{fmt.Sprintf("%s/%s t=%d", b.Model, b.Workload, b.Threads), mig(a), mig(b),
+				fmt.Sprintf("%.0f%% / %.0f%%", 100*a.Result.MathCPUShare, 100*a.Result.OtherCPUShare),
+				fmt.Sprintf("%.0f%% / %.0f%%", 100*b.Result.MathCPUShare, 100*b.Result.OtherCPUShare)})
+		}
+	}
+	if len(rows) > 0 {
+		table(w, []any{"bench", "math-thread migrations, unpinned (phase 3)", "pinned (phase 4)", "CPU share math / others, phase 3", "phase 4"}, rows)
+	}
 }
