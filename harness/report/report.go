@@ -245,6 +245,12 @@ func writeBench(w io.Writer, b *results.Bench) {
 func Index(runs []*results.Run, dir string) error {
 	var b strings.Builder
 	b.WriteString("# Reports\n\nOne report per commit, written by `asdsl-bench run` and `asdsl-bench gate`; `asdsl-bench report` rebuilds them and this index from `runs/`.\n\n")
+	if svg := History(runs); svg != "" {
+		if err := os.WriteFile(filepath.Join(dir, "history.svg"), []byte(svg), 0o644); err != nil {
+			return err
+		}
+		b.WriteString("![decode tokens/s per phase across runs](history.svg)\n\n")
+	}
 	var rows [][]any
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := runs[i]
