@@ -51,6 +51,8 @@ type Options struct {
 	// fresh process (phase 6's cold starts); empty: not measured, and the
 	// report says so.
 	Binary string
+	peaks  map[int]float64 // int8 peak per thread count, set by Execute
+
 	// Lookup finds a phase by name (nil: phases.ByName). Tests use it to
 	// run a phase that has not landed, which must fail the run.
 	Lookup func(name string) *phases.Phase
@@ -93,11 +95,19 @@ func Execute(o Options) (*results.Run, error) {
 		bw := machine.MeasureBandwidth(t, int64(bwMiB)<<20, 5)
 		run.Machine.ReadGBs[t] = bw.ReadGBs
 		fmt.Fprintf(log, "read bandwidth, %d thread(s): %.1f GB/s\n", t, bw.ReadGBs)
+		if pk := machine.MeasureInt8Peak(t, 100*time.Millisecond, 3); pk.GMACs > 0 {
+			if run.Machine.Int8GMACs == nil {
+				run.Machine.Int8GMACs = map[int]float64{}
+			}
+			run.Machine.Int8GMACs[t], run.Machine.Int8Instr = pk.GMACs, pk.Instr
+			fmt.Fprintf(log, "int8 multiply-accumulate peak, %d thread(s): %.0f GMAC/s (%s)\n", t, pk.GMACs, pk.Instr)
+		}
 	}
 
 	// Cold starts first: they evict the model files from the page cache,
 	// which cannot drop pages this process has mapped.
 	cold := coldStarts(o, log)
+	o.peaks = run.Machine.Int8GMACs
 	models, err := prepareModels(o.Suite, log)
 	if err != nil {
 		return nil, err
@@ -291,7 +301,7 @@ func bench(m *engine.Model, sm suite.Model, w suite.Workload, threads int, ph *p
 	if sm.Mock != nil {
 		shape = sm.Mock.Shape
 	}
-	return &results.Bench{Model: sm.Name, Shape: shape, Workload: w.Name, Threads: threads, Prompt: w.Prompt, Generate: w.Generate, Depth: w.Depth, Result: r,
+	return &results.Bench{Model: sm.Name, Shape: shape, Workload: w.Name, Threads: threads, Prompt: w.Prompt, Generate: w.Generate, Depth: w.Depth, Result: r, MatmulMACs: m.MatmulMACs(),
 		Identity: Identify(m, shape)}, nil
 }
 
@@ -391,6 +401,9 @@ func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw map[int]flo
 						v := results.Median(loop.Metrics()["ttft-ms"]) / ttft
 						add(pid+" TTFT speed-up over the GEMV loop (phase 2)", ">=", pt.TTFTOverGEMVLoopMin, v)
 					}
+				}
+				if pk := o.peaks[b.Threads]; pt.PrefillPeakFractionMin > 0 && pk > 0 && b.MatmulMACs > 0 && b.Depth == 0 {
+					add(pid+" prefill fraction of the int8 peak", ">=", pt.PrefillPeakFractionMin, pre*float64(b.MatmulMACs)/1e9/pk)
 				}
 				if pt.PrefillOverDecodeMin > 0 && b.Generate > 0 {
 					add(pid+" prefill / decode speed", ">=", pt.PrefillOverDecodeMin, pre/dec)

@@ -289,3 +289,29 @@ repetitions: 1
 		}
 	}
 }
+
+// The int8 peak is measured with the bandwidth, and prefill is gated as
+// a fraction of it where a profile asks.
+func TestPrefillAgainstTheInt8Peak(t *testing.T) {
+	s := fixtureSuite(t, "", "workloads:\n  - {name: w, prompt: 16, generate: 2}\nrepetitions: 1\n")
+	prof, err := profile.Parse([]byte("name: p\ntargets:\n  - model: {arch: llama}\n    prefill_peak_fraction_min: 1e-9\n"), "p.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := Execute(Options{Suite: s, Phases: []string{"phase3"}, Profile: prof, BandwidthMiB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Machine.Int8GMACs[1] <= 0 {
+		t.Skipf("no int8 peak on this CPU (%q)", run.Machine.Int8Instr) // the generic kernels have no peak to measure
+	}
+	var g *results.Gate
+	for i, x := range run.Phases[0].Gates {
+		if strings.Contains(x.Name, "fraction of the int8 peak") {
+			g = &run.Phases[0].Gates[i]
+		}
+	}
+	if g == nil || g.Value <= 0 || g.Value > 1.5 || !g.Passed {
+		t.Fatalf("prefill peak gate: %+v", g)
+	}
+}

@@ -46,6 +46,9 @@ type Target struct {
 	DecodeSpecTPSMin     float64 `yaml:"decode_spec_tps_min"`
 	DecodeBWFractionMin  float64 `yaml:"decode_bw_fraction_min"`
 	PrefillOverDecodeMin float64 `yaml:"prefill_over_decode_min"`
+	// PrefillPeakFractionMin is prefill's multiply-adds per second as a
+	// fraction of the int8 peak measured in the same run, from phase 3 on.
+	PrefillPeakFractionMin float64 `yaml:"prefill_peak_fraction_min"`
 	// TTFTOverGEMVLoopMin is phase 3's TTFT speed-up over phase 2's (the
 	// prompt as a tiled GEMM against a loop of GEMVs), same bench.
 	TTFTOverGEMVLoopMin float64 `yaml:"ttft_over_gemv_loop_min"`

@@ -83,10 +83,14 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 	fmt.Fprintf(w, "## Machine\n\n")
 	var bwRows [][]any
 	for _, t := range slices.Sorted(maps.Keys(r.Machine.ReadGBs)) {
-		bwRows = append(bwRows, []any{t, fmt.Sprintf("%.1f", r.Machine.ReadGBs[t])})
+		pk := "-"
+		if v := r.Machine.Int8GMACs[t]; v > 0 {
+			pk = fmt.Sprintf("%.0f (%s)", v, r.Machine.Int8Instr)
+		}
+		bwRows = append(bwRows, []any{t, fmt.Sprintf("%.1f", r.Machine.ReadGBs[t]), pk})
 	}
 	fmt.Fprintf(w, "- CPU: %s; kernels: %s; features: %s\n- Topology: %s\n\n", r.Machine.CPU, r.Machine.ISA, strings.Join(r.Machine.Features, " "), r.Machine.Topology)
-	table(w, []any{"threads", "measured read bandwidth GB/s"}, bwRows)
+	table(w, []any{"threads", "measured read bandwidth GB/s", "int8 multiply-accumulate peak GMAC/s"}, bwRows)
 	for _, why := range counterGaps(r) {
 		fmt.Fprintf(w, "- %s\n", why)
 	}

@@ -53,6 +53,11 @@ type Machine struct {
 	Topology string          `json:"topology"`
 	Hybrid   bool            `json:"hybrid"`   // P- and E-cores (or LP E-cores)
 	ReadGBs  map[int]float64 `json:"read_gbs"` // measured read bandwidth per thread count
+	// Int8GMACs is the int8 multiply-accumulate peak measured per thread
+	// count (1e9 per second): prefill's roof, as read bandwidth is
+	// decode's. Int8Instr names the instruction it was measured with.
+	Int8GMACs map[int]float64 `json:"int8_gmacs,omitempty"`
+	Int8Instr string          `json:"int8_instr,omitempty"`
 }
 
 // Phase is one checkpoint of the roadmap.
@@ -143,15 +148,18 @@ type Check struct {
 
 // Bench is one model × workload × thread count.
 type Bench struct {
-	Model    string          `json:"model"`
-	Shape    string          `json:"shape"`
-	Workload string          `json:"workload"`
-	Threads  int             `json:"threads"`
-	Prompt   int             `json:"prompt"`
-	Generate int             `json:"generate"`
-	Depth    int             `json:"depth,omitempty"` // context filled before the prompt, untimed
-	Result   *measure.Result `json:"result"`
-	Anchor   []AnchorResult  `json:"anchor,omitempty"`
+	Model    string `json:"model"`
+	Shape    string `json:"shape"`
+	Workload string `json:"workload"`
+	Threads  int    `json:"threads"`
+	Prompt   int    `json:"prompt"`
+	Generate int    `json:"generate"`
+	Depth    int    `json:"depth,omitempty"` // context filled before the prompt, untimed
+	// MatmulMACs is one token's multiply-adds in the matrix products
+	// (engine.Model.MatmulMACs): prefill's work per token.
+	MatmulMACs int64           `json:"matmul_macs,omitempty"`
+	Result     *measure.Result `json:"result"`
+	Anchor     []AnchorResult  `json:"anchor,omitempty"`
 	// Identity is what the model is (from its GGUF metadata): profiles
 	// choose their targets by it, so a real file gets its shape's targets.
 	Identity profile.Identity `json:"identity"`
