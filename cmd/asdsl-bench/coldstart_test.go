@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"asdsl-bench/harness/measure"
@@ -44,5 +46,24 @@ func TestColdStartCommand(t *testing.T) {
 	}
 	if err := runColdStart([]string{"-m", model, "-p", "100000"}); err == nil {
 		t.Fatal("a prompt past the context accepted")
+	}
+}
+
+// perplexity runs end to end on the real trained model and refuses bad
+// input with a usage error.
+func TestPerplexityCommand(t *testing.T) {
+	dir := testutil.SharedDir(t)
+	model := filepath.Join(dir, "fixtures", "real", "stories260K-f32.gguf")
+	text := filepath.Join(t.TempDir(), "t.txt")
+	os.WriteFile(text, []byte(strings.Repeat("Once upon a time, there was a little dog named Max. ", 40)), 0o644)
+	if err := runPerplexity([]string{"-m", model, "-f", text, "-c", "64", "--chunks", "2", "-t", "1"}); err != nil {
+		t.Fatal(err)
+	}
+	var ue usageError
+	if err := runPerplexity([]string{"-m", model}); !errors.As(err, &ue) {
+		t.Fatalf("no text file: %v", err)
+	}
+	if err := runPerplexity([]string{"-m", model, "-f", text, "-c", "100000"}); err == nil {
+		t.Fatal("a context past the model's accepted")
 	}
 }

@@ -32,6 +32,7 @@ var commands = map[string]command{
 	"logits":     {"write the logits of every prompt position to a file", runLogits},
 	"machine":    {"show the CPU, its features, the kernels chosen and the memory bandwidth", runMachine},
 	"mock":       {"write a model with random weights in a real shape", runMock},
+	"perplexity": {"perplexity of a model on a text file, as llama-perplexity measures it", runPerplexity},
 	"quantize":   {"quantize an F32/F16/BF16 model (q4_k_m, q4_k_s, q6_k, q8_0)", runQuantize},
 	"tune":       {"search threads, layout, prefetch distance, GEMM tiles and draft length on this machine", runTune},
 }
