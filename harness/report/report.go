@@ -176,8 +176,14 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 			}
 			table(w, []any{"gate", "value vs target", "result"}, gr)
 		}
-		for _, b := range p.Benches {
-			writeBench(w, b)
+		// The phase's claim stays on screen; each bench's particulars
+		// (per-core usage, threads, counters) fold away.
+		if len(p.Benches) > 0 {
+			fmt.Fprintf(w, "<details><summary>%d bench(es): per-core usage, math threads, counters</summary>\n\n", len(p.Benches))
+			for _, b := range p.Benches {
+				writeBench(w, b)
+			}
+			fmt.Fprintf(w, "</details>\n\n")
 		}
 		for _, sb := range p.Spec {
 			writeSpec(w, sb)
