@@ -206,6 +206,9 @@ func Execute(o Options) (*results.Run, error) {
 			if rp.CacheKL, err = cacheKL(ph, models, o, log); err != nil {
 				return nil, err
 			}
+			if rp.Perplexity, err = measurePerplexity(ph, models, o, log); err != nil {
+				return nil, err
+			}
 		}
 		rp.Gates = append(gates(ph, rp.Benches, o, run.Machine.ReadGBs, done), specGates(ph, rp.Spec, o)...)
 		for _, g := range rp.Gates {

@@ -4,6 +4,7 @@ import (
 	"asdsl-bench/phases"
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -313,5 +314,37 @@ func TestPrefillAgainstTheInt8Peak(t *testing.T) {
 	}
 	if g == nil || g.Value <= 0 || g.Value > 1.5 || !g.Passed {
 		t.Fatalf("prefill peak gate: %+v", g)
+	}
+}
+
+// Phase 5 measures a real model's perplexity as llama.cpp does (the
+// stories260K figure), and says why there is no Q8_0 figure when the
+// model's heads do not fit the cache.
+func TestPhase5PerplexityOnARealModel(t *testing.T) {
+	dir := testutil.SharedDir(t)
+	s, err := suite.Parse([]byte(`
+name: unit
+models:
+  - name: stories
+    path: `+filepath.Join(dir, "fixtures", "real", "stories260K-f32.gguf")+`
+workloads:
+  - {name: w, prompt: 8, generate: 4}
+threads: [1]
+repetitions: 1
+perplexity: {file: `+filepath.Join(dir, "data", "wikitext-2", "test.txt")+`, ctx: 128, chunks: 50}
+`), "unit.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := Execute(Options{Suite: s, Phases: []string{"phase5"}, BandwidthMiB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pp := run.Phases[0].Perplexity
+	if len(pp) != 1 || pp[0].F32 == nil || pp[0].Q8 != nil || !strings.Contains(pp[0].Q8Note, "head size 8") {
+		t.Fatalf("%+v", pp)
+	}
+	if got := pp[0].F32.PPL; math.Abs(got-279.1330) > 0.3 { // llama.cpp's figure (fixtures/real/README.md)
+		t.Fatalf("perplexity %.4f, llama.cpp 279.1330", got)
 	}
 }

@@ -194,6 +194,14 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 		for _, fb := range p.Formats {
 			writeFormats(w, fb)
 		}
+		for _, pb := range p.Perplexity {
+			q8 := "Q8_0 cache: " + pb.Q8Note
+			if pb.Q8 != nil {
+				q8 = fmt.Sprintf("with the Q8_0 cache and flash attention %.4f ± %.4f (%+.2f%%)", pb.Q8.PPL, pb.Q8.PPLErr, 100*(pb.Q8.PPL/pb.F32.PPL-1))
+			}
+			fmt.Fprintf(w, "**Perplexity, %s** on `%s` (llama-perplexity's method, chunks of %d, %d tokens scored): with the f32 cache %.4f ± %.4f; %s.\n\n",
+				pb.Model, pb.File, pb.Ctx, pb.F32.Scored, pb.F32.PPL, pb.F32.PPLErr, q8)
+		}
 		for _, kb := range p.CacheKL {
 			r := kb.Result
 			fmt.Fprintf(w, "**Cache accuracy at depth, %s**: the Q8_0 cache with flash attention against the f32 cache with plain attention, same tokens, over %d positions after %d: mean KL %.3g, top-1 agreement %.1f%%.\n\n",

@@ -15,6 +15,7 @@ import (
 
 	"asdsl-bench/harness/gate"
 	"asdsl-bench/harness/measure"
+	"asdsl-bench/harness/perplexity"
 	"asdsl-bench/harness/profile"
 
 	"asdsl-bench/internal/stats"
@@ -79,6 +80,8 @@ type Phase struct {
 	// CacheKL is phase 5's accuracy cost at depth, per model: the Q8_0
 	// cache with flash attention against the f32 cache.
 	CacheKL []*CacheKLBench `json:"cache_kl,omitempty"`
+	// Perplexity is phase 5's perplexity of each real model, per cache.
+	Perplexity []*PerplexityBench `json:"perplexity,omitempty"`
 	// ColdStart is phase 6's cold starts, per model.
 	ColdStart []*ColdBench `json:"cold_start,omitempty"`
 }
@@ -98,6 +101,18 @@ type FormatRow struct {
 	DecodeTPS     float64 `json:"decode_tps"`
 	KLToF16       float64 `json:"kl_to_f16"`
 	Top1ToF16     float64 `json:"top1_to_f16"`
+}
+
+// PerplexityBench is one real model's perplexity on a text, with the
+// f32 cache and (where its heads fit) the Q8_0 cache with flash
+// attention.
+type PerplexityBench struct {
+	Model  string             `json:"model"`
+	File   string             `json:"file"`
+	Ctx    int                `json:"ctx"`
+	F32    *perplexity.Result `json:"f32"`
+	Q8     *perplexity.Result `json:"q8_0,omitempty"`
+	Q8Note string             `json:"q8_note,omitempty"` // why there is no Q8_0 figure
 }
 
 // CacheKLBench is one model's cache comparison at depth.

@@ -34,6 +34,12 @@ type Suite struct {
 	// layout), each a fresh process after the file left the page cache
 	// (0: none).
 	ColdStarts int `yaml:"cold_starts"`
+	// Perplexity, when set, has phase 5 measure the perplexity of every
+	// model given by path (a real model; mocks have random weights) on a
+	// text file, with the f32 cache and with the Q8_0 cache where the
+	// model's heads fit it: the seed's "no perplexity loss at long
+	// context".
+	Perplexity *Perplexity `yaml:"perplexity"`
 	// Profile names the machine profile whose targets the suite is for
 	// (the seed suite: the Alder Lake profile); --profile overrides it.
 	Profile string `yaml:"profile"`
@@ -62,6 +68,15 @@ type Model struct {
 type Draft struct {
 	Mock *Mock  `yaml:"mock"`
 	Path string `yaml:"path"`
+}
+
+// Perplexity is llama-perplexity's measurement: chunks of Ctx tokens of
+// File (relative paths are relative to the working directory), at most
+// Chunks of them (0: all).
+type Perplexity struct {
+	File   string `yaml:"file"`
+	Ctx    int    `yaml:"ctx"`
+	Chunks int    `yaml:"chunks"`
 }
 
 // Speculative configures phase 7's controlled-acceptance benchmark.
@@ -415,6 +430,17 @@ func (s *Suite) validate(l *locator) error {
 	}
 	if k := s.Speculative.K; k < 1 || k > 16 {
 		return l.errf(p("speculative", "k"), "speculative.k (draft length) must be 1..16, got %d", k)
+	}
+	if pp := s.Perplexity; pp != nil {
+		if pp.File == "" {
+			return l.errf(p("perplexity"), "perplexity needs a file")
+		}
+		if pp.Ctx == 0 {
+			s.Perplexity.Ctx = 512
+		}
+		if s.Perplexity.Ctx < 2 || pp.Chunks < 0 {
+			return l.errf(p("perplexity"), "perplexity: ctx must be at least 2 and chunks not negative")
+		}
 	}
 	if c := s.ColdStarts; c < 0 || c > 100 {
 		return l.errf(p("cold_starts"), "cold_starts must be 0..100, got %d", c)
