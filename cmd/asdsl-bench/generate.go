@@ -78,15 +78,11 @@ func runGenerate(args []string) error {
 			return err
 		}
 	}
-	m, err := engine.Load(path)
+	m, tok, err := loadWithTokenizer(path)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	tok, err := tokenizer.FromGGUF(&m.File.Meta)
-	if err != nil {
-		return fmt.Errorf("tokenizer: %w", err)
-	}
 	var ids []int32
 	if *tokens != "" {
 		if ids, err = parseTokens(*tokens); err != nil {
@@ -193,4 +189,18 @@ func completeUTF8(buf []byte) int {
 		return len(buf)
 	}
 	return len(buf)
+}
+
+// loadWithTokenizer loads a model and the tokenizer its file describes.
+func loadWithTokenizer(path string) (*engine.Model, tokenizer.Tokenizer, error) {
+	m, err := engine.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	tok, err := tokenizer.FromGGUF(&m.File.Meta)
+	if err != nil {
+		m.Close()
+		return nil, nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	return m, tok, nil
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"asdsl-bench/engine"
-	"asdsl-bench/engine/tokenizer"
 	"asdsl-bench/harness/perplexity"
 )
 
@@ -34,15 +33,11 @@ func runPerplexity(args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := engine.Load(*model)
+	m, tok, err := loadWithTokenizer(*model)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	tok, err := tokenizer.FromGGUF(&m.File.Meta)
-	if err != nil {
-		return fmt.Errorf("tokenizer: %w", err)
-	}
 	t0 := time.Now()
 	ids := tok.Encode(string(text), true, false)
 	fmt.Fprintf(os.Stderr, "tokenized %d bytes into %d tokens in %v\n", len(text), len(ids), time.Since(t0).Round(time.Millisecond))

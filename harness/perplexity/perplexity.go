@@ -11,6 +11,7 @@ import (
 	"math"
 
 	"asdsl-bench/engine"
+	"asdsl-bench/internal/numerics"
 )
 
 // Options of a perplexity run.
@@ -67,7 +68,7 @@ func Run(m *engine.Model, tokens []int32, o Options) (*Result, error) {
 			return nil, err
 		}
 		for j := first; j < o.Ctx-1; j++ {
-			v := -logSoftmaxAt(lg[j*vocab:(j+1)*vocab], tokens[start+j+1])
+			v := -numerics.LogProb(lg[j*vocab:(j+1)*vocab], tokens[start+j+1])
 			nll += v
 			nll2 += v * v
 			res.Scored++
@@ -87,17 +88,4 @@ func Run(m *engine.Model, tokens []int32, o Options) (*Result, error) {
 		res.PPLErr = res.PPL * math.Sqrt(math.Max(v, 0)/float64(res.Scored-1))
 	}
 	return res, nil
-}
-
-// logSoftmaxAt is log p(id) under the softmax of logits, in float64.
-func logSoftmaxAt(logits []float32, id int32) float64 {
-	mx := math.Inf(-1)
-	for _, x := range logits {
-		mx = math.Max(mx, float64(x))
-	}
-	var sum float64
-	for _, x := range logits {
-		sum += math.Exp(float64(x) - mx)
-	}
-	return float64(logits[id]) - mx - math.Log(sum)
 }

@@ -55,6 +55,20 @@ func RMSE(a, b []float32) float64 {
 }
 
 func logSoftmax(x []float32) []float64 {
+	lse := logSumExp(x)
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = float64(v) - lse
+	}
+	return out
+}
+
+// LogProb is log p(id) under the softmax of logits, in float64: a
+// token's log-likelihood, as perplexity sums it.
+func LogProb(logits []float32, id int32) float64 { return float64(logits[id]) - logSumExp(logits) }
+
+// logSumExp is log Σ exp(x), shifted by the maximum so it cannot overflow.
+func logSumExp(x []float32) float64 {
 	mx := math.Inf(-1)
 	for _, v := range x {
 		mx = math.Max(mx, float64(v))
@@ -63,12 +77,7 @@ func logSoftmax(x []float32) []float64 {
 	for _, v := range x {
 		s += math.Exp(float64(v) - mx)
 	}
-	lse := mx + math.Log(s)
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v) - lse
-	}
-	return out
+	return mx + math.Log(s)
 }
 
 // ReadLogits reads a float32 little-endian logits file.
