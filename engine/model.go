@@ -209,6 +209,15 @@ func (m *Model) WeightBytes() int64 {
 	return n
 }
 
+// Params is the model's parameter count: every tensor's elements.
+func (m *Model) Params() int64 {
+	var n int64
+	for _, t := range m.File.Tensors {
+		n += int64(t.Elements())
+	}
+	return n
+}
+
 // MatmulMACs is the number of multiply-adds one token's matrix products
 // take (rows·cols of every matrix WeightBytes counts): prefill's work per
 // token, against which the machine's int8 peak is the roof. Attention's

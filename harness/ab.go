@@ -27,11 +27,7 @@ func ABCompare(m *engine.Model, a, b engine.SessionOptions, oa, ob measure.Optio
 	oa.Reps, ob.Reps = 1, 1
 	var ttft, dec [2][]gate.Obs
 	for i := 0; i < rounds; i++ {
-		order := [2]int{0, 1}
-		if i%2 == 1 {
-			order = [2]int{1, 0}
-		}
-		for _, side := range order {
+		for _, side := range gate.ABBA(i) {
 			s, o := sa, oa
 			if side == 1 {
 				s, o = sb, ob

@@ -310,16 +310,12 @@ func bench(m *engine.Model, sm suite.Model, w suite.Workload, threads int, ph *p
 
 // Identify says what a model is, from its GGUF metadata, for profiles.
 func Identify(m *engine.Model, shape string) profile.Identity {
-	var params int64
-	for _, t := range m.File.Tensors {
-		params += int64(t.Elements())
-	}
 	ft, _ := m.File.Meta.UintOr("general.file_type", 0)
 	name := quant.FileType(ft).String()
 	if name == "" {
 		name = map[uint64]string{0: "f32", 1: "f16", 32: "bf16"}[ft]
 	}
-	return profile.Identity{Shape: shape, Arch: m.Config.Arch, Layers: m.Config.NLayer, Embd: m.Config.NEmbd, Params: params, FileType: name}
+	return profile.Identity{Shape: shape, Arch: m.Config.Arch, Layers: m.Config.NLayer, Embd: m.Config.NEmbd, Params: m.Params(), FileType: name}
 }
 
 func logBench(log io.Writer, b *results.Bench) {
@@ -333,18 +329,7 @@ func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw map[int]flo
 	var out []results.Gate
 	var busy string // why the current bench's samples cannot fail a target
 	add := func(name, op string, target, value float64) {
-		ok := value <= target
-		if op == ">=" {
-			ok = value >= target
-		}
-		if math.IsNaN(value) {
-			ok = false
-		}
-		g := results.Gate{Name: name, Op: op, Target: target, Value: value, Passed: ok}
-		if !ok && busy != "" {
-			g.Inconclusive, g.Why = true, busy
-		}
-		out = append(out, g)
+		out = append(out, newGate(name, op, target, value, busy))
 	}
 	for _, b := range benches {
 		if strings.Contains(b.Model, "@") {
@@ -490,6 +475,23 @@ func coldStarts(o Options, log io.Writer) []*results.ColdBench {
 		}
 	}
 	return out
+}
+
+// newGate judges value against target ("<=" or ">="); NaN never passes.
+// A miss while busy says why (the samples' host load) is inconclusive.
+func newGate(name, op string, target, value float64, busy string) results.Gate {
+	ok := value <= target
+	if op == ">=" {
+		ok = value >= target
+	}
+	if math.IsNaN(value) {
+		ok = false
+	}
+	g := results.Gate{Name: name, Op: op, Target: target, Value: value, Passed: ok}
+	if !ok && busy != "" {
+		g.Inconclusive, g.Why = true, busy
+	}
+	return g
 }
 
 // busyWhy says why a bench's samples cannot fail a target: some were

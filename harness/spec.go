@@ -139,11 +139,11 @@ func specGates(ph *phases.Phase, specs []*results.SpecBench, o Options) []result
 			}
 			if pt.DecodeSpecTPSMin > 0 {
 				v := results.Median(r.TPS)
-				out = append(out, results.Gate{Name: id + " tok/s", Op: ">=", Target: pt.DecodeSpecTPSMin, Value: v, Passed: v >= pt.DecodeSpecTPSMin})
+				out = append(out, newGate(id+" tok/s", ">=", pt.DecodeSpecTPSMin, v, ""))
 			}
 			if pt.SpecSpeedupMin > 0 {
 				v := r.Speedup()
-				out = append(out, results.Gate{Name: id + " speed-up over plain decode", Op: ">=", Target: pt.SpecSpeedupMin, Value: v, Passed: v >= pt.SpecSpeedupMin})
+				out = append(out, newGate(id+" speed-up over plain decode", ">=", pt.SpecSpeedupMin, v, ""))
 			}
 		}
 	}

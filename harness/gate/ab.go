@@ -102,11 +102,7 @@ func Run(c Config) (*Result, error) {
 		var obs [2]map[string][]Obs // side → metric → samples
 		obs[0], obs[1] = map[string][]Obs{}, map[string][]Obs{}
 		for round := 0; round < c.Reps; round++ {
-			order := [2]int{0, 1}
-			if round%2 == 1 {
-				order = [2]int{1, 0}
-			}
-			for _, side := range order {
+			for _, side := range ABBA(round) {
 				bin := c.Baseline
 				if side == 1 {
 					bin = c.Candidate
@@ -148,6 +144,16 @@ func Run(c Config) (*Result, error) {
 		res.Cases = append(res.Cases, cr)
 	}
 	return res, nil
+}
+
+// ABBA is the order of the two sides (0 baseline, 1 candidate) in a
+// round: A B, then B A, so a steady drift of the host's speed costs both
+// sides alike over every pair of rounds.
+func ABBA(round int) [2]int {
+	if round%2 == 1 {
+		return [2]int{1, 0}
+	}
+	return [2]int{0, 1}
 }
 
 // sample runs one fresh process of a binary's bench and returns TTFT and

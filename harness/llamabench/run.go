@@ -137,11 +137,11 @@ func Run(c Config) ([]Result, error) {
 }
 
 func baseResult(m *engine.Model, path string) Result {
-	var size, params int64
+	var size int64
 	for _, t := range m.File.Tensors {
 		size += int64(t.Size)
-		params += int64(t.Elements())
 	}
+	params := m.Params()
 	ft, _ := m.File.Meta.UintOr("general.file_type", 0)
 	return Result{
 		BuildCommit: "asdsl-bench", CPUInfo: machine.DetectCPU().Brand, Backends: "CPU",
