@@ -124,14 +124,16 @@ func runGenerate(args []string) error {
 	var st engine.GenerateStats
 	var sp *engine.SpecStats
 	if *draftPath != "" {
-		dm, err := engine.Load(*draftPath)
-		if err != nil {
-			return fmt.Errorf("draft: %w", err)
+		// No ":=" here: err must stay the function's, or a failed
+		// speculative run would report success.
+		dm, derr := engine.Load(*draftPath)
+		if derr != nil {
+			return fmt.Errorf("draft: %w", derr)
 		}
 		defer dm.Close()
-		ds, err := dm.NewSession(engine.SessionOptions{Context: sess.Capacity(), Threads: *threads, Features: features})
-		if err != nil {
-			return fmt.Errorf("draft: %w", err)
+		ds, derr := dm.NewSession(engine.SessionOptions{Context: sess.Capacity(), Threads: *threads, Features: features})
+		if derr != nil {
+			return fmt.Errorf("draft: %w", derr)
 		}
 		defer ds.Close()
 		var s engine.SpecStats

@@ -3,7 +3,6 @@ package tokenizer
 import (
 	"fmt"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -12,11 +11,11 @@ import (
 // the pair of adjacent pieces with the lowest merge rank is merged until
 // none applies.
 type BPE struct {
-	v       *Vocab
-	ranks   map[[2]string]int
-	enc     [256]rune // byte -> printable rune
-	dec     map[rune]byte
-	special bool
+	v     *Vocab
+	ranks map[[2]string]int
+	enc   [256]rune // byte -> printable rune
+	dec   map[rune]byte
+	pre   preTokenizer
 }
 
 // NewBPE builds the tokenizer from a vocabulary and its merges ("a b").
@@ -51,52 +50,56 @@ func NewBPE(v *Vocab, merges []string) (*BPE, error) {
 
 func (t *BPE) Vocab() *Vocab { return t.v }
 
-func (t *BPE) Encode(text string, bos, special bool) []int32 {
+func (t *BPE) Encode(text string, addSpecial, parseSpecial bool) []int32 {
 	var out []int32
-	if bos && t.v.AddBOS {
+	if addSpecial && t.v.AddBOS {
 		out = append(out, t.v.BOS)
 	}
-	for _, f := range t.v.splitSpecial(text, special) {
+	pre := t.pre
+	if pre.cuts == nil {
+		pre = preTokenizers["gpt-2"]
+	}
+	for _, f := range t.v.splitSpecial(text, parseSpecial) {
 		if f.id >= 0 {
 			out = append(out, f.id)
 			continue
 		}
-		for _, w := range preSplitGPT2(f.text) {
-			out = t.encodeWord(w, out)
+		for _, w := range pre.words(f.text) {
+			out = t.encodeWord(w, pre.ignoreMerges, out)
 		}
+	}
+	if addSpecial && t.v.AddEOS {
+		out = append(out, t.v.EOS)
 	}
 	return out
 }
 
-func (t *BPE) encodeWord(w string, out []int32) []int32 {
-	var parts []string
+// encodeWord maps a word's bytes to GPT-2's printable code points and
+// merges adjacent pieces, lowest merge rank first (leftmost on ties),
+// until no pair has a rank. A heap keeps long words (a line of
+// WikiText's "= = =" runs) from costing the square of their length.
+func (t *BPE) encodeWord(w string, ignoreMerges bool, out []int32) []int32 {
+	var enc strings.Builder
 	for _, b := range []byte(w) {
-		parts = append(parts, string(t.enc[b]))
+		enc.WriteRune(t.enc[b])
 	}
-	for len(parts) > 1 {
-		best, bestRank := -1, int(^uint(0)>>1)
-		for i := 0; i+1 < len(parts); i++ {
-			if r, ok := t.ranks[[2]string{parts[i], parts[i+1]}]; ok && r < bestRank {
-				best, bestRank = i, r
-			}
+	word := enc.String()
+	if ignoreMerges {
+		if id, ok := t.v.ID(word); ok {
+			return append(out, id)
 		}
-		if best < 0 {
-			break
-		}
-		parts[best] += parts[best+1]
-		parts = append(parts[:best+1], parts[best+2:]...)
 	}
+	parts := mergeBPE(word, t.ranks)
 	for _, p := range parts {
 		if id, ok := t.v.ID(p); ok {
 			out = append(out, id)
 			continue
 		}
-		// A piece outside the vocabulary: fall back to single bytes, or unk.
-		for _, r := range p {
-			if id, ok := t.v.ID(string(r)); ok {
+		// A piece outside the vocabulary: each of its bytes that is a
+		// token on its own (llama.cpp's fallback), the rest dropped.
+		for i := 0; i < len(p); i++ {
+			if id, ok := t.v.ID(p[i : i+1]); ok {
 				out = append(out, id)
-			} else if t.v.UNK >= 0 {
-				out = append(out, t.v.UNK)
 			}
 		}
 	}
@@ -108,7 +111,7 @@ func (t *BPE) Piece(id int32) string {
 		return ""
 	}
 	switch t.v.typ(id) {
-	case TypeControl, TypeUnused:
+	case TypeControl, TypeUnknown, TypeUnused:
 		return ""
 	case TypeUserDefined:
 		return t.v.Tokens[id]
@@ -125,84 +128,5 @@ func (t *BPE) Piece(id int32) string {
 }
 
 func (t *BPE) Decode(ids []int32) string {
-	var b strings.Builder
-	for _, id := range ids {
-		b.WriteString(t.Piece(id))
-	}
-	return b.String()
-}
-
-// preSplitGPT2 splits text like GPT-2's pattern
-//
-//	's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-//
-// written by hand because Go's regexp has no look-ahead.
-func preSplitGPT2(s string) []string {
-	var out []string
-	class := func(r rune) int {
-		switch {
-		case unicode.IsLetter(r):
-			return 1
-		case unicode.IsNumber(r):
-			return 2
-		case unicode.IsSpace(r):
-			return 3
-		}
-		return 4
-	}
-	for i := 0; i < len(s); {
-		rest := s[i:]
-		if rest[0] == '\'' {
-			matched := false
-			for _, c := range []string{"'s", "'t", "'re", "'ve", "'m", "'ll", "'d"} {
-				if strings.HasPrefix(rest, c) {
-					out = append(out, c)
-					i += len(c)
-					matched = true
-					break
-				}
-			}
-			if matched {
-				continue
-			}
-		}
-		j := 0
-		if rest[0] == ' ' && len(rest) > 1 {
-			if r, _ := utf8.DecodeRuneInString(rest[1:]); class(r) != 3 {
-				j = 1 // the optional leading space joins the word
-			}
-		}
-		r, n := utf8.DecodeRuneInString(rest[j:])
-		c := class(r)
-		if c != 3 {
-			k := j + n
-			for k < len(rest) {
-				r2, n2 := utf8.DecodeRuneInString(rest[k:])
-				if class(r2) != c {
-					break
-				}
-				k += n2
-			}
-			out = append(out, rest[:k])
-			i += k
-			continue
-		}
-		// A run of whitespace: keep its last character for the next word
-		// unless the run ends the text (\s+(?!\S)).
-		k, last := 0, 0
-		for k < len(rest) {
-			r2, n2 := utf8.DecodeRuneInString(rest[k:])
-			if class(r2) != 3 {
-				break
-			}
-			last = k
-			k += n2
-		}
-		if k < len(rest) && last > 0 {
-			k = last
-		}
-		out = append(out, rest[:k])
-		i += k
-	}
-	return out
+	return detokenize(t.v, ids, t.Piece, t.pre.cleanSpaces)
 }

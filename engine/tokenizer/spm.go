@@ -1,10 +1,8 @@
 package tokenizer
 
 import (
-	"container/heap"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 )
 
 // SPM is the SentencePiece-style tokenizer of llama models: text with
@@ -36,102 +34,48 @@ func NewSPM(v *Vocab) *SPM {
 
 func (s *SPM) Vocab() *Vocab { return s.v }
 
-func (s *SPM) Encode(text string, bos, special bool) []int32 {
+func (s *SPM) Encode(text string, addSpecial, parseSpecial bool) []int32 {
 	var out []int32
-	if bos && s.v.AddBOS {
+	// The dummy space goes before text that opens the input or follows a
+	// special token, as in llama.cpp.
+	prevSpecial := true
+	if addSpecial && s.v.AddBOS {
 		out = append(out, s.v.BOS)
 	}
-	first := true
-	for _, f := range s.v.splitSpecial(text, special) {
+	for _, f := range s.v.splitSpecial(text, parseSpecial) {
 		if f.id >= 0 {
 			out = append(out, f.id)
-			first = false
+			prevSpecial = true
 			continue
 		}
-		t := strings.ReplaceAll(f.text, " ", spaceMarker)
-		if first {
-			t = spaceMarker + t // the SentencePiece dummy prefix
-			first = false
+		t := f.text
+		if s.v.AddSpacePrefix && prevSpecial {
+			t = " " + t
 		}
-		out = s.encodeFragment(t, out)
+		prevSpecial = false
+		out = s.encodeFragment(strings.ReplaceAll(t, " ", spaceMarker), out)
+	}
+	if addSpecial && s.v.AddEOS {
+		out = append(out, s.v.EOS)
 	}
 	return out
 }
 
-type spmSymbol struct {
-	text       string
-	prev, next int
-}
-
-type spmPair struct {
-	left, right int
-	score       float32
-	size        int // combined text length when queued, to skip stale pairs
-}
-
-type pairQueue []spmPair
-
-func (q pairQueue) Len() int { return len(q) }
-func (q pairQueue) Less(i, j int) bool {
-	if q[i].score != q[j].score {
-		return q[i].score > q[j].score
-	}
-	return q[i].left < q[j].left
-}
-func (q pairQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *pairQueue) Push(x any)   { *q = append(*q, x.(spmPair)) }
-func (q *pairQueue) Pop() any {
-	old := *q
-	x := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return x
-}
-
+// encodeFragment merges the fragment's characters, the pair whose merged
+// text is the highest-scored vocabulary piece first; pieces left outside
+// the vocabulary become byte tokens.
 func (s *SPM) encodeFragment(text string, out []int32) []int32 {
-	var syms []spmSymbol
-	for i := 0; i < len(text); {
-		_, n := utf8.DecodeRuneInString(text[i:])
-		syms = append(syms, spmSymbol{text: text[i : i+n], prev: len(syms) - 1, next: len(syms) + 1})
-		i += n
-	}
-	if len(syms) == 0 {
-		return out
-	}
-	syms[len(syms)-1].next = -1
-	q := &pairQueue{}
-	try := func(l, r int) {
-		if l < 0 || r < 0 {
-			return
+	parts := mergeText(text, func(_, _, merged string) (float64, bool) {
+		id, ok := s.v.ID(merged)
+		if !ok {
+			return 0, false
 		}
-		t := syms[l].text + syms[r].text
-		if id, ok := s.v.ID(t); ok {
-			var sc float32
-			if s.v.Scores != nil {
-				sc = s.v.Scores[id]
-			}
-			heap.Push(q, spmPair{left: l, right: r, score: sc, size: len(t)})
+		if s.v.Scores == nil {
+			return 0, true
 		}
-	}
-	for i := 1; i < len(syms); i++ {
-		try(i-1, i)
-	}
-	for q.Len() > 0 {
-		p := heap.Pop(q).(spmPair)
-		l, r := &syms[p.left], &syms[p.right]
-		if l.text == "" || r.text == "" || len(l.text)+len(r.text) != p.size || l.next != p.right {
-			continue // one side already merged elsewhere
-		}
-		l.text += r.text
-		r.text = ""
-		l.next = r.next
-		if r.next >= 0 {
-			syms[r.next].prev = p.left
-		}
-		try(l.prev, p.left)
-		try(p.left, l.next)
-	}
-	for i := 0; i >= 0; i = syms[i].next {
-		sym := syms[i].text
+		return -float64(s.v.Scores[id]), true
+	})
+	for _, sym := range parts {
 		if id, ok := s.v.ID(sym); ok {
 			out = append(out, id)
 			continue
@@ -148,14 +92,17 @@ func (s *SPM) encodeFragment(text string, out []int32) []int32 {
 }
 
 // Piece returns the text of one token: "▁" becomes a space, byte tokens
-// their byte, control tokens nothing.
+// their byte, user-defined tokens their text, control and unknown tokens
+// nothing (llama_token_to_piece without special).
 func (s *SPM) Piece(id int32) string {
 	if id < 0 || int(id) >= len(s.v.Tokens) {
 		return ""
 	}
 	switch s.v.typ(id) {
-	case TypeControl, TypeUnused:
+	case TypeControl, TypeUnknown, TypeUnused:
 		return ""
+	case TypeUserDefined:
+		return s.v.Tokens[id]
 	case TypeByte:
 		var b byte
 		if _, err := fmt.Sscanf(s.v.Tokens[id], "<0x%02X>", &b); err == nil {
@@ -165,11 +112,8 @@ func (s *SPM) Piece(id int32) string {
 	return strings.ReplaceAll(s.v.Tokens[id], spaceMarker, " ")
 }
 
-// Decode joins pieces and drops the dummy prefix space of the first word.
+// Decode joins pieces; without a leading BOS, the first piece's dummy
+// space goes (llama_detokenize).
 func (s *SPM) Decode(ids []int32) string {
-	var b strings.Builder
-	for _, id := range ids {
-		b.WriteString(s.Piece(id))
-	}
-	return strings.TrimPrefix(b.String(), " ")
+	return detokenize(s.v, ids, s.Piece, false)
 }

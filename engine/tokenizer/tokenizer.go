@@ -5,6 +5,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"asdsl-bench/engine/gguf"
@@ -29,18 +30,33 @@ type Vocab struct {
 	EOS    int32
 	UNK    int32
 	AddBOS bool
+	AddEOS bool
+	// AddSpacePrefix: SentencePiece's dummy space before text that opens
+	// the input or follows a special token (tokenizer.ggml.add_space_prefix).
+	AddSpacePrefix bool
+	// Pre is tokenizer.ggml.pre, the word-splitting rule of a BPE vocabulary.
+	Pre    string
 	byText map[string]int32
+	// specials are the control, user-defined and unknown tokens, longest
+	// text first: the order llama.cpp cuts them out of raw text.
+	specials []int32
+	// rstrip marks specials that swallow the whitespace after them
+	// (Phi-3's chat tokens, as llama.cpp sets by model name).
+	rstrip map[int32]bool
 }
 
 // Tokenizer encodes and decodes text.
 type Tokenizer interface {
-	// Encode tokenizes text; bos prepends the BOS token when the model
-	// asks for one. Control-token text (e.g. "</s>") is matched only when
-	// special is true.
-	Encode(text string, bos, special bool) []int32
+	// Encode tokenizes text as llama_tokenize does. addSpecial adds the
+	// BOS (and EOS) tokens the vocabulary asks for; parseSpecial lets
+	// control-token text (e.g. "</s>") become that token. User-defined
+	// tokens are always matched whole, as in Hugging Face's tokenizers.
+	Encode(text string, addSpecial, parseSpecial bool) []int32
 	// Piece returns the bytes a token stands for.
 	Piece(id int32) string
-	// Decode turns a sequence back into text.
+	// Decode turns a sequence back into text as llama_detokenize does
+	// with remove_special: a leading BOS and trailing EOS the vocabulary
+	// adds are dropped, control tokens print nothing.
 	Decode(ids []int32) string
 	Vocab() *Vocab
 }
@@ -92,26 +108,83 @@ func FromGGUF(m *gguf.Metadata) (Tokenizer, error) {
 		}
 		*dst = int32(id)
 	}
-	v.AddBOS = model == "llama" && v.BOS >= 0
-	if val, ok := m.Get("tokenizer.ggml.add_bos_token"); ok {
-		b, isBool := val.V.(bool)
-		if !isBool {
-			return nil, fmt.Errorf("tokenizer.ggml.add_bos_token is %s, want bool", val.Type)
-		}
-		v.AddBOS = b && v.BOS >= 0
-	}
-	v.index()
+	var pre preTokenizer
 	switch model {
 	case "llama":
-		return NewSPM(v), nil
+		v.AddBOS, v.AddSpacePrefix = true, true
 	case "gpt2":
-		merges, err := m.Strings("tokenizer.ggml.merges")
-		if err != nil {
+		if _, ok := m.Get("tokenizer.ggml.pre"); ok {
+			if v.Pre, err = m.String("tokenizer.ggml.pre"); err != nil {
+				return nil, err
+			}
+		}
+		if pre, err = lookupPre(v.Pre); err != nil {
 			return nil, err
 		}
-		return NewBPE(v, merges)
+		v.AddBOS = pre.addBOS
+	default:
+		return nil, fmt.Errorf("tokenizer model %q is not supported (supported: llama, gpt2)", clip(model, 64))
 	}
-	return nil, fmt.Errorf("tokenizer model %q is not supported (supported: llama, gpt2)", model)
+	for key, dst := range map[string]*bool{
+		"tokenizer.ggml.add_bos_token":    &v.AddBOS,
+		"tokenizer.ggml.add_eos_token":    &v.AddEOS,
+		"tokenizer.ggml.add_space_prefix": &v.AddSpacePrefix,
+	} {
+		val, ok := m.Get(key)
+		if !ok {
+			continue
+		}
+		b, isBool := val.V.(bool)
+		if !isBool {
+			return nil, fmt.Errorf("%s is %s, want bool", key, val.Type)
+		}
+		*dst = b
+	}
+	if v.AddBOS && v.BOS < 0 {
+		return nil, fmt.Errorf("tokenizer.ggml.add_bos_token is true, but tokenizer.ggml.bos_token_id is not set")
+	}
+	if v.AddEOS && v.EOS < 0 {
+		return nil, fmt.Errorf("tokenizer.ggml.add_eos_token is true, but tokenizer.ggml.eos_token_id is not set")
+	}
+	v.index()
+	if name, err := m.String("general.name"); err == nil {
+		v.markPhi3(name)
+	}
+	if model == "llama" {
+		return NewSPM(v), nil
+	}
+	merges, err := m.Strings("tokenizer.ggml.merges")
+	if err != nil {
+		return nil, err
+	}
+	t, err := NewBPE(v, merges)
+	if err != nil {
+		return nil, err
+	}
+	t.pre = pre
+	return t, nil
+}
+
+// markPhi3: Phi-3's chat tokens (<|user|>, <|end|>, ...) eat the
+// whitespace after them; its tokenizer.json says so per token, GGUF does
+// not, and llama.cpp restores it from the model's name. So do we.
+func (v *Vocab) markPhi3(name string) {
+	n := strings.ToLower(name)
+	if !strings.Contains(n, "phi-3") && !strings.Contains(n, "phi3") {
+		return
+	}
+	v.rstrip = map[int32]bool{}
+	for _, id := range v.specials {
+		v.rstrip[id] = true
+	}
+	if id, ok := v.ID("</s>"); ok {
+		v.rstrip[id] = true
+	}
+	for _, t := range []string{"<unk>", "<s>", "<|endoftext|>"} {
+		if id, ok := v.ID(t); ok {
+			delete(v.rstrip, id)
+		}
+	}
 }
 
 func (v *Vocab) index() {
@@ -121,6 +194,18 @@ func (v *Vocab) index() {
 			v.byText[t] = int32(i)
 		}
 	}
+	v.specials = v.specials[:0]
+	for i := range v.Tokens {
+		switch v.typ(int32(i)) {
+		case TypeControl, TypeUserDefined, TypeUnknown:
+			if v.Tokens[i] != "" {
+				v.specials = append(v.specials, int32(i))
+			}
+		}
+	}
+	sort.SliceStable(v.specials, func(a, b int) bool {
+		return len(v.Tokens[v.specials[a]]) > len(v.Tokens[v.specials[b]])
+	})
 }
 
 // ID returns the id of a token's exact text.
@@ -139,47 +224,124 @@ func (v *Vocab) typ(id int32) int32 {
 // IsControl reports whether id is a control token (BOS, EOS, ...).
 func (v *Vocab) IsControl(id int32) bool { return v.typ(id) == TypeControl }
 
-// splitSpecial cuts text around occurrences of control and user-defined
-// token texts, longest first. Pieces that are special tokens come back
-// with their id; plain text has id -1.
+// fragment is raw text (id -1) or a special token cut out of it.
 type fragment struct {
 	text string
 	id   int32
 }
 
-func (v *Vocab) splitSpecial(text string, special bool) []fragment {
-	if !special || v.Types == nil {
-		return []fragment{{text, -1}}
+// splitSpecial cuts special-token text out of raw text the way llama.cpp
+// does: token by token, longest first, every occurrence in every piece
+// of raw text left so far. Control and unknown tokens are cut only when
+// parseSpecial is set; user-defined ones always.
+func (v *Vocab) splitSpecial(text string, parseSpecial bool) []fragment {
+	frags := []fragment{{text, -1}}
+	if text == "" {
+		return nil
 	}
-	var specials []int32
-	for i, t := range v.Types {
-		if (t == TypeControl || t == TypeUserDefined) && v.Tokens[i] != "" {
-			specials = append(specials, int32(i))
-		}
-	}
-	var out []fragment
-	start := 0
-	for i := 0; i < len(text); {
-		best := int32(-1)
-		for _, id := range specials {
-			tok := v.Tokens[id]
-			if strings.HasPrefix(text[i:], tok) && (best < 0 || len(tok) > len(v.Tokens[best])) {
-				best = id
-			}
-		}
-		if best < 0 {
-			i++
+	for _, id := range v.specials {
+		if !parseSpecial && v.typ(id) != TypeUserDefined {
 			continue
 		}
-		if start < i {
-			out = append(out, fragment{text[start:i], -1})
+		tok := v.Tokens[id]
+		var next []fragment
+		for _, f := range frags {
+			if f.id >= 0 || !strings.Contains(f.text, tok) {
+				next = append(next, f)
+				continue
+			}
+			rest := f.text
+			for {
+				i := strings.Index(rest, tok)
+				if i < 0 {
+					break
+				}
+				if i > 0 {
+					next = append(next, fragment{rest[:i], -1})
+				}
+				next = append(next, fragment{tok, id})
+				rest = rest[i+len(tok):]
+				if v.rstrip[id] {
+					rest = strings.TrimLeft(rest, " \t\n\v\f\r")
+				}
+			}
+			if rest != "" {
+				next = append(next, fragment{rest, -1})
+			}
 		}
-		out = append(out, fragment{v.Tokens[best], best})
-		i += len(v.Tokens[best])
-		start = i
+		frags = next
 	}
-	if start < len(text) {
-		out = append(out, fragment{text[start:], -1})
+	return frags
+}
+
+// detokenize is llama_detokenize with remove_special set: the BOS and
+// EOS the vocabulary adds itself are dropped; with a space prefix and no
+// BOS, the first piece loses one leading space (the dummy prefix).
+func detokenize(v *Vocab, ids []int32, piece func(int32) string, cleanSpaces bool) string {
+	removeSpace := v.AddSpacePrefix
+	if v.AddBOS && len(ids) > 0 && ids[0] == v.BOS {
+		removeSpace = false
+		ids = ids[1:]
 	}
-	return out
+	if v.AddEOS && len(ids) > 0 && ids[len(ids)-1] == v.EOS {
+		ids = ids[:len(ids)-1]
+	}
+	var b strings.Builder
+	for i, id := range ids {
+		p := piece(id)
+		if i == 0 && removeSpace {
+			p = strings.TrimPrefix(p, " ")
+		}
+		b.WriteString(p)
+	}
+	if !cleanSpaces {
+		return b.String()
+	}
+	return cleanUpSpaces(b.String())
+}
+
+// cleanUpSpaces is Hugging Face's clean_up_tokenization_spaces as
+// llama.cpp applies it: no space before . , ! ?, none around a lone
+// apostrophe, none before 's 'm 're 've.
+func cleanUpSpaces(s string) string {
+	if s == "" {
+		return s
+	}
+	// Three passes over bytes, each reading the previous one's output.
+	t := []byte(s)
+	out := t[:1]
+	for i := 1; i < len(t); i++ {
+		if t[i-1] == ' ' && (t[i] == '?' || t[i] == '!' || t[i] == '.' || t[i] == ',') {
+			out = out[:len(out)-1]
+		}
+		out = append(out, t[i])
+	}
+	t = append([]byte(nil), out...)
+	out = t[:1]
+	for i := 1; i < len(t); i++ {
+		x := t[i]
+		if x == '\'' && i+1 < len(t) && t[i-1] == ' ' && t[i+1] == ' ' {
+			out = out[:len(out)-1]
+			out = append(out, x)
+			i++
+			t[i] = 0 // the space after it goes, and is no longer a space
+			continue
+		}
+		out = append(out, x)
+	}
+	t = append([]byte(nil), out...)
+	out = t[:1]
+	for i := 1; i < len(t); i++ {
+		if t[i-1] == ' ' && t[i] == '\'' && i+1 < len(t) {
+			x1 := t[i+1]
+			switch {
+			case x1 == 's' || x1 == 'm':
+				out = out[:len(out)-1]
+			case i+2 < len(t) && ((x1 == 'r' && t[i+2] == 'e') || (x1 == 'v' && t[i+2] == 'e')):
+				out = out[:len(out)-1]
+			}
+		}
+		out = append(out, t[i])
+	}
+	return string(out)
 }

@@ -11,7 +11,7 @@ import (
 
 // spmVocab: <unk> <s> </s>, 256 byte tokens, then scored pieces.
 func spmVocab(pieces map[string]float32) *Vocab {
-	v := &Vocab{BOS: 1, EOS: 2, UNK: 0, AddBOS: true}
+	v := &Vocab{BOS: 1, EOS: 2, UNK: 0, AddBOS: true, AddSpacePrefix: true}
 	v.Tokens = []string{"<unk>", "<s>", "</s>"}
 	v.Types = []int32{TypeUnknown, TypeControl, TypeControl}
 	v.Scores = []float32{0, 0, 0}
@@ -41,7 +41,11 @@ func TestSPMMergesByScore(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %q want %q", got, want)
 	}
-	if d := s.Decode(ids); d != "hello world" {
+	// With the BOS in front, llama_detokenize keeps the dummy space.
+	if d := s.Decode(ids); d != " hello world" {
+		t.Fatalf("decode %q", d)
+	}
+	if d := s.Decode(ids[1:]); d != "hello world" {
 		t.Fatalf("decode %q", d)
 	}
 }
@@ -132,7 +136,7 @@ func TestBPEMergesByRank(t *testing.T) {
 }
 
 func TestGPT2PreSplit(t *testing.T) {
-	got := preSplitGPT2("Hello world's  end 42x!!\n\nok  ")
+	got := preTokenizers["gpt-2"].words("Hello world's  end 42x!!\n\nok  ")
 	want := []string{"Hello", " world", "'s", " ", " end", " 42", "x", "!!", "\n", "\n", "ok", "  "}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %q\nwant %q", got, want)

@@ -104,8 +104,8 @@ func ReadGreedy(path string) (prompt, greedy []int32, err error) {
 	}
 	for _, line := range strings.Split(string(raw), "\n") {
 		name, rest, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
+		if !ok || (name != "prompt" && name != "greedy") {
+			continue // other fields ("text: ...") are read by who needs them
 		}
 		var ids []int32
 		for _, f := range strings.Fields(rest) {

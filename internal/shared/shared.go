@@ -13,6 +13,9 @@ import (
 // directory (from the working directory up) holding a go.mod.
 func Dir() (string, error) {
 	if d := os.Getenv("ASDSL_SHARED"); d != "" {
+		if _, err := os.Stat(d); err != nil {
+			return "", fmt.Errorf("shared fixtures not found: ASDSL_SHARED=%s: %v", d, err)
+		}
 		return d, nil
 	}
 	dir, err := os.Getwd()
