@@ -95,7 +95,7 @@ func readConfig(f *gguf.File, arch string, neox bool) (Config, error) {
 	}
 	c.RopeBase, c.NormEps = float32(base), float32(eps)
 	if c.NCtx == 0 {
-		c.NCtx = 2048
+		return c, fmt.Errorf("metadata key %q is 0: the model's trained context is unknown", arch+".context_length")
 	}
 	return c, nil
 }

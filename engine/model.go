@@ -142,6 +142,9 @@ func FromFile(f *gguf.File) (*Model, error) {
 		return nil, fmt.Errorf("tensor \"token_embd.weight\" is missing or not 2-D")
 	}
 	cfg.NVocab = int(te.Dims[1])
+	if err := checkVocabSize(f, archName, cfg.NVocab); err != nil {
+		return nil, err
+	}
 	m := &Model{Config: cfg, File: f}
 	if m.tokEmb, err = ld.matrix("token_embd.weight", cfg.NEmbd, cfg.NVocab); err != nil {
 		return nil, err
@@ -248,4 +251,30 @@ func commonLayer(ld *tensorLoader, c *Config, i int) (layer, error) {
 		return l, err
 	}
 	return l, nil
+}
+
+// checkVocabSize: the embedding's rows, the vocab_size key and the token
+// list must agree (llama.cpp's converters pad the list to the rows). A
+// file where they do not would hand the sampler ids the tokenizer cannot
+// print, or the tokenizer ids past the embedding.
+func checkVocabSize(f *gguf.File, arch string, rows int) error {
+	if _, ok := f.Meta.Get(arch + ".vocab_size"); ok {
+		n, err := f.Meta.Uint(arch + ".vocab_size")
+		if err != nil {
+			return err
+		}
+		if n != uint64(rows) {
+			return fmt.Errorf("%s.vocab_size is %d, but token_embd.weight has %d rows", arch, n, rows)
+		}
+	}
+	if _, ok := f.Meta.Get("tokenizer.ggml.tokens"); ok {
+		a, err := f.Meta.Array("tokenizer.ggml.tokens")
+		if err != nil {
+			return err
+		}
+		if a.Len() != rows {
+			return fmt.Errorf("the vocabulary has %d tokens, but token_embd.weight has %d rows", a.Len(), rows)
+		}
+	}
+	return nil
 }

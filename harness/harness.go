@@ -64,10 +64,13 @@ func Execute(o Options) (*results.Run, error) {
 	if log == nil {
 		log = io.Discard
 	}
+	if err := preflight(o); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	run := &results.Run{Time: start.UTC(), Suite: o.Suite.Name, Passed: true}
 	run.Commit, run.Dirty = gitCommit(o.OutDir)
-	run.ID = start.UTC().Format("20060102T150405Z") + "-" + shortCommit(run.Commit)
+	run.ID = results.NewID(start, run.Commit)
 	if o.Profile != nil {
 		run.Profile, run.ProfileWhy = o.Profile.Name, o.ProfileWhy
 	}
@@ -320,8 +323,12 @@ func Identify(m *engine.Model, shape string) profile.Identity {
 
 func logBench(log io.Writer, b *results.Bench) {
 	ms := b.Metrics()
-	fmt.Fprintf(log, "  bench %s/%s t=%d: TTFT %.1f ms, prefill %.1f t/s, decode %.2f t/s (%.2f GB/s)\n", b.Model, b.Workload, b.Threads,
-		results.Median(ms["ttft-ms"]), results.Median(ms["prefill-tok/s"]), results.Median(ms["decode-tok/s"]), results.Median(ms["decode-GB/s"]))
+	decode := " (no tokens generated)"
+	if b.Generate > 0 {
+		decode = fmt.Sprintf(", decode %.2f t/s (%.2f GB/s)", results.Median(ms["decode-tok/s"]), results.Median(ms["decode-GB/s"]))
+	}
+	fmt.Fprintf(log, "  bench %s/%s t=%d: TTFT %.1f ms, prefill %.1f t/s%s\n", b.Model, b.Workload, b.Threads,
+		results.Median(ms["ttft-ms"]), results.Median(ms["prefill-tok/s"]), decode)
 }
 
 // gates evaluates the targets that apply to the phase on every bench.
@@ -541,11 +548,4 @@ func gitCommit(outDir string) (string, bool) {
 		}
 	}
 	return strings.TrimSpace(string(out)), dirty
-}
-
-func shortCommit(c string) string {
-	if len(c) > 12 {
-		return c[:12]
-	}
-	return c
 }

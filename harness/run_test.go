@@ -348,3 +348,32 @@ perplexity: {file: `+filepath.Join(dir, "data", "wikitext-2", "test.txt")+`, ctx
 		t.Fatalf("perplexity %.4f, llama.cpp 279.1330", got)
 	}
 }
+
+// A suite's mistakes are errors with the suite's file and line before
+// anything is measured (the bandwidth measurement alone takes seconds).
+func TestSuiteMistakesFoundBeforeMeasuring(t *testing.T) {
+	base := "name: s\nmodels:\n  - name: m\n    %s\nworkloads:\n  - {name: w, prompt: %d, generate: 4}\nthreads: [1]\nrepetitions: 2\nwarmup: 0\n"
+	for _, c := range []struct {
+		model  string
+		prompt int
+		want   string
+	}{
+		{"mock: {shape: gpt5, type: f32}", 8, "unit.yaml:3: model \"m\": unknown shape \"gpt5\""},
+		{"mock: {shape: tiny, type: q3_zz}", 8, "mock type \"q3_zz\""},
+		{"path: /nonexistent/m.gguf", 8, "unit.yaml:3: model \"m\": open /nonexistent/m.gguf"},
+		{"mock: {shape: tiny, type: f32}", 5000, "unit.yaml:6: workload \"w\" needs 5005 positions"},
+	} {
+		s, err := suite.Parse([]byte(fmt.Sprintf(base, c.model, c.prompt)), "unit.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var log bytes.Buffer
+		_, err = Execute(Options{Suite: s, Phases: []string{"phase3"}, BandwidthMiB: 16, Log: &log})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want %q", c.model, err, c.want)
+		}
+		if strings.Contains(log.String(), "bandwidth") {
+			t.Errorf("%s: measured before finding the mistake:\n%s", c.model, log.String())
+		}
+	}
+}

@@ -27,6 +27,9 @@ func runAB(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := checkAlpha(*alpha); err != nil {
+		return err
+	}
 	if fs.NArg() != 2 {
 		return usagef("want OLD_BINARY and NEW_BINARY (both must accept asdsl-bench's bench flags)")
 	}

@@ -40,7 +40,7 @@ func runBench(args []string) error {
 	}
 	ts := []int{0}
 	if *tuned != "" {
-		f, err := readTuned(*tuned, fs)
+		f, err := readTuned(*tuned, fs, *model)
 		if err != nil {
 			return err
 		}
@@ -53,6 +53,11 @@ func runBench(args []string) error {
 	if *threads != "" {
 		if ts, err = intList(*threads, "-t"); err != nil {
 			return err
+		}
+		for _, n := range ts {
+			if err := checkThreads(n, "-t"); err != nil {
+				return err
+			}
 		}
 	}
 	path := *model

@@ -26,6 +26,9 @@ func runColdStart(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := checkThreads(*threads, "-t"); err != nil {
+		return err
+	}
 	if *model == "" {
 		return usagef("-m MODEL is required")
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"asdsl-bench/suites"
 	"fmt"
 	"io"
 	"os"
@@ -23,7 +24,7 @@ const exitInconclusive = 3
 // built from source) alternated ABBA in fresh processes.
 func runGate(args []string) error {
 	fs := newFlags("gate", "gate [--baseline REF|none] [--baseline-file FILE] [--suite FILE|gate] [--out DIR]")
-	suiteName := fs.String("suite", "gate", "suite file, or the name of a built-in suite (default, gate, full-7b, seed)")
+	suiteName := fs.String("suite", "gate", "suite file, or the name of a built-in suite ("+suites.List()+")")
 	ref := fs.String("baseline", "", "git revision to compare this build with, built from source and cached by commit (default: the merge base with main, else HEAD~1); \"none\": the absolute targets only")
 	baseFile := fs.String("baseline-file", "", "a stored run record (.json) to show beside this run: informational, it never fails the gate (a run stored at another time saw another host)")
 	out := fs.String("out", "reports", "directory for run records (runs/) and reports")

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
 	"runtime/pprof"
 	"strings"
@@ -49,7 +50,7 @@ func runGenerate(args []string) error {
 	}
 	var features engine.Features
 	if *tuned != "" {
-		f, err := readTuned(*tuned, fs)
+		f, err := readTuned(*tuned, fs, *model)
 		if err != nil {
 			return err
 		}
@@ -68,8 +69,14 @@ func runGenerate(args []string) error {
 	if *draftK < 1 {
 		return usagef("--draft-k must be >= 1")
 	}
-	if *temp < 0 || *topP < 0 || *topP > 1 || *minP < 0 || *minP > 1 || *topK < 0 {
-		return usagef("sampling flags out of range (temp >= 0, 0 <= top-p, min-p <= 1, top-k >= 0)")
+	if !(*temp >= 0) || math.IsInf(*temp, 0) || !(*topP >= 0 && *topP <= 1) || !(*minP >= 0 && *minP <= 1) || *topK < 0 {
+		return usagef("sampling flags out of range (0 <= temp < inf, 0 <= top-p <= 1, 0 <= min-p <= 1, top-k >= 0)")
+	}
+	if err := checkThreads(*threads, "-t"); err != nil {
+		return err
+	}
+	if flagSet(fs, "ctx") && *ctx <= 0 {
+		return usagef("--ctx must be > 0 (leave it out for min(model context, 4096)), got %d", *ctx)
 	}
 	path := *model
 	if path == "" {
@@ -84,7 +91,7 @@ func runGenerate(args []string) error {
 	}
 	defer m.Close()
 	var ids []int32
-	if *tokens != "" {
+	if flagSet(fs, "tokens") {
 		if ids, err = parseTokens(*tokens); err != nil {
 			return err
 		}
@@ -108,7 +115,7 @@ func runGenerate(args []string) error {
 	}
 	smp := engine.NewSampler(engine.SamplerOptions{Temperature: *temp, TopK: *topK, TopP: *topP, MinP: *minP, Seed: *seed})
 	out := bufio.NewWriter(os.Stdout)
-	if *tokens == "" {
+	if !flagSet(fs, "tokens") {
 		fmt.Fprint(out, *prompt)
 	}
 	var buf []byte

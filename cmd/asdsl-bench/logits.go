@@ -20,6 +20,9 @@ func runLogits(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := checkThreads(*threads, "-t"); err != nil {
+		return err
+	}
 	if *model == "" || *tokens == "" || *out == "" {
 		return usagef("-m, --tokens and -o are required")
 	}

@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 
 	"asdsl-bench/kernels"
@@ -147,16 +149,41 @@ func parse(fs *flag.FlagSet, args []string) error {
 
 // parseTokens reads "1,2,3" into token ids.
 func parseTokens(s string) ([]int32, error) {
-	var out []int32
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
-		var v int32
-		if _, err := fmt.Sscanf(f, "%d", &v); err != nil || fmt.Sprint(v) != f {
-			return nil, usagef("bad token id %q in --tokens", f)
-		}
-		out = append(out, v)
-	}
-	if len(out) == 0 {
+	if strings.TrimSpace(s) == "" {
 		return nil, usagef("--tokens is empty")
 	}
+	var out []int32
+	for i, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		v, err := strconv.ParseInt(f, 10, 32)
+		if err != nil || v < 0 {
+			if f == "" {
+				return nil, usagef("--tokens: element %d is empty (%q)", i+1, s)
+			}
+			return nil, usagef("bad token id %q in --tokens", f)
+		}
+		out = append(out, int32(v))
+	}
 	return out, nil
+}
+
+// checkThreads refuses a negative thread count and warns about one above
+// the CPU count: threads then share CPUs, and since every op ends at a
+// barrier, each waits for its slowest, descheduled thread.
+func checkThreads(n int, flag string) error {
+	if n < 0 {
+		return usagef("%s must be >= 0 (0: the default), got %d", flag, n)
+	}
+	if cpus := runtime.NumCPU(); n > cpus {
+		fmt.Fprintf(os.Stderr, "warning: %s %d is more threads than the %d CPUs here; they will share CPUs and wait for each other at every op\n", flag, n, cpus)
+	}
+	return nil
+}
+
+// checkAlpha refuses a significance level outside (0, 1).
+func checkAlpha(a float64) error {
+	if !(a > 0 && a < 1) {
+		return usagef("--alpha must be between 0 and 1 (e.g. 0.05), got %v", a)
+	}
+	return nil
 }

@@ -77,6 +77,14 @@ func TestMockInfoGenerate(t *testing.T) {
 func TestCommandErrors(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("ASDSL_CACHE", dir)
+	model16 := filepath.Join(dir, "m16.gguf")
+	if err := runMock([]string{"--shape", "tiny", "--type", "f16", "-o", model16}); err != nil {
+		t.Fatal(err)
+	}
+	link16 := filepath.Join(dir, "hard-link.gguf")
+	if err := os.Link(model16, link16); err != nil {
+		t.Fatal(err)
+	}
 	badTuned := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(badTuned, []byte("threads: 1\nrepack: true\nprefetch_bytes: 0\ntile_rows: 6\npanel_min_tokens: 64\n"), 0o644)
 	cases := []struct {
@@ -98,6 +106,18 @@ func TestCommandErrors(t *testing.T) {
 		{runBench, []string{"--tuned", filepath.Join(dir, "missing.yaml")}, "no such file"},
 		{runBench, []string{"--tuned", badTuned}, "tile_rows 6"},
 		{runGenerate, []string{"--tuned", badTuned}, "tile_rows 6"},
+		// Values that used to pass silently (issue 19).
+		{runGenerate, []string{"--tokens", "1,,2"}, "element 2 is empty"},
+		{runGenerate, []string{"--tokens", ""}, "--tokens is empty"},
+		{runGenerate, []string{"--temp", "NaN"}, "sampling flags out of range"},
+		{runGenerate, []string{"-t", "-1"}, "-t must be >= 0"},
+		{runGenerate, []string{"--ctx", "0"}, "--ctx must be > 0"},
+		{runGenerate, []string{"--ctx", "-5"}, "--ctx must be > 0"},
+		{runQuantize, []string{"-t", "-3", "a", "b"}, "-t must be >= 0"},
+		{runCompare, []string{"--alpha", "7", "a", "b"}, "--alpha must be between 0 and 1"},
+		{runBench, []string{"-t", "1,-2"}, "bad value"},
+		{runQuantize, []string{model16, model16}, "is the input file"},
+		{runQuantize, []string{model16, link16}, "is the input file"},
 	}
 	for _, c := range cases {
 		err := c.run(c.args)

@@ -23,6 +23,9 @@ func runPerplexity(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := checkThreads(*threads, "-t"); err != nil {
+		return err
+	}
 	if *model == "" || *file == "" {
 		return usagef("-m MODEL and -f TEXT are required")
 	}

@@ -23,6 +23,9 @@ func runQuantize(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := checkThreads(*threads, "-t"); err != nil {
+		return err
+	}
 	if fs.NArg() != 2 {
 		return usagef("want IN.gguf and OUT.gguf")
 	}
@@ -31,6 +34,9 @@ func runQuantize(args []string) error {
 		return usageError{err}
 	}
 	in, out := fs.Arg(0), fs.Arg(1)
+	if err := distinctFiles(in, out); err != nil {
+		return err
+	}
 	p := newProgress("quantizing " + in)
 	rep, err := quant.File(in, out, quant.Options{Type: ft, Pure: *pure, Threads: *threads, Progress: p.update})
 	p.finish()
@@ -89,5 +95,23 @@ func printComparison(src, ours, ref string) error {
 		return err
 	}
 	fmt.Printf("\nmean RMSE ratio ours/ref over %d tensors: %.4f\n", len(rows), sumO/sumR)
+	return nil
+}
+
+// distinctFiles refuses an output that is the input (the same path, or a
+// symbolic or hard link to it): the rename that finishes the write would
+// replace the model being read.
+func distinctFiles(in, out string) error {
+	si, err := os.Stat(in)
+	if err != nil {
+		return err
+	}
+	so, err := os.Stat(out)
+	if err != nil {
+		return nil // no such output yet
+	}
+	if os.SameFile(si, so) {
+		return usagef("OUT %s is the input file %s: refusing to replace the model being quantized", out, in)
+	}
 	return nil
 }

@@ -33,7 +33,7 @@ func addRunFlags(fs interface {
 	Int(string, int, string) *int
 }, defSuite string) runFlags {
 	return runFlags{
-		suite:    fs.String("suite", defSuite, "suite file, or the name of a built-in suite (default, gate, full-7b, seed)"),
+		suite:    fs.String("suite", defSuite, "suite file, or the name of a built-in suite ("+suites.List()+")"),
 		profile:  fs.String("profile", "", "machine profile name (default: chosen from the CPU; see configs/)"),
 		baseline: fs.String("baseline", "", "run record (.json) to compare against, or \"latest\" for the newest stored run of the suite"),
 		out:      fs.String("out", "reports", "directory for run records (runs/) and reports"),
@@ -165,7 +165,7 @@ func loadSuite(s string) (*suite.Suite, error) {
 	}
 	data, err := fs.ReadFile(suites.Files, strings.TrimSuffix(s, ".yaml")+".yaml")
 	if err != nil {
-		return nil, usagef("suite %q is neither a file nor a built-in suite (default, gate, full-7b, seed)", s)
+		return nil, usagef("suite %q is neither a file nor a built-in suite (%s)", s, suites.List())
 	}
 	return suite.Parse(data, "built-in "+s)
 }
@@ -229,6 +229,9 @@ func runCompare(args []string) error {
 	fs := newFlags("compare", "compare OLD.json NEW.json [--alpha 0.05]")
 	alpha := fs.Float64("alpha", 0.05, "significance level of the Mann-Whitney U test")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := checkAlpha(*alpha); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {

@@ -49,6 +49,9 @@ func runTune(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := checkAlpha(*alpha); err != nil {
+		return err
+	}
 	if *rounds < tune.MinRounds {
 		return usagef("-r %d: at least %d rounds are needed for any difference to be significant", *rounds, tune.MinRounds)
 	}
@@ -104,9 +107,7 @@ func runTune(args []string) error {
 		return err
 	}
 	printTune(res)
-	c := machine.DetectCPU()
-	cpu := fmt.Sprintf("%s (family %d, model %d), %d CPUs", c.Brand, c.Family, c.Model, c.OSCPUs)
-	f := tune.File{CPU: cpu, Model: path, Date: time.Now().UTC().Format(time.RFC3339), Settings: best}
+	f := tune.File{CPU: tunedCPU(), Model: path, Date: time.Now().UTC().Format(time.RFC3339), Settings: best}
 	if err := f.Write(*out); err != nil {
 		return err
 	}
@@ -179,10 +180,29 @@ func tuneDefaultModel() (string, error) {
 // readTuned reads a settings file from asdsl-bench tune, applies its
 // process-wide settings (prefetch distance, GEMM tiles) and says so; the
 // caller takes threads and the layout where its flags did not set them.
-func readTuned(path string, fs *flag.FlagSet) (tune.File, error) {
+// tunedCPU names this machine's CPU as a tuned-settings file records it.
+func tunedCPU() string {
+	c := machine.DetectCPU()
+	return fmt.Sprintf("%s (family %d, model %d), %d CPUs", c.Brand, c.Family, c.Model, c.OSCPUs)
+}
+
+// readTuned reads and applies a settings file; settings tuned on another
+// CPU or for another model (model is the -m value, "" for the default)
+// are applied with a warning, since the best tile or thread count on one
+// machine says little about another.
+func readTuned(path string, fs *flag.FlagSet, model string) (tune.File, error) {
 	f, err := tune.Read(path)
 	if err != nil {
 		return f, err
+	}
+	if cpu := tunedCPU(); f.CPU != cpu {
+		fmt.Fprintf(os.Stderr, "warning: %s was tuned on %q, this is %q: its settings may not be this machine's best\n", path, f.CPU, cpu)
+	}
+	if model == "" {
+		model = "(the default model)"
+	}
+	if filepath.Base(f.Model) != filepath.Base(model) {
+		fmt.Fprintf(os.Stderr, "warning: %s was tuned for %s, this run is %s\n", path, filepath.Base(f.Model), filepath.Base(model))
 	}
 	f.Apply()
 	fmt.Fprintf(os.Stderr, "tuned settings from %s (%s): threads %d, repack %v, prefetch %d bytes, tile rows %d, panel from %d tokens, panel depth %d\n",

@@ -287,3 +287,17 @@ func TestDontNeedSparesParsedData(t *testing.T) {
 		}
 	}
 }
+
+// A corrupt file's garbage never becomes a huge error line: names and
+// keys are quoted up to 64 bytes.
+func TestErrorsQuoteAtMost64Bytes(t *testing.T) {
+	long := strings.Repeat("k", 1<<20)
+	data := buildFile(t, []KV{{Key: long, Value: U32(1)}, {Key: long, Value: U32(2)}}, nil, nil)
+	_, err := Parse(data)
+	if err == nil {
+		t.Fatal("duplicate key accepted")
+	}
+	if len(err.Error()) > 300 || !strings.Contains(err.Error(), "(1048576 bytes)") {
+		t.Fatalf("error of %d bytes: %.200s", len(err.Error()), err)
+	}
+}

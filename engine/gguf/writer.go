@@ -8,6 +8,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // TensorSpec declares a tensor to be written: its data follows in order.
@@ -246,14 +248,41 @@ type AtomicFile struct {
 	done  bool
 }
 
-// CreateAtomic creates a temporary file beside path.
+// CreateAtomic creates a temporary file beside path, named
+// .BASE.tmp-PID-RANDOM. Temporary files of the same path left by a
+// process that no longer runs (a killed quantize or mock: up to the
+// model's size each) are removed first.
 func CreateAtomic(path string) (*AtomicFile, error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	prefix := "." + filepath.Base(path) + ".tmp-"
+	removeStaleTemps(dir, prefix)
+	f, err := os.CreateTemp(dir, prefix+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
 		return nil, err
 	}
 	return &AtomicFile{File: f, final: path}, nil
+}
+
+// removeStaleTemps deletes dir/PREFIX<pid>-* files whose writer has
+// exited. Files without a pid in their name (an older version's) are
+// left alone: whether their writer runs cannot be told.
+func removeStaleTemps(dir, prefix string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok {
+			continue
+		}
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || pid == os.Getpid() || processRunning(pid) {
+			continue
+		}
+		os.Remove(filepath.Join(dir, e.Name()))
+	}
 }
 
 // Commit syncs, closes and renames the file into place.

@@ -2,6 +2,10 @@ package mock
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"asdsl-bench/engine"
@@ -116,5 +120,68 @@ func TestParamsOfRealShapes(t *testing.T) {
 		if got < 0.93*want || got > 1.07*want {
 			t.Errorf("%s: %.3g params, want about %.3g", name, got, want)
 		}
+	}
+}
+
+// A cached mock that no longer matches its checksum file (truncated,
+// or changed in place) is rebuilt, with a note; an intact one is reused
+// without rewriting it.
+func TestCachedRebuildsDamagedFiles(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("ASDSL_CACHE", dir)
+	var notes []string
+	o := Options{Shape: Shapes["tiny"], Type: gguf.TypeF32, Seed: 3, Log: func(s string) { notes = append(notes, s) }}
+	path, err := Cached(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, _ := os.ReadFile(path)
+	st0, _ := os.Stat(path)
+	if _, err := Cached(o); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(path); !st.ModTime().Equal(st0.ModTime()) || len(notes) != 0 {
+		t.Fatalf("an intact cache was rewritten (notes %q)", notes)
+	}
+	damage := map[string]func(){
+		"truncated": func() { os.Truncate(path, int64(len(good)/2)) },
+		"bit flip": func() {
+			b := append([]byte(nil), good...)
+			b[len(b)-100] ^= 1
+			os.WriteFile(path, b, 0o644)
+		},
+	}
+	for name, f := range damage {
+		notes = nil
+		f()
+		if _, err := Cached(o); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got, _ := os.ReadFile(path); !bytes.Equal(got, good) {
+			t.Fatalf("%s: not rebuilt", name)
+		}
+		if len(notes) != 1 || !strings.Contains(notes[0], "rebuilding") {
+			t.Fatalf("%s: notes %q", name, notes)
+		}
+	}
+}
+
+// A killed writer's temporary file is removed by the next write of the
+// same path; a running writer's is not.
+func TestStaleTemporaryFilesRemoved(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.gguf")
+	dead := filepath.Join(dir, ".m.gguf.tmp-999999999-123")
+	alive := filepath.Join(dir, fmt.Sprintf(".m.gguf.tmp-%d-456", os.Getppid()))
+	os.WriteFile(dead, []byte("partial"), 0o644)
+	os.WriteFile(alive, []byte("partial"), 0o644)
+	if err := WriteFile(path, Options{Shape: Shapes["tiny"], Type: gguf.TypeF32, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Errorf("a dead writer's temporary file survived: %v", err)
+	}
+	if _, err := os.Stat(alive); err != nil {
+		t.Errorf("a running writer's temporary file was removed: %v", err)
 	}
 }

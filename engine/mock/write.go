@@ -21,6 +21,9 @@ type Options struct {
 	Quant    quant.FileType
 	Seed     uint64
 	Progress func(done, total int64) // bytes; may be nil
+	// Log receives notes (a damaged cached file being rebuilt); nil
+	// writes them to standard error.
+	Log func(string)
 }
 
 // Name is the model's format as a short string: "F16", "q4_k_m", ...

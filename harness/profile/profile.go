@@ -8,10 +8,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"asdsl-bench/internal/yamlstrict"
 )
 
 // Profile is one machine class and its targets.
@@ -141,6 +144,13 @@ func Load(path string) (*Profile, error) {
 
 // Parse decodes one profile.
 func Parse(data []byte, path string) (*Profile, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("profile %s: %v", path, err)
+	}
+	if err := yamlstrict.Integers(&root, reflect.TypeOf(Profile{}), path); err != nil {
+		return nil, fmt.Errorf("profile %w", err)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var p Profile

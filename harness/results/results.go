@@ -4,8 +4,12 @@
 package results
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -206,6 +210,22 @@ func (b *Bench) Key(phase string) string {
 	return fmt.Sprintf("%s/model=%s/workload=%s/threads=%d", phase, b.Model, b.Workload, b.Threads)
 }
 
+// validate refuses a bench a comparison cannot use: no samples, or
+// figures that no measurement gives (negative, NaN, infinite).
+func (b *Bench) validate() error {
+	if b.Result == nil || len(b.Result.Samples) == 0 {
+		return fmt.Errorf("no samples")
+	}
+	for metric, xs := range b.Metrics() {
+		for i, x := range xs {
+			if math.IsNaN(x) || math.IsInf(x, 0) || x < 0 {
+				return fmt.Errorf("sample %d: %s is %v", i+1, metric, x)
+			}
+		}
+	}
+	return nil
+}
+
 // Metrics are the per-sample figures, by name; higher is better unless
 // LowerIsBetter says otherwise.
 func (b *Bench) Metrics() map[string][]float64 {
@@ -256,15 +276,33 @@ func Save(r *Run, dir string) (jsonPath string, err error) {
 	if err != nil {
 		return "", err
 	}
-	jsonPath = filepath.Join(dir, r.ID+".json")
-	if err := writeAtomic(jsonPath, data); err != nil {
-		return "", err
-	}
 	var b strings.Builder
 	if err := WriteBenchfmt(&b, r); err != nil {
 		return "", err
 	}
+	// A record is never replaced: two runs with one id (which NewID makes
+	// unlikely) would otherwise lose the first silently.
+	jsonPath = filepath.Join(dir, r.ID+".json")
+	if err := writeNew(jsonPath, data); err != nil {
+		return "", err
+	}
 	return jsonPath, writeAtomic(filepath.Join(dir, r.ID+".bench"), []byte(b.String()))
+}
+
+// NewID names a run: its start time to the millisecond (so ids sort by
+// time), a random part (so runs started in the same millisecond, on one
+// machine or several writing one directory, differ) and the commit.
+func NewID(start time.Time, commit string) string {
+	var rnd [3]byte
+	rand.Read(rnd[:])
+	short := commit
+	if len(short) > 12 {
+		short = short[:12]
+	}
+	if short == "" {
+		short = "unknown"
+	}
+	return start.UTC().Format("20060102T150405.000Z") + "-" + hex.EncodeToString(rnd[:]) + "-" + short
 }
 
 // Load reads a stored run.
@@ -293,6 +331,9 @@ func Parse(data []byte, name string) (*Run, error) {
 			if b == nil {
 				return nil, fmt.Errorf("%s: empty bench entry in %s", name, p.Name)
 			}
+			if err := b.validate(); err != nil {
+				return nil, fmt.Errorf("%s: %s bench %s: %w", name, p.Name, b.Key(p.Name), err)
+			}
 		}
 	}
 	return &r, nil
@@ -316,20 +357,51 @@ func List(dir string) ([]*Run, error) {
 	return runs, nil
 }
 
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+// writeNew writes path atomically and only if it does not exist: the
+// data goes to a temporary file that is then hard-linked to path, which
+// fails rather than replaces (falling back to a checked rename where the
+// file system has no hard links).
+func writeNew(path string, data []byte) error {
+	tmp, err := writeTemp(path, data)
 	if err != nil {
 		return err
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s already exists: not replacing another run's record", path)
+		}
+		if _, serr := os.Stat(path); serr == nil {
+			return fmt.Errorf("%s already exists: not replacing another run's record", path)
+		}
+		return os.Rename(tmp, path)
+	}
+	return nil
+}
+
+func writeAtomic(path string, data []byte) error {
+	tmp, err := writeTemp(path, data)
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// writeTemp writes data to a hidden temporary file beside path.
+func writeTemp(path string, data []byte) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return "", err
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		return err
+		return "", err
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(f.Name())
-		return err
+		return "", err
 	}
 	os.Chmod(f.Name(), 0o644)
-	return os.Rename(f.Name(), path)
+	return f.Name(), nil
 }

@@ -9,10 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"asdsl-bench/internal/yamlstrict"
 )
 
 // Suite is a benchmark plan.
@@ -203,6 +206,9 @@ func Parse(data []byte, name string) (*Suite, error) {
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrSuite, cleanYAMLError(err, name))
 	}
+	if err := yamlstrict.Integers(&root, reflect.TypeOf(s), name); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSuite, err)
+	}
 	s.loc = &locator{root: root.Content[0], file: name}
 	s.defaults()
 	if err := s.validate(s.loc); err != nil {
@@ -338,6 +344,9 @@ func (s *Suite) validate(l *locator) error {
 		if (m.Mock == nil) == (m.Path == "") {
 			return l.errf(p("models", i), "model %q needs exactly one of mock or path", m.Name)
 		}
+		if m.Phases != nil && len(m.Phases) == 0 {
+			return l.errf(p("models", i, "phases"), "model %q: phases is empty; list phases, or leave the key out for all", m.Name)
+		}
 		for j, ph := range m.Phases {
 			if ph != "all" && !knownPhases[ph] {
 				return l.errf(p("models", i, "phases", j), "model %q: unknown phase %q", m.Name, ph)
@@ -379,6 +388,9 @@ func (s *Suite) validate(l *locator) error {
 		if w.Depth < 0 || w.Depth > 1<<20 {
 			return l.errf(p("workloads", i, "depth"), "workload %q: depth must be 0..1048576 tokens, got %d", w.Name, w.Depth)
 		}
+		if w.Phases != nil && len(w.Phases) == 0 {
+			return l.errf(p("workloads", i, "phases"), "workload %q: phases is empty; list phases, or leave the key out for all", w.Name)
+		}
 		for j, ph := range w.Phases {
 			if ph != "all" && !knownPhases[ph] {
 				return l.errf(p("workloads", i, "phases", j), "workload %q: unknown phase %q", w.Name, ph)
@@ -395,6 +407,9 @@ func (s *Suite) validate(l *locator) error {
 	}
 	if s.Warmup < 0 || s.Warmup > 100 {
 		return l.errf(p("warmup"), "warmup must be 0..100, got %d", s.Warmup)
+	}
+	if s.Phases != nil && len(s.Phases) == 0 {
+		return l.errf(p("phases"), "phases is empty; list phases (phase0..phase7), or write [all]")
 	}
 	for i, ph := range s.Phases {
 		if ph != "all" && !knownPhases[ph] {

@@ -64,6 +64,10 @@ func TestErrorsNameFileAndLine(t *testing.T) {
 		{good + "regression: {alpha: 0}\n", "bad.yaml:11: alpha must be in (0,1)"},
 		{good + "regression: {max_disturbance: 0}\n", "bad.yaml:11: max_disturbance"},
 		{good + "regression: {models: [big]}\n", "bad.yaml:11: regression.models: no model named \"big\""},
+		// A float where a whole number belongs is not truncated.
+		{strings.Replace(good, "prompt: 32", "prompt: 8.5", 1), "bad.yaml:7: workloads[0].prompt is \"8.5\", want a whole number"},
+		// An empty list is not "every phase".
+		{good + "phases: []\n", "bad.yaml:11: phases is empty"},
 	}
 	for _, c := range cases {
 		_, err := Parse([]byte(c.yaml), "bad.yaml")

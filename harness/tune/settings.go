@@ -13,10 +13,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"asdsl-bench/engine"
+	"asdsl-bench/internal/yamlstrict"
 	"asdsl-bench/kernels"
 )
 
@@ -95,6 +98,16 @@ type File struct {
 // errors, and so is a file without the settings.
 func Parse(data []byte) (File, error) {
 	var f File
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return File{}, fmt.Errorf("tuned settings: %w", err)
+	}
+	if err := yamlstrict.Integers(&root, reflect.TypeOf(f), "tuned settings"); err != nil {
+		return File{}, err
+	}
+	if missing := missingKeys(&root, requiredKeys); len(missing) > 0 {
+		return File{}, fmt.Errorf("tuned settings: missing %s (a file tune writes has them all)", strings.Join(missing, ", "))
+	}
 	d := yaml.NewDecoder(bytes.NewReader(data))
 	d.KnownFields(true)
 	if err := d.Decode(&f); err != nil {
@@ -131,4 +144,27 @@ func (f File) Write(path string) error {
 	head := "# asdsl-bench tune: settings measured on this CPU with this model.\n" +
 		"# Use: asdsl-bench bench --tuned " + path + "  (or generate --tuned); flags given explicitly win.\n"
 	return os.WriteFile(path, append([]byte(head), data...), 0o644)
+}
+
+// requiredKeys are the settings every file must give: a missing one
+// would read as 0, which is out of range or (prefetch_bytes) silently
+// means off. panel_depth may be missing (files from before it existed):
+// 0 is its default, whole rows.
+var requiredKeys = []string{"threads", "repack", "prefetch_bytes", "tile_rows", "panel_min_tokens"}
+
+func missingKeys(root *yaml.Node, keys []string) []string {
+	have := map[string]bool{}
+	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 && root.Content[0].Kind == yaml.MappingNode {
+		m := root.Content[0]
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			have[m.Content[i].Value] = true
+		}
+	}
+	var out []string
+	for _, k := range keys {
+		if !have[k] {
+			out = append(out, k)
+		}
+	}
+	return out
 }

@@ -82,9 +82,13 @@ func TestParseRejectsBadFiles(t *testing.T) {
 		"wrong type":   strings.Replace(good, "repack: true", "repack: sometimes", 1),
 		"huge draft":   good + "draft_length: 1000\n",
 		"deep panel":   good + "panel_depth: -2\n",
+		"float tile":   strings.Replace(good, "tile_rows: 16", "tile_rows: 16.5", 1),
+		"no prefetch":  strings.Replace(good, "prefetch_bytes: 6144\n", "", 1),
 	} {
 		if _, err := Parse([]byte(text)); err == nil {
 			t.Errorf("%s: accepted %q", name, text)
+		} else if name == "no prefetch" && !strings.Contains(err.Error(), "missing prefetch_bytes") {
+			t.Errorf("%s: error %q does not name the missing key", name, err)
 		} else if !strings.Contains(err.Error(), "tuned settings") {
 			t.Errorf("%s: error %q does not say what it was reading", name, err)
 		}
