@@ -34,6 +34,10 @@ type Session struct {
 	norm                                               normTask
 	rope                                               ropeTask
 
+	// trace, when set (tests only), receives intermediate tensors by
+	// llama.cpp's names; see traceAt.
+	trace func(name string, data []float32)
+
 	features Features
 
 	// The pending Eval, handed to worker 0.
@@ -263,6 +267,9 @@ func (s *Session) eval(tokens []int32, all bool) ([]float32, error) {
 	for t := first; t < T; t++ {
 		rmsNorm(s.xn[(t-first)*d:(t-first+1)*d], s.x[t*d:(t+1)*d], s.m.outNorm, c.NormEps)
 	}
+	if s.trace != nil {
+		s.trace("result_norm", s.xn[:n*d])
+	}
 	// Logits only for the rows asked for: a 512-token prompt of a
 	// 100k-vocabulary model would otherwise hold 200 MB for one row.
 	s.logits = grow(s.logits, n*c.NVocab)
@@ -317,9 +324,15 @@ func (s *Session) layer(li, T int) {
 	d, qd, kvd, hd := c.NEmbd, c.QDim(), c.KVDim(), c.HeadDim
 	s.norm = normTask{out: s.xn, x: s.x, w: l.attnNorm, d: d, eps: c.NormEps}
 	s.e.parallelTokens(&s.norm, T, d)
+	s.traceAt("attn_norm", li, s.xn[:T*d])
 	s.project(l.qkv, s.xn, T, [3]split{{s.q, qd}, {s.k, kvd}, {s.v, kvd}}, 3)
+	s.traceAt("Qcur", li, s.q[:T*qd])
+	s.traceAt("Kcur", li, s.k[:T*kvd])
+	s.traceAt("Vcur", li, s.v[:T*kvd])
 	s.rope = ropeTask{r: m.rope, q: s.q, k: s.k, qd: qd, kvd: kvd, nh: c.NHead, nkv: c.NHeadKV, hd: hd, pos: s.pos, neox: c.RopeNeox}
 	s.e.parallelTokens(&s.rope, T, qd+kvd)
+	s.traceAt("Qcur-rope", li, s.q[:T*qd])
+	s.traceAt("Kcur-rope", li, s.k[:T*kvd])
 	for t := 0; t < T; t++ { // the cache's quantizer has one scratch row: in order
 		s.cache.Put(li, s.pos+t, s.k[t*kvd:(t+1)*kvd], s.v[t*kvd:(t+1)*kvd])
 	}
@@ -329,14 +342,32 @@ func (s *Session) layer(li, T int) {
 	// blocks see more keys, so jobs are handed out one at a time.
 	s.attn.layer, s.attn.T = li, T
 	s.e.parallelChunk(&s.attn, c.NHeadKV*((T+flashQueries-1)/flashQueries), (s.pos+T)*hd*min(T, flashQueries), 1)
+	s.traceAt("kqv_out", li, s.att[:T*qd])
 	s.e.matmul(s.proj, l.wo, s.att, T)
+	s.traceAt("attn_out", li, s.proj[:T*d])
 	s.norm = normTask{out: s.xn, x: s.x, w: l.ffnNorm, add: s.proj, d: d, eps: c.NormEps} // residual, then norm
 	s.e.parallelTokens(&s.norm, T, d)
+	s.traceAt("ffn_inp", li, s.x[:T*d])
+	s.traceAt("ffn_norm", li, s.xn[:T*d])
 	s.project(l.gateUp, s.xn, T, [3]split{{s.gate, c.NFF}, {s.up, c.NFF}}, 2)
+	s.traceAt("ffn_gate", li, s.gate[:T*c.NFF])
+	s.traceAt("ffn_up", li, s.up[:T*c.NFF])
 	kernels.Active().SwiGLU(s.gate[:T*c.NFF], s.up[:T*c.NFF]) // silu(gate)·up
+	s.traceAt("ffn_swiglu", li, s.gate[:T*c.NFF])
 	s.e.matmul(s.proj, l.down, s.gate, T)
+	s.traceAt("ffn_out", li, s.proj[:T*d])
 	s.norm = normTask{x: s.x, add: s.proj, d: d} // residual only
 	s.e.parallelTokens(&s.norm, T, d)
+	s.traceAt("l_out", li, s.x[:T*d])
+}
+
+// traceAt hands an intermediate tensor to the session's tracer, if any:
+// llama.cpp's tensor names, so a test can compare op by op with the
+// tensors llama.cpp computed (fixtures' intermediates/).
+func (s *Session) traceAt(name string, layer int, data []float32) {
+	if s.trace != nil {
+		s.trace(fmt.Sprintf("%s-%d", name, layer), data)
+	}
 }
 
 // attnTask is the attention loop over (token, head) pairs.
