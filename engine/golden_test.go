@@ -150,9 +150,9 @@ func testGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Close()
-			stem := testutil.Golden(t, gc.model+"."+gc.prompt)
-			prompt, greedy := readGreedy(t, stem+".greedy.txt")
-			ref := readLogits(t, stem+".logits.f32")
+			stem := gc.model + "." + gc.prompt
+			prompt, greedy := readGreedy(t, testutil.Golden(t, stem+".greedy.txt"))
+			ref := readLogits(t, testutil.Golden(t, stem+".logits.f32"))
 			vocab := m.Config.NVocab
 			if len(ref) != len(prompt)*vocab {
 				t.Fatalf("logits file has %d floats, want %d", len(ref), len(prompt)*vocab)

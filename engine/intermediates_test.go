@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"asdsl-bench/engine/gguf"
-	"asdsl-bench/internal/shared"
 	"asdsl-bench/internal/testutil"
 	"asdsl-bench/kernels"
 )
@@ -53,10 +52,7 @@ func readIntermediates(t *testing.T, path string) []llamaTensor {
 // logit difference comes from. It asserts nothing beyond the shapes: the
 // logits' bound lives in TestGoldenLlamaCpp.
 func TestIntermediatesAgainstLlamaCpp(t *testing.T) {
-	dir, err := shared.Dir()
-	if err != nil {
-		t.Skipf("intermediates are in ../shared only, not present: not run (%v)", err)
-	}
+	dir := testutil.SharedOnly(t, "llama.cpp's intermediate tensors")
 	for _, stem := range []string{"llama-Q4_K_M", "phi3-Q4_K_M"} {
 		t.Run(stem, func(t *testing.T) {
 			ref := map[string][]llamaTensor{}
@@ -174,10 +170,7 @@ func llamaCppQ4KGemm(w []kernels.BlockQ4K, a []kernels.BlockQ8K) float32 {
 // flip a few Q8_K roundings of layer 1's activations, which then differ
 // by 2e-4 (TestIntermediatesAgainstLlamaCpp shows the jump at Qcur-1).
 func TestQ4KBatchRoundingOfLlamaCpp(t *testing.T) {
-	dir, err := shared.Dir()
-	if err != nil {
-		t.Skipf("intermediates are in ../shared only, not present: not run (%v)", err)
-	}
+	dir := testutil.SharedOnly(t, "llama.cpp's intermediate tensors")
 	ref := map[string][]llamaTensor{}
 	for _, x := range readIntermediates(t, filepath.Join(dir, "fixtures", "llamacpp-golden", "intermediates", "llama-Q4_K_M.p64.bin")) {
 		ref[x.name] = append(ref[x.name], x)

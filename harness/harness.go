@@ -12,6 +12,7 @@ import (
 	"math"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"asdsl-bench/harness/profile"
 	"asdsl-bench/harness/results"
 	"asdsl-bench/harness/suite"
+	"asdsl-bench/internal/shared"
 	"asdsl-bench/kernels"
 	"asdsl-bench/phases"
 )
@@ -522,16 +524,44 @@ func busyWhy(b *results.Bench, maxDisturbance float64) string {
 		n, len(b.Result.Samples), 100*worst, 100*maxDisturbance)
 }
 
-// gitCommit returns HEAD and whether the tree has uncommitted changes
-// outside the output directory (results are not code).
+// gitCommit returns the commit of the code being measured and whether
+// it had uncommitted changes. A binary built from a checkout carries
+// both (go build stamps vcs.revision and vcs.modified), so an installed
+// binary run anywhere names its own commit, not the current directory's
+// repository. Without them (go run, go test) it asks git in the
+// asdsl-bench checkout around the working directory, counting changes
+// outside the output directory only (results are not code); outside a
+// checkout it is "unknown".
 func gitCommit(outDir string) (string, bool) {
-	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		var rev string
+		var modified bool
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			return rev, modified
+		}
+	}
+	root, err := shared.ModuleRoot()
 	if err != nil {
 		return "unknown", false
 	}
-	st, _ := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output()
+	git := func(args ...string) ([]byte, error) {
+		return exec.Command("git", append([]string{"-C", root}, args...)...).Output()
+	}
+	out, err := git("rev-parse", "HEAD")
+	if err != nil {
+		return "unknown", false
+	}
+	st, _ := git("status", "--porcelain", "--untracked-files=no")
 	skip := "" // the output directory, relative to the repository's root as porcelain paths are
-	if top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output(); err == nil && outDir != "" {
+	if top, err := git("rev-parse", "--show-toplevel"); err == nil && outDir != "" {
 		if abs, err := filepath.Abs(outDir); err == nil {
 			if rel, err := filepath.Rel(strings.TrimSpace(string(top)), abs); err == nil && !strings.HasPrefix(rel, "..") {
 				skip = filepath.ToSlash(rel) + "/"

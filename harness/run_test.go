@@ -133,6 +133,7 @@ func TestGitCommitIgnoresTheOutputDirectory(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, "reports"), 0o755)
 	os.WriteFile(filepath.Join(dir, "reports", "README.md"), []byte("index\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "code.go"), []byte("package x\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module asdsl-bench\n"), 0o644) // a checkout
 	git("init", "-q")
 	git("add", ".")
 	git("commit", "-qm", "init")
@@ -153,6 +154,15 @@ func TestGitCommitIgnoresTheOutputDirectory(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "code.go"), []byte("package y\n"), 0o644)
 	if _, dirty := gitCommit("reports"); !dirty {
 		t.Fatal("a code change is not dirty")
+	}
+	// Another project's repository is not the code being measured.
+	other := t.TempDir()
+	git2 := exec.Command("git", "init", "-q")
+	git2.Dir = other
+	git2.Run()
+	t.Chdir(other)
+	if c, _ := gitCommit(""); c != "unknown" {
+		t.Fatalf("outside a checkout the commit is %q, want unknown", c)
 	}
 }
 
@@ -321,17 +331,17 @@ func TestPrefillAgainstTheInt8Peak(t *testing.T) {
 // stories260K figure), and says why there is no Q8_0 figure when the
 // model's heads do not fit the cache.
 func TestPhase5PerplexityOnARealModel(t *testing.T) {
-	dir := testutil.SharedDir(t)
+	text := testutil.Fixture(t, "data/wikitext-2/test.txt", "wikitext-2/test-head.txt")
 	s, err := suite.Parse([]byte(`
 name: unit
 models:
   - name: stories
-    path: `+filepath.Join(dir, "fixtures", "real", "stories260K-f32.gguf")+`
+    path: `+filepath.Join(testutil.Root(t), "engine", "testdata", "stories260K-f32.gguf")+`
 workloads:
   - {name: w, prompt: 8, generate: 4}
 threads: [1]
 repetitions: 1
-perplexity: {file: `+filepath.Join(dir, "data", "wikitext-2", "test.txt")+`, ctx: 128, chunks: 50}
+perplexity: {file: `+text+`, ctx: 128, chunks: 50}
 `), "unit.yaml")
 	if err != nil {
 		t.Fatal(err)

@@ -30,17 +30,25 @@ type Env struct {
 	KLMax float64 // bound for quantized golden files (0: 2e-4, with 3e-4 for llama-Q4_K_M)
 }
 
+// golden is a golden fixture's path (../shared's, or the checkout's
+// testdata/ copy). Checks call needGolden first, whose error says where
+// the fixtures were looked for.
 func golden(name string) string {
-	p, err := shared.Golden(name)
-	if err != nil {
-		return filepath.Join("../shared/fixtures/llamacpp-golden", name)
+	if p, err := shared.Golden(name); err == nil {
+		return p
 	}
-	return p
+	return name
+}
+
+// needGolden says why the golden fixtures cannot be read, or nil.
+func needGolden() error {
+	_, err := shared.Golden("llama-f32.gguf")
+	return err
 }
 
 // goldenCheck: the engine against llama.cpp's logits on fixture models.
 var goldenCheck = Check{Name: "logits match llama.cpp (golden fixtures)", Run: func(env *Env) (bool, string) {
-	if _, err := shared.Dir(); err != nil {
+	if err := needGolden(); err != nil {
 		return false, err.Error()
 	}
 	cases := []struct {
@@ -97,6 +105,9 @@ func goldenKL(stem, prompt string, features engine.Features) (float64, float64, 
 
 // quantizerBytesCheck: our Q4_K_M and Q8_0 files are llama-quantize's.
 var quantizerBytesCheck = Check{Name: "quantizer output byte-identical to llama-quantize", Run: func(*Env) (bool, string) {
+	if err := needGolden(); err != nil {
+		return false, err.Error()
+	}
 	var parts []string
 	ok := true
 	for _, c := range []struct {
@@ -127,6 +138,9 @@ var quantizerBytesCheck = Check{Name: "quantizer output byte-identical to llama-
 // quantizerKLCheck: our Q4_K_M file is as close to the F32 model as
 // llama.cpp's (within 5%).
 var quantizerKLCheck = Check{Name: "Q4_K_M KL to F32 within 1.05x llama.cpp's", Run: func(*Env) (bool, string) {
+	if err := needGolden(); err != nil {
+		return false, err.Error()
+	}
 	var parts []string
 	ok := true
 	for _, arch := range []string{"llama", "phi3"} {
@@ -313,8 +327,9 @@ var promptPathsCheck = Check{Name: "GEMM prefill logits equal the GEMV loop's", 
 // Bounds as in engine/golden_test.go: positions agree to ~3e-6 except a
 // few where the Q8_K rounding difference of the f32-cache runs lands.
 var flashGoldenCheck = Check{Name: "q8_0 KV + flash attention logits match llama.cpp's (kvq8fa fixtures)", Run: func(*Env) (bool, string) {
+	// The 512-token fixtures are not copied into testdata/.
 	if _, err := shared.Dir(); err != nil {
-		return false, err.Error()
+		return false, "needs llama.cpp's 512-token q8_0-cache logits, in ../shared only: " + err.Error()
 	}
 	ok := true
 	var parts []string
@@ -342,7 +357,7 @@ var flashPathsCheck = Check{Name: "flash-attention prefill logits equal token-by
 // pinning on this machine.
 var topologyCheck = Check{Name: "P-core detection and pinning", Run: func(*Env) (bool, string) {
 	var recorded []string // which CPUs each recorded hybrid's math threads would use
-	dir, err := shared.Dir()
+	dir, err := shared.Fixture("topologies", "topologies")
 	if err != nil {
 		return false, err.Error()
 	}
@@ -355,7 +370,7 @@ var topologyCheck = Check{Name: "P-core detection and pinning", Run: func(*Env) 
 		{"core-ultra-9-185H.lscpu-p.txt", topology.ParseLscpuParse, "0-1,3,6,8,10"},
 		{"i7-1370P.cpuid-hwloc.txt", topology.ParseHwlocCPUID, "0,2,4,6,8,10"},
 	} {
-		raw, err := os.ReadFile(filepath.Join(dir, "topologies", c.file))
+		raw, err := os.ReadFile(filepath.Join(dir, c.file))
 		if err != nil {
 			return false, err.Error()
 		}
@@ -399,6 +414,9 @@ var topologyCheck = Check{Name: "P-core detection and pinning", Run: func(*Env) 
 // repackCheck: decode on the repacked rows gives the GGUF layout's
 // logits bit for bit (golden llama-Q4_K_M, token by token).
 var repackCheck = Check{Name: "repacked decode logits equal the GGUF layout's", Run: func(*Env) (bool, string) {
+	if err := needGolden(); err != nil {
+		return false, err.Error()
+	}
 	return sameLogits(16, true, engine.Features{NoRepack: true, NoPrefetch: true}, engine.Features{})
 }}
 
@@ -407,6 +425,9 @@ var repackCheck = Check{Name: "repacked decode logits equal the GGUF layout's", 
 // n = 0) under two engine configurations, as one batch
 // or token by token (decode), and reports whether every logit is equal.
 func sameLogits(n int, tokenByToken bool, a, b engine.Features) (bool, string) {
+	if err := needGolden(); err != nil {
+		return false, err.Error()
+	}
 	m, err := engine.Load(golden("llama-Q4_K_M.gguf"))
 	if err != nil {
 		return false, err.Error()
@@ -467,6 +488,9 @@ func sameLogits(n int, tokenByToken bool, a, b engine.Features) (bool, string) {
 // greedy tokens. Target: the golden llama-f32 model; draft: its Q4_K_M
 // file (they agree often, not always, so both branches of the rule run).
 var specGreedyCheck = Check{Name: "speculative greedy output equals plain greedy (f32 target, Q4_K_M draft)", Run: func(*Env) (bool, string) {
+	if err := needGolden(); err != nil {
+		return false, err.Error()
+	}
 	target, err := engine.Load(golden("llama-f32.gguf"))
 	if err != nil {
 		return false, err.Error()

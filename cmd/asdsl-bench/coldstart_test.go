@@ -52,8 +52,7 @@ func TestColdStartCommand(t *testing.T) {
 // perplexity runs end to end on the real trained model and refuses bad
 // input with a usage error.
 func TestPerplexityCommand(t *testing.T) {
-	dir := testutil.SharedDir(t)
-	model := filepath.Join(dir, "fixtures", "real", "stories260K-f32.gguf")
+	model := filepath.Join(testutil.Root(t), "engine", "testdata", "stories260K-f32.gguf")
 	text := filepath.Join(t.TempDir(), "t.txt")
 	os.WriteFile(text, []byte(strings.Repeat("Once upon a time, there was a little dog named Max. ", 40)), 0o644)
 	if err := runPerplexity([]string{"-m", model, "-f", text, "-c", "64", "--chunks", "2", "-t", "1"}); err != nil {

@@ -65,8 +65,13 @@ func list(t *testing.T, s string) []int {
 	return l
 }
 
+// topologyDir is ../shared/topologies, or its copy in testdata/.
+func topologyDir(t *testing.T) string {
+	return testutil.Fixture(t, "topologies", "topologies")
+}
+
 func TestRecordedTopologies(t *testing.T) {
-	dir := filepath.Join(testutil.SharedDir(t), "topologies")
+	dir := topologyDir(t)
 	for _, c := range fixtureCases {
 		t.Run(c.file, func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join(dir, c.file))
@@ -119,7 +124,7 @@ func TestRecordedTopologies(t *testing.T) {
 // The partial Ryzen 9 table and every other fixture must parse with
 // every parser without a panic (errors are fine).
 func TestParsersNeverPanic(t *testing.T) {
-	dir := filepath.Join(testutil.SharedDir(t), "topologies")
+	dir := topologyDir(t)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -17,13 +17,14 @@ import (
 // --chunks 50: PPL 279.1330 +/- 24.54135, running 76.0563, 109.7077,
 // 97.6039 after chunks 1-3.
 func TestPerplexityMatchesLlamaCpp(t *testing.T) {
-	dir := testutil.SharedDir(t)
-	m, err := engine.Load(filepath.Join(dir, "fixtures", "real", "stories260K-f32.gguf"))
+	// The model is in engine/testdata; the text's first 120 kB (enough
+	// for 50 chunks of 128 tokens) in testdata when ../shared is absent.
+	m, err := engine.Load(filepath.Join(testutil.Root(t), "engine", "testdata", "stories260K-f32.gguf"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	text, err := os.ReadFile(filepath.Join(dir, "data", "wikitext-2", "test.txt"))
+	text, err := os.ReadFile(testutil.Fixture(t, "data/wikitext-2/test.txt", "wikitext-2/test-head.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}

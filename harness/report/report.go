@@ -28,7 +28,9 @@ func Write(r *results.Run, dir string) (string, error) {
 		return "", err
 	}
 	name := short(r.Commit)
-	if r.Dirty {
+	if r.Commit == "" || r.Commit == "unknown" {
+		name = "run-" + r.ID // no commit to name it by: one report per run
+	} else if r.Dirty {
 		name += "-dirty"
 	}
 	svg := name + "-speed.svg"
