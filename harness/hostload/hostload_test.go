@@ -23,19 +23,23 @@ func TestBetweenSeparatesOwnCPUFromOthers(t *testing.T) {
 	if a.CPUs < 1 {
 		t.Fatalf("%d CPUs", a.CPUs)
 	}
+	// Spin until this process has used 300 ms of CPU (on a busy host
+	// that takes longer than 300 ms of wall time).
 	own0 := SelfCPU()
-	end := time.Now().Add(300 * time.Millisecond)
+	start := time.Now()
 	x := 0
-	for time.Now().Before(end) {
-		x++
+	for SelfCPU()-own0 < 300*time.Millisecond && time.Since(start) < 20*time.Second {
+		for i := 0; i < 1_000_000; i++ {
+			x++
+		}
 	}
 	b, err := Take()
 	if err != nil {
 		t.Fatal(err)
 	}
 	own := SelfCPU() - own0
-	if own < 200*time.Millisecond {
-		t.Fatalf("a 300 ms busy loop used %v of CPU", own)
+	if own < 300*time.Millisecond {
+		t.Fatalf("20 s of spinning got %v of CPU", own)
 	}
 	asOthers, err := Between(a, b, 0)
 	if err != nil {

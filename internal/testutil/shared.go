@@ -72,4 +72,3 @@ func SharedOnly(t testing.TB, what string) string {
 	}
 	return d
 }
-
