@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -37,11 +38,18 @@ regression:
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), suite+":7:") {
 		t.Fatalf("run --baseline with 3 repetitions: %v", err)
 	}
-	// An output directory that cannot be written is refused first.
+	// An output directory that cannot be written is refused first: one
+	// under a regular file on every OS, a read-only one where
+	// permissions bind (not for root, not on Windows).
+	os.WriteFile(suite, []byte(strings.Replace(mustRead(t, suite), "repetitions: 3", "repetitions: 5", 1)), 0o644)
+	notDir := filepath.Join(dir, "a-file")
+	os.WriteFile(notDir, nil, 0o644)
+	if err := runGate([]string{"--suite", suite, "--out", filepath.Join(notDir, "out"), "--baseline", "none"}); err == nil || !strings.Contains(err.Error(), "--out") {
+		t.Fatalf("--out under a regular file: %v", err)
+	}
 	ro := filepath.Join(dir, "ro")
 	os.MkdirAll(filepath.Join(ro, "runs"), 0o555)
-	if os.Getuid() != 0 { // root writes anywhere
-		os.WriteFile(suite, []byte(strings.Replace(mustRead(t, suite), "repetitions: 3", "repetitions: 5", 1)), 0o644)
+	if os.Getuid() != 0 && runtime.GOOS != "windows" { // root writes anywhere; Windows ignores the mode
 		if err := runGate([]string{"--suite", suite, "--out", ro, "--baseline", "none"}); err == nil || !strings.Contains(err.Error(), "not writable") {
 			t.Fatalf("unwritable --out: %v", err)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/binary"
 	"errors"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -93,7 +94,7 @@ func TestCommandErrors(t *testing.T) {
 		want string
 	}{
 		{runGenerate, []string{"-n", "100000"}, "context"},
-		{runGenerate, []string{"-m", filepath.Join(dir, "missing.gguf")}, "no such file"},
+		{runGenerate, []string{"-m", filepath.Join(dir, "missing.gguf")}, notExist},
 		{runLogits, []string{"-m", "x"}, "required"},
 		{runLogits, []string{"-m", "x", "--tokens", "1,b", "-o", "y"}, "bad token id"},
 		{runMock, []string{"--shape", "gpt5", "-o", "x"}, "unknown shape"},
@@ -102,8 +103,8 @@ func TestCommandErrors(t *testing.T) {
 		{runTune, []string{"-r", "3"}, "at least 4 rounds"},
 		{runTune, []string{"--knobs", "threads,warp"}, "unknown knob \"warp\""},
 		{runTune, []string{"-o", filepath.Join(dir, "nodir", "t.yaml")}, "no such directory"},
-		{runTune, []string{"-m", filepath.Join(dir, "missing.gguf")}, "no such file"},
-		{runBench, []string{"--tuned", filepath.Join(dir, "missing.yaml")}, "no such file"},
+		{runTune, []string{"-m", filepath.Join(dir, "missing.gguf")}, notExist},
+		{runBench, []string{"--tuned", filepath.Join(dir, "missing.yaml")}, notExist},
 		{runBench, []string{"--tuned", badTuned}, "tile_rows 6"},
 		{runGenerate, []string{"--tuned", badTuned}, "tile_rows 6"},
 		// Values that used to pass silently (issue 19).
@@ -120,8 +121,7 @@ func TestCommandErrors(t *testing.T) {
 		{runQuantize, []string{model16, link16}, "is the input file"},
 	}
 	for _, c := range cases {
-		err := c.run(c.args)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
+		if err := c.run(c.args); !errorIs(err, c.want) {
 			t.Errorf("%v: got %v, want an error containing %q", c.args, err, c.want)
 		}
 	}
@@ -129,4 +129,20 @@ func TestCommandErrors(t *testing.T) {
 	if err := runLogits([]string{"--bogus"}); !errors.As(err, &ue) {
 		t.Errorf("unknown flag is not a usage error: %v", err)
 	}
+}
+
+// notExist stands for "the file is missing", which each OS words its own
+// way ("no such file or directory", "File not found.").
+const notExist = "(file does not exist)"
+
+// errorIs reports whether err is the wanted error: containing want, or
+// for notExist wrapping fs.ErrNotExist.
+func errorIs(err error, want string) bool {
+	if err == nil {
+		return false
+	}
+	if want == notExist {
+		return errors.Is(err, fs.ErrNotExist)
+	}
+	return strings.Contains(err.Error(), want)
 }

@@ -88,11 +88,10 @@ func TestTokenizeCommand(t *testing.T) {
 		{[]string{"-m", vocab, "-p", "x", "-f", edge}, "exactly one of"},
 		{[]string{"-m", vocab, "-p", "x", "--jsonl"}, "--jsonl reads a file"},
 		{[]string{"-m", vocab, "-f", bad, "--jsonl"}, "line 2: no \"text\" field"},
-		{[]string{"-m", filepath.Join(dir, "none.gguf"), "-p", "x"}, "no such file"},
+		{[]string{"-m", filepath.Join(dir, "none.gguf"), "-p", "x"}, notExist},
 	} {
-		err := runTokenize(c.args)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%v: got %v, want an error containing %q", c.args, err, c.want)
+		if err := runTokenize(c.args); !errorIs(err, c.want) {
+			t.Errorf("%v: got %v, want an error containing %q", c.args, runTokenize(c.args), c.want)
 		}
 	}
 }
