@@ -71,3 +71,59 @@ func TestRepackArena(t *testing.T) {
 		}
 	}
 }
+
+// Every verification size (2..9 tokens: the repacked GEMM takes 2-3 as
+// one padded 4-column call, 5-9 as 8/4 steps with tails) on both weight
+// layouts gives the logits of the same tokens fed one at a time, bit for
+// bit (TestSmallBatchesEqualTokenByToken covers sequences of batches).
+func TestVerifyBatchesOnBothLayouts(t *testing.T) {
+	m, err := Load(testutil.Golden(t, "llama-Q4_K_M.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	prompt := make([]int32, 40)
+	for i := range prompt {
+		prompt[i] = int32(3 + (i*37)%1000)
+	}
+	for _, f := range []Features{{}, {NoRepack: true}} {
+		for T := 2; T <= 9; T++ {
+			batch, single := evalAfter(t, m, f, prompt[:30], prompt[30:30+T], true), evalAfter(t, m, f, prompt[:30], prompt[30:30+T], false)
+			for i := range batch {
+				if batch[i] != single[i] {
+					t.Fatalf("repacked=%v T=%d: logit %d is %v batched, %v token by token", !f.NoRepack, T, i, batch[i], single[i])
+				}
+			}
+		}
+	}
+}
+
+// evalAfter evaluates ctx, then toks in one batch or one by one, and
+// returns the logits of every token of toks.
+func evalAfter(t *testing.T, m *Model, f Features, ctx, toks []int32, batched bool) []float32 {
+	t.Helper()
+	s, err := m.NewSession(SessionOptions{Context: 64, Features: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Eval(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if batched {
+		lg, err := s.Eval(toks, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), lg...)
+	}
+	var out []float32
+	for _, tok := range toks {
+		lg, err := s.Eval([]int32{tok}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, lg...)
+	}
+	return out
+}

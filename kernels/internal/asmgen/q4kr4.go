@@ -12,7 +12,7 @@ import (
 
 // gemmPrefetch is how far ahead (bytes) the repacked GEMM prefetches its
 // rows: the GEMV kernels' default distance.
-const gemmPrefetch = 6144
+const gemmPrefetch = 3072
 
 // prefetchBlock asks for the lines of one repacked block (lines cache
 // lines from wp) pf bytes ahead into L1 and 2·pf bytes ahead into L2.
@@ -1033,6 +1033,11 @@ func gemmQ6KR4Q8KAVX512(n int, shuf, splat, transpose Mem) {
 	Label(l + "b")
 	CMPQ(nb, Imm(0))
 	JE(LabelRef(l + "d"))
+	// As in the Q4_K GEMM: small batches are memory-bound, so fetch the
+	// rows ahead (an 840-byte block is 14 cache lines).
+	for k := 0; k < (r6Size+63)/64; k++ {
+		PREFETCHT0(Mem{Base: wp, Disp: gemmPrefetch + 64*k})
+	}
 	var sc [2]VecVirtual
 	for h := 0; h < 2; h++ {
 		sc[h] = ZMM()
