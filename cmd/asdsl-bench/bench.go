@@ -16,6 +16,7 @@ func runBench(args []string) error {
 	model := fs.String("m", "", "GGUF model (default: the built-in mock model)")
 	prompt := fs.String("p", "512", "prompt lengths to test (comma-separated; 0 skips pp)")
 	gen := fs.String("n", "128", "tokens to generate (comma-separated; 0 skips tg)")
+	depth := fs.String("d", "0", "context depths (comma-separated, llama-bench's -d): each test also runs after that many tokens of context, filled before every repetition and not timed")
 	threads := fs.String("t", "", "thread counts (comma-separated; default: one per P-core)")
 	reps := fs.Int("r", 3, "repetitions per test")
 	format := fs.String("o", "md", "output: md (llama-bench's table) or json (llama-bench's JSON)")
@@ -73,7 +74,11 @@ func runBench(args []string) error {
 		}
 		return printBatchCurve(path, batches, ts[0], *reps, engine.Features{NoRepack: *noRepack, NoFlash: *noFlash})
 	}
-	rs, err := llamabench.Run(llamabench.Config{Model: path, Prompt: ps, Gen: gs, Threads: ts, Reps: *reps, Log: os.Stderr,
+	ds, err := intList(*depth, "-d")
+	if err != nil {
+		return err
+	}
+	rs, err := llamabench.Run(llamabench.Config{Model: path, Prompt: ps, Gen: gs, Depth: ds, Threads: ts, Reps: *reps, Log: os.Stderr,
 		Features: engine.Features{NoRepack: *noRepack, NoFlash: *noFlash}, Slowdown: testSlowdown(),
 		Int8Peak: *format == "md"})
 	if err != nil {

@@ -52,15 +52,22 @@ type Result struct {
 	SamplesTs   []float64 `json:"samples_ts"`
 }
 
-// Test names the test as llama-bench does: pp512, tg128, pp512+tg128.
+// Test names the test as llama-bench does: pp512, tg128, pp512+tg128,
+// and "tg128 @ d1920" after 1920 tokens of context.
 func (r *Result) Test() string {
+	var t string
 	switch {
 	case r.NPrompt > 0 && r.NGen > 0:
-		return fmt.Sprintf("pp%d+tg%d", r.NPrompt, r.NGen)
+		t = fmt.Sprintf("pp%d+tg%d", r.NPrompt, r.NGen)
 	case r.NPrompt > 0:
-		return fmt.Sprintf("pp%d", r.NPrompt)
+		t = fmt.Sprintf("pp%d", r.NPrompt)
+	default:
+		t = fmt.Sprintf("tg%d", r.NGen)
 	}
-	return fmt.Sprintf("tg%d", r.NGen)
+	if r.NDepth > 0 {
+		t += fmt.Sprintf(" @ d%d", r.NDepth)
+	}
+	return t
 }
 
 // SetSamples fills the sample arrays and their means and standard

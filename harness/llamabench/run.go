@@ -18,6 +18,9 @@ type Config struct {
 	Model   string
 	Prompt  []int // -p: prompt lengths (0 skips)
 	Gen     []int // -n: generated tokens (0 skips)
+	// Depth is -d: tokens of context filled (untimed) before each
+	// repetition of every test; nil or {0} means none.
+	Depth   []int
 	Threads []int // -t
 	Reps    int   // -r
 	Log     io.Writer
@@ -37,7 +40,9 @@ type Config struct {
 
 // Run measures prompt processing (ppN: N tokens in one batch from an
 // empty cache) and text generation (tgN: N tokens one at a time from an
-// empty cache), each after a warm-up run, like llama-bench.
+// empty cache), each after a warm-up run, like llama-bench; with depths,
+// each test also runs after d tokens of context ("tg128 @ d1920"), the
+// context filled before every repetition and not timed.
 func Run(c Config) ([]Result, error) {
 	if c.Reps < 1 {
 		return nil, fmt.Errorf("repetitions must be at least 1")
@@ -51,6 +56,10 @@ func Run(c Config) ([]Result, error) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	peaks := map[int]machine.Int8Peak{}
 	var out []Result
+	depths := c.Depth
+	if len(depths) == 0 {
+		depths = []int{0}
+	}
 	for _, th := range c.Threads {
 		need := 1
 		for _, p := range c.Prompt {
@@ -59,6 +68,14 @@ func Run(c Config) ([]Result, error) {
 		for _, g := range c.Gen {
 			need = max(need, g)
 		}
+		deepest := 0
+		for _, d := range depths {
+			if d < 0 {
+				return nil, fmt.Errorf("depth %d: want >= 0", d)
+			}
+			deepest = max(deepest, d)
+		}
+		need += deepest
 		if need > m.Config.NCtx {
 			return nil, fmt.Errorf("test needs %d positions, the model's context is %d", need, m.Config.NCtx)
 		}
@@ -69,13 +86,22 @@ func Run(c Config) ([]Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		run := func(nPrompt, nGen int) error {
+		run := func(nPrompt, nGen, depth int) error {
 			tokens := make([]int32, max(nPrompt, nGen))
 			for i := range tokens {
 				tokens[i] = int32(rng.IntN(m.Config.NVocab))
 			}
+			context := make([]int32, depth)
+			for i := range context {
+				context[i] = int32(rng.IntN(m.Config.NVocab))
+			}
 			once := func() (time.Duration, error) {
 				s.Reset()
+				if depth > 0 {
+					if _, err := s.Eval(context, false); err != nil {
+						return 0, err
+					}
+				}
 				t0 := time.Now()
 				if nPrompt > 0 {
 					if _, err := s.Eval(tokens[:nPrompt], false); err != nil {
@@ -97,7 +123,7 @@ func Run(c Config) ([]Result, error) {
 				return err
 			}
 			r := base
-			r.NThreads, r.NPrompt, r.NGen = th, nPrompt, nGen
+			r.NThreads, r.NPrompt, r.NGen, r.NDepth = th, nPrompt, nGen, depth
 			describeSession(&r, s, nPrompt)
 			r.TestTime = time.Now().UTC().Format(time.RFC3339)
 			var ns []int64
@@ -115,19 +141,21 @@ func Run(c Config) ([]Result, error) {
 			out = append(out, r)
 			return nil
 		}
-		for _, p := range c.Prompt {
-			if p > 0 {
-				if err := run(p, 0); err != nil {
-					s.Close()
-					return nil, err
+		for _, d := range depths {
+			for _, p := range c.Prompt {
+				if p > 0 {
+					if err := run(p, 0, d); err != nil {
+						s.Close()
+						return nil, err
+					}
 				}
 			}
-		}
-		for _, g := range c.Gen {
-			if g > 0 {
-				if err := run(0, g); err != nil {
-					s.Close()
-					return nil, err
+			for _, g := range c.Gen {
+				if g > 0 {
+					if err := run(0, g, d); err != nil {
+						s.Close()
+						return nil, err
+					}
 				}
 			}
 		}

@@ -1,6 +1,7 @@
 package llamabench
 
 import (
+	"fmt"
 	"testing"
 
 	"asdsl-bench/engine"
@@ -42,5 +43,28 @@ func TestRunRecordsWhatRan(t *testing.T) {
 				t.Errorf("%+v: %s: cpu_mask %s cpu_strict %v", c.f, r.Test(), r.CPUMask, r.CPUStrict)
 			}
 		}
+	}
+}
+
+// -d runs every test again after that much context, as llama-bench does:
+// n_depth set, "tg4 @ d32" named, a depth past the context refused.
+func TestRunAtDepth(t *testing.T) {
+	path := testutil.Golden(t, "llama-Q4_K_M.gguf")
+	rs, err := Run(Config{Model: path, Prompt: []int{8}, Gen: []int{4}, Depth: []int{0, 32}, Threads: []int{1}, Reps: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range rs {
+		names = append(names, r.Test())
+		if want := map[bool]int{true: 32}[len(names) > 2]; r.NDepth != want {
+			t.Errorf("%s: n_depth %d, want %d", r.Test(), r.NDepth, want)
+		}
+	}
+	if fmt.Sprint(names) != "[pp8 tg4 pp8 @ d32 tg4 @ d32]" {
+		t.Errorf("tests %v", names)
+	}
+	if _, err := Run(Config{Model: path, Gen: []int{4}, Depth: []int{1 << 20}, Threads: []int{1}, Reps: 1}); err == nil {
+		t.Error("a depth past the model's context was accepted")
 	}
 }
