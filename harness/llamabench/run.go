@@ -15,9 +15,9 @@ import (
 
 // Config is a benchmark plan, as llama-bench's flags.
 type Config struct {
-	Model   string
-	Prompt  []int // -p: prompt lengths (0 skips)
-	Gen     []int // -n: generated tokens (0 skips)
+	Model  string
+	Prompt []int // -p: prompt lengths (0 skips)
+	Gen    []int // -n: generated tokens (0 skips)
 	// Depth is -d: tokens of context filled (untimed) before each
 	// repetition of every test; nil or {0} means none.
 	Depth   []int
