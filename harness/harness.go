@@ -268,25 +268,35 @@ func prepareModels(s *suite.Suite, log io.Writer) (map[string]*engine.Model, err
 	return out, nil
 }
 
+// mockOptions turns a suite's mock (shape, type, seed) into the mock
+// writer's options: type is a float type or a quantization recipe.
+func mockOptions(mk *suite.Mock) (mock.Options, error) {
+	shape, err := mock.Lookup(mk.Shape)
+	if err != nil {
+		return mock.Options{}, err
+	}
+	mo := mock.Options{Shape: shape, Type: gguf.TypeF32, Seed: mk.Seed}
+	if ft, err := quant.ParseFileType(mk.Type); err == nil {
+		mo.Quant = ft
+	} else if t, ok := gguf.ParseType(mk.Type); ok {
+		mo.Type = t
+	} else {
+		return mock.Options{}, fmt.Errorf("mock type %q is neither a float type (f32, f16, bf16) nor a quantization recipe (q4_k_m, ...)", mk.Type)
+	}
+	return mo, nil
+}
+
 // ModelPath is a suite model's GGUF file: its path, or its mock, created
 // on first use and cached.
 func ModelPath(sm suite.Model, log io.Writer) (string, error) {
 	if sm.Mock == nil {
 		return sm.Path, nil
 	}
-	shape, err := mock.Lookup(sm.Mock.Shape)
+	mo, err := mockOptions(sm.Mock)
 	if err != nil {
 		return "", fmt.Errorf("model %s: %w", sm.Name, err)
 	}
-	mo := mock.Options{Shape: shape, Type: gguf.TypeF32, Seed: sm.Mock.Seed}
-	if ft, err := quant.ParseFileType(sm.Mock.Type); err == nil {
-		mo.Quant = ft
-	} else if t, ok := gguf.ParseType(sm.Mock.Type); ok {
-		mo.Type = t
-	} else {
-		return "", fmt.Errorf("model %s: mock type %q is neither a float type nor a quantization recipe", sm.Name, sm.Mock.Type)
-	}
-	fmt.Fprintf(log, "model %s: mock %s %s (created on first use, then cached)\n", sm.Name, shape.Name, mo.Name())
+	fmt.Fprintf(log, "model %s: mock %s %s (created on first use, then cached)\n", sm.Name, mo.Shape.Name, mo.Name())
 	return mock.Cached(mo)
 }
 

@@ -5,8 +5,6 @@ import (
 	"os"
 
 	"asdsl-bench/engine/gguf"
-	"asdsl-bench/engine/mock"
-	"asdsl-bench/engine/quant"
 	"asdsl-bench/harness/suite"
 )
 
@@ -60,16 +58,11 @@ func usedTogether(m suite.Model, w suite.Workload, phases []string) bool {
 // context_length a GGUF file declares (read from its header only).
 func modelContext(mk *suite.Mock, path string) (int, error) {
 	if mk != nil {
-		shape, err := mock.Lookup(mk.Shape)
+		mo, err := mockOptions(mk)
 		if err != nil {
 			return 0, err
 		}
-		if _, err := quant.ParseFileType(mk.Type); err != nil {
-			if _, ok := gguf.ParseType(mk.Type); !ok {
-				return 0, fmt.Errorf("mock type %q is neither a float type (f32, f16, bf16) nor a quantization recipe (q4_k_m, ...)", mk.Type)
-			}
-		}
-		return shape.Ctx, nil
+		return mo.Shape.Ctx, nil
 	}
 	f, err := gguf.Open(path)
 	if err != nil {

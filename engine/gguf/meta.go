@@ -69,7 +69,7 @@ func (m *Metadata) add(kv KV) error {
 		m.index = map[string]int{}
 	}
 	if _, dup := m.index[kv.Key]; dup {
-		return fmt.Errorf("duplicate metadata key %s", quote(kv.Key))
+		return fmt.Errorf("duplicate metadata key %s", Quote(kv.Key))
 	}
 	m.index[kv.Key] = len(m.KVs)
 	m.KVs = append(m.KVs, kv)
@@ -89,11 +89,11 @@ func (m *Metadata) Get(key string) (Value, bool) {
 func (m *Metadata) String(key string) (string, error) {
 	v, ok := m.Get(key)
 	if !ok {
-		return "", fmt.Errorf("metadata key %s is missing", quote(key))
+		return "", fmt.Errorf("metadata key %s is missing", Quote(key))
 	}
 	s, ok := v.V.(string)
 	if !ok {
-		return "", fmt.Errorf("metadata key %s is %s, want string", quote(key), v.Type)
+		return "", fmt.Errorf("metadata key %s is %s, want string", Quote(key), v.Type)
 	}
 	return s, nil
 }
@@ -102,7 +102,7 @@ func (m *Metadata) String(key string) (string, error) {
 func (m *Metadata) Uint(key string) (uint64, error) {
 	v, ok := m.Get(key)
 	if !ok {
-		return 0, fmt.Errorf("metadata key %s is missing", quote(key))
+		return 0, fmt.Errorf("metadata key %s is missing", Quote(key))
 	}
 	var n int64
 	switch x := v.V.(type) {
@@ -123,10 +123,10 @@ func (m *Metadata) Uint(key string) (uint64, error) {
 	case int64:
 		n = x
 	default:
-		return 0, fmt.Errorf("metadata key %s is %s, want an integer", quote(key), v.Type)
+		return 0, fmt.Errorf("metadata key %s is %s, want an integer", Quote(key), v.Type)
 	}
 	if n < 0 {
-		return 0, fmt.Errorf("metadata key %s is negative (%d)", quote(key), n)
+		return 0, fmt.Errorf("metadata key %s is negative (%d)", Quote(key), n)
 	}
 	return uint64(n), nil
 }
@@ -143,7 +143,7 @@ func (m *Metadata) UintOr(key string, def uint64) (uint64, error) {
 func (m *Metadata) Float(key string) (float64, error) {
 	v, ok := m.Get(key)
 	if !ok {
-		return 0, fmt.Errorf("metadata key %s is missing", quote(key))
+		return 0, fmt.Errorf("metadata key %s is missing", Quote(key))
 	}
 	switch x := v.V.(type) {
 	case float32:
@@ -151,7 +151,7 @@ func (m *Metadata) Float(key string) (float64, error) {
 	case float64:
 		return x, nil
 	}
-	return 0, fmt.Errorf("metadata key %s is %s, want a float", quote(key), v.Type)
+	return 0, fmt.Errorf("metadata key %s is %s, want a float", Quote(key), v.Type)
 }
 
 // FloatOr returns a float value, or def when the key is absent.
@@ -161,7 +161,7 @@ func (m *Metadata) FloatOr(key string, def float64) (float64, error) {
 	}
 	f, err := m.Float(key)
 	if err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
-		return 0, fmt.Errorf("metadata key %s is not finite", quote(key))
+		return 0, fmt.Errorf("metadata key %s is not finite", Quote(key))
 	}
 	return f, err
 }
@@ -170,11 +170,11 @@ func (m *Metadata) FloatOr(key string, def float64) (float64, error) {
 func (m *Metadata) Array(key string) (Array, error) {
 	v, ok := m.Get(key)
 	if !ok {
-		return Array{}, fmt.Errorf("metadata key %s is missing", quote(key))
+		return Array{}, fmt.Errorf("metadata key %s is missing", Quote(key))
 	}
 	a, ok := v.V.(Array)
 	if !ok {
-		return Array{}, fmt.Errorf("metadata key %s is %s, want array", quote(key), v.Type)
+		return Array{}, fmt.Errorf("metadata key %s is %s, want array", Quote(key), v.Type)
 	}
 	return a, nil
 }
@@ -187,7 +187,7 @@ func (m *Metadata) Strings(key string) ([]string, error) {
 	}
 	s, ok := a.Values.([]string)
 	if !ok {
-		return nil, fmt.Errorf("metadata key %s is an array of %s, want string", quote(key), a.Elem)
+		return nil, fmt.Errorf("metadata key %s is an array of %s, want string", Quote(key), a.Elem)
 	}
 	return s, nil
 }
@@ -200,7 +200,7 @@ func (m *Metadata) Float32s(key string) ([]float32, error) {
 	}
 	s, ok := a.Values.([]float32)
 	if !ok {
-		return nil, fmt.Errorf("metadata key %s is an array of %s, want float32", quote(key), a.Elem)
+		return nil, fmt.Errorf("metadata key %s is an array of %s, want float32", Quote(key), a.Elem)
 	}
 	return s, nil
 }
@@ -221,7 +221,7 @@ func (m *Metadata) Int32s(key string) ([]int32, error) {
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("metadata key %s is an array of %s, want int32", quote(key), a.Elem)
+	return nil, fmt.Errorf("metadata key %s is an array of %s, want int32", Quote(key), a.Elem)
 }
 
 // Format renders a value for display, abbreviating long arrays.
@@ -246,10 +246,10 @@ func (v Value) Format() string {
 	return fmt.Sprint(v.V)
 }
 
-// quote writes a name or a key from a file for an error message: quoted,
+// Quote writes a name or a key from a file for an error message: quoted,
 // and cut to 64 bytes, so a corrupt file's garbage (a "key" of megabytes)
 // never becomes a megabyte error line.
-func quote(s string) string {
+func Quote(s string) string {
 	const limit = 64
 	if len(s) <= limit {
 		return fmt.Sprintf("%q", s)

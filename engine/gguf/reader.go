@@ -314,7 +314,7 @@ func Parse(data []byte) (*File, error) {
 		return nil, fmt.Errorf("%w: not a GGUF file: too short (%d bytes)", ErrFormat, len(data))
 	}
 	if magic != Magic {
-		return nil, fmt.Errorf("%w: not a GGUF file: bad magic %s", ErrFormat, quote(string(data[:4])))
+		return nil, fmt.Errorf("%w: not a GGUF file: bad magic %s", ErrFormat, Quote(string(data[:4])))
 	}
 	f := &File{}
 	if f.Version, err = d.u32("version"); err != nil {
@@ -342,13 +342,13 @@ func Parse(data []byte) (*File, error) {
 		if err != nil {
 			return nil, err
 		}
-		t, err := d.u32("metadata value type of " + quote(key))
+		t, err := d.u32("metadata value type of " + Quote(key))
 		if err != nil {
 			return nil, err
 		}
 		v, err := d.value(ValueType(t), 0)
 		if err != nil {
-			return nil, fmt.Errorf("metadata key %s: %w", quote(key), err)
+			return nil, fmt.Errorf("metadata key %s: %w", Quote(key), err)
 		}
 		if err := f.Meta.add(KV{Key: key, Value: Value{Type: ValueType(t), V: v}}); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrFormat, err)
@@ -377,7 +377,7 @@ func Parse(data []byte) (*File, error) {
 			return nil, err
 		}
 		if _, dup := f.byName[t.Name]; dup {
-			return nil, fmt.Errorf("%w: duplicate tensor name %s", ErrFormat, quote(t.Name))
+			return nil, fmt.Errorf("%w: duplicate tensor name %s", ErrFormat, Quote(t.Name))
 		}
 		f.byName[t.Name] = i
 	}
@@ -397,39 +397,39 @@ func readTensorInfo(d *decoder, t *TensorInfo) error {
 	if t.Name, err = d.str("tensor name"); err != nil {
 		return err
 	}
-	nd, err := d.u32("dimension count of tensor " + quote(t.Name))
+	nd, err := d.u32("dimension count of tensor " + Quote(t.Name))
 	if err != nil {
 		return err
 	}
 	if nd == 0 || nd > maxDims {
-		return fmt.Errorf("%w: tensor %s has %d dimensions (1..%d allowed)", ErrFormat, quote(t.Name), nd, maxDims)
+		return fmt.Errorf("%w: tensor %s has %d dimensions (1..%d allowed)", ErrFormat, Quote(t.Name), nd, maxDims)
 	}
 	t.Dims = make([]uint64, nd)
 	elems := uint64(1)
 	for j := range t.Dims {
-		if t.Dims[j], err = d.u64("dimension of tensor " + quote(t.Name)); err != nil {
+		if t.Dims[j], err = d.u64("dimension of tensor " + Quote(t.Name)); err != nil {
 			return err
 		}
 		if t.Dims[j] == 0 || t.Dims[j] > 1<<40 || elems > (1<<50)/t.Dims[j] {
-			return fmt.Errorf("%w: tensor %s has absurd shape %v", ErrFormat, quote(t.Name), t.Dims[:j+1])
+			return fmt.Errorf("%w: tensor %s has absurd shape %v", ErrFormat, Quote(t.Name), t.Dims[:j+1])
 		}
 		elems *= t.Dims[j]
 	}
-	typ, err := d.u32("type of tensor " + quote(t.Name))
+	typ, err := d.u32("type of tensor " + Quote(t.Name))
 	if err != nil {
 		return err
 	}
 	t.Type = GGMLType(typ)
 	if !t.Type.Supported() {
 		return fmt.Errorf("%w: tensor %s has type %s, which this engine does not support (supported: %s)",
-			ErrFormat, quote(t.Name), t.Type, supportedList())
+			ErrFormat, Quote(t.Name), t.Type, supportedList())
 	}
 	rowBytes, err := t.Type.RowBytes(t.Dims[0])
 	if err != nil {
-		return fmt.Errorf("%w: tensor %s: %v", ErrFormat, quote(t.Name), err)
+		return fmt.Errorf("%w: tensor %s: %v", ErrFormat, Quote(t.Name), err)
 	}
 	t.Size = rowBytes * (elems / t.Dims[0])
-	if t.Offset, err = d.u64("data offset of tensor " + quote(t.Name)); err != nil {
+	if t.Offset, err = d.u64("data offset of tensor " + Quote(t.Name)); err != nil {
 		return err
 	}
 	return nil
@@ -447,14 +447,14 @@ func (f *File) checkLayout(dataLen uint64) error {
 	for k, i := range order {
 		t := &f.Tensors[i]
 		if t.Offset%f.Alignment != 0 {
-			return fmt.Errorf("%w: tensor %s offset %d is not aligned to %d", ErrFormat, quote(t.Name), t.Offset, f.Alignment)
+			return fmt.Errorf("%w: tensor %s offset %d is not aligned to %d", ErrFormat, Quote(t.Name), t.Offset, f.Alignment)
 		}
 		if t.Offset > dataLen || t.Size > dataLen-t.Offset {
 			return fmt.Errorf("%w: tensor %s (%d bytes at data offset %d) lies past the end of the file (data section is %d bytes): file truncated?",
-				ErrFormat, quote(t.Name), t.Size, t.Offset, dataLen)
+				ErrFormat, Quote(t.Name), t.Size, t.Offset, dataLen)
 		}
 		if k > 0 && t.Offset < end {
-			return fmt.Errorf("%w: tensor %s overlaps tensor %s", ErrFormat, quote(t.Name), quote(f.Tensors[order[k-1]].Name))
+			return fmt.Errorf("%w: tensor %s overlaps tensor %s", ErrFormat, Quote(t.Name), Quote(f.Tensors[order[k-1]].Name))
 		}
 		end = t.Offset + t.Size
 	}

@@ -116,13 +116,13 @@ func checkParity(t *testing.T, tok Tokenizer, set string, cases []parityCase) {
 		ids := tok.Encode(c.Text, true, false)
 		if !reflect.DeepEqual(ids, c.IDs) {
 			if bad++; bad <= 5 {
-				t.Errorf("%s line %d %q:\n got  %v\n want %v", set, i+1, clip(c.Text, 120), ids, c.IDs)
+				t.Errorf("%s line %d %s:\n got  %v\n want %v", set, i+1, gguf.Quote(c.Text), ids, c.IDs)
 			}
 			continue
 		}
 		if d := tok.Decode(c.IDs); d != c.Detok {
 			if bad++; bad <= 5 {
-				t.Errorf("%s line %d: detokenized\n got  %q\n want %q", set, i+1, clip(d, 200), clip(c.Detok, 200))
+				t.Errorf("%s line %d: detokenized\n got  %s\n want %s", set, i+1, gguf.Quote(d), gguf.Quote(c.Detok))
 			}
 		}
 	}

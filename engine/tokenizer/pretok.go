@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+
+	"asdsl-bench/engine/gguf"
 )
 
 // A byte-level BPE vocabulary is only half a tokenizer: before merging,
@@ -100,8 +102,8 @@ func lookupPre(name string) (preTokenizer, error) {
 			known = append(known, k)
 		}
 		sort.Strings(known)
-		return p, fmt.Errorf("tokenizer.ggml.pre %q is not supported: its word-splitting rule is unknown here, and another rule would give ids the model never saw (supported: %s)",
-			clip(name, 64), strings.Join(known, ", "))
+		return p, fmt.Errorf("tokenizer.ggml.pre %s is not supported: its word-splitting rule is unknown here, and another rule would give ids the model never saw (supported: %s)",
+			gguf.Quote(name), strings.Join(known, ", "))
 	}
 	return p, nil
 }
@@ -343,13 +345,4 @@ func matchLlama3(cps []rune, start, end, i, maxDigits int) int {
 		return n
 	}
 	return 1
-}
-
-// clip quotes at most n bytes of s, so a corrupt file's garbage never
-// makes an error message megabytes long.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + fmt.Sprintf("...(%d bytes)", len(s))
 }

@@ -123,7 +123,7 @@ func FromGGUF(m *gguf.Metadata) (Tokenizer, error) {
 		}
 		v.AddBOS = pre.addBOS
 	default:
-		return nil, fmt.Errorf("tokenizer model %q is not supported (supported: llama, gpt2)", clip(model, 64))
+		return nil, fmt.Errorf("tokenizer model %s is not supported (supported: llama, gpt2)", gguf.Quote(model))
 	}
 	for key, dst := range map[string]*bool{
 		"tokenizer.ggml.add_bos_token":    &v.AddBOS,

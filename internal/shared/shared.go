@@ -10,8 +10,8 @@ import (
 	"strings"
 )
 
-// Dir returns $ASDSL_SHARED if set, else ../shared beside the nearest
-// directory (from the working directory up) holding a go.mod.
+// Dir returns $ASDSL_SHARED if set, else ../shared beside the
+// asdsl-bench checkout around the working directory (ModuleRoot).
 func Dir() (string, error) {
 	if d := os.Getenv("ASDSL_SHARED"); d != "" {
 		if _, err := os.Stat(d); err != nil {
@@ -19,24 +19,15 @@ func Dir() (string, error) {
 		}
 		return d, nil
 	}
-	dir, err := os.Getwd()
+	root, err := ModuleRoot()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("shared fixtures not found: %v (set ASDSL_SHARED)", err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			s := filepath.Join(dir, "..", "shared")
-			if _, err := os.Stat(s); err != nil {
-				return "", fmt.Errorf("shared fixtures not found at %s (set ASDSL_SHARED)", s)
-			}
-			return s, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("shared fixtures not found: no go.mod above the working directory (set ASDSL_SHARED)")
-		}
-		dir = parent
+	s := filepath.Join(root, "..", "shared")
+	if _, err := os.Stat(s); err != nil {
+		return "", fmt.Errorf("shared fixtures not found at %s (set ASDSL_SHARED)", s)
 	}
+	return s, nil
 }
 
 // Golden returns the path of a file in fixtures/llamacpp-golden (see
