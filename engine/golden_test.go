@@ -36,24 +36,18 @@ var goldenCases = []goldenCase{
 	{"phi3-Q8_0", "p64", 2e-4},
 	// The issue asks 2e-4 for every quantized file. llama-Q4_K_M lands at
 	// 2.8e-4 (p64) and 2.6e-4 (p512), with 100% / 98% top-1 and all 32
-	// greedy tokens equal. The cause, found op by op against llama.cpp's
-	// own intermediate tensors (TestIntermediatesAgainstLlamaCpp,
-	// TestQ4KBatchRoundingOfLlamaCpp): layer 0 agrees to float rounding
-	// (1e-7 relative) and layer 1's Q/K/V jump to 2e-4. llama.cpp's
-	// batched Q4_K kernel rounds each pair of sub-blocks into a float
-	// accumulator (four fused multiply-adds per super-block, scales and
-	// mins apart); ours rounds once per super-block. Emulating its order
-	// reproduces every layer-0 Q4_K output bit for bit, ours half of
-	// them, the rest one float step away; those steps, with the SIMD
-	// exp/silu approximations in its softmax and SwiGLU, flip a few
-	// Q8_K roundings of layer 1's activations. Matching would mean
-	// llama.cpp's rounding in every Q4_K/Q6_K kernel (GEMV, GEMM, every
-	// ISA) and its exp polynomials; phi3-Q4_K_M, where no rounding
-	// flips, is at 1e-13. For scale: llama.cpp itself, as bundled by
+	// greedy tokens equal. llamacpp_order_test.go pins the cause to the
+	// bit: two float orders of the fixture build (its plain attention:
+	// ggml_vec_dot_f32, ggml_v_expf, sgemm; and its repacked Q4_K GEMM's
+	// fused multiply-add per pair of sub-blocks) each reproduce
+	// llama.cpp's layer-0 tensors exactly, and swapped in together they
+	// bring these fixtures to 7.5e-9 (p64) and 8.8e-7 (p512). Adopting
+	// them means rewriting the float step of every Q4_K kernel (12 SIMD
+	// generators) and the plain attention; until then the bound records
+	// the measured state. For scale: llama.cpp itself, as bundled by
 	// node-llama-cpp 3.21.1 (npm), run on this machine on the same
 	// files, is at mean KL 1.0e-3 (llama-Q4_K_M), 1.4e-3 (phi3-Q4_K_M)
-	// and 5.7e-4 / 5.4e-4 (Q8_0) from these fixtures. The bound here
-	// records the measured state.
+	// and 5.7e-4 / 5.4e-4 (Q8_0) from these fixtures.
 	{"llama-Q4_K_M", "p64", 3e-4},
 	{"phi3-Q4_K_M", "p64", 2e-4},
 	{"llama-Q4_K_M", "p512", 3e-4},
