@@ -44,6 +44,7 @@ const (
 // apart; at depth 1920 on the TinyLlama mock attention then streamed
 // about 3 GB/s and cost 10 ms a token.)
 type q8Cache struct {
+	ops     *kernels.Ops // the session's kernels
 	cfg     Config
 	cap     int
 	k, v    [][]kernels.BlockQ8_0
@@ -69,11 +70,11 @@ func hadamardBlocks(hd int) (kRot, vRot int) {
 	return kRot, 64
 }
 
-// hadamard rotates x in blocks of n (0: not at all) with the dispatched
+// hadamard rotates x in blocks of n (0: not at all) with the table's
 // kernel (kernels.Hadamard is the twin).
-func hadamard(x []float32, n int) {
+func hadamard(ops *kernels.Ops, x []float32, n int) {
 	if n > 0 {
-		kernels.Active().Hadamard(x, n)
+		ops.Hadamard(x, n)
 	}
 }
 
@@ -84,8 +85,8 @@ func flashFits(cfg Config) bool { return cfg.FlashFits() }
 // 32-value blocks; other models always use the f32 cache.
 func (c *Config) FlashFits() bool { return c.HeadDim%kernels.QK8_0 == 0 }
 
-func newQ8Cache(cfg Config, capacity int) *q8Cache {
-	c := &q8Cache{cfg: cfg, cap: capacity, scale: float32(1 / math.Sqrt(float64(cfg.HeadDim))),
+func newQ8Cache(cfg Config, capacity int, ops *kernels.Ops) *q8Cache {
+	c := &q8Cache{ops: ops, cfg: cfg, cap: capacity, scale: float32(1 / math.Sqrt(float64(cfg.HeadDim))),
 		groupSz: cfg.NHead / cfg.NHeadKV, rowBlks: cfg.KVDim() / kernels.QK8_0, headBlk: cfg.HeadDim / kernels.QK8_0,
 		rowBuf: make([]float32, cfg.KVDim()), rowQ: make([]kernels.BlockQ8_0, cfg.KVDim()/kernels.QK8_0)}
 	c.kRot, c.vRot = hadamardBlocks(cfg.HeadDim)
@@ -106,10 +107,10 @@ func (c *q8Cache) Capacity() int { return c.cap }
 // buffer serves.
 func (c *q8Cache) Put(layer, pos int, k, v []float32) {
 	copy(c.rowBuf, k)
-	hadamard(c.rowBuf, c.kRot) // head size is a multiple of kRot
+	hadamard(c.ops, c.rowBuf, c.kRot) // head size is a multiple of kRot
 	c.store(c.k[layer], pos)
 	copy(c.rowBuf, v)
-	hadamard(c.rowBuf, c.vRot)
+	hadamard(c.ops, c.rowBuf, c.vRot)
 	c.store(c.v[layer], pos)
 }
 
@@ -117,7 +118,7 @@ func (c *q8Cache) Put(layer, pos int, k, v []float32) {
 // whole row and splitting it by head gives each head's blocks) and puts
 // each head's blocks at its own position.
 func (c *q8Cache) store(dst []kernels.BlockQ8_0, pos int) {
-	kernels.Active().QuantizeRowQ8_0(c.rowBuf, c.rowQ)
+	c.ops.QuantizeRowQ8_0(c.rowBuf, c.rowQ)
 	nb := c.headBlk
 	for h := 0; h < c.cfg.NHeadKV; h++ {
 		copy(dst[c.at(h, pos):c.at(h, pos)+nb], c.rowQ[h*nb:(h+1)*nb])
@@ -144,7 +145,7 @@ func (c *q8Cache) Attend(layer, kvh, pos0, T int, q, out []float32, qStride int,
 }
 
 func (c *q8Cache) attendBlock(layer, kvh, pos0, T int, q, out []float32, qStride int, sc *attnScratch) {
-	ops := kernels.Active()
+	ops := c.ops
 	hd, g, nb, stride := c.cfg.HeadDim, c.groupSz, c.headBlk, c.headBlk
 	ks, vs := c.k[layer], c.v[layer]
 	// Queries are quantized to Q8_0 as llama.cpp converts Q to the key
@@ -153,7 +154,7 @@ func (c *q8Cache) attendBlock(layer, kvh, pos0, T int, q, out []float32, qStride
 		for i := 0; i < g; i++ {
 			o, qi := t*qStride+(kvh*g+i)*hd, t*g+i
 			copy(sc.qrot, q[o:o+hd])
-			hadamard(sc.qrot, c.kRot)
+			hadamard(c.ops, sc.qrot, c.kRot)
 			ops.QuantizeRowQ8_0(sc.qrot, sc.q8[qi*nb:(qi+1)*nb])
 			sc.m[qi], sc.l[qi] = float32(math.Inf(-1)), 0
 			clear(out[o : o+hd])
@@ -195,7 +196,7 @@ func (c *q8Cache) attendBlock(layer, kvh, pos0, T int, q, out []float32, qStride
 			for d := range out[o : o+hd] {
 				out[o+d] *= inv
 			}
-			hadamard(out[o:o+hd], c.vRot) // values were stored rotated
+			hadamard(c.ops, out[o:o+hd], c.vRot) // values were stored rotated
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"asdsl-bench/internal/testutil"
+	"asdsl-bench/kernels"
 )
 
 // The fast transform equals the explicit Sylvester-Hadamard matrix
@@ -20,7 +21,7 @@ func TestHadamardIsTheOrthonormalSylvesterMatrix(t *testing.T) {
 			x[i] = float32(r.NormFloat64())
 		}
 		y := append([]float32(nil), x...)
-		hadamard(y, n)
+		hadamard(kernels.Active(), y, n)
 		for b := 0; b < 3; b++ {
 			for i := 0; i < n; i++ {
 				var want float64
@@ -37,7 +38,7 @@ func TestHadamardIsTheOrthonormalSylvesterMatrix(t *testing.T) {
 				}
 			}
 		}
-		hadamard(y, n)
+		hadamard(kernels.Active(), y, n)
 		for i := range x {
 			if math.Abs(float64(y[i]-x[i])) > 1e-5 {
 				t.Fatalf("n=%d: H·H·x differs from x at %d: %v vs %v", n, i, y[i], x[i])

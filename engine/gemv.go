@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"asdsl-bench/engine/pool"
+	"asdsl-bench/kernels"
 )
 
 // GEMV multiplies weight matrices by one activation vector on its own
@@ -24,7 +25,7 @@ func NewGEMV(threads int) (*GEMV, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &GEMV{e: exec{pool: pool.New(th, cpus)}, threads: th, threadsPinned: cpus != nil}, nil
+	return &GEMV{e: exec{pool: pool.New(th, cpus), ops: kernels.Active(), tiles: DefaultTiles()}, threads: th, threadsPinned: cpus != nil}, nil
 }
 
 // Mul computes out = W·x (len(out) = w.Rows, len(x) = w.Cols).

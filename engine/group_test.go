@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"asdsl-bench/engine/pool"
+	"asdsl-bench/kernels"
 )
 
 // mainFunc runs a function as a pool's Main (on worker 0).
@@ -27,7 +28,7 @@ func TestMatmulGroupEqualsMatmuls(t *testing.T) {
 	}
 	for _, th := range []int{1, 2} {
 		for _, noRepack := range []bool{false, true} {
-			e := exec{pool: pool.New(th, nil), noRepack: noRepack}
+			e := exec{pool: pool.New(th, nil), ops: kernels.Active(), tiles: DefaultTiles(), noRepack: noRepack}
 			for _, group := range [][]*Matrix{ws, mixed} {
 				var want, got [3][]float32
 				for i, w := range group {

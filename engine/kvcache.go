@@ -39,6 +39,7 @@ type attnScratch struct {
 
 // f32Cache keeps keys and values as float32, [layer][pos][kvDim].
 type f32Cache struct {
+	ops     *kernels.Ops // the session's kernels
 	cfg     Config
 	cap     int
 	k, v    [][]float32
@@ -46,8 +47,8 @@ type f32Cache struct {
 	groupSz int
 }
 
-func newF32Cache(cfg Config, capacity int) *f32Cache {
-	c := &f32Cache{cfg: cfg, cap: capacity, scale: float32(1 / math.Sqrt(float64(cfg.HeadDim))), groupSz: cfg.NHead / cfg.NHeadKV}
+func newF32Cache(cfg Config, capacity int, ops *kernels.Ops) *f32Cache {
+	c := &f32Cache{ops: ops, cfg: cfg, cap: capacity, scale: float32(1 / math.Sqrt(float64(cfg.HeadDim))), groupSz: cfg.NHead / cfg.NHeadKV}
 	c.k = make([][]float32, cfg.NLayer)
 	c.v = make([][]float32, cfg.NLayer)
 	for l := range c.k {
@@ -84,13 +85,13 @@ func (c *f32Cache) attend(layer, kvh int, q []float32, n int, out, scratch []flo
 	d, hd := c.cfg.KVDim(), c.cfg.HeadDim
 	ks, vs := c.k[layer], c.v[layer]
 	s := scratch[:n]
-	dot := kernels.Active().DotF32 // SIMD, bit-identical to kernels.DotF32
+	dot := c.ops.DotF32 // SIMD, bit-identical to kernels.DotF32
 	for j := 0; j < n; j++ {
 		s[j] = dot(ks[j*d+kvh*hd:j*d+kvh*hd+hd], q) * c.scale
 	}
 	softmaxInPlace(s)
 	clear(out[:hd])
-	axpy := kernels.Active().AxpyF32 // SIMD, bit-identical to kernels.AxpyF32
+	axpy := c.ops.AxpyF32 // SIMD, bit-identical to kernels.AxpyF32
 	for j := 0; j < n; j++ {
 		axpy(s[j], vs[j*d+kvh*hd:j*d+kvh*hd+hd], out[:hd])
 	}

@@ -114,9 +114,9 @@ func (a *actBuf) dot(o *kernels.Ops, w *Matrix, r, t int, x []float32) float32 {
 // chunks; each worker writes only its own rows, so nothing is shared
 // inside the kernels.
 func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
-	ops := kernels.Active()
+	ops := e.ops
 	mt := &e.mm
-	mt.tiles = DefaultTiles
+	mt.tiles = e.tiles
 	mt.noGEMM = e.noGEMM || ops.FloatQ4K
 	mt.panel = !mt.noGEMM && ops.GemmPanelQ8Kx4 != nil && T >= mt.tiles.PanelMinTokens &&
 		w.Rows >= kernels.PanelRows && (w.Type == gguf.TypeQ4_K || w.Type == gguf.TypeQ6_K)
@@ -260,8 +260,26 @@ type Tiles struct {
 // work items at 2 threads (dynamic chunking has slack); 64 tokens of
 // Q8_K activations of a 4096-wide input are 300 KB, which stays in L2
 // while the rows stream past. The panel path takes rows 32 at a time.
-// `asdsl-bench tune` searches Rows, PanelMinTokens and K per machine.
-var DefaultTiles = Tiles{Rows: 16, Tokens: 64, PanelMinTokens: 64}
+// `asdsl-bench tune` searches Rows, PanelMinTokens and K per machine and
+// hands them to sessions (SessionOptions.Tiles).
+func DefaultTiles() Tiles { return Tiles{Rows: 16, Tokens: 64, PanelMinTokens: 64} }
+
+// orDefault fills t's zero fields from DefaultTiles (K's zero means
+// whole rows, its default).
+func (t Tiles) orDefault() Tiles {
+	d := DefaultTiles()
+	if t.Rows <= 0 {
+		t.Rows = d.Rows
+	}
+	if t.Tokens <= 0 {
+		t.Tokens = d.Tokens
+	}
+	if t.PanelMinTokens <= 0 {
+		t.PanelMinTokens = d.PanelMinTokens
+	}
+	t.K = max(t.K, 0)
+	return t
+}
 
 // runGEMM is the batched path for Q4_K and Q6_K weights: for each token
 // tile, each row meets the tile's tokens four at a time.
@@ -368,6 +386,8 @@ func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B,
 // exec carries per-session scratch and the worker pool.
 type exec struct {
 	pool     *pool.Pool
+	ops      *kernels.Ops // the session's kernel table
+	tiles    Tiles
 	noGEMM   bool
 	noRepack bool
 	act      actBuf
@@ -424,7 +444,7 @@ func (e *exec) parallelChunk(t pool.Task, n, workPerItem, chunk int) {
 // (batches, different widths or activation types, row counts not a
 // multiple of 4) run one matmul per matrix.
 func (e *exec) matmulGroup(outs [3][]float32, ws []*Matrix, x []float32, T int) {
-	ops := kernels.Active()
+	ops := e.ops
 	if T != 1 || len(ws) > len(outs) || !e.groupable(ops, ws) {
 		for i, w := range ws {
 			e.matmul(outs[i], w, x, T)
@@ -441,7 +461,7 @@ func (e *exec) matmulGroup(outs [3][]float32, ws []*Matrix, x []float32, T int) 
 		// A single token takes matmulTask's 4-row GEMV path, which needs
 		// only the activations and the 4-row results (per worker, shared
 		// by the group's matrices: a worker runs one piece at a time).
-		g.mts[i] = matmulTask{tiles: DefaultTiles, act: &e.act, ops: ops, w: w, x: x, out: outs[i], T: 1, res: g.res}
+		g.mts[i] = matmulTask{tiles: e.tiles, act: &e.act, ops: ops, w: w, x: x, out: outs[i], T: 1, res: g.res}
 		g.mts[i].r4, g.mts[i].r6 = e.repacked(ops, w)
 		g.off[i] = g.rows
 		g.rows += w.Rows

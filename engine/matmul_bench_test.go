@@ -34,10 +34,7 @@ func BenchmarkPromptMatmul(b *testing.B) {
 				{"panel-K4", Tiles{Rows: 16, Tokens: 64, PanelMinTokens: 1, K: 4}},
 			} {
 				b.Run(fmt.Sprintf("%dx%d-T%d-%s", w.Rows, cols, T, c.name), func(b *testing.B) {
-					prev := DefaultTiles
-					DefaultTiles = c.tiles
-					defer func() { DefaultTiles = prev }()
-					e := exec{pool: pool.New(1, nil)}
+					e := exec{pool: pool.New(1, nil), ops: kernels.Active(), tiles: c.tiles}
 					for b.Loop() {
 						e.matmul(out, w, x, T)
 					}

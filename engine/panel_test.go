@@ -24,10 +24,7 @@ func TestPanelPathAgrees(t *testing.T) {
 	prompt, _ := readGreedy(t, testutil.Golden(t, "llama-Q4_K_M.p512.greedy.txt"))
 	prompt = prompt[:131] // 32 tiles of 4 and a tail of 3
 	eval := func(f Features, tiles Tiles) []float32 {
-		prev := DefaultTiles
-		DefaultTiles = tiles
-		defer func() { DefaultTiles = prev }()
-		s, err := m.NewSession(SessionOptions{Context: 256, Threads: 2, Features: f})
+		s, err := m.NewSession(SessionOptions{Context: 256, Threads: 2, Features: f, Tiles: tiles})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,9 +35,9 @@ func TestPanelPathAgrees(t *testing.T) {
 		}
 		return append([]float32(nil), lg...)
 	}
-	panel := DefaultTiles
+	panel := DefaultTiles()
 	panel.PanelMinTokens = 1
-	noPanel := DefaultTiles
+	noPanel := DefaultTiles()
 	noPanel.PanelMinTokens = math.MaxInt
 	deep := panel
 	deep.K = 1

@@ -60,6 +60,13 @@ type SessionOptions struct {
 	// Features switch optimisations off, for the phase-by-phase
 	// comparisons of the harness (zero value: everything on).
 	Features Features
+	// Kernels is the session's kernel table (kernels.Select: an ISA and a
+	// GEMV prefetch distance). Default: kernels.Active(), the process's.
+	// The table must not change while the session runs.
+	Kernels *kernels.Ops
+	// Tiles is the blocking of batched matmuls. Zero fields take
+	// DefaultTiles' values.
+	Tiles Tiles
 }
 
 // Features are the engine's optimisations that a benchmark can turn off
@@ -109,13 +116,18 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 	if !o.Features.NoRepack {
 		m.repackR4()
 	}
+	ops := o.Kernels
+	if ops == nil {
+		ops = kernels.Active()
+	}
 	var cache KVCache
 	if o.Features.NoFlash || !flashFits(m.Config) {
-		cache = newF32Cache(m.Config, ctx)
+		cache = newF32Cache(m.Config, ctx, ops)
 	} else {
-		cache = newQ8Cache(m.Config, ctx)
+		cache = newQ8Cache(m.Config, ctx, ops)
 	}
-	s := &Session{m: m, cache: cache, e: exec{pool: pool.New(th, cpus), noGEMM: o.Features.NoGEMM, noRepack: o.Features.NoRepack}, features: o.Features}
+	e := exec{pool: pool.New(th, cpus), ops: ops, tiles: o.Tiles.orDefault(), noGEMM: o.Features.NoGEMM, noRepack: o.Features.NoRepack}
+	s := &Session{m: m, cache: cache, e: e, features: o.Features}
 	s.scratch = make([]*attnScratch, th)
 	for i := range s.scratch {
 		s.scratch[i] = cache.NewScratch()
@@ -352,7 +364,7 @@ func (s *Session) layer(li, T int) {
 	s.project(l.gateUp, s.xn, T, [3]split{{s.gate, c.NFF}, {s.up, c.NFF}}, 2)
 	s.traceAt("ffn_gate", li, s.gate[:T*c.NFF])
 	s.traceAt("ffn_up", li, s.up[:T*c.NFF])
-	kernels.Active().SwiGLU(s.gate[:T*c.NFF], s.up[:T*c.NFF]) // silu(gate)·up
+	s.e.ops.SwiGLU(s.gate[:T*c.NFF], s.up[:T*c.NFF]) // silu(gate)·up
 	s.traceAt("ffn_swiglu", li, s.gate[:T*c.NFF])
 	s.e.matmul(s.proj, l.down, s.gate, T)
 	s.traceAt("ffn_out", li, s.proj[:T*d])

@@ -12,7 +12,11 @@ import (
 // must match: exactly where the arithmetic is integer, to float
 // rounding elsewhere.
 type Ops struct {
-	ISA         string
+	ISA string
+	// Prefetch is the distance in bytes, ahead of the block being
+	// multiplied, at which the one-stream GEMV kernels prefetch weights
+	// (see DefaultPrefetch); the kernels below were built with it.
+	Prefetch    int
 	DotQ4KQ8K   func(w []BlockQ4K, a []BlockQ8K) float32
 	DotQ5KQ8K   func(w []BlockQ5K, a []BlockQ8K) float32
 	DotQ6KQ8K   func(w []BlockQ6K, a []BlockQ8K) float32
@@ -172,7 +176,7 @@ var isaTable []isaEntry
 type isaEntry struct {
 	name    string
 	ok      func() (bool, string) // can this CPU run it, and if not why
-	ops     func() Ops
+	ops     func(prefetch int) Ops
 	ranking int // higher is preferred
 }
 
@@ -196,15 +200,58 @@ func init() {
 func defaultChoice() Ops {
 	for _, e := range isaTable {
 		if ok, _ := e.ok(); ok && e.ranking > 0 {
-			return e.ops()
+			return e.ops(DefaultPrefetch)
 		}
 	}
-	return GenericOps
+	return genericOps(DefaultPrefetch)
 }
 
-// Active returns the kernels in use. Callers keep the pointer for the
-// duration of an operation; Use must not run concurrently with kernels.
+// genericOps is GenericOps recording a prefetch distance (the Go
+// kernels do not prefetch; the field only reports the setting).
+func genericOps(prefetch int) Ops {
+	o := GenericOps
+	o.Prefetch = prefetch
+	return o
+}
+
+// Active returns the process's default kernels: the best ISA the CPU
+// supports, or ASDSL_ISA's. Sessions take theirs from Select (engine
+// SessionOptions.Kernels) and fall back to this one. Callers keep the
+// pointer for the duration of an operation; Use must not run
+// concurrently with kernels that read the default table.
 func Active() *Ops { return &active }
+
+// Select builds a kernel table of its own: the named instruction set
+// ("" for the process default, Active's) with GEMV prefetch distance
+// prefetch in bytes (negative: DefaultPrefetch). It refuses an ISA this
+// CPU cannot run. Two tables never share state, so sessions built on
+// different tables can run side by side.
+func Select(name string, prefetch int) (*Ops, error) {
+	if prefetch < 0 {
+		prefetch = DefaultPrefetch
+	}
+	name = strings.ToLower(strings.TrimSpace(name))
+	if name == "" {
+		name = active.ISA
+	}
+	if name == "generic" {
+		o := genericOps(prefetch)
+		return &o, nil
+	}
+	var names []string
+	for _, e := range isaTable {
+		names = append(names, e.name)
+		if e.name != name {
+			continue
+		}
+		if ok, why := e.ok(); !ok {
+			return nil, fmt.Errorf("kernels %s: this CPU cannot run them (%s)", name, why)
+		}
+		o := e.ops(prefetch)
+		return &o, nil
+	}
+	return nil, fmt.Errorf("kernels %q: unknown instruction set (this build has: %s)", name, strings.Join(append(names, "generic"), ", "))
+}
 
 // InitError reports an ASDSL_ISA value that was refused at start (the
 // generic kernels are used meanwhile). Commands should stop on it.
@@ -228,30 +275,21 @@ type ISAStatus struct {
 	Reason    string // why not, when unsupported
 }
 
-// prefetchDistance is how many bytes ahead of the block being multiplied
-// the one-row SIMD GEMV kernels (Q6_K; Q4_K rows left over from the 4-row
-// kernel, which prefetches the next four rows instead) prefetch weights. Decode streams every weight
-// once from DRAM; one core keeps only so many misses in flight, so the
-// requests must be issued well before the data is needed. 6 KiB was best
-// for a 7B Q4_K_M model on this project's 2-core Xeon VM (1024: 1.7 t/s,
-// 4096: 2.15, 6144: 2.2, 16384: 1.8 at 1 thread); `asdsl-bench tune` searches
-// it per machine (bench and generate --tuned apply what it finds).
-var prefetchDistance = 6144
-
-// SetPrefetchDistance sets the GEMV prefetch distance in bytes (0 turns
-// prefetching into a harmless touch of the current block). Not safe to
-// call while kernels run.
-func SetPrefetchDistance(bytes int) { prefetchDistance = max(0, bytes) }
-
-// PrefetchDistance returns the current GEMV prefetch distance.
-func PrefetchDistance() int { return prefetchDistance }
+// DefaultPrefetch is the GEMV prefetch distance in bytes when none is
+// chosen. Decode streams every weight once from DRAM; one core keeps
+// only so many misses in flight, so the requests must be issued well
+// before the data is needed. 6 KiB was best for a 7B Q4_K_M model on
+// this project's 2-core Xeon VM (1024: 1.7 t/s, 4096: 2.15, 6144: 2.2,
+// 16384: 1.8 at 1 thread); `asdsl-bench tune` searches it per machine
+// and bench/generate --tuned build their session's table with it.
+const DefaultPrefetch = 6144
 
 // Use selects an instruction set by name, refusing one the CPU lacks.
 // It is meant for start-up and tests (ASDSL_ISA does the same).
 func Use(name string) error {
 	name = strings.ToLower(strings.TrimSpace(name))
 	if name == "generic" {
-		active = GenericOps
+		active = genericOps(DefaultPrefetch)
 		return nil
 	}
 	var names []string
@@ -263,7 +301,7 @@ func Use(name string) error {
 		if ok, why := e.ok(); !ok {
 			return fmt.Errorf("ASDSL_ISA=%s: this CPU cannot run it (%s)", name, why)
 		}
-		active = e.ops()
+		active = e.ops(DefaultPrefetch)
 		return nil
 	}
 	return fmt.Errorf("ASDSL_ISA=%s: unknown instruction set (this build has: %s)", name, strings.Join(append(names, "generic"), ", "))

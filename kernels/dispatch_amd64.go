@@ -39,11 +39,11 @@ func hasAVX2() (bool, string) {
 	return true, ""
 }
 
-func avx2Ops() Ops {
-	o := GenericOps
+func avx2Ops(pf int) Ops {
+	o := genericOps(pf)
 	o.ISA = "avx2"
-	o.DotQ4KQ8K = dotQ4KQ8KAVX2Slices
-	o.DotQ6KQ8K = dotQ6KQ8KAVX2Slices
+	o.DotQ4KQ8K = dotQ4KQ8KAVX2Slices(pf)
+	o.DotQ6KQ8K = dotQ6KQ8KAVX2Slices(pf)
 	o.GemmQ4KQ8Kx4 = gemmQ4KQ8KAVX2x4Slices
 	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVX2x4rows, BlockQ4KSize)
 	o.GemvQ6KQ8Kx4Rows = gemvRowsSlices[BlockQ6K](gemvQ6KQ8KAVX2x4rows, BlockQ6KSize)
@@ -51,8 +51,8 @@ func avx2Ops() Ops {
 	o.UnpackQ4K = unpackQ4KAVX2Slices
 	o.QuantizeRowQ8K = quantizeRowQ8KAVX2
 	o.DotQ8_0Q8_0 = dotQ8_0Q8_0AVX2Slices
-	o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX2)
-	o.GemvQ6KR4Q8K = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX2)
+	o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX2, pf)
+	o.GemvQ6KR4Q8K = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX2, pf)
 	o.GemmQ6KR4Q8Kx4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX2x4)
 	o.GemmQ4KR4Q8Kx4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX2x4)
 	o.DotF32 = dotF32AVX2Slices
@@ -254,20 +254,24 @@ func gemmQ4KQ8KAVX2x4Slices(w []BlockQ4K, a []BlockQ8K, stride int, out *[4]floa
 	gemmQ4KQ8KAVX2x4((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0])
 }
 
-func dotQ6KQ8KAVX2Slices(w []BlockQ6K, a []BlockQ8K) float32 {
-	if len(w) == 0 {
-		return 0
+func dotQ6KQ8KAVX2Slices(pf int) func([]BlockQ6K, []BlockQ8K) float32 {
+	return func(w []BlockQ6K, a []BlockQ8K) float32 {
+		if len(w) == 0 {
+			return 0
+		}
+		_ = a[len(w)-1]
+		return dotQ6KQ8KAVX2((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w), pf)
 	}
-	_ = a[len(w)-1]
-	return dotQ6KQ8KAVX2((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w), prefetchDistance)
 }
 
-func dotQ4KQ8KAVX2Slices(w []BlockQ4K, a []BlockQ8K) float32 {
-	if len(w) == 0 {
-		return 0
+func dotQ4KQ8KAVX2Slices(pf int) func([]BlockQ4K, []BlockQ8K) float32 {
+	return func(w []BlockQ4K, a []BlockQ8K) float32 {
+		if len(w) == 0 {
+			return 0
+		}
+		_ = a[len(w)-1] // the kernel reads len(w) activation blocks
+		return dotQ4KQ8KAVX2((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w), pf)
 	}
-	_ = a[len(w)-1] // the kernel reads len(w) activation blocks
-	return dotQ4KQ8KAVX2((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w), prefetchDistance)
 }
 
 // hasAVXVNNI: the 256-bit VEX VNNI of Alder Lake and later (and of Zen 5).
@@ -283,17 +287,17 @@ func hasAVXVNNI() (bool, string) {
 
 // avxvnniOps: the AVX2 table with the decode GEMV's multiply-adds fused
 // by AVX-VNNI's vpdpwssd.
-func avxvnniOps() Ops {
-	o := avx2Ops()
+func avxvnniOps(pf int) Ops {
+	o := avx2Ops(pf)
 	o.ISA = "avxvnni"
 	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVXVNNIx4rows, BlockQ4KSize)
-	o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNI)
+	o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNI, pf)
 	if cpuid.CPU.Supports(cpuid.GFNI) {
 		// Paired sub-blocks, high nibbles by one instruction (Alder Lake
 		// and later hybrids and Zen 5 have GFNI).
-		o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNIGFNI)
+		o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNIGFNI, pf)
 	}
-	o.GemvQ6KR4Q8K = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVXVNNI)
+	o.GemvQ6KR4Q8K = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVXVNNI, pf)
 	o.GemmQ6KR4Q8Kx4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVXVNNIx4)
 	o.GemmQ4KR4Q8Kx4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVXVNNIx4)
 	return o
@@ -310,18 +314,18 @@ func hasAVX512() (bool, string) {
 }
 
 // avx512Ops: the AVX-512 Q4_K kernel, AVX2 for the rest.
-func avx512Ops() Ops {
-	o := avx2Ops()
+func avx512Ops(pf int) Ops {
+	o := avx2Ops(pf)
 	o.ISA = "avx512"
-	o.DotQ4KQ8K = dotQ4KQ8KAVX512Slices
+	o.DotQ4KQ8K = dotQ4KQ8KAVX512Slices(pf)
 	o.GemmQ4KQ8Kx4 = gemmQ4KQ8KAVX512x4Slices
 	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVX512x4rows, BlockQ4KSize)
-	o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512)
+	o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512, pf)
 	if cpuid.CPU.Supports(cpuid.GFNI) {
 		// One instruction for the high nibbles (Ice Lake, Zen 4 and later).
-		o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512GFNI)
+		o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512GFNI, pf)
 	}
-	o.GemvQ6KR4Q8K = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX512)
+	o.GemvQ6KR4Q8K = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX512, pf)
 	o.GemmQ6KR4Q8Kx4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x4)
 	o.GemmQ4KR4Q8Kx4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x4)
 	o.GemmQ4KR4Q8Kx8 = gemmR4x8Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x8)
@@ -403,17 +407,19 @@ func gemmQ4KQ8KAVX512x4Slices(w []BlockQ4K, a []BlockQ8K, stride int, out *[4]fl
 	gemmQ4KQ8KAVX512x4((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0])
 }
 
-func dotQ4KQ8KAVX512Slices(w []BlockQ4K, a []BlockQ8K) float32 {
-	if len(w) == 0 {
-		return 0
+func dotQ4KQ8KAVX512Slices(pf int) func([]BlockQ4K, []BlockQ8K) float32 {
+	return func(w []BlockQ4K, a []BlockQ8K) float32 {
+		if len(w) == 0 {
+			return 0
+		}
+		_ = a[len(w)-1]
+		return dotQ4KQ8KAVX512((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w), pf)
 	}
-	_ = a[len(w)-1]
-	return dotQ4KQ8KAVX512((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w), prefetchDistance)
 }
 
 // avx2FloatOps: AVX2 kernels, but Q4_K GEMV in the seed's float form.
-func avx2FloatOps() Ops {
-	o := avx2Ops()
+func avx2FloatOps(pf int) Ops {
+	o := avx2Ops(pf)
 	o.ISA = "avx2-float"
 	o.FloatQ4K = true
 	o.DotQ4KF32 = func(w []BlockQ4K, x, xsum []float32) float32 {
@@ -449,16 +455,16 @@ func gemvRowsSlices[B any](k func(w, a *byte, nb, pf int, out *float32), size in
 }
 
 // gemvR4Slices wraps a repacked 4-row kernel. The group of four rows is
-// one contiguous stream, so a fixed distance ahead (prefetchDistance) is
-// always the data the kernel reads next.
-func gemvR4Slices[B any](k func(w, a *byte, nb, pf int, out *float32)) func([]B, []BlockQ8K, *[4]float32) {
+// one contiguous stream, so a fixed distance ahead (pf bytes) is always
+// the data the kernel reads next.
+func gemvR4Slices[B any](k func(w, a *byte, nb, pf int, out *float32), pf int) func([]B, []BlockQ8K, *[4]float32) {
 	return func(w []B, a []BlockQ8K, out *[4]float32) {
 		if len(w) == 0 {
 			*out = [4]float32{}
 			return
 		}
 		_ = a[len(w)-1]
-		k((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w), prefetchDistance, &out[0])
+		k((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w), pf, &out[0])
 	}
 }
 

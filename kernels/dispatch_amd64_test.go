@@ -1,3 +1,5 @@
+//go:build !purego
+
 package kernels
 
 import (
@@ -14,7 +16,7 @@ func TestGemvQ4KR4AVX512WithoutGFNI(t *testing.T) {
 	if ok, why := hasAVX512(); !ok {
 		t.Skip(why)
 	}
-	checkGemvQ4KR4(t, rand.New(rand.NewPCG(63, 64)), gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512))
+	checkGemvQ4KR4(t, rand.New(rand.NewPCG(63, 64)), gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512, DefaultPrefetch))
 }
 
 // Likewise the AVX-VNNI table's form for CPUs without GFNI.
@@ -22,5 +24,5 @@ func TestGemvQ4KR4AVXVNNIWithoutGFNI(t *testing.T) {
 	if ok, why := hasAVXVNNI(); !ok {
 		t.Skip(why)
 	}
-	checkGemvQ4KR4(t, rand.New(rand.NewPCG(65, 66)), gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNI))
+	checkGemvQ4KR4(t, rand.New(rand.NewPCG(65, 66)), gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNI, DefaultPrefetch))
 }

@@ -315,7 +315,7 @@ var kernelTwinCheck = Check{Name: "SIMD kernels equal their Go twins (every ISA 
 }}
 
 // promptPathsCheck: the tiled GEMM prefill gives the GEMV loop's logits.
-// 203 tokens: past engine.DefaultTiles.PanelMinTokens, so where the ISA
+// 203 tokens: past engine.DefaultTiles().PanelMinTokens, so where the ISA
 // has the panel kernels the prompt's matmuls take them, with a 3-token
 // tail.
 var promptPathsCheck = Check{Name: "GEMM prefill logits equal the GEMV loop's", Run: func(*Env) (bool, string) {
@@ -471,7 +471,7 @@ func sameLogits(n int, tokenByToken bool, a, b engine.Features) (bool, string) {
 		}
 	}
 	path := ""
-	if len(prompt) >= engine.DefaultTiles.PanelMinTokens && kernels.Active().GemmPanelQ8Kx4 != nil {
+	if len(prompt) >= engine.DefaultTiles().PanelMinTokens && kernels.Active().GemmPanelQ8Kx4 != nil {
 		path = ", prompt matmuls on panels"
 	}
 	return true, fmt.Sprintf("%d positions x %d logits identical (kernels %s%s)", len(prompt), m.Config.NVocab, kernels.Active().ISA, path)

@@ -40,6 +40,7 @@ func runBench(args []string) error {
 		return err
 	}
 	ts := []int{0}
+	pf, tiles := kernels.DefaultPrefetch, engine.Tiles{}
 	if *tuned != "" {
 		f, err := readTuned(*tuned, fs, *model)
 		if err != nil {
@@ -47,9 +48,14 @@ func runBench(args []string) error {
 		}
 		ts = []int{f.Threads}
 		*noRepack = *noRepack || !f.Repack
+		pf, tiles = f.PrefetchBytes, f.Tiles()
 	}
 	if *prefetch >= 0 {
-		kernels.SetPrefetchDistance(*prefetch)
+		pf = *prefetch
+	}
+	ops, err := kernels.Select("", pf)
+	if err != nil {
+		return err
 	}
 	if *threads != "" {
 		if ts, err = intList(*threads, "-t"); err != nil {
@@ -79,7 +85,7 @@ func runBench(args []string) error {
 		return err
 	}
 	rs, err := llamabench.Run(llamabench.Config{Model: path, Prompt: ps, Gen: gs, Depth: ds, Threads: ts, Reps: *reps, Log: os.Stderr,
-		Features: engine.Features{NoRepack: *noRepack, NoFlash: *noFlash}, Slowdown: testSlowdown(),
+		Features: engine.Features{NoRepack: *noRepack, NoFlash: *noFlash}, Kernels: ops, Tiles: tiles, Slowdown: testSlowdown(),
 		Int8Peak: *format == "md"})
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"asdsl-bench/engine/gguf"
 	"asdsl-bench/engine/mock"
 	"asdsl-bench/engine/tokenizer"
+	"asdsl-bench/kernels"
 )
 
 // defaultModel returns the cached built-in mock model, creating it once.
@@ -49,6 +50,8 @@ func runGenerate(args []string) error {
 		return err
 	}
 	var features engine.Features
+	var ops *kernels.Ops // nil: the process's table
+	var tiles engine.Tiles
 	if *tuned != "" {
 		f, err := readTuned(*tuned, fs, *model)
 		if err != nil {
@@ -61,6 +64,7 @@ func runGenerate(args []string) error {
 			*draftK = f.DraftLength
 		}
 		features.NoRepack = !f.Repack
+		ops, tiles = f.Kernels(), f.Tiles()
 	}
 	features.NoFlash = *noFlash
 	if *n < 0 {
@@ -98,7 +102,7 @@ func runGenerate(args []string) error {
 	} else {
 		ids = tok.Encode(*prompt, true, false)
 	}
-	sess, err := m.NewSession(engine.SessionOptions{Context: *ctx, Threads: *threads, Features: features})
+	sess, err := m.NewSession(engine.SessionOptions{Context: *ctx, Threads: *threads, Features: features, Kernels: ops, Tiles: tiles})
 	if err != nil {
 		return err
 	}
@@ -138,7 +142,7 @@ func runGenerate(args []string) error {
 			return fmt.Errorf("draft: %w", derr)
 		}
 		defer dm.Close()
-		ds, derr := dm.NewSession(engine.SessionOptions{Context: sess.Capacity(), Threads: *threads, Features: features})
+		ds, derr := dm.NewSession(engine.SessionOptions{Context: sess.Capacity(), Threads: *threads, Features: features, Kernels: ops, Tiles: tiles})
 		if derr != nil {
 			return fmt.Errorf("draft: %w", derr)
 		}

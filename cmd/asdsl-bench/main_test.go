@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/binary"
 	"errors"
+	"flag"
 	"io/fs"
 	"math"
 	"os"
@@ -10,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"asdsl-bench/engine"
 	"asdsl-bench/internal/testutil"
 	"asdsl-bench/kernels"
 )
@@ -58,13 +58,18 @@ func TestMockInfoGenerate(t *testing.T) {
 	// A tuned settings file is applied (threads, layout, prefetch, tiles).
 	tuned := filepath.Join(dir, "tuned.yaml")
 	os.WriteFile(tuned, []byte("threads: 1\nrepack: false\nprefetch_bytes: 2048\ntile_rows: 32\npanel_min_tokens: 64\n"), 0o644)
-	defer kernels.SetPrefetchDistance(kernels.PrefetchDistance())
-	defer func(t engine.Tiles) { engine.DefaultTiles = t }(engine.DefaultTiles)
 	if err := runGenerate([]string{"-m", model, "-p", "Hi", "-n", "2", "--temp", "0", "-q", "--tuned", tuned}); err != nil {
 		t.Fatal(err)
 	}
-	if kernels.PrefetchDistance() != 2048 || engine.DefaultTiles.Rows != 32 {
-		t.Fatalf("tuned settings not applied: prefetch %d, tile rows %d", kernels.PrefetchDistance(), engine.DefaultTiles.Rows)
+	f, err := readTuned(tuned, flag.NewFlagSet("x", flag.ContinueOnError), model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := f.SessionOptions(0); o.Kernels.Prefetch != 2048 || o.Tiles.Rows != 32 || o.Threads != 1 || !o.Features.NoRepack {
+		t.Fatalf("tuned settings not carried into the session: prefetch %d, tiles %+v, %+v", o.Kernels.Prefetch, o.Tiles, o)
+	}
+	if kernels.Active().Prefetch != kernels.DefaultPrefetch {
+		t.Fatalf("--tuned changed the process's kernel table (prefetch %d)", kernels.Active().Prefetch)
 	}
 	// The default model is created in the cache on first use.
 	if err := runGenerate([]string{"-n", "2", "-q"}); err != nil {

@@ -204,7 +204,6 @@ func readTuned(path string, fs *flag.FlagSet, model string) (tune.File, error) {
 	if filepath.Base(f.Model) != filepath.Base(model) {
 		fmt.Fprintf(os.Stderr, "warning: %s was tuned for %s, this run is %s\n", path, filepath.Base(f.Model), filepath.Base(model))
 	}
-	f.Apply()
 	fmt.Fprintf(os.Stderr, "tuned settings from %s (%s): threads %d, repack %v, prefetch %d bytes, tile rows %d, panel from %d tokens, panel depth %d\n",
 		path, f.CPU, f.Threads, f.Repack, f.PrefetchBytes, f.TileRows, f.PanelMinTokens, f.PanelDepth)
 	return f, nil

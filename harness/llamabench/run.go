@@ -11,6 +11,7 @@ import (
 	"asdsl-bench/engine"
 	"asdsl-bench/harness/machine"
 	"asdsl-bench/harness/measure"
+	"asdsl-bench/kernels"
 )
 
 // Config is a benchmark plan, as llama-bench's flags.
@@ -27,6 +28,10 @@ type Config struct {
 	// Features switch engine optimisations off (zero value: all on), to
 	// measure what one is worth in a single binary.
 	Features engine.Features
+	// Kernels and Tiles are the sessions' kernel table and matmul
+	// blocking (nil / zero: the engine's defaults; tune's --tuned file).
+	Kernels *kernels.Ops
+	Tiles   engine.Tiles
 	// Int8Peak measures the int8 multiply-accumulate peak at each thread
 	// count (about 0.2 s) so the log can put prefill beside it; bench
 	// does it for its human-readable output only.
@@ -82,7 +87,7 @@ func Run(c Config) ([]Result, error) {
 		if c.Log != nil && c.Int8Peak {
 			peaks[th] = machine.MeasureInt8Peak(th, 100*time.Millisecond, 2)
 		}
-		s, err := m.NewSession(engine.SessionOptions{Context: need, Threads: th, Features: c.Features})
+		s, err := m.NewSession(engine.SessionOptions{Context: need, Threads: th, Features: c.Features, Kernels: c.Kernels, Tiles: c.Tiles})
 		if err != nil {
 			return nil, err
 		}

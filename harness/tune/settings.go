@@ -37,8 +37,9 @@ type Settings struct {
 // Defaults are the engine's built-in settings with the given thread
 // count (the default is one per physical P-core).
 func Defaults(threads int) Settings {
-	return Settings{Threads: threads, Repack: true, PrefetchBytes: kernels.PrefetchDistance(),
-		TileRows: engine.DefaultTiles.Rows, PanelMinTokens: engine.DefaultTiles.PanelMinTokens, PanelDepth: engine.DefaultTiles.K}
+	t := engine.DefaultTiles()
+	return Settings{Threads: threads, Repack: true, PrefetchBytes: kernels.DefaultPrefetch,
+		TileRows: t.Rows, PanelMinTokens: t.PanelMinTokens, PanelDepth: t.K}
 }
 
 // Limits of a valid file: wide enough for any machine, narrow enough
@@ -70,20 +71,27 @@ func (s Settings) Validate() error {
 	return nil
 }
 
-// Apply sets the process-wide settings: the prefetch distance and the
-// GEMM tiles. Threads and the layout are per session (SessionOptions).
-// Not safe while a session of this process is running.
-func (s Settings) Apply() {
-	kernels.SetPrefetchDistance(s.PrefetchBytes)
-	engine.DefaultTiles.Rows = s.TileRows
-	engine.DefaultTiles.PanelMinTokens = s.PanelMinTokens
-	engine.DefaultTiles.K = s.PanelDepth
+// Kernels is the kernel table these settings choose: the process's
+// instruction set with the tuned prefetch distance.
+func (s Settings) Kernels() *kernels.Ops {
+	ops, err := kernels.Select("", s.PrefetchBytes)
+	if err != nil {
+		panic(err) // "" names the process's own table, which this CPU runs
+	}
+	return ops
 }
 
-// SessionOptions are the per-session settings for a context of ctx
-// positions (0: the engine's default).
+// Tiles is the matmul blocking these settings choose.
+func (s Settings) Tiles() engine.Tiles {
+	return engine.Tiles{Rows: s.TileRows, Tokens: engine.DefaultTiles().Tokens, PanelMinTokens: s.PanelMinTokens, K: s.PanelDepth}
+}
+
+// SessionOptions are the settings as a session's options, for a context
+// of ctx positions (0: the engine's default). Nothing process-wide
+// changes: sessions with other settings may run beside it.
 func (s Settings) SessionOptions(ctx int) engine.SessionOptions {
-	return engine.SessionOptions{Context: ctx, Threads: s.Threads, Features: engine.Features{NoRepack: !s.Repack}}
+	return engine.SessionOptions{Context: ctx, Threads: s.Threads, Features: engine.Features{NoRepack: !s.Repack},
+		Kernels: s.Kernels(), Tiles: s.Tiles()}
 }
 
 // File is what tune writes: the settings and where they were found.

@@ -133,7 +133,6 @@ func Search(o Options) (Settings, []KnobResult, error) {
 	r := &runner{o: o, sessions: map[sessionKey]*engine.Session{}}
 	defer r.close()
 	cur := o.Start
-	defer func() { cur.Apply() }() // measuring applied each candidate; leave the choice (so far, on error)
 	var out []KnobResult
 	for _, k := range o.Knobs {
 		if k.Judge == Speculative && o.Draft == nil {
@@ -203,23 +202,33 @@ func choose(values []int, samples [][]float64, inc int, alpha float64) (int, []T
 	return best, trials
 }
 
-// sessionKey: what a session is built with. Threads and the layout are
-// fixed per session; everything else is process-wide.
+// sessionKey: what a session is built with (the draft length is not a
+// session setting).
 type sessionKey struct {
-	threads int
-	repack  bool
-	draft   bool
+	threads, prefetch, tileRows, panelMin, panelDepth int
+	repack, draft                                     bool
 }
 
 type runner struct {
 	o        Options
 	sessions map[sessionKey]*engine.Session
+	order    []sessionKey // oldest first
 	rng      *rand.Rand
 }
 
+// keepSessions bounds the open sessions: a knob's candidates alternate,
+// so one knob's values (and the draft) stay open while older ones, each
+// with its KV cache (170 MB at 7B), are closed.
+const keepSessions = 10
+
 func (r *runner) session(m *engine.Model, s Settings, draft bool) (*engine.Session, error) {
-	k := sessionKey{s.Threads, s.Repack, draft}
+	k := sessionKey{threads: s.Threads, prefetch: s.PrefetchBytes, tileRows: s.TileRows, panelMin: s.PanelMinTokens,
+		panelDepth: s.PanelDepth, repack: s.Repack, draft: draft}
 	if sess := r.sessions[k]; sess != nil {
+		// Most recently used last, so the eviction below never closes a
+		// session the caller still holds (a target, then its draft).
+		i := slices.Index(r.order, k)
+		r.order = append(slices.Delete(r.order, i, i+1), k)
 		return sess, nil
 	}
 	ctx := max(8+r.o.DecodeTokens, r.o.PromptTokens) + 16
@@ -228,6 +237,13 @@ func (r *runner) session(m *engine.Model, s Settings, draft bool) (*engine.Sessi
 		return nil, err
 	}
 	r.sessions[k] = sess
+	r.order = append(r.order, k)
+	if len(r.order) > keepSessions {
+		old := r.order[0]
+		r.order = r.order[1:]
+		r.sessions[old].Close()
+		delete(r.sessions, old)
+	}
 	return sess, nil
 }
 
@@ -239,7 +255,6 @@ func (r *runner) close() {
 
 // measure runs one sample of the judge's workload with settings s.
 func (r *runner) measure(j Judge, s Settings) (float64, error) {
-	s.Apply()
 	target, err := r.session(r.o.Model, s, false)
 	if err != nil {
 		return 0, err

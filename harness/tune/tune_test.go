@@ -119,12 +119,12 @@ func FuzzParse(f *testing.F) {
 }
 
 // A whole search on the small mock: every candidate measured every
-// round, the chosen values among the candidates and applied to the
-// process. (Which values win is the machine's business, not the test's.)
+// round, the chosen values among the candidates, and nothing of the
+// process changed. (Which values win is the machine's business, not the
+// test's.)
 func TestSearchOnSmallMock(t *testing.T) {
 	m := testmodel.SmallQ4KM(t)
 	start := Defaults(1)
-	t.Cleanup(start.Apply) // the search leaves its choice applied
 	all := Knobs([]int{1, 2}, false)
 	var ks []Knob
 	for _, k := range all {
@@ -167,8 +167,11 @@ func TestSearchOnSmallMock(t *testing.T) {
 			t.Fatalf("%s: %d best trials, chosen %d of %v", k.Name, best, r.Chosen, k.Values)
 		}
 	}
-	if kernels.PrefetchDistance() != best.PrefetchBytes || engine.DefaultTiles.Rows != best.TileRows || engine.DefaultTiles.K != best.PanelDepth {
-		t.Fatalf("applied prefetch %d, tiles %+v; chosen %+v", kernels.PrefetchDistance(), engine.DefaultTiles, best)
+	if kernels.Active().Prefetch != kernels.DefaultPrefetch || engine.DefaultTiles() != Defaults(1).Tiles() {
+		t.Fatalf("the search changed the process: prefetch %d, tiles %+v", kernels.Active().Prefetch, engine.DefaultTiles())
+	}
+	if o := best.SessionOptions(0); o.Kernels.Prefetch != best.PrefetchBytes || o.Tiles.Rows != best.TileRows || o.Tiles.K != best.PanelDepth {
+		t.Fatalf("session options %+v do not carry the choice %+v", o, best)
 	}
 	if best.Threads != 1 || best.PanelMinTokens != start.PanelMinTokens {
 		t.Fatalf("knobs not searched changed: %+v", best)

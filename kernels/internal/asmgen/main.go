@@ -148,7 +148,7 @@ func dotQ4KQ8KAVX2(shuf Mem) {
 	CMPQ(nb, Imm(0))
 	JE(LabelRef("done"))
 	// Weights stream from memory once: ask for the lines pf bytes ahead
-	// (PrefetchDistance) so the loads overlap this block's arithmetic.
+	// (Ops.Prefetch) so the loads overlap this block's arithmetic.
 	// Prefetches never fault, so running past the matrix is harmless.
 	for _, off := range []int{0, 64, 128} {
 		PREFETCHT0(Mem{Base: wp, Index: pf, Scale: 1, Disp: off})
