@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"asdsl-bench/internal/golden"
 	"asdsl-bench/internal/testutil"
 	"asdsl-bench/kernels"
 )
@@ -165,13 +166,10 @@ func (c llamaOrderCache) Attend(layer, kvh, pos0, T int, q, out []float32, qStri
 	}
 }
 
-// useLlamaCppQ4K puts llamaCppQ4KGemm behind every Q4_K entry of the
-// generic table (sessions must then run with NoRepack).
-func useLlamaCppQ4K(t *testing.T) {
-	prev := kernels.Active().ISA
-	t.Cleanup(func() { kernels.Use(prev) })
-	kernels.Use("generic")
-	o := kernels.Active()
+// llamaCppQ4KOps is the generic table with llamaCppQ4KGemm behind every
+// Q4_K entry (sessions must run it with NoRepack).
+func llamaCppQ4KOps() *kernels.Ops {
+	o, _ := kernels.Select("generic", -1)
 	o.DotQ4KQ8K = llamaCppQ4KGemm
 	o.GemmQ4KQ8Kx4 = func(w []kernels.BlockQ4K, a []kernels.BlockQ8K, stride int, out *[4]float32) {
 		for c := range out {
@@ -184,6 +182,7 @@ func useLlamaCppQ4K(t *testing.T) {
 			out[r] = llamaCppQ4KGemm(w[r*nb:(r+1)*nb], a)
 		}
 	}
+	return o
 }
 
 // Each emulation reproduces llama.cpp's layer-0 tensor bit for bit,
@@ -244,19 +243,19 @@ func TestLlamaCppAttentionOrder(t *testing.T) {
 // within 1e-5 of llama.cpp's logits; with ours, 2e-4 to 3e-4.
 func TestLlamaCppOrderClosesQ4KGap(t *testing.T) {
 	testutil.SharedOnly(t, "llama.cpp's p512 fixtures")
-	useLlamaCppQ4K(t)
-	for _, gc := range goldenCases {
-		if gc.model != "llama-Q4_K_M" && gc.model != "phi3-Q4_K_M" || gc.prompt == "p512.kvq8fa" {
+	ops := llamaCppQ4KOps()
+	for _, gc := range golden.Cases {
+		if gc.Model != "llama-Q4_K_M" && gc.Model != "phi3-Q4_K_M" || gc.Prompt == "p512.kvq8fa" {
 			continue
 		}
-		m, err := Load(testutil.Golden(t, gc.model+".gguf"))
+		m, err := Load(testutil.Golden(t, gc.Model+".gguf"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		stem := gc.model + "." + gc.prompt
+		stem := gc.Model + "." + gc.Prompt
 		prompt, _ := readGreedy(t, testutil.Golden(t, stem+".greedy.txt"))
 		ref := readLogits(t, testutil.Golden(t, stem+".logits.f32"))
-		s, err := m.NewSession(SessionOptions{Context: len(prompt), Threads: 2, Features: Features{NoFlash: true, NoRepack: true}})
+		s, err := m.NewSession(SessionOptions{Context: len(prompt), Threads: 2, Features: Features{NoFlash: true, NoRepack: true}, Kernels: ops})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,7 +15,6 @@ import (
 	"asdsl-bench/harness/measure"
 	"asdsl-bench/harness/results"
 	"asdsl-bench/internal/numerics"
-	"asdsl-bench/kernels"
 )
 
 // formatTypes are phase 1's comparison: the F16 mock, and the same file
@@ -48,15 +47,10 @@ func formatFile(shape mock.Shape, seed uint64, ft quant.FileType, log io.Writer)
 // compareFormats measures what phase 1's format buys on every mock model
 // the phase uses: bytes read per decoded token, decode speed and the KL
 // of each format's next-token distributions to F16's over a prompt. It
-// runs the best kernels and the whole engine (phase 1's own kernels are
-// the pure-Go twins), so it shows the format, not the kernels.
-func compareFormats(ph string, o Options, best string, log io.Writer) ([]*results.FormatBench, error) {
+// runs the process's (best) kernels and the whole engine (phase 1's own
+// kernels are the pure-Go twins), so it shows the format, not the kernels.
+func compareFormats(ph string, o Options, log io.Writer) ([]*results.FormatBench, error) {
 	var out []*results.FormatBench
-	restore := kernels.Active().ISA
-	if err := kernels.Use(best); err != nil {
-		return nil, err
-	}
-	defer kernels.Use(restore)
 	for _, sm := range o.Suite.Models {
 		if sm.Mock == nil || !sm.UsedIn(ph) {
 			continue

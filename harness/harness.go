@@ -8,21 +8,16 @@ package harness
 import (
 	"fmt"
 	"io"
-	"maps"
-	"math"
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
-	"time"
 
 	"asdsl-bench/engine"
 	"asdsl-bench/engine/gguf"
 	"asdsl-bench/engine/mock"
 	"asdsl-bench/engine/quant"
-	"asdsl-bench/engine/topology"
-	"asdsl-bench/harness/machine"
 	"asdsl-bench/harness/measure"
 	"asdsl-bench/harness/profile"
 	"asdsl-bench/harness/results"
@@ -53,194 +48,10 @@ type Options struct {
 	// fresh process (phase 6's cold starts); empty: not measured, and the
 	// report says so.
 	Binary string
-	peaks  map[int]float64 // int8 peak per thread count, set by Execute
 
 	// Lookup finds a phase by name (nil: phases.ByName). Tests use it to
 	// run a phase that has not landed, which must fail the run.
 	Lookup func(name string) *phases.Phase
-}
-
-// Execute runs the phases and evaluates every gate.
-func Execute(o Options) (*results.Run, error) {
-	log := o.Log
-	if log == nil {
-		log = io.Discard
-	}
-	if err := preflight(o); err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	run := &results.Run{Time: start.UTC(), Suite: o.Suite.Name, Passed: true}
-	run.Commit, run.Dirty = gitCommit(o.OutDir)
-	run.ID = results.NewID(start, run.Commit)
-	if o.Profile != nil {
-		run.Profile, run.ProfileWhy = o.Profile.Name, o.ProfileWhy
-	}
-	cpu := machine.DetectCPU()
-	topo := topology.Detect()
-	// The kernels the process chose: the best this CPU runs, or the one
-	// ASDSL_ISA names (phases that pin an ISA, like phase 1, override it).
-	best := kernels.Active().ISA
-	run.Machine = results.Machine{CPU: cpu.Brand, Features: cpu.Features, ISA: best, Topology: topo.Summary(), Hybrid: topo.Hybrid(), ReadGBs: map[int]float64{}}
-	fmt.Fprintf(log, "machine: %s; %s; kernels %s\n", cpu.Brand, topo.Summary(), best)
-
-	// Thread counts: 0 means one per P-core.
-	threads := map[int]bool{}
-	for _, t := range o.Suite.Threads {
-		if t == 0 {
-			t = len(topo.MathThreads())
-		}
-		threads[t] = true
-	}
-	bwMiB := o.BandwidthMiB
-	if bwMiB <= 0 {
-		bwMiB = 512
-	}
-	for t := range threads {
-		bw := machine.MeasureBandwidth(t, int64(bwMiB)<<20, 5)
-		run.Machine.ReadGBs[t] = bw.ReadGBs
-		fmt.Fprintf(log, "read bandwidth, %d thread(s): %.1f GB/s\n", t, bw.ReadGBs)
-		if pk := machine.MeasureInt8Peak(t, 100*time.Millisecond, 3); pk.GMACs > 0 {
-			if run.Machine.Int8GMACs == nil {
-				run.Machine.Int8GMACs = map[int]float64{}
-			}
-			run.Machine.Int8GMACs[t], run.Machine.Int8Instr = pk.GMACs, pk.Instr
-			fmt.Fprintf(log, "int8 multiply-accumulate peak, %d thread(s): %.0f GMAC/s (%s)\n", t, pk.GMACs, pk.Instr)
-		}
-	}
-
-	// Cold starts first: they evict the model files from the page cache,
-	// which cannot drop pages this process has mapped.
-	cold := coldStarts(o, log)
-	o.peaks = run.Machine.Int8GMACs
-	models, err := prepareModels(o.Suite, log)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		for _, m := range models {
-			m.Close()
-		}
-	}()
-	defer kernels.Use(best) // phases switch kernels; restore the choice
-
-	done := map[string]*results.Phase{}
-	env := &phases.Env{KLMax: o.Suite.Targets.KLMax}
-	lookup := o.Lookup
-	if lookup == nil {
-		lookup = phases.ByName
-	}
-	for _, name := range o.Phases {
-		ph := lookup(name)
-		if ph == nil {
-			return nil, fmt.Errorf("unknown phase %q", name)
-		}
-		rp := &results.Phase{Name: ph.Name, Title: ph.Title, Implemented: ph.Implemented(), Missing: ph.Missing, Features: ph.FeatureString()}
-		run.Phases = append(run.Phases, rp)
-		done[ph.Name] = rp
-		if !ph.Implemented() {
-			fmt.Fprintf(log, "%s: not implemented (%s)\n", ph.Name, ph.Missing)
-			run.Passed = false
-			continue
-		}
-		isa := ph.ISA
-		if isa == "" {
-			isa = best
-		}
-		if err := kernels.Use(isa); err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(log, "%s: %s [%s]\n", ph.Name, ph.Title, ph.FeatureString())
-		rp.Passed = true
-		for _, c := range ph.Checks {
-			ok, detail := c.Run(env)
-			rp.Checks = append(rp.Checks, results.Check{Name: c.Name, Passed: ok, Detail: detail})
-			rp.Passed = rp.Passed && ok
-			fmt.Fprintf(log, "  check %-50s %s  %s\n", c.Name, passFail(ok), detail)
-		}
-		if ph.SameBenchAs != "" && done[ph.SameBenchAs] != nil {
-			rp.Benches = done[ph.SameBenchAs].Benches
-			fmt.Fprintf(log, "  benchmarks: same engine configuration as %s\n", ph.SameBenchAs)
-		} else {
-			for _, sm := range o.Suite.Models {
-				if !sm.UsedIn(ph.Name) {
-					continue
-				}
-				for _, w := range o.Suite.Workloads {
-					if !w.UsedIn(ph.Name) {
-						continue
-					}
-					for _, t := range slices.Sorted(maps.Keys(threads)) {
-						b, err := bench(models[sm.Name], sm, w, t, ph, o)
-						if err != nil {
-							return nil, fmt.Errorf("%s %s %s: %w", ph.Name, sm.Name, w.Name, err)
-						}
-						if o.Suite.Anchor != nil {
-							b.Anchor = runAnchor(o.Suite.Anchor, models[sm.Name].Path, w, t, o.Suite.Repetitions, log)
-						}
-						rp.Benches = append(rp.Benches, b)
-						logBench(log, b)
-						if alt := ph.CompareISA; alt != "" && kernels.Use(alt) == nil {
-							cb, err := bench(models[sm.Name], sm, w, t, ph, o)
-							kernels.Use(isa)
-							if err != nil {
-								return nil, fmt.Errorf("%s %s %s [%s]: %w", ph.Name, sm.Name, w.Name, alt, err)
-							}
-							cb.Model += "@" + alt
-							rp.Benches = append(rp.Benches, cb)
-							logBench(log, cb)
-						}
-					}
-				}
-			}
-		}
-		if ph.Speculative {
-			if rp.Spec, err = benchSpeculative(ph, models, threads, o, log); err != nil {
-				return nil, err
-			}
-		}
-		if ph.Name == "phase6" {
-			rp.ColdStart = cold
-		}
-		if ph.Name == "phase1" {
-			if rp.Formats, err = compareFormats(ph.Name, o, best, log); err != nil {
-				return nil, err
-			}
-		}
-		if ph.Name == "phase5" {
-			if rp.CacheKL, err = cacheKL(ph, models, o, log); err != nil {
-				return nil, err
-			}
-			if rp.Perplexity, err = measurePerplexity(ph, models, o, log); err != nil {
-				return nil, err
-			}
-		}
-		rp.Gates = append(gates(ph, rp.Benches, o, run.Machine.ReadGBs, done), specGates(ph, rp.Spec, o)...)
-		for _, g := range rp.Gates {
-			v := passFail(g.Passed)
-			if g.Inconclusive {
-				v = "INCONCLUSIVE"
-				run.Inconclusive = true
-			}
-			rp.Passed = rp.Passed && (g.Passed || g.Inconclusive)
-			fmt.Fprintf(log, "  gate  %-50s %s  %.4g %s %.4g", g.Name, v, g.Value, g.Op, g.Target)
-			if g.Why != "" {
-				fmt.Fprintf(log, " (%s)", g.Why)
-			}
-			fmt.Fprintln(log)
-		}
-		run.Passed = run.Passed && rp.Passed
-	}
-	if o.Baseline != nil {
-		run.Baseline = o.Baseline.ID
-		run.Deltas = results.Compare(o.Baseline, run, o.Suite.Regression.Alpha)
-		for _, d := range results.Regressions(run.Deltas, o.Suite.Regression.MaxSlowdown) {
-			run.Passed = false
-			fmt.Fprintf(log, "REGRESSION %s %s: %.4g -> %.4g (%.0f%% worse, p=%.3f)\n", d.Key, d.Metric, d.Old, d.New, 100*d.Worse, d.P)
-		}
-	}
-	fmt.Fprintf(log, "done in %v: %s\n", time.Since(start).Round(time.Second), passFail(run.Passed))
-	return run, nil
 }
 
 func passFail(ok bool) string {
@@ -300,12 +111,12 @@ func ModelPath(sm suite.Model, log io.Writer) (string, error) {
 	return mock.Cached(mo)
 }
 
-func bench(m *engine.Model, sm suite.Model, w suite.Workload, threads int, ph *phases.Phase, o Options) (*results.Bench, error) {
+func bench(m *engine.Model, sm suite.Model, w suite.Workload, threads int, ph *phases.Phase, ops *kernels.Ops, o Options) (*results.Bench, error) {
 	need := w.Depth + w.Prompt + w.Generate + 1
 	if need > m.Config.NCtx {
 		return nil, fmt.Errorf("workload needs %d positions, the model's context is %d", need, m.Config.NCtx)
 	}
-	s, err := m.NewSession(engine.SessionOptions{Context: need, Threads: threads, Features: ph.Features})
+	s, err := m.NewSession(engine.SessionOptions{Context: need, Threads: threads, Features: ph.Features, Kernels: ops})
 	if err != nil {
 		return nil, err
 	}
@@ -337,88 +148,10 @@ func logBench(log io.Writer, b *results.Bench) {
 	ms := b.Metrics()
 	decode := " (no tokens generated)"
 	if b.Generate > 0 {
-		decode = fmt.Sprintf(", decode %.2f t/s (%.2f GB/s)", results.Median(ms["decode-tok/s"]), results.Median(ms["decode-GB/s"]))
+		decode = fmt.Sprintf(", decode %.2f t/s (%.2f GB/s)", results.Median(ms[results.DecodeTPS.Key]), results.Median(ms[results.DecodeGBs.Key]))
 	}
 	fmt.Fprintf(log, "  bench %s/%s t=%d: TTFT %.1f ms, prefill %.1f t/s%s\n", b.Model, b.Workload, b.Threads,
-		results.Median(ms["ttft-ms"]), results.Median(ms["prefill-tok/s"]), decode)
-}
-
-// gates evaluates the targets that apply to the phase on every bench.
-func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw map[int]float64, done map[string]*results.Phase) []results.Gate {
-	var out []results.Gate
-	var busy string // why the current bench's samples cannot fail a target
-	add := func(name, op string, target, value float64) {
-		out = append(out, newGate(name, op, target, value, busy))
-	}
-	for _, b := range benches {
-		if strings.Contains(b.Model, "@") {
-			continue // comparison kernels are shown, not gated
-		}
-		t := o.Suite.TargetsFor(b.Model)
-		busy = busyWhy(b, o.Suite.Regression.MaxDisturbance)
-		ms := b.Metrics()
-		id := fmt.Sprintf("%s/%s t=%d", b.Model, b.Workload, b.Threads)
-		dec, gbs, ttft, pre := results.Median(ms["decode-tok/s"]), results.Median(ms["decode-GB/s"]), results.Median(ms["ttft-ms"]), results.Median(ms["prefill-tok/s"])
-		frac := gbs / bw[b.Threads]
-		// Bandwidth targets judge decode from a short context. At depth,
-		// attention's cost is phase 5's subject, shown by the ladder
-		// (phase 4's f32 cache and plain attention against phase 5's),
-		// not gated against the weights' roofline.
-		atDepth := b.Depth > 0
-		if ph.Gates("decode") && b.Generate > 0 {
-			if t.DecodeTPSMin > 0 {
-				add(id+" decode tok/s", ">=", t.DecodeTPSMin, dec)
-			}
-			if t.DecodeBWFraction > 0 && !atDepth {
-				add(id+" decode fraction of read bandwidth", ">=", t.DecodeBWFraction, frac)
-			}
-		}
-		if ph.Gates("prefill") {
-			if t.TTFTMsMax > 0 {
-				add(id+" TTFT ms", "<=", t.TTFTMsMax, ttft)
-			}
-			if t.PrefillTPSMin > 0 {
-				add(id+" prefill tok/s", ">=", t.PrefillTPSMin, pre)
-			}
-		}
-		if o.Profile == nil {
-			continue
-		}
-		for _, pt := range o.Profile.For(b.Identity) {
-			if !pt.InPhase(ph.Name) {
-				continue
-			}
-			pid := "profile " + o.Profile.Name + ": " + id
-			if ph.Gates("decode") && b.Generate > 0 {
-				if pt.DecodeTPSMin > 0 {
-					add(pid+" decode tok/s", ">=", pt.DecodeTPSMin, dec)
-				}
-				if pt.DecodeBWFractionMin > 0 && !atDepth {
-					add(pid+" decode fraction of read bandwidth", ">=", pt.DecodeBWFractionMin, frac)
-				}
-			}
-			if ph.Gates("prefill") {
-				if pt.TTFTMsMax > 0 && b.Prompt == pt.TTFTPrompt {
-					add(pid+fmt.Sprintf(" TTFT ms (%d-token prompt)", b.Prompt), "<=", pt.TTFTMsMax, ttft)
-				}
-				if pt.TTFTOverGEMVLoopMin > 0 && ph.Name == "phase3" {
-					// The seed's 16.7 s -> < 2 s: the tiled GEMM against
-					// phase 2's prompt as a loop of GEMVs, same bench.
-					if loop := sameBench(done["phase2"], b); loop != nil {
-						v := results.Median(loop.Metrics()["ttft-ms"]) / ttft
-						add(pid+" TTFT speed-up over the GEMV loop (phase 2)", ">=", pt.TTFTOverGEMVLoopMin, v)
-					}
-				}
-				if pk := o.peaks[b.Threads]; pt.PrefillPeakFractionMin > 0 && pk > 0 && b.MatmulMACs > 0 && b.Depth == 0 {
-					add(pid+" prefill fraction of the int8 peak", ">=", pt.PrefillPeakFractionMin, pre*float64(b.MatmulMACs)/1e9/pk)
-				}
-				if pt.PrefillOverDecodeMin > 0 && b.Generate > 0 {
-					add(pid+" prefill / decode speed", ">=", pt.PrefillOverDecodeMin, pre/dec)
-				}
-			}
-		}
-	}
-	return out
+		results.Median(ms[results.TTFT.Key]), results.Median(ms[results.PrefillTPS.Key]), decode)
 }
 
 // cacheKL compares phase 5's Q8_0 cache with the f32 cache at the
@@ -494,23 +227,6 @@ func coldStarts(o Options, log io.Writer) []*results.ColdBench {
 		}
 	}
 	return out
-}
-
-// newGate judges value against target ("<=" or ">="); NaN never passes.
-// A miss while busy says why (the samples' host load) is inconclusive.
-func newGate(name, op string, target, value float64, busy string) results.Gate {
-	ok := value <= target
-	if op == ">=" {
-		ok = value >= target
-	}
-	if math.IsNaN(value) {
-		ok = false
-	}
-	g := results.Gate{Name: name, Op: op, Target: target, Value: value, Passed: ok}
-	if !ok && busy != "" {
-		g.Inconclusive, g.Why = true, busy
-	}
-	return g
 }
 
 // busyWhy says why a bench's samples cannot fail a target: some were

@@ -3,13 +3,12 @@ package harness
 import (
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 
 	"asdsl-bench/engine"
 	"asdsl-bench/harness/measure"
 	"asdsl-bench/harness/results"
 	"asdsl-bench/harness/suite"
+	"asdsl-bench/kernels"
 	"asdsl-bench/phases"
 )
 
@@ -21,7 +20,7 @@ const GateAlpha = 0.7
 
 // benchSpeculative measures phase 7 on every suite model that names a
 // draft: controlled acceptance at the suite's alphas, measured costs.
-func benchSpeculative(ph *phases.Phase, models map[string]*engine.Model, threads map[int]bool, o Options, log io.Writer) ([]*results.SpecBench, error) {
+func benchSpeculative(ph *phases.Phase, models map[string]*engine.Model, threads []int, ops *kernels.Ops, o Options, log io.Writer) ([]*results.SpecBench, error) {
 	var out []*results.SpecBench
 	for _, sm := range o.Suite.Models {
 		if sm.Draft == nil || !sm.UsedIn(ph.Name) {
@@ -42,13 +41,13 @@ func benchSpeculative(ph *phases.Phase, models map[string]*engine.Model, threads
 			if !w.UsedIn(ph.Name) || w.Depth > 0 {
 				continue // speculation is measured from an empty context
 			}
-			for _, t := range slices.Sorted(maps.Keys(threads)) {
+			for _, t := range threads {
 				drafts := []*engine.Model{dm}
 				if o.Suite.Speculative.WithLookup() {
 					drafts = append(drafts, nil) // draft-free: prompt lookup
 				}
 				for _, d := range drafts {
-					sb, err := specOne(models[sm.Name], d, sm, path, w, t, ph, o)
+					sb, err := specOne(models[sm.Name], d, sm, path, w, t, ph, ops, o)
 					if err != nil {
 						dm.Close()
 						return nil, fmt.Errorf("%s %s %s speculative: %w", ph.Name, sm.Name, w.Name, err)
@@ -63,20 +62,20 @@ func benchSpeculative(ph *phases.Phase, models map[string]*engine.Model, threads
 	return out, nil
 }
 
-func specOne(tm, dm *engine.Model, sm suite.Model, draftPath string, w suite.Workload, threads int, ph *phases.Phase, o Options) (*results.SpecBench, error) {
+func specOne(tm, dm *engine.Model, sm suite.Model, draftPath string, w suite.Workload, threads int, ph *phases.Phase, ops *kernels.Ops, o Options) (*results.SpecBench, error) {
 	k, gen := o.Suite.Speculative.K, o.Suite.Speculative.Generate
 	ctx := w.Prompt + gen + k + 1
 	if ctx > tm.Config.NCtx || (dm != nil && ctx > dm.Config.NCtx) {
 		return nil, fmt.Errorf("prompt %d + %d speculative tokens + k needs %d positions, past a model's context (lower speculative.generate)", w.Prompt, gen, ctx)
 	}
-	ts, err := tm.NewSession(engine.SessionOptions{Context: ctx, Threads: threads, Features: ph.Features})
+	ts, err := tm.NewSession(engine.SessionOptions{Context: ctx, Threads: threads, Features: ph.Features, Kernels: ops})
 	if err != nil {
 		return nil, err
 	}
 	defer ts.Close()
 	var ds *engine.Session // nil: prompt lookup
 	if dm != nil {
-		if ds, err = dm.NewSession(engine.SessionOptions{Context: ctx, Threads: threads, Features: ph.Features}); err != nil {
+		if ds, err = dm.NewSession(engine.SessionOptions{Context: ctx, Threads: threads, Features: ph.Features, Kernels: ops}); err != nil {
 			return nil, err
 		}
 		defer ds.Close()

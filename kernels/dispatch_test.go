@@ -345,3 +345,28 @@ func TestSmallDotsMatchTwins(t *testing.T) {
 		}
 	})
 }
+
+// VerifyTwins, which the harness's phase check runs, passes on every
+// table this CPU can run, and catches a kernel that is off by one float
+// step.
+func TestVerifyTwins(t *testing.T) {
+	for _, isa := range ISAs() {
+		if !isa.Supported {
+			continue
+		}
+		o, err := Select(isa.Name, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := VerifyTwins(o, 7); err != nil {
+			t.Errorf("%s: %v", isa.Name, err)
+		}
+	}
+	bad := GenericOps
+	bad.DotQ6KQ8K = func(w []BlockQ6K, a []BlockQ8K) float32 {
+		return math.Nextafter32(DotQ6KQ8K(w, a), float32(math.Inf(1)))
+	}
+	if err := VerifyTwins(&bad, 7); err == nil {
+		t.Fatal("a Q6_K dot one float step off passed")
+	}
+}

@@ -26,7 +26,7 @@ func Chart(r *results.Run) string {
 		g := group{phase: p.Name}
 		for _, b := range p.Benches {
 			ms := b.Metrics()
-			d, pr := results.Median(ms["decode-tok/s"]), results.Median(ms["prefill-tok/s"])
+			d, pr := results.Median(ms[results.DecodeTPS.Key]), results.Median(ms[results.PrefillTPS.Key])
 			if math.IsNaN(d) {
 				d = 0
 			}

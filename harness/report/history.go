@@ -69,7 +69,7 @@ func History(runs []*results.Run) string {
 		for _, p := range r.Phases {
 			for _, b := range p.Benches {
 				if b.Model+"/"+b.Workload == key {
-					if v := results.Median(b.Metrics()["decode-tok/s"]); v > 0 {
+					if v := b.Median(results.DecodeTPS); v > 0 {
 						series[p.Name] = append(series[p.Name], point{idx, v})
 					}
 					break

@@ -118,12 +118,12 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 		for _, b := range p.Benches {
 			key := fmt.Sprintf("%s/%s t=%d", b.Model, b.Workload, b.Threads)
 			ms := b.Metrics()
-			dec := results.Median(ms["decode-tok/s"])
+			dec := results.Median(ms[results.DecodeTPS.Key])
 			decVs := decLadder.step(key, dec)
-			ttftVs := ttftLadder.step(key, results.Median(ms["ttft-ms"]))
-			frac := results.Median(ms["decode-GB/s"]) / r.Machine.ReadGBs[b.Threads]
+			ttftVs := ttftLadder.step(key, results.Median(ms[results.TTFT.Key]))
+			frac := results.Median(ms[results.DecodeGBs.Key]) / r.Machine.ReadGBs[b.Threads]
 			rows = append(rows, []any{p.Name, key, verdict(p.Passed), fmt.Sprintf("%d/%d", checks, len(p.Checks)),
-				fmt.Sprintf("%.1f", results.Median(ms["ttft-ms"])), fmt.Sprintf("%.1f", results.Median(ms["prefill-tok/s"])),
+				fmt.Sprintf("%.1f", results.Median(ms[results.TTFT.Key])), fmt.Sprintf("%.1f", results.Median(ms[results.PrefillTPS.Key])),
 				fmt.Sprintf("%.2f", dec), decVs, ttftVs, fmt.Sprintf("%.0f%%", 100*frac)})
 		}
 		for _, sb := range p.Spec {
@@ -281,7 +281,7 @@ func Index(runs []*results.Run, dir string) error {
 		var dec []string
 		for _, p := range r.Phases {
 			for _, bn := range p.Benches {
-				if v := results.Median(bn.Metrics()["decode-tok/s"]); !math.IsNaN(v) {
+				if v := bn.Median(results.DecodeTPS); !math.IsNaN(v) {
 					dec = append(dec, fmt.Sprintf("%s %s %.1f", p.Name, bn.Model, v))
 				}
 			}

@@ -65,10 +65,8 @@ func Compare(old, new *Run, alpha float64) []Delta {
 					OldCI: sum1.PctRangeString(), NewCI: sum2.PctRangeString(), P: c.P, Significant: c.P < c.Alpha}
 				if sum1.Center != 0 {
 					d.Ratio = sum2.Center / sum1.Center
-					if LowerIsBetter(k) {
-						d.Worse = d.Ratio - 1
-					} else {
-						d.Worse = 1 - d.Ratio
+					if m, err := MetricByKey(k); err == nil {
+						d.Worse = m.Worse(sum1.Center, sum2.Center)
 					}
 				}
 				out = append(out, d)
@@ -85,7 +83,7 @@ func Compare(old, new *Run, alpha float64) []Delta {
 func Regressions(ds []Delta, maxSlowdown float64) []Delta {
 	var out []Delta
 	for _, d := range ds {
-		if d.Metric == "token-ms-p90" {
+		if d.Metric == TokenP90.Key {
 			continue
 		}
 		if d.Significant && d.Worse > maxSlowdown {

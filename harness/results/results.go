@@ -226,25 +226,30 @@ func (b *Bench) validate() error {
 	return nil
 }
 
-// Metrics are the per-sample figures, by name; higher is better unless
-// LowerIsBetter says otherwise.
+// Metrics are the per-sample figures by Metric.Key (BenchMetrics says
+// each one's unit and direction). The decode metrics exist only for
+// benches that generate.
 func (b *Bench) Metrics() map[string][]float64 {
 	m := map[string][]float64{}
 	if b.Result == nil {
 		return m
 	}
+	add := func(x Metric, v float64) { m[x.Key] = append(m[x.Key], v) }
 	for _, s := range b.Result.Samples {
-		m["ttft-ms"] = append(m["ttft-ms"], s.TTFTms)
-		m["prefill-tok/s"] = append(m["prefill-tok/s"], s.PrefillTPS)
+		add(TTFT, s.TTFTms)
+		add(PrefillTPS, s.PrefillTPS)
 		if b.Generate > 0 {
-			m["decode-tok/s"] = append(m["decode-tok/s"], s.DecodeTPS)
-			m["token-ms-p50"] = append(m["token-ms-p50"], s.P50ms)
-			m["token-ms-p90"] = append(m["token-ms-p90"], s.P90ms)
-			m["decode-GB/s"] = append(m["decode-GB/s"], s.DecodeTPS*float64(b.DecodeBytes())/1e9)
+			add(DecodeTPS, s.DecodeTPS)
+			add(TokenP50, s.P50ms)
+			add(TokenP90, s.P90ms)
+			add(DecodeGBs, s.DecodeTPS*float64(b.DecodeBytes())/1e9)
 		}
 	}
 	return m
 }
+
+// Median of one metric's samples (NaN when the bench lacks it).
+func (b *Bench) Median(x Metric) float64 { return Median(b.Metrics()[x.Key]) }
 
 // DecodeBytes is what one decoded token reads: every weight once, and
 // the keys and values of every position before it (on average the
@@ -260,11 +265,6 @@ func (b *Bench) DecodeBytes() int64 {
 
 // Median of a sample; NaN for an empty one.
 func Median(x []float64) float64 { return stats.Median(x) }
-
-// LowerIsBetter reports whether a smaller value of the metric is better.
-func LowerIsBetter(metric string) bool {
-	return strings.HasSuffix(metric, "-ms") || strings.Contains(metric, "-ms-")
-}
 
 // Save writes the run as JSON and in Go's benchmark format under dir,
 // each atomically (temp file + rename).

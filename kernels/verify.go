@@ -1,0 +1,86 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+)
+
+// VerifyTwins checks a kernel table against the Go twins on random
+// blocks of odd sizes (1, 3, 17 and 43 super-blocks): the Q8_K
+// quantizer, the Q4_K and Q6_K dots, the 4-column GEMM, the 4-row
+// decode GEMVs, the Q8_0 and F32 dots (an odd length, a misaligned
+// operand). Every result must be bit-identical. The kernels' tests and
+// the harness's phase check both run it; the tests then go further per
+// kernel (kernels_test.go, dispatch_test.go).
+func VerifyTwins(o *Ops, seed uint64) error {
+	r := rand.New(rand.NewPCG(seed, seed))
+	for _, nb := range []int{1, 3, 17, 43} {
+		w4 := make([]BlockQ4K, nb)
+		w6 := make([]BlockQ6K, nb)
+		x := make([]float32, nb*QK_K)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		QuantizeQ4K(x, w4)
+		QuantizeQ6K(x, w6)
+		a := make([]BlockQ8K, 4*nb)
+		for c := 0; c < 4; c++ {
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			QuantizeRowQ8K(x, a[c*nb:(c+1)*nb])
+			q := make([]BlockQ8K, nb)
+			o.QuantizeRowQ8K(x, q)
+			for i := range q {
+				if q[i] != a[c*nb+i] {
+					return fmt.Errorf("%s Q8_K quantizer differs from the Go twin at %d blocks", o.ISA, nb)
+				}
+			}
+		}
+		if o.DotQ4KQ8K(w4, a[:nb]) != DotQ4KQ8K(w4, a[:nb]) || o.DotQ6KQ8K(w6, a[:nb]) != DotQ6KQ8K(w6, a[:nb]) {
+			return fmt.Errorf("%s differs from the Go twin at %d blocks", o.ISA, nb)
+		}
+		var g1, g2 [4]float32
+		o.GemmQ4KQ8Kx4(w4, a, nb, &g1)
+		GemmQ4KQ8Kx4(w4, a, nb, &g2)
+		if g1 != g2 {
+			return fmt.Errorf("%s GEMM differs from the Go twin at %d blocks", o.ISA, nb)
+		}
+		// The decode kernels: four weight rows against one column.
+		r4 := make([]BlockQ4K, 4*nb)
+		r6 := make([]BlockQ6K, 4*nb)
+		for row := 0; row < 4; row++ {
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			QuantizeQ4K(x, r4[row*nb:(row+1)*nb])
+			QuantizeQ6K(x, r6[row*nb:(row+1)*nb])
+		}
+		o.GemvQ4KQ8Kx4Rows(r4, a[:nb], &g1)
+		GemvQ4KQ8Kx4Rows(r4, a[:nb], &g2)
+		if g1 != g2 {
+			return fmt.Errorf("%s 4-row Q4_K GEMV differs from the Go twin at %d blocks", o.ISA, nb)
+		}
+		// Q8_0 and F32 rows (Q8_0 models, attention's q·k).
+		q8w, q8a := make([]BlockQ8_0, 8*nb), make([]BlockQ8_0, 8*nb)
+		QuantizeRowQ8_0(x, q8w)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		QuantizeRowQ8_0(x, q8a)
+		if o.DotQ8_0Q8_0(q8w, q8a) != DotQ8_0Q8_0(q8w, q8a) {
+			return fmt.Errorf("%s Q8_0 dot differs from the Go twin at %d blocks", o.ISA, 8*nb)
+		}
+		// An odd length (not a multiple of 8) and a misaligned operand.
+		f := x[:len(x)-nb]
+		if o.DotF32(f[1:], f[:len(f)-1]) != DotF32(f[1:], f[:len(f)-1]) {
+			return fmt.Errorf("%s F32 dot differs from the Go twin at length %d", o.ISA, len(f)-1)
+		}
+		o.GemvQ6KQ8Kx4Rows(r6, a[:nb], &g1)
+		GemvQ6KQ8Kx4Rows(r6, a[:nb], &g2)
+		if g1 != g2 {
+			return fmt.Errorf("%s 4-row Q6_K GEMV differs from the Go twin at %d blocks", o.ISA, nb)
+		}
+	}
+	return nil
+}

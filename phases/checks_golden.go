@@ -1,0 +1,75 @@
+package phases
+
+import (
+	"asdsl-bench/internal/golden"
+	"fmt"
+	"strings"
+
+	"asdsl-bench/engine"
+	"asdsl-bench/internal/numerics"
+	"asdsl-bench/internal/shared"
+)
+
+var goldenCheck = Check{Name: "logits match llama.cpp (golden fixtures)", Run: func(env *Env) (string, error) {
+	if err := needGolden(); err != nil {
+		return "", err
+	}
+	return goldenCases(env, func(c golden.Case) bool { return c.Prompt == "p64" })
+}}
+
+var flashGoldenCheck = Check{Name: "q8_0 KV + flash attention logits match llama.cpp's (kvq8fa fixtures)", Run: func(env *Env) (string, error) {
+	// The 512-token fixtures are not copied into testdata/.
+	if _, err := shared.Dir(); err != nil {
+		return fail("needs llama.cpp's 512-token q8_0-cache logits, in ../shared only: " + err.Error())
+	}
+	return goldenCases(env, golden.Case.FlashQ8)
+}}
+
+func goldenCases(env *Env, pick func(golden.Case) bool) (string, error) {
+	ok := true
+	var parts []string
+	for _, c := range golden.Cases {
+		if !pick(c) {
+			continue
+		}
+		bound := c.MaxKL
+		if env.KLMax > 0 && c.Quantized() {
+			bound = env.KLMax
+		}
+		features := engine.Features{NoFlash: !c.FlashQ8()}
+		kl, top1, err := goldenKL(env, c.Model, c.Prompt, features)
+		if err != nil {
+			return "", err
+		}
+		ok = ok && kl <= bound && top1 >= 0.97
+		parts = append(parts, fmt.Sprintf("%s KL %.2g (bound %.0e) top-1 %.0f%%", c.Stem(), kl, bound, 100*top1))
+	}
+	return verdict(ok, strings.Join(parts, "; "))
+}
+
+func goldenKL(env *Env, stem, prompt string, features engine.Features) (float64, float64, error) {
+	m, err := engine.Load(fixture(stem + ".gguf"))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer m.Close()
+	tokens, _, err := numerics.ReadGreedy(fixture(stem + "." + prompt + ".greedy.txt"))
+	if err != nil {
+		return 0, 0, err
+	}
+	ref, err := numerics.ReadLogits(fixture(stem + "." + prompt + ".logits.f32"))
+	if err != nil {
+		return 0, 0, err
+	}
+	s, err := m.NewSession(env.session(engine.SessionOptions{Context: len(tokens), Features: features}))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer s.Close()
+	got, err := s.Eval(tokens, true)
+	if err != nil {
+		return 0, 0, err
+	}
+	kl, top1 := numerics.KL(ref, got, m.Config.NVocab)
+	return kl, top1, nil
+}

@@ -1,0 +1,75 @@
+package phases
+
+import (
+	"fmt"
+
+	"asdsl-bench/engine"
+)
+
+var promptPathsCheck = Check{Name: "GEMM prefill logits equal the GEMV loop's", Run: func(env *Env) (string, error) {
+	return sameLogits(env, 203, false, engine.Features{NoFlash: true}, engine.Features{NoFlash: true, SequentialPrompt: true})
+}}
+
+var flashPathsCheck = Check{Name: "flash-attention prefill logits equal token-by-token decode's", Run: func(env *Env) (string, error) {
+	return sameLogits(env, 0, false, engine.Features{}, engine.Features{SequentialPrompt: true})
+}}
+
+var repackCheck = Check{Name: "repacked decode logits equal the GGUF layout's", Run: func(env *Env) (string, error) {
+	if err := needGolden(); err != nil {
+		return "", err
+	}
+	return sameLogits(env, 16, true, engine.Features{NoRepack: true, NoPrefetch: true}, engine.Features{})
+}}
+
+func sameLogits(env *Env, n int, tokenByToken bool, a, b engine.Features) (string, error) {
+	if err := needGolden(); err != nil {
+		return "", err
+	}
+	m, err := engine.Load(fixture("llama-Q4_K_M.gguf"))
+	if err != nil {
+		return "", err
+	}
+	defer m.Close()
+	if n <= 0 {
+		n = 64
+	}
+	prompt := fixturePrompt(n)
+	eval := func(f engine.Features) ([]float32, error) {
+		s, err := m.NewSession(env.session(engine.SessionOptions{Context: len(prompt), Features: f}))
+		if err != nil {
+			return nil, err
+		}
+		defer s.Close()
+		if !tokenByToken {
+			lg, err := s.Eval(prompt, true)
+			return append([]float32(nil), lg...), err
+		}
+		var all []float32
+		for _, tok := range prompt {
+			lg, err := s.Eval([]int32{tok}, false)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, lg...)
+		}
+		return all, nil
+	}
+	ref, err := eval(a)
+	if err != nil {
+		return "", err
+	}
+	got, err := eval(b)
+	if err != nil {
+		return "", err
+	}
+	for i := range ref {
+		if got[i] != ref[i] {
+			return "", fmt.Errorf("logit %d of %d differs: %v against %v", i, len(ref), got[i], ref[i])
+		}
+	}
+	path := ""
+	if len(prompt) >= engine.DefaultTiles().PanelMinTokens && env.ops().GemmPanelQ8Kx4 != nil {
+		path = ", prompt matmuls on panels"
+	}
+	return fmt.Sprintf("%d positions x %d logits identical (kernels %s%s)", len(prompt), m.Config.NVocab, env.ops().ISA, path), nil
+}
