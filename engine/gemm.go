@@ -1,0 +1,152 @@
+package engine
+
+import (
+	"asdsl-bench/engine/gguf"
+	"asdsl-bench/kernels"
+)
+
+// Tiles is the blocking of batched matmuls (prompt processing and
+// speculative verification): a thread takes Rows weight rows at a time
+// (TILE_M) and walks the tokens in tiles of Tokens (TILE_N); inside a
+// tile every weight row is unpacked once per 4 tokens (the kernel's
+// column count) while its bytes are still in L1. The K dimension is the
+// 256-weight super-block.
+type Tiles struct {
+	Rows   int
+	Tokens int
+	// K is the panel GEMM's depth tile in super-blocks (0: whole rows).
+	K int
+	// PanelMinTokens: batches of at least this many tokens widen their
+	// Q4_K/Q6_K rows into panels (where the ISA has the kernel). Widening
+	// reads every row once, as the K-quant GEMMs do, plus about 10 ns
+	// per block and row; A/B on the mocks, 2 threads: at 32 tokens the
+	// paths tie, at 64 panels win by 21-27% — so 64, and speculative
+	// verification's 2-16 tokens keep the K-quant kernels.
+	PanelMinTokens int
+}
+
+// DefaultTiles: 16 rows keep a thread's share of a 4096-row matrix in 64
+// work items at 2 threads (dynamic chunking has slack); 64 tokens of
+// Q8_K activations of a 4096-wide input are 300 KB, which stays in L2
+// while the rows stream past. The panel path takes rows 32 at a time.
+// `asdsl-bench tune` searches Rows, PanelMinTokens and K per machine and
+// hands them to sessions (SessionOptions.Tiles).
+func DefaultTiles() Tiles { return Tiles{Rows: 16, Tokens: 64, PanelMinTokens: 64} }
+
+// orDefault fills t's zero fields from DefaultTiles (K's zero means
+// whole rows, its default).
+func (t Tiles) orDefault() Tiles {
+	d := DefaultTiles()
+	if t.Rows <= 0 {
+		t.Rows = d.Rows
+	}
+	if t.Tokens <= 0 {
+		t.Tokens = d.Tokens
+	}
+	if t.PanelMinTokens <= 0 {
+		t.PanelMinTokens = d.PanelMinTokens
+	}
+	t.K = max(t.K, 0)
+	return t
+}
+
+// runGEMM is the batched path for Q4_K and Q6_K weights (pathGEMM and
+// pathGEMMR4): for each token tile, each row meets the tile's tokens four
+// at a time.
+func (m *matmulTask) runGEMM(w, r0, r1 int) {
+	nb := m.w.Cols / kernels.QK_K
+	rows := m.w.Rows
+	tileN := max(4, m.tiles.Tokens)
+	if m.gemmR4 && r0%4 == 0 && r1%4 == 0 {
+		if m.w.Type == gguf.TypeQ4_K {
+			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.R4, m.ops.GemmQ4KR4Q8Kx8, m.ops.GemmQ4KR4Q8Kx4, m.ops.GemvQ4KR4Q8K)
+		} else {
+			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.R6, m.ops.GemmQ6KR4Q8Kx8, m.ops.GemmQ6KR4Q8Kx4, m.ops.GemvQ6KR4Q8K)
+		}
+		return
+	}
+	unpacked := m.w.Type == gguf.TypeQ4_K && m.ops.PreferUnpacked
+	var unp []kernels.UnpackedQ4K
+	if unpacked {
+		m.unp[w] = grow(m.unp[w], nb)
+		unp = m.unp[w]
+	}
+	var res [4]float32
+	for t0 := 0; t0 < m.T; t0 += tileN {
+		t1 := min(m.T, t0+tileN)
+		for r := r0; r < r1; r++ {
+			t := t0
+			if unpacked && t+4 <= t1 {
+				// Unpack the row once for the whole token tile (it stays in
+				// L1: 9 KB for 4096 weights) and stream it four tokens at a time.
+				m.ops.UnpackQ4K(kernels.AsQ4K(m.w.Row(r)), unp)
+				for ; t+4 <= t1; t += 4 {
+					m.ops.GemmUnpackedQ4KQ8Kx4(unp, m.act.q8k[t*nb:], nb, &res)
+					m.out[t*rows+r] = res[0]
+					m.out[(t+1)*rows+r] = res[1]
+					m.out[(t+2)*rows+r] = res[2]
+					m.out[(t+3)*rows+r] = res[3]
+				}
+			}
+			for ; t+4 <= t1; t += 4 {
+				if m.w.Type == gguf.TypeQ4_K {
+					m.ops.GemmQ4KQ8Kx4(kernels.AsQ4K(m.w.Row(r)), m.act.q8k[t*nb:], nb, &res)
+				} else {
+					m.ops.GemmQ6KQ8Kx4(kernels.AsQ6K(m.w.Row(r)), m.act.q8k[t*nb:], nb, &res)
+				}
+				m.out[t*rows+r] = res[0]
+				m.out[(t+1)*rows+r] = res[1]
+				m.out[(t+2)*rows+r] = res[2]
+				m.out[(t+3)*rows+r] = res[3]
+			}
+			for ; t < t1; t++ {
+				m.out[t*rows+r] = m.act.dot(m.ops, m.w, r, t, m.x)
+			}
+		}
+	}
+}
+
+// runGEMMR4 is runGEMM on repacked rows (Q4_K or Q6_K): four rows
+// against four tokens per kernel call (a group's blocks of a 4096-wide
+// matrix, 9-13 KB, stay in L1 across the token tile); tokens left over
+// (T not a multiple of 4) go through the repacked GEMV.
+func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B,
+	gemm8 func([]B, []kernels.BlockQ8K, int, []float32, int),
+	gemm func([]B, []kernels.BlockQ8K, int, *[16]float32), gemv func([]B, []kernels.BlockQ8K, *[4]float32)) {
+	rows := m.w.Rows
+	res, res4 := &m.res16[w], &m.res[w]
+	for t0 := 0; t0 < m.T; t0 += tileN {
+		t1 := min(m.T, t0+tileN)
+		for r := r0; r < r1; r += 4 {
+			g := rp[r/4*nb : (r/4+1)*nb]
+			t := t0
+			for ; gemm8 != nil && t+8 <= t1; t += 8 {
+				gemm8(g, m.act.q8k[t*nb:], nb, m.out[t*rows+r:], rows) // writes token-major
+			}
+			for ; t+4 <= t1; t += 4 {
+				gemm(g, m.act.q8k[t*nb:], nb, res)
+				for i := 0; i < 4; i++ {
+					for c := 0; c < 4; c++ {
+						m.out[(t+c)*rows+r+i] = res[4*i+c]
+					}
+				}
+			}
+			if n := t1 - t; n >= 2 {
+				// 2-3 tokens (speculative verification sizes): one 4-token
+				// call costs about what one GEMV's memory traffic does;
+				// the spare columns are discarded.
+				gemm(g, m.act.q8k[t*nb:(t+4)*nb], nb, res)
+				for i := 0; i < 4; i++ {
+					for c := 0; c < n; c++ {
+						m.out[(t+c)*rows+r+i] = res[4*i+c]
+					}
+				}
+				t = t1
+			}
+			for ; t < t1; t++ {
+				gemv(g, m.act.q8k[t*nb:(t+1)*nb], res4)
+				copy(m.out[t*rows+r:t*rows+r+4], res4[:])
+			}
+		}
+	}
+}
