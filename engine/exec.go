@@ -22,7 +22,7 @@ type exec struct {
 // layout off, and the kernels can use them (the float Q4_K variant
 // cannot).
 func (e *exec) repacked(ops *kernels.Ops, w *Matrix) (r4, r6 bool) {
-	return w.R4 != nil && !e.noRepack && !ops.FloatQ4K, w.R6 != nil && !e.noRepack && ops.GemvQ6KR4Q8K != nil
+	return w.Q4KR4 != nil && !e.noRepack && !ops.FloatQ4K, w.Q6KR4 != nil && !e.noRepack && ops.GemvQ6KR4Q8K4x1 != nil
 }
 
 // parallel runs a decode matmul's rows over the workers with guided

@@ -59,9 +59,9 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 	tileN := max(4, m.tiles.Tokens)
 	if m.gemmR4 && r0%4 == 0 && r1%4 == 0 {
 		if m.w.Type == gguf.TypeQ4_K {
-			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.R4, m.ops.GemmQ4KR4Q8Kx8, m.ops.GemmQ4KR4Q8Kx4, m.ops.GemvQ4KR4Q8K)
+			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q4KR4, m.ops.GemmQ4KR4Q8K4x8, m.ops.GemmQ4KR4Q8K4x4, m.ops.GemvQ4KR4Q8K4x1)
 		} else {
-			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.R6, m.ops.GemmQ6KR4Q8Kx8, m.ops.GemmQ6KR4Q8Kx4, m.ops.GemvQ6KR4Q8K)
+			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q6KR4, m.ops.GemmQ6KR4Q8K4x8, m.ops.GemmQ6KR4Q8K4x4, m.ops.GemvQ6KR4Q8K4x1)
 		}
 		return
 	}
@@ -81,7 +81,7 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 				// L1: 9 KB for 4096 weights) and stream it four tokens at a time.
 				m.ops.UnpackQ4K(kernels.AsQ4K(m.w.Row(r)), unp)
 				for ; t+4 <= t1; t += 4 {
-					m.ops.GemmUnpackedQ4KQ8Kx4(unp, m.act.q8k[t*nb:], nb, &res)
+					m.ops.GemmQ4KUnpackedQ8K1x4(unp, m.act.q8k[t*nb:], nb, &res)
 					m.out[t*rows+r] = res[0]
 					m.out[(t+1)*rows+r] = res[1]
 					m.out[(t+2)*rows+r] = res[2]
@@ -90,9 +90,9 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 			}
 			for ; t+4 <= t1; t += 4 {
 				if m.w.Type == gguf.TypeQ4_K {
-					m.ops.GemmQ4KQ8Kx4(kernels.AsQ4K(m.w.Row(r)), m.act.q8k[t*nb:], nb, &res)
+					m.ops.GemmQ4KQ8K1x4(kernels.AsQ4K(m.w.Row(r)), m.act.q8k[t*nb:], nb, &res)
 				} else {
-					m.ops.GemmQ6KQ8Kx4(kernels.AsQ6K(m.w.Row(r)), m.act.q8k[t*nb:], nb, &res)
+					m.ops.GemmQ6KQ8K1x4(kernels.AsQ6K(m.w.Row(r)), m.act.q8k[t*nb:], nb, &res)
 				}
 				m.out[t*rows+r] = res[0]
 				m.out[(t+1)*rows+r] = res[1]

@@ -171,12 +171,12 @@ func (c llamaOrderCache) Attend(layer, kvh, pos0, T int, q, out []float32, qStri
 func llamaCppQ4KOps() *kernels.Ops {
 	o, _ := kernels.Select("generic", -1)
 	o.DotQ4KQ8K = llamaCppQ4KGemm
-	o.GemmQ4KQ8Kx4 = func(w []kernels.BlockQ4K, a []kernels.BlockQ8K, stride int, out *[4]float32) {
+	o.GemmQ4KQ8K1x4 = func(w []kernels.BlockQ4K, a []kernels.BlockQ8K, stride int, out *[4]float32) {
 		for c := range out {
 			out[c] = llamaCppQ4KGemm(w, a[c*stride:c*stride+len(w)])
 		}
 	}
-	o.GemvQ4KQ8Kx4Rows = func(w []kernels.BlockQ4K, a []kernels.BlockQ8K, out *[4]float32) {
+	o.GemvQ4KQ8K4x1 = func(w []kernels.BlockQ4K, a []kernels.BlockQ8K, out *[4]float32) {
 		nb := len(a)
 		for r := range out {
 			out[r] = llamaCppQ4KGemm(w[r*nb:(r+1)*nb], a)

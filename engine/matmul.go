@@ -83,13 +83,13 @@ func (m *matmulTask) runRows(w, r0, r1 int) {
 			for ; r+4 <= r1; r += 4 {
 				switch {
 				case m.path == pathGEMVR4 && q4:
-					m.ops.GemvQ4KR4Q8K(m.w.R4[r/4*nb:(r/4+1)*nb], a, res)
+					m.ops.GemvQ4KR4Q8K4x1(m.w.Q4KR4[r/4*nb:(r/4+1)*nb], a, res)
 				case m.path == pathGEMVR4:
-					m.ops.GemvQ6KR4Q8K(m.w.R6[r/4*nb:(r/4+1)*nb], a, res)
+					m.ops.GemvQ6KR4Q8K4x1(m.w.Q6KR4[r/4*nb:(r/4+1)*nb], a, res)
 				case q4:
-					m.ops.GemvQ4KQ8Kx4Rows(kernels.AsQ4K(m.w.Rows4(r)), a, res)
+					m.ops.GemvQ4KQ8K4x1(kernels.AsQ4K(m.w.Rows4(r)), a, res)
 				default:
-					m.ops.GemvQ6KQ8Kx4Rows(kernels.AsQ6K(m.w.Rows4(r)), a, res)
+					m.ops.GemvQ6KQ8K4x1(kernels.AsQ6K(m.w.Rows4(r)), a, res)
 				}
 				o[r], o[r+1], o[r+2], o[r+3] = res[0], res[1], res[2], res[3]
 			}

@@ -36,12 +36,12 @@ func (m *matmulTask) runPanels(w, r0, r1 int) int {
 			kn := min(kt, nb-k0)
 			t := 0
 			for ; t+4 <= T; t += 4 {
-				m.ops.GemmPanelQ8Kx4(&sc.p, k0, kn, a[t*nb+k0:], nb, m.out[t*rows+r0:], rows, k0 > 0)
+				m.ops.GemmPanelQ8K32x4(&sc.p, k0, kn, a[t*nb+k0:], nb, m.out[t*rows+r0:], rows, k0 > 0)
 			}
 			if t < T {
 				// The last 1-3 tokens: the activations have spare rows;
 				// the spare columns' results are dropped.
-				m.ops.GemmPanelQ8Kx4(&sc.p, k0, kn, a[t*nb+k0:], nb, sc.tail[:], kernels.PanelRows, k0 > 0)
+				m.ops.GemmPanelQ8K32x4(&sc.p, k0, kn, a[t*nb+k0:], nb, sc.tail[:], kernels.PanelRows, k0 > 0)
 			}
 		}
 		for c := 0; c < T%4; c++ { // the tail's columns kept

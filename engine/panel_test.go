@@ -13,7 +13,7 @@ import (
 // tiles of one super-block, gives the logits of the K-quant GEMMs and of
 // the GEMV loop bit for bit.
 func TestPanelPathAgrees(t *testing.T) {
-	if kernels.Active().GemmPanelQ8Kx4 == nil {
+	if kernels.Active().GemmPanelQ8K32x4 == nil {
 		t.Skipf("ISA %s has no panel kernel", kernels.Active().ISA)
 	}
 	m, err := Load(testutil.Golden(t, "llama-Q4_K_M.gguf"))

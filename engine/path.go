@@ -16,22 +16,22 @@ const (
 	// and Q4_K under the float variant): Ops.Dot*.
 	pathDots path = iota
 	// pathGEMVRows4: per token, four GGUF-layout rows per call
-	// (GemvQ4KQ8Kx4Rows, GemvQ6KQ8Kx4Rows); rows past the last four: dots.
+	// (GemvQ4KQ8K4x1, GemvQ6KQ8K4x1); rows past the last four: dots.
 	pathGEMVRows4
-	// pathGEMVR4: per token, four repacked rows per call (GemvQ4KR4Q8K,
-	// GemvQ6KR4Q8K).
+	// pathGEMVR4: per token, four repacked rows per call (GemvQ4KR4Q8K4x1,
+	// GemvQ6KR4Q8K4x1).
 	pathGEMVR4
 	// pathGEMM: GGUF-layout rows against four tokens per call
-	// (GemmQ4KQ8Kx4, or GemmUnpackedQ4KQ8Kx4 where the table prefers
-	// unpacking; GemmQ6KQ8Kx4); tokens past the last four: dots.
+	// (GemmQ4KQ8K1x4, or GemmQ4KUnpackedQ8K1x4 where the table prefers
+	// unpacking; GemmQ6KQ8K1x4); tokens past the last four: dots.
 	pathGEMM
 	// pathGEMMR4: repacked rows against eight or four tokens per call
-	// (Gemm*R4Q8Kx8/x4); 2-3 tokens, the speculative verification sizes,
+	// (Gemm*R4Q8K4x8/4x4); 2-3 tokens, the speculative verification sizes,
 	// make one 4-token call with the spare columns dropped; a last single
 	// token: GEMV R4. A chunk not on 4-row boundaries: pathGEMM.
 	pathGEMMR4
 	// pathPanels: 32 rows at a time widened into a kernels.Panel, against
-	// four tokens per call (GemmPanelQ8Kx4); a chunk's rows past its last
+	// four tokens per call (GemmPanelQ8K32x4); a chunk's rows past its last
 	// 32: pathGEMMR4 where the weight has it, else pathGEMM.
 	pathPanels
 )
@@ -55,7 +55,7 @@ func choosePath(ops *kernels.Ops, t gguf.GGMLType, T, rows int, repacked bool, t
 	}
 	gemm := T > 1 && !noGEMM && !ops.FloatQ4K
 	switch {
-	case gemm && T >= tiles.PanelMinTokens && ops.GemmPanelQ8Kx4 != nil && rows >= kernels.PanelRows:
+	case gemm && T >= tiles.PanelMinTokens && ops.GemmPanelQ8K32x4 != nil && rows >= kernels.PanelRows:
 		return pathPanels
 	case gemm && hasGEMMR4(ops, t, repacked):
 		return pathGEMMR4
@@ -69,5 +69,5 @@ func choosePath(ops *kernels.Ops, t gguf.GGMLType, T, rows int, repacked bool, t
 
 // hasGEMMR4: the table has a GEMM for the weight's repacked rows.
 func hasGEMMR4(ops *kernels.Ops, t gguf.GGMLType, repacked bool) bool {
-	return repacked && (t == gguf.TypeQ4_K && ops.GemmQ4KR4Q8Kx4 != nil || t == gguf.TypeQ6_K && ops.GemmQ6KR4Q8Kx4 != nil)
+	return repacked && (t == gguf.TypeQ4_K && ops.GemmQ4KR4Q8K4x4 != nil || t == gguf.TypeQ6_K && ops.GemmQ6KR4Q8K4x4 != nil)
 }

@@ -16,11 +16,11 @@ import (
 func TestChoosePath(t *testing.T) {
 	generic := kernels.GenericOps
 	avx2 := generic
-	avx2.GemmQ4KR4Q8Kx4 = kernels.GemmQ4KR4Q8Kx4
-	avx2.GemmQ6KR4Q8Kx4 = kernels.GemmQ6KR4Q8Kx4
-	avx2.GemvQ6KR4Q8K = kernels.GemvQ6KR4Q8K
+	avx2.GemmQ4KR4Q8K4x4 = kernels.GemmQ4KR4Q8K4x4
+	avx2.GemmQ6KR4Q8K4x4 = kernels.GemmQ6KR4Q8K4x4
+	avx2.GemvQ6KR4Q8K4x1 = kernels.GemvQ6KR4Q8K4x1
 	avx512 := avx2
-	avx512.GemmPanelQ8Kx4 = kernels.GemmPanelQ8Kx4
+	avx512.GemmPanelQ8K32x4 = kernels.GemmPanelQ8K32x4
 	float := avx2
 	float.FloatQ4K = true
 	tables := map[string]*kernels.Ops{"avx512": &avx512, "avx2": &avx2, "generic": &generic, "float": &float}

@@ -27,10 +27,10 @@ func TestRepackArena(t *testing.T) {
 	for _, w := range m.projections() {
 		var p []byte
 		switch {
-		case w.R4 != nil:
-			p = unsafe.Slice((*byte)(unsafe.Pointer(&w.R4[0])), len(w.R4)*kernels.BlockQ4KR4Size)
-		case w.R6 != nil:
-			p = unsafe.Slice((*byte)(unsafe.Pointer(&w.R6[0])), len(w.R6)*kernels.BlockQ6KR4Size)
+		case w.Q4KR4 != nil:
+			p = unsafe.Slice((*byte)(unsafe.Pointer(&w.Q4KR4[0])), len(w.Q4KR4)*kernels.BlockQ4KR4Size)
+		case w.Q6KR4 != nil:
+			p = unsafe.Slice((*byte)(unsafe.Pointer(&w.Q6KR4[0])), len(w.Q6KR4)*kernels.BlockQ6KR4Size)
 		default:
 			if w.Type == gguf.TypeQ4_K && w.Rows%4 == 0 {
 				t.Fatalf("%s (Q4_K, %d rows) not repacked", w.Name, w.Rows)
@@ -46,16 +46,16 @@ func TestRepackArena(t *testing.T) {
 		alone := &Matrix{Name: w.Name, Type: w.Type, Rows: w.Rows, Cols: w.Cols, RowBytes: w.RowBytes, Data: w.Data}
 		alone.RepackR4()
 		var q []byte
-		if alone.R4 != nil {
-			q = unsafe.Slice((*byte)(unsafe.Pointer(&alone.R4[0])), len(alone.R4)*kernels.BlockQ4KR4Size)
+		if alone.Q4KR4 != nil {
+			q = unsafe.Slice((*byte)(unsafe.Pointer(&alone.Q4KR4[0])), len(alone.Q4KR4)*kernels.BlockQ4KR4Size)
 		} else {
-			q = unsafe.Slice((*byte)(unsafe.Pointer(&alone.R6[0])), len(alone.R6)*kernels.BlockQ6KR4Size)
+			q = unsafe.Slice((*byte)(unsafe.Pointer(&alone.Q6KR4[0])), len(alone.Q6KR4)*kernels.BlockQ6KR4Size)
 		}
 		if string(p) != string(q) {
 			t.Fatalf("%s: arena copy differs from RepackR4's", w.Name)
 		}
 		alone.Release()
-		if alone.R4 != nil || alone.R6 != nil {
+		if alone.Q4KR4 != nil || alone.Q6KR4 != nil {
 			t.Fatalf("%s: Release kept the copy", w.Name)
 		}
 	}
@@ -66,7 +66,7 @@ func TestRepackArena(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, w := range m.projections() {
-		if w.R4 != nil || w.R6 != nil {
+		if w.Q4KR4 != nil || w.Q6KR4 != nil {
 			t.Fatalf("%s: still repacked after Close", w.Name)
 		}
 	}

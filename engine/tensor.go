@@ -20,18 +20,18 @@ type Matrix struct {
 	Cols     int
 	RowBytes int
 	Data     []byte
-	// R4 is the matrix repacked four rows at a time for the decode GEMV
-	// (kernels.BlockQ4KR4; Q4_K with rows a multiple of 4), or nil. Data
-	// stays for the prompt's GEMM and for row lookups.
-	R4 []kernels.BlockQ4KR4
-	// R6 is the same for Q6_K matrices (kernels.BlockQ6KR4), or nil.
-	R6 []kernels.BlockQ6KR4
-	// releaseRepack frees R4/R6's memory when RepackR4 allocated it;
+	// Q4KR4 is the matrix repacked four rows at a time (kernels.BlockQ4KR4;
+	// Q4_K with rows a multiple of 4), or nil: decode's GEMV and the
+	// batches' repacked GEMM read it. Data stays for panels and row lookups.
+	Q4KR4 []kernels.BlockQ4KR4
+	// Q6KR4 is the same for Q6_K matrices (kernels.BlockQ6KR4), or nil.
+	Q6KR4 []kernels.BlockQ6KR4
+	// releaseRepack frees Q4KR4/Q6KR4's memory when RepackR4 allocated it;
 	// nil when none or when the owner (a Model's arena) frees it.
 	releaseRepack func()
 }
 
-// RepackR4 fills R4 (Q4_K) or R6 (Q6_K) for a matrix whose rows come in
+// RepackR4 fills Q4KR4 (Q4_K) or Q6KR4 (Q6_K) for a matrix whose rows come in
 // fours, on all cores, in memory of its own (see RepackInto); other
 // matrices are left as they are. Not safe to call while the matrix is in
 // use.
@@ -53,7 +53,7 @@ func (m *Matrix) RepackR4() {
 // 0 when the matrix is not repacked (not Q4_K/Q6_K, rows not in fours,
 // already repacked, or no kernel on this ISA reads repacked Q6_K).
 func (m *Matrix) RepackBytes() int {
-	if m.Rows%4 != 0 || m.R4 != nil || m.R6 != nil {
+	if m.Rows%4 != 0 || m.Q4KR4 != nil || m.Q6KR4 != nil {
 		return 0
 	}
 	blocks := m.Rows / 4 * (m.Cols / kernels.QK_K)
@@ -61,7 +61,7 @@ func (m *Matrix) RepackBytes() int {
 	case gguf.TypeQ4_K:
 		return blocks * kernels.BlockQ4KR4Size
 	case gguf.TypeQ6_K:
-		if kernels.Active().GemvQ6KR4Q8K == nil {
+		if kernels.Active().GemvQ6KR4Q8K4x1 == nil {
 			return 0 // no kernel reads it on this ISA: save the memory
 		}
 		return blocks * kernels.BlockQ6KR4Size
@@ -70,8 +70,8 @@ func (m *Matrix) RepackBytes() int {
 }
 
 // RepackInto writes the repacked copy into b (len RepackBytes(), which
-// the caller owns and must keep for the matrix's life) and points R4 or
-// R6 at it. Decode streams this copy every token: callers give it
+// the caller owns and must keep for the matrix's life) and points Q4KR4 or
+// Q6KR4 at it. Decode streams this copy every token: callers give it
 // hugemem memory so it sits in 2 MiB pages where the OS allows.
 func (m *Matrix) RepackInto(b []byte) {
 	if n := m.RepackBytes(); n == 0 || len(b) != n {
@@ -83,19 +83,19 @@ func (m *Matrix) RepackInto(b []byte) {
 	case gguf.TypeQ4_K:
 		r4, src := kernels.AsQ4KR4(b), kernels.AsQ4K(m.Data)
 		forGroups(groups, func(g int) { kernels.RepackQ4KR4(src[4*g*nb:4*(g+1)*nb], r4[g*nb:(g+1)*nb]) })
-		m.R4 = r4
+		m.Q4KR4 = r4
 	case gguf.TypeQ6_K:
 		r6, src := kernels.AsQ6KR4(b), kernels.AsQ6K(m.Data)
 		forGroups(groups, func(g int) { kernels.RepackQ6KR4(src[4*g*nb:4*(g+1)*nb], r6[g*nb:(g+1)*nb]) })
-		m.R6 = r6
+		m.Q6KR4 = r6
 	}
 }
 
-// Release drops the repacked copy (R4/R6), freeing it if RepackR4
+// Release drops the repacked copy (Q4KR4/Q6KR4), freeing it if RepackR4
 // allocated it; the matrix then reads Data again. Not safe to call while
 // the matrix is in use.
 func (m *Matrix) Release() {
-	m.R4, m.R6 = nil, nil
+	m.Q4KR4, m.Q6KR4 = nil, nil
 	if m.releaseRepack != nil {
 		m.releaseRepack()
 		m.releaseRepack = nil

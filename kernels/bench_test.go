@@ -110,7 +110,7 @@ func BenchmarkGemv4RowsQ4K(b *testing.B) {
 			var out [4]float32
 			for b.Loop() {
 				for row := 0; row < 64; row += 4 {
-					o.GemvQ4KQ8Kx4Rows(w[row*nb:(row+4)*nb], a, &out)
+					o.GemvQ4KQ8K4x1(w[row*nb:(row+4)*nb], a, &out)
 				}
 			}
 		})
@@ -135,7 +135,7 @@ func BenchmarkGemvR4Q4K(b *testing.B) {
 			var out [4]float32
 			for b.Loop() {
 				for g := 0; g < 16; g++ {
-					o.GemvQ4KR4Q8K(rp[g*nb:(g+1)*nb], a, &out)
+					o.GemvQ4KR4Q8K4x1(rp[g*nb:(g+1)*nb], a, &out)
 				}
 			}
 		})
@@ -154,7 +154,7 @@ func BenchmarkGemmQ4K(b *testing.B) {
 			b.SetBytes(4 * nb * BlockQ4KSize)
 			var out [4]float32
 			for b.Loop() {
-				o.GemmQ4KQ8Kx4(w, a, nb, &out)
+				o.GemmQ4KQ8K1x4(w, a, nb, &out)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb), "ns/block")
 		})
@@ -174,7 +174,7 @@ func BenchmarkGemmUnpackedQ4K(b *testing.B) {
 		b.Run("gemm/"+isa, func(b *testing.B) {
 			var out [4]float32
 			for b.Loop() {
-				o.GemmUnpackedQ4KQ8Kx4(u, a, nb, &out)
+				o.GemmQ4KUnpackedQ8K1x4(u, a, nb, &out)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb), "ns/block")
 		})
@@ -253,21 +253,21 @@ func BenchmarkGemmR4Q4K(b *testing.B) {
 	RepackQ4KR4(w, rp)
 	a := randQ8KCols(r, 8, nb)
 	eachISA(b, func(isa string, o *Ops) {
-		if o.GemmQ4KR4Q8Kx4 == nil {
+		if o.GemmQ4KR4Q8K4x4 == nil {
 			return
 		}
 		b.Run(isa, func(b *testing.B) {
 			var out [16]float32
 			for b.Loop() {
-				o.GemmQ4KR4Q8Kx4(rp, a, nb, &out)
+				o.GemmQ4KR4Q8K4x4(rp, a, nb, &out)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*16), "ns/block-row-col")
 		})
-		if o.GemmQ4KR4Q8Kx8 != nil {
+		if o.GemmQ4KR4Q8K4x8 != nil {
 			b.Run(isa+"-x8", func(b *testing.B) {
 				out := make([]float32, 8*64)
 				for b.Loop() {
-					o.GemmQ4KR4Q8Kx8(rp, a, nb, out, 64)
+					o.GemmQ4KR4Q8K4x8(rp, a, nb, out, 64)
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*32), "ns/block-row-col")
 			})
@@ -293,18 +293,18 @@ func BenchmarkGemvQ6K(b *testing.B) {
 			b.SetBytes(nb * BlockQ6KSize * 64)
 			for b.Loop() {
 				for g := 0; g < 16; g++ {
-					o.GemvQ6KQ8Kx4Rows(w[4*g*nb:4*(g+1)*nb], a, &out)
+					o.GemvQ6KQ8K4x1(w[4*g*nb:4*(g+1)*nb], a, &out)
 				}
 			}
 		})
-		if o.GemvQ6KR4Q8K == nil {
+		if o.GemvQ6KR4Q8K4x1 == nil {
 			return
 		}
 		b.Run("repacked/"+isa, func(b *testing.B) {
 			b.SetBytes(nb * BlockQ6KSize * 64)
 			for b.Loop() {
 				for g := 0; g < 16; g++ {
-					o.GemvQ6KR4Q8K(rp[g*nb:(g+1)*nb], a, &out)
+					o.GemvQ6KR4Q8K4x1(rp[g*nb:(g+1)*nb], a, &out)
 				}
 			}
 		})
@@ -338,26 +338,26 @@ func BenchmarkGemmQ6K(b *testing.B) {
 			var out [4]float32
 			for b.Loop() {
 				for row := 0; row < 4; row++ {
-					o.GemmQ6KQ8Kx4(w[row*nb:(row+1)*nb], a, nb, &out)
+					o.GemmQ6KQ8K1x4(w[row*nb:(row+1)*nb], a, nb, &out)
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*16), "ns/block-row-col")
 		})
-		if o.GemmQ6KR4Q8Kx4 == nil {
+		if o.GemmQ6KR4Q8K4x4 == nil {
 			return
 		}
 		b.Run("repacked/"+isa, func(b *testing.B) {
 			var out [16]float32
 			for b.Loop() {
-				o.GemmQ6KR4Q8Kx4(rp, a, nb, &out)
+				o.GemmQ6KR4Q8K4x4(rp, a, nb, &out)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*16), "ns/block-row-col")
 		})
-		if o.GemmQ6KR4Q8Kx8 != nil {
+		if o.GemmQ6KR4Q8K4x8 != nil {
 			b.Run("repacked-x8/"+isa, func(b *testing.B) {
 				out := make([]float32, 8*64)
 				for b.Loop() {
-					o.GemmQ6KR4Q8Kx8(rp, a, nb, out, 64)
+					o.GemmQ6KR4Q8K4x8(rp, a, nb, out, 64)
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*32), "ns/block-row-col")
 			})
@@ -423,13 +423,13 @@ func BenchmarkGemmPanel(b *testing.B) {
 			PanelFromQ6K(&p, w6, nb)
 		}
 		eachISA(b, func(isa string, o *Ops) {
-			if o.GemmPanelQ8Kx4 == nil {
+			if o.GemmPanelQ8K32x4 == nil {
 				return
 			}
 			b.Run(typ+"-"+isa, func(b *testing.B) {
 				out := make([]float32, 4*PanelRows)
 				for b.Loop() {
-					o.GemmPanelQ8Kx4(&p, 0, nb, a, nb, out, PanelRows, false)
+					o.GemmPanelQ8K32x4(&p, 0, nb, a, nb, out, PanelRows, false)
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*PanelRows*4), "ns/block-row-col")
 			})

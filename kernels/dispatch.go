@@ -7,16 +7,28 @@ import (
 	"strings"
 )
 
-// Ops is one instruction set's kernels. Every field has a pure-Go
-// reference in this package (DotQ4KQ8K, ...) that the SIMD versions
-// must match: exactly where the arithmetic is integer, to float
-// rounding elsewhere.
+// Ops is one instruction set's kernels, in one table filled once per
+// session (Select) or process (Active). Every kernel field has a pure-Go
+// twin in this package under the same name (DotQ4KQ8K, GemvQ4KR4Q8K4x1,
+// ...) that the SIMD versions match bit for bit.
+//
+// Names follow one rule, ggml's: op, weight type, weight layout,
+// activation type, then rows x columns per call. GemvQ4KR4Q8K4x1 is a
+// GEMV of Q4_K weights in the 4-row repacked layout (R4; no layout
+// means GGUF's) against Q8_K activations, four rows by one column;
+// GemmQ4KQ8K1x4 is one GGUF-layout row by four columns.
 type Ops struct {
+	// ISA names the table ("avx512", "avx2", "generic", ...).
 	ISA string
 	// Prefetch is the distance in bytes, ahead of the block being
 	// multiplied, at which the one-stream GEMV kernels prefetch weights
 	// (see DefaultPrefetch); the kernels below were built with it.
-	Prefetch    int
+	Prefetch int
+
+	// ---- Dots: one row by one column, for every weight type; the
+	// matmul paths fall back on them, attention's f32 cache uses DotF32
+	// and AxpyF32. ----
+
 	DotQ4KQ8K   func(w []BlockQ4K, a []BlockQ8K) float32
 	DotQ5KQ8K   func(w []BlockQ5K, a []BlockQ8K) float32
 	DotQ6KQ8K   func(w []BlockQ6K, a []BlockQ8K) float32
@@ -25,7 +37,82 @@ type Ops struct {
 	DotF16      func(w, a []uint16) float32
 	DotBF16     func(w, a []uint16) float32
 	AxpyF32     func(a float32, x, y []float32)
-	// Flash attention over the Q8_0 KV cache (twins in attention.go).
+
+	// ---- Activation quantizers. ----
+
+	// QuantizeRowQ8K quantizes activations for the K-quant dots; every
+	// ISA's version is byte-identical to QuantizeRowQ8K.
+	QuantizeRowQ8K func(x []float32, out []BlockQ8K)
+	// QuantizeRowQ8_0 quantizes a KV-cache row or a query; every ISA's
+	// version is byte-identical to QuantizeRowQ8_0.
+	QuantizeRowQ8_0 func(x []float32, out []BlockQ8_0)
+
+	// ---- Decode GEMV: four weight rows by one Q8_K column. ----
+
+	// GemvQ4KQ8K4x1 multiplies four consecutive Q4_K rows (w holds
+	// 4·len(a) blocks, row r at w[r·len(a):]) by one Q8_K column: the
+	// decode GEMV's kernel. out[r] is bit-identical to DotQ4KQ8K on row r.
+	GemvQ4KQ8K4x1 func(w []BlockQ4K, a []BlockQ8K, out *[4]float32)
+	// GemvQ6KQ8K4x1 is the same for Q6_K rows (DotQ6KQ8K per row).
+	GemvQ6KQ8K4x1 func(w []BlockQ6K, a []BlockQ8K, out *[4]float32)
+	// GemvQ4KR4Q8K4x1 is the decode kernel on four rows repacked as
+	// BlockQ4KR4 (len(w) == len(a)); out[r] equals DotQ4KQ8K on row r.
+	GemvQ4KR4Q8K4x1 func(w []BlockQ4KR4, a []BlockQ8K, out *[4]float32)
+	// GemvQ6KR4Q8K4x1 is the decode kernel on four Q6_K rows repacked as
+	// BlockQ6KR4; out[r] equals DotQ6KQ8K on row r. Nil where the ISA
+	// has no such kernel (decode then reads the GGUF layout).
+	GemvQ6KR4Q8K4x1 func(w []BlockQ6KR4, a []BlockQ8K, out *[4]float32)
+
+	// ---- Prompt GEMM: one or four rows by four or eight Q8_K
+	// columns. ----
+
+	// GemmQ4KQ8K1x4 multiplies one Q4_K row by four Q8_K columns:
+	// column c is a[c*stride : c*stride+len(w)]; out gets four results,
+	// each bit-identical to DotQ4KQ8K on that column.
+	GemmQ4KQ8K1x4 func(w []BlockQ4K, a []BlockQ8K, stride int, out *[4]float32)
+	// GemmQ6KQ8K1x4 is the same for Q6_K rows.
+	GemmQ6KQ8K1x4 func(w []BlockQ6K, a []BlockQ8K, stride int, out *[4]float32)
+	// GemmQ4KR4Q8K4x4 multiplies four repacked rows by four Q8_K columns
+	// (column c at a[c*stride:]): out[4r+c] equals DotQ4KQ8K of row r and
+	// column c. Nil where no SIMD version beats the unpacked path.
+	GemmQ4KR4Q8K4x4 func(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32)
+	// GemmQ4KR4Q8K4x8 is the same for eight columns, written token-major:
+	// row r against column c goes to out[c·ostride+r] (nil where the ISA
+	// has no such kernel).
+	GemmQ4KR4Q8K4x8 func(w []BlockQ4KR4, a []BlockQ8K, stride int, out []float32, ostride int)
+	// GemmQ6KR4Q8K4x4 is GemmQ4KR4Q8K4x4 for repacked Q6_K rows (nil
+	// without a kernel).
+	GemmQ6KR4Q8K4x4 func(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32)
+	// GemmQ6KR4Q8K4x8 is GemmQ4KR4Q8K4x8 for repacked Q6_K rows.
+	GemmQ6KR4Q8K4x8 func(w []BlockQ6KR4, a []BlockQ8K, stride int, out []float32, ostride int)
+	// UnpackQ4K expands a row for GemmQ4KUnpackedQ8K1x4, which multiplies
+	// the unpacked row by four Q8_K columns (equal to DotQ4KQ8K per column).
+	UnpackQ4K             func(blocks []BlockQ4K, u []UnpackedQ4K)
+	GemmQ4KUnpackedQ8K1x4 func(u []UnpackedQ4K, a []BlockQ8K, stride int, out *[4]float32)
+	// PreferUnpacked says the unpacked path is SIMD here and beats the
+	// direct 4-column kernel (AVX-512: 7.5 ns to unpack a block, then
+	// 15 ns per four columns, against 25 ns direct).
+	PreferUnpacked bool
+
+	// ---- Panels: 32 rows widened once, then multiplied by every
+	// token of a large batch. ----
+
+	// GemmPanelQ8K32x4 multiplies a widened 32-row Panel (super-blocks
+	// k0..k0+nb) by four Q8_K columns, bit-identical to the K-quant dots
+	// (GemmPanelQ8K32x4 in panel.go has the arguments). Nil where no SIMD
+	// kernel exists: there a panel is not worth building and the prompt
+	// uses the K-quant GEMMs.
+	GemmPanelQ8K32x4 func(p *Panel, k0, nb int, a []BlockQ8K, stride int, out []float32, ostride int, acc bool)
+	// PanelFromQ4K widens 32 Q4_K rows into p; every ISA's panel is
+	// identical to PanelFromQ4K's.
+	PanelFromQ4K func(p *Panel, src []BlockQ4K, nb int)
+	// PanelFromQ6K is the same for Q6_K rows.
+	PanelFromQ6K func(p *Panel, src []BlockQ6K, nb int)
+
+	// ---- Flash attention over the Q8_0 KV cache, and the FFN
+	// activation (twins in attention.go). ----
+
+	// DotQ8_0Rows: one quantized query against a tile of cached keys.
 	DotQ8_0Rows func(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8_0)
 	// DequantQ8_0Rows and AxpyF32Rows: the value tile widened once per
 	// KV head, then weighted per query (attention.go).
@@ -36,95 +123,41 @@ type Ops struct {
 	Hadamard        func(x []float32, n int)
 	// SwiGLU is the FFN activation, gate = silu(gate)·up (attention.go).
 	SwiGLU func(gate, up []float32)
-	// QuantizeRowQ8_0 quantizes a KV-cache row or a query; every ISA's
-	// version is byte-identical to QuantizeRowQ8_0.
-	QuantizeRowQ8_0 func(x []float32, out []BlockQ8_0)
-	// GemmQ4KQ8Kx4 multiplies one Q4_K row by four Q8_K columns:
-	// column c is a[c*stride : c*stride+len(w)]; out gets four results,
-	// each bit-identical to DotQ4KQ8K on that column.
-	GemmQ4KQ8Kx4 func(w []BlockQ4K, a []BlockQ8K, stride int, out *[4]float32)
-	// GemvQ4KQ8Kx4Rows multiplies four consecutive Q4_K rows (w holds
-	// 4·len(a) blocks, row r at w[r·len(a):]) by one Q8_K column: the
-	// decode GEMV's kernel. out[r] is bit-identical to DotQ4KQ8K on row r.
-	GemvQ4KQ8Kx4Rows func(w []BlockQ4K, a []BlockQ8K, out *[4]float32)
-	// GemvQ4KR4Q8K is the decode kernel on four rows repacked as
-	// BlockQ4KR4 (len(w) == len(a)); out[r] equals DotQ4KQ8K on row r.
-	GemvQ4KR4Q8K func(w []BlockQ4KR4, a []BlockQ8K, out *[4]float32)
-	// GemmQ4KR4Q8Kx4 multiplies four repacked rows by four Q8_K columns
-	// (column c at a[c*stride:]): out[4r+c] equals DotQ4KQ8K of row r and
-	// column c. Nil where no SIMD version beats the unpacked path.
-	GemmQ4KR4Q8Kx4 func(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32)
-	// GemmQ4KR4Q8Kx8 is the same for eight columns, written token-major:
-	// row r against column c goes to out[c·ostride+r] (nil where the ISA
-	// has no such kernel).
-	GemmQ4KR4Q8Kx8 func(w []BlockQ4KR4, a []BlockQ8K, stride int, out []float32, ostride int)
-	// GemvQ6KR4Q8K is the decode kernel on four Q6_K rows repacked as
-	// BlockQ6KR4; out[r] equals DotQ6KQ8K on row r. Nil where the ISA
-	// has no such kernel (decode then reads the GGUF layout).
-	GemvQ6KR4Q8K func(w []BlockQ6KR4, a []BlockQ8K, out *[4]float32)
-	// GemmQ6KR4Q8Kx4 is GemmQ4KR4Q8Kx4 for repacked Q6_K rows (nil
-	// without a kernel).
-	GemmQ6KR4Q8Kx4 func(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32)
-	// GemmQ6KR4Q8Kx8 is GemmQ4KR4Q8Kx8 for repacked Q6_K rows.
-	GemmQ6KR4Q8Kx8 func(w []BlockQ6KR4, a []BlockQ8K, stride int, out []float32, ostride int)
-	// GemvQ6KQ8Kx4Rows is the same for Q6_K rows (DotQ6KQ8K per row).
-	GemvQ6KQ8Kx4Rows func(w []BlockQ6K, a []BlockQ8K, out *[4]float32)
-	// UnpackQ4K expands a row for GemmUnpackedQ4KQ8Kx4, which multiplies
-	// the unpacked row by four Q8_K columns (equal to DotQ4KQ8K per column).
-	UnpackQ4K            func(blocks []BlockQ4K, u []UnpackedQ4K)
-	GemmUnpackedQ4KQ8Kx4 func(u []UnpackedQ4K, a []BlockQ8K, stride int, out *[4]float32)
+
+	// ---- The seed's float Q4_K formulation. ----
+
 	// FloatQ4K selects the seed's float formulation for Q4_K GEMV:
 	// activations stay float32 and DotQ4KF32 multiplies them (a
 	// demonstration ISA, never chosen by default; its numerics are not
 	// llama.cpp's).
 	FloatQ4K  bool
 	DotQ4KF32 func(w []BlockQ4K, x, xsum []float32) float32
-	// PreferUnpacked says the unpacked path is SIMD here and beats the
-	// direct 4-column kernel (AVX-512: 7.5 ns to unpack a block, then
-	// 15 ns per four columns, against 25 ns direct).
-	PreferUnpacked bool
-	// GemmPanelQ8Kx4 multiplies a widened 32-row Panel (super-blocks
-	// k0..k0+nb) by four Q8_K columns, bit-identical to the K-quant dots
-	// (GemmPanelQ8Kx4 in panel.go has the arguments). Nil where no SIMD
-	// kernel exists: there a panel is not worth building and the prompt
-	// uses the K-quant GEMMs.
-	GemmPanelQ8Kx4 func(p *Panel, k0, nb int, a []BlockQ8K, stride int, out []float32, ostride int, acc bool)
-	// PanelFromQ4K widens 32 Q4_K rows into p; every ISA's panel is
-	// identical to PanelFromQ4K's.
-	PanelFromQ4K func(p *Panel, src []BlockQ4K, nb int)
-	// PanelFromQ6K is the same for Q6_K rows.
-	PanelFromQ6K func(p *Panel, src []BlockQ6K, nb int)
-	// GemmQ6KQ8Kx4 is the same for Q6_K rows.
-	GemmQ6KQ8Kx4 func(w []BlockQ6K, a []BlockQ8K, stride int, out *[4]float32)
-	// QuantizeRowQ8K quantizes activations for the K-quant dots; every
-	// ISA's version is byte-identical to QuantizeRowQ8K.
-	QuantizeRowQ8K func(x []float32, out []BlockQ8K)
 }
 
-// GemmQ6KQ8Kx4 is the Go twin of the 4-column Q6_K kernel.
-func GemmQ6KQ8Kx4(w []BlockQ6K, a []BlockQ8K, stride int, out *[4]float32) {
+// GemmQ6KQ8K1x4 is the Go twin of the 4-column Q6_K kernel.
+func GemmQ6KQ8K1x4(w []BlockQ6K, a []BlockQ8K, stride int, out *[4]float32) {
 	for c := 0; c < 4; c++ {
 		out[c] = DotQ6KQ8K(w, a[c*stride:c*stride+len(w)])
 	}
 }
 
-// GemmQ4KQ8Kx4 is the Go twin of the 4-column Q4_K kernel.
-func GemmQ4KQ8Kx4(w []BlockQ4K, a []BlockQ8K, stride int, out *[4]float32) {
+// GemmQ4KQ8K1x4 is the Go twin of the 4-column Q4_K kernel.
+func GemmQ4KQ8K1x4(w []BlockQ4K, a []BlockQ8K, stride int, out *[4]float32) {
 	for c := 0; c < 4; c++ {
 		out[c] = DotQ4KQ8K(w, a[c*stride:c*stride+len(w)])
 	}
 }
 
-// GemvQ4KQ8Kx4Rows is the Go twin of the 4-row Q4_K kernel.
-func GemvQ4KQ8Kx4Rows(w []BlockQ4K, a []BlockQ8K, out *[4]float32) {
+// GemvQ4KQ8K4x1 is the Go twin of the 4-row Q4_K kernel.
+func GemvQ4KQ8K4x1(w []BlockQ4K, a []BlockQ8K, out *[4]float32) {
 	nb := len(a)
 	for r := 0; r < 4; r++ {
 		out[r] = DotQ4KQ8K(w[r*nb:(r+1)*nb], a)
 	}
 }
 
-// GemvQ6KQ8Kx4Rows is the Go twin of the 4-row Q6_K kernel.
-func GemvQ6KQ8Kx4Rows(w []BlockQ6K, a []BlockQ8K, out *[4]float32) {
+// GemvQ6KQ8K4x1 is the Go twin of the 4-row Q6_K kernel.
+func GemvQ6KQ8K4x1(w []BlockQ6K, a []BlockQ8K, out *[4]float32) {
 	nb := len(a)
 	for r := 0; r < 4; r++ {
 		out[r] = DotQ6KQ8K(w[r*nb:(r+1)*nb], a)
@@ -156,16 +189,16 @@ var GenericOps = Ops{
 	PanelFromQ4K:    PanelFromQ4K,
 	PanelFromQ6K:    PanelFromQ6K,
 
-	GemmQ4KQ8Kx4:     GemmQ4KQ8Kx4,
-	GemmQ6KQ8Kx4:     GemmQ6KQ8Kx4,
-	GemvQ4KQ8Kx4Rows: GemvQ4KQ8Kx4Rows,
-	GemvQ6KQ8Kx4Rows: GemvQ6KQ8Kx4Rows,
-	GemvQ4KR4Q8K:     GemvQ4KR4Q8K,
+	GemmQ4KQ8K1x4:   GemmQ4KQ8K1x4,
+	GemmQ6KQ8K1x4:   GemmQ6KQ8K1x4,
+	GemvQ4KQ8K4x1:   GemvQ4KQ8K4x1,
+	GemvQ6KQ8K4x1:   GemvQ6KQ8K4x1,
+	GemvQ4KR4Q8K4x1: GemvQ4KR4Q8K4x1,
 
-	DotQ4KF32:            DotQ4KF32,
-	UnpackQ4K:            UnpackQ4K,
-	GemmUnpackedQ4KQ8Kx4: GemmUnpackedQ4KQ8Kx4,
-	QuantizeRowQ8K:       QuantizeRowQ8K,
+	DotQ4KF32:             DotQ4KF32,
+	UnpackQ4K:             UnpackQ4K,
+	GemmQ4KUnpackedQ8K1x4: GemmQ4KUnpackedQ8K1x4,
+	QuantizeRowQ8K:        QuantizeRowQ8K,
 }
 
 // isaTable lists, best first, the instruction sets this build has

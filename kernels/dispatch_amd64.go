@@ -44,17 +44,17 @@ func avx2Ops(pf int) Ops {
 	o.ISA = "avx2"
 	o.DotQ4KQ8K = dotQ4KQ8KAVX2Slices(pf)
 	o.DotQ6KQ8K = dotQ6KQ8KAVX2Slices(pf)
-	o.GemmQ4KQ8Kx4 = gemmQ4KQ8KAVX2x4Slices
-	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVX2x4rows, BlockQ4KSize)
-	o.GemvQ6KQ8Kx4Rows = gemvRowsSlices[BlockQ6K](gemvQ6KQ8KAVX2x4rows, BlockQ6KSize)
-	o.GemmQ6KQ8Kx4 = gemmQ6KQ8KAVX2x4Slices
+	o.GemmQ4KQ8K1x4 = gemmQ4KQ8KAVX2x4Slices
+	o.GemvQ4KQ8K4x1 = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVX2x4rows, BlockQ4KSize)
+	o.GemvQ6KQ8K4x1 = gemvRowsSlices[BlockQ6K](gemvQ6KQ8KAVX2x4rows, BlockQ6KSize)
+	o.GemmQ6KQ8K1x4 = gemmQ6KQ8KAVX2x4Slices
 	o.UnpackQ4K = unpackQ4KAVX2Slices
 	o.QuantizeRowQ8K = quantizeRowQ8KAVX2
 	o.DotQ8_0Q8_0 = dotQ8_0Q8_0AVX2Slices
-	o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX2, pf)
-	o.GemvQ6KR4Q8K = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX2, pf)
-	o.GemmQ6KR4Q8Kx4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX2x4)
-	o.GemmQ4KR4Q8Kx4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX2x4)
+	o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX2, pf)
+	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX2, pf)
+	o.GemmQ6KR4Q8K4x4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX2x4)
+	o.GemmQ4KR4Q8K4x4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX2x4)
 	o.DotF32 = dotF32AVX2Slices
 	o.DotF16 = dotF16AVX2Slices
 	o.AxpyF32 = axpyF32AVX2Slices
@@ -290,16 +290,16 @@ func hasAVXVNNI() (bool, string) {
 func avxvnniOps(pf int) Ops {
 	o := avx2Ops(pf)
 	o.ISA = "avxvnni"
-	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVXVNNIx4rows, BlockQ4KSize)
-	o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNI, pf)
+	o.GemvQ4KQ8K4x1 = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVXVNNIx4rows, BlockQ4KSize)
+	o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNI, pf)
 	if cpuid.CPU.Supports(cpuid.GFNI) {
 		// Paired sub-blocks, high nibbles by one instruction (Alder Lake
 		// and later hybrids and Zen 5 have GFNI).
-		o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNIGFNI, pf)
+		o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNIGFNI, pf)
 	}
-	o.GemvQ6KR4Q8K = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVXVNNI, pf)
-	o.GemmQ6KR4Q8Kx4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVXVNNIx4)
-	o.GemmQ4KR4Q8Kx4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVXVNNIx4)
+	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVXVNNI, pf)
+	o.GemmQ6KR4Q8K4x4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVXVNNIx4)
+	o.GemmQ4KR4Q8K4x4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVXVNNIx4)
 	return o
 }
 
@@ -318,21 +318,21 @@ func avx512Ops(pf int) Ops {
 	o := avx2Ops(pf)
 	o.ISA = "avx512"
 	o.DotQ4KQ8K = dotQ4KQ8KAVX512Slices(pf)
-	o.GemmQ4KQ8Kx4 = gemmQ4KQ8KAVX512x4Slices
-	o.GemvQ4KQ8Kx4Rows = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVX512x4rows, BlockQ4KSize)
-	o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512, pf)
+	o.GemmQ4KQ8K1x4 = gemmQ4KQ8KAVX512x4Slices
+	o.GemvQ4KQ8K4x1 = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVX512x4rows, BlockQ4KSize)
+	o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512, pf)
 	if cpuid.CPU.Supports(cpuid.GFNI) {
 		// One instruction for the high nibbles (Ice Lake, Zen 4 and later).
-		o.GemvQ4KR4Q8K = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512GFNI, pf)
+		o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512GFNI, pf)
 	}
-	o.GemvQ6KR4Q8K = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX512, pf)
-	o.GemmQ6KR4Q8Kx4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x4)
-	o.GemmQ4KR4Q8Kx4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x4)
-	o.GemmQ4KR4Q8Kx8 = gemmR4x8Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x8)
-	o.GemmQ6KR4Q8Kx8 = gemmR4x8Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x8)
-	o.GemmUnpackedQ4KQ8Kx4 = gemmUnpackedQ4KAVX512x4Slices
+	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX512, pf)
+	o.GemmQ6KR4Q8K4x4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x4)
+	o.GemmQ4KR4Q8K4x4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x4)
+	o.GemmQ4KR4Q8K4x8 = gemmR4x8Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x8)
+	o.GemmQ6KR4Q8K4x8 = gemmR4x8Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x8)
+	o.GemmQ4KUnpackedQ8K1x4 = gemmUnpackedQ4KAVX512x4Slices
 	o.PreferUnpacked = true
-	o.GemmPanelQ8Kx4 = gemmPanelQ8KAVX512x4Slices
+	o.GemmPanelQ8K32x4 = gemmPanelQ8KAVX512x4Slices
 	o.AxpyF32Rows = axpyF32RowsAVX512Slices
 	o.PanelFromQ4K = panelFromQ4KAVX512
 	o.PanelFromQ6K = panelFromQ6KAVX512
@@ -367,7 +367,7 @@ func panelFromQ6KAVX512(p *Panel, src []BlockQ6K, nb int) {
 // writes, then calls the kernel for the panel's sub-block size.
 func gemmPanelQ8KAVX512x4Slices(p *Panel, k0, nb int, a []BlockQ8K, stride int, out []float32, ostride int, acc bool) {
 	if nb <= 0 {
-		GemmPanelQ8Kx4(p, k0, 0, a, stride, out, ostride, acc)
+		GemmPanelQ8K32x4(p, k0, 0, a, stride, out, ostride, acc)
 		return
 	}
 	ns := QK_K / p.Sub

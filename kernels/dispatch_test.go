@@ -136,14 +136,14 @@ func TestGemmKernelsMatchTwin(t *testing.T) {
 					QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*stride:c*stride+nb])
 				}
 				var got, want [4]float32
-				o.GemmQ4KQ8Kx4(w, a, stride, &got)
-				GemmQ4KQ8Kx4(w, a, stride, &want)
+				o.GemmQ4KQ8K1x4(w, a, stride, &got)
+				GemmQ4KQ8K1x4(w, a, stride, &want)
 				if got != want {
 					t.Fatalf("nb=%d stride=%d: %v, generic %v", nb, stride, got, want)
 				}
 				w6 := misaligned(randQ6K(r, nb), BlockQ6KSize, AsQ6K)
-				o.GemmQ6KQ8Kx4(w6, a, stride, &got)
-				GemmQ6KQ8Kx4(w6, a, stride, &want)
+				o.GemmQ6KQ8K1x4(w6, a, stride, &got)
+				GemmQ6KQ8K1x4(w6, a, stride, &want)
 				if got != want {
 					t.Fatalf("Q6_K nb=%d stride=%d: %v, generic %v", nb, stride, got, want)
 				}
@@ -174,7 +174,7 @@ func TestUnpackedGemmMatchesDot(t *testing.T) {
 				QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*stride:c*stride+nb])
 			}
 			var got [4]float32
-			o.GemmUnpackedQ4KQ8Kx4(u, a, stride, &got)
+			o.GemmQ4KUnpackedQ8K1x4(u, a, stride, &got)
 			for c := 0; c < 4; c++ {
 				if want := DotQ4KQ8K(w, a[c*stride:c*stride+nb]); got[c] != want {
 					t.Fatalf("nb=%d col %d: %v, DotQ4KQ8K %v", nb, c, got[c], want)
@@ -281,8 +281,8 @@ func TestGemv4RowsMatchesDot(t *testing.T) {
 				a := trialQ8K(r, nb, trial, -127, 5)
 				w6 := misaligned(randQ6K(r, 4*nb), BlockQ6KSize, AsQ6K)
 				var got6, twin6 [4]float32
-				o.GemvQ6KQ8Kx4Rows(w6, a, &got6)
-				GemvQ6KQ8Kx4Rows(w6, a, &twin6)
+				o.GemvQ6KQ8K4x1(w6, a, &got6)
+				GemvQ6KQ8K4x1(w6, a, &twin6)
 				for row := 0; row < 4; row++ {
 					want := DotQ6KQ8K(w6[row*nb:(row+1)*nb], a)
 					if got6[row] != want || twin6[row] != want {
@@ -290,8 +290,8 @@ func TestGemv4RowsMatchesDot(t *testing.T) {
 					}
 				}
 				var got, twin [4]float32
-				o.GemvQ4KQ8Kx4Rows(w, a, &got)
-				GemvQ4KQ8Kx4Rows(w, a, &twin)
+				o.GemvQ4KQ8K4x1(w, a, &got)
+				GemvQ4KQ8K4x1(w, a, &twin)
 				for row := 0; row < 4; row++ {
 					want := DotQ4KQ8K(w[row*nb:(row+1)*nb], a)
 					if got[row] != want || twin[row] != want {

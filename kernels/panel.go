@@ -178,14 +178,14 @@ func panelScalesQ6K(p *Panel, src []BlockQ6K, nb int) {
 	}
 }
 
-// GemmPanelQ8Kx4 is the Go twin of the panel GEMM: the panel's 32 rows,
+// GemmPanelQ8K32x4 is the Go twin of the panel GEMM: the panel's 32 rows,
 // super-blocks k0..k0+nb, against four Q8_K columns; column c's blocks
 // start at a[c*stride]. Row r of column c goes to out[c*ostride+r],
 // added to what is there when acc is set (a depth-tiled caller's running
 // sums: the float sum then runs over the blocks in the order of one call
 // over them all). Each result is DotQ4KQ8K (Sub 32) or DotQ6KQ8K (Sub
 // 16) of the row and column, bit for bit.
-func GemmPanelQ8Kx4(p *Panel, k0, nb int, a []BlockQ8K, stride int, out []float32, ostride int, acc bool) {
+func GemmPanelQ8K32x4(p *Panel, k0, nb int, a []BlockQ8K, stride int, out []float32, ostride int, acc bool) {
 	ns := QK_K / p.Sub
 	for c := 0; c < 4; c++ {
 		for r := 0; r < PanelRows; r++ {

@@ -79,9 +79,9 @@ func TestGemmPanelMatchesDot(t *testing.T) {
 						}
 						QuantizeRowQ8K(x, a[c*stride:c*stride+nb])
 					}
-					kernels := map[string]func(*Panel, int, int, []BlockQ8K, int, []float32, int, bool){"twin": GemmPanelQ8Kx4}
-					if o.GemmPanelQ8Kx4 != nil {
-						kernels[o.ISA] = o.GemmPanelQ8Kx4
+					kernels := map[string]func(*Panel, int, int, []BlockQ8K, int, []float32, int, bool){"twin": GemmPanelQ8K32x4}
+					if o.GemmPanelQ8K32x4 != nil {
+						kernels[o.ISA] = o.GemmPanelQ8K32x4
 					}
 					const ostride = PanelRows + 5
 					for name, kernel := range kernels {

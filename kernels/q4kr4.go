@@ -92,10 +92,10 @@ func RepackQ4KR4(src []BlockQ4K, dst []BlockQ4KR4) {
 	}
 }
 
-// GemvQ4KR4Q8K is the Go twin of the repacked 4-row kernel: out[r] is
+// GemvQ4KR4Q8K4x1 is the Go twin of the repacked 4-row kernel: out[r] is
 // DotQ4KQ8K of row r of the group against a, computed from the repacked
 // layout in the same order.
-func GemvQ4KR4Q8K(w []BlockQ4KR4, a []BlockQ8K, out *[4]float32) {
+func GemvQ4KR4Q8K4x1(w []BlockQ4KR4, a []BlockQ8K, out *[4]float32) {
 	var sum [4]float32
 	for i := range w {
 		b, y := &w[i], &a[i]
@@ -122,22 +122,22 @@ func GemvQ4KR4Q8K(w []BlockQ4KR4, a []BlockQ8K, out *[4]float32) {
 // AsQ4KR4 views raw bytes (a multiple of BlockQ4KR4Size) as blocks.
 func AsQ4KR4(b []byte) []BlockQ4KR4 { return asBlocks[BlockQ4KR4](b, BlockQ4KR4Size) }
 
-// GemmQ4KR4Q8Kx4 is the Go twin of the repacked 4×4 GEMM kernel.
-func GemmQ4KR4Q8Kx4(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32) {
+// GemmQ4KR4Q8K4x4 is the Go twin of the repacked 4×4 GEMM kernel.
+func GemmQ4KR4Q8K4x4(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32) {
 	var col [4]float32
 	for c := 0; c < 4; c++ {
-		GemvQ4KR4Q8K(w, a[c*stride:c*stride+len(w)], &col)
+		GemvQ4KR4Q8K4x1(w, a[c*stride:c*stride+len(w)], &col)
 		for r := 0; r < 4; r++ {
 			out[4*r+c] = col[r]
 		}
 	}
 }
 
-// GemmQ4KR4Q8Kx8 is the Go twin of the 4-row × 8-column kernel: column
+// GemmQ4KR4Q8K4x8 is the Go twin of the 4-row × 8-column kernel: column
 // c's four rows go to out[c·ostride : c·ostride+4] (the engine's
 // token-major output, ostride = the matrix's row count).
-func GemmQ4KR4Q8Kx8(w []BlockQ4KR4, a []BlockQ8K, stride int, out []float32, ostride int) {
-	gemmR4x8(w, a, stride, out, ostride, GemmQ4KR4Q8Kx4)
+func GemmQ4KR4Q8K4x8(w []BlockQ4KR4, a []BlockQ8K, stride int, out []float32, ostride int) {
+	gemmR4x8(w, a, stride, out, ostride, GemmQ4KR4Q8K4x4)
 }
 
 // gemmR4x8 is an 8-column repacked GEMM from two 4×4 ones (row r of

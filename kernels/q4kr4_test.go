@@ -9,7 +9,7 @@ import (
 // exactly; every ISA's kernel reproduces the twin.
 func TestGemvQ4KR4MatchesDot(t *testing.T) {
 	r := rand.New(rand.NewPCG(61, 62))
-	forEachISA(t, func(t *testing.T, o *Ops) { checkGemvQ4KR4(t, r, o.GemvQ4KR4Q8K) })
+	forEachISA(t, func(t *testing.T, o *Ops) { checkGemvQ4KR4(t, r, o.GemvQ4KR4Q8K4x1) })
 }
 
 // checkGemvQ4KR4 runs one 4-row repacked GEMV kernel on odd block
@@ -26,7 +26,7 @@ func checkGemvQ4KR4(t *testing.T, r *rand.Rand, gemv func([]BlockQ4KR4, []BlockQ
 			rp = misaligned(rp, BlockQ4KR4Size, AsQ4KR4)
 			var got, twin [4]float32
 			gemv(rp, a, &got)
-			GemvQ4KR4Q8K(rp, a, &twin)
+			GemvQ4KR4Q8K4x1(rp, a, &twin)
 			for row := 0; row < 4; row++ {
 				want := DotQ4KQ8K(w[row*nb:(row+1)*nb], a)
 				if twin[row] != want || got[row] != want {
@@ -59,17 +59,17 @@ func TestGemmQ4KR4MatchesDot(t *testing.T) {
 					QuantizeRowQ8K(x, a[c*stride:c*stride+nb])
 				}
 				var got, twin [16]float32
-				GemmQ4KR4Q8Kx4(rp, a, stride, &twin)
-				if o.GemmQ4KR4Q8Kx4 != nil {
-					o.GemmQ4KR4Q8Kx4(rp, a, stride, &got)
+				GemmQ4KR4Q8K4x4(rp, a, stride, &twin)
+				if o.GemmQ4KR4Q8K4x4 != nil {
+					o.GemmQ4KR4Q8K4x4(rp, a, stride, &got)
 				} else {
 					got = twin
 				}
 				const ostride = 7 // token-major output, rows of 7
 				got8, twin8 := make([]float32, 8*ostride), make([]float32, 8*ostride)
-				GemmQ4KR4Q8Kx8(rp, a, stride, twin8, ostride)
-				if o.GemmQ4KR4Q8Kx8 != nil {
-					o.GemmQ4KR4Q8Kx8(rp, a, stride, got8, ostride)
+				GemmQ4KR4Q8K4x8(rp, a, stride, twin8, ostride)
+				if o.GemmQ4KR4Q8K4x8 != nil {
+					o.GemmQ4KR4Q8K4x8(rp, a, stride, got8, ostride)
 				} else {
 					copy(got8, twin8)
 				}
@@ -103,10 +103,10 @@ func TestGemvQ6KR4MatchesDot(t *testing.T) {
 				RepackQ6KR4(w, rp)
 				rp = misaligned(rp, BlockQ6KR4Size, AsQ6KR4)
 				var got, twin [4]float32
-				GemvQ6KR4Q8K(rp, a, &twin)
+				GemvQ6KR4Q8K4x1(rp, a, &twin)
 				got = twin
-				if o.GemvQ6KR4Q8K != nil {
-					o.GemvQ6KR4Q8K(rp, a, &got)
+				if o.GemvQ6KR4Q8K4x1 != nil {
+					o.GemvQ6KR4Q8K4x1(rp, a, &got)
 				}
 				for row := 0; row < 4; row++ {
 					want := DotQ6KQ8K(w[row*nb:(row+1)*nb], a)
@@ -134,17 +134,17 @@ func TestGemmQ6KR4MatchesDot(t *testing.T) {
 					QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*stride:c*stride+nb])
 				}
 				var got, twin [16]float32
-				GemmQ6KR4Q8Kx4(rp, a, stride, &twin)
+				GemmQ6KR4Q8K4x4(rp, a, stride, &twin)
 				got = twin
-				if o.GemmQ6KR4Q8Kx4 != nil {
-					o.GemmQ6KR4Q8Kx4(rp, a, stride, &got)
+				if o.GemmQ6KR4Q8K4x4 != nil {
+					o.GemmQ6KR4Q8K4x4(rp, a, stride, &got)
 				}
 				const ostride = 5
 				got8, twin8 := make([]float32, 8*ostride), make([]float32, 8*ostride)
-				GemmQ6KR4Q8Kx8(rp, a, stride, twin8, ostride)
+				GemmQ6KR4Q8K4x8(rp, a, stride, twin8, ostride)
 				copy(got8, twin8)
-				if o.GemmQ6KR4Q8Kx8 != nil {
-					o.GemmQ6KR4Q8Kx8(rp, a, stride, got8, ostride)
+				if o.GemmQ6KR4Q8K4x8 != nil {
+					o.GemmQ6KR4Q8K4x8(rp, a, stride, got8, ostride)
 				}
 				for row := 0; row < 4; row++ {
 					for c := 0; c < 8; c++ {

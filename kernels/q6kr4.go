@@ -78,9 +78,9 @@ func RepackQ6KR4(src []BlockQ6K, dst []BlockQ6KR4) {
 	}
 }
 
-// GemvQ6KR4Q8K is the Go twin of the repacked 4-row Q6_K kernel: out[r]
+// GemvQ6KR4Q8K4x1 is the Go twin of the repacked 4-row Q6_K kernel: out[r]
 // is DotQ6KQ8K of row r against a.
-func GemvQ6KR4Q8K(w []BlockQ6KR4, a []BlockQ8K, out *[4]float32) {
+func GemvQ6KR4Q8K4x1(w []BlockQ6KR4, a []BlockQ8K, out *[4]float32) {
 	var sum [4]float32
 	for i := range w {
 		b, y := &w[i], &a[i]
@@ -107,20 +107,20 @@ func GemvQ6KR4Q8K(w []BlockQ6KR4, a []BlockQ8K, out *[4]float32) {
 // AsQ6KR4 views raw bytes (a multiple of BlockQ6KR4Size) as blocks.
 func AsQ6KR4(b []byte) []BlockQ6KR4 { return asBlocks[BlockQ6KR4](b, BlockQ6KR4Size) }
 
-// GemmQ6KR4Q8Kx4 is the Go twin of the repacked 4×4 Q6_K GEMM kernel:
+// GemmQ6KR4Q8K4x4 is the Go twin of the repacked 4×4 Q6_K GEMM kernel:
 // out[4r+c] is DotQ6KQ8K of row r and column c (a[c*stride:]).
-func GemmQ6KR4Q8Kx4(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32) {
+func GemmQ6KR4Q8K4x4(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32) {
 	var col [4]float32
 	for c := 0; c < 4; c++ {
-		GemvQ6KR4Q8K(w, a[c*stride:c*stride+len(w)], &col)
+		GemvQ6KR4Q8K4x1(w, a[c*stride:c*stride+len(w)], &col)
 		for r := 0; r < 4; r++ {
 			out[4*r+c] = col[r]
 		}
 	}
 }
 
-// GemmQ6KR4Q8Kx8 is the Go twin of the 4-row × 8-column Q6_K kernel,
-// stored token-major like GemmQ4KR4Q8Kx8: out[c·ostride + r].
-func GemmQ6KR4Q8Kx8(w []BlockQ6KR4, a []BlockQ8K, stride int, out []float32, ostride int) {
-	gemmR4x8(w, a, stride, out, ostride, GemmQ6KR4Q8Kx4)
+// GemmQ6KR4Q8K4x8 is the Go twin of the 4-row × 8-column Q6_K kernel,
+// stored token-major like GemmQ4KR4Q8K4x8: out[c·ostride + r].
+func GemmQ6KR4Q8K4x8(w []BlockQ6KR4, a []BlockQ8K, stride int, out []float32, ostride int) {
+	gemmR4x8(w, a, stride, out, ostride, GemmQ6KR4Q8K4x4)
 }

@@ -73,9 +73,9 @@ func DotUnpackedQ4KQ8K(u []UnpackedQ4K, a []BlockQ8K) float32 {
 	return sum
 }
 
-// GemmUnpackedQ4KQ8Kx4 is the Go twin of the 4-column kernel on an
+// GemmQ4KUnpackedQ8K1x4 is the Go twin of the 4-column kernel on an
 // unpacked row.
-func GemmUnpackedQ4KQ8Kx4(u []UnpackedQ4K, a []BlockQ8K, stride int, out *[4]float32) {
+func GemmQ4KUnpackedQ8K1x4(u []UnpackedQ4K, a []BlockQ8K, stride int, out *[4]float32) {
 	for c := 0; c < 4; c++ {
 		out[c] = DotUnpackedQ4KQ8K(u, a[c*stride:c*stride+len(u)])
 	}

@@ -41,8 +41,8 @@ func VerifyTwins(o *Ops, seed uint64) error {
 			return fmt.Errorf("%s differs from the Go twin at %d blocks", o.ISA, nb)
 		}
 		var g1, g2 [4]float32
-		o.GemmQ4KQ8Kx4(w4, a, nb, &g1)
-		GemmQ4KQ8Kx4(w4, a, nb, &g2)
+		o.GemmQ4KQ8K1x4(w4, a, nb, &g1)
+		GemmQ4KQ8K1x4(w4, a, nb, &g2)
 		if g1 != g2 {
 			return fmt.Errorf("%s GEMM differs from the Go twin at %d blocks", o.ISA, nb)
 		}
@@ -56,8 +56,8 @@ func VerifyTwins(o *Ops, seed uint64) error {
 			QuantizeQ4K(x, r4[row*nb:(row+1)*nb])
 			QuantizeQ6K(x, r6[row*nb:(row+1)*nb])
 		}
-		o.GemvQ4KQ8Kx4Rows(r4, a[:nb], &g1)
-		GemvQ4KQ8Kx4Rows(r4, a[:nb], &g2)
+		o.GemvQ4KQ8K4x1(r4, a[:nb], &g1)
+		GemvQ4KQ8K4x1(r4, a[:nb], &g2)
 		if g1 != g2 {
 			return fmt.Errorf("%s 4-row Q4_K GEMV differs from the Go twin at %d blocks", o.ISA, nb)
 		}
@@ -76,8 +76,8 @@ func VerifyTwins(o *Ops, seed uint64) error {
 		if o.DotF32(f[1:], f[:len(f)-1]) != DotF32(f[1:], f[:len(f)-1]) {
 			return fmt.Errorf("%s F32 dot differs from the Go twin at length %d", o.ISA, len(f)-1)
 		}
-		o.GemvQ6KQ8Kx4Rows(r6, a[:nb], &g1)
-		GemvQ6KQ8Kx4Rows(r6, a[:nb], &g2)
+		o.GemvQ6KQ8K4x1(r6, a[:nb], &g1)
+		GemvQ6KQ8K4x1(r6, a[:nb], &g2)
 		if g1 != g2 {
 			return fmt.Errorf("%s 4-row Q6_K GEMV differs from the Go twin at %d blocks", o.ISA, nb)
 		}

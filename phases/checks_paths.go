@@ -68,7 +68,7 @@ func sameLogits(env *Env, n int, tokenByToken bool, a, b engine.Features) (strin
 		}
 	}
 	path := ""
-	if len(prompt) >= engine.DefaultTiles().PanelMinTokens && env.ops().GemmPanelQ8Kx4 != nil {
+	if len(prompt) >= engine.DefaultTiles().PanelMinTokens && env.ops().GemmPanelQ8K32x4 != nil {
 		path = ", prompt matmuls on panels"
 	}
 	return fmt.Sprintf("%d positions x %d logits identical (kernels %s%s)", len(prompt), m.Config.NVocab, env.ops().ISA, path), nil
