@@ -3,7 +3,6 @@ package main
 import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
-	. "github.com/mmcloughlin/avo/reg"
 )
 
 // The dot products of the small and unquantized tensors: Q8_0·Q8_0 (Q8_0
@@ -12,12 +11,6 @@ import (
 // for the float dots the twin's eight partial sums are the eight lanes of
 // a YMM register (multiply, then add: no FMA, which would round once
 // where the twin rounds twice).
-
-// Q8_0 layout (bytes).
-const (
-	q80Size = 34
-	q80Qs   = 2
-)
 
 // dotQ8_0Q8_0AVX2 is DotQ8_0Q8_0: per 32-value block the signed products
 // are summed exactly (vpsignb makes the weights unsigned for vpmaddubsw,
@@ -129,54 +122,6 @@ func axpyF32AVX2() {
 	SUBQ(Imm(8), n)
 	JMP(LabelRef("axpyloop"))
 	Label("axpydone")
-	VZEROUPPER()
-	RET()
-}
-
-// int8PeakAVX512 issues n rounds of 12 independent vpdpbusd (ZMM, 64
-// u8×s8 multiply-adds each) on registers only: the machine's int8
-// multiply-accumulate peak, against which prefill GEMMs are judged.
-func int8PeakAVX512() {
-	TEXT("int8PeakAVX512", NOSPLIT, "func(n int)")
-	n := Load(Param("n"), GP64())
-	a, b := ZMM(), ZMM()
-	g := GP32()
-	MOVL(U32(0x01010101), g)
-	VPBROADCASTD(g, a)
-	VMOVDQA64(a, b)
-	var acc [12]VecVirtual
-	for i := range acc {
-		acc[i] = ZMM()
-		VPXORD(acc[i], acc[i], acc[i])
-	}
-	Label("i8p512")
-	for i := range acc {
-		vpdpbusd(b, a, acc[i])
-	}
-	DECQ(n)
-	JNZ(LabelRef("i8p512"))
-	VZEROUPPER()
-	RET()
-}
-
-// int8PeakAVX2 is the same with vpmaddubsw (YMM, 32 u8×s8 products
-// summed in pairs), AVX2's int8 multiply.
-func int8PeakAVX2() {
-	TEXT("int8PeakAVX2", NOSPLIT, "func(n int)")
-	n := Load(Param("n"), GP64())
-	a := YMM()
-	broadcastConst(a, 0x01010101)
-	var acc [12]VecVirtual
-	for i := range acc {
-		acc[i] = YMM()
-		VMOVDQA(a, acc[i])
-	}
-	Label("i8p2")
-	for i := range acc {
-		VPMADDUBSW(a, acc[i], acc[i])
-	}
-	DECQ(n)
-	JNZ(LabelRef("i8p2"))
 	VZEROUPPER()
 	RET()
 }

@@ -379,49 +379,6 @@ func gemvQ4KQ8KAVX2x4rows(shuf Mem, vnni bool) {
 	RET()
 }
 
-// sumU64AVX512 is sumU64AVX2 with 64-byte loads: one load per cache
-// line, as the memory system delivers them. (A C check of the "41 GB/s
-// with ZMM loads" some tools report found the compiler had dropped six of
-// the eight accumulators; with all eight, one core reads ~15 GB/s here
-// either way.)
-func sumU64AVX512() {
-	TEXT("sumU64AVX512", NOSPLIT, "func(p *byte, n int) uint64")
-	Pragma("noescape")
-	p := Load(Param("p"), GP64())
-	n := Load(Param("n"), GP64())
-	var acc [8]VecVirtual
-	for k := range acc {
-		acc[k] = ZMM()
-		VPXORQ(acc[k], acc[k], acc[k])
-	}
-	Label("zsumloop")
-	CMPQ(n, Imm(0))
-	JE(LabelRef("zsumdone"))
-	for k := range acc {
-		VPADDQ(Mem{Base: p, Disp: 64 * k}, acc[k], acc[k])
-	}
-	ADDQ(U32(512), p)
-	SUBQ(U32(512), n)
-	JMP(LabelRef("zsumloop"))
-	Label("zsumdone")
-	for k := 1; k < 8; k++ {
-		VPADDQ(acc[k], acc[0], acc[0])
-	}
-	y, x := YMM(), XMM()
-	VEXTRACTI64X4(Imm(1), acc[0], y)
-	VPADDQ(y, acc[0].AsY(), y)
-	VEXTRACTI128(Imm(1), y, x)
-	VPADDQ(x, y.AsX(), x)
-	t := XMM()
-	VPSHUFD(Imm(0x4e), x, t)
-	VPADDQ(t, x, x)
-	r := GP64()
-	VMOVQ(x, r)
-	VZEROUPPER()
-	Store(r, ReturnIndex(0))
-	RET()
-}
-
 // gemvQ6KQ8KAVX2x4rows: four Q6_K rows by one Q8_K column (AVX2; the
 // AVX-512 table uses it too). Each row runs dotQ6KQ8KAVX2's inner loop;
 // the offset of 32 is taken out lane-wise (acc − 32·Σ sc·bsum) so that

@@ -8,15 +8,6 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// Panel layout (bytes per super-block of 32 rows), as in package
-// kernels: 64 quads of 32 rows × 4 weights; per sub-block 32 int32
-// scales; 8 × 32 int16 pairs of mins; 2 × 32 floats d, dmin.
-const (
-	panelQuad   = 128
-	panelQs     = 64 * panelQuad
-	panelRowVec = 128 // 32 dwords: one value per row
-)
-
 // gemmPanelQ8KAVX512x4 is the prompt GEMM on a widened panel (see
 // kernels.Panel): 32 rows against 4 Q8_K columns, sub-blocks of sub
 // weights (32: Q4_K, 16: Q6_K).

@@ -1,0 +1,524 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The GGUF-layout GEMMs: one Q4_K or Q6_K row by four Q8_K columns,
+// and the unpacked Q4_K row of the AVX-512 prompt path.
+
+// floatPartCols is the float step of one Q4_K row against four columns:
+// d4 = f16(D)·yd4, dmin4 = f16(Dmin)·yd4, then DotQ4KQ8K's order,
+// sum4 += d4·float(s4) − dmin4·float(m4), lane by lane.
+func floatPartCols(wp Register, yd, s4, m4, sum4 VecVirtual) {
+	hw := GP32()
+	d4, dm4 := XMM(), XMM()
+	MOVWLZX(Mem{Base: wp}, hw)
+	VMOVD(hw, d4)
+	VCVTPH2PS(d4, d4)
+	VBROADCASTSS(d4, d4)
+	VMULPS(yd, d4, d4)
+	MOVWLZX(Mem{Base: wp, Disp: 2}, hw)
+	VMOVD(hw, dm4)
+	VCVTPH2PS(dm4, dm4)
+	VBROADCASTSS(dm4, dm4)
+	VMULPS(yd, dm4, dm4)
+	VCVTDQ2PS(s4, s4)
+	VMULPS(s4, d4, d4)
+	VCVTDQ2PS(m4, m4)
+	VMULPS(m4, dm4, dm4)
+	VSUBPS(dm4, d4, d4)
+	VADDPS(d4, sum4, sum4)
+}
+
+// gemmQ4KQ8KAVX2 multiplies one Q4_K row by four Q8_K activation rows
+// (token columns) at once: every block's scales and nibbles are unpacked
+// once and used four times. Per block, the four columns' integer sums are
+// reduced together by a vphaddd tree (exact), and the float part runs
+// lane-wise on the four columns in the Go twin's order — so each result
+// is bit-identical to DotQ4KQ8K on that column.
+//
+// a points at column 0's first block; column c starts at a + c*stride.
+// out receives the four dot products.
+func gemmQ4KQ8KAVX2(shuf Mem) {
+	TEXT("gemmQ4KQ8KAVX2x4", NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	stride := Load(Param("stride"), GP64())
+	nb := Load(Param("nb"), GP64())
+
+	cols := columnPointers(ap, stride)
+	sum4 := XMM()
+	VXORPS(sum4, sum4, sum4)
+	mask := YMM()
+	tmp := GP32()
+	MOVL(U32(nibbleMask), tmp)
+	VMOVD(tmp, mask.AsX())
+	VPBROADCASTD(mask.AsX(), mask)
+
+	Label("gblock")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("gdone"))
+
+	scales, mins := unpackQ4KScales(wp)
+	sc2 := YMM()
+	VINSERTI128(Imm(1), scales, scales.AsY(), sc2)
+
+	// Mins × paired activation sums, per column (4 int32 lanes each),
+	// then reduced across the four columns: m4 = [M0 M1 M2 M3].
+	bh := make([]VecVirtual, 4)
+	for c := 0; c < 4; c++ {
+		bs := YMM()
+		bh[c] = XMM()
+		VMOVDQU(Mem{Base: cols[c], Disp: q8kBsums}, bs)
+		VEXTRACTI128(Imm(1), bs, bh[c])
+		VPHADDW(bh[c], bs.AsX(), bh[c])
+		VPMADDWD(mins, bh[c], bh[c])
+	}
+	VPHADDD(bh[1], bh[0], bh[0])
+	VPHADDD(bh[3], bh[2], bh[2])
+	VPHADDD(bh[2], bh[0], bh[0])
+	m4 := bh[0]
+
+	accs := make([]VecVirtual, 4)
+	for c := range accs {
+		accs[c] = YMM()
+		VPXOR(accs[c], accs[c], accs[c])
+	}
+	for j := 0; j < 4; j++ {
+		q, lo, hi, sl, sh := YMM(), YMM(), YMM(), YMM(), YMM()
+		VMOVDQU(Mem{Base: wp, Disp: q4kQs + 32*j}, q)
+		VPAND(mask, q, lo)
+		VPSRLW(Imm(4), q, hi)
+		VPAND(mask, hi, hi)
+		VPSHUFB(shuf.Offset(32*(2*j)), sc2, sl)
+		VPSHUFB(shuf.Offset(32*(2*j+1)), sc2, sh)
+		for c := 0; c < 4; c++ {
+			pl, ph := YMM(), YMM()
+			VPMADDUBSW(Mem{Base: cols[c], Disp: q8kQs + 64*j}, lo, pl)
+			VPMADDUBSW(Mem{Base: cols[c], Disp: q8kQs + 64*j + 32}, hi, ph)
+			VPMADDWD(sl, pl, pl)
+			VPMADDWD(sh, ph, ph)
+			VPADDD(pl, accs[c], accs[c])
+			VPADDD(ph, accs[c], accs[c])
+		}
+	}
+	// s4 = [S0 S1 S2 S3]: each column's sum over its 8 lanes.
+	VPHADDD(accs[1], accs[0], accs[0])
+	VPHADDD(accs[3], accs[2], accs[2])
+	VPHADDD(accs[2], accs[0], accs[0])
+	s4 := XMM()
+	VEXTRACTI128(Imm(1), accs[0], s4)
+	VPADDD(s4, accs[0].AsX(), s4)
+
+	// yd4 = the four columns' Q8_K scales.
+	yd := columnScales(cols)
+	floatPartCols(wp, yd, s4, m4, sum4)
+
+	ADDQ(U32(q4kSize), wp)
+	for c := 0; c < 4; c++ {
+		ADDQ(U32(q8kSize), cols[c])
+	}
+	DECQ(nb)
+	JMP(LabelRef("gblock"))
+
+	Label("gdone")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(sum4, Mem{Base: op})
+	VZEROUPPER()
+	RET()
+}
+
+// byteMask is a 32-byte constant of one repeated byte, for memory
+// operands (saving registers in the 4-column kernels).
+func byteMask(name string, b byte) Mem {
+	m := GLOBL(name, RODATA|NOPTR)
+	for i := 0; i < 32; i++ {
+		DATA(i, U8(b))
+	}
+	return m
+}
+
+// gemmQ6KQ8KAVX2 is the 4-column twin of dotQ6KQ8KAVX2: each Q6_K
+// block's 6-bit quants are rebuilt once and multiplied with four Q8_K
+// columns. Per block the columns' sums are reduced together (vphaddd)
+// and the float part runs lane-wise in the Go twin's order, so each
+// result equals DotQ6KQ8K on its column bit for bit.
+func gemmQ6KQ8KAVX2(shuf Mem) {
+	m4 := byteMask("q6kMask0F", 0x0f)
+	m30 := byteMask("q6kMask30", 0x30)
+	TEXT("gemmQ6KQ8KAVX2x4", NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	stride := Load(Param("stride"), GP64())
+	nb := Load(Param("nb"), GP64())
+	cols := columnPointers(ap, stride)
+	sum4 := XMM()
+	VXORPS(sum4, sum4, sum4)
+
+	Label("g6block")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("g6done"))
+
+	// Σ sc·bsum per column, reduced across the columns: m4 = [M0..M3].
+	sc8 := YMM()
+	VBROADCASTI128(Mem{Base: wp, Disp: q6kScales}, sc8)
+	sc16 := YMM()
+	VPMOVSXBW(Mem{Base: wp, Disp: q6kScales}, sc16)
+	m4s := bsumDots4(cols, sc16)
+
+	accs := make([]VecVirtual, 4)
+	for c := range accs {
+		accs[c] = YMM()
+		VPXOR(accs[c], accs[c], accs[c])
+	}
+	for h := 0; h < 2; h++ {
+		ql0, ql1, qh := YMM(), YMM(), YMM()
+		VMOVDQU(Mem{Base: wp, Disp: q6kQl + 64*h}, ql0)
+		VMOVDQU(Mem{Base: wp, Disp: q6kQl + 64*h + 32}, ql1)
+		VMOVDQU(Mem{Base: wp, Disp: q6kQh + 32*h}, qh)
+		for i := 0; i < 4; i++ {
+			q, s := q6kLevels32(i, ql0, ql1, qh, m4, m30), YMM()
+			VPSHUFB(shuf.Offset(32*(4*h+i)), sc8, s)
+			VPSRAW(Imm(8), s, s)
+			for c := 0; c < 4; c++ {
+				p := YMM()
+				VPMADDUBSW(Mem{Base: cols[c], Disp: q8kQs + 128*h + 32*i}, q, p)
+				VPMADDWD(s, p, p)
+				VPADDD(p, accs[c], accs[c])
+			}
+		}
+	}
+	VPHADDD(accs[1], accs[0], accs[0])
+	VPHADDD(accs[3], accs[2], accs[2])
+	VPHADDD(accs[2], accs[0], accs[0])
+	s4 := XMM()
+	VEXTRACTI128(Imm(1), accs[0], s4)
+	VPADDD(s4, accs[0].AsX(), s4)
+	// sumi = Σ sc·q·a − 32·Σ sc·bsum
+	VPSLLD(Imm(5), m4s, m4s)
+	VPSUBD(m4s, s4, s4)
+
+	yd := columnScales(cols)
+	hw := GP32()
+	d4 := XMM()
+	MOVWLZX(Mem{Base: wp, Disp: q6kD}, hw)
+	VMOVD(hw, d4)
+	VCVTPH2PS(d4, d4)
+	VBROADCASTSS(d4, d4)
+	VMULPS(yd, d4, d4)
+	VCVTDQ2PS(s4, s4)
+	VMULPS(s4, d4, d4)
+	VADDPS(d4, sum4, sum4)
+
+	ADDQ(U32(q6kSize), wp)
+	for c := 0; c < 4; c++ {
+		ADDQ(U32(q8kSize), cols[c])
+	}
+	DECQ(nb)
+	JMP(LabelRef("g6block"))
+
+	Label("g6done")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(sum4, Mem{Base: op})
+	VZEROUPPER()
+	RET()
+}
+
+// gemmQ4KQ8KAVX512 is the 4-column Q4_K kernel on AVX-512 (BW, VNNI):
+// 128 weights per step in ZMM registers as in dotQ4KQ8KAVX512, with
+// vpmaddubsw + vpdpwssd per column. Each column's 16 int32 lanes are
+// folded to 8 and the four columns reduced together per block, then the
+// float part runs lane-wise in the Go twin's order: bit-identical to
+// DotQ4KQ8K per column.
+func gemmQ4KQ8KAVX512(shuf Mem) {
+	TEXT("gemmQ4KQ8KAVX512x4", NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	stride := Load(Param("stride"), GP64())
+	nb := Load(Param("nb"), GP64())
+	cols := columnPointers(ap, stride)
+	sum4 := XMM()
+	VXORPS(sum4, sum4, sum4)
+	mask := ZMM()
+	tmp := GP32()
+	MOVL(U32(nibbleMask), tmp)
+	VPBROADCASTD(tmp, mask)
+
+	Label("gzblock")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("gzdone"))
+
+	scales, mins := unpackQ4KScales(wp)
+	sc4 := ZMM()
+	VSHUFI64X2(U8(0x00), scales.AsZ(), scales.AsZ(), sc4)
+
+	bh := make([]VecVirtual, 4)
+	for c := 0; c < 4; c++ {
+		bs := YMM()
+		bh[c] = XMM()
+		VMOVDQU(Mem{Base: cols[c], Disp: q8kBsums}, bs)
+		VEXTRACTI128(Imm(1), bs, bh[c])
+		VPHADDW(bh[c], bs.AsX(), bh[c])
+		VPMADDWD(mins, bh[c], bh[c])
+	}
+	VPHADDD(bh[1], bh[0], bh[0])
+	VPHADDD(bh[3], bh[2], bh[2])
+	VPHADDD(bh[2], bh[0], bh[0])
+	m4 := bh[0]
+
+	accs := make([]VecVirtual, 4)
+	for c := range accs {
+		accs[c] = ZMM()
+		VPXORD(accs[c], accs[c], accs[c])
+	}
+	for h := 0; h < 2; h++ {
+		q, lo, hi := ZMM(), ZMM(), ZMM()
+		VMOVDQU64(Mem{Base: wp, Disp: q4kQs + 64*h}, q)
+		VPANDD(mask, q, lo)
+		VPSRLW(Imm(4), q, hi)
+		VPANDD(mask, hi, hi)
+		for m := 0; m < 2; m++ {
+			p, s := ZMM(), ZMM()
+			imm := U8(0x44)
+			if m == 1 {
+				imm = U8(0xee)
+			}
+			VSHUFI64X2(imm, hi, lo, p)
+			VPSHUFB(shuf.Offset(64*(2*h+m)), sc4, s)
+			for c := 0; c < 4; c++ {
+				x := ZMM()
+				VPMADDUBSW(Mem{Base: cols[c], Disp: q8kQs + 128*h + 64*m}, p, x)
+				vpdpwssd(s, x, accs[c])
+			}
+		}
+	}
+	// Fold each column's 16 lanes to 8, then reduce the four together.
+	ys := make([]VecVirtual, 4)
+	for c := 0; c < 4; c++ {
+		ys[c] = YMM()
+		VEXTRACTI64X4(Imm(1), accs[c], ys[c])
+		VPADDD(ys[c], accs[c].AsY(), ys[c])
+	}
+	VPHADDD(ys[1], ys[0], ys[0])
+	VPHADDD(ys[3], ys[2], ys[2])
+	VPHADDD(ys[2], ys[0], ys[0])
+	s4 := XMM()
+	VEXTRACTI128(Imm(1), ys[0], s4)
+	VPADDD(s4, ys[0].AsX(), s4)
+
+	yd := columnScales(cols)
+	floatPartCols(wp, yd, s4, m4, sum4)
+
+	ADDQ(U32(q4kSize), wp)
+	for c := 0; c < 4; c++ {
+		ADDQ(U32(q8kSize), cols[c])
+	}
+	DECQ(nb)
+	JMP(LabelRef("gzblock"))
+
+	Label("gzdone")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(sum4, Mem{Base: op})
+	VZEROUPPER()
+	RET()
+}
+
+// unpackQ4KScales turns a Q4_K block's 12 bytes of packed 6-bit scales
+// and mins into two XMM registers of eight int16 each. Scalar shifts and
+// masks regroup the bits: bytes 0-7 of (u0,u1) are the scales, of
+// (u2,u3) the mins (sub-blocks 4-7 keep their top two bits in the spare
+// top bits of bytes 0-7).
+func unpackQ4KScales(wp Register) (scales, mins VecVirtual) {
+	r0, r1, r2 := GP32(), GP32(), GP32()
+	MOVL(Mem{Base: wp, Disp: q4kScales}, r0)
+	MOVL(Mem{Base: wp, Disp: q4kScales + 4}, r1)
+	MOVL(Mem{Base: wp, Disp: q4kScales + 8}, r2)
+	u3, t := GP32(), GP32()
+	MOVL(r2, u3)
+	SHRL(Imm(4), u3)
+	ANDL(U32(kmask2), u3)
+	MOVL(r1, t)
+	SHRL(Imm(6), t)
+	ANDL(U32(kmask3), t)
+	SHLL(Imm(4), t)
+	ORL(t, u3)
+	u2 := GP32()
+	MOVL(r1, u2)
+	ANDL(U32(kmask1), u2)
+	u1 := GP32()
+	MOVL(r2, u1)
+	ANDL(U32(kmask2), u1)
+	MOVL(r0, t)
+	SHRL(Imm(6), t)
+	ANDL(U32(kmask3), t)
+	SHLL(Imm(4), t)
+	ORL(t, u1)
+	ANDL(U32(kmask1), r0)
+	scales, mins = XMM(), XMM()
+	VMOVD(r0, scales)
+	VPINSRD(Imm(1), u1, scales, scales)
+	VPMOVZXBW(scales, scales)
+	VMOVD(u2, mins)
+	VPINSRD(Imm(1), u3, mins, mins)
+	VPMOVZXBW(mins, mins)
+	return scales, mins
+}
+
+// unpackQ4KAVX2 writes nb UnpackedQ4K records from Q4_K blocks: nibbles
+// split into weight order, each sub-block's scale broadcast to 16 int16
+// lanes, mins duplicated, super-scales converted to float.
+func unpackQ4KAVX2(shuf Mem) {
+	TEXT("unpackQ4KAVX2", NOSPLIT, "func(w, u *byte, nb int)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	up := Load(Param("u"), GP64())
+	nb := Load(Param("nb"), GP64())
+	mask := YMM()
+	tmp := GP32()
+	MOVL(U32(nibbleMask), tmp)
+	VMOVD(tmp, mask.AsX())
+	VPBROADCASTD(mask.AsX(), mask)
+
+	Label("ublock")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("udone"))
+	for j := 0; j < 4; j++ {
+		q, lo := YMM(), YMM()
+		VMOVDQU(Mem{Base: wp, Disp: q4kQs + 32*j}, q)
+		VPAND(mask, q, lo)
+		VMOVDQU(lo, Mem{Base: up, Disp: unpW + 64*j})
+		VPSRLW(Imm(4), q, q)
+		VPAND(mask, q, q)
+		VMOVDQU(q, Mem{Base: up, Disp: unpW + 64*j + 32})
+	}
+	scales, mins := unpackQ4KScales(wp)
+	sc2 := YMM()
+	VINSERTI128(Imm(1), scales, scales.AsY(), sc2)
+	for sb := 0; sb < 8; sb++ {
+		v := YMM()
+		VPSHUFB(shuf.Offset(32*sb), sc2, v)
+		VMOVDQU(v, Mem{Base: up, Disp: unpS + 32*sb})
+	}
+	md := XMM()
+	VPUNPCKLWD(mins, mins, md)
+	VMOVDQU(md, Mem{Base: up, Disp: unpM})
+	VPUNPCKHWD(mins, mins, md)
+	VMOVDQU(md, Mem{Base: up, Disp: unpM + 16})
+	dd := XMM()
+	VMOVD(Mem{Base: wp}, dd) // D and Dmin, fp16
+	VCVTPH2PS(dd, dd)
+	VMOVQ(dd, Mem{Base: up, Disp: unpD})
+
+	ADDQ(U32(q4kSize), wp)
+	ADDQ(U32(unpSize), up)
+	DECQ(nb)
+	JMP(LabelRef("ublock"))
+	Label("udone")
+	VZEROUPPER()
+	RET()
+}
+
+// gemmUnpackedQ4KAVX512 multiplies an unpacked Q4_K row by four Q8_K
+// columns: per block the weights and scale vectors are plain 512-bit
+// loads shared by the columns, and each column costs four vpmaddubsw and
+// four vpdpwssd. Reductions and the float part are those of the other
+// 4-column kernels: bit-identical to DotQ4KQ8K per column.
+func gemmUnpackedQ4KAVX512() {
+	TEXT("gemmUnpackedQ4KAVX512x4", NOSPLIT, "func(u, a *byte, stride, nb int, out *float32)")
+	Pragma("noescape")
+	up := Load(Param("u"), GP64())
+	ap := Load(Param("a"), GP64())
+	stride := Load(Param("stride"), GP64())
+	nb := Load(Param("nb"), GP64())
+	cols := columnPointers(ap, stride)
+	sum4 := XMM()
+	VXORPS(sum4, sum4, sum4)
+
+	Label("gublock")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef("gudone"))
+
+	// Mins × activation sums per column (8 int32 each), reduced across
+	// the columns: m4 = [M0..M3].
+	md := YMM()
+	VMOVDQU(Mem{Base: up, Disp: unpM}, md)
+	m4 := bsumDots4(cols, md)
+
+	accs := make([]VecVirtual, 4)
+	for c := range accs {
+		accs[c] = ZMM()
+		VPXORD(accs[c], accs[c], accs[c])
+	}
+	for j := 0; j < 4; j++ {
+		w, s := ZMM(), ZMM()
+		VMOVDQU64(Mem{Base: up, Disp: unpW + 64*j}, w)
+		VMOVDQU64(Mem{Base: up, Disp: unpS + 64*j}, s)
+		for c := 0; c < 4; c++ {
+			x := ZMM()
+			VPMADDUBSW(Mem{Base: cols[c], Disp: q8kQs + 64*j}, w, x)
+			vpdpwssd(s, x, accs[c])
+		}
+	}
+	ys := make([]VecVirtual, 4)
+	for c := 0; c < 4; c++ {
+		ys[c] = YMM()
+		VEXTRACTI64X4(Imm(1), accs[c], ys[c])
+		VPADDD(ys[c], accs[c].AsY(), ys[c])
+	}
+	VPHADDD(ys[1], ys[0], ys[0])
+	VPHADDD(ys[3], ys[2], ys[2])
+	VPHADDD(ys[2], ys[0], ys[0])
+	s4 := XMM()
+	VEXTRACTI128(Imm(1), ys[0], s4)
+	VPADDD(s4, ys[0].AsX(), s4)
+
+	yd := columnScales(cols)
+	d4, dm4 := XMM(), XMM()
+	VBROADCASTSS(Mem{Base: up, Disp: unpD}, d4)
+	VMULPS(yd, d4, d4)
+	VBROADCASTSS(Mem{Base: up, Disp: unpD + 4}, dm4)
+	VMULPS(yd, dm4, dm4)
+	VCVTDQ2PS(s4, s4)
+	VMULPS(s4, d4, d4)
+	VCVTDQ2PS(m4, m4)
+	VMULPS(m4, dm4, dm4)
+	VSUBPS(dm4, d4, d4)
+	VADDPS(d4, sum4, sum4)
+
+	ADDQ(U32(unpSize), up)
+	for c := 0; c < 4; c++ {
+		ADDQ(U32(q8kSize), cols[c])
+	}
+	DECQ(nb)
+	JMP(LabelRef("gublock"))
+
+	Label("gudone")
+	op := Load(Param("out"), GP64())
+	VMOVUPS(sum4, Mem{Base: op})
+	VZEROUPPER()
+	RET()
+}
+
+// bsumDots4: per column c, the sixteen int16 weights w (scales or mins,
+// one per 16 activations) times column c's activation sums (Q8_K bsums),
+// summed: [Σ0 Σ1 Σ2 Σ3] as exact int32s in an XMM register.
+func bsumDots4(cols [4]Register, w VecVirtual) VecVirtual {
+	sm := make([]VecVirtual, 4)
+	for c := 0; c < 4; c++ {
+		sm[c] = YMM()
+		VPMADDWD(Mem{Base: cols[c], Disp: q8kBsums}, w, sm[c])
+	}
+	VPHADDD(sm[1], sm[0], sm[0])
+	VPHADDD(sm[3], sm[2], sm[2])
+	VPHADDD(sm[2], sm[0], sm[0])
+	m4 := XMM()
+	VEXTRACTI128(Imm(1), sm[0], m4)
+	VPADDD(m4, sm[0].AsX(), m4)
+	return m4
+}
