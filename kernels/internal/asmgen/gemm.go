@@ -43,16 +43,7 @@ func floatPartCols(wp Register, yd, s4, m4, sum4 VecVirtual) {
 // a points at column 0's first block; column c starts at a + c*stride.
 // out receives the four dot products.
 func gemmQ4KQ8KAVX2(shuf Mem) {
-	TEXT("gemmQ4KQ8KAVX2x4", NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
-	Pragma("noescape")
-	wp := Load(Param("w"), GP64())
-	ap := Load(Param("a"), GP64())
-	stride := Load(Param("stride"), GP64())
-	nb := Load(Param("nb"), GP64())
-
-	cols := columnPointers(ap, stride)
-	sum4 := XMM()
-	VXORPS(sum4, sum4, sum4)
+	wp, nb, cols, sum4 := gemmFrame("gemmQ4KQ8KAVX2x4", "w")
 	mask := YMM()
 	tmp := GP32()
 	MOVL(U32(nibbleMask), tmp)
@@ -150,15 +141,7 @@ func byteMask(name string, b byte) Mem {
 func gemmQ6KQ8KAVX2(shuf Mem) {
 	m4 := byteMask("q6kMask0F", 0x0f)
 	m30 := byteMask("q6kMask30", 0x30)
-	TEXT("gemmQ6KQ8KAVX2x4", NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
-	Pragma("noescape")
-	wp := Load(Param("w"), GP64())
-	ap := Load(Param("a"), GP64())
-	stride := Load(Param("stride"), GP64())
-	nb := Load(Param("nb"), GP64())
-	cols := columnPointers(ap, stride)
-	sum4 := XMM()
-	VXORPS(sum4, sum4, sum4)
+	wp, nb, cols, sum4 := gemmFrame("gemmQ6KQ8KAVX2x4", "w")
 
 	Label("g6block")
 	CMPQ(nb, Imm(0))
@@ -236,15 +219,7 @@ func gemmQ6KQ8KAVX2(shuf Mem) {
 // float part runs lane-wise in the Go twin's order: bit-identical to
 // DotQ4KQ8K per column.
 func gemmQ4KQ8KAVX512(shuf Mem) {
-	TEXT("gemmQ4KQ8KAVX512x4", NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
-	Pragma("noescape")
-	wp := Load(Param("w"), GP64())
-	ap := Load(Param("a"), GP64())
-	stride := Load(Param("stride"), GP64())
-	nb := Load(Param("nb"), GP64())
-	cols := columnPointers(ap, stride)
-	sum4 := XMM()
-	VXORPS(sum4, sum4, sum4)
+	wp, nb, cols, sum4 := gemmFrame("gemmQ4KQ8KAVX512x4", "w")
 	mask := ZMM()
 	tmp := GP32()
 	MOVL(U32(nibbleMask), tmp)
@@ -430,15 +405,7 @@ func unpackQ4KAVX2(shuf Mem) {
 // four vpdpwssd. Reductions and the float part are those of the other
 // 4-column kernels: bit-identical to DotQ4KQ8K per column.
 func gemmUnpackedQ4KAVX512() {
-	TEXT("gemmUnpackedQ4KAVX512x4", NOSPLIT, "func(u, a *byte, stride, nb int, out *float32)")
-	Pragma("noescape")
-	up := Load(Param("u"), GP64())
-	ap := Load(Param("a"), GP64())
-	stride := Load(Param("stride"), GP64())
-	nb := Load(Param("nb"), GP64())
-	cols := columnPointers(ap, stride)
-	sum4 := XMM()
-	VXORPS(sum4, sum4, sum4)
+	up, nb, cols, sum4 := gemmFrame("gemmUnpackedQ4KAVX512x4", "u")
 
 	Label("gublock")
 	CMPQ(nb, Imm(0))
@@ -521,4 +488,21 @@ func bsumDots4(cols [4]Register, w VecVirtual) VecVirtual {
 	VEXTRACTI128(Imm(1), sm[0], m4)
 	VPADDD(m4, sm[0].AsX(), m4)
 	return m4
+}
+
+// gemmFrame opens a 1-row x 4-column GEMM kernel: func(w, a *byte,
+// stride, nb int, out *float32) (w named wName), with the weight pointer,
+// the block count, the four columns' pointers (column c at a+c*stride)
+// and a zeroed XMM of the four running sums.
+func gemmFrame(name, wName string) (wp, nb Register, cols [4]Register, sum4 VecVirtual) {
+	TEXT(name, NOSPLIT, "func("+wName+", a *byte, stride, nb int, out *float32)")
+	Pragma("noescape")
+	wp = Load(Param(wName), GP64())
+	ap := Load(Param("a"), GP64())
+	stride := Load(Param("stride"), GP64())
+	nb = Load(Param("nb"), GP64())
+	cols = columnPointers(ap, stride)
+	sum4 = XMM()
+	VXORPS(sum4, sum4, sum4)
+	return
 }
