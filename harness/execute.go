@@ -88,7 +88,8 @@ func (r *phaseRun) measureMachine() {
 	// ASDSL_ISA names (phases that pin an ISA, like phase 1, get their
 	// own table; the process's is never changed).
 	isa := kernels.Active().ISA
-	r.run.Machine = results.Machine{CPU: cpu.Brand, Features: cpu.Features, ISA: isa, Topology: topo.Summary(), Hybrid: topo.Hybrid(), ReadGBs: map[int]float64{}}
+	r.run.Machine = results.Machine{CPU: cpu.Brand, Features: cpu.Features, ISA: isa, Topology: topo.Summary(), Hybrid: topo.Hybrid(),
+		MemoryBytes: machine.TotalMemory(), ReadGBs: map[int]float64{}}
 	fmt.Fprintf(r.log, "machine: %s; %s; kernels %s\n", cpu.Brand, topo.Summary(), isa)
 	threads := map[int]bool{}
 	for _, t := range r.o.Suite.Threads {

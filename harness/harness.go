@@ -6,6 +6,7 @@
 package harness
 
 import (
+	"asdsl-bench/internal/progress"
 	"fmt"
 	"io"
 	"os/exec"
@@ -108,6 +109,14 @@ func ModelPath(sm suite.Model, log io.Writer) (string, error) {
 		return "", fmt.Errorf("model %s: %w", sm.Name, err)
 	}
 	fmt.Fprintf(log, "model %s: mock %s %s (created on first use, then cached)\n", sm.Name, mo.Shape.Name, mo.Name())
+	var bar *progress.Bar // only when the mock is written, not when it is cached
+	mo.Progress = func(done, total int64) {
+		if bar == nil {
+			bar = progress.New(log, fmt.Sprintf("  writing mock %s %s", mo.Shape.Name, mo.Name()), total, progress.Bytes)
+		}
+		bar.Update(done, total)
+	}
+	defer func() { bar.Done() }()
 	return mock.Cached(mo)
 }
 
@@ -121,8 +130,10 @@ func bench(m *engine.Model, sm suite.Model, w suite.Workload, threads int, ph *p
 		return nil, err
 	}
 	defer s.Close()
+	bar := progress.New(logOf(o), fmt.Sprintf("  bench %s/%s t=%d (%s) repetitions", sm.Name, w.Name, threads, ph.Name), 0, progress.Items).Quiet()
 	r, err := measure.Run(s, measure.Options{Prompt: w.Prompt, Generate: w.Generate, Depth: w.Depth, Reps: o.Suite.Repetitions,
-		Warmup: o.Suite.Warmup, Seed: 1, Slowdown: o.Slowdown})
+		Warmup: o.Suite.Warmup, Seed: 1, Slowdown: o.Slowdown, Progress: bar.Update})
+	bar.Done()
 	if err != nil {
 		return nil, err
 	}
@@ -304,4 +315,12 @@ func gitCommit(outDir string) (string, bool) {
 		}
 	}
 	return strings.TrimSpace(string(out)), dirty
+}
+
+// logOf is the run's log (stderr's stand-in in tests).
+func logOf(o Options) io.Writer {
+	if o.Log == nil {
+		return io.Discard
+	}
+	return o.Log
 }

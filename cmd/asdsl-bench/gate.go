@@ -31,6 +31,7 @@ func runGate(args []string) error {
 	prof := fs.String("profile", "", "machine profile name (default: chosen from the CPU; see configs/)")
 	cfgDir := fs.String("configs", "", "directory of machine profiles (default: the built-in ones)")
 	bwMiB := fs.Int("bw-size", 512, "working set of the bandwidth measurement, MiB")
+	db := fs.String("db", "", dbFlagHelp)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -104,6 +105,7 @@ func runGate(args []string) error {
 	if err != nil {
 		return err
 	}
+	recordRun(*db, run)
 	rep, err := report.Write(run, *out)
 	if err != nil {
 		return err

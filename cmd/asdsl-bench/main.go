@@ -25,6 +25,8 @@ var commands = map[string]command{
 	"run":        {"run roadmap checkpoints: checks, benchmarks, gates, report (the main job)", runCommand},
 	"gate":       {"the CI gate: checks, targets, and this build against a baseline build alternated (exit 0 pass, 1 regression/fail, 3 inconclusive)", runGate},
 	"cachegrind": {"simulate cache misses of the GEMV kernel under valgrind (when hardware counters are missing)", runCachegrind},
+	"db":         {"the results database: import and export run records, list runs", runDB},
+	"serve":      {"the results dashboard: history charts, reports, comparisons, failures (or --static DIR)", runServe},
 	"coldstart":  {"one cold start: evict the model from the page cache, time open to first token (phase 6)", runColdStart},
 	"compare":    {"compare two stored runs (medians, confidence intervals, Mann-Whitney p)", runCompare},
 	"report":     {"rebuild the reports and the history index from stored runs", runReport},

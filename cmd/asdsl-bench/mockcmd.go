@@ -9,6 +9,7 @@ import (
 	"asdsl-bench/engine/gguf"
 	"asdsl-bench/engine/mock"
 	"asdsl-bench/engine/quant"
+	"asdsl-bench/internal/progress"
 )
 
 func runMock(args []string) error {
@@ -33,10 +34,10 @@ func runMock(args []string) error {
 	}
 	o.Shape, o.Seed = s, *seed
 	start := time.Now()
-	p := newProgress("writing " + *out)
-	o.Progress = p.update
+	p := progress.New(os.Stderr, "writing "+*out, 0, progress.Bytes)
+	o.Progress = p.Update
 	err = mock.WriteFile(*out, o)
-	p.finish()
+	p.Done()
 	if err != nil {
 		return err
 	}
@@ -55,45 +56,4 @@ func mockFormat(typ string) (mock.Options, error) {
 		return mock.Options{}, usagef("--type %q: want f32, f16, bf16, q4_k_m, q4_k_s, q6_k or q8_0", typ)
 	}
 	return mock.Options{Type: t}, nil
-}
-
-// progress draws a one-line progress bar on stderr at most 10 times a second.
-// When stderr is not a terminal (CI logs) it prints a plain line every 10%.
-type progress struct {
-	label   string
-	last    time.Time
-	drawn   bool
-	tty     bool
-	lastPct int
-}
-
-func newProgress(label string) *progress {
-	st, err := os.Stderr.Stat()
-	return &progress{label: label, tty: err == nil && st.Mode()&os.ModeCharDevice != 0, lastPct: -1}
-}
-
-func (p *progress) update(done, total int64) {
-	if !p.tty {
-		pct := int(100 * done / max(total, 1))
-		if pct/10 != p.lastPct/10 {
-			p.lastPct = pct
-			fmt.Fprintf(os.Stderr, "%s: %d%%\n", p.label, pct/10*10)
-		}
-		return
-	}
-	if time.Since(p.last) < 100*time.Millisecond && done != total {
-		return
-	}
-	p.last = time.Now()
-	p.drawn = true
-	frac := float64(done) / float64(max(total, 1))
-	const width = 30
-	bar := strings.Repeat("#", int(frac*width)) + strings.Repeat(".", width-int(frac*width))
-	fmt.Fprintf(os.Stderr, "\r%s [%s] %5.1f%% %.2f/%.2f GiB", p.label, bar, 100*frac, float64(done)/(1<<30), float64(total)/(1<<30))
-}
-
-func (p *progress) finish() {
-	if p.tty && p.drawn {
-		fmt.Fprintln(os.Stderr)
-	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"asdsl-bench/internal/progress"
 	"fmt"
 	"os"
 	"time"
@@ -37,9 +38,9 @@ func runQuantize(args []string) error {
 	if err := distinctFiles(in, out); err != nil {
 		return err
 	}
-	p := newProgress("quantizing " + in)
-	rep, err := quant.File(in, out, quant.Options{Type: ft, Pure: *pure, Threads: *threads, Progress: p.update})
-	p.finish()
+	p := progress.New(os.Stderr, "quantizing "+in, 0, progress.Bytes)
+	rep, err := quant.File(in, out, quant.Options{Type: ft, Pure: *pure, Threads: *threads, Progress: p.Update})
+	p.Done()
 	if err != nil {
 		return err
 	}

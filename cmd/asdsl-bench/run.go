@@ -24,8 +24,8 @@ import (
 
 // runFlags are shared by run and gate.
 type runFlags struct {
-	suite, profile, baseline, out, configs *string
-	bwMiB                                  *int
+	suite, profile, baseline, out, configs, db *string
+	bwMiB                                      *int
 }
 
 func addRunFlags(fs interface {
@@ -39,6 +39,7 @@ func addRunFlags(fs interface {
 		out:      fs.String("out", "reports", "directory for run records (runs/) and reports"),
 		configs:  fs.String("configs", "", "directory of machine profiles (default: the built-in ones)"),
 		bwMiB:    fs.Int("bw-size", 512, "working set of the bandwidth measurement, MiB"),
+		db:       fs.String("db", "", dbFlagHelp),
 	}
 }
 
@@ -90,6 +91,7 @@ func runCommand(args []string) error {
 	if err != nil {
 		return err
 	}
+	recordRun(*rf.db, run)
 	rep, err := report.Write(run, *rf.out)
 	if err != nil {
 		return err

@@ -71,6 +71,9 @@ type Options struct {
 	// timed step, for (Slowdown-1) times its length. Test-only: it is how
 	// the gate's tests show that a real 2x regression is caught.
 	Slowdown float64
+	// Progress, when set, is told after each repetition (warm-up ones
+	// included) how many of all of them are done.
+	Progress func(done, total int64)
 }
 
 // Run measures a workload on a fresh context of the session.
@@ -143,10 +146,17 @@ func Run(s *engine.Session, o Options) (*Result, error) {
 		}
 		return smp, nil
 	}
+	total := int64(o.Warmup + o.Reps)
+	tick := func(done int) {
+		if o.Progress != nil {
+			o.Progress(int64(done), total)
+		}
+	}
 	for i := 0; i < o.Warmup; i++ {
 		if _, err := one(); err != nil {
 			return nil, err
 		}
+		tick(i + 1)
 	}
 	if !resetPeakRSS() {
 		res.Unavailable = append(res.Unavailable, "peak RSS per bench: the OS cannot reset the high-water mark, so it is the process's lifetime peak")
@@ -169,6 +179,7 @@ func Run(s *engine.Session, o Options) (*Result, error) {
 			return nil, err
 		}
 		res.Samples = append(res.Samples, smp)
+		tick(o.Warmup + i + 1)
 	}
 	res.Counters = cs.read()
 	if errStat == nil {

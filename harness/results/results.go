@@ -52,12 +52,14 @@ type Run struct {
 
 // Machine is what the run was measured on.
 type Machine struct {
-	CPU      string          `json:"cpu"`
-	Features []string        `json:"features"`
-	ISA      string          `json:"isa"`
-	Topology string          `json:"topology"`
-	Hybrid   bool            `json:"hybrid"`   // P- and E-cores (or LP E-cores)
-	ReadGBs  map[int]float64 `json:"read_gbs"` // measured read bandwidth per thread count
+	CPU      string   `json:"cpu"`
+	Features []string `json:"features"`
+	ISA      string   `json:"isa"`
+	Topology string   `json:"topology"`
+	Hybrid   bool     `json:"hybrid"` // P- and E-cores (or LP E-cores)
+	// MemoryBytes is the physical memory (0: not recorded).
+	MemoryBytes int64           `json:"memory_bytes,omitempty"`
+	ReadGBs     map[int]float64 `json:"read_gbs"` // measured read bandwidth per thread count
 	// Int8GMACs is the int8 multiply-accumulate peak measured per thread
 	// count (1e9 per second): prefill's roof, as read bandwidth is
 	// decode's. Int8Instr names the instruction it was measured with.
@@ -369,10 +371,10 @@ func writeNew(path string, data []byte) error {
 	defer os.Remove(tmp)
 	if err := os.Link(tmp, path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s already exists: not replacing another run's record", path)
+			return fmt.Errorf("%s already exists: not replacing another run's record: %w", path, fs.ErrExist)
 		}
 		if _, serr := os.Stat(path); serr == nil {
-			return fmt.Errorf("%s already exists: not replacing another run's record", path)
+			return fmt.Errorf("%s already exists: not replacing another run's record: %w", path, fs.ErrExist)
 		}
 		return os.Rename(tmp, path)
 	}

@@ -1,6 +1,7 @@
 package tune
 
 import (
+	"asdsl-bench/internal/progress"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -147,10 +148,12 @@ func Search(o Options) (Settings, []KnobResult, error) {
 		}
 		inc := slices.Index(values, k.get(cur))
 		samples := make([][]float64, len(values))
+		var bar *progress.Bar
+		if o.Progress != nil {
+			bar = progress.New(o.Progress, fmt.Sprintf("%-17s %-11s %d values x %d rounds", k.Name, k.Judge, len(values), o.Rounds+1),
+				int64((o.Rounds+1)*len(values)), progress.Items)
+		}
 		for round := 0; round <= o.Rounds; round++ { // round 0 warms each candidate up
-			if o.Progress != nil {
-				fmt.Fprintf(o.Progress, "\r%-17s %-11s %d values, round %d/%d ", k.Name, k.Judge, len(values), round, o.Rounds)
-			}
 			for i, v := range values {
 				s := cur
 				k.set(&s, v)
@@ -161,13 +164,15 @@ func Search(o Options) (Settings, []KnobResult, error) {
 				if round > 0 {
 					samples[i] = append(samples[i], tps)
 				}
+				bar.Add(1)
 			}
 		}
+		bar.Done()
 		win, trials := choose(values, samples, inc, o.Alpha)
 		k.set(&cur, values[win])
 		out = append(out, KnobResult{Knob: k.Name, Judge: k.Judge, Trials: trials, Chosen: values[win]})
 		if o.Progress != nil {
-			fmt.Fprintf(o.Progress, "\r%-17s %-11s %d values, %d rounds: %d\n", k.Name, k.Judge, len(values), o.Rounds, values[win])
+			fmt.Fprintf(o.Progress, "%-17s %-11s chosen: %d\n", k.Name, k.Judge, values[win])
 		}
 	}
 	return cur, out, nil
