@@ -29,7 +29,7 @@ var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#
 // value written beside it — plus dashed target lines. Self-contained
 // SVG: no script, no external file.
 func lineChart(title, unit string, labels []string, ss []series, ts []target) template.HTML {
-	const w, h, left, right, top, bottom = 760, 300, 60, 170, 30, 60
+	const w, h, left, right, top, bottom = 820, 320, 60, 150, 30, 80
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, s := range ss {
 		for _, v := range s.Values {
@@ -68,12 +68,12 @@ func lineChart(title, unit string, labels []string, ss []series, ts []target) te
 	}
 	fmt.Fprintf(&b, `<text x="12" y="%d" font-size="11" transform="rotate(-90 12 %d)">%s</text>`, top+int(ph/2), top+int(ph/2), template.HTMLEscapeString(unit))
 	for i, l := range labels {
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="10" text-anchor="end" transform="rotate(-40 %.1f %d)">%s</text>`, x(i), h-bottom+14, x(i), h-bottom+14, template.HTMLEscapeString(l))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="10" transform="rotate(30 %.1f %d)">%s</text>`, x(i), h-bottom+12, x(i), h-bottom+12, template.HTMLEscapeString(l))
 	}
 	for i, t := range ts {
 		fmt.Fprintf(&b, `<line class="target" x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#555" stroke-dasharray="6 4" data-value="%g"><title>%s: %s</title></line>`,
 			left, w-right, y(t.Value), y(t.Value), t.Value, template.HTMLEscapeString(t.Name), fmtVal(t.Value))
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="10" fill="#555">%s %s</text>`, w-right+4, y(t.Value)+4+float64(12*i%24), template.HTMLEscapeString(t.Name), fmtVal(t.Value))
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="10" fill="#555" text-anchor="end">%s %s</text>`, w-right-4, y(t.Value)-4-float64(12*(i%2)), template.HTMLEscapeString(t.Name), fmtVal(t.Value))
 	}
 	for si, s := range ss {
 		c := palette[si%len(palette)]
@@ -95,7 +95,7 @@ func lineChart(title, unit string, labels []string, ss []series, ts []target) te
 			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="9" text-anchor="middle" fill="%s">%s</text>`, x(i), y(v)-6, c, fmtVal(v))
 		}
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d" font-size="11">%s</text>`,
-			w-right+4, h-bottom+4+14*si, c, w-right+18, h-bottom+13+14*si, template.HTMLEscapeString(s.Name))
+			w-right+12, top+14*si, c, w-right+26, top+9+14*si, template.HTMLEscapeString(s.Name))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
