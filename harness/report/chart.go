@@ -12,9 +12,9 @@ import (
 // one group per phase, one bar per bench, as a self-contained SVG.
 func Chart(r *results.Run) string {
 	type bar struct {
-		label string
-		dec   float64
-		pre   float64
+		label      string
+		dec, pre   float64
+		decT, preT float64 // the gates' targets on them (0: none)
 	}
 	type group struct {
 		phase string
@@ -33,8 +33,11 @@ func Chart(r *results.Run) string {
 			if math.IsNaN(pr) {
 				pr = 0
 			}
-			g.bars = append(g.bars, bar{label: fmt.Sprintf("%s t=%d", b.Model, b.Threads), dec: d, pre: pr})
-			maxV = math.Max(maxV, math.Max(d, pr))
+			id := fmt.Sprintf("%s/%s t=%d", b.Model, b.Workload, b.Threads)
+			br := bar{label: fmt.Sprintf("%s t=%d", b.Model, b.Threads), dec: d, pre: pr,
+				decT: gateTarget(p.Gates, id+" decode tok/s"), preT: gateTarget(p.Gates, id+" prefill tok/s")}
+			g.bars = append(g.bars, br)
+			maxV = math.Max(maxV, math.Max(math.Max(d, pr), math.Max(br.decT, br.preT)))
 		}
 		groups = append(groups, g)
 	}
@@ -46,7 +49,7 @@ func Chart(r *results.Run) string {
 	slot := float64(W-left-20) / float64(max(1, len(groups)))
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">`+"\n", W, H)
-	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="%d" y="18" font-size="13">tokens/s per phase (log scale): decode (dark), prefill (light)</text>`+"\n", left)
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="%d" y="18" font-size="13">tokens/s per phase (log scale): decode (dark), prefill (light), targets (red dashes)</text>`+"\n", left)
 	// Log scale so the naive phase 0 and the optimised phases both show.
 	lo := math.Log10(0.1)
 	hi := math.Log10(maxV * 1.2)
@@ -74,6 +77,14 @@ func Chart(r *results.Run) string {
 			// shows an SVG as an image, where tooltips never appear.
 			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="8" fill="#1f5f9f">%s</text>`+"\n", x, y(br.dec)-2, rate3(br.dec))
 			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="8" fill="#4f7fa9">%s</text>`+"\n", x+bw, y(br.pre)-2, rate3(br.pre))
+			// Targets: a dashed red tick across the bar, its value beside it.
+			for k, t := range []float64{br.decT, br.preT} {
+				if t > 0 {
+					tx := x + float64(k)*bw
+					fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#c62828" stroke-width="1.5" stroke-dasharray="3 2"/><text x="%.1f" y="%.1f" font-size="8" fill="#c62828">&#8805;%s</text>`+"\n",
+						tx-1, tx+bw+1, y(t), y(t), tx, y(t)+9, rate3(t))
+				}
+			}
 		}
 		if len(g.bars) == 0 {
 			fmt.Fprintf(&b, `<text x="%.1f" y="%d" fill="#999">n/a</text>`+"\n", x0+4, H-bottom-6)
@@ -92,4 +103,16 @@ func rate3(v float64) string {
 		return fmt.Sprintf("%.1f", v)
 	}
 	return fmt.Sprintf("%.2f", v)
+}
+
+// gateTarget is the target of the gate on a bench and metric ("model/
+// workload t=N decode tok/s"), the suite's or a profile's; 0 when none.
+func gateTarget(gs []results.Gate, suffix string) float64 {
+	t := 0.0
+	for _, g := range gs {
+		if g.Op == ">=" && (g.Name == suffix || strings.HasSuffix(g.Name, ": "+suffix)) {
+			t = math.Max(t, g.Target)
+		}
+	}
+	return t
 }

@@ -6,6 +6,7 @@ import (
 
 	"asdsl-bench/harness/measure"
 	"asdsl-bench/harness/results"
+	"asdsl-bench/internal/testruns"
 )
 
 func runWith(commit string, dec float64) *results.Run {
@@ -22,5 +23,19 @@ func TestHistory(t *testing.T) {
 		if !strings.Contains(svg, want) {
 			t.Errorf("history lacks %q", want)
 		}
+	}
+}
+
+// The run chart marks the gates' targets on their bars, with the value
+// written beside the mark (an SVG shown as an image has no tooltips).
+func TestChartDrawsTargets(t *testing.T) {
+	r := testruns.Run(0, testruns.Machine(1), 40, 41)
+	svg := Chart(r)
+	if !strings.Contains(svg, `stroke="#c62828"`) || !strings.Contains(svg, "&#8805;41.0") {
+		t.Fatalf("no target mark at 41 t/s:\n%s", svg)
+	}
+	r.Phases[0].Gates = nil
+	if strings.Contains(Chart(r), `stroke="#c62828"`) {
+		t.Fatal("a target mark without a gate")
 	}
 }
