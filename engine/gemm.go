@@ -40,6 +40,9 @@ func (t Tiles) orDefault() Tiles {
 	if t.Rows <= 0 {
 		t.Rows = d.Rows
 	}
+	// Whole groups of four rows: a chunk boundary inside a repacked group
+	// would send its rows to the GGUF layout.
+	t.Rows = (t.Rows + 3) &^ 3
 	if t.Tokens <= 0 {
 		t.Tokens = d.Tokens
 	}

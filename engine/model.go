@@ -8,6 +8,7 @@ import (
 
 	"asdsl-bench/engine/gguf"
 	"asdsl-bench/engine/hugemem"
+	"asdsl-bench/kernels"
 )
 
 // layer holds one transformer block's weights. Projections are either
@@ -37,6 +38,11 @@ type Model struct {
 	repackOnce    sync.Once
 	releaseRepack func() // frees the repacked weights' arena
 	prefetchOnce  sync.Once
+	// packed: the file holds some matrices only repacked (asdsl-bench
+	// repack); unpackOnce gives them their GGUF layout when a session
+	// needs it.
+	packed     bool
+	unpackOnce sync.Once
 }
 
 // startPrefetch starts the prefetch thread, once per model: it walks the
@@ -49,7 +55,7 @@ func (m *Model) startPrefetch() {
 		order := append([]*Matrix{m.tokEmb}, m.projections()...)
 		go func() {
 			for _, w := range order {
-				_ = gguf.WillNeed(w.Data) // advice only; a refusal costs nothing but speed
+				_ = gguf.WillNeed(w.mapped()) // advice only; a refusal costs nothing but speed
 			}
 		}()
 	})
@@ -86,6 +92,26 @@ func (m *Model) repackR4() {
 			w.RepackInto(arena[off : off+n : off+n])
 			off += (n + align - 1) &^ (align - 1)
 			_ = m.File.DontNeed(w.Data) // advice only; a no-op for models parsed from memory
+		}
+	})
+}
+
+// readsPacked says whether a session with these kernels and features can
+// run on repacked-only matrices: every matmul path it can choose has a
+// repacked kernel. Otherwise (Features.NoRepack, the float variant, a
+// table without repacked GEMMs) the model unpacks them once, at the cost
+// of a copy in memory.
+func readsPacked(ops *kernels.Ops, f Features) bool {
+	return !f.NoRepack && !ops.FloatQ4K && ops.GemvQ4KR4Q8K4x1 != nil && ops.GemmQ4KR4Q8K4x4 != nil &&
+		ops.GemvQ6KR4Q8K4x1 != nil && ops.GemmQ6KR4Q8K4x4 != nil
+}
+
+// unpackAll gives every repacked-only matrix its GGUF layout (once per
+// model). Must not run while a session of the model runs.
+func (m *Model) unpackAll() {
+	m.unpackOnce.Do(func() {
+		for _, w := range m.projections() {
+			w.unpack()
 		}
 	})
 }
@@ -169,6 +195,12 @@ func FromFile(f *gguf.File) (*Model, error) {
 		if !ld.used[t.Name] {
 			return nil, fmt.Errorf("tensor %q is not used by the %s architecture (unsupported variant?)", t.Name, archName)
 		}
+	}
+	if m.tokEmb.packed {
+		return nil, fmt.Errorf("token_embd.weight is repacked: the embedding lookup reads rows in the GGUF layout")
+	}
+	for _, w := range m.projections() {
+		m.packed = m.packed || w.packed
 	}
 	m.rope = newRopeTable(cfg.RopeDim, cfg.NCtx, cfg.RopeBase)
 	return m, nil

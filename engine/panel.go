@@ -10,6 +10,10 @@ import (
 type panelScratch struct {
 	p    kernels.Panel
 	tail [4 * kernels.PanelRows]float32
+	// q4, q6: 32 rows unrepacked, when the file holds the matrix only
+	// repacked (the panel kernels widen the GGUF layout).
+	q4 []kernels.BlockQ4K
+	q6 []kernels.BlockQ6K
 }
 
 // runPanels is the prompt GEMM for large batches: each 32 rows of
@@ -27,9 +31,22 @@ func (m *matmulTask) runPanels(w, r0, r1 int) int {
 	sc := &m.panels[w]
 	a := m.act.q8k[:(T+3)*nb]
 	for ; r0+kernels.PanelRows <= r1; r0 += kernels.PanelRows {
-		if m.w.Type == gguf.TypeQ4_K {
+		switch {
+		case m.w.Data == nil && m.w.Type == gguf.TypeQ4_K:
+			sc.q4 = grow(sc.q4, kernels.PanelRows*nb)
+			for g := 0; g < kernels.PanelRows/4; g++ {
+				kernels.UnrepackQ4KR4(m.w.Q4KR4[(r0/4+g)*nb:(r0/4+g+1)*nb], sc.q4[4*g*nb:4*(g+1)*nb])
+			}
+			m.ops.PanelFromQ4K(&sc.p, sc.q4, nb)
+		case m.w.Data == nil:
+			sc.q6 = grow(sc.q6, kernels.PanelRows*nb)
+			for g := 0; g < kernels.PanelRows/4; g++ {
+				kernels.UnrepackQ6KR4(m.w.Q6KR4[(r0/4+g)*nb:(r0/4+g+1)*nb], sc.q6[4*g*nb:4*(g+1)*nb])
+			}
+			m.ops.PanelFromQ6K(&sc.p, sc.q6, nb)
+		case m.w.Type == gguf.TypeQ4_K:
 			m.ops.PanelFromQ4K(&sc.p, kernels.AsQ4K(m.w.Data[r0*m.w.RowBytes:(r0+kernels.PanelRows)*m.w.RowBytes]), nb)
-		} else {
+		default:
 			m.ops.PanelFromQ6K(&sc.p, kernels.AsQ6K(m.w.Data[r0*m.w.RowBytes:(r0+kernels.PanelRows)*m.w.RowBytes]), nb)
 		}
 		for k0 := 0; k0 < nb; k0 += kt {

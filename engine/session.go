@@ -120,6 +120,9 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 	if ops == nil {
 		ops = kernels.Active()
 	}
+	if m.packed && !readsPacked(ops, o.Features) {
+		m.unpackAll()
+	}
 	var cache KVCache
 	if o.Features.NoFlash || !flashFits(m.Config) {
 		cache = newF32Cache(m.Config, ctx, ops)

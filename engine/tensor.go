@@ -26,6 +26,10 @@ type Matrix struct {
 	Q4KR4 []kernels.BlockQ4KR4
 	// Q6KR4 is the same for Q6_K matrices (kernels.BlockQ6KR4), or nil.
 	Q6KR4 []kernels.BlockQ6KR4
+	// packed: the file holds the matrix only repacked (a file written by
+	// `asdsl-bench repack`): Q4KR4 or Q6KR4 view the mapping and Data is
+	// nil until a path that reads the GGUF layout needs it (unpack).
+	packed bool
 	// releaseRepack frees Q4KR4/Q6KR4's memory when RepackR4 allocated it;
 	// nil when none or when the owner (a Model's arena) frees it.
 	releaseRepack func()
@@ -95,6 +99,9 @@ func (m *Matrix) RepackInto(b []byte) {
 // allocated it; the matrix then reads Data again. Not safe to call while
 // the matrix is in use.
 func (m *Matrix) Release() {
+	if m.packed {
+		return // views of the file: the mapping goes with it
+	}
 	m.Q4KR4, m.Q6KR4 = nil, nil
 	if m.releaseRepack != nil {
 		m.releaseRepack()
@@ -131,7 +138,38 @@ func (m *Matrix) Row(i int) []byte { return m.Data[i*m.RowBytes : (i+1)*m.RowByt
 func (m *Matrix) Rows4(i int) []byte { return m.Data[i*m.RowBytes : (i+4)*m.RowBytes] }
 
 // Bytes is the matrix's size in the file.
-func (m *Matrix) Bytes() int64 { return int64(len(m.Data)) }
+func (m *Matrix) Bytes() int64 { return int64(m.Rows) * int64(m.RowBytes) }
+
+// mapped is the matrix's bytes in the file, in whichever layout the file
+// holds (for the prefetch thread's advice).
+func (m *Matrix) mapped() []byte {
+	switch {
+	case !m.packed:
+		return m.Data
+	case m.Q4KR4 != nil:
+		return kernels.BytesOf(m.Q4KR4)
+	}
+	return kernels.BytesOf(m.Q6KR4)
+}
+
+// unpack gives a packed matrix its GGUF layout as well, in memory of its
+// own, on all cores (for the paths that read Data: the GGUF-layout
+// kernels of Features.NoRepack and of tables without repacked GEMMs).
+func (m *Matrix) unpack() {
+	if !m.packed || m.Data != nil {
+		return
+	}
+	data := make([]byte, m.Rows*m.RowBytes)
+	nb := m.Cols / kernels.QK_K
+	if m.Q4KR4 != nil {
+		dst := kernels.AsQ4K(data)
+		forGroups(m.Rows/4, func(g int) { kernels.UnrepackQ4KR4(m.Q4KR4[g*nb:(g+1)*nb], dst[4*g*nb:4*(g+1)*nb]) })
+	} else {
+		dst := kernels.AsQ6K(data)
+		forGroups(m.Rows/4, func(g int) { kernels.UnrepackQ6KR4(m.Q6KR4[g*nb:(g+1)*nb], dst[4*g*nb:4*(g+1)*nb]) })
+	}
+	m.Data = data
+}
 
 // DequantRow decodes row i into out (len Cols).
 func (m *Matrix) DequantRow(i int, out []float32) {
@@ -179,7 +217,21 @@ func (l *tensorLoader) matrix(name string, cols, rows int) (*Matrix, error) {
 	}
 	l.used[name] = true
 	rb, _ := t.Type.RowBytes(t.Dims[0])
-	return &Matrix{Name: name, Type: t.Type, Rows: rows, Cols: cols, RowBytes: int(rb), Data: l.f.TensorData(t)}, nil
+	m := &Matrix{Name: name, Type: t.Type.Unpacked(), Rows: rows, Cols: cols, RowBytes: int(rb)}
+	if m.Type == t.Type {
+		m.Data = l.f.TensorData(t)
+		return m, nil
+	}
+	if rows%4 != 0 {
+		return nil, fmt.Errorf("tensor %q: %s needs rows in fours, it has %d", name, t.Type, rows)
+	}
+	m.packed = true
+	if m.Type == gguf.TypeQ4_K {
+		m.Q4KR4 = kernels.AsQ4KR4(l.f.TensorData(t))
+	} else {
+		m.Q6KR4 = kernels.AsQ6KR4(l.f.TensorData(t))
+	}
+	return m, nil
 }
 
 // vector loads a 1-D tensor of n elements as float32 (norm weights),
@@ -191,6 +243,9 @@ func (l *tensorLoader) vector(name string, n int) ([]float32, error) {
 	}
 	if len(t.Dims) != 1 || t.Dims[0] != uint64(n) {
 		return nil, fmt.Errorf("tensor %q has shape %v, want [%d]", name, t.Dims, n)
+	}
+	if t.Type.Unpacked() != t.Type {
+		return nil, fmt.Errorf("tensor %q: a vector cannot be %s", name, t.Type)
 	}
 	l.used[name] = true
 	rb, _ := t.Type.RowBytes(t.Dims[0])

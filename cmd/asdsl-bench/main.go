@@ -37,6 +37,7 @@ var commands = map[string]command{
 	"machine":    {"show the CPU, its features, the kernels chosen and the memory bandwidth", runMachine},
 	"mock":       {"write a model with random weights in a real shape", runMock},
 	"perplexity": {"perplexity of a model on a text file, as llama-perplexity measures it", runPerplexity},
+	"repack":     {"write a model with its Q4_K/Q6_K matrices in the decode kernels' 4-row layout, used as is at load", runRepack},
 	"quantize":   {"quantize an F32/F16/BF16 model (q4_k_m, q4_k_s, q6_k, q8_0)", runQuantize},
 	"tokenize":   {"print the token ids of text (-p) or of a file's {\"text\"} lines (-f --jsonl), as llama.cpp would", runTokenize},
 	"tune":       {"search threads, layout, prefetch distance, GEMM tiles and draft length on this machine", runTune},

@@ -27,6 +27,15 @@ const (
 	TypeQ6_K GGMLType = 14
 	TypeQ8_K GGMLType = 15
 	TypeBF16 GGMLType = 30
+
+	// asdsl-bench's own layouts, written by `asdsl-bench repack`: Q4_K
+	// and Q6_K rows interleaved four at a time (kernels.BlockQ4KR4,
+	// BlockQ6KR4), the layout the decode kernels read, so that a model
+	// is mapped and used as is instead of repacked at every load. The
+	// numbers are far from ggml's, which no other program will read as
+	// these layouts; sizes per row are Q4_K's and Q6_K's.
+	TypeQ4_K_R4 GGMLType = 1012
+	TypeQ6_K_R4 GGMLType = 1014
 )
 
 type typeInfo struct {
@@ -52,6 +61,32 @@ var typeTable = map[GGMLType]typeInfo{
 	TypeQ6_K: {"Q6_K", 256, 210, true},
 	TypeQ8_K: {"Q8_K", 256, 292, false},
 	TypeBF16: {"BF16", 1, 2, true},
+
+	TypeQ4_K_R4: {"ASDSL_Q4_K_R4", 256, 144, true},
+	TypeQ6_K_R4: {"ASDSL_Q6_K_R4", 256, 210, true},
+}
+
+// Repacked returns the 4-row interleaved layout of t and whether it has
+// one (Q4_K, Q6_K).
+func (t GGMLType) Repacked() (GGMLType, bool) {
+	switch t {
+	case TypeQ4_K:
+		return TypeQ4_K_R4, true
+	case TypeQ6_K:
+		return TypeQ6_K_R4, true
+	}
+	return 0, false
+}
+
+// Unpacked is the GGUF type a repacked layout holds (t itself otherwise).
+func (t GGMLType) Unpacked() GGMLType {
+	switch t {
+	case TypeQ4_K_R4:
+		return TypeQ4_K
+	case TypeQ6_K_R4:
+		return TypeQ6_K
+	}
+	return t
 }
 
 func (t GGMLType) String() string {

@@ -164,6 +164,9 @@ func (b *Bar) line(now time.Time, bar bool) string {
 
 func (b *Bar) amount() string {
 	if b.unit == Bytes {
+		if b.total < 1<<30 {
+			return fmt.Sprintf("%.1f/%.1f MiB", float64(b.done)/(1<<20), float64(b.total)/(1<<20))
+		}
 		return fmt.Sprintf("%.2f/%.2f GiB", float64(b.done)/(1<<30), float64(b.total)/(1<<30))
 	}
 	return fmt.Sprintf("%d/%d", b.done, b.total)

@@ -43,7 +43,7 @@ func TestLogHeartbeat(t *testing.T) {
 	b.now = func() time.Time { return clock }
 	clock = clock.Add(31 * time.Second)
 	b.Set(1)
-	if !strings.Contains(buf.String(), "slow   0% 0.00/0.00 GiB, ETA") {
+	if !strings.Contains(buf.String(), "slow   0% 0.0/0.0 MiB, ETA") {
 		t.Fatalf("no heartbeat: %q", buf.String())
 	}
 }

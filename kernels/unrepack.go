@@ -1,0 +1,88 @@
+package kernels
+
+import "encoding/binary"
+
+// UnrepackQ4KR4 restores four Q4_K rows from their interleaved form
+// (the inverse of RepackQ4KR4): row r goes to dst[r*len(src):]. Every
+// bit of a Q4_K block is used, so the restored bytes are the original
+// ones, not merely equal weights.
+func UnrepackQ4KR4(src []BlockQ4KR4, dst []BlockQ4K) {
+	nb := len(src)
+	_ = dst[4*nb-1]
+	const lo4, hi4 = 0x0f0f0f0f0f0f0f0f, 0xf0f0f0f0f0f0f0f0
+	for i := range src {
+		o := &src[i]
+		for r := 0; r < 4; r++ {
+			b := &dst[r*nb+i]
+			b.D, b.Dmin = o.DM[2*r], o.DM[2*r+1]
+			b.Scales = [12]uint8{}
+			for j := 0; j < 8; j++ {
+				s, m := o.ScaleMin(r, j)
+				setScaleMinK4(j, &b.Scales, s, m)
+			}
+			for c := 0; c < 4; c++ {
+				for h := 0; h < 16; h += 8 {
+					a := binary.LittleEndian.Uint64(o.Qs[2*c][r][h:])
+					e := binary.LittleEndian.Uint64(o.Qs[2*c+1][r][h:])
+					binary.LittleEndian.PutUint64(b.Qs[32*c+h:], a&lo4|(e&lo4)<<4)
+					binary.LittleEndian.PutUint64(b.Qs[32*c+16+h:], (a>>4)&lo4|e&hi4)
+				}
+			}
+		}
+	}
+}
+
+// setScaleMinK4 stores sub-block j's 6-bit scale and min in Q4_K's
+// 12-byte packing (the inverse of ScaleMinK4; q starts zeroed).
+func setScaleMinK4(j int, q *[12]uint8, sc, m uint8) {
+	if j < 4 {
+		q[j] |= sc & 63
+		q[j+4] |= m & 63
+		return
+	}
+	q[j+4] = sc&0xF | (m&0xF)<<4
+	q[j-4] |= (sc >> 4) << 6
+	q[j] |= (m >> 4) << 6
+}
+
+// UnrepackQ6KR4 restores four Q6_K rows (the inverse of RepackQ6KR4).
+func UnrepackQ6KR4(src []BlockQ6KR4, dst []BlockQ6K) {
+	const lo4, two = 0x0f0f0f0f0f0f0f0f, 0x0303030303030303
+	nb := len(src)
+	_ = dst[4*nb-1]
+	for i := range src {
+		o := &src[i]
+		for r := 0; r < 4; r++ {
+			b := &dst[r*nb+i]
+			b.D = o.D[r]
+			for s := 0; s < 16; s++ {
+				b.Scales[s] = o.Scales[s/8][r][s%8]
+			}
+			// Ql byte off+i holds group 4h+pl's nibble low, group
+			// 4h+pl+2's high (RepackQ6KR4's p < 2 and p ≥ 2).
+			for h := 0; h < 2; h++ {
+				for pl := 0; pl < 2; pl++ {
+					off := 64*h + 32*pl
+					for i := 0; i < 16; i += 8 {
+						a := binary.LittleEndian.Uint64(o.Ql[4*h+pl][r][i:])
+						c := binary.LittleEndian.Uint64(o.Ql[4*h+pl+2][r][i:])
+						binary.LittleEndian.PutUint64(b.Ql[off+i:], a&lo4|(c&lo4)<<4)
+						binary.LittleEndian.PutUint64(b.Ql[off+16+i:], (a>>4)&lo4|((c>>4)&lo4)<<4)
+					}
+				}
+			}
+			// Qh: groups 2h and 2h+1 hold the 2-bit fields 0,1 and 2,3 of
+			// qh[32h+i] (a) and qh[32h+16+i] (c).
+			for h := 0; h < 2; h++ {
+				for i := 0; i < 16; i += 8 {
+					v0 := binary.LittleEndian.Uint64(o.Qh[2*h][r][i:])
+					v1 := binary.LittleEndian.Uint64(o.Qh[2*h+1][r][i:])
+					a := v0&two | (v0>>4&two)<<2 | (v1&two)<<4 | (v1>>4&two)<<6
+					c := v0>>2&two | (v0>>6&two)<<2 | (v1>>2&two)<<4 | (v1>>6&two)<<6
+					binary.LittleEndian.PutUint64(b.Qh[32*h+i:], a)
+					binary.LittleEndian.PutUint64(b.Qh[32*h+16+i:], c)
+				}
+			}
+		}
+	}
+}
