@@ -6,7 +6,6 @@
 package harness
 
 import (
-	"asdsl-bench/internal/progress"
 	"fmt"
 	"io"
 	"os/exec"
@@ -23,6 +22,7 @@ import (
 	"asdsl-bench/harness/profile"
 	"asdsl-bench/harness/results"
 	"asdsl-bench/harness/suite"
+	"asdsl-bench/internal/progress"
 	"asdsl-bench/internal/shared"
 	"asdsl-bench/kernels"
 	"asdsl-bench/phases"

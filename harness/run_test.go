@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"asdsl-bench/phases"
 	"bytes"
 	"fmt"
 	"math"
@@ -19,6 +18,7 @@ import (
 	"asdsl-bench/harness/suite"
 	"asdsl-bench/internal/testutil"
 	"asdsl-bench/kernels"
+	"asdsl-bench/phases"
 )
 
 func TestExecuteStoresReportsAndGates(t *testing.T) {

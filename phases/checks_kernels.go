@@ -6,6 +6,8 @@ import (
 	"asdsl-bench/kernels"
 )
 
+// kernelTwinCheck: every SIMD kernel the CPU can run equals its Go twin
+// (kernels.VerifyTwins, which the kernels' own tests run too).
 var kernelTwinCheck = Check{Name: "SIMD kernels equal their Go twins (every ISA here)", Run: func(env *Env) (string, error) {
 	var tried []string
 	for _, isa := range kernels.ISAs() {

@@ -15,6 +15,7 @@ import (
 	"asdsl-bench/kernels"
 )
 
+// quantizerBytesCheck: our Q4_K_M and Q8_0 files are llama-quantize's.
 var quantizerBytesCheck = Check{Name: "quantizer output byte-identical to llama-quantize", Run: func(env *Env) (string, error) {
 	if err := needGolden(); err != nil {
 		return "", err
@@ -46,6 +47,8 @@ var quantizerBytesCheck = Check{Name: "quantizer output byte-identical to llama-
 	return verdict(ok, strings.Join(parts, ", "))
 }}
 
+// quantizerKLCheck: our Q4_K_M file is as close to the F32 model as
+// llama.cpp's (within 5%).
 var quantizerKLCheck = Check{Name: "Q4_K_M KL to F32 within 1.05x llama.cpp's", Run: func(env *Env) (string, error) {
 	if err := needGolden(); err != nil {
 		return "", err
@@ -97,6 +100,8 @@ var quantizerKLCheck = Check{Name: "Q4_K_M KL to F32 within 1.05x llama.cpp's", 
 	return verdict(ok, strings.Join(parts, "; "))
 }}
 
+// quantizerBoundsCheck: encode→decode error bounds on Gaussian and
+// heavy-tailed blocks (half a quantization step, plus fp16 rounding).
 var quantizerBoundsCheck = Check{Name: "Q4_K/Q6_K encode-decode error bounds", Run: func(env *Env) (string, error) {
 	r := rand.New(rand.NewPCG(1, 1))
 	x := make([]float32, 64*kernels.QK_K)
@@ -119,6 +124,7 @@ var quantizerBoundsCheck = Check{Name: "Q4_K/Q6_K encode-decode error bounds", R
 	return verdict(worst4 <= 1.01 && worst6 <= 1.01, fmt.Sprintf("worst error / bound: Q4_K %.3f, Q6_K %.3f", worst4, worst6))
 }}
 
+// worstRatio is the largest |x−y| over a block's bound amax/levels.
 func worstRatio(x, y []float32, levels float64) float64 {
 	worst := 0.0
 	for b := 0; b < len(x); b += kernels.QK_K {

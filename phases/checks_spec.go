@@ -8,6 +8,9 @@ import (
 	"asdsl-bench/internal/numerics"
 )
 
+// specGreedyCheck: greedy speculative decoding emits the target's own
+// greedy tokens. Target: the golden llama-f32 model; draft: its Q4_K_M
+// file (they agree often, not always, so both branches of the rule run).
 var specGreedyCheck = Check{Name: "speculative greedy output equals plain greedy (f32 target, Q4_K_M draft)", Run: func(env *Env) (string, error) {
 	if err := needGolden(); err != nil {
 		return "", err
@@ -51,6 +54,9 @@ var specGreedyCheck = Check{Name: "speculative greedy output equals plain greedy
 	return fmt.Sprintf("%d tokens identical; k=%d, %d rounds, %.0f%% of proposals accepted", n, k, sp.Rounds, 100*sp.AcceptRate()), nil
 }}
 
+// specDistributionCheck: the acceptance rule turns draft proposals into
+// tokens with the target's distribution (Monte Carlo, 200k trials on two
+// distributions that disagree).
 var specDistributionCheck = Check{Name: "speculative sampling keeps the target's distribution", Run: func(env *Env) (string, error) {
 	p := []engine.Candidate{{ID: 0, P: 0.5}, {ID: 1, P: 0.3}, {ID: 2, P: 0.15}, {ID: 4, P: 0.05}}
 	q := []engine.Candidate{{ID: 1, P: 0.6}, {ID: 0, P: 0.2}, {ID: 3, P: 0.15}, {ID: 2, P: 0.05}}

@@ -11,6 +11,8 @@ import (
 	"asdsl-bench/internal/shared"
 )
 
+// topologyCheck: the P-core detection on recorded hybrid dumps, and
+// pinning on this machine.
 var topologyCheck = Check{Name: "P-core detection and pinning", Run: func(env *Env) (string, error) {
 	var recorded []string // which CPUs each recorded hybrid's math threads would use
 	dir, err := shared.Fixture("topologies", "topologies")

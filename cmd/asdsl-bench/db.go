@@ -1,7 +1,6 @@
 package main
 
 import (
-	"asdsl-bench/internal/progress"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 
 	"asdsl-bench/harness/results"
 	"asdsl-bench/harness/store"
+	"asdsl-bench/internal/progress"
 )
 
 // dbFlagHelp is the --db flag's text, shared by every command that

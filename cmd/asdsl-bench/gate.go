@@ -1,7 +1,6 @@
 package main
 
 import (
-	"asdsl-bench/suites"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"asdsl-bench/harness/gate"
 	"asdsl-bench/harness/report"
 	"asdsl-bench/harness/results"
+	"asdsl-bench/suites"
 )
 
 // Exit codes of gate: 0 pass, 1 regression or a failed check or target,

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"asdsl-bench/engine/hugemem"
 	"fmt"
 	"strings"
 	"time"
 
+	"asdsl-bench/engine/hugemem"
 	"asdsl-bench/engine/pool"
 	"asdsl-bench/engine/topology"
 	"asdsl-bench/harness/machine"

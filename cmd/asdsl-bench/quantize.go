@@ -1,17 +1,17 @@
 package main
 
 import (
-	"asdsl-bench/internal/progress"
 	"fmt"
 	"os"
 	"time"
 
-	"asdsl-bench/engine/gguf"
-	"asdsl-bench/engine/quant"
-
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
+
+	"asdsl-bench/engine/gguf"
+	"asdsl-bench/engine/quant"
+	"asdsl-bench/internal/progress"
 )
 
 func runQuantize(args []string) error {

@@ -22,7 +22,16 @@ type ColdSample struct {
 	ResidentAfterEvict float64 `json:"resident_after_evict"`
 	LoadMs             float64 `json:"load_ms"` // open, map, session (and repack)
 	TTFTMs             float64 `json:"ttft_ms"` // from open to the first token
+	// Warm: the file was read into the page cache first, not evicted.
+	Warm bool `json:"warm,omitempty"`
+	// PeakRSS is the process's high-water mark after the first token
+	// (0 where the OS does not say).
+	PeakRSS int64 `json:"peak_rss_bytes,omitempty"`
 }
+
+// PeakRSS is this process's resident high-water mark in bytes (0 where
+// the OS does not report it).
+func PeakRSS() int64 { return peakRSS() }
 
 // ColdStarts runs bin's coldstart command reps times for each
 // configuration (prefetch on and off, on the repacked rows and on the

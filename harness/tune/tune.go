@@ -1,7 +1,6 @@
 package tune
 
 import (
-	"asdsl-bench/internal/progress"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -11,6 +10,7 @@ import (
 
 	"asdsl-bench/engine"
 	"asdsl-bench/harness/measure"
+	"asdsl-bench/internal/progress"
 )
 
 // Judge is the measurement a knob moves, and so the one that decides it.
