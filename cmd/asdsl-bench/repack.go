@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"asdsl-bench/engine/gguf"
@@ -43,7 +42,7 @@ func runRepack(args []string) error {
 // lookup reads one row) in the layout the decode kernels read
 // (kernels.BlockQ4KR4, BlockQ6KR4), so that loading maps it and uses it
 // as is. Metadata is copied; asdsl.repacked records what was done. The
-// file is written to a temporary name and renamed.
+// file is written to a temporary name and renamed (gguf.CreateAtomic).
 func repackFile(in, out string) (int, error) {
 	f, err := gguf.Open(in)
 	if err != nil {
@@ -75,14 +74,13 @@ func repackFile(in, out string) (int, error) {
 		}
 		total += int64(len(f.TensorData(&f.Tensors[i])))
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")
+	tmp, err := gguf.CreateAtomic(out)
 	if err != nil {
 		return 0, err
 	}
-	defer os.Remove(tmp.Name()) // after the rename, a no-op
+	defer tmp.Abort() // after Commit, a no-op
 	w, err := gguf.NewWriter(tmp, meta, specs)
 	if err != nil {
-		tmp.Close()
 		return 0, err
 	}
 	bar := progress.New(os.Stderr, "repacking "+in, total, progress.Bytes)
@@ -92,11 +90,9 @@ func repackFile(in, out string) (int, error) {
 		data := f.TensorData(t)
 		if !packs[i] {
 			if _, err := w.Write(data); err != nil {
-				tmp.Close()
 				return 0, err
 			}
 		} else if err := writeRepacked(w, t, data); err != nil {
-			tmp.Close()
 			return 0, err
 		}
 		done += int64(len(data))
@@ -104,13 +100,9 @@ func repackFile(in, out string) (int, error) {
 	}
 	bar.Done()
 	if err := w.Finish(); err != nil {
-		tmp.Close()
 		return 0, err
 	}
-	if err := tmp.Close(); err != nil {
-		return 0, err
-	}
-	return n, os.Rename(tmp.Name(), out)
+	return n, tmp.Commit() // syncs, renames, and drops the writer's pages (gguf.Settle)
 }
 
 // writeRepacked writes one matrix four rows at a time.

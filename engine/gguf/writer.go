@@ -298,7 +298,11 @@ func (a *AtomicFile) Commit() error {
 	a.done = true
 	// CreateTemp makes the file 0600; a model is an ordinary readable file.
 	os.Chmod(a.File.Name(), 0o644)
-	return os.Rename(a.File.Name(), a.final)
+	if err := os.Rename(a.File.Name(), a.final); err != nil {
+		return err
+	}
+	_ = Settle(a.final) // read afresh at first use (see Settle); advice only
+	return nil
 }
 
 // Abort removes the temporary file; a no-op after Commit.
