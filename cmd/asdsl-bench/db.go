@@ -160,15 +160,11 @@ func dbExport(args []string) error {
 	if err := parse(flags, args); err != nil {
 		return err
 	}
-	s, err := openDB(*db)
+	s, list, err := storedRuns(*db)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	list, err := s.Runs(context.Background(), "")
-	if err != nil {
-		return err
-	}
 	dir := filepath.Join(*out, "runs")
 	wrote, had := 0, 0
 	for _, ri := range list {
@@ -195,17 +191,28 @@ func dbList(args []string) error {
 	if err := parse(flags, args); err != nil {
 		return err
 	}
-	s, err := openDB(*db)
+	s, list, err := storedRuns(*db)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	list, err := s.Runs(context.Background(), "")
-	if err != nil {
-		return err
-	}
 	for _, r := range list {
 		fmt.Printf("%s  %s  %-12.12s  %-8s  %s  %s\n", r.Time.Format("2006-01-02 15:04"), r.Machine, r.Commit, r.Suite, r.Outcome(), r.ID)
 	}
 	return nil
+}
+
+// storedRuns opens the results database and lists its runs, newest
+// first; the caller closes the store.
+func storedRuns(db string) (*store.Store, []store.RunInfo, error) {
+	s, err := openDB(db)
+	if err != nil {
+		return nil, nil, err
+	}
+	list, err := s.Runs(context.Background(), "")
+	if err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	return s, list, nil
 }
