@@ -92,7 +92,8 @@ func runCommand(args []string) error {
 		return err
 	}
 	recordRun(*rf.db, run)
-	rep, err := report.Write(run, *rf.out)
+	stored, _ := results.List(filepath.Join(*rf.out, "runs")) // for the history chart; none is fine
+	rep, err := report.Write(run, *rf.out, stored...)
 	if err != nil {
 		return err
 	}
@@ -268,7 +269,7 @@ func runReport(args []string) error {
 		return fmt.Errorf("no stored runs in %s", filepath.Join(*out, "runs"))
 	}
 	for _, r := range runs {
-		if _, err := report.Write(r, *out); err != nil {
+		if _, err := report.Write(r, *out, runs...); err != nil {
 			return err
 		}
 	}

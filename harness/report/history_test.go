@@ -1,6 +1,8 @@
 package report
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -37,5 +39,34 @@ func TestChartDrawsTargets(t *testing.T) {
 	r.Phases[0].Gates = nil
 	if strings.Contains(Chart(r), `stroke="#c62828"`) {
 		t.Fatal("a target mark without a gate")
+	}
+}
+
+// A report written with stored runs shows their history as a chart
+// beside its own, counting only the runs up to its own.
+func TestReportWithHistory(t *testing.T) {
+	dir := t.TempDir()
+	var runs []*results.Run
+	for i := 0; i < 3; i++ {
+		runs = append(runs, testruns.Run(i, testruns.Machine(1), 40+float64(i), 41))
+	}
+	path, err := Write(runs[1], dir, runs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(path)
+	if !strings.Contains(string(md), "-history.svg)") {
+		t.Fatalf("no history chart in\n%s", md)
+	}
+	svgs, _ := filepath.Glob(filepath.Join(dir, "*-history.svg"))
+	if len(svgs) != 1 {
+		t.Fatalf("history charts: %v", svgs)
+	}
+	svg, _ := os.ReadFile(svgs[0])
+	if strings.Count(string(svg), "<circle") != 2 { // runs 0 and 1, not 2
+		t.Fatalf("the history of run 1 has %d points, want 2", strings.Count(string(svg), "<circle"))
+	}
+	if _, err := Write(runs[0], t.TempDir(), runs[0]); err != nil {
+		t.Fatal(err) // one run: no history, no error
 	}
 }

@@ -22,8 +22,9 @@ import (
 )
 
 // Write renders the run's report into dir as <commit>.md (+ chart SVG)
-// and returns the report's path.
-func Write(r *results.Run, dir string) (string, error) {
+// and returns the report's path. With history (stored runs, any order),
+// the report also shows decode across the runs up to this one (History).
+func Write(r *results.Run, dir string, history ...*results.Run) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -37,8 +38,22 @@ func Write(r *results.Run, dir string) (string, error) {
 	if err := os.WriteFile(filepath.Join(dir, svg), []byte(Chart(r)), 0o644); err != nil {
 		return "", err
 	}
+	charts := []string{svg}
+	var upTo []*results.Run
+	for _, h := range history {
+		if !h.Time.After(r.Time) {
+			upTo = append(upTo, h)
+		}
+	}
+	sort.SliceStable(upTo, func(i, j int) bool { return upTo[i].Time.Before(upTo[j].Time) })
+	if hist := History(upTo); hist != "" {
+		if err := os.WriteFile(filepath.Join(dir, name+"-history.svg"), []byte(hist), 0o644); err != nil {
+			return "", err
+		}
+		charts = append(charts, name+"-history.svg")
+	}
 	var b strings.Builder
-	Markdown(&b, r, svg)
+	Markdown(&b, r, charts...)
 	path := filepath.Join(dir, name+".md")
 	return path, os.WriteFile(path, []byte(b.String()), 0o644)
 }
@@ -67,8 +82,17 @@ func verdict(ok bool) string {
 	return "FAIL"
 }
 
-// Markdown writes the report body.
-func Markdown(w io.Writer, r *results.Run, chart string) {
+// Markdown writes the report body. charts are the SVG files to show, as
+// Write names them: this run's per-phase chart, then (optionally) the
+// history; "" or none: no charts.
+func Markdown(w io.Writer, r *results.Run, charts ...string) {
+	chart, history := "", ""
+	if len(charts) > 0 {
+		chart = charts[0]
+	}
+	if len(charts) > 1 {
+		history = charts[1]
+	}
 	dirty := ""
 	if r.Dirty {
 		dirty = " (uncommitted changes)"
@@ -101,6 +125,9 @@ func Markdown(w io.Writer, r *results.Run, chart string) {
 	fmt.Fprintf(w, "## Phases\n\n")
 	if chart != "" {
 		fmt.Fprintf(w, "![decode and prefill speed per phase](%s)\n\n", chart)
+	}
+	if history != "" {
+		fmt.Fprintf(w, "![decode per phase across the stored runs up to this one](%s)\n\n", history)
 	}
 	decLadder, ttftLadder := newLadder(true), newLadder(false)
 	var rows [][]any
