@@ -43,6 +43,11 @@ type Model struct {
 	// needs it.
 	packed     bool
 	unpackOnce sync.Once
+
+	// RepackProgress, when set before the first session, is told how
+	// many bytes of weights the load-time repack has done (3-4 s for a
+	// 7B model on 2 cores; nothing for a file written by repack).
+	RepackProgress func(done, total int64)
 }
 
 // startPrefetch starts the prefetch thread, once per model: it walks the
@@ -83,7 +88,7 @@ func (m *Model) repackR4() {
 		}
 		arena, release := hugemem.Alloc(total)
 		m.releaseRepack = release
-		off := 0
+		off, done := 0, int64(0)
 		for _, w := range ws {
 			n := w.RepackBytes()
 			if n == 0 {
@@ -92,6 +97,9 @@ func (m *Model) repackR4() {
 			w.RepackInto(arena[off : off+n : off+n])
 			off += (n + align - 1) &^ (align - 1)
 			_ = m.File.DontNeed(w.Data) // advice only; a no-op for models parsed from memory
+			if done += int64(n); m.RepackProgress != nil {
+				m.RepackProgress(done, int64(total))
+			}
 		}
 	})
 }

@@ -75,6 +75,8 @@ func prepareModels(s *suite.Suite, log io.Writer) (map[string]*engine.Model, err
 		if err != nil {
 			return nil, fmt.Errorf("model %s: %w", sm.Name, err)
 		}
+		bar := progress.New(log, fmt.Sprintf("  model %s: repacking weights for decode (once per load)", sm.Name), 0, progress.Bytes).Quiet()
+		m.RepackProgress = bar.Update
 		out[sm.Name] = m
 	}
 	return out, nil

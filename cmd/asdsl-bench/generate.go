@@ -12,6 +12,7 @@ import (
 	"asdsl-bench/engine/gguf"
 	"asdsl-bench/engine/mock"
 	"asdsl-bench/engine/tokenizer"
+	"asdsl-bench/internal/progress"
 	"asdsl-bench/kernels"
 )
 
@@ -94,6 +95,11 @@ func runGenerate(args []string) error {
 		return err
 	}
 	defer m.Close()
+	var repackBar *progress.Bar // nil (silent) with -q
+	if !*quiet {
+		repackBar = progress.New(os.Stderr, "repacking weights for decode (once per load; asdsl-bench repack does it offline)", 0, progress.Bytes)
+		m.RepackProgress = repackBar.Update
+	}
 	var ids []int32
 	if flagSet(fs, "tokens") {
 		if ids, err = parseTokens(*tokens); err != nil {
@@ -105,6 +111,9 @@ func runGenerate(args []string) error {
 	sess, err := m.NewSession(engine.SessionOptions{Context: *ctx, Threads: *threads, Features: features, Kernels: ops, Tiles: tiles})
 	if err != nil {
 		return err
+	}
+	if repackBar != nil && repackBar.Drew() {
+		repackBar.Done()
 	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)

@@ -98,6 +98,17 @@ func (b *Bar) Update(done, total int64) {
 	b.Set(done)
 }
 
+// Drew says whether the bar has shown anything yet (a step that never
+// reported needs no last line).
+func (b *Bar) Drew() bool {
+	if b == nil {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.drawn || b.spoke
+}
+
 // Done ends the bar with a last line: the amount and the time taken.
 func (b *Bar) Done() {
 	if b == nil {
