@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"asdsl-bench/harness/report"
 	"fmt"
 	"html/template"
 	"math"
@@ -64,7 +65,7 @@ func lineChart(title, unit string, labels []string, ss []series, ts []target) te
 	for k := 0; k <= 4; k++ {
 		v := lo + (hi-lo)*float64(k)/4
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/>`, left, w-right, y(v), y(v))
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="11" text-anchor="end">%s</text>`, left-4, y(v)+4, fmtVal(v))
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="11" text-anchor="end">%s</text>`, left-4, y(v)+4, report.Rate(v))
 	}
 	fmt.Fprintf(&b, `<text x="12" y="%d" font-size="11" transform="rotate(-90 12 %d)">%s</text>`, top+int(ph/2), top+int(ph/2), template.HTMLEscapeString(unit))
 	for i, l := range labels {
@@ -72,8 +73,8 @@ func lineChart(title, unit string, labels []string, ss []series, ts []target) te
 	}
 	for i, t := range ts {
 		fmt.Fprintf(&b, `<line class="target" x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#555" stroke-dasharray="6 4" data-value="%g"><title>%s: %s</title></line>`,
-			left, w-right, y(t.Value), y(t.Value), t.Value, template.HTMLEscapeString(t.Name), fmtVal(t.Value))
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="10" fill="#555" text-anchor="end">%s %s</text>`, w-right-4, y(t.Value)-4-float64(12*(i%2)), template.HTMLEscapeString(t.Name), fmtVal(t.Value))
+			left, w-right, y(t.Value), y(t.Value), t.Value, template.HTMLEscapeString(t.Name), report.Rate(t.Value))
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="10" fill="#555" text-anchor="end">%s %s</text>`, w-right-4, y(t.Value)-4-float64(12*(i%2)), template.HTMLEscapeString(t.Name), report.Rate(t.Value))
 	}
 	for si, s := range ss {
 		c := palette[si%len(palette)]
@@ -91,24 +92,14 @@ func lineChart(title, unit string, labels []string, ss []series, ts []target) te
 				continue
 			}
 			fmt.Fprintf(&b, `<circle class="pt" cx="%.1f" cy="%.1f" r="3.5" fill="%s" data-series="%s" data-value="%g"><title>%s, %s: %s</title></circle>`,
-				x(i), y(v), c, template.HTMLEscapeString(s.Name), v, template.HTMLEscapeString(s.Name), template.HTMLEscapeString(labels[i]), fmtVal(v))
-			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="9" text-anchor="middle" fill="%s">%s</text>`, x(i), y(v)-6, c, fmtVal(v))
+				x(i), y(v), c, template.HTMLEscapeString(s.Name), v, template.HTMLEscapeString(s.Name), template.HTMLEscapeString(labels[i]), report.Rate(v))
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="9" text-anchor="middle" fill="%s">%s</text>`, x(i), y(v)-6, c, report.Rate(v))
 		}
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d" font-size="11">%s</text>`,
 			w-right+12, top+14*si, c, w-right+26, top+9+14*si, template.HTMLEscapeString(s.Name))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
-}
-
-func fmtVal(v float64) string {
-	switch a := math.Abs(v); {
-	case a >= 100:
-		return fmt.Sprintf("%.0f", v)
-	case a >= 10:
-		return fmt.Sprintf("%.1f", v)
-	}
-	return fmt.Sprintf("%.2f", v)
 }
 
 // sortedKeys returns a map's keys in order.

@@ -240,7 +240,7 @@ func (d *site) machine(ctx context.Context, id, model string) (string, any, erro
 		if _, ok := idx[p.RunID]; !ok {
 			idx[p.RunID] = len(runIDs)
 			runIDs = append(runIDs, p.RunID)
-			labels = append(labels, short(p.Commit)+" "+p.Time.Format("01-02 15:04"))
+			labels = append(labels, report.ShortCommit(p.Commit)+" "+p.Time.Format("01-02 15:04"))
 		}
 	}
 	type key struct {
@@ -373,11 +373,4 @@ func val(v float64, ok bool) float64 {
 		return math.NaN()
 	}
 	return v
-}
-
-func short(c string) string {
-	if len(c) > 12 {
-		return c[:12]
-	}
-	return c
 }

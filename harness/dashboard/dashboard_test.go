@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"asdsl-bench/harness/report"
 	"asdsl-bench/harness/results"
 	"asdsl-bench/harness/store"
 	"asdsl-bench/internal/testruns"
@@ -63,7 +64,7 @@ func TestPages(t *testing.T) {
 	m1 := store.MachineID(testruns.Machine(1))
 
 	index := get(t, srv.URL+l.Index())
-	for _, want := range []string{m1, "Test CPU 1", "Test CPU 2", l.Machine(m1, "tiny"), short(runs[3].Commit), `class="bad">fail`} {
+	for _, want := range []string{m1, "Test CPU 1", "Test CPU 2", l.Machine(m1, "tiny"), report.ShortCommit(runs[3].Commit), `class="bad">fail`} {
 		if !strings.Contains(index, strings.ReplaceAll(want, "&", "&amp;")) {
 			t.Errorf("index lacks %q", want)
 		}

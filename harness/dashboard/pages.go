@@ -1,19 +1,20 @@
 package dashboard
 
 import (
+	"asdsl-bench/harness/report"
 	"html/template"
 	"math"
 	"strings"
 )
 
 var funcs = template.FuncMap{
-	"short": short,
-	"gib":   func(b int64) string { return fmtVal(float64(b) / (1 << 30)) },
+	"short": report.ShortCommit,
+	"gib":   func(b int64) string { return report.Rate(float64(b) / (1 << 30)) },
 	"num": func(v float64) string {
 		if math.IsNaN(v) {
 			return "-"
 		}
-		return fmtVal(v)
+		return report.Rate(v)
 	},
 	"join": strings.Join,
 	"outcomeClass": func(s string) string {

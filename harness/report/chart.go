@@ -75,14 +75,14 @@ func Chart(r *results.Run) string {
 			fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="9" fill="#555">%s</text>`+"\n", x, H-bottom+30+12*(j%2), br.label)
 			// The values as labels, not only tooltips: a code-hosting page
 			// shows an SVG as an image, where tooltips never appear.
-			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="8" fill="#1f5f9f">%s</text>`+"\n", x, y(br.dec)-2, rate3(br.dec))
-			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="8" fill="#4f7fa9">%s</text>`+"\n", x+bw, y(br.pre)-2, rate3(br.pre))
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="8" fill="#1f5f9f">%s</text>`+"\n", x, y(br.dec)-2, Rate(br.dec))
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="8" fill="#4f7fa9">%s</text>`+"\n", x+bw, y(br.pre)-2, Rate(br.pre))
 			// Targets: a dashed red tick across the bar, its value beside it.
 			for k, t := range []float64{br.decT, br.preT} {
 				if t > 0 {
 					tx := x + float64(k)*bw
 					fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#c62828" stroke-width="1.5" stroke-dasharray="3 2"/><text x="%.1f" y="%.1f" font-size="8" fill="#c62828">&#8805;%s</text>`+"\n",
-						tx-1, tx+bw+1, y(t), y(t), tx, y(t)+9, rate3(t))
+						tx-1, tx+bw+1, y(t), y(t), tx, y(t)+9, Rate(t))
 				}
 			}
 		}
@@ -94,12 +94,13 @@ func Chart(r *results.Run) string {
 	return b.String()
 }
 
-// rate3 prints a rate in three significant digits at most.
-func rate3(v float64) string {
-	switch {
-	case v >= 100:
+// Rate prints a figure in three significant digits at most (the
+// dashboard's labels too).
+func Rate(v float64) string {
+	switch a := math.Abs(v); {
+	case a >= 100:
 		return fmt.Sprintf("%.0f", v)
-	case v >= 10:
+	case a >= 10:
 		return fmt.Sprintf("%.1f", v)
 	}
 	return fmt.Sprintf("%.2f", v)

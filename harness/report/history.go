@@ -65,7 +65,7 @@ func History(runs []*results.Run) string {
 			continue
 		}
 		idx := len(labels)
-		labels = append(labels, short(r.Commit))
+		labels = append(labels, ShortCommit(r.Commit))
 		for _, p := range r.Phases {
 			for _, b := range p.Benches {
 				if b.Model+"/"+b.Workload == key {
@@ -109,7 +109,7 @@ func History(runs []*results.Run) string {
 		var pts []string
 		for _, p := range ps {
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(p.run), y(p.v)))
-			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/><text x="%.1f" y="%.1f" font-size="8" fill="%s">%s</text>`+"\n", x(p.run), y(p.v), c, x(p.run)+4, y(p.v)-4, c, rate3(p.v))
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/><text x="%.1f" y="%.1f" font-size="8" fill="%s">%s</text>`+"\n", x(p.run), y(p.v), c, x(p.run)+4, y(p.v)-4, c, Rate(p.v))
 		}
 		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="1.5"/>`+"\n", strings.Join(pts, " "), c)
 		last := ps[len(ps)-1]

@@ -28,7 +28,7 @@ func Write(r *results.Run, dir string, history ...*results.Run) (string, error) 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	name := short(r.Commit)
+	name := ShortCommit(r.Commit)
 	if r.Commit == "" || r.Commit == "unknown" {
 		name = "run-" + r.ID // no commit to name it by: one report per run
 	} else if r.Dirty {
@@ -58,7 +58,8 @@ func Write(r *results.Run, dir string, history ...*results.Run) (string, error) 
 	return path, os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
-func short(c string) string {
+// ShortCommit is a commit's first 12 characters, as reports name it.
+func ShortCommit(c string) string {
 	if len(c) > 12 {
 		return c[:12]
 	}
@@ -97,7 +98,7 @@ func Markdown(w io.Writer, r *results.Run, charts ...string) {
 	if r.Dirty {
 		dirty = " (uncommitted changes)"
 	}
-	fmt.Fprintf(w, "# asdsl-bench report: %s%s\n\n", short(r.Commit), dirty)
+	fmt.Fprintf(w, "# asdsl-bench report: %s%s\n\n", ShortCommit(r.Commit), dirty)
 	overall := verdict(r.Passed)
 	if r.Verdict != "" {
 		overall = "gate " + r.Verdict
@@ -301,7 +302,7 @@ func Index(runs []*results.Run, dir string) error {
 	var rows [][]any
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := runs[i]
-		name := short(r.Commit)
+		name := ShortCommit(r.Commit)
 		if r.Dirty {
 			name += "-dirty"
 		}
