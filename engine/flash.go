@@ -130,7 +130,7 @@ func (c *q8Cache) at(h, pos int) int { return (h*c.cap + pos) * c.headBlk }
 
 func (c *q8Cache) NewScratch() *attnScratch {
 	n := flashQueries * c.groupSz
-	return &attnScratch{scores: make([]float32, flashKeys), m: make([]float32, n), l: make([]float32, n),
+	return &attnScratch{scores: make([]float32, c.groupSz*flashKeys), m: make([]float32, n), l: make([]float32, n),
 		q8: make([]kernels.BlockQ8_0, n*c.headBlk), qrot: make([]float32, c.cfg.HeadDim),
 		vtile: make([]float32, flashKeys*c.cfg.HeadDim)}
 }
@@ -169,10 +169,11 @@ func (c *q8Cache) attendBlock(layer, kvh, pos0, T int, q, out []float32, qStride
 			if n <= 0 {
 				continue
 			}
+			// The group's queries meet each key once (one kernel call).
+			ops.DotQ8_0RowsHeads(sc.scores[:g*n], n, kt, stride, sc.q8[t*g*nb:(t+1)*g*nb], g)
 			for i := 0; i < g; i++ {
 				o, qi := t*qStride+(kvh*g+i)*hd, t*g+i
-				s, acc := sc.scores[:n], out[o:o+hd]
-				ops.DotQ8_0Rows(s, kt, stride, sc.q8[qi*nb:(qi+1)*nb])
+				s, acc := sc.scores[i*n:(i+1)*n], out[o:o+hd]
 				mt := ops.ScaleMaxF32(s, c.scale, sc.m[qi])
 				if mt > sc.m[qi] {
 					if sc.l[qi] != 0 { // rescale what earlier tiles added
@@ -185,8 +186,10 @@ func (c *q8Cache) attendBlock(layer, kvh, pos0, T int, q, out []float32, qStride
 					sc.m[qi] = mt
 				}
 				sc.l[qi] += ops.ExpSubF32(s, mt)
-				ops.AxpyF32Rows(acc, s, sc.vtile[:len(s)*hd])
 			}
+			// Every head's weighted values in one pass over the tile.
+			o := t*qStride + kvh*g*hd
+			ops.AxpyF32RowsHeads(out[o:o+g*hd], g, sc.scores[:g*n], sc.vtile[:n*hd])
 		}
 	}
 	for t := 0; t < T; t++ {

@@ -30,7 +30,7 @@ type KVCache interface {
 
 // attnScratch is one thread's working memory for KVCache.Attend.
 type attnScratch struct {
-	scores []float32           // one query's scores over a key range
+	scores []float32           // the group's scores over a key tile, query by query
 	m, l   []float32           // per query: running max and softmax sum
 	q8     []kernels.BlockQ8_0 // the queries quantized, flashQueries of them
 	qrot   []float32           // one query, rotated

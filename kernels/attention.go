@@ -17,6 +17,17 @@ func DotQ8_0Rows(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8_0) {
 	}
 }
 
+// DotQ8_0RowsHeads scores nq quantized queries (q holds them one after
+// another, len(q)/nq blocks each: the heads of a GQA group) against n
+// key rows: dst[h·n + j] = DotQ8_0Q8_0(k[j·stride:], query h). Decode
+// attention reads each key once for all the group's heads.
+func DotQ8_0RowsHeads(dst []float32, n int, k []BlockQ8_0, stride int, q []BlockQ8_0, nq int) {
+	nb := len(q) / nq
+	for h := 0; h < nq; h++ {
+		DotQ8_0Rows(dst[h*n:(h+1)*n], k, stride, q[h*nb:(h+1)*nb])
+	}
+}
+
 // ExpSubF32 replaces x[i] by exp(x[i] − m) (ExpF32) and returns their
 // sum, kept as eight partial sums the way an 8-lane register keeps them
 // (the tail goes to lane 0), combined as DotF32 combines its lanes.
@@ -162,6 +173,17 @@ func maxLane(c, v float32) float32 {
 		return c
 	}
 	return v
+}
+
+// AxpyF32RowsHeads is AxpyF32Rows for each of nh query heads over the
+// same value rows: out holds the heads' outputs one after another
+// (len(out)/nh values each), p their weights (len(p)/nh per head, one
+// per row of v). Each head's sums run exactly as AxpyF32Rows's.
+func AxpyF32RowsHeads(out []float32, nh int, p []float32, v []float32) {
+	hd, rows := len(out)/nh, len(p)/nh
+	for h := 0; h < nh; h++ {
+		AxpyF32Rows(out[h*hd:(h+1)*hd], p[h*rows:(h+1)*rows], v[:rows*hd])
+	}
 }
 
 // DequantQ8_0Rows widens rows Q8_0 value rows (row j at v[j·stride:], n

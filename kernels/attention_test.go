@@ -97,6 +97,74 @@ func TestAttentionKernelsMatchTwins(t *testing.T) {
 	})
 }
 
+// DotQ8_0RowsHeads against its twin and against one DotQ8_0Q8_0 per
+// key and query, exactly: key counts around the kernel's group of eight,
+// block counts to past its limit (nine: the per-query fallback), GQA
+// groups of 1-8 queries and more query blocks than its constants hold.
+// Zero and extreme query blocks check the unsigned-key correction.
+func TestDotQ8_0RowsHeadsMatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(63, 64))
+	forEachISA(t, func(t *testing.T, o *Ops) {
+		for _, n := range []int{1, 7, 8, 9, 16, 23, 64} {
+			for _, nb := range []int{1, 2, 3, 4, 8, 9} {
+				for _, nq := range []int{1, 2, 3, 8, 9} {
+					stride := nb + n%3
+					k := randQ8_0Rows(r, (n-1)*stride+nb, 2)
+					q := randQ8_0Rows(r, nq*nb, 1)
+					if nq > 1 {
+						for i := range q[nb].Qs { // a query block of -127s (Q8_0 never holds -128), one of zeros
+							q[nb].Qs[i] = -127
+							q[0].Qs[i] = 0
+						}
+					}
+					got, want := make([]float32, nq*n), make([]float32, nq*n)
+					o.DotQ8_0RowsHeads(got, n, k, stride, q, nq)
+					DotQ8_0RowsHeads(want, n, k, stride, q, nq)
+					for h := 0; h < nq; h++ {
+						for j := 0; j < n; j++ {
+							i := h*n + j
+							one := DotQ8_0Q8_0(k[j*stride:j*stride+nb], q[h*nb:(h+1)*nb])
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) || math.Float32bits(want[i]) != math.Float32bits(one) {
+								t.Fatalf("n=%d nb=%d nq=%d query %d key %d: %v, twin %v, one dot %v", n, nb, nq, h, j, got[i], want[i], one)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// AxpyF32RowsHeads against its twin and against AxpyF32Rows per head,
+// exactly: head counts odd and even (the AVX-512 kernel takes pairs),
+// head sizes it takes (64, 128) and not (32, 96), one row and many.
+func TestAxpyF32RowsHeadsMatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(65, 66))
+	forEachISA(t, func(t *testing.T, o *Ops) {
+		for _, hd := range []int{32, 64, 96, 128} {
+			for _, nh := range []int{1, 2, 3, 8} {
+				for _, rows := range []int{1, 7, 64} {
+					v := randF32(r, rows*hd+1)[1:]
+					p := randF32(r, nh*rows)
+					got := randF32(r, nh*hd+1)[1:]
+					want := append([]float32(nil), got...)
+					one := append([]float32(nil), got...)
+					o.AxpyF32RowsHeads(got, nh, p, v)
+					AxpyF32RowsHeads(want, nh, p, v)
+					for h := 0; h < nh; h++ {
+						AxpyF32Rows(one[h*hd:(h+1)*hd], p[h*rows:(h+1)*rows], v)
+					}
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) || math.Float32bits(want[i]) != math.Float32bits(one[i]) {
+							t.Fatalf("hd=%d nh=%d rows=%d at %d: %v, twin %v, per head %v", hd, nh, rows, i, got[i], want[i], one[i])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 // ExpF32 against math.Exp over the range softmax uses, in ulps.
 func TestExpF32Accuracy(t *testing.T) {
 	worst := 0.0

@@ -114,13 +114,17 @@ type Ops struct {
 
 	// DotQ8_0Rows: one quantized query against a tile of cached keys.
 	DotQ8_0Rows func(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8_0)
+	// DotQ8_0RowsHeads: a GQA group's queries against the same keys.
+	DotQ8_0RowsHeads func(dst []float32, n int, k []BlockQ8_0, stride int, q []BlockQ8_0, nq int)
 	// DequantQ8_0Rows and AxpyF32Rows: the value tile widened once per
 	// KV head, then weighted per query (attention.go).
 	DequantQ8_0Rows func(dst []float32, v []BlockQ8_0, stride, rows, n int)
 	AxpyF32Rows     func(out []float32, p []float32, v []float32)
-	ExpSubF32       func(x []float32, m float32) float32
-	ScaleMaxF32     func(x []float32, scale, m float32) float32
-	Hadamard        func(x []float32, n int)
+	// AxpyF32RowsHeads: AxpyF32Rows for a GQA group's heads at once.
+	AxpyF32RowsHeads func(out []float32, nh int, p []float32, v []float32)
+	ExpSubF32        func(x []float32, m float32) float32
+	ScaleMaxF32      func(x []float32, scale, m float32) float32
+	Hadamard         func(x []float32, n int)
 	// SwiGLU is the FFN activation, gate = silu(gate)·up (attention.go).
 	SwiGLU func(gate, up []float32)
 
@@ -176,14 +180,16 @@ var GenericOps = Ops{
 	DotBF16:     DotBF16,
 	AxpyF32:     AxpyF32,
 
-	DotQ8_0Rows: DotQ8_0Rows,
+	DotQ8_0Rows:      DotQ8_0Rows,
+	DotQ8_0RowsHeads: DotQ8_0RowsHeads,
 
-	DequantQ8_0Rows: DequantQ8_0Rows,
-	AxpyF32Rows:     AxpyF32Rows,
-	ExpSubF32:       ExpSubF32,
-	ScaleMaxF32:     ScaleMaxF32,
-	Hadamard:        Hadamard,
-	SwiGLU:          SwiGLU,
+	DequantQ8_0Rows:  DequantQ8_0Rows,
+	AxpyF32Rows:      AxpyF32Rows,
+	AxpyF32RowsHeads: AxpyF32RowsHeads,
+	ExpSubF32:        ExpSubF32,
+	ScaleMaxF32:      ScaleMaxF32,
+	Hadamard:         Hadamard,
+	SwiGLU:           SwiGLU,
 
 	QuantizeRowQ8_0: QuantizeRowQ8_0,
 	PanelFromQ4K:    PanelFromQ4K,

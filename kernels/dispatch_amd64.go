@@ -59,8 +59,10 @@ func avx2Ops(pf int) Ops {
 	o.DotF16 = dotF16AVX2Slices
 	o.AxpyF32 = axpyF32AVX2Slices
 	o.DotQ8_0Rows = dotQ8_0RowsAVX2Slices
+	o.DotQ8_0RowsHeads = headsOf(dotQ8_0RowsAVX2Slices)
 	o.DequantQ8_0Rows = dequantQ8_0RowsAVX2Slices
 	o.AxpyF32Rows = axpyF32RowsAVX2Slices
+	o.AxpyF32RowsHeads = axpyHeadsOf(axpyF32RowsAVX2Slices)
 	o.ExpSubF32 = expSubF32AVX2Slices
 	o.ScaleMaxF32 = scaleMaxF32AVX2Slices
 	o.Hadamard = hadamardAVX2Slices
@@ -114,6 +116,73 @@ func dotQ8_0RowsAVX2Slices(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8
 	}
 	if rest := len(dst) - 8*g; rest > 0 {
 		dotQ8_0RowsAVX2((*byte)(unsafe.Pointer(&k[8*g*stride])), (*byte)(unsafe.Pointer(&q[0])), len(q), rest, stride*BlockQ8_0Size, &dst[8*g])
+	}
+}
+
+// headsOf is DotQ8_0RowsHeads made of a table's one-query kernel.
+func headsOf(rows func(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8_0)) func([]float32, int, []BlockQ8_0, int, []BlockQ8_0, int) {
+	return func(dst []float32, n int, k []BlockQ8_0, stride int, q []BlockQ8_0, nq int) {
+		nb := len(q) / nq
+		for h := 0; h < nq; h++ {
+			rows(dst[h*n:(h+1)*n], k, stride, q[h*nb:(h+1)*nb])
+		}
+	}
+}
+
+// dotQ8_0RowsHeadsAVX512Slices: keys eight at a time for every query in
+// the VNNI kernel (up to dotQ8_0RowsHeadsMax query blocks, eight per
+// query), the last n%8 keys per query through the AVX2 kernel.
+func dotQ8_0RowsHeadsAVX512Slices(dst []float32, n int, k []BlockQ8_0, stride int, q []BlockQ8_0, nq int) {
+	if n == 0 || nq == 0 {
+		return
+	}
+	nb := len(q) / nq
+	g := n / 8
+	if nb == 0 || nb > 8 || nb*nq > 64 {
+		g = 0
+	}
+	_ = dst[nq*n-1]
+	if g > 0 {
+		_ = k[(n-1)*stride+nb-1]
+		dotQ8_0RowsHeadsAVX512((*byte)(unsafe.Pointer(&k[0])), stride*BlockQ8_0Size, g,
+			(*byte)(unsafe.Pointer(&q[0])), nb, nq, &dst[0], n)
+	}
+	if done := 8 * g; done < n {
+		for h := 0; h < nq; h++ {
+			dotQ8_0RowsAVX2Slices(dst[h*n+done:(h+1)*n], k[done*stride:], stride, q[h*nb:(h+1)*nb])
+		}
+	}
+}
+
+// axpyHeadsOf is AxpyF32RowsHeads made of a table's one-head kernel.
+func axpyHeadsOf(one func(out, p, v []float32)) func([]float32, int, []float32, []float32) {
+	return func(out []float32, nh int, p []float32, v []float32) {
+		hd, rows := len(out)/nh, len(p)/nh
+		for h := 0; h < nh; h++ {
+			one(out[h*hd:(h+1)*hd], p[h*rows:(h+1)*rows], v[:rows*hd])
+		}
+	}
+}
+
+// axpyF32RowsHeadsAVX512Slices: heads two at a time in the AVX-512
+// kernel when the head size is a multiple of 64, an odd last head (or
+// other head sizes) through the one-head kernel.
+func axpyF32RowsHeadsAVX512Slices(out []float32, nh int, p []float32, v []float32) {
+	if nh == 0 || len(out) == 0 || len(p) == 0 {
+		return
+	}
+	hd, rows := len(out)/nh, len(p)/nh
+	h := 0
+	if hd%64 == 0 && rows > 0 {
+		_ = v[rows*hd-1]
+		_ = out[nh*hd-1]
+		_ = p[nh*rows-1]
+		for ; h+2 <= nh; h += 2 {
+			axpyF32RowsHeads2AVX512(&out[h*hd], &p[h*rows], &v[0], rows, hd/64, rows)
+		}
+	}
+	for ; h < nh; h++ {
+		axpyF32RowsAVX512Slices(out[h*hd:(h+1)*hd], p[h*rows:(h+1)*rows], v[:rows*hd])
 	}
 }
 
@@ -334,6 +403,8 @@ func avx512Ops(pf int) Ops {
 	o.PreferUnpacked = true
 	o.GemmPanelQ8K32x4 = gemmPanelQ8KAVX512x4Slices
 	o.AxpyF32Rows = axpyF32RowsAVX512Slices
+	o.DotQ8_0RowsHeads = dotQ8_0RowsHeadsAVX512Slices
+	o.AxpyF32RowsHeads = axpyF32RowsHeadsAVX512Slices
 	o.PanelFromQ4K = panelFromQ4KAVX512
 	o.PanelFromQ6K = panelFromQ6KAVX512
 	return o

@@ -4503,6 +4503,251 @@ q8r8done:
 	VZEROUPPER
 	RET
 
+DATA q80HeadsPerm<>+0(SB)/4, $0x00000000
+DATA q80HeadsPerm<>+4(SB)/4, $0x00000008
+DATA q80HeadsPerm<>+8(SB)/4, $0x00000001
+DATA q80HeadsPerm<>+12(SB)/4, $0x00000009
+DATA q80HeadsPerm<>+16(SB)/4, $0x00000002
+DATA q80HeadsPerm<>+20(SB)/4, $0x0000000a
+DATA q80HeadsPerm<>+24(SB)/4, $0x00000003
+DATA q80HeadsPerm<>+28(SB)/4, $0x0000000b
+DATA q80HeadsPerm<>+32(SB)/4, $0x00000004
+DATA q80HeadsPerm<>+36(SB)/4, $0x0000000c
+DATA q80HeadsPerm<>+40(SB)/4, $0x00000005
+DATA q80HeadsPerm<>+44(SB)/4, $0x0000000d
+DATA q80HeadsPerm<>+48(SB)/4, $0x00000006
+DATA q80HeadsPerm<>+52(SB)/4, $0x0000000e
+DATA q80HeadsPerm<>+56(SB)/4, $0x00000007
+DATA q80HeadsPerm<>+60(SB)/4, $0x0000000f
+GLOBL q80HeadsPerm<>(SB), RODATA|NOPTR, $64
+
+// func dotQ8_0RowsHeadsAVX512(k *byte, stride int, groups int, q *byte, nb int, nq int, dst *float32, dstride int)
+// Requires: AVX, AVX2, AVX512F, AVX512_VNNI, F16C
+TEXT ·dotQ8_0RowsHeadsAVX512(SB), NOSPLIT, $768-64
+	MOVL         $0x80808080, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	MOVQ         q+24(FP), AX
+	MOVQ         nb+32(FP), CX
+	MOVQ         nq+40(FP), DX
+	IMULQ        DX, CX
+	XORQ         DX, DX
+	VPXOR        Y1, Y1, Y1
+
+q8hpre:
+	CMPQ         DX, CX
+	JE           q8hpredone
+	VPXOR        2(AX), Y0, Y2
+	VPSADBW      Y1, Y2, Y2
+	VEXTRACTI128 $0x01, Y2, X3
+	VPADDQ       X3, X2, X3
+	VPSHUFD      $0x4e, X3, X2
+	VPADDQ       X2, X3, X3
+	VMOVQ        X3, BX
+	SUBQ         $0x00001000, BX
+	SHLQ         $0x07, BX
+	MOVL         BX, 256(SP)(DX*4)
+	MOVWLZX      (AX), BX
+	VMOVD        BX, X2
+	VCVTPH2PS    X2, X2
+	VMOVSS       X2, (SP)(DX*4)
+	ADDQ         $0x00000022, AX
+	INCQ         DX
+	JMP          q8hpre
+
+q8hpredone:
+	MOVQ         stride+8(FP), AX
+	LEAQ         (AX)(AX*2), CX
+	MOVL         $0x80808080, DX
+	VMOVD        DX, X0
+	VPBROADCASTD X0, Z0
+	VMOVDQU32    q80HeadsPerm<>+0(SB), Z1
+
+q8hgroup:
+	MOVQ groups+16(FP), DX
+	CMPQ DX, $0x00
+	JE   q8hdone
+	MOVQ k+0(FP), BX
+	MOVQ BX, DX
+	LEAQ (BX)(AX*4), BX
+	MOVQ nb+32(FP), SI
+	XORQ DI, DI
+
+q8hdk:
+	MOVWLZX   (DX), R8
+	VMOVD     R8, X2
+	MOVWLZX   (DX)(AX*1), R8
+	VPINSRW   $0x01, R8, X2, X2
+	MOVWLZX   (DX)(AX*2), R8
+	VPINSRW   $0x02, R8, X2, X2
+	MOVWLZX   (DX)(CX*1), R8
+	VPINSRW   $0x03, R8, X2, X2
+	MOVWLZX   (BX), R8
+	VPINSRW   $0x04, R8, X2, X2
+	MOVWLZX   (BX)(AX*1), R8
+	VPINSRW   $0x05, R8, X2, X2
+	MOVWLZX   (BX)(AX*2), R8
+	VPINSRW   $0x06, R8, X2, X2
+	MOVWLZX   (BX)(CX*1), R8
+	VPINSRW   $0x07, R8, X2, X2
+	VCVTPH2PS X2, Y2
+	VMOVUPS   Y2, 512(SP)(DI*1)
+	ADDQ      $0x20, DI
+	ADDQ      $0x22, DX
+	ADDQ      $0x22, BX
+	DECQ      SI
+	JNZ       q8hdk
+	MOVQ      q+24(FP), SI
+	MOVQ      dst+48(FP), DI
+	XORQ      R8, R8
+
+q8hhead:
+	MOVQ   k+0(FP), BX
+	MOVQ   BX, DX
+	LEAQ   (BX)(AX*4), BX
+	MOVQ   nb+32(FP), R9
+	XORQ   R10, R10
+	VXORPS Y2, Y2, Y2
+
+q8hblock:
+	VBROADCASTI64X4 2(SI), Z3
+	VMOVDQU         2(DX), Y4
+	VINSERTI64X4    $0x01, 2(DX)(AX*1), Z4, Z4
+	VPXORD          Z0, Z4, Z4
+	VPXORD          Z5, Z5, Z5
+	VPDPBUSD        Z3, Z4, Z5
+	VMOVDQU         2(DX)(AX*2), Y6
+	VINSERTI64X4    $0x01, 2(DX)(CX*1), Z6, Z6
+	VPXORD          Z0, Z6, Z6
+	VPXORD          Z7, Z7, Z7
+	VPDPBUSD        Z3, Z6, Z7
+	VMOVDQU         2(BX), Y8
+	VINSERTI64X4    $0x01, 2(BX)(AX*1), Z8, Z8
+	VPXORD          Z0, Z8, Z8
+	VPXORD          Z9, Z9, Z9
+	VPDPBUSD        Z3, Z8, Z9
+	VMOVDQU         2(BX)(AX*2), Y10
+	VINSERTI64X4    $0x01, 2(BX)(CX*1), Z10, Z10
+	VPXORD          Z0, Z10, Z10
+	VPXORD          Z11, Z11, Z11
+	VPDPBUSD        Z3, Z10, Z11
+	VPUNPCKLDQ      Z7, Z5, Z3
+	VPUNPCKHDQ      Z7, Z5, Z5
+	VPADDD          Z5, Z3, Z3
+	VPUNPCKLDQ      Z11, Z9, Z5
+	VPUNPCKHDQ      Z11, Z9, Z7
+	VPADDD          Z7, Z5, Z5
+	VPUNPCKLQDQ     Z5, Z3, Z7
+	VPUNPCKHQDQ     Z5, Z3, Z3
+	VPADDD          Z3, Z7, Z7
+	VSHUFI32X4      $0xb1, Z7, Z7, Z3
+	VPADDD          Z3, Z7, Z7
+	VPERMD          Z7, Z1, Z7
+	VPBROADCASTD    256(SP)(R8*4), Y3
+	VPSUBD          Y3, Y7, Y3
+	VCVTDQ2PS       Y3, Y3
+	VBROADCASTSS    (SP)(R8*4), Y4
+	VMULPS          512(SP)(R10*1), Y4, Y4
+	VMULPS          Y3, Y4, Y4
+	VADDPS          Y4, Y2, Y2
+	ADDQ            $0x22, DX
+	ADDQ            $0x22, BX
+	ADDQ            $0x22, SI
+	ADDQ            $0x20, R10
+	INCQ            R8
+	DECQ            R9
+	JNZ             q8hblock
+	VMOVUPS         Y2, (DI)
+	MOVQ            dstride+56(FP), DX
+	LEAQ            (DI)(DX*4), DI
+	MOVQ            nb+32(FP), DX
+	MOVQ            nq+40(FP), BX
+	IMULQ           BX, DX
+	CMPQ            R8, DX
+	JNE             q8hhead
+	MOVQ            k+0(FP), DX
+	LEAQ            (DX)(AX*8), DX
+	MOVQ            DX, k+0(FP)
+	MOVQ            dst+48(FP), DX
+	ADDQ            $0x20, DX
+	MOVQ            DX, dst+48(FP)
+	MOVQ            groups+16(FP), DX
+	DECQ            DX
+	MOVQ            DX, groups+16(FP)
+	JMP             q8hgroup
+
+q8hdone:
+	VZEROUPPER
+	RET
+
+// func axpyF32RowsHeads2AVX512(out *float32, p *float32, v *float32, rows int, chunks int, pstride int)
+// Requires: AVX, AVX512F
+TEXT ·axpyF32RowsHeads2AVX512(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), AX
+	MOVQ v+16(FP), CX
+	MOVQ chunks+32(FP), DX
+	MOVQ DX, BX
+	SHLQ $0x08, BX
+	LEAQ (AX)(BX*1), SI
+	MOVQ pstride+40(FP), DI
+	SHLQ $0x02, DI
+
+axh2chunk:
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VMOVUPS 128(AX), Z2
+	VMOVUPS 192(AX), Z3
+	VMOVUPS (SI), Z4
+	VMOVUPS 64(SI), Z5
+	VMOVUPS 128(SI), Z6
+	VMOVUPS 192(SI), Z7
+	MOVQ    p+8(FP), R8
+	MOVQ    rows+24(FP), R9
+	MOVQ    CX, R10
+
+axh2row:
+	VBROADCASTSS (R8), Z8
+	VBROADCASTSS (R8)(DI*1), Z9
+	VMOVUPS      (R10), Z10
+	VMULPS       Z10, Z8, Z11
+	VADDPS       Z11, Z0, Z0
+	VMULPS       Z10, Z9, Z10
+	VADDPS       Z10, Z4, Z4
+	VMOVUPS      64(R10), Z10
+	VMULPS       Z10, Z8, Z11
+	VADDPS       Z11, Z1, Z1
+	VMULPS       Z10, Z9, Z10
+	VADDPS       Z10, Z5, Z5
+	VMOVUPS      128(R10), Z10
+	VMULPS       Z10, Z8, Z11
+	VADDPS       Z11, Z2, Z2
+	VMULPS       Z10, Z9, Z10
+	VADDPS       Z10, Z6, Z6
+	VMOVUPS      192(R10), Z10
+	VMULPS       Z10, Z8, Z8
+	VADDPS       Z8, Z3, Z3
+	VMULPS       Z10, Z9, Z8
+	VADDPS       Z8, Z7, Z7
+	ADDQ         $0x04, R8
+	ADDQ         BX, R10
+	DECQ         R9
+	JNZ          axh2row
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z2, 128(AX)
+	VMOVUPS      Z3, 192(AX)
+	VMOVUPS      Z4, (SI)
+	VMOVUPS      Z5, 64(SI)
+	VMOVUPS      Z6, 128(SI)
+	VMOVUPS      Z7, 192(SI)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, SI
+	ADDQ         $0x00000100, CX
+	DECQ         DX
+	JNZ          axh2chunk
+	VZEROUPPER
+	RET
+
 // func dequantQ8_0RowsAVX2(dst *float32, v *byte, stride int, rows int, nb int)
 // Requires: AVX, AVX2, F16C
 TEXT ·dequantQ8_0RowsAVX2(SB), NOSPLIT, $0-40

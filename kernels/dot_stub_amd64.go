@@ -71,6 +71,12 @@ func dotQ8_0RowsAVX2(k *byte, q *byte, nb int, rows int, stride int, dst *float3
 func dotQ8_0Rows8AVX2(k *byte, q *byte, nb int, groups int, stride int, dst *float32)
 
 //go:noescape
+func dotQ8_0RowsHeadsAVX512(k *byte, stride int, groups int, q *byte, nb int, nq int, dst *float32, dstride int)
+
+//go:noescape
+func axpyF32RowsHeads2AVX512(out *float32, p *float32, v *float32, rows int, chunks int, pstride int)
+
+//go:noescape
 func dequantQ8_0RowsAVX2(dst *float32, v *byte, stride int, rows int, nb int)
 
 //go:noescape

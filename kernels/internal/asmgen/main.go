@@ -60,6 +60,8 @@ func main() {
 	axpyF32AVX2()
 	dotQ8_0RowsAVX2()
 	dotQ8_0Rows8AVX2()
+	dotQ8_0RowsHeadsAVX512(dotQ8_0Rows8Perm())
+	axpyF32RowsHeads2AVX512()
 	dequantQ8_0RowsAVX2()
 	axpyF32RowsKernel("axpyF32RowsAVX2", 4, 32)
 	axpyF32RowsKernel("axpyF32RowsAVX2x64", 8, 32)
