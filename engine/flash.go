@@ -131,6 +131,7 @@ func (c *q8Cache) at(h, pos int) int { return (h*c.cap + pos) * c.headBlk }
 func (c *q8Cache) NewScratch() *attnScratch {
 	n := flashQueries * c.groupSz
 	return &attnScratch{scores: make([]float32, c.groupSz*flashKeys), m: make([]float32, n), l: make([]float32, n),
+		mt: make([]float32, c.groupSz), sums: make([]float32, c.groupSz),
 		q8: make([]kernels.BlockQ8_0, n*c.headBlk), qrot: make([]float32, c.cfg.HeadDim),
 		vtile: make([]float32, flashKeys*c.cfg.HeadDim)}
 }
@@ -171,21 +172,27 @@ func (c *q8Cache) attendBlock(layer, kvh, pos0, T int, q, out []float32, qStride
 			}
 			// The group's queries meet each key once (one kernel call).
 			ops.DotQ8_0RowsHeads(sc.scores[:g*n], n, kt, stride, sc.q8[t*g*nb:(t+1)*g*nb], g)
-			for i := 0; i < g; i++ {
-				o, qi := t*qStride+(kvh*g+i)*hd, t*g+i
-				s, acc := sc.scores[i*n:(i+1)*n], out[o:o+hd]
-				mt := ops.ScaleMaxF32(s, c.scale, sc.m[qi])
-				if mt > sc.m[qi] {
-					if sc.l[qi] != 0 { // rescale what earlier tiles added
-						alpha := kernels.ExpF32(sc.m[qi] - mt)
-						sc.l[qi] *= alpha
-						for d := range acc {
-							acc[d] *= alpha
+			// Online softmax, every head at once: scale and running max,
+			// then (rarely, once the maximum settles) rescale what earlier
+			// tiles added, then the exponentials and their sums.
+			scores, m, l := sc.scores[:g*n], sc.m[t*g:(t+1)*g], sc.l[t*g:(t+1)*g]
+			ops.ScaleMaxF32Heads(scores, g, c.scale, m, sc.mt)
+			for i, mt := range sc.mt[:g] {
+				if mt > m[i] {
+					if l[i] != 0 {
+						o := t*qStride + (kvh*g+i)*hd
+						alpha := kernels.ExpF32(m[i] - mt)
+						l[i] *= alpha
+						for d := range out[o : o+hd] {
+							out[o+d] *= alpha
 						}
 					}
-					sc.m[qi] = mt
+					m[i] = mt
 				}
-				sc.l[qi] += ops.ExpSubF32(s, mt)
+			}
+			ops.ExpSubF32Heads(scores, g, m, sc.sums)
+			for i, e := range sc.sums[:g] {
+				l[i] += e
 			}
 			// Every head's weighted values in one pass over the tile.
 			o := t*qStride + kvh*g*hd

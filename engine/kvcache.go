@@ -32,6 +32,8 @@ type KVCache interface {
 type attnScratch struct {
 	scores []float32           // the group's scores over a key tile, query by query
 	m, l   []float32           // per query: running max and softmax sum
+	mt     []float32           // per head of the group: a tile's max
+	sums   []float32           // per head of the group: a tile's exponentials' sum
 	q8     []kernels.BlockQ8_0 // the queries quantized, flashQueries of them
 	qrot   []float32           // one query, rotated
 	vtile  []float32           // one value tile of one KV head, widened

@@ -47,6 +47,16 @@ func ExpSubF32(x []float32, m float32) float32 {
 	return sumLanes8(&s)
 }
 
+// ExpSubF32Heads is ExpSubF32 for each of nh heads' scores (x holds
+// them one after another, len(x)/nh each) against that head's m[h]:
+// sums[h] = ExpSubF32(head h's scores, m[h]).
+func ExpSubF32Heads(x []float32, nh int, m, sums []float32) {
+	n := len(x) / nh
+	for h := 0; h < nh; h++ {
+		sums[h] = ExpSubF32(x[h*n:(h+1)*n], m[h])
+	}
+}
+
 // expSubTail does ExpSubF32's values past n, summed into lane 0.
 func expSubTail(x []float32, n int, m float32, s *[8]float32) {
 	for i := n; i < len(x); i++ {
@@ -152,6 +162,16 @@ func ScaleMaxF32(x []float32, scale, m float32) float32 {
 		}
 	}
 	return scaleMaxTail(x, n, scale, &c)
+}
+
+// ScaleMaxF32Heads is ScaleMaxF32 for each of nh heads' scores (x
+// holds them one after another): mt[h] = ScaleMaxF32(head h's scores,
+// scale, m[h]).
+func ScaleMaxF32Heads(x []float32, nh int, scale float32, m, mt []float32) {
+	n := len(x) / nh
+	for h := 0; h < nh; h++ {
+		mt[h] = ScaleMaxF32(x[h*n:(h+1)*n], scale, m[h])
+	}
 }
 
 // scaleMaxTail does ScaleMaxF32's values past n in lane 0, then folds

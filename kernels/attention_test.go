@@ -165,6 +165,56 @@ func TestAxpyF32RowsHeadsMatchesTwin(t *testing.T) {
 	})
 }
 
+// ExpSubF32Heads and ScaleMaxF32Heads against their twins and against
+// one call per head, exactly: scores per head around the AVX-512
+// kernels' 16 (and tails), 1-17 heads, maxima that some heads' scores
+// exceed and others do not.
+func TestSoftmaxHeadsMatchTwins(t *testing.T) {
+	r := rand.New(rand.NewPCG(67, 68))
+	forEachISA(t, func(t *testing.T, o *Ops) {
+		for _, n := range []int{1, 8, 15, 16, 17, 48, 64} {
+			for _, nh := range []int{1, 2, 7, 8, 17} {
+				x := randF32(r, nh*n+1)[1:]
+				for i := range x {
+					x[i] *= 40
+				}
+				m := make([]float32, nh)
+				for h := range m {
+					m[h] = float32(h%3-1) * 20
+				}
+				a, b, c := append([]float32(nil), x...), append([]float32(nil), x...), append([]float32(nil), x...)
+				got, want := make([]float32, nh), make([]float32, nh)
+				o.ScaleMaxF32Heads(a, nh, 0.125, m, got)
+				ScaleMaxF32Heads(b, nh, 0.125, m, want)
+				for h := 0; h < nh; h++ {
+					one := ScaleMaxF32(c[h*n:(h+1)*n], 0.125, m[h])
+					if math.Float32bits(got[h]) != math.Float32bits(want[h]) || math.Float32bits(want[h]) != math.Float32bits(one) {
+						t.Fatalf("ScaleMaxF32Heads n=%d nh=%d head %d: %v, twin %v, one head %v", n, nh, h, got[h], want[h], one)
+					}
+				}
+				for i := range a {
+					if math.Float32bits(a[i]) != math.Float32bits(b[i]) || math.Float32bits(b[i]) != math.Float32bits(c[i]) {
+						t.Fatalf("ScaleMaxF32Heads n=%d nh=%d at %d: %v, twin %v", n, nh, i, a[i], b[i])
+					}
+				}
+				o.ExpSubF32Heads(a, nh, got, m)
+				ExpSubF32Heads(b, nh, want, want)
+				for h := 0; h < nh; h++ {
+					one := ExpSubF32(c[h*n:(h+1)*n], got[h])
+					if math.Float32bits(m[h]) != math.Float32bits(want[h]) || math.Float32bits(want[h]) != math.Float32bits(one) {
+						t.Fatalf("ExpSubF32Heads n=%d nh=%d head %d: %v, twin %v, one head %v", n, nh, h, m[h], want[h], one)
+					}
+				}
+				for i := range a {
+					if math.Float32bits(a[i]) != math.Float32bits(b[i]) || math.Float32bits(b[i]) != math.Float32bits(c[i]) {
+						t.Fatalf("ExpSubF32Heads n=%d nh=%d at %d: %v, twin %v", n, nh, i, a[i], b[i])
+					}
+				}
+			}
+		}
+	})
+}
+
 // ExpF32 against math.Exp over the range softmax uses, in ulps.
 func TestExpF32Accuracy(t *testing.T) {
 	worst := 0.0

@@ -124,6 +124,10 @@ type Ops struct {
 	AxpyF32RowsHeads func(out []float32, nh int, p []float32, v []float32)
 	ExpSubF32        func(x []float32, m float32) float32
 	ScaleMaxF32      func(x []float32, scale, m float32) float32
+	// ExpSubF32Heads and ScaleMaxF32Heads: the two for a GQA group's
+	// heads in one call.
+	ExpSubF32Heads   func(x []float32, nh int, m, sums []float32)
+	ScaleMaxF32Heads func(x []float32, nh int, scale float32, m, mt []float32)
 	Hadamard         func(x []float32, n int)
 	// SwiGLU is the FFN activation, gate = silu(gate)·up (attention.go).
 	SwiGLU func(gate, up []float32)
@@ -188,6 +192,8 @@ var GenericOps = Ops{
 	AxpyF32RowsHeads: AxpyF32RowsHeads,
 	ExpSubF32:        ExpSubF32,
 	ScaleMaxF32:      ScaleMaxF32,
+	ExpSubF32Heads:   ExpSubF32Heads,
+	ScaleMaxF32Heads: ScaleMaxF32Heads,
 	Hadamard:         Hadamard,
 	SwiGLU:           SwiGLU,
 

@@ -65,6 +65,18 @@ func avx2Ops(pf int) Ops {
 	o.AxpyF32RowsHeads = axpyHeadsOf(axpyF32RowsAVX2Slices)
 	o.ExpSubF32 = expSubF32AVX2Slices
 	o.ScaleMaxF32 = scaleMaxF32AVX2Slices
+	o.ExpSubF32Heads = func(x []float32, nh int, m, sums []float32) {
+		n := len(x) / nh
+		for h := 0; h < nh; h++ {
+			sums[h] = expSubF32AVX2Slices(x[h*n:(h+1)*n], m[h])
+		}
+	}
+	o.ScaleMaxF32Heads = func(x []float32, nh int, scale float32, m, mt []float32) {
+		n := len(x) / nh
+		for h := 0; h < nh; h++ {
+			mt[h] = scaleMaxF32AVX2Slices(x[h*n:(h+1)*n], scale, m[h])
+		}
+	}
 	o.Hadamard = hadamardAVX2Slices
 	o.SwiGLU = swiGLUAVX2Slices
 	o.QuantizeRowQ8_0 = quantizeRowQ8_0AVX2
@@ -185,6 +197,47 @@ func axpyF32RowsHeadsAVX512Slices(out []float32, nh int, p []float32, v []float3
 		axpyF32RowsAVX512Slices(out[h*hd:(h+1)*hd], p[h*rows:(h+1)*rows], v[:rows*hd])
 	}
 }
+
+// expSubF32HeadsAVX512Slices: every head in one kernel call when the
+// scores per head are a multiple of 16 (64-key tiles), else the AVX2
+// kernel per head; the lanes are combined as the twin combines them.
+func expSubF32HeadsAVX512Slices(x []float32, nh int, m, sums []float32) {
+	n := len(x) / nh
+	if n == 0 || n%16 != 0 || nh > maxHeads {
+		for h := 0; h < nh; h++ {
+			sums[h] = expSubF32AVX2Slices(x[h*n:(h+1)*n], m[h])
+		}
+		return
+	}
+	_, _ = m[nh-1], sums[nh-1]
+	var s [8 * maxHeads]float32
+	expSubF32HeadsAVX512(&x[0], n, nh, &m[0], &s[0])
+	for h := 0; h < nh; h++ {
+		sums[h] = sumLanes8((*[8]float32)(s[8*h:]))
+	}
+}
+
+// scaleMaxF32HeadsAVX512Slices is expSubF32HeadsAVX512Slices's
+// counterpart for ScaleMaxF32 (the lane fold is the twin's).
+func scaleMaxF32HeadsAVX512Slices(x []float32, nh int, scale float32, m, mt []float32) {
+	n := len(x) / nh
+	if n == 0 || n%16 != 0 || nh > maxHeads {
+		for h := 0; h < nh; h++ {
+			mt[h] = scaleMaxF32AVX2Slices(x[h*n:(h+1)*n], scale, m[h])
+		}
+		return
+	}
+	_, _ = m[nh-1], mt[nh-1]
+	var c [8 * maxHeads]float32
+	scaleMaxF32HeadsAVX512(&x[0], n, nh, scale, &m[0], &c[0])
+	for h := 0; h < nh; h++ {
+		mt[h] = scaleMaxTail(x[h*n:(h+1)*n], n, scale, (*[8]float32)(c[8*h:]))
+	}
+}
+
+// maxHeads bounds the heads one call of the multi-head softmax kernels
+// takes (their lane results live on the caller's stack).
+const maxHeads = 16
 
 func dequantQ8_0RowsAVX2Slices(dst []float32, v []BlockQ8_0, stride, rows, n int) {
 	nb := n / QK8_0
@@ -405,6 +458,8 @@ func avx512Ops(pf int) Ops {
 	o.AxpyF32Rows = axpyF32RowsAVX512Slices
 	o.DotQ8_0RowsHeads = dotQ8_0RowsHeadsAVX512Slices
 	o.AxpyF32RowsHeads = axpyF32RowsHeadsAVX512Slices
+	o.ExpSubF32Heads = expSubF32HeadsAVX512Slices
+	o.ScaleMaxF32Heads = scaleMaxF32HeadsAVX512Slices
 	o.PanelFromQ4K = panelFromQ4KAVX512
 	o.PanelFromQ6K = panelFromQ6KAVX512
 	return o

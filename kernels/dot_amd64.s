@@ -4748,6 +4748,266 @@ axh2row:
 	VZEROUPPER
 	RET
 
+// func scaleMaxF32HeadsAVX512(x *float32, n int, nh int, scale float32, m *float32, out *float32)
+// Requires: AVX, AVX512F
+TEXT ·scaleMaxF32HeadsAVX512(SB), NOSPLIT, $0-48
+	MOVQ         x+0(FP), AX
+	MOVQ         nh+16(FP), CX
+	MOVQ         m+32(FP), DX
+	MOVQ         out+40(FP), BX
+	VBROADCASTSS scale+24(FP), Z0
+
+smhhead:
+	VBROADCASTSS (DX), Y1
+	MOVQ         n+8(FP), SI
+
+smhloop:
+	VMULPS  (AX), Y0, Y2
+	VMOVUPS Y2, (AX)
+	VMAXPS  Y2, Y1, Y1
+	VMULPS  32(AX), Y0, Y2
+	VMOVUPS Y2, 32(AX)
+	VMAXPS  Y2, Y1, Y1
+	ADDQ    $0x40, AX
+	SUBQ    $0x10, SI
+	JNZ     smhloop
+	VMOVUPS Y1, (BX)
+	ADDQ    $0x20, BX
+	ADDQ    $0x04, DX
+	DECQ    CX
+	JNZ     smhhead
+	VZEROUPPER
+	RET
+
+DATA expConsts16<>+0(SB)/4, $0x3fb8aa3b
+DATA expConsts16<>+4(SB)/4, $0x3fb8aa3b
+DATA expConsts16<>+8(SB)/4, $0x3fb8aa3b
+DATA expConsts16<>+12(SB)/4, $0x3fb8aa3b
+DATA expConsts16<>+16(SB)/4, $0x3fb8aa3b
+DATA expConsts16<>+20(SB)/4, $0x3fb8aa3b
+DATA expConsts16<>+24(SB)/4, $0x3fb8aa3b
+DATA expConsts16<>+28(SB)/4, $0x3fb8aa3b
+DATA expConsts16<>+32(SB)/4, $0x3fb8aa3b
+DATA expConsts16<>+36(SB)/4, $0x3fb8aa3b
+DATA expConsts16<>+40(SB)/4, $0x3fb8aa3b
+DATA expConsts16<>+44(SB)/4, $0x3fb8aa3b
+DATA expConsts16<>+48(SB)/4, $0x3fb8aa3b
+DATA expConsts16<>+52(SB)/4, $0x3fb8aa3b
+DATA expConsts16<>+56(SB)/4, $0x3fb8aa3b
+DATA expConsts16<>+60(SB)/4, $0x3fb8aa3b
+DATA expConsts16<>+64(SB)/4, $0x3f318000
+DATA expConsts16<>+68(SB)/4, $0x3f318000
+DATA expConsts16<>+72(SB)/4, $0x3f318000
+DATA expConsts16<>+76(SB)/4, $0x3f318000
+DATA expConsts16<>+80(SB)/4, $0x3f318000
+DATA expConsts16<>+84(SB)/4, $0x3f318000
+DATA expConsts16<>+88(SB)/4, $0x3f318000
+DATA expConsts16<>+92(SB)/4, $0x3f318000
+DATA expConsts16<>+96(SB)/4, $0x3f318000
+DATA expConsts16<>+100(SB)/4, $0x3f318000
+DATA expConsts16<>+104(SB)/4, $0x3f318000
+DATA expConsts16<>+108(SB)/4, $0x3f318000
+DATA expConsts16<>+112(SB)/4, $0x3f318000
+DATA expConsts16<>+116(SB)/4, $0x3f318000
+DATA expConsts16<>+120(SB)/4, $0x3f318000
+DATA expConsts16<>+124(SB)/4, $0x3f318000
+DATA expConsts16<>+128(SB)/4, $0xb95e8083
+DATA expConsts16<>+132(SB)/4, $0xb95e8083
+DATA expConsts16<>+136(SB)/4, $0xb95e8083
+DATA expConsts16<>+140(SB)/4, $0xb95e8083
+DATA expConsts16<>+144(SB)/4, $0xb95e8083
+DATA expConsts16<>+148(SB)/4, $0xb95e8083
+DATA expConsts16<>+152(SB)/4, $0xb95e8083
+DATA expConsts16<>+156(SB)/4, $0xb95e8083
+DATA expConsts16<>+160(SB)/4, $0xb95e8083
+DATA expConsts16<>+164(SB)/4, $0xb95e8083
+DATA expConsts16<>+168(SB)/4, $0xb95e8083
+DATA expConsts16<>+172(SB)/4, $0xb95e8083
+DATA expConsts16<>+176(SB)/4, $0xb95e8083
+DATA expConsts16<>+180(SB)/4, $0xb95e8083
+DATA expConsts16<>+184(SB)/4, $0xb95e8083
+DATA expConsts16<>+188(SB)/4, $0xb95e8083
+DATA expConsts16<>+192(SB)/4, $0x39506967
+DATA expConsts16<>+196(SB)/4, $0x39506967
+DATA expConsts16<>+200(SB)/4, $0x39506967
+DATA expConsts16<>+204(SB)/4, $0x39506967
+DATA expConsts16<>+208(SB)/4, $0x39506967
+DATA expConsts16<>+212(SB)/4, $0x39506967
+DATA expConsts16<>+216(SB)/4, $0x39506967
+DATA expConsts16<>+220(SB)/4, $0x39506967
+DATA expConsts16<>+224(SB)/4, $0x39506967
+DATA expConsts16<>+228(SB)/4, $0x39506967
+DATA expConsts16<>+232(SB)/4, $0x39506967
+DATA expConsts16<>+236(SB)/4, $0x39506967
+DATA expConsts16<>+240(SB)/4, $0x39506967
+DATA expConsts16<>+244(SB)/4, $0x39506967
+DATA expConsts16<>+248(SB)/4, $0x39506967
+DATA expConsts16<>+252(SB)/4, $0x39506967
+DATA expConsts16<>+256(SB)/4, $0x3ab743ce
+DATA expConsts16<>+260(SB)/4, $0x3ab743ce
+DATA expConsts16<>+264(SB)/4, $0x3ab743ce
+DATA expConsts16<>+268(SB)/4, $0x3ab743ce
+DATA expConsts16<>+272(SB)/4, $0x3ab743ce
+DATA expConsts16<>+276(SB)/4, $0x3ab743ce
+DATA expConsts16<>+280(SB)/4, $0x3ab743ce
+DATA expConsts16<>+284(SB)/4, $0x3ab743ce
+DATA expConsts16<>+288(SB)/4, $0x3ab743ce
+DATA expConsts16<>+292(SB)/4, $0x3ab743ce
+DATA expConsts16<>+296(SB)/4, $0x3ab743ce
+DATA expConsts16<>+300(SB)/4, $0x3ab743ce
+DATA expConsts16<>+304(SB)/4, $0x3ab743ce
+DATA expConsts16<>+308(SB)/4, $0x3ab743ce
+DATA expConsts16<>+312(SB)/4, $0x3ab743ce
+DATA expConsts16<>+316(SB)/4, $0x3ab743ce
+DATA expConsts16<>+320(SB)/4, $0x3c088908
+DATA expConsts16<>+324(SB)/4, $0x3c088908
+DATA expConsts16<>+328(SB)/4, $0x3c088908
+DATA expConsts16<>+332(SB)/4, $0x3c088908
+DATA expConsts16<>+336(SB)/4, $0x3c088908
+DATA expConsts16<>+340(SB)/4, $0x3c088908
+DATA expConsts16<>+344(SB)/4, $0x3c088908
+DATA expConsts16<>+348(SB)/4, $0x3c088908
+DATA expConsts16<>+352(SB)/4, $0x3c088908
+DATA expConsts16<>+356(SB)/4, $0x3c088908
+DATA expConsts16<>+360(SB)/4, $0x3c088908
+DATA expConsts16<>+364(SB)/4, $0x3c088908
+DATA expConsts16<>+368(SB)/4, $0x3c088908
+DATA expConsts16<>+372(SB)/4, $0x3c088908
+DATA expConsts16<>+376(SB)/4, $0x3c088908
+DATA expConsts16<>+380(SB)/4, $0x3c088908
+DATA expConsts16<>+384(SB)/4, $0x3d2aa9c1
+DATA expConsts16<>+388(SB)/4, $0x3d2aa9c1
+DATA expConsts16<>+392(SB)/4, $0x3d2aa9c1
+DATA expConsts16<>+396(SB)/4, $0x3d2aa9c1
+DATA expConsts16<>+400(SB)/4, $0x3d2aa9c1
+DATA expConsts16<>+404(SB)/4, $0x3d2aa9c1
+DATA expConsts16<>+408(SB)/4, $0x3d2aa9c1
+DATA expConsts16<>+412(SB)/4, $0x3d2aa9c1
+DATA expConsts16<>+416(SB)/4, $0x3d2aa9c1
+DATA expConsts16<>+420(SB)/4, $0x3d2aa9c1
+DATA expConsts16<>+424(SB)/4, $0x3d2aa9c1
+DATA expConsts16<>+428(SB)/4, $0x3d2aa9c1
+DATA expConsts16<>+432(SB)/4, $0x3d2aa9c1
+DATA expConsts16<>+436(SB)/4, $0x3d2aa9c1
+DATA expConsts16<>+440(SB)/4, $0x3d2aa9c1
+DATA expConsts16<>+444(SB)/4, $0x3d2aa9c1
+DATA expConsts16<>+448(SB)/4, $0x3e2aaaaa
+DATA expConsts16<>+452(SB)/4, $0x3e2aaaaa
+DATA expConsts16<>+456(SB)/4, $0x3e2aaaaa
+DATA expConsts16<>+460(SB)/4, $0x3e2aaaaa
+DATA expConsts16<>+464(SB)/4, $0x3e2aaaaa
+DATA expConsts16<>+468(SB)/4, $0x3e2aaaaa
+DATA expConsts16<>+472(SB)/4, $0x3e2aaaaa
+DATA expConsts16<>+476(SB)/4, $0x3e2aaaaa
+DATA expConsts16<>+480(SB)/4, $0x3e2aaaaa
+DATA expConsts16<>+484(SB)/4, $0x3e2aaaaa
+DATA expConsts16<>+488(SB)/4, $0x3e2aaaaa
+DATA expConsts16<>+492(SB)/4, $0x3e2aaaaa
+DATA expConsts16<>+496(SB)/4, $0x3e2aaaaa
+DATA expConsts16<>+500(SB)/4, $0x3e2aaaaa
+DATA expConsts16<>+504(SB)/4, $0x3e2aaaaa
+DATA expConsts16<>+508(SB)/4, $0x3e2aaaaa
+DATA expConsts16<>+512(SB)/4, $0x3f000000
+DATA expConsts16<>+516(SB)/4, $0x3f000000
+DATA expConsts16<>+520(SB)/4, $0x3f000000
+DATA expConsts16<>+524(SB)/4, $0x3f000000
+DATA expConsts16<>+528(SB)/4, $0x3f000000
+DATA expConsts16<>+532(SB)/4, $0x3f000000
+DATA expConsts16<>+536(SB)/4, $0x3f000000
+DATA expConsts16<>+540(SB)/4, $0x3f000000
+DATA expConsts16<>+544(SB)/4, $0x3f000000
+DATA expConsts16<>+548(SB)/4, $0x3f000000
+DATA expConsts16<>+552(SB)/4, $0x3f000000
+DATA expConsts16<>+556(SB)/4, $0x3f000000
+DATA expConsts16<>+560(SB)/4, $0x3f000000
+DATA expConsts16<>+564(SB)/4, $0x3f000000
+DATA expConsts16<>+568(SB)/4, $0x3f000000
+DATA expConsts16<>+572(SB)/4, $0x3f000000
+DATA expConsts16<>+576(SB)/4, $0x3f800000
+DATA expConsts16<>+580(SB)/4, $0x3f800000
+DATA expConsts16<>+584(SB)/4, $0x3f800000
+DATA expConsts16<>+588(SB)/4, $0x3f800000
+DATA expConsts16<>+592(SB)/4, $0x3f800000
+DATA expConsts16<>+596(SB)/4, $0x3f800000
+DATA expConsts16<>+600(SB)/4, $0x3f800000
+DATA expConsts16<>+604(SB)/4, $0x3f800000
+DATA expConsts16<>+608(SB)/4, $0x3f800000
+DATA expConsts16<>+612(SB)/4, $0x3f800000
+DATA expConsts16<>+616(SB)/4, $0x3f800000
+DATA expConsts16<>+620(SB)/4, $0x3f800000
+DATA expConsts16<>+624(SB)/4, $0x3f800000
+DATA expConsts16<>+628(SB)/4, $0x3f800000
+DATA expConsts16<>+632(SB)/4, $0x3f800000
+DATA expConsts16<>+636(SB)/4, $0x3f800000
+GLOBL expConsts16<>(SB), RODATA|NOPTR, $640
+
+// func expSubF32HeadsAVX512(x *float32, n int, nh int, m *float32, out *float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·expSubF32HeadsAVX512(SB), NOSPLIT, $0-40
+	MOVQ         x+0(FP), AX
+	MOVQ         nh+16(FP), CX
+	MOVQ         m+24(FP), DX
+	MOVQ         out+32(FP), BX
+	MOVL         $0xc2ae0000, SI
+	VMOVD        SI, X0
+	VPBROADCASTD X0, Z0
+	MOVL         $0x42b00000, SI
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Z1
+	MOVL         $0x0000007f, SI
+	VMOVD        SI, X2
+	VPBROADCASTD X2, Z2
+
+exhhead:
+	VBROADCASTSS (DX), Z3
+	VXORPS       Y4, Y4, Y4
+	MOVQ         n+8(FP), SI
+
+exhloop:
+	VMOVUPS       (AX), Y5
+	VINSERTF32X8  $0x01, 32(AX), Z5, Z5
+	VSUBPS        Z3, Z5, Z5
+	VMAXPS        Z5, Z0, Z5
+	VMINPS        Z5, Z1, Z5
+	VMULPS        expConsts16<>+0(SB), Z5, Z6
+	VCVTPS2DQ     Z6, Z9
+	VCVTDQ2PS     Z9, Z6
+	VMULPS        expConsts16<>+64(SB), Z6, Z8
+	VSUBPS        Z8, Z5, Z7
+	VMULPS        expConsts16<>+128(SB), Z6, Z8
+	VSUBPS        Z8, Z7, Z7
+	VMULPS        expConsts16<>+192(SB), Z7, Z6
+	VADDPS        expConsts16<>+256(SB), Z6, Z6
+	VMULPS        Z7, Z6, Z6
+	VADDPS        expConsts16<>+320(SB), Z6, Z6
+	VMULPS        Z7, Z6, Z6
+	VADDPS        expConsts16<>+384(SB), Z6, Z6
+	VMULPS        Z7, Z6, Z6
+	VADDPS        expConsts16<>+448(SB), Z6, Z6
+	VMULPS        Z7, Z6, Z6
+	VADDPS        expConsts16<>+512(SB), Z6, Z6
+	VMULPS        Z7, Z7, Z8
+	VMULPS        Z8, Z6, Z6
+	VADDPS        Z7, Z6, Z6
+	VADDPS        expConsts16<>+576(SB), Z6, Z6
+	VPADDD        Z2, Z9, Z9
+	VPSLLD        $0x17, Z9, Z9
+	VMULPS        Z9, Z6, Z6
+	VMOVUPS       Z6, (AX)
+	VADDPS        Y6, Y4, Y4
+	VEXTRACTF32X8 $0x01, Z6, Y5
+	VADDPS        Y5, Y4, Y4
+	ADDQ          $0x40, AX
+	SUBQ          $0x10, SI
+	JNZ           exhloop
+	VMOVUPS       Y4, (BX)
+	ADDQ          $0x20, BX
+	ADDQ          $0x04, DX
+	DECQ          CX
+	JNZ           exhhead
+	VZEROUPPER
+	RET
+
 // func dequantQ8_0RowsAVX2(dst *float32, v *byte, stride int, rows int, nb int)
 // Requires: AVX, AVX2, F16C
 TEXT ·dequantQ8_0RowsAVX2(SB), NOSPLIT, $0-40

@@ -77,6 +77,12 @@ func dotQ8_0RowsHeadsAVX512(k *byte, stride int, groups int, q *byte, nb int, nq
 func axpyF32RowsHeads2AVX512(out *float32, p *float32, v *float32, rows int, chunks int, pstride int)
 
 //go:noescape
+func scaleMaxF32HeadsAVX512(x *float32, n int, nh int, scale float32, m *float32, out *float32)
+
+//go:noescape
+func expSubF32HeadsAVX512(x *float32, n int, nh int, m *float32, out *float32)
+
+//go:noescape
 func dequantQ8_0RowsAVX2(dst *float32, v *byte, stride int, rows int, nb int)
 
 //go:noescape

@@ -82,12 +82,15 @@ func dotQ8_0RowsAVX2() {
 
 // expConsts is ExpF32's constant table, 32 bytes (eight lanes) each:
 // log2 e, the two parts of ln 2, the six polynomial coefficients, 1.
-func expConsts() Mem {
-	m := GLOBL("expConsts", RODATA|NOPTR)
+func expConsts() Mem { return expConstsN("expConsts", 8) }
+
+// expConstsN lays ExpF32's constants out lanes wide, one after another.
+func expConstsN(name string, lanes int) Mem {
+	m := GLOBL(name, RODATA|NOPTR)
 	for k, v := range []float32{1.44269504088896341, 0.693359375, -2.12194440e-4,
 		1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1, 1} {
-		for i := 0; i < 8; i++ {
-			DATA(32*k+4*i, U32(math.Float32bits(v)))
+		for i := 0; i < lanes; i++ {
+			DATA(4*lanes*k+4*i, U32(math.Float32bits(v)))
 		}
 	}
 	return m
@@ -253,13 +256,20 @@ func hadamardAVX2(signs Mem) {
 // Cody-Waite reduction, the polynomial and 2^n in the exponent bits, one
 // operation per twin step.
 func expF32Vec(t, lo, hi, bias VecVirtual, ec Mem) VecVirtual {
-	log2e, c1, c2, one := ec.Offset(0), ec.Offset(32), ec.Offset(64), ec.Offset(32*9)
-	p := func(i int) Mem { return ec.Offset(32 * (3 + i)) }
-	nf, r, a, y := YMM(), YMM(), YMM(), YMM()
+	return expF32VecW(t, lo, hi, bias, ec, 32, YMM)
+}
+
+// expF32VecW is expF32Vec at any width: ec holds each constant stride
+// bytes apart (expConsts: 8 lanes; expConsts16: 16), vec makes the
+// temporaries.
+func expF32VecW(t, lo, hi, bias VecVirtual, ec Mem, stride int, vec func() VecVirtual) VecVirtual {
+	log2e, c1, c2, one := ec.Offset(0), ec.Offset(stride), ec.Offset(2*stride), ec.Offset(stride*9)
+	p := func(i int) Mem { return ec.Offset(stride * (3 + i)) }
+	nf, r, a, y := vec(), vec(), vec(), vec()
 	VMAXPS(t, lo, t) // lo > t ? lo : t — NaN passes, as in the twin
 	VMINPS(t, hi, t) // hi < t ? hi : t
 	VMULPS(log2e, t, nf)
-	ni := YMM()
+	ni := vec()
 	VCVTPS2DQ(nf, ni) // round half to even (MXCSR default)
 	VCVTDQ2PS(ni, nf)
 	VMULPS(c1, nf, a)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"math"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -291,6 +293,91 @@ func axpyF32RowsHeads2AVX512() {
 	ADDQ(U32(256), vchunk)
 	DECQ(chunks)
 	JNZ(LabelRef("axh2chunk"))
+	VZEROUPPER()
+	RET()
+}
+
+// scaleMaxF32HeadsAVX512 is ScaleMaxF32's vector part for nh heads'
+// scores (n per head, a multiple of 16, one after another): scaled in
+// place, and each head's eight lane maxima, started from m[h], to
+// out[8h:], in the twin's order. One call for the group instead of one
+// per head; the vectors stay eight lanes wide (see the loop).
+func scaleMaxF32HeadsAVX512() {
+	TEXT("scaleMaxF32HeadsAVX512", NOSPLIT, "func(x *float32, n, nh int, scale float32, m, out *float32)")
+	Pragma("noescape")
+	xp := Load(Param("x"), GP64())
+	nh := Load(Param("nh"), GP64())
+	mp := Load(Param("m"), GP64())
+	op := Load(Param("out"), GP64())
+	sv := ZMM()
+	VBROADCASTSS(NewParamAddr("scale", 24), sv)
+	Label("smhhead")
+	c := YMM()
+	VBROADCASTSS(Mem{Base: mp}, c)
+	n := Load(Param("n"), GP64())
+	Label("smhloop")
+	// Eight at a time: the scores were just stored eight at a time by
+	// the dot kernel, and a 64-byte load spanning two 32-byte stores
+	// cannot be forwarded from them (a stall of tens of cycles).
+	for h := 0; h < 2; h++ {
+		v := YMM()
+		VMULPS(Mem{Base: xp, Disp: 32 * h}, sv.AsY(), v)
+		VMOVUPS(v, Mem{Base: xp, Disp: 32 * h})
+		VMAXPS(v, c, c)
+	}
+	ADDQ(Imm(64), xp)
+	SUBQ(Imm(16), n)
+	JNZ(LabelRef("smhloop"))
+	VMOVUPS(c, Mem{Base: op})
+	ADDQ(Imm(32), op)
+	ADDQ(Imm(4), mp)
+	DECQ(nh)
+	JNZ(LabelRef("smhhead"))
+	VZEROUPPER()
+	RET()
+}
+
+// expSubF32HeadsAVX512 is ExpSubF32's vector part for nh heads (n per
+// head, a multiple of 16): x = ExpF32(x − m[h]) sixteen at a time (ec:
+// expConsts16), each head's eight lane sums to out[8h:], the low half
+// added before the high half as the 8-lane twin adds them.
+func expSubF32HeadsAVX512(ec Mem) {
+	TEXT("expSubF32HeadsAVX512", NOSPLIT, "func(x *float32, n, nh int, m, out *float32)")
+	Pragma("noescape")
+	xp := Load(Param("x"), GP64())
+	nh := Load(Param("nh"), GP64())
+	mp := Load(Param("m"), GP64())
+	op := Load(Param("out"), GP64())
+	lo, hi := ZMM(), ZMM()
+	broadcastConst(lo, math.Float32bits(-87))
+	broadcastConst(hi, math.Float32bits(88))
+	bias := ZMM()
+	broadcastConst(bias, 127)
+	Label("exhhead")
+	mv := ZMM()
+	VBROADCASTSS(Mem{Base: mp}, mv)
+	acc := YMM()
+	VXORPS(acc, acc, acc)
+	n := Load(Param("n"), GP64())
+	Label("exhloop")
+	t := ZMM()
+	VMOVUPS(Mem{Base: xp}, t.AsY()) // two halves: see scaleMaxF32HeadsAVX512
+	VINSERTF32X8(Imm(1), Mem{Base: xp, Disp: 32}, t, t)
+	VSUBPS(mv, t, t)
+	y := expF32VecW(t, lo, hi, bias, ec, 64, ZMM)
+	VMOVUPS(y, Mem{Base: xp})
+	VADDPS(y.AsY(), acc, acc)
+	yh := YMM()
+	VEXTRACTF32X8(Imm(1), y, yh)
+	VADDPS(yh, acc, acc)
+	ADDQ(Imm(64), xp)
+	SUBQ(Imm(16), n)
+	JNZ(LabelRef("exhloop"))
+	VMOVUPS(acc, Mem{Base: op})
+	ADDQ(Imm(32), op)
+	ADDQ(Imm(4), mp)
+	DECQ(nh)
+	JNZ(LabelRef("exhhead"))
 	VZEROUPPER()
 	RET()
 }

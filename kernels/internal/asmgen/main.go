@@ -62,6 +62,8 @@ func main() {
 	dotQ8_0Rows8AVX2()
 	dotQ8_0RowsHeadsAVX512(dotQ8_0Rows8Perm())
 	axpyF32RowsHeads2AVX512()
+	scaleMaxF32HeadsAVX512()
+	expSubF32HeadsAVX512(expConstsN("expConsts16", 16))
 	dequantQ8_0RowsAVX2()
 	axpyF32RowsKernel("axpyF32RowsAVX2", 4, 32)
 	axpyF32RowsKernel("axpyF32RowsAVX2x64", 8, 32)
