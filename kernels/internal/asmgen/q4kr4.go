@@ -524,8 +524,8 @@ func transposeSum4(v [4]VecVirtual) VecVirtual {
 // reduced by one in-lane transpose, and the float step runs on all 16
 // (row, column) pairs at once in DotQ4KQ8K's order. out[4r+c] is row r
 // against column c, bit-identical to DotQ4KQ8K.
-func gemmQ4KR4Q8KAVX512x4(perm, splat, minsDup Mem, smc r4SMConsts) {
-	gemmQ4KR4Q8KAVX512(4, perm, splat, minsDup, Mem{}, smc)
+func gemmQ4KR4Q8KAVX512x4(scaleShuf, splat, minsDup Mem, smc r4SMConsts) {
+	gemmQ4KR4Q8KAVX512(4, scaleShuf, splat, minsDup, Mem{}, smc)
 }
 
 // gemmQ4KR4Q8KAVX512x8 is the same for eight columns: each weight load,
@@ -534,8 +534,8 @@ func gemmQ4KR4Q8KAVX512x4(perm, splat, minsDup Mem, smc r4SMConsts) {
 // so that column c's four rows are stored straight into the output:
 // out[c·ostride + r] (ostride in bytes), the token-major layout the
 // engine writes, with no scatter loop in Go.
-func gemmQ4KR4Q8KAVX512x8(perm, splat, minsDup, transpose Mem, smc r4SMConsts) {
-	gemmQ4KR4Q8KAVX512(8, perm, splat, minsDup, transpose, smc)
+func gemmQ4KR4Q8KAVX512x8(scaleShuf, splat, minsDup, transpose Mem, smc r4SMConsts) {
+	gemmQ4KR4Q8KAVX512(8, scaleShuf, splat, minsDup, transpose, smc)
 }
 
 // gemmR4 holds what the 4-row × n-column AVX-512 GEMMs (Q4_K and Q6_K,
@@ -627,7 +627,26 @@ func r4Transpose() Mem {
 	return m
 }
 
-func gemmQ4KR4Q8KAVX512(n int, perm, splat, minsDup, transpose Mem, smc r4SMConsts) {
+// pairSums folds the column-pair sums of the repacked GEMM: lane r of
+// a holds [x0 y0 x1 y1] (two partial sums of columns 0 and 1), of b the
+// same for columns 2 and 3; the result's lane r is [S0 S1 S2 S3].
+func pairSums(a, b VecVirtual) VecVirtual {
+	for _, v := range []VecVirtual{a, b} {
+		t := ZMM()
+		VPSHUFD(Imm(0xb1), v, t)
+		VPADDD(t, v, v) // [x0+y0, x0+y0, x1+y1, x1+y1]
+	}
+	s := ZMM()
+	VSHUFPS(Imm(0x88), b, a, s) // dwords 0 and 2 of a, then of b
+	return s
+}
+
+// gemmQ4KR4Q8KAVX512 emits the n-column repacked Q4_K GEMM. Per
+// sub-block each column's two vpdpbusd sums fit an int16, so a pair of
+// columns is packed into one register and scaled by one vpdpwssd (the
+// scale in every word: scaleShuf, r4ScaleShuf): 16 instead of 32
+// vpdpwssd per block at four columns, the integer sums unchanged.
+func gemmQ4KR4Q8KAVX512(n int, scaleShuf, splat, minsDup, transpose Mem, smc r4SMConsts) {
 	k := newGemmR4(fmt.Sprintf("gemmQ4KR4Q8KAVX512x%d", n), fmt.Sprintf("r4g%d", n), n)
 	wp, nb, cols, sums, l := k.wp, k.nb, k.cols, k.sums, k.label
 	mask := ZMM()
@@ -652,7 +671,7 @@ func gemmQ4KR4Q8KAVX512(n int, perm, splat, minsDup, transpose Mem, smc r4SMCons
 	// sub-block: no per-token pairing of the sums.
 	VPSHUFB(minsDup, mn, mnA)
 	VPSHUFB(minsDup.Offset(64), mn, mnB)
-	ms, accs := make([]VecVirtual, n), make([]VecVirtual, n)
+	ms, accs := make([]VecVirtual, n), make([]VecVirtual, n/2)
 	for c := 0; c < n; c++ {
 		bA, bB := ZMM(), ZMM()
 		VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kBsums}, bA)
@@ -660,8 +679,10 @@ func gemmQ4KR4Q8KAVX512(n int, perm, splat, minsDup, transpose Mem, smc r4SMCons
 		ms[c] = ZMM()
 		VPMADDWD(bA, mnA, ms[c])
 		vpdpwssd(bB, mnB, ms[c])
-		accs[c] = ZMM()
-		VPXORD(accs[c], accs[c], accs[c])
+	}
+	for p := range accs {
+		accs[p] = ZMM()
+		VPXORD(accs[p], accs[p], accs[p])
 	}
 	for j := 0; j < 8; j++ {
 		q, lo, hi, s := ZMM(), ZMM(), ZMM(), ZMM()
@@ -669,19 +690,27 @@ func gemmQ4KR4Q8KAVX512(n int, perm, splat, minsDup, transpose Mem, smc r4SMCons
 		VPANDD(mask, q, lo)
 		VPSRLW(Imm(4), q, hi)
 		VPANDD(mask, hi, hi)
-		VPSHUFB(perm.Offset(64*j), sc, s) // dword lanes of row r: (s_rj, 0)
+		VPSHUFB(scaleShuf.Offset(64*j), sc, s) // every word of lane r: s_rj
+		var t [2]VecVirtual
 		for c := 0; c < n; c++ {
-			a0, a1, t := ZMM(), ZMM(), ZMM()
+			a0, a1 := ZMM(), ZMM()
 			VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kQs + 32*j}, a0)
 			VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kQs + 32*j + 16}, a1)
-			zeroIdiom(t)
-			vpdpbusd(a0, lo, t)
-			vpdpbusd(a1, hi, t) // |t| ≤ 8·15·127: an int16 with its sign extension
-			vpdpwssd(s, t, accs[c])
+			t[c%2] = ZMM()
+			zeroIdiom(t[c%2])
+			vpdpbusd(a0, lo, t[c%2])
+			vpdpbusd(a1, hi, t[c%2]) // |t| ≤ 8·15·128 = 15360: an int16
+			if c%2 == 1 {
+				// Two columns' sums as words (exact), one vpdpwssd scales
+				// both: dwords 0-1 of lane r are column c−1's, 2-3 column c's.
+				pk := ZMM()
+				VPACKSSDW(t[1], t[0], pk)
+				vpdpwssd(s, pk, accs[c/2])
+			}
 		}
 	}
 	for g := range sums {
-		S := transposeSum4([4]VecVirtual(accs[4*g : 4*g+4])) // lane r: [S_r0 S_r1 S_r2 S_r3]
+		S := pairSums(accs[2*g], accs[2*g+1]) // lane r: [S_r0 S_r1 S_r2 S_r3]
 		M := transposeSum4([4]VecVirtual(ms[4*g : 4*g+4]))
 
 		// Scales: element 4r+c of D is f16(d_r)·yd_c, of DM f16(dmin_r)·yd_c.
