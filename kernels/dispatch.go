@@ -76,6 +76,9 @@ type Ops struct {
 	// (column c at a[c*stride:]): out[4r+c] equals DotQ4KQ8K of row r and
 	// column c. Nil where no SIMD version beats the unpacked path.
 	GemmQ4KR4Q8K4x4 func(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32)
+	// GemmQ4KR4Q8K4x2 is the same for two columns (out[4r+c], c < 2;
+	// columns 2 and 3 zero), nil where the 4×4 kernel is padded instead.
+	GemmQ4KR4Q8K4x2 func(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32)
 	// GemmQ4KR4Q8K4x8 is the same for eight columns, written token-major:
 	// row r against column c goes to out[c·ostride+r] (nil where the ISA
 	// has no such kernel).

@@ -132,6 +132,9 @@ func gemvQ4KR4Q8KAVXVNNI(w *byte, a *byte, nb int, pf int, out *float32)
 func gemmQ4KR4Q8KAVX512x4(w *byte, a *byte, stride int, nb int, out *float32)
 
 //go:noescape
+func gemmQ4KR4Q8KAVX512x2(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
 func gemmQ4KR4Q8KAVX512x8(w *byte, a *byte, stride int, nb int, out *float32, ostride int)
 
 //go:noescape

@@ -133,6 +133,19 @@ func GemmQ4KR4Q8K4x4(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32)
 	}
 }
 
+// GemmQ4KR4Q8K4x2 is the Go twin of the 4-row × 2-column kernel: out
+// as GemmQ4KR4Q8K4x4's for columns 0 and 1, zero for 2 and 3.
+func GemmQ4KR4Q8K4x2(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32) {
+	var col [4]float32
+	*out = [16]float32{}
+	for c := 0; c < 2; c++ {
+		GemvQ4KR4Q8K4x1(w, a[c*stride:c*stride+len(w)], &col)
+		for r := 0; r < 4; r++ {
+			out[4*r+c] = col[r]
+		}
+	}
+}
+
 // GemmQ4KR4Q8K4x8 is the Go twin of the 4-row × 8-column kernel: column
 // c's four rows go to out[c·ostride : c·ostride+4] (the engine's
 // token-major output, ostride = the matrix's row count).

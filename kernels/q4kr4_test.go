@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -64,6 +65,22 @@ func TestGemmQ4KR4MatchesDot(t *testing.T) {
 					o.GemmQ4KR4Q8K4x4(rp, a, stride, &got)
 				} else {
 					got = twin
+				}
+				var got2, twin2 [16]float32
+				GemmQ4KR4Q8K4x2(rp, a, stride, &twin2)
+				if o.GemmQ4KR4Q8K4x2 != nil {
+					o.GemmQ4KR4Q8K4x2(rp, a[:stride+nb], stride, &got2)
+				} else {
+					got2 = twin2
+				}
+				for i := range got2 {
+					want := got[i]
+					if i%4 >= 2 {
+						want = 0
+					}
+					if math.Float32bits(got2[i]) != math.Float32bits(want) || math.Float32bits(twin2[i]) != math.Float32bits(want) {
+						t.Fatalf("x2 nb=%d stride=%d out[%d]: kernel %v, twin %v, want %v", nb, stride, i, got2[i], twin2[i], want)
+					}
 				}
 				const ostride = 7 // token-major output, rows of 7
 				got8, twin8 := make([]float32, 8*ostride), make([]float32, 8*ostride)

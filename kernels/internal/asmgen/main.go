@@ -88,6 +88,7 @@ func main() {
 	gemvQ4KR4Q8KAVX2(r4shuf, smc, true)
 	splat, minsDup := r4LaneSplat(), r4MinsDup()
 	gemmQ4KR4Q8KAVX512x4(r4shuf, splat, minsDup, smc)
+	gemmQ4KR4Q8KAVX512x2(r4shuf, splat, minsDup, smc)
 	transposeTab := r4Transpose()
 	gemmQ4KR4Q8KAVX512x8(r4shuf, splat, minsDup, transposeTab, smc)
 	gemmQ4KR4Q8KAVX2x4(r4shuf, r4dw, smc, false)

@@ -534,6 +534,14 @@ func gemmQ4KR4Q8KAVX512x4(scaleShuf, splat, minsDup Mem, smc r4SMConsts) {
 // so that column c's four rows are stored straight into the output:
 // out[c·ostride + r] (ostride in bytes), the token-major layout the
 // engine writes, with no scatter loop in Go.
+// gemmQ4KR4Q8KAVX512x2 is the same for two columns (speculative
+// verification of one draft token): out as for four columns, columns 2
+// and 3 zero. Each weight load and nibble split serves two columns
+// instead of being padded to four.
+func gemmQ4KR4Q8KAVX512x2(scaleShuf, splat, minsDup Mem, smc r4SMConsts) {
+	gemmQ4KR4Q8KAVX512(2, scaleShuf, splat, minsDup, Mem{}, smc)
+}
+
 func gemmQ4KR4Q8KAVX512x8(scaleShuf, splat, minsDup, transpose Mem, smc r4SMConsts) {
 	gemmQ4KR4Q8KAVX512(8, scaleShuf, splat, minsDup, transpose, smc)
 }
@@ -569,7 +577,7 @@ func newGemmR4(name, label string, n int) *gemmR4 {
 		LEAQ(Mem{Base: k.cols[c-1], Index: stride, Scale: 1}, p)
 		k.cols = append(k.cols, p)
 	}
-	k.sums = make([]VecVirtual, n/4)
+	k.sums = make([]VecVirtual, (n+3)/4) // n = 2: one group, columns 2-3 zero
 	for g := range k.sums {
 		k.sums[g] = ZMM()
 		VPXORD(k.sums[g], k.sums[g], k.sums[g])
@@ -708,6 +716,15 @@ func gemmQ4KR4Q8KAVX512(n int, scaleShuf, splat, minsDup, transpose Mem, smc r4S
 				vpdpwssd(s, pk, accs[c/2])
 			}
 		}
+	}
+	if n == 2 {
+		// One group of four with columns 2 and 3 zero; their scales are
+		// column 1's (any finite value gives 0 there).
+		z := ZMM()
+		zeroIdiom(z)
+		accs = append(accs, z)
+		ms = append(ms, z, z)
+		cols = append(cols, cols[1], cols[1])
 	}
 	for g := range sums {
 		S := pairSums(accs[2*g], accs[2*g+1]) // lane r: [S_r0 S_r1 S_r2 S_r3]
