@@ -64,7 +64,7 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 		if m.w.Type == gguf.TypeQ4_K {
 			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q4KR4, m.ops.GemmQ4KR4Q8K4x8, m.ops.GemmQ4KR4Q8K4x4, m.ops.GemmQ4KR4Q8K4x2, m.ops.GemvQ4KR4Q8K4x1)
 		} else {
-			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q6KR4, m.ops.GemmQ6KR4Q8K4x8, m.ops.GemmQ6KR4Q8K4x4, nil, m.ops.GemvQ6KR4Q8K4x1)
+			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q6KR4, m.ops.GemmQ6KR4Q8K4x8, m.ops.GemmQ6KR4Q8K4x4, m.ops.GemmQ6KR4Q8K4x2, m.ops.GemvQ6KR4Q8K4x1)
 		}
 		return
 	}

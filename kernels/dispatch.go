@@ -86,6 +86,8 @@ type Ops struct {
 	// GemmQ6KR4Q8K4x4 is GemmQ4KR4Q8K4x4 for repacked Q6_K rows (nil
 	// without a kernel).
 	GemmQ6KR4Q8K4x4 func(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32)
+	// GemmQ6KR4Q8K4x2 is GemmQ4KR4Q8K4x2 for repacked Q6_K rows.
+	GemmQ6KR4Q8K4x2 func(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32)
 	// GemmQ6KR4Q8K4x8 is GemmQ4KR4Q8K4x8 for repacked Q6_K rows.
 	GemmQ6KR4Q8K4x8 func(w []BlockQ6KR4, a []BlockQ8K, stride int, out []float32, ostride int)
 	// UnpackQ4K expands a row for GemmQ4KUnpackedQ8K1x4, which multiplies

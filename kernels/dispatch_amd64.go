@@ -449,6 +449,7 @@ func avx512Ops(pf int) Ops {
 	}
 	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX512, pf)
 	o.GemmQ6KR4Q8K4x4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x4)
+	o.GemmQ6KR4Q8K4x2 = gemmR4x2Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x2)
 	o.GemmQ4KR4Q8K4x4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x4)
 	o.GemmQ4KR4Q8K4x2 = gemmR4x2Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x2)
 	o.GemmQ4KR4Q8K4x8 = gemmR4x8Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x8)

@@ -150,6 +150,9 @@ func gemvQ6KR4Q8KAVX512(w *byte, a *byte, nb int, pf int, out *float32)
 func gemmQ6KR4Q8KAVX512x4(w *byte, a *byte, stride int, nb int, out *float32)
 
 //go:noescape
+func gemmQ6KR4Q8KAVX512x2(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
 func gemmQ6KR4Q8KAVX512x8(w *byte, a *byte, stride int, nb int, out *float32, ostride int)
 
 //go:noescape

@@ -156,6 +156,21 @@ func TestGemmQ6KR4MatchesDot(t *testing.T) {
 				if o.GemmQ6KR4Q8K4x4 != nil {
 					o.GemmQ6KR4Q8K4x4(rp, a, stride, &got)
 				}
+				var got2, twin2 [16]float32
+				GemmQ6KR4Q8K4x2(rp, a, stride, &twin2)
+				got2 = twin2
+				if o.GemmQ6KR4Q8K4x2 != nil {
+					o.GemmQ6KR4Q8K4x2(rp, a[:stride+nb], stride, &got2)
+				}
+				for i := range got2 {
+					want := got[i]
+					if i%4 >= 2 {
+						want = 0
+					}
+					if math.Float32bits(got2[i]) != math.Float32bits(want) || math.Float32bits(twin2[i]) != math.Float32bits(want) {
+						t.Fatalf("x2 nb=%d stride=%d out[%d]: kernel %v, twin %v, want %v", nb, stride, i, got2[i], twin2[i], want)
+					}
+				}
 				const ostride = 5
 				got8, twin8 := make([]float32, 8*ostride), make([]float32, 8*ostride)
 				GemmQ6KR4Q8K4x8(rp, a, stride, twin8, ostride)

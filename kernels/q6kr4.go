@@ -119,6 +119,19 @@ func GemmQ6KR4Q8K4x4(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32)
 	}
 }
 
+// GemmQ6KR4Q8K4x2 is the Go twin of the 2-column Q6_K kernel: columns 0
+// and 1 as GemmQ6KR4Q8K4x4's, 2 and 3 zero.
+func GemmQ6KR4Q8K4x2(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32) {
+	var col [4]float32
+	*out = [16]float32{}
+	for c := 0; c < 2; c++ {
+		GemvQ6KR4Q8K4x1(w, a[c*stride:c*stride+len(w)], &col)
+		for r := 0; r < 4; r++ {
+			out[4*r+c] = col[r]
+		}
+	}
+}
+
 // GemmQ6KR4Q8K4x8 is the Go twin of the 4-row × 8-column Q6_K kernel,
 // stored token-major like GemmQ4KR4Q8K4x8: out[c·ostride + r].
 func GemmQ6KR4Q8K4x8(w []BlockQ6KR4, a []BlockQ8K, stride int, out []float32, ostride int) {

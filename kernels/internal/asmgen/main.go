@@ -96,6 +96,7 @@ func main() {
 	gemvQ6KR4Q8KAVX512(r4shuf, laneFirst)
 	r6splat := r6LaneSplat()
 	gemmQ6KR4Q8KAVX512x4(r4shuf, r6splat)
+	gemmQ6KR4Q8KAVX512x2(r4shuf, r6splat)
 	gemmQ6KR4Q8KAVX512x8(r4shuf, r6splat, transposeTab)
 	gemvQ6KR4Q8KAVX2(r4shuf, false)
 	gemvQ6KR4Q8KAVX2(r4shuf, true)

@@ -132,6 +132,12 @@ func gemmQ6KR4Q8KAVX512x4(shuf, splat Mem) {
 
 // gemmQ6KR4Q8KAVX512x8 is the same for eight columns, stored token-major
 // as gemmQ4KR4Q8KAVX512x8 does: out[c·ostride + r].
+// gemmQ6KR4Q8KAVX512x2 is the same for two columns (columns 2 and 3 of
+// out zero), as gemmQ4KR4Q8KAVX512x2.
+func gemmQ6KR4Q8KAVX512x2(shuf, splat Mem) {
+	gemmQ6KR4Q8KAVX512(2, shuf, splat, Mem{})
+}
+
 func gemmQ6KR4Q8KAVX512x8(shuf, splat, transpose Mem) {
 	gemmQ6KR4Q8KAVX512(8, shuf, splat, transpose)
 }
@@ -181,6 +187,13 @@ func gemmQ6KR4Q8KAVX512(n int, shuf, splat, transpose Mem) {
 				}
 			}
 		}
+	}
+	if n == 2 {
+		// As in the Q4_K GEMM: columns 2 and 3 zero, column 1's scales.
+		z := ZMM()
+		zeroIdiom(z)
+		accs = append(accs, z, z)
+		cols = append(cols, cols[1], cols[1])
 	}
 	for g := range sums {
 		S := transposeSum4([4]VecVirtual(accs[4*g : 4*g+4]))
