@@ -369,4 +369,20 @@ func TestVerifyTwins(t *testing.T) {
 	if err := VerifyTwins(&bad, 7); err == nil {
 		t.Fatal("a Q6_K dot one float step off passed")
 	}
+	bad = GenericOps
+	bad.GemmQ4KR4Q8K4x2 = func(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32) {
+		GemmQ4KR4Q8K4x2(w, a, stride, out)
+		out[5] = math.Nextafter32(out[5], float32(math.Inf(1)))
+	}
+	if err := VerifyTwins(&bad, 7); err == nil {
+		t.Fatal("a 2-column GEMM one float step off passed")
+	}
+	bad = GenericOps
+	bad.DotQ8_0RowsHeads = func(dst []float32, n int, k []BlockQ8_0, stride int, q []BlockQ8_0, nq int) {
+		DotQ8_0RowsHeads(dst, n, k, stride, q, nq)
+		dst[len(dst)-1] *= 2 // the last head's last key
+	}
+	if err := VerifyTwins(&bad, 7); err == nil {
+		t.Fatal("a group K·q kernel off on one key passed")
+	}
 }
