@@ -239,6 +239,16 @@ func scaleMaxF32HeadsAVX512Slices(x []float32, nh int, scale float32, m, mt []fl
 // takes (their lane results live on the caller's stack).
 const maxHeads = 16
 
+func dequantQ8_0RowsAVX512Slices(dst []float32, v []BlockQ8_0, stride, rows, n int) {
+	nb := n / QK8_0
+	if rows <= 0 || nb == 0 {
+		return
+	}
+	_ = v[(rows-1)*stride+nb-1]
+	_ = dst[rows*nb*QK8_0-1]
+	dequantQ8_0RowsAVX512(&dst[0], (*byte)(unsafe.Pointer(&v[0])), stride*BlockQ8_0Size, rows, nb)
+}
+
 func dequantQ8_0RowsAVX2Slices(dst []float32, v []BlockQ8_0, stride, rows, n int) {
 	nb := n / QK8_0
 	if rows <= 0 || nb == 0 {
@@ -461,6 +471,7 @@ func avx512Ops(pf int) Ops {
 	o.DotQ8_0RowsHeads = dotQ8_0RowsHeadsAVX512Slices
 	o.AxpyF32RowsHeads = axpyF32RowsHeadsAVX512Slices
 	o.ExpSubF32Heads = expSubF32HeadsAVX512Slices
+	o.DequantQ8_0Rows = dequantQ8_0RowsAVX512Slices
 	o.ScaleMaxF32Heads = scaleMaxF32HeadsAVX512Slices
 	o.PanelFromQ4K = panelFromQ4KAVX512
 	o.PanelFromQ6K = panelFromQ6KAVX512

@@ -5015,13 +5015,13 @@ TEXT ·dequantQ8_0RowsAVX2(SB), NOSPLIT, $0-40
 	MOVQ v+8(FP), CX
 	MOVQ rows+24(FP), DX
 
-dqrow:
+dequantQ8_0RowsAVX2row:
 	CMPQ DX, $0x00
-	JE   dqdone
+	JE   dequantQ8_0RowsAVX2done
 	MOVQ CX, BX
 	MOVQ nb+32(FP), SI
 
-dqblock:
+dequantQ8_0RowsAVX2block:
 	MOVWLZX      (BX), DI
 	VMOVD        DI, X0
 	VCVTPH2PS    X0, X0
@@ -5045,13 +5045,52 @@ dqblock:
 	ADDQ         $0x80, AX
 	ADDQ         $0x22, BX
 	DECQ         SI
-	JNZ          dqblock
+	JNZ          dequantQ8_0RowsAVX2block
 	MOVQ         stride+16(FP), BX
 	ADDQ         BX, CX
 	DECQ         DX
-	JMP          dqrow
+	JMP          dequantQ8_0RowsAVX2row
 
-dqdone:
+dequantQ8_0RowsAVX2done:
+	VZEROUPPER
+	RET
+
+// func dequantQ8_0RowsAVX512(dst *float32, v *byte, stride int, rows int, nb int)
+// Requires: AVX, AVX512F, F16C
+TEXT ·dequantQ8_0RowsAVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), AX
+	MOVQ v+8(FP), CX
+	MOVQ rows+24(FP), DX
+
+dequantQ8_0RowsAVX512row:
+	CMPQ DX, $0x00
+	JE   dequantQ8_0RowsAVX512done
+	MOVQ CX, BX
+	MOVQ nb+32(FP), SI
+
+dequantQ8_0RowsAVX512block:
+	MOVWLZX      (BX), DI
+	VMOVD        DI, X0
+	VCVTPH2PS    X0, X0
+	VBROADCASTSS X0, Z0
+	VPMOVSXBD    2(BX), Z1
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z0, Z1, Z1
+	VMOVUPS      Z1, (AX)
+	VPMOVSXBD    18(BX), Z1
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z0, Z1, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         $0x80, AX
+	ADDQ         $0x22, BX
+	DECQ         SI
+	JNZ          dequantQ8_0RowsAVX512block
+	MOVQ         stride+16(FP), BX
+	ADDQ         BX, CX
+	DECQ         DX
+	JMP          dequantQ8_0RowsAVX512row
+
+dequantQ8_0RowsAVX512done:
 	VZEROUPPER
 	RET
 

@@ -86,6 +86,9 @@ func expSubF32HeadsAVX512(x *float32, n int, nh int, m *float32, out *float32)
 func dequantQ8_0RowsAVX2(dst *float32, v *byte, stride int, rows int, nb int)
 
 //go:noescape
+func dequantQ8_0RowsAVX512(dst *float32, v *byte, stride int, rows int, nb int)
+
+//go:noescape
 func axpyF32RowsAVX2(out *float32, p *float32, v *float32, rows int, chunks int)
 
 //go:noescape

@@ -65,6 +65,7 @@ func main() {
 	scaleMaxF32HeadsAVX512()
 	expSubF32HeadsAVX512(expConstsN("expConsts16", 16))
 	dequantQ8_0RowsAVX2()
+	dequantQ8_0RowsAVX512()
 	axpyF32RowsKernel("axpyF32RowsAVX2", 4, 32)
 	axpyF32RowsKernel("axpyF32RowsAVX2x64", 8, 32)
 	axpyF32RowsKernel("axpyF32RowsAVX512", 8, 64)
