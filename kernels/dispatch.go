@@ -24,6 +24,12 @@ type Ops struct {
 	// multiplied, at which the one-stream GEMV kernels prefetch weights
 	// (see DefaultPrefetch); the kernels below were built with it.
 	Prefetch int
+	// Int8Peak runs rounds of the table's own widest int8
+	// multiply-accumulate instruction (twelve independent chains, no
+	// loads) and returns the products done and the instruction's name:
+	// the roof that the table's prompt kernels are reported against
+	// (nil for generic). MeasureInt8Peak in harness/machine times it.
+	Int8Peak func(rounds int) (macs int64, instr string)
 
 	// ---- Dots: one row by one column, for every weight type; the
 	// matmul paths fall back on them, attention's f32 cache uses DotF32

@@ -42,6 +42,7 @@ func hasAVX2() (bool, string) {
 func avx2Ops(pf int) Ops {
 	o := genericOps(pf)
 	o.ISA = "avx2"
+	o.Int8Peak = func(n int) (int64, string) { int8PeakAVX2(n); return int64(n) * 12 * 32, "vpmaddubsw ymm" }
 	o.DotQ4KQ8K = dotQ4KQ8KAVX2Slices(pf)
 	o.DotQ6KQ8K = dotQ6KQ8KAVX2Slices(pf)
 	o.GemmQ4KQ8K1x4 = gemmQ4KQ8KAVX2x4Slices
@@ -422,6 +423,7 @@ func hasAVXVNNI() (bool, string) {
 func avxvnniOps(pf int) Ops {
 	o := avx2Ops(pf)
 	o.ISA = "avxvnni"
+	o.Int8Peak = func(n int) (int64, string) { int8PeakAVXVNNI(n); return int64(n) * 12 * 32, "vpdpbusd ymm (VEX)" }
 	o.GemvQ4KQ8K4x1 = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVXVNNIx4rows, BlockQ4KSize)
 	o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNI, pf)
 	if cpuid.CPU.Supports(cpuid.GFNI) {
@@ -449,6 +451,7 @@ func hasAVX512() (bool, string) {
 func avx512Ops(pf int) Ops {
 	o := avx2Ops(pf)
 	o.ISA = "avx512"
+	o.Int8Peak = func(n int) (int64, string) { int8PeakAVX512(n); return int64(n) * 12 * 64, "vpdpbusd zmm" }
 	o.DotQ4KQ8K = dotQ4KQ8KAVX512Slices(pf)
 	o.GemmQ4KQ8K1x4 = gemmQ4KQ8KAVX512x4Slices
 	o.GemvQ4KQ8K4x1 = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVX512x4rows, BlockQ4KSize)

@@ -386,3 +386,30 @@ func TestVerifyTwins(t *testing.T) {
 		t.Fatal("a group K·q kernel off on one key passed")
 	}
 }
+
+// Every SIMD table names its own int8 roof (prefill is reported against
+// the table that ran it), and the generic one has none.
+func TestInt8PeakPerTable(t *testing.T) {
+	for _, isa := range ISAs() {
+		if !isa.Supported {
+			continue
+		}
+		o, err := Select(isa.Name, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.ISA == "generic" {
+			if o.Int8Peak != nil {
+				t.Error("generic table has an int8 peak probe")
+			}
+			continue
+		}
+		if o.Int8Peak == nil {
+			t.Errorf("%s: no int8 peak probe", o.ISA)
+			continue
+		}
+		if macs, instr := o.Int8Peak(10); macs <= 0 || instr == "" {
+			t.Errorf("%s: probe reports %d products of %q", o.ISA, macs, instr)
+		}
+	}
+}

@@ -5751,6 +5751,45 @@ i8p2:
 	VZEROUPPER
 	RET
 
+// func int8PeakAVXVNNI(n int)
+// Requires: AVX, AVX2, AVX_VNNI
+TEXT ·int8PeakAVXVNNI(SB), NOSPLIT, $0-8
+	MOVQ         n+0(FP), AX
+	MOVL         $0x01010101, CX
+	VMOVD        CX, X0
+	VPBROADCASTD X0, Y0
+	VMOVDQA      Y0, Y1
+	VPXOR        Y2, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VPXOR        Y10, Y10, Y10
+	VPXOR        Y11, Y11, Y11
+	VPXOR        Y12, Y12, Y12
+	VPXOR        Y13, Y13, Y13
+
+i8pvnni:
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7d; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y1, Y0, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7d; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y1, Y0, Y3 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7d; BYTE $0x50; BYTE $0xe1 // VPDPBUSD Y1, Y0, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7d; BYTE $0x50; BYTE $0xe9 // VPDPBUSD Y1, Y0, Y5 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7d; BYTE $0x50; BYTE $0xf1 // VPDPBUSD Y1, Y0, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7d; BYTE $0x50; BYTE $0xf9 // VPDPBUSD Y1, Y0, Y7 (VEX)
+	BYTE $0xc4; BYTE $0x62; BYTE $0x7d; BYTE $0x50; BYTE $0xc1 // VPDPBUSD Y1, Y0, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x62; BYTE $0x7d; BYTE $0x50; BYTE $0xc9 // VPDPBUSD Y1, Y0, Y9 (VEX)
+	BYTE $0xc4; BYTE $0x62; BYTE $0x7d; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y1, Y0, Y10 (VEX)
+	BYTE $0xc4; BYTE $0x62; BYTE $0x7d; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y1, Y0, Y11 (VEX)
+	BYTE $0xc4; BYTE $0x62; BYTE $0x7d; BYTE $0x50; BYTE $0xe1 // VPDPBUSD Y1, Y0, Y12 (VEX)
+	BYTE $0xc4; BYTE $0x62; BYTE $0x7d; BYTE $0x50; BYTE $0xe9 // VPDPBUSD Y1, Y0, Y13 (VEX)
+	DECQ     AX
+	JNZ      i8pvnni
+	VZEROUPPER
+	RET
+
 DATA q4kr4ScaleShuf<>+0(SB)/1, $0x00
 DATA q4kr4ScaleShuf<>+1(SB)/1, $0x01
 DATA q4kr4ScaleShuf<>+2(SB)/1, $0x00

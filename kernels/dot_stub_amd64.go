@@ -116,6 +116,8 @@ func int8PeakAVX512(n int)
 
 func int8PeakAVX2(n int)
 
+func int8PeakAVXVNNI(n int)
+
 //go:noescape
 func gemvQ4KR4Q8KAVX512(w *byte, a *byte, nb int, pf int, out *float32)
 

@@ -85,7 +85,13 @@ func Run(c Config) ([]Result, error) {
 			return nil, fmt.Errorf("test needs %d positions, the model's context is %d", need, m.Config.NCtx)
 		}
 		if c.Log != nil && c.Int8Peak {
-			peaks[th] = machine.MeasureInt8Peak(th, 100*time.Millisecond, 2)
+			// The roof of the table the sessions run (ASDSL_ISA or
+			// --tuned may pick a narrower one than the CPU's best).
+			ops := c.Kernels
+			if ops == nil {
+				ops = kernels.Active()
+			}
+			peaks[th] = machine.MeasureInt8PeakOf(ops.Int8Peak, th, 100*time.Millisecond, 2)
 		}
 		s, err := m.NewSession(engine.SessionOptions{Context: need, Threads: th, Features: c.Features, Kernels: c.Kernels, Tiles: c.Tiles})
 		if err != nil {

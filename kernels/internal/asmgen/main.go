@@ -77,6 +77,7 @@ func main() {
 	quantizeQ8_0AVX2()
 	int8PeakAVX512()
 	int8PeakAVX2()
+	int8PeakAVXVNNI()
 	r4shuf := r4ScaleShuf()
 	laneFirst := r4LaneFirst()
 	r4dw := r4ScaleDwords()
@@ -109,5 +110,5 @@ func main() {
 	panelScalesQ4KAVX512()
 	panelQsQ6KAVX512()
 	Generate()
-	vexVNNI(flag.Lookup("out").Value.String(), "gemvQ4KQ8KAVXVNNIx4rows", "gemvQ4KR4Q8KAVXVNNI", "gemvQ4KR4Q8KAVXVNNIGFNI", "gemmQ4KR4Q8KAVXVNNIx4", "gemvQ6KR4Q8KAVXVNNI", "gemmQ6KR4Q8KAVXVNNIx4")
+	vexVNNI(flag.Lookup("out").Value.String(), "gemvQ4KQ8KAVXVNNIx4rows", "gemvQ4KR4Q8KAVXVNNI", "gemvQ4KR4Q8KAVXVNNIGFNI", "gemmQ4KR4Q8KAVXVNNIx4", "gemvQ6KR4Q8KAVXVNNI", "gemmQ6KR4Q8KAVXVNNIx4", "int8PeakAVXVNNI")
 }

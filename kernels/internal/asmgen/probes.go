@@ -142,3 +142,28 @@ func sumU64AVX512() {
 	Store(r, ReturnIndex(0))
 	RET()
 }
+
+// int8PeakAVXVNNI is int8PeakAVX512 in 256-bit registers, re-encoded as
+// VEX (AVX-VNNI, vexvnni.go): the roof of the AVX-VNNI table's prompt
+// kernels (Alder Lake), against which its prefill is reported. Twelve
+// chains in Y0-Y15, as VEX requires.
+func int8PeakAVXVNNI() {
+	TEXT("int8PeakAVXVNNI", NOSPLIT, "func(n int)")
+	n := Load(Param("n"), GP64())
+	a, b := YMM(), YMM()
+	broadcastConst(a, 0x01010101)
+	VMOVDQA(a, b)
+	var acc [12]VecVirtual
+	for i := range acc {
+		acc[i] = YMM()
+		VPXOR(acc[i], acc[i], acc[i])
+	}
+	Label("i8pvnni")
+	for i := range acc {
+		vpdpbusd(b, a, acc[i])
+	}
+	DECQ(n)
+	JNZ(LabelRef("i8pvnni"))
+	VZEROUPPER()
+	RET()
+}
