@@ -124,22 +124,22 @@ func AsQ4KR4(b []byte) []BlockQ4KR4 { return asBlocks[BlockQ4KR4](b, BlockQ4KR4S
 
 // GemmQ4KR4Q8K4x4 is the Go twin of the repacked 4×4 GEMM kernel.
 func GemmQ4KR4Q8K4x4(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32) {
-	var col [4]float32
-	for c := 0; c < 4; c++ {
-		GemvQ4KR4Q8K4x1(w, a[c*stride:c*stride+len(w)], &col)
-		for r := 0; r < 4; r++ {
-			out[4*r+c] = col[r]
-		}
-	}
+	gemmR4Cols(w, a, stride, out, 4, GemvQ4KR4Q8K4x1)
 }
 
 // GemmQ4KR4Q8K4x2 is the Go twin of the 4-row × 2-column kernel: out
 // as GemmQ4KR4Q8K4x4's for columns 0 and 1, zero for 2 and 3.
 func GemmQ4KR4Q8K4x2(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32) {
+	gemmR4Cols(w, a, stride, out, 2, GemvQ4KR4Q8K4x1)
+}
+
+// gemmR4Cols is a repacked GEMM twin from the 4-row GEMV twin: row r of
+// column c (a[c·stride:], c < cols) at out[4r+c], the other columns zero.
+func gemmR4Cols[B any](w []B, a []BlockQ8K, stride int, out *[16]float32, cols int, gemv func([]B, []BlockQ8K, *[4]float32)) {
 	var col [4]float32
 	*out = [16]float32{}
-	for c := 0; c < 2; c++ {
-		GemvQ4KR4Q8K4x1(w, a[c*stride:c*stride+len(w)], &col)
+	for c := 0; c < cols; c++ {
+		gemv(w, a[c*stride:c*stride+len(w)], &col)
 		for r := 0; r < 4; r++ {
 			out[4*r+c] = col[r]
 		}

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -73,14 +74,8 @@ func TestGemmQ4KR4MatchesDot(t *testing.T) {
 				} else {
 					got2 = twin2
 				}
-				for i := range got2 {
-					want := got[i]
-					if i%4 >= 2 {
-						want = 0
-					}
-					if math.Float32bits(got2[i]) != math.Float32bits(want) || math.Float32bits(twin2[i]) != math.Float32bits(want) {
-						t.Fatalf("x2 nb=%d stride=%d out[%d]: kernel %v, twin %v, want %v", nb, stride, i, got2[i], twin2[i], want)
-					}
+				if err := check2Columns(&got, &got2, &twin2); err != nil {
+					t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
 				}
 				const ostride = 7 // token-major output, rows of 7
 				got8, twin8 := make([]float32, 8*ostride), make([]float32, 8*ostride)
@@ -162,14 +157,8 @@ func TestGemmQ6KR4MatchesDot(t *testing.T) {
 				if o.GemmQ6KR4Q8K4x2 != nil {
 					o.GemmQ6KR4Q8K4x2(rp, a[:stride+nb], stride, &got2)
 				}
-				for i := range got2 {
-					want := got[i]
-					if i%4 >= 2 {
-						want = 0
-					}
-					if math.Float32bits(got2[i]) != math.Float32bits(want) || math.Float32bits(twin2[i]) != math.Float32bits(want) {
-						t.Fatalf("x2 nb=%d stride=%d out[%d]: kernel %v, twin %v, want %v", nb, stride, i, got2[i], twin2[i], want)
-					}
+				if err := check2Columns(&got, &got2, &twin2); err != nil {
+					t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
 				}
 				const ostride = 5
 				got8, twin8 := make([]float32, 8*ostride), make([]float32, 8*ostride)
@@ -225,4 +214,19 @@ func TestQ4KR4ScaleMinPacking(t *testing.T) {
 			}
 		}
 	}
+}
+
+// check2Columns: a 2-column GEMM's kernel and twin results equal the
+// 4-column kernel's first two columns bit for bit, and zero in the rest.
+func check2Columns(x4, got, twin *[16]float32) error {
+	for i := range got {
+		want := x4[i]
+		if i%4 >= 2 {
+			want = 0
+		}
+		if math.Float32bits(got[i]) != math.Float32bits(want) || math.Float32bits(twin[i]) != math.Float32bits(want) {
+			return fmt.Errorf("x2 out[%d]: kernel %v, twin %v, want %v", i, got[i], twin[i], want)
+		}
+	}
+	return nil
 }

@@ -110,26 +110,13 @@ func AsQ6KR4(b []byte) []BlockQ6KR4 { return asBlocks[BlockQ6KR4](b, BlockQ6KR4S
 // GemmQ6KR4Q8K4x4 is the Go twin of the repacked 4×4 Q6_K GEMM kernel:
 // out[4r+c] is DotQ6KQ8K of row r and column c (a[c*stride:]).
 func GemmQ6KR4Q8K4x4(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32) {
-	var col [4]float32
-	for c := 0; c < 4; c++ {
-		GemvQ6KR4Q8K4x1(w, a[c*stride:c*stride+len(w)], &col)
-		for r := 0; r < 4; r++ {
-			out[4*r+c] = col[r]
-		}
-	}
+	gemmR4Cols(w, a, stride, out, 4, GemvQ6KR4Q8K4x1)
 }
 
 // GemmQ6KR4Q8K4x2 is the Go twin of the 2-column Q6_K kernel: columns 0
 // and 1 as GemmQ6KR4Q8K4x4's, 2 and 3 zero.
 func GemmQ6KR4Q8K4x2(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32) {
-	var col [4]float32
-	*out = [16]float32{}
-	for c := 0; c < 2; c++ {
-		GemvQ6KR4Q8K4x1(w, a[c*stride:c*stride+len(w)], &col)
-		for r := 0; r < 4; r++ {
-			out[4*r+c] = col[r]
-		}
-	}
+	gemmR4Cols(w, a, stride, out, 2, GemvQ6KR4Q8K4x1)
 }
 
 // GemmQ6KR4Q8K4x8 is the Go twin of the 4-row × 8-column Q6_K kernel,
