@@ -62,9 +62,9 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 	tileN := max(4, m.tiles.Tokens)
 	if m.gemmR4 && r0%4 == 0 && r1%4 == 0 {
 		if m.w.Type == gguf.TypeQ4_K {
-			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q4KR4, m.ops.GemmQ4KR4Q8K4x8, m.ops.GemmQ4KR4Q8K4x4, m.ops.GemmQ4KR4Q8K4x2, m.ops.GemvQ4KR4Q8K4x1)
+			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q4KR4, m.ops.GemmQ4KR4Q8K4x8, m.ops.GemmQ4KR4Q8K4x4, m.ops.GemmQ4KR4Q8K4x2, m.ops.GemmQ4KR4Q8K4x3, m.ops.GemvQ4KR4Q8K4x1)
 		} else {
-			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q6KR4, m.ops.GemmQ6KR4Q8K4x8, m.ops.GemmQ6KR4Q8K4x4, m.ops.GemmQ6KR4Q8K4x2, m.ops.GemvQ6KR4Q8K4x1)
+			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q6KR4, m.ops.GemmQ6KR4Q8K4x8, m.ops.GemmQ6KR4Q8K4x4, m.ops.GemmQ6KR4Q8K4x2, m.ops.GemmQ6KR4Q8K4x3, m.ops.GemvQ6KR4Q8K4x1)
 		}
 		return
 	}
@@ -112,11 +112,12 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 // runGEMMR4 is runGEMM on repacked rows (Q4_K or Q6_K): four rows
 // against four tokens per kernel call (a group's blocks of a 4096-wide
 // matrix, 9-13 KB, stay in L1 across the token tile); tokens left over
-// (T not a multiple of 4) go through the 2-column kernel where there is
-// one (gemm2), the 4-column one padded, or the repacked GEMV.
+// (T not a multiple of 4) go through the 2- or 3-column kernel where
+// there is one (gemm2, gemm3), the 4-column one padded, or the repacked
+// GEMV.
 func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B,
 	gemm8 func([]B, []kernels.BlockQ8K, int, []float32, int),
-	gemm, gemm2 func([]B, []kernels.BlockQ8K, int, *[16]float32), gemv func([]B, []kernels.BlockQ8K, *[4]float32)) {
+	gemm, gemm2, gemm3 func([]B, []kernels.BlockQ8K, int, *[16]float32), gemv func([]B, []kernels.BlockQ8K, *[4]float32)) {
 	rows := m.w.Rows
 	res, res4 := &m.res16[w], &m.res[w]
 	for t0 := 0; t0 < m.T; t0 += tileN {
@@ -135,13 +136,18 @@ func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B,
 					}
 				}
 			}
-			if n := t1 - t; n == 2 && gemm2 != nil {
-				// Two tokens (one draft token verified): half the
-				// multiply-adds of a padded 4-column call.
-				gemm2(g, m.act.q8k[t*nb:(t+2)*nb], nb, res)
+			if n := t1 - t; n == 2 && gemm2 != nil || n == 3 && gemm3 != nil {
+				// Two or three tokens (one or two draft tokens verified):
+				// the multiply-adds of those columns, not of four.
+				k := gemm2
+				if n == 3 {
+					k = gemm3
+				}
+				k(g, m.act.q8k[t*nb:(t+n)*nb], nb, res)
 				for i := 0; i < 4; i++ {
-					m.out[t*rows+r+i] = res[4*i]
-					m.out[(t+1)*rows+r+i] = res[4*i+1]
+					for c := 0; c < n; c++ {
+						m.out[(t+c)*rows+r+i] = res[4*i+c]
+					}
 				}
 				t = t1
 			} else if n >= 2 {

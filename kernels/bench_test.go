@@ -263,6 +263,21 @@ func BenchmarkGemmR4Q4K(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*16), "ns/block-row-col")
 		})
+		for _, k := range []struct {
+			cols int
+			f    func([]BlockQ4KR4, []BlockQ8K, int, *[16]float32)
+		}{{2, o.GemmQ4KR4Q8K4x2}, {3, o.GemmQ4KR4Q8K4x3}} {
+			if k.f == nil {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s-x%d", isa, k.cols), func(b *testing.B) {
+				var out [16]float32
+				for b.Loop() {
+					k.f(rp, a, nb, &out)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*4*k.cols), "ns/block-row-col")
+			})
+		}
 		if o.GemmQ4KR4Q8K4x8 != nil {
 			b.Run(isa+"-x8", func(b *testing.B) {
 				out := make([]float32, 8*64)

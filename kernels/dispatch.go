@@ -85,6 +85,8 @@ type Ops struct {
 	// GemmQ4KR4Q8K4x2 is the same for two columns (out[4r+c], c < 2;
 	// columns 2 and 3 zero), nil where the 4×4 kernel is padded instead.
 	GemmQ4KR4Q8K4x2 func(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32)
+	// GemmQ4KR4Q8K4x3: three columns (column 3 zero).
+	GemmQ4KR4Q8K4x3 func(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32)
 	// GemmQ4KR4Q8K4x8 is the same for eight columns, written token-major:
 	// row r against column c goes to out[c·ostride+r] (nil where the ISA
 	// has no such kernel).
@@ -94,6 +96,8 @@ type Ops struct {
 	GemmQ6KR4Q8K4x4 func(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32)
 	// GemmQ6KR4Q8K4x2 is GemmQ4KR4Q8K4x2 for repacked Q6_K rows.
 	GemmQ6KR4Q8K4x2 func(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32)
+	// GemmQ6KR4Q8K4x3 is GemmQ4KR4Q8K4x3 for repacked Q6_K rows.
+	GemmQ6KR4Q8K4x3 func(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32)
 	// GemmQ6KR4Q8K4x8 is GemmQ4KR4Q8K4x8 for repacked Q6_K rows.
 	GemmQ6KR4Q8K4x8 func(w []BlockQ6KR4, a []BlockQ8K, stride int, out []float32, ostride int)
 	// UnpackQ4K expands a row for GemmQ4KUnpackedQ8K1x4, which multiplies

@@ -462,9 +462,11 @@ func avx512Ops(pf int) Ops {
 	}
 	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX512, pf)
 	o.GemmQ6KR4Q8K4x4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x4)
-	o.GemmQ6KR4Q8K4x2 = gemmR4x2Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x2)
+	o.GemmQ6KR4Q8K4x2 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x2, 2)
+	o.GemmQ6KR4Q8K4x3 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x3, 3)
 	o.GemmQ4KR4Q8K4x4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x4)
-	o.GemmQ4KR4Q8K4x2 = gemmR4x2Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x2)
+	o.GemmQ4KR4Q8K4x2 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x2, 2)
+	o.GemmQ4KR4Q8K4x3 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x3, 3)
 	o.GemmQ4KR4Q8K4x8 = gemmR4x8Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x8)
 	o.GemmQ6KR4Q8K4x8 = gemmR4x8Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x8)
 	o.GemmQ4KUnpackedQ8K1x4 = gemmUnpackedQ4KAVX512x4Slices
@@ -622,15 +624,15 @@ func gemmR4Slices[B any](k func(w, a *byte, stride, nb int, out *float32)) func(
 	}
 }
 
-// gemmR4x2Slices wraps a 4-row × 2-column kernel (out as gemmR4Slices's,
-// columns 2 and 3 zero).
-func gemmR4x2Slices[B any](k func(w, a *byte, stride, nb int, out *float32)) func([]B, []BlockQ8K, int, *[16]float32) {
+// gemmR4xNSlices wraps a 4-row × cols-column kernel, cols < 4 (out as
+// gemmR4Slices's, the missing columns zero).
+func gemmR4xNSlices[B any](k func(w, a *byte, stride, nb int, out *float32), cols int) func([]B, []BlockQ8K, int, *[16]float32) {
 	return func(w []B, a []BlockQ8K, stride int, out *[16]float32) {
 		if len(w) == 0 {
 			*out = [16]float32{}
 			return
 		}
-		_ = a[stride+len(w)-1] // the kernel reads two columns
+		_ = a[(cols-1)*stride+len(w)-1] // the kernel reads cols columns
 		k((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0])
 	}
 }

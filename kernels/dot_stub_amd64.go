@@ -140,6 +140,9 @@ func gemmQ4KR4Q8KAVX512x4(w *byte, a *byte, stride int, nb int, out *float32)
 func gemmQ4KR4Q8KAVX512x2(w *byte, a *byte, stride int, nb int, out *float32)
 
 //go:noescape
+func gemmQ4KR4Q8KAVX512x3(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
 func gemmQ4KR4Q8KAVX512x8(w *byte, a *byte, stride int, nb int, out *float32, ostride int)
 
 //go:noescape
@@ -156,6 +159,9 @@ func gemmQ6KR4Q8KAVX512x4(w *byte, a *byte, stride int, nb int, out *float32)
 
 //go:noescape
 func gemmQ6KR4Q8KAVX512x2(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
+func gemmQ6KR4Q8KAVX512x3(w *byte, a *byte, stride int, nb int, out *float32)
 
 //go:noescape
 func gemmQ6KR4Q8KAVX512x8(w *byte, a *byte, stride int, nb int, out *float32, ostride int)

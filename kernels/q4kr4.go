@@ -133,6 +133,11 @@ func GemmQ4KR4Q8K4x2(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32)
 	gemmR4Cols(w, a, stride, out, 2, GemvQ4KR4Q8K4x1)
 }
 
+// GemmQ4KR4Q8K4x3 is the Go twin of the 3-column kernel (column 3 zero).
+func GemmQ4KR4Q8K4x3(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32) {
+	gemmR4Cols(w, a, stride, out, 3, GemvQ4KR4Q8K4x1)
+}
+
 // gemmR4Cols is a repacked GEMM twin from the 4-row GEMV twin: row r of
 // column c (a[c·stride:], c < cols) at out[4r+c], the other columns zero.
 func gemmR4Cols[B any](w []B, a []BlockQ8K, stride int, out *[16]float32, cols int, gemv func([]B, []BlockQ8K, *[4]float32)) {

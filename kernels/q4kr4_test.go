@@ -67,15 +67,19 @@ func TestGemmQ4KR4MatchesDot(t *testing.T) {
 				} else {
 					got = twin
 				}
-				var got2, twin2 [16]float32
-				GemmQ4KR4Q8K4x2(rp, a, stride, &twin2)
-				if o.GemmQ4KR4Q8K4x2 != nil {
-					o.GemmQ4KR4Q8K4x2(rp, a[:stride+nb], stride, &got2)
-				} else {
-					got2 = twin2
-				}
-				if err := check2Columns(&got, &got2, &twin2); err != nil {
-					t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
+				for _, k := range []struct {
+					cols      int
+					got, twin func([]BlockQ4KR4, []BlockQ8K, int, *[16]float32)
+				}{{2, o.GemmQ4KR4Q8K4x2, GemmQ4KR4Q8K4x2}, {3, o.GemmQ4KR4Q8K4x3, GemmQ4KR4Q8K4x3}} {
+					var gotN, twinN [16]float32
+					k.twin(rp, a, stride, &twinN)
+					gotN = twinN
+					if k.got != nil {
+						k.got(rp, a[:(k.cols-1)*stride+nb], stride, &gotN)
+					}
+					if err := checkColumns(k.cols, &got, &gotN, &twinN); err != nil {
+						t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
+					}
 				}
 				const ostride = 7 // token-major output, rows of 7
 				got8, twin8 := make([]float32, 8*ostride), make([]float32, 8*ostride)
@@ -151,14 +155,19 @@ func TestGemmQ6KR4MatchesDot(t *testing.T) {
 				if o.GemmQ6KR4Q8K4x4 != nil {
 					o.GemmQ6KR4Q8K4x4(rp, a, stride, &got)
 				}
-				var got2, twin2 [16]float32
-				GemmQ6KR4Q8K4x2(rp, a, stride, &twin2)
-				got2 = twin2
-				if o.GemmQ6KR4Q8K4x2 != nil {
-					o.GemmQ6KR4Q8K4x2(rp, a[:stride+nb], stride, &got2)
-				}
-				if err := check2Columns(&got, &got2, &twin2); err != nil {
-					t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
+				for _, k := range []struct {
+					cols      int
+					got, twin func([]BlockQ6KR4, []BlockQ8K, int, *[16]float32)
+				}{{2, o.GemmQ6KR4Q8K4x2, GemmQ6KR4Q8K4x2}, {3, o.GemmQ6KR4Q8K4x3, GemmQ6KR4Q8K4x3}} {
+					var gotN, twinN [16]float32
+					k.twin(rp, a, stride, &twinN)
+					gotN = twinN
+					if k.got != nil {
+						k.got(rp, a[:(k.cols-1)*stride+nb], stride, &gotN)
+					}
+					if err := checkColumns(k.cols, &got, &gotN, &twinN); err != nil {
+						t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
+					}
 				}
 				const ostride = 5
 				got8, twin8 := make([]float32, 8*ostride), make([]float32, 8*ostride)
@@ -216,16 +225,17 @@ func TestQ4KR4ScaleMinPacking(t *testing.T) {
 	}
 }
 
-// check2Columns: a 2-column GEMM's kernel and twin results equal the
-// 4-column kernel's first two columns bit for bit, and zero in the rest.
-func check2Columns(x4, got, twin *[16]float32) error {
+// checkColumns: a GEMM of fewer than four columns gives, kernel and
+// twin, the 4-column kernel's first cols columns bit for bit and zero
+// in the rest.
+func checkColumns(cols int, x4, got, twin *[16]float32) error {
 	for i := range got {
 		want := x4[i]
-		if i%4 >= 2 {
+		if i%4 >= cols {
 			want = 0
 		}
 		if math.Float32bits(got[i]) != math.Float32bits(want) || math.Float32bits(twin[i]) != math.Float32bits(want) {
-			return fmt.Errorf("x2 out[%d]: kernel %v, twin %v, want %v", i, got[i], twin[i], want)
+			return fmt.Errorf("x%d out[%d]: kernel %v, twin %v, want %v", cols, i, got[i], twin[i], want)
 		}
 	}
 	return nil

@@ -8,7 +8,7 @@ import (
 // VerifyTwins checks a kernel table against the Go twins on random
 // blocks of odd sizes (1, 3, 17 and 43 super-blocks): the Q8_K
 // quantizer, the Q4_K and Q6_K dots, the 4-column GEMM, the 4-row
-// decode GEMVs, the repacked GEMMs (2 and 4 columns), the Q8_0 and F32
+// decode GEMVs, the repacked GEMMs (2, 3 and 4 columns), the Q8_0 and F32
 // dots (an odd length, a misaligned operand), and decode attention's
 // group kernels. Every result must be bit-identical. The kernels' tests and
 // the harness's phase check both run it; the tests then go further per
@@ -88,7 +88,8 @@ func VerifyTwins(o *Ops, seed uint64) error {
 		for _, k := range []struct {
 			name      string
 			got, twin func([]BlockQ4KR4, []BlockQ8K, int, *[16]float32)
-		}{{"4-column", o.GemmQ4KR4Q8K4x4, GemmQ4KR4Q8K4x4}, {"2-column", o.GemmQ4KR4Q8K4x2, GemmQ4KR4Q8K4x2}} {
+		}{{"4-column", o.GemmQ4KR4Q8K4x4, GemmQ4KR4Q8K4x4}, {"3-column", o.GemmQ4KR4Q8K4x3, GemmQ4KR4Q8K4x3},
+			{"2-column", o.GemmQ4KR4Q8K4x2, GemmQ4KR4Q8K4x2}} {
 			if k.got == nil {
 				continue
 			}

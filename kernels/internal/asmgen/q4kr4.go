@@ -534,12 +534,16 @@ func gemmQ4KR4Q8KAVX512x4(scaleShuf, splat, minsDup Mem, smc r4SMConsts) {
 // so that column c's four rows are stored straight into the output:
 // out[c·ostride + r] (ostride in bytes), the token-major layout the
 // engine writes, with no scatter loop in Go.
-// gemmQ4KR4Q8KAVX512x2 is the same for two columns (speculative
-// verification of one draft token): out as for four columns, columns 2
-// and 3 zero. Each weight load and nibble split serves two columns
-// instead of being padded to four.
+// gemmQ4KR4Q8KAVX512x2 and x3 are the same for two and three columns
+// (speculative verification of one or two draft tokens): out as for
+// four columns, the missing ones zero. Each weight load and nibble split
+// serves the columns there are instead of being padded to four.
 func gemmQ4KR4Q8KAVX512x2(scaleShuf, splat, minsDup Mem, smc r4SMConsts) {
 	gemmQ4KR4Q8KAVX512(2, scaleShuf, splat, minsDup, Mem{}, smc)
+}
+
+func gemmQ4KR4Q8KAVX512x3(scaleShuf, splat, minsDup Mem, smc r4SMConsts) {
+	gemmQ4KR4Q8KAVX512(3, scaleShuf, splat, minsDup, Mem{}, smc)
 }
 
 func gemmQ4KR4Q8KAVX512x8(scaleShuf, splat, minsDup, transpose Mem, smc r4SMConsts) {
@@ -635,6 +639,27 @@ func r4Transpose() Mem {
 	return m
 }
 
+// padColumns fills a GEMM of n < 4 columns out to one group of four:
+// zero sums (accs to accsLen, ms to 4 where given) for the missing
+// columns, whose scales are then the last column's (any finite value
+// gives 0 there).
+func padColumns(n int, accs *[]VecVirtual, accsLen int, ms *[]VecVirtual, cols *[]Register) {
+	if n >= 4 {
+		return
+	}
+	z := ZMM()
+	zeroIdiom(z)
+	for len(*accs) < accsLen {
+		*accs = append(*accs, z)
+	}
+	for ms != nil && len(*ms) < 4 {
+		*ms = append(*ms, z)
+	}
+	for len(*cols) < 4 {
+		*cols = append(*cols, (*cols)[n-1])
+	}
+}
+
 // pairSums folds the column-pair sums of the repacked GEMM: lane r of
 // a holds [x0 y0 x1 y1] (two partial sums of columns 0 and 1), of b the
 // same for columns 2 and 3; the result's lane r is [S0 S1 S2 S3].
@@ -679,7 +704,7 @@ func gemmQ4KR4Q8KAVX512(n int, scaleShuf, splat, minsDup, transpose Mem, smc r4S
 	// sub-block: no per-token pairing of the sums.
 	VPSHUFB(minsDup, mn, mnA)
 	VPSHUFB(minsDup.Offset(64), mn, mnB)
-	ms, accs := make([]VecVirtual, n), make([]VecVirtual, n/2)
+	ms, accs := make([]VecVirtual, n), make([]VecVirtual, (n+1)/2)
 	for c := 0; c < n; c++ {
 		bA, bB := ZMM(), ZMM()
 		VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kBsums}, bA)
@@ -714,18 +739,16 @@ func gemmQ4KR4Q8KAVX512(n int, scaleShuf, splat, minsDup, transpose Mem, smc r4S
 				pk := ZMM()
 				VPACKSSDW(t[1], t[0], pk)
 				vpdpwssd(s, pk, accs[c/2])
+			} else if c == n-1 {
+				// An odd last column pairs with zeros.
+				pk, z := ZMM(), ZMM()
+				zeroIdiom(z)
+				VPACKSSDW(z, t[0], pk)
+				vpdpwssd(s, pk, accs[c/2])
 			}
 		}
 	}
-	if n == 2 {
-		// One group of four with columns 2 and 3 zero; their scales are
-		// column 1's (any finite value gives 0 there).
-		z := ZMM()
-		zeroIdiom(z)
-		accs = append(accs, z)
-		ms = append(ms, z, z)
-		cols = append(cols, cols[1], cols[1])
-	}
+	padColumns(n, &accs, 2, &ms, &cols) // accs: column pairs
 	for g := range sums {
 		S := pairSums(accs[2*g], accs[2*g+1]) // lane r: [S_r0 S_r1 S_r2 S_r3]
 		M := transposeSum4([4]VecVirtual(ms[4*g : 4*g+4]))

@@ -138,6 +138,10 @@ func gemmQ6KR4Q8KAVX512x2(shuf, splat Mem) {
 	gemmQ6KR4Q8KAVX512(2, shuf, splat, Mem{})
 }
 
+func gemmQ6KR4Q8KAVX512x3(shuf, splat Mem) {
+	gemmQ6KR4Q8KAVX512(3, shuf, splat, Mem{})
+}
+
 func gemmQ6KR4Q8KAVX512x8(shuf, splat, transpose Mem) {
 	gemmQ6KR4Q8KAVX512(8, shuf, splat, transpose)
 }
@@ -188,13 +192,7 @@ func gemmQ6KR4Q8KAVX512(n int, shuf, splat, transpose Mem) {
 			}
 		}
 	}
-	if n == 2 {
-		// As in the Q4_K GEMM: columns 2 and 3 zero, column 1's scales.
-		z := ZMM()
-		zeroIdiom(z)
-		accs = append(accs, z, z)
-		cols = append(cols, cols[1], cols[1])
-	}
+	padColumns(n, &accs, 4, nil, &cols) // accs: one per column here
 	for g := range sums {
 		S := transposeSum4([4]VecVirtual(accs[4*g : 4*g+4]))
 		d4, dl, idx := XMM(), ZMM(), ZMM()
