@@ -67,19 +67,8 @@ func TestGemmQ4KR4MatchesDot(t *testing.T) {
 				} else {
 					got = twin
 				}
-				for _, k := range []struct {
-					cols      int
-					got, twin func([]BlockQ4KR4, []BlockQ8K, int, *[16]float32)
-				}{{2, o.GemmQ4KR4Q8K4x2, GemmQ4KR4Q8K4x2}, {3, o.GemmQ4KR4Q8K4x3, GemmQ4KR4Q8K4x3}} {
-					var gotN, twinN [16]float32
-					k.twin(rp, a, stride, &twinN)
-					gotN = twinN
-					if k.got != nil {
-						k.got(rp, a[:(k.cols-1)*stride+nb], stride, &gotN)
-					}
-					if err := checkColumns(k.cols, &got, &gotN, &twinN); err != nil {
-						t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
-					}
+				if err := checkFewColumns(rp, a, stride, &got, o.GemmQ4KR4Q8K4x2, GemmQ4KR4Q8K4x2, o.GemmQ4KR4Q8K4x3, GemmQ4KR4Q8K4x3); err != nil {
+					t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
 				}
 				const ostride = 7 // token-major output, rows of 7
 				got8, twin8 := make([]float32, 8*ostride), make([]float32, 8*ostride)
@@ -155,19 +144,8 @@ func TestGemmQ6KR4MatchesDot(t *testing.T) {
 				if o.GemmQ6KR4Q8K4x4 != nil {
 					o.GemmQ6KR4Q8K4x4(rp, a, stride, &got)
 				}
-				for _, k := range []struct {
-					cols      int
-					got, twin func([]BlockQ6KR4, []BlockQ8K, int, *[16]float32)
-				}{{2, o.GemmQ6KR4Q8K4x2, GemmQ6KR4Q8K4x2}, {3, o.GemmQ6KR4Q8K4x3, GemmQ6KR4Q8K4x3}} {
-					var gotN, twinN [16]float32
-					k.twin(rp, a, stride, &twinN)
-					gotN = twinN
-					if k.got != nil {
-						k.got(rp, a[:(k.cols-1)*stride+nb], stride, &gotN)
-					}
-					if err := checkColumns(k.cols, &got, &gotN, &twinN); err != nil {
-						t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
-					}
+				if err := checkFewColumns(rp, a, stride, &got, o.GemmQ6KR4Q8K4x2, GemmQ6KR4Q8K4x2, o.GemmQ6KR4Q8K4x3, GemmQ6KR4Q8K4x3); err != nil {
+					t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
 				}
 				const ostride = 5
 				got8, twin8 := make([]float32, 8*ostride), make([]float32, 8*ostride)
@@ -223,6 +201,24 @@ func TestQ4KR4ScaleMinPacking(t *testing.T) {
 			}
 		}
 	}
+}
+
+// checkFewColumns runs the 2- and 3-column kernels (nil: the twin
+// stands in) and their twins against x4, the 4-column kernel's result;
+// each kernel gets only the columns it may read.
+func checkFewColumns[B any](rp []B, a []BlockQ8K, stride int, x4 *[16]float32, k2, twin2, k3, twin3 func([]B, []BlockQ8K, int, *[16]float32)) error {
+	for cols, k := range map[int][2]func([]B, []BlockQ8K, int, *[16]float32){2: {k2, twin2}, 3: {k3, twin3}} {
+		var got, twin [16]float32
+		k[1](rp, a, stride, &twin)
+		got = twin
+		if k[0] != nil {
+			k[0](rp, a[:(cols-1)*stride+len(rp)], stride, &got)
+		}
+		if err := checkColumns(cols, x4, &got, &twin); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkColumns: a GEMM of fewer than four columns gives, kernel and
