@@ -22,9 +22,38 @@ func DotQ8_0Rows(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8_0) {
 // key rows: dst[h·n + j] = DotQ8_0Q8_0(k[j·stride:], query h). Decode
 // attention reads each key once for all the group's heads.
 func DotQ8_0RowsHeads(dst []float32, n int, k []BlockQ8_0, stride int, q []BlockQ8_0, nq int) {
+	eachHeadDots(DotQ8_0Rows, dst, n, k, stride, q, nq)
+}
+
+// The group kernels' twins are their one-head kernels head by head;
+// eachHead* are those loops, also what the SIMD tables use where they
+// have no group kernel (or a head count or size their kernel refuses).
+
+func eachHeadDots(one func(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8_0), dst []float32, n int, k []BlockQ8_0, stride int, q []BlockQ8_0, nq int) {
 	nb := len(q) / nq
 	for h := 0; h < nq; h++ {
-		DotQ8_0Rows(dst[h*n:(h+1)*n], k, stride, q[h*nb:(h+1)*nb])
+		one(dst[h*n:(h+1)*n], k, stride, q[h*nb:(h+1)*nb])
+	}
+}
+
+func eachHeadExpSub(one func(x []float32, m float32) float32, x []float32, nh int, m, sums []float32) {
+	n := len(x) / nh
+	for h := 0; h < nh; h++ {
+		sums[h] = one(x[h*n:(h+1)*n], m[h])
+	}
+}
+
+func eachHeadScaleMax(one func(x []float32, scale, m float32) float32, x []float32, nh int, scale float32, m, mt []float32) {
+	n := len(x) / nh
+	for h := 0; h < nh; h++ {
+		mt[h] = one(x[h*n:(h+1)*n], scale, m[h])
+	}
+}
+
+func eachHeadAxpy(one func(out, p, v []float32), out []float32, nh int, p, v []float32) {
+	hd, rows := len(out)/nh, len(p)/nh
+	for h := 0; h < nh; h++ {
+		one(out[h*hd:(h+1)*hd], p[h*rows:(h+1)*rows], v[:rows*hd])
 	}
 }
 
@@ -51,10 +80,7 @@ func ExpSubF32(x []float32, m float32) float32 {
 // them one after another, len(x)/nh each) against that head's m[h]:
 // sums[h] = ExpSubF32(head h's scores, m[h]).
 func ExpSubF32Heads(x []float32, nh int, m, sums []float32) {
-	n := len(x) / nh
-	for h := 0; h < nh; h++ {
-		sums[h] = ExpSubF32(x[h*n:(h+1)*n], m[h])
-	}
+	eachHeadExpSub(ExpSubF32, x, nh, m, sums)
 }
 
 // expSubTail does ExpSubF32's values past n, summed into lane 0.
@@ -168,10 +194,7 @@ func ScaleMaxF32(x []float32, scale, m float32) float32 {
 // holds them one after another): mt[h] = ScaleMaxF32(head h's scores,
 // scale, m[h]).
 func ScaleMaxF32Heads(x []float32, nh int, scale float32, m, mt []float32) {
-	n := len(x) / nh
-	for h := 0; h < nh; h++ {
-		mt[h] = ScaleMaxF32(x[h*n:(h+1)*n], scale, m[h])
-	}
+	eachHeadScaleMax(ScaleMaxF32, x, nh, scale, m, mt)
 }
 
 // scaleMaxTail does ScaleMaxF32's values past n in lane 0, then folds
@@ -200,10 +223,7 @@ func maxLane(c, v float32) float32 {
 // (len(out)/nh values each), p their weights (len(p)/nh per head, one
 // per row of v). Each head's sums run exactly as AxpyF32Rows's.
 func AxpyF32RowsHeads(out []float32, nh int, p []float32, v []float32) {
-	hd, rows := len(out)/nh, len(p)/nh
-	for h := 0; h < nh; h++ {
-		AxpyF32Rows(out[h*hd:(h+1)*hd], p[h*rows:(h+1)*rows], v[:rows*hd])
-	}
+	eachHeadAxpy(AxpyF32Rows, out, nh, p, v)
 }
 
 // DequantQ8_0Rows widens rows Q8_0 value rows (row j at v[j·stride:], n

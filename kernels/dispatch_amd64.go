@@ -24,10 +24,8 @@ func registerAMD64() bool {
 	isaTable = append(isaTable, isaEntry{name: "avx2-float", ranking: -10, ok: hasAVX2, ops: avx2FloatOps})
 	if ok, _ := hasAVX512(); ok {
 		sumU64Fast = func(b []byte) uint64 { return sumU64AVX512(&b[0], len(b)) }
-		int8PeakFast = func(n int) (int64, string) { int8PeakAVX512(n); return int64(n) * 12 * 64, "vpdpbusd zmm" }
 	} else if ok, _ := hasAVX2(); ok {
 		sumU64Fast = func(b []byte) uint64 { return sumU64AVX2(&b[0], len(b)) }
-		int8PeakFast = func(n int) (int64, string) { int8PeakAVX2(n); return int64(n) * 12 * 32, "vpmaddubsw ymm" }
 	}
 	return true
 }
@@ -60,23 +58,17 @@ func avx2Ops(pf int) Ops {
 	o.DotF16 = dotF16AVX2Slices
 	o.AxpyF32 = axpyF32AVX2Slices
 	o.DotQ8_0Rows = dotQ8_0RowsAVX2Slices
-	o.DotQ8_0RowsHeads = headsOf(dotQ8_0RowsAVX2Slices)
+	o.DotQ8_0RowsHeads = func(dst []float32, n int, k []BlockQ8_0, stride int, q []BlockQ8_0, nq int) {
+		eachHeadDots(dotQ8_0RowsAVX2Slices, dst, n, k, stride, q, nq)
+	}
 	o.DequantQ8_0Rows = dequantQ8_0RowsAVX2Slices
 	o.AxpyF32Rows = axpyF32RowsAVX2Slices
-	o.AxpyF32RowsHeads = axpyHeadsOf(axpyF32RowsAVX2Slices)
+	o.AxpyF32RowsHeads = func(out []float32, nh int, p, v []float32) { eachHeadAxpy(axpyF32RowsAVX2Slices, out, nh, p, v) }
 	o.ExpSubF32 = expSubF32AVX2Slices
 	o.ScaleMaxF32 = scaleMaxF32AVX2Slices
-	o.ExpSubF32Heads = func(x []float32, nh int, m, sums []float32) {
-		n := len(x) / nh
-		for h := 0; h < nh; h++ {
-			sums[h] = expSubF32AVX2Slices(x[h*n:(h+1)*n], m[h])
-		}
-	}
+	o.ExpSubF32Heads = func(x []float32, nh int, m, sums []float32) { eachHeadExpSub(expSubF32AVX2Slices, x, nh, m, sums) }
 	o.ScaleMaxF32Heads = func(x []float32, nh int, scale float32, m, mt []float32) {
-		n := len(x) / nh
-		for h := 0; h < nh; h++ {
-			mt[h] = scaleMaxF32AVX2Slices(x[h*n:(h+1)*n], scale, m[h])
-		}
+		eachHeadScaleMax(scaleMaxF32AVX2Slices, x, nh, scale, m, mt)
 	}
 	o.Hadamard = hadamardAVX2Slices
 	o.SwiGLU = swiGLUAVX2Slices
@@ -132,16 +124,6 @@ func dotQ8_0RowsAVX2Slices(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8
 	}
 }
 
-// headsOf is DotQ8_0RowsHeads made of a table's one-query kernel.
-func headsOf(rows func(dst []float32, k []BlockQ8_0, stride int, q []BlockQ8_0)) func([]float32, int, []BlockQ8_0, int, []BlockQ8_0, int) {
-	return func(dst []float32, n int, k []BlockQ8_0, stride int, q []BlockQ8_0, nq int) {
-		nb := len(q) / nq
-		for h := 0; h < nq; h++ {
-			rows(dst[h*n:(h+1)*n], k, stride, q[h*nb:(h+1)*nb])
-		}
-	}
-}
-
 // dotQ8_0RowsHeadsAVX512Slices: keys eight at a time for every query in
 // the VNNI kernel (up to dotQ8_0RowsHeadsMax query blocks, eight per
 // query), the last n%8 keys per query through the AVX2 kernel.
@@ -167,16 +149,6 @@ func dotQ8_0RowsHeadsAVX512Slices(dst []float32, n int, k []BlockQ8_0, stride in
 	}
 }
 
-// axpyHeadsOf is AxpyF32RowsHeads made of a table's one-head kernel.
-func axpyHeadsOf(one func(out, p, v []float32)) func([]float32, int, []float32, []float32) {
-	return func(out []float32, nh int, p []float32, v []float32) {
-		hd, rows := len(out)/nh, len(p)/nh
-		for h := 0; h < nh; h++ {
-			one(out[h*hd:(h+1)*hd], p[h*rows:(h+1)*rows], v[:rows*hd])
-		}
-	}
-}
-
 // axpyF32RowsHeadsAVX512Slices: heads two at a time in the AVX-512
 // kernel when the head size is a multiple of 64, an odd last head (or
 // other head sizes) through the one-head kernel.
@@ -194,8 +166,8 @@ func axpyF32RowsHeadsAVX512Slices(out []float32, nh int, p []float32, v []float3
 			axpyF32RowsHeads2AVX512(&out[h*hd], &p[h*rows], &v[0], rows, hd/64, rows)
 		}
 	}
-	for ; h < nh; h++ {
-		axpyF32RowsAVX512Slices(out[h*hd:(h+1)*hd], p[h*rows:(h+1)*rows], v[:rows*hd])
+	if h < nh {
+		eachHeadAxpy(axpyF32RowsAVX512Slices, out[h*hd:], nh-h, p[h*rows:], v)
 	}
 }
 
@@ -205,9 +177,7 @@ func axpyF32RowsHeadsAVX512Slices(out []float32, nh int, p []float32, v []float3
 func expSubF32HeadsAVX512Slices(x []float32, nh int, m, sums []float32) {
 	n := len(x) / nh
 	if n == 0 || n%16 != 0 || nh > maxHeads {
-		for h := 0; h < nh; h++ {
-			sums[h] = expSubF32AVX2Slices(x[h*n:(h+1)*n], m[h])
-		}
+		eachHeadExpSub(expSubF32AVX2Slices, x, nh, m, sums)
 		return
 	}
 	_, _ = m[nh-1], sums[nh-1]
@@ -223,9 +193,7 @@ func expSubF32HeadsAVX512Slices(x []float32, nh int, m, sums []float32) {
 func scaleMaxF32HeadsAVX512Slices(x []float32, nh int, scale float32, m, mt []float32) {
 	n := len(x) / nh
 	if n == 0 || n%16 != 0 || nh > maxHeads {
-		for h := 0; h < nh; h++ {
-			mt[h] = scaleMaxF32AVX2Slices(x[h*n:(h+1)*n], scale, m[h])
-		}
+		eachHeadScaleMax(scaleMaxF32AVX2Slices, x, nh, scale, m, mt)
 		return
 	}
 	_, _ = m[nh-1], mt[nh-1]

@@ -1,6 +1,9 @@
 package kernels
 
-import "unsafe"
+import (
+	"sync"
+	"unsafe"
+)
 
 // SumU64 adds up b (len a multiple of 512) as little-endian uint64
 // words. It exists to measure read bandwidth: the SIMD version streams
@@ -34,19 +37,21 @@ func sumU64Generic(b []byte) uint64 {
 	return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7]
 }
 
-// Int8Peak runs rounds of the CPU's widest int8 multiply-accumulate
-// instruction on registers only (AVX-512 VNNI vpdpbusd on 64 bytes,
-// else AVX2 vpmaddubsw on 32) and returns how many u8×s8 products it
-// computed and the instruction used. Divided by the time it took, that is
-// one core's int8 peak: quantized GEMMs (prefill) are judged against it,
-// as GEMV (decode) is judged against read bandwidth. Without a SIMD
-// version it returns 0, "".
+// Int8Peak runs rounds of the int8 multiply-accumulate instruction of
+// the best kernel table this CPU supports (Ops.Int8Peak: vpdpbusd on 64
+// bytes with AVX-512 VNNI, on 32 with AVX-VNNI, else AVX2 vpmaddubsw on
+// 32) and returns how many u8×s8 products it computed and the
+// instruction used. Divided by the time it took, that is one core's int8
+// peak: quantized GEMMs (prefill) are judged against it, as GEMV
+// (decode) is judged against read bandwidth. Without a SIMD table it
+// returns 0, "".
 func Int8Peak(rounds int) (macs int64, instr string) {
-	if int8PeakFast == nil || rounds <= 0 {
+	peak := bestInt8Peak()
+	if peak == nil || rounds <= 0 {
 		return 0, ""
 	}
-	return int8PeakFast(rounds)
+	return peak(rounds)
 }
 
-// int8PeakFast is set by the architecture file where the CPU has one.
-var int8PeakFast func(rounds int) (int64, string)
+// bestInt8Peak is the best supported table's probe, looked up once.
+var bestInt8Peak = sync.OnceValue(func() func(int) (int64, string) { return defaultChoice().Int8Peak })

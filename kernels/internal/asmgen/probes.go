@@ -56,46 +56,38 @@ func sumU64AVX2() {
 // u8×s8 multiply-adds each) on registers only: the machine's int8
 // multiply-accumulate peak, against which prefill GEMMs are judged.
 func int8PeakAVX512() {
-	TEXT("int8PeakAVX512", NOSPLIT, "func(n int)")
-	n := Load(Param("n"), GP64())
-	a, b := ZMM(), ZMM()
-	g := GP32()
-	MOVL(U32(0x01010101), g)
-	VPBROADCASTD(g, a)
-	VMOVDQA64(a, b)
-	var acc [12]VecVirtual
-	for i := range acc {
-		acc[i] = ZMM()
-		VPXORD(acc[i], acc[i], acc[i])
-	}
-	Label("i8p512")
-	for i := range acc {
-		vpdpbusd(b, a, acc[i])
-	}
-	DECQ(n)
-	JNZ(LabelRef("i8p512"))
-	VZEROUPPER()
-	RET()
+	int8PeakKernel("int8PeakAVX512", ZMM, func(a, acc VecVirtual) { vpdpbusd(a, a, acc) })
 }
 
 // int8PeakAVX2 is the same with vpmaddubsw (YMM, 32 u8×s8 products
 // summed in pairs), AVX2's int8 multiply.
 func int8PeakAVX2() {
-	TEXT("int8PeakAVX2", NOSPLIT, "func(n int)")
+	int8PeakKernel("int8PeakAVX2", YMM, func(a, acc VecVirtual) { VPMADDUBSW(a, acc, acc) })
+}
+
+// int8PeakKernel emits a probe: n rounds of mac on twelve independent
+// accumulators (started as copies of a register of ones), no loads, so
+// the multiply ports bound it.
+func int8PeakKernel(name string, vec func() VecVirtual, mac func(a, acc VecVirtual)) {
+	TEXT(name, NOSPLIT, "func(n int)")
 	n := Load(Param("n"), GP64())
-	a := YMM()
+	a := vec()
 	broadcastConst(a, 0x01010101)
 	var acc [12]VecVirtual
 	for i := range acc {
-		acc[i] = YMM()
-		VMOVDQA(a, acc[i])
+		acc[i] = vec()
+		if a.Size() == 64 {
+			VMOVDQA64(a, acc[i])
+		} else {
+			VMOVDQA(a, acc[i])
+		}
 	}
-	Label("i8p2")
+	Label(name + "loop")
 	for i := range acc {
-		VPMADDUBSW(a, acc[i], acc[i])
+		mac(a, acc[i])
 	}
 	DECQ(n)
-	JNZ(LabelRef("i8p2"))
+	JNZ(LabelRef(name + "loop"))
 	VZEROUPPER()
 	RET()
 }
@@ -146,24 +138,7 @@ func sumU64AVX512() {
 // int8PeakAVXVNNI is int8PeakAVX512 in 256-bit registers, re-encoded as
 // VEX (AVX-VNNI, vexvnni.go): the roof of the AVX-VNNI table's prompt
 // kernels (Alder Lake), against which its prefill is reported. Twelve
-// chains in Y0-Y15, as VEX requires.
+// chains plus one register fit Y0-Y15, as VEX requires.
 func int8PeakAVXVNNI() {
-	TEXT("int8PeakAVXVNNI", NOSPLIT, "func(n int)")
-	n := Load(Param("n"), GP64())
-	a, b := YMM(), YMM()
-	broadcastConst(a, 0x01010101)
-	VMOVDQA(a, b)
-	var acc [12]VecVirtual
-	for i := range acc {
-		acc[i] = YMM()
-		VPXOR(acc[i], acc[i], acc[i])
-	}
-	Label("i8pvnni")
-	for i := range acc {
-		vpdpbusd(b, a, acc[i])
-	}
-	DECQ(n)
-	JNZ(LabelRef("i8pvnni"))
-	VZEROUPPER()
-	RET()
+	int8PeakKernel("int8PeakAVXVNNI", YMM, func(a, acc VecVirtual) { vpdpbusd(a, a, acc) })
 }
