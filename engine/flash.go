@@ -171,11 +171,11 @@ func (c *q8Cache) attendBlock(layer, kvh, pos0, T int, q, out []float32, qStride
 				continue
 			}
 			// The group's queries meet each key once (one kernel call).
-			ops.DotQ8_0RowsHeads(sc.scores[:g*n], n, kt, stride, sc.q8[t*g*nb:(t+1)*g*nb], g)
+			scores, m, l := sc.scores[:g*n], sc.m[t*g:(t+1)*g], sc.l[t*g:(t+1)*g]
+			ops.DotQ8_0RowsHeads(scores, n, kt, stride, sc.q8[t*g*nb:(t+1)*g*nb], g)
 			// Online softmax, every head at once: scale and running max,
 			// then (rarely, once the maximum settles) rescale what earlier
 			// tiles added, then the exponentials and their sums.
-			scores, m, l := sc.scores[:g*n], sc.m[t*g:(t+1)*g], sc.l[t*g:(t+1)*g]
 			ops.ScaleMaxF32Heads(scores, g, c.scale, m, sc.mt)
 			for i, mt := range sc.mt[:g] {
 				if mt > m[i] {
@@ -196,7 +196,7 @@ func (c *q8Cache) attendBlock(layer, kvh, pos0, T int, q, out []float32, qStride
 			}
 			// Every head's weighted values in one pass over the tile.
 			o := t*qStride + kvh*g*hd
-			ops.AxpyF32RowsHeads(out[o:o+g*hd], g, sc.scores[:g*n], sc.vtile[:n*hd])
+			ops.AxpyF32RowsHeads(out[o:o+g*hd], g, scores, sc.vtile[:n*hd])
 		}
 	}
 	for t := 0; t < T; t++ {

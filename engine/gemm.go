@@ -128,39 +128,26 @@ func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B,
 			for ; gemm8 != nil && t+8 <= t1; t += 8 {
 				gemm8(g, m.act.q8k[t*nb:], nb, m.out[t*rows+r:], rows) // writes token-major
 			}
-			for ; t+4 <= t1; t += 4 {
-				gemm(g, m.act.q8k[t*nb:], nb, res)
-				for i := 0; i < 4; i++ {
-					for c := 0; c < 4; c++ {
-						m.out[(t+c)*rows+r+i] = res[4*i+c]
-					}
+			// Four tokens per call; a last 2-3 (speculative verification
+			// sizes) take the 2- or 3-column kernel, or a 4-column call
+			// with the spare columns discarded (it costs about what one
+			// GEMV's memory traffic does).
+			for t+2 <= t1 {
+				n := min(4, t1-t)
+				k, cols := gemm, 4
+				switch {
+				case n == 2 && gemm2 != nil:
+					k, cols = gemm2, 2
+				case n == 3 && gemm3 != nil:
+					k, cols = gemm3, 3
 				}
-			}
-			if n := t1 - t; n == 2 && gemm2 != nil || n == 3 && gemm3 != nil {
-				// Two or three tokens (one or two draft tokens verified):
-				// the multiply-adds of those columns, not of four.
-				k := gemm2
-				if n == 3 {
-					k = gemm3
-				}
-				k(g, m.act.q8k[t*nb:(t+n)*nb], nb, res)
+				k(g, m.act.q8k[t*nb:(t+cols)*nb], nb, res)
 				for i := 0; i < 4; i++ {
 					for c := 0; c < n; c++ {
 						m.out[(t+c)*rows+r+i] = res[4*i+c]
 					}
 				}
-				t = t1
-			} else if n >= 2 {
-				// 2-3 tokens (speculative verification sizes): one 4-token
-				// call costs about what one GEMV's memory traffic does;
-				// the spare columns are discarded.
-				gemm(g, m.act.q8k[t*nb:(t+4)*nb], nb, res)
-				for i := 0; i < 4; i++ {
-					for c := 0; c < n; c++ {
-						m.out[(t+c)*rows+r+i] = res[4*i+c]
-					}
-				}
-				t = t1
+				t += n
 			}
 			for ; t < t1; t++ {
 				gemv(g, m.act.q8k[t*nb:(t+1)*nb], res4)
