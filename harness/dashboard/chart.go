@@ -1,12 +1,13 @@
 package dashboard
 
 import (
-	"asdsl-bench/harness/report"
 	"fmt"
 	"html/template"
 	"math"
 	"sort"
 	"strings"
+
+	"asdsl-bench/harness/report"
 )
 
 // series is one line of a history chart: a value per run (NaN: the run

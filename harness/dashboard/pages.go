@@ -1,10 +1,11 @@
 package dashboard
 
 import (
-	"asdsl-bench/harness/report"
 	"html/template"
 	"math"
 	"strings"
+
+	"asdsl-bench/harness/report"
 )
 
 var funcs = template.FuncMap{
