@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 
 	"asdsl-bench/harness/results"
@@ -82,26 +81,23 @@ func TestSQLite(t *testing.T) {
 	exercise(t, s)
 }
 
-// writers is how many processes (or sessions) write at once, and how
-// many runs each writes.
+// writers is how many processes write at once, and how many runs each
+// writes.
 const writers, perWriter = 4, 5
 
-// Several processes write to one SQLite file at the same time: every run
-// arrives.
-func TestSQLiteConcurrentProcesses(t *testing.T) {
-	if os.Getenv("ASDSL_STORE_WRITER") != "" {
-		return // the helper below runs in the child
-	}
-	path := filepath.Join(t.TempDir(), "results.db")
-	s, err := Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+// writerMachines: the writers share two machines, and run i of every
+// writer is on commit i, so concurrent transactions contend for the same
+// machine and commit rows, not only for the table.
+const writerMachines = 2
+
+// concurrentWriters starts writers processes (this test binary, running
+// TestWriterProcess) that save runs to the store at dsn at the same
+// time, then checks that every run, machine and commit arrived.
+func concurrentWriters(t *testing.T, s *Store, dsn string) {
 	var cmds []*exec.Cmd
 	for w := 0; w < writers; w++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestWriterProcess$")
-		cmd.Env = append(os.Environ(), "ASDSL_STORE_WRITER="+strconv.Itoa(w), "ASDSL_STORE_DB="+path)
+		cmd.Env = append(os.Environ(), "ASDSL_STORE_WRITER="+strconv.Itoa(w), "ASDSL_STORE_DB="+dsn)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -116,40 +112,60 @@ func TestSQLiteConcurrentProcesses(t *testing.T) {
 	checkAllWritten(t, s)
 }
 
-// TestWriterProcess is the child of TestSQLiteConcurrentProcesses.
+// Several processes write to one SQLite file at the same time: every run
+// arrives.
+func TestSQLiteConcurrentProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	concurrentWriters(t, s, path)
+}
+
+// TestWriterProcess is a child of concurrentWriters.
 func TestWriterProcess(t *testing.T) {
 	w, err := strconv.Atoi(os.Getenv("ASDSL_STORE_WRITER"))
 	if err != nil {
-		t.Skip("run by TestSQLiteConcurrentProcesses")
+		t.Skip("run by concurrentWriters")
 	}
 	s, err := Open(context.Background(), os.Getenv("ASDSL_STORE_DB"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	writeRuns(t, s, w)
-}
-
-func writeRuns(t *testing.T, s *Store, w int) {
 	for i := 0; i < perWriter; i++ {
-		if _, err := s.Save(context.Background(), testruns.Run(w*perWriter+i, testruns.Machine(w), 40, 30)); err != nil {
-			t.Error(err)
-			return
+		r := testruns.Run(w*perWriter+i, testruns.Machine(w%writerMachines), 40, 30)
+		r.Commit = fmt.Sprintf("c%039d", i)
+		r.ID = results.NewID(r.Time, r.Commit)
+		if _, err := s.Save(context.Background(), r); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
 
 func checkAllWritten(t *testing.T, s *Store) {
-	list, err := s.Runs(context.Background(), "")
+	ctx := context.Background()
+	list, err := s.Runs(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(list) != writers*perWriter {
 		t.Fatalf("%d runs stored, want %d", len(list), writers*perWriter)
 	}
-	ms, err := s.Machines(context.Background())
-	if err != nil || len(ms) != writers {
+	ms, err := s.Machines(ctx)
+	if err != nil || len(ms) != writerMachines {
 		t.Fatalf("machines: %d, %v", len(ms), err)
+	}
+	for _, m := range ms {
+		if m.Runs != writers*perWriter/writerMachines {
+			t.Fatalf("machine %s has %d runs, want %d", m.ID, m.Runs, writers*perWriter/writerMachines)
+		}
+		pts, err := s.Series(ctx, m.ID, "tiny")
+		if err != nil || len(pts) != m.Runs {
+			t.Fatalf("machine %s: %d points, %v", m.ID, len(pts), err)
+		}
 	}
 }
 
@@ -164,21 +180,8 @@ func TestPostgres(t *testing.T) {
 	if _, err := s.db.Exec(`DELETE FROM samples; DELETE FROM gates; DELETE FROM benches; DELETE FROM runs; DELETE FROM machines; DELETE FROM commits`); err != nil {
 		t.Fatal(err)
 	}
-	// Many writers at once, each with its own connection pool.
-	var wg sync.WaitGroup
-	for w := 0; w < writers; w++ {
-		wg.Go(func() {
-			ws, err := Open(context.Background(), dsn)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer ws.Close()
-			writeRuns(t, ws, w)
-		})
-	}
-	wg.Wait()
-	checkAllWritten(t, s)
+	// Many writer processes at once, each with its own connections.
+	concurrentWriters(t, s, dsn)
 }
 
 func TestRedact(t *testing.T) {
