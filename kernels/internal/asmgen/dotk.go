@@ -36,39 +36,14 @@ func scaleShuffles() Mem {
 //
 // No dequantized value is ever stored to memory.
 func dotQ4KQ8KAVX2(shuf Mem) {
-	TEXT("dotQ4KQ8KAVX2", NOSPLIT, "func(w, a *byte, nb, pf int) float32")
-	Pragma("noescape")
-	wp := Load(Param("w"), GP64())
-	ap := Load(Param("a"), GP64())
-	nb := Load(Param("nb"), GP64())
-	pf := Load(Param("pf"), GP64())
-
-	sum := XMM()
-	VXORPS(sum, sum, sum)
+	wp, ap, nb, pf, sum := dotFrame("dotQ4KQ8KAVX2")
 	mask := YMM()
-	tmp := GP32()
-	MOVL(U32(nibbleMask), tmp)
-	VMOVD(tmp, mask.AsX())
-	VPBROADCASTD(mask.AsX(), mask)
+	broadcastConst(mask, nibbleMask)
 
-	Label("block")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef("done"))
-	// Weights stream from memory once: ask for the lines pf bytes ahead
-	// (Ops.Prefetch) so the loads overlap this block's arithmetic.
-	// Prefetches never fault, so running past the matrix is harmless.
-	for _, off := range []int{0, 64, 128} {
-		PREFETCHT0(Mem{Base: wp, Index: pf, Scale: 1, Disp: off})
-	}
-
+	blockLoop(nb, "block", "done")
+	prefetchAhead(wp, pf, 0, 64, 128)
 	scales, mins := unpackQ4KScales(wp)
-
-	// Mins times the activation sums, paired to sub-blocks of 32.
-	bs, bsHi := YMM(), XMM()
-	VMOVDQU(Mem{Base: ap, Disp: q8kBsums}, bs)
-	VEXTRACTI128(Imm(1), bs, bsHi)
-	VPHADDW(bsHi, bs.AsX(), bsHi)
-	VPMADDWD(mins, bsHi, bsHi)
+	bsHi := minsPaired(ap, mins)
 
 	// Scales in both 128-bit halves for the broadcast shuffles.
 	sc2 := YMM()
@@ -97,9 +72,30 @@ func dotQ4KQ8KAVX2(shuf Mem) {
 	VPADDD(x, acc.AsX(), x)
 	hsum4(x)
 	hsum4(bsHi)
+	floatPartQ4K(wp, ap, x, bsHi, sum)
 
-	// Float part, in the twin's order: d = f16(D)*y.d, dmin = f16(Dmin)*y.d,
-	// sum += d*float(sumi) - dmin*float(summ).
+	advance(q4kSize, wp)
+	advance(q8kSize, ap)
+	loopBack(nb, "block")
+	returnSum("done", sum)
+}
+
+// minsPaired is a Q4_K block's Σ min·bsum in four int32 lanes: the
+// Q8_K activation sums of 16 at a are added in pairs (sub-blocks of
+// 32, vphaddw) and multiplied by the eight int16 mins (vpmaddwd).
+func minsPaired(a Register, mins VecVirtual) VecVirtual {
+	bs, bsHi := YMM(), XMM()
+	VMOVDQU(Mem{Base: a, Disp: q8kBsums}, bs)
+	VEXTRACTI128(Imm(1), bs, bsHi)
+	VPHADDW(bsHi, bs.AsX(), bsHi)
+	VPMADDWD(mins, bsHi, bsHi)
+	return bsHi
+}
+
+// floatPartQ4K is the float step of a one-row Q4_K dot in the Go
+// twin's order: d = f16(D)·y.d, dmin = f16(Dmin)·y.d, then sum +=
+// d·float(sumi) − dmin·float(summ), on lane 0 of sumi and summ.
+func floatPartQ4K(wp, ap Register, sumi, summ, sum VecVirtual) {
 	dw, dd, dm := GP32(), XMM(), XMM()
 	MOVWLZX(Mem{Base: wp}, dw)
 	VMOVD(dw, dd)
@@ -109,22 +105,12 @@ func dotQ4KQ8KAVX2(shuf Mem) {
 	VMOVD(dw, dm)
 	VCVTPH2PS(dm, dm)
 	VMULSS(Mem{Base: ap}, dm, dm)
-	VCVTDQ2PS(x, x)
-	VMULSS(x, dd, dd)
-	VCVTDQ2PS(bsHi, bsHi)
-	VMULSS(bsHi, dm, dm)
+	VCVTDQ2PS(sumi, sumi)
+	VMULSS(sumi, dd, dd)
+	VCVTDQ2PS(summ, summ)
+	VMULSS(summ, dm, dm)
 	VSUBSS(dm, dd, dd)
 	VADDSS(dd, sum, sum)
-
-	ADDQ(U32(q4kSize), wp)
-	ADDQ(U32(q8kSize), ap)
-	DECQ(nb)
-	JMP(LabelRef("block"))
-
-	Label("done")
-	VZEROUPPER()
-	Store(sum, ReturnIndex(0))
-	RET()
 }
 
 // hsum4 leaves the sum of x's four int32 lanes in lane 0.
@@ -165,30 +151,13 @@ func q6kScaleShuffles() Mem {
 // out once per block with the activation sums: Σ sc·(q−32)·a =
 // Σ sc·q·a − 32·Σ sc·bsum. The float part follows the Go twin's order.
 func dotQ6KQ8KAVX2(shuf Mem) {
-	TEXT("dotQ6KQ8KAVX2", NOSPLIT, "func(w, a *byte, nb, pf int) float32")
-	Pragma("noescape")
-	wp := Load(Param("w"), GP64())
-	ap := Load(Param("a"), GP64())
-	nb := Load(Param("nb"), GP64())
-	pf := Load(Param("pf"), GP64())
-
-	sum := XMM()
-	VXORPS(sum, sum, sum)
+	wp, ap, nb, pf, sum := dotFrame("dotQ6KQ8KAVX2")
 	m4, m30 := YMM(), YMM()
-	tmp := GP32()
-	MOVL(U32(0x0f0f0f0f), tmp)
-	VMOVD(tmp, m4.AsX())
-	VPBROADCASTD(m4.AsX(), m4)
-	MOVL(U32(0x30303030), tmp)
-	VMOVD(tmp, m30.AsX())
-	VPBROADCASTD(m30.AsX(), m30)
+	broadcastConst(m4, 0x0f0f0f0f)
+	broadcastConst(m30, 0x30303030)
 
-	Label("q6block")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef("q6done"))
-	for _, off := range []int{0, 64, 128, 192} {
-		PREFETCHT0(Mem{Base: wp, Index: pf, Scale: 1, Disp: off})
-	}
+	blockLoop(nb, "q6block", "q6done")
+	prefetchAhead(wp, pf, 0, 64, 128, 192)
 
 	// Scales: int8 in both halves (for the shuffles), and int16 for the sums.
 	sc8, sc16 := YMM(), YMM()
@@ -200,20 +169,7 @@ func dotQ6KQ8KAVX2(shuf Mem) {
 
 	acc := YMM()
 	VPXOR(acc, acc, acc)
-	for h := 0; h < 2; h++ {
-		ql0, ql1, qh := YMM(), YMM(), YMM()
-		VMOVDQU(Mem{Base: wp, Disp: q6kQl + 64*h}, ql0)
-		VMOVDQU(Mem{Base: wp, Disp: q6kQl + 64*h + 32}, ql1)
-		VMOVDQU(Mem{Base: wp, Disp: q6kQh + 32*h}, qh)
-		for i := 0; i < 4; i++ {
-			q, s := q6kLevels32(i, ql0, ql1, qh, m4, m30), YMM()
-			VPMADDUBSW(Mem{Base: ap, Disp: q8kQs + 128*h + 32*i}, q, q)
-			VPSHUFB(shuf.Offset(32*(4*h+i)), sc8, s)
-			VPSRAW(Imm(8), s, s)
-			VPMADDWD(s, q, q)
-			VPADDD(q, acc, acc)
-		}
-	}
+	q6kBlockSums(wp, ap, shuf, sc8, m4, m30, acc)
 	// sumi = Σ acc − 32·Σ summ
 	x, y := XMM(), XMM()
 	VEXTRACTI128(Imm(1), acc, x)
@@ -234,15 +190,31 @@ func dotQ6KQ8KAVX2(shuf Mem) {
 	VMULSS(x, dd, dd)
 	VADDSS(dd, sum, sum)
 
-	ADDQ(U32(q6kSize), wp)
-	ADDQ(U32(q8kSize), ap)
-	DECQ(nb)
-	JMP(LabelRef("q6block"))
+	advance(q6kSize, wp)
+	advance(q8kSize, ap)
+	loopBack(nb, "q6block")
+	returnSum("q6done", sum)
+}
 
-	Label("q6done")
-	VZEROUPPER()
-	Store(sum, ReturnIndex(0))
-	RET()
+// q6kBlockSums adds a Q6_K block's Σ sc·q·a (q unsigned, 0..63) to
+// the eight int32 lanes of acc: its 6-bit levels are rebuilt 32 at a
+// time, multiplied with the activations at ap (vpmaddubsw) and by the
+// int8 sub-block scales in sc8 (both halves; vpmaddwd).
+func q6kBlockSums(wp, ap Register, shuf Mem, sc8, m4, m30, acc VecVirtual) {
+	for h := 0; h < 2; h++ {
+		ql0, ql1, qh := YMM(), YMM(), YMM()
+		VMOVDQU(Mem{Base: wp, Disp: q6kQl + 64*h}, ql0)
+		VMOVDQU(Mem{Base: wp, Disp: q6kQl + 64*h + 32}, ql1)
+		VMOVDQU(Mem{Base: wp, Disp: q6kQh + 32*h}, qh)
+		for i := 0; i < 4; i++ {
+			q, s := q6kLevels32(i, ql0, ql1, qh, m4, m30), YMM()
+			VPMADDUBSW(Mem{Base: ap, Disp: q8kQs + 128*h + 32*i}, q, q)
+			VPSHUFB(shuf.Offset(32*(4*h+i)), sc8, s)
+			VPSRAW(Imm(8), s, s)
+			VPMADDWD(s, q, q)
+			VPADDD(q, acc, acc)
+		}
+	}
 }
 
 // q6kLevels32 rebuilds 32 unsigned 6-bit Q6_K levels (0..63) of part i
@@ -303,34 +275,14 @@ func zmmScaleShuffles() Mem {
 // reductions and the float part are as in the AVX2 kernel, so the result
 // is bit-identical to the Go twin.
 func dotQ4KQ8KAVX512(shuf Mem) {
-	TEXT("dotQ4KQ8KAVX512", NOSPLIT, "func(w, a *byte, nb, pf int) float32")
-	Pragma("noescape")
-	wp := Load(Param("w"), GP64())
-	ap := Load(Param("a"), GP64())
-	nb := Load(Param("nb"), GP64())
-	pf := Load(Param("pf"), GP64())
-
-	sum := XMM()
-	VXORPS(sum, sum, sum)
+	wp, ap, nb, pf, sum := dotFrame("dotQ4KQ8KAVX512")
 	mask := ZMM()
-	tmp := GP32()
-	MOVL(U32(nibbleMask), tmp)
-	VPBROADCASTD(tmp, mask)
+	broadcastConstZ(mask, nibbleMask)
 
-	Label("zblock")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef("zdone"))
-	for _, off := range []int{0, 64, 128} {
-		PREFETCHT0(Mem{Base: wp, Index: pf, Scale: 1, Disp: off})
-	}
-
+	blockLoop(nb, "zblock", "zdone")
+	prefetchAhead(wp, pf, 0, 64, 128)
 	scales, mins := unpackQ4KScales(wp)
-
-	bs, bsHi := YMM(), XMM()
-	VMOVDQU(Mem{Base: ap, Disp: q8kBsums}, bs)
-	VEXTRACTI128(Imm(1), bs, bsHi)
-	VPHADDW(bsHi, bs.AsX(), bsHi)
-	VPMADDWD(mins, bsHi, bsHi)
+	bsHi := minsPaired(ap, mins)
 
 	sc4 := ZMM()
 	VSHUFI64X2(U8(0x00), scales.AsZ(), scales.AsZ(), sc4) // lane 0 to all four
@@ -362,30 +314,10 @@ func dotQ4KQ8KAVX512(shuf Mem) {
 	VPADDD(y, x.AsX(), y)
 	hsum4(y)
 	hsum4(bsHi)
+	floatPartQ4K(wp, ap, y, bsHi, sum)
 
-	dw, dd, dm := GP32(), XMM(), XMM()
-	MOVWLZX(Mem{Base: wp}, dw)
-	VMOVD(dw, dd)
-	VCVTPH2PS(dd, dd)
-	VMULSS(Mem{Base: ap}, dd, dd)
-	MOVWLZX(Mem{Base: wp, Disp: 2}, dw)
-	VMOVD(dw, dm)
-	VCVTPH2PS(dm, dm)
-	VMULSS(Mem{Base: ap}, dm, dm)
-	VCVTDQ2PS(y, y)
-	VMULSS(y, dd, dd)
-	VCVTDQ2PS(bsHi, bsHi)
-	VMULSS(bsHi, dm, dm)
-	VSUBSS(dm, dd, dd)
-	VADDSS(dd, sum, sum)
-
-	ADDQ(U32(q4kSize), wp)
-	ADDQ(U32(q8kSize), ap)
-	DECQ(nb)
-	JMP(LabelRef("zblock"))
-
-	Label("zdone")
-	VZEROUPPER()
-	Store(sum, ReturnIndex(0))
-	RET()
+	advance(q4kSize, wp)
+	advance(q8kSize, ap)
+	loopBack(nb, "zblock")
+	returnSum("zdone", sum)
 }

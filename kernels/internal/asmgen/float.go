@@ -29,9 +29,7 @@ func dotQ4KF32AVX2() {
 	VMOVD(tmp, mask.AsX())
 	VPBROADCASTD(mask.AsX(), mask)
 
-	Label("fblock")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef("fdone"))
+	blockLoop(nb, "fblock", "fdone")
 	scales, mins := unpackQ4KScales(wp)
 	// d·sc_j and dmin·m_j for the eight sub-blocks, kept on the stack.
 	hw := GP32()
@@ -87,8 +85,7 @@ func dotQ4KF32AVX2() {
 	ADDQ(U32(q4kSize), wp)
 	ADDQ(U32(4*256), xp)
 	ADDQ(U32(32), sp)
-	DECQ(nb)
-	JMP(LabelRef("fblock"))
+	loopBack(nb, "fblock")
 	Label("fdone")
 	VZEROUPPER()
 	Store(total, ReturnIndex(0))

@@ -25,6 +25,12 @@ func floatPartCols(wp Register, yd, s4, m4, sum4 VecVirtual) {
 	VCVTPH2PS(dm4, dm4)
 	VBROADCASTSS(dm4, dm4)
 	VMULPS(yd, dm4, dm4)
+	combineQ4KCols(d4, dm4, s4, m4, sum4)
+}
+
+// combineQ4KCols ends the float step of four columns, lane by lane in
+// DotQ4KQ8K's order: sum4 += d4·float(s4) − dmin4·float(m4).
+func combineQ4KCols(d4, dm4, s4, m4, sum4 VecVirtual) {
 	VCVTDQ2PS(s4, s4)
 	VMULPS(s4, d4, d4)
 	VCVTDQ2PS(m4, m4)
@@ -45,14 +51,9 @@ func floatPartCols(wp Register, yd, s4, m4, sum4 VecVirtual) {
 func gemmQ4KQ8KAVX2(shuf Mem) {
 	wp, nb, cols, sum4 := gemmFrame("gemmQ4KQ8KAVX2x4", "w")
 	mask := YMM()
-	tmp := GP32()
-	MOVL(U32(nibbleMask), tmp)
-	VMOVD(tmp, mask.AsX())
-	VPBROADCASTD(mask.AsX(), mask)
+	broadcastConst(mask, nibbleMask)
 
-	Label("gblock")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef("gdone"))
+	blockLoop(nb, "gblock", "gdone")
 
 	scales, mins := unpackQ4KScales(wp)
 	sc2 := YMM()
@@ -60,25 +61,9 @@ func gemmQ4KQ8KAVX2(shuf Mem) {
 
 	// Mins × paired activation sums, per column (4 int32 lanes each),
 	// then reduced across the four columns: m4 = [M0 M1 M2 M3].
-	bh := make([]VecVirtual, 4)
-	for c := 0; c < 4; c++ {
-		bs := YMM()
-		bh[c] = XMM()
-		VMOVDQU(Mem{Base: cols[c], Disp: q8kBsums}, bs)
-		VEXTRACTI128(Imm(1), bs, bh[c])
-		VPHADDW(bh[c], bs.AsX(), bh[c])
-		VPMADDWD(mins, bh[c], bh[c])
-	}
-	VPHADDD(bh[1], bh[0], bh[0])
-	VPHADDD(bh[3], bh[2], bh[2])
-	VPHADDD(bh[2], bh[0], bh[0])
-	m4 := bh[0]
+	m4 := minsCols4(cols, mins)
 
-	accs := make([]VecVirtual, 4)
-	for c := range accs {
-		accs[c] = YMM()
-		VPXOR(accs[c], accs[c], accs[c])
-	}
+	accs := zeroedY(4)
 	for j := 0; j < 4; j++ {
 		q, lo, hi, sl, sh := YMM(), YMM(), YMM(), YMM(), YMM()
 		VMOVDQU(Mem{Base: wp, Disp: q4kQs + 32*j}, q)
@@ -97,30 +82,16 @@ func gemmQ4KQ8KAVX2(shuf Mem) {
 			VPADDD(ph, accs[c], accs[c])
 		}
 	}
-	// s4 = [S0 S1 S2 S3]: each column's sum over its 8 lanes.
-	VPHADDD(accs[1], accs[0], accs[0])
-	VPHADDD(accs[3], accs[2], accs[2])
-	VPHADDD(accs[2], accs[0], accs[0])
-	s4 := XMM()
-	VEXTRACTI128(Imm(1), accs[0], s4)
-	VPADDD(s4, accs[0].AsX(), s4)
+	s4 := reduceCols4(accs)
 
 	// yd4 = the four columns' Q8_K scales.
 	yd := columnScales(cols)
 	floatPartCols(wp, yd, s4, m4, sum4)
 
-	ADDQ(U32(q4kSize), wp)
-	for c := 0; c < 4; c++ {
-		ADDQ(U32(q8kSize), cols[c])
-	}
-	DECQ(nb)
-	JMP(LabelRef("gblock"))
-
-	Label("gdone")
-	op := Load(Param("out"), GP64())
-	VMOVUPS(sum4, Mem{Base: op})
-	VZEROUPPER()
-	RET()
+	advance(q4kSize, wp)
+	advance(q8kSize, cols[:]...)
+	loopBack(nb, "gblock")
+	storeSum4("gdone", sum4)
 }
 
 // byteMask is a 32-byte constant of one repeated byte, for memory
@@ -143,9 +114,7 @@ func gemmQ6KQ8KAVX2(shuf Mem) {
 	m30 := byteMask("q6kMask30", 0x30)
 	wp, nb, cols, sum4 := gemmFrame("gemmQ6KQ8KAVX2x4", "w")
 
-	Label("g6block")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef("g6done"))
+	blockLoop(nb, "g6block", "g6done")
 
 	// Σ sc·bsum per column, reduced across the columns: m4 = [M0..M3].
 	sc8 := YMM()
@@ -154,11 +123,7 @@ func gemmQ6KQ8KAVX2(shuf Mem) {
 	VPMOVSXBW(Mem{Base: wp, Disp: q6kScales}, sc16)
 	m4s := bsumDots4(cols, sc16)
 
-	accs := make([]VecVirtual, 4)
-	for c := range accs {
-		accs[c] = YMM()
-		VPXOR(accs[c], accs[c], accs[c])
-	}
+	accs := zeroedY(4)
 	for h := 0; h < 2; h++ {
 		ql0, ql1, qh := YMM(), YMM(), YMM()
 		VMOVDQU(Mem{Base: wp, Disp: q6kQl + 64*h}, ql0)
@@ -176,12 +141,7 @@ func gemmQ6KQ8KAVX2(shuf Mem) {
 			}
 		}
 	}
-	VPHADDD(accs[1], accs[0], accs[0])
-	VPHADDD(accs[3], accs[2], accs[2])
-	VPHADDD(accs[2], accs[0], accs[0])
-	s4 := XMM()
-	VEXTRACTI128(Imm(1), accs[0], s4)
-	VPADDD(s4, accs[0].AsX(), s4)
+	s4 := reduceCols4(accs)
 	// sumi = Σ sc·q·a − 32·Σ sc·bsum
 	VPSLLD(Imm(5), m4s, m4s)
 	VPSUBD(m4s, s4, s4)
@@ -198,18 +158,10 @@ func gemmQ6KQ8KAVX2(shuf Mem) {
 	VMULPS(s4, d4, d4)
 	VADDPS(d4, sum4, sum4)
 
-	ADDQ(U32(q6kSize), wp)
-	for c := 0; c < 4; c++ {
-		ADDQ(U32(q8kSize), cols[c])
-	}
-	DECQ(nb)
-	JMP(LabelRef("g6block"))
-
-	Label("g6done")
-	op := Load(Param("out"), GP64())
-	VMOVUPS(sum4, Mem{Base: op})
-	VZEROUPPER()
-	RET()
+	advance(q6kSize, wp)
+	advance(q8kSize, cols[:]...)
+	loopBack(nb, "g6block")
+	storeSum4("g6done", sum4)
 }
 
 // gemmQ4KQ8KAVX512 is the 4-column Q4_K kernel on AVX-512 (BW, VNNI):
@@ -221,37 +173,17 @@ func gemmQ6KQ8KAVX2(shuf Mem) {
 func gemmQ4KQ8KAVX512(shuf Mem) {
 	wp, nb, cols, sum4 := gemmFrame("gemmQ4KQ8KAVX512x4", "w")
 	mask := ZMM()
-	tmp := GP32()
-	MOVL(U32(nibbleMask), tmp)
-	VPBROADCASTD(tmp, mask)
+	broadcastConstZ(mask, nibbleMask)
 
-	Label("gzblock")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef("gzdone"))
+	blockLoop(nb, "gzblock", "gzdone")
 
 	scales, mins := unpackQ4KScales(wp)
 	sc4 := ZMM()
 	VSHUFI64X2(U8(0x00), scales.AsZ(), scales.AsZ(), sc4)
 
-	bh := make([]VecVirtual, 4)
-	for c := 0; c < 4; c++ {
-		bs := YMM()
-		bh[c] = XMM()
-		VMOVDQU(Mem{Base: cols[c], Disp: q8kBsums}, bs)
-		VEXTRACTI128(Imm(1), bs, bh[c])
-		VPHADDW(bh[c], bs.AsX(), bh[c])
-		VPMADDWD(mins, bh[c], bh[c])
-	}
-	VPHADDD(bh[1], bh[0], bh[0])
-	VPHADDD(bh[3], bh[2], bh[2])
-	VPHADDD(bh[2], bh[0], bh[0])
-	m4 := bh[0]
+	m4 := minsCols4(cols, mins)
 
-	accs := make([]VecVirtual, 4)
-	for c := range accs {
-		accs[c] = ZMM()
-		VPXORD(accs[c], accs[c], accs[c])
-	}
+	accs := zeroedZ(4)
 	for h := 0; h < 2; h++ {
 		q, lo, hi := ZMM(), ZMM(), ZMM()
 		VMOVDQU64(Mem{Base: wp, Disp: q4kQs + 64*h}, q)
@@ -273,35 +205,15 @@ func gemmQ4KQ8KAVX512(shuf Mem) {
 			}
 		}
 	}
-	// Fold each column's 16 lanes to 8, then reduce the four together.
-	ys := make([]VecVirtual, 4)
-	for c := 0; c < 4; c++ {
-		ys[c] = YMM()
-		VEXTRACTI64X4(Imm(1), accs[c], ys[c])
-		VPADDD(ys[c], accs[c].AsY(), ys[c])
-	}
-	VPHADDD(ys[1], ys[0], ys[0])
-	VPHADDD(ys[3], ys[2], ys[2])
-	VPHADDD(ys[2], ys[0], ys[0])
-	s4 := XMM()
-	VEXTRACTI128(Imm(1), ys[0], s4)
-	VPADDD(s4, ys[0].AsX(), s4)
+	s4 := reduceCols4(foldZ(accs))
 
 	yd := columnScales(cols)
 	floatPartCols(wp, yd, s4, m4, sum4)
 
-	ADDQ(U32(q4kSize), wp)
-	for c := 0; c < 4; c++ {
-		ADDQ(U32(q8kSize), cols[c])
-	}
-	DECQ(nb)
-	JMP(LabelRef("gzblock"))
-
-	Label("gzdone")
-	op := Load(Param("out"), GP64())
-	VMOVUPS(sum4, Mem{Base: op})
-	VZEROUPPER()
-	RET()
+	advance(q4kSize, wp)
+	advance(q8kSize, cols[:]...)
+	loopBack(nb, "gzblock")
+	storeSum4("gzdone", sum4)
 }
 
 // unpackQ4KScales turns a Q4_K block's 12 bytes of packed 6-bit scales
@@ -355,14 +267,9 @@ func unpackQ4KAVX2(shuf Mem) {
 	up := Load(Param("u"), GP64())
 	nb := Load(Param("nb"), GP64())
 	mask := YMM()
-	tmp := GP32()
-	MOVL(U32(nibbleMask), tmp)
-	VMOVD(tmp, mask.AsX())
-	VPBROADCASTD(mask.AsX(), mask)
+	broadcastConst(mask, nibbleMask)
 
-	Label("ublock")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef("udone"))
+	blockLoop(nb, "ublock", "udone")
 	for j := 0; j < 4; j++ {
 		q, lo := YMM(), YMM()
 		VMOVDQU(Mem{Base: wp, Disp: q4kQs + 32*j}, q)
@@ -390,10 +297,9 @@ func unpackQ4KAVX2(shuf Mem) {
 	VCVTPH2PS(dd, dd)
 	VMOVQ(dd, Mem{Base: up, Disp: unpD})
 
-	ADDQ(U32(q4kSize), wp)
-	ADDQ(U32(unpSize), up)
-	DECQ(nb)
-	JMP(LabelRef("ublock"))
+	advance(q4kSize, wp)
+	advance(unpSize, up)
+	loopBack(nb, "ublock")
 	Label("udone")
 	VZEROUPPER()
 	RET()
@@ -407,9 +313,7 @@ func unpackQ4KAVX2(shuf Mem) {
 func gemmUnpackedQ4KAVX512() {
 	up, nb, cols, sum4 := gemmFrame("gemmUnpackedQ4KAVX512x4", "u")
 
-	Label("gublock")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef("gudone"))
+	blockLoop(nb, "gublock", "gudone")
 
 	// Mins × activation sums per column (8 int32 each), reduced across
 	// the columns: m4 = [M0..M3].
@@ -417,11 +321,7 @@ func gemmUnpackedQ4KAVX512() {
 	VMOVDQU(Mem{Base: up, Disp: unpM}, md)
 	m4 := bsumDots4(cols, md)
 
-	accs := make([]VecVirtual, 4)
-	for c := range accs {
-		accs[c] = ZMM()
-		VPXORD(accs[c], accs[c], accs[c])
-	}
+	accs := zeroedZ(4)
 	for j := 0; j < 4; j++ {
 		w, s := ZMM(), ZMM()
 		VMOVDQU64(Mem{Base: up, Disp: unpW + 64*j}, w)
@@ -432,18 +332,7 @@ func gemmUnpackedQ4KAVX512() {
 			vpdpwssd(s, x, accs[c])
 		}
 	}
-	ys := make([]VecVirtual, 4)
-	for c := 0; c < 4; c++ {
-		ys[c] = YMM()
-		VEXTRACTI64X4(Imm(1), accs[c], ys[c])
-		VPADDD(ys[c], accs[c].AsY(), ys[c])
-	}
-	VPHADDD(ys[1], ys[0], ys[0])
-	VPHADDD(ys[3], ys[2], ys[2])
-	VPHADDD(ys[2], ys[0], ys[0])
-	s4 := XMM()
-	VEXTRACTI128(Imm(1), ys[0], s4)
-	VPADDD(s4, ys[0].AsX(), s4)
+	s4 := reduceCols4(foldZ(accs))
 
 	yd := columnScales(cols)
 	d4, dm4 := XMM(), XMM()
@@ -451,25 +340,49 @@ func gemmUnpackedQ4KAVX512() {
 	VMULPS(yd, d4, d4)
 	VBROADCASTSS(Mem{Base: up, Disp: unpD + 4}, dm4)
 	VMULPS(yd, dm4, dm4)
-	VCVTDQ2PS(s4, s4)
-	VMULPS(s4, d4, d4)
-	VCVTDQ2PS(m4, m4)
-	VMULPS(m4, dm4, dm4)
-	VSUBPS(dm4, d4, d4)
-	VADDPS(d4, sum4, sum4)
+	combineQ4KCols(d4, dm4, s4, m4, sum4)
 
-	ADDQ(U32(unpSize), up)
+	advance(unpSize, up)
+	advance(q8kSize, cols[:]...)
+	loopBack(nb, "gublock")
+	storeSum4("gudone", sum4)
+}
+
+// minsCols4 is minsPaired for the four columns, reduced across them:
+// [M0 M1 M2 M3] as exact int32s in an XMM register.
+func minsCols4(cols [4]Register, mins VecVirtual) VecVirtual {
+	bh := make([]VecVirtual, 4)
 	for c := 0; c < 4; c++ {
-		ADDQ(U32(q8kSize), cols[c])
+		bh[c] = minsPaired(cols[c], mins)
 	}
-	DECQ(nb)
-	JMP(LabelRef("gublock"))
+	VPHADDD(bh[1], bh[0], bh[0])
+	VPHADDD(bh[3], bh[2], bh[2])
+	VPHADDD(bh[2], bh[0], bh[0])
+	return bh[0]
+}
 
-	Label("gudone")
-	op := Load(Param("out"), GP64())
-	VMOVUPS(sum4, Mem{Base: op})
-	VZEROUPPER()
-	RET()
+// reduceCols4 sums each of four YMM accumulators over its eight int32
+// lanes (a vphaddd tree, exact): [S0 S1 S2 S3] in an XMM register.
+func reduceCols4(accs []VecVirtual) VecVirtual {
+	VPHADDD(accs[1], accs[0], accs[0])
+	VPHADDD(accs[3], accs[2], accs[2])
+	VPHADDD(accs[2], accs[0], accs[0])
+	s4 := XMM()
+	VEXTRACTI128(Imm(1), accs[0], s4)
+	VPADDD(s4, accs[0].AsX(), s4)
+	return s4
+}
+
+// foldZ folds each ZMM accumulator's sixteen int32 lanes to eight, for
+// reduceCols4.
+func foldZ(accs []VecVirtual) []VecVirtual {
+	ys := make([]VecVirtual, len(accs))
+	for c := range accs {
+		ys[c] = YMM()
+		VEXTRACTI64X4(Imm(1), accs[c], ys[c])
+		VPADDD(ys[c], accs[c].AsY(), ys[c])
+	}
+	return ys
 }
 
 // bsumDots4: per column c, the sixteen int16 weights w (scales or mins,
@@ -481,13 +394,7 @@ func bsumDots4(cols [4]Register, w VecVirtual) VecVirtual {
 		sm[c] = YMM()
 		VPMADDWD(Mem{Base: cols[c], Disp: q8kBsums}, w, sm[c])
 	}
-	VPHADDD(sm[1], sm[0], sm[0])
-	VPHADDD(sm[3], sm[2], sm[2])
-	VPHADDD(sm[2], sm[0], sm[0])
-	m4 := XMM()
-	VEXTRACTI128(Imm(1), sm[0], m4)
-	VPADDD(m4, sm[0].AsX(), m4)
-	return m4
+	return reduceCols4(sm)
 }
 
 // gemmFrame opens a 1-row x 4-column GEMM kernel: func(w, a *byte,

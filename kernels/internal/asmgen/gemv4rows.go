@@ -111,13 +111,6 @@ func q4kHeaders4(rows [4]Register) (ddm VecVirtual, s01, s23, m01, m23 VecVirtua
 	return
 }
 
-func broadcastConst(x VecVirtual, v uint32) {
-	g := GP32()
-	MOVL(U32(v), g)
-	VMOVD(g, x.AsX())
-	VPBROADCASTD(x.AsX(), x)
-}
-
 // minsDot4 returns [M0 M1 M2 M3], row r's Σ min·(paired Q8_K sums), from
 // the rows' mins (m01, m23) and the activation block at ap.
 func minsDot4(ap Register, m01, m23 VecVirtual) VecVirtual {
@@ -182,28 +175,32 @@ func floatPairs4(df VecVirtual, v Register, sum4 VecVirtual) {
 	VADDPS(h, sum4, sum4)
 }
 
+// gemv4Frame opens a 4-row GEMV, func(w, a *byte, nb, pf int, out
+// *float32), whose rows of nb blocks of size bytes follow each other
+// from w: the activation pointer, the block count, the prefetch
+// distance, the four rows' pointers and a zeroed XMM of the four sums.
+func gemv4Frame(name string, size int) (ap, nb, pf Register, rows [4]Register, sum4 VecVirtual) {
+	TEXT(name, NOSPLIT, "func(w, a *byte, nb, pf int, out *float32)")
+	Pragma("noescape")
+	wp := Load(Param("w"), GP64())
+	ap = Load(Param("a"), GP64())
+	nb = Load(Param("nb"), GP64())
+	pf = Load(Param("pf"), GP64())
+	rows = rowPointers(wp, nb, size)
+	sum4 = XMM()
+	VXORPS(sum4, sum4, sum4)
+	return
+}
+
 // gemvQ4KQ8KAVX512x4rows: AVX-512 (BW, VNNI). The activation block (256
 // bytes) sits in four ZMM registers for the four rows; each row's 64-byte
 // halves are split into nibbles and regrouped as in dotQ4KQ8KAVX512.
 func gemvQ4KQ8KAVX512x4rows(shuf Mem) {
-	TEXT("gemvQ4KQ8KAVX512x4rows", NOSPLIT, "func(w, a *byte, nb, pf int, out *float32)")
-	Pragma("noescape")
-	wp := Load(Param("w"), GP64())
-	ap := Load(Param("a"), GP64())
-	nb := Load(Param("nb"), GP64())
-	pf := Load(Param("pf"), GP64())
-	rows := rowPointers(wp, nb, q4kSize)
-
-	sum4 := XMM()
-	VXORPS(sum4, sum4, sum4)
+	ap, nb, pf, rows, sum4 := gemv4Frame("gemvQ4KQ8KAVX512x4rows", q4kSize)
 	mask := ZMM()
-	tmp := GP32()
-	MOVL(U32(nibbleMask), tmp)
-	VPBROADCASTD(tmp, mask)
+	broadcastConstZ(mask, nibbleMask)
 
-	Label("r4zblock")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef("r4zdone"))
+	blockLoop(nb, "r4zblock", "r4zdone")
 	for _, p := range rows {
 		for _, off := range []int{0, 64, 128} {
 			PREFETCHT1(Mem{Base: p, Index: pf, Scale: 1, Disp: off})
@@ -262,8 +259,7 @@ func gemvQ4KQ8KAVX512x4rows(shuf Mem) {
 		ADDQ(U32(q4kSize), p)
 	}
 	ADDQ(U32(q8kSize), ap)
-	DECQ(nb)
-	JMP(LabelRef("r4zblock"))
+	loopBack(nb, "r4zblock")
 
 	Label("r4zdone")
 	op := Load(Param("out"), GP64())
@@ -298,20 +294,9 @@ func gemvQ4KQ8KAVX2x4rows(shuf Mem, vnni bool) {
 	if vnni {
 		name, l = "gemvQ4KQ8KAVXVNNIx4rows", "r4v"
 	}
-	TEXT(name, NOSPLIT, "func(w, a *byte, nb, pf int, out *float32)")
-	Pragma("noescape")
-	wp := Load(Param("w"), GP64())
-	ap := Load(Param("a"), GP64())
-	nb := Load(Param("nb"), GP64())
-	pf := Load(Param("pf"), GP64())
-	rows := rowPointers(wp, nb, q4kSize)
+	ap, nb, pf, rows, sum4 := gemv4Frame(name, q4kSize)
 
-	sum4 := XMM()
-	VXORPS(sum4, sum4, sum4)
-
-	Label(l + "block")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef(l + "done"))
+	blockLoop(nb, l+"block", l+"done")
 	for _, p := range rows {
 		for _, off := range []int{0, 64, 128} {
 			PREFETCHT1(Mem{Base: p, Index: pf, Scale: 1, Disp: off})
@@ -369,8 +354,7 @@ func gemvQ4KQ8KAVX2x4rows(shuf Mem, vnni bool) {
 		ADDQ(U32(q4kSize), p)
 	}
 	ADDQ(U32(q8kSize), ap)
-	DECQ(nb)
-	JMP(LabelRef(l + "block"))
+	loopBack(nb, l+"block")
 
 	Label(l + "done")
 	op := Load(Param("out"), GP64())
@@ -385,23 +369,12 @@ func gemvQ4KQ8KAVX2x4rows(shuf Mem, vnni bool) {
 // one reduction tree serves the four rows, and the float part runs on
 // the four rows at once in DotQ6KQ8K's order.
 func gemvQ6KQ8KAVX2x4rows(shuf Mem) {
-	TEXT("gemvQ6KQ8KAVX2x4rows", NOSPLIT, "func(w, a *byte, nb, pf int, out *float32)")
-	Pragma("noescape")
-	wp := Load(Param("w"), GP64())
-	ap := Load(Param("a"), GP64())
-	nb := Load(Param("nb"), GP64())
-	pf := Load(Param("pf"), GP64())
-	rows := rowPointers(wp, nb, q6kSize)
-
-	sum4 := XMM()
-	VXORPS(sum4, sum4, sum4)
+	ap, nb, pf, rows, sum4 := gemv4Frame("gemvQ6KQ8KAVX2x4rows", q6kSize)
 	m4, m30 := YMM(), YMM()
 	broadcastConst(m4, 0x0f0f0f0f)
 	broadcastConst(m30, 0x30303030)
 
-	Label("q6r4block")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef("q6r4done"))
+	blockLoop(nb, "q6r4block", "q6r4done")
 	for _, p := range rows {
 		for _, off := range []int{0, 64, 128, 192} {
 			PREFETCHT1(Mem{Base: p, Index: pf, Scale: 1, Disp: off})
@@ -418,20 +391,7 @@ func gemvQ6KQ8KAVX2x4rows(shuf Mem) {
 		VPSLLD(Imm(5), summ, acc)
 		VPXOR(summ, summ, summ)
 		VPSUBD(acc, summ, acc) // acc = −32·Σ sc·bsum, lane-wise
-		for h := 0; h < 2; h++ {
-			ql0, ql1, qh := YMM(), YMM(), YMM()
-			VMOVDQU(Mem{Base: wr, Disp: q6kQl + 64*h}, ql0)
-			VMOVDQU(Mem{Base: wr, Disp: q6kQl + 64*h + 32}, ql1)
-			VMOVDQU(Mem{Base: wr, Disp: q6kQh + 32*h}, qh)
-			for i := 0; i < 4; i++ {
-				q, s := q6kLevels32(i, ql0, ql1, qh, m4, m30), YMM()
-				VPMADDUBSW(Mem{Base: ap, Disp: q8kQs + 128*h + 32*i}, q, q)
-				VPSHUFB(shuf.Offset(32*(4*h+i)), sc8, s)
-				VPSRAW(Imm(8), s, s)
-				VPMADDWD(s, q, q)
-				VPADDD(q, acc, acc)
-			}
-		}
+		q6kBlockSums(wr, ap, shuf, sc8, m4, m30, acc)
 		ys[r] = acc
 	}
 	s4 := reduce4(ys)
@@ -457,8 +417,7 @@ func gemvQ6KQ8KAVX2x4rows(shuf Mem) {
 		ADDQ(U32(q6kSize), p)
 	}
 	ADDQ(U32(q8kSize), ap)
-	DECQ(nb)
-	JMP(LabelRef("q6r4block"))
+	loopBack(nb, "q6r4block")
 
 	Label("q6r4done")
 	op := Load(Param("out"), GP64())

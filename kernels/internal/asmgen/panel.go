@@ -69,9 +69,7 @@ func gemmPanelQ8KAVX512x4(sub int) {
 	nb := Load(Param("nb"), GP64())
 
 	ns := 256 / sub
-	Label(l + "b")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef(l + "d"))
+	blockLoop(nb, l+"b", l+"d")
 	var sumi [2][4]VecVirtual
 	for g := range sumi {
 		for c := range sumi[g] {
@@ -178,8 +176,7 @@ func gemmPanelQ8KAVX512x4(sub int) {
 	for c := 0; c < 4; c++ {
 		ADDQ(U32(q8kSize), cols[c])
 	}
-	DECQ(nb)
-	JMP(LabelRef(l + "b"))
+	loopBack(nb, l+"b")
 
 	Label(l + "d")
 	out := Load(Param("out"), GP64())

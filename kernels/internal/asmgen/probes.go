@@ -18,14 +18,8 @@ func sumU64AVX2() {
 	Pragma("noescape")
 	p := Load(Param("p"), GP64())
 	n := Load(Param("n"), GP64())
-	acc := make([]VecVirtual, 8)
-	for i := range acc {
-		acc[i] = YMM()
-		VPXOR(acc[i], acc[i], acc[i])
-	}
-	Label("sumloop")
-	CMPQ(n, Imm(0))
-	JE(LabelRef("sumdone"))
+	acc := zeroedY(8)
+	blockLoop(n, "sumloop", "sumdone")
 	for i := range acc {
 		VPADDQ(Mem{Base: p, Disp: 32 * i}, acc[i], acc[i])
 	}
@@ -107,9 +101,7 @@ func sumU64AVX512() {
 		acc[k] = ZMM()
 		VPXORQ(acc[k], acc[k], acc[k])
 	}
-	Label("zsumloop")
-	CMPQ(n, Imm(0))
-	JE(LabelRef("zsumdone"))
+	blockLoop(n, "zsumloop", "zsumdone")
 	for k := range acc {
 		VPADDQ(Mem{Base: p, Disp: 64 * k}, acc[k], acc[k])
 	}

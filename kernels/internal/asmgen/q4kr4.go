@@ -581,11 +581,7 @@ func newGemmR4(name, label string, n int) *gemmR4 {
 		LEAQ(Mem{Base: k.cols[c-1], Index: stride, Scale: 1}, p)
 		k.cols = append(k.cols, p)
 	}
-	k.sums = make([]VecVirtual, (n+3)/4) // n = 2: one group, columns 2-3 zero
-	for g := range k.sums {
-		k.sums[g] = ZMM()
-		VPXORD(k.sums[g], k.sums[g], k.sums[g])
-	}
+	k.sums = zeroedZ((n + 3) / 4) // n = 2: one group, columns 2-3 zero
 	return k
 }
 
@@ -687,9 +683,7 @@ func gemmQ4KR4Q8KAVX512(n int, scaleShuf, splat, minsDup, transpose Mem, smc r4S
 	MOVL(U32(nibbleMask), tmp)
 	VPBROADCASTD(tmp, mask)
 
-	Label(l + "b")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef(l + "d"))
+	blockLoop(nb, l+"b", l+"d")
 	// Small batches (speculative verification) are memory-bound like
 	// decode: fetch the rows ten blocks ahead, as the GEMV kernels do.
 	// With a large batch the rows are already in L1 and this costs nine
@@ -776,6 +770,27 @@ func gemmQ4KR4Q8KAVX512(n int, scaleShuf, splat, minsDup, transpose Mem, smc r4S
 	k.store(transpose)
 }
 
+// gemmR4AVX2Frame opens a repacked 4×4 AVX2 GEMM, func(w, a *byte,
+// stride, nb int, out *float32): the weight pointer, the block count,
+// the four columns' pointers and out, whose 16 floats are zeroed there:
+// the running sums live in out, because two YMM of them per block would
+// not leave registers for the four token accumulators.
+func gemmR4AVX2Frame(name string) (wp, nb Register, cols [4]Register, op Register) {
+	TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
+	Pragma("noescape")
+	wp = Load(Param("w"), GP64())
+	ap := Load(Param("a"), GP64())
+	stride := Load(Param("stride"), GP64())
+	nb = Load(Param("nb"), GP64())
+	cols = columnPointers(ap, stride)
+	op = Load(Param("out"), GP64())
+	zero := YMM()
+	VXORPS(zero, zero, zero)
+	VMOVUPS(zero, Mem{Base: op})
+	VMOVUPS(zero, Mem{Base: op, Disp: 32})
+	return
+}
+
 // gemmQ4KR4Q8KAVX2x4: the repacked 4×4 GEMM for AVX2 (Alder Lake) and,
 // with vnni, AVX-VNNI. Rows go in two 256-bit halves (rows 0-1, then
 // 2-3), one row per 128-bit lane as in the AVX-512 kernel; each half
@@ -786,24 +801,9 @@ func gemmQ4KR4Q8KAVX2x4(shuf, dwords Mem, smc r4SMConsts, vnni bool) {
 	if vnni {
 		name, l = "gemmQ4KR4Q8KAVXVNNIx4", "r4gv"
 	}
-	TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
-	Pragma("noescape")
-	wp := Load(Param("w"), GP64())
-	ap := Load(Param("a"), GP64())
-	stride := Load(Param("stride"), GP64())
-	nb := Load(Param("nb"), GP64())
-	cols := columnPointers(ap, stride)
-	op := Load(Param("out"), GP64())
-	// The 16 running sums live in out (two YMM per block would not leave
-	// registers for the four token accumulators).
-	zero := YMM()
-	VXORPS(zero, zero, zero)
-	VMOVUPS(zero, Mem{Base: op})
-	VMOVUPS(zero, Mem{Base: op, Disp: 32})
+	wp, nb, cols, op := gemmR4AVX2Frame(name)
 
-	Label(l + "b")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef(l + "d"))
+	blockLoop(nb, l+"b", l+"d")
 	for h := 0; h < 2; h++ {
 		mask := YMM()
 		broadcastConst(mask, nibbleMask)
@@ -884,8 +884,7 @@ func gemmQ4KR4Q8KAVX2x4(shuf, dwords Mem, smc r4SMConsts, vnni bool) {
 	for c := 0; c < 4; c++ {
 		ADDQ(U32(q8kSize), cols[c])
 	}
-	DECQ(nb)
-	JMP(LabelRef(l + "b"))
+	loopBack(nb, l+"b")
 
 	Label(l + "d")
 	VZEROUPPER()

@@ -156,9 +156,7 @@ func gemmQ6KR4Q8KAVX512(n int, shuf, splat, transpose Mem) {
 	MOVL(U32(0x30303030), tmp)
 	VPBROADCASTD(tmp, m30)
 
-	Label(l + "b")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef(l + "d"))
+	blockLoop(nb, l+"b", l+"d")
 	// As in the Q4_K GEMM: small batches are memory-bound, so fetch the
 	// rows ahead (an 840-byte block is 14 cache lines).
 	for k := 0; k < (r6Size+63)/64; k++ {
@@ -270,11 +268,7 @@ func gemvQ6KR4Q8KAVX2(shuf Mem, vnni bool) {
 		m4, m30 := YMM(), YMM()
 		broadcastConst(m4, 0x0f0f0f0f)
 		broadcastConst(m30, 0x30303030)
-		var sc [2]VecVirtual
-		for hh := 0; hh < 2; hh++ {
-			sc[hh] = YMM()
-			VPMOVSXBW(Mem{Base: wp, Disp: r6Scales + 32*hh + 16*h}, sc[hh])
-		}
+		sc := r6ScalesY(wp, h)
 		acc := q6r4Offset(ap, sc, false)
 		for m := 0; m < 4; m++ {
 			hb := YMM()
@@ -316,6 +310,16 @@ func gemvQ6KR4Q8KAVX2(shuf Mem, vnni bool) {
 	k.next(r6Size)
 }
 
+// r6ScalesY widens half h (rows 0-1 or 2-3) of a repacked Q6_K
+// block's int8 scales to int16: sc[hh] holds sub-blocks 8hh..8hh+7.
+func r6ScalesY(wp Register, h int) (sc [2]VecVirtual) {
+	for hh := 0; hh < 2; hh++ {
+		sc[hh] = YMM()
+		VPMOVSXBW(Mem{Base: wp, Disp: r6Scales + 32*hh + 16*h}, sc[hh])
+	}
+	return sc
+}
+
 // gemmQ6KR4Q8KAVX2x4: gemmQ6KR4Q8KAVX512x4 in two 256-bit halves (rows
 // 0-1, then 2-3), for AVX2 and, with vnni, AVX-VNNI; running sums in out
 // as in gemmQ4KR4Q8KAVX2x4. Bit-identical to DotQ6KQ8K per (row, column).
@@ -324,28 +328,11 @@ func gemmQ6KR4Q8KAVX2x4(shuf Mem, vnni bool) {
 	if vnni {
 		name, l = "gemmQ6KR4Q8KAVXVNNIx4", "r6gv"
 	}
-	TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
-	Pragma("noescape")
-	wp := Load(Param("w"), GP64())
-	ap := Load(Param("a"), GP64())
-	stride := Load(Param("stride"), GP64())
-	nb := Load(Param("nb"), GP64())
-	cols := columnPointers(ap, stride)
-	op := Load(Param("out"), GP64())
-	zero := YMM()
-	VXORPS(zero, zero, zero)
-	VMOVUPS(zero, Mem{Base: op})
-	VMOVUPS(zero, Mem{Base: op, Disp: 32})
+	wp, nb, cols, op := gemmR4AVX2Frame(name)
 
-	Label(l + "b")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef(l + "d"))
+	blockLoop(nb, l+"b", l+"d")
 	for h := 0; h < 2; h++ {
-		var sc [2]VecVirtual
-		for hh := 0; hh < 2; hh++ {
-			sc[hh] = YMM()
-			VPMOVSXBW(Mem{Base: wp, Disp: r6Scales + 32*hh + 16*h}, sc[hh])
-		}
+		sc := r6ScalesY(wp, h)
 		var accs [4]VecVirtual
 		for c := range accs {
 			accs[c] = q6r4Offset(cols[c], sc, false)
@@ -399,8 +386,7 @@ func gemmQ6KR4Q8KAVX2x4(shuf Mem, vnni bool) {
 	for c := 0; c < 4; c++ {
 		ADDQ(U32(q8kSize), cols[c])
 	}
-	DECQ(nb)
-	JMP(LabelRef(l + "b"))
+	loopBack(nb, l+"b")
 
 	Label(l + "d")
 	VZEROUPPER()

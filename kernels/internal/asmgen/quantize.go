@@ -32,9 +32,7 @@ func quantizeQ8KAVX2() {
 	VMOVD(tmp, c127.AsX())
 	VPBROADCASTD(c127.AsX(), c127)
 
-	Label("qblock")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef("qdone"))
+	blockLoop(nb, "qblock", "qdone")
 
 	// amax over the 256 values.
 	am := YMM()
@@ -133,8 +131,7 @@ func quantizeQ8KAVX2() {
 	Label("qnext")
 	ADDQ(U32(4*256), xp)
 	ADDQ(U32(q8kSize), yp)
-	DECQ(nb)
-	JMP(LabelRef("qblock"))
+	loopBack(nb, "qblock")
 	Label("qdone")
 	VZEROUPPER()
 	RET()
@@ -170,9 +167,7 @@ func quantizeQ8_0AVX2() {
 	}
 	VINSERTI128(Imm(1), hiPerm, perm, perm)
 
-	Label("q80qblock")
-	CMPQ(nb, Imm(0))
-	JE(LabelRef("q80qdone"))
+	blockLoop(nb, "q80qblock", "q80qdone")
 	v := [4]VecVirtual{YMM(), YMM(), YMM(), YMM()}
 	for i := range v {
 		VMOVUPS(Mem{Base: xp, Disp: 32 * i}, v[i])
@@ -216,8 +211,7 @@ func quantizeQ8_0AVX2() {
 	VMOVDQU(v[0], Mem{Base: op, Disp: q80Qs})
 	ADDQ(Imm(128), xp)
 	ADDQ(Imm(q80Size), op)
-	DECQ(nb)
-	JMP(LabelRef("q80qblock"))
+	loopBack(nb, "q80qblock")
 	Label("q80qdone")
 	VZEROUPPER()
 	RET()
