@@ -130,10 +130,10 @@ func (c *q8Cache) at(h, pos int) int { return (h*c.cap + pos) * c.headBlk }
 
 func (c *q8Cache) NewScratch() *attnScratch {
 	n := flashQueries * c.groupSz
-	return &attnScratch{scores: make([]float32, c.groupSz*flashKeys), m: make([]float32, n), l: make([]float32, n),
-		mt: make([]float32, c.groupSz), sums: make([]float32, c.groupSz),
-		q8: make([]kernels.BlockQ8_0, n*c.headBlk), qrot: make([]float32, c.cfg.HeadDim),
-		vtile: make([]float32, flashKeys*c.cfg.HeadDim)}
+	return &attnScratch{scores: isolated(c.groupSz * flashKeys), m: isolated(n), l: isolated(n),
+		mt: isolated(c.groupSz), sums: isolated(c.groupSz),
+		q8: make([]kernels.BlockQ8_0, n*c.headBlk), qrot: isolated(c.cfg.HeadDim),
+		vtile: isolated(flashKeys * c.cfg.HeadDim)}
 }
 
 // Attend: T may exceed flashQueries (the caller normally splits by it);

@@ -119,7 +119,7 @@ func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B,
 	gemm8 func([]B, []kernels.BlockQ8K, int, []float32, int),
 	gemm, gemm2, gemm3 func([]B, []kernels.BlockQ8K, int, *[16]float32), gemv func([]B, []kernels.BlockQ8K, *[4]float32)) {
 	rows := m.w.Rows
-	res, res4 := &m.res16[w], &m.res[w]
+	res, res4 := &m.res[w].r16, &m.res[w].r4
 	for t0 := 0; t0 < m.T; t0 += tileN {
 		t1 := min(m.T, t0+tileN)
 		for r := r0; r < r1; r += 4 {

@@ -24,7 +24,7 @@ func (e *exec) matmulGroup(outs [3][]float32, ws []*Matrix, x []float32, T int) 
 	e.act.prepare(ops, ws[0].Type, x, 1, ws[0].Cols, e.parallelTokens)
 	g := &e.group
 	if len(g.res) < e.pool.Size() {
-		g.res = make([][4]float32, e.pool.Size())
+		g.res = make([]kernelOut, e.pool.Size())
 	}
 	g.n, g.rows = len(ws), 0
 	for i, w := range ws {
@@ -69,7 +69,7 @@ type groupTask struct {
 	n, rows int
 	off     [3]int
 	mts     [3]matmulTask
-	res     [][4]float32 // per worker
+	res     []kernelOut // per worker
 }
 
 func (g *groupTask) Run(w, r0, r1 int) {

@@ -39,6 +39,16 @@ type attnScratch struct {
 	vtile  []float32           // one value tile of one KV head, widened
 }
 
+// isolated is n float32s with 128 bytes of unused memory on each side.
+// Workers' scratch slices are small and allocated one after another, so
+// the allocator would place one worker's running maxima and sums in the
+// cache lines of the other's; written every key tile, such a line would
+// bounce between the cores.
+func isolated(n int) []float32 {
+	const pad = 32
+	return make([]float32, pad+n+pad)[pad : pad+n : pad+n]
+}
+
 // f32Cache keeps keys and values as float32, [layer][pos][kvDim].
 type f32Cache struct {
 	ops     *kernels.Ops // the session's kernels
@@ -69,7 +79,7 @@ func (c *f32Cache) Put(layer, pos int, k, v []float32) {
 }
 
 func (c *f32Cache) NewScratch() *attnScratch {
-	return &attnScratch{scores: make([]float32, c.cap)}
+	return &attnScratch{scores: isolated(c.cap)}
 }
 
 // Attend answers one query at a time: all scores, softmax, weighted sum.
