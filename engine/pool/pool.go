@@ -36,6 +36,10 @@ type Mainer interface {
 // session, alternating binaries).
 const spinFor = 500 * time.Microsecond
 
+// yieldAfter is how long worker 0 waits for the helpers to finish an op
+// before it yields its P (see Parallel). Ops' tails are microseconds.
+const yieldAfter = 100 * time.Microsecond
+
 // Pool is a set of pinned worker threads.
 type Pool struct {
 	n    int
@@ -254,9 +258,24 @@ func (p *Pool) Parallel(t Task, total, chunk int) {
 		}
 	}
 	p.runChunks(0)
+	var since time.Time
 	for i := 1; p.remaining.Load() != 0; i++ {
-		if i&1023 == 0 {
-			runtime.Gosched() // let a helper without a P finish
+		if i&1023 != 0 {
+			continue
+		}
+		// A helper without a P cannot finish while this thread spins on
+		// one: yield at once where there are fewer Ps than workers, else
+		// only after a long wait (a helper woken from its park while other
+		// goroutines hold the remaining Ps). Yielding at every short wait
+		// cost futex hand-offs: Gosched on a locked thread passes its P to
+		// another thread and waits for it back, which a 2-thread decode
+		// did at most op boundaries.
+		if p.fewPs {
+			runtime.Gosched()
+		} else if since.IsZero() {
+			since = time.Now()
+		} else if time.Since(since) > yieldAfter {
+			runtime.Gosched()
 		}
 	}
 	p.task = nil
