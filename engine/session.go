@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 
+	"asdsl-bench/engine/hugemem"
 	"asdsl-bench/engine/pool"
 	"asdsl-bench/engine/topology"
 	"asdsl-bench/kernels"
@@ -92,6 +93,10 @@ type Features struct {
 	// attention (phase 5). Models whose head size is not a multiple of
 	// 32 always use the f32 cache.
 	NoFlash bool
+	// MapInPlace reads the matrices of a file written by asdsl-bench
+	// repack from the file mapping (4 KiB pages) instead of copying them
+	// into 2 MiB pages at the first session (Model.copyPackedHuge).
+	MapInPlace bool
 }
 
 // NewSession allocates a session with its KV cache.
@@ -110,15 +115,22 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 	if o.Features.NoPin {
 		cpus = nil
 	}
-	if !o.Features.NoPrefetch {
-		m.startPrefetch()
-	}
-	if !o.Features.NoRepack {
-		m.repackR4()
-	}
 	ops := o.Kernels
 	if ops == nil {
 		ops = kernels.Active()
+	}
+	// A repacked file's matrices are copied into 2 MiB pages where the
+	// OS gives them; the copy reads the file in order, as the prefetch
+	// thread would.
+	huge := m.packed && !o.Features.MapInPlace && readsPacked(ops, o.Features) && hugemem.Available()
+	if !o.Features.NoPrefetch && !huge {
+		m.startPrefetch()
+	}
+	if huge {
+		m.copyPackedHuge()
+	}
+	if !o.Features.NoRepack {
+		m.repackR4()
 	}
 	if m.packed && !readsPacked(ops, o.Features) {
 		m.unpackAll()

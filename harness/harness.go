@@ -75,7 +75,7 @@ func prepareModels(s *suite.Suite, log io.Writer) (map[string]*engine.Model, err
 		if err != nil {
 			return nil, fmt.Errorf("model %s: %w", sm.Name, err)
 		}
-		bar := progress.New(log, fmt.Sprintf("  model %s: repacking weights for decode (once per load)", sm.Name), 0, progress.Bytes).Quiet()
+		bar := progress.New(log, fmt.Sprintf("  model %s: preparing weights for decode (repack, or copy into 2 MiB pages; once per load)", sm.Name), 0, progress.Bytes).Quiet()
 		m.RepackProgress = bar.Update
 		out[sm.Name] = m
 	}

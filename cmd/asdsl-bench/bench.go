@@ -21,6 +21,7 @@ func runBench(args []string) error {
 	reps := fs.Int("r", 3, "repetitions per test")
 	format := fs.String("o", "md", "output: md (llama-bench's table) or json (llama-bench's JSON)")
 	noRepack := fs.Bool("no-repack", false, "decode and prompt GEMM on the GGUF layout instead of rows repacked four at a time (what phase 6 adds)")
+	mapInPlace := fs.Bool("map-in-place", false, "with a file written by asdsl-bench repack: read its matrices from the file mapping (4 KiB pages) instead of copying them into 2 MiB pages at load (faster start, slower decode)")
 	noFlash := fs.Bool("no-flash", false, "f32 KV cache and plain attention instead of the Q8_0 cache with flash attention (what phase 5 adds)")
 	prefetch := fs.Int("prefetch", -1, "decode GEMV prefetch distance in bytes (default: the kernels' built-in, 6144; 0 turns prefetching off)")
 	tuned := fs.String("tuned", "", "settings from asdsl-bench tune (threads, layout, prefetch, GEMM tiles); flags given explicitly win")
@@ -78,14 +79,14 @@ func runBench(args []string) error {
 		if err != nil {
 			return err
 		}
-		return printBatchCurve(path, batches, ts[0], *reps, engine.Features{NoRepack: *noRepack, NoFlash: *noFlash})
+		return printBatchCurve(path, batches, ts[0], *reps, engine.Features{NoRepack: *noRepack, NoFlash: *noFlash, MapInPlace: *mapInPlace})
 	}
 	ds, err := intList(*depth, "-d")
 	if err != nil {
 		return err
 	}
 	rs, err := llamabench.Run(llamabench.Config{Model: path, Prompt: ps, Gen: gs, Depth: ds, Threads: ts, Reps: *reps, Log: os.Stderr,
-		Features: engine.Features{NoRepack: *noRepack, NoFlash: *noFlash}, Kernels: ops, Tiles: tiles, Slowdown: testSlowdown(),
+		Features: engine.Features{NoRepack: *noRepack, NoFlash: *noFlash, MapInPlace: *mapInPlace}, Kernels: ops, Tiles: tiles, Slowdown: testSlowdown(),
 		Int8Peak: *format == "md"})
 	if err != nil {
 		return err

@@ -18,12 +18,13 @@ import (
 // opening it to the first token of a prompt. Phase 6 runs it alternated
 // with and without the prefetch thread (measure.ColdStarts).
 func runColdStart(args []string) error {
-	fs := newFlags("coldstart", "coldstart -m MODEL [-p 32] [-t THREADS] [--no-prefetch] [--no-repack] [--warm]")
+	fs := newFlags("coldstart", "coldstart -m MODEL [-p 32] [-t THREADS] [--no-prefetch] [--no-repack] [--map-in-place] [--warm]")
 	model := fs.String("m", "", "GGUF model (required)")
 	prompt := fs.Int("p", 32, "prompt tokens")
 	threads := fs.Int("t", 0, "threads (0: one per P-core)")
 	noPrefetch := fs.Bool("no-prefetch", false, "without the prefetch thread")
 	noRepack := fs.Bool("no-repack", false, "on the GGUF layout (no repack at load)")
+	mapInPlace := fs.Bool("map-in-place", false, "with a file written by asdsl-bench repack: its matrices read from the mapping, not copied into 2 MiB pages")
 	warm := fs.Bool("warm", false, "a warm start: read the file into the page cache first instead of evicting it")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -57,7 +58,7 @@ func runColdStart(args []string) error {
 		return fmt.Errorf("prompt of %d tokens is past the model's context (%d)", *prompt, m.Config.NCtx)
 	}
 	s, err := m.NewSession(engine.SessionOptions{Context: *prompt, Threads: *threads,
-		Features: engine.Features{NoPrefetch: *noPrefetch, NoRepack: *noRepack}})
+		Features: engine.Features{NoPrefetch: *noPrefetch, NoRepack: *noRepack, MapInPlace: *mapInPlace}})
 	if err != nil {
 		return err
 	}

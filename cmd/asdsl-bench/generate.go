@@ -97,7 +97,7 @@ func runGenerate(args []string) error {
 	defer m.Close()
 	var repackBar *progress.Bar // nil (silent) with -q
 	if !*quiet {
-		repackBar = progress.New(os.Stderr, "repacking weights for decode (once per load; asdsl-bench repack does it offline)", 0, progress.Bytes)
+		repackBar = progress.New(os.Stderr, "preparing weights for decode: the load-time repack, or a repacked file copied into 2 MiB pages (once per load)", 0, progress.Bytes)
 		m.RepackProgress = repackBar.Update
 	}
 	var ids []int32

@@ -8,6 +8,7 @@ import (
 
 	"asdsl-bench/engine"
 	"asdsl-bench/engine/gguf"
+	"asdsl-bench/engine/hugemem"
 	"asdsl-bench/internal/numerics"
 	"asdsl-bench/internal/testutil"
 	"asdsl-bench/kernels"
@@ -64,6 +65,13 @@ func TestRepackedFileGivesTheSameLogits(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
+		// The repacked file's matrices are copied out of the mapping (into
+		// 2 MiB pages where the OS has them) unless the session maps them
+		// in place or needs the GGUF layout.
+		wantCopy := path == out && hugemem.Available() && !o.Features.MapInPlace && !o.Features.NoRepack && o.Kernels == nil
+		if got := m.CopiedFromFile(); (got > 0) != wantCopy {
+			t.Errorf("%s: %d bytes copied out of the mapping, want a copy: %v", path, got, wantCopy)
+		}
 		lg, err := s.Eval(prompt, true)
 		if err != nil {
 			t.Fatal(err)
@@ -84,6 +92,7 @@ func TestRepackedFileGivesTheSameLogits(t *testing.T) {
 	}{
 		{"default", engine.SessionOptions{Threads: 2}},
 		{"panels from 1 token", engine.SessionOptions{Threads: 2, Tiles: engine.Tiles{PanelMinTokens: 1}}},
+		{"mapped in place", engine.SessionOptions{Threads: 2, Features: engine.Features{MapInPlace: true}}},
 		{"GGUF layout", engine.SessionOptions{Threads: 2, Features: engine.Features{NoRepack: true}}},
 		{"generic kernels", engine.SessionOptions{Threads: 1, Kernels: generic}},
 	} {

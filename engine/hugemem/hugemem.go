@@ -41,3 +41,8 @@ func Alloc(n int) (b []byte, release func()) {
 // reports, e.g. "transparent huge pages: madvise (repacked weights
 // advise 2 MiB pages)".
 func Mode() string { return mode() }
+
+// Available says whether Alloc can return memory in 2 MiB pages here
+// (Linux with transparent huge pages "always" or "madvise"): where it
+// cannot, copying a mapping into Alloc's memory gains nothing.
+func Available() bool { return available() }

@@ -25,15 +25,30 @@ func allocHuge(n int) ([]byte, func()) {
 	return b, func() { _ = unix.Munmap(whole) }
 }
 
-func mode() string {
+// thpSetting is the active transparent huge page setting ("always",
+// "madvise", "never"), or an error.
+func thpSetting() (string, error) {
 	d, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
 	if err != nil {
-		return "transparent huge pages: unknown (" + err.Error() + ")"
+		return "", err
 	}
 	// The active setting is the bracketed one: "always [madvise] never".
 	s := strings.TrimSpace(string(d))
 	if i, j := strings.IndexByte(s, '['), strings.IndexByte(s, ']'); i >= 0 && j > i {
 		s = s[i+1 : j]
+	}
+	return s, nil
+}
+
+func available() bool {
+	s, err := thpSetting()
+	return err == nil && (s == "always" || s == "madvise")
+}
+
+func mode() string {
+	s, err := thpSetting()
+	if err != nil {
+		return "transparent huge pages: unknown (" + err.Error() + ")"
 	}
 	switch s {
 	case "always", "madvise":
