@@ -202,10 +202,7 @@ func dotQ6KQ8KAVX2(shuf Mem) {
 // int8 sub-block scales in sc8 (both halves; vpmaddwd).
 func q6kBlockSums(wp, ap Register, shuf Mem, sc8, m4, m30, acc VecVirtual) {
 	for h := 0; h < 2; h++ {
-		ql0, ql1, qh := YMM(), YMM(), YMM()
-		VMOVDQU(Mem{Base: wp, Disp: q6kQl + 64*h}, ql0)
-		VMOVDQU(Mem{Base: wp, Disp: q6kQl + 64*h + 32}, ql1)
-		VMOVDQU(Mem{Base: wp, Disp: q6kQh + 32*h}, qh)
+		ql0, ql1, qh := q6kHalf(wp, h)
 		for i := 0; i < 4; i++ {
 			q, s := q6kLevels32(i, ql0, ql1, qh, m4, m30), YMM()
 			VPMADDUBSW(Mem{Base: ap, Disp: q8kQs + 128*h + 32*i}, q, q)
@@ -215,6 +212,16 @@ func q6kBlockSums(wp, ap Register, shuf Mem, sc8, m4, m30, acc VecVirtual) {
 			VPADDD(q, acc, acc)
 		}
 	}
+}
+
+// q6kHalf loads half h of a Q6_K block's quants: its 64 bytes of low
+// bits (ql0, ql1) and 32 bytes of high bit pairs (qh).
+func q6kHalf(wp Register, h int) (ql0, ql1, qh VecVirtual) {
+	ql0, ql1, qh = YMM(), YMM(), YMM()
+	VMOVDQU(Mem{Base: wp, Disp: q6kQl + 64*h}, ql0)
+	VMOVDQU(Mem{Base: wp, Disp: q6kQl + 64*h + 32}, ql1)
+	VMOVDQU(Mem{Base: wp, Disp: q6kQh + 32*h}, qh)
+	return
 }
 
 // q6kLevels32 rebuilds 32 unsigned 6-bit Q6_K levels (0..63) of part i

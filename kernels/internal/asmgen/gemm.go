@@ -125,10 +125,7 @@ func gemmQ6KQ8KAVX2(shuf Mem) {
 
 	accs := zeroedY(4)
 	for h := 0; h < 2; h++ {
-		ql0, ql1, qh := YMM(), YMM(), YMM()
-		VMOVDQU(Mem{Base: wp, Disp: q6kQl + 64*h}, ql0)
-		VMOVDQU(Mem{Base: wp, Disp: q6kQl + 64*h + 32}, ql1)
-		VMOVDQU(Mem{Base: wp, Disp: q6kQh + 32*h}, qh)
+		ql0, ql1, qh := q6kHalf(wp, h)
 		for i := 0; i < 4; i++ {
 			q, s := q6kLevels32(i, ql0, ql1, qh, m4, m30), YMM()
 			VPSHUFB(shuf.Offset(32*(4*h+i)), sc8, s)
