@@ -120,9 +120,10 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 		ops = kernels.Active()
 	}
 	// A repacked file's matrices are copied into 2 MiB pages where the
-	// OS gives them; the copy reads the file in order, as the prefetch
-	// thread would.
-	huge := m.packed && !o.Features.MapInPlace && readsPacked(ops, o.Features) && hugemem.Available()
+	// OS gives them and the file is in the page cache (a warm start; see
+	// Model.copyPackedHuge); the copy reads the file in order, as the
+	// prefetch thread would.
+	huge := m.packed && !o.Features.MapInPlace && readsPacked(ops, o.Features) && hugemem.Available() && m.packedInCache()
 	if !o.Features.NoPrefetch && !huge {
 		m.startPrefetch()
 	}

@@ -38,6 +38,27 @@ func Evict(path string) (before, after float64, err error) {
 	return before, after, err
 }
 
+// InCache is the share of the pages under b, a view into this file's
+// mapping, that are in the page cache (mincore); 0 when it cannot tell.
+func (f *File) InCache(b []byte) float64 {
+	if !f.mapped || len(b) == 0 {
+		return 0
+	}
+	page := uintptr(unix.Getpagesize())
+	off := uintptr(unsafe.Pointer(&b[0])) % page
+	start := uintptr(unsafe.Pointer(&b[0])) - off
+	n := (uintptr(len(b)) + off + page - 1) / page
+	vec := make([]byte, n)
+	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, start, n*page, uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+		return 0
+	}
+	in := 0
+	for _, v := range vec {
+		in += int(v & 1)
+	}
+	return float64(in) / float64(n)
+}
+
 // resident is the share of the file's pages in the page cache.
 func resident(f *os.File, size int64) (float64, error) {
 	data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
