@@ -122,17 +122,23 @@ func (m *Model) repackR4() {
 }
 
 // copyPackedHuge copies the matrices a file holds only repacked out of
-// the file mapping into one arena of 2 MiB pages (once per model, from a
-// warm file: packedInCache), then drops the file's pages from the
-// resident set. Why: the mapping comes
-// in 4 KiB pages, and a decode step streams every weight once, so every
-// 4 KiB is a TLB miss in the middle of the stream. On the Phi-4 14B mock
-// (2 threads) decode ran 4.04 t/s from the mapping against 5.25 from the
-// load-time repack's 2 MiB pages, at the same peak RSS. The copy reads
-// the file front to back, in the order a forward pass does, so it also
-// serves as the prefetch thread's walk.
-func (m *Model) copyPackedHuge() {
+// the file mapping into one arena of 2 MiB pages, then drops the file's
+// pages from the resident set, and reports whether the matrices are in
+// that copy. The first session that reads repacked matrices decides for
+// the model (a copy while another session reads the mapping would race
+// it): it copies when it wants to (not Features.MapInPlace, huge pages
+// available) and the file is warm (packedInCache).
+// Why: the mapping comes in 4 KiB pages, and a decode step streams every
+// weight once, so every 4 KiB is a TLB miss in the middle of the stream;
+// on the Phi-4 14B mock (2 threads) decode ran 3.99 t/s from the mapping
+// and 5.24 from the copy, at a peak RSS of 8.6 GiB for an 8.44 GiB file.
+// The copy reads the file in forward-pass order, so it also stands in
+// for the prefetch thread's walk.
+func (m *Model) copyPackedHuge(want bool) bool {
 	m.hugeOnce.Do(func() {
+		if !want || !m.packedInCache() {
+			return
+		}
 		const align = 64
 		var ws []*Matrix
 		total := 0
@@ -142,31 +148,16 @@ func (m *Model) copyPackedHuge() {
 				total += (len(w.mapped()) + align - 1) &^ (align - 1)
 			}
 		}
-		if total == 0 {
-			return
-		}
 		arena, release := hugemem.Alloc(total)
 		m.releaseHuge = release
-		// One reader maps each matrix's pages in whole (one populate call,
-		// in file order: what a cold disk reads fastest, and far cheaper
-		// than a page fault per 4 KiB in the copy), one matrix ahead of
-		// the copy, which runs on all cores.
-		srcs := make([][]byte, len(ws))
-		for i, w := range ws {
-			srcs[i] = w.mapped()
-		}
-		ready := make(chan struct{}, len(ws))
-		go func() {
-			for _, b := range srcs {
-				_ = gguf.Populate(b) // a refusal costs only speed
-				ready <- struct{}{}
-			}
-		}()
 		off, done := 0, int64(0)
-		for i, w := range ws {
-			src := srcs[i]
+		for _, w := range ws {
+			src := w.mapped()
 			dst := arena[off : off+len(src) : off+len(src)]
-			<-ready
+			// One populate call maps the matrix's cached pages: far
+			// cheaper than a page fault per 4 KiB in the copy (14B warm
+			// start 6.4 -> 4.9 s).
+			_ = gguf.Populate(src) // a refusal costs only speed
 			const chunk = 1 << 20
 			forGroups((len(src)+chunk-1)/chunk, func(g int) {
 				copy(dst[g*chunk:min((g+1)*chunk, len(src))], src[g*chunk:])
@@ -184,6 +175,7 @@ func (m *Model) copyPackedHuge() {
 		}
 		m.hugeBytes = done
 	})
+	return m.hugeBytes > 0
 }
 
 // packedInCache says whether the file's repacked matrices are almost all
@@ -205,7 +197,8 @@ func (m *Model) packedInCache() bool {
 // CopiedFromFile is how many bytes of repacked weights the model's
 // sessions read from its own copy instead of the file mapping
 // (copyPackedHuge): 0 for a GGUF file without repacked matrices, before
-// the first session, or with Features.MapInPlace.
+// the first session, from a cold file, or when the first session asked
+// for Features.MapInPlace.
 func (m *Model) CopiedFromFile() int64 { return m.hugeBytes }
 
 // readsPacked says whether a session with these kernels and features can

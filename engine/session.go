@@ -95,7 +95,8 @@ type Features struct {
 	NoFlash bool
 	// MapInPlace reads the matrices of a file written by asdsl-bench
 	// repack from the file mapping (4 KiB pages) instead of copying them
-	// into 2 MiB pages at the first session (Model.copyPackedHuge).
+	// into 2 MiB pages (Model.copyPackedHuge). The model's first session
+	// decides for all of them.
 	MapInPlace bool
 }
 
@@ -119,16 +120,12 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 	if ops == nil {
 		ops = kernels.Active()
 	}
-	// A repacked file's matrices are copied into 2 MiB pages where the
-	// OS gives them and the file is in the page cache (a warm start; see
-	// Model.copyPackedHuge); the copy reads the file in order, as the
-	// prefetch thread would.
-	huge := m.packed && !o.Features.MapInPlace && readsPacked(ops, o.Features) && hugemem.Available() && m.packedInCache()
-	if !o.Features.NoPrefetch && !huge {
+	// A warm repacked file's matrices are copied into 2 MiB pages where
+	// the OS gives them (Model.copyPackedHuge); the copy reads the file
+	// in order, as the prefetch thread would.
+	copied := m.packed && readsPacked(ops, o.Features) && m.copyPackedHuge(!o.Features.MapInPlace && hugemem.Available())
+	if !o.Features.NoPrefetch && !copied {
 		m.startPrefetch()
-	}
-	if huge {
-		m.copyPackedHuge()
 	}
 	if !o.Features.NoRepack {
 		m.repackR4()

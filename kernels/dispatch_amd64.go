@@ -61,7 +61,7 @@ func avx2Ops(pf int) Ops {
 	o.DotQ8_0RowsHeads = func(dst []float32, n int, k []BlockQ8_0, stride int, q []BlockQ8_0, nq int) {
 		eachHeadDots(dotQ8_0RowsAVX2Slices, dst, n, k, stride, q, nq)
 	}
-	o.DequantQ8_0Rows = dequantQ8_0RowsAVX2Slices
+	o.DequantQ8_0Rows = dequantRowsSlices(dequantQ8_0RowsAVX2)
 	o.AxpyF32Rows = axpyF32RowsAVX2Slices
 	o.AxpyF32RowsHeads = func(out []float32, nh int, p, v []float32) { eachHeadAxpy(axpyF32RowsAVX2Slices, out, nh, p, v) }
 	o.ExpSubF32 = expSubF32AVX2Slices
@@ -208,24 +208,18 @@ func scaleMaxF32HeadsAVX512Slices(x []float32, nh int, scale float32, m, mt []fl
 // takes (their lane results live on the caller's stack).
 const maxHeads = 16
 
-func dequantQ8_0RowsAVX512Slices(dst []float32, v []BlockQ8_0, stride, rows, n int) {
-	nb := n / QK8_0
-	if rows <= 0 || nb == 0 {
-		return
+// dequantRowsSlices wraps a value-tile widening kernel (AVX2 or
+// AVX-512: one generator, dequantQ8_0RowsKernel) with its bounds checks.
+func dequantRowsSlices(k func(dst *float32, v *byte, stride, rows, nb int)) func([]float32, []BlockQ8_0, int, int, int) {
+	return func(dst []float32, v []BlockQ8_0, stride, rows, n int) {
+		nb := n / QK8_0
+		if rows <= 0 || nb == 0 {
+			return
+		}
+		_ = v[(rows-1)*stride+nb-1]
+		_ = dst[rows*nb*QK8_0-1]
+		k(&dst[0], (*byte)(unsafe.Pointer(&v[0])), stride*BlockQ8_0Size, rows, nb)
 	}
-	_ = v[(rows-1)*stride+nb-1]
-	_ = dst[rows*nb*QK8_0-1]
-	dequantQ8_0RowsAVX512(&dst[0], (*byte)(unsafe.Pointer(&v[0])), stride*BlockQ8_0Size, rows, nb)
-}
-
-func dequantQ8_0RowsAVX2Slices(dst []float32, v []BlockQ8_0, stride, rows, n int) {
-	nb := n / QK8_0
-	if rows <= 0 || nb == 0 {
-		return
-	}
-	_ = v[(rows-1)*stride+nb-1]
-	_ = dst[rows*nb*QK8_0-1]
-	dequantQ8_0RowsAVX2(&dst[0], (*byte)(unsafe.Pointer(&v[0])), stride*BlockQ8_0Size, rows, nb)
 }
 
 // axpyF32RowsAVX2Slices: the kernel takes whole chunks of 64 values, or
@@ -444,7 +438,7 @@ func avx512Ops(pf int) Ops {
 	o.DotQ8_0RowsHeads = dotQ8_0RowsHeadsAVX512Slices
 	o.AxpyF32RowsHeads = axpyF32RowsHeadsAVX512Slices
 	o.ExpSubF32Heads = expSubF32HeadsAVX512Slices
-	o.DequantQ8_0Rows = dequantQ8_0RowsAVX512Slices
+	o.DequantQ8_0Rows = dequantRowsSlices(dequantQ8_0RowsAVX512)
 	o.ScaleMaxF32Heads = scaleMaxF32HeadsAVX512Slices
 	o.PanelFromQ4K = panelFromQ4KAVX512
 	o.PanelFromQ6K = panelFromQ6KAVX512

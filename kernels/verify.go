@@ -82,7 +82,7 @@ func VerifyTwins(o *Ops, seed uint64) error {
 		if g1 != g2 {
 			return fmt.Errorf("%s 4-row Q6_K GEMV differs from the Go twin at %d blocks", o.ISA, nb)
 		}
-		// The repacked GEMMs of small batches: 4 and 2 columns.
+		// The repacked GEMMs of small batches: 4, 3 and 2 columns.
 		rp := make([]BlockQ4KR4, nb)
 		RepackQ4KR4(r4, rp)
 		for _, k := range []struct {
