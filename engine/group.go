@@ -5,48 +5,55 @@ import (
 	"asdsl-bench/kernels"
 )
 
-// matmulGroup computes several matrices against the same single token x
-// (a decode step's q, k and v, or gate and up) as one parallel op: their
+// matmulGroup computes several matrices against the same tokens x (a
+// decode step's q, k and v, or gate and up) as one parallel op: their
 // rows are one index space, so the activations are quantized once and
 // the workers part and meet once instead of once per matrix — at 2
 // threads each op's end costs up to one final piece of idle time, and
-// TinyLlama's k and v are 10 µs matrices. Groups that cannot share an op
-// (batches, different widths or activation types, row counts not a
-// multiple of 4) run one matmul per matrix.
+// TinyLlama's k and v are 10 µs matrices. A small batch (speculative
+// verification) joins too when every matrix takes the repacked GEMM:
+// like a decode step it streams each weight once. Groups that cannot
+// share an op (prompt batches, different widths or activation types,
+// row counts not a multiple of 4) run one matmul per matrix.
 func (e *exec) matmulGroup(outs [3][]float32, ws []*Matrix, x []float32, T int) {
 	ops := e.ops
-	if T != 1 || len(ws) > len(outs) || !e.groupable(ops, ws) {
+	g := &e.group
+	if T > maxGroupTokens || len(ws) > len(outs) || !e.groupable(ops, ws, T) {
 		for i, w := range ws {
 			e.matmul(outs[i], w, x, T)
 		}
 		return
 	}
-	e.act.prepare(ops, ws[0].Type, x, 1, ws[0].Cols, e.parallelTokens)
-	g := &e.group
+	e.act.prepare(ops, ws[0].Type, x, T, ws[0].Cols, e.parallelTokens)
 	if len(g.res) < e.pool.Size() {
 		g.res = make([]kernelOut, e.pool.Size())
 	}
 	g.n, g.rows = len(ws), 0
 	for i, w := range ws {
-		// A single token takes matmulTask's 4-row GEMV path, which needs
-		// only the activations and the 4-row results (per worker, shared
-		// by the group's matrices: a worker runs one piece at a time).
+		// The GEMV and repacked-GEMM paths need only the activations and
+		// the kernels' results (per worker, shared by the group's
+		// matrices: a worker runs one piece at a time).
 		r4, r6 := e.repacked(ops, w)
-		g.mts[i] = matmulTask{path: choosePath(ops, w.Type, 1, w.Rows, r4 || r6, e.tiles, e.noGEMM),
-			tiles: e.tiles, act: &e.act, ops: ops, w: w, x: x, out: outs[i], T: 1, res: g.res}
+		g.mts[i] = matmulTask{path: choosePath(ops, w.Type, T, w.Rows, r4 || r6, e.tiles, e.noGEMM), gemmR4: hasGEMMR4(ops, w.Type, r4 || r6),
+			tiles: e.tiles, act: &e.act, ops: ops, w: w, x: x, out: outs[i], T: T, res: g.res}
 		g.off[i] = g.rows
 		g.rows += w.Rows
 	}
-	e.parallel(g, g.rows, ws[0].Cols)
+	e.parallel(g, g.rows, ws[0].Cols*T)
 	for i := 0; i < g.n; i++ {
 		g.mts[i] = matmulTask{}
 	}
 }
 
+// maxGroupTokens is the largest batch a group takes: the speculative
+// verification sizes, whose ops are memory-bound like a decode step's.
+const maxGroupTokens = 8
+
 // groupable: one activation buffer serves every matrix (same width, a
-// K-quant with the integer kernels) and every matrix's rows are whole
-// 4-row groups, so pieces of the joint index space split no group.
-func (e *exec) groupable(ops *kernels.Ops, ws []*Matrix) bool {
+// K-quant with the integer kernels), every matrix's rows are whole
+// 4-row groups, so pieces of the joint index space split no group, and
+// a batch of T > 1 takes the repacked GEMM on every matrix.
+func (e *exec) groupable(ops *kernels.Ops, ws []*Matrix, T int) bool {
 	if ops.FloatQ4K || len(ws) < 2 {
 		return false
 	}
@@ -57,6 +64,10 @@ func (e *exec) groupable(ops *kernels.Ops, ws []*Matrix) bool {
 			return false
 		}
 		if w.Cols != ws[0].Cols || w.Rows%4 != 0 {
+			return false
+		}
+		r4, r6 := e.repacked(ops, w)
+		if T > 1 && choosePath(ops, w.Type, T, w.Rows, r4 || r6, e.tiles, e.noGEMM) != pathGEMMR4 {
 			return false
 		}
 	}

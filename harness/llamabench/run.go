@@ -245,7 +245,9 @@ type CurvePoint struct {
 
 // BatchCurve measures the time to evaluate T new tokens after a 64-token
 // context, for each T: speculative decoding verifies T drafted tokens in
-// one call, so the curve should stay flat as T grows.
+// one call, so the curve should stay flat as T grows. Every token's
+// logits are computed, as verification needs them (the output matrix
+// meets T tokens too).
 func BatchCurve(path string, batches []int, threads, reps int, f engine.Features) ([]CurvePoint, error) {
 	if len(batches) == 0 || reps < 1 {
 		return nil, fmt.Errorf("need batch sizes and at least one repetition")
@@ -281,7 +283,7 @@ func BatchCurve(path string, batches []int, threads, reps int, f engine.Features
 		for r := 0; r < reps+1; r++ {
 			s.Rewind(64)
 			t0 := time.Now()
-			if _, err := s.Eval(ctx[64:64+T], false); err != nil {
+			if _, err := s.Eval(ctx[64:64+T], true); err != nil {
 				return nil, err
 			}
 			if r > 0 { // the first call warms up
