@@ -301,3 +301,47 @@ func TestErrorsQuoteAtMost64Bytes(t *testing.T) {
 		t.Fatalf("error of %d bytes: %.200s", len(err.Error()), err)
 	}
 }
+
+// ReadInto gives every tensor's bytes as the mapping holds them, at odd
+// lengths and offsets too; a view outside the file or a destination of
+// another length is an error; Parse'd data is copied.
+func TestReadInto(t *testing.T) {
+	path := testutil.Golden(t, "llama-Q4_K_M.gguf")
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for i := range f.Tensors {
+		b := f.TensorData(&f.Tensors[i])
+		for _, v := range [][]byte{b, b[1 : len(b)-3]} {
+			dst := make([]byte, len(v))
+			if err := f.ReadInto(dst, v); err != nil {
+				t.Fatalf("%s: %v", f.Tensors[i].Name, err)
+			}
+			if !bytes.Equal(dst, v) {
+				t.Fatalf("%s: ReadInto differs from the mapping", f.Tensors[i].Name)
+			}
+		}
+	}
+	b := f.TensorData(&f.Tensors[0])
+	if err := f.ReadInto(make([]byte, len(b)-1), b); err == nil {
+		t.Error("length mismatch accepted")
+	}
+	if err := f.ReadInto(make([]byte, 8), make([]byte, 8)); err == nil {
+		t.Error("memory outside the file accepted")
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb := p.TensorData(&p.Tensors[0])
+	dst := make([]byte, len(pb))
+	if err := p.ReadInto(dst, pb); err != nil || !bytes.Equal(dst, pb) {
+		t.Errorf("Parse'd data: %v", err)
+	}
+}

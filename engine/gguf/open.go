@@ -12,7 +12,12 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer fh.Close()
+	ok := false
+	defer func() {
+		if !ok {
+			fh.Close()
+		}
+	}()
 	st, err := fh.Stat()
 	if err != nil {
 		return nil, err
@@ -32,7 +37,15 @@ func Open(path string) (*File, error) {
 		unmap()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	f.unmap = unmap
+	ok = true
+	f.fh = fh // for ReadInto; closed with the mapping
+	f.unmap = func() error {
+		err := unmap()
+		if cerr := fh.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
 	f.mapped = mapsFiles
 	return f, nil
 }
