@@ -10,9 +10,8 @@ import (
 type panelScratch struct {
 	p    kernels.Panel
 	tail [4 * kernels.PanelRows]float32
-	// q4, q6: 32 rows unrepacked, when the file holds the matrix only
-	// repacked (the panel kernels widen the GGUF layout).
-	q4 []kernels.BlockQ4K
+	// q6: 32 Q6_K rows unrepacked (the Q6_K panel kernels widen the
+	// GGUF layout).
 	q6 []kernels.BlockQ6K
 }
 
@@ -31,14 +30,14 @@ func (m *matmulTask) runPanels(w, r0, r1 int) int {
 	sc := &m.panels[w]
 	a := m.act.q8k[:(T+3)*nb]
 	for ; r0+kernels.PanelRows <= r1; r0 += kernels.PanelRows {
+		// Repacked rows first: a matrix repacked at load keeps its GGUF
+		// rows only in the file mapping, whose pages left the resident
+		// set; widening those faulted the whole file back in for every
+		// prompt (a 14B prefill peaked at twice the file's size).
 		switch {
-		case m.w.Data == nil && m.w.Type == gguf.TypeQ4_K:
-			sc.q4 = grow(sc.q4, kernels.PanelRows*nb)
-			for g := 0; g < kernels.PanelRows/4; g++ {
-				kernels.UnrepackQ4KR4(m.w.Q4KR4[(r0/4+g)*nb:(r0/4+g+1)*nb], sc.q4[4*g*nb:4*(g+1)*nb])
-			}
-			m.ops.PanelFromQ4K(&sc.p, sc.q4, nb)
-		case m.w.Data == nil:
+		case m.w.Q4KR4 != nil:
+			m.ops.PanelFromQ4KR4(&sc.p, m.w.Q4KR4[r0/4*nb:(r0/4+kernels.PanelRows/4)*nb], nb)
+		case m.w.Q6KR4 != nil:
 			sc.q6 = grow(sc.q6, kernels.PanelRows*nb)
 			for g := 0; g < kernels.PanelRows/4; g++ {
 				kernels.UnrepackQ6KR4(m.w.Q6KR4[(r0/4+g)*nb:(r0/4+g+1)*nb], sc.q6[4*g*nb:4*(g+1)*nb])

@@ -121,6 +121,10 @@ type Ops struct {
 	// PanelFromQ4K widens 32 Q4_K rows into p; every ISA's panel is
 	// identical to PanelFromQ4K's.
 	PanelFromQ4K func(p *Panel, src []BlockQ4K, nb int)
+	// PanelFromQ4KR4 makes the same panel of 32 rows held repacked
+	// (eight groups of nb blocks), so a prompt never reads the GGUF rows
+	// of a matrix repacked at load.
+	PanelFromQ4KR4 func(p *Panel, src []BlockQ4KR4, nb int)
 	// PanelFromQ6K is the same for Q6_K rows.
 	PanelFromQ6K func(p *Panel, src []BlockQ6K, nb int)
 
@@ -214,6 +218,7 @@ var GenericOps = Ops{
 
 	QuantizeRowQ8_0: QuantizeRowQ8_0,
 	PanelFromQ4K:    PanelFromQ4K,
+	PanelFromQ4KR4:  PanelFromQ4KR4,
 	PanelFromQ6K:    PanelFromQ6K,
 
 	GemmQ4KQ8K1x4:   GemmQ4KQ8K1x4,

@@ -441,6 +441,7 @@ func avx512Ops(pf int) Ops {
 	o.DequantQ8_0Rows = dequantRowsSlices(dequantQ8_0RowsAVX512)
 	o.ScaleMaxF32Heads = scaleMaxF32HeadsAVX512Slices
 	o.PanelFromQ4K = panelFromQ4KAVX512
+	o.PanelFromQ4KR4 = panelFromQ4KR4AVX512Slices
 	o.PanelFromQ6K = panelFromQ6KAVX512
 	return o
 }
@@ -457,6 +458,19 @@ func panelFromQ4KAVX512(p *Panel, src []BlockQ4K, nb int) {
 		b := (*byte)(unsafe.Pointer(&src[i]))
 		panelScalesQ4KAVX512(b, nb*BlockQ4KSize, &p.Sc[i*8*PanelRows], &p.Mn[i*8*PanelRows], &p.DM[i*2*PanelRows])
 		panelQsQ4KAVX512(b, nb*BlockQ4KSize, &p.Qs[i*QK_K*PanelRows])
+	}
+}
+
+// panelFromQ4KR4AVX512Slices checks the sizes, then widens one
+// super-block of the eight groups per call.
+func panelFromQ4KR4AVX512Slices(p *Panel, src []BlockQ4KR4, nb int) {
+	if len(src) < PanelRows/4*nb {
+		panic(fmt.Sprintf("kernels: PanelFromQ4KR4 needs %d blocks, got %d", PanelRows/4*nb, len(src)))
+	}
+	p.reset(nb*QK_K, 32)
+	for i := 0; i < nb; i++ {
+		panelFromQ4KR4AVX512((*byte)(unsafe.Pointer(&src[i])), nb*BlockQ4KR4Size, &p.Qs[i*QK_K*PanelRows],
+			&p.Sc[i*8*PanelRows], &p.Mn[i*8*PanelRows], &p.DM[i*2*PanelRows])
 	}
 }
 

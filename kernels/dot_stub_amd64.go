@@ -192,3 +192,6 @@ func panelScalesQ4KAVX512(src *byte, rowStride int, sc *int32, mn *uint32, dm *f
 
 //go:noescape
 func panelQsQ6KAVX512(src *byte, rowStride int, dst *byte)
+
+//go:noescape
+func panelFromQ4KR4AVX512(src *byte, groupStride int, dst *byte, sc *int32, mn *uint32, dm *float32)

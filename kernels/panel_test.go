@@ -190,3 +190,30 @@ func TestPanelHoldsTheWeights(t *testing.T) {
 		}
 	}
 }
+
+// A panel widened from repacked rows is the one widened from the same
+// rows in the GGUF layout, every field, on every ISA's table.
+func TestPanelFromQ4KR4(t *testing.T) {
+	r := rand.New(rand.NewPCG(91, 92))
+	forEachISA(t, func(t *testing.T, o *Ops) {
+		for _, nb := range []int{1, 3, 16} {
+			w := randQ4K(r, PanelRows*nb)
+			rp := make([]BlockQ4KR4, PanelRows/4*nb)
+			for g := 0; g < PanelRows/4; g++ {
+				RepackQ4KR4(w[4*g*nb:4*(g+1)*nb], rp[g*nb:(g+1)*nb])
+			}
+			var want, got Panel
+			PanelFromQ4K(&want, w, nb)
+			f := o.PanelFromQ4KR4
+			if f == nil {
+				f = PanelFromQ4KR4
+			}
+			got.Qs = make([]uint8, 7) // reused memory must not leak through
+			f(&got, rp, nb)
+			if got.Sub != want.Sub || got.Cols != want.Cols || !slices.Equal(got.Qs, want.Qs) || !slices.Equal(got.Sc, want.Sc) ||
+				!slices.Equal(got.Mn, want.Mn) || !slices.Equal(got.DM, want.DM) {
+				t.Fatalf("nb=%d: panel from repacked rows differs from the GGUF rows' panel", nb)
+			}
+		}
+	})
+}

@@ -1,0 +1,63 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// PanelFromQ4KR4 fills p from 32 rows held repacked (src: eight groups
+// of four rows, nb blocks each, group g at src[g*nb:]): the same panel
+// PanelFromQ4K makes of those rows in the GGUF layout, bit for bit. The
+// Go twin of Ops.PanelFromQ4KR4.
+//
+// Why: a model repacked at load keeps its GGUF rows only in the file
+// mapping, whose pages leave the resident set once the copy is made.
+// Panels widened from the GGUF rows faulted them all back in for every
+// prompt: a 14B prefill peaked at twice the file. From the repacked
+// rows nothing of the file is read again.
+func PanelFromQ4KR4(p *Panel, src []BlockQ4KR4, nb int) {
+	panelScalesQ4KR4(p, src, nb)
+	for i := 0; i < nb; i++ {
+		qs := p.Qs[i*QK_K*PanelRows : (i+1)*QK_K*PanelRows]
+		for g := 0; g < PanelRows/4; g++ {
+			b := &src[g*nb+i]
+			for j := 0; j < 8; j++ {
+				for r := 0; r < 4; r++ {
+					// Byte k of the row's 16 holds weight 32j+k (low
+					// nibble) and 32j+16+k (high): quads 8j+q and 8j+4+q.
+					for q := 0; q < 4; q++ {
+						x := binary.LittleEndian.Uint32(b.Qs[j][r][4*q:])
+						o := (8*j+q)*panelQuadBytes + 4*(4*g+r)
+						binary.LittleEndian.PutUint32(qs[o:o+4], x&0x0f0f0f0f)
+						binary.LittleEndian.PutUint32(qs[o+4*panelQuadBytes:o+4*panelQuadBytes+4], x>>4&0x0f0f0f0f)
+					}
+				}
+			}
+		}
+	}
+}
+
+// panelScalesQ4KR4 is panelScalesQ4K from repacked rows.
+func panelScalesQ4KR4(p *Panel, src []BlockQ4KR4, nb int) {
+	if len(src) < PanelRows/4*nb {
+		panic(fmt.Sprintf("kernels: PanelFromQ4KR4 needs %d blocks, got %d", PanelRows/4*nb, len(src)))
+	}
+	p.reset(nb*QK_K, 32)
+	for g := 0; g < PanelRows/4; g++ {
+		for i := 0; i < nb; i++ {
+			b := &src[g*nb+i]
+			sc := p.Sc[i*8*PanelRows : (i+1)*8*PanelRows]
+			mn := p.Mn[i*8*PanelRows : (i+1)*8*PanelRows]
+			dm := p.DM[i*2*PanelRows : (i+1)*2*PanelRows]
+			for r := 0; r < 4; r++ {
+				row := 4*g + r
+				dm[row], dm[PanelRows+row] = FP16ToF32(b.DM[2*r]), FP16ToF32(b.DM[2*r+1])
+				for j := 0; j < 8; j++ {
+					s, m := b.ScaleMin(r, j)
+					sc[j*PanelRows+row] = int32(s)
+					mn[j*PanelRows+row] = uint32(m) | uint32(m)<<16
+				}
+			}
+		}
+	}
+}
