@@ -10,9 +10,6 @@ import (
 type panelScratch struct {
 	p    kernels.Panel
 	tail [4 * kernels.PanelRows]float32
-	// q6: 32 Q6_K rows unrepacked (the Q6_K panel kernels widen the
-	// GGUF layout).
-	q6 []kernels.BlockQ6K
 }
 
 // runPanels is the prompt GEMM for large batches: each 32 rows of
@@ -38,11 +35,7 @@ func (m *matmulTask) runPanels(w, r0, r1 int) int {
 		case m.w.Q4KR4 != nil:
 			m.ops.PanelFromQ4KR4(&sc.p, m.w.Q4KR4[r0/4*nb:(r0/4+kernels.PanelRows/4)*nb], nb)
 		case m.w.Q6KR4 != nil:
-			sc.q6 = grow(sc.q6, kernels.PanelRows*nb)
-			for g := 0; g < kernels.PanelRows/4; g++ {
-				kernels.UnrepackQ6KR4(m.w.Q6KR4[(r0/4+g)*nb:(r0/4+g+1)*nb], sc.q6[4*g*nb:4*(g+1)*nb])
-			}
-			m.ops.PanelFromQ6K(&sc.p, sc.q6, nb)
+			m.ops.PanelFromQ6KR4(&sc.p, m.w.Q6KR4[r0/4*nb:(r0/4+kernels.PanelRows/4)*nb], nb)
 		case m.w.Type == gguf.TypeQ4_K:
 			m.ops.PanelFromQ4K(&sc.p, kernels.AsQ4K(m.w.Data[r0*m.w.RowBytes:(r0+kernels.PanelRows)*m.w.RowBytes]), nb)
 		default:

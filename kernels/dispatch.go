@@ -125,6 +125,8 @@ type Ops struct {
 	// (eight groups of nb blocks), so a prompt never reads the GGUF rows
 	// of a matrix repacked at load.
 	PanelFromQ4KR4 func(p *Panel, src []BlockQ4KR4, nb int)
+	// PanelFromQ6KR4 is the same for repacked Q6_K rows.
+	PanelFromQ6KR4 func(p *Panel, src []BlockQ6KR4, nb int)
 	// PanelFromQ6K is the same for Q6_K rows.
 	PanelFromQ6K func(p *Panel, src []BlockQ6K, nb int)
 
@@ -219,6 +221,7 @@ var GenericOps = Ops{
 	QuantizeRowQ8_0: QuantizeRowQ8_0,
 	PanelFromQ4K:    PanelFromQ4K,
 	PanelFromQ4KR4:  PanelFromQ4KR4,
+	PanelFromQ6KR4:  PanelFromQ6KR4,
 	PanelFromQ6K:    PanelFromQ6K,
 
 	GemmQ4KQ8K1x4:   GemmQ4KQ8K1x4,

@@ -442,6 +442,7 @@ func avx512Ops(pf int) Ops {
 	o.ScaleMaxF32Heads = scaleMaxF32HeadsAVX512Slices
 	o.PanelFromQ4K = panelFromQ4KAVX512
 	o.PanelFromQ4KR4 = panelFromQ4KR4AVX512Slices
+	o.PanelFromQ6KR4 = panelFromQ6KR4AVX512Slices
 	o.PanelFromQ6K = panelFromQ6KAVX512
 	return o
 }
@@ -471,6 +472,18 @@ func panelFromQ4KR4AVX512Slices(p *Panel, src []BlockQ4KR4, nb int) {
 	for i := 0; i < nb; i++ {
 		panelFromQ4KR4AVX512((*byte)(unsafe.Pointer(&src[i])), nb*BlockQ4KR4Size, &p.Qs[i*QK_K*PanelRows],
 			&p.Sc[i*8*PanelRows], &p.Mn[i*8*PanelRows], &p.DM[i*2*PanelRows])
+	}
+}
+
+// panelFromQ6KR4AVX512Slices is panelFromQ4KR4AVX512Slices for Q6_K.
+func panelFromQ6KR4AVX512Slices(p *Panel, src []BlockQ6KR4, nb int) {
+	if len(src) < PanelRows/4*nb {
+		panic(fmt.Sprintf("kernels: PanelFromQ6KR4 needs %d blocks, got %d", PanelRows/4*nb, len(src)))
+	}
+	p.reset(nb*QK_K, 16)
+	for i := 0; i < nb; i++ {
+		panelFromQ6KR4AVX512((*byte)(unsafe.Pointer(&src[i])), nb*BlockQ6KR4Size, &p.Qs[i*QK_K*PanelRows],
+			&p.Sc[i*16*PanelRows], &p.Mn[i*8*PanelRows], &p.DM[i*2*PanelRows])
 	}
 }
 

@@ -195,3 +195,6 @@ func panelQsQ6KAVX512(src *byte, rowStride int, dst *byte)
 
 //go:noescape
 func panelFromQ4KR4AVX512(src *byte, groupStride int, dst *byte, sc *int32, mn *uint32, dm *float32)
+
+//go:noescape
+func panelFromQ6KR4AVX512(src *byte, groupStride int, dst *byte, sc *int32, mn *uint32, dm *float32)

@@ -217,3 +217,29 @@ func TestPanelFromQ4KR4(t *testing.T) {
 		}
 	})
 }
+
+// The same for repacked Q6_K rows against PanelFromQ6K.
+func TestPanelFromQ6KR4(t *testing.T) {
+	r := rand.New(rand.NewPCG(93, 94))
+	forEachISA(t, func(t *testing.T, o *Ops) {
+		for _, nb := range []int{1, 3, 16} {
+			w := randQ6K(r, PanelRows*nb)
+			rp := make([]BlockQ6KR4, PanelRows/4*nb)
+			for g := 0; g < PanelRows/4; g++ {
+				RepackQ6KR4(w[4*g*nb:4*(g+1)*nb], rp[g*nb:(g+1)*nb])
+			}
+			var want, got Panel
+			PanelFromQ6K(&want, w, nb)
+			f := o.PanelFromQ6KR4
+			if f == nil {
+				f = PanelFromQ6KR4
+			}
+			got.Qs = make([]uint8, 7)
+			f(&got, rp, nb)
+			if got.Sub != want.Sub || got.Cols != want.Cols || !slices.Equal(got.Qs, want.Qs) || !slices.Equal(got.Sc, want.Sc) ||
+				!slices.Equal(got.Mn, want.Mn) || !slices.Equal(got.DM, want.DM) {
+				t.Fatalf("nb=%d: panel from repacked Q6_K rows differs from the GGUF rows' panel", nb)
+			}
+		}
+	})
+}

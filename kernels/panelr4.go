@@ -61,3 +61,46 @@ func panelScalesQ4KR4(p *Panel, src []BlockQ4KR4, nb int) {
 		}
 	}
 }
+
+// PanelFromQ6KR4 is PanelFromQ4KR4 for repacked Q6_K rows: the panel
+// PanelFromQ6K makes of the same rows in the GGUF layout, bit for bit.
+func PanelFromQ6KR4(p *Panel, src []BlockQ6KR4, nb int) {
+	if len(src) < PanelRows/4*nb {
+		panic(fmt.Sprintf("kernels: PanelFromQ6KR4 needs %d blocks, got %d", PanelRows/4*nb, len(src)))
+	}
+	p.reset(nb*QK_K, 16)
+	for i := 0; i < nb; i++ {
+		qs := p.Qs[i*QK_K*PanelRows : (i+1)*QK_K*PanelRows]
+		sc := p.Sc[i*16*PanelRows : (i+1)*16*PanelRows]
+		mn := p.Mn[i*8*PanelRows : (i+1)*8*PanelRows]
+		dm := p.DM[i*2*PanelRows : (i+1)*2*PanelRows]
+		for g := 0; g < PanelRows/4; g++ {
+			b := &src[g*nb+i]
+			for r := 0; r < 4; r++ {
+				row := 4*g + r
+				dm[row], dm[PanelRows+row] = FP16ToF32(b.D[r]), 0
+				for s := 0; s < 16; s++ {
+					sc[s*PanelRows+row] = int32(b.Scales[s/8][r][s%8])
+				}
+				for k := 0; k < 8; k++ {
+					mn[k*PanelRows+row] = pair16(int32(b.Scales[k/4][r][2*(k%4)]), int32(b.Scales[k/4][r][2*(k%4)+1]))
+				}
+				// Ql[k] byte j: weights 32k+j (low nibble) and 32k+16+j
+				// (high); Qh[k/2] byte j holds their top two bits at
+				// 2t, t = 2(k%2) for the low nibble's weight, +1 for the
+				// high one's.
+				for k := 0; k < 8; k++ {
+					for q := 0; q < 4; q++ {
+						l := binary.LittleEndian.Uint32(b.Ql[k][r][4*q:])
+						h := binary.LittleEndian.Uint32(b.Qh[k/2][r][4*q:])
+						t := uint(2 * (k % 2))
+						const lo4, two = 0x0f0f0f0f, 0x03030303
+						o := (8*k+q)*panelQuadBytes + 4*row
+						binary.LittleEndian.PutUint32(qs[o:o+4], l&lo4|(h>>(2*t)&two)<<4)
+						binary.LittleEndian.PutUint32(qs[o+4*panelQuadBytes:o+4*panelQuadBytes+4], l>>4&lo4|(h>>(2*t+2)&two)<<4)
+					}
+				}
+			}
+		}
+	}
+}

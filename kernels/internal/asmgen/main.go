@@ -111,7 +111,9 @@ func main() {
 	panelQsQ4KAVX512()
 	panelScalesQ4KAVX512()
 	panelQsQ6KAVX512()
-	panelFromQ4KR4AVX512(panelR4Tables())
+	panelR4 := panelR4Tables()
+	panelFromQ4KR4AVX512(panelR4)
+	panelFromQ6KR4AVX512(panelR4)
 	Generate()
 	vexVNNI(flag.Lookup("out").Value.String(), "gemvQ4KQ8KAVXVNNIx4rows", "gemvQ4KR4Q8KAVXVNNI", "gemvQ4KR4Q8KAVXVNNIGFNI", "gemmQ4KR4Q8KAVXVNNIx4", "gemvQ6KR4Q8KAVXVNNI", "gemmQ6KR4Q8KAVXVNNIx4", "int8PeakAVXVNNI")
 }

@@ -139,3 +139,93 @@ func panelFromQ4KR4AVX512(tab Mem) {
 	VZEROUPPER()
 	RET()
 }
+
+// panelFromQ6KR4AVX512 is panelFromQ4KR4AVX512 for repacked Q6_K rows
+// (same tables). Per 32 weights k of the group's 4 rows: one load of Ql
+// and one of the Qh bytes holding their top bits, the low and high
+// nibbles each joined with their two bits, and the same vpermd. The
+// int8 scales sign-extended to dwords go through the vpermt2d pair; as
+// words, adjacent pairs are the min pairs already (one vpermd).
+func panelFromQ6KR4AVX512(tab Mem) {
+	TEXT("panelFromQ6KR4AVX512", NOSPLIT, "func(src *byte, groupStride int, dst *byte, sc *int32, mn *uint32, dm *float32)")
+	Pragma("noescape")
+	src := Load(Param("src"), GP64())
+	stride := Load(Param("groupStride"), GP64())
+	dst := Load(Param("dst"), GP64())
+	sc := Load(Param("sc"), GP64())
+	mn := Load(Param("mn"), GP64())
+	dm := Load(Param("dm"), GP64())
+	m15, m3 := ZMM(), ZMM()
+	broadcastConst(m15, 0x0f0f0f0f)
+	broadcastConst(m3, 0x03030303)
+	perm, lo4, hi4 := ZMM(), ZMM(), ZMM()
+	VMOVDQU32(tab, perm)
+	VMOVDQU32(tab.Offset(64), lo4)
+	VMOVDQU32(tab.Offset(128), hi4)
+	g := GP64()
+	XORQ(g, g)
+	Label("pr6g")
+	for k := 0; k < 8; k++ {
+		ql, qh := ZMM(), ZMM()
+		VMOVDQU64(Mem{Base: src, Disp: r6Ql + 64*k}, ql)
+		VMOVDQU64(Mem{Base: src, Disp: r6Qh + 64*(k/2)}, qh)
+		if k%2 == 1 {
+			VPSRLW(Imm(4), qh, qh) // bits 4-7 for weights 32 and 48 on
+		}
+		lo, hi, t := ZMM(), ZMM(), ZMM()
+		VPANDD(m15, ql, lo)
+		VPANDD(m3, qh, t)
+		VPSLLW(Imm(4), t, t)
+		VPORD(t, lo, lo)
+		VPSRLW(Imm(4), ql, hi)
+		VPANDD(m15, hi, hi)
+		VPSRLW(Imm(2), qh, t)
+		VPANDD(m3, t, t)
+		VPSLLW(Imm(4), t, t)
+		VPORD(t, hi, hi)
+		VPERMD(lo, perm, lo)
+		VPERMD(hi, perm, hi)
+		for kind, v := range []VecVirtual{lo, hi} {
+			for qd := 0; qd < 4; qd++ {
+				VEXTRACTI32X4(U8(qd), v, Mem{Base: dst, Disp: (8*k+4*kind+qd) * 128})
+			}
+		}
+	}
+	// Scales: half h, dword 8r+j of rows 0-1 and of rows 2-3.
+	for h := 0; h < 2; h++ {
+		a, b := ZMM(), ZMM()
+		VPMOVSXBD(Mem{Base: src, Disp: r6Scales + 32*h}, a)
+		VPMOVSXBD(Mem{Base: src, Disp: r6Scales + 32*h + 16}, b)
+		for hh, idx := range []VecVirtual{lo4, hi4} {
+			t := ZMM()
+			VMOVDQA64(a, t)
+			VPERMT2D(b, idx, t) // lane j': sub-block 8h+4hh+j', rows 0-3
+			for jj := 0; jj < 4; jj++ {
+				VEXTRACTI32X4(U8(jj), t, Mem{Base: sc, Disp: 128 * (8*h + 4*hh + jj)})
+			}
+		}
+		// As words, dword 4r+k' of half h is row r's pair (2k', 2k'+1):
+		// min pair 4h+k'.
+		w := ZMM()
+		VPMOVSXBW(Mem{Base: src, Disp: r6Scales + 32*h}, w)
+		VPERMD(w, perm, w)
+		for kk := 0; kk < 4; kk++ {
+			VEXTRACTI32X4(U8(kk), w, Mem{Base: mn, Disp: 128 * (4*h + kk)})
+		}
+	}
+	f, z := XMM(), XMM()
+	VCVTPH2PS(Mem{Base: src, Disp: r6D}, f)
+	VMOVUPS(f, Mem{Base: dm})
+	VXORPS(z, z, z)
+	VMOVUPS(z, Mem{Base: dm, Disp: 4 * 32})
+	ADDQ(stride, src)
+	ADDQ(Imm(16), dst)
+	ADDQ(Imm(16), sc)
+	ADDQ(Imm(16), mn)
+	ADDQ(Imm(16), dm)
+	INCQ(g)
+	CMPQ(g, Imm(8))
+	JNE(LabelRef("pr6g"))
+	VZEROUPPER()
+	RET()
+}
