@@ -82,7 +82,7 @@ func panelFromQ4KR4AVX512(tab Mem) {
 			for k, v := range []VecVirtual{lo, hi} {
 				for qd := 0; qd < 4; qd++ {
 					// Quad 8j+4k+qd of rows 4g..4g+3.
-					VEXTRACTI32X4(U8(qd), v, Mem{Base: dst, Disp: (8*j+4*k+qd) * 128})
+					VEXTRACTI32X4(U8(qd), v, Mem{Base: dst, Disp: (8*j + 4*k + qd) * 128})
 				}
 			}
 		}
@@ -187,7 +187,7 @@ func panelFromQ6KR4AVX512(tab Mem) {
 		VPERMD(hi, perm, hi)
 		for kind, v := range []VecVirtual{lo, hi} {
 			for qd := 0; qd < 4; qd++ {
-				VEXTRACTI32X4(U8(qd), v, Mem{Base: dst, Disp: (8*k+4*kind+qd) * 128})
+				VEXTRACTI32X4(U8(qd), v, Mem{Base: dst, Disp: (8*k + 4*kind + qd) * 128})
 			}
 		}
 	}
