@@ -441,8 +441,8 @@ func avx512Ops(pf int) Ops {
 	o.DequantQ8_0Rows = dequantRowsSlices(dequantQ8_0RowsAVX512)
 	o.ScaleMaxF32Heads = scaleMaxF32HeadsAVX512Slices
 	o.PanelFromQ4K = panelFromQ4KAVX512
-	o.PanelFromQ4KR4 = panelFromQ4KR4AVX512Slices
-	o.PanelFromQ6KR4 = panelFromQ6KR4AVX512Slices
+	o.PanelFromQ4KR4 = panelFromR4Slices[BlockQ4KR4](panelFromQ4KR4AVX512, BlockQ4KR4Size, 32)
+	o.PanelFromQ6KR4 = panelFromR4Slices[BlockQ6KR4](panelFromQ6KR4AVX512, BlockQ6KR4Size, 16)
 	o.PanelFromQ6K = panelFromQ6KAVX512
 	return o
 }
@@ -462,28 +462,19 @@ func panelFromQ4KAVX512(p *Panel, src []BlockQ4K, nb int) {
 	}
 }
 
-// panelFromQ4KR4AVX512Slices checks the sizes, then widens one
-// super-block of the eight groups per call.
-func panelFromQ4KR4AVX512Slices(p *Panel, src []BlockQ4KR4, nb int) {
-	if len(src) < PanelRows/4*nb {
-		panic(fmt.Sprintf("kernels: PanelFromQ4KR4 needs %d blocks, got %d", PanelRows/4*nb, len(src)))
-	}
-	p.reset(nb*QK_K, 32)
-	for i := 0; i < nb; i++ {
-		panelFromQ4KR4AVX512((*byte)(unsafe.Pointer(&src[i])), nb*BlockQ4KR4Size, &p.Qs[i*QK_K*PanelRows],
-			&p.Sc[i*8*PanelRows], &p.Mn[i*8*PanelRows], &p.DM[i*2*PanelRows])
-	}
-}
-
-// panelFromQ6KR4AVX512Slices is panelFromQ4KR4AVX512Slices for Q6_K.
-func panelFromQ6KR4AVX512Slices(p *Panel, src []BlockQ6KR4, nb int) {
-	if len(src) < PanelRows/4*nb {
-		panic(fmt.Sprintf("kernels: PanelFromQ6KR4 needs %d blocks, got %d", PanelRows/4*nb, len(src)))
-	}
-	p.reset(nb*QK_K, 16)
-	for i := 0; i < nb; i++ {
-		panelFromQ6KR4AVX512((*byte)(unsafe.Pointer(&src[i])), nb*BlockQ6KR4Size, &p.Qs[i*QK_K*PanelRows],
-			&p.Sc[i*16*PanelRows], &p.Mn[i*8*PanelRows], &p.DM[i*2*PanelRows])
+// panelFromR4Slices wraps a repacked-row panel kernel (blocks of size
+// bytes, sub weights per scale) that widens one super-block of the
+// eight groups per call, after checking the sizes.
+func panelFromR4Slices[R any](k func(src *byte, groupStride int, dst *byte, sc *int32, mn *uint32, dm *float32), size, sub int) func(*Panel, []R, int) {
+	return func(p *Panel, src []R, nb int) {
+		if len(src) < PanelRows/4*nb {
+			panic(fmt.Sprintf("kernels: a repacked-row panel needs %d blocks, got %d", PanelRows/4*nb, len(src)))
+		}
+		p.reset(nb*QK_K, sub)
+		for i := 0; i < nb; i++ {
+			k((*byte)(unsafe.Pointer(&src[i])), nb*size, &p.Qs[i*QK_K*PanelRows],
+				&p.Sc[i*QK_K/sub*PanelRows], &p.Mn[i*8*PanelRows], &p.DM[i*2*PanelRows])
+		}
 	}
 }
 

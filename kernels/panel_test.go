@@ -192,53 +192,38 @@ func TestPanelHoldsTheWeights(t *testing.T) {
 }
 
 // A panel widened from repacked rows is the one widened from the same
-// rows in the GGUF layout, every field, on every ISA's table.
-func TestPanelFromQ4KR4(t *testing.T) {
-	r := rand.New(rand.NewPCG(91, 92))
+// rows in the GGUF layout, every field, on every ISA's table: Q4_K and
+// Q6_K.
+func TestPanelFromR4(t *testing.T) {
+	t.Run("Q4_K", func(t *testing.T) {
+		testPanelFromR4(t, 91, randQ4K, RepackQ4KR4, PanelFromQ4K, PanelFromQ4KR4, func(o *Ops) func(*Panel, []BlockQ4KR4, int) { return o.PanelFromQ4KR4 })
+	})
+	t.Run("Q6_K", func(t *testing.T) {
+		testPanelFromR4(t, 93, randQ6K, RepackQ6KR4, PanelFromQ6K, PanelFromQ6KR4, func(o *Ops) func(*Panel, []BlockQ6KR4, int) { return o.PanelFromQ6KR4 })
+	})
+}
+
+func testPanelFromR4[B, R any](t *testing.T, seed uint64, rnd func(*rand.Rand, int) []B, repack func([]B, []R),
+	fromRows func(*Panel, []B, int), twin func(*Panel, []R, int), kernel func(*Ops) func(*Panel, []R, int)) {
+	r := rand.New(rand.NewPCG(seed, seed+1))
 	forEachISA(t, func(t *testing.T, o *Ops) {
 		for _, nb := range []int{1, 3, 16} {
-			w := randQ4K(r, PanelRows*nb)
-			rp := make([]BlockQ4KR4, PanelRows/4*nb)
+			w := rnd(r, PanelRows*nb)
+			rp := make([]R, PanelRows/4*nb)
 			for g := 0; g < PanelRows/4; g++ {
-				RepackQ4KR4(w[4*g*nb:4*(g+1)*nb], rp[g*nb:(g+1)*nb])
+				repack(w[4*g*nb:4*(g+1)*nb], rp[g*nb:(g+1)*nb])
 			}
 			var want, got Panel
-			PanelFromQ4K(&want, w, nb)
-			f := o.PanelFromQ4KR4
+			fromRows(&want, w, nb)
+			f := kernel(o)
 			if f == nil {
-				f = PanelFromQ4KR4
+				f = twin
 			}
 			got.Qs = make([]uint8, 7) // reused memory must not leak through
 			f(&got, rp, nb)
 			if got.Sub != want.Sub || got.Cols != want.Cols || !slices.Equal(got.Qs, want.Qs) || !slices.Equal(got.Sc, want.Sc) ||
 				!slices.Equal(got.Mn, want.Mn) || !slices.Equal(got.DM, want.DM) {
 				t.Fatalf("nb=%d: panel from repacked rows differs from the GGUF rows' panel", nb)
-			}
-		}
-	})
-}
-
-// The same for repacked Q6_K rows against PanelFromQ6K.
-func TestPanelFromQ6KR4(t *testing.T) {
-	r := rand.New(rand.NewPCG(93, 94))
-	forEachISA(t, func(t *testing.T, o *Ops) {
-		for _, nb := range []int{1, 3, 16} {
-			w := randQ6K(r, PanelRows*nb)
-			rp := make([]BlockQ6KR4, PanelRows/4*nb)
-			for g := 0; g < PanelRows/4; g++ {
-				RepackQ6KR4(w[4*g*nb:4*(g+1)*nb], rp[g*nb:(g+1)*nb])
-			}
-			var want, got Panel
-			PanelFromQ6K(&want, w, nb)
-			f := o.PanelFromQ6KR4
-			if f == nil {
-				f = PanelFromQ6KR4
-			}
-			got.Qs = make([]uint8, 7)
-			f(&got, rp, nb)
-			if got.Sub != want.Sub || got.Cols != want.Cols || !slices.Equal(got.Qs, want.Qs) || !slices.Equal(got.Sc, want.Sc) ||
-				!slices.Equal(got.Mn, want.Mn) || !slices.Equal(got.DM, want.DM) {
-				t.Fatalf("nb=%d: panel from repacked Q6_K rows differs from the GGUF rows' panel", nb)
 			}
 		}
 	})

@@ -48,27 +48,15 @@ func panelR4Tables() Mem {
 // layout the decode kernels use, and two vpermt2d put them in the
 // panel's sub-block-major order.
 func panelFromQ4KR4AVX512(tab Mem) {
-	TEXT("panelFromQ4KR4AVX512", NOSPLIT, "func(src *byte, groupStride int, dst *byte, sc *int32, mn *uint32, dm *float32)")
-	Pragma("noescape")
-	src := Load(Param("src"), GP64())
-	stride := Load(Param("groupStride"), GP64())
-	dst := Load(Param("dst"), GP64())
-	sc := Load(Param("sc"), GP64())
-	mn := Load(Param("mn"), GP64())
-	dm := Load(Param("dm"), GP64())
+	k := newPanelR4("panelFromQ4KR4AVX512", tab)
+	src, dst, sc, mn, dm, perm := k.src, k.dst, k.sc, k.mn, k.dm, k.perm
 	mask, m63, m15 := ZMM(), ZMM(), ZMM()
 	broadcastConst(mask, nibbleMask)
 	broadcastConst(m63, 63)
 	broadcastConst(m15, 15)
-	perm, lo4, hi4 := ZMM(), ZMM(), ZMM()
-	VMOVDQU32(tab, perm)
-	VMOVDQU32(tab.Offset(64), lo4)
-	VMOVDQU32(tab.Offset(128), hi4)
 	dmSplit := YMM() // [d0 d1 d2 d3 | dmin0 … dmin3] from [d0 dmin0 d1 dmin1 …]
 	VMOVDQU32(tab.Offset(192), dmSplit)
-	g := GP64()
-	XORQ(g, g)
-	Label("pr4g")
+	k.groupLoop("pr4g")
 	{
 		// The weights: sub-block j of the group's 4 rows.
 		for j := 0; j < 8; j++ {
@@ -79,12 +67,8 @@ func panelFromQ4KR4AVX512(tab Mem) {
 			VPANDD(mask, hi, hi)
 			VPERMD(lo, perm, lo) // lane q: quad q's rows 0-3
 			VPERMD(hi, perm, hi)
-			for k, v := range []VecVirtual{lo, hi} {
-				for qd := 0; qd < 4; qd++ {
-					// Quad 8j+4k+qd of rows 4g..4g+3.
-					VEXTRACTI32X4(U8(qd), v, Mem{Base: dst, Disp: (8*j + 4*k + qd) * 128})
-				}
-			}
+			storeLanes(lo, dst, 128*(8*j)) // quads 8j.. of rows 4g..4g+3
+			storeLanes(hi, dst, 128*(8*j+4))
 		}
 		// The scales: dword 8r+j of s01 (rows 0-1) and s23 (rows 2-3).
 		s01, s23, hb := ZMM(), ZMM(), ZMM()
@@ -108,19 +92,8 @@ func panelFromQ4KR4AVX512(tab Mem) {
 			VPORD(p, m, m) // (m, m) as vpdpwssd's pair
 			ss[h], ms[h] = s, m
 		}
-		for _, out := range []struct {
-			v    [2]VecVirtual
-			base Register
-		}{{ss, sc}, {ms, mn}} {
-			for h, idx := range []VecVirtual{lo4, hi4} {
-				t := ZMM()
-				VMOVDQA64(out.v[0], t)
-				VPERMT2D(out.v[1], idx, t) // lane j': sub-block 4h+j', rows 0-3
-				for jj := 0; jj < 4; jj++ {
-					VEXTRACTI32X4(U8(jj), t, Mem{Base: out.base, Disp: 128 * (4*h + jj)})
-				}
-			}
-		}
+		k.storeSubBlockMajor(ss, sc, 0)
+		k.storeSubBlockMajor(ms, mn, 0)
 		// d and dmin of the 4 rows.
 		f := YMM()
 		VCVTPH2PS(Mem{Base: src, Disp: r4DM}, f)
@@ -128,16 +101,74 @@ func panelFromQ4KR4AVX512(tab Mem) {
 		VMOVUPS(f.AsX(), Mem{Base: dm})
 		VEXTRACTF128(Imm(1), f, Mem{Base: dm, Disp: 4 * 32})
 	}
-	ADDQ(stride, src)
-	ADDQ(Imm(16), dst)
-	ADDQ(Imm(16), sc)
-	ADDQ(Imm(16), mn)
-	ADDQ(Imm(16), dm)
-	INCQ(g)
-	CMPQ(g, Imm(8))
-	JNE(LabelRef("pr4g"))
+	k.nextGroup("pr4g")
+}
+
+// panelR4 holds what the two repacked-row panel builders share: their
+// arguments, the transpose tables (panelR4Tables) and the loop over
+// the eight groups of four rows, each of which moves every output
+// pointer on by its four rows.
+type panelR4 struct {
+	src, stride, dst, sc, mn, dm, g Register
+	perm, lo4, hi4                  VecVirtual
+}
+
+func newPanelR4(name string, tab Mem) *panelR4 {
+	TEXT(name, NOSPLIT, "func(src *byte, groupStride int, dst *byte, sc *int32, mn *uint32, dm *float32)")
+	Pragma("noescape")
+	k := &panelR4{}
+	k.src = Load(Param("src"), GP64())
+	k.stride = Load(Param("groupStride"), GP64())
+	k.dst = Load(Param("dst"), GP64())
+	k.sc = Load(Param("sc"), GP64())
+	k.mn = Load(Param("mn"), GP64())
+	k.dm = Load(Param("dm"), GP64())
+	k.perm, k.lo4, k.hi4 = ZMM(), ZMM(), ZMM()
+	VMOVDQU32(tab, k.perm)
+	VMOVDQU32(tab.Offset(64), k.lo4)
+	VMOVDQU32(tab.Offset(128), k.hi4)
+	return k
+}
+
+// groupLoop opens the loop over the groups.
+func (k *panelR4) groupLoop(label string) {
+	k.g = GP64()
+	XORQ(k.g, k.g)
+	Label(label)
+}
+
+// nextGroup moves on by one group (four rows: 16 bytes of every output
+// row) and closes the loop and the function.
+func (k *panelR4) nextGroup(label string) {
+	ADDQ(k.stride, k.src)
+	for _, p := range []Register{k.dst, k.sc, k.mn, k.dm} {
+		ADDQ(Imm(16), p)
+	}
+	INCQ(k.g)
+	CMPQ(k.g, Imm(8))
+	JNE(LabelRef(label))
 	VZEROUPPER()
 	RET()
+}
+
+// storeSubBlockMajor stores a group's 32 dwords, 8r+j of v[0] (rows
+// 0-1) and v[1] (rows 2-3), as sub-block j's four rows at base +
+// disp + 128·j.
+func (k *panelR4) storeSubBlockMajor(v [2]VecVirtual, base Register, disp int) {
+	for h, idx := range []VecVirtual{k.lo4, k.hi4} {
+		t := ZMM()
+		VMOVDQA64(v[0], t)
+		VPERMT2D(v[1], idx, t) // lane j': sub-block 4h+j', rows 0-3
+		storeLanes(t, base, disp+128*4*h)
+	}
+}
+
+// storeLanes stores v's four 128-bit lanes at base + disp + 128·lane:
+// lane i is four rows' dwords of quad (or sub-block) i.
+func storeLanes(v VecVirtual, base Register, disp int) {
+	for i := 0; i < 4; i++ {
+		VEXTRACTI32X4(U8(i), v, Mem{Base: base, Disp: disp + 128*i})
+	}
 }
 
 // panelFromQ6KR4AVX512 is panelFromQ4KR4AVX512 for repacked Q6_K rows
@@ -147,29 +178,17 @@ func panelFromQ4KR4AVX512(tab Mem) {
 // int8 scales sign-extended to dwords go through the vpermt2d pair; as
 // words, adjacent pairs are the min pairs already (one vpermd).
 func panelFromQ6KR4AVX512(tab Mem) {
-	TEXT("panelFromQ6KR4AVX512", NOSPLIT, "func(src *byte, groupStride int, dst *byte, sc *int32, mn *uint32, dm *float32)")
-	Pragma("noescape")
-	src := Load(Param("src"), GP64())
-	stride := Load(Param("groupStride"), GP64())
-	dst := Load(Param("dst"), GP64())
-	sc := Load(Param("sc"), GP64())
-	mn := Load(Param("mn"), GP64())
-	dm := Load(Param("dm"), GP64())
+	k := newPanelR4("panelFromQ6KR4AVX512", tab)
+	src, dst, sc, mn, dm, perm := k.src, k.dst, k.sc, k.mn, k.dm, k.perm
 	m15, m3 := ZMM(), ZMM()
 	broadcastConst(m15, 0x0f0f0f0f)
 	broadcastConst(m3, 0x03030303)
-	perm, lo4, hi4 := ZMM(), ZMM(), ZMM()
-	VMOVDQU32(tab, perm)
-	VMOVDQU32(tab.Offset(64), lo4)
-	VMOVDQU32(tab.Offset(128), hi4)
-	g := GP64()
-	XORQ(g, g)
-	Label("pr6g")
-	for k := 0; k < 8; k++ {
+	k.groupLoop("pr6g")
+	for q := 0; q < 8; q++ {
 		ql, qh := ZMM(), ZMM()
-		VMOVDQU64(Mem{Base: src, Disp: r6Ql + 64*k}, ql)
-		VMOVDQU64(Mem{Base: src, Disp: r6Qh + 64*(k/2)}, qh)
-		if k%2 == 1 {
+		VMOVDQU64(Mem{Base: src, Disp: r6Ql + 64*q}, ql)
+		VMOVDQU64(Mem{Base: src, Disp: r6Qh + 64*(q/2)}, qh)
+		if q%2 == 1 {
 			VPSRLW(Imm(4), qh, qh) // bits 4-7 for weights 32 and 48 on
 		}
 		lo, hi, t := ZMM(), ZMM(), ZMM()
@@ -185,47 +204,28 @@ func panelFromQ6KR4AVX512(tab Mem) {
 		VPORD(t, hi, hi)
 		VPERMD(lo, perm, lo)
 		VPERMD(hi, perm, hi)
-		for kind, v := range []VecVirtual{lo, hi} {
-			for qd := 0; qd < 4; qd++ {
-				VEXTRACTI32X4(U8(qd), v, Mem{Base: dst, Disp: (8*k + 4*kind + qd) * 128})
-			}
-		}
+		storeLanes(lo, dst, 128*(8*q))
+		storeLanes(hi, dst, 128*(8*q+4))
 	}
 	// Scales: half h, dword 8r+j of rows 0-1 and of rows 2-3.
 	for h := 0; h < 2; h++ {
-		a, b := ZMM(), ZMM()
-		VPMOVSXBD(Mem{Base: src, Disp: r6Scales + 32*h}, a)
-		VPMOVSXBD(Mem{Base: src, Disp: r6Scales + 32*h + 16}, b)
-		for hh, idx := range []VecVirtual{lo4, hi4} {
-			t := ZMM()
-			VMOVDQA64(a, t)
-			VPERMT2D(b, idx, t) // lane j': sub-block 8h+4hh+j', rows 0-3
-			for jj := 0; jj < 4; jj++ {
-				VEXTRACTI32X4(U8(jj), t, Mem{Base: sc, Disp: 128 * (8*h + 4*hh + jj)})
-			}
+		var v [2]VecVirtual
+		for i := range v {
+			v[i] = ZMM()
+			VPMOVSXBD(Mem{Base: src, Disp: r6Scales + 32*h + 16*i}, v[i])
 		}
+		k.storeSubBlockMajor(v, sc, 128*8*h) // sub-blocks 8h..8h+7
 		// As words, dword 4r+k' of half h is row r's pair (2k', 2k'+1):
 		// min pair 4h+k'.
 		w := ZMM()
 		VPMOVSXBW(Mem{Base: src, Disp: r6Scales + 32*h}, w)
 		VPERMD(w, perm, w)
-		for kk := 0; kk < 4; kk++ {
-			VEXTRACTI32X4(U8(kk), w, Mem{Base: mn, Disp: 128 * (4*h + kk)})
-		}
+		storeLanes(w, mn, 128*4*h)
 	}
 	f, z := XMM(), XMM()
 	VCVTPH2PS(Mem{Base: src, Disp: r6D}, f)
 	VMOVUPS(f, Mem{Base: dm})
 	VXORPS(z, z, z)
 	VMOVUPS(z, Mem{Base: dm, Disp: 4 * 32})
-	ADDQ(stride, src)
-	ADDQ(Imm(16), dst)
-	ADDQ(Imm(16), sc)
-	ADDQ(Imm(16), mn)
-	ADDQ(Imm(16), dm)
-	INCQ(g)
-	CMPQ(g, Imm(8))
-	JNE(LabelRef("pr6g"))
-	VZEROUPPER()
-	RET()
+	k.nextGroup("pr6g")
 }
