@@ -49,27 +49,25 @@ func panelR4Tables() Mem {
 // panel's sub-block-major order.
 func panelFromQ4KR4AVX512(tab Mem) {
 	k := newPanelR4("panelFromQ4KR4AVX512", tab)
-	src, dst, sc, mn, dm, perm := k.src, k.dst, k.sc, k.mn, k.dm, k.perm
+	src, sc, mn, dm := k.src, k.sc, k.mn, k.dm
 	mask, m63, m15 := ZMM(), ZMM(), ZMM()
 	broadcastConst(mask, nibbleMask)
 	broadcastConst(m63, 63)
 	broadcastConst(m15, 15)
+	// The weights: sub-block j of a group's 4 rows is one 64-byte load.
+	k.quads(func(m func(disp int) Mem, j int) (lo, hi VecVirtual) {
+		q := ZMM()
+		lo, hi = ZMM(), ZMM()
+		VMOVDQU64(m(r4Qs+64*j), q)
+		VPANDD(mask, q, lo)
+		VPSRLW(Imm(4), q, hi)
+		VPANDD(mask, hi, hi)
+		return lo, hi
+	})
 	dmSplit := YMM() // [d0 d1 d2 d3 | dmin0 … dmin3] from [d0 dmin0 d1 dmin1 …]
 	VMOVDQU32(tab.Offset(192), dmSplit)
 	k.groupLoop("pr4g")
 	{
-		// The weights: sub-block j of the group's 4 rows.
-		for j := 0; j < 8; j++ {
-			q, lo, hi := ZMM(), ZMM(), ZMM()
-			VMOVDQU64(Mem{Base: src, Disp: r4Qs + 64*j}, q)
-			VPANDD(mask, q, lo)
-			VPSRLW(Imm(4), q, hi)
-			VPANDD(mask, hi, hi)
-			VPERMD(lo, perm, lo) // lane q: quad q's rows 0-3
-			VPERMD(hi, perm, hi)
-			storeLanes(lo, dst, 128*(8*j)) // quads 8j.. of rows 4g..4g+3
-			storeLanes(hi, dst, 128*(8*j+4))
-		}
 		// The scales: dword 8r+j of s01 (rows 0-1) and s23 (rows 2-3).
 		s01, s23, hb := ZMM(), ZMM(), ZMM()
 		VPMOVZXBD(Mem{Base: src, Disp: r4SM}, s01)
@@ -137,11 +135,76 @@ func (k *panelR4) groupLoop(label string) {
 	Label(label)
 }
 
+// quads widens the weights of the eight groups into the panel's quads,
+// sixteen rows at a time. split(m, j) returns, for the group whose
+// block m addresses (m(disp): the block's byte disp), the 32 weights of
+// sub-block j per row as bytes: 4 rows × 16 bytes, low nibbles' weights
+// (32j+i) in lo, high (32j+16+i) in hi. A vpermd makes each 128-bit
+// lane a quad of the group's 4 rows, and a 4×4 transpose of lanes over
+// four groups (eight vshufi64x2) makes each register one quad of 16
+// rows: one 64-byte store where 16-byte pieces took four (the builder
+// then ran at 1.75x the GGUF-row one's time, shuffle- and store-bound).
+func (k *panelR4) quads(split func(m func(disp int) Mem, j int) (lo, hi VecVirtual)) {
+	s3 := GP64()
+	LEAQ(Mem{Base: k.stride, Index: k.stride, Scale: 2}, s3)
+	b := GP64()
+	MOVQ(k.src, b)
+	for half := 0; half < 2; half++ {
+		if half == 1 {
+			LEAQ(Mem{Base: b, Index: k.stride, Scale: 4}, b)
+		}
+		group := func(g int) func(disp int) Mem {
+			return func(disp int) Mem {
+				switch g {
+				case 0:
+					return Mem{Base: b, Disp: disp}
+				case 3:
+					return Mem{Base: b, Index: s3, Scale: 1, Disp: disp}
+				}
+				return Mem{Base: b, Index: k.stride, Scale: uint8(g), Disp: disp}
+			}
+		}
+		for j := 0; j < 8; j++ {
+			var lo, hi [4]VecVirtual
+			for g := 0; g < 4; g++ {
+				lo[g], hi[g] = split(group(g), j)
+				VPERMD(lo[g], k.perm, lo[g]) // lane q: quad q's 4 rows
+				VPERMD(hi[g], k.perm, hi[g])
+			}
+			for kind, v := range [][4]VecVirtual{lo, hi} {
+				for q, x := range transposeLanes4(v) {
+					VMOVDQU64(x, Mem{Base: k.dst, Disp: 128*(8*j+4*kind+q) + 64*half})
+				}
+			}
+		}
+	}
+}
+
+// transposeLanes4 returns the four registers whose lane g is lane q of
+// v[g], for q = 0..3.
+func transposeLanes4(v [4]VecVirtual) [4]VecVirtual {
+	var t [4]VecVirtual
+	for i, imm := range []uint8{0x44, 0xee} { // lanes 0-1, then 2-3, of each pair
+		for p := 0; p < 2; p++ {
+			t[2*i+p] = ZMM()
+			VSHUFI64X2(U8(imm), v[2*p+1], v[2*p], t[2*i+p])
+		}
+	}
+	var out [4]VecVirtual
+	for i := 0; i < 2; i++ {
+		for e, imm := range []uint8{0x88, 0xdd} {
+			out[2*i+e] = ZMM()
+			VSHUFI64X2(U8(imm), t[2*i+1], t[2*i], out[2*i+e])
+		}
+	}
+	return out
+}
+
 // nextGroup moves on by one group (four rows: 16 bytes of every output
 // row) and closes the loop and the function.
 func (k *panelR4) nextGroup(label string) {
 	ADDQ(k.stride, k.src)
-	for _, p := range []Register{k.dst, k.sc, k.mn, k.dm} {
+	for _, p := range []Register{k.sc, k.mn, k.dm} {
 		ADDQ(Imm(16), p)
 	}
 	INCQ(k.g)
@@ -179,19 +242,21 @@ func storeLanes(v VecVirtual, base Register, disp int) {
 // words, adjacent pairs are the min pairs already (one vpermd).
 func panelFromQ6KR4AVX512(tab Mem) {
 	k := newPanelR4("panelFromQ6KR4AVX512", tab)
-	src, dst, sc, mn, dm, perm := k.src, k.dst, k.sc, k.mn, k.dm, k.perm
+	src, sc, mn, dm, perm := k.src, k.sc, k.mn, k.dm, k.perm
 	m15, m3 := ZMM(), ZMM()
 	broadcastConst(m15, 0x0f0f0f0f)
 	broadcastConst(m3, 0x03030303)
-	k.groupLoop("pr6g")
-	for q := 0; q < 8; q++ {
+	// Weights 32q.. of a group's 4 rows: Ql[q] and the Qh[q/2] bytes
+	// holding their top bits (bits 0-3 for even q, 4-7 for odd).
+	k.quads(func(m func(disp int) Mem, q int) (lo, hi VecVirtual) {
 		ql, qh := ZMM(), ZMM()
-		VMOVDQU64(Mem{Base: src, Disp: r6Ql + 64*q}, ql)
-		VMOVDQU64(Mem{Base: src, Disp: r6Qh + 64*(q/2)}, qh)
+		VMOVDQU64(m(r6Ql+64*q), ql)
+		VMOVDQU64(m(r6Qh+64*(q/2)), qh)
 		if q%2 == 1 {
-			VPSRLW(Imm(4), qh, qh) // bits 4-7 for weights 32 and 48 on
+			VPSRLW(Imm(4), qh, qh)
 		}
-		lo, hi, t := ZMM(), ZMM(), ZMM()
+		lo, hi = ZMM(), ZMM()
+		t := ZMM()
 		VPANDD(m15, ql, lo)
 		VPANDD(m3, qh, t)
 		VPSLLW(Imm(4), t, t)
@@ -202,11 +267,9 @@ func panelFromQ6KR4AVX512(tab Mem) {
 		VPANDD(m3, t, t)
 		VPSLLW(Imm(4), t, t)
 		VPORD(t, hi, hi)
-		VPERMD(lo, perm, lo)
-		VPERMD(hi, perm, hi)
-		storeLanes(lo, dst, 128*(8*q))
-		storeLanes(hi, dst, 128*(8*q+4))
-	}
+		return lo, hi
+	})
+	k.groupLoop("pr6g")
 	// Scales: half h, dword 8r+j of rows 0-1 and of rows 2-3.
 	for h := 0; h < 2; h++ {
 		var v [2]VecVirtual
