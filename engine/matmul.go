@@ -23,9 +23,10 @@ func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 		mt.res = make([]kernelOut, e.pool.Size())
 		mt.panels = make([]panelScratch, e.pool.Size())
 	}
-	// The repacked GEMM's batches (2-63 tokens: speculative verification,
-	// short prompts) read each weight once, like a decode step, so they
-	// take decode's guided pieces: fixed 16-row chunks restarted the
+	// The repacked GEMM's batches (speculative verification, prompts
+	// below the panels' size, every prompt on a table without panels)
+	// read each weight once, as a decode step does, so they take its
+	// guided pieces: fixed 16-row chunks restarted the
 	// prefetch stream every 36 KB and cost a 2-token batch on the 7B mock
 	// 1.4x a decode step at 2 threads instead of 1.13x.
 	if T > 1 && mt.path != pathGEMMR4 {

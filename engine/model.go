@@ -123,10 +123,11 @@ func (m *Model) repackR4() {
 
 // copyPackedHuge copies the matrices a file holds only repacked into one
 // arena of 2 MiB pages, reading the file (not the mapping), and reports
-// whether the matrices are in that copy. The first session that reads repacked matrices decides for
-// the model (a copy while another session reads the mapping would race
-// it): it copies when it wants to (not Features.MapInPlace, huge pages
-// available) and the file is warm (packedInCache).
+// whether the matrices are in that copy. The first session that reads
+// repacked matrices decides for the model (a copy while another session
+// reads the mapping would race it): it copies when it wants to (not
+// Features.MapInPlace, huge pages available) and the file is warm
+// (packedInCache).
 // Why: the mapping comes in 4 KiB pages, and a decode step streams every
 // weight once, so every 4 KiB is a TLB miss in the middle of the stream;
 // on the Phi-4 14B mock (2 threads) decode ran 3.99 t/s from the mapping
@@ -157,7 +158,7 @@ func (m *Model) copyPackedHuge(want bool) bool {
 			// file is mapped into the process, where populating the
 			// mapping first cost a page-table entry per 4 KiB. Warm, 2
 			// threads, to the first token of 32: 7B mock 2.7 -> 1.4 s,
-			// 14B 7.7 -> 3.4 s, peak RSS 3.7 and 8.0 GiB. From a cold
+			// 14B 8.4 -> 3.6 s, peak RSS 3.7 and 8.0 GiB. From a cold
 			// file reading was still slower than mapping in place (7B
 			// coldstart 4.8-12 s against 3.1-3.7 s).
 			const chunk = 1 << 20
@@ -172,7 +173,7 @@ func (m *Model) copyPackedHuge(want bool) bool {
 			} else {
 				w.Q6KR4 = kernels.AsQ6KR4(dst)
 			}
-			_ = m.File.DontNeed(src) // advice only
+			_ = m.File.DontNeed(src) // advice only: pages a fallback copy mapped
 			off += (len(src) + align - 1) &^ (align - 1)
 			if done += int64(len(src)); m.RepackProgress != nil {
 				m.RepackProgress(done, int64(total))

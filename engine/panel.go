@@ -27,14 +27,15 @@ func (m *matmulTask) runPanels(w, r0, r1 int) int {
 	sc := &m.panels[w]
 	a := m.act.q8k[:(T+3)*nb]
 	for ; r0+kernels.PanelRows <= r1; r0 += kernels.PanelRows {
-		// Repacked rows first: a matrix repacked at load keeps its GGUF
-		// rows only in the file mapping, whose pages left the resident
-		// set; widening those faulted the whole file back in for every
-		// prompt (a 14B prefill peaked at twice the file's size).
+		// The repacked rows where this session reads them: a matrix
+		// repacked at load keeps its GGUF rows only in the file mapping,
+		// whose pages left the resident set; widening those faulted the
+		// whole file back in for every prompt (a 14B prefill peaked at
+		// twice the file's size). Features.NoRepack keeps the GGUF rows.
 		switch {
-		case m.w.Q4KR4 != nil:
+		case m.gemmR4 && m.w.Q4KR4 != nil:
 			m.ops.PanelFromQ4KR4(&sc.p, m.w.Q4KR4[r0/4*nb:(r0/4+kernels.PanelRows/4)*nb], nb)
-		case m.w.Q6KR4 != nil:
+		case m.gemmR4 && m.w.Q6KR4 != nil:
 			m.ops.PanelFromQ6KR4(&sc.p, m.w.Q6KR4[r0/4*nb:(r0/4+kernels.PanelRows/4)*nb], nb)
 		case m.w.Type == gguf.TypeQ4_K:
 			m.ops.PanelFromQ4K(&sc.p, kernels.AsQ4K(m.w.Data[r0*m.w.RowBytes:(r0+kernels.PanelRows)*m.w.RowBytes]), nb)
