@@ -73,6 +73,9 @@ func avx2Ops(pf int) Ops {
 	o.Hadamard = hadamardAVX2Slices
 	o.SwiGLU = swiGLUAVX2Slices
 	o.QuantizeRowQ8_0 = quantizeRowQ8_0AVX2
+	o.GemmPanelQ8K32x4 = gemmPanelQ8KAVX2x4Slices
+	o.PanelFromQ4KR4 = panelFromQ4KR4AVX2
+	o.PanelFromQ6KR4 = panelFromQ6KR4AVX2
 	return o
 }
 
@@ -511,6 +514,55 @@ func gemmPanelQ8KAVX512x4Slices(p *Panel, k0, nb int, a []BlockQ8K, stride int, 
 	}
 	kernel(&p.Qs[k0*QK_K*PanelRows], &p.Sc[k0*ns*PanelRows], &p.Mn[k0*8*PanelRows], &p.DM[k0*2*PanelRows],
 		(*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, nb, &out[0], ostride*4, flag)
+}
+
+// panelFromQ4KR4AVX2: the scales in Go (panelScalesQ4KR4, which also
+// checks src's length), the weights one super-block of the 32 rows per
+// kernel call.
+func panelFromQ4KR4AVX2(p *Panel, src []BlockQ4KR4, nb int) {
+	panelScalesQ4KR4(p, src, nb)
+	for i := 0; i < nb; i++ {
+		panelQsQ4KR4AVX2((*byte)(unsafe.Pointer(&src[i])), nb*BlockQ4KR4Size, &p.Qs[i*QK_K*PanelRows])
+	}
+}
+
+// panelFromQ6KR4AVX2 is panelFromQ4KR4AVX2 for repacked Q6_K rows.
+func panelFromQ6KR4AVX2(p *Panel, src []BlockQ6KR4, nb int) {
+	panelScalesQ6KR4(p, src, nb)
+	for i := 0; i < nb; i++ {
+		panelQsQ6KR4AVX2((*byte)(unsafe.Pointer(&src[i])), nb*BlockQ6KR4Size, &p.Qs[i*QK_K*PanelRows])
+	}
+}
+
+// gemmPanelQ8KAVX2x4Slices checks every slice the kernel reads or
+// writes, then runs the 16-row AVX2 kernel on the panel's rows 0-15 and
+// 16-31 (row 16's quads, scales, mins and d start 64 bytes into each
+// 32-row vector of the panel).
+func gemmPanelQ8KAVX2x4Slices(p *Panel, k0, nb int, a []BlockQ8K, stride int, out []float32, ostride int, acc bool) {
+	if nb <= 0 {
+		GemmPanelQ8K32x4(p, k0, 0, a, stride, out, ostride, acc)
+		return
+	}
+	ns := QK_K / p.Sub
+	_ = p.Qs[(k0+nb)*QK_K*PanelRows-1]
+	_ = p.Sc[(k0+nb)*ns*PanelRows-1]
+	_ = p.Mn[(k0+nb)*8*PanelRows-1]
+	_ = p.DM[(k0+nb)*2*PanelRows-1]
+	_ = a[3*stride+nb-1]
+	_ = out[3*ostride+PanelRows-1]
+	kernel := gemmPanelQ8KAVX2x4s32
+	if p.Sub == 16 {
+		kernel = gemmPanelQ8KAVX2x4s16
+	}
+	flag := 0
+	if acc {
+		flag = 1
+	}
+	const half = PanelRows / 2
+	for h := 0; h < 2; h++ {
+		kernel(&p.Qs[k0*QK_K*PanelRows+4*half*h], &p.Sc[k0*ns*PanelRows+half*h], &p.Mn[k0*8*PanelRows+half*h], &p.DM[k0*2*PanelRows+half*h],
+			(*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, nb, &out[half*h], ostride*4, flag)
+	}
 }
 
 func gemmUnpackedQ4KAVX512x4Slices(u []UnpackedQ4K, a []BlockQ8K, stride int, out *[4]float32) {

@@ -185,6 +185,18 @@ func gemmPanelQ8KAVX512x4s32(qs *byte, sc *int32, mn *uint32, dm *float32, a *by
 func gemmPanelQ8KAVX512x4s16(qs *byte, sc *int32, mn *uint32, dm *float32, a *byte, stride int, nb int, out *float32, ostride int, acc int)
 
 //go:noescape
+func gemmPanelQ8KAVX2x4s32(qs *byte, sc *int32, mn *uint32, dm *float32, a *byte, stride int, nb int, out *float32, ostride int, acc int)
+
+//go:noescape
+func gemmPanelQ8KAVX2x4s16(qs *byte, sc *int32, mn *uint32, dm *float32, a *byte, stride int, nb int, out *float32, ostride int, acc int)
+
+//go:noescape
+func panelQsQ4KR4AVX2(src *byte, groupStride int, dst *byte)
+
+//go:noescape
+func panelQsQ6KR4AVX2(src *byte, groupStride int, dst *byte)
+
+//go:noescape
 func panelQsQ4KAVX512(src *byte, rowStride int, dst *byte)
 
 //go:noescape

@@ -52,10 +52,18 @@ func panelScalesQ4KR4(p *Panel, src []BlockQ4KR4, nb int) {
 			for r := 0; r < 4; r++ {
 				row := 4*g + r
 				dm[row], dm[PanelRows+row] = FP16ToF32(b.DM[2*r]), FP16ToF32(b.DM[2*r+1])
+				// BlockQ4KR4.ScaleMin for the row's eight sub-blocks at
+				// once, a byte each: the scale is SM's low six bits; the
+				// min, SM's top two bits under the row's MHi nibbles
+				// (rows 0, 1: low nibbles of bytes 0-7, 8-15; rows 2, 3:
+				// high nibbles).
+				sm := binary.LittleEndian.Uint64(b.SM[8*r:])
+				hi := binary.LittleEndian.Uint64(b.MHi[8*(r%2):]) >> (4 * (r / 2)) & 0x0f0f0f0f0f0f0f0f
+				s, m := sm&0x3f3f3f3f3f3f3f3f, sm>>6&0x0303030303030303|hi<<2
 				for j := 0; j < 8; j++ {
-					s, m := b.ScaleMin(r, j)
-					sc[j*PanelRows+row] = int32(s)
-					mn[j*PanelRows+row] = uint32(m) | uint32(m)<<16
+					mj := uint32(m >> (8 * j) & 0xff)
+					sc[j*PanelRows+row] = int32(s >> (8 * j) & 0xff)
+					mn[j*PanelRows+row] = mj | mj<<16
 				}
 			}
 		}
@@ -65,26 +73,13 @@ func panelScalesQ4KR4(p *Panel, src []BlockQ4KR4, nb int) {
 // PanelFromQ6KR4 is PanelFromQ4KR4 for repacked Q6_K rows: the panel
 // PanelFromQ6K makes of the same rows in the GGUF layout, bit for bit.
 func PanelFromQ6KR4(p *Panel, src []BlockQ6KR4, nb int) {
-	if len(src) < PanelRows/4*nb {
-		panic(fmt.Sprintf("kernels: PanelFromQ6KR4 needs %d blocks, got %d", PanelRows/4*nb, len(src)))
-	}
-	p.reset(nb*QK_K, 16)
+	panelScalesQ6KR4(p, src, nb)
 	for i := 0; i < nb; i++ {
 		qs := p.Qs[i*QK_K*PanelRows : (i+1)*QK_K*PanelRows]
-		sc := p.Sc[i*16*PanelRows : (i+1)*16*PanelRows]
-		mn := p.Mn[i*8*PanelRows : (i+1)*8*PanelRows]
-		dm := p.DM[i*2*PanelRows : (i+1)*2*PanelRows]
 		for g := 0; g < PanelRows/4; g++ {
 			b := &src[g*nb+i]
 			for r := 0; r < 4; r++ {
 				row := 4*g + r
-				dm[row], dm[PanelRows+row] = FP16ToF32(b.D[r]), 0
-				for s := 0; s < 16; s++ {
-					sc[s*PanelRows+row] = int32(b.Scales[s/8][r][s%8])
-				}
-				for k := 0; k < 8; k++ {
-					mn[k*PanelRows+row] = pair16(int32(b.Scales[k/4][r][2*(k%4)]), int32(b.Scales[k/4][r][2*(k%4)+1]))
-				}
 				// Ql[k] byte j: weights 32k+j (low nibble) and 32k+16+j
 				// (high); Qh[k/2] byte j holds their top two bits at
 				// 2t, t = 2(k%2) for the low nibble's weight, +1 for the
@@ -99,6 +94,33 @@ func PanelFromQ6KR4(p *Panel, src []BlockQ6KR4, nb int) {
 						binary.LittleEndian.PutUint32(qs[o:o+4], l&lo4|(h>>(2*t)&two)<<4)
 						binary.LittleEndian.PutUint32(qs[o+4*panelQuadBytes:o+4*panelQuadBytes+4], l>>4&lo4|(h>>(2*t+2)&two)<<4)
 					}
+				}
+			}
+		}
+	}
+}
+
+// panelScalesQ6KR4 sizes p for nb super-blocks of repacked Q6_K rows
+// and fills everything but the weights: scales, scale pairs, d.
+func panelScalesQ6KR4(p *Panel, src []BlockQ6KR4, nb int) {
+	if len(src) < PanelRows/4*nb {
+		panic(fmt.Sprintf("kernels: PanelFromQ6KR4 needs %d blocks, got %d", PanelRows/4*nb, len(src)))
+	}
+	p.reset(nb*QK_K, 16)
+	for i := 0; i < nb; i++ {
+		sc := p.Sc[i*16*PanelRows : (i+1)*16*PanelRows]
+		mn := p.Mn[i*8*PanelRows : (i+1)*8*PanelRows]
+		dm := p.DM[i*2*PanelRows : (i+1)*2*PanelRows]
+		for g := 0; g < PanelRows/4; g++ {
+			b := &src[g*nb+i]
+			for r := 0; r < 4; r++ {
+				row := 4*g + r
+				dm[row], dm[PanelRows+row] = FP16ToF32(b.D[r]), 0
+				for s := 0; s < 16; s++ {
+					sc[s*PanelRows+row] = int32(b.Scales[s/8][r][s%8])
+				}
+				for k := 0; k < 8; k++ {
+					mn[k*PanelRows+row] = pair16(int32(b.Scales[k/4][r][2*(k%4)]), int32(b.Scales[k/4][r][2*(k%4)+1]))
 				}
 			}
 		}

@@ -360,35 +360,43 @@ func gemvQ4KR4Q8KAVX2(shuf Mem, smc r4SMConsts, vnni bool) {
 	VPHADDW(bp, bs.AsX(), bp)
 	VINSERTI128(Imm(1), bp, bp.AsY(), bp2)
 
-	var accs, mins [2]VecVirtual
+	// Both halves' scales, mins and sums first, then the sub-blocks with
+	// j outside, so each activation broadcast serves both halves: 16
+	// broadcasts per block instead of 32 (on AMD cores a 128-bit
+	// broadcast load also takes a shuffle slot). On Zen 3 in L1, 15
+	// alternated runs: min 28.7 -> 27.4 ns per block, medians 32.3 ->
+	// 31.7, within this host's noise.
+	var accs, mins, scs [2]VecVirtual
 	n := r4MHiWords(wp)
 	for h := 0; h < 2; h++ {
 		sm := r4SMWordsY(wp, h)
-		sc := r4ScalesY(sm, smc)
+		scs[h] = r4ScalesY(sm, smc)
 		mins[h] = r4MinsY(sm, h, n, smc)
 		VPMADDWD(bp2, mins[h], mins[h])
-		acc := YMM()
-		VPXOR(acc, acc, acc)
-		for j := 0; j < 8; j++ {
-			q, lo, hi, a0, a1, s := YMM(), YMM(), YMM(), YMM(), YMM(), YMM()
+		accs[h] = YMM()
+		VPXOR(accs[h], accs[h], accs[h])
+	}
+	for j := 0; j < 8; j++ {
+		a0, a1 := YMM(), YMM()
+		VBROADCASTI128(Mem{Base: ap, Disp: q8kQs + 32*j}, a0)
+		VBROADCASTI128(Mem{Base: ap, Disp: q8kQs + 32*j + 16}, a1)
+		for h := 0; h < 2; h++ {
+			q, lo, hi, s := YMM(), YMM(), YMM(), YMM()
 			VMOVDQU(Mem{Base: wp, Disp: r4Qs + 64*j + 32*h}, q)
 			VPAND(mask, q, lo)
 			VPSRLW(Imm(4), q, hi)
 			VPAND(mask, hi, hi)
-			VBROADCASTI128(Mem{Base: ap, Disp: q8kQs + 32*j}, a0)
-			VBROADCASTI128(Mem{Base: ap, Disp: q8kQs + 32*j + 16}, a1)
 			VPMADDUBSW(a0, lo, lo)
 			VPMADDUBSW(a1, hi, hi)
 			VPADDW(hi, lo, lo)
-			VPSHUFB(shuf.Offset(64*j), sc, s)
+			VPSHUFB(shuf.Offset(64*j), scs[h], s)
 			if vnni {
-				vpdpwssd(s, lo, acc) // rewritten as VEX bytes by vexVNNI
+				vpdpwssd(s, lo, accs[h]) // rewritten as VEX bytes by vexVNNI
 			} else {
 				VPMADDWD(s, lo, lo)
-				VPADDD(lo, acc, acc)
+				VPADDD(lo, accs[h], accs[h])
 			}
 		}
-		accs[h] = acc
 	}
 	// Lane sums in row order, as minsDot4 does for the mins.
 	var r4 [2]VecVirtual

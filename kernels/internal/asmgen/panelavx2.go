@@ -1,0 +1,344 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// gemmPanelQ8KAVX2x4 is the prompt GEMM on a widened panel for AVX2:
+// 16 of the panel's rows (the caller points qs, sc, mn, dm and out at
+// row 0 or 16) against 4 Q8_K columns, sub-blocks of sub weights (32:
+// Q4_K, 16: Q6_K). Same signature as gemmPanelQ8KAVX512x4.
+//
+// Why a panel on AVX2: the repacked 4×4 GEMM splits nibbles and lines
+// scales up per 64 multiply-adds, and on Zen 3 ran at 57 GMAC/s per
+// core in L1; a loop of just this kernel's inner step (two 32-byte
+// loads of 8 rows × 4 weights, per column one 4-byte broadcast and two
+// vpmaddubsw + vpaddw) ran at 117-121 GMAC/s, against vpmaddubsw's
+// 186.
+//
+// Inner step: vpmaddubsw sums two products per int16 lane (at most
+// 2·15·128 for Q4_K, 2·63·128 for Q6_K), and vpaddw keeps a sub-block's
+// sums per row pair in int16: eight quads of Q4_K (30720 at most), two
+// of Q6_K (32256), exact. One vpmaddwd by the rows' scale as an int16
+// pair (sc, sc) then makes each row's int32 sub-block sum times its
+// scale. Sixteen accumulators do not fit AVX2's sixteen registers with
+// the eight of the sub-block, so the super-block sums (sumi) and the
+// running totals live in the frame. Per super-block the mins and the
+// float step are DotQ4KQ8K's / DotQ6KQ8K's, in their order, so every
+// result is bit-identical to those dots.
+func gemmPanelQ8KAVX2x4(sub int) {
+	name := fmt.Sprintf("gemmPanelQ8KAVX2x4s%d", sub)
+	l := fmt.Sprintf("py%d", sub)
+	TEXT(name, NOSPLIT, "func(qs *byte, sc *int32, mn *uint32, dm *float32, a *byte, stride int, nb int, out *float32, ostride int, acc int)")
+	Pragma("noescape")
+
+	// The frame, 32-byte aligned (Go aligns the stack to 8): a 32-byte
+	// store that splits a cache line cannot be forwarded to the load
+	// that reads it back one sub-block later.
+	frame := AllocLocal(16*32 + 32)
+	fp := GP64()
+	LEAQ(frame, fp)
+	ADDQ(U8(31), fp)
+	ANDQ(I8(-32), fp)
+	sumi := Mem{Base: fp}           // [g][c] int32 × 8 rows
+	tot := Mem{Base: fp, Disp: 256} // [g][c] float32 × 8 rows
+	slot := func(m Mem, g, c int) Mem { return m.Offset(32 * (4*g + c)) }
+	{
+		out := Load(Param("out"), GP64())
+		ostride := Load(Param("ostride"), GP64())
+		acc := Load(Param("acc"), GP64())
+		z := YMM()
+		zeroIdiom(z)
+		CMPQ(acc, Imm(0))
+		JE(LabelRef(l + "z"))
+		for c := 0; c < 4; c++ {
+			for g := 0; g < 2; g++ {
+				t := YMM()
+				VMOVUPS(Mem{Base: out, Disp: 32 * g}, t)
+				VMOVUPS(t, slot(tot, g, c))
+			}
+			if c < 3 {
+				ADDQ(ostride, out)
+			}
+		}
+		JMP(LabelRef(l + "s"))
+		Label(l + "z")
+		for g := 0; g < 2; g++ {
+			for c := 0; c < 4; c++ {
+				VMOVUPS(z, slot(tot, g, c))
+			}
+		}
+		Label(l + "s")
+	}
+
+	qs := Load(Param("qs"), GP64())
+	sc := Load(Param("sc"), GP64())
+	mn := Load(Param("mn"), GP64())
+	dm := Load(Param("dm"), GP64())
+	cols := [4]Register{Load(Param("a"), GP64())}
+	stride := Load(Param("stride"), GP64())
+	for c := 1; c < 4; c++ {
+		cols[c] = GP64()
+		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
+	}
+	nb := Load(Param("nb"), GP64())
+
+	ns := 256 / sub
+	span := 32 // quads×4 whose int16 sums stay exact: Q4_K a whole sub-block
+	if sub == 16 {
+		span = 8
+	}
+	blockLoop(nb, l+"b", l+"d")
+	first := true // the super-block's first product is stored, not added
+	for j := 0; j < ns; j++ {
+		for h := 0; h < sub/span; h++ {
+			var s [2][4]VecVirtual
+			for q := h * span / 4; q < (h+1)*span/4; q++ {
+				w := [2]VecVirtual{YMM(), YMM()}
+				off := (j*sub/4 + q) * panelQuad
+				VMOVDQU(Mem{Base: qs, Disp: off}, w[0])
+				VMOVDQU(Mem{Base: qs, Disp: off + 32}, w[1])
+				for c := 0; c < 4; c++ {
+					x := YMM()
+					VPBROADCASTD(Mem{Base: cols[c], Disp: q8kQs + j*sub + 4*q}, x)
+					for g := 0; g < 2; g++ {
+						if q == h*span/4 {
+							s[g][c] = YMM()
+							VPMADDUBSW(x, w[g], s[g][c])
+							continue
+						}
+						t := YMM()
+						VPMADDUBSW(x, w[g], t)
+						VPADDW(t, s[g][c], s[g][c])
+					}
+				}
+			}
+			// × the rows' scales as int16 pairs (sc, sc): the panel holds
+			// them as int32 (Q6_K's signed), each dword's low word copied
+			// to its high word.
+			for g := 0; g < 2; g++ {
+				sp, hi := YMM(), YMM()
+				VMOVDQU(Mem{Base: sc, Disp: j*panelRowVec + 32*g}, sp)
+				VPSLLD(Imm(16), sp, hi)
+				VPBLENDW(U8(0xaa), hi, sp, sp)
+				for c := 0; c < 4; c++ {
+					VPMADDWD(sp, s[g][c], s[g][c])
+					if !first {
+						VPADDD(slot(sumi, g, c), s[g][c], s[g][c])
+					}
+					VMOVDQU(s[g][c], slot(sumi, g, c))
+				}
+			}
+			first = false
+		}
+	}
+	// The mins (Q6_K: the −32 offset's scales) against the Q8_K sums of
+	// 16, then the float step per row:
+	//   sum += float32(d·yd · float(sumi)) − float32(dmin·yd · float(summ))
+	// or DotQ6KQ8K's: sum += float32(d·yd · float(sumi − 32·summ)).
+	for c := 0; c < 4; c++ {
+		var summ [2]VecVirtual
+		for k := 0; k < 8; k++ {
+			pair := YMM()
+			VPBROADCASTD(Mem{Base: cols[c], Disp: q8kBsums + 4*k}, pair)
+			for g := 0; g < 2; g++ {
+				p := YMM()
+				VPMADDWD(Mem{Base: mn, Disp: k*panelRowVec + 32*g}, pair, p)
+				if k == 0 {
+					summ[g] = p
+				} else {
+					VPADDD(p, summ[g], summ[g])
+				}
+			}
+		}
+		yd := YMM()
+		VBROADCASTSS(Mem{Base: cols[c]}, yd)
+		for g := 0; g < 2; g++ {
+			d, si := YMM(), YMM()
+			VMULPS(Mem{Base: dm, Disp: 32 * g}, yd, d) // d·yd
+			VMOVDQU(slot(sumi, g, c), si)
+			if sub == 16 {
+				VPSLLD(Imm(5), summ[g], summ[g])
+				VPSUBD(summ[g], si, si)
+				VCVTDQ2PS(si, si)
+				VMULPS(si, d, d)
+			} else {
+				m := YMM()
+				VMULPS(Mem{Base: dm, Disp: panelRowVec + 32*g}, yd, m) // dmin·yd
+				VCVTDQ2PS(si, si)
+				VMULPS(si, d, d)
+				VCVTDQ2PS(summ[g], summ[g])
+				VMULPS(summ[g], m, m)
+				VSUBPS(m, d, d)
+			}
+			VADDPS(slot(tot, g, c), d, d)
+			VMOVUPS(d, slot(tot, g, c))
+		}
+	}
+	ADDQ(U32(panelQs), qs)
+	ADDQ(U32(ns*panelRowVec), sc)
+	ADDQ(U32(8*panelRowVec), mn)
+	ADDQ(U32(2*panelRowVec), dm)
+	for c := 0; c < 4; c++ {
+		ADDQ(U32(q8kSize), cols[c])
+	}
+	loopBack(nb, l+"b")
+
+	Label(l + "d")
+	out := Load(Param("out"), GP64())
+	ostride := Load(Param("ostride"), GP64())
+	for c := 0; c < 4; c++ {
+		for g := 0; g < 2; g++ {
+			t := YMM()
+			VMOVUPS(slot(tot, g, c), t)
+			VMOVUPS(t, Mem{Base: out, Disp: 32 * g})
+		}
+		if c < 3 {
+			ADDQ(ostride, out)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// panelQuadOrder: a vpermd index that turns the dword interleave of two
+// rows' vpunpck{l,h}dq, [r0q r2q r0q' r2q' | r1q r3q r1q' r3q'], into
+// [r0q r1q r2q r3q | r0q' r1q' r2q' r3q']: two quads of four rows.
+func panelQuadOrder() Mem {
+	m := GLOBL("panelQuadOrder", RODATA|NOPTR)
+	for i, v := range []uint32{0, 4, 1, 5, 2, 6, 3, 7} {
+		DATA(4*i, U32(v))
+	}
+	return m
+}
+
+// panelQsQ4KR4AVX2 widens one super-block of 32 repacked Q4_K rows
+// (eight groups of four, groupStride bytes apart; src at group 0's
+// block) into a panel's quads (dst: the panel's block), AVX2's
+// counterpart of panelFromQ4KR4AVX512's weight part. A group's sub-block
+// j is 4 rows × 16 bytes, two YMM loads; each byte's low nibble is
+// weight 32j+k, its high nibble 32j+16+k. Per nibble kind, vpunpck{l,h}dq
+// of the two YMM and one vpermd each give quads 4 rows deep, stored as
+// 16-byte halves at the group's place in the quads (16 bytes in, 128
+// apart). About 5 instructions per 16 bytes of panel, where the Go twin
+// (which the AVX2 table used before) shifts and stores word by word:
+// 118 ns per block and row on Zen 3.
+func panelQsQ4KR4AVX2(order Mem) {
+	TEXT("panelQsQ4KR4AVX2", NOSPLIT, "func(src *byte, groupStride int, dst *byte)")
+	Pragma("noescape")
+	src := Load(Param("src"), GP64())
+	gs := Load(Param("groupStride"), GP64())
+	dst := Load(Param("dst"), GP64())
+	mask, idx := YMM(), YMM()
+	broadcastConst(mask, nibbleMask)
+	VMOVDQU(order, idx)
+	n := GP64()
+	MOVQ(U32(8), n)
+	Label("pq4r4g")
+	for j := 0; j < 8; j++ {
+		y := [2]VecVirtual{YMM(), YMM()}
+		VMOVDQU(Mem{Base: src, Disp: r4Qs + 64*j}, y[0])
+		VMOVDQU(Mem{Base: src, Disp: r4Qs + 64*j + 32}, y[1])
+		for kind := 0; kind < 2; kind++ { // low nibbles: quads 8j+q; high: 8j+4+q
+			var v [2]VecVirtual
+			for h := range v {
+				v[h] = YMM()
+				if kind == 0 {
+					VPAND(mask, y[h], v[h])
+				} else {
+					VPSRLW(Imm(4), y[h], v[h])
+					VPAND(mask, v[h], v[h])
+				}
+			}
+			storeQuads4(v, idx, dst, 8*j+4*kind)
+		}
+	}
+	ADDQ(gs, src)
+	ADDQ(U8(16), dst)
+	DECQ(n)
+	JNZ(LabelRef("pq4r4g"))
+	VZEROUPPER()
+	RET()
+}
+
+// storeQuads4 stores four quads (q0..q0+3) of a group's four rows, held
+// as v[0] = rows 0, 1 and v[1] = rows 2, 3 (a row's 16 bytes per 128-bit
+// lane), at the group's 16 bytes of each quad: vpunpck{l,h}dq, then one
+// vpermd (order: panelQuadOrder) per pair of quads.
+func storeQuads4(v [2]VecVirtual, order VecVirtual, dst Register, q0 int) {
+	lo, hi := YMM(), YMM()
+	VPUNPCKLDQ(v[1], v[0], lo) // quads 0, 1
+	VPUNPCKHDQ(v[1], v[0], hi) // quads 2, 3
+	for k, t := range []VecVirtual{lo, hi} {
+		VPERMD(t, order, t)
+		q := q0 + 2*k
+		VMOVDQU(t.AsX(), Mem{Base: dst, Disp: q * panelQuad})
+		VEXTRACTI128(Imm(1), t, Mem{Base: dst, Disp: (q + 1) * panelQuad})
+	}
+}
+
+// panelQsQ6KR4AVX2 is panelQsQ4KR4AVX2 for repacked Q6_K rows: Ql[k]'s
+// byte b of a row holds weights 32k+b (low nibble) and 32k+16+b (high),
+// Qh[k/2]'s the two top bits of each at 2t and 2t+2, t = 2(k%2)
+// (kernels.PanelFromQ6KR4). The top bits go to bits 4-5 by one word
+// shift and the mask 0x30 (a shift of at most four bits across the
+// word's bytes leaves bits 4-5 of each byte its own).
+func panelQsQ6KR4AVX2(order Mem) {
+	TEXT("panelQsQ6KR4AVX2", NOSPLIT, "func(src *byte, groupStride int, dst *byte)")
+	Pragma("noescape")
+	src := Load(Param("src"), GP64())
+	gs := Load(Param("groupStride"), GP64())
+	dst := Load(Param("dst"), GP64())
+	mask, m30, idx := YMM(), YMM(), YMM()
+	broadcastConst(mask, nibbleMask)
+	broadcastConst(m30, 0x30303030)
+	VMOVDQU(order, idx)
+	n := GP64()
+	MOVQ(U32(8), n)
+	Label("pq6r4g")
+	for k := 0; k < 8; k++ {
+		t := 2 * (k % 2)
+		var l, h [2]VecVirtual
+		for x := 0; x < 2; x++ {
+			l[x], h[x] = YMM(), YMM()
+			VMOVDQU(Mem{Base: src, Disp: r6Ql + 64*k + 32*x}, l[x])
+			VMOVDQU(Mem{Base: src, Disp: r6Qh + 64*(k/2) + 32*x}, h[x])
+		}
+		for kind := 0; kind < 2; kind++ { // low nibbles: quads 8k+q; high: 8k+4+q
+			shift := 4 - 2*t - 2*kind // top bits at 2t+2·kind → bits 4-5
+			var v [2]VecVirtual
+			for x := 0; x < 2; x++ {
+				v[x] = YMM()
+				top := YMM()
+				switch {
+				case shift > 0:
+					VPSLLW(Imm(uint64(shift)), h[x], top)
+					VPAND(m30, top, top)
+				case shift < 0:
+					VPSRLW(Imm(uint64(-shift)), h[x], top)
+					VPAND(m30, top, top)
+				default:
+					VPAND(m30, h[x], top)
+				}
+				if kind == 0 {
+					VPAND(mask, l[x], v[x])
+				} else {
+					VPSRLW(Imm(4), l[x], v[x])
+					VPAND(mask, v[x], v[x])
+				}
+				VPOR(top, v[x], v[x])
+			}
+			storeQuads4(v, idx, dst, 8*k+4*kind)
+		}
+	}
+	ADDQ(gs, src)
+	ADDQ(U8(16), dst)
+	DECQ(n)
+	JNZ(LabelRef("pq6r4g"))
+	VZEROUPPER()
+	RET()
+}
