@@ -9921,7 +9921,7 @@ r4g8d:
 	RET
 
 // func gemmQ4KR4Q8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)
-// Requires: AVX, AVX2, F16C
+// Requires: AVX, AVX2, F16C, MMX+
 TEXT ·gemmQ4KR4Q8KAVX2x4(SB), NOSPLIT, $0-40
 	MOVQ    w+0(FP), AX
 	MOVQ    a+8(FP), CX
@@ -9938,6 +9938,15 @@ TEXT ·gemmQ4KR4Q8KAVX2x4(SB), NOSPLIT, $0-40
 r4g2b:
 	CMPQ           BX, $0x00
 	JE             r4g2d
+	PREFETCHT0     6144(AX)
+	PREFETCHT0     6208(AX)
+	PREFETCHT0     6272(AX)
+	PREFETCHT0     6336(AX)
+	PREFETCHT0     6400(AX)
+	PREFETCHT0     6464(AX)
+	PREFETCHT0     6528(AX)
+	PREFETCHT0     6592(AX)
+	PREFETCHT0     6656(AX)
 	MOVL           $0x0f0f0f0f, R9
 	VMOVD          R9, X0
 	VPBROADCASTD   X0, Y0
@@ -10627,7 +10636,7 @@ r4g2d:
 	RET
 
 // func gemmQ4KR4Q8KAVXVNNIx4(w *byte, a *byte, stride int, nb int, out *float32)
-// Requires: AVX, AVX2, AVX512F, AVX_VNNI, F16C
+// Requires: AVX, AVX2, AVX512F, AVX_VNNI, F16C, MMX+
 TEXT ·gemmQ4KR4Q8KAVXVNNIx4(SB), NOSPLIT, $0-40
 	MOVQ    w+0(FP), AX
 	MOVQ    a+8(FP), CX
@@ -10644,6 +10653,15 @@ TEXT ·gemmQ4KR4Q8KAVXVNNIx4(SB), NOSPLIT, $0-40
 r4gvb:
 	CMPQ           BX, $0x00
 	JE             r4gvd
+	PREFETCHT0     6144(AX)
+	PREFETCHT0     6208(AX)
+	PREFETCHT0     6272(AX)
+	PREFETCHT0     6336(AX)
+	PREFETCHT0     6400(AX)
+	PREFETCHT0     6464(AX)
+	PREFETCHT0     6528(AX)
+	PREFETCHT0     6592(AX)
+	PREFETCHT0     6656(AX)
 	MOVL           $0x0f0f0f0f, R9
 	VMOVD          R9, X0
 	VPBROADCASTD   X0, Y0
@@ -14043,7 +14061,7 @@ r6vd:
 	RET
 
 // func gemmQ6KR4Q8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)
-// Requires: AVX, AVX2, F16C
+// Requires: AVX, AVX2, F16C, MMX+
 TEXT ·gemmQ6KR4Q8KAVX2x4(SB), NOSPLIT, $0-40
 	MOVQ    w+0(FP), AX
 	MOVQ    a+8(FP), CX
@@ -14060,6 +14078,20 @@ TEXT ·gemmQ6KR4Q8KAVX2x4(SB), NOSPLIT, $0-40
 r6g2b:
 	CMPQ           BX, $0x00
 	JE             r6g2d
+	PREFETCHT0     6144(AX)
+	PREFETCHT0     6208(AX)
+	PREFETCHT0     6272(AX)
+	PREFETCHT0     6336(AX)
+	PREFETCHT0     6400(AX)
+	PREFETCHT0     6464(AX)
+	PREFETCHT0     6528(AX)
+	PREFETCHT0     6592(AX)
+	PREFETCHT0     6656(AX)
+	PREFETCHT0     6720(AX)
+	PREFETCHT0     6784(AX)
+	PREFETCHT0     6848(AX)
+	PREFETCHT0     6912(AX)
+	PREFETCHT0     6976(AX)
 	VPMOVSXBW      8(AX), Y0
 	VPMOVSXBW      40(AX), Y2
 	VMOVDQU        260(CX), X1
@@ -14927,7 +14959,7 @@ r6g2d:
 	RET
 
 // func gemmQ6KR4Q8KAVXVNNIx4(w *byte, a *byte, stride int, nb int, out *float32)
-// Requires: AVX, AVX2, AVX_VNNI, F16C
+// Requires: AVX, AVX2, AVX_VNNI, F16C, MMX+
 TEXT ·gemmQ6KR4Q8KAVXVNNIx4(SB), NOSPLIT, $0-40
 	MOVQ    w+0(FP), AX
 	MOVQ    a+8(FP), CX
@@ -14944,6 +14976,20 @@ TEXT ·gemmQ6KR4Q8KAVXVNNIx4(SB), NOSPLIT, $0-40
 r6gvb:
 	CMPQ           BX, $0x00
 	JE             r6gvd
+	PREFETCHT0     6144(AX)
+	PREFETCHT0     6208(AX)
+	PREFETCHT0     6272(AX)
+	PREFETCHT0     6336(AX)
+	PREFETCHT0     6400(AX)
+	PREFETCHT0     6464(AX)
+	PREFETCHT0     6528(AX)
+	PREFETCHT0     6592(AX)
+	PREFETCHT0     6656(AX)
+	PREFETCHT0     6720(AX)
+	PREFETCHT0     6784(AX)
+	PREFETCHT0     6848(AX)
+	PREFETCHT0     6912(AX)
+	PREFETCHT0     6976(AX)
 	VPMOVSXBW      8(AX), Y0
 	VPMOVSXBW      40(AX), Y2
 	VMOVDQU        260(CX), X1

@@ -159,9 +159,7 @@ func gemmQ6KR4Q8KAVX512(n int, shuf, splat, transpose Mem) {
 	blockLoop(nb, l+"b", l+"d")
 	// As in the Q4_K GEMM: small batches are memory-bound, so fetch the
 	// rows ahead (an 840-byte block is 14 cache lines).
-	for k := 0; k < (r6Size+63)/64; k++ {
-		PREFETCHT0(Mem{Base: wp, Disp: gemmPrefetch + 64*k})
-	}
+	gemmPrefetchBlock(wp, r6Size)
 	var sc [2]VecVirtual
 	for h := 0; h < 2; h++ {
 		sc[h] = ZMM()
@@ -331,6 +329,7 @@ func gemmQ6KR4Q8KAVX2x4(shuf Mem, vnni bool) {
 	wp, nb, cols, op := gemmR4AVX2Frame(name)
 
 	blockLoop(nb, l+"b", l+"d")
+	gemmPrefetchBlock(wp, r6Size)
 	for h := 0; h < 2; h++ {
 		sc := r6ScalesY(wp, h)
 		var accs [4]VecVirtual
