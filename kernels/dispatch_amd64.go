@@ -54,6 +54,12 @@ func avx2Ops(pf int) Ops {
 	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX2, pf)
 	o.GemmQ6KR4Q8K4x4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX2x4)
 	o.GemmQ4KR4Q8K4x4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX2x4)
+	// 2-3 token batches (speculative verification) without the spare
+	// columns' arithmetic.
+	o.GemmQ4KR4Q8K4x2 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX2x2, 2)
+	o.GemmQ4KR4Q8K4x3 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX2x3, 3)
+	o.GemmQ6KR4Q8K4x2 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX2x2, 2)
+	o.GemmQ6KR4Q8K4x3 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX2x3, 3)
 	o.DotF32 = dotF32AVX2Slices
 	o.DotF16 = dotF16AVX2Slices
 	o.AxpyF32 = axpyF32AVX2Slices
@@ -399,6 +405,10 @@ func avxvnniOps(pf int) Ops {
 	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVXVNNI, pf)
 	o.GemmQ6KR4Q8K4x4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVXVNNIx4)
 	o.GemmQ4KR4Q8K4x4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVXVNNIx4)
+	o.GemmQ4KR4Q8K4x2 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVXVNNIx2, 2)
+	o.GemmQ4KR4Q8K4x3 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVXVNNIx3, 3)
+	o.GemmQ6KR4Q8K4x2 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVXVNNIx2, 2)
+	o.GemmQ6KR4Q8K4x3 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVXVNNIx3, 3)
 	return o
 }
 

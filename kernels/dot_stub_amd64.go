@@ -152,6 +152,18 @@ func gemmQ4KR4Q8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)
 func gemmQ4KR4Q8KAVXVNNIx4(w *byte, a *byte, stride int, nb int, out *float32)
 
 //go:noescape
+func gemmQ4KR4Q8KAVX2x2(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
+func gemmQ4KR4Q8KAVXVNNIx2(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
+func gemmQ4KR4Q8KAVX2x3(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
+func gemmQ4KR4Q8KAVXVNNIx3(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
 func gemvQ6KR4Q8KAVX512(w *byte, a *byte, nb int, pf int, out *float32)
 
 //go:noescape
@@ -177,6 +189,18 @@ func gemmQ6KR4Q8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)
 
 //go:noescape
 func gemmQ6KR4Q8KAVXVNNIx4(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
+func gemmQ6KR4Q8KAVX2x2(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
+func gemmQ6KR4Q8KAVXVNNIx2(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
+func gemmQ6KR4Q8KAVX2x3(w *byte, a *byte, stride int, nb int, out *float32)
+
+//go:noescape
+func gemmQ6KR4Q8KAVXVNNIx3(w *byte, a *byte, stride int, nb int, out *float32)
 
 //go:noescape
 func gemmPanelQ8KAVX512x4s32(qs *byte, sc *int32, mn *uint32, dm *float32, a *byte, stride int, nb int, out *float32, ostride int, acc int)

@@ -94,8 +94,10 @@ func main() {
 	gemmQ4KR4Q8KAVX512x3(r4shuf, splat, minsDup, smc)
 	transposeTab := r4Transpose()
 	gemmQ4KR4Q8KAVX512x8(r4shuf, splat, minsDup, transposeTab, smc)
-	gemmQ4KR4Q8KAVX2x4(r4shuf, r4dw, smc, false)
-	gemmQ4KR4Q8KAVX2x4(r4shuf, r4dw, smc, true)
+	for _, n := range []int{4, 2, 3} {
+		gemmQ4KR4Q8KAVX2(n, r4shuf, r4dw, smc, false)
+		gemmQ4KR4Q8KAVX2(n, r4shuf, r4dw, smc, true)
+	}
 	gemvQ6KR4Q8KAVX512(r4shuf, laneFirst)
 	r6splat := r6LaneSplat()
 	gemmQ6KR4Q8KAVX512x4(r4shuf, r6splat)
@@ -104,8 +106,10 @@ func main() {
 	gemmQ6KR4Q8KAVX512x8(r4shuf, r6splat, transposeTab)
 	gemvQ6KR4Q8KAVX2(r4shuf, false)
 	gemvQ6KR4Q8KAVX2(r4shuf, true)
-	gemmQ6KR4Q8KAVX2x4(r4shuf, false)
-	gemmQ6KR4Q8KAVX2x4(r4shuf, true)
+	for _, n := range []int{4, 2, 3} {
+		gemmQ6KR4Q8KAVX2(n, r4shuf, false)
+		gemmQ6KR4Q8KAVX2(n, r4shuf, true)
+	}
 	gemmPanelQ8KAVX512x4(32)
 	gemmPanelQ8KAVX512x4(16)
 	gemmPanelQ8KAVX2x4(32)

@@ -788,19 +788,29 @@ func gemmQ4KR4Q8KAVX512(n int, scaleShuf, splat, minsDup, transpose Mem, smc r4S
 	k.store(transpose)
 }
 
-// gemmR4AVX2Frame opens a repacked 4×4 AVX2 GEMM, func(w, a *byte,
-// stride, nb int, out *float32): the weight pointer, the block count,
-// the four columns' pointers and out, whose 16 floats are zeroed there:
-// the running sums live in out, because two YMM of them per block would
-// not leave registers for the four token accumulators.
-func gemmR4AVX2Frame(name string) (wp, nb Register, cols [4]Register, op Register) {
+// gemmR4AVX2Frame opens a repacked AVX2 GEMM of n ≤ 4 columns,
+// func(w, a *byte, stride, nb int, out *float32): the weight pointer,
+// the block count, the columns' pointers and out, whose 16 floats are
+// zeroed there: the running sums live in out, because two YMM of them
+// per block would not leave registers for the four token accumulators.
+// With n < 4 the missing columns' pointers are column n−1's register
+// (read for finite scales, never advanced twice: see advanceColumns).
+func gemmR4AVX2Frame(name string, n int) (wp, nb Register, cols [4]Register, op Register) {
 	TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
 	Pragma("noescape")
 	wp = Load(Param("w"), GP64())
 	ap := Load(Param("a"), GP64())
 	stride := Load(Param("stride"), GP64())
 	nb = Load(Param("nb"), GP64())
-	cols = columnPointers(ap, stride)
+	cols[0] = ap
+	for c := 1; c < 4; c++ {
+		if c >= n {
+			cols[c] = cols[n-1]
+			continue
+		}
+		cols[c] = GP64()
+		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
+	}
 	op = Load(Param("out"), GP64())
 	zero := YMM()
 	VXORPS(zero, zero, zero)
@@ -809,17 +819,28 @@ func gemmR4AVX2Frame(name string) (wp, nb Register, cols [4]Register, op Registe
 	return
 }
 
-// gemmQ4KR4Q8KAVX2x4: the repacked 4×4 GEMM for AVX2 (Alder Lake) and,
-// with vnni, AVX-VNNI. Rows go in two 256-bit halves (rows 0-1, then
-// 2-3), one row per 128-bit lane as in the AVX-512 kernel; each half
-// ends with the same in-lane transpose and a float step over its 8
-// (row, token) pairs. out[4r+c] as in gemmQ4KR4Q8KAVX512x4.
-func gemmQ4KR4Q8KAVX2x4(shuf, dwords Mem, smc r4SMConsts, vnni bool) {
-	name, l := "gemmQ4KR4Q8KAVX2x4", "r4g2"
-	if vnni {
-		name, l = "gemmQ4KR4Q8KAVXVNNIx4", "r4gv"
+// advanceColumns moves the first n column pointers to the next block.
+func advanceColumns(cols [4]Register, n int) {
+	for c := 0; c < n; c++ {
+		ADDQ(U32(q8kSize), cols[c])
 	}
-	wp, nb, cols, op := gemmR4AVX2Frame(name)
+}
+
+// gemmQ4KR4Q8KAVX2: the repacked GEMM of four rows by n ≤ 4 columns for
+// AVX2 (Alder Lake) and, with vnni, AVX-VNNI. Rows go in two 256-bit
+// halves (rows 0-1, then 2-3), one row per 128-bit lane as in the
+// AVX-512 kernel; each half ends with the same in-lane transpose and a
+// float step over its 8 (row, token) pairs. out[4r+c] as in
+// gemmQ4KR4Q8KAVX512x4; with n < 4 the missing columns' sums are zero
+// registers, so out[4r+c] is 0 for c ≥ n. A 2- or 3-token batch
+// (speculative verification) then does half or three quarters of the
+// 4-column arithmetic.
+func gemmQ4KR4Q8KAVX2(n int, shuf, dwords Mem, smc r4SMConsts, vnni bool) {
+	name, l := fmt.Sprintf("gemmQ4KR4Q8KAVX2x%d", n), fmt.Sprintf("r4g2c%d", n)
+	if vnni {
+		name, l = fmt.Sprintf("gemmQ4KR4Q8KAVXVNNIx%d", n), fmt.Sprintf("r4gvc%d", n)
+	}
+	wp, nb, cols, op := gemmR4AVX2Frame(name, n)
 
 	blockLoop(nb, l+"b", l+"d")
 	// The AVX-512 kernel's prefetch, which this one lacked: on Zen 3
@@ -830,11 +851,7 @@ func gemmQ4KR4Q8KAVX2x4(shuf, dwords Mem, smc r4SMConsts, vnni bool) {
 		mask := YMM()
 		broadcastConst(mask, nibbleMask)
 		sc := r4ScalesY(r4SMWordsY(wp, h), smc)
-		var accs [4]VecVirtual
-		for c := range accs {
-			accs[c] = YMM()
-			VPXOR(accs[c], accs[c], accs[c])
-		}
+		accs := padY(n)
 		for j := 0; j < 8; j++ {
 			q, lo, hi, s := YMM(), YMM(), YMM(), YMM()
 			VMOVDQU(Mem{Base: wp, Disp: r4Qs + 64*j + 32*h}, q)
@@ -846,7 +863,7 @@ func gemmQ4KR4Q8KAVX2x4(shuf, dwords Mem, smc r4SMConsts, vnni bool) {
 			} else {
 				VPSHUFB(shuf.Offset(64*j), sc, s)
 			}
-			for c := 0; c < 4; c++ {
+			for c := 0; c < n; c++ {
 				a0, a1 := YMM(), YMM()
 				VBROADCASTI128(Mem{Base: cols[c], Disp: q8kQs + 32*j}, a0)
 				VBROADCASTI128(Mem{Base: cols[c], Disp: q8kQs + 32*j + 16}, a1)
@@ -865,11 +882,11 @@ func gemmQ4KR4Q8KAVX2x4(shuf, dwords Mem, smc r4SMConsts, vnni bool) {
 				}
 			}
 		}
-		S := transposeSum4Y(accs)
+		S := transposeSum4Y([4]VecVirtual(accs))
 		// Mins: lane r, token c: Σ min·(paired Q8_K sums of token c).
 		mn := r4MinsY(r4SMWordsY(wp, h), h, r4MHiWords(wp), smc)
-		var ms [4]VecVirtual
-		for c := 0; c < 4; c++ {
+		ms := make([]VecVirtual, n)
+		for c := range ms {
 			bs, bp, bp2 := YMM(), XMM(), YMM()
 			VMOVDQU(Mem{Base: cols[c], Disp: q8kBsums}, bs)
 			VEXTRACTI128(Imm(1), bs, bp)
@@ -878,7 +895,7 @@ func gemmQ4KR4Q8KAVX2x4(shuf, dwords Mem, smc r4SMConsts, vnni bool) {
 			ms[c] = YMM()
 			VPMADDWD(bp2, mn, ms[c])
 		}
-		M := transposeSum4Y(ms)
+		M := transposeSum4Y([4]VecVirtual(padToFour(ms)))
 
 		// d of rows 2h and 2h+1, each across its lane, times the tokens' d.
 		dm, dl, ml := XMM(), YMM(), YMM()
@@ -903,14 +920,28 @@ func gemmQ4KR4Q8KAVX2x4(shuf, dwords Mem, smc r4SMConsts, vnni bool) {
 	}
 
 	ADDQ(U32(r4Size), wp)
-	for c := 0; c < 4; c++ {
-		ADDQ(U32(q8kSize), cols[c])
-	}
+	advanceColumns(cols, n)
 	loopBack(nb, l+"b")
 
 	Label(l + "d")
 	VZEROUPPER()
 	RET()
+}
+
+// padY is n zeroed YMM accumulators padded to four (padToFour).
+func padY(n int) []VecVirtual { return padToFour(zeroedY(n)) }
+
+// padToFour appends one shared zeroed YMM for columns len(v)..3 of a
+// GEMM of fewer than four columns.
+func padToFour(v []VecVirtual) []VecVirtual {
+	if len(v) < 4 {
+		z := YMM()
+		VPXOR(z, z, z)
+		for len(v) < 4 {
+			v = append(v, z)
+		}
+	}
+	return v
 }
 
 // transposeSum4Y is transposeSum4 for YMM registers (two lanes).

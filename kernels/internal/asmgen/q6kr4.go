@@ -321,21 +321,22 @@ func r6ScalesY(wp Register, h int) (sc [2]VecVirtual) {
 // gemmQ6KR4Q8KAVX2x4: gemmQ6KR4Q8KAVX512x4 in two 256-bit halves (rows
 // 0-1, then 2-3), for AVX2 and, with vnni, AVX-VNNI; running sums in out
 // as in gemmQ4KR4Q8KAVX2x4. Bit-identical to DotQ6KQ8K per (row, column).
-func gemmQ6KR4Q8KAVX2x4(shuf Mem, vnni bool) {
-	name, l := "gemmQ6KR4Q8KAVX2x4", "r6g2"
+func gemmQ6KR4Q8KAVX2(n int, shuf Mem, vnni bool) {
+	name, l := fmt.Sprintf("gemmQ6KR4Q8KAVX2x%d", n), fmt.Sprintf("r6g2c%d", n)
 	if vnni {
-		name, l = "gemmQ6KR4Q8KAVXVNNIx4", "r6gv"
+		name, l = fmt.Sprintf("gemmQ6KR4Q8KAVXVNNIx%d", n), fmt.Sprintf("r6gvc%d", n)
 	}
-	wp, nb, cols, op := gemmR4AVX2Frame(name)
+	wp, nb, cols, op := gemmR4AVX2Frame(name, n)
 
 	blockLoop(nb, l+"b", l+"d")
 	gemmPrefetchBlock(wp, r6Size)
 	for h := 0; h < 2; h++ {
 		sc := r6ScalesY(wp, h)
-		var accs [4]VecVirtual
+		accs := make([]VecVirtual, n)
 		for c := range accs {
 			accs[c] = q6r4Offset(cols[c], sc, false)
 		}
+		accs = padToFour(accs)
 		m4, m30 := YMM(), YMM()
 		broadcastConst(m4, 0x0f0f0f0f)
 		broadcastConst(m30, 0x30303030)
@@ -349,7 +350,7 @@ func gemmQ6KR4Q8KAVX2x4(shuf Mem, vnni bool) {
 					s := 2*k + half
 					sv := YMM()
 					VPSHUFB(shuf.Offset(64*(s%8)), sc[s/8], sv)
-					for c := 0; c < 4; c++ {
+					for c := 0; c < n; c++ {
 						a := YMM()
 						VBROADCASTI128(Mem{Base: cols[c], Disp: q8kQs + 16*s}, a)
 						VPMADDUBSW(a, v, a)
@@ -363,7 +364,7 @@ func gemmQ6KR4Q8KAVX2x4(shuf Mem, vnni bool) {
 				}
 			}
 		}
-		S := transposeSum4Y(accs) // lane r: [S_r0 S_r1 S_r2 S_r3]
+		S := transposeSum4Y([4]VecVirtual(accs)) // lane r: [S_r0 S_r1 S_r2 S_r3]
 
 		// d of rows 2h and 2h+1 across their lanes, times the tokens' d.
 		d4, dl := XMM(), YMM()
@@ -382,9 +383,7 @@ func gemmQ6KR4Q8KAVX2x4(shuf Mem, vnni bool) {
 	}
 
 	ADDQ(U32(r6Size), wp)
-	for c := 0; c < 4; c++ {
-		ADDQ(U32(q8kSize), cols[c])
-	}
+	advanceColumns(cols, n)
 	loopBack(nb, l+"b")
 
 	Label(l + "d")
