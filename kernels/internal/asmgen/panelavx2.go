@@ -94,7 +94,24 @@ func gemmPanelQ8KAVX2x4(sub int) {
 	}
 	blockLoop(nb, l+"b", l+"d")
 	first := true // the super-block's first product is stored, not added
+	// × the rows' scales as int16 pairs (sc, sc): the panel holds them as
+	// int32 (Q6_K's signed), each dword's low word copied to its high
+	// word. Q6_K's two halves of a sub-block share them: made once.
+	scalePairs := func(j int) (sp [2]VecVirtual) {
+		for g := range sp {
+			sp[g] = YMM()
+			hi := YMM()
+			VMOVDQU(Mem{Base: sc, Disp: j*panelRowVec + 32*g}, sp[g])
+			VPSLLD(Imm(16), sp[g], hi)
+			VPBLENDW(U8(0xaa), hi, sp[g], sp[g])
+		}
+		return sp
+	}
 	for j := 0; j < ns; j++ {
+		var sp [2]VecVirtual
+		if sub/span > 1 {
+			sp = scalePairs(j)
+		}
 		for h := 0; h < sub/span; h++ {
 			var s [2][4]VecVirtual
 			for q := h * span / 4; q < (h+1)*span/4; q++ {
@@ -117,16 +134,12 @@ func gemmPanelQ8KAVX2x4(sub int) {
 					}
 				}
 			}
-			// × the rows' scales as int16 pairs (sc, sc): the panel holds
-			// them as int32 (Q6_K's signed), each dword's low word copied
-			// to its high word.
+			if sub/span == 1 {
+				sp = scalePairs(j)
+			}
 			for g := 0; g < 2; g++ {
-				sp, hi := YMM(), YMM()
-				VMOVDQU(Mem{Base: sc, Disp: j*panelRowVec + 32*g}, sp)
-				VPSLLD(Imm(16), sp, hi)
-				VPBLENDW(U8(0xaa), hi, sp, sp)
 				for c := 0; c < 4; c++ {
-					VPMADDWD(sp, s[g][c], s[g][c])
+					VPMADDWD(sp[g], s[g][c], s[g][c])
 					if !first {
 						VPADDD(slot(sumi, g, c), s[g][c], s[g][c])
 					}
