@@ -79,7 +79,7 @@ func avx2Ops(pf int) Ops {
 	o.Hadamard = hadamardAVX2Slices
 	o.SwiGLU = swiGLUAVX2Slices
 	o.QuantizeRowQ8_0 = quantizeRowQ8_0AVX2
-	o.GemmPanelQ8K32x4 = gemmPanelQ8KAVX2x4Slices
+	o.GemmPanelQ8K32x4 = gemmPanelSlices(gemmPanelQ8KAVX2x4s32, gemmPanelQ8KAVX2x4s16, PanelRows/2)
 	o.PanelFromQ4KR4 = panelFromQ4KR4AVX2
 	o.PanelFromQ6KR4 = panelFromQ6KR4AVX2
 	return o
@@ -446,7 +446,7 @@ func avx512Ops(pf int) Ops {
 	o.GemmQ6KR4Q8K4x8 = gemmR4x8Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x8)
 	o.GemmQ4KUnpackedQ8K1x4 = gemmUnpackedQ4KAVX512x4Slices
 	o.PreferUnpacked = true
-	o.GemmPanelQ8K32x4 = gemmPanelQ8KAVX512x4Slices
+	o.GemmPanelQ8K32x4 = gemmPanelSlices(gemmPanelQ8KAVX512x4s32, gemmPanelQ8KAVX512x4s16, PanelRows)
 	o.AxpyF32Rows = axpyF32RowsAVX512Slices
 	o.DotQ8_0RowsHeads = dotQ8_0RowsHeadsAVX512Slices
 	o.AxpyF32RowsHeads = axpyF32RowsHeadsAVX512Slices
@@ -500,30 +500,43 @@ func panelFromQ6KAVX512(p *Panel, src []BlockQ6K, nb int) {
 	}
 }
 
-// gemmPanelQ8KAVX512x4Slices checks every slice the kernel reads or
-// writes, then calls the kernel for the panel's sub-block size.
-func gemmPanelQ8KAVX512x4Slices(p *Panel, k0, nb int, a []BlockQ8K, stride int, out []float32, ostride int, acc bool) {
-	if nb <= 0 {
-		GemmPanelQ8K32x4(p, k0, 0, a, stride, out, ostride, acc)
-		return
+// panelKernel is a panel GEMM kernel's signature (gemmPanelQ8KAVX512x4s32
+// and the rest): the panel's arrays from super-block k0, the columns,
+// out and the accumulate flag.
+type panelKernel func(qs *byte, sc *int32, mn *uint32, dm *float32, a *byte, stride int, nb int, out *float32, ostride int, acc int)
+
+// gemmPanelSlices wraps a pair of panel kernels (sub-blocks of 32: Q4_K,
+// of 16: Q6_K) with rows rows each call (16: the AVX2 kernels, called
+// for rows 0-15 and 16-31, whose quads, scales, mins and d start 64
+// bytes into each 32-row vector; 32: AVX-512): it checks every slice
+// the kernels read or write, then calls the one for the panel's
+// sub-block size.
+func gemmPanelSlices(k32, k16 panelKernel, rows int) func(p *Panel, k0, nb int, a []BlockQ8K, stride int, out []float32, ostride int, acc bool) {
+	return func(p *Panel, k0, nb int, a []BlockQ8K, stride int, out []float32, ostride int, acc bool) {
+		if nb <= 0 {
+			GemmPanelQ8K32x4(p, k0, 0, a, stride, out, ostride, acc)
+			return
+		}
+		ns := QK_K / p.Sub
+		_ = p.Qs[(k0+nb)*QK_K*PanelRows-1]
+		_ = p.Sc[(k0+nb)*ns*PanelRows-1]
+		_ = p.Mn[(k0+nb)*8*PanelRows-1]
+		_ = p.DM[(k0+nb)*2*PanelRows-1]
+		_ = a[3*stride+nb-1]
+		_ = out[3*ostride+PanelRows-1]
+		kernel := k32
+		if p.Sub == 16 {
+			kernel = k16
+		}
+		flag := 0
+		if acc {
+			flag = 1
+		}
+		for r := 0; r < PanelRows; r += rows {
+			kernel(&p.Qs[k0*QK_K*PanelRows+4*r], &p.Sc[k0*ns*PanelRows+r], &p.Mn[k0*8*PanelRows+r], &p.DM[k0*2*PanelRows+r],
+				(*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, nb, &out[r], ostride*4, flag)
+		}
 	}
-	ns := QK_K / p.Sub
-	_ = p.Qs[(k0+nb)*QK_K*PanelRows-1]
-	_ = p.Sc[(k0+nb)*ns*PanelRows-1]
-	_ = p.Mn[(k0+nb)*8*PanelRows-1]
-	_ = p.DM[(k0+nb)*2*PanelRows-1]
-	_ = a[3*stride+nb-1]
-	_ = out[3*ostride+PanelRows-1]
-	kernel := gemmPanelQ8KAVX512x4s32
-	if p.Sub == 16 {
-		kernel = gemmPanelQ8KAVX512x4s16
-	}
-	flag := 0
-	if acc {
-		flag = 1
-	}
-	kernel(&p.Qs[k0*QK_K*PanelRows], &p.Sc[k0*ns*PanelRows], &p.Mn[k0*8*PanelRows], &p.DM[k0*2*PanelRows],
-		(*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, nb, &out[0], ostride*4, flag)
 }
 
 // panelFromQ4KR4AVX2: the scales in Go (panelScalesQ4KR4, which also
@@ -541,37 +554,6 @@ func panelFromQ6KR4AVX2(p *Panel, src []BlockQ6KR4, nb int) {
 	panelScalesQ6KR4(p, src, nb)
 	for i := 0; i < nb; i++ {
 		panelQsQ6KR4AVX2((*byte)(unsafe.Pointer(&src[i])), nb*BlockQ6KR4Size, &p.Qs[i*QK_K*PanelRows])
-	}
-}
-
-// gemmPanelQ8KAVX2x4Slices checks every slice the kernel reads or
-// writes, then runs the 16-row AVX2 kernel on the panel's rows 0-15 and
-// 16-31 (row 16's quads, scales, mins and d start 64 bytes into each
-// 32-row vector of the panel).
-func gemmPanelQ8KAVX2x4Slices(p *Panel, k0, nb int, a []BlockQ8K, stride int, out []float32, ostride int, acc bool) {
-	if nb <= 0 {
-		GemmPanelQ8K32x4(p, k0, 0, a, stride, out, ostride, acc)
-		return
-	}
-	ns := QK_K / p.Sub
-	_ = p.Qs[(k0+nb)*QK_K*PanelRows-1]
-	_ = p.Sc[(k0+nb)*ns*PanelRows-1]
-	_ = p.Mn[(k0+nb)*8*PanelRows-1]
-	_ = p.DM[(k0+nb)*2*PanelRows-1]
-	_ = a[3*stride+nb-1]
-	_ = out[3*ostride+PanelRows-1]
-	kernel := gemmPanelQ8KAVX2x4s32
-	if p.Sub == 16 {
-		kernel = gemmPanelQ8KAVX2x4s16
-	}
-	flag := 0
-	if acc {
-		flag = 1
-	}
-	const half = PanelRows / 2
-	for h := 0; h < 2; h++ {
-		kernel(&p.Qs[k0*QK_K*PanelRows+4*half*h], &p.Sc[k0*ns*PanelRows+half*h], &p.Mn[k0*8*PanelRows+half*h], &p.DM[k0*2*PanelRows+half*h],
-			(*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, nb, &out[half*h], ostride*4, flag)
 	}
 }
 

@@ -56,17 +56,7 @@ func gemmPanelQ8KAVX512x4(sub int) {
 		Label(l + "s")
 	}
 
-	qs := Load(Param("qs"), GP64())
-	sc := Load(Param("sc"), GP64())
-	mn := Load(Param("mn"), GP64())
-	dm := Load(Param("dm"), GP64())
-	cols := [4]Register{Load(Param("a"), GP64())}
-	stride := Load(Param("stride"), GP64())
-	for c := 1; c < 4; c++ {
-		cols[c] = GP64()
-		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
-	}
-	nb := Load(Param("nb"), GP64())
+	qs, sc, mn, dm, cols, nb := panelGemmParams()
 
 	ns := 256 / sub
 	blockLoop(nb, l+"b", l+"d")
@@ -448,4 +438,18 @@ func panelQsQ6KAVX512() {
 		VPORD(zs, v, v)
 		return v
 	}, func(half, kind, d int) int { return 32*half + 16*kind + d })
+}
+
+// panelGemmParams loads a panel GEMM's pointers (func(qs *byte, sc
+// *int32, mn *uint32, dm *float32, a *byte, stride int, nb int, out
+// *float32, ostride int, acc int)): the panel's quads, scales, mins and
+// d, the four columns' blocks, and the block count.
+func panelGemmParams() (qs, sc, mn, dm Register, cols [4]Register, nb Register) {
+	qs = Load(Param("qs"), GP64())
+	sc = Load(Param("sc"), GP64())
+	mn = Load(Param("mn"), GP64())
+	dm = Load(Param("dm"), GP64())
+	cols = columnPointers(Load(Param("a"), GP64()), Load(Param("stride"), GP64()))
+	nb = Load(Param("nb"), GP64())
+	return
 }

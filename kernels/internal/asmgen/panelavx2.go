@@ -75,17 +75,7 @@ func gemmPanelQ8KAVX2x4(sub int) {
 		Label(l + "s")
 	}
 
-	qs := Load(Param("qs"), GP64())
-	sc := Load(Param("sc"), GP64())
-	mn := Load(Param("mn"), GP64())
-	dm := Load(Param("dm"), GP64())
-	cols := [4]Register{Load(Param("a"), GP64())}
-	stride := Load(Param("stride"), GP64())
-	for c := 1; c < 4; c++ {
-		cols[c] = GP64()
-		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
-	}
-	nb := Load(Param("nb"), GP64())
+	qs, sc, mn, dm, cols, nb := panelGemmParams()
 
 	ns := 256 / sub
 	span := 32 // quads×4 whose int16 sums stay exact: Q4_K a whole sub-block
