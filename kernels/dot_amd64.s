@@ -27474,209 +27474,209 @@ TEXT ·panelQsQ4KR4AVX2(SB), NOSPLIT, $0-24
 	MOVQ         src+0(FP), AX
 	MOVQ         groupStride+8(FP), CX
 	MOVQ         dst+16(FP), DX
+	VMOVDQU      panelQuadOrder<>+0(SB), Y0
 	MOVL         $0x0f0f0f0f, BX
-	VMOVD        BX, X0
-	VPBROADCASTD X0, Y0
-	VMOVDQU      panelQuadOrder<>+0(SB), Y1
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
 	MOVQ         $0x00000008, BX
 
-pq4r4g:
+panelQsQ4KR4AVX2g:
 	VMOVDQU      64(AX), Y2
 	VMOVDQU      96(AX), Y3
-	VPAND        Y0, Y2, Y4
-	VPAND        Y0, Y3, Y5
+	VPAND        Y1, Y2, Y4
+	VPAND        Y1, Y3, Y5
 	VPUNPCKLDQ   Y5, Y4, Y6
 	VPUNPCKHDQ   Y5, Y4, Y4
-	VPERMD       Y6, Y1, Y6
+	VPERMD       Y6, Y0, Y6
 	VMOVDQU      X6, (DX)
 	VEXTRACTI128 $0x01, Y6, 128(DX)
-	VPERMD       Y4, Y1, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 256(DX)
 	VEXTRACTI128 $0x01, Y4, 384(DX)
 	VPSRLW       $0x04, Y2, Y2
-	VPAND        Y0, Y2, Y2
+	VPAND        Y1, Y2, Y2
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y0, Y3, Y3
+	VPAND        Y1, Y3, Y3
 	VPUNPCKLDQ   Y3, Y2, Y4
 	VPUNPCKHDQ   Y3, Y2, Y2
-	VPERMD       Y4, Y1, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 512(DX)
 	VEXTRACTI128 $0x01, Y4, 640(DX)
-	VPERMD       Y2, Y1, Y2
+	VPERMD       Y2, Y0, Y2
 	VMOVDQU      X2, 768(DX)
 	VEXTRACTI128 $0x01, Y2, 896(DX)
 	VMOVDQU      128(AX), Y2
 	VMOVDQU      160(AX), Y3
-	VPAND        Y0, Y2, Y4
-	VPAND        Y0, Y3, Y5
+	VPAND        Y1, Y2, Y4
+	VPAND        Y1, Y3, Y5
 	VPUNPCKLDQ   Y5, Y4, Y6
 	VPUNPCKHDQ   Y5, Y4, Y4
-	VPERMD       Y6, Y1, Y6
+	VPERMD       Y6, Y0, Y6
 	VMOVDQU      X6, 1024(DX)
 	VEXTRACTI128 $0x01, Y6, 1152(DX)
-	VPERMD       Y4, Y1, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 1280(DX)
 	VEXTRACTI128 $0x01, Y4, 1408(DX)
 	VPSRLW       $0x04, Y2, Y2
-	VPAND        Y0, Y2, Y2
+	VPAND        Y1, Y2, Y2
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y0, Y3, Y3
+	VPAND        Y1, Y3, Y3
 	VPUNPCKLDQ   Y3, Y2, Y4
 	VPUNPCKHDQ   Y3, Y2, Y2
-	VPERMD       Y4, Y1, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 1536(DX)
 	VEXTRACTI128 $0x01, Y4, 1664(DX)
-	VPERMD       Y2, Y1, Y2
+	VPERMD       Y2, Y0, Y2
 	VMOVDQU      X2, 1792(DX)
 	VEXTRACTI128 $0x01, Y2, 1920(DX)
 	VMOVDQU      192(AX), Y2
 	VMOVDQU      224(AX), Y3
-	VPAND        Y0, Y2, Y4
-	VPAND        Y0, Y3, Y5
+	VPAND        Y1, Y2, Y4
+	VPAND        Y1, Y3, Y5
 	VPUNPCKLDQ   Y5, Y4, Y6
 	VPUNPCKHDQ   Y5, Y4, Y4
-	VPERMD       Y6, Y1, Y6
+	VPERMD       Y6, Y0, Y6
 	VMOVDQU      X6, 2048(DX)
 	VEXTRACTI128 $0x01, Y6, 2176(DX)
-	VPERMD       Y4, Y1, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 2304(DX)
 	VEXTRACTI128 $0x01, Y4, 2432(DX)
 	VPSRLW       $0x04, Y2, Y2
-	VPAND        Y0, Y2, Y2
+	VPAND        Y1, Y2, Y2
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y0, Y3, Y3
+	VPAND        Y1, Y3, Y3
 	VPUNPCKLDQ   Y3, Y2, Y4
 	VPUNPCKHDQ   Y3, Y2, Y2
-	VPERMD       Y4, Y1, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 2560(DX)
 	VEXTRACTI128 $0x01, Y4, 2688(DX)
-	VPERMD       Y2, Y1, Y2
+	VPERMD       Y2, Y0, Y2
 	VMOVDQU      X2, 2816(DX)
 	VEXTRACTI128 $0x01, Y2, 2944(DX)
 	VMOVDQU      256(AX), Y2
 	VMOVDQU      288(AX), Y3
-	VPAND        Y0, Y2, Y4
-	VPAND        Y0, Y3, Y5
+	VPAND        Y1, Y2, Y4
+	VPAND        Y1, Y3, Y5
 	VPUNPCKLDQ   Y5, Y4, Y6
 	VPUNPCKHDQ   Y5, Y4, Y4
-	VPERMD       Y6, Y1, Y6
+	VPERMD       Y6, Y0, Y6
 	VMOVDQU      X6, 3072(DX)
 	VEXTRACTI128 $0x01, Y6, 3200(DX)
-	VPERMD       Y4, Y1, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 3328(DX)
 	VEXTRACTI128 $0x01, Y4, 3456(DX)
 	VPSRLW       $0x04, Y2, Y2
-	VPAND        Y0, Y2, Y2
+	VPAND        Y1, Y2, Y2
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y0, Y3, Y3
+	VPAND        Y1, Y3, Y3
 	VPUNPCKLDQ   Y3, Y2, Y4
 	VPUNPCKHDQ   Y3, Y2, Y2
-	VPERMD       Y4, Y1, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 3584(DX)
 	VEXTRACTI128 $0x01, Y4, 3712(DX)
-	VPERMD       Y2, Y1, Y2
+	VPERMD       Y2, Y0, Y2
 	VMOVDQU      X2, 3840(DX)
 	VEXTRACTI128 $0x01, Y2, 3968(DX)
 	VMOVDQU      320(AX), Y2
 	VMOVDQU      352(AX), Y3
-	VPAND        Y0, Y2, Y4
-	VPAND        Y0, Y3, Y5
+	VPAND        Y1, Y2, Y4
+	VPAND        Y1, Y3, Y5
 	VPUNPCKLDQ   Y5, Y4, Y6
 	VPUNPCKHDQ   Y5, Y4, Y4
-	VPERMD       Y6, Y1, Y6
+	VPERMD       Y6, Y0, Y6
 	VMOVDQU      X6, 4096(DX)
 	VEXTRACTI128 $0x01, Y6, 4224(DX)
-	VPERMD       Y4, Y1, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 4352(DX)
 	VEXTRACTI128 $0x01, Y4, 4480(DX)
 	VPSRLW       $0x04, Y2, Y2
-	VPAND        Y0, Y2, Y2
+	VPAND        Y1, Y2, Y2
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y0, Y3, Y3
+	VPAND        Y1, Y3, Y3
 	VPUNPCKLDQ   Y3, Y2, Y4
 	VPUNPCKHDQ   Y3, Y2, Y2
-	VPERMD       Y4, Y1, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 4608(DX)
 	VEXTRACTI128 $0x01, Y4, 4736(DX)
-	VPERMD       Y2, Y1, Y2
+	VPERMD       Y2, Y0, Y2
 	VMOVDQU      X2, 4864(DX)
 	VEXTRACTI128 $0x01, Y2, 4992(DX)
 	VMOVDQU      384(AX), Y2
 	VMOVDQU      416(AX), Y3
-	VPAND        Y0, Y2, Y4
-	VPAND        Y0, Y3, Y5
+	VPAND        Y1, Y2, Y4
+	VPAND        Y1, Y3, Y5
 	VPUNPCKLDQ   Y5, Y4, Y6
 	VPUNPCKHDQ   Y5, Y4, Y4
-	VPERMD       Y6, Y1, Y6
+	VPERMD       Y6, Y0, Y6
 	VMOVDQU      X6, 5120(DX)
 	VEXTRACTI128 $0x01, Y6, 5248(DX)
-	VPERMD       Y4, Y1, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 5376(DX)
 	VEXTRACTI128 $0x01, Y4, 5504(DX)
 	VPSRLW       $0x04, Y2, Y2
-	VPAND        Y0, Y2, Y2
+	VPAND        Y1, Y2, Y2
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y0, Y3, Y3
+	VPAND        Y1, Y3, Y3
 	VPUNPCKLDQ   Y3, Y2, Y4
 	VPUNPCKHDQ   Y3, Y2, Y2
-	VPERMD       Y4, Y1, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 5632(DX)
 	VEXTRACTI128 $0x01, Y4, 5760(DX)
-	VPERMD       Y2, Y1, Y2
+	VPERMD       Y2, Y0, Y2
 	VMOVDQU      X2, 5888(DX)
 	VEXTRACTI128 $0x01, Y2, 6016(DX)
 	VMOVDQU      448(AX), Y2
 	VMOVDQU      480(AX), Y3
-	VPAND        Y0, Y2, Y4
-	VPAND        Y0, Y3, Y5
+	VPAND        Y1, Y2, Y4
+	VPAND        Y1, Y3, Y5
 	VPUNPCKLDQ   Y5, Y4, Y6
 	VPUNPCKHDQ   Y5, Y4, Y4
-	VPERMD       Y6, Y1, Y6
+	VPERMD       Y6, Y0, Y6
 	VMOVDQU      X6, 6144(DX)
 	VEXTRACTI128 $0x01, Y6, 6272(DX)
-	VPERMD       Y4, Y1, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 6400(DX)
 	VEXTRACTI128 $0x01, Y4, 6528(DX)
 	VPSRLW       $0x04, Y2, Y2
-	VPAND        Y0, Y2, Y2
+	VPAND        Y1, Y2, Y2
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y0, Y3, Y3
+	VPAND        Y1, Y3, Y3
 	VPUNPCKLDQ   Y3, Y2, Y4
 	VPUNPCKHDQ   Y3, Y2, Y2
-	VPERMD       Y4, Y1, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 6656(DX)
 	VEXTRACTI128 $0x01, Y4, 6784(DX)
-	VPERMD       Y2, Y1, Y2
+	VPERMD       Y2, Y0, Y2
 	VMOVDQU      X2, 6912(DX)
 	VEXTRACTI128 $0x01, Y2, 7040(DX)
 	VMOVDQU      512(AX), Y2
 	VMOVDQU      544(AX), Y3
-	VPAND        Y0, Y2, Y4
-	VPAND        Y0, Y3, Y5
+	VPAND        Y1, Y2, Y4
+	VPAND        Y1, Y3, Y5
 	VPUNPCKLDQ   Y5, Y4, Y6
 	VPUNPCKHDQ   Y5, Y4, Y4
-	VPERMD       Y6, Y1, Y6
+	VPERMD       Y6, Y0, Y6
 	VMOVDQU      X6, 7168(DX)
 	VEXTRACTI128 $0x01, Y6, 7296(DX)
-	VPERMD       Y4, Y1, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 7424(DX)
 	VEXTRACTI128 $0x01, Y4, 7552(DX)
 	VPSRLW       $0x04, Y2, Y2
-	VPAND        Y0, Y2, Y2
+	VPAND        Y1, Y2, Y2
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y0, Y3, Y3
+	VPAND        Y1, Y3, Y3
 	VPUNPCKLDQ   Y3, Y2, Y4
 	VPUNPCKHDQ   Y3, Y2, Y2
-	VPERMD       Y4, Y1, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 7680(DX)
 	VEXTRACTI128 $0x01, Y4, 7808(DX)
-	VPERMD       Y2, Y1, Y2
+	VPERMD       Y2, Y0, Y2
 	VMOVDQU      X2, 7936(DX)
 	VEXTRACTI128 $0x01, Y2, 8064(DX)
 	ADDQ         CX, AX
 	ADDQ         $0x10, DX
 	DECQ         BX
-	JNZ          pq4r4g
+	JNZ          panelQsQ4KR4AVX2g
 	VZEROUPPER
 	RET
 
@@ -27686,88 +27686,88 @@ TEXT ·panelQsQ6KR4AVX2(SB), NOSPLIT, $0-24
 	MOVQ         src+0(FP), AX
 	MOVQ         groupStride+8(FP), CX
 	MOVQ         dst+16(FP), DX
+	VMOVDQU      panelQuadOrder<>+0(SB), Y0
 	MOVL         $0x0f0f0f0f, BX
-	VMOVD        BX, X0
-	VPBROADCASTD X0, Y0
-	MOVL         $0x30303030, BX
 	VMOVD        BX, X1
 	VPBROADCASTD X1, Y1
-	VMOVDQU      panelQuadOrder<>+0(SB), Y2
+	MOVL         $0x30303030, BX
+	VMOVD        BX, X2
+	VPBROADCASTD X2, Y2
 	MOVQ         $0x00000008, BX
 
-pq6r4g:
+panelQsQ6KR4AVX2g:
 	VMOVDQU      72(AX), Y3
 	VMOVDQU      584(AX), Y4
 	VMOVDQU      104(AX), Y5
 	VMOVDQU      616(AX), Y6
 	VPSLLW       $0x04, Y4, Y8
-	VPAND        Y1, Y8, Y8
-	VPAND        Y0, Y3, Y7
+	VPAND        Y2, Y8, Y8
+	VPAND        Y1, Y3, Y7
 	VPOR         Y8, Y7, Y7
 	VPSLLW       $0x04, Y6, Y9
-	VPAND        Y1, Y9, Y9
-	VPAND        Y0, Y5, Y8
+	VPAND        Y2, Y9, Y9
+	VPAND        Y1, Y5, Y8
 	VPOR         Y9, Y8, Y8
 	VPUNPCKLDQ   Y8, Y7, Y9
 	VPUNPCKHDQ   Y8, Y7, Y7
-	VPERMD       Y9, Y2, Y9
+	VPERMD       Y9, Y0, Y9
 	VMOVDQU      X9, (DX)
 	VEXTRACTI128 $0x01, Y9, 128(DX)
-	VPERMD       Y7, Y2, Y7
+	VPERMD       Y7, Y0, Y7
 	VMOVDQU      X7, 256(DX)
 	VEXTRACTI128 $0x01, Y7, 384(DX)
 	VPSLLW       $0x02, Y4, Y4
-	VPAND        Y1, Y4, Y4
+	VPAND        Y2, Y4, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y0, Y3, Y3
+	VPAND        Y1, Y3, Y3
 	VPOR         Y4, Y3, Y3
 	VPSLLW       $0x02, Y6, Y4
-	VPAND        Y1, Y4, Y4
+	VPAND        Y2, Y4, Y4
 	VPSRLW       $0x04, Y5, Y5
-	VPAND        Y0, Y5, Y5
+	VPAND        Y1, Y5, Y5
 	VPOR         Y4, Y5, Y5
 	VPUNPCKLDQ   Y5, Y3, Y4
 	VPUNPCKHDQ   Y5, Y3, Y3
-	VPERMD       Y4, Y2, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 512(DX)
 	VEXTRACTI128 $0x01, Y4, 640(DX)
-	VPERMD       Y3, Y2, Y3
+	VPERMD       Y3, Y0, Y3
 	VMOVDQU      X3, 768(DX)
 	VEXTRACTI128 $0x01, Y3, 896(DX)
 	VMOVDQU      136(AX), Y3
 	VMOVDQU      584(AX), Y4
 	VMOVDQU      168(AX), Y5
 	VMOVDQU      616(AX), Y6
-	VPAND        Y1, Y4, Y8
-	VPAND        Y0, Y3, Y7
+	VPAND        Y2, Y4, Y8
+	VPAND        Y1, Y3, Y7
 	VPOR         Y8, Y7, Y7
-	VPAND        Y1, Y6, Y9
-	VPAND        Y0, Y5, Y8
+	VPAND        Y2, Y6, Y9
+	VPAND        Y1, Y5, Y8
 	VPOR         Y9, Y8, Y8
 	VPUNPCKLDQ   Y8, Y7, Y9
 	VPUNPCKHDQ   Y8, Y7, Y7
-	VPERMD       Y9, Y2, Y9
+	VPERMD       Y9, Y0, Y9
 	VMOVDQU      X9, 1024(DX)
 	VEXTRACTI128 $0x01, Y9, 1152(DX)
-	VPERMD       Y7, Y2, Y7
+	VPERMD       Y7, Y0, Y7
 	VMOVDQU      X7, 1280(DX)
 	VEXTRACTI128 $0x01, Y7, 1408(DX)
 	VPSRLW       $0x02, Y4, Y4
-	VPAND        Y1, Y4, Y4
+	VPAND        Y2, Y4, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y0, Y3, Y3
+	VPAND        Y1, Y3, Y3
 	VPOR         Y4, Y3, Y3
 	VPSRLW       $0x02, Y6, Y4
-	VPAND        Y1, Y4, Y4
+	VPAND        Y2, Y4, Y4
 	VPSRLW       $0x04, Y5, Y5
-	VPAND        Y0, Y5, Y5
+	VPAND        Y1, Y5, Y5
 	VPOR         Y4, Y5, Y5
 	VPUNPCKLDQ   Y5, Y3, Y4
 	VPUNPCKHDQ   Y5, Y3, Y3
-	VPERMD       Y4, Y2, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 1536(DX)
 	VEXTRACTI128 $0x01, Y4, 1664(DX)
-	VPERMD       Y3, Y2, Y3
+	VPERMD       Y3, Y0, Y3
 	VMOVDQU      X3, 1792(DX)
 	VEXTRACTI128 $0x01, Y3, 1920(DX)
 	VMOVDQU      200(AX), Y3
@@ -27775,73 +27775,73 @@ pq6r4g:
 	VMOVDQU      232(AX), Y5
 	VMOVDQU      680(AX), Y6
 	VPSLLW       $0x04, Y4, Y8
-	VPAND        Y1, Y8, Y8
-	VPAND        Y0, Y3, Y7
+	VPAND        Y2, Y8, Y8
+	VPAND        Y1, Y3, Y7
 	VPOR         Y8, Y7, Y7
 	VPSLLW       $0x04, Y6, Y9
-	VPAND        Y1, Y9, Y9
-	VPAND        Y0, Y5, Y8
+	VPAND        Y2, Y9, Y9
+	VPAND        Y1, Y5, Y8
 	VPOR         Y9, Y8, Y8
 	VPUNPCKLDQ   Y8, Y7, Y9
 	VPUNPCKHDQ   Y8, Y7, Y7
-	VPERMD       Y9, Y2, Y9
+	VPERMD       Y9, Y0, Y9
 	VMOVDQU      X9, 2048(DX)
 	VEXTRACTI128 $0x01, Y9, 2176(DX)
-	VPERMD       Y7, Y2, Y7
+	VPERMD       Y7, Y0, Y7
 	VMOVDQU      X7, 2304(DX)
 	VEXTRACTI128 $0x01, Y7, 2432(DX)
 	VPSLLW       $0x02, Y4, Y4
-	VPAND        Y1, Y4, Y4
+	VPAND        Y2, Y4, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y0, Y3, Y3
+	VPAND        Y1, Y3, Y3
 	VPOR         Y4, Y3, Y3
 	VPSLLW       $0x02, Y6, Y4
-	VPAND        Y1, Y4, Y4
+	VPAND        Y2, Y4, Y4
 	VPSRLW       $0x04, Y5, Y5
-	VPAND        Y0, Y5, Y5
+	VPAND        Y1, Y5, Y5
 	VPOR         Y4, Y5, Y5
 	VPUNPCKLDQ   Y5, Y3, Y4
 	VPUNPCKHDQ   Y5, Y3, Y3
-	VPERMD       Y4, Y2, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 2560(DX)
 	VEXTRACTI128 $0x01, Y4, 2688(DX)
-	VPERMD       Y3, Y2, Y3
+	VPERMD       Y3, Y0, Y3
 	VMOVDQU      X3, 2816(DX)
 	VEXTRACTI128 $0x01, Y3, 2944(DX)
 	VMOVDQU      264(AX), Y3
 	VMOVDQU      648(AX), Y4
 	VMOVDQU      296(AX), Y5
 	VMOVDQU      680(AX), Y6
-	VPAND        Y1, Y4, Y8
-	VPAND        Y0, Y3, Y7
+	VPAND        Y2, Y4, Y8
+	VPAND        Y1, Y3, Y7
 	VPOR         Y8, Y7, Y7
-	VPAND        Y1, Y6, Y9
-	VPAND        Y0, Y5, Y8
+	VPAND        Y2, Y6, Y9
+	VPAND        Y1, Y5, Y8
 	VPOR         Y9, Y8, Y8
 	VPUNPCKLDQ   Y8, Y7, Y9
 	VPUNPCKHDQ   Y8, Y7, Y7
-	VPERMD       Y9, Y2, Y9
+	VPERMD       Y9, Y0, Y9
 	VMOVDQU      X9, 3072(DX)
 	VEXTRACTI128 $0x01, Y9, 3200(DX)
-	VPERMD       Y7, Y2, Y7
+	VPERMD       Y7, Y0, Y7
 	VMOVDQU      X7, 3328(DX)
 	VEXTRACTI128 $0x01, Y7, 3456(DX)
 	VPSRLW       $0x02, Y4, Y4
-	VPAND        Y1, Y4, Y4
+	VPAND        Y2, Y4, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y0, Y3, Y3
+	VPAND        Y1, Y3, Y3
 	VPOR         Y4, Y3, Y3
 	VPSRLW       $0x02, Y6, Y4
-	VPAND        Y1, Y4, Y4
+	VPAND        Y2, Y4, Y4
 	VPSRLW       $0x04, Y5, Y5
-	VPAND        Y0, Y5, Y5
+	VPAND        Y1, Y5, Y5
 	VPOR         Y4, Y5, Y5
 	VPUNPCKLDQ   Y5, Y3, Y4
 	VPUNPCKHDQ   Y5, Y3, Y3
-	VPERMD       Y4, Y2, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 3584(DX)
 	VEXTRACTI128 $0x01, Y4, 3712(DX)
-	VPERMD       Y3, Y2, Y3
+	VPERMD       Y3, Y0, Y3
 	VMOVDQU      X3, 3840(DX)
 	VEXTRACTI128 $0x01, Y3, 3968(DX)
 	VMOVDQU      328(AX), Y3
@@ -27849,73 +27849,73 @@ pq6r4g:
 	VMOVDQU      360(AX), Y5
 	VMOVDQU      744(AX), Y6
 	VPSLLW       $0x04, Y4, Y8
-	VPAND        Y1, Y8, Y8
-	VPAND        Y0, Y3, Y7
+	VPAND        Y2, Y8, Y8
+	VPAND        Y1, Y3, Y7
 	VPOR         Y8, Y7, Y7
 	VPSLLW       $0x04, Y6, Y9
-	VPAND        Y1, Y9, Y9
-	VPAND        Y0, Y5, Y8
+	VPAND        Y2, Y9, Y9
+	VPAND        Y1, Y5, Y8
 	VPOR         Y9, Y8, Y8
 	VPUNPCKLDQ   Y8, Y7, Y9
 	VPUNPCKHDQ   Y8, Y7, Y7
-	VPERMD       Y9, Y2, Y9
+	VPERMD       Y9, Y0, Y9
 	VMOVDQU      X9, 4096(DX)
 	VEXTRACTI128 $0x01, Y9, 4224(DX)
-	VPERMD       Y7, Y2, Y7
+	VPERMD       Y7, Y0, Y7
 	VMOVDQU      X7, 4352(DX)
 	VEXTRACTI128 $0x01, Y7, 4480(DX)
 	VPSLLW       $0x02, Y4, Y4
-	VPAND        Y1, Y4, Y4
+	VPAND        Y2, Y4, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y0, Y3, Y3
+	VPAND        Y1, Y3, Y3
 	VPOR         Y4, Y3, Y3
 	VPSLLW       $0x02, Y6, Y4
-	VPAND        Y1, Y4, Y4
+	VPAND        Y2, Y4, Y4
 	VPSRLW       $0x04, Y5, Y5
-	VPAND        Y0, Y5, Y5
+	VPAND        Y1, Y5, Y5
 	VPOR         Y4, Y5, Y5
 	VPUNPCKLDQ   Y5, Y3, Y4
 	VPUNPCKHDQ   Y5, Y3, Y3
-	VPERMD       Y4, Y2, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 4608(DX)
 	VEXTRACTI128 $0x01, Y4, 4736(DX)
-	VPERMD       Y3, Y2, Y3
+	VPERMD       Y3, Y0, Y3
 	VMOVDQU      X3, 4864(DX)
 	VEXTRACTI128 $0x01, Y3, 4992(DX)
 	VMOVDQU      392(AX), Y3
 	VMOVDQU      712(AX), Y4
 	VMOVDQU      424(AX), Y5
 	VMOVDQU      744(AX), Y6
-	VPAND        Y1, Y4, Y8
-	VPAND        Y0, Y3, Y7
+	VPAND        Y2, Y4, Y8
+	VPAND        Y1, Y3, Y7
 	VPOR         Y8, Y7, Y7
-	VPAND        Y1, Y6, Y9
-	VPAND        Y0, Y5, Y8
+	VPAND        Y2, Y6, Y9
+	VPAND        Y1, Y5, Y8
 	VPOR         Y9, Y8, Y8
 	VPUNPCKLDQ   Y8, Y7, Y9
 	VPUNPCKHDQ   Y8, Y7, Y7
-	VPERMD       Y9, Y2, Y9
+	VPERMD       Y9, Y0, Y9
 	VMOVDQU      X9, 5120(DX)
 	VEXTRACTI128 $0x01, Y9, 5248(DX)
-	VPERMD       Y7, Y2, Y7
+	VPERMD       Y7, Y0, Y7
 	VMOVDQU      X7, 5376(DX)
 	VEXTRACTI128 $0x01, Y7, 5504(DX)
 	VPSRLW       $0x02, Y4, Y4
-	VPAND        Y1, Y4, Y4
+	VPAND        Y2, Y4, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y0, Y3, Y3
+	VPAND        Y1, Y3, Y3
 	VPOR         Y4, Y3, Y3
 	VPSRLW       $0x02, Y6, Y4
-	VPAND        Y1, Y4, Y4
+	VPAND        Y2, Y4, Y4
 	VPSRLW       $0x04, Y5, Y5
-	VPAND        Y0, Y5, Y5
+	VPAND        Y1, Y5, Y5
 	VPOR         Y4, Y5, Y5
 	VPUNPCKLDQ   Y5, Y3, Y4
 	VPUNPCKHDQ   Y5, Y3, Y3
-	VPERMD       Y4, Y2, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 5632(DX)
 	VEXTRACTI128 $0x01, Y4, 5760(DX)
-	VPERMD       Y3, Y2, Y3
+	VPERMD       Y3, Y0, Y3
 	VMOVDQU      X3, 5888(DX)
 	VEXTRACTI128 $0x01, Y3, 6016(DX)
 	VMOVDQU      456(AX), Y3
@@ -27923,79 +27923,79 @@ pq6r4g:
 	VMOVDQU      488(AX), Y5
 	VMOVDQU      808(AX), Y6
 	VPSLLW       $0x04, Y4, Y8
-	VPAND        Y1, Y8, Y8
-	VPAND        Y0, Y3, Y7
+	VPAND        Y2, Y8, Y8
+	VPAND        Y1, Y3, Y7
 	VPOR         Y8, Y7, Y7
 	VPSLLW       $0x04, Y6, Y9
-	VPAND        Y1, Y9, Y9
-	VPAND        Y0, Y5, Y8
+	VPAND        Y2, Y9, Y9
+	VPAND        Y1, Y5, Y8
 	VPOR         Y9, Y8, Y8
 	VPUNPCKLDQ   Y8, Y7, Y9
 	VPUNPCKHDQ   Y8, Y7, Y7
-	VPERMD       Y9, Y2, Y9
+	VPERMD       Y9, Y0, Y9
 	VMOVDQU      X9, 6144(DX)
 	VEXTRACTI128 $0x01, Y9, 6272(DX)
-	VPERMD       Y7, Y2, Y7
+	VPERMD       Y7, Y0, Y7
 	VMOVDQU      X7, 6400(DX)
 	VEXTRACTI128 $0x01, Y7, 6528(DX)
 	VPSLLW       $0x02, Y4, Y4
-	VPAND        Y1, Y4, Y4
+	VPAND        Y2, Y4, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y0, Y3, Y3
+	VPAND        Y1, Y3, Y3
 	VPOR         Y4, Y3, Y3
 	VPSLLW       $0x02, Y6, Y4
-	VPAND        Y1, Y4, Y4
+	VPAND        Y2, Y4, Y4
 	VPSRLW       $0x04, Y5, Y5
-	VPAND        Y0, Y5, Y5
+	VPAND        Y1, Y5, Y5
 	VPOR         Y4, Y5, Y5
 	VPUNPCKLDQ   Y5, Y3, Y4
 	VPUNPCKHDQ   Y5, Y3, Y3
-	VPERMD       Y4, Y2, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 6656(DX)
 	VEXTRACTI128 $0x01, Y4, 6784(DX)
-	VPERMD       Y3, Y2, Y3
+	VPERMD       Y3, Y0, Y3
 	VMOVDQU      X3, 6912(DX)
 	VEXTRACTI128 $0x01, Y3, 7040(DX)
 	VMOVDQU      520(AX), Y3
 	VMOVDQU      776(AX), Y4
 	VMOVDQU      552(AX), Y5
 	VMOVDQU      808(AX), Y6
-	VPAND        Y1, Y4, Y8
-	VPAND        Y0, Y3, Y7
+	VPAND        Y2, Y4, Y8
+	VPAND        Y1, Y3, Y7
 	VPOR         Y8, Y7, Y7
-	VPAND        Y1, Y6, Y9
-	VPAND        Y0, Y5, Y8
+	VPAND        Y2, Y6, Y9
+	VPAND        Y1, Y5, Y8
 	VPOR         Y9, Y8, Y8
 	VPUNPCKLDQ   Y8, Y7, Y9
 	VPUNPCKHDQ   Y8, Y7, Y7
-	VPERMD       Y9, Y2, Y9
+	VPERMD       Y9, Y0, Y9
 	VMOVDQU      X9, 7168(DX)
 	VEXTRACTI128 $0x01, Y9, 7296(DX)
-	VPERMD       Y7, Y2, Y7
+	VPERMD       Y7, Y0, Y7
 	VMOVDQU      X7, 7424(DX)
 	VEXTRACTI128 $0x01, Y7, 7552(DX)
 	VPSRLW       $0x02, Y4, Y4
-	VPAND        Y1, Y4, Y4
+	VPAND        Y2, Y4, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y0, Y3, Y3
+	VPAND        Y1, Y3, Y3
 	VPOR         Y4, Y3, Y3
 	VPSRLW       $0x02, Y6, Y4
-	VPAND        Y1, Y4, Y4
+	VPAND        Y2, Y4, Y4
 	VPSRLW       $0x04, Y5, Y5
-	VPAND        Y0, Y5, Y5
+	VPAND        Y1, Y5, Y5
 	VPOR         Y4, Y5, Y5
 	VPUNPCKLDQ   Y5, Y3, Y4
 	VPUNPCKHDQ   Y5, Y3, Y3
-	VPERMD       Y4, Y2, Y4
+	VPERMD       Y4, Y0, Y4
 	VMOVDQU      X4, 7680(DX)
 	VEXTRACTI128 $0x01, Y4, 7808(DX)
-	VPERMD       Y3, Y2, Y3
+	VPERMD       Y3, Y0, Y3
 	VMOVDQU      X3, 7936(DX)
 	VEXTRACTI128 $0x01, Y3, 8064(DX)
 	ADDQ         CX, AX
 	ADDQ         $0x10, DX
 	DECQ         BX
-	JNZ          pq6r4g
+	JNZ          panelQsQ6KR4AVX2g
 	VZEROUPPER
 	RET
 

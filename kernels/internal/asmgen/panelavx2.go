@@ -231,17 +231,10 @@ func panelQuadOrder() Mem {
 // (which the AVX2 table used before) shifts and stores word by word:
 // 118 ns per block and row on Zen 3.
 func panelQsQ4KR4AVX2(order Mem) {
-	TEXT("panelQsQ4KR4AVX2", NOSPLIT, "func(src *byte, groupStride int, dst *byte)")
-	Pragma("noescape")
-	src := Load(Param("src"), GP64())
-	gs := Load(Param("groupStride"), GP64())
-	dst := Load(Param("dst"), GP64())
-	mask, idx := YMM(), YMM()
+	src, dst, idx, next := panelR4Groups("panelQsQ4KR4AVX2", order)
+	mask := YMM()
 	broadcastConst(mask, nibbleMask)
-	VMOVDQU(order, idx)
-	n := GP64()
-	MOVQ(U32(8), n)
-	Label("pq4r4g")
+	next.top()
 	for j := 0; j < 8; j++ {
 		y := [2]VecVirtual{YMM(), YMM()}
 		VMOVDQU(Mem{Base: src, Disp: r4Qs + 64*j}, y[0])
@@ -260,12 +253,43 @@ func panelQsQ4KR4AVX2(order Mem) {
 			storeQuads4(v, idx, dst, 8*j+4*kind)
 		}
 	}
-	ADDQ(gs, src)
-	ADDQ(U8(16), dst)
-	DECQ(n)
-	JNZ(LabelRef("pq4r4g"))
+	next.bottom()
+}
+
+// panelR4Loop is the group loop of a repacked-row panel builder: top
+// opens it (after the builder's constants), bottom steps src to the
+// next group and dst 16 bytes (four rows) on, closes it and returns.
+type panelR4Loop struct {
+	label           string
+	src, gs, dst, n Register
+}
+
+func (l panelR4Loop) top() {
+	MOVQ(U32(8), l.n)
+	Label(l.label)
+}
+
+func (l panelR4Loop) bottom() {
+	ADDQ(l.gs, l.src)
+	ADDQ(U8(16), l.dst)
+	DECQ(l.n)
+	JNZ(LabelRef(l.label))
 	VZEROUPPER()
 	RET()
+}
+
+// panelR4Groups opens a repacked-row panel builder, func(src *byte,
+// groupStride int, dst *byte), with the quad order (panelQuadOrder) in
+// a register, and returns its group loop.
+func panelR4Groups(name string, order Mem) (src, dst Register, idx VecVirtual, loop panelR4Loop) {
+	TEXT(name, NOSPLIT, "func(src *byte, groupStride int, dst *byte)")
+	Pragma("noescape")
+	src = Load(Param("src"), GP64())
+	gs := Load(Param("groupStride"), GP64())
+	dst = Load(Param("dst"), GP64())
+	idx = YMM()
+	VMOVDQU(order, idx)
+	return src, dst, idx, panelR4Loop{label: name + "g", src: src, gs: gs, dst: dst, n: GP64()}
 }
 
 // storeQuads4 stores four quads (q0..q0+3) of a group's four rows, held
@@ -291,18 +315,11 @@ func storeQuads4(v [2]VecVirtual, order VecVirtual, dst Register, q0 int) {
 // shift and the mask 0x30 (a shift of at most four bits across the
 // word's bytes leaves bits 4-5 of each byte its own).
 func panelQsQ6KR4AVX2(order Mem) {
-	TEXT("panelQsQ6KR4AVX2", NOSPLIT, "func(src *byte, groupStride int, dst *byte)")
-	Pragma("noescape")
-	src := Load(Param("src"), GP64())
-	gs := Load(Param("groupStride"), GP64())
-	dst := Load(Param("dst"), GP64())
-	mask, m30, idx := YMM(), YMM(), YMM()
+	src, dst, idx, next := panelR4Groups("panelQsQ6KR4AVX2", order)
+	mask, m30 := YMM(), YMM()
 	broadcastConst(mask, nibbleMask)
 	broadcastConst(m30, 0x30303030)
-	VMOVDQU(order, idx)
-	n := GP64()
-	MOVQ(U32(8), n)
-	Label("pq6r4g")
+	next.top()
 	for k := 0; k < 8; k++ {
 		t := 2 * (k % 2)
 		var l, h [2]VecVirtual
@@ -338,10 +355,5 @@ func panelQsQ6KR4AVX2(order Mem) {
 			storeQuads4(v, idx, dst, 8*k+4*kind)
 		}
 	}
-	ADDQ(gs, src)
-	ADDQ(U8(16), dst)
-	DECQ(n)
-	JNZ(LabelRef("pq6r4g"))
-	VZEROUPPER()
-	RET()
+	next.bottom()
 }
