@@ -4,6 +4,8 @@ package kernels
 
 import (
 	"math/rand/v2"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -25,4 +27,36 @@ func TestGemvQ4KR4AVXVNNIWithoutGFNI(t *testing.T) {
 		t.Skip(why)
 	}
 	checkGemvQ4KR4(t, rand.New(rand.NewPCG(65, 66)), gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNI, DefaultPrefetch))
+}
+
+// An AVX-VNNI kernel must hold no EVEX (AVX-512) encoding: an Alder Lake
+// faults on one, and a machine with AVX-512 runs it without complaint,
+// so only the generated text can tell. The generator's vexVNNI rewrites
+// every VNNI instruction of a function named AVXVNNI as VEX bytes.
+func TestAVXVNNIKernelsAreVEX(t *testing.T) {
+	src, err := os.ReadFile("dot_amd64.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, seen := "", 0
+	for _, line := range strings.Split(string(src), "\n") {
+		if name, ok := strings.CutPrefix(line, "TEXT ·"); ok {
+			fn, _, _ = strings.Cut(name, "(")
+			if strings.Contains(fn, "AVXVNNI") {
+				seen++
+			}
+			continue
+		}
+		if !strings.Contains(fn, "AVXVNNI") {
+			continue
+		}
+		// Go's assembler encodes VPDPBUSD and VPDPWSSD only as EVEX (its
+		// VGF2P8AFFINEQB on YMM is VEX already).
+		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], "VPDP") {
+			t.Errorf("%s: %q assembles as EVEX", fn, strings.TrimSpace(line))
+		}
+	}
+	if seen < 7 {
+		t.Fatalf("found %d AVX-VNNI kernels in dot_amd64.s", seen)
+	}
 }

@@ -44,11 +44,11 @@ func vgf2p8affineqb(imm uint8, mat, src, dst Op) {
 // make t live from the function's entry. A register move from a zero
 // register instead costs an ALU slot when not eliminated.
 func zeroIdiom(t Register) {
-	op := "VPXORD"
+	op, isa := "VPXORD", "AVX512F"
 	if _, ok := t.(VecVirtual); ok && t.Size() == 32 {
-		op = "VPXOR"
+		op, isa = "VPXOR", "AVX2"
 	}
-	Instruction(&ir.Instruction{Opcode: op, Operands: []Op{t, t, t}, Outputs: []Op{t}, ISA: []string{"AVX512F"}})
+	Instruction(&ir.Instruction{Opcode: op, Operands: []Op{t, t, t}, Outputs: []Op{t}, ISA: []string{isa}})
 }
 
 // vpdpbusd: acc += Σ of four u8(a)·s8(b) products per dword (AVX512_VNNI;

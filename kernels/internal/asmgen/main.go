@@ -124,5 +124,5 @@ func main() {
 	panelFromQ4KR4AVX512(panelR4)
 	panelFromQ6KR4AVX512(panelR4)
 	Generate()
-	vexVNNI(flag.Lookup("out").Value.String(), "gemvQ4KQ8KAVXVNNIx4rows", "gemvQ4KR4Q8KAVXVNNI", "gemvQ4KR4Q8KAVXVNNIGFNI", "gemmQ4KR4Q8KAVXVNNIx4", "gemvQ6KR4Q8KAVXVNNI", "gemmQ6KR4Q8KAVXVNNIx4", "int8PeakAVXVNNI")
+	vexVNNI(flag.Lookup("out").Value.String())
 }
