@@ -32,10 +32,19 @@ func rowPointers(w, nb Register, size int) [4]Register {
 
 // columnPointers returns four registers pointing at activation columns
 // 0..3: column c starts at a + c·stride bytes.
-func columnPointers(a, stride Register) [4]Register {
+func columnPointers(a, stride Register) [4]Register { return columnPointersN(a, stride, 4) }
+
+// columnPointersN is columnPointers for a GEMM of n ≤ 4 columns: columns
+// n..3 are column n−1's register (read for finite scales; advance only
+// the first n, or the shared register moves twice).
+func columnPointersN(a, stride Register, n int) [4]Register {
 	var p [4]Register
 	p[0] = a
 	for c := 1; c < 4; c++ {
+		if c >= n {
+			p[c] = p[n-1]
+			continue
+		}
 		p[c] = GP64()
 		LEAQ(Mem{Base: p[c-1], Index: stride, Scale: 1}, p[c])
 	}

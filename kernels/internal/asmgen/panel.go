@@ -159,13 +159,7 @@ func gemmPanelQ8KAVX512x4(sub int) {
 			VADDPS(d, tot[g][c], tot[g][c])
 		}
 	}
-	ADDQ(U32(panelQs), qs)
-	ADDQ(U32(ns*panelRowVec), sc)
-	ADDQ(U32(8*panelRowVec), mn)
-	ADDQ(U32(2*panelRowVec), dm)
-	for c := 0; c < 4; c++ {
-		ADDQ(U32(q8kSize), cols[c])
-	}
+	panelNextBlock(ns, qs, sc, mn, dm, cols)
 	loopBack(nb, l+"b")
 
 	Label(l + "d")
@@ -452,4 +446,15 @@ func panelGemmParams() (qs, sc, mn, dm Register, cols [4]Register, nb Register) 
 	cols = columnPointers(Load(Param("a"), GP64()), Load(Param("stride"), GP64()))
 	nb = Load(Param("nb"), GP64())
 	return
+}
+
+// panelNextBlock moves a panel GEMM's pointers (panelGemmParams) to the
+// next super-block: the panel's quads, ns scales, 8 min pairs and d and
+// dmin per row, and each column's Q8_K block.
+func panelNextBlock(ns int, qs, sc, mn, dm Register, cols [4]Register) {
+	ADDQ(U32(panelQs), qs)
+	ADDQ(U32(ns*panelRowVec), sc)
+	ADDQ(U32(8*panelRowVec), mn)
+	ADDQ(U32(2*panelRowVec), dm)
+	advance(q8kSize, cols[:]...)
 }

@@ -182,13 +182,7 @@ func gemmPanelQ8KAVX2x4(sub int) {
 			VMOVUPS(d, slot(tot, g, c))
 		}
 	}
-	ADDQ(U32(panelQs), qs)
-	ADDQ(U32(ns*panelRowVec), sc)
-	ADDQ(U32(8*panelRowVec), mn)
-	ADDQ(U32(2*panelRowVec), dm)
-	for c := 0; c < 4; c++ {
-		ADDQ(U32(q8kSize), cols[c])
-	}
+	panelNextBlock(ns, qs, sc, mn, dm, cols)
 	loopBack(nb, l+"b")
 
 	Label(l + "d")

@@ -794,7 +794,7 @@ func gemmQ4KR4Q8KAVX512(n int, scaleShuf, splat, minsDup, transpose Mem, smc r4S
 // zeroed there: the running sums live in out, because two YMM of them
 // per block would not leave registers for the four token accumulators.
 // With n < 4 the missing columns' pointers are column n−1's register
-// (read for finite scales, never advanced twice: see advanceColumns).
+// (columnPointersN).
 func gemmR4AVX2Frame(name string, n int) (wp, nb Register, cols [4]Register, op Register) {
 	TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32)")
 	Pragma("noescape")
@@ -802,28 +802,13 @@ func gemmR4AVX2Frame(name string, n int) (wp, nb Register, cols [4]Register, op 
 	ap := Load(Param("a"), GP64())
 	stride := Load(Param("stride"), GP64())
 	nb = Load(Param("nb"), GP64())
-	cols[0] = ap
-	for c := 1; c < 4; c++ {
-		if c >= n {
-			cols[c] = cols[n-1]
-			continue
-		}
-		cols[c] = GP64()
-		LEAQ(Mem{Base: cols[c-1], Index: stride, Scale: 1}, cols[c])
-	}
+	cols = columnPointersN(ap, stride, n)
 	op = Load(Param("out"), GP64())
 	zero := YMM()
 	VXORPS(zero, zero, zero)
 	VMOVUPS(zero, Mem{Base: op})
 	VMOVUPS(zero, Mem{Base: op, Disp: 32})
 	return
-}
-
-// advanceColumns moves the first n column pointers to the next block.
-func advanceColumns(cols [4]Register, n int) {
-	for c := 0; c < n; c++ {
-		ADDQ(U32(q8kSize), cols[c])
-	}
 }
 
 // gemmQ4KR4Q8KAVX2: the repacked GEMM of four rows by n ≤ 4 columns for
@@ -920,7 +905,7 @@ func gemmQ4KR4Q8KAVX2(n int, shuf, dwords Mem, smc r4SMConsts, vnni bool) {
 	}
 
 	ADDQ(U32(r4Size), wp)
-	advanceColumns(cols, n)
+	advance(q8kSize, cols[:n]...)
 	loopBack(nb, l+"b")
 
 	Label(l + "d")

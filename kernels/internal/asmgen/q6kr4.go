@@ -383,7 +383,7 @@ func gemmQ6KR4Q8KAVX2(n int, shuf Mem, vnni bool) {
 	}
 
 	ADDQ(U32(r6Size), wp)
-	advanceColumns(cols, n)
+	advance(q8kSize, cols[:n]...)
 	loopBack(nb, l+"b")
 
 	Label(l + "d")
