@@ -480,10 +480,7 @@ func panelFromQ4KAVX512(p *Panel, src []BlockQ4K, nb int) {
 // eight groups per call, after checking the sizes.
 func panelFromR4Slices[R any](k func(src *byte, groupStride int, dst *byte, sc *int32, mn *uint32, dm *float32), size, sub int) func(*Panel, []R, int) {
 	return func(p *Panel, src []R, nb int) {
-		if len(src) < PanelRows/4*nb {
-			panic(fmt.Sprintf("kernels: a repacked-row panel needs %d blocks, got %d", PanelRows/4*nb, len(src)))
-		}
-		p.reset(nb*QK_K, sub)
+		resetR4Panel(p, len(src), nb, sub)
 		for i := 0; i < nb; i++ {
 			k((*byte)(unsafe.Pointer(&src[i])), nb*size, &p.Qs[i*QK_K*PanelRows],
 				&p.Sc[i*QK_K/sub*PanelRows], &p.Mn[i*8*PanelRows], &p.DM[i*2*PanelRows])

@@ -39,10 +39,7 @@ func PanelFromQ4KR4(p *Panel, src []BlockQ4KR4, nb int) {
 
 // panelScalesQ4KR4 is panelScalesQ4K from repacked rows.
 func panelScalesQ4KR4(p *Panel, src []BlockQ4KR4, nb int) {
-	if len(src) < PanelRows/4*nb {
-		panic(fmt.Sprintf("kernels: PanelFromQ4KR4 needs %d blocks, got %d", PanelRows/4*nb, len(src)))
-	}
-	p.reset(nb*QK_K, 32)
+	resetR4Panel(p, len(src), nb, 32)
 	// Block-major: a block's 32 rows write the same 18 cache lines of
 	// scales, mins and d, so they are written while those lines are in
 	// L1 (group-major order came back to every line once per group:
@@ -107,10 +104,7 @@ func PanelFromQ6KR4(p *Panel, src []BlockQ6KR4, nb int) {
 // panelScalesQ6KR4 sizes p for nb super-blocks of repacked Q6_K rows
 // and fills everything but the weights: scales, scale pairs, d.
 func panelScalesQ6KR4(p *Panel, src []BlockQ6KR4, nb int) {
-	if len(src) < PanelRows/4*nb {
-		panic(fmt.Sprintf("kernels: PanelFromQ6KR4 needs %d blocks, got %d", PanelRows/4*nb, len(src)))
-	}
-	p.reset(nb*QK_K, 16)
+	resetR4Panel(p, len(src), nb, 16)
 	for i := 0; i < nb; i++ {
 		sc := p.Sc[i*16*PanelRows : (i+1)*16*PanelRows]
 		mn := p.Mn[i*8*PanelRows : (i+1)*8*PanelRows]
@@ -129,4 +123,14 @@ func panelScalesQ6KR4(p *Panel, src []BlockQ6KR4, nb int) {
 			}
 		}
 	}
+}
+
+// resetR4Panel sizes p for 32 repacked rows of nb super-blocks (sub
+// weights per scale), after checking that the eight groups' blocks are
+// there (blocks: how many the caller has).
+func resetR4Panel(p *Panel, blocks, nb, sub int) {
+	if blocks < PanelRows/4*nb {
+		panic(fmt.Sprintf("kernels: a repacked-row panel needs %d blocks, got %d", PanelRows/4*nb, blocks))
+	}
+	p.reset(nb*QK_K, sub)
 }
