@@ -179,6 +179,17 @@ func (s *Session) Close() { s.e.pool.Close() }
 // pinned to.
 func (s *Session) Workers() []pool.WorkerInfo { return s.e.pool.Workers() }
 
+// MathCPUs is the CPU list a session of threads math threads pins them
+// to (nil when they run unpinned: more threads than P-cores, or no
+// topology), so a measurement can run where the math will.
+func MathCPUs(threads int) []int {
+	_, cpus, err := threadPlan(threads, nil)
+	if err != nil {
+		return nil
+	}
+	return cpus
+}
+
 // threadPlan turns the options into a thread count and CPU list.
 func threadPlan(threads int, cpus []int) (int, []int, error) {
 	if len(cpus) > 0 {

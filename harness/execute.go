@@ -103,10 +103,18 @@ func (r *phaseRun) measureMachine() {
 	if bwMiB <= 0 {
 		bwMiB = 512
 	}
+	logf := func(s string) { fmt.Fprintln(r.log, s) }
+	bws := machine.MeasureBandwidths(r.threads, int64(bwMiB)<<20, 5, logf)
 	for _, t := range r.threads {
-		bw := machine.MeasureBandwidth(t, int64(bwMiB)<<20, 5)
+		bw := bws[t]
 		r.run.Machine.ReadGBs[t] = bw.ReadGBs
-		fmt.Fprintf(r.log, "read bandwidth, %d thread(s): %.1f GB/s\n", t, bw.ReadGBs)
+		fmt.Fprintf(r.log, "read bandwidth, %d thread(s): %.1f GB/s (%s)\n", t, bw.ReadGBs, bw.Describe())
+		if bw.Suspect != "" {
+			if r.run.Machine.ReadNotes == nil {
+				r.run.Machine.ReadNotes = map[int]string{}
+			}
+			r.run.Machine.ReadNotes[t] = bw.Suspect
+		}
 		if pk := machine.MeasureInt8Peak(t, 100*time.Millisecond, 3); pk.GMACs > 0 {
 			if r.run.Machine.Int8GMACs == nil {
 				r.run.Machine.Int8GMACs = map[int]float64{}

@@ -53,10 +53,15 @@ func runMachine(args []string) error {
 	}
 	fmt.Printf("memory:     %s\n", hugemem.Mode())
 	if *bw {
-		fmt.Printf("memory bandwidth (%d MiB working set, best of %d):\n", *sizeMiB, *reps)
+		fmt.Printf("memory bandwidth (%d MiB working set, best of %d passes per read pattern):\n", *sizeMiB, *reps)
+		var counts []int
 		for t := 1; t <= c.OSCPUs; t *= 2 {
-			b := machine.MeasureBandwidth(t, int64(*sizeMiB)<<20, *reps)
-			fmt.Printf("  %d thread(s): read %.1f GB/s, copy %.1f GB/s\n", t, b.ReadGBs, b.CopyGBs)
+			counts = append(counts, t)
+		}
+		bws := machine.MeasureBandwidths(counts, int64(*sizeMiB)<<20, *reps, func(s string) { fmt.Println("  " + s) })
+		for _, t := range counts {
+			b := bws[t]
+			fmt.Printf("  %d thread(s): read %.1f GB/s (%s)\n", t, b.ReadGBs, b.Describe())
 			if p := machine.MeasureInt8Peak(t, 200*time.Millisecond, *reps); p.Instr != "" {
 				fmt.Printf("               int8 multiply-accumulate peak %.0f GMAC/s (%s)\n", p.GMACs, p.Instr)
 			}

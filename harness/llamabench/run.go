@@ -5,6 +5,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -33,8 +34,9 @@ type Config struct {
 	Kernels *kernels.Ops
 	Tiles   engine.Tiles
 	// Int8Peak measures the int8 multiply-accumulate peak at each thread
-	// count (about 0.2 s) so the log can put prefill beside it; bench
-	// does it for its human-readable output only.
+	// count (about 0.2 s), and, when there are tg tests, the read
+	// bandwidth (about 1 s), so the log can put prefill and decode beside
+	// their roofs; bench does it for its human-readable output only.
 	Int8Peak bool
 	// Slowdown makes every timed repetition take that many times longer
 	// by sleeping after it. Test-only: the release binary never sets it;
@@ -60,6 +62,7 @@ func Run(c Config) ([]Result, error) {
 	base := baseResult(m, c.Model)
 	rng := rand.New(rand.NewPCG(1, 2))
 	peaks := map[int]machine.Int8Peak{}
+	roofs := map[int]machine.Bandwidth{}
 	var out []Result
 	depths := c.Depth
 	if len(depths) == 0 {
@@ -96,6 +99,11 @@ func Run(c Config) ([]Result, error) {
 			// GMAC/s at 2 threads beside 386 a minute earlier, and the
 			// prompt's fraction of it read 68% instead of 34%.
 			peaks[th] = machine.MeasureInt8PeakOf(ops.Int8Peak, th, 50*time.Millisecond, 6)
+			if slices.ContainsFunc(c.Gen, func(n int) bool { return n > 0 }) {
+				// The yardstick for decode, on the threads' own CPUs, just
+				// before the tests (the host drifts by tens of percent).
+				roofs[th] = machine.MeasureBandwidth(th, 1<<30, 4)
+			}
 		}
 		s, err := m.NewSession(engine.SessionOptions{Context: need, Threads: th, Features: c.Features, Kernels: c.Kernels, Tiles: c.Tiles})
 		if err != nil {
@@ -151,7 +159,7 @@ func Run(c Config) ([]Result, error) {
 			}
 			r.SetSamples(ns, nPrompt+nGen)
 			if c.Log != nil {
-				fmt.Fprintf(c.Log, "%s t=%d: %.2f ± %.2f t/s%s\n", r.Test(), th, r.AvgTs, r.StddevTs, roofNote(m, th, nPrompt, nGen, r.AvgTs, peaks))
+				fmt.Fprintf(c.Log, "%s t=%d: %.2f ± %.2f t/s%s\n", r.Test(), th, r.AvgTs, r.StddevTs, roofNote(m, th, nPrompt, nGen, r.AvgTs, peaks, roofs))
 			}
 			out = append(out, r)
 			return nil
@@ -301,12 +309,21 @@ func BatchCurve(path string, batches []int, threads, reps int, f engine.Features
 }
 
 // roofNote puts the figure of merit beside t/s (gpt-fast style): for
-// decode, the weight bytes streamed per second; for prefill, the matrix
-// multiply-adds per second and their fraction of the int8 peak measured
-// on the same threads.
-func roofNote(m *engine.Model, th, nPrompt, nGen int, ts float64, peaks map[int]machine.Int8Peak) string {
+// decode, the weight bytes streamed per second and their fraction of the
+// read bandwidth measured on the same threads; for prefill, the matrix
+// multiply-adds per second and their fraction of the int8 peak.
+func roofNote(m *engine.Model, th, nPrompt, nGen int, ts float64, peaks map[int]machine.Int8Peak, roofs map[int]machine.Bandwidth) string {
 	if nPrompt == 0 {
-		return fmt.Sprintf(" = %.1f GB/s of weights", ts*float64(m.WeightBytes())/1e9)
+		gbs := ts * float64(m.WeightBytes()) / 1e9
+		bw := roofs[th]
+		if bw.ReadGBs == 0 {
+			return fmt.Sprintf(" = %.1f GB/s of weights", gbs)
+		}
+		s := fmt.Sprintf(" = %.1f GB/s of weights, %.0f%% of the read bandwidth (%.1f GB/s, %d thread(s))", gbs, 100*gbs/bw.ReadGBs, bw.ReadGBs, th)
+		if !bw.Pinned {
+			s += ", threads not pinned"
+		}
+		return s
 	}
 	gmacs := ts * float64(m.MatmulMACs()) / 1e9
 	p := peaks[th]

@@ -1,10 +1,10 @@
 package machine
 
 import (
-	"runtime"
-	"sync"
 	"time"
 
+	"asdsl-bench/engine"
+	"asdsl-bench/engine/pool"
 	"asdsl-bench/kernels"
 )
 
@@ -16,7 +16,7 @@ type Int8Peak struct {
 	Instr   string  // the instruction measured ("" without SIMD)
 }
 
-// MeasureInt8Peak runs kernels.Int8Peak on threads locked OS threads for
+// MeasureInt8Peak runs kernels.Int8Peak on threads pinned threads for
 // about dur and keeps the best of reps runs. The instruction stream has
 // no loads and twelve independent chains, so it is bound by the
 // multiply ports, at whatever clock the core holds under that load.
@@ -47,25 +47,42 @@ func MeasureInt8PeakOf(peak func(rounds int) (int64, string), threads int, dur t
 		}
 		rounds *= 4
 	}
+	// On threads pinned where the math threads run: an unpinned pair can
+	// share a core for part of a run, and the peak then reads half.
+	p2 := pool.New(threads, engine.MathCPUs(threads))
+	defer p2.Close()
+	task := &peakTask{peak: peak, rounds: rounds, ran: make([][8]int64, threads)}
 	for r := 0; r < reps; r++ {
-		var wg sync.WaitGroup
+		m := &passMain{p: p2, t: task, n: threads}
+		clear(task.ran)
+		p2.Exec(m)
 		var total int64
-		var mu sync.Mutex
-		t0 := time.Now()
-		for k := 0; k < threads; k++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-				n, _ := peak(rounds)
-				mu.Lock()
-				total += n
-				mu.Unlock()
-			}()
+		workers := 0
+		for _, n := range task.ran {
+			total += n[0]
+			if n[0] > 0 {
+				workers++
+			}
 		}
-		wg.Wait()
-		p.GMACs = max(p.GMACs, float64(total)/time.Since(t0).Seconds()/1e9)
+		if workers < threads {
+			continue // one thread ran two shares: not the peak of threads threads
+		}
+		p.GMACs = max(p.GMACs, float64(total)/m.d.Seconds()/1e9)
 	}
 	return p
+}
+
+// peakTask runs the peak kernel once per item; ran[w] counts the
+// multiply-adds worker w did, on its own cache line.
+type peakTask struct {
+	peak   func(rounds int) (int64, string)
+	rounds int
+	ran    [][8]int64
+}
+
+func (t *peakTask) Run(w, start, end int) {
+	for range end - start {
+		n, _ := t.peak(t.rounds)
+		t.ran[w][0] += n
+	}
 }

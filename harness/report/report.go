@@ -118,6 +118,9 @@ func Markdown(w io.Writer, r *results.Run, charts ...string) {
 	}
 	fmt.Fprintf(w, "- CPU: %s; kernels: %s; features: %s\n- Topology: %s\n\n", r.Machine.CPU, r.Machine.ISA, strings.Join(r.Machine.Features, " "), r.Machine.Topology)
 	table(w, []any{"threads", "measured read bandwidth GB/s", "int8 multiply-accumulate peak GMAC/s"}, bwRows)
+	for _, t := range slices.Sorted(maps.Keys(r.Machine.ReadNotes)) {
+		fmt.Fprintf(w, "- Read bandwidth at %d thread(s) is suspect: %s.\n", t, r.Machine.ReadNotes[t])
+	}
 	for _, why := range counterGaps(r) {
 		fmt.Fprintf(w, "- %s\n", why)
 	}

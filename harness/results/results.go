@@ -60,6 +60,9 @@ type Machine struct {
 	// MemoryBytes is the physical memory (0: not recorded).
 	MemoryBytes int64           `json:"memory_bytes,omitempty"`
 	ReadGBs     map[int]float64 `json:"read_gbs"` // measured read bandwidth per thread count
+	// ReadNotes says, per thread count, why a bandwidth figure still
+	// disagreed with the others after it was measured again.
+	ReadNotes map[int]string `json:"read_notes,omitempty"`
 	// Int8GMACs is the int8 multiply-accumulate peak measured per thread
 	// count (1e9 per second): prefill's roof, as read bandwidth is
 	// decode's. Int8Instr names the instruction it was measured with.

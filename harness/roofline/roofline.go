@@ -101,7 +101,8 @@ func Measure(ms []*engine.Matrix, threads, passes int) (Result, error) {
 	best, read := 0.0, 0.0
 	for p := 0; p < passes+1; p++ {
 		if p > 0 {
-			read = max(read, rd.Pass())
+			gbs, _ := rd.PassEach()
+			read = max(read, gbs)
 		}
 		t0 := time.Now()
 		if err := g.MulEach(out, ms, x); err != nil {
