@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"asdsl-bench/engine/pool"
 	"asdsl-bench/kernels"
 )
@@ -15,6 +17,25 @@ type exec struct {
 	act      actBuf
 	mm       matmulTask
 	group    groupTask
+	bd       *Breakdown // the session's time breakdown, when one is kept
+}
+
+// prepare quantizes a matmul's activations, clocking it for a breakdown.
+func (e *exec) prepare(ops *kernels.Ops, w *Matrix, x []float32, T int) {
+	if e.bd == nil {
+		e.act.prepare(ops, w.Type, x, T, w.Cols, e.parallelTokens)
+		return
+	}
+	t0 := time.Now()
+	e.act.prepare(ops, w.Type, x, T, w.Cols, e.parallelTokens)
+	e.bd.quant += time.Since(t0)
+}
+
+// countBytes adds a matrix's weight bytes to the breakdown's current step.
+func (e *exec) countBytes(w *Matrix) {
+	if e.bd != nil {
+		e.bd.bytes += w.Bytes()
+	}
 }
 
 // repacked says whether a matmul of w reads its repacked Q4_K (r4) or

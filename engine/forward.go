@@ -52,10 +52,12 @@ func (s *Session) eval(tokens []int32, all bool) ([]float32, error) {
 		}
 	}
 	s.ensure(T)
+	s.markStart(T)
 	d := c.NEmbd
 	for t, tok := range tokens {
 		s.m.tokEmb.DequantRow(int(tok), s.x[t*d:(t+1)*d])
 	}
+	s.mark(StepEmbed)
 	for li := range s.m.layers {
 		s.layer(li, T)
 	}
@@ -75,6 +77,8 @@ func (s *Session) eval(tokens []int32, all bool) ([]float32, error) {
 	s.logits = grow(s.logits, n*c.NVocab)
 	out := s.logits
 	s.e.matmul(out, s.m.output, s.xn, n)
+	s.mark(StepOutput)
+	s.markEnd()
 	s.pos += T
 	return out, nil
 }
@@ -124,40 +128,51 @@ func (s *Session) layer(li, T int) {
 	d, qd, kvd, hd := c.NEmbd, c.QDim(), c.KVDim(), c.HeadDim
 	s.norm = normTask{out: s.xn, x: s.x, w: l.attnNorm, d: d, eps: c.NormEps}
 	s.e.parallelTokens(&s.norm, T, d)
+	s.mark(StepNorm)
 	s.traceAt("attn_norm", li, s.xn[:T*d])
 	s.project(l.qkv, s.xn, T, [3]split{{s.q, qd}, {s.k, kvd}, {s.v, kvd}}, 3)
+	s.mark(StepQKV)
 	s.traceAt("Qcur", li, s.q[:T*qd])
 	s.traceAt("Kcur", li, s.k[:T*kvd])
 	s.traceAt("Vcur", li, s.v[:T*kvd])
 	s.rope = ropeTask{r: m.rope, q: s.q, k: s.k, qd: qd, kvd: kvd, nh: c.NHead, nkv: c.NHeadKV, hd: hd, pos: s.pos, neox: c.RopeNeox}
 	s.e.parallelTokens(&s.rope, T, qd+kvd)
+	s.mark(StepRope)
 	s.traceAt("Qcur-rope", li, s.q[:T*qd])
 	s.traceAt("Kcur-rope", li, s.k[:T*kvd])
 	for t := 0; t < T; t++ { // the cache's quantizer has one scratch row: in order
 		s.cache.Put(li, s.pos+t, s.k[t*kvd:(t+1)*kvd], s.v[t*kvd:(t+1)*kvd])
 	}
+	s.mark(StepKVStore)
 	// Causal attention: token t sees positions 0..pos+t. Jobs are (KV
 	// head, block of flashQueries tokens); each takes a whole group of
 	// query heads, so a cache tile read once serves all of them. Later
 	// blocks see more keys, so jobs are handed out one at a time.
 	s.attn.layer, s.attn.T = li, T
 	s.e.parallelChunk(&s.attn, c.NHeadKV*((T+flashQueries-1)/flashQueries), (s.pos+T)*hd*min(T, flashQueries), 1)
+	s.mark(StepAttention)
 	s.traceAt("kqv_out", li, s.att[:T*qd])
 	s.e.matmul(s.proj, l.wo, s.att, T)
+	s.mark(StepWo)
 	s.traceAt("attn_out", li, s.proj[:T*d])
 	s.norm = normTask{out: s.xn, x: s.x, w: l.ffnNorm, add: s.proj, d: d, eps: c.NormEps} // residual, then norm
 	s.e.parallelTokens(&s.norm, T, d)
+	s.mark(StepNorm)
 	s.traceAt("ffn_inp", li, s.x[:T*d])
 	s.traceAt("ffn_norm", li, s.xn[:T*d])
 	s.project(l.gateUp, s.xn, T, [3]split{{s.gate, c.NFF}, {s.up, c.NFF}}, 2)
+	s.mark(StepGateUp)
 	s.traceAt("ffn_gate", li, s.gate[:T*c.NFF])
 	s.traceAt("ffn_up", li, s.up[:T*c.NFF])
 	s.e.ops.SwiGLU(s.gate[:T*c.NFF], s.up[:T*c.NFF]) // silu(gate)·up
+	s.mark(StepSwiGLU)
 	s.traceAt("ffn_swiglu", li, s.gate[:T*c.NFF])
 	s.e.matmul(s.proj, l.down, s.gate, T)
+	s.mark(StepDown)
 	s.traceAt("ffn_out", li, s.proj[:T*d])
 	s.norm = normTask{x: s.x, add: s.proj, d: d} // residual only
 	s.e.parallelTokens(&s.norm, T, d)
+	s.mark(StepNorm)
 	s.traceAt("l_out", li, s.x[:T*d])
 }
 

@@ -24,7 +24,10 @@ func (e *exec) matmulGroup(outs [3][]float32, ws []*Matrix, x []float32, T int) 
 		}
 		return
 	}
-	e.act.prepare(ops, ws[0].Type, x, T, ws[0].Cols, e.parallelTokens)
+	e.prepare(ops, ws[0], x, T)
+	for _, w := range ws {
+		e.countBytes(w)
+	}
 	if len(g.res) < e.pool.Size() {
 		g.res = make([]kernelOut, e.pool.Size())
 	}

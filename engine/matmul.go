@@ -17,7 +17,8 @@ func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 	mt.tiles, mt.act, mt.ops, mt.w, mt.x, mt.out, mt.T = e.tiles, &e.act, ops, w, x, out, T
 	mt.path = choosePath(ops, w.Type, T, w.Rows, r4 || r6, e.tiles, e.noGEMM)
 	mt.gemmR4 = hasGEMMR4(ops, w.Type, r4 || r6)
-	e.act.prepare(ops, w.Type, x, T, w.Cols, e.parallelTokens)
+	e.prepare(ops, w, x, T)
+	e.countBytes(w)
 	if len(mt.unp) < e.pool.Size() {
 		mt.unp = make([][]kernels.UnpackedQ4K, e.pool.Size())
 		mt.res = make([]kernelOut, e.pool.Size())

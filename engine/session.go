@@ -39,6 +39,9 @@ type Session struct {
 	// llama.cpp's names; see traceAt.
 	trace func(name string, data []float32)
 
+	// bd, when set, receives the forward passes' time per step.
+	bd *Breakdown
+
 	features Features
 
 	// The pending Eval, handed to worker 0.

@@ -25,6 +25,7 @@ func runBench(args []string) error {
 	noFlash := fs.Bool("no-flash", false, "f32 KV cache and plain attention instead of the Q8_0 cache with flash attention (what phase 5 adds)")
 	prefetch := fs.Int("prefetch", -1, "decode GEMV prefetch distance in bytes (default: the kernels' built-in, 6144; 0 turns prefetching off)")
 	tuned := fs.String("tuned", "", "settings from asdsl-bench tune (threads, layout, prefetch, GEMM tiles); flags given explicitly win")
+	breakdown := fs.Bool("breakdown", false, "after each tg test, print where a generated token's time went, step by step (matmuls, attention, norms, activation quantization, waiting at op ends), with the matmuls' stream rate against the read bandwidth")
 	curve := fs.String("curve", "", "instead: the small-batch cost curve, e.g. 1,2,4,8,16 — time to evaluate T tokens after a 64-token context, relative to T=1 (what speculative verification pays)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -87,7 +88,7 @@ func runBench(args []string) error {
 	}
 	rs, err := llamabench.Run(llamabench.Config{Model: path, Prompt: ps, Gen: gs, Depth: ds, Threads: ts, Reps: *reps, Log: os.Stderr,
 		Features: engine.Features{NoRepack: *noRepack, NoFlash: *noFlash, MapInPlace: *mapInPlace}, Kernels: ops, Tiles: tiles, Slowdown: testSlowdown(),
-		Int8Peak: *format == "md"})
+		Int8Peak: *format == "md", Breakdown: *breakdown})
 	if err != nil {
 		return err
 	}

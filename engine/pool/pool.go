@@ -63,6 +63,11 @@ type Pool struct {
 	info  []WorkerInfo
 	wg    sync.WaitGroup
 	fewPs bool // GOMAXPROCS < workers: spinning helpers must yield
+
+	// Worker 0's time waiting for helpers at the end of Parallel, when
+	// clockWaits is set (a time breakdown); only worker 0 touches them.
+	clockWaits bool
+	waited     time.Duration
 }
 
 // WorkerInfo says where a worker thread runs.
@@ -258,7 +263,10 @@ func (p *Pool) Parallel(t Task, total, chunk int) {
 		}
 	}
 	p.runChunks(0)
-	var since time.Time
+	var since, waitStart time.Time
+	if p.clockWaits {
+		waitStart = time.Now()
+	}
 	for i := 1; p.remaining.Load() != 0; i++ {
 		if i&1023 != 0 {
 			continue
@@ -278,8 +286,21 @@ func (p *Pool) Parallel(t Task, total, chunk int) {
 			runtime.Gosched()
 		}
 	}
+	if p.clockWaits {
+		p.waited += time.Since(waitStart)
+	}
 	p.task = nil
 }
+
+// ClockWaits turns the wait clock on or off (see Waited). Call it
+// between Execs, not from within one.
+func (p *Pool) ClockWaits(on bool) { p.clockWaits = on }
+
+// Waited is the total time worker 0 has spent, since the wait clock was
+// first turned on, waiting at the end of Parallel for helpers to finish
+// their chunks: a parallel op's cost of ending together. Read it from
+// Main or between Execs.
+func (p *Pool) Waited() time.Duration { return p.waited }
 
 // Close stops the workers.
 func (p *Pool) Close() {

@@ -38,6 +38,10 @@ type Config struct {
 	// bandwidth (about 1 s), so the log can put prefill and decode beside
 	// their roofs; bench does it for its human-readable output only.
 	Int8Peak bool
+	// Breakdown logs, after each tg test, where a generated token's
+	// time went, step by step (engine.Breakdown over the timed
+	// repetitions), beside the read bandwidth when Int8Peak measured it.
+	Breakdown bool
 	// Slowdown makes every timed repetition take that many times longer
 	// by sleeping after it. Test-only: the release binary never sets it;
 	// a build with the asdsl_testhook tag reads it from the environment,
@@ -67,6 +71,11 @@ func Run(c Config) ([]Result, error) {
 	depths := c.Depth
 	if len(depths) == 0 {
 		depths = []int{0}
+	}
+	if c.Log != nil && c.Int8Peak && slices.ContainsFunc(c.Gen, func(n int) bool { return n > 0 }) {
+		// The yardstick for decode, on the threads' own CPUs, every count
+		// cross-checked against the others (machine.MeasureBandwidths).
+		roofs = machine.MeasureBandwidths(c.Threads, 1<<30, 4, func(s string) { fmt.Fprintln(c.Log, s) })
 	}
 	for _, th := range c.Threads {
 		need := 1
@@ -99,11 +108,6 @@ func Run(c Config) ([]Result, error) {
 			// GMAC/s at 2 threads beside 386 a minute earlier, and the
 			// prompt's fraction of it read 68% instead of 34%.
 			peaks[th] = machine.MeasureInt8PeakOf(ops.Int8Peak, th, 50*time.Millisecond, 6)
-			if slices.ContainsFunc(c.Gen, func(n int) bool { return n > 0 }) {
-				// The yardstick for decode, on the threads' own CPUs, just
-				// before the tests (the host drifts by tens of percent).
-				roofs[th] = machine.MeasureBandwidth(th, 1<<30, 4)
-			}
 		}
 		s, err := m.NewSession(engine.SessionOptions{Context: need, Threads: th, Features: c.Features, Kernels: c.Kernels, Tiles: c.Tiles})
 		if err != nil {
@@ -118,6 +122,7 @@ func Run(c Config) ([]Result, error) {
 			for i := range context {
 				context[i] = int32(rng.IntN(m.Config.NVocab))
 			}
+			var bd *engine.Breakdown // set for the timed repetitions of a tg test
 			once := func() (time.Duration, error) {
 				s.Reset()
 				if depth > 0 {
@@ -131,12 +136,17 @@ func Run(c Config) ([]Result, error) {
 						return 0, err
 					}
 				}
+				if bd != nil && nPrompt == 0 {
+					s.SetBreakdown(bd)
+				}
 				for i := 0; i < nGen; i++ {
 					if _, err := s.Eval(tokens[i:i+1], false); err != nil {
+						s.SetBreakdown(nil)
 						return 0, err
 					}
 				}
 				d := time.Since(t0)
+				s.SetBreakdown(nil)
 				if c.Slowdown > 1 {
 					d += measure.Spin(time.Duration(float64(d) * (c.Slowdown - 1)))
 				}
@@ -149,6 +159,9 @@ func Run(c Config) ([]Result, error) {
 			r.NThreads, r.NPrompt, r.NGen, r.NDepth = th, nPrompt, nGen, depth
 			describeSession(&r, s, nPrompt)
 			r.TestTime = time.Now().UTC().Format(time.RFC3339)
+			if c.Breakdown && nPrompt == 0 {
+				bd = &engine.Breakdown{}
+			}
 			var ns []int64
 			for i := 0; i < c.Reps; i++ {
 				d, err := once()
@@ -160,6 +173,13 @@ func Run(c Config) ([]Result, error) {
 			r.SetSamples(ns, nPrompt+nGen)
 			if c.Log != nil {
 				fmt.Fprintf(c.Log, "%s t=%d: %.2f ± %.2f t/s%s\n", r.Test(), th, r.AvgTs, r.StddevTs, roofNote(m, th, nPrompt, nGen, r.AvgTs, peaks, roofs))
+				if bd != nil {
+					var total int64
+					for _, n := range ns {
+						total += n
+					}
+					writeBreakdown(c.Log, bd, time.Duration(total/int64(len(ns)*nGen)), roofs[th].ReadGBs)
+				}
 			}
 			out = append(out, r)
 			return nil
@@ -322,6 +342,11 @@ func roofNote(m *engine.Model, th, nPrompt, nGen int, ts float64, peaks map[int]
 		s := fmt.Sprintf(" = %.1f GB/s of weights, %.0f%% of the read bandwidth (%.1f GB/s, %d thread(s))", gbs, 100*gbs/bw.ReadGBs, bw.ReadGBs, th)
 		if !bw.Pinned {
 			s += ", threads not pinned"
+		}
+		if bw.Suspect != "" {
+			s += "; the bandwidth figure is suspect: " + bw.Suspect
+		} else if gbs > bw.ReadGBs {
+			s += "; decode read faster than the yardstick: the host's bandwidth changed between the two"
 		}
 		return s
 	}

@@ -2,6 +2,7 @@ package llamabench
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"asdsl-bench/engine"
@@ -66,5 +67,26 @@ func TestRunAtDepth(t *testing.T) {
 	}
 	if _, err := Run(Config{Model: path, Gen: []int{4}, Depth: []int{1 << 20}, Threads: []int{1}, Reps: 1}); err == nil {
 		t.Error("a depth past the model's context was accepted")
+	}
+}
+
+// With Breakdown and a log, each tg test is followed by its steps, the
+// matmuls' stream rate beside the read bandwidth measured for the run,
+// and the waiting at op ends; a pp test gets none.
+func TestRunLogsBreakdown(t *testing.T) {
+	var log strings.Builder
+	_, err := Run(Config{Model: testutil.Golden(t, "llama-Q4_K_M.gguf"), Prompt: []int{8}, Gen: []int{4}, Threads: []int{1},
+		Reps: 1, Log: &log, Int8Peak: true, Breakdown: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := log.String()
+	if n := strings.Count(out, "where a token's"); n != 1 {
+		t.Fatalf("%d breakdowns in the log, want 1 (tg only):\n%s", n, out)
+	}
+	for _, want := range []string{"gate-up", "attention", "matmuls", "% of ", "waiting at op ends", "of the read bandwidth"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
 	}
 }
