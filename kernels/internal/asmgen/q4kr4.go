@@ -233,7 +233,7 @@ func r4PairsGather() Mem {
 // mask), two vpdpbusd into a fresh sum of eight products per sub-block
 // (|sum| <= 8·15·128, an int16), vpackssdw of the pair (exact) and one
 // vpdpwssd with the lanes' two scales from sc (pairShuf).
-func r4SubBlockPair(wp, ap Register, qOff, p int, mask, shr4, sc, acc VecVirtual, pairShuf Mem) {
+func r4SubBlockPair(wp, ap Register, qOff, p int, mask, shr4, sc, acc VecVirtual, pairShuf Mem, ahead *blockAhead) {
 	wide := acc.Size() == 64
 	vec := YMM
 	if wide {
@@ -243,7 +243,12 @@ func r4SubBlockPair(wp, ap Register, qOff, p int, mask, shr4, sc, acc VecVirtual
 	for k := 0; k < 2; k++ {
 		j := 2*p + k
 		q, lo, hi, a0, a1 := vec(), vec(), vec(), vec(), vec()
-		if wide {
+		if ahead != nil {
+			q = ahead.q[j]
+			VPANDD(mask, q, lo)
+			VBROADCASTI32X4(Mem{Base: ap, Disp: q8kQs + 32*j}, a0)
+			VBROADCASTI32X4(Mem{Base: ap, Disp: q8kQs + 32*j + 16}, a1)
+		} else if wide {
 			VMOVDQU64(Mem{Base: wp, Disp: r4Qs + 64*j + qOff}, q)
 			VPANDD(mask, q, lo)
 			VBROADCASTI32X4(Mem{Base: ap, Disp: q8kQs + 32*j}, a0)
@@ -263,6 +268,9 @@ func r4SubBlockPair(wp, ap Register, qOff, p int, mask, shr4, sc, acc VecVirtual
 			} else {
 				VPAND(mask, hi, hi)
 			}
+		}
+		if ahead != nil {
+			ahead.reload(j) // q[j] is unpacked: it can take the next block's
 		}
 		t[k] = vec()
 		zeroIdiom(t[k])
@@ -304,7 +312,8 @@ func r4PairSums(acc, mn VecVirtual) VecVirtual {
 // shift and a mask: 6.5.
 // Per block, the scale sums and the mins' products are reduced together
 // (exact integers), and the float step is floatPart4's, so each row's
-// result is bit-identical to DotQ4KQ8K.
+// result is bit-identical to DotQ4KQ8K. The weights are loaded a block
+// ahead (blockAhead).
 func gemvQ4KR4Q8KAVX512(pairShuf, gather Mem, smc r4SMConsts, gfni bool) {
 	name := "gemvQ4KR4Q8KAVX512"
 	if gfni {
@@ -323,8 +332,14 @@ func gemvQ4KR4Q8KAVX512(pairShuf, gather Mem, smc r4SMConsts, gfni bool) {
 	}
 	perm := ZMM()
 	VMOVDQU64(gather, perm)
+	var q [8]VecVirtual
+	for j := range q {
+		q[j] = ZMM()
+	}
+	ahead := newBlockAhead(k, r4Qs, r4Size, q[:]...)
 
 	k.loop(9)
+	ahead.next()
 	sc, mn := r4ScalesMinsZ(wp, smc)
 	bs, bp := YMM(), XMM()
 	VMOVDQU(Mem{Base: ap, Disp: q8kBsums}, bs)
@@ -337,7 +352,7 @@ func gemvQ4KR4Q8KAVX512(pairShuf, gather Mem, smc r4SMConsts, gfni bool) {
 	acc := ZMM()
 	zeroIdiom(acc)
 	for p := 0; p < 4; p++ {
-		r4SubBlockPair(wp, ap, 0, p, mask, shr4, sc, acc, pairShuf)
+		r4SubBlockPair(wp, ap, 0, p, mask, shr4, sc, acc, pairShuf, ahead)
 	}
 	// The lanes' first pairs gathered: [A0 M0 A1 M1 | A2 M2 A3 M3].
 	u := r4PairSums(acc, mn)
@@ -460,7 +475,7 @@ func gemvQ4KR4Q8KAVXVNNIGFNI(pairShuf Mem, smc r4SMConsts) {
 		acc := YMM()
 		zeroIdiom(acc)
 		for p := 0; p < 4; p++ {
-			r4SubBlockPair(wp, ap, 32*h, p, mask, shr4, sc, acc, pairShuf)
+			r4SubBlockPair(wp, ap, 32*h, p, mask, shr4, sc, acc, pairShuf, nil)
 		}
 		sums[h] = r4PairSums(acc, mn)
 	}
@@ -946,3 +961,4 @@ func transposeSum4Y(v [4]VecVirtual) VecVirtual {
 	VPADDD(hi, lo, lo)
 	return lo
 }
+
