@@ -961,4 +961,3 @@ func transposeSum4Y(v [4]VecVirtual) VecVirtual {
 	VPADDD(hi, lo, lo)
 	return lo
 }
-

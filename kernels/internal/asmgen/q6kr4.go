@@ -19,13 +19,14 @@ import (
 func q6r4Offset(col Register, sc [2]VecVirtual, z bool) VecVirtual {
 	var acc VecVirtual
 	for h := 0; h < 2; h++ {
-		bs := XMM()
-		VMOVDQU(Mem{Base: col, Disp: q8kBsums + 16*h}, bs) // sums of sub-blocks 8h..8h+7
+		// The sums of sub-blocks 8h..8h+7, in every 128-bit lane.
 		var b VecVirtual
 		if z {
 			b = ZMM()
-			VSHUFI64X2(U8(0), bs.AsZ(), bs.AsZ(), b)
+			VBROADCASTI32X4(Mem{Base: col, Disp: q8kBsums + 16*h}, b)
 		} else {
+			bs := XMM()
+			VMOVDQU(Mem{Base: col, Disp: q8kBsums + 16*h}, bs)
 			b = YMM()
 			VINSERTI128(Imm(1), bs, bs.AsY(), b)
 		}
@@ -56,7 +57,8 @@ func q6r4Offset(col Register, sc [2]VecVirtual, z bool) VecVirtual {
 // two vpmaddubsw against activations broadcast to the lanes, and two
 // vpdpwssd with the lanes' sub-block scales. The offset of 32 is taken
 // out up front (acc starts at −32·Σ scale·bsum), as in the AVX2 kernel,
-// so the result is bit-identical to DotQ6KQ8K.
+// so the result is bit-identical to DotQ6KQ8K. The weights are loaded a
+// block ahead (blockAhead).
 func gemvQ6KR4Q8KAVX512(shuf, first Mem) {
 	k := newGemvR4("gemvQ6KR4Q8KAVX512", "r6z")
 	wp, ap, sum4 := k.wp, k.ap, k.sum4
@@ -68,8 +70,16 @@ func gemvQ6KR4Q8KAVX512(shuf, first Mem) {
 	VPBROADCASTD(tmp, m30)
 	perm := ZMM()
 	VMOVDQU64(first, perm)
+	// The next block's low bits (8 vectors) and top bits (4), a block
+	// ahead (blockAhead).
+	var q [12]VecVirtual
+	for j := range q {
+		q[j] = ZMM()
+	}
+	ahead := newBlockAhead(k, r6Ql, r6Size, q[:]...)
 
 	k.loop(14)
+	ahead.next()
 	var sc [2]VecVirtual
 	for h := 0; h < 2; h++ {
 		sc[h] = ZMM()
@@ -77,11 +87,14 @@ func gemvQ6KR4Q8KAVX512(shuf, first Mem) {
 	}
 	acc := q6r4Offset(ap, sc, true)
 	for m := 0; m < 4; m++ {
-		hb := ZMM()
-		VMOVDQU64(Mem{Base: wp, Disp: r6Qh + 64*m}, hb)
+		hb := q[8+m] // r6Qh follows r6Ql
 		for kk := 0; kk < 2; kk++ {
 			k := 2*m + kk
-			lo, hi := q6r4Weights(wp, k, 0, hb, m4, m30, true)
+			lo, hi := q6r4Unpack(q[k], k, hb, m4, m30, true)
+			ahead.reload(k)
+			if kk == 1 {
+				ahead.reload(8 + m)
+			}
 			for half, v := range []VecVirtual{lo, hi} {
 				s := 2*k + half // sub-block
 				a, sv := ZMM(), ZMM()
@@ -214,21 +227,28 @@ func gemmQ6KR4Q8KAVX512(n int, shuf, splat, transpose Mem) {
 // group's Qh load; the top bits move to bits 4-5.
 func q6r4Weights(wp Register, k, h int, hb, m4, m30 VecVirtual, z bool) (lo, hi VecVirtual) {
 	// AVX2 has only the VEX forms; AVX-512 needs the EVEX (D/64) ones.
+	q := YMM()
+	if z {
+		q = ZMM()
+	}
+	loadVec(Mem{Base: wp, Disp: r6Ql + 64*k + 32*h}, q)
+	return q6r4Unpack(q, k, hb, m4, m30, z)
+}
+
+// q6r4Unpack is q6r4Weights on low bits already in q.
+func q6r4Unpack(q VecVirtual, k int, hb, m4, m30 VecVirtual, z bool) (lo, hi VecVirtual) {
 	vec := YMM
-	load := func(a, b Op) { VMOVDQU(a, b) }
 	and := func(a, b, c Op) { VPAND(a, b, c) }
 	or := func(a, b, c Op) { VPOR(a, b, c) }
 	mov := func(a, b Op) { VMOVDQA(a, b) }
 	if z {
 		vec = ZMM
-		load = func(a, b Op) { VMOVDQU64(a, b) }
 		and = func(a, b, c Op) { VPANDD(a, b, c) }
 		or = func(a, b, c Op) { VPORD(a, b, c) }
 		mov = func(a, b Op) { VMOVDQA64(a, b) }
 	}
-	q, t := vec(), vec()
+	t := vec()
 	lo, hi = vec(), vec()
-	load(Mem{Base: wp, Disp: r6Ql + 64*k + 32*h}, q)
 	and(m4, q, lo)
 	VPSRLW(Imm(4), q, hi)
 	and(m4, hi, hi)
