@@ -137,13 +137,13 @@ type blockAhead struct {
 	size int      // bytes per block
 }
 
-// newBlockAhead loads the first block's n vectors (each q's width, from
-// byte off on) into registers before the loop opens. A call with no
-// blocks returns at once (it would read one).
-func newBlockAhead(k *gemvR4, off, size int, q ...VecVirtual) *blockAhead {
-	CMPQ(k.nb, Imm(0))
-	JE(LabelRef(k.label + "d"))
-	b := &blockAhead{q: q, wp: k.wp, nb: k.nb, np: GP64(), off: off, size: size}
+// newBlockAhead loads the first block's vectors q (each at its width,
+// from byte off on) into registers before the loop over nb blocks at wp
+// opens. With no blocks it jumps to done (it would read one).
+func newBlockAhead(wp, nb Register, done string, off, size int, q ...VecVirtual) *blockAhead {
+	CMPQ(nb, Imm(0))
+	JE(LabelRef(done))
+	b := &blockAhead{q: q, wp: wp, nb: nb, np: GP64(), off: off, size: size}
 	for j := range q {
 		loadVec(Mem{Base: b.wp, Disp: off + int(q[j].Size())*j}, q[j])
 	}

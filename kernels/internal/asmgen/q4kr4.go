@@ -336,7 +336,7 @@ func gemvQ4KR4Q8KAVX512(pairShuf, gather Mem, smc r4SMConsts, gfni bool) {
 	for j := range q {
 		q[j] = ZMM()
 	}
-	ahead := newBlockAhead(k, r4Qs, r4Size, q[:]...)
+	ahead := newBlockAhead(k.wp, k.nb, k.label+"d", r4Qs, r4Size, q[:]...)
 
 	k.loop(9)
 	ahead.next()
@@ -718,7 +718,20 @@ func gemmQ4KR4Q8KAVX512(n int, scaleShuf, splat, minsDup, transpose Mem, smc r4S
 	MOVL(U32(nibbleMask), tmp)
 	VPBROADCASTD(tmp, mask)
 
+	// Up to four columns the registers hold the next block's weights too
+	// (blockAhead: small batches stream their rows as decode does).
+	var ahead *blockAhead
+	if n <= 4 {
+		var q [8]VecVirtual
+		for j := range q {
+			q[j] = ZMM()
+		}
+		ahead = newBlockAhead(wp, nb, l+"d", r4Qs, r4Size, q[:]...)
+	}
 	blockLoop(nb, l+"b", l+"d")
+	if ahead != nil {
+		ahead.next()
+	}
 	// Small batches (speculative verification) are memory-bound like
 	// decode: fetch the rows ten blocks ahead, as the GEMV kernels do.
 	// With a large batch the rows are already in L1 and this costs nine
@@ -746,10 +759,17 @@ func gemmQ4KR4Q8KAVX512(n int, scaleShuf, splat, minsDup, transpose Mem, smc r4S
 	}
 	for j := 0; j < 8; j++ {
 		q, lo, hi, s := ZMM(), ZMM(), ZMM(), ZMM()
-		VMOVDQU64(Mem{Base: wp, Disp: r4Qs + 64*j}, q)
+		if ahead != nil {
+			q = ahead.q[j]
+		} else {
+			VMOVDQU64(Mem{Base: wp, Disp: r4Qs + 64*j}, q)
+		}
 		VPANDD(mask, q, lo)
 		VPSRLW(Imm(4), q, hi)
 		VPANDD(mask, hi, hi)
+		if ahead != nil {
+			ahead.reload(j)
+		}
 		VPSHUFB(scaleShuf.Offset(64*j), sc, s) // every word of lane r: s_rj
 		var t [2]VecVirtual
 		for c := 0; c < n; c++ {

@@ -76,7 +76,7 @@ func gemvQ6KR4Q8KAVX512(shuf, first Mem) {
 	for j := range q {
 		q[j] = ZMM()
 	}
-	ahead := newBlockAhead(k, r6Ql, r6Size, q[:]...)
+	ahead := newBlockAhead(k.wp, k.nb, k.label+"d", r6Ql, r6Size, q[:]...)
 
 	k.loop(14)
 	ahead.next()
