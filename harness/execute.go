@@ -103,9 +103,15 @@ func (r *phaseRun) measureMachine() {
 	if bwMiB <= 0 {
 		bwMiB = 512
 	}
+	// One thread is always measured too: the figure that more threads
+	// are cross-checked against (machine.MeasureBandwidths).
 	logf := func(s string) { fmt.Fprintln(r.log, s) }
-	bws := machine.MeasureBandwidths(r.threads, int64(bwMiB)<<20, 5, logf)
-	for _, t := range r.threads {
+	counts := r.threads
+	if !slices.Contains(counts, 1) {
+		counts = append([]int{1}, counts...)
+	}
+	bws := machine.MeasureBandwidths(counts, int64(bwMiB)<<20, 5, logf)
+	for _, t := range counts {
 		bw := bws[t]
 		r.run.Machine.ReadGBs[t] = bw.ReadGBs
 		fmt.Fprintf(r.log, "read bandwidth, %d thread(s): %.1f GB/s (%s)\n", t, bw.ReadGBs, bw.Describe())
@@ -240,7 +246,7 @@ func (r *phaseRun) extras(ph *phases.Phase, rp *results.Phase, ops *kernels.Ops)
 // judge evaluates the phase's gates and folds them into its verdict: a
 // miss on disturbed samples is inconclusive, not a failure.
 func (r *phaseRun) judge(ph *phases.Phase, rp *results.Phase) {
-	rp.Gates = append(gates(ph, rp.Benches, r.o, r.run.Machine.ReadGBs, r.peaks, r.done), specGates(ph, rp.Spec, r.o)...)
+	rp.Gates = append(gates(ph, rp.Benches, r.o, r.run.Machine.ReadGBs, r.peaks, r.run.Machine.ReadNotes, r.done), specGates(ph, rp.Spec, r.o)...)
 	for _, g := range rp.Gates {
 		v := passFail(g.Passed)
 		if g.Inconclusive {

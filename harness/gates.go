@@ -18,6 +18,9 @@ type figures struct {
 	decode, gbs, ttft, pre   float64
 	bwFraction, peakFraction float64
 	overLoop                 float64 // TTFT speed-up over phase 2's GEMV loop, same bench
+	// bwDoubt says why bwFraction cannot be trusted ("": it can): the
+	// yardstick was suspect, or decode streamed faster than it read.
+	bwDoubt string
 }
 
 // target is one gate rule: a figure compared with a target value, in a
@@ -29,7 +32,13 @@ type target struct {
 	target  float64
 	value   func(f figures) float64
 	applies func(f figures) bool // nil: always
+	// doubt, when set, says why the figure itself is in doubt: a miss
+	// is then inconclusive, and a pass carries the reason.
+	doubt func(f figures) string
 }
+
+// bwDoubt is the bandwidth-fraction targets' doubt.
+func bwDoubt(f figures) string { return f.bwDoubt }
 
 // decodeOnly: a decode target needs generated tokens.
 func decodeOnly(f figures) bool { return f.b.Generate > 0 }
@@ -44,40 +53,48 @@ func shortContext(f figures) bool { return f.b.Generate > 0 && f.b.Depth == 0 }
 // ceilings on every machine).
 func suiteTargets(t suite.Targets) []target {
 	return []target{
-		{"decode tok/s", "decode", ">=", t.DecodeTPSMin, func(f figures) float64 { return f.decode }, decodeOnly},
-		{"decode fraction of read bandwidth", "decode", ">=", t.DecodeBWFraction, func(f figures) float64 { return f.bwFraction }, shortContext},
-		{"TTFT ms", "prefill", "<=", t.TTFTMsMax, func(f figures) float64 { return f.ttft }, nil},
-		{"prefill tok/s", "prefill", ">=", t.PrefillTPSMin, func(f figures) float64 { return f.pre }, nil},
+		{"decode tok/s", "decode", ">=", t.DecodeTPSMin, func(f figures) float64 { return f.decode }, decodeOnly, nil},
+		{"decode fraction of read bandwidth", "decode", ">=", t.DecodeBWFraction, func(f figures) float64 { return f.bwFraction }, shortContext, bwDoubt},
+		{"TTFT ms", "prefill", "<=", t.TTFTMsMax, func(f figures) float64 { return f.ttft }, nil, nil},
+		{"prefill tok/s", "prefill", ">=", t.PrefillTPSMin, func(f figures) float64 { return f.pre }, nil, nil},
 	}
 }
 
 // profileTargets are a machine profile's targets for one identity.
 func profileTargets(pt profile.Target, phase string) []target {
 	return []target{
-		{"decode tok/s", "decode", ">=", pt.DecodeTPSMin, func(f figures) float64 { return f.decode }, decodeOnly},
-		{"decode fraction of read bandwidth", "decode", ">=", pt.DecodeBWFractionMin, func(f figures) float64 { return f.bwFraction }, shortContext},
+		{"decode tok/s", "decode", ">=", pt.DecodeTPSMin, func(f figures) float64 { return f.decode }, decodeOnly, nil},
+		{"decode fraction of read bandwidth", "decode", ">=", pt.DecodeBWFractionMin, func(f figures) float64 { return f.bwFraction }, shortContext, bwDoubt},
 		{fmt.Sprintf("TTFT ms (%d-token prompt)", pt.TTFTPrompt), "prefill", "<=", pt.TTFTMsMax, func(f figures) float64 { return f.ttft },
-			func(f figures) bool { return f.b.Prompt == pt.TTFTPrompt }},
+			func(f figures) bool { return f.b.Prompt == pt.TTFTPrompt }, nil},
 		// The seed's 16.7 s -> < 2 s: the tiled GEMM against phase 2's
 		// prompt as a loop of GEMVs, same bench.
 		{"TTFT speed-up over the GEMV loop (phase 2)", "prefill", ">=", pt.TTFTOverGEMVLoopMin, func(f figures) float64 { return f.overLoop },
-			func(f figures) bool { return phase == "phase3" && !math.IsNaN(f.overLoop) }},
+			func(f figures) bool { return phase == "phase3" && !math.IsNaN(f.overLoop) }, nil},
 		{"prefill fraction of the int8 peak", "prefill", ">=", pt.PrefillPeakFractionMin, func(f figures) float64 { return f.peakFraction },
-			func(f figures) bool { return f.b.Depth == 0 && !math.IsNaN(f.peakFraction) }},
-		{"prefill / decode speed", "prefill", ">=", pt.PrefillOverDecodeMin, func(f figures) float64 { return f.pre / f.decode }, decodeOnly},
+			func(f figures) bool { return f.b.Depth == 0 && !math.IsNaN(f.peakFraction) }, nil},
+		{"prefill / decode speed", "prefill", ">=", pt.PrefillOverDecodeMin, func(f figures) float64 { return f.pre / f.decode }, decodeOnly, nil},
 	}
 }
 
 // gates evaluates the targets that apply to the phase on every bench:
 // the suite's, then the machine profile's. A target of 0 is unset.
-func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw, peaks map[int]float64, done map[string]*results.Phase) []results.Gate {
+func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw, peaks map[int]float64, bwNotes map[int]string, done map[string]*results.Phase) []results.Gate {
 	var out []results.Gate
 	judge := func(prefix string, ts []target, f figures, busy string) {
 		for _, t := range ts {
 			if t.target == 0 || !ph.Gates(t.stage) || t.applies != nil && !t.applies(f) {
 				continue
 			}
-			out = append(out, newGate(prefix+" "+t.name, t.op, t.target, t.value(f), busy))
+			why := busy
+			if t.doubt != nil && t.doubt(f) != "" {
+				why = t.doubt(f)
+			}
+			g := newGate(prefix+" "+t.name, t.op, t.target, t.value(f), why)
+			if g.Passed && t.doubt != nil {
+				g.Why = t.doubt(f)
+			}
+			out = append(out, g)
 		}
 	}
 	for _, b := range benches {
@@ -85,6 +102,11 @@ func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw, peaks map[
 			continue // comparison kernels are shown, not gated
 		}
 		f := benchFigures(b, bw, peaks, done)
+		if why := bwNotes[b.Threads]; why != "" {
+			f.bwDoubt = "the read-bandwidth yardstick is suspect: " + why
+		} else if f.bwFraction > 1 {
+			f.bwDoubt = fmt.Sprintf("decode streamed faster than the read yardstick (%.1f GB/s): the host's bandwidth changed between the two", bw[b.Threads])
+		}
 		busy := busyWhy(b, o.Suite.Regression.MaxDisturbance) // why this bench's samples cannot fail a target
 		id := fmt.Sprintf("%s/%s t=%d", b.Model, b.Workload, b.Threads)
 		judge(id, suiteTargets(o.Suite.TargetsFor(b.Model)), f, busy)

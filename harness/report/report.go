@@ -204,6 +204,8 @@ func Markdown(w io.Writer, r *results.Run, charts ...string) {
 				v := verdict(g.Passed)
 				if g.Inconclusive {
 					v = "INCONCLUSIVE: " + g.Why
+				} else if g.Why != "" {
+					v += " (" + g.Why + ")"
 				}
 				gr = append(gr, []any{g.Name, fmt.Sprintf("%.4g %s %.4g", g.Value, g.Op, g.Target), v})
 			}
