@@ -193,6 +193,16 @@ func MathCPUs(threads int) []int {
 	return cpus
 }
 
+// SessionThreads is the number of math threads a session asked for
+// threads (0: one per P-core) runs.
+func SessionThreads(threads int) int {
+	th, _, err := threadPlan(threads, nil)
+	if err != nil || th < 1 {
+		return 1
+	}
+	return th
+}
+
 // threadPlan turns the options into a thread count and CPU list.
 func threadPlan(threads int, cpus []int) (int, []int, error) {
 	if len(cpus) > 0 {

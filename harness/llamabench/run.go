@@ -67,6 +67,12 @@ func Run(c Config) ([]Result, error) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	peaks := map[int]machine.Int8Peak{}
 	roofs := map[int]machine.Bandwidth{}
+	// 0 threads is one per P-core: resolved here, so the roofs are
+	// measured on as many threads as the sessions run.
+	c.Threads = slices.Clone(c.Threads)
+	for i, th := range c.Threads {
+		c.Threads[i] = engine.SessionThreads(th)
+	}
 	var out []Result
 	depths := c.Depth
 	if len(depths) == 0 {

@@ -28,6 +28,7 @@ func MeasureInt8Peak(threads int, dur time.Duration, reps int) Int8Peak {
 // instruction (Ops.Int8Peak): a prompt run on the AVX2 or AVX-VNNI table
 // is judged against what that table can issue, not against AVX-512.
 func MeasureInt8PeakOf(peak func(rounds int) (int64, string), threads int, dur time.Duration, reps int) Int8Peak {
+	threads = max(1, threads)
 	p := Int8Peak{Threads: threads}
 	if peak == nil {
 		return p
