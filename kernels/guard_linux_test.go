@@ -71,4 +71,3 @@ func TestRepackedGEMVsReadNothingPastTheMatrix(t *testing.T) {
 		}
 	})
 }
-
