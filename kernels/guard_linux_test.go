@@ -37,37 +37,34 @@ func TestRepackedGEMVsReadNothingPastTheMatrix(t *testing.T) {
 	forEachISA(t, func(t *testing.T, o *Ops) {
 		for _, nb := range []int{1, 2, 3, 8} {
 			a := trialQ8K(r, nb, 0, 127, 7)
-			// Q4_K: two groups, the second ending at the guard page.
+			// Two groups each, the second ending at the guard page.
 			w := randQ4K(r, 8*nb)
-			buf := guarded(t, 2*nb*BlockQ4KR4Size)
-			rp := AsQ4KR4(buf)
+			rp := AsQ4KR4(guarded(t, 2*nb*BlockQ4KR4Size))
 			RepackQ4KR4(w[:4*nb], rp[:nb])
 			RepackQ4KR4(w[4*nb:], rp[nb:])
-			for g := 0; g < 2; g++ {
-				var got, twin [4]float32
-				o.GemvQ4KR4Q8K4x1(rp[g*nb:(g+1)*nb], a, &got)
-				GemvQ4KR4Q8K4x1(rp[g*nb:(g+1)*nb:(g+1)*nb], a, &twin)
-				if got != twin {
-					t.Fatalf("Q4_K nb=%d group %d: %v, twin %v", nb, g, got, twin)
-				}
-			}
-			// Q6_K likewise.
-			w6 := randQ6K(r, 8*nb)
-			buf6 := guarded(t, 2*nb*BlockQ6KR4Size)
-			rp6 := AsQ6KR4(buf6)
-			RepackQ6KR4(w6[:4*nb], rp6[:nb])
-			RepackQ6KR4(w6[4*nb:], rp6[nb:])
+			checkGroups(t, "Q4_K", rp, nb, a, o.GemvQ4KR4Q8K4x1, GemvQ4KR4Q8K4x1)
 			if o.GemvQ6KR4Q8K4x1 == nil {
 				continue
 			}
-			for g := 0; g < 2; g++ {
-				var got, twin [4]float32
-				o.GemvQ6KR4Q8K4x1(rp6[g*nb:(g+1)*nb], a, &got)
-				GemvQ6KR4Q8K4x1(rp6[g*nb:(g+1)*nb:(g+1)*nb], a, &twin)
-				if got != twin {
-					t.Fatalf("Q6_K nb=%d group %d: %v, twin %v", nb, g, got, twin)
-				}
-			}
+			w6 := randQ6K(r, 8*nb)
+			rp6 := AsQ6KR4(guarded(t, 2*nb*BlockQ6KR4Size))
+			RepackQ6KR4(w6[:4*nb], rp6[:nb])
+			RepackQ6KR4(w6[4*nb:], rp6[nb:])
+			checkGroups(t, "Q6_K", rp6, nb, a, o.GemvQ6KR4Q8K4x1, GemvQ6KR4Q8K4x1)
 		}
 	})
+}
+
+// checkGroups runs gemv on both groups of rp (each a window on the whole
+// slice, as the engine passes them) against the twin.
+func checkGroups[B any](t *testing.T, name string, rp []B, nb int, a []BlockQ8K, gemv, twin func([]B, []BlockQ8K, *[4]float32)) {
+	t.Helper()
+	for g := 0; g < 2; g++ {
+		var got, want [4]float32
+		gemv(rp[g*nb:(g+1)*nb], a, &got)
+		twin(rp[g*nb:(g+1)*nb:(g+1)*nb], a, &want)
+		if got != want {
+			t.Fatalf("%s nb=%d group %d: %v, twin %v", name, nb, g, got, want)
+		}
+	}
 }
