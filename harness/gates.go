@@ -86,13 +86,16 @@ func gates(ph *phases.Phase, benches []*results.Bench, o Options, bw, peaks map[
 			if t.target == 0 || !ph.Gates(t.stage) || t.applies != nil && !t.applies(f) {
 				continue
 			}
-			why := busy
-			if t.doubt != nil && t.doubt(f) != "" {
-				why = t.doubt(f)
+			why, doubt := busy, ""
+			if t.doubt != nil {
+				doubt = t.doubt(f)
+			}
+			if doubt != "" {
+				why = doubt
 			}
 			g := newGate(prefix+" "+t.name, t.op, t.target, t.value(f), why)
-			if g.Passed && t.doubt != nil {
-				g.Why = t.doubt(f)
+			if g.Passed {
+				g.Why = doubt // a pass carries its doubt, if any
 			}
 			out = append(out, g)
 		}

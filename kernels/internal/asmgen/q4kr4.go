@@ -232,7 +232,8 @@ func r4PairsGather() Mem {
 // by mask, high ones by vgf2p8affineqb with shr4 (nil: a shift and the
 // mask), two vpdpbusd into a fresh sum of eight products per sub-block
 // (|sum| <= 8·15·128, an int16), vpackssdw of the pair (exact) and one
-// vpdpwssd with the lanes' two scales from sc (pairShuf).
+// vpdpwssd with the lanes' two scales from sc (pairShuf). With ahead,
+// the weights come from its registers, which then take the next block's.
 func r4SubBlockPair(wp, ap Register, qOff, p int, mask, shr4, sc, acc VecVirtual, pairShuf Mem, ahead *blockAhead) {
 	wide := acc.Size() == 64
 	vec := YMM
@@ -245,16 +246,14 @@ func r4SubBlockPair(wp, ap Register, qOff, p int, mask, shr4, sc, acc VecVirtual
 		q, lo, hi, a0, a1 := vec(), vec(), vec(), vec(), vec()
 		if ahead != nil {
 			q = ahead.q[j]
-			VPANDD(mask, q, lo)
-			VBROADCASTI32X4(Mem{Base: ap, Disp: q8kQs + 32*j}, a0)
-			VBROADCASTI32X4(Mem{Base: ap, Disp: q8kQs + 32*j + 16}, a1)
-		} else if wide {
-			VMOVDQU64(Mem{Base: wp, Disp: r4Qs + 64*j + qOff}, q)
+		} else {
+			loadVec(Mem{Base: wp, Disp: r4Qs + 64*j + qOff}, q)
+		}
+		if wide {
 			VPANDD(mask, q, lo)
 			VBROADCASTI32X4(Mem{Base: ap, Disp: q8kQs + 32*j}, a0)
 			VBROADCASTI32X4(Mem{Base: ap, Disp: q8kQs + 32*j + 16}, a1)
 		} else {
-			VMOVDQU(Mem{Base: wp, Disp: r4Qs + 64*j + qOff}, q)
 			VPAND(mask, q, lo)
 			VBROADCASTI128(Mem{Base: ap, Disp: q8kQs + 32*j}, a0)
 			VBROADCASTI128(Mem{Base: ap, Disp: q8kQs + 32*j + 16}, a1)
