@@ -60,8 +60,11 @@ func TestGoldenLlamaCpp(t *testing.T) {
 			t.Logf("ISA %s: the seed's float kernel, not llama.cpp's numerics (TestFloatVariantCloseToIntegerPath)", isa.Name)
 			continue
 		}
-		t.Run(isa.Name, func(t *testing.T) { testGolden(t, ops) })
+		t.Run(isa.Name, func(t *testing.T) { testGolden(t, ops, false) })
 	}
+	// llama.cpp's own float order (Features.LlamaCppOrder), held to the
+	// cases' OrderKL.
+	t.Run("llamacpp-order", func(t *testing.T) { testGolden(t, nil, true) })
 }
 
 // The float variant (unquantized activations) stays close to the
@@ -97,7 +100,7 @@ func TestFloatVariantCloseToIntegerPath(t *testing.T) {
 	}
 }
 
-func testGolden(t *testing.T, ops *kernels.Ops) {
+func testGolden(t *testing.T, ops *kernels.Ops, order bool) {
 	for _, gc := range golden.Cases {
 		t.Run(gc.Model+"."+gc.Prompt, func(t *testing.T) {
 			m, err := Load(testutil.Golden(t, gc.Model+".gguf"))
@@ -112,7 +115,11 @@ func testGolden(t *testing.T, ops *kernels.Ops) {
 			if len(ref) != len(prompt)*vocab {
 				t.Fatalf("logits file has %d floats, want %d", len(ref), len(prompt)*vocab)
 			}
-			s, err := m.NewSession(SessionOptions{Context: len(prompt) + len(greedy), Features: caseFeatures(gc), Kernels: ops})
+			f, bound := caseFeatures(gc), gc.MaxKL
+			if order {
+				f.LlamaCppOrder, bound = true, gc.OrderKL
+			}
+			s, err := m.NewSession(SessionOptions{Context: len(prompt) + len(greedy), Features: f, Kernels: ops})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,8 +129,8 @@ func testGolden(t *testing.T, ops *kernels.Ops) {
 			}
 			kl, top1 := klStats(ref, got, vocab)
 			t.Logf("mean KL %.3g, top-1 agreement %.1f%%", kl, 100*top1)
-			if kl > gc.MaxKL {
-				t.Errorf("mean KL %.3g exceeds %.3g", kl, gc.MaxKL)
+			if kl > bound {
+				t.Errorf("mean KL %.3g exceeds %.3g", kl, bound)
 			}
 			if top1 < 0.97 {
 				t.Errorf("top-1 agreement %.1f%% below 97%%", 100*top1)

@@ -13,6 +13,7 @@ import (
 	"asdsl-bench/engine/gguf"
 	"asdsl-bench/internal/testutil"
 	"asdsl-bench/kernels"
+	"asdsl-bench/kernels/llamaorder"
 )
 
 // llamaTensor is one record of intermediates/<stem>.p64.bin.
@@ -130,38 +131,6 @@ func TestIntermediatesAgainstLlamaCpp(t *testing.T) {
 	}
 }
 
-// llamaCppQ4KGemm is a row·token dot as llama.cpp's batched Q4_K kernel
-// (the CPU backend's repacked q4_K_8x8 GEMM) rounds it: per pair of
-// 32-weight sub-blocks, the integer sum is converted to float and
-// fused-multiply-added into an accumulator with d·d_a (and the mins'
-// sum into a second accumulator with dmin·d_a); the result is their
-// difference. Our kernels convert once per 256-weight super-block.
-func llamaCppQ4KGemm(w []kernels.BlockQ4K, a []kernels.BlockQ8K) float32 {
-	var acc, accMin float32
-	for i := range w {
-		b, y := &w[i], &a[i]
-		dd := kernels.FP16ToF32(b.D) * y.D
-		dm := kernels.FP16ToF32(b.Dmin) * y.D
-		for pair := 0; pair < 4; pair++ {
-			var isum, msum int32
-			for j := 2 * pair; j < 2*pair+2; j++ {
-				sc, m := kernels.ScaleMinK4(j, &b.Scales)
-				q := b.Qs[32*(j/2) : 32*(j/2)+32]
-				shift := uint(4 * (j & 1))
-				var s int32
-				for l, x := range y.Qs[32*j : 32*j+32] {
-					s += int32((q[l]>>shift)&0xF) * int32(x)
-				}
-				isum += int32(sc) * s
-				msum += int32(m) * (int32(y.Bsums[2*j]) + int32(y.Bsums[2*j+1]))
-			}
-			acc = float32(math.FMA(float64(float32(isum)), float64(dd), float64(acc)))
-			accMin = float32(math.FMA(float64(float32(msum)), float64(dm), float64(accMin)))
-		}
-	}
-	return acc - accMin
-}
-
 // Where llama-Q4_K_M's 2.8e-4 mean KL comes from. Fed llama.cpp's own
 // input (attn_norm-0, so nothing upstream differs), the rounding above
 // reproduces llama.cpp's layer-0 Q4_K projections bit for bit, while our
@@ -203,7 +172,7 @@ func TestQ4KBatchRoundingOfLlamaCpp(t *testing.T) {
 			for r := 0; r < c.w.Rows; r++ {
 				row := kernels.AsQ4K(c.w.Row(r))
 				x := want[tok*c.w.Rows+r]
-				if llamaCppQ4KGemm(row, a) == x {
+				if llamaorder.DotQ4KQ8K(row, a) == x {
 					theirs++
 				}
 				if kernels.DotQ4KQ8K(row, a) == x {

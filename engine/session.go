@@ -101,6 +101,12 @@ type Features struct {
 	// into 2 MiB pages (Model.copyPackedHuge). The model's first session
 	// decides for all of them.
 	MapInPlace bool
+	// LlamaCppOrder computes in the float order of the llama.cpp build
+	// that made the golden fixtures (llamacpp_order.go): its Q4_K
+	// rounding per pair of sub-blocks and its attention, on the generic
+	// kernels and the GGUF layout (it implies NoRepack and replaces
+	// SessionOptions.Kernels). Slow: for checking parity with llama.cpp.
+	LlamaCppOrder bool
 }
 
 // NewSession allocates a session with its KV cache.
@@ -123,6 +129,10 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 	if ops == nil {
 		ops = kernels.Active()
 	}
+	if o.Features.LlamaCppOrder {
+		ops = llamaOrderSetup(ops)
+		o.Features.NoRepack = true
+	}
 	// A warm repacked file's matrices are copied into 2 MiB pages where
 	// the OS gives them (Model.copyPackedHuge); the copy reads the file
 	// in order, as the prefetch thread would.
@@ -142,6 +152,9 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 	} else {
 		cache = newQ8Cache(m.Config, ctx, ops)
 	}
+	if o.Features.LlamaCppOrder {
+		cache = llamaOrderCache(cache)
+	}
 	e := exec{pool: pool.New(th, cpus), ops: ops, tiles: o.Tiles.orDefault(), noGEMM: o.Features.NoGEMM, noRepack: o.Features.NoRepack}
 	s := &Session{m: m, cache: cache, e: e, features: o.Features}
 	s.scratch = make([]*attnScratch, th)
@@ -158,7 +171,8 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 // CacheType names the KV cache as llama-bench's type_k/type_v do:
 // "q8_0" (with flash attention) or "f32" (plain attention).
 func (s *Session) CacheType() string {
-	if _, ok := s.cache.(*q8Cache); ok {
+	switch s.cache.(type) {
+	case *q8Cache, llamaOrderQ8:
 		return "q8_0"
 	}
 	return "f32"

@@ -207,6 +207,9 @@ func SubBlockSums32(x, xsum []float32) {
 	}
 }
 
+// FMA32 is fma32 for other packages (kernels/llamaorder).
+func FMA32(a, b, c float32) float32 { return fma32(a, b, c) }
+
 // fma32 is a·b+c rounded once to float32, as vfmadd231ps computes it.
 // The product of two float32s is exact in float64; the float64 sum then
 // rounds, and rounding that again to float32 can go the wrong way when

@@ -19,6 +19,7 @@ func runPerplexity(args []string) error {
 	ctx := fs.Int("c", 512, "tokens per chunk (the context; at most the model's)")
 	chunks := fs.Int("chunks", 0, "at most this many chunks (0: all)")
 	threads := fs.Int("t", 0, "threads (0: one per P-core)")
+	llamaOrder := fs.Bool("llamacpp-order", false, "compute in the float order of llama.cpp's x86 build (generic kernels, no repack; slow): its logits to ~1e-8 mean KL on the golden fixtures, for checking parity")
 	noFlash := fs.Bool("no-flash", false, "f32 KV cache and plain attention instead of the Q8_0 cache with flash attention")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -49,7 +50,7 @@ func runPerplexity(args []string) error {
 		bos = v.BOS
 	}
 	r, err := perplexity.Run(m, ids, perplexity.Options{Ctx: *ctx, Chunks: *chunks, BOS: bos, Threads: *threads,
-		Features: engine.Features{NoFlash: *noFlash},
+		Features: engine.Features{NoFlash: *noFlash, LlamaCppOrder: *llamaOrder},
 		Progress: func(c int, ppl float64) { fmt.Printf("[%d]%.4f,", c, ppl) }})
 	fmt.Println()
 	if err != nil {
