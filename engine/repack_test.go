@@ -72,10 +72,12 @@ func TestRepackArena(t *testing.T) {
 	}
 }
 
-// Every verification size (2..9 tokens: the repacked GEMM takes 2-3 as
-// one padded 4-column call, 5-9 as 8/4 steps with tails) on both weight
-// layouts gives the logits of the same tokens fed one at a time, bit for
-// bit (TestSmallBatchesEqualTokenByToken covers sequences of batches).
+// Every verification size (2..13 tokens: the repacked GEMM takes 2-3 as
+// one 2- or 3-column call, 4-13 as 8/4 steps with tails), with the
+// default row tiles and with 12-row ones (three groups a work item), on
+// both weight layouts gives the logits of the same tokens fed one at a
+// time, bit for bit (TestSmallBatchesEqualTokenByToken covers sequences
+// of batches).
 func TestVerifyBatchesOnBothLayouts(t *testing.T) {
 	m, err := Load(testutil.Golden(t, "llama-Q4_K_M.gguf"))
 	if err != nil {
@@ -87,11 +89,14 @@ func TestVerifyBatchesOnBothLayouts(t *testing.T) {
 		prompt[i] = int32(3 + (i*37)%1000)
 	}
 	for _, f := range []Features{{}, {NoRepack: true}} {
-		for T := 2; T <= 9; T++ {
-			batch, single := evalAfter(t, m, f, prompt[:30], prompt[30:30+T], true), evalAfter(t, m, f, prompt[:30], prompt[30:30+T], false)
-			for i := range batch {
-				if batch[i] != single[i] {
-					t.Fatalf("repacked=%v T=%d: logit %d is %v batched, %v token by token", !f.NoRepack, T, i, batch[i], single[i])
+		for _, tiles := range []Tiles{{}, {Rows: 12}} {
+			for T := 2; T <= 13; T++ {
+				batch := evalAfterTiles(t, m, f, tiles, prompt[:27], prompt[27:27+T], true)
+				single := evalAfterTiles(t, m, f, tiles, prompt[:27], prompt[27:27+T], false)
+				for i := range batch {
+					if batch[i] != single[i] {
+						t.Fatalf("repacked=%v tiles %+v T=%d: logit %d is %v batched, %v token by token", !f.NoRepack, tiles, T, i, batch[i], single[i])
+					}
 				}
 			}
 		}
@@ -102,7 +107,13 @@ func TestVerifyBatchesOnBothLayouts(t *testing.T) {
 // returns the logits of every token of toks.
 func evalAfter(t *testing.T, m *Model, f Features, ctx, toks []int32, batched bool) []float32 {
 	t.Helper()
-	s, err := m.NewSession(SessionOptions{Context: 64, Features: f})
+	return evalAfterTiles(t, m, f, Tiles{}, ctx, toks, batched)
+}
+
+// evalAfterTiles is evalAfter with the session's matmul tiles.
+func evalAfterTiles(t *testing.T, m *Model, f Features, tiles Tiles, ctx, toks []int32, batched bool) []float32 {
+	t.Helper()
+	s, err := m.NewSession(SessionOptions{Context: 64, Features: f, Tiles: tiles})
 	if err != nil {
 		t.Fatal(err)
 	}
