@@ -24,8 +24,10 @@ func registerAMD64() bool {
 	isaTable = append(isaTable, isaEntry{name: "avx2-float", ranking: -10, ok: hasAVX2, ops: avx2FloatOps})
 	if ok, _ := hasAVX512(); ok {
 		sumU64Fast = func(b []byte) uint64 { return sumU64AVX512(&b[0], len(b)) }
+		sumU64PrefetchFast = func(b []byte, pf int) uint64 { return sumU64PrefetchAVX512(&b[0], len(b), pf) }
 	} else if ok, _ := hasAVX2(); ok {
 		sumU64Fast = func(b []byte) uint64 { return sumU64AVX2(&b[0], len(b)) }
+		sumU64PrefetchFast = func(b []byte, pf int) uint64 { return sumU64PrefetchAVX2(&b[0], len(b), pf) }
 	}
 	return true
 }

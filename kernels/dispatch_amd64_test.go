@@ -60,3 +60,38 @@ func TestAVXVNNIKernelsAreVEX(t *testing.T) {
 		t.Fatalf("found %d AVX-VNNI kernels in dot_amd64.s", seen)
 	}
 }
+
+// Every read probe, plain and prefetching, on every ISA this CPU has,
+// equals the generic sum (the prefetches reach past the buffer's end,
+// which must not fault).
+func TestSumProbesMatchGenericOnEveryISA(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	probes := []struct {
+		name string
+		ok   func() (bool, string)
+		f    func(b []byte) uint64
+	}{
+		{"avx2", hasAVX2, func(b []byte) uint64 { return sumU64AVX2(&b[0], len(b)) }},
+		{"avx2-prefetch", hasAVX2, func(b []byte) uint64 { return sumU64PrefetchAVX2(&b[0], len(b), 6144) }},
+		{"avx512", hasAVX512, func(b []byte) uint64 { return sumU64AVX512(&b[0], len(b)) }},
+		{"avx512-prefetch", hasAVX512, func(b []byte) uint64 { return sumU64PrefetchAVX512(&b[0], len(b), 1<<20) }},
+	}
+	for _, n := range []int{512, 1536, 512 * 37} {
+		b := make([]byte, n+1)[1:] // misaligned
+		for i := range b {
+			b[i] = byte(r.IntN(256))
+		}
+		want := sumU64Generic(b)
+		for _, p := range probes {
+			if ok, _ := p.ok(); !ok {
+				continue
+			}
+			if got := p.f(b); got != want {
+				t.Errorf("%s n=%d: %d, generic %d", p.name, n, got, want)
+			}
+		}
+		if got := SumU64Prefetch(b, 4096); got != want {
+			t.Errorf("SumU64Prefetch n=%d: %d, generic %d", n, got, want)
+		}
+	}
+}

@@ -234,3 +234,9 @@ func panelFromQ4KR4AVX512(src *byte, groupStride int, dst *byte, sc *int32, mn *
 
 //go:noescape
 func panelFromQ6KR4AVX512(src *byte, groupStride int, dst *byte, sc *int32, mn *uint32, dm *float32)
+
+//go:noescape
+func sumU64PrefetchAVX2(p *byte, n int, pf int) uint64
+
+//go:noescape
+func sumU64PrefetchAVX512(p *byte, n int, pf int) uint64

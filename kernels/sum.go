@@ -26,6 +26,26 @@ func SumU64(b []byte) uint64 {
 // and the CPU supports it.
 var sumU64Fast func([]byte) uint64
 
+// SumU64Prefetch is SumU64 with the decode GEMV's software prefetch:
+// every cache line pf bytes ahead into L1 and 2·pf ahead into L2. The
+// sum is SumU64's (a prefetch only warms caches, and past the end of b
+// it cannot fault). Without a SIMD version it is SumU64.
+func SumU64Prefetch(b []byte, pf int) uint64 {
+	if len(b)%512 != 0 {
+		panic("kernels.SumU64Prefetch: length not a multiple of 512")
+	}
+	if len(b) == 0 {
+		return 0
+	}
+	if f := sumU64PrefetchFast; f != nil {
+		return f(b, pf)
+	}
+	return sumU64Generic(b)
+}
+
+// sumU64PrefetchFast is sumU64Fast's prefetching twin.
+var sumU64PrefetchFast func([]byte, int) uint64
+
 func sumU64Generic(b []byte) uint64 {
 	w := unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), len(b)/8)
 	var s [8]uint64

@@ -19,12 +19,12 @@ func TestReadPatternsReadEveryByteOnce(t *testing.T) {
 		buf[i] = byte(r.Uint32())
 	}
 	want := kernels.SumU64(buf)
-	for _, s := range append(readStreams, 3) {
-		task := readTask{buf: buf, streams: s, sums: make([][8]uint64, 2)}
+	for _, p := range append(readPatterns, readPattern{3, false}, readPattern{2, true}) {
+		task := readTask{buf: buf, readPattern: p, sums: make([][8]uint64, 2)}
 		task.Run(0, 0, 2) // two units on worker 0
 		task.Run(1, 2, 5) // three on worker 1
 		if got := task.sums[0][0] + task.sums[1][0]; got != want {
-			t.Errorf("%d streams: sum %#x, want %#x", s, got, want)
+			t.Errorf("%+v: sum %#x, want %#x", p, got, want)
 		}
 	}
 }
@@ -52,8 +52,8 @@ func TestMeasureBandwidthReports(t *testing.T) {
 		if b.ReadGBs <= 0 || b.CopyGBs <= 0 {
 			t.Errorf("%d threads: read %v, copy %v GB/s", th, b.ReadGBs, b.CopyGBs)
 		}
-		if b.Passes != 2*len(readStreams) {
-			t.Errorf("%d threads: %d passes, want %d", th, b.Passes, 2*len(readStreams))
+		if b.Passes != 2*len(readPatterns) {
+			t.Errorf("%d threads: %d passes, want %d", th, b.Passes, 2*len(readPatterns))
 		}
 		if b.Threads != th || b.Streams < 1 || b.Bytes != 4<<20 {
 			t.Errorf("%d threads: got %+v", th, b)

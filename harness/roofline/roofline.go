@@ -101,8 +101,7 @@ func Measure(ms []*engine.Matrix, threads, passes int) (Result, error) {
 	best, read := 0.0, 0.0
 	for p := 0; p < passes+1; p++ {
 		if p > 0 {
-			gbs, _ := rd.PassEach()
-			read = max(read, gbs)
+			read = max(read, rd.PassEach())
 		}
 		t0 := time.Now()
 		if err := g.MulEach(out, ms, x); err != nil {

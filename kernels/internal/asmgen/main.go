@@ -123,6 +123,8 @@ func main() {
 	panelR4 := panelR4Tables()
 	panelFromQ4KR4AVX512(panelR4)
 	panelFromQ6KR4AVX512(panelR4)
+	sumU64PrefetchAVX2()
+	sumU64PrefetchAVX512()
 	Generate()
 	vexVNNI(flag.Lookup("out").Value.String())
 }

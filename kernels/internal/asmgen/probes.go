@@ -13,13 +13,34 @@ import (
 // memory bandwidth probe. Eight independent 256-bit accumulators keep
 // enough loads in flight to saturate the memory system rather than the
 // add latency.
-func sumU64AVX2() {
-	TEXT("sumU64AVX2", NOSPLIT, "func(p *byte, n int) uint64")
+func sumU64AVX2() { sumU64YMM("sumU64AVX2", false) }
+
+// sumU64PrefetchAVX2 is sumU64AVX2 with the GEMV's software prefetch
+// (sumU64PrefetchAVX512).
+func sumU64PrefetchAVX2() { sumU64YMM("sumU64PrefetchAVX2", true) }
+
+func sumU64YMM(name string, prefetch bool) {
+	if prefetch {
+		TEXT(name, NOSPLIT, "func(p *byte, n, pf int) uint64")
+	} else {
+		TEXT(name, NOSPLIT, "func(p *byte, n int) uint64")
+	}
 	Pragma("noescape")
 	p := Load(Param("p"), GP64())
 	n := Load(Param("n"), GP64())
+	var pf Register
+	if prefetch {
+		pf = Load(Param("pf"), GP64())
+	}
 	acc := zeroedY(8)
-	blockLoop(n, "sumloop", "sumdone")
+	l := "sum"
+	if prefetch {
+		l = "psum"
+	}
+	blockLoop(n, l+"loop", l+"done")
+	if prefetch {
+		prefetchBlock(p, pf, 8)
+	}
 	for i := range acc {
 		VPADDQ(Mem{Base: p, Disp: 32 * i}, acc[i], acc[i])
 	}
@@ -28,8 +49,8 @@ func sumU64AVX2() {
 	}
 	ADDQ(U32(512), p)
 	SUBQ(U32(512), n)
-	JMP(LabelRef("sumloop"))
-	Label("sumdone")
+	JMP(LabelRef(l + "loop"))
+	Label(l + "done")
 	for i := 1; i < 8; i++ {
 		VPADDQ(acc[i], acc[0], acc[0])
 	}
@@ -91,24 +112,47 @@ func int8PeakKernel(name string, vec func() VecVirtual, mac func(a, acc VecVirtu
 // with ZMM loads" some tools report found the compiler had dropped six of
 // the eight accumulators; with all eight, one core reads ~15 GB/s here
 // either way.)
-func sumU64AVX512() {
-	TEXT("sumU64AVX512", NOSPLIT, "func(p *byte, n int) uint64")
+func sumU64AVX512() { sumU64ZMM("sumU64AVX512", false) }
+
+// sumU64PrefetchAVX512 is sumU64AVX512 with the decode GEMV's software
+// prefetch (prefetchBlock: each line pf bytes ahead into L1 and 2·pf
+// into L2), func(p *byte, n, pf int) uint64: the read the GEMV is up
+// against when the hardware prefetchers alone fall short.
+func sumU64PrefetchAVX512() { sumU64ZMM("sumU64PrefetchAVX512", true) }
+
+func sumU64ZMM(name string, prefetch bool) {
+	if prefetch {
+		TEXT(name, NOSPLIT, "func(p *byte, n, pf int) uint64")
+	} else {
+		TEXT(name, NOSPLIT, "func(p *byte, n int) uint64")
+	}
 	Pragma("noescape")
 	p := Load(Param("p"), GP64())
 	n := Load(Param("n"), GP64())
+	var pf Register
+	if prefetch {
+		pf = Load(Param("pf"), GP64())
+	}
 	var acc [8]VecVirtual
 	for k := range acc {
 		acc[k] = ZMM()
 		VPXORQ(acc[k], acc[k], acc[k])
 	}
-	blockLoop(n, "zsumloop", "zsumdone")
+	l := "zsum"
+	if prefetch {
+		l = "zpsum"
+	}
+	blockLoop(n, l+"loop", l+"done")
+	if prefetch {
+		prefetchBlock(p, pf, 8)
+	}
 	for k := range acc {
 		VPADDQ(Mem{Base: p, Disp: 64 * k}, acc[k], acc[k])
 	}
 	ADDQ(U32(512), p)
 	SUBQ(U32(512), n)
-	JMP(LabelRef("zsumloop"))
-	Label("zsumdone")
+	JMP(LabelRef(l + "loop"))
+	Label(l + "done")
 	for k := 1; k < 8; k++ {
 		VPADDQ(acc[k], acc[0], acc[0])
 	}
