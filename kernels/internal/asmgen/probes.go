@@ -20,27 +20,9 @@ func sumU64AVX2() { sumU64YMM("sumU64AVX2", false) }
 func sumU64PrefetchAVX2() { sumU64YMM("sumU64PrefetchAVX2", true) }
 
 func sumU64YMM(name string, prefetch bool) {
-	if prefetch {
-		TEXT(name, NOSPLIT, "func(p *byte, n, pf int) uint64")
-	} else {
-		TEXT(name, NOSPLIT, "func(p *byte, n int) uint64")
-	}
-	Pragma("noescape")
-	p := Load(Param("p"), GP64())
-	n := Load(Param("n"), GP64())
-	var pf Register
-	if prefetch {
-		pf = Load(Param("pf"), GP64())
-	}
+	p, n, pf := sumU64Frame(name, prefetch)
 	acc := zeroedY(8)
-	l := "sum"
-	if prefetch {
-		l = "psum"
-	}
-	blockLoop(n, l+"loop", l+"done")
-	if prefetch {
-		prefetchBlock(p, pf, 8)
-	}
+	l := sumU64Loop("sum", "psum", p, n, pf)
 	for i := range acc {
 		VPADDQ(Mem{Base: p, Disp: 32 * i}, acc[i], acc[i])
 	}
@@ -107,6 +89,38 @@ func int8PeakKernel(name string, vec func() VecVirtual, mac func(a, acc VecVirtu
 	RET()
 }
 
+// sumU64Frame opens a read probe: func(p *byte, n int) uint64, or with
+// prefetch func(p *byte, n, pf int) uint64 (pf nil without).
+func sumU64Frame(name string, prefetch bool) (p, n, pf Register) {
+	if prefetch {
+		TEXT(name, NOSPLIT, "func(p *byte, n, pf int) uint64")
+	} else {
+		TEXT(name, NOSPLIT, "func(p *byte, n int) uint64")
+	}
+	Pragma("noescape")
+	p = Load(Param("p"), GP64())
+	n = Load(Param("n"), GP64())
+	if prefetch {
+		pf = Load(Param("pf"), GP64())
+	}
+	return p, n, pf
+}
+
+// sumU64Loop opens a probe's loop over n bytes, 512 at a time, with the
+// prefetches when pf is set, and returns its label prefix: plain, or
+// prefetching for the prefetching probe.
+func sumU64Loop(plain, prefetching string, p, n, pf Register) string {
+	label := plain
+	if pf != nil {
+		label = prefetching
+	}
+	blockLoop(n, label+"loop", label+"done")
+	if pf != nil {
+		prefetchBlock(p, pf, 8)
+	}
+	return label
+}
+
 // sumU64AVX512 is sumU64AVX2 with 64-byte loads: one load per cache
 // line, as the memory system delivers them. (A C check of the "41 GB/s
 // with ZMM loads" some tools report found the compiler had dropped six of
@@ -121,31 +135,13 @@ func sumU64AVX512() { sumU64ZMM("sumU64AVX512", false) }
 func sumU64PrefetchAVX512() { sumU64ZMM("sumU64PrefetchAVX512", true) }
 
 func sumU64ZMM(name string, prefetch bool) {
-	if prefetch {
-		TEXT(name, NOSPLIT, "func(p *byte, n, pf int) uint64")
-	} else {
-		TEXT(name, NOSPLIT, "func(p *byte, n int) uint64")
-	}
-	Pragma("noescape")
-	p := Load(Param("p"), GP64())
-	n := Load(Param("n"), GP64())
-	var pf Register
-	if prefetch {
-		pf = Load(Param("pf"), GP64())
-	}
+	p, n, pf := sumU64Frame(name, prefetch)
 	var acc [8]VecVirtual
 	for k := range acc {
 		acc[k] = ZMM()
 		VPXORQ(acc[k], acc[k], acc[k])
 	}
-	l := "zsum"
-	if prefetch {
-		l = "zpsum"
-	}
-	blockLoop(n, l+"loop", l+"done")
-	if prefetch {
-		prefetchBlock(p, pf, 8)
-	}
+	l := sumU64Loop("zsum", "zpsum", p, n, pf)
 	for k := range acc {
 		VPADDQ(Mem{Base: p, Disp: 64 * k}, acc[k], acc[k])
 	}
