@@ -73,25 +73,24 @@ func (s *Sampler) Dist(logits []float32) []Candidate {
 		s.cand = append(s.cand[:0], Candidate{Argmax(logits), 1})
 		return s.cand
 	}
-	c := s.cand[:0]
-	for i, v := range logits {
-		c = append(c, Candidate{int32(i), float64(v)})
+	var c []Candidate
+	if o.TopK > 0 && o.TopK < len(logits) {
+		// Only the top k are kept: select them with a k-entry heap and
+		// sort those, not the vocabulary. Sorting all 32000 candidates
+		// cost 6 ms a token in `generate` at the default top-k 40
+		// (TinyLlama mock, 1 thread: a fifth of a decode step), and a
+		// Llama 3 or Qwen vocabulary is four to five times larger.
+		c = topK(s.cand[:0], logits, o.TopK)
+	} else {
+		c = s.cand[:0]
+		for i, v := range logits {
+			c = append(c, Candidate{int32(i), float64(v)})
+		}
 	}
 	// Generic sort: sort.Slice's reflection-based swaps took 13 ms per
 	// token on a 32000-word vocabulary, a quarter of a TinyLlama step.
-	slices.SortFunc(c, func(a, b Candidate) int {
-		if a.P != b.P {
-			if a.P > b.P {
-				return -1
-			}
-			return 1
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
+	slices.SortFunc(c, candOrder)
 	s.cand = c
-	if o.TopK > 0 && o.TopK < len(c) {
-		c = c[:o.TopK]
-	}
 	// Softmax at temperature 1 for the probability filters.
 	softmaxCand(c, 1)
 	if o.TopP > 0 && o.TopP < 1 {
@@ -118,6 +117,56 @@ func (s *Sampler) Dist(logits []float32) []Candidate {
 	}
 	softmaxCand(c, 1)
 	return c
+}
+
+// candOrder is the order of a distribution: descending logit or
+// probability, ties by ascending id.
+func candOrder(a, b Candidate) int {
+	if a.P != b.P {
+		if a.P > b.P {
+			return -1
+		}
+		return 1
+	}
+	return cmp.Compare(a.ID, b.ID)
+}
+
+// topK appends to dst the k candidates of logits that come first in
+// candOrder, in no particular order: a min-heap (by candOrder, its root
+// the worst kept) that a new logit enters only by beating the root.
+func topK(dst []Candidate, logits []float32, k int) []Candidate {
+	h := dst[:0]
+	worse := func(i, j int) bool { return candOrder(h[i], h[j]) > 0 } // h[i] after h[j]
+	down := func(i int) {
+		for {
+			w, l, r := i, 2*i+1, 2*i+2
+			if l < len(h) && worse(l, w) {
+				w = l
+			}
+			if r < len(h) && worse(r, w) {
+				w = r
+			}
+			if w == i {
+				return
+			}
+			h[i], h[w] = h[w], h[i]
+			i = w
+		}
+	}
+	for i, v := range logits[:k] {
+		h = append(h, Candidate{int32(i), float64(v)})
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for i := k; i < len(logits); i++ {
+		// Ids grow, so a logit equal to the root's comes after it.
+		if float64(logits[i]) > h[0].P {
+			h[0] = Candidate{int32(i), float64(logits[i])}
+			down(0)
+		}
+	}
+	return h
 }
 
 // Draw picks from a distribution with the sampler's random stream.
