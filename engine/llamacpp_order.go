@@ -16,12 +16,6 @@ import (
 // expf. Both are scalar Go, tens of times slower than the engine's
 // kernels: a mode for checking parity, not for speed.
 
-// llamaOrderSetup returns the kernel table a LlamaCppOrder session runs
-// (prefetch as the table the caller asked for records it).
-func llamaOrderSetup(ops *kernels.Ops) *kernels.Ops {
-	return llamaorder.Ops(ops.Prefetch)
-}
-
 // llamaOrderCache wraps a session's cache for LlamaCppOrder.
 func llamaOrderCache(c KVCache) KVCache {
 	switch c := c.(type) {

@@ -136,37 +136,39 @@ func candOrder(a, b Candidate) int {
 // the worst kept) that a new logit enters only by beating the root.
 func topK(dst []Candidate, logits []float32, k int) []Candidate {
 	h := dst[:0]
-	worse := func(i, j int) bool { return candOrder(h[i], h[j]) > 0 } // h[i] after h[j]
-	down := func(i int) {
-		for {
-			w, l, r := i, 2*i+1, 2*i+2
-			if l < len(h) && worse(l, w) {
-				w = l
-			}
-			if r < len(h) && worse(r, w) {
-				w = r
-			}
-			if w == i {
-				return
-			}
-			h[i], h[w] = h[w], h[i]
-			i = w
-		}
-	}
 	for i, v := range logits[:k] {
 		h = append(h, Candidate{int32(i), float64(v)})
 	}
 	for i := len(h)/2 - 1; i >= 0; i-- {
-		down(i)
+		siftWorst(h, i)
 	}
 	for i := k; i < len(logits); i++ {
 		// Ids grow, so a logit equal to the root's comes after it.
 		if float64(logits[i]) > h[0].P {
 			h[0] = Candidate{int32(i), float64(logits[i])}
-			down(0)
+			siftWorst(h, 0)
 		}
 	}
 	return h
+}
+
+// siftWorst moves h[i] down the heap until no child comes after it in
+// candOrder (the heap keeps its worst candidate at the root).
+func siftWorst(h []Candidate, i int) {
+	for {
+		w, l, r := i, 2*i+1, 2*i+2
+		if l < len(h) && candOrder(h[l], h[w]) > 0 {
+			w = l
+		}
+		if r < len(h) && candOrder(h[r], h[w]) > 0 {
+			w = r
+		}
+		if w == i {
+			return
+		}
+		h[i], h[w] = h[w], h[i]
+		i = w
+	}
 }
 
 // Draw picks from a distribution with the sampler's random stream.

@@ -10,6 +10,7 @@ import (
 	"asdsl-bench/engine/pool"
 	"asdsl-bench/engine/topology"
 	"asdsl-bench/kernels"
+	"asdsl-bench/kernels/llamaorder"
 )
 
 // mathThreads is this machine's default CPU list, detected once.
@@ -130,7 +131,7 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 		ops = kernels.Active()
 	}
 	if o.Features.LlamaCppOrder {
-		ops = llamaOrderSetup(ops)
+		ops = llamaorder.Ops(ops.Prefetch) // its prefetch setting, recorded
 		o.Features.NoRepack = true
 	}
 	// A warm repacked file's matrices are copied into 2 MiB pages where

@@ -165,31 +165,38 @@ type Ops struct {
 
 // GemmQ6KQ8K1x4 is the Go twin of the 4-column Q6_K kernel.
 func GemmQ6KQ8K1x4(w []BlockQ6K, a []BlockQ8K, stride int, out *[4]float32) {
-	for c := 0; c < 4; c++ {
-		out[c] = DotQ6KQ8K(w, a[c*stride:c*stride+len(w)])
-	}
+	DotColumns4(DotQ6KQ8K, w, a, stride, out)
 }
 
 // GemmQ4KQ8K1x4 is the Go twin of the 4-column Q4_K kernel.
 func GemmQ4KQ8K1x4(w []BlockQ4K, a []BlockQ8K, stride int, out *[4]float32) {
-	for c := 0; c < 4; c++ {
-		out[c] = DotQ4KQ8K(w, a[c*stride:c*stride+len(w)])
-	}
+	DotColumns4(DotQ4KQ8K, w, a, stride, out)
 }
 
 // GemvQ4KQ8K4x1 is the Go twin of the 4-row Q4_K kernel.
 func GemvQ4KQ8K4x1(w []BlockQ4K, a []BlockQ8K, out *[4]float32) {
-	nb := len(a)
-	for r := 0; r < 4; r++ {
-		out[r] = DotQ4KQ8K(w[r*nb:(r+1)*nb], a)
-	}
+	DotRows4(DotQ4KQ8K, w, a, out)
 }
 
 // GemvQ6KQ8K4x1 is the Go twin of the 4-row Q6_K kernel.
 func GemvQ6KQ8K4x1(w []BlockQ6K, a []BlockQ8K, out *[4]float32) {
+	DotRows4(DotQ6KQ8K, w, a, out)
+}
+
+// DotColumns4 is a 1-row × 4-column GEMM from a row·column dot: out[c]
+// is dot of the row w and column c (a[c·stride:], len(w) blocks).
+func DotColumns4[B any](dot func([]B, []BlockQ8K) float32, w []B, a []BlockQ8K, stride int, out *[4]float32) {
+	for c := range out {
+		out[c] = dot(w, a[c*stride:c*stride+len(w)])
+	}
+}
+
+// DotRows4 is a 4-row GEMV from a row·column dot: w holds four rows of
+// len(a) blocks, out[r] is dot of row r and a.
+func DotRows4[B any](dot func([]B, []BlockQ8K) float32, w []B, a []BlockQ8K, out *[4]float32) {
 	nb := len(a)
-	for r := 0; r < 4; r++ {
-		out[r] = DotQ6KQ8K(w[r*nb:(r+1)*nb], a)
+	for r := range out {
+		out[r] = dot(w[r*nb:(r+1)*nb], a)
 	}
 }
 

@@ -32,15 +32,10 @@ func Ops(prefetch int) *kernels.Ops {
 	o.ISA = "generic, llama.cpp order"
 	o.DotQ4KQ8K = DotQ4KQ8K
 	o.GemmQ4KQ8K1x4 = func(w []kernels.BlockQ4K, a []kernels.BlockQ8K, stride int, out *[4]float32) {
-		for c := range out {
-			out[c] = DotQ4KQ8K(w, a[c*stride:c*stride+len(w)])
-		}
+		kernels.DotColumns4(DotQ4KQ8K, w, a, stride, out)
 	}
 	o.GemvQ4KQ8K4x1 = func(w []kernels.BlockQ4K, a []kernels.BlockQ8K, out *[4]float32) {
-		nb := len(a)
-		for r := range out {
-			out[r] = DotQ4KQ8K(w[r*nb:(r+1)*nb], a)
-		}
+		kernels.DotRows4(DotQ4KQ8K, w, a, out)
 	}
 	o.GemvQ4KR4Q8K4x1, o.GemmQ4KR4Q8K4x4, o.GemmQ4KR4Q8K4x2, o.GemmQ4KR4Q8K4x3, o.GemmQ4KR4Q8K4x8 = nil, nil, nil, nil, nil
 	o.GemmPanelQ8K32x4, o.PreferUnpacked, o.FloatQ4K = nil, false, false
