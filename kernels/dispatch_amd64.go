@@ -52,8 +52,8 @@ func avx2Ops(pf int) Ops {
 	o.UnpackQ4K = unpackQ4KAVX2Slices
 	o.QuantizeRowQ8K = quantizeRowQ8KAVX2
 	o.DotQ8_0Q8_0 = dotQ8_0Q8_0AVX2Slices
-	o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX2, pf)
-	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX2, pf)
+	o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX2, pf, false)
+	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX2, pf, false)
 	o.GemmQ6KR4Q8K4x4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX2x4)
 	o.GemmQ4KR4Q8K4x4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX2x4)
 	// 2-3 token batches (speculative verification) without the spare
@@ -398,13 +398,13 @@ func avxvnniOps(pf int) Ops {
 	o.ISA = "avxvnni"
 	o.Int8Peak = func(n int) (int64, string) { int8PeakAVXVNNI(n); return int64(n) * 12 * 32, "vpdpbusd ymm (VEX)" }
 	o.GemvQ4KQ8K4x1 = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVXVNNIx4rows, BlockQ4KSize)
-	o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNI, pf)
+	o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNI, pf, false)
 	if cpuid.CPU.Supports(cpuid.GFNI) {
 		// Paired sub-blocks, high nibbles by one instruction (Alder Lake
 		// and later hybrids and Zen 5 have GFNI).
-		o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNIGFNI, pf)
+		o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNIGFNI, pf, false)
 	}
-	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVXVNNI, pf)
+	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVXVNNI, pf, false)
 	o.GemmQ6KR4Q8K4x4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVXVNNIx4)
 	o.GemmQ4KR4Q8K4x4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVXVNNIx4)
 	o.GemmQ4KR4Q8K4x2 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVXVNNIx2, 2)
@@ -432,12 +432,12 @@ func avx512Ops(pf int) Ops {
 	o.DotQ4KQ8K = dotQ4KQ8KAVX512Slices(pf)
 	o.GemmQ4KQ8K1x4 = gemmQ4KQ8KAVX512x4Slices
 	o.GemvQ4KQ8K4x1 = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVX512x4rows, BlockQ4KSize)
-	o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512, pf)
+	o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512, pf, true)
 	if cpuid.CPU.Supports(cpuid.GFNI) {
 		// One instruction for the high nibbles (Ice Lake, Zen 4 and later).
-		o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512GFNI, pf)
+		o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512GFNI, pf, true)
 	}
-	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX512, pf)
+	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX512, pf, true)
 	o.GemmQ6KR4Q8K4x4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x4)
 	o.GemmQ6KR4Q8K4x2 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x2, 2)
 	o.GemmQ6KR4Q8K4x3 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x3, 3)
@@ -621,18 +621,60 @@ func gemvRowsSlices[B any](k func(w, a *byte, nb, pf int, out *float32), size in
 	}
 }
 
-// gemvR4Slices wraps a repacked 4-row kernel. The group of four rows is
-// one contiguous stream, so a fixed distance ahead (pf bytes) is always
-// the data the kernel reads next.
-func gemvR4Slices[B any](k func(w, a *byte, nb, pf int, out *float32), pf int) func([]B, []BlockQ8K, *[4]float32) {
+// gemvR4Slices wraps a repacked 4-row kernel, which adds to out. The
+// group of four rows is one contiguous stream, so a fixed distance ahead
+// (pf bytes) is always the data the kernel reads next. With split, a
+// row group longer than eight blocks is multiplied in several calls
+// (gemvR4Calls); the sums are the same, bit for bit.
+func gemvR4Slices[B any](k func(w, a *byte, nb, pf int, out *float32), pf int, split bool) func([]B, []BlockQ8K, *[4]float32) {
 	return func(w []B, a []BlockQ8K, out *[4]float32) {
-		if len(w) == 0 {
-			*out = [4]float32{}
+		*out = [4]float32{}
+		nb := len(w)
+		if nb == 0 {
 			return
 		}
-		_ = a[len(w)-1]
-		k((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w), pf, &out[0])
+		_ = a[nb-1]
+		calls := 1
+		if split {
+			calls = gemvR4Calls(nb)
+		}
+		for i, b0 := 0, 0; i < calls; i++ {
+			b1 := (i + 1) * nb / calls
+			k((*byte)(unsafe.Pointer(&w[b0])), (*byte)(unsafe.Pointer(&a[b0])), b1-b0, pf, &out[0])
+			b0 = b1
+		}
 	}
+}
+
+// gemvR4Calls is how many calls the AVX-512 repacked GEMVs split a row
+// group of nb blocks into: none past eight blocks, in equal calls of four
+// to eight blocks where nb has such a divisor, else in near-equal ones.
+//
+// Why: these kernels load each block's weights a block ahead (asmgen's
+// blockAhead), and streaming from memory on one Zen 5 core they ran at
+// 24–27 GB/s on rows of 16, 20, 22 and 43 blocks (the 7B's and
+// TinyLlama's widths) but at 30–34 GB/s, the plain read rate, on rows of
+// 8, and on the longer rows cut into calls of 4–8 blocks (kernel level,
+// 512 MB of matrices, alternated). The split itself, not the addresses,
+// makes the difference: the data read is the same, in the same order.
+// Why it helps is not understood, and not every split does: uneven ones
+// mixing a call of 6 with calls of 7 or 8 ran at 22–24 GB/s (20 as
+// 6+7+7, 22 as 6+8+8), while 22 as 7+7+8 and 43 as 8+8+8+8+11 ran at
+// 31–34. So the plan prefers equal calls. 7B mock decode: 5.9–6.4 →
+// 6.9–7.5 t/s at 1 thread, 11.1–11.5 → 13.1–13.4 at 2 (alternated
+// rounds); TinyLlama's down (22 blocks, Q6_K) 24.3 → 27.9 GB/s. The AVX2
+// kernels, which do not load ahead, ran no faster split (20 against 22–24
+// GB/s on 16 blocks), so they are called once.
+func gemvR4Calls(nb int) int {
+	if nb <= 8 {
+		return 1
+	}
+	for d := 8; d >= 4; d-- {
+		if nb%d == 0 {
+			return nb / d
+		}
+	}
+	return (nb + 7) / 8
 }
 
 // gemmR4Slices wraps a repacked 4-row × 4-token GEMM kernel.

@@ -7220,7 +7220,8 @@ TEXT ·gemvQ4KR4Q8KAVX512(SB), NOSPLIT, $0-40
 	MOVQ         a+8(FP), CX
 	MOVQ         nb+16(FP), DX
 	MOVQ         pf+24(FP), BX
-	VXORPS       X0, X0, X0
+	MOVQ         out+32(FP), SI
+	VMOVUPS      (SI), X0
 	MOVL         $0x0f0f0f0f, SI
 	VMOVD        SI, X1
 	VPBROADCASTD X1, Z1
@@ -7394,7 +7395,8 @@ TEXT ·gemvQ4KR4Q8KAVX512GFNI(SB), NOSPLIT, $0-40
 	MOVQ         a+8(FP), CX
 	MOVQ         nb+16(FP), DX
 	MOVQ         pf+24(FP), BX
-	VXORPS       X0, X0, X0
+	MOVQ         out+32(FP), SI
+	VMOVUPS      (SI), X0
 	MOVL         $0x0f0f0f0f, SI
 	VMOVD        SI, X1
 	VPBROADCASTD X1, Z1
@@ -7562,7 +7564,8 @@ TEXT ·gemvQ4KR4Q8KAVXVNNIGFNI(SB), NOSPLIT, $0-40
 	MOVQ         a+8(FP), CX
 	MOVQ         nb+16(FP), DX
 	MOVQ         pf+24(FP), BX
-	VXORPS       X0, X0, X0
+	MOVQ         out+32(FP), SI
+	VMOVUPS      (SI), X0
 	MOVL         $0x0f0f0f0f, SI
 	VMOVD        SI, X1
 	VPBROADCASTD X1, Y1
@@ -7802,11 +7805,12 @@ gemvQ4KR4Q8KAVXVNNIGFNId:
 // func gemvQ4KR4Q8KAVX2(w *byte, a *byte, nb int, pf int, out *float32)
 // Requires: AVX, AVX2, F16C, MMX+
 TEXT ·gemvQ4KR4Q8KAVX2(SB), NOSPLIT, $0-40
-	MOVQ   w+0(FP), AX
-	MOVQ   a+8(FP), CX
-	MOVQ   nb+16(FP), DX
-	MOVQ   pf+24(FP), BX
-	VXORPS X0, X0, X0
+	MOVQ    w+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    nb+16(FP), DX
+	MOVQ    pf+24(FP), BX
+	MOVQ    out+32(FP), SI
+	VMOVUPS (SI), X0
 
 r4yb:
 	CMPQ           DX, $0x00
@@ -8066,11 +8070,12 @@ r4yd:
 // func gemvQ4KR4Q8KAVXVNNI(w *byte, a *byte, nb int, pf int, out *float32)
 // Requires: AVX, AVX2, AVX_VNNI, F16C, MMX+
 TEXT ·gemvQ4KR4Q8KAVXVNNI(SB), NOSPLIT, $0-40
-	MOVQ   w+0(FP), AX
-	MOVQ   a+8(FP), CX
-	MOVQ   nb+16(FP), DX
-	MOVQ   pf+24(FP), BX
-	VXORPS X0, X0, X0
+	MOVQ    w+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    nb+16(FP), DX
+	MOVQ    pf+24(FP), BX
+	MOVQ    out+32(FP), SI
+	VMOVUPS (SI), X0
 
 r4vb:
 	CMPQ           DX, $0x00
@@ -13398,7 +13403,8 @@ TEXT ·gemvQ6KR4Q8KAVX512(SB), NOSPLIT, $0-40
 	MOVQ         a+8(FP), CX
 	MOVQ         nb+16(FP), DX
 	MOVQ         pf+24(FP), BX
-	VXORPS       X0, X0, X0
+	MOVQ         out+32(FP), SI
+	VMOVUPS      (SI), X0
 	MOVL         $0x0f0f0f0f, SI
 	VPBROADCASTD SI, Z1
 	MOVL         $0x30303030, SI
@@ -15331,11 +15337,12 @@ r6g8d:
 // func gemvQ6KR4Q8KAVX2(w *byte, a *byte, nb int, pf int, out *float32)
 // Requires: AVX, AVX2, F16C, MMX+
 TEXT ·gemvQ6KR4Q8KAVX2(SB), NOSPLIT, $0-40
-	MOVQ   w+0(FP), AX
-	MOVQ   a+8(FP), CX
-	MOVQ   nb+16(FP), DX
-	MOVQ   pf+24(FP), BX
-	VXORPS X0, X0, X0
+	MOVQ    w+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    nb+16(FP), DX
+	MOVQ    pf+24(FP), BX
+	MOVQ    out+32(FP), SI
+	VMOVUPS (SI), X0
 
 r6yb:
 	CMPQ           DX, $0x00
@@ -15756,11 +15763,12 @@ r6yd:
 // func gemvQ6KR4Q8KAVXVNNI(w *byte, a *byte, nb int, pf int, out *float32)
 // Requires: AVX, AVX2, AVX_VNNI, F16C, MMX+
 TEXT ·gemvQ6KR4Q8KAVXVNNI(SB), NOSPLIT, $0-40
-	MOVQ   w+0(FP), AX
-	MOVQ   a+8(FP), CX
-	MOVQ   nb+16(FP), DX
-	MOVQ   pf+24(FP), BX
-	VXORPS X0, X0, X0
+	MOVQ    w+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    nb+16(FP), DX
+	MOVQ    pf+24(FP), BX
+	MOVQ    out+32(FP), SI
+	VMOVUPS (SI), X0
 
 r6vb:
 	CMPQ           DX, $0x00

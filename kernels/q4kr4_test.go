@@ -19,14 +19,18 @@ func TestGemvQ4KR4MatchesDot(t *testing.T) {
 // bound of the kernels' partial sums) activations.
 func checkGemvQ4KR4(t *testing.T, r *rand.Rand, gemv func([]BlockQ4KR4, []BlockQ8K, *[4]float32)) {
 	t.Helper()
-	for _, nb := range []int{1, 2, 3, 7, 16, 17, 43} {
+	// 16, 17, 20, 22 and 43 blocks: the AVX-512 kernels split them into
+	// calls of 8+8, 5+6+6, 5×4, 7+7+8 and 7×5+8 blocks (gemvR4Calls).
+	for _, nb := range []int{1, 2, 3, 7, 16, 17, 20, 22, 43} {
 		for trial := 0; trial < 3; trial++ {
 			w := randQ4K(r, 4*nb)
 			a := trialQ8K(r, nb, trial, 127, 7)
 			rp := make([]BlockQ4KR4, nb)
 			RepackQ4KR4(w, rp)
 			rp = misaligned(rp, BlockQ4KR4Size, AsQ4KR4)
-			var got, twin [4]float32
+			var twin [4]float32
+			nan := float32(math.NaN())
+			got := [4]float32{nan, nan, nan, nan} // out is written, not added to
 			gemv(rp, a, &got)
 			GemvQ4KR4Q8K4x1(rp, a, &twin)
 			for row := 0; row < 4; row++ {
@@ -100,7 +104,7 @@ func TestGemmQ4KR4MatchesDot(t *testing.T) {
 func TestGemvQ6KR4MatchesDot(t *testing.T) {
 	r := rand.New(rand.NewPCG(81, 82))
 	forEachISA(t, func(t *testing.T, o *Ops) {
-		for _, nb := range []int{1, 2, 3, 16, 43} {
+		for _, nb := range []int{1, 2, 3, 16, 22, 43} {
 			for trial := 0; trial < 2; trial++ {
 				w := randQ6K(r, 4*nb)
 				a := trialQ8K(r, nb, trial, 127, 1)
@@ -111,6 +115,8 @@ func TestGemvQ6KR4MatchesDot(t *testing.T) {
 				GemvQ6KR4Q8K4x1(rp, a, &twin)
 				got = twin
 				if o.GemvQ6KR4Q8K4x1 != nil {
+					nan := float32(math.NaN())
+					got = [4]float32{nan, nan, nan, nan} // written, not added to
 					o.GemvQ6KR4Q8K4x1(rp, a, &got)
 				}
 				for row := 0; row < 4; row++ {

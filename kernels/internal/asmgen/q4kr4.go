@@ -129,10 +129,15 @@ func r4MHiWords(wp Register) VecVirtual {
 }
 
 // gemvR4 is the frame every repacked 4-row GEMV shares: the signature
-// func(w, a *byte, nb, pf int, out *float32), sum4 = 0, the loop over nb
-// blocks with the block's prefetch, and out = sum4 at the end. A kernel
-// emits its constants between newGemvR4 and loop, and its block between
-// loop and next.
+// func(w, a *byte, nb, pf int, out *float32), sum4 = out, the loop over
+// nb blocks with the block's prefetch, and out = sum4 at the end. A
+// kernel emits its constants between newGemvR4 and loop, and its block
+// between loop and next.
+//
+// The kernels add to out, block by block in the Go twin's order, so a
+// row group can be multiplied in several calls (gemvR4Slices splits
+// long rows) with exactly the twin's sums: 0 + x is x, and each call
+// continues the chain the last one left.
 type gemvR4 struct {
 	label          string
 	wp, ap, nb, pf Register
@@ -148,7 +153,8 @@ func newGemvR4(name, label string) *gemvR4 {
 	k.nb = Load(Param("nb"), GP64())
 	k.pf = Load(Param("pf"), GP64())
 	k.sum4 = XMM()
-	VXORPS(k.sum4, k.sum4, k.sum4)
+	op := Load(Param("out"), GP64())
+	VMOVUPS(Mem{Base: op}, k.sum4)
 	return k
 }
 
