@@ -52,16 +52,16 @@ func avx2Ops(pf int) Ops {
 	o.UnpackQ4K = unpackQ4KAVX2Slices
 	o.QuantizeRowQ8K = quantizeRowQ8KAVX2
 	o.DotQ8_0Q8_0 = dotQ8_0Q8_0AVX2Slices
-	o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX2, pf, false)
-	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX2, pf, false)
-	o.GemmQ6KR4Q8K4x4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX2x4)
-	o.GemmQ4KR4Q8K4x4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX2x4)
+	o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX2, pf, oneCall)
+	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX2, pf, oneCall)
+	o.GemmQ6KR4Q8K4x4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX2x4, nil)
+	o.GemmQ4KR4Q8K4x4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX2x4, nil)
 	// 2-3 token batches (speculative verification) without the spare
 	// columns' arithmetic.
-	o.GemmQ4KR4Q8K4x2 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX2x2, 2)
-	o.GemmQ4KR4Q8K4x3 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX2x3, 3)
-	o.GemmQ6KR4Q8K4x2 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX2x2, 2)
-	o.GemmQ6KR4Q8K4x3 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX2x3, 3)
+	o.GemmQ4KR4Q8K4x2 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX2x2, 2, nil)
+	o.GemmQ4KR4Q8K4x3 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX2x3, 3, nil)
+	o.GemmQ6KR4Q8K4x2 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX2x2, 2, nil)
+	o.GemmQ6KR4Q8K4x3 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX2x3, 3, nil)
 	o.DotF32 = dotF32AVX2Slices
 	o.DotF16 = dotF16AVX2Slices
 	o.AxpyF32 = axpyF32AVX2Slices
@@ -398,19 +398,19 @@ func avxvnniOps(pf int) Ops {
 	o.ISA = "avxvnni"
 	o.Int8Peak = func(n int) (int64, string) { int8PeakAVXVNNI(n); return int64(n) * 12 * 32, "vpdpbusd ymm (VEX)" }
 	o.GemvQ4KQ8K4x1 = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVXVNNIx4rows, BlockQ4KSize)
-	o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNI, pf, false)
+	o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNI, pf, oneCall)
 	if cpuid.CPU.Supports(cpuid.GFNI) {
 		// Paired sub-blocks, high nibbles by one instruction (Alder Lake
 		// and later hybrids and Zen 5 have GFNI).
-		o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNIGFNI, pf, false)
+		o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNIGFNI, pf, oneCall)
 	}
-	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVXVNNI, pf, false)
-	o.GemmQ6KR4Q8K4x4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVXVNNIx4)
-	o.GemmQ4KR4Q8K4x4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVXVNNIx4)
-	o.GemmQ4KR4Q8K4x2 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVXVNNIx2, 2)
-	o.GemmQ4KR4Q8K4x3 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVXVNNIx3, 3)
-	o.GemmQ6KR4Q8K4x2 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVXVNNIx2, 2)
-	o.GemmQ6KR4Q8K4x3 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVXVNNIx3, 3)
+	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVXVNNI, pf, oneCall)
+	o.GemmQ6KR4Q8K4x4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVXVNNIx4, nil)
+	o.GemmQ4KR4Q8K4x4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVXVNNIx4, nil)
+	o.GemmQ4KR4Q8K4x2 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVXVNNIx2, 2, nil)
+	o.GemmQ4KR4Q8K4x3 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVXVNNIx3, 3, nil)
+	o.GemmQ6KR4Q8K4x2 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVXVNNIx2, 2, nil)
+	o.GemmQ6KR4Q8K4x3 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVXVNNIx3, 3, nil)
 	return o
 }
 
@@ -432,18 +432,18 @@ func avx512Ops(pf int) Ops {
 	o.DotQ4KQ8K = dotQ4KQ8KAVX512Slices(pf)
 	o.GemmQ4KQ8K1x4 = gemmQ4KQ8KAVX512x4Slices
 	o.GemvQ4KQ8K4x1 = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVX512x4rows, BlockQ4KSize)
-	o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512, pf, true)
+	o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512, pf, r4Calls)
 	if cpuid.CPU.Supports(cpuid.GFNI) {
 		// One instruction for the high nibbles (Ice Lake, Zen 4 and later).
-		o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512GFNI, pf, true)
+		o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512GFNI, pf, r4Calls)
 	}
-	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX512, pf, true)
-	o.GemmQ6KR4Q8K4x4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x4)
-	o.GemmQ6KR4Q8K4x2 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x2, 2)
-	o.GemmQ6KR4Q8K4x3 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x3, 3)
-	o.GemmQ4KR4Q8K4x4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x4)
-	o.GemmQ4KR4Q8K4x2 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x2, 2)
-	o.GemmQ4KR4Q8K4x3 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x3, 3)
+	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX512, pf, r4Calls)
+	o.GemmQ6KR4Q8K4x4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x4, oneCall)
+	o.GemmQ6KR4Q8K4x2 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x2, 2, oneCall)
+	o.GemmQ6KR4Q8K4x3 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x3, 3, oneCall)
+	o.GemmQ4KR4Q8K4x4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x4, oneCall)
+	o.GemmQ4KR4Q8K4x2 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x2, 2, r4Calls)
+	o.GemmQ4KR4Q8K4x3 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x3, 3, oneCall)
 	o.GemmQ4KR4Q8K4x8 = gemmR4x8Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x8)
 	o.GemmQ6KR4Q8K4x8 = gemmR4x8Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x8)
 	o.GemmQ4KUnpackedQ8K1x4 = gemmUnpackedQ4KAVX512x4Slices
@@ -621,12 +621,14 @@ func gemvRowsSlices[B any](k func(w, a *byte, nb, pf int, out *float32), size in
 	}
 }
 
-// gemvR4Slices wraps a repacked 4-row kernel, which adds to out. The
-// group of four rows is one contiguous stream, so a fixed distance ahead
-// (pf bytes) is always the data the kernel reads next. With split, a
-// row group longer than eight blocks is multiplied in several calls
-// (gemvR4Calls); the sums are the same, bit for bit.
-func gemvR4Slices[B any](k func(w, a *byte, nb, pf int, out *float32), pf int, split bool) func([]B, []BlockQ8K, *[4]float32) {
+// gemvR4Slices wraps a repacked 4-row kernel, which adds to out: out is
+// zeroed here and the row group multiplied in calls(nb) calls of
+// near-equal length (r4Calls or oneCall). The group of four rows is
+// one contiguous stream, so a fixed distance ahead (pf bytes) is always
+// the data the kernel reads next, whichever call reads it; and each call
+// continues the float chain the last one left, so the sums are the same,
+// bit for bit.
+func gemvR4Slices[B any](k func(w, a *byte, nb, pf int, out *float32), pf int, calls func(nb int) int) func([]B, []BlockQ8K, *[4]float32) {
 	return func(w []B, a []BlockQ8K, out *[4]float32) {
 		*out = [4]float32{}
 		nb := len(w)
@@ -634,21 +636,22 @@ func gemvR4Slices[B any](k func(w, a *byte, nb, pf int, out *float32), pf int, s
 			return
 		}
 		_ = a[nb-1]
-		calls := 1
-		if split {
-			calls = gemvR4Calls(nb)
-		}
-		for i, b0 := 0, 0; i < calls; i++ {
-			b1 := (i + 1) * nb / calls
+		n := calls(nb)
+		for i, b0 := 0, 0; i < n; i++ {
+			b1 := (i + 1) * nb / n
 			k((*byte)(unsafe.Pointer(&w[b0])), (*byte)(unsafe.Pointer(&a[b0])), b1-b0, pf, &out[0])
 			b0 = b1
 		}
 	}
 }
 
-// gemvR4Calls is how many calls the AVX-512 repacked GEMVs split a row
-// group of nb blocks into: none past eight blocks, in equal calls of four
-// to eight blocks where nb has such a divisor, else in near-equal ones.
+// oneCall multiplies a row group in one call.
+func oneCall(int) int { return 1 }
+
+// r4Calls is how many calls the AVX-512 repacked GEMVs, and the 2-column
+// Q4_K GEMM, split a row group of nb blocks into: none
+// up to eight blocks, past that equal calls of four to eight blocks
+// where nb has such a divisor, else near-equal ones.
 //
 // Why: these kernels load each block's weights a block ahead (asmgen's
 // blockAhead), and streaming from memory on one Zen 5 core they ran at
@@ -664,8 +667,10 @@ func gemvR4Slices[B any](k func(w, a *byte, nb, pf int, out *float32), pf int, s
 // 6.9–7.5 t/s at 1 thread, 11.1–11.5 → 13.1–13.4 at 2 (alternated
 // rounds); TinyLlama's down (22 blocks, Q6_K) 24.3 → 27.9 GB/s. The AVX2
 // kernels, which do not load ahead, ran no faster split (20 against 22–24
-// GB/s on 16 blocks), so they are called once.
-func gemvR4Calls(nb int) int {
+// GB/s on 16 blocks), so they are called once, and so are the AVX-512
+// Q6_K GEMMs, which do not load ahead either (unchanged split: 22.4–22.6
+// against 22.7–22.9 GB/s at two columns).
+func r4Calls(nb int) int {
 	if nb <= 8 {
 		return 1
 	}
@@ -678,27 +683,41 @@ func gemvR4Calls(nb int) int {
 }
 
 // gemmR4Slices wraps a repacked 4-row × 4-token GEMM kernel.
-func gemmR4Slices[B any](k func(w, a *byte, stride, nb int, out *float32)) func([]B, []BlockQ8K, int, *[16]float32) {
-	return func(w []B, a []BlockQ8K, stride int, out *[16]float32) {
-		if len(w) == 0 {
-			*out = [16]float32{}
-			return
-		}
-		_ = a[3*stride+len(w)-1] // the kernel reads four columns
-		k((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0])
-	}
+func gemmR4Slices[B any](k func(w, a *byte, stride, nb int, out *float32), calls func(nb int) int) func([]B, []BlockQ8K, int, *[16]float32) {
+	return gemmR4xNSlices[B](k, 4, calls)
 }
 
-// gemmR4xNSlices wraps a 4-row × cols-column kernel, cols < 4 (out as
-// gemmR4Slices's, the missing columns zero).
-func gemmR4xNSlices[B any](k func(w, a *byte, stride, nb int, out *float32), cols int) func([]B, []BlockQ8K, int, *[16]float32) {
+// gemmR4xNSlices wraps a 4-row × cols-column kernel (out[4r+c], the
+// columns past cols zero). With calls nil the kernel writes out (AVX2,
+// AVX-VNNI); otherwise it adds to out (AVX-512), which is zeroed here,
+// and the row group is multiplied in calls(nb) calls as gemvR4Slices
+// does. The AVX-512 Q4_K kernels of up to four columns load a block
+// ahead like the GEMVs. Split (r4Calls), streaming 512 MB on one Zen 5
+// core, the 2-column one ran at 28.5–30.2 GB/s against 24.9–26.6 whole
+// (16 and 22 blocks), and 7B mock batches of two tokens at 2 threads
+// took 83–94 ms against 85–97 (`bench --curve`, alternated); the
+// 4-column one gained only 5% on one core (20.8–21.4 against 19.5–20.3
+// GB/s, compute-bound) and batches of three and four were no faster
+// split at 2 threads, so they take one call.
+func gemmR4xNSlices[B any](k func(w, a *byte, stride, nb int, out *float32), cols int, calls func(nb int) int) func([]B, []BlockQ8K, int, *[16]float32) {
 	return func(w []B, a []BlockQ8K, stride int, out *[16]float32) {
-		if len(w) == 0 {
+		nb := len(w)
+		if nb == 0 || calls != nil {
 			*out = [16]float32{}
+		}
+		if nb == 0 {
 			return
 		}
-		_ = a[(cols-1)*stride+len(w)-1] // the kernel reads cols columns
-		k((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0])
+		_ = a[(cols-1)*stride+nb-1] // the kernel reads cols columns
+		n := 1
+		if calls != nil {
+			n = calls(nb)
+		}
+		for i, b0 := 0, 0; i < n; i++ {
+			b1 := (i + 1) * nb / n
+			k((*byte)(unsafe.Pointer(&w[b0])), (*byte)(unsafe.Pointer(&a[b0])), stride*BlockQ8KSize, b1-b0, &out[0])
+			b0 = b1
+		}
 	}
 }
 

@@ -18,7 +18,7 @@ func TestGemvQ4KR4AVX512WithoutGFNI(t *testing.T) {
 	if ok, why := hasAVX512(); !ok {
 		t.Skip(why)
 	}
-	checkGemvQ4KR4(t, rand.New(rand.NewPCG(63, 64)), gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512, DefaultPrefetch, true))
+	checkGemvQ4KR4(t, rand.New(rand.NewPCG(63, 64)), gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512, DefaultPrefetch, r4Calls))
 }
 
 // Likewise the AVX-VNNI table's form for CPUs without GFNI.
@@ -26,7 +26,7 @@ func TestGemvQ4KR4AVXVNNIWithoutGFNI(t *testing.T) {
 	if ok, why := hasAVXVNNI(); !ok {
 		t.Skip(why)
 	}
-	checkGemvQ4KR4(t, rand.New(rand.NewPCG(65, 66)), gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNI, DefaultPrefetch, false))
+	checkGemvQ4KR4(t, rand.New(rand.NewPCG(65, 66)), gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVXVNNI, DefaultPrefetch, oneCall))
 }
 
 // An AVX-VNNI kernel must hold no EVEX (AVX-512) encoding: an Alder Lake

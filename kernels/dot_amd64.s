@@ -8490,7 +8490,8 @@ TEXT ·gemmQ4KR4Q8KAVX512x4(SB), NOSPLIT, $0-40
 	LEAQ         (CX)(DX*1), SI
 	LEAQ         (SI)(DX*1), DI
 	LEAQ         (DI)(DX*1), DX
-	VPXORD       Z0, Z0, Z0
+	MOVQ         out+32(FP), R8
+	VMOVUPS      (R8), Z0
 	MOVL         $0x0f0f0f0f, R8
 	VPBROADCASTD R8, Z1
 	CMPQ         BX, $0x00
@@ -8833,7 +8834,8 @@ TEXT ·gemmQ4KR4Q8KAVX512x2(SB), NOSPLIT, $0-40
 	MOVQ         stride+16(FP), DX
 	MOVQ         nb+24(FP), BX
 	LEAQ         (CX)(DX*1), DX
-	VPXORD       Z0, Z0, Z0
+	MOVQ         out+32(FP), SI
+	VMOVUPS      (SI), Z0
 	MOVL         $0x0f0f0f0f, SI
 	VPBROADCASTD SI, Z1
 	CMPQ         BX, $0x00
@@ -9071,7 +9073,8 @@ TEXT ·gemmQ4KR4Q8KAVX512x3(SB), NOSPLIT, $0-40
 	MOVQ         nb+24(FP), BX
 	LEAQ         (CX)(DX*1), SI
 	LEAQ         (SI)(DX*1), DX
-	VPXORD       Z0, Z0, Z0
+	MOVQ         out+32(FP), DI
+	VMOVUPS      (DI), Z0
 	MOVL         $0x0f0f0f0f, DI
 	VPBROADCASTD DI, Z1
 	CMPQ         BX, $0x00
@@ -13667,7 +13670,8 @@ TEXT ·gemmQ6KR4Q8KAVX512x4(SB), NOSPLIT, $0-40
 	LEAQ         (CX)(DX*1), SI
 	LEAQ         (SI)(DX*1), DI
 	LEAQ         (DI)(DX*1), DX
-	VPXORD       Z0, Z0, Z0
+	MOVQ         out+32(FP), R8
+	VMOVUPS      (R8), Z0
 	MOVL         $0x0f0f0f0f, R8
 	VPBROADCASTD R8, Z1
 	MOVL         $0x30303030, R8
@@ -14059,7 +14063,8 @@ TEXT ·gemmQ6KR4Q8KAVX512x2(SB), NOSPLIT, $0-40
 	MOVQ         stride+16(FP), DX
 	MOVQ         nb+24(FP), BX
 	LEAQ         (CX)(DX*1), DX
-	VPXORD       Z0, Z0, Z0
+	MOVQ         out+32(FP), SI
+	VMOVUPS      (SI), Z0
 	MOVL         $0x0f0f0f0f, SI
 	VPBROADCASTD SI, Z1
 	MOVL         $0x30303030, SI
@@ -14339,7 +14344,8 @@ TEXT ·gemmQ6KR4Q8KAVX512x3(SB), NOSPLIT, $0-40
 	MOVQ         nb+24(FP), BX
 	LEAQ         (CX)(DX*1), SI
 	LEAQ         (SI)(DX*1), DX
-	VPXORD       Z0, Z0, Z0
+	MOVQ         out+32(FP), DI
+	VMOVUPS      (DI), Z0
 	MOVL         $0x0f0f0f0f, DI
 	VPBROADCASTD DI, Z1
 	MOVL         $0x30303030, DI

@@ -621,7 +621,16 @@ func newGemmR4(name, label string, n int) *gemmR4 {
 		LEAQ(Mem{Base: k.cols[c-1], Index: stride, Scale: 1}, p)
 		k.cols = append(k.cols, p)
 	}
-	k.sums = zeroedZ((n + 3) / 4) // n = 2: one group, columns 2-3 zero
+	if k.direct {
+		k.sums = zeroedZ((n + 3) / 4)
+		return k
+	}
+	// Up to four columns the kernel adds to out (16 floats, 4r+c; the
+	// columns past n stay as they are), so a row group can be split
+	// into several calls with the Go twin's sums (see newGemvR4).
+	op := Load(Param("out"), GP64())
+	k.sums = []VecVirtual{ZMM()}
+	VMOVUPS(Mem{Base: op}, k.sums[0])
 	return k
 }
 
