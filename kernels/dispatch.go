@@ -24,6 +24,12 @@ type Ops struct {
 	// multiplied, at which the one-stream GEMV kernels prefetch weights
 	// (see DefaultPrefetch); the kernels below were built with it.
 	Prefetch int
+	// R4CallBlocks is the most blocks per kernel call the AVX-512
+	// repacked GEMVs and 2-column GEMM take: longer row groups are split
+	// into calls of near-equal length, which streamed faster (see
+	// DefaultR4CallBlocks); 0 takes each row group in one call. The
+	// results are the same either way, bit for bit.
+	R4CallBlocks int
 	// Int8Peak runs rounds of the table's own widest int8
 	// multiply-accumulate instruction (twelve independent chains, no
 	// loads) and returns the products done and the instruction's name:
@@ -251,7 +257,7 @@ var isaTable []isaEntry
 type isaEntry struct {
 	name    string
 	ok      func() (bool, string) // can this CPU run it, and if not why
-	ops     func(prefetch int) Ops
+	ops     func(t Tuning) Ops
 	ranking int // higher is preferred
 }
 
@@ -275,17 +281,17 @@ func init() {
 func defaultChoice() Ops {
 	for _, e := range isaTable {
 		if ok, _ := e.ok(); ok && e.ranking > 0 {
-			return e.ops(DefaultPrefetch)
+			return e.ops(DefaultTuning)
 		}
 	}
-	return genericOps(DefaultPrefetch)
+	return genericOps(DefaultTuning)
 }
 
-// genericOps is GenericOps recording a prefetch distance (the Go
-// kernels do not prefetch; the field only reports the setting).
-func genericOps(prefetch int) Ops {
+// genericOps is GenericOps recording a tuning (the Go kernels neither
+// prefetch nor split their calls; the fields only report the setting).
+func genericOps(t Tuning) Ops {
 	o := GenericOps
-	o.Prefetch = prefetch
+	o.Prefetch, o.R4CallBlocks = t.Prefetch, t.R4CallBlocks
 	return o
 }
 
@@ -298,19 +304,37 @@ func Active() *Ops { return &active }
 
 // Select builds a kernel table of its own: the named instruction set
 // ("" for the process default, Active's) with GEMV prefetch distance
-// prefetch in bytes (negative: DefaultPrefetch). It refuses an ISA this
-// CPU cannot run. Two tables never share state, so sessions built on
-// different tables can run side by side.
+// prefetch in bytes (negative: DefaultPrefetch) and the default call
+// split. It refuses an ISA this CPU cannot run. Two tables never share
+// state, so sessions built on different tables can run side by side.
 func Select(name string, prefetch int) (*Ops, error) {
-	if prefetch < 0 {
-		prefetch = DefaultPrefetch
+	return SelectTuned(name, Tuning{Prefetch: prefetch, R4CallBlocks: -1})
+}
+
+// Tuning is what a kernel table is built with beside its instruction
+// set: the settings asdsl-bench tune searches.
+type Tuning struct {
+	Prefetch     int // Ops.Prefetch; negative: DefaultPrefetch
+	R4CallBlocks int // Ops.R4CallBlocks; negative: DefaultR4CallBlocks
+}
+
+// DefaultTuning is the built-in tuning.
+var DefaultTuning = Tuning{Prefetch: DefaultPrefetch, R4CallBlocks: DefaultR4CallBlocks}
+
+// SelectTuned is Select with every tuning setting given.
+func SelectTuned(name string, t Tuning) (*Ops, error) {
+	if t.Prefetch < 0 {
+		t.Prefetch = DefaultPrefetch
+	}
+	if t.R4CallBlocks < 0 {
+		t.R4CallBlocks = DefaultR4CallBlocks
 	}
 	name = strings.ToLower(strings.TrimSpace(name))
 	if name == "" {
 		name = active.ISA
 	}
 	if name == "generic" {
-		o := genericOps(prefetch)
+		o := genericOps(t)
 		return &o, nil
 	}
 	var names []string
@@ -322,7 +346,7 @@ func Select(name string, prefetch int) (*Ops, error) {
 		if ok, why := e.ok(); !ok {
 			return nil, fmt.Errorf("kernels %s: this CPU cannot run them (%s)", name, why)
 		}
-		o := e.ops(prefetch)
+		o := e.ops(t)
 		return &o, nil
 	}
 	return nil, fmt.Errorf("kernels %q: unknown instruction set (this build has: %s)", name, strings.Join(append(names, "generic"), ", "))
@@ -359,12 +383,17 @@ type ISAStatus struct {
 // and bench/generate --tuned build their session's table with it.
 const DefaultPrefetch = 6144
 
+// DefaultR4CallBlocks is Ops.R4CallBlocks's default: calls of four to
+// eight blocks streamed at the plain read rate on a Zen 5 core where
+// whole rows of 16-43 blocks read 20% less (r4CallPlan).
+const DefaultR4CallBlocks = 8
+
 // Use selects an instruction set by name, refusing one the CPU lacks.
 // It is meant for start-up and tests (ASDSL_ISA does the same).
 func Use(name string) error {
 	name = strings.ToLower(strings.TrimSpace(name))
 	if name == "generic" {
-		active = genericOps(DefaultPrefetch)
+		active = genericOps(DefaultTuning)
 		return nil
 	}
 	var names []string
@@ -376,7 +405,7 @@ func Use(name string) error {
 		if ok, why := e.ok(); !ok {
 			return fmt.Errorf("ASDSL_ISA=%s: this CPU cannot run it (%s)", name, why)
 		}
-		active = e.ops(DefaultPrefetch)
+		active = e.ops(DefaultTuning)
 		return nil
 	}
 	return fmt.Errorf("ASDSL_ISA=%s: unknown instruction set (this build has: %s)", name, strings.Join(append(names, "generic"), ", "))

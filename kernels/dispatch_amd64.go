@@ -39,8 +39,9 @@ func hasAVX2() (bool, string) {
 	return true, ""
 }
 
-func avx2Ops(pf int) Ops {
-	o := genericOps(pf)
+func avx2Ops(t Tuning) Ops {
+	pf := t.Prefetch
+	o := genericOps(t)
 	o.ISA = "avx2"
 	o.Int8Peak = func(n int) (int64, string) { int8PeakAVX2(n); return int64(n) * 12 * 32, "vpmaddubsw ymm" }
 	o.DotQ4KQ8K = dotQ4KQ8KAVX2Slices(pf)
@@ -393,8 +394,9 @@ func hasAVXVNNI() (bool, string) {
 
 // avxvnniOps: the AVX2 table with the decode GEMV's multiply-adds fused
 // by AVX-VNNI's vpdpwssd.
-func avxvnniOps(pf int) Ops {
-	o := avx2Ops(pf)
+func avxvnniOps(t Tuning) Ops {
+	pf := t.Prefetch
+	o := avx2Ops(t)
 	o.ISA = "avxvnni"
 	o.Int8Peak = func(n int) (int64, string) { int8PeakAVXVNNI(n); return int64(n) * 12 * 32, "vpdpbusd ymm (VEX)" }
 	o.GemvQ4KQ8K4x1 = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVXVNNIx4rows, BlockQ4KSize)
@@ -425,24 +427,25 @@ func hasAVX512() (bool, string) {
 }
 
 // avx512Ops: the AVX-512 Q4_K kernel, AVX2 for the rest.
-func avx512Ops(pf int) Ops {
-	o := avx2Ops(pf)
+func avx512Ops(t Tuning) Ops {
+	pf, calls := t.Prefetch, r4CallPlan(t.R4CallBlocks)
+	o := avx2Ops(t)
 	o.ISA = "avx512"
 	o.Int8Peak = func(n int) (int64, string) { int8PeakAVX512(n); return int64(n) * 12 * 64, "vpdpbusd zmm" }
 	o.DotQ4KQ8K = dotQ4KQ8KAVX512Slices(pf)
 	o.GemmQ4KQ8K1x4 = gemmQ4KQ8KAVX512x4Slices
 	o.GemvQ4KQ8K4x1 = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVX512x4rows, BlockQ4KSize)
-	o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512, pf, r4Calls)
+	o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512, pf, calls)
 	if cpuid.CPU.Supports(cpuid.GFNI) {
 		// One instruction for the high nibbles (Ice Lake, Zen 4 and later).
-		o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512GFNI, pf, r4Calls)
+		o.GemvQ4KR4Q8K4x1 = gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512GFNI, pf, calls)
 	}
-	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX512, pf, r4Calls)
+	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX512, pf, calls)
 	o.GemmQ6KR4Q8K4x4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x4, oneCall)
 	o.GemmQ6KR4Q8K4x2 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x2, 2, oneCall)
 	o.GemmQ6KR4Q8K4x3 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x3, 3, oneCall)
 	o.GemmQ4KR4Q8K4x4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x4, oneCall)
-	o.GemmQ4KR4Q8K4x2 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x2, 2, r4Calls)
+	o.GemmQ4KR4Q8K4x2 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x2, 2, calls)
 	o.GemmQ4KR4Q8K4x3 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x3, 3, oneCall)
 	o.GemmQ4KR4Q8K4x8 = gemmR4x8Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x8)
 	o.GemmQ6KR4Q8K4x8 = gemmR4x8Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x8)
@@ -585,8 +588,8 @@ func dotQ4KQ8KAVX512Slices(pf int) func([]BlockQ4K, []BlockQ8K) float32 {
 }
 
 // avx2FloatOps: AVX2 kernels, but Q4_K GEMV in the seed's float form.
-func avx2FloatOps(pf int) Ops {
-	o := avx2Ops(pf)
+func avx2FloatOps(t Tuning) Ops {
+	o := avx2Ops(t)
 	o.ISA = "avx2-float"
 	o.FloatQ4K = true
 	o.DotQ4KF32 = func(w []BlockQ4K, x, xsum []float32) float32 {
@@ -623,7 +626,7 @@ func gemvRowsSlices[B any](k func(w, a *byte, nb, pf int, out *float32), size in
 
 // gemvR4Slices wraps a repacked 4-row kernel, which adds to out: out is
 // zeroed here and the row group multiplied in calls(nb) calls of
-// near-equal length (r4Calls or oneCall). The group of four rows is
+// near-equal length (r4CallPlan or oneCall). The group of four rows is
 // one contiguous stream, so a fixed distance ahead (pf bytes) is always
 // the data the kernel reads next, whichever call reads it; and each call
 // continues the float chain the last one left, so the sums are the same,
@@ -648,10 +651,12 @@ func gemvR4Slices[B any](k func(w, a *byte, nb, pf int, out *float32), pf int, c
 // oneCall multiplies a row group in one call.
 func oneCall(int) int { return 1 }
 
-// r4Calls is how many calls the AVX-512 repacked GEMVs, and the 2-column
-// Q4_K GEMM, split a row group of nb blocks into: none
-// up to eight blocks, past that equal calls of four to eight blocks
-// where nb has such a divisor, else near-equal ones.
+// r4CallPlan is how many calls the AVX-512 repacked GEMVs, and the
+// 2-column Q4_K GEMM, split a row group of nb blocks into, for at most
+// max blocks per call (Ops.R4CallBlocks; 0: one call): none up to max
+// blocks, past that equal calls of max/2 to max blocks where nb has such
+// a divisor, else near-equal ones. With the default 8: 16 blocks as 8+8,
+// 20 as 5×4, 22 as 7+7+8, 43 as 7×5+8.
 //
 // Why: these kernels load each block's weights a block ahead (asmgen's
 // blockAhead), and streaming from memory on one Zen 5 core they ran at
@@ -670,16 +675,21 @@ func oneCall(int) int { return 1 }
 // GB/s on 16 blocks), so they are called once, and so are the AVX-512
 // Q6_K GEMMs, which do not load ahead either (unchanged split: 22.4–22.6
 // against 22.7–22.9 GB/s at two columns).
-func r4Calls(nb int) int {
-	if nb <= 8 {
-		return 1
+func r4CallPlan(max int) func(nb int) int {
+	if max <= 0 {
+		return oneCall
 	}
-	for d := 8; d >= 4; d-- {
-		if nb%d == 0 {
-			return nb / d
+	return func(nb int) int {
+		if nb <= max {
+			return 1
 		}
+		for d := max; d >= (max+1)/2; d-- {
+			if nb%d == 0 {
+				return nb / d
+			}
+		}
+		return (nb + max - 1) / max
 	}
-	return (nb + 7) / 8
 }
 
 // gemmR4Slices wraps a repacked 4-row × 4-token GEMM kernel.
@@ -692,7 +702,7 @@ func gemmR4Slices[B any](k func(w, a *byte, stride, nb int, out *float32), calls
 // AVX-VNNI); otherwise it adds to out (AVX-512), which is zeroed here,
 // and the row group is multiplied in calls(nb) calls as gemvR4Slices
 // does. The AVX-512 Q4_K kernels of up to four columns load a block
-// ahead like the GEMVs. Split (r4Calls), streaming 512 MB on one Zen 5
+// ahead like the GEMVs. Split (r4CallPlan), streaming 512 MB on one Zen 5
 // core, the 2-column one ran at 28.5–30.2 GB/s against 24.9–26.6 whole
 // (16 and 22 blocks), and 7B mock batches of two tokens at 2 threads
 // took 83–94 ms against 85–97 (`bench --curve`, alternated); the

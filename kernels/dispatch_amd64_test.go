@@ -18,7 +18,45 @@ func TestGemvQ4KR4AVX512WithoutGFNI(t *testing.T) {
 	if ok, why := hasAVX512(); !ok {
 		t.Skip(why)
 	}
-	checkGemvQ4KR4(t, rand.New(rand.NewPCG(63, 64)), gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512, DefaultPrefetch, r4Calls))
+	checkGemvQ4KR4(t, rand.New(rand.NewPCG(63, 64)), gemvR4Slices[BlockQ4KR4](gemvQ4KR4Q8KAVX512, DefaultPrefetch, r4CallPlan(DefaultR4CallBlocks)))
+}
+
+// The call plans: equal calls where nb allows, never more than max
+// blocks in a call, one call for max 0.
+func TestR4CallPlan(t *testing.T) {
+	for _, c := range []struct{ max, nb, calls int }{
+		{8, 1, 1}, {8, 8, 1}, {8, 9, 2}, {8, 16, 2}, {8, 20, 4}, {8, 22, 3}, {8, 43, 6}, {8, 70, 10},
+		{0, 43, 1}, {4, 22, 11}, {16, 43, 3}, {1, 5, 5},
+	} {
+		n := r4CallPlan(c.max)(c.nb)
+		if n != c.calls {
+			t.Errorf("max %d, %d blocks: %d calls, want %d", c.max, c.nb, n, c.calls)
+		}
+		for i := 0; i < n; i++ {
+			if k := (i+1)*c.nb/n - i*c.nb/n; c.max > 0 && k > c.max || k < 1 {
+				t.Errorf("max %d, %d blocks: call %d takes %d", c.max, c.nb, i, k)
+			}
+		}
+	}
+}
+
+// Every call plan gives the twin's sums, bit for bit (the tuner may
+// choose any).
+func TestGemvQ4KR4EveryCallPlan(t *testing.T) {
+	if ok, why := hasAVX512(); !ok {
+		t.Skip(why)
+	}
+	r := rand.New(rand.NewPCG(67, 68))
+	for _, max := range []int{0, 1, 3, 5, 16} {
+		ops, err := SelectTuned("avx512", Tuning{Prefetch: -1, R4CallBlocks: max})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ops.R4CallBlocks != max {
+			t.Fatalf("table reports %d call blocks, built with %d", ops.R4CallBlocks, max)
+		}
+		checkGemvQ4KR4(t, r, ops.GemvQ4KR4Q8K4x1)
+	}
 }
 
 // Likewise the AVX-VNNI table's form for CPUs without GFNI.

@@ -48,7 +48,7 @@ func checkGemvQ4KR4(t *testing.T, r *rand.Rand, gemv func([]BlockQ4KR4, []BlockQ
 func TestGemmQ4KR4MatchesDot(t *testing.T) {
 	r := rand.New(rand.NewPCG(71, 72))
 	forEachISA(t, func(t *testing.T, o *Ops) {
-		for _, nb := range []int{1, 2, 3, 16, 22, 43} { // the AVX-512 calls split 16, 22 and 43 (r4Calls)
+		for _, nb := range []int{1, 2, 3, 16, 22, 43} { // the AVX-512 calls split 16, 22 and 43 (r4CallPlan)
 			for _, stride := range []int{nb, nb + 5} {
 				w := randQ4K(r, 4*nb)
 				rp := make([]BlockQ4KR4, nb)

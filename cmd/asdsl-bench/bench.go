@@ -24,7 +24,8 @@ func runBench(args []string) error {
 	mapInPlace := fs.Bool("map-in-place", false, "with a file written by asdsl-bench repack: read its matrices from the file mapping (4 KiB pages) instead of copying them into 2 MiB pages at load (faster start, slower decode)")
 	noFlash := fs.Bool("no-flash", false, "f32 KV cache and plain attention instead of the Q8_0 cache with flash attention (what phase 5 adds)")
 	prefetch := fs.Int("prefetch", -1, "decode GEMV prefetch distance in bytes (default: the kernels' built-in, 6144; 0 turns prefetching off)")
-	tuned := fs.String("tuned", "", "settings from asdsl-bench tune (threads, layout, prefetch, GEMM tiles); flags given explicitly win")
+	callBlocks := fs.Int("r4-call-blocks", -1, "most blocks per call of the AVX-512 repacked GEMVs; longer rows are split into calls (default: the kernels' built-in, 8; 0 takes whole rows)")
+	tuned := fs.String("tuned", "", "settings from asdsl-bench tune (threads, layout, prefetch, call split, GEMM tiles); flags given explicitly win")
 	breakdown := fs.Bool("breakdown", false, "after each tg test, print where a generated token's time went, step by step (matmuls, attention, norms, activation quantization, waiting at op ends), with the matmuls' stream rate against the read bandwidth")
 	curve := fs.String("curve", "", "instead: the small-batch cost curve, e.g. 1,2,4,8,16 — time to evaluate T tokens after a 64-token context, relative to T=1 (what speculative verification pays)")
 	if err := parse(fs, args); err != nil {
@@ -42,7 +43,7 @@ func runBench(args []string) error {
 		return err
 	}
 	ts := []int{0}
-	pf, tiles := kernels.DefaultPrefetch, engine.Tiles{}
+	kt, tiles := kernels.DefaultTuning, engine.Tiles{}
 	if *tuned != "" {
 		f, err := readTuned(*tuned, fs, *model)
 		if err != nil {
@@ -50,12 +51,15 @@ func runBench(args []string) error {
 		}
 		ts = []int{f.Threads}
 		*noRepack = *noRepack || !f.Repack
-		pf, tiles = f.PrefetchBytes, f.Tiles()
+		kt, tiles = kernels.Tuning{Prefetch: f.PrefetchBytes, R4CallBlocks: f.R4CallBlocks}, f.Tiles()
 	}
 	if *prefetch >= 0 {
-		pf = *prefetch
+		kt.Prefetch = *prefetch
 	}
-	ops, err := kernels.Select("", pf)
+	if *callBlocks >= 0 {
+		kt.R4CallBlocks = *callBlocks
+	}
+	ops, err := kernels.SelectTuned("", kt)
 	if err != nil {
 		return err
 	}

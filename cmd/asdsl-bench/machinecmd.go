@@ -43,7 +43,7 @@ func runMachine(args []string) error {
 	p.Close()
 	fmt.Printf("            one math thread per physical P-core: SMT siblings share the core's execution units and\n")
 	fmt.Printf("            E-cores would make every op wait for the slowest thread (override with -t)\n")
-	fmt.Printf("kernels:    %s in use (prefetch distance %d bytes)\n", kernels.Active().ISA, kernels.Active().Prefetch)
+	fmt.Printf("kernels:    %s in use (prefetch distance %d bytes, %d blocks per repacked GEMV call)\n", kernels.Active().ISA, kernels.Active().Prefetch, kernels.Active().R4CallBlocks)
 	for _, s := range kernels.ISAs() {
 		state := "available"
 		if !s.Supported {

@@ -111,8 +111,8 @@ func runTune(args []string) error {
 	if err := f.Write(*out); err != nil {
 		return err
 	}
-	fmt.Printf("\nwrote %s in %s: threads %d, repack %v, prefetch %d bytes, tile rows %d, panel from %d tokens, panel depth %d",
-		*out, time.Since(t0).Round(time.Second), best.Threads, best.Repack, best.PrefetchBytes, best.TileRows, best.PanelMinTokens, best.PanelDepth)
+	fmt.Printf("\nwrote %s in %s: threads %d, repack %v, prefetch %d bytes, %d blocks per GEMV call, tile rows %d, panel from %d tokens, panel depth %d",
+		*out, time.Since(t0).Round(time.Second), best.Threads, best.Repack, best.PrefetchBytes, best.R4CallBlocks, best.TileRows, best.PanelMinTokens, best.PanelDepth)
 	if best.DraftLength > 0 {
 		fmt.Printf(", draft length %d", best.DraftLength)
 	}

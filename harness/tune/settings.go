@@ -1,5 +1,6 @@
 // Package tune searches the engine's speed settings on this machine
-// (asdsl-bench tune): the decode GEMV's prefetch distance, the thread
+// (asdsl-bench tune): the decode GEMV's prefetch distance and call
+// split, the thread
 // count, the interleaved (repacked) weight layout, the prompt GEMM's row
 // tile, the batch size from which the prompt GEMM widens rows into
 // panels and the panels' depth tile, and, given a draft model, the
@@ -28,6 +29,7 @@ type Settings struct {
 	Threads        int  `yaml:"threads"`
 	Repack         bool `yaml:"repack"`
 	PrefetchBytes  int  `yaml:"prefetch_bytes"`
+	R4CallBlocks   int  `yaml:"r4_call_blocks"` // kernels.Ops.R4CallBlocks; 0: whole rows; missing: the default
 	TileRows       int  `yaml:"tile_rows"`
 	PanelMinTokens int  `yaml:"panel_min_tokens"`
 	PanelDepth     int  `yaml:"panel_depth"`            // super-blocks per panel depth tile; 0: whole rows
@@ -39,7 +41,7 @@ type Settings struct {
 func Defaults(threads int) Settings {
 	t := engine.DefaultTiles()
 	return Settings{Threads: threads, Repack: true, PrefetchBytes: kernels.DefaultPrefetch,
-		TileRows: t.Rows, PanelMinTokens: t.PanelMinTokens, PanelDepth: t.K}
+		R4CallBlocks: kernels.DefaultR4CallBlocks, TileRows: t.Rows, PanelMinTokens: t.PanelMinTokens, PanelDepth: t.K}
 }
 
 // Limits of a valid file: wide enough for any machine, narrow enough
@@ -47,6 +49,7 @@ func Defaults(threads int) Settings {
 const (
 	maxThreads  = 1024
 	maxPrefetch = 1 << 20
+	maxCall     = 4096 // blocks: a million columns
 	maxTileRows = 4096
 	maxDraft    = 64
 	maxDepth    = 4096 // super-blocks: a million columns
@@ -59,6 +62,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("threads %d: want 1..%d", s.Threads, maxThreads)
 	case s.PrefetchBytes < 0 || s.PrefetchBytes > maxPrefetch:
 		return fmt.Errorf("prefetch_bytes %d: want 0..%d", s.PrefetchBytes, maxPrefetch)
+	case s.R4CallBlocks < 0 || s.R4CallBlocks > maxCall:
+		return fmt.Errorf("r4_call_blocks %d: want 0 (whole rows) or 1..%d blocks per call", s.R4CallBlocks, maxCall)
 	case s.TileRows < 4 || s.TileRows > maxTileRows || s.TileRows%4 != 0:
 		return fmt.Errorf("tile_rows %d: want a multiple of 4 in 4..%d (the kernels take rows four at a time)", s.TileRows, maxTileRows)
 	case s.PanelMinTokens < 1:
@@ -72,9 +77,9 @@ func (s Settings) Validate() error {
 }
 
 // Kernels is the kernel table these settings choose: the process's
-// instruction set with the tuned prefetch distance.
+// instruction set with the tuned prefetch distance and call split.
 func (s Settings) Kernels() *kernels.Ops {
-	ops, err := kernels.Select("", s.PrefetchBytes)
+	ops, err := kernels.SelectTuned("", kernels.Tuning{Prefetch: s.PrefetchBytes, R4CallBlocks: s.R4CallBlocks})
 	if err != nil {
 		panic(err) // "" names the process's own table, which this CPU runs
 	}
@@ -116,6 +121,8 @@ func Parse(data []byte) (File, error) {
 	if missing := missingKeys(&root, requiredKeys); len(missing) > 0 {
 		return File{}, fmt.Errorf("tuned settings: missing %s (a file tune writes has them all)", strings.Join(missing, ", "))
 	}
+	// Files from before the call split was tuned keep its default.
+	f.R4CallBlocks = kernels.DefaultR4CallBlocks
 	d := yaml.NewDecoder(bytes.NewReader(data))
 	d.KnownFields(true)
 	if err := d.Decode(&f); err != nil {
@@ -157,7 +164,8 @@ func (f File) Write(path string) error {
 // requiredKeys are the settings every file must give: a missing one
 // would read as 0, which is out of range or (prefetch_bytes) silently
 // means off. panel_depth may be missing (files from before it existed):
-// 0 is its default, whole rows.
+// 0 is its default, whole rows; so may r4_call_blocks, whose default
+// Parse sets before decoding.
 var requiredKeys = []string{"threads", "repack", "prefetch_bytes", "tile_rows", "panel_min_tokens"}
 
 func missingKeys(root *yaml.Node, keys []string) []string {

@@ -47,6 +47,11 @@ func Knobs(threads []int, draft bool) []Knob {
 			get: func(s Settings) int { return b2i(s.Repack) }, set: func(s *Settings, v int) { s.Repack = v != 0 }},
 		{Name: "prefetch", Judge: Decode, Values: []int{0, 2048, 4096, 6144, 8192, 12288},
 			get: func(s Settings) int { return s.PrefetchBytes }, set: func(s *Settings, v int) { s.PrefetchBytes = v }},
+		// The AVX-512 repacked GEMVs' call split: whole rows (0) read 20%
+		// slower than calls of 4-8 blocks on a Zen 5 core, for a reason not
+		// understood, so each host measures its own.
+		{Name: "r4-call-blocks", Judge: Decode, Values: []int{0, 4, 8, 16},
+			get: func(s Settings) int { return s.R4CallBlocks }, set: func(s *Settings, v int) { s.R4CallBlocks = v }},
 		{Name: "tile-rows", Judge: Prefill, Values: []int{8, 16, 32, 64},
 			get: func(s Settings) int { return s.TileRows }, set: func(s *Settings, v int) { s.TileRows = v }},
 		{Name: "panel-min-tokens", Judge: Prefill, Values: []int{16, 32, 64, 128},
@@ -210,8 +215,8 @@ func choose(values []int, samples [][]float64, inc int, alpha float64) (int, []T
 // sessionKey: what a session is built with (the draft length is not a
 // session setting).
 type sessionKey struct {
-	threads, prefetch, tileRows, panelMin, panelDepth int
-	repack, draft                                     bool
+	threads, prefetch, callBlocks, tileRows, panelMin, panelDepth int
+	repack, draft                                                 bool
 }
 
 type runner struct {
@@ -227,7 +232,7 @@ type runner struct {
 const keepSessions = 10
 
 func (r *runner) session(m *engine.Model, s Settings, draft bool) (*engine.Session, error) {
-	k := sessionKey{threads: s.Threads, prefetch: s.PrefetchBytes, tileRows: s.TileRows, panelMin: s.PanelMinTokens,
+	k := sessionKey{threads: s.Threads, prefetch: s.PrefetchBytes, callBlocks: s.R4CallBlocks, tileRows: s.TileRows, panelMin: s.PanelMinTokens,
 		panelDepth: s.PanelDepth, repack: s.Repack, draft: draft}
 	if sess := r.sessions[k]; sess != nil {
 		// Most recently used last, so the eviction below never closes a

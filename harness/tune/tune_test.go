@@ -68,22 +68,29 @@ func TestFileRoundTrip(t *testing.T) {
 
 func TestParseRejectsBadFiles(t *testing.T) {
 	good := "threads: 2\nrepack: true\nprefetch_bytes: 6144\ntile_rows: 16\npanel_min_tokens: 64\n"
-	if _, err := Parse([]byte(good)); err != nil {
+	if f, err := Parse([]byte(good)); err != nil {
 		t.Fatalf("good file: %v", err)
+	} else if f.R4CallBlocks != kernels.DefaultR4CallBlocks {
+		// A file from before the call split was tuned keeps the default.
+		t.Fatalf("r4_call_blocks missing: read %d, want the default %d", f.R4CallBlocks, kernels.DefaultR4CallBlocks)
+	}
+	if f, err := Parse([]byte(good + "r4_call_blocks: 0\n")); err != nil || f.R4CallBlocks != 0 {
+		t.Fatalf("r4_call_blocks: 0 read as %d (%v), want 0: whole rows", f.R4CallBlocks, err)
 	}
 	for name, text := range map[string]string{
-		"empty":        "",
-		"not yaml":     "threads: [2\n",
-		"unknown key":  good + "tile_cols: 8\n",
-		"zero threads": strings.Replace(good, "threads: 2", "threads: 0", 1),
-		"odd tile":     strings.Replace(good, "tile_rows: 16", "tile_rows: 6", 1),
-		"negative pf":  strings.Replace(good, "prefetch_bytes: 6144", "prefetch_bytes: -1", 1),
-		"missing":      "cpu: x\n",
-		"wrong type":   strings.Replace(good, "repack: true", "repack: sometimes", 1),
-		"huge draft":   good + "draft_length: 1000\n",
-		"deep panel":   good + "panel_depth: -2\n",
-		"float tile":   strings.Replace(good, "tile_rows: 16", "tile_rows: 16.5", 1),
-		"no prefetch":  strings.Replace(good, "prefetch_bytes: 6144\n", "", 1),
+		"empty":         "",
+		"not yaml":      "threads: [2\n",
+		"unknown key":   good + "tile_cols: 8\n",
+		"zero threads":  strings.Replace(good, "threads: 2", "threads: 0", 1),
+		"odd tile":      strings.Replace(good, "tile_rows: 16", "tile_rows: 6", 1),
+		"negative pf":   strings.Replace(good, "prefetch_bytes: 6144", "prefetch_bytes: -1", 1),
+		"missing":       "cpu: x\n",
+		"wrong type":    strings.Replace(good, "repack: true", "repack: sometimes", 1),
+		"huge draft":    good + "draft_length: 1000\n",
+		"deep panel":    good + "panel_depth: -2\n",
+		"negative call": good + "r4_call_blocks: -1\n",
+		"float tile":    strings.Replace(good, "tile_rows: 16", "tile_rows: 16.5", 1),
+		"no prefetch":   strings.Replace(good, "prefetch_bytes: 6144\n", "", 1),
 	} {
 		if _, err := Parse([]byte(text)); err == nil {
 			t.Errorf("%s: accepted %q", name, text)
