@@ -39,6 +39,7 @@ func runTune(args []string) error {
 			"  threads           math threads (default: one per physical P-core)\n"+
 			"  repack            interleaved 4-row weight layout (1) or GGUF's (0)\n"+
 			"  prefetch          decode GEMV prefetch distance, bytes\n"+
+			"  r4-call-blocks    most blocks per AVX-512 repacked GEMV call (0: whole rows)\n"+
 			"  tile-rows         rows a thread takes per prompt-GEMM work item\n"+
 			"  panel-min-tokens  batch size from which the prompt GEMM widens rows into panels\n"+
 			"  panel-depth       super-blocks per panel depth tile (0: whole rows)\n"+
@@ -66,7 +67,7 @@ func runTune(args []string) error {
 		for _, name := range strings.Split(*knobs, ",") {
 			name = strings.TrimSpace(name)
 			if !slices.ContainsFunc(tune.Knobs(nil, true), func(k tune.Knob) bool { return k.Name == name }) {
-				return usagef("--knobs: unknown knob %q (threads, repack, prefetch, tile-rows, panel-min-tokens, panel-depth, draft)", name)
+				return usagef("--knobs: unknown knob %q (threads, repack, prefetch, r4-call-blocks, tile-rows, panel-min-tokens, panel-depth, draft)", name)
 			}
 			names = append(names, name)
 		}
