@@ -26,7 +26,7 @@ func runBench(args []string) error {
 	prefetch := fs.Int("prefetch", -1, "decode GEMV prefetch distance in bytes (default: the kernels' built-in, 6144; 0 turns prefetching off)")
 	callBlocks := fs.Int("r4-call-blocks", -1, "most blocks per call of the AVX-512 repacked GEMVs; longer rows are split into calls (default: the kernels' built-in, 8; 0 takes whole rows)")
 	tuned := fs.String("tuned", "", "settings from asdsl-bench tune (threads, layout, prefetch, call split, GEMM tiles); flags given explicitly win")
-	breakdown := fs.Bool("breakdown", false, "after each tg test, print where a generated token's time went, step by step (matmuls, attention, norms, activation quantization, waiting at op ends), with the matmuls' stream rate against the read bandwidth")
+	breakdown := fs.Bool("breakdown", false, "after each tg test, print where a generated token's time went, step by step (matmuls, attention, norms, activation quantization, waiting at op ends), with the matmuls' stream rate against the read bandwidth; with --curve, each step's time per call at every batch size")
 	curve := fs.String("curve", "", "instead: the small-batch cost curve, e.g. 1,2,4,8,16 — time to evaluate T tokens after a 64-token context, relative to T=1 (what speculative verification pays)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -84,7 +84,7 @@ func runBench(args []string) error {
 		if err != nil {
 			return err
 		}
-		return printBatchCurve(path, batches, ts[0], *reps, engine.Features{NoRepack: *noRepack, NoFlash: *noFlash, MapInPlace: *mapInPlace})
+		return printBatchCurve(path, batches, ts[0], *reps, engine.Features{NoRepack: *noRepack, NoFlash: *noFlash, MapInPlace: *mapInPlace}, *breakdown)
 	}
 	ds, err := intList(*depth, "-d")
 	if err != nil {
@@ -114,15 +114,20 @@ func intList(s, flag string) ([]int, error) {
 	return out, nil
 }
 
-// printBatchCurve times Eval of T tokens at position 64, for each T.
-func printBatchCurve(path string, batches []int, threads, reps int, f engine.Features) error {
-	pts, err := llamabench.BatchCurve(path, batches, threads, reps, f)
+// printBatchCurve times Eval of T tokens at position 64, for each T
+// (with breakdown, also where each call's time went, step by step).
+func printBatchCurve(path string, batches []int, threads, reps int, f engine.Features, breakdown bool) error {
+	pts, err := llamabench.BatchCurve(path, batches, threads, reps, f, breakdown)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("%6s %12s %12s %10s\n", "tokens", "ms per call", "ms per token", "vs T=1")
 	for _, p := range pts {
 		fmt.Printf("%6d %12.2f %12.2f %9.2fx\n", p.Tokens, p.Ms, p.Ms/float64(p.Tokens), p.Ms/pts[0].Ms)
+	}
+	if breakdown {
+		fmt.Println()
+		llamabench.WriteCurveBreakdown(os.Stdout, pts)
 	}
 	return nil
 }

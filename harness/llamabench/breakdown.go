@@ -54,3 +54,39 @@ func streamRate(bytes int64, d time.Duration, readGBs float64) string {
 	}
 	return fmt.Sprintf("%14.1f (%.0f%% of %.1f)", gbs, 100*gbs/readGBs, readGBs)
 }
+
+// WriteCurveBreakdown prints, for a batch curve taken with a breakdown,
+// each step's milliseconds per call at every batch size side by side,
+// and its growth from the first batch size to the last: which steps a
+// verification batch pays for, and which it shares.
+func WriteCurveBreakdown(w io.Writer, pts []CurvePoint) {
+	if len(pts) == 0 || pts[0].Steps.Evals == 0 {
+		return
+	}
+	perCall := func(p CurvePoint, d time.Duration) float64 {
+		return float64(d) / 1e6 / float64(max(1, p.Steps.Evals))
+	}
+	fmt.Fprintf(w, "where a call's time went (ms per call, worker 0's clock):\n%-10s", "step")
+	for _, p := range pts {
+		fmt.Fprintf(w, " %8s", fmt.Sprintf("T=%d", p.Tokens))
+	}
+	first, last := pts[0], pts[len(pts)-1]
+	fmt.Fprintf(w, " %9s\n", fmt.Sprintf("T=%d/T=%d", last.Tokens, first.Tokens))
+	row := func(name string, d func(CurvePoint) time.Duration) {
+		fmt.Fprintf(w, "%-10s", name)
+		for _, p := range pts {
+			fmt.Fprintf(w, " %8.3f", perCall(p, d(p)))
+		}
+		if a := perCall(first, d(first)); a > 0 {
+			fmt.Fprintf(w, " %8.2fx", perCall(last, d(last))/a)
+		}
+		fmt.Fprintln(w)
+	}
+	for st := engine.Step(0); st < engine.NumSteps; st++ {
+		if first.Steps.Time[st] == 0 && last.Steps.Time[st] == 0 {
+			continue
+		}
+		row(st.String(), func(p CurvePoint) time.Duration { return p.Steps.Time[st] })
+	}
+	row("waiting", func(p CurvePoint) time.Duration { return p.Steps.Wait })
+}

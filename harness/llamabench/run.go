@@ -320,6 +320,10 @@ func fileTypeName(ft uint64) string {
 type CurvePoint struct {
 	Tokens int
 	Ms     float64 // median over repetitions
+	// Steps is where the timed repetitions' time went, step by step
+	// (summed over them; Evals counts them), when BatchCurve was asked
+	// for a breakdown.
+	Steps engine.Breakdown
 }
 
 // BatchCurve measures the time to evaluate T new tokens after a 64-token
@@ -327,7 +331,11 @@ type CurvePoint struct {
 // one call, so the curve should stay flat as T grows. Every token's
 // logits are computed, as verification needs them (the output matrix
 // meets T tokens too).
-func BatchCurve(path string, batches []int, threads, reps int, f engine.Features) ([]CurvePoint, error) {
+//
+// With breakdown, each point also records where its calls' time went
+// (engine.Breakdown: worker 0's clock per step), to show which steps grow
+// with T.
+func BatchCurve(path string, batches []int, threads, reps int, f engine.Features, breakdown bool) ([]CurvePoint, error) {
 	if len(batches) == 0 || reps < 1 {
 		return nil, fmt.Errorf("need batch sizes and at least one repetition")
 	}
@@ -359,18 +367,25 @@ func BatchCurve(path string, batches []int, threads, reps int, f engine.Features
 	var out []CurvePoint
 	for _, T := range batches {
 		var ms []float64
+		pt := CurvePoint{Tokens: T}
 		for r := 0; r < reps+1; r++ {
 			s.Rewind(64)
+			if breakdown && r == 1 { // the first call warms up
+				s.SetBreakdown(&pt.Steps)
+			}
 			t0 := time.Now()
 			if _, err := s.Eval(ctx[64:64+T], true); err != nil {
+				s.SetBreakdown(nil)
 				return nil, err
 			}
-			if r > 0 { // the first call warms up
+			if r > 0 {
 				ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
 			}
 		}
+		s.SetBreakdown(nil)
 		sort.Float64s(ms)
-		out = append(out, CurvePoint{Tokens: T, Ms: ms[len(ms)/2]})
+		pt.Ms = ms[len(ms)/2]
+		out = append(out, pt)
 	}
 	return out, nil
 }

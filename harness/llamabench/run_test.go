@@ -92,3 +92,33 @@ func TestRunLogsBreakdown(t *testing.T) {
 		}
 	}
 }
+
+// The batch curve with a breakdown: every point records its timed calls
+// step by step, and the table sets the batch sizes side by side.
+func TestBatchCurveBreakdown(t *testing.T) {
+	pts, err := BatchCurve(testutil.Golden(t, "llama-Q4_K_M.gguf"), []int{1, 2}, 1, 2, engine.Features{}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pts {
+		if p.Steps.Evals != 2 || p.Steps.Tokens != 2*p.Tokens || p.Steps.Time[engine.StepGateUp] <= 0 {
+			t.Fatalf("T=%d: breakdown of %d calls, %d tokens, gate-up %v; want 2 calls of %d tokens", p.Tokens, p.Steps.Evals, p.Steps.Tokens, p.Steps.Time[engine.StepGateUp], p.Tokens)
+		}
+	}
+	var out strings.Builder
+	WriteCurveBreakdown(&out, pts)
+	for _, want := range []string{"T=1", "T=2/T=1", "gate-up", "attention", "waiting"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	// Without a breakdown nothing is recorded and nothing printed.
+	pts, err = BatchCurve(testutil.Golden(t, "llama-Q4_K_M.gguf"), []int{1}, 1, 1, engine.Features{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if WriteCurveBreakdown(&out, pts); pts[0].Steps.Evals != 0 || out.Len() != 0 {
+		t.Fatalf("breakdown off: %d calls recorded, printed %q", pts[0].Steps.Evals, out.String())
+	}
+}
