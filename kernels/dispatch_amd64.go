@@ -675,11 +675,16 @@ func oneCall(int) int { return 1 }
 // GB/s on 16 blocks), so they are called once, and so are the AVX-512
 // Q6_K GEMMs, which do not load ahead either (unchanged split: 22.4–22.6
 // against 22.7–22.9 GB/s at two columns).
+//
+// The plan is asked once per row group, tens of thousands of times a
+// decode step, and its divisor search costs up to five integer
+// divisions (TinyLlama's 22-block rows: about 0.3 ms a token), so the
+// answers for rows of up to planBlocks blocks are worked out once, here.
 func r4CallPlan(max int) func(nb int) int {
 	if max <= 0 {
 		return oneCall
 	}
-	return func(nb int) int {
+	calls := func(nb int) int {
 		if nb <= max {
 			return 1
 		}
@@ -690,7 +695,21 @@ func r4CallPlan(max int) func(nb int) int {
 		}
 		return (nb + max - 1) / max
 	}
+	var table [planBlocks + 1]uint16 // read-only once built: the workers share it
+	for nb := range table {
+		table[nb] = uint16(calls(nb))
+	}
+	return func(nb int) int {
+		if nb <= planBlocks {
+			return int(table[nb])
+		}
+		return calls(nb)
+	}
 }
+
+// planBlocks is the longest row r4CallPlan tabulates: 1024 blocks,
+// 262144 columns, past any model's width.
+const planBlocks = 1024
 
 // gemmR4Slices wraps a repacked 4-row × 4-token GEMM kernel.
 func gemmR4Slices[B any](k func(w, a *byte, stride, nb int, out *float32), calls func(nb int) int) func([]B, []BlockQ8K, int, *[16]float32) {

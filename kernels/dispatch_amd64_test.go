@@ -27,6 +27,7 @@ func TestR4CallPlan(t *testing.T) {
 	for _, c := range []struct{ max, nb, calls int }{
 		{8, 1, 1}, {8, 8, 1}, {8, 9, 2}, {8, 16, 2}, {8, 20, 4}, {8, 22, 3}, {8, 43, 6}, {8, 70, 10},
 		{0, 43, 1}, {4, 22, 11}, {16, 43, 3}, {1, 5, 5},
+		{8, 1024, 128}, {8, 1025, 205}, {8, 2000, 250}, // the table's last row, and past it
 	} {
 		n := r4CallPlan(c.max)(c.nb)
 		if n != c.calls {
