@@ -20,9 +20,14 @@ import (
 //     sampler's filtered distributions (Sampler.Dist), so the result is
 //     distributed as Sampler.Sample on the target alone.
 //
-// Both sessions always hold every emitted token but the last ("pending"),
-// which starts the next round's batches; rejected proposals are dropped
-// with Session.Rewind.
+// The target always holds every emitted token but the last ("pending"),
+// which starts the next round's batch; rejected proposals are dropped
+// with Session.Rewind. The draft holds the same, except after a round
+// that kept every proposal: then it also lacks the last proposal (it
+// never needed that token's logits), and takes it in one batch with
+// pending at the next round's first step. Evaluating it at once, as this
+// loop did, cost a whole draft step per round, and the step was thrown
+// away whenever a proposal was rejected.
 
 // SpecStats counts what speculation did.
 type SpecStats struct {
@@ -72,6 +77,8 @@ func GenerateSpeculative(target, draft *Session, prompt []int32, n, k int, smp *
 	}
 	pending := prompt[len(prompt)-1]
 	batch := make([]int32, 0, k+1)
+	first := make([]int32, 0, 2) // the draft's first input: [carried proposal,] pending
+	carried := false
 	proposals := make([]int32, k)
 	qs := make([][]Candidate, k)
 	t1 := time.Now()
@@ -81,18 +88,19 @@ func GenerateSpeculative(target, draft *Session, prompt []int32, n, k int, smp *
 	for st.GeneratedTokens < n {
 		base := target.Pos()
 		// Draft: k proposals, each from its own distribution q_i.
-		tok := pending
+		if !carried {
+			first = first[:0]
+		}
+		first = append(first, pending)
+		in := first
 		for i := 0; i < k; i++ {
-			lg, err := draft.Eval([]int32{tok}, false)
+			lg, err := draft.Eval(in, false)
 			if err != nil {
 				return st, sp, err
 			}
 			qs[i] = append(qs[i][:0], smp.Dist(lg)...)
-			tok = smp.Draw(qs[i])
-			proposals[i] = tok
-		}
-		if _, err := draft.Eval([]int32{tok}, false); err != nil { // keep the draft's cache whole
-			return st, sp, err
+			proposals[i] = smp.Draw(qs[i])
+			in = proposals[i : i+1]
 		}
 		// Target: the pending token and the proposals in one batch; row i
 		// is the target's distribution for proposal i (row k: the token
@@ -123,7 +131,13 @@ func GenerateSpeculative(target, draft *Session, prompt []int32, n, k int, smp *
 		}
 		sp.Accepted += accepted
 		target.Rewind(base + 1 + accepted)
-		draft.Rewind(base + 1 + accepted)
+		// The draft evaluated pending and proposals 0..k-2: it rewinds to
+		// the same position unless every proposal was kept.
+		if carried = accepted == k; carried {
+			first = append(first[:0], proposals[k-1])
+		} else {
+			draft.Rewind(base + 1 + accepted)
+		}
 		for _, id := range append(proposals[:accepted:accepted], next) {
 			if eos >= 0 && id == eos {
 				st.StoppedAtEOS = true

@@ -49,14 +49,15 @@ type SpecResult struct {
 	// being judged. It should be close to Alpha.
 	AlphaSeen     float64 `json:"alpha_seen"`
 	TokensPerPass float64 `json:"tokens_per_pass"` // emitted per target verification
-	// DraftCost is one draft step's time over one target decode step's,
-	// and VerifyCost one verification's (k+1 tokens in one batch), both
-	// measured inside the speculative runs.
+	// DraftCost is one draft step's time over one target decode step's
+	// (a round's first step takes two tokens after a round that kept
+	// every proposal), and VerifyCost one verification's (k+1 tokens in
+	// one batch), both measured inside the speculative runs.
 	DraftCost  float64 `json:"draft_cost"`
 	VerifyCost float64 `json:"verify_cost"`
 	// Expected is Leviathan et al.'s speed-up over plain decoding from the
 	// measured costs: E[tokens per round] = (1-a^(k+1))/(1-a), over one
-	// round's time ((k+1) draft steps, one verify of k+1 tokens) in units
+	// round's time (k draft steps, one verify of k+1 tokens) in units
 	// of a target decode step.
 	Expected float64 `json:"expected"`
 }
@@ -160,7 +161,7 @@ func Speculative(target, draft *engine.Session, o SpecOptions) (*SpecMeasurement
 		res.VerifyCost = verifyTime.Seconds() / float64(passes) / tStep
 		k := float64(o.K)
 		eTokens := (1 - math.Pow(alpha, k+1)) / (1 - alpha)
-		res.Expected = eTokens / ((k+1)*res.DraftCost + res.VerifyCost)
+		res.Expected = eTokens / (k*res.DraftCost + res.VerifyCost)
 		out.Results = append(out.Results, res)
 	}
 	return out, nil
@@ -193,6 +194,8 @@ func controlled(target, draft *engine.Session, prompt, ref []int32, o SpecOption
 	emitted := 1
 	proposals := make([]int32, o.K)
 	batch := make([]int32, 0, o.K+1)
+	first := make([]int32, 0, 2) // the draft's first input, as in GenerateSpeculative
+	carried := false
 	t0 := time.Now()
 	for emitted < o.Generate {
 		base := target.Pos()
@@ -203,13 +206,18 @@ func controlled(target, draft *engine.Session, prompt, ref []int32, o SpecOption
 			// rarely any) give way to the controlled ones below.
 			lookupSink = len(engine.PromptLookup(history, 2, o.K))
 		}
-		tok := pending
+		if !carried {
+			first = first[:0]
+		}
+		first = append(first, pending)
+		in := first
 		for i := 0; i < o.K; i++ {
 			if draft != nil {
-				if _, err := draft.Eval([]int32{tok}, false); err != nil {
+				if _, err := draft.Eval(in, false); err != nil {
 					return st, err
 				}
 			}
+			var tok int32
 			want := ref[emitted+i] // pending is ref[emitted-1]
 			if rng.Float64() < alpha {
 				tok = want
@@ -217,14 +225,10 @@ func controlled(target, draft *engine.Session, prompt, ref []int32, o SpecOption
 				tok = (want + 1 + int32(rng.IntN(int(vocab-1)))) % vocab // any other token
 			}
 			proposals[i] = tok
-		}
-		if draft != nil {
-			if _, err := draft.Eval([]int32{tok}, false); err != nil { // the draft's cache stays whole, as in GenerateSpeculative
-				return st, err
-			}
+			in = proposals[i : i+1]
 		}
 		st.draftTime += time.Since(td)
-		st.draftSteps += o.K + 1
+		st.draftSteps += o.K
 		batch = append(append(batch[:0], pending), proposals...)
 		tv := time.Now()
 		rows, err := target.Eval(batch, true)
@@ -245,7 +249,11 @@ func controlled(target, draft *engine.Session, prompt, ref []int32, o SpecOption
 			st.misses++
 		}
 		target.Rewind(base + 1 + accepted)
-		if draft != nil {
+		// The draft lacks the last proposal when every one was kept
+		// (GenerateSpeculative's carried token).
+		if carried = accepted == o.K; carried {
+			first = append(first[:0], proposals[o.K-1])
+		} else if draft != nil {
 			draft.Rewind(base + 1 + accepted)
 		}
 		history = append(history, proposals[:accepted]...)

@@ -46,7 +46,7 @@ func TestSpeculativeControlledAcceptance(t *testing.T) {
 	}
 	for _, r := range m.Results {
 		k := float64(r.K)
-		want := (1 - math.Pow(r.Alpha, k+1)) / (1 - r.Alpha) / ((k+1)*r.DraftCost + r.VerifyCost)
+		want := (1 - math.Pow(r.Alpha, k+1)) / (1 - r.Alpha) / (k*r.DraftCost + r.VerifyCost)
 		if math.Abs(r.Expected-want) > 1e-9 || r.DraftCost <= 0 || r.VerifyCost <= 0 || len(r.TPS) != 3 || len(r.PlainTPS) != 3 {
 			t.Fatalf("%+v (expected %v)", r, want)
 		}
