@@ -147,8 +147,8 @@ func avx512Ops(t Tuning) Ops {
 	}
 	o.GemvQ6KR4Q8K4x1 = gemvR4Slices[BlockQ6KR4](gemvQ6KR4Q8KAVX512, pf, calls)
 	o.GemmQ6KR4Q8K4x4 = gemmR4Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x4, oneCall)
-	o.GemmQ6KR4Q8K4x2 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x2, 2, oneCall)
-	o.GemmQ6KR4Q8K4x3 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x3, 3, oneCall)
+	o.GemmQ6KR4Q8K4x2 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x2, 2, calls)
+	o.GemmQ6KR4Q8K4x3 = gemmR4xNSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x3, 3, calls)
 	o.GemmQ4KR4Q8K4x4 = gemmR4Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x4, oneCall)
 	o.GemmQ4KR4Q8K4x2 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x2, 2, calls)
 	o.GemmQ4KR4Q8K4x3 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x3, 3, oneCall)

@@ -132,10 +132,12 @@ func TestGemvQ6KR4MatchesDot(t *testing.T) {
 }
 
 // The repacked 4×4 Q6_K GEMM against DotQ6KQ8K for every (row, column).
+// The AVX-512 2- and 3-column kernels load a block ahead and split 16,
+// 22 and 43 blocks into calls (r4CallPlan).
 func TestGemmQ6KR4MatchesDot(t *testing.T) {
 	r := rand.New(rand.NewPCG(91, 92))
 	forEachISA(t, func(t *testing.T, o *Ops) {
-		for _, nb := range []int{1, 2, 3, 16, 43} {
+		for _, nb := range []int{1, 2, 3, 16, 22, 43} {
 			for _, stride := range []int{nb, nb + 3} {
 				w := randQ6K(r, 4*nb)
 				rp := make([]BlockQ6KR4, nb)

@@ -159,6 +159,14 @@ func gemmQ6KR4Q8KAVX512x8(shuf, splat, transpose Mem) {
 	gemmQ6KR4Q8KAVX512(8, shuf, splat, transpose)
 }
 
+// r6AheadCols: the Q6_K GEMMs of up to three columns load a block ahead.
+// Streaming 256 MB of 22- and 43-block rows per thread (one Zen 5 core
+// each, alternated), two columns went from 23–26 GB/s against the GEMV's
+// 27–30 to 27–30 at 1 thread, and from 35–46 against 52–57 to 54–58 at 2
+// (with the calls split as the GEMV's, r4CallPlan); three columns from
+// 41–50 to 47–54 at 2 threads. Four columns are compute-bound.
+const r6AheadCols = 3
+
 func gemmQ6KR4Q8KAVX512(n int, shuf, splat, transpose Mem) {
 	k := newGemmR4(fmt.Sprintf("gemmQ6KR4Q8KAVX512x%d", n), fmt.Sprintf("r6g%d", n), n)
 	wp, nb, cols, sums, l := k.wp, k.nb, k.cols, k.sums, k.label
@@ -169,7 +177,21 @@ func gemmQ6KR4Q8KAVX512(n int, shuf, splat, transpose Mem) {
 	MOVL(U32(0x30303030), tmp)
 	VPBROADCASTD(tmp, m30)
 
+	// Up to r6AheadCols columns the registers also hold the next block's
+	// weights, as in the GEMV (blockAhead): small batches then stream
+	// their rows as decode does.
+	var ahead *blockAhead
+	var q [12]VecVirtual
+	if n <= r6AheadCols {
+		for j := range q {
+			q[j] = ZMM()
+		}
+		ahead = newBlockAhead(wp, nb, l+"d", r6Ql, r6Size, q[:]...)
+	}
 	blockLoop(nb, l+"b", l+"d")
+	if ahead != nil {
+		ahead.next()
+	}
 	// As in the Q4_K GEMM: small batches are memory-bound, so fetch the
 	// rows ahead (an 840-byte block is 14 cache lines).
 	gemmPrefetchBlock(wp, r6Size)
@@ -183,11 +205,25 @@ func gemmQ6KR4Q8KAVX512(n int, shuf, splat, transpose Mem) {
 		accs[c] = q6r4Offset(cols[c], sc, true)
 	}
 	for m := 0; m < 4; m++ {
-		hb := ZMM()
-		VMOVDQU64(Mem{Base: wp, Disp: r6Qh + 64*m}, hb)
+		var hb VecVirtual
+		if ahead != nil {
+			hb = q[8+m] // r6Qh follows r6Ql
+		} else {
+			hb = ZMM()
+			VMOVDQU64(Mem{Base: wp, Disp: r6Qh + 64*m}, hb)
+		}
 		for kk := 0; kk < 2; kk++ {
 			k := 2*m + kk
-			lo, hi := q6r4Weights(wp, k, 0, hb, m4, m30, true)
+			var lo, hi VecVirtual
+			if ahead != nil {
+				lo, hi = q6r4Unpack(q[k], k, hb, m4, m30, true)
+				ahead.reload(k)
+				if kk == 1 {
+					ahead.reload(8 + m)
+				}
+			} else {
+				lo, hi = q6r4Weights(wp, k, 0, hb, m4, m30, true)
+			}
 			for half, v := range []VecVirtual{lo, hi} {
 				s := 2*k + half
 				sv := ZMM()
