@@ -16,6 +16,8 @@ type BPE struct {
 	enc   [256]rune // byte -> printable rune
 	dec   map[rune]byte
 	pre   preTokenizer
+
+	cache wordCache
 }
 
 // NewBPE builds the tokenizer from a vocabulary and its merges ("a b").
@@ -79,6 +81,11 @@ func (t *BPE) Encode(text string, addSpecial, parseSpecial bool) []int32 {
 // until no pair has a rank. A heap keeps long words (a line of
 // WikiText's "= = =" runs) from costing the square of their length.
 func (t *BPE) encodeWord(w string, ignoreMerges bool, out []int32) []int32 {
+	return t.cache.encode(w, out, func(w string, out []int32) []int32 { return t.mergeWord(w, ignoreMerges, out) })
+}
+
+// mergeWord is encodeWord without the cache.
+func (t *BPE) mergeWord(w string, ignoreMerges bool, out []int32) []int32 {
 	var enc strings.Builder
 	for _, b := range []byte(w) {
 		enc.WriteRune(t.enc[b])

@@ -12,6 +12,12 @@ import (
 type SPM struct {
 	v         *Vocab
 	byteToken [256]int32
+	// wordsApart: no piece of the vocabulary holds a "▁" right after
+	// another character than "▁", so no merge can cross the start of a
+	// word (a "▁" after a non-"▁"), and each word merges on its own into
+	// the same pieces as in the whole text. True of Llama 2's vocabulary.
+	wordsApart bool
+	cache      wordCache
 }
 
 const spaceMarker = "▁"
@@ -28,6 +34,23 @@ func NewSPM(v *Vocab) *SPM {
 			id = -1
 		}
 		s.byteToken[b] = id
+	}
+	s.wordsApart = true
+	for _, tok := range v.Tokens {
+		for i := strings.Index(tok, spaceMarker); i >= 0; {
+			if i > 0 && !strings.HasSuffix(tok[:i], spaceMarker) {
+				s.wordsApart = false
+				break
+			}
+			j := strings.Index(tok[i+len(spaceMarker):], spaceMarker)
+			if j < 0 {
+				break
+			}
+			i += len(spaceMarker) + j
+		}
+		if !s.wordsApart {
+			break
+		}
 	}
 	return s
 }
@@ -63,8 +86,32 @@ func (s *SPM) Encode(text string, addSpecial, parseSpecial bool) []int32 {
 
 // encodeFragment merges the fragment's characters, the pair whose merged
 // text is the highest-scored vocabulary piece first; pieces left outside
-// the vocabulary become byte tokens.
+// the vocabulary become byte tokens. llama.cpp merges a fragment as one
+// sequence; where the vocabulary allows (wordsApart), its words go one
+// at a time, with the same result: a whole file as one sequence kept a
+// heap of a million pairs, out of cache, and words repeat (wordCache).
 func (s *SPM) encodeFragment(text string, out []int32) []int32 {
+	if !s.wordsApart {
+		return s.encodeWord(text, out)
+	}
+	start := 0
+	for i := 1; i < len(text); {
+		j := strings.Index(text[i:], spaceMarker)
+		if j < 0 {
+			break
+		}
+		i += j
+		if !strings.HasSuffix(text[:i], spaceMarker) {
+			out = s.cache.encode(text[start:i], out, s.encodeWord)
+			start = i
+		}
+		i += len(spaceMarker)
+	}
+	return s.cache.encode(text[start:], out, s.encodeWord)
+}
+
+// encodeWord merges one sequence of characters.
+func (s *SPM) encodeWord(text string, out []int32) []int32 {
 	parts := mergeText(text, func(_, _, merged string) (float64, bool) {
 		id, ok := s.v.ID(merged)
 		if !ok {
