@@ -142,18 +142,28 @@ func GenerateSpeculative(target, draft *Session, prompt []int32, n, k int, smp *
 			if eos >= 0 && id == eos {
 				st.StoppedAtEOS = true
 				st.DecodeTime = time.Since(t1)
-				return st, sp, nil
+				return st, sp, catchUp(draft, first, carried)
 			}
 			st.GeneratedTokens++
 			if !emit(id) || st.GeneratedTokens == n {
 				st.DecodeTime = time.Since(t1)
-				return st, sp, nil
+				return st, sp, catchUp(draft, first, carried)
 			}
 		}
 		pending = next
 	}
 	st.DecodeTime = time.Since(t1)
-	return st, sp, nil
+	return st, sp, catchUp(draft, first, carried)
+}
+
+// catchUp leaves the draft where the target is on return: a carried
+// proposal (first[0]) is evaluated, so the sessions can go on together.
+func catchUp(draft *Session, first []int32, carried bool) error {
+	if !carried {
+		return nil
+	}
+	_, err := draft.Eval(first[:1], false)
+	return err
 }
 
 // Verify decides a proposal x drawn from q against the target's p: kept

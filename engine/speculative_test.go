@@ -48,6 +48,9 @@ func TestSpeculativeGreedyEqualsPlain(t *testing.T) {
 					t.Fatalf("draft %p k=%d: token %d is %d, plain greedy %d", draftModel, k, i, got[i], want[i])
 				}
 			}
+			if tgt.Pos() != dr.Pos() {
+				t.Fatalf("k=%d: the draft ends at %d, the target at %d", k, dr.Pos(), tgt.Pos())
+			}
 			if draftModel == target && sp.Accepted != sp.Drafted {
 				t.Fatalf("k=%d: the target as its own draft had %d of %d proposals rejected", k, sp.Drafted-sp.Accepted, sp.Drafted)
 			}
