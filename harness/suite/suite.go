@@ -84,7 +84,7 @@ type Perplexity struct {
 
 // Speculative configures phase 7's controlled-acceptance benchmark.
 type Speculative struct {
-	K      int       `yaml:"k"`      // draft length (default 4)
+	K      int       `yaml:"k"`      // draft length (default 3)
 	Alphas []float64 `yaml:"alphas"` // acceptance probabilities (default 0.65, 0.7, 0.8)
 	// Generate is the tokens each speculative run decodes (default 64):
 	// a chat workload's 8 or 16 are two or three rounds, too few for the
