@@ -193,6 +193,11 @@ func (s *Session) KVBytesPerToken() int64 {
 // Close stops the session's threads.
 func (s *Session) Close() { s.e.pool.Close() }
 
+// Rest lets the session's idle threads sleep now rather than wait for
+// its next evaluation: call it before turning to another session whose
+// threads share the CPUs (speculative decoding's draft and target).
+func (s *Session) Rest() { s.e.pool.Rest() }
+
 // Workers reports the session's math threads and the CPUs they are
 // pinned to.
 func (s *Session) Workers() []pool.WorkerInfo { return s.e.pool.Workers() }

@@ -104,12 +104,14 @@ func GenerateSpeculative(target, draft *Session, prompt []int32, n, k int, smp *
 		}
 		// Target: the pending token and the proposals in one batch; row i
 		// is the target's distribution for proposal i (row k: the token
-		// after them all).
+		// after them all). Each session rests while the other works.
+		draft.Rest()
 		batch = append(append(batch[:0], pending), proposals...)
 		rows, err := target.Eval(batch, true)
 		if err != nil {
 			return st, sp, err
 		}
+		target.Rest()
 		sp.Rounds++
 		sp.Drafted += k
 		vocab := target.m.Config.NVocab

@@ -59,6 +59,7 @@ type Pool struct {
 	sleeping  []atomic.Bool
 	wake      []chan struct{}
 	closed    atomic.Bool
+	resting   atomic.Bool // Rest: idle helpers park at once until the next Main
 
 	info  []WorkerInfo
 	wg    sync.WaitGroup
@@ -147,6 +148,7 @@ func (p *Pool) worker(w int, ready chan<- struct{}) {
 	}
 	if w == 0 {
 		for m := range p.mainReq {
+			p.resting.Store(false)
 			m.Main()
 			p.mainDone <- struct{}{}
 		}
@@ -170,7 +172,7 @@ func (p *Pool) waitGen(w int, seen uint32) uint32 {
 			return g
 		}
 		if i&255 == 255 {
-			if time.Now().After(deadline) {
+			if p.resting.Load() || time.Now().After(deadline) {
 				break
 			}
 			// With fewer Ps than workers (GOMAXPROCS lowered) a spinning
@@ -228,6 +230,14 @@ func (p *Pool) Exec(m Mainer) {
 	p.mainReq <- m
 	<-p.mainDone
 }
+
+// Rest parks the idle helpers now instead of after spinFor, until the
+// next Exec. A caller that turns to another pool on the same CPUs calls
+// it: speculative decoding alternates a draft's pool and the target's,
+// and each one's helpers, spinning for the next op that was not coming,
+// took CPU time from the other's math. Spinning stays the rule between
+// the Execs of one pool (decode's tokens), where it saves a wake-up.
+func (p *Pool) Rest() { p.resting.Store(true) }
 
 // ParallelGuided is Parallel with guided chunking: each worker takes
 // half of an even share of what remains, in whole multiples of chunk

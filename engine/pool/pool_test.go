@@ -210,3 +210,27 @@ func TestJobRightAfterNewIsNotLost(t *testing.T) {
 		t.Fatalf("hits %d", task.hits.Load())
 	}
 }
+
+// After Rest the idle helper parks (sleeping) without waiting out
+// spinFor, and the next job still wakes it and covers every index.
+// (The wait below only bounds a hang: a helper that kept spinning until
+// spinFor would park too, so the test checks the state, not the time.)
+func TestRestParksAndWakes(t *testing.T) {
+	p := New(2, nil)
+	defer p.Close()
+	task := &sumTask{data: make([]int64, 100), out: make([]int64, 2)}
+	d := &driver{p: p, t: task, reps: 3}
+	for i := 0; i < 50; i++ {
+		p.Exec(d)
+		p.Rest()
+		deadline := time.Now().Add(5 * time.Second)
+		for !p.sleeping[1].Load() {
+			if time.Now().After(deadline) {
+				t.Fatal("the helper did not park after Rest")
+			}
+		}
+	}
+	if task.hits.Load() != 50*3*100 {
+		t.Fatalf("hits %d, want %d", task.hits.Load(), 50*3*100)
+	}
+}

@@ -230,9 +230,15 @@ func controlled(target, draft *engine.Session, prompt, ref []int32, o SpecOption
 		st.draftTime += time.Since(td)
 		st.draftSteps += o.K
 		batch = append(append(batch[:0], pending), proposals...)
+		if draft != nil {
+			draft.Rest() // as GenerateSpeculative: each session rests while the other works
+		}
 		tv := time.Now()
 		rows, err := target.Eval(batch, true)
 		st.verifyTime += time.Since(tv)
+		if draft != nil {
+			target.Rest()
+		}
 		if err != nil {
 			return st, err
 		}
