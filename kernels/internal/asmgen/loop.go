@@ -150,9 +150,25 @@ func newBlockAhead(wp, nb Register, done string, off, size int, q ...VecVirtual)
 	return b
 }
 
+// blockAheadZ is newBlockAhead on n fresh ZMM registers when on, else
+// nil (the kernel then loads each block's weights where it uses them).
+func blockAheadZ(on bool, wp, nb Register, done string, off, size, n int) *blockAhead {
+	if !on {
+		return nil
+	}
+	q := make([]VecVirtual, n)
+	for j := range q {
+		q[j] = ZMM()
+	}
+	return newBlockAhead(wp, nb, done, off, size, q...)
+}
+
 // next, at the top of the loop body, points the reloads at the next
-// block, or at this one on the last.
+// block, or at this one on the last (nothing on a nil blockAhead).
 func (b *blockAhead) next() {
+	if b == nil {
+		return
+	}
 	LEAQ(Mem{Base: b.wp, Disp: b.size}, b.np)
 	CMPQ(b.nb, Imm(1))
 	CMOVQEQ(b.wp, b.np)

@@ -250,18 +250,9 @@ func gemmQ4KR4Q8KAVX512(n int, scaleShuf, splat, minsDup, transpose Mem, smc r4S
 
 	// Up to four columns the registers hold the next block's weights too
 	// (blockAhead: small batches stream their rows as decode does).
-	var ahead *blockAhead
-	if n <= 4 {
-		var q [8]VecVirtual
-		for j := range q {
-			q[j] = ZMM()
-		}
-		ahead = newBlockAhead(wp, nb, l+"d", r4Qs, r4Size, q[:]...)
-	}
+	ahead := blockAheadZ(n <= 4, wp, nb, l+"d", r4Qs, r4Size, 8)
 	blockLoop(nb, l+"b", l+"d")
-	if ahead != nil {
-		ahead.next()
-	}
+	ahead.next()
 	// Small batches (speculative verification) are memory-bound like
 	// decode: fetch the rows ten blocks ahead, as the GEMV kernels do.
 	// With a large batch the rows are already in L1 and this costs nine

@@ -180,18 +180,9 @@ func gemmQ6KR4Q8KAVX512(n int, shuf, splat, transpose Mem) {
 	// Up to r6AheadCols columns the registers also hold the next block's
 	// weights, as in the GEMV (blockAhead): small batches then stream
 	// their rows as decode does.
-	var ahead *blockAhead
-	var q [12]VecVirtual
-	if n <= r6AheadCols {
-		for j := range q {
-			q[j] = ZMM()
-		}
-		ahead = newBlockAhead(wp, nb, l+"d", r6Ql, r6Size, q[:]...)
-	}
+	ahead := blockAheadZ(n <= r6AheadCols, wp, nb, l+"d", r6Ql, r6Size, 12)
 	blockLoop(nb, l+"b", l+"d")
-	if ahead != nil {
-		ahead.next()
-	}
+	ahead.next()
 	// As in the Q4_K GEMM: small batches are memory-bound, so fetch the
 	// rows ahead (an 840-byte block is 14 cache lines).
 	gemmPrefetchBlock(wp, r6Size)
@@ -207,7 +198,7 @@ func gemmQ6KR4Q8KAVX512(n int, shuf, splat, transpose Mem) {
 	for m := 0; m < 4; m++ {
 		var hb VecVirtual
 		if ahead != nil {
-			hb = q[8+m] // r6Qh follows r6Ql
+			hb = ahead.q[8+m] // r6Qh follows r6Ql
 		} else {
 			hb = ZMM()
 			VMOVDQU64(Mem{Base: wp, Disp: r6Qh + 64*m}, hb)
@@ -216,7 +207,7 @@ func gemmQ6KR4Q8KAVX512(n int, shuf, splat, transpose Mem) {
 			k := 2*m + kk
 			var lo, hi VecVirtual
 			if ahead != nil {
-				lo, hi = q6r4Unpack(q[k], k, hb, m4, m30, true)
+				lo, hi = q6r4Unpack(ahead.q[k], k, hb, m4, m30, true)
 				ahead.reload(k)
 				if kk == 1 {
 					ahead.reload(8 + m)
