@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -35,23 +36,11 @@ func NewSPM(v *Vocab) *SPM {
 		}
 		s.byteToken[b] = id
 	}
-	s.wordsApart = true
-	for _, tok := range v.Tokens {
-		for i := strings.Index(tok, spaceMarker); i >= 0; {
-			if i > 0 && !strings.HasSuffix(tok[:i], spaceMarker) {
-				s.wordsApart = false
-				break
-			}
-			j := strings.Index(tok[i+len(spaceMarker):], spaceMarker)
-			if j < 0 {
-				break
-			}
-			i += len(spaceMarker) + j
-		}
-		if !s.wordsApart {
-			break
-		}
-	}
+	// A piece joins a character to a following "▁" exactly when a "▁"
+	// is left after its leading run of them.
+	s.wordsApart = !slices.ContainsFunc(v.Tokens, func(tok string) bool {
+		return strings.Contains(strings.TrimLeft(tok, spaceMarker), spaceMarker)
+	})
 	return s
 }
 
