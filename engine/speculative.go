@@ -44,6 +44,13 @@ func (s SpecStats) AcceptRate() float64 {
 	return float64(s.Accepted) / float64(s.Drafted)
 }
 
+// DefaultDraftLength is generate's draft length when neither a flag nor
+// tune's settings give one: the target verifies up to 4 tokens in one
+// pass of the 4-column GEMM. Phase 7 chooses its own from the measured
+// costs (harness/measure.ChooseDraftLength); on a Zen 5 host 1 and 2
+// did better than 3 there (TinyLlama mock, 2 threads).
+const DefaultDraftLength = 3
+
 // GenerateSpeculative is Generate with a draft session proposing k tokens
 // per round. Target and draft must share the vocabulary; both start
 // empty or at the same position.

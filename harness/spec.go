@@ -64,7 +64,7 @@ func benchSpeculative(ph *phases.Phase, models map[string]*engine.Model, threads
 
 func specOne(tm, dm *engine.Model, sm suite.Model, draftPath string, w suite.Workload, threads int, ph *phases.Phase, ops *kernels.Ops, o Options) (*results.SpecBench, error) {
 	k, gen := o.Suite.Speculative.K, o.Suite.Speculative.Generate
-	ctx := w.Prompt + gen + k + 1
+	ctx := w.Prompt + gen + max(k, measure.AutoMaxK) + 1
 	if ctx > tm.Config.NCtx || (dm != nil && ctx > dm.Config.NCtx) {
 		return nil, fmt.Errorf("prompt %d + %d speculative tokens + k needs %d positions, past a model's context (lower speculative.generate)", w.Prompt, gen, ctx)
 	}
@@ -80,7 +80,7 @@ func specOne(tm, dm *engine.Model, sm suite.Model, draftPath string, w suite.Wor
 		}
 		defer ds.Close()
 	}
-	m, err := measure.Speculative(ts, ds, measure.SpecOptions{Prompt: w.Prompt, Generate: gen, K: k,
+	m, err := measure.Speculative(ts, ds, measure.SpecOptions{Prompt: w.Prompt, Generate: gen, K: k, ChooseAlpha: GateAlpha,
 		Alphas: o.Suite.Speculative.Alphas, Reps: o.Suite.Repetitions, Seed: 1})
 	if err != nil {
 		return nil, err
@@ -103,10 +103,25 @@ func specOne(tm, dm *engine.Model, sm suite.Model, draftPath string, w suite.Wor
 func logSpec(log io.Writer, b *results.SpecBench) {
 	fmt.Fprintf(log, "  speculative %s (draft %s) t=%d, k=%d, controlled acceptance, measured costs; verify curve T=1..%d: %s\n",
 		b.Model, b.Draft, b.Threads, b.Result.Results[0].K, len(b.Result.Curve), fmtCurve(b.Result.Curve))
+	if c := b.Result.Chosen; c != nil {
+		fmt.Fprintf(log, "    k=%d chosen: draft step %.3f of a target step; Leviathan's formula at alpha %.2f gives %s for k = 1..%d\n",
+			c.K, c.DraftStep, c.Alpha, fmtSpeedups(c.Expected), len(c.Expected))
+	}
 	for _, r := range b.Result.Results {
 		fmt.Fprintf(log, "    alpha %.2f: %.2f t/s vs plain %.2f (%.2fx; Leviathan's formula on the measured costs: %.2fx); accepted %.0f%% of proposals (%.2f per judged proposal), %.2f tokens per target pass, draft step %.3f and verify %.2f of a target step\n",
 			r.Alpha, results.Median(r.TPS), results.Median(r.PlainTPS), r.Speedup(), r.Expected, 100*r.AcceptRate, r.AlphaSeen, r.TokensPerPass, r.DraftCost, r.VerifyCost)
 	}
+}
+
+func fmtSpeedups(e []float64) string {
+	s := ""
+	for i, v := range e {
+		if i > 0 {
+			s += " "
+		}
+		s += fmt.Sprintf("%.2fx", v)
+	}
+	return s
 }
 
 func fmtCurve(c []float64) string {

@@ -46,7 +46,7 @@ func runGenerate(args []string) error {
 	quiet := fs.Bool("q", false, "print only the generated text, no statistics")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	draftPath := fs.String("draft", "", "draft model for speculative decoding (same vocabulary; the output keeps the target's distribution)")
-	draftK := fs.Int("draft-k", 3, "tokens the draft proposes per round (3: the target verifies up to 4 tokens in one weight pass)")
+	draftK := fs.Int("draft-k", engine.DefaultDraftLength, "tokens the draft proposes per round (3: the target verifies up to 4 tokens in one weight pass; tune measures the best)")
 	tuned := fs.String("tuned", "", "settings from asdsl-bench tune (threads, layout, prefetch, GEMM tiles, draft length); flags given explicitly win")
 	if err := parse(fs, args); err != nil {
 		return err

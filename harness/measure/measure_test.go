@@ -182,3 +182,30 @@ func TestCacheKL(t *testing.T) {
 		t.Fatal("a depth past the context was accepted")
 	}
 }
+
+// The draft length follows the verify curve: a flat curve favours long
+// drafts, a step after three tokens a short one, and a dear draft step
+// shortens it further.
+func TestChooseDraftLength(t *testing.T) {
+	for _, c := range []struct {
+		curve []float64
+		draft float64
+		want  int
+	}{
+		{[]float64{1, 1.05, 1.1, 1.15, 1.2}, 0.05, 4},
+		{[]float64{1, 1.18, 1.47, 1.75, 2.3}, 0.05, 2},
+		{[]float64{1, 1.18, 1.47, 1.75, 2.3}, 0.1, 1},
+		{[]float64{1, 1.2, 1.4, 1.45, 2.3}, 0, 3},
+		{[]float64{1, 1.1, 1.2, 1.3, 1.4}, 0.6, 1},
+	} {
+		k, ex := ChooseDraftLength(c.curve, c.draft, 0.7)
+		if k != c.want || len(ex) != len(c.curve)-1 {
+			t.Errorf("curve %v, draft %v: k = %d (expected %v), want %d", c.curve, c.draft, k, ex, c.want)
+		}
+		for i, e := range ex {
+			if e > ex[k-1] {
+				t.Errorf("k = %d is not the best: k = %d expects %.3f > %.3f", k, i+1, e, ex[k-1])
+			}
+		}
+	}
+}

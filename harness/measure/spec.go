@@ -27,11 +27,19 @@ import (
 // SpecOptions configure a controlled speculative measurement.
 type SpecOptions struct {
 	Prompt, Generate int
-	K                int       // draft length: proposals per round
-	Alphas           []float64 // controlled acceptance probabilities
-	Reps             int
-	Seed             uint64
+	// K is the draft length (proposals per round); 0 chooses it from
+	// 1..AutoMaxK by Leviathan's formula at ChooseAlpha on costs measured
+	// first (ChooseDraftLength).
+	K           int
+	ChooseAlpha float64   // the acceptance K = 0 chooses for (0: 0.7)
+	Alphas      []float64 // controlled acceptance probabilities
+	Reps        int
+	Seed        uint64
 }
+
+// AutoMaxK is the longest draft SpecOptions.K = 0 considers: a 5-token
+// verification already costs two 4-column GEMM passes' worth.
+const AutoMaxK = 4
 
 // SpecResult is one alpha's measurement.
 type SpecResult struct {
@@ -68,6 +76,20 @@ type SpecMeasurement struct {
 	// over the time for one: what verifying a batch costs.
 	Curve   []float64    `json:"verify_curve"`
 	Results []SpecResult `json:"results"`
+	// Chosen is how the draft length was chosen (nil: the suite fixed it).
+	Chosen *DraftChoice `json:"chosen,omitempty"`
+}
+
+// DraftChoice records a draft length chosen from measured costs.
+type DraftChoice struct {
+	Alpha float64 `json:"alpha"`
+	// DraftStep is one draft decode step over one target decode step,
+	// measured before the speculative runs (0 for prompt lookup).
+	DraftStep float64 `json:"draft_step"`
+	// Expected[k-1] is Leviathan's speed-up for draft length k on the
+	// verify curve and DraftStep.
+	Expected []float64 `json:"expected"`
+	K        int       `json:"k"`
 }
 
 // Median speed-up of a result over plain decoding.
@@ -80,10 +102,10 @@ func (r SpecResult) Speedup() float64 { return stats.Median(r.TPS) / stats.Media
 // same way).
 func Speculative(target, draft *engine.Session, o SpecOptions) (*SpecMeasurement, error) {
 	tm := target.Model()
-	if o.K < 1 || o.Generate < 1 || o.Prompt < 1 || o.Reps < 1 {
-		return nil, fmt.Errorf("speculative measurement needs k, prompt, generate and reps >= 1")
+	if o.K < 0 || o.Generate < 1 || o.Prompt < 1 || o.Reps < 1 {
+		return nil, fmt.Errorf("speculative measurement needs k >= 0 (0: chosen), prompt, generate and reps >= 1")
 	}
-	need := o.Prompt + o.Generate + o.K + 1
+	need := o.Prompt + o.Generate + max(o.K, AutoMaxK) + 1
 	if need > target.Capacity() {
 		return nil, fmt.Errorf("speculation needs %d positions; the target's context is %d", need, target.Capacity())
 	}
@@ -102,12 +124,28 @@ func Speculative(target, draft *engine.Session, o SpecOptions) (*SpecMeasurement
 	}
 	// The target's greedy continuation, the reference every controlled
 	// proposal is drawn against.
-	ref, err := greedy(target, prompt, o.Generate+o.K+1)
+	ref, err := greedy(target, prompt, o.Generate+max(o.K, AutoMaxK)+1)
 	if err != nil {
 		return nil, err
 	}
 	out := &SpecMeasurement{}
-	if out.Curve, err = verifyCurve(target, prompt, o.K+1); err != nil {
+	if o.K == 0 {
+		if out.Curve, err = verifyCurve(target, prompt, AutoMaxK+1); err != nil {
+			return nil, err
+		}
+		a := o.ChooseAlpha
+		if a == 0 {
+			a = 0.7
+		}
+		c := &DraftChoice{Alpha: a}
+		if draft != nil {
+			if c.DraftStep, err = draftStepCost(target, draft, prompt); err != nil {
+				return nil, err
+			}
+		}
+		c.K, c.Expected = ChooseDraftLength(out.Curve, c.DraftStep, a)
+		out.Chosen, o.K = c, c.K
+	} else if out.Curve, err = verifyCurve(target, prompt, o.K+1); err != nil {
 		return nil, err
 	}
 	for _, alpha := range o.Alphas {
@@ -159,12 +197,69 @@ func Speculative(target, draft *engine.Session, o SpecOptions) (*SpecMeasurement
 		dStep := draftTime.Seconds() / float64(draftSteps)
 		res.DraftCost = dStep / tStep
 		res.VerifyCost = verifyTime.Seconds() / float64(passes) / tStep
-		k := float64(o.K)
-		eTokens := (1 - math.Pow(alpha, k+1)) / (1 - alpha)
-		res.Expected = eTokens / (k*res.DraftCost + res.VerifyCost)
+		res.Expected = leviathan(alpha, o.K, res.DraftCost, res.VerifyCost)
 		out.Results = append(out.Results, res)
 	}
 	return out, nil
+}
+
+// leviathan is Leviathan et al.'s expected speed-up over plain decoding:
+// E[tokens per round] = (1-a^(k+1))/(1-a) over one round's time, k draft
+// steps and one verification, in target decode steps.
+func leviathan(alpha float64, k int, draftStep, verify float64) float64 {
+	eTokens := (1 - math.Pow(alpha, float64(k+1))) / (1 - alpha)
+	return eTokens / (float64(k)*draftStep + verify)
+}
+
+// ChooseDraftLength picks the draft length k in 1..len(curve)-1 with the
+// highest expected speed-up at acceptance alpha, given the verify curve
+// (curve[i]: i+1 tokens in one call, in decode steps) and one draft
+// step's cost; expected[k-1] is each k's. What the best k is depends on
+// the host: the curve's steps are where the GEMM's column count runs out
+// of compute under the weight stream.
+func ChooseDraftLength(curve []float64, draftStep, alpha float64) (k int, expected []float64) {
+	for i := 1; i < len(curve); i++ {
+		e := leviathan(alpha, i, draftStep, curve[i])
+		expected = append(expected, e)
+		if k == 0 || e > expected[k-1] {
+			k = i
+		}
+	}
+	return k, expected
+}
+
+// draftStepCost is one draft decode step over one target decode step,
+// each the median of warm single-token steps after the prompt, taken
+// in alternation, each session resting while the other works (as in
+// GenerateSpeculative).
+func draftStepCost(target, draft *engine.Session, prompt []int32) (float64, error) {
+	sessions := []*engine.Session{target, draft}
+	bases := make([]int, 2)
+	for i, s := range sessions {
+		s.Reset()
+		if _, err := s.Eval(prompt, false); err != nil {
+			return 0, err
+		}
+		bases[i] = s.Pos()
+	}
+	times := make([][]float64, 2)
+	tok := prompt[len(prompt)-1:]
+	for r := 0; r < 12; r++ {
+		for i, s := range sessions {
+			s.Rewind(bases[i])
+			t0 := time.Now()
+			for j := 0; j < 4; j++ {
+				if _, err := s.Eval(tok, false); err != nil {
+					return 0, err
+				}
+			}
+			if r > 1 { // two warm-up rounds
+				times[i] = append(times[i], time.Since(t0).Seconds())
+			}
+			s.Rest()
+		}
+	}
+	return stats.Median(times[1]) / stats.Median(times[0]), nil
 }
 
 type specStats struct {
@@ -292,7 +387,9 @@ func greedy(s *engine.Session, prompt []int32, n int) ([]int32, error) {
 }
 
 // verifyCurve times evaluating T = 1..maxT tokens in one call after the
-// prompt, relative to T = 1 (median of 5 after a warm-up each).
+// prompt, relative to T = 1: the median of 7 rounds after a warm-up
+// round, each round taking every T in turn, so that the host's drift
+// (tens of percent within minutes here) falls on every T alike.
 func verifyCurve(s *engine.Session, prompt []int32, maxT int) ([]float64, error) {
 	s.Reset()
 	if _, err := s.Eval(prompt, false); err != nil {
@@ -301,20 +398,22 @@ func verifyCurve(s *engine.Session, prompt []int32, maxT int) ([]float64, error)
 	base := s.Pos()
 	toks := make([]int32, maxT)
 	copy(toks, prompt)
-	ms := make([]float64, maxT)
-	for T := 1; T <= maxT; T++ {
-		var ts []float64
-		for r := 0; r < 6; r++ {
+	ts := make([][]float64, maxT)
+	for r := 0; r < 8; r++ {
+		for T := 1; T <= maxT; T++ {
 			s.Rewind(base)
 			t0 := time.Now()
 			if _, err := s.Eval(toks[:T], true); err != nil {
 				return nil, err
 			}
 			if r > 0 {
-				ts = append(ts, time.Since(t0).Seconds())
+				ts[T-1] = append(ts[T-1], time.Since(t0).Seconds())
 			}
 		}
-		ms[T-1] = stats.Median(ts)
+	}
+	ms := make([]float64, maxT)
+	for i := range ms {
+		ms[i] = stats.Median(ts[i])
 	}
 	curve := make([]float64, maxT)
 	for i := range ms {

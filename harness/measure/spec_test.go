@@ -54,4 +54,18 @@ func TestSpeculativeControlledAcceptance(t *testing.T) {
 	if _, err := Speculative(ts, ds, SpecOptions{Prompt: 8, Generate: 200, K: 4, Alphas: []float64{0.5}, Reps: 1}); err == nil {
 		t.Fatal("a run past the context was accepted")
 	}
+
+	// K = 0: the draft length is chosen from the curve (T = 1..5) and a
+	// draft step measured first, and the runs use it.
+	m, err = Speculative(ts, ds, SpecOptions{Prompt: 8, Generate: 30, Alphas: []float64{0.7}, Reps: 1, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := m.Chosen
+	if c == nil || len(m.Curve) != AutoMaxK+1 || len(c.Expected) != AutoMaxK || c.Alpha != 0.7 || c.DraftStep <= 0 {
+		t.Fatalf("choice %+v, curve %v", c, m.Curve)
+	}
+	if k, _ := ChooseDraftLength(m.Curve, c.DraftStep, c.Alpha); k != c.K || m.Results[0].K != k {
+		t.Fatalf("chose k = %d, ran k = %d, the curve gives %d", c.K, m.Results[0].K, k)
+	}
 }

@@ -364,6 +364,14 @@ func writeAB(w io.Writer, r *results.Run) {
 func writeSpec(w io.Writer, b *results.SpecBench) {
 	fmt.Fprintf(w, "**Speculative decoding, %s with draft %s, %d thread(s)** (prompt %d, generate %d): controlled acceptance with measured costs. The draft really runs each step; whether its proposal matches the target's greedy continuation is a seeded Bernoulli(alpha); the target really verifies each batch. Verify-batch cost, T = 1..%d tokens in one call, relative to one: %s.\n\n",
 		b.Model, b.Draft, b.Threads, b.Prompt, b.Generate, len(b.Result.Curve), curveString(b.Result.Curve))
+	if c := b.Result.Chosen; c != nil {
+		var ex []string
+		for _, e := range c.Expected {
+			ex = append(ex, fmt.Sprintf("%.2fx", e))
+		}
+		fmt.Fprintf(w, "The draft length k = %d was chosen from these costs: one draft step measured at %.3f of a target step, Leviathan's formula at alpha %.2f gives %s for k = 1..%d.\n\n",
+			c.K, c.DraftStep, c.Alpha, strings.Join(ex, ", "), len(c.Expected))
+	}
 	var rows [][]any
 	for _, r := range b.Result.Results {
 		rows = append(rows, []any{fmt.Sprintf("%.2f", r.Alpha), r.K, fmt.Sprintf("%.2f", results.Median(r.PlainTPS)), fmt.Sprintf("%.2f", results.Median(r.TPS)),

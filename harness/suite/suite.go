@@ -84,7 +84,15 @@ type Perplexity struct {
 
 // Speculative configures phase 7's controlled-acceptance benchmark.
 type Speculative struct {
-	K      int       `yaml:"k"`      // draft length (default 3)
+	// K is the draft length; 0 (the default) lets phase 7 choose it
+	// from 1..4 on each model and host by Leviathan's formula at the
+	// gate's acceptance (0.7), on the verify curve and draft step it
+	// measures first: the best length follows the small-batch curve,
+	// which differs between hosts (on a Zen 5 host with the TinyLlama
+	// mock, k = 2 gave 1.28x plain decode where k = 3 gave 1.19-1.20x,
+	// two alternated rounds of run phase7).
+	K int `yaml:"k"`
+
 	Alphas []float64 `yaml:"alphas"` // acceptance probabilities (default 0.65, 0.7, 0.8)
 	// Generate is the tokens each speculative run decodes (default 64):
 	// a chat workload's 8 or 16 are two or three rounds, too few for the
@@ -250,14 +258,6 @@ func (s *Suite) defaults() {
 	}
 	if !has("regression", "repetitions") {
 		s.Regression.Repetitions = s.Repetitions
-	}
-	if !has("speculative", "k") {
-		// Three proposals: the target verifies 2-4 tokens in one padded
-		// 4-column GEMM pass, 1.6 decode steps on the TinyLlama mock,
-		// where 5 tokens take a second pass (2.4 steps); with k = 3,
-		// controlled alpha 0.7 gives 1.12-1.18x plain decode, k = 4
-		// 0.82x (run phase7, 2 threads).
-		s.Speculative.K = 3
 	}
 	if !has("speculative", "generate") {
 		s.Speculative.Generate = 64
@@ -448,8 +448,8 @@ func (s *Suite) validate(l *locator) error {
 			return l.errf(p("regression", "models", i), "regression.models: no model named %q in this suite", name)
 		}
 	}
-	if k := s.Speculative.K; k < 1 || k > 16 {
-		return l.errf(p("speculative", "k"), "speculative.k (draft length) must be 1..16, got %d", k)
+	if k := s.Speculative.K; k < 0 || k > 16 {
+		return l.errf(p("speculative", "k"), "speculative.k (draft length) must be 1..16, or 0 to choose it, got %d", k)
 	}
 	if pp := s.Perplexity; pp != nil {
 		if pp.File == "" {

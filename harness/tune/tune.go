@@ -145,7 +145,7 @@ func Search(o Options) (Settings, []KnobResult, error) {
 			continue
 		}
 		if k.Judge == Speculative && cur.DraftLength == 0 {
-			cur.DraftLength = 4 // generate's default
+			cur.DraftLength = engine.DefaultDraftLength // generate's default
 		}
 		values := k.Values
 		if !slices.Contains(values, k.get(cur)) {
