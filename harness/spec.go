@@ -104,8 +104,12 @@ func logSpec(log io.Writer, b *results.SpecBench) {
 	fmt.Fprintf(log, "  speculative %s (draft %s) t=%d, k=%d, controlled acceptance, measured costs; verify curve T=1..%d: %s\n",
 		b.Model, b.Draft, b.Threads, b.Result.Results[0].K, len(b.Result.Curve), fmtCurve(b.Result.Curve))
 	if c := b.Result.Chosen; c != nil {
-		fmt.Fprintf(log, "    k=%d chosen: draft step %.3f of a target step; Leviathan's formula at alpha %.2f gives %s for k = 1..%d\n",
-			c.K, c.DraftStep, c.Alpha, fmtSpeedups(c.Expected), len(c.Expected))
+		costs := fmt.Sprintf("a round's first draft step %.3f of a target step, later ones %.3f", c.DraftFirst, c.DraftNext)
+		if b.Lookup {
+			costs = "no draft model (lookup is not timed for the choice)"
+		}
+		fmt.Fprintf(log, "    k=%d chosen: %s; Leviathan's formula at alpha %.2f gives %s for k = 1..%d\n",
+			c.K, costs, c.Alpha, fmtSpeedups(c.Expected), len(c.Expected))
 	}
 	for _, r := range b.Result.Results {
 		fmt.Fprintf(log, "    alpha %.2f: %.2f t/s vs plain %.2f (%.2fx; Leviathan's formula on the measured costs: %.2fx); accepted %.0f%% of proposals (%.2f per judged proposal), %.2f tokens per target pass, draft step %.3f and verify %.2f of a target step\n",

@@ -198,7 +198,7 @@ func TestChooseDraftLength(t *testing.T) {
 		{[]float64{1, 1.2, 1.4, 1.45, 2.3}, 0, 3},
 		{[]float64{1, 1.1, 1.2, 1.3, 1.4}, 0.6, 1},
 	} {
-		k, ex := ChooseDraftLength(c.curve, c.draft, 0.7)
+		k, ex := ChooseDraftLength(c.curve, c.draft, c.draft, 0.7)
 		if k != c.want || len(ex) != len(c.curve)-1 {
 			t.Errorf("curve %v, draft %v: k = %d (expected %v), want %d", c.curve, c.draft, k, ex, c.want)
 		}
@@ -207,5 +207,15 @@ func TestChooseDraftLength(t *testing.T) {
 				t.Errorf("k = %d is not the best: k = %d expects %.3f > %.3f", k, i+1, e, ex[k-1])
 			}
 		}
+	}
+	// A dear first step (the draft's weights evicted by the target's
+	// pass) is paid once per round: cheap later steps make a longer
+	// draft worth it where uniformly dear ones do not.
+	curve := []float64{1, 1.18, 1.47, 1.75, 2.3}
+	if k, ex := ChooseDraftLength(curve, 0.3, 0.05, 0.7); k != 2 {
+		t.Errorf("first 0.3, next 0.05: k = %d (expected %v), want 2", k, ex)
+	}
+	if k, ex := ChooseDraftLength(curve, 0.3, 0.3, 0.7); k != 1 {
+		t.Errorf("first and next 0.3: k = %d (expected %v), want 1", k, ex)
 	}
 }

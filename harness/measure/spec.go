@@ -83,11 +83,16 @@ type SpecMeasurement struct {
 // DraftChoice records a draft length chosen from measured costs.
 type DraftChoice struct {
 	Alpha float64 `json:"alpha"`
-	// DraftStep is one draft decode step over one target decode step,
-	// measured before the speculative runs (0 for prompt lookup).
-	DraftStep float64 `json:"draft_step"`
+	// DraftFirst and DraftNext are a round's first draft decode step and
+	// each later one over one target decode step, measured before the
+	// speculative runs (0 for prompt lookup). The first is dearer: the
+	// target's pass has just evicted the draft's weights from the caches
+	// (a 73 MB draft fits this host's L3, a 668 MB target does not) and
+	// the draft's pool was resting.
+	DraftFirst float64 `json:"draft_first"`
+	DraftNext  float64 `json:"draft_next"`
 	// Expected[k-1] is Leviathan's speed-up for draft length k on the
-	// verify curve and DraftStep.
+	// verify curve, k draft steps costing DraftFirst + (k-1)·DraftNext.
 	Expected []float64 `json:"expected"`
 	K        int       `json:"k"`
 }
@@ -139,11 +144,11 @@ func Speculative(target, draft *engine.Session, o SpecOptions) (*SpecMeasurement
 		}
 		c := &DraftChoice{Alpha: a}
 		if draft != nil {
-			if c.DraftStep, err = draftStepCost(target, draft, prompt); err != nil {
+			if c.DraftFirst, c.DraftNext, err = draftStepCost(target, draft, prompt); err != nil {
 				return nil, err
 			}
 		}
-		c.K, c.Expected = ChooseDraftLength(out.Curve, c.DraftStep, a)
+		c.K, c.Expected = ChooseDraftLength(out.Curve, c.DraftFirst, c.DraftNext, a)
 		out.Chosen, o.K = c, c.K
 	} else if out.Curve, err = verifyCurve(target, prompt, o.K+1); err != nil {
 		return nil, err
@@ -197,29 +202,29 @@ func Speculative(target, draft *engine.Session, o SpecOptions) (*SpecMeasurement
 		dStep := draftTime.Seconds() / float64(draftSteps)
 		res.DraftCost = dStep / tStep
 		res.VerifyCost = verifyTime.Seconds() / float64(passes) / tStep
-		res.Expected = leviathan(alpha, o.K, res.DraftCost, res.VerifyCost)
+		res.Expected = leviathan(alpha, o.K, float64(o.K)*res.DraftCost, res.VerifyCost)
 		out.Results = append(out.Results, res)
 	}
 	return out, nil
 }
 
 // leviathan is Leviathan et al.'s expected speed-up over plain decoding:
-// E[tokens per round] = (1-a^(k+1))/(1-a) over one round's time, k draft
-// steps and one verification, in target decode steps.
-func leviathan(alpha float64, k int, draftStep, verify float64) float64 {
+// E[tokens per round] = (1-a^(k+1))/(1-a) over one round's time, its k
+// draft steps (drafts) and one verification, in target decode steps.
+func leviathan(alpha float64, k int, drafts, verify float64) float64 {
 	eTokens := (1 - math.Pow(alpha, float64(k+1))) / (1 - alpha)
-	return eTokens / (float64(k)*draftStep + verify)
+	return eTokens / (drafts + verify)
 }
 
 // ChooseDraftLength picks the draft length k in 1..len(curve)-1 with the
 // highest expected speed-up at acceptance alpha, given the verify curve
-// (curve[i]: i+1 tokens in one call, in decode steps) and one draft
-// step's cost; expected[k-1] is each k's. What the best k is depends on
-// the host: the curve's steps are where the GEMM's column count runs out
-// of compute under the weight stream.
-func ChooseDraftLength(curve []float64, draftStep, alpha float64) (k int, expected []float64) {
+// (curve[i]: i+1 tokens in one call, in decode steps) and a round's
+// first and later draft steps' costs; expected[k-1] is each k's. What
+// the best k is depends on the host: the curve's steps are where the
+// GEMM's column count runs out of compute under the weight stream.
+func ChooseDraftLength(curve []float64, draftFirst, draftNext, alpha float64) (k int, expected []float64) {
 	for i := 1; i < len(curve); i++ {
-		e := leviathan(alpha, i, draftStep, curve[i])
+		e := leviathan(alpha, i, draftFirst+float64(i-1)*draftNext, curve[i])
 		expected = append(expected, e)
 		if k == 0 || e > expected[k-1] {
 			k = i
@@ -228,38 +233,48 @@ func ChooseDraftLength(curve []float64, draftStep, alpha float64) (k int, expect
 	return k, expected
 }
 
-// draftStepCost is one draft decode step over one target decode step,
-// each the median of warm single-token steps after the prompt, taken
-// in alternation, each session resting while the other works (as in
-// GenerateSpeculative).
-func draftStepCost(target, draft *engine.Session, prompt []int32) (float64, error) {
+// draftStepCost measures a round's first draft step and the later ones,
+// each over one target decode step: rounds of four single-token target
+// steps then four draft steps after the prompt, each session resting
+// while the other works (as in GenerateSpeculative); medians of ten
+// rounds after two warm-up rounds. The target's step is its later three
+// (plain decoding runs its steps back to back).
+func draftStepCost(target, draft *engine.Session, prompt []int32) (first, next float64, err error) {
 	sessions := []*engine.Session{target, draft}
 	bases := make([]int, 2)
 	for i, s := range sessions {
 		s.Reset()
 		if _, err := s.Eval(prompt, false); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		bases[i] = s.Pos()
 	}
-	times := make([][]float64, 2)
+	var tgt, dFirst, dNext []float64
 	tok := prompt[len(prompt)-1:]
 	for r := 0; r < 12; r++ {
 		for i, s := range sessions {
 			s.Rewind(bases[i])
-			t0 := time.Now()
 			for j := 0; j < 4; j++ {
+				t0 := time.Now()
 				if _, err := s.Eval(tok, false); err != nil {
-					return 0, err
+					return 0, 0, err
 				}
-			}
-			if r > 1 { // two warm-up rounds
-				times[i] = append(times[i], time.Since(t0).Seconds())
+				d := time.Since(t0).Seconds()
+				switch {
+				case r < 2: // warm-up rounds
+				case i == 1 && j == 0:
+					dFirst = append(dFirst, d)
+				case i == 1:
+					dNext = append(dNext, d)
+				case j > 0:
+					tgt = append(tgt, d)
+				}
 			}
 			s.Rest()
 		}
 	}
-	return stats.Median(times[1]) / stats.Median(times[0]), nil
+	step := stats.Median(tgt)
+	return stats.Median(dFirst) / step, stats.Median(dNext) / step, nil
 }
 
 type specStats struct {

@@ -62,10 +62,10 @@ func TestSpeculativeControlledAcceptance(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := m.Chosen
-	if c == nil || len(m.Curve) != AutoMaxK+1 || len(c.Expected) != AutoMaxK || c.Alpha != 0.7 || c.DraftStep <= 0 {
+	if c == nil || len(m.Curve) != AutoMaxK+1 || len(c.Expected) != AutoMaxK || c.Alpha != 0.7 || c.DraftFirst <= 0 || c.DraftNext <= 0 {
 		t.Fatalf("choice %+v, curve %v", c, m.Curve)
 	}
-	if k, _ := ChooseDraftLength(m.Curve, c.DraftStep, c.Alpha); k != c.K || m.Results[0].K != k {
+	if k, _ := ChooseDraftLength(m.Curve, c.DraftFirst, c.DraftNext, c.Alpha); k != c.K || m.Results[0].K != k {
 		t.Fatalf("chose k = %d, ran k = %d, the curve gives %d", c.K, m.Results[0].K, k)
 	}
 }

@@ -369,8 +369,12 @@ func writeSpec(w io.Writer, b *results.SpecBench) {
 		for _, e := range c.Expected {
 			ex = append(ex, fmt.Sprintf("%.2fx", e))
 		}
-		fmt.Fprintf(w, "The draft length k = %d was chosen from these costs: one draft step measured at %.3f of a target step, Leviathan's formula at alpha %.2f gives %s for k = 1..%d.\n\n",
-			c.K, c.DraftStep, c.Alpha, strings.Join(ex, ", "), len(c.Expected))
+		costs := fmt.Sprintf("a round's first draft step measured at %.3f of a target step and each later one at %.3f", c.DraftFirst, c.DraftNext)
+		if b.Lookup {
+			costs = "the verify curve alone (no draft model)"
+		}
+		fmt.Fprintf(w, "The draft length k = %d was chosen from these costs: %s; Leviathan's formula at alpha %.2f gives %s for k = 1..%d.\n\n",
+			c.K, costs, c.Alpha, strings.Join(ex, ", "), len(c.Expected))
 	}
 	var rows [][]any
 	for _, r := range b.Result.Results {
