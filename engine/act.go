@@ -13,9 +13,13 @@ import (
 type actBuf struct {
 	xsum []float32 // float variant: sums of each 32 activations
 	q8k  []kernels.BlockQ8K
-	q80  []kernels.BlockQ8_0
-	u16  []uint16
-	cols int
+	// q8kR4 is q8k in the order the repacked Q4_K kernels read
+	// (kernels.Q8KToR4Order), made when a repacked Q4_K matrix takes the
+	// batch; Q6_K's and the GGUF rows' kernels read q8k.
+	q8kR4 []kernels.BlockQ8K
+	q80   []kernels.BlockQ8_0
+	u16   []uint16
+	cols  int
 	// quant is the Q8_K conversion task, kept here so a decode step
 	// allocates nothing.
 	quant quantTask
@@ -23,21 +27,26 @@ type actBuf struct {
 
 // quantTask quantizes tokens [j0, j1) of a batch to Q8_K.
 type quantTask struct {
-	o        *kernels.Ops
-	x        []float32
-	q8k      []kernels.BlockQ8K
-	cols, nb int
+	o          *kernels.Ops
+	x          []float32
+	q8k, q8kR4 []kernels.BlockQ8K // q8kR4 nil: not wanted
+	cols, nb   int
 }
 
 func (q *quantTask) Run(_, j0, j1 int) {
 	for i := j0; i < j1; i++ {
-		q.o.QuantizeRowQ8K(q.x[i*q.cols:(i+1)*q.cols], q.q8k[i*q.nb:(i+1)*q.nb])
+		b := q.q8k[i*q.nb : (i+1)*q.nb]
+		q.o.QuantizeRowQ8K(q.x[i*q.cols:(i+1)*q.cols], b)
+		if q.q8kR4 != nil {
+			kernels.Q8KToR4Order(q.q8kR4[i*q.nb:(i+1)*q.nb], b) // while b is in L1
+		}
 	}
 }
 
-// prepare converts x for weights of type t. par, when set, runs a task
-// over the workers (the K-quant path uses it for batches).
-func (a *actBuf) prepare(o *kernels.Ops, t gguf.GGMLType, x []float32, T, cols int, par func(pool.Task, int, int)) {
+// prepare converts x for weights of type t; r4: repacked Q4_K rows take
+// it (q8kR4 too). par, when set, runs a task over the workers (the
+// K-quant path uses it for batches).
+func (a *actBuf) prepare(o *kernels.Ops, t gguf.GGMLType, x []float32, T, cols int, r4 bool, par func(pool.Task, int, int)) {
 	a.cols = cols
 	if t == gguf.TypeQ4_K && o.FloatQ4K {
 		a.xsum = grow(a.xsum, T*cols/32)
@@ -51,6 +60,10 @@ func (a *actBuf) prepare(o *kernels.Ops, t gguf.GGMLType, x []float32, T, cols i
 		// 4-token GEMM, whose extra columns read them and are discarded.
 		a.q8k = grow(a.q8k, (T+3)*nb)[:T*nb]
 		a.quant = quantTask{o: o, x: x, q8k: a.q8k, cols: cols, nb: nb}
+		if r4 {
+			a.q8kR4 = grow(a.q8kR4, (T+3)*nb)[:T*nb]
+			a.quant.q8kR4 = a.q8kR4
+		}
 		if par != nil {
 			par(&a.quant, T, cols) // tokens are independent: spread them over the workers
 		} else {

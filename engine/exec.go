@@ -20,14 +20,15 @@ type exec struct {
 	bd       *Breakdown // the session's time breakdown, when one is kept
 }
 
-// prepare quantizes a matmul's activations, clocking it for a breakdown.
-func (e *exec) prepare(ops *kernels.Ops, w *Matrix, x []float32, T int) {
+// prepare quantizes a matmul's activations, clocking it for a breakdown;
+// r4: a repacked Q4_K matrix takes them (the R4 order too).
+func (e *exec) prepare(ops *kernels.Ops, w *Matrix, x []float32, T int, r4 bool) {
 	if e.bd == nil {
-		e.act.prepare(ops, w.Type, x, T, w.Cols, e.parallelTokens)
+		e.act.prepare(ops, w.Type, x, T, w.Cols, r4, e.parallelTokens)
 		return
 	}
 	t0 := time.Now()
-	e.act.prepare(ops, w.Type, x, T, w.Cols, e.parallelTokens)
+	e.act.prepare(ops, w.Type, x, T, w.Cols, r4, e.parallelTokens)
 	e.bd.quant += time.Since(t0)
 }
 

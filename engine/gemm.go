@@ -62,9 +62,9 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 	tileN := max(4, m.tiles.Tokens)
 	if m.gemmR4 && r0%4 == 0 && r1%4 == 0 {
 		if m.w.Type == gguf.TypeQ4_K {
-			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q4KR4, m.ops.GemmQ4KR4Q8K4x8, m.ops.GemmQ4KR4Q8K4x4, m.ops.GemmQ4KR4Q8K4x2, m.ops.GemmQ4KR4Q8K4x3, m.ops.GemvQ4KR4Q8K4x1)
+			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q4KR4, m.act.q8kR4, m.ops.GemmQ4KR4Q8K4x8, m.ops.GemmQ4KR4Q8K4x4, m.ops.GemmQ4KR4Q8K4x2, m.ops.GemmQ4KR4Q8K4x3, m.ops.GemvQ4KR4Q8K4x1)
 		} else {
-			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q6KR4, m.ops.GemmQ6KR4Q8K4x8, m.ops.GemmQ6KR4Q8K4x4, m.ops.GemmQ6KR4Q8K4x2, m.ops.GemmQ6KR4Q8K4x3, m.ops.GemvQ6KR4Q8K4x1)
+			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q6KR4, m.act.q8k, m.ops.GemmQ6KR4Q8K4x8, m.ops.GemmQ6KR4Q8K4x4, m.ops.GemmQ6KR4Q8K4x2, m.ops.GemmQ6KR4Q8K4x3, m.ops.GemvQ6KR4Q8K4x1)
 		}
 		return
 	}
@@ -114,8 +114,9 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 // matrix, 9-13 KB, stay in L1 across the token tile); tokens left over
 // (T not a multiple of 4) go through the 2- or 3-column kernel where
 // there is one (gemm2, gemm3), the 4-column one padded, or the repacked
-// GEMV.
-func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B,
+// GEMV. act is the batch's Q8_K activations in the order the kernels
+// read (actBuf.q8kR4 for Q4_K).
+func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B, act []kernels.BlockQ8K,
 	gemm8 func([]B, []kernels.BlockQ8K, int, []float32, int),
 	gemm, gemm2, gemm3 func([]B, []kernels.BlockQ8K, int, *[16]float32), gemv func([]B, []kernels.BlockQ8K, *[4]float32)) {
 	rows := m.w.Rows
@@ -126,7 +127,7 @@ func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B,
 			g := rp[r/4*nb : (r/4+1)*nb]
 			t := t0
 			for ; gemm8 != nil && t+8 <= t1; t += 8 {
-				gemm8(g, m.act.q8k[t*nb:], nb, m.out[t*rows+r:], rows) // writes token-major
+				gemm8(g, act[t*nb:], nb, m.out[t*rows+r:], rows) // writes token-major
 			}
 			// Four tokens per call; a last 2-3 (speculative verification
 			// sizes) take the 2- or 3-column kernel, or a 4-column call
@@ -141,7 +142,7 @@ func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B,
 				case n == 3 && gemm3 != nil:
 					k, cols = gemm3, 3
 				}
-				k(g, m.act.q8k[t*nb:(t+cols)*nb], nb, res)
+				k(g, act[t*nb:(t+cols)*nb], nb, res)
 				for i := 0; i < 4; i++ {
 					for c := 0; c < n; c++ {
 						m.out[(t+c)*rows+r+i] = res[4*i+c]
@@ -150,7 +151,7 @@ func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B,
 				t += n
 			}
 			for ; t < t1; t++ {
-				gemv(g, m.act.q8k[t*nb:(t+1)*nb], res4)
+				gemv(g, act[t*nb:(t+1)*nb], res4)
 				copy(m.out[t*rows+r:t*rows+r+4], res4[:])
 			}
 		}

@@ -24,7 +24,12 @@ func (e *exec) matmulGroup(outs [3][]float32, ws []*Matrix, x []float32, T int) 
 		}
 		return
 	}
-	e.prepare(ops, ws[0], x, T)
+	r4any := false // a repacked Q4_K matrix wants the R4 order too
+	for _, w := range ws {
+		r4, _ := e.repacked(ops, w)
+		r4any = r4any || r4
+	}
+	e.prepare(ops, ws[0], x, T, r4any)
 	for _, w := range ws {
 		e.countBytes(w)
 	}

@@ -68,7 +68,9 @@ type Ops struct {
 	// GemvQ6KQ8K4x1 is the same for Q6_K rows (DotQ6KQ8K per row).
 	GemvQ6KQ8K4x1 func(w []BlockQ6K, a []BlockQ8K, out *[4]float32)
 	// GemvQ4KR4Q8K4x1 is the decode kernel on four rows repacked as
-	// BlockQ4KR4 (len(w) == len(a)); out[r] equals DotQ4KQ8K on row r.
+	// BlockQ4KR4 (len(w) == len(a)), its activations in the R4 order
+	// (Q8KToR4Order, as every repacked Q4_K kernel's); out[r] equals
+	// DotQ4KQ8K on row r against the activations in their own order.
 	GemvQ4KR4Q8K4x1 func(w []BlockQ4KR4, a []BlockQ8K, out *[4]float32)
 	// GemvQ6KR4Q8K4x1 is the decode kernel on four Q6_K rows repacked as
 	// BlockQ6KR4; out[r] equals DotQ6KQ8K on row r. Nil where the ISA
@@ -85,8 +87,9 @@ type Ops struct {
 	// GemmQ6KQ8K1x4 is the same for Q6_K rows.
 	GemmQ6KQ8K1x4 func(w []BlockQ6K, a []BlockQ8K, stride int, out *[4]float32)
 	// GemmQ4KR4Q8K4x4 multiplies four repacked rows by four Q8_K columns
-	// (column c at a[c*stride:]): out[4r+c] equals DotQ4KQ8K of row r and
-	// column c. Nil where no SIMD version beats the unpacked path.
+	// in the R4 order (column c at a[c*stride:]): out[4r+c] equals
+	// DotQ4KQ8K of row r and column c. Nil where no SIMD version beats
+	// the unpacked path.
 	GemmQ4KR4Q8K4x4 func(w []BlockQ4KR4, a []BlockQ8K, stride int, out *[16]float32)
 	// GemmQ4KR4Q8K4x2 is the same for two columns (out[4r+c], c < 2;
 	// columns 2 and 3 zero), nil where the 4×4 kernel is padded instead.

@@ -6321,778 +6321,6 @@ DATA q4kr4LaneFirst<>+56(SB)/4, $0x00000008
 DATA q4kr4LaneFirst<>+60(SB)/4, $0x0000000c
 GLOBL q4kr4LaneFirst<>(SB), RODATA|NOPTR, $64
 
-DATA q4kr4ScaleDwords<>+0(SB)/1, $0x00
-DATA q4kr4ScaleDwords<>+1(SB)/1, $0x01
-DATA q4kr4ScaleDwords<>+2(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+3(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+4(SB)/1, $0x00
-DATA q4kr4ScaleDwords<>+5(SB)/1, $0x01
-DATA q4kr4ScaleDwords<>+6(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+7(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+8(SB)/1, $0x00
-DATA q4kr4ScaleDwords<>+9(SB)/1, $0x01
-DATA q4kr4ScaleDwords<>+10(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+11(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+12(SB)/1, $0x00
-DATA q4kr4ScaleDwords<>+13(SB)/1, $0x01
-DATA q4kr4ScaleDwords<>+14(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+15(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+16(SB)/1, $0x00
-DATA q4kr4ScaleDwords<>+17(SB)/1, $0x01
-DATA q4kr4ScaleDwords<>+18(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+19(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+20(SB)/1, $0x00
-DATA q4kr4ScaleDwords<>+21(SB)/1, $0x01
-DATA q4kr4ScaleDwords<>+22(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+23(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+24(SB)/1, $0x00
-DATA q4kr4ScaleDwords<>+25(SB)/1, $0x01
-DATA q4kr4ScaleDwords<>+26(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+27(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+28(SB)/1, $0x00
-DATA q4kr4ScaleDwords<>+29(SB)/1, $0x01
-DATA q4kr4ScaleDwords<>+30(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+31(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+32(SB)/1, $0x00
-DATA q4kr4ScaleDwords<>+33(SB)/1, $0x01
-DATA q4kr4ScaleDwords<>+34(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+35(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+36(SB)/1, $0x00
-DATA q4kr4ScaleDwords<>+37(SB)/1, $0x01
-DATA q4kr4ScaleDwords<>+38(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+39(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+40(SB)/1, $0x00
-DATA q4kr4ScaleDwords<>+41(SB)/1, $0x01
-DATA q4kr4ScaleDwords<>+42(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+43(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+44(SB)/1, $0x00
-DATA q4kr4ScaleDwords<>+45(SB)/1, $0x01
-DATA q4kr4ScaleDwords<>+46(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+47(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+48(SB)/1, $0x00
-DATA q4kr4ScaleDwords<>+49(SB)/1, $0x01
-DATA q4kr4ScaleDwords<>+50(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+51(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+52(SB)/1, $0x00
-DATA q4kr4ScaleDwords<>+53(SB)/1, $0x01
-DATA q4kr4ScaleDwords<>+54(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+55(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+56(SB)/1, $0x00
-DATA q4kr4ScaleDwords<>+57(SB)/1, $0x01
-DATA q4kr4ScaleDwords<>+58(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+59(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+60(SB)/1, $0x00
-DATA q4kr4ScaleDwords<>+61(SB)/1, $0x01
-DATA q4kr4ScaleDwords<>+62(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+63(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+64(SB)/1, $0x02
-DATA q4kr4ScaleDwords<>+65(SB)/1, $0x03
-DATA q4kr4ScaleDwords<>+66(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+67(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+68(SB)/1, $0x02
-DATA q4kr4ScaleDwords<>+69(SB)/1, $0x03
-DATA q4kr4ScaleDwords<>+70(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+71(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+72(SB)/1, $0x02
-DATA q4kr4ScaleDwords<>+73(SB)/1, $0x03
-DATA q4kr4ScaleDwords<>+74(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+75(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+76(SB)/1, $0x02
-DATA q4kr4ScaleDwords<>+77(SB)/1, $0x03
-DATA q4kr4ScaleDwords<>+78(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+79(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+80(SB)/1, $0x02
-DATA q4kr4ScaleDwords<>+81(SB)/1, $0x03
-DATA q4kr4ScaleDwords<>+82(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+83(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+84(SB)/1, $0x02
-DATA q4kr4ScaleDwords<>+85(SB)/1, $0x03
-DATA q4kr4ScaleDwords<>+86(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+87(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+88(SB)/1, $0x02
-DATA q4kr4ScaleDwords<>+89(SB)/1, $0x03
-DATA q4kr4ScaleDwords<>+90(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+91(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+92(SB)/1, $0x02
-DATA q4kr4ScaleDwords<>+93(SB)/1, $0x03
-DATA q4kr4ScaleDwords<>+94(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+95(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+96(SB)/1, $0x02
-DATA q4kr4ScaleDwords<>+97(SB)/1, $0x03
-DATA q4kr4ScaleDwords<>+98(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+99(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+100(SB)/1, $0x02
-DATA q4kr4ScaleDwords<>+101(SB)/1, $0x03
-DATA q4kr4ScaleDwords<>+102(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+103(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+104(SB)/1, $0x02
-DATA q4kr4ScaleDwords<>+105(SB)/1, $0x03
-DATA q4kr4ScaleDwords<>+106(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+107(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+108(SB)/1, $0x02
-DATA q4kr4ScaleDwords<>+109(SB)/1, $0x03
-DATA q4kr4ScaleDwords<>+110(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+111(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+112(SB)/1, $0x02
-DATA q4kr4ScaleDwords<>+113(SB)/1, $0x03
-DATA q4kr4ScaleDwords<>+114(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+115(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+116(SB)/1, $0x02
-DATA q4kr4ScaleDwords<>+117(SB)/1, $0x03
-DATA q4kr4ScaleDwords<>+118(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+119(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+120(SB)/1, $0x02
-DATA q4kr4ScaleDwords<>+121(SB)/1, $0x03
-DATA q4kr4ScaleDwords<>+122(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+123(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+124(SB)/1, $0x02
-DATA q4kr4ScaleDwords<>+125(SB)/1, $0x03
-DATA q4kr4ScaleDwords<>+126(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+127(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+128(SB)/1, $0x04
-DATA q4kr4ScaleDwords<>+129(SB)/1, $0x05
-DATA q4kr4ScaleDwords<>+130(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+131(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+132(SB)/1, $0x04
-DATA q4kr4ScaleDwords<>+133(SB)/1, $0x05
-DATA q4kr4ScaleDwords<>+134(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+135(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+136(SB)/1, $0x04
-DATA q4kr4ScaleDwords<>+137(SB)/1, $0x05
-DATA q4kr4ScaleDwords<>+138(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+139(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+140(SB)/1, $0x04
-DATA q4kr4ScaleDwords<>+141(SB)/1, $0x05
-DATA q4kr4ScaleDwords<>+142(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+143(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+144(SB)/1, $0x04
-DATA q4kr4ScaleDwords<>+145(SB)/1, $0x05
-DATA q4kr4ScaleDwords<>+146(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+147(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+148(SB)/1, $0x04
-DATA q4kr4ScaleDwords<>+149(SB)/1, $0x05
-DATA q4kr4ScaleDwords<>+150(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+151(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+152(SB)/1, $0x04
-DATA q4kr4ScaleDwords<>+153(SB)/1, $0x05
-DATA q4kr4ScaleDwords<>+154(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+155(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+156(SB)/1, $0x04
-DATA q4kr4ScaleDwords<>+157(SB)/1, $0x05
-DATA q4kr4ScaleDwords<>+158(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+159(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+160(SB)/1, $0x04
-DATA q4kr4ScaleDwords<>+161(SB)/1, $0x05
-DATA q4kr4ScaleDwords<>+162(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+163(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+164(SB)/1, $0x04
-DATA q4kr4ScaleDwords<>+165(SB)/1, $0x05
-DATA q4kr4ScaleDwords<>+166(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+167(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+168(SB)/1, $0x04
-DATA q4kr4ScaleDwords<>+169(SB)/1, $0x05
-DATA q4kr4ScaleDwords<>+170(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+171(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+172(SB)/1, $0x04
-DATA q4kr4ScaleDwords<>+173(SB)/1, $0x05
-DATA q4kr4ScaleDwords<>+174(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+175(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+176(SB)/1, $0x04
-DATA q4kr4ScaleDwords<>+177(SB)/1, $0x05
-DATA q4kr4ScaleDwords<>+178(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+179(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+180(SB)/1, $0x04
-DATA q4kr4ScaleDwords<>+181(SB)/1, $0x05
-DATA q4kr4ScaleDwords<>+182(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+183(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+184(SB)/1, $0x04
-DATA q4kr4ScaleDwords<>+185(SB)/1, $0x05
-DATA q4kr4ScaleDwords<>+186(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+187(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+188(SB)/1, $0x04
-DATA q4kr4ScaleDwords<>+189(SB)/1, $0x05
-DATA q4kr4ScaleDwords<>+190(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+191(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+192(SB)/1, $0x06
-DATA q4kr4ScaleDwords<>+193(SB)/1, $0x07
-DATA q4kr4ScaleDwords<>+194(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+195(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+196(SB)/1, $0x06
-DATA q4kr4ScaleDwords<>+197(SB)/1, $0x07
-DATA q4kr4ScaleDwords<>+198(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+199(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+200(SB)/1, $0x06
-DATA q4kr4ScaleDwords<>+201(SB)/1, $0x07
-DATA q4kr4ScaleDwords<>+202(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+203(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+204(SB)/1, $0x06
-DATA q4kr4ScaleDwords<>+205(SB)/1, $0x07
-DATA q4kr4ScaleDwords<>+206(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+207(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+208(SB)/1, $0x06
-DATA q4kr4ScaleDwords<>+209(SB)/1, $0x07
-DATA q4kr4ScaleDwords<>+210(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+211(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+212(SB)/1, $0x06
-DATA q4kr4ScaleDwords<>+213(SB)/1, $0x07
-DATA q4kr4ScaleDwords<>+214(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+215(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+216(SB)/1, $0x06
-DATA q4kr4ScaleDwords<>+217(SB)/1, $0x07
-DATA q4kr4ScaleDwords<>+218(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+219(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+220(SB)/1, $0x06
-DATA q4kr4ScaleDwords<>+221(SB)/1, $0x07
-DATA q4kr4ScaleDwords<>+222(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+223(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+224(SB)/1, $0x06
-DATA q4kr4ScaleDwords<>+225(SB)/1, $0x07
-DATA q4kr4ScaleDwords<>+226(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+227(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+228(SB)/1, $0x06
-DATA q4kr4ScaleDwords<>+229(SB)/1, $0x07
-DATA q4kr4ScaleDwords<>+230(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+231(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+232(SB)/1, $0x06
-DATA q4kr4ScaleDwords<>+233(SB)/1, $0x07
-DATA q4kr4ScaleDwords<>+234(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+235(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+236(SB)/1, $0x06
-DATA q4kr4ScaleDwords<>+237(SB)/1, $0x07
-DATA q4kr4ScaleDwords<>+238(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+239(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+240(SB)/1, $0x06
-DATA q4kr4ScaleDwords<>+241(SB)/1, $0x07
-DATA q4kr4ScaleDwords<>+242(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+243(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+244(SB)/1, $0x06
-DATA q4kr4ScaleDwords<>+245(SB)/1, $0x07
-DATA q4kr4ScaleDwords<>+246(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+247(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+248(SB)/1, $0x06
-DATA q4kr4ScaleDwords<>+249(SB)/1, $0x07
-DATA q4kr4ScaleDwords<>+250(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+251(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+252(SB)/1, $0x06
-DATA q4kr4ScaleDwords<>+253(SB)/1, $0x07
-DATA q4kr4ScaleDwords<>+254(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+255(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+256(SB)/1, $0x08
-DATA q4kr4ScaleDwords<>+257(SB)/1, $0x09
-DATA q4kr4ScaleDwords<>+258(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+259(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+260(SB)/1, $0x08
-DATA q4kr4ScaleDwords<>+261(SB)/1, $0x09
-DATA q4kr4ScaleDwords<>+262(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+263(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+264(SB)/1, $0x08
-DATA q4kr4ScaleDwords<>+265(SB)/1, $0x09
-DATA q4kr4ScaleDwords<>+266(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+267(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+268(SB)/1, $0x08
-DATA q4kr4ScaleDwords<>+269(SB)/1, $0x09
-DATA q4kr4ScaleDwords<>+270(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+271(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+272(SB)/1, $0x08
-DATA q4kr4ScaleDwords<>+273(SB)/1, $0x09
-DATA q4kr4ScaleDwords<>+274(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+275(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+276(SB)/1, $0x08
-DATA q4kr4ScaleDwords<>+277(SB)/1, $0x09
-DATA q4kr4ScaleDwords<>+278(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+279(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+280(SB)/1, $0x08
-DATA q4kr4ScaleDwords<>+281(SB)/1, $0x09
-DATA q4kr4ScaleDwords<>+282(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+283(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+284(SB)/1, $0x08
-DATA q4kr4ScaleDwords<>+285(SB)/1, $0x09
-DATA q4kr4ScaleDwords<>+286(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+287(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+288(SB)/1, $0x08
-DATA q4kr4ScaleDwords<>+289(SB)/1, $0x09
-DATA q4kr4ScaleDwords<>+290(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+291(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+292(SB)/1, $0x08
-DATA q4kr4ScaleDwords<>+293(SB)/1, $0x09
-DATA q4kr4ScaleDwords<>+294(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+295(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+296(SB)/1, $0x08
-DATA q4kr4ScaleDwords<>+297(SB)/1, $0x09
-DATA q4kr4ScaleDwords<>+298(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+299(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+300(SB)/1, $0x08
-DATA q4kr4ScaleDwords<>+301(SB)/1, $0x09
-DATA q4kr4ScaleDwords<>+302(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+303(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+304(SB)/1, $0x08
-DATA q4kr4ScaleDwords<>+305(SB)/1, $0x09
-DATA q4kr4ScaleDwords<>+306(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+307(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+308(SB)/1, $0x08
-DATA q4kr4ScaleDwords<>+309(SB)/1, $0x09
-DATA q4kr4ScaleDwords<>+310(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+311(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+312(SB)/1, $0x08
-DATA q4kr4ScaleDwords<>+313(SB)/1, $0x09
-DATA q4kr4ScaleDwords<>+314(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+315(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+316(SB)/1, $0x08
-DATA q4kr4ScaleDwords<>+317(SB)/1, $0x09
-DATA q4kr4ScaleDwords<>+318(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+319(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+320(SB)/1, $0x0a
-DATA q4kr4ScaleDwords<>+321(SB)/1, $0x0b
-DATA q4kr4ScaleDwords<>+322(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+323(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+324(SB)/1, $0x0a
-DATA q4kr4ScaleDwords<>+325(SB)/1, $0x0b
-DATA q4kr4ScaleDwords<>+326(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+327(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+328(SB)/1, $0x0a
-DATA q4kr4ScaleDwords<>+329(SB)/1, $0x0b
-DATA q4kr4ScaleDwords<>+330(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+331(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+332(SB)/1, $0x0a
-DATA q4kr4ScaleDwords<>+333(SB)/1, $0x0b
-DATA q4kr4ScaleDwords<>+334(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+335(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+336(SB)/1, $0x0a
-DATA q4kr4ScaleDwords<>+337(SB)/1, $0x0b
-DATA q4kr4ScaleDwords<>+338(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+339(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+340(SB)/1, $0x0a
-DATA q4kr4ScaleDwords<>+341(SB)/1, $0x0b
-DATA q4kr4ScaleDwords<>+342(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+343(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+344(SB)/1, $0x0a
-DATA q4kr4ScaleDwords<>+345(SB)/1, $0x0b
-DATA q4kr4ScaleDwords<>+346(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+347(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+348(SB)/1, $0x0a
-DATA q4kr4ScaleDwords<>+349(SB)/1, $0x0b
-DATA q4kr4ScaleDwords<>+350(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+351(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+352(SB)/1, $0x0a
-DATA q4kr4ScaleDwords<>+353(SB)/1, $0x0b
-DATA q4kr4ScaleDwords<>+354(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+355(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+356(SB)/1, $0x0a
-DATA q4kr4ScaleDwords<>+357(SB)/1, $0x0b
-DATA q4kr4ScaleDwords<>+358(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+359(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+360(SB)/1, $0x0a
-DATA q4kr4ScaleDwords<>+361(SB)/1, $0x0b
-DATA q4kr4ScaleDwords<>+362(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+363(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+364(SB)/1, $0x0a
-DATA q4kr4ScaleDwords<>+365(SB)/1, $0x0b
-DATA q4kr4ScaleDwords<>+366(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+367(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+368(SB)/1, $0x0a
-DATA q4kr4ScaleDwords<>+369(SB)/1, $0x0b
-DATA q4kr4ScaleDwords<>+370(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+371(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+372(SB)/1, $0x0a
-DATA q4kr4ScaleDwords<>+373(SB)/1, $0x0b
-DATA q4kr4ScaleDwords<>+374(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+375(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+376(SB)/1, $0x0a
-DATA q4kr4ScaleDwords<>+377(SB)/1, $0x0b
-DATA q4kr4ScaleDwords<>+378(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+379(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+380(SB)/1, $0x0a
-DATA q4kr4ScaleDwords<>+381(SB)/1, $0x0b
-DATA q4kr4ScaleDwords<>+382(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+383(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+384(SB)/1, $0x0c
-DATA q4kr4ScaleDwords<>+385(SB)/1, $0x0d
-DATA q4kr4ScaleDwords<>+386(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+387(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+388(SB)/1, $0x0c
-DATA q4kr4ScaleDwords<>+389(SB)/1, $0x0d
-DATA q4kr4ScaleDwords<>+390(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+391(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+392(SB)/1, $0x0c
-DATA q4kr4ScaleDwords<>+393(SB)/1, $0x0d
-DATA q4kr4ScaleDwords<>+394(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+395(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+396(SB)/1, $0x0c
-DATA q4kr4ScaleDwords<>+397(SB)/1, $0x0d
-DATA q4kr4ScaleDwords<>+398(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+399(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+400(SB)/1, $0x0c
-DATA q4kr4ScaleDwords<>+401(SB)/1, $0x0d
-DATA q4kr4ScaleDwords<>+402(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+403(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+404(SB)/1, $0x0c
-DATA q4kr4ScaleDwords<>+405(SB)/1, $0x0d
-DATA q4kr4ScaleDwords<>+406(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+407(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+408(SB)/1, $0x0c
-DATA q4kr4ScaleDwords<>+409(SB)/1, $0x0d
-DATA q4kr4ScaleDwords<>+410(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+411(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+412(SB)/1, $0x0c
-DATA q4kr4ScaleDwords<>+413(SB)/1, $0x0d
-DATA q4kr4ScaleDwords<>+414(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+415(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+416(SB)/1, $0x0c
-DATA q4kr4ScaleDwords<>+417(SB)/1, $0x0d
-DATA q4kr4ScaleDwords<>+418(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+419(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+420(SB)/1, $0x0c
-DATA q4kr4ScaleDwords<>+421(SB)/1, $0x0d
-DATA q4kr4ScaleDwords<>+422(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+423(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+424(SB)/1, $0x0c
-DATA q4kr4ScaleDwords<>+425(SB)/1, $0x0d
-DATA q4kr4ScaleDwords<>+426(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+427(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+428(SB)/1, $0x0c
-DATA q4kr4ScaleDwords<>+429(SB)/1, $0x0d
-DATA q4kr4ScaleDwords<>+430(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+431(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+432(SB)/1, $0x0c
-DATA q4kr4ScaleDwords<>+433(SB)/1, $0x0d
-DATA q4kr4ScaleDwords<>+434(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+435(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+436(SB)/1, $0x0c
-DATA q4kr4ScaleDwords<>+437(SB)/1, $0x0d
-DATA q4kr4ScaleDwords<>+438(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+439(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+440(SB)/1, $0x0c
-DATA q4kr4ScaleDwords<>+441(SB)/1, $0x0d
-DATA q4kr4ScaleDwords<>+442(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+443(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+444(SB)/1, $0x0c
-DATA q4kr4ScaleDwords<>+445(SB)/1, $0x0d
-DATA q4kr4ScaleDwords<>+446(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+447(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+448(SB)/1, $0x0e
-DATA q4kr4ScaleDwords<>+449(SB)/1, $0x0f
-DATA q4kr4ScaleDwords<>+450(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+451(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+452(SB)/1, $0x0e
-DATA q4kr4ScaleDwords<>+453(SB)/1, $0x0f
-DATA q4kr4ScaleDwords<>+454(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+455(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+456(SB)/1, $0x0e
-DATA q4kr4ScaleDwords<>+457(SB)/1, $0x0f
-DATA q4kr4ScaleDwords<>+458(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+459(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+460(SB)/1, $0x0e
-DATA q4kr4ScaleDwords<>+461(SB)/1, $0x0f
-DATA q4kr4ScaleDwords<>+462(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+463(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+464(SB)/1, $0x0e
-DATA q4kr4ScaleDwords<>+465(SB)/1, $0x0f
-DATA q4kr4ScaleDwords<>+466(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+467(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+468(SB)/1, $0x0e
-DATA q4kr4ScaleDwords<>+469(SB)/1, $0x0f
-DATA q4kr4ScaleDwords<>+470(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+471(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+472(SB)/1, $0x0e
-DATA q4kr4ScaleDwords<>+473(SB)/1, $0x0f
-DATA q4kr4ScaleDwords<>+474(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+475(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+476(SB)/1, $0x0e
-DATA q4kr4ScaleDwords<>+477(SB)/1, $0x0f
-DATA q4kr4ScaleDwords<>+478(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+479(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+480(SB)/1, $0x0e
-DATA q4kr4ScaleDwords<>+481(SB)/1, $0x0f
-DATA q4kr4ScaleDwords<>+482(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+483(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+484(SB)/1, $0x0e
-DATA q4kr4ScaleDwords<>+485(SB)/1, $0x0f
-DATA q4kr4ScaleDwords<>+486(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+487(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+488(SB)/1, $0x0e
-DATA q4kr4ScaleDwords<>+489(SB)/1, $0x0f
-DATA q4kr4ScaleDwords<>+490(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+491(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+492(SB)/1, $0x0e
-DATA q4kr4ScaleDwords<>+493(SB)/1, $0x0f
-DATA q4kr4ScaleDwords<>+494(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+495(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+496(SB)/1, $0x0e
-DATA q4kr4ScaleDwords<>+497(SB)/1, $0x0f
-DATA q4kr4ScaleDwords<>+498(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+499(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+500(SB)/1, $0x0e
-DATA q4kr4ScaleDwords<>+501(SB)/1, $0x0f
-DATA q4kr4ScaleDwords<>+502(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+503(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+504(SB)/1, $0x0e
-DATA q4kr4ScaleDwords<>+505(SB)/1, $0x0f
-DATA q4kr4ScaleDwords<>+506(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+507(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+508(SB)/1, $0x0e
-DATA q4kr4ScaleDwords<>+509(SB)/1, $0x0f
-DATA q4kr4ScaleDwords<>+510(SB)/1, $0x80
-DATA q4kr4ScaleDwords<>+511(SB)/1, $0x80
-GLOBL q4kr4ScaleDwords<>(SB), RODATA|NOPTR, $512
-
-DATA q4kr4PairScaleShuf<>+0(SB)/1, $0x00
-DATA q4kr4PairScaleShuf<>+1(SB)/1, $0x01
-DATA q4kr4PairScaleShuf<>+2(SB)/1, $0x00
-DATA q4kr4PairScaleShuf<>+3(SB)/1, $0x01
-DATA q4kr4PairScaleShuf<>+4(SB)/1, $0x00
-DATA q4kr4PairScaleShuf<>+5(SB)/1, $0x01
-DATA q4kr4PairScaleShuf<>+6(SB)/1, $0x00
-DATA q4kr4PairScaleShuf<>+7(SB)/1, $0x01
-DATA q4kr4PairScaleShuf<>+8(SB)/1, $0x02
-DATA q4kr4PairScaleShuf<>+9(SB)/1, $0x03
-DATA q4kr4PairScaleShuf<>+10(SB)/1, $0x02
-DATA q4kr4PairScaleShuf<>+11(SB)/1, $0x03
-DATA q4kr4PairScaleShuf<>+12(SB)/1, $0x02
-DATA q4kr4PairScaleShuf<>+13(SB)/1, $0x03
-DATA q4kr4PairScaleShuf<>+14(SB)/1, $0x02
-DATA q4kr4PairScaleShuf<>+15(SB)/1, $0x03
-DATA q4kr4PairScaleShuf<>+16(SB)/1, $0x00
-DATA q4kr4PairScaleShuf<>+17(SB)/1, $0x01
-DATA q4kr4PairScaleShuf<>+18(SB)/1, $0x00
-DATA q4kr4PairScaleShuf<>+19(SB)/1, $0x01
-DATA q4kr4PairScaleShuf<>+20(SB)/1, $0x00
-DATA q4kr4PairScaleShuf<>+21(SB)/1, $0x01
-DATA q4kr4PairScaleShuf<>+22(SB)/1, $0x00
-DATA q4kr4PairScaleShuf<>+23(SB)/1, $0x01
-DATA q4kr4PairScaleShuf<>+24(SB)/1, $0x02
-DATA q4kr4PairScaleShuf<>+25(SB)/1, $0x03
-DATA q4kr4PairScaleShuf<>+26(SB)/1, $0x02
-DATA q4kr4PairScaleShuf<>+27(SB)/1, $0x03
-DATA q4kr4PairScaleShuf<>+28(SB)/1, $0x02
-DATA q4kr4PairScaleShuf<>+29(SB)/1, $0x03
-DATA q4kr4PairScaleShuf<>+30(SB)/1, $0x02
-DATA q4kr4PairScaleShuf<>+31(SB)/1, $0x03
-DATA q4kr4PairScaleShuf<>+32(SB)/1, $0x00
-DATA q4kr4PairScaleShuf<>+33(SB)/1, $0x01
-DATA q4kr4PairScaleShuf<>+34(SB)/1, $0x00
-DATA q4kr4PairScaleShuf<>+35(SB)/1, $0x01
-DATA q4kr4PairScaleShuf<>+36(SB)/1, $0x00
-DATA q4kr4PairScaleShuf<>+37(SB)/1, $0x01
-DATA q4kr4PairScaleShuf<>+38(SB)/1, $0x00
-DATA q4kr4PairScaleShuf<>+39(SB)/1, $0x01
-DATA q4kr4PairScaleShuf<>+40(SB)/1, $0x02
-DATA q4kr4PairScaleShuf<>+41(SB)/1, $0x03
-DATA q4kr4PairScaleShuf<>+42(SB)/1, $0x02
-DATA q4kr4PairScaleShuf<>+43(SB)/1, $0x03
-DATA q4kr4PairScaleShuf<>+44(SB)/1, $0x02
-DATA q4kr4PairScaleShuf<>+45(SB)/1, $0x03
-DATA q4kr4PairScaleShuf<>+46(SB)/1, $0x02
-DATA q4kr4PairScaleShuf<>+47(SB)/1, $0x03
-DATA q4kr4PairScaleShuf<>+48(SB)/1, $0x00
-DATA q4kr4PairScaleShuf<>+49(SB)/1, $0x01
-DATA q4kr4PairScaleShuf<>+50(SB)/1, $0x00
-DATA q4kr4PairScaleShuf<>+51(SB)/1, $0x01
-DATA q4kr4PairScaleShuf<>+52(SB)/1, $0x00
-DATA q4kr4PairScaleShuf<>+53(SB)/1, $0x01
-DATA q4kr4PairScaleShuf<>+54(SB)/1, $0x00
-DATA q4kr4PairScaleShuf<>+55(SB)/1, $0x01
-DATA q4kr4PairScaleShuf<>+56(SB)/1, $0x02
-DATA q4kr4PairScaleShuf<>+57(SB)/1, $0x03
-DATA q4kr4PairScaleShuf<>+58(SB)/1, $0x02
-DATA q4kr4PairScaleShuf<>+59(SB)/1, $0x03
-DATA q4kr4PairScaleShuf<>+60(SB)/1, $0x02
-DATA q4kr4PairScaleShuf<>+61(SB)/1, $0x03
-DATA q4kr4PairScaleShuf<>+62(SB)/1, $0x02
-DATA q4kr4PairScaleShuf<>+63(SB)/1, $0x03
-DATA q4kr4PairScaleShuf<>+64(SB)/1, $0x04
-DATA q4kr4PairScaleShuf<>+65(SB)/1, $0x05
-DATA q4kr4PairScaleShuf<>+66(SB)/1, $0x04
-DATA q4kr4PairScaleShuf<>+67(SB)/1, $0x05
-DATA q4kr4PairScaleShuf<>+68(SB)/1, $0x04
-DATA q4kr4PairScaleShuf<>+69(SB)/1, $0x05
-DATA q4kr4PairScaleShuf<>+70(SB)/1, $0x04
-DATA q4kr4PairScaleShuf<>+71(SB)/1, $0x05
-DATA q4kr4PairScaleShuf<>+72(SB)/1, $0x06
-DATA q4kr4PairScaleShuf<>+73(SB)/1, $0x07
-DATA q4kr4PairScaleShuf<>+74(SB)/1, $0x06
-DATA q4kr4PairScaleShuf<>+75(SB)/1, $0x07
-DATA q4kr4PairScaleShuf<>+76(SB)/1, $0x06
-DATA q4kr4PairScaleShuf<>+77(SB)/1, $0x07
-DATA q4kr4PairScaleShuf<>+78(SB)/1, $0x06
-DATA q4kr4PairScaleShuf<>+79(SB)/1, $0x07
-DATA q4kr4PairScaleShuf<>+80(SB)/1, $0x04
-DATA q4kr4PairScaleShuf<>+81(SB)/1, $0x05
-DATA q4kr4PairScaleShuf<>+82(SB)/1, $0x04
-DATA q4kr4PairScaleShuf<>+83(SB)/1, $0x05
-DATA q4kr4PairScaleShuf<>+84(SB)/1, $0x04
-DATA q4kr4PairScaleShuf<>+85(SB)/1, $0x05
-DATA q4kr4PairScaleShuf<>+86(SB)/1, $0x04
-DATA q4kr4PairScaleShuf<>+87(SB)/1, $0x05
-DATA q4kr4PairScaleShuf<>+88(SB)/1, $0x06
-DATA q4kr4PairScaleShuf<>+89(SB)/1, $0x07
-DATA q4kr4PairScaleShuf<>+90(SB)/1, $0x06
-DATA q4kr4PairScaleShuf<>+91(SB)/1, $0x07
-DATA q4kr4PairScaleShuf<>+92(SB)/1, $0x06
-DATA q4kr4PairScaleShuf<>+93(SB)/1, $0x07
-DATA q4kr4PairScaleShuf<>+94(SB)/1, $0x06
-DATA q4kr4PairScaleShuf<>+95(SB)/1, $0x07
-DATA q4kr4PairScaleShuf<>+96(SB)/1, $0x04
-DATA q4kr4PairScaleShuf<>+97(SB)/1, $0x05
-DATA q4kr4PairScaleShuf<>+98(SB)/1, $0x04
-DATA q4kr4PairScaleShuf<>+99(SB)/1, $0x05
-DATA q4kr4PairScaleShuf<>+100(SB)/1, $0x04
-DATA q4kr4PairScaleShuf<>+101(SB)/1, $0x05
-DATA q4kr4PairScaleShuf<>+102(SB)/1, $0x04
-DATA q4kr4PairScaleShuf<>+103(SB)/1, $0x05
-DATA q4kr4PairScaleShuf<>+104(SB)/1, $0x06
-DATA q4kr4PairScaleShuf<>+105(SB)/1, $0x07
-DATA q4kr4PairScaleShuf<>+106(SB)/1, $0x06
-DATA q4kr4PairScaleShuf<>+107(SB)/1, $0x07
-DATA q4kr4PairScaleShuf<>+108(SB)/1, $0x06
-DATA q4kr4PairScaleShuf<>+109(SB)/1, $0x07
-DATA q4kr4PairScaleShuf<>+110(SB)/1, $0x06
-DATA q4kr4PairScaleShuf<>+111(SB)/1, $0x07
-DATA q4kr4PairScaleShuf<>+112(SB)/1, $0x04
-DATA q4kr4PairScaleShuf<>+113(SB)/1, $0x05
-DATA q4kr4PairScaleShuf<>+114(SB)/1, $0x04
-DATA q4kr4PairScaleShuf<>+115(SB)/1, $0x05
-DATA q4kr4PairScaleShuf<>+116(SB)/1, $0x04
-DATA q4kr4PairScaleShuf<>+117(SB)/1, $0x05
-DATA q4kr4PairScaleShuf<>+118(SB)/1, $0x04
-DATA q4kr4PairScaleShuf<>+119(SB)/1, $0x05
-DATA q4kr4PairScaleShuf<>+120(SB)/1, $0x06
-DATA q4kr4PairScaleShuf<>+121(SB)/1, $0x07
-DATA q4kr4PairScaleShuf<>+122(SB)/1, $0x06
-DATA q4kr4PairScaleShuf<>+123(SB)/1, $0x07
-DATA q4kr4PairScaleShuf<>+124(SB)/1, $0x06
-DATA q4kr4PairScaleShuf<>+125(SB)/1, $0x07
-DATA q4kr4PairScaleShuf<>+126(SB)/1, $0x06
-DATA q4kr4PairScaleShuf<>+127(SB)/1, $0x07
-DATA q4kr4PairScaleShuf<>+128(SB)/1, $0x08
-DATA q4kr4PairScaleShuf<>+129(SB)/1, $0x09
-DATA q4kr4PairScaleShuf<>+130(SB)/1, $0x08
-DATA q4kr4PairScaleShuf<>+131(SB)/1, $0x09
-DATA q4kr4PairScaleShuf<>+132(SB)/1, $0x08
-DATA q4kr4PairScaleShuf<>+133(SB)/1, $0x09
-DATA q4kr4PairScaleShuf<>+134(SB)/1, $0x08
-DATA q4kr4PairScaleShuf<>+135(SB)/1, $0x09
-DATA q4kr4PairScaleShuf<>+136(SB)/1, $0x0a
-DATA q4kr4PairScaleShuf<>+137(SB)/1, $0x0b
-DATA q4kr4PairScaleShuf<>+138(SB)/1, $0x0a
-DATA q4kr4PairScaleShuf<>+139(SB)/1, $0x0b
-DATA q4kr4PairScaleShuf<>+140(SB)/1, $0x0a
-DATA q4kr4PairScaleShuf<>+141(SB)/1, $0x0b
-DATA q4kr4PairScaleShuf<>+142(SB)/1, $0x0a
-DATA q4kr4PairScaleShuf<>+143(SB)/1, $0x0b
-DATA q4kr4PairScaleShuf<>+144(SB)/1, $0x08
-DATA q4kr4PairScaleShuf<>+145(SB)/1, $0x09
-DATA q4kr4PairScaleShuf<>+146(SB)/1, $0x08
-DATA q4kr4PairScaleShuf<>+147(SB)/1, $0x09
-DATA q4kr4PairScaleShuf<>+148(SB)/1, $0x08
-DATA q4kr4PairScaleShuf<>+149(SB)/1, $0x09
-DATA q4kr4PairScaleShuf<>+150(SB)/1, $0x08
-DATA q4kr4PairScaleShuf<>+151(SB)/1, $0x09
-DATA q4kr4PairScaleShuf<>+152(SB)/1, $0x0a
-DATA q4kr4PairScaleShuf<>+153(SB)/1, $0x0b
-DATA q4kr4PairScaleShuf<>+154(SB)/1, $0x0a
-DATA q4kr4PairScaleShuf<>+155(SB)/1, $0x0b
-DATA q4kr4PairScaleShuf<>+156(SB)/1, $0x0a
-DATA q4kr4PairScaleShuf<>+157(SB)/1, $0x0b
-DATA q4kr4PairScaleShuf<>+158(SB)/1, $0x0a
-DATA q4kr4PairScaleShuf<>+159(SB)/1, $0x0b
-DATA q4kr4PairScaleShuf<>+160(SB)/1, $0x08
-DATA q4kr4PairScaleShuf<>+161(SB)/1, $0x09
-DATA q4kr4PairScaleShuf<>+162(SB)/1, $0x08
-DATA q4kr4PairScaleShuf<>+163(SB)/1, $0x09
-DATA q4kr4PairScaleShuf<>+164(SB)/1, $0x08
-DATA q4kr4PairScaleShuf<>+165(SB)/1, $0x09
-DATA q4kr4PairScaleShuf<>+166(SB)/1, $0x08
-DATA q4kr4PairScaleShuf<>+167(SB)/1, $0x09
-DATA q4kr4PairScaleShuf<>+168(SB)/1, $0x0a
-DATA q4kr4PairScaleShuf<>+169(SB)/1, $0x0b
-DATA q4kr4PairScaleShuf<>+170(SB)/1, $0x0a
-DATA q4kr4PairScaleShuf<>+171(SB)/1, $0x0b
-DATA q4kr4PairScaleShuf<>+172(SB)/1, $0x0a
-DATA q4kr4PairScaleShuf<>+173(SB)/1, $0x0b
-DATA q4kr4PairScaleShuf<>+174(SB)/1, $0x0a
-DATA q4kr4PairScaleShuf<>+175(SB)/1, $0x0b
-DATA q4kr4PairScaleShuf<>+176(SB)/1, $0x08
-DATA q4kr4PairScaleShuf<>+177(SB)/1, $0x09
-DATA q4kr4PairScaleShuf<>+178(SB)/1, $0x08
-DATA q4kr4PairScaleShuf<>+179(SB)/1, $0x09
-DATA q4kr4PairScaleShuf<>+180(SB)/1, $0x08
-DATA q4kr4PairScaleShuf<>+181(SB)/1, $0x09
-DATA q4kr4PairScaleShuf<>+182(SB)/1, $0x08
-DATA q4kr4PairScaleShuf<>+183(SB)/1, $0x09
-DATA q4kr4PairScaleShuf<>+184(SB)/1, $0x0a
-DATA q4kr4PairScaleShuf<>+185(SB)/1, $0x0b
-DATA q4kr4PairScaleShuf<>+186(SB)/1, $0x0a
-DATA q4kr4PairScaleShuf<>+187(SB)/1, $0x0b
-DATA q4kr4PairScaleShuf<>+188(SB)/1, $0x0a
-DATA q4kr4PairScaleShuf<>+189(SB)/1, $0x0b
-DATA q4kr4PairScaleShuf<>+190(SB)/1, $0x0a
-DATA q4kr4PairScaleShuf<>+191(SB)/1, $0x0b
-DATA q4kr4PairScaleShuf<>+192(SB)/1, $0x0c
-DATA q4kr4PairScaleShuf<>+193(SB)/1, $0x0d
-DATA q4kr4PairScaleShuf<>+194(SB)/1, $0x0c
-DATA q4kr4PairScaleShuf<>+195(SB)/1, $0x0d
-DATA q4kr4PairScaleShuf<>+196(SB)/1, $0x0c
-DATA q4kr4PairScaleShuf<>+197(SB)/1, $0x0d
-DATA q4kr4PairScaleShuf<>+198(SB)/1, $0x0c
-DATA q4kr4PairScaleShuf<>+199(SB)/1, $0x0d
-DATA q4kr4PairScaleShuf<>+200(SB)/1, $0x0e
-DATA q4kr4PairScaleShuf<>+201(SB)/1, $0x0f
-DATA q4kr4PairScaleShuf<>+202(SB)/1, $0x0e
-DATA q4kr4PairScaleShuf<>+203(SB)/1, $0x0f
-DATA q4kr4PairScaleShuf<>+204(SB)/1, $0x0e
-DATA q4kr4PairScaleShuf<>+205(SB)/1, $0x0f
-DATA q4kr4PairScaleShuf<>+206(SB)/1, $0x0e
-DATA q4kr4PairScaleShuf<>+207(SB)/1, $0x0f
-DATA q4kr4PairScaleShuf<>+208(SB)/1, $0x0c
-DATA q4kr4PairScaleShuf<>+209(SB)/1, $0x0d
-DATA q4kr4PairScaleShuf<>+210(SB)/1, $0x0c
-DATA q4kr4PairScaleShuf<>+211(SB)/1, $0x0d
-DATA q4kr4PairScaleShuf<>+212(SB)/1, $0x0c
-DATA q4kr4PairScaleShuf<>+213(SB)/1, $0x0d
-DATA q4kr4PairScaleShuf<>+214(SB)/1, $0x0c
-DATA q4kr4PairScaleShuf<>+215(SB)/1, $0x0d
-DATA q4kr4PairScaleShuf<>+216(SB)/1, $0x0e
-DATA q4kr4PairScaleShuf<>+217(SB)/1, $0x0f
-DATA q4kr4PairScaleShuf<>+218(SB)/1, $0x0e
-DATA q4kr4PairScaleShuf<>+219(SB)/1, $0x0f
-DATA q4kr4PairScaleShuf<>+220(SB)/1, $0x0e
-DATA q4kr4PairScaleShuf<>+221(SB)/1, $0x0f
-DATA q4kr4PairScaleShuf<>+222(SB)/1, $0x0e
-DATA q4kr4PairScaleShuf<>+223(SB)/1, $0x0f
-DATA q4kr4PairScaleShuf<>+224(SB)/1, $0x0c
-DATA q4kr4PairScaleShuf<>+225(SB)/1, $0x0d
-DATA q4kr4PairScaleShuf<>+226(SB)/1, $0x0c
-DATA q4kr4PairScaleShuf<>+227(SB)/1, $0x0d
-DATA q4kr4PairScaleShuf<>+228(SB)/1, $0x0c
-DATA q4kr4PairScaleShuf<>+229(SB)/1, $0x0d
-DATA q4kr4PairScaleShuf<>+230(SB)/1, $0x0c
-DATA q4kr4PairScaleShuf<>+231(SB)/1, $0x0d
-DATA q4kr4PairScaleShuf<>+232(SB)/1, $0x0e
-DATA q4kr4PairScaleShuf<>+233(SB)/1, $0x0f
-DATA q4kr4PairScaleShuf<>+234(SB)/1, $0x0e
-DATA q4kr4PairScaleShuf<>+235(SB)/1, $0x0f
-DATA q4kr4PairScaleShuf<>+236(SB)/1, $0x0e
-DATA q4kr4PairScaleShuf<>+237(SB)/1, $0x0f
-DATA q4kr4PairScaleShuf<>+238(SB)/1, $0x0e
-DATA q4kr4PairScaleShuf<>+239(SB)/1, $0x0f
-DATA q4kr4PairScaleShuf<>+240(SB)/1, $0x0c
-DATA q4kr4PairScaleShuf<>+241(SB)/1, $0x0d
-DATA q4kr4PairScaleShuf<>+242(SB)/1, $0x0c
-DATA q4kr4PairScaleShuf<>+243(SB)/1, $0x0d
-DATA q4kr4PairScaleShuf<>+244(SB)/1, $0x0c
-DATA q4kr4PairScaleShuf<>+245(SB)/1, $0x0d
-DATA q4kr4PairScaleShuf<>+246(SB)/1, $0x0c
-DATA q4kr4PairScaleShuf<>+247(SB)/1, $0x0d
-DATA q4kr4PairScaleShuf<>+248(SB)/1, $0x0e
-DATA q4kr4PairScaleShuf<>+249(SB)/1, $0x0f
-DATA q4kr4PairScaleShuf<>+250(SB)/1, $0x0e
-DATA q4kr4PairScaleShuf<>+251(SB)/1, $0x0f
-DATA q4kr4PairScaleShuf<>+252(SB)/1, $0x0e
-DATA q4kr4PairScaleShuf<>+253(SB)/1, $0x0f
-DATA q4kr4PairScaleShuf<>+254(SB)/1, $0x0e
-DATA q4kr4PairScaleShuf<>+255(SB)/1, $0x0f
-GLOBL q4kr4PairScaleShuf<>(SB), RODATA|NOPTR, $256
-
 DATA q4kr4PairsGather<>+0(SB)/4, $0x00000000
 DATA q4kr4PairsGather<>+4(SB)/4, $0x00000001
 DATA q4kr4PairsGather<>+8(SB)/4, $0x00000004
@@ -7265,102 +6493,89 @@ gemvQ4KR4Q8KAVX512b:
 	VPANDD          q4kr4Mask3f<>+0(SB), Z11, Z13
 	VPSRLW          $0x06, Z11, Z11
 	VPMOVZXBW       48(AX), Y12
-	VINSERTI64X4    $0x01, Y12, Z12, Z15
-	VPSLLVW         q4kr4MHiShl<>+0(SB), Z15, Z15
-	VPSRLW          $0x02, Z15, Z15
-	VPTERNLOGD      $0xec, q4kr4Mask3c<>+0(SB), Z11, Z15
+	VINSERTI64X4    $0x01, Y12, Z12, Z19
+	VPSLLVW         q4kr4MHiShl<>+0(SB), Z19, Z19
+	VPSRLW          $0x02, Z19, Z19
+	VPTERNLOGD      $0xec, q4kr4Mask3c<>+0(SB), Z11, Z19
 	VMOVDQU         260(CX), Y11
 	VEXTRACTI128    $0x01, Y11, X14
 	VPHADDW         X14, X11, X14
 	VSHUFI64X2      $0x00, Z14, Z14, Z11
-	VPMADDWD        Z11, Z15, Z15
-	VPXORD          Z11, Z11, Z11
-	VPANDD          Z1, Z3, Z16
-	VBROADCASTI32X4 4(CX), Z18
-	VBROADCASTI32X4 20(CX), Z19
-	VPSRLW          $0x04, Z3, Z17
-	VPANDD          Z1, Z17, Z17
+	VPMADDWD        Z11, Z19, Z19
+	VSHUFI64X2      $0xd8, Z13, Z13, Z11
+	VPMOVZXWD       Y11, Z13
+	VEXTRACTI64X4   $0x01, Z11, Y11
+	VPMOVZXWD       Y11, Z11
+	VPXORD          Z15, Z15, Z15
+	VPXORD          Z16, Z16, Z16
+	VPXORD          Z17, Z17, Z17
+	VPXORD          Z18, Z18, Z18
+	VPANDD          Z1, Z3, Z20
+	VPSRLW          $0x04, Z3, Z21
+	VPANDD          Z1, Z21, Z21
 	VMOVDQU64       64(SI), Z3
-	VPXORD          Z20, Z20, Z20
-	VPDPBUSD        Z18, Z16, Z20
-	VPDPBUSD        Z19, Z17, Z20
-	VPANDD          Z1, Z4, Z16
-	VBROADCASTI32X4 36(CX), Z18
-	VBROADCASTI32X4 52(CX), Z19
-	VPSRLW          $0x04, Z4, Z17
-	VPANDD          Z1, Z17, Z17
+	VBROADCASTI64X4 4(CX), Z22
+	VPDPBUSD        Z22, Z20, Z15
+	VPDPBUSD        Z22, Z21, Z16
+	VPANDD          Z1, Z4, Z20
+	VPSRLW          $0x04, Z4, Z21
+	VPANDD          Z1, Z21, Z21
 	VMOVDQU64       128(SI), Z4
-	VPXORD          Z21, Z21, Z21
-	VPDPBUSD        Z18, Z16, Z21
-	VPDPBUSD        Z19, Z17, Z21
-	VPACKSSDW       Z21, Z20, Z16
-	VPSHUFB         q4kr4PairScaleShuf<>+0(SB), Z13, Z17
-	VPDPWSSD        Z17, Z16, Z11
-	VPANDD          Z1, Z5, Z16
-	VBROADCASTI32X4 68(CX), Z18
-	VBROADCASTI32X4 84(CX), Z19
-	VPSRLW          $0x04, Z5, Z17
-	VPANDD          Z1, Z17, Z17
+	VBROADCASTI64X4 36(CX), Z22
+	VPDPBUSD        Z22, Z20, Z17
+	VPDPBUSD        Z22, Z21, Z18
+	VPANDD          Z1, Z5, Z20
+	VPSRLW          $0x04, Z5, Z21
+	VPANDD          Z1, Z21, Z21
 	VMOVDQU64       192(SI), Z5
-	VPXORD          Z20, Z20, Z20
-	VPDPBUSD        Z18, Z16, Z20
-	VPDPBUSD        Z19, Z17, Z20
-	VPANDD          Z1, Z6, Z16
-	VBROADCASTI32X4 100(CX), Z18
-	VBROADCASTI32X4 116(CX), Z19
-	VPSRLW          $0x04, Z6, Z17
-	VPANDD          Z1, Z17, Z17
+	VBROADCASTI64X4 68(CX), Z22
+	VPDPBUSD        Z22, Z20, Z15
+	VPDPBUSD        Z22, Z21, Z16
+	VPANDD          Z1, Z6, Z20
+	VPSRLW          $0x04, Z6, Z21
+	VPANDD          Z1, Z21, Z21
 	VMOVDQU64       256(SI), Z6
-	VPXORD          Z21, Z21, Z21
-	VPDPBUSD        Z18, Z16, Z21
-	VPDPBUSD        Z19, Z17, Z21
-	VPACKSSDW       Z21, Z20, Z16
-	VPSHUFB         q4kr4PairScaleShuf<>+64(SB), Z13, Z17
-	VPDPWSSD        Z17, Z16, Z11
-	VPANDD          Z1, Z7, Z16
-	VBROADCASTI32X4 132(CX), Z18
-	VBROADCASTI32X4 148(CX), Z19
-	VPSRLW          $0x04, Z7, Z17
-	VPANDD          Z1, Z17, Z17
+	VBROADCASTI64X4 100(CX), Z22
+	VPDPBUSD        Z22, Z20, Z17
+	VPDPBUSD        Z22, Z21, Z18
+	VPANDD          Z1, Z7, Z20
+	VPSRLW          $0x04, Z7, Z21
+	VPANDD          Z1, Z21, Z21
 	VMOVDQU64       320(SI), Z7
-	VPXORD          Z20, Z20, Z20
-	VPDPBUSD        Z18, Z16, Z20
-	VPDPBUSD        Z19, Z17, Z20
-	VPANDD          Z1, Z8, Z16
-	VBROADCASTI32X4 164(CX), Z18
-	VBROADCASTI32X4 180(CX), Z19
-	VPSRLW          $0x04, Z8, Z17
-	VPANDD          Z1, Z17, Z17
+	VBROADCASTI64X4 132(CX), Z22
+	VPDPBUSD        Z22, Z20, Z15
+	VPDPBUSD        Z22, Z21, Z16
+	VPANDD          Z1, Z8, Z20
+	VPSRLW          $0x04, Z8, Z21
+	VPANDD          Z1, Z21, Z21
 	VMOVDQU64       384(SI), Z8
-	VPXORD          Z21, Z21, Z21
-	VPDPBUSD        Z18, Z16, Z21
-	VPDPBUSD        Z19, Z17, Z21
-	VPACKSSDW       Z21, Z20, Z16
-	VPSHUFB         q4kr4PairScaleShuf<>+128(SB), Z13, Z17
-	VPDPWSSD        Z17, Z16, Z11
-	VPANDD          Z1, Z9, Z16
-	VBROADCASTI32X4 196(CX), Z18
-	VBROADCASTI32X4 212(CX), Z19
-	VPSRLW          $0x04, Z9, Z17
-	VPANDD          Z1, Z17, Z17
+	VBROADCASTI64X4 164(CX), Z22
+	VPDPBUSD        Z22, Z20, Z17
+	VPDPBUSD        Z22, Z21, Z18
+	VPANDD          Z1, Z9, Z20
+	VPSRLW          $0x04, Z9, Z21
+	VPANDD          Z1, Z21, Z21
 	VMOVDQU64       448(SI), Z9
-	VPXORD          Z20, Z20, Z20
-	VPDPBUSD        Z18, Z16, Z20
-	VPDPBUSD        Z19, Z17, Z20
-	VPANDD          Z1, Z10, Z16
-	VBROADCASTI32X4 228(CX), Z18
-	VBROADCASTI32X4 244(CX), Z19
-	VPSRLW          $0x04, Z10, Z17
-	VPANDD          Z1, Z17, Z17
+	VBROADCASTI64X4 196(CX), Z22
+	VPDPBUSD        Z22, Z20, Z15
+	VPDPBUSD        Z22, Z21, Z16
+	VPANDD          Z1, Z10, Z20
+	VPSRLW          $0x04, Z10, Z21
+	VPANDD          Z1, Z21, Z21
 	VMOVDQU64       512(SI), Z10
-	VPXORD          Z21, Z21, Z21
-	VPDPBUSD        Z18, Z16, Z21
-	VPDPBUSD        Z19, Z17, Z21
-	VPACKSSDW       Z21, Z20, Z16
-	VPSHUFB         q4kr4PairScaleShuf<>+192(SB), Z13, Z13
-	VPDPWSSD        Z13, Z16, Z11
-	VPUNPCKLDQ      Z15, Z11, Z13
-	VPUNPCKHDQ      Z15, Z11, Z11
+	VBROADCASTI64X4 228(CX), Z22
+	VPDPBUSD        Z22, Z20, Z17
+	VPDPBUSD        Z22, Z21, Z18
+	VPADDD          Z17, Z15, Z15
+	VPADDD          Z18, Z16, Z16
+	VPMULLD         Z13, Z15, Z15
+	VPMULLD         Z11, Z16, Z16
+	VSHUFI32X4      $0x88, Z16, Z15, Z11
+	VSHUFI32X4      $0xdd, Z16, Z15, Z13
+	VPADDD          Z13, Z11, Z11
+	VSHUFI64X2      $0xd8, Z11, Z11, Z11
+	VPUNPCKLDQ      Z19, Z11, Z13
+	VPUNPCKHDQ      Z19, Z11, Z11
 	VPADDD          Z11, Z13, Z13
 	VPSHUFD         $0x4e, Z13, Z11
 	VPADDD          Z11, Z13, Z13
@@ -7442,94 +6657,81 @@ gemvQ4KR4Q8KAVX512GFNIb:
 	VPANDD          q4kr4Mask3f<>+0(SB), Z12, Z14
 	VPSRLW          $0x06, Z12, Z12
 	VPMOVZXBW       48(AX), Y13
-	VINSERTI64X4    $0x01, Y13, Z13, Z16
-	VPSLLVW         q4kr4MHiShl<>+0(SB), Z16, Z16
-	VPSRLW          $0x02, Z16, Z16
-	VPTERNLOGD      $0xec, q4kr4Mask3c<>+0(SB), Z12, Z16
+	VINSERTI64X4    $0x01, Y13, Z13, Z20
+	VPSLLVW         q4kr4MHiShl<>+0(SB), Z20, Z20
+	VPSRLW          $0x02, Z20, Z20
+	VPTERNLOGD      $0xec, q4kr4Mask3c<>+0(SB), Z12, Z20
 	VMOVDQU         260(CX), Y12
 	VEXTRACTI128    $0x01, Y12, X15
 	VPHADDW         X15, X12, X15
 	VSHUFI64X2      $0x00, Z15, Z15, Z12
-	VPMADDWD        Z12, Z16, Z16
-	VPXORD          Z12, Z12, Z12
-	VPANDD          Z1, Z4, Z17
-	VBROADCASTI32X4 4(CX), Z19
-	VBROADCASTI32X4 20(CX), Z20
-	VGF2P8AFFINEQB  $0x00, Z2, Z4, Z18
+	VPMADDWD        Z12, Z20, Z20
+	VSHUFI64X2      $0xd8, Z14, Z14, Z12
+	VPMOVZXWD       Y12, Z14
+	VEXTRACTI64X4   $0x01, Z12, Y12
+	VPMOVZXWD       Y12, Z12
+	VPXORD          Z16, Z16, Z16
+	VPXORD          Z17, Z17, Z17
+	VPXORD          Z18, Z18, Z18
+	VPXORD          Z19, Z19, Z19
+	VPANDD          Z1, Z4, Z21
+	VGF2P8AFFINEQB  $0x00, Z2, Z4, Z22
 	VMOVDQU64       64(SI), Z4
-	VPXORD          Z21, Z21, Z21
-	VPDPBUSD        Z19, Z17, Z21
-	VPDPBUSD        Z20, Z18, Z21
-	VPANDD          Z1, Z5, Z17
-	VBROADCASTI32X4 36(CX), Z19
-	VBROADCASTI32X4 52(CX), Z20
-	VGF2P8AFFINEQB  $0x00, Z2, Z5, Z18
+	VBROADCASTI64X4 4(CX), Z23
+	VPDPBUSD        Z23, Z21, Z16
+	VPDPBUSD        Z23, Z22, Z17
+	VPANDD          Z1, Z5, Z21
+	VGF2P8AFFINEQB  $0x00, Z2, Z5, Z22
 	VMOVDQU64       128(SI), Z5
-	VPXORD          Z22, Z22, Z22
-	VPDPBUSD        Z19, Z17, Z22
-	VPDPBUSD        Z20, Z18, Z22
-	VPACKSSDW       Z22, Z21, Z17
-	VPSHUFB         q4kr4PairScaleShuf<>+0(SB), Z14, Z18
-	VPDPWSSD        Z18, Z17, Z12
-	VPANDD          Z1, Z6, Z17
-	VBROADCASTI32X4 68(CX), Z19
-	VBROADCASTI32X4 84(CX), Z20
-	VGF2P8AFFINEQB  $0x00, Z2, Z6, Z18
+	VBROADCASTI64X4 36(CX), Z23
+	VPDPBUSD        Z23, Z21, Z18
+	VPDPBUSD        Z23, Z22, Z19
+	VPANDD          Z1, Z6, Z21
+	VGF2P8AFFINEQB  $0x00, Z2, Z6, Z22
 	VMOVDQU64       192(SI), Z6
-	VPXORD          Z21, Z21, Z21
-	VPDPBUSD        Z19, Z17, Z21
-	VPDPBUSD        Z20, Z18, Z21
-	VPANDD          Z1, Z7, Z17
-	VBROADCASTI32X4 100(CX), Z19
-	VBROADCASTI32X4 116(CX), Z20
-	VGF2P8AFFINEQB  $0x00, Z2, Z7, Z18
+	VBROADCASTI64X4 68(CX), Z23
+	VPDPBUSD        Z23, Z21, Z16
+	VPDPBUSD        Z23, Z22, Z17
+	VPANDD          Z1, Z7, Z21
+	VGF2P8AFFINEQB  $0x00, Z2, Z7, Z22
 	VMOVDQU64       256(SI), Z7
-	VPXORD          Z22, Z22, Z22
-	VPDPBUSD        Z19, Z17, Z22
-	VPDPBUSD        Z20, Z18, Z22
-	VPACKSSDW       Z22, Z21, Z17
-	VPSHUFB         q4kr4PairScaleShuf<>+64(SB), Z14, Z18
-	VPDPWSSD        Z18, Z17, Z12
-	VPANDD          Z1, Z8, Z17
-	VBROADCASTI32X4 132(CX), Z19
-	VBROADCASTI32X4 148(CX), Z20
-	VGF2P8AFFINEQB  $0x00, Z2, Z8, Z18
+	VBROADCASTI64X4 100(CX), Z23
+	VPDPBUSD        Z23, Z21, Z18
+	VPDPBUSD        Z23, Z22, Z19
+	VPANDD          Z1, Z8, Z21
+	VGF2P8AFFINEQB  $0x00, Z2, Z8, Z22
 	VMOVDQU64       320(SI), Z8
-	VPXORD          Z21, Z21, Z21
-	VPDPBUSD        Z19, Z17, Z21
-	VPDPBUSD        Z20, Z18, Z21
-	VPANDD          Z1, Z9, Z17
-	VBROADCASTI32X4 164(CX), Z19
-	VBROADCASTI32X4 180(CX), Z20
-	VGF2P8AFFINEQB  $0x00, Z2, Z9, Z18
+	VBROADCASTI64X4 132(CX), Z23
+	VPDPBUSD        Z23, Z21, Z16
+	VPDPBUSD        Z23, Z22, Z17
+	VPANDD          Z1, Z9, Z21
+	VGF2P8AFFINEQB  $0x00, Z2, Z9, Z22
 	VMOVDQU64       384(SI), Z9
-	VPXORD          Z22, Z22, Z22
-	VPDPBUSD        Z19, Z17, Z22
-	VPDPBUSD        Z20, Z18, Z22
-	VPACKSSDW       Z22, Z21, Z17
-	VPSHUFB         q4kr4PairScaleShuf<>+128(SB), Z14, Z18
-	VPDPWSSD        Z18, Z17, Z12
-	VPANDD          Z1, Z10, Z17
-	VBROADCASTI32X4 196(CX), Z19
-	VBROADCASTI32X4 212(CX), Z20
-	VGF2P8AFFINEQB  $0x00, Z2, Z10, Z18
+	VBROADCASTI64X4 164(CX), Z23
+	VPDPBUSD        Z23, Z21, Z18
+	VPDPBUSD        Z23, Z22, Z19
+	VPANDD          Z1, Z10, Z21
+	VGF2P8AFFINEQB  $0x00, Z2, Z10, Z22
 	VMOVDQU64       448(SI), Z10
-	VPXORD          Z21, Z21, Z21
-	VPDPBUSD        Z19, Z17, Z21
-	VPDPBUSD        Z20, Z18, Z21
-	VPANDD          Z1, Z11, Z17
-	VBROADCASTI32X4 228(CX), Z19
-	VBROADCASTI32X4 244(CX), Z20
-	VGF2P8AFFINEQB  $0x00, Z2, Z11, Z18
+	VBROADCASTI64X4 196(CX), Z23
+	VPDPBUSD        Z23, Z21, Z16
+	VPDPBUSD        Z23, Z22, Z17
+	VPANDD          Z1, Z11, Z21
+	VGF2P8AFFINEQB  $0x00, Z2, Z11, Z22
 	VMOVDQU64       512(SI), Z11
-	VPXORD          Z22, Z22, Z22
-	VPDPBUSD        Z19, Z17, Z22
-	VPDPBUSD        Z20, Z18, Z22
-	VPACKSSDW       Z22, Z21, Z17
-	VPSHUFB         q4kr4PairScaleShuf<>+192(SB), Z14, Z14
-	VPDPWSSD        Z14, Z17, Z12
-	VPUNPCKLDQ      Z16, Z12, Z14
-	VPUNPCKHDQ      Z16, Z12, Z12
+	VBROADCASTI64X4 228(CX), Z23
+	VPDPBUSD        Z23, Z21, Z18
+	VPDPBUSD        Z23, Z22, Z19
+	VPADDD          Z18, Z16, Z16
+	VPADDD          Z19, Z17, Z17
+	VPMULLD         Z14, Z16, Z16
+	VPMULLD         Z12, Z17, Z17
+	VSHUFI32X4      $0x88, Z17, Z16, Z12
+	VSHUFI32X4      $0xdd, Z17, Z16, Z14
+	VPADDD          Z14, Z12, Z12
+	VSHUFI64X2      $0xd8, Z12, Z12, Z12
+	VPUNPCKLDQ      Z20, Z12, Z14
+	VPUNPCKHDQ      Z20, Z12, Z12
 	VPADDD          Z12, Z14, Z14
 	VPSHUFD         $0x4e, Z14, Z12
 	VPADDD          Z12, Z14, Z14
@@ -7566,255 +6768,13 @@ TEXT ·gemvQ4KR4Q8KAVXVNNIGFNI(SB), NOSPLIT, $0-40
 	MOVQ         pf+24(FP), BX
 	MOVQ         out+32(FP), SI
 	VMOVUPS      (SI), X0
-	MOVL         $0x0f0f0f0f, SI
-	VMOVD        SI, X1
-	VPBROADCASTD X1, Y1
 	MOVQ         $0x1020408000000000, SI
-	VMOVQ        SI, X2
-	VPBROADCASTQ X2, Y2
+	VMOVQ        SI, X1
+	VPBROADCASTQ X1, Y1
 
-gemvQ4KR4Q8KAVXVNNIGFNIb:
+r4vgb:
 	CMPQ           DX, $0x00
-	JE             gemvQ4KR4Q8KAVXVNNIGFNId
-	PREFETCHT0     (AX)(BX*1)
-	PREFETCHT2     (AX)(BX*2)
-	PREFETCHT0     64(AX)(BX*1)
-	PREFETCHT2     64(AX)(BX*2)
-	PREFETCHT0     128(AX)(BX*1)
-	PREFETCHT2     128(AX)(BX*2)
-	PREFETCHT0     192(AX)(BX*1)
-	PREFETCHT2     192(AX)(BX*2)
-	PREFETCHT0     256(AX)(BX*1)
-	PREFETCHT2     256(AX)(BX*2)
-	PREFETCHT0     320(AX)(BX*1)
-	PREFETCHT2     320(AX)(BX*2)
-	PREFETCHT0     384(AX)(BX*1)
-	PREFETCHT2     384(AX)(BX*2)
-	PREFETCHT0     448(AX)(BX*1)
-	PREFETCHT2     448(AX)(BX*2)
-	PREFETCHT0     512(AX)(BX*1)
-	PREFETCHT2     512(AX)(BX*2)
-	VMOVDQU        260(CX), Y3
-	VEXTRACTI128   $0x01, Y3, X4
-	VPHADDW        X4, X3, X4
-	VINSERTI128    $0x01, X4, Y4, Y3
-	VPMOVZXBW      48(AX), Y5
-	VPMOVZXBW      16(AX), Y6
-	VPAND          q4kr4Mask3f<>+0(SB), Y6, Y7
-	VPSRLW         $0x06, Y6, Y6
-	VPSLLW         $0x02, Y5, Y8
-	VPAND          q4kr4Mask3c<>+0(SB), Y8, Y8
-	VPOR           Y8, Y6, Y6
-	VPMADDWD       Y3, Y6, Y6
-	VPXOR          Y8, Y8, Y8
-	VMOVDQU        64(AX), Y9
-	VPAND          Y1, Y9, Y10
-	VBROADCASTI128 4(CX), Y11
-	VBROADCASTI128 20(CX), Y12
-	VGF2P8AFFINEQB $0x00, Y2, Y9, Y9
-	VPXOR          Y13, Y13, Y13
-	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xeb // VPDPBUSD Y11, Y10, Y13 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xec // VPDPBUSD Y12, Y9, Y13 (VEX)
-	VMOVDQU        128(AX), Y9
-	VPAND          Y1, Y9, Y10
-	VBROADCASTI128 36(CX), Y11
-	VBROADCASTI128 52(CX), Y12
-	VGF2P8AFFINEQB $0x00, Y2, Y9, Y9
-	VPXOR          Y14, Y14, Y14
-	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xf3 // VPDPBUSD Y11, Y10, Y14 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y9, Y14 (VEX)
-	VPACKSSDW      Y14, Y13, Y9
-	VPSHUFB        q4kr4PairScaleShuf<>+0(SB), Y7, Y10
-	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x52; BYTE $0xc2 // VPDPWSSD Y10, Y9, Y8 (VEX)
-	VMOVDQU        192(AX), Y9
-	VPAND          Y1, Y9, Y10
-	VBROADCASTI128 68(CX), Y11
-	VBROADCASTI128 84(CX), Y12
-	VGF2P8AFFINEQB $0x00, Y2, Y9, Y9
-	VPXOR          Y13, Y13, Y13
-	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xeb // VPDPBUSD Y11, Y10, Y13 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xec // VPDPBUSD Y12, Y9, Y13 (VEX)
-	VMOVDQU        256(AX), Y9
-	VPAND          Y1, Y9, Y10
-	VBROADCASTI128 100(CX), Y11
-	VBROADCASTI128 116(CX), Y12
-	VGF2P8AFFINEQB $0x00, Y2, Y9, Y9
-	VPXOR          Y14, Y14, Y14
-	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xf3 // VPDPBUSD Y11, Y10, Y14 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y9, Y14 (VEX)
-	VPACKSSDW      Y14, Y13, Y9
-	VPSHUFB        q4kr4PairScaleShuf<>+64(SB), Y7, Y10
-	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x52; BYTE $0xc2 // VPDPWSSD Y10, Y9, Y8 (VEX)
-	VMOVDQU        320(AX), Y9
-	VPAND          Y1, Y9, Y10
-	VBROADCASTI128 132(CX), Y11
-	VBROADCASTI128 148(CX), Y12
-	VGF2P8AFFINEQB $0x00, Y2, Y9, Y9
-	VPXOR          Y13, Y13, Y13
-	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xeb // VPDPBUSD Y11, Y10, Y13 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xec // VPDPBUSD Y12, Y9, Y13 (VEX)
-	VMOVDQU        384(AX), Y9
-	VPAND          Y1, Y9, Y10
-	VBROADCASTI128 164(CX), Y11
-	VBROADCASTI128 180(CX), Y12
-	VGF2P8AFFINEQB $0x00, Y2, Y9, Y9
-	VPXOR          Y14, Y14, Y14
-	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xf3 // VPDPBUSD Y11, Y10, Y14 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y9, Y14 (VEX)
-	VPACKSSDW      Y14, Y13, Y9
-	VPSHUFB        q4kr4PairScaleShuf<>+128(SB), Y7, Y10
-	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x52; BYTE $0xc2 // VPDPWSSD Y10, Y9, Y8 (VEX)
-	VMOVDQU        448(AX), Y9
-	VPAND          Y1, Y9, Y10
-	VBROADCASTI128 196(CX), Y11
-	VBROADCASTI128 212(CX), Y12
-	VGF2P8AFFINEQB $0x00, Y2, Y9, Y9
-	VPXOR          Y13, Y13, Y13
-	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xeb // VPDPBUSD Y11, Y10, Y13 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xec // VPDPBUSD Y12, Y9, Y13 (VEX)
-	VMOVDQU        512(AX), Y9
-	VPAND          Y1, Y9, Y10
-	VBROADCASTI128 228(CX), Y11
-	VBROADCASTI128 244(CX), Y12
-	VGF2P8AFFINEQB $0x00, Y2, Y9, Y9
-	VPXOR          Y14, Y14, Y14
-	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xf3 // VPDPBUSD Y11, Y10, Y14 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y9, Y14 (VEX)
-	VPACKSSDW      Y14, Y13, Y9
-	VPSHUFB        q4kr4PairScaleShuf<>+192(SB), Y7, Y7
-	BYTE $0xc4; BYTE $0x62; BYTE $0x35; BYTE $0x52; BYTE $0xc7 // VPDPWSSD Y7, Y9, Y8 (VEX)
-	VPUNPCKLDQ     Y6, Y8, Y7
-	VPUNPCKHDQ     Y6, Y8, Y6
-	VPADDD         Y6, Y7, Y7
-	VPSHUFD        $0x4e, Y7, Y6
-	VPADDD         Y6, Y7, Y7
-	VPMOVZXBW      32(AX), Y6
-	VPAND          q4kr4Mask3f<>+0(SB), Y6, Y8
-	VPSRLW         $0x06, Y6, Y6
-	VPSRLW         $0x02, Y5, Y5
-	VPAND          q4kr4Mask3c<>+0(SB), Y5, Y5
-	VPOR           Y5, Y6, Y6
-	VPMADDWD       Y3, Y6, Y6
-	VPXOR          Y3, Y3, Y3
-	VMOVDQU        96(AX), Y5
-	VPAND          Y1, Y5, Y9
-	VBROADCASTI128 4(CX), Y10
-	VBROADCASTI128 20(CX), Y11
-	VGF2P8AFFINEQB $0x00, Y2, Y5, Y5
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y9, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x55; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y5, Y12 (VEX)
-	VMOVDQU        160(AX), Y5
-	VPAND          Y1, Y5, Y9
-	VBROADCASTI128 36(CX), Y10
-	VBROADCASTI128 52(CX), Y11
-	VGF2P8AFFINEQB $0x00, Y2, Y5, Y5
-	VPXOR          Y13, Y13, Y13
-	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y9, Y13 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x55; BYTE $0x50; BYTE $0xeb // VPDPBUSD Y11, Y5, Y13 (VEX)
-	VPACKSSDW      Y13, Y12, Y5
-	VPSHUFB        q4kr4PairScaleShuf<>+0(SB), Y8, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x55; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y5, Y3 (VEX)
-	VMOVDQU        224(AX), Y5
-	VPAND          Y1, Y5, Y9
-	VBROADCASTI128 68(CX), Y10
-	VBROADCASTI128 84(CX), Y11
-	VGF2P8AFFINEQB $0x00, Y2, Y5, Y5
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y9, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x55; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y5, Y12 (VEX)
-	VMOVDQU        288(AX), Y5
-	VPAND          Y1, Y5, Y9
-	VBROADCASTI128 100(CX), Y10
-	VBROADCASTI128 116(CX), Y11
-	VGF2P8AFFINEQB $0x00, Y2, Y5, Y5
-	VPXOR          Y13, Y13, Y13
-	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y9, Y13 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x55; BYTE $0x50; BYTE $0xeb // VPDPBUSD Y11, Y5, Y13 (VEX)
-	VPACKSSDW      Y13, Y12, Y5
-	VPSHUFB        q4kr4PairScaleShuf<>+64(SB), Y8, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x55; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y5, Y3 (VEX)
-	VMOVDQU        352(AX), Y5
-	VPAND          Y1, Y5, Y9
-	VBROADCASTI128 132(CX), Y10
-	VBROADCASTI128 148(CX), Y11
-	VGF2P8AFFINEQB $0x00, Y2, Y5, Y5
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y9, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x55; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y5, Y12 (VEX)
-	VMOVDQU        416(AX), Y5
-	VPAND          Y1, Y5, Y9
-	VBROADCASTI128 164(CX), Y10
-	VBROADCASTI128 180(CX), Y11
-	VGF2P8AFFINEQB $0x00, Y2, Y5, Y5
-	VPXOR          Y13, Y13, Y13
-	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y9, Y13 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x55; BYTE $0x50; BYTE $0xeb // VPDPBUSD Y11, Y5, Y13 (VEX)
-	VPACKSSDW      Y13, Y12, Y5
-	VPSHUFB        q4kr4PairScaleShuf<>+128(SB), Y8, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x55; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y5, Y3 (VEX)
-	VMOVDQU        480(AX), Y5
-	VPAND          Y1, Y5, Y9
-	VBROADCASTI128 196(CX), Y10
-	VBROADCASTI128 212(CX), Y11
-	VGF2P8AFFINEQB $0x00, Y2, Y5, Y5
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y9, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x55; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y5, Y12 (VEX)
-	VMOVDQU        544(AX), Y5
-	VPAND          Y1, Y5, Y9
-	VBROADCASTI128 228(CX), Y10
-	VBROADCASTI128 244(CX), Y11
-	VGF2P8AFFINEQB $0x00, Y2, Y5, Y5
-	VPXOR          Y13, Y13, Y13
-	BYTE $0xc4; BYTE $0x42; BYTE $0x35; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y9, Y13 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x55; BYTE $0x50; BYTE $0xeb // VPDPBUSD Y11, Y5, Y13 (VEX)
-	VPACKSSDW      Y13, Y12, Y5
-	VPSHUFB        q4kr4PairScaleShuf<>+192(SB), Y8, Y8
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x55; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y5, Y3 (VEX)
-	VPUNPCKLDQ     Y6, Y3, Y5
-	VPUNPCKHDQ     Y6, Y3, Y3
-	VPADDD         Y3, Y5, Y5
-	VPSHUFD        $0x4e, Y5, Y3
-	VPADDD         Y3, Y5, Y5
-	VPUNPCKLQDQ    Y5, Y7, Y3
-	VPERMQ         $0xd8, Y3, Y3
-	VMOVDQU        (AX), X4
-	VCVTPH2PS      X4, Y5
-	VBROADCASTSS   (CX), Y6
-	VMULPS         Y6, Y5, Y5
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y5, Y3, Y3
-	VSHUFPS        $0x88, Y3, Y3, Y5
-	VSHUFPS        $0xdd, Y3, Y3, Y3
-	VSUBPS         Y3, Y5, Y5
-	VEXTRACTF128   $0x01, Y5, X3
-	VUNPCKLPD      X3, X5, X3
-	VADDPS         X3, X0, X0
-	ADDQ           $0x00000240, AX
-	ADDQ           $0x00000124, CX
-	DECQ           DX
-	JMP            gemvQ4KR4Q8KAVXVNNIGFNIb
-
-gemvQ4KR4Q8KAVXVNNIGFNId:
-	MOVQ    out+32(FP), AX
-	VMOVUPS X0, (AX)
-	VZEROUPPER
-	RET
-
-// func gemvQ4KR4Q8KAVX2(w *byte, a *byte, nb int, pf int, out *float32)
-// Requires: AVX, AVX2, F16C, MMX+
-TEXT ·gemvQ4KR4Q8KAVX2(SB), NOSPLIT, $0-40
-	MOVQ    w+0(FP), AX
-	MOVQ    a+8(FP), CX
-	MOVQ    nb+16(FP), DX
-	MOVQ    pf+24(FP), BX
-	MOVQ    out+32(FP), SI
-	VMOVUPS (SI), X0
-
-r4yb:
-	CMPQ           DX, $0x00
-	JE             r4yd
+	JE             r4vgd
 	PREFETCHT0     (AX)(BX*1)
 	PREFETCHT2     (AX)(BX*2)
 	PREFETCHT0     64(AX)(BX*1)
@@ -7834,232 +6794,417 @@ r4yb:
 	PREFETCHT0     512(AX)(BX*1)
 	PREFETCHT2     512(AX)(BX*2)
 	MOVL           $0x0f0f0f0f, SI
-	VMOVD          SI, X1
-	VPBROADCASTD   X1, Y1
-	VMOVDQU        260(CX), Y2
-	VEXTRACTI128   $0x01, Y2, X3
-	VPHADDW        X3, X2, X3
-	VINSERTI128    $0x01, X3, Y3, Y2
-	VPMOVZXBW      48(AX), Y4
-	VPMOVZXBW      16(AX), Y5
-	VPAND          q4kr4Mask3f<>+0(SB), Y5, Y6
-	VPSRLW         $0x06, Y5, Y5
-	VPSLLW         $0x02, Y4, Y7
+	VMOVD          SI, X2
+	VPBROADCASTD   X2, Y2
+	VMOVDQU        260(CX), Y3
+	VEXTRACTI128   $0x01, Y3, X4
+	VPHADDW        X4, X3, X4
+	VINSERTI128    $0x01, X4, Y4, Y3
+	VPMOVZXBW      48(AX), Y5
+	VPMOVZXBW      16(AX), Y6
+	VPSRLW         $0x06, Y6, Y6
+	VPSLLW         $0x02, Y5, Y7
 	VPAND          q4kr4Mask3c<>+0(SB), Y7, Y7
-	VPOR           Y7, Y5, Y5
-	VPMADDWD       Y2, Y5, Y5
-	VPXOR          Y7, Y7, Y7
-	VPMOVZXBW      32(AX), Y8
-	VPAND          q4kr4Mask3f<>+0(SB), Y8, Y9
-	VPSRLW         $0x06, Y8, Y8
-	VPSRLW         $0x02, Y4, Y4
-	VPAND          q4kr4Mask3c<>+0(SB), Y4, Y4
-	VPOR           Y4, Y8, Y8
-	VPMADDWD       Y2, Y8, Y8
-	VPXOR          Y2, Y2, Y2
-	VBROADCASTI128 4(CX), Y4
-	VBROADCASTI128 20(CX), Y10
+	VPOR           Y7, Y6, Y6
+	VPMADDWD       Y3, Y6, Y6
+	VPMOVZXBW      32(AX), Y7
+	VPSRLW         $0x06, Y7, Y7
+	VPSRLW         $0x02, Y5, Y5
+	VPAND          q4kr4Mask3c<>+0(SB), Y5, Y5
+	VPOR           Y5, Y7, Y7
+	VPMADDWD       Y3, Y7, Y7
+	VPXOR          Y3, Y3, Y3
+	VPXOR          Y5, Y5, Y5
+	VPXOR          Y8, Y8, Y8
+	VPXOR          Y9, Y9, Y9
+	VMOVDQU        4(CX), Y10
 	VMOVDQU        64(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y6, Y11
-	VPMADDWD       Y11, Y12, Y12
-	VPADDD         Y12, Y7, Y7
+	VPAND          Y2, Y11, Y12
+	VGF2P8AFFINEQB $0x00, Y1, Y11, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y12, Y3 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
 	VMOVDQU        96(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y9, Y4
-	VPMADDWD       Y4, Y12, Y12
-	VPADDD         Y12, Y2, Y2
-	VBROADCASTI128 36(CX), Y4
-	VBROADCASTI128 52(CX), Y10
+	VPAND          Y2, Y11, Y12
+	VGF2P8AFFINEQB $0x00, Y1, Y11, Y11
+	BYTE $0xc4; BYTE $0x42; BYTE $0x1d; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y12, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VMOVDQU        36(CX), Y10
 	VMOVDQU        128(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y6, Y11
-	VPMADDWD       Y11, Y12, Y12
-	VPADDD         Y12, Y7, Y7
+	VPAND          Y2, Y11, Y12
+	VGF2P8AFFINEQB $0x00, Y1, Y11, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y12, Y3 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
 	VMOVDQU        160(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y9, Y4
-	VPMADDWD       Y4, Y12, Y12
-	VPADDD         Y12, Y2, Y2
-	VBROADCASTI128 68(CX), Y4
-	VBROADCASTI128 84(CX), Y10
+	VPAND          Y2, Y11, Y12
+	VGF2P8AFFINEQB $0x00, Y1, Y11, Y11
+	BYTE $0xc4; BYTE $0x42; BYTE $0x1d; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y12, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VMOVDQU        68(CX), Y10
 	VMOVDQU        192(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y6, Y11
-	VPMADDWD       Y11, Y12, Y12
-	VPADDD         Y12, Y7, Y7
+	VPAND          Y2, Y11, Y12
+	VGF2P8AFFINEQB $0x00, Y1, Y11, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y12, Y3 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
 	VMOVDQU        224(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y9, Y4
-	VPMADDWD       Y4, Y12, Y12
-	VPADDD         Y12, Y2, Y2
-	VBROADCASTI128 100(CX), Y4
-	VBROADCASTI128 116(CX), Y10
+	VPAND          Y2, Y11, Y12
+	VGF2P8AFFINEQB $0x00, Y1, Y11, Y11
+	BYTE $0xc4; BYTE $0x42; BYTE $0x1d; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y12, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VMOVDQU        100(CX), Y10
 	VMOVDQU        256(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y6, Y11
-	VPMADDWD       Y11, Y12, Y12
-	VPADDD         Y12, Y7, Y7
+	VPAND          Y2, Y11, Y12
+	VGF2P8AFFINEQB $0x00, Y1, Y11, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y12, Y3 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
 	VMOVDQU        288(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y9, Y4
-	VPMADDWD       Y4, Y12, Y12
-	VPADDD         Y12, Y2, Y2
-	VBROADCASTI128 132(CX), Y4
-	VBROADCASTI128 148(CX), Y10
+	VPAND          Y2, Y11, Y12
+	VGF2P8AFFINEQB $0x00, Y1, Y11, Y11
+	BYTE $0xc4; BYTE $0x42; BYTE $0x1d; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y12, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VMOVDQU        132(CX), Y10
 	VMOVDQU        320(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y6, Y11
-	VPMADDWD       Y11, Y12, Y12
-	VPADDD         Y12, Y7, Y7
+	VPAND          Y2, Y11, Y12
+	VGF2P8AFFINEQB $0x00, Y1, Y11, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y12, Y3 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
 	VMOVDQU        352(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y9, Y4
-	VPMADDWD       Y4, Y12, Y12
-	VPADDD         Y12, Y2, Y2
-	VBROADCASTI128 164(CX), Y4
-	VBROADCASTI128 180(CX), Y10
+	VPAND          Y2, Y11, Y12
+	VGF2P8AFFINEQB $0x00, Y1, Y11, Y11
+	BYTE $0xc4; BYTE $0x42; BYTE $0x1d; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y12, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VMOVDQU        164(CX), Y10
 	VMOVDQU        384(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y6, Y11
-	VPMADDWD       Y11, Y12, Y12
-	VPADDD         Y12, Y7, Y7
+	VPAND          Y2, Y11, Y12
+	VGF2P8AFFINEQB $0x00, Y1, Y11, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y12, Y3 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
 	VMOVDQU        416(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y9, Y4
-	VPMADDWD       Y4, Y12, Y12
-	VPADDD         Y12, Y2, Y2
-	VBROADCASTI128 196(CX), Y4
-	VBROADCASTI128 212(CX), Y10
+	VPAND          Y2, Y11, Y12
+	VGF2P8AFFINEQB $0x00, Y1, Y11, Y11
+	BYTE $0xc4; BYTE $0x42; BYTE $0x1d; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y12, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VMOVDQU        196(CX), Y10
 	VMOVDQU        448(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y6, Y11
-	VPMADDWD       Y11, Y12, Y12
-	VPADDD         Y12, Y7, Y7
+	VPAND          Y2, Y11, Y12
+	VGF2P8AFFINEQB $0x00, Y1, Y11, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y12, Y3 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
 	VMOVDQU        480(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y9, Y4
-	VPMADDWD       Y4, Y12, Y12
-	VPADDD         Y12, Y2, Y2
-	VBROADCASTI128 228(CX), Y4
-	VBROADCASTI128 244(CX), Y10
+	VPAND          Y2, Y11, Y12
+	VGF2P8AFFINEQB $0x00, Y1, Y11, Y11
+	BYTE $0xc4; BYTE $0x42; BYTE $0x1d; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y12, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VMOVDQU        228(CX), Y10
 	VMOVDQU        512(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y6, Y6
-	VPMADDWD       Y6, Y12, Y12
-	VPADDD         Y12, Y7, Y7
-	VMOVDQU        544(AX), Y6
-	VPAND          Y1, Y6, Y11
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y1, Y6, Y6
-	VPMADDUBSW     Y4, Y11, Y11
-	VPMADDUBSW     Y10, Y6, Y6
-	VPADDW         Y6, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y9, Y1
-	VPMADDWD       Y1, Y11, Y11
-	VPADDD         Y11, Y2, Y2
-	VPHADDD        Y2, Y7, Y7
-	VPHADDD        Y7, Y7, Y7
-	VEXTRACTI128   $0x01, Y7, X1
-	VPUNPCKLDQ     X1, X7, X1
-	VPHADDD        Y8, Y5, Y5
-	VPHADDD        Y5, Y5, Y5
-	VEXTRACTI128   $0x01, Y5, X2
-	VPUNPCKLDQ     X2, X5, X2
-	VMOVDQU        (AX), X3
-	VCVTPH2PS      X3, Y4
-	VBROADCASTSS   (CX), Y5
-	VMULPS         Y5, Y4, Y4
-	VPUNPCKLDQ     X2, X1, X3
-	VPUNPCKHDQ     X2, X1, X1
-	VINSERTI128    $0x01, X1, Y3, Y1
-	VCVTDQ2PS      Y1, Y1
-	VMULPS         Y4, Y1, Y1
-	VSHUFPS        $0x88, Y1, Y1, Y2
-	VSHUFPS        $0xdd, Y1, Y1, Y1
-	VSUBPS         Y1, Y2, Y2
-	VEXTRACTF128   $0x01, Y2, X1
-	VUNPCKLPD      X1, X2, X1
-	VADDPS         X1, X0, X0
+	VPAND          Y2, Y11, Y12
+	VGF2P8AFFINEQB $0x00, Y1, Y11, Y11
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y12, Y3 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
+	VMOVDQU        544(AX), Y11
+	VPAND          Y2, Y11, Y2
+	VGF2P8AFFINEQB $0x00, Y1, Y11, Y11
+	BYTE $0xc4; BYTE $0x42; BYTE $0x6d; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y2, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VPMOVZXBW      16(AX), Y2
+	VPAND          q4kr4Mask3f<>+0(SB), Y2, Y2
+	VPMOVZXWD      X2, Y10
+	VPMULLD        Y10, Y3, Y3
+	VEXTRACTI128   $0x01, Y2, X2
+	VPMOVZXWD      X2, Y2
+	VPMULLD        Y2, Y5, Y5
+	VPERM2I128     $0x20, Y5, Y3, Y2
+	VPERM2I128     $0x31, Y5, Y3, Y3
+	VPADDD         Y3, Y2, Y2
+	VPMOVZXBW      32(AX), Y3
+	VPAND          q4kr4Mask3f<>+0(SB), Y3, Y3
+	VPMOVZXWD      X3, Y5
+	VPMULLD        Y5, Y8, Y8
+	VEXTRACTI128   $0x01, Y3, X3
+	VPMOVZXWD      X3, Y3
+	VPMULLD        Y3, Y9, Y9
+	VPERM2I128     $0x20, Y9, Y8, Y3
+	VPERM2I128     $0x31, Y9, Y8, Y5
+	VPADDD         Y5, Y3, Y3
+	VPHADDD        Y3, Y2, Y2
+	VPHADDD        Y2, Y2, Y2
+	VEXTRACTI128   $0x01, Y2, X3
+	VPUNPCKLDQ     X3, X2, X2
+	VPHADDD        Y7, Y6, Y6
+	VPHADDD        Y6, Y6, Y6
+	VEXTRACTI128   $0x01, Y6, X3
+	VPUNPCKLDQ     X3, X6, X3
+	VMOVDQU        (AX), X4
+	VCVTPH2PS      X4, Y5
+	VBROADCASTSS   (CX), Y6
+	VMULPS         Y6, Y5, Y5
+	VPUNPCKLDQ     X3, X2, X4
+	VPUNPCKHDQ     X3, X2, X2
+	VINSERTI128    $0x01, X2, Y4, Y2
+	VCVTDQ2PS      Y2, Y2
+	VMULPS         Y5, Y2, Y2
+	VSHUFPS        $0x88, Y2, Y2, Y3
+	VSHUFPS        $0xdd, Y2, Y2, Y2
+	VSUBPS         Y2, Y3, Y3
+	VEXTRACTF128   $0x01, Y3, X2
+	VUNPCKLPD      X2, X3, X2
+	VADDPS         X2, X0, X0
 	ADDQ           $0x00000240, AX
 	ADDQ           $0x00000124, CX
 	DECQ           DX
-	JMP            r4yb
+	JMP            r4vgb
+
+r4vgd:
+	MOVQ    out+32(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
+	RET
+
+// func gemvQ4KR4Q8KAVX2(w *byte, a *byte, nb int, pf int, out *float32)
+// Requires: AVX, AVX2, F16C, MMX+
+TEXT ·gemvQ4KR4Q8KAVX2(SB), NOSPLIT, $0-40
+	MOVQ    w+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    nb+16(FP), DX
+	MOVQ    pf+24(FP), BX
+	MOVQ    out+32(FP), SI
+	VMOVUPS (SI), X0
+
+r4yb:
+	CMPQ         DX, $0x00
+	JE           r4yd
+	PREFETCHT0   (AX)(BX*1)
+	PREFETCHT2   (AX)(BX*2)
+	PREFETCHT0   64(AX)(BX*1)
+	PREFETCHT2   64(AX)(BX*2)
+	PREFETCHT0   128(AX)(BX*1)
+	PREFETCHT2   128(AX)(BX*2)
+	PREFETCHT0   192(AX)(BX*1)
+	PREFETCHT2   192(AX)(BX*2)
+	PREFETCHT0   256(AX)(BX*1)
+	PREFETCHT2   256(AX)(BX*2)
+	PREFETCHT0   320(AX)(BX*1)
+	PREFETCHT2   320(AX)(BX*2)
+	PREFETCHT0   384(AX)(BX*1)
+	PREFETCHT2   384(AX)(BX*2)
+	PREFETCHT0   448(AX)(BX*1)
+	PREFETCHT2   448(AX)(BX*2)
+	PREFETCHT0   512(AX)(BX*1)
+	PREFETCHT2   512(AX)(BX*2)
+	MOVL         $0x0f0f0f0f, SI
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Y1
+	VMOVDQU      260(CX), Y2
+	VEXTRACTI128 $0x01, Y2, X3
+	VPHADDW      X3, X2, X3
+	VINSERTI128  $0x01, X3, Y3, Y2
+	VPMOVZXBW    48(AX), Y4
+	VPMOVZXBW    16(AX), Y5
+	VPSRLW       $0x06, Y5, Y5
+	VPSLLW       $0x02, Y4, Y6
+	VPAND        q4kr4Mask3c<>+0(SB), Y6, Y6
+	VPOR         Y6, Y5, Y5
+	VPMADDWD     Y2, Y5, Y5
+	VPMOVZXBW    32(AX), Y6
+	VPSRLW       $0x06, Y6, Y6
+	VPSRLW       $0x02, Y4, Y4
+	VPAND        q4kr4Mask3c<>+0(SB), Y4, Y4
+	VPOR         Y4, Y6, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VPXOR        Y2, Y2, Y2
+	VPXOR        Y4, Y4, Y4
+	VPXOR        Y7, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VMOVDQU      4(CX), Y9
+	VMOVDQU      64(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPMADDUBSW   Y9, Y11, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y9, Y10, Y10
+	VPADDW       Y10, Y4, Y4
+	VMOVDQU      96(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPMADDUBSW   Y9, Y11, Y11
+	VPADDW       Y11, Y7, Y7
+	VPMADDUBSW   Y9, Y10, Y10
+	VPADDW       Y10, Y8, Y8
+	VMOVDQU      36(CX), Y9
+	VMOVDQU      128(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPMADDUBSW   Y9, Y11, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y9, Y10, Y10
+	VPADDW       Y10, Y4, Y4
+	VMOVDQU      160(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPMADDUBSW   Y9, Y11, Y11
+	VPADDW       Y11, Y7, Y7
+	VPMADDUBSW   Y9, Y10, Y10
+	VPADDW       Y10, Y8, Y8
+	VMOVDQU      68(CX), Y9
+	VMOVDQU      192(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPMADDUBSW   Y9, Y11, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y9, Y10, Y10
+	VPADDW       Y10, Y4, Y4
+	VMOVDQU      224(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPMADDUBSW   Y9, Y11, Y11
+	VPADDW       Y11, Y7, Y7
+	VPMADDUBSW   Y9, Y10, Y10
+	VPADDW       Y10, Y8, Y8
+	VMOVDQU      100(CX), Y9
+	VMOVDQU      256(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPMADDUBSW   Y9, Y11, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y9, Y10, Y10
+	VPADDW       Y10, Y4, Y4
+	VMOVDQU      288(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPMADDUBSW   Y9, Y11, Y11
+	VPADDW       Y11, Y7, Y7
+	VPMADDUBSW   Y9, Y10, Y10
+	VPADDW       Y10, Y8, Y8
+	VMOVDQU      132(CX), Y9
+	VMOVDQU      320(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPMADDUBSW   Y9, Y11, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y9, Y10, Y10
+	VPADDW       Y10, Y4, Y4
+	VMOVDQU      352(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPMADDUBSW   Y9, Y11, Y11
+	VPADDW       Y11, Y7, Y7
+	VPMADDUBSW   Y9, Y10, Y10
+	VPADDW       Y10, Y8, Y8
+	VMOVDQU      164(CX), Y9
+	VMOVDQU      384(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPMADDUBSW   Y9, Y11, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y9, Y10, Y10
+	VPADDW       Y10, Y4, Y4
+	VMOVDQU      416(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPMADDUBSW   Y9, Y11, Y11
+	VPADDW       Y11, Y7, Y7
+	VPMADDUBSW   Y9, Y10, Y10
+	VPADDW       Y10, Y8, Y8
+	VMOVDQU      196(CX), Y9
+	VMOVDQU      448(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPMADDUBSW   Y9, Y11, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y9, Y10, Y10
+	VPADDW       Y10, Y4, Y4
+	VMOVDQU      480(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPMADDUBSW   Y9, Y11, Y11
+	VPADDW       Y11, Y7, Y7
+	VPMADDUBSW   Y9, Y10, Y10
+	VPADDW       Y10, Y8, Y8
+	VMOVDQU      228(CX), Y9
+	VMOVDQU      512(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPMADDUBSW   Y9, Y11, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y9, Y10, Y10
+	VPADDW       Y10, Y4, Y4
+	VMOVDQU      544(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPMADDUBSW   Y9, Y11, Y11
+	VPADDW       Y11, Y7, Y7
+	VPMADDUBSW   Y9, Y10, Y10
+	VPADDW       Y10, Y8, Y8
+	VPMOVZXBW    16(AX), Y1
+	VPAND        q4kr4Mask3f<>+0(SB), Y1, Y1
+	VPMOVZXWD    X1, Y9
+	VPSLLD       $0x10, Y9, Y10
+	VPOR         Y10, Y9, Y9
+	VPMADDWD     Y9, Y2, Y2
+	VEXTRACTI128 $0x01, Y1, X1
+	VPMOVZXWD    X1, Y1
+	VPSLLD       $0x10, Y1, Y9
+	VPOR         Y9, Y1, Y1
+	VPMADDWD     Y1, Y4, Y4
+	VPERM2I128   $0x20, Y4, Y2, Y1
+	VPERM2I128   $0x31, Y4, Y2, Y2
+	VPADDD       Y2, Y1, Y1
+	VPMOVZXBW    32(AX), Y2
+	VPAND        q4kr4Mask3f<>+0(SB), Y2, Y2
+	VPMOVZXWD    X2, Y4
+	VPSLLD       $0x10, Y4, Y9
+	VPOR         Y9, Y4, Y4
+	VPMADDWD     Y4, Y7, Y7
+	VEXTRACTI128 $0x01, Y2, X2
+	VPMOVZXWD    X2, Y2
+	VPSLLD       $0x10, Y2, Y4
+	VPOR         Y4, Y2, Y2
+	VPMADDWD     Y2, Y8, Y8
+	VPERM2I128   $0x20, Y8, Y7, Y2
+	VPERM2I128   $0x31, Y8, Y7, Y4
+	VPADDD       Y4, Y2, Y2
+	VPHADDD      Y2, Y1, Y1
+	VPHADDD      Y1, Y1, Y1
+	VEXTRACTI128 $0x01, Y1, X2
+	VPUNPCKLDQ   X2, X1, X1
+	VPHADDD      Y6, Y5, Y5
+	VPHADDD      Y5, Y5, Y5
+	VEXTRACTI128 $0x01, Y5, X2
+	VPUNPCKLDQ   X2, X5, X2
+	VMOVDQU      (AX), X3
+	VCVTPH2PS    X3, Y4
+	VBROADCASTSS (CX), Y5
+	VMULPS       Y5, Y4, Y4
+	VPUNPCKLDQ   X2, X1, X3
+	VPUNPCKHDQ   X2, X1, X1
+	VINSERTI128  $0x01, X1, Y3, Y1
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y4, Y1, Y1
+	VSHUFPS      $0x88, Y1, Y1, Y2
+	VSHUFPS      $0xdd, Y1, Y1, Y1
+	VSUBPS       Y1, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X1
+	VUNPCKLPD    X1, X2, X1
+	VADDPS       X1, X0, X0
+	ADDQ         $0x00000240, AX
+	ADDQ         $0x00000124, CX
+	DECQ         DX
+	JMP          r4yb
 
 r4yd:
 	MOVQ    out+32(FP), AX
@@ -8078,237 +7223,201 @@ TEXT ·gemvQ4KR4Q8KAVXVNNI(SB), NOSPLIT, $0-40
 	VMOVUPS (SI), X0
 
 r4vb:
-	CMPQ           DX, $0x00
-	JE             r4vd
-	PREFETCHT0     (AX)(BX*1)
-	PREFETCHT2     (AX)(BX*2)
-	PREFETCHT0     64(AX)(BX*1)
-	PREFETCHT2     64(AX)(BX*2)
-	PREFETCHT0     128(AX)(BX*1)
-	PREFETCHT2     128(AX)(BX*2)
-	PREFETCHT0     192(AX)(BX*1)
-	PREFETCHT2     192(AX)(BX*2)
-	PREFETCHT0     256(AX)(BX*1)
-	PREFETCHT2     256(AX)(BX*2)
-	PREFETCHT0     320(AX)(BX*1)
-	PREFETCHT2     320(AX)(BX*2)
-	PREFETCHT0     384(AX)(BX*1)
-	PREFETCHT2     384(AX)(BX*2)
-	PREFETCHT0     448(AX)(BX*1)
-	PREFETCHT2     448(AX)(BX*2)
-	PREFETCHT0     512(AX)(BX*1)
-	PREFETCHT2     512(AX)(BX*2)
-	MOVL           $0x0f0f0f0f, SI
-	VMOVD          SI, X1
-	VPBROADCASTD   X1, Y1
-	VMOVDQU        260(CX), Y2
-	VEXTRACTI128   $0x01, Y2, X3
-	VPHADDW        X3, X2, X3
-	VINSERTI128    $0x01, X3, Y3, Y2
-	VPMOVZXBW      48(AX), Y4
-	VPMOVZXBW      16(AX), Y5
-	VPAND          q4kr4Mask3f<>+0(SB), Y5, Y6
-	VPSRLW         $0x06, Y5, Y5
-	VPSLLW         $0x02, Y4, Y7
-	VPAND          q4kr4Mask3c<>+0(SB), Y7, Y7
-	VPOR           Y7, Y5, Y5
-	VPMADDWD       Y2, Y5, Y5
-	VPXOR          Y7, Y7, Y7
-	VPMOVZXBW      32(AX), Y8
-	VPAND          q4kr4Mask3f<>+0(SB), Y8, Y9
-	VPSRLW         $0x06, Y8, Y8
-	VPSRLW         $0x02, Y4, Y4
-	VPAND          q4kr4Mask3c<>+0(SB), Y4, Y4
-	VPOR           Y4, Y8, Y8
-	VPMADDWD       Y2, Y8, Y8
-	VPXOR          Y2, Y2, Y2
-	VBROADCASTI128 4(CX), Y4
-	VBROADCASTI128 20(CX), Y10
-	VMOVDQU        64(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y6, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xfb // VPDPWSSD Y11, Y12, Y7 (VEX)
-	VMOVDQU        96(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y9, Y4
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x1d; BYTE $0x52; BYTE $0xd4 // VPDPWSSD Y4, Y12, Y2 (VEX)
-	VBROADCASTI128 36(CX), Y4
-	VBROADCASTI128 52(CX), Y10
-	VMOVDQU        128(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y6, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xfb // VPDPWSSD Y11, Y12, Y7 (VEX)
-	VMOVDQU        160(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y9, Y4
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x1d; BYTE $0x52; BYTE $0xd4 // VPDPWSSD Y4, Y12, Y2 (VEX)
-	VBROADCASTI128 68(CX), Y4
-	VBROADCASTI128 84(CX), Y10
-	VMOVDQU        192(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y6, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xfb // VPDPWSSD Y11, Y12, Y7 (VEX)
-	VMOVDQU        224(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y9, Y4
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x1d; BYTE $0x52; BYTE $0xd4 // VPDPWSSD Y4, Y12, Y2 (VEX)
-	VBROADCASTI128 100(CX), Y4
-	VBROADCASTI128 116(CX), Y10
-	VMOVDQU        256(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y6, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xfb // VPDPWSSD Y11, Y12, Y7 (VEX)
-	VMOVDQU        288(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y9, Y4
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x1d; BYTE $0x52; BYTE $0xd4 // VPDPWSSD Y4, Y12, Y2 (VEX)
-	VBROADCASTI128 132(CX), Y4
-	VBROADCASTI128 148(CX), Y10
-	VMOVDQU        320(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y6, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xfb // VPDPWSSD Y11, Y12, Y7 (VEX)
-	VMOVDQU        352(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y9, Y4
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x1d; BYTE $0x52; BYTE $0xd4 // VPDPWSSD Y4, Y12, Y2 (VEX)
-	VBROADCASTI128 164(CX), Y4
-	VBROADCASTI128 180(CX), Y10
-	VMOVDQU        384(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y6, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xfb // VPDPWSSD Y11, Y12, Y7 (VEX)
-	VMOVDQU        416(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y9, Y4
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x1d; BYTE $0x52; BYTE $0xd4 // VPDPWSSD Y4, Y12, Y2 (VEX)
-	VBROADCASTI128 196(CX), Y4
-	VBROADCASTI128 212(CX), Y10
-	VMOVDQU        448(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y6, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xfb // VPDPWSSD Y11, Y12, Y7 (VEX)
-	VMOVDQU        480(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y9, Y4
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x1d; BYTE $0x52; BYTE $0xd4 // VPDPWSSD Y4, Y12, Y2 (VEX)
-	VBROADCASTI128 228(CX), Y4
-	VBROADCASTI128 244(CX), Y10
-	VMOVDQU        512(AX), Y11
-	VPAND          Y1, Y11, Y12
-	VPSRLW         $0x04, Y11, Y11
-	VPAND          Y1, Y11, Y11
-	VPMADDUBSW     Y4, Y12, Y12
-	VPMADDUBSW     Y10, Y11, Y11
-	VPADDW         Y11, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y6, Y6
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x1d; BYTE $0x52; BYTE $0xfe // VPDPWSSD Y6, Y12, Y7 (VEX)
-	VMOVDQU        544(AX), Y6
-	VPAND          Y1, Y6, Y11
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y1, Y6, Y6
-	VPMADDUBSW     Y4, Y11, Y11
-	VPMADDUBSW     Y10, Y6, Y6
-	VPADDW         Y6, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y9, Y1
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x25; BYTE $0x52; BYTE $0xd1 // VPDPWSSD Y1, Y11, Y2 (VEX)
-	VPHADDD        Y2, Y7, Y7
-	VPHADDD        Y7, Y7, Y7
-	VEXTRACTI128   $0x01, Y7, X1
-	VPUNPCKLDQ     X1, X7, X1
-	VPHADDD        Y8, Y5, Y5
-	VPHADDD        Y5, Y5, Y5
-	VEXTRACTI128   $0x01, Y5, X2
-	VPUNPCKLDQ     X2, X5, X2
-	VMOVDQU        (AX), X3
-	VCVTPH2PS      X3, Y4
-	VBROADCASTSS   (CX), Y5
-	VMULPS         Y5, Y4, Y4
-	VPUNPCKLDQ     X2, X1, X3
-	VPUNPCKHDQ     X2, X1, X1
-	VINSERTI128    $0x01, X1, Y3, Y1
-	VCVTDQ2PS      Y1, Y1
-	VMULPS         Y4, Y1, Y1
-	VSHUFPS        $0x88, Y1, Y1, Y2
-	VSHUFPS        $0xdd, Y1, Y1, Y1
-	VSUBPS         Y1, Y2, Y2
-	VEXTRACTF128   $0x01, Y2, X1
-	VUNPCKLPD      X1, X2, X1
-	VADDPS         X1, X0, X0
-	ADDQ           $0x00000240, AX
-	ADDQ           $0x00000124, CX
-	DECQ           DX
-	JMP            r4vb
+	CMPQ         DX, $0x00
+	JE           r4vd
+	PREFETCHT0   (AX)(BX*1)
+	PREFETCHT2   (AX)(BX*2)
+	PREFETCHT0   64(AX)(BX*1)
+	PREFETCHT2   64(AX)(BX*2)
+	PREFETCHT0   128(AX)(BX*1)
+	PREFETCHT2   128(AX)(BX*2)
+	PREFETCHT0   192(AX)(BX*1)
+	PREFETCHT2   192(AX)(BX*2)
+	PREFETCHT0   256(AX)(BX*1)
+	PREFETCHT2   256(AX)(BX*2)
+	PREFETCHT0   320(AX)(BX*1)
+	PREFETCHT2   320(AX)(BX*2)
+	PREFETCHT0   384(AX)(BX*1)
+	PREFETCHT2   384(AX)(BX*2)
+	PREFETCHT0   448(AX)(BX*1)
+	PREFETCHT2   448(AX)(BX*2)
+	PREFETCHT0   512(AX)(BX*1)
+	PREFETCHT2   512(AX)(BX*2)
+	MOVL         $0x0f0f0f0f, SI
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Y1
+	VMOVDQU      260(CX), Y2
+	VEXTRACTI128 $0x01, Y2, X3
+	VPHADDW      X3, X2, X3
+	VINSERTI128  $0x01, X3, Y3, Y2
+	VPMOVZXBW    48(AX), Y4
+	VPMOVZXBW    16(AX), Y5
+	VPSRLW       $0x06, Y5, Y5
+	VPSLLW       $0x02, Y4, Y6
+	VPAND        q4kr4Mask3c<>+0(SB), Y6, Y6
+	VPOR         Y6, Y5, Y5
+	VPMADDWD     Y2, Y5, Y5
+	VPMOVZXBW    32(AX), Y6
+	VPSRLW       $0x06, Y6, Y6
+	VPSRLW       $0x02, Y4, Y4
+	VPAND        q4kr4Mask3c<>+0(SB), Y4, Y4
+	VPOR         Y4, Y6, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VPXOR        Y2, Y2, Y2
+	VPXOR        Y4, Y4, Y4
+	VPXOR        Y7, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VMOVDQU      4(CX), Y9
+	VMOVDQU      64(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xe1 // VPDPBUSD Y9, Y10, Y4 (VEX)
+	VMOVDQU      96(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf9 // VPDPBUSD Y9, Y11, Y7 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xc1 // VPDPBUSD Y9, Y10, Y8 (VEX)
+	VMOVDQU      36(CX), Y9
+	VMOVDQU      128(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xe1 // VPDPBUSD Y9, Y10, Y4 (VEX)
+	VMOVDQU      160(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf9 // VPDPBUSD Y9, Y11, Y7 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xc1 // VPDPBUSD Y9, Y10, Y8 (VEX)
+	VMOVDQU      68(CX), Y9
+	VMOVDQU      192(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xe1 // VPDPBUSD Y9, Y10, Y4 (VEX)
+	VMOVDQU      224(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf9 // VPDPBUSD Y9, Y11, Y7 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xc1 // VPDPBUSD Y9, Y10, Y8 (VEX)
+	VMOVDQU      100(CX), Y9
+	VMOVDQU      256(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xe1 // VPDPBUSD Y9, Y10, Y4 (VEX)
+	VMOVDQU      288(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf9 // VPDPBUSD Y9, Y11, Y7 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xc1 // VPDPBUSD Y9, Y10, Y8 (VEX)
+	VMOVDQU      132(CX), Y9
+	VMOVDQU      320(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xe1 // VPDPBUSD Y9, Y10, Y4 (VEX)
+	VMOVDQU      352(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf9 // VPDPBUSD Y9, Y11, Y7 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xc1 // VPDPBUSD Y9, Y10, Y8 (VEX)
+	VMOVDQU      164(CX), Y9
+	VMOVDQU      384(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xe1 // VPDPBUSD Y9, Y10, Y4 (VEX)
+	VMOVDQU      416(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf9 // VPDPBUSD Y9, Y11, Y7 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xc1 // VPDPBUSD Y9, Y10, Y8 (VEX)
+	VMOVDQU      196(CX), Y9
+	VMOVDQU      448(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xe1 // VPDPBUSD Y9, Y10, Y4 (VEX)
+	VMOVDQU      480(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf9 // VPDPBUSD Y9, Y11, Y7 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xc1 // VPDPBUSD Y9, Y10, Y8 (VEX)
+	VMOVDQU      228(CX), Y9
+	VMOVDQU      512(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xe1 // VPDPBUSD Y9, Y10, Y4 (VEX)
+	VMOVDQU      544(AX), Y10
+	VPAND        Y1, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf9 // VPDPBUSD Y9, Y11, Y7 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xc1 // VPDPBUSD Y9, Y10, Y8 (VEX)
+	VPMOVZXBW    16(AX), Y1
+	VPAND        q4kr4Mask3f<>+0(SB), Y1, Y1
+	VPMOVZXWD    X1, Y9
+	VPMULLD      Y9, Y2, Y2
+	VEXTRACTI128 $0x01, Y1, X1
+	VPMOVZXWD    X1, Y1
+	VPMULLD      Y1, Y4, Y4
+	VPERM2I128   $0x20, Y4, Y2, Y1
+	VPERM2I128   $0x31, Y4, Y2, Y2
+	VPADDD       Y2, Y1, Y1
+	VPMOVZXBW    32(AX), Y2
+	VPAND        q4kr4Mask3f<>+0(SB), Y2, Y2
+	VPMOVZXWD    X2, Y4
+	VPMULLD      Y4, Y7, Y7
+	VEXTRACTI128 $0x01, Y2, X2
+	VPMOVZXWD    X2, Y2
+	VPMULLD      Y2, Y8, Y8
+	VPERM2I128   $0x20, Y8, Y7, Y2
+	VPERM2I128   $0x31, Y8, Y7, Y4
+	VPADDD       Y4, Y2, Y2
+	VPHADDD      Y2, Y1, Y1
+	VPHADDD      Y1, Y1, Y1
+	VEXTRACTI128 $0x01, Y1, X2
+	VPUNPCKLDQ   X2, X1, X1
+	VPHADDD      Y6, Y5, Y5
+	VPHADDD      Y5, Y5, Y5
+	VEXTRACTI128 $0x01, Y5, X2
+	VPUNPCKLDQ   X2, X5, X2
+	VMOVDQU      (AX), X3
+	VCVTPH2PS    X3, Y4
+	VBROADCASTSS (CX), Y5
+	VMULPS       Y5, Y4, Y4
+	VPUNPCKLDQ   X2, X1, X3
+	VPUNPCKHDQ   X2, X1, X1
+	VINSERTI128  $0x01, X1, Y3, Y1
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y4, Y1, Y1
+	VSHUFPS      $0x88, Y1, Y1, Y2
+	VSHUFPS      $0xdd, Y1, Y1, Y1
+	VSUBPS       Y1, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X1
+	VUNPCKLPD    X1, X2, X1
+	VADDPS       X1, X0, X0
+	ADDQ         $0x00000240, AX
+	ADDQ         $0x00000124, CX
+	DECQ         DX
+	JMP          r4vb
 
 r4vd:
 	MOVQ    out+32(FP), AX
@@ -8493,7 +7602,8 @@ TEXT ·gemmQ4KR4Q8KAVX512x4(SB), NOSPLIT, $0-40
 	MOVQ         out+32(FP), R8
 	VMOVUPS      (R8), Z0
 	MOVL         $0x0f0f0f0f, R8
-	VPBROADCASTD R8, Z1
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Z1
 	CMPQ         BX, $0x00
 	JE           r4g4d
 	VMOVDQU64    64(AX), Z2
@@ -8520,298 +7630,229 @@ r4g4b:
 	PREFETCHT0      6528(AX)
 	PREFETCHT0      6592(AX)
 	PREFETCHT0      6656(AX)
-	VPMOVZXBW       16(AX), Z10
-	VPANDD          q4kr4Mask3f<>+0(SB), Z10, Z13
-	VPSRLW          $0x06, Z10, Z10
-	VPMOVZXBW       48(AX), Y12
-	VINSERTI64X4    $0x01, Y12, Z12, Z11
-	VPSLLVW         q4kr4MHiShl<>+0(SB), Z11, Z11
-	VPSRLW          $0x02, Z11, Z11
-	VPTERNLOGD      $0xec, q4kr4Mask3c<>+0(SB), Z10, Z11
-	VPSHUFB         q4kr4MinsDup<>+0(SB), Z11, Z10
-	VPSHUFB         q4kr4MinsDup<>+64(SB), Z11, Z11
-	VBROADCASTI32X4 260(CX), Z14
-	VBROADCASTI32X4 276(CX), Z15
-	VPMADDWD        Z14, Z10, Z14
-	VPDPWSSD        Z15, Z11, Z14
-	VBROADCASTI32X4 260(SI), Z15
-	VBROADCASTI32X4 276(SI), Z19
-	VPMADDWD        Z15, Z10, Z15
-	VPDPWSSD        Z19, Z11, Z15
-	VBROADCASTI32X4 260(DI), Z19
-	VBROADCASTI32X4 276(DI), Z20
-	VPMADDWD        Z19, Z10, Z19
-	VPDPWSSD        Z20, Z11, Z19
-	VBROADCASTI32X4 260(DX), Z20
-	VBROADCASTI32X4 276(DX), Z21
-	VPMADDWD        Z20, Z10, Z10
-	VPDPWSSD        Z21, Z11, Z10
+	VPXORD          Z10, Z10, Z10
+	VPXORD          Z11, Z11, Z11
+	VPXORD          Z12, Z12, Z12
+	VPXORD          Z13, Z13, Z13
+	VPXORD          Z14, Z14, Z14
+	VPXORD          Z15, Z15, Z15
 	VPXORD          Z16, Z16, Z16
 	VPXORD          Z17, Z17, Z17
-	VPANDD          Z1, Z2, Z11
-	VPSRLW          $0x04, Z2, Z20
-	VPANDD          Z1, Z20, Z20
+	VPANDD          Z1, Z2, Z18
+	VPSRLW          $0x04, Z2, Z19
+	VPANDD          Z1, Z19, Z19
 	VMOVDQU64       64(R8), Z2
-	VPSHUFB         q4kr4ScaleShuf<>+0(SB), Z13, Z21
-	VBROADCASTI32X4 4(CX), Z22
-	VBROADCASTI32X4 20(CX), Z23
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z22, Z11, Z24
-	VPDPBUSD        Z23, Z20, Z24
-	VBROADCASTI32X4 4(SI), Z22
-	VBROADCASTI32X4 20(SI), Z23
-	VPXORD          Z25, Z25, Z25
-	VPDPBUSD        Z22, Z11, Z25
-	VPDPBUSD        Z23, Z20, Z25
-	VPACKSSDW       Z25, Z24, Z22
-	VPDPWSSD        Z21, Z22, Z16
-	VBROADCASTI32X4 4(DI), Z22
-	VBROADCASTI32X4 20(DI), Z23
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z22, Z11, Z24
-	VPDPBUSD        Z23, Z20, Z24
-	VBROADCASTI32X4 4(DX), Z22
-	VBROADCASTI32X4 20(DX), Z23
-	VPXORD          Z25, Z25, Z25
-	VPDPBUSD        Z22, Z11, Z25
-	VPDPBUSD        Z23, Z20, Z25
-	VPACKSSDW       Z25, Z24, Z11
-	VPDPWSSD        Z21, Z11, Z17
-	VPANDD          Z1, Z3, Z11
-	VPSRLW          $0x04, Z3, Z20
-	VPANDD          Z1, Z20, Z20
+	VBROADCASTI64X4 4(CX), Z20
+	VPDPBUSD        Z20, Z18, Z10
+	VPDPBUSD        Z20, Z19, Z11
+	VBROADCASTI64X4 4(SI), Z20
+	VPDPBUSD        Z20, Z18, Z12
+	VPDPBUSD        Z20, Z19, Z13
+	VBROADCASTI64X4 4(DI), Z20
+	VPDPBUSD        Z20, Z18, Z14
+	VPDPBUSD        Z20, Z19, Z15
+	VBROADCASTI64X4 4(DX), Z20
+	VPDPBUSD        Z20, Z18, Z16
+	VPDPBUSD        Z20, Z19, Z17
+	VPANDD          Z1, Z3, Z18
+	VPSRLW          $0x04, Z3, Z19
+	VPANDD          Z1, Z19, Z19
 	VMOVDQU64       128(R8), Z3
-	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z13, Z21
-	VBROADCASTI32X4 36(CX), Z22
-	VBROADCASTI32X4 52(CX), Z23
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z22, Z11, Z24
-	VPDPBUSD        Z23, Z20, Z24
-	VBROADCASTI32X4 36(SI), Z22
-	VBROADCASTI32X4 52(SI), Z23
-	VPXORD          Z25, Z25, Z25
-	VPDPBUSD        Z22, Z11, Z25
-	VPDPBUSD        Z23, Z20, Z25
-	VPACKSSDW       Z25, Z24, Z22
-	VPDPWSSD        Z21, Z22, Z16
-	VBROADCASTI32X4 36(DI), Z22
-	VBROADCASTI32X4 52(DI), Z23
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z22, Z11, Z24
-	VPDPBUSD        Z23, Z20, Z24
-	VBROADCASTI32X4 36(DX), Z22
-	VBROADCASTI32X4 52(DX), Z23
-	VPXORD          Z25, Z25, Z25
-	VPDPBUSD        Z22, Z11, Z25
-	VPDPBUSD        Z23, Z20, Z25
-	VPACKSSDW       Z25, Z24, Z11
-	VPDPWSSD        Z21, Z11, Z17
-	VPANDD          Z1, Z4, Z11
-	VPSRLW          $0x04, Z4, Z20
-	VPANDD          Z1, Z20, Z20
+	VBROADCASTI64X4 36(CX), Z20
+	VPDPBUSD        Z20, Z18, Z10
+	VPDPBUSD        Z20, Z19, Z11
+	VBROADCASTI64X4 36(SI), Z20
+	VPDPBUSD        Z20, Z18, Z12
+	VPDPBUSD        Z20, Z19, Z13
+	VBROADCASTI64X4 36(DI), Z20
+	VPDPBUSD        Z20, Z18, Z14
+	VPDPBUSD        Z20, Z19, Z15
+	VBROADCASTI64X4 36(DX), Z20
+	VPDPBUSD        Z20, Z18, Z16
+	VPDPBUSD        Z20, Z19, Z17
+	VPANDD          Z1, Z4, Z18
+	VPSRLW          $0x04, Z4, Z19
+	VPANDD          Z1, Z19, Z19
 	VMOVDQU64       192(R8), Z4
-	VPSHUFB         q4kr4ScaleShuf<>+128(SB), Z13, Z21
-	VBROADCASTI32X4 68(CX), Z22
-	VBROADCASTI32X4 84(CX), Z23
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z22, Z11, Z24
-	VPDPBUSD        Z23, Z20, Z24
-	VBROADCASTI32X4 68(SI), Z22
-	VBROADCASTI32X4 84(SI), Z23
-	VPXORD          Z25, Z25, Z25
-	VPDPBUSD        Z22, Z11, Z25
-	VPDPBUSD        Z23, Z20, Z25
-	VPACKSSDW       Z25, Z24, Z22
-	VPDPWSSD        Z21, Z22, Z16
-	VBROADCASTI32X4 68(DI), Z22
-	VBROADCASTI32X4 84(DI), Z23
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z22, Z11, Z24
-	VPDPBUSD        Z23, Z20, Z24
-	VBROADCASTI32X4 68(DX), Z22
-	VBROADCASTI32X4 84(DX), Z23
-	VPXORD          Z25, Z25, Z25
-	VPDPBUSD        Z22, Z11, Z25
-	VPDPBUSD        Z23, Z20, Z25
-	VPACKSSDW       Z25, Z24, Z11
-	VPDPWSSD        Z21, Z11, Z17
-	VPANDD          Z1, Z5, Z11
-	VPSRLW          $0x04, Z5, Z20
-	VPANDD          Z1, Z20, Z20
+	VBROADCASTI64X4 68(CX), Z20
+	VPDPBUSD        Z20, Z18, Z10
+	VPDPBUSD        Z20, Z19, Z11
+	VBROADCASTI64X4 68(SI), Z20
+	VPDPBUSD        Z20, Z18, Z12
+	VPDPBUSD        Z20, Z19, Z13
+	VBROADCASTI64X4 68(DI), Z20
+	VPDPBUSD        Z20, Z18, Z14
+	VPDPBUSD        Z20, Z19, Z15
+	VBROADCASTI64X4 68(DX), Z20
+	VPDPBUSD        Z20, Z18, Z16
+	VPDPBUSD        Z20, Z19, Z17
+	VPANDD          Z1, Z5, Z18
+	VPSRLW          $0x04, Z5, Z19
+	VPANDD          Z1, Z19, Z19
 	VMOVDQU64       256(R8), Z5
-	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z13, Z21
-	VBROADCASTI32X4 100(CX), Z22
-	VBROADCASTI32X4 116(CX), Z23
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z22, Z11, Z24
-	VPDPBUSD        Z23, Z20, Z24
-	VBROADCASTI32X4 100(SI), Z22
-	VBROADCASTI32X4 116(SI), Z23
-	VPXORD          Z25, Z25, Z25
-	VPDPBUSD        Z22, Z11, Z25
-	VPDPBUSD        Z23, Z20, Z25
-	VPACKSSDW       Z25, Z24, Z22
-	VPDPWSSD        Z21, Z22, Z16
-	VBROADCASTI32X4 100(DI), Z22
-	VBROADCASTI32X4 116(DI), Z23
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z22, Z11, Z24
-	VPDPBUSD        Z23, Z20, Z24
-	VBROADCASTI32X4 100(DX), Z22
-	VBROADCASTI32X4 116(DX), Z23
-	VPXORD          Z25, Z25, Z25
-	VPDPBUSD        Z22, Z11, Z25
-	VPDPBUSD        Z23, Z20, Z25
-	VPACKSSDW       Z25, Z24, Z11
-	VPDPWSSD        Z21, Z11, Z17
-	VPANDD          Z1, Z6, Z11
-	VPSRLW          $0x04, Z6, Z20
-	VPANDD          Z1, Z20, Z20
+	VBROADCASTI64X4 100(CX), Z20
+	VPDPBUSD        Z20, Z18, Z10
+	VPDPBUSD        Z20, Z19, Z11
+	VBROADCASTI64X4 100(SI), Z20
+	VPDPBUSD        Z20, Z18, Z12
+	VPDPBUSD        Z20, Z19, Z13
+	VBROADCASTI64X4 100(DI), Z20
+	VPDPBUSD        Z20, Z18, Z14
+	VPDPBUSD        Z20, Z19, Z15
+	VBROADCASTI64X4 100(DX), Z20
+	VPDPBUSD        Z20, Z18, Z16
+	VPDPBUSD        Z20, Z19, Z17
+	VPANDD          Z1, Z6, Z18
+	VPSRLW          $0x04, Z6, Z19
+	VPANDD          Z1, Z19, Z19
 	VMOVDQU64       320(R8), Z6
-	VPSHUFB         q4kr4ScaleShuf<>+256(SB), Z13, Z21
-	VBROADCASTI32X4 132(CX), Z22
-	VBROADCASTI32X4 148(CX), Z23
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z22, Z11, Z24
-	VPDPBUSD        Z23, Z20, Z24
-	VBROADCASTI32X4 132(SI), Z22
-	VBROADCASTI32X4 148(SI), Z23
-	VPXORD          Z25, Z25, Z25
-	VPDPBUSD        Z22, Z11, Z25
-	VPDPBUSD        Z23, Z20, Z25
-	VPACKSSDW       Z25, Z24, Z22
-	VPDPWSSD        Z21, Z22, Z16
-	VBROADCASTI32X4 132(DI), Z22
-	VBROADCASTI32X4 148(DI), Z23
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z22, Z11, Z24
-	VPDPBUSD        Z23, Z20, Z24
-	VBROADCASTI32X4 132(DX), Z22
-	VBROADCASTI32X4 148(DX), Z23
-	VPXORD          Z25, Z25, Z25
-	VPDPBUSD        Z22, Z11, Z25
-	VPDPBUSD        Z23, Z20, Z25
-	VPACKSSDW       Z25, Z24, Z11
-	VPDPWSSD        Z21, Z11, Z17
-	VPANDD          Z1, Z7, Z11
-	VPSRLW          $0x04, Z7, Z20
-	VPANDD          Z1, Z20, Z20
+	VBROADCASTI64X4 132(CX), Z20
+	VPDPBUSD        Z20, Z18, Z10
+	VPDPBUSD        Z20, Z19, Z11
+	VBROADCASTI64X4 132(SI), Z20
+	VPDPBUSD        Z20, Z18, Z12
+	VPDPBUSD        Z20, Z19, Z13
+	VBROADCASTI64X4 132(DI), Z20
+	VPDPBUSD        Z20, Z18, Z14
+	VPDPBUSD        Z20, Z19, Z15
+	VBROADCASTI64X4 132(DX), Z20
+	VPDPBUSD        Z20, Z18, Z16
+	VPDPBUSD        Z20, Z19, Z17
+	VPANDD          Z1, Z7, Z18
+	VPSRLW          $0x04, Z7, Z19
+	VPANDD          Z1, Z19, Z19
 	VMOVDQU64       384(R8), Z7
-	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z13, Z21
-	VBROADCASTI32X4 164(CX), Z22
-	VBROADCASTI32X4 180(CX), Z23
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z22, Z11, Z24
-	VPDPBUSD        Z23, Z20, Z24
-	VBROADCASTI32X4 164(SI), Z22
-	VBROADCASTI32X4 180(SI), Z23
-	VPXORD          Z25, Z25, Z25
-	VPDPBUSD        Z22, Z11, Z25
-	VPDPBUSD        Z23, Z20, Z25
-	VPACKSSDW       Z25, Z24, Z22
-	VPDPWSSD        Z21, Z22, Z16
-	VBROADCASTI32X4 164(DI), Z22
-	VBROADCASTI32X4 180(DI), Z23
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z22, Z11, Z24
-	VPDPBUSD        Z23, Z20, Z24
-	VBROADCASTI32X4 164(DX), Z22
-	VBROADCASTI32X4 180(DX), Z23
-	VPXORD          Z25, Z25, Z25
-	VPDPBUSD        Z22, Z11, Z25
-	VPDPBUSD        Z23, Z20, Z25
-	VPACKSSDW       Z25, Z24, Z11
-	VPDPWSSD        Z21, Z11, Z17
-	VPANDD          Z1, Z8, Z11
-	VPSRLW          $0x04, Z8, Z20
-	VPANDD          Z1, Z20, Z20
+	VBROADCASTI64X4 164(CX), Z20
+	VPDPBUSD        Z20, Z18, Z10
+	VPDPBUSD        Z20, Z19, Z11
+	VBROADCASTI64X4 164(SI), Z20
+	VPDPBUSD        Z20, Z18, Z12
+	VPDPBUSD        Z20, Z19, Z13
+	VBROADCASTI64X4 164(DI), Z20
+	VPDPBUSD        Z20, Z18, Z14
+	VPDPBUSD        Z20, Z19, Z15
+	VBROADCASTI64X4 164(DX), Z20
+	VPDPBUSD        Z20, Z18, Z16
+	VPDPBUSD        Z20, Z19, Z17
+	VPANDD          Z1, Z8, Z18
+	VPSRLW          $0x04, Z8, Z19
+	VPANDD          Z1, Z19, Z19
 	VMOVDQU64       448(R8), Z8
-	VPSHUFB         q4kr4ScaleShuf<>+384(SB), Z13, Z21
-	VBROADCASTI32X4 196(CX), Z22
-	VBROADCASTI32X4 212(CX), Z23
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z22, Z11, Z24
-	VPDPBUSD        Z23, Z20, Z24
-	VBROADCASTI32X4 196(SI), Z22
-	VBROADCASTI32X4 212(SI), Z23
-	VPXORD          Z25, Z25, Z25
-	VPDPBUSD        Z22, Z11, Z25
-	VPDPBUSD        Z23, Z20, Z25
-	VPACKSSDW       Z25, Z24, Z22
-	VPDPWSSD        Z21, Z22, Z16
-	VBROADCASTI32X4 196(DI), Z22
-	VBROADCASTI32X4 212(DI), Z23
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z22, Z11, Z24
-	VPDPBUSD        Z23, Z20, Z24
-	VBROADCASTI32X4 196(DX), Z22
-	VBROADCASTI32X4 212(DX), Z23
-	VPXORD          Z25, Z25, Z25
-	VPDPBUSD        Z22, Z11, Z25
-	VPDPBUSD        Z23, Z20, Z25
-	VPACKSSDW       Z25, Z24, Z11
-	VPDPWSSD        Z21, Z11, Z17
-	VPANDD          Z1, Z9, Z11
-	VPSRLW          $0x04, Z9, Z20
-	VPANDD          Z1, Z20, Z20
+	VBROADCASTI64X4 196(CX), Z20
+	VPDPBUSD        Z20, Z18, Z10
+	VPDPBUSD        Z20, Z19, Z11
+	VBROADCASTI64X4 196(SI), Z20
+	VPDPBUSD        Z20, Z18, Z12
+	VPDPBUSD        Z20, Z19, Z13
+	VBROADCASTI64X4 196(DI), Z20
+	VPDPBUSD        Z20, Z18, Z14
+	VPDPBUSD        Z20, Z19, Z15
+	VBROADCASTI64X4 196(DX), Z20
+	VPDPBUSD        Z20, Z18, Z16
+	VPDPBUSD        Z20, Z19, Z17
+	VPANDD          Z1, Z9, Z18
+	VPSRLW          $0x04, Z9, Z19
+	VPANDD          Z1, Z19, Z19
 	VMOVDQU64       512(R8), Z9
-	VPSHUFB         q4kr4ScaleShuf<>+448(SB), Z13, Z13
-	VBROADCASTI32X4 228(CX), Z21
-	VBROADCASTI32X4 244(CX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z11, Z23
-	VPDPBUSD        Z22, Z20, Z23
-	VBROADCASTI32X4 228(SI), Z21
-	VBROADCASTI32X4 244(SI), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z11, Z24
-	VPDPBUSD        Z22, Z20, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z13, Z21, Z16
-	VBROADCASTI32X4 228(DI), Z21
-	VBROADCASTI32X4 244(DI), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z11, Z23
-	VPDPBUSD        Z22, Z20, Z23
-	VBROADCASTI32X4 228(DX), Z21
-	VBROADCASTI32X4 244(DX), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z11, Z24
-	VPDPBUSD        Z22, Z20, Z24
-	VPACKSSDW       Z24, Z23, Z11
-	VPDPWSSD        Z13, Z11, Z17
-	VPSHUFD         $0xb1, Z16, Z11
-	VPADDD          Z11, Z16, Z16
-	VPSHUFD         $0xb1, Z17, Z11
-	VPADDD          Z11, Z17, Z17
-	VSHUFPS         $0x88, Z17, Z16, Z11
-	VPUNPCKLDQ      Z15, Z14, Z13
-	VPUNPCKHDQ      Z15, Z14, Z14
-	VPADDD          Z14, Z13, Z13
-	VPUNPCKLDQ      Z10, Z19, Z14
-	VPUNPCKHDQ      Z10, Z19, Z10
-	VPADDD          Z10, Z14, Z14
-	VPUNPCKLQDQ     Z14, Z13, Z10
-	VPUNPCKHQDQ     Z14, Z13, Z13
-	VPADDD          Z13, Z10, Z10
-	VCVTPH2PS       (AX), Y12
-	VMOVDQU64       q4kr4LaneSplat<>+0(SB), Z14
-	VPERMPS         Z12, Z14, Z13
-	VMOVDQU64       q4kr4LaneSplat<>+64(SB), Z14
-	VPERMPS         Z12, Z14, Z14
-	VMOVSS          (CX), X18
-	VINSERTPS       $0x10, (SI), X18, X18
-	VINSERTPS       $0x20, (DI), X18, X18
-	VINSERTPS       $0x30, (DX), X18, X18
-	VSHUFF32X4      $0x00, Z18, Z18, Z15
-	VMULPS          Z15, Z13, Z13
-	VMULPS          Z15, Z14, Z14
-	VCVTDQ2PS       Z11, Z11
-	VMULPS          Z11, Z13, Z13
-	VCVTDQ2PS       Z10, Z10
-	VMULPS          Z10, Z14, Z14
-	VSUBPS          Z14, Z13, Z13
-	VADDPS          Z13, Z0, Z0
+	VBROADCASTI64X4 228(CX), Z20
+	VPDPBUSD        Z20, Z18, Z10
+	VPDPBUSD        Z20, Z19, Z11
+	VBROADCASTI64X4 228(SI), Z20
+	VPDPBUSD        Z20, Z18, Z12
+	VPDPBUSD        Z20, Z19, Z13
+	VBROADCASTI64X4 228(DI), Z20
+	VPDPBUSD        Z20, Z18, Z14
+	VPDPBUSD        Z20, Z19, Z15
+	VBROADCASTI64X4 228(DX), Z20
+	VPDPBUSD        Z20, Z18, Z16
+	VPDPBUSD        Z20, Z19, Z17
+	VPMOVZXBW       16(AX), Z18
+	VPANDD          q4kr4Mask3f<>+0(SB), Z18, Z19
+	VPSRLW          $0x06, Z18, Z18
+	VPMOVZXBW       48(AX), Y21
+	VINSERTI64X4    $0x01, Y21, Z21, Z20
+	VPSLLVW         q4kr4MHiShl<>+0(SB), Z20, Z20
+	VPSRLW          $0x02, Z20, Z20
+	VPTERNLOGD      $0xec, q4kr4Mask3c<>+0(SB), Z18, Z20
+	VSHUFI64X2      $0xd8, Z19, Z19, Z18
+	VPMOVZXWD       Y18, Z19
+	VEXTRACTI64X4   $0x01, Z18, Y18
+	VPMOVZXWD       Y18, Z18
+	VPSHUFB         q4kr4MinsDup<>+0(SB), Z20, Z23
+	VPSHUFB         q4kr4MinsDup<>+64(SB), Z20, Z20
+	VPMULLD         Z19, Z10, Z10
+	VPMULLD         Z18, Z11, Z11
+	VSHUFI32X4      $0x88, Z11, Z10, Z24
+	VSHUFI32X4      $0xdd, Z11, Z10, Z25
+	VPADDD          Z25, Z24, Z24
+	VPMULLD         Z19, Z12, Z12
+	VPMULLD         Z18, Z13, Z13
+	VSHUFI32X4      $0x88, Z13, Z12, Z25
+	VSHUFI32X4      $0xdd, Z13, Z12, Z26
+	VPADDD          Z26, Z25, Z25
+	VPMULLD         Z19, Z14, Z14
+	VPMULLD         Z18, Z15, Z15
+	VSHUFI32X4      $0x88, Z15, Z14, Z26
+	VSHUFI32X4      $0xdd, Z15, Z14, Z27
+	VPADDD          Z27, Z26, Z26
+	VPMULLD         Z19, Z16, Z16
+	VPMULLD         Z18, Z17, Z17
+	VSHUFI32X4      $0x88, Z17, Z16, Z18
+	VSHUFI32X4      $0xdd, Z17, Z16, Z19
+	VPADDD          Z19, Z18, Z18
+	VPUNPCKLDQ      Z25, Z24, Z19
+	VPUNPCKHDQ      Z25, Z24, Z24
+	VPADDD          Z24, Z19, Z19
+	VPUNPCKLDQ      Z18, Z26, Z24
+	VPUNPCKHDQ      Z18, Z26, Z18
+	VPADDD          Z18, Z24, Z24
+	VPUNPCKLQDQ     Z24, Z19, Z18
+	VPUNPCKHQDQ     Z24, Z19, Z19
+	VPADDD          Z19, Z18, Z18
+	VSHUFI64X2      $0xd8, Z18, Z18, Z18
+	VBROADCASTI32X4 260(CX), Z19
+	VBROADCASTI32X4 276(CX), Z24
+	VPMADDWD        Z19, Z23, Z19
+	VPDPWSSD        Z24, Z20, Z19
+	VBROADCASTI32X4 260(SI), Z24
+	VBROADCASTI32X4 276(SI), Z25
+	VPMADDWD        Z24, Z23, Z24
+	VPDPWSSD        Z25, Z20, Z24
+	VBROADCASTI32X4 260(DI), Z25
+	VBROADCASTI32X4 276(DI), Z26
+	VPMADDWD        Z25, Z23, Z25
+	VPDPWSSD        Z26, Z20, Z25
+	VBROADCASTI32X4 260(DX), Z26
+	VBROADCASTI32X4 276(DX), Z27
+	VPMADDWD        Z26, Z23, Z23
+	VPDPWSSD        Z27, Z20, Z23
+	VPUNPCKLDQ      Z24, Z19, Z20
+	VPUNPCKHDQ      Z24, Z19, Z19
+	VPADDD          Z19, Z20, Z20
+	VPUNPCKLDQ      Z23, Z25, Z19
+	VPUNPCKHDQ      Z23, Z25, Z23
+	VPADDD          Z23, Z19, Z19
+	VPUNPCKLQDQ     Z19, Z20, Z23
+	VPUNPCKHQDQ     Z19, Z20, Z19
+	VPADDD          Z19, Z23, Z23
+	VCVTPH2PS       (AX), Y21
+	VMOVDQU64       q4kr4LaneSplat<>+0(SB), Z20
+	VPERMPS         Z21, Z20, Z19
+	VMOVDQU64       q4kr4LaneSplat<>+64(SB), Z20
+	VPERMPS         Z21, Z20, Z20
+	VMOVSS          (CX), X22
+	VINSERTPS       $0x10, (SI), X22, X22
+	VINSERTPS       $0x20, (DI), X22, X22
+	VINSERTPS       $0x30, (DX), X22, X22
+	VSHUFF32X4      $0x00, Z22, Z22, Z24
+	VMULPS          Z24, Z19, Z19
+	VMULPS          Z24, Z20, Z20
+	VCVTDQ2PS       Z18, Z18
+	VMULPS          Z18, Z19, Z19
+	VCVTDQ2PS       Z23, Z23
+	VMULPS          Z23, Z20, Z20
+	VSUBPS          Z20, Z19, Z19
+	VADDPS          Z19, Z0, Z0
 	ADDQ            $0x00000240, AX
 	ADDQ            $0x00000124, CX
 	ADDQ            $0x00000124, SI
@@ -8837,7 +7878,8 @@ TEXT ·gemmQ4KR4Q8KAVX512x2(SB), NOSPLIT, $0-40
 	MOVQ         out+32(FP), SI
 	VMOVUPS      (SI), Z0
 	MOVL         $0x0f0f0f0f, SI
-	VPBROADCASTD SI, Z1
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Z1
 	CMPQ         BX, $0x00
 	JE           r4g2d
 	VMOVDQU64    64(AX), Z2
@@ -8864,194 +7906,160 @@ r4g2b:
 	PREFETCHT0      6528(AX)
 	PREFETCHT0      6592(AX)
 	PREFETCHT0      6656(AX)
-	VPMOVZXBW       16(AX), Z10
-	VPANDD          q4kr4Mask3f<>+0(SB), Z10, Z13
-	VPSRLW          $0x06, Z10, Z10
-	VPMOVZXBW       48(AX), Y12
-	VINSERTI64X4    $0x01, Y12, Z12, Z11
-	VPSLLVW         q4kr4MHiShl<>+0(SB), Z11, Z11
-	VPSRLW          $0x02, Z11, Z11
-	VPTERNLOGD      $0xec, q4kr4Mask3c<>+0(SB), Z10, Z11
-	VPSHUFB         q4kr4MinsDup<>+0(SB), Z11, Z10
-	VPSHUFB         q4kr4MinsDup<>+64(SB), Z11, Z11
-	VBROADCASTI32X4 260(CX), Z14
-	VBROADCASTI32X4 276(CX), Z15
-	VPMADDWD        Z14, Z10, Z14
-	VPDPWSSD        Z15, Z11, Z14
-	VBROADCASTI32X4 260(DX), Z15
-	VBROADCASTI32X4 276(DX), Z18
-	VPMADDWD        Z15, Z10, Z10
-	VPDPWSSD        Z18, Z11, Z10
-	VPXORD          Z16, Z16, Z16
-	VPANDD          Z1, Z2, Z11
+	VPXORD          Z10, Z10, Z10
+	VPXORD          Z11, Z11, Z11
+	VPXORD          Z12, Z12, Z12
+	VPXORD          Z13, Z13, Z13
+	VPANDD          Z1, Z2, Z14
 	VPSRLW          $0x04, Z2, Z15
 	VPANDD          Z1, Z15, Z15
 	VMOVDQU64       64(SI), Z2
-	VPSHUFB         q4kr4ScaleShuf<>+0(SB), Z13, Z18
-	VBROADCASTI32X4 4(CX), Z19
-	VBROADCASTI32X4 20(CX), Z20
-	VPXORD          Z21, Z21, Z21
-	VPDPBUSD        Z19, Z11, Z21
-	VPDPBUSD        Z20, Z15, Z21
-	VBROADCASTI32X4 4(DX), Z19
-	VBROADCASTI32X4 20(DX), Z20
-	VPXORD          Z22, Z22, Z22
-	VPDPBUSD        Z19, Z11, Z22
-	VPDPBUSD        Z20, Z15, Z22
-	VPACKSSDW       Z22, Z21, Z11
-	VPDPWSSD        Z18, Z11, Z16
-	VPANDD          Z1, Z3, Z11
+	VBROADCASTI64X4 4(CX), Z16
+	VPDPBUSD        Z16, Z14, Z10
+	VPDPBUSD        Z16, Z15, Z11
+	VBROADCASTI64X4 4(DX), Z16
+	VPDPBUSD        Z16, Z14, Z12
+	VPDPBUSD        Z16, Z15, Z13
+	VPANDD          Z1, Z3, Z14
 	VPSRLW          $0x04, Z3, Z15
 	VPANDD          Z1, Z15, Z15
 	VMOVDQU64       128(SI), Z3
-	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z13, Z18
-	VBROADCASTI32X4 36(CX), Z19
-	VBROADCASTI32X4 52(CX), Z20
-	VPXORD          Z21, Z21, Z21
-	VPDPBUSD        Z19, Z11, Z21
-	VPDPBUSD        Z20, Z15, Z21
-	VBROADCASTI32X4 36(DX), Z19
-	VBROADCASTI32X4 52(DX), Z20
-	VPXORD          Z22, Z22, Z22
-	VPDPBUSD        Z19, Z11, Z22
-	VPDPBUSD        Z20, Z15, Z22
-	VPACKSSDW       Z22, Z21, Z11
-	VPDPWSSD        Z18, Z11, Z16
-	VPANDD          Z1, Z4, Z11
+	VBROADCASTI64X4 36(CX), Z16
+	VPDPBUSD        Z16, Z14, Z10
+	VPDPBUSD        Z16, Z15, Z11
+	VBROADCASTI64X4 36(DX), Z16
+	VPDPBUSD        Z16, Z14, Z12
+	VPDPBUSD        Z16, Z15, Z13
+	VPANDD          Z1, Z4, Z14
 	VPSRLW          $0x04, Z4, Z15
 	VPANDD          Z1, Z15, Z15
 	VMOVDQU64       192(SI), Z4
-	VPSHUFB         q4kr4ScaleShuf<>+128(SB), Z13, Z18
-	VBROADCASTI32X4 68(CX), Z19
-	VBROADCASTI32X4 84(CX), Z20
-	VPXORD          Z21, Z21, Z21
-	VPDPBUSD        Z19, Z11, Z21
-	VPDPBUSD        Z20, Z15, Z21
-	VBROADCASTI32X4 68(DX), Z19
-	VBROADCASTI32X4 84(DX), Z20
-	VPXORD          Z22, Z22, Z22
-	VPDPBUSD        Z19, Z11, Z22
-	VPDPBUSD        Z20, Z15, Z22
-	VPACKSSDW       Z22, Z21, Z11
-	VPDPWSSD        Z18, Z11, Z16
-	VPANDD          Z1, Z5, Z11
+	VBROADCASTI64X4 68(CX), Z16
+	VPDPBUSD        Z16, Z14, Z10
+	VPDPBUSD        Z16, Z15, Z11
+	VBROADCASTI64X4 68(DX), Z16
+	VPDPBUSD        Z16, Z14, Z12
+	VPDPBUSD        Z16, Z15, Z13
+	VPANDD          Z1, Z5, Z14
 	VPSRLW          $0x04, Z5, Z15
 	VPANDD          Z1, Z15, Z15
 	VMOVDQU64       256(SI), Z5
-	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z13, Z18
-	VBROADCASTI32X4 100(CX), Z19
-	VBROADCASTI32X4 116(CX), Z20
-	VPXORD          Z21, Z21, Z21
-	VPDPBUSD        Z19, Z11, Z21
-	VPDPBUSD        Z20, Z15, Z21
-	VBROADCASTI32X4 100(DX), Z19
-	VBROADCASTI32X4 116(DX), Z20
-	VPXORD          Z22, Z22, Z22
-	VPDPBUSD        Z19, Z11, Z22
-	VPDPBUSD        Z20, Z15, Z22
-	VPACKSSDW       Z22, Z21, Z11
-	VPDPWSSD        Z18, Z11, Z16
-	VPANDD          Z1, Z6, Z11
+	VBROADCASTI64X4 100(CX), Z16
+	VPDPBUSD        Z16, Z14, Z10
+	VPDPBUSD        Z16, Z15, Z11
+	VBROADCASTI64X4 100(DX), Z16
+	VPDPBUSD        Z16, Z14, Z12
+	VPDPBUSD        Z16, Z15, Z13
+	VPANDD          Z1, Z6, Z14
 	VPSRLW          $0x04, Z6, Z15
 	VPANDD          Z1, Z15, Z15
 	VMOVDQU64       320(SI), Z6
-	VPSHUFB         q4kr4ScaleShuf<>+256(SB), Z13, Z18
-	VBROADCASTI32X4 132(CX), Z19
-	VBROADCASTI32X4 148(CX), Z20
-	VPXORD          Z21, Z21, Z21
-	VPDPBUSD        Z19, Z11, Z21
-	VPDPBUSD        Z20, Z15, Z21
-	VBROADCASTI32X4 132(DX), Z19
-	VBROADCASTI32X4 148(DX), Z20
-	VPXORD          Z22, Z22, Z22
-	VPDPBUSD        Z19, Z11, Z22
-	VPDPBUSD        Z20, Z15, Z22
-	VPACKSSDW       Z22, Z21, Z11
-	VPDPWSSD        Z18, Z11, Z16
-	VPANDD          Z1, Z7, Z11
+	VBROADCASTI64X4 132(CX), Z16
+	VPDPBUSD        Z16, Z14, Z10
+	VPDPBUSD        Z16, Z15, Z11
+	VBROADCASTI64X4 132(DX), Z16
+	VPDPBUSD        Z16, Z14, Z12
+	VPDPBUSD        Z16, Z15, Z13
+	VPANDD          Z1, Z7, Z14
 	VPSRLW          $0x04, Z7, Z15
 	VPANDD          Z1, Z15, Z15
 	VMOVDQU64       384(SI), Z7
-	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z13, Z18
-	VBROADCASTI32X4 164(CX), Z19
-	VBROADCASTI32X4 180(CX), Z20
-	VPXORD          Z21, Z21, Z21
-	VPDPBUSD        Z19, Z11, Z21
-	VPDPBUSD        Z20, Z15, Z21
-	VBROADCASTI32X4 164(DX), Z19
-	VBROADCASTI32X4 180(DX), Z20
-	VPXORD          Z22, Z22, Z22
-	VPDPBUSD        Z19, Z11, Z22
-	VPDPBUSD        Z20, Z15, Z22
-	VPACKSSDW       Z22, Z21, Z11
-	VPDPWSSD        Z18, Z11, Z16
-	VPANDD          Z1, Z8, Z11
+	VBROADCASTI64X4 164(CX), Z16
+	VPDPBUSD        Z16, Z14, Z10
+	VPDPBUSD        Z16, Z15, Z11
+	VBROADCASTI64X4 164(DX), Z16
+	VPDPBUSD        Z16, Z14, Z12
+	VPDPBUSD        Z16, Z15, Z13
+	VPANDD          Z1, Z8, Z14
 	VPSRLW          $0x04, Z8, Z15
 	VPANDD          Z1, Z15, Z15
 	VMOVDQU64       448(SI), Z8
-	VPSHUFB         q4kr4ScaleShuf<>+384(SB), Z13, Z18
-	VBROADCASTI32X4 196(CX), Z19
-	VBROADCASTI32X4 212(CX), Z20
-	VPXORD          Z21, Z21, Z21
-	VPDPBUSD        Z19, Z11, Z21
-	VPDPBUSD        Z20, Z15, Z21
-	VBROADCASTI32X4 196(DX), Z19
-	VBROADCASTI32X4 212(DX), Z20
-	VPXORD          Z22, Z22, Z22
-	VPDPBUSD        Z19, Z11, Z22
-	VPDPBUSD        Z20, Z15, Z22
-	VPACKSSDW       Z22, Z21, Z11
-	VPDPWSSD        Z18, Z11, Z16
-	VPANDD          Z1, Z9, Z11
+	VBROADCASTI64X4 196(CX), Z16
+	VPDPBUSD        Z16, Z14, Z10
+	VPDPBUSD        Z16, Z15, Z11
+	VBROADCASTI64X4 196(DX), Z16
+	VPDPBUSD        Z16, Z14, Z12
+	VPDPBUSD        Z16, Z15, Z13
+	VPANDD          Z1, Z9, Z14
 	VPSRLW          $0x04, Z9, Z15
 	VPANDD          Z1, Z15, Z15
 	VMOVDQU64       512(SI), Z9
-	VPSHUFB         q4kr4ScaleShuf<>+448(SB), Z13, Z13
-	VBROADCASTI32X4 228(CX), Z18
-	VBROADCASTI32X4 244(CX), Z19
-	VPXORD          Z20, Z20, Z20
-	VPDPBUSD        Z18, Z11, Z20
-	VPDPBUSD        Z19, Z15, Z20
-	VBROADCASTI32X4 228(DX), Z18
-	VBROADCASTI32X4 244(DX), Z19
-	VPXORD          Z21, Z21, Z21
-	VPDPBUSD        Z18, Z11, Z21
-	VPDPBUSD        Z19, Z15, Z21
-	VPACKSSDW       Z21, Z20, Z11
-	VPDPWSSD        Z13, Z11, Z16
-	VPXORD          Z11, Z11, Z11
-	VPSHUFD         $0xb1, Z16, Z13
-	VPADDD          Z13, Z16, Z16
-	VPSHUFD         $0xb1, Z11, Z13
-	VPADDD          Z13, Z11, Z11
-	VSHUFPS         $0x88, Z11, Z16, Z13
-	VPUNPCKLDQ      Z10, Z14, Z15
-	VPUNPCKHDQ      Z10, Z14, Z10
-	VPADDD          Z10, Z15, Z15
-	VPUNPCKLDQ      Z11, Z11, Z10
-	VPUNPCKHDQ      Z11, Z11, Z11
-	VPADDD          Z11, Z10, Z10
-	VPUNPCKLQDQ     Z10, Z15, Z11
-	VPUNPCKHQDQ     Z10, Z15, Z10
-	VPADDD          Z10, Z11, Z11
-	VCVTPH2PS       (AX), Y12
-	VMOVDQU64       q4kr4LaneSplat<>+0(SB), Z14
-	VPERMPS         Z12, Z14, Z10
-	VMOVDQU64       q4kr4LaneSplat<>+64(SB), Z14
-	VPERMPS         Z12, Z14, Z14
-	VMOVSS          (CX), X17
-	VINSERTPS       $0x10, (DX), X17, X17
-	VINSERTPS       $0x20, (DX), X17, X17
-	VINSERTPS       $0x30, (DX), X17, X17
-	VSHUFF32X4      $0x00, Z17, Z17, Z15
-	VMULPS          Z15, Z10, Z10
-	VMULPS          Z15, Z14, Z14
-	VCVTDQ2PS       Z13, Z13
-	VMULPS          Z13, Z10, Z10
-	VCVTDQ2PS       Z11, Z11
-	VMULPS          Z11, Z14, Z14
-	VSUBPS          Z14, Z10, Z10
-	VADDPS          Z10, Z0, Z0
+	VBROADCASTI64X4 228(CX), Z16
+	VPDPBUSD        Z16, Z14, Z10
+	VPDPBUSD        Z16, Z15, Z11
+	VBROADCASTI64X4 228(DX), Z16
+	VPDPBUSD        Z16, Z14, Z12
+	VPDPBUSD        Z16, Z15, Z13
+	VPMOVZXBW       16(AX), Z14
+	VPANDD          q4kr4Mask3f<>+0(SB), Z14, Z15
+	VPSRLW          $0x06, Z14, Z14
+	VPMOVZXBW       48(AX), Y17
+	VINSERTI64X4    $0x01, Y17, Z17, Z16
+	VPSLLVW         q4kr4MHiShl<>+0(SB), Z16, Z16
+	VPSRLW          $0x02, Z16, Z16
+	VPTERNLOGD      $0xec, q4kr4Mask3c<>+0(SB), Z14, Z16
+	VSHUFI64X2      $0xd8, Z15, Z15, Z14
+	VPMOVZXWD       Y14, Z15
+	VEXTRACTI64X4   $0x01, Z14, Y14
+	VPMOVZXWD       Y14, Z14
+	VPSHUFB         q4kr4MinsDup<>+0(SB), Z16, Z19
+	VPSHUFB         q4kr4MinsDup<>+64(SB), Z16, Z16
+	VPMULLD         Z15, Z10, Z10
+	VPMULLD         Z14, Z11, Z11
+	VSHUFI32X4      $0x88, Z11, Z10, Z20
+	VSHUFI32X4      $0xdd, Z11, Z10, Z21
+	VPADDD          Z21, Z20, Z20
+	VPMULLD         Z15, Z12, Z12
+	VPMULLD         Z14, Z13, Z13
+	VSHUFI32X4      $0x88, Z13, Z12, Z14
+	VSHUFI32X4      $0xdd, Z13, Z12, Z15
+	VPADDD          Z15, Z14, Z14
+	VPXORD          Z15, Z15, Z15
+	VPUNPCKLDQ      Z14, Z20, Z21
+	VPUNPCKHDQ      Z14, Z20, Z14
+	VPADDD          Z14, Z21, Z21
+	VPUNPCKLDQ      Z15, Z15, Z14
+	VPUNPCKHDQ      Z15, Z15, Z20
+	VPADDD          Z20, Z14, Z14
+	VPUNPCKLQDQ     Z14, Z21, Z20
+	VPUNPCKHQDQ     Z14, Z21, Z14
+	VPADDD          Z14, Z20, Z20
+	VSHUFI64X2      $0xd8, Z20, Z20, Z20
+	VBROADCASTI32X4 260(CX), Z14
+	VBROADCASTI32X4 276(CX), Z21
+	VPMADDWD        Z14, Z19, Z14
+	VPDPWSSD        Z21, Z16, Z14
+	VBROADCASTI32X4 260(DX), Z21
+	VBROADCASTI32X4 276(DX), Z22
+	VPMADDWD        Z21, Z19, Z19
+	VPDPWSSD        Z22, Z16, Z19
+	VPUNPCKLDQ      Z19, Z14, Z16
+	VPUNPCKHDQ      Z19, Z14, Z14
+	VPADDD          Z14, Z16, Z16
+	VPUNPCKLDQ      Z15, Z15, Z14
+	VPUNPCKHDQ      Z15, Z15, Z15
+	VPADDD          Z15, Z14, Z14
+	VPUNPCKLQDQ     Z14, Z16, Z15
+	VPUNPCKHQDQ     Z14, Z16, Z14
+	VPADDD          Z14, Z15, Z15
+	VCVTPH2PS       (AX), Y17
+	VMOVDQU64       q4kr4LaneSplat<>+0(SB), Z16
+	VPERMPS         Z17, Z16, Z14
+	VMOVDQU64       q4kr4LaneSplat<>+64(SB), Z16
+	VPERMPS         Z17, Z16, Z16
+	VMOVSS          (CX), X18
+	VINSERTPS       $0x10, (DX), X18, X18
+	VINSERTPS       $0x20, (DX), X18, X18
+	VINSERTPS       $0x30, (DX), X18, X18
+	VSHUFF32X4      $0x00, Z18, Z18, Z19
+	VMULPS          Z19, Z14, Z14
+	VMULPS          Z19, Z16, Z16
+	VCVTDQ2PS       Z20, Z20
+	VMULPS          Z20, Z14, Z14
+	VCVTDQ2PS       Z15, Z15
+	VMULPS          Z15, Z16, Z16
+	VSUBPS          Z16, Z14, Z14
+	VADDPS          Z14, Z0, Z0
 	ADDQ            $0x00000240, AX
 	ADDQ            $0x00000124, CX
 	ADDQ            $0x00000124, DX
@@ -9076,7 +8084,8 @@ TEXT ·gemmQ4KR4Q8KAVX512x3(SB), NOSPLIT, $0-40
 	MOVQ         out+32(FP), DI
 	VMOVUPS      (DI), Z0
 	MOVL         $0x0f0f0f0f, DI
-	VPBROADCASTD DI, Z1
+	VMOVD        DI, X1
+	VPBROADCASTD X1, Z1
 	CMPQ         BX, $0x00
 	JE           r4g3d
 	VMOVDQU64    64(AX), Z2
@@ -9103,263 +8112,195 @@ r4g3b:
 	PREFETCHT0      6528(AX)
 	PREFETCHT0      6592(AX)
 	PREFETCHT0      6656(AX)
-	VPMOVZXBW       16(AX), Z10
-	VPANDD          q4kr4Mask3f<>+0(SB), Z10, Z13
-	VPSRLW          $0x06, Z10, Z10
-	VPMOVZXBW       48(AX), Y12
-	VINSERTI64X4    $0x01, Y12, Z12, Z11
-	VPSLLVW         q4kr4MHiShl<>+0(SB), Z11, Z11
-	VPSRLW          $0x02, Z11, Z11
-	VPTERNLOGD      $0xec, q4kr4Mask3c<>+0(SB), Z10, Z11
-	VPSHUFB         q4kr4MinsDup<>+0(SB), Z11, Z10
-	VPSHUFB         q4kr4MinsDup<>+64(SB), Z11, Z11
-	VBROADCASTI32X4 260(CX), Z14
-	VBROADCASTI32X4 276(CX), Z15
-	VPMADDWD        Z14, Z10, Z14
-	VPDPWSSD        Z15, Z11, Z14
-	VBROADCASTI32X4 260(SI), Z15
-	VBROADCASTI32X4 276(SI), Z19
-	VPMADDWD        Z15, Z10, Z15
-	VPDPWSSD        Z19, Z11, Z15
-	VBROADCASTI32X4 260(DX), Z19
-	VBROADCASTI32X4 276(DX), Z20
-	VPMADDWD        Z19, Z10, Z10
-	VPDPWSSD        Z20, Z11, Z10
-	VPXORD          Z16, Z16, Z16
-	VPXORD          Z17, Z17, Z17
-	VPANDD          Z1, Z2, Z11
-	VPSRLW          $0x04, Z2, Z19
-	VPANDD          Z1, Z19, Z19
+	VPXORD          Z10, Z10, Z10
+	VPXORD          Z11, Z11, Z11
+	VPXORD          Z12, Z12, Z12
+	VPXORD          Z13, Z13, Z13
+	VPXORD          Z14, Z14, Z14
+	VPXORD          Z15, Z15, Z15
+	VPANDD          Z1, Z2, Z16
+	VPSRLW          $0x04, Z2, Z17
+	VPANDD          Z1, Z17, Z17
 	VMOVDQU64       64(DI), Z2
-	VPSHUFB         q4kr4ScaleShuf<>+0(SB), Z13, Z20
-	VBROADCASTI32X4 4(CX), Z21
-	VBROADCASTI32X4 20(CX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z11, Z23
-	VPDPBUSD        Z22, Z19, Z23
-	VBROADCASTI32X4 4(SI), Z21
-	VBROADCASTI32X4 20(SI), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z11, Z24
-	VPDPBUSD        Z22, Z19, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z16
-	VBROADCASTI32X4 4(DX), Z21
-	VBROADCASTI32X4 20(DX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z11, Z23
-	VPDPBUSD        Z22, Z19, Z23
-	VPXORD          Z11, Z11, Z11
-	VPACKSSDW       Z11, Z23, Z11
-	VPDPWSSD        Z20, Z11, Z17
-	VPANDD          Z1, Z3, Z11
-	VPSRLW          $0x04, Z3, Z19
-	VPANDD          Z1, Z19, Z19
+	VBROADCASTI64X4 4(CX), Z18
+	VPDPBUSD        Z18, Z16, Z10
+	VPDPBUSD        Z18, Z17, Z11
+	VBROADCASTI64X4 4(SI), Z18
+	VPDPBUSD        Z18, Z16, Z12
+	VPDPBUSD        Z18, Z17, Z13
+	VBROADCASTI64X4 4(DX), Z18
+	VPDPBUSD        Z18, Z16, Z14
+	VPDPBUSD        Z18, Z17, Z15
+	VPANDD          Z1, Z3, Z16
+	VPSRLW          $0x04, Z3, Z17
+	VPANDD          Z1, Z17, Z17
 	VMOVDQU64       128(DI), Z3
-	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z13, Z20
-	VBROADCASTI32X4 36(CX), Z21
-	VBROADCASTI32X4 52(CX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z11, Z23
-	VPDPBUSD        Z22, Z19, Z23
-	VBROADCASTI32X4 36(SI), Z21
-	VBROADCASTI32X4 52(SI), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z11, Z24
-	VPDPBUSD        Z22, Z19, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z16
-	VBROADCASTI32X4 36(DX), Z21
-	VBROADCASTI32X4 52(DX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z11, Z23
-	VPDPBUSD        Z22, Z19, Z23
-	VPXORD          Z11, Z11, Z11
-	VPACKSSDW       Z11, Z23, Z11
-	VPDPWSSD        Z20, Z11, Z17
-	VPANDD          Z1, Z4, Z11
-	VPSRLW          $0x04, Z4, Z19
-	VPANDD          Z1, Z19, Z19
+	VBROADCASTI64X4 36(CX), Z18
+	VPDPBUSD        Z18, Z16, Z10
+	VPDPBUSD        Z18, Z17, Z11
+	VBROADCASTI64X4 36(SI), Z18
+	VPDPBUSD        Z18, Z16, Z12
+	VPDPBUSD        Z18, Z17, Z13
+	VBROADCASTI64X4 36(DX), Z18
+	VPDPBUSD        Z18, Z16, Z14
+	VPDPBUSD        Z18, Z17, Z15
+	VPANDD          Z1, Z4, Z16
+	VPSRLW          $0x04, Z4, Z17
+	VPANDD          Z1, Z17, Z17
 	VMOVDQU64       192(DI), Z4
-	VPSHUFB         q4kr4ScaleShuf<>+128(SB), Z13, Z20
-	VBROADCASTI32X4 68(CX), Z21
-	VBROADCASTI32X4 84(CX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z11, Z23
-	VPDPBUSD        Z22, Z19, Z23
-	VBROADCASTI32X4 68(SI), Z21
-	VBROADCASTI32X4 84(SI), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z11, Z24
-	VPDPBUSD        Z22, Z19, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z16
-	VBROADCASTI32X4 68(DX), Z21
-	VBROADCASTI32X4 84(DX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z11, Z23
-	VPDPBUSD        Z22, Z19, Z23
-	VPXORD          Z11, Z11, Z11
-	VPACKSSDW       Z11, Z23, Z11
-	VPDPWSSD        Z20, Z11, Z17
-	VPANDD          Z1, Z5, Z11
-	VPSRLW          $0x04, Z5, Z19
-	VPANDD          Z1, Z19, Z19
+	VBROADCASTI64X4 68(CX), Z18
+	VPDPBUSD        Z18, Z16, Z10
+	VPDPBUSD        Z18, Z17, Z11
+	VBROADCASTI64X4 68(SI), Z18
+	VPDPBUSD        Z18, Z16, Z12
+	VPDPBUSD        Z18, Z17, Z13
+	VBROADCASTI64X4 68(DX), Z18
+	VPDPBUSD        Z18, Z16, Z14
+	VPDPBUSD        Z18, Z17, Z15
+	VPANDD          Z1, Z5, Z16
+	VPSRLW          $0x04, Z5, Z17
+	VPANDD          Z1, Z17, Z17
 	VMOVDQU64       256(DI), Z5
-	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z13, Z20
-	VBROADCASTI32X4 100(CX), Z21
-	VBROADCASTI32X4 116(CX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z11, Z23
-	VPDPBUSD        Z22, Z19, Z23
-	VBROADCASTI32X4 100(SI), Z21
-	VBROADCASTI32X4 116(SI), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z11, Z24
-	VPDPBUSD        Z22, Z19, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z16
-	VBROADCASTI32X4 100(DX), Z21
-	VBROADCASTI32X4 116(DX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z11, Z23
-	VPDPBUSD        Z22, Z19, Z23
-	VPXORD          Z11, Z11, Z11
-	VPACKSSDW       Z11, Z23, Z11
-	VPDPWSSD        Z20, Z11, Z17
-	VPANDD          Z1, Z6, Z11
-	VPSRLW          $0x04, Z6, Z19
-	VPANDD          Z1, Z19, Z19
+	VBROADCASTI64X4 100(CX), Z18
+	VPDPBUSD        Z18, Z16, Z10
+	VPDPBUSD        Z18, Z17, Z11
+	VBROADCASTI64X4 100(SI), Z18
+	VPDPBUSD        Z18, Z16, Z12
+	VPDPBUSD        Z18, Z17, Z13
+	VBROADCASTI64X4 100(DX), Z18
+	VPDPBUSD        Z18, Z16, Z14
+	VPDPBUSD        Z18, Z17, Z15
+	VPANDD          Z1, Z6, Z16
+	VPSRLW          $0x04, Z6, Z17
+	VPANDD          Z1, Z17, Z17
 	VMOVDQU64       320(DI), Z6
-	VPSHUFB         q4kr4ScaleShuf<>+256(SB), Z13, Z20
-	VBROADCASTI32X4 132(CX), Z21
-	VBROADCASTI32X4 148(CX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z11, Z23
-	VPDPBUSD        Z22, Z19, Z23
-	VBROADCASTI32X4 132(SI), Z21
-	VBROADCASTI32X4 148(SI), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z11, Z24
-	VPDPBUSD        Z22, Z19, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z16
-	VBROADCASTI32X4 132(DX), Z21
-	VBROADCASTI32X4 148(DX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z11, Z23
-	VPDPBUSD        Z22, Z19, Z23
-	VPXORD          Z11, Z11, Z11
-	VPACKSSDW       Z11, Z23, Z11
-	VPDPWSSD        Z20, Z11, Z17
-	VPANDD          Z1, Z7, Z11
-	VPSRLW          $0x04, Z7, Z19
-	VPANDD          Z1, Z19, Z19
+	VBROADCASTI64X4 132(CX), Z18
+	VPDPBUSD        Z18, Z16, Z10
+	VPDPBUSD        Z18, Z17, Z11
+	VBROADCASTI64X4 132(SI), Z18
+	VPDPBUSD        Z18, Z16, Z12
+	VPDPBUSD        Z18, Z17, Z13
+	VBROADCASTI64X4 132(DX), Z18
+	VPDPBUSD        Z18, Z16, Z14
+	VPDPBUSD        Z18, Z17, Z15
+	VPANDD          Z1, Z7, Z16
+	VPSRLW          $0x04, Z7, Z17
+	VPANDD          Z1, Z17, Z17
 	VMOVDQU64       384(DI), Z7
-	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z13, Z20
-	VBROADCASTI32X4 164(CX), Z21
-	VBROADCASTI32X4 180(CX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z11, Z23
-	VPDPBUSD        Z22, Z19, Z23
-	VBROADCASTI32X4 164(SI), Z21
-	VBROADCASTI32X4 180(SI), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z11, Z24
-	VPDPBUSD        Z22, Z19, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z16
-	VBROADCASTI32X4 164(DX), Z21
-	VBROADCASTI32X4 180(DX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z11, Z23
-	VPDPBUSD        Z22, Z19, Z23
-	VPXORD          Z11, Z11, Z11
-	VPACKSSDW       Z11, Z23, Z11
-	VPDPWSSD        Z20, Z11, Z17
-	VPANDD          Z1, Z8, Z11
-	VPSRLW          $0x04, Z8, Z19
-	VPANDD          Z1, Z19, Z19
+	VBROADCASTI64X4 164(CX), Z18
+	VPDPBUSD        Z18, Z16, Z10
+	VPDPBUSD        Z18, Z17, Z11
+	VBROADCASTI64X4 164(SI), Z18
+	VPDPBUSD        Z18, Z16, Z12
+	VPDPBUSD        Z18, Z17, Z13
+	VBROADCASTI64X4 164(DX), Z18
+	VPDPBUSD        Z18, Z16, Z14
+	VPDPBUSD        Z18, Z17, Z15
+	VPANDD          Z1, Z8, Z16
+	VPSRLW          $0x04, Z8, Z17
+	VPANDD          Z1, Z17, Z17
 	VMOVDQU64       448(DI), Z8
-	VPSHUFB         q4kr4ScaleShuf<>+384(SB), Z13, Z20
-	VBROADCASTI32X4 196(CX), Z21
-	VBROADCASTI32X4 212(CX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z11, Z23
-	VPDPBUSD        Z22, Z19, Z23
-	VBROADCASTI32X4 196(SI), Z21
-	VBROADCASTI32X4 212(SI), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z11, Z24
-	VPDPBUSD        Z22, Z19, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z16
-	VBROADCASTI32X4 196(DX), Z21
-	VBROADCASTI32X4 212(DX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z11, Z23
-	VPDPBUSD        Z22, Z19, Z23
-	VPXORD          Z11, Z11, Z11
-	VPACKSSDW       Z11, Z23, Z11
-	VPDPWSSD        Z20, Z11, Z17
-	VPANDD          Z1, Z9, Z11
-	VPSRLW          $0x04, Z9, Z19
-	VPANDD          Z1, Z19, Z19
+	VBROADCASTI64X4 196(CX), Z18
+	VPDPBUSD        Z18, Z16, Z10
+	VPDPBUSD        Z18, Z17, Z11
+	VBROADCASTI64X4 196(SI), Z18
+	VPDPBUSD        Z18, Z16, Z12
+	VPDPBUSD        Z18, Z17, Z13
+	VBROADCASTI64X4 196(DX), Z18
+	VPDPBUSD        Z18, Z16, Z14
+	VPDPBUSD        Z18, Z17, Z15
+	VPANDD          Z1, Z9, Z16
+	VPSRLW          $0x04, Z9, Z17
+	VPANDD          Z1, Z17, Z17
 	VMOVDQU64       512(DI), Z9
-	VPSHUFB         q4kr4ScaleShuf<>+448(SB), Z13, Z13
-	VBROADCASTI32X4 228(CX), Z20
-	VBROADCASTI32X4 244(CX), Z21
-	VPXORD          Z22, Z22, Z22
-	VPDPBUSD        Z20, Z11, Z22
-	VPDPBUSD        Z21, Z19, Z22
-	VBROADCASTI32X4 228(SI), Z20
-	VBROADCASTI32X4 244(SI), Z21
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z20, Z11, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPACKSSDW       Z23, Z22, Z20
-	VPDPWSSD        Z13, Z20, Z16
-	VBROADCASTI32X4 228(DX), Z20
-	VBROADCASTI32X4 244(DX), Z21
-	VPXORD          Z22, Z22, Z22
-	VPDPBUSD        Z20, Z11, Z22
-	VPDPBUSD        Z21, Z19, Z22
-	VPXORD          Z11, Z11, Z11
-	VPACKSSDW       Z11, Z22, Z11
-	VPDPWSSD        Z13, Z11, Z17
-	VPXORD          Z11, Z11, Z11
-	VPSHUFD         $0xb1, Z16, Z13
-	VPADDD          Z13, Z16, Z16
-	VPSHUFD         $0xb1, Z17, Z13
-	VPADDD          Z13, Z17, Z17
-	VSHUFPS         $0x88, Z17, Z16, Z13
-	VPUNPCKLDQ      Z15, Z14, Z19
-	VPUNPCKHDQ      Z15, Z14, Z14
-	VPADDD          Z14, Z19, Z19
-	VPUNPCKLDQ      Z11, Z10, Z14
-	VPUNPCKHDQ      Z11, Z10, Z10
-	VPADDD          Z10, Z14, Z14
-	VPUNPCKLQDQ     Z14, Z19, Z10
-	VPUNPCKHQDQ     Z14, Z19, Z11
-	VPADDD          Z11, Z10, Z10
-	VCVTPH2PS       (AX), Y12
-	VMOVDQU64       q4kr4LaneSplat<>+0(SB), Z14
-	VPERMPS         Z12, Z14, Z11
-	VMOVDQU64       q4kr4LaneSplat<>+64(SB), Z14
-	VPERMPS         Z12, Z14, Z14
-	VMOVSS          (CX), X18
-	VINSERTPS       $0x10, (SI), X18, X18
-	VINSERTPS       $0x20, (DX), X18, X18
-	VINSERTPS       $0x30, (DX), X18, X18
-	VSHUFF32X4      $0x00, Z18, Z18, Z15
-	VMULPS          Z15, Z11, Z11
-	VMULPS          Z15, Z14, Z14
-	VCVTDQ2PS       Z13, Z13
-	VMULPS          Z13, Z11, Z11
-	VCVTDQ2PS       Z10, Z10
-	VMULPS          Z10, Z14, Z14
-	VSUBPS          Z14, Z11, Z11
-	VADDPS          Z11, Z0, Z0
+	VBROADCASTI64X4 228(CX), Z18
+	VPDPBUSD        Z18, Z16, Z10
+	VPDPBUSD        Z18, Z17, Z11
+	VBROADCASTI64X4 228(SI), Z18
+	VPDPBUSD        Z18, Z16, Z12
+	VPDPBUSD        Z18, Z17, Z13
+	VBROADCASTI64X4 228(DX), Z18
+	VPDPBUSD        Z18, Z16, Z14
+	VPDPBUSD        Z18, Z17, Z15
+	VPMOVZXBW       16(AX), Z16
+	VPANDD          q4kr4Mask3f<>+0(SB), Z16, Z17
+	VPSRLW          $0x06, Z16, Z16
+	VPMOVZXBW       48(AX), Y19
+	VINSERTI64X4    $0x01, Y19, Z19, Z18
+	VPSLLVW         q4kr4MHiShl<>+0(SB), Z18, Z18
+	VPSRLW          $0x02, Z18, Z18
+	VPTERNLOGD      $0xec, q4kr4Mask3c<>+0(SB), Z16, Z18
+	VSHUFI64X2      $0xd8, Z17, Z17, Z16
+	VPMOVZXWD       Y16, Z17
+	VEXTRACTI64X4   $0x01, Z16, Y16
+	VPMOVZXWD       Y16, Z16
+	VPSHUFB         q4kr4MinsDup<>+0(SB), Z18, Z21
+	VPSHUFB         q4kr4MinsDup<>+64(SB), Z18, Z18
+	VPMULLD         Z17, Z10, Z10
+	VPMULLD         Z16, Z11, Z11
+	VSHUFI32X4      $0x88, Z11, Z10, Z22
+	VSHUFI32X4      $0xdd, Z11, Z10, Z23
+	VPADDD          Z23, Z22, Z22
+	VPMULLD         Z17, Z12, Z12
+	VPMULLD         Z16, Z13, Z13
+	VSHUFI32X4      $0x88, Z13, Z12, Z23
+	VSHUFI32X4      $0xdd, Z13, Z12, Z24
+	VPADDD          Z24, Z23, Z23
+	VPMULLD         Z17, Z14, Z14
+	VPMULLD         Z16, Z15, Z15
+	VSHUFI32X4      $0x88, Z15, Z14, Z16
+	VSHUFI32X4      $0xdd, Z15, Z14, Z17
+	VPADDD          Z17, Z16, Z16
+	VPXORD          Z17, Z17, Z17
+	VPUNPCKLDQ      Z23, Z22, Z24
+	VPUNPCKHDQ      Z23, Z22, Z22
+	VPADDD          Z22, Z24, Z24
+	VPUNPCKLDQ      Z17, Z16, Z22
+	VPUNPCKHDQ      Z17, Z16, Z16
+	VPADDD          Z16, Z22, Z22
+	VPUNPCKLQDQ     Z22, Z24, Z16
+	VPUNPCKHQDQ     Z22, Z24, Z22
+	VPADDD          Z22, Z16, Z16
+	VSHUFI64X2      $0xd8, Z16, Z16, Z16
+	VBROADCASTI32X4 260(CX), Z22
+	VBROADCASTI32X4 276(CX), Z23
+	VPMADDWD        Z22, Z21, Z22
+	VPDPWSSD        Z23, Z18, Z22
+	VBROADCASTI32X4 260(SI), Z23
+	VBROADCASTI32X4 276(SI), Z24
+	VPMADDWD        Z23, Z21, Z23
+	VPDPWSSD        Z24, Z18, Z23
+	VBROADCASTI32X4 260(DX), Z24
+	VBROADCASTI32X4 276(DX), Z25
+	VPMADDWD        Z24, Z21, Z21
+	VPDPWSSD        Z25, Z18, Z21
+	VPUNPCKLDQ      Z23, Z22, Z18
+	VPUNPCKHDQ      Z23, Z22, Z22
+	VPADDD          Z22, Z18, Z18
+	VPUNPCKLDQ      Z17, Z21, Z22
+	VPUNPCKHDQ      Z17, Z21, Z17
+	VPADDD          Z17, Z22, Z22
+	VPUNPCKLQDQ     Z22, Z18, Z17
+	VPUNPCKHQDQ     Z22, Z18, Z18
+	VPADDD          Z18, Z17, Z17
+	VCVTPH2PS       (AX), Y19
+	VMOVDQU64       q4kr4LaneSplat<>+0(SB), Z21
+	VPERMPS         Z19, Z21, Z18
+	VMOVDQU64       q4kr4LaneSplat<>+64(SB), Z21
+	VPERMPS         Z19, Z21, Z21
+	VMOVSS          (CX), X20
+	VINSERTPS       $0x10, (SI), X20, X20
+	VINSERTPS       $0x20, (DX), X20, X20
+	VINSERTPS       $0x30, (DX), X20, X20
+	VSHUFF32X4      $0x00, Z20, Z20, Z22
+	VMULPS          Z22, Z18, Z18
+	VMULPS          Z22, Z21, Z21
+	VCVTDQ2PS       Z16, Z16
+	VMULPS          Z16, Z18, Z18
+	VCVTDQ2PS       Z17, Z17
+	VMULPS          Z17, Z21, Z21
+	VSUBPS          Z21, Z18, Z18
+	VADDPS          Z18, Z0, Z0
 	ADDQ            $0x00000240, AX
 	ADDQ            $0x00000124, CX
 	ADDQ            $0x00000124, SI
@@ -9408,7 +8349,8 @@ TEXT ·gemmQ4KR4Q8KAVX512x8(SB), NOSPLIT, $0-48
 	VPXORD       Z0, Z0, Z0
 	VPXORD       Z1, Z1, Z1
 	MOVL         $0x0f0f0f0f, R12
-	VPBROADCASTD R12, Z2
+	VMOVD        R12, X2
+	VPBROADCASTD X2, Z2
 
 r4g8b:
 	CMPQ            BX, $0x00
@@ -9423,539 +8365,405 @@ r4g8b:
 	PREFETCHT0      6592(AX)
 	PREFETCHT0      6656(AX)
 	VPMOVZXBW       16(AX), Z3
-	VPANDD          q4kr4Mask3f<>+0(SB), Z3, Z6
+	VPANDD          q4kr4Mask3f<>+0(SB), Z3, Z5
 	VPSRLW          $0x06, Z3, Z3
-	VPMOVZXBW       48(AX), Y5
-	VINSERTI64X4    $0x01, Y5, Z5, Z4
-	VPSLLVW         q4kr4MHiShl<>+0(SB), Z4, Z4
-	VPSRLW          $0x02, Z4, Z4
-	VPTERNLOGD      $0xec, q4kr4Mask3c<>+0(SB), Z3, Z4
-	VPSHUFB         q4kr4MinsDup<>+0(SB), Z4, Z3
-	VPSHUFB         q4kr4MinsDup<>+64(SB), Z4, Z4
-	VBROADCASTI32X4 260(CX), Z7
-	VBROADCASTI32X4 276(CX), Z8
-	VPMADDWD        Z7, Z3, Z7
-	VPDPWSSD        Z8, Z4, Z7
-	VBROADCASTI32X4 260(SI), Z8
-	VBROADCASTI32X4 276(SI), Z14
-	VPMADDWD        Z8, Z3, Z8
-	VPDPWSSD        Z14, Z4, Z8
-	VBROADCASTI32X4 260(DI), Z14
-	VBROADCASTI32X4 276(DI), Z15
-	VPMADDWD        Z14, Z3, Z14
-	VPDPWSSD        Z15, Z4, Z14
-	VBROADCASTI32X4 260(R8), Z15
-	VBROADCASTI32X4 276(R8), Z16
-	VPMADDWD        Z15, Z3, Z15
-	VPDPWSSD        Z16, Z4, Z15
-	VBROADCASTI32X4 260(R9), Z16
-	VBROADCASTI32X4 276(R9), Z17
-	VPMADDWD        Z16, Z3, Z16
-	VPDPWSSD        Z17, Z4, Z16
-	VBROADCASTI32X4 260(R10), Z17
-	VBROADCASTI32X4 276(R10), Z18
-	VPMADDWD        Z17, Z3, Z17
-	VPDPWSSD        Z18, Z4, Z17
-	VBROADCASTI32X4 260(R11), Z18
-	VBROADCASTI32X4 276(R11), Z19
-	VPMADDWD        Z18, Z3, Z18
-	VPDPWSSD        Z19, Z4, Z18
-	VBROADCASTI32X4 260(DX), Z19
-	VBROADCASTI32X4 276(DX), Z20
-	VPMADDWD        Z19, Z3, Z3
-	VPDPWSSD        Z20, Z4, Z3
+	VPMOVZXBW       48(AX), Y4
+	VINSERTI64X4    $0x01, Y4, Z4, Z23
+	VPSLLVW         q4kr4MHiShl<>+0(SB), Z23, Z23
+	VPSRLW          $0x02, Z23, Z23
+	VPTERNLOGD      $0xec, q4kr4Mask3c<>+0(SB), Z3, Z23
+	VSHUFI64X2      $0xd8, Z5, Z5, Z3
+	VPMOVZXWD       Y3, Z5
+	VEXTRACTI64X4   $0x01, Z3, Y3
+	VPMOVZXWD       Y3, Z3
+	VPSHUFB         q4kr4MinsDup<>+0(SB), Z23, Z24
+	VPSHUFB         q4kr4MinsDup<>+64(SB), Z23, Z23
+	VPXORD          Z6, Z6, Z6
+	VPXORD          Z7, Z7, Z7
+	VPXORD          Z8, Z8, Z8
 	VPXORD          Z9, Z9, Z9
 	VPXORD          Z10, Z10, Z10
 	VPXORD          Z11, Z11, Z11
 	VPXORD          Z12, Z12, Z12
-	VMOVDQU64       64(AX), Z4
-	VPANDD          Z2, Z4, Z19
-	VPSRLW          $0x04, Z4, Z4
-	VPANDD          Z2, Z4, Z4
-	VPSHUFB         q4kr4ScaleShuf<>+0(SB), Z6, Z20
-	VBROADCASTI32X4 4(CX), Z21
-	VBROADCASTI32X4 20(CX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 4(SI), Z21
-	VBROADCASTI32X4 20(SI), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z9
-	VBROADCASTI32X4 4(DI), Z21
-	VBROADCASTI32X4 20(DI), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 4(R8), Z21
-	VBROADCASTI32X4 20(R8), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z10
-	VBROADCASTI32X4 4(R9), Z21
-	VBROADCASTI32X4 20(R9), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 4(R10), Z21
-	VBROADCASTI32X4 20(R10), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z11
-	VBROADCASTI32X4 4(R11), Z21
-	VBROADCASTI32X4 20(R11), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 4(DX), Z21
-	VBROADCASTI32X4 20(DX), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z4
-	VPDPWSSD        Z20, Z4, Z12
-	VMOVDQU64       128(AX), Z4
-	VPANDD          Z2, Z4, Z19
-	VPSRLW          $0x04, Z4, Z4
-	VPANDD          Z2, Z4, Z4
-	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z6, Z20
-	VBROADCASTI32X4 36(CX), Z21
-	VBROADCASTI32X4 52(CX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 36(SI), Z21
-	VBROADCASTI32X4 52(SI), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z9
-	VBROADCASTI32X4 36(DI), Z21
-	VBROADCASTI32X4 52(DI), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 36(R8), Z21
-	VBROADCASTI32X4 52(R8), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z10
-	VBROADCASTI32X4 36(R9), Z21
-	VBROADCASTI32X4 52(R9), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 36(R10), Z21
-	VBROADCASTI32X4 52(R10), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z11
-	VBROADCASTI32X4 36(R11), Z21
-	VBROADCASTI32X4 52(R11), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 36(DX), Z21
-	VBROADCASTI32X4 52(DX), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z4
-	VPDPWSSD        Z20, Z4, Z12
-	VMOVDQU64       192(AX), Z4
-	VPANDD          Z2, Z4, Z19
-	VPSRLW          $0x04, Z4, Z4
-	VPANDD          Z2, Z4, Z4
-	VPSHUFB         q4kr4ScaleShuf<>+128(SB), Z6, Z20
-	VBROADCASTI32X4 68(CX), Z21
-	VBROADCASTI32X4 84(CX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 68(SI), Z21
-	VBROADCASTI32X4 84(SI), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z9
-	VBROADCASTI32X4 68(DI), Z21
-	VBROADCASTI32X4 84(DI), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 68(R8), Z21
-	VBROADCASTI32X4 84(R8), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z10
-	VBROADCASTI32X4 68(R9), Z21
-	VBROADCASTI32X4 84(R9), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 68(R10), Z21
-	VBROADCASTI32X4 84(R10), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z11
-	VBROADCASTI32X4 68(R11), Z21
-	VBROADCASTI32X4 84(R11), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 68(DX), Z21
-	VBROADCASTI32X4 84(DX), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z4
-	VPDPWSSD        Z20, Z4, Z12
-	VMOVDQU64       256(AX), Z4
-	VPANDD          Z2, Z4, Z19
-	VPSRLW          $0x04, Z4, Z4
-	VPANDD          Z2, Z4, Z4
-	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z6, Z20
-	VBROADCASTI32X4 100(CX), Z21
-	VBROADCASTI32X4 116(CX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 100(SI), Z21
-	VBROADCASTI32X4 116(SI), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z9
-	VBROADCASTI32X4 100(DI), Z21
-	VBROADCASTI32X4 116(DI), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 100(R8), Z21
-	VBROADCASTI32X4 116(R8), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z10
-	VBROADCASTI32X4 100(R9), Z21
-	VBROADCASTI32X4 116(R9), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 100(R10), Z21
-	VBROADCASTI32X4 116(R10), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z11
-	VBROADCASTI32X4 100(R11), Z21
-	VBROADCASTI32X4 116(R11), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 100(DX), Z21
-	VBROADCASTI32X4 116(DX), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z4
-	VPDPWSSD        Z20, Z4, Z12
-	VMOVDQU64       320(AX), Z4
-	VPANDD          Z2, Z4, Z19
-	VPSRLW          $0x04, Z4, Z4
-	VPANDD          Z2, Z4, Z4
-	VPSHUFB         q4kr4ScaleShuf<>+256(SB), Z6, Z20
-	VBROADCASTI32X4 132(CX), Z21
-	VBROADCASTI32X4 148(CX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 132(SI), Z21
-	VBROADCASTI32X4 148(SI), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z9
-	VBROADCASTI32X4 132(DI), Z21
-	VBROADCASTI32X4 148(DI), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 132(R8), Z21
-	VBROADCASTI32X4 148(R8), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z10
-	VBROADCASTI32X4 132(R9), Z21
-	VBROADCASTI32X4 148(R9), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 132(R10), Z21
-	VBROADCASTI32X4 148(R10), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z11
-	VBROADCASTI32X4 132(R11), Z21
-	VBROADCASTI32X4 148(R11), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 132(DX), Z21
-	VBROADCASTI32X4 148(DX), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z4
-	VPDPWSSD        Z20, Z4, Z12
-	VMOVDQU64       384(AX), Z4
-	VPANDD          Z2, Z4, Z19
-	VPSRLW          $0x04, Z4, Z4
-	VPANDD          Z2, Z4, Z4
-	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z6, Z20
-	VBROADCASTI32X4 164(CX), Z21
-	VBROADCASTI32X4 180(CX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 164(SI), Z21
-	VBROADCASTI32X4 180(SI), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z9
-	VBROADCASTI32X4 164(DI), Z21
-	VBROADCASTI32X4 180(DI), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 164(R8), Z21
-	VBROADCASTI32X4 180(R8), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z10
-	VBROADCASTI32X4 164(R9), Z21
-	VBROADCASTI32X4 180(R9), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 164(R10), Z21
-	VBROADCASTI32X4 180(R10), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z11
-	VBROADCASTI32X4 164(R11), Z21
-	VBROADCASTI32X4 180(R11), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 164(DX), Z21
-	VBROADCASTI32X4 180(DX), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z4
-	VPDPWSSD        Z20, Z4, Z12
-	VMOVDQU64       448(AX), Z4
-	VPANDD          Z2, Z4, Z19
-	VPSRLW          $0x04, Z4, Z4
-	VPANDD          Z2, Z4, Z4
-	VPSHUFB         q4kr4ScaleShuf<>+384(SB), Z6, Z20
-	VBROADCASTI32X4 196(CX), Z21
-	VBROADCASTI32X4 212(CX), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 196(SI), Z21
-	VBROADCASTI32X4 212(SI), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z9
-	VBROADCASTI32X4 196(DI), Z21
-	VBROADCASTI32X4 212(DI), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 196(R8), Z21
-	VBROADCASTI32X4 212(R8), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z10
-	VBROADCASTI32X4 196(R9), Z21
-	VBROADCASTI32X4 212(R9), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 196(R10), Z21
-	VBROADCASTI32X4 212(R10), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z21
-	VPDPWSSD        Z20, Z21, Z11
-	VBROADCASTI32X4 196(R11), Z21
-	VBROADCASTI32X4 212(R11), Z22
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z21, Z19, Z23
-	VPDPBUSD        Z22, Z4, Z23
-	VBROADCASTI32X4 196(DX), Z21
-	VBROADCASTI32X4 212(DX), Z22
-	VPXORD          Z24, Z24, Z24
-	VPDPBUSD        Z21, Z19, Z24
-	VPDPBUSD        Z22, Z4, Z24
-	VPACKSSDW       Z24, Z23, Z4
-	VPDPWSSD        Z20, Z4, Z12
-	VMOVDQU64       512(AX), Z4
-	VPANDD          Z2, Z4, Z19
-	VPSRLW          $0x04, Z4, Z4
-	VPANDD          Z2, Z4, Z4
-	VPSHUFB         q4kr4ScaleShuf<>+448(SB), Z6, Z6
-	VBROADCASTI32X4 228(CX), Z20
-	VBROADCASTI32X4 244(CX), Z21
-	VPXORD          Z22, Z22, Z22
-	VPDPBUSD        Z20, Z19, Z22
-	VPDPBUSD        Z21, Z4, Z22
-	VBROADCASTI32X4 228(SI), Z20
-	VBROADCASTI32X4 244(SI), Z21
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z20, Z19, Z23
-	VPDPBUSD        Z21, Z4, Z23
-	VPACKSSDW       Z23, Z22, Z20
-	VPDPWSSD        Z6, Z20, Z9
-	VBROADCASTI32X4 228(DI), Z20
-	VBROADCASTI32X4 244(DI), Z21
-	VPXORD          Z22, Z22, Z22
-	VPDPBUSD        Z20, Z19, Z22
-	VPDPBUSD        Z21, Z4, Z22
-	VBROADCASTI32X4 228(R8), Z20
-	VBROADCASTI32X4 244(R8), Z21
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z20, Z19, Z23
-	VPDPBUSD        Z21, Z4, Z23
-	VPACKSSDW       Z23, Z22, Z20
-	VPDPWSSD        Z6, Z20, Z10
-	VBROADCASTI32X4 228(R9), Z20
-	VBROADCASTI32X4 244(R9), Z21
-	VPXORD          Z22, Z22, Z22
-	VPDPBUSD        Z20, Z19, Z22
-	VPDPBUSD        Z21, Z4, Z22
-	VBROADCASTI32X4 228(R10), Z20
-	VBROADCASTI32X4 244(R10), Z21
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z20, Z19, Z23
-	VPDPBUSD        Z21, Z4, Z23
-	VPACKSSDW       Z23, Z22, Z20
-	VPDPWSSD        Z6, Z20, Z11
-	VBROADCASTI32X4 228(R11), Z20
-	VBROADCASTI32X4 244(R11), Z21
-	VPXORD          Z22, Z22, Z22
-	VPDPBUSD        Z20, Z19, Z22
-	VPDPBUSD        Z21, Z4, Z22
-	VBROADCASTI32X4 228(DX), Z20
-	VBROADCASTI32X4 244(DX), Z21
-	VPXORD          Z23, Z23, Z23
-	VPDPBUSD        Z20, Z19, Z23
-	VPDPBUSD        Z21, Z4, Z23
-	VPACKSSDW       Z23, Z22, Z4
-	VPDPWSSD        Z6, Z4, Z12
-	VPSHUFD         $0xb1, Z9, Z4
-	VPADDD          Z4, Z9, Z9
-	VPSHUFD         $0xb1, Z10, Z4
-	VPADDD          Z4, Z10, Z10
-	VSHUFPS         $0x88, Z10, Z9, Z4
-	VPUNPCKLDQ      Z8, Z7, Z6
-	VPUNPCKHDQ      Z8, Z7, Z7
-	VPADDD          Z7, Z6, Z6
-	VPUNPCKLDQ      Z15, Z14, Z7
-	VPUNPCKHDQ      Z15, Z14, Z8
-	VPADDD          Z8, Z7, Z7
-	VPUNPCKLQDQ     Z7, Z6, Z8
-	VPUNPCKHQDQ     Z7, Z6, Z6
-	VPADDD          Z6, Z8, Z8
-	VCVTPH2PS       (AX), Y5
-	VMOVDQU64       q4kr4LaneSplat<>+0(SB), Z7
-	VPERMPS         Z5, Z7, Z6
-	VMOVDQU64       q4kr4LaneSplat<>+64(SB), Z7
-	VPERMPS         Z5, Z7, Z7
-	VMOVSS          (CX), X13
-	VINSERTPS       $0x10, (SI), X13, X13
-	VINSERTPS       $0x20, (DI), X13, X13
-	VINSERTPS       $0x30, (R8), X13, X13
-	VSHUFF32X4      $0x00, Z13, Z13, Z14
-	VMULPS          Z14, Z6, Z6
-	VMULPS          Z14, Z7, Z7
-	VCVTDQ2PS       Z4, Z4
-	VMULPS          Z4, Z6, Z6
-	VCVTDQ2PS       Z8, Z8
-	VMULPS          Z8, Z7, Z7
-	VSUBPS          Z7, Z6, Z6
-	VADDPS          Z6, Z0, Z0
-	VPSHUFD         $0xb1, Z11, Z4
-	VPADDD          Z4, Z11, Z11
-	VPSHUFD         $0xb1, Z12, Z4
-	VPADDD          Z4, Z12, Z12
-	VSHUFPS         $0x88, Z12, Z11, Z4
-	VPUNPCKLDQ      Z17, Z16, Z6
-	VPUNPCKHDQ      Z17, Z16, Z7
-	VPADDD          Z7, Z6, Z6
-	VPUNPCKLDQ      Z3, Z18, Z7
-	VPUNPCKHDQ      Z3, Z18, Z3
-	VPADDD          Z3, Z7, Z7
-	VPUNPCKLQDQ     Z7, Z6, Z3
-	VPUNPCKHQDQ     Z7, Z6, Z6
-	VPADDD          Z6, Z3, Z3
-	VCVTPH2PS       (AX), Y5
-	VMOVDQU64       q4kr4LaneSplat<>+0(SB), Z7
-	VPERMPS         Z5, Z7, Z6
-	VMOVDQU64       q4kr4LaneSplat<>+64(SB), Z7
-	VPERMPS         Z5, Z7, Z7
-	VMOVSS          (R9), X13
-	VINSERTPS       $0x10, (R10), X13, X13
-	VINSERTPS       $0x20, (R11), X13, X13
-	VINSERTPS       $0x30, (DX), X13, X13
-	VSHUFF32X4      $0x00, Z13, Z13, Z8
-	VMULPS          Z8, Z6, Z6
-	VMULPS          Z8, Z7, Z7
-	VCVTDQ2PS       Z4, Z4
-	VMULPS          Z4, Z6, Z6
+	VPXORD          Z13, Z13, Z13
+	VPXORD          Z14, Z14, Z14
+	VPXORD          Z15, Z15, Z15
+	VPXORD          Z16, Z16, Z16
+	VPXORD          Z17, Z17, Z17
+	VPXORD          Z18, Z18, Z18
+	VPXORD          Z19, Z19, Z19
+	VPXORD          Z20, Z20, Z20
+	VPXORD          Z21, Z21, Z21
+	VMOVDQU64       64(AX), Z25
+	VPANDD          Z2, Z25, Z26
+	VPSRLW          $0x04, Z25, Z25
+	VPANDD          Z2, Z25, Z25
+	VBROADCASTI64X4 4(CX), Z27
+	VPDPBUSD        Z27, Z26, Z6
+	VPDPBUSD        Z27, Z25, Z7
+	VBROADCASTI64X4 4(SI), Z27
+	VPDPBUSD        Z27, Z26, Z8
+	VPDPBUSD        Z27, Z25, Z9
+	VBROADCASTI64X4 4(DI), Z27
+	VPDPBUSD        Z27, Z26, Z10
+	VPDPBUSD        Z27, Z25, Z11
+	VBROADCASTI64X4 4(R8), Z27
+	VPDPBUSD        Z27, Z26, Z12
+	VPDPBUSD        Z27, Z25, Z13
+	VBROADCASTI64X4 4(R9), Z27
+	VPDPBUSD        Z27, Z26, Z14
+	VPDPBUSD        Z27, Z25, Z15
+	VBROADCASTI64X4 4(R10), Z27
+	VPDPBUSD        Z27, Z26, Z16
+	VPDPBUSD        Z27, Z25, Z17
+	VBROADCASTI64X4 4(R11), Z27
+	VPDPBUSD        Z27, Z26, Z18
+	VPDPBUSD        Z27, Z25, Z19
+	VBROADCASTI64X4 4(DX), Z27
+	VPDPBUSD        Z27, Z26, Z20
+	VPDPBUSD        Z27, Z25, Z21
+	VMOVDQU64       128(AX), Z25
+	VPANDD          Z2, Z25, Z26
+	VPSRLW          $0x04, Z25, Z25
+	VPANDD          Z2, Z25, Z25
+	VBROADCASTI64X4 36(CX), Z27
+	VPDPBUSD        Z27, Z26, Z6
+	VPDPBUSD        Z27, Z25, Z7
+	VBROADCASTI64X4 36(SI), Z27
+	VPDPBUSD        Z27, Z26, Z8
+	VPDPBUSD        Z27, Z25, Z9
+	VBROADCASTI64X4 36(DI), Z27
+	VPDPBUSD        Z27, Z26, Z10
+	VPDPBUSD        Z27, Z25, Z11
+	VBROADCASTI64X4 36(R8), Z27
+	VPDPBUSD        Z27, Z26, Z12
+	VPDPBUSD        Z27, Z25, Z13
+	VBROADCASTI64X4 36(R9), Z27
+	VPDPBUSD        Z27, Z26, Z14
+	VPDPBUSD        Z27, Z25, Z15
+	VBROADCASTI64X4 36(R10), Z27
+	VPDPBUSD        Z27, Z26, Z16
+	VPDPBUSD        Z27, Z25, Z17
+	VBROADCASTI64X4 36(R11), Z27
+	VPDPBUSD        Z27, Z26, Z18
+	VPDPBUSD        Z27, Z25, Z19
+	VBROADCASTI64X4 36(DX), Z27
+	VPDPBUSD        Z27, Z26, Z20
+	VPDPBUSD        Z27, Z25, Z21
+	VMOVDQU64       192(AX), Z25
+	VPANDD          Z2, Z25, Z26
+	VPSRLW          $0x04, Z25, Z25
+	VPANDD          Z2, Z25, Z25
+	VBROADCASTI64X4 68(CX), Z27
+	VPDPBUSD        Z27, Z26, Z6
+	VPDPBUSD        Z27, Z25, Z7
+	VBROADCASTI64X4 68(SI), Z27
+	VPDPBUSD        Z27, Z26, Z8
+	VPDPBUSD        Z27, Z25, Z9
+	VBROADCASTI64X4 68(DI), Z27
+	VPDPBUSD        Z27, Z26, Z10
+	VPDPBUSD        Z27, Z25, Z11
+	VBROADCASTI64X4 68(R8), Z27
+	VPDPBUSD        Z27, Z26, Z12
+	VPDPBUSD        Z27, Z25, Z13
+	VBROADCASTI64X4 68(R9), Z27
+	VPDPBUSD        Z27, Z26, Z14
+	VPDPBUSD        Z27, Z25, Z15
+	VBROADCASTI64X4 68(R10), Z27
+	VPDPBUSD        Z27, Z26, Z16
+	VPDPBUSD        Z27, Z25, Z17
+	VBROADCASTI64X4 68(R11), Z27
+	VPDPBUSD        Z27, Z26, Z18
+	VPDPBUSD        Z27, Z25, Z19
+	VBROADCASTI64X4 68(DX), Z27
+	VPDPBUSD        Z27, Z26, Z20
+	VPDPBUSD        Z27, Z25, Z21
+	VMOVDQU64       256(AX), Z25
+	VPANDD          Z2, Z25, Z26
+	VPSRLW          $0x04, Z25, Z25
+	VPANDD          Z2, Z25, Z25
+	VBROADCASTI64X4 100(CX), Z27
+	VPDPBUSD        Z27, Z26, Z6
+	VPDPBUSD        Z27, Z25, Z7
+	VBROADCASTI64X4 100(SI), Z27
+	VPDPBUSD        Z27, Z26, Z8
+	VPDPBUSD        Z27, Z25, Z9
+	VBROADCASTI64X4 100(DI), Z27
+	VPDPBUSD        Z27, Z26, Z10
+	VPDPBUSD        Z27, Z25, Z11
+	VBROADCASTI64X4 100(R8), Z27
+	VPDPBUSD        Z27, Z26, Z12
+	VPDPBUSD        Z27, Z25, Z13
+	VBROADCASTI64X4 100(R9), Z27
+	VPDPBUSD        Z27, Z26, Z14
+	VPDPBUSD        Z27, Z25, Z15
+	VBROADCASTI64X4 100(R10), Z27
+	VPDPBUSD        Z27, Z26, Z16
+	VPDPBUSD        Z27, Z25, Z17
+	VBROADCASTI64X4 100(R11), Z27
+	VPDPBUSD        Z27, Z26, Z18
+	VPDPBUSD        Z27, Z25, Z19
+	VBROADCASTI64X4 100(DX), Z27
+	VPDPBUSD        Z27, Z26, Z20
+	VPDPBUSD        Z27, Z25, Z21
+	VMOVDQU64       320(AX), Z25
+	VPANDD          Z2, Z25, Z26
+	VPSRLW          $0x04, Z25, Z25
+	VPANDD          Z2, Z25, Z25
+	VBROADCASTI64X4 132(CX), Z27
+	VPDPBUSD        Z27, Z26, Z6
+	VPDPBUSD        Z27, Z25, Z7
+	VBROADCASTI64X4 132(SI), Z27
+	VPDPBUSD        Z27, Z26, Z8
+	VPDPBUSD        Z27, Z25, Z9
+	VBROADCASTI64X4 132(DI), Z27
+	VPDPBUSD        Z27, Z26, Z10
+	VPDPBUSD        Z27, Z25, Z11
+	VBROADCASTI64X4 132(R8), Z27
+	VPDPBUSD        Z27, Z26, Z12
+	VPDPBUSD        Z27, Z25, Z13
+	VBROADCASTI64X4 132(R9), Z27
+	VPDPBUSD        Z27, Z26, Z14
+	VPDPBUSD        Z27, Z25, Z15
+	VBROADCASTI64X4 132(R10), Z27
+	VPDPBUSD        Z27, Z26, Z16
+	VPDPBUSD        Z27, Z25, Z17
+	VBROADCASTI64X4 132(R11), Z27
+	VPDPBUSD        Z27, Z26, Z18
+	VPDPBUSD        Z27, Z25, Z19
+	VBROADCASTI64X4 132(DX), Z27
+	VPDPBUSD        Z27, Z26, Z20
+	VPDPBUSD        Z27, Z25, Z21
+	VMOVDQU64       384(AX), Z25
+	VPANDD          Z2, Z25, Z26
+	VPSRLW          $0x04, Z25, Z25
+	VPANDD          Z2, Z25, Z25
+	VBROADCASTI64X4 164(CX), Z27
+	VPDPBUSD        Z27, Z26, Z6
+	VPDPBUSD        Z27, Z25, Z7
+	VBROADCASTI64X4 164(SI), Z27
+	VPDPBUSD        Z27, Z26, Z8
+	VPDPBUSD        Z27, Z25, Z9
+	VBROADCASTI64X4 164(DI), Z27
+	VPDPBUSD        Z27, Z26, Z10
+	VPDPBUSD        Z27, Z25, Z11
+	VBROADCASTI64X4 164(R8), Z27
+	VPDPBUSD        Z27, Z26, Z12
+	VPDPBUSD        Z27, Z25, Z13
+	VBROADCASTI64X4 164(R9), Z27
+	VPDPBUSD        Z27, Z26, Z14
+	VPDPBUSD        Z27, Z25, Z15
+	VBROADCASTI64X4 164(R10), Z27
+	VPDPBUSD        Z27, Z26, Z16
+	VPDPBUSD        Z27, Z25, Z17
+	VBROADCASTI64X4 164(R11), Z27
+	VPDPBUSD        Z27, Z26, Z18
+	VPDPBUSD        Z27, Z25, Z19
+	VBROADCASTI64X4 164(DX), Z27
+	VPDPBUSD        Z27, Z26, Z20
+	VPDPBUSD        Z27, Z25, Z21
+	VMOVDQU64       448(AX), Z25
+	VPANDD          Z2, Z25, Z26
+	VPSRLW          $0x04, Z25, Z25
+	VPANDD          Z2, Z25, Z25
+	VBROADCASTI64X4 196(CX), Z27
+	VPDPBUSD        Z27, Z26, Z6
+	VPDPBUSD        Z27, Z25, Z7
+	VBROADCASTI64X4 196(SI), Z27
+	VPDPBUSD        Z27, Z26, Z8
+	VPDPBUSD        Z27, Z25, Z9
+	VBROADCASTI64X4 196(DI), Z27
+	VPDPBUSD        Z27, Z26, Z10
+	VPDPBUSD        Z27, Z25, Z11
+	VBROADCASTI64X4 196(R8), Z27
+	VPDPBUSD        Z27, Z26, Z12
+	VPDPBUSD        Z27, Z25, Z13
+	VBROADCASTI64X4 196(R9), Z27
+	VPDPBUSD        Z27, Z26, Z14
+	VPDPBUSD        Z27, Z25, Z15
+	VBROADCASTI64X4 196(R10), Z27
+	VPDPBUSD        Z27, Z26, Z16
+	VPDPBUSD        Z27, Z25, Z17
+	VBROADCASTI64X4 196(R11), Z27
+	VPDPBUSD        Z27, Z26, Z18
+	VPDPBUSD        Z27, Z25, Z19
+	VBROADCASTI64X4 196(DX), Z27
+	VPDPBUSD        Z27, Z26, Z20
+	VPDPBUSD        Z27, Z25, Z21
+	VMOVDQU64       512(AX), Z25
+	VPANDD          Z2, Z25, Z26
+	VPSRLW          $0x04, Z25, Z25
+	VPANDD          Z2, Z25, Z25
+	VBROADCASTI64X4 228(CX), Z27
+	VPDPBUSD        Z27, Z26, Z6
+	VPDPBUSD        Z27, Z25, Z7
+	VBROADCASTI64X4 228(SI), Z27
+	VPDPBUSD        Z27, Z26, Z8
+	VPDPBUSD        Z27, Z25, Z9
+	VBROADCASTI64X4 228(DI), Z27
+	VPDPBUSD        Z27, Z26, Z10
+	VPDPBUSD        Z27, Z25, Z11
+	VBROADCASTI64X4 228(R8), Z27
+	VPDPBUSD        Z27, Z26, Z12
+	VPDPBUSD        Z27, Z25, Z13
+	VBROADCASTI64X4 228(R9), Z27
+	VPDPBUSD        Z27, Z26, Z14
+	VPDPBUSD        Z27, Z25, Z15
+	VBROADCASTI64X4 228(R10), Z27
+	VPDPBUSD        Z27, Z26, Z16
+	VPDPBUSD        Z27, Z25, Z17
+	VBROADCASTI64X4 228(R11), Z27
+	VPDPBUSD        Z27, Z26, Z18
+	VPDPBUSD        Z27, Z25, Z19
+	VBROADCASTI64X4 228(DX), Z27
+	VPDPBUSD        Z27, Z26, Z20
+	VPDPBUSD        Z27, Z25, Z21
+	VPMULLD         Z5, Z6, Z6
+	VPMULLD         Z3, Z7, Z7
+	VSHUFI32X4      $0x88, Z7, Z6, Z25
+	VSHUFI32X4      $0xdd, Z7, Z6, Z26
+	VPADDD          Z26, Z25, Z25
+	VPMULLD         Z5, Z8, Z8
+	VPMULLD         Z3, Z9, Z9
+	VSHUFI32X4      $0x88, Z9, Z8, Z26
+	VSHUFI32X4      $0xdd, Z9, Z8, Z27
+	VPADDD          Z27, Z26, Z26
+	VPMULLD         Z5, Z10, Z10
+	VPMULLD         Z3, Z11, Z11
+	VSHUFI32X4      $0x88, Z11, Z10, Z27
+	VSHUFI32X4      $0xdd, Z11, Z10, Z28
+	VPADDD          Z28, Z27, Z27
+	VPMULLD         Z5, Z12, Z12
+	VPMULLD         Z3, Z13, Z13
+	VSHUFI32X4      $0x88, Z13, Z12, Z28
+	VSHUFI32X4      $0xdd, Z13, Z12, Z29
+	VPADDD          Z29, Z28, Z28
+	VPUNPCKLDQ      Z26, Z25, Z29
+	VPUNPCKHDQ      Z26, Z25, Z25
+	VPADDD          Z25, Z29, Z29
+	VPUNPCKLDQ      Z28, Z27, Z25
+	VPUNPCKHDQ      Z28, Z27, Z26
+	VPADDD          Z26, Z25, Z25
+	VPUNPCKLQDQ     Z25, Z29, Z26
+	VPUNPCKHQDQ     Z25, Z29, Z25
+	VPADDD          Z25, Z26, Z26
+	VSHUFI64X2      $0xd8, Z26, Z26, Z26
+	VBROADCASTI32X4 260(CX), Z25
+	VBROADCASTI32X4 276(CX), Z27
+	VPMADDWD        Z25, Z24, Z25
+	VPDPWSSD        Z27, Z23, Z25
+	VBROADCASTI32X4 260(SI), Z27
+	VBROADCASTI32X4 276(SI), Z28
+	VPMADDWD        Z27, Z24, Z27
+	VPDPWSSD        Z28, Z23, Z27
+	VBROADCASTI32X4 260(DI), Z28
+	VBROADCASTI32X4 276(DI), Z29
+	VPMADDWD        Z28, Z24, Z28
+	VPDPWSSD        Z29, Z23, Z28
+	VBROADCASTI32X4 260(R8), Z29
+	VBROADCASTI32X4 276(R8), Z30
+	VPMADDWD        Z29, Z24, Z29
+	VPDPWSSD        Z30, Z23, Z29
+	VPUNPCKLDQ      Z27, Z25, Z30
+	VPUNPCKHDQ      Z27, Z25, Z25
+	VPADDD          Z25, Z30, Z30
+	VPUNPCKLDQ      Z29, Z28, Z25
+	VPUNPCKHDQ      Z29, Z28, Z27
+	VPADDD          Z27, Z25, Z25
+	VPUNPCKLQDQ     Z25, Z30, Z27
+	VPUNPCKHQDQ     Z25, Z30, Z25
+	VPADDD          Z25, Z27, Z27
+	VCVTPH2PS       (AX), Y4
+	VMOVDQU64       q4kr4LaneSplat<>+0(SB), Z28
+	VPERMPS         Z4, Z28, Z25
+	VMOVDQU64       q4kr4LaneSplat<>+64(SB), Z28
+	VPERMPS         Z4, Z28, Z28
+	VMOVSS          (CX), X22
+	VINSERTPS       $0x10, (SI), X22, X22
+	VINSERTPS       $0x20, (DI), X22, X22
+	VINSERTPS       $0x30, (R8), X22, X22
+	VSHUFF32X4      $0x00, Z22, Z22, Z29
+	VMULPS          Z29, Z25, Z25
+	VMULPS          Z29, Z28, Z28
+	VCVTDQ2PS       Z26, Z26
+	VMULPS          Z26, Z25, Z25
+	VCVTDQ2PS       Z27, Z27
+	VMULPS          Z27, Z28, Z28
+	VSUBPS          Z28, Z25, Z25
+	VADDPS          Z25, Z0, Z0
+	VPMULLD         Z5, Z14, Z14
+	VPMULLD         Z3, Z15, Z15
+	VSHUFI32X4      $0x88, Z15, Z14, Z25
+	VSHUFI32X4      $0xdd, Z15, Z14, Z26
+	VPADDD          Z26, Z25, Z25
+	VPMULLD         Z5, Z16, Z16
+	VPMULLD         Z3, Z17, Z17
+	VSHUFI32X4      $0x88, Z17, Z16, Z26
+	VSHUFI32X4      $0xdd, Z17, Z16, Z27
+	VPADDD          Z27, Z26, Z26
+	VPMULLD         Z5, Z18, Z18
+	VPMULLD         Z3, Z19, Z19
+	VSHUFI32X4      $0x88, Z19, Z18, Z27
+	VSHUFI32X4      $0xdd, Z19, Z18, Z28
+	VPADDD          Z28, Z27, Z27
+	VPMULLD         Z5, Z20, Z20
+	VPMULLD         Z3, Z21, Z21
+	VSHUFI32X4      $0x88, Z21, Z20, Z3
+	VSHUFI32X4      $0xdd, Z21, Z20, Z5
+	VPADDD          Z5, Z3, Z3
+	VPUNPCKLDQ      Z26, Z25, Z5
+	VPUNPCKHDQ      Z26, Z25, Z25
+	VPADDD          Z25, Z5, Z5
+	VPUNPCKLDQ      Z3, Z27, Z25
+	VPUNPCKHDQ      Z3, Z27, Z3
+	VPADDD          Z3, Z25, Z25
+	VPUNPCKLQDQ     Z25, Z5, Z3
+	VPUNPCKHQDQ     Z25, Z5, Z5
+	VPADDD          Z5, Z3, Z3
+	VSHUFI64X2      $0xd8, Z3, Z3, Z3
+	VBROADCASTI32X4 260(R9), Z5
+	VBROADCASTI32X4 276(R9), Z25
+	VPMADDWD        Z5, Z24, Z5
+	VPDPWSSD        Z25, Z23, Z5
+	VBROADCASTI32X4 260(R10), Z25
+	VBROADCASTI32X4 276(R10), Z26
+	VPMADDWD        Z25, Z24, Z25
+	VPDPWSSD        Z26, Z23, Z25
+	VBROADCASTI32X4 260(R11), Z26
+	VBROADCASTI32X4 276(R11), Z27
+	VPMADDWD        Z26, Z24, Z26
+	VPDPWSSD        Z27, Z23, Z26
+	VBROADCASTI32X4 260(DX), Z27
+	VBROADCASTI32X4 276(DX), Z28
+	VPMADDWD        Z27, Z24, Z24
+	VPDPWSSD        Z28, Z23, Z24
+	VPUNPCKLDQ      Z25, Z5, Z23
+	VPUNPCKHDQ      Z25, Z5, Z5
+	VPADDD          Z5, Z23, Z23
+	VPUNPCKLDQ      Z24, Z26, Z5
+	VPUNPCKHDQ      Z24, Z26, Z24
+	VPADDD          Z24, Z5, Z5
+	VPUNPCKLQDQ     Z5, Z23, Z24
+	VPUNPCKHQDQ     Z5, Z23, Z5
+	VPADDD          Z5, Z24, Z24
+	VCVTPH2PS       (AX), Y4
+	VMOVDQU64       q4kr4LaneSplat<>+0(SB), Z23
+	VPERMPS         Z4, Z23, Z5
+	VMOVDQU64       q4kr4LaneSplat<>+64(SB), Z23
+	VPERMPS         Z4, Z23, Z23
+	VMOVSS          (R9), X22
+	VINSERTPS       $0x10, (R10), X22, X22
+	VINSERTPS       $0x20, (R11), X22, X22
+	VINSERTPS       $0x30, (DX), X22, X22
+	VSHUFF32X4      $0x00, Z22, Z22, Z25
+	VMULPS          Z25, Z5, Z5
+	VMULPS          Z25, Z23, Z23
 	VCVTDQ2PS       Z3, Z3
-	VMULPS          Z3, Z7, Z7
-	VSUBPS          Z7, Z6, Z6
-	VADDPS          Z6, Z1, Z1
+	VMULPS          Z3, Z5, Z5
+	VCVTDQ2PS       Z24, Z24
+	VMULPS          Z24, Z23, Z23
+	VSUBPS          Z23, Z5, Z5
+	VADDPS          Z5, Z1, Z1
 	ADDQ            $0x00000240, AX
 	ADDQ            $0x00000124, CX
 	ADDQ            $0x00000124, SI
@@ -10009,700 +8817,618 @@ TEXT ·gemmQ4KR4Q8KAVX2x4(SB), NOSPLIT, $0-40
 	VMOVUPS Y0, 32(R8)
 
 r4g2c4b:
-	CMPQ           BX, $0x00
-	JE             r4g2c4d
-	PREFETCHT0     6144(AX)
-	PREFETCHT0     6208(AX)
-	PREFETCHT0     6272(AX)
-	PREFETCHT0     6336(AX)
-	PREFETCHT0     6400(AX)
-	PREFETCHT0     6464(AX)
-	PREFETCHT0     6528(AX)
-	PREFETCHT0     6592(AX)
-	PREFETCHT0     6656(AX)
-	MOVL           $0x0f0f0f0f, R9
-	VMOVD          R9, X0
-	VPBROADCASTD   X0, Y0
-	VPMOVZXBW      16(AX), Y2
-	VPAND          q4kr4Mask3f<>+0(SB), Y2, Y2
-	VPXOR          Y3, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VMOVDQU        64(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y9
-	VBROADCASTI128 4(CX), Y10
-	VBROADCASTI128 20(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 4(SI), Y10
-	VBROADCASTI128 20(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 4(DI), Y10
-	VBROADCASTI128 20(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 4(DX), Y10
-	VBROADCASTI128 20(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        128(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y9
-	VBROADCASTI128 36(CX), Y10
-	VBROADCASTI128 52(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 36(SI), Y10
-	VBROADCASTI128 52(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 36(DI), Y10
-	VBROADCASTI128 52(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 36(DX), Y10
-	VBROADCASTI128 52(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        192(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y9
-	VBROADCASTI128 68(CX), Y10
-	VBROADCASTI128 84(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 68(SI), Y10
-	VBROADCASTI128 84(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 68(DI), Y10
-	VBROADCASTI128 84(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 68(DX), Y10
-	VBROADCASTI128 84(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        256(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y9
-	VBROADCASTI128 100(CX), Y10
-	VBROADCASTI128 116(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 100(SI), Y10
-	VBROADCASTI128 116(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 100(DI), Y10
-	VBROADCASTI128 116(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 100(DX), Y10
-	VBROADCASTI128 116(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        320(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y9
-	VBROADCASTI128 132(CX), Y10
-	VBROADCASTI128 148(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 132(SI), Y10
-	VBROADCASTI128 148(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 132(DI), Y10
-	VBROADCASTI128 148(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 132(DX), Y10
-	VBROADCASTI128 148(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        384(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y9
-	VBROADCASTI128 164(CX), Y10
-	VBROADCASTI128 180(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 164(SI), Y10
-	VBROADCASTI128 180(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 164(DI), Y10
-	VBROADCASTI128 180(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 164(DX), Y10
-	VBROADCASTI128 180(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        448(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y9
-	VBROADCASTI128 196(CX), Y10
-	VBROADCASTI128 212(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 196(SI), Y10
-	VBROADCASTI128 212(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 196(DI), Y10
-	VBROADCASTI128 212(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 196(DX), Y10
-	VBROADCASTI128 212(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        512(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y2
-	VBROADCASTI128 244(CX), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y3, Y3
-	VBROADCASTI128 228(SI), Y2
-	VBROADCASTI128 244(SI), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y4, Y4
-	VBROADCASTI128 228(DI), Y2
-	VBROADCASTI128 244(DI), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y5, Y5
-	VBROADCASTI128 228(DX), Y2
-	VBROADCASTI128 244(DX), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y6, Y6
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y6, Y5, Y2
-	VPUNPCKHDQ     Y6, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VPMOVZXBW      16(AX), Y0
-	VPMOVZXBW      48(AX), Y2
-	VPSRLW         $0x06, Y0, Y0
-	VPSLLW         $0x02, Y2, Y2
-	VPAND          q4kr4Mask3c<>+0(SB), Y2, Y2
-	VPOR           Y2, Y0, Y0
-	VMOVDQU        260(CX), Y2
-	VEXTRACTI128   $0x01, Y2, X1
-	VPHADDW        X1, X2, X1
-	VINSERTI128    $0x01, X1, Y1, Y2
-	VPMADDWD       Y2, Y0, Y2
-	VMOVDQU        260(SI), Y4
-	VEXTRACTI128   $0x01, Y4, X1
-	VPHADDW        X1, X4, X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        260(DI), Y5
-	VEXTRACTI128   $0x01, Y5, X1
-	VPHADDW        X1, X5, X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y0, Y5
-	VMOVDQU        260(DX), Y6
-	VEXTRACTI128   $0x01, Y6, X1
-	VPHADDW        X1, X6, X1
-	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y0, Y0
-	VPUNPCKLDQ     Y4, Y2, Y6
-	VPUNPCKHDQ     Y4, Y2, Y2
-	VPADDD         Y2, Y6, Y6
-	VPUNPCKLDQ     Y0, Y5, Y2
-	VPUNPCKHDQ     Y0, Y5, Y0
-	VPADDD         Y0, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y6, Y0
-	VPUNPCKHQDQ    Y2, Y6, Y2
-	VPADDD         Y2, Y0, Y0
-	VCVTPH2PS      (AX), X2
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (SI), X1, X1
-	VINSERTPS      $0x20, (DI), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VINSERTF128    $0x01, X1, Y1, Y5
-	VSHUFPS        $0x00, X2, X2, X1
-	VSHUFPS        $0xaa, X2, X2, X4
-	VINSERTF128    $0x01, X4, Y1, Y4
-	VMULPS         Y5, Y4, Y4
-	VSHUFPS        $0x55, X2, X2, X1
-	VSHUFPS        $0xff, X2, X2, X2
-	VINSERTF128    $0x01, X2, Y1, Y2
-	VMULPS         Y5, Y2, Y2
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y4, Y4
-	VCVTDQ2PS      Y0, Y0
-	VMULPS         Y0, Y2, Y2
-	VSUBPS         Y2, Y4, Y4
-	VADDPS         (R8), Y4, Y4
-	VMOVUPS        Y4, (R8)
-	MOVL           $0x0f0f0f0f, R9
-	VMOVD          R9, X0
-	VPBROADCASTD   X0, Y0
-	VPMOVZXBW      32(AX), Y2
-	VPAND          q4kr4Mask3f<>+0(SB), Y2, Y2
-	VPXOR          Y3, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VMOVDQU        96(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y9
-	VBROADCASTI128 4(CX), Y10
-	VBROADCASTI128 20(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 4(SI), Y10
-	VBROADCASTI128 20(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 4(DI), Y10
-	VBROADCASTI128 20(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 4(DX), Y10
-	VBROADCASTI128 20(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        160(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y9
-	VBROADCASTI128 36(CX), Y10
-	VBROADCASTI128 52(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 36(SI), Y10
-	VBROADCASTI128 52(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 36(DI), Y10
-	VBROADCASTI128 52(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 36(DX), Y10
-	VBROADCASTI128 52(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        224(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y9
-	VBROADCASTI128 68(CX), Y10
-	VBROADCASTI128 84(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 68(SI), Y10
-	VBROADCASTI128 84(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 68(DI), Y10
-	VBROADCASTI128 84(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 68(DX), Y10
-	VBROADCASTI128 84(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        288(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y9
-	VBROADCASTI128 100(CX), Y10
-	VBROADCASTI128 116(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 100(SI), Y10
-	VBROADCASTI128 116(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 100(DI), Y10
-	VBROADCASTI128 116(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 100(DX), Y10
-	VBROADCASTI128 116(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        352(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y9
-	VBROADCASTI128 132(CX), Y10
-	VBROADCASTI128 148(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 132(SI), Y10
-	VBROADCASTI128 148(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 132(DI), Y10
-	VBROADCASTI128 148(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 132(DX), Y10
-	VBROADCASTI128 148(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        416(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y9
-	VBROADCASTI128 164(CX), Y10
-	VBROADCASTI128 180(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 164(SI), Y10
-	VBROADCASTI128 180(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 164(DI), Y10
-	VBROADCASTI128 180(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 164(DX), Y10
-	VBROADCASTI128 180(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        480(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y9
-	VBROADCASTI128 196(CX), Y10
-	VBROADCASTI128 212(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 196(SI), Y10
-	VBROADCASTI128 212(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 196(DI), Y10
-	VBROADCASTI128 212(DI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 196(DX), Y10
-	VBROADCASTI128 212(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        544(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y2
-	VBROADCASTI128 244(CX), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y3, Y3
-	VBROADCASTI128 228(SI), Y2
-	VBROADCASTI128 244(SI), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y4, Y4
-	VBROADCASTI128 228(DI), Y2
-	VBROADCASTI128 244(DI), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y5, Y5
-	VBROADCASTI128 228(DX), Y2
-	VBROADCASTI128 244(DX), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y6, Y6
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y6, Y5, Y2
-	VPUNPCKHDQ     Y6, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VPMOVZXBW      32(AX), Y0
-	VPMOVZXBW      48(AX), Y2
-	VPSRLW         $0x06, Y0, Y0
-	VPSRLW         $0x02, Y2, Y2
-	VPAND          q4kr4Mask3c<>+0(SB), Y2, Y2
-	VPOR           Y2, Y0, Y0
-	VMOVDQU        260(CX), Y2
-	VEXTRACTI128   $0x01, Y2, X1
-	VPHADDW        X1, X2, X1
-	VINSERTI128    $0x01, X1, Y1, Y2
-	VPMADDWD       Y2, Y0, Y2
-	VMOVDQU        260(SI), Y4
-	VEXTRACTI128   $0x01, Y4, X1
-	VPHADDW        X1, X4, X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        260(DI), Y5
-	VEXTRACTI128   $0x01, Y5, X1
-	VPHADDW        X1, X5, X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y0, Y5
-	VMOVDQU        260(DX), Y6
-	VEXTRACTI128   $0x01, Y6, X1
-	VPHADDW        X1, X6, X1
-	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y0, Y0
-	VPUNPCKLDQ     Y4, Y2, Y6
-	VPUNPCKHDQ     Y4, Y2, Y2
-	VPADDD         Y2, Y6, Y6
-	VPUNPCKLDQ     Y0, Y5, Y2
-	VPUNPCKHDQ     Y0, Y5, Y0
-	VPADDD         Y0, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y6, Y0
-	VPUNPCKHQDQ    Y2, Y6, Y2
-	VPADDD         Y2, Y0, Y0
-	VCVTPH2PS      8(AX), X2
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (SI), X1, X1
-	VINSERTPS      $0x20, (DI), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VINSERTF128    $0x01, X1, Y1, Y5
-	VSHUFPS        $0x00, X2, X2, X1
-	VSHUFPS        $0xaa, X2, X2, X4
-	VINSERTF128    $0x01, X4, Y1, Y4
-	VMULPS         Y5, Y4, Y4
-	VSHUFPS        $0x55, X2, X2, X1
-	VSHUFPS        $0xff, X2, X2, X2
-	VINSERTF128    $0x01, X2, Y1, Y2
-	VMULPS         Y5, Y2, Y2
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y4, Y4
-	VCVTDQ2PS      Y0, Y0
-	VMULPS         Y0, Y2, Y2
-	VSUBPS         Y2, Y4, Y4
-	VADDPS         32(R8), Y4, Y4
-	VMOVUPS        Y4, 32(R8)
-	ADDQ           $0x00000240, AX
-	ADDQ           $0x00000124, CX
-	ADDQ           $0x00000124, SI
-	ADDQ           $0x00000124, DI
-	ADDQ           $0x00000124, DX
-	DECQ           BX
-	JMP            r4g2c4b
+	CMPQ         BX, $0x00
+	JE           r4g2c4d
+	PREFETCHT0   6144(AX)
+	PREFETCHT0   6208(AX)
+	PREFETCHT0   6272(AX)
+	PREFETCHT0   6336(AX)
+	PREFETCHT0   6400(AX)
+	PREFETCHT0   6464(AX)
+	PREFETCHT0   6528(AX)
+	PREFETCHT0   6592(AX)
+	PREFETCHT0   6656(AX)
+	MOVL         $0x0f0f0f0f, R9
+	VMOVD        R9, X0
+	VPBROADCASTD X0, Y0
+	VPXOR        Y2, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VMOVDQU      64(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      4(CX), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y2, Y2
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y3, Y3
+	VMOVDQU      4(SI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y4, Y4
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y5, Y5
+	VMOVDQU      4(DI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y6, Y6
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y7, Y7
+	VMOVDQU      4(DX), Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPADDW       Y11, Y8, Y8
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y9, Y9
+	VMOVDQU      128(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      36(CX), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y2, Y2
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y3, Y3
+	VMOVDQU      36(SI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y4, Y4
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y5, Y5
+	VMOVDQU      36(DI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y6, Y6
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y7, Y7
+	VMOVDQU      36(DX), Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPADDW       Y11, Y8, Y8
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y9, Y9
+	VMOVDQU      192(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      68(CX), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y2, Y2
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y3, Y3
+	VMOVDQU      68(SI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y4, Y4
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y5, Y5
+	VMOVDQU      68(DI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y6, Y6
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y7, Y7
+	VMOVDQU      68(DX), Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPADDW       Y11, Y8, Y8
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y9, Y9
+	VMOVDQU      256(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      100(CX), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y2, Y2
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y3, Y3
+	VMOVDQU      100(SI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y4, Y4
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y5, Y5
+	VMOVDQU      100(DI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y6, Y6
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y7, Y7
+	VMOVDQU      100(DX), Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPADDW       Y11, Y8, Y8
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y9, Y9
+	VMOVDQU      320(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      132(CX), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y2, Y2
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y3, Y3
+	VMOVDQU      132(SI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y4, Y4
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y5, Y5
+	VMOVDQU      132(DI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y6, Y6
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y7, Y7
+	VMOVDQU      132(DX), Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPADDW       Y11, Y8, Y8
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y9, Y9
+	VMOVDQU      384(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      164(CX), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y2, Y2
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y3, Y3
+	VMOVDQU      164(SI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y4, Y4
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y5, Y5
+	VMOVDQU      164(DI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y6, Y6
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y7, Y7
+	VMOVDQU      164(DX), Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPADDW       Y11, Y8, Y8
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y9, Y9
+	VMOVDQU      448(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      196(CX), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y2, Y2
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y3, Y3
+	VMOVDQU      196(SI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y4, Y4
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y5, Y5
+	VMOVDQU      196(DI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y6, Y6
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y7, Y7
+	VMOVDQU      196(DX), Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPADDW       Y11, Y8, Y8
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y9, Y9
+	VMOVDQU      512(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      228(CX), Y0
+	VPMADDUBSW   Y0, Y11, Y12
+	VPADDW       Y12, Y2, Y2
+	VPMADDUBSW   Y0, Y10, Y0
+	VPADDW       Y0, Y3, Y3
+	VMOVDQU      228(SI), Y0
+	VPMADDUBSW   Y0, Y11, Y12
+	VPADDW       Y12, Y4, Y4
+	VPMADDUBSW   Y0, Y10, Y0
+	VPADDW       Y0, Y5, Y5
+	VMOVDQU      228(DI), Y0
+	VPMADDUBSW   Y0, Y11, Y12
+	VPADDW       Y12, Y6, Y6
+	VPMADDUBSW   Y0, Y10, Y0
+	VPADDW       Y0, Y7, Y7
+	VMOVDQU      228(DX), Y0
+	VPMADDUBSW   Y0, Y11, Y11
+	VPADDW       Y11, Y8, Y8
+	VPMADDUBSW   Y0, Y10, Y0
+	VPADDW       Y0, Y9, Y9
+	VPMOVZXBW    16(AX), Y0
+	VPAND        q4kr4Mask3f<>+0(SB), Y0, Y0
+	VPMOVZXWD    X0, Y10
+	VPSLLD       $0x10, Y10, Y11
+	VPOR         Y11, Y10, Y10
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVZXWD    X0, Y0
+	VPSLLD       $0x10, Y0, Y11
+	VPOR         Y11, Y0, Y0
+	VPMADDWD     Y10, Y2, Y2
+	VPMADDWD     Y0, Y3, Y3
+	VPERM2I128   $0x20, Y3, Y2, Y11
+	VPERM2I128   $0x31, Y3, Y2, Y2
+	VPADDD       Y2, Y11, Y11
+	VPMADDWD     Y10, Y4, Y4
+	VPMADDWD     Y0, Y5, Y5
+	VPERM2I128   $0x20, Y5, Y4, Y2
+	VPERM2I128   $0x31, Y5, Y4, Y3
+	VPADDD       Y3, Y2, Y2
+	VPMADDWD     Y10, Y6, Y6
+	VPMADDWD     Y0, Y7, Y7
+	VPERM2I128   $0x20, Y7, Y6, Y3
+	VPERM2I128   $0x31, Y7, Y6, Y4
+	VPADDD       Y4, Y3, Y3
+	VPMADDWD     Y10, Y8, Y8
+	VPMADDWD     Y0, Y9, Y9
+	VPERM2I128   $0x20, Y9, Y8, Y0
+	VPERM2I128   $0x31, Y9, Y8, Y4
+	VPADDD       Y4, Y0, Y0
+	VPUNPCKLDQ   Y2, Y11, Y4
+	VPUNPCKHDQ   Y2, Y11, Y2
+	VPADDD       Y2, Y4, Y4
+	VPUNPCKLDQ   Y0, Y3, Y2
+	VPUNPCKHDQ   Y0, Y3, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y4, Y0
+	VPUNPCKHQDQ  Y2, Y4, Y2
+	VPADDD       Y2, Y0, Y0
+	VPMOVZXBW    16(AX), Y2
+	VPMOVZXBW    48(AX), Y3
+	VPSRLW       $0x06, Y2, Y2
+	VPSLLW       $0x02, Y3, Y3
+	VPAND        q4kr4Mask3c<>+0(SB), Y3, Y3
+	VPOR         Y3, Y2, Y2
+	VMOVDQU      260(CX), Y3
+	VEXTRACTI128 $0x01, Y3, X1
+	VPHADDW      X1, X3, X1
+	VINSERTI128  $0x01, X1, Y1, Y3
+	VPMADDWD     Y3, Y2, Y3
+	VMOVDQU      260(SI), Y4
+	VEXTRACTI128 $0x01, Y4, X1
+	VPHADDW      X1, X4, X1
+	VINSERTI128  $0x01, X1, Y1, Y4
+	VPMADDWD     Y4, Y2, Y4
+	VMOVDQU      260(DI), Y5
+	VEXTRACTI128 $0x01, Y5, X1
+	VPHADDW      X1, X5, X1
+	VINSERTI128  $0x01, X1, Y1, Y5
+	VPMADDWD     Y5, Y2, Y5
+	VMOVDQU      260(DX), Y6
+	VEXTRACTI128 $0x01, Y6, X1
+	VPHADDW      X1, X6, X1
+	VINSERTI128  $0x01, X1, Y1, Y6
+	VPMADDWD     Y6, Y2, Y2
+	VPUNPCKLDQ   Y4, Y3, Y6
+	VPUNPCKHDQ   Y4, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VPUNPCKLDQ   Y2, Y5, Y3
+	VPUNPCKHDQ   Y2, Y5, Y2
+	VPADDD       Y2, Y3, Y3
+	VPUNPCKLQDQ  Y3, Y6, Y2
+	VPUNPCKHQDQ  Y3, Y6, Y3
+	VPADDD       Y3, Y2, Y2
+	VCVTPH2PS    (AX), X3
+	VMOVSS       (CX), X1
+	VINSERTPS    $0x10, (SI), X1, X1
+	VINSERTPS    $0x20, (DI), X1, X1
+	VINSERTPS    $0x30, (DX), X1, X1
+	VINSERTF128  $0x01, X1, Y1, Y5
+	VSHUFPS      $0x00, X3, X3, X1
+	VSHUFPS      $0xaa, X3, X3, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMULPS       Y5, Y4, Y4
+	VSHUFPS      $0x55, X3, X3, X1
+	VSHUFPS      $0xff, X3, X3, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMULPS       Y5, Y3, Y3
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y0, Y4, Y4
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VSUBPS       Y3, Y4, Y4
+	VADDPS       (R8), Y4, Y4
+	VMOVUPS      Y4, (R8)
+	MOVL         $0x0f0f0f0f, R9
+	VMOVD        R9, X0
+	VPBROADCASTD X0, Y0
+	VPXOR        Y2, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VMOVDQU      96(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      4(CX), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y2, Y2
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y3, Y3
+	VMOVDQU      4(SI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y4, Y4
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y5, Y5
+	VMOVDQU      4(DI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y6, Y6
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y7, Y7
+	VMOVDQU      4(DX), Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPADDW       Y11, Y8, Y8
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y9, Y9
+	VMOVDQU      160(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      36(CX), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y2, Y2
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y3, Y3
+	VMOVDQU      36(SI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y4, Y4
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y5, Y5
+	VMOVDQU      36(DI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y6, Y6
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y7, Y7
+	VMOVDQU      36(DX), Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPADDW       Y11, Y8, Y8
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y9, Y9
+	VMOVDQU      224(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      68(CX), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y2, Y2
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y3, Y3
+	VMOVDQU      68(SI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y4, Y4
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y5, Y5
+	VMOVDQU      68(DI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y6, Y6
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y7, Y7
+	VMOVDQU      68(DX), Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPADDW       Y11, Y8, Y8
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y9, Y9
+	VMOVDQU      288(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      100(CX), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y2, Y2
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y3, Y3
+	VMOVDQU      100(SI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y4, Y4
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y5, Y5
+	VMOVDQU      100(DI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y6, Y6
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y7, Y7
+	VMOVDQU      100(DX), Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPADDW       Y11, Y8, Y8
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y9, Y9
+	VMOVDQU      352(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      132(CX), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y2, Y2
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y3, Y3
+	VMOVDQU      132(SI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y4, Y4
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y5, Y5
+	VMOVDQU      132(DI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y6, Y6
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y7, Y7
+	VMOVDQU      132(DX), Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPADDW       Y11, Y8, Y8
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y9, Y9
+	VMOVDQU      416(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      164(CX), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y2, Y2
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y3, Y3
+	VMOVDQU      164(SI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y4, Y4
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y5, Y5
+	VMOVDQU      164(DI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y6, Y6
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y7, Y7
+	VMOVDQU      164(DX), Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPADDW       Y11, Y8, Y8
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y9, Y9
+	VMOVDQU      480(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      196(CX), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y2, Y2
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y3, Y3
+	VMOVDQU      196(SI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y4, Y4
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y5, Y5
+	VMOVDQU      196(DI), Y12
+	VPMADDUBSW   Y12, Y11, Y13
+	VPADDW       Y13, Y6, Y6
+	VPMADDUBSW   Y12, Y10, Y12
+	VPADDW       Y12, Y7, Y7
+	VMOVDQU      196(DX), Y12
+	VPMADDUBSW   Y12, Y11, Y11
+	VPADDW       Y11, Y8, Y8
+	VPMADDUBSW   Y12, Y10, Y10
+	VPADDW       Y10, Y9, Y9
+	VMOVDQU      544(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      228(CX), Y0
+	VPMADDUBSW   Y0, Y11, Y12
+	VPADDW       Y12, Y2, Y2
+	VPMADDUBSW   Y0, Y10, Y0
+	VPADDW       Y0, Y3, Y3
+	VMOVDQU      228(SI), Y0
+	VPMADDUBSW   Y0, Y11, Y12
+	VPADDW       Y12, Y4, Y4
+	VPMADDUBSW   Y0, Y10, Y0
+	VPADDW       Y0, Y5, Y5
+	VMOVDQU      228(DI), Y0
+	VPMADDUBSW   Y0, Y11, Y12
+	VPADDW       Y12, Y6, Y6
+	VPMADDUBSW   Y0, Y10, Y0
+	VPADDW       Y0, Y7, Y7
+	VMOVDQU      228(DX), Y0
+	VPMADDUBSW   Y0, Y11, Y11
+	VPADDW       Y11, Y8, Y8
+	VPMADDUBSW   Y0, Y10, Y0
+	VPADDW       Y0, Y9, Y9
+	VPMOVZXBW    32(AX), Y0
+	VPAND        q4kr4Mask3f<>+0(SB), Y0, Y0
+	VPMOVZXWD    X0, Y10
+	VPSLLD       $0x10, Y10, Y11
+	VPOR         Y11, Y10, Y10
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVZXWD    X0, Y0
+	VPSLLD       $0x10, Y0, Y11
+	VPOR         Y11, Y0, Y0
+	VPMADDWD     Y10, Y2, Y2
+	VPMADDWD     Y0, Y3, Y3
+	VPERM2I128   $0x20, Y3, Y2, Y11
+	VPERM2I128   $0x31, Y3, Y2, Y2
+	VPADDD       Y2, Y11, Y11
+	VPMADDWD     Y10, Y4, Y4
+	VPMADDWD     Y0, Y5, Y5
+	VPERM2I128   $0x20, Y5, Y4, Y2
+	VPERM2I128   $0x31, Y5, Y4, Y3
+	VPADDD       Y3, Y2, Y2
+	VPMADDWD     Y10, Y6, Y6
+	VPMADDWD     Y0, Y7, Y7
+	VPERM2I128   $0x20, Y7, Y6, Y3
+	VPERM2I128   $0x31, Y7, Y6, Y4
+	VPADDD       Y4, Y3, Y3
+	VPMADDWD     Y10, Y8, Y8
+	VPMADDWD     Y0, Y9, Y9
+	VPERM2I128   $0x20, Y9, Y8, Y0
+	VPERM2I128   $0x31, Y9, Y8, Y4
+	VPADDD       Y4, Y0, Y0
+	VPUNPCKLDQ   Y2, Y11, Y4
+	VPUNPCKHDQ   Y2, Y11, Y2
+	VPADDD       Y2, Y4, Y4
+	VPUNPCKLDQ   Y0, Y3, Y2
+	VPUNPCKHDQ   Y0, Y3, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y4, Y0
+	VPUNPCKHQDQ  Y2, Y4, Y2
+	VPADDD       Y2, Y0, Y0
+	VPMOVZXBW    32(AX), Y2
+	VPMOVZXBW    48(AX), Y3
+	VPSRLW       $0x06, Y2, Y2
+	VPSRLW       $0x02, Y3, Y3
+	VPAND        q4kr4Mask3c<>+0(SB), Y3, Y3
+	VPOR         Y3, Y2, Y2
+	VMOVDQU      260(CX), Y3
+	VEXTRACTI128 $0x01, Y3, X1
+	VPHADDW      X1, X3, X1
+	VINSERTI128  $0x01, X1, Y1, Y3
+	VPMADDWD     Y3, Y2, Y3
+	VMOVDQU      260(SI), Y4
+	VEXTRACTI128 $0x01, Y4, X1
+	VPHADDW      X1, X4, X1
+	VINSERTI128  $0x01, X1, Y1, Y4
+	VPMADDWD     Y4, Y2, Y4
+	VMOVDQU      260(DI), Y5
+	VEXTRACTI128 $0x01, Y5, X1
+	VPHADDW      X1, X5, X1
+	VINSERTI128  $0x01, X1, Y1, Y5
+	VPMADDWD     Y5, Y2, Y5
+	VMOVDQU      260(DX), Y6
+	VEXTRACTI128 $0x01, Y6, X1
+	VPHADDW      X1, X6, X1
+	VINSERTI128  $0x01, X1, Y1, Y6
+	VPMADDWD     Y6, Y2, Y2
+	VPUNPCKLDQ   Y4, Y3, Y6
+	VPUNPCKHDQ   Y4, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VPUNPCKLDQ   Y2, Y5, Y3
+	VPUNPCKHDQ   Y2, Y5, Y2
+	VPADDD       Y2, Y3, Y3
+	VPUNPCKLQDQ  Y3, Y6, Y2
+	VPUNPCKHQDQ  Y3, Y6, Y3
+	VPADDD       Y3, Y2, Y2
+	VCVTPH2PS    8(AX), X3
+	VMOVSS       (CX), X1
+	VINSERTPS    $0x10, (SI), X1, X1
+	VINSERTPS    $0x20, (DI), X1, X1
+	VINSERTPS    $0x30, (DX), X1, X1
+	VINSERTF128  $0x01, X1, Y1, Y5
+	VSHUFPS      $0x00, X3, X3, X1
+	VSHUFPS      $0xaa, X3, X3, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMULPS       Y5, Y4, Y4
+	VSHUFPS      $0x55, X3, X3, X1
+	VSHUFPS      $0xff, X3, X3, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMULPS       Y5, Y3, Y3
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y0, Y4, Y4
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VSUBPS       Y3, Y4, Y4
+	VADDPS       32(R8), Y4, Y4
+	VMOVUPS      Y4, 32(R8)
+	ADDQ         $0x00000240, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, SI
+	ADDQ         $0x00000124, DI
+	ADDQ         $0x00000124, DX
+	DECQ         BX
+	JMP          r4g2c4b
 
 r4g2c4d:
 	VZEROUPPER
@@ -10724,636 +9450,482 @@ TEXT ·gemmQ4KR4Q8KAVXVNNIx4(SB), NOSPLIT, $0-40
 	VMOVUPS Y0, 32(R8)
 
 r4gvc4b:
-	CMPQ           BX, $0x00
-	JE             r4gvc4d
-	PREFETCHT0     6144(AX)
-	PREFETCHT0     6208(AX)
-	PREFETCHT0     6272(AX)
-	PREFETCHT0     6336(AX)
-	PREFETCHT0     6400(AX)
-	PREFETCHT0     6464(AX)
-	PREFETCHT0     6528(AX)
-	PREFETCHT0     6592(AX)
-	PREFETCHT0     6656(AX)
-	MOVL           $0x0f0f0f0f, R9
-	VMOVD          R9, X0
-	VPBROADCASTD   X0, Y0
-	VPMOVZXBW      16(AX), Y2
-	VPAND          q4kr4Mask3f<>+0(SB), Y2, Y2
-	VPXOR          Y3, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VMOVDQU        64(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+0(SB), Y2, Y9
-	VBROADCASTI128 4(CX), Y10
-	VBROADCASTI128 20(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 4(SI), Y10
-	VBROADCASTI128 20(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 4(DI), Y10
-	VBROADCASTI128 20(DI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VBROADCASTI128 4(DX), Y10
-	VBROADCASTI128 20(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
-	VMOVDQU        128(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+64(SB), Y2, Y9
-	VBROADCASTI128 36(CX), Y10
-	VBROADCASTI128 52(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 36(SI), Y10
-	VBROADCASTI128 52(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 36(DI), Y10
-	VBROADCASTI128 52(DI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VBROADCASTI128 36(DX), Y10
-	VBROADCASTI128 52(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
-	VMOVDQU        192(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+128(SB), Y2, Y9
-	VBROADCASTI128 68(CX), Y10
-	VBROADCASTI128 84(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 68(SI), Y10
-	VBROADCASTI128 84(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 68(DI), Y10
-	VBROADCASTI128 84(DI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VBROADCASTI128 68(DX), Y10
-	VBROADCASTI128 84(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
-	VMOVDQU        256(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+192(SB), Y2, Y9
-	VBROADCASTI128 100(CX), Y10
-	VBROADCASTI128 116(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 100(SI), Y10
-	VBROADCASTI128 116(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 100(DI), Y10
-	VBROADCASTI128 116(DI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VBROADCASTI128 100(DX), Y10
-	VBROADCASTI128 116(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
-	VMOVDQU        320(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+256(SB), Y2, Y9
-	VBROADCASTI128 132(CX), Y10
-	VBROADCASTI128 148(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 132(SI), Y10
-	VBROADCASTI128 148(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 132(DI), Y10
-	VBROADCASTI128 148(DI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VBROADCASTI128 132(DX), Y10
-	VBROADCASTI128 148(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
-	VMOVDQU        384(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+320(SB), Y2, Y9
-	VBROADCASTI128 164(CX), Y10
-	VBROADCASTI128 180(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 164(SI), Y10
-	VBROADCASTI128 180(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 164(DI), Y10
-	VBROADCASTI128 180(DI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VBROADCASTI128 164(DX), Y10
-	VBROADCASTI128 180(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
-	VMOVDQU        448(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+384(SB), Y2, Y9
-	VBROADCASTI128 196(CX), Y10
-	VBROADCASTI128 212(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 196(SI), Y10
-	VBROADCASTI128 212(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 196(DI), Y10
-	VBROADCASTI128 212(DI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VBROADCASTI128 196(DX), Y10
-	VBROADCASTI128 212(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
-	VMOVDQU        512(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+448(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y2
-	VBROADCASTI128 244(CX), Y9
-	VPXOR          Y10, Y10, Y10
-	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y10, Y3 (VEX)
-	VBROADCASTI128 228(SI), Y2
-	VBROADCASTI128 244(SI), Y9
-	VPXOR          Y10, Y10, Y10
-	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y10, Y4 (VEX)
-	VBROADCASTI128 228(DI), Y2
-	VBROADCASTI128 244(DI), Y9
-	VPXOR          Y10, Y10, Y10
-	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y10, Y5 (VEX)
-	VBROADCASTI128 228(DX), Y2
-	VBROADCASTI128 244(DX), Y9
-	VPXOR          Y10, Y10, Y10
-	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y10, Y6 (VEX)
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y6, Y5, Y2
-	VPUNPCKHDQ     Y6, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VPMOVZXBW      16(AX), Y0
-	VPMOVZXBW      48(AX), Y2
-	VPSRLW         $0x06, Y0, Y0
-	VPSLLW         $0x02, Y2, Y2
-	VPAND          q4kr4Mask3c<>+0(SB), Y2, Y2
-	VPOR           Y2, Y0, Y0
-	VMOVDQU        260(CX), Y2
-	VEXTRACTI128   $0x01, Y2, X1
-	VPHADDW        X1, X2, X1
-	VINSERTI128    $0x01, X1, Y1, Y2
-	VPMADDWD       Y2, Y0, Y2
-	VMOVDQU        260(SI), Y4
-	VEXTRACTI128   $0x01, Y4, X1
-	VPHADDW        X1, X4, X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        260(DI), Y5
-	VEXTRACTI128   $0x01, Y5, X1
-	VPHADDW        X1, X5, X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y0, Y5
-	VMOVDQU        260(DX), Y6
-	VEXTRACTI128   $0x01, Y6, X1
-	VPHADDW        X1, X6, X1
-	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y0, Y0
-	VPUNPCKLDQ     Y4, Y2, Y6
-	VPUNPCKHDQ     Y4, Y2, Y2
-	VPADDD         Y2, Y6, Y6
-	VPUNPCKLDQ     Y0, Y5, Y2
-	VPUNPCKHDQ     Y0, Y5, Y0
-	VPADDD         Y0, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y6, Y0
-	VPUNPCKHQDQ    Y2, Y6, Y2
-	VPADDD         Y2, Y0, Y0
-	VCVTPH2PS      (AX), X2
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (SI), X1, X1
-	VINSERTPS      $0x20, (DI), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VINSERTF128    $0x01, X1, Y1, Y5
-	VSHUFPS        $0x00, X2, X2, X1
-	VSHUFPS        $0xaa, X2, X2, X4
-	VINSERTF128    $0x01, X4, Y1, Y4
-	VMULPS         Y5, Y4, Y4
-	VSHUFPS        $0x55, X2, X2, X1
-	VSHUFPS        $0xff, X2, X2, X2
-	VINSERTF128    $0x01, X2, Y1, Y2
-	VMULPS         Y5, Y2, Y2
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y4, Y4
-	VCVTDQ2PS      Y0, Y0
-	VMULPS         Y0, Y2, Y2
-	VSUBPS         Y2, Y4, Y4
-	VADDPS         (R8), Y4, Y4
-	VMOVUPS        Y4, (R8)
-	MOVL           $0x0f0f0f0f, R9
-	VMOVD          R9, X0
-	VPBROADCASTD   X0, Y0
-	VPMOVZXBW      32(AX), Y2
-	VPAND          q4kr4Mask3f<>+0(SB), Y2, Y2
-	VPXOR          Y3, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VMOVDQU        96(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+0(SB), Y2, Y9
-	VBROADCASTI128 4(CX), Y10
-	VBROADCASTI128 20(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 4(SI), Y10
-	VBROADCASTI128 20(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 4(DI), Y10
-	VBROADCASTI128 20(DI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VBROADCASTI128 4(DX), Y10
-	VBROADCASTI128 20(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
-	VMOVDQU        160(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+64(SB), Y2, Y9
-	VBROADCASTI128 36(CX), Y10
-	VBROADCASTI128 52(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 36(SI), Y10
-	VBROADCASTI128 52(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 36(DI), Y10
-	VBROADCASTI128 52(DI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VBROADCASTI128 36(DX), Y10
-	VBROADCASTI128 52(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
-	VMOVDQU        224(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+128(SB), Y2, Y9
-	VBROADCASTI128 68(CX), Y10
-	VBROADCASTI128 84(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 68(SI), Y10
-	VBROADCASTI128 84(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 68(DI), Y10
-	VBROADCASTI128 84(DI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VBROADCASTI128 68(DX), Y10
-	VBROADCASTI128 84(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
-	VMOVDQU        288(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+192(SB), Y2, Y9
-	VBROADCASTI128 100(CX), Y10
-	VBROADCASTI128 116(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 100(SI), Y10
-	VBROADCASTI128 116(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 100(DI), Y10
-	VBROADCASTI128 116(DI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VBROADCASTI128 100(DX), Y10
-	VBROADCASTI128 116(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
-	VMOVDQU        352(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+256(SB), Y2, Y9
-	VBROADCASTI128 132(CX), Y10
-	VBROADCASTI128 148(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 132(SI), Y10
-	VBROADCASTI128 148(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 132(DI), Y10
-	VBROADCASTI128 148(DI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VBROADCASTI128 132(DX), Y10
-	VBROADCASTI128 148(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
-	VMOVDQU        416(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+320(SB), Y2, Y9
-	VBROADCASTI128 164(CX), Y10
-	VBROADCASTI128 180(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 164(SI), Y10
-	VBROADCASTI128 180(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 164(DI), Y10
-	VBROADCASTI128 180(DI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VBROADCASTI128 164(DX), Y10
-	VBROADCASTI128 180(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
-	VMOVDQU        480(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+384(SB), Y2, Y9
-	VBROADCASTI128 196(CX), Y10
-	VBROADCASTI128 212(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 196(SI), Y10
-	VBROADCASTI128 212(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 196(DI), Y10
-	VBROADCASTI128 212(DI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VBROADCASTI128 196(DX), Y10
-	VBROADCASTI128 212(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
-	VMOVDQU        544(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+448(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y2
-	VBROADCASTI128 244(CX), Y9
-	VPXOR          Y10, Y10, Y10
-	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y10, Y3 (VEX)
-	VBROADCASTI128 228(SI), Y2
-	VBROADCASTI128 244(SI), Y9
-	VPXOR          Y10, Y10, Y10
-	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y10, Y4 (VEX)
-	VBROADCASTI128 228(DI), Y2
-	VBROADCASTI128 244(DI), Y9
-	VPXOR          Y10, Y10, Y10
-	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y10, Y5 (VEX)
-	VBROADCASTI128 228(DX), Y2
-	VBROADCASTI128 244(DX), Y9
-	VPXOR          Y10, Y10, Y10
-	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y10, Y6 (VEX)
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y6, Y5, Y2
-	VPUNPCKHDQ     Y6, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VPMOVZXBW      32(AX), Y0
-	VPMOVZXBW      48(AX), Y2
-	VPSRLW         $0x06, Y0, Y0
-	VPSRLW         $0x02, Y2, Y2
-	VPAND          q4kr4Mask3c<>+0(SB), Y2, Y2
-	VPOR           Y2, Y0, Y0
-	VMOVDQU        260(CX), Y2
-	VEXTRACTI128   $0x01, Y2, X1
-	VPHADDW        X1, X2, X1
-	VINSERTI128    $0x01, X1, Y1, Y2
-	VPMADDWD       Y2, Y0, Y2
-	VMOVDQU        260(SI), Y4
-	VEXTRACTI128   $0x01, Y4, X1
-	VPHADDW        X1, X4, X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        260(DI), Y5
-	VEXTRACTI128   $0x01, Y5, X1
-	VPHADDW        X1, X5, X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y0, Y5
-	VMOVDQU        260(DX), Y6
-	VEXTRACTI128   $0x01, Y6, X1
-	VPHADDW        X1, X6, X1
-	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y0, Y0
-	VPUNPCKLDQ     Y4, Y2, Y6
-	VPUNPCKHDQ     Y4, Y2, Y2
-	VPADDD         Y2, Y6, Y6
-	VPUNPCKLDQ     Y0, Y5, Y2
-	VPUNPCKHDQ     Y0, Y5, Y0
-	VPADDD         Y0, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y6, Y0
-	VPUNPCKHQDQ    Y2, Y6, Y2
-	VPADDD         Y2, Y0, Y0
-	VCVTPH2PS      8(AX), X2
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (SI), X1, X1
-	VINSERTPS      $0x20, (DI), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VINSERTF128    $0x01, X1, Y1, Y5
-	VSHUFPS        $0x00, X2, X2, X1
-	VSHUFPS        $0xaa, X2, X2, X4
-	VINSERTF128    $0x01, X4, Y1, Y4
-	VMULPS         Y5, Y4, Y4
-	VSHUFPS        $0x55, X2, X2, X1
-	VSHUFPS        $0xff, X2, X2, X2
-	VINSERTF128    $0x01, X2, Y1, Y2
-	VMULPS         Y5, Y2, Y2
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y4, Y4
-	VCVTDQ2PS      Y0, Y0
-	VMULPS         Y0, Y2, Y2
-	VSUBPS         Y2, Y4, Y4
-	VADDPS         32(R8), Y4, Y4
-	VMOVUPS        Y4, 32(R8)
-	ADDQ           $0x00000240, AX
-	ADDQ           $0x00000124, CX
-	ADDQ           $0x00000124, SI
-	ADDQ           $0x00000124, DI
-	ADDQ           $0x00000124, DX
-	DECQ           BX
-	JMP            r4gvc4b
+	CMPQ         BX, $0x00
+	JE           r4gvc4d
+	PREFETCHT0   6144(AX)
+	PREFETCHT0   6208(AX)
+	PREFETCHT0   6272(AX)
+	PREFETCHT0   6336(AX)
+	PREFETCHT0   6400(AX)
+	PREFETCHT0   6464(AX)
+	PREFETCHT0   6528(AX)
+	PREFETCHT0   6592(AX)
+	PREFETCHT0   6656(AX)
+	MOVL         $0x0f0f0f0f, R9
+	VMOVD        R9, X0
+	VPBROADCASTD X0, Y0
+	VPXOR        Y2, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VMOVDQU      64(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      4(CX), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd4 // VPDPBUSD Y12, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xdc // VPDPBUSD Y12, Y10, Y3 (VEX)
+	VMOVDQU      4(SI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe4 // VPDPBUSD Y12, Y11, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xec // VPDPBUSD Y12, Y10, Y5 (VEX)
+	VMOVDQU      4(DI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y11, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xfc // VPDPBUSD Y12, Y10, Y7 (VEX)
+	VMOVDQU      4(DX), Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc4 // VPDPBUSD Y12, Y11, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xcc // VPDPBUSD Y12, Y10, Y9 (VEX)
+	VMOVDQU      128(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      36(CX), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd4 // VPDPBUSD Y12, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xdc // VPDPBUSD Y12, Y10, Y3 (VEX)
+	VMOVDQU      36(SI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe4 // VPDPBUSD Y12, Y11, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xec // VPDPBUSD Y12, Y10, Y5 (VEX)
+	VMOVDQU      36(DI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y11, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xfc // VPDPBUSD Y12, Y10, Y7 (VEX)
+	VMOVDQU      36(DX), Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc4 // VPDPBUSD Y12, Y11, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xcc // VPDPBUSD Y12, Y10, Y9 (VEX)
+	VMOVDQU      192(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      68(CX), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd4 // VPDPBUSD Y12, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xdc // VPDPBUSD Y12, Y10, Y3 (VEX)
+	VMOVDQU      68(SI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe4 // VPDPBUSD Y12, Y11, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xec // VPDPBUSD Y12, Y10, Y5 (VEX)
+	VMOVDQU      68(DI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y11, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xfc // VPDPBUSD Y12, Y10, Y7 (VEX)
+	VMOVDQU      68(DX), Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc4 // VPDPBUSD Y12, Y11, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xcc // VPDPBUSD Y12, Y10, Y9 (VEX)
+	VMOVDQU      256(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      100(CX), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd4 // VPDPBUSD Y12, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xdc // VPDPBUSD Y12, Y10, Y3 (VEX)
+	VMOVDQU      100(SI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe4 // VPDPBUSD Y12, Y11, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xec // VPDPBUSD Y12, Y10, Y5 (VEX)
+	VMOVDQU      100(DI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y11, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xfc // VPDPBUSD Y12, Y10, Y7 (VEX)
+	VMOVDQU      100(DX), Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc4 // VPDPBUSD Y12, Y11, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xcc // VPDPBUSD Y12, Y10, Y9 (VEX)
+	VMOVDQU      320(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      132(CX), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd4 // VPDPBUSD Y12, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xdc // VPDPBUSD Y12, Y10, Y3 (VEX)
+	VMOVDQU      132(SI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe4 // VPDPBUSD Y12, Y11, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xec // VPDPBUSD Y12, Y10, Y5 (VEX)
+	VMOVDQU      132(DI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y11, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xfc // VPDPBUSD Y12, Y10, Y7 (VEX)
+	VMOVDQU      132(DX), Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc4 // VPDPBUSD Y12, Y11, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xcc // VPDPBUSD Y12, Y10, Y9 (VEX)
+	VMOVDQU      384(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      164(CX), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd4 // VPDPBUSD Y12, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xdc // VPDPBUSD Y12, Y10, Y3 (VEX)
+	VMOVDQU      164(SI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe4 // VPDPBUSD Y12, Y11, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xec // VPDPBUSD Y12, Y10, Y5 (VEX)
+	VMOVDQU      164(DI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y11, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xfc // VPDPBUSD Y12, Y10, Y7 (VEX)
+	VMOVDQU      164(DX), Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc4 // VPDPBUSD Y12, Y11, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xcc // VPDPBUSD Y12, Y10, Y9 (VEX)
+	VMOVDQU      448(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      196(CX), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd4 // VPDPBUSD Y12, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xdc // VPDPBUSD Y12, Y10, Y3 (VEX)
+	VMOVDQU      196(SI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe4 // VPDPBUSD Y12, Y11, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xec // VPDPBUSD Y12, Y10, Y5 (VEX)
+	VMOVDQU      196(DI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y11, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xfc // VPDPBUSD Y12, Y10, Y7 (VEX)
+	VMOVDQU      196(DX), Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc4 // VPDPBUSD Y12, Y11, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xcc // VPDPBUSD Y12, Y10, Y9 (VEX)
+	VMOVDQU      512(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      228(CX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x25; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y0, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y0, Y10, Y3 (VEX)
+	VMOVDQU      228(SI), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x25; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y0, Y11, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y0, Y10, Y5 (VEX)
+	VMOVDQU      228(DI), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x25; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y0, Y11, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y0, Y10, Y7 (VEX)
+	VMOVDQU      228(DX), Y0
+	BYTE $0xc4; BYTE $0x62; BYTE $0x25; BYTE $0x50; BYTE $0xc0 // VPDPBUSD Y0, Y11, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x62; BYTE $0x2d; BYTE $0x50; BYTE $0xc8 // VPDPBUSD Y0, Y10, Y9 (VEX)
+	VPMOVZXBW    16(AX), Y0
+	VPAND        q4kr4Mask3f<>+0(SB), Y0, Y0
+	VPMOVZXWD    X0, Y10
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVZXWD    X0, Y0
+	VPMULLD      Y10, Y2, Y2
+	VPMULLD      Y0, Y3, Y3
+	VPERM2I128   $0x20, Y3, Y2, Y11
+	VPERM2I128   $0x31, Y3, Y2, Y2
+	VPADDD       Y2, Y11, Y11
+	VPMULLD      Y10, Y4, Y4
+	VPMULLD      Y0, Y5, Y5
+	VPERM2I128   $0x20, Y5, Y4, Y2
+	VPERM2I128   $0x31, Y5, Y4, Y3
+	VPADDD       Y3, Y2, Y2
+	VPMULLD      Y10, Y6, Y6
+	VPMULLD      Y0, Y7, Y7
+	VPERM2I128   $0x20, Y7, Y6, Y3
+	VPERM2I128   $0x31, Y7, Y6, Y4
+	VPADDD       Y4, Y3, Y3
+	VPMULLD      Y10, Y8, Y8
+	VPMULLD      Y0, Y9, Y9
+	VPERM2I128   $0x20, Y9, Y8, Y0
+	VPERM2I128   $0x31, Y9, Y8, Y4
+	VPADDD       Y4, Y0, Y0
+	VPUNPCKLDQ   Y2, Y11, Y4
+	VPUNPCKHDQ   Y2, Y11, Y2
+	VPADDD       Y2, Y4, Y4
+	VPUNPCKLDQ   Y0, Y3, Y2
+	VPUNPCKHDQ   Y0, Y3, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y4, Y0
+	VPUNPCKHQDQ  Y2, Y4, Y2
+	VPADDD       Y2, Y0, Y0
+	VPMOVZXBW    16(AX), Y2
+	VPMOVZXBW    48(AX), Y3
+	VPSRLW       $0x06, Y2, Y2
+	VPSLLW       $0x02, Y3, Y3
+	VPAND        q4kr4Mask3c<>+0(SB), Y3, Y3
+	VPOR         Y3, Y2, Y2
+	VMOVDQU      260(CX), Y3
+	VEXTRACTI128 $0x01, Y3, X1
+	VPHADDW      X1, X3, X1
+	VINSERTI128  $0x01, X1, Y1, Y3
+	VPMADDWD     Y3, Y2, Y3
+	VMOVDQU      260(SI), Y4
+	VEXTRACTI128 $0x01, Y4, X1
+	VPHADDW      X1, X4, X1
+	VINSERTI128  $0x01, X1, Y1, Y4
+	VPMADDWD     Y4, Y2, Y4
+	VMOVDQU      260(DI), Y5
+	VEXTRACTI128 $0x01, Y5, X1
+	VPHADDW      X1, X5, X1
+	VINSERTI128  $0x01, X1, Y1, Y5
+	VPMADDWD     Y5, Y2, Y5
+	VMOVDQU      260(DX), Y6
+	VEXTRACTI128 $0x01, Y6, X1
+	VPHADDW      X1, X6, X1
+	VINSERTI128  $0x01, X1, Y1, Y6
+	VPMADDWD     Y6, Y2, Y2
+	VPUNPCKLDQ   Y4, Y3, Y6
+	VPUNPCKHDQ   Y4, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VPUNPCKLDQ   Y2, Y5, Y3
+	VPUNPCKHDQ   Y2, Y5, Y2
+	VPADDD       Y2, Y3, Y3
+	VPUNPCKLQDQ  Y3, Y6, Y2
+	VPUNPCKHQDQ  Y3, Y6, Y3
+	VPADDD       Y3, Y2, Y2
+	VCVTPH2PS    (AX), X3
+	VMOVSS       (CX), X1
+	VINSERTPS    $0x10, (SI), X1, X1
+	VINSERTPS    $0x20, (DI), X1, X1
+	VINSERTPS    $0x30, (DX), X1, X1
+	VINSERTF128  $0x01, X1, Y1, Y5
+	VSHUFPS      $0x00, X3, X3, X1
+	VSHUFPS      $0xaa, X3, X3, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMULPS       Y5, Y4, Y4
+	VSHUFPS      $0x55, X3, X3, X1
+	VSHUFPS      $0xff, X3, X3, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMULPS       Y5, Y3, Y3
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y0, Y4, Y4
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VSUBPS       Y3, Y4, Y4
+	VADDPS       (R8), Y4, Y4
+	VMOVUPS      Y4, (R8)
+	MOVL         $0x0f0f0f0f, R9
+	VMOVD        R9, X0
+	VPBROADCASTD X0, Y0
+	VPXOR        Y2, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VMOVDQU      96(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      4(CX), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd4 // VPDPBUSD Y12, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xdc // VPDPBUSD Y12, Y10, Y3 (VEX)
+	VMOVDQU      4(SI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe4 // VPDPBUSD Y12, Y11, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xec // VPDPBUSD Y12, Y10, Y5 (VEX)
+	VMOVDQU      4(DI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y11, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xfc // VPDPBUSD Y12, Y10, Y7 (VEX)
+	VMOVDQU      4(DX), Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc4 // VPDPBUSD Y12, Y11, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xcc // VPDPBUSD Y12, Y10, Y9 (VEX)
+	VMOVDQU      160(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      36(CX), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd4 // VPDPBUSD Y12, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xdc // VPDPBUSD Y12, Y10, Y3 (VEX)
+	VMOVDQU      36(SI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe4 // VPDPBUSD Y12, Y11, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xec // VPDPBUSD Y12, Y10, Y5 (VEX)
+	VMOVDQU      36(DI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y11, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xfc // VPDPBUSD Y12, Y10, Y7 (VEX)
+	VMOVDQU      36(DX), Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc4 // VPDPBUSD Y12, Y11, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xcc // VPDPBUSD Y12, Y10, Y9 (VEX)
+	VMOVDQU      224(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      68(CX), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd4 // VPDPBUSD Y12, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xdc // VPDPBUSD Y12, Y10, Y3 (VEX)
+	VMOVDQU      68(SI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe4 // VPDPBUSD Y12, Y11, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xec // VPDPBUSD Y12, Y10, Y5 (VEX)
+	VMOVDQU      68(DI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y11, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xfc // VPDPBUSD Y12, Y10, Y7 (VEX)
+	VMOVDQU      68(DX), Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc4 // VPDPBUSD Y12, Y11, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xcc // VPDPBUSD Y12, Y10, Y9 (VEX)
+	VMOVDQU      288(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      100(CX), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd4 // VPDPBUSD Y12, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xdc // VPDPBUSD Y12, Y10, Y3 (VEX)
+	VMOVDQU      100(SI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe4 // VPDPBUSD Y12, Y11, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xec // VPDPBUSD Y12, Y10, Y5 (VEX)
+	VMOVDQU      100(DI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y11, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xfc // VPDPBUSD Y12, Y10, Y7 (VEX)
+	VMOVDQU      100(DX), Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc4 // VPDPBUSD Y12, Y11, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xcc // VPDPBUSD Y12, Y10, Y9 (VEX)
+	VMOVDQU      352(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      132(CX), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd4 // VPDPBUSD Y12, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xdc // VPDPBUSD Y12, Y10, Y3 (VEX)
+	VMOVDQU      132(SI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe4 // VPDPBUSD Y12, Y11, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xec // VPDPBUSD Y12, Y10, Y5 (VEX)
+	VMOVDQU      132(DI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y11, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xfc // VPDPBUSD Y12, Y10, Y7 (VEX)
+	VMOVDQU      132(DX), Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc4 // VPDPBUSD Y12, Y11, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xcc // VPDPBUSD Y12, Y10, Y9 (VEX)
+	VMOVDQU      416(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      164(CX), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd4 // VPDPBUSD Y12, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xdc // VPDPBUSD Y12, Y10, Y3 (VEX)
+	VMOVDQU      164(SI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe4 // VPDPBUSD Y12, Y11, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xec // VPDPBUSD Y12, Y10, Y5 (VEX)
+	VMOVDQU      164(DI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y11, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xfc // VPDPBUSD Y12, Y10, Y7 (VEX)
+	VMOVDQU      164(DX), Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc4 // VPDPBUSD Y12, Y11, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xcc // VPDPBUSD Y12, Y10, Y9 (VEX)
+	VMOVDQU      480(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      196(CX), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd4 // VPDPBUSD Y12, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xdc // VPDPBUSD Y12, Y10, Y3 (VEX)
+	VMOVDQU      196(SI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe4 // VPDPBUSD Y12, Y11, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xec // VPDPBUSD Y12, Y10, Y5 (VEX)
+	VMOVDQU      196(DI), Y12
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf4 // VPDPBUSD Y12, Y11, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xfc // VPDPBUSD Y12, Y10, Y7 (VEX)
+	VMOVDQU      196(DX), Y12
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc4 // VPDPBUSD Y12, Y11, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x42; BYTE $0x2d; BYTE $0x50; BYTE $0xcc // VPDPBUSD Y12, Y10, Y9 (VEX)
+	VMOVDQU      544(AX), Y10
+	VPAND        Y0, Y10, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VMOVDQU      228(CX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x25; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y0, Y11, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y0, Y10, Y3 (VEX)
+	VMOVDQU      228(SI), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x25; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y0, Y11, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y0, Y10, Y5 (VEX)
+	VMOVDQU      228(DI), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x25; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y0, Y11, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y0, Y10, Y7 (VEX)
+	VMOVDQU      228(DX), Y0
+	BYTE $0xc4; BYTE $0x62; BYTE $0x25; BYTE $0x50; BYTE $0xc0 // VPDPBUSD Y0, Y11, Y8 (VEX)
+	BYTE $0xc4; BYTE $0x62; BYTE $0x2d; BYTE $0x50; BYTE $0xc8 // VPDPBUSD Y0, Y10, Y9 (VEX)
+	VPMOVZXBW    32(AX), Y0
+	VPAND        q4kr4Mask3f<>+0(SB), Y0, Y0
+	VPMOVZXWD    X0, Y10
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVZXWD    X0, Y0
+	VPMULLD      Y10, Y2, Y2
+	VPMULLD      Y0, Y3, Y3
+	VPERM2I128   $0x20, Y3, Y2, Y11
+	VPERM2I128   $0x31, Y3, Y2, Y2
+	VPADDD       Y2, Y11, Y11
+	VPMULLD      Y10, Y4, Y4
+	VPMULLD      Y0, Y5, Y5
+	VPERM2I128   $0x20, Y5, Y4, Y2
+	VPERM2I128   $0x31, Y5, Y4, Y3
+	VPADDD       Y3, Y2, Y2
+	VPMULLD      Y10, Y6, Y6
+	VPMULLD      Y0, Y7, Y7
+	VPERM2I128   $0x20, Y7, Y6, Y3
+	VPERM2I128   $0x31, Y7, Y6, Y4
+	VPADDD       Y4, Y3, Y3
+	VPMULLD      Y10, Y8, Y8
+	VPMULLD      Y0, Y9, Y9
+	VPERM2I128   $0x20, Y9, Y8, Y0
+	VPERM2I128   $0x31, Y9, Y8, Y4
+	VPADDD       Y4, Y0, Y0
+	VPUNPCKLDQ   Y2, Y11, Y4
+	VPUNPCKHDQ   Y2, Y11, Y2
+	VPADDD       Y2, Y4, Y4
+	VPUNPCKLDQ   Y0, Y3, Y2
+	VPUNPCKHDQ   Y0, Y3, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y4, Y0
+	VPUNPCKHQDQ  Y2, Y4, Y2
+	VPADDD       Y2, Y0, Y0
+	VPMOVZXBW    32(AX), Y2
+	VPMOVZXBW    48(AX), Y3
+	VPSRLW       $0x06, Y2, Y2
+	VPSRLW       $0x02, Y3, Y3
+	VPAND        q4kr4Mask3c<>+0(SB), Y3, Y3
+	VPOR         Y3, Y2, Y2
+	VMOVDQU      260(CX), Y3
+	VEXTRACTI128 $0x01, Y3, X1
+	VPHADDW      X1, X3, X1
+	VINSERTI128  $0x01, X1, Y1, Y3
+	VPMADDWD     Y3, Y2, Y3
+	VMOVDQU      260(SI), Y4
+	VEXTRACTI128 $0x01, Y4, X1
+	VPHADDW      X1, X4, X1
+	VINSERTI128  $0x01, X1, Y1, Y4
+	VPMADDWD     Y4, Y2, Y4
+	VMOVDQU      260(DI), Y5
+	VEXTRACTI128 $0x01, Y5, X1
+	VPHADDW      X1, X5, X1
+	VINSERTI128  $0x01, X1, Y1, Y5
+	VPMADDWD     Y5, Y2, Y5
+	VMOVDQU      260(DX), Y6
+	VEXTRACTI128 $0x01, Y6, X1
+	VPHADDW      X1, X6, X1
+	VINSERTI128  $0x01, X1, Y1, Y6
+	VPMADDWD     Y6, Y2, Y2
+	VPUNPCKLDQ   Y4, Y3, Y6
+	VPUNPCKHDQ   Y4, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VPUNPCKLDQ   Y2, Y5, Y3
+	VPUNPCKHDQ   Y2, Y5, Y2
+	VPADDD       Y2, Y3, Y3
+	VPUNPCKLQDQ  Y3, Y6, Y2
+	VPUNPCKHQDQ  Y3, Y6, Y3
+	VPADDD       Y3, Y2, Y2
+	VCVTPH2PS    8(AX), X3
+	VMOVSS       (CX), X1
+	VINSERTPS    $0x10, (SI), X1, X1
+	VINSERTPS    $0x20, (DI), X1, X1
+	VINSERTPS    $0x30, (DX), X1, X1
+	VINSERTF128  $0x01, X1, Y1, Y5
+	VSHUFPS      $0x00, X3, X3, X1
+	VSHUFPS      $0xaa, X3, X3, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMULPS       Y5, Y4, Y4
+	VSHUFPS      $0x55, X3, X3, X1
+	VSHUFPS      $0xff, X3, X3, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMULPS       Y5, Y3, Y3
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y0, Y4, Y4
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VSUBPS       Y3, Y4, Y4
+	VADDPS       32(R8), Y4, Y4
+	VMOVUPS      Y4, 32(R8)
+	ADDQ         $0x00000240, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, SI
+	ADDQ         $0x00000124, DI
+	ADDQ         $0x00000124, DX
+	DECQ         BX
+	JMP          r4gvc4b
 
 r4gvc4d:
 	VZEROUPPER
@@ -11373,454 +9945,412 @@ TEXT ·gemmQ4KR4Q8KAVX2x2(SB), NOSPLIT, $0-40
 	VMOVUPS Y0, 32(SI)
 
 r4g2c2b:
-	CMPQ           BX, $0x00
-	JE             r4g2c2d
-	PREFETCHT0     6144(AX)
-	PREFETCHT0     6208(AX)
-	PREFETCHT0     6272(AX)
-	PREFETCHT0     6336(AX)
-	PREFETCHT0     6400(AX)
-	PREFETCHT0     6464(AX)
-	PREFETCHT0     6528(AX)
-	PREFETCHT0     6592(AX)
-	PREFETCHT0     6656(AX)
-	MOVL           $0x0f0f0f0f, DI
-	VMOVD          DI, X0
-	VPBROADCASTD   X0, Y0
-	VPMOVZXBW      16(AX), Y2
-	VPAND          q4kr4Mask3f<>+0(SB), Y2, Y2
-	VPXOR          Y3, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VMOVDQU        64(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y8
-	VBROADCASTI128 4(CX), Y9
-	VBROADCASTI128 20(CX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 4(DX), Y9
-	VBROADCASTI128 20(DX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        128(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y8
-	VBROADCASTI128 36(CX), Y9
-	VBROADCASTI128 52(CX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 36(DX), Y9
-	VBROADCASTI128 52(DX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        192(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y8
-	VBROADCASTI128 68(CX), Y9
-	VBROADCASTI128 84(CX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 68(DX), Y9
-	VBROADCASTI128 84(DX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        256(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y8
-	VBROADCASTI128 100(CX), Y9
-	VBROADCASTI128 116(CX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 100(DX), Y9
-	VBROADCASTI128 116(DX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        320(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y8
-	VBROADCASTI128 132(CX), Y9
-	VBROADCASTI128 148(CX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 132(DX), Y9
-	VBROADCASTI128 148(DX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        384(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y8
-	VBROADCASTI128 164(CX), Y9
-	VBROADCASTI128 180(CX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 164(DX), Y9
-	VBROADCASTI128 180(DX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        448(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y8
-	VBROADCASTI128 196(CX), Y9
-	VBROADCASTI128 212(CX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 196(DX), Y9
-	VBROADCASTI128 212(DX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        512(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y2
-	VBROADCASTI128 244(CX), Y8
-	VPMADDUBSW     Y2, Y7, Y2
-	VPMADDUBSW     Y8, Y6, Y8
-	VPADDW         Y8, Y2, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y3, Y3
-	VBROADCASTI128 228(DX), Y2
-	VBROADCASTI128 244(DX), Y8
-	VPMADDUBSW     Y2, Y7, Y2
-	VPMADDUBSW     Y8, Y6, Y8
-	VPADDW         Y8, Y2, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y4, Y4
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y5, Y5, Y2
-	VPUNPCKHDQ     Y5, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VPMOVZXBW      16(AX), Y0
-	VPMOVZXBW      48(AX), Y2
-	VPSRLW         $0x06, Y0, Y0
-	VPSLLW         $0x02, Y2, Y2
-	VPAND          q4kr4Mask3c<>+0(SB), Y2, Y2
-	VPOR           Y2, Y0, Y0
-	VMOVDQU        260(CX), Y2
-	VEXTRACTI128   $0x01, Y2, X1
-	VPHADDW        X1, X2, X1
-	VINSERTI128    $0x01, X1, Y1, Y2
-	VPMADDWD       Y2, Y0, Y2
-	VMOVDQU        260(DX), Y4
-	VEXTRACTI128   $0x01, Y4, X1
-	VPHADDW        X1, X4, X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y0
-	VPXOR          Y4, Y4, Y4
-	VPUNPCKLDQ     Y0, Y2, Y5
-	VPUNPCKHDQ     Y0, Y2, Y0
-	VPADDD         Y0, Y5, Y5
-	VPUNPCKLDQ     Y4, Y4, Y0
-	VPUNPCKHDQ     Y4, Y4, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLQDQ    Y0, Y5, Y2
-	VPUNPCKHQDQ    Y0, Y5, Y0
-	VPADDD         Y0, Y2, Y2
-	VCVTPH2PS      (AX), X0
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (DX), X1, X1
-	VINSERTPS      $0x20, (DX), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VINSERTF128    $0x01, X1, Y1, Y5
-	VSHUFPS        $0x00, X0, X0, X1
-	VSHUFPS        $0xaa, X0, X0, X4
-	VINSERTF128    $0x01, X4, Y1, Y4
-	VMULPS         Y5, Y4, Y4
-	VSHUFPS        $0x55, X0, X0, X1
-	VSHUFPS        $0xff, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y1, Y0
-	VMULPS         Y5, Y0, Y0
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y4, Y4
-	VCVTDQ2PS      Y2, Y2
-	VMULPS         Y2, Y0, Y0
-	VSUBPS         Y0, Y4, Y4
-	VADDPS         (SI), Y4, Y4
-	VMOVUPS        Y4, (SI)
-	MOVL           $0x0f0f0f0f, DI
-	VMOVD          DI, X0
-	VPBROADCASTD   X0, Y0
-	VPMOVZXBW      32(AX), Y2
-	VPAND          q4kr4Mask3f<>+0(SB), Y2, Y2
-	VPXOR          Y3, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VMOVDQU        96(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y8
-	VBROADCASTI128 4(CX), Y9
-	VBROADCASTI128 20(CX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 4(DX), Y9
-	VBROADCASTI128 20(DX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        160(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y8
-	VBROADCASTI128 36(CX), Y9
-	VBROADCASTI128 52(CX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 36(DX), Y9
-	VBROADCASTI128 52(DX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        224(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y8
-	VBROADCASTI128 68(CX), Y9
-	VBROADCASTI128 84(CX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 68(DX), Y9
-	VBROADCASTI128 84(DX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        288(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y8
-	VBROADCASTI128 100(CX), Y9
-	VBROADCASTI128 116(CX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 100(DX), Y9
-	VBROADCASTI128 116(DX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        352(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y8
-	VBROADCASTI128 132(CX), Y9
-	VBROADCASTI128 148(CX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 132(DX), Y9
-	VBROADCASTI128 148(DX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        416(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y8
-	VBROADCASTI128 164(CX), Y9
-	VBROADCASTI128 180(CX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 164(DX), Y9
-	VBROADCASTI128 180(DX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        480(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y8
-	VBROADCASTI128 196(CX), Y9
-	VBROADCASTI128 212(CX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 196(DX), Y9
-	VBROADCASTI128 212(DX), Y10
-	VPMADDUBSW     Y9, Y7, Y9
-	VPMADDUBSW     Y10, Y6, Y10
-	VPADDW         Y10, Y9, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        544(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y2
-	VBROADCASTI128 244(CX), Y8
-	VPMADDUBSW     Y2, Y7, Y2
-	VPMADDUBSW     Y8, Y6, Y8
-	VPADDW         Y8, Y2, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y3, Y3
-	VBROADCASTI128 228(DX), Y2
-	VBROADCASTI128 244(DX), Y8
-	VPMADDUBSW     Y2, Y7, Y2
-	VPMADDUBSW     Y8, Y6, Y8
-	VPADDW         Y8, Y2, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y4, Y4
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y5, Y5, Y2
-	VPUNPCKHDQ     Y5, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VPMOVZXBW      32(AX), Y0
-	VPMOVZXBW      48(AX), Y2
-	VPSRLW         $0x06, Y0, Y0
-	VPSRLW         $0x02, Y2, Y2
-	VPAND          q4kr4Mask3c<>+0(SB), Y2, Y2
-	VPOR           Y2, Y0, Y0
-	VMOVDQU        260(CX), Y2
-	VEXTRACTI128   $0x01, Y2, X1
-	VPHADDW        X1, X2, X1
-	VINSERTI128    $0x01, X1, Y1, Y2
-	VPMADDWD       Y2, Y0, Y2
-	VMOVDQU        260(DX), Y4
-	VEXTRACTI128   $0x01, Y4, X1
-	VPHADDW        X1, X4, X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y0
-	VPXOR          Y4, Y4, Y4
-	VPUNPCKLDQ     Y0, Y2, Y5
-	VPUNPCKHDQ     Y0, Y2, Y0
-	VPADDD         Y0, Y5, Y5
-	VPUNPCKLDQ     Y4, Y4, Y0
-	VPUNPCKHDQ     Y4, Y4, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLQDQ    Y0, Y5, Y2
-	VPUNPCKHQDQ    Y0, Y5, Y0
-	VPADDD         Y0, Y2, Y2
-	VCVTPH2PS      8(AX), X0
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (DX), X1, X1
-	VINSERTPS      $0x20, (DX), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VINSERTF128    $0x01, X1, Y1, Y5
-	VSHUFPS        $0x00, X0, X0, X1
-	VSHUFPS        $0xaa, X0, X0, X4
-	VINSERTF128    $0x01, X4, Y1, Y4
-	VMULPS         Y5, Y4, Y4
-	VSHUFPS        $0x55, X0, X0, X1
-	VSHUFPS        $0xff, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y1, Y0
-	VMULPS         Y5, Y0, Y0
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y4, Y4
-	VCVTDQ2PS      Y2, Y2
-	VMULPS         Y2, Y0, Y0
-	VSUBPS         Y0, Y4, Y4
-	VADDPS         32(SI), Y4, Y4
-	VMOVUPS        Y4, 32(SI)
-	ADDQ           $0x00000240, AX
-	ADDQ           $0x00000124, CX
-	ADDQ           $0x00000124, DX
-	DECQ           BX
-	JMP            r4g2c2b
+	CMPQ         BX, $0x00
+	JE           r4g2c2d
+	PREFETCHT0   6144(AX)
+	PREFETCHT0   6208(AX)
+	PREFETCHT0   6272(AX)
+	PREFETCHT0   6336(AX)
+	PREFETCHT0   6400(AX)
+	PREFETCHT0   6464(AX)
+	PREFETCHT0   6528(AX)
+	PREFETCHT0   6592(AX)
+	PREFETCHT0   6656(AX)
+	MOVL         $0x0f0f0f0f, DI
+	VMOVD        DI, X0
+	VPBROADCASTD X0, Y0
+	VPXOR        Y2, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VMOVDQU      64(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      4(CX), Y8
+	VPMADDUBSW   Y8, Y7, Y9
+	VPADDW       Y9, Y2, Y2
+	VPMADDUBSW   Y8, Y6, Y8
+	VPADDW       Y8, Y3, Y3
+	VMOVDQU      4(DX), Y8
+	VPMADDUBSW   Y8, Y7, Y7
+	VPADDW       Y7, Y4, Y4
+	VPMADDUBSW   Y8, Y6, Y6
+	VPADDW       Y6, Y5, Y5
+	VMOVDQU      128(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      36(CX), Y8
+	VPMADDUBSW   Y8, Y7, Y9
+	VPADDW       Y9, Y2, Y2
+	VPMADDUBSW   Y8, Y6, Y8
+	VPADDW       Y8, Y3, Y3
+	VMOVDQU      36(DX), Y8
+	VPMADDUBSW   Y8, Y7, Y7
+	VPADDW       Y7, Y4, Y4
+	VPMADDUBSW   Y8, Y6, Y6
+	VPADDW       Y6, Y5, Y5
+	VMOVDQU      192(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      68(CX), Y8
+	VPMADDUBSW   Y8, Y7, Y9
+	VPADDW       Y9, Y2, Y2
+	VPMADDUBSW   Y8, Y6, Y8
+	VPADDW       Y8, Y3, Y3
+	VMOVDQU      68(DX), Y8
+	VPMADDUBSW   Y8, Y7, Y7
+	VPADDW       Y7, Y4, Y4
+	VPMADDUBSW   Y8, Y6, Y6
+	VPADDW       Y6, Y5, Y5
+	VMOVDQU      256(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      100(CX), Y8
+	VPMADDUBSW   Y8, Y7, Y9
+	VPADDW       Y9, Y2, Y2
+	VPMADDUBSW   Y8, Y6, Y8
+	VPADDW       Y8, Y3, Y3
+	VMOVDQU      100(DX), Y8
+	VPMADDUBSW   Y8, Y7, Y7
+	VPADDW       Y7, Y4, Y4
+	VPMADDUBSW   Y8, Y6, Y6
+	VPADDW       Y6, Y5, Y5
+	VMOVDQU      320(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      132(CX), Y8
+	VPMADDUBSW   Y8, Y7, Y9
+	VPADDW       Y9, Y2, Y2
+	VPMADDUBSW   Y8, Y6, Y8
+	VPADDW       Y8, Y3, Y3
+	VMOVDQU      132(DX), Y8
+	VPMADDUBSW   Y8, Y7, Y7
+	VPADDW       Y7, Y4, Y4
+	VPMADDUBSW   Y8, Y6, Y6
+	VPADDW       Y6, Y5, Y5
+	VMOVDQU      384(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      164(CX), Y8
+	VPMADDUBSW   Y8, Y7, Y9
+	VPADDW       Y9, Y2, Y2
+	VPMADDUBSW   Y8, Y6, Y8
+	VPADDW       Y8, Y3, Y3
+	VMOVDQU      164(DX), Y8
+	VPMADDUBSW   Y8, Y7, Y7
+	VPADDW       Y7, Y4, Y4
+	VPMADDUBSW   Y8, Y6, Y6
+	VPADDW       Y6, Y5, Y5
+	VMOVDQU      448(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      196(CX), Y8
+	VPMADDUBSW   Y8, Y7, Y9
+	VPADDW       Y9, Y2, Y2
+	VPMADDUBSW   Y8, Y6, Y8
+	VPADDW       Y8, Y3, Y3
+	VMOVDQU      196(DX), Y8
+	VPMADDUBSW   Y8, Y7, Y7
+	VPADDW       Y7, Y4, Y4
+	VPMADDUBSW   Y8, Y6, Y6
+	VPADDW       Y6, Y5, Y5
+	VMOVDQU      512(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      228(CX), Y0
+	VPMADDUBSW   Y0, Y7, Y8
+	VPADDW       Y8, Y2, Y2
+	VPMADDUBSW   Y0, Y6, Y0
+	VPADDW       Y0, Y3, Y3
+	VMOVDQU      228(DX), Y0
+	VPMADDUBSW   Y0, Y7, Y7
+	VPADDW       Y7, Y4, Y4
+	VPMADDUBSW   Y0, Y6, Y0
+	VPADDW       Y0, Y5, Y5
+	VPMOVZXBW    16(AX), Y0
+	VPAND        q4kr4Mask3f<>+0(SB), Y0, Y0
+	VPMOVZXWD    X0, Y6
+	VPSLLD       $0x10, Y6, Y7
+	VPOR         Y7, Y6, Y6
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVZXWD    X0, Y0
+	VPSLLD       $0x10, Y0, Y7
+	VPOR         Y7, Y0, Y0
+	VPMADDWD     Y6, Y2, Y2
+	VPMADDWD     Y0, Y3, Y3
+	VPERM2I128   $0x20, Y3, Y2, Y7
+	VPERM2I128   $0x31, Y3, Y2, Y2
+	VPADDD       Y2, Y7, Y7
+	VPMADDWD     Y6, Y4, Y4
+	VPMADDWD     Y0, Y5, Y5
+	VPERM2I128   $0x20, Y5, Y4, Y0
+	VPERM2I128   $0x31, Y5, Y4, Y2
+	VPADDD       Y2, Y0, Y0
+	VPXOR        Y2, Y2, Y2
+	VPUNPCKLDQ   Y0, Y7, Y3
+	VPUNPCKHDQ   Y0, Y7, Y0
+	VPADDD       Y0, Y3, Y3
+	VPUNPCKLDQ   Y2, Y2, Y0
+	VPUNPCKHDQ   Y2, Y2, Y2
+	VPADDD       Y2, Y0, Y0
+	VPUNPCKLQDQ  Y0, Y3, Y2
+	VPUNPCKHQDQ  Y0, Y3, Y0
+	VPADDD       Y0, Y2, Y2
+	VPMOVZXBW    16(AX), Y0
+	VPMOVZXBW    48(AX), Y3
+	VPSRLW       $0x06, Y0, Y0
+	VPSLLW       $0x02, Y3, Y3
+	VPAND        q4kr4Mask3c<>+0(SB), Y3, Y3
+	VPOR         Y3, Y0, Y0
+	VMOVDQU      260(CX), Y3
+	VEXTRACTI128 $0x01, Y3, X1
+	VPHADDW      X1, X3, X1
+	VINSERTI128  $0x01, X1, Y1, Y3
+	VPMADDWD     Y3, Y0, Y3
+	VMOVDQU      260(DX), Y4
+	VEXTRACTI128 $0x01, Y4, X1
+	VPHADDW      X1, X4, X1
+	VINSERTI128  $0x01, X1, Y1, Y4
+	VPMADDWD     Y4, Y0, Y0
+	VPXOR        Y4, Y4, Y4
+	VPUNPCKLDQ   Y0, Y3, Y5
+	VPUNPCKHDQ   Y0, Y3, Y0
+	VPADDD       Y0, Y5, Y5
+	VPUNPCKLDQ   Y4, Y4, Y0
+	VPUNPCKHDQ   Y4, Y4, Y3
+	VPADDD       Y3, Y0, Y0
+	VPUNPCKLQDQ  Y0, Y5, Y3
+	VPUNPCKHQDQ  Y0, Y5, Y0
+	VPADDD       Y0, Y3, Y3
+	VCVTPH2PS    (AX), X0
+	VMOVSS       (CX), X1
+	VINSERTPS    $0x10, (DX), X1, X1
+	VINSERTPS    $0x20, (DX), X1, X1
+	VINSERTPS    $0x30, (DX), X1, X1
+	VINSERTF128  $0x01, X1, Y1, Y5
+	VSHUFPS      $0x00, X0, X0, X1
+	VSHUFPS      $0xaa, X0, X0, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMULPS       Y5, Y4, Y4
+	VSHUFPS      $0x55, X0, X0, X1
+	VSHUFPS      $0xff, X0, X0, X0
+	VINSERTF128  $0x01, X0, Y1, Y0
+	VMULPS       Y5, Y0, Y0
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y2, Y4, Y4
+	VCVTDQ2PS    Y3, Y3
+	VMULPS       Y3, Y0, Y0
+	VSUBPS       Y0, Y4, Y4
+	VADDPS       (SI), Y4, Y4
+	VMOVUPS      Y4, (SI)
+	MOVL         $0x0f0f0f0f, DI
+	VMOVD        DI, X0
+	VPBROADCASTD X0, Y0
+	VPXOR        Y2, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VMOVDQU      96(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      4(CX), Y8
+	VPMADDUBSW   Y8, Y7, Y9
+	VPADDW       Y9, Y2, Y2
+	VPMADDUBSW   Y8, Y6, Y8
+	VPADDW       Y8, Y3, Y3
+	VMOVDQU      4(DX), Y8
+	VPMADDUBSW   Y8, Y7, Y7
+	VPADDW       Y7, Y4, Y4
+	VPMADDUBSW   Y8, Y6, Y6
+	VPADDW       Y6, Y5, Y5
+	VMOVDQU      160(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      36(CX), Y8
+	VPMADDUBSW   Y8, Y7, Y9
+	VPADDW       Y9, Y2, Y2
+	VPMADDUBSW   Y8, Y6, Y8
+	VPADDW       Y8, Y3, Y3
+	VMOVDQU      36(DX), Y8
+	VPMADDUBSW   Y8, Y7, Y7
+	VPADDW       Y7, Y4, Y4
+	VPMADDUBSW   Y8, Y6, Y6
+	VPADDW       Y6, Y5, Y5
+	VMOVDQU      224(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      68(CX), Y8
+	VPMADDUBSW   Y8, Y7, Y9
+	VPADDW       Y9, Y2, Y2
+	VPMADDUBSW   Y8, Y6, Y8
+	VPADDW       Y8, Y3, Y3
+	VMOVDQU      68(DX), Y8
+	VPMADDUBSW   Y8, Y7, Y7
+	VPADDW       Y7, Y4, Y4
+	VPMADDUBSW   Y8, Y6, Y6
+	VPADDW       Y6, Y5, Y5
+	VMOVDQU      288(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      100(CX), Y8
+	VPMADDUBSW   Y8, Y7, Y9
+	VPADDW       Y9, Y2, Y2
+	VPMADDUBSW   Y8, Y6, Y8
+	VPADDW       Y8, Y3, Y3
+	VMOVDQU      100(DX), Y8
+	VPMADDUBSW   Y8, Y7, Y7
+	VPADDW       Y7, Y4, Y4
+	VPMADDUBSW   Y8, Y6, Y6
+	VPADDW       Y6, Y5, Y5
+	VMOVDQU      352(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      132(CX), Y8
+	VPMADDUBSW   Y8, Y7, Y9
+	VPADDW       Y9, Y2, Y2
+	VPMADDUBSW   Y8, Y6, Y8
+	VPADDW       Y8, Y3, Y3
+	VMOVDQU      132(DX), Y8
+	VPMADDUBSW   Y8, Y7, Y7
+	VPADDW       Y7, Y4, Y4
+	VPMADDUBSW   Y8, Y6, Y6
+	VPADDW       Y6, Y5, Y5
+	VMOVDQU      416(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      164(CX), Y8
+	VPMADDUBSW   Y8, Y7, Y9
+	VPADDW       Y9, Y2, Y2
+	VPMADDUBSW   Y8, Y6, Y8
+	VPADDW       Y8, Y3, Y3
+	VMOVDQU      164(DX), Y8
+	VPMADDUBSW   Y8, Y7, Y7
+	VPADDW       Y7, Y4, Y4
+	VPMADDUBSW   Y8, Y6, Y6
+	VPADDW       Y6, Y5, Y5
+	VMOVDQU      480(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      196(CX), Y8
+	VPMADDUBSW   Y8, Y7, Y9
+	VPADDW       Y9, Y2, Y2
+	VPMADDUBSW   Y8, Y6, Y8
+	VPADDW       Y8, Y3, Y3
+	VMOVDQU      196(DX), Y8
+	VPMADDUBSW   Y8, Y7, Y7
+	VPADDW       Y7, Y4, Y4
+	VPMADDUBSW   Y8, Y6, Y6
+	VPADDW       Y6, Y5, Y5
+	VMOVDQU      544(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      228(CX), Y0
+	VPMADDUBSW   Y0, Y7, Y8
+	VPADDW       Y8, Y2, Y2
+	VPMADDUBSW   Y0, Y6, Y0
+	VPADDW       Y0, Y3, Y3
+	VMOVDQU      228(DX), Y0
+	VPMADDUBSW   Y0, Y7, Y7
+	VPADDW       Y7, Y4, Y4
+	VPMADDUBSW   Y0, Y6, Y0
+	VPADDW       Y0, Y5, Y5
+	VPMOVZXBW    32(AX), Y0
+	VPAND        q4kr4Mask3f<>+0(SB), Y0, Y0
+	VPMOVZXWD    X0, Y6
+	VPSLLD       $0x10, Y6, Y7
+	VPOR         Y7, Y6, Y6
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVZXWD    X0, Y0
+	VPSLLD       $0x10, Y0, Y7
+	VPOR         Y7, Y0, Y0
+	VPMADDWD     Y6, Y2, Y2
+	VPMADDWD     Y0, Y3, Y3
+	VPERM2I128   $0x20, Y3, Y2, Y7
+	VPERM2I128   $0x31, Y3, Y2, Y2
+	VPADDD       Y2, Y7, Y7
+	VPMADDWD     Y6, Y4, Y4
+	VPMADDWD     Y0, Y5, Y5
+	VPERM2I128   $0x20, Y5, Y4, Y0
+	VPERM2I128   $0x31, Y5, Y4, Y2
+	VPADDD       Y2, Y0, Y0
+	VPXOR        Y2, Y2, Y2
+	VPUNPCKLDQ   Y0, Y7, Y3
+	VPUNPCKHDQ   Y0, Y7, Y0
+	VPADDD       Y0, Y3, Y3
+	VPUNPCKLDQ   Y2, Y2, Y0
+	VPUNPCKHDQ   Y2, Y2, Y2
+	VPADDD       Y2, Y0, Y0
+	VPUNPCKLQDQ  Y0, Y3, Y2
+	VPUNPCKHQDQ  Y0, Y3, Y0
+	VPADDD       Y0, Y2, Y2
+	VPMOVZXBW    32(AX), Y0
+	VPMOVZXBW    48(AX), Y3
+	VPSRLW       $0x06, Y0, Y0
+	VPSRLW       $0x02, Y3, Y3
+	VPAND        q4kr4Mask3c<>+0(SB), Y3, Y3
+	VPOR         Y3, Y0, Y0
+	VMOVDQU      260(CX), Y3
+	VEXTRACTI128 $0x01, Y3, X1
+	VPHADDW      X1, X3, X1
+	VINSERTI128  $0x01, X1, Y1, Y3
+	VPMADDWD     Y3, Y0, Y3
+	VMOVDQU      260(DX), Y4
+	VEXTRACTI128 $0x01, Y4, X1
+	VPHADDW      X1, X4, X1
+	VINSERTI128  $0x01, X1, Y1, Y4
+	VPMADDWD     Y4, Y0, Y0
+	VPXOR        Y4, Y4, Y4
+	VPUNPCKLDQ   Y0, Y3, Y5
+	VPUNPCKHDQ   Y0, Y3, Y0
+	VPADDD       Y0, Y5, Y5
+	VPUNPCKLDQ   Y4, Y4, Y0
+	VPUNPCKHDQ   Y4, Y4, Y3
+	VPADDD       Y3, Y0, Y0
+	VPUNPCKLQDQ  Y0, Y5, Y3
+	VPUNPCKHQDQ  Y0, Y5, Y0
+	VPADDD       Y0, Y3, Y3
+	VCVTPH2PS    8(AX), X0
+	VMOVSS       (CX), X1
+	VINSERTPS    $0x10, (DX), X1, X1
+	VINSERTPS    $0x20, (DX), X1, X1
+	VINSERTPS    $0x30, (DX), X1, X1
+	VINSERTF128  $0x01, X1, Y1, Y5
+	VSHUFPS      $0x00, X0, X0, X1
+	VSHUFPS      $0xaa, X0, X0, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMULPS       Y5, Y4, Y4
+	VSHUFPS      $0x55, X0, X0, X1
+	VSHUFPS      $0xff, X0, X0, X0
+	VINSERTF128  $0x01, X0, Y1, Y0
+	VMULPS       Y5, Y0, Y0
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y2, Y4, Y4
+	VCVTDQ2PS    Y3, Y3
+	VMULPS       Y3, Y0, Y0
+	VSUBPS       Y0, Y4, Y4
+	VADDPS       32(SI), Y4, Y4
+	VMOVUPS      Y4, 32(SI)
+	ADDQ         $0x00000240, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, DX
+	DECQ         BX
+	JMP          r4g2c2b
 
 r4g2c2d:
 	VZEROUPPER
@@ -11840,422 +10370,340 @@ TEXT ·gemmQ4KR4Q8KAVXVNNIx2(SB), NOSPLIT, $0-40
 	VMOVUPS Y0, 32(SI)
 
 r4gvc2b:
-	CMPQ           BX, $0x00
-	JE             r4gvc2d
-	PREFETCHT0     6144(AX)
-	PREFETCHT0     6208(AX)
-	PREFETCHT0     6272(AX)
-	PREFETCHT0     6336(AX)
-	PREFETCHT0     6400(AX)
-	PREFETCHT0     6464(AX)
-	PREFETCHT0     6528(AX)
-	PREFETCHT0     6592(AX)
-	PREFETCHT0     6656(AX)
-	MOVL           $0x0f0f0f0f, DI
-	VMOVD          DI, X0
-	VPBROADCASTD   X0, Y0
-	VPMOVZXBW      16(AX), Y2
-	VPAND          q4kr4Mask3f<>+0(SB), Y2, Y2
-	VPXOR          Y3, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VMOVDQU        64(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleDwords<>+0(SB), Y2, Y8
-	VBROADCASTI128 4(CX), Y9
-	VBROADCASTI128 20(CX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y11, Y3 (VEX)
-	VBROADCASTI128 4(DX), Y9
-	VBROADCASTI128 20(DX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y11, Y4 (VEX)
-	VMOVDQU        128(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleDwords<>+64(SB), Y2, Y8
-	VBROADCASTI128 36(CX), Y9
-	VBROADCASTI128 52(CX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y11, Y3 (VEX)
-	VBROADCASTI128 36(DX), Y9
-	VBROADCASTI128 52(DX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y11, Y4 (VEX)
-	VMOVDQU        192(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleDwords<>+128(SB), Y2, Y8
-	VBROADCASTI128 68(CX), Y9
-	VBROADCASTI128 84(CX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y11, Y3 (VEX)
-	VBROADCASTI128 68(DX), Y9
-	VBROADCASTI128 84(DX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y11, Y4 (VEX)
-	VMOVDQU        256(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleDwords<>+192(SB), Y2, Y8
-	VBROADCASTI128 100(CX), Y9
-	VBROADCASTI128 116(CX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y11, Y3 (VEX)
-	VBROADCASTI128 100(DX), Y9
-	VBROADCASTI128 116(DX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y11, Y4 (VEX)
-	VMOVDQU        320(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleDwords<>+256(SB), Y2, Y8
-	VBROADCASTI128 132(CX), Y9
-	VBROADCASTI128 148(CX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y11, Y3 (VEX)
-	VBROADCASTI128 132(DX), Y9
-	VBROADCASTI128 148(DX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y11, Y4 (VEX)
-	VMOVDQU        384(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleDwords<>+320(SB), Y2, Y8
-	VBROADCASTI128 164(CX), Y9
-	VBROADCASTI128 180(CX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y11, Y3 (VEX)
-	VBROADCASTI128 164(DX), Y9
-	VBROADCASTI128 180(DX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y11, Y4 (VEX)
-	VMOVDQU        448(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleDwords<>+384(SB), Y2, Y8
-	VBROADCASTI128 196(CX), Y9
-	VBROADCASTI128 212(CX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y11, Y3 (VEX)
-	VBROADCASTI128 196(DX), Y9
-	VBROADCASTI128 212(DX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y11, Y4 (VEX)
-	VMOVDQU        512(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleDwords<>+448(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y2
-	VBROADCASTI128 244(CX), Y8
-	VPXOR          Y9, Y9, Y9
-	BYTE $0xc4; BYTE $0x62; BYTE $0x45; BYTE $0x50; BYTE $0xca // VPDPBUSD Y2, Y7, Y9 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xc8 // VPDPBUSD Y8, Y6, Y9 (VEX)
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
-	VBROADCASTI128 228(DX), Y2
-	VBROADCASTI128 244(DX), Y8
-	VPXOR          Y9, Y9, Y9
-	BYTE $0xc4; BYTE $0x62; BYTE $0x45; BYTE $0x50; BYTE $0xca // VPDPBUSD Y2, Y7, Y9 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xc8 // VPDPBUSD Y8, Y6, Y9 (VEX)
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y5, Y5, Y2
-	VPUNPCKHDQ     Y5, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VPMOVZXBW      16(AX), Y0
-	VPMOVZXBW      48(AX), Y2
-	VPSRLW         $0x06, Y0, Y0
-	VPSLLW         $0x02, Y2, Y2
-	VPAND          q4kr4Mask3c<>+0(SB), Y2, Y2
-	VPOR           Y2, Y0, Y0
-	VMOVDQU        260(CX), Y2
-	VEXTRACTI128   $0x01, Y2, X1
-	VPHADDW        X1, X2, X1
-	VINSERTI128    $0x01, X1, Y1, Y2
-	VPMADDWD       Y2, Y0, Y2
-	VMOVDQU        260(DX), Y4
-	VEXTRACTI128   $0x01, Y4, X1
-	VPHADDW        X1, X4, X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y0
-	VPXOR          Y4, Y4, Y4
-	VPUNPCKLDQ     Y0, Y2, Y5
-	VPUNPCKHDQ     Y0, Y2, Y0
-	VPADDD         Y0, Y5, Y5
-	VPUNPCKLDQ     Y4, Y4, Y0
-	VPUNPCKHDQ     Y4, Y4, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLQDQ    Y0, Y5, Y2
-	VPUNPCKHQDQ    Y0, Y5, Y0
-	VPADDD         Y0, Y2, Y2
-	VCVTPH2PS      (AX), X0
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (DX), X1, X1
-	VINSERTPS      $0x20, (DX), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VINSERTF128    $0x01, X1, Y1, Y5
-	VSHUFPS        $0x00, X0, X0, X1
-	VSHUFPS        $0xaa, X0, X0, X4
-	VINSERTF128    $0x01, X4, Y1, Y4
-	VMULPS         Y5, Y4, Y4
-	VSHUFPS        $0x55, X0, X0, X1
-	VSHUFPS        $0xff, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y1, Y0
-	VMULPS         Y5, Y0, Y0
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y4, Y4
-	VCVTDQ2PS      Y2, Y2
-	VMULPS         Y2, Y0, Y0
-	VSUBPS         Y0, Y4, Y4
-	VADDPS         (SI), Y4, Y4
-	VMOVUPS        Y4, (SI)
-	MOVL           $0x0f0f0f0f, DI
-	VMOVD          DI, X0
-	VPBROADCASTD   X0, Y0
-	VPMOVZXBW      32(AX), Y2
-	VPAND          q4kr4Mask3f<>+0(SB), Y2, Y2
-	VPXOR          Y3, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VMOVDQU        96(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleDwords<>+0(SB), Y2, Y8
-	VBROADCASTI128 4(CX), Y9
-	VBROADCASTI128 20(CX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y11, Y3 (VEX)
-	VBROADCASTI128 4(DX), Y9
-	VBROADCASTI128 20(DX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y11, Y4 (VEX)
-	VMOVDQU        160(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleDwords<>+64(SB), Y2, Y8
-	VBROADCASTI128 36(CX), Y9
-	VBROADCASTI128 52(CX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y11, Y3 (VEX)
-	VBROADCASTI128 36(DX), Y9
-	VBROADCASTI128 52(DX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y11, Y4 (VEX)
-	VMOVDQU        224(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleDwords<>+128(SB), Y2, Y8
-	VBROADCASTI128 68(CX), Y9
-	VBROADCASTI128 84(CX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y11, Y3 (VEX)
-	VBROADCASTI128 68(DX), Y9
-	VBROADCASTI128 84(DX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y11, Y4 (VEX)
-	VMOVDQU        288(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleDwords<>+192(SB), Y2, Y8
-	VBROADCASTI128 100(CX), Y9
-	VBROADCASTI128 116(CX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y11, Y3 (VEX)
-	VBROADCASTI128 100(DX), Y9
-	VBROADCASTI128 116(DX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y11, Y4 (VEX)
-	VMOVDQU        352(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleDwords<>+256(SB), Y2, Y8
-	VBROADCASTI128 132(CX), Y9
-	VBROADCASTI128 148(CX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y11, Y3 (VEX)
-	VBROADCASTI128 132(DX), Y9
-	VBROADCASTI128 148(DX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y11, Y4 (VEX)
-	VMOVDQU        416(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleDwords<>+320(SB), Y2, Y8
-	VBROADCASTI128 164(CX), Y9
-	VBROADCASTI128 180(CX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y11, Y3 (VEX)
-	VBROADCASTI128 164(DX), Y9
-	VBROADCASTI128 180(DX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y11, Y4 (VEX)
-	VMOVDQU        480(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleDwords<>+384(SB), Y2, Y8
-	VBROADCASTI128 196(CX), Y9
-	VBROADCASTI128 212(CX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y11, Y3 (VEX)
-	VBROADCASTI128 196(DX), Y9
-	VBROADCASTI128 212(DX), Y10
-	VPXOR          Y11, Y11, Y11
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd9 // VPDPBUSD Y9, Y7, Y11 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y6, Y11 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y11, Y4 (VEX)
-	VMOVDQU        544(AX), Y6
-	VPAND          Y0, Y6, Y7
-	VPSRLW         $0x04, Y6, Y6
-	VPAND          Y0, Y6, Y6
-	VPSHUFB        q4kr4ScaleDwords<>+448(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y2
-	VBROADCASTI128 244(CX), Y8
-	VPXOR          Y9, Y9, Y9
-	BYTE $0xc4; BYTE $0x62; BYTE $0x45; BYTE $0x50; BYTE $0xca // VPDPBUSD Y2, Y7, Y9 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xc8 // VPDPBUSD Y8, Y6, Y9 (VEX)
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
-	VBROADCASTI128 228(DX), Y2
-	VBROADCASTI128 244(DX), Y8
-	VPXOR          Y9, Y9, Y9
-	BYTE $0xc4; BYTE $0x62; BYTE $0x45; BYTE $0x50; BYTE $0xca // VPDPBUSD Y2, Y7, Y9 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x4d; BYTE $0x50; BYTE $0xc8 // VPDPBUSD Y8, Y6, Y9 (VEX)
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y5, Y5, Y2
-	VPUNPCKHDQ     Y5, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VPMOVZXBW      32(AX), Y0
-	VPMOVZXBW      48(AX), Y2
-	VPSRLW         $0x06, Y0, Y0
-	VPSRLW         $0x02, Y2, Y2
-	VPAND          q4kr4Mask3c<>+0(SB), Y2, Y2
-	VPOR           Y2, Y0, Y0
-	VMOVDQU        260(CX), Y2
-	VEXTRACTI128   $0x01, Y2, X1
-	VPHADDW        X1, X2, X1
-	VINSERTI128    $0x01, X1, Y1, Y2
-	VPMADDWD       Y2, Y0, Y2
-	VMOVDQU        260(DX), Y4
-	VEXTRACTI128   $0x01, Y4, X1
-	VPHADDW        X1, X4, X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y0
-	VPXOR          Y4, Y4, Y4
-	VPUNPCKLDQ     Y0, Y2, Y5
-	VPUNPCKHDQ     Y0, Y2, Y0
-	VPADDD         Y0, Y5, Y5
-	VPUNPCKLDQ     Y4, Y4, Y0
-	VPUNPCKHDQ     Y4, Y4, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLQDQ    Y0, Y5, Y2
-	VPUNPCKHQDQ    Y0, Y5, Y0
-	VPADDD         Y0, Y2, Y2
-	VCVTPH2PS      8(AX), X0
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (DX), X1, X1
-	VINSERTPS      $0x20, (DX), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VINSERTF128    $0x01, X1, Y1, Y5
-	VSHUFPS        $0x00, X0, X0, X1
-	VSHUFPS        $0xaa, X0, X0, X4
-	VINSERTF128    $0x01, X4, Y1, Y4
-	VMULPS         Y5, Y4, Y4
-	VSHUFPS        $0x55, X0, X0, X1
-	VSHUFPS        $0xff, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y1, Y0
-	VMULPS         Y5, Y0, Y0
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y4, Y4
-	VCVTDQ2PS      Y2, Y2
-	VMULPS         Y2, Y0, Y0
-	VSUBPS         Y0, Y4, Y4
-	VADDPS         32(SI), Y4, Y4
-	VMOVUPS        Y4, 32(SI)
-	ADDQ           $0x00000240, AX
-	ADDQ           $0x00000124, CX
-	ADDQ           $0x00000124, DX
-	DECQ           BX
-	JMP            r4gvc2b
+	CMPQ         BX, $0x00
+	JE           r4gvc2d
+	PREFETCHT0   6144(AX)
+	PREFETCHT0   6208(AX)
+	PREFETCHT0   6272(AX)
+	PREFETCHT0   6336(AX)
+	PREFETCHT0   6400(AX)
+	PREFETCHT0   6464(AX)
+	PREFETCHT0   6528(AX)
+	PREFETCHT0   6592(AX)
+	PREFETCHT0   6656(AX)
+	MOVL         $0x0f0f0f0f, DI
+	VMOVD        DI, X0
+	VPBROADCASTD X0, Y0
+	VPXOR        Y2, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VMOVDQU      64(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      4(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y7, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y6, Y3 (VEX)
+	VMOVDQU      4(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y7, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y6, Y5 (VEX)
+	VMOVDQU      128(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      36(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y7, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y6, Y3 (VEX)
+	VMOVDQU      36(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y7, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y6, Y5 (VEX)
+	VMOVDQU      192(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      68(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y7, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y6, Y3 (VEX)
+	VMOVDQU      68(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y7, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y6, Y5 (VEX)
+	VMOVDQU      256(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      100(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y7, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y6, Y3 (VEX)
+	VMOVDQU      100(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y7, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y6, Y5 (VEX)
+	VMOVDQU      320(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      132(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y7, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y6, Y3 (VEX)
+	VMOVDQU      132(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y7, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y6, Y5 (VEX)
+	VMOVDQU      384(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      164(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y7, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y6, Y3 (VEX)
+	VMOVDQU      164(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y7, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y6, Y5 (VEX)
+	VMOVDQU      448(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      196(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y7, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y6, Y3 (VEX)
+	VMOVDQU      196(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y7, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y6, Y5 (VEX)
+	VMOVDQU      512(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      228(CX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y0, Y7, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x4d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y0, Y6, Y3 (VEX)
+	VMOVDQU      228(DX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y0, Y7, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x4d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y0, Y6, Y5 (VEX)
+	VPMOVZXBW    16(AX), Y0
+	VPAND        q4kr4Mask3f<>+0(SB), Y0, Y0
+	VPMOVZXWD    X0, Y6
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVZXWD    X0, Y0
+	VPMULLD      Y6, Y2, Y2
+	VPMULLD      Y0, Y3, Y3
+	VPERM2I128   $0x20, Y3, Y2, Y7
+	VPERM2I128   $0x31, Y3, Y2, Y2
+	VPADDD       Y2, Y7, Y7
+	VPMULLD      Y6, Y4, Y4
+	VPMULLD      Y0, Y5, Y5
+	VPERM2I128   $0x20, Y5, Y4, Y0
+	VPERM2I128   $0x31, Y5, Y4, Y2
+	VPADDD       Y2, Y0, Y0
+	VPXOR        Y2, Y2, Y2
+	VPUNPCKLDQ   Y0, Y7, Y3
+	VPUNPCKHDQ   Y0, Y7, Y0
+	VPADDD       Y0, Y3, Y3
+	VPUNPCKLDQ   Y2, Y2, Y0
+	VPUNPCKHDQ   Y2, Y2, Y2
+	VPADDD       Y2, Y0, Y0
+	VPUNPCKLQDQ  Y0, Y3, Y2
+	VPUNPCKHQDQ  Y0, Y3, Y0
+	VPADDD       Y0, Y2, Y2
+	VPMOVZXBW    16(AX), Y0
+	VPMOVZXBW    48(AX), Y3
+	VPSRLW       $0x06, Y0, Y0
+	VPSLLW       $0x02, Y3, Y3
+	VPAND        q4kr4Mask3c<>+0(SB), Y3, Y3
+	VPOR         Y3, Y0, Y0
+	VMOVDQU      260(CX), Y3
+	VEXTRACTI128 $0x01, Y3, X1
+	VPHADDW      X1, X3, X1
+	VINSERTI128  $0x01, X1, Y1, Y3
+	VPMADDWD     Y3, Y0, Y3
+	VMOVDQU      260(DX), Y4
+	VEXTRACTI128 $0x01, Y4, X1
+	VPHADDW      X1, X4, X1
+	VINSERTI128  $0x01, X1, Y1, Y4
+	VPMADDWD     Y4, Y0, Y0
+	VPXOR        Y4, Y4, Y4
+	VPUNPCKLDQ   Y0, Y3, Y5
+	VPUNPCKHDQ   Y0, Y3, Y0
+	VPADDD       Y0, Y5, Y5
+	VPUNPCKLDQ   Y4, Y4, Y0
+	VPUNPCKHDQ   Y4, Y4, Y3
+	VPADDD       Y3, Y0, Y0
+	VPUNPCKLQDQ  Y0, Y5, Y3
+	VPUNPCKHQDQ  Y0, Y5, Y0
+	VPADDD       Y0, Y3, Y3
+	VCVTPH2PS    (AX), X0
+	VMOVSS       (CX), X1
+	VINSERTPS    $0x10, (DX), X1, X1
+	VINSERTPS    $0x20, (DX), X1, X1
+	VINSERTPS    $0x30, (DX), X1, X1
+	VINSERTF128  $0x01, X1, Y1, Y5
+	VSHUFPS      $0x00, X0, X0, X1
+	VSHUFPS      $0xaa, X0, X0, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMULPS       Y5, Y4, Y4
+	VSHUFPS      $0x55, X0, X0, X1
+	VSHUFPS      $0xff, X0, X0, X0
+	VINSERTF128  $0x01, X0, Y1, Y0
+	VMULPS       Y5, Y0, Y0
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y2, Y4, Y4
+	VCVTDQ2PS    Y3, Y3
+	VMULPS       Y3, Y0, Y0
+	VSUBPS       Y0, Y4, Y4
+	VADDPS       (SI), Y4, Y4
+	VMOVUPS      Y4, (SI)
+	MOVL         $0x0f0f0f0f, DI
+	VMOVD        DI, X0
+	VPBROADCASTD X0, Y0
+	VPXOR        Y2, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VMOVDQU      96(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      4(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y7, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y6, Y3 (VEX)
+	VMOVDQU      4(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y7, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y6, Y5 (VEX)
+	VMOVDQU      160(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      36(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y7, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y6, Y3 (VEX)
+	VMOVDQU      36(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y7, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y6, Y5 (VEX)
+	VMOVDQU      224(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      68(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y7, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y6, Y3 (VEX)
+	VMOVDQU      68(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y7, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y6, Y5 (VEX)
+	VMOVDQU      288(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      100(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y7, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y6, Y3 (VEX)
+	VMOVDQU      100(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y7, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y6, Y5 (VEX)
+	VMOVDQU      352(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      132(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y7, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y6, Y3 (VEX)
+	VMOVDQU      132(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y7, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y6, Y5 (VEX)
+	VMOVDQU      416(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      164(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y7, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y6, Y3 (VEX)
+	VMOVDQU      164(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y7, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y6, Y5 (VEX)
+	VMOVDQU      480(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      196(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y7, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y6, Y3 (VEX)
+	VMOVDQU      196(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x45; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y7, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x4d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y6, Y5 (VEX)
+	VMOVDQU      544(AX), Y6
+	VPAND        Y0, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VMOVDQU      228(CX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y0, Y7, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x4d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y0, Y6, Y3 (VEX)
+	VMOVDQU      228(DX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y0, Y7, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x4d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y0, Y6, Y5 (VEX)
+	VPMOVZXBW    32(AX), Y0
+	VPAND        q4kr4Mask3f<>+0(SB), Y0, Y0
+	VPMOVZXWD    X0, Y6
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVZXWD    X0, Y0
+	VPMULLD      Y6, Y2, Y2
+	VPMULLD      Y0, Y3, Y3
+	VPERM2I128   $0x20, Y3, Y2, Y7
+	VPERM2I128   $0x31, Y3, Y2, Y2
+	VPADDD       Y2, Y7, Y7
+	VPMULLD      Y6, Y4, Y4
+	VPMULLD      Y0, Y5, Y5
+	VPERM2I128   $0x20, Y5, Y4, Y0
+	VPERM2I128   $0x31, Y5, Y4, Y2
+	VPADDD       Y2, Y0, Y0
+	VPXOR        Y2, Y2, Y2
+	VPUNPCKLDQ   Y0, Y7, Y3
+	VPUNPCKHDQ   Y0, Y7, Y0
+	VPADDD       Y0, Y3, Y3
+	VPUNPCKLDQ   Y2, Y2, Y0
+	VPUNPCKHDQ   Y2, Y2, Y2
+	VPADDD       Y2, Y0, Y0
+	VPUNPCKLQDQ  Y0, Y3, Y2
+	VPUNPCKHQDQ  Y0, Y3, Y0
+	VPADDD       Y0, Y2, Y2
+	VPMOVZXBW    32(AX), Y0
+	VPMOVZXBW    48(AX), Y3
+	VPSRLW       $0x06, Y0, Y0
+	VPSRLW       $0x02, Y3, Y3
+	VPAND        q4kr4Mask3c<>+0(SB), Y3, Y3
+	VPOR         Y3, Y0, Y0
+	VMOVDQU      260(CX), Y3
+	VEXTRACTI128 $0x01, Y3, X1
+	VPHADDW      X1, X3, X1
+	VINSERTI128  $0x01, X1, Y1, Y3
+	VPMADDWD     Y3, Y0, Y3
+	VMOVDQU      260(DX), Y4
+	VEXTRACTI128 $0x01, Y4, X1
+	VPHADDW      X1, X4, X1
+	VINSERTI128  $0x01, X1, Y1, Y4
+	VPMADDWD     Y4, Y0, Y0
+	VPXOR        Y4, Y4, Y4
+	VPUNPCKLDQ   Y0, Y3, Y5
+	VPUNPCKHDQ   Y0, Y3, Y0
+	VPADDD       Y0, Y5, Y5
+	VPUNPCKLDQ   Y4, Y4, Y0
+	VPUNPCKHDQ   Y4, Y4, Y3
+	VPADDD       Y3, Y0, Y0
+	VPUNPCKLQDQ  Y0, Y5, Y3
+	VPUNPCKHQDQ  Y0, Y5, Y0
+	VPADDD       Y0, Y3, Y3
+	VCVTPH2PS    8(AX), X0
+	VMOVSS       (CX), X1
+	VINSERTPS    $0x10, (DX), X1, X1
+	VINSERTPS    $0x20, (DX), X1, X1
+	VINSERTPS    $0x30, (DX), X1, X1
+	VINSERTF128  $0x01, X1, Y1, Y5
+	VSHUFPS      $0x00, X0, X0, X1
+	VSHUFPS      $0xaa, X0, X0, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMULPS       Y5, Y4, Y4
+	VSHUFPS      $0x55, X0, X0, X1
+	VSHUFPS      $0xff, X0, X0, X0
+	VINSERTF128  $0x01, X0, Y1, Y0
+	VMULPS       Y5, Y0, Y0
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y2, Y4, Y4
+	VCVTDQ2PS    Y3, Y3
+	VMULPS       Y3, Y0, Y0
+	VSUBPS       Y0, Y4, Y4
+	VADDPS       32(SI), Y4, Y4
+	VMOVUPS      Y4, 32(SI)
+	ADDQ         $0x00000240, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, DX
+	DECQ         BX
+	JMP          r4gvc2b
 
 r4gvc2d:
 	VZEROUPPER
@@ -12276,579 +10724,517 @@ TEXT ·gemmQ4KR4Q8KAVX2x3(SB), NOSPLIT, $0-40
 	VMOVUPS Y0, 32(DI)
 
 r4g2c3b:
-	CMPQ           BX, $0x00
-	JE             r4g2c3d
-	PREFETCHT0     6144(AX)
-	PREFETCHT0     6208(AX)
-	PREFETCHT0     6272(AX)
-	PREFETCHT0     6336(AX)
-	PREFETCHT0     6400(AX)
-	PREFETCHT0     6464(AX)
-	PREFETCHT0     6528(AX)
-	PREFETCHT0     6592(AX)
-	PREFETCHT0     6656(AX)
-	MOVL           $0x0f0f0f0f, R8
-	VMOVD          R8, X0
-	VPBROADCASTD   X0, Y0
-	VPMOVZXBW      16(AX), Y2
-	VPAND          q4kr4Mask3f<>+0(SB), Y2, Y2
-	VPXOR          Y3, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VMOVDQU        64(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y9
-	VBROADCASTI128 4(CX), Y10
-	VBROADCASTI128 20(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 4(SI), Y10
-	VBROADCASTI128 20(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 4(DX), Y10
-	VBROADCASTI128 20(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        128(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y9
-	VBROADCASTI128 36(CX), Y10
-	VBROADCASTI128 52(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 36(SI), Y10
-	VBROADCASTI128 52(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 36(DX), Y10
-	VBROADCASTI128 52(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        192(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y9
-	VBROADCASTI128 68(CX), Y10
-	VBROADCASTI128 84(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 68(SI), Y10
-	VBROADCASTI128 84(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 68(DX), Y10
-	VBROADCASTI128 84(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        256(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y9
-	VBROADCASTI128 100(CX), Y10
-	VBROADCASTI128 116(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 100(SI), Y10
-	VBROADCASTI128 116(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 100(DX), Y10
-	VBROADCASTI128 116(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        320(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y9
-	VBROADCASTI128 132(CX), Y10
-	VBROADCASTI128 148(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 132(SI), Y10
-	VBROADCASTI128 148(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 132(DX), Y10
-	VBROADCASTI128 148(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        384(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y9
-	VBROADCASTI128 164(CX), Y10
-	VBROADCASTI128 180(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 164(SI), Y10
-	VBROADCASTI128 180(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 164(DX), Y10
-	VBROADCASTI128 180(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        448(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y9
-	VBROADCASTI128 196(CX), Y10
-	VBROADCASTI128 212(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 196(SI), Y10
-	VBROADCASTI128 212(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 196(DX), Y10
-	VBROADCASTI128 212(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        512(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y2
-	VBROADCASTI128 244(CX), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y3, Y3
-	VBROADCASTI128 228(SI), Y2
-	VBROADCASTI128 244(SI), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y4, Y4
-	VBROADCASTI128 228(DX), Y2
-	VBROADCASTI128 244(DX), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y5, Y5
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y6, Y5, Y2
-	VPUNPCKHDQ     Y6, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VPMOVZXBW      16(AX), Y0
-	VPMOVZXBW      48(AX), Y2
-	VPSRLW         $0x06, Y0, Y0
-	VPSLLW         $0x02, Y2, Y2
-	VPAND          q4kr4Mask3c<>+0(SB), Y2, Y2
-	VPOR           Y2, Y0, Y0
-	VMOVDQU        260(CX), Y2
-	VEXTRACTI128   $0x01, Y2, X1
-	VPHADDW        X1, X2, X1
-	VINSERTI128    $0x01, X1, Y1, Y2
-	VPMADDWD       Y2, Y0, Y2
-	VMOVDQU        260(SI), Y4
-	VEXTRACTI128   $0x01, Y4, X1
-	VPHADDW        X1, X4, X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        260(DX), Y5
-	VEXTRACTI128   $0x01, Y5, X1
-	VPHADDW        X1, X5, X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y0, Y0
-	VPXOR          Y5, Y5, Y5
-	VPUNPCKLDQ     Y4, Y2, Y6
-	VPUNPCKHDQ     Y4, Y2, Y2
-	VPADDD         Y2, Y6, Y6
-	VPUNPCKLDQ     Y5, Y0, Y2
-	VPUNPCKHDQ     Y5, Y0, Y0
-	VPADDD         Y0, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y6, Y0
-	VPUNPCKHQDQ    Y2, Y6, Y2
-	VPADDD         Y2, Y0, Y0
-	VCVTPH2PS      (AX), X2
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (SI), X1, X1
-	VINSERTPS      $0x20, (DX), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VINSERTF128    $0x01, X1, Y1, Y5
-	VSHUFPS        $0x00, X2, X2, X1
-	VSHUFPS        $0xaa, X2, X2, X4
-	VINSERTF128    $0x01, X4, Y1, Y4
-	VMULPS         Y5, Y4, Y4
-	VSHUFPS        $0x55, X2, X2, X1
-	VSHUFPS        $0xff, X2, X2, X2
-	VINSERTF128    $0x01, X2, Y1, Y2
-	VMULPS         Y5, Y2, Y2
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y4, Y4
-	VCVTDQ2PS      Y0, Y0
-	VMULPS         Y0, Y2, Y2
-	VSUBPS         Y2, Y4, Y4
-	VADDPS         (DI), Y4, Y4
-	VMOVUPS        Y4, (DI)
-	MOVL           $0x0f0f0f0f, R8
-	VMOVD          R8, X0
-	VPBROADCASTD   X0, Y0
-	VPMOVZXBW      32(AX), Y2
-	VPAND          q4kr4Mask3f<>+0(SB), Y2, Y2
-	VPXOR          Y3, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VMOVDQU        96(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y9
-	VBROADCASTI128 4(CX), Y10
-	VBROADCASTI128 20(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 4(SI), Y10
-	VBROADCASTI128 20(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 4(DX), Y10
-	VBROADCASTI128 20(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        160(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y9
-	VBROADCASTI128 36(CX), Y10
-	VBROADCASTI128 52(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 36(SI), Y10
-	VBROADCASTI128 52(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 36(DX), Y10
-	VBROADCASTI128 52(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        224(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y9
-	VBROADCASTI128 68(CX), Y10
-	VBROADCASTI128 84(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 68(SI), Y10
-	VBROADCASTI128 84(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 68(DX), Y10
-	VBROADCASTI128 84(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        288(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y9
-	VBROADCASTI128 100(CX), Y10
-	VBROADCASTI128 116(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 100(SI), Y10
-	VBROADCASTI128 116(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 100(DX), Y10
-	VBROADCASTI128 116(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        352(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y9
-	VBROADCASTI128 132(CX), Y10
-	VBROADCASTI128 148(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 132(SI), Y10
-	VBROADCASTI128 148(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 132(DX), Y10
-	VBROADCASTI128 148(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        416(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y9
-	VBROADCASTI128 164(CX), Y10
-	VBROADCASTI128 180(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 164(SI), Y10
-	VBROADCASTI128 180(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 164(DX), Y10
-	VBROADCASTI128 180(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        480(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y9
-	VBROADCASTI128 196(CX), Y10
-	VBROADCASTI128 212(CX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 196(SI), Y10
-	VBROADCASTI128 212(SI), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 196(DX), Y10
-	VBROADCASTI128 212(DX), Y11
-	VPMADDUBSW     Y10, Y8, Y10
-	VPMADDUBSW     Y11, Y7, Y11
-	VPADDW         Y11, Y10, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        544(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y2
-	VBROADCASTI128 244(CX), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y3, Y3
-	VBROADCASTI128 228(SI), Y2
-	VBROADCASTI128 244(SI), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y4, Y4
-	VBROADCASTI128 228(DX), Y2
-	VBROADCASTI128 244(DX), Y9
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDUBSW     Y9, Y7, Y9
-	VPADDW         Y9, Y2, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y5, Y5
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y6, Y5, Y2
-	VPUNPCKHDQ     Y6, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VPMOVZXBW      32(AX), Y0
-	VPMOVZXBW      48(AX), Y2
-	VPSRLW         $0x06, Y0, Y0
-	VPSRLW         $0x02, Y2, Y2
-	VPAND          q4kr4Mask3c<>+0(SB), Y2, Y2
-	VPOR           Y2, Y0, Y0
-	VMOVDQU        260(CX), Y2
-	VEXTRACTI128   $0x01, Y2, X1
-	VPHADDW        X1, X2, X1
-	VINSERTI128    $0x01, X1, Y1, Y2
-	VPMADDWD       Y2, Y0, Y2
-	VMOVDQU        260(SI), Y4
-	VEXTRACTI128   $0x01, Y4, X1
-	VPHADDW        X1, X4, X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        260(DX), Y5
-	VEXTRACTI128   $0x01, Y5, X1
-	VPHADDW        X1, X5, X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y0, Y0
-	VPXOR          Y5, Y5, Y5
-	VPUNPCKLDQ     Y4, Y2, Y6
-	VPUNPCKHDQ     Y4, Y2, Y2
-	VPADDD         Y2, Y6, Y6
-	VPUNPCKLDQ     Y5, Y0, Y2
-	VPUNPCKHDQ     Y5, Y0, Y0
-	VPADDD         Y0, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y6, Y0
-	VPUNPCKHQDQ    Y2, Y6, Y2
-	VPADDD         Y2, Y0, Y0
-	VCVTPH2PS      8(AX), X2
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (SI), X1, X1
-	VINSERTPS      $0x20, (DX), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VINSERTF128    $0x01, X1, Y1, Y5
-	VSHUFPS        $0x00, X2, X2, X1
-	VSHUFPS        $0xaa, X2, X2, X4
-	VINSERTF128    $0x01, X4, Y1, Y4
-	VMULPS         Y5, Y4, Y4
-	VSHUFPS        $0x55, X2, X2, X1
-	VSHUFPS        $0xff, X2, X2, X2
-	VINSERTF128    $0x01, X2, Y1, Y2
-	VMULPS         Y5, Y2, Y2
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y4, Y4
-	VCVTDQ2PS      Y0, Y0
-	VMULPS         Y0, Y2, Y2
-	VSUBPS         Y2, Y4, Y4
-	VADDPS         32(DI), Y4, Y4
-	VMOVUPS        Y4, 32(DI)
-	ADDQ           $0x00000240, AX
-	ADDQ           $0x00000124, CX
-	ADDQ           $0x00000124, SI
-	ADDQ           $0x00000124, DX
-	DECQ           BX
-	JMP            r4g2c3b
+	CMPQ         BX, $0x00
+	JE           r4g2c3d
+	PREFETCHT0   6144(AX)
+	PREFETCHT0   6208(AX)
+	PREFETCHT0   6272(AX)
+	PREFETCHT0   6336(AX)
+	PREFETCHT0   6400(AX)
+	PREFETCHT0   6464(AX)
+	PREFETCHT0   6528(AX)
+	PREFETCHT0   6592(AX)
+	PREFETCHT0   6656(AX)
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	VPXOR        Y2, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VMOVDQU      64(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      4(CX), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y3, Y3
+	VMOVDQU      4(SI), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y4, Y4
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y5, Y5
+	VMOVDQU      4(DX), Y10
+	VPMADDUBSW   Y10, Y9, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   Y10, Y8, Y8
+	VPADDW       Y8, Y7, Y7
+	VMOVDQU      128(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      36(CX), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y3, Y3
+	VMOVDQU      36(SI), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y4, Y4
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y5, Y5
+	VMOVDQU      36(DX), Y10
+	VPMADDUBSW   Y10, Y9, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   Y10, Y8, Y8
+	VPADDW       Y8, Y7, Y7
+	VMOVDQU      192(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      68(CX), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y3, Y3
+	VMOVDQU      68(SI), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y4, Y4
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y5, Y5
+	VMOVDQU      68(DX), Y10
+	VPMADDUBSW   Y10, Y9, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   Y10, Y8, Y8
+	VPADDW       Y8, Y7, Y7
+	VMOVDQU      256(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      100(CX), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y3, Y3
+	VMOVDQU      100(SI), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y4, Y4
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y5, Y5
+	VMOVDQU      100(DX), Y10
+	VPMADDUBSW   Y10, Y9, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   Y10, Y8, Y8
+	VPADDW       Y8, Y7, Y7
+	VMOVDQU      320(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      132(CX), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y3, Y3
+	VMOVDQU      132(SI), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y4, Y4
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y5, Y5
+	VMOVDQU      132(DX), Y10
+	VPMADDUBSW   Y10, Y9, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   Y10, Y8, Y8
+	VPADDW       Y8, Y7, Y7
+	VMOVDQU      384(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      164(CX), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y3, Y3
+	VMOVDQU      164(SI), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y4, Y4
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y5, Y5
+	VMOVDQU      164(DX), Y10
+	VPMADDUBSW   Y10, Y9, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   Y10, Y8, Y8
+	VPADDW       Y8, Y7, Y7
+	VMOVDQU      448(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      196(CX), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y3, Y3
+	VMOVDQU      196(SI), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y4, Y4
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y5, Y5
+	VMOVDQU      196(DX), Y10
+	VPMADDUBSW   Y10, Y9, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   Y10, Y8, Y8
+	VPADDW       Y8, Y7, Y7
+	VMOVDQU      512(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      228(CX), Y0
+	VPMADDUBSW   Y0, Y9, Y10
+	VPADDW       Y10, Y2, Y2
+	VPMADDUBSW   Y0, Y8, Y0
+	VPADDW       Y0, Y3, Y3
+	VMOVDQU      228(SI), Y0
+	VPMADDUBSW   Y0, Y9, Y10
+	VPADDW       Y10, Y4, Y4
+	VPMADDUBSW   Y0, Y8, Y0
+	VPADDW       Y0, Y5, Y5
+	VMOVDQU      228(DX), Y0
+	VPMADDUBSW   Y0, Y9, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   Y0, Y8, Y0
+	VPADDW       Y0, Y7, Y7
+	VPMOVZXBW    16(AX), Y0
+	VPAND        q4kr4Mask3f<>+0(SB), Y0, Y0
+	VPMOVZXWD    X0, Y8
+	VPSLLD       $0x10, Y8, Y9
+	VPOR         Y9, Y8, Y8
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVZXWD    X0, Y0
+	VPSLLD       $0x10, Y0, Y9
+	VPOR         Y9, Y0, Y0
+	VPMADDWD     Y8, Y2, Y2
+	VPMADDWD     Y0, Y3, Y3
+	VPERM2I128   $0x20, Y3, Y2, Y9
+	VPERM2I128   $0x31, Y3, Y2, Y2
+	VPADDD       Y2, Y9, Y9
+	VPMADDWD     Y8, Y4, Y4
+	VPMADDWD     Y0, Y5, Y5
+	VPERM2I128   $0x20, Y5, Y4, Y2
+	VPERM2I128   $0x31, Y5, Y4, Y3
+	VPADDD       Y3, Y2, Y2
+	VPMADDWD     Y8, Y6, Y6
+	VPMADDWD     Y0, Y7, Y7
+	VPERM2I128   $0x20, Y7, Y6, Y0
+	VPERM2I128   $0x31, Y7, Y6, Y3
+	VPADDD       Y3, Y0, Y0
+	VPXOR        Y3, Y3, Y3
+	VPUNPCKLDQ   Y2, Y9, Y4
+	VPUNPCKHDQ   Y2, Y9, Y2
+	VPADDD       Y2, Y4, Y4
+	VPUNPCKLDQ   Y3, Y0, Y2
+	VPUNPCKHDQ   Y3, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y4, Y0
+	VPUNPCKHQDQ  Y2, Y4, Y2
+	VPADDD       Y2, Y0, Y0
+	VPMOVZXBW    16(AX), Y2
+	VPMOVZXBW    48(AX), Y3
+	VPSRLW       $0x06, Y2, Y2
+	VPSLLW       $0x02, Y3, Y3
+	VPAND        q4kr4Mask3c<>+0(SB), Y3, Y3
+	VPOR         Y3, Y2, Y2
+	VMOVDQU      260(CX), Y3
+	VEXTRACTI128 $0x01, Y3, X1
+	VPHADDW      X1, X3, X1
+	VINSERTI128  $0x01, X1, Y1, Y3
+	VPMADDWD     Y3, Y2, Y3
+	VMOVDQU      260(SI), Y4
+	VEXTRACTI128 $0x01, Y4, X1
+	VPHADDW      X1, X4, X1
+	VINSERTI128  $0x01, X1, Y1, Y4
+	VPMADDWD     Y4, Y2, Y4
+	VMOVDQU      260(DX), Y5
+	VEXTRACTI128 $0x01, Y5, X1
+	VPHADDW      X1, X5, X1
+	VINSERTI128  $0x01, X1, Y1, Y5
+	VPMADDWD     Y5, Y2, Y2
+	VPXOR        Y5, Y5, Y5
+	VPUNPCKLDQ   Y4, Y3, Y6
+	VPUNPCKHDQ   Y4, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VPUNPCKLDQ   Y5, Y2, Y3
+	VPUNPCKHDQ   Y5, Y2, Y2
+	VPADDD       Y2, Y3, Y3
+	VPUNPCKLQDQ  Y3, Y6, Y2
+	VPUNPCKHQDQ  Y3, Y6, Y3
+	VPADDD       Y3, Y2, Y2
+	VCVTPH2PS    (AX), X3
+	VMOVSS       (CX), X1
+	VINSERTPS    $0x10, (SI), X1, X1
+	VINSERTPS    $0x20, (DX), X1, X1
+	VINSERTPS    $0x30, (DX), X1, X1
+	VINSERTF128  $0x01, X1, Y1, Y5
+	VSHUFPS      $0x00, X3, X3, X1
+	VSHUFPS      $0xaa, X3, X3, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMULPS       Y5, Y4, Y4
+	VSHUFPS      $0x55, X3, X3, X1
+	VSHUFPS      $0xff, X3, X3, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMULPS       Y5, Y3, Y3
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y0, Y4, Y4
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VSUBPS       Y3, Y4, Y4
+	VADDPS       (DI), Y4, Y4
+	VMOVUPS      Y4, (DI)
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	VPXOR        Y2, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VMOVDQU      96(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      4(CX), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y3, Y3
+	VMOVDQU      4(SI), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y4, Y4
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y5, Y5
+	VMOVDQU      4(DX), Y10
+	VPMADDUBSW   Y10, Y9, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   Y10, Y8, Y8
+	VPADDW       Y8, Y7, Y7
+	VMOVDQU      160(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      36(CX), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y3, Y3
+	VMOVDQU      36(SI), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y4, Y4
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y5, Y5
+	VMOVDQU      36(DX), Y10
+	VPMADDUBSW   Y10, Y9, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   Y10, Y8, Y8
+	VPADDW       Y8, Y7, Y7
+	VMOVDQU      224(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      68(CX), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y3, Y3
+	VMOVDQU      68(SI), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y4, Y4
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y5, Y5
+	VMOVDQU      68(DX), Y10
+	VPMADDUBSW   Y10, Y9, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   Y10, Y8, Y8
+	VPADDW       Y8, Y7, Y7
+	VMOVDQU      288(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      100(CX), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y3, Y3
+	VMOVDQU      100(SI), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y4, Y4
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y5, Y5
+	VMOVDQU      100(DX), Y10
+	VPMADDUBSW   Y10, Y9, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   Y10, Y8, Y8
+	VPADDW       Y8, Y7, Y7
+	VMOVDQU      352(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      132(CX), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y3, Y3
+	VMOVDQU      132(SI), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y4, Y4
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y5, Y5
+	VMOVDQU      132(DX), Y10
+	VPMADDUBSW   Y10, Y9, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   Y10, Y8, Y8
+	VPADDW       Y8, Y7, Y7
+	VMOVDQU      416(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      164(CX), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y3, Y3
+	VMOVDQU      164(SI), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y4, Y4
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y5, Y5
+	VMOVDQU      164(DX), Y10
+	VPMADDUBSW   Y10, Y9, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   Y10, Y8, Y8
+	VPADDW       Y8, Y7, Y7
+	VMOVDQU      480(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      196(CX), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y2, Y2
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y3, Y3
+	VMOVDQU      196(SI), Y10
+	VPMADDUBSW   Y10, Y9, Y11
+	VPADDW       Y11, Y4, Y4
+	VPMADDUBSW   Y10, Y8, Y10
+	VPADDW       Y10, Y5, Y5
+	VMOVDQU      196(DX), Y10
+	VPMADDUBSW   Y10, Y9, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   Y10, Y8, Y8
+	VPADDW       Y8, Y7, Y7
+	VMOVDQU      544(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      228(CX), Y0
+	VPMADDUBSW   Y0, Y9, Y10
+	VPADDW       Y10, Y2, Y2
+	VPMADDUBSW   Y0, Y8, Y0
+	VPADDW       Y0, Y3, Y3
+	VMOVDQU      228(SI), Y0
+	VPMADDUBSW   Y0, Y9, Y10
+	VPADDW       Y10, Y4, Y4
+	VPMADDUBSW   Y0, Y8, Y0
+	VPADDW       Y0, Y5, Y5
+	VMOVDQU      228(DX), Y0
+	VPMADDUBSW   Y0, Y9, Y9
+	VPADDW       Y9, Y6, Y6
+	VPMADDUBSW   Y0, Y8, Y0
+	VPADDW       Y0, Y7, Y7
+	VPMOVZXBW    32(AX), Y0
+	VPAND        q4kr4Mask3f<>+0(SB), Y0, Y0
+	VPMOVZXWD    X0, Y8
+	VPSLLD       $0x10, Y8, Y9
+	VPOR         Y9, Y8, Y8
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVZXWD    X0, Y0
+	VPSLLD       $0x10, Y0, Y9
+	VPOR         Y9, Y0, Y0
+	VPMADDWD     Y8, Y2, Y2
+	VPMADDWD     Y0, Y3, Y3
+	VPERM2I128   $0x20, Y3, Y2, Y9
+	VPERM2I128   $0x31, Y3, Y2, Y2
+	VPADDD       Y2, Y9, Y9
+	VPMADDWD     Y8, Y4, Y4
+	VPMADDWD     Y0, Y5, Y5
+	VPERM2I128   $0x20, Y5, Y4, Y2
+	VPERM2I128   $0x31, Y5, Y4, Y3
+	VPADDD       Y3, Y2, Y2
+	VPMADDWD     Y8, Y6, Y6
+	VPMADDWD     Y0, Y7, Y7
+	VPERM2I128   $0x20, Y7, Y6, Y0
+	VPERM2I128   $0x31, Y7, Y6, Y3
+	VPADDD       Y3, Y0, Y0
+	VPXOR        Y3, Y3, Y3
+	VPUNPCKLDQ   Y2, Y9, Y4
+	VPUNPCKHDQ   Y2, Y9, Y2
+	VPADDD       Y2, Y4, Y4
+	VPUNPCKLDQ   Y3, Y0, Y2
+	VPUNPCKHDQ   Y3, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y4, Y0
+	VPUNPCKHQDQ  Y2, Y4, Y2
+	VPADDD       Y2, Y0, Y0
+	VPMOVZXBW    32(AX), Y2
+	VPMOVZXBW    48(AX), Y3
+	VPSRLW       $0x06, Y2, Y2
+	VPSRLW       $0x02, Y3, Y3
+	VPAND        q4kr4Mask3c<>+0(SB), Y3, Y3
+	VPOR         Y3, Y2, Y2
+	VMOVDQU      260(CX), Y3
+	VEXTRACTI128 $0x01, Y3, X1
+	VPHADDW      X1, X3, X1
+	VINSERTI128  $0x01, X1, Y1, Y3
+	VPMADDWD     Y3, Y2, Y3
+	VMOVDQU      260(SI), Y4
+	VEXTRACTI128 $0x01, Y4, X1
+	VPHADDW      X1, X4, X1
+	VINSERTI128  $0x01, X1, Y1, Y4
+	VPMADDWD     Y4, Y2, Y4
+	VMOVDQU      260(DX), Y5
+	VEXTRACTI128 $0x01, Y5, X1
+	VPHADDW      X1, X5, X1
+	VINSERTI128  $0x01, X1, Y1, Y5
+	VPMADDWD     Y5, Y2, Y2
+	VPXOR        Y5, Y5, Y5
+	VPUNPCKLDQ   Y4, Y3, Y6
+	VPUNPCKHDQ   Y4, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VPUNPCKLDQ   Y5, Y2, Y3
+	VPUNPCKHDQ   Y5, Y2, Y2
+	VPADDD       Y2, Y3, Y3
+	VPUNPCKLQDQ  Y3, Y6, Y2
+	VPUNPCKHQDQ  Y3, Y6, Y3
+	VPADDD       Y3, Y2, Y2
+	VCVTPH2PS    8(AX), X3
+	VMOVSS       (CX), X1
+	VINSERTPS    $0x10, (SI), X1, X1
+	VINSERTPS    $0x20, (DX), X1, X1
+	VINSERTPS    $0x30, (DX), X1, X1
+	VINSERTF128  $0x01, X1, Y1, Y5
+	VSHUFPS      $0x00, X3, X3, X1
+	VSHUFPS      $0xaa, X3, X3, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMULPS       Y5, Y4, Y4
+	VSHUFPS      $0x55, X3, X3, X1
+	VSHUFPS      $0xff, X3, X3, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMULPS       Y5, Y3, Y3
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y0, Y4, Y4
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VSUBPS       Y3, Y4, Y4
+	VADDPS       32(DI), Y4, Y4
+	VMOVUPS      Y4, 32(DI)
+	ADDQ         $0x00000240, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, SI
+	ADDQ         $0x00000124, DX
+	DECQ         BX
+	JMP          r4g2c3b
 
 r4g2c3d:
 	VZEROUPPER
@@ -12869,531 +11255,413 @@ TEXT ·gemmQ4KR4Q8KAVXVNNIx3(SB), NOSPLIT, $0-40
 	VMOVUPS Y0, 32(DI)
 
 r4gvc3b:
-	CMPQ           BX, $0x00
-	JE             r4gvc3d
-	PREFETCHT0     6144(AX)
-	PREFETCHT0     6208(AX)
-	PREFETCHT0     6272(AX)
-	PREFETCHT0     6336(AX)
-	PREFETCHT0     6400(AX)
-	PREFETCHT0     6464(AX)
-	PREFETCHT0     6528(AX)
-	PREFETCHT0     6592(AX)
-	PREFETCHT0     6656(AX)
-	MOVL           $0x0f0f0f0f, R8
-	VMOVD          R8, X0
-	VPBROADCASTD   X0, Y0
-	VPMOVZXBW      16(AX), Y2
-	VPAND          q4kr4Mask3f<>+0(SB), Y2, Y2
-	VPXOR          Y3, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VMOVDQU        64(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+0(SB), Y2, Y9
-	VBROADCASTI128 4(CX), Y10
-	VBROADCASTI128 20(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 4(SI), Y10
-	VBROADCASTI128 20(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 4(DX), Y10
-	VBROADCASTI128 20(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VMOVDQU        128(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+64(SB), Y2, Y9
-	VBROADCASTI128 36(CX), Y10
-	VBROADCASTI128 52(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 36(SI), Y10
-	VBROADCASTI128 52(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 36(DX), Y10
-	VBROADCASTI128 52(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VMOVDQU        192(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+128(SB), Y2, Y9
-	VBROADCASTI128 68(CX), Y10
-	VBROADCASTI128 84(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 68(SI), Y10
-	VBROADCASTI128 84(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 68(DX), Y10
-	VBROADCASTI128 84(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VMOVDQU        256(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+192(SB), Y2, Y9
-	VBROADCASTI128 100(CX), Y10
-	VBROADCASTI128 116(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 100(SI), Y10
-	VBROADCASTI128 116(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 100(DX), Y10
-	VBROADCASTI128 116(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VMOVDQU        320(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+256(SB), Y2, Y9
-	VBROADCASTI128 132(CX), Y10
-	VBROADCASTI128 148(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 132(SI), Y10
-	VBROADCASTI128 148(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 132(DX), Y10
-	VBROADCASTI128 148(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VMOVDQU        384(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+320(SB), Y2, Y9
-	VBROADCASTI128 164(CX), Y10
-	VBROADCASTI128 180(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 164(SI), Y10
-	VBROADCASTI128 180(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 164(DX), Y10
-	VBROADCASTI128 180(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VMOVDQU        448(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+384(SB), Y2, Y9
-	VBROADCASTI128 196(CX), Y10
-	VBROADCASTI128 212(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 196(SI), Y10
-	VBROADCASTI128 212(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 196(DX), Y10
-	VBROADCASTI128 212(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VMOVDQU        512(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+448(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y2
-	VBROADCASTI128 244(CX), Y9
-	VPXOR          Y10, Y10, Y10
-	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y10, Y3 (VEX)
-	VBROADCASTI128 228(SI), Y2
-	VBROADCASTI128 244(SI), Y9
-	VPXOR          Y10, Y10, Y10
-	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y10, Y4 (VEX)
-	VBROADCASTI128 228(DX), Y2
-	VBROADCASTI128 244(DX), Y9
-	VPXOR          Y10, Y10, Y10
-	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y10, Y5 (VEX)
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y6, Y5, Y2
-	VPUNPCKHDQ     Y6, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VPMOVZXBW      16(AX), Y0
-	VPMOVZXBW      48(AX), Y2
-	VPSRLW         $0x06, Y0, Y0
-	VPSLLW         $0x02, Y2, Y2
-	VPAND          q4kr4Mask3c<>+0(SB), Y2, Y2
-	VPOR           Y2, Y0, Y0
-	VMOVDQU        260(CX), Y2
-	VEXTRACTI128   $0x01, Y2, X1
-	VPHADDW        X1, X2, X1
-	VINSERTI128    $0x01, X1, Y1, Y2
-	VPMADDWD       Y2, Y0, Y2
-	VMOVDQU        260(SI), Y4
-	VEXTRACTI128   $0x01, Y4, X1
-	VPHADDW        X1, X4, X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        260(DX), Y5
-	VEXTRACTI128   $0x01, Y5, X1
-	VPHADDW        X1, X5, X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y0, Y0
-	VPXOR          Y5, Y5, Y5
-	VPUNPCKLDQ     Y4, Y2, Y6
-	VPUNPCKHDQ     Y4, Y2, Y2
-	VPADDD         Y2, Y6, Y6
-	VPUNPCKLDQ     Y5, Y0, Y2
-	VPUNPCKHDQ     Y5, Y0, Y0
-	VPADDD         Y0, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y6, Y0
-	VPUNPCKHQDQ    Y2, Y6, Y2
-	VPADDD         Y2, Y0, Y0
-	VCVTPH2PS      (AX), X2
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (SI), X1, X1
-	VINSERTPS      $0x20, (DX), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VINSERTF128    $0x01, X1, Y1, Y5
-	VSHUFPS        $0x00, X2, X2, X1
-	VSHUFPS        $0xaa, X2, X2, X4
-	VINSERTF128    $0x01, X4, Y1, Y4
-	VMULPS         Y5, Y4, Y4
-	VSHUFPS        $0x55, X2, X2, X1
-	VSHUFPS        $0xff, X2, X2, X2
-	VINSERTF128    $0x01, X2, Y1, Y2
-	VMULPS         Y5, Y2, Y2
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y4, Y4
-	VCVTDQ2PS      Y0, Y0
-	VMULPS         Y0, Y2, Y2
-	VSUBPS         Y2, Y4, Y4
-	VADDPS         (DI), Y4, Y4
-	VMOVUPS        Y4, (DI)
-	MOVL           $0x0f0f0f0f, R8
-	VMOVD          R8, X0
-	VPBROADCASTD   X0, Y0
-	VPMOVZXBW      32(AX), Y2
-	VPAND          q4kr4Mask3f<>+0(SB), Y2, Y2
-	VPXOR          Y3, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VMOVDQU        96(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+0(SB), Y2, Y9
-	VBROADCASTI128 4(CX), Y10
-	VBROADCASTI128 20(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 4(SI), Y10
-	VBROADCASTI128 20(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 4(DX), Y10
-	VBROADCASTI128 20(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VMOVDQU        160(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+64(SB), Y2, Y9
-	VBROADCASTI128 36(CX), Y10
-	VBROADCASTI128 52(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 36(SI), Y10
-	VBROADCASTI128 52(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 36(DX), Y10
-	VBROADCASTI128 52(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VMOVDQU        224(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+128(SB), Y2, Y9
-	VBROADCASTI128 68(CX), Y10
-	VBROADCASTI128 84(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 68(SI), Y10
-	VBROADCASTI128 84(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 68(DX), Y10
-	VBROADCASTI128 84(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VMOVDQU        288(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+192(SB), Y2, Y9
-	VBROADCASTI128 100(CX), Y10
-	VBROADCASTI128 116(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 100(SI), Y10
-	VBROADCASTI128 116(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 100(DX), Y10
-	VBROADCASTI128 116(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VMOVDQU        352(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+256(SB), Y2, Y9
-	VBROADCASTI128 132(CX), Y10
-	VBROADCASTI128 148(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 132(SI), Y10
-	VBROADCASTI128 148(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 132(DX), Y10
-	VBROADCASTI128 148(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VMOVDQU        416(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+320(SB), Y2, Y9
-	VBROADCASTI128 164(CX), Y10
-	VBROADCASTI128 180(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 164(SI), Y10
-	VBROADCASTI128 180(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 164(DX), Y10
-	VBROADCASTI128 180(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VMOVDQU        480(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+384(SB), Y2, Y9
-	VBROADCASTI128 196(CX), Y10
-	VBROADCASTI128 212(CX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 196(SI), Y10
-	VBROADCASTI128 212(SI), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 196(DX), Y10
-	VBROADCASTI128 212(DX), Y11
-	VPXOR          Y12, Y12, Y12
-	BYTE $0xc4; BYTE $0x42; BYTE $0x3d; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y8, Y12 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xe3 // VPDPBUSD Y11, Y7, Y12 (VEX)
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VMOVDQU        544(AX), Y7
-	VPAND          Y0, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y0, Y7, Y7
-	VPSHUFB        q4kr4ScaleDwords<>+448(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y2
-	VBROADCASTI128 244(CX), Y9
-	VPXOR          Y10, Y10, Y10
-	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y10, Y3 (VEX)
-	VBROADCASTI128 228(SI), Y2
-	VBROADCASTI128 244(SI), Y9
-	VPXOR          Y10, Y10, Y10
-	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y10, Y4 (VEX)
-	VBROADCASTI128 228(DX), Y2
-	VBROADCASTI128 244(DX), Y9
-	VPXOR          Y10, Y10, Y10
-	BYTE $0xc4; BYTE $0x62; BYTE $0x3d; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y2, Y8, Y10 (VEX)
-	BYTE $0xc4; BYTE $0x42; BYTE $0x45; BYTE $0x50; BYTE $0xd1 // VPDPBUSD Y9, Y7, Y10 (VEX)
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y10, Y5 (VEX)
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y6, Y5, Y2
-	VPUNPCKHDQ     Y6, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VPMOVZXBW      32(AX), Y0
-	VPMOVZXBW      48(AX), Y2
-	VPSRLW         $0x06, Y0, Y0
-	VPSRLW         $0x02, Y2, Y2
-	VPAND          q4kr4Mask3c<>+0(SB), Y2, Y2
-	VPOR           Y2, Y0, Y0
-	VMOVDQU        260(CX), Y2
-	VEXTRACTI128   $0x01, Y2, X1
-	VPHADDW        X1, X2, X1
-	VINSERTI128    $0x01, X1, Y1, Y2
-	VPMADDWD       Y2, Y0, Y2
-	VMOVDQU        260(SI), Y4
-	VEXTRACTI128   $0x01, Y4, X1
-	VPHADDW        X1, X4, X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        260(DX), Y5
-	VEXTRACTI128   $0x01, Y5, X1
-	VPHADDW        X1, X5, X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y0, Y0
-	VPXOR          Y5, Y5, Y5
-	VPUNPCKLDQ     Y4, Y2, Y6
-	VPUNPCKHDQ     Y4, Y2, Y2
-	VPADDD         Y2, Y6, Y6
-	VPUNPCKLDQ     Y5, Y0, Y2
-	VPUNPCKHDQ     Y5, Y0, Y0
-	VPADDD         Y0, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y6, Y0
-	VPUNPCKHQDQ    Y2, Y6, Y2
-	VPADDD         Y2, Y0, Y0
-	VCVTPH2PS      8(AX), X2
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (SI), X1, X1
-	VINSERTPS      $0x20, (DX), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VINSERTF128    $0x01, X1, Y1, Y5
-	VSHUFPS        $0x00, X2, X2, X1
-	VSHUFPS        $0xaa, X2, X2, X4
-	VINSERTF128    $0x01, X4, Y1, Y4
-	VMULPS         Y5, Y4, Y4
-	VSHUFPS        $0x55, X2, X2, X1
-	VSHUFPS        $0xff, X2, X2, X2
-	VINSERTF128    $0x01, X2, Y1, Y2
-	VMULPS         Y5, Y2, Y2
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y4, Y4
-	VCVTDQ2PS      Y0, Y0
-	VMULPS         Y0, Y2, Y2
-	VSUBPS         Y2, Y4, Y4
-	VADDPS         32(DI), Y4, Y4
-	VMOVUPS        Y4, 32(DI)
-	ADDQ           $0x00000240, AX
-	ADDQ           $0x00000124, CX
-	ADDQ           $0x00000124, SI
-	ADDQ           $0x00000124, DX
-	DECQ           BX
-	JMP            r4gvc3b
+	CMPQ         BX, $0x00
+	JE           r4gvc3d
+	PREFETCHT0   6144(AX)
+	PREFETCHT0   6208(AX)
+	PREFETCHT0   6272(AX)
+	PREFETCHT0   6336(AX)
+	PREFETCHT0   6400(AX)
+	PREFETCHT0   6464(AX)
+	PREFETCHT0   6528(AX)
+	PREFETCHT0   6592(AX)
+	PREFETCHT0   6656(AX)
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	VPXOR        Y2, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VMOVDQU      64(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      4(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y9, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y8, Y3 (VEX)
+	VMOVDQU      4(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y9, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y8, Y5 (VEX)
+	VMOVDQU      4(DX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y9, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y8, Y7 (VEX)
+	VMOVDQU      128(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      36(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y9, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y8, Y3 (VEX)
+	VMOVDQU      36(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y9, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y8, Y5 (VEX)
+	VMOVDQU      36(DX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y9, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y8, Y7 (VEX)
+	VMOVDQU      192(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      68(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y9, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y8, Y3 (VEX)
+	VMOVDQU      68(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y9, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y8, Y5 (VEX)
+	VMOVDQU      68(DX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y9, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y8, Y7 (VEX)
+	VMOVDQU      256(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      100(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y9, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y8, Y3 (VEX)
+	VMOVDQU      100(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y9, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y8, Y5 (VEX)
+	VMOVDQU      100(DX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y9, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y8, Y7 (VEX)
+	VMOVDQU      320(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      132(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y9, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y8, Y3 (VEX)
+	VMOVDQU      132(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y9, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y8, Y5 (VEX)
+	VMOVDQU      132(DX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y9, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y8, Y7 (VEX)
+	VMOVDQU      384(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      164(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y9, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y8, Y3 (VEX)
+	VMOVDQU      164(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y9, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y8, Y5 (VEX)
+	VMOVDQU      164(DX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y9, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y8, Y7 (VEX)
+	VMOVDQU      448(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      196(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y9, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y8, Y3 (VEX)
+	VMOVDQU      196(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y9, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y8, Y5 (VEX)
+	VMOVDQU      196(DX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y9, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y8, Y7 (VEX)
+	VMOVDQU      512(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      228(CX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y0, Y9, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y0, Y8, Y3 (VEX)
+	VMOVDQU      228(SI), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y0, Y9, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y0, Y8, Y5 (VEX)
+	VMOVDQU      228(DX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y0, Y9, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y0, Y8, Y7 (VEX)
+	VPMOVZXBW    16(AX), Y0
+	VPAND        q4kr4Mask3f<>+0(SB), Y0, Y0
+	VPMOVZXWD    X0, Y8
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVZXWD    X0, Y0
+	VPMULLD      Y8, Y2, Y2
+	VPMULLD      Y0, Y3, Y3
+	VPERM2I128   $0x20, Y3, Y2, Y9
+	VPERM2I128   $0x31, Y3, Y2, Y2
+	VPADDD       Y2, Y9, Y9
+	VPMULLD      Y8, Y4, Y4
+	VPMULLD      Y0, Y5, Y5
+	VPERM2I128   $0x20, Y5, Y4, Y2
+	VPERM2I128   $0x31, Y5, Y4, Y3
+	VPADDD       Y3, Y2, Y2
+	VPMULLD      Y8, Y6, Y6
+	VPMULLD      Y0, Y7, Y7
+	VPERM2I128   $0x20, Y7, Y6, Y0
+	VPERM2I128   $0x31, Y7, Y6, Y3
+	VPADDD       Y3, Y0, Y0
+	VPXOR        Y3, Y3, Y3
+	VPUNPCKLDQ   Y2, Y9, Y4
+	VPUNPCKHDQ   Y2, Y9, Y2
+	VPADDD       Y2, Y4, Y4
+	VPUNPCKLDQ   Y3, Y0, Y2
+	VPUNPCKHDQ   Y3, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y4, Y0
+	VPUNPCKHQDQ  Y2, Y4, Y2
+	VPADDD       Y2, Y0, Y0
+	VPMOVZXBW    16(AX), Y2
+	VPMOVZXBW    48(AX), Y3
+	VPSRLW       $0x06, Y2, Y2
+	VPSLLW       $0x02, Y3, Y3
+	VPAND        q4kr4Mask3c<>+0(SB), Y3, Y3
+	VPOR         Y3, Y2, Y2
+	VMOVDQU      260(CX), Y3
+	VEXTRACTI128 $0x01, Y3, X1
+	VPHADDW      X1, X3, X1
+	VINSERTI128  $0x01, X1, Y1, Y3
+	VPMADDWD     Y3, Y2, Y3
+	VMOVDQU      260(SI), Y4
+	VEXTRACTI128 $0x01, Y4, X1
+	VPHADDW      X1, X4, X1
+	VINSERTI128  $0x01, X1, Y1, Y4
+	VPMADDWD     Y4, Y2, Y4
+	VMOVDQU      260(DX), Y5
+	VEXTRACTI128 $0x01, Y5, X1
+	VPHADDW      X1, X5, X1
+	VINSERTI128  $0x01, X1, Y1, Y5
+	VPMADDWD     Y5, Y2, Y2
+	VPXOR        Y5, Y5, Y5
+	VPUNPCKLDQ   Y4, Y3, Y6
+	VPUNPCKHDQ   Y4, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VPUNPCKLDQ   Y5, Y2, Y3
+	VPUNPCKHDQ   Y5, Y2, Y2
+	VPADDD       Y2, Y3, Y3
+	VPUNPCKLQDQ  Y3, Y6, Y2
+	VPUNPCKHQDQ  Y3, Y6, Y3
+	VPADDD       Y3, Y2, Y2
+	VCVTPH2PS    (AX), X3
+	VMOVSS       (CX), X1
+	VINSERTPS    $0x10, (SI), X1, X1
+	VINSERTPS    $0x20, (DX), X1, X1
+	VINSERTPS    $0x30, (DX), X1, X1
+	VINSERTF128  $0x01, X1, Y1, Y5
+	VSHUFPS      $0x00, X3, X3, X1
+	VSHUFPS      $0xaa, X3, X3, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMULPS       Y5, Y4, Y4
+	VSHUFPS      $0x55, X3, X3, X1
+	VSHUFPS      $0xff, X3, X3, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMULPS       Y5, Y3, Y3
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y0, Y4, Y4
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VSUBPS       Y3, Y4, Y4
+	VADDPS       (DI), Y4, Y4
+	VMOVUPS      Y4, (DI)
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	VPXOR        Y2, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VMOVDQU      96(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      4(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y9, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y8, Y3 (VEX)
+	VMOVDQU      4(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y9, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y8, Y5 (VEX)
+	VMOVDQU      4(DX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y9, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y8, Y7 (VEX)
+	VMOVDQU      160(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      36(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y9, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y8, Y3 (VEX)
+	VMOVDQU      36(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y9, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y8, Y5 (VEX)
+	VMOVDQU      36(DX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y9, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y8, Y7 (VEX)
+	VMOVDQU      224(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      68(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y9, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y8, Y3 (VEX)
+	VMOVDQU      68(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y9, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y8, Y5 (VEX)
+	VMOVDQU      68(DX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y9, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y8, Y7 (VEX)
+	VMOVDQU      288(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      100(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y9, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y8, Y3 (VEX)
+	VMOVDQU      100(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y9, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y8, Y5 (VEX)
+	VMOVDQU      100(DX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y9, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y8, Y7 (VEX)
+	VMOVDQU      352(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      132(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y9, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y8, Y3 (VEX)
+	VMOVDQU      132(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y9, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y8, Y5 (VEX)
+	VMOVDQU      132(DX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y9, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y8, Y7 (VEX)
+	VMOVDQU      416(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      164(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y9, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y8, Y3 (VEX)
+	VMOVDQU      164(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y9, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y8, Y5 (VEX)
+	VMOVDQU      164(DX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y9, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y8, Y7 (VEX)
+	VMOVDQU      480(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      196(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y9, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y8, Y3 (VEX)
+	VMOVDQU      196(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y9, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y8, Y5 (VEX)
+	VMOVDQU      196(DX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y9, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x3d; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y8, Y7 (VEX)
+	VMOVDQU      544(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VMOVDQU      228(CX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y0, Y9, Y2 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y0, Y8, Y3 (VEX)
+	VMOVDQU      228(SI), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y0, Y9, Y4 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y0, Y8, Y5 (VEX)
+	VMOVDQU      228(DX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y0, Y9, Y6 (VEX)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y0, Y8, Y7 (VEX)
+	VPMOVZXBW    32(AX), Y0
+	VPAND        q4kr4Mask3f<>+0(SB), Y0, Y0
+	VPMOVZXWD    X0, Y8
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVZXWD    X0, Y0
+	VPMULLD      Y8, Y2, Y2
+	VPMULLD      Y0, Y3, Y3
+	VPERM2I128   $0x20, Y3, Y2, Y9
+	VPERM2I128   $0x31, Y3, Y2, Y2
+	VPADDD       Y2, Y9, Y9
+	VPMULLD      Y8, Y4, Y4
+	VPMULLD      Y0, Y5, Y5
+	VPERM2I128   $0x20, Y5, Y4, Y2
+	VPERM2I128   $0x31, Y5, Y4, Y3
+	VPADDD       Y3, Y2, Y2
+	VPMULLD      Y8, Y6, Y6
+	VPMULLD      Y0, Y7, Y7
+	VPERM2I128   $0x20, Y7, Y6, Y0
+	VPERM2I128   $0x31, Y7, Y6, Y3
+	VPADDD       Y3, Y0, Y0
+	VPXOR        Y3, Y3, Y3
+	VPUNPCKLDQ   Y2, Y9, Y4
+	VPUNPCKHDQ   Y2, Y9, Y2
+	VPADDD       Y2, Y4, Y4
+	VPUNPCKLDQ   Y3, Y0, Y2
+	VPUNPCKHDQ   Y3, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y4, Y0
+	VPUNPCKHQDQ  Y2, Y4, Y2
+	VPADDD       Y2, Y0, Y0
+	VPMOVZXBW    32(AX), Y2
+	VPMOVZXBW    48(AX), Y3
+	VPSRLW       $0x06, Y2, Y2
+	VPSRLW       $0x02, Y3, Y3
+	VPAND        q4kr4Mask3c<>+0(SB), Y3, Y3
+	VPOR         Y3, Y2, Y2
+	VMOVDQU      260(CX), Y3
+	VEXTRACTI128 $0x01, Y3, X1
+	VPHADDW      X1, X3, X1
+	VINSERTI128  $0x01, X1, Y1, Y3
+	VPMADDWD     Y3, Y2, Y3
+	VMOVDQU      260(SI), Y4
+	VEXTRACTI128 $0x01, Y4, X1
+	VPHADDW      X1, X4, X1
+	VINSERTI128  $0x01, X1, Y1, Y4
+	VPMADDWD     Y4, Y2, Y4
+	VMOVDQU      260(DX), Y5
+	VEXTRACTI128 $0x01, Y5, X1
+	VPHADDW      X1, X5, X1
+	VINSERTI128  $0x01, X1, Y1, Y5
+	VPMADDWD     Y5, Y2, Y2
+	VPXOR        Y5, Y5, Y5
+	VPUNPCKLDQ   Y4, Y3, Y6
+	VPUNPCKHDQ   Y4, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VPUNPCKLDQ   Y5, Y2, Y3
+	VPUNPCKHDQ   Y5, Y2, Y2
+	VPADDD       Y2, Y3, Y3
+	VPUNPCKLQDQ  Y3, Y6, Y2
+	VPUNPCKHQDQ  Y3, Y6, Y3
+	VPADDD       Y3, Y2, Y2
+	VCVTPH2PS    8(AX), X3
+	VMOVSS       (CX), X1
+	VINSERTPS    $0x10, (SI), X1, X1
+	VINSERTPS    $0x20, (DX), X1, X1
+	VINSERTPS    $0x30, (DX), X1, X1
+	VINSERTF128  $0x01, X1, Y1, Y5
+	VSHUFPS      $0x00, X3, X3, X1
+	VSHUFPS      $0xaa, X3, X3, X4
+	VINSERTF128  $0x01, X4, Y1, Y4
+	VMULPS       Y5, Y4, Y4
+	VSHUFPS      $0x55, X3, X3, X1
+	VSHUFPS      $0xff, X3, X3, X3
+	VINSERTF128  $0x01, X3, Y1, Y3
+	VMULPS       Y5, Y3, Y3
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y0, Y4, Y4
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VSUBPS       Y3, Y4, Y4
+	VADDPS       32(DI), Y4, Y4
+	VMOVUPS      Y4, 32(DI)
+	ADDQ         $0x00000240, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, SI
+	ADDQ         $0x00000124, DX
+	DECQ         BX
+	JMP          r4gvc3b
 
 r4gvc3d:
 	VZEROUPPER
@@ -27568,205 +25836,204 @@ TEXT ·panelQsQ4KR4AVX2(SB), NOSPLIT, $0-24
 	MOVQ         src+0(FP), AX
 	MOVQ         groupStride+8(FP), CX
 	MOVQ         dst+16(FP), DX
-	VMOVDQU      panelQuadOrder<>+0(SB), Y0
 	MOVL         $0x0f0f0f0f, BX
-	VMOVD        BX, X1
-	VPBROADCASTD X1, Y1
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
 	MOVQ         $0x00000008, BX
 
 panelQsQ4KR4AVX2g:
-	VMOVDQU      64(AX), Y2
+	VMOVDQU      64(AX), Y1
+	VPAND        Y0, Y1, Y2
+	VPSRLW       $0x04, Y1, Y1
+	VPAND        Y0, Y1, Y1
 	VMOVDQU      96(AX), Y3
-	VPAND        Y1, Y2, Y4
-	VPAND        Y1, Y3, Y5
-	VPUNPCKLDQ   Y5, Y4, Y6
-	VPUNPCKHDQ   Y5, Y4, Y4
-	VPERMD       Y6, Y0, Y6
-	VMOVDQU      X6, (DX)
-	VEXTRACTI128 $0x01, Y6, 128(DX)
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 256(DX)
-	VEXTRACTI128 $0x01, Y4, 384(DX)
-	VPSRLW       $0x04, Y2, Y2
-	VPAND        Y1, Y2, Y2
+	VPAND        Y0, Y3, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y1, Y3, Y3
-	VPUNPCKLDQ   Y3, Y2, Y4
-	VPUNPCKHDQ   Y3, Y2, Y2
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 512(DX)
-	VEXTRACTI128 $0x01, Y4, 640(DX)
-	VPERMD       Y2, Y0, Y2
-	VMOVDQU      X2, 768(DX)
-	VEXTRACTI128 $0x01, Y2, 896(DX)
-	VMOVDQU      128(AX), Y2
+	VPAND        Y0, Y3, Y3
+	VPUNPCKLDQ   Y1, Y2, Y5
+	VPUNPCKHDQ   Y1, Y2, Y1
+	VPUNPCKLDQ   Y3, Y4, Y2
+	VPUNPCKHDQ   Y3, Y4, Y3
+	VPUNPCKLQDQ  Y2, Y5, Y4
+	VMOVDQU      X4, (DX)
+	VEXTRACTI128 $0x01, Y4, 4096(DX)
+	VPUNPCKHQDQ  Y2, Y5, Y2
+	VMOVDQU      X2, 1024(DX)
+	VEXTRACTI128 $0x01, Y2, 5120(DX)
+	VPUNPCKLQDQ  Y3, Y1, Y2
+	VMOVDQU      X2, 2048(DX)
+	VEXTRACTI128 $0x01, Y2, 6144(DX)
+	VPUNPCKHQDQ  Y3, Y1, Y1
+	VMOVDQU      X1, 3072(DX)
+	VEXTRACTI128 $0x01, Y1, 7168(DX)
+	VMOVDQU      128(AX), Y1
+	VPAND        Y0, Y1, Y2
+	VPSRLW       $0x04, Y1, Y1
+	VPAND        Y0, Y1, Y1
 	VMOVDQU      160(AX), Y3
-	VPAND        Y1, Y2, Y4
-	VPAND        Y1, Y3, Y5
-	VPUNPCKLDQ   Y5, Y4, Y6
-	VPUNPCKHDQ   Y5, Y4, Y4
-	VPERMD       Y6, Y0, Y6
-	VMOVDQU      X6, 1024(DX)
-	VEXTRACTI128 $0x01, Y6, 1152(DX)
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 1280(DX)
-	VEXTRACTI128 $0x01, Y4, 1408(DX)
-	VPSRLW       $0x04, Y2, Y2
-	VPAND        Y1, Y2, Y2
+	VPAND        Y0, Y3, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y1, Y3, Y3
-	VPUNPCKLDQ   Y3, Y2, Y4
-	VPUNPCKHDQ   Y3, Y2, Y2
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 1536(DX)
-	VEXTRACTI128 $0x01, Y4, 1664(DX)
-	VPERMD       Y2, Y0, Y2
-	VMOVDQU      X2, 1792(DX)
-	VEXTRACTI128 $0x01, Y2, 1920(DX)
-	VMOVDQU      192(AX), Y2
+	VPAND        Y0, Y3, Y3
+	VPUNPCKLDQ   Y1, Y2, Y5
+	VPUNPCKHDQ   Y1, Y2, Y1
+	VPUNPCKLDQ   Y3, Y4, Y2
+	VPUNPCKHDQ   Y3, Y4, Y3
+	VPUNPCKLQDQ  Y2, Y5, Y4
+	VMOVDQU      X4, 128(DX)
+	VEXTRACTI128 $0x01, Y4, 4224(DX)
+	VPUNPCKHQDQ  Y2, Y5, Y2
+	VMOVDQU      X2, 1152(DX)
+	VEXTRACTI128 $0x01, Y2, 5248(DX)
+	VPUNPCKLQDQ  Y3, Y1, Y2
+	VMOVDQU      X2, 2176(DX)
+	VEXTRACTI128 $0x01, Y2, 6272(DX)
+	VPUNPCKHQDQ  Y3, Y1, Y1
+	VMOVDQU      X1, 3200(DX)
+	VEXTRACTI128 $0x01, Y1, 7296(DX)
+	VMOVDQU      192(AX), Y1
+	VPAND        Y0, Y1, Y2
+	VPSRLW       $0x04, Y1, Y1
+	VPAND        Y0, Y1, Y1
 	VMOVDQU      224(AX), Y3
-	VPAND        Y1, Y2, Y4
-	VPAND        Y1, Y3, Y5
-	VPUNPCKLDQ   Y5, Y4, Y6
-	VPUNPCKHDQ   Y5, Y4, Y4
-	VPERMD       Y6, Y0, Y6
-	VMOVDQU      X6, 2048(DX)
-	VEXTRACTI128 $0x01, Y6, 2176(DX)
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 2304(DX)
-	VEXTRACTI128 $0x01, Y4, 2432(DX)
-	VPSRLW       $0x04, Y2, Y2
-	VPAND        Y1, Y2, Y2
+	VPAND        Y0, Y3, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y1, Y3, Y3
-	VPUNPCKLDQ   Y3, Y2, Y4
-	VPUNPCKHDQ   Y3, Y2, Y2
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 2560(DX)
-	VEXTRACTI128 $0x01, Y4, 2688(DX)
-	VPERMD       Y2, Y0, Y2
-	VMOVDQU      X2, 2816(DX)
-	VEXTRACTI128 $0x01, Y2, 2944(DX)
-	VMOVDQU      256(AX), Y2
+	VPAND        Y0, Y3, Y3
+	VPUNPCKLDQ   Y1, Y2, Y5
+	VPUNPCKHDQ   Y1, Y2, Y1
+	VPUNPCKLDQ   Y3, Y4, Y2
+	VPUNPCKHDQ   Y3, Y4, Y3
+	VPUNPCKLQDQ  Y2, Y5, Y4
+	VMOVDQU      X4, 256(DX)
+	VEXTRACTI128 $0x01, Y4, 4352(DX)
+	VPUNPCKHQDQ  Y2, Y5, Y2
+	VMOVDQU      X2, 1280(DX)
+	VEXTRACTI128 $0x01, Y2, 5376(DX)
+	VPUNPCKLQDQ  Y3, Y1, Y2
+	VMOVDQU      X2, 2304(DX)
+	VEXTRACTI128 $0x01, Y2, 6400(DX)
+	VPUNPCKHQDQ  Y3, Y1, Y1
+	VMOVDQU      X1, 3328(DX)
+	VEXTRACTI128 $0x01, Y1, 7424(DX)
+	VMOVDQU      256(AX), Y1
+	VPAND        Y0, Y1, Y2
+	VPSRLW       $0x04, Y1, Y1
+	VPAND        Y0, Y1, Y1
 	VMOVDQU      288(AX), Y3
-	VPAND        Y1, Y2, Y4
-	VPAND        Y1, Y3, Y5
-	VPUNPCKLDQ   Y5, Y4, Y6
-	VPUNPCKHDQ   Y5, Y4, Y4
-	VPERMD       Y6, Y0, Y6
-	VMOVDQU      X6, 3072(DX)
-	VEXTRACTI128 $0x01, Y6, 3200(DX)
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 3328(DX)
-	VEXTRACTI128 $0x01, Y4, 3456(DX)
-	VPSRLW       $0x04, Y2, Y2
-	VPAND        Y1, Y2, Y2
+	VPAND        Y0, Y3, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y1, Y3, Y3
-	VPUNPCKLDQ   Y3, Y2, Y4
-	VPUNPCKHDQ   Y3, Y2, Y2
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 3584(DX)
-	VEXTRACTI128 $0x01, Y4, 3712(DX)
-	VPERMD       Y2, Y0, Y2
-	VMOVDQU      X2, 3840(DX)
-	VEXTRACTI128 $0x01, Y2, 3968(DX)
-	VMOVDQU      320(AX), Y2
-	VMOVDQU      352(AX), Y3
-	VPAND        Y1, Y2, Y4
-	VPAND        Y1, Y3, Y5
-	VPUNPCKLDQ   Y5, Y4, Y6
-	VPUNPCKHDQ   Y5, Y4, Y4
-	VPERMD       Y6, Y0, Y6
-	VMOVDQU      X6, 4096(DX)
-	VEXTRACTI128 $0x01, Y6, 4224(DX)
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 4352(DX)
+	VPAND        Y0, Y3, Y3
+	VPUNPCKLDQ   Y1, Y2, Y5
+	VPUNPCKHDQ   Y1, Y2, Y1
+	VPUNPCKLDQ   Y3, Y4, Y2
+	VPUNPCKHDQ   Y3, Y4, Y3
+	VPUNPCKLQDQ  Y2, Y5, Y4
+	VMOVDQU      X4, 384(DX)
 	VEXTRACTI128 $0x01, Y4, 4480(DX)
-	VPSRLW       $0x04, Y2, Y2
-	VPAND        Y1, Y2, Y2
+	VPUNPCKHQDQ  Y2, Y5, Y2
+	VMOVDQU      X2, 1408(DX)
+	VEXTRACTI128 $0x01, Y2, 5504(DX)
+	VPUNPCKLQDQ  Y3, Y1, Y2
+	VMOVDQU      X2, 2432(DX)
+	VEXTRACTI128 $0x01, Y2, 6528(DX)
+	VPUNPCKHQDQ  Y3, Y1, Y1
+	VMOVDQU      X1, 3456(DX)
+	VEXTRACTI128 $0x01, Y1, 7552(DX)
+	VMOVDQU      320(AX), Y1
+	VPAND        Y0, Y1, Y2
+	VPSRLW       $0x04, Y1, Y1
+	VPAND        Y0, Y1, Y1
+	VMOVDQU      352(AX), Y3
+	VPAND        Y0, Y3, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y1, Y3, Y3
-	VPUNPCKLDQ   Y3, Y2, Y4
-	VPUNPCKHDQ   Y3, Y2, Y2
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 4608(DX)
-	VEXTRACTI128 $0x01, Y4, 4736(DX)
-	VPERMD       Y2, Y0, Y2
-	VMOVDQU      X2, 4864(DX)
-	VEXTRACTI128 $0x01, Y2, 4992(DX)
-	VMOVDQU      384(AX), Y2
+	VPAND        Y0, Y3, Y3
+	VPUNPCKLDQ   Y1, Y2, Y5
+	VPUNPCKHDQ   Y1, Y2, Y1
+	VPUNPCKLDQ   Y3, Y4, Y2
+	VPUNPCKHDQ   Y3, Y4, Y3
+	VPUNPCKLQDQ  Y2, Y5, Y4
+	VMOVDQU      X4, 512(DX)
+	VEXTRACTI128 $0x01, Y4, 4608(DX)
+	VPUNPCKHQDQ  Y2, Y5, Y2
+	VMOVDQU      X2, 1536(DX)
+	VEXTRACTI128 $0x01, Y2, 5632(DX)
+	VPUNPCKLQDQ  Y3, Y1, Y2
+	VMOVDQU      X2, 2560(DX)
+	VEXTRACTI128 $0x01, Y2, 6656(DX)
+	VPUNPCKHQDQ  Y3, Y1, Y1
+	VMOVDQU      X1, 3584(DX)
+	VEXTRACTI128 $0x01, Y1, 7680(DX)
+	VMOVDQU      384(AX), Y1
+	VPAND        Y0, Y1, Y2
+	VPSRLW       $0x04, Y1, Y1
+	VPAND        Y0, Y1, Y1
 	VMOVDQU      416(AX), Y3
-	VPAND        Y1, Y2, Y4
-	VPAND        Y1, Y3, Y5
-	VPUNPCKLDQ   Y5, Y4, Y6
-	VPUNPCKHDQ   Y5, Y4, Y4
-	VPERMD       Y6, Y0, Y6
-	VMOVDQU      X6, 5120(DX)
-	VEXTRACTI128 $0x01, Y6, 5248(DX)
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 5376(DX)
-	VEXTRACTI128 $0x01, Y4, 5504(DX)
-	VPSRLW       $0x04, Y2, Y2
-	VPAND        Y1, Y2, Y2
+	VPAND        Y0, Y3, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y1, Y3, Y3
-	VPUNPCKLDQ   Y3, Y2, Y4
-	VPUNPCKHDQ   Y3, Y2, Y2
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 5632(DX)
-	VEXTRACTI128 $0x01, Y4, 5760(DX)
-	VPERMD       Y2, Y0, Y2
-	VMOVDQU      X2, 5888(DX)
-	VEXTRACTI128 $0x01, Y2, 6016(DX)
-	VMOVDQU      448(AX), Y2
+	VPAND        Y0, Y3, Y3
+	VPUNPCKLDQ   Y1, Y2, Y5
+	VPUNPCKHDQ   Y1, Y2, Y1
+	VPUNPCKLDQ   Y3, Y4, Y2
+	VPUNPCKHDQ   Y3, Y4, Y3
+	VPUNPCKLQDQ  Y2, Y5, Y4
+	VMOVDQU      X4, 640(DX)
+	VEXTRACTI128 $0x01, Y4, 4736(DX)
+	VPUNPCKHQDQ  Y2, Y5, Y2
+	VMOVDQU      X2, 1664(DX)
+	VEXTRACTI128 $0x01, Y2, 5760(DX)
+	VPUNPCKLQDQ  Y3, Y1, Y2
+	VMOVDQU      X2, 2688(DX)
+	VEXTRACTI128 $0x01, Y2, 6784(DX)
+	VPUNPCKHQDQ  Y3, Y1, Y1
+	VMOVDQU      X1, 3712(DX)
+	VEXTRACTI128 $0x01, Y1, 7808(DX)
+	VMOVDQU      448(AX), Y1
+	VPAND        Y0, Y1, Y2
+	VPSRLW       $0x04, Y1, Y1
+	VPAND        Y0, Y1, Y1
 	VMOVDQU      480(AX), Y3
-	VPAND        Y1, Y2, Y4
-	VPAND        Y1, Y3, Y5
-	VPUNPCKLDQ   Y5, Y4, Y6
-	VPUNPCKHDQ   Y5, Y4, Y4
-	VPERMD       Y6, Y0, Y6
-	VMOVDQU      X6, 6144(DX)
-	VEXTRACTI128 $0x01, Y6, 6272(DX)
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 6400(DX)
-	VEXTRACTI128 $0x01, Y4, 6528(DX)
-	VPSRLW       $0x04, Y2, Y2
-	VPAND        Y1, Y2, Y2
+	VPAND        Y0, Y3, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y1, Y3, Y3
-	VPUNPCKLDQ   Y3, Y2, Y4
-	VPUNPCKHDQ   Y3, Y2, Y2
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 6656(DX)
-	VEXTRACTI128 $0x01, Y4, 6784(DX)
-	VPERMD       Y2, Y0, Y2
-	VMOVDQU      X2, 6912(DX)
-	VEXTRACTI128 $0x01, Y2, 7040(DX)
-	VMOVDQU      512(AX), Y2
+	VPAND        Y0, Y3, Y3
+	VPUNPCKLDQ   Y1, Y2, Y5
+	VPUNPCKHDQ   Y1, Y2, Y1
+	VPUNPCKLDQ   Y3, Y4, Y2
+	VPUNPCKHDQ   Y3, Y4, Y3
+	VPUNPCKLQDQ  Y2, Y5, Y4
+	VMOVDQU      X4, 768(DX)
+	VEXTRACTI128 $0x01, Y4, 4864(DX)
+	VPUNPCKHQDQ  Y2, Y5, Y2
+	VMOVDQU      X2, 1792(DX)
+	VEXTRACTI128 $0x01, Y2, 5888(DX)
+	VPUNPCKLQDQ  Y3, Y1, Y2
+	VMOVDQU      X2, 2816(DX)
+	VEXTRACTI128 $0x01, Y2, 6912(DX)
+	VPUNPCKHQDQ  Y3, Y1, Y1
+	VMOVDQU      X1, 3840(DX)
+	VEXTRACTI128 $0x01, Y1, 7936(DX)
+	VMOVDQU      512(AX), Y1
+	VPAND        Y0, Y1, Y2
+	VPSRLW       $0x04, Y1, Y1
+	VPAND        Y0, Y1, Y1
 	VMOVDQU      544(AX), Y3
-	VPAND        Y1, Y2, Y4
-	VPAND        Y1, Y3, Y5
-	VPUNPCKLDQ   Y5, Y4, Y6
-	VPUNPCKHDQ   Y5, Y4, Y4
-	VPERMD       Y6, Y0, Y6
-	VMOVDQU      X6, 7168(DX)
-	VEXTRACTI128 $0x01, Y6, 7296(DX)
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 7424(DX)
-	VEXTRACTI128 $0x01, Y4, 7552(DX)
-	VPSRLW       $0x04, Y2, Y2
-	VPAND        Y1, Y2, Y2
+	VPAND        Y0, Y3, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y1, Y3, Y3
-	VPUNPCKLDQ   Y3, Y2, Y4
-	VPUNPCKHDQ   Y3, Y2, Y2
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 7680(DX)
-	VEXTRACTI128 $0x01, Y4, 7808(DX)
-	VPERMD       Y2, Y0, Y2
-	VMOVDQU      X2, 7936(DX)
-	VEXTRACTI128 $0x01, Y2, 8064(DX)
+	VPAND        Y0, Y3, Y3
+	VPUNPCKLDQ   Y1, Y2, Y5
+	VPUNPCKHDQ   Y1, Y2, Y1
+	VPUNPCKLDQ   Y3, Y4, Y2
+	VPUNPCKHDQ   Y3, Y4, Y3
+	VPUNPCKLQDQ  Y2, Y5, Y4
+	VMOVDQU      X4, 896(DX)
+	VEXTRACTI128 $0x01, Y4, 4992(DX)
+	VPUNPCKHQDQ  Y2, Y5, Y2
+	VMOVDQU      X2, 1920(DX)
+	VEXTRACTI128 $0x01, Y2, 6016(DX)
+	VPUNPCKLQDQ  Y3, Y1, Y2
+	VMOVDQU      X2, 2944(DX)
+	VEXTRACTI128 $0x01, Y2, 7040(DX)
+	VPUNPCKHQDQ  Y3, Y1, Y1
+	VMOVDQU      X1, 3968(DX)
+	VEXTRACTI128 $0x01, Y1, 8064(DX)
 	ADDQ         CX, AX
 	ADDQ         $0x10, DX
 	DECQ         BX
@@ -31383,7 +29650,39 @@ DATA panelR4Perm<>+208(SB)/4, $0x00000001
 DATA panelR4Perm<>+212(SB)/4, $0x00000003
 DATA panelR4Perm<>+216(SB)/4, $0x00000005
 DATA panelR4Perm<>+220(SB)/4, $0x00000007
-GLOBL panelR4Perm<>(SB), RODATA|NOPTR, $224
+DATA panelR4Perm<>+224(SB)/4, $0x00000000
+DATA panelR4Perm<>+228(SB)/4, $0x00000010
+DATA panelR4Perm<>+232(SB)/4, $0x00000008
+DATA panelR4Perm<>+236(SB)/4, $0x00000018
+DATA panelR4Perm<>+240(SB)/4, $0x00000001
+DATA panelR4Perm<>+244(SB)/4, $0x00000011
+DATA panelR4Perm<>+248(SB)/4, $0x00000009
+DATA panelR4Perm<>+252(SB)/4, $0x00000019
+DATA panelR4Perm<>+256(SB)/4, $0x00000002
+DATA panelR4Perm<>+260(SB)/4, $0x00000012
+DATA panelR4Perm<>+264(SB)/4, $0x0000000a
+DATA panelR4Perm<>+268(SB)/4, $0x0000001a
+DATA panelR4Perm<>+272(SB)/4, $0x00000003
+DATA panelR4Perm<>+276(SB)/4, $0x00000013
+DATA panelR4Perm<>+280(SB)/4, $0x0000000b
+DATA panelR4Perm<>+284(SB)/4, $0x0000001b
+DATA panelR4Perm<>+288(SB)/4, $0x00000004
+DATA panelR4Perm<>+292(SB)/4, $0x00000014
+DATA panelR4Perm<>+296(SB)/4, $0x0000000c
+DATA panelR4Perm<>+300(SB)/4, $0x0000001c
+DATA panelR4Perm<>+304(SB)/4, $0x00000005
+DATA panelR4Perm<>+308(SB)/4, $0x00000015
+DATA panelR4Perm<>+312(SB)/4, $0x0000000d
+DATA panelR4Perm<>+316(SB)/4, $0x0000001d
+DATA panelR4Perm<>+320(SB)/4, $0x00000006
+DATA panelR4Perm<>+324(SB)/4, $0x00000016
+DATA panelR4Perm<>+328(SB)/4, $0x0000000e
+DATA panelR4Perm<>+332(SB)/4, $0x0000001e
+DATA panelR4Perm<>+336(SB)/4, $0x00000007
+DATA panelR4Perm<>+340(SB)/4, $0x00000017
+DATA panelR4Perm<>+344(SB)/4, $0x0000000f
+DATA panelR4Perm<>+348(SB)/4, $0x0000001f
+GLOBL panelR4Perm<>(SB), RODATA|NOPTR, $352
 
 // func panelFromQ4KR4AVX512(src *byte, groupStride int, dst *byte, sc *int32, mn *uint32, dm *float32)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, F16C
@@ -31395,803 +29694,933 @@ TEXT ·panelFromQ4KR4AVX512(SB), NOSPLIT, $0-48
 	MOVQ         mn+32(FP), SI
 	MOVQ         dm+40(FP), DI
 	VMOVDQU32    panelR4Perm<>+0(SB), Z0
-	VMOVDQU32    panelR4Perm<>+64(SB), Z1
-	VMOVDQU32    panelR4Perm<>+128(SB), Z2
+	VMOVDQU32    panelR4Perm<>+64(SB), Z0
+	VMOVDQU32    panelR4Perm<>+128(SB), Z1
 	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X2
+	VPBROADCASTD X2, Z2
+	MOVL         $0x0000003f, R8
 	VMOVD        R8, X3
 	VPBROADCASTD X3, Z3
-	MOVL         $0x0000003f, R8
+	MOVL         $0x0000000f, R8
 	VMOVD        R8, X4
 	VPBROADCASTD X4, Z4
-	MOVL         $0x0000000f, R8
-	VMOVD        R8, X5
-	VPBROADCASTD X5, Z5
+	VMOVDQU32    panelR4Perm<>+224(SB), Z5
+	VMOVDQU32    panelR4Perm<>+288(SB), Z6
 	LEAQ         (CX)(CX*2), R8
 	MOVQ         AX, R9
-	VMOVDQU64    64(R9), Z6
-	VPANDD       Z3, Z6, Z7
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    64(R9)(CX*1), Z8
-	VPANDD       Z3, Z8, Z9
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    64(R9)(CX*2), Z10
-	VPANDD       Z3, Z10, Z11
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z10, Z0, Z10
-	VMOVDQU64    64(R9)(R8*1), Z12
-	VPANDD       Z3, Z12, Z13
-	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z12, Z12
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z12, Z0, Z12
-	VSHUFI64X2   $0x44, Z9, Z7, Z14
-	VSHUFI64X2   $0x44, Z13, Z11, Z15
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z15, Z14, Z11
-	VSHUFI64X2   $0xdd, Z15, Z14, Z13
-	VSHUFI64X2   $0x88, Z9, Z7, Z14
+	VMOVDQU64    64(R9), Z7
+	VPANDD       Z2, Z7, Z8
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z8, Z9
+	VPERMT2D     Z7, Z5, Z9
+	VMOVDQA64    Z8, Z8
+	VPERMT2D     Z7, Z6, Z8
+	VMOVDQU64    64(R9)(CX*1), Z7
+	VPANDD       Z2, Z7, Z10
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z10, Z11
+	VPERMT2D     Z7, Z5, Z11
+	VMOVDQA64    Z10, Z10
+	VPERMT2D     Z7, Z6, Z10
+	VMOVDQU64    64(R9)(CX*2), Z7
+	VPANDD       Z2, Z7, Z12
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z12, Z13
+	VPERMT2D     Z7, Z5, Z13
+	VMOVDQA64    Z12, Z12
+	VPERMT2D     Z7, Z6, Z12
+	VMOVDQU64    64(R9)(R8*1), Z7
+	VPANDD       Z2, Z7, Z14
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z14, Z15
+	VPERMT2D     Z7, Z5, Z15
+	VMOVDQA64    Z14, Z14
+	VPERMT2D     Z7, Z6, Z14
+	VSHUFI64X2   $0x44, Z11, Z9, Z7
+	VSHUFI64X2   $0x44, Z15, Z13, Z16
+	VSHUFI64X2   $0xee, Z11, Z9, Z9
+	VSHUFI64X2   $0xee, Z15, Z13, Z11
+	VSHUFI64X2   $0x88, Z16, Z7, Z13
+	VSHUFI64X2   $0xdd, Z16, Z7, Z7
+	VSHUFI64X2   $0x88, Z11, Z9, Z15
+	VSHUFI64X2   $0xdd, Z11, Z9, Z9
+	VMOVDQU64    Z13, (DX)
+	VMOVDQU64    Z7, 1024(DX)
+	VMOVDQU64    Z15, 2048(DX)
+	VMOVDQU64    Z9, 3072(DX)
+	VSHUFI64X2   $0x44, Z10, Z8, Z7
+	VSHUFI64X2   $0x44, Z14, Z12, Z9
+	VSHUFI64X2   $0xee, Z10, Z8, Z8
+	VSHUFI64X2   $0xee, Z14, Z12, Z10
+	VSHUFI64X2   $0x88, Z9, Z7, Z11
 	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, (DX)
-	VMOVDQU64    Z13, 128(DX)
-	VMOVDQU64    Z14, 256(DX)
-	VMOVDQU64    Z7, 384(DX)
-	VSHUFI64X2   $0x44, Z8, Z6, Z7
-	VSHUFI64X2   $0x44, Z12, Z10, Z9
-	VSHUFI64X2   $0xee, Z8, Z6, Z6
-	VSHUFI64X2   $0xee, Z12, Z10, Z8
-	VSHUFI64X2   $0x88, Z9, Z7, Z10
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z8, Z6, Z9
-	VSHUFI64X2   $0xdd, Z8, Z6, Z6
-	VMOVDQU64    Z10, 512(DX)
-	VMOVDQU64    Z7, 640(DX)
-	VMOVDQU64    Z9, 768(DX)
-	VMOVDQU64    Z6, 896(DX)
-	VMOVDQU64    128(R9), Z6
-	VPANDD       Z3, Z6, Z7
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    128(R9)(CX*1), Z8
-	VPANDD       Z3, Z8, Z9
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    128(R9)(CX*2), Z10
-	VPANDD       Z3, Z10, Z11
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z10, Z0, Z10
-	VMOVDQU64    128(R9)(R8*1), Z12
-	VPANDD       Z3, Z12, Z13
-	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z12, Z12
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z12, Z0, Z12
-	VSHUFI64X2   $0x44, Z9, Z7, Z14
-	VSHUFI64X2   $0x44, Z13, Z11, Z15
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z15, Z14, Z11
-	VSHUFI64X2   $0xdd, Z15, Z14, Z13
-	VSHUFI64X2   $0x88, Z9, Z7, Z14
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 1024(DX)
-	VMOVDQU64    Z13, 1152(DX)
-	VMOVDQU64    Z14, 1280(DX)
-	VMOVDQU64    Z7, 1408(DX)
-	VSHUFI64X2   $0x44, Z8, Z6, Z7
-	VSHUFI64X2   $0x44, Z12, Z10, Z9
-	VSHUFI64X2   $0xee, Z8, Z6, Z6
-	VSHUFI64X2   $0xee, Z12, Z10, Z8
-	VSHUFI64X2   $0x88, Z9, Z7, Z10
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z8, Z6, Z9
-	VSHUFI64X2   $0xdd, Z8, Z6, Z6
-	VMOVDQU64    Z10, 1536(DX)
-	VMOVDQU64    Z7, 1664(DX)
-	VMOVDQU64    Z9, 1792(DX)
-	VMOVDQU64    Z6, 1920(DX)
-	VMOVDQU64    192(R9), Z6
-	VPANDD       Z3, Z6, Z7
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    192(R9)(CX*1), Z8
-	VPANDD       Z3, Z8, Z9
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    192(R9)(CX*2), Z10
-	VPANDD       Z3, Z10, Z11
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z10, Z0, Z10
-	VMOVDQU64    192(R9)(R8*1), Z12
-	VPANDD       Z3, Z12, Z13
-	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z12, Z12
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z12, Z0, Z12
-	VSHUFI64X2   $0x44, Z9, Z7, Z14
-	VSHUFI64X2   $0x44, Z13, Z11, Z15
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z15, Z14, Z11
-	VSHUFI64X2   $0xdd, Z15, Z14, Z13
-	VSHUFI64X2   $0x88, Z9, Z7, Z14
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 2048(DX)
-	VMOVDQU64    Z13, 2176(DX)
-	VMOVDQU64    Z14, 2304(DX)
-	VMOVDQU64    Z7, 2432(DX)
-	VSHUFI64X2   $0x44, Z8, Z6, Z7
-	VSHUFI64X2   $0x44, Z12, Z10, Z9
-	VSHUFI64X2   $0xee, Z8, Z6, Z6
-	VSHUFI64X2   $0xee, Z12, Z10, Z8
-	VSHUFI64X2   $0x88, Z9, Z7, Z10
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z8, Z6, Z9
-	VSHUFI64X2   $0xdd, Z8, Z6, Z6
-	VMOVDQU64    Z10, 2560(DX)
-	VMOVDQU64    Z7, 2688(DX)
-	VMOVDQU64    Z9, 2816(DX)
-	VMOVDQU64    Z6, 2944(DX)
-	VMOVDQU64    256(R9), Z6
-	VPANDD       Z3, Z6, Z7
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    256(R9)(CX*1), Z8
-	VPANDD       Z3, Z8, Z9
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    256(R9)(CX*2), Z10
-	VPANDD       Z3, Z10, Z11
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z10, Z0, Z10
-	VMOVDQU64    256(R9)(R8*1), Z12
-	VPANDD       Z3, Z12, Z13
-	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z12, Z12
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z12, Z0, Z12
-	VSHUFI64X2   $0x44, Z9, Z7, Z14
-	VSHUFI64X2   $0x44, Z13, Z11, Z15
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z15, Z14, Z11
-	VSHUFI64X2   $0xdd, Z15, Z14, Z13
-	VSHUFI64X2   $0x88, Z9, Z7, Z14
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 3072(DX)
-	VMOVDQU64    Z13, 3200(DX)
-	VMOVDQU64    Z14, 3328(DX)
-	VMOVDQU64    Z7, 3456(DX)
-	VSHUFI64X2   $0x44, Z8, Z6, Z7
-	VSHUFI64X2   $0x44, Z12, Z10, Z9
-	VSHUFI64X2   $0xee, Z8, Z6, Z6
-	VSHUFI64X2   $0xee, Z12, Z10, Z8
-	VSHUFI64X2   $0x88, Z9, Z7, Z10
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z8, Z6, Z9
-	VSHUFI64X2   $0xdd, Z8, Z6, Z6
-	VMOVDQU64    Z10, 3584(DX)
-	VMOVDQU64    Z7, 3712(DX)
-	VMOVDQU64    Z9, 3840(DX)
-	VMOVDQU64    Z6, 3968(DX)
-	VMOVDQU64    320(R9), Z6
-	VPANDD       Z3, Z6, Z7
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    320(R9)(CX*1), Z8
-	VPANDD       Z3, Z8, Z9
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    320(R9)(CX*2), Z10
-	VPANDD       Z3, Z10, Z11
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z10, Z0, Z10
-	VMOVDQU64    320(R9)(R8*1), Z12
-	VPANDD       Z3, Z12, Z13
-	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z12, Z12
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z12, Z0, Z12
-	VSHUFI64X2   $0x44, Z9, Z7, Z14
-	VSHUFI64X2   $0x44, Z13, Z11, Z15
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z15, Z14, Z11
-	VSHUFI64X2   $0xdd, Z15, Z14, Z13
-	VSHUFI64X2   $0x88, Z9, Z7, Z14
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
+	VSHUFI64X2   $0x88, Z10, Z8, Z9
+	VSHUFI64X2   $0xdd, Z10, Z8, Z8
 	VMOVDQU64    Z11, 4096(DX)
-	VMOVDQU64    Z13, 4224(DX)
-	VMOVDQU64    Z14, 4352(DX)
-	VMOVDQU64    Z7, 4480(DX)
-	VSHUFI64X2   $0x44, Z8, Z6, Z7
-	VSHUFI64X2   $0x44, Z12, Z10, Z9
-	VSHUFI64X2   $0xee, Z8, Z6, Z6
-	VSHUFI64X2   $0xee, Z12, Z10, Z8
-	VSHUFI64X2   $0x88, Z9, Z7, Z10
+	VMOVDQU64    Z7, 5120(DX)
+	VMOVDQU64    Z9, 6144(DX)
+	VMOVDQU64    Z8, 7168(DX)
+	VMOVDQU64    128(R9), Z7
+	VPANDD       Z2, Z7, Z8
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z8, Z9
+	VPERMT2D     Z7, Z5, Z9
+	VMOVDQA64    Z8, Z8
+	VPERMT2D     Z7, Z6, Z8
+	VMOVDQU64    128(R9)(CX*1), Z7
+	VPANDD       Z2, Z7, Z10
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z10, Z11
+	VPERMT2D     Z7, Z5, Z11
+	VMOVDQA64    Z10, Z10
+	VPERMT2D     Z7, Z6, Z10
+	VMOVDQU64    128(R9)(CX*2), Z7
+	VPANDD       Z2, Z7, Z12
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z12, Z13
+	VPERMT2D     Z7, Z5, Z13
+	VMOVDQA64    Z12, Z12
+	VPERMT2D     Z7, Z6, Z12
+	VMOVDQU64    128(R9)(R8*1), Z7
+	VPANDD       Z2, Z7, Z14
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z14, Z15
+	VPERMT2D     Z7, Z5, Z15
+	VMOVDQA64    Z14, Z14
+	VPERMT2D     Z7, Z6, Z14
+	VSHUFI64X2   $0x44, Z11, Z9, Z7
+	VSHUFI64X2   $0x44, Z15, Z13, Z16
+	VSHUFI64X2   $0xee, Z11, Z9, Z9
+	VSHUFI64X2   $0xee, Z15, Z13, Z11
+	VSHUFI64X2   $0x88, Z16, Z7, Z13
+	VSHUFI64X2   $0xdd, Z16, Z7, Z7
+	VSHUFI64X2   $0x88, Z11, Z9, Z15
+	VSHUFI64X2   $0xdd, Z11, Z9, Z9
+	VMOVDQU64    Z13, 128(DX)
+	VMOVDQU64    Z7, 1152(DX)
+	VMOVDQU64    Z15, 2176(DX)
+	VMOVDQU64    Z9, 3200(DX)
+	VSHUFI64X2   $0x44, Z10, Z8, Z7
+	VSHUFI64X2   $0x44, Z14, Z12, Z9
+	VSHUFI64X2   $0xee, Z10, Z8, Z8
+	VSHUFI64X2   $0xee, Z14, Z12, Z10
+	VSHUFI64X2   $0x88, Z9, Z7, Z11
 	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z8, Z6, Z9
-	VSHUFI64X2   $0xdd, Z8, Z6, Z6
-	VMOVDQU64    Z10, 4608(DX)
-	VMOVDQU64    Z7, 4736(DX)
-	VMOVDQU64    Z9, 4864(DX)
-	VMOVDQU64    Z6, 4992(DX)
-	VMOVDQU64    384(R9), Z6
-	VPANDD       Z3, Z6, Z7
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    384(R9)(CX*1), Z8
-	VPANDD       Z3, Z8, Z9
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    384(R9)(CX*2), Z10
-	VPANDD       Z3, Z10, Z11
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z10, Z0, Z10
-	VMOVDQU64    384(R9)(R8*1), Z12
-	VPANDD       Z3, Z12, Z13
-	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z12, Z12
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z12, Z0, Z12
-	VSHUFI64X2   $0x44, Z9, Z7, Z14
-	VSHUFI64X2   $0x44, Z13, Z11, Z15
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z15, Z14, Z11
-	VSHUFI64X2   $0xdd, Z15, Z14, Z13
-	VSHUFI64X2   $0x88, Z9, Z7, Z14
+	VSHUFI64X2   $0x88, Z10, Z8, Z9
+	VSHUFI64X2   $0xdd, Z10, Z8, Z8
+	VMOVDQU64    Z11, 4224(DX)
+	VMOVDQU64    Z7, 5248(DX)
+	VMOVDQU64    Z9, 6272(DX)
+	VMOVDQU64    Z8, 7296(DX)
+	VMOVDQU64    192(R9), Z7
+	VPANDD       Z2, Z7, Z8
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z8, Z9
+	VPERMT2D     Z7, Z5, Z9
+	VMOVDQA64    Z8, Z8
+	VPERMT2D     Z7, Z6, Z8
+	VMOVDQU64    192(R9)(CX*1), Z7
+	VPANDD       Z2, Z7, Z10
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z10, Z11
+	VPERMT2D     Z7, Z5, Z11
+	VMOVDQA64    Z10, Z10
+	VPERMT2D     Z7, Z6, Z10
+	VMOVDQU64    192(R9)(CX*2), Z7
+	VPANDD       Z2, Z7, Z12
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z12, Z13
+	VPERMT2D     Z7, Z5, Z13
+	VMOVDQA64    Z12, Z12
+	VPERMT2D     Z7, Z6, Z12
+	VMOVDQU64    192(R9)(R8*1), Z7
+	VPANDD       Z2, Z7, Z14
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z14, Z15
+	VPERMT2D     Z7, Z5, Z15
+	VMOVDQA64    Z14, Z14
+	VPERMT2D     Z7, Z6, Z14
+	VSHUFI64X2   $0x44, Z11, Z9, Z7
+	VSHUFI64X2   $0x44, Z15, Z13, Z16
+	VSHUFI64X2   $0xee, Z11, Z9, Z9
+	VSHUFI64X2   $0xee, Z15, Z13, Z11
+	VSHUFI64X2   $0x88, Z16, Z7, Z13
+	VSHUFI64X2   $0xdd, Z16, Z7, Z7
+	VSHUFI64X2   $0x88, Z11, Z9, Z15
+	VSHUFI64X2   $0xdd, Z11, Z9, Z9
+	VMOVDQU64    Z13, 256(DX)
+	VMOVDQU64    Z7, 1280(DX)
+	VMOVDQU64    Z15, 2304(DX)
+	VMOVDQU64    Z9, 3328(DX)
+	VSHUFI64X2   $0x44, Z10, Z8, Z7
+	VSHUFI64X2   $0x44, Z14, Z12, Z9
+	VSHUFI64X2   $0xee, Z10, Z8, Z8
+	VSHUFI64X2   $0xee, Z14, Z12, Z10
+	VSHUFI64X2   $0x88, Z9, Z7, Z11
 	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 5120(DX)
-	VMOVDQU64    Z13, 5248(DX)
-	VMOVDQU64    Z14, 5376(DX)
+	VSHUFI64X2   $0x88, Z10, Z8, Z9
+	VSHUFI64X2   $0xdd, Z10, Z8, Z8
+	VMOVDQU64    Z11, 4352(DX)
+	VMOVDQU64    Z7, 5376(DX)
+	VMOVDQU64    Z9, 6400(DX)
+	VMOVDQU64    Z8, 7424(DX)
+	VMOVDQU64    256(R9), Z7
+	VPANDD       Z2, Z7, Z8
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z8, Z9
+	VPERMT2D     Z7, Z5, Z9
+	VMOVDQA64    Z8, Z8
+	VPERMT2D     Z7, Z6, Z8
+	VMOVDQU64    256(R9)(CX*1), Z7
+	VPANDD       Z2, Z7, Z10
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z10, Z11
+	VPERMT2D     Z7, Z5, Z11
+	VMOVDQA64    Z10, Z10
+	VPERMT2D     Z7, Z6, Z10
+	VMOVDQU64    256(R9)(CX*2), Z7
+	VPANDD       Z2, Z7, Z12
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z12, Z13
+	VPERMT2D     Z7, Z5, Z13
+	VMOVDQA64    Z12, Z12
+	VPERMT2D     Z7, Z6, Z12
+	VMOVDQU64    256(R9)(R8*1), Z7
+	VPANDD       Z2, Z7, Z14
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z14, Z15
+	VPERMT2D     Z7, Z5, Z15
+	VMOVDQA64    Z14, Z14
+	VPERMT2D     Z7, Z6, Z14
+	VSHUFI64X2   $0x44, Z11, Z9, Z7
+	VSHUFI64X2   $0x44, Z15, Z13, Z16
+	VSHUFI64X2   $0xee, Z11, Z9, Z9
+	VSHUFI64X2   $0xee, Z15, Z13, Z11
+	VSHUFI64X2   $0x88, Z16, Z7, Z13
+	VSHUFI64X2   $0xdd, Z16, Z7, Z7
+	VSHUFI64X2   $0x88, Z11, Z9, Z15
+	VSHUFI64X2   $0xdd, Z11, Z9, Z9
+	VMOVDQU64    Z13, 384(DX)
+	VMOVDQU64    Z7, 1408(DX)
+	VMOVDQU64    Z15, 2432(DX)
+	VMOVDQU64    Z9, 3456(DX)
+	VSHUFI64X2   $0x44, Z10, Z8, Z7
+	VSHUFI64X2   $0x44, Z14, Z12, Z9
+	VSHUFI64X2   $0xee, Z10, Z8, Z8
+	VSHUFI64X2   $0xee, Z14, Z12, Z10
+	VSHUFI64X2   $0x88, Z9, Z7, Z11
+	VSHUFI64X2   $0xdd, Z9, Z7, Z7
+	VSHUFI64X2   $0x88, Z10, Z8, Z9
+	VSHUFI64X2   $0xdd, Z10, Z8, Z8
+	VMOVDQU64    Z11, 4480(DX)
 	VMOVDQU64    Z7, 5504(DX)
-	VSHUFI64X2   $0x44, Z8, Z6, Z7
-	VSHUFI64X2   $0x44, Z12, Z10, Z9
-	VSHUFI64X2   $0xee, Z8, Z6, Z6
-	VSHUFI64X2   $0xee, Z12, Z10, Z8
-	VSHUFI64X2   $0x88, Z9, Z7, Z10
+	VMOVDQU64    Z9, 6528(DX)
+	VMOVDQU64    Z8, 7552(DX)
+	VMOVDQU64    320(R9), Z7
+	VPANDD       Z2, Z7, Z8
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z8, Z9
+	VPERMT2D     Z7, Z5, Z9
+	VMOVDQA64    Z8, Z8
+	VPERMT2D     Z7, Z6, Z8
+	VMOVDQU64    320(R9)(CX*1), Z7
+	VPANDD       Z2, Z7, Z10
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z10, Z11
+	VPERMT2D     Z7, Z5, Z11
+	VMOVDQA64    Z10, Z10
+	VPERMT2D     Z7, Z6, Z10
+	VMOVDQU64    320(R9)(CX*2), Z7
+	VPANDD       Z2, Z7, Z12
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z12, Z13
+	VPERMT2D     Z7, Z5, Z13
+	VMOVDQA64    Z12, Z12
+	VPERMT2D     Z7, Z6, Z12
+	VMOVDQU64    320(R9)(R8*1), Z7
+	VPANDD       Z2, Z7, Z14
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z14, Z15
+	VPERMT2D     Z7, Z5, Z15
+	VMOVDQA64    Z14, Z14
+	VPERMT2D     Z7, Z6, Z14
+	VSHUFI64X2   $0x44, Z11, Z9, Z7
+	VSHUFI64X2   $0x44, Z15, Z13, Z16
+	VSHUFI64X2   $0xee, Z11, Z9, Z9
+	VSHUFI64X2   $0xee, Z15, Z13, Z11
+	VSHUFI64X2   $0x88, Z16, Z7, Z13
+	VSHUFI64X2   $0xdd, Z16, Z7, Z7
+	VSHUFI64X2   $0x88, Z11, Z9, Z15
+	VSHUFI64X2   $0xdd, Z11, Z9, Z9
+	VMOVDQU64    Z13, 512(DX)
+	VMOVDQU64    Z7, 1536(DX)
+	VMOVDQU64    Z15, 2560(DX)
+	VMOVDQU64    Z9, 3584(DX)
+	VSHUFI64X2   $0x44, Z10, Z8, Z7
+	VSHUFI64X2   $0x44, Z14, Z12, Z9
+	VSHUFI64X2   $0xee, Z10, Z8, Z8
+	VSHUFI64X2   $0xee, Z14, Z12, Z10
+	VSHUFI64X2   $0x88, Z9, Z7, Z11
 	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z8, Z6, Z9
-	VSHUFI64X2   $0xdd, Z8, Z6, Z6
-	VMOVDQU64    Z10, 5632(DX)
+	VSHUFI64X2   $0x88, Z10, Z8, Z9
+	VSHUFI64X2   $0xdd, Z10, Z8, Z8
+	VMOVDQU64    Z11, 4608(DX)
+	VMOVDQU64    Z7, 5632(DX)
+	VMOVDQU64    Z9, 6656(DX)
+	VMOVDQU64    Z8, 7680(DX)
+	VMOVDQU64    384(R9), Z7
+	VPANDD       Z2, Z7, Z8
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z8, Z9
+	VPERMT2D     Z7, Z5, Z9
+	VMOVDQA64    Z8, Z8
+	VPERMT2D     Z7, Z6, Z8
+	VMOVDQU64    384(R9)(CX*1), Z7
+	VPANDD       Z2, Z7, Z10
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z10, Z11
+	VPERMT2D     Z7, Z5, Z11
+	VMOVDQA64    Z10, Z10
+	VPERMT2D     Z7, Z6, Z10
+	VMOVDQU64    384(R9)(CX*2), Z7
+	VPANDD       Z2, Z7, Z12
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z12, Z13
+	VPERMT2D     Z7, Z5, Z13
+	VMOVDQA64    Z12, Z12
+	VPERMT2D     Z7, Z6, Z12
+	VMOVDQU64    384(R9)(R8*1), Z7
+	VPANDD       Z2, Z7, Z14
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z14, Z15
+	VPERMT2D     Z7, Z5, Z15
+	VMOVDQA64    Z14, Z14
+	VPERMT2D     Z7, Z6, Z14
+	VSHUFI64X2   $0x44, Z11, Z9, Z7
+	VSHUFI64X2   $0x44, Z15, Z13, Z16
+	VSHUFI64X2   $0xee, Z11, Z9, Z9
+	VSHUFI64X2   $0xee, Z15, Z13, Z11
+	VSHUFI64X2   $0x88, Z16, Z7, Z13
+	VSHUFI64X2   $0xdd, Z16, Z7, Z7
+	VSHUFI64X2   $0x88, Z11, Z9, Z15
+	VSHUFI64X2   $0xdd, Z11, Z9, Z9
+	VMOVDQU64    Z13, 640(DX)
+	VMOVDQU64    Z7, 1664(DX)
+	VMOVDQU64    Z15, 2688(DX)
+	VMOVDQU64    Z9, 3712(DX)
+	VSHUFI64X2   $0x44, Z10, Z8, Z7
+	VSHUFI64X2   $0x44, Z14, Z12, Z9
+	VSHUFI64X2   $0xee, Z10, Z8, Z8
+	VSHUFI64X2   $0xee, Z14, Z12, Z10
+	VSHUFI64X2   $0x88, Z9, Z7, Z11
+	VSHUFI64X2   $0xdd, Z9, Z7, Z7
+	VSHUFI64X2   $0x88, Z10, Z8, Z9
+	VSHUFI64X2   $0xdd, Z10, Z8, Z8
+	VMOVDQU64    Z11, 4736(DX)
 	VMOVDQU64    Z7, 5760(DX)
-	VMOVDQU64    Z9, 5888(DX)
-	VMOVDQU64    Z6, 6016(DX)
-	VMOVDQU64    448(R9), Z6
-	VPANDD       Z3, Z6, Z7
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    448(R9)(CX*1), Z8
-	VPANDD       Z3, Z8, Z9
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    448(R9)(CX*2), Z10
-	VPANDD       Z3, Z10, Z11
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z10, Z0, Z10
-	VMOVDQU64    448(R9)(R8*1), Z12
-	VPANDD       Z3, Z12, Z13
-	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z12, Z12
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z12, Z0, Z12
-	VSHUFI64X2   $0x44, Z9, Z7, Z14
-	VSHUFI64X2   $0x44, Z13, Z11, Z15
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z15, Z14, Z11
-	VSHUFI64X2   $0xdd, Z15, Z14, Z13
-	VSHUFI64X2   $0x88, Z9, Z7, Z14
+	VMOVDQU64    Z9, 6784(DX)
+	VMOVDQU64    Z8, 7808(DX)
+	VMOVDQU64    448(R9), Z7
+	VPANDD       Z2, Z7, Z8
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z8, Z9
+	VPERMT2D     Z7, Z5, Z9
+	VMOVDQA64    Z8, Z8
+	VPERMT2D     Z7, Z6, Z8
+	VMOVDQU64    448(R9)(CX*1), Z7
+	VPANDD       Z2, Z7, Z10
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z10, Z11
+	VPERMT2D     Z7, Z5, Z11
+	VMOVDQA64    Z10, Z10
+	VPERMT2D     Z7, Z6, Z10
+	VMOVDQU64    448(R9)(CX*2), Z7
+	VPANDD       Z2, Z7, Z12
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z12, Z13
+	VPERMT2D     Z7, Z5, Z13
+	VMOVDQA64    Z12, Z12
+	VPERMT2D     Z7, Z6, Z12
+	VMOVDQU64    448(R9)(R8*1), Z7
+	VPANDD       Z2, Z7, Z14
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z14, Z15
+	VPERMT2D     Z7, Z5, Z15
+	VMOVDQA64    Z14, Z14
+	VPERMT2D     Z7, Z6, Z14
+	VSHUFI64X2   $0x44, Z11, Z9, Z7
+	VSHUFI64X2   $0x44, Z15, Z13, Z16
+	VSHUFI64X2   $0xee, Z11, Z9, Z9
+	VSHUFI64X2   $0xee, Z15, Z13, Z11
+	VSHUFI64X2   $0x88, Z16, Z7, Z13
+	VSHUFI64X2   $0xdd, Z16, Z7, Z7
+	VSHUFI64X2   $0x88, Z11, Z9, Z15
+	VSHUFI64X2   $0xdd, Z11, Z9, Z9
+	VMOVDQU64    Z13, 768(DX)
+	VMOVDQU64    Z7, 1792(DX)
+	VMOVDQU64    Z15, 2816(DX)
+	VMOVDQU64    Z9, 3840(DX)
+	VSHUFI64X2   $0x44, Z10, Z8, Z7
+	VSHUFI64X2   $0x44, Z14, Z12, Z9
+	VSHUFI64X2   $0xee, Z10, Z8, Z8
+	VSHUFI64X2   $0xee, Z14, Z12, Z10
+	VSHUFI64X2   $0x88, Z9, Z7, Z11
 	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 6144(DX)
-	VMOVDQU64    Z13, 6272(DX)
-	VMOVDQU64    Z14, 6400(DX)
-	VMOVDQU64    Z7, 6528(DX)
-	VSHUFI64X2   $0x44, Z8, Z6, Z7
-	VSHUFI64X2   $0x44, Z12, Z10, Z9
-	VSHUFI64X2   $0xee, Z8, Z6, Z6
-	VSHUFI64X2   $0xee, Z12, Z10, Z8
-	VSHUFI64X2   $0x88, Z9, Z7, Z10
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z8, Z6, Z9
-	VSHUFI64X2   $0xdd, Z8, Z6, Z6
-	VMOVDQU64    Z10, 6656(DX)
-	VMOVDQU64    Z7, 6784(DX)
+	VSHUFI64X2   $0x88, Z10, Z8, Z9
+	VSHUFI64X2   $0xdd, Z10, Z8, Z8
+	VMOVDQU64    Z11, 4864(DX)
+	VMOVDQU64    Z7, 5888(DX)
 	VMOVDQU64    Z9, 6912(DX)
-	VMOVDQU64    Z6, 7040(DX)
-	VMOVDQU64    512(R9), Z6
-	VPANDD       Z3, Z6, Z7
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    512(R9)(CX*1), Z8
-	VPANDD       Z3, Z8, Z9
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    512(R9)(CX*2), Z10
-	VPANDD       Z3, Z10, Z11
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z10, Z0, Z10
-	VMOVDQU64    512(R9)(R8*1), Z12
-	VPANDD       Z3, Z12, Z13
-	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z12, Z12
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z12, Z0, Z12
-	VSHUFI64X2   $0x44, Z9, Z7, Z14
-	VSHUFI64X2   $0x44, Z13, Z11, Z15
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z15, Z14, Z11
-	VSHUFI64X2   $0xdd, Z15, Z14, Z13
-	VSHUFI64X2   $0x88, Z9, Z7, Z14
+	VMOVDQU64    Z8, 7936(DX)
+	VMOVDQU64    512(R9), Z7
+	VPANDD       Z2, Z7, Z8
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z8, Z9
+	VPERMT2D     Z7, Z5, Z9
+	VMOVDQA64    Z8, Z8
+	VPERMT2D     Z7, Z6, Z8
+	VMOVDQU64    512(R9)(CX*1), Z7
+	VPANDD       Z2, Z7, Z10
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z10, Z11
+	VPERMT2D     Z7, Z5, Z11
+	VMOVDQA64    Z10, Z10
+	VPERMT2D     Z7, Z6, Z10
+	VMOVDQU64    512(R9)(CX*2), Z7
+	VPANDD       Z2, Z7, Z12
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z12, Z13
+	VPERMT2D     Z7, Z5, Z13
+	VMOVDQA64    Z12, Z12
+	VPERMT2D     Z7, Z6, Z12
+	VMOVDQU64    512(R9)(R8*1), Z7
+	VPANDD       Z2, Z7, Z14
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z14, Z15
+	VPERMT2D     Z7, Z5, Z15
+	VMOVDQA64    Z14, Z14
+	VPERMT2D     Z7, Z6, Z14
+	VSHUFI64X2   $0x44, Z11, Z9, Z7
+	VSHUFI64X2   $0x44, Z15, Z13, Z16
+	VSHUFI64X2   $0xee, Z11, Z9, Z9
+	VSHUFI64X2   $0xee, Z15, Z13, Z11
+	VSHUFI64X2   $0x88, Z16, Z7, Z13
+	VSHUFI64X2   $0xdd, Z16, Z7, Z7
+	VSHUFI64X2   $0x88, Z11, Z9, Z15
+	VSHUFI64X2   $0xdd, Z11, Z9, Z9
+	VMOVDQU64    Z13, 896(DX)
+	VMOVDQU64    Z7, 1920(DX)
+	VMOVDQU64    Z15, 2944(DX)
+	VMOVDQU64    Z9, 3968(DX)
+	VSHUFI64X2   $0x44, Z10, Z8, Z7
+	VSHUFI64X2   $0x44, Z14, Z12, Z9
+	VSHUFI64X2   $0xee, Z10, Z8, Z8
+	VSHUFI64X2   $0xee, Z14, Z12, Z10
+	VSHUFI64X2   $0x88, Z9, Z7, Z11
 	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 7168(DX)
-	VMOVDQU64    Z13, 7296(DX)
-	VMOVDQU64    Z14, 7424(DX)
-	VMOVDQU64    Z7, 7552(DX)
-	VSHUFI64X2   $0x44, Z8, Z6, Z7
-	VSHUFI64X2   $0x44, Z12, Z10, Z9
-	VSHUFI64X2   $0xee, Z8, Z6, Z6
-	VSHUFI64X2   $0xee, Z12, Z10, Z8
-	VSHUFI64X2   $0x88, Z9, Z7, Z10
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z8, Z6, Z9
-	VSHUFI64X2   $0xdd, Z8, Z6, Z6
-	VMOVDQU64    Z10, 7680(DX)
-	VMOVDQU64    Z7, 7808(DX)
-	VMOVDQU64    Z9, 7936(DX)
-	VMOVDQU64    Z6, 8064(DX)
+	VSHUFI64X2   $0x88, Z10, Z8, Z9
+	VSHUFI64X2   $0xdd, Z10, Z8, Z8
+	VMOVDQU64    Z11, 4992(DX)
+	VMOVDQU64    Z7, 6016(DX)
+	VMOVDQU64    Z9, 7040(DX)
+	VMOVDQU64    Z8, 8064(DX)
 	LEAQ         (R9)(CX*4), R9
-	VMOVDQU64    64(R9), Z6
-	VPANDD       Z3, Z6, Z7
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    64(R9)(CX*1), Z8
-	VPANDD       Z3, Z8, Z9
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    64(R9)(CX*2), Z10
-	VPANDD       Z3, Z10, Z11
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z10, Z0, Z10
-	VMOVDQU64    64(R9)(R8*1), Z12
-	VPANDD       Z3, Z12, Z13
-	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z12, Z12
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z12, Z0, Z12
-	VSHUFI64X2   $0x44, Z9, Z7, Z14
-	VSHUFI64X2   $0x44, Z13, Z11, Z15
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z15, Z14, Z11
-	VSHUFI64X2   $0xdd, Z15, Z14, Z13
-	VSHUFI64X2   $0x88, Z9, Z7, Z14
+	VMOVDQU64    64(R9), Z7
+	VPANDD       Z2, Z7, Z8
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z8, Z9
+	VPERMT2D     Z7, Z5, Z9
+	VMOVDQA64    Z8, Z8
+	VPERMT2D     Z7, Z6, Z8
+	VMOVDQU64    64(R9)(CX*1), Z7
+	VPANDD       Z2, Z7, Z10
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z10, Z11
+	VPERMT2D     Z7, Z5, Z11
+	VMOVDQA64    Z10, Z10
+	VPERMT2D     Z7, Z6, Z10
+	VMOVDQU64    64(R9)(CX*2), Z7
+	VPANDD       Z2, Z7, Z12
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z12, Z13
+	VPERMT2D     Z7, Z5, Z13
+	VMOVDQA64    Z12, Z12
+	VPERMT2D     Z7, Z6, Z12
+	VMOVDQU64    64(R9)(R8*1), Z7
+	VPANDD       Z2, Z7, Z14
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z14, Z15
+	VPERMT2D     Z7, Z5, Z15
+	VMOVDQA64    Z14, Z14
+	VPERMT2D     Z7, Z6, Z14
+	VSHUFI64X2   $0x44, Z11, Z9, Z7
+	VSHUFI64X2   $0x44, Z15, Z13, Z16
+	VSHUFI64X2   $0xee, Z11, Z9, Z9
+	VSHUFI64X2   $0xee, Z15, Z13, Z11
+	VSHUFI64X2   $0x88, Z16, Z7, Z13
+	VSHUFI64X2   $0xdd, Z16, Z7, Z7
+	VSHUFI64X2   $0x88, Z11, Z9, Z15
+	VSHUFI64X2   $0xdd, Z11, Z9, Z9
+	VMOVDQU64    Z13, 64(DX)
+	VMOVDQU64    Z7, 1088(DX)
+	VMOVDQU64    Z15, 2112(DX)
+	VMOVDQU64    Z9, 3136(DX)
+	VSHUFI64X2   $0x44, Z10, Z8, Z7
+	VSHUFI64X2   $0x44, Z14, Z12, Z9
+	VSHUFI64X2   $0xee, Z10, Z8, Z8
+	VSHUFI64X2   $0xee, Z14, Z12, Z10
+	VSHUFI64X2   $0x88, Z9, Z7, Z11
 	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 64(DX)
-	VMOVDQU64    Z13, 192(DX)
-	VMOVDQU64    Z14, 320(DX)
-	VMOVDQU64    Z7, 448(DX)
-	VSHUFI64X2   $0x44, Z8, Z6, Z7
-	VSHUFI64X2   $0x44, Z12, Z10, Z9
-	VSHUFI64X2   $0xee, Z8, Z6, Z6
-	VSHUFI64X2   $0xee, Z12, Z10, Z8
-	VSHUFI64X2   $0x88, Z9, Z7, Z10
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z8, Z6, Z9
-	VSHUFI64X2   $0xdd, Z8, Z6, Z6
-	VMOVDQU64    Z10, 576(DX)
-	VMOVDQU64    Z7, 704(DX)
-	VMOVDQU64    Z9, 832(DX)
-	VMOVDQU64    Z6, 960(DX)
-	VMOVDQU64    128(R9), Z6
-	VPANDD       Z3, Z6, Z7
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    128(R9)(CX*1), Z8
-	VPANDD       Z3, Z8, Z9
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    128(R9)(CX*2), Z10
-	VPANDD       Z3, Z10, Z11
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z10, Z0, Z10
-	VMOVDQU64    128(R9)(R8*1), Z12
-	VPANDD       Z3, Z12, Z13
-	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z12, Z12
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z12, Z0, Z12
-	VSHUFI64X2   $0x44, Z9, Z7, Z14
-	VSHUFI64X2   $0x44, Z13, Z11, Z15
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z15, Z14, Z11
-	VSHUFI64X2   $0xdd, Z15, Z14, Z13
-	VSHUFI64X2   $0x88, Z9, Z7, Z14
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 1088(DX)
-	VMOVDQU64    Z13, 1216(DX)
-	VMOVDQU64    Z14, 1344(DX)
-	VMOVDQU64    Z7, 1472(DX)
-	VSHUFI64X2   $0x44, Z8, Z6, Z7
-	VSHUFI64X2   $0x44, Z12, Z10, Z9
-	VSHUFI64X2   $0xee, Z8, Z6, Z6
-	VSHUFI64X2   $0xee, Z12, Z10, Z8
-	VSHUFI64X2   $0x88, Z9, Z7, Z10
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z8, Z6, Z9
-	VSHUFI64X2   $0xdd, Z8, Z6, Z6
-	VMOVDQU64    Z10, 1600(DX)
-	VMOVDQU64    Z7, 1728(DX)
-	VMOVDQU64    Z9, 1856(DX)
-	VMOVDQU64    Z6, 1984(DX)
-	VMOVDQU64    192(R9), Z6
-	VPANDD       Z3, Z6, Z7
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    192(R9)(CX*1), Z8
-	VPANDD       Z3, Z8, Z9
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    192(R9)(CX*2), Z10
-	VPANDD       Z3, Z10, Z11
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z10, Z0, Z10
-	VMOVDQU64    192(R9)(R8*1), Z12
-	VPANDD       Z3, Z12, Z13
-	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z12, Z12
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z12, Z0, Z12
-	VSHUFI64X2   $0x44, Z9, Z7, Z14
-	VSHUFI64X2   $0x44, Z13, Z11, Z15
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z15, Z14, Z11
-	VSHUFI64X2   $0xdd, Z15, Z14, Z13
-	VSHUFI64X2   $0x88, Z9, Z7, Z14
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 2112(DX)
-	VMOVDQU64    Z13, 2240(DX)
-	VMOVDQU64    Z14, 2368(DX)
-	VMOVDQU64    Z7, 2496(DX)
-	VSHUFI64X2   $0x44, Z8, Z6, Z7
-	VSHUFI64X2   $0x44, Z12, Z10, Z9
-	VSHUFI64X2   $0xee, Z8, Z6, Z6
-	VSHUFI64X2   $0xee, Z12, Z10, Z8
-	VSHUFI64X2   $0x88, Z9, Z7, Z10
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z8, Z6, Z9
-	VSHUFI64X2   $0xdd, Z8, Z6, Z6
-	VMOVDQU64    Z10, 2624(DX)
-	VMOVDQU64    Z7, 2752(DX)
-	VMOVDQU64    Z9, 2880(DX)
-	VMOVDQU64    Z6, 3008(DX)
-	VMOVDQU64    256(R9), Z6
-	VPANDD       Z3, Z6, Z7
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    256(R9)(CX*1), Z8
-	VPANDD       Z3, Z8, Z9
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    256(R9)(CX*2), Z10
-	VPANDD       Z3, Z10, Z11
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z10, Z0, Z10
-	VMOVDQU64    256(R9)(R8*1), Z12
-	VPANDD       Z3, Z12, Z13
-	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z12, Z12
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z12, Z0, Z12
-	VSHUFI64X2   $0x44, Z9, Z7, Z14
-	VSHUFI64X2   $0x44, Z13, Z11, Z15
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z15, Z14, Z11
-	VSHUFI64X2   $0xdd, Z15, Z14, Z13
-	VSHUFI64X2   $0x88, Z9, Z7, Z14
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 3136(DX)
-	VMOVDQU64    Z13, 3264(DX)
-	VMOVDQU64    Z14, 3392(DX)
-	VMOVDQU64    Z7, 3520(DX)
-	VSHUFI64X2   $0x44, Z8, Z6, Z7
-	VSHUFI64X2   $0x44, Z12, Z10, Z9
-	VSHUFI64X2   $0xee, Z8, Z6, Z6
-	VSHUFI64X2   $0xee, Z12, Z10, Z8
-	VSHUFI64X2   $0x88, Z9, Z7, Z10
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z8, Z6, Z9
-	VSHUFI64X2   $0xdd, Z8, Z6, Z6
-	VMOVDQU64    Z10, 3648(DX)
-	VMOVDQU64    Z7, 3776(DX)
-	VMOVDQU64    Z9, 3904(DX)
-	VMOVDQU64    Z6, 4032(DX)
-	VMOVDQU64    320(R9), Z6
-	VPANDD       Z3, Z6, Z7
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    320(R9)(CX*1), Z8
-	VPANDD       Z3, Z8, Z9
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    320(R9)(CX*2), Z10
-	VPANDD       Z3, Z10, Z11
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z10, Z0, Z10
-	VMOVDQU64    320(R9)(R8*1), Z12
-	VPANDD       Z3, Z12, Z13
-	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z12, Z12
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z12, Z0, Z12
-	VSHUFI64X2   $0x44, Z9, Z7, Z14
-	VSHUFI64X2   $0x44, Z13, Z11, Z15
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z15, Z14, Z11
-	VSHUFI64X2   $0xdd, Z15, Z14, Z13
-	VSHUFI64X2   $0x88, Z9, Z7, Z14
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
+	VSHUFI64X2   $0x88, Z10, Z8, Z9
+	VSHUFI64X2   $0xdd, Z10, Z8, Z8
 	VMOVDQU64    Z11, 4160(DX)
-	VMOVDQU64    Z13, 4288(DX)
-	VMOVDQU64    Z14, 4416(DX)
-	VMOVDQU64    Z7, 4544(DX)
-	VSHUFI64X2   $0x44, Z8, Z6, Z7
-	VSHUFI64X2   $0x44, Z12, Z10, Z9
-	VSHUFI64X2   $0xee, Z8, Z6, Z6
-	VSHUFI64X2   $0xee, Z12, Z10, Z8
-	VSHUFI64X2   $0x88, Z9, Z7, Z10
+	VMOVDQU64    Z7, 5184(DX)
+	VMOVDQU64    Z9, 6208(DX)
+	VMOVDQU64    Z8, 7232(DX)
+	VMOVDQU64    128(R9), Z7
+	VPANDD       Z2, Z7, Z8
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z8, Z9
+	VPERMT2D     Z7, Z5, Z9
+	VMOVDQA64    Z8, Z8
+	VPERMT2D     Z7, Z6, Z8
+	VMOVDQU64    128(R9)(CX*1), Z7
+	VPANDD       Z2, Z7, Z10
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z10, Z11
+	VPERMT2D     Z7, Z5, Z11
+	VMOVDQA64    Z10, Z10
+	VPERMT2D     Z7, Z6, Z10
+	VMOVDQU64    128(R9)(CX*2), Z7
+	VPANDD       Z2, Z7, Z12
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z12, Z13
+	VPERMT2D     Z7, Z5, Z13
+	VMOVDQA64    Z12, Z12
+	VPERMT2D     Z7, Z6, Z12
+	VMOVDQU64    128(R9)(R8*1), Z7
+	VPANDD       Z2, Z7, Z14
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z14, Z15
+	VPERMT2D     Z7, Z5, Z15
+	VMOVDQA64    Z14, Z14
+	VPERMT2D     Z7, Z6, Z14
+	VSHUFI64X2   $0x44, Z11, Z9, Z7
+	VSHUFI64X2   $0x44, Z15, Z13, Z16
+	VSHUFI64X2   $0xee, Z11, Z9, Z9
+	VSHUFI64X2   $0xee, Z15, Z13, Z11
+	VSHUFI64X2   $0x88, Z16, Z7, Z13
+	VSHUFI64X2   $0xdd, Z16, Z7, Z7
+	VSHUFI64X2   $0x88, Z11, Z9, Z15
+	VSHUFI64X2   $0xdd, Z11, Z9, Z9
+	VMOVDQU64    Z13, 192(DX)
+	VMOVDQU64    Z7, 1216(DX)
+	VMOVDQU64    Z15, 2240(DX)
+	VMOVDQU64    Z9, 3264(DX)
+	VSHUFI64X2   $0x44, Z10, Z8, Z7
+	VSHUFI64X2   $0x44, Z14, Z12, Z9
+	VSHUFI64X2   $0xee, Z10, Z8, Z8
+	VSHUFI64X2   $0xee, Z14, Z12, Z10
+	VSHUFI64X2   $0x88, Z9, Z7, Z11
 	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z8, Z6, Z9
-	VSHUFI64X2   $0xdd, Z8, Z6, Z6
-	VMOVDQU64    Z10, 4672(DX)
-	VMOVDQU64    Z7, 4800(DX)
-	VMOVDQU64    Z9, 4928(DX)
-	VMOVDQU64    Z6, 5056(DX)
-	VMOVDQU64    384(R9), Z6
-	VPANDD       Z3, Z6, Z7
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    384(R9)(CX*1), Z8
-	VPANDD       Z3, Z8, Z9
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    384(R9)(CX*2), Z10
-	VPANDD       Z3, Z10, Z11
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z10, Z0, Z10
-	VMOVDQU64    384(R9)(R8*1), Z12
-	VPANDD       Z3, Z12, Z13
-	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z12, Z12
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z12, Z0, Z12
-	VSHUFI64X2   $0x44, Z9, Z7, Z14
-	VSHUFI64X2   $0x44, Z13, Z11, Z15
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z15, Z14, Z11
-	VSHUFI64X2   $0xdd, Z15, Z14, Z13
-	VSHUFI64X2   $0x88, Z9, Z7, Z14
+	VSHUFI64X2   $0x88, Z10, Z8, Z9
+	VSHUFI64X2   $0xdd, Z10, Z8, Z8
+	VMOVDQU64    Z11, 4288(DX)
+	VMOVDQU64    Z7, 5312(DX)
+	VMOVDQU64    Z9, 6336(DX)
+	VMOVDQU64    Z8, 7360(DX)
+	VMOVDQU64    192(R9), Z7
+	VPANDD       Z2, Z7, Z8
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z8, Z9
+	VPERMT2D     Z7, Z5, Z9
+	VMOVDQA64    Z8, Z8
+	VPERMT2D     Z7, Z6, Z8
+	VMOVDQU64    192(R9)(CX*1), Z7
+	VPANDD       Z2, Z7, Z10
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z10, Z11
+	VPERMT2D     Z7, Z5, Z11
+	VMOVDQA64    Z10, Z10
+	VPERMT2D     Z7, Z6, Z10
+	VMOVDQU64    192(R9)(CX*2), Z7
+	VPANDD       Z2, Z7, Z12
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z12, Z13
+	VPERMT2D     Z7, Z5, Z13
+	VMOVDQA64    Z12, Z12
+	VPERMT2D     Z7, Z6, Z12
+	VMOVDQU64    192(R9)(R8*1), Z7
+	VPANDD       Z2, Z7, Z14
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z14, Z15
+	VPERMT2D     Z7, Z5, Z15
+	VMOVDQA64    Z14, Z14
+	VPERMT2D     Z7, Z6, Z14
+	VSHUFI64X2   $0x44, Z11, Z9, Z7
+	VSHUFI64X2   $0x44, Z15, Z13, Z16
+	VSHUFI64X2   $0xee, Z11, Z9, Z9
+	VSHUFI64X2   $0xee, Z15, Z13, Z11
+	VSHUFI64X2   $0x88, Z16, Z7, Z13
+	VSHUFI64X2   $0xdd, Z16, Z7, Z7
+	VSHUFI64X2   $0x88, Z11, Z9, Z15
+	VSHUFI64X2   $0xdd, Z11, Z9, Z9
+	VMOVDQU64    Z13, 320(DX)
+	VMOVDQU64    Z7, 1344(DX)
+	VMOVDQU64    Z15, 2368(DX)
+	VMOVDQU64    Z9, 3392(DX)
+	VSHUFI64X2   $0x44, Z10, Z8, Z7
+	VSHUFI64X2   $0x44, Z14, Z12, Z9
+	VSHUFI64X2   $0xee, Z10, Z8, Z8
+	VSHUFI64X2   $0xee, Z14, Z12, Z10
+	VSHUFI64X2   $0x88, Z9, Z7, Z11
 	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 5184(DX)
-	VMOVDQU64    Z13, 5312(DX)
-	VMOVDQU64    Z14, 5440(DX)
+	VSHUFI64X2   $0x88, Z10, Z8, Z9
+	VSHUFI64X2   $0xdd, Z10, Z8, Z8
+	VMOVDQU64    Z11, 4416(DX)
+	VMOVDQU64    Z7, 5440(DX)
+	VMOVDQU64    Z9, 6464(DX)
+	VMOVDQU64    Z8, 7488(DX)
+	VMOVDQU64    256(R9), Z7
+	VPANDD       Z2, Z7, Z8
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z8, Z9
+	VPERMT2D     Z7, Z5, Z9
+	VMOVDQA64    Z8, Z8
+	VPERMT2D     Z7, Z6, Z8
+	VMOVDQU64    256(R9)(CX*1), Z7
+	VPANDD       Z2, Z7, Z10
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z10, Z11
+	VPERMT2D     Z7, Z5, Z11
+	VMOVDQA64    Z10, Z10
+	VPERMT2D     Z7, Z6, Z10
+	VMOVDQU64    256(R9)(CX*2), Z7
+	VPANDD       Z2, Z7, Z12
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z12, Z13
+	VPERMT2D     Z7, Z5, Z13
+	VMOVDQA64    Z12, Z12
+	VPERMT2D     Z7, Z6, Z12
+	VMOVDQU64    256(R9)(R8*1), Z7
+	VPANDD       Z2, Z7, Z14
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z14, Z15
+	VPERMT2D     Z7, Z5, Z15
+	VMOVDQA64    Z14, Z14
+	VPERMT2D     Z7, Z6, Z14
+	VSHUFI64X2   $0x44, Z11, Z9, Z7
+	VSHUFI64X2   $0x44, Z15, Z13, Z16
+	VSHUFI64X2   $0xee, Z11, Z9, Z9
+	VSHUFI64X2   $0xee, Z15, Z13, Z11
+	VSHUFI64X2   $0x88, Z16, Z7, Z13
+	VSHUFI64X2   $0xdd, Z16, Z7, Z7
+	VSHUFI64X2   $0x88, Z11, Z9, Z15
+	VSHUFI64X2   $0xdd, Z11, Z9, Z9
+	VMOVDQU64    Z13, 448(DX)
+	VMOVDQU64    Z7, 1472(DX)
+	VMOVDQU64    Z15, 2496(DX)
+	VMOVDQU64    Z9, 3520(DX)
+	VSHUFI64X2   $0x44, Z10, Z8, Z7
+	VSHUFI64X2   $0x44, Z14, Z12, Z9
+	VSHUFI64X2   $0xee, Z10, Z8, Z8
+	VSHUFI64X2   $0xee, Z14, Z12, Z10
+	VSHUFI64X2   $0x88, Z9, Z7, Z11
+	VSHUFI64X2   $0xdd, Z9, Z7, Z7
+	VSHUFI64X2   $0x88, Z10, Z8, Z9
+	VSHUFI64X2   $0xdd, Z10, Z8, Z8
+	VMOVDQU64    Z11, 4544(DX)
 	VMOVDQU64    Z7, 5568(DX)
-	VSHUFI64X2   $0x44, Z8, Z6, Z7
-	VSHUFI64X2   $0x44, Z12, Z10, Z9
-	VSHUFI64X2   $0xee, Z8, Z6, Z6
-	VSHUFI64X2   $0xee, Z12, Z10, Z8
-	VSHUFI64X2   $0x88, Z9, Z7, Z10
+	VMOVDQU64    Z9, 6592(DX)
+	VMOVDQU64    Z8, 7616(DX)
+	VMOVDQU64    320(R9), Z7
+	VPANDD       Z2, Z7, Z8
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z8, Z9
+	VPERMT2D     Z7, Z5, Z9
+	VMOVDQA64    Z8, Z8
+	VPERMT2D     Z7, Z6, Z8
+	VMOVDQU64    320(R9)(CX*1), Z7
+	VPANDD       Z2, Z7, Z10
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z10, Z11
+	VPERMT2D     Z7, Z5, Z11
+	VMOVDQA64    Z10, Z10
+	VPERMT2D     Z7, Z6, Z10
+	VMOVDQU64    320(R9)(CX*2), Z7
+	VPANDD       Z2, Z7, Z12
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z12, Z13
+	VPERMT2D     Z7, Z5, Z13
+	VMOVDQA64    Z12, Z12
+	VPERMT2D     Z7, Z6, Z12
+	VMOVDQU64    320(R9)(R8*1), Z7
+	VPANDD       Z2, Z7, Z14
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z14, Z15
+	VPERMT2D     Z7, Z5, Z15
+	VMOVDQA64    Z14, Z14
+	VPERMT2D     Z7, Z6, Z14
+	VSHUFI64X2   $0x44, Z11, Z9, Z7
+	VSHUFI64X2   $0x44, Z15, Z13, Z16
+	VSHUFI64X2   $0xee, Z11, Z9, Z9
+	VSHUFI64X2   $0xee, Z15, Z13, Z11
+	VSHUFI64X2   $0x88, Z16, Z7, Z13
+	VSHUFI64X2   $0xdd, Z16, Z7, Z7
+	VSHUFI64X2   $0x88, Z11, Z9, Z15
+	VSHUFI64X2   $0xdd, Z11, Z9, Z9
+	VMOVDQU64    Z13, 576(DX)
+	VMOVDQU64    Z7, 1600(DX)
+	VMOVDQU64    Z15, 2624(DX)
+	VMOVDQU64    Z9, 3648(DX)
+	VSHUFI64X2   $0x44, Z10, Z8, Z7
+	VSHUFI64X2   $0x44, Z14, Z12, Z9
+	VSHUFI64X2   $0xee, Z10, Z8, Z8
+	VSHUFI64X2   $0xee, Z14, Z12, Z10
+	VSHUFI64X2   $0x88, Z9, Z7, Z11
 	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z8, Z6, Z9
-	VSHUFI64X2   $0xdd, Z8, Z6, Z6
-	VMOVDQU64    Z10, 5696(DX)
-	VMOVDQU64    Z7, 5824(DX)
-	VMOVDQU64    Z9, 5952(DX)
-	VMOVDQU64    Z6, 6080(DX)
-	VMOVDQU64    448(R9), Z6
-	VPANDD       Z3, Z6, Z7
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    448(R9)(CX*1), Z8
-	VPANDD       Z3, Z8, Z9
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    448(R9)(CX*2), Z10
-	VPANDD       Z3, Z10, Z11
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z10, Z0, Z10
-	VMOVDQU64    448(R9)(R8*1), Z12
-	VPANDD       Z3, Z12, Z13
-	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z12, Z12
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z12, Z0, Z12
-	VSHUFI64X2   $0x44, Z9, Z7, Z14
-	VSHUFI64X2   $0x44, Z13, Z11, Z15
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z15, Z14, Z11
-	VSHUFI64X2   $0xdd, Z15, Z14, Z13
-	VSHUFI64X2   $0x88, Z9, Z7, Z14
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 6208(DX)
-	VMOVDQU64    Z13, 6336(DX)
-	VMOVDQU64    Z14, 6464(DX)
-	VMOVDQU64    Z7, 6592(DX)
-	VSHUFI64X2   $0x44, Z8, Z6, Z7
-	VSHUFI64X2   $0x44, Z12, Z10, Z9
-	VSHUFI64X2   $0xee, Z8, Z6, Z6
-	VSHUFI64X2   $0xee, Z12, Z10, Z8
-	VSHUFI64X2   $0x88, Z9, Z7, Z10
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z8, Z6, Z9
-	VSHUFI64X2   $0xdd, Z8, Z6, Z6
-	VMOVDQU64    Z10, 6720(DX)
-	VMOVDQU64    Z7, 6848(DX)
-	VMOVDQU64    Z9, 6976(DX)
-	VMOVDQU64    Z6, 7104(DX)
-	VMOVDQU64    512(R9), Z6
-	VPANDD       Z3, Z6, Z7
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    512(R9)(CX*1), Z8
-	VPANDD       Z3, Z8, Z9
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    512(R9)(CX*2), Z10
-	VPANDD       Z3, Z10, Z11
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z10, Z0, Z10
-	VMOVDQU64    512(R9)(R8*1), Z12
-	VPANDD       Z3, Z12, Z13
-	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z12, Z12
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z12, Z0, Z12
-	VSHUFI64X2   $0x44, Z9, Z7, Z0
-	VSHUFI64X2   $0x44, Z13, Z11, Z3
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z3, Z0, Z11
-	VSHUFI64X2   $0xdd, Z3, Z0, Z0
-	VSHUFI64X2   $0x88, Z9, Z7, Z3
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 7232(DX)
-	VMOVDQU64    Z0, 7360(DX)
-	VMOVDQU64    Z3, 7488(DX)
-	VMOVDQU64    Z7, 7616(DX)
-	VSHUFI64X2   $0x44, Z8, Z6, Z0
-	VSHUFI64X2   $0x44, Z12, Z10, Z3
-	VSHUFI64X2   $0xee, Z8, Z6, Z6
-	VSHUFI64X2   $0xee, Z12, Z10, Z7
-	VSHUFI64X2   $0x88, Z3, Z0, Z8
-	VSHUFI64X2   $0xdd, Z3, Z0, Z0
-	VSHUFI64X2   $0x88, Z7, Z6, Z3
-	VSHUFI64X2   $0xdd, Z7, Z6, Z6
+	VSHUFI64X2   $0x88, Z10, Z8, Z9
+	VSHUFI64X2   $0xdd, Z10, Z8, Z8
+	VMOVDQU64    Z11, 4672(DX)
+	VMOVDQU64    Z7, 5696(DX)
+	VMOVDQU64    Z9, 6720(DX)
 	VMOVDQU64    Z8, 7744(DX)
-	VMOVDQU64    Z0, 7872(DX)
-	VMOVDQU64    Z3, 8000(DX)
-	VMOVDQU64    Z6, 8128(DX)
-	VMOVDQU32    panelR4Perm<>+192(SB), Y0
+	VMOVDQU64    384(R9), Z7
+	VPANDD       Z2, Z7, Z8
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z8, Z9
+	VPERMT2D     Z7, Z5, Z9
+	VMOVDQA64    Z8, Z8
+	VPERMT2D     Z7, Z6, Z8
+	VMOVDQU64    384(R9)(CX*1), Z7
+	VPANDD       Z2, Z7, Z10
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z10, Z11
+	VPERMT2D     Z7, Z5, Z11
+	VMOVDQA64    Z10, Z10
+	VPERMT2D     Z7, Z6, Z10
+	VMOVDQU64    384(R9)(CX*2), Z7
+	VPANDD       Z2, Z7, Z12
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z12, Z13
+	VPERMT2D     Z7, Z5, Z13
+	VMOVDQA64    Z12, Z12
+	VPERMT2D     Z7, Z6, Z12
+	VMOVDQU64    384(R9)(R8*1), Z7
+	VPANDD       Z2, Z7, Z14
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z14, Z15
+	VPERMT2D     Z7, Z5, Z15
+	VMOVDQA64    Z14, Z14
+	VPERMT2D     Z7, Z6, Z14
+	VSHUFI64X2   $0x44, Z11, Z9, Z7
+	VSHUFI64X2   $0x44, Z15, Z13, Z16
+	VSHUFI64X2   $0xee, Z11, Z9, Z9
+	VSHUFI64X2   $0xee, Z15, Z13, Z11
+	VSHUFI64X2   $0x88, Z16, Z7, Z13
+	VSHUFI64X2   $0xdd, Z16, Z7, Z7
+	VSHUFI64X2   $0x88, Z11, Z9, Z15
+	VSHUFI64X2   $0xdd, Z11, Z9, Z9
+	VMOVDQU64    Z13, 704(DX)
+	VMOVDQU64    Z7, 1728(DX)
+	VMOVDQU64    Z15, 2752(DX)
+	VMOVDQU64    Z9, 3776(DX)
+	VSHUFI64X2   $0x44, Z10, Z8, Z7
+	VSHUFI64X2   $0x44, Z14, Z12, Z9
+	VSHUFI64X2   $0xee, Z10, Z8, Z8
+	VSHUFI64X2   $0xee, Z14, Z12, Z10
+	VSHUFI64X2   $0x88, Z9, Z7, Z11
+	VSHUFI64X2   $0xdd, Z9, Z7, Z7
+	VSHUFI64X2   $0x88, Z10, Z8, Z9
+	VSHUFI64X2   $0xdd, Z10, Z8, Z8
+	VMOVDQU64    Z11, 4800(DX)
+	VMOVDQU64    Z7, 5824(DX)
+	VMOVDQU64    Z9, 6848(DX)
+	VMOVDQU64    Z8, 7872(DX)
+	VMOVDQU64    448(R9), Z7
+	VPANDD       Z2, Z7, Z8
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z8, Z9
+	VPERMT2D     Z7, Z5, Z9
+	VMOVDQA64    Z8, Z8
+	VPERMT2D     Z7, Z6, Z8
+	VMOVDQU64    448(R9)(CX*1), Z7
+	VPANDD       Z2, Z7, Z10
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z10, Z11
+	VPERMT2D     Z7, Z5, Z11
+	VMOVDQA64    Z10, Z10
+	VPERMT2D     Z7, Z6, Z10
+	VMOVDQU64    448(R9)(CX*2), Z7
+	VPANDD       Z2, Z7, Z12
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z12, Z13
+	VPERMT2D     Z7, Z5, Z13
+	VMOVDQA64    Z12, Z12
+	VPERMT2D     Z7, Z6, Z12
+	VMOVDQU64    448(R9)(R8*1), Z7
+	VPANDD       Z2, Z7, Z14
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z14, Z15
+	VPERMT2D     Z7, Z5, Z15
+	VMOVDQA64    Z14, Z14
+	VPERMT2D     Z7, Z6, Z14
+	VSHUFI64X2   $0x44, Z11, Z9, Z7
+	VSHUFI64X2   $0x44, Z15, Z13, Z16
+	VSHUFI64X2   $0xee, Z11, Z9, Z9
+	VSHUFI64X2   $0xee, Z15, Z13, Z11
+	VSHUFI64X2   $0x88, Z16, Z7, Z13
+	VSHUFI64X2   $0xdd, Z16, Z7, Z7
+	VSHUFI64X2   $0x88, Z11, Z9, Z15
+	VSHUFI64X2   $0xdd, Z11, Z9, Z9
+	VMOVDQU64    Z13, 832(DX)
+	VMOVDQU64    Z7, 1856(DX)
+	VMOVDQU64    Z15, 2880(DX)
+	VMOVDQU64    Z9, 3904(DX)
+	VSHUFI64X2   $0x44, Z10, Z8, Z7
+	VSHUFI64X2   $0x44, Z14, Z12, Z9
+	VSHUFI64X2   $0xee, Z10, Z8, Z8
+	VSHUFI64X2   $0xee, Z14, Z12, Z10
+	VSHUFI64X2   $0x88, Z9, Z7, Z11
+	VSHUFI64X2   $0xdd, Z9, Z7, Z7
+	VSHUFI64X2   $0x88, Z10, Z8, Z9
+	VSHUFI64X2   $0xdd, Z10, Z8, Z8
+	VMOVDQU64    Z11, 4928(DX)
+	VMOVDQU64    Z7, 5952(DX)
+	VMOVDQU64    Z9, 6976(DX)
+	VMOVDQU64    Z8, 8000(DX)
+	VMOVDQU64    512(R9), Z7
+	VPANDD       Z2, Z7, Z8
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z8, Z9
+	VPERMT2D     Z7, Z5, Z9
+	VMOVDQA64    Z8, Z8
+	VPERMT2D     Z7, Z6, Z8
+	VMOVDQU64    512(R9)(CX*1), Z7
+	VPANDD       Z2, Z7, Z10
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z10, Z11
+	VPERMT2D     Z7, Z5, Z11
+	VMOVDQA64    Z10, Z10
+	VPERMT2D     Z7, Z6, Z10
+	VMOVDQU64    512(R9)(CX*2), Z7
+	VPANDD       Z2, Z7, Z12
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z12, Z13
+	VPERMT2D     Z7, Z5, Z13
+	VMOVDQA64    Z12, Z12
+	VPERMT2D     Z7, Z6, Z12
+	VMOVDQU64    512(R9)(R8*1), Z7
+	VPANDD       Z2, Z7, Z14
+	VPSRLW       $0x04, Z7, Z7
+	VPANDD       Z2, Z7, Z7
+	VMOVDQA64    Z14, Z2
+	VPERMT2D     Z7, Z5, Z2
+	VMOVDQA64    Z14, Z5
+	VPERMT2D     Z7, Z6, Z5
+	VSHUFI64X2   $0x44, Z11, Z9, Z6
+	VSHUFI64X2   $0x44, Z2, Z13, Z7
+	VSHUFI64X2   $0xee, Z11, Z9, Z9
+	VSHUFI64X2   $0xee, Z2, Z13, Z2
+	VSHUFI64X2   $0x88, Z7, Z6, Z11
+	VSHUFI64X2   $0xdd, Z7, Z6, Z6
+	VSHUFI64X2   $0x88, Z2, Z9, Z7
+	VSHUFI64X2   $0xdd, Z2, Z9, Z2
+	VMOVDQU64    Z11, 960(DX)
+	VMOVDQU64    Z6, 1984(DX)
+	VMOVDQU64    Z7, 3008(DX)
+	VMOVDQU64    Z2, 4032(DX)
+	VSHUFI64X2   $0x44, Z10, Z8, Z2
+	VSHUFI64X2   $0x44, Z5, Z12, Z6
+	VSHUFI64X2   $0xee, Z10, Z8, Z7
+	VSHUFI64X2   $0xee, Z5, Z12, Z5
+	VSHUFI64X2   $0x88, Z6, Z2, Z8
+	VSHUFI64X2   $0xdd, Z6, Z2, Z2
+	VSHUFI64X2   $0x88, Z5, Z7, Z6
+	VSHUFI64X2   $0xdd, Z5, Z7, Z5
+	VMOVDQU64    Z8, 5056(DX)
+	VMOVDQU64    Z2, 6080(DX)
+	VMOVDQU64    Z6, 7104(DX)
+	VMOVDQU64    Z5, 8128(DX)
+	VMOVDQU32    panelR4Perm<>+192(SB), Y2
 	XORQ         DX, DX
 
 pr4g:
-	VPMOVZXBD     16(AX), Z3
+	VPMOVZXBD     16(AX), Z5
 	VPMOVZXBD     32(AX), Z6
 	VPMOVZXBD     48(AX), Z7
-	VPANDD        Z4, Z3, Z8
-	VPSRLD        $0x06, Z3, Z3
-	VPANDD        Z5, Z7, Z9
+	VPANDD        Z3, Z5, Z8
+	VPSRLD        $0x06, Z5, Z5
+	VPANDD        Z4, Z7, Z9
 	VPSLLD        $0x02, Z9, Z9
-	VPORD         Z9, Z3, Z3
-	VPSLLD        $0x10, Z3, Z9
-	VPORD         Z9, Z3, Z3
-	VPANDD        Z4, Z6, Z9
+	VPORD         Z9, Z5, Z5
+	VPSLLD        $0x10, Z5, Z9
+	VPORD         Z9, Z5, Z5
+	VPANDD        Z3, Z6, Z9
 	VPSRLD        $0x06, Z6, Z6
 	VPSRLD        $0x04, Z7, Z7
 	VPSLLD        $0x02, Z7, Z7
@@ -32199,33 +30628,33 @@ pr4g:
 	VPSLLD        $0x10, Z6, Z7
 	VPORD         Z7, Z6, Z6
 	VMOVDQA64     Z8, Z7
-	VPERMT2D      Z9, Z1, Z7
+	VPERMT2D      Z9, Z0, Z7
 	VEXTRACTI32X4 $0x00, Z7, (BX)
 	VEXTRACTI32X4 $0x01, Z7, 128(BX)
 	VEXTRACTI32X4 $0x02, Z7, 256(BX)
 	VEXTRACTI32X4 $0x03, Z7, 384(BX)
 	VMOVDQA64     Z8, Z7
-	VPERMT2D      Z9, Z2, Z7
+	VPERMT2D      Z9, Z1, Z7
 	VEXTRACTI32X4 $0x00, Z7, 512(BX)
 	VEXTRACTI32X4 $0x01, Z7, 640(BX)
 	VEXTRACTI32X4 $0x02, Z7, 768(BX)
 	VEXTRACTI32X4 $0x03, Z7, 896(BX)
-	VMOVDQA64     Z3, Z7
-	VPERMT2D      Z6, Z1, Z7
+	VMOVDQA64     Z5, Z7
+	VPERMT2D      Z6, Z0, Z7
 	VEXTRACTI32X4 $0x00, Z7, (SI)
 	VEXTRACTI32X4 $0x01, Z7, 128(SI)
 	VEXTRACTI32X4 $0x02, Z7, 256(SI)
 	VEXTRACTI32X4 $0x03, Z7, 384(SI)
-	VMOVDQA64     Z3, Z3
-	VPERMT2D      Z6, Z2, Z3
-	VEXTRACTI32X4 $0x00, Z3, 512(SI)
-	VEXTRACTI32X4 $0x01, Z3, 640(SI)
-	VEXTRACTI32X4 $0x02, Z3, 768(SI)
-	VEXTRACTI32X4 $0x03, Z3, 896(SI)
-	VCVTPH2PS     (AX), Y3
-	VPERMPS       Y3, Y0, Y3
-	VMOVUPS       X3, (DI)
-	VEXTRACTF128  $0x01, Y3, 128(DI)
+	VMOVDQA64     Z5, Z5
+	VPERMT2D      Z6, Z1, Z5
+	VEXTRACTI32X4 $0x00, Z5, 512(SI)
+	VEXTRACTI32X4 $0x01, Z5, 640(SI)
+	VEXTRACTI32X4 $0x02, Z5, 768(SI)
+	VEXTRACTI32X4 $0x03, Z5, 896(SI)
+	VCVTPH2PS     (AX), Y5
+	VPERMPS       Y5, Y2, Y5
+	VMOVUPS       X5, (DI)
+	VEXTRACTF128  $0x01, Y5, 128(DI)
 	ADDQ          CX, AX
 	ADDQ          $0x10, BX
 	ADDQ          $0x10, SI

@@ -21,15 +21,16 @@ func PanelFromQ4KR4(p *Panel, src []BlockQ4KR4, nb int) {
 		qs := p.Qs[i*QK_K*PanelRows : (i+1)*QK_K*PanelRows]
 		for g := 0; g < PanelRows/4; g++ {
 			b := &src[g*nb+i]
-			for j := 0; j < 8; j++ {
-				for r := 0; r < 4; r++ {
-					// Byte k of the row's 16 holds weight 32j+k (low
-					// nibble) and 32j+16+k (high): quads 8j+q and 8j+4+q.
-					for q := 0; q < 4; q++ {
-						x := binary.LittleEndian.Uint32(b.Qs[j][r][4*q:])
-						o := (8*j+q)*panelQuadBytes + 4*(4*g+r)
+			for c := 0; c < 8; c++ {
+				for h := 0; h < 2; h++ {
+					// Dword k of the chunk's half h is weights 4c..4c+3
+					// of sub-block k, quad 8k+c: row 2h's in the low
+					// nibbles, row 2h+1's in the high ones.
+					for k := 0; k < 8; k++ {
+						x := binary.LittleEndian.Uint32(b.Qs[c][32*h+4*k:])
+						o := (8*k+c)*panelQuadBytes + 4*(4*g+2*h)
 						binary.LittleEndian.PutUint32(qs[o:o+4], x&0x0f0f0f0f)
-						binary.LittleEndian.PutUint32(qs[o+4*panelQuadBytes:o+4*panelQuadBytes+4], x>>4&0x0f0f0f0f)
+						binary.LittleEndian.PutUint32(qs[o+4:o+8], x>>4&0x0f0f0f0f)
 					}
 				}
 			}

@@ -28,11 +28,13 @@ func checkGemvQ4KR4(t *testing.T, r *rand.Rand, gemv func([]BlockQ4KR4, []BlockQ
 			rp := make([]BlockQ4KR4, nb)
 			RepackQ4KR4(w, rp)
 			rp = misaligned(rp, BlockQ4KR4Size, AsQ4KR4)
+			ar := make([]BlockQ8K, nb) // the repacked kernels' activation order
+			Q8KToR4Order(ar, a)
 			var twin [4]float32
 			nan := float32(math.NaN())
 			got := [4]float32{nan, nan, nan, nan} // out is written, not added to
-			gemv(rp, a, &got)
-			GemvQ4KR4Q8K4x1(rp, a, &twin)
+			gemv(rp, ar, &got)
+			GemvQ4KR4Q8K4x1(rp, ar, &twin)
 			for row := 0; row < 4; row++ {
 				want := DotQ4KQ8K(w[row*nb:(row+1)*nb], a)
 				if twin[row] != want || got[row] != want {
@@ -64,22 +66,24 @@ func TestGemmQ4KR4MatchesDot(t *testing.T) {
 					}
 					QuantizeRowQ8K(x, a[c*stride:c*stride+nb])
 				}
+				ar := make([]BlockQ8K, len(a)) // the repacked kernels' activation order
+				Q8KToR4Order(ar, a)
 				var got, twin [16]float32
-				GemmQ4KR4Q8K4x4(rp, a, stride, &twin)
+				GemmQ4KR4Q8K4x4(rp, ar, stride, &twin)
 				if o.GemmQ4KR4Q8K4x4 != nil {
 					got = nanOut16()
-					o.GemmQ4KR4Q8K4x4(rp, a, stride, &got)
+					o.GemmQ4KR4Q8K4x4(rp, ar, stride, &got)
 				} else {
 					got = twin
 				}
-				if err := checkFewColumns(rp, a, stride, &got, o.GemmQ4KR4Q8K4x2, GemmQ4KR4Q8K4x2, o.GemmQ4KR4Q8K4x3, GemmQ4KR4Q8K4x3); err != nil {
+				if err := checkFewColumns(rp, ar, stride, &got, o.GemmQ4KR4Q8K4x2, GemmQ4KR4Q8K4x2, o.GemmQ4KR4Q8K4x3, GemmQ4KR4Q8K4x3); err != nil {
 					t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
 				}
 				const ostride = 7 // token-major output, rows of 7
 				got8, twin8 := make([]float32, 8*ostride), make([]float32, 8*ostride)
-				GemmQ4KR4Q8K4x8(rp, a, stride, twin8, ostride)
+				GemmQ4KR4Q8K4x8(rp, ar, stride, twin8, ostride)
 				if o.GemmQ4KR4Q8K4x8 != nil {
-					o.GemmQ4KR4Q8K4x8(rp, a, stride, got8, ostride)
+					o.GemmQ4KR4Q8K4x8(rp, ar, stride, got8, ostride)
 				} else {
 					copy(got8, twin8)
 				}

@@ -9,7 +9,7 @@ import "encoding/binary"
 func UnrepackQ4KR4(src []BlockQ4KR4, dst []BlockQ4K) {
 	nb := len(src)
 	_ = dst[4*nb-1]
-	const lo4, hi4 = 0x0f0f0f0f0f0f0f0f, 0xf0f0f0f0f0f0f0f0
+	const lo4 = 0x0f0f0f0f
 	for i := range src {
 		o := &src[i]
 		for r := 0; r < 4; r++ {
@@ -20,12 +20,13 @@ func UnrepackQ4KR4(src []BlockQ4KR4, dst []BlockQ4K) {
 				s, m := o.ScaleMin(r, j)
 				setScaleMinK4(j, &b.Scales, s, m)
 			}
-			for c := 0; c < 4; c++ {
-				for h := 0; h < 16; h += 8 {
-					a := binary.LittleEndian.Uint64(o.Qs[2*c][r][h:])
-					e := binary.LittleEndian.Uint64(o.Qs[2*c+1][r][h:])
-					binary.LittleEndian.PutUint64(b.Qs[32*c+h:], a&lo4|(e&lo4)<<4)
-					binary.LittleEndian.PutUint64(b.Qs[32*c+16+h:], (a>>4)&lo4|e&hi4)
+			b.Qs = [128]uint8{}
+			h, sh := r/2, 4*uint(r%2)
+			for k := 0; k < 8; k++ {
+				for c := 0; c < 8; c++ {
+					x := binary.LittleEndian.Uint32(o.Qs[c][32*h+4*k:]) >> sh & lo4
+					p := b.Qs[32*(k/2)+4*c:]
+					binary.LittleEndian.PutUint32(p, binary.LittleEndian.Uint32(p)|x<<(4*uint(k%2)))
 				}
 			}
 		}

@@ -34,8 +34,12 @@ const (
 	// is mapped and used as is instead of repacked at every load. The
 	// numbers are far from ggml's, which no other program will read as
 	// these layouts; sizes per row are Q4_K's and Q6_K's.
-	TypeQ4_K_R4 GGMLType = 1012
+	TypeQ4_K_R4 GGMLType = 1022
 	TypeQ6_K_R4 GGMLType = 1014
+	// TypeQ4_K_R4v1 is the Q4_K layout before its chunks (one sub-block
+	// per 64 bytes): files repacked then are refused with a clear error,
+	// not read wrongly; repacking the GGUF file again makes them anew.
+	TypeQ4_K_R4v1 GGMLType = 1012
 )
 
 type typeInfo struct {
@@ -62,8 +66,9 @@ var typeTable = map[GGMLType]typeInfo{
 	TypeQ8_K: {"Q8_K", 256, 292, false},
 	TypeBF16: {"BF16", 1, 2, true},
 
-	TypeQ4_K_R4: {"ASDSL_Q4_K_R4", 256, 144, true},
-	TypeQ6_K_R4: {"ASDSL_Q6_K_R4", 256, 210, true},
+	TypeQ4_K_R4:   {"ASDSL_Q4_K_R4", 256, 144, true},
+	TypeQ4_K_R4v1: {"ASDSL_Q4_K_R4 v1 (an older asdsl-bench's layout: repack the GGUF file again)", 256, 144, false},
+	TypeQ6_K_R4:   {"ASDSL_Q6_K_R4", 256, 210, true},
 }
 
 // Repacked returns the 4-row interleaved layout of t and whether it has

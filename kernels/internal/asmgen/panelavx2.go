@@ -216,35 +216,41 @@ func panelQuadOrder() Mem {
 // panelQsQ4KR4AVX2 widens one super-block of 32 repacked Q4_K rows
 // (eight groups of four, groupStride bytes apart; src at group 0's
 // block) into a panel's quads (dst: the panel's block), AVX2's
-// counterpart of panelFromQ4KR4AVX512's weight part. A group's sub-block
-// j is 4 rows × 16 bytes, two YMM loads; each byte's low nibble is
-// weight 32j+k, its high nibble 32j+16+k. Per nibble kind, vpunpck{l,h}dq
-// of the two YMM and one vpermd each give quads 4 rows deep, stored as
-// 16-byte halves at the group's place in the quads (16 bytes in, 128
-// apart). About 5 instructions per 16 bytes of panel, where the Go twin
-// (which the AVX2 table used before) shifts and stores word by word:
-// 118 ns per block and row on Zen 3.
-func panelQsQ4KR4AVX2(order Mem) {
-	src, dst, idx, next := panelR4Groups("panelQsQ4KR4AVX2", order)
+// counterpart of panelFromQ4KR4AVX512's weight part. A group's chunk i
+// is two YMM loads, rows 0-1 and 2-3 by nibble kind, dword k of each row
+// quad 8k+i; a 4×8 dword transpose (eight vpunpck) gives each 128-bit
+// lane one quad of the four rows, stored as 16-byte pieces at the
+// group's place in the quads (16 bytes in, 128 apart).
+func panelQsQ4KR4AVX2() {
+	src, dst, _, next := panelR4Groups("panelQsQ4KR4AVX2", Mem{})
 	mask := YMM()
 	broadcastConst(mask, nibbleMask)
 	next.top()
-	for j := 0; j < 8; j++ {
-		y := [2]VecVirtual{YMM(), YMM()}
-		VMOVDQU(Mem{Base: src, Disp: r4Qs + 64*j}, y[0])
-		VMOVDQU(Mem{Base: src, Disp: r4Qs + 64*j + 32}, y[1])
-		for kind := 0; kind < 2; kind++ { // low nibbles: quads 8j+q; high: 8j+4+q
-			var v [2]VecVirtual
-			for h := range v {
-				v[h] = YMM()
-				if kind == 0 {
-					VPAND(mask, y[h], v[h])
-				} else {
-					VPSRLW(Imm(4), y[h], v[h])
-					VPAND(mask, v[h], v[h])
-				}
+	for i := 0; i < 8; i++ {
+		var r [4]VecVirtual // rows 0-3: dword k quad 8k+i
+		for h := 0; h < 2; h++ {
+			y := YMM()
+			VMOVDQU(Mem{Base: src, Disp: r4Qs + 64*i + 32*h}, y)
+			r[2*h], r[2*h+1] = YMM(), YMM()
+			VPAND(mask, y, r[2*h])
+			VPSRLW(Imm(4), y, r[2*h+1])
+			VPAND(mask, r[2*h+1], r[2*h+1])
+		}
+		a, b, c, d := YMM(), YMM(), YMM(), YMM()
+		VPUNPCKLDQ(r[1], r[0], a) // rows 0, 1 of sub-blocks 0, 1 | 4, 5
+		VPUNPCKHDQ(r[1], r[0], b) // 2, 3 | 6, 7
+		VPUNPCKLDQ(r[3], r[2], c) // rows 2, 3
+		VPUNPCKHDQ(r[3], r[2], d)
+		for j, pair := range [][2]VecVirtual{{a, c}, {a, c}, {b, d}, {b, d}} {
+			t := YMM()
+			if j%2 == 0 {
+				VPUNPCKLQDQ(pair[1], pair[0], t)
+			} else {
+				VPUNPCKHQDQ(pair[1], pair[0], t)
 			}
-			storeQuads4(v, idx, dst, 8*j+4*kind)
+			// Lane 0: sub-block j's quad of the four rows; lane 1: j+4's.
+			VMOVDQU(t.AsX(), Mem{Base: dst, Disp: (8*j + i) * panelQuad})
+			VEXTRACTI128(Imm(1), t, Mem{Base: dst, Disp: (8*(j+4) + i) * panelQuad})
 		}
 	}
 	next.bottom()
@@ -281,8 +287,10 @@ func panelR4Groups(name string, order Mem) (src, dst Register, idx VecVirtual, l
 	src = Load(Param("src"), GP64())
 	gs := Load(Param("groupStride"), GP64())
 	dst = Load(Param("dst"), GP64())
-	idx = YMM()
-	VMOVDQU(order, idx)
+	if order.Symbol.Name != "" {
+		idx = YMM()
+		VMOVDQU(order, idx)
+	}
 	return src, dst, idx, panelR4Loop{label: name + "g", src: src, gs: gs, dst: dst, n: GP64()}
 }
 

@@ -31,6 +31,17 @@ func panelR4Tables() Mem {
 	for i := 0; i < 8; i++ {
 		DATA(192+4*i, U32(uint32(2*(i%4)+i/4)))
 	}
+	// Entries 4 and 5 (64 bytes at 224, 288): the vpermt2d indexes that
+	// take a Q4_K chunk's nibble halves (lo: rows 0 and 2, hi: rows 1
+	// and 3, dword 8h+k of sub-block k) to lane k' = sub-block k' (then
+	// 4+k'), dword r = row r: quads 8k'+i of the group's four rows.
+	for e := 0; e < 2; e++ {
+		for k := 0; k < 4; k++ {
+			for r := 0; r < 4; r++ {
+				DATA(224+64*e+4*(4*k+r), U32(uint32(16*(r%2)+8*(r/2)+4*e+k)))
+			}
+		}
+	}
 	return m
 }
 
@@ -54,15 +65,24 @@ func panelFromQ4KR4AVX512(tab Mem) {
 	broadcastConst(mask, nibbleMask)
 	broadcastConst(m63, 63)
 	broadcastConst(m15, 15)
-	// The weights: sub-block j of a group's 4 rows is one 64-byte load.
-	k.quads(func(m func(disp int) Mem, j int) (lo, hi VecVirtual) {
-		q := ZMM()
-		lo, hi = ZMM(), ZMM()
-		VMOVDQU64(m(r4Qs+64*j), q)
+	// The weights: chunk i of a group's 4 rows is one 64-byte load, and
+	// after the nibble split two vpermt2d give quads 8k+i (k = 0..3,
+	// then 4..7), one per lane, four rows deep.
+	ix := [2]VecVirtual{ZMM(), ZMM()}
+	VMOVDQU32(tab.Offset(224), ix[0])
+	VMOVDQU32(tab.Offset(288), ix[1])
+	k.chunkQuads(func(m func(disp int) Mem, i int) (v [2]VecVirtual) {
+		q, lo, hi := ZMM(), ZMM(), ZMM()
+		VMOVDQU64(m(r4Qs+64*i), q)
 		VPANDD(mask, q, lo)
 		VPSRLW(Imm(4), q, hi)
 		VPANDD(mask, hi, hi)
-		return lo, hi
+		for e := range v {
+			v[e] = ZMM()
+			VMOVDQA64(lo, v[e])
+			VPERMT2D(hi, ix[e], v[e])
+		}
+		return v
 	})
 	dmSplit := YMM() // [d0 d1 d2 d3 | dmin0 … dmin3] from [d0 dmin0 d1 dmin1 …]
 	VMOVDQU32(tab.Offset(192), dmSplit)
@@ -153,21 +173,10 @@ func (k *panelR4) quads(split func(m func(disp int) Mem, j int) (lo, hi VecVirtu
 		if half == 1 {
 			LEAQ(Mem{Base: b, Index: k.stride, Scale: 4}, b)
 		}
-		group := func(g int) func(disp int) Mem {
-			return func(disp int) Mem {
-				switch g {
-				case 0:
-					return Mem{Base: b, Disp: disp}
-				case 3:
-					return Mem{Base: b, Index: s3, Scale: 1, Disp: disp}
-				}
-				return Mem{Base: b, Index: k.stride, Scale: uint8(g), Disp: disp}
-			}
-		}
 		for j := 0; j < 8; j++ {
 			var lo, hi [4]VecVirtual
 			for g := 0; g < 4; g++ {
-				lo[g], hi[g] = split(group(g), j)
+				lo[g], hi[g] = split(k.groupAddr(b, s3, g), j)
 				VPERMD(lo[g], k.perm, lo[g]) // lane q: quad q's 4 rows
 				VPERMD(hi[g], k.perm, hi[g])
 			}
@@ -177,6 +186,49 @@ func (k *panelR4) quads(split func(m func(disp int) Mem, j int) (lo, hi VecVirtu
 				}
 			}
 		}
+	}
+}
+
+// chunkQuads is quads for Q4_K's chunk layout: chunk(m, i) returns, for
+// the group whose block m addresses, quads 8k+i (v[0], k = 0..3) and
+// 8(k+4)+i (v[1]) of its four rows, lane k a quad, dword r row r. The
+// same 4×4 transpose of lanes over four groups makes each register one
+// quad of 16 rows.
+func (k *panelR4) chunkQuads(chunk func(m func(disp int) Mem, i int) [2]VecVirtual) {
+	s3 := GP64()
+	LEAQ(Mem{Base: k.stride, Index: k.stride, Scale: 2}, s3)
+	b := GP64()
+	MOVQ(k.src, b)
+	for half := 0; half < 2; half++ {
+		if half == 1 {
+			LEAQ(Mem{Base: b, Index: k.stride, Scale: 4}, b)
+		}
+		for i := 0; i < 8; i++ {
+			var v [2][4]VecVirtual
+			for g := 0; g < 4; g++ {
+				c := chunk(k.groupAddr(b, s3, g), i)
+				v[0][g], v[1][g] = c[0], c[1]
+			}
+			for e := range v {
+				for q, x := range transposeLanes4(v[e]) {
+					VMOVDQU64(x, Mem{Base: k.dst, Disp: 128*(8*(4*e+q)+i) + 64*half})
+				}
+			}
+		}
+	}
+}
+
+// groupAddr addresses group g (0-3) of four consecutive groups from b
+// (s3: three group strides).
+func (k *panelR4) groupAddr(b, s3 Register, g int) func(disp int) Mem {
+	return func(disp int) Mem {
+		switch g {
+		case 0:
+			return Mem{Base: b, Disp: disp}
+		case 3:
+			return Mem{Base: b, Index: s3, Scale: 1, Disp: disp}
+		}
+		return Mem{Base: b, Index: k.stride, Scale: uint8(g), Disp: disp}
 	}
 }
 

@@ -203,23 +203,6 @@ func r4LaneFirst() Mem {
 	return m
 }
 
-// r4PairScaleShuf: entry p (64 bytes) is a vpshufb index that fills
-// each 128-bit lane with that lane's sub-block scales 2p (words 0-3) and
-// 2p+1 (words 4-7), from the lane's eight zero-extended int16 scales.
-func r4PairScaleShuf() Mem {
-	m := GLOBL("q4kr4PairScaleShuf", RODATA|NOPTR)
-	for p := 0; p < 4; p++ {
-		for l := 0; l < 4; l++ {
-			for w := 0; w < 8; w++ {
-				j := 2*p + w/4
-				DATA(64*p+16*l+2*w, U8(2*j))
-				DATA(64*p+16*l+2*w+1, U8(2*j+1))
-			}
-		}
-	}
-	return m
-}
-
 // r4PairsGather: a vpermd index taking dwords 0-1 of each 128-bit lane,
 // [A0 M0 A1 M1 A2 M2 A3 M3] in the low 256 bits (the rest is unused).
 func r4PairsGather() Mem {
@@ -228,62 +211,6 @@ func r4PairsGather() Mem {
 		DATA(4*i, U32(uint32(4*(i/2%4)+i%2)))
 	}
 	return m
-}
-
-// r4SubBlockPair adds to acc sub-blocks 2p and 2p+1 of the repacked
-// block at wp (qOff: the half of each sub-block's 64 bytes a YMM form
-// reads) against the activation block at ap, at acc's width: low nibbles
-// by mask, high ones by vgf2p8affineqb with shr4 (nil: a shift and the
-// mask), two vpdpbusd into a fresh sum of eight products per sub-block
-// (|sum| <= 8·15·128, an int16), vpackssdw of the pair (exact) and one
-// vpdpwssd with the lanes' two scales from sc (pairShuf). With ahead,
-// the weights come from its registers, which then take the next block's.
-func r4SubBlockPair(wp, ap Register, qOff, p int, mask, shr4, sc, acc VecVirtual, pairShuf Mem, ahead *blockAhead) {
-	wide := acc.Size() == 64
-	vec := YMM
-	if wide {
-		vec = ZMM
-	}
-	var t [2]VecVirtual
-	for k := 0; k < 2; k++ {
-		j := 2*p + k
-		q, lo, hi, a0, a1 := vec(), vec(), vec(), vec(), vec()
-		if ahead != nil {
-			q = ahead.q[j]
-		} else {
-			loadVec(Mem{Base: wp, Disp: r4Qs + 64*j + qOff}, q)
-		}
-		if wide {
-			VPANDD(mask, q, lo)
-			VBROADCASTI32X4(Mem{Base: ap, Disp: q8kQs + 32*j}, a0)
-			VBROADCASTI32X4(Mem{Base: ap, Disp: q8kQs + 32*j + 16}, a1)
-		} else {
-			VPAND(mask, q, lo)
-			VBROADCASTI128(Mem{Base: ap, Disp: q8kQs + 32*j}, a0)
-			VBROADCASTI128(Mem{Base: ap, Disp: q8kQs + 32*j + 16}, a1)
-		}
-		if shr4 != nil {
-			vgf2p8affineqb(0, shr4, q, hi)
-		} else {
-			VPSRLW(Imm(4), q, hi)
-			if wide {
-				VPANDD(mask, hi, hi)
-			} else {
-				VPAND(mask, hi, hi)
-			}
-		}
-		if ahead != nil {
-			ahead.reload(j) // q[j] is unpacked: it can take the next block's
-		}
-		t[k] = vec()
-		zeroIdiom(t[k])
-		vpdpbusd(a0, lo, t[k])
-		vpdpbusd(a1, hi, t[k])
-	}
-	w, s := vec(), vec()
-	VPACKSSDW(t[1], t[0], w) // lane: sub-block 2p's four sums, then 2p+1's
-	VPSHUFB(pairShuf.Offset(64*p), sc, s)
-	vpdpwssd(s, w, acc)
 }
 
 // r4PairSums reduces each 128-bit lane's scale sums [a0 a1 a2 a3] (acc)
@@ -302,22 +229,21 @@ func r4PairSums(acc, mn VecVirtual) VecVirtual {
 	return u
 }
 
-// gemvQ4KR4Q8KAVX512: four repacked Q4_K rows (one 128-bit lane each)
-// by one Q8_K column. Per sub-block j one 64-byte load is all four rows'
-// 32 weights: the low nibbles (a mask) and the high ones (one GFNI
-// shift) meet 16 activations each, broadcast to the lanes, in two
-// vpdpbusd into a fresh dword sum of eight products (|sum| <= 15360, an
-// int16). Sub-blocks go in pairs: vpackssdw packs the pair's sums to
-// words (exact) and one vpdpwssd applies both scales. So a sub-block
-// costs 5.5 vector-port instructions where the vpmaddubsw form took 8,
-// and decode is that much closer to streaming weights at memory speed.
-// Without gfni (AVX-512 CPUs before Ice Lake) the high nibbles take a
-// shift and a mask: 6.5.
-// Per block, the scale sums and the mins' products are reduced together
-// (exact integers), and the float step is floatPart4's, so each row's
-// result is bit-identical to DotQ4KQ8K. The weights are loaded a block
-// ahead (blockAhead).
-func gemvQ4KR4Q8KAVX512(pairShuf, gather Mem, smc r4SMConsts, gfni bool) {
+// gemvQ4KR4Q8KAVX512: four repacked Q4_K rows by one Q8_K column in
+// the R4 order, on the chunk layout (kernels.BlockQ4KR4). Per chunk one
+// 64-byte load is four weights of every (row, sub-block): the low
+// nibbles (a mask) are rows 0 and 2, the high ones (one GFNI shift, or
+// a shift and the mask before Ice Lake) rows 1 and 3, and one 32-byte
+// broadcast of the activations meets both in one vpdpbusd each. The
+// dword accumulators keep each (row, sub-block) sum for the whole block
+// (two pairs, even and odd chunks, to halve the vpdpbusd chain), scaled
+// once at its end by a vpmulld: 4.5 vector-port instructions per chunk
+// plus 9 per block, where one load per sub-block took 6 per sub-block
+// plus 1.5 for its scaling. Per block, the scale sums and the mins'
+// products are reduced together (exact integers), and the float step is
+// floatPart4's, so each row's result is bit-identical to DotQ4KQ8K. The
+// weights are loaded a block ahead (blockAhead).
+func gemvQ4KR4Q8KAVX512(gather Mem, smc r4SMConsts, gfni bool) {
 	name := "gemvQ4KR4Q8KAVX512"
 	if gfni {
 		name += "GFNI"
@@ -343,6 +269,8 @@ func gemvQ4KR4Q8KAVX512(pairShuf, gather Mem, smc r4SMConsts, gfni bool) {
 
 	k.loop(9)
 	ahead.next()
+	// The mins' products first, while few registers are live: VPHADDW
+	// has no EVEX form and needs one of the first 16.
 	sc, mn := r4ScalesMinsZ(wp, smc)
 	bs, bp := YMM(), XMM()
 	VMOVDQU(Mem{Base: ap, Disp: q8kBsums}, bs)
@@ -351,14 +279,29 @@ func gemvQ4KR4Q8KAVX512(pairShuf, gather Mem, smc r4SMConsts, gfni bool) {
 	bp4 := ZMM()
 	VSHUFI64X2(U8(0), bp.AsZ(), bp.AsZ(), bp4)
 	VPMADDWD(bp4, mn, mn) // lane r: row r's min·sum products
-
-	acc := ZMM()
-	zeroIdiom(acc)
-	for p := 0; p < 4; p++ {
-		r4SubBlockPair(wp, ap, 0, p, mask, shr4, sc, acc, pairShuf, ahead)
+	sLo, sHi := r4ChunkScales(sc)
+	acc := zeroedZ(4) // chunk i: 2(i%2) rows 0 and 2, 2(i%2)+1 rows 1 and 3
+	for i := 0; i < 8; i++ {
+		lo, hi, a := ZMM(), ZMM(), ZMM()
+		VPANDD(mask, q[i], lo)
+		if shr4 != nil {
+			vgf2p8affineqb(0, shr4, q[i], hi)
+		} else {
+			VPSRLW(Imm(4), q[i], hi)
+			VPANDD(mask, hi, hi)
+		}
+		ahead.reload(i) // q[i] is unpacked: it can take the next block's
+		VBROADCASTI64X4(Mem{Base: ap, Disp: q8kQs + 32*i}, a)
+		vpdpbusd(a, lo, acc[2*(i%2)])
+		vpdpbusd(a, hi, acc[2*(i%2)+1])
 	}
+	VPADDD(acc[2], acc[0], acc[0])
+	VPADDD(acc[3], acc[1], acc[1])
+	v := chunkRowSums(acc[0], acc[1], sLo, sHi)
+	VSHUFI64X2(U8(0xd8), v, v, v) // lane r: row r's four partial sums
+
 	// The lanes' first pairs gathered: [A0 M0 A1 M1 | A2 M2 A3 M3].
-	u := r4PairSums(acc, mn)
+	u := r4PairSums(v, mn)
 	VPERMD(u, perm, u)
 	ddm := XMM()
 	VMOVDQU(Mem{Base: wp, Disp: r4DM}, ddm)
@@ -367,15 +310,34 @@ func gemvQ4KR4Q8KAVX512(pairShuf, gather Mem, smc r4SMConsts, gfni bool) {
 	k.next(r4Size)
 }
 
-// gemvQ4KR4Q8KAVX2: the same in two 256-bit halves (rows 0-1, then 2-3),
-// for AVX2 and, with vnni, AVX-VNNI's vpdpwssd.
-func gemvQ4KR4Q8KAVX2(shuf Mem, smc r4SMConsts, vnni bool) {
+// gemvQ4KR4Q8KAVX2: the same for AVX2 and, with vnni, AVX-VNNI, in two
+// 256-bit halves: a half of chunk i is four weights of every sub-block
+// of rows 2h (low nibbles) and 2h+1 (high), so the 32 activation bytes
+// of the chunk's R4 order are one plain load, shared by both halves. A
+// row's accumulator keeps its eight (sub-block) sums apart for the whole
+// block: with vpdpbusd as dwords, scaled by a vpmulld at the block's
+// end; with vpmaddubsw as word pairs (|sum| <= 8·2·15·128 = 30720, an
+// int16), scaled by one vpmaddwd. With gfni (AVX-VNNI CPUs that have
+// it: Alder Lake and later hybrids, Zen 5) the high nibbles take one
+// VEX vgf2p8affineqb instead of a shift and a mask.
+func gemvQ4KR4Q8KAVX2(smc r4SMConsts, vnni, gfni bool) {
 	name, l := "gemvQ4KR4Q8KAVX2", "r4y"
-	if vnni {
+	switch {
+	case vnni && gfni:
+		name, l = "gemvQ4KR4Q8KAVXVNNIGFNI", "r4vg"
+	case vnni:
 		name, l = "gemvQ4KR4Q8KAVXVNNI", "r4v"
 	}
 	k := newGemvR4(name, l)
 	wp, ap, sum4 := k.wp, k.ap, k.sum4
+	var shr4 VecVirtual
+	if gfni {
+		shr4 = YMM()
+		g := GP64()
+		MOVQ(U64(gf2p8ShiftRight4), g)
+		VMOVQ(g, shr4.AsX()) // VEX: a legacy-SSE MOVQ here cost 10× (SSE/AVX transitions)
+		VPBROADCASTQ(shr4.AsX(), shr4)
+	}
 
 	k.loop(9)
 	mask := YMM()
@@ -386,43 +348,50 @@ func gemvQ4KR4Q8KAVX2(shuf Mem, smc r4SMConsts, vnni bool) {
 	VPHADDW(bp, bs.AsX(), bp)
 	VINSERTI128(Imm(1), bp, bp.AsY(), bp2)
 
-	// Both halves' scales, mins and sums first, then the sub-blocks with
-	// j outside, so each activation broadcast serves both halves: 16
-	// broadcasts per block instead of 32 (on AMD cores a 128-bit
-	// broadcast load also takes a shuffle slot). On Zen 3 in L1, 15
-	// alternated runs: min 28.7 -> 27.4 ns per block, medians 32.3 ->
-	// 31.7, within this host's noise.
-	var accs, mins, scs [2]VecVirtual
+	var mins [2]VecVirtual
 	n := r4MHiWords(wp)
 	for h := 0; h < 2; h++ {
 		sm := r4SMWordsY(wp, h)
-		scs[h] = r4ScalesY(sm, smc)
 		mins[h] = r4MinsY(sm, h, n, smc)
 		VPMADDWD(bp2, mins[h], mins[h])
-		accs[h] = YMM()
-		VPXOR(accs[h], accs[h], accs[h])
 	}
-	for j := 0; j < 8; j++ {
-		a0, a1 := YMM(), YMM()
-		VBROADCASTI128(Mem{Base: ap, Disp: q8kQs + 32*j}, a0)
-		VBROADCASTI128(Mem{Base: ap, Disp: q8kQs + 32*j + 16}, a1)
+	var acc [4]VecVirtual // row r
+	for r := range acc {
+		acc[r] = YMM()
+		VPXOR(acc[r], acc[r], acc[r])
+	}
+	for i := 0; i < 8; i++ {
+		a := YMM()
+		VMOVDQU(Mem{Base: ap, Disp: q8kQs + 32*i}, a)
 		for h := 0; h < 2; h++ {
-			q, lo, hi, s := YMM(), YMM(), YMM(), YMM()
-			VMOVDQU(Mem{Base: wp, Disp: r4Qs + 64*j + 32*h}, q)
+			q, lo, hi := YMM(), YMM(), YMM()
+			VMOVDQU(Mem{Base: wp, Disp: r4Qs + 64*i + 32*h}, q)
 			VPAND(mask, q, lo)
-			VPSRLW(Imm(4), q, hi)
-			VPAND(mask, hi, hi)
-			VPMADDUBSW(a0, lo, lo)
-			VPMADDUBSW(a1, hi, hi)
-			VPADDW(hi, lo, lo)
-			VPSHUFB(shuf.Offset(64*j), scs[h], s)
-			if vnni {
-				vpdpwssd(s, lo, accs[h]) // rewritten as VEX bytes by vexVNNI
+			if gfni {
+				vgf2p8affineqb(0, shr4, q, hi)
 			} else {
-				VPMADDWD(s, lo, lo)
-				VPADDD(lo, accs[h], accs[h])
+				VPSRLW(Imm(4), q, hi)
+				VPAND(mask, hi, hi)
+			}
+			for e, w := range []VecVirtual{lo, hi} {
+				if vnni {
+					vpdpbusd(a, w, acc[2*h+e]) // rewritten as VEX bytes by vexVNNI
+				} else {
+					VPMADDUBSW(a, w, w)
+					VPADDW(w, acc[2*h+e], acc[2*h+e])
+				}
 			}
 		}
+	}
+	// Each row's eight sums times its scales, then lane r of accs[h]:
+	// row 2h+r's four partial sums.
+	var accs [2]VecVirtual
+	for h := 0; h < 2; h++ {
+		sc := r4ScalesY(r4SMWordsY(wp, h), smc)
+		for e := 0; e < 2; e++ {
+			scaleRow(acc[2*h+e], rowScales(sc, e, vnni), vnni)
+		}
+		accs[h] = laneRows(acc[2*h], acc[2*h+1])
 	}
 	// Lane sums in row order, as minsDot4 does for the mins.
 	var r4 [2]VecVirtual
@@ -442,53 +411,44 @@ func gemvQ4KR4Q8KAVX2(shuf Mem, smc r4SMConsts, vnni bool) {
 	k.next(r4Size)
 }
 
-// gemvQ4KR4Q8KAVXVNNIGFNI: gemvQ4KR4Q8KAVX512's paired sub-blocks in two
-// 256-bit halves (rows 0-1, then 2-3) for AVX-VNNI CPUs with GFNI (Alder
-// Lake and later hybrids, Zen 5): high nibbles by one VEX
-// vgf2p8affineqb, two vpdpbusd into a fresh sum of eight products,
-// vpackssdw per pair and one vpdpwssd for both scales — 11 instructions
-// per pair and half where vpmaddubsw, vpaddw and a vpdpwssd per
-// sub-block took 16. The VNNI instructions are rewritten as VEX bytes by
-// vexVNNI. Bit-identical to DotQ4KQ8K, like every form.
-func gemvQ4KR4Q8KAVXVNNIGFNI(pairShuf Mem, smc r4SMConsts) {
-	name := "gemvQ4KR4Q8KAVXVNNIGFNI"
-	k := newGemvR4(name, name)
-	wp, ap, sum4 := k.wp, k.ap, k.sum4
-
-	mask, shr4 := YMM(), YMM()
-	broadcastConst(mask, nibbleMask)
-	g := GP64()
-	MOVQ(U64(gf2p8ShiftRight4), g)
-	VMOVQ(g, shr4.AsX()) // VEX: a legacy-SSE MOVQ here cost 10× (SSE/AVX transitions)
-	VPBROADCASTQ(shr4.AsX(), shr4)
-
-	k.loop(9)
-	bs, bp, bp2 := YMM(), XMM(), YMM()
-	VMOVDQU(Mem{Base: ap, Disp: q8kBsums}, bs)
-	VEXTRACTI128(Imm(1), bs, bp)
-	VPHADDW(bp, bs.AsX(), bp) // activation sums of each sub-block
-	VINSERTI128(Imm(1), bp, bp.AsY(), bp2)
-
-	var sums [2]VecVirtual
-	n := r4MHiWords(wp)
-	for h := 0; h < 2; h++ {
-		sm := r4SMWordsY(wp, h)
-		sc, mn := r4ScalesY(sm, smc), r4MinsY(sm, h, n, smc)
-		VPMADDWD(bp2, mn, mn) // lane r: row 2h+r's min·sum products
-		acc := YMM()
-		zeroIdiom(acc)
-		for p := 0; p < 4; p++ {
-			r4SubBlockPair(wp, ap, 32*h, p, mask, shr4, sc, acc, pairShuf, nil)
-		}
-		sums[h] = r4PairSums(acc, mn)
+// rowScales makes row 2h+e's eight scales (sc: lane e holds them as
+// words) into what scaleRow multiplies a chunk accumulator by: dwords
+// for vpmulld (vnni), or each scale in both words of its pair for
+// vpmaddwd.
+func rowScales(sc VecVirtual, e int, vnni bool) VecVirtual {
+	s := YMM()
+	if e == 0 {
+		VPMOVZXWD(sc.AsX(), s)
+	} else {
+		w := XMM()
+		VEXTRACTI128(Imm(1), sc, w)
+		VPMOVZXWD(w, s)
 	}
-	// [A0M0 A2M2 | A1M1 A3M3] as qwords, then in row order.
-	v := YMM()
-	VPUNPCKLQDQ(sums[1], sums[0], v)
-	VPERMQ(U8(0xd8), v, v)
-	ddm := XMM()
-	VMOVDQU(Mem{Base: wp, Disp: r4DM}, ddm)
-	floatPart4Pairs(ap, ddm, v, sum4)
+	if !vnni {
+		t := YMM()
+		VPSLLD(Imm(16), s, t)
+		VPOR(t, s, s) // (s, s) word pairs
+	}
+	return s
+}
 
-	k.next(r4Size)
+// scaleRow multiplies a row's chunk accumulator by its scales
+// (rowScales): dword sums by vpmulld, word-pair sums by vpmaddwd. The
+// result is the row's eight scaled sums as dwords, exact.
+func scaleRow(acc, s VecVirtual, vnni bool) {
+	if vnni {
+		VPMULLD(s, acc, acc)
+	} else {
+		VPMADDWD(s, acc, acc)
+	}
+}
+
+// laneRows folds two rows' eight dwords each (p0, p1) into lane 0 = p0's
+// four pairwise sums and lane 1 = p1's.
+func laneRows(p0, p1 VecVirtual) VecVirtual {
+	x, y := YMM(), YMM()
+	VPERM2I128(Imm(0x20), p1, p0, x) // p0.lo, p1.lo
+	VPERM2I128(Imm(0x31), p1, p0, y) // p0.hi, p1.hi
+	VPADDD(y, x, x)
+	return x
 }

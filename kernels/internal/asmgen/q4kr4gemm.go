@@ -11,24 +11,6 @@ import (
 // The repacked Q4_K GEMMs (2-8 token columns, AVX-512 and AVX2/AVX-VNNI)
 // and what only they use; the GEMVs and the shared pieces are in q4kr4.go.
 
-// r4ScaleDwords is a VPSHUFB table for the zero-extended Scales, whose
-// 128-bit lane r holds row r's eight scales as words: entry j (64 bytes,
-// the first 32 for YMM) puts scale j in the low word of every dword of
-// the lane and zeroes the high word. Each dword is then (s, 0) as
-// vpdpwssd's int16 pair: t·s + 0 for an int32 t that fits int16.
-func r4ScaleDwords() Mem {
-	m := GLOBL("q4kr4ScaleDwords", RODATA|NOPTR)
-	for j := 0; j < 8; j++ {
-		for k := 0; k < 16; k++ {
-			DATA(64*j+4*k, U8(2*j))
-			DATA(64*j+4*k+1, U8(2*j+1))
-			DATA(64*j+4*k+2, U8(0x80))
-			DATA(64*j+4*k+3, U8(0x80))
-		}
-	}
-	return m
-}
-
 // r4MinsDup is a VPSHUFB table for the zero-extended Mins (row r's eight
 // words in lane r): entry 0 (64 bytes) repeats words 0-3 twice each,
 // entry 1 words 4-7.
@@ -80,8 +62,8 @@ func transposeSum4(v [4]VecVirtual) VecVirtual {
 // reduced by one in-lane transpose, and the float step runs on all 16
 // (row, column) pairs at once in DotQ4KQ8K's order. out[4r+c] is row r
 // against column c, bit-identical to DotQ4KQ8K.
-func gemmQ4KR4Q8KAVX512x4(scaleShuf, splat, minsDup Mem, smc r4SMConsts) {
-	gemmQ4KR4Q8KAVX512(4, scaleShuf, splat, minsDup, Mem{}, smc)
+func gemmQ4KR4Q8KAVX512x4(splat, minsDup Mem, smc r4SMConsts) {
+	gemmQ4KR4Q8KAVX512(4, splat, minsDup, Mem{}, smc)
 }
 
 // gemmQ4KR4Q8KAVX512x8 is the same for eight columns: each weight load,
@@ -94,16 +76,16 @@ func gemmQ4KR4Q8KAVX512x4(scaleShuf, splat, minsDup Mem, smc r4SMConsts) {
 // (speculative verification of one or two draft tokens): out as for
 // four columns, the missing ones zero. Each weight load and nibble split
 // serves the columns there are instead of being padded to four.
-func gemmQ4KR4Q8KAVX512x2(scaleShuf, splat, minsDup Mem, smc r4SMConsts) {
-	gemmQ4KR4Q8KAVX512(2, scaleShuf, splat, minsDup, Mem{}, smc)
+func gemmQ4KR4Q8KAVX512x2(splat, minsDup Mem, smc r4SMConsts) {
+	gemmQ4KR4Q8KAVX512(2, splat, minsDup, Mem{}, smc)
 }
 
-func gemmQ4KR4Q8KAVX512x3(scaleShuf, splat, minsDup Mem, smc r4SMConsts) {
-	gemmQ4KR4Q8KAVX512(3, scaleShuf, splat, minsDup, Mem{}, smc)
+func gemmQ4KR4Q8KAVX512x3(splat, minsDup Mem, smc r4SMConsts) {
+	gemmQ4KR4Q8KAVX512(3, splat, minsDup, Mem{}, smc)
 }
 
-func gemmQ4KR4Q8KAVX512x8(scaleShuf, splat, minsDup, transpose Mem, smc r4SMConsts) {
-	gemmQ4KR4Q8KAVX512(8, scaleShuf, splat, minsDup, transpose, smc)
+func gemmQ4KR4Q8KAVX512x8(splat, minsDup, transpose Mem, smc r4SMConsts) {
+	gemmQ4KR4Q8KAVX512(8, splat, minsDup, transpose, smc)
 }
 
 // gemmR4 holds what the 4-row × n-column AVX-512 GEMMs (Q4_K and Q6_K,
@@ -221,32 +203,22 @@ func padColumns(n int, accs *[]VecVirtual, accsLen int, ms *[]VecVirtual, cols *
 	}
 }
 
-// pairSums folds the column-pair sums of the repacked GEMM: lane r of
-// a holds [x0 y0 x1 y1] (two partial sums of columns 0 and 1), of b the
-// same for columns 2 and 3; the result's lane r is [S0 S1 S2 S3].
-func pairSums(a, b VecVirtual) VecVirtual {
-	for _, v := range []VecVirtual{a, b} {
-		t := ZMM()
-		VPSHUFD(Imm(0xb1), v, t)
-		VPADDD(t, v, v) // [x0+y0, x0+y0, x1+y1, x1+y1]
-	}
-	s := ZMM()
-	VSHUFPS(Imm(0x88), b, a, s) // dwords 0 and 2 of a, then of b
-	return s
-}
-
-// gemmQ4KR4Q8KAVX512 emits the n-column repacked Q4_K GEMM. Per
-// sub-block each column's two vpdpbusd sums fit an int16, so a pair of
-// columns is packed into one register and scaled by one vpdpwssd (the
-// scale in every word: scaleShuf, r4ScaleShuf): 16 instead of 32
-// vpdpwssd per block at four columns, the integer sums unchanged.
-func gemmQ4KR4Q8KAVX512(n int, scaleShuf, splat, minsDup, transpose Mem, smc r4SMConsts) {
+// gemmQ4KR4Q8KAVX512 emits the n-column repacked Q4_K GEMM on the chunk
+// layout (kernels.BlockQ4KR4). Chunk i's nibble split gives lo = rows 0
+// and 2, hi = rows 1 and 3, each dword four weights of one (row,
+// sub-block); a 32-byte broadcast of the column's activations in the
+// same order (dword k: sub-block k) meets both in one vpdpbusd each, so
+// a column costs one broadcast and two vpdpbusd per chunk and its two
+// accumulators keep every (row, sub-block) sum apart for the whole
+// block (|sum| <= 32·15·128). At the block's end one vpmulld by the
+// scales per accumulator, a lane regrouping and the in-lane transpose
+// give the (row, column) integer sums of DotQ4KQ8K, exactly; the float
+// step runs on 16 (row, column) pairs at once in its order.
+func gemmQ4KR4Q8KAVX512(n int, splat, minsDup, transpose Mem, smc r4SMConsts) {
 	k := newGemmR4(fmt.Sprintf("gemmQ4KR4Q8KAVX512x%d", n), fmt.Sprintf("r4g%d", n), n)
 	wp, nb, cols, sums, l := k.wp, k.nb, k.cols, k.sums, k.label
 	mask := ZMM()
-	tmp := GP32()
-	MOVL(U32(nibbleMask), tmp)
-	VPBROADCASTD(tmp, mask)
+	broadcastConst(mask, nibbleMask)
 
 	// Up to four columns the registers hold the next block's weights too
 	// (blockAhead: small batches stream their rows as decode does).
@@ -258,68 +230,78 @@ func gemmQ4KR4Q8KAVX512(n int, scaleShuf, splat, minsDup, transpose Mem, smc r4S
 	// With a large batch the rows are already in L1 and this costs nine
 	// loads per block.
 	gemmPrefetchBlock(wp, r4Size)
-	mnA, mnB := ZMM(), ZMM()
-	sc, mn := r4ScalesMinsZ(wp, smc)
-	// Each min twice (lane r: row r's m0 m0 m1 m1 … in mnA, m4 m4 … in
-	// mnB), so vpmaddwd pairs it with both Q8_K sums of 16 of its
-	// sub-block: no per-token pairing of the sums.
-	VPSHUFB(minsDup, mn, mnA)
-	VPSHUFB(minsDup.Offset(64), mn, mnB)
-	ms, accs := make([]VecVirtual, n), make([]VecVirtual, (n+1)/2)
-	for c := 0; c < n; c++ {
-		bA, bB := ZMM(), ZMM()
-		VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kBsums}, bA)
-		VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kBsums + 16}, bB)
-		ms[c] = ZMM()
-		VPMADDWD(bA, mnA, ms[c])
-		vpdpwssd(bB, mnB, ms[c])
+	var sLo, sHi, mnA, mnB VecVirtual
+	scales := func() {
+		sc, mn := r4ScalesMinsZ(wp, smc)
+		sLo, sHi = r4ChunkScales(sc)
+		// Each min twice (lane r: row r's m0 m0 m1 m1 … in mnA, m4 m4 …
+		// in mnB), so vpmaddwd pairs it with both Q8_K sums of 16 of
+		// its sub-block: no per-token pairing of the sums.
+		mnA, mnB = ZMM(), ZMM()
+		VPSHUFB(minsDup, mn, mnA)
+		VPSHUFB(minsDup.Offset(64), mn, mnB)
 	}
-	for p := range accs {
-		accs[p] = ZMM()
-		VPXORD(accs[p], accs[p], accs[p])
+	if n > 4 {
+		scales() // before the 16 accumulators are live, for the register allocator
 	}
-	for j := 0; j < 8; j++ {
-		q, lo, hi, s := ZMM(), ZMM(), ZMM(), ZMM()
+	acc := zeroedZ(2 * n) // column c: 2c rows 0 and 2, 2c+1 rows 1 and 3
+	for i := 0; i < 8; i++ {
+		q, lo, hi := ZMM(), ZMM(), ZMM()
 		if ahead != nil {
-			q = ahead.q[j]
+			q = ahead.q[i]
 		} else {
-			VMOVDQU64(Mem{Base: wp, Disp: r4Qs + 64*j}, q)
+			VMOVDQU64(Mem{Base: wp, Disp: r4Qs + 64*i}, q)
 		}
 		VPANDD(mask, q, lo)
 		VPSRLW(Imm(4), q, hi)
 		VPANDD(mask, hi, hi)
 		if ahead != nil {
-			ahead.reload(j)
+			ahead.reload(i)
 		}
-		VPSHUFB(scaleShuf.Offset(64*j), sc, s) // every word of lane r: s_rj
-		var t [2]VecVirtual
 		for c := 0; c < n; c++ {
-			a0, a1 := ZMM(), ZMM()
-			VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kQs + 32*j}, a0)
-			VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kQs + 32*j + 16}, a1)
-			t[c%2] = ZMM()
-			zeroIdiom(t[c%2])
-			vpdpbusd(a0, lo, t[c%2])
-			vpdpbusd(a1, hi, t[c%2]) // |t| ≤ 8·15·128 = 15360: an int16
-			if c%2 == 1 {
-				// Two columns' sums as words (exact), one vpdpwssd scales
-				// both: dwords 0-1 of lane r are column c−1's, 2-3 column c's.
-				pk := ZMM()
-				VPACKSSDW(t[1], t[0], pk)
-				vpdpwssd(s, pk, accs[c/2])
-			} else if c == n-1 {
-				// An odd last column pairs with zeros.
-				pk, z := ZMM(), ZMM()
-				zeroIdiom(z)
-				VPACKSSDW(z, t[0], pk)
-				vpdpwssd(s, pk, accs[c/2])
-			}
+			a := ZMM()
+			VBROADCASTI64X4(Mem{Base: cols[c], Disp: q8kQs + 32*i}, a)
+			vpdpbusd(a, lo, acc[2*c])
+			vpdpbusd(a, hi, acc[2*c+1])
 		}
 	}
-	padColumns(n, &accs, 2, &ms, &cols) // accs: column pairs
+	if n <= 4 {
+		scales()
+	}
 	for g := range sums {
-		S := pairSums(accs[2*g], accs[2*g+1]) // lane r: [S_r0 S_r1 S_r2 S_r3]
-		M := transposeSum4([4]VecVirtual(ms[4*g : 4*g+4]))
+		var vs, ms [4]VecVirtual
+		var z, S VecVirtual
+		gc := cols[4*g:]
+		// The sums first, then the mins: the group's accumulators are
+		// free before its min products are made (eight columns fill the
+		// registers).
+		for _, mins := range []bool{false, true} {
+			for c := 0; c < 4; c++ {
+				col := 4*g + c
+				switch {
+				case col >= n:
+					if z == nil {
+						z = ZMM()
+						zeroIdiom(z)
+					}
+					vs[c], ms[c] = z, z
+				case !mins:
+					vs[c] = chunkRowSums(acc[2*col], acc[2*col+1], sLo, sHi)
+				default:
+					bA, bB := ZMM(), ZMM()
+					VBROADCASTI32X4(Mem{Base: gc[c], Disp: q8kBsums}, bA)
+					VBROADCASTI32X4(Mem{Base: gc[c], Disp: q8kBsums + 16}, bB)
+					ms[c] = ZMM()
+					VPMADDWD(bA, mnA, ms[c])
+					vpdpwssd(bB, mnB, ms[c])
+				}
+			}
+			if !mins {
+				S = transposeSum4(vs)         // lanes rows 0, 2, 1, 3: [S_r0 S_r1 S_r2 S_r3]
+				VSHUFI64X2(U8(0xd8), S, S, S) // lanes in row order
+			}
+		}
+		M := transposeSum4(ms) // lane r: [M_r0 M_r1 M_r2 M_r3]
 
 		// Scales: element 4r+c of D is f16(d_r)·yd_c, of DM f16(dmin_r)·yd_c.
 		dm8, dl, ml, idx := YMM(), ZMM(), ZMM(), ZMM()
@@ -328,7 +310,11 @@ func gemmQ4KR4Q8KAVX512(n int, scaleShuf, splat, minsDup, transpose Mem, smc r4S
 		VPERMPS(dm8.AsZ(), idx, dl)
 		VMOVDQU64(splat.Offset(64), idx)
 		VPERMPS(dm8.AsZ(), idx, ml)
-		yd, yd16 := columnScales([4]Register(cols[4*g:4*g+4])), ZMM()
+		yc := [4]Register{}
+		for c := range yc {
+			yc[c] = gc[min(c, n-1-4*g)]
+		}
+		yd, yd16 := columnScales(yc), ZMM()
 		VSHUFF32X4(U8(0), yd.AsZ(), yd.AsZ(), yd16)
 		VMULPS(yd16, dl, dl)
 		VMULPS(yd16, ml, ml)
@@ -342,6 +328,34 @@ func gemmQ4KR4Q8KAVX512(n int, scaleShuf, splat, minsDup, transpose Mem, smc r4S
 
 	k.next(r4Size)
 	k.store(transpose)
+}
+
+// r4ChunkScales turns the block's scales (sc: lane r holds row r's eight
+// as words) into the two dword vectors the chunk accumulators take:
+// sLo = rows 0 and 2 (dword 8h+k: row 2h's scale k), sHi = rows 1, 3.
+func r4ChunkScales(sc VecVirtual) (sLo, sHi VecVirtual) {
+	t, u := ZMM(), YMM()
+	VSHUFI64X2(U8(0xd8), sc, sc, t) // lanes rows 0, 2, 1, 3
+	sLo, sHi = ZMM(), ZMM()
+	VPMOVZXWD(t.AsY(), sLo)
+	VEXTRACTI64X4(Imm(1), t, u)
+	VPMOVZXWD(u, sHi)
+	return sLo, sHi
+}
+
+// chunkRowSums scales one column's chunk accumulators (lo: rows 0, 2;
+// hi: rows 1, 3; dword 8h+k sub-block k) and folds them to lane order
+// rows 0, 2, 1, 3, four partial sums per lane (exact integers: each
+// (row, sub-block) sum times its 6-bit scale fits an int32, and so do
+// a row's eight).
+func chunkRowSums(lo, hi, sLo, sHi VecVirtual) VecVirtual {
+	VPMULLD(sLo, lo, lo)
+	VPMULLD(sHi, hi, hi)
+	x, y := ZMM(), ZMM()
+	VSHUFI32X4(U8(0x88), hi, lo, x) // lanes lo0 lo2 hi0 hi2: rows 0, 2, 1, 3 first halves
+	VSHUFI32X4(U8(0xdd), hi, lo, y) // their second halves
+	VPADDD(y, x, x)
+	return x
 }
 
 // gemmR4AVX2Frame opens a repacked AVX2 GEMM of n ≤ 4 columns,
@@ -368,15 +382,17 @@ func gemmR4AVX2Frame(name string, n int) (wp, nb Register, cols [4]Register, op 
 }
 
 // gemmQ4KR4Q8KAVX2: the repacked GEMM of four rows by n ≤ 4 columns for
-// AVX2 (Alder Lake) and, with vnni, AVX-VNNI. Rows go in two 256-bit
-// halves (rows 0-1, then 2-3), one row per 128-bit lane as in the
-// AVX-512 kernel; each half ends with the same in-lane transpose and a
-// float step over its 8 (row, token) pairs. out[4r+c] as in
-// gemmQ4KR4Q8KAVX512x4; with n < 4 the missing columns' sums are zero
-// registers, so out[4r+c] is 0 for c ≥ n. A 2- or 3-token batch
-// (speculative verification) then does half or three quarters of the
-// 4-column arithmetic.
-func gemmQ4KR4Q8KAVX2(n int, shuf, dwords Mem, smc r4SMConsts, vnni bool) {
+// AVX2 (Alder Lake) and, with vnni, AVX-VNNI, on the chunk layout: in
+// two 256-bit halves (rows 2h and 2h+1, one per nibble kind of the
+// half's 32 bytes), each chunk's half meeting each column's 32
+// activation bytes (R4 order, one plain load) as gemvQ4KR4Q8KAVX2 does,
+// the rows' (sub-block) sums kept apart for the whole block and scaled
+// at its end. Each half ends with the in-lane transpose and a float step
+// over its 8 (row, token) pairs. out[4r+c] as in gemmQ4KR4Q8KAVX512x4;
+// with n < 4 the missing columns' sums are zero registers, so out[4r+c]
+// is 0 for c ≥ n. A 2- or 3-token batch (speculative verification) then
+// does half or three quarters of the 4-column arithmetic.
+func gemmQ4KR4Q8KAVX2(n int, smc r4SMConsts, vnni bool) {
 	name, l := fmt.Sprintf("gemmQ4KR4Q8KAVX2x%d", n), fmt.Sprintf("r4g2c%d", n)
 	if vnni {
 		name, l = fmt.Sprintf("gemmQ4KR4Q8KAVXVNNIx%d", n), fmt.Sprintf("r4gvc%d", n)
@@ -391,39 +407,42 @@ func gemmQ4KR4Q8KAVX2(n int, shuf, dwords Mem, smc r4SMConsts, vnni bool) {
 	for h := 0; h < 2; h++ {
 		mask := YMM()
 		broadcastConst(mask, nibbleMask)
-		sc := r4ScalesY(r4SMWordsY(wp, h), smc)
-		accs := padY(n)
-		for j := 0; j < 8; j++ {
-			q, lo, hi, s := YMM(), YMM(), YMM(), YMM()
-			VMOVDQU(Mem{Base: wp, Disp: r4Qs + 64*j + 32*h}, q)
+		acc := make([][2]VecVirtual, n) // column c: rows 2h, 2h+1
+		for c := range acc {
+			for e := range acc[c] {
+				acc[c][e] = YMM()
+				VPXOR(acc[c][e], acc[c][e], acc[c][e])
+			}
+		}
+		for i := 0; i < 8; i++ {
+			q, lo, hi := YMM(), YMM(), YMM()
+			VMOVDQU(Mem{Base: wp, Disp: r4Qs + 64*i + 32*h}, q)
 			VPAND(mask, q, lo)
 			VPSRLW(Imm(4), q, hi)
 			VPAND(mask, hi, hi)
-			if vnni { // (s, 0) dwords for vpdpbusd's int32 sums
-				VPSHUFB(dwords.Offset(64*j), sc, s)
-			} else {
-				VPSHUFB(shuf.Offset(64*j), sc, s)
-			}
 			for c := 0; c < n; c++ {
-				a0, a1 := YMM(), YMM()
-				VBROADCASTI128(Mem{Base: cols[c], Disp: q8kQs + 32*j}, a0)
-				VBROADCASTI128(Mem{Base: cols[c], Disp: q8kQs + 32*j + 16}, a1)
-				if vnni { // VEX bytes by vexVNNI; |t| ≤ 8·15·127 fits int16
-					t := YMM()
-					zeroIdiom(t)
-					vpdpbusd(a0, lo, t)
-					vpdpbusd(a1, hi, t)
-					vpdpwssd(s, t, accs[c])
-				} else {
-					VPMADDUBSW(a0, lo, a0)
-					VPMADDUBSW(a1, hi, a1)
-					VPADDW(a1, a0, a0)
-					VPMADDWD(s, a0, a0)
-					VPADDD(a0, accs[c], accs[c])
+				a := YMM()
+				VMOVDQU(Mem{Base: cols[c], Disp: q8kQs + 32*i}, a)
+				for e, w := range []VecVirtual{lo, hi} {
+					if vnni { // VEX bytes by vexVNNI
+						vpdpbusd(a, w, acc[c][e])
+					} else { // |word sum| ≤ 8·2·15·128 = 30720
+						t := YMM()
+						VPMADDUBSW(a, w, t)
+						VPADDW(t, acc[c][e], acc[c][e])
+					}
 				}
 			}
 		}
-		S := transposeSum4Y([4]VecVirtual(accs))
+		sc := r4ScalesY(r4SMWordsY(wp, h), smc)
+		s0, s1 := rowScales(sc, 0, vnni), rowScales(sc, 1, vnni)
+		vs := make([]VecVirtual, n)
+		for c := range vs {
+			scaleRow(acc[c][0], s0, vnni)
+			scaleRow(acc[c][1], s1, vnni)
+			vs[c] = laneRows(acc[c][0], acc[c][1])
+		}
+		S := transposeSum4Y([4]VecVirtual(padToFour(vs)))
 		// Mins: lane r, token c: Σ min·(paired Q8_K sums of token c).
 		mn := r4MinsY(r4SMWordsY(wp, h), h, r4MHiWords(wp), smc)
 		ms := make([]VecVirtual, n)
