@@ -3,6 +3,7 @@ package harness
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"asdsl-bench/engine"
 	"asdsl-bench/harness/measure"
@@ -117,26 +118,17 @@ func logSpec(log io.Writer, b *results.SpecBench) {
 	}
 }
 
-func fmtSpeedups(e []float64) string {
-	s := ""
-	for i, v := range e {
-		if i > 0 {
-			s += " "
-		}
-		s += fmt.Sprintf("%.2fx", v)
-	}
-	return s
-}
+func fmtSpeedups(e []float64) string { return joinf("%.2fx", e) }
 
-func fmtCurve(c []float64) string {
-	s := ""
-	for i, v := range c {
-		if i > 0 {
-			s += " "
-		}
-		s += fmt.Sprintf("%.2f", v)
+func fmtCurve(c []float64) string { return joinf("%.2f", c) }
+
+// joinf formats each value and joins them with spaces.
+func joinf(format string, vals []float64) string {
+	s := make([]string, len(vals))
+	for i, v := range vals {
+		s[i] = fmt.Sprintf(format, v)
 	}
-	return s
+	return strings.Join(s, " ")
 }
 
 // specGates applies the profile's speculative targets at GateAlpha.

@@ -165,18 +165,11 @@ func (k *panelR4) groupLoop(label string) {
 // rows: one 64-byte store where 16-byte pieces took four (the builder
 // then ran at 1.75x the GGUF-row one's time, shuffle- and store-bound).
 func (k *panelR4) quads(split func(m func(disp int) Mem, j int) (lo, hi VecVirtual)) {
-	s3 := GP64()
-	LEAQ(Mem{Base: k.stride, Index: k.stride, Scale: 2}, s3)
-	b := GP64()
-	MOVQ(k.src, b)
-	for half := 0; half < 2; half++ {
-		if half == 1 {
-			LEAQ(Mem{Base: b, Index: k.stride, Scale: 4}, b)
-		}
+	k.halves(func(half int, group func(g int) func(disp int) Mem) {
 		for j := 0; j < 8; j++ {
 			var lo, hi [4]VecVirtual
 			for g := 0; g < 4; g++ {
-				lo[g], hi[g] = split(k.groupAddr(b, s3, g), j)
+				lo[g], hi[g] = split(group(g), j)
 				VPERMD(lo[g], k.perm, lo[g]) // lane q: quad q's 4 rows
 				VPERMD(hi[g], k.perm, hi[g])
 			}
@@ -186,7 +179,7 @@ func (k *panelR4) quads(split func(m func(disp int) Mem, j int) (lo, hi VecVirtu
 				}
 			}
 		}
-	}
+	})
 }
 
 // chunkQuads is quads for Q4_K's chunk layout: chunk(m, i) returns, for
@@ -195,18 +188,11 @@ func (k *panelR4) quads(split func(m func(disp int) Mem, j int) (lo, hi VecVirtu
 // same 4×4 transpose of lanes over four groups makes each register one
 // quad of 16 rows.
 func (k *panelR4) chunkQuads(chunk func(m func(disp int) Mem, i int) [2]VecVirtual) {
-	s3 := GP64()
-	LEAQ(Mem{Base: k.stride, Index: k.stride, Scale: 2}, s3)
-	b := GP64()
-	MOVQ(k.src, b)
-	for half := 0; half < 2; half++ {
-		if half == 1 {
-			LEAQ(Mem{Base: b, Index: k.stride, Scale: 4}, b)
-		}
+	k.halves(func(half int, group func(g int) func(disp int) Mem) {
 		for i := 0; i < 8; i++ {
 			var v [2][4]VecVirtual
 			for g := 0; g < 4; g++ {
-				c := chunk(k.groupAddr(b, s3, g), i)
+				c := chunk(group(g), i)
 				v[0][g], v[1][g] = c[0], c[1]
 			}
 			for e := range v {
@@ -215,20 +201,32 @@ func (k *panelR4) chunkQuads(chunk func(m func(disp int) Mem, i int) [2]VecVirtu
 				}
 			}
 		}
-	}
+	})
 }
 
-// groupAddr addresses group g (0-3) of four consecutive groups from b
-// (s3: three group strides).
-func (k *panelR4) groupAddr(b, s3 Register, g int) func(disp int) Mem {
-	return func(disp int) Mem {
-		switch g {
-		case 0:
-			return Mem{Base: b, Disp: disp}
-		case 3:
-			return Mem{Base: b, Index: s3, Scale: 1, Disp: disp}
+// halves runs body for the panel's two halves of 16 rows (four groups
+// each); group(g) addresses group g of the half's four (m(disp): the
+// group's block's byte disp).
+func (k *panelR4) halves(body func(half int, group func(g int) func(disp int) Mem)) {
+	s3 := GP64()
+	LEAQ(Mem{Base: k.stride, Index: k.stride, Scale: 2}, s3)
+	b := GP64()
+	MOVQ(k.src, b)
+	for half := 0; half < 2; half++ {
+		if half == 1 {
+			LEAQ(Mem{Base: b, Index: k.stride, Scale: 4}, b)
 		}
-		return Mem{Base: b, Index: k.stride, Scale: uint8(g), Disp: disp}
+		body(half, func(g int) func(disp int) Mem {
+			return func(disp int) Mem {
+				switch g {
+				case 0:
+					return Mem{Base: b, Disp: disp}
+				case 3:
+					return Mem{Base: b, Index: s3, Scale: 1, Disp: disp}
+				}
+				return Mem{Base: b, Index: k.stride, Scale: uint8(g), Disp: disp}
+			}
+		})
 	}
 }
 
