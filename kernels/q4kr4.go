@@ -73,7 +73,7 @@ func (b *BlockQ4KR4) setScaleMin(r, j int, s, m uint8) {
 func RepackQ4KR4(src []BlockQ4K, dst []BlockQ4KR4) {
 	nb := len(dst)
 	_ = src[4*nb-1]
-	const lo4 = 0x0f0f0f0f
+	const lo4 = 0x0f0f0f0f0f0f0f0f
 	for i := range dst {
 		o := &dst[i]
 		for r := 0; r < 4; r++ {
@@ -84,17 +84,20 @@ func RepackQ4KR4(src []BlockQ4K, dst []BlockQ4KR4) {
 				o.setScaleMin(r, j, s, m)
 			}
 		}
-		// Q4_K's sub-blocks 2c and 2c+1 are the low and high nibbles of
-		// Qs[32c:32c+32]: weights 4i..4i+3 of sub-block k are the k%2
-		// nibbles of bytes 32(k/2)+4i.., four at a time.
+		// Q4_K's sub-blocks 2m and 2m+1 are the low and high nibbles of
+		// Qs[32m:32m+32]: weights 4i..4i+3 of both are bytes 32m+4i..,
+		// taken eight at a time (two chunks, both sub-blocks).
 		for h := 0; h < 2; h++ {
 			lo, hi := &src[2*h*nb+i], &src[(2*h+1)*nb+i]
-			for k := 0; k < 8; k++ {
-				sh := 4 * uint(k%2)
-				for c := 0; c < 8; c++ {
-					x := binary.LittleEndian.Uint32(lo.Qs[32*(k/2)+4*c:]) >> sh & lo4
-					y := binary.LittleEndian.Uint32(hi.Qs[32*(k/2)+4*c:]) >> sh & lo4
-					binary.LittleEndian.PutUint32(o.Qs[c][32*h+4*k:], x|y<<4)
+			for m := 0; m < 4; m++ {
+				for c := 0; c < 8; c += 2 {
+					x := binary.LittleEndian.Uint64(lo.Qs[32*m+4*c:])
+					y := binary.LittleEndian.Uint64(hi.Qs[32*m+4*c:])
+					even, odd := x&lo4|(y&lo4)<<4, x>>4&lo4|y&^lo4
+					binary.LittleEndian.PutUint32(o.Qs[c][32*h+8*m:], uint32(even))
+					binary.LittleEndian.PutUint32(o.Qs[c+1][32*h+8*m:], uint32(even>>32))
+					binary.LittleEndian.PutUint32(o.Qs[c][32*h+8*m+4:], uint32(odd))
+					binary.LittleEndian.PutUint32(o.Qs[c+1][32*h+8*m+4:], uint32(odd>>32))
 				}
 			}
 		}
