@@ -107,8 +107,11 @@ func RepackQ4KR4(src []BlockQ4K, dst []BlockQ4KR4) {
 // Q8KToR4Order writes src's blocks to dst with their Qs in the order of
 // BlockQ4KR4's chunks: byte 32i+4k+e of dst holds byte 32k+4i+e of src
 // (a transpose of the 8×8 dwords), so that the 32 bytes at 32i are
-// weights 4i..4i+3 of every sub-block. D and Bsums are copied as they
-// are. The repacked Q4_K kernels read their activations in this order.
+// weights 4i..4i+3 of every sub-block. Bsums[k] of dst is sub-block k's
+// sum (src's Bsums[2k] + Bsums[2k+1], at most 32·128 in magnitude),
+// Bsums[8:] zero: one 16-byte broadcast then meets a row's eight mins.
+// D is copied. The repacked Q4_K kernels read their activations in this
+// order.
 func Q8KToR4Order(dst, src []BlockQ8K) {
 	if len(src) == 0 {
 		return
@@ -116,7 +119,11 @@ func Q8KToR4Order(dst, src []BlockQ8K) {
 	_ = dst[len(src)-1]
 	for n := range src {
 		s, d := &src[n], &dst[n]
-		d.D, d.Bsums = s.D, s.Bsums
+		d.D = s.D
+		for k := 0; k < 8; k++ {
+			d.Bsums[k] = s.Bsums[2*k] + s.Bsums[2*k+1]
+			d.Bsums[8+k] = 0
+		}
 		// Qs sits 4 bytes into the block: its dwords are aligned.
 		from := (*[64]uint32)(unsafe.Pointer(&s.Qs))
 		to := (*[64]uint32)(unsafe.Pointer(&d.Qs))
@@ -149,7 +156,7 @@ func GemvQ4KR4Q8K4x1(w []BlockQ4KR4, a []BlockQ8K, out *[4]float32) {
 				}
 				sc, mn := b.ScaleMin(r, j)
 				sumi += int32(sc) * s
-				summ += int32(mn) * (int32(y.Bsums[2*j]) + int32(y.Bsums[2*j+1]))
+				summ += int32(mn) * int32(y.Bsums[j]) // sub-block j's sum in the R4 order
 			}
 			d := float32(FP16ToF32(b.DM[2*r]) * y.D)
 			dmin := float32(FP16ToF32(b.DM[2*r+1]) * y.D)

@@ -272,13 +272,9 @@ func gemvQ4KR4Q8KAVX512(gather Mem, smc r4SMConsts, gfni bool) {
 	// The mins' products first, while few registers are live: VPHADDW
 	// has no EVEX form and needs one of the first 16.
 	sc, mn := r4ScalesMinsZ(wp, smc)
-	bs, bp := YMM(), XMM()
-	VMOVDQU(Mem{Base: ap, Disp: q8kBsums}, bs)
-	VEXTRACTI128(Imm(1), bs, bp)
-	VPHADDW(bp, bs.AsX(), bp) // activation sums of each sub-block
 	bp4 := ZMM()
-	VSHUFI64X2(U8(0), bp.AsZ(), bp.AsZ(), bp4)
-	VPMADDWD(bp4, mn, mn) // lane r: row r's min·sum products
+	VBROADCASTI32X4(Mem{Base: ap, Disp: q8kBsums}, bp4) // the sub-blocks' activation sums
+	VPMADDWD(bp4, mn, mn)                               // lane r: row r's min·sum products
 	sLo, sHi := r4ChunkScales(sc)
 	acc := zeroedZ(4) // chunk i: 2(i%2) rows 0 and 2, 2(i%2)+1 rows 1 and 3
 	for i := 0; i < 8; i++ {
@@ -342,11 +338,8 @@ func gemvQ4KR4Q8KAVX2(smc r4SMConsts, vnni, gfni bool) {
 	k.loop(9)
 	mask := YMM()
 	broadcastConst(mask, nibbleMask)
-	bs, bp, bp2 := YMM(), XMM(), YMM()
-	VMOVDQU(Mem{Base: ap, Disp: q8kBsums}, bs)
-	VEXTRACTI128(Imm(1), bs, bp)
-	VPHADDW(bp, bs.AsX(), bp)
-	VINSERTI128(Imm(1), bp, bp.AsY(), bp2)
+	bp2 := YMM()
+	VBROADCASTI128(Mem{Base: ap, Disp: q8kBsums}, bp2) // the sub-blocks' activation sums
 
 	var mins [2]VecVirtual
 	n := r4MHiWords(wp)

@@ -11,20 +11,6 @@ import (
 // The repacked Q4_K GEMMs (2-8 token columns, AVX-512 and AVX2/AVX-VNNI)
 // and what only they use; the GEMVs and the shared pieces are in q4kr4.go.
 
-// r4MinsDup is a VPSHUFB table for the zero-extended Mins (row r's eight
-// words in lane r): entry 0 (64 bytes) repeats words 0-3 twice each,
-// entry 1 words 4-7.
-func r4MinsDup() Mem {
-	m := GLOBL("q4kr4MinsDup", RODATA|NOPTR)
-	for e := 0; e < 2; e++ {
-		for i := 0; i < 64; i++ {
-			w := 4*e + (i%16)/4 // word of the lane
-			DATA(64*e+i, U8(2*w+i%2))
-		}
-	}
-	return m
-}
-
 // r4LaneSplat: vpermps indexes that repeat float 2r (d of row r) or
 // 2r+1 (dmin of row r) across 128-bit lane r.
 func r4LaneSplat() Mem {
@@ -62,8 +48,8 @@ func transposeSum4(v [4]VecVirtual) VecVirtual {
 // reduced by one in-lane transpose, and the float step runs on all 16
 // (row, column) pairs at once in DotQ4KQ8K's order. out[4r+c] is row r
 // against column c, bit-identical to DotQ4KQ8K.
-func gemmQ4KR4Q8KAVX512x4(splat, minsDup Mem, smc r4SMConsts) {
-	gemmQ4KR4Q8KAVX512(4, splat, minsDup, Mem{}, smc)
+func gemmQ4KR4Q8KAVX512x4(splat Mem, smc r4SMConsts) {
+	gemmQ4KR4Q8KAVX512(4, splat, Mem{}, smc)
 }
 
 // gemmQ4KR4Q8KAVX512x8 is the same for eight columns: each weight load,
@@ -76,16 +62,16 @@ func gemmQ4KR4Q8KAVX512x4(splat, minsDup Mem, smc r4SMConsts) {
 // (speculative verification of one or two draft tokens): out as for
 // four columns, the missing ones zero. Each weight load and nibble split
 // serves the columns there are instead of being padded to four.
-func gemmQ4KR4Q8KAVX512x2(splat, minsDup Mem, smc r4SMConsts) {
-	gemmQ4KR4Q8KAVX512(2, splat, minsDup, Mem{}, smc)
+func gemmQ4KR4Q8KAVX512x2(splat Mem, smc r4SMConsts) {
+	gemmQ4KR4Q8KAVX512(2, splat, Mem{}, smc)
 }
 
-func gemmQ4KR4Q8KAVX512x3(splat, minsDup Mem, smc r4SMConsts) {
-	gemmQ4KR4Q8KAVX512(3, splat, minsDup, Mem{}, smc)
+func gemmQ4KR4Q8KAVX512x3(splat Mem, smc r4SMConsts) {
+	gemmQ4KR4Q8KAVX512(3, splat, Mem{}, smc)
 }
 
-func gemmQ4KR4Q8KAVX512x8(splat, minsDup, transpose Mem, smc r4SMConsts) {
-	gemmQ4KR4Q8KAVX512(8, splat, minsDup, transpose, smc)
+func gemmQ4KR4Q8KAVX512x8(splat, transpose Mem, smc r4SMConsts) {
+	gemmQ4KR4Q8KAVX512(8, splat, transpose, smc)
 }
 
 // gemmR4 holds what the 4-row × n-column AVX-512 GEMMs (Q4_K and Q6_K,
@@ -214,7 +200,7 @@ func padColumns(n int, accs *[]VecVirtual, accsLen int, ms *[]VecVirtual, cols *
 // scales per accumulator, a lane regrouping and the in-lane transpose
 // give the (row, column) integer sums of DotQ4KQ8K, exactly; the float
 // step runs on 16 (row, column) pairs at once in its order.
-func gemmQ4KR4Q8KAVX512(n int, splat, minsDup, transpose Mem, smc r4SMConsts) {
+func gemmQ4KR4Q8KAVX512(n int, splat, transpose Mem, smc r4SMConsts) {
 	k := newGemmR4(fmt.Sprintf("gemmQ4KR4Q8KAVX512x%d", n), fmt.Sprintf("r4g%d", n), n)
 	wp, nb, cols, sums, l := k.wp, k.nb, k.cols, k.sums, k.label
 	mask := ZMM()
@@ -230,16 +216,10 @@ func gemmQ4KR4Q8KAVX512(n int, splat, minsDup, transpose Mem, smc r4SMConsts) {
 	// With a large batch the rows are already in L1 and this costs nine
 	// loads per block.
 	gemmPrefetchBlock(wp, r4Size)
-	var sLo, sHi, mnA, mnB VecVirtual
+	var sc, sLo, sHi, mn VecVirtual
 	scales := func() {
-		sc, mn := r4ScalesMinsZ(wp, smc)
+		sc, mn = r4ScalesMinsZ(wp, smc)
 		sLo, sHi = r4ChunkScales(sc)
-		// Each min twice (lane r: row r's m0 m0 m1 m1 … in mnA, m4 m4 …
-		// in mnB), so vpmaddwd pairs it with both Q8_K sums of 16 of
-		// its sub-block: no per-token pairing of the sums.
-		mnA, mnB = ZMM(), ZMM()
-		VPSHUFB(minsDup, mn, mnA)
-		VPSHUFB(minsDup.Offset(64), mn, mnB)
 	}
 	if n > 4 {
 		scales() // before the 16 accumulators are live, for the register allocator
@@ -288,12 +268,10 @@ func gemmQ4KR4Q8KAVX512(n int, splat, minsDup, transpose Mem, smc r4SMConsts) {
 				case !mins:
 					vs[c] = chunkRowSums(acc[2*col], acc[2*col+1], sLo, sHi)
 				default:
-					bA, bB := ZMM(), ZMM()
-					VBROADCASTI32X4(Mem{Base: gc[c], Disp: q8kBsums}, bA)
-					VBROADCASTI32X4(Mem{Base: gc[c], Disp: q8kBsums + 16}, bB)
+					b := ZMM()
+					VBROADCASTI32X4(Mem{Base: gc[c], Disp: q8kBsums}, b) // the sub-blocks' sums
 					ms[c] = ZMM()
-					VPMADDWD(bA, mnA, ms[c])
-					vpdpwssd(bB, mnB, ms[c])
+					VPMADDWD(b, mn, ms[c])
 				}
 			}
 			if !mins {
@@ -447,11 +425,8 @@ func gemmQ4KR4Q8KAVX2(n int, smc r4SMConsts, vnni bool) {
 		mn := r4MinsY(r4SMWordsY(wp, h), h, r4MHiWords(wp), smc)
 		ms := make([]VecVirtual, n)
 		for c := range ms {
-			bs, bp, bp2 := YMM(), XMM(), YMM()
-			VMOVDQU(Mem{Base: cols[c], Disp: q8kBsums}, bs)
-			VEXTRACTI128(Imm(1), bs, bp)
-			VPHADDW(bp, bs.AsX(), bp)
-			VINSERTI128(Imm(1), bp, bp.AsY(), bp2)
+			bp2 := YMM()
+			VBROADCASTI128(Mem{Base: cols[c], Disp: q8kBsums}, bp2) // the sub-blocks' sums
 			ms[c] = YMM()
 			VPMADDWD(bp2, mn, ms[c])
 		}
