@@ -237,9 +237,11 @@ func r4PairSums(acc, mn VecVirtual) VecVirtual {
 // broadcast of the activations meets both in one vpdpbusd each. The
 // dword accumulators keep each (row, sub-block) sum for the whole block
 // (two pairs, even and odd chunks, to halve the vpdpbusd chain), scaled
-// once at its end by a vpmulld: 4.5 vector-port instructions per chunk
-// plus 9 per block, where one load per sub-block took 6 per sub-block
-// plus 1.5 for its scaling. Per block, the scale sums and the mins'
+// once at its end by two vpmulld: 4.5 vector-port instructions per
+// chunk (32 weights of each row) plus 7 for the scaling, where one load
+// per sub-block took 6 per sub-block plus 1.5 for its scaling. The mins
+// take one vpmaddwd with the sub-block sums the activation copy
+// carries (kernels.Q8KToR4Order). Per block, the scale sums and the mins'
 // products are reduced together (exact integers), and the float step is
 // floatPart4's, so each row's result is bit-identical to DotQ4KQ8K. The
 // weights are loaded a block ahead (blockAhead).
