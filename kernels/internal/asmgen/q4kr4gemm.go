@@ -24,18 +24,23 @@ func r4LaneSplat() Mem {
 }
 
 // transposeSum4 sums each 128-bit lane's four dwords of v[0..3] and
-// leaves them in v[0] as lane r = [Σv0 Σv1 Σv2 Σv3] (exact integers).
+// returns them as lane r = [Σv0 Σv1 Σv2 Σv3] (exact integers), at v's
+// width (ZMM: four lanes, YMM: two).
 func transposeSum4(v [4]VecVirtual) VecVirtual {
+	vec := YMM
+	if v[0].Size() == 64 {
+		vec = ZMM
+	}
 	var t [2]VecVirtual
 	for k := 0; k < 2; k++ {
 		a, b := v[2*k], v[2*k+1]
-		lo, hi := ZMM(), ZMM()
+		lo, hi := vec(), vec()
 		VPUNPCKLDQ(b, a, lo)
 		VPUNPCKHDQ(b, a, hi)
 		VPADDD(hi, lo, lo)
 		t[k] = lo
 	}
-	lo, hi := ZMM(), ZMM()
+	lo, hi := vec(), vec()
 	VPUNPCKLQDQ(t[1], t[0], lo)
 	VPUNPCKHQDQ(t[1], t[0], hi)
 	VPADDD(hi, lo, lo)
@@ -420,7 +425,7 @@ func gemmQ4KR4Q8KAVX2(n int, smc r4SMConsts, vnni bool) {
 			scaleRow(acc[c][1], s1, vnni)
 			vs[c] = laneRows(acc[c][0], acc[c][1])
 		}
-		S := transposeSum4Y([4]VecVirtual(padToFour(vs)))
+		S := transposeSum4([4]VecVirtual(padToFour(vs)))
 		// Mins: lane r, token c: Σ min·(paired Q8_K sums of token c).
 		mn := r4MinsY(r4SMWordsY(wp, h), h, r4MHiWords(wp), smc)
 		ms := make([]VecVirtual, n)
@@ -430,7 +435,7 @@ func gemmQ4KR4Q8KAVX2(n int, smc r4SMConsts, vnni bool) {
 			ms[c] = YMM()
 			VPMADDWD(bp2, mn, ms[c])
 		}
-		M := transposeSum4Y([4]VecVirtual(padToFour(ms)))
+		M := transposeSum4([4]VecVirtual(padToFour(ms)))
 
 		// d of rows 2h and 2h+1, each across its lane, times the tokens' d.
 		dm, dl, ml := XMM(), YMM(), YMM()
@@ -477,22 +482,4 @@ func padToFour(v []VecVirtual) []VecVirtual {
 		}
 	}
 	return v
-}
-
-// transposeSum4Y is transposeSum4 for YMM registers (two lanes).
-func transposeSum4Y(v [4]VecVirtual) VecVirtual {
-	var t [2]VecVirtual
-	for k := 0; k < 2; k++ {
-		a, b := v[2*k], v[2*k+1]
-		lo, hi := YMM(), YMM()
-		VPUNPCKLDQ(b, a, lo)
-		VPUNPCKHDQ(b, a, hi)
-		VPADDD(hi, lo, lo)
-		t[k] = lo
-	}
-	lo, hi := YMM(), YMM()
-	VPUNPCKLQDQ(t[1], t[0], lo)
-	VPUNPCKHQDQ(t[1], t[0], hi)
-	VPADDD(hi, lo, lo)
-	return lo
 }

@@ -411,7 +411,7 @@ func gemmQ6KR4Q8KAVX2(n int, shuf Mem, vnni bool) {
 				}
 			}
 		}
-		S := transposeSum4Y([4]VecVirtual(accs)) // lane r: [S_r0 S_r1 S_r2 S_r3]
+		S := transposeSum4([4]VecVirtual(accs)) // lane r: [S_r0 S_r1 S_r2 S_r3]
 
 		// d of rows 2h and 2h+1 across their lanes, times the tokens' d.
 		d4, dl := XMM(), YMM()
