@@ -263,11 +263,8 @@ func gemvQ4KR4Q8KAVX512(gather Mem, smc r4SMConsts, gfni bool) {
 	}
 	perm := ZMM()
 	VMOVDQU64(gather, perm)
-	var q [8]VecVirtual
-	for j := range q {
-		q[j] = ZMM()
-	}
-	ahead := newBlockAhead(k.wp, k.nb, k.label+"d", r4Qs, r4Size, q[:]...)
+	ahead := blockAheadZ(true, k.wp, k.nb, k.label+"d", r4Qs, r4Size, 8)
+	q := ahead.q
 
 	k.loop(9)
 	ahead.next()

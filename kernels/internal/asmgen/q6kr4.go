@@ -72,11 +72,8 @@ func gemvQ6KR4Q8KAVX512(shuf, first Mem) {
 	VMOVDQU64(first, perm)
 	// The next block's low bits (8 vectors) and top bits (4), a block
 	// ahead (blockAhead).
-	var q [12]VecVirtual
-	for j := range q {
-		q[j] = ZMM()
-	}
-	ahead := newBlockAhead(k.wp, k.nb, k.label+"d", r6Ql, r6Size, q[:]...)
+	ahead := blockAheadZ(true, k.wp, k.nb, k.label+"d", r6Ql, r6Size, 12)
+	q := ahead.q
 
 	k.loop(14)
 	ahead.next()
