@@ -301,11 +301,7 @@ func gemmQ4KR4Q8KAVX512(n int, splat, transpose Mem, smc r4SMConsts) {
 		VSHUFF32X4(U8(0), yd.AsZ(), yd.AsZ(), yd16)
 		VMULPS(yd16, dl, dl)
 		VMULPS(yd16, ml, ml)
-		VCVTDQ2PS(S, S)
-		VMULPS(S, dl, dl)
-		VCVTDQ2PS(M, M)
-		VMULPS(M, ml, ml)
-		VSUBPS(ml, dl, dl)
+		scaleDiff(S, M, dl, ml)
 		VADDPS(dl, sums[g], sums[g])
 	}
 
@@ -339,6 +335,17 @@ func chunkRowSums(lo, hi, sLo, sHi VecVirtual) VecVirtual {
 	VSHUFI32X4(U8(0xdd), hi, lo, y) // their second halves
 	VPADDD(y, x, x)
 	return x
+}
+
+// scaleDiff leaves dl·S − ml·M in dl for the integer sums S (scales)
+// and M (mins) of a block's (row, column) pairs, dl and ml their d and
+// dmin times the columns' d: DotQ4KQ8K's float step, in its order.
+func scaleDiff(S, M, dl, ml VecVirtual) {
+	VCVTDQ2PS(S, S)
+	VMULPS(S, dl, dl)
+	VCVTDQ2PS(M, M)
+	VMULPS(M, ml, ml)
+	VSUBPS(ml, dl, dl)
 }
 
 // gemmR4AVX2Frame opens a repacked AVX2 GEMM of n ≤ 4 columns,
@@ -450,11 +457,7 @@ func gemmQ4KR4Q8KAVX2(n int, smc r4SMConsts, vnni bool) {
 			VINSERTF128(Imm(1), hi, lo.AsY(), dst)
 			VMULPS(yd2, dst, dst)
 		}
-		VCVTDQ2PS(S, S)
-		VMULPS(S, dl, dl)
-		VCVTDQ2PS(M, M)
-		VMULPS(M, ml, ml)
-		VSUBPS(ml, dl, dl)
+		scaleDiff(S, M, dl, ml)
 		VADDPS(Mem{Base: op, Disp: 32 * h}, dl, dl)
 		VMOVUPS(dl, Mem{Base: op, Disp: 32 * h})
 	}
