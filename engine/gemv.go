@@ -15,6 +15,7 @@ type GEMV struct {
 	e             exec
 	out, x        []float32
 	ws            []*Matrix
+	tokens        int // columns of x per product (1: GEMV)
 	threads       int
 	threadsPinned bool
 }
@@ -39,12 +40,23 @@ func (g *GEMV) Mul(out []float32, w *Matrix, x []float32) error {
 // decode step does not pay). out and x must be long enough for every
 // matrix; out holds the last product.
 func (g *GEMV) MulEach(out []float32, ws []*Matrix, x []float32) error {
+	return g.MulEachBatch(out, ws, x, 1)
+}
+
+// MulEachBatch is MulEach for a batch of tokens activation vectors, as
+// speculative verification multiplies them: x holds them one after
+// another (tokens·w.Cols), out receives tokens·w.Rows, token-major.
+// Each weight is read once for the whole batch.
+func (g *GEMV) MulEachBatch(out []float32, ws []*Matrix, x []float32, tokens int) error {
+	if tokens < 1 {
+		return fmt.Errorf("gemv: batch of %d tokens", tokens)
+	}
 	for _, w := range ws {
-		if len(out) < w.Rows || len(x) < w.Cols {
-			return fmt.Errorf("gemv: %dx%d matrix, vector %d, output %d", w.Rows, w.Cols, len(x), len(out))
+		if len(out) < tokens*w.Rows || len(x) < tokens*w.Cols {
+			return fmt.Errorf("gemv: %dx%d matrix, %d tokens, activations %d, output %d", w.Rows, w.Cols, tokens, len(x), len(out))
 		}
 	}
-	g.out, g.ws, g.x = out, ws, x
+	g.out, g.ws, g.x, g.tokens = out, ws, x, tokens
 	g.e.pool.Exec(g)
 	g.out, g.ws, g.x = nil, nil, nil
 	return nil
@@ -53,7 +65,7 @@ func (g *GEMV) MulEach(out []float32, ws []*Matrix, x []float32) error {
 // Main runs on worker 0 (pool.Mainer).
 func (g *GEMV) Main() {
 	for _, w := range g.ws {
-		g.e.matmul(g.out[:w.Rows], w, g.x[:w.Cols], 1)
+		g.e.matmul(g.out[:g.tokens*w.Rows], w, g.x[:g.tokens*w.Cols], g.tokens)
 	}
 }
 

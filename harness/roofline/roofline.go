@@ -70,6 +70,7 @@ type Result struct {
 	Threads   int
 	Pinned    bool
 	ISA       string
+	Tokens    int     // activation columns per product (1: GEMV)
 	GEMVGBs   float64 // weight bytes per second, best pass
 	ReadGBs   float64 // measured read bandwidth, same threads, same run
 	Fraction  float64 // GEMVGBs / ReadGBs
@@ -81,6 +82,15 @@ type Result struct {
 // (alternating, so both see the same state of a drifting host), and
 // keeps the best of each. One GEMV pass before them warms up.
 func Measure(ms []*engine.Matrix, threads, passes int) (Result, error) {
+	return MeasureBatch(ms, threads, 1, passes)
+}
+
+// MeasureBatch is Measure for a batch of tokens activation columns per
+// product (the small GEMMs of speculative verification). The weights are
+// read once per pass whatever the batch, so GEMVGBs against ReadGBs says
+// how much of the stream the batch's arithmetic costs: a batch that
+// hides its multiply-adds under the stream keeps the GEMV's figure.
+func MeasureBatch(ms []*engine.Matrix, threads, tokens, passes int) (Result, error) {
 	var bytes int64
 	for _, m := range ms {
 		bytes += m.Bytes()
@@ -93,24 +103,24 @@ func Measure(ms []*engine.Matrix, threads, passes int) (Result, error) {
 	}
 	defer g.Close()
 	th, pinned := g.Threads()
-	x := make([]float32, 11008)
+	x := make([]float32, tokens*11008)
 	for i := range x {
 		x[i] = float32(i%17) - 8
 	}
-	out := make([]float32, 11008)
+	out := make([]float32, tokens*11008)
 	best, read := 0.0, 0.0
 	for p := 0; p < passes+1; p++ {
 		if p > 0 {
 			read = max(read, rd.PassEach())
 		}
 		t0 := time.Now()
-		if err := g.MulEach(out, ms, x); err != nil {
+		if err := g.MulEachBatch(out, ms, x, tokens); err != nil {
 			return Result{}, err
 		}
 		if p > 0 {
 			best = max(best, float64(bytes)/time.Since(t0).Seconds()/1e9)
 		}
 	}
-	return Result{Threads: th, Pinned: pinned, ISA: kernels.Active().ISA, GEMVGBs: best, ReadGBs: read,
+	return Result{Threads: th, Pinned: pinned, ISA: kernels.Active().ISA, Tokens: tokens, GEMVGBs: best, ReadGBs: read,
 		Fraction: best / read, WorkingMB: bytes >> 20}, nil
 }

@@ -31,6 +31,34 @@ func BenchmarkGEMVRoofline(b *testing.B) {
 	}
 }
 
+// BenchmarkGEMMRoofline: the same for the small batches of speculative
+// verification, T = 1..8 token columns per product (the repacked
+// GEMMs; T = 1 is the GEMV), at 1 and 2 threads, best of 12 passes
+// each against the read bandwidth's. A batch whose arithmetic hides
+// under the stream keeps the GEMV's GB/s; GB/s(T=1) / GB/s(T) is what a
+// batch of T costs in decode steps, on the matmuls alone.
+//
+//	go test ./harness/roofline -run '^$' -bench GEMMRoofline -benchtime 1x
+func BenchmarkGEMMRoofline(b *testing.B) {
+	ms := Matrices(768<<20, 1)
+	for _, th := range []int{1, 2} {
+		for _, T := range []int{1, 2, 3, 4, 8} {
+			b.Run(fmt.Sprintf("threads=%d/T=%d", th, T), func(b *testing.B) {
+				var r Result
+				for b.Loop() {
+					var err error
+					if r, err = MeasureBatch(ms, th, T, 12); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(r.GEMVGBs, "GEMM-GB/s")
+				b.ReportMetric(r.ReadGBs, "read-GB/s")
+				b.ReportMetric(r.Fraction, "frac-of-bw")
+			})
+		}
+	}
+}
+
 // The measurement machinery itself, on a small working set: it must
 // produce positive figures (no assertion on speed).
 func TestMeasureRuns(t *testing.T) {
@@ -39,6 +67,19 @@ func TestMeasureRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r.GEMVGBs <= 0 || r.ReadGBs <= 0 {
+		t.Fatalf("%+v", r)
+	}
+}
+
+// A batch runs (engine's TestMulEachBatchMatchesMul checks that it gives
+// each column the GEMV's product).
+func TestMeasureBatchRuns(t *testing.T) {
+	ms := Matrices(1<<20, 3)
+	r, err := MeasureBatch(ms, 2, 3, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Tokens != 3 || r.GEMVGBs <= 0 || r.ReadGBs <= 0 {
 		t.Fatalf("%+v", r)
 	}
 }
