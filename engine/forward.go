@@ -164,7 +164,8 @@ func (s *Session) layer(li, T int) {
 	s.mark(StepGateUp)
 	s.traceAt("ffn_gate", li, s.gate[:T*c.NFF])
 	s.traceAt("ffn_up", li, s.up[:T*c.NFF])
-	s.e.ops.SwiGLU(s.gate[:T*c.NFF], s.up[:T*c.NFF]) // silu(gate)·up
+	s.swiglu = swigluTask{f: s.e.ops.SwiGLU, gate: s.gate, up: s.up, n: c.NFF}
+	s.e.parallelTokens(&s.swiglu, T, c.NFF) // silu(gate)·up
 	s.mark(StepSwiGLU)
 	s.traceAt("ffn_swiglu", li, s.gate[:T*c.NFF])
 	s.e.matmul(s.proj, l.down, s.gate, T)
@@ -199,4 +200,16 @@ func (a *attnTask) Run(w, j0, j1 int) {
 		n := min(flashQueries, a.T-t0)
 		s.cache.Attend(a.layer, kvh, s.pos+t0, n, s.q[t0*qd:], s.att[t0*qd:], qd, s.scratch[w])
 	}
+}
+
+// swigluTask replaces the gate by silu(gate)·up for tokens [t0, t1)
+// (n wide each).
+type swigluTask struct {
+	f        func(gate, up []float32)
+	gate, up []float32
+	n        int
+}
+
+func (t *swigluTask) Run(_, t0, t1 int) {
+	t.f(t.gate[t0*t.n:t1*t.n], t.up[t0*t.n:t1*t.n])
 }

@@ -7,13 +7,30 @@ import "math"
 // each in float32. Activations are quantized to int8 right after this, so
 // one ulp of difference here can flip a quantized value and move the
 // logits measurably away from llama.cpp's.
+//
+// The float64 sum runs in four interleaved chains: one chain waits on its
+// adds' latency at every element (2.1 µs at 2048 wide, 1.2-1.5 µs with
+// four; TinyLlama's 45 norms per token took 1.5% of a decode step). Its
+// order differs from ggml's single chain only in float64's last bits,
+// far below the float32 rounding of the mean (TestRMSNormLikeGGML).
 func rmsNorm(out, x, w []float32, eps float32) {
-	var sum float64
-	for _, v := range x {
-		sum += float64(v * v)
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		s0 += float64(v[0] * v[0])
+		s1 += float64(v[1] * v[1])
+		s2 += float64(v[2] * v[2])
+		s3 += float64(v[3] * v[3])
 	}
+	for ; i < len(x); i++ {
+		s0 += float64(x[i] * x[i])
+	}
+	sum := (s0 + s1) + (s2 + s3)
 	mean := float32(sum / float64(len(x)))
 	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
+	w = w[:len(x)]
+	out = out[:len(x)]
 	for i, v := range x {
 		out[i] = v * scale * w[i]
 	}

@@ -35,6 +35,7 @@ type Session struct {
 	attn                                               attnTask
 	norm                                               normTask
 	rope                                               ropeTask
+	swiglu                                             swigluTask
 
 	// trace, when set (tests only), receives intermediate tensors by
 	// llama.cpp's names; see traceAt.
