@@ -52,12 +52,30 @@ func TestGemmQ4KR4MatchesDot(t *testing.T) {
 	forEachISA(t, func(t *testing.T, o *Ops) {
 		for _, nb := range []int{1, 2, 3, 16, 22, 43} { // the AVX-512 calls split 16, 22 and 43 (r4CallPlan)
 			for _, stride := range []int{nb, nb + 5} {
+				// extreme: every weight 15 with scales and mins 63, every
+				// activation ±127: the integer sums' worst case.
+				extreme := stride > nb && nb%2 == 1
 				w := randQ4K(r, 4*nb)
+				if extreme {
+					for i := range w {
+						w[i].D, w[i].Dmin = F32ToFP16(1), F32ToFP16(0.5)
+						for j := range w[i].Scales {
+							w[i].Scales[j] = 0xff
+						}
+						for j := range w[i].Qs {
+							w[i].Qs[j] = 0xff
+						}
+					}
+				}
 				rp := make([]BlockQ4KR4, nb)
 				RepackQ4KR4(w, rp)
 				rp = misaligned(rp, BlockQ4KR4Size, AsQ4KR4)
 				a := make([]BlockQ8K, 8*stride)
 				for c := 0; c < 8; c++ {
+					if extreme {
+						copy(a[c*stride:], trialQ8K(r, nb, 2, int8(127-254*(c%2)), 1<<20))
+						continue
+					}
 					x := randF32(r, nb*QK_K)
 					if c == 2 {
 						for i := range x {
