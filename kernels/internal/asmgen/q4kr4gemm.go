@@ -202,59 +202,85 @@ func padColumns(n int, accs *[]VecVirtual, accsLen int, ms *[]VecVirtual, cols *
 // a column costs one broadcast and two vpdpbusd per chunk and its two
 // accumulators keep every (row, sub-block) sum apart for the whole
 // block (|sum| <= 32·15·128). At the block's end one vpmulld by the
-// scales per accumulator, a lane regrouping and the in-lane transpose
-// give the (row, column) integer sums of DotQ4KQ8K, exactly; the float
-// step runs on 16 (row, column) pairs at once in its order.
+// scales per accumulator, in-lane transposes and one lane regrouping per
+// group of four columns give the (row, column) integer sums of
+// DotQ4KQ8K, exactly; the float step runs on 16 (row, column) pairs at
+// once in its order (r4GemmTail). Up to four columns the kernel is
+// software pipelined (gemmQ4KR4Q8KAVX512Piped).
+//
+// What the time goes to, on Zen 5 (a loop of 16 vpdpbusd with other
+// instructions mixed in, go test -bench in a scratch module): vpmulld,
+// vpmaddwd and vmulps take a vpdpbusd slot each (the two multiply
+// pipes); cross-lane shuffles and broadcasts from memory (vshufi32x4,
+// vpermps, vpmovzx, vbroadcasti32x4) about half a slot; in-lane unpacks,
+// adds, logic and conversions none. Per 4-column block: 64 vpdpbusd,
+// 16 multiplies and about 50 cross-lane operations (32 of them the
+// broadcasts).
 func gemmQ4KR4Q8KAVX512(n int, splat, transpose Mem, smc r4SMConsts) {
+	if n <= 4 {
+		gemmQ4KR4Q8KAVX512Piped(n, splat, smc)
+		return
+	}
 	k := newGemmR4(fmt.Sprintf("gemmQ4KR4Q8KAVX512x%d", n), fmt.Sprintf("r4g%d", n), n)
-	wp, nb, cols, sums, l := k.wp, k.nb, k.cols, k.sums, k.label
+	wp, nb, cols, l := k.wp, k.nb, k.cols, k.label
 	mask := ZMM()
 	broadcastConst(mask, nibbleMask)
 
-	// Up to four columns the registers hold the next block's weights too
-	// (blockAhead: small batches stream their rows as decode does).
-	ahead := blockAheadZ(n <= 4, wp, nb, l+"d", r4Qs, r4Size, 8)
 	blockLoop(nb, l+"b", l+"d")
-	ahead.next()
 	// Small batches (speculative verification) are memory-bound like
 	// decode: fetch the rows ten blocks ahead, as the GEMV kernels do.
 	// With a large batch the rows are already in L1 and this costs nine
 	// loads per block.
 	gemmPrefetchBlock(wp, r4Size)
-	var sc, sLo, sHi, mn VecVirtual
-	scales := func() {
-		sc, mn = r4ScalesMinsZ(wp, smc)
-		sLo, sHi = r4ChunkScales(sc)
-	}
-	if n > 4 {
-		scales() // before the 16 accumulators are live, for the register allocator
-	}
+	// The scales before the 16 accumulators are live, for the register
+	// allocator.
+	sc, mn := r4ScalesMinsZ(wp, smc)
+	sLo, sHi := r4ChunkScales(sc)
 	acc := zeroedZ(2 * n) // column c: 2c rows 0 and 2, 2c+1 rows 1 and 3
 	for i := 0; i < 8; i++ {
-		q, lo, hi := ZMM(), ZMM(), ZMM()
-		if ahead != nil {
-			q = ahead.q[i]
-		} else {
-			VMOVDQU64(Mem{Base: wp, Disp: r4Qs + 64*i}, q)
-		}
-		VPANDD(mask, q, lo)
-		VPSRLW(Imm(4), q, hi)
-		VPANDD(mask, hi, hi)
-		if ahead != nil {
-			ahead.reload(i)
-		}
-		for c := 0; c < n; c++ {
-			a := ZMM()
-			VBROADCASTI64X4(Mem{Base: cols[c], Disp: q8kQs + 32*i}, a)
-			vpdpbusd(a, lo, acc[2*c])
-			vpdpbusd(a, hi, acc[2*c+1])
-		}
+		r4Chunk(wp, 0, cols, mask, i, acc, nil)
 	}
-	if n <= 4 {
-		scales()
+	r4GemmTail(k, n, acc, sLo, sHi, mn, splat, func() {})
+	k.next(r4Size)
+	k.store(transpose)
+}
+
+// r4Chunk runs chunk i of the block at wp+off (bytes) against the
+// columns' activations one block past cols when off > 0: the nibble
+// split and, per column, one broadcast and two vpdpbusd into acc.
+// q, when given, holds the chunk already (blockAhead).
+func r4Chunk(wp Register, off int, cols []Register, mask VecVirtual, i int, acc []VecVirtual, q VecVirtual) {
+	lo, hi := ZMM(), ZMM()
+	if q == nil {
+		q = ZMM()
+		VMOVDQU64(Mem{Base: wp, Disp: off + r4Qs + 64*i}, q)
 	}
+	VPANDD(mask, q, lo)
+	VPSRLW(Imm(4), q, hi)
+	VPANDD(mask, hi, hi)
+	coff := 0
+	if off > 0 {
+		coff = q8kSize
+	}
+	for c := range acc[:len(acc)/2] {
+		if c >= len(cols) {
+			break
+		}
+		a := ZMM()
+		VBROADCASTI64X4(Mem{Base: cols[c], Disp: coff + q8kQs + 32*i}, a)
+		vpdpbusd(a, lo, acc[2*c])
+		vpdpbusd(a, hi, acc[2*c+1])
+	}
+}
+
+// r4GemmTail ends the block at k.wp whose chunk sums are acc: the scales,
+// the in-lane transposes, the mins and the float step into k.sums.
+// yield is called between its stages (the pipelined kernels run the
+// next block's chunks there).
+func r4GemmTail(k *gemmR4, n int, acc []VecVirtual, sLo, sHi, mn VecVirtual, splat Mem, yield func()) {
+	wp, cols, sums := k.wp, k.cols, k.sums
 	for g := range sums {
-		var vs, ms [4]VecVirtual
+		var los, his, ms [4]VecVirtual
 		var z, S VecVirtual
 		gc := cols[4*g:]
 		// The sums first, then the mins: the group's accumulators are
@@ -269,9 +295,12 @@ func gemmQ4KR4Q8KAVX512(n int, splat, transpose Mem, smc r4SMConsts) {
 						z = ZMM()
 						zeroIdiom(z)
 					}
-					vs[c], ms[c] = z, z
+					los[c], his[c], ms[c] = z, z, z
 				case !mins:
-					vs[c] = chunkRowSums(acc[2*col], acc[2*col+1], sLo, sHi)
+					los[c], his[c] = acc[2*col], acc[2*col+1]
+					VPMULLD(sLo, los[c], los[c])
+					VPMULLD(sHi, his[c], his[c])
+					yield()
 				default:
 					b := ZMM()
 					VBROADCASTI32X4(Mem{Base: gc[c], Disp: q8kBsums}, b) // the sub-blocks' sums
@@ -280,11 +309,12 @@ func gemmQ4KR4Q8KAVX512(n int, splat, transpose Mem, smc r4SMConsts) {
 				}
 			}
 			if !mins {
-				S = transposeSum4(vs)         // lanes rows 0, 2, 1, 3: [S_r0 S_r1 S_r2 S_r3]
-				VSHUFI64X2(U8(0xd8), S, S, S) // lanes in row order
+				S = groupRowSums(transposeSum4(los), transposeSum4(his))
+				yield()
 			}
 		}
 		M := transposeSum4(ms) // lane r: [M_r0 M_r1 M_r2 M_r3]
+		yield()
 
 		// Scales: element 4r+c of D is f16(d_r)·yd_c, of DM f16(dmin_r)·yd_c.
 		dm8, dl, ml, idx := YMM(), ZMM(), ZMM(), ZMM()
@@ -303,10 +333,72 @@ func gemmQ4KR4Q8KAVX512(n int, splat, transpose Mem, smc r4SMConsts) {
 		VMULPS(yd16, ml, ml)
 		scaleDiff(S, M, dl, ml)
 		VADDPS(dl, sums[g], sums[g])
+		yield()
 	}
+}
 
-	k.next(r4Size)
-	k.store(transpose)
+// gemmQ4KR4Q8KAVX512Piped is the kernel for n ≤ 4 columns, software
+// pipelined: the end of a block (scales, transposes, mins, float step;
+// about 75 instructions, most of them shuffles) runs interleaved with
+// the next block's chunks, whose vpdpbusd do not depend on it. In
+// program order one after the other, the two barely overlapped: in
+// cache the 4-column kernel took the sum of its block loop alone and
+// its block ends alone.
+func gemmQ4KR4Q8KAVX512Piped(n int, splat Mem, smc r4SMConsts) {
+	k := newGemmR4(fmt.Sprintf("gemmQ4KR4Q8KAVX512x%d", n), fmt.Sprintf("r4g%d", n), n)
+	wp, nb, cols, l := k.wp, k.nb, k.cols, k.label
+	mask := ZMM()
+	broadcastConst(mask, nibbleMask)
+	CMPQ(nb, Imm(0))
+	JE(LabelRef(l + "d"))
+
+	// The first block alone.
+	gemmPrefetchBlock(wp, r4Size)
+	acc := zeroedZ(2 * n)
+	for i := 0; i < 8; i++ {
+		r4Chunk(wp, 0, cols, mask, i, acc, nil)
+	}
+	DECQ(nb)
+
+	// Each turn: the block after wp, with the end of the block at wp.
+	Label(l + "b")
+	CMPQ(nb, Imm(0))
+	JE(LabelRef(l + "e"))
+	gemmPrefetchBlock(wp, r4Size) // ten blocks ahead of wp, nine of the block computed
+	done := make([]VecVirtual, len(acc))
+	for j := range acc {
+		done[j] = ZMM()
+		VMOVDQA64(acc[j], done[j])
+		zeroIdiom(acc[j])
+	}
+	i := 0
+	chunk := func() {
+		if i < 8 {
+			r4Chunk(wp, r4Size, cols, mask, i, acc, nil)
+			i++
+		}
+	}
+	chunk()
+	sc, mn := r4ScalesMinsZ(wp, smc)
+	sLo, sHi := r4ChunkScales(sc)
+	chunk()
+	r4GemmTail(k, n, done, sLo, sHi, mn, splat, chunk)
+	for i < 8 {
+		chunk()
+	}
+	ADDQ(U32(r4Size), wp)
+	for _, c := range cols {
+		ADDQ(U32(q8kSize), c)
+	}
+	DECQ(nb)
+	JMP(LabelRef(l + "b"))
+
+	// The last block's end.
+	Label(l + "e")
+	sc2, mn2 := r4ScalesMinsZ(wp, smc)
+	sLo2, sHi2 := r4ChunkScales(sc2)
+	r4GemmTail(k, n, acc, sLo2, sHi2, mn2, splat, func() {})
+	k.store(Mem{})
 }
 
 // r4ChunkScales turns the block's scales (sc: lane r holds row r's eight
@@ -322,11 +414,28 @@ func r4ChunkScales(sc VecVirtual) (sLo, sHi VecVirtual) {
 	return sLo, sHi
 }
 
+// groupRowSums gives the (row, column) sums S of a group of four
+// columns, lane r = [S_r0 S_r1 S_r2 S_r3], from its scaled chunk sums
+// reduced in lane (transposeSum4) over the lo accumulators (L: lanes
+// row 0 sub-blocks 0-3, row 0 4-7, row 2 0-3, row 2 4-7, four columns
+// each) and the hi ones (H: rows 1 and 3). Reducing each column's two
+// accumulators first took two cross-lane shuffles per column; on Zen 5
+// those share the vpdpbusd pipes, in-lane unpacks and adds do not.
+// (Exact integers: each (row, sub-block) sum times its 6-bit scale fits
+// an int32, and so do a row's eight.)
+func groupRowSums(L, H VecVirtual) VecVirtual {
+	x, y := ZMM(), ZMM()
+	VSHUFI32X4(U8(0x88), H, L, x) // L0 L2 H0 H2: rows 0, 2, 1, 3, sub-blocks 0-3
+	VSHUFI32X4(U8(0xdd), H, L, y) // L1 L3 H1 H3: the same rows, sub-blocks 4-7
+	VPADDD(y, x, x)
+	VSHUFI64X2(U8(0xd8), x, x, x) // lanes in row order
+	return x
+}
+
 // chunkRowSums scales one column's chunk accumulators (lo: rows 0, 2;
 // hi: rows 1, 3; dword 8h+k sub-block k) and folds them to lane order
-// rows 0, 2, 1, 3, four partial sums per lane (exact integers: each
-// (row, sub-block) sum times its 6-bit scale fits an int32, and so do
-// a row's eight).
+// rows 0, 2, 1, 3, four partial sums per lane (exact integers, as in
+// groupRowSums): the GEMV's block end.
 func chunkRowSums(lo, hi, sLo, sHi VecVirtual) VecVirtual {
 	VPMULLD(sLo, lo, lo)
 	VPMULLD(sHi, hi, hi)
