@@ -15,10 +15,17 @@ import (
 const gemmPrefetch = 6144
 
 // gemmPrefetchBlock asks for the cache lines of the block of size bytes
-// gemmPrefetch bytes past wp (every repacked GEMM, every ISA).
+// gemmPrefetch bytes past wp into L1 and twice as far into L2 (every
+// repacked GEMM, every ISA), for prefetchBlock's reason: an L1 prefetch
+// that goes all the way to memory holds one of the core's few fill
+// buffers for the whole latency. With L1 alone the 7B mock's batches of
+// 3 and 4 tokens cost 1.31-1.37 and 1.47-1.49 decode steps, with L2 too
+// 1.14-1.20 and 1.34-1.35 (three alternated rounds, bench --curve, 2
+// threads); 2 and 8 tokens about the same.
 func gemmPrefetchBlock(wp Register, size int) {
 	for k := 0; k < (size+63)/64; k++ {
 		PREFETCHT0(Mem{Base: wp, Disp: gemmPrefetch + 64*k})
+		PREFETCHT2(Mem{Base: wp, Disp: 2*gemmPrefetch + 64*k})
 	}
 }
 

@@ -205,8 +205,8 @@ func padColumns(n int, accs *[]VecVirtual, accsLen int, ms *[]VecVirtual, cols *
 // scales per accumulator, in-lane transposes and one lane regrouping per
 // group of four columns give the (row, column) integer sums of
 // DotQ4KQ8K, exactly; the float step runs on 16 (row, column) pairs at
-// once in its order (r4GemmTail). Up to four columns the kernel is
-// software pipelined (gemmQ4KR4Q8KAVX512Piped).
+// once in its order (r4GemmTail). Three and four columns are software
+// pipelined (gemmQ4KR4Q8KAVX512Piped).
 //
 // What the time goes to, on Zen 5 (a loop of 16 vpdpbusd with other
 // instructions mixed in, go test -bench in a scratch module): vpmulld,
@@ -217,7 +217,7 @@ func padColumns(n int, accs *[]VecVirtual, accsLen int, ms *[]VecVirtual, cols *
 // 16 multiplies and about 50 cross-lane operations (32 of them the
 // broadcasts).
 func gemmQ4KR4Q8KAVX512(n int, splat, transpose Mem, smc r4SMConsts) {
-	if n <= 4 {
+	if n == 3 || n == 4 {
 		gemmQ4KR4Q8KAVX512Piped(n, splat, smc)
 		return
 	}
@@ -226,19 +226,40 @@ func gemmQ4KR4Q8KAVX512(n int, splat, transpose Mem, smc r4SMConsts) {
 	mask := ZMM()
 	broadcastConst(mask, nibbleMask)
 
+	// Two columns stream their rows as decode does: the registers hold
+	// the next block's weights too (blockAhead), which the pipelined
+	// kernel has no registers for. Its in-cache gain (4%) did not make up
+	// for them: the 7B mock's 2-token batches took 10% longer.
+	ahead := blockAheadZ(n <= 4, wp, nb, l+"d", r4Qs, r4Size, 8)
 	blockLoop(nb, l+"b", l+"d")
+	ahead.next()
 	// Small batches (speculative verification) are memory-bound like
 	// decode: fetch the rows ten blocks ahead, as the GEMV kernels do.
 	// With a large batch the rows are already in L1 and this costs nine
 	// loads per block.
 	gemmPrefetchBlock(wp, r4Size)
-	// The scales before the 16 accumulators are live, for the register
-	// allocator.
-	sc, mn := r4ScalesMinsZ(wp, smc)
-	sLo, sHi := r4ChunkScales(sc)
+	var sc, sLo, sHi, mn VecVirtual
+	scales := func() {
+		sc, mn = r4ScalesMinsZ(wp, smc)
+		sLo, sHi = r4ChunkScales(sc)
+	}
+	if n > 4 {
+		scales() // before the 16 accumulators are live, for the register allocator
+	}
 	acc := zeroedZ(2 * n) // column c: 2c rows 0 and 2, 2c+1 rows 1 and 3
 	for i := 0; i < 8; i++ {
-		r4Chunk(wp, 0, cols, mask, i, acc, nil)
+		var q VecVirtual
+		if ahead != nil {
+			q = ahead.q[i]
+		}
+		r4Chunk(wp, 0, cols, mask, i, acc, q, func() {
+			if ahead != nil {
+				ahead.reload(i)
+			}
+		})
+	}
+	if n <= 4 {
+		scales()
 	}
 	r4GemmTail(k, n, acc, sLo, sHi, mn, splat, func() {})
 	k.next(r4Size)
@@ -248,8 +269,9 @@ func gemmQ4KR4Q8KAVX512(n int, splat, transpose Mem, smc r4SMConsts) {
 // r4Chunk runs chunk i of the block at wp+off (bytes) against the
 // columns' activations one block past cols when off > 0: the nibble
 // split and, per column, one broadcast and two vpdpbusd into acc.
-// q, when given, holds the chunk already (blockAhead).
-func r4Chunk(wp Register, off int, cols []Register, mask VecVirtual, i int, acc []VecVirtual, q VecVirtual) {
+// q, when given, holds the chunk already (blockAhead); split runs once
+// it is split.
+func r4Chunk(wp Register, off int, cols []Register, mask VecVirtual, i int, acc []VecVirtual, q VecVirtual, split func()) {
 	lo, hi := ZMM(), ZMM()
 	if q == nil {
 		q = ZMM()
@@ -258,6 +280,9 @@ func r4Chunk(wp Register, off int, cols []Register, mask VecVirtual, i int, acc 
 	VPANDD(mask, q, lo)
 	VPSRLW(Imm(4), q, hi)
 	VPANDD(mask, hi, hi)
+	if split != nil {
+		split()
+	}
 	coff := 0
 	if off > 0 {
 		coff = q8kSize
@@ -356,7 +381,7 @@ func gemmQ4KR4Q8KAVX512Piped(n int, splat Mem, smc r4SMConsts) {
 	gemmPrefetchBlock(wp, r4Size)
 	acc := zeroedZ(2 * n)
 	for i := 0; i < 8; i++ {
-		r4Chunk(wp, 0, cols, mask, i, acc, nil)
+		r4Chunk(wp, 0, cols, mask, i, acc, nil, nil)
 	}
 	DECQ(nb)
 
@@ -374,7 +399,7 @@ func gemmQ4KR4Q8KAVX512Piped(n int, splat Mem, smc r4SMConsts) {
 	i := 0
 	chunk := func() {
 		if i < 8 {
-			r4Chunk(wp, r4Size, cols, mask, i, acc, nil)
+			r4Chunk(wp, r4Size, cols, mask, i, acc, nil, nil)
 			i++
 		}
 	}
