@@ -126,8 +126,11 @@ func gemmR4Slices[B any](k func(w, a *byte, stride, nb int, out *float32), calls
 // columns past cols zero). With calls nil the kernel writes out (AVX2,
 // AVX-VNNI); otherwise it adds to out (AVX-512), which is zeroed here,
 // and the row group is multiplied in calls(nb) calls as gemvR4Slices
-// does. The AVX-512 Q4_K kernels of up to four columns load a block
-// ahead like the GEMVs. Split (r4CallPlan), streaming 512 MB on one Zen 5
+// does. The AVX-512 Q4_K kernel of two columns loads a block ahead like
+// the GEMVs (those of three and four were measured below with it too;
+// they are now software pipelined instead, which one call per row group
+// suits: each call's first block and last block end run unoverlapped).
+// Split (r4CallPlan), streaming 512 MB on one Zen 5
 // core, the 2-column one ran at 28.5–30.2 GB/s against 24.9–26.6 whole
 // (16 and 22 blocks), and 7B mock batches of two tokens at 2 threads
 // took 83–94 ms against 85–97 (`bench --curve`, alternated); the
