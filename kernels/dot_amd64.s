@@ -2414,67 +2414,67 @@ qblock:
 	JE           qdone
 	VANDPS       (AX), Y0, Y2
 	VANDPS       32(AX), Y0, Y3
+	VANDPS       64(AX), Y0, Y4
+	VANDPS       96(AX), Y0, Y5
+	VANDPS       128(AX), Y0, Y6
+	VMAXPS       Y6, Y2, Y2
+	VANDPS       160(AX), Y0, Y6
+	VMAXPS       Y6, Y3, Y3
+	VANDPS       192(AX), Y0, Y6
+	VMAXPS       Y6, Y4, Y4
+	VANDPS       224(AX), Y0, Y6
+	VMAXPS       Y6, Y5, Y5
+	VANDPS       256(AX), Y0, Y6
+	VMAXPS       Y6, Y2, Y2
+	VANDPS       288(AX), Y0, Y6
+	VMAXPS       Y6, Y3, Y3
+	VANDPS       320(AX), Y0, Y6
+	VMAXPS       Y6, Y4, Y4
+	VANDPS       352(AX), Y0, Y6
+	VMAXPS       Y6, Y5, Y5
+	VANDPS       384(AX), Y0, Y6
+	VMAXPS       Y6, Y2, Y2
+	VANDPS       416(AX), Y0, Y6
+	VMAXPS       Y6, Y3, Y3
+	VANDPS       448(AX), Y0, Y6
+	VMAXPS       Y6, Y4, Y4
+	VANDPS       480(AX), Y0, Y6
+	VMAXPS       Y6, Y5, Y5
+	VANDPS       512(AX), Y0, Y6
+	VMAXPS       Y6, Y2, Y2
+	VANDPS       544(AX), Y0, Y6
+	VMAXPS       Y6, Y3, Y3
+	VANDPS       576(AX), Y0, Y6
+	VMAXPS       Y6, Y4, Y4
+	VANDPS       608(AX), Y0, Y6
+	VMAXPS       Y6, Y5, Y5
+	VANDPS       640(AX), Y0, Y6
+	VMAXPS       Y6, Y2, Y2
+	VANDPS       672(AX), Y0, Y6
+	VMAXPS       Y6, Y3, Y3
+	VANDPS       704(AX), Y0, Y6
+	VMAXPS       Y6, Y4, Y4
+	VANDPS       736(AX), Y0, Y6
+	VMAXPS       Y6, Y5, Y5
+	VANDPS       768(AX), Y0, Y6
+	VMAXPS       Y6, Y2, Y2
+	VANDPS       800(AX), Y0, Y6
+	VMAXPS       Y6, Y3, Y3
+	VANDPS       832(AX), Y0, Y6
+	VMAXPS       Y6, Y4, Y4
+	VANDPS       864(AX), Y0, Y6
+	VMAXPS       Y6, Y5, Y5
+	VANDPS       896(AX), Y0, Y6
+	VMAXPS       Y6, Y2, Y2
+	VANDPS       928(AX), Y0, Y6
+	VMAXPS       Y6, Y3, Y3
+	VANDPS       960(AX), Y0, Y6
+	VMAXPS       Y6, Y4, Y4
+	VANDPS       992(AX), Y0, Y6
+	VMAXPS       Y6, Y5, Y5
 	VMAXPS       Y3, Y2, Y2
-	VANDPS       64(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       96(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       128(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       160(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       192(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       224(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       256(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       288(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       320(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       352(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       384(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       416(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       448(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       480(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       512(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       544(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       576(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       608(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       640(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       672(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       704(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       736(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       768(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       800(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       832(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       864(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       896(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       928(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       960(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
-	VANDPS       992(AX), Y0, Y3
-	VMAXPS       Y3, Y2, Y2
+	VMAXPS       Y5, Y4, Y4
+	VMAXPS       Y4, Y2, Y2
 	VEXTRACTF128 $0x01, Y2, X3
 	VMAXPS       X3, X2, X3
 	VPERMILPS    $0x4e, X3, X2
@@ -2529,14 +2529,6 @@ qfound:
 	VPMINSD      Y1, Y3, Y3
 	VPMINSD      Y1, Y4, Y4
 	VPADDD       Y4, Y3, Y5
-	VEXTRACTI128 $0x01, Y5, X6
-	VPADDD       X6, X5, X6
-	VPSHUFD      $0x4e, X6, X5
-	VPADDD       X5, X6, X6
-	VPSHUFD      $0xb1, X6, X5
-	VPADDD       X5, X6, X6
-	VMOVD        X6, BX
-	MOVW         BX, 260(CX)
 	VPACKSSDW    Y4, Y3, Y3
 	VPERMQ       $0xd8, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
@@ -2548,15 +2540,7 @@ qfound:
 	VCVTPS2DQ    Y4, Y4
 	VPMINSD      Y1, Y3, Y3
 	VPMINSD      Y1, Y4, Y4
-	VPADDD       Y4, Y3, Y5
-	VEXTRACTI128 $0x01, Y5, X6
-	VPADDD       X6, X5, X6
-	VPSHUFD      $0x4e, X6, X5
-	VPADDD       X5, X6, X6
-	VPSHUFD      $0xb1, X6, X5
-	VPADDD       X5, X6, X6
-	VMOVD        X6, BX
-	MOVW         BX, 262(CX)
+	VPADDD       Y4, Y3, Y6
 	VPACKSSDW    Y4, Y3, Y3
 	VPERMQ       $0xd8, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
@@ -2568,15 +2552,7 @@ qfound:
 	VCVTPS2DQ    Y4, Y4
 	VPMINSD      Y1, Y3, Y3
 	VPMINSD      Y1, Y4, Y4
-	VPADDD       Y4, Y3, Y5
-	VEXTRACTI128 $0x01, Y5, X6
-	VPADDD       X6, X5, X6
-	VPSHUFD      $0x4e, X6, X5
-	VPADDD       X5, X6, X6
-	VPSHUFD      $0xb1, X6, X5
-	VPADDD       X5, X6, X6
-	VMOVD        X6, BX
-	MOVW         BX, 264(CX)
+	VPADDD       Y4, Y3, Y7
 	VPACKSSDW    Y4, Y3, Y3
 	VPERMQ       $0xd8, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
@@ -2588,20 +2564,19 @@ qfound:
 	VCVTPS2DQ    Y4, Y4
 	VPMINSD      Y1, Y3, Y3
 	VPMINSD      Y1, Y4, Y4
-	VPADDD       Y4, Y3, Y5
-	VEXTRACTI128 $0x01, Y5, X6
-	VPADDD       X6, X5, X6
-	VPSHUFD      $0x4e, X6, X5
-	VPADDD       X5, X6, X6
-	VPSHUFD      $0xb1, X6, X5
-	VPADDD       X5, X6, X6
-	VMOVD        X6, BX
-	MOVW         BX, 266(CX)
+	VPADDD       Y4, Y3, Y8
 	VPACKSSDW    Y4, Y3, Y3
 	VPERMQ       $0xd8, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
 	VPACKSSWB    X4, X3, X4
 	VMOVDQU      X4, 52(CX)
+	VPHADDD      Y6, Y5, Y3
+	VPHADDD      Y8, Y7, Y4
+	VPHADDD      Y4, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPADDD       X4, X3, X4
+	VPACKSSDW    X4, X4, X4
+	VMOVQ        X4, 260(CX)
 	VMULPS       256(AX), Y2, Y3
 	VMULPS       288(AX), Y2, Y4
 	VCVTPS2DQ    Y3, Y3
@@ -2609,14 +2584,6 @@ qfound:
 	VPMINSD      Y1, Y3, Y3
 	VPMINSD      Y1, Y4, Y4
 	VPADDD       Y4, Y3, Y5
-	VEXTRACTI128 $0x01, Y5, X6
-	VPADDD       X6, X5, X6
-	VPSHUFD      $0x4e, X6, X5
-	VPADDD       X5, X6, X6
-	VPSHUFD      $0xb1, X6, X5
-	VPADDD       X5, X6, X6
-	VMOVD        X6, BX
-	MOVW         BX, 268(CX)
 	VPACKSSDW    Y4, Y3, Y3
 	VPERMQ       $0xd8, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
@@ -2628,15 +2595,7 @@ qfound:
 	VCVTPS2DQ    Y4, Y4
 	VPMINSD      Y1, Y3, Y3
 	VPMINSD      Y1, Y4, Y4
-	VPADDD       Y4, Y3, Y5
-	VEXTRACTI128 $0x01, Y5, X6
-	VPADDD       X6, X5, X6
-	VPSHUFD      $0x4e, X6, X5
-	VPADDD       X5, X6, X6
-	VPSHUFD      $0xb1, X6, X5
-	VPADDD       X5, X6, X6
-	VMOVD        X6, BX
-	MOVW         BX, 270(CX)
+	VPADDD       Y4, Y3, Y6
 	VPACKSSDW    Y4, Y3, Y3
 	VPERMQ       $0xd8, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
@@ -2648,15 +2607,7 @@ qfound:
 	VCVTPS2DQ    Y4, Y4
 	VPMINSD      Y1, Y3, Y3
 	VPMINSD      Y1, Y4, Y4
-	VPADDD       Y4, Y3, Y5
-	VEXTRACTI128 $0x01, Y5, X6
-	VPADDD       X6, X5, X6
-	VPSHUFD      $0x4e, X6, X5
-	VPADDD       X5, X6, X6
-	VPSHUFD      $0xb1, X6, X5
-	VPADDD       X5, X6, X6
-	VMOVD        X6, BX
-	MOVW         BX, 272(CX)
+	VPADDD       Y4, Y3, Y7
 	VPACKSSDW    Y4, Y3, Y3
 	VPERMQ       $0xd8, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
@@ -2668,20 +2619,19 @@ qfound:
 	VCVTPS2DQ    Y4, Y4
 	VPMINSD      Y1, Y3, Y3
 	VPMINSD      Y1, Y4, Y4
-	VPADDD       Y4, Y3, Y5
-	VEXTRACTI128 $0x01, Y5, X6
-	VPADDD       X6, X5, X6
-	VPSHUFD      $0x4e, X6, X5
-	VPADDD       X5, X6, X6
-	VPSHUFD      $0xb1, X6, X5
-	VPADDD       X5, X6, X6
-	VMOVD        X6, BX
-	MOVW         BX, 274(CX)
+	VPADDD       Y4, Y3, Y8
 	VPACKSSDW    Y4, Y3, Y3
 	VPERMQ       $0xd8, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
 	VPACKSSWB    X4, X3, X4
 	VMOVDQU      X4, 116(CX)
+	VPHADDD      Y6, Y5, Y3
+	VPHADDD      Y8, Y7, Y4
+	VPHADDD      Y4, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPADDD       X4, X3, X4
+	VPACKSSDW    X4, X4, X4
+	VMOVQ        X4, 268(CX)
 	VMULPS       512(AX), Y2, Y3
 	VMULPS       544(AX), Y2, Y4
 	VCVTPS2DQ    Y3, Y3
@@ -2689,14 +2639,6 @@ qfound:
 	VPMINSD      Y1, Y3, Y3
 	VPMINSD      Y1, Y4, Y4
 	VPADDD       Y4, Y3, Y5
-	VEXTRACTI128 $0x01, Y5, X6
-	VPADDD       X6, X5, X6
-	VPSHUFD      $0x4e, X6, X5
-	VPADDD       X5, X6, X6
-	VPSHUFD      $0xb1, X6, X5
-	VPADDD       X5, X6, X6
-	VMOVD        X6, BX
-	MOVW         BX, 276(CX)
 	VPACKSSDW    Y4, Y3, Y3
 	VPERMQ       $0xd8, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
@@ -2708,15 +2650,7 @@ qfound:
 	VCVTPS2DQ    Y4, Y4
 	VPMINSD      Y1, Y3, Y3
 	VPMINSD      Y1, Y4, Y4
-	VPADDD       Y4, Y3, Y5
-	VEXTRACTI128 $0x01, Y5, X6
-	VPADDD       X6, X5, X6
-	VPSHUFD      $0x4e, X6, X5
-	VPADDD       X5, X6, X6
-	VPSHUFD      $0xb1, X6, X5
-	VPADDD       X5, X6, X6
-	VMOVD        X6, BX
-	MOVW         BX, 278(CX)
+	VPADDD       Y4, Y3, Y6
 	VPACKSSDW    Y4, Y3, Y3
 	VPERMQ       $0xd8, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
@@ -2728,15 +2662,7 @@ qfound:
 	VCVTPS2DQ    Y4, Y4
 	VPMINSD      Y1, Y3, Y3
 	VPMINSD      Y1, Y4, Y4
-	VPADDD       Y4, Y3, Y5
-	VEXTRACTI128 $0x01, Y5, X6
-	VPADDD       X6, X5, X6
-	VPSHUFD      $0x4e, X6, X5
-	VPADDD       X5, X6, X6
-	VPSHUFD      $0xb1, X6, X5
-	VPADDD       X5, X6, X6
-	VMOVD        X6, BX
-	MOVW         BX, 280(CX)
+	VPADDD       Y4, Y3, Y7
 	VPACKSSDW    Y4, Y3, Y3
 	VPERMQ       $0xd8, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
@@ -2748,20 +2674,19 @@ qfound:
 	VCVTPS2DQ    Y4, Y4
 	VPMINSD      Y1, Y3, Y3
 	VPMINSD      Y1, Y4, Y4
-	VPADDD       Y4, Y3, Y5
-	VEXTRACTI128 $0x01, Y5, X6
-	VPADDD       X6, X5, X6
-	VPSHUFD      $0x4e, X6, X5
-	VPADDD       X5, X6, X6
-	VPSHUFD      $0xb1, X6, X5
-	VPADDD       X5, X6, X6
-	VMOVD        X6, BX
-	MOVW         BX, 282(CX)
+	VPADDD       Y4, Y3, Y8
 	VPACKSSDW    Y4, Y3, Y3
 	VPERMQ       $0xd8, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
 	VPACKSSWB    X4, X3, X4
 	VMOVDQU      X4, 180(CX)
+	VPHADDD      Y6, Y5, Y3
+	VPHADDD      Y8, Y7, Y4
+	VPHADDD      Y4, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPADDD       X4, X3, X4
+	VPACKSSDW    X4, X4, X4
+	VMOVQ        X4, 276(CX)
 	VMULPS       768(AX), Y2, Y3
 	VMULPS       800(AX), Y2, Y4
 	VCVTPS2DQ    Y3, Y3
@@ -2769,14 +2694,6 @@ qfound:
 	VPMINSD      Y1, Y3, Y3
 	VPMINSD      Y1, Y4, Y4
 	VPADDD       Y4, Y3, Y5
-	VEXTRACTI128 $0x01, Y5, X6
-	VPADDD       X6, X5, X6
-	VPSHUFD      $0x4e, X6, X5
-	VPADDD       X5, X6, X6
-	VPSHUFD      $0xb1, X6, X5
-	VPADDD       X5, X6, X6
-	VMOVD        X6, BX
-	MOVW         BX, 284(CX)
 	VPACKSSDW    Y4, Y3, Y3
 	VPERMQ       $0xd8, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
@@ -2788,15 +2705,7 @@ qfound:
 	VCVTPS2DQ    Y4, Y4
 	VPMINSD      Y1, Y3, Y3
 	VPMINSD      Y1, Y4, Y4
-	VPADDD       Y4, Y3, Y5
-	VEXTRACTI128 $0x01, Y5, X6
-	VPADDD       X6, X5, X6
-	VPSHUFD      $0x4e, X6, X5
-	VPADDD       X5, X6, X6
-	VPSHUFD      $0xb1, X6, X5
-	VPADDD       X5, X6, X6
-	VMOVD        X6, BX
-	MOVW         BX, 286(CX)
+	VPADDD       Y4, Y3, Y6
 	VPACKSSDW    Y4, Y3, Y3
 	VPERMQ       $0xd8, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
@@ -2808,15 +2717,7 @@ qfound:
 	VCVTPS2DQ    Y4, Y4
 	VPMINSD      Y1, Y3, Y3
 	VPMINSD      Y1, Y4, Y4
-	VPADDD       Y4, Y3, Y5
-	VEXTRACTI128 $0x01, Y5, X6
-	VPADDD       X6, X5, X6
-	VPSHUFD      $0x4e, X6, X5
-	VPADDD       X5, X6, X6
-	VPSHUFD      $0xb1, X6, X5
-	VPADDD       X5, X6, X6
-	VMOVD        X6, BX
-	MOVW         BX, 288(CX)
+	VPADDD       Y4, Y3, Y7
 	VPACKSSDW    Y4, Y3, Y3
 	VPERMQ       $0xd8, Y3, Y3
 	VEXTRACTI128 $0x01, Y3, X4
@@ -2829,19 +2730,18 @@ qfound:
 	VPMINSD      Y1, Y3, Y3
 	VPMINSD      Y1, Y2, Y2
 	VPADDD       Y2, Y3, Y4
-	VEXTRACTI128 $0x01, Y4, X5
-	VPADDD       X5, X4, X5
-	VPSHUFD      $0x4e, X5, X4
-	VPADDD       X4, X5, X5
-	VPSHUFD      $0xb1, X5, X4
-	VPADDD       X4, X5, X5
-	VMOVD        X5, BX
-	MOVW         BX, 290(CX)
 	VPACKSSDW    Y2, Y3, Y2
 	VPERMQ       $0xd8, Y2, Y2
 	VEXTRACTI128 $0x01, Y2, X3
 	VPACKSSWB    X3, X2, X3
 	VMOVDQU      X3, 244(CX)
+	VPHADDD      Y6, Y5, Y2
+	VPHADDD      Y4, Y7, Y3
+	VPHADDD      Y3, Y2, Y2
+	VEXTRACTI128 $0x01, Y2, X3
+	VPADDD       X3, X2, X3
+	VPACKSSDW    X3, X3, X3
+	VMOVQ        X3, 284(CX)
 
 qnext:
 	ADDQ $0x00000400, AX

@@ -34,14 +34,22 @@ func quantizeQ8KAVX2() {
 
 	blockLoop(nb, "qblock", "qdone")
 
-	// amax over the 256 values.
-	am := YMM()
-	VANDPS(Mem{Base: xp}, absMask, am)
-	for i := 1; i < 32; i++ {
+	// amax over the 256 values, in four chains (one chain waited on
+	// vmaxps's latency 31 times a block).
+	var ams [4]VecVirtual
+	for i := 0; i < 32; i++ {
 		a := YMM()
 		VANDPS(Mem{Base: xp, Disp: 32 * i}, absMask, a)
-		VMAXPS(a, am, am)
+		if i < 4 {
+			ams[i] = a
+		} else {
+			VMAXPS(a, ams[i%4], ams[i%4])
+		}
 	}
+	VMAXPS(ams[1], ams[0], ams[0])
+	VMAXPS(ams[3], ams[2], ams[2])
+	am := ams[0]
+	VMAXPS(ams[2], am, am)
 	h := XMM()
 	VEXTRACTF128(Imm(1), am, h)
 	VMAXPS(h, am.AsX(), h)
@@ -98,34 +106,43 @@ func quantizeQ8KAVX2() {
 	isb := YMM()
 	VBROADCASTSS(is, isb)
 
-	// Quantize 16 values at a time: two vectors of 8 int32, their sum
-	// (for the bsum), then packed to 16 bytes.
-	for g := 0; g < 16; g++ {
-		a, b := YMM(), YMM()
-		VMULPS(Mem{Base: xp, Disp: 64 * g}, isb, a)
-		VMULPS(Mem{Base: xp, Disp: 64*g + 32}, isb, b)
-		VCVTPS2DQ(a, a)
-		VCVTPS2DQ(b, b)
-		VPMINSD(c127, a, a)
-		VPMINSD(c127, b, b)
-		// bsum: the 16 int32 summed.
-		s, sh := YMM(), XMM()
-		VPADDD(b, a, s)
-		VEXTRACTI128(Imm(1), s, sh)
-		VPADDD(sh, s.AsX(), sh)
-		hsum4(sh)
-		sumr := GP32()
-		VMOVD(sh, sumr)
-		MOVW(sumr.As16(), Mem{Base: yp, Disp: q8kBsums + 2*g})
-		// pack: int32 → int16 (saturating) → int8; vpackssdw works per
-		// 128-bit lane, so fix the order with vpermq.
-		p16 := YMM()
-		VPACKSSDW(b, a, p16)
-		VPERMQ(Imm(0xd8), p16, p16)
-		p8 := XMM()
-		VEXTRACTI128(Imm(1), p16, p8)
-		VPACKSSWB(p8, p16.AsX(), p8)
-		VMOVDQU(p8, Mem{Base: yp, Disp: q8kQs + 16*g})
+	// Quantize 16 values at a time: two vectors of 8 int32, packed to 16
+	// bytes; their sums (the bsums) four groups at a time by a vphaddd
+	// tree, instead of a horizontal sum and a scalar store per group.
+	for g0 := 0; g0 < 16; g0 += 4 {
+		var s [4]VecVirtual
+		for g := g0; g < g0+4; g++ {
+			a, b := YMM(), YMM()
+			VMULPS(Mem{Base: xp, Disp: 64 * g}, isb, a)
+			VMULPS(Mem{Base: xp, Disp: 64*g + 32}, isb, b)
+			VCVTPS2DQ(a, a)
+			VCVTPS2DQ(b, b)
+			VPMINSD(c127, a, a)
+			VPMINSD(c127, b, b)
+			s[g-g0] = YMM()
+			VPADDD(b, a, s[g-g0])
+			// pack: int32 → int16 (saturating) → int8; vpackssdw works
+			// per 128-bit lane, so fix the order with vpermq.
+			p16 := YMM()
+			VPACKSSDW(b, a, p16)
+			VPERMQ(Imm(0xd8), p16, p16)
+			p8 := XMM()
+			VEXTRACTI128(Imm(1), p16, p8)
+			VPACKSSWB(p8, p16.AsX(), p8)
+			VMOVDQU(p8, Mem{Base: yp, Disp: q8kQs + 16*g})
+		}
+		// Lane l of t01 holds pair sums of s0 and s1's lane l, of u the
+		// four groups' lane-l sums; the lanes added give the bsums
+		// (|bsum| <= 16·127: vpackssdw keeps them exact).
+		t01, t23 := YMM(), YMM()
+		VPHADDD(s[1], s[0], t01)
+		VPHADDD(s[3], s[2], t23)
+		VPHADDD(t23, t01, t01)
+		hi := XMM()
+		VEXTRACTI128(Imm(1), t01, hi)
+		VPADDD(hi, t01.AsX(), hi)
+		VPACKSSDW(hi, hi, hi)
+		VMOVQ(hi, Mem{Base: yp, Disp: q8kBsums + 2*g0})
 	}
 
 	Label("qnext")
