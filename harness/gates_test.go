@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"io"
 	"strings"
 	"testing"
 
@@ -46,5 +47,37 @@ func TestBandwidthGateDoubtsItsYardstick(t *testing.T) {
 		if g.Passed != c.passed || g.Inconclusive != c.inc || !strings.Contains(g.Why, c.why) || (c.why == "" && g.Why != "") {
 			t.Errorf("%v t/s, notes %v: %+v; want passed %v inconclusive %v why ~%q", c.tps, c.notes, *g, c.passed, c.inc, c.why)
 		}
+	}
+}
+
+// A phase is judged against the read bandwidth measured again after its
+// benches when that is higher than the run's start figure (a disturbed
+// start no longer inflates the fractions), never against a lower one,
+// and the run keeps the best figure seen.
+func TestYardstickIsTheBestSeen(t *testing.T) {
+	r := &phaseRun{log: io.Discard, bwBytes: 8 << 20, run: &results.Run{Machine: results.Machine{ReadGBs: map[int]float64{1: 0.001}}}}
+	decode := &results.Bench{Model: "m", Workload: "w", Threads: 1, Generate: 16}
+	prefill := &results.Bench{Model: "m", Workload: "p", Threads: 2, Generate: 0}
+	rp := &results.Phase{Benches: []*results.Bench{decode, prefill}}
+	r.measureYardstick(rp)
+	got := rp.ReadGBs[1]
+	if got <= 0.001 || r.run.Machine.ReadGBs[1] != got {
+		t.Fatalf("after a disturbed start (0.001 GB/s) the phase's yardstick is %v, the run's %v", got, r.run.Machine.ReadGBs[1])
+	}
+	if _, ok := rp.ReadGBs[2]; ok {
+		t.Error("a thread count with no decode bench was measured")
+	}
+	if y := rp.Yardstick(r.run.Machine, 1); y != got {
+		t.Errorf("Yardstick %v, recorded %v", y, got)
+	}
+	r.run.Machine.ReadGBs[1] = 1e9 // a start no measurement can beat
+	rp2 := &results.Phase{Benches: []*results.Bench{decode}}
+	r.measureYardstick(rp2)
+	if rp2.ReadGBs[1] != 1e9 {
+		t.Errorf("the yardstick fell to %v below the best seen", rp2.ReadGBs[1])
+	}
+	old := &results.Phase{} // a record from before phases kept their own
+	if y := old.Yardstick(r.run.Machine, 1); y != 1e9 {
+		t.Errorf("an old record's yardstick is %v, not the run's", y)
 	}
 }

@@ -117,7 +117,8 @@ func Markdown(w io.Writer, r *results.Run, charts ...string) {
 		bwRows = append(bwRows, []any{t, fmt.Sprintf("%.1f", r.Machine.ReadGBs[t]), pk})
 	}
 	fmt.Fprintf(w, "- CPU: %s; kernels: %s; features: %s\n- Topology: %s\n\n", r.Machine.CPU, r.Machine.ISA, strings.Join(r.Machine.Features, " "), r.Machine.Topology)
-	table(w, []any{"threads", "measured read bandwidth GB/s", "int8 multiply-accumulate peak GMAC/s"}, bwRows)
+	table(w, []any{"threads", "measured read bandwidth GB/s (best of the run)", "int8 multiply-accumulate peak GMAC/s"}, bwRows)
+	fmt.Fprintf(w, "- Read bandwidth is measured at the start and again after each phase's decode benches; each phase's fractions are of the best figure seen by then.\n")
 	for _, t := range slices.Sorted(maps.Keys(r.Machine.ReadNotes)) {
 		fmt.Fprintf(w, "- Read bandwidth at %d thread(s) is suspect: %s.\n", t, r.Machine.ReadNotes[t])
 	}
@@ -152,7 +153,7 @@ func Markdown(w io.Writer, r *results.Run, charts ...string) {
 			dec := results.Median(ms[results.DecodeTPS.Key])
 			decVs := decLadder.step(key, dec)
 			ttftVs := ttftLadder.step(key, results.Median(ms[results.TTFT.Key]))
-			frac := results.Median(ms[results.DecodeGBs.Key]) / r.Machine.ReadGBs[b.Threads]
+			frac := results.Median(ms[results.DecodeGBs.Key]) / p.Yardstick(r.Machine, b.Threads)
 			rows = append(rows, []any{p.Name, key, verdict(p.Passed), fmt.Sprintf("%d/%d", checks, len(p.Checks)),
 				fmt.Sprintf("%.1f", results.Median(ms[results.TTFT.Key])), fmt.Sprintf("%.1f", results.Median(ms[results.PrefillTPS.Key])),
 				fmt.Sprintf("%.2f", dec), decVs, ttftVs, fmt.Sprintf("%.0f%%", 100*frac)})

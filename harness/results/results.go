@@ -93,6 +93,20 @@ type Phase struct {
 	Perplexity []*PerplexityBench `json:"perplexity,omitempty"`
 	// ColdStart is phase 6's cold starts, per model.
 	ColdStart []*ColdBench `json:"cold_start,omitempty"`
+	// ReadGBs is the read bandwidth this phase's decode was judged
+	// against, per thread count: measured again after its benches and
+	// the best figure of the run so far (absent in older records: the
+	// run's Machine.ReadGBs then).
+	ReadGBs map[int]float64 `json:"read_gbs,omitempty"`
+}
+
+// Yardstick is the read bandwidth at threads that the phase's decode is
+// judged against: its own when recorded, else the run's.
+func (p *Phase) Yardstick(m Machine, threads int) float64 {
+	if bw := p.ReadGBs[threads]; bw > 0 {
+		return bw
+	}
+	return m.ReadGBs[threads]
 }
 
 // FormatBench is one model in every format.
