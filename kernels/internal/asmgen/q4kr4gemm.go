@@ -287,10 +287,7 @@ func r4Chunk(wp Register, off int, cols []Register, mask VecVirtual, i int, acc 
 	if off > 0 {
 		coff = q8kSize
 	}
-	for c := range acc[:len(acc)/2] {
-		if c >= len(cols) {
-			break
-		}
+	for c := range len(acc) / 2 {
 		a := ZMM()
 		VBROADCASTI64X4(Mem{Base: cols[c], Disp: coff + q8kQs + 32*i}, a)
 		vpdpbusd(a, lo, acc[2*c])
@@ -362,8 +359,8 @@ func r4GemmTail(k *gemmR4, n int, acc []VecVirtual, sLo, sHi, mn VecVirtual, spl
 	}
 }
 
-// gemmQ4KR4Q8KAVX512Piped is the kernel for n ≤ 4 columns, software
-// pipelined: the end of a block (scales, transposes, mins, float step;
+// gemmQ4KR4Q8KAVX512Piped is the kernel for three and four columns,
+// software pipelined: the end of a block (scales, transposes, mins, float step;
 // about 75 instructions, most of them shuffles) runs interleaved with
 // the next block's chunks, whose vpdpbusd do not depend on it. In
 // program order one after the other, the two barely overlapped: in
