@@ -81,3 +81,30 @@ func TestYardstickIsTheBestSeen(t *testing.T) {
 		t.Errorf("an old record's yardstick is %v, not the run's", y)
 	}
 }
+
+// Phase 7's speed-up gate: the median of the repetitions decides, but
+// when they fall on both sides of the line a miss is inconclusive and
+// a pass says so; all below is a plain miss.
+func TestSpeedupGateStraddle(t *testing.T) {
+	res := func(ratios ...float64) *measure.SpecResult {
+		r := &measure.SpecResult{}
+		for _, v := range ratios {
+			r.TPS, r.PlainTPS = append(r.TPS, 100*v), append(r.PlainTPS, 100)
+		}
+		return r
+	}
+	for _, c := range []struct {
+		ratios           []float64
+		passed, inc, why bool
+	}{
+		{[]float64{1.45, 1.50}, true, false, false},  // clear pass
+		{[]float64{1.30, 1.35}, false, false, false}, // clear miss
+		{[]float64{1.30, 1.42}, false, true, true},   // median 1.36 below, one repetition above
+		{[]float64{1.38, 1.46}, true, false, true},   // median 1.42 above, one repetition below
+	} {
+		g := speedupGate("s", 1.4, res(c.ratios...))
+		if g.Passed != c.passed || g.Inconclusive != c.inc || (g.Why != "") != c.why {
+			t.Errorf("%v: passed %v inconclusive %v why %q", c.ratios, g.Passed, g.Inconclusive, g.Why)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package harness
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"asdsl-bench/engine"
@@ -132,6 +133,29 @@ func joinf(format string, vals []float64) string {
 }
 
 // specGates applies the profile's speculative targets at GateAlpha.
+// speedupGate judges the median speed-up (each repetition's speculative
+// run over the plain run alternated with it) against target. When the
+// repetitions fall on both sides of the line the measurement cannot
+// decide: a miss is then inconclusive and a pass says so. Phase 7's
+// speed-up on the seed suite measured 1.33x and 1.41x in runs minutes
+// apart against a 1.4x line: its verdict was the host's.
+func speedupGate(name string, target float64, r *measure.SpecResult) results.Gate {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i := range min(len(r.TPS), len(r.PlainTPS)) {
+		v := r.TPS[i] / r.PlainTPS[i]
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	straddle := ""
+	if lo < target && hi >= target {
+		straddle = fmt.Sprintf("the repetitions straddle the target (%.3g-%.3g)", lo, hi)
+	}
+	g := newGate(name, ">=", target, r.Speedup(), straddle)
+	if g.Passed {
+		g.Why = straddle
+	}
+	return g
+}
+
 func specGates(ph *phases.Phase, specs []*results.SpecBench, o Options) []results.Gate {
 	var out []results.Gate
 	if o.Profile == nil || !ph.Gates("speculative") {
@@ -152,8 +176,7 @@ func specGates(ph *phases.Phase, specs []*results.SpecBench, o Options) []result
 				out = append(out, newGate(id+" tok/s", ">=", pt.DecodeSpecTPSMin, v, ""))
 			}
 			if pt.SpecSpeedupMin > 0 {
-				v := r.Speedup()
-				out = append(out, newGate(id+" speed-up over plain decode", ">=", pt.SpecSpeedupMin, v, ""))
+				out = append(out, speedupGate(id+" speed-up over plain decode", pt.SpecSpeedupMin, r))
 			}
 		}
 	}
