@@ -132,7 +132,6 @@ func joinf(format string, vals []float64) string {
 	return strings.Join(s, " ")
 }
 
-// specGates applies the profile's speculative targets at GateAlpha.
 // speedupGate judges the median speed-up (each repetition's speculative
 // run over the plain run alternated with it) against target. When the
 // repetitions fall on both sides of the line the measurement cannot
@@ -156,6 +155,7 @@ func speedupGate(name string, target float64, r *measure.SpecResult) results.Gat
 	return g
 }
 
+// specGates applies the profile's speculative targets at GateAlpha.
 func specGates(ph *phases.Phase, specs []*results.SpecBench, o Options) []results.Gate {
 	var out []results.Gate
 	if o.Profile == nil || !ph.Gates("speculative") {

@@ -118,7 +118,9 @@ func Markdown(w io.Writer, r *results.Run, charts ...string) {
 	}
 	fmt.Fprintf(w, "- CPU: %s; kernels: %s; features: %s\n- Topology: %s\n\n", r.Machine.CPU, r.Machine.ISA, strings.Join(r.Machine.Features, " "), r.Machine.Topology)
 	table(w, []any{"threads", "measured read bandwidth GB/s (best of the run)", "int8 multiply-accumulate peak GMAC/s"}, bwRows)
-	fmt.Fprintf(w, "- Read bandwidth is measured at the start and again after each phase's decode benches; each phase's fractions are of the best figure seen by then.\n")
+	if remeasured(r) {
+		fmt.Fprintf(w, "- Read bandwidth is measured at the start and again after each phase's decode benches; each phase's fractions are of the best figure seen by then.\n")
+	}
 	for _, t := range slices.Sorted(maps.Keys(r.Machine.ReadNotes)) {
 		fmt.Fprintf(w, "- Read bandwidth at %d thread(s) is suspect: %s.\n", t, r.Machine.ReadNotes[t])
 	}
@@ -549,4 +551,15 @@ func writeMigrations(w io.Writer, r *results.Run, p4 *results.Phase) {
 	if len(rows) > 0 {
 		table(w, []any{"bench", "math-thread migrations, unpinned (phase 3)", "pinned (phase 4)", "CPU share math / others, phase 3", "phase 4"}, rows)
 	}
+}
+
+// remeasured says whether the run measured the read bandwidth again
+// after its phases' benches (records before that have one figure).
+func remeasured(r *results.Run) bool {
+	for _, p := range r.Phases {
+		if p.ReadGBs != nil {
+			return true
+		}
+	}
+	return false
 }

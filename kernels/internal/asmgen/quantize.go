@@ -131,8 +131,9 @@ func quantizeQ8KAVX2() {
 			VPACKSSWB(p8, p16.AsX(), p8)
 			VMOVDQU(p8, Mem{Base: yp, Disp: q8kQs + 16*g})
 		}
-		// Lane l of t01 holds pair sums of s0 and s1's lane l, of u the
-		// four groups' lane-l sums; the lanes added give the bsums
+		// After the first two vphaddd, lane l of t01 (t23) holds pair
+		// sums of lane l of s0 and s1 (s2 and s3); after the third, the
+		// four groups' lane-l sums; the two lanes added give the bsums
 		// (|bsum| <= 16·127: vpackssdw keeps them exact).
 		t01, t23 := YMM(), YMM()
 		VPHADDD(s[1], s[0], t01)
