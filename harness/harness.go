@@ -243,7 +243,7 @@ func coldStarts(o Options, log io.Writer) []*results.ColdBench {
 }
 
 // busyWhy says why a bench's samples cannot fail a target: some were
-// taken while other processes held more of the machine than the suite
+// taken while other processes took more of the machine than the suite
 // allows (the timing then measures the scheduler). Empty when none were.
 func busyWhy(b *results.Bench, maxDisturbance float64) string {
 	if b.Result == nil || maxDisturbance <= 0 {
@@ -251,15 +251,15 @@ func busyWhy(b *results.Bench, maxDisturbance float64) string {
 	}
 	n, worst := 0, 0.0
 	for _, s := range b.Result.Samples {
-		if s.Disturbance > maxDisturbance {
+		if d := max(s.TTFTDisturbance(), s.DecodeDisturbance()); d > maxDisturbance {
 			n++
-			worst = max(worst, s.Disturbance)
+			worst = max(worst, d)
 		}
 	}
 	if n == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%d of %d samples taken while other processes held up to %.0f%% of the CPUs (limit %.0f%%)",
+	return fmt.Sprintf("%d of %d samples lost up to %.0f%% of the machine to other processes (limit %.0f%%)",
 		n, len(b.Result.Samples), 100*worst, 100*maxDisturbance)
 }
 

@@ -56,9 +56,11 @@ func Worst(vs ...Verdict) Verdict {
 // Obs is one sample: a value and the host's load while it was taken.
 type Obs struct {
 	Value float64 `json:"value"`
-	// Disturbance is the share of the machine other processes and the
-	// hypervisor took during the sample (hostload.Load.Disturbance); -1
-	// when it could not be measured.
+	// Disturbance is how much of the machine the sample did not have:
+	// the larger of the share other processes and the hypervisor took
+	// during it (hostload.Load.Disturbance, 10 ms ticks) and the share of
+	// its timed interval its math threads waited for a CPU
+	// (hostload.LostClock, nanoseconds); -1 when neither was measured.
 	Disturbance float64 `json:"disturbance"`
 }
 
@@ -66,8 +68,8 @@ type Obs struct {
 type Rules struct {
 	Alpha       float64 // significance level of the Mann-Whitney U test
 	MaxSlowdown float64 // smallest slowdown that fails the gate (0.3 = 30%)
-	// MaxDisturbance is the share of the machine others may take during
-	// a sample before the sample counts as disturbed.
+	// MaxDisturbance is the Disturbance a sample may have before it
+	// counts as disturbed.
 	MaxDisturbance float64
 }
 
@@ -203,9 +205,11 @@ func (r Rules) clean(o []Obs) []float64 {
 
 // normalized rescales each sample by the share of the machine it had:
 // a time taken while others held a share d of the CPUs would have been
-// about (1-d) as long on an idle machine, a rate 1/(1-d) as high. It is
-// an estimate (a 2-thread step that waits for its slower thread loses
-// more than its share), used only to ask whether load can explain a
+// about (1-d) as long on an idle machine, a rate 1/(1-d) as high. Where d
+// is the math threads' run-queue delay it is close to exact for one
+// thread (the time minus the wait) and an over-correction for more (the
+// waits are summed); where it is the machine's share read in ticks it is
+// an estimate. It is used only to ask whether load can explain a
 // slowdown.
 func normalized(o []Obs, higherIsBetter bool) []float64 {
 	out := make([]float64, len(o))
@@ -265,14 +269,14 @@ func Judge(metric string, higherIsBetter bool, base, cand []Obs, r Rules) Judgem
 		case slower(normalized(base, higherIsBetter), normalized(cand, higherIsBetter)):
 			j.Verdict, j.Why = Regression, fmt.Sprintf("%.0f%% slower, p = %.3g < %g; also with each sample rescaled by the machine share it had", 100*j.Worse, j.P, r.Alpha)
 		default:
-			j.Verdict, j.Why = Inconclusive, fmt.Sprintf("%.0f%% slower (p = %.3g), but %d of %d samples were taken while other processes held more than %.0f%% of the CPUs, and their load explains the difference",
+			j.Verdict, j.Why = Inconclusive, fmt.Sprintf("%.0f%% slower (p = %.3g), but %d of %d samples lost more than %.0f%% of the machine to other processes, and their load explains the difference",
 				100*j.Worse, j.P, j.Disturbed, n, 100*r.MaxDisturbance)
 		}
 		return j
 	}
 	switch {
 	case 2*j.Disturbed >= n:
-		j.Verdict, j.Why = Inconclusive, fmt.Sprintf("host busy: %d of %d samples were taken while other processes held more than %.0f%% of the CPUs", j.Disturbed, n, 100*r.MaxDisturbance)
+		j.Verdict, j.Why = Inconclusive, fmt.Sprintf("host busy: %d of %d samples lost more than %.0f%% of the machine to other processes", j.Disturbed, n, 100*r.MaxDisturbance)
 	case j.Detectable > r.MaxSlowdown:
 		j.Verdict, j.Why = Inconclusive, fmt.Sprintf("too noisy: this run could only have detected a slowdown of %s, and the gate is %.0f%%", pct(j.Detectable), 100*r.MaxSlowdown)
 	case j.Worse >= r.MaxSlowdown:

@@ -69,3 +69,41 @@ func clamp01(x float64) float64 {
 	}
 	return x
 }
+
+// LostClock reads the run-queue delay (RunDelay) of a benchmark's math
+// threads around a timed interval. Read it outside the interval: a read
+// costs a few microseconds per thread.
+type LostClock struct {
+	tids []int
+	at   time.Duration
+	ok   bool
+}
+
+// NewLostClock starts a clock on the given threads of this process.
+func NewLostClock(tids []int) *LostClock {
+	c := &LostClock{tids: tids}
+	c.Restart()
+	return c
+}
+
+// Restart marks the start of the next interval.
+func (c *LostClock) Restart() {
+	var err error
+	c.at, err = RunDelay(c.tids)
+	c.ok = err == nil && len(c.tids) > 0
+}
+
+// Share is the threads' delay since Restart as a share of the timed
+// interval (capped at 1), or -1 when it cannot be read. Summed over the
+// threads, it bounds from above what the waits cost work that waits for
+// its slowest thread.
+func (c *LostClock) Share(timed time.Duration) float64 {
+	if !c.ok || timed <= 0 {
+		return -1
+	}
+	now, err := RunDelay(c.tids)
+	if err != nil {
+		return -1
+	}
+	return min(1, float64(now-c.at)/float64(timed))
+}

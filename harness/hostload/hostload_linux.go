@@ -66,3 +66,28 @@ func SelfCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// RunDelay is the time the given threads of this process spent runnable
+// but waiting for a CPU, summed, since they started: the second field of
+// /proc/self/task/TID/schedstat, kept by the scheduler in nanoseconds.
+// Unlike /proc/stat's 10 ms ticks it resolves a single preemption of a
+// 4 ms prefill, and it counts only what delayed these threads.
+func RunDelay(tids []int) (time.Duration, error) {
+	var sum time.Duration
+	for _, tid := range tids {
+		data, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/schedstat")
+		if err != nil {
+			return 0, err
+		}
+		f := strings.Fields(string(data))
+		if len(f) < 2 {
+			return 0, fmt.Errorf("/proc/self/task/%d/schedstat: %q", tid, data)
+		}
+		ns, err := strconv.ParseUint(f[1], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/self/task/%d/schedstat: %v", tid, err)
+		}
+		sum += time.Duration(ns)
+	}
+	return sum, nil
+}

@@ -50,6 +50,12 @@ type Result struct {
 	StddevTs    float64   `json:"stddev_ts"`
 	SamplesNs   []int64   `json:"samples_ns"`
 	SamplesTs   []float64 `json:"samples_ts"`
+	// SamplesLost is asdsl-bench's own field (llama-bench has none; its
+	// readers skip it): per repetition, the share of its wall time the
+	// math threads spent runnable but waiting for a CPU
+	// (hostload.LostClock), -1 where it could not be read. The gate
+	// reads it to tell a preempted repetition from a slow build.
+	SamplesLost []float64 `json:"samples_lost,omitempty"`
 }
 
 // Test names the test as llama-bench does: pp512, tg128, pp512+tg128,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"asdsl-bench/engine"
+	"asdsl-bench/harness/hostload"
 	"asdsl-bench/harness/machine"
 	"asdsl-bench/harness/measure"
 	"asdsl-bench/kernels"
@@ -119,6 +120,12 @@ func Run(c Config) ([]Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		var tids []int
+		for _, w := range s.Workers() {
+			if w.TID != 0 {
+				tids = append(tids, w.TID)
+			}
+		}
 		// The read bandwidth is measured again between a tg test's
 		// repetitions, on as many threads: this host's bandwidth swings
 		// between 36 and 75 GB/s at 2 threads within minutes, so a
@@ -145,6 +152,7 @@ func Run(c Config) ([]Result, error) {
 				context[i] = int32(rng.IntN(m.Config.NVocab))
 			}
 			var bd *engine.Breakdown // set for the timed repetitions of a tg test
+			lost := hostload.NewLostClock(tids)
 			once := func() (time.Duration, error) {
 				s.Reset()
 				if depth > 0 {
@@ -152,6 +160,7 @@ func Run(c Config) ([]Result, error) {
 						return 0, err
 					}
 				}
+				lost.Restart()
 				t0 := time.Now()
 				if nPrompt > 0 {
 					if _, err := s.Eval(tokens[:nPrompt], false); err != nil {
@@ -185,6 +194,7 @@ func Run(c Config) ([]Result, error) {
 				bd = &engine.Breakdown{}
 			}
 			var ns []int64
+			var lostShares []float64
 			var beside besideRead
 			for i := 0; i < c.Reps; i++ {
 				d, err := once()
@@ -192,6 +202,7 @@ func Run(c Config) ([]Result, error) {
 					return err
 				}
 				ns = append(ns, d.Nanoseconds())
+				lostShares = append(lostShares, lost.Share(d))
 				if sideRead && nPrompt == 0 {
 					if side == nil {
 						side = machine.NewReader(th, 1<<30)
@@ -200,6 +211,7 @@ func Run(c Config) ([]Result, error) {
 				}
 			}
 			r.SetSamples(ns, nPrompt+nGen)
+			r.SamplesLost = lostShares
 			if c.Log != nil {
 				fmt.Fprintf(c.Log, "%s t=%d: %.2f ± %.2f t/s%s\n", r.Test(), th, r.AvgTs, r.StddevTs, roofNote(m, th, nPrompt, nGen, r.AvgTs, peaks, roofs, beside))
 				if bd != nil {

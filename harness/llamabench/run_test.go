@@ -2,6 +2,7 @@ package llamabench
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -36,6 +37,11 @@ func TestRunRecordsWhatRan(t *testing.T) {
 			}
 			if r.NThreads != 2 {
 				t.Errorf("%s: n_threads %d", r.Test(), r.NThreads)
+			}
+			// The share of each repetition the threads waited for a CPU,
+			// where the OS keeps it (the gate reads it).
+			if runtime.GOOS == "linux" && (len(r.SamplesLost) != 1 || r.SamplesLost[0] < 0 || r.SamplesLost[0] > 1) {
+				t.Errorf("%s: samples_lost %v for one repetition", r.Test(), r.SamplesLost)
 			}
 			if want := max(r.NPrompt, 1); r.NBatch != want || r.NUBatch != want {
 				t.Errorf("%s: n_batch %d n_ubatch %d, want %d", r.Test(), r.NBatch, r.NUBatch, want)

@@ -35,7 +35,23 @@ type Sample struct {
 	// not be measured. A target missed by a disturbed sample is
 	// inconclusive, not failed.
 	Disturbance float64 `json:"disturbance"`
+	// TTFTLost and DecodeLost are the shares of the prefill's and of the
+	// decode steps' wall time that the math threads spent runnable but
+	// waiting for a CPU (hostload.RunDelay, summed over the threads, so
+	// an upper bound on what the waits cost a step that waits for its
+	// slowest thread); -1 when not measured. Disturbance is a share of
+	// the whole machine over the whole repetition, read in 10 ms ticks:
+	// it misses a preemption that doubles a 4 ms prefill. These do not.
+	TTFTLost   float64 `json:"ttft_lost"`
+	DecodeLost float64 `json:"decode_lost"`
 }
+
+// TTFTDisturbance is how disturbed the sample's TTFT was: the larger of
+// the machine's load over the repetition and the prefill's lost share.
+func (s Sample) TTFTDisturbance() float64 { return max(s.Disturbance, s.TTFTLost) }
+
+// DecodeDisturbance is TTFTDisturbance for the decode steps.
+func (s Sample) DecodeDisturbance() float64 { return max(s.Disturbance, s.DecodeLost) }
 
 // Result is every repetition plus what was observed around them.
 type Result struct {
@@ -108,6 +124,7 @@ func Run(s *engine.Session, o Options) (*Result, error) {
 		}
 		load0, errLoad := hostload.Take()
 		own0 := hostload.SelfCPU()
+		lost := hostload.NewLostClock(tids)
 		t0 := time.Now()
 		lg, err := s.Eval(prompt, false)
 		if err != nil {
@@ -115,8 +132,10 @@ func Run(s *engine.Session, o Options) (*Result, error) {
 		}
 		next := engine.Argmax(lg)
 		ttft := slow(time.Since(t0), o.Slowdown)
+		ttftLost := lost.Share(ttft)
 		steps := make([]time.Duration, 0, o.Generate) // no growth between timed steps
 		tok := []int32{next}
+		lost.Restart()
 		for i := 0; i < o.Generate; i++ {
 			t := time.Now()
 			lg, err := s.Eval(tok, false)
@@ -126,7 +145,7 @@ func Run(s *engine.Session, o Options) (*Result, error) {
 			tok[0] = engine.Argmax(lg)
 			steps = append(steps, slow(time.Since(t), o.Slowdown))
 		}
-		smp := Sample{TTFTms: ms(ttft), PrefillTPS: float64(o.Prompt) / ttft.Seconds(), Disturbance: -1}
+		smp := Sample{TTFTms: ms(ttft), PrefillTPS: float64(o.Prompt) / ttft.Seconds(), Disturbance: -1, TTFTLost: ttftLost, DecodeLost: -1}
 		if errLoad == nil {
 			if load1, err := hostload.Take(); err == nil {
 				if l, err := hostload.Between(load0, load1, hostload.SelfCPU()-own0); err == nil {
@@ -140,6 +159,7 @@ func Run(s *engine.Session, o Options) (*Result, error) {
 				tot += d
 			}
 			smp.DecodeTPS = float64(len(steps)) / tot.Seconds()
+			smp.DecodeLost = lost.Share(tot)
 			sort.Slice(steps, func(i, j int) bool { return steps[i] < steps[j] })
 			smp.P50ms = ms(steps[len(steps)/2])
 			smp.P90ms = ms(steps[min(len(steps)-1, len(steps)*9/10)])
