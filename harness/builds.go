@@ -7,6 +7,7 @@ import (
 
 	"asdsl-bench/harness/gate"
 	"asdsl-bench/harness/suite"
+	"asdsl-bench/internal/stats"
 )
 
 // BuildComparison is the gate's A/B of two builds of asdsl-bench on a
@@ -29,13 +30,13 @@ func Rules(s *suite.Suite) gate.Rules {
 // alpha, naming the file and line to change.
 func CheckReps(s *suite.Suite) error {
 	r := s.Regression
-	if p := gate.MinP(r.Repetitions, r.Repetitions); p >= r.Alpha {
+	if p := stats.MinSignedRankP(r.Repetitions); p >= r.Alpha {
 		where := s.Where("repetitions") // regression.repetitions defaults to it
 		if s.Has("regression", "repetitions") {
 			where = s.Where("regression", "repetitions")
 		}
-		return fmt.Errorf("%s: %d repetitions per side cannot reach p < %g: the smallest Mann-Whitney p of %d against %d is %.3g; use at least %d",
-			where, r.Repetitions, r.Alpha, r.Repetitions, r.Repetitions, p, gate.RepsFor(r.Alpha))
+		return fmt.Errorf("%s: %d repetitions per side cannot reach p < %g: the gate tests ABBA pairs, and the smallest signed-rank p of %d pairs is %.3g; use at least %d",
+			where, r.Repetitions, r.Alpha, r.Repetitions, p, gate.PairsFor(r.Alpha))
 	}
 	return nil
 }

@@ -29,8 +29,8 @@ regression:
 `), 0o644)
 	err := runGate([]string{"--suite", suite, "--out", dir, "--baseline", "none"})
 	var ue usageError
-	if !errors.As(err, &ue) || !strings.Contains(err.Error(), suite+":7:") || !strings.Contains(err.Error(), "use at least 5") {
-		t.Fatalf("want a usage error at %s:7 asking for 5 repetitions, got %v", suite, err)
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), suite+":7:") || !strings.Contains(err.Error(), "use at least 8") {
+		t.Fatalf("want a usage error at %s:7 asking for 8 repetitions (ABBA pairs), got %v", suite, err)
 	}
 	// The same refusal for run --baseline against a stored run.
 	os.WriteFile(filepath.Join(dir, "base.json"), []byte(`{"id":"b","phases":[{"name":"phase6","benches":[{"model":"small","workload":"chat","threads":0,"result":{"samples":[{},{},{}]}}]}]}`), 0o644)
@@ -41,7 +41,7 @@ regression:
 	// An output directory that cannot be written is refused first: one
 	// under a regular file on every OS, a read-only one where
 	// permissions bind (not for root, not on Windows).
-	os.WriteFile(suite, []byte(strings.Replace(mustRead(t, suite), "repetitions: 3", "repetitions: 5", 1)), 0o644)
+	os.WriteFile(suite, []byte(strings.Replace(mustRead(t, suite), "repetitions: 3", "repetitions: 8", 1)), 0o644)
 	notDir := filepath.Join(dir, "a-file")
 	os.WriteFile(notDir, nil, 0o644)
 	if err := runGate([]string{"--suite", suite, "--out", filepath.Join(notDir, "out"), "--baseline", "none"}); err == nil || !strings.Contains(err.Error(), "--out") {

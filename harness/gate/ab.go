@@ -11,6 +11,7 @@ import (
 
 	"asdsl-bench/harness/hostload"
 	"asdsl-bench/harness/llamabench"
+	"asdsl-bench/internal/stats"
 )
 
 // Binary is one side of a comparison: an asdsl-bench executable (or any
@@ -72,9 +73,9 @@ func (c *Config) Check() error {
 	if len(c.Cases) == 0 {
 		return fmt.Errorf("gate: nothing to compare")
 	}
-	if p := MinP(c.Reps, c.Reps); p >= c.Rules.Alpha {
-		return fmt.Errorf("gate: %d repetitions per side cannot reach p < %g (the smallest Mann-Whitney p of %d against %d is %.3g); use at least %d",
-			c.Reps, c.Rules.Alpha, c.Reps, c.Reps, p, RepsFor(c.Rules.Alpha))
+	if p := stats.MinSignedRankP(c.Reps); p >= c.Rules.Alpha {
+		return fmt.Errorf("gate: %d rounds cannot reach p < %g (the smallest signed-rank p of %d pairs is %.3g); use at least %d",
+			c.Reps, c.Rules.Alpha, c.Reps, p, PairsFor(c.Rules.Alpha))
 	}
 	for _, b := range []Binary{c.Baseline, c.Candidate} {
 		if _, err := os.Stat(b.Path); err != nil {

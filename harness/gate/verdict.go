@@ -6,15 +6,14 @@
 // Why alternated fresh processes and not a stored baseline: on a shared
 // VM throughput drifts by tens of percent within minutes, so a run
 // stored an hour ago differs from today's by more than most regressions.
-// Samples taken in ABBA order share the drift; the Mann-Whitney U test
-// (no distributional assumption) then compares them.
+// Samples taken in ABBA order share the drift, a pair (one round) most
+// of all; the Wilcoxon signed-rank test on the pairs' ratios (no
+// distributional assumption) then compares them.
 package gate
 
 import (
 	"fmt"
 	"math"
-
-	"golang.org/x/perf/benchmath"
 
 	"asdsl-bench/internal/stats"
 )
@@ -66,7 +65,7 @@ type Obs struct {
 
 // Rules are the gate's thresholds.
 type Rules struct {
-	Alpha       float64 // significance level of the Mann-Whitney U test
+	Alpha       float64 // significance level of the signed-rank test on the pairs
 	MaxSlowdown float64 // smallest slowdown that fails the gate (0.3 = 30%)
 	// MaxDisturbance is the Disturbance a sample may have before it
 	// counts as disturbed.
@@ -81,12 +80,14 @@ type Judgement struct {
 	Cand           []Obs   `json:"cand"`
 	BaseMedian     float64 `json:"base_median"`
 	CandMedian     float64 `json:"cand_median"`
-	// Worse is the change in the bad direction: a drop of a rate
-	// (1 - new/old), a rise of a time (new/old - 1). Negative is better.
+	// Worse is the change in the bad direction, from the median ratio
+	// new/old within the pairs: a drop of a rate (1 - ratio), a rise of
+	// a time (ratio - 1). Negative is better.
 	Worse float64 `json:"worse"`
-	P     float64 `json:"p"`
-	// Detectable is the smallest slowdown (in Worse's terms) that these
-	// baseline samples, at this many repetitions, would have shown as
+	// P is the Wilcoxon signed-rank test's on the pairs' log ratios.
+	P float64 `json:"p"`
+	// Detectable is the smallest slowdown (in Worse's terms) that pairs
+	// spread as these were, at this many rounds, would have shown as
 	// significant: the resolution the noise actually seen allowed.
 	Detectable float64 `json:"detectable"`
 	Disturbed  int     `json:"disturbed"` // samples taken while the host was busy
@@ -97,7 +98,9 @@ type Judgement struct {
 // MinP is the smallest two-sided p-value the exact Mann-Whitney U test
 // can give for samples of n and m: every value of one below every value
 // of the other, 2/C(n+m, n). A comparison with MinP >= alpha can never
-// call anything significant: with 3 against 3 it is 0.1.
+// call anything significant: with 3 against 3 it is 0.1. The gate pairs
+// its samples (PairsFor); unpaired comparisons — a run against a stored
+// baseline, as benchstat makes them — are bounded by this.
 func MinP(n, m int) float64 {
 	if n < 1 || m < 1 {
 		return 1
@@ -121,52 +124,70 @@ func RepsFor(alpha float64) int {
 	return 1000
 }
 
-// mwP is the Mann-Whitney U p-value (two-sided, exact for small samples
-// without ties) of two samples, through x/perf's benchmath as benchstat
-// computes it.
-func mwP(a, b []float64, alpha float64) float64 {
-	th := benchmath.DefaultThresholds
-	th.CompareAlpha = alpha
-	return benchmath.AssumeNothing.Compare(benchmath.NewSample(a, &th), benchmath.NewSample(b, &th)).P
+// PairsFor is the smallest number of ABBA rounds (pairs) whose
+// signed-rank test can reach p < alpha: 2/2^n < alpha (8 at 0.01, 6 at
+// 0.05).
+func PairsFor(alpha float64) int {
+	for n := 1; n < 1000; n++ {
+		if stats.MinSignedRankP(n) < alpha {
+			return n
+		}
+	}
+	return 1000
 }
 
-// worse is the change from a to b in the bad direction.
-func worse(a, b float64, higherIsBetter bool) float64 {
-	if a == 0 || math.IsNaN(a) || math.IsNaN(b) {
-		return math.NaN()
+// logRatios are the pairs' log(cand/base): positive where the candidate's
+// figure is larger. NaN where a figure is not positive.
+func logRatios(base, cand []float64) []float64 {
+	out := make([]float64, min(len(base), len(cand)))
+	for i := range out {
+		if base[i] > 0 && cand[i] > 0 {
+			out[i] = math.Log(cand[i] / base[i])
+		} else {
+			out[i] = math.NaN()
+		}
 	}
+	return out
+}
+
+// pairedWorse is the typical change within a pair in Worse's terms: the
+// median ratio cand/base, a rise of a time or a drop of a rate.
+func pairedWorse(d []float64, higherIsBetter bool) float64 {
+	r := math.Exp(stats.Median(d))
 	if higherIsBetter {
-		return 1 - b/a
+		return 1 - r
 	}
-	return b/a - 1
+	return r - 1
 }
 
-// slowedBy applies a slowdown of w (in Worse's terms) to a value.
-func slowedBy(v, w float64, higherIsBetter bool) float64 {
+// logShift is the log ratio of a slowdown w (in Worse's terms).
+func logShift(w float64, higherIsBetter bool) float64 {
 	if higherIsBetter {
-		return v * (1 - w)
+		return math.Log(1 - w)
 	}
-	return v * (1 + w)
+	return math.Log(1 + w)
 }
 
-// Detectable is the smallest slowdown w for which the baseline's samples
-// against themselves slowed by w differ at p < alpha: how large a change
-// this much noise lets the test see. +Inf when none can (too few
-// samples, or a spread wider than any slowdown in range).
-func Detectable(base []float64, higherIsBetter bool, alpha float64) float64 {
-	if MinP(len(base), len(base)) >= alpha {
+// Detectable is the smallest slowdown w for which the pairs' log ratios
+// d, centred on their median and then shifted by w, differ from zero at
+// p < alpha: how large a change the spread within the pairs lets the
+// test see. +Inf when none can (too few pairs, or a spread wider than
+// any slowdown in range).
+func Detectable(d []float64, higherIsBetter bool, alpha float64) float64 {
+	if stats.MinSignedRankP(len(d)) >= alpha {
 		return math.Inf(1)
 	}
+	med := stats.Median(d)
 	hi := 10.0 // a time ten-fold longer
 	if higherIsBetter {
 		hi = 0.99 // a rate down to 1%
 	}
-	shifted := make([]float64, len(base))
+	shifted := make([]float64, len(d))
 	detects := func(w float64) bool {
-		for i, v := range base {
-			shifted[i] = slowedBy(v, w, higherIsBetter)
+		for i, v := range d {
+			shifted[i] = v - med + logShift(w, higherIsBetter)
 		}
-		return mwP(base, shifted, alpha) < alpha
+		return stats.SignedRankP(shifted) < alpha
 	}
 	if !detects(hi) {
 		return math.Inf(1)
@@ -193,14 +214,14 @@ func values(o []Obs) []float64 {
 
 func (r Rules) disturbed(o Obs) bool { return o.Disturbance > r.MaxDisturbance }
 
-func (r Rules) clean(o []Obs) []float64 {
-	var out []float64
-	for _, x := range o {
-		if !r.disturbed(x) {
-			out = append(out, x.Value)
+// cleanPairs keeps the pairs neither of whose samples was disturbed.
+func (r Rules) cleanPairs(base, cand []Obs) (b, c []float64) {
+	for i := range min(len(base), len(cand)) {
+		if !r.disturbed(base[i]) && !r.disturbed(cand[i]) {
+			b, c = append(b, base[i].Value), append(c, cand[i].Value)
 		}
 	}
-	return out
+	return b, c
 }
 
 // normalized rescales each sample by the share of the machine it had:
@@ -224,59 +245,71 @@ func normalized(o []Obs, higherIsBetter bool) []float64 {
 	return out
 }
 
-// Judge compares one metric's alternated samples.
+// Judge compares one metric's samples, taken in ABBA rounds: base[i]
+// and cand[i] come from round i, minutes or seconds apart, and share the
+// host's state of that moment. On a shared VM that state moves by tens
+// of percent within a run (the TinyLlama mock's decode fell from 85 to
+// 57 t/s between two rounds of one CI gate, both builds alike), so the
+// comparison is within pairs: the Wilcoxon signed-rank test on
+// log(cand/base), and the change is the median of those ratios. Samples
+// past the shorter side are ignored.
 //
 //   - regression: slower by at least MaxSlowdown with p < Alpha, and, if
-//     any sample was disturbed, still so on the undisturbed samples alone
-//     or after rescaling each sample by the machine share it had. A
-//     slowdown the host's load can explain is not blamed on the code.
+//     any sample was disturbed, still so on the pairs with no disturbed
+//     sample or after rescaling each sample by the machine share it had.
+//     A slowdown the host's load can explain is not blamed on the code.
 //   - inconclusive: not a regression, but the run could not have seen
-//     one: the baseline's spread hides a MaxSlowdown change (Detectable
-//     > MaxSlowdown), half the samples or more were disturbed, or the
-//     medians differ by MaxSlowdown without significance.
+//     one: the pairs' spread hides a MaxSlowdown change (Detectable >
+//     MaxSlowdown), half the samples or more were disturbed, or the
+//     change reaches MaxSlowdown without significance.
 //   - pass: otherwise.
 func Judge(metric string, higherIsBetter bool, base, cand []Obs, r Rules) Judgement {
+	n := min(len(base), len(cand))
+	base, cand = base[:n], cand[:n]
 	j := Judgement{Metric: metric, HigherIsBetter: higherIsBetter, Base: base, Cand: cand}
 	bv, cv := values(base), values(cand)
 	j.BaseMedian, j.CandMedian = stats.Median(bv), stats.Median(cv)
-	j.Worse = worse(j.BaseMedian, j.CandMedian, higherIsBetter)
-	j.P = mwP(bv, cv, r.Alpha)
-	for _, o := range append(append([]Obs(nil), base...), cand...) {
-		if r.disturbed(o) {
-			j.Disturbed++
+	d := logRatios(bv, cv)
+	j.Worse = pairedWorse(d, higherIsBetter)
+	j.P = stats.SignedRankP(d)
+	for i := range base {
+		for _, o := range []Obs{base[i], cand[i]} {
+			if r.disturbed(o) {
+				j.Disturbed++
+			}
 		}
 	}
-	bc, cc := r.clean(base), r.clean(cand)
-	noise := bv
-	if len(bc) >= 2 && MinP(len(bc), len(bc)) < r.Alpha {
-		noise = bc // judge the resolution by the undisturbed spread where it suffices
+	bc, cc := r.cleanPairs(base, cand)
+	noise := d
+	if stats.MinSignedRankP(len(bc)) < r.Alpha {
+		noise = logRatios(bc, cc) // judge the resolution by the undisturbed pairs where they suffice
 	}
 	j.Detectable = Detectable(noise, higherIsBetter, r.Alpha)
-	n := len(base) + len(cand)
 
 	slower := func(a, b []float64) bool {
-		if len(a) == 0 || len(b) == 0 || MinP(len(a), len(b)) >= r.Alpha {
+		if stats.MinSignedRankP(min(len(a), len(b))) >= r.Alpha {
 			return false
 		}
-		return worse(stats.Median(a), stats.Median(b), higherIsBetter) >= r.MaxSlowdown && mwP(a, b, r.Alpha) < r.Alpha
+		d := logRatios(a, b)
+		return pairedWorse(d, higherIsBetter) >= r.MaxSlowdown && stats.SignedRankP(d) < r.Alpha
 	}
 	if slower(bv, cv) {
 		switch {
 		case j.Disturbed == 0:
 			j.Verdict, j.Why = Regression, fmt.Sprintf("%.0f%% slower, p = %.3g < %g", 100*j.Worse, j.P, r.Alpha)
 		case slower(bc, cc):
-			j.Verdict, j.Why = Regression, fmt.Sprintf("%.0f%% slower, p = %.3g < %g; also on the %d undisturbed samples", 100*j.Worse, j.P, r.Alpha, len(bc)+len(cc))
+			j.Verdict, j.Why = Regression, fmt.Sprintf("%.0f%% slower, p = %.3g < %g; also on the %d pairs with no disturbed sample", 100*j.Worse, j.P, r.Alpha, len(bc))
 		case slower(normalized(base, higherIsBetter), normalized(cand, higherIsBetter)):
 			j.Verdict, j.Why = Regression, fmt.Sprintf("%.0f%% slower, p = %.3g < %g; also with each sample rescaled by the machine share it had", 100*j.Worse, j.P, r.Alpha)
 		default:
 			j.Verdict, j.Why = Inconclusive, fmt.Sprintf("%.0f%% slower (p = %.3g), but %d of %d samples lost more than %.0f%% of the machine to other processes, and their load explains the difference",
-				100*j.Worse, j.P, j.Disturbed, n, 100*r.MaxDisturbance)
+				100*j.Worse, j.P, j.Disturbed, 2*n, 100*r.MaxDisturbance)
 		}
 		return j
 	}
 	switch {
-	case 2*j.Disturbed >= n:
-		j.Verdict, j.Why = Inconclusive, fmt.Sprintf("host busy: %d of %d samples lost more than %.0f%% of the machine to other processes", j.Disturbed, n, 100*r.MaxDisturbance)
+	case j.Disturbed >= n:
+		j.Verdict, j.Why = Inconclusive, fmt.Sprintf("host busy: %d of %d samples lost more than %.0f%% of the machine to other processes", j.Disturbed, 2*n, 100*r.MaxDisturbance)
 	case j.Detectable > r.MaxSlowdown:
 		j.Verdict, j.Why = Inconclusive, fmt.Sprintf("too noisy: this run could only have detected a slowdown of %s, and the gate is %.0f%%", pct(j.Detectable), 100*r.MaxSlowdown)
 	case j.Worse >= r.MaxSlowdown:

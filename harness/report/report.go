@@ -343,7 +343,7 @@ func writeAB(w io.Writer, r *results.Run) {
 	}
 	ab := r.AB
 	fmt.Fprintf(w, "## Against a baseline build: %s\n\n", ab.Verdict)
-	fmt.Fprintf(w, "%s against %s, %d samples each, alternated ABBA, a fresh process per sample. A regression is a slowdown of at least %.0f%% with Mann-Whitney p < %g; a sample is disturbed when other processes held more than %.0f%% of the CPUs during it, or its math threads waited that share of its time for a CPU.\n\n",
+	fmt.Fprintf(w, "%s against %s, %d samples each, alternated ABBA, a fresh process per sample. A regression is a slowdown of at least %.0f%% within the rounds' pairs (median ratio) with Wilcoxon signed-rank p < %g; a sample is disturbed when other processes held more than %.0f%% of the CPUs during it, or its math threads waited that share of its time for a CPU.\n\n",
 		ab.Candidate, ab.Baseline, ab.Reps, 100*ab.Rules.MaxSlowdown, ab.Rules.Alpha, 100*ab.Rules.MaxDisturbance)
 	var rows [][]any
 	for _, c := range ab.Cases {

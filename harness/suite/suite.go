@@ -164,7 +164,9 @@ type Regression struct {
 	// MaxSlowdown is the largest tolerated drop of a speed metric's
 	// median (0.25 = 25%), among changes that are also significant.
 	MaxSlowdown float64 `yaml:"max_slowdown"`
-	// Alpha is the significance level of the Mann-Whitney U test.
+	// Alpha is the significance level of the gate's signed-rank test on
+	// its ABBA pairs and of run's Mann-Whitney comparisons with a
+	// stored baseline.
 	Alpha float64 `yaml:"alpha"`
 	// Repetitions is the number of samples per side of the gate's A/B
 	// comparison with a baseline build (each a fresh process; default:
