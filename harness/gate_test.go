@@ -24,7 +24,7 @@ func TestGateIgnoresNoiseAndCatchesRegressions(t *testing.T) {
 	so := engine.SessionOptions{Context: 64, Threads: 1}
 	mo := measure.Options{Prompt: 16, Generate: 16, Seed: 1}
 	rules := gate.Rules{Alpha: 0.01, MaxSlowdown: 0.25, MaxDisturbance: 0.15}
-	const rounds = 8
+	const rounds = 12
 	for trial := 0; trial < 5; trial++ {
 		js, err := ABCompare(m, so, so, mo, mo, rounds, rules)
 		if err != nil {

@@ -69,7 +69,7 @@ func TestMain(m *testing.M) {
 // The gate suite's rules, at its repetitions.
 var proofRules = gate.Rules{Alpha: 0.01, MaxSlowdown: 0.25, MaxDisturbance: 0.15}
 
-const proofReps = 8
+const proofReps = 12
 
 func proofConfig(t *testing.T, slowdown string) gate.Config {
 	bin := hookBinary(t)
