@@ -3,19 +3,25 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"strconv"
 
 	"golang.org/x/perf/benchmath"
 
+	"asdsl-bench/harness/gate"
 	"asdsl-bench/harness/llamabench"
+	"asdsl-bench/internal/stats"
 )
 
 // runAB compares two builds of the engine (or any two llama-bench-like
-// binaries): it alternates one repetition of each, so both see the same
-// machine — on a shared VM throughput drifts by tens of percent within
-// minutes — and tests the difference with the Mann-Whitney U test.
+// binaries): it alternates one repetition of each in ABBA order, so both
+// see the same machine — on a shared VM throughput drifts by tens of
+// percent within minutes — and tests the difference two ways: the
+// Mann-Whitney U test on the two sides as samples (benchstat's), and the
+// Wilcoxon signed-rank test on each round's ratio new/old (the gate's),
+// which the drift between rounds does not blur.
 func runAB(args []string) error {
 	fs := newFlags("ab", "ab OLD_BINARY NEW_BINARY [-m MODEL] [-p 64] [-n 32] [-t THREADS] [-r 7]")
 	model := fs.String("m", "", "GGUF model (default: the built-in mock model)")
@@ -41,8 +47,10 @@ func runAB(args []string) error {
 		}
 	}
 	samples := map[string][2][]float64{}
+	bins := []string{fs.Arg(0), fs.Arg(1)}
 	for i := 0; i < *reps; i++ {
-		for side, bin := range []string{fs.Arg(0), fs.Arg(1)} {
+		for _, side := range gate.ABBA(i) {
+			bin := bins[side]
 			a := []string{"bench", "-m", path, "-p", strconv.Itoa(*prompt), "-n", strconv.Itoa(*gen), "-r", "1", "-o", "json"}
 			if *threads > 0 {
 				a = append(a, "-t", strconv.Itoa(*threads))
@@ -68,7 +76,7 @@ func runAB(args []string) error {
 	th := benchmath.DefaultThresholds
 	th.CompareAlpha = *alpha
 	a := benchmath.AssumeNothing
-	fmt.Printf("%-10s %-24s %-24s %-9s %s\n", "test", "old t/s (95% CI)", "new t/s (95% CI)", "delta", "p")
+	fmt.Printf("%-10s %-24s %-24s %-9s %-7s %-22s %s\n", "test", "old t/s (95% CI)", "new t/s (95% CI)", "delta", "p", "per round new/old", "p (paired)")
 	for test, s := range samples {
 		s1, s2 := benchmath.NewSample(s[0], &th), benchmath.NewSample(s[1], &th)
 		m1, m2 := a.Summary(s1, 0.95), a.Summary(s2, 0.95)
@@ -77,8 +85,18 @@ func runAB(args []string) error {
 		if c.P < c.Alpha {
 			delta = fmt.Sprintf("%+.1f%%", 100*(m2.Center/m1.Center-1))
 		}
-		fmt.Printf("%-10s %-24s %-24s %-9s %.3f\n", test, fmt.Sprintf("%.2f %s", m1.Center, m1.PctRangeString()),
-			fmt.Sprintf("%.2f %s", m2.Center, m2.PctRangeString()), delta, c.P)
+		// Within each round: the ratio's median and range, and its test.
+		var logs []float64
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for i := range min(len(s[0]), len(s[1])) {
+			r := s[1][i] / s[0][i]
+			logs = append(logs, math.Log(r))
+			lo, hi = min(lo, r), max(hi, r)
+		}
+		pp := stats.SignedRankP(logs)
+		paired := fmt.Sprintf("%.3f [%.3f, %.3f]", math.Exp(stats.Median(logs)), lo, hi)
+		fmt.Printf("%-10s %-24s %-24s %-9s %-7.3f %-22s %.3g\n", test, fmt.Sprintf("%.2f %s", m1.Center, m1.PctRangeString()),
+			fmt.Sprintf("%.2f %s", m2.Center, m2.PctRangeString()), delta, c.P, paired, pp)
 	}
 	return nil
 }

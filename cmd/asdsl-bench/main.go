@@ -30,7 +30,7 @@ var commands = map[string]command{
 	"coldstart":  {"one cold start: evict the model from the page cache, time open to first token (phase 6)", runColdStart},
 	"compare":    {"compare two stored runs (medians, confidence intervals, Mann-Whitney p)", runCompare},
 	"report":     {"rebuild the reports and the history index from stored runs", runReport},
-	"ab":         {"compare two builds A/B, alternating repetitions (Mann-Whitney U)", runAB},
+	"ab":         {"compare two builds A/B, repetitions alternated ABBA (Mann-Whitney U, and the signed-rank test on each round's ratio)", runAB},
 	"bench":      {"llama-bench's pp/tg tests on this engine (-o md|json like llama-bench)", runBench},
 	"generate":   {"generate text from a prompt (default: a cached mock model)", runGenerate},
 	"logits":     {"write the logits of every prompt position to a file", runLogits},
