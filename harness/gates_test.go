@@ -102,9 +102,21 @@ func TestSpeedupGateStraddle(t *testing.T) {
 		{[]float64{1.30, 1.42}, false, true, true},   // median 1.36 below, one repetition above
 		{[]float64{1.38, 1.46}, true, false, true},   // median 1.42 above, one repetition below
 	} {
-		g := speedupGate("s", 1.4, res(c.ratios...))
+		g := speedupGate("s", 1.4, res(c.ratios...), 0.15)
 		if g.Passed != c.passed || g.Inconclusive != c.inc || (g.Why != "") != c.why {
 			t.Errorf("%v: passed %v inconclusive %v why %q", c.ratios, g.Passed, g.Inconclusive, g.Why)
 		}
+	}
+	// A clear miss whose repetitions lost a third of the machine to
+	// other processes measured the scheduler: inconclusive, and said.
+	r := res(1.30, 1.35)
+	r.Disturbance = []float64{0.02, 0.33}
+	if g := speedupGate("s", 1.4, r, 0.15); g.Passed || !g.Inconclusive || !strings.Contains(g.Why, "1 of 2 repetitions lost up to 33%") {
+		t.Errorf("disturbed miss: passed %v inconclusive %v why %q", g.Passed, g.Inconclusive, g.Why)
+	}
+	// Below the limit it stays a miss.
+	r.Disturbance = []float64{0.02, 0.05}
+	if g := speedupGate("s", 1.4, r, 0.15); g.Passed || g.Inconclusive {
+		t.Errorf("quiet miss: passed %v inconclusive %v why %q", g.Passed, g.Inconclusive, g.Why)
 	}
 }

@@ -50,8 +50,15 @@ type SpecResult struct {
 	TPS []float64 `json:"tps"`
 	// PlainTPS is the same target decoding alone, one per repetition,
 	// alternated with TPS.
-	PlainTPS   []float64 `json:"plain_tps"`
-	AcceptRate float64   `json:"accept_rate"` // measured: kept / proposed
+	PlainTPS []float64 `json:"plain_tps"`
+	// Disturbance is, per repetition, how much of the machine its plain
+	// and speculative runs did not have: the larger of the share other
+	// processes took (hostload.Load) and the share of the run the math
+	// threads of both sessions waited for a CPU (hostload.LostClock), the
+	// larger of the two runs'; -1 where neither was measured. A
+	// speed-up missed on such a repetition measured the scheduler.
+	Disturbance []float64 `json:"disturbance,omitempty"`
+	AcceptRate  float64   `json:"accept_rate"` // measured: kept / proposed
 	// AlphaSeen estimates the per-proposal acceptance the target applied:
 	// kept / (kept + rejected), the proposals after a rejection never
 	// being judged. It should be close to Alpha.
@@ -161,6 +168,7 @@ func Speculative(target, draft *engine.Session, o SpecOptions) (*SpecMeasurement
 		var drafted, accepted, passes, emitted, misses int
 		var draftTime, plainTime, verifyTime time.Duration
 		var plainSteps, draftSteps int
+		disturb := newRunLoad(mathTIDs(target, draft))
 		for rep := 0; rep < o.Reps; rep++ {
 			// Plain decoding of the same tokens, alternated with the
 			// speculative run so both see the same machine.
@@ -168,6 +176,7 @@ func Speculative(target, draft *engine.Session, o SpecOptions) (*SpecMeasurement
 			if _, err := target.Eval(prompt, false); err != nil {
 				return nil, err
 			}
+			disturb.start()
 			t0 := time.Now()
 			tok := []int32{ref[0]}
 			for i := 1; i < o.Generate; i++ {
@@ -177,14 +186,17 @@ func Speculative(target, draft *engine.Session, o SpecOptions) (*SpecMeasurement
 				tok[0] = ref[i]
 			}
 			d := time.Since(t0)
+			plainLoad := disturb.stop()
 			plainTime += d
 			plainSteps += o.Generate - 1
 			res.PlainTPS = append(res.PlainTPS, float64(o.Generate-1)/d.Seconds())
 
+			disturb.start()
 			st, err := controlled(target, draft, prompt, ref, o, alpha, rand.New(rand.NewPCG(o.Seed+uint64(rep), uint64(1000*alpha))))
 			if err != nil {
 				return nil, err
 			}
+			res.Disturbance = append(res.Disturbance, max(plainLoad, disturb.stop()))
 			res.TPS = append(res.TPS, float64(st.emitted)/st.total.Seconds())
 			drafted += st.drafted
 			accepted += st.accepted

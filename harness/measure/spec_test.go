@@ -2,6 +2,7 @@ package measure
 
 import (
 	"math"
+	"runtime"
 	"testing"
 
 	"asdsl-bench/engine"
@@ -49,6 +50,16 @@ func TestSpeculativeControlledAcceptance(t *testing.T) {
 		want := (1 - math.Pow(r.Alpha, k+1)) / (1 - r.Alpha) / (k*r.DraftCost + r.VerifyCost)
 		if math.Abs(r.Expected-want) > 1e-9 || r.DraftCost <= 0 || r.VerifyCost <= 0 || len(r.TPS) != 3 || len(r.PlainTPS) != 3 {
 			t.Fatalf("%+v (expected %v)", r, want)
+		}
+		// Each repetition's disturbance, measured where the OS keeps
+		// the figures (the gate reads it).
+		if len(r.Disturbance) != 3 {
+			t.Fatalf("disturbance %v for 3 repetitions", r.Disturbance)
+		}
+		for _, d := range r.Disturbance {
+			if d > 1 || (runtime.GOOS == "linux" && d < 0) {
+				t.Fatalf("disturbance %v", r.Disturbance)
+			}
 		}
 	}
 	if _, err := Speculative(ts, ds, SpecOptions{Prompt: 8, Generate: 200, K: 4, Alphas: []float64{0.5}, Reps: 1}); err == nil {
