@@ -3,57 +3,40 @@ package measure
 import (
 	"time"
 
-	"asdsl-bench/engine"
 	"asdsl-bench/harness/hostload"
 )
 
-// mathTIDs are the OS threads of the sessions' worker pools (Linux; none
-// where the OS gives no thread ids).
-func mathTIDs(ss ...*engine.Session) []int {
-	var tids []int
-	for _, s := range ss {
-		if s == nil {
-			continue
-		}
-		for _, w := range s.Workers() {
-			if w.TID != 0 {
-				tids = append(tids, w.TID)
-			}
-		}
-	}
-	return tids
-}
-
-// runLoad measures how disturbed an interval of in-process work was: the
-// larger of the share of the machine other processes took (10 ms ticks)
-// and the share of the interval the math threads waited for a CPU
-// (nanoseconds). Read outside timed regions.
+// runLoad measures the share of the machine other processes took during
+// an interval of in-process work (hostload: /proc/stat in 10 ms ticks,
+// minus this process's own CPU time). It is the measure for runs of a
+// second or more, such as phase 7's; the run-queue wait of the math
+// threads (hostload.LostClock), which resolves a 4 ms prefill, would
+// count there the waits speculation's two worker pools cause each other
+// on the same CPUs (17% of a run on a quiet host), which are the
+// engine's, not the host's.
 type runLoad struct {
-	lost  *hostload.LostClock
 	snap  hostload.Snapshot
 	own   time.Duration
-	t0    time.Time
 	snapE error
 }
-
-func newRunLoad(tids []int) *runLoad { return &runLoad{lost: hostload.NewLostClock(tids)} }
 
 func (r *runLoad) start() {
 	r.snap, r.snapE = hostload.Take()
 	r.own = hostload.SelfCPU()
-	r.lost.Restart()
-	r.t0 = time.Now()
 }
 
-// stop returns the interval's disturbance, -1 when nothing could be read.
+// stop returns the interval's disturbance, -1 when it could not be read.
 func (r *runLoad) stop() float64 {
-	d := r.lost.Share(time.Since(r.t0))
-	if r.snapE == nil {
-		if s1, err := hostload.Take(); err == nil {
-			if l, err := hostload.Between(r.snap, s1, hostload.SelfCPU()-r.own); err == nil {
-				d = max(d, l.Disturbance())
-			}
-		}
+	if r.snapE != nil {
+		return -1
 	}
-	return d
+	s1, err := hostload.Take()
+	if err != nil {
+		return -1
+	}
+	l, err := hostload.Between(r.snap, s1, hostload.SelfCPU()-r.own)
+	if err != nil {
+		return -1
+	}
+	return l.Disturbance()
 }

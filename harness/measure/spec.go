@@ -51,12 +51,11 @@ type SpecResult struct {
 	// PlainTPS is the same target decoding alone, one per repetition,
 	// alternated with TPS.
 	PlainTPS []float64 `json:"plain_tps"`
-	// Disturbance is, per repetition, how much of the machine its plain
-	// and speculative runs did not have: the larger of the share other
-	// processes took (hostload.Load) and the share of the run the math
-	// threads of both sessions waited for a CPU (hostload.LostClock), the
-	// larger of the two runs'; -1 where neither was measured. A
-	// speed-up missed on such a repetition measured the scheduler.
+	// Disturbance is, per repetition, the share of the machine other
+	// processes and the hypervisor took (hostload.Load), the larger of
+	// its plain run's and its speculative run's; -1 where it could not
+	// be measured. A speed-up missed on such a repetition measured the
+	// scheduler.
 	Disturbance []float64 `json:"disturbance,omitempty"`
 	AcceptRate  float64   `json:"accept_rate"` // measured: kept / proposed
 	// AlphaSeen estimates the per-proposal acceptance the target applied:
@@ -168,7 +167,7 @@ func Speculative(target, draft *engine.Session, o SpecOptions) (*SpecMeasurement
 		var drafted, accepted, passes, emitted, misses int
 		var draftTime, plainTime, verifyTime time.Duration
 		var plainSteps, draftSteps int
-		disturb := newRunLoad(mathTIDs(target, draft))
+		var disturb runLoad
 		for rep := 0; rep < o.Reps; rep++ {
 			// Plain decoding of the same tokens, alternated with the
 			// speculative run so both see the same machine.
