@@ -27,7 +27,7 @@ func runBench(args []string) error {
 	callBlocks := fs.Int("r4-call-blocks", -1, "most blocks per call of the AVX-512 repacked GEMVs; longer rows are split into calls (default: the kernels' built-in, 8; 0 takes whole rows)")
 	tuned := fs.String("tuned", "", "settings from asdsl-bench tune (threads, layout, prefetch, call split, GEMM tiles); flags given explicitly win")
 	breakdown := fs.Bool("breakdown", false, "after each tg test, print where a generated token's time went, step by step (matmuls, attention, norms, activation quantization, waiting at op ends), with the matmuls' stream rate against the read bandwidth; with --curve, each step's time per call at every batch size")
-	curve := fs.String("curve", "", "instead: the small-batch cost curve, e.g. 1,2,4,8,16 — time to evaluate T tokens after a 64-token context, relative to T=1 (what speculative verification pays)")
+	curve := fs.String("curve", "", "instead: the small-batch cost curve, e.g. 1,2,4,8,16 — time to evaluate T tokens after a 64-token context, relative to the first size (what speculative verification pays); the sizes take turns within each of the -r rounds, and the ratio is the median of the rounds' ratios, with their range")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -121,9 +121,11 @@ func printBatchCurve(path string, batches []int, threads, reps int, f engine.Fea
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%6s %12s %12s %10s\n", "tokens", "ms per call", "ms per token", "vs T=1")
+	// "vs first" is the median over rounds of each call over the first
+	// size's call in its round, with the rounds' range.
+	fmt.Printf("%6s %12s %12s %10s %16s\n", "tokens", "ms per call", "ms per token", "vs first", "rounds' range")
 	for _, p := range pts {
-		fmt.Printf("%6d %12.2f %12.2f %9.2fx\n", p.Tokens, p.Ms, p.Ms/float64(p.Tokens), p.Ms/pts[0].Ms)
+		fmt.Printf("%6d %12.2f %12.2f %9.2fx %16s\n", p.Tokens, p.Ms, p.Ms/float64(p.Tokens), p.Ratio, fmt.Sprintf("%.2f-%.2f", p.RatioLo, p.RatioHi))
 	}
 	if breakdown {
 		fmt.Println()

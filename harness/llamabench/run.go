@@ -6,13 +6,13 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
-	"sort"
 	"time"
 
 	"asdsl-bench/engine"
 	"asdsl-bench/harness/hostload"
 	"asdsl-bench/harness/machine"
 	"asdsl-bench/harness/measure"
+	"asdsl-bench/internal/stats"
 	"asdsl-bench/kernels"
 )
 
@@ -335,6 +335,12 @@ func fileTypeName(ft uint64) string {
 type CurvePoint struct {
 	Tokens int
 	Ms     float64 // median over repetitions
+	// Ratio is the median over rounds of this call's time over the first
+	// batch size's call in the same round (1 for the first), and
+	// RatioLo, RatioHi their range: the curve's figure, taken within
+	// rounds so the host's drift between them (tens of percent within
+	// minutes here) does not enter it.
+	Ratio, RatioLo, RatioHi float64
 	// Steps is where the timed repetitions' time went, step by step
 	// (summed over them; Evals counts them), when BatchCurve was asked
 	// for a breakdown.
@@ -346,6 +352,12 @@ type CurvePoint struct {
 // one call, so the curve should stay flat as T grows. Every token's
 // logits are computed, as verification needs them (the output matrix
 // meets T tokens too).
+//
+// The batch sizes take turns within each round (one call each, a
+// warm-up round first), so a point and the first one are measured
+// seconds apart, not minutes: with the sizes run one after another, a
+// 7B's T = 4 read anywhere from 0.97 to 1.48 decode steps within one
+// run as the host's memory speed moved.
 //
 // With breakdown, each point also records where its calls' time went
 // (engine.Breakdown: worker 0's clock per step), to show which steps grow
@@ -379,28 +391,33 @@ func BatchCurve(path string, batches []int, threads, reps int, f engine.Features
 	if _, err := s.Eval(ctx[:64], false); err != nil {
 		return nil, err
 	}
-	var out []CurvePoint
-	for _, T := range batches {
-		var ms []float64
-		pt := CurvePoint{Tokens: T}
-		for r := 0; r < reps+1; r++ {
+	out := make([]CurvePoint, len(batches))
+	ms := make([][]float64, len(batches))
+	ratios := make([][]float64, len(batches))
+	for r := 0; r < reps+1; r++ { // round 0 warms up
+		for i, T := range batches {
 			s.Rewind(64)
-			if breakdown && r == 1 { // the first call warms up
-				s.SetBreakdown(&pt.Steps)
+			if breakdown && r > 0 {
+				s.SetBreakdown(&out[i].Steps)
 			}
 			t0 := time.Now()
-			if _, err := s.Eval(ctx[64:64+T], true); err != nil {
-				s.SetBreakdown(nil)
+			_, err := s.Eval(ctx[64:64+T], true)
+			d := float64(time.Since(t0).Microseconds()) / 1000
+			s.SetBreakdown(nil)
+			if err != nil {
 				return nil, err
 			}
 			if r > 0 {
-				ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
+				ms[i] = append(ms[i], d)
+				ratios[i] = append(ratios[i], d/ms[0][len(ms[0])-1])
 			}
 		}
-		s.SetBreakdown(nil)
-		sort.Float64s(ms)
-		pt.Ms = ms[len(ms)/2]
-		out = append(out, pt)
+	}
+	for i, T := range batches {
+		out[i].Tokens = T
+		out[i].Ms = stats.Median(ms[i])
+		out[i].Ratio = stats.Median(ratios[i])
+		out[i].RatioLo, out[i].RatioHi = slices.Min(ratios[i]), slices.Max(ratios[i])
 	}
 	return out, nil
 }

@@ -110,6 +110,15 @@ func TestBatchCurveBreakdown(t *testing.T) {
 		if p.Steps.Evals != 2 || p.Steps.Tokens != 2*p.Tokens || p.Steps.Time[engine.StepGateUp] <= 0 {
 			t.Fatalf("T=%d: breakdown of %d calls, %d tokens, gate-up %v; want 2 calls of %d tokens", p.Tokens, p.Steps.Evals, p.Steps.Tokens, p.Steps.Time[engine.StepGateUp], p.Tokens)
 		}
+		// The ratio to the first size is taken within rounds: the first
+		// point's is 1 in every round, the others' median lies in their
+		// range.
+		if p.Ms <= 0 || p.RatioLo > p.Ratio || p.Ratio > p.RatioHi || p.RatioLo <= 0 {
+			t.Fatalf("T=%d: %v ms, ratio %v in [%v, %v]", p.Tokens, p.Ms, p.Ratio, p.RatioLo, p.RatioHi)
+		}
+	}
+	if pts[0].Ratio != 1 || pts[0].RatioLo != 1 || pts[0].RatioHi != 1 {
+		t.Fatalf("the first size's ratio to itself: %v [%v, %v]", pts[0].Ratio, pts[0].RatioLo, pts[0].RatioHi)
 	}
 	var out strings.Builder
 	WriteCurveBreakdown(&out, pts)
