@@ -437,8 +437,9 @@ func verifyCurve(s *engine.Session, prompt []int32, maxT int) ([]float64, error)
 			}
 		}
 	}
-	// Each size over one token in the same round, then the median over
-	// rounds: the rounds are seconds apart, the host's drift is not.
+	// Each size over the one-token call of its own round, then the
+	// median over rounds: a round's calls are milliseconds apart, while
+	// the host's speed drifts between rounds.
 	curve := make([]float64, maxT)
 	for i := range curve {
 		r := make([]float64, len(ts[i]))
