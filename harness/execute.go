@@ -207,6 +207,11 @@ func (r *phaseRun) benches(ph *phases.Phase, rp *results.Phase, ops *kernels.Ops
 				}
 				rp.Benches = append(rp.Benches, b)
 				logBench(r.log, b)
+				if ph.Name == overLoopPhase && w.Prompt > 0 && w.Depth == 0 {
+					if b.OverLoop, err = overLoop(m, w, t, ph, ops, o.Suite.Repetitions, r.log); err != nil {
+						return fmt.Errorf("%s %s %s: the loop beside the GEMM: %w", ph.Name, sm.Name, w.Name, err)
+					}
+				}
 				if alt == nil {
 					continue
 				}

@@ -207,8 +207,9 @@ speculative: {k: 3, alphas: [0.5, 0.7], generate: 24}
 	}
 }
 
-// Phase 3 is judged against phase 2 on the same bench: the seed's
-// TTFT ratio (the tiled GEMM against the loop of GEMVs).
+// Phase 3 is judged on the seed's TTFT ratio (the tiled GEMM against
+// the loop of GEMVs), measured side by side within phase 3, round by
+// round; phase 2 is not needed for it.
 func TestPhase3TTFTAgainstTheGEMVLoop(t *testing.T) {
 	s := fixtureSuite(t, "", `
 workloads:
@@ -223,24 +224,55 @@ repetitions: 1
 		if err != nil {
 			t.Fatal(err)
 		}
-		run, err := Execute(Options{Suite: s, Phases: []string{"phase2", "phase3"}, Profile: prof, BandwidthMiB: 16})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var found []results.Gate
-		for _, g := range run.Phases[1].Gates {
-			if strings.Contains(g.Name, "over the GEMV loop") {
-				found = append(found, g)
+		for _, phs := range [][]string{{"phase2", "phase3"}, {"phase3"}} {
+			run, err := Execute(Options{Suite: s, Phases: phs, Profile: prof, BandwidthMiB: 16})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p3 := run.Phases[len(phs)-1]
+			var found []results.Gate
+			for _, g := range p3.Gates {
+				if strings.Contains(g.Name, "over the GEMV loop") {
+					found = append(found, g)
+				}
+			}
+			b := p3.Benches[0]
+			if len(b.OverLoop) != 1 || b.OverLoop[0] <= 0 {
+				t.Fatalf("%v: side-by-side rounds %v for 1 repetition", phs, b.OverLoop)
+			}
+			if len(found) != 1 || found[0].Passed != c.pass || found[0].Value != b.OverLoop[0] {
+				t.Fatalf("%v, target %v: gates %+v (rounds %v)", phs, c.min, found, b.OverLoop)
+			}
+			for _, g := range run.Phases[0].Gates {
+				if len(phs) == 2 && strings.Contains(g.Name, "over the GEMV loop") {
+					t.Fatalf("phase 2 judged against itself: %+v", g)
+				}
 			}
 		}
-		if len(found) != 1 || found[0].Passed != c.pass || found[0].Value <= 0 {
-			t.Fatalf("target %v: gates %+v", c.min, found)
+	}
+}
+
+// Rounds on both sides of the TTFT ratio's target make a miss
+// inconclusive, as phase 7's straddling repetitions do.
+func TestOverLoopStraddle(t *testing.T) {
+	var row *target
+	ts := profileTargets(profile.Target{TTFTOverGEMVLoopMin: 8.4}, overLoopPhase)
+	for i := range ts {
+		if strings.Contains(ts[i].name, "GEMV loop") {
+			row = &ts[i]
 		}
-		for _, g := range run.Phases[0].Gates {
-			if strings.Contains(g.Name, "over the GEMV loop") {
-				t.Fatalf("phase 2 judged against itself: %+v", g)
-			}
-		}
+	}
+	if row == nil || row.doubt == nil {
+		t.Fatal("no TTFT-ratio target with a doubt")
+	}
+	if why := row.doubt(figures{overLoop: 8.3, overLo: 8.0, overHi: 8.6}); !strings.Contains(why, "straddle") {
+		t.Errorf("rounds 8.0-8.6 against 8.4: doubt %q", why)
+	}
+	if why := row.doubt(figures{overLoop: 6.0, overLo: 5.9, overHi: 6.1}); why != "" {
+		t.Errorf("rounds 5.9-6.1 against 8.4: doubt %q", why)
+	}
+	if why := row.doubt(figures{overLoop: 6.0, overLo: math.NaN(), overHi: math.NaN()}); why != "" {
+		t.Errorf("a cross-phase ratio (no rounds): doubt %q", why)
 	}
 }
 

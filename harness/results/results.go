@@ -198,6 +198,10 @@ type Bench struct {
 	MatmulMACs int64           `json:"matmul_macs,omitempty"`
 	Result     *measure.Result `json:"result"`
 	Anchor     []AnchorResult  `json:"anchor,omitempty"`
+	// OverLoop is, per round, the prompt's TTFT as a loop of GEMVs over
+	// its TTFT as the phase's GEMM, the two measured side by side
+	// (phase 3; empty elsewhere and in older records).
+	OverLoop []float64 `json:"over_loop,omitempty"`
 	// Identity is what the model is (from its GGUF metadata): profiles
 	// choose their targets by it, so a real file gets its shape's targets.
 	Identity profile.Identity `json:"identity"`
