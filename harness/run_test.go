@@ -243,6 +243,11 @@ repetitions: 1
 			if len(found) != 1 || found[0].Passed != c.pass || found[0].Value != b.OverLoop[0] {
 				t.Fatalf("%v, target %v: gates %+v (rounds %v)", phs, c.min, found, b.OverLoop)
 			}
+			var md bytes.Buffer
+			report.Markdown(&md, run, "")
+			if !strings.Contains(md.String(), "loop of GEMVs, the two measured side by side") {
+				t.Errorf("%v: the report does not show the side-by-side rounds", phs)
+			}
 			for _, g := range run.Phases[0].Gates {
 				if len(phs) == 2 && strings.Contains(g.Name, "over the GEMV loop") {
 					t.Fatalf("phase 2 judged against itself: %+v", g)

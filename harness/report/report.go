@@ -294,6 +294,13 @@ func writeBench(w io.Writer, b *results.Bench) {
 	for _, a := range b.Anchor {
 		fmt.Fprintf(w, "- anchor %s %s: %.2f t/s\n", a.Engine, a.Test, a.TPS)
 	}
+	if len(b.OverLoop) > 0 {
+		r := make([]string, len(b.OverLoop))
+		for i, v := range b.OverLoop {
+			r[i] = fmt.Sprintf("%.2f", v)
+		}
+		fmt.Fprintf(w, "- TTFT over the prompt as a loop of GEMVs, the two measured side by side: %.2fx (rounds %s)\n", results.Median(b.OverLoop), strings.Join(r, ", "))
+	}
 	fmt.Fprintln(w)
 }
 
