@@ -80,3 +80,17 @@ func TestSpeculativeControlledAcceptance(t *testing.T) {
 		t.Fatalf("chose k = %d, ran k = %d, the curve gives %d", c.K, m.Results[0].K, k)
 	}
 }
+
+// The speed-up is taken within each repetition's pair (speculative run
+// and the plain run alternated with it), then the median: the host's
+// speed moves between repetitions, not within a pair.
+func TestSpeedupIsTheMedianPairedRatio(t *testing.T) {
+	r := SpecResult{TPS: []float64{120, 100, 150}, PlainTPS: []float64{100, 80, 100}}
+	if got := r.Speedup(); math.Abs(got-1.25) > 1e-12 { // pairs 1.2, 1.25, 1.5; medians' ratio 1.2
+		t.Fatalf("speed-up %v, want the median pair ratio 1.25", got)
+	}
+	r.PlainTPS = r.PlainTPS[:2] // an uneven record: the medians' ratio
+	if got := r.Speedup(); math.Abs(got-120.0/90) > 1e-12 {
+		t.Fatalf("uneven record: %v", got)
+	}
+}
