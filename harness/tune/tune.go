@@ -159,7 +159,13 @@ func Search(o Options) (Settings, []KnobResult, error) {
 				int64((o.Rounds+1)*len(values)), progress.Items)
 		}
 		for round := 0; round <= o.Rounds; round++ { // round 0 warms each candidate up
-			for i, v := range values {
+			// Each round starts one candidate later, so no candidate
+			// always runs right after the same other one (whose session
+			// left the caches and the pool threads in its state) or at
+			// the same place in the round.
+			for j := range values {
+				i := (j + round) % len(values)
+				v := values[i]
 				s := cur
 				k.set(&s, v)
 				tps, err := r.measure(k.Judge, s)
