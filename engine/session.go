@@ -203,6 +203,19 @@ func (s *Session) Rest() { s.e.pool.Rest() }
 // pinned to.
 func (s *Session) Workers() []pool.WorkerInfo { return s.e.pool.Workers() }
 
+// ThreadIDs are the OS thread ids of the session's math threads, where
+// the OS gives them (Linux; none elsewhere): what per-thread accounting
+// such as the scheduler's run-queue wait is read for.
+func (s *Session) ThreadIDs() []int {
+	var tids []int
+	for _, w := range s.Workers() {
+		if w.TID != 0 {
+			tids = append(tids, w.TID)
+		}
+	}
+	return tids
+}
+
 // MathCPUs is the CPU list a session of threads math threads pins them
 // to (nil when they run unpinned: more threads than P-cores, or no
 // topology), so a measurement can run where the math will.

@@ -255,8 +255,9 @@ func (r *phaseRun) extras(ph *phases.Phase, rp *results.Phase, ops *kernels.Ops)
 // rp the best figure of the run so far (the run's too). The figure from
 // the run's start alone let a disturbed start inflate every fraction:
 // one run read 38 GB/s at 2 threads at its start and 64.8 a few minutes
-// later, and phase 6's decode then streamed "1.39" of the first. The best seen can only lower a
-// fraction, and a disturbed bench is caught by its own samples.
+// later, and phase 6's decode then streamed "1.39" of the first. The
+// best seen can only lower a fraction, and a disturbed bench is caught
+// by its own samples.
 func (r *phaseRun) measureYardstick(rp *results.Phase) {
 	if r.bwBytes == 0 {
 		return // no machine measurement (tests)

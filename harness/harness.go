@@ -249,9 +249,23 @@ func busyWhy(b *results.Bench, maxDisturbance float64) string {
 	if b.Result == nil || maxDisturbance <= 0 {
 		return ""
 	}
+	ds := make([]float64, len(b.Result.Samples))
+	for i, s := range b.Result.Samples {
+		ds[i] = max(s.TTFTDisturbance(), s.DecodeDisturbance())
+	}
+	return overLimit(ds, maxDisturbance, "samples")
+}
+
+// overLimit says how many of the disturbances ds (one per sample or
+// repetition, named by what) exceed the limit and by how much at worst;
+// empty when none does or the limit is off.
+func overLimit(ds []float64, limit float64, what string) string {
+	if limit <= 0 {
+		return ""
+	}
 	n, worst := 0, 0.0
-	for _, s := range b.Result.Samples {
-		if d := max(s.TTFTDisturbance(), s.DecodeDisturbance()); d > maxDisturbance {
+	for _, d := range ds {
+		if d > limit {
 			n++
 			worst = max(worst, d)
 		}
@@ -259,8 +273,7 @@ func busyWhy(b *results.Bench, maxDisturbance float64) string {
 	if n == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%d of %d samples lost up to %.0f%% of the machine to other processes (limit %.0f%%)",
-		n, len(b.Result.Samples), 100*worst, 100*maxDisturbance)
+	return fmt.Sprintf("%d of %d %s lost up to %.0f%% of the machine to other processes (limit %.0f%%)", n, len(ds), what, 100*worst, 100*limit)
 }
 
 // gitCommit returns the commit of the code being measured and whether

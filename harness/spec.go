@@ -194,18 +194,5 @@ func specGates(ph *phases.Phase, specs []*results.SpecBench, o Options) []result
 // target: some lost more than maxDisturbance of the machine. Empty when
 // none did (or the limit is off).
 func specBusy(r *measure.SpecResult, maxDisturbance float64) string {
-	if maxDisturbance <= 0 {
-		return ""
-	}
-	n, worst := 0, 0.0
-	for _, d := range r.Disturbance {
-		if d > maxDisturbance {
-			n++
-			worst = max(worst, d)
-		}
-	}
-	if n == 0 {
-		return ""
-	}
-	return fmt.Sprintf("%d of %d repetitions lost up to %.0f%% of the machine to other processes (limit %.0f%%)", n, len(r.Disturbance), 100*worst, 100*maxDisturbance)
+	return overLimit(r.Disturbance, maxDisturbance, "repetitions")
 }

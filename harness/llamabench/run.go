@@ -120,12 +120,7 @@ func Run(c Config) ([]Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		var tids []int
-		for _, w := range s.Workers() {
-			if w.TID != 0 {
-				tids = append(tids, w.TID)
-			}
-		}
+		tids := s.ThreadIDs()
 		// The read bandwidth is measured again between a tg test's
 		// repetitions, on as many threads: this host's bandwidth swings
 		// between 36 and 75 GB/s at 2 threads within minutes, so a

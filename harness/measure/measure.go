@@ -105,16 +105,14 @@ func Run(s *engine.Session, o Options) (*Result, error) {
 		depth[i] = int32(rng.IntN(m.Config.NVocab))
 	}
 	res := &Result{WeightBytes: m.WeightBytes(), KVBytesPerToken: s.KVBytesPerToken()}
-	var tids []int
+	tids := s.ThreadIDs()
 	res.Pinned = map[int]int{}
 	for _, w := range s.Workers() {
-		if w.TID != 0 {
-			tids = append(tids, w.TID)
-		}
 		if w.Pinned {
 			res.Pinned[w.TID] = w.CPU
 		}
 	}
+	lost := hostload.NewLostClock(tids) // restarted around each timed interval
 	one := func() (Sample, error) {
 		s.Reset()
 		if len(depth) > 0 {
@@ -124,7 +122,7 @@ func Run(s *engine.Session, o Options) (*Result, error) {
 		}
 		load0, errLoad := hostload.Take()
 		own0 := hostload.SelfCPU()
-		lost := hostload.NewLostClock(tids)
+		lost.Restart()
 		t0 := time.Now()
 		lg, err := s.Eval(prompt, false)
 		if err != nil {
