@@ -352,7 +352,8 @@ type CurvePoint struct {
 // warm-up round first), so a point and the first one are measured
 // seconds apart, not minutes: with the sizes run one after another, a
 // 7B's T = 4 read anywhere from 0.97 to 1.48 decode steps within one
-// run as the host's memory speed moved.
+// run as the host's memory speed moved. The order rotates from round to
+// round, so no size always follows the same neighbour.
 //
 // With breakdown, each point also records where its calls' time went
 // (engine.Breakdown: worker 0's clock per step), to show which steps grow
@@ -389,22 +390,30 @@ func BatchCurve(path string, batches []int, threads, reps int, f engine.Features
 	out := make([]CurvePoint, len(batches))
 	ms := make([][]float64, len(batches))
 	ratios := make([][]float64, len(batches))
+	round := make([]float64, len(batches))
 	for r := 0; r < reps+1; r++ { // round 0 warms up
-		for i, T := range batches {
+		// Each round starts one size later: a call right after a large
+		// batch read up to 6% slower than the same call elsewhere in the
+		// round (a 7B's T = 1 placed after its T = 8), and with a fixed
+		// order that place would belong to one size in every round.
+		for _, i := range roundOrder(len(batches), r) {
+			T := batches[i]
 			s.Rewind(64)
 			if breakdown && r > 0 {
 				s.SetBreakdown(&out[i].Steps)
 			}
 			t0 := time.Now()
 			_, err := s.Eval(ctx[64:64+T], true)
-			d := float64(time.Since(t0).Microseconds()) / 1000
+			round[i] = float64(time.Since(t0).Microseconds()) / 1000
 			s.SetBreakdown(nil)
 			if err != nil {
 				return nil, err
 			}
-			if r > 0 {
+		}
+		if r > 0 {
+			for i, d := range round {
 				ms[i] = append(ms[i], d)
-				ratios[i] = append(ratios[i], d/ms[0][len(ms[0])-1])
+				ratios[i] = append(ratios[i], d/round[0])
 			}
 		}
 	}
@@ -415,6 +424,16 @@ func BatchCurve(path string, batches []int, threads, reps int, f engine.Features
 		out[i].RatioLo, out[i].RatioHi = slices.Min(ratios[i]), slices.Max(ratios[i])
 	}
 	return out, nil
+}
+
+// roundOrder is the order of n sizes in round r: each round starts one
+// size later, so over n rounds every size takes every place once.
+func roundOrder(n, r int) []int {
+	o := make([]int, n)
+	for j := range o {
+		o[j] = (j + r) % n
+	}
+	return o
 }
 
 // roofNote puts the figure of merit beside t/s (gpt-fast style): for

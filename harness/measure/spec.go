@@ -426,8 +426,9 @@ func greedy(s *engine.Session, prompt []int32, n int) ([]int32, error) {
 
 // verifyCurve times evaluating T = 1..maxT tokens in one call after the
 // prompt, relative to T = 1: the median of 7 rounds after a warm-up
-// round, each round taking every T in turn, so that the host's drift
-// (tens of percent within minutes here) falls on every T alike.
+// round, each round taking every T in turn (in a rotating order), so
+// that the host's drift (tens of percent within minutes here) falls on
+// every T alike.
 func verifyCurve(s *engine.Session, prompt []int32, maxT int) ([]float64, error) {
 	s.Reset()
 	if _, err := s.Eval(prompt, false); err != nil {
@@ -438,7 +439,10 @@ func verifyCurve(s *engine.Session, prompt []int32, maxT int) ([]float64, error)
 	copy(toks, prompt)
 	ts := make([][]float64, maxT)
 	for r := 0; r < 8; r++ {
-		for T := 1; T <= maxT; T++ {
+		for j := 0; j < maxT; j++ {
+			// Each round starts one size later, so no size always runs
+			// right after the largest (see llamabench.BatchCurve).
+			T := 1 + (j+r)%maxT
 			s.Rewind(base)
 			t0 := time.Now()
 			if _, err := s.Eval(toks[:T], true); err != nil {
