@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 )
 
 // Quantizer and decoder throughput on 1M Gaussian weights: weights/s for
@@ -244,7 +245,12 @@ func BenchmarkRepackQ4KR4(b *testing.B) {
 }
 
 // BenchmarkGemmR4Q4K: the repacked 4-row × 4-column kernel, cache-resident
-// (16 super-blocks), in ns per block per row per column.
+// (16 super-blocks), in ns per block per row per column, and its
+// multiply-adds per second against the table's own int8 peak on this
+// core (of-peak): in cache a kernel is bound by its instructions, and
+// what it reaches here is the most it can keep up while streaming.
+// With 2-8 token batches (speculative verification) that fraction
+// decides whether the batch hides under a decode step's memory time.
 func BenchmarkGemmR4Q4K(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
 	const nb = 16
@@ -256,12 +262,22 @@ func BenchmarkGemmR4Q4K(b *testing.B) {
 		if o.GemmQ4KR4Q8K4x4 == nil {
 			return
 		}
+		peak := int8PeakOneCore(o)
+		report := func(b *testing.B, cols int) {
+			ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			b.ReportMetric(ns/float64(nb*4*cols), "ns/block-row-col")
+			gmacs := float64(nb*4*QK_K*cols) / ns
+			b.ReportMetric(gmacs, "GMAC/s")
+			if peak > 0 {
+				b.ReportMetric(gmacs/peak, "of-peak")
+			}
+		}
 		b.Run(isa, func(b *testing.B) {
 			var out [16]float32
 			for b.Loop() {
 				o.GemmQ4KR4Q8K4x4(rp, a, nb, &out)
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*16), "ns/block-row-col")
+			report(b, 4)
 		})
 		for _, k := range []struct {
 			cols int
@@ -275,7 +291,7 @@ func BenchmarkGemmR4Q4K(b *testing.B) {
 				for b.Loop() {
 					k.f(rp, a, nb, &out)
 				}
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*4*k.cols), "ns/block-row-col")
+				report(b, k.cols)
 			})
 		}
 		if o.GemmQ4KR4Q8K4x8 != nil {
@@ -284,10 +300,26 @@ func BenchmarkGemmR4Q4K(b *testing.B) {
 				for b.Loop() {
 					o.GemmQ4KR4Q8K4x8(rp, a, nb, out, 64)
 				}
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*32), "ns/block-row-col")
+				report(b, 8)
 			})
 		}
 	})
+}
+
+// int8PeakOneCore is the table's int8 peak on the calling thread in
+// GMAC/s (best of five runs of about 10 ms), 0 where it has none.
+func int8PeakOneCore(o *Ops) float64 {
+	if o.Int8Peak == nil {
+		return 0
+	}
+	const rounds = 1 << 16
+	best := 0.0
+	for range 5 {
+		t0 := time.Now()
+		macs, _ := o.Int8Peak(rounds)
+		best = max(best, float64(macs)/float64(time.Since(t0).Nanoseconds()))
+	}
+	return best
 }
 
 // BenchmarkGemvQ6K: 64 Q6_K rows of 16 super-blocks, cache-resident,

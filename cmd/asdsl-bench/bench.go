@@ -84,7 +84,9 @@ func runBench(args []string) error {
 		if err != nil {
 			return err
 		}
-		return printBatchCurve(path, batches, ts[0], *reps, engine.Features{NoRepack: *noRepack, NoFlash: *noFlash, MapInPlace: *mapInPlace}, *breakdown)
+		return printBatchCurve(llamabench.CurveConfig{Model: path, Batches: batches, Threads: ts[0], Reps: *reps,
+			Features: engine.Features{NoRepack: *noRepack, NoFlash: *noFlash, MapInPlace: *mapInPlace}, Kernels: ops, Tiles: tiles,
+			Breakdown: *breakdown, Balance: true})
 	}
 	ds, err := intList(*depth, "-d")
 	if err != nil {
@@ -115,19 +117,48 @@ func intList(s, flag string) ([]int, error) {
 }
 
 // printBatchCurve times Eval of T tokens at position 64, for each T
-// (with breakdown, also where each call's time went, step by step).
-func printBatchCurve(path string, batches []int, threads, reps int, f engine.Features, breakdown bool) error {
-	pts, err := llamabench.BatchCurve(path, batches, threads, reps, f, breakdown)
+// (with breakdown, also where each call's time went, step by step),
+// with the machine's balance beside it: each call's weight stream
+// against the read bandwidth and its multiply-adds against the int8
+// peak, both measured on the curve's threads in the same run.
+func printBatchCurve(c llamabench.CurveConfig) error {
+	cv, err := llamabench.BatchCurve(c)
 	if err != nil {
 		return err
 	}
+	pts := cv.Points
 	// "vs first" is the median over rounds of each call over the first
 	// size's call in its round, with the rounds' range.
-	fmt.Printf("%6s %12s %12s %10s %16s\n", "tokens", "ms per call", "ms per token", "vs first", "rounds' range")
-	for _, p := range pts {
-		fmt.Printf("%6d %12.2f %12.2f %9.2fx %16s\n", p.Tokens, p.Ms, p.Ms/float64(p.Tokens), p.Ratio, fmt.Sprintf("%.2f-%.2f", p.RatioLo, p.RatioHi))
+	fmt.Printf("%6s %12s %12s %10s %14s %16s %16s %11s\n", "tokens", "ms per call", "ms per token", "vs first", "rounds' range",
+		"weights GB/s", "matmul GMAC/s", "flat needs")
+	for i, p := range pts {
+		gbs, gmacs := fmt.Sprintf("%.1f", cv.WeightGBs(i)), fmt.Sprintf("%.0f", cv.GMACs(i))
+		flat := "-"
+		if cv.ReadGBs > 0 {
+			gbs += fmt.Sprintf(" (%.0f%%)", 100*cv.WeightGBs(i)/cv.ReadGBs)
+		}
+		if cv.Peak.GMACs > 0 {
+			gmacs += fmt.Sprintf(" (%.0f%%)", 100*cv.PeakShare(i, p.Ratio))
+			flat = fmt.Sprintf("%.0f%%", 100*cv.PeakShare(i, 1))
+		}
+		fmt.Printf("%6d %12.2f %12.2f %9.2fx %14s %16s %16s %11s\n", p.Tokens, p.Ms, p.Ms/float64(p.Tokens), p.Ratio,
+			fmt.Sprintf("%.2f-%.2f", p.RatioLo, p.RatioHi), gbs, gmacs, flat)
 	}
-	if breakdown {
+	fmt.Printf("\n%d thread(s). Weights %.2f GB per call", cv.Threads, float64(cv.WeightBytes)/1e9)
+	if cv.ReadGBs > 0 {
+		fmt.Printf("; read bandwidth %.1f GB/s (best pass between the rounds)", cv.ReadGBs)
+	}
+	fmt.Printf(". Multiply-adds %.2f G per token", float64(cv.MACs)/1e9)
+	if cv.Peak.GMACs > 0 {
+		fmt.Printf("; int8 peak %.0f GMAC/s (%s)", cv.Peak.GMACs, cv.Peak.Instr)
+	}
+	fmt.Println(". Rates are over the whole call.")
+	if cv.Peak.GMACs > 0 {
+		fmt.Println("flat needs: the share of the int8 peak a size's multiply-adds would take in the first size's time. The kernels'")
+		fmt.Println("other work (unpacking weights, scaling, reducing) shares the multiply ports: a size that needs much of the peak")
+		fmt.Println("cannot cost one decode step on this machine.")
+	}
+	if c.Breakdown {
 		fmt.Println()
 		llamabench.WriteCurveBreakdown(os.Stdout, pts)
 	}

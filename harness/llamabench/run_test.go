@@ -2,11 +2,13 @@ package llamabench
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
 	"testing"
 
 	"asdsl-bench/engine"
+	"asdsl-bench/harness/machine"
 	"asdsl-bench/internal/testutil"
 )
 
@@ -102,10 +104,11 @@ func TestRunLogsBreakdown(t *testing.T) {
 // The batch curve with a breakdown: every point records its timed calls
 // step by step, and the table sets the batch sizes side by side.
 func TestBatchCurveBreakdown(t *testing.T) {
-	pts, err := BatchCurve(testutil.Golden(t, "llama-Q4_K_M.gguf"), []int{1, 2}, 1, 2, engine.Features{}, true)
+	cv, err := BatchCurve(CurveConfig{Model: testutil.Golden(t, "llama-Q4_K_M.gguf"), Batches: []int{1, 2}, Threads: 1, Reps: 2, Breakdown: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	pts := cv.Points
 	for _, p := range pts {
 		if p.Steps.Evals != 2 || p.Steps.Tokens != 2*p.Tokens || p.Steps.Time[engine.StepGateUp] <= 0 {
 			t.Fatalf("T=%d: breakdown of %d calls, %d tokens, gate-up %v; want 2 calls of %d tokens", p.Tokens, p.Steps.Evals, p.Steps.Tokens, p.Steps.Time[engine.StepGateUp], p.Tokens)
@@ -128,10 +131,11 @@ func TestBatchCurveBreakdown(t *testing.T) {
 		}
 	}
 	// Without a breakdown nothing is recorded and nothing printed.
-	pts, err = BatchCurve(testutil.Golden(t, "llama-Q4_K_M.gguf"), []int{1}, 1, 1, engine.Features{}, false)
+	cv, err = BatchCurve(CurveConfig{Model: testutil.Golden(t, "llama-Q4_K_M.gguf"), Batches: []int{1}, Threads: 1, Reps: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
+	pts = cv.Points
 	out.Reset()
 	if WriteCurveBreakdown(&out, pts); pts[0].Steps.Evals != 0 || out.Len() != 0 {
 		t.Fatalf("breakdown off: %d calls recorded, printed %q", pts[0].Steps.Evals, out.String())
@@ -160,5 +164,38 @@ func TestRoundOrderRotates(t *testing.T) {
 				t.Fatalf("size %d at place %d in %d of %d rounds", i, place, c, n)
 			}
 		}
+	}
+}
+
+// With Balance the curve measures the machine beside it, and each
+// point's shares follow from its time: the rate a point's multiply-adds
+// ran at over the peak, and a flat curve's (the first size's time) over
+// it, which grows with T.
+func TestBatchCurveBalance(t *testing.T) {
+	cv, err := BatchCurve(CurveConfig{Model: testutil.Golden(t, "llama-Q4_K_M.gguf"), Batches: []int{1, 4}, Threads: 1, Reps: 1, Balance: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cv.Threads != 1 || cv.ReadGBs <= 0 || cv.MACs <= 0 || cv.WeightBytes <= 0 {
+		t.Fatalf("threads %d, read %v GB/s, %d MACs, %d bytes", cv.Threads, cv.ReadGBs, cv.MACs, cv.WeightBytes)
+	}
+	if cv.Peak.Instr != "" && cv.Peak.GMACs <= 0 {
+		t.Fatalf("peak %+v", cv.Peak)
+	}
+	// The arithmetic, on figures chosen by hand: 1e9 MACs per token,
+	// 5e8 bytes, a 1000 GMAC/s peak; T = 1 in 10 ms, T = 4 in 20 ms.
+	c := Curve{MACs: 1e9, WeightBytes: 5e8, Peak: machine.Int8Peak{GMACs: 1000}, Points: []CurvePoint{{Tokens: 1, Ms: 10, Ratio: 1}, {Tokens: 4, Ms: 20, Ratio: 2}}}
+	for _, k := range []struct{ got, want float64 }{
+		{c.GMACs(0), 100}, {c.GMACs(1), 200},
+		{c.WeightGBs(0), 50}, {c.WeightGBs(1), 25},
+		{c.PeakShare(1, 1), 0.4}, {c.PeakShare(1, c.Points[1].Ratio), 0.2}, {c.PeakShare(0, 1), 0.1},
+	} {
+		if math.Abs(k.got-k.want) > 1e-9*k.want {
+			t.Errorf("got %v, want %v", k.got, k.want)
+		}
+	}
+	c.Peak = machine.Int8Peak{}
+	if c.PeakShare(1, 1) != 0 {
+		t.Error("a share of no peak")
 	}
 }
