@@ -138,8 +138,8 @@ func printBatchCurve(c llamabench.CurveConfig) error {
 			gbs += fmt.Sprintf(" (%.0f%%)", 100*cv.WeightGBs(i)/cv.ReadGBs)
 		}
 		if cv.Peak.GMACs > 0 {
-			gmacs += fmt.Sprintf(" (%.0f%%)", 100*cv.PeakShare(i, p.Ratio))
-			flat = fmt.Sprintf("%.0f%%", 100*cv.PeakShare(i, 1))
+			gmacs += fmt.Sprintf(" (%.0f%%)", 100*cv.GMACs(i)/cv.Peak.GMACs)
+			flat = fmt.Sprintf("%.0f%%", 100*cv.FlatShare(i))
 		}
 		fmt.Printf("%6d %12.2f %12.2f %9.2fx %14s %16s %16s %11s\n", p.Tokens, p.Ms, p.Ms/float64(p.Tokens), p.Ratio,
 			fmt.Sprintf("%.2f-%.2f", p.RatioLo, p.RatioHi), gbs, gmacs, flat)

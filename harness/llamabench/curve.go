@@ -73,18 +73,17 @@ func (c *Curve) GMACs(i int) float64 {
 // WeightGBs is point i's weight bytes per second over its median call.
 func (c *Curve) WeightGBs(i int) float64 { return float64(c.WeightBytes) / c.Points[i].Ms / 1e6 }
 
-// PeakShare is the share of the int8 peak point i's multiply-adds would
-// take at ratio times the first point's time (its own Ratio: what it
-// took; 1: what a flat curve needs), 0 without a peak. A batch whose
-// multiply-adds need most of the peak within a decode step's time
-// cannot cost one step: the kernels' other instructions (unpacking the
-// weights, scaling, reducing) share the same ports.
-func (c *Curve) PeakShare(i int, ratio float64) float64 {
+// FlatShare is the share of the int8 peak point i's multiply-adds
+// would take in the first point's time (what a flat curve needs), 0
+// without a peak. A batch whose multiply-adds need most of the peak
+// within a decode step's time cannot cost one step: the kernels' other
+// instructions (unpacking the weights, scaling, reducing) share the
+// same ports.
+func (c *Curve) FlatShare(i int) float64 {
 	if c.Peak.GMACs == 0 {
 		return 0
 	}
-	ms := c.Points[0].Ms * ratio
-	return float64(c.Points[i].Tokens) * float64(c.MACs) / ms / 1e6 / c.Peak.GMACs
+	return float64(c.Points[i].Tokens) * float64(c.MACs) / c.Points[0].Ms / 1e6 / c.Peak.GMACs
 }
 
 // BatchCurve measures the time to evaluate T new tokens after a 64-token

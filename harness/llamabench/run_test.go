@@ -168,9 +168,8 @@ func TestRoundOrderRotates(t *testing.T) {
 }
 
 // With Balance the curve measures the machine beside it, and each
-// point's shares follow from its time: the rate a point's multiply-adds
-// ran at over the peak, and a flat curve's (the first size's time) over
-// it, which grows with T.
+// point's rates follow from its time; what a flat curve needs (the
+// first size's time) grows with T.
 func TestBatchCurveBalance(t *testing.T) {
 	cv, err := BatchCurve(CurveConfig{Model: testutil.Golden(t, "llama-Q4_K_M.gguf"), Batches: []int{1, 4}, Threads: 1, Reps: 1, Balance: true})
 	if err != nil {
@@ -188,14 +187,14 @@ func TestBatchCurveBalance(t *testing.T) {
 	for _, k := range []struct{ got, want float64 }{
 		{c.GMACs(0), 100}, {c.GMACs(1), 200},
 		{c.WeightGBs(0), 50}, {c.WeightGBs(1), 25},
-		{c.PeakShare(1, 1), 0.4}, {c.PeakShare(1, c.Points[1].Ratio), 0.2}, {c.PeakShare(0, 1), 0.1},
+		{c.FlatShare(1), 0.4}, {c.FlatShare(0), 0.1},
 	} {
 		if math.Abs(k.got-k.want) > 1e-9*k.want {
 			t.Errorf("got %v, want %v", k.got, k.want)
 		}
 	}
 	c.Peak = machine.Int8Peak{}
-	if c.PeakShare(1, 1) != 0 {
+	if c.FlatShare(1) != 0 {
 		t.Error("a share of no peak")
 	}
 }
