@@ -263,15 +263,7 @@ func BenchmarkGemmR4Q4K(b *testing.B) {
 			return
 		}
 		peak := int8PeakOneCore(o)
-		report := func(b *testing.B, cols int) {
-			ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-			b.ReportMetric(ns/float64(nb*4*cols), "ns/block-row-col")
-			gmacs := float64(nb*4*QK_K*cols) / ns
-			b.ReportMetric(gmacs, "GMAC/s")
-			if peak > 0 {
-				b.ReportMetric(gmacs/peak, "of-peak")
-			}
-		}
+		report := func(b *testing.B, cols int) { gemmMetrics(b, nb, cols, peak) }
 		b.Run(isa, func(b *testing.B) {
 			var out [16]float32
 			for b.Loop() {
@@ -306,13 +298,27 @@ func BenchmarkGemmR4Q4K(b *testing.B) {
 	})
 }
 
+// gemmMetrics reports a 4-row GEMM benchmark of nb blocks by cols
+// columns per call: ns per block, row and column, its multiply-adds per
+// second and, with a peak (GMAC/s), their share of it.
+func gemmMetrics(b *testing.B, nb, cols int, peak float64) {
+	ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(ns/float64(nb*4*cols), "ns/block-row-col")
+	gmacs := float64(nb*4*QK_K*cols) / ns
+	b.ReportMetric(gmacs, "GMAC/s")
+	if peak > 0 {
+		b.ReportMetric(gmacs/peak, "of-peak")
+	}
+}
+
 // int8PeakOneCore is the table's int8 peak on the calling thread in
-// GMAC/s (best of five runs of about 10 ms), 0 where it has none.
+// GMAC/s (best of five runs of a few milliseconds each: shorter ones
+// read up to a fifth low), 0 where it has none.
 func int8PeakOneCore(o *Ops) float64 {
 	if o.Int8Peak == nil {
 		return 0
 	}
-	const rounds = 1 << 16
+	const rounds = 1 << 21
 	best := 0.0
 	for range 5 {
 		t0 := time.Now()
@@ -372,7 +378,8 @@ func BenchmarkRepackQ6KR4(b *testing.B) {
 
 // BenchmarkGemmQ6K: 4 Q6_K rows × 4 tokens of 16 super-blocks, cache-
 // resident: the 4-column kernel row by row on the GGUF layout, and the
-// repacked 4×4 kernel, in ns per block·row·token.
+// repacked 4×4 and 4×8 kernels, in ns per block·row·token, with the
+// repacked ones' share of one core's int8 peak (as BenchmarkGemmR4Q4K).
 func BenchmarkGemmQ6K(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
 	const nb = 16
@@ -393,12 +400,13 @@ func BenchmarkGemmQ6K(b *testing.B) {
 		if o.GemmQ6KR4Q8K4x4 == nil {
 			return
 		}
+		peak := int8PeakOneCore(o)
 		b.Run("repacked/"+isa, func(b *testing.B) {
 			var out [16]float32
 			for b.Loop() {
 				o.GemmQ6KR4Q8K4x4(rp, a, nb, &out)
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*16), "ns/block-row-col")
+			gemmMetrics(b, nb, 4, peak)
 		})
 		if o.GemmQ6KR4Q8K4x8 != nil {
 			b.Run("repacked-x8/"+isa, func(b *testing.B) {
@@ -406,7 +414,7 @@ func BenchmarkGemmQ6K(b *testing.B) {
 				for b.Loop() {
 					o.GemmQ6KR4Q8K4x8(rp, a, nb, out, 64)
 				}
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*32), "ns/block-row-col")
+				gemmMetrics(b, nb, 8, peak)
 			})
 		}
 	}, "generic", "avx2-float")
