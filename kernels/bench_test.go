@@ -97,6 +97,28 @@ func BenchmarkDotQ4K(b *testing.B) {
 	})
 }
 
+// BenchmarkDotQ5K: the same for Q5_K rows (llama.cpp's Q4_K_S and
+// Q5_K_M recipes; the one-row dot is their only kernel).
+func BenchmarkDotQ5K(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const nb = 16
+	w := randQ5K(r, nb*64)
+	a := make([]BlockQ8K, nb)
+	QuantizeRowQ8K(randF32(r, nb*QK_K), a)
+	eachISA(b, func(isa string, o *Ops) {
+		b.Run(isa, func(b *testing.B) {
+			b.SetBytes(nb * BlockQ5KSize * 64)
+			var sink float32
+			for b.Loop() {
+				for row := 0; row < 64; row++ {
+					sink += o.DotQ5KQ8K(w[row*nb:(row+1)*nb], a)
+				}
+			}
+			_ = sink
+		})
+	})
+}
+
 // BenchmarkGemv4RowsQ4K: the same 64 rows as BenchmarkDotQ4K through the
 // 4-row decode kernel (cache-resident: compute speed per ISA).
 func BenchmarkGemv4RowsQ4K(b *testing.B) {

@@ -43,6 +43,7 @@ func avx2Ops(t Tuning) Ops {
 	o.ISA = "avx2"
 	o.Int8Peak = func(n int) (int64, string) { int8PeakAVX2(n); return int64(n) * 12 * 32, "vpmaddubsw ymm" }
 	o.DotQ4KQ8K = dotQ4KQ8KAVX2Slices(pf)
+	o.DotQ5KQ8K = dotQ5KQ8KAVX2Slices(pf) // every x86 table: no wider Q5_K kernel
 	o.DotQ6KQ8K = dotQ6KQ8KAVX2Slices(pf)
 	o.GemmQ4KQ8K1x4 = gemmQ4KQ8KAVX2x4Slices
 	o.GemvQ4KQ8K4x1 = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVX2x4rows, BlockQ4KSize)

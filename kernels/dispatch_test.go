@@ -88,6 +88,10 @@ func TestKernelsMatchGenericTwins(t *testing.T) {
 				if got != want {
 					t.Fatalf("Q4_K nb=%d trial %d: %v, generic %v", nb, trial, got, want)
 				}
+				w5 := misaligned(randQ5K(r, nb), BlockQ5KSize, AsQ5K)
+				if got, want := o.DotQ5KQ8K(w5, a), DotQ5KQ8K(w5, a); got != want {
+					t.Fatalf("Q5_K nb=%d trial %d: %v, generic %v", nb, trial, got, want)
+				}
 				w6 := misaligned(randQ6K(r, nb), BlockQ6KSize, AsQ6K)
 				if got, want := o.DotQ6KQ8K(w6, a), DotQ6KQ8K(w6, a); got != want {
 					t.Fatalf("Q6_K nb=%d trial %d: %v, generic %v", nb, trial, got, want)

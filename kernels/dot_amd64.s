@@ -32465,3 +32465,162 @@ zpsumdone:
 	VZEROUPPER
 	MOVQ          AX, ret+24(FP)
 	RET
+
+// func dotQ5KQ8KAVX2(w *byte, a *byte, nb int, pf int) float32
+// Requires: AVX, AVX2, F16C, MMX+, SSE
+TEXT ·dotQ5KQ8KAVX2(SB), NOSPLIT, $0-36
+	MOVQ         w+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         pf+24(FP), BX
+	VXORPS       X0, X0, X0
+	MOVL         $0x0f0f0f0f, SI
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x10101010, SI
+	VMOVD        SI, X2
+	VPBROADCASTD X2, Y2
+
+q5block:
+	CMPQ         DX, $0x00
+	JE           q5done
+	PREFETCHT0   (AX)(BX*1)
+	PREFETCHT0   64(AX)(BX*1)
+	PREFETCHT0   128(AX)(BX*1)
+	MOVL         4(AX), SI
+	MOVL         8(AX), DI
+	MOVL         12(AX), R8
+	MOVL         R8, R9
+	SHRL         $0x04, R9
+	ANDL         $0x0f0f0f0f, R9
+	MOVL         DI, R10
+	SHRL         $0x06, R10
+	ANDL         $0x03030303, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	ANDL         $0x3f3f3f3f, DI
+	ANDL         $0x0f0f0f0f, R8
+	MOVL         SI, R10
+	SHRL         $0x06, R10
+	ANDL         $0x03030303, R10
+	SHLL         $0x04, R10
+	ORL          R10, R8
+	ANDL         $0x3f3f3f3f, SI
+	VMOVD        SI, X3
+	VPINSRD      $0x01, R8, X3, X3
+	VPMOVZXBW    X3, X3
+	VMOVD        DI, X4
+	VPINSRD      $0x01, R9, X4, X4
+	VPMOVZXBW    X4, X4
+	VMOVDQU      260(CX), Y5
+	VEXTRACTI128 $0x01, Y5, X6
+	VPHADDW      X6, X5, X6
+	VPMADDWD     X4, X6, X6
+	VINSERTI128  $0x01, X3, Y3, Y4
+	VMOVDQU      16(AX), Y5
+	VPXOR        Y7, Y7, Y7
+	VMOVDQU      48(AX), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSLLW       $0x04, Y5, Y10
+	VPAND        Y2, Y10, Y10
+	VPOR         Y10, Y9, Y9
+	VPSLLW       $0x03, Y5, Y10
+	VPAND        Y2, Y10, Y10
+	VPOR         Y10, Y8, Y8
+	VPMADDUBSW   4(CX), Y9, Y9
+	VPMADDUBSW   36(CX), Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+0(SB), Y4, Y10
+	VPMADDWD     Y10, Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+32(SB), Y4, Y10
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y9, Y7, Y7
+	VPADDD       Y8, Y7, Y7
+	VMOVDQU      80(AX), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSLLW       $0x02, Y5, Y10
+	VPAND        Y2, Y10, Y10
+	VPOR         Y10, Y9, Y9
+	VPSLLW       $0x01, Y5, Y10
+	VPAND        Y2, Y10, Y10
+	VPOR         Y10, Y8, Y8
+	VPMADDUBSW   68(CX), Y9, Y9
+	VPMADDUBSW   100(CX), Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+64(SB), Y4, Y10
+	VPMADDWD     Y10, Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+96(SB), Y4, Y10
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y9, Y7, Y7
+	VPADDD       Y8, Y7, Y7
+	VMOVDQU      112(AX), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSLLW       $0x00, Y5, Y10
+	VPAND        Y2, Y10, Y10
+	VPOR         Y10, Y9, Y9
+	VPSRLW       $0x01, Y5, Y10
+	VPAND        Y2, Y10, Y10
+	VPOR         Y10, Y8, Y8
+	VPMADDUBSW   132(CX), Y9, Y9
+	VPMADDUBSW   164(CX), Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+128(SB), Y4, Y10
+	VPMADDWD     Y10, Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+160(SB), Y4, Y10
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y9, Y7, Y7
+	VPADDD       Y8, Y7, Y7
+	VMOVDQU      144(AX), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSRLW       $0x02, Y5, Y10
+	VPAND        Y2, Y10, Y10
+	VPOR         Y10, Y9, Y9
+	VPSRLW       $0x03, Y5, Y5
+	VPAND        Y2, Y5, Y5
+	VPOR         Y5, Y8, Y8
+	VPMADDUBSW   196(CX), Y9, Y9
+	VPMADDUBSW   228(CX), Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+192(SB), Y4, Y5
+	VPMADDWD     Y5, Y9, Y9
+	VPSHUFB      q4kScaleShuf<>+224(SB), Y4, Y5
+	VPMADDWD     Y5, Y8, Y8
+	VPADDD       Y9, Y7, Y7
+	VPADDD       Y8, Y7, Y7
+	VEXTRACTI128 $0x01, Y7, X3
+	VPADDD       X3, X7, X3
+	VPSHUFD      $0x4e, X3, X4
+	VPADDD       X4, X3, X3
+	VPSHUFD      $0xb1, X3, X4
+	VPADDD       X4, X3, X3
+	VPSHUFD      $0x4e, X6, X4
+	VPADDD       X4, X6, X6
+	VPSHUFD      $0xb1, X6, X4
+	VPADDD       X4, X6, X6
+	MOVWLZX      (AX), SI
+	VMOVD        SI, X4
+	VCVTPH2PS    X4, X4
+	VMULSS       (CX), X4, X4
+	MOVWLZX      2(AX), SI
+	VMOVD        SI, X5
+	VCVTPH2PS    X5, X5
+	VMULSS       (CX), X5, X5
+	VCVTDQ2PS    X3, X3
+	VMULSS       X3, X4, X4
+	VCVTDQ2PS    X6, X6
+	VMULSS       X6, X5, X5
+	VSUBSS       X5, X4, X4
+	VADDSS       X4, X0, X0
+	ADDQ         $0x000000b0, AX
+	ADDQ         $0x00000124, CX
+	DECQ         DX
+	JMP          q5block
+
+q5done:
+	VZEROUPPER
+	MOVSS X0, ret+32(FP)
+	RET

@@ -240,3 +240,6 @@ func sumU64PrefetchAVX2(p *byte, n int, pf int) uint64
 
 //go:noescape
 func sumU64PrefetchAVX512(p *byte, n int, pf int) uint64
+
+//go:noescape
+func dotQ5KQ8KAVX2(w *byte, a *byte, nb int, pf int) float32

@@ -67,6 +67,26 @@ func randQ4K(r *rand.Rand, n int) []BlockQ4K {
 	return b
 }
 
+// randQ5K: random Q5_K blocks, every bit of the scales, fifth bits and
+// nibbles drawn.
+func randQ5K(r *rand.Rand, n int) []BlockQ5K {
+	b := make([]BlockQ5K, n)
+	for i := range b {
+		b[i].D = F32ToFP16(r.Float32() * 0.01)
+		b[i].Dmin = F32ToFP16(r.Float32() * 0.01)
+		for j := range b[i].Scales {
+			b[i].Scales[j] = uint8(r.IntN(256))
+		}
+		for j := range b[i].Qh {
+			b[i].Qh[j] = uint8(r.IntN(256))
+		}
+		for j := range b[i].Qs {
+			b[i].Qs[j] = uint8(r.IntN(256))
+		}
+	}
+	return b
+}
+
 func randQ6K(r *rand.Rand, n int) []BlockQ6K {
 	b := make([]BlockQ6K, n)
 	for i := range b {

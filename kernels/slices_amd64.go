@@ -305,6 +305,16 @@ func dotQ4KQ8KAVX2Slices(pf int) func([]BlockQ4K, []BlockQ8K) float32 {
 	}
 }
 
+func dotQ5KQ8KAVX2Slices(pf int) func([]BlockQ5K, []BlockQ8K) float32 {
+	return func(w []BlockQ5K, a []BlockQ8K) float32 {
+		if len(w) == 0 {
+			return 0
+		}
+		_ = a[len(w)-1] // the kernel reads len(w) activation blocks
+		return dotQ5KQ8KAVX2((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), len(w), pf)
+	}
+}
+
 // panelFromQ4KAVX512: per super-block, the headers of all 32 rows
 // (transposed four at a time, ScaleMinK4 as vector shifts and masks) and
 // their weights (a 16×16 dword transpose per nibble kind) in two kernels.

@@ -18,6 +18,14 @@ const (
 	nibbleMask = 0x0f0f0f0f
 )
 
+// Q5_K layout (bytes): Q4_K's header (d, dmin, scales at q4kScales),
+// then the fifth bits, then the low nibbles.
+const (
+	q5kSize = 176
+	q5kQh   = 16
+	q5kQs   = 48
+)
+
 // Q6_K layout (bytes).
 const (
 	q6kSize   = 210

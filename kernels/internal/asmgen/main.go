@@ -8,7 +8,7 @@
 //
 // One file per kernel family, as in package kernels:
 //
-//	dotk.go       one-row K-quant dots (Q4_K, Q6_K by Q8_K)
+//	dotk.go       one-row K-quant dots (Q4_K, Q5_K, Q6_K by Q8_K)
 //	dotsmall.go   Q8_0, F32 and F16 dots, axpy
 //	gemv4rows.go  decode GEMV, four GGUF-layout rows by one column
 //	gemm.go       GGUF-layout GEMM, one row by four columns; unpacked Q4_K
@@ -124,6 +124,7 @@ func main() {
 	panelFromQ6KR4AVX512(panelR4)
 	sumU64PrefetchAVX2()
 	sumU64PrefetchAVX512()
+	dotQ5KQ8KAVX2(shuf)
 	Generate()
 	vexVNNI(flag.Lookup("out").Value.String())
 }
