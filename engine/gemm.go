@@ -53,7 +53,7 @@ func (t Tiles) orDefault() Tiles {
 	return t
 }
 
-// runGEMM is the batched path for Q4_K and Q6_K weights (pathGEMM and
+// runGEMM is the batched path for Q4_K, Q5_K and Q6_K weights (pathGEMM and
 // pathGEMMR4): for each token tile, each row meets the tile's tokens four
 // at a time.
 func (m *matmulTask) runGEMM(w, r0, r1 int) {
@@ -92,9 +92,12 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 				}
 			}
 			for ; t+4 <= t1; t += 4 {
-				if m.w.Type == gguf.TypeQ4_K {
+				switch m.w.Type {
+				case gguf.TypeQ4_K:
 					m.ops.GemmQ4KQ8K1x4(kernels.AsQ4K(m.w.Row(r)), m.act.q8k[t*nb:], nb, &res)
-				} else {
+				case gguf.TypeQ5_K:
+					m.ops.GemmQ5KQ8K1x4(kernels.AsQ5K(m.w.Row(r)), m.act.q8k[t*nb:], nb, &res)
+				default:
 					m.ops.GemmQ6KQ8K1x4(kernels.AsQ6K(m.w.Row(r)), m.act.q8k[t*nb:], nb, &res)
 				}
 				m.out[t*rows+r] = res[0]

@@ -23,7 +23,8 @@ const (
 	pathGEMVR4
 	// pathGEMM: GGUF-layout rows against four tokens per call
 	// (GemmQ4KQ8K1x4, or GemmQ4KUnpackedQ8K1x4 where the table prefers
-	// unpacking; GemmQ6KQ8K1x4); tokens past the last four: dots.
+	// unpacking; GemmQ5KQ8K1x4, GemmQ6KQ8K1x4); tokens past the last
+	// four: dots.
 	pathGEMM
 	// pathGEMMR4: repacked rows against eight or four tokens per call
 	// (Gemm*R4Q8K4x8/4x4); 2-3 tokens, the speculative verification sizes,
@@ -50,6 +51,14 @@ func (p path) String() string {
 // pass, so even 2-3 tokens take it), then the GGUF-layout GEMM from 4
 // tokens, then the 4-row GEMVs.
 func choosePath(ops *kernels.Ops, t gguf.GGMLType, T, rows int, repacked bool, tiles Tiles, noGEMM bool) path {
+	if t == gguf.TypeQ5_K {
+		// Q5_K (llama.cpp's Q4_K_S and Q5_K_M recipes) has the one-row
+		// dots and the 4-column GEMM on the GGUF layout.
+		if T >= 4 && !noGEMM && !ops.FloatQ4K && ops.GemmQ5KQ8K1x4 != nil {
+			return pathGEMM
+		}
+		return pathDots
+	}
 	if t != gguf.TypeQ4_K && t != gguf.TypeQ6_K || t == gguf.TypeQ4_K && ops.FloatQ4K {
 		return pathDots
 	}

@@ -25,7 +25,7 @@ func TestChoosePath(t *testing.T) {
 	float.FloatQ4K = true
 	tables := map[string]*kernels.Ops{"avx512": &avx512, "avx2": &avx2, "generic": &generic, "float": &float}
 	tiles := DefaultTiles() // panels from 64 tokens
-	const Q4, Q6, Q8, F32 = gguf.TypeQ4_K, gguf.TypeQ6_K, gguf.TypeQ8_0, gguf.TypeF32
+	const Q4, Q5, Q6, Q8, F32 = gguf.TypeQ4_K, gguf.TypeQ5_K, gguf.TypeQ6_K, gguf.TypeQ8_0, gguf.TypeF32
 	for _, c := range []struct {
 		isa      string
 		typ      gguf.GGMLType
@@ -64,6 +64,13 @@ func TestChoosePath(t *testing.T) {
 		{"float", Q4, 64, 4096, false, false, pathDots},
 		{"float", Q6, 64, 4096, true, false, pathGEMVR4},
 		{"float", Q6, 64, 4096, false, false, pathGEMVRows4},
+		// Q5_K: one-row dots, the 4-column GEMM from four tokens.
+		{"avx512", Q5, 1, 4096, false, false, pathDots},
+		{"avx512", Q5, 3, 4096, false, false, pathDots},
+		{"avx2", Q5, 4, 4096, false, false, pathGEMM},
+		{"generic", Q5, 512, 4096, false, false, pathGEMM},
+		{"avx512", Q5, 512, 4096, false, true, pathDots},
+		{"float", Q5, 64, 4096, false, false, pathDots},
 	} {
 		got := choosePath(tables[c.isa], c.typ, c.T, c.rows, c.repacked, tiles, c.noGEMM)
 		if got != c.want {

@@ -86,6 +86,9 @@ type Ops struct {
 	GemmQ4KQ8K1x4 func(w []BlockQ4K, a []BlockQ8K, stride int, out *[4]float32)
 	// GemmQ6KQ8K1x4 is the same for Q6_K rows.
 	GemmQ6KQ8K1x4 func(w []BlockQ6K, a []BlockQ8K, stride int, out *[4]float32)
+	// GemmQ5KQ8K1x4 is the same for Q5_K rows, each column equal to
+	// DotQ5KQ8K (nil: the matmul takes the one-row dots).
+	GemmQ5KQ8K1x4 func(w []BlockQ5K, a []BlockQ8K, stride int, out *[4]float32)
 	// GemmQ4KR4Q8K4x4 multiplies four repacked rows by four Q8_K columns
 	// in the R4 order (column c at a[c*stride:]): out[4r+c] equals
 	// DotQ4KQ8K of row r and column c. Nil where no SIMD version beats
@@ -177,6 +180,11 @@ func GemmQ6KQ8K1x4(w []BlockQ6K, a []BlockQ8K, stride int, out *[4]float32) {
 	DotColumns4(DotQ6KQ8K, w, a, stride, out)
 }
 
+// GemmQ5KQ8K1x4 is the Go twin of the 4-column Q5_K kernel.
+func GemmQ5KQ8K1x4(w []BlockQ5K, a []BlockQ8K, stride int, out *[4]float32) {
+	DotColumns4(DotQ5KQ8K, w, a, stride, out)
+}
+
 // GemmQ4KQ8K1x4 is the Go twin of the 4-column Q4_K kernel.
 func GemmQ4KQ8K1x4(w []BlockQ4K, a []BlockQ8K, stride int, out *[4]float32) {
 	DotColumns4(DotQ4KQ8K, w, a, stride, out)
@@ -242,6 +250,7 @@ var GenericOps = Ops{
 
 	GemmQ4KQ8K1x4:   GemmQ4KQ8K1x4,
 	GemmQ6KQ8K1x4:   GemmQ6KQ8K1x4,
+	GemmQ5KQ8K1x4:   GemmQ5KQ8K1x4,
 	GemvQ4KQ8K4x1:   GemvQ4KQ8K4x1,
 	GemvQ6KQ8K4x1:   GemvQ6KQ8K4x1,
 	GemvQ4KR4Q8K4x1: GemvQ4KR4Q8K4x1,

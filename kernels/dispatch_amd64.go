@@ -49,6 +49,7 @@ func avx2Ops(t Tuning) Ops {
 	o.GemvQ4KQ8K4x1 = gemvRowsSlices[BlockQ4K](gemvQ4KQ8KAVX2x4rows, BlockQ4KSize)
 	o.GemvQ6KQ8K4x1 = gemvRowsSlices[BlockQ6K](gemvQ6KQ8KAVX2x4rows, BlockQ6KSize)
 	o.GemmQ6KQ8K1x4 = gemmQ6KQ8KAVX2x4Slices
+	o.GemmQ5KQ8K1x4 = gemmQ5KQ8KAVX2x4Slices
 	o.UnpackQ4K = unpackQ4KAVX2Slices
 	o.QuantizeRowQ8K = quantizeRowQ8KAVX2
 	o.DotQ8_0Q8_0 = dotQ8_0Q8_0AVX2Slices

@@ -145,6 +145,12 @@ func TestGemmKernelsMatchTwin(t *testing.T) {
 				if got != want {
 					t.Fatalf("nb=%d stride=%d: %v, generic %v", nb, stride, got, want)
 				}
+				w5 := misaligned(randQ5K(r, nb), BlockQ5KSize, AsQ5K)
+				o.GemmQ5KQ8K1x4(w5, a, stride, &got)
+				GemmQ5KQ8K1x4(w5, a, stride, &want)
+				if got != want {
+					t.Fatalf("Q5_K nb=%d stride=%d: %v, generic %v", nb, stride, got, want)
+				}
 				w6 := misaligned(randQ6K(r, nb), BlockQ6KSize, AsQ6K)
 				o.GemmQ6KQ8K1x4(w6, a, stride, &got)
 				GemmQ6KQ8K1x4(w6, a, stride, &want)

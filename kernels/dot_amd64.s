@@ -32467,7 +32467,7 @@ zpsumdone:
 	RET
 
 // func dotQ5KQ8KAVX2(w *byte, a *byte, nb int, pf int) float32
-// Requires: AVX, AVX2, F16C, MMX+, SSE
+// Requires: AVX, AVX2, AVX512BW, AVX512VL, F16C, MMX+, SSE
 TEXT ·dotQ5KQ8KAVX2(SB), NOSPLIT, $0-36
 	MOVQ         w+0(FP), AX
 	MOVQ         a+8(FP), CX
@@ -32477,9 +32477,6 @@ TEXT ·dotQ5KQ8KAVX2(SB), NOSPLIT, $0-36
 	MOVL         $0x0f0f0f0f, SI
 	VMOVD        SI, X1
 	VPBROADCASTD X1, Y1
-	MOVL         $0x10101010, SI
-	VMOVD        SI, X2
-	VPBROADCASTD X2, Y2
 
 q5block:
 	CMPQ         DX, $0x00
@@ -32506,115 +32503,114 @@ q5block:
 	SHLL         $0x04, R10
 	ORL          R10, R8
 	ANDL         $0x3f3f3f3f, SI
-	VMOVD        SI, X3
-	VPINSRD      $0x01, R8, X3, X3
+	VMOVD        SI, X2
+	VPINSRD      $0x01, R8, X2, X2
+	VPMOVZXBW    X2, X2
+	VMOVD        DI, X3
+	VPINSRD      $0x01, R9, X3, X3
 	VPMOVZXBW    X3, X3
-	VMOVD        DI, X4
-	VPINSRD      $0x01, R9, X4, X4
-	VPMOVZXBW    X4, X4
-	VMOVDQU      260(CX), Y5
-	VEXTRACTI128 $0x01, Y5, X6
-	VPHADDW      X6, X5, X6
-	VPMADDWD     X4, X6, X6
-	VINSERTI128  $0x01, X3, Y3, Y4
-	VMOVDQU      16(AX), Y5
-	VPXOR        Y7, Y7, Y7
-	VMOVDQU      48(AX), Y8
-	VPAND        Y1, Y8, Y9
-	VPSRLW       $0x04, Y8, Y8
-	VPAND        Y1, Y8, Y8
-	VPSLLW       $0x04, Y5, Y10
-	VPAND        Y2, Y10, Y10
-	VPOR         Y10, Y9, Y9
-	VPSLLW       $0x03, Y5, Y10
-	VPAND        Y2, Y10, Y10
-	VPOR         Y10, Y8, Y8
-	VPMADDUBSW   4(CX), Y9, Y9
-	VPMADDUBSW   36(CX), Y8, Y8
-	VPSHUFB      q4kScaleShuf<>+0(SB), Y4, Y10
-	VPMADDWD     Y10, Y9, Y9
-	VPSHUFB      q4kScaleShuf<>+32(SB), Y4, Y10
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y9, Y7, Y7
-	VPADDD       Y8, Y7, Y7
-	VMOVDQU      80(AX), Y8
-	VPAND        Y1, Y8, Y9
-	VPSRLW       $0x04, Y8, Y8
-	VPAND        Y1, Y8, Y8
-	VPSLLW       $0x02, Y5, Y10
-	VPAND        Y2, Y10, Y10
-	VPOR         Y10, Y9, Y9
-	VPSLLW       $0x01, Y5, Y10
-	VPAND        Y2, Y10, Y10
-	VPOR         Y10, Y8, Y8
-	VPMADDUBSW   68(CX), Y9, Y9
-	VPMADDUBSW   100(CX), Y8, Y8
-	VPSHUFB      q4kScaleShuf<>+64(SB), Y4, Y10
-	VPMADDWD     Y10, Y9, Y9
-	VPSHUFB      q4kScaleShuf<>+96(SB), Y4, Y10
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y9, Y7, Y7
-	VPADDD       Y8, Y7, Y7
-	VMOVDQU      112(AX), Y8
-	VPAND        Y1, Y8, Y9
-	VPSRLW       $0x04, Y8, Y8
-	VPAND        Y1, Y8, Y8
-	VPSLLW       $0x00, Y5, Y10
-	VPAND        Y2, Y10, Y10
-	VPOR         Y10, Y9, Y9
-	VPSRLW       $0x01, Y5, Y10
-	VPAND        Y2, Y10, Y10
-	VPOR         Y10, Y8, Y8
-	VPMADDUBSW   132(CX), Y9, Y9
-	VPMADDUBSW   164(CX), Y8, Y8
-	VPSHUFB      q4kScaleShuf<>+128(SB), Y4, Y10
-	VPMADDWD     Y10, Y9, Y9
-	VPSHUFB      q4kScaleShuf<>+160(SB), Y4, Y10
-	VPMADDWD     Y10, Y8, Y8
-	VPADDD       Y9, Y7, Y7
-	VPADDD       Y8, Y7, Y7
-	VMOVDQU      144(AX), Y8
-	VPAND        Y1, Y8, Y9
-	VPSRLW       $0x04, Y8, Y8
-	VPAND        Y1, Y8, Y8
-	VPSRLW       $0x02, Y5, Y10
-	VPAND        Y2, Y10, Y10
-	VPOR         Y10, Y9, Y9
-	VPSRLW       $0x03, Y5, Y5
-	VPAND        Y2, Y5, Y5
-	VPOR         Y5, Y8, Y8
-	VPMADDUBSW   196(CX), Y9, Y9
-	VPMADDUBSW   228(CX), Y8, Y8
-	VPSHUFB      q4kScaleShuf<>+192(SB), Y4, Y5
-	VPMADDWD     Y5, Y9, Y9
-	VPSHUFB      q4kScaleShuf<>+224(SB), Y4, Y5
-	VPMADDWD     Y5, Y8, Y8
-	VPADDD       Y9, Y7, Y7
-	VPADDD       Y8, Y7, Y7
-	VEXTRACTI128 $0x01, Y7, X3
-	VPADDD       X3, X7, X3
-	VPSHUFD      $0x4e, X3, X4
-	VPADDD       X4, X3, X3
-	VPSHUFD      $0xb1, X3, X4
-	VPADDD       X4, X3, X3
-	VPSHUFD      $0x4e, X6, X4
-	VPADDD       X4, X6, X6
-	VPSHUFD      $0xb1, X6, X4
-	VPADDD       X4, X6, X6
+	VMOVDQU      260(CX), Y4
+	VEXTRACTI128 $0x01, Y4, X5
+	VPHADDW      X5, X4, X5
+	VPMADDWD     X3, X5, X5
+	VINSERTI128  $0x01, X2, Y2, Y3
+	VPXOR        Y4, Y4, Y4
+	VMOVDQU      48(AX), Y6
+	VPAND        Y1, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y1, Y6, Y6
+	VPSLLW       $0x04, 16(AX), Y8
+	VPAND        q5kTopBit<>+0(SB), Y8, Y8
+	VPOR         Y8, Y7, Y7
+	VPSLLW       $0x03, 16(AX), Y8
+	VPAND        q5kTopBit<>+0(SB), Y8, Y8
+	VPOR         Y8, Y6, Y6
+	VPMADDUBSW   4(CX), Y7, Y7
+	VPMADDUBSW   36(CX), Y6, Y6
+	VPSHUFB      q4kScaleShuf<>+0(SB), Y3, Y8
+	VPMADDWD     Y8, Y7, Y7
+	VPSHUFB      q4kScaleShuf<>+32(SB), Y3, Y8
+	VPMADDWD     Y8, Y6, Y6
+	VPADDD       Y7, Y4, Y4
+	VPADDD       Y6, Y4, Y4
+	VMOVDQU      80(AX), Y6
+	VPAND        Y1, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y1, Y6, Y6
+	VPSLLW       $0x02, 16(AX), Y8
+	VPAND        q5kTopBit<>+0(SB), Y8, Y8
+	VPOR         Y8, Y7, Y7
+	VPSLLW       $0x01, 16(AX), Y8
+	VPAND        q5kTopBit<>+0(SB), Y8, Y8
+	VPOR         Y8, Y6, Y6
+	VPMADDUBSW   68(CX), Y7, Y7
+	VPMADDUBSW   100(CX), Y6, Y6
+	VPSHUFB      q4kScaleShuf<>+64(SB), Y3, Y8
+	VPMADDWD     Y8, Y7, Y7
+	VPSHUFB      q4kScaleShuf<>+96(SB), Y3, Y8
+	VPMADDWD     Y8, Y6, Y6
+	VPADDD       Y7, Y4, Y4
+	VPADDD       Y6, Y4, Y4
+	VMOVDQU      112(AX), Y6
+	VPAND        Y1, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y1, Y6, Y6
+	VPSLLW       $0x00, 16(AX), Y8
+	VPAND        q5kTopBit<>+0(SB), Y8, Y8
+	VPOR         Y8, Y7, Y7
+	VPSRLW       $0x01, 16(AX), Y8
+	VPAND        q5kTopBit<>+0(SB), Y8, Y8
+	VPOR         Y8, Y6, Y6
+	VPMADDUBSW   132(CX), Y7, Y7
+	VPMADDUBSW   164(CX), Y6, Y6
+	VPSHUFB      q4kScaleShuf<>+128(SB), Y3, Y8
+	VPMADDWD     Y8, Y7, Y7
+	VPSHUFB      q4kScaleShuf<>+160(SB), Y3, Y8
+	VPMADDWD     Y8, Y6, Y6
+	VPADDD       Y7, Y4, Y4
+	VPADDD       Y6, Y4, Y4
+	VMOVDQU      144(AX), Y6
+	VPAND        Y1, Y6, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y1, Y6, Y6
+	VPSRLW       $0x02, 16(AX), Y8
+	VPAND        q5kTopBit<>+0(SB), Y8, Y8
+	VPOR         Y8, Y7, Y7
+	VPSRLW       $0x03, 16(AX), Y8
+	VPAND        q5kTopBit<>+0(SB), Y8, Y8
+	VPOR         Y8, Y6, Y6
+	VPMADDUBSW   196(CX), Y7, Y7
+	VPMADDUBSW   228(CX), Y6, Y6
+	VPSHUFB      q4kScaleShuf<>+192(SB), Y3, Y8
+	VPMADDWD     Y8, Y7, Y7
+	VPSHUFB      q4kScaleShuf<>+224(SB), Y3, Y8
+	VPMADDWD     Y8, Y6, Y6
+	VPADDD       Y7, Y4, Y4
+	VPADDD       Y6, Y4, Y4
+	VEXTRACTI128 $0x01, Y4, X2
+	VPADDD       X2, X4, X2
+	VPSHUFD      $0x4e, X2, X3
+	VPADDD       X3, X2, X2
+	VPSHUFD      $0xb1, X2, X3
+	VPADDD       X3, X2, X2
+	VPSHUFD      $0x4e, X5, X3
+	VPADDD       X3, X5, X5
+	VPSHUFD      $0xb1, X5, X3
+	VPADDD       X3, X5, X5
 	MOVWLZX      (AX), SI
+	VMOVD        SI, X3
+	VCVTPH2PS    X3, X3
+	VMULSS       (CX), X3, X3
+	MOVWLZX      2(AX), SI
 	VMOVD        SI, X4
 	VCVTPH2PS    X4, X4
 	VMULSS       (CX), X4, X4
-	MOVWLZX      2(AX), SI
-	VMOVD        SI, X5
-	VCVTPH2PS    X5, X5
-	VMULSS       (CX), X5, X5
-	VCVTDQ2PS    X3, X3
-	VMULSS       X3, X4, X4
-	VCVTDQ2PS    X6, X6
-	VMULSS       X6, X5, X5
-	VSUBSS       X5, X4, X4
-	VADDSS       X4, X0, X0
+	VCVTDQ2PS    X2, X2
+	VMULSS       X2, X3, X3
+	VCVTDQ2PS    X5, X5
+	VMULSS       X5, X4, X4
+	VSUBSS       X4, X3, X3
+	VADDSS       X3, X0, X0
 	ADDQ         $0x000000b0, AX
 	ADDQ         $0x00000124, CX
 	DECQ         DX
@@ -32623,4 +32619,288 @@ q5block:
 q5done:
 	VZEROUPPER
 	MOVSS X0, ret+32(FP)
+	RET
+
+DATA q5kTopBit<>+0(SB)/1, $0x10
+DATA q5kTopBit<>+1(SB)/1, $0x10
+DATA q5kTopBit<>+2(SB)/1, $0x10
+DATA q5kTopBit<>+3(SB)/1, $0x10
+DATA q5kTopBit<>+4(SB)/1, $0x10
+DATA q5kTopBit<>+5(SB)/1, $0x10
+DATA q5kTopBit<>+6(SB)/1, $0x10
+DATA q5kTopBit<>+7(SB)/1, $0x10
+DATA q5kTopBit<>+8(SB)/1, $0x10
+DATA q5kTopBit<>+9(SB)/1, $0x10
+DATA q5kTopBit<>+10(SB)/1, $0x10
+DATA q5kTopBit<>+11(SB)/1, $0x10
+DATA q5kTopBit<>+12(SB)/1, $0x10
+DATA q5kTopBit<>+13(SB)/1, $0x10
+DATA q5kTopBit<>+14(SB)/1, $0x10
+DATA q5kTopBit<>+15(SB)/1, $0x10
+DATA q5kTopBit<>+16(SB)/1, $0x10
+DATA q5kTopBit<>+17(SB)/1, $0x10
+DATA q5kTopBit<>+18(SB)/1, $0x10
+DATA q5kTopBit<>+19(SB)/1, $0x10
+DATA q5kTopBit<>+20(SB)/1, $0x10
+DATA q5kTopBit<>+21(SB)/1, $0x10
+DATA q5kTopBit<>+22(SB)/1, $0x10
+DATA q5kTopBit<>+23(SB)/1, $0x10
+DATA q5kTopBit<>+24(SB)/1, $0x10
+DATA q5kTopBit<>+25(SB)/1, $0x10
+DATA q5kTopBit<>+26(SB)/1, $0x10
+DATA q5kTopBit<>+27(SB)/1, $0x10
+DATA q5kTopBit<>+28(SB)/1, $0x10
+DATA q5kTopBit<>+29(SB)/1, $0x10
+DATA q5kTopBit<>+30(SB)/1, $0x10
+DATA q5kTopBit<>+31(SB)/1, $0x10
+GLOBL q5kTopBit<>(SB), RODATA|NOPTR, $32
+
+// func gemmQ5KQ8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)
+// Requires: AVX, AVX2, AVX512BW, AVX512VL, F16C
+TEXT ·gemmQ5KQ8KAVX2x4(SB), NOSPLIT, $0-40
+	MOVQ         w+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	MOVQ         nb+24(FP), BX
+	LEAQ         (CX)(DX*1), SI
+	LEAQ         (SI)(DX*1), DI
+	LEAQ         (DI)(DX*1), DX
+	VXORPS       X0, X0, X0
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Y1
+
+g5block:
+	CMPQ         BX, $0x00
+	JE           g5done
+	MOVL         4(AX), R8
+	MOVL         8(AX), R9
+	MOVL         12(AX), R10
+	MOVL         R10, R11
+	SHRL         $0x04, R11
+	ANDL         $0x0f0f0f0f, R11
+	MOVL         R9, R12
+	SHRL         $0x06, R12
+	ANDL         $0x03030303, R12
+	SHLL         $0x04, R12
+	ORL          R12, R11
+	ANDL         $0x3f3f3f3f, R9
+	ANDL         $0x0f0f0f0f, R10
+	MOVL         R8, R12
+	SHRL         $0x06, R12
+	ANDL         $0x03030303, R12
+	SHLL         $0x04, R12
+	ORL          R12, R10
+	ANDL         $0x3f3f3f3f, R8
+	VMOVD        R8, X2
+	VPINSRD      $0x01, R10, X2, X2
+	VPMOVZXBW    X2, X2
+	VMOVD        R9, X3
+	VPINSRD      $0x01, R11, X3, X3
+	VPMOVZXBW    X3, X3
+	VINSERTI128  $0x01, X2, Y2, Y4
+	VMOVDQU      260(CX), Y5
+	VEXTRACTI128 $0x01, Y5, X2
+	VPHADDW      X2, X5, X2
+	VPMADDWD     X3, X2, X2
+	VMOVDQU      260(SI), Y5
+	VEXTRACTI128 $0x01, Y5, X6
+	VPHADDW      X6, X5, X6
+	VPMADDWD     X3, X6, X6
+	VMOVDQU      260(DI), Y5
+	VEXTRACTI128 $0x01, Y5, X7
+	VPHADDW      X7, X5, X7
+	VPMADDWD     X3, X7, X7
+	VMOVDQU      260(DX), Y5
+	VEXTRACTI128 $0x01, Y5, X8
+	VPHADDW      X8, X5, X8
+	VPMADDWD     X3, X8, X8
+	VPHADDD      X6, X2, X2
+	VPHADDD      X8, X7, X7
+	VPHADDD      X7, X2, X2
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VMOVDQU      48(AX), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSLLW       $0x04, 16(AX), Y10
+	VPAND        q5kTopBit<>+0(SB), Y10, Y10
+	VPOR         Y10, Y9, Y9
+	VPSLLW       $0x03, 16(AX), Y10
+	VPAND        q5kTopBit<>+0(SB), Y10, Y10
+	VPOR         Y10, Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+0(SB), Y4, Y10
+	VPSHUFB      q4kScaleShuf<>+32(SB), Y4, Y11
+	VPMADDUBSW   4(CX), Y9, Y12
+	VPMADDUBSW   36(CX), Y8, Y13
+	VPMADDWD     Y10, Y12, Y12
+	VPMADDWD     Y11, Y13, Y13
+	VPADDD       Y12, Y3, Y3
+	VPADDD       Y13, Y3, Y3
+	VPMADDUBSW   4(SI), Y9, Y12
+	VPMADDUBSW   36(SI), Y8, Y13
+	VPMADDWD     Y10, Y12, Y12
+	VPMADDWD     Y11, Y13, Y13
+	VPADDD       Y12, Y5, Y5
+	VPADDD       Y13, Y5, Y5
+	VPMADDUBSW   4(DI), Y9, Y12
+	VPMADDUBSW   36(DI), Y8, Y13
+	VPMADDWD     Y10, Y12, Y12
+	VPMADDWD     Y11, Y13, Y13
+	VPADDD       Y12, Y6, Y6
+	VPADDD       Y13, Y6, Y6
+	VPMADDUBSW   4(DX), Y9, Y9
+	VPMADDUBSW   36(DX), Y8, Y8
+	VPMADDWD     Y10, Y9, Y9
+	VPMADDWD     Y11, Y8, Y8
+	VPADDD       Y9, Y7, Y7
+	VPADDD       Y8, Y7, Y7
+	VMOVDQU      80(AX), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSLLW       $0x02, 16(AX), Y10
+	VPAND        q5kTopBit<>+0(SB), Y10, Y10
+	VPOR         Y10, Y9, Y9
+	VPSLLW       $0x01, 16(AX), Y10
+	VPAND        q5kTopBit<>+0(SB), Y10, Y10
+	VPOR         Y10, Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+64(SB), Y4, Y10
+	VPSHUFB      q4kScaleShuf<>+96(SB), Y4, Y11
+	VPMADDUBSW   68(CX), Y9, Y12
+	VPMADDUBSW   100(CX), Y8, Y13
+	VPMADDWD     Y10, Y12, Y12
+	VPMADDWD     Y11, Y13, Y13
+	VPADDD       Y12, Y3, Y3
+	VPADDD       Y13, Y3, Y3
+	VPMADDUBSW   68(SI), Y9, Y12
+	VPMADDUBSW   100(SI), Y8, Y13
+	VPMADDWD     Y10, Y12, Y12
+	VPMADDWD     Y11, Y13, Y13
+	VPADDD       Y12, Y5, Y5
+	VPADDD       Y13, Y5, Y5
+	VPMADDUBSW   68(DI), Y9, Y12
+	VPMADDUBSW   100(DI), Y8, Y13
+	VPMADDWD     Y10, Y12, Y12
+	VPMADDWD     Y11, Y13, Y13
+	VPADDD       Y12, Y6, Y6
+	VPADDD       Y13, Y6, Y6
+	VPMADDUBSW   68(DX), Y9, Y9
+	VPMADDUBSW   100(DX), Y8, Y8
+	VPMADDWD     Y10, Y9, Y9
+	VPMADDWD     Y11, Y8, Y8
+	VPADDD       Y9, Y7, Y7
+	VPADDD       Y8, Y7, Y7
+	VMOVDQU      112(AX), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSLLW       $0x00, 16(AX), Y10
+	VPAND        q5kTopBit<>+0(SB), Y10, Y10
+	VPOR         Y10, Y9, Y9
+	VPSRLW       $0x01, 16(AX), Y10
+	VPAND        q5kTopBit<>+0(SB), Y10, Y10
+	VPOR         Y10, Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+128(SB), Y4, Y10
+	VPSHUFB      q4kScaleShuf<>+160(SB), Y4, Y11
+	VPMADDUBSW   132(CX), Y9, Y12
+	VPMADDUBSW   164(CX), Y8, Y13
+	VPMADDWD     Y10, Y12, Y12
+	VPMADDWD     Y11, Y13, Y13
+	VPADDD       Y12, Y3, Y3
+	VPADDD       Y13, Y3, Y3
+	VPMADDUBSW   132(SI), Y9, Y12
+	VPMADDUBSW   164(SI), Y8, Y13
+	VPMADDWD     Y10, Y12, Y12
+	VPMADDWD     Y11, Y13, Y13
+	VPADDD       Y12, Y5, Y5
+	VPADDD       Y13, Y5, Y5
+	VPMADDUBSW   132(DI), Y9, Y12
+	VPMADDUBSW   164(DI), Y8, Y13
+	VPMADDWD     Y10, Y12, Y12
+	VPMADDWD     Y11, Y13, Y13
+	VPADDD       Y12, Y6, Y6
+	VPADDD       Y13, Y6, Y6
+	VPMADDUBSW   132(DX), Y9, Y9
+	VPMADDUBSW   164(DX), Y8, Y8
+	VPMADDWD     Y10, Y9, Y9
+	VPMADDWD     Y11, Y8, Y8
+	VPADDD       Y9, Y7, Y7
+	VPADDD       Y8, Y7, Y7
+	VMOVDQU      144(AX), Y8
+	VPAND        Y1, Y8, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSRLW       $0x02, 16(AX), Y10
+	VPAND        q5kTopBit<>+0(SB), Y10, Y10
+	VPOR         Y10, Y9, Y9
+	VPSRLW       $0x03, 16(AX), Y10
+	VPAND        q5kTopBit<>+0(SB), Y10, Y10
+	VPOR         Y10, Y8, Y8
+	VPSHUFB      q4kScaleShuf<>+192(SB), Y4, Y10
+	VPSHUFB      q4kScaleShuf<>+224(SB), Y4, Y4
+	VPMADDUBSW   196(CX), Y9, Y11
+	VPMADDUBSW   228(CX), Y8, Y12
+	VPMADDWD     Y10, Y11, Y11
+	VPMADDWD     Y4, Y12, Y12
+	VPADDD       Y11, Y3, Y3
+	VPADDD       Y12, Y3, Y3
+	VPMADDUBSW   196(SI), Y9, Y11
+	VPMADDUBSW   228(SI), Y8, Y12
+	VPMADDWD     Y10, Y11, Y11
+	VPMADDWD     Y4, Y12, Y12
+	VPADDD       Y11, Y5, Y5
+	VPADDD       Y12, Y5, Y5
+	VPMADDUBSW   196(DI), Y9, Y11
+	VPMADDUBSW   228(DI), Y8, Y12
+	VPMADDWD     Y10, Y11, Y11
+	VPMADDWD     Y4, Y12, Y12
+	VPADDD       Y11, Y6, Y6
+	VPADDD       Y12, Y6, Y6
+	VPMADDUBSW   196(DX), Y9, Y9
+	VPMADDUBSW   228(DX), Y8, Y8
+	VPMADDWD     Y10, Y9, Y9
+	VPMADDWD     Y4, Y8, Y8
+	VPADDD       Y9, Y7, Y7
+	VPADDD       Y8, Y7, Y7
+	VPHADDD      Y5, Y3, Y3
+	VPHADDD      Y7, Y6, Y6
+	VPHADDD      Y6, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPADDD       X4, X3, X4
+	VMOVSS       (CX), X3
+	VINSERTPS    $0x10, (SI), X3, X3
+	VINSERTPS    $0x20, (DI), X3, X3
+	VINSERTPS    $0x30, (DX), X3, X3
+	MOVWLZX      (AX), R8
+	VMOVD        R8, X5
+	VCVTPH2PS    X5, X5
+	VBROADCASTSS X5, X5
+	VMULPS       X3, X5, X5
+	MOVWLZX      2(AX), R8
+	VMOVD        R8, X6
+	VCVTPH2PS    X6, X6
+	VBROADCASTSS X6, X6
+	VMULPS       X3, X6, X6
+	VCVTDQ2PS    X4, X4
+	VMULPS       X4, X5, X5
+	VCVTDQ2PS    X2, X2
+	VMULPS       X2, X6, X6
+	VSUBPS       X6, X5, X5
+	VADDPS       X5, X0, X0
+	ADDQ         $0x000000b0, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, SI
+	ADDQ         $0x00000124, DI
+	ADDQ         $0x00000124, DX
+	DECQ         BX
+	JMP          g5block
+
+g5done:
+	MOVQ    out+32(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
 	RET

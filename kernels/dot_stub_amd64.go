@@ -243,3 +243,6 @@ func sumU64PrefetchAVX512(p *byte, n int, pf int) uint64
 
 //go:noescape
 func dotQ5KQ8KAVX2(w *byte, a *byte, nb int, pf int) float32
+
+//go:noescape
+func gemmQ5KQ8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)

@@ -285,6 +285,15 @@ func gemmQ4KQ8KAVX2x4Slices(w []BlockQ4K, a []BlockQ8K, stride int, out *[4]floa
 	gemmQ4KQ8KAVX2x4((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0])
 }
 
+func gemmQ5KQ8KAVX2x4Slices(w []BlockQ5K, a []BlockQ8K, stride int, out *[4]float32) {
+	if len(w) == 0 {
+		*out = [4]float32{}
+		return
+	}
+	_ = a[3*stride+len(w)-1] // the kernel reads four columns
+	gemmQ5KQ8KAVX2x4((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0])
+}
+
 func dotQ6KQ8KAVX2Slices(pf int) func([]BlockQ6K, []BlockQ8K) float32 {
 	return func(w []BlockQ6K, a []BlockQ8K) float32 {
 		if len(w) == 0 {

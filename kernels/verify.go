@@ -7,22 +7,24 @@ import (
 
 // VerifyTwins checks a kernel table against the Go twins on random
 // blocks of odd sizes (1, 3, 17 and 43 super-blocks): the Q8_K
-// quantizer, the Q4_K and Q6_K dots, the 4-column GEMM, the 4-row
-// decode GEMVs, the repacked GEMMs (2, 3 and 4 columns), the Q8_0 and F32
-// dots (an odd length, a misaligned operand), and decode attention's
-// group kernels. Every result must be bit-identical. The kernels' tests and
+// quantizer, the Q4_K, Q5_K and Q6_K dots, the 4-column GEMMs (Q4_K,
+// Q5_K), the 4-row decode GEMVs, the repacked GEMMs (2, 3 and 4
+// columns), the Q8_0 and F32 dots (an odd length, a misaligned operand),
+// and decode attention's group kernels. Every result must be bit-identical. The kernels' tests and
 // the harness's phase check both run it; the tests then go further per
 // kernel (kernels_test.go, dispatch_test.go).
 func VerifyTwins(o *Ops, seed uint64) error {
 	r := rand.New(rand.NewPCG(seed, seed))
 	for _, nb := range []int{1, 3, 17, 43} {
 		w4 := make([]BlockQ4K, nb)
+		w5 := make([]BlockQ5K, nb)
 		w6 := make([]BlockQ6K, nb)
 		x := make([]float32, nb*QK_K)
 		for i := range x {
 			x[i] = float32(r.NormFloat64())
 		}
 		QuantizeQ4K(x, w4)
+		QuantizeQ5K(x, w5)
 		QuantizeQ6K(x, w6)
 		a := make([]BlockQ8K, 4*nb)
 		for c := 0; c < 4; c++ {
@@ -46,6 +48,16 @@ func VerifyTwins(o *Ops, seed uint64) error {
 		GemmQ4KQ8K1x4(w4, a, nb, &g2)
 		if g1 != g2 {
 			return fmt.Errorf("%s GEMM differs from the Go twin at %d blocks", o.ISA, nb)
+		}
+		if o.DotQ5KQ8K(w5, a[:nb]) != DotQ5KQ8K(w5, a[:nb]) {
+			return fmt.Errorf("%s Q5_K dot differs from the Go twin at %d blocks", o.ISA, nb)
+		}
+		if o.GemmQ5KQ8K1x4 != nil {
+			o.GemmQ5KQ8K1x4(w5, a, nb, &g1)
+			GemmQ5KQ8K1x4(w5, a, nb, &g2)
+			if g1 != g2 {
+				return fmt.Errorf("%s Q5_K GEMM differs from the Go twin at %d blocks", o.ISA, nb)
+			}
 		}
 		// The decode kernels: four weight rows against one column.
 		r4 := make([]BlockQ4K, 4*nb)

@@ -82,12 +82,8 @@ func dotQ4KQ8KAVX2(shuf Mem) {
 
 // dotQ5KQ8KAVX2 is DotQ5KQ8K for AVX2 (and the AVX-512 tables, which
 // have no wider Q5_K kernel): dotQ4KQ8KAVX2 with each weight's fifth bit
-// merged in from the block's 32 Qh bytes before the multiplies. Weight l
-// of sub-block j has its top bit at bit j of Qh[l]; for the pair of
-// sub-blocks 2m (low nibbles) and 2m+1 (high nibbles) of Qs[32m:], one
-// word shift per sub-block moves that bit to bit 4 of every byte and a
-// mask of 0x10 keeps it (shifts of at most 4 never carry a bit from the
-// neighbouring byte into bit 4). The levels are then 0..31, so
+// merged in from the block's 32 Qh bytes before the multiplies
+// (mergeQ5KTopBits). The levels are then 0..31, so
 // vpmaddubsw's pair sums stay below 2·31·128 and never saturate; the
 // rest, the scales and mins, the integer reductions and the float step
 // in the Go twin's order, is the Q4_K kernel's, since Q5_K keeps Q4_K's
@@ -98,9 +94,9 @@ func dotQ4KQ8KAVX2(shuf Mem) {
 // decode step 2.8x the Q4_K_M mock's.
 func dotQ5KQ8KAVX2(shuf Mem) {
 	wp, ap, nb, pf, sum := dotFrame("dotQ5KQ8KAVX2")
-	mask, top := YMM(), YMM()
+	top := q5kTopBit()
+	mask := YMM()
 	broadcastConst(mask, nibbleMask)
-	broadcastConst(top, 0x10101010)
 
 	blockLoop(nb, "q5block", "q5done")
 	prefetchAhead(wp, pf, 0, 64, 128)
@@ -109,9 +105,6 @@ func dotQ5KQ8KAVX2(shuf Mem) {
 
 	sc2 := YMM()
 	VINSERTI128(Imm(1), scales, scales.AsY(), sc2)
-	qh := YMM()
-	VMOVDQU(Mem{Base: wp, Disp: q5kQh}, qh)
-
 	acc := YMM()
 	VPXOR(acc, acc, acc)
 	for j := 0; j < 4; j++ {
@@ -120,17 +113,7 @@ func dotQ5KQ8KAVX2(shuf Mem) {
 		VPAND(mask, q, lo)
 		VPSRLW(Imm(4), q, hi)
 		VPAND(mask, hi, hi)
-		for e, v := range []VecVirtual{lo, hi} {
-			t := YMM()
-			bit := 2*j + e // this sub-block's bit of Qh, to bit 4
-			if bit <= 4 {
-				VPSLLW(Imm(uint64(4-bit)), qh, t)
-			} else {
-				VPSRLW(Imm(uint64(bit-4)), qh, t)
-			}
-			VPAND(top, t, t)
-			VPOR(t, v, v)
-		}
+		mergeQ5KTopBits(wp, j, lo, hi, top)
 		VPMADDUBSW(Mem{Base: ap, Disp: q8kQs + 64*j}, lo, lo)
 		VPMADDUBSW(Mem{Base: ap, Disp: q8kQs + 64*j + 32}, hi, hi)
 		VPSHUFB(shuf.Offset(32*(2*j)), sc2, s)

@@ -48,12 +48,28 @@ func combineQ4KCols(d4, dm4, s4, m4, sum4 VecVirtual) {
 //
 // a points at column 0's first block; column c starts at a + c*stride.
 // out receives the four dot products.
-func gemmQ4KQ8KAVX2(shuf Mem) {
-	wp, nb, cols, sum4 := gemmFrame("gemmQ4KQ8KAVX2x4", "w")
+func gemmQ4KQ8KAVX2(shuf Mem) { gemmK4Q8KAVX2(shuf, false) }
+
+// gemmQ5KQ8KAVX2 is the same for Q5_K rows (the prompt's GEMM for
+// llama.cpp's Q4_K_S and Q5_K_M recipes), each weight's fifth bit merged
+// in as dotQ5KQ8KAVX2 does, from Qh in memory (a register more would
+// spill): equal to DotQ5KQ8K per column, bit for bit.
+func gemmQ5KQ8KAVX2(shuf Mem) { gemmK4Q8KAVX2(shuf, true) }
+
+// gemmK4Q8KAVX2 emits the 4-column GEMM of the Q4_K header's formats:
+// Q4_K, or Q5_K with q5.
+func gemmK4Q8KAVX2(shuf Mem, q5 bool) {
+	name, l, qs, size := "gemmQ4KQ8KAVX2x4", "g", q4kQs, q4kSize
+	var top Mem
+	if q5 {
+		name, l, qs, size = "gemmQ5KQ8KAVX2x4", "g5", q5kQs, q5kSize
+		top = q5kTopBit()
+	}
+	wp, nb, cols, sum4 := gemmFrame(name, "w")
 	mask := YMM()
 	broadcastConst(mask, nibbleMask)
 
-	blockLoop(nb, "gblock", "gdone")
+	blockLoop(nb, l+"block", l+"done")
 
 	scales, mins := unpackQ4KScales(wp)
 	sc2 := YMM()
@@ -66,10 +82,13 @@ func gemmQ4KQ8KAVX2(shuf Mem) {
 	accs := zeroedY(4)
 	for j := 0; j < 4; j++ {
 		q, lo, hi, sl, sh := YMM(), YMM(), YMM(), YMM(), YMM()
-		VMOVDQU(Mem{Base: wp, Disp: q4kQs + 32*j}, q)
+		VMOVDQU(Mem{Base: wp, Disp: qs + 32*j}, q)
 		VPAND(mask, q, lo)
 		VPSRLW(Imm(4), q, hi)
 		VPAND(mask, hi, hi)
+		if q5 {
+			mergeQ5KTopBits(wp, j, lo, hi, top)
+		}
 		VPSHUFB(shuf.Offset(32*(2*j)), sc2, sl)
 		VPSHUFB(shuf.Offset(32*(2*j+1)), sc2, sh)
 		for c := 0; c < 4; c++ {
@@ -88,10 +107,41 @@ func gemmQ4KQ8KAVX2(shuf Mem) {
 	yd := columnScales(cols)
 	floatPartCols(wp, yd, s4, m4, sum4)
 
-	advance(q4kSize, wp)
+	advance(size, wp)
 	advance(q8kSize, cols[:]...)
-	loopBack(nb, "gblock")
-	storeSum4("gdone", sum4)
+	loopBack(nb, l+"block")
+	storeSum4(l+"done", sum4)
+}
+
+// q5kTopBit is the 32-byte mask of bit 4 mergeQ5KTopBits keeps (one
+// global for every Q5_K kernel).
+func q5kTopBit() Mem {
+	if q5kTop == nil {
+		m := byteMask("q5kTopBit", 0x10)
+		q5kTop = &m
+	}
+	return *q5kTop
+}
+
+var q5kTop *Mem
+
+// mergeQ5KTopBits ors the fifth bits of Q5_K sub-blocks 2j (into lo) and
+// 2j+1 (into hi) from the block's Qh at wp: bit b of Qh[l] is weight l's
+// top bit in sub-block b, moved to bit 4 by one word shift (at most 4
+// places, so no neighbouring byte's bit lands there) and kept by top, a
+// 0x10 byte mask in memory.
+func mergeQ5KTopBits(wp Register, j int, lo, hi VecVirtual, top Mem) {
+	for e, v := range []VecVirtual{lo, hi} {
+		t := YMM()
+		bit := 2*j + e
+		if bit <= 4 {
+			VPSLLW(Imm(uint64(4-bit)), Mem{Base: wp, Disp: q5kQh}, t)
+		} else {
+			VPSRLW(Imm(uint64(bit-4)), Mem{Base: wp, Disp: q5kQh}, t)
+		}
+		VPAND(top, t, t)
+		VPOR(t, v, v)
+	}
 }
 
 // byteMask is a 32-byte constant of one repeated byte, for memory

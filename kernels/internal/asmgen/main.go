@@ -125,6 +125,7 @@ func main() {
 	sumU64PrefetchAVX2()
 	sumU64PrefetchAVX512()
 	dotQ5KQ8KAVX2(shuf)
+	gemmQ5KQ8KAVX2(shuf)
 	Generate()
 	vexVNNI(flag.Lookup("out").Value.String())
 }
