@@ -32466,6 +32466,40 @@ zpsumdone:
 	MOVQ          AX, ret+24(FP)
 	RET
 
+DATA q5kTopBit<>+0(SB)/1, $0x10
+DATA q5kTopBit<>+1(SB)/1, $0x10
+DATA q5kTopBit<>+2(SB)/1, $0x10
+DATA q5kTopBit<>+3(SB)/1, $0x10
+DATA q5kTopBit<>+4(SB)/1, $0x10
+DATA q5kTopBit<>+5(SB)/1, $0x10
+DATA q5kTopBit<>+6(SB)/1, $0x10
+DATA q5kTopBit<>+7(SB)/1, $0x10
+DATA q5kTopBit<>+8(SB)/1, $0x10
+DATA q5kTopBit<>+9(SB)/1, $0x10
+DATA q5kTopBit<>+10(SB)/1, $0x10
+DATA q5kTopBit<>+11(SB)/1, $0x10
+DATA q5kTopBit<>+12(SB)/1, $0x10
+DATA q5kTopBit<>+13(SB)/1, $0x10
+DATA q5kTopBit<>+14(SB)/1, $0x10
+DATA q5kTopBit<>+15(SB)/1, $0x10
+DATA q5kTopBit<>+16(SB)/1, $0x10
+DATA q5kTopBit<>+17(SB)/1, $0x10
+DATA q5kTopBit<>+18(SB)/1, $0x10
+DATA q5kTopBit<>+19(SB)/1, $0x10
+DATA q5kTopBit<>+20(SB)/1, $0x10
+DATA q5kTopBit<>+21(SB)/1, $0x10
+DATA q5kTopBit<>+22(SB)/1, $0x10
+DATA q5kTopBit<>+23(SB)/1, $0x10
+DATA q5kTopBit<>+24(SB)/1, $0x10
+DATA q5kTopBit<>+25(SB)/1, $0x10
+DATA q5kTopBit<>+26(SB)/1, $0x10
+DATA q5kTopBit<>+27(SB)/1, $0x10
+DATA q5kTopBit<>+28(SB)/1, $0x10
+DATA q5kTopBit<>+29(SB)/1, $0x10
+DATA q5kTopBit<>+30(SB)/1, $0x10
+DATA q5kTopBit<>+31(SB)/1, $0x10
+GLOBL q5kTopBit<>(SB), RODATA|NOPTR, $32
+
 // func dotQ5KQ8KAVX2(w *byte, a *byte, nb int, pf int) float32
 // Requires: AVX, AVX2, AVX512BW, AVX512VL, F16C, MMX+, SSE
 TEXT ·dotQ5KQ8KAVX2(SB), NOSPLIT, $0-36
@@ -32620,40 +32654,6 @@ q5done:
 	VZEROUPPER
 	MOVSS X0, ret+32(FP)
 	RET
-
-DATA q5kTopBit<>+0(SB)/1, $0x10
-DATA q5kTopBit<>+1(SB)/1, $0x10
-DATA q5kTopBit<>+2(SB)/1, $0x10
-DATA q5kTopBit<>+3(SB)/1, $0x10
-DATA q5kTopBit<>+4(SB)/1, $0x10
-DATA q5kTopBit<>+5(SB)/1, $0x10
-DATA q5kTopBit<>+6(SB)/1, $0x10
-DATA q5kTopBit<>+7(SB)/1, $0x10
-DATA q5kTopBit<>+8(SB)/1, $0x10
-DATA q5kTopBit<>+9(SB)/1, $0x10
-DATA q5kTopBit<>+10(SB)/1, $0x10
-DATA q5kTopBit<>+11(SB)/1, $0x10
-DATA q5kTopBit<>+12(SB)/1, $0x10
-DATA q5kTopBit<>+13(SB)/1, $0x10
-DATA q5kTopBit<>+14(SB)/1, $0x10
-DATA q5kTopBit<>+15(SB)/1, $0x10
-DATA q5kTopBit<>+16(SB)/1, $0x10
-DATA q5kTopBit<>+17(SB)/1, $0x10
-DATA q5kTopBit<>+18(SB)/1, $0x10
-DATA q5kTopBit<>+19(SB)/1, $0x10
-DATA q5kTopBit<>+20(SB)/1, $0x10
-DATA q5kTopBit<>+21(SB)/1, $0x10
-DATA q5kTopBit<>+22(SB)/1, $0x10
-DATA q5kTopBit<>+23(SB)/1, $0x10
-DATA q5kTopBit<>+24(SB)/1, $0x10
-DATA q5kTopBit<>+25(SB)/1, $0x10
-DATA q5kTopBit<>+26(SB)/1, $0x10
-DATA q5kTopBit<>+27(SB)/1, $0x10
-DATA q5kTopBit<>+28(SB)/1, $0x10
-DATA q5kTopBit<>+29(SB)/1, $0x10
-DATA q5kTopBit<>+30(SB)/1, $0x10
-DATA q5kTopBit<>+31(SB)/1, $0x10
-GLOBL q5kTopBit<>(SB), RODATA|NOPTR, $32
 
 // func gemmQ5KQ8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)
 // Requires: AVX, AVX2, AVX512BW, AVX512VL, F16C

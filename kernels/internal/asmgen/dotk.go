@@ -35,12 +35,36 @@ func scaleShuffles() Mem {
 //     done with scalar SSE in exactly the Go twin's order.
 //
 // No dequantized value is ever stored to memory.
-func dotQ4KQ8KAVX2(shuf Mem) {
-	wp, ap, nb, pf, sum := dotFrame("dotQ4KQ8KAVX2")
+func dotQ4KQ8KAVX2(shuf Mem) { dotK4Q8KAVX2(shuf, false) }
+
+// dotQ5KQ8KAVX2 is DotQ5KQ8K for AVX2 (and the AVX-512 tables, which
+// have no wider Q5_K kernel): dotQ4KQ8KAVX2 with each weight's fifth bit
+// merged in from the block's 32 Qh bytes before the multiplies
+// (mergeQ5KTopBits). The levels are then 0..31, so
+// vpmaddubsw's pair sums stay below 2·31·128 and never saturate; the
+// rest, the scales and mins, the integer reductions and the float step
+// in the Go twin's order, is the Q4_K kernel's, since Q5_K keeps Q4_K's
+// header (d, dmin and the 12 bytes of 6-bit scales and mins).
+//
+// Q5_K matrices (llama.cpp's Q4_K_S and Q5_K_M recipes) take the one-row
+// dots: before this kernel their pure-Go twin made a Q4_K_S 7B mock's
+// decode step 2.8x the Q4_K_M mock's.
+func dotQ5KQ8KAVX2(shuf Mem) { dotK4Q8KAVX2(shuf, true) }
+
+// dotK4Q8KAVX2 emits the one-row dot of the Q4_K header's formats:
+// Q4_K, or Q5_K with q5.
+func dotK4Q8KAVX2(shuf Mem, q5 bool) {
+	name, l, qs, size := "dotQ4KQ8KAVX2", "", q4kQs, q4kSize
+	var top Mem
+	if q5 {
+		name, l, qs, size = "dotQ5KQ8KAVX2", "q5", q5kQs, q5kSize
+		top = q5kTopBit()
+	}
+	wp, ap, nb, pf, sum := dotFrame(name)
 	mask := YMM()
 	broadcastConst(mask, nibbleMask)
 
-	blockLoop(nb, "block", "done")
+	blockLoop(nb, l+"block", l+"done")
 	prefetchAhead(wp, pf, 0, 64, 128)
 	scales, mins := unpackQ4KScales(wp)
 	bsHi := minsPaired(ap, mins)
@@ -53,10 +77,13 @@ func dotQ4KQ8KAVX2(shuf Mem) {
 	VPXOR(acc, acc, acc)
 	for j := 0; j < 4; j++ {
 		q, lo, hi, s := YMM(), YMM(), YMM(), YMM()
-		VMOVDQU(Mem{Base: wp, Disp: q4kQs + 32*j}, q)
+		VMOVDQU(Mem{Base: wp, Disp: qs + 32*j}, q)
 		VPAND(mask, q, lo)
 		VPSRLW(Imm(4), q, hi)
 		VPAND(mask, hi, hi)
+		if q5 {
+			mergeQ5KTopBits(wp, j, lo, hi, top)
+		}
 		VPMADDUBSW(Mem{Base: ap, Disp: q8kQs + 64*j}, lo, lo)
 		VPMADDUBSW(Mem{Base: ap, Disp: q8kQs + 64*j + 32}, hi, hi)
 		VPSHUFB(shuf.Offset(32*(2*j)), sc2, s)
@@ -74,66 +101,10 @@ func dotQ4KQ8KAVX2(shuf Mem) {
 	hsum4(bsHi)
 	floatPartQ4K(wp, ap, x, bsHi, sum)
 
-	advance(q4kSize, wp)
+	advance(size, wp)
 	advance(q8kSize, ap)
-	loopBack(nb, "block")
-	returnSum("done", sum)
-}
-
-// dotQ5KQ8KAVX2 is DotQ5KQ8K for AVX2 (and the AVX-512 tables, which
-// have no wider Q5_K kernel): dotQ4KQ8KAVX2 with each weight's fifth bit
-// merged in from the block's 32 Qh bytes before the multiplies
-// (mergeQ5KTopBits). The levels are then 0..31, so
-// vpmaddubsw's pair sums stay below 2·31·128 and never saturate; the
-// rest, the scales and mins, the integer reductions and the float step
-// in the Go twin's order, is the Q4_K kernel's, since Q5_K keeps Q4_K's
-// header (d, dmin and the 12 bytes of 6-bit scales and mins).
-//
-// Q5_K matrices (llama.cpp's Q4_K_S and Q5_K_M recipes) take the one-row
-// dots: before this kernel their pure-Go twin made a Q4_K_S 7B mock's
-// decode step 2.8x the Q4_K_M mock's.
-func dotQ5KQ8KAVX2(shuf Mem) {
-	wp, ap, nb, pf, sum := dotFrame("dotQ5KQ8KAVX2")
-	top := q5kTopBit()
-	mask := YMM()
-	broadcastConst(mask, nibbleMask)
-
-	blockLoop(nb, "q5block", "q5done")
-	prefetchAhead(wp, pf, 0, 64, 128)
-	scales, mins := unpackQ4KScales(wp)
-	bsHi := minsPaired(ap, mins)
-
-	sc2 := YMM()
-	VINSERTI128(Imm(1), scales, scales.AsY(), sc2)
-	acc := YMM()
-	VPXOR(acc, acc, acc)
-	for j := 0; j < 4; j++ {
-		q, lo, hi, s := YMM(), YMM(), YMM(), YMM()
-		VMOVDQU(Mem{Base: wp, Disp: q5kQs + 32*j}, q)
-		VPAND(mask, q, lo)
-		VPSRLW(Imm(4), q, hi)
-		VPAND(mask, hi, hi)
-		mergeQ5KTopBits(wp, j, lo, hi, top)
-		VPMADDUBSW(Mem{Base: ap, Disp: q8kQs + 64*j}, lo, lo)
-		VPMADDUBSW(Mem{Base: ap, Disp: q8kQs + 64*j + 32}, hi, hi)
-		VPSHUFB(shuf.Offset(32*(2*j)), sc2, s)
-		VPMADDWD(s, lo, lo)
-		VPSHUFB(shuf.Offset(32*(2*j+1)), sc2, s)
-		VPMADDWD(s, hi, hi)
-		VPADDD(lo, acc, acc)
-		VPADDD(hi, acc, acc)
-	}
-	x := XMM()
-	VEXTRACTI128(Imm(1), acc, x)
-	VPADDD(x, acc.AsX(), x)
-	hsum4(x)
-	hsum4(bsHi)
-	floatPartQ4K(wp, ap, x, bsHi, sum)
-
-	advance(q5kSize, wp)
-	advance(q8kSize, ap)
-	loopBack(nb, "q5block")
-	returnSum("q5done", sum)
+	loopBack(nb, l+"block")
+	returnSum(l+"done", sum)
 }
 
 // minsPaired is a Q4_K block's Σ min·bsum in four int32 lanes: the
