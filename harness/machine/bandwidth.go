@@ -194,9 +194,14 @@ func NewReader(threads int, size int64) *Reader {
 }
 
 // PassEach reads the working set once in each read pattern and returns
-// the best GB/s.
+// the best GB/s. Its helpers park at once afterwards: PassEach runs
+// between the engine's own work on the same CPUs (a tg test's
+// repetitions, a batch curve's rounds, the roofline's alternation), and
+// helpers spinning for a next pass would take the first half
+// millisecond of that work's CPU time.
 func (r *Reader) PassEach() float64 {
 	gbs, _ := r.passEach()
+	r.pool.Rest()
 	return gbs
 }
 
