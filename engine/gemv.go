@@ -75,5 +75,9 @@ func (g *GEMV) Threads() (int, bool) { return g.threads, g.threadsPinned }
 // Workers reports each worker's thread and the CPU it is pinned to.
 func (g *GEMV) Workers() []pool.WorkerInfo { return g.e.pool.Workers() }
 
+// Rest parks the idle workers at once (pool.Pool.Rest): before another
+// pool on the same CPUs runs, such as the roofline's read passes.
+func (g *GEMV) Rest() { g.e.pool.Rest() }
+
 // Close stops the workers.
 func (g *GEMV) Close() { g.e.pool.Close() }

@@ -177,6 +177,7 @@ func BatchCurve(c CurveConfig) (*Curve, error) {
 			}
 		}
 		if rd != nil {
+			s.Rest() // the session's helpers would spin through the pass
 			cv.ReadGBs = max(cv.ReadGBs, rd.PassEach())
 		}
 	}

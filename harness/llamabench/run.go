@@ -201,6 +201,7 @@ func Run(c Config) ([]Result, error) {
 					if side == nil {
 						side = machine.NewReader(th, 1<<30)
 					}
+					s.Rest() // the session's helpers would spin through the pass
 					beside.add(side.PassEach())
 				}
 			}
