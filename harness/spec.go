@@ -143,8 +143,7 @@ func joinf(format string, vals []float64) string {
 // target missed on such samples is.
 func speedupGate(name string, target float64, r *measure.SpecResult, maxDisturbance float64) results.Gate {
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for i := range min(len(r.TPS), len(r.PlainTPS)) {
-		v := r.TPS[i] / r.PlainTPS[i]
+	for _, v := range r.Ratios() {
 		lo, hi = min(lo, v), max(hi, v)
 	}
 	straddle := ""

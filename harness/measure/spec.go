@@ -111,11 +111,17 @@ func (r SpecResult) Speedup() float64 {
 	if len(r.TPS) != len(r.PlainTPS) || len(r.TPS) == 0 {
 		return stats.Median(r.TPS) / stats.Median(r.PlainTPS)
 	}
-	ratios := make([]float64, len(r.TPS))
-	for i := range ratios {
-		ratios[i] = r.TPS[i] / r.PlainTPS[i]
+	return stats.Median(r.Ratios())
+}
+
+// Ratios are the repetitions' speed-ups: each speculative run over the
+// plain run alternated with it (as many as both have).
+func (r SpecResult) Ratios() []float64 {
+	out := make([]float64, min(len(r.TPS), len(r.PlainTPS)))
+	for i := range out {
+		out[i] = r.TPS[i] / r.PlainTPS[i]
 	}
-	return stats.Median(ratios)
+	return out
 }
 
 // Speculative measures controlled-acceptance speculation for each alpha.
