@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 
 	"golang.org/x/perf/benchmath"
@@ -86,15 +87,9 @@ func runAB(args []string) error {
 			delta = fmt.Sprintf("%+.1f%%", 100*(m2.Center/m1.Center-1))
 		}
 		// Within each round: the ratio's median and range, and its test.
-		var logs []float64
-		lo, hi := math.Inf(1), math.Inf(-1)
-		for i := range min(len(s[0]), len(s[1])) {
-			r := s[1][i] / s[0][i]
-			logs = append(logs, math.Log(r))
-			lo, hi = min(lo, r), max(hi, r)
-		}
+		logs := gate.LogRatios(s[0], s[1])
 		pp := stats.SignedRankP(logs)
-		paired := fmt.Sprintf("%.3f [%.3f, %.3f]", math.Exp(stats.Median(logs)), lo, hi)
+		paired := fmt.Sprintf("%.3f [%.3f, %.3f]", math.Exp(stats.Median(logs)), math.Exp(slices.Min(logs)), math.Exp(slices.Max(logs)))
 		fmt.Printf("%-10s %-24s %-24s %-9s %-7.3f %-22s %.3g\n", test, fmt.Sprintf("%.2f %s", m1.Center, m1.PctRangeString()),
 			fmt.Sprintf("%.2f %s", m2.Center, m2.PctRangeString()), delta, c.P, paired, pp)
 	}

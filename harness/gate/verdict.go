@@ -136,9 +136,9 @@ func PairsFor(alpha float64) int {
 	return 1000
 }
 
-// logRatios are the pairs' log(cand/base): positive where the candidate's
+// LogRatios are the pairs' log(cand/base): positive where the candidate's
 // figure is larger. NaN where a figure is not positive.
-func logRatios(base, cand []float64) []float64 {
+func LogRatios(base, cand []float64) []float64 {
 	out := make([]float64, min(len(base), len(cand)))
 	for i := range out {
 		if base[i] > 0 && cand[i] > 0 {
@@ -269,7 +269,7 @@ func Judge(metric string, higherIsBetter bool, base, cand []Obs, r Rules) Judgem
 	j := Judgement{Metric: metric, HigherIsBetter: higherIsBetter, Base: base, Cand: cand}
 	bv, cv := values(base), values(cand)
 	j.BaseMedian, j.CandMedian = stats.Median(bv), stats.Median(cv)
-	d := logRatios(bv, cv)
+	d := LogRatios(bv, cv)
 	j.Worse = pairedWorse(d, higherIsBetter)
 	j.P = stats.SignedRankP(d)
 	for i := range base {
@@ -282,7 +282,7 @@ func Judge(metric string, higherIsBetter bool, base, cand []Obs, r Rules) Judgem
 	bc, cc := r.cleanPairs(base, cand)
 	noise := d
 	if stats.MinSignedRankP(len(bc)) < r.Alpha {
-		noise = logRatios(bc, cc) // judge the resolution by the undisturbed pairs where they suffice
+		noise = LogRatios(bc, cc) // judge the resolution by the undisturbed pairs where they suffice
 	}
 	j.Detectable = Detectable(noise, higherIsBetter, r.Alpha)
 
@@ -290,7 +290,7 @@ func Judge(metric string, higherIsBetter bool, base, cand []Obs, r Rules) Judgem
 		if stats.MinSignedRankP(min(len(a), len(b))) >= r.Alpha {
 			return false
 		}
-		d := logRatios(a, b)
+		d := LogRatios(a, b)
 		return pairedWorse(d, higherIsBetter) >= r.MaxSlowdown && stats.SignedRankP(d) < r.Alpha
 	}
 	if slower(bv, cv) {
