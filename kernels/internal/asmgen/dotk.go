@@ -54,11 +54,10 @@ func dotQ5KQ8KAVX2(shuf Mem) { dotK4Q8KAVX2(shuf, true) }
 // dotK4Q8KAVX2 emits the one-row dot of the Q4_K header's formats:
 // Q4_K, or Q5_K with q5.
 func dotK4Q8KAVX2(shuf Mem, q5 bool) {
-	name, l, qs, size := "dotQ4KQ8KAVX2", "", q4kQs, q4kSize
-	var top Mem
+	f := k4FormatOf(q5)
+	name, l := "dotQ4KQ8KAVX2", ""
 	if q5 {
-		name, l, qs, size = "dotQ5KQ8KAVX2", "q5", q5kQs, q5kSize
-		top = q5kTopBit()
+		name, l = "dotQ5KQ8KAVX2", "q5"
 	}
 	wp, ap, nb, pf, sum := dotFrame(name)
 	mask := YMM()
@@ -76,14 +75,8 @@ func dotK4Q8KAVX2(shuf Mem, q5 bool) {
 	acc := YMM()
 	VPXOR(acc, acc, acc)
 	for j := 0; j < 4; j++ {
-		q, lo, hi, s := YMM(), YMM(), YMM(), YMM()
-		VMOVDQU(Mem{Base: wp, Disp: qs + 32*j}, q)
-		VPAND(mask, q, lo)
-		VPSRLW(Imm(4), q, hi)
-		VPAND(mask, hi, hi)
-		if q5 {
-			mergeQ5KTopBits(wp, j, lo, hi, top)
-		}
+		lo, hi := f.weights(wp, j, mask)
+		s := YMM()
 		VPMADDUBSW(Mem{Base: ap, Disp: q8kQs + 64*j}, lo, lo)
 		VPMADDUBSW(Mem{Base: ap, Disp: q8kQs + 64*j + 32}, hi, hi)
 		VPSHUFB(shuf.Offset(32*(2*j)), sc2, s)
@@ -101,7 +94,7 @@ func dotK4Q8KAVX2(shuf Mem, q5 bool) {
 	hsum4(bsHi)
 	floatPartQ4K(wp, ap, x, bsHi, sum)
 
-	advance(size, wp)
+	advance(f.size, wp)
 	advance(q8kSize, ap)
 	loopBack(nb, l+"block")
 	returnSum(l+"done", sum)

@@ -59,11 +59,10 @@ func gemmQ5KQ8KAVX2(shuf Mem) { gemmK4Q8KAVX2(shuf, true) }
 // gemmK4Q8KAVX2 emits the 4-column GEMM of the Q4_K header's formats:
 // Q4_K, or Q5_K with q5.
 func gemmK4Q8KAVX2(shuf Mem, q5 bool) {
-	name, l, qs, size := "gemmQ4KQ8KAVX2x4", "g", q4kQs, q4kSize
-	var top Mem
+	f := k4FormatOf(q5)
+	name, l := "gemmQ4KQ8KAVX2x4", "g"
 	if q5 {
-		name, l, qs, size = "gemmQ5KQ8KAVX2x4", "g5", q5kQs, q5kSize
-		top = q5kTopBit()
+		name, l = "gemmQ5KQ8KAVX2x4", "g5"
 	}
 	wp, nb, cols, sum4 := gemmFrame(name, "w")
 	mask := YMM()
@@ -81,14 +80,8 @@ func gemmK4Q8KAVX2(shuf Mem, q5 bool) {
 
 	accs := zeroedY(4)
 	for j := 0; j < 4; j++ {
-		q, lo, hi, sl, sh := YMM(), YMM(), YMM(), YMM(), YMM()
-		VMOVDQU(Mem{Base: wp, Disp: qs + 32*j}, q)
-		VPAND(mask, q, lo)
-		VPSRLW(Imm(4), q, hi)
-		VPAND(mask, hi, hi)
-		if q5 {
-			mergeQ5KTopBits(wp, j, lo, hi, top)
-		}
+		lo, hi := f.weights(wp, j, mask)
+		sl, sh := YMM(), YMM()
 		VPSHUFB(shuf.Offset(32*(2*j)), sc2, sl)
 		VPSHUFB(shuf.Offset(32*(2*j+1)), sc2, sh)
 		for c := 0; c < 4; c++ {
@@ -107,23 +100,49 @@ func gemmK4Q8KAVX2(shuf Mem, q5 bool) {
 	yd := columnScales(cols)
 	floatPartCols(wp, yd, s4, m4, sum4)
 
-	advance(size, wp)
+	advance(f.size, wp)
 	advance(q8kSize, cols[:]...)
 	loopBack(nb, l+"block")
 	storeSum4(l+"done", sum4)
 }
 
-// q5kTopBit is the 32-byte mask of bit 4 mergeQ5KTopBits keeps (one
-// global for every Q5_K kernel).
-func q5kTopBit() Mem {
+// k4Format is what differs between the formats that share Q4_K's
+// header (d, dmin, 12 bytes of 6-bit scales and mins): where the low
+// nibbles start, the block size, and for Q5_K the fifth bits.
+type k4Format struct {
+	qs, size int
+	q5       bool
+	top      Mem // Q5_K: the 0x10 byte mask mergeQ5KTopBits keeps
+}
+
+func k4FormatOf(q5 bool) k4Format {
+	if !q5 {
+		return k4Format{qs: q4kQs, size: q4kSize}
+	}
 	if q5kTop == nil {
 		m := byteMask("q5kTopBit", 0x10)
 		q5kTop = &m
 	}
-	return *q5kTop
+	return k4Format{qs: q5kQs, size: q5kSize, q5: true, top: *q5kTop}
 }
 
-var q5kTop *Mem
+var q5kTop *Mem // one mask global for every Q5_K kernel
+
+// weights gives the levels of sub-blocks 2j (lo) and 2j+1 (hi) of the
+// block at wp as bytes: the nibbles of 32 bytes, and on Q5_K their
+// fifth bits.
+func (f k4Format) weights(wp Register, j int, mask VecVirtual) (lo, hi VecVirtual) {
+	q := YMM()
+	lo, hi = YMM(), YMM()
+	VMOVDQU(Mem{Base: wp, Disp: f.qs + 32*j}, q)
+	VPAND(mask, q, lo)
+	VPSRLW(Imm(4), q, hi)
+	VPAND(mask, hi, hi)
+	if f.q5 {
+		mergeQ5KTopBits(wp, j, lo, hi, f.top)
+	}
+	return lo, hi
+}
 
 // mergeQ5KTopBits ors the fifth bits of Q5_K sub-blocks 2j (into lo) and
 // 2j+1 (into hi) from the block's Qh at wp: bit b of Qh[l] is weight l's
