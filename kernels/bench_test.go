@@ -79,39 +79,35 @@ func BenchmarkDequant(b *testing.B) {
 // weights per second, per ISA.
 func BenchmarkDotQ4K(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
-	const nb = 16
-	w := randQ4K(r, nb*64)
-	a := make([]BlockQ8K, nb)
-	QuantizeRowQ8K(randF32(r, nb*QK_K), a)
-	eachISA(b, func(isa string, o *Ops) {
-		b.Run(isa, func(b *testing.B) {
-			b.SetBytes(nb * BlockQ4KSize * 64)
-			var sink float32
-			for b.Loop() {
-				for row := 0; row < 64; row++ {
-					sink += o.DotQ4KQ8K(w[row*nb:(row+1)*nb], a)
-				}
-			}
-			_ = sink
-		})
+	w := randQ4K(r, 16*64)
+	benchRowDots(b, r, BlockQ4KSize, func(o *Ops, row int, a []BlockQ8K) float32 {
+		return o.DotQ4KQ8K(w[row*16:(row+1)*16], a)
 	})
 }
 
 // BenchmarkDotQ5K: the same for Q5_K rows (llama.cpp's Q4_K_S and
-// Q5_K_M recipes; the one-row dot is their only kernel).
+// Q5_K_M recipes; the one-row dot is their decode kernel).
 func BenchmarkDotQ5K(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
+	w := randQ5K(r, 16*64)
+	benchRowDots(b, r, BlockQ5KSize, func(o *Ops, row int, a []BlockQ8K) float32 {
+		return o.DotQ5KQ8K(w[row*16:(row+1)*16], a)
+	})
+}
+
+// benchRowDots times 64 one-row dots of 16 super-blocks (blockSize bytes
+// each) against one Q8_K row, per ISA, in weight bytes per second.
+func benchRowDots(b *testing.B, r *rand.Rand, blockSize int, dot func(o *Ops, row int, a []BlockQ8K) float32) {
 	const nb = 16
-	w := randQ5K(r, nb*64)
 	a := make([]BlockQ8K, nb)
 	QuantizeRowQ8K(randF32(r, nb*QK_K), a)
 	eachISA(b, func(isa string, o *Ops) {
 		b.Run(isa, func(b *testing.B) {
-			b.SetBytes(nb * BlockQ5KSize * 64)
+			b.SetBytes(int64(nb * blockSize * 64))
 			var sink float32
 			for b.Loop() {
 				for row := 0; row < 64; row++ {
-					sink += o.DotQ5KQ8K(w[row*nb:(row+1)*nb], a)
+					sink += dot(o, row, a)
 				}
 			}
 			_ = sink
