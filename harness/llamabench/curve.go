@@ -156,7 +156,7 @@ func BatchCurve(c CurveConfig) (*Curve, error) {
 		// batch read up to 6% slower than the same call elsewhere in the
 		// round (a 7B's T = 1 placed after its T = 8), and with a fixed
 		// order that place would belong to one size in every round.
-		for _, i := range roundOrder(len(batches), r) {
+		for _, i := range stats.RoundOrder(len(batches), r) {
 			T := batches[i]
 			s.Rewind(64)
 			if c.Breakdown && r > 0 {
@@ -189,14 +189,4 @@ func BatchCurve(c CurveConfig) (*Curve, error) {
 	}
 	cv.Points = out
 	return cv, nil
-}
-
-// roundOrder is the order of n sizes in round r: each round starts one
-// size later, so over n rounds every size takes every place once.
-func roundOrder(n, r int) []int {
-	o := make([]int, n)
-	for j := range o {
-		o[j] = (j + r) % n
-	}
-	return o
 }

@@ -142,31 +142,6 @@ func TestBatchCurveBreakdown(t *testing.T) {
 	}
 }
 
-// Over n rounds every batch size of the curve takes every place in the
-// round once, and each round runs every size.
-func TestRoundOrderRotates(t *testing.T) {
-	const n = 5
-	seen := make([][n]int, n) // seen[size][place]
-	for r := 1; r <= n; r++ {
-		o := roundOrder(n, r)
-		ran := map[int]bool{}
-		for place, i := range o {
-			seen[i][place]++
-			ran[i] = true
-		}
-		if len(ran) != n {
-			t.Fatalf("round %d runs %v", r, o)
-		}
-	}
-	for i := range seen {
-		for place, c := range seen[i] {
-			if c != 1 {
-				t.Fatalf("size %d at place %d in %d of %d rounds", i, place, c, n)
-			}
-		}
-	}
-}
-
 // With Balance the curve measures the machine beside it, and each
 // point's rates follow from its time; what a flat curve needs (the
 // first size's time) grows with T.

@@ -445,10 +445,8 @@ func verifyCurve(s *engine.Session, prompt []int32, maxT int) ([]float64, error)
 	copy(toks, prompt)
 	ts := make([][]float64, maxT)
 	for r := 0; r < 8; r++ {
-		for j := 0; j < maxT; j++ {
-			// Each round starts one size later, so no size always runs
-			// right after the largest (see llamabench.BatchCurve).
-			T := 1 + (j+r)%maxT
+		for _, i := range stats.RoundOrder(maxT, r) { // no size always right after the largest
+			T := 1 + i
 			s.Rewind(base)
 			t0 := time.Now()
 			if _, err := s.Eval(toks[:T], true); err != nil {

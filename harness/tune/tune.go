@@ -11,6 +11,7 @@ import (
 	"asdsl-bench/engine"
 	"asdsl-bench/harness/measure"
 	"asdsl-bench/internal/progress"
+	"asdsl-bench/internal/stats"
 )
 
 // Judge is the measurement a knob moves, and so the one that decides it.
@@ -163,8 +164,7 @@ func Search(o Options) (Settings, []KnobResult, error) {
 			// always runs right after the same other one (whose session
 			// left the caches and the pool threads in its state) or at
 			// the same place in the round.
-			for j := range values {
-				i := (j + round) % len(values)
+			for _, i := range stats.RoundOrder(len(values), round) {
 				v := values[i]
 				s := cur
 				k.set(&s, v)
