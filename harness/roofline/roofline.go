@@ -24,6 +24,13 @@ var Shapes = [][2]int{{4096, 4096}, {11008, 4096}, {4096, 11008}}
 // total at least bytes, so cycling through them defeats every cache.
 // Contents are random blocks with sane fp16 scales.
 func Matrices(bytes int64, seed uint64) []*engine.Matrix {
+	return MatricesOf(gguf.TypeQ4_K, bytes, seed)
+}
+
+// MatricesOf is Matrices in weight type t: Q4_K or Q6_K (a Q4_K_M
+// model's attention V, FFN down and output matrices, whose kernels
+// differ).
+func MatricesOf(t gguf.GGMLType, bytes int64, seed uint64) []*engine.Matrix {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	var ms []*engine.Matrix
 	var total int64
@@ -31,27 +38,44 @@ func Matrices(bytes int64, seed uint64) []*engine.Matrix {
 		s := Shapes[i%len(Shapes)]
 		rows, cols := s[0], s[1]
 		nb := cols / kernels.QK_K
-		data := make([]byte, rows*nb*kernels.BlockQ4KSize)
+		bs := blockSize(t)
+		data := make([]byte, rows*nb*bs)
 		for j := 0; j+8 <= len(data); j += 8 {
 			v := rng.Uint64()
 			for k := 0; k < 8; k++ {
 				data[j+k] = byte(v >> (8 * k))
 			}
 		}
-		blocks := kernels.AsQ4K(data)
-		for b := range blocks {
-			blocks[b].D = kernels.F32ToFP16(1e-3 * (1 + rng.Float32()))
-			blocks[b].Dmin = kernels.F32ToFP16(1e-3 * rng.Float32())
+		switch t {
+		case gguf.TypeQ4_K:
+			blocks := kernels.AsQ4K(data)
+			for b := range blocks {
+				blocks[b].D = kernels.F32ToFP16(1e-3 * (1 + rng.Float32()))
+				blocks[b].Dmin = kernels.F32ToFP16(1e-3 * rng.Float32())
+			}
+		case gguf.TypeQ6_K:
+			blocks := kernels.AsQ6K(data)
+			for b := range blocks {
+				blocks[b].D = kernels.F32ToFP16(1e-4 * (1 + rng.Float32()))
+			}
 		}
-		m := &engine.Matrix{Name: fmt.Sprintf("w%d", i), Type: gguf.TypeQ4_K, Rows: rows, Cols: cols,
-			RowBytes: nb * kernels.BlockQ4KSize, Data: data}
+		m := &engine.Matrix{Name: fmt.Sprintf("w%d", i), Type: t, Rows: rows, Cols: cols,
+			RowBytes: nb * bs, Data: data}
 		// Decode's layout: rows repacked four at a time (exactly as many
-		// bytes as Q4_K).
+		// bytes as the GGUF rows).
 		m.RepackR4()
 		ms = append(ms, m)
 		total += int64(len(data))
 	}
 	return ms
+}
+
+// blockSize is the bytes of a super-block of t (Q4_K or Q6_K).
+func blockSize(t gguf.GGMLType) int {
+	if t == gguf.TypeQ6_K {
+		return kernels.BlockQ6KSize
+	}
+	return kernels.BlockQ4KSize
 }
 
 // MatricesBytes is the total size Matrices(bytes, …) produces (whole
