@@ -15,11 +15,12 @@ type actBuf struct {
 	q8k  []kernels.BlockQ8K
 	// q8kR4 is q8k in the order the repacked Q4_K kernels read
 	// (kernels.Q8KToR4Order), made when a repacked Q4_K matrix takes the
-	// batch; Q6_K's and the GGUF rows' kernels read q8k.
-	q8kR4 []kernels.BlockQ8K
-	q80   []kernels.BlockQ8_0
-	u16   []uint16
-	cols  int
+	// batch; q8kR6 the same for repacked Q6_K (kernels.Q8KToQ6R4Order).
+	// The GGUF rows' kernels and the panels read q8k.
+	q8kR4, q8kR6 []kernels.BlockQ8K
+	q80          []kernels.BlockQ8_0
+	u16          []uint16
+	cols         int
 	// quant is the Q8_K conversion task, kept here so a decode step
 	// allocates nothing.
 	quant quantTask
@@ -27,10 +28,10 @@ type actBuf struct {
 
 // quantTask quantizes tokens [j0, j1) of a batch to Q8_K.
 type quantTask struct {
-	o          *kernels.Ops
-	x          []float32
-	q8k, q8kR4 []kernels.BlockQ8K // q8kR4 nil: not wanted
-	cols, nb   int
+	o                 *kernels.Ops
+	x                 []float32
+	q8k, q8kR4, q8kR6 []kernels.BlockQ8K // q8kR4, q8kR6 nil: not wanted
+	cols, nb          int
 }
 
 func (q *quantTask) Run(_, j0, j1 int) {
@@ -40,13 +41,16 @@ func (q *quantTask) Run(_, j0, j1 int) {
 		if q.q8kR4 != nil {
 			kernels.Q8KToR4Order(q.q8kR4[i*q.nb:(i+1)*q.nb], b) // while b is in L1
 		}
+		if q.q8kR6 != nil {
+			kernels.Q8KToQ6R4Order(q.q8kR6[i*q.nb:(i+1)*q.nb], b)
+		}
 	}
 }
 
-// prepare converts x for weights of type t; r4: repacked Q4_K rows take
-// it (q8kR4 too). par, when set, runs a task over the workers (the
-// K-quant path uses it for batches).
-func (a *actBuf) prepare(o *kernels.Ops, t gguf.GGMLType, x []float32, T, cols int, r4 bool, par func(pool.Task, int, int)) {
+// prepare converts x for weights of type t; r4, r6: repacked Q4_K or
+// Q6_K rows take it (q8kR4, q8kR6 too). par, when set, runs a task over
+// the workers (the K-quant path uses it for batches).
+func (a *actBuf) prepare(o *kernels.Ops, t gguf.GGMLType, x []float32, T, cols int, r4, r6 bool, par func(pool.Task, int, int)) {
 	a.cols = cols
 	if t == gguf.TypeQ4_K && o.FloatQ4K {
 		a.xsum = grow(a.xsum, T*cols/32)
@@ -63,6 +67,10 @@ func (a *actBuf) prepare(o *kernels.Ops, t gguf.GGMLType, x []float32, T, cols i
 		if r4 {
 			a.q8kR4 = grow(a.q8kR4, (T+3)*nb)[:T*nb]
 			a.quant.q8kR4 = a.q8kR4
+		}
+		if r6 {
+			a.q8kR6 = grow(a.q8kR6, (T+3)*nb)[:T*nb]
+			a.quant.q8kR6 = a.q8kR6
 		}
 		if par != nil {
 			par(&a.quant, T, cols) // tokens are independent: spread them over the workers

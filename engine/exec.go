@@ -21,14 +21,14 @@ type exec struct {
 }
 
 // prepare quantizes a matmul's activations, clocking it for a breakdown;
-// r4: a repacked Q4_K matrix takes them (the R4 order too).
-func (e *exec) prepare(ops *kernels.Ops, w *Matrix, x []float32, T int, r4 bool) {
+// r4, r6: a repacked Q4_K or Q6_K matrix takes them (their orders too).
+func (e *exec) prepare(ops *kernels.Ops, w *Matrix, x []float32, T int, r4, r6 bool) {
 	if e.bd == nil {
-		e.act.prepare(ops, w.Type, x, T, w.Cols, r4, e.parallelTokens)
+		e.act.prepare(ops, w.Type, x, T, w.Cols, r4, r6, e.parallelTokens)
 		return
 	}
 	t0 := time.Now()
-	e.act.prepare(ops, w.Type, x, T, w.Cols, r4, e.parallelTokens)
+	e.act.prepare(ops, w.Type, x, T, w.Cols, r4, r6, e.parallelTokens)
 	e.bd.quant += time.Since(t0)
 }
 

@@ -64,7 +64,7 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 		if m.w.Type == gguf.TypeQ4_K {
 			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q4KR4, m.act.q8kR4, m.ops.GemmQ4KR4Q8K4x8, m.ops.GemmQ4KR4Q8K4x4, m.ops.GemmQ4KR4Q8K4x2, m.ops.GemmQ4KR4Q8K4x3, m.ops.GemvQ4KR4Q8K4x1)
 		} else {
-			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q6KR4, m.act.q8k, m.ops.GemmQ6KR4Q8K4x8, m.ops.GemmQ6KR4Q8K4x4, m.ops.GemmQ6KR4Q8K4x2, m.ops.GemmQ6KR4Q8K4x3, m.ops.GemvQ6KR4Q8K4x1)
+			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q6KR4, m.act.q8kR6, m.ops.GemmQ6KR4Q8K4x8, m.ops.GemmQ6KR4Q8K4x4, m.ops.GemmQ6KR4Q8K4x2, m.ops.GemmQ6KR4Q8K4x3, m.ops.GemvQ6KR4Q8K4x1)
 		}
 		return
 	}
@@ -118,7 +118,7 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 // (T not a multiple of 4) go through the 2- or 3-column kernel where
 // there is one (gemm2, gemm3), the 4-column one padded, or the repacked
 // GEMV. act is the batch's Q8_K activations in the order the kernels
-// read (actBuf.q8kR4 for Q4_K).
+// read (actBuf.q8kR4 for Q4_K, q8kR6 for Q6_K).
 func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B, act []kernels.BlockQ8K,
 	gemm8 func([]B, []kernels.BlockQ8K, int, []float32, int),
 	gemm, gemm2, gemm3 func([]B, []kernels.BlockQ8K, int, *[16]float32), gemv func([]B, []kernels.BlockQ8K, *[4]float32)) {

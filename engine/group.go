@@ -24,12 +24,12 @@ func (e *exec) matmulGroup(outs [3][]float32, ws []*Matrix, x []float32, T int) 
 		}
 		return
 	}
-	r4any := false // a repacked Q4_K matrix wants the R4 order too
+	r4any, r6any := false, false // a repacked matrix wants its order too
 	for _, w := range ws {
-		r4, _ := e.repacked(ops, w)
-		r4any = r4any || r4
+		r4, r6 := e.repacked(ops, w)
+		r4any, r6any = r4any || r4, r6any || r6
 	}
-	e.prepare(ops, ws[0], x, T, r4any)
+	e.prepare(ops, ws[0], x, T, r4any, r6any)
 	for _, w := range ws {
 		e.countBytes(w)
 	}

@@ -17,7 +17,7 @@ func (e *exec) matmul(out []float32, w *Matrix, x []float32, T int) {
 	mt.tiles, mt.act, mt.ops, mt.w, mt.x, mt.out, mt.T = e.tiles, &e.act, ops, w, x, out, T
 	mt.path = choosePath(ops, w.Type, T, w.Rows, r4 || r6, e.tiles, e.noGEMM)
 	mt.gemmR4 = hasGEMMR4(ops, w.Type, r4 || r6)
-	e.prepare(ops, w, x, T, r4)
+	e.prepare(ops, w, x, T, r4, r6)
 	e.countBytes(w)
 	if len(mt.unp) < e.pool.Size() {
 		mt.unp = make([][]kernels.UnpackedQ4K, e.pool.Size())
@@ -103,7 +103,7 @@ func (m *matmulTask) runRows(w, r0, r1 int) {
 				case m.path == pathGEMVR4 && q4:
 					m.ops.GemvQ4KR4Q8K4x1(m.w.Q4KR4[r/4*nb:(r/4+1)*nb], m.act.q8kR4[t*nb:(t+1)*nb], res)
 				case m.path == pathGEMVR4:
-					m.ops.GemvQ6KR4Q8K4x1(m.w.Q6KR4[r/4*nb:(r/4+1)*nb], a, res)
+					m.ops.GemvQ6KR4Q8K4x1(m.w.Q6KR4[r/4*nb:(r/4+1)*nb], m.act.q8kR6[t*nb:(t+1)*nb], res)
 				case q4:
 					m.ops.GemvQ4KQ8K4x1(kernels.AsQ4K(m.w.Rows4(r)), a, res)
 				default:

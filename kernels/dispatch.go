@@ -73,8 +73,10 @@ type Ops struct {
 	// DotQ4KQ8K on row r against the activations in their own order.
 	GemvQ4KR4Q8K4x1 func(w []BlockQ4KR4, a []BlockQ8K, out *[4]float32)
 	// GemvQ6KR4Q8K4x1 is the decode kernel on four Q6_K rows repacked as
-	// BlockQ6KR4; out[r] equals DotQ6KQ8K on row r. Nil where the ISA
-	// has no such kernel (decode then reads the GGUF layout).
+	// BlockQ6KR4, its activations in the Q6 R4 order (Q8KToQ6R4Order, as
+	// every repacked Q6_K kernel's); out[r] equals DotQ6KQ8K on row r
+	// against the activations in their own order. Nil where the ISA has
+	// no such kernel (decode then reads the GGUF layout).
 	GemvQ6KR4Q8K4x1 func(w []BlockQ6KR4, a []BlockQ8K, out *[4]float32)
 
 	// ---- Prompt GEMM: one or four rows by four or eight Q8_K

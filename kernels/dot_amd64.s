@@ -5689,538 +5689,6 @@ int8PeakAVXVNNIloop:
 	VZEROUPPER
 	RET
 
-DATA q4kr4ScaleShuf<>+0(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+1(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+2(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+3(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+4(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+5(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+6(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+7(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+8(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+9(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+10(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+11(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+12(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+13(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+14(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+15(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+16(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+17(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+18(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+19(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+20(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+21(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+22(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+23(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+24(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+25(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+26(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+27(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+28(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+29(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+30(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+31(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+32(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+33(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+34(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+35(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+36(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+37(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+38(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+39(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+40(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+41(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+42(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+43(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+44(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+45(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+46(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+47(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+48(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+49(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+50(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+51(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+52(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+53(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+54(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+55(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+56(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+57(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+58(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+59(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+60(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+61(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+62(SB)/1, $0x00
-DATA q4kr4ScaleShuf<>+63(SB)/1, $0x01
-DATA q4kr4ScaleShuf<>+64(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+65(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+66(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+67(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+68(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+69(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+70(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+71(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+72(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+73(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+74(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+75(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+76(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+77(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+78(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+79(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+80(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+81(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+82(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+83(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+84(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+85(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+86(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+87(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+88(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+89(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+90(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+91(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+92(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+93(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+94(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+95(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+96(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+97(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+98(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+99(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+100(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+101(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+102(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+103(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+104(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+105(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+106(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+107(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+108(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+109(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+110(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+111(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+112(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+113(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+114(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+115(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+116(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+117(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+118(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+119(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+120(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+121(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+122(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+123(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+124(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+125(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+126(SB)/1, $0x02
-DATA q4kr4ScaleShuf<>+127(SB)/1, $0x03
-DATA q4kr4ScaleShuf<>+128(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+129(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+130(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+131(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+132(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+133(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+134(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+135(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+136(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+137(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+138(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+139(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+140(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+141(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+142(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+143(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+144(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+145(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+146(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+147(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+148(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+149(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+150(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+151(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+152(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+153(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+154(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+155(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+156(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+157(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+158(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+159(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+160(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+161(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+162(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+163(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+164(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+165(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+166(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+167(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+168(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+169(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+170(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+171(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+172(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+173(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+174(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+175(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+176(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+177(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+178(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+179(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+180(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+181(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+182(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+183(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+184(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+185(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+186(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+187(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+188(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+189(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+190(SB)/1, $0x04
-DATA q4kr4ScaleShuf<>+191(SB)/1, $0x05
-DATA q4kr4ScaleShuf<>+192(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+193(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+194(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+195(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+196(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+197(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+198(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+199(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+200(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+201(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+202(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+203(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+204(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+205(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+206(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+207(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+208(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+209(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+210(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+211(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+212(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+213(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+214(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+215(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+216(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+217(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+218(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+219(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+220(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+221(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+222(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+223(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+224(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+225(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+226(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+227(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+228(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+229(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+230(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+231(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+232(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+233(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+234(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+235(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+236(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+237(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+238(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+239(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+240(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+241(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+242(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+243(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+244(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+245(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+246(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+247(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+248(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+249(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+250(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+251(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+252(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+253(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+254(SB)/1, $0x06
-DATA q4kr4ScaleShuf<>+255(SB)/1, $0x07
-DATA q4kr4ScaleShuf<>+256(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+257(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+258(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+259(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+260(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+261(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+262(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+263(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+264(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+265(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+266(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+267(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+268(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+269(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+270(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+271(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+272(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+273(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+274(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+275(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+276(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+277(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+278(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+279(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+280(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+281(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+282(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+283(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+284(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+285(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+286(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+287(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+288(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+289(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+290(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+291(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+292(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+293(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+294(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+295(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+296(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+297(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+298(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+299(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+300(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+301(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+302(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+303(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+304(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+305(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+306(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+307(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+308(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+309(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+310(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+311(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+312(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+313(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+314(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+315(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+316(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+317(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+318(SB)/1, $0x08
-DATA q4kr4ScaleShuf<>+319(SB)/1, $0x09
-DATA q4kr4ScaleShuf<>+320(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+321(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+322(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+323(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+324(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+325(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+326(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+327(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+328(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+329(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+330(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+331(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+332(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+333(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+334(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+335(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+336(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+337(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+338(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+339(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+340(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+341(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+342(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+343(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+344(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+345(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+346(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+347(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+348(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+349(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+350(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+351(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+352(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+353(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+354(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+355(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+356(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+357(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+358(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+359(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+360(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+361(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+362(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+363(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+364(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+365(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+366(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+367(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+368(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+369(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+370(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+371(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+372(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+373(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+374(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+375(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+376(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+377(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+378(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+379(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+380(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+381(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+382(SB)/1, $0x0a
-DATA q4kr4ScaleShuf<>+383(SB)/1, $0x0b
-DATA q4kr4ScaleShuf<>+384(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+385(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+386(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+387(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+388(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+389(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+390(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+391(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+392(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+393(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+394(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+395(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+396(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+397(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+398(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+399(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+400(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+401(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+402(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+403(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+404(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+405(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+406(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+407(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+408(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+409(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+410(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+411(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+412(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+413(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+414(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+415(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+416(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+417(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+418(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+419(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+420(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+421(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+422(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+423(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+424(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+425(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+426(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+427(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+428(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+429(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+430(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+431(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+432(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+433(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+434(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+435(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+436(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+437(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+438(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+439(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+440(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+441(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+442(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+443(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+444(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+445(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+446(SB)/1, $0x0c
-DATA q4kr4ScaleShuf<>+447(SB)/1, $0x0d
-DATA q4kr4ScaleShuf<>+448(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+449(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+450(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+451(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+452(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+453(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+454(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+455(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+456(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+457(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+458(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+459(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+460(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+461(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+462(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+463(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+464(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+465(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+466(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+467(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+468(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+469(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+470(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+471(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+472(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+473(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+474(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+475(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+476(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+477(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+478(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+479(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+480(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+481(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+482(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+483(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+484(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+485(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+486(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+487(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+488(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+489(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+490(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+491(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+492(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+493(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+494(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+495(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+496(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+497(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+498(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+499(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+500(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+501(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+502(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+503(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+504(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+505(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+506(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+507(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+508(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+509(SB)/1, $0x0f
-DATA q4kr4ScaleShuf<>+510(SB)/1, $0x0e
-DATA q4kr4ScaleShuf<>+511(SB)/1, $0x0f
-GLOBL q4kr4ScaleShuf<>(SB), RODATA|NOPTR, $512
-
-DATA q4kr4LaneFirst<>+0(SB)/4, $0x00000000
-DATA q4kr4LaneFirst<>+4(SB)/4, $0x00000004
-DATA q4kr4LaneFirst<>+8(SB)/4, $0x00000008
-DATA q4kr4LaneFirst<>+12(SB)/4, $0x0000000c
-DATA q4kr4LaneFirst<>+16(SB)/4, $0x00000000
-DATA q4kr4LaneFirst<>+20(SB)/4, $0x00000004
-DATA q4kr4LaneFirst<>+24(SB)/4, $0x00000008
-DATA q4kr4LaneFirst<>+28(SB)/4, $0x0000000c
-DATA q4kr4LaneFirst<>+32(SB)/4, $0x00000000
-DATA q4kr4LaneFirst<>+36(SB)/4, $0x00000004
-DATA q4kr4LaneFirst<>+40(SB)/4, $0x00000008
-DATA q4kr4LaneFirst<>+44(SB)/4, $0x0000000c
-DATA q4kr4LaneFirst<>+48(SB)/4, $0x00000000
-DATA q4kr4LaneFirst<>+52(SB)/4, $0x00000004
-DATA q4kr4LaneFirst<>+56(SB)/4, $0x00000008
-DATA q4kr4LaneFirst<>+60(SB)/4, $0x0000000c
-GLOBL q4kr4LaneFirst<>(SB), RODATA|NOPTR, $64
-
 DATA q4kr4PairsGather<>+0(SB)/4, $0x00000000
 DATA q4kr4PairsGather<>+4(SB)/4, $0x00000001
 DATA q4kr4PairsGather<>+8(SB)/4, $0x00000004
@@ -11803,7 +11271,7 @@ r4gvc3d:
 	RET
 
 // func gemvQ6KR4Q8KAVX512(w *byte, a *byte, nb int, pf int, out *float32)
-// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, CMOV, F16C, MMX+
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, CMOV, F16C, MMX+
 TEXT ·gemvQ6KR4Q8KAVX512(SB), NOSPLIT, $0-40
 	MOVQ         w+0(FP), AX
 	MOVQ         a+8(FP), CX
@@ -11812,232 +11280,187 @@ TEXT ·gemvQ6KR4Q8KAVX512(SB), NOSPLIT, $0-40
 	MOVQ         out+32(FP), SI
 	VMOVUPS      (SI), X0
 	MOVL         $0x0f0f0f0f, SI
-	VPBROADCASTD SI, Z1
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Z1
 	MOVL         $0x30303030, SI
-	VPBROADCASTD SI, Z2
-	VMOVDQU64    q4kr4LaneFirst<>+0(SB), Z3
+	VMOVD        SI, X2
+	VPBROADCASTD X2, Z2
 	CMPQ         DX, $0x00
 	JE           r6zd
-	VMOVDQU64    72(AX), Z4
-	VMOVDQU64    136(AX), Z5
-	VMOVDQU64    200(AX), Z6
-	VMOVDQU64    264(AX), Z7
-	VMOVDQU64    328(AX), Z8
-	VMOVDQU64    392(AX), Z9
-	VMOVDQU64    456(AX), Z10
-	VMOVDQU64    520(AX), Z11
-	VMOVDQU64    584(AX), Z12
-	VMOVDQU64    648(AX), Z13
-	VMOVDQU64    712(AX), Z14
-	VMOVDQU64    776(AX), Z15
+	VMOVDQU64    72(AX), Z3
+	VMOVDQU64    136(AX), Z4
+	VMOVDQU64    200(AX), Z5
+	VMOVDQU64    264(AX), Z6
+	VMOVDQU64    328(AX), Z7
+	VMOVDQU64    392(AX), Z8
+	VMOVDQU64    456(AX), Z9
+	VMOVDQU64    520(AX), Z10
+	VMOVDQU64    584(AX), Z11
+	VMOVDQU64    648(AX), Z12
+	VMOVDQU64    712(AX), Z13
+	VMOVDQU64    776(AX), Z14
 
 r6zb:
-	CMPQ            DX, $0x00
-	JE              r6zd
-	PREFETCHT0      (AX)(BX*1)
-	PREFETCHT2      (AX)(BX*2)
-	PREFETCHT0      64(AX)(BX*1)
-	PREFETCHT2      64(AX)(BX*2)
-	PREFETCHT0      128(AX)(BX*1)
-	PREFETCHT2      128(AX)(BX*2)
-	PREFETCHT0      192(AX)(BX*1)
-	PREFETCHT2      192(AX)(BX*2)
-	PREFETCHT0      256(AX)(BX*1)
-	PREFETCHT2      256(AX)(BX*2)
-	PREFETCHT0      320(AX)(BX*1)
-	PREFETCHT2      320(AX)(BX*2)
-	PREFETCHT0      384(AX)(BX*1)
-	PREFETCHT2      384(AX)(BX*2)
-	PREFETCHT0      448(AX)(BX*1)
-	PREFETCHT2      448(AX)(BX*2)
-	PREFETCHT0      512(AX)(BX*1)
-	PREFETCHT2      512(AX)(BX*2)
-	PREFETCHT0      576(AX)(BX*1)
-	PREFETCHT2      576(AX)(BX*2)
-	PREFETCHT0      640(AX)(BX*1)
-	PREFETCHT2      640(AX)(BX*2)
-	PREFETCHT0      704(AX)(BX*1)
-	PREFETCHT2      704(AX)(BX*2)
-	PREFETCHT0      768(AX)(BX*1)
-	PREFETCHT2      768(AX)(BX*2)
-	PREFETCHT0      832(AX)(BX*1)
-	PREFETCHT2      832(AX)(BX*2)
-	LEAQ            840(AX), SI
-	CMPQ            DX, $0x01
-	CMOVQEQ         AX, SI
-	VPMOVSXBW       8(AX), Z16
-	VPMOVSXBW       40(AX), Z17
-	VBROADCASTI32X4 260(CX), Z18
-	VPMADDWD        Z18, Z16, Z18
-	VBROADCASTI32X4 276(CX), Z19
-	VPMADDWD        Z19, Z17, Z19
-	VPADDD          Z19, Z18, Z18
-	VPXORD          Z20, Z20, Z20
-	VPSLLD          $0x05, Z18, Z18
-	VPSUBD          Z18, Z20, Z18
-	VPANDD          Z1, Z4, Z19
-	VPSRLW          $0x04, Z4, Z21
-	VPANDD          Z1, Z21, Z21
-	VPSLLW          $0x04, Z12, Z4
-	VPANDD          Z2, Z4, Z4
-	VPORD           Z4, Z19, Z19
-	VPSLLW          $0x02, Z12, Z4
-	VPANDD          Z2, Z4, Z4
-	VPORD           Z4, Z21, Z21
-	VMOVDQU64       72(SI), Z4
-	VBROADCASTI32X4 4(CX), Z22
-	VPMADDUBSW      Z22, Z19, Z19
-	VPSHUFB         q4kr4ScaleShuf<>+0(SB), Z16, Z22
-	VPDPWSSD        Z22, Z19, Z18
-	VBROADCASTI32X4 20(CX), Z19
-	VPMADDUBSW      Z19, Z21, Z21
-	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z16, Z19
-	VPDPWSSD        Z19, Z21, Z18
-	VPANDD          Z1, Z5, Z19
-	VPSRLW          $0x04, Z5, Z21
-	VPANDD          Z1, Z21, Z21
-	VMOVDQA64       Z12, Z5
-	VPANDD          Z2, Z5, Z5
-	VPORD           Z5, Z19, Z19
-	VPSRLW          $0x02, Z12, Z5
-	VPANDD          Z2, Z5, Z5
-	VPORD           Z5, Z21, Z21
-	VMOVDQU64       136(SI), Z5
-	VMOVDQU64       584(SI), Z12
-	VBROADCASTI32X4 36(CX), Z22
-	VPMADDUBSW      Z22, Z19, Z19
-	VPSHUFB         q4kr4ScaleShuf<>+128(SB), Z16, Z22
-	VPDPWSSD        Z22, Z19, Z18
-	VBROADCASTI32X4 52(CX), Z19
-	VPMADDUBSW      Z19, Z21, Z21
-	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z16, Z19
-	VPDPWSSD        Z19, Z21, Z18
-	VPANDD          Z1, Z6, Z19
-	VPSRLW          $0x04, Z6, Z21
-	VPANDD          Z1, Z21, Z21
-	VPSLLW          $0x04, Z13, Z6
-	VPANDD          Z2, Z6, Z6
-	VPORD           Z6, Z19, Z19
-	VPSLLW          $0x02, Z13, Z6
-	VPANDD          Z2, Z6, Z6
-	VPORD           Z6, Z21, Z21
-	VMOVDQU64       200(SI), Z6
-	VBROADCASTI32X4 68(CX), Z22
-	VPMADDUBSW      Z22, Z19, Z19
-	VPSHUFB         q4kr4ScaleShuf<>+256(SB), Z16, Z22
-	VPDPWSSD        Z22, Z19, Z18
-	VBROADCASTI32X4 84(CX), Z19
-	VPMADDUBSW      Z19, Z21, Z21
-	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z16, Z19
-	VPDPWSSD        Z19, Z21, Z18
-	VPANDD          Z1, Z7, Z19
-	VPSRLW          $0x04, Z7, Z21
-	VPANDD          Z1, Z21, Z21
-	VMOVDQA64       Z13, Z7
-	VPANDD          Z2, Z7, Z7
-	VPORD           Z7, Z19, Z19
-	VPSRLW          $0x02, Z13, Z7
-	VPANDD          Z2, Z7, Z7
-	VPORD           Z7, Z21, Z21
-	VMOVDQU64       264(SI), Z7
-	VMOVDQU64       648(SI), Z13
-	VBROADCASTI32X4 100(CX), Z22
-	VPMADDUBSW      Z22, Z19, Z19
-	VPSHUFB         q4kr4ScaleShuf<>+384(SB), Z16, Z22
-	VPDPWSSD        Z22, Z19, Z18
-	VBROADCASTI32X4 116(CX), Z19
-	VPMADDUBSW      Z19, Z21, Z21
-	VPSHUFB         q4kr4ScaleShuf<>+448(SB), Z16, Z16
-	VPDPWSSD        Z16, Z21, Z18
-	VPANDD          Z1, Z8, Z16
-	VPSRLW          $0x04, Z8, Z19
-	VPANDD          Z1, Z19, Z19
-	VPSLLW          $0x04, Z14, Z8
-	VPANDD          Z2, Z8, Z8
-	VPORD           Z8, Z16, Z16
-	VPSLLW          $0x02, Z14, Z8
-	VPANDD          Z2, Z8, Z8
-	VPORD           Z8, Z19, Z19
-	VMOVDQU64       328(SI), Z8
-	VBROADCASTI32X4 132(CX), Z21
-	VPMADDUBSW      Z21, Z16, Z16
-	VPSHUFB         q4kr4ScaleShuf<>+0(SB), Z17, Z21
-	VPDPWSSD        Z21, Z16, Z18
-	VBROADCASTI32X4 148(CX), Z16
-	VPMADDUBSW      Z16, Z19, Z19
-	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z17, Z16
-	VPDPWSSD        Z16, Z19, Z18
-	VPANDD          Z1, Z9, Z16
-	VPSRLW          $0x04, Z9, Z19
-	VPANDD          Z1, Z19, Z19
-	VMOVDQA64       Z14, Z9
-	VPANDD          Z2, Z9, Z9
-	VPORD           Z9, Z16, Z16
-	VPSRLW          $0x02, Z14, Z9
-	VPANDD          Z2, Z9, Z9
-	VPORD           Z9, Z19, Z19
-	VMOVDQU64       392(SI), Z9
-	VMOVDQU64       712(SI), Z14
-	VBROADCASTI32X4 164(CX), Z21
-	VPMADDUBSW      Z21, Z16, Z16
-	VPSHUFB         q4kr4ScaleShuf<>+128(SB), Z17, Z21
-	VPDPWSSD        Z21, Z16, Z18
-	VBROADCASTI32X4 180(CX), Z16
-	VPMADDUBSW      Z16, Z19, Z19
-	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z17, Z16
-	VPDPWSSD        Z16, Z19, Z18
-	VPANDD          Z1, Z10, Z16
-	VPSRLW          $0x04, Z10, Z19
-	VPANDD          Z1, Z19, Z19
-	VPSLLW          $0x04, Z15, Z10
-	VPANDD          Z2, Z10, Z10
-	VPORD           Z10, Z16, Z16
-	VPSLLW          $0x02, Z15, Z10
-	VPANDD          Z2, Z10, Z10
-	VPORD           Z10, Z19, Z19
-	VMOVDQU64       456(SI), Z10
-	VBROADCASTI32X4 196(CX), Z21
-	VPMADDUBSW      Z21, Z16, Z16
-	VPSHUFB         q4kr4ScaleShuf<>+256(SB), Z17, Z21
-	VPDPWSSD        Z21, Z16, Z18
-	VBROADCASTI32X4 212(CX), Z16
-	VPMADDUBSW      Z16, Z19, Z19
-	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z17, Z16
-	VPDPWSSD        Z16, Z19, Z18
-	VPANDD          Z1, Z11, Z16
-	VPSRLW          $0x04, Z11, Z19
-	VPANDD          Z1, Z19, Z19
-	VMOVDQA64       Z15, Z11
-	VPANDD          Z2, Z11, Z11
-	VPORD           Z11, Z16, Z16
-	VPSRLW          $0x02, Z15, Z11
-	VPANDD          Z2, Z11, Z11
-	VPORD           Z11, Z19, Z19
-	VMOVDQU64       520(SI), Z11
-	VMOVDQU64       776(SI), Z15
-	VBROADCASTI32X4 228(CX), Z21
-	VPMADDUBSW      Z21, Z16, Z16
-	VPSHUFB         q4kr4ScaleShuf<>+384(SB), Z17, Z21
-	VPDPWSSD        Z21, Z16, Z18
-	VBROADCASTI32X4 244(CX), Z16
-	VPMADDUBSW      Z16, Z19, Z19
-	VPSHUFB         q4kr4ScaleShuf<>+448(SB), Z17, Z16
-	VPDPWSSD        Z16, Z19, Z18
-	VPSHUFD         $0x4e, Z18, Z16
-	VPADDD          Z16, Z18, Z18
-	VPSHUFD         $0xb1, Z18, Z16
-	VPADDD          Z16, Z18, Z18
-	VPERMD          Z18, Z3, Z18
-	VCVTPH2PS       (AX), X16
-	VBROADCASTSS    (CX), X17
-	VMULPS          X17, X16, X16
-	VCVTDQ2PS       X18, X17
-	VMULPS          X17, X16, X16
-	VADDPS          X16, X0, X0
-	ADDQ            $0x00000348, AX
-	ADDQ            $0x00000124, CX
-	DECQ            DX
-	JMP             r6zb
+	CMPQ          DX, $0x00
+	JE            r6zd
+	PREFETCHT0    (AX)(BX*1)
+	PREFETCHT2    (AX)(BX*2)
+	PREFETCHT0    64(AX)(BX*1)
+	PREFETCHT2    64(AX)(BX*2)
+	PREFETCHT0    128(AX)(BX*1)
+	PREFETCHT2    128(AX)(BX*2)
+	PREFETCHT0    192(AX)(BX*1)
+	PREFETCHT2    192(AX)(BX*2)
+	PREFETCHT0    256(AX)(BX*1)
+	PREFETCHT2    256(AX)(BX*2)
+	PREFETCHT0    320(AX)(BX*1)
+	PREFETCHT2    320(AX)(BX*2)
+	PREFETCHT0    384(AX)(BX*1)
+	PREFETCHT2    384(AX)(BX*2)
+	PREFETCHT0    448(AX)(BX*1)
+	PREFETCHT2    448(AX)(BX*2)
+	PREFETCHT0    512(AX)(BX*1)
+	PREFETCHT2    512(AX)(BX*2)
+	PREFETCHT0    576(AX)(BX*1)
+	PREFETCHT2    576(AX)(BX*2)
+	PREFETCHT0    640(AX)(BX*1)
+	PREFETCHT2    640(AX)(BX*2)
+	PREFETCHT0    704(AX)(BX*1)
+	PREFETCHT2    704(AX)(BX*2)
+	PREFETCHT0    768(AX)(BX*1)
+	PREFETCHT2    768(AX)(BX*2)
+	PREFETCHT0    832(AX)(BX*1)
+	PREFETCHT2    832(AX)(BX*2)
+	LEAQ          840(AX), SI
+	CMPQ          DX, $0x01
+	CMOVQEQ       AX, SI
+	VPMOVSXWD     260(CX), Z15
+	VPSLLD        $0x05, Z15, Z15
+	VPXORD        Z16, Z16, Z16
+	VPSUBD        Z15, Z16, Z15
+	VMOVDQA64     Z15, Z16
+	VMOVDQA64     Z15, Z17
+	VMOVDQA64     Z15, Z18
+	VMOVDQA64     Z15, Z15
+	VPSLLW        $0x04, Z5, Z19
+	VPANDD        Z2, Z19, Z19
+	VPTERNLOGD    $0xf8, Z1, Z3, Z19
+	VPSLLW        $0x02, Z5, Z20
+	VPANDD        Z2, Z20, Z20
+	VPSRLW        $0x04, Z3, Z3
+	VPTERNLOGD    $0xf8, Z1, Z3, Z20
+	VPANDD        Z2, Z5, Z21
+	VPTERNLOGD    $0xf8, Z1, Z4, Z21
+	VPSRLW        $0x02, Z5, Z22
+	VPANDD        Z2, Z22, Z22
+	VPSRLW        $0x04, Z4, Z3
+	VPTERNLOGD    $0xf8, Z1, Z3, Z22
+	VMOVDQU64     72(SI), Z3
+	VMOVDQU64     136(SI), Z4
+	VMOVDQU64     200(SI), Z5
+	VMOVDQU64     4(CX), Z23
+	VPDPBUSD      Z23, Z19, Z16
+	VPDPBUSD      Z23, Z20, Z17
+	VPDPBUSD      Z23, Z21, Z18
+	VPDPBUSD      Z23, Z22, Z15
+	VPSLLW        $0x04, Z8, Z19
+	VPANDD        Z2, Z19, Z19
+	VPTERNLOGD    $0xf8, Z1, Z6, Z19
+	VPSLLW        $0x02, Z8, Z20
+	VPANDD        Z2, Z20, Z20
+	VPSRLW        $0x04, Z6, Z6
+	VPTERNLOGD    $0xf8, Z1, Z6, Z20
+	VPANDD        Z2, Z8, Z21
+	VPTERNLOGD    $0xf8, Z1, Z7, Z21
+	VPSRLW        $0x02, Z8, Z22
+	VPANDD        Z2, Z22, Z22
+	VPSRLW        $0x04, Z7, Z6
+	VPTERNLOGD    $0xf8, Z1, Z6, Z22
+	VMOVDQU64     264(SI), Z6
+	VMOVDQU64     328(SI), Z7
+	VMOVDQU64     392(SI), Z8
+	VMOVDQU64     68(CX), Z23
+	VPDPBUSD      Z23, Z19, Z16
+	VPDPBUSD      Z23, Z20, Z17
+	VPDPBUSD      Z23, Z21, Z18
+	VPDPBUSD      Z23, Z22, Z15
+	VPSLLW        $0x04, Z11, Z19
+	VPANDD        Z2, Z19, Z19
+	VPTERNLOGD    $0xf8, Z1, Z9, Z19
+	VPSLLW        $0x02, Z11, Z20
+	VPANDD        Z2, Z20, Z20
+	VPSRLW        $0x04, Z9, Z9
+	VPTERNLOGD    $0xf8, Z1, Z9, Z20
+	VPANDD        Z2, Z11, Z21
+	VPTERNLOGD    $0xf8, Z1, Z10, Z21
+	VPSRLW        $0x02, Z11, Z22
+	VPANDD        Z2, Z22, Z22
+	VPSRLW        $0x04, Z10, Z9
+	VPTERNLOGD    $0xf8, Z1, Z9, Z22
+	VMOVDQU64     456(SI), Z9
+	VMOVDQU64     520(SI), Z10
+	VMOVDQU64     584(SI), Z11
+	VMOVDQU64     132(CX), Z23
+	VPDPBUSD      Z23, Z19, Z16
+	VPDPBUSD      Z23, Z20, Z17
+	VPDPBUSD      Z23, Z21, Z18
+	VPDPBUSD      Z23, Z22, Z15
+	VPSLLW        $0x04, Z14, Z19
+	VPANDD        Z2, Z19, Z19
+	VPTERNLOGD    $0xf8, Z1, Z12, Z19
+	VPSLLW        $0x02, Z14, Z20
+	VPANDD        Z2, Z20, Z20
+	VPSRLW        $0x04, Z12, Z12
+	VPTERNLOGD    $0xf8, Z1, Z12, Z20
+	VPANDD        Z2, Z14, Z21
+	VPTERNLOGD    $0xf8, Z1, Z13, Z21
+	VPSRLW        $0x02, Z14, Z22
+	VPANDD        Z2, Z22, Z22
+	VPSRLW        $0x04, Z13, Z12
+	VPTERNLOGD    $0xf8, Z1, Z12, Z22
+	VMOVDQU64     648(SI), Z12
+	VMOVDQU64     712(SI), Z13
+	VMOVDQU64     776(SI), Z14
+	VMOVDQU64     196(CX), Z23
+	VPDPBUSD      Z23, Z19, Z16
+	VPDPBUSD      Z23, Z20, Z17
+	VPDPBUSD      Z23, Z21, Z18
+	VPDPBUSD      Z23, Z22, Z15
+	VPMOVSXBD     8(AX), Z19
+	VPMOVSXBD     24(AX), Z20
+	VPMOVSXBD     40(AX), Z21
+	VPMOVSXBD     56(AX), Z22
+	VSHUFI64X2    $0x44, Z21, Z19, Z23
+	VSHUFI64X2    $0xee, Z21, Z19, Z19
+	VSHUFI64X2    $0x44, Z22, Z20, Z21
+	VSHUFI64X2    $0xee, Z22, Z20, Z20
+	VPMULLD       Z23, Z16, Z16
+	VPMULLD       Z19, Z17, Z17
+	VPMULLD       Z21, Z18, Z18
+	VPMULLD       Z20, Z15, Z15
+	VPUNPCKLDQ    Z17, Z16, Z19
+	VPUNPCKHDQ    Z17, Z16, Z16
+	VPADDD        Z16, Z19, Z19
+	VPUNPCKLDQ    Z15, Z18, Z16
+	VPUNPCKHDQ    Z15, Z18, Z15
+	VPADDD        Z15, Z16, Z16
+	VPUNPCKLQDQ   Z16, Z19, Z15
+	VPUNPCKHQDQ   Z16, Z19, Z16
+	VPADDD        Z16, Z15, Z15
+	VEXTRACTI64X4 $0x01, Z15, Y16
+	VPADDD        Y16, Y15, Y16
+	VEXTRACTI32X4 $0x01, Y16, X15
+	VPADDD        X15, X16, X15
+	VCVTPH2PS     (AX), X16
+	VBROADCASTSS  (CX), X17
+	VMULPS        X17, X16, X16
+	VCVTDQ2PS     X15, X15
+	VMULPS        X15, X16, X16
+	VADDPS        X16, X0, X0
+	ADDQ          $0x00000348, AX
+	ADDQ          $0x00000124, CX
+	DECQ          DX
+	JMP           r6zb
 
 r6zd:
 	MOVQ    out+32(FP), AX
@@ -12076,395 +11499,307 @@ TEXT ·gemmQ6KR4Q8KAVX512x4(SB), NOSPLIT, $0-40
 	MOVQ         out+32(FP), R8
 	VMOVUPS      (R8), Z0
 	MOVL         $0x0f0f0f0f, R8
-	VPBROADCASTD R8, Z1
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Z1
 	MOVL         $0x30303030, R8
-	VPBROADCASTD R8, Z2
+	VMOVD        R8, X2
+	VPBROADCASTD X2, Z2
 
 r6g4b:
-	CMPQ            BX, $0x00
-	JE              r6g4d
-	PREFETCHT0      6144(AX)
-	PREFETCHT2      12288(AX)
-	PREFETCHT0      6208(AX)
-	PREFETCHT2      12352(AX)
-	PREFETCHT0      6272(AX)
-	PREFETCHT2      12416(AX)
-	PREFETCHT0      6336(AX)
-	PREFETCHT2      12480(AX)
-	PREFETCHT0      6400(AX)
-	PREFETCHT2      12544(AX)
-	PREFETCHT0      6464(AX)
-	PREFETCHT2      12608(AX)
-	PREFETCHT0      6528(AX)
-	PREFETCHT2      12672(AX)
-	PREFETCHT0      6592(AX)
-	PREFETCHT2      12736(AX)
-	PREFETCHT0      6656(AX)
-	PREFETCHT2      12800(AX)
-	PREFETCHT0      6720(AX)
-	PREFETCHT2      12864(AX)
-	PREFETCHT0      6784(AX)
-	PREFETCHT2      12928(AX)
-	PREFETCHT0      6848(AX)
-	PREFETCHT2      12992(AX)
-	PREFETCHT0      6912(AX)
-	PREFETCHT2      13056(AX)
-	PREFETCHT0      6976(AX)
-	PREFETCHT2      13120(AX)
-	VPMOVSXBW       8(AX), Z3
-	VPMOVSXBW       40(AX), Z4
-	VBROADCASTI32X4 260(CX), Z5
-	VPMADDWD        Z5, Z3, Z5
-	VBROADCASTI32X4 276(CX), Z6
-	VPMADDWD        Z6, Z4, Z6
-	VPADDD          Z6, Z5, Z5
-	VPXORD          Z7, Z7, Z7
-	VPSLLD          $0x05, Z5, Z5
-	VPSUBD          Z5, Z7, Z5
-	VBROADCASTI32X4 260(SI), Z6
-	VPMADDWD        Z6, Z3, Z6
-	VBROADCASTI32X4 276(SI), Z12
-	VPMADDWD        Z12, Z4, Z12
-	VPADDD          Z12, Z6, Z6
-	VPXORD          Z8, Z8, Z8
-	VPSLLD          $0x05, Z6, Z6
-	VPSUBD          Z6, Z8, Z6
-	VBROADCASTI32X4 260(DI), Z12
-	VPMADDWD        Z12, Z3, Z12
-	VBROADCASTI32X4 276(DI), Z13
-	VPMADDWD        Z13, Z4, Z13
-	VPADDD          Z13, Z12, Z12
-	VPXORD          Z9, Z9, Z9
-	VPSLLD          $0x05, Z12, Z12
-	VPSUBD          Z12, Z9, Z12
-	VBROADCASTI32X4 260(DX), Z13
-	VPMADDWD        Z13, Z3, Z13
-	VBROADCASTI32X4 276(DX), Z14
-	VPMADDWD        Z14, Z4, Z14
-	VPADDD          Z14, Z13, Z13
-	VPXORD          Z10, Z10, Z10
-	VPSLLD          $0x05, Z13, Z13
-	VPSUBD          Z13, Z10, Z13
-	VMOVDQU64       584(AX), Z14
-	VMOVDQU64       72(AX), Z15
-	VPANDD          Z1, Z15, Z16
-	VPSRLW          $0x04, Z15, Z17
-	VPANDD          Z1, Z17, Z17
-	VPSLLW          $0x04, Z14, Z15
-	VPANDD          Z2, Z15, Z15
-	VPORD           Z15, Z16, Z16
-	VPSLLW          $0x02, Z14, Z15
-	VPANDD          Z2, Z15, Z15
-	VPORD           Z15, Z17, Z17
-	VPSHUFB         q4kr4ScaleShuf<>+0(SB), Z3, Z15
-	VBROADCASTI32X4 4(CX), Z18
-	VPMADDUBSW      Z18, Z16, Z18
-	VPDPWSSD        Z15, Z18, Z5
-	VBROADCASTI32X4 4(SI), Z18
-	VPMADDUBSW      Z18, Z16, Z18
-	VPDPWSSD        Z15, Z18, Z6
-	VBROADCASTI32X4 4(DI), Z18
-	VPMADDUBSW      Z18, Z16, Z18
-	VPDPWSSD        Z15, Z18, Z12
-	VBROADCASTI32X4 4(DX), Z18
-	VPMADDUBSW      Z18, Z16, Z18
-	VPDPWSSD        Z15, Z18, Z13
-	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z3, Z15
-	VBROADCASTI32X4 20(CX), Z16
-	VPMADDUBSW      Z16, Z17, Z16
-	VPDPWSSD        Z15, Z16, Z5
-	VBROADCASTI32X4 20(SI), Z16
-	VPMADDUBSW      Z16, Z17, Z16
-	VPDPWSSD        Z15, Z16, Z6
-	VBROADCASTI32X4 20(DI), Z16
-	VPMADDUBSW      Z16, Z17, Z16
-	VPDPWSSD        Z15, Z16, Z12
-	VBROADCASTI32X4 20(DX), Z16
-	VPMADDUBSW      Z16, Z17, Z16
-	VPDPWSSD        Z15, Z16, Z13
-	VMOVDQU64       136(AX), Z15
-	VPANDD          Z1, Z15, Z16
-	VPSRLW          $0x04, Z15, Z17
-	VPANDD          Z1, Z17, Z17
-	VMOVDQA64       Z14, Z15
-	VPANDD          Z2, Z15, Z15
-	VPORD           Z15, Z16, Z16
-	VPSRLW          $0x02, Z14, Z15
-	VPANDD          Z2, Z15, Z15
-	VPORD           Z15, Z17, Z17
-	VPSHUFB         q4kr4ScaleShuf<>+128(SB), Z3, Z14
-	VBROADCASTI32X4 36(CX), Z15
-	VPMADDUBSW      Z15, Z16, Z15
-	VPDPWSSD        Z14, Z15, Z5
-	VBROADCASTI32X4 36(SI), Z15
-	VPMADDUBSW      Z15, Z16, Z15
-	VPDPWSSD        Z14, Z15, Z6
-	VBROADCASTI32X4 36(DI), Z15
-	VPMADDUBSW      Z15, Z16, Z15
-	VPDPWSSD        Z14, Z15, Z12
-	VBROADCASTI32X4 36(DX), Z15
-	VPMADDUBSW      Z15, Z16, Z15
-	VPDPWSSD        Z14, Z15, Z13
-	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z3, Z14
-	VBROADCASTI32X4 52(CX), Z15
-	VPMADDUBSW      Z15, Z17, Z15
-	VPDPWSSD        Z14, Z15, Z5
-	VBROADCASTI32X4 52(SI), Z15
-	VPMADDUBSW      Z15, Z17, Z15
-	VPDPWSSD        Z14, Z15, Z6
-	VBROADCASTI32X4 52(DI), Z15
-	VPMADDUBSW      Z15, Z17, Z15
-	VPDPWSSD        Z14, Z15, Z12
-	VBROADCASTI32X4 52(DX), Z15
-	VPMADDUBSW      Z15, Z17, Z15
-	VPDPWSSD        Z14, Z15, Z13
-	VMOVDQU64       648(AX), Z14
-	VMOVDQU64       200(AX), Z15
-	VPANDD          Z1, Z15, Z16
-	VPSRLW          $0x04, Z15, Z17
-	VPANDD          Z1, Z17, Z17
-	VPSLLW          $0x04, Z14, Z15
-	VPANDD          Z2, Z15, Z15
-	VPORD           Z15, Z16, Z16
-	VPSLLW          $0x02, Z14, Z15
-	VPANDD          Z2, Z15, Z15
-	VPORD           Z15, Z17, Z17
-	VPSHUFB         q4kr4ScaleShuf<>+256(SB), Z3, Z15
-	VBROADCASTI32X4 68(CX), Z18
-	VPMADDUBSW      Z18, Z16, Z18
-	VPDPWSSD        Z15, Z18, Z5
-	VBROADCASTI32X4 68(SI), Z18
-	VPMADDUBSW      Z18, Z16, Z18
-	VPDPWSSD        Z15, Z18, Z6
-	VBROADCASTI32X4 68(DI), Z18
-	VPMADDUBSW      Z18, Z16, Z18
-	VPDPWSSD        Z15, Z18, Z12
-	VBROADCASTI32X4 68(DX), Z18
-	VPMADDUBSW      Z18, Z16, Z18
-	VPDPWSSD        Z15, Z18, Z13
-	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z3, Z15
-	VBROADCASTI32X4 84(CX), Z16
-	VPMADDUBSW      Z16, Z17, Z16
-	VPDPWSSD        Z15, Z16, Z5
-	VBROADCASTI32X4 84(SI), Z16
-	VPMADDUBSW      Z16, Z17, Z16
-	VPDPWSSD        Z15, Z16, Z6
-	VBROADCASTI32X4 84(DI), Z16
-	VPMADDUBSW      Z16, Z17, Z16
-	VPDPWSSD        Z15, Z16, Z12
-	VBROADCASTI32X4 84(DX), Z16
-	VPMADDUBSW      Z16, Z17, Z16
-	VPDPWSSD        Z15, Z16, Z13
-	VMOVDQU64       264(AX), Z15
-	VPANDD          Z1, Z15, Z16
-	VPSRLW          $0x04, Z15, Z17
-	VPANDD          Z1, Z17, Z17
-	VMOVDQA64       Z14, Z15
-	VPANDD          Z2, Z15, Z15
-	VPORD           Z15, Z16, Z16
-	VPSRLW          $0x02, Z14, Z15
-	VPANDD          Z2, Z15, Z15
-	VPORD           Z15, Z17, Z17
-	VPSHUFB         q4kr4ScaleShuf<>+384(SB), Z3, Z14
-	VBROADCASTI32X4 100(CX), Z15
-	VPMADDUBSW      Z15, Z16, Z15
-	VPDPWSSD        Z14, Z15, Z5
-	VBROADCASTI32X4 100(SI), Z15
-	VPMADDUBSW      Z15, Z16, Z15
-	VPDPWSSD        Z14, Z15, Z6
-	VBROADCASTI32X4 100(DI), Z15
-	VPMADDUBSW      Z15, Z16, Z15
-	VPDPWSSD        Z14, Z15, Z12
-	VBROADCASTI32X4 100(DX), Z15
-	VPMADDUBSW      Z15, Z16, Z15
-	VPDPWSSD        Z14, Z15, Z13
-	VPSHUFB         q4kr4ScaleShuf<>+448(SB), Z3, Z3
-	VBROADCASTI32X4 116(CX), Z14
-	VPMADDUBSW      Z14, Z17, Z14
-	VPDPWSSD        Z3, Z14, Z5
-	VBROADCASTI32X4 116(SI), Z14
-	VPMADDUBSW      Z14, Z17, Z14
-	VPDPWSSD        Z3, Z14, Z6
-	VBROADCASTI32X4 116(DI), Z14
-	VPMADDUBSW      Z14, Z17, Z14
-	VPDPWSSD        Z3, Z14, Z12
-	VBROADCASTI32X4 116(DX), Z14
-	VPMADDUBSW      Z14, Z17, Z14
-	VPDPWSSD        Z3, Z14, Z13
-	VMOVDQU64       712(AX), Z3
-	VMOVDQU64       328(AX), Z14
-	VPANDD          Z1, Z14, Z15
-	VPSRLW          $0x04, Z14, Z16
-	VPANDD          Z1, Z16, Z16
-	VPSLLW          $0x04, Z3, Z14
-	VPANDD          Z2, Z14, Z14
-	VPORD           Z14, Z15, Z15
-	VPSLLW          $0x02, Z3, Z14
-	VPANDD          Z2, Z14, Z14
-	VPORD           Z14, Z16, Z16
-	VPSHUFB         q4kr4ScaleShuf<>+0(SB), Z4, Z14
-	VBROADCASTI32X4 132(CX), Z17
-	VPMADDUBSW      Z17, Z15, Z17
-	VPDPWSSD        Z14, Z17, Z5
-	VBROADCASTI32X4 132(SI), Z17
-	VPMADDUBSW      Z17, Z15, Z17
-	VPDPWSSD        Z14, Z17, Z6
-	VBROADCASTI32X4 132(DI), Z17
-	VPMADDUBSW      Z17, Z15, Z17
-	VPDPWSSD        Z14, Z17, Z12
-	VBROADCASTI32X4 132(DX), Z17
-	VPMADDUBSW      Z17, Z15, Z17
-	VPDPWSSD        Z14, Z17, Z13
-	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z4, Z14
-	VBROADCASTI32X4 148(CX), Z15
-	VPMADDUBSW      Z15, Z16, Z15
-	VPDPWSSD        Z14, Z15, Z5
-	VBROADCASTI32X4 148(SI), Z15
-	VPMADDUBSW      Z15, Z16, Z15
-	VPDPWSSD        Z14, Z15, Z6
-	VBROADCASTI32X4 148(DI), Z15
-	VPMADDUBSW      Z15, Z16, Z15
-	VPDPWSSD        Z14, Z15, Z12
-	VBROADCASTI32X4 148(DX), Z15
-	VPMADDUBSW      Z15, Z16, Z15
-	VPDPWSSD        Z14, Z15, Z13
-	VMOVDQU64       392(AX), Z14
-	VPANDD          Z1, Z14, Z15
-	VPSRLW          $0x04, Z14, Z16
-	VPANDD          Z1, Z16, Z16
-	VMOVDQA64       Z3, Z14
-	VPANDD          Z2, Z14, Z14
-	VPORD           Z14, Z15, Z15
-	VPSRLW          $0x02, Z3, Z14
-	VPANDD          Z2, Z14, Z14
-	VPORD           Z14, Z16, Z16
-	VPSHUFB         q4kr4ScaleShuf<>+128(SB), Z4, Z3
-	VBROADCASTI32X4 164(CX), Z14
-	VPMADDUBSW      Z14, Z15, Z14
-	VPDPWSSD        Z3, Z14, Z5
-	VBROADCASTI32X4 164(SI), Z14
-	VPMADDUBSW      Z14, Z15, Z14
-	VPDPWSSD        Z3, Z14, Z6
-	VBROADCASTI32X4 164(DI), Z14
-	VPMADDUBSW      Z14, Z15, Z14
-	VPDPWSSD        Z3, Z14, Z12
-	VBROADCASTI32X4 164(DX), Z14
-	VPMADDUBSW      Z14, Z15, Z14
-	VPDPWSSD        Z3, Z14, Z13
-	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z4, Z3
-	VBROADCASTI32X4 180(CX), Z14
-	VPMADDUBSW      Z14, Z16, Z14
-	VPDPWSSD        Z3, Z14, Z5
-	VBROADCASTI32X4 180(SI), Z14
-	VPMADDUBSW      Z14, Z16, Z14
-	VPDPWSSD        Z3, Z14, Z6
-	VBROADCASTI32X4 180(DI), Z14
-	VPMADDUBSW      Z14, Z16, Z14
-	VPDPWSSD        Z3, Z14, Z12
-	VBROADCASTI32X4 180(DX), Z14
-	VPMADDUBSW      Z14, Z16, Z14
-	VPDPWSSD        Z3, Z14, Z13
-	VMOVDQU64       776(AX), Z3
-	VMOVDQU64       456(AX), Z14
-	VPANDD          Z1, Z14, Z15
-	VPSRLW          $0x04, Z14, Z16
-	VPANDD          Z1, Z16, Z16
-	VPSLLW          $0x04, Z3, Z14
-	VPANDD          Z2, Z14, Z14
-	VPORD           Z14, Z15, Z15
-	VPSLLW          $0x02, Z3, Z14
-	VPANDD          Z2, Z14, Z14
-	VPORD           Z14, Z16, Z16
-	VPSHUFB         q4kr4ScaleShuf<>+256(SB), Z4, Z14
-	VBROADCASTI32X4 196(CX), Z17
-	VPMADDUBSW      Z17, Z15, Z17
-	VPDPWSSD        Z14, Z17, Z5
-	VBROADCASTI32X4 196(SI), Z17
-	VPMADDUBSW      Z17, Z15, Z17
-	VPDPWSSD        Z14, Z17, Z6
-	VBROADCASTI32X4 196(DI), Z17
-	VPMADDUBSW      Z17, Z15, Z17
-	VPDPWSSD        Z14, Z17, Z12
-	VBROADCASTI32X4 196(DX), Z17
-	VPMADDUBSW      Z17, Z15, Z17
-	VPDPWSSD        Z14, Z17, Z13
-	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z4, Z14
-	VBROADCASTI32X4 212(CX), Z15
-	VPMADDUBSW      Z15, Z16, Z15
-	VPDPWSSD        Z14, Z15, Z5
-	VBROADCASTI32X4 212(SI), Z15
-	VPMADDUBSW      Z15, Z16, Z15
-	VPDPWSSD        Z14, Z15, Z6
-	VBROADCASTI32X4 212(DI), Z15
-	VPMADDUBSW      Z15, Z16, Z15
-	VPDPWSSD        Z14, Z15, Z12
-	VBROADCASTI32X4 212(DX), Z15
-	VPMADDUBSW      Z15, Z16, Z15
-	VPDPWSSD        Z14, Z15, Z13
-	VMOVDQU64       520(AX), Z14
-	VPANDD          Z1, Z14, Z15
-	VPSRLW          $0x04, Z14, Z16
-	VPANDD          Z1, Z16, Z16
-	VMOVDQA64       Z3, Z14
-	VPANDD          Z2, Z14, Z14
-	VPORD           Z14, Z15, Z15
-	VPSRLW          $0x02, Z3, Z14
-	VPANDD          Z2, Z14, Z14
-	VPORD           Z14, Z16, Z16
-	VPSHUFB         q4kr4ScaleShuf<>+384(SB), Z4, Z3
-	VBROADCASTI32X4 228(CX), Z14
-	VPMADDUBSW      Z14, Z15, Z14
-	VPDPWSSD        Z3, Z14, Z5
-	VBROADCASTI32X4 228(SI), Z14
-	VPMADDUBSW      Z14, Z15, Z14
-	VPDPWSSD        Z3, Z14, Z6
-	VBROADCASTI32X4 228(DI), Z14
-	VPMADDUBSW      Z14, Z15, Z14
-	VPDPWSSD        Z3, Z14, Z12
-	VBROADCASTI32X4 228(DX), Z14
-	VPMADDUBSW      Z14, Z15, Z14
-	VPDPWSSD        Z3, Z14, Z13
-	VPSHUFB         q4kr4ScaleShuf<>+448(SB), Z4, Z3
-	VBROADCASTI32X4 244(CX), Z4
-	VPMADDUBSW      Z4, Z16, Z4
-	VPDPWSSD        Z3, Z4, Z5
-	VBROADCASTI32X4 244(SI), Z4
-	VPMADDUBSW      Z4, Z16, Z4
-	VPDPWSSD        Z3, Z4, Z6
-	VBROADCASTI32X4 244(DI), Z4
-	VPMADDUBSW      Z4, Z16, Z4
-	VPDPWSSD        Z3, Z4, Z12
-	VBROADCASTI32X4 244(DX), Z4
-	VPMADDUBSW      Z4, Z16, Z4
-	VPDPWSSD        Z3, Z4, Z13
-	VPUNPCKLDQ      Z6, Z5, Z3
-	VPUNPCKHDQ      Z6, Z5, Z4
-	VPADDD          Z4, Z3, Z3
-	VPUNPCKLDQ      Z13, Z12, Z4
-	VPUNPCKHDQ      Z13, Z12, Z5
-	VPADDD          Z5, Z4, Z4
-	VPUNPCKLQDQ     Z4, Z3, Z5
-	VPUNPCKHQDQ     Z4, Z3, Z3
-	VPADDD          Z3, Z5, Z5
-	VCVTPH2PS       (AX), X11
-	VMOVDQU64       q6kr4LaneSplat<>+0(SB), Z3
-	VPERMPS         Z11, Z3, Z3
-	VMOVSS          (CX), X11
-	VINSERTPS       $0x10, (SI), X11, X11
-	VINSERTPS       $0x20, (DI), X11, X11
-	VINSERTPS       $0x30, (DX), X11, X11
-	VSHUFF32X4      $0x00, Z11, Z11, Z4
-	VMULPS          Z4, Z3, Z3
-	VCVTDQ2PS       Z5, Z5
-	VMULPS          Z5, Z3, Z3
-	VADDPS          Z3, Z0, Z0
-	ADDQ            $0x00000348, AX
-	ADDQ            $0x00000124, CX
-	ADDQ            $0x00000124, SI
-	ADDQ            $0x00000124, DI
-	ADDQ            $0x00000124, DX
-	DECQ            BX
-	JMP             r6g4b
+	CMPQ        BX, $0x00
+	JE          r6g4d
+	PREFETCHT0  6144(AX)
+	PREFETCHT2  12288(AX)
+	PREFETCHT0  6208(AX)
+	PREFETCHT2  12352(AX)
+	PREFETCHT0  6272(AX)
+	PREFETCHT2  12416(AX)
+	PREFETCHT0  6336(AX)
+	PREFETCHT2  12480(AX)
+	PREFETCHT0  6400(AX)
+	PREFETCHT2  12544(AX)
+	PREFETCHT0  6464(AX)
+	PREFETCHT2  12608(AX)
+	PREFETCHT0  6528(AX)
+	PREFETCHT2  12672(AX)
+	PREFETCHT0  6592(AX)
+	PREFETCHT2  12736(AX)
+	PREFETCHT0  6656(AX)
+	PREFETCHT2  12800(AX)
+	PREFETCHT0  6720(AX)
+	PREFETCHT2  12864(AX)
+	PREFETCHT0  6784(AX)
+	PREFETCHT2  12928(AX)
+	PREFETCHT0  6848(AX)
+	PREFETCHT2  12992(AX)
+	PREFETCHT0  6912(AX)
+	PREFETCHT2  13056(AX)
+	PREFETCHT0  6976(AX)
+	PREFETCHT2  13120(AX)
+	VPMOVSXWD   260(CX), Z3
+	VPSLLD      $0x05, Z3, Z3
+	VPXORD      Z4, Z4, Z4
+	VPSUBD      Z3, Z4, Z3
+	VMOVDQA64   Z3, Z4
+	VMOVDQA64   Z3, Z6
+	VMOVDQA64   Z3, Z7
+	VMOVDQA64   Z3, Z3
+	VPMOVSXWD   260(SI), Z8
+	VPSLLD      $0x05, Z8, Z8
+	VPXORD      Z9, Z9, Z9
+	VPSUBD      Z8, Z9, Z8
+	VMOVDQA64   Z8, Z9
+	VMOVDQA64   Z8, Z10
+	VMOVDQA64   Z8, Z11
+	VMOVDQA64   Z8, Z8
+	VPMOVSXWD   260(DI), Z12
+	VPSLLD      $0x05, Z12, Z12
+	VPXORD      Z13, Z13, Z13
+	VPSUBD      Z12, Z13, Z12
+	VMOVDQA64   Z12, Z13
+	VMOVDQA64   Z12, Z14
+	VMOVDQA64   Z12, Z15
+	VMOVDQA64   Z12, Z12
+	VPMOVSXWD   260(DX), Z16
+	VPSLLD      $0x05, Z16, Z16
+	VPXORD      Z17, Z17, Z17
+	VPSUBD      Z16, Z17, Z16
+	VMOVDQA64   Z16, Z17
+	VMOVDQA64   Z16, Z18
+	VMOVDQA64   Z16, Z19
+	VMOVDQA64   Z16, Z16
+	VMOVDQU64   72(AX), Z20
+	VMOVDQU64   136(AX), Z21
+	VMOVDQU64   200(AX), Z22
+	VPSLLW      $0x04, Z22, Z23
+	VPANDD      Z2, Z23, Z23
+	VPTERNLOGD  $0xf8, Z1, Z20, Z23
+	VPSLLW      $0x02, Z22, Z24
+	VPANDD      Z2, Z24, Z24
+	VPSRLW      $0x04, Z20, Z20
+	VPTERNLOGD  $0xf8, Z1, Z20, Z24
+	VPANDD      Z2, Z22, Z20
+	VPTERNLOGD  $0xf8, Z1, Z21, Z20
+	VPSRLW      $0x02, Z22, Z22
+	VPANDD      Z2, Z22, Z22
+	VPSRLW      $0x04, Z21, Z21
+	VPTERNLOGD  $0xf8, Z1, Z21, Z22
+	VMOVDQU64   4(CX), Z21
+	VPDPBUSD    Z21, Z23, Z4
+	VPDPBUSD    Z21, Z24, Z6
+	VPDPBUSD    Z21, Z20, Z7
+	VPDPBUSD    Z21, Z22, Z3
+	VMOVDQU64   4(SI), Z21
+	VPDPBUSD    Z21, Z23, Z9
+	VPDPBUSD    Z21, Z24, Z10
+	VPDPBUSD    Z21, Z20, Z11
+	VPDPBUSD    Z21, Z22, Z8
+	VMOVDQU64   4(DI), Z21
+	VPDPBUSD    Z21, Z23, Z13
+	VPDPBUSD    Z21, Z24, Z14
+	VPDPBUSD    Z21, Z20, Z15
+	VPDPBUSD    Z21, Z22, Z12
+	VMOVDQU64   4(DX), Z21
+	VPDPBUSD    Z21, Z23, Z17
+	VPDPBUSD    Z21, Z24, Z18
+	VPDPBUSD    Z21, Z20, Z19
+	VPDPBUSD    Z21, Z22, Z16
+	VMOVDQU64   264(AX), Z20
+	VMOVDQU64   328(AX), Z21
+	VMOVDQU64   392(AX), Z22
+	VPSLLW      $0x04, Z22, Z23
+	VPANDD      Z2, Z23, Z23
+	VPTERNLOGD  $0xf8, Z1, Z20, Z23
+	VPSLLW      $0x02, Z22, Z24
+	VPANDD      Z2, Z24, Z24
+	VPSRLW      $0x04, Z20, Z20
+	VPTERNLOGD  $0xf8, Z1, Z20, Z24
+	VPANDD      Z2, Z22, Z20
+	VPTERNLOGD  $0xf8, Z1, Z21, Z20
+	VPSRLW      $0x02, Z22, Z22
+	VPANDD      Z2, Z22, Z22
+	VPSRLW      $0x04, Z21, Z21
+	VPTERNLOGD  $0xf8, Z1, Z21, Z22
+	VMOVDQU64   68(CX), Z21
+	VPDPBUSD    Z21, Z23, Z4
+	VPDPBUSD    Z21, Z24, Z6
+	VPDPBUSD    Z21, Z20, Z7
+	VPDPBUSD    Z21, Z22, Z3
+	VMOVDQU64   68(SI), Z21
+	VPDPBUSD    Z21, Z23, Z9
+	VPDPBUSD    Z21, Z24, Z10
+	VPDPBUSD    Z21, Z20, Z11
+	VPDPBUSD    Z21, Z22, Z8
+	VMOVDQU64   68(DI), Z21
+	VPDPBUSD    Z21, Z23, Z13
+	VPDPBUSD    Z21, Z24, Z14
+	VPDPBUSD    Z21, Z20, Z15
+	VPDPBUSD    Z21, Z22, Z12
+	VMOVDQU64   68(DX), Z21
+	VPDPBUSD    Z21, Z23, Z17
+	VPDPBUSD    Z21, Z24, Z18
+	VPDPBUSD    Z21, Z20, Z19
+	VPDPBUSD    Z21, Z22, Z16
+	VMOVDQU64   456(AX), Z20
+	VMOVDQU64   520(AX), Z21
+	VMOVDQU64   584(AX), Z22
+	VPSLLW      $0x04, Z22, Z23
+	VPANDD      Z2, Z23, Z23
+	VPTERNLOGD  $0xf8, Z1, Z20, Z23
+	VPSLLW      $0x02, Z22, Z24
+	VPANDD      Z2, Z24, Z24
+	VPSRLW      $0x04, Z20, Z20
+	VPTERNLOGD  $0xf8, Z1, Z20, Z24
+	VPANDD      Z2, Z22, Z20
+	VPTERNLOGD  $0xf8, Z1, Z21, Z20
+	VPSRLW      $0x02, Z22, Z22
+	VPANDD      Z2, Z22, Z22
+	VPSRLW      $0x04, Z21, Z21
+	VPTERNLOGD  $0xf8, Z1, Z21, Z22
+	VMOVDQU64   132(CX), Z21
+	VPDPBUSD    Z21, Z23, Z4
+	VPDPBUSD    Z21, Z24, Z6
+	VPDPBUSD    Z21, Z20, Z7
+	VPDPBUSD    Z21, Z22, Z3
+	VMOVDQU64   132(SI), Z21
+	VPDPBUSD    Z21, Z23, Z9
+	VPDPBUSD    Z21, Z24, Z10
+	VPDPBUSD    Z21, Z20, Z11
+	VPDPBUSD    Z21, Z22, Z8
+	VMOVDQU64   132(DI), Z21
+	VPDPBUSD    Z21, Z23, Z13
+	VPDPBUSD    Z21, Z24, Z14
+	VPDPBUSD    Z21, Z20, Z15
+	VPDPBUSD    Z21, Z22, Z12
+	VMOVDQU64   132(DX), Z21
+	VPDPBUSD    Z21, Z23, Z17
+	VPDPBUSD    Z21, Z24, Z18
+	VPDPBUSD    Z21, Z20, Z19
+	VPDPBUSD    Z21, Z22, Z16
+	VMOVDQU64   648(AX), Z20
+	VMOVDQU64   712(AX), Z21
+	VMOVDQU64   776(AX), Z22
+	VPSLLW      $0x04, Z22, Z23
+	VPANDD      Z2, Z23, Z23
+	VPTERNLOGD  $0xf8, Z1, Z20, Z23
+	VPSLLW      $0x02, Z22, Z24
+	VPANDD      Z2, Z24, Z24
+	VPSRLW      $0x04, Z20, Z20
+	VPTERNLOGD  $0xf8, Z1, Z20, Z24
+	VPANDD      Z2, Z22, Z20
+	VPTERNLOGD  $0xf8, Z1, Z21, Z20
+	VPSRLW      $0x02, Z22, Z22
+	VPANDD      Z2, Z22, Z22
+	VPSRLW      $0x04, Z21, Z21
+	VPTERNLOGD  $0xf8, Z1, Z21, Z22
+	VMOVDQU64   196(CX), Z21
+	VPDPBUSD    Z21, Z23, Z4
+	VPDPBUSD    Z21, Z24, Z6
+	VPDPBUSD    Z21, Z20, Z7
+	VPDPBUSD    Z21, Z22, Z3
+	VMOVDQU64   196(SI), Z21
+	VPDPBUSD    Z21, Z23, Z9
+	VPDPBUSD    Z21, Z24, Z10
+	VPDPBUSD    Z21, Z20, Z11
+	VPDPBUSD    Z21, Z22, Z8
+	VMOVDQU64   196(DI), Z21
+	VPDPBUSD    Z21, Z23, Z13
+	VPDPBUSD    Z21, Z24, Z14
+	VPDPBUSD    Z21, Z20, Z15
+	VPDPBUSD    Z21, Z22, Z12
+	VMOVDQU64   196(DX), Z21
+	VPDPBUSD    Z21, Z23, Z17
+	VPDPBUSD    Z21, Z24, Z18
+	VPDPBUSD    Z21, Z20, Z19
+	VPDPBUSD    Z21, Z22, Z16
+	VPMOVSXBD   8(AX), Z20
+	VPMOVSXBD   24(AX), Z21
+	VPMOVSXBD   40(AX), Z22
+	VPMOVSXBD   56(AX), Z23
+	VSHUFI64X2  $0x44, Z22, Z20, Z24
+	VSHUFI64X2  $0xee, Z22, Z20, Z20
+	VSHUFI64X2  $0x44, Z23, Z21, Z22
+	VSHUFI64X2  $0xee, Z23, Z21, Z21
+	VPMULLD     Z24, Z4, Z4
+	VPMULLD     Z24, Z9, Z9
+	VPMULLD     Z24, Z13, Z13
+	VPMULLD     Z24, Z17, Z17
+	VPMULLD     Z20, Z6, Z6
+	VPMULLD     Z20, Z10, Z10
+	VPMULLD     Z20, Z14, Z14
+	VPMULLD     Z20, Z18, Z18
+	VPMULLD     Z22, Z7, Z7
+	VPMULLD     Z22, Z11, Z11
+	VPMULLD     Z22, Z15, Z15
+	VPMULLD     Z22, Z19, Z19
+	VPMULLD     Z21, Z3, Z3
+	VPMULLD     Z21, Z8, Z8
+	VPMULLD     Z21, Z12, Z12
+	VPMULLD     Z21, Z16, Z16
+	VPUNPCKLDQ  Z9, Z4, Z20
+	VPUNPCKHDQ  Z9, Z4, Z4
+	VPADDD      Z4, Z20, Z20
+	VPUNPCKLDQ  Z17, Z13, Z4
+	VPUNPCKHDQ  Z17, Z13, Z9
+	VPADDD      Z9, Z4, Z4
+	VPUNPCKLQDQ Z4, Z20, Z9
+	VPUNPCKHQDQ Z4, Z20, Z4
+	VPADDD      Z4, Z9, Z9
+	VPUNPCKLDQ  Z10, Z6, Z4
+	VPUNPCKHDQ  Z10, Z6, Z6
+	VPADDD      Z6, Z4, Z4
+	VPUNPCKLDQ  Z18, Z14, Z6
+	VPUNPCKHDQ  Z18, Z14, Z10
+	VPADDD      Z10, Z6, Z6
+	VPUNPCKLQDQ Z6, Z4, Z10
+	VPUNPCKHQDQ Z6, Z4, Z4
+	VPADDD      Z4, Z10, Z10
+	VPUNPCKLDQ  Z11, Z7, Z4
+	VPUNPCKHDQ  Z11, Z7, Z6
+	VPADDD      Z6, Z4, Z4
+	VPUNPCKLDQ  Z19, Z15, Z6
+	VPUNPCKHDQ  Z19, Z15, Z7
+	VPADDD      Z7, Z6, Z6
+	VPUNPCKLQDQ Z6, Z4, Z7
+	VPUNPCKHQDQ Z6, Z4, Z4
+	VPADDD      Z4, Z7, Z7
+	VPUNPCKLDQ  Z8, Z3, Z4
+	VPUNPCKHDQ  Z8, Z3, Z3
+	VPADDD      Z3, Z4, Z4
+	VPUNPCKLDQ  Z16, Z12, Z3
+	VPUNPCKHDQ  Z16, Z12, Z6
+	VPADDD      Z6, Z3, Z3
+	VPUNPCKLQDQ Z3, Z4, Z6
+	VPUNPCKHQDQ Z3, Z4, Z3
+	VPADDD      Z3, Z6, Z6
+	VSHUFI32X4  $0x88, Z10, Z9, Z3
+	VSHUFI32X4  $0xdd, Z10, Z9, Z4
+	VPADDD      Z4, Z3, Z3
+	VSHUFI32X4  $0x88, Z6, Z7, Z4
+	VSHUFI32X4  $0xdd, Z6, Z7, Z6
+	VPADDD      Z6, Z4, Z4
+	VSHUFI32X4  $0x88, Z4, Z3, Z6
+	VSHUFI32X4  $0xdd, Z4, Z3, Z3
+	VPADDD      Z3, Z6, Z6
+	VCVTPH2PS   (AX), X5
+	VMOVDQU64   q6kr4LaneSplat<>+0(SB), Z3
+	VPERMPS     Z5, Z3, Z3
+	VMOVSS      (CX), X5
+	VINSERTPS   $0x10, (SI), X5, X5
+	VINSERTPS   $0x20, (DI), X5, X5
+	VINSERTPS   $0x30, (DX), X5, X5
+	VSHUFF32X4  $0x00, Z5, Z5, Z4
+	VMULPS      Z4, Z3, Z3
+	VCVTDQ2PS   Z6, Z6
+	VMULPS      Z6, Z3, Z3
+	VADDPS      Z3, Z0, Z0
+	ADDQ        $0x00000348, AX
+	ADDQ        $0x00000124, CX
+	ADDQ        $0x00000124, SI
+	ADDQ        $0x00000124, DI
+	ADDQ        $0x00000124, DX
+	DECQ        BX
+	JMP         r6g4b
 
 r6g4d:
 	MOVQ    out+32(FP), AX
@@ -12483,9 +11818,11 @@ TEXT ·gemmQ6KR4Q8KAVX512x2(SB), NOSPLIT, $0-40
 	MOVQ         out+32(FP), SI
 	VMOVUPS      (SI), Z0
 	MOVL         $0x0f0f0f0f, SI
-	VPBROADCASTD SI, Z1
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Z1
 	MOVL         $0x30303030, SI
-	VPBROADCASTD SI, Z2
+	VMOVD        SI, X2
+	VPBROADCASTD X2, Z2
 	CMPQ         BX, $0x00
 	JE           r6g2d
 	VMOVDQU64    72(AX), Z3
@@ -12502,280 +11839,238 @@ TEXT ·gemmQ6KR4Q8KAVX512x2(SB), NOSPLIT, $0-40
 	VMOVDQU64    776(AX), Z14
 
 r6g2b:
-	CMPQ            BX, $0x00
-	JE              r6g2d
-	LEAQ            840(AX), SI
-	CMPQ            BX, $0x01
-	CMOVQEQ         AX, SI
-	PREFETCHT0      6144(AX)
-	PREFETCHT2      12288(AX)
-	PREFETCHT0      6208(AX)
-	PREFETCHT2      12352(AX)
-	PREFETCHT0      6272(AX)
-	PREFETCHT2      12416(AX)
-	PREFETCHT0      6336(AX)
-	PREFETCHT2      12480(AX)
-	PREFETCHT0      6400(AX)
-	PREFETCHT2      12544(AX)
-	PREFETCHT0      6464(AX)
-	PREFETCHT2      12608(AX)
-	PREFETCHT0      6528(AX)
-	PREFETCHT2      12672(AX)
-	PREFETCHT0      6592(AX)
-	PREFETCHT2      12736(AX)
-	PREFETCHT0      6656(AX)
-	PREFETCHT2      12800(AX)
-	PREFETCHT0      6720(AX)
-	PREFETCHT2      12864(AX)
-	PREFETCHT0      6784(AX)
-	PREFETCHT2      12928(AX)
-	PREFETCHT0      6848(AX)
-	PREFETCHT2      12992(AX)
-	PREFETCHT0      6912(AX)
-	PREFETCHT2      13056(AX)
-	PREFETCHT0      6976(AX)
-	PREFETCHT2      13120(AX)
-	VPMOVSXBW       8(AX), Z15
-	VPMOVSXBW       40(AX), Z16
-	VBROADCASTI32X4 260(CX), Z17
-	VPMADDWD        Z17, Z15, Z17
-	VBROADCASTI32X4 276(CX), Z18
-	VPMADDWD        Z18, Z16, Z18
-	VPADDD          Z18, Z17, Z17
-	VPXORD          Z19, Z19, Z19
-	VPSLLD          $0x05, Z17, Z17
-	VPSUBD          Z17, Z19, Z17
-	VBROADCASTI32X4 260(DX), Z18
-	VPMADDWD        Z18, Z15, Z18
-	VBROADCASTI32X4 276(DX), Z22
-	VPMADDWD        Z22, Z16, Z22
-	VPADDD          Z22, Z18, Z18
-	VPXORD          Z20, Z20, Z20
-	VPSLLD          $0x05, Z18, Z18
-	VPSUBD          Z18, Z20, Z18
-	VPANDD          Z1, Z3, Z22
-	VPSRLW          $0x04, Z3, Z23
-	VPANDD          Z1, Z23, Z23
-	VPSLLW          $0x04, Z11, Z3
-	VPANDD          Z2, Z3, Z3
-	VPORD           Z3, Z22, Z22
-	VPSLLW          $0x02, Z11, Z3
-	VPANDD          Z2, Z3, Z3
-	VPORD           Z3, Z23, Z23
-	VMOVDQU64       72(SI), Z3
-	VPSHUFB         q4kr4ScaleShuf<>+0(SB), Z15, Z24
-	VBROADCASTI32X4 4(CX), Z25
-	VPMADDUBSW      Z25, Z22, Z25
-	VPDPWSSD        Z24, Z25, Z17
-	VBROADCASTI32X4 4(DX), Z25
-	VPMADDUBSW      Z25, Z22, Z25
-	VPDPWSSD        Z24, Z25, Z18
-	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z15, Z22
-	VBROADCASTI32X4 20(CX), Z24
-	VPMADDUBSW      Z24, Z23, Z24
-	VPDPWSSD        Z22, Z24, Z17
-	VBROADCASTI32X4 20(DX), Z24
-	VPMADDUBSW      Z24, Z23, Z24
-	VPDPWSSD        Z22, Z24, Z18
-	VPANDD          Z1, Z4, Z22
-	VPSRLW          $0x04, Z4, Z23
-	VPANDD          Z1, Z23, Z23
-	VMOVDQA64       Z11, Z4
-	VPANDD          Z2, Z4, Z4
-	VPORD           Z4, Z22, Z22
-	VPSRLW          $0x02, Z11, Z4
-	VPANDD          Z2, Z4, Z4
-	VPORD           Z4, Z23, Z23
-	VMOVDQU64       136(SI), Z4
-	VMOVDQU64       584(SI), Z11
-	VPSHUFB         q4kr4ScaleShuf<>+128(SB), Z15, Z24
-	VBROADCASTI32X4 36(CX), Z25
-	VPMADDUBSW      Z25, Z22, Z25
-	VPDPWSSD        Z24, Z25, Z17
-	VBROADCASTI32X4 36(DX), Z25
-	VPMADDUBSW      Z25, Z22, Z25
-	VPDPWSSD        Z24, Z25, Z18
-	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z15, Z22
-	VBROADCASTI32X4 52(CX), Z24
-	VPMADDUBSW      Z24, Z23, Z24
-	VPDPWSSD        Z22, Z24, Z17
-	VBROADCASTI32X4 52(DX), Z24
-	VPMADDUBSW      Z24, Z23, Z24
-	VPDPWSSD        Z22, Z24, Z18
-	VPANDD          Z1, Z5, Z22
-	VPSRLW          $0x04, Z5, Z23
-	VPANDD          Z1, Z23, Z23
-	VPSLLW          $0x04, Z12, Z5
-	VPANDD          Z2, Z5, Z5
-	VPORD           Z5, Z22, Z22
-	VPSLLW          $0x02, Z12, Z5
-	VPANDD          Z2, Z5, Z5
-	VPORD           Z5, Z23, Z23
-	VMOVDQU64       200(SI), Z5
-	VPSHUFB         q4kr4ScaleShuf<>+256(SB), Z15, Z24
-	VBROADCASTI32X4 68(CX), Z25
-	VPMADDUBSW      Z25, Z22, Z25
-	VPDPWSSD        Z24, Z25, Z17
-	VBROADCASTI32X4 68(DX), Z25
-	VPMADDUBSW      Z25, Z22, Z25
-	VPDPWSSD        Z24, Z25, Z18
-	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z15, Z22
-	VBROADCASTI32X4 84(CX), Z24
-	VPMADDUBSW      Z24, Z23, Z24
-	VPDPWSSD        Z22, Z24, Z17
-	VBROADCASTI32X4 84(DX), Z24
-	VPMADDUBSW      Z24, Z23, Z24
-	VPDPWSSD        Z22, Z24, Z18
-	VPANDD          Z1, Z6, Z22
-	VPSRLW          $0x04, Z6, Z23
-	VPANDD          Z1, Z23, Z23
-	VMOVDQA64       Z12, Z6
-	VPANDD          Z2, Z6, Z6
-	VPORD           Z6, Z22, Z22
-	VPSRLW          $0x02, Z12, Z6
-	VPANDD          Z2, Z6, Z6
-	VPORD           Z6, Z23, Z23
-	VMOVDQU64       264(SI), Z6
-	VMOVDQU64       648(SI), Z12
-	VPSHUFB         q4kr4ScaleShuf<>+384(SB), Z15, Z24
-	VBROADCASTI32X4 100(CX), Z25
-	VPMADDUBSW      Z25, Z22, Z25
-	VPDPWSSD        Z24, Z25, Z17
-	VBROADCASTI32X4 100(DX), Z25
-	VPMADDUBSW      Z25, Z22, Z25
-	VPDPWSSD        Z24, Z25, Z18
-	VPSHUFB         q4kr4ScaleShuf<>+448(SB), Z15, Z15
-	VBROADCASTI32X4 116(CX), Z22
-	VPMADDUBSW      Z22, Z23, Z22
-	VPDPWSSD        Z15, Z22, Z17
-	VBROADCASTI32X4 116(DX), Z22
-	VPMADDUBSW      Z22, Z23, Z22
-	VPDPWSSD        Z15, Z22, Z18
-	VPANDD          Z1, Z7, Z15
-	VPSRLW          $0x04, Z7, Z22
-	VPANDD          Z1, Z22, Z22
-	VPSLLW          $0x04, Z13, Z7
-	VPANDD          Z2, Z7, Z7
-	VPORD           Z7, Z15, Z15
-	VPSLLW          $0x02, Z13, Z7
-	VPANDD          Z2, Z7, Z7
-	VPORD           Z7, Z22, Z22
-	VMOVDQU64       328(SI), Z7
-	VPSHUFB         q4kr4ScaleShuf<>+0(SB), Z16, Z23
-	VBROADCASTI32X4 132(CX), Z24
-	VPMADDUBSW      Z24, Z15, Z24
-	VPDPWSSD        Z23, Z24, Z17
-	VBROADCASTI32X4 132(DX), Z24
-	VPMADDUBSW      Z24, Z15, Z24
-	VPDPWSSD        Z23, Z24, Z18
-	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z16, Z15
-	VBROADCASTI32X4 148(CX), Z23
-	VPMADDUBSW      Z23, Z22, Z23
-	VPDPWSSD        Z15, Z23, Z17
-	VBROADCASTI32X4 148(DX), Z23
-	VPMADDUBSW      Z23, Z22, Z23
-	VPDPWSSD        Z15, Z23, Z18
-	VPANDD          Z1, Z8, Z15
-	VPSRLW          $0x04, Z8, Z22
-	VPANDD          Z1, Z22, Z22
-	VMOVDQA64       Z13, Z8
-	VPANDD          Z2, Z8, Z8
-	VPORD           Z8, Z15, Z15
-	VPSRLW          $0x02, Z13, Z8
-	VPANDD          Z2, Z8, Z8
-	VPORD           Z8, Z22, Z22
-	VMOVDQU64       392(SI), Z8
-	VMOVDQU64       712(SI), Z13
-	VPSHUFB         q4kr4ScaleShuf<>+128(SB), Z16, Z23
-	VBROADCASTI32X4 164(CX), Z24
-	VPMADDUBSW      Z24, Z15, Z24
-	VPDPWSSD        Z23, Z24, Z17
-	VBROADCASTI32X4 164(DX), Z24
-	VPMADDUBSW      Z24, Z15, Z24
-	VPDPWSSD        Z23, Z24, Z18
-	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z16, Z15
-	VBROADCASTI32X4 180(CX), Z23
-	VPMADDUBSW      Z23, Z22, Z23
-	VPDPWSSD        Z15, Z23, Z17
-	VBROADCASTI32X4 180(DX), Z23
-	VPMADDUBSW      Z23, Z22, Z23
-	VPDPWSSD        Z15, Z23, Z18
-	VPANDD          Z1, Z9, Z15
-	VPSRLW          $0x04, Z9, Z22
-	VPANDD          Z1, Z22, Z22
-	VPSLLW          $0x04, Z14, Z9
-	VPANDD          Z2, Z9, Z9
-	VPORD           Z9, Z15, Z15
-	VPSLLW          $0x02, Z14, Z9
-	VPANDD          Z2, Z9, Z9
-	VPORD           Z9, Z22, Z22
-	VMOVDQU64       456(SI), Z9
-	VPSHUFB         q4kr4ScaleShuf<>+256(SB), Z16, Z23
-	VBROADCASTI32X4 196(CX), Z24
-	VPMADDUBSW      Z24, Z15, Z24
-	VPDPWSSD        Z23, Z24, Z17
-	VBROADCASTI32X4 196(DX), Z24
-	VPMADDUBSW      Z24, Z15, Z24
-	VPDPWSSD        Z23, Z24, Z18
-	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z16, Z15
-	VBROADCASTI32X4 212(CX), Z23
-	VPMADDUBSW      Z23, Z22, Z23
-	VPDPWSSD        Z15, Z23, Z17
-	VBROADCASTI32X4 212(DX), Z23
-	VPMADDUBSW      Z23, Z22, Z23
-	VPDPWSSD        Z15, Z23, Z18
-	VPANDD          Z1, Z10, Z15
-	VPSRLW          $0x04, Z10, Z22
-	VPANDD          Z1, Z22, Z22
-	VMOVDQA64       Z14, Z10
-	VPANDD          Z2, Z10, Z10
-	VPORD           Z10, Z15, Z15
-	VPSRLW          $0x02, Z14, Z10
-	VPANDD          Z2, Z10, Z10
-	VPORD           Z10, Z22, Z22
-	VMOVDQU64       520(SI), Z10
-	VMOVDQU64       776(SI), Z14
-	VPSHUFB         q4kr4ScaleShuf<>+384(SB), Z16, Z23
-	VBROADCASTI32X4 228(CX), Z24
-	VPMADDUBSW      Z24, Z15, Z24
-	VPDPWSSD        Z23, Z24, Z17
-	VBROADCASTI32X4 228(DX), Z24
-	VPMADDUBSW      Z24, Z15, Z24
-	VPDPWSSD        Z23, Z24, Z18
-	VPSHUFB         q4kr4ScaleShuf<>+448(SB), Z16, Z15
-	VBROADCASTI32X4 244(CX), Z16
-	VPMADDUBSW      Z16, Z22, Z16
-	VPDPWSSD        Z15, Z16, Z17
-	VBROADCASTI32X4 244(DX), Z16
-	VPMADDUBSW      Z16, Z22, Z16
-	VPDPWSSD        Z15, Z16, Z18
-	VPXORD          Z15, Z15, Z15
-	VPUNPCKLDQ      Z18, Z17, Z16
-	VPUNPCKHDQ      Z18, Z17, Z17
-	VPADDD          Z17, Z16, Z16
-	VPUNPCKLDQ      Z15, Z15, Z17
-	VPUNPCKHDQ      Z15, Z15, Z15
-	VPADDD          Z15, Z17, Z17
-	VPUNPCKLQDQ     Z17, Z16, Z15
-	VPUNPCKHQDQ     Z17, Z16, Z16
-	VPADDD          Z16, Z15, Z15
-	VCVTPH2PS       (AX), X21
-	VMOVDQU64       q6kr4LaneSplat<>+0(SB), Z16
-	VPERMPS         Z21, Z16, Z16
-	VMOVSS          (CX), X21
-	VINSERTPS       $0x10, (DX), X21, X21
-	VINSERTPS       $0x20, (DX), X21, X21
-	VINSERTPS       $0x30, (DX), X21, X21
-	VSHUFF32X4      $0x00, Z21, Z21, Z17
-	VMULPS          Z17, Z16, Z16
-	VCVTDQ2PS       Z15, Z15
-	VMULPS          Z15, Z16, Z16
-	VADDPS          Z16, Z0, Z0
-	ADDQ            $0x00000348, AX
-	ADDQ            $0x00000124, CX
-	ADDQ            $0x00000124, DX
-	DECQ            BX
-	JMP             r6g2b
+	CMPQ        BX, $0x00
+	JE          r6g2d
+	LEAQ        840(AX), SI
+	CMPQ        BX, $0x01
+	CMOVQEQ     AX, SI
+	PREFETCHT0  6144(AX)
+	PREFETCHT2  12288(AX)
+	PREFETCHT0  6208(AX)
+	PREFETCHT2  12352(AX)
+	PREFETCHT0  6272(AX)
+	PREFETCHT2  12416(AX)
+	PREFETCHT0  6336(AX)
+	PREFETCHT2  12480(AX)
+	PREFETCHT0  6400(AX)
+	PREFETCHT2  12544(AX)
+	PREFETCHT0  6464(AX)
+	PREFETCHT2  12608(AX)
+	PREFETCHT0  6528(AX)
+	PREFETCHT2  12672(AX)
+	PREFETCHT0  6592(AX)
+	PREFETCHT2  12736(AX)
+	PREFETCHT0  6656(AX)
+	PREFETCHT2  12800(AX)
+	PREFETCHT0  6720(AX)
+	PREFETCHT2  12864(AX)
+	PREFETCHT0  6784(AX)
+	PREFETCHT2  12928(AX)
+	PREFETCHT0  6848(AX)
+	PREFETCHT2  12992(AX)
+	PREFETCHT0  6912(AX)
+	PREFETCHT2  13056(AX)
+	PREFETCHT0  6976(AX)
+	PREFETCHT2  13120(AX)
+	VPMOVSXWD   260(CX), Z15
+	VPSLLD      $0x05, Z15, Z15
+	VPXORD      Z16, Z16, Z16
+	VPSUBD      Z15, Z16, Z15
+	VMOVDQA64   Z15, Z16
+	VMOVDQA64   Z15, Z18
+	VMOVDQA64   Z15, Z19
+	VMOVDQA64   Z15, Z15
+	VPMOVSXWD   260(DX), Z20
+	VPSLLD      $0x05, Z20, Z20
+	VPXORD      Z21, Z21, Z21
+	VPSUBD      Z20, Z21, Z20
+	VMOVDQA64   Z20, Z21
+	VMOVDQA64   Z20, Z22
+	VMOVDQA64   Z20, Z23
+	VMOVDQA64   Z20, Z20
+	VPSLLW      $0x04, Z5, Z24
+	VPANDD      Z2, Z24, Z24
+	VPTERNLOGD  $0xf8, Z1, Z3, Z24
+	VPSLLW      $0x02, Z5, Z25
+	VPANDD      Z2, Z25, Z25
+	VPSRLW      $0x04, Z3, Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z25
+	VPANDD      Z2, Z5, Z26
+	VPTERNLOGD  $0xf8, Z1, Z4, Z26
+	VPSRLW      $0x02, Z5, Z27
+	VPANDD      Z2, Z27, Z27
+	VPSRLW      $0x04, Z4, Z3
+	VPTERNLOGD  $0xf8, Z1, Z3, Z27
+	VMOVDQU64   72(SI), Z3
+	VMOVDQU64   136(SI), Z4
+	VMOVDQU64   200(SI), Z5
+	VMOVDQU64   4(CX), Z28
+	VPDPBUSD    Z28, Z24, Z16
+	VPDPBUSD    Z28, Z25, Z18
+	VPDPBUSD    Z28, Z26, Z19
+	VPDPBUSD    Z28, Z27, Z15
+	VMOVDQU64   4(DX), Z28
+	VPDPBUSD    Z28, Z24, Z21
+	VPDPBUSD    Z28, Z25, Z22
+	VPDPBUSD    Z28, Z26, Z23
+	VPDPBUSD    Z28, Z27, Z20
+	VPSLLW      $0x04, Z8, Z24
+	VPANDD      Z2, Z24, Z24
+	VPTERNLOGD  $0xf8, Z1, Z6, Z24
+	VPSLLW      $0x02, Z8, Z25
+	VPANDD      Z2, Z25, Z25
+	VPSRLW      $0x04, Z6, Z6
+	VPTERNLOGD  $0xf8, Z1, Z6, Z25
+	VPANDD      Z2, Z8, Z26
+	VPTERNLOGD  $0xf8, Z1, Z7, Z26
+	VPSRLW      $0x02, Z8, Z27
+	VPANDD      Z2, Z27, Z27
+	VPSRLW      $0x04, Z7, Z6
+	VPTERNLOGD  $0xf8, Z1, Z6, Z27
+	VMOVDQU64   264(SI), Z6
+	VMOVDQU64   328(SI), Z7
+	VMOVDQU64   392(SI), Z8
+	VMOVDQU64   68(CX), Z28
+	VPDPBUSD    Z28, Z24, Z16
+	VPDPBUSD    Z28, Z25, Z18
+	VPDPBUSD    Z28, Z26, Z19
+	VPDPBUSD    Z28, Z27, Z15
+	VMOVDQU64   68(DX), Z28
+	VPDPBUSD    Z28, Z24, Z21
+	VPDPBUSD    Z28, Z25, Z22
+	VPDPBUSD    Z28, Z26, Z23
+	VPDPBUSD    Z28, Z27, Z20
+	VPSLLW      $0x04, Z11, Z24
+	VPANDD      Z2, Z24, Z24
+	VPTERNLOGD  $0xf8, Z1, Z9, Z24
+	VPSLLW      $0x02, Z11, Z25
+	VPANDD      Z2, Z25, Z25
+	VPSRLW      $0x04, Z9, Z9
+	VPTERNLOGD  $0xf8, Z1, Z9, Z25
+	VPANDD      Z2, Z11, Z26
+	VPTERNLOGD  $0xf8, Z1, Z10, Z26
+	VPSRLW      $0x02, Z11, Z27
+	VPANDD      Z2, Z27, Z27
+	VPSRLW      $0x04, Z10, Z9
+	VPTERNLOGD  $0xf8, Z1, Z9, Z27
+	VMOVDQU64   456(SI), Z9
+	VMOVDQU64   520(SI), Z10
+	VMOVDQU64   584(SI), Z11
+	VMOVDQU64   132(CX), Z28
+	VPDPBUSD    Z28, Z24, Z16
+	VPDPBUSD    Z28, Z25, Z18
+	VPDPBUSD    Z28, Z26, Z19
+	VPDPBUSD    Z28, Z27, Z15
+	VMOVDQU64   132(DX), Z28
+	VPDPBUSD    Z28, Z24, Z21
+	VPDPBUSD    Z28, Z25, Z22
+	VPDPBUSD    Z28, Z26, Z23
+	VPDPBUSD    Z28, Z27, Z20
+	VPSLLW      $0x04, Z14, Z24
+	VPANDD      Z2, Z24, Z24
+	VPTERNLOGD  $0xf8, Z1, Z12, Z24
+	VPSLLW      $0x02, Z14, Z25
+	VPANDD      Z2, Z25, Z25
+	VPSRLW      $0x04, Z12, Z12
+	VPTERNLOGD  $0xf8, Z1, Z12, Z25
+	VPANDD      Z2, Z14, Z26
+	VPTERNLOGD  $0xf8, Z1, Z13, Z26
+	VPSRLW      $0x02, Z14, Z27
+	VPANDD      Z2, Z27, Z27
+	VPSRLW      $0x04, Z13, Z12
+	VPTERNLOGD  $0xf8, Z1, Z12, Z27
+	VMOVDQU64   648(SI), Z12
+	VMOVDQU64   712(SI), Z13
+	VMOVDQU64   776(SI), Z14
+	VMOVDQU64   196(CX), Z28
+	VPDPBUSD    Z28, Z24, Z16
+	VPDPBUSD    Z28, Z25, Z18
+	VPDPBUSD    Z28, Z26, Z19
+	VPDPBUSD    Z28, Z27, Z15
+	VMOVDQU64   196(DX), Z28
+	VPDPBUSD    Z28, Z24, Z21
+	VPDPBUSD    Z28, Z25, Z22
+	VPDPBUSD    Z28, Z26, Z23
+	VPDPBUSD    Z28, Z27, Z20
+	VPMOVSXBD   8(AX), Z24
+	VPMOVSXBD   24(AX), Z25
+	VPMOVSXBD   40(AX), Z26
+	VPMOVSXBD   56(AX), Z27
+	VSHUFI64X2  $0x44, Z26, Z24, Z28
+	VSHUFI64X2  $0xee, Z26, Z24, Z24
+	VSHUFI64X2  $0x44, Z27, Z25, Z26
+	VSHUFI64X2  $0xee, Z27, Z25, Z25
+	VPXORD      Z27, Z27, Z27
+	VPMULLD     Z28, Z16, Z16
+	VPMULLD     Z28, Z21, Z21
+	VPMULLD     Z24, Z18, Z18
+	VPMULLD     Z24, Z22, Z22
+	VPMULLD     Z26, Z19, Z19
+	VPMULLD     Z26, Z23, Z23
+	VPMULLD     Z25, Z15, Z15
+	VPMULLD     Z25, Z20, Z20
+	VPUNPCKLDQ  Z21, Z16, Z24
+	VPUNPCKHDQ  Z21, Z16, Z16
+	VPADDD      Z16, Z24, Z24
+	VPUNPCKLDQ  Z27, Z27, Z16
+	VPUNPCKHDQ  Z27, Z27, Z21
+	VPADDD      Z21, Z16, Z16
+	VPUNPCKLQDQ Z16, Z24, Z21
+	VPUNPCKHQDQ Z16, Z24, Z16
+	VPADDD      Z16, Z21, Z21
+	VPUNPCKLDQ  Z22, Z18, Z16
+	VPUNPCKHDQ  Z22, Z18, Z18
+	VPADDD      Z18, Z16, Z16
+	VPUNPCKLDQ  Z27, Z27, Z18
+	VPUNPCKHDQ  Z27, Z27, Z22
+	VPADDD      Z22, Z18, Z18
+	VPUNPCKLQDQ Z18, Z16, Z22
+	VPUNPCKHQDQ Z18, Z16, Z16
+	VPADDD      Z16, Z22, Z22
+	VPUNPCKLDQ  Z23, Z19, Z16
+	VPUNPCKHDQ  Z23, Z19, Z18
+	VPADDD      Z18, Z16, Z16
+	VPUNPCKLDQ  Z27, Z27, Z18
+	VPUNPCKHDQ  Z27, Z27, Z19
+	VPADDD      Z19, Z18, Z18
+	VPUNPCKLQDQ Z18, Z16, Z19
+	VPUNPCKHQDQ Z18, Z16, Z16
+	VPADDD      Z16, Z19, Z19
+	VPUNPCKLDQ  Z20, Z15, Z16
+	VPUNPCKHDQ  Z20, Z15, Z15
+	VPADDD      Z15, Z16, Z16
+	VPUNPCKLDQ  Z27, Z27, Z15
+	VPUNPCKHDQ  Z27, Z27, Z18
+	VPADDD      Z18, Z15, Z15
+	VPUNPCKLQDQ Z15, Z16, Z18
+	VPUNPCKHQDQ Z15, Z16, Z15
+	VPADDD      Z15, Z18, Z18
+	VSHUFI32X4  $0x88, Z22, Z21, Z15
+	VSHUFI32X4  $0xdd, Z22, Z21, Z16
+	VPADDD      Z16, Z15, Z15
+	VSHUFI32X4  $0x88, Z18, Z19, Z16
+	VSHUFI32X4  $0xdd, Z18, Z19, Z18
+	VPADDD      Z18, Z16, Z16
+	VSHUFI32X4  $0x88, Z16, Z15, Z18
+	VSHUFI32X4  $0xdd, Z16, Z15, Z15
+	VPADDD      Z15, Z18, Z18
+	VCVTPH2PS   (AX), X17
+	VMOVDQU64   q6kr4LaneSplat<>+0(SB), Z15
+	VPERMPS     Z17, Z15, Z15
+	VMOVSS      (CX), X17
+	VINSERTPS   $0x10, (DX), X17, X17
+	VINSERTPS   $0x20, (DX), X17, X17
+	VINSERTPS   $0x30, (DX), X17, X17
+	VSHUFF32X4  $0x00, Z17, Z17, Z16
+	VMULPS      Z16, Z15, Z15
+	VCVTDQ2PS   Z18, Z18
+	VMULPS      Z18, Z15, Z15
+	VADDPS      Z15, Z0, Z0
+	ADDQ        $0x00000348, AX
+	ADDQ        $0x00000124, CX
+	ADDQ        $0x00000124, DX
+	DECQ        BX
+	JMP         r6g2b
 
 r6g2d:
 	MOVQ    out+32(FP), AX
@@ -12784,7 +12079,7 @@ r6g2d:
 	RET
 
 // func gemmQ6KR4Q8KAVX512x3(w *byte, a *byte, stride int, nb int, out *float32)
-// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, CMOV, F16C, MMX+
+// Requires: AVX, AVX512BW, AVX512F, AVX512_VNNI, F16C, MMX+
 TEXT ·gemmQ6KR4Q8KAVX512x3(SB), NOSPLIT, $0-40
 	MOVQ         w+0(FP), AX
 	MOVQ         a+8(FP), CX
@@ -12795,356 +12090,275 @@ TEXT ·gemmQ6KR4Q8KAVX512x3(SB), NOSPLIT, $0-40
 	MOVQ         out+32(FP), DI
 	VMOVUPS      (DI), Z0
 	MOVL         $0x0f0f0f0f, DI
-	VPBROADCASTD DI, Z1
+	VMOVD        DI, X1
+	VPBROADCASTD X1, Z1
 	MOVL         $0x30303030, DI
-	VPBROADCASTD DI, Z2
-	CMPQ         BX, $0x00
-	JE           r6g3d
-	VMOVDQU64    72(AX), Z3
-	VMOVDQU64    136(AX), Z4
-	VMOVDQU64    200(AX), Z5
-	VMOVDQU64    264(AX), Z6
-	VMOVDQU64    328(AX), Z7
-	VMOVDQU64    392(AX), Z8
-	VMOVDQU64    456(AX), Z9
-	VMOVDQU64    520(AX), Z10
-	VMOVDQU64    584(AX), Z11
-	VMOVDQU64    648(AX), Z12
-	VMOVDQU64    712(AX), Z13
-	VMOVDQU64    776(AX), Z14
+	VMOVD        DI, X2
+	VPBROADCASTD X2, Z2
 
 r6g3b:
-	CMPQ            BX, $0x00
-	JE              r6g3d
-	LEAQ            840(AX), DI
-	CMPQ            BX, $0x01
-	CMOVQEQ         AX, DI
-	PREFETCHT0      6144(AX)
-	PREFETCHT2      12288(AX)
-	PREFETCHT0      6208(AX)
-	PREFETCHT2      12352(AX)
-	PREFETCHT0      6272(AX)
-	PREFETCHT2      12416(AX)
-	PREFETCHT0      6336(AX)
-	PREFETCHT2      12480(AX)
-	PREFETCHT0      6400(AX)
-	PREFETCHT2      12544(AX)
-	PREFETCHT0      6464(AX)
-	PREFETCHT2      12608(AX)
-	PREFETCHT0      6528(AX)
-	PREFETCHT2      12672(AX)
-	PREFETCHT0      6592(AX)
-	PREFETCHT2      12736(AX)
-	PREFETCHT0      6656(AX)
-	PREFETCHT2      12800(AX)
-	PREFETCHT0      6720(AX)
-	PREFETCHT2      12864(AX)
-	PREFETCHT0      6784(AX)
-	PREFETCHT2      12928(AX)
-	PREFETCHT0      6848(AX)
-	PREFETCHT2      12992(AX)
-	PREFETCHT0      6912(AX)
-	PREFETCHT2      13056(AX)
-	PREFETCHT0      6976(AX)
-	PREFETCHT2      13120(AX)
-	VPMOVSXBW       8(AX), Z15
-	VPMOVSXBW       40(AX), Z16
-	VBROADCASTI32X4 260(CX), Z17
-	VPMADDWD        Z17, Z15, Z17
-	VBROADCASTI32X4 276(CX), Z18
-	VPMADDWD        Z18, Z16, Z18
-	VPADDD          Z18, Z17, Z17
-	VPXORD          Z19, Z19, Z19
-	VPSLLD          $0x05, Z17, Z17
-	VPSUBD          Z17, Z19, Z17
-	VBROADCASTI32X4 260(SI), Z18
-	VPMADDWD        Z18, Z15, Z18
-	VBROADCASTI32X4 276(SI), Z23
-	VPMADDWD        Z23, Z16, Z23
-	VPADDD          Z23, Z18, Z18
-	VPXORD          Z20, Z20, Z20
-	VPSLLD          $0x05, Z18, Z18
-	VPSUBD          Z18, Z20, Z18
-	VBROADCASTI32X4 260(DX), Z23
-	VPMADDWD        Z23, Z15, Z23
-	VBROADCASTI32X4 276(DX), Z24
-	VPMADDWD        Z24, Z16, Z24
-	VPADDD          Z24, Z23, Z23
-	VPXORD          Z21, Z21, Z21
-	VPSLLD          $0x05, Z23, Z23
-	VPSUBD          Z23, Z21, Z23
-	VPANDD          Z1, Z3, Z24
-	VPSRLW          $0x04, Z3, Z25
-	VPANDD          Z1, Z25, Z25
-	VPSLLW          $0x04, Z11, Z3
-	VPANDD          Z2, Z3, Z3
-	VPORD           Z3, Z24, Z24
-	VPSLLW          $0x02, Z11, Z3
-	VPANDD          Z2, Z3, Z3
-	VPORD           Z3, Z25, Z25
-	VMOVDQU64       72(DI), Z3
-	VPSHUFB         q4kr4ScaleShuf<>+0(SB), Z15, Z26
-	VBROADCASTI32X4 4(CX), Z27
-	VPMADDUBSW      Z27, Z24, Z27
-	VPDPWSSD        Z26, Z27, Z17
-	VBROADCASTI32X4 4(SI), Z27
-	VPMADDUBSW      Z27, Z24, Z27
-	VPDPWSSD        Z26, Z27, Z18
-	VBROADCASTI32X4 4(DX), Z27
-	VPMADDUBSW      Z27, Z24, Z27
-	VPDPWSSD        Z26, Z27, Z23
-	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z15, Z24
-	VBROADCASTI32X4 20(CX), Z26
-	VPMADDUBSW      Z26, Z25, Z26
-	VPDPWSSD        Z24, Z26, Z17
-	VBROADCASTI32X4 20(SI), Z26
-	VPMADDUBSW      Z26, Z25, Z26
-	VPDPWSSD        Z24, Z26, Z18
-	VBROADCASTI32X4 20(DX), Z26
-	VPMADDUBSW      Z26, Z25, Z26
-	VPDPWSSD        Z24, Z26, Z23
-	VPANDD          Z1, Z4, Z24
-	VPSRLW          $0x04, Z4, Z25
-	VPANDD          Z1, Z25, Z25
-	VMOVDQA64       Z11, Z4
-	VPANDD          Z2, Z4, Z4
-	VPORD           Z4, Z24, Z24
-	VPSRLW          $0x02, Z11, Z4
-	VPANDD          Z2, Z4, Z4
-	VPORD           Z4, Z25, Z25
-	VMOVDQU64       136(DI), Z4
-	VMOVDQU64       584(DI), Z11
-	VPSHUFB         q4kr4ScaleShuf<>+128(SB), Z15, Z26
-	VBROADCASTI32X4 36(CX), Z27
-	VPMADDUBSW      Z27, Z24, Z27
-	VPDPWSSD        Z26, Z27, Z17
-	VBROADCASTI32X4 36(SI), Z27
-	VPMADDUBSW      Z27, Z24, Z27
-	VPDPWSSD        Z26, Z27, Z18
-	VBROADCASTI32X4 36(DX), Z27
-	VPMADDUBSW      Z27, Z24, Z27
-	VPDPWSSD        Z26, Z27, Z23
-	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z15, Z24
-	VBROADCASTI32X4 52(CX), Z26
-	VPMADDUBSW      Z26, Z25, Z26
-	VPDPWSSD        Z24, Z26, Z17
-	VBROADCASTI32X4 52(SI), Z26
-	VPMADDUBSW      Z26, Z25, Z26
-	VPDPWSSD        Z24, Z26, Z18
-	VBROADCASTI32X4 52(DX), Z26
-	VPMADDUBSW      Z26, Z25, Z26
-	VPDPWSSD        Z24, Z26, Z23
-	VPANDD          Z1, Z5, Z24
-	VPSRLW          $0x04, Z5, Z25
-	VPANDD          Z1, Z25, Z25
-	VPSLLW          $0x04, Z12, Z5
-	VPANDD          Z2, Z5, Z5
-	VPORD           Z5, Z24, Z24
-	VPSLLW          $0x02, Z12, Z5
-	VPANDD          Z2, Z5, Z5
-	VPORD           Z5, Z25, Z25
-	VMOVDQU64       200(DI), Z5
-	VPSHUFB         q4kr4ScaleShuf<>+256(SB), Z15, Z26
-	VBROADCASTI32X4 68(CX), Z27
-	VPMADDUBSW      Z27, Z24, Z27
-	VPDPWSSD        Z26, Z27, Z17
-	VBROADCASTI32X4 68(SI), Z27
-	VPMADDUBSW      Z27, Z24, Z27
-	VPDPWSSD        Z26, Z27, Z18
-	VBROADCASTI32X4 68(DX), Z27
-	VPMADDUBSW      Z27, Z24, Z27
-	VPDPWSSD        Z26, Z27, Z23
-	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z15, Z24
-	VBROADCASTI32X4 84(CX), Z26
-	VPMADDUBSW      Z26, Z25, Z26
-	VPDPWSSD        Z24, Z26, Z17
-	VBROADCASTI32X4 84(SI), Z26
-	VPMADDUBSW      Z26, Z25, Z26
-	VPDPWSSD        Z24, Z26, Z18
-	VBROADCASTI32X4 84(DX), Z26
-	VPMADDUBSW      Z26, Z25, Z26
-	VPDPWSSD        Z24, Z26, Z23
-	VPANDD          Z1, Z6, Z24
-	VPSRLW          $0x04, Z6, Z25
-	VPANDD          Z1, Z25, Z25
-	VMOVDQA64       Z12, Z6
-	VPANDD          Z2, Z6, Z6
-	VPORD           Z6, Z24, Z24
-	VPSRLW          $0x02, Z12, Z6
-	VPANDD          Z2, Z6, Z6
-	VPORD           Z6, Z25, Z25
-	VMOVDQU64       264(DI), Z6
-	VMOVDQU64       648(DI), Z12
-	VPSHUFB         q4kr4ScaleShuf<>+384(SB), Z15, Z26
-	VBROADCASTI32X4 100(CX), Z27
-	VPMADDUBSW      Z27, Z24, Z27
-	VPDPWSSD        Z26, Z27, Z17
-	VBROADCASTI32X4 100(SI), Z27
-	VPMADDUBSW      Z27, Z24, Z27
-	VPDPWSSD        Z26, Z27, Z18
-	VBROADCASTI32X4 100(DX), Z27
-	VPMADDUBSW      Z27, Z24, Z27
-	VPDPWSSD        Z26, Z27, Z23
-	VPSHUFB         q4kr4ScaleShuf<>+448(SB), Z15, Z15
-	VBROADCASTI32X4 116(CX), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z15, Z24, Z17
-	VBROADCASTI32X4 116(SI), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z15, Z24, Z18
-	VBROADCASTI32X4 116(DX), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z15, Z24, Z23
-	VPANDD          Z1, Z7, Z15
-	VPSRLW          $0x04, Z7, Z24
-	VPANDD          Z1, Z24, Z24
-	VPSLLW          $0x04, Z13, Z7
-	VPANDD          Z2, Z7, Z7
-	VPORD           Z7, Z15, Z15
-	VPSLLW          $0x02, Z13, Z7
-	VPANDD          Z2, Z7, Z7
-	VPORD           Z7, Z24, Z24
-	VMOVDQU64       328(DI), Z7
-	VPSHUFB         q4kr4ScaleShuf<>+0(SB), Z16, Z25
-	VBROADCASTI32X4 132(CX), Z26
-	VPMADDUBSW      Z26, Z15, Z26
-	VPDPWSSD        Z25, Z26, Z17
-	VBROADCASTI32X4 132(SI), Z26
-	VPMADDUBSW      Z26, Z15, Z26
-	VPDPWSSD        Z25, Z26, Z18
-	VBROADCASTI32X4 132(DX), Z26
-	VPMADDUBSW      Z26, Z15, Z26
-	VPDPWSSD        Z25, Z26, Z23
-	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z16, Z15
-	VBROADCASTI32X4 148(CX), Z25
-	VPMADDUBSW      Z25, Z24, Z25
-	VPDPWSSD        Z15, Z25, Z17
-	VBROADCASTI32X4 148(SI), Z25
-	VPMADDUBSW      Z25, Z24, Z25
-	VPDPWSSD        Z15, Z25, Z18
-	VBROADCASTI32X4 148(DX), Z25
-	VPMADDUBSW      Z25, Z24, Z25
-	VPDPWSSD        Z15, Z25, Z23
-	VPANDD          Z1, Z8, Z15
-	VPSRLW          $0x04, Z8, Z24
-	VPANDD          Z1, Z24, Z24
-	VMOVDQA64       Z13, Z8
-	VPANDD          Z2, Z8, Z8
-	VPORD           Z8, Z15, Z15
-	VPSRLW          $0x02, Z13, Z8
-	VPANDD          Z2, Z8, Z8
-	VPORD           Z8, Z24, Z24
-	VMOVDQU64       392(DI), Z8
-	VMOVDQU64       712(DI), Z13
-	VPSHUFB         q4kr4ScaleShuf<>+128(SB), Z16, Z25
-	VBROADCASTI32X4 164(CX), Z26
-	VPMADDUBSW      Z26, Z15, Z26
-	VPDPWSSD        Z25, Z26, Z17
-	VBROADCASTI32X4 164(SI), Z26
-	VPMADDUBSW      Z26, Z15, Z26
-	VPDPWSSD        Z25, Z26, Z18
-	VBROADCASTI32X4 164(DX), Z26
-	VPMADDUBSW      Z26, Z15, Z26
-	VPDPWSSD        Z25, Z26, Z23
-	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z16, Z15
-	VBROADCASTI32X4 180(CX), Z25
-	VPMADDUBSW      Z25, Z24, Z25
-	VPDPWSSD        Z15, Z25, Z17
-	VBROADCASTI32X4 180(SI), Z25
-	VPMADDUBSW      Z25, Z24, Z25
-	VPDPWSSD        Z15, Z25, Z18
-	VBROADCASTI32X4 180(DX), Z25
-	VPMADDUBSW      Z25, Z24, Z25
-	VPDPWSSD        Z15, Z25, Z23
-	VPANDD          Z1, Z9, Z15
-	VPSRLW          $0x04, Z9, Z24
-	VPANDD          Z1, Z24, Z24
-	VPSLLW          $0x04, Z14, Z9
-	VPANDD          Z2, Z9, Z9
-	VPORD           Z9, Z15, Z15
-	VPSLLW          $0x02, Z14, Z9
-	VPANDD          Z2, Z9, Z9
-	VPORD           Z9, Z24, Z24
-	VMOVDQU64       456(DI), Z9
-	VPSHUFB         q4kr4ScaleShuf<>+256(SB), Z16, Z25
-	VBROADCASTI32X4 196(CX), Z26
-	VPMADDUBSW      Z26, Z15, Z26
-	VPDPWSSD        Z25, Z26, Z17
-	VBROADCASTI32X4 196(SI), Z26
-	VPMADDUBSW      Z26, Z15, Z26
-	VPDPWSSD        Z25, Z26, Z18
-	VBROADCASTI32X4 196(DX), Z26
-	VPMADDUBSW      Z26, Z15, Z26
-	VPDPWSSD        Z25, Z26, Z23
-	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z16, Z15
-	VBROADCASTI32X4 212(CX), Z25
-	VPMADDUBSW      Z25, Z24, Z25
-	VPDPWSSD        Z15, Z25, Z17
-	VBROADCASTI32X4 212(SI), Z25
-	VPMADDUBSW      Z25, Z24, Z25
-	VPDPWSSD        Z15, Z25, Z18
-	VBROADCASTI32X4 212(DX), Z25
-	VPMADDUBSW      Z25, Z24, Z25
-	VPDPWSSD        Z15, Z25, Z23
-	VPANDD          Z1, Z10, Z15
-	VPSRLW          $0x04, Z10, Z24
-	VPANDD          Z1, Z24, Z24
-	VMOVDQA64       Z14, Z10
-	VPANDD          Z2, Z10, Z10
-	VPORD           Z10, Z15, Z15
-	VPSRLW          $0x02, Z14, Z10
-	VPANDD          Z2, Z10, Z10
-	VPORD           Z10, Z24, Z24
-	VMOVDQU64       520(DI), Z10
-	VMOVDQU64       776(DI), Z14
-	VPSHUFB         q4kr4ScaleShuf<>+384(SB), Z16, Z25
-	VBROADCASTI32X4 228(CX), Z26
-	VPMADDUBSW      Z26, Z15, Z26
-	VPDPWSSD        Z25, Z26, Z17
-	VBROADCASTI32X4 228(SI), Z26
-	VPMADDUBSW      Z26, Z15, Z26
-	VPDPWSSD        Z25, Z26, Z18
-	VBROADCASTI32X4 228(DX), Z26
-	VPMADDUBSW      Z26, Z15, Z26
-	VPDPWSSD        Z25, Z26, Z23
-	VPSHUFB         q4kr4ScaleShuf<>+448(SB), Z16, Z15
-	VBROADCASTI32X4 244(CX), Z16
-	VPMADDUBSW      Z16, Z24, Z16
-	VPDPWSSD        Z15, Z16, Z17
-	VBROADCASTI32X4 244(SI), Z16
-	VPMADDUBSW      Z16, Z24, Z16
-	VPDPWSSD        Z15, Z16, Z18
-	VBROADCASTI32X4 244(DX), Z16
-	VPMADDUBSW      Z16, Z24, Z16
-	VPDPWSSD        Z15, Z16, Z23
-	VPXORD          Z15, Z15, Z15
-	VPUNPCKLDQ      Z18, Z17, Z16
-	VPUNPCKHDQ      Z18, Z17, Z17
-	VPADDD          Z17, Z16, Z16
-	VPUNPCKLDQ      Z15, Z23, Z17
-	VPUNPCKHDQ      Z15, Z23, Z15
-	VPADDD          Z15, Z17, Z17
-	VPUNPCKLQDQ     Z17, Z16, Z15
-	VPUNPCKHQDQ     Z17, Z16, Z16
-	VPADDD          Z16, Z15, Z15
-	VCVTPH2PS       (AX), X22
-	VMOVDQU64       q6kr4LaneSplat<>+0(SB), Z16
-	VPERMPS         Z22, Z16, Z16
-	VMOVSS          (CX), X22
-	VINSERTPS       $0x10, (SI), X22, X22
-	VINSERTPS       $0x20, (DX), X22, X22
-	VINSERTPS       $0x30, (DX), X22, X22
-	VSHUFF32X4      $0x00, Z22, Z22, Z17
-	VMULPS          Z17, Z16, Z16
-	VCVTDQ2PS       Z15, Z15
-	VMULPS          Z15, Z16, Z16
-	VADDPS          Z16, Z0, Z0
-	ADDQ            $0x00000348, AX
-	ADDQ            $0x00000124, CX
-	ADDQ            $0x00000124, SI
-	ADDQ            $0x00000124, DX
-	DECQ            BX
-	JMP             r6g3b
+	CMPQ        BX, $0x00
+	JE          r6g3d
+	PREFETCHT0  6144(AX)
+	PREFETCHT2  12288(AX)
+	PREFETCHT0  6208(AX)
+	PREFETCHT2  12352(AX)
+	PREFETCHT0  6272(AX)
+	PREFETCHT2  12416(AX)
+	PREFETCHT0  6336(AX)
+	PREFETCHT2  12480(AX)
+	PREFETCHT0  6400(AX)
+	PREFETCHT2  12544(AX)
+	PREFETCHT0  6464(AX)
+	PREFETCHT2  12608(AX)
+	PREFETCHT0  6528(AX)
+	PREFETCHT2  12672(AX)
+	PREFETCHT0  6592(AX)
+	PREFETCHT2  12736(AX)
+	PREFETCHT0  6656(AX)
+	PREFETCHT2  12800(AX)
+	PREFETCHT0  6720(AX)
+	PREFETCHT2  12864(AX)
+	PREFETCHT0  6784(AX)
+	PREFETCHT2  12928(AX)
+	PREFETCHT0  6848(AX)
+	PREFETCHT2  12992(AX)
+	PREFETCHT0  6912(AX)
+	PREFETCHT2  13056(AX)
+	PREFETCHT0  6976(AX)
+	PREFETCHT2  13120(AX)
+	VPMOVSXWD   260(CX), Z3
+	VPSLLD      $0x05, Z3, Z3
+	VPXORD      Z4, Z4, Z4
+	VPSUBD      Z3, Z4, Z3
+	VMOVDQA64   Z3, Z4
+	VMOVDQA64   Z3, Z6
+	VMOVDQA64   Z3, Z7
+	VMOVDQA64   Z3, Z3
+	VPMOVSXWD   260(SI), Z8
+	VPSLLD      $0x05, Z8, Z8
+	VPXORD      Z9, Z9, Z9
+	VPSUBD      Z8, Z9, Z8
+	VMOVDQA64   Z8, Z9
+	VMOVDQA64   Z8, Z10
+	VMOVDQA64   Z8, Z11
+	VMOVDQA64   Z8, Z8
+	VPMOVSXWD   260(DX), Z12
+	VPSLLD      $0x05, Z12, Z12
+	VPXORD      Z13, Z13, Z13
+	VPSUBD      Z12, Z13, Z12
+	VMOVDQA64   Z12, Z13
+	VMOVDQA64   Z12, Z14
+	VMOVDQA64   Z12, Z15
+	VMOVDQA64   Z12, Z12
+	VMOVDQU64   72(AX), Z16
+	VMOVDQU64   136(AX), Z17
+	VMOVDQU64   200(AX), Z18
+	VPSLLW      $0x04, Z18, Z19
+	VPANDD      Z2, Z19, Z19
+	VPTERNLOGD  $0xf8, Z1, Z16, Z19
+	VPSLLW      $0x02, Z18, Z20
+	VPANDD      Z2, Z20, Z20
+	VPSRLW      $0x04, Z16, Z16
+	VPTERNLOGD  $0xf8, Z1, Z16, Z20
+	VPANDD      Z2, Z18, Z16
+	VPTERNLOGD  $0xf8, Z1, Z17, Z16
+	VPSRLW      $0x02, Z18, Z18
+	VPANDD      Z2, Z18, Z18
+	VPSRLW      $0x04, Z17, Z17
+	VPTERNLOGD  $0xf8, Z1, Z17, Z18
+	VMOVDQU64   4(CX), Z17
+	VPDPBUSD    Z17, Z19, Z4
+	VPDPBUSD    Z17, Z20, Z6
+	VPDPBUSD    Z17, Z16, Z7
+	VPDPBUSD    Z17, Z18, Z3
+	VMOVDQU64   4(SI), Z17
+	VPDPBUSD    Z17, Z19, Z9
+	VPDPBUSD    Z17, Z20, Z10
+	VPDPBUSD    Z17, Z16, Z11
+	VPDPBUSD    Z17, Z18, Z8
+	VMOVDQU64   4(DX), Z17
+	VPDPBUSD    Z17, Z19, Z13
+	VPDPBUSD    Z17, Z20, Z14
+	VPDPBUSD    Z17, Z16, Z15
+	VPDPBUSD    Z17, Z18, Z12
+	VMOVDQU64   264(AX), Z16
+	VMOVDQU64   328(AX), Z17
+	VMOVDQU64   392(AX), Z18
+	VPSLLW      $0x04, Z18, Z19
+	VPANDD      Z2, Z19, Z19
+	VPTERNLOGD  $0xf8, Z1, Z16, Z19
+	VPSLLW      $0x02, Z18, Z20
+	VPANDD      Z2, Z20, Z20
+	VPSRLW      $0x04, Z16, Z16
+	VPTERNLOGD  $0xf8, Z1, Z16, Z20
+	VPANDD      Z2, Z18, Z16
+	VPTERNLOGD  $0xf8, Z1, Z17, Z16
+	VPSRLW      $0x02, Z18, Z18
+	VPANDD      Z2, Z18, Z18
+	VPSRLW      $0x04, Z17, Z17
+	VPTERNLOGD  $0xf8, Z1, Z17, Z18
+	VMOVDQU64   68(CX), Z17
+	VPDPBUSD    Z17, Z19, Z4
+	VPDPBUSD    Z17, Z20, Z6
+	VPDPBUSD    Z17, Z16, Z7
+	VPDPBUSD    Z17, Z18, Z3
+	VMOVDQU64   68(SI), Z17
+	VPDPBUSD    Z17, Z19, Z9
+	VPDPBUSD    Z17, Z20, Z10
+	VPDPBUSD    Z17, Z16, Z11
+	VPDPBUSD    Z17, Z18, Z8
+	VMOVDQU64   68(DX), Z17
+	VPDPBUSD    Z17, Z19, Z13
+	VPDPBUSD    Z17, Z20, Z14
+	VPDPBUSD    Z17, Z16, Z15
+	VPDPBUSD    Z17, Z18, Z12
+	VMOVDQU64   456(AX), Z16
+	VMOVDQU64   520(AX), Z17
+	VMOVDQU64   584(AX), Z18
+	VPSLLW      $0x04, Z18, Z19
+	VPANDD      Z2, Z19, Z19
+	VPTERNLOGD  $0xf8, Z1, Z16, Z19
+	VPSLLW      $0x02, Z18, Z20
+	VPANDD      Z2, Z20, Z20
+	VPSRLW      $0x04, Z16, Z16
+	VPTERNLOGD  $0xf8, Z1, Z16, Z20
+	VPANDD      Z2, Z18, Z16
+	VPTERNLOGD  $0xf8, Z1, Z17, Z16
+	VPSRLW      $0x02, Z18, Z18
+	VPANDD      Z2, Z18, Z18
+	VPSRLW      $0x04, Z17, Z17
+	VPTERNLOGD  $0xf8, Z1, Z17, Z18
+	VMOVDQU64   132(CX), Z17
+	VPDPBUSD    Z17, Z19, Z4
+	VPDPBUSD    Z17, Z20, Z6
+	VPDPBUSD    Z17, Z16, Z7
+	VPDPBUSD    Z17, Z18, Z3
+	VMOVDQU64   132(SI), Z17
+	VPDPBUSD    Z17, Z19, Z9
+	VPDPBUSD    Z17, Z20, Z10
+	VPDPBUSD    Z17, Z16, Z11
+	VPDPBUSD    Z17, Z18, Z8
+	VMOVDQU64   132(DX), Z17
+	VPDPBUSD    Z17, Z19, Z13
+	VPDPBUSD    Z17, Z20, Z14
+	VPDPBUSD    Z17, Z16, Z15
+	VPDPBUSD    Z17, Z18, Z12
+	VMOVDQU64   648(AX), Z16
+	VMOVDQU64   712(AX), Z17
+	VMOVDQU64   776(AX), Z18
+	VPSLLW      $0x04, Z18, Z19
+	VPANDD      Z2, Z19, Z19
+	VPTERNLOGD  $0xf8, Z1, Z16, Z19
+	VPSLLW      $0x02, Z18, Z20
+	VPANDD      Z2, Z20, Z20
+	VPSRLW      $0x04, Z16, Z16
+	VPTERNLOGD  $0xf8, Z1, Z16, Z20
+	VPANDD      Z2, Z18, Z16
+	VPTERNLOGD  $0xf8, Z1, Z17, Z16
+	VPSRLW      $0x02, Z18, Z18
+	VPANDD      Z2, Z18, Z18
+	VPSRLW      $0x04, Z17, Z17
+	VPTERNLOGD  $0xf8, Z1, Z17, Z18
+	VMOVDQU64   196(CX), Z17
+	VPDPBUSD    Z17, Z19, Z4
+	VPDPBUSD    Z17, Z20, Z6
+	VPDPBUSD    Z17, Z16, Z7
+	VPDPBUSD    Z17, Z18, Z3
+	VMOVDQU64   196(SI), Z17
+	VPDPBUSD    Z17, Z19, Z9
+	VPDPBUSD    Z17, Z20, Z10
+	VPDPBUSD    Z17, Z16, Z11
+	VPDPBUSD    Z17, Z18, Z8
+	VMOVDQU64   196(DX), Z17
+	VPDPBUSD    Z17, Z19, Z13
+	VPDPBUSD    Z17, Z20, Z14
+	VPDPBUSD    Z17, Z16, Z15
+	VPDPBUSD    Z17, Z18, Z12
+	VPMOVSXBD   8(AX), Z16
+	VPMOVSXBD   24(AX), Z17
+	VPMOVSXBD   40(AX), Z18
+	VPMOVSXBD   56(AX), Z19
+	VSHUFI64X2  $0x44, Z18, Z16, Z20
+	VSHUFI64X2  $0xee, Z18, Z16, Z16
+	VSHUFI64X2  $0x44, Z19, Z17, Z18
+	VSHUFI64X2  $0xee, Z19, Z17, Z17
+	VPXORD      Z19, Z19, Z19
+	VPMULLD     Z20, Z4, Z4
+	VPMULLD     Z20, Z9, Z9
+	VPMULLD     Z20, Z13, Z13
+	VPMULLD     Z16, Z6, Z6
+	VPMULLD     Z16, Z10, Z10
+	VPMULLD     Z16, Z14, Z14
+	VPMULLD     Z18, Z7, Z7
+	VPMULLD     Z18, Z11, Z11
+	VPMULLD     Z18, Z15, Z15
+	VPMULLD     Z17, Z3, Z3
+	VPMULLD     Z17, Z8, Z8
+	VPMULLD     Z17, Z12, Z12
+	VPUNPCKLDQ  Z9, Z4, Z16
+	VPUNPCKHDQ  Z9, Z4, Z4
+	VPADDD      Z4, Z16, Z16
+	VPUNPCKLDQ  Z19, Z13, Z4
+	VPUNPCKHDQ  Z19, Z13, Z9
+	VPADDD      Z9, Z4, Z4
+	VPUNPCKLQDQ Z4, Z16, Z9
+	VPUNPCKHQDQ Z4, Z16, Z4
+	VPADDD      Z4, Z9, Z9
+	VPUNPCKLDQ  Z10, Z6, Z4
+	VPUNPCKHDQ  Z10, Z6, Z6
+	VPADDD      Z6, Z4, Z4
+	VPUNPCKLDQ  Z19, Z14, Z6
+	VPUNPCKHDQ  Z19, Z14, Z10
+	VPADDD      Z10, Z6, Z6
+	VPUNPCKLQDQ Z6, Z4, Z10
+	VPUNPCKHQDQ Z6, Z4, Z4
+	VPADDD      Z4, Z10, Z10
+	VPUNPCKLDQ  Z11, Z7, Z4
+	VPUNPCKHDQ  Z11, Z7, Z6
+	VPADDD      Z6, Z4, Z4
+	VPUNPCKLDQ  Z19, Z15, Z6
+	VPUNPCKHDQ  Z19, Z15, Z7
+	VPADDD      Z7, Z6, Z6
+	VPUNPCKLQDQ Z6, Z4, Z7
+	VPUNPCKHQDQ Z6, Z4, Z4
+	VPADDD      Z4, Z7, Z7
+	VPUNPCKLDQ  Z8, Z3, Z4
+	VPUNPCKHDQ  Z8, Z3, Z3
+	VPADDD      Z3, Z4, Z4
+	VPUNPCKLDQ  Z19, Z12, Z3
+	VPUNPCKHDQ  Z19, Z12, Z6
+	VPADDD      Z6, Z3, Z3
+	VPUNPCKLQDQ Z3, Z4, Z6
+	VPUNPCKHQDQ Z3, Z4, Z3
+	VPADDD      Z3, Z6, Z6
+	VSHUFI32X4  $0x88, Z10, Z9, Z3
+	VSHUFI32X4  $0xdd, Z10, Z9, Z4
+	VPADDD      Z4, Z3, Z3
+	VSHUFI32X4  $0x88, Z6, Z7, Z4
+	VSHUFI32X4  $0xdd, Z6, Z7, Z6
+	VPADDD      Z6, Z4, Z4
+	VSHUFI32X4  $0x88, Z4, Z3, Z6
+	VSHUFI32X4  $0xdd, Z4, Z3, Z3
+	VPADDD      Z3, Z6, Z6
+	VCVTPH2PS   (AX), X5
+	VMOVDQU64   q6kr4LaneSplat<>+0(SB), Z3
+	VPERMPS     Z5, Z3, Z3
+	VMOVSS      (CX), X5
+	VINSERTPS   $0x10, (SI), X5, X5
+	VINSERTPS   $0x20, (DX), X5, X5
+	VINSERTPS   $0x30, (DX), X5, X5
+	VSHUFF32X4  $0x00, Z5, Z5, Z4
+	VMULPS      Z4, Z3, Z3
+	VCVTDQ2PS   Z6, Z6
+	VMULPS      Z6, Z3, Z3
+	VADDPS      Z3, Z0, Z0
+	ADDQ        $0x00000348, AX
+	ADDQ        $0x00000124, CX
+	ADDQ        $0x00000124, SI
+	ADDQ        $0x00000124, DX
+	DECQ        BX
+	JMP         r6g3b
 
 r6g3d:
 	MOVQ    out+32(FP), AX
@@ -13169,644 +12383,568 @@ TEXT ·gemmQ6KR4Q8KAVX512x8(SB), NOSPLIT, $0-48
 	VPXORD       Z0, Z0, Z0
 	VPXORD       Z1, Z1, Z1
 	MOVL         $0x0f0f0f0f, R12
-	VPBROADCASTD R12, Z2
+	VMOVD        R12, X2
+	VPBROADCASTD X2, Z2
 	MOVL         $0x30303030, R12
-	VPBROADCASTD R12, Z3
+	VMOVD        R12, X3
+	VPBROADCASTD X3, Z3
 
 r6g8b:
-	CMPQ            BX, $0x00
-	JE              r6g8d
-	PREFETCHT0      6144(AX)
-	PREFETCHT2      12288(AX)
-	PREFETCHT0      6208(AX)
-	PREFETCHT2      12352(AX)
-	PREFETCHT0      6272(AX)
-	PREFETCHT2      12416(AX)
-	PREFETCHT0      6336(AX)
-	PREFETCHT2      12480(AX)
-	PREFETCHT0      6400(AX)
-	PREFETCHT2      12544(AX)
-	PREFETCHT0      6464(AX)
-	PREFETCHT2      12608(AX)
-	PREFETCHT0      6528(AX)
-	PREFETCHT2      12672(AX)
-	PREFETCHT0      6592(AX)
-	PREFETCHT2      12736(AX)
-	PREFETCHT0      6656(AX)
-	PREFETCHT2      12800(AX)
-	PREFETCHT0      6720(AX)
-	PREFETCHT2      12864(AX)
-	PREFETCHT0      6784(AX)
-	PREFETCHT2      12928(AX)
-	PREFETCHT0      6848(AX)
-	PREFETCHT2      12992(AX)
-	PREFETCHT0      6912(AX)
-	PREFETCHT2      13056(AX)
-	PREFETCHT0      6976(AX)
-	PREFETCHT2      13120(AX)
-	VPMOVSXBW       8(AX), Z4
-	VPMOVSXBW       40(AX), Z5
-	VBROADCASTI32X4 260(CX), Z6
-	VPMADDWD        Z6, Z4, Z6
-	VBROADCASTI32X4 276(CX), Z7
-	VPMADDWD        Z7, Z5, Z7
-	VPADDD          Z7, Z6, Z6
-	VPXORD          Z8, Z8, Z8
-	VPSLLD          $0x05, Z6, Z6
-	VPSUBD          Z6, Z8, Z6
-	VBROADCASTI32X4 260(SI), Z7
-	VPMADDWD        Z7, Z4, Z7
-	VBROADCASTI32X4 276(SI), Z17
-	VPMADDWD        Z17, Z5, Z17
-	VPADDD          Z17, Z7, Z7
-	VPXORD          Z9, Z9, Z9
-	VPSLLD          $0x05, Z7, Z7
-	VPSUBD          Z7, Z9, Z7
-	VBROADCASTI32X4 260(DI), Z17
-	VPMADDWD        Z17, Z4, Z17
-	VBROADCASTI32X4 276(DI), Z18
-	VPMADDWD        Z18, Z5, Z18
-	VPADDD          Z18, Z17, Z17
-	VPXORD          Z10, Z10, Z10
-	VPSLLD          $0x05, Z17, Z17
-	VPSUBD          Z17, Z10, Z17
-	VBROADCASTI32X4 260(R8), Z18
-	VPMADDWD        Z18, Z4, Z18
-	VBROADCASTI32X4 276(R8), Z19
-	VPMADDWD        Z19, Z5, Z19
-	VPADDD          Z19, Z18, Z18
-	VPXORD          Z11, Z11, Z11
-	VPSLLD          $0x05, Z18, Z18
-	VPSUBD          Z18, Z11, Z18
-	VBROADCASTI32X4 260(R9), Z19
-	VPMADDWD        Z19, Z4, Z19
-	VBROADCASTI32X4 276(R9), Z20
-	VPMADDWD        Z20, Z5, Z20
-	VPADDD          Z20, Z19, Z19
-	VPXORD          Z12, Z12, Z12
-	VPSLLD          $0x05, Z19, Z19
-	VPSUBD          Z19, Z12, Z19
-	VBROADCASTI32X4 260(R10), Z20
-	VPMADDWD        Z20, Z4, Z20
-	VBROADCASTI32X4 276(R10), Z21
-	VPMADDWD        Z21, Z5, Z21
-	VPADDD          Z21, Z20, Z20
-	VPXORD          Z13, Z13, Z13
-	VPSLLD          $0x05, Z20, Z20
-	VPSUBD          Z20, Z13, Z20
-	VBROADCASTI32X4 260(R11), Z21
-	VPMADDWD        Z21, Z4, Z21
-	VBROADCASTI32X4 276(R11), Z22
-	VPMADDWD        Z22, Z5, Z22
-	VPADDD          Z22, Z21, Z21
-	VPXORD          Z14, Z14, Z14
-	VPSLLD          $0x05, Z21, Z21
-	VPSUBD          Z21, Z14, Z21
-	VBROADCASTI32X4 260(DX), Z22
-	VPMADDWD        Z22, Z4, Z22
-	VBROADCASTI32X4 276(DX), Z23
-	VPMADDWD        Z23, Z5, Z23
-	VPADDD          Z23, Z22, Z22
-	VPXORD          Z15, Z15, Z15
-	VPSLLD          $0x05, Z22, Z22
-	VPSUBD          Z22, Z15, Z22
-	VMOVDQU64       584(AX), Z23
-	VMOVDQU64       72(AX), Z24
-	VPANDD          Z2, Z24, Z25
-	VPSRLW          $0x04, Z24, Z26
-	VPANDD          Z2, Z26, Z26
-	VPSLLW          $0x04, Z23, Z24
-	VPANDD          Z3, Z24, Z24
-	VPORD           Z24, Z25, Z25
-	VPSLLW          $0x02, Z23, Z24
-	VPANDD          Z3, Z24, Z24
-	VPORD           Z24, Z26, Z26
-	VPSHUFB         q4kr4ScaleShuf<>+0(SB), Z4, Z24
-	VBROADCASTI32X4 4(CX), Z27
-	VPMADDUBSW      Z27, Z25, Z27
-	VPDPWSSD        Z24, Z27, Z6
-	VBROADCASTI32X4 4(SI), Z27
-	VPMADDUBSW      Z27, Z25, Z27
-	VPDPWSSD        Z24, Z27, Z7
-	VBROADCASTI32X4 4(DI), Z27
-	VPMADDUBSW      Z27, Z25, Z27
-	VPDPWSSD        Z24, Z27, Z17
-	VBROADCASTI32X4 4(R8), Z27
-	VPMADDUBSW      Z27, Z25, Z27
-	VPDPWSSD        Z24, Z27, Z18
-	VBROADCASTI32X4 4(R9), Z27
-	VPMADDUBSW      Z27, Z25, Z27
-	VPDPWSSD        Z24, Z27, Z19
-	VBROADCASTI32X4 4(R10), Z27
-	VPMADDUBSW      Z27, Z25, Z27
-	VPDPWSSD        Z24, Z27, Z20
-	VBROADCASTI32X4 4(R11), Z27
-	VPMADDUBSW      Z27, Z25, Z27
-	VPDPWSSD        Z24, Z27, Z21
-	VBROADCASTI32X4 4(DX), Z27
-	VPMADDUBSW      Z27, Z25, Z27
-	VPDPWSSD        Z24, Z27, Z22
-	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z4, Z24
-	VBROADCASTI32X4 20(CX), Z25
-	VPMADDUBSW      Z25, Z26, Z25
-	VPDPWSSD        Z24, Z25, Z6
-	VBROADCASTI32X4 20(SI), Z25
-	VPMADDUBSW      Z25, Z26, Z25
-	VPDPWSSD        Z24, Z25, Z7
-	VBROADCASTI32X4 20(DI), Z25
-	VPMADDUBSW      Z25, Z26, Z25
-	VPDPWSSD        Z24, Z25, Z17
-	VBROADCASTI32X4 20(R8), Z25
-	VPMADDUBSW      Z25, Z26, Z25
-	VPDPWSSD        Z24, Z25, Z18
-	VBROADCASTI32X4 20(R9), Z25
-	VPMADDUBSW      Z25, Z26, Z25
-	VPDPWSSD        Z24, Z25, Z19
-	VBROADCASTI32X4 20(R10), Z25
-	VPMADDUBSW      Z25, Z26, Z25
-	VPDPWSSD        Z24, Z25, Z20
-	VBROADCASTI32X4 20(R11), Z25
-	VPMADDUBSW      Z25, Z26, Z25
-	VPDPWSSD        Z24, Z25, Z21
-	VBROADCASTI32X4 20(DX), Z25
-	VPMADDUBSW      Z25, Z26, Z25
-	VPDPWSSD        Z24, Z25, Z22
-	VMOVDQU64       136(AX), Z24
-	VPANDD          Z2, Z24, Z25
-	VPSRLW          $0x04, Z24, Z26
-	VPANDD          Z2, Z26, Z26
-	VMOVDQA64       Z23, Z24
-	VPANDD          Z3, Z24, Z24
-	VPORD           Z24, Z25, Z25
-	VPSRLW          $0x02, Z23, Z24
-	VPANDD          Z3, Z24, Z24
-	VPORD           Z24, Z26, Z26
-	VPSHUFB         q4kr4ScaleShuf<>+128(SB), Z4, Z23
-	VBROADCASTI32X4 36(CX), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z6
-	VBROADCASTI32X4 36(SI), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z7
-	VBROADCASTI32X4 36(DI), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z17
-	VBROADCASTI32X4 36(R8), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z18
-	VBROADCASTI32X4 36(R9), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z19
-	VBROADCASTI32X4 36(R10), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z20
-	VBROADCASTI32X4 36(R11), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z21
-	VBROADCASTI32X4 36(DX), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z22
-	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z4, Z23
-	VBROADCASTI32X4 52(CX), Z24
-	VPMADDUBSW      Z24, Z26, Z24
-	VPDPWSSD        Z23, Z24, Z6
-	VBROADCASTI32X4 52(SI), Z24
-	VPMADDUBSW      Z24, Z26, Z24
-	VPDPWSSD        Z23, Z24, Z7
-	VBROADCASTI32X4 52(DI), Z24
-	VPMADDUBSW      Z24, Z26, Z24
-	VPDPWSSD        Z23, Z24, Z17
-	VBROADCASTI32X4 52(R8), Z24
-	VPMADDUBSW      Z24, Z26, Z24
-	VPDPWSSD        Z23, Z24, Z18
-	VBROADCASTI32X4 52(R9), Z24
-	VPMADDUBSW      Z24, Z26, Z24
-	VPDPWSSD        Z23, Z24, Z19
-	VBROADCASTI32X4 52(R10), Z24
-	VPMADDUBSW      Z24, Z26, Z24
-	VPDPWSSD        Z23, Z24, Z20
-	VBROADCASTI32X4 52(R11), Z24
-	VPMADDUBSW      Z24, Z26, Z24
-	VPDPWSSD        Z23, Z24, Z21
-	VBROADCASTI32X4 52(DX), Z24
-	VPMADDUBSW      Z24, Z26, Z24
-	VPDPWSSD        Z23, Z24, Z22
-	VMOVDQU64       648(AX), Z23
-	VMOVDQU64       200(AX), Z24
-	VPANDD          Z2, Z24, Z25
-	VPSRLW          $0x04, Z24, Z26
-	VPANDD          Z2, Z26, Z26
-	VPSLLW          $0x04, Z23, Z24
-	VPANDD          Z3, Z24, Z24
-	VPORD           Z24, Z25, Z25
-	VPSLLW          $0x02, Z23, Z24
-	VPANDD          Z3, Z24, Z24
-	VPORD           Z24, Z26, Z26
-	VPSHUFB         q4kr4ScaleShuf<>+256(SB), Z4, Z24
-	VBROADCASTI32X4 68(CX), Z27
-	VPMADDUBSW      Z27, Z25, Z27
-	VPDPWSSD        Z24, Z27, Z6
-	VBROADCASTI32X4 68(SI), Z27
-	VPMADDUBSW      Z27, Z25, Z27
-	VPDPWSSD        Z24, Z27, Z7
-	VBROADCASTI32X4 68(DI), Z27
-	VPMADDUBSW      Z27, Z25, Z27
-	VPDPWSSD        Z24, Z27, Z17
-	VBROADCASTI32X4 68(R8), Z27
-	VPMADDUBSW      Z27, Z25, Z27
-	VPDPWSSD        Z24, Z27, Z18
-	VBROADCASTI32X4 68(R9), Z27
-	VPMADDUBSW      Z27, Z25, Z27
-	VPDPWSSD        Z24, Z27, Z19
-	VBROADCASTI32X4 68(R10), Z27
-	VPMADDUBSW      Z27, Z25, Z27
-	VPDPWSSD        Z24, Z27, Z20
-	VBROADCASTI32X4 68(R11), Z27
-	VPMADDUBSW      Z27, Z25, Z27
-	VPDPWSSD        Z24, Z27, Z21
-	VBROADCASTI32X4 68(DX), Z27
-	VPMADDUBSW      Z27, Z25, Z27
-	VPDPWSSD        Z24, Z27, Z22
-	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z4, Z24
-	VBROADCASTI32X4 84(CX), Z25
-	VPMADDUBSW      Z25, Z26, Z25
-	VPDPWSSD        Z24, Z25, Z6
-	VBROADCASTI32X4 84(SI), Z25
-	VPMADDUBSW      Z25, Z26, Z25
-	VPDPWSSD        Z24, Z25, Z7
-	VBROADCASTI32X4 84(DI), Z25
-	VPMADDUBSW      Z25, Z26, Z25
-	VPDPWSSD        Z24, Z25, Z17
-	VBROADCASTI32X4 84(R8), Z25
-	VPMADDUBSW      Z25, Z26, Z25
-	VPDPWSSD        Z24, Z25, Z18
-	VBROADCASTI32X4 84(R9), Z25
-	VPMADDUBSW      Z25, Z26, Z25
-	VPDPWSSD        Z24, Z25, Z19
-	VBROADCASTI32X4 84(R10), Z25
-	VPMADDUBSW      Z25, Z26, Z25
-	VPDPWSSD        Z24, Z25, Z20
-	VBROADCASTI32X4 84(R11), Z25
-	VPMADDUBSW      Z25, Z26, Z25
-	VPDPWSSD        Z24, Z25, Z21
-	VBROADCASTI32X4 84(DX), Z25
-	VPMADDUBSW      Z25, Z26, Z25
-	VPDPWSSD        Z24, Z25, Z22
-	VMOVDQU64       264(AX), Z24
-	VPANDD          Z2, Z24, Z25
-	VPSRLW          $0x04, Z24, Z26
-	VPANDD          Z2, Z26, Z26
-	VMOVDQA64       Z23, Z24
-	VPANDD          Z3, Z24, Z24
-	VPORD           Z24, Z25, Z25
-	VPSRLW          $0x02, Z23, Z24
-	VPANDD          Z3, Z24, Z24
-	VPORD           Z24, Z26, Z26
-	VPSHUFB         q4kr4ScaleShuf<>+384(SB), Z4, Z23
-	VBROADCASTI32X4 100(CX), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z6
-	VBROADCASTI32X4 100(SI), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z7
-	VBROADCASTI32X4 100(DI), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z17
-	VBROADCASTI32X4 100(R8), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z18
-	VBROADCASTI32X4 100(R9), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z19
-	VBROADCASTI32X4 100(R10), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z20
-	VBROADCASTI32X4 100(R11), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z21
-	VBROADCASTI32X4 100(DX), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z22
-	VPSHUFB         q4kr4ScaleShuf<>+448(SB), Z4, Z4
-	VBROADCASTI32X4 116(CX), Z23
-	VPMADDUBSW      Z23, Z26, Z23
-	VPDPWSSD        Z4, Z23, Z6
-	VBROADCASTI32X4 116(SI), Z23
-	VPMADDUBSW      Z23, Z26, Z23
-	VPDPWSSD        Z4, Z23, Z7
-	VBROADCASTI32X4 116(DI), Z23
-	VPMADDUBSW      Z23, Z26, Z23
-	VPDPWSSD        Z4, Z23, Z17
-	VBROADCASTI32X4 116(R8), Z23
-	VPMADDUBSW      Z23, Z26, Z23
-	VPDPWSSD        Z4, Z23, Z18
-	VBROADCASTI32X4 116(R9), Z23
-	VPMADDUBSW      Z23, Z26, Z23
-	VPDPWSSD        Z4, Z23, Z19
-	VBROADCASTI32X4 116(R10), Z23
-	VPMADDUBSW      Z23, Z26, Z23
-	VPDPWSSD        Z4, Z23, Z20
-	VBROADCASTI32X4 116(R11), Z23
-	VPMADDUBSW      Z23, Z26, Z23
-	VPDPWSSD        Z4, Z23, Z21
-	VBROADCASTI32X4 116(DX), Z23
-	VPMADDUBSW      Z23, Z26, Z23
-	VPDPWSSD        Z4, Z23, Z22
-	VMOVDQU64       712(AX), Z4
-	VMOVDQU64       328(AX), Z23
-	VPANDD          Z2, Z23, Z24
-	VPSRLW          $0x04, Z23, Z25
-	VPANDD          Z2, Z25, Z25
-	VPSLLW          $0x04, Z4, Z23
-	VPANDD          Z3, Z23, Z23
-	VPORD           Z23, Z24, Z24
-	VPSLLW          $0x02, Z4, Z23
-	VPANDD          Z3, Z23, Z23
-	VPORD           Z23, Z25, Z25
-	VPSHUFB         q4kr4ScaleShuf<>+0(SB), Z5, Z23
-	VBROADCASTI32X4 132(CX), Z26
-	VPMADDUBSW      Z26, Z24, Z26
-	VPDPWSSD        Z23, Z26, Z6
-	VBROADCASTI32X4 132(SI), Z26
-	VPMADDUBSW      Z26, Z24, Z26
-	VPDPWSSD        Z23, Z26, Z7
-	VBROADCASTI32X4 132(DI), Z26
-	VPMADDUBSW      Z26, Z24, Z26
-	VPDPWSSD        Z23, Z26, Z17
-	VBROADCASTI32X4 132(R8), Z26
-	VPMADDUBSW      Z26, Z24, Z26
-	VPDPWSSD        Z23, Z26, Z18
-	VBROADCASTI32X4 132(R9), Z26
-	VPMADDUBSW      Z26, Z24, Z26
-	VPDPWSSD        Z23, Z26, Z19
-	VBROADCASTI32X4 132(R10), Z26
-	VPMADDUBSW      Z26, Z24, Z26
-	VPDPWSSD        Z23, Z26, Z20
-	VBROADCASTI32X4 132(R11), Z26
-	VPMADDUBSW      Z26, Z24, Z26
-	VPDPWSSD        Z23, Z26, Z21
-	VBROADCASTI32X4 132(DX), Z26
-	VPMADDUBSW      Z26, Z24, Z26
-	VPDPWSSD        Z23, Z26, Z22
-	VPSHUFB         q4kr4ScaleShuf<>+64(SB), Z5, Z23
-	VBROADCASTI32X4 148(CX), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z6
-	VBROADCASTI32X4 148(SI), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z7
-	VBROADCASTI32X4 148(DI), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z17
-	VBROADCASTI32X4 148(R8), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z18
-	VBROADCASTI32X4 148(R9), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z19
-	VBROADCASTI32X4 148(R10), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z20
-	VBROADCASTI32X4 148(R11), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z21
-	VBROADCASTI32X4 148(DX), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z22
-	VMOVDQU64       392(AX), Z23
-	VPANDD          Z2, Z23, Z24
-	VPSRLW          $0x04, Z23, Z25
-	VPANDD          Z2, Z25, Z25
-	VMOVDQA64       Z4, Z23
-	VPANDD          Z3, Z23, Z23
-	VPORD           Z23, Z24, Z24
-	VPSRLW          $0x02, Z4, Z23
-	VPANDD          Z3, Z23, Z23
-	VPORD           Z23, Z25, Z25
-	VPSHUFB         q4kr4ScaleShuf<>+128(SB), Z5, Z4
-	VBROADCASTI32X4 164(CX), Z23
-	VPMADDUBSW      Z23, Z24, Z23
-	VPDPWSSD        Z4, Z23, Z6
-	VBROADCASTI32X4 164(SI), Z23
-	VPMADDUBSW      Z23, Z24, Z23
-	VPDPWSSD        Z4, Z23, Z7
-	VBROADCASTI32X4 164(DI), Z23
-	VPMADDUBSW      Z23, Z24, Z23
-	VPDPWSSD        Z4, Z23, Z17
-	VBROADCASTI32X4 164(R8), Z23
-	VPMADDUBSW      Z23, Z24, Z23
-	VPDPWSSD        Z4, Z23, Z18
-	VBROADCASTI32X4 164(R9), Z23
-	VPMADDUBSW      Z23, Z24, Z23
-	VPDPWSSD        Z4, Z23, Z19
-	VBROADCASTI32X4 164(R10), Z23
-	VPMADDUBSW      Z23, Z24, Z23
-	VPDPWSSD        Z4, Z23, Z20
-	VBROADCASTI32X4 164(R11), Z23
-	VPMADDUBSW      Z23, Z24, Z23
-	VPDPWSSD        Z4, Z23, Z21
-	VBROADCASTI32X4 164(DX), Z23
-	VPMADDUBSW      Z23, Z24, Z23
-	VPDPWSSD        Z4, Z23, Z22
-	VPSHUFB         q4kr4ScaleShuf<>+192(SB), Z5, Z4
-	VBROADCASTI32X4 180(CX), Z23
-	VPMADDUBSW      Z23, Z25, Z23
-	VPDPWSSD        Z4, Z23, Z6
-	VBROADCASTI32X4 180(SI), Z23
-	VPMADDUBSW      Z23, Z25, Z23
-	VPDPWSSD        Z4, Z23, Z7
-	VBROADCASTI32X4 180(DI), Z23
-	VPMADDUBSW      Z23, Z25, Z23
-	VPDPWSSD        Z4, Z23, Z17
-	VBROADCASTI32X4 180(R8), Z23
-	VPMADDUBSW      Z23, Z25, Z23
-	VPDPWSSD        Z4, Z23, Z18
-	VBROADCASTI32X4 180(R9), Z23
-	VPMADDUBSW      Z23, Z25, Z23
-	VPDPWSSD        Z4, Z23, Z19
-	VBROADCASTI32X4 180(R10), Z23
-	VPMADDUBSW      Z23, Z25, Z23
-	VPDPWSSD        Z4, Z23, Z20
-	VBROADCASTI32X4 180(R11), Z23
-	VPMADDUBSW      Z23, Z25, Z23
-	VPDPWSSD        Z4, Z23, Z21
-	VBROADCASTI32X4 180(DX), Z23
-	VPMADDUBSW      Z23, Z25, Z23
-	VPDPWSSD        Z4, Z23, Z22
-	VMOVDQU64       776(AX), Z4
-	VMOVDQU64       456(AX), Z23
-	VPANDD          Z2, Z23, Z24
-	VPSRLW          $0x04, Z23, Z25
-	VPANDD          Z2, Z25, Z25
-	VPSLLW          $0x04, Z4, Z23
-	VPANDD          Z3, Z23, Z23
-	VPORD           Z23, Z24, Z24
-	VPSLLW          $0x02, Z4, Z23
-	VPANDD          Z3, Z23, Z23
-	VPORD           Z23, Z25, Z25
-	VPSHUFB         q4kr4ScaleShuf<>+256(SB), Z5, Z23
-	VBROADCASTI32X4 196(CX), Z26
-	VPMADDUBSW      Z26, Z24, Z26
-	VPDPWSSD        Z23, Z26, Z6
-	VBROADCASTI32X4 196(SI), Z26
-	VPMADDUBSW      Z26, Z24, Z26
-	VPDPWSSD        Z23, Z26, Z7
-	VBROADCASTI32X4 196(DI), Z26
-	VPMADDUBSW      Z26, Z24, Z26
-	VPDPWSSD        Z23, Z26, Z17
-	VBROADCASTI32X4 196(R8), Z26
-	VPMADDUBSW      Z26, Z24, Z26
-	VPDPWSSD        Z23, Z26, Z18
-	VBROADCASTI32X4 196(R9), Z26
-	VPMADDUBSW      Z26, Z24, Z26
-	VPDPWSSD        Z23, Z26, Z19
-	VBROADCASTI32X4 196(R10), Z26
-	VPMADDUBSW      Z26, Z24, Z26
-	VPDPWSSD        Z23, Z26, Z20
-	VBROADCASTI32X4 196(R11), Z26
-	VPMADDUBSW      Z26, Z24, Z26
-	VPDPWSSD        Z23, Z26, Z21
-	VBROADCASTI32X4 196(DX), Z26
-	VPMADDUBSW      Z26, Z24, Z26
-	VPDPWSSD        Z23, Z26, Z22
-	VPSHUFB         q4kr4ScaleShuf<>+320(SB), Z5, Z23
-	VBROADCASTI32X4 212(CX), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z6
-	VBROADCASTI32X4 212(SI), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z7
-	VBROADCASTI32X4 212(DI), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z17
-	VBROADCASTI32X4 212(R8), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z18
-	VBROADCASTI32X4 212(R9), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z19
-	VBROADCASTI32X4 212(R10), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z20
-	VBROADCASTI32X4 212(R11), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z21
-	VBROADCASTI32X4 212(DX), Z24
-	VPMADDUBSW      Z24, Z25, Z24
-	VPDPWSSD        Z23, Z24, Z22
-	VMOVDQU64       520(AX), Z23
-	VPANDD          Z2, Z23, Z24
-	VPSRLW          $0x04, Z23, Z25
-	VPANDD          Z2, Z25, Z25
-	VMOVDQA64       Z4, Z23
-	VPANDD          Z3, Z23, Z23
-	VPORD           Z23, Z24, Z24
-	VPSRLW          $0x02, Z4, Z23
-	VPANDD          Z3, Z23, Z23
-	VPORD           Z23, Z25, Z25
-	VPSHUFB         q4kr4ScaleShuf<>+384(SB), Z5, Z4
-	VBROADCASTI32X4 228(CX), Z23
-	VPMADDUBSW      Z23, Z24, Z23
-	VPDPWSSD        Z4, Z23, Z6
-	VBROADCASTI32X4 228(SI), Z23
-	VPMADDUBSW      Z23, Z24, Z23
-	VPDPWSSD        Z4, Z23, Z7
-	VBROADCASTI32X4 228(DI), Z23
-	VPMADDUBSW      Z23, Z24, Z23
-	VPDPWSSD        Z4, Z23, Z17
-	VBROADCASTI32X4 228(R8), Z23
-	VPMADDUBSW      Z23, Z24, Z23
-	VPDPWSSD        Z4, Z23, Z18
-	VBROADCASTI32X4 228(R9), Z23
-	VPMADDUBSW      Z23, Z24, Z23
-	VPDPWSSD        Z4, Z23, Z19
-	VBROADCASTI32X4 228(R10), Z23
-	VPMADDUBSW      Z23, Z24, Z23
-	VPDPWSSD        Z4, Z23, Z20
-	VBROADCASTI32X4 228(R11), Z23
-	VPMADDUBSW      Z23, Z24, Z23
-	VPDPWSSD        Z4, Z23, Z21
-	VBROADCASTI32X4 228(DX), Z23
-	VPMADDUBSW      Z23, Z24, Z23
-	VPDPWSSD        Z4, Z23, Z22
-	VPSHUFB         q4kr4ScaleShuf<>+448(SB), Z5, Z4
-	VBROADCASTI32X4 244(CX), Z5
-	VPMADDUBSW      Z5, Z25, Z5
-	VPDPWSSD        Z4, Z5, Z6
-	VBROADCASTI32X4 244(SI), Z5
-	VPMADDUBSW      Z5, Z25, Z5
-	VPDPWSSD        Z4, Z5, Z7
-	VBROADCASTI32X4 244(DI), Z5
-	VPMADDUBSW      Z5, Z25, Z5
-	VPDPWSSD        Z4, Z5, Z17
-	VBROADCASTI32X4 244(R8), Z5
-	VPMADDUBSW      Z5, Z25, Z5
-	VPDPWSSD        Z4, Z5, Z18
-	VBROADCASTI32X4 244(R9), Z5
-	VPMADDUBSW      Z5, Z25, Z5
-	VPDPWSSD        Z4, Z5, Z19
-	VBROADCASTI32X4 244(R10), Z5
-	VPMADDUBSW      Z5, Z25, Z5
-	VPDPWSSD        Z4, Z5, Z20
-	VBROADCASTI32X4 244(R11), Z5
-	VPMADDUBSW      Z5, Z25, Z5
-	VPDPWSSD        Z4, Z5, Z21
-	VBROADCASTI32X4 244(DX), Z5
-	VPMADDUBSW      Z5, Z25, Z5
-	VPDPWSSD        Z4, Z5, Z22
-	VPUNPCKLDQ      Z7, Z6, Z4
-	VPUNPCKHDQ      Z7, Z6, Z5
-	VPADDD          Z5, Z4, Z4
-	VPUNPCKLDQ      Z18, Z17, Z5
-	VPUNPCKHDQ      Z18, Z17, Z6
-	VPADDD          Z6, Z5, Z5
-	VPUNPCKLQDQ     Z5, Z4, Z6
-	VPUNPCKHQDQ     Z5, Z4, Z4
-	VPADDD          Z4, Z6, Z6
-	VCVTPH2PS       (AX), X16
-	VMOVDQU64       q6kr4LaneSplat<>+0(SB), Z4
-	VPERMPS         Z16, Z4, Z4
-	VMOVSS          (CX), X16
-	VINSERTPS       $0x10, (SI), X16, X16
-	VINSERTPS       $0x20, (DI), X16, X16
-	VINSERTPS       $0x30, (R8), X16, X16
-	VSHUFF32X4      $0x00, Z16, Z16, Z5
-	VMULPS          Z5, Z4, Z4
-	VCVTDQ2PS       Z6, Z6
-	VMULPS          Z6, Z4, Z4
-	VADDPS          Z4, Z0, Z0
-	VPUNPCKLDQ      Z20, Z19, Z4
-	VPUNPCKHDQ      Z20, Z19, Z5
-	VPADDD          Z5, Z4, Z4
-	VPUNPCKLDQ      Z22, Z21, Z5
-	VPUNPCKHDQ      Z22, Z21, Z6
-	VPADDD          Z6, Z5, Z5
-	VPUNPCKLQDQ     Z5, Z4, Z6
-	VPUNPCKHQDQ     Z5, Z4, Z4
-	VPADDD          Z4, Z6, Z6
-	VCVTPH2PS       (AX), X16
-	VMOVDQU64       q6kr4LaneSplat<>+0(SB), Z4
-	VPERMPS         Z16, Z4, Z4
-	VMOVSS          (R9), X16
-	VINSERTPS       $0x10, (R10), X16, X16
-	VINSERTPS       $0x20, (R11), X16, X16
-	VINSERTPS       $0x30, (DX), X16, X16
-	VSHUFF32X4      $0x00, Z16, Z16, Z5
-	VMULPS          Z5, Z4, Z4
-	VCVTDQ2PS       Z6, Z6
-	VMULPS          Z6, Z4, Z4
-	VADDPS          Z4, Z1, Z1
-	ADDQ            $0x00000348, AX
-	ADDQ            $0x00000124, CX
-	ADDQ            $0x00000124, SI
-	ADDQ            $0x00000124, DI
-	ADDQ            $0x00000124, R8
-	ADDQ            $0x00000124, R9
-	ADDQ            $0x00000124, R10
-	ADDQ            $0x00000124, R11
-	ADDQ            $0x00000124, DX
-	DECQ            BX
-	JMP             r6g8b
+	CMPQ        BX, $0x00
+	JE          r6g8d
+	PREFETCHT0  6144(AX)
+	PREFETCHT2  12288(AX)
+	PREFETCHT0  6208(AX)
+	PREFETCHT2  12352(AX)
+	PREFETCHT0  6272(AX)
+	PREFETCHT2  12416(AX)
+	PREFETCHT0  6336(AX)
+	PREFETCHT2  12480(AX)
+	PREFETCHT0  6400(AX)
+	PREFETCHT2  12544(AX)
+	PREFETCHT0  6464(AX)
+	PREFETCHT2  12608(AX)
+	PREFETCHT0  6528(AX)
+	PREFETCHT2  12672(AX)
+	PREFETCHT0  6592(AX)
+	PREFETCHT2  12736(AX)
+	PREFETCHT0  6656(AX)
+	PREFETCHT2  12800(AX)
+	PREFETCHT0  6720(AX)
+	PREFETCHT2  12864(AX)
+	PREFETCHT0  6784(AX)
+	PREFETCHT2  12928(AX)
+	PREFETCHT0  6848(AX)
+	PREFETCHT2  12992(AX)
+	PREFETCHT0  6912(AX)
+	PREFETCHT2  13056(AX)
+	PREFETCHT0  6976(AX)
+	PREFETCHT2  13120(AX)
+	VPMOVSXWD   260(CX), Z4
+	VPSLLD      $0x05, Z4, Z4
+	VPXORD      Z5, Z5, Z5
+	VPSUBD      Z4, Z5, Z4
+	VMOVDQA64   Z4, Z5
+	VMOVDQA64   Z4, Z7
+	VMOVDQA64   Z4, Z8
+	VMOVDQA64   Z4, Z4
+	VPMOVSXWD   260(SI), Z9
+	VPSLLD      $0x05, Z9, Z9
+	VPXORD      Z10, Z10, Z10
+	VPSUBD      Z9, Z10, Z9
+	VMOVDQA64   Z9, Z10
+	VMOVDQA64   Z9, Z11
+	VMOVDQA64   Z9, Z12
+	VMOVDQA64   Z9, Z9
+	VPMOVSXWD   260(DI), Z13
+	VPSLLD      $0x05, Z13, Z13
+	VPXORD      Z14, Z14, Z14
+	VPSUBD      Z13, Z14, Z13
+	VMOVDQA64   Z13, Z14
+	VMOVDQA64   Z13, Z15
+	VMOVDQA64   Z13, Z16
+	VMOVDQA64   Z13, Z13
+	VPMOVSXWD   260(R8), Z17
+	VPSLLD      $0x05, Z17, Z17
+	VPXORD      Z18, Z18, Z18
+	VPSUBD      Z17, Z18, Z17
+	VMOVDQA64   Z17, Z18
+	VMOVDQA64   Z17, Z19
+	VMOVDQA64   Z17, Z20
+	VMOVDQA64   Z17, Z17
+	VMOVDQU64   72(AX), Z21
+	VMOVDQU64   136(AX), Z22
+	VMOVDQU64   200(AX), Z23
+	VPSLLW      $0x04, Z23, Z24
+	VPANDD      Z3, Z24, Z24
+	VPTERNLOGD  $0xf8, Z2, Z21, Z24
+	VPSLLW      $0x02, Z23, Z25
+	VPANDD      Z3, Z25, Z25
+	VPSRLW      $0x04, Z21, Z21
+	VPTERNLOGD  $0xf8, Z2, Z21, Z25
+	VPANDD      Z3, Z23, Z21
+	VPTERNLOGD  $0xf8, Z2, Z22, Z21
+	VPSRLW      $0x02, Z23, Z23
+	VPANDD      Z3, Z23, Z23
+	VPSRLW      $0x04, Z22, Z22
+	VPTERNLOGD  $0xf8, Z2, Z22, Z23
+	VMOVDQU64   4(CX), Z22
+	VPDPBUSD    Z22, Z24, Z5
+	VPDPBUSD    Z22, Z25, Z7
+	VPDPBUSD    Z22, Z21, Z8
+	VPDPBUSD    Z22, Z23, Z4
+	VMOVDQU64   4(SI), Z22
+	VPDPBUSD    Z22, Z24, Z10
+	VPDPBUSD    Z22, Z25, Z11
+	VPDPBUSD    Z22, Z21, Z12
+	VPDPBUSD    Z22, Z23, Z9
+	VMOVDQU64   4(DI), Z22
+	VPDPBUSD    Z22, Z24, Z14
+	VPDPBUSD    Z22, Z25, Z15
+	VPDPBUSD    Z22, Z21, Z16
+	VPDPBUSD    Z22, Z23, Z13
+	VMOVDQU64   4(R8), Z22
+	VPDPBUSD    Z22, Z24, Z18
+	VPDPBUSD    Z22, Z25, Z19
+	VPDPBUSD    Z22, Z21, Z20
+	VPDPBUSD    Z22, Z23, Z17
+	VMOVDQU64   264(AX), Z21
+	VMOVDQU64   328(AX), Z22
+	VMOVDQU64   392(AX), Z23
+	VPSLLW      $0x04, Z23, Z24
+	VPANDD      Z3, Z24, Z24
+	VPTERNLOGD  $0xf8, Z2, Z21, Z24
+	VPSLLW      $0x02, Z23, Z25
+	VPANDD      Z3, Z25, Z25
+	VPSRLW      $0x04, Z21, Z21
+	VPTERNLOGD  $0xf8, Z2, Z21, Z25
+	VPANDD      Z3, Z23, Z21
+	VPTERNLOGD  $0xf8, Z2, Z22, Z21
+	VPSRLW      $0x02, Z23, Z23
+	VPANDD      Z3, Z23, Z23
+	VPSRLW      $0x04, Z22, Z22
+	VPTERNLOGD  $0xf8, Z2, Z22, Z23
+	VMOVDQU64   68(CX), Z22
+	VPDPBUSD    Z22, Z24, Z5
+	VPDPBUSD    Z22, Z25, Z7
+	VPDPBUSD    Z22, Z21, Z8
+	VPDPBUSD    Z22, Z23, Z4
+	VMOVDQU64   68(SI), Z22
+	VPDPBUSD    Z22, Z24, Z10
+	VPDPBUSD    Z22, Z25, Z11
+	VPDPBUSD    Z22, Z21, Z12
+	VPDPBUSD    Z22, Z23, Z9
+	VMOVDQU64   68(DI), Z22
+	VPDPBUSD    Z22, Z24, Z14
+	VPDPBUSD    Z22, Z25, Z15
+	VPDPBUSD    Z22, Z21, Z16
+	VPDPBUSD    Z22, Z23, Z13
+	VMOVDQU64   68(R8), Z22
+	VPDPBUSD    Z22, Z24, Z18
+	VPDPBUSD    Z22, Z25, Z19
+	VPDPBUSD    Z22, Z21, Z20
+	VPDPBUSD    Z22, Z23, Z17
+	VMOVDQU64   456(AX), Z21
+	VMOVDQU64   520(AX), Z22
+	VMOVDQU64   584(AX), Z23
+	VPSLLW      $0x04, Z23, Z24
+	VPANDD      Z3, Z24, Z24
+	VPTERNLOGD  $0xf8, Z2, Z21, Z24
+	VPSLLW      $0x02, Z23, Z25
+	VPANDD      Z3, Z25, Z25
+	VPSRLW      $0x04, Z21, Z21
+	VPTERNLOGD  $0xf8, Z2, Z21, Z25
+	VPANDD      Z3, Z23, Z21
+	VPTERNLOGD  $0xf8, Z2, Z22, Z21
+	VPSRLW      $0x02, Z23, Z23
+	VPANDD      Z3, Z23, Z23
+	VPSRLW      $0x04, Z22, Z22
+	VPTERNLOGD  $0xf8, Z2, Z22, Z23
+	VMOVDQU64   132(CX), Z22
+	VPDPBUSD    Z22, Z24, Z5
+	VPDPBUSD    Z22, Z25, Z7
+	VPDPBUSD    Z22, Z21, Z8
+	VPDPBUSD    Z22, Z23, Z4
+	VMOVDQU64   132(SI), Z22
+	VPDPBUSD    Z22, Z24, Z10
+	VPDPBUSD    Z22, Z25, Z11
+	VPDPBUSD    Z22, Z21, Z12
+	VPDPBUSD    Z22, Z23, Z9
+	VMOVDQU64   132(DI), Z22
+	VPDPBUSD    Z22, Z24, Z14
+	VPDPBUSD    Z22, Z25, Z15
+	VPDPBUSD    Z22, Z21, Z16
+	VPDPBUSD    Z22, Z23, Z13
+	VMOVDQU64   132(R8), Z22
+	VPDPBUSD    Z22, Z24, Z18
+	VPDPBUSD    Z22, Z25, Z19
+	VPDPBUSD    Z22, Z21, Z20
+	VPDPBUSD    Z22, Z23, Z17
+	VMOVDQU64   648(AX), Z21
+	VMOVDQU64   712(AX), Z22
+	VMOVDQU64   776(AX), Z23
+	VPSLLW      $0x04, Z23, Z24
+	VPANDD      Z3, Z24, Z24
+	VPTERNLOGD  $0xf8, Z2, Z21, Z24
+	VPSLLW      $0x02, Z23, Z25
+	VPANDD      Z3, Z25, Z25
+	VPSRLW      $0x04, Z21, Z21
+	VPTERNLOGD  $0xf8, Z2, Z21, Z25
+	VPANDD      Z3, Z23, Z21
+	VPTERNLOGD  $0xf8, Z2, Z22, Z21
+	VPSRLW      $0x02, Z23, Z23
+	VPANDD      Z3, Z23, Z23
+	VPSRLW      $0x04, Z22, Z22
+	VPTERNLOGD  $0xf8, Z2, Z22, Z23
+	VMOVDQU64   196(CX), Z22
+	VPDPBUSD    Z22, Z24, Z5
+	VPDPBUSD    Z22, Z25, Z7
+	VPDPBUSD    Z22, Z21, Z8
+	VPDPBUSD    Z22, Z23, Z4
+	VMOVDQU64   196(SI), Z22
+	VPDPBUSD    Z22, Z24, Z10
+	VPDPBUSD    Z22, Z25, Z11
+	VPDPBUSD    Z22, Z21, Z12
+	VPDPBUSD    Z22, Z23, Z9
+	VMOVDQU64   196(DI), Z22
+	VPDPBUSD    Z22, Z24, Z14
+	VPDPBUSD    Z22, Z25, Z15
+	VPDPBUSD    Z22, Z21, Z16
+	VPDPBUSD    Z22, Z23, Z13
+	VMOVDQU64   196(R8), Z22
+	VPDPBUSD    Z22, Z24, Z18
+	VPDPBUSD    Z22, Z25, Z19
+	VPDPBUSD    Z22, Z21, Z20
+	VPDPBUSD    Z22, Z23, Z17
+	VPMOVSXBD   8(AX), Z21
+	VPMOVSXBD   24(AX), Z22
+	VPMOVSXBD   40(AX), Z23
+	VPMOVSXBD   56(AX), Z24
+	VSHUFI64X2  $0x44, Z23, Z21, Z25
+	VSHUFI64X2  $0xee, Z23, Z21, Z21
+	VSHUFI64X2  $0x44, Z24, Z22, Z23
+	VSHUFI64X2  $0xee, Z24, Z22, Z22
+	VPMULLD     Z25, Z5, Z5
+	VPMULLD     Z25, Z10, Z10
+	VPMULLD     Z25, Z14, Z14
+	VPMULLD     Z25, Z18, Z18
+	VPMULLD     Z21, Z7, Z7
+	VPMULLD     Z21, Z11, Z11
+	VPMULLD     Z21, Z15, Z15
+	VPMULLD     Z21, Z19, Z19
+	VPMULLD     Z23, Z8, Z8
+	VPMULLD     Z23, Z12, Z12
+	VPMULLD     Z23, Z16, Z16
+	VPMULLD     Z23, Z20, Z20
+	VPMULLD     Z22, Z4, Z4
+	VPMULLD     Z22, Z9, Z9
+	VPMULLD     Z22, Z13, Z13
+	VPMULLD     Z22, Z17, Z17
+	VPUNPCKLDQ  Z10, Z5, Z21
+	VPUNPCKHDQ  Z10, Z5, Z5
+	VPADDD      Z5, Z21, Z21
+	VPUNPCKLDQ  Z18, Z14, Z5
+	VPUNPCKHDQ  Z18, Z14, Z10
+	VPADDD      Z10, Z5, Z5
+	VPUNPCKLQDQ Z5, Z21, Z10
+	VPUNPCKHQDQ Z5, Z21, Z5
+	VPADDD      Z5, Z10, Z10
+	VPUNPCKLDQ  Z11, Z7, Z5
+	VPUNPCKHDQ  Z11, Z7, Z7
+	VPADDD      Z7, Z5, Z5
+	VPUNPCKLDQ  Z19, Z15, Z7
+	VPUNPCKHDQ  Z19, Z15, Z11
+	VPADDD      Z11, Z7, Z7
+	VPUNPCKLQDQ Z7, Z5, Z11
+	VPUNPCKHQDQ Z7, Z5, Z5
+	VPADDD      Z5, Z11, Z11
+	VPUNPCKLDQ  Z12, Z8, Z5
+	VPUNPCKHDQ  Z12, Z8, Z7
+	VPADDD      Z7, Z5, Z5
+	VPUNPCKLDQ  Z20, Z16, Z7
+	VPUNPCKHDQ  Z20, Z16, Z8
+	VPADDD      Z8, Z7, Z7
+	VPUNPCKLQDQ Z7, Z5, Z8
+	VPUNPCKHQDQ Z7, Z5, Z5
+	VPADDD      Z5, Z8, Z8
+	VPUNPCKLDQ  Z9, Z4, Z5
+	VPUNPCKHDQ  Z9, Z4, Z4
+	VPADDD      Z4, Z5, Z5
+	VPUNPCKLDQ  Z17, Z13, Z4
+	VPUNPCKHDQ  Z17, Z13, Z7
+	VPADDD      Z7, Z4, Z4
+	VPUNPCKLQDQ Z4, Z5, Z7
+	VPUNPCKHQDQ Z4, Z5, Z4
+	VPADDD      Z4, Z7, Z7
+	VSHUFI32X4  $0x88, Z11, Z10, Z4
+	VSHUFI32X4  $0xdd, Z11, Z10, Z5
+	VPADDD      Z5, Z4, Z4
+	VSHUFI32X4  $0x88, Z7, Z8, Z5
+	VSHUFI32X4  $0xdd, Z7, Z8, Z7
+	VPADDD      Z7, Z5, Z5
+	VSHUFI32X4  $0x88, Z5, Z4, Z7
+	VSHUFI32X4  $0xdd, Z5, Z4, Z4
+	VPADDD      Z4, Z7, Z7
+	VCVTPH2PS   (AX), X6
+	VMOVDQU64   q6kr4LaneSplat<>+0(SB), Z4
+	VPERMPS     Z6, Z4, Z4
+	VMOVSS      (CX), X6
+	VINSERTPS   $0x10, (SI), X6, X6
+	VINSERTPS   $0x20, (DI), X6, X6
+	VINSERTPS   $0x30, (R8), X6, X6
+	VSHUFF32X4  $0x00, Z6, Z6, Z5
+	VMULPS      Z5, Z4, Z4
+	VCVTDQ2PS   Z7, Z7
+	VMULPS      Z7, Z4, Z4
+	VADDPS      Z4, Z0, Z0
+	VPMOVSXWD   260(R9), Z4
+	VPSLLD      $0x05, Z4, Z4
+	VPXORD      Z5, Z5, Z5
+	VPSUBD      Z4, Z5, Z4
+	VMOVDQA64   Z4, Z5
+	VMOVDQA64   Z4, Z7
+	VMOVDQA64   Z4, Z8
+	VMOVDQA64   Z4, Z4
+	VPMOVSXWD   260(R10), Z9
+	VPSLLD      $0x05, Z9, Z9
+	VPXORD      Z10, Z10, Z10
+	VPSUBD      Z9, Z10, Z9
+	VMOVDQA64   Z9, Z10
+	VMOVDQA64   Z9, Z11
+	VMOVDQA64   Z9, Z12
+	VMOVDQA64   Z9, Z9
+	VPMOVSXWD   260(R11), Z13
+	VPSLLD      $0x05, Z13, Z13
+	VPXORD      Z14, Z14, Z14
+	VPSUBD      Z13, Z14, Z13
+	VMOVDQA64   Z13, Z14
+	VMOVDQA64   Z13, Z15
+	VMOVDQA64   Z13, Z16
+	VMOVDQA64   Z13, Z13
+	VPMOVSXWD   260(DX), Z17
+	VPSLLD      $0x05, Z17, Z17
+	VPXORD      Z18, Z18, Z18
+	VPSUBD      Z17, Z18, Z17
+	VMOVDQA64   Z17, Z18
+	VMOVDQA64   Z17, Z19
+	VMOVDQA64   Z17, Z20
+	VMOVDQA64   Z17, Z17
+	VMOVDQU64   72(AX), Z21
+	VMOVDQU64   136(AX), Z22
+	VMOVDQU64   200(AX), Z23
+	VPSLLW      $0x04, Z23, Z24
+	VPANDD      Z3, Z24, Z24
+	VPTERNLOGD  $0xf8, Z2, Z21, Z24
+	VPSLLW      $0x02, Z23, Z25
+	VPANDD      Z3, Z25, Z25
+	VPSRLW      $0x04, Z21, Z21
+	VPTERNLOGD  $0xf8, Z2, Z21, Z25
+	VPANDD      Z3, Z23, Z21
+	VPTERNLOGD  $0xf8, Z2, Z22, Z21
+	VPSRLW      $0x02, Z23, Z23
+	VPANDD      Z3, Z23, Z23
+	VPSRLW      $0x04, Z22, Z22
+	VPTERNLOGD  $0xf8, Z2, Z22, Z23
+	VMOVDQU64   4(R9), Z22
+	VPDPBUSD    Z22, Z24, Z5
+	VPDPBUSD    Z22, Z25, Z7
+	VPDPBUSD    Z22, Z21, Z8
+	VPDPBUSD    Z22, Z23, Z4
+	VMOVDQU64   4(R10), Z22
+	VPDPBUSD    Z22, Z24, Z10
+	VPDPBUSD    Z22, Z25, Z11
+	VPDPBUSD    Z22, Z21, Z12
+	VPDPBUSD    Z22, Z23, Z9
+	VMOVDQU64   4(R11), Z22
+	VPDPBUSD    Z22, Z24, Z14
+	VPDPBUSD    Z22, Z25, Z15
+	VPDPBUSD    Z22, Z21, Z16
+	VPDPBUSD    Z22, Z23, Z13
+	VMOVDQU64   4(DX), Z22
+	VPDPBUSD    Z22, Z24, Z18
+	VPDPBUSD    Z22, Z25, Z19
+	VPDPBUSD    Z22, Z21, Z20
+	VPDPBUSD    Z22, Z23, Z17
+	VMOVDQU64   264(AX), Z21
+	VMOVDQU64   328(AX), Z22
+	VMOVDQU64   392(AX), Z23
+	VPSLLW      $0x04, Z23, Z24
+	VPANDD      Z3, Z24, Z24
+	VPTERNLOGD  $0xf8, Z2, Z21, Z24
+	VPSLLW      $0x02, Z23, Z25
+	VPANDD      Z3, Z25, Z25
+	VPSRLW      $0x04, Z21, Z21
+	VPTERNLOGD  $0xf8, Z2, Z21, Z25
+	VPANDD      Z3, Z23, Z21
+	VPTERNLOGD  $0xf8, Z2, Z22, Z21
+	VPSRLW      $0x02, Z23, Z23
+	VPANDD      Z3, Z23, Z23
+	VPSRLW      $0x04, Z22, Z22
+	VPTERNLOGD  $0xf8, Z2, Z22, Z23
+	VMOVDQU64   68(R9), Z22
+	VPDPBUSD    Z22, Z24, Z5
+	VPDPBUSD    Z22, Z25, Z7
+	VPDPBUSD    Z22, Z21, Z8
+	VPDPBUSD    Z22, Z23, Z4
+	VMOVDQU64   68(R10), Z22
+	VPDPBUSD    Z22, Z24, Z10
+	VPDPBUSD    Z22, Z25, Z11
+	VPDPBUSD    Z22, Z21, Z12
+	VPDPBUSD    Z22, Z23, Z9
+	VMOVDQU64   68(R11), Z22
+	VPDPBUSD    Z22, Z24, Z14
+	VPDPBUSD    Z22, Z25, Z15
+	VPDPBUSD    Z22, Z21, Z16
+	VPDPBUSD    Z22, Z23, Z13
+	VMOVDQU64   68(DX), Z22
+	VPDPBUSD    Z22, Z24, Z18
+	VPDPBUSD    Z22, Z25, Z19
+	VPDPBUSD    Z22, Z21, Z20
+	VPDPBUSD    Z22, Z23, Z17
+	VMOVDQU64   456(AX), Z21
+	VMOVDQU64   520(AX), Z22
+	VMOVDQU64   584(AX), Z23
+	VPSLLW      $0x04, Z23, Z24
+	VPANDD      Z3, Z24, Z24
+	VPTERNLOGD  $0xf8, Z2, Z21, Z24
+	VPSLLW      $0x02, Z23, Z25
+	VPANDD      Z3, Z25, Z25
+	VPSRLW      $0x04, Z21, Z21
+	VPTERNLOGD  $0xf8, Z2, Z21, Z25
+	VPANDD      Z3, Z23, Z21
+	VPTERNLOGD  $0xf8, Z2, Z22, Z21
+	VPSRLW      $0x02, Z23, Z23
+	VPANDD      Z3, Z23, Z23
+	VPSRLW      $0x04, Z22, Z22
+	VPTERNLOGD  $0xf8, Z2, Z22, Z23
+	VMOVDQU64   132(R9), Z22
+	VPDPBUSD    Z22, Z24, Z5
+	VPDPBUSD    Z22, Z25, Z7
+	VPDPBUSD    Z22, Z21, Z8
+	VPDPBUSD    Z22, Z23, Z4
+	VMOVDQU64   132(R10), Z22
+	VPDPBUSD    Z22, Z24, Z10
+	VPDPBUSD    Z22, Z25, Z11
+	VPDPBUSD    Z22, Z21, Z12
+	VPDPBUSD    Z22, Z23, Z9
+	VMOVDQU64   132(R11), Z22
+	VPDPBUSD    Z22, Z24, Z14
+	VPDPBUSD    Z22, Z25, Z15
+	VPDPBUSD    Z22, Z21, Z16
+	VPDPBUSD    Z22, Z23, Z13
+	VMOVDQU64   132(DX), Z22
+	VPDPBUSD    Z22, Z24, Z18
+	VPDPBUSD    Z22, Z25, Z19
+	VPDPBUSD    Z22, Z21, Z20
+	VPDPBUSD    Z22, Z23, Z17
+	VMOVDQU64   648(AX), Z21
+	VMOVDQU64   712(AX), Z22
+	VMOVDQU64   776(AX), Z23
+	VPSLLW      $0x04, Z23, Z24
+	VPANDD      Z3, Z24, Z24
+	VPTERNLOGD  $0xf8, Z2, Z21, Z24
+	VPSLLW      $0x02, Z23, Z25
+	VPANDD      Z3, Z25, Z25
+	VPSRLW      $0x04, Z21, Z21
+	VPTERNLOGD  $0xf8, Z2, Z21, Z25
+	VPANDD      Z3, Z23, Z21
+	VPTERNLOGD  $0xf8, Z2, Z22, Z21
+	VPSRLW      $0x02, Z23, Z23
+	VPANDD      Z3, Z23, Z23
+	VPSRLW      $0x04, Z22, Z22
+	VPTERNLOGD  $0xf8, Z2, Z22, Z23
+	VMOVDQU64   196(R9), Z22
+	VPDPBUSD    Z22, Z24, Z5
+	VPDPBUSD    Z22, Z25, Z7
+	VPDPBUSD    Z22, Z21, Z8
+	VPDPBUSD    Z22, Z23, Z4
+	VMOVDQU64   196(R10), Z22
+	VPDPBUSD    Z22, Z24, Z10
+	VPDPBUSD    Z22, Z25, Z11
+	VPDPBUSD    Z22, Z21, Z12
+	VPDPBUSD    Z22, Z23, Z9
+	VMOVDQU64   196(R11), Z22
+	VPDPBUSD    Z22, Z24, Z14
+	VPDPBUSD    Z22, Z25, Z15
+	VPDPBUSD    Z22, Z21, Z16
+	VPDPBUSD    Z22, Z23, Z13
+	VMOVDQU64   196(DX), Z22
+	VPDPBUSD    Z22, Z24, Z18
+	VPDPBUSD    Z22, Z25, Z19
+	VPDPBUSD    Z22, Z21, Z20
+	VPDPBUSD    Z22, Z23, Z17
+	VPMOVSXBD   8(AX), Z21
+	VPMOVSXBD   24(AX), Z22
+	VPMOVSXBD   40(AX), Z23
+	VPMOVSXBD   56(AX), Z24
+	VSHUFI64X2  $0x44, Z23, Z21, Z25
+	VSHUFI64X2  $0xee, Z23, Z21, Z21
+	VSHUFI64X2  $0x44, Z24, Z22, Z23
+	VSHUFI64X2  $0xee, Z24, Z22, Z22
+	VPMULLD     Z25, Z5, Z5
+	VPMULLD     Z25, Z10, Z10
+	VPMULLD     Z25, Z14, Z14
+	VPMULLD     Z25, Z18, Z18
+	VPMULLD     Z21, Z7, Z7
+	VPMULLD     Z21, Z11, Z11
+	VPMULLD     Z21, Z15, Z15
+	VPMULLD     Z21, Z19, Z19
+	VPMULLD     Z23, Z8, Z8
+	VPMULLD     Z23, Z12, Z12
+	VPMULLD     Z23, Z16, Z16
+	VPMULLD     Z23, Z20, Z20
+	VPMULLD     Z22, Z4, Z4
+	VPMULLD     Z22, Z9, Z9
+	VPMULLD     Z22, Z13, Z13
+	VPMULLD     Z22, Z17, Z17
+	VPUNPCKLDQ  Z10, Z5, Z21
+	VPUNPCKHDQ  Z10, Z5, Z5
+	VPADDD      Z5, Z21, Z21
+	VPUNPCKLDQ  Z18, Z14, Z5
+	VPUNPCKHDQ  Z18, Z14, Z10
+	VPADDD      Z10, Z5, Z5
+	VPUNPCKLQDQ Z5, Z21, Z10
+	VPUNPCKHQDQ Z5, Z21, Z5
+	VPADDD      Z5, Z10, Z10
+	VPUNPCKLDQ  Z11, Z7, Z5
+	VPUNPCKHDQ  Z11, Z7, Z7
+	VPADDD      Z7, Z5, Z5
+	VPUNPCKLDQ  Z19, Z15, Z7
+	VPUNPCKHDQ  Z19, Z15, Z11
+	VPADDD      Z11, Z7, Z7
+	VPUNPCKLQDQ Z7, Z5, Z11
+	VPUNPCKHQDQ Z7, Z5, Z5
+	VPADDD      Z5, Z11, Z11
+	VPUNPCKLDQ  Z12, Z8, Z5
+	VPUNPCKHDQ  Z12, Z8, Z7
+	VPADDD      Z7, Z5, Z5
+	VPUNPCKLDQ  Z20, Z16, Z7
+	VPUNPCKHDQ  Z20, Z16, Z8
+	VPADDD      Z8, Z7, Z7
+	VPUNPCKLQDQ Z7, Z5, Z8
+	VPUNPCKHQDQ Z7, Z5, Z5
+	VPADDD      Z5, Z8, Z8
+	VPUNPCKLDQ  Z9, Z4, Z5
+	VPUNPCKHDQ  Z9, Z4, Z4
+	VPADDD      Z4, Z5, Z5
+	VPUNPCKLDQ  Z17, Z13, Z4
+	VPUNPCKHDQ  Z17, Z13, Z7
+	VPADDD      Z7, Z4, Z4
+	VPUNPCKLQDQ Z4, Z5, Z7
+	VPUNPCKHQDQ Z4, Z5, Z4
+	VPADDD      Z4, Z7, Z7
+	VSHUFI32X4  $0x88, Z11, Z10, Z4
+	VSHUFI32X4  $0xdd, Z11, Z10, Z5
+	VPADDD      Z5, Z4, Z4
+	VSHUFI32X4  $0x88, Z7, Z8, Z5
+	VSHUFI32X4  $0xdd, Z7, Z8, Z7
+	VPADDD      Z7, Z5, Z5
+	VSHUFI32X4  $0x88, Z5, Z4, Z7
+	VSHUFI32X4  $0xdd, Z5, Z4, Z4
+	VPADDD      Z4, Z7, Z7
+	VCVTPH2PS   (AX), X6
+	VMOVDQU64   q6kr4LaneSplat<>+0(SB), Z4
+	VPERMPS     Z6, Z4, Z4
+	VMOVSS      (R9), X6
+	VINSERTPS   $0x10, (R10), X6, X6
+	VINSERTPS   $0x20, (R11), X6, X6
+	VINSERTPS   $0x30, (DX), X6, X6
+	VSHUFF32X4  $0x00, Z6, Z6, Z5
+	VMULPS      Z5, Z4, Z4
+	VCVTDQ2PS   Z7, Z7
+	VMULPS      Z7, Z4, Z4
+	VADDPS      Z4, Z1, Z1
+	ADDQ        $0x00000348, AX
+	ADDQ        $0x00000124, CX
+	ADDQ        $0x00000124, SI
+	ADDQ        $0x00000124, DI
+	ADDQ        $0x00000124, R8
+	ADDQ        $0x00000124, R9
+	ADDQ        $0x00000124, R10
+	ADDQ        $0x00000124, R11
+	ADDQ        $0x00000124, DX
+	DECQ        BX
+	JMP         r6g8b
 
 r6g8d:
 	MOVQ          out+32(FP), AX
@@ -13844,414 +12982,415 @@ TEXT ·gemvQ6KR4Q8KAVX2(SB), NOSPLIT, $0-40
 	VMOVUPS (SI), X0
 
 r6yb:
-	CMPQ           DX, $0x00
-	JE             r6yd
-	PREFETCHT0     (AX)(BX*1)
-	PREFETCHT2     (AX)(BX*2)
-	PREFETCHT0     64(AX)(BX*1)
-	PREFETCHT2     64(AX)(BX*2)
-	PREFETCHT0     128(AX)(BX*1)
-	PREFETCHT2     128(AX)(BX*2)
-	PREFETCHT0     192(AX)(BX*1)
-	PREFETCHT2     192(AX)(BX*2)
-	PREFETCHT0     256(AX)(BX*1)
-	PREFETCHT2     256(AX)(BX*2)
-	PREFETCHT0     320(AX)(BX*1)
-	PREFETCHT2     320(AX)(BX*2)
-	PREFETCHT0     384(AX)(BX*1)
-	PREFETCHT2     384(AX)(BX*2)
-	PREFETCHT0     448(AX)(BX*1)
-	PREFETCHT2     448(AX)(BX*2)
-	PREFETCHT0     512(AX)(BX*1)
-	PREFETCHT2     512(AX)(BX*2)
-	PREFETCHT0     576(AX)(BX*1)
-	PREFETCHT2     576(AX)(BX*2)
-	PREFETCHT0     640(AX)(BX*1)
-	PREFETCHT2     640(AX)(BX*2)
-	PREFETCHT0     704(AX)(BX*1)
-	PREFETCHT2     704(AX)(BX*2)
-	PREFETCHT0     768(AX)(BX*1)
-	PREFETCHT2     768(AX)(BX*2)
-	PREFETCHT0     832(AX)(BX*1)
-	PREFETCHT2     832(AX)(BX*2)
-	MOVL           $0x0f0f0f0f, SI
-	VMOVD          SI, X1
-	VPBROADCASTD   X1, Y1
-	MOVL           $0x30303030, SI
-	VMOVD          SI, X2
-	VPBROADCASTD   X2, Y2
-	VPMOVSXBW      8(AX), Y3
-	VPMOVSXBW      40(AX), Y4
-	VMOVDQU        260(CX), X5
-	VINSERTI128    $0x01, X5, Y5, Y6
-	VPMADDWD       Y6, Y3, Y6
-	VMOVDQU        276(CX), X5
-	VINSERTI128    $0x01, X5, Y5, Y7
-	VPMADDWD       Y7, Y4, Y7
-	VPADDD         Y7, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPSLLD         $0x05, Y6, Y6
-	VPSUBD         Y6, Y7, Y6
-	VMOVDQU        584(AX), Y7
-	VMOVDQU        72(AX), Y8
-	VPAND          Y1, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y1, Y10, Y10
-	VPSLLW         $0x04, Y7, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSLLW         $0x02, Y7, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VBROADCASTI128 4(CX), Y8
-	VPMADDUBSW     Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y3, Y8
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y6, Y6
-	VBROADCASTI128 20(CX), Y8
-	VPMADDUBSW     Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y3, Y8
-	VPMADDWD       Y8, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        136(AX), Y8
-	VPAND          Y1, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y1, Y10, Y10
-	VMOVDQA        Y7, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSRLW         $0x02, Y7, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VBROADCASTI128 36(CX), Y7
-	VPMADDUBSW     Y7, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y3, Y7
-	VPMADDWD       Y7, Y9, Y9
-	VPADDD         Y9, Y6, Y6
-	VBROADCASTI128 52(CX), Y7
-	VPMADDUBSW     Y7, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y3, Y7
-	VPMADDWD       Y7, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        648(AX), Y7
-	VMOVDQU        200(AX), Y8
-	VPAND          Y1, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y1, Y10, Y10
-	VPSLLW         $0x04, Y7, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSLLW         $0x02, Y7, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VBROADCASTI128 68(CX), Y8
-	VPMADDUBSW     Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y3, Y8
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y6, Y6
-	VBROADCASTI128 84(CX), Y8
-	VPMADDUBSW     Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y3, Y8
-	VPMADDWD       Y8, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        264(AX), Y8
-	VPAND          Y1, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y1, Y10, Y10
-	VMOVDQA        Y7, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSRLW         $0x02, Y7, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VBROADCASTI128 100(CX), Y7
-	VPMADDUBSW     Y7, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y3, Y7
-	VPMADDWD       Y7, Y9, Y9
-	VPADDD         Y9, Y6, Y6
-	VBROADCASTI128 116(CX), Y7
-	VPMADDUBSW     Y7, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y3, Y3
-	VPMADDWD       Y3, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        712(AX), Y3
-	VMOVDQU        328(AX), Y7
-	VPAND          Y1, Y7, Y8
-	VPSRLW         $0x04, Y7, Y9
-	VPAND          Y1, Y9, Y9
-	VPSLLW         $0x04, Y3, Y7
-	VPAND          Y2, Y7, Y7
-	VPOR           Y7, Y8, Y8
-	VPSLLW         $0x02, Y3, Y7
-	VPAND          Y2, Y7, Y7
-	VPOR           Y7, Y9, Y9
-	VBROADCASTI128 132(CX), Y7
-	VPMADDUBSW     Y7, Y8, Y8
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y4, Y7
-	VPMADDWD       Y7, Y8, Y8
-	VPADDD         Y8, Y6, Y6
-	VBROADCASTI128 148(CX), Y7
-	VPMADDUBSW     Y7, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y4, Y7
-	VPMADDWD       Y7, Y9, Y9
-	VPADDD         Y9, Y6, Y6
-	VMOVDQU        392(AX), Y7
-	VPAND          Y1, Y7, Y8
-	VPSRLW         $0x04, Y7, Y9
-	VPAND          Y1, Y9, Y9
-	VMOVDQA        Y3, Y7
-	VPAND          Y2, Y7, Y7
-	VPOR           Y7, Y8, Y8
-	VPSRLW         $0x02, Y3, Y7
-	VPAND          Y2, Y7, Y7
-	VPOR           Y7, Y9, Y9
-	VBROADCASTI128 164(CX), Y3
-	VPMADDUBSW     Y3, Y8, Y8
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y4, Y3
-	VPMADDWD       Y3, Y8, Y8
-	VPADDD         Y8, Y6, Y6
-	VBROADCASTI128 180(CX), Y3
-	VPMADDUBSW     Y3, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y4, Y3
-	VPMADDWD       Y3, Y9, Y9
-	VPADDD         Y9, Y6, Y6
-	VMOVDQU        776(AX), Y3
-	VMOVDQU        456(AX), Y7
-	VPAND          Y1, Y7, Y8
-	VPSRLW         $0x04, Y7, Y9
-	VPAND          Y1, Y9, Y9
-	VPSLLW         $0x04, Y3, Y7
-	VPAND          Y2, Y7, Y7
-	VPOR           Y7, Y8, Y8
-	VPSLLW         $0x02, Y3, Y7
-	VPAND          Y2, Y7, Y7
-	VPOR           Y7, Y9, Y9
-	VBROADCASTI128 196(CX), Y7
-	VPMADDUBSW     Y7, Y8, Y8
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y4, Y7
-	VPMADDWD       Y7, Y8, Y8
-	VPADDD         Y8, Y6, Y6
-	VBROADCASTI128 212(CX), Y7
-	VPMADDUBSW     Y7, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y4, Y7
-	VPMADDWD       Y7, Y9, Y9
-	VPADDD         Y9, Y6, Y6
-	VMOVDQU        520(AX), Y7
-	VPAND          Y1, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y1, Y7, Y7
-	VMOVDQA        Y3, Y1
-	VPAND          Y2, Y1, Y1
-	VPOR           Y1, Y8, Y8
-	VPSRLW         $0x02, Y3, Y1
-	VPAND          Y2, Y1, Y1
-	VPOR           Y1, Y7, Y7
-	VBROADCASTI128 228(CX), Y1
-	VPMADDUBSW     Y1, Y8, Y8
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y4, Y1
-	VPMADDWD       Y1, Y8, Y8
-	VPADDD         Y8, Y6, Y6
-	VBROADCASTI128 244(CX), Y1
-	VPMADDUBSW     Y1, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y4, Y1
-	VPMADDWD       Y1, Y7, Y7
-	VPADDD         Y7, Y6, Y6
-	MOVL           $0x0f0f0f0f, SI
-	VMOVD          SI, X1
-	VPBROADCASTD   X1, Y1
-	MOVL           $0x30303030, SI
-	VMOVD          SI, X2
-	VPBROADCASTD   X2, Y2
-	VPMOVSXBW      24(AX), Y3
-	VPMOVSXBW      56(AX), Y4
-	VMOVDQU        260(CX), X5
-	VINSERTI128    $0x01, X5, Y5, Y7
-	VPMADDWD       Y7, Y3, Y7
-	VMOVDQU        276(CX), X5
-	VINSERTI128    $0x01, X5, Y5, Y8
-	VPMADDWD       Y8, Y4, Y8
-	VPADDD         Y8, Y7, Y7
-	VPXOR          Y8, Y8, Y8
-	VPSLLD         $0x05, Y7, Y7
-	VPSUBD         Y7, Y8, Y7
-	VMOVDQU        616(AX), Y8
-	VMOVDQU        104(AX), Y9
-	VPAND          Y1, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y1, Y11, Y11
-	VPSLLW         $0x04, Y8, Y9
-	VPAND          Y2, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y8, Y9
-	VPAND          Y2, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VBROADCASTI128 4(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y3, Y9
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y7, Y7
-	VBROADCASTI128 20(CX), Y9
-	VPMADDUBSW     Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y3, Y9
-	VPMADDWD       Y9, Y11, Y11
-	VPADDD         Y11, Y7, Y7
-	VMOVDQU        168(AX), Y9
-	VPAND          Y1, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y1, Y11, Y11
-	VMOVDQA        Y8, Y9
-	VPAND          Y2, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y8, Y9
-	VPAND          Y2, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VBROADCASTI128 36(CX), Y8
-	VPMADDUBSW     Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y3, Y8
-	VPMADDWD       Y8, Y10, Y10
-	VPADDD         Y10, Y7, Y7
-	VBROADCASTI128 52(CX), Y8
-	VPMADDUBSW     Y8, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y3, Y8
-	VPMADDWD       Y8, Y11, Y11
-	VPADDD         Y11, Y7, Y7
-	VMOVDQU        680(AX), Y8
-	VMOVDQU        232(AX), Y9
-	VPAND          Y1, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y1, Y11, Y11
-	VPSLLW         $0x04, Y8, Y9
-	VPAND          Y2, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y8, Y9
-	VPAND          Y2, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VBROADCASTI128 68(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y3, Y9
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y7, Y7
-	VBROADCASTI128 84(CX), Y9
-	VPMADDUBSW     Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y3, Y9
-	VPMADDWD       Y9, Y11, Y11
-	VPADDD         Y11, Y7, Y7
-	VMOVDQU        296(AX), Y9
-	VPAND          Y1, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y1, Y11, Y11
-	VMOVDQA        Y8, Y9
-	VPAND          Y2, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y8, Y9
-	VPAND          Y2, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VBROADCASTI128 100(CX), Y8
-	VPMADDUBSW     Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y3, Y8
-	VPMADDWD       Y8, Y10, Y10
-	VPADDD         Y10, Y7, Y7
-	VBROADCASTI128 116(CX), Y8
-	VPMADDUBSW     Y8, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y3, Y3
-	VPMADDWD       Y3, Y11, Y11
-	VPADDD         Y11, Y7, Y7
-	VMOVDQU        744(AX), Y3
-	VMOVDQU        360(AX), Y8
-	VPAND          Y1, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y1, Y10, Y10
-	VPSLLW         $0x04, Y3, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSLLW         $0x02, Y3, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VBROADCASTI128 132(CX), Y8
-	VPMADDUBSW     Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y4, Y8
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y7, Y7
-	VBROADCASTI128 148(CX), Y8
-	VPMADDUBSW     Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y4, Y8
-	VPMADDWD       Y8, Y10, Y10
-	VPADDD         Y10, Y7, Y7
-	VMOVDQU        424(AX), Y8
-	VPAND          Y1, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y1, Y10, Y10
-	VMOVDQA        Y3, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSRLW         $0x02, Y3, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VBROADCASTI128 164(CX), Y3
-	VPMADDUBSW     Y3, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y4, Y3
-	VPMADDWD       Y3, Y9, Y9
-	VPADDD         Y9, Y7, Y7
-	VBROADCASTI128 180(CX), Y3
-	VPMADDUBSW     Y3, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y4, Y3
-	VPMADDWD       Y3, Y10, Y10
-	VPADDD         Y10, Y7, Y7
-	VMOVDQU        808(AX), Y3
-	VMOVDQU        488(AX), Y8
-	VPAND          Y1, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y1, Y10, Y10
-	VPSLLW         $0x04, Y3, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSLLW         $0x02, Y3, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VBROADCASTI128 196(CX), Y8
-	VPMADDUBSW     Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y4, Y8
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y7, Y7
-	VBROADCASTI128 212(CX), Y8
-	VPMADDUBSW     Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y4, Y8
-	VPMADDWD       Y8, Y10, Y10
-	VPADDD         Y10, Y7, Y7
-	VMOVDQU        552(AX), Y8
-	VPAND          Y1, Y8, Y9
-	VPSRLW         $0x04, Y8, Y8
-	VPAND          Y1, Y8, Y8
-	VMOVDQA        Y3, Y1
-	VPAND          Y2, Y1, Y1
-	VPOR           Y1, Y9, Y9
-	VPSRLW         $0x02, Y3, Y1
-	VPAND          Y2, Y1, Y1
-	VPOR           Y1, Y8, Y8
-	VBROADCASTI128 228(CX), Y1
-	VPMADDUBSW     Y1, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y4, Y1
-	VPMADDWD       Y1, Y9, Y9
-	VPADDD         Y9, Y7, Y7
-	VBROADCASTI128 244(CX), Y1
-	VPMADDUBSW     Y1, Y8, Y8
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y4, Y1
-	VPMADDWD       Y1, Y8, Y8
-	VPADDD         Y8, Y7, Y7
-	VPHADDD        Y7, Y6, Y6
-	VPHADDD        Y6, Y6, Y6
-	VEXTRACTI128   $0x01, Y6, X1
-	VPUNPCKLDQ     X1, X6, X1
-	VCVTPH2PS      (AX), X2
-	VBROADCASTSS   (CX), X3
-	VMULPS         X3, X2, X2
-	VCVTDQ2PS      X1, X1
-	VMULPS         X1, X2, X2
-	VADDPS         X2, X0, X0
-	ADDQ           $0x00000348, AX
-	ADDQ           $0x00000124, CX
-	DECQ           DX
-	JMP            r6yb
+	CMPQ         DX, $0x00
+	JE           r6yd
+	PREFETCHT0   (AX)(BX*1)
+	PREFETCHT2   (AX)(BX*2)
+	PREFETCHT0   64(AX)(BX*1)
+	PREFETCHT2   64(AX)(BX*2)
+	PREFETCHT0   128(AX)(BX*1)
+	PREFETCHT2   128(AX)(BX*2)
+	PREFETCHT0   192(AX)(BX*1)
+	PREFETCHT2   192(AX)(BX*2)
+	PREFETCHT0   256(AX)(BX*1)
+	PREFETCHT2   256(AX)(BX*2)
+	PREFETCHT0   320(AX)(BX*1)
+	PREFETCHT2   320(AX)(BX*2)
+	PREFETCHT0   384(AX)(BX*1)
+	PREFETCHT2   384(AX)(BX*2)
+	PREFETCHT0   448(AX)(BX*1)
+	PREFETCHT2   448(AX)(BX*2)
+	PREFETCHT0   512(AX)(BX*1)
+	PREFETCHT2   512(AX)(BX*2)
+	PREFETCHT0   576(AX)(BX*1)
+	PREFETCHT2   576(AX)(BX*2)
+	PREFETCHT0   640(AX)(BX*1)
+	PREFETCHT2   640(AX)(BX*2)
+	PREFETCHT0   704(AX)(BX*1)
+	PREFETCHT2   704(AX)(BX*2)
+	PREFETCHT0   768(AX)(BX*1)
+	PREFETCHT2   768(AX)(BX*2)
+	PREFETCHT0   832(AX)(BX*1)
+	PREFETCHT2   832(AX)(BX*2)
+	MOVL         $0x0f0f0f0f, SI
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x30303030, SI
+	VMOVD        SI, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x00010001, SI
+	VMOVD        SI, X3
+	VPBROADCASTD X3, Y3
+	VPMOVSXWD    260(CX), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VMOVDQA      Y4, Y5
+	VMOVDQA      Y4, Y4
+	VPMOVSXWD    276(CX), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VMOVDQA      Y6, Y7
+	VMOVDQA      Y6, Y6
+	VMOVDQU      72(AX), Y8
+	VMOVDQU      200(AX), Y9
+	VPSLLW       $0x04, Y9, Y10
+	VPAND        Y2, Y10, Y10
+	VPAND        Y1, Y8, Y11
+	VPOR         Y11, Y10, Y10
+	VPSLLW       $0x02, Y9, Y9
+	VPAND        Y2, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      4(CX), Y8
+	VPMADDUBSW   Y8, Y10, Y8
+	VPMADDWD     Y3, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      4(CX), Y8
+	VPMADDUBSW   Y8, Y9, Y8
+	VPMADDWD     Y3, Y8, Y8
+	VPADDD       Y8, Y4, Y4
+	VMOVDQU      104(AX), Y8
+	VMOVDQU      232(AX), Y9
+	VPSLLW       $0x04, Y9, Y10
+	VPAND        Y2, Y10, Y10
+	VPAND        Y1, Y8, Y11
+	VPOR         Y11, Y10, Y10
+	VPSLLW       $0x02, Y9, Y9
+	VPAND        Y2, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      36(CX), Y8
+	VPMADDUBSW   Y8, Y10, Y8
+	VPMADDWD     Y3, Y8, Y8
+	VPADDD       Y8, Y7, Y7
+	VMOVDQU      36(CX), Y8
+	VPMADDUBSW   Y8, Y9, Y8
+	VPMADDWD     Y3, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	VMOVDQU      264(AX), Y8
+	VMOVDQU      392(AX), Y9
+	VPSLLW       $0x04, Y9, Y10
+	VPAND        Y2, Y10, Y10
+	VPAND        Y1, Y8, Y11
+	VPOR         Y11, Y10, Y10
+	VPSLLW       $0x02, Y9, Y9
+	VPAND        Y2, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      68(CX), Y8
+	VPMADDUBSW   Y8, Y10, Y8
+	VPMADDWD     Y3, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      68(CX), Y8
+	VPMADDUBSW   Y8, Y9, Y8
+	VPMADDWD     Y3, Y8, Y8
+	VPADDD       Y8, Y4, Y4
+	VMOVDQU      296(AX), Y8
+	VMOVDQU      424(AX), Y9
+	VPSLLW       $0x04, Y9, Y10
+	VPAND        Y2, Y10, Y10
+	VPAND        Y1, Y8, Y11
+	VPOR         Y11, Y10, Y10
+	VPSLLW       $0x02, Y9, Y9
+	VPAND        Y2, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      100(CX), Y8
+	VPMADDUBSW   Y8, Y10, Y8
+	VPMADDWD     Y3, Y8, Y8
+	VPADDD       Y8, Y7, Y7
+	VMOVDQU      100(CX), Y8
+	VPMADDUBSW   Y8, Y9, Y8
+	VPMADDWD     Y3, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	VMOVDQU      456(AX), Y8
+	VMOVDQU      584(AX), Y9
+	VPSLLW       $0x04, Y9, Y10
+	VPAND        Y2, Y10, Y10
+	VPAND        Y1, Y8, Y11
+	VPOR         Y11, Y10, Y10
+	VPSLLW       $0x02, Y9, Y9
+	VPAND        Y2, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      132(CX), Y8
+	VPMADDUBSW   Y8, Y10, Y8
+	VPMADDWD     Y3, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      132(CX), Y8
+	VPMADDUBSW   Y8, Y9, Y8
+	VPMADDWD     Y3, Y8, Y8
+	VPADDD       Y8, Y4, Y4
+	VMOVDQU      488(AX), Y8
+	VMOVDQU      616(AX), Y9
+	VPSLLW       $0x04, Y9, Y10
+	VPAND        Y2, Y10, Y10
+	VPAND        Y1, Y8, Y11
+	VPOR         Y11, Y10, Y10
+	VPSLLW       $0x02, Y9, Y9
+	VPAND        Y2, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      164(CX), Y8
+	VPMADDUBSW   Y8, Y10, Y8
+	VPMADDWD     Y3, Y8, Y8
+	VPADDD       Y8, Y7, Y7
+	VMOVDQU      164(CX), Y8
+	VPMADDUBSW   Y8, Y9, Y8
+	VPMADDWD     Y3, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	VMOVDQU      648(AX), Y8
+	VMOVDQU      776(AX), Y9
+	VPSLLW       $0x04, Y9, Y10
+	VPAND        Y2, Y10, Y10
+	VPAND        Y1, Y8, Y11
+	VPOR         Y11, Y10, Y10
+	VPSLLW       $0x02, Y9, Y9
+	VPAND        Y2, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      196(CX), Y8
+	VPMADDUBSW   Y8, Y10, Y8
+	VPMADDWD     Y3, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VMOVDQU      196(CX), Y8
+	VPMADDUBSW   Y8, Y9, Y8
+	VPMADDWD     Y3, Y8, Y8
+	VPADDD       Y8, Y4, Y4
+	VMOVDQU      680(AX), Y8
+	VMOVDQU      808(AX), Y9
+	VPSLLW       $0x04, Y9, Y10
+	VPAND        Y2, Y10, Y10
+	VPAND        Y1, Y8, Y11
+	VPOR         Y11, Y10, Y10
+	VPSLLW       $0x02, Y9, Y9
+	VPAND        Y2, Y9, Y9
+	VPSRLW       $0x04, Y8, Y2
+	VPAND        Y1, Y2, Y1
+	VPOR         Y1, Y9, Y9
+	VMOVDQU      228(CX), Y1
+	VPMADDUBSW   Y1, Y10, Y1
+	VPMADDWD     Y3, Y1, Y1
+	VPADDD       Y1, Y7, Y7
+	VMOVDQU      228(CX), Y1
+	VPMADDUBSW   Y1, Y9, Y1
+	VPMADDWD     Y3, Y1, Y1
+	VPADDD       Y1, Y6, Y6
+	VPMOVSXBD    8(AX), Y1
+	VPMULLD      Y1, Y5, Y5
+	VPMOVSXBD    40(AX), Y1
+	VPMULLD      Y1, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VPMOVSXBD    16(AX), Y1
+	VPMULLD      Y1, Y4, Y4
+	VPMOVSXBD    48(AX), Y1
+	VPMULLD      Y1, Y6, Y6
+	VPADDD       Y6, Y4, Y4
+	MOVL         $0x0f0f0f0f, SI
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x30303030, SI
+	VMOVD        SI, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x00010001, SI
+	VMOVD        SI, X3
+	VPBROADCASTD X3, Y3
+	VPMOVSXWD    260(CX), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VMOVDQA      Y6, Y7
+	VMOVDQA      Y6, Y6
+	VPMOVSXWD    276(CX), Y8
+	VPSLLD       $0x05, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VPSUBD       Y8, Y9, Y8
+	VMOVDQA      Y8, Y9
+	VMOVDQA      Y8, Y8
+	VMOVDQU      136(AX), Y10
+	VMOVDQU      200(AX), Y11
+	VPAND        Y2, Y11, Y12
+	VPAND        Y1, Y10, Y13
+	VPOR         Y13, Y12, Y12
+	VPSRLW       $0x02, Y11, Y11
+	VPAND        Y2, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      4(CX), Y10
+	VPMADDUBSW   Y10, Y12, Y10
+	VPMADDWD     Y3, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      4(CX), Y10
+	VPMADDUBSW   Y10, Y11, Y10
+	VPMADDWD     Y3, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      168(AX), Y10
+	VMOVDQU      232(AX), Y11
+	VPAND        Y2, Y11, Y12
+	VPAND        Y1, Y10, Y13
+	VPOR         Y13, Y12, Y12
+	VPSRLW       $0x02, Y11, Y11
+	VPAND        Y2, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      36(CX), Y10
+	VPMADDUBSW   Y10, Y12, Y10
+	VPMADDWD     Y3, Y10, Y10
+	VPADDD       Y10, Y9, Y9
+	VMOVDQU      36(CX), Y10
+	VPMADDUBSW   Y10, Y11, Y10
+	VPMADDWD     Y3, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	VMOVDQU      328(AX), Y10
+	VMOVDQU      392(AX), Y11
+	VPAND        Y2, Y11, Y12
+	VPAND        Y1, Y10, Y13
+	VPOR         Y13, Y12, Y12
+	VPSRLW       $0x02, Y11, Y11
+	VPAND        Y2, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      68(CX), Y10
+	VPMADDUBSW   Y10, Y12, Y10
+	VPMADDWD     Y3, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      68(CX), Y10
+	VPMADDUBSW   Y10, Y11, Y10
+	VPMADDWD     Y3, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      360(AX), Y10
+	VMOVDQU      424(AX), Y11
+	VPAND        Y2, Y11, Y12
+	VPAND        Y1, Y10, Y13
+	VPOR         Y13, Y12, Y12
+	VPSRLW       $0x02, Y11, Y11
+	VPAND        Y2, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      100(CX), Y10
+	VPMADDUBSW   Y10, Y12, Y10
+	VPMADDWD     Y3, Y10, Y10
+	VPADDD       Y10, Y9, Y9
+	VMOVDQU      100(CX), Y10
+	VPMADDUBSW   Y10, Y11, Y10
+	VPMADDWD     Y3, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	VMOVDQU      520(AX), Y10
+	VMOVDQU      584(AX), Y11
+	VPAND        Y2, Y11, Y12
+	VPAND        Y1, Y10, Y13
+	VPOR         Y13, Y12, Y12
+	VPSRLW       $0x02, Y11, Y11
+	VPAND        Y2, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      132(CX), Y10
+	VPMADDUBSW   Y10, Y12, Y10
+	VPMADDWD     Y3, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      132(CX), Y10
+	VPMADDUBSW   Y10, Y11, Y10
+	VPMADDWD     Y3, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      552(AX), Y10
+	VMOVDQU      616(AX), Y11
+	VPAND        Y2, Y11, Y12
+	VPAND        Y1, Y10, Y13
+	VPOR         Y13, Y12, Y12
+	VPSRLW       $0x02, Y11, Y11
+	VPAND        Y2, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      164(CX), Y10
+	VPMADDUBSW   Y10, Y12, Y10
+	VPMADDWD     Y3, Y10, Y10
+	VPADDD       Y10, Y9, Y9
+	VMOVDQU      164(CX), Y10
+	VPMADDUBSW   Y10, Y11, Y10
+	VPMADDWD     Y3, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	VMOVDQU      712(AX), Y10
+	VMOVDQU      776(AX), Y11
+	VPAND        Y2, Y11, Y12
+	VPAND        Y1, Y10, Y13
+	VPOR         Y13, Y12, Y12
+	VPSRLW       $0x02, Y11, Y11
+	VPAND        Y2, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      196(CX), Y10
+	VPMADDUBSW   Y10, Y12, Y10
+	VPMADDWD     Y3, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      196(CX), Y10
+	VPMADDUBSW   Y10, Y11, Y10
+	VPMADDWD     Y3, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      744(AX), Y10
+	VMOVDQU      808(AX), Y11
+	VPAND        Y2, Y11, Y12
+	VPAND        Y1, Y10, Y13
+	VPOR         Y13, Y12, Y12
+	VPSRLW       $0x02, Y11, Y11
+	VPAND        Y2, Y11, Y11
+	VPSRLW       $0x04, Y10, Y2
+	VPAND        Y1, Y2, Y1
+	VPOR         Y1, Y11, Y11
+	VMOVDQU      228(CX), Y1
+	VPMADDUBSW   Y1, Y12, Y1
+	VPMADDWD     Y3, Y1, Y1
+	VPADDD       Y1, Y9, Y9
+	VMOVDQU      228(CX), Y1
+	VPMADDUBSW   Y1, Y11, Y1
+	VPMADDWD     Y3, Y1, Y1
+	VPADDD       Y1, Y8, Y8
+	VPMOVSXBD    24(AX), Y1
+	VPMULLD      Y1, Y7, Y7
+	VPMOVSXBD    56(AX), Y1
+	VPMULLD      Y1, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VPMOVSXBD    32(AX), Y1
+	VPMULLD      Y1, Y6, Y6
+	VPMOVSXBD    64(AX), Y1
+	VPMULLD      Y1, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	VPUNPCKLDQ   Y4, Y5, Y1
+	VPUNPCKHDQ   Y4, Y5, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLDQ   Y6, Y7, Y2
+	VPUNPCKHDQ   Y6, Y7, Y3
+	VPADDD       Y3, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y1, Y3
+	VPUNPCKHQDQ  Y2, Y1, Y1
+	VPADDD       Y1, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X1
+	VPADDD       X1, X3, X1
+	VCVTPH2PS    (AX), X2
+	VBROADCASTSS (CX), X3
+	VMULPS       X3, X2, X2
+	VCVTDQ2PS    X1, X1
+	VMULPS       X1, X2, X2
+	VADDPS       X2, X0, X0
+	ADDQ         $0x00000348, AX
+	ADDQ         $0x00000124, CX
+	DECQ         DX
+	JMP          r6yb
 
 r6yd:
 	MOVQ    out+32(FP), AX
@@ -14270,382 +13409,345 @@ TEXT ·gemvQ6KR4Q8KAVXVNNI(SB), NOSPLIT, $0-40
 	VMOVUPS (SI), X0
 
 r6vb:
-	CMPQ           DX, $0x00
-	JE             r6vd
-	PREFETCHT0     (AX)(BX*1)
-	PREFETCHT2     (AX)(BX*2)
-	PREFETCHT0     64(AX)(BX*1)
-	PREFETCHT2     64(AX)(BX*2)
-	PREFETCHT0     128(AX)(BX*1)
-	PREFETCHT2     128(AX)(BX*2)
-	PREFETCHT0     192(AX)(BX*1)
-	PREFETCHT2     192(AX)(BX*2)
-	PREFETCHT0     256(AX)(BX*1)
-	PREFETCHT2     256(AX)(BX*2)
-	PREFETCHT0     320(AX)(BX*1)
-	PREFETCHT2     320(AX)(BX*2)
-	PREFETCHT0     384(AX)(BX*1)
-	PREFETCHT2     384(AX)(BX*2)
-	PREFETCHT0     448(AX)(BX*1)
-	PREFETCHT2     448(AX)(BX*2)
-	PREFETCHT0     512(AX)(BX*1)
-	PREFETCHT2     512(AX)(BX*2)
-	PREFETCHT0     576(AX)(BX*1)
-	PREFETCHT2     576(AX)(BX*2)
-	PREFETCHT0     640(AX)(BX*1)
-	PREFETCHT2     640(AX)(BX*2)
-	PREFETCHT0     704(AX)(BX*1)
-	PREFETCHT2     704(AX)(BX*2)
-	PREFETCHT0     768(AX)(BX*1)
-	PREFETCHT2     768(AX)(BX*2)
-	PREFETCHT0     832(AX)(BX*1)
-	PREFETCHT2     832(AX)(BX*2)
-	MOVL           $0x0f0f0f0f, SI
-	VMOVD          SI, X1
-	VPBROADCASTD   X1, Y1
-	MOVL           $0x30303030, SI
-	VMOVD          SI, X2
-	VPBROADCASTD   X2, Y2
-	VPMOVSXBW      8(AX), Y3
-	VPMOVSXBW      40(AX), Y4
-	VMOVDQU        260(CX), X5
-	VINSERTI128    $0x01, X5, Y5, Y6
-	VPMADDWD       Y6, Y3, Y6
-	VMOVDQU        276(CX), X5
-	VINSERTI128    $0x01, X5, Y5, Y7
-	VPMADDWD       Y7, Y4, Y7
-	VPADDD         Y7, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPSLLD         $0x05, Y6, Y6
-	VPSUBD         Y6, Y7, Y6
-	VMOVDQU        584(AX), Y7
-	VMOVDQU        72(AX), Y8
-	VPAND          Y1, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y1, Y10, Y10
-	VPSLLW         $0x04, Y7, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSLLW         $0x02, Y7, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VBROADCASTI128 4(CX), Y8
-	VPMADDUBSW     Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y3, Y8
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y8, Y9, Y6 (VEX)
-	VBROADCASTI128 20(CX), Y8
-	VPMADDUBSW     Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y3, Y8
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y8, Y10, Y6 (VEX)
-	VMOVDQU        136(AX), Y8
-	VPAND          Y1, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y1, Y10, Y10
-	VMOVDQA        Y7, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSRLW         $0x02, Y7, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VBROADCASTI128 36(CX), Y7
-	VPMADDUBSW     Y7, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y3, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf7 // VPDPWSSD Y7, Y9, Y6 (VEX)
-	VBROADCASTI128 52(CX), Y7
-	VPMADDUBSW     Y7, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y3, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xf7 // VPDPWSSD Y7, Y10, Y6 (VEX)
-	VMOVDQU        648(AX), Y7
-	VMOVDQU        200(AX), Y8
-	VPAND          Y1, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y1, Y10, Y10
-	VPSLLW         $0x04, Y7, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSLLW         $0x02, Y7, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VBROADCASTI128 68(CX), Y8
-	VPMADDUBSW     Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y3, Y8
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y8, Y9, Y6 (VEX)
-	VBROADCASTI128 84(CX), Y8
-	VPMADDUBSW     Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y3, Y8
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y8, Y10, Y6 (VEX)
-	VMOVDQU        264(AX), Y8
-	VPAND          Y1, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y1, Y10, Y10
-	VMOVDQA        Y7, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSRLW         $0x02, Y7, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VBROADCASTI128 100(CX), Y7
-	VPMADDUBSW     Y7, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y3, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf7 // VPDPWSSD Y7, Y9, Y6 (VEX)
-	VBROADCASTI128 116(CX), Y7
-	VPMADDUBSW     Y7, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y3, Y3
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xf3 // VPDPWSSD Y3, Y10, Y6 (VEX)
-	VMOVDQU        712(AX), Y3
-	VMOVDQU        328(AX), Y7
-	VPAND          Y1, Y7, Y8
-	VPSRLW         $0x04, Y7, Y9
-	VPAND          Y1, Y9, Y9
-	VPSLLW         $0x04, Y3, Y7
-	VPAND          Y2, Y7, Y7
-	VPOR           Y7, Y8, Y8
-	VPSLLW         $0x02, Y3, Y7
-	VPAND          Y2, Y7, Y7
-	VPOR           Y7, Y9, Y9
-	VBROADCASTI128 132(CX), Y7
-	VPMADDUBSW     Y7, Y8, Y8
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y4, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xf7 // VPDPWSSD Y7, Y8, Y6 (VEX)
-	VBROADCASTI128 148(CX), Y7
-	VPMADDUBSW     Y7, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y4, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf7 // VPDPWSSD Y7, Y9, Y6 (VEX)
-	VMOVDQU        392(AX), Y7
-	VPAND          Y1, Y7, Y8
-	VPSRLW         $0x04, Y7, Y9
-	VPAND          Y1, Y9, Y9
-	VMOVDQA        Y3, Y7
-	VPAND          Y2, Y7, Y7
-	VPOR           Y7, Y8, Y8
-	VPSRLW         $0x02, Y3, Y7
-	VPAND          Y2, Y7, Y7
-	VPOR           Y7, Y9, Y9
-	VBROADCASTI128 164(CX), Y3
-	VPMADDUBSW     Y3, Y8, Y8
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y4, Y3
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xf3 // VPDPWSSD Y3, Y8, Y6 (VEX)
-	VBROADCASTI128 180(CX), Y3
-	VPMADDUBSW     Y3, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y4, Y3
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf3 // VPDPWSSD Y3, Y9, Y6 (VEX)
-	VMOVDQU        776(AX), Y3
-	VMOVDQU        456(AX), Y7
-	VPAND          Y1, Y7, Y8
-	VPSRLW         $0x04, Y7, Y9
-	VPAND          Y1, Y9, Y9
-	VPSLLW         $0x04, Y3, Y7
-	VPAND          Y2, Y7, Y7
-	VPOR           Y7, Y8, Y8
-	VPSLLW         $0x02, Y3, Y7
-	VPAND          Y2, Y7, Y7
-	VPOR           Y7, Y9, Y9
-	VBROADCASTI128 196(CX), Y7
-	VPMADDUBSW     Y7, Y8, Y8
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y4, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xf7 // VPDPWSSD Y7, Y8, Y6 (VEX)
-	VBROADCASTI128 212(CX), Y7
-	VPMADDUBSW     Y7, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y4, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf7 // VPDPWSSD Y7, Y9, Y6 (VEX)
-	VMOVDQU        520(AX), Y7
-	VPAND          Y1, Y7, Y8
-	VPSRLW         $0x04, Y7, Y7
-	VPAND          Y1, Y7, Y7
-	VMOVDQA        Y3, Y1
-	VPAND          Y2, Y1, Y1
-	VPOR           Y1, Y8, Y8
-	VPSRLW         $0x02, Y3, Y1
-	VPAND          Y2, Y1, Y1
-	VPOR           Y1, Y7, Y7
-	VBROADCASTI128 228(CX), Y1
-	VPMADDUBSW     Y1, Y8, Y8
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y4, Y1
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y1, Y8, Y6 (VEX)
-	VBROADCASTI128 244(CX), Y1
-	VPMADDUBSW     Y1, Y7, Y7
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y4, Y1
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y1, Y7, Y6 (VEX)
-	MOVL           $0x0f0f0f0f, SI
-	VMOVD          SI, X1
-	VPBROADCASTD   X1, Y1
-	MOVL           $0x30303030, SI
-	VMOVD          SI, X2
-	VPBROADCASTD   X2, Y2
-	VPMOVSXBW      24(AX), Y3
-	VPMOVSXBW      56(AX), Y4
-	VMOVDQU        260(CX), X5
-	VINSERTI128    $0x01, X5, Y5, Y7
-	VPMADDWD       Y7, Y3, Y7
-	VMOVDQU        276(CX), X5
-	VINSERTI128    $0x01, X5, Y5, Y8
-	VPMADDWD       Y8, Y4, Y8
-	VPADDD         Y8, Y7, Y7
-	VPXOR          Y8, Y8, Y8
-	VPSLLD         $0x05, Y7, Y7
-	VPSUBD         Y7, Y8, Y7
-	VMOVDQU        616(AX), Y8
-	VMOVDQU        104(AX), Y9
-	VPAND          Y1, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y1, Y11, Y11
-	VPSLLW         $0x04, Y8, Y9
-	VPAND          Y2, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y8, Y9
-	VPAND          Y2, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VBROADCASTI128 4(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y3, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf9 // VPDPWSSD Y9, Y10, Y7 (VEX)
-	VBROADCASTI128 20(CX), Y9
-	VPMADDUBSW     Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y3, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xf9 // VPDPWSSD Y9, Y11, Y7 (VEX)
-	VMOVDQU        168(AX), Y9
-	VPAND          Y1, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y1, Y11, Y11
-	VMOVDQA        Y8, Y9
-	VPAND          Y2, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y8, Y9
-	VPAND          Y2, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VBROADCASTI128 36(CX), Y8
-	VPMADDUBSW     Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y3, Y8
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf8 // VPDPWSSD Y8, Y10, Y7 (VEX)
-	VBROADCASTI128 52(CX), Y8
-	VPMADDUBSW     Y8, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y3, Y8
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xf8 // VPDPWSSD Y8, Y11, Y7 (VEX)
-	VMOVDQU        680(AX), Y8
-	VMOVDQU        232(AX), Y9
-	VPAND          Y1, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y1, Y11, Y11
-	VPSLLW         $0x04, Y8, Y9
-	VPAND          Y2, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y8, Y9
-	VPAND          Y2, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VBROADCASTI128 68(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y3, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf9 // VPDPWSSD Y9, Y10, Y7 (VEX)
-	VBROADCASTI128 84(CX), Y9
-	VPMADDUBSW     Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y3, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xf9 // VPDPWSSD Y9, Y11, Y7 (VEX)
-	VMOVDQU        296(AX), Y9
-	VPAND          Y1, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y1, Y11, Y11
-	VMOVDQA        Y8, Y9
-	VPAND          Y2, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y8, Y9
-	VPAND          Y2, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VBROADCASTI128 100(CX), Y8
-	VPMADDUBSW     Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y3, Y8
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf8 // VPDPWSSD Y8, Y10, Y7 (VEX)
-	VBROADCASTI128 116(CX), Y8
-	VPMADDUBSW     Y8, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y3, Y3
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x25; BYTE $0x52; BYTE $0xfb // VPDPWSSD Y3, Y11, Y7 (VEX)
-	VMOVDQU        744(AX), Y3
-	VMOVDQU        360(AX), Y8
-	VPAND          Y1, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y1, Y10, Y10
-	VPSLLW         $0x04, Y3, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSLLW         $0x02, Y3, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VBROADCASTI128 132(CX), Y8
-	VPMADDUBSW     Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y4, Y8
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xf8 // VPDPWSSD Y8, Y9, Y7 (VEX)
-	VBROADCASTI128 148(CX), Y8
-	VPMADDUBSW     Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y4, Y8
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf8 // VPDPWSSD Y8, Y10, Y7 (VEX)
-	VMOVDQU        424(AX), Y8
-	VPAND          Y1, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y1, Y10, Y10
-	VMOVDQA        Y3, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSRLW         $0x02, Y3, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VBROADCASTI128 164(CX), Y3
-	VPMADDUBSW     Y3, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y4, Y3
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xfb // VPDPWSSD Y3, Y9, Y7 (VEX)
-	VBROADCASTI128 180(CX), Y3
-	VPMADDUBSW     Y3, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y4, Y3
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x52; BYTE $0xfb // VPDPWSSD Y3, Y10, Y7 (VEX)
-	VMOVDQU        808(AX), Y3
-	VMOVDQU        488(AX), Y8
-	VPAND          Y1, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y1, Y10, Y10
-	VPSLLW         $0x04, Y3, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSLLW         $0x02, Y3, Y8
-	VPAND          Y2, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VBROADCASTI128 196(CX), Y8
-	VPMADDUBSW     Y8, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y4, Y8
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xf8 // VPDPWSSD Y8, Y9, Y7 (VEX)
-	VBROADCASTI128 212(CX), Y8
-	VPMADDUBSW     Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y4, Y8
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf8 // VPDPWSSD Y8, Y10, Y7 (VEX)
-	VMOVDQU        552(AX), Y8
-	VPAND          Y1, Y8, Y9
-	VPSRLW         $0x04, Y8, Y8
-	VPAND          Y1, Y8, Y8
-	VMOVDQA        Y3, Y1
-	VPAND          Y2, Y1, Y1
-	VPOR           Y1, Y9, Y9
-	VPSRLW         $0x02, Y3, Y1
-	VPAND          Y2, Y1, Y1
-	VPOR           Y1, Y8, Y8
-	VBROADCASTI128 228(CX), Y1
-	VPMADDUBSW     Y1, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y4, Y1
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf9 // VPDPWSSD Y1, Y9, Y7 (VEX)
-	VBROADCASTI128 244(CX), Y1
-	VPMADDUBSW     Y1, Y8, Y8
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y4, Y1
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xf9 // VPDPWSSD Y1, Y8, Y7 (VEX)
-	VPHADDD        Y7, Y6, Y6
-	VPHADDD        Y6, Y6, Y6
-	VEXTRACTI128   $0x01, Y6, X1
-	VPUNPCKLDQ     X1, X6, X1
-	VCVTPH2PS      (AX), X2
-	VBROADCASTSS   (CX), X3
-	VMULPS         X3, X2, X2
-	VCVTDQ2PS      X1, X1
-	VMULPS         X1, X2, X2
-	VADDPS         X2, X0, X0
-	ADDQ           $0x00000348, AX
-	ADDQ           $0x00000124, CX
-	DECQ           DX
-	JMP            r6vb
+	CMPQ         DX, $0x00
+	JE           r6vd
+	PREFETCHT0   (AX)(BX*1)
+	PREFETCHT2   (AX)(BX*2)
+	PREFETCHT0   64(AX)(BX*1)
+	PREFETCHT2   64(AX)(BX*2)
+	PREFETCHT0   128(AX)(BX*1)
+	PREFETCHT2   128(AX)(BX*2)
+	PREFETCHT0   192(AX)(BX*1)
+	PREFETCHT2   192(AX)(BX*2)
+	PREFETCHT0   256(AX)(BX*1)
+	PREFETCHT2   256(AX)(BX*2)
+	PREFETCHT0   320(AX)(BX*1)
+	PREFETCHT2   320(AX)(BX*2)
+	PREFETCHT0   384(AX)(BX*1)
+	PREFETCHT2   384(AX)(BX*2)
+	PREFETCHT0   448(AX)(BX*1)
+	PREFETCHT2   448(AX)(BX*2)
+	PREFETCHT0   512(AX)(BX*1)
+	PREFETCHT2   512(AX)(BX*2)
+	PREFETCHT0   576(AX)(BX*1)
+	PREFETCHT2   576(AX)(BX*2)
+	PREFETCHT0   640(AX)(BX*1)
+	PREFETCHT2   640(AX)(BX*2)
+	PREFETCHT0   704(AX)(BX*1)
+	PREFETCHT2   704(AX)(BX*2)
+	PREFETCHT0   768(AX)(BX*1)
+	PREFETCHT2   768(AX)(BX*2)
+	PREFETCHT0   832(AX)(BX*1)
+	PREFETCHT2   832(AX)(BX*2)
+	MOVL         $0x0f0f0f0f, SI
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x30303030, SI
+	VMOVD        SI, X2
+	VPBROADCASTD X2, Y2
+	VPMOVSXWD    260(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VMOVDQA      Y3, Y4
+	VMOVDQA      Y3, Y3
+	VPMOVSXWD    276(CX), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VMOVDQA      Y5, Y6
+	VMOVDQA      Y5, Y5
+	VMOVDQU      72(AX), Y7
+	VMOVDQU      200(AX), Y8
+	VPSLLW       $0x04, Y8, Y9
+	VPAND        Y2, Y9, Y9
+	VPAND        Y1, Y7, Y10
+	VPOR         Y10, Y9, Y9
+	VPSLLW       $0x02, Y8, Y8
+	VPAND        Y2, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      4(CX), Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xe7 // VPDPBUSD Y7, Y9, Y4 (VEX)
+	VMOVDQU      4(CX), Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x50; BYTE $0xdf // VPDPBUSD Y7, Y8, Y3 (VEX)
+	VMOVDQU      104(AX), Y7
+	VMOVDQU      232(AX), Y8
+	VPSLLW       $0x04, Y8, Y9
+	VPAND        Y2, Y9, Y9
+	VPAND        Y1, Y7, Y10
+	VPOR         Y10, Y9, Y9
+	VPSLLW       $0x02, Y8, Y8
+	VPAND        Y2, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      36(CX), Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xf7 // VPDPBUSD Y7, Y9, Y6 (VEX)
+	VMOVDQU      36(CX), Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x50; BYTE $0xef // VPDPBUSD Y7, Y8, Y5 (VEX)
+	VMOVDQU      264(AX), Y7
+	VMOVDQU      392(AX), Y8
+	VPSLLW       $0x04, Y8, Y9
+	VPAND        Y2, Y9, Y9
+	VPAND        Y1, Y7, Y10
+	VPOR         Y10, Y9, Y9
+	VPSLLW       $0x02, Y8, Y8
+	VPAND        Y2, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      68(CX), Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xe7 // VPDPBUSD Y7, Y9, Y4 (VEX)
+	VMOVDQU      68(CX), Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x50; BYTE $0xdf // VPDPBUSD Y7, Y8, Y3 (VEX)
+	VMOVDQU      296(AX), Y7
+	VMOVDQU      424(AX), Y8
+	VPSLLW       $0x04, Y8, Y9
+	VPAND        Y2, Y9, Y9
+	VPAND        Y1, Y7, Y10
+	VPOR         Y10, Y9, Y9
+	VPSLLW       $0x02, Y8, Y8
+	VPAND        Y2, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      100(CX), Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xf7 // VPDPBUSD Y7, Y9, Y6 (VEX)
+	VMOVDQU      100(CX), Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x50; BYTE $0xef // VPDPBUSD Y7, Y8, Y5 (VEX)
+	VMOVDQU      456(AX), Y7
+	VMOVDQU      584(AX), Y8
+	VPSLLW       $0x04, Y8, Y9
+	VPAND        Y2, Y9, Y9
+	VPAND        Y1, Y7, Y10
+	VPOR         Y10, Y9, Y9
+	VPSLLW       $0x02, Y8, Y8
+	VPAND        Y2, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      132(CX), Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xe7 // VPDPBUSD Y7, Y9, Y4 (VEX)
+	VMOVDQU      132(CX), Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x50; BYTE $0xdf // VPDPBUSD Y7, Y8, Y3 (VEX)
+	VMOVDQU      488(AX), Y7
+	VMOVDQU      616(AX), Y8
+	VPSLLW       $0x04, Y8, Y9
+	VPAND        Y2, Y9, Y9
+	VPAND        Y1, Y7, Y10
+	VPOR         Y10, Y9, Y9
+	VPSLLW       $0x02, Y8, Y8
+	VPAND        Y2, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      164(CX), Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xf7 // VPDPBUSD Y7, Y9, Y6 (VEX)
+	VMOVDQU      164(CX), Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x50; BYTE $0xef // VPDPBUSD Y7, Y8, Y5 (VEX)
+	VMOVDQU      648(AX), Y7
+	VMOVDQU      776(AX), Y8
+	VPSLLW       $0x04, Y8, Y9
+	VPAND        Y2, Y9, Y9
+	VPAND        Y1, Y7, Y10
+	VPOR         Y10, Y9, Y9
+	VPSLLW       $0x02, Y8, Y8
+	VPAND        Y2, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      196(CX), Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xe7 // VPDPBUSD Y7, Y9, Y4 (VEX)
+	VMOVDQU      196(CX), Y7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x50; BYTE $0xdf // VPDPBUSD Y7, Y8, Y3 (VEX)
+	VMOVDQU      680(AX), Y7
+	VMOVDQU      808(AX), Y8
+	VPSLLW       $0x04, Y8, Y9
+	VPAND        Y2, Y9, Y9
+	VPAND        Y1, Y7, Y10
+	VPOR         Y10, Y9, Y9
+	VPSLLW       $0x02, Y8, Y8
+	VPAND        Y2, Y8, Y8
+	VPSRLW       $0x04, Y7, Y2
+	VPAND        Y1, Y2, Y1
+	VPOR         Y1, Y8, Y8
+	VMOVDQU      228(CX), Y1
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xf1 // VPDPBUSD Y1, Y9, Y6 (VEX)
+	VMOVDQU      228(CX), Y1
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x50; BYTE $0xe9 // VPDPBUSD Y1, Y8, Y5 (VEX)
+	VPMOVSXBD    8(AX), Y1
+	VPMULLD      Y1, Y4, Y4
+	VPMOVSXBD    40(AX), Y1
+	VPMULLD      Y1, Y6, Y6
+	VPADDD       Y6, Y4, Y4
+	VPMOVSXBD    16(AX), Y1
+	VPMULLD      Y1, Y3, Y3
+	VPMOVSXBD    48(AX), Y1
+	VPMULLD      Y1, Y5, Y5
+	VPADDD       Y5, Y3, Y3
+	MOVL         $0x0f0f0f0f, SI
+	VMOVD        SI, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x30303030, SI
+	VMOVD        SI, X2
+	VPBROADCASTD X2, Y2
+	VPMOVSXWD    260(CX), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VMOVDQA      Y5, Y6
+	VMOVDQA      Y5, Y5
+	VPMOVSXWD    276(CX), Y7
+	VPSLLD       $0x05, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPSUBD       Y7, Y8, Y7
+	VMOVDQA      Y7, Y8
+	VMOVDQA      Y7, Y7
+	VMOVDQU      136(AX), Y9
+	VMOVDQU      200(AX), Y10
+	VPAND        Y2, Y10, Y11
+	VPAND        Y1, Y9, Y12
+	VPOR         Y12, Y11, Y11
+	VPSRLW       $0x02, Y10, Y10
+	VPAND        Y2, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      4(CX), Y9
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf1 // VPDPBUSD Y9, Y11, Y6 (VEX)
+	VMOVDQU      4(CX), Y9
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xe9 // VPDPBUSD Y9, Y10, Y5 (VEX)
+	VMOVDQU      168(AX), Y9
+	VMOVDQU      232(AX), Y10
+	VPAND        Y2, Y10, Y11
+	VPAND        Y1, Y9, Y12
+	VPOR         Y12, Y11, Y11
+	VPSRLW       $0x02, Y10, Y10
+	VPAND        Y2, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      36(CX), Y9
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc1 // VPDPBUSD Y9, Y11, Y8 (VEX)
+	VMOVDQU      36(CX), Y9
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xf9 // VPDPBUSD Y9, Y10, Y7 (VEX)
+	VMOVDQU      328(AX), Y9
+	VMOVDQU      392(AX), Y10
+	VPAND        Y2, Y10, Y11
+	VPAND        Y1, Y9, Y12
+	VPOR         Y12, Y11, Y11
+	VPSRLW       $0x02, Y10, Y10
+	VPAND        Y2, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      68(CX), Y9
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf1 // VPDPBUSD Y9, Y11, Y6 (VEX)
+	VMOVDQU      68(CX), Y9
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xe9 // VPDPBUSD Y9, Y10, Y5 (VEX)
+	VMOVDQU      360(AX), Y9
+	VMOVDQU      424(AX), Y10
+	VPAND        Y2, Y10, Y11
+	VPAND        Y1, Y9, Y12
+	VPOR         Y12, Y11, Y11
+	VPSRLW       $0x02, Y10, Y10
+	VPAND        Y2, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      100(CX), Y9
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc1 // VPDPBUSD Y9, Y11, Y8 (VEX)
+	VMOVDQU      100(CX), Y9
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xf9 // VPDPBUSD Y9, Y10, Y7 (VEX)
+	VMOVDQU      520(AX), Y9
+	VMOVDQU      584(AX), Y10
+	VPAND        Y2, Y10, Y11
+	VPAND        Y1, Y9, Y12
+	VPOR         Y12, Y11, Y11
+	VPSRLW       $0x02, Y10, Y10
+	VPAND        Y2, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      132(CX), Y9
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf1 // VPDPBUSD Y9, Y11, Y6 (VEX)
+	VMOVDQU      132(CX), Y9
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xe9 // VPDPBUSD Y9, Y10, Y5 (VEX)
+	VMOVDQU      552(AX), Y9
+	VMOVDQU      616(AX), Y10
+	VPAND        Y2, Y10, Y11
+	VPAND        Y1, Y9, Y12
+	VPOR         Y12, Y11, Y11
+	VPSRLW       $0x02, Y10, Y10
+	VPAND        Y2, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      164(CX), Y9
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc1 // VPDPBUSD Y9, Y11, Y8 (VEX)
+	VMOVDQU      164(CX), Y9
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xf9 // VPDPBUSD Y9, Y10, Y7 (VEX)
+	VMOVDQU      712(AX), Y9
+	VMOVDQU      776(AX), Y10
+	VPAND        Y2, Y10, Y11
+	VPAND        Y1, Y9, Y12
+	VPOR         Y12, Y11, Y11
+	VPSRLW       $0x02, Y10, Y10
+	VPAND        Y2, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      196(CX), Y9
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf1 // VPDPBUSD Y9, Y11, Y6 (VEX)
+	VMOVDQU      196(CX), Y9
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x50; BYTE $0xe9 // VPDPBUSD Y9, Y10, Y5 (VEX)
+	VMOVDQU      744(AX), Y9
+	VMOVDQU      808(AX), Y10
+	VPAND        Y2, Y10, Y11
+	VPAND        Y1, Y9, Y12
+	VPOR         Y12, Y11, Y11
+	VPSRLW       $0x02, Y10, Y10
+	VPAND        Y2, Y10, Y10
+	VPSRLW       $0x04, Y9, Y2
+	VPAND        Y1, Y2, Y1
+	VPOR         Y1, Y10, Y10
+	VMOVDQU      228(CX), Y1
+	BYTE $0xc4; BYTE $0x62; BYTE $0x25; BYTE $0x50; BYTE $0xc1 // VPDPBUSD Y1, Y11, Y8 (VEX)
+	VMOVDQU      228(CX), Y1
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x2d; BYTE $0x50; BYTE $0xf9 // VPDPBUSD Y1, Y10, Y7 (VEX)
+	VPMOVSXBD    24(AX), Y1
+	VPMULLD      Y1, Y6, Y6
+	VPMOVSXBD    56(AX), Y1
+	VPMULLD      Y1, Y8, Y8
+	VPADDD       Y8, Y6, Y6
+	VPMOVSXBD    32(AX), Y1
+	VPMULLD      Y1, Y5, Y5
+	VPMOVSXBD    64(AX), Y1
+	VPMULLD      Y1, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VPUNPCKLDQ   Y3, Y4, Y1
+	VPUNPCKHDQ   Y3, Y4, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLDQ   Y5, Y6, Y2
+	VPUNPCKHDQ   Y5, Y6, Y3
+	VPADDD       Y3, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y1, Y3
+	VPUNPCKHQDQ  Y2, Y1, Y1
+	VPADDD       Y1, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X1
+	VPADDD       X1, X3, X1
+	VCVTPH2PS    (AX), X2
+	VBROADCASTSS (CX), X3
+	VMULPS       X3, X2, X2
+	VCVTDQ2PS    X1, X1
+	VMULPS       X1, X2, X2
+	VADDPS       X2, X0, X0
+	ADDQ         $0x00000348, AX
+	ADDQ         $0x00000124, CX
+	DECQ         DX
+	JMP          r6vb
 
 r6vd:
 	MOVQ    out+32(FP), AX
@@ -14669,897 +13771,1063 @@ TEXT ·gemmQ6KR4Q8KAVX2x4(SB), NOSPLIT, $0-40
 	VMOVUPS Y0, 32(R8)
 
 r6g2c4b:
-	CMPQ           BX, $0x00
-	JE             r6g2c4d
-	PREFETCHT0     6144(AX)
-	PREFETCHT2     12288(AX)
-	PREFETCHT0     6208(AX)
-	PREFETCHT2     12352(AX)
-	PREFETCHT0     6272(AX)
-	PREFETCHT2     12416(AX)
-	PREFETCHT0     6336(AX)
-	PREFETCHT2     12480(AX)
-	PREFETCHT0     6400(AX)
-	PREFETCHT2     12544(AX)
-	PREFETCHT0     6464(AX)
-	PREFETCHT2     12608(AX)
-	PREFETCHT0     6528(AX)
-	PREFETCHT2     12672(AX)
-	PREFETCHT0     6592(AX)
-	PREFETCHT2     12736(AX)
-	PREFETCHT0     6656(AX)
-	PREFETCHT2     12800(AX)
-	PREFETCHT0     6720(AX)
-	PREFETCHT2     12864(AX)
-	PREFETCHT0     6784(AX)
-	PREFETCHT2     12928(AX)
-	PREFETCHT0     6848(AX)
-	PREFETCHT2     12992(AX)
-	PREFETCHT0     6912(AX)
-	PREFETCHT2     13056(AX)
-	PREFETCHT0     6976(AX)
-	PREFETCHT2     13120(AX)
-	VPMOVSXBW      8(AX), Y0
-	VPMOVSXBW      40(AX), Y2
-	VMOVDQU        260(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y3
-	VPMADDWD       Y3, Y0, Y3
-	VMOVDQU        276(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y2, Y4
-	VPADDD         Y4, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPSLLD         $0x05, Y3, Y3
-	VPSUBD         Y3, Y4, Y3
-	VMOVDQU        260(SI), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        276(SI), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y2, Y5
-	VPADDD         Y5, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPSLLD         $0x05, Y4, Y4
-	VPSUBD         Y4, Y5, Y4
-	VMOVDQU        260(DI), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y0, Y5
-	VMOVDQU        276(DI), X1
-	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y2, Y6
-	VPADDD         Y6, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPSLLD         $0x05, Y5, Y5
-	VPSUBD         Y5, Y6, Y5
-	VMOVDQU        260(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y0, Y6
-	VMOVDQU        276(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y7
-	VPMADDWD       Y7, Y2, Y7
-	VPADDD         Y7, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPSLLD         $0x05, Y6, Y6
-	VPSUBD         Y6, Y7, Y6
-	MOVL           $0x0f0f0f0f, R9
-	VMOVD          R9, X7
-	VPBROADCASTD   X7, Y7
-	MOVL           $0x30303030, R9
-	VMOVD          R9, X8
-	VPBROADCASTD   X8, Y8
-	VMOVDQU        584(AX), Y9
-	VMOVDQU        72(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VPSLLW         $0x04, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSLLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y0, Y10
-	VBROADCASTI128 4(CX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y3, Y3
-	VBROADCASTI128 4(SI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y4, Y4
-	VBROADCASTI128 4(DI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y5, Y5
-	VBROADCASTI128 4(DX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y0, Y10
-	VBROADCASTI128 20(CX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y3, Y3
-	VBROADCASTI128 20(SI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y4, Y4
-	VBROADCASTI128 20(DI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y5, Y5
-	VBROADCASTI128 20(DX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y6, Y6
-	VMOVDQU        136(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VMOVDQA        Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSRLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y0, Y9
-	VBROADCASTI128 36(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 36(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 36(DI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 36(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y0, Y9
-	VBROADCASTI128 52(CX), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 52(SI), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 52(DI), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 52(DX), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        648(AX), Y9
-	VMOVDQU        200(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VPSLLW         $0x04, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSLLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y0, Y10
-	VBROADCASTI128 68(CX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y3, Y3
-	VBROADCASTI128 68(SI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y4, Y4
-	VBROADCASTI128 68(DI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y5, Y5
-	VBROADCASTI128 68(DX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y0, Y10
-	VBROADCASTI128 84(CX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y3, Y3
-	VBROADCASTI128 84(SI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y4, Y4
-	VBROADCASTI128 84(DI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y5, Y5
-	VBROADCASTI128 84(DX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y6, Y6
-	VMOVDQU        264(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VMOVDQA        Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSRLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y0, Y9
-	VBROADCASTI128 100(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 100(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 100(DI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 100(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y0, Y0
-	VBROADCASTI128 116(CX), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 116(SI), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VBROADCASTI128 116(DI), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y5, Y5
-	VBROADCASTI128 116(DX), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y6, Y6
-	VMOVDQU        712(AX), Y0
-	VMOVDQU        328(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VPSLLW         $0x04, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y9
-	VBROADCASTI128 132(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y3, Y3
-	VBROADCASTI128 132(SI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y4, Y4
-	VBROADCASTI128 132(DI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y5, Y5
-	VBROADCASTI128 132(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y9
-	VBROADCASTI128 148(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 148(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 148(DI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 148(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        392(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VMOVDQA        Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y0
-	VBROADCASTI128 164(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 164(SI), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VBROADCASTI128 164(DI), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y5, Y5
-	VBROADCASTI128 164(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y0
-	VBROADCASTI128 180(CX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 180(SI), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VBROADCASTI128 180(DI), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y5, Y5
-	VBROADCASTI128 180(DX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y6, Y6
-	VMOVDQU        776(AX), Y0
-	VMOVDQU        456(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VPSLLW         $0x04, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y9
-	VBROADCASTI128 196(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y3, Y3
-	VBROADCASTI128 196(SI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y4, Y4
-	VBROADCASTI128 196(DI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y5, Y5
-	VBROADCASTI128 196(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y9
-	VBROADCASTI128 212(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 212(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 212(DI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 212(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        520(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y9
-	VPAND          Y7, Y9, Y9
-	VMOVDQA        Y0, Y7
-	VPAND          Y8, Y7, Y7
-	VPOR           Y7, Y10, Y10
-	VPSRLW         $0x02, Y0, Y7
-	VPAND          Y8, Y7, Y7
-	VPOR           Y7, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	VPMADDWD       Y0, Y7, Y7
-	VPADDD         Y7, Y3, Y3
-	VBROADCASTI128 228(SI), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	VPMADDWD       Y0, Y7, Y7
-	VPADDD         Y7, Y4, Y4
-	VBROADCASTI128 228(DI), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	VPMADDWD       Y0, Y7, Y7
-	VPADDD         Y7, Y5, Y5
-	VBROADCASTI128 228(DX), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	VPMADDWD       Y0, Y7, Y7
-	VPADDD         Y7, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
-	VBROADCASTI128 244(CX), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y3, Y3
-	VBROADCASTI128 244(SI), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y4, Y4
-	VBROADCASTI128 244(DI), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y5, Y5
-	VBROADCASTI128 244(DX), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y6, Y6
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y6, Y5, Y2
-	VPUNPCKHDQ     Y6, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VCVTPH2PS      (AX), X0
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (SI), X1, X1
-	VINSERTPS      $0x20, (DI), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VSHUFPS        $0x00, X0, X0, X14
-	VSHUFPS        $0x55, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y14, Y0
-	VINSERTF128    $0x01, X1, Y1, Y2
-	VMULPS         Y2, Y0, Y0
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y0, Y0
-	VADDPS         (R8), Y0, Y0
-	VMOVUPS        Y0, (R8)
-	VPMOVSXBW      24(AX), Y0
-	VPMOVSXBW      56(AX), Y2
-	VMOVDQU        260(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y3
-	VPMADDWD       Y3, Y0, Y3
-	VMOVDQU        276(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y2, Y4
-	VPADDD         Y4, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPSLLD         $0x05, Y3, Y3
-	VPSUBD         Y3, Y4, Y3
-	VMOVDQU        260(SI), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        276(SI), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y2, Y5
-	VPADDD         Y5, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPSLLD         $0x05, Y4, Y4
-	VPSUBD         Y4, Y5, Y4
-	VMOVDQU        260(DI), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y0, Y5
-	VMOVDQU        276(DI), X1
-	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y2, Y6
-	VPADDD         Y6, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPSLLD         $0x05, Y5, Y5
-	VPSUBD         Y5, Y6, Y5
-	VMOVDQU        260(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y0, Y6
-	VMOVDQU        276(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y7
-	VPMADDWD       Y7, Y2, Y7
-	VPADDD         Y7, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPSLLD         $0x05, Y6, Y6
-	VPSUBD         Y6, Y7, Y6
-	MOVL           $0x0f0f0f0f, R9
-	VMOVD          R9, X7
-	VPBROADCASTD   X7, Y7
-	MOVL           $0x30303030, R9
-	VMOVD          R9, X8
-	VPBROADCASTD   X8, Y8
-	VMOVDQU        616(AX), Y9
-	VMOVDQU        104(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VPSLLW         $0x04, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSLLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y0, Y10
-	VBROADCASTI128 4(CX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y3, Y3
-	VBROADCASTI128 4(SI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y4, Y4
-	VBROADCASTI128 4(DI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y5, Y5
-	VBROADCASTI128 4(DX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y0, Y10
-	VBROADCASTI128 20(CX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y3, Y3
-	VBROADCASTI128 20(SI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y4, Y4
-	VBROADCASTI128 20(DI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y5, Y5
-	VBROADCASTI128 20(DX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y6, Y6
-	VMOVDQU        168(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VMOVDQA        Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSRLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y0, Y9
-	VBROADCASTI128 36(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 36(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 36(DI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 36(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y0, Y9
-	VBROADCASTI128 52(CX), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 52(SI), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 52(DI), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 52(DX), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        680(AX), Y9
-	VMOVDQU        232(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VPSLLW         $0x04, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSLLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y0, Y10
-	VBROADCASTI128 68(CX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y3, Y3
-	VBROADCASTI128 68(SI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y4, Y4
-	VBROADCASTI128 68(DI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y5, Y5
-	VBROADCASTI128 68(DX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y0, Y10
-	VBROADCASTI128 84(CX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y3, Y3
-	VBROADCASTI128 84(SI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y4, Y4
-	VBROADCASTI128 84(DI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y5, Y5
-	VBROADCASTI128 84(DX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y6, Y6
-	VMOVDQU        296(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VMOVDQA        Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSRLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y0, Y9
-	VBROADCASTI128 100(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 100(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 100(DI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 100(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y0, Y0
-	VBROADCASTI128 116(CX), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 116(SI), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VBROADCASTI128 116(DI), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y5, Y5
-	VBROADCASTI128 116(DX), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y6, Y6
-	VMOVDQU        744(AX), Y0
-	VMOVDQU        360(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VPSLLW         $0x04, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y9
-	VBROADCASTI128 132(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y3, Y3
-	VBROADCASTI128 132(SI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y4, Y4
-	VBROADCASTI128 132(DI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y5, Y5
-	VBROADCASTI128 132(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y9
-	VBROADCASTI128 148(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 148(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 148(DI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 148(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        424(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VMOVDQA        Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y0
-	VBROADCASTI128 164(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 164(SI), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VBROADCASTI128 164(DI), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y5, Y5
-	VBROADCASTI128 164(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y0
-	VBROADCASTI128 180(CX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 180(SI), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VBROADCASTI128 180(DI), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y5, Y5
-	VBROADCASTI128 180(DX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y6, Y6
-	VMOVDQU        808(AX), Y0
-	VMOVDQU        488(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VPSLLW         $0x04, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y9
-	VBROADCASTI128 196(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y3, Y3
-	VBROADCASTI128 196(SI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y4, Y4
-	VBROADCASTI128 196(DI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y5, Y5
-	VBROADCASTI128 196(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y9
-	VBROADCASTI128 212(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 212(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 212(DI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VBROADCASTI128 212(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y6, Y6
-	VMOVDQU        552(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y9
-	VPAND          Y7, Y9, Y9
-	VMOVDQA        Y0, Y7
-	VPAND          Y8, Y7, Y7
-	VPOR           Y7, Y10, Y10
-	VPSRLW         $0x02, Y0, Y7
-	VPAND          Y8, Y7, Y7
-	VPOR           Y7, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	VPMADDWD       Y0, Y7, Y7
-	VPADDD         Y7, Y3, Y3
-	VBROADCASTI128 228(SI), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	VPMADDWD       Y0, Y7, Y7
-	VPADDD         Y7, Y4, Y4
-	VBROADCASTI128 228(DI), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	VPMADDWD       Y0, Y7, Y7
-	VPADDD         Y7, Y5, Y5
-	VBROADCASTI128 228(DX), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	VPMADDWD       Y0, Y7, Y7
-	VPADDD         Y7, Y6, Y6
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
-	VBROADCASTI128 244(CX), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y3, Y3
-	VBROADCASTI128 244(SI), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y4, Y4
-	VBROADCASTI128 244(DI), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y5, Y5
-	VBROADCASTI128 244(DX), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y6, Y6
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y6, Y5, Y2
-	VPUNPCKHDQ     Y6, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VCVTPH2PS      (AX), X0
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (SI), X1, X1
-	VINSERTPS      $0x20, (DI), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VSHUFPS        $0xaa, X0, X0, X14
-	VSHUFPS        $0xff, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y14, Y0
-	VINSERTF128    $0x01, X1, Y1, Y2
-	VMULPS         Y2, Y0, Y0
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y0, Y0
-	VADDPS         32(R8), Y0, Y0
-	VMOVUPS        Y0, 32(R8)
-	ADDQ           $0x00000348, AX
-	ADDQ           $0x00000124, CX
-	ADDQ           $0x00000124, SI
-	ADDQ           $0x00000124, DI
-	ADDQ           $0x00000124, DX
-	DECQ           BX
-	JMP            r6g2c4b
+	CMPQ         BX, $0x00
+	JE           r6g2c4d
+	PREFETCHT0   6144(AX)
+	PREFETCHT2   12288(AX)
+	PREFETCHT0   6208(AX)
+	PREFETCHT2   12352(AX)
+	PREFETCHT0   6272(AX)
+	PREFETCHT2   12416(AX)
+	PREFETCHT0   6336(AX)
+	PREFETCHT2   12480(AX)
+	PREFETCHT0   6400(AX)
+	PREFETCHT2   12544(AX)
+	PREFETCHT0   6464(AX)
+	PREFETCHT2   12608(AX)
+	PREFETCHT0   6528(AX)
+	PREFETCHT2   12672(AX)
+	PREFETCHT0   6592(AX)
+	PREFETCHT2   12736(AX)
+	PREFETCHT0   6656(AX)
+	PREFETCHT2   12800(AX)
+	PREFETCHT0   6720(AX)
+	PREFETCHT2   12864(AX)
+	PREFETCHT0   6784(AX)
+	PREFETCHT2   12928(AX)
+	PREFETCHT0   6848(AX)
+	PREFETCHT2   12992(AX)
+	PREFETCHT0   6912(AX)
+	PREFETCHT2   13056(AX)
+	PREFETCHT0   6976(AX)
+	PREFETCHT2   13120(AX)
+	MOVL         $0x0f0f0f0f, R9
+	VMOVD        R9, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, R9
+	VMOVD        R9, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00010001, R9
+	VMOVD        R9, X2
+	VPBROADCASTD X2, Y2
+	VPMOVSXWD    260(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    276(CX), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    260(SI), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    276(SI), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VPMOVSXWD    260(DI), Y7
+	VPSLLD       $0x05, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPSUBD       Y7, Y8, Y7
+	VPMOVSXWD    276(DI), Y8
+	VPSLLD       $0x05, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VPSUBD       Y8, Y9, Y8
+	VPMOVSXWD    260(DX), Y9
+	VPSLLD       $0x05, Y9, Y9
+	VPXOR        Y10, Y10, Y10
+	VPSUBD       Y9, Y10, Y9
+	VPMOVSXWD    276(DX), Y10
+	VPSLLD       $0x05, Y10, Y10
+	VPXOR        Y11, Y11, Y11
+	VPSUBD       Y10, Y11, Y10
+	VMOVDQU      72(AX), Y11
+	VMOVDQU      200(AX), Y12
+	VPSLLW       $0x04, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      4(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VMOVDQU      4(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VMOVDQU      4(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      4(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VMOVDQU      104(AX), Y11
+	VMOVDQU      232(AX), Y12
+	VPSLLW       $0x04, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      36(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y4, Y4
+	VMOVDQU      36(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VMOVDQU      36(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      36(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y10, Y10
+	VMOVDQU      264(AX), Y11
+	VMOVDQU      392(AX), Y12
+	VPSLLW       $0x04, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      68(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VMOVDQU      68(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VMOVDQU      68(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      68(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VMOVDQU      296(AX), Y11
+	VMOVDQU      424(AX), Y12
+	VPSLLW       $0x04, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      100(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y4, Y4
+	VMOVDQU      100(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VMOVDQU      100(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      100(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y10, Y10
+	VMOVDQU      456(AX), Y11
+	VMOVDQU      584(AX), Y12
+	VPSLLW       $0x04, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      132(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VMOVDQU      132(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VMOVDQU      132(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      132(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VMOVDQU      488(AX), Y11
+	VMOVDQU      616(AX), Y12
+	VPSLLW       $0x04, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      164(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y4, Y4
+	VMOVDQU      164(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VMOVDQU      164(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      164(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y10, Y10
+	VMOVDQU      648(AX), Y11
+	VMOVDQU      776(AX), Y12
+	VPSLLW       $0x04, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      196(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VMOVDQU      196(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VMOVDQU      196(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      196(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VMOVDQU      680(AX), Y11
+	VMOVDQU      808(AX), Y12
+	VPSLLW       $0x04, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPAND        Y0, Y11, Y0
+	VPOR         Y0, Y12, Y12
+	VMOVDQU      228(CX), Y0
+	VPMADDUBSW   Y0, Y12, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y4, Y4
+	VMOVDQU      228(SI), Y0
+	VPMADDUBSW   Y0, Y12, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y6, Y6
+	VMOVDQU      228(DI), Y0
+	VPMADDUBSW   Y0, Y12, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y8, Y8
+	VMOVDQU      228(DX), Y0
+	VPMADDUBSW   Y0, Y12, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y10, Y10
+	VPMOVSXBD    8(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMULLD      Y0, Y7, Y7
+	VPMULLD      Y0, Y9, Y9
+	VPMOVSXBD    40(AX), Y0
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPMULLD      Y0, Y8, Y8
+	VPMULLD      Y0, Y10, Y10
+	VPADDD       Y4, Y3, Y3
+	VPADDD       Y6, Y5, Y5
+	VPADDD       Y8, Y7, Y7
+	VPADDD       Y10, Y9, Y9
+	VPUNPCKLDQ   Y5, Y3, Y0
+	VPUNPCKHDQ   Y5, Y3, Y1
+	VPADDD       Y1, Y0, Y0
+	VPUNPCKLDQ   Y9, Y7, Y1
+	VPUNPCKHDQ   Y9, Y7, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLQDQ  Y1, Y0, Y2
+	VPUNPCKHQDQ  Y1, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VEXTRACTI128 $0x01, Y2, X0
+	VPADDD       X0, X2, X0
+	VCVTPH2PS    (AX), X1
+	VSHUFPS      $0x00, X1, X1, X1
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (SI), X2, X2
+	VINSERTPS    $0x20, (DI), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X1, X1
+	VCVTDQ2PS    X0, X0
+	VMULPS       X0, X1, X1
+	VADDPS       (R8), X1, X1
+	VMOVUPS      X1, (R8)
+	MOVL         $0x0f0f0f0f, R9
+	VMOVD        R9, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, R9
+	VMOVD        R9, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00010001, R9
+	VMOVD        R9, X2
+	VPBROADCASTD X2, Y2
+	VPMOVSXWD    260(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    276(CX), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    260(SI), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    276(SI), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VPMOVSXWD    260(DI), Y7
+	VPSLLD       $0x05, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPSUBD       Y7, Y8, Y7
+	VPMOVSXWD    276(DI), Y8
+	VPSLLD       $0x05, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VPSUBD       Y8, Y9, Y8
+	VPMOVSXWD    260(DX), Y9
+	VPSLLD       $0x05, Y9, Y9
+	VPXOR        Y10, Y10, Y10
+	VPSUBD       Y9, Y10, Y9
+	VPMOVSXWD    276(DX), Y10
+	VPSLLD       $0x05, Y10, Y10
+	VPXOR        Y11, Y11, Y11
+	VPSUBD       Y10, Y11, Y10
+	VMOVDQU      72(AX), Y11
+	VMOVDQU      200(AX), Y12
+	VPSLLW       $0x02, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      4(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VMOVDQU      4(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VMOVDQU      4(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      4(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VMOVDQU      104(AX), Y11
+	VMOVDQU      232(AX), Y12
+	VPSLLW       $0x02, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      36(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y4, Y4
+	VMOVDQU      36(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VMOVDQU      36(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      36(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y10, Y10
+	VMOVDQU      264(AX), Y11
+	VMOVDQU      392(AX), Y12
+	VPSLLW       $0x02, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      68(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VMOVDQU      68(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VMOVDQU      68(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      68(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VMOVDQU      296(AX), Y11
+	VMOVDQU      424(AX), Y12
+	VPSLLW       $0x02, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      100(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y4, Y4
+	VMOVDQU      100(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VMOVDQU      100(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      100(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y10, Y10
+	VMOVDQU      456(AX), Y11
+	VMOVDQU      584(AX), Y12
+	VPSLLW       $0x02, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      132(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VMOVDQU      132(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VMOVDQU      132(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      132(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VMOVDQU      488(AX), Y11
+	VMOVDQU      616(AX), Y12
+	VPSLLW       $0x02, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      164(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y4, Y4
+	VMOVDQU      164(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VMOVDQU      164(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      164(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y10, Y10
+	VMOVDQU      648(AX), Y11
+	VMOVDQU      776(AX), Y12
+	VPSLLW       $0x02, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      196(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VMOVDQU      196(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VMOVDQU      196(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      196(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VMOVDQU      680(AX), Y11
+	VMOVDQU      808(AX), Y12
+	VPSLLW       $0x02, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPSRLW       $0x04, Y11, Y1
+	VPAND        Y0, Y1, Y0
+	VPOR         Y0, Y12, Y12
+	VMOVDQU      228(CX), Y0
+	VPMADDUBSW   Y0, Y12, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y4, Y4
+	VMOVDQU      228(SI), Y0
+	VPMADDUBSW   Y0, Y12, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y6, Y6
+	VMOVDQU      228(DI), Y0
+	VPMADDUBSW   Y0, Y12, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y8, Y8
+	VMOVDQU      228(DX), Y0
+	VPMADDUBSW   Y0, Y12, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y10, Y10
+	VPMOVSXBD    16(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMULLD      Y0, Y7, Y7
+	VPMULLD      Y0, Y9, Y9
+	VPMOVSXBD    48(AX), Y0
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPMULLD      Y0, Y8, Y8
+	VPMULLD      Y0, Y10, Y10
+	VPADDD       Y4, Y3, Y3
+	VPADDD       Y6, Y5, Y5
+	VPADDD       Y8, Y7, Y7
+	VPADDD       Y10, Y9, Y9
+	VPUNPCKLDQ   Y5, Y3, Y0
+	VPUNPCKHDQ   Y5, Y3, Y1
+	VPADDD       Y1, Y0, Y0
+	VPUNPCKLDQ   Y9, Y7, Y1
+	VPUNPCKHDQ   Y9, Y7, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLQDQ  Y1, Y0, Y2
+	VPUNPCKHQDQ  Y1, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VEXTRACTI128 $0x01, Y2, X0
+	VPADDD       X0, X2, X0
+	VCVTPH2PS    (AX), X1
+	VSHUFPS      $0x55, X1, X1, X1
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (SI), X2, X2
+	VINSERTPS    $0x20, (DI), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X1, X1
+	VCVTDQ2PS    X0, X0
+	VMULPS       X0, X1, X1
+	VADDPS       16(R8), X1, X1
+	VMOVUPS      X1, 16(R8)
+	MOVL         $0x0f0f0f0f, R9
+	VMOVD        R9, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, R9
+	VMOVD        R9, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00010001, R9
+	VMOVD        R9, X2
+	VPBROADCASTD X2, Y2
+	VPMOVSXWD    260(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    276(CX), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    260(SI), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    276(SI), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VPMOVSXWD    260(DI), Y7
+	VPSLLD       $0x05, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPSUBD       Y7, Y8, Y7
+	VPMOVSXWD    276(DI), Y8
+	VPSLLD       $0x05, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VPSUBD       Y8, Y9, Y8
+	VPMOVSXWD    260(DX), Y9
+	VPSLLD       $0x05, Y9, Y9
+	VPXOR        Y10, Y10, Y10
+	VPSUBD       Y9, Y10, Y9
+	VPMOVSXWD    276(DX), Y10
+	VPSLLD       $0x05, Y10, Y10
+	VPXOR        Y11, Y11, Y11
+	VPSUBD       Y10, Y11, Y10
+	VMOVDQU      136(AX), Y11
+	VMOVDQU      200(AX), Y12
+	VPAND        Y1, Y12, Y12
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      4(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VMOVDQU      4(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VMOVDQU      4(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      4(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VMOVDQU      168(AX), Y11
+	VMOVDQU      232(AX), Y12
+	VPAND        Y1, Y12, Y12
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      36(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y4, Y4
+	VMOVDQU      36(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VMOVDQU      36(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      36(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y10, Y10
+	VMOVDQU      328(AX), Y11
+	VMOVDQU      392(AX), Y12
+	VPAND        Y1, Y12, Y12
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      68(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VMOVDQU      68(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VMOVDQU      68(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      68(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VMOVDQU      360(AX), Y11
+	VMOVDQU      424(AX), Y12
+	VPAND        Y1, Y12, Y12
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      100(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y4, Y4
+	VMOVDQU      100(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VMOVDQU      100(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      100(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y10, Y10
+	VMOVDQU      520(AX), Y11
+	VMOVDQU      584(AX), Y12
+	VPAND        Y1, Y12, Y12
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      132(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VMOVDQU      132(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VMOVDQU      132(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      132(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VMOVDQU      552(AX), Y11
+	VMOVDQU      616(AX), Y12
+	VPAND        Y1, Y12, Y12
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      164(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y4, Y4
+	VMOVDQU      164(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VMOVDQU      164(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      164(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y10, Y10
+	VMOVDQU      712(AX), Y11
+	VMOVDQU      776(AX), Y12
+	VPAND        Y1, Y12, Y12
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      196(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VMOVDQU      196(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VMOVDQU      196(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      196(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VMOVDQU      744(AX), Y11
+	VMOVDQU      808(AX), Y12
+	VPAND        Y1, Y12, Y1
+	VPAND        Y0, Y11, Y0
+	VPOR         Y0, Y1, Y1
+	VMOVDQU      228(CX), Y0
+	VPMADDUBSW   Y0, Y1, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y4, Y4
+	VMOVDQU      228(SI), Y0
+	VPMADDUBSW   Y0, Y1, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y6, Y6
+	VMOVDQU      228(DI), Y0
+	VPMADDUBSW   Y0, Y1, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y8, Y8
+	VMOVDQU      228(DX), Y0
+	VPMADDUBSW   Y0, Y1, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y10, Y10
+	VPMOVSXBD    24(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMULLD      Y0, Y7, Y7
+	VPMULLD      Y0, Y9, Y9
+	VPMOVSXBD    56(AX), Y0
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPMULLD      Y0, Y8, Y8
+	VPMULLD      Y0, Y10, Y10
+	VPADDD       Y4, Y3, Y3
+	VPADDD       Y6, Y5, Y5
+	VPADDD       Y8, Y7, Y7
+	VPADDD       Y10, Y9, Y9
+	VPUNPCKLDQ   Y5, Y3, Y0
+	VPUNPCKHDQ   Y5, Y3, Y1
+	VPADDD       Y1, Y0, Y0
+	VPUNPCKLDQ   Y9, Y7, Y1
+	VPUNPCKHDQ   Y9, Y7, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLQDQ  Y1, Y0, Y2
+	VPUNPCKHQDQ  Y1, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VEXTRACTI128 $0x01, Y2, X0
+	VPADDD       X0, X2, X0
+	VCVTPH2PS    (AX), X1
+	VSHUFPS      $0xaa, X1, X1, X1
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (SI), X2, X2
+	VINSERTPS    $0x20, (DI), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X1, X1
+	VCVTDQ2PS    X0, X0
+	VMULPS       X0, X1, X1
+	VADDPS       32(R8), X1, X1
+	VMOVUPS      X1, 32(R8)
+	MOVL         $0x0f0f0f0f, R9
+	VMOVD        R9, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, R9
+	VMOVD        R9, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00010001, R9
+	VMOVD        R9, X2
+	VPBROADCASTD X2, Y2
+	VPMOVSXWD    260(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    276(CX), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    260(SI), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    276(SI), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VPMOVSXWD    260(DI), Y7
+	VPSLLD       $0x05, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPSUBD       Y7, Y8, Y7
+	VPMOVSXWD    276(DI), Y8
+	VPSLLD       $0x05, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VPSUBD       Y8, Y9, Y8
+	VPMOVSXWD    260(DX), Y9
+	VPSLLD       $0x05, Y9, Y9
+	VPXOR        Y10, Y10, Y10
+	VPSUBD       Y9, Y10, Y9
+	VPMOVSXWD    276(DX), Y10
+	VPSLLD       $0x05, Y10, Y10
+	VPXOR        Y11, Y11, Y11
+	VPSUBD       Y10, Y11, Y10
+	VMOVDQU      136(AX), Y11
+	VMOVDQU      200(AX), Y12
+	VPSRLW       $0x02, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      4(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VMOVDQU      4(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VMOVDQU      4(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      4(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VMOVDQU      168(AX), Y11
+	VMOVDQU      232(AX), Y12
+	VPSRLW       $0x02, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      36(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y4, Y4
+	VMOVDQU      36(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VMOVDQU      36(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      36(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y10, Y10
+	VMOVDQU      328(AX), Y11
+	VMOVDQU      392(AX), Y12
+	VPSRLW       $0x02, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      68(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VMOVDQU      68(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VMOVDQU      68(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      68(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VMOVDQU      360(AX), Y11
+	VMOVDQU      424(AX), Y12
+	VPSRLW       $0x02, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      100(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y4, Y4
+	VMOVDQU      100(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VMOVDQU      100(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      100(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y10, Y10
+	VMOVDQU      520(AX), Y11
+	VMOVDQU      584(AX), Y12
+	VPSRLW       $0x02, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      132(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VMOVDQU      132(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VMOVDQU      132(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      132(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VMOVDQU      552(AX), Y11
+	VMOVDQU      616(AX), Y12
+	VPSRLW       $0x02, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      164(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y4, Y4
+	VMOVDQU      164(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VMOVDQU      164(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VMOVDQU      164(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y10, Y10
+	VMOVDQU      712(AX), Y11
+	VMOVDQU      776(AX), Y12
+	VPSRLW       $0x02, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPSRLW       $0x04, Y11, Y11
+	VPAND        Y0, Y11, Y11
+	VPOR         Y11, Y12, Y12
+	VMOVDQU      196(CX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VMOVDQU      196(SI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VMOVDQU      196(DI), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      196(DX), Y11
+	VPMADDUBSW   Y11, Y12, Y11
+	VPMADDWD     Y2, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VMOVDQU      744(AX), Y11
+	VMOVDQU      808(AX), Y12
+	VPSRLW       $0x02, Y12, Y12
+	VPAND        Y1, Y12, Y12
+	VPSRLW       $0x04, Y11, Y1
+	VPAND        Y0, Y1, Y0
+	VPOR         Y0, Y12, Y12
+	VMOVDQU      228(CX), Y0
+	VPMADDUBSW   Y0, Y12, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y4, Y4
+	VMOVDQU      228(SI), Y0
+	VPMADDUBSW   Y0, Y12, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y6, Y6
+	VMOVDQU      228(DI), Y0
+	VPMADDUBSW   Y0, Y12, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y8, Y8
+	VMOVDQU      228(DX), Y0
+	VPMADDUBSW   Y0, Y12, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y10, Y10
+	VPMOVSXBD    32(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMULLD      Y0, Y7, Y7
+	VPMULLD      Y0, Y9, Y9
+	VPMOVSXBD    64(AX), Y0
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPMULLD      Y0, Y8, Y8
+	VPMULLD      Y0, Y10, Y10
+	VPADDD       Y4, Y3, Y3
+	VPADDD       Y6, Y5, Y5
+	VPADDD       Y8, Y7, Y7
+	VPADDD       Y10, Y9, Y9
+	VPUNPCKLDQ   Y5, Y3, Y0
+	VPUNPCKHDQ   Y5, Y3, Y1
+	VPADDD       Y1, Y0, Y0
+	VPUNPCKLDQ   Y9, Y7, Y1
+	VPUNPCKHDQ   Y9, Y7, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLQDQ  Y1, Y0, Y2
+	VPUNPCKHQDQ  Y1, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VEXTRACTI128 $0x01, Y2, X0
+	VPADDD       X0, X2, X0
+	VCVTPH2PS    (AX), X1
+	VSHUFPS      $0xff, X1, X1, X1
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (SI), X2, X2
+	VINSERTPS    $0x20, (DI), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X1, X1
+	VCVTDQ2PS    X0, X0
+	VMULPS       X0, X1, X1
+	VADDPS       48(R8), X1, X1
+	VMOVUPS      X1, 48(R8)
+	ADDQ         $0x00000348, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, SI
+	ADDQ         $0x00000124, DI
+	ADDQ         $0x00000124, DX
+	DECQ         BX
+	JMP          r6g2c4b
 
 r6g2c4d:
 	VZEROUPPER
@@ -15581,769 +14849,795 @@ TEXT ·gemmQ6KR4Q8KAVXVNNIx4(SB), NOSPLIT, $0-40
 	VMOVUPS Y0, 32(R8)
 
 r6gvc4b:
-	CMPQ           BX, $0x00
-	JE             r6gvc4d
-	PREFETCHT0     6144(AX)
-	PREFETCHT2     12288(AX)
-	PREFETCHT0     6208(AX)
-	PREFETCHT2     12352(AX)
-	PREFETCHT0     6272(AX)
-	PREFETCHT2     12416(AX)
-	PREFETCHT0     6336(AX)
-	PREFETCHT2     12480(AX)
-	PREFETCHT0     6400(AX)
-	PREFETCHT2     12544(AX)
-	PREFETCHT0     6464(AX)
-	PREFETCHT2     12608(AX)
-	PREFETCHT0     6528(AX)
-	PREFETCHT2     12672(AX)
-	PREFETCHT0     6592(AX)
-	PREFETCHT2     12736(AX)
-	PREFETCHT0     6656(AX)
-	PREFETCHT2     12800(AX)
-	PREFETCHT0     6720(AX)
-	PREFETCHT2     12864(AX)
-	PREFETCHT0     6784(AX)
-	PREFETCHT2     12928(AX)
-	PREFETCHT0     6848(AX)
-	PREFETCHT2     12992(AX)
-	PREFETCHT0     6912(AX)
-	PREFETCHT2     13056(AX)
-	PREFETCHT0     6976(AX)
-	PREFETCHT2     13120(AX)
-	VPMOVSXBW      8(AX), Y0
-	VPMOVSXBW      40(AX), Y2
-	VMOVDQU        260(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y3
-	VPMADDWD       Y3, Y0, Y3
-	VMOVDQU        276(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y2, Y4
-	VPADDD         Y4, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPSLLD         $0x05, Y3, Y3
-	VPSUBD         Y3, Y4, Y3
-	VMOVDQU        260(SI), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        276(SI), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y2, Y5
-	VPADDD         Y5, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPSLLD         $0x05, Y4, Y4
-	VPSUBD         Y4, Y5, Y4
-	VMOVDQU        260(DI), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y0, Y5
-	VMOVDQU        276(DI), X1
-	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y2, Y6
-	VPADDD         Y6, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPSLLD         $0x05, Y5, Y5
-	VPSUBD         Y5, Y6, Y5
-	VMOVDQU        260(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y0, Y6
-	VMOVDQU        276(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y7
-	VPMADDWD       Y7, Y2, Y7
-	VPADDD         Y7, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPSLLD         $0x05, Y6, Y6
-	VPSUBD         Y6, Y7, Y6
-	MOVL           $0x0f0f0f0f, R9
-	VMOVD          R9, X7
-	VPBROADCASTD   X7, Y7
-	MOVL           $0x30303030, R9
-	VMOVD          R9, X8
-	VPBROADCASTD   X8, Y8
-	VMOVDQU        584(AX), Y9
-	VMOVDQU        72(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VPSLLW         $0x04, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSLLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y0, Y10
-	VBROADCASTI128 4(CX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y13, Y3 (VEX)
-	VBROADCASTI128 4(SI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y13, Y4 (VEX)
-	VBROADCASTI128 4(DI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y13, Y5 (VEX)
-	VBROADCASTI128 4(DX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y13, Y6 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y0, Y10
-	VBROADCASTI128 20(CX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y11, Y3 (VEX)
-	VBROADCASTI128 20(SI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y11, Y4 (VEX)
-	VBROADCASTI128 20(DI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y11, Y5 (VEX)
-	VBROADCASTI128 20(DX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y11, Y6 (VEX)
-	VMOVDQU        136(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VMOVDQA        Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSRLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y0, Y9
-	VBROADCASTI128 36(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 36(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 36(DI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VBROADCASTI128 36(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y0, Y9
-	VBROADCASTI128 52(CX), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 52(SI), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 52(DI), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VBROADCASTI128 52(DX), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
-	VMOVDQU        648(AX), Y9
-	VMOVDQU        200(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VPSLLW         $0x04, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSLLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y0, Y10
-	VBROADCASTI128 68(CX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y13, Y3 (VEX)
-	VBROADCASTI128 68(SI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y13, Y4 (VEX)
-	VBROADCASTI128 68(DI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y13, Y5 (VEX)
-	VBROADCASTI128 68(DX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y13, Y6 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y0, Y10
-	VBROADCASTI128 84(CX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y11, Y3 (VEX)
-	VBROADCASTI128 84(SI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y11, Y4 (VEX)
-	VBROADCASTI128 84(DI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y11, Y5 (VEX)
-	VBROADCASTI128 84(DX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y11, Y6 (VEX)
-	VMOVDQU        264(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VMOVDQA        Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSRLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y0, Y9
-	VBROADCASTI128 100(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 100(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 100(DI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VBROADCASTI128 100(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y0, Y0
-	VBROADCASTI128 116(CX), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
-	VBROADCASTI128 116(SI), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
-	VBROADCASTI128 116(DI), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y9, Y5 (VEX)
-	VBROADCASTI128 116(DX), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y9, Y6 (VEX)
-	VMOVDQU        712(AX), Y0
-	VMOVDQU        328(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VPSLLW         $0x04, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y9
-	VBROADCASTI128 132(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 132(SI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 132(DI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VBROADCASTI128 132(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y9
-	VBROADCASTI128 148(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 148(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 148(DI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VBROADCASTI128 148(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
-	VMOVDQU        392(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VMOVDQA        Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y0
-	VBROADCASTI128 164(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
-	VBROADCASTI128 164(SI), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
-	VBROADCASTI128 164(DI), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y9, Y5 (VEX)
-	VBROADCASTI128 164(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y9, Y6 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y0
-	VBROADCASTI128 180(CX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
-	VBROADCASTI128 180(SI), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
-	VBROADCASTI128 180(DI), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y9, Y5 (VEX)
-	VBROADCASTI128 180(DX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y9, Y6 (VEX)
-	VMOVDQU        776(AX), Y0
-	VMOVDQU        456(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VPSLLW         $0x04, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y9
-	VBROADCASTI128 196(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 196(SI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 196(DI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VBROADCASTI128 196(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y9
-	VBROADCASTI128 212(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 212(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 212(DI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VBROADCASTI128 212(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
-	VMOVDQU        520(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y9
-	VPAND          Y7, Y9, Y9
-	VMOVDQA        Y0, Y7
-	VPAND          Y8, Y7, Y7
-	VPOR           Y7, Y10, Y10
-	VPSRLW         $0x02, Y0, Y7
-	VPAND          Y8, Y7, Y7
-	VPOR           Y7, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y7, Y3 (VEX)
-	VBROADCASTI128 228(SI), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y7, Y4 (VEX)
-	VBROADCASTI128 228(DI), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y7, Y5 (VEX)
-	VBROADCASTI128 228(DX), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y7, Y6 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
-	VBROADCASTI128 244(CX), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y2, Y3 (VEX)
-	VBROADCASTI128 244(SI), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y2, Y4 (VEX)
-	VBROADCASTI128 244(DI), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y2, Y5 (VEX)
-	VBROADCASTI128 244(DX), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y2, Y6 (VEX)
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y6, Y5, Y2
-	VPUNPCKHDQ     Y6, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VCVTPH2PS      (AX), X0
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (SI), X1, X1
-	VINSERTPS      $0x20, (DI), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VSHUFPS        $0x00, X0, X0, X14
-	VSHUFPS        $0x55, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y14, Y0
-	VINSERTF128    $0x01, X1, Y1, Y2
-	VMULPS         Y2, Y0, Y0
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y0, Y0
-	VADDPS         (R8), Y0, Y0
-	VMOVUPS        Y0, (R8)
-	VPMOVSXBW      24(AX), Y0
-	VPMOVSXBW      56(AX), Y2
-	VMOVDQU        260(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y3
-	VPMADDWD       Y3, Y0, Y3
-	VMOVDQU        276(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y2, Y4
-	VPADDD         Y4, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPSLLD         $0x05, Y3, Y3
-	VPSUBD         Y3, Y4, Y3
-	VMOVDQU        260(SI), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        276(SI), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y2, Y5
-	VPADDD         Y5, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPSLLD         $0x05, Y4, Y4
-	VPSUBD         Y4, Y5, Y4
-	VMOVDQU        260(DI), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y0, Y5
-	VMOVDQU        276(DI), X1
-	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y2, Y6
-	VPADDD         Y6, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPSLLD         $0x05, Y5, Y5
-	VPSUBD         Y5, Y6, Y5
-	VMOVDQU        260(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y0, Y6
-	VMOVDQU        276(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y7
-	VPMADDWD       Y7, Y2, Y7
-	VPADDD         Y7, Y6, Y6
-	VPXOR          Y7, Y7, Y7
-	VPSLLD         $0x05, Y6, Y6
-	VPSUBD         Y6, Y7, Y6
-	MOVL           $0x0f0f0f0f, R9
-	VMOVD          R9, X7
-	VPBROADCASTD   X7, Y7
-	MOVL           $0x30303030, R9
-	VMOVD          R9, X8
-	VPBROADCASTD   X8, Y8
-	VMOVDQU        616(AX), Y9
-	VMOVDQU        104(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VPSLLW         $0x04, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSLLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y0, Y10
-	VBROADCASTI128 4(CX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y13, Y3 (VEX)
-	VBROADCASTI128 4(SI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y13, Y4 (VEX)
-	VBROADCASTI128 4(DI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y13, Y5 (VEX)
-	VBROADCASTI128 4(DX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y13, Y6 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y0, Y10
-	VBROADCASTI128 20(CX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y11, Y3 (VEX)
-	VBROADCASTI128 20(SI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y11, Y4 (VEX)
-	VBROADCASTI128 20(DI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y11, Y5 (VEX)
-	VBROADCASTI128 20(DX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y11, Y6 (VEX)
-	VMOVDQU        168(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VMOVDQA        Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSRLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y0, Y9
-	VBROADCASTI128 36(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 36(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 36(DI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VBROADCASTI128 36(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y0, Y9
-	VBROADCASTI128 52(CX), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 52(SI), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 52(DI), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VBROADCASTI128 52(DX), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
-	VMOVDQU        680(AX), Y9
-	VMOVDQU        232(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VPSLLW         $0x04, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSLLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y0, Y10
-	VBROADCASTI128 68(CX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y13, Y3 (VEX)
-	VBROADCASTI128 68(SI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y13, Y4 (VEX)
-	VBROADCASTI128 68(DI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y13, Y5 (VEX)
-	VBROADCASTI128 68(DX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y13, Y6 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y0, Y10
-	VBROADCASTI128 84(CX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y11, Y3 (VEX)
-	VBROADCASTI128 84(SI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y11, Y4 (VEX)
-	VBROADCASTI128 84(DI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y11, Y5 (VEX)
-	VBROADCASTI128 84(DX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xf2 // VPDPWSSD Y10, Y11, Y6 (VEX)
-	VMOVDQU        296(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VMOVDQA        Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSRLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y0, Y9
-	VBROADCASTI128 100(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 100(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 100(DI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VBROADCASTI128 100(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y0, Y0
-	VBROADCASTI128 116(CX), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
-	VBROADCASTI128 116(SI), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
-	VBROADCASTI128 116(DI), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y9, Y5 (VEX)
-	VBROADCASTI128 116(DX), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y9, Y6 (VEX)
-	VMOVDQU        744(AX), Y0
-	VMOVDQU        360(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VPSLLW         $0x04, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y9
-	VBROADCASTI128 132(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 132(SI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 132(DI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VBROADCASTI128 132(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y9
-	VBROADCASTI128 148(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 148(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 148(DI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VBROADCASTI128 148(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
-	VMOVDQU        424(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VMOVDQA        Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y0
-	VBROADCASTI128 164(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
-	VBROADCASTI128 164(SI), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
-	VBROADCASTI128 164(DI), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y9, Y5 (VEX)
-	VBROADCASTI128 164(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y9, Y6 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y0
-	VBROADCASTI128 180(CX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
-	VBROADCASTI128 180(SI), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
-	VBROADCASTI128 180(DI), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y9, Y5 (VEX)
-	VBROADCASTI128 180(DX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y9, Y6 (VEX)
-	VMOVDQU        808(AX), Y0
-	VMOVDQU        488(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VPSLLW         $0x04, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y9
-	VBROADCASTI128 196(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 196(SI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 196(DI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VBROADCASTI128 196(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y12, Y6 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y9
-	VBROADCASTI128 212(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 212(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 212(DI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VBROADCASTI128 212(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xf1 // VPDPWSSD Y9, Y10, Y6 (VEX)
-	VMOVDQU        552(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y9
-	VPAND          Y7, Y9, Y9
-	VMOVDQA        Y0, Y7
-	VPAND          Y8, Y7, Y7
-	VPOR           Y7, Y10, Y10
-	VPSRLW         $0x02, Y0, Y7
-	VPAND          Y8, Y7, Y7
-	VPOR           Y7, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y7, Y3 (VEX)
-	VBROADCASTI128 228(SI), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y7, Y4 (VEX)
-	VBROADCASTI128 228(DI), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y7, Y5 (VEX)
-	VBROADCASTI128 228(DX), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y7, Y6 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
-	VBROADCASTI128 244(CX), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y2, Y3 (VEX)
-	VBROADCASTI128 244(SI), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y2, Y4 (VEX)
-	VBROADCASTI128 244(DI), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y2, Y5 (VEX)
-	VBROADCASTI128 244(DX), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xf0 // VPDPWSSD Y0, Y2, Y6 (VEX)
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y6, Y5, Y2
-	VPUNPCKHDQ     Y6, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VCVTPH2PS      (AX), X0
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (SI), X1, X1
-	VINSERTPS      $0x20, (DI), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VSHUFPS        $0xaa, X0, X0, X14
-	VSHUFPS        $0xff, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y14, Y0
-	VINSERTF128    $0x01, X1, Y1, Y2
-	VMULPS         Y2, Y0, Y0
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y0, Y0
-	VADDPS         32(R8), Y0, Y0
-	VMOVUPS        Y0, 32(R8)
-	ADDQ           $0x00000348, AX
-	ADDQ           $0x00000124, CX
-	ADDQ           $0x00000124, SI
-	ADDQ           $0x00000124, DI
-	ADDQ           $0x00000124, DX
-	DECQ           BX
-	JMP            r6gvc4b
+	CMPQ         BX, $0x00
+	JE           r6gvc4d
+	PREFETCHT0   6144(AX)
+	PREFETCHT2   12288(AX)
+	PREFETCHT0   6208(AX)
+	PREFETCHT2   12352(AX)
+	PREFETCHT0   6272(AX)
+	PREFETCHT2   12416(AX)
+	PREFETCHT0   6336(AX)
+	PREFETCHT2   12480(AX)
+	PREFETCHT0   6400(AX)
+	PREFETCHT2   12544(AX)
+	PREFETCHT0   6464(AX)
+	PREFETCHT2   12608(AX)
+	PREFETCHT0   6528(AX)
+	PREFETCHT2   12672(AX)
+	PREFETCHT0   6592(AX)
+	PREFETCHT2   12736(AX)
+	PREFETCHT0   6656(AX)
+	PREFETCHT2   12800(AX)
+	PREFETCHT0   6720(AX)
+	PREFETCHT2   12864(AX)
+	PREFETCHT0   6784(AX)
+	PREFETCHT2   12928(AX)
+	PREFETCHT0   6848(AX)
+	PREFETCHT2   12992(AX)
+	PREFETCHT0   6912(AX)
+	PREFETCHT2   13056(AX)
+	PREFETCHT0   6976(AX)
+	PREFETCHT2   13120(AX)
+	MOVL         $0x0f0f0f0f, R9
+	VMOVD        R9, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, R9
+	VMOVD        R9, X1
+	VPBROADCASTD X1, Y1
+	VPMOVSXWD    260(CX), Y2
+	VPSLLD       $0x05, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPSUBD       Y2, Y3, Y2
+	VPMOVSXWD    276(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    260(SI), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    276(SI), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    260(DI), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VPMOVSXWD    276(DI), Y7
+	VPSLLD       $0x05, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPSUBD       Y7, Y8, Y7
+	VPMOVSXWD    260(DX), Y8
+	VPSLLD       $0x05, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VPSUBD       Y8, Y9, Y8
+	VPMOVSXWD    276(DX), Y9
+	VPSLLD       $0x05, Y9, Y9
+	VPXOR        Y10, Y10, Y10
+	VPSUBD       Y9, Y10, Y9
+	VMOVDQU      72(AX), Y10
+	VMOVDQU      200(AX), Y11
+	VPSLLW       $0x04, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      4(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y11, Y2 (VEX)
+	VMOVDQU      4(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y11, Y4 (VEX)
+	VMOVDQU      4(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y11, Y6 (VEX)
+	VMOVDQU      4(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y11, Y8 (VEX)
+	VMOVDQU      104(AX), Y10
+	VMOVDQU      232(AX), Y11
+	VPSLLW       $0x04, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      36(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y11, Y3 (VEX)
+	VMOVDQU      36(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
+	VMOVDQU      36(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y11, Y7 (VEX)
+	VMOVDQU      36(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VMOVDQU      264(AX), Y10
+	VMOVDQU      392(AX), Y11
+	VPSLLW       $0x04, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      68(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y11, Y2 (VEX)
+	VMOVDQU      68(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y11, Y4 (VEX)
+	VMOVDQU      68(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y11, Y6 (VEX)
+	VMOVDQU      68(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y11, Y8 (VEX)
+	VMOVDQU      296(AX), Y10
+	VMOVDQU      424(AX), Y11
+	VPSLLW       $0x04, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      100(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y11, Y3 (VEX)
+	VMOVDQU      100(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
+	VMOVDQU      100(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y11, Y7 (VEX)
+	VMOVDQU      100(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VMOVDQU      456(AX), Y10
+	VMOVDQU      584(AX), Y11
+	VPSLLW       $0x04, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      132(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y11, Y2 (VEX)
+	VMOVDQU      132(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y11, Y4 (VEX)
+	VMOVDQU      132(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y11, Y6 (VEX)
+	VMOVDQU      132(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y11, Y8 (VEX)
+	VMOVDQU      488(AX), Y10
+	VMOVDQU      616(AX), Y11
+	VPSLLW       $0x04, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      164(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y11, Y3 (VEX)
+	VMOVDQU      164(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
+	VMOVDQU      164(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y11, Y7 (VEX)
+	VMOVDQU      164(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VMOVDQU      648(AX), Y10
+	VMOVDQU      776(AX), Y11
+	VPSLLW       $0x04, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      196(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y11, Y2 (VEX)
+	VMOVDQU      196(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y11, Y4 (VEX)
+	VMOVDQU      196(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y11, Y6 (VEX)
+	VMOVDQU      196(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y11, Y8 (VEX)
+	VMOVDQU      680(AX), Y10
+	VMOVDQU      808(AX), Y11
+	VPSLLW       $0x04, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPAND        Y0, Y10, Y0
+	VPOR         Y0, Y11, Y11
+	VMOVDQU      228(CX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x25; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y0, Y11, Y3 (VEX)
+	VMOVDQU      228(SI), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x25; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y0, Y11, Y5 (VEX)
+	VMOVDQU      228(DI), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x25; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y0, Y11, Y7 (VEX)
+	VMOVDQU      228(DX), Y0
+	BYTE $0xc4; BYTE $0x62; BYTE $0x25; BYTE $0x50; BYTE $0xc8 // VPDPBUSD Y0, Y11, Y9 (VEX)
+	VPMOVSXBD    8(AX), Y0
+	VPMULLD      Y0, Y2, Y2
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPMULLD      Y0, Y8, Y8
+	VPMOVSXBD    40(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMULLD      Y0, Y7, Y7
+	VPMULLD      Y0, Y9, Y9
+	VPADDD       Y3, Y2, Y2
+	VPADDD       Y5, Y4, Y4
+	VPADDD       Y7, Y6, Y6
+	VPADDD       Y9, Y8, Y8
+	VPUNPCKLDQ   Y4, Y2, Y0
+	VPUNPCKHDQ   Y4, Y2, Y1
+	VPADDD       Y1, Y0, Y0
+	VPUNPCKLDQ   Y8, Y6, Y1
+	VPUNPCKHDQ   Y8, Y6, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLQDQ  Y1, Y0, Y2
+	VPUNPCKHQDQ  Y1, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VEXTRACTI128 $0x01, Y2, X0
+	VPADDD       X0, X2, X0
+	VCVTPH2PS    (AX), X1
+	VSHUFPS      $0x00, X1, X1, X1
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (SI), X2, X2
+	VINSERTPS    $0x20, (DI), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X1, X1
+	VCVTDQ2PS    X0, X0
+	VMULPS       X0, X1, X1
+	VADDPS       (R8), X1, X1
+	VMOVUPS      X1, (R8)
+	MOVL         $0x0f0f0f0f, R9
+	VMOVD        R9, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, R9
+	VMOVD        R9, X1
+	VPBROADCASTD X1, Y1
+	VPMOVSXWD    260(CX), Y2
+	VPSLLD       $0x05, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPSUBD       Y2, Y3, Y2
+	VPMOVSXWD    276(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    260(SI), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    276(SI), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    260(DI), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VPMOVSXWD    276(DI), Y7
+	VPSLLD       $0x05, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPSUBD       Y7, Y8, Y7
+	VPMOVSXWD    260(DX), Y8
+	VPSLLD       $0x05, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VPSUBD       Y8, Y9, Y8
+	VPMOVSXWD    276(DX), Y9
+	VPSLLD       $0x05, Y9, Y9
+	VPXOR        Y10, Y10, Y10
+	VPSUBD       Y9, Y10, Y9
+	VMOVDQU      72(AX), Y10
+	VMOVDQU      200(AX), Y11
+	VPSLLW       $0x02, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      4(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y11, Y2 (VEX)
+	VMOVDQU      4(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y11, Y4 (VEX)
+	VMOVDQU      4(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y11, Y6 (VEX)
+	VMOVDQU      4(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y11, Y8 (VEX)
+	VMOVDQU      104(AX), Y10
+	VMOVDQU      232(AX), Y11
+	VPSLLW       $0x02, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      36(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y11, Y3 (VEX)
+	VMOVDQU      36(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
+	VMOVDQU      36(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y11, Y7 (VEX)
+	VMOVDQU      36(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VMOVDQU      264(AX), Y10
+	VMOVDQU      392(AX), Y11
+	VPSLLW       $0x02, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      68(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y11, Y2 (VEX)
+	VMOVDQU      68(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y11, Y4 (VEX)
+	VMOVDQU      68(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y11, Y6 (VEX)
+	VMOVDQU      68(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y11, Y8 (VEX)
+	VMOVDQU      296(AX), Y10
+	VMOVDQU      424(AX), Y11
+	VPSLLW       $0x02, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      100(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y11, Y3 (VEX)
+	VMOVDQU      100(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
+	VMOVDQU      100(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y11, Y7 (VEX)
+	VMOVDQU      100(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VMOVDQU      456(AX), Y10
+	VMOVDQU      584(AX), Y11
+	VPSLLW       $0x02, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      132(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y11, Y2 (VEX)
+	VMOVDQU      132(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y11, Y4 (VEX)
+	VMOVDQU      132(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y11, Y6 (VEX)
+	VMOVDQU      132(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y11, Y8 (VEX)
+	VMOVDQU      488(AX), Y10
+	VMOVDQU      616(AX), Y11
+	VPSLLW       $0x02, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      164(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y11, Y3 (VEX)
+	VMOVDQU      164(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
+	VMOVDQU      164(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y11, Y7 (VEX)
+	VMOVDQU      164(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VMOVDQU      648(AX), Y10
+	VMOVDQU      776(AX), Y11
+	VPSLLW       $0x02, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      196(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y11, Y2 (VEX)
+	VMOVDQU      196(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y11, Y4 (VEX)
+	VMOVDQU      196(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y11, Y6 (VEX)
+	VMOVDQU      196(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y11, Y8 (VEX)
+	VMOVDQU      680(AX), Y10
+	VMOVDQU      808(AX), Y11
+	VPSLLW       $0x02, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPSRLW       $0x04, Y10, Y1
+	VPAND        Y0, Y1, Y0
+	VPOR         Y0, Y11, Y11
+	VMOVDQU      228(CX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x25; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y0, Y11, Y3 (VEX)
+	VMOVDQU      228(SI), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x25; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y0, Y11, Y5 (VEX)
+	VMOVDQU      228(DI), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x25; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y0, Y11, Y7 (VEX)
+	VMOVDQU      228(DX), Y0
+	BYTE $0xc4; BYTE $0x62; BYTE $0x25; BYTE $0x50; BYTE $0xc8 // VPDPBUSD Y0, Y11, Y9 (VEX)
+	VPMOVSXBD    16(AX), Y0
+	VPMULLD      Y0, Y2, Y2
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPMULLD      Y0, Y8, Y8
+	VPMOVSXBD    48(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMULLD      Y0, Y7, Y7
+	VPMULLD      Y0, Y9, Y9
+	VPADDD       Y3, Y2, Y2
+	VPADDD       Y5, Y4, Y4
+	VPADDD       Y7, Y6, Y6
+	VPADDD       Y9, Y8, Y8
+	VPUNPCKLDQ   Y4, Y2, Y0
+	VPUNPCKHDQ   Y4, Y2, Y1
+	VPADDD       Y1, Y0, Y0
+	VPUNPCKLDQ   Y8, Y6, Y1
+	VPUNPCKHDQ   Y8, Y6, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLQDQ  Y1, Y0, Y2
+	VPUNPCKHQDQ  Y1, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VEXTRACTI128 $0x01, Y2, X0
+	VPADDD       X0, X2, X0
+	VCVTPH2PS    (AX), X1
+	VSHUFPS      $0x55, X1, X1, X1
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (SI), X2, X2
+	VINSERTPS    $0x20, (DI), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X1, X1
+	VCVTDQ2PS    X0, X0
+	VMULPS       X0, X1, X1
+	VADDPS       16(R8), X1, X1
+	VMOVUPS      X1, 16(R8)
+	MOVL         $0x0f0f0f0f, R9
+	VMOVD        R9, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, R9
+	VMOVD        R9, X1
+	VPBROADCASTD X1, Y1
+	VPMOVSXWD    260(CX), Y2
+	VPSLLD       $0x05, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPSUBD       Y2, Y3, Y2
+	VPMOVSXWD    276(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    260(SI), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    276(SI), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    260(DI), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VPMOVSXWD    276(DI), Y7
+	VPSLLD       $0x05, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPSUBD       Y7, Y8, Y7
+	VPMOVSXWD    260(DX), Y8
+	VPSLLD       $0x05, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VPSUBD       Y8, Y9, Y8
+	VPMOVSXWD    276(DX), Y9
+	VPSLLD       $0x05, Y9, Y9
+	VPXOR        Y10, Y10, Y10
+	VPSUBD       Y9, Y10, Y9
+	VMOVDQU      136(AX), Y10
+	VMOVDQU      200(AX), Y11
+	VPAND        Y1, Y11, Y11
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      4(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y11, Y2 (VEX)
+	VMOVDQU      4(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y11, Y4 (VEX)
+	VMOVDQU      4(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y11, Y6 (VEX)
+	VMOVDQU      4(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y11, Y8 (VEX)
+	VMOVDQU      168(AX), Y10
+	VMOVDQU      232(AX), Y11
+	VPAND        Y1, Y11, Y11
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      36(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y11, Y3 (VEX)
+	VMOVDQU      36(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
+	VMOVDQU      36(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y11, Y7 (VEX)
+	VMOVDQU      36(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VMOVDQU      328(AX), Y10
+	VMOVDQU      392(AX), Y11
+	VPAND        Y1, Y11, Y11
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      68(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y11, Y2 (VEX)
+	VMOVDQU      68(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y11, Y4 (VEX)
+	VMOVDQU      68(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y11, Y6 (VEX)
+	VMOVDQU      68(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y11, Y8 (VEX)
+	VMOVDQU      360(AX), Y10
+	VMOVDQU      424(AX), Y11
+	VPAND        Y1, Y11, Y11
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      100(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y11, Y3 (VEX)
+	VMOVDQU      100(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
+	VMOVDQU      100(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y11, Y7 (VEX)
+	VMOVDQU      100(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VMOVDQU      520(AX), Y10
+	VMOVDQU      584(AX), Y11
+	VPAND        Y1, Y11, Y11
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      132(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y11, Y2 (VEX)
+	VMOVDQU      132(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y11, Y4 (VEX)
+	VMOVDQU      132(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y11, Y6 (VEX)
+	VMOVDQU      132(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y11, Y8 (VEX)
+	VMOVDQU      552(AX), Y10
+	VMOVDQU      616(AX), Y11
+	VPAND        Y1, Y11, Y11
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      164(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y11, Y3 (VEX)
+	VMOVDQU      164(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
+	VMOVDQU      164(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y11, Y7 (VEX)
+	VMOVDQU      164(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VMOVDQU      712(AX), Y10
+	VMOVDQU      776(AX), Y11
+	VPAND        Y1, Y11, Y11
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      196(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y11, Y2 (VEX)
+	VMOVDQU      196(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y11, Y4 (VEX)
+	VMOVDQU      196(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y11, Y6 (VEX)
+	VMOVDQU      196(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y11, Y8 (VEX)
+	VMOVDQU      744(AX), Y10
+	VMOVDQU      808(AX), Y11
+	VPAND        Y1, Y11, Y1
+	VPAND        Y0, Y10, Y0
+	VPOR         Y0, Y1, Y1
+	VMOVDQU      228(CX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x75; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y0, Y1, Y3 (VEX)
+	VMOVDQU      228(SI), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x75; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y0, Y1, Y5 (VEX)
+	VMOVDQU      228(DI), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x75; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y0, Y1, Y7 (VEX)
+	VMOVDQU      228(DX), Y0
+	BYTE $0xc4; BYTE $0x62; BYTE $0x75; BYTE $0x50; BYTE $0xc8 // VPDPBUSD Y0, Y1, Y9 (VEX)
+	VPMOVSXBD    24(AX), Y0
+	VPMULLD      Y0, Y2, Y2
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPMULLD      Y0, Y8, Y8
+	VPMOVSXBD    56(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMULLD      Y0, Y7, Y7
+	VPMULLD      Y0, Y9, Y9
+	VPADDD       Y3, Y2, Y2
+	VPADDD       Y5, Y4, Y4
+	VPADDD       Y7, Y6, Y6
+	VPADDD       Y9, Y8, Y8
+	VPUNPCKLDQ   Y4, Y2, Y0
+	VPUNPCKHDQ   Y4, Y2, Y1
+	VPADDD       Y1, Y0, Y0
+	VPUNPCKLDQ   Y8, Y6, Y1
+	VPUNPCKHDQ   Y8, Y6, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLQDQ  Y1, Y0, Y2
+	VPUNPCKHQDQ  Y1, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VEXTRACTI128 $0x01, Y2, X0
+	VPADDD       X0, X2, X0
+	VCVTPH2PS    (AX), X1
+	VSHUFPS      $0xaa, X1, X1, X1
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (SI), X2, X2
+	VINSERTPS    $0x20, (DI), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X1, X1
+	VCVTDQ2PS    X0, X0
+	VMULPS       X0, X1, X1
+	VADDPS       32(R8), X1, X1
+	VMOVUPS      X1, 32(R8)
+	MOVL         $0x0f0f0f0f, R9
+	VMOVD        R9, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, R9
+	VMOVD        R9, X1
+	VPBROADCASTD X1, Y1
+	VPMOVSXWD    260(CX), Y2
+	VPSLLD       $0x05, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPSUBD       Y2, Y3, Y2
+	VPMOVSXWD    276(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    260(SI), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    276(SI), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    260(DI), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VPMOVSXWD    276(DI), Y7
+	VPSLLD       $0x05, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPSUBD       Y7, Y8, Y7
+	VPMOVSXWD    260(DX), Y8
+	VPSLLD       $0x05, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VPSUBD       Y8, Y9, Y8
+	VPMOVSXWD    276(DX), Y9
+	VPSLLD       $0x05, Y9, Y9
+	VPXOR        Y10, Y10, Y10
+	VPSUBD       Y9, Y10, Y9
+	VMOVDQU      136(AX), Y10
+	VMOVDQU      200(AX), Y11
+	VPSRLW       $0x02, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      4(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y11, Y2 (VEX)
+	VMOVDQU      4(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y11, Y4 (VEX)
+	VMOVDQU      4(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y11, Y6 (VEX)
+	VMOVDQU      4(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y11, Y8 (VEX)
+	VMOVDQU      168(AX), Y10
+	VMOVDQU      232(AX), Y11
+	VPSRLW       $0x02, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      36(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y11, Y3 (VEX)
+	VMOVDQU      36(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
+	VMOVDQU      36(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y11, Y7 (VEX)
+	VMOVDQU      36(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VMOVDQU      328(AX), Y10
+	VMOVDQU      392(AX), Y11
+	VPSRLW       $0x02, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      68(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y11, Y2 (VEX)
+	VMOVDQU      68(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y11, Y4 (VEX)
+	VMOVDQU      68(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y11, Y6 (VEX)
+	VMOVDQU      68(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y11, Y8 (VEX)
+	VMOVDQU      360(AX), Y10
+	VMOVDQU      424(AX), Y11
+	VPSRLW       $0x02, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      100(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y11, Y3 (VEX)
+	VMOVDQU      100(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
+	VMOVDQU      100(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y11, Y7 (VEX)
+	VMOVDQU      100(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VMOVDQU      520(AX), Y10
+	VMOVDQU      584(AX), Y11
+	VPSRLW       $0x02, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      132(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y11, Y2 (VEX)
+	VMOVDQU      132(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y11, Y4 (VEX)
+	VMOVDQU      132(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y11, Y6 (VEX)
+	VMOVDQU      132(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y11, Y8 (VEX)
+	VMOVDQU      552(AX), Y10
+	VMOVDQU      616(AX), Y11
+	VPSRLW       $0x02, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      164(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xda // VPDPBUSD Y10, Y11, Y3 (VEX)
+	VMOVDQU      164(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xea // VPDPBUSD Y10, Y11, Y5 (VEX)
+	VMOVDQU      164(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xfa // VPDPBUSD Y10, Y11, Y7 (VEX)
+	VMOVDQU      164(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xca // VPDPBUSD Y10, Y11, Y9 (VEX)
+	VMOVDQU      712(AX), Y10
+	VMOVDQU      776(AX), Y11
+	VPSRLW       $0x02, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VPOR         Y10, Y11, Y11
+	VMOVDQU      196(CX), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xd2 // VPDPBUSD Y10, Y11, Y2 (VEX)
+	VMOVDQU      196(SI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xe2 // VPDPBUSD Y10, Y11, Y4 (VEX)
+	VMOVDQU      196(DI), Y10
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x50; BYTE $0xf2 // VPDPBUSD Y10, Y11, Y6 (VEX)
+	VMOVDQU      196(DX), Y10
+	BYTE $0xc4; BYTE $0x42; BYTE $0x25; BYTE $0x50; BYTE $0xc2 // VPDPBUSD Y10, Y11, Y8 (VEX)
+	VMOVDQU      744(AX), Y10
+	VMOVDQU      808(AX), Y11
+	VPSRLW       $0x02, Y11, Y11
+	VPAND        Y1, Y11, Y11
+	VPSRLW       $0x04, Y10, Y1
+	VPAND        Y0, Y1, Y0
+	VPOR         Y0, Y11, Y11
+	VMOVDQU      228(CX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x25; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y0, Y11, Y3 (VEX)
+	VMOVDQU      228(SI), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x25; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y0, Y11, Y5 (VEX)
+	VMOVDQU      228(DI), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x25; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y0, Y11, Y7 (VEX)
+	VMOVDQU      228(DX), Y0
+	BYTE $0xc4; BYTE $0x62; BYTE $0x25; BYTE $0x50; BYTE $0xc8 // VPDPBUSD Y0, Y11, Y9 (VEX)
+	VPMOVSXBD    32(AX), Y0
+	VPMULLD      Y0, Y2, Y2
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPMULLD      Y0, Y8, Y8
+	VPMOVSXBD    64(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMULLD      Y0, Y7, Y7
+	VPMULLD      Y0, Y9, Y9
+	VPADDD       Y3, Y2, Y2
+	VPADDD       Y5, Y4, Y4
+	VPADDD       Y7, Y6, Y6
+	VPADDD       Y9, Y8, Y8
+	VPUNPCKLDQ   Y4, Y2, Y0
+	VPUNPCKHDQ   Y4, Y2, Y1
+	VPADDD       Y1, Y0, Y0
+	VPUNPCKLDQ   Y8, Y6, Y1
+	VPUNPCKHDQ   Y8, Y6, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLQDQ  Y1, Y0, Y2
+	VPUNPCKHQDQ  Y1, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VEXTRACTI128 $0x01, Y2, X0
+	VPADDD       X0, X2, X0
+	VCVTPH2PS    (AX), X1
+	VSHUFPS      $0xff, X1, X1, X1
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (SI), X2, X2
+	VINSERTPS    $0x20, (DI), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X1, X1
+	VCVTDQ2PS    X0, X0
+	VMULPS       X0, X1, X1
+	VADDPS       48(R8), X1, X1
+	VMOVUPS      X1, 48(R8)
+	ADDQ         $0x00000348, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, SI
+	ADDQ         $0x00000124, DI
+	ADDQ         $0x00000124, DX
+	DECQ         BX
+	JMP          r6gvc4b
 
 r6gvc4d:
 	VZEROUPPER
@@ -16363,601 +15657,721 @@ TEXT ·gemmQ6KR4Q8KAVX2x2(SB), NOSPLIT, $0-40
 	VMOVUPS Y0, 32(SI)
 
 r6g2c2b:
-	CMPQ           BX, $0x00
-	JE             r6g2c2d
-	PREFETCHT0     6144(AX)
-	PREFETCHT2     12288(AX)
-	PREFETCHT0     6208(AX)
-	PREFETCHT2     12352(AX)
-	PREFETCHT0     6272(AX)
-	PREFETCHT2     12416(AX)
-	PREFETCHT0     6336(AX)
-	PREFETCHT2     12480(AX)
-	PREFETCHT0     6400(AX)
-	PREFETCHT2     12544(AX)
-	PREFETCHT0     6464(AX)
-	PREFETCHT2     12608(AX)
-	PREFETCHT0     6528(AX)
-	PREFETCHT2     12672(AX)
-	PREFETCHT0     6592(AX)
-	PREFETCHT2     12736(AX)
-	PREFETCHT0     6656(AX)
-	PREFETCHT2     12800(AX)
-	PREFETCHT0     6720(AX)
-	PREFETCHT2     12864(AX)
-	PREFETCHT0     6784(AX)
-	PREFETCHT2     12928(AX)
-	PREFETCHT0     6848(AX)
-	PREFETCHT2     12992(AX)
-	PREFETCHT0     6912(AX)
-	PREFETCHT2     13056(AX)
-	PREFETCHT0     6976(AX)
-	PREFETCHT2     13120(AX)
-	VPMOVSXBW      8(AX), Y0
-	VPMOVSXBW      40(AX), Y2
-	VMOVDQU        260(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y3
-	VPMADDWD       Y3, Y0, Y3
-	VMOVDQU        276(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y2, Y4
-	VPADDD         Y4, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPSLLD         $0x05, Y3, Y3
-	VPSUBD         Y3, Y4, Y3
-	VMOVDQU        260(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        276(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y2, Y5
-	VPADDD         Y5, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPSLLD         $0x05, Y4, Y4
-	VPSUBD         Y4, Y5, Y4
-	VPXOR          Y5, Y5, Y5
-	MOVL           $0x0f0f0f0f, DI
-	VMOVD          DI, X6
-	VPBROADCASTD   X6, Y6
-	MOVL           $0x30303030, DI
-	VMOVD          DI, X7
-	VPBROADCASTD   X7, Y7
-	VMOVDQU        584(AX), Y8
-	VMOVDQU        72(AX), Y9
-	VPAND          Y6, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y6, Y11, Y11
-	VPSLLW         $0x04, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y0, Y9
-	VBROADCASTI128 4(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y3, Y3
-	VBROADCASTI128 4(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y4, Y4
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y0, Y9
-	VBROADCASTI128 20(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 20(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VMOVDQU        136(AX), Y9
-	VPAND          Y6, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y6, Y11, Y11
-	VMOVDQA        Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y0, Y8
-	VBROADCASTI128 36(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 36(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y0, Y8
-	VBROADCASTI128 52(CX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 52(DX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        648(AX), Y8
-	VMOVDQU        200(AX), Y9
-	VPAND          Y6, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y6, Y11, Y11
-	VPSLLW         $0x04, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y0, Y9
-	VBROADCASTI128 68(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y3, Y3
-	VBROADCASTI128 68(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y4, Y4
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y0, Y9
-	VBROADCASTI128 84(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 84(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VMOVDQU        264(AX), Y9
-	VPAND          Y6, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y6, Y11, Y11
-	VMOVDQA        Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y0, Y8
-	VBROADCASTI128 100(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 100(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y0, Y0
-	VBROADCASTI128 116(CX), Y8
-	VPMADDUBSW     Y8, Y11, Y8
-	VPMADDWD       Y0, Y8, Y8
-	VPADDD         Y8, Y3, Y3
-	VBROADCASTI128 116(DX), Y8
-	VPMADDUBSW     Y8, Y11, Y8
-	VPMADDWD       Y0, Y8, Y8
-	VPADDD         Y8, Y4, Y4
-	VMOVDQU        712(AX), Y0
-	VMOVDQU        328(AX), Y8
-	VPAND          Y6, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y6, Y10, Y10
-	VPSLLW         $0x04, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSLLW         $0x02, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y8
-	VBROADCASTI128 132(CX), Y11
-	VPMADDUBSW     Y11, Y9, Y11
-	VPMADDWD       Y8, Y11, Y11
-	VPADDD         Y11, Y3, Y3
-	VBROADCASTI128 132(DX), Y11
-	VPMADDUBSW     Y11, Y9, Y11
-	VPMADDWD       Y8, Y11, Y11
-	VPADDD         Y11, Y4, Y4
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y8
-	VBROADCASTI128 148(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 148(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        392(AX), Y8
-	VPAND          Y6, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y6, Y10, Y10
-	VMOVDQA        Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSRLW         $0x02, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y0
-	VBROADCASTI128 164(CX), Y8
-	VPMADDUBSW     Y8, Y9, Y8
-	VPMADDWD       Y0, Y8, Y8
-	VPADDD         Y8, Y3, Y3
-	VBROADCASTI128 164(DX), Y8
-	VPMADDUBSW     Y8, Y9, Y8
-	VPMADDWD       Y0, Y8, Y8
-	VPADDD         Y8, Y4, Y4
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y0
-	VBROADCASTI128 180(CX), Y8
-	VPMADDUBSW     Y8, Y10, Y8
-	VPMADDWD       Y0, Y8, Y8
-	VPADDD         Y8, Y3, Y3
-	VBROADCASTI128 180(DX), Y8
-	VPMADDUBSW     Y8, Y10, Y8
-	VPMADDWD       Y0, Y8, Y8
-	VPADDD         Y8, Y4, Y4
-	VMOVDQU        776(AX), Y0
-	VMOVDQU        456(AX), Y8
-	VPAND          Y6, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y6, Y10, Y10
-	VPSLLW         $0x04, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSLLW         $0x02, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y8
-	VBROADCASTI128 196(CX), Y11
-	VPMADDUBSW     Y11, Y9, Y11
-	VPMADDWD       Y8, Y11, Y11
-	VPADDD         Y11, Y3, Y3
-	VBROADCASTI128 196(DX), Y11
-	VPMADDUBSW     Y11, Y9, Y11
-	VPMADDWD       Y8, Y11, Y11
-	VPADDD         Y11, Y4, Y4
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y8
-	VBROADCASTI128 212(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 212(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        520(AX), Y8
-	VPAND          Y6, Y8, Y9
-	VPSRLW         $0x04, Y8, Y8
-	VPAND          Y6, Y8, Y8
-	VMOVDQA        Y0, Y6
-	VPAND          Y7, Y6, Y6
-	VPOR           Y6, Y9, Y9
-	VPSRLW         $0x02, Y0, Y6
-	VPAND          Y7, Y6, Y6
-	VPOR           Y6, Y8, Y8
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y6
-	VPMADDUBSW     Y6, Y9, Y6
-	VPMADDWD       Y0, Y6, Y6
-	VPADDD         Y6, Y3, Y3
-	VBROADCASTI128 228(DX), Y6
-	VPMADDUBSW     Y6, Y9, Y6
-	VPMADDWD       Y0, Y6, Y6
-	VPADDD         Y6, Y4, Y4
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
-	VBROADCASTI128 244(CX), Y2
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y3, Y3
-	VBROADCASTI128 244(DX), Y2
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y4, Y4
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y5, Y5, Y2
-	VPUNPCKHDQ     Y5, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VCVTPH2PS      (AX), X0
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (DX), X1, X1
-	VINSERTPS      $0x20, (DX), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VSHUFPS        $0x00, X0, X0, X13
-	VSHUFPS        $0x55, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y13, Y0
-	VINSERTF128    $0x01, X1, Y1, Y2
-	VMULPS         Y2, Y0, Y0
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y0, Y0
-	VADDPS         (SI), Y0, Y0
-	VMOVUPS        Y0, (SI)
-	VPMOVSXBW      24(AX), Y0
-	VPMOVSXBW      56(AX), Y2
-	VMOVDQU        260(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y3
-	VPMADDWD       Y3, Y0, Y3
-	VMOVDQU        276(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y2, Y4
-	VPADDD         Y4, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPSLLD         $0x05, Y3, Y3
-	VPSUBD         Y3, Y4, Y3
-	VMOVDQU        260(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        276(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y2, Y5
-	VPADDD         Y5, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPSLLD         $0x05, Y4, Y4
-	VPSUBD         Y4, Y5, Y4
-	VPXOR          Y5, Y5, Y5
-	MOVL           $0x0f0f0f0f, DI
-	VMOVD          DI, X6
-	VPBROADCASTD   X6, Y6
-	MOVL           $0x30303030, DI
-	VMOVD          DI, X7
-	VPBROADCASTD   X7, Y7
-	VMOVDQU        616(AX), Y8
-	VMOVDQU        104(AX), Y9
-	VPAND          Y6, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y6, Y11, Y11
-	VPSLLW         $0x04, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y0, Y9
-	VBROADCASTI128 4(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y3, Y3
-	VBROADCASTI128 4(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y4, Y4
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y0, Y9
-	VBROADCASTI128 20(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 20(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VMOVDQU        168(AX), Y9
-	VPAND          Y6, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y6, Y11, Y11
-	VMOVDQA        Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y0, Y8
-	VBROADCASTI128 36(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 36(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y0, Y8
-	VBROADCASTI128 52(CX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 52(DX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        680(AX), Y8
-	VMOVDQU        232(AX), Y9
-	VPAND          Y6, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y6, Y11, Y11
-	VPSLLW         $0x04, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y0, Y9
-	VBROADCASTI128 68(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y3, Y3
-	VBROADCASTI128 68(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y4, Y4
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y0, Y9
-	VBROADCASTI128 84(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 84(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VMOVDQU        296(AX), Y9
-	VPAND          Y6, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y6, Y11, Y11
-	VMOVDQA        Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y0, Y8
-	VBROADCASTI128 100(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 100(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y0, Y0
-	VBROADCASTI128 116(CX), Y8
-	VPMADDUBSW     Y8, Y11, Y8
-	VPMADDWD       Y0, Y8, Y8
-	VPADDD         Y8, Y3, Y3
-	VBROADCASTI128 116(DX), Y8
-	VPMADDUBSW     Y8, Y11, Y8
-	VPMADDWD       Y0, Y8, Y8
-	VPADDD         Y8, Y4, Y4
-	VMOVDQU        744(AX), Y0
-	VMOVDQU        360(AX), Y8
-	VPAND          Y6, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y6, Y10, Y10
-	VPSLLW         $0x04, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSLLW         $0x02, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y8
-	VBROADCASTI128 132(CX), Y11
-	VPMADDUBSW     Y11, Y9, Y11
-	VPMADDWD       Y8, Y11, Y11
-	VPADDD         Y11, Y3, Y3
-	VBROADCASTI128 132(DX), Y11
-	VPMADDUBSW     Y11, Y9, Y11
-	VPMADDWD       Y8, Y11, Y11
-	VPADDD         Y11, Y4, Y4
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y8
-	VBROADCASTI128 148(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 148(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        424(AX), Y8
-	VPAND          Y6, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y6, Y10, Y10
-	VMOVDQA        Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSRLW         $0x02, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y0
-	VBROADCASTI128 164(CX), Y8
-	VPMADDUBSW     Y8, Y9, Y8
-	VPMADDWD       Y0, Y8, Y8
-	VPADDD         Y8, Y3, Y3
-	VBROADCASTI128 164(DX), Y8
-	VPMADDUBSW     Y8, Y9, Y8
-	VPMADDWD       Y0, Y8, Y8
-	VPADDD         Y8, Y4, Y4
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y0
-	VBROADCASTI128 180(CX), Y8
-	VPMADDUBSW     Y8, Y10, Y8
-	VPMADDWD       Y0, Y8, Y8
-	VPADDD         Y8, Y3, Y3
-	VBROADCASTI128 180(DX), Y8
-	VPMADDUBSW     Y8, Y10, Y8
-	VPMADDWD       Y0, Y8, Y8
-	VPADDD         Y8, Y4, Y4
-	VMOVDQU        808(AX), Y0
-	VMOVDQU        488(AX), Y8
-	VPAND          Y6, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y6, Y10, Y10
-	VPSLLW         $0x04, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSLLW         $0x02, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y8
-	VBROADCASTI128 196(CX), Y11
-	VPMADDUBSW     Y11, Y9, Y11
-	VPMADDWD       Y8, Y11, Y11
-	VPADDD         Y11, Y3, Y3
-	VBROADCASTI128 196(DX), Y11
-	VPMADDUBSW     Y11, Y9, Y11
-	VPMADDWD       Y8, Y11, Y11
-	VPADDD         Y11, Y4, Y4
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y8
-	VBROADCASTI128 212(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 212(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y8, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VMOVDQU        552(AX), Y8
-	VPAND          Y6, Y8, Y9
-	VPSRLW         $0x04, Y8, Y8
-	VPAND          Y6, Y8, Y8
-	VMOVDQA        Y0, Y6
-	VPAND          Y7, Y6, Y6
-	VPOR           Y6, Y9, Y9
-	VPSRLW         $0x02, Y0, Y6
-	VPAND          Y7, Y6, Y6
-	VPOR           Y6, Y8, Y8
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y6
-	VPMADDUBSW     Y6, Y9, Y6
-	VPMADDWD       Y0, Y6, Y6
-	VPADDD         Y6, Y3, Y3
-	VBROADCASTI128 228(DX), Y6
-	VPMADDUBSW     Y6, Y9, Y6
-	VPMADDWD       Y0, Y6, Y6
-	VPADDD         Y6, Y4, Y4
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
-	VBROADCASTI128 244(CX), Y2
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y3, Y3
-	VBROADCASTI128 244(DX), Y2
-	VPMADDUBSW     Y2, Y8, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y4, Y4
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y5, Y5, Y2
-	VPUNPCKHDQ     Y5, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VCVTPH2PS      (AX), X0
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (DX), X1, X1
-	VINSERTPS      $0x20, (DX), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VSHUFPS        $0xaa, X0, X0, X13
-	VSHUFPS        $0xff, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y13, Y0
-	VINSERTF128    $0x01, X1, Y1, Y2
-	VMULPS         Y2, Y0, Y0
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y0, Y0
-	VADDPS         32(SI), Y0, Y0
-	VMOVUPS        Y0, 32(SI)
-	ADDQ           $0x00000348, AX
-	ADDQ           $0x00000124, CX
-	ADDQ           $0x00000124, DX
-	DECQ           BX
-	JMP            r6g2c2b
+	CMPQ         BX, $0x00
+	JE           r6g2c2d
+	PREFETCHT0   6144(AX)
+	PREFETCHT2   12288(AX)
+	PREFETCHT0   6208(AX)
+	PREFETCHT2   12352(AX)
+	PREFETCHT0   6272(AX)
+	PREFETCHT2   12416(AX)
+	PREFETCHT0   6336(AX)
+	PREFETCHT2   12480(AX)
+	PREFETCHT0   6400(AX)
+	PREFETCHT2   12544(AX)
+	PREFETCHT0   6464(AX)
+	PREFETCHT2   12608(AX)
+	PREFETCHT0   6528(AX)
+	PREFETCHT2   12672(AX)
+	PREFETCHT0   6592(AX)
+	PREFETCHT2   12736(AX)
+	PREFETCHT0   6656(AX)
+	PREFETCHT2   12800(AX)
+	PREFETCHT0   6720(AX)
+	PREFETCHT2   12864(AX)
+	PREFETCHT0   6784(AX)
+	PREFETCHT2   12928(AX)
+	PREFETCHT0   6848(AX)
+	PREFETCHT2   12992(AX)
+	PREFETCHT0   6912(AX)
+	PREFETCHT2   13056(AX)
+	PREFETCHT0   6976(AX)
+	PREFETCHT2   13120(AX)
+	MOVL         $0x0f0f0f0f, DI
+	VMOVD        DI, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, DI
+	VMOVD        DI, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00010001, DI
+	VMOVD        DI, X2
+	VPBROADCASTD X2, Y2
+	VPMOVSXWD    260(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    276(CX), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    260(DX), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    276(DX), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VMOVDQU      72(AX), Y7
+	VMOVDQU      200(AX), Y8
+	VPSLLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      4(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y3, Y3
+	VMOVDQU      4(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      104(AX), Y7
+	VMOVDQU      232(AX), Y8
+	VPSLLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      36(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y4, Y4
+	VMOVDQU      36(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VMOVDQU      264(AX), Y7
+	VMOVDQU      392(AX), Y8
+	VPSLLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      68(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y3, Y3
+	VMOVDQU      68(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      296(AX), Y7
+	VMOVDQU      424(AX), Y8
+	VPSLLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      100(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y4, Y4
+	VMOVDQU      100(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VMOVDQU      456(AX), Y7
+	VMOVDQU      584(AX), Y8
+	VPSLLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      132(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y3, Y3
+	VMOVDQU      132(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      488(AX), Y7
+	VMOVDQU      616(AX), Y8
+	VPSLLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      164(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y4, Y4
+	VMOVDQU      164(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VMOVDQU      648(AX), Y7
+	VMOVDQU      776(AX), Y8
+	VPSLLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      196(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y3, Y3
+	VMOVDQU      196(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      680(AX), Y7
+	VMOVDQU      808(AX), Y8
+	VPSLLW       $0x04, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPAND        Y0, Y7, Y0
+	VPOR         Y0, Y8, Y8
+	VMOVDQU      228(CX), Y0
+	VPMADDUBSW   Y0, Y8, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y4, Y4
+	VMOVDQU      228(DX), Y0
+	VPMADDUBSW   Y0, Y8, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y6, Y6
+	VPMOVSXBD    8(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMOVSXBD    40(AX), Y0
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPADDD       Y4, Y3, Y3
+	VPADDD       Y6, Y5, Y5
+	VPXOR        Y0, Y0, Y0
+	VPUNPCKLDQ   Y5, Y3, Y1
+	VPUNPCKHDQ   Y5, Y3, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLDQ   Y0, Y0, Y2
+	VPUNPCKHDQ   Y0, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y1, Y0
+	VPUNPCKHQDQ  Y2, Y1, Y1
+	VPADDD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPADDD       X1, X0, X1
+	VCVTPH2PS    (AX), X0
+	VSHUFPS      $0x00, X0, X0, X0
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (DX), X2, X2
+	VINSERTPS    $0x20, (DX), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X0, X0
+	VCVTDQ2PS    X1, X1
+	VMULPS       X1, X0, X0
+	VADDPS       (SI), X0, X0
+	VMOVUPS      X0, (SI)
+	MOVL         $0x0f0f0f0f, DI
+	VMOVD        DI, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, DI
+	VMOVD        DI, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00010001, DI
+	VMOVD        DI, X2
+	VPBROADCASTD X2, Y2
+	VPMOVSXWD    260(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    276(CX), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    260(DX), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    276(DX), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VMOVDQU      72(AX), Y7
+	VMOVDQU      200(AX), Y8
+	VPSLLW       $0x02, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      4(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y3, Y3
+	VMOVDQU      4(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      104(AX), Y7
+	VMOVDQU      232(AX), Y8
+	VPSLLW       $0x02, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      36(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y4, Y4
+	VMOVDQU      36(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VMOVDQU      264(AX), Y7
+	VMOVDQU      392(AX), Y8
+	VPSLLW       $0x02, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      68(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y3, Y3
+	VMOVDQU      68(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      296(AX), Y7
+	VMOVDQU      424(AX), Y8
+	VPSLLW       $0x02, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      100(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y4, Y4
+	VMOVDQU      100(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VMOVDQU      456(AX), Y7
+	VMOVDQU      584(AX), Y8
+	VPSLLW       $0x02, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      132(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y3, Y3
+	VMOVDQU      132(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      488(AX), Y7
+	VMOVDQU      616(AX), Y8
+	VPSLLW       $0x02, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      164(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y4, Y4
+	VMOVDQU      164(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VMOVDQU      648(AX), Y7
+	VMOVDQU      776(AX), Y8
+	VPSLLW       $0x02, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      196(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y3, Y3
+	VMOVDQU      196(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      680(AX), Y7
+	VMOVDQU      808(AX), Y8
+	VPSLLW       $0x02, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSRLW       $0x04, Y7, Y1
+	VPAND        Y0, Y1, Y0
+	VPOR         Y0, Y8, Y8
+	VMOVDQU      228(CX), Y0
+	VPMADDUBSW   Y0, Y8, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y4, Y4
+	VMOVDQU      228(DX), Y0
+	VPMADDUBSW   Y0, Y8, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y6, Y6
+	VPMOVSXBD    16(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMOVSXBD    48(AX), Y0
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPADDD       Y4, Y3, Y3
+	VPADDD       Y6, Y5, Y5
+	VPXOR        Y0, Y0, Y0
+	VPUNPCKLDQ   Y5, Y3, Y1
+	VPUNPCKHDQ   Y5, Y3, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLDQ   Y0, Y0, Y2
+	VPUNPCKHDQ   Y0, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y1, Y0
+	VPUNPCKHQDQ  Y2, Y1, Y1
+	VPADDD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPADDD       X1, X0, X1
+	VCVTPH2PS    (AX), X0
+	VSHUFPS      $0x55, X0, X0, X0
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (DX), X2, X2
+	VINSERTPS    $0x20, (DX), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X0, X0
+	VCVTDQ2PS    X1, X1
+	VMULPS       X1, X0, X0
+	VADDPS       16(SI), X0, X0
+	VMOVUPS      X0, 16(SI)
+	MOVL         $0x0f0f0f0f, DI
+	VMOVD        DI, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, DI
+	VMOVD        DI, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00010001, DI
+	VMOVD        DI, X2
+	VPBROADCASTD X2, Y2
+	VPMOVSXWD    260(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    276(CX), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    260(DX), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    276(DX), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VMOVDQU      136(AX), Y7
+	VMOVDQU      200(AX), Y8
+	VPAND        Y1, Y8, Y8
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      4(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y3, Y3
+	VMOVDQU      4(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      168(AX), Y7
+	VMOVDQU      232(AX), Y8
+	VPAND        Y1, Y8, Y8
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      36(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y4, Y4
+	VMOVDQU      36(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VMOVDQU      328(AX), Y7
+	VMOVDQU      392(AX), Y8
+	VPAND        Y1, Y8, Y8
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      68(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y3, Y3
+	VMOVDQU      68(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      360(AX), Y7
+	VMOVDQU      424(AX), Y8
+	VPAND        Y1, Y8, Y8
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      100(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y4, Y4
+	VMOVDQU      100(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VMOVDQU      520(AX), Y7
+	VMOVDQU      584(AX), Y8
+	VPAND        Y1, Y8, Y8
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      132(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y3, Y3
+	VMOVDQU      132(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      552(AX), Y7
+	VMOVDQU      616(AX), Y8
+	VPAND        Y1, Y8, Y8
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      164(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y4, Y4
+	VMOVDQU      164(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VMOVDQU      712(AX), Y7
+	VMOVDQU      776(AX), Y8
+	VPAND        Y1, Y8, Y8
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      196(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y3, Y3
+	VMOVDQU      196(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      744(AX), Y7
+	VMOVDQU      808(AX), Y8
+	VPAND        Y1, Y8, Y1
+	VPAND        Y0, Y7, Y0
+	VPOR         Y0, Y1, Y1
+	VMOVDQU      228(CX), Y0
+	VPMADDUBSW   Y0, Y1, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y4, Y4
+	VMOVDQU      228(DX), Y0
+	VPMADDUBSW   Y0, Y1, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y6, Y6
+	VPMOVSXBD    24(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMOVSXBD    56(AX), Y0
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPADDD       Y4, Y3, Y3
+	VPADDD       Y6, Y5, Y5
+	VPXOR        Y0, Y0, Y0
+	VPUNPCKLDQ   Y5, Y3, Y1
+	VPUNPCKHDQ   Y5, Y3, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLDQ   Y0, Y0, Y2
+	VPUNPCKHDQ   Y0, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y1, Y0
+	VPUNPCKHQDQ  Y2, Y1, Y1
+	VPADDD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPADDD       X1, X0, X1
+	VCVTPH2PS    (AX), X0
+	VSHUFPS      $0xaa, X0, X0, X0
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (DX), X2, X2
+	VINSERTPS    $0x20, (DX), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X0, X0
+	VCVTDQ2PS    X1, X1
+	VMULPS       X1, X0, X0
+	VADDPS       32(SI), X0, X0
+	VMOVUPS      X0, 32(SI)
+	MOVL         $0x0f0f0f0f, DI
+	VMOVD        DI, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, DI
+	VMOVD        DI, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00010001, DI
+	VMOVD        DI, X2
+	VPBROADCASTD X2, Y2
+	VPMOVSXWD    260(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    276(CX), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    260(DX), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    276(DX), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VMOVDQU      136(AX), Y7
+	VMOVDQU      200(AX), Y8
+	VPSRLW       $0x02, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      4(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y3, Y3
+	VMOVDQU      4(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      168(AX), Y7
+	VMOVDQU      232(AX), Y8
+	VPSRLW       $0x02, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      36(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y4, Y4
+	VMOVDQU      36(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VMOVDQU      328(AX), Y7
+	VMOVDQU      392(AX), Y8
+	VPSRLW       $0x02, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      68(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y3, Y3
+	VMOVDQU      68(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      360(AX), Y7
+	VMOVDQU      424(AX), Y8
+	VPSRLW       $0x02, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      100(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y4, Y4
+	VMOVDQU      100(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VMOVDQU      520(AX), Y7
+	VMOVDQU      584(AX), Y8
+	VPSRLW       $0x02, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      132(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y3, Y3
+	VMOVDQU      132(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      552(AX), Y7
+	VMOVDQU      616(AX), Y8
+	VPSRLW       $0x02, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      164(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y4, Y4
+	VMOVDQU      164(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VMOVDQU      712(AX), Y7
+	VMOVDQU      776(AX), Y8
+	VPSRLW       $0x02, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPOR         Y7, Y8, Y8
+	VMOVDQU      196(CX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y3, Y3
+	VMOVDQU      196(DX), Y7
+	VPMADDUBSW   Y7, Y8, Y7
+	VPMADDWD     Y2, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      744(AX), Y7
+	VMOVDQU      808(AX), Y8
+	VPSRLW       $0x02, Y8, Y8
+	VPAND        Y1, Y8, Y8
+	VPSRLW       $0x04, Y7, Y1
+	VPAND        Y0, Y1, Y0
+	VPOR         Y0, Y8, Y8
+	VMOVDQU      228(CX), Y0
+	VPMADDUBSW   Y0, Y8, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y4, Y4
+	VMOVDQU      228(DX), Y0
+	VPMADDUBSW   Y0, Y8, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y6, Y6
+	VPMOVSXBD    32(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMOVSXBD    64(AX), Y0
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPADDD       Y4, Y3, Y3
+	VPADDD       Y6, Y5, Y5
+	VPXOR        Y0, Y0, Y0
+	VPUNPCKLDQ   Y5, Y3, Y1
+	VPUNPCKHDQ   Y5, Y3, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLDQ   Y0, Y0, Y2
+	VPUNPCKHDQ   Y0, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y1, Y0
+	VPUNPCKHQDQ  Y2, Y1, Y1
+	VPADDD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPADDD       X1, X0, X1
+	VCVTPH2PS    (AX), X0
+	VSHUFPS      $0xff, X0, X0, X0
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (DX), X2, X2
+	VINSERTPS    $0x20, (DX), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X0, X0
+	VCVTDQ2PS    X1, X1
+	VMULPS       X1, X0, X0
+	VADDPS       48(SI), X0, X0
+	VMOVUPS      X0, 48(SI)
+	ADDQ         $0x00000348, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, DX
+	DECQ         BX
+	JMP          r6g2c2b
 
 r6g2c2d:
 	VZEROUPPER
@@ -16977,537 +16391,581 @@ TEXT ·gemmQ6KR4Q8KAVXVNNIx2(SB), NOSPLIT, $0-40
 	VMOVUPS Y0, 32(SI)
 
 r6gvc2b:
-	CMPQ           BX, $0x00
-	JE             r6gvc2d
-	PREFETCHT0     6144(AX)
-	PREFETCHT2     12288(AX)
-	PREFETCHT0     6208(AX)
-	PREFETCHT2     12352(AX)
-	PREFETCHT0     6272(AX)
-	PREFETCHT2     12416(AX)
-	PREFETCHT0     6336(AX)
-	PREFETCHT2     12480(AX)
-	PREFETCHT0     6400(AX)
-	PREFETCHT2     12544(AX)
-	PREFETCHT0     6464(AX)
-	PREFETCHT2     12608(AX)
-	PREFETCHT0     6528(AX)
-	PREFETCHT2     12672(AX)
-	PREFETCHT0     6592(AX)
-	PREFETCHT2     12736(AX)
-	PREFETCHT0     6656(AX)
-	PREFETCHT2     12800(AX)
-	PREFETCHT0     6720(AX)
-	PREFETCHT2     12864(AX)
-	PREFETCHT0     6784(AX)
-	PREFETCHT2     12928(AX)
-	PREFETCHT0     6848(AX)
-	PREFETCHT2     12992(AX)
-	PREFETCHT0     6912(AX)
-	PREFETCHT2     13056(AX)
-	PREFETCHT0     6976(AX)
-	PREFETCHT2     13120(AX)
-	VPMOVSXBW      8(AX), Y0
-	VPMOVSXBW      40(AX), Y2
-	VMOVDQU        260(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y3
-	VPMADDWD       Y3, Y0, Y3
-	VMOVDQU        276(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y2, Y4
-	VPADDD         Y4, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPSLLD         $0x05, Y3, Y3
-	VPSUBD         Y3, Y4, Y3
-	VMOVDQU        260(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        276(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y2, Y5
-	VPADDD         Y5, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPSLLD         $0x05, Y4, Y4
-	VPSUBD         Y4, Y5, Y4
-	VPXOR          Y5, Y5, Y5
-	MOVL           $0x0f0f0f0f, DI
-	VMOVD          DI, X6
-	VPBROADCASTD   X6, Y6
-	MOVL           $0x30303030, DI
-	VMOVD          DI, X7
-	VPBROADCASTD   X7, Y7
-	VMOVDQU        584(AX), Y8
-	VMOVDQU        72(AX), Y9
-	VPAND          Y6, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y6, Y11, Y11
-	VPSLLW         $0x04, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y0, Y9
-	VBROADCASTI128 4(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 4(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y0, Y9
-	VBROADCASTI128 20(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 20(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VMOVDQU        136(AX), Y9
-	VPAND          Y6, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y6, Y11, Y11
-	VMOVDQA        Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y0, Y8
-	VBROADCASTI128 36(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y9, Y3 (VEX)
-	VBROADCASTI128 36(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y9, Y4 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y0, Y8
-	VBROADCASTI128 52(CX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y9, Y3 (VEX)
-	VBROADCASTI128 52(DX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y9, Y4 (VEX)
-	VMOVDQU        648(AX), Y8
-	VMOVDQU        200(AX), Y9
-	VPAND          Y6, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y6, Y11, Y11
-	VPSLLW         $0x04, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y0, Y9
-	VBROADCASTI128 68(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 68(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y0, Y9
-	VBROADCASTI128 84(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 84(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VMOVDQU        264(AX), Y9
-	VPAND          Y6, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y6, Y11, Y11
-	VMOVDQA        Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y0, Y8
-	VBROADCASTI128 100(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y9, Y3 (VEX)
-	VBROADCASTI128 100(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y9, Y4 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y0, Y0
-	VBROADCASTI128 116(CX), Y8
-	VPMADDUBSW     Y8, Y11, Y8
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y8, Y3 (VEX)
-	VBROADCASTI128 116(DX), Y8
-	VPMADDUBSW     Y8, Y11, Y8
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y8, Y4 (VEX)
-	VMOVDQU        712(AX), Y0
-	VMOVDQU        328(AX), Y8
-	VPAND          Y6, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y6, Y10, Y10
-	VPSLLW         $0x04, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSLLW         $0x02, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y8
-	VBROADCASTI128 132(CX), Y11
-	VPMADDUBSW     Y11, Y9, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y11, Y3 (VEX)
-	VBROADCASTI128 132(DX), Y11
-	VPMADDUBSW     Y11, Y9, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y11, Y4 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y8
-	VBROADCASTI128 148(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y9, Y3 (VEX)
-	VBROADCASTI128 148(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y9, Y4 (VEX)
-	VMOVDQU        392(AX), Y8
-	VPAND          Y6, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y6, Y10, Y10
-	VMOVDQA        Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSRLW         $0x02, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y0
-	VBROADCASTI128 164(CX), Y8
-	VPMADDUBSW     Y8, Y9, Y8
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y8, Y3 (VEX)
-	VBROADCASTI128 164(DX), Y8
-	VPMADDUBSW     Y8, Y9, Y8
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y8, Y4 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y0
-	VBROADCASTI128 180(CX), Y8
-	VPMADDUBSW     Y8, Y10, Y8
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y8, Y3 (VEX)
-	VBROADCASTI128 180(DX), Y8
-	VPMADDUBSW     Y8, Y10, Y8
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y8, Y4 (VEX)
-	VMOVDQU        776(AX), Y0
-	VMOVDQU        456(AX), Y8
-	VPAND          Y6, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y6, Y10, Y10
-	VPSLLW         $0x04, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSLLW         $0x02, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y8
-	VBROADCASTI128 196(CX), Y11
-	VPMADDUBSW     Y11, Y9, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y11, Y3 (VEX)
-	VBROADCASTI128 196(DX), Y11
-	VPMADDUBSW     Y11, Y9, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y11, Y4 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y8
-	VBROADCASTI128 212(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y9, Y3 (VEX)
-	VBROADCASTI128 212(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y9, Y4 (VEX)
-	VMOVDQU        520(AX), Y8
-	VPAND          Y6, Y8, Y9
-	VPSRLW         $0x04, Y8, Y8
-	VPAND          Y6, Y8, Y8
-	VMOVDQA        Y0, Y6
-	VPAND          Y7, Y6, Y6
-	VPOR           Y6, Y9, Y9
-	VPSRLW         $0x02, Y0, Y6
-	VPAND          Y7, Y6, Y6
-	VPOR           Y6, Y8, Y8
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y6
-	VPMADDUBSW     Y6, Y9, Y6
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x4d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y6, Y3 (VEX)
-	VBROADCASTI128 228(DX), Y6
-	VPMADDUBSW     Y6, Y9, Y6
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x4d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y6, Y4 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
-	VBROADCASTI128 244(CX), Y2
-	VPMADDUBSW     Y2, Y8, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y2, Y3 (VEX)
-	VBROADCASTI128 244(DX), Y2
-	VPMADDUBSW     Y2, Y8, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y2, Y4 (VEX)
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y5, Y5, Y2
-	VPUNPCKHDQ     Y5, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VCVTPH2PS      (AX), X0
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (DX), X1, X1
-	VINSERTPS      $0x20, (DX), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VSHUFPS        $0x00, X0, X0, X13
-	VSHUFPS        $0x55, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y13, Y0
-	VINSERTF128    $0x01, X1, Y1, Y2
-	VMULPS         Y2, Y0, Y0
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y0, Y0
-	VADDPS         (SI), Y0, Y0
-	VMOVUPS        Y0, (SI)
-	VPMOVSXBW      24(AX), Y0
-	VPMOVSXBW      56(AX), Y2
-	VMOVDQU        260(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y3
-	VPMADDWD       Y3, Y0, Y3
-	VMOVDQU        276(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y2, Y4
-	VPADDD         Y4, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPSLLD         $0x05, Y3, Y3
-	VPSUBD         Y3, Y4, Y3
-	VMOVDQU        260(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        276(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y2, Y5
-	VPADDD         Y5, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPSLLD         $0x05, Y4, Y4
-	VPSUBD         Y4, Y5, Y4
-	VPXOR          Y5, Y5, Y5
-	MOVL           $0x0f0f0f0f, DI
-	VMOVD          DI, X6
-	VPBROADCASTD   X6, Y6
-	MOVL           $0x30303030, DI
-	VMOVD          DI, X7
-	VPBROADCASTD   X7, Y7
-	VMOVDQU        616(AX), Y8
-	VMOVDQU        104(AX), Y9
-	VPAND          Y6, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y6, Y11, Y11
-	VPSLLW         $0x04, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y0, Y9
-	VBROADCASTI128 4(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 4(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y0, Y9
-	VBROADCASTI128 20(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 20(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VMOVDQU        168(AX), Y9
-	VPAND          Y6, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y6, Y11, Y11
-	VMOVDQA        Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y0, Y8
-	VBROADCASTI128 36(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y9, Y3 (VEX)
-	VBROADCASTI128 36(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y9, Y4 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y0, Y8
-	VBROADCASTI128 52(CX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y9, Y3 (VEX)
-	VBROADCASTI128 52(DX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y9, Y4 (VEX)
-	VMOVDQU        680(AX), Y8
-	VMOVDQU        232(AX), Y9
-	VPAND          Y6, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y6, Y11, Y11
-	VPSLLW         $0x04, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y0, Y9
-	VBROADCASTI128 68(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 68(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y0, Y9
-	VBROADCASTI128 84(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 84(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VMOVDQU        296(AX), Y9
-	VPAND          Y6, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y6, Y11, Y11
-	VMOVDQA        Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y8, Y9
-	VPAND          Y7, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y0, Y8
-	VBROADCASTI128 100(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y9, Y3 (VEX)
-	VBROADCASTI128 100(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y9, Y4 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y0, Y0
-	VBROADCASTI128 116(CX), Y8
-	VPMADDUBSW     Y8, Y11, Y8
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y8, Y3 (VEX)
-	VBROADCASTI128 116(DX), Y8
-	VPMADDUBSW     Y8, Y11, Y8
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y8, Y4 (VEX)
-	VMOVDQU        744(AX), Y0
-	VMOVDQU        360(AX), Y8
-	VPAND          Y6, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y6, Y10, Y10
-	VPSLLW         $0x04, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSLLW         $0x02, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y8
-	VBROADCASTI128 132(CX), Y11
-	VPMADDUBSW     Y11, Y9, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y11, Y3 (VEX)
-	VBROADCASTI128 132(DX), Y11
-	VPMADDUBSW     Y11, Y9, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y11, Y4 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y8
-	VBROADCASTI128 148(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y9, Y3 (VEX)
-	VBROADCASTI128 148(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y9, Y4 (VEX)
-	VMOVDQU        424(AX), Y8
-	VPAND          Y6, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y6, Y10, Y10
-	VMOVDQA        Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSRLW         $0x02, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y0
-	VBROADCASTI128 164(CX), Y8
-	VPMADDUBSW     Y8, Y9, Y8
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y8, Y3 (VEX)
-	VBROADCASTI128 164(DX), Y8
-	VPMADDUBSW     Y8, Y9, Y8
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y8, Y4 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y0
-	VBROADCASTI128 180(CX), Y8
-	VPMADDUBSW     Y8, Y10, Y8
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y8, Y3 (VEX)
-	VBROADCASTI128 180(DX), Y8
-	VPMADDUBSW     Y8, Y10, Y8
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x3d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y8, Y4 (VEX)
-	VMOVDQU        808(AX), Y0
-	VMOVDQU        488(AX), Y8
-	VPAND          Y6, Y8, Y9
-	VPSRLW         $0x04, Y8, Y10
-	VPAND          Y6, Y10, Y10
-	VPSLLW         $0x04, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y9, Y9
-	VPSLLW         $0x02, Y0, Y8
-	VPAND          Y7, Y8, Y8
-	VPOR           Y8, Y10, Y10
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y8
-	VBROADCASTI128 196(CX), Y11
-	VPMADDUBSW     Y11, Y9, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y11, Y3 (VEX)
-	VBROADCASTI128 196(DX), Y11
-	VPMADDUBSW     Y11, Y9, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y11, Y4 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y8
-	VBROADCASTI128 212(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y8, Y9, Y3 (VEX)
-	VBROADCASTI128 212(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y8, Y9, Y4 (VEX)
-	VMOVDQU        552(AX), Y8
-	VPAND          Y6, Y8, Y9
-	VPSRLW         $0x04, Y8, Y8
-	VPAND          Y6, Y8, Y8
-	VMOVDQA        Y0, Y6
-	VPAND          Y7, Y6, Y6
-	VPOR           Y6, Y9, Y9
-	VPSRLW         $0x02, Y0, Y6
-	VPAND          Y7, Y6, Y6
-	VPOR           Y6, Y8, Y8
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y6
-	VPMADDUBSW     Y6, Y9, Y6
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x4d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y6, Y3 (VEX)
-	VBROADCASTI128 228(DX), Y6
-	VPMADDUBSW     Y6, Y9, Y6
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x4d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y6, Y4 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
-	VBROADCASTI128 244(CX), Y2
-	VPMADDUBSW     Y2, Y8, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y2, Y3 (VEX)
-	VBROADCASTI128 244(DX), Y2
-	VPMADDUBSW     Y2, Y8, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y2, Y4 (VEX)
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y5, Y5, Y2
-	VPUNPCKHDQ     Y5, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VCVTPH2PS      (AX), X0
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (DX), X1, X1
-	VINSERTPS      $0x20, (DX), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VSHUFPS        $0xaa, X0, X0, X13
-	VSHUFPS        $0xff, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y13, Y0
-	VINSERTF128    $0x01, X1, Y1, Y2
-	VMULPS         Y2, Y0, Y0
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y0, Y0
-	VADDPS         32(SI), Y0, Y0
-	VMOVUPS        Y0, 32(SI)
-	ADDQ           $0x00000348, AX
-	ADDQ           $0x00000124, CX
-	ADDQ           $0x00000124, DX
-	DECQ           BX
-	JMP            r6gvc2b
+	CMPQ         BX, $0x00
+	JE           r6gvc2d
+	PREFETCHT0   6144(AX)
+	PREFETCHT2   12288(AX)
+	PREFETCHT0   6208(AX)
+	PREFETCHT2   12352(AX)
+	PREFETCHT0   6272(AX)
+	PREFETCHT2   12416(AX)
+	PREFETCHT0   6336(AX)
+	PREFETCHT2   12480(AX)
+	PREFETCHT0   6400(AX)
+	PREFETCHT2   12544(AX)
+	PREFETCHT0   6464(AX)
+	PREFETCHT2   12608(AX)
+	PREFETCHT0   6528(AX)
+	PREFETCHT2   12672(AX)
+	PREFETCHT0   6592(AX)
+	PREFETCHT2   12736(AX)
+	PREFETCHT0   6656(AX)
+	PREFETCHT2   12800(AX)
+	PREFETCHT0   6720(AX)
+	PREFETCHT2   12864(AX)
+	PREFETCHT0   6784(AX)
+	PREFETCHT2   12928(AX)
+	PREFETCHT0   6848(AX)
+	PREFETCHT2   12992(AX)
+	PREFETCHT0   6912(AX)
+	PREFETCHT2   13056(AX)
+	PREFETCHT0   6976(AX)
+	PREFETCHT2   13120(AX)
+	MOVL         $0x0f0f0f0f, DI
+	VMOVD        DI, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, DI
+	VMOVD        DI, X1
+	VPBROADCASTD X1, Y1
+	VPMOVSXWD    260(CX), Y2
+	VPSLLD       $0x05, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPSUBD       Y2, Y3, Y2
+	VPMOVSXWD    276(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    260(DX), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    276(DX), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VMOVDQU      72(AX), Y6
+	VMOVDQU      200(AX), Y7
+	VPSLLW       $0x04, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      4(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd6 // VPDPBUSD Y6, Y7, Y2 (VEX)
+	VMOVDQU      4(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe6 // VPDPBUSD Y6, Y7, Y4 (VEX)
+	VMOVDQU      104(AX), Y6
+	VMOVDQU      232(AX), Y7
+	VPSLLW       $0x04, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      36(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xde // VPDPBUSD Y6, Y7, Y3 (VEX)
+	VMOVDQU      36(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xee // VPDPBUSD Y6, Y7, Y5 (VEX)
+	VMOVDQU      264(AX), Y6
+	VMOVDQU      392(AX), Y7
+	VPSLLW       $0x04, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      68(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd6 // VPDPBUSD Y6, Y7, Y2 (VEX)
+	VMOVDQU      68(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe6 // VPDPBUSD Y6, Y7, Y4 (VEX)
+	VMOVDQU      296(AX), Y6
+	VMOVDQU      424(AX), Y7
+	VPSLLW       $0x04, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      100(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xde // VPDPBUSD Y6, Y7, Y3 (VEX)
+	VMOVDQU      100(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xee // VPDPBUSD Y6, Y7, Y5 (VEX)
+	VMOVDQU      456(AX), Y6
+	VMOVDQU      584(AX), Y7
+	VPSLLW       $0x04, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      132(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd6 // VPDPBUSD Y6, Y7, Y2 (VEX)
+	VMOVDQU      132(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe6 // VPDPBUSD Y6, Y7, Y4 (VEX)
+	VMOVDQU      488(AX), Y6
+	VMOVDQU      616(AX), Y7
+	VPSLLW       $0x04, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      164(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xde // VPDPBUSD Y6, Y7, Y3 (VEX)
+	VMOVDQU      164(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xee // VPDPBUSD Y6, Y7, Y5 (VEX)
+	VMOVDQU      648(AX), Y6
+	VMOVDQU      776(AX), Y7
+	VPSLLW       $0x04, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      196(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd6 // VPDPBUSD Y6, Y7, Y2 (VEX)
+	VMOVDQU      196(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe6 // VPDPBUSD Y6, Y7, Y4 (VEX)
+	VMOVDQU      680(AX), Y6
+	VMOVDQU      808(AX), Y7
+	VPSLLW       $0x04, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPAND        Y0, Y6, Y0
+	VPOR         Y0, Y7, Y7
+	VMOVDQU      228(CX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y0, Y7, Y3 (VEX)
+	VMOVDQU      228(DX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y0, Y7, Y5 (VEX)
+	VPMOVSXBD    8(AX), Y0
+	VPMULLD      Y0, Y2, Y2
+	VPMULLD      Y0, Y4, Y4
+	VPMOVSXBD    40(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPADDD       Y3, Y2, Y2
+	VPADDD       Y5, Y4, Y4
+	VPXOR        Y0, Y0, Y0
+	VPUNPCKLDQ   Y4, Y2, Y1
+	VPUNPCKHDQ   Y4, Y2, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLDQ   Y0, Y0, Y2
+	VPUNPCKHDQ   Y0, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y1, Y0
+	VPUNPCKHQDQ  Y2, Y1, Y1
+	VPADDD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPADDD       X1, X0, X1
+	VCVTPH2PS    (AX), X0
+	VSHUFPS      $0x00, X0, X0, X0
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (DX), X2, X2
+	VINSERTPS    $0x20, (DX), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X0, X0
+	VCVTDQ2PS    X1, X1
+	VMULPS       X1, X0, X0
+	VADDPS       (SI), X0, X0
+	VMOVUPS      X0, (SI)
+	MOVL         $0x0f0f0f0f, DI
+	VMOVD        DI, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, DI
+	VMOVD        DI, X1
+	VPBROADCASTD X1, Y1
+	VPMOVSXWD    260(CX), Y2
+	VPSLLD       $0x05, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPSUBD       Y2, Y3, Y2
+	VPMOVSXWD    276(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    260(DX), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    276(DX), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VMOVDQU      72(AX), Y6
+	VMOVDQU      200(AX), Y7
+	VPSLLW       $0x02, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      4(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd6 // VPDPBUSD Y6, Y7, Y2 (VEX)
+	VMOVDQU      4(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe6 // VPDPBUSD Y6, Y7, Y4 (VEX)
+	VMOVDQU      104(AX), Y6
+	VMOVDQU      232(AX), Y7
+	VPSLLW       $0x02, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      36(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xde // VPDPBUSD Y6, Y7, Y3 (VEX)
+	VMOVDQU      36(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xee // VPDPBUSD Y6, Y7, Y5 (VEX)
+	VMOVDQU      264(AX), Y6
+	VMOVDQU      392(AX), Y7
+	VPSLLW       $0x02, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      68(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd6 // VPDPBUSD Y6, Y7, Y2 (VEX)
+	VMOVDQU      68(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe6 // VPDPBUSD Y6, Y7, Y4 (VEX)
+	VMOVDQU      296(AX), Y6
+	VMOVDQU      424(AX), Y7
+	VPSLLW       $0x02, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      100(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xde // VPDPBUSD Y6, Y7, Y3 (VEX)
+	VMOVDQU      100(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xee // VPDPBUSD Y6, Y7, Y5 (VEX)
+	VMOVDQU      456(AX), Y6
+	VMOVDQU      584(AX), Y7
+	VPSLLW       $0x02, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      132(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd6 // VPDPBUSD Y6, Y7, Y2 (VEX)
+	VMOVDQU      132(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe6 // VPDPBUSD Y6, Y7, Y4 (VEX)
+	VMOVDQU      488(AX), Y6
+	VMOVDQU      616(AX), Y7
+	VPSLLW       $0x02, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      164(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xde // VPDPBUSD Y6, Y7, Y3 (VEX)
+	VMOVDQU      164(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xee // VPDPBUSD Y6, Y7, Y5 (VEX)
+	VMOVDQU      648(AX), Y6
+	VMOVDQU      776(AX), Y7
+	VPSLLW       $0x02, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      196(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd6 // VPDPBUSD Y6, Y7, Y2 (VEX)
+	VMOVDQU      196(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe6 // VPDPBUSD Y6, Y7, Y4 (VEX)
+	VMOVDQU      680(AX), Y6
+	VMOVDQU      808(AX), Y7
+	VPSLLW       $0x02, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPSRLW       $0x04, Y6, Y1
+	VPAND        Y0, Y1, Y0
+	VPOR         Y0, Y7, Y7
+	VMOVDQU      228(CX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y0, Y7, Y3 (VEX)
+	VMOVDQU      228(DX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y0, Y7, Y5 (VEX)
+	VPMOVSXBD    16(AX), Y0
+	VPMULLD      Y0, Y2, Y2
+	VPMULLD      Y0, Y4, Y4
+	VPMOVSXBD    48(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPADDD       Y3, Y2, Y2
+	VPADDD       Y5, Y4, Y4
+	VPXOR        Y0, Y0, Y0
+	VPUNPCKLDQ   Y4, Y2, Y1
+	VPUNPCKHDQ   Y4, Y2, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLDQ   Y0, Y0, Y2
+	VPUNPCKHDQ   Y0, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y1, Y0
+	VPUNPCKHQDQ  Y2, Y1, Y1
+	VPADDD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPADDD       X1, X0, X1
+	VCVTPH2PS    (AX), X0
+	VSHUFPS      $0x55, X0, X0, X0
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (DX), X2, X2
+	VINSERTPS    $0x20, (DX), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X0, X0
+	VCVTDQ2PS    X1, X1
+	VMULPS       X1, X0, X0
+	VADDPS       16(SI), X0, X0
+	VMOVUPS      X0, 16(SI)
+	MOVL         $0x0f0f0f0f, DI
+	VMOVD        DI, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, DI
+	VMOVD        DI, X1
+	VPBROADCASTD X1, Y1
+	VPMOVSXWD    260(CX), Y2
+	VPSLLD       $0x05, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPSUBD       Y2, Y3, Y2
+	VPMOVSXWD    276(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    260(DX), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    276(DX), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VMOVDQU      136(AX), Y6
+	VMOVDQU      200(AX), Y7
+	VPAND        Y1, Y7, Y7
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      4(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd6 // VPDPBUSD Y6, Y7, Y2 (VEX)
+	VMOVDQU      4(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe6 // VPDPBUSD Y6, Y7, Y4 (VEX)
+	VMOVDQU      168(AX), Y6
+	VMOVDQU      232(AX), Y7
+	VPAND        Y1, Y7, Y7
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      36(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xde // VPDPBUSD Y6, Y7, Y3 (VEX)
+	VMOVDQU      36(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xee // VPDPBUSD Y6, Y7, Y5 (VEX)
+	VMOVDQU      328(AX), Y6
+	VMOVDQU      392(AX), Y7
+	VPAND        Y1, Y7, Y7
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      68(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd6 // VPDPBUSD Y6, Y7, Y2 (VEX)
+	VMOVDQU      68(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe6 // VPDPBUSD Y6, Y7, Y4 (VEX)
+	VMOVDQU      360(AX), Y6
+	VMOVDQU      424(AX), Y7
+	VPAND        Y1, Y7, Y7
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      100(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xde // VPDPBUSD Y6, Y7, Y3 (VEX)
+	VMOVDQU      100(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xee // VPDPBUSD Y6, Y7, Y5 (VEX)
+	VMOVDQU      520(AX), Y6
+	VMOVDQU      584(AX), Y7
+	VPAND        Y1, Y7, Y7
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      132(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd6 // VPDPBUSD Y6, Y7, Y2 (VEX)
+	VMOVDQU      132(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe6 // VPDPBUSD Y6, Y7, Y4 (VEX)
+	VMOVDQU      552(AX), Y6
+	VMOVDQU      616(AX), Y7
+	VPAND        Y1, Y7, Y7
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      164(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xde // VPDPBUSD Y6, Y7, Y3 (VEX)
+	VMOVDQU      164(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xee // VPDPBUSD Y6, Y7, Y5 (VEX)
+	VMOVDQU      712(AX), Y6
+	VMOVDQU      776(AX), Y7
+	VPAND        Y1, Y7, Y7
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      196(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd6 // VPDPBUSD Y6, Y7, Y2 (VEX)
+	VMOVDQU      196(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe6 // VPDPBUSD Y6, Y7, Y4 (VEX)
+	VMOVDQU      744(AX), Y6
+	VMOVDQU      808(AX), Y7
+	VPAND        Y1, Y7, Y1
+	VPAND        Y0, Y6, Y0
+	VPOR         Y0, Y1, Y1
+	VMOVDQU      228(CX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x75; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y0, Y1, Y3 (VEX)
+	VMOVDQU      228(DX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x75; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y0, Y1, Y5 (VEX)
+	VPMOVSXBD    24(AX), Y0
+	VPMULLD      Y0, Y2, Y2
+	VPMULLD      Y0, Y4, Y4
+	VPMOVSXBD    56(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPADDD       Y3, Y2, Y2
+	VPADDD       Y5, Y4, Y4
+	VPXOR        Y0, Y0, Y0
+	VPUNPCKLDQ   Y4, Y2, Y1
+	VPUNPCKHDQ   Y4, Y2, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLDQ   Y0, Y0, Y2
+	VPUNPCKHDQ   Y0, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y1, Y0
+	VPUNPCKHQDQ  Y2, Y1, Y1
+	VPADDD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPADDD       X1, X0, X1
+	VCVTPH2PS    (AX), X0
+	VSHUFPS      $0xaa, X0, X0, X0
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (DX), X2, X2
+	VINSERTPS    $0x20, (DX), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X0, X0
+	VCVTDQ2PS    X1, X1
+	VMULPS       X1, X0, X0
+	VADDPS       32(SI), X0, X0
+	VMOVUPS      X0, 32(SI)
+	MOVL         $0x0f0f0f0f, DI
+	VMOVD        DI, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, DI
+	VMOVD        DI, X1
+	VPBROADCASTD X1, Y1
+	VPMOVSXWD    260(CX), Y2
+	VPSLLD       $0x05, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPSUBD       Y2, Y3, Y2
+	VPMOVSXWD    276(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    260(DX), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    276(DX), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VMOVDQU      136(AX), Y6
+	VMOVDQU      200(AX), Y7
+	VPSRLW       $0x02, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      4(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd6 // VPDPBUSD Y6, Y7, Y2 (VEX)
+	VMOVDQU      4(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe6 // VPDPBUSD Y6, Y7, Y4 (VEX)
+	VMOVDQU      168(AX), Y6
+	VMOVDQU      232(AX), Y7
+	VPSRLW       $0x02, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      36(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xde // VPDPBUSD Y6, Y7, Y3 (VEX)
+	VMOVDQU      36(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xee // VPDPBUSD Y6, Y7, Y5 (VEX)
+	VMOVDQU      328(AX), Y6
+	VMOVDQU      392(AX), Y7
+	VPSRLW       $0x02, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      68(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd6 // VPDPBUSD Y6, Y7, Y2 (VEX)
+	VMOVDQU      68(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe6 // VPDPBUSD Y6, Y7, Y4 (VEX)
+	VMOVDQU      360(AX), Y6
+	VMOVDQU      424(AX), Y7
+	VPSRLW       $0x02, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      100(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xde // VPDPBUSD Y6, Y7, Y3 (VEX)
+	VMOVDQU      100(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xee // VPDPBUSD Y6, Y7, Y5 (VEX)
+	VMOVDQU      520(AX), Y6
+	VMOVDQU      584(AX), Y7
+	VPSRLW       $0x02, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      132(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd6 // VPDPBUSD Y6, Y7, Y2 (VEX)
+	VMOVDQU      132(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe6 // VPDPBUSD Y6, Y7, Y4 (VEX)
+	VMOVDQU      552(AX), Y6
+	VMOVDQU      616(AX), Y7
+	VPSRLW       $0x02, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      164(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xde // VPDPBUSD Y6, Y7, Y3 (VEX)
+	VMOVDQU      164(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xee // VPDPBUSD Y6, Y7, Y5 (VEX)
+	VMOVDQU      712(AX), Y6
+	VMOVDQU      776(AX), Y7
+	VPSRLW       $0x02, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPSRLW       $0x04, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VMOVDQU      196(CX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd6 // VPDPBUSD Y6, Y7, Y2 (VEX)
+	VMOVDQU      196(DX), Y6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe6 // VPDPBUSD Y6, Y7, Y4 (VEX)
+	VMOVDQU      744(AX), Y6
+	VMOVDQU      808(AX), Y7
+	VPSRLW       $0x02, Y7, Y7
+	VPAND        Y1, Y7, Y7
+	VPSRLW       $0x04, Y6, Y1
+	VPAND        Y0, Y1, Y0
+	VPOR         Y0, Y7, Y7
+	VMOVDQU      228(CX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y0, Y7, Y3 (VEX)
+	VMOVDQU      228(DX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y0, Y7, Y5 (VEX)
+	VPMOVSXBD    32(AX), Y0
+	VPMULLD      Y0, Y2, Y2
+	VPMULLD      Y0, Y4, Y4
+	VPMOVSXBD    64(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPADDD       Y3, Y2, Y2
+	VPADDD       Y5, Y4, Y4
+	VPXOR        Y0, Y0, Y0
+	VPUNPCKLDQ   Y4, Y2, Y1
+	VPUNPCKHDQ   Y4, Y2, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLDQ   Y0, Y0, Y2
+	VPUNPCKHDQ   Y0, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y1, Y0
+	VPUNPCKHQDQ  Y2, Y1, Y1
+	VPADDD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPADDD       X1, X0, X1
+	VCVTPH2PS    (AX), X0
+	VSHUFPS      $0xff, X0, X0, X0
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (DX), X2, X2
+	VINSERTPS    $0x20, (DX), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X0, X0
+	VCVTDQ2PS    X1, X1
+	VMULPS       X1, X0, X0
+	VADDPS       48(SI), X0, X0
+	VMOVUPS      X0, 48(SI)
+	ADDQ         $0x00000348, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, DX
+	DECQ         BX
+	JMP          r6gvc2b
 
 r6gvc2d:
 	VZEROUPPER
@@ -17528,750 +16986,894 @@ TEXT ·gemmQ6KR4Q8KAVX2x3(SB), NOSPLIT, $0-40
 	VMOVUPS Y0, 32(DI)
 
 r6g2c3b:
-	CMPQ           BX, $0x00
-	JE             r6g2c3d
-	PREFETCHT0     6144(AX)
-	PREFETCHT2     12288(AX)
-	PREFETCHT0     6208(AX)
-	PREFETCHT2     12352(AX)
-	PREFETCHT0     6272(AX)
-	PREFETCHT2     12416(AX)
-	PREFETCHT0     6336(AX)
-	PREFETCHT2     12480(AX)
-	PREFETCHT0     6400(AX)
-	PREFETCHT2     12544(AX)
-	PREFETCHT0     6464(AX)
-	PREFETCHT2     12608(AX)
-	PREFETCHT0     6528(AX)
-	PREFETCHT2     12672(AX)
-	PREFETCHT0     6592(AX)
-	PREFETCHT2     12736(AX)
-	PREFETCHT0     6656(AX)
-	PREFETCHT2     12800(AX)
-	PREFETCHT0     6720(AX)
-	PREFETCHT2     12864(AX)
-	PREFETCHT0     6784(AX)
-	PREFETCHT2     12928(AX)
-	PREFETCHT0     6848(AX)
-	PREFETCHT2     12992(AX)
-	PREFETCHT0     6912(AX)
-	PREFETCHT2     13056(AX)
-	PREFETCHT0     6976(AX)
-	PREFETCHT2     13120(AX)
-	VPMOVSXBW      8(AX), Y0
-	VPMOVSXBW      40(AX), Y2
-	VMOVDQU        260(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y3
-	VPMADDWD       Y3, Y0, Y3
-	VMOVDQU        276(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y2, Y4
-	VPADDD         Y4, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPSLLD         $0x05, Y3, Y3
-	VPSUBD         Y3, Y4, Y3
-	VMOVDQU        260(SI), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        276(SI), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y2, Y5
-	VPADDD         Y5, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPSLLD         $0x05, Y4, Y4
-	VPSUBD         Y4, Y5, Y4
-	VMOVDQU        260(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y0, Y5
-	VMOVDQU        276(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y2, Y6
-	VPADDD         Y6, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPSLLD         $0x05, Y5, Y5
-	VPSUBD         Y5, Y6, Y5
-	VPXOR          Y6, Y6, Y6
-	MOVL           $0x0f0f0f0f, R8
-	VMOVD          R8, X7
-	VPBROADCASTD   X7, Y7
-	MOVL           $0x30303030, R8
-	VMOVD          R8, X8
-	VPBROADCASTD   X8, Y8
-	VMOVDQU        584(AX), Y9
-	VMOVDQU        72(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VPSLLW         $0x04, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSLLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y0, Y10
-	VBROADCASTI128 4(CX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y3, Y3
-	VBROADCASTI128 4(SI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y4, Y4
-	VBROADCASTI128 4(DX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y5, Y5
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y0, Y10
-	VBROADCASTI128 20(CX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y3, Y3
-	VBROADCASTI128 20(SI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y4, Y4
-	VBROADCASTI128 20(DX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y5, Y5
-	VMOVDQU        136(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VMOVDQA        Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSRLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y0, Y9
-	VBROADCASTI128 36(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 36(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 36(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y0, Y9
-	VBROADCASTI128 52(CX), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 52(SI), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 52(DX), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        648(AX), Y9
-	VMOVDQU        200(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VPSLLW         $0x04, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSLLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y0, Y10
-	VBROADCASTI128 68(CX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y3, Y3
-	VBROADCASTI128 68(SI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y4, Y4
-	VBROADCASTI128 68(DX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y5, Y5
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y0, Y10
-	VBROADCASTI128 84(CX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y3, Y3
-	VBROADCASTI128 84(SI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y4, Y4
-	VBROADCASTI128 84(DX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y5, Y5
-	VMOVDQU        264(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VMOVDQA        Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSRLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y0, Y9
-	VBROADCASTI128 100(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 100(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 100(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y0, Y0
-	VBROADCASTI128 116(CX), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 116(SI), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VBROADCASTI128 116(DX), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y5, Y5
-	VMOVDQU        712(AX), Y0
-	VMOVDQU        328(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VPSLLW         $0x04, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y9
-	VBROADCASTI128 132(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y3, Y3
-	VBROADCASTI128 132(SI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y4, Y4
-	VBROADCASTI128 132(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y5, Y5
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y9
-	VBROADCASTI128 148(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 148(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 148(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        392(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VMOVDQA        Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y0
-	VBROADCASTI128 164(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 164(SI), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VBROADCASTI128 164(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y5, Y5
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y0
-	VBROADCASTI128 180(CX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 180(SI), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VBROADCASTI128 180(DX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y5, Y5
-	VMOVDQU        776(AX), Y0
-	VMOVDQU        456(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VPSLLW         $0x04, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y9
-	VBROADCASTI128 196(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y3, Y3
-	VBROADCASTI128 196(SI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y4, Y4
-	VBROADCASTI128 196(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y5, Y5
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y9
-	VBROADCASTI128 212(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 212(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 212(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        520(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y9
-	VPAND          Y7, Y9, Y9
-	VMOVDQA        Y0, Y7
-	VPAND          Y8, Y7, Y7
-	VPOR           Y7, Y10, Y10
-	VPSRLW         $0x02, Y0, Y7
-	VPAND          Y8, Y7, Y7
-	VPOR           Y7, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	VPMADDWD       Y0, Y7, Y7
-	VPADDD         Y7, Y3, Y3
-	VBROADCASTI128 228(SI), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	VPMADDWD       Y0, Y7, Y7
-	VPADDD         Y7, Y4, Y4
-	VBROADCASTI128 228(DX), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	VPMADDWD       Y0, Y7, Y7
-	VPADDD         Y7, Y5, Y5
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
-	VBROADCASTI128 244(CX), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y3, Y3
-	VBROADCASTI128 244(SI), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y4, Y4
-	VBROADCASTI128 244(DX), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y5, Y5
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y6, Y5, Y2
-	VPUNPCKHDQ     Y6, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VCVTPH2PS      (AX), X0
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (SI), X1, X1
-	VINSERTPS      $0x20, (DX), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VSHUFPS        $0x00, X0, X0, X14
-	VSHUFPS        $0x55, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y14, Y0
-	VINSERTF128    $0x01, X1, Y1, Y2
-	VMULPS         Y2, Y0, Y0
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y0, Y0
-	VADDPS         (DI), Y0, Y0
-	VMOVUPS        Y0, (DI)
-	VPMOVSXBW      24(AX), Y0
-	VPMOVSXBW      56(AX), Y2
-	VMOVDQU        260(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y3
-	VPMADDWD       Y3, Y0, Y3
-	VMOVDQU        276(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y2, Y4
-	VPADDD         Y4, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPSLLD         $0x05, Y3, Y3
-	VPSUBD         Y3, Y4, Y3
-	VMOVDQU        260(SI), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        276(SI), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y2, Y5
-	VPADDD         Y5, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPSLLD         $0x05, Y4, Y4
-	VPSUBD         Y4, Y5, Y4
-	VMOVDQU        260(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y0, Y5
-	VMOVDQU        276(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y2, Y6
-	VPADDD         Y6, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPSLLD         $0x05, Y5, Y5
-	VPSUBD         Y5, Y6, Y5
-	VPXOR          Y6, Y6, Y6
-	MOVL           $0x0f0f0f0f, R8
-	VMOVD          R8, X7
-	VPBROADCASTD   X7, Y7
-	MOVL           $0x30303030, R8
-	VMOVD          R8, X8
-	VPBROADCASTD   X8, Y8
-	VMOVDQU        616(AX), Y9
-	VMOVDQU        104(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VPSLLW         $0x04, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSLLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y0, Y10
-	VBROADCASTI128 4(CX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y3, Y3
-	VBROADCASTI128 4(SI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y4, Y4
-	VBROADCASTI128 4(DX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y5, Y5
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y0, Y10
-	VBROADCASTI128 20(CX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y3, Y3
-	VBROADCASTI128 20(SI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y4, Y4
-	VBROADCASTI128 20(DX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y5, Y5
-	VMOVDQU        168(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VMOVDQA        Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSRLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y0, Y9
-	VBROADCASTI128 36(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 36(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 36(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y0, Y9
-	VBROADCASTI128 52(CX), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 52(SI), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 52(DX), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        680(AX), Y9
-	VMOVDQU        232(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VPSLLW         $0x04, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSLLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y0, Y10
-	VBROADCASTI128 68(CX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y3, Y3
-	VBROADCASTI128 68(SI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y4, Y4
-	VBROADCASTI128 68(DX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	VPMADDWD       Y10, Y13, Y13
-	VPADDD         Y13, Y5, Y5
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y0, Y10
-	VBROADCASTI128 84(CX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y3, Y3
-	VBROADCASTI128 84(SI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y4, Y4
-	VBROADCASTI128 84(DX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	VPMADDWD       Y10, Y11, Y11
-	VPADDD         Y11, Y5, Y5
-	VMOVDQU        296(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VMOVDQA        Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSRLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y0, Y9
-	VBROADCASTI128 100(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 100(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 100(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y0, Y0
-	VBROADCASTI128 116(CX), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 116(SI), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VBROADCASTI128 116(DX), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y5, Y5
-	VMOVDQU        744(AX), Y0
-	VMOVDQU        360(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VPSLLW         $0x04, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y9
-	VBROADCASTI128 132(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y3, Y3
-	VBROADCASTI128 132(SI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y4, Y4
-	VBROADCASTI128 132(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y5, Y5
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y9
-	VBROADCASTI128 148(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 148(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 148(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        424(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VMOVDQA        Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y0
-	VBROADCASTI128 164(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 164(SI), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VBROADCASTI128 164(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y5, Y5
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y0
-	VBROADCASTI128 180(CX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y3, Y3
-	VBROADCASTI128 180(SI), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y4, Y4
-	VBROADCASTI128 180(DX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	VPMADDWD       Y0, Y9, Y9
-	VPADDD         Y9, Y5, Y5
-	VMOVDQU        808(AX), Y0
-	VMOVDQU        488(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VPSLLW         $0x04, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y9
-	VBROADCASTI128 196(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y3, Y3
-	VBROADCASTI128 196(SI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y4, Y4
-	VBROADCASTI128 196(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	VPMADDWD       Y9, Y12, Y12
-	VPADDD         Y12, Y5, Y5
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y9
-	VBROADCASTI128 212(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y3, Y3
-	VBROADCASTI128 212(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y4, Y4
-	VBROADCASTI128 212(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	VPMADDWD       Y9, Y10, Y10
-	VPADDD         Y10, Y5, Y5
-	VMOVDQU        552(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y9
-	VPAND          Y7, Y9, Y9
-	VMOVDQA        Y0, Y7
-	VPAND          Y8, Y7, Y7
-	VPOR           Y7, Y10, Y10
-	VPSRLW         $0x02, Y0, Y7
-	VPAND          Y8, Y7, Y7
-	VPOR           Y7, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	VPMADDWD       Y0, Y7, Y7
-	VPADDD         Y7, Y3, Y3
-	VBROADCASTI128 228(SI), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	VPMADDWD       Y0, Y7, Y7
-	VPADDD         Y7, Y4, Y4
-	VBROADCASTI128 228(DX), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	VPMADDWD       Y0, Y7, Y7
-	VPADDD         Y7, Y5, Y5
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
-	VBROADCASTI128 244(CX), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y3, Y3
-	VBROADCASTI128 244(SI), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y4, Y4
-	VBROADCASTI128 244(DX), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	VPMADDWD       Y0, Y2, Y2
-	VPADDD         Y2, Y5, Y5
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y6, Y5, Y2
-	VPUNPCKHDQ     Y6, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VCVTPH2PS      (AX), X0
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (SI), X1, X1
-	VINSERTPS      $0x20, (DX), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VSHUFPS        $0xaa, X0, X0, X14
-	VSHUFPS        $0xff, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y14, Y0
-	VINSERTF128    $0x01, X1, Y1, Y2
-	VMULPS         Y2, Y0, Y0
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y0, Y0
-	VADDPS         32(DI), Y0, Y0
-	VMOVUPS        Y0, 32(DI)
-	ADDQ           $0x00000348, AX
-	ADDQ           $0x00000124, CX
-	ADDQ           $0x00000124, SI
-	ADDQ           $0x00000124, DX
-	DECQ           BX
-	JMP            r6g2c3b
+	CMPQ         BX, $0x00
+	JE           r6g2c3d
+	PREFETCHT0   6144(AX)
+	PREFETCHT2   12288(AX)
+	PREFETCHT0   6208(AX)
+	PREFETCHT2   12352(AX)
+	PREFETCHT0   6272(AX)
+	PREFETCHT2   12416(AX)
+	PREFETCHT0   6336(AX)
+	PREFETCHT2   12480(AX)
+	PREFETCHT0   6400(AX)
+	PREFETCHT2   12544(AX)
+	PREFETCHT0   6464(AX)
+	PREFETCHT2   12608(AX)
+	PREFETCHT0   6528(AX)
+	PREFETCHT2   12672(AX)
+	PREFETCHT0   6592(AX)
+	PREFETCHT2   12736(AX)
+	PREFETCHT0   6656(AX)
+	PREFETCHT2   12800(AX)
+	PREFETCHT0   6720(AX)
+	PREFETCHT2   12864(AX)
+	PREFETCHT0   6784(AX)
+	PREFETCHT2   12928(AX)
+	PREFETCHT0   6848(AX)
+	PREFETCHT2   12992(AX)
+	PREFETCHT0   6912(AX)
+	PREFETCHT2   13056(AX)
+	PREFETCHT0   6976(AX)
+	PREFETCHT2   13120(AX)
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, R8
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00010001, R8
+	VMOVD        R8, X2
+	VPBROADCASTD X2, Y2
+	VPMOVSXWD    260(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    276(CX), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    260(SI), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    276(SI), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VPMOVSXWD    260(DX), Y7
+	VPSLLD       $0x05, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPSUBD       Y7, Y8, Y7
+	VPMOVSXWD    276(DX), Y8
+	VPSLLD       $0x05, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VPSUBD       Y8, Y9, Y8
+	VMOVDQU      72(AX), Y9
+	VMOVDQU      200(AX), Y10
+	VPSLLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      4(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      4(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      4(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VMOVDQU      104(AX), Y9
+	VMOVDQU      232(AX), Y10
+	VPSLLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      36(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMOVDQU      36(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      36(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VMOVDQU      264(AX), Y9
+	VMOVDQU      392(AX), Y10
+	VPSLLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      68(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      68(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      68(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VMOVDQU      296(AX), Y9
+	VMOVDQU      424(AX), Y10
+	VPSLLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      100(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMOVDQU      100(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      100(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VMOVDQU      456(AX), Y9
+	VMOVDQU      584(AX), Y10
+	VPSLLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      132(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      132(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      132(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VMOVDQU      488(AX), Y9
+	VMOVDQU      616(AX), Y10
+	VPSLLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      164(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMOVDQU      164(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      164(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VMOVDQU      648(AX), Y9
+	VMOVDQU      776(AX), Y10
+	VPSLLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      196(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      196(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      196(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VMOVDQU      680(AX), Y9
+	VMOVDQU      808(AX), Y10
+	VPSLLW       $0x04, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPAND        Y0, Y9, Y0
+	VPOR         Y0, Y10, Y10
+	VMOVDQU      228(CX), Y0
+	VPMADDUBSW   Y0, Y10, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y4, Y4
+	VMOVDQU      228(SI), Y0
+	VPMADDUBSW   Y0, Y10, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y6, Y6
+	VMOVDQU      228(DX), Y0
+	VPMADDUBSW   Y0, Y10, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y8, Y8
+	VPMOVSXBD    8(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMULLD      Y0, Y7, Y7
+	VPMOVSXBD    40(AX), Y0
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPMULLD      Y0, Y8, Y8
+	VPADDD       Y4, Y3, Y3
+	VPADDD       Y6, Y5, Y5
+	VPADDD       Y8, Y7, Y7
+	VPXOR        Y0, Y0, Y0
+	VPUNPCKLDQ   Y5, Y3, Y1
+	VPUNPCKHDQ   Y5, Y3, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLDQ   Y0, Y7, Y2
+	VPUNPCKHDQ   Y0, Y7, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y1, Y0
+	VPUNPCKHQDQ  Y2, Y1, Y1
+	VPADDD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPADDD       X1, X0, X1
+	VCVTPH2PS    (AX), X0
+	VSHUFPS      $0x00, X0, X0, X0
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (SI), X2, X2
+	VINSERTPS    $0x20, (DX), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X0, X0
+	VCVTDQ2PS    X1, X1
+	VMULPS       X1, X0, X0
+	VADDPS       (DI), X0, X0
+	VMOVUPS      X0, (DI)
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, R8
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00010001, R8
+	VMOVD        R8, X2
+	VPBROADCASTD X2, Y2
+	VPMOVSXWD    260(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    276(CX), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    260(SI), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    276(SI), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VPMOVSXWD    260(DX), Y7
+	VPSLLD       $0x05, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPSUBD       Y7, Y8, Y7
+	VPMOVSXWD    276(DX), Y8
+	VPSLLD       $0x05, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VPSUBD       Y8, Y9, Y8
+	VMOVDQU      72(AX), Y9
+	VMOVDQU      200(AX), Y10
+	VPSLLW       $0x02, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      4(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      4(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      4(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VMOVDQU      104(AX), Y9
+	VMOVDQU      232(AX), Y10
+	VPSLLW       $0x02, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      36(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMOVDQU      36(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      36(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VMOVDQU      264(AX), Y9
+	VMOVDQU      392(AX), Y10
+	VPSLLW       $0x02, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      68(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      68(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      68(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VMOVDQU      296(AX), Y9
+	VMOVDQU      424(AX), Y10
+	VPSLLW       $0x02, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      100(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMOVDQU      100(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      100(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VMOVDQU      456(AX), Y9
+	VMOVDQU      584(AX), Y10
+	VPSLLW       $0x02, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      132(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      132(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      132(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VMOVDQU      488(AX), Y9
+	VMOVDQU      616(AX), Y10
+	VPSLLW       $0x02, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      164(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMOVDQU      164(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      164(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VMOVDQU      648(AX), Y9
+	VMOVDQU      776(AX), Y10
+	VPSLLW       $0x02, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      196(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      196(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      196(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VMOVDQU      680(AX), Y9
+	VMOVDQU      808(AX), Y10
+	VPSLLW       $0x02, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPSRLW       $0x04, Y9, Y1
+	VPAND        Y0, Y1, Y0
+	VPOR         Y0, Y10, Y10
+	VMOVDQU      228(CX), Y0
+	VPMADDUBSW   Y0, Y10, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y4, Y4
+	VMOVDQU      228(SI), Y0
+	VPMADDUBSW   Y0, Y10, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y6, Y6
+	VMOVDQU      228(DX), Y0
+	VPMADDUBSW   Y0, Y10, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y8, Y8
+	VPMOVSXBD    16(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMULLD      Y0, Y7, Y7
+	VPMOVSXBD    48(AX), Y0
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPMULLD      Y0, Y8, Y8
+	VPADDD       Y4, Y3, Y3
+	VPADDD       Y6, Y5, Y5
+	VPADDD       Y8, Y7, Y7
+	VPXOR        Y0, Y0, Y0
+	VPUNPCKLDQ   Y5, Y3, Y1
+	VPUNPCKHDQ   Y5, Y3, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLDQ   Y0, Y7, Y2
+	VPUNPCKHDQ   Y0, Y7, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y1, Y0
+	VPUNPCKHQDQ  Y2, Y1, Y1
+	VPADDD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPADDD       X1, X0, X1
+	VCVTPH2PS    (AX), X0
+	VSHUFPS      $0x55, X0, X0, X0
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (SI), X2, X2
+	VINSERTPS    $0x20, (DX), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X0, X0
+	VCVTDQ2PS    X1, X1
+	VMULPS       X1, X0, X0
+	VADDPS       16(DI), X0, X0
+	VMOVUPS      X0, 16(DI)
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, R8
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00010001, R8
+	VMOVD        R8, X2
+	VPBROADCASTD X2, Y2
+	VPMOVSXWD    260(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    276(CX), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    260(SI), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    276(SI), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VPMOVSXWD    260(DX), Y7
+	VPSLLD       $0x05, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPSUBD       Y7, Y8, Y7
+	VPMOVSXWD    276(DX), Y8
+	VPSLLD       $0x05, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VPSUBD       Y8, Y9, Y8
+	VMOVDQU      136(AX), Y9
+	VMOVDQU      200(AX), Y10
+	VPAND        Y1, Y10, Y10
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      4(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      4(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      4(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VMOVDQU      168(AX), Y9
+	VMOVDQU      232(AX), Y10
+	VPAND        Y1, Y10, Y10
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      36(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMOVDQU      36(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      36(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VMOVDQU      328(AX), Y9
+	VMOVDQU      392(AX), Y10
+	VPAND        Y1, Y10, Y10
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      68(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      68(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      68(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VMOVDQU      360(AX), Y9
+	VMOVDQU      424(AX), Y10
+	VPAND        Y1, Y10, Y10
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      100(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMOVDQU      100(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      100(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VMOVDQU      520(AX), Y9
+	VMOVDQU      584(AX), Y10
+	VPAND        Y1, Y10, Y10
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      132(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      132(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      132(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VMOVDQU      552(AX), Y9
+	VMOVDQU      616(AX), Y10
+	VPAND        Y1, Y10, Y10
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      164(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMOVDQU      164(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      164(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VMOVDQU      712(AX), Y9
+	VMOVDQU      776(AX), Y10
+	VPAND        Y1, Y10, Y10
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      196(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      196(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      196(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VMOVDQU      744(AX), Y9
+	VMOVDQU      808(AX), Y10
+	VPAND        Y1, Y10, Y1
+	VPAND        Y0, Y9, Y0
+	VPOR         Y0, Y1, Y1
+	VMOVDQU      228(CX), Y0
+	VPMADDUBSW   Y0, Y1, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y4, Y4
+	VMOVDQU      228(SI), Y0
+	VPMADDUBSW   Y0, Y1, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y6, Y6
+	VMOVDQU      228(DX), Y0
+	VPMADDUBSW   Y0, Y1, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y8, Y8
+	VPMOVSXBD    24(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMULLD      Y0, Y7, Y7
+	VPMOVSXBD    56(AX), Y0
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPMULLD      Y0, Y8, Y8
+	VPADDD       Y4, Y3, Y3
+	VPADDD       Y6, Y5, Y5
+	VPADDD       Y8, Y7, Y7
+	VPXOR        Y0, Y0, Y0
+	VPUNPCKLDQ   Y5, Y3, Y1
+	VPUNPCKHDQ   Y5, Y3, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLDQ   Y0, Y7, Y2
+	VPUNPCKHDQ   Y0, Y7, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y1, Y0
+	VPUNPCKHQDQ  Y2, Y1, Y1
+	VPADDD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPADDD       X1, X0, X1
+	VCVTPH2PS    (AX), X0
+	VSHUFPS      $0xaa, X0, X0, X0
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (SI), X2, X2
+	VINSERTPS    $0x20, (DX), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X0, X0
+	VCVTDQ2PS    X1, X1
+	VMULPS       X1, X0, X0
+	VADDPS       32(DI), X0, X0
+	VMOVUPS      X0, 32(DI)
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, R8
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00010001, R8
+	VMOVD        R8, X2
+	VPBROADCASTD X2, Y2
+	VPMOVSXWD    260(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    276(CX), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    260(SI), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    276(SI), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VPMOVSXWD    260(DX), Y7
+	VPSLLD       $0x05, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPSUBD       Y7, Y8, Y7
+	VPMOVSXWD    276(DX), Y8
+	VPSLLD       $0x05, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VPSUBD       Y8, Y9, Y8
+	VMOVDQU      136(AX), Y9
+	VMOVDQU      200(AX), Y10
+	VPSRLW       $0x02, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      4(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      4(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      4(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VMOVDQU      168(AX), Y9
+	VMOVDQU      232(AX), Y10
+	VPSRLW       $0x02, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      36(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMOVDQU      36(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      36(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VMOVDQU      328(AX), Y9
+	VMOVDQU      392(AX), Y10
+	VPSRLW       $0x02, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      68(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      68(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      68(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VMOVDQU      360(AX), Y9
+	VMOVDQU      424(AX), Y10
+	VPSRLW       $0x02, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      100(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMOVDQU      100(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      100(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VMOVDQU      520(AX), Y9
+	VMOVDQU      584(AX), Y10
+	VPSRLW       $0x02, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      132(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      132(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      132(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VMOVDQU      552(AX), Y9
+	VMOVDQU      616(AX), Y10
+	VPSRLW       $0x02, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      164(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y4, Y4
+	VMOVDQU      164(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VMOVDQU      164(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VMOVDQU      712(AX), Y9
+	VMOVDQU      776(AX), Y10
+	VPSRLW       $0x02, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        Y0, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VMOVDQU      196(CX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y3, Y3
+	VMOVDQU      196(SI), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y5, Y5
+	VMOVDQU      196(DX), Y9
+	VPMADDUBSW   Y9, Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VMOVDQU      744(AX), Y9
+	VMOVDQU      808(AX), Y10
+	VPSRLW       $0x02, Y10, Y10
+	VPAND        Y1, Y10, Y10
+	VPSRLW       $0x04, Y9, Y1
+	VPAND        Y0, Y1, Y0
+	VPOR         Y0, Y10, Y10
+	VMOVDQU      228(CX), Y0
+	VPMADDUBSW   Y0, Y10, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y4, Y4
+	VMOVDQU      228(SI), Y0
+	VPMADDUBSW   Y0, Y10, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y6, Y6
+	VMOVDQU      228(DX), Y0
+	VPMADDUBSW   Y0, Y10, Y0
+	VPMADDWD     Y2, Y0, Y0
+	VPADDD       Y0, Y8, Y8
+	VPMOVSXBD    32(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMULLD      Y0, Y7, Y7
+	VPMOVSXBD    64(AX), Y0
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPMULLD      Y0, Y8, Y8
+	VPADDD       Y4, Y3, Y3
+	VPADDD       Y6, Y5, Y5
+	VPADDD       Y8, Y7, Y7
+	VPXOR        Y0, Y0, Y0
+	VPUNPCKLDQ   Y5, Y3, Y1
+	VPUNPCKHDQ   Y5, Y3, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLDQ   Y0, Y7, Y2
+	VPUNPCKHDQ   Y0, Y7, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y1, Y0
+	VPUNPCKHQDQ  Y2, Y1, Y1
+	VPADDD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPADDD       X1, X0, X1
+	VCVTPH2PS    (AX), X0
+	VSHUFPS      $0xff, X0, X0, X0
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (SI), X2, X2
+	VINSERTPS    $0x20, (DX), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X0, X0
+	VCVTDQ2PS    X1, X1
+	VMULPS       X1, X0, X0
+	VADDPS       48(DI), X0, X0
+	VMOVUPS      X0, 48(DI)
+	ADDQ         $0x00000348, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, SI
+	ADDQ         $0x00000124, DX
+	DECQ         BX
+	JMP          r6g2c3b
 
 r6g2c3d:
 	VZEROUPPER
@@ -18292,654 +17894,690 @@ TEXT ·gemmQ6KR4Q8KAVXVNNIx3(SB), NOSPLIT, $0-40
 	VMOVUPS Y0, 32(DI)
 
 r6gvc3b:
-	CMPQ           BX, $0x00
-	JE             r6gvc3d
-	PREFETCHT0     6144(AX)
-	PREFETCHT2     12288(AX)
-	PREFETCHT0     6208(AX)
-	PREFETCHT2     12352(AX)
-	PREFETCHT0     6272(AX)
-	PREFETCHT2     12416(AX)
-	PREFETCHT0     6336(AX)
-	PREFETCHT2     12480(AX)
-	PREFETCHT0     6400(AX)
-	PREFETCHT2     12544(AX)
-	PREFETCHT0     6464(AX)
-	PREFETCHT2     12608(AX)
-	PREFETCHT0     6528(AX)
-	PREFETCHT2     12672(AX)
-	PREFETCHT0     6592(AX)
-	PREFETCHT2     12736(AX)
-	PREFETCHT0     6656(AX)
-	PREFETCHT2     12800(AX)
-	PREFETCHT0     6720(AX)
-	PREFETCHT2     12864(AX)
-	PREFETCHT0     6784(AX)
-	PREFETCHT2     12928(AX)
-	PREFETCHT0     6848(AX)
-	PREFETCHT2     12992(AX)
-	PREFETCHT0     6912(AX)
-	PREFETCHT2     13056(AX)
-	PREFETCHT0     6976(AX)
-	PREFETCHT2     13120(AX)
-	VPMOVSXBW      8(AX), Y0
-	VPMOVSXBW      40(AX), Y2
-	VMOVDQU        260(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y3
-	VPMADDWD       Y3, Y0, Y3
-	VMOVDQU        276(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y2, Y4
-	VPADDD         Y4, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPSLLD         $0x05, Y3, Y3
-	VPSUBD         Y3, Y4, Y3
-	VMOVDQU        260(SI), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        276(SI), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y2, Y5
-	VPADDD         Y5, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPSLLD         $0x05, Y4, Y4
-	VPSUBD         Y4, Y5, Y4
-	VMOVDQU        260(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y0, Y5
-	VMOVDQU        276(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y2, Y6
-	VPADDD         Y6, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPSLLD         $0x05, Y5, Y5
-	VPSUBD         Y5, Y6, Y5
-	VPXOR          Y6, Y6, Y6
-	MOVL           $0x0f0f0f0f, R8
-	VMOVD          R8, X7
-	VPBROADCASTD   X7, Y7
-	MOVL           $0x30303030, R8
-	VMOVD          R8, X8
-	VPBROADCASTD   X8, Y8
-	VMOVDQU        584(AX), Y9
-	VMOVDQU        72(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VPSLLW         $0x04, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSLLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y0, Y10
-	VBROADCASTI128 4(CX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y13, Y3 (VEX)
-	VBROADCASTI128 4(SI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y13, Y4 (VEX)
-	VBROADCASTI128 4(DX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y13, Y5 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y0, Y10
-	VBROADCASTI128 20(CX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y11, Y3 (VEX)
-	VBROADCASTI128 20(SI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y11, Y4 (VEX)
-	VBROADCASTI128 20(DX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y11, Y5 (VEX)
-	VMOVDQU        136(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VMOVDQA        Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSRLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y0, Y9
-	VBROADCASTI128 36(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 36(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 36(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y0, Y9
-	VBROADCASTI128 52(CX), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 52(SI), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 52(DX), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VMOVDQU        648(AX), Y9
-	VMOVDQU        200(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VPSLLW         $0x04, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSLLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y0, Y10
-	VBROADCASTI128 68(CX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y13, Y3 (VEX)
-	VBROADCASTI128 68(SI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y13, Y4 (VEX)
-	VBROADCASTI128 68(DX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y13, Y5 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y0, Y10
-	VBROADCASTI128 84(CX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y11, Y3 (VEX)
-	VBROADCASTI128 84(SI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y11, Y4 (VEX)
-	VBROADCASTI128 84(DX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y11, Y5 (VEX)
-	VMOVDQU        264(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VMOVDQA        Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSRLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y0, Y9
-	VBROADCASTI128 100(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 100(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 100(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y0, Y0
-	VBROADCASTI128 116(CX), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
-	VBROADCASTI128 116(SI), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
-	VBROADCASTI128 116(DX), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y9, Y5 (VEX)
-	VMOVDQU        712(AX), Y0
-	VMOVDQU        328(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VPSLLW         $0x04, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y9
-	VBROADCASTI128 132(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 132(SI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 132(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y9
-	VBROADCASTI128 148(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 148(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 148(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VMOVDQU        392(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VMOVDQA        Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y0
-	VBROADCASTI128 164(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
-	VBROADCASTI128 164(SI), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
-	VBROADCASTI128 164(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y9, Y5 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y0
-	VBROADCASTI128 180(CX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
-	VBROADCASTI128 180(SI), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
-	VBROADCASTI128 180(DX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y9, Y5 (VEX)
-	VMOVDQU        776(AX), Y0
-	VMOVDQU        456(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VPSLLW         $0x04, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y9
-	VBROADCASTI128 196(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 196(SI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 196(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y9
-	VBROADCASTI128 212(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 212(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 212(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VMOVDQU        520(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y9
-	VPAND          Y7, Y9, Y9
-	VMOVDQA        Y0, Y7
-	VPAND          Y8, Y7, Y7
-	VPOR           Y7, Y10, Y10
-	VPSRLW         $0x02, Y0, Y7
-	VPAND          Y8, Y7, Y7
-	VPOR           Y7, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y7, Y3 (VEX)
-	VBROADCASTI128 228(SI), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y7, Y4 (VEX)
-	VBROADCASTI128 228(DX), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y7, Y5 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
-	VBROADCASTI128 244(CX), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y2, Y3 (VEX)
-	VBROADCASTI128 244(SI), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y2, Y4 (VEX)
-	VBROADCASTI128 244(DX), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y2, Y5 (VEX)
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y6, Y5, Y2
-	VPUNPCKHDQ     Y6, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VCVTPH2PS      (AX), X0
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (SI), X1, X1
-	VINSERTPS      $0x20, (DX), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VSHUFPS        $0x00, X0, X0, X14
-	VSHUFPS        $0x55, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y14, Y0
-	VINSERTF128    $0x01, X1, Y1, Y2
-	VMULPS         Y2, Y0, Y0
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y0, Y0
-	VADDPS         (DI), Y0, Y0
-	VMOVUPS        Y0, (DI)
-	VPMOVSXBW      24(AX), Y0
-	VPMOVSXBW      56(AX), Y2
-	VMOVDQU        260(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y3
-	VPMADDWD       Y3, Y0, Y3
-	VMOVDQU        276(CX), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y2, Y4
-	VPADDD         Y4, Y3, Y3
-	VPXOR          Y4, Y4, Y4
-	VPSLLD         $0x05, Y3, Y3
-	VPSUBD         Y3, Y4, Y3
-	VMOVDQU        260(SI), X1
-	VINSERTI128    $0x01, X1, Y1, Y4
-	VPMADDWD       Y4, Y0, Y4
-	VMOVDQU        276(SI), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y2, Y5
-	VPADDD         Y5, Y4, Y4
-	VPXOR          Y5, Y5, Y5
-	VPSLLD         $0x05, Y4, Y4
-	VPSUBD         Y4, Y5, Y4
-	VMOVDQU        260(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y5
-	VPMADDWD       Y5, Y0, Y5
-	VMOVDQU        276(DX), X1
-	VINSERTI128    $0x01, X1, Y1, Y6
-	VPMADDWD       Y6, Y2, Y6
-	VPADDD         Y6, Y5, Y5
-	VPXOR          Y6, Y6, Y6
-	VPSLLD         $0x05, Y5, Y5
-	VPSUBD         Y5, Y6, Y5
-	VPXOR          Y6, Y6, Y6
-	MOVL           $0x0f0f0f0f, R8
-	VMOVD          R8, X7
-	VPBROADCASTD   X7, Y7
-	MOVL           $0x30303030, R8
-	VMOVD          R8, X8
-	VPBROADCASTD   X8, Y8
-	VMOVDQU        616(AX), Y9
-	VMOVDQU        104(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VPSLLW         $0x04, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSLLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y0, Y10
-	VBROADCASTI128 4(CX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y13, Y3 (VEX)
-	VBROADCASTI128 4(SI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y13, Y4 (VEX)
-	VBROADCASTI128 4(DX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y13, Y5 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y0, Y10
-	VBROADCASTI128 20(CX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y11, Y3 (VEX)
-	VBROADCASTI128 20(SI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y11, Y4 (VEX)
-	VBROADCASTI128 20(DX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y11, Y5 (VEX)
-	VMOVDQU        168(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VMOVDQA        Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSRLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y0, Y9
-	VBROADCASTI128 36(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 36(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 36(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y0, Y9
-	VBROADCASTI128 52(CX), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 52(SI), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 52(DX), Y10
-	VPMADDUBSW     Y10, Y12, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VMOVDQU        680(AX), Y9
-	VMOVDQU        232(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VPSLLW         $0x04, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSLLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y0, Y10
-	VBROADCASTI128 68(CX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y13, Y3 (VEX)
-	VBROADCASTI128 68(SI), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y13, Y4 (VEX)
-	VBROADCASTI128 68(DX), Y13
-	VPMADDUBSW     Y13, Y11, Y13
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x15; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y13, Y5 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y0, Y10
-	VBROADCASTI128 84(CX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xda // VPDPWSSD Y10, Y11, Y3 (VEX)
-	VBROADCASTI128 84(SI), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xe2 // VPDPWSSD Y10, Y11, Y4 (VEX)
-	VBROADCASTI128 84(DX), Y11
-	VPMADDUBSW     Y11, Y12, Y11
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x25; BYTE $0x52; BYTE $0xea // VPDPWSSD Y10, Y11, Y5 (VEX)
-	VMOVDQU        296(AX), Y10
-	VPAND          Y7, Y10, Y11
-	VPSRLW         $0x04, Y10, Y12
-	VPAND          Y7, Y12, Y12
-	VMOVDQA        Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y11, Y11
-	VPSRLW         $0x02, Y9, Y10
-	VPAND          Y8, Y10, Y10
-	VPOR           Y10, Y12, Y12
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y0, Y9
-	VBROADCASTI128 100(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 100(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 100(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y0, Y0
-	VBROADCASTI128 116(CX), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
-	VBROADCASTI128 116(SI), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
-	VBROADCASTI128 116(DX), Y9
-	VPMADDUBSW     Y9, Y12, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y9, Y5 (VEX)
-	VMOVDQU        744(AX), Y0
-	VMOVDQU        360(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VPSLLW         $0x04, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+0(SB), Y2, Y9
-	VBROADCASTI128 132(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 132(SI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 132(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+64(SB), Y2, Y9
-	VBROADCASTI128 148(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 148(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 148(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VMOVDQU        424(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VMOVDQA        Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSRLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+128(SB), Y2, Y0
-	VBROADCASTI128 164(CX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
-	VBROADCASTI128 164(SI), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
-	VBROADCASTI128 164(DX), Y9
-	VPMADDUBSW     Y9, Y10, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y9, Y5 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+192(SB), Y2, Y0
-	VBROADCASTI128 180(CX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y9, Y3 (VEX)
-	VBROADCASTI128 180(SI), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y9, Y4 (VEX)
-	VBROADCASTI128 180(DX), Y9
-	VPMADDUBSW     Y9, Y11, Y9
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y9, Y5 (VEX)
-	VMOVDQU        808(AX), Y0
-	VMOVDQU        488(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y11
-	VPAND          Y7, Y11, Y11
-	VPSLLW         $0x04, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y10, Y10
-	VPSLLW         $0x02, Y0, Y9
-	VPAND          Y8, Y9, Y9
-	VPOR           Y9, Y11, Y11
-	VPSHUFB        q4kr4ScaleShuf<>+256(SB), Y2, Y9
-	VBROADCASTI128 196(CX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y12, Y3 (VEX)
-	VBROADCASTI128 196(SI), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y12, Y4 (VEX)
-	VBROADCASTI128 196(DX), Y12
-	VPMADDUBSW     Y12, Y10, Y12
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x1d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y12, Y5 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+320(SB), Y2, Y9
-	VBROADCASTI128 212(CX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xd9 // VPDPWSSD Y9, Y10, Y3 (VEX)
-	VBROADCASTI128 212(SI), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe1 // VPDPWSSD Y9, Y10, Y4 (VEX)
-	VBROADCASTI128 212(DX), Y10
-	VPMADDUBSW     Y10, Y11, Y10
-	BYTE $0xc4; BYTE $0xc2; BYTE $0x2d; BYTE $0x52; BYTE $0xe9 // VPDPWSSD Y9, Y10, Y5 (VEX)
-	VMOVDQU        552(AX), Y9
-	VPAND          Y7, Y9, Y10
-	VPSRLW         $0x04, Y9, Y9
-	VPAND          Y7, Y9, Y9
-	VMOVDQA        Y0, Y7
-	VPAND          Y8, Y7, Y7
-	VPOR           Y7, Y10, Y10
-	VPSRLW         $0x02, Y0, Y7
-	VPAND          Y8, Y7, Y7
-	VPOR           Y7, Y9, Y9
-	VPSHUFB        q4kr4ScaleShuf<>+384(SB), Y2, Y0
-	VBROADCASTI128 228(CX), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y7, Y3 (VEX)
-	VBROADCASTI128 228(SI), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y7, Y4 (VEX)
-	VBROADCASTI128 228(DX), Y7
-	VPMADDUBSW     Y7, Y10, Y7
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x45; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y7, Y5 (VEX)
-	VPSHUFB        q4kr4ScaleShuf<>+448(SB), Y2, Y0
-	VBROADCASTI128 244(CX), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xd8 // VPDPWSSD Y0, Y2, Y3 (VEX)
-	VBROADCASTI128 244(SI), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xe0 // VPDPWSSD Y0, Y2, Y4 (VEX)
-	VBROADCASTI128 244(DX), Y2
-	VPMADDUBSW     Y2, Y9, Y2
-	BYTE $0xc4; BYTE $0xe2; BYTE $0x6d; BYTE $0x52; BYTE $0xe8 // VPDPWSSD Y0, Y2, Y5 (VEX)
-	VPUNPCKLDQ     Y4, Y3, Y0
-	VPUNPCKHDQ     Y4, Y3, Y2
-	VPADDD         Y2, Y0, Y0
-	VPUNPCKLDQ     Y6, Y5, Y2
-	VPUNPCKHDQ     Y6, Y5, Y3
-	VPADDD         Y3, Y2, Y2
-	VPUNPCKLQDQ    Y2, Y0, Y3
-	VPUNPCKHQDQ    Y2, Y0, Y0
-	VPADDD         Y0, Y3, Y3
-	VCVTPH2PS      (AX), X0
-	VMOVSS         (CX), X1
-	VINSERTPS      $0x10, (SI), X1, X1
-	VINSERTPS      $0x20, (DX), X1, X1
-	VINSERTPS      $0x30, (DX), X1, X1
-	VSHUFPS        $0xaa, X0, X0, X14
-	VSHUFPS        $0xff, X0, X0, X0
-	VINSERTF128    $0x01, X0, Y14, Y0
-	VINSERTF128    $0x01, X1, Y1, Y2
-	VMULPS         Y2, Y0, Y0
-	VCVTDQ2PS      Y3, Y3
-	VMULPS         Y3, Y0, Y0
-	VADDPS         32(DI), Y0, Y0
-	VMOVUPS        Y0, 32(DI)
-	ADDQ           $0x00000348, AX
-	ADDQ           $0x00000124, CX
-	ADDQ           $0x00000124, SI
-	ADDQ           $0x00000124, DX
-	DECQ           BX
-	JMP            r6gvc3b
+	CMPQ         BX, $0x00
+	JE           r6gvc3d
+	PREFETCHT0   6144(AX)
+	PREFETCHT2   12288(AX)
+	PREFETCHT0   6208(AX)
+	PREFETCHT2   12352(AX)
+	PREFETCHT0   6272(AX)
+	PREFETCHT2   12416(AX)
+	PREFETCHT0   6336(AX)
+	PREFETCHT2   12480(AX)
+	PREFETCHT0   6400(AX)
+	PREFETCHT2   12544(AX)
+	PREFETCHT0   6464(AX)
+	PREFETCHT2   12608(AX)
+	PREFETCHT0   6528(AX)
+	PREFETCHT2   12672(AX)
+	PREFETCHT0   6592(AX)
+	PREFETCHT2   12736(AX)
+	PREFETCHT0   6656(AX)
+	PREFETCHT2   12800(AX)
+	PREFETCHT0   6720(AX)
+	PREFETCHT2   12864(AX)
+	PREFETCHT0   6784(AX)
+	PREFETCHT2   12928(AX)
+	PREFETCHT0   6848(AX)
+	PREFETCHT2   12992(AX)
+	PREFETCHT0   6912(AX)
+	PREFETCHT2   13056(AX)
+	PREFETCHT0   6976(AX)
+	PREFETCHT2   13120(AX)
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, R8
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Y1
+	VPMOVSXWD    260(CX), Y2
+	VPSLLD       $0x05, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPSUBD       Y2, Y3, Y2
+	VPMOVSXWD    276(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    260(SI), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    276(SI), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    260(DX), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VPMOVSXWD    276(DX), Y7
+	VPSLLD       $0x05, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPSUBD       Y7, Y8, Y7
+	VMOVDQU      72(AX), Y8
+	VMOVDQU      200(AX), Y9
+	VPSLLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      4(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y9, Y2 (VEX)
+	VMOVDQU      4(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y9, Y4 (VEX)
+	VMOVDQU      4(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y8, Y9, Y6 (VEX)
+	VMOVDQU      104(AX), Y8
+	VMOVDQU      232(AX), Y9
+	VPSLLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      36(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y9, Y3 (VEX)
+	VMOVDQU      36(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y9, Y5 (VEX)
+	VMOVDQU      36(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y8, Y9, Y7 (VEX)
+	VMOVDQU      264(AX), Y8
+	VMOVDQU      392(AX), Y9
+	VPSLLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      68(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y9, Y2 (VEX)
+	VMOVDQU      68(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y9, Y4 (VEX)
+	VMOVDQU      68(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y8, Y9, Y6 (VEX)
+	VMOVDQU      296(AX), Y8
+	VMOVDQU      424(AX), Y9
+	VPSLLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      100(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y9, Y3 (VEX)
+	VMOVDQU      100(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y9, Y5 (VEX)
+	VMOVDQU      100(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y8, Y9, Y7 (VEX)
+	VMOVDQU      456(AX), Y8
+	VMOVDQU      584(AX), Y9
+	VPSLLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      132(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y9, Y2 (VEX)
+	VMOVDQU      132(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y9, Y4 (VEX)
+	VMOVDQU      132(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y8, Y9, Y6 (VEX)
+	VMOVDQU      488(AX), Y8
+	VMOVDQU      616(AX), Y9
+	VPSLLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      164(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y9, Y3 (VEX)
+	VMOVDQU      164(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y9, Y5 (VEX)
+	VMOVDQU      164(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y8, Y9, Y7 (VEX)
+	VMOVDQU      648(AX), Y8
+	VMOVDQU      776(AX), Y9
+	VPSLLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      196(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y9, Y2 (VEX)
+	VMOVDQU      196(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y9, Y4 (VEX)
+	VMOVDQU      196(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y8, Y9, Y6 (VEX)
+	VMOVDQU      680(AX), Y8
+	VMOVDQU      808(AX), Y9
+	VPSLLW       $0x04, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPAND        Y0, Y8, Y0
+	VPOR         Y0, Y9, Y9
+	VMOVDQU      228(CX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y0, Y9, Y3 (VEX)
+	VMOVDQU      228(SI), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y0, Y9, Y5 (VEX)
+	VMOVDQU      228(DX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y0, Y9, Y7 (VEX)
+	VPMOVSXBD    8(AX), Y0
+	VPMULLD      Y0, Y2, Y2
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPMOVSXBD    40(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMULLD      Y0, Y7, Y7
+	VPADDD       Y3, Y2, Y2
+	VPADDD       Y5, Y4, Y4
+	VPADDD       Y7, Y6, Y6
+	VPXOR        Y0, Y0, Y0
+	VPUNPCKLDQ   Y4, Y2, Y1
+	VPUNPCKHDQ   Y4, Y2, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLDQ   Y0, Y6, Y2
+	VPUNPCKHDQ   Y0, Y6, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y1, Y0
+	VPUNPCKHQDQ  Y2, Y1, Y1
+	VPADDD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPADDD       X1, X0, X1
+	VCVTPH2PS    (AX), X0
+	VSHUFPS      $0x00, X0, X0, X0
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (SI), X2, X2
+	VINSERTPS    $0x20, (DX), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X0, X0
+	VCVTDQ2PS    X1, X1
+	VMULPS       X1, X0, X0
+	VADDPS       (DI), X0, X0
+	VMOVUPS      X0, (DI)
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, R8
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Y1
+	VPMOVSXWD    260(CX), Y2
+	VPSLLD       $0x05, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPSUBD       Y2, Y3, Y2
+	VPMOVSXWD    276(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    260(SI), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    276(SI), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    260(DX), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VPMOVSXWD    276(DX), Y7
+	VPSLLD       $0x05, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPSUBD       Y7, Y8, Y7
+	VMOVDQU      72(AX), Y8
+	VMOVDQU      200(AX), Y9
+	VPSLLW       $0x02, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      4(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y9, Y2 (VEX)
+	VMOVDQU      4(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y9, Y4 (VEX)
+	VMOVDQU      4(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y8, Y9, Y6 (VEX)
+	VMOVDQU      104(AX), Y8
+	VMOVDQU      232(AX), Y9
+	VPSLLW       $0x02, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      36(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y9, Y3 (VEX)
+	VMOVDQU      36(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y9, Y5 (VEX)
+	VMOVDQU      36(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y8, Y9, Y7 (VEX)
+	VMOVDQU      264(AX), Y8
+	VMOVDQU      392(AX), Y9
+	VPSLLW       $0x02, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      68(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y9, Y2 (VEX)
+	VMOVDQU      68(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y9, Y4 (VEX)
+	VMOVDQU      68(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y8, Y9, Y6 (VEX)
+	VMOVDQU      296(AX), Y8
+	VMOVDQU      424(AX), Y9
+	VPSLLW       $0x02, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      100(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y9, Y3 (VEX)
+	VMOVDQU      100(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y9, Y5 (VEX)
+	VMOVDQU      100(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y8, Y9, Y7 (VEX)
+	VMOVDQU      456(AX), Y8
+	VMOVDQU      584(AX), Y9
+	VPSLLW       $0x02, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      132(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y9, Y2 (VEX)
+	VMOVDQU      132(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y9, Y4 (VEX)
+	VMOVDQU      132(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y8, Y9, Y6 (VEX)
+	VMOVDQU      488(AX), Y8
+	VMOVDQU      616(AX), Y9
+	VPSLLW       $0x02, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      164(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y9, Y3 (VEX)
+	VMOVDQU      164(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y9, Y5 (VEX)
+	VMOVDQU      164(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y8, Y9, Y7 (VEX)
+	VMOVDQU      648(AX), Y8
+	VMOVDQU      776(AX), Y9
+	VPSLLW       $0x02, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      196(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y9, Y2 (VEX)
+	VMOVDQU      196(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y9, Y4 (VEX)
+	VMOVDQU      196(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y8, Y9, Y6 (VEX)
+	VMOVDQU      680(AX), Y8
+	VMOVDQU      808(AX), Y9
+	VPSLLW       $0x02, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPSRLW       $0x04, Y8, Y1
+	VPAND        Y0, Y1, Y0
+	VPOR         Y0, Y9, Y9
+	VMOVDQU      228(CX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y0, Y9, Y3 (VEX)
+	VMOVDQU      228(SI), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y0, Y9, Y5 (VEX)
+	VMOVDQU      228(DX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y0, Y9, Y7 (VEX)
+	VPMOVSXBD    16(AX), Y0
+	VPMULLD      Y0, Y2, Y2
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPMOVSXBD    48(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMULLD      Y0, Y7, Y7
+	VPADDD       Y3, Y2, Y2
+	VPADDD       Y5, Y4, Y4
+	VPADDD       Y7, Y6, Y6
+	VPXOR        Y0, Y0, Y0
+	VPUNPCKLDQ   Y4, Y2, Y1
+	VPUNPCKHDQ   Y4, Y2, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLDQ   Y0, Y6, Y2
+	VPUNPCKHDQ   Y0, Y6, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y1, Y0
+	VPUNPCKHQDQ  Y2, Y1, Y1
+	VPADDD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPADDD       X1, X0, X1
+	VCVTPH2PS    (AX), X0
+	VSHUFPS      $0x55, X0, X0, X0
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (SI), X2, X2
+	VINSERTPS    $0x20, (DX), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X0, X0
+	VCVTDQ2PS    X1, X1
+	VMULPS       X1, X0, X0
+	VADDPS       16(DI), X0, X0
+	VMOVUPS      X0, 16(DI)
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, R8
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Y1
+	VPMOVSXWD    260(CX), Y2
+	VPSLLD       $0x05, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPSUBD       Y2, Y3, Y2
+	VPMOVSXWD    276(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    260(SI), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    276(SI), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    260(DX), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VPMOVSXWD    276(DX), Y7
+	VPSLLD       $0x05, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPSUBD       Y7, Y8, Y7
+	VMOVDQU      136(AX), Y8
+	VMOVDQU      200(AX), Y9
+	VPAND        Y1, Y9, Y9
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      4(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y9, Y2 (VEX)
+	VMOVDQU      4(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y9, Y4 (VEX)
+	VMOVDQU      4(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y8, Y9, Y6 (VEX)
+	VMOVDQU      168(AX), Y8
+	VMOVDQU      232(AX), Y9
+	VPAND        Y1, Y9, Y9
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      36(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y9, Y3 (VEX)
+	VMOVDQU      36(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y9, Y5 (VEX)
+	VMOVDQU      36(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y8, Y9, Y7 (VEX)
+	VMOVDQU      328(AX), Y8
+	VMOVDQU      392(AX), Y9
+	VPAND        Y1, Y9, Y9
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      68(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y9, Y2 (VEX)
+	VMOVDQU      68(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y9, Y4 (VEX)
+	VMOVDQU      68(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y8, Y9, Y6 (VEX)
+	VMOVDQU      360(AX), Y8
+	VMOVDQU      424(AX), Y9
+	VPAND        Y1, Y9, Y9
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      100(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y9, Y3 (VEX)
+	VMOVDQU      100(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y9, Y5 (VEX)
+	VMOVDQU      100(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y8, Y9, Y7 (VEX)
+	VMOVDQU      520(AX), Y8
+	VMOVDQU      584(AX), Y9
+	VPAND        Y1, Y9, Y9
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      132(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y9, Y2 (VEX)
+	VMOVDQU      132(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y9, Y4 (VEX)
+	VMOVDQU      132(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y8, Y9, Y6 (VEX)
+	VMOVDQU      552(AX), Y8
+	VMOVDQU      616(AX), Y9
+	VPAND        Y1, Y9, Y9
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      164(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y9, Y3 (VEX)
+	VMOVDQU      164(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y9, Y5 (VEX)
+	VMOVDQU      164(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y8, Y9, Y7 (VEX)
+	VMOVDQU      712(AX), Y8
+	VMOVDQU      776(AX), Y9
+	VPAND        Y1, Y9, Y9
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      196(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y9, Y2 (VEX)
+	VMOVDQU      196(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y9, Y4 (VEX)
+	VMOVDQU      196(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y8, Y9, Y6 (VEX)
+	VMOVDQU      744(AX), Y8
+	VMOVDQU      808(AX), Y9
+	VPAND        Y1, Y9, Y1
+	VPAND        Y0, Y8, Y0
+	VPOR         Y0, Y1, Y1
+	VMOVDQU      228(CX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x75; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y0, Y1, Y3 (VEX)
+	VMOVDQU      228(SI), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x75; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y0, Y1, Y5 (VEX)
+	VMOVDQU      228(DX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x75; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y0, Y1, Y7 (VEX)
+	VPMOVSXBD    24(AX), Y0
+	VPMULLD      Y0, Y2, Y2
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPMOVSXBD    56(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMULLD      Y0, Y7, Y7
+	VPADDD       Y3, Y2, Y2
+	VPADDD       Y5, Y4, Y4
+	VPADDD       Y7, Y6, Y6
+	VPXOR        Y0, Y0, Y0
+	VPUNPCKLDQ   Y4, Y2, Y1
+	VPUNPCKHDQ   Y4, Y2, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLDQ   Y0, Y6, Y2
+	VPUNPCKHDQ   Y0, Y6, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y1, Y0
+	VPUNPCKHQDQ  Y2, Y1, Y1
+	VPADDD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPADDD       X1, X0, X1
+	VCVTPH2PS    (AX), X0
+	VSHUFPS      $0xaa, X0, X0, X0
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (SI), X2, X2
+	VINSERTPS    $0x20, (DX), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X0, X0
+	VCVTDQ2PS    X1, X1
+	VMULPS       X1, X0, X0
+	VADDPS       32(DI), X0, X0
+	VMOVUPS      X0, 32(DI)
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, R8
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Y1
+	VPMOVSXWD    260(CX), Y2
+	VPSLLD       $0x05, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPSUBD       Y2, Y3, Y2
+	VPMOVSXWD    276(CX), Y3
+	VPSLLD       $0x05, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPSUBD       Y3, Y4, Y3
+	VPMOVSXWD    260(SI), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPSUBD       Y4, Y5, Y4
+	VPMOVSXWD    276(SI), Y5
+	VPSLLD       $0x05, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPSUBD       Y5, Y6, Y5
+	VPMOVSXWD    260(DX), Y6
+	VPSLLD       $0x05, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPSUBD       Y6, Y7, Y6
+	VPMOVSXWD    276(DX), Y7
+	VPSLLD       $0x05, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPSUBD       Y7, Y8, Y7
+	VMOVDQU      136(AX), Y8
+	VMOVDQU      200(AX), Y9
+	VPSRLW       $0x02, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      4(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y9, Y2 (VEX)
+	VMOVDQU      4(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y9, Y4 (VEX)
+	VMOVDQU      4(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y8, Y9, Y6 (VEX)
+	VMOVDQU      168(AX), Y8
+	VMOVDQU      232(AX), Y9
+	VPSRLW       $0x02, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      36(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y9, Y3 (VEX)
+	VMOVDQU      36(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y9, Y5 (VEX)
+	VMOVDQU      36(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y8, Y9, Y7 (VEX)
+	VMOVDQU      328(AX), Y8
+	VMOVDQU      392(AX), Y9
+	VPSRLW       $0x02, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      68(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y9, Y2 (VEX)
+	VMOVDQU      68(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y9, Y4 (VEX)
+	VMOVDQU      68(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y8, Y9, Y6 (VEX)
+	VMOVDQU      360(AX), Y8
+	VMOVDQU      424(AX), Y9
+	VPSRLW       $0x02, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      100(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y9, Y3 (VEX)
+	VMOVDQU      100(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y9, Y5 (VEX)
+	VMOVDQU      100(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y8, Y9, Y7 (VEX)
+	VMOVDQU      520(AX), Y8
+	VMOVDQU      584(AX), Y9
+	VPSRLW       $0x02, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      132(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y9, Y2 (VEX)
+	VMOVDQU      132(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y9, Y4 (VEX)
+	VMOVDQU      132(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y8, Y9, Y6 (VEX)
+	VMOVDQU      552(AX), Y8
+	VMOVDQU      616(AX), Y9
+	VPSRLW       $0x02, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      164(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y8, Y9, Y3 (VEX)
+	VMOVDQU      164(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y8, Y9, Y5 (VEX)
+	VMOVDQU      164(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y8, Y9, Y7 (VEX)
+	VMOVDQU      712(AX), Y8
+	VMOVDQU      776(AX), Y9
+	VPSRLW       $0x02, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPSRLW       $0x04, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      196(CX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xd0 // VPDPBUSD Y8, Y9, Y2 (VEX)
+	VMOVDQU      196(SI), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xe0 // VPDPBUSD Y8, Y9, Y4 (VEX)
+	VMOVDQU      196(DX), Y8
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x35; BYTE $0x50; BYTE $0xf0 // VPDPBUSD Y8, Y9, Y6 (VEX)
+	VMOVDQU      744(AX), Y8
+	VMOVDQU      808(AX), Y9
+	VPSRLW       $0x02, Y9, Y9
+	VPAND        Y1, Y9, Y9
+	VPSRLW       $0x04, Y8, Y1
+	VPAND        Y0, Y1, Y0
+	VPOR         Y0, Y9, Y9
+	VMOVDQU      228(CX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xd8 // VPDPBUSD Y0, Y9, Y3 (VEX)
+	VMOVDQU      228(SI), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xe8 // VPDPBUSD Y0, Y9, Y5 (VEX)
+	VMOVDQU      228(DX), Y0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x35; BYTE $0x50; BYTE $0xf8 // VPDPBUSD Y0, Y9, Y7 (VEX)
+	VPMOVSXBD    32(AX), Y0
+	VPMULLD      Y0, Y2, Y2
+	VPMULLD      Y0, Y4, Y4
+	VPMULLD      Y0, Y6, Y6
+	VPMOVSXBD    64(AX), Y0
+	VPMULLD      Y0, Y3, Y3
+	VPMULLD      Y0, Y5, Y5
+	VPMULLD      Y0, Y7, Y7
+	VPADDD       Y3, Y2, Y2
+	VPADDD       Y5, Y4, Y4
+	VPADDD       Y7, Y6, Y6
+	VPXOR        Y0, Y0, Y0
+	VPUNPCKLDQ   Y4, Y2, Y1
+	VPUNPCKHDQ   Y4, Y2, Y2
+	VPADDD       Y2, Y1, Y1
+	VPUNPCKLDQ   Y0, Y6, Y2
+	VPUNPCKHDQ   Y0, Y6, Y0
+	VPADDD       Y0, Y2, Y2
+	VPUNPCKLQDQ  Y2, Y1, Y0
+	VPUNPCKHQDQ  Y2, Y1, Y1
+	VPADDD       Y1, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPADDD       X1, X0, X1
+	VCVTPH2PS    (AX), X0
+	VSHUFPS      $0xff, X0, X0, X0
+	VMOVSS       (CX), X2
+	VINSERTPS    $0x10, (SI), X2, X2
+	VINSERTPS    $0x20, (DX), X2, X2
+	VINSERTPS    $0x30, (DX), X2, X2
+	VMULPS       X2, X0, X0
+	VCVTDQ2PS    X1, X1
+	VMULPS       X1, X0, X0
+	VADDPS       48(DI), X0, X0
+	VMOVUPS      X0, 48(DI)
+	ADDQ         $0x00000348, AX
+	ADDQ         $0x00000124, CX
+	ADDQ         $0x00000124, SI
+	ADDQ         $0x00000124, DX
+	DECQ         BX
+	JMP          r6gvc3b
 
 r6gvc3d:
 	VZEROUPPER
@@ -26095,16 +25733,6 @@ py16d:
 	VZEROUPPER
 	RET
 
-DATA panelQuadOrder<>+0(SB)/4, $0x00000000
-DATA panelQuadOrder<>+4(SB)/4, $0x00000004
-DATA panelQuadOrder<>+8(SB)/4, $0x00000001
-DATA panelQuadOrder<>+12(SB)/4, $0x00000005
-DATA panelQuadOrder<>+16(SB)/4, $0x00000002
-DATA panelQuadOrder<>+20(SB)/4, $0x00000006
-DATA panelQuadOrder<>+24(SB)/4, $0x00000003
-DATA panelQuadOrder<>+28(SB)/4, $0x00000007
-GLOBL panelQuadOrder<>(SB), RODATA|NOPTR, $32
-
 // func panelQsQ4KR4AVX2(src *byte, groupStride int, dst *byte)
 // Requires: AVX, AVX2
 TEXT ·panelQsQ4KR4AVX2(SB), NOSPLIT, $0-24
@@ -26322,312 +25950,303 @@ TEXT ·panelQsQ6KR4AVX2(SB), NOSPLIT, $0-24
 	MOVQ         src+0(FP), AX
 	MOVQ         groupStride+8(FP), CX
 	MOVQ         dst+16(FP), DX
-	VMOVDQU      panelQuadOrder<>+0(SB), Y0
 	MOVL         $0x0f0f0f0f, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, BX
 	VMOVD        BX, X1
 	VPBROADCASTD X1, Y1
-	MOVL         $0x30303030, BX
-	VMOVD        BX, X2
-	VPBROADCASTD X2, Y2
 	MOVQ         $0x00000008, BX
 
 panelQsQ6KR4AVX2g:
-	VMOVDQU      72(AX), Y3
-	VMOVDQU      584(AX), Y4
-	VMOVDQU      104(AX), Y5
-	VMOVDQU      616(AX), Y6
-	VPSLLW       $0x04, Y4, Y8
-	VPAND        Y2, Y8, Y8
-	VPAND        Y1, Y3, Y7
-	VPOR         Y8, Y7, Y7
-	VPSLLW       $0x04, Y6, Y9
-	VPAND        Y2, Y9, Y9
-	VPAND        Y1, Y5, Y8
-	VPOR         Y9, Y8, Y8
-	VPUNPCKLDQ   Y8, Y7, Y9
-	VPUNPCKHDQ   Y8, Y7, Y7
-	VPERMD       Y9, Y0, Y9
-	VMOVDQU      X9, (DX)
-	VEXTRACTI128 $0x01, Y9, 128(DX)
-	VPERMD       Y7, Y0, Y7
-	VMOVDQU      X7, 256(DX)
-	VEXTRACTI128 $0x01, Y7, 384(DX)
-	VPSLLW       $0x02, Y4, Y4
-	VPAND        Y2, Y4, Y4
-	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y1, Y3, Y3
-	VPOR         Y4, Y3, Y3
-	VPSLLW       $0x02, Y6, Y4
-	VPAND        Y2, Y4, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        Y1, Y5, Y5
-	VPOR         Y4, Y5, Y5
-	VPUNPCKLDQ   Y5, Y3, Y4
-	VPUNPCKHDQ   Y5, Y3, Y3
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 512(DX)
-	VEXTRACTI128 $0x01, Y4, 640(DX)
-	VPERMD       Y3, Y0, Y3
-	VMOVDQU      X3, 768(DX)
-	VEXTRACTI128 $0x01, Y3, 896(DX)
+	VMOVDQU      72(AX), Y2
 	VMOVDQU      136(AX), Y3
-	VMOVDQU      584(AX), Y4
-	VMOVDQU      168(AX), Y5
-	VMOVDQU      616(AX), Y6
-	VPAND        Y2, Y4, Y8
-	VPAND        Y1, Y3, Y7
-	VPOR         Y8, Y7, Y7
-	VPAND        Y2, Y6, Y9
-	VPAND        Y1, Y5, Y8
-	VPOR         Y9, Y8, Y8
-	VPUNPCKLDQ   Y8, Y7, Y9
-	VPUNPCKHDQ   Y8, Y7, Y7
-	VPERMD       Y9, Y0, Y9
-	VMOVDQU      X9, 1024(DX)
-	VEXTRACTI128 $0x01, Y9, 1152(DX)
-	VPERMD       Y7, Y0, Y7
-	VMOVDQU      X7, 1280(DX)
-	VEXTRACTI128 $0x01, Y7, 1408(DX)
+	VMOVDQU      200(AX), Y4
+	VPSLLW       $0x04, Y4, Y5
+	VPAND        Y1, Y5, Y5
+	VPAND        Y0, Y2, Y6
+	VPOR         Y6, Y5, Y5
+	VPSLLW       $0x02, Y4, Y6
+	VPAND        Y1, Y6, Y6
+	VPSRLW       $0x04, Y2, Y2
+	VPAND        Y0, Y2, Y2
+	VPOR         Y2, Y6, Y6
+	VPAND        Y1, Y4, Y2
+	VPAND        Y0, Y3, Y7
+	VPOR         Y7, Y2, Y2
 	VPSRLW       $0x02, Y4, Y4
-	VPAND        Y2, Y4, Y4
+	VPAND        Y1, Y4, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y1, Y3, Y3
-	VPOR         Y4, Y3, Y3
-	VPSRLW       $0x02, Y6, Y4
-	VPAND        Y2, Y4, Y4
-	VPSRLW       $0x04, Y5, Y5
+	VPAND        Y0, Y3, Y3
+	VPOR         Y3, Y4, Y4
+	VPUNPCKLDQ   Y6, Y5, Y3
+	VPUNPCKHDQ   Y6, Y5, Y5
+	VPUNPCKLDQ   Y4, Y2, Y6
+	VPUNPCKHDQ   Y4, Y2, Y2
+	VPUNPCKLQDQ  Y6, Y3, Y4
+	VPUNPCKHQDQ  Y6, Y3, Y3
+	VPUNPCKLQDQ  Y2, Y5, Y6
+	VPUNPCKHQDQ  Y2, Y5, Y2
+	VMOVDQU      X4, (DX)
+	VEXTRACTI128 $0x01, Y4, 2048(DX)
+	VMOVDQU      X3, 512(DX)
+	VEXTRACTI128 $0x01, Y3, 2560(DX)
+	VMOVDQU      X6, 1024(DX)
+	VEXTRACTI128 $0x01, Y6, 3072(DX)
+	VMOVDQU      X2, 1536(DX)
+	VEXTRACTI128 $0x01, Y2, 3584(DX)
+	VMOVDQU      104(AX), Y2
+	VMOVDQU      168(AX), Y3
+	VMOVDQU      232(AX), Y4
+	VPSLLW       $0x04, Y4, Y5
 	VPAND        Y1, Y5, Y5
-	VPOR         Y4, Y5, Y5
-	VPUNPCKLDQ   Y5, Y3, Y4
-	VPUNPCKHDQ   Y5, Y3, Y3
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 1536(DX)
-	VEXTRACTI128 $0x01, Y4, 1664(DX)
-	VPERMD       Y3, Y0, Y3
-	VMOVDQU      X3, 1792(DX)
-	VEXTRACTI128 $0x01, Y3, 1920(DX)
-	VMOVDQU      200(AX), Y3
-	VMOVDQU      648(AX), Y4
-	VMOVDQU      232(AX), Y5
-	VMOVDQU      680(AX), Y6
-	VPSLLW       $0x04, Y4, Y8
-	VPAND        Y2, Y8, Y8
-	VPAND        Y1, Y3, Y7
-	VPOR         Y8, Y7, Y7
-	VPSLLW       $0x04, Y6, Y9
-	VPAND        Y2, Y9, Y9
-	VPAND        Y1, Y5, Y8
-	VPOR         Y9, Y8, Y8
-	VPUNPCKLDQ   Y8, Y7, Y9
-	VPUNPCKHDQ   Y8, Y7, Y7
-	VPERMD       Y9, Y0, Y9
-	VMOVDQU      X9, 2048(DX)
-	VEXTRACTI128 $0x01, Y9, 2176(DX)
-	VPERMD       Y7, Y0, Y7
-	VMOVDQU      X7, 2304(DX)
-	VEXTRACTI128 $0x01, Y7, 2432(DX)
-	VPSLLW       $0x02, Y4, Y4
-	VPAND        Y2, Y4, Y4
-	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y1, Y3, Y3
-	VPOR         Y4, Y3, Y3
-	VPSLLW       $0x02, Y6, Y4
-	VPAND        Y2, Y4, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        Y1, Y5, Y5
-	VPOR         Y4, Y5, Y5
-	VPUNPCKLDQ   Y5, Y3, Y4
-	VPUNPCKHDQ   Y5, Y3, Y3
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 2560(DX)
-	VEXTRACTI128 $0x01, Y4, 2688(DX)
-	VPERMD       Y3, Y0, Y3
-	VMOVDQU      X3, 2816(DX)
-	VEXTRACTI128 $0x01, Y3, 2944(DX)
-	VMOVDQU      264(AX), Y3
-	VMOVDQU      648(AX), Y4
-	VMOVDQU      296(AX), Y5
-	VMOVDQU      680(AX), Y6
-	VPAND        Y2, Y4, Y8
-	VPAND        Y1, Y3, Y7
-	VPOR         Y8, Y7, Y7
-	VPAND        Y2, Y6, Y9
-	VPAND        Y1, Y5, Y8
-	VPOR         Y9, Y8, Y8
-	VPUNPCKLDQ   Y8, Y7, Y9
-	VPUNPCKHDQ   Y8, Y7, Y7
-	VPERMD       Y9, Y0, Y9
-	VMOVDQU      X9, 3072(DX)
-	VEXTRACTI128 $0x01, Y9, 3200(DX)
-	VPERMD       Y7, Y0, Y7
-	VMOVDQU      X7, 3328(DX)
-	VEXTRACTI128 $0x01, Y7, 3456(DX)
+	VPAND        Y0, Y2, Y6
+	VPOR         Y6, Y5, Y5
+	VPSLLW       $0x02, Y4, Y6
+	VPAND        Y1, Y6, Y6
+	VPSRLW       $0x04, Y2, Y2
+	VPAND        Y0, Y2, Y2
+	VPOR         Y2, Y6, Y6
+	VPAND        Y1, Y4, Y2
+	VPAND        Y0, Y3, Y7
+	VPOR         Y7, Y2, Y2
 	VPSRLW       $0x02, Y4, Y4
-	VPAND        Y2, Y4, Y4
+	VPAND        Y1, Y4, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y1, Y3, Y3
-	VPOR         Y4, Y3, Y3
-	VPSRLW       $0x02, Y6, Y4
-	VPAND        Y2, Y4, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        Y1, Y5, Y5
-	VPOR         Y4, Y5, Y5
-	VPUNPCKLDQ   Y5, Y3, Y4
-	VPUNPCKHDQ   Y5, Y3, Y3
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 3584(DX)
-	VEXTRACTI128 $0x01, Y4, 3712(DX)
-	VPERMD       Y3, Y0, Y3
-	VMOVDQU      X3, 3840(DX)
-	VEXTRACTI128 $0x01, Y3, 3968(DX)
+	VPAND        Y0, Y3, Y3
+	VPOR         Y3, Y4, Y4
+	VPUNPCKLDQ   Y6, Y5, Y3
+	VPUNPCKHDQ   Y6, Y5, Y5
+	VPUNPCKLDQ   Y4, Y2, Y6
+	VPUNPCKHDQ   Y4, Y2, Y2
+	VPUNPCKLQDQ  Y6, Y3, Y4
+	VPUNPCKHQDQ  Y6, Y3, Y3
+	VPUNPCKLQDQ  Y2, Y5, Y6
+	VPUNPCKHQDQ  Y2, Y5, Y2
+	VMOVDQU      X4, 4096(DX)
+	VEXTRACTI128 $0x01, Y4, 6144(DX)
+	VMOVDQU      X3, 4608(DX)
+	VEXTRACTI128 $0x01, Y3, 6656(DX)
+	VMOVDQU      X6, 5120(DX)
+	VEXTRACTI128 $0x01, Y6, 7168(DX)
+	VMOVDQU      X2, 5632(DX)
+	VEXTRACTI128 $0x01, Y2, 7680(DX)
+	VMOVDQU      264(AX), Y2
 	VMOVDQU      328(AX), Y3
-	VMOVDQU      712(AX), Y4
-	VMOVDQU      360(AX), Y5
-	VMOVDQU      744(AX), Y6
-	VPSLLW       $0x04, Y4, Y8
-	VPAND        Y2, Y8, Y8
-	VPAND        Y1, Y3, Y7
-	VPOR         Y8, Y7, Y7
-	VPSLLW       $0x04, Y6, Y9
-	VPAND        Y2, Y9, Y9
-	VPAND        Y1, Y5, Y8
-	VPOR         Y9, Y8, Y8
-	VPUNPCKLDQ   Y8, Y7, Y9
-	VPUNPCKHDQ   Y8, Y7, Y7
-	VPERMD       Y9, Y0, Y9
-	VMOVDQU      X9, 4096(DX)
-	VEXTRACTI128 $0x01, Y9, 4224(DX)
-	VPERMD       Y7, Y0, Y7
-	VMOVDQU      X7, 4352(DX)
-	VEXTRACTI128 $0x01, Y7, 4480(DX)
-	VPSLLW       $0x02, Y4, Y4
-	VPAND        Y2, Y4, Y4
-	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y1, Y3, Y3
-	VPOR         Y4, Y3, Y3
-	VPSLLW       $0x02, Y6, Y4
-	VPAND        Y2, Y4, Y4
-	VPSRLW       $0x04, Y5, Y5
+	VMOVDQU      392(AX), Y4
+	VPSLLW       $0x04, Y4, Y5
 	VPAND        Y1, Y5, Y5
-	VPOR         Y4, Y5, Y5
-	VPUNPCKLDQ   Y5, Y3, Y4
-	VPUNPCKHDQ   Y5, Y3, Y3
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 4608(DX)
-	VEXTRACTI128 $0x01, Y4, 4736(DX)
-	VPERMD       Y3, Y0, Y3
-	VMOVDQU      X3, 4864(DX)
-	VEXTRACTI128 $0x01, Y3, 4992(DX)
-	VMOVDQU      392(AX), Y3
-	VMOVDQU      712(AX), Y4
-	VMOVDQU      424(AX), Y5
-	VMOVDQU      744(AX), Y6
-	VPAND        Y2, Y4, Y8
-	VPAND        Y1, Y3, Y7
-	VPOR         Y8, Y7, Y7
-	VPAND        Y2, Y6, Y9
-	VPAND        Y1, Y5, Y8
-	VPOR         Y9, Y8, Y8
-	VPUNPCKLDQ   Y8, Y7, Y9
-	VPUNPCKHDQ   Y8, Y7, Y7
-	VPERMD       Y9, Y0, Y9
-	VMOVDQU      X9, 5120(DX)
-	VEXTRACTI128 $0x01, Y9, 5248(DX)
-	VPERMD       Y7, Y0, Y7
-	VMOVDQU      X7, 5376(DX)
-	VEXTRACTI128 $0x01, Y7, 5504(DX)
+	VPAND        Y0, Y2, Y6
+	VPOR         Y6, Y5, Y5
+	VPSLLW       $0x02, Y4, Y6
+	VPAND        Y1, Y6, Y6
+	VPSRLW       $0x04, Y2, Y2
+	VPAND        Y0, Y2, Y2
+	VPOR         Y2, Y6, Y6
+	VPAND        Y1, Y4, Y2
+	VPAND        Y0, Y3, Y7
+	VPOR         Y7, Y2, Y2
 	VPSRLW       $0x02, Y4, Y4
-	VPAND        Y2, Y4, Y4
+	VPAND        Y1, Y4, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y1, Y3, Y3
-	VPOR         Y4, Y3, Y3
-	VPSRLW       $0x02, Y6, Y4
-	VPAND        Y2, Y4, Y4
-	VPSRLW       $0x04, Y5, Y5
+	VPAND        Y0, Y3, Y3
+	VPOR         Y3, Y4, Y4
+	VPUNPCKLDQ   Y6, Y5, Y3
+	VPUNPCKHDQ   Y6, Y5, Y5
+	VPUNPCKLDQ   Y4, Y2, Y6
+	VPUNPCKHDQ   Y4, Y2, Y2
+	VPUNPCKLQDQ  Y6, Y3, Y4
+	VPUNPCKHQDQ  Y6, Y3, Y3
+	VPUNPCKLQDQ  Y2, Y5, Y6
+	VPUNPCKHQDQ  Y2, Y5, Y2
+	VMOVDQU      X4, 128(DX)
+	VEXTRACTI128 $0x01, Y4, 2176(DX)
+	VMOVDQU      X3, 640(DX)
+	VEXTRACTI128 $0x01, Y3, 2688(DX)
+	VMOVDQU      X6, 1152(DX)
+	VEXTRACTI128 $0x01, Y6, 3200(DX)
+	VMOVDQU      X2, 1664(DX)
+	VEXTRACTI128 $0x01, Y2, 3712(DX)
+	VMOVDQU      296(AX), Y2
+	VMOVDQU      360(AX), Y3
+	VMOVDQU      424(AX), Y4
+	VPSLLW       $0x04, Y4, Y5
 	VPAND        Y1, Y5, Y5
-	VPOR         Y4, Y5, Y5
-	VPUNPCKLDQ   Y5, Y3, Y4
-	VPUNPCKHDQ   Y5, Y3, Y3
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 5632(DX)
-	VEXTRACTI128 $0x01, Y4, 5760(DX)
-	VPERMD       Y3, Y0, Y3
-	VMOVDQU      X3, 5888(DX)
-	VEXTRACTI128 $0x01, Y3, 6016(DX)
-	VMOVDQU      456(AX), Y3
-	VMOVDQU      776(AX), Y4
-	VMOVDQU      488(AX), Y5
-	VMOVDQU      808(AX), Y6
-	VPSLLW       $0x04, Y4, Y8
-	VPAND        Y2, Y8, Y8
-	VPAND        Y1, Y3, Y7
-	VPOR         Y8, Y7, Y7
-	VPSLLW       $0x04, Y6, Y9
-	VPAND        Y2, Y9, Y9
-	VPAND        Y1, Y5, Y8
-	VPOR         Y9, Y8, Y8
-	VPUNPCKLDQ   Y8, Y7, Y9
-	VPUNPCKHDQ   Y8, Y7, Y7
-	VPERMD       Y9, Y0, Y9
-	VMOVDQU      X9, 6144(DX)
-	VEXTRACTI128 $0x01, Y9, 6272(DX)
-	VPERMD       Y7, Y0, Y7
-	VMOVDQU      X7, 6400(DX)
-	VEXTRACTI128 $0x01, Y7, 6528(DX)
-	VPSLLW       $0x02, Y4, Y4
-	VPAND        Y2, Y4, Y4
+	VPAND        Y0, Y2, Y6
+	VPOR         Y6, Y5, Y5
+	VPSLLW       $0x02, Y4, Y6
+	VPAND        Y1, Y6, Y6
+	VPSRLW       $0x04, Y2, Y2
+	VPAND        Y0, Y2, Y2
+	VPOR         Y2, Y6, Y6
+	VPAND        Y1, Y4, Y2
+	VPAND        Y0, Y3, Y7
+	VPOR         Y7, Y2, Y2
+	VPSRLW       $0x02, Y4, Y4
+	VPAND        Y1, Y4, Y4
 	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y1, Y3, Y3
-	VPOR         Y4, Y3, Y3
-	VPSLLW       $0x02, Y6, Y4
-	VPAND        Y2, Y4, Y4
-	VPSRLW       $0x04, Y5, Y5
-	VPAND        Y1, Y5, Y5
-	VPOR         Y4, Y5, Y5
-	VPUNPCKLDQ   Y5, Y3, Y4
-	VPUNPCKHDQ   Y5, Y3, Y3
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 6656(DX)
-	VEXTRACTI128 $0x01, Y4, 6784(DX)
-	VPERMD       Y3, Y0, Y3
-	VMOVDQU      X3, 6912(DX)
-	VEXTRACTI128 $0x01, Y3, 7040(DX)
+	VPAND        Y0, Y3, Y3
+	VPOR         Y3, Y4, Y4
+	VPUNPCKLDQ   Y6, Y5, Y3
+	VPUNPCKHDQ   Y6, Y5, Y5
+	VPUNPCKLDQ   Y4, Y2, Y6
+	VPUNPCKHDQ   Y4, Y2, Y2
+	VPUNPCKLQDQ  Y6, Y3, Y4
+	VPUNPCKHQDQ  Y6, Y3, Y3
+	VPUNPCKLQDQ  Y2, Y5, Y6
+	VPUNPCKHQDQ  Y2, Y5, Y2
+	VMOVDQU      X4, 4224(DX)
+	VEXTRACTI128 $0x01, Y4, 6272(DX)
+	VMOVDQU      X3, 4736(DX)
+	VEXTRACTI128 $0x01, Y3, 6784(DX)
+	VMOVDQU      X6, 5248(DX)
+	VEXTRACTI128 $0x01, Y6, 7296(DX)
+	VMOVDQU      X2, 5760(DX)
+	VEXTRACTI128 $0x01, Y2, 7808(DX)
+	VMOVDQU      456(AX), Y2
 	VMOVDQU      520(AX), Y3
-	VMOVDQU      776(AX), Y4
-	VMOVDQU      552(AX), Y5
-	VMOVDQU      808(AX), Y6
-	VPAND        Y2, Y4, Y8
-	VPAND        Y1, Y3, Y7
-	VPOR         Y8, Y7, Y7
-	VPAND        Y2, Y6, Y9
-	VPAND        Y1, Y5, Y8
-	VPOR         Y9, Y8, Y8
-	VPUNPCKLDQ   Y8, Y7, Y9
-	VPUNPCKHDQ   Y8, Y7, Y7
-	VPERMD       Y9, Y0, Y9
-	VMOVDQU      X9, 7168(DX)
-	VEXTRACTI128 $0x01, Y9, 7296(DX)
-	VPERMD       Y7, Y0, Y7
-	VMOVDQU      X7, 7424(DX)
-	VEXTRACTI128 $0x01, Y7, 7552(DX)
-	VPSRLW       $0x02, Y4, Y4
-	VPAND        Y2, Y4, Y4
-	VPSRLW       $0x04, Y3, Y3
-	VPAND        Y1, Y3, Y3
-	VPOR         Y4, Y3, Y3
-	VPSRLW       $0x02, Y6, Y4
-	VPAND        Y2, Y4, Y4
-	VPSRLW       $0x04, Y5, Y5
+	VMOVDQU      584(AX), Y4
+	VPSLLW       $0x04, Y4, Y5
 	VPAND        Y1, Y5, Y5
-	VPOR         Y4, Y5, Y5
-	VPUNPCKLDQ   Y5, Y3, Y4
-	VPUNPCKHDQ   Y5, Y3, Y3
-	VPERMD       Y4, Y0, Y4
-	VMOVDQU      X4, 7680(DX)
-	VEXTRACTI128 $0x01, Y4, 7808(DX)
-	VPERMD       Y3, Y0, Y3
-	VMOVDQU      X3, 7936(DX)
-	VEXTRACTI128 $0x01, Y3, 8064(DX)
+	VPAND        Y0, Y2, Y6
+	VPOR         Y6, Y5, Y5
+	VPSLLW       $0x02, Y4, Y6
+	VPAND        Y1, Y6, Y6
+	VPSRLW       $0x04, Y2, Y2
+	VPAND        Y0, Y2, Y2
+	VPOR         Y2, Y6, Y6
+	VPAND        Y1, Y4, Y2
+	VPAND        Y0, Y3, Y7
+	VPOR         Y7, Y2, Y2
+	VPSRLW       $0x02, Y4, Y4
+	VPAND        Y1, Y4, Y4
+	VPSRLW       $0x04, Y3, Y3
+	VPAND        Y0, Y3, Y3
+	VPOR         Y3, Y4, Y4
+	VPUNPCKLDQ   Y6, Y5, Y3
+	VPUNPCKHDQ   Y6, Y5, Y5
+	VPUNPCKLDQ   Y4, Y2, Y6
+	VPUNPCKHDQ   Y4, Y2, Y2
+	VPUNPCKLQDQ  Y6, Y3, Y4
+	VPUNPCKHQDQ  Y6, Y3, Y3
+	VPUNPCKLQDQ  Y2, Y5, Y6
+	VPUNPCKHQDQ  Y2, Y5, Y2
+	VMOVDQU      X4, 256(DX)
+	VEXTRACTI128 $0x01, Y4, 2304(DX)
+	VMOVDQU      X3, 768(DX)
+	VEXTRACTI128 $0x01, Y3, 2816(DX)
+	VMOVDQU      X6, 1280(DX)
+	VEXTRACTI128 $0x01, Y6, 3328(DX)
+	VMOVDQU      X2, 1792(DX)
+	VEXTRACTI128 $0x01, Y2, 3840(DX)
+	VMOVDQU      488(AX), Y2
+	VMOVDQU      552(AX), Y3
+	VMOVDQU      616(AX), Y4
+	VPSLLW       $0x04, Y4, Y5
+	VPAND        Y1, Y5, Y5
+	VPAND        Y0, Y2, Y6
+	VPOR         Y6, Y5, Y5
+	VPSLLW       $0x02, Y4, Y6
+	VPAND        Y1, Y6, Y6
+	VPSRLW       $0x04, Y2, Y2
+	VPAND        Y0, Y2, Y2
+	VPOR         Y2, Y6, Y6
+	VPAND        Y1, Y4, Y2
+	VPAND        Y0, Y3, Y7
+	VPOR         Y7, Y2, Y2
+	VPSRLW       $0x02, Y4, Y4
+	VPAND        Y1, Y4, Y4
+	VPSRLW       $0x04, Y3, Y3
+	VPAND        Y0, Y3, Y3
+	VPOR         Y3, Y4, Y4
+	VPUNPCKLDQ   Y6, Y5, Y3
+	VPUNPCKHDQ   Y6, Y5, Y5
+	VPUNPCKLDQ   Y4, Y2, Y6
+	VPUNPCKHDQ   Y4, Y2, Y2
+	VPUNPCKLQDQ  Y6, Y3, Y4
+	VPUNPCKHQDQ  Y6, Y3, Y3
+	VPUNPCKLQDQ  Y2, Y5, Y6
+	VPUNPCKHQDQ  Y2, Y5, Y2
+	VMOVDQU      X4, 4352(DX)
+	VEXTRACTI128 $0x01, Y4, 6400(DX)
+	VMOVDQU      X3, 4864(DX)
+	VEXTRACTI128 $0x01, Y3, 6912(DX)
+	VMOVDQU      X6, 5376(DX)
+	VEXTRACTI128 $0x01, Y6, 7424(DX)
+	VMOVDQU      X2, 5888(DX)
+	VEXTRACTI128 $0x01, Y2, 7936(DX)
+	VMOVDQU      648(AX), Y2
+	VMOVDQU      712(AX), Y3
+	VMOVDQU      776(AX), Y4
+	VPSLLW       $0x04, Y4, Y5
+	VPAND        Y1, Y5, Y5
+	VPAND        Y0, Y2, Y6
+	VPOR         Y6, Y5, Y5
+	VPSLLW       $0x02, Y4, Y6
+	VPAND        Y1, Y6, Y6
+	VPSRLW       $0x04, Y2, Y2
+	VPAND        Y0, Y2, Y2
+	VPOR         Y2, Y6, Y6
+	VPAND        Y1, Y4, Y2
+	VPAND        Y0, Y3, Y7
+	VPOR         Y7, Y2, Y2
+	VPSRLW       $0x02, Y4, Y4
+	VPAND        Y1, Y4, Y4
+	VPSRLW       $0x04, Y3, Y3
+	VPAND        Y0, Y3, Y3
+	VPOR         Y3, Y4, Y4
+	VPUNPCKLDQ   Y6, Y5, Y3
+	VPUNPCKHDQ   Y6, Y5, Y5
+	VPUNPCKLDQ   Y4, Y2, Y6
+	VPUNPCKHDQ   Y4, Y2, Y2
+	VPUNPCKLQDQ  Y6, Y3, Y4
+	VPUNPCKHQDQ  Y6, Y3, Y3
+	VPUNPCKLQDQ  Y2, Y5, Y6
+	VPUNPCKHQDQ  Y2, Y5, Y2
+	VMOVDQU      X4, 384(DX)
+	VEXTRACTI128 $0x01, Y4, 2432(DX)
+	VMOVDQU      X3, 896(DX)
+	VEXTRACTI128 $0x01, Y3, 2944(DX)
+	VMOVDQU      X6, 1408(DX)
+	VEXTRACTI128 $0x01, Y6, 3456(DX)
+	VMOVDQU      X2, 1920(DX)
+	VEXTRACTI128 $0x01, Y2, 3968(DX)
+	VMOVDQU      680(AX), Y2
+	VMOVDQU      744(AX), Y3
+	VMOVDQU      808(AX), Y4
+	VPSLLW       $0x04, Y4, Y5
+	VPAND        Y1, Y5, Y5
+	VPAND        Y0, Y2, Y6
+	VPOR         Y6, Y5, Y5
+	VPSLLW       $0x02, Y4, Y6
+	VPAND        Y1, Y6, Y6
+	VPSRLW       $0x04, Y2, Y2
+	VPAND        Y0, Y2, Y2
+	VPOR         Y2, Y6, Y6
+	VPAND        Y1, Y4, Y2
+	VPAND        Y0, Y3, Y7
+	VPOR         Y7, Y2, Y2
+	VPSRLW       $0x02, Y4, Y4
+	VPAND        Y1, Y4, Y4
+	VPSRLW       $0x04, Y3, Y3
+	VPAND        Y0, Y3, Y3
+	VPOR         Y3, Y4, Y4
+	VPUNPCKLDQ   Y6, Y5, Y3
+	VPUNPCKHDQ   Y6, Y5, Y5
+	VPUNPCKLDQ   Y4, Y2, Y6
+	VPUNPCKHDQ   Y4, Y2, Y2
+	VPUNPCKLQDQ  Y6, Y3, Y4
+	VPUNPCKHQDQ  Y6, Y3, Y3
+	VPUNPCKLQDQ  Y2, Y5, Y6
+	VPUNPCKHQDQ  Y2, Y5, Y2
+	VMOVDQU      X4, 4480(DX)
+	VEXTRACTI128 $0x01, Y4, 6528(DX)
+	VMOVDQU      X3, 4992(DX)
+	VEXTRACTI128 $0x01, Y3, 7040(DX)
+	VMOVDQU      X6, 5504(DX)
+	VEXTRACTI128 $0x01, Y6, 7552(DX)
+	VMOVDQU      X2, 6016(DX)
+	VEXTRACTI128 $0x01, Y2, 8064(DX)
 	ADDQ         CX, AX
 	ADDQ         $0x10, DX
 	DECQ         BX
@@ -30955,1324 +30574,1164 @@ TEXT ·panelFromQ6KR4AVX512(SB), NOSPLIT, $0-48
 	MOVL         $0x0f0f0f0f, R8
 	VMOVD        R8, X3
 	VPBROADCASTD X3, Z3
-	MOVL         $0x03030303, R8
+	MOVL         $0x30303030, R8
 	VMOVD        R8, X4
 	VPBROADCASTD X4, Z4
 	LEAQ         (CX)(CX*2), R8
 	MOVQ         AX, R9
 	VMOVDQU64    72(R9), Z5
-	VMOVDQU64    584(R9), Z6
-	VPANDD       Z3, Z5, Z7
-	VPANDD       Z4, Z6, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z7, Z7
-	VPSRLW       $0x04, Z5, Z5
-	VPANDD       Z3, Z5, Z5
-	VPSRLW       $0x02, Z6, Z8
+	VMOVDQU64    136(R9), Z6
+	VMOVDQU64    200(R9), Z7
+	VPSLLW       $0x04, Z7, Z8
 	VPANDD       Z4, Z8, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z5, Z5
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z5, Z0, Z5
-	VMOVDQU64    72(R9)(CX*1), Z6
-	VMOVDQU64    584(R9)(CX*1), Z8
-	VPANDD       Z3, Z6, Z9
-	VPANDD       Z4, Z8, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z9, Z9
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLW       $0x02, Z8, Z10
-	VPANDD       Z4, Z10, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z6, Z6
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    72(R9)(CX*2), Z8
-	VMOVDQU64    584(R9)(CX*2), Z10
-	VPANDD       Z3, Z8, Z11
-	VPANDD       Z4, Z10, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z11, Z11
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPSRLW       $0x02, Z10, Z12
-	VPANDD       Z4, Z12, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z8, Z8
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    72(R9)(R8*1), Z10
-	VMOVDQU64    584(R9)(R8*1), Z12
-	VPANDD       Z3, Z10, Z13
-	VPANDD       Z4, Z12, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z13, Z13
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPSRLW       $0x02, Z12, Z14
-	VPANDD       Z4, Z14, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z10, Z10
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z10, Z0, Z10
-	VSHUFI64X2   $0x44, Z9, Z7, Z12
-	VSHUFI64X2   $0x44, Z13, Z11, Z14
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z14, Z12, Z11
-	VSHUFI64X2   $0xdd, Z14, Z12, Z12
-	VSHUFI64X2   $0x88, Z9, Z7, Z13
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, (DX)
-	VMOVDQU64    Z12, 128(DX)
-	VMOVDQU64    Z13, 256(DX)
-	VMOVDQU64    Z7, 384(DX)
-	VSHUFI64X2   $0x44, Z6, Z5, Z7
-	VSHUFI64X2   $0x44, Z10, Z8, Z9
-	VSHUFI64X2   $0xee, Z6, Z5, Z5
-	VSHUFI64X2   $0xee, Z10, Z8, Z6
-	VSHUFI64X2   $0x88, Z9, Z7, Z8
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z6, Z5, Z9
-	VSHUFI64X2   $0xdd, Z6, Z5, Z5
-	VMOVDQU64    Z8, 512(DX)
-	VMOVDQU64    Z7, 640(DX)
-	VMOVDQU64    Z9, 768(DX)
-	VMOVDQU64    Z5, 896(DX)
-	VMOVDQU64    136(R9), Z5
-	VMOVDQU64    584(R9), Z6
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z5, Z7
-	VPANDD       Z4, Z6, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z7, Z7
+	VPTERNLOGD   $0xf8, Z3, Z5, Z8
+	VPSLLW       $0x02, Z7, Z9
+	VPANDD       Z4, Z9, Z9
 	VPSRLW       $0x04, Z5, Z5
-	VPANDD       Z3, Z5, Z5
-	VPSRLW       $0x02, Z6, Z8
-	VPANDD       Z4, Z8, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z5, Z5
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z5, Z0, Z5
-	VMOVDQU64    136(R9)(CX*1), Z6
-	VMOVDQU64    584(R9)(CX*1), Z8
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z6, Z9
-	VPANDD       Z4, Z8, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z9, Z9
+	VPTERNLOGD   $0xf8, Z3, Z5, Z9
+	VPANDD       Z4, Z7, Z5
+	VPTERNLOGD   $0xf8, Z3, Z6, Z5
+	VPSRLW       $0x02, Z7, Z7
+	VPANDD       Z4, Z7, Z7
 	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLW       $0x02, Z8, Z10
-	VPANDD       Z4, Z10, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z6, Z6
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    136(R9)(CX*2), Z8
-	VMOVDQU64    584(R9)(CX*2), Z10
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z8, Z11
-	VPANDD       Z4, Z10, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z11, Z11
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPSRLW       $0x02, Z10, Z12
+	VPTERNLOGD   $0xf8, Z3, Z6, Z7
+	VPUNPCKLDQ   Z9, Z8, Z6
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z7, Z5, Z9
+	VPUNPCKHDQ   Z7, Z5, Z5
+	VPUNPCKLQDQ  Z9, Z6, Z7
+	VPUNPCKHQDQ  Z9, Z6, Z6
+	VPUNPCKLQDQ  Z5, Z8, Z9
+	VPUNPCKHQDQ  Z5, Z8, Z5
+	VMOVDQU64    72(R9)(CX*1), Z8
+	VMOVDQU64    136(R9)(CX*1), Z10
+	VMOVDQU64    200(R9)(CX*1), Z11
+	VPSLLW       $0x04, Z11, Z12
 	VPANDD       Z4, Z12, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z8, Z8
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    136(R9)(R8*1), Z10
-	VMOVDQU64    584(R9)(R8*1), Z12
+	VPTERNLOGD   $0xf8, Z3, Z8, Z12
+	VPSLLW       $0x02, Z11, Z13
+	VPANDD       Z4, Z13, Z13
+	VPSRLW       $0x04, Z8, Z8
+	VPTERNLOGD   $0xf8, Z3, Z8, Z13
+	VPANDD       Z4, Z11, Z8
+	VPTERNLOGD   $0xf8, Z3, Z10, Z8
+	VPSRLW       $0x02, Z11, Z11
+	VPANDD       Z4, Z11, Z11
+	VPSRLW       $0x04, Z10, Z10
+	VPTERNLOGD   $0xf8, Z3, Z10, Z11
+	VPUNPCKLDQ   Z13, Z12, Z10
+	VPUNPCKHDQ   Z13, Z12, Z12
+	VPUNPCKLDQ   Z11, Z8, Z13
+	VPUNPCKHDQ   Z11, Z8, Z8
+	VPUNPCKLQDQ  Z13, Z10, Z11
+	VPUNPCKHQDQ  Z13, Z10, Z10
+	VPUNPCKLQDQ  Z8, Z12, Z13
+	VPUNPCKHQDQ  Z8, Z12, Z8
+	VMOVDQU64    72(R9)(CX*2), Z12
+	VMOVDQU64    136(R9)(CX*2), Z14
+	VMOVDQU64    200(R9)(CX*2), Z15
+	VPSLLW       $0x04, Z15, Z16
+	VPANDD       Z4, Z16, Z16
+	VPTERNLOGD   $0xf8, Z3, Z12, Z16
+	VPSLLW       $0x02, Z15, Z17
+	VPANDD       Z4, Z17, Z17
 	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z10, Z13
-	VPANDD       Z4, Z12, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z13, Z13
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPSRLW       $0x02, Z12, Z14
-	VPANDD       Z4, Z14, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z10, Z10
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z10, Z0, Z10
-	VSHUFI64X2   $0x44, Z9, Z7, Z12
-	VSHUFI64X2   $0x44, Z13, Z11, Z14
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z14, Z12, Z11
-	VSHUFI64X2   $0xdd, Z14, Z12, Z12
-	VSHUFI64X2   $0x88, Z9, Z7, Z13
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
+	VPTERNLOGD   $0xf8, Z3, Z12, Z17
+	VPANDD       Z4, Z15, Z12
+	VPTERNLOGD   $0xf8, Z3, Z14, Z12
+	VPSRLW       $0x02, Z15, Z15
+	VPANDD       Z4, Z15, Z15
+	VPSRLW       $0x04, Z14, Z14
+	VPTERNLOGD   $0xf8, Z3, Z14, Z15
+	VPUNPCKLDQ   Z17, Z16, Z14
+	VPUNPCKHDQ   Z17, Z16, Z16
+	VPUNPCKLDQ   Z15, Z12, Z17
+	VPUNPCKHDQ   Z15, Z12, Z12
+	VPUNPCKLQDQ  Z17, Z14, Z15
+	VPUNPCKHQDQ  Z17, Z14, Z14
+	VPUNPCKLQDQ  Z12, Z16, Z17
+	VPUNPCKHQDQ  Z12, Z16, Z12
+	VMOVDQU64    72(R9)(R8*1), Z16
+	VMOVDQU64    136(R9)(R8*1), Z18
+	VMOVDQU64    200(R9)(R8*1), Z19
+	VPSLLW       $0x04, Z19, Z20
+	VPANDD       Z4, Z20, Z20
+	VPTERNLOGD   $0xf8, Z3, Z16, Z20
+	VPSLLW       $0x02, Z19, Z21
+	VPANDD       Z4, Z21, Z21
+	VPSRLW       $0x04, Z16, Z16
+	VPTERNLOGD   $0xf8, Z3, Z16, Z21
+	VPANDD       Z4, Z19, Z16
+	VPTERNLOGD   $0xf8, Z3, Z18, Z16
+	VPSRLW       $0x02, Z19, Z19
+	VPANDD       Z4, Z19, Z19
+	VPSRLW       $0x04, Z18, Z18
+	VPTERNLOGD   $0xf8, Z3, Z18, Z19
+	VPUNPCKLDQ   Z21, Z20, Z18
+	VPUNPCKHDQ   Z21, Z20, Z20
+	VPUNPCKLDQ   Z19, Z16, Z21
+	VPUNPCKHDQ   Z19, Z16, Z16
+	VPUNPCKLQDQ  Z21, Z18, Z19
+	VPUNPCKHQDQ  Z21, Z18, Z18
+	VPUNPCKLQDQ  Z16, Z20, Z21
+	VPUNPCKHQDQ  Z16, Z20, Z16
+	VSHUFI64X2   $0x44, Z11, Z7, Z20
+	VSHUFI64X2   $0x44, Z19, Z15, Z22
+	VSHUFI64X2   $0xee, Z11, Z7, Z7
+	VSHUFI64X2   $0xee, Z19, Z15, Z11
+	VSHUFI64X2   $0x88, Z22, Z20, Z15
+	VSHUFI64X2   $0xdd, Z22, Z20, Z19
+	VSHUFI64X2   $0x88, Z11, Z7, Z20
+	VSHUFI64X2   $0xdd, Z11, Z7, Z7
+	VMOVDQU64    Z15, (DX)
+	VMOVDQU64    Z19, 2048(DX)
+	VMOVDQU64    Z20, 4096(DX)
+	VMOVDQU64    Z7, 6144(DX)
+	VSHUFI64X2   $0x44, Z10, Z6, Z7
+	VSHUFI64X2   $0x44, Z18, Z14, Z11
+	VSHUFI64X2   $0xee, Z10, Z6, Z6
+	VSHUFI64X2   $0xee, Z18, Z14, Z10
+	VSHUFI64X2   $0x88, Z11, Z7, Z14
+	VSHUFI64X2   $0xdd, Z11, Z7, Z7
+	VSHUFI64X2   $0x88, Z10, Z6, Z11
+	VSHUFI64X2   $0xdd, Z10, Z6, Z6
+	VMOVDQU64    Z14, 512(DX)
+	VMOVDQU64    Z7, 2560(DX)
+	VMOVDQU64    Z11, 4608(DX)
+	VMOVDQU64    Z6, 6656(DX)
+	VSHUFI64X2   $0x44, Z13, Z9, Z6
+	VSHUFI64X2   $0x44, Z21, Z17, Z7
+	VSHUFI64X2   $0xee, Z13, Z9, Z9
+	VSHUFI64X2   $0xee, Z21, Z17, Z10
+	VSHUFI64X2   $0x88, Z7, Z6, Z11
+	VSHUFI64X2   $0xdd, Z7, Z6, Z6
+	VSHUFI64X2   $0x88, Z10, Z9, Z7
+	VSHUFI64X2   $0xdd, Z10, Z9, Z9
 	VMOVDQU64    Z11, 1024(DX)
-	VMOVDQU64    Z12, 1152(DX)
-	VMOVDQU64    Z13, 1280(DX)
-	VMOVDQU64    Z7, 1408(DX)
-	VSHUFI64X2   $0x44, Z6, Z5, Z7
-	VSHUFI64X2   $0x44, Z10, Z8, Z9
-	VSHUFI64X2   $0xee, Z6, Z5, Z5
-	VSHUFI64X2   $0xee, Z10, Z8, Z6
-	VSHUFI64X2   $0x88, Z9, Z7, Z8
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z6, Z5, Z9
-	VSHUFI64X2   $0xdd, Z6, Z5, Z5
-	VMOVDQU64    Z8, 1536(DX)
-	VMOVDQU64    Z7, 1664(DX)
-	VMOVDQU64    Z9, 1792(DX)
-	VMOVDQU64    Z5, 1920(DX)
-	VMOVDQU64    200(R9), Z5
-	VMOVDQU64    648(R9), Z6
-	VPANDD       Z3, Z5, Z7
-	VPANDD       Z4, Z6, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z7, Z7
-	VPSRLW       $0x04, Z5, Z5
-	VPANDD       Z3, Z5, Z5
-	VPSRLW       $0x02, Z6, Z8
-	VPANDD       Z4, Z8, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z5, Z5
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z5, Z0, Z5
-	VMOVDQU64    200(R9)(CX*1), Z6
-	VMOVDQU64    648(R9)(CX*1), Z8
-	VPANDD       Z3, Z6, Z9
-	VPANDD       Z4, Z8, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z9, Z9
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLW       $0x02, Z8, Z10
-	VPANDD       Z4, Z10, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z6, Z6
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    200(R9)(CX*2), Z8
-	VMOVDQU64    648(R9)(CX*2), Z10
-	VPANDD       Z3, Z8, Z11
-	VPANDD       Z4, Z10, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z11, Z11
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPSRLW       $0x02, Z10, Z12
-	VPANDD       Z4, Z12, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z8, Z8
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    200(R9)(R8*1), Z10
-	VMOVDQU64    648(R9)(R8*1), Z12
-	VPANDD       Z3, Z10, Z13
-	VPANDD       Z4, Z12, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z13, Z13
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPSRLW       $0x02, Z12, Z14
-	VPANDD       Z4, Z14, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z10, Z10
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z10, Z0, Z10
-	VSHUFI64X2   $0x44, Z9, Z7, Z12
-	VSHUFI64X2   $0x44, Z13, Z11, Z14
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z14, Z12, Z11
-	VSHUFI64X2   $0xdd, Z14, Z12, Z12
-	VSHUFI64X2   $0x88, Z9, Z7, Z13
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 2048(DX)
-	VMOVDQU64    Z12, 2176(DX)
-	VMOVDQU64    Z13, 2304(DX)
-	VMOVDQU64    Z7, 2432(DX)
-	VSHUFI64X2   $0x44, Z6, Z5, Z7
-	VSHUFI64X2   $0x44, Z10, Z8, Z9
-	VSHUFI64X2   $0xee, Z6, Z5, Z5
-	VSHUFI64X2   $0xee, Z10, Z8, Z6
-	VSHUFI64X2   $0x88, Z9, Z7, Z8
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z6, Z5, Z9
-	VSHUFI64X2   $0xdd, Z6, Z5, Z5
-	VMOVDQU64    Z8, 2560(DX)
-	VMOVDQU64    Z7, 2688(DX)
-	VMOVDQU64    Z9, 2816(DX)
-	VMOVDQU64    Z5, 2944(DX)
+	VMOVDQU64    Z6, 3072(DX)
+	VMOVDQU64    Z7, 5120(DX)
+	VMOVDQU64    Z9, 7168(DX)
+	VSHUFI64X2   $0x44, Z8, Z5, Z6
+	VSHUFI64X2   $0x44, Z16, Z12, Z7
+	VSHUFI64X2   $0xee, Z8, Z5, Z5
+	VSHUFI64X2   $0xee, Z16, Z12, Z8
+	VSHUFI64X2   $0x88, Z7, Z6, Z9
+	VSHUFI64X2   $0xdd, Z7, Z6, Z6
+	VSHUFI64X2   $0x88, Z8, Z5, Z7
+	VSHUFI64X2   $0xdd, Z8, Z5, Z5
+	VMOVDQU64    Z9, 1536(DX)
+	VMOVDQU64    Z6, 3584(DX)
+	VMOVDQU64    Z7, 5632(DX)
+	VMOVDQU64    Z5, 7680(DX)
 	VMOVDQU64    264(R9), Z5
-	VMOVDQU64    648(R9), Z6
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z5, Z7
-	VPANDD       Z4, Z6, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z7, Z7
-	VPSRLW       $0x04, Z5, Z5
-	VPANDD       Z3, Z5, Z5
-	VPSRLW       $0x02, Z6, Z8
+	VMOVDQU64    328(R9), Z6
+	VMOVDQU64    392(R9), Z7
+	VPSLLW       $0x04, Z7, Z8
 	VPANDD       Z4, Z8, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z5, Z5
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z5, Z0, Z5
-	VMOVDQU64    264(R9)(CX*1), Z6
-	VMOVDQU64    648(R9)(CX*1), Z8
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z6, Z9
-	VPANDD       Z4, Z8, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z9, Z9
+	VPTERNLOGD   $0xf8, Z3, Z5, Z8
+	VPSLLW       $0x02, Z7, Z9
+	VPANDD       Z4, Z9, Z9
+	VPSRLW       $0x04, Z5, Z5
+	VPTERNLOGD   $0xf8, Z3, Z5, Z9
+	VPANDD       Z4, Z7, Z5
+	VPTERNLOGD   $0xf8, Z3, Z6, Z5
+	VPSRLW       $0x02, Z7, Z7
+	VPANDD       Z4, Z7, Z7
 	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLW       $0x02, Z8, Z10
-	VPANDD       Z4, Z10, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z6, Z6
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    264(R9)(CX*2), Z8
-	VMOVDQU64    648(R9)(CX*2), Z10
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z8, Z11
-	VPANDD       Z4, Z10, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z11, Z11
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPSRLW       $0x02, Z10, Z12
+	VPTERNLOGD   $0xf8, Z3, Z6, Z7
+	VPUNPCKLDQ   Z9, Z8, Z6
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z7, Z5, Z9
+	VPUNPCKHDQ   Z7, Z5, Z5
+	VPUNPCKLQDQ  Z9, Z6, Z7
+	VPUNPCKHQDQ  Z9, Z6, Z6
+	VPUNPCKLQDQ  Z5, Z8, Z9
+	VPUNPCKHQDQ  Z5, Z8, Z5
+	VMOVDQU64    264(R9)(CX*1), Z8
+	VMOVDQU64    328(R9)(CX*1), Z10
+	VMOVDQU64    392(R9)(CX*1), Z11
+	VPSLLW       $0x04, Z11, Z12
 	VPANDD       Z4, Z12, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z8, Z8
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    264(R9)(R8*1), Z10
-	VMOVDQU64    648(R9)(R8*1), Z12
+	VPTERNLOGD   $0xf8, Z3, Z8, Z12
+	VPSLLW       $0x02, Z11, Z13
+	VPANDD       Z4, Z13, Z13
+	VPSRLW       $0x04, Z8, Z8
+	VPTERNLOGD   $0xf8, Z3, Z8, Z13
+	VPANDD       Z4, Z11, Z8
+	VPTERNLOGD   $0xf8, Z3, Z10, Z8
+	VPSRLW       $0x02, Z11, Z11
+	VPANDD       Z4, Z11, Z11
+	VPSRLW       $0x04, Z10, Z10
+	VPTERNLOGD   $0xf8, Z3, Z10, Z11
+	VPUNPCKLDQ   Z13, Z12, Z10
+	VPUNPCKHDQ   Z13, Z12, Z12
+	VPUNPCKLDQ   Z11, Z8, Z13
+	VPUNPCKHDQ   Z11, Z8, Z8
+	VPUNPCKLQDQ  Z13, Z10, Z11
+	VPUNPCKHQDQ  Z13, Z10, Z10
+	VPUNPCKLQDQ  Z8, Z12, Z13
+	VPUNPCKHQDQ  Z8, Z12, Z8
+	VMOVDQU64    264(R9)(CX*2), Z12
+	VMOVDQU64    328(R9)(CX*2), Z14
+	VMOVDQU64    392(R9)(CX*2), Z15
+	VPSLLW       $0x04, Z15, Z16
+	VPANDD       Z4, Z16, Z16
+	VPTERNLOGD   $0xf8, Z3, Z12, Z16
+	VPSLLW       $0x02, Z15, Z17
+	VPANDD       Z4, Z17, Z17
 	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z10, Z13
-	VPANDD       Z4, Z12, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z13, Z13
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPSRLW       $0x02, Z12, Z14
-	VPANDD       Z4, Z14, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z10, Z10
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z10, Z0, Z10
-	VSHUFI64X2   $0x44, Z9, Z7, Z12
-	VSHUFI64X2   $0x44, Z13, Z11, Z14
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z14, Z12, Z11
-	VSHUFI64X2   $0xdd, Z14, Z12, Z12
-	VSHUFI64X2   $0x88, Z9, Z7, Z13
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 3072(DX)
-	VMOVDQU64    Z12, 3200(DX)
-	VMOVDQU64    Z13, 3328(DX)
-	VMOVDQU64    Z7, 3456(DX)
-	VSHUFI64X2   $0x44, Z6, Z5, Z7
-	VSHUFI64X2   $0x44, Z10, Z8, Z9
-	VSHUFI64X2   $0xee, Z6, Z5, Z5
-	VSHUFI64X2   $0xee, Z10, Z8, Z6
-	VSHUFI64X2   $0x88, Z9, Z7, Z8
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z6, Z5, Z9
-	VSHUFI64X2   $0xdd, Z6, Z5, Z5
-	VMOVDQU64    Z8, 3584(DX)
-	VMOVDQU64    Z7, 3712(DX)
-	VMOVDQU64    Z9, 3840(DX)
-	VMOVDQU64    Z5, 3968(DX)
-	VMOVDQU64    328(R9), Z5
-	VMOVDQU64    712(R9), Z6
-	VPANDD       Z3, Z5, Z7
-	VPANDD       Z4, Z6, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z7, Z7
-	VPSRLW       $0x04, Z5, Z5
-	VPANDD       Z3, Z5, Z5
-	VPSRLW       $0x02, Z6, Z8
-	VPANDD       Z4, Z8, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z5, Z5
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z5, Z0, Z5
-	VMOVDQU64    328(R9)(CX*1), Z6
-	VMOVDQU64    712(R9)(CX*1), Z8
-	VPANDD       Z3, Z6, Z9
-	VPANDD       Z4, Z8, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z9, Z9
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLW       $0x02, Z8, Z10
-	VPANDD       Z4, Z10, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z6, Z6
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    328(R9)(CX*2), Z8
-	VMOVDQU64    712(R9)(CX*2), Z10
-	VPANDD       Z3, Z8, Z11
-	VPANDD       Z4, Z10, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z11, Z11
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPSRLW       $0x02, Z10, Z12
-	VPANDD       Z4, Z12, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z8, Z8
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    328(R9)(R8*1), Z10
-	VMOVDQU64    712(R9)(R8*1), Z12
-	VPANDD       Z3, Z10, Z13
-	VPANDD       Z4, Z12, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z13, Z13
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPSRLW       $0x02, Z12, Z14
-	VPANDD       Z4, Z14, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z10, Z10
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z10, Z0, Z10
-	VSHUFI64X2   $0x44, Z9, Z7, Z12
-	VSHUFI64X2   $0x44, Z13, Z11, Z14
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z14, Z12, Z11
-	VSHUFI64X2   $0xdd, Z14, Z12, Z12
-	VSHUFI64X2   $0x88, Z9, Z7, Z13
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 4096(DX)
-	VMOVDQU64    Z12, 4224(DX)
-	VMOVDQU64    Z13, 4352(DX)
-	VMOVDQU64    Z7, 4480(DX)
-	VSHUFI64X2   $0x44, Z6, Z5, Z7
-	VSHUFI64X2   $0x44, Z10, Z8, Z9
-	VSHUFI64X2   $0xee, Z6, Z5, Z5
-	VSHUFI64X2   $0xee, Z10, Z8, Z6
-	VSHUFI64X2   $0x88, Z9, Z7, Z8
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z6, Z5, Z9
-	VSHUFI64X2   $0xdd, Z6, Z5, Z5
-	VMOVDQU64    Z8, 4608(DX)
-	VMOVDQU64    Z7, 4736(DX)
-	VMOVDQU64    Z9, 4864(DX)
-	VMOVDQU64    Z5, 4992(DX)
-	VMOVDQU64    392(R9), Z5
-	VMOVDQU64    712(R9), Z6
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z5, Z7
-	VPANDD       Z4, Z6, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z7, Z7
-	VPSRLW       $0x04, Z5, Z5
-	VPANDD       Z3, Z5, Z5
-	VPSRLW       $0x02, Z6, Z8
-	VPANDD       Z4, Z8, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z5, Z5
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z5, Z0, Z5
-	VMOVDQU64    392(R9)(CX*1), Z6
-	VMOVDQU64    712(R9)(CX*1), Z8
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z6, Z9
-	VPANDD       Z4, Z8, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z9, Z9
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLW       $0x02, Z8, Z10
-	VPANDD       Z4, Z10, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z6, Z6
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    392(R9)(CX*2), Z8
-	VMOVDQU64    712(R9)(CX*2), Z10
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z8, Z11
-	VPANDD       Z4, Z10, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z11, Z11
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPSRLW       $0x02, Z10, Z12
-	VPANDD       Z4, Z12, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z8, Z8
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    392(R9)(R8*1), Z10
-	VMOVDQU64    712(R9)(R8*1), Z12
-	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z10, Z13
-	VPANDD       Z4, Z12, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z13, Z13
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPSRLW       $0x02, Z12, Z14
-	VPANDD       Z4, Z14, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z10, Z10
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z10, Z0, Z10
-	VSHUFI64X2   $0x44, Z9, Z7, Z12
-	VSHUFI64X2   $0x44, Z13, Z11, Z14
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z14, Z12, Z11
-	VSHUFI64X2   $0xdd, Z14, Z12, Z12
-	VSHUFI64X2   $0x88, Z9, Z7, Z13
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 5120(DX)
-	VMOVDQU64    Z12, 5248(DX)
-	VMOVDQU64    Z13, 5376(DX)
-	VMOVDQU64    Z7, 5504(DX)
-	VSHUFI64X2   $0x44, Z6, Z5, Z7
-	VSHUFI64X2   $0x44, Z10, Z8, Z9
-	VSHUFI64X2   $0xee, Z6, Z5, Z5
-	VSHUFI64X2   $0xee, Z10, Z8, Z6
-	VSHUFI64X2   $0x88, Z9, Z7, Z8
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z6, Z5, Z9
-	VSHUFI64X2   $0xdd, Z6, Z5, Z5
-	VMOVDQU64    Z8, 5632(DX)
+	VPTERNLOGD   $0xf8, Z3, Z12, Z17
+	VPANDD       Z4, Z15, Z12
+	VPTERNLOGD   $0xf8, Z3, Z14, Z12
+	VPSRLW       $0x02, Z15, Z15
+	VPANDD       Z4, Z15, Z15
+	VPSRLW       $0x04, Z14, Z14
+	VPTERNLOGD   $0xf8, Z3, Z14, Z15
+	VPUNPCKLDQ   Z17, Z16, Z14
+	VPUNPCKHDQ   Z17, Z16, Z16
+	VPUNPCKLDQ   Z15, Z12, Z17
+	VPUNPCKHDQ   Z15, Z12, Z12
+	VPUNPCKLQDQ  Z17, Z14, Z15
+	VPUNPCKHQDQ  Z17, Z14, Z14
+	VPUNPCKLQDQ  Z12, Z16, Z17
+	VPUNPCKHQDQ  Z12, Z16, Z12
+	VMOVDQU64    264(R9)(R8*1), Z16
+	VMOVDQU64    328(R9)(R8*1), Z18
+	VMOVDQU64    392(R9)(R8*1), Z19
+	VPSLLW       $0x04, Z19, Z20
+	VPANDD       Z4, Z20, Z20
+	VPTERNLOGD   $0xf8, Z3, Z16, Z20
+	VPSLLW       $0x02, Z19, Z21
+	VPANDD       Z4, Z21, Z21
+	VPSRLW       $0x04, Z16, Z16
+	VPTERNLOGD   $0xf8, Z3, Z16, Z21
+	VPANDD       Z4, Z19, Z16
+	VPTERNLOGD   $0xf8, Z3, Z18, Z16
+	VPSRLW       $0x02, Z19, Z19
+	VPANDD       Z4, Z19, Z19
+	VPSRLW       $0x04, Z18, Z18
+	VPTERNLOGD   $0xf8, Z3, Z18, Z19
+	VPUNPCKLDQ   Z21, Z20, Z18
+	VPUNPCKHDQ   Z21, Z20, Z20
+	VPUNPCKLDQ   Z19, Z16, Z21
+	VPUNPCKHDQ   Z19, Z16, Z16
+	VPUNPCKLQDQ  Z21, Z18, Z19
+	VPUNPCKHQDQ  Z21, Z18, Z18
+	VPUNPCKLQDQ  Z16, Z20, Z21
+	VPUNPCKHQDQ  Z16, Z20, Z16
+	VSHUFI64X2   $0x44, Z11, Z7, Z20
+	VSHUFI64X2   $0x44, Z19, Z15, Z22
+	VSHUFI64X2   $0xee, Z11, Z7, Z7
+	VSHUFI64X2   $0xee, Z19, Z15, Z11
+	VSHUFI64X2   $0x88, Z22, Z20, Z15
+	VSHUFI64X2   $0xdd, Z22, Z20, Z19
+	VSHUFI64X2   $0x88, Z11, Z7, Z20
+	VSHUFI64X2   $0xdd, Z11, Z7, Z7
+	VMOVDQU64    Z15, 128(DX)
+	VMOVDQU64    Z19, 2176(DX)
+	VMOVDQU64    Z20, 4224(DX)
+	VMOVDQU64    Z7, 6272(DX)
+	VSHUFI64X2   $0x44, Z10, Z6, Z7
+	VSHUFI64X2   $0x44, Z18, Z14, Z11
+	VSHUFI64X2   $0xee, Z10, Z6, Z6
+	VSHUFI64X2   $0xee, Z18, Z14, Z10
+	VSHUFI64X2   $0x88, Z11, Z7, Z14
+	VSHUFI64X2   $0xdd, Z11, Z7, Z7
+	VSHUFI64X2   $0x88, Z10, Z6, Z11
+	VSHUFI64X2   $0xdd, Z10, Z6, Z6
+	VMOVDQU64    Z14, 640(DX)
+	VMOVDQU64    Z7, 2688(DX)
+	VMOVDQU64    Z11, 4736(DX)
+	VMOVDQU64    Z6, 6784(DX)
+	VSHUFI64X2   $0x44, Z13, Z9, Z6
+	VSHUFI64X2   $0x44, Z21, Z17, Z7
+	VSHUFI64X2   $0xee, Z13, Z9, Z9
+	VSHUFI64X2   $0xee, Z21, Z17, Z10
+	VSHUFI64X2   $0x88, Z7, Z6, Z11
+	VSHUFI64X2   $0xdd, Z7, Z6, Z6
+	VSHUFI64X2   $0x88, Z10, Z9, Z7
+	VSHUFI64X2   $0xdd, Z10, Z9, Z9
+	VMOVDQU64    Z11, 1152(DX)
+	VMOVDQU64    Z6, 3200(DX)
+	VMOVDQU64    Z7, 5248(DX)
+	VMOVDQU64    Z9, 7296(DX)
+	VSHUFI64X2   $0x44, Z8, Z5, Z6
+	VSHUFI64X2   $0x44, Z16, Z12, Z7
+	VSHUFI64X2   $0xee, Z8, Z5, Z5
+	VSHUFI64X2   $0xee, Z16, Z12, Z8
+	VSHUFI64X2   $0x88, Z7, Z6, Z9
+	VSHUFI64X2   $0xdd, Z7, Z6, Z6
+	VSHUFI64X2   $0x88, Z8, Z5, Z7
+	VSHUFI64X2   $0xdd, Z8, Z5, Z5
+	VMOVDQU64    Z9, 1664(DX)
+	VMOVDQU64    Z6, 3712(DX)
 	VMOVDQU64    Z7, 5760(DX)
-	VMOVDQU64    Z9, 5888(DX)
-	VMOVDQU64    Z5, 6016(DX)
+	VMOVDQU64    Z5, 7808(DX)
 	VMOVDQU64    456(R9), Z5
-	VMOVDQU64    776(R9), Z6
-	VPANDD       Z3, Z5, Z7
-	VPANDD       Z4, Z6, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z7, Z7
-	VPSRLW       $0x04, Z5, Z5
-	VPANDD       Z3, Z5, Z5
-	VPSRLW       $0x02, Z6, Z8
+	VMOVDQU64    520(R9), Z6
+	VMOVDQU64    584(R9), Z7
+	VPSLLW       $0x04, Z7, Z8
 	VPANDD       Z4, Z8, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z5, Z5
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z5, Z0, Z5
-	VMOVDQU64    456(R9)(CX*1), Z6
-	VMOVDQU64    776(R9)(CX*1), Z8
-	VPANDD       Z3, Z6, Z9
-	VPANDD       Z4, Z8, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z9, Z9
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLW       $0x02, Z8, Z10
-	VPANDD       Z4, Z10, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z6, Z6
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    456(R9)(CX*2), Z8
-	VMOVDQU64    776(R9)(CX*2), Z10
-	VPANDD       Z3, Z8, Z11
-	VPANDD       Z4, Z10, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z11, Z11
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPSRLW       $0x02, Z10, Z12
-	VPANDD       Z4, Z12, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z8, Z8
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    456(R9)(R8*1), Z10
-	VMOVDQU64    776(R9)(R8*1), Z12
-	VPANDD       Z3, Z10, Z13
-	VPANDD       Z4, Z12, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z13, Z13
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPSRLW       $0x02, Z12, Z14
-	VPANDD       Z4, Z14, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z10, Z10
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z10, Z0, Z10
-	VSHUFI64X2   $0x44, Z9, Z7, Z12
-	VSHUFI64X2   $0x44, Z13, Z11, Z14
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z14, Z12, Z11
-	VSHUFI64X2   $0xdd, Z14, Z12, Z12
-	VSHUFI64X2   $0x88, Z9, Z7, Z13
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 6144(DX)
-	VMOVDQU64    Z12, 6272(DX)
-	VMOVDQU64    Z13, 6400(DX)
-	VMOVDQU64    Z7, 6528(DX)
-	VSHUFI64X2   $0x44, Z6, Z5, Z7
-	VSHUFI64X2   $0x44, Z10, Z8, Z9
-	VSHUFI64X2   $0xee, Z6, Z5, Z5
-	VSHUFI64X2   $0xee, Z10, Z8, Z6
-	VSHUFI64X2   $0x88, Z9, Z7, Z8
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z6, Z5, Z9
-	VSHUFI64X2   $0xdd, Z6, Z5, Z5
-	VMOVDQU64    Z8, 6656(DX)
-	VMOVDQU64    Z7, 6784(DX)
-	VMOVDQU64    Z9, 6912(DX)
-	VMOVDQU64    Z5, 7040(DX)
-	VMOVDQU64    520(R9), Z5
-	VMOVDQU64    776(R9), Z6
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z5, Z7
-	VPANDD       Z4, Z6, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z7, Z7
+	VPTERNLOGD   $0xf8, Z3, Z5, Z8
+	VPSLLW       $0x02, Z7, Z9
+	VPANDD       Z4, Z9, Z9
 	VPSRLW       $0x04, Z5, Z5
-	VPANDD       Z3, Z5, Z5
-	VPSRLW       $0x02, Z6, Z8
-	VPANDD       Z4, Z8, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z5, Z5
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z5, Z0, Z5
-	VMOVDQU64    520(R9)(CX*1), Z6
-	VMOVDQU64    776(R9)(CX*1), Z8
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z6, Z9
-	VPANDD       Z4, Z8, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z9, Z9
+	VPTERNLOGD   $0xf8, Z3, Z5, Z9
+	VPANDD       Z4, Z7, Z5
+	VPTERNLOGD   $0xf8, Z3, Z6, Z5
+	VPSRLW       $0x02, Z7, Z7
+	VPANDD       Z4, Z7, Z7
 	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLW       $0x02, Z8, Z10
-	VPANDD       Z4, Z10, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z6, Z6
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    520(R9)(CX*2), Z8
-	VMOVDQU64    776(R9)(CX*2), Z10
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z8, Z11
-	VPANDD       Z4, Z10, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z11, Z11
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPSRLW       $0x02, Z10, Z12
+	VPTERNLOGD   $0xf8, Z3, Z6, Z7
+	VPUNPCKLDQ   Z9, Z8, Z6
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z7, Z5, Z9
+	VPUNPCKHDQ   Z7, Z5, Z5
+	VPUNPCKLQDQ  Z9, Z6, Z7
+	VPUNPCKHQDQ  Z9, Z6, Z6
+	VPUNPCKLQDQ  Z5, Z8, Z9
+	VPUNPCKHQDQ  Z5, Z8, Z5
+	VMOVDQU64    456(R9)(CX*1), Z8
+	VMOVDQU64    520(R9)(CX*1), Z10
+	VMOVDQU64    584(R9)(CX*1), Z11
+	VPSLLW       $0x04, Z11, Z12
 	VPANDD       Z4, Z12, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z8, Z8
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    520(R9)(R8*1), Z10
-	VMOVDQU64    776(R9)(R8*1), Z12
+	VPTERNLOGD   $0xf8, Z3, Z8, Z12
+	VPSLLW       $0x02, Z11, Z13
+	VPANDD       Z4, Z13, Z13
+	VPSRLW       $0x04, Z8, Z8
+	VPTERNLOGD   $0xf8, Z3, Z8, Z13
+	VPANDD       Z4, Z11, Z8
+	VPTERNLOGD   $0xf8, Z3, Z10, Z8
+	VPSRLW       $0x02, Z11, Z11
+	VPANDD       Z4, Z11, Z11
+	VPSRLW       $0x04, Z10, Z10
+	VPTERNLOGD   $0xf8, Z3, Z10, Z11
+	VPUNPCKLDQ   Z13, Z12, Z10
+	VPUNPCKHDQ   Z13, Z12, Z12
+	VPUNPCKLDQ   Z11, Z8, Z13
+	VPUNPCKHDQ   Z11, Z8, Z8
+	VPUNPCKLQDQ  Z13, Z10, Z11
+	VPUNPCKHQDQ  Z13, Z10, Z10
+	VPUNPCKLQDQ  Z8, Z12, Z13
+	VPUNPCKHQDQ  Z8, Z12, Z8
+	VMOVDQU64    456(R9)(CX*2), Z12
+	VMOVDQU64    520(R9)(CX*2), Z14
+	VMOVDQU64    584(R9)(CX*2), Z15
+	VPSLLW       $0x04, Z15, Z16
+	VPANDD       Z4, Z16, Z16
+	VPTERNLOGD   $0xf8, Z3, Z12, Z16
+	VPSLLW       $0x02, Z15, Z17
+	VPANDD       Z4, Z17, Z17
 	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z10, Z13
-	VPANDD       Z4, Z12, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z13, Z13
+	VPTERNLOGD   $0xf8, Z3, Z12, Z17
+	VPANDD       Z4, Z15, Z12
+	VPTERNLOGD   $0xf8, Z3, Z14, Z12
+	VPSRLW       $0x02, Z15, Z15
+	VPANDD       Z4, Z15, Z15
+	VPSRLW       $0x04, Z14, Z14
+	VPTERNLOGD   $0xf8, Z3, Z14, Z15
+	VPUNPCKLDQ   Z17, Z16, Z14
+	VPUNPCKHDQ   Z17, Z16, Z16
+	VPUNPCKLDQ   Z15, Z12, Z17
+	VPUNPCKHDQ   Z15, Z12, Z12
+	VPUNPCKLQDQ  Z17, Z14, Z15
+	VPUNPCKHQDQ  Z17, Z14, Z14
+	VPUNPCKLQDQ  Z12, Z16, Z17
+	VPUNPCKHQDQ  Z12, Z16, Z12
+	VMOVDQU64    456(R9)(R8*1), Z16
+	VMOVDQU64    520(R9)(R8*1), Z18
+	VMOVDQU64    584(R9)(R8*1), Z19
+	VPSLLW       $0x04, Z19, Z20
+	VPANDD       Z4, Z20, Z20
+	VPTERNLOGD   $0xf8, Z3, Z16, Z20
+	VPSLLW       $0x02, Z19, Z21
+	VPANDD       Z4, Z21, Z21
+	VPSRLW       $0x04, Z16, Z16
+	VPTERNLOGD   $0xf8, Z3, Z16, Z21
+	VPANDD       Z4, Z19, Z16
+	VPTERNLOGD   $0xf8, Z3, Z18, Z16
+	VPSRLW       $0x02, Z19, Z19
+	VPANDD       Z4, Z19, Z19
+	VPSRLW       $0x04, Z18, Z18
+	VPTERNLOGD   $0xf8, Z3, Z18, Z19
+	VPUNPCKLDQ   Z21, Z20, Z18
+	VPUNPCKHDQ   Z21, Z20, Z20
+	VPUNPCKLDQ   Z19, Z16, Z21
+	VPUNPCKHDQ   Z19, Z16, Z16
+	VPUNPCKLQDQ  Z21, Z18, Z19
+	VPUNPCKHQDQ  Z21, Z18, Z18
+	VPUNPCKLQDQ  Z16, Z20, Z21
+	VPUNPCKHQDQ  Z16, Z20, Z16
+	VSHUFI64X2   $0x44, Z11, Z7, Z20
+	VSHUFI64X2   $0x44, Z19, Z15, Z22
+	VSHUFI64X2   $0xee, Z11, Z7, Z7
+	VSHUFI64X2   $0xee, Z19, Z15, Z11
+	VSHUFI64X2   $0x88, Z22, Z20, Z15
+	VSHUFI64X2   $0xdd, Z22, Z20, Z19
+	VSHUFI64X2   $0x88, Z11, Z7, Z20
+	VSHUFI64X2   $0xdd, Z11, Z7, Z7
+	VMOVDQU64    Z15, 256(DX)
+	VMOVDQU64    Z19, 2304(DX)
+	VMOVDQU64    Z20, 4352(DX)
+	VMOVDQU64    Z7, 6400(DX)
+	VSHUFI64X2   $0x44, Z10, Z6, Z7
+	VSHUFI64X2   $0x44, Z18, Z14, Z11
+	VSHUFI64X2   $0xee, Z10, Z6, Z6
+	VSHUFI64X2   $0xee, Z18, Z14, Z10
+	VSHUFI64X2   $0x88, Z11, Z7, Z14
+	VSHUFI64X2   $0xdd, Z11, Z7, Z7
+	VSHUFI64X2   $0x88, Z10, Z6, Z11
+	VSHUFI64X2   $0xdd, Z10, Z6, Z6
+	VMOVDQU64    Z14, 768(DX)
+	VMOVDQU64    Z7, 2816(DX)
+	VMOVDQU64    Z11, 4864(DX)
+	VMOVDQU64    Z6, 6912(DX)
+	VSHUFI64X2   $0x44, Z13, Z9, Z6
+	VSHUFI64X2   $0x44, Z21, Z17, Z7
+	VSHUFI64X2   $0xee, Z13, Z9, Z9
+	VSHUFI64X2   $0xee, Z21, Z17, Z10
+	VSHUFI64X2   $0x88, Z7, Z6, Z11
+	VSHUFI64X2   $0xdd, Z7, Z6, Z6
+	VSHUFI64X2   $0x88, Z10, Z9, Z7
+	VSHUFI64X2   $0xdd, Z10, Z9, Z9
+	VMOVDQU64    Z11, 1280(DX)
+	VMOVDQU64    Z6, 3328(DX)
+	VMOVDQU64    Z7, 5376(DX)
+	VMOVDQU64    Z9, 7424(DX)
+	VSHUFI64X2   $0x44, Z8, Z5, Z6
+	VSHUFI64X2   $0x44, Z16, Z12, Z7
+	VSHUFI64X2   $0xee, Z8, Z5, Z5
+	VSHUFI64X2   $0xee, Z16, Z12, Z8
+	VSHUFI64X2   $0x88, Z7, Z6, Z9
+	VSHUFI64X2   $0xdd, Z7, Z6, Z6
+	VSHUFI64X2   $0x88, Z8, Z5, Z7
+	VSHUFI64X2   $0xdd, Z8, Z5, Z5
+	VMOVDQU64    Z9, 1792(DX)
+	VMOVDQU64    Z6, 3840(DX)
+	VMOVDQU64    Z7, 5888(DX)
+	VMOVDQU64    Z5, 7936(DX)
+	VMOVDQU64    648(R9), Z5
+	VMOVDQU64    712(R9), Z6
+	VMOVDQU64    776(R9), Z7
+	VPSLLW       $0x04, Z7, Z8
+	VPANDD       Z4, Z8, Z8
+	VPTERNLOGD   $0xf8, Z3, Z5, Z8
+	VPSLLW       $0x02, Z7, Z9
+	VPANDD       Z4, Z9, Z9
+	VPSRLW       $0x04, Z5, Z5
+	VPTERNLOGD   $0xf8, Z3, Z5, Z9
+	VPANDD       Z4, Z7, Z5
+	VPTERNLOGD   $0xf8, Z3, Z6, Z5
+	VPSRLW       $0x02, Z7, Z7
+	VPANDD       Z4, Z7, Z7
+	VPSRLW       $0x04, Z6, Z6
+	VPTERNLOGD   $0xf8, Z3, Z6, Z7
+	VPUNPCKLDQ   Z9, Z8, Z6
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z7, Z5, Z9
+	VPUNPCKHDQ   Z7, Z5, Z5
+	VPUNPCKLQDQ  Z9, Z6, Z7
+	VPUNPCKHQDQ  Z9, Z6, Z6
+	VPUNPCKLQDQ  Z5, Z8, Z9
+	VPUNPCKHQDQ  Z5, Z8, Z5
+	VMOVDQU64    648(R9)(CX*1), Z8
+	VMOVDQU64    712(R9)(CX*1), Z10
+	VMOVDQU64    776(R9)(CX*1), Z11
+	VPSLLW       $0x04, Z11, Z12
+	VPANDD       Z4, Z12, Z12
+	VPTERNLOGD   $0xf8, Z3, Z8, Z12
+	VPSLLW       $0x02, Z11, Z13
+	VPANDD       Z4, Z13, Z13
+	VPSRLW       $0x04, Z8, Z8
+	VPTERNLOGD   $0xf8, Z3, Z8, Z13
+	VPANDD       Z4, Z11, Z8
+	VPTERNLOGD   $0xf8, Z3, Z10, Z8
+	VPSRLW       $0x02, Z11, Z11
+	VPANDD       Z4, Z11, Z11
 	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPSRLW       $0x02, Z12, Z14
-	VPANDD       Z4, Z14, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z10, Z10
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z10, Z0, Z10
-	VSHUFI64X2   $0x44, Z9, Z7, Z12
-	VSHUFI64X2   $0x44, Z13, Z11, Z14
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z14, Z12, Z11
-	VSHUFI64X2   $0xdd, Z14, Z12, Z12
-	VSHUFI64X2   $0x88, Z9, Z7, Z13
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 7168(DX)
-	VMOVDQU64    Z12, 7296(DX)
-	VMOVDQU64    Z13, 7424(DX)
-	VMOVDQU64    Z7, 7552(DX)
-	VSHUFI64X2   $0x44, Z6, Z5, Z7
-	VSHUFI64X2   $0x44, Z10, Z8, Z9
-	VSHUFI64X2   $0xee, Z6, Z5, Z5
-	VSHUFI64X2   $0xee, Z10, Z8, Z6
-	VSHUFI64X2   $0x88, Z9, Z7, Z8
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z6, Z5, Z9
-	VSHUFI64X2   $0xdd, Z6, Z5, Z5
-	VMOVDQU64    Z8, 7680(DX)
-	VMOVDQU64    Z7, 7808(DX)
-	VMOVDQU64    Z9, 7936(DX)
+	VPTERNLOGD   $0xf8, Z3, Z10, Z11
+	VPUNPCKLDQ   Z13, Z12, Z10
+	VPUNPCKHDQ   Z13, Z12, Z12
+	VPUNPCKLDQ   Z11, Z8, Z13
+	VPUNPCKHDQ   Z11, Z8, Z8
+	VPUNPCKLQDQ  Z13, Z10, Z11
+	VPUNPCKHQDQ  Z13, Z10, Z10
+	VPUNPCKLQDQ  Z8, Z12, Z13
+	VPUNPCKHQDQ  Z8, Z12, Z8
+	VMOVDQU64    648(R9)(CX*2), Z12
+	VMOVDQU64    712(R9)(CX*2), Z14
+	VMOVDQU64    776(R9)(CX*2), Z15
+	VPSLLW       $0x04, Z15, Z16
+	VPANDD       Z4, Z16, Z16
+	VPTERNLOGD   $0xf8, Z3, Z12, Z16
+	VPSLLW       $0x02, Z15, Z17
+	VPANDD       Z4, Z17, Z17
+	VPSRLW       $0x04, Z12, Z12
+	VPTERNLOGD   $0xf8, Z3, Z12, Z17
+	VPANDD       Z4, Z15, Z12
+	VPTERNLOGD   $0xf8, Z3, Z14, Z12
+	VPSRLW       $0x02, Z15, Z15
+	VPANDD       Z4, Z15, Z15
+	VPSRLW       $0x04, Z14, Z14
+	VPTERNLOGD   $0xf8, Z3, Z14, Z15
+	VPUNPCKLDQ   Z17, Z16, Z14
+	VPUNPCKHDQ   Z17, Z16, Z16
+	VPUNPCKLDQ   Z15, Z12, Z17
+	VPUNPCKHDQ   Z15, Z12, Z12
+	VPUNPCKLQDQ  Z17, Z14, Z15
+	VPUNPCKHQDQ  Z17, Z14, Z14
+	VPUNPCKLQDQ  Z12, Z16, Z17
+	VPUNPCKHQDQ  Z12, Z16, Z12
+	VMOVDQU64    648(R9)(R8*1), Z16
+	VMOVDQU64    712(R9)(R8*1), Z18
+	VMOVDQU64    776(R9)(R8*1), Z19
+	VPSLLW       $0x04, Z19, Z20
+	VPANDD       Z4, Z20, Z20
+	VPTERNLOGD   $0xf8, Z3, Z16, Z20
+	VPSLLW       $0x02, Z19, Z21
+	VPANDD       Z4, Z21, Z21
+	VPSRLW       $0x04, Z16, Z16
+	VPTERNLOGD   $0xf8, Z3, Z16, Z21
+	VPANDD       Z4, Z19, Z16
+	VPTERNLOGD   $0xf8, Z3, Z18, Z16
+	VPSRLW       $0x02, Z19, Z19
+	VPANDD       Z4, Z19, Z19
+	VPSRLW       $0x04, Z18, Z18
+	VPTERNLOGD   $0xf8, Z3, Z18, Z19
+	VPUNPCKLDQ   Z21, Z20, Z18
+	VPUNPCKHDQ   Z21, Z20, Z20
+	VPUNPCKLDQ   Z19, Z16, Z21
+	VPUNPCKHDQ   Z19, Z16, Z16
+	VPUNPCKLQDQ  Z21, Z18, Z19
+	VPUNPCKHQDQ  Z21, Z18, Z18
+	VPUNPCKLQDQ  Z16, Z20, Z21
+	VPUNPCKHQDQ  Z16, Z20, Z16
+	VSHUFI64X2   $0x44, Z11, Z7, Z20
+	VSHUFI64X2   $0x44, Z19, Z15, Z22
+	VSHUFI64X2   $0xee, Z11, Z7, Z7
+	VSHUFI64X2   $0xee, Z19, Z15, Z11
+	VSHUFI64X2   $0x88, Z22, Z20, Z15
+	VSHUFI64X2   $0xdd, Z22, Z20, Z19
+	VSHUFI64X2   $0x88, Z11, Z7, Z20
+	VSHUFI64X2   $0xdd, Z11, Z7, Z7
+	VMOVDQU64    Z15, 384(DX)
+	VMOVDQU64    Z19, 2432(DX)
+	VMOVDQU64    Z20, 4480(DX)
+	VMOVDQU64    Z7, 6528(DX)
+	VSHUFI64X2   $0x44, Z10, Z6, Z7
+	VSHUFI64X2   $0x44, Z18, Z14, Z11
+	VSHUFI64X2   $0xee, Z10, Z6, Z6
+	VSHUFI64X2   $0xee, Z18, Z14, Z10
+	VSHUFI64X2   $0x88, Z11, Z7, Z14
+	VSHUFI64X2   $0xdd, Z11, Z7, Z7
+	VSHUFI64X2   $0x88, Z10, Z6, Z11
+	VSHUFI64X2   $0xdd, Z10, Z6, Z6
+	VMOVDQU64    Z14, 896(DX)
+	VMOVDQU64    Z7, 2944(DX)
+	VMOVDQU64    Z11, 4992(DX)
+	VMOVDQU64    Z6, 7040(DX)
+	VSHUFI64X2   $0x44, Z13, Z9, Z6
+	VSHUFI64X2   $0x44, Z21, Z17, Z7
+	VSHUFI64X2   $0xee, Z13, Z9, Z9
+	VSHUFI64X2   $0xee, Z21, Z17, Z10
+	VSHUFI64X2   $0x88, Z7, Z6, Z11
+	VSHUFI64X2   $0xdd, Z7, Z6, Z6
+	VSHUFI64X2   $0x88, Z10, Z9, Z7
+	VSHUFI64X2   $0xdd, Z10, Z9, Z9
+	VMOVDQU64    Z11, 1408(DX)
+	VMOVDQU64    Z6, 3456(DX)
+	VMOVDQU64    Z7, 5504(DX)
+	VMOVDQU64    Z9, 7552(DX)
+	VSHUFI64X2   $0x44, Z8, Z5, Z6
+	VSHUFI64X2   $0x44, Z16, Z12, Z7
+	VSHUFI64X2   $0xee, Z8, Z5, Z5
+	VSHUFI64X2   $0xee, Z16, Z12, Z8
+	VSHUFI64X2   $0x88, Z7, Z6, Z9
+	VSHUFI64X2   $0xdd, Z7, Z6, Z6
+	VSHUFI64X2   $0x88, Z8, Z5, Z7
+	VSHUFI64X2   $0xdd, Z8, Z5, Z5
+	VMOVDQU64    Z9, 1920(DX)
+	VMOVDQU64    Z6, 3968(DX)
+	VMOVDQU64    Z7, 6016(DX)
 	VMOVDQU64    Z5, 8064(DX)
 	LEAQ         (R9)(CX*4), R9
 	VMOVDQU64    72(R9), Z5
-	VMOVDQU64    584(R9), Z6
-	VPANDD       Z3, Z5, Z7
-	VPANDD       Z4, Z6, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z7, Z7
-	VPSRLW       $0x04, Z5, Z5
-	VPANDD       Z3, Z5, Z5
-	VPSRLW       $0x02, Z6, Z8
+	VMOVDQU64    136(R9), Z6
+	VMOVDQU64    200(R9), Z7
+	VPSLLW       $0x04, Z7, Z8
 	VPANDD       Z4, Z8, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z5, Z5
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z5, Z0, Z5
-	VMOVDQU64    72(R9)(CX*1), Z6
-	VMOVDQU64    584(R9)(CX*1), Z8
-	VPANDD       Z3, Z6, Z9
-	VPANDD       Z4, Z8, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z9, Z9
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLW       $0x02, Z8, Z10
-	VPANDD       Z4, Z10, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z6, Z6
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    72(R9)(CX*2), Z8
-	VMOVDQU64    584(R9)(CX*2), Z10
-	VPANDD       Z3, Z8, Z11
-	VPANDD       Z4, Z10, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z11, Z11
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPSRLW       $0x02, Z10, Z12
-	VPANDD       Z4, Z12, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z8, Z8
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    72(R9)(R8*1), Z10
-	VMOVDQU64    584(R9)(R8*1), Z12
-	VPANDD       Z3, Z10, Z13
-	VPANDD       Z4, Z12, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z13, Z13
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPSRLW       $0x02, Z12, Z14
-	VPANDD       Z4, Z14, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z10, Z10
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z10, Z0, Z10
-	VSHUFI64X2   $0x44, Z9, Z7, Z12
-	VSHUFI64X2   $0x44, Z13, Z11, Z14
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z14, Z12, Z11
-	VSHUFI64X2   $0xdd, Z14, Z12, Z12
-	VSHUFI64X2   $0x88, Z9, Z7, Z13
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 64(DX)
-	VMOVDQU64    Z12, 192(DX)
-	VMOVDQU64    Z13, 320(DX)
-	VMOVDQU64    Z7, 448(DX)
-	VSHUFI64X2   $0x44, Z6, Z5, Z7
-	VSHUFI64X2   $0x44, Z10, Z8, Z9
-	VSHUFI64X2   $0xee, Z6, Z5, Z5
-	VSHUFI64X2   $0xee, Z10, Z8, Z6
-	VSHUFI64X2   $0x88, Z9, Z7, Z8
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z6, Z5, Z9
-	VSHUFI64X2   $0xdd, Z6, Z5, Z5
-	VMOVDQU64    Z8, 576(DX)
-	VMOVDQU64    Z7, 704(DX)
-	VMOVDQU64    Z9, 832(DX)
-	VMOVDQU64    Z5, 960(DX)
-	VMOVDQU64    136(R9), Z5
-	VMOVDQU64    584(R9), Z6
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z5, Z7
-	VPANDD       Z4, Z6, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z7, Z7
+	VPTERNLOGD   $0xf8, Z3, Z5, Z8
+	VPSLLW       $0x02, Z7, Z9
+	VPANDD       Z4, Z9, Z9
 	VPSRLW       $0x04, Z5, Z5
-	VPANDD       Z3, Z5, Z5
-	VPSRLW       $0x02, Z6, Z8
-	VPANDD       Z4, Z8, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z5, Z5
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z5, Z0, Z5
-	VMOVDQU64    136(R9)(CX*1), Z6
-	VMOVDQU64    584(R9)(CX*1), Z8
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z6, Z9
-	VPANDD       Z4, Z8, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z9, Z9
+	VPTERNLOGD   $0xf8, Z3, Z5, Z9
+	VPANDD       Z4, Z7, Z5
+	VPTERNLOGD   $0xf8, Z3, Z6, Z5
+	VPSRLW       $0x02, Z7, Z7
+	VPANDD       Z4, Z7, Z7
 	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLW       $0x02, Z8, Z10
-	VPANDD       Z4, Z10, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z6, Z6
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    136(R9)(CX*2), Z8
-	VMOVDQU64    584(R9)(CX*2), Z10
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z8, Z11
-	VPANDD       Z4, Z10, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z11, Z11
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPSRLW       $0x02, Z10, Z12
+	VPTERNLOGD   $0xf8, Z3, Z6, Z7
+	VPUNPCKLDQ   Z9, Z8, Z6
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z7, Z5, Z9
+	VPUNPCKHDQ   Z7, Z5, Z5
+	VPUNPCKLQDQ  Z9, Z6, Z7
+	VPUNPCKHQDQ  Z9, Z6, Z6
+	VPUNPCKLQDQ  Z5, Z8, Z9
+	VPUNPCKHQDQ  Z5, Z8, Z5
+	VMOVDQU64    72(R9)(CX*1), Z8
+	VMOVDQU64    136(R9)(CX*1), Z10
+	VMOVDQU64    200(R9)(CX*1), Z11
+	VPSLLW       $0x04, Z11, Z12
 	VPANDD       Z4, Z12, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z8, Z8
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    136(R9)(R8*1), Z10
-	VMOVDQU64    584(R9)(R8*1), Z12
+	VPTERNLOGD   $0xf8, Z3, Z8, Z12
+	VPSLLW       $0x02, Z11, Z13
+	VPANDD       Z4, Z13, Z13
+	VPSRLW       $0x04, Z8, Z8
+	VPTERNLOGD   $0xf8, Z3, Z8, Z13
+	VPANDD       Z4, Z11, Z8
+	VPTERNLOGD   $0xf8, Z3, Z10, Z8
+	VPSRLW       $0x02, Z11, Z11
+	VPANDD       Z4, Z11, Z11
+	VPSRLW       $0x04, Z10, Z10
+	VPTERNLOGD   $0xf8, Z3, Z10, Z11
+	VPUNPCKLDQ   Z13, Z12, Z10
+	VPUNPCKHDQ   Z13, Z12, Z12
+	VPUNPCKLDQ   Z11, Z8, Z13
+	VPUNPCKHDQ   Z11, Z8, Z8
+	VPUNPCKLQDQ  Z13, Z10, Z11
+	VPUNPCKHQDQ  Z13, Z10, Z10
+	VPUNPCKLQDQ  Z8, Z12, Z13
+	VPUNPCKHQDQ  Z8, Z12, Z8
+	VMOVDQU64    72(R9)(CX*2), Z12
+	VMOVDQU64    136(R9)(CX*2), Z14
+	VMOVDQU64    200(R9)(CX*2), Z15
+	VPSLLW       $0x04, Z15, Z16
+	VPANDD       Z4, Z16, Z16
+	VPTERNLOGD   $0xf8, Z3, Z12, Z16
+	VPSLLW       $0x02, Z15, Z17
+	VPANDD       Z4, Z17, Z17
 	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z10, Z13
-	VPANDD       Z4, Z12, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z13, Z13
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPSRLW       $0x02, Z12, Z14
-	VPANDD       Z4, Z14, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z10, Z10
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z10, Z0, Z10
-	VSHUFI64X2   $0x44, Z9, Z7, Z12
-	VSHUFI64X2   $0x44, Z13, Z11, Z14
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z14, Z12, Z11
-	VSHUFI64X2   $0xdd, Z14, Z12, Z12
-	VSHUFI64X2   $0x88, Z9, Z7, Z13
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
+	VPTERNLOGD   $0xf8, Z3, Z12, Z17
+	VPANDD       Z4, Z15, Z12
+	VPTERNLOGD   $0xf8, Z3, Z14, Z12
+	VPSRLW       $0x02, Z15, Z15
+	VPANDD       Z4, Z15, Z15
+	VPSRLW       $0x04, Z14, Z14
+	VPTERNLOGD   $0xf8, Z3, Z14, Z15
+	VPUNPCKLDQ   Z17, Z16, Z14
+	VPUNPCKHDQ   Z17, Z16, Z16
+	VPUNPCKLDQ   Z15, Z12, Z17
+	VPUNPCKHDQ   Z15, Z12, Z12
+	VPUNPCKLQDQ  Z17, Z14, Z15
+	VPUNPCKHQDQ  Z17, Z14, Z14
+	VPUNPCKLQDQ  Z12, Z16, Z17
+	VPUNPCKHQDQ  Z12, Z16, Z12
+	VMOVDQU64    72(R9)(R8*1), Z16
+	VMOVDQU64    136(R9)(R8*1), Z18
+	VMOVDQU64    200(R9)(R8*1), Z19
+	VPSLLW       $0x04, Z19, Z20
+	VPANDD       Z4, Z20, Z20
+	VPTERNLOGD   $0xf8, Z3, Z16, Z20
+	VPSLLW       $0x02, Z19, Z21
+	VPANDD       Z4, Z21, Z21
+	VPSRLW       $0x04, Z16, Z16
+	VPTERNLOGD   $0xf8, Z3, Z16, Z21
+	VPANDD       Z4, Z19, Z16
+	VPTERNLOGD   $0xf8, Z3, Z18, Z16
+	VPSRLW       $0x02, Z19, Z19
+	VPANDD       Z4, Z19, Z19
+	VPSRLW       $0x04, Z18, Z18
+	VPTERNLOGD   $0xf8, Z3, Z18, Z19
+	VPUNPCKLDQ   Z21, Z20, Z18
+	VPUNPCKHDQ   Z21, Z20, Z20
+	VPUNPCKLDQ   Z19, Z16, Z21
+	VPUNPCKHDQ   Z19, Z16, Z16
+	VPUNPCKLQDQ  Z21, Z18, Z19
+	VPUNPCKHQDQ  Z21, Z18, Z18
+	VPUNPCKLQDQ  Z16, Z20, Z21
+	VPUNPCKHQDQ  Z16, Z20, Z16
+	VSHUFI64X2   $0x44, Z11, Z7, Z20
+	VSHUFI64X2   $0x44, Z19, Z15, Z22
+	VSHUFI64X2   $0xee, Z11, Z7, Z7
+	VSHUFI64X2   $0xee, Z19, Z15, Z11
+	VSHUFI64X2   $0x88, Z22, Z20, Z15
+	VSHUFI64X2   $0xdd, Z22, Z20, Z19
+	VSHUFI64X2   $0x88, Z11, Z7, Z20
+	VSHUFI64X2   $0xdd, Z11, Z7, Z7
+	VMOVDQU64    Z15, 64(DX)
+	VMOVDQU64    Z19, 2112(DX)
+	VMOVDQU64    Z20, 4160(DX)
+	VMOVDQU64    Z7, 6208(DX)
+	VSHUFI64X2   $0x44, Z10, Z6, Z7
+	VSHUFI64X2   $0x44, Z18, Z14, Z11
+	VSHUFI64X2   $0xee, Z10, Z6, Z6
+	VSHUFI64X2   $0xee, Z18, Z14, Z10
+	VSHUFI64X2   $0x88, Z11, Z7, Z14
+	VSHUFI64X2   $0xdd, Z11, Z7, Z7
+	VSHUFI64X2   $0x88, Z10, Z6, Z11
+	VSHUFI64X2   $0xdd, Z10, Z6, Z6
+	VMOVDQU64    Z14, 576(DX)
+	VMOVDQU64    Z7, 2624(DX)
+	VMOVDQU64    Z11, 4672(DX)
+	VMOVDQU64    Z6, 6720(DX)
+	VSHUFI64X2   $0x44, Z13, Z9, Z6
+	VSHUFI64X2   $0x44, Z21, Z17, Z7
+	VSHUFI64X2   $0xee, Z13, Z9, Z9
+	VSHUFI64X2   $0xee, Z21, Z17, Z10
+	VSHUFI64X2   $0x88, Z7, Z6, Z11
+	VSHUFI64X2   $0xdd, Z7, Z6, Z6
+	VSHUFI64X2   $0x88, Z10, Z9, Z7
+	VSHUFI64X2   $0xdd, Z10, Z9, Z9
 	VMOVDQU64    Z11, 1088(DX)
-	VMOVDQU64    Z12, 1216(DX)
-	VMOVDQU64    Z13, 1344(DX)
-	VMOVDQU64    Z7, 1472(DX)
-	VSHUFI64X2   $0x44, Z6, Z5, Z7
-	VSHUFI64X2   $0x44, Z10, Z8, Z9
-	VSHUFI64X2   $0xee, Z6, Z5, Z5
-	VSHUFI64X2   $0xee, Z10, Z8, Z6
-	VSHUFI64X2   $0x88, Z9, Z7, Z8
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z6, Z5, Z9
-	VSHUFI64X2   $0xdd, Z6, Z5, Z5
-	VMOVDQU64    Z8, 1600(DX)
-	VMOVDQU64    Z7, 1728(DX)
-	VMOVDQU64    Z9, 1856(DX)
-	VMOVDQU64    Z5, 1984(DX)
-	VMOVDQU64    200(R9), Z5
-	VMOVDQU64    648(R9), Z6
-	VPANDD       Z3, Z5, Z7
-	VPANDD       Z4, Z6, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z7, Z7
-	VPSRLW       $0x04, Z5, Z5
-	VPANDD       Z3, Z5, Z5
-	VPSRLW       $0x02, Z6, Z8
-	VPANDD       Z4, Z8, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z5, Z5
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z5, Z0, Z5
-	VMOVDQU64    200(R9)(CX*1), Z6
-	VMOVDQU64    648(R9)(CX*1), Z8
-	VPANDD       Z3, Z6, Z9
-	VPANDD       Z4, Z8, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z9, Z9
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLW       $0x02, Z8, Z10
-	VPANDD       Z4, Z10, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z6, Z6
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    200(R9)(CX*2), Z8
-	VMOVDQU64    648(R9)(CX*2), Z10
-	VPANDD       Z3, Z8, Z11
-	VPANDD       Z4, Z10, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z11, Z11
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPSRLW       $0x02, Z10, Z12
-	VPANDD       Z4, Z12, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z8, Z8
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    200(R9)(R8*1), Z10
-	VMOVDQU64    648(R9)(R8*1), Z12
-	VPANDD       Z3, Z10, Z13
-	VPANDD       Z4, Z12, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z13, Z13
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPSRLW       $0x02, Z12, Z14
-	VPANDD       Z4, Z14, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z10, Z10
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z10, Z0, Z10
-	VSHUFI64X2   $0x44, Z9, Z7, Z12
-	VSHUFI64X2   $0x44, Z13, Z11, Z14
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z14, Z12, Z11
-	VSHUFI64X2   $0xdd, Z14, Z12, Z12
-	VSHUFI64X2   $0x88, Z9, Z7, Z13
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 2112(DX)
-	VMOVDQU64    Z12, 2240(DX)
-	VMOVDQU64    Z13, 2368(DX)
-	VMOVDQU64    Z7, 2496(DX)
-	VSHUFI64X2   $0x44, Z6, Z5, Z7
-	VSHUFI64X2   $0x44, Z10, Z8, Z9
-	VSHUFI64X2   $0xee, Z6, Z5, Z5
-	VSHUFI64X2   $0xee, Z10, Z8, Z6
-	VSHUFI64X2   $0x88, Z9, Z7, Z8
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z6, Z5, Z9
-	VSHUFI64X2   $0xdd, Z6, Z5, Z5
-	VMOVDQU64    Z8, 2624(DX)
-	VMOVDQU64    Z7, 2752(DX)
-	VMOVDQU64    Z9, 2880(DX)
-	VMOVDQU64    Z5, 3008(DX)
+	VMOVDQU64    Z6, 3136(DX)
+	VMOVDQU64    Z7, 5184(DX)
+	VMOVDQU64    Z9, 7232(DX)
+	VSHUFI64X2   $0x44, Z8, Z5, Z6
+	VSHUFI64X2   $0x44, Z16, Z12, Z7
+	VSHUFI64X2   $0xee, Z8, Z5, Z5
+	VSHUFI64X2   $0xee, Z16, Z12, Z8
+	VSHUFI64X2   $0x88, Z7, Z6, Z9
+	VSHUFI64X2   $0xdd, Z7, Z6, Z6
+	VSHUFI64X2   $0x88, Z8, Z5, Z7
+	VSHUFI64X2   $0xdd, Z8, Z5, Z5
+	VMOVDQU64    Z9, 1600(DX)
+	VMOVDQU64    Z6, 3648(DX)
+	VMOVDQU64    Z7, 5696(DX)
+	VMOVDQU64    Z5, 7744(DX)
 	VMOVDQU64    264(R9), Z5
-	VMOVDQU64    648(R9), Z6
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z5, Z7
-	VPANDD       Z4, Z6, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z7, Z7
-	VPSRLW       $0x04, Z5, Z5
-	VPANDD       Z3, Z5, Z5
-	VPSRLW       $0x02, Z6, Z8
+	VMOVDQU64    328(R9), Z6
+	VMOVDQU64    392(R9), Z7
+	VPSLLW       $0x04, Z7, Z8
 	VPANDD       Z4, Z8, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z5, Z5
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z5, Z0, Z5
-	VMOVDQU64    264(R9)(CX*1), Z6
-	VMOVDQU64    648(R9)(CX*1), Z8
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z6, Z9
-	VPANDD       Z4, Z8, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z9, Z9
+	VPTERNLOGD   $0xf8, Z3, Z5, Z8
+	VPSLLW       $0x02, Z7, Z9
+	VPANDD       Z4, Z9, Z9
+	VPSRLW       $0x04, Z5, Z5
+	VPTERNLOGD   $0xf8, Z3, Z5, Z9
+	VPANDD       Z4, Z7, Z5
+	VPTERNLOGD   $0xf8, Z3, Z6, Z5
+	VPSRLW       $0x02, Z7, Z7
+	VPANDD       Z4, Z7, Z7
 	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLW       $0x02, Z8, Z10
-	VPANDD       Z4, Z10, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z6, Z6
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    264(R9)(CX*2), Z8
-	VMOVDQU64    648(R9)(CX*2), Z10
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z8, Z11
-	VPANDD       Z4, Z10, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z11, Z11
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPSRLW       $0x02, Z10, Z12
+	VPTERNLOGD   $0xf8, Z3, Z6, Z7
+	VPUNPCKLDQ   Z9, Z8, Z6
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z7, Z5, Z9
+	VPUNPCKHDQ   Z7, Z5, Z5
+	VPUNPCKLQDQ  Z9, Z6, Z7
+	VPUNPCKHQDQ  Z9, Z6, Z6
+	VPUNPCKLQDQ  Z5, Z8, Z9
+	VPUNPCKHQDQ  Z5, Z8, Z5
+	VMOVDQU64    264(R9)(CX*1), Z8
+	VMOVDQU64    328(R9)(CX*1), Z10
+	VMOVDQU64    392(R9)(CX*1), Z11
+	VPSLLW       $0x04, Z11, Z12
 	VPANDD       Z4, Z12, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z8, Z8
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    264(R9)(R8*1), Z10
-	VMOVDQU64    648(R9)(R8*1), Z12
+	VPTERNLOGD   $0xf8, Z3, Z8, Z12
+	VPSLLW       $0x02, Z11, Z13
+	VPANDD       Z4, Z13, Z13
+	VPSRLW       $0x04, Z8, Z8
+	VPTERNLOGD   $0xf8, Z3, Z8, Z13
+	VPANDD       Z4, Z11, Z8
+	VPTERNLOGD   $0xf8, Z3, Z10, Z8
+	VPSRLW       $0x02, Z11, Z11
+	VPANDD       Z4, Z11, Z11
+	VPSRLW       $0x04, Z10, Z10
+	VPTERNLOGD   $0xf8, Z3, Z10, Z11
+	VPUNPCKLDQ   Z13, Z12, Z10
+	VPUNPCKHDQ   Z13, Z12, Z12
+	VPUNPCKLDQ   Z11, Z8, Z13
+	VPUNPCKHDQ   Z11, Z8, Z8
+	VPUNPCKLQDQ  Z13, Z10, Z11
+	VPUNPCKHQDQ  Z13, Z10, Z10
+	VPUNPCKLQDQ  Z8, Z12, Z13
+	VPUNPCKHQDQ  Z8, Z12, Z8
+	VMOVDQU64    264(R9)(CX*2), Z12
+	VMOVDQU64    328(R9)(CX*2), Z14
+	VMOVDQU64    392(R9)(CX*2), Z15
+	VPSLLW       $0x04, Z15, Z16
+	VPANDD       Z4, Z16, Z16
+	VPTERNLOGD   $0xf8, Z3, Z12, Z16
+	VPSLLW       $0x02, Z15, Z17
+	VPANDD       Z4, Z17, Z17
 	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z10, Z13
-	VPANDD       Z4, Z12, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z13, Z13
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPSRLW       $0x02, Z12, Z14
-	VPANDD       Z4, Z14, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z10, Z10
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z10, Z0, Z10
-	VSHUFI64X2   $0x44, Z9, Z7, Z12
-	VSHUFI64X2   $0x44, Z13, Z11, Z14
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z14, Z12, Z11
-	VSHUFI64X2   $0xdd, Z14, Z12, Z12
-	VSHUFI64X2   $0x88, Z9, Z7, Z13
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 3136(DX)
-	VMOVDQU64    Z12, 3264(DX)
-	VMOVDQU64    Z13, 3392(DX)
-	VMOVDQU64    Z7, 3520(DX)
-	VSHUFI64X2   $0x44, Z6, Z5, Z7
-	VSHUFI64X2   $0x44, Z10, Z8, Z9
-	VSHUFI64X2   $0xee, Z6, Z5, Z5
-	VSHUFI64X2   $0xee, Z10, Z8, Z6
-	VSHUFI64X2   $0x88, Z9, Z7, Z8
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z6, Z5, Z9
-	VSHUFI64X2   $0xdd, Z6, Z5, Z5
-	VMOVDQU64    Z8, 3648(DX)
-	VMOVDQU64    Z7, 3776(DX)
-	VMOVDQU64    Z9, 3904(DX)
-	VMOVDQU64    Z5, 4032(DX)
-	VMOVDQU64    328(R9), Z5
-	VMOVDQU64    712(R9), Z6
-	VPANDD       Z3, Z5, Z7
-	VPANDD       Z4, Z6, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z7, Z7
-	VPSRLW       $0x04, Z5, Z5
-	VPANDD       Z3, Z5, Z5
-	VPSRLW       $0x02, Z6, Z8
-	VPANDD       Z4, Z8, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z5, Z5
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z5, Z0, Z5
-	VMOVDQU64    328(R9)(CX*1), Z6
-	VMOVDQU64    712(R9)(CX*1), Z8
-	VPANDD       Z3, Z6, Z9
-	VPANDD       Z4, Z8, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z9, Z9
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLW       $0x02, Z8, Z10
-	VPANDD       Z4, Z10, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z6, Z6
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    328(R9)(CX*2), Z8
-	VMOVDQU64    712(R9)(CX*2), Z10
-	VPANDD       Z3, Z8, Z11
-	VPANDD       Z4, Z10, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z11, Z11
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPSRLW       $0x02, Z10, Z12
-	VPANDD       Z4, Z12, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z8, Z8
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    328(R9)(R8*1), Z10
-	VMOVDQU64    712(R9)(R8*1), Z12
-	VPANDD       Z3, Z10, Z13
-	VPANDD       Z4, Z12, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z13, Z13
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPSRLW       $0x02, Z12, Z14
-	VPANDD       Z4, Z14, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z10, Z10
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z10, Z0, Z10
-	VSHUFI64X2   $0x44, Z9, Z7, Z12
-	VSHUFI64X2   $0x44, Z13, Z11, Z14
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z14, Z12, Z11
-	VSHUFI64X2   $0xdd, Z14, Z12, Z12
-	VSHUFI64X2   $0x88, Z9, Z7, Z13
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 4160(DX)
-	VMOVDQU64    Z12, 4288(DX)
-	VMOVDQU64    Z13, 4416(DX)
-	VMOVDQU64    Z7, 4544(DX)
-	VSHUFI64X2   $0x44, Z6, Z5, Z7
-	VSHUFI64X2   $0x44, Z10, Z8, Z9
-	VSHUFI64X2   $0xee, Z6, Z5, Z5
-	VSHUFI64X2   $0xee, Z10, Z8, Z6
-	VSHUFI64X2   $0x88, Z9, Z7, Z8
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z6, Z5, Z9
-	VSHUFI64X2   $0xdd, Z6, Z5, Z5
-	VMOVDQU64    Z8, 4672(DX)
-	VMOVDQU64    Z7, 4800(DX)
-	VMOVDQU64    Z9, 4928(DX)
-	VMOVDQU64    Z5, 5056(DX)
-	VMOVDQU64    392(R9), Z5
-	VMOVDQU64    712(R9), Z6
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z5, Z7
-	VPANDD       Z4, Z6, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z7, Z7
-	VPSRLW       $0x04, Z5, Z5
-	VPANDD       Z3, Z5, Z5
-	VPSRLW       $0x02, Z6, Z8
-	VPANDD       Z4, Z8, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z5, Z5
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z5, Z0, Z5
-	VMOVDQU64    392(R9)(CX*1), Z6
-	VMOVDQU64    712(R9)(CX*1), Z8
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z6, Z9
-	VPANDD       Z4, Z8, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z9, Z9
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLW       $0x02, Z8, Z10
-	VPANDD       Z4, Z10, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z6, Z6
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    392(R9)(CX*2), Z8
-	VMOVDQU64    712(R9)(CX*2), Z10
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z8, Z11
-	VPANDD       Z4, Z10, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z11, Z11
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPSRLW       $0x02, Z10, Z12
-	VPANDD       Z4, Z12, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z8, Z8
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    392(R9)(R8*1), Z10
-	VMOVDQU64    712(R9)(R8*1), Z12
-	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z10, Z13
-	VPANDD       Z4, Z12, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z13, Z13
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPSRLW       $0x02, Z12, Z14
-	VPANDD       Z4, Z14, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z10, Z10
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z10, Z0, Z10
-	VSHUFI64X2   $0x44, Z9, Z7, Z12
-	VSHUFI64X2   $0x44, Z13, Z11, Z14
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z14, Z12, Z11
-	VSHUFI64X2   $0xdd, Z14, Z12, Z12
-	VSHUFI64X2   $0x88, Z9, Z7, Z13
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 5184(DX)
-	VMOVDQU64    Z12, 5312(DX)
-	VMOVDQU64    Z13, 5440(DX)
-	VMOVDQU64    Z7, 5568(DX)
-	VSHUFI64X2   $0x44, Z6, Z5, Z7
-	VSHUFI64X2   $0x44, Z10, Z8, Z9
-	VSHUFI64X2   $0xee, Z6, Z5, Z5
-	VSHUFI64X2   $0xee, Z10, Z8, Z6
-	VSHUFI64X2   $0x88, Z9, Z7, Z8
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z6, Z5, Z9
-	VSHUFI64X2   $0xdd, Z6, Z5, Z5
-	VMOVDQU64    Z8, 5696(DX)
+	VPTERNLOGD   $0xf8, Z3, Z12, Z17
+	VPANDD       Z4, Z15, Z12
+	VPTERNLOGD   $0xf8, Z3, Z14, Z12
+	VPSRLW       $0x02, Z15, Z15
+	VPANDD       Z4, Z15, Z15
+	VPSRLW       $0x04, Z14, Z14
+	VPTERNLOGD   $0xf8, Z3, Z14, Z15
+	VPUNPCKLDQ   Z17, Z16, Z14
+	VPUNPCKHDQ   Z17, Z16, Z16
+	VPUNPCKLDQ   Z15, Z12, Z17
+	VPUNPCKHDQ   Z15, Z12, Z12
+	VPUNPCKLQDQ  Z17, Z14, Z15
+	VPUNPCKHQDQ  Z17, Z14, Z14
+	VPUNPCKLQDQ  Z12, Z16, Z17
+	VPUNPCKHQDQ  Z12, Z16, Z12
+	VMOVDQU64    264(R9)(R8*1), Z16
+	VMOVDQU64    328(R9)(R8*1), Z18
+	VMOVDQU64    392(R9)(R8*1), Z19
+	VPSLLW       $0x04, Z19, Z20
+	VPANDD       Z4, Z20, Z20
+	VPTERNLOGD   $0xf8, Z3, Z16, Z20
+	VPSLLW       $0x02, Z19, Z21
+	VPANDD       Z4, Z21, Z21
+	VPSRLW       $0x04, Z16, Z16
+	VPTERNLOGD   $0xf8, Z3, Z16, Z21
+	VPANDD       Z4, Z19, Z16
+	VPTERNLOGD   $0xf8, Z3, Z18, Z16
+	VPSRLW       $0x02, Z19, Z19
+	VPANDD       Z4, Z19, Z19
+	VPSRLW       $0x04, Z18, Z18
+	VPTERNLOGD   $0xf8, Z3, Z18, Z19
+	VPUNPCKLDQ   Z21, Z20, Z18
+	VPUNPCKHDQ   Z21, Z20, Z20
+	VPUNPCKLDQ   Z19, Z16, Z21
+	VPUNPCKHDQ   Z19, Z16, Z16
+	VPUNPCKLQDQ  Z21, Z18, Z19
+	VPUNPCKHQDQ  Z21, Z18, Z18
+	VPUNPCKLQDQ  Z16, Z20, Z21
+	VPUNPCKHQDQ  Z16, Z20, Z16
+	VSHUFI64X2   $0x44, Z11, Z7, Z20
+	VSHUFI64X2   $0x44, Z19, Z15, Z22
+	VSHUFI64X2   $0xee, Z11, Z7, Z7
+	VSHUFI64X2   $0xee, Z19, Z15, Z11
+	VSHUFI64X2   $0x88, Z22, Z20, Z15
+	VSHUFI64X2   $0xdd, Z22, Z20, Z19
+	VSHUFI64X2   $0x88, Z11, Z7, Z20
+	VSHUFI64X2   $0xdd, Z11, Z7, Z7
+	VMOVDQU64    Z15, 192(DX)
+	VMOVDQU64    Z19, 2240(DX)
+	VMOVDQU64    Z20, 4288(DX)
+	VMOVDQU64    Z7, 6336(DX)
+	VSHUFI64X2   $0x44, Z10, Z6, Z7
+	VSHUFI64X2   $0x44, Z18, Z14, Z11
+	VSHUFI64X2   $0xee, Z10, Z6, Z6
+	VSHUFI64X2   $0xee, Z18, Z14, Z10
+	VSHUFI64X2   $0x88, Z11, Z7, Z14
+	VSHUFI64X2   $0xdd, Z11, Z7, Z7
+	VSHUFI64X2   $0x88, Z10, Z6, Z11
+	VSHUFI64X2   $0xdd, Z10, Z6, Z6
+	VMOVDQU64    Z14, 704(DX)
+	VMOVDQU64    Z7, 2752(DX)
+	VMOVDQU64    Z11, 4800(DX)
+	VMOVDQU64    Z6, 6848(DX)
+	VSHUFI64X2   $0x44, Z13, Z9, Z6
+	VSHUFI64X2   $0x44, Z21, Z17, Z7
+	VSHUFI64X2   $0xee, Z13, Z9, Z9
+	VSHUFI64X2   $0xee, Z21, Z17, Z10
+	VSHUFI64X2   $0x88, Z7, Z6, Z11
+	VSHUFI64X2   $0xdd, Z7, Z6, Z6
+	VSHUFI64X2   $0x88, Z10, Z9, Z7
+	VSHUFI64X2   $0xdd, Z10, Z9, Z9
+	VMOVDQU64    Z11, 1216(DX)
+	VMOVDQU64    Z6, 3264(DX)
+	VMOVDQU64    Z7, 5312(DX)
+	VMOVDQU64    Z9, 7360(DX)
+	VSHUFI64X2   $0x44, Z8, Z5, Z6
+	VSHUFI64X2   $0x44, Z16, Z12, Z7
+	VSHUFI64X2   $0xee, Z8, Z5, Z5
+	VSHUFI64X2   $0xee, Z16, Z12, Z8
+	VSHUFI64X2   $0x88, Z7, Z6, Z9
+	VSHUFI64X2   $0xdd, Z7, Z6, Z6
+	VSHUFI64X2   $0x88, Z8, Z5, Z7
+	VSHUFI64X2   $0xdd, Z8, Z5, Z5
+	VMOVDQU64    Z9, 1728(DX)
+	VMOVDQU64    Z6, 3776(DX)
 	VMOVDQU64    Z7, 5824(DX)
-	VMOVDQU64    Z9, 5952(DX)
-	VMOVDQU64    Z5, 6080(DX)
+	VMOVDQU64    Z5, 7872(DX)
 	VMOVDQU64    456(R9), Z5
-	VMOVDQU64    776(R9), Z6
-	VPANDD       Z3, Z5, Z7
-	VPANDD       Z4, Z6, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z7, Z7
-	VPSRLW       $0x04, Z5, Z5
-	VPANDD       Z3, Z5, Z5
-	VPSRLW       $0x02, Z6, Z8
+	VMOVDQU64    520(R9), Z6
+	VMOVDQU64    584(R9), Z7
+	VPSLLW       $0x04, Z7, Z8
 	VPANDD       Z4, Z8, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z5, Z5
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z5, Z0, Z5
-	VMOVDQU64    456(R9)(CX*1), Z6
-	VMOVDQU64    776(R9)(CX*1), Z8
-	VPANDD       Z3, Z6, Z9
-	VPANDD       Z4, Z8, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z9, Z9
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLW       $0x02, Z8, Z10
-	VPANDD       Z4, Z10, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z6, Z6
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    456(R9)(CX*2), Z8
-	VMOVDQU64    776(R9)(CX*2), Z10
-	VPANDD       Z3, Z8, Z11
-	VPANDD       Z4, Z10, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z11, Z11
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPSRLW       $0x02, Z10, Z12
-	VPANDD       Z4, Z12, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z8, Z8
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    456(R9)(R8*1), Z10
-	VMOVDQU64    776(R9)(R8*1), Z12
-	VPANDD       Z3, Z10, Z13
-	VPANDD       Z4, Z12, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z13, Z13
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPSRLW       $0x02, Z12, Z14
-	VPANDD       Z4, Z14, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z10, Z10
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z10, Z0, Z10
-	VSHUFI64X2   $0x44, Z9, Z7, Z12
-	VSHUFI64X2   $0x44, Z13, Z11, Z14
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z14, Z12, Z11
-	VSHUFI64X2   $0xdd, Z14, Z12, Z12
-	VSHUFI64X2   $0x88, Z9, Z7, Z13
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 6208(DX)
-	VMOVDQU64    Z12, 6336(DX)
-	VMOVDQU64    Z13, 6464(DX)
-	VMOVDQU64    Z7, 6592(DX)
-	VSHUFI64X2   $0x44, Z6, Z5, Z7
-	VSHUFI64X2   $0x44, Z10, Z8, Z9
-	VSHUFI64X2   $0xee, Z6, Z5, Z5
-	VSHUFI64X2   $0xee, Z10, Z8, Z6
-	VSHUFI64X2   $0x88, Z9, Z7, Z8
-	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VSHUFI64X2   $0x88, Z6, Z5, Z9
-	VSHUFI64X2   $0xdd, Z6, Z5, Z5
-	VMOVDQU64    Z8, 6720(DX)
-	VMOVDQU64    Z7, 6848(DX)
-	VMOVDQU64    Z9, 6976(DX)
-	VMOVDQU64    Z5, 7104(DX)
-	VMOVDQU64    520(R9), Z5
-	VMOVDQU64    776(R9), Z6
-	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z5, Z7
-	VPANDD       Z4, Z6, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z7, Z7
+	VPTERNLOGD   $0xf8, Z3, Z5, Z8
+	VPSLLW       $0x02, Z7, Z9
+	VPANDD       Z4, Z9, Z9
 	VPSRLW       $0x04, Z5, Z5
-	VPANDD       Z3, Z5, Z5
-	VPSRLW       $0x02, Z6, Z8
-	VPANDD       Z4, Z8, Z8
-	VPSLLW       $0x04, Z8, Z8
-	VPORD        Z8, Z5, Z5
-	VPERMD       Z7, Z0, Z7
-	VPERMD       Z5, Z0, Z5
-	VMOVDQU64    520(R9)(CX*1), Z6
-	VMOVDQU64    776(R9)(CX*1), Z8
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z6, Z9
-	VPANDD       Z4, Z8, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z9, Z9
+	VPTERNLOGD   $0xf8, Z3, Z5, Z9
+	VPANDD       Z4, Z7, Z5
+	VPTERNLOGD   $0xf8, Z3, Z6, Z5
+	VPSRLW       $0x02, Z7, Z7
+	VPANDD       Z4, Z7, Z7
 	VPSRLW       $0x04, Z6, Z6
-	VPANDD       Z3, Z6, Z6
-	VPSRLW       $0x02, Z8, Z10
-	VPANDD       Z4, Z10, Z10
-	VPSLLW       $0x04, Z10, Z10
-	VPORD        Z10, Z6, Z6
-	VPERMD       Z9, Z0, Z9
-	VPERMD       Z6, Z0, Z6
-	VMOVDQU64    520(R9)(CX*2), Z8
-	VMOVDQU64    776(R9)(CX*2), Z10
-	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z8, Z11
-	VPANDD       Z4, Z10, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z11, Z11
-	VPSRLW       $0x04, Z8, Z8
-	VPANDD       Z3, Z8, Z8
-	VPSRLW       $0x02, Z10, Z12
+	VPTERNLOGD   $0xf8, Z3, Z6, Z7
+	VPUNPCKLDQ   Z9, Z8, Z6
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z7, Z5, Z9
+	VPUNPCKHDQ   Z7, Z5, Z5
+	VPUNPCKLQDQ  Z9, Z6, Z7
+	VPUNPCKHQDQ  Z9, Z6, Z6
+	VPUNPCKLQDQ  Z5, Z8, Z9
+	VPUNPCKHQDQ  Z5, Z8, Z5
+	VMOVDQU64    456(R9)(CX*1), Z8
+	VMOVDQU64    520(R9)(CX*1), Z10
+	VMOVDQU64    584(R9)(CX*1), Z11
+	VPSLLW       $0x04, Z11, Z12
 	VPANDD       Z4, Z12, Z12
-	VPSLLW       $0x04, Z12, Z12
-	VPORD        Z12, Z8, Z8
-	VPERMD       Z11, Z0, Z11
-	VPERMD       Z8, Z0, Z8
-	VMOVDQU64    520(R9)(R8*1), Z10
-	VMOVDQU64    776(R9)(R8*1), Z12
+	VPTERNLOGD   $0xf8, Z3, Z8, Z12
+	VPSLLW       $0x02, Z11, Z13
+	VPANDD       Z4, Z13, Z13
+	VPSRLW       $0x04, Z8, Z8
+	VPTERNLOGD   $0xf8, Z3, Z8, Z13
+	VPANDD       Z4, Z11, Z8
+	VPTERNLOGD   $0xf8, Z3, Z10, Z8
+	VPSRLW       $0x02, Z11, Z11
+	VPANDD       Z4, Z11, Z11
+	VPSRLW       $0x04, Z10, Z10
+	VPTERNLOGD   $0xf8, Z3, Z10, Z11
+	VPUNPCKLDQ   Z13, Z12, Z10
+	VPUNPCKHDQ   Z13, Z12, Z12
+	VPUNPCKLDQ   Z11, Z8, Z13
+	VPUNPCKHDQ   Z11, Z8, Z8
+	VPUNPCKLQDQ  Z13, Z10, Z11
+	VPUNPCKHQDQ  Z13, Z10, Z10
+	VPUNPCKLQDQ  Z8, Z12, Z13
+	VPUNPCKHQDQ  Z8, Z12, Z8
+	VMOVDQU64    456(R9)(CX*2), Z12
+	VMOVDQU64    520(R9)(CX*2), Z14
+	VMOVDQU64    584(R9)(CX*2), Z15
+	VPSLLW       $0x04, Z15, Z16
+	VPANDD       Z4, Z16, Z16
+	VPTERNLOGD   $0xf8, Z3, Z12, Z16
+	VPSLLW       $0x02, Z15, Z17
+	VPANDD       Z4, Z17, Z17
 	VPSRLW       $0x04, Z12, Z12
-	VPANDD       Z3, Z10, Z13
-	VPANDD       Z4, Z12, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z13, Z13
+	VPTERNLOGD   $0xf8, Z3, Z12, Z17
+	VPANDD       Z4, Z15, Z12
+	VPTERNLOGD   $0xf8, Z3, Z14, Z12
+	VPSRLW       $0x02, Z15, Z15
+	VPANDD       Z4, Z15, Z15
+	VPSRLW       $0x04, Z14, Z14
+	VPTERNLOGD   $0xf8, Z3, Z14, Z15
+	VPUNPCKLDQ   Z17, Z16, Z14
+	VPUNPCKHDQ   Z17, Z16, Z16
+	VPUNPCKLDQ   Z15, Z12, Z17
+	VPUNPCKHDQ   Z15, Z12, Z12
+	VPUNPCKLQDQ  Z17, Z14, Z15
+	VPUNPCKHQDQ  Z17, Z14, Z14
+	VPUNPCKLQDQ  Z12, Z16, Z17
+	VPUNPCKHQDQ  Z12, Z16, Z12
+	VMOVDQU64    456(R9)(R8*1), Z16
+	VMOVDQU64    520(R9)(R8*1), Z18
+	VMOVDQU64    584(R9)(R8*1), Z19
+	VPSLLW       $0x04, Z19, Z20
+	VPANDD       Z4, Z20, Z20
+	VPTERNLOGD   $0xf8, Z3, Z16, Z20
+	VPSLLW       $0x02, Z19, Z21
+	VPANDD       Z4, Z21, Z21
+	VPSRLW       $0x04, Z16, Z16
+	VPTERNLOGD   $0xf8, Z3, Z16, Z21
+	VPANDD       Z4, Z19, Z16
+	VPTERNLOGD   $0xf8, Z3, Z18, Z16
+	VPSRLW       $0x02, Z19, Z19
+	VPANDD       Z4, Z19, Z19
+	VPSRLW       $0x04, Z18, Z18
+	VPTERNLOGD   $0xf8, Z3, Z18, Z19
+	VPUNPCKLDQ   Z21, Z20, Z18
+	VPUNPCKHDQ   Z21, Z20, Z20
+	VPUNPCKLDQ   Z19, Z16, Z21
+	VPUNPCKHDQ   Z19, Z16, Z16
+	VPUNPCKLQDQ  Z21, Z18, Z19
+	VPUNPCKHQDQ  Z21, Z18, Z18
+	VPUNPCKLQDQ  Z16, Z20, Z21
+	VPUNPCKHQDQ  Z16, Z20, Z16
+	VSHUFI64X2   $0x44, Z11, Z7, Z20
+	VSHUFI64X2   $0x44, Z19, Z15, Z22
+	VSHUFI64X2   $0xee, Z11, Z7, Z7
+	VSHUFI64X2   $0xee, Z19, Z15, Z11
+	VSHUFI64X2   $0x88, Z22, Z20, Z15
+	VSHUFI64X2   $0xdd, Z22, Z20, Z19
+	VSHUFI64X2   $0x88, Z11, Z7, Z20
+	VSHUFI64X2   $0xdd, Z11, Z7, Z7
+	VMOVDQU64    Z15, 320(DX)
+	VMOVDQU64    Z19, 2368(DX)
+	VMOVDQU64    Z20, 4416(DX)
+	VMOVDQU64    Z7, 6464(DX)
+	VSHUFI64X2   $0x44, Z10, Z6, Z7
+	VSHUFI64X2   $0x44, Z18, Z14, Z11
+	VSHUFI64X2   $0xee, Z10, Z6, Z6
+	VSHUFI64X2   $0xee, Z18, Z14, Z10
+	VSHUFI64X2   $0x88, Z11, Z7, Z14
+	VSHUFI64X2   $0xdd, Z11, Z7, Z7
+	VSHUFI64X2   $0x88, Z10, Z6, Z11
+	VSHUFI64X2   $0xdd, Z10, Z6, Z6
+	VMOVDQU64    Z14, 832(DX)
+	VMOVDQU64    Z7, 2880(DX)
+	VMOVDQU64    Z11, 4928(DX)
+	VMOVDQU64    Z6, 6976(DX)
+	VSHUFI64X2   $0x44, Z13, Z9, Z6
+	VSHUFI64X2   $0x44, Z21, Z17, Z7
+	VSHUFI64X2   $0xee, Z13, Z9, Z9
+	VSHUFI64X2   $0xee, Z21, Z17, Z10
+	VSHUFI64X2   $0x88, Z7, Z6, Z11
+	VSHUFI64X2   $0xdd, Z7, Z6, Z6
+	VSHUFI64X2   $0x88, Z10, Z9, Z7
+	VSHUFI64X2   $0xdd, Z10, Z9, Z9
+	VMOVDQU64    Z11, 1344(DX)
+	VMOVDQU64    Z6, 3392(DX)
+	VMOVDQU64    Z7, 5440(DX)
+	VMOVDQU64    Z9, 7488(DX)
+	VSHUFI64X2   $0x44, Z8, Z5, Z6
+	VSHUFI64X2   $0x44, Z16, Z12, Z7
+	VSHUFI64X2   $0xee, Z8, Z5, Z5
+	VSHUFI64X2   $0xee, Z16, Z12, Z8
+	VSHUFI64X2   $0x88, Z7, Z6, Z9
+	VSHUFI64X2   $0xdd, Z7, Z6, Z6
+	VSHUFI64X2   $0x88, Z8, Z5, Z7
+	VSHUFI64X2   $0xdd, Z8, Z5, Z5
+	VMOVDQU64    Z9, 1856(DX)
+	VMOVDQU64    Z6, 3904(DX)
+	VMOVDQU64    Z7, 5952(DX)
+	VMOVDQU64    Z5, 8000(DX)
+	VMOVDQU64    648(R9), Z5
+	VMOVDQU64    712(R9), Z6
+	VMOVDQU64    776(R9), Z7
+	VPSLLW       $0x04, Z7, Z8
+	VPANDD       Z4, Z8, Z8
+	VPTERNLOGD   $0xf8, Z3, Z5, Z8
+	VPSLLW       $0x02, Z7, Z9
+	VPANDD       Z4, Z9, Z9
+	VPSRLW       $0x04, Z5, Z5
+	VPTERNLOGD   $0xf8, Z3, Z5, Z9
+	VPANDD       Z4, Z7, Z5
+	VPTERNLOGD   $0xf8, Z3, Z6, Z5
+	VPSRLW       $0x02, Z7, Z7
+	VPANDD       Z4, Z7, Z7
+	VPSRLW       $0x04, Z6, Z6
+	VPTERNLOGD   $0xf8, Z3, Z6, Z7
+	VPUNPCKLDQ   Z9, Z8, Z6
+	VPUNPCKHDQ   Z9, Z8, Z8
+	VPUNPCKLDQ   Z7, Z5, Z9
+	VPUNPCKHDQ   Z7, Z5, Z5
+	VPUNPCKLQDQ  Z9, Z6, Z7
+	VPUNPCKHQDQ  Z9, Z6, Z6
+	VPUNPCKLQDQ  Z5, Z8, Z9
+	VPUNPCKHQDQ  Z5, Z8, Z5
+	VMOVDQU64    648(R9)(CX*1), Z8
+	VMOVDQU64    712(R9)(CX*1), Z10
+	VMOVDQU64    776(R9)(CX*1), Z11
+	VPSLLW       $0x04, Z11, Z12
+	VPANDD       Z4, Z12, Z12
+	VPTERNLOGD   $0xf8, Z3, Z8, Z12
+	VPSLLW       $0x02, Z11, Z13
+	VPANDD       Z4, Z13, Z13
+	VPSRLW       $0x04, Z8, Z8
+	VPTERNLOGD   $0xf8, Z3, Z8, Z13
+	VPANDD       Z4, Z11, Z8
+	VPTERNLOGD   $0xf8, Z3, Z10, Z8
+	VPSRLW       $0x02, Z11, Z11
+	VPANDD       Z4, Z11, Z11
 	VPSRLW       $0x04, Z10, Z10
-	VPANDD       Z3, Z10, Z10
-	VPSRLW       $0x02, Z12, Z14
-	VPANDD       Z4, Z14, Z14
-	VPSLLW       $0x04, Z14, Z14
-	VPORD        Z14, Z10, Z10
-	VPERMD       Z13, Z0, Z13
-	VPERMD       Z10, Z0, Z10
-	VSHUFI64X2   $0x44, Z9, Z7, Z3
-	VSHUFI64X2   $0x44, Z13, Z11, Z4
-	VSHUFI64X2   $0xee, Z9, Z7, Z7
-	VSHUFI64X2   $0xee, Z13, Z11, Z9
-	VSHUFI64X2   $0x88, Z4, Z3, Z11
-	VSHUFI64X2   $0xdd, Z4, Z3, Z3
-	VSHUFI64X2   $0x88, Z9, Z7, Z4
+	VPTERNLOGD   $0xf8, Z3, Z10, Z11
+	VPUNPCKLDQ   Z13, Z12, Z10
+	VPUNPCKHDQ   Z13, Z12, Z12
+	VPUNPCKLDQ   Z11, Z8, Z13
+	VPUNPCKHDQ   Z11, Z8, Z8
+	VPUNPCKLQDQ  Z13, Z10, Z11
+	VPUNPCKHQDQ  Z13, Z10, Z10
+	VPUNPCKLQDQ  Z8, Z12, Z13
+	VPUNPCKHQDQ  Z8, Z12, Z8
+	VMOVDQU64    648(R9)(CX*2), Z12
+	VMOVDQU64    712(R9)(CX*2), Z14
+	VMOVDQU64    776(R9)(CX*2), Z15
+	VPSLLW       $0x04, Z15, Z16
+	VPANDD       Z4, Z16, Z16
+	VPTERNLOGD   $0xf8, Z3, Z12, Z16
+	VPSLLW       $0x02, Z15, Z17
+	VPANDD       Z4, Z17, Z17
+	VPSRLW       $0x04, Z12, Z12
+	VPTERNLOGD   $0xf8, Z3, Z12, Z17
+	VPANDD       Z4, Z15, Z12
+	VPTERNLOGD   $0xf8, Z3, Z14, Z12
+	VPSRLW       $0x02, Z15, Z15
+	VPANDD       Z4, Z15, Z15
+	VPSRLW       $0x04, Z14, Z14
+	VPTERNLOGD   $0xf8, Z3, Z14, Z15
+	VPUNPCKLDQ   Z17, Z16, Z14
+	VPUNPCKHDQ   Z17, Z16, Z16
+	VPUNPCKLDQ   Z15, Z12, Z17
+	VPUNPCKHDQ   Z15, Z12, Z12
+	VPUNPCKLQDQ  Z17, Z14, Z15
+	VPUNPCKHQDQ  Z17, Z14, Z14
+	VPUNPCKLQDQ  Z12, Z16, Z17
+	VPUNPCKHQDQ  Z12, Z16, Z12
+	VMOVDQU64    648(R9)(R8*1), Z16
+	VMOVDQU64    712(R9)(R8*1), Z18
+	VMOVDQU64    776(R9)(R8*1), Z19
+	VPSLLW       $0x04, Z19, Z20
+	VPANDD       Z4, Z20, Z20
+	VPTERNLOGD   $0xf8, Z3, Z16, Z20
+	VPSLLW       $0x02, Z19, Z21
+	VPANDD       Z4, Z21, Z21
+	VPSRLW       $0x04, Z16, Z16
+	VPTERNLOGD   $0xf8, Z3, Z16, Z21
+	VPANDD       Z4, Z19, Z16
+	VPTERNLOGD   $0xf8, Z3, Z18, Z16
+	VPSRLW       $0x02, Z19, Z19
+	VPANDD       Z4, Z19, Z19
+	VPSRLW       $0x04, Z18, Z4
+	VPTERNLOGD   $0xf8, Z3, Z4, Z19
+	VPUNPCKLDQ   Z21, Z20, Z3
+	VPUNPCKHDQ   Z21, Z20, Z4
+	VPUNPCKLDQ   Z19, Z16, Z18
+	VPUNPCKHDQ   Z19, Z16, Z16
+	VPUNPCKLQDQ  Z18, Z3, Z19
+	VPUNPCKHQDQ  Z18, Z3, Z3
+	VPUNPCKLQDQ  Z16, Z4, Z18
+	VPUNPCKHQDQ  Z16, Z4, Z4
+	VSHUFI64X2   $0x44, Z11, Z7, Z16
+	VSHUFI64X2   $0x44, Z19, Z15, Z20
+	VSHUFI64X2   $0xee, Z11, Z7, Z7
+	VSHUFI64X2   $0xee, Z19, Z15, Z11
+	VSHUFI64X2   $0x88, Z20, Z16, Z15
+	VSHUFI64X2   $0xdd, Z20, Z16, Z16
+	VSHUFI64X2   $0x88, Z11, Z7, Z19
+	VSHUFI64X2   $0xdd, Z11, Z7, Z7
+	VMOVDQU64    Z15, 448(DX)
+	VMOVDQU64    Z16, 2496(DX)
+	VMOVDQU64    Z19, 4544(DX)
+	VMOVDQU64    Z7, 6592(DX)
+	VSHUFI64X2   $0x44, Z10, Z6, Z7
+	VSHUFI64X2   $0x44, Z3, Z14, Z11
+	VSHUFI64X2   $0xee, Z10, Z6, Z6
+	VSHUFI64X2   $0xee, Z3, Z14, Z3
+	VSHUFI64X2   $0x88, Z11, Z7, Z10
+	VSHUFI64X2   $0xdd, Z11, Z7, Z7
+	VSHUFI64X2   $0x88, Z3, Z6, Z11
+	VSHUFI64X2   $0xdd, Z3, Z6, Z3
+	VMOVDQU64    Z10, 960(DX)
+	VMOVDQU64    Z7, 3008(DX)
+	VMOVDQU64    Z11, 5056(DX)
+	VMOVDQU64    Z3, 7104(DX)
+	VSHUFI64X2   $0x44, Z13, Z9, Z3
+	VSHUFI64X2   $0x44, Z18, Z17, Z6
+	VSHUFI64X2   $0xee, Z13, Z9, Z7
+	VSHUFI64X2   $0xee, Z18, Z17, Z9
+	VSHUFI64X2   $0x88, Z6, Z3, Z10
+	VSHUFI64X2   $0xdd, Z6, Z3, Z3
+	VSHUFI64X2   $0x88, Z9, Z7, Z6
 	VSHUFI64X2   $0xdd, Z9, Z7, Z7
-	VMOVDQU64    Z11, 7232(DX)
-	VMOVDQU64    Z3, 7360(DX)
-	VMOVDQU64    Z4, 7488(DX)
+	VMOVDQU64    Z10, 1472(DX)
+	VMOVDQU64    Z3, 3520(DX)
+	VMOVDQU64    Z6, 5568(DX)
 	VMOVDQU64    Z7, 7616(DX)
-	VSHUFI64X2   $0x44, Z6, Z5, Z3
-	VSHUFI64X2   $0x44, Z10, Z8, Z4
-	VSHUFI64X2   $0xee, Z6, Z5, Z5
-	VSHUFI64X2   $0xee, Z10, Z8, Z6
-	VSHUFI64X2   $0x88, Z4, Z3, Z7
-	VSHUFI64X2   $0xdd, Z4, Z3, Z3
-	VSHUFI64X2   $0x88, Z6, Z5, Z4
-	VSHUFI64X2   $0xdd, Z6, Z5, Z5
-	VMOVDQU64    Z7, 7744(DX)
-	VMOVDQU64    Z3, 7872(DX)
-	VMOVDQU64    Z4, 8000(DX)
-	VMOVDQU64    Z5, 8128(DX)
+	VSHUFI64X2   $0x44, Z8, Z5, Z3
+	VSHUFI64X2   $0x44, Z4, Z12, Z6
+	VSHUFI64X2   $0xee, Z8, Z5, Z5
+	VSHUFI64X2   $0xee, Z4, Z12, Z4
+	VSHUFI64X2   $0x88, Z6, Z3, Z7
+	VSHUFI64X2   $0xdd, Z6, Z3, Z3
+	VSHUFI64X2   $0x88, Z4, Z5, Z6
+	VSHUFI64X2   $0xdd, Z4, Z5, Z4
+	VMOVDQU64    Z7, 1984(DX)
+	VMOVDQU64    Z3, 4032(DX)
+	VMOVDQU64    Z6, 6080(DX)
+	VMOVDQU64    Z4, 8128(DX)
 	XORQ         DX, DX
 
 pr6g:

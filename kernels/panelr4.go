@@ -81,20 +81,14 @@ func PanelFromQ6KR4(p *Panel, src []BlockQ6KR4, nb int) {
 		for g := 0; g < PanelRows/4; g++ {
 			b := &src[g*nb+i]
 			for r := 0; r < 4; r++ {
-				row := 4*g + r
-				// Ql[k] byte j: weights 32k+j (low nibble) and 32k+16+j
-				// (high); Qh[k/2] byte j holds their top two bits at
-				// 2t, t = 2(k%2) for the low nibble's weight, +1 for the
-				// high one's.
-				for k := 0; k < 8; k++ {
-					for q := 0; q < 4; q++ {
-						l := binary.LittleEndian.Uint32(b.Ql[k][r][4*q:])
-						h := binary.LittleEndian.Uint32(b.Qh[k/2][r][4*q:])
-						t := uint(2 * (k % 2))
-						const lo4, two = 0x0f0f0f0f, 0x03030303
-						o := (8*k+q)*panelQuadBytes + 4*row
-						binary.LittleEndian.PutUint32(qs[o:o+4], l&lo4|(h>>(2*t)&two)<<4)
-						binary.LittleEndian.PutUint32(qs[o+4*panelQuadBytes:o+4*panelQuadBytes+4], l>>4&lo4|(h>>(2*t+2)&two)<<4)
+				// Weights 4c..4c+3 of sub-block k (chunk c's dword k)
+				// are quad 4k+c.
+				for c := 0; c < 4; c++ {
+					for k := 0; k < 16; k++ {
+						o := (4*k+c)*panelQuadBytes + 4*(4*g+r)
+						for e := 0; e < 4; e++ {
+							qs[o+e] = b.level(r, c, k, e)
+						}
 					}
 				}
 			}

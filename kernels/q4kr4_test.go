@@ -134,13 +134,15 @@ func TestGemvQ6KR4MatchesDot(t *testing.T) {
 				rp := make([]BlockQ6KR4, nb)
 				RepackQ6KR4(w, rp)
 				rp = misaligned(rp, BlockQ6KR4Size, AsQ6KR4)
+				ar := make([]BlockQ8K, nb) // the repacked kernels' activation order
+				Q8KToQ6R4Order(ar, a)
 				var got, twin [4]float32
-				GemvQ6KR4Q8K4x1(rp, a, &twin)
+				GemvQ6KR4Q8K4x1(rp, ar, &twin)
 				got = twin
 				if o.GemvQ6KR4Q8K4x1 != nil {
 					nan := float32(math.NaN())
 					got = [4]float32{nan, nan, nan, nan} // written, not added to
-					o.GemvQ6KR4Q8K4x1(rp, a, &got)
+					o.GemvQ6KR4Q8K4x1(rp, ar, &got)
 				}
 				for row := 0; row < 4; row++ {
 					want := DotQ6KQ8K(w[row*nb:(row+1)*nb], a)
@@ -169,21 +171,24 @@ func TestGemmQ6KR4MatchesDot(t *testing.T) {
 				for c := 0; c < 8; c++ {
 					QuantizeRowQ8K(randF32(r, nb*QK_K), a[c*stride:c*stride+nb])
 				}
+				ar := make([]BlockQ8K, len(a))
+				Q8KToQ6R4Order(ar, a)
 				var got, twin [16]float32
-				GemmQ6KR4Q8K4x4(rp, a, stride, &twin)
+				GemmQ6KR4Q8K4x4(rp, ar, stride, &twin)
 				got = twin
 				if o.GemmQ6KR4Q8K4x4 != nil {
-					o.GemmQ6KR4Q8K4x4(rp, a, stride, &got)
+					got = nanOut16() // written, not added to
+					o.GemmQ6KR4Q8K4x4(rp, ar, stride, &got)
 				}
-				if err := checkFewColumns(rp, a, stride, &got, o.GemmQ6KR4Q8K4x2, GemmQ6KR4Q8K4x2, o.GemmQ6KR4Q8K4x3, GemmQ6KR4Q8K4x3); err != nil {
+				if err := checkFewColumns(rp, ar, stride, &got, o.GemmQ6KR4Q8K4x2, GemmQ6KR4Q8K4x2, o.GemmQ6KR4Q8K4x3, GemmQ6KR4Q8K4x3); err != nil {
 					t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
 				}
 				const ostride = 5
 				got8, twin8 := make([]float32, 8*ostride), make([]float32, 8*ostride)
-				GemmQ6KR4Q8K4x8(rp, a, stride, twin8, ostride)
+				GemmQ6KR4Q8K4x8(rp, ar, stride, twin8, ostride)
 				copy(got8, twin8)
 				if o.GemmQ6KR4Q8K4x8 != nil {
-					o.GemmQ6KR4Q8K4x8(rp, a, stride, got8, ostride)
+					o.GemmQ6KR4Q8K4x8(rp, ar, stride, got8, ostride)
 				}
 				for row := 0; row < 4; row++ {
 					for c := 0; c < 8; c++ {

@@ -48,9 +48,9 @@ func setScaleMinK4(j int, q *[12]uint8, sc, m uint8) {
 
 // UnrepackQ6KR4 restores four Q6_K rows (the inverse of RepackQ6KR4).
 func UnrepackQ6KR4(src []BlockQ6KR4, dst []BlockQ6K) {
-	const lo4, two = 0x0f0f0f0f0f0f0f0f, 0x0303030303030303
 	nb := len(src)
 	_ = dst[4*nb-1]
+	var u [QK_K]uint8
 	for i := range src {
 		o := &src[i]
 		for r := 0; r < 4; r++ {
@@ -59,31 +59,14 @@ func UnrepackQ6KR4(src []BlockQ6KR4, dst []BlockQ6K) {
 			for s := 0; s < 16; s++ {
 				b.Scales[s] = o.Scales[s/8][r][s%8]
 			}
-			// Ql byte off+i holds group 4h+pl's nibble low, group
-			// 4h+pl+2's high (RepackQ6KR4's p < 2 and p ≥ 2).
-			for h := 0; h < 2; h++ {
-				for pl := 0; pl < 2; pl++ {
-					off := 64*h + 32*pl
-					for i := 0; i < 16; i += 8 {
-						a := binary.LittleEndian.Uint64(o.Ql[4*h+pl][r][i:])
-						c := binary.LittleEndian.Uint64(o.Ql[4*h+pl+2][r][i:])
-						binary.LittleEndian.PutUint64(b.Ql[off+i:], a&lo4|(c&lo4)<<4)
-						binary.LittleEndian.PutUint64(b.Ql[off+16+i:], (a>>4)&lo4|((c>>4)&lo4)<<4)
+			for c := 0; c < 4; c++ {
+				for k := 0; k < 16; k++ {
+					for e := 0; e < 4; e++ {
+						u[16*k+4*c+e] = o.level(r, c, k, e)
 					}
 				}
 			}
-			// Qh: groups 2h and 2h+1 hold the 2-bit fields 0,1 and 2,3 of
-			// qh[32h+i] (a) and qh[32h+16+i] (c).
-			for h := 0; h < 2; h++ {
-				for i := 0; i < 16; i += 8 {
-					v0 := binary.LittleEndian.Uint64(o.Qh[2*h][r][i:])
-					v1 := binary.LittleEndian.Uint64(o.Qh[2*h+1][r][i:])
-					a := v0&two | (v0>>4&two)<<2 | (v1&two)<<4 | (v1>>4&two)<<6
-					c := v0>>2&two | (v0>>6&two)<<2 | (v1>>2&two)<<4 | (v1>>6&two)<<6
-					binary.LittleEndian.PutUint64(b.Qh[32*h+i:], a)
-					binary.LittleEndian.PutUint64(b.Qh[32*h+16+i:], c)
-				}
-			}
+			setQ6KLevels(b, &u)
 		}
 	}
 }

@@ -61,7 +61,7 @@ func repackFile(in, out string) (int, error) {
 	}
 	meta = append(meta,
 		gguf.KV{Key: "general.alignment", Value: gguf.Value{Type: gguf.ValUint32, V: uint32(repackAlignment)}},
-		gguf.KV{Key: "asdsl.repacked", Value: gguf.Value{Type: gguf.ValString, V: "Q4_K and Q6_K matrices, 4 rows interleaved (kernels.BlockQ4KR4, BlockQ6KR4), v2: Q4_K in chunks"}})
+		gguf.KV{Key: "asdsl.repacked", Value: gguf.Value{Type: gguf.ValString, V: "Q4_K and Q6_K matrices, 4 rows interleaved (kernels.BlockQ4KR4, BlockQ6KR4), v3: Q4_K and Q6_K in chunks"}})
 	specs := make([]gguf.TensorSpec, len(f.Tensors))
 	packs := make([]bool, len(f.Tensors))
 	var total int64

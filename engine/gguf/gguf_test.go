@@ -162,6 +162,10 @@ func TestBadInputErrors(t *testing.T) {
 			binary.LittleEndian.PutUint32(b[tensorInfoAt+8+1+4+16:], uint32(TypeQ4_K_R4v1))
 			return b
 		}), "repack the GGUF file again"},
+		{"Q6_K repacked by an older asdsl-bench", mutate(func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[tensorInfoAt+8+1+4+16:], uint32(TypeQ6_K_R4v1))
+			return b
+		}), "repack the GGUF file again"},
 		{"out of file", mutate(func(b []byte) []byte {
 			binary.LittleEndian.PutUint64(b[tensorInfoAt+8+1+4+16+4:], 1<<20)
 			return b

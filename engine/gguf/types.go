@@ -35,11 +35,13 @@ const (
 	// numbers are far from ggml's, which no other program will read as
 	// these layouts; sizes per row are Q4_K's and Q6_K's.
 	TypeQ4_K_R4 GGMLType = 1022
-	TypeQ6_K_R4 GGMLType = 1014
-	// TypeQ4_K_R4v1 is the Q4_K layout before its chunks (one sub-block
-	// per 64 bytes): files repacked then are refused with a clear error,
-	// not read wrongly; repacking the GGUF file again makes them anew.
+	TypeQ6_K_R4 GGMLType = 1024
+	// TypeQ4_K_R4v1 and TypeQ6_K_R4v1 are the layouts before their chunks
+	// (one sub-block per 64 bytes, or 32 weights per load): files
+	// repacked then are refused with a clear error, not read wrongly;
+	// repacking the GGUF file again makes them anew.
 	TypeQ4_K_R4v1 GGMLType = 1012
+	TypeQ6_K_R4v1 GGMLType = 1014
 )
 
 type typeInfo struct {
@@ -69,6 +71,7 @@ var typeTable = map[GGMLType]typeInfo{
 	TypeQ4_K_R4:   {"ASDSL_Q4_K_R4", 256, 144, true},
 	TypeQ4_K_R4v1: {"ASDSL_Q4_K_R4 v1 (an older asdsl-bench's layout: repack the GGUF file again)", 256, 144, false},
 	TypeQ6_K_R4:   {"ASDSL_Q6_K_R4", 256, 210, true},
+	TypeQ6_K_R4v1: {"ASDSL_Q6_K_R4 v1 (an older asdsl-bench's layout: repack the GGUF file again)", 256, 210, false},
 }
 
 // Repacked returns the 4-row interleaved layout of t and whether it has

@@ -58,8 +58,7 @@ const (
 	r6Size   = 840
 	r6D      = 0
 	r6Scales = 8
-	r6Ql     = 72
-	r6Qh     = 584
+	r6Qs     = 72 // four chunks of r6Chunk bytes
 )
 
 // Q8_0 layout (bytes).

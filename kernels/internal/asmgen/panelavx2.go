@@ -202,17 +202,6 @@ func gemmPanelQ8KAVX2x4(sub int) {
 	RET()
 }
 
-// panelQuadOrder: a vpermd index that turns the dword interleave of two
-// rows' vpunpck{l,h}dq, [r0q r2q r0q' r2q' | r1q r3q r1q' r3q'], into
-// [r0q r1q r2q r3q | r0q' r1q' r2q' r3q']: two quads of four rows.
-func panelQuadOrder() Mem {
-	m := GLOBL("panelQuadOrder", RODATA|NOPTR)
-	for i, v := range []uint32{0, 4, 1, 5, 2, 6, 3, 7} {
-		DATA(4*i, U32(v))
-	}
-	return m
-}
-
 // panelQsQ4KR4AVX2 widens one super-block of 32 repacked Q4_K rows
 // (eight groups of four, groupStride bytes apart; src at group 0's
 // block) into a panel's quads (dst: the panel's block), AVX2's
@@ -222,7 +211,7 @@ func panelQuadOrder() Mem {
 // lane one quad of the four rows, stored as 16-byte pieces at the
 // group's place in the quads (16 bytes in, 128 apart).
 func panelQsQ4KR4AVX2() {
-	src, dst, _, next := panelR4Groups("panelQsQ4KR4AVX2", Mem{})
+	src, dst, next := panelR4Groups("panelQsQ4KR4AVX2")
 	mask := YMM()
 	broadcastConst(mask, nibbleMask)
 	next.top()
@@ -279,82 +268,39 @@ func (l panelR4Loop) bottom() {
 }
 
 // panelR4Groups opens a repacked-row panel builder, func(src *byte,
-// groupStride int, dst *byte), with the quad order (panelQuadOrder) in
-// a register, and returns its group loop.
-func panelR4Groups(name string, order Mem) (src, dst Register, idx VecVirtual, loop panelR4Loop) {
+// groupStride int, dst *byte), and returns its group loop.
+func panelR4Groups(name string) (src, dst Register, loop panelR4Loop) {
 	TEXT(name, NOSPLIT, "func(src *byte, groupStride int, dst *byte)")
 	Pragma("noescape")
 	src = Load(Param("src"), GP64())
 	gs := Load(Param("groupStride"), GP64())
 	dst = Load(Param("dst"), GP64())
-	if order.Symbol.Name != "" {
-		idx = YMM()
-		VMOVDQU(order, idx)
-	}
-	return src, dst, idx, panelR4Loop{label: name + "g", src: src, gs: gs, dst: dst, n: GP64()}
+	return src, dst, panelR4Loop{label: name + "g", src: src, gs: gs, dst: dst, n: GP64()}
 }
 
-// storeQuads4 stores four quads (q0..q0+3) of a group's four rows, held
-// as v[0] = rows 0, 1 and v[1] = rows 2, 3 (a row's 16 bytes per 128-bit
-// lane), at the group's 16 bytes of each quad: vpunpck{l,h}dq, then one
-// vpermd (order: panelQuadOrder) per pair of quads.
-func storeQuads4(v [2]VecVirtual, order VecVirtual, dst Register, q0 int) {
-	lo, hi := YMM(), YMM()
-	VPUNPCKLDQ(v[1], v[0], lo) // quads 0, 1
-	VPUNPCKHDQ(v[1], v[0], hi) // quads 2, 3
-	for k, t := range []VecVirtual{lo, hi} {
-		VPERMD(t, order, t)
-		q := q0 + 2*k
-		VMOVDQU(t.AsX(), Mem{Base: dst, Disp: q * panelQuad})
-		VEXTRACTI128(Imm(1), t, Mem{Base: dst, Disp: (q + 1) * panelQuad})
-	}
-}
-
-// panelQsQ6KR4AVX2 is panelQsQ4KR4AVX2 for repacked Q6_K rows: Ql[k]'s
-// byte b of a row holds weights 32k+b (low nibble) and 32k+16+b (high),
-// Qh[k/2]'s the two top bits of each at 2t and 2t+2, t = 2(k%2)
-// (kernels.PanelFromQ6KR4). The top bits go to bits 4-5 by one word
-// shift and the mask 0x30 (a shift of at most four bits across the
-// word's bytes leaves bits 4-5 of each byte its own).
-func panelQsQ6KR4AVX2(order Mem) {
-	src, dst, idx, next := panelR4Groups("panelQsQ6KR4AVX2", order)
-	mask, m30 := YMM(), YMM()
-	broadcastConst(mask, nibbleMask)
-	broadcastConst(m30, 0x30303030)
+// panelQsQ6KR4AVX2 is panelQsQ4KR4AVX2 for repacked Q6_K rows: each
+// 32-byte half x of chunk i's three parts unpacks to the four rows'
+// levels of sub-blocks 8x..8x+7 (r6Unpack; dword k' is quad 4(8x+k')+i),
+// and an in-lane transpose gives each lane one quad of the four rows
+// (kernels.PanelFromQ6KR4).
+func panelQsQ6KR4AVX2() {
+	src, dst, next := panelR4Groups("panelQsQ6KR4AVX2")
+	m4, m30 := r6Masks(false)
 	next.top()
-	for k := 0; k < 8; k++ {
-		t := 2 * (k % 2)
-		var l, h [2]VecVirtual
+	for i := 0; i < 4; i++ {
 		for x := 0; x < 2; x++ {
-			l[x], h[x] = YMM(), YMM()
-			VMOVDQU(Mem{Base: src, Disp: r6Ql + 64*k + 32*x}, l[x])
-			VMOVDQU(Mem{Base: src, Disp: r6Qh + 64*(k/2) + 32*x}, h[x])
-		}
-		for kind := 0; kind < 2; kind++ { // low nibbles: quads 8k+q; high: 8k+4+q
-			shift := 4 - 2*t - 2*kind // top bits at 2t+2·kind → bits 4-5
-			var v [2]VecVirtual
-			for x := 0; x < 2; x++ {
-				v[x] = YMM()
-				top := YMM()
-				switch {
-				case shift > 0:
-					VPSLLW(Imm(uint64(shift)), h[x], top)
-					VPAND(m30, top, top)
-				case shift < 0:
-					VPSRLW(Imm(uint64(-shift)), h[x], top)
-					VPAND(m30, top, top)
-				default:
-					VPAND(m30, h[x], top)
-				}
-				if kind == 0 {
-					VPAND(mask, l[x], v[x])
-				} else {
-					VPSRLW(Imm(4), l[x], v[x])
-					VPAND(mask, v[x], v[x])
-				}
-				VPOR(top, v[x], v[x])
+			var q [3]VecVirtual
+			for p := range q {
+				q[p] = YMM()
+				VMOVDQU(Mem{Base: src, Disp: r6Qs + r6Chunk*i + 64*p + 32*x}, q[p])
 			}
-			storeQuads4(v, idx, dst, 8*k+4*kind)
+			w := r6Unpack(q[0], q[1], q[2], m4, m30, []int{0, 1, 2, 3})
+			t := transposeDwords4([4]VecVirtual{w[0], w[1], w[2], w[3]})
+			for j, v := range t {
+				// Lane L: sub-block 8x+4L+j.
+				VMOVDQU(v.AsX(), Mem{Base: dst, Disp: (4*(8*x+j) + i) * panelQuad})
+				VEXTRACTI128(Imm(1), v, Mem{Base: dst, Disp: (4*(8*x+4+j) + i) * panelQuad})
+			}
 		}
 	}
 	next.bottom()

@@ -204,6 +204,55 @@ func (k *panelR4) chunkQuads(chunk func(m func(disp int) Mem, i int) [2]VecVirtu
 	})
 }
 
+// q6Chunks is quads for Q6_K's chunk layout: chunk(m, i) returns, for
+// the group whose block m addresses, its four rows' levels of chunk i
+// (dword k of row r: quad 4k+i). An in-lane 4×4 transpose makes lane L
+// of register j quad 4(4L+j)+i of the four rows, and the 4×4 transpose
+// of lanes over four groups makes each register one quad of 16 rows.
+func (k *panelR4) q6Chunks(chunk func(m func(disp int) Mem, i int) [4]VecVirtual) {
+	k.halves(func(half int, group func(g int) func(disp int) Mem) {
+		for i := 0; i < 4; i++ {
+			var v [4][4]VecVirtual // [j][group]
+			for g := 0; g < 4; g++ {
+				t := transposeDwords4(chunk(group(g), i))
+				for j := range t {
+					v[j][g] = t[j]
+				}
+			}
+			for j := range v {
+				for q, x := range transposeLanes4(v[j]) {
+					VMOVDQU64(x, Mem{Base: k.dst, Disp: 128*(16*q+4*j+i) + 64*half})
+				}
+			}
+		}
+	})
+}
+
+// transposeDwords4 transposes four registers' 4×4 dwords in each 128-bit
+// lane: dword r of lane L of the j-th result is dword j of lane L of
+// v[r] (at v's width).
+func transposeDwords4(v [4]VecVirtual) [4]VecVirtual {
+	vec := YMM
+	if v[0].Size() == 64 {
+		vec = ZMM
+	}
+	var t [4]VecVirtual
+	for k := 0; k < 2; k++ {
+		t[2*k], t[2*k+1] = vec(), vec()
+		VPUNPCKLDQ(v[2*k+1], v[2*k], t[2*k])   // a0 b0 a1 b1
+		VPUNPCKHDQ(v[2*k+1], v[2*k], t[2*k+1]) // a2 b2 a3 b3
+	}
+	var out [4]VecVirtual
+	for j := range out {
+		out[j] = vec()
+	}
+	VPUNPCKLQDQ(t[2], t[0], out[0])
+	VPUNPCKHQDQ(t[2], t[0], out[1])
+	VPUNPCKLQDQ(t[3], t[1], out[2])
+	VPUNPCKHQDQ(t[3], t[1], out[3])
+	return out
+}
+
 // halves runs body for the panel's two halves of 16 rows (four groups
 // each); group(g) addresses group g of the half's four (m(disp): the
 // group's block's byte disp).
@@ -285,39 +334,23 @@ func storeLanes(v VecVirtual, base Register, disp int) {
 }
 
 // panelFromQ6KR4AVX512 is panelFromQ4KR4AVX512 for repacked Q6_K rows
-// (same tables). Per 32 weights k of the group's 4 rows: one load of Ql
-// and one of the Qh bytes holding their top bits, the low and high
-// nibbles each joined with their two bits, and the same vpermd. The
-// int8 scales sign-extended to dwords go through the vpermt2d pair; as
-// words, adjacent pairs are the min pairs already (one vpermd).
+// (same tables). Per chunk of a group's 4 rows: its three 64-byte parts
+// unpacked to four rows of 16 dwords, dword k being quad 4k+i of the
+// row (r6Unpack), then an in-lane transpose (q6Chunks). The int8 scales
+// sign-extended to dwords go through the vpermt2d pair; as words,
+// adjacent pairs are the min pairs already (one vpermd).
 func panelFromQ6KR4AVX512(tab Mem) {
 	k := newPanelR4("panelFromQ6KR4AVX512", tab)
 	src, sc, mn, dm, perm := k.src, k.sc, k.mn, k.dm, k.perm
-	m15, m3 := ZMM(), ZMM()
-	broadcastConst(m15, 0x0f0f0f0f)
-	broadcastConst(m3, 0x03030303)
-	// Weights 32q.. of a group's 4 rows: Ql[q] and the Qh[q/2] bytes
-	// holding their top bits (bits 0-3 for even q, 4-7 for odd).
-	k.quads(func(m func(disp int) Mem, q int) (lo, hi VecVirtual) {
-		ql, qh := ZMM(), ZMM()
-		VMOVDQU64(m(r6Ql+64*q), ql)
-		VMOVDQU64(m(r6Qh+64*(q/2)), qh)
-		if q%2 == 1 {
-			VPSRLW(Imm(4), qh, qh)
+	m4, m30 := r6Masks(true)
+	k.q6Chunks(func(m func(disp int) Mem, i int) [4]VecVirtual {
+		var q [3]VecVirtual
+		for p := range q {
+			q[p] = ZMM()
+			VMOVDQU64(m(r6Qs+r6Chunk*i+64*p), q[p])
 		}
-		lo, hi = ZMM(), ZMM()
-		t := ZMM()
-		VPANDD(m15, ql, lo)
-		VPANDD(m3, qh, t)
-		VPSLLW(Imm(4), t, t)
-		VPORD(t, lo, lo)
-		VPSRLW(Imm(4), ql, hi)
-		VPANDD(m15, hi, hi)
-		VPSRLW(Imm(2), qh, t)
-		VPANDD(m3, t, t)
-		VPSLLW(Imm(4), t, t)
-		VPORD(t, hi, hi)
-		return lo, hi
+		w := r6Unpack(q[0], q[1], q[2], m4, m30, []int{0, 1, 2, 3})
+		return [4]VecVirtual{w[0], w[1], w[2], w[3]}
 	})
 	k.groupLoop("pr6g")
 	// Scales: half h, dword 8r+j of rows 0-1 and of rows 2-3.

@@ -187,29 +187,6 @@ func (k *gemvR4) next(blockSize int) {
 	RET()
 }
 
-// r4ScaleShuf: entry j (64 bytes) is a vpshufb index that broadcasts
-// int16 element j of each 128-bit lane to the whole lane — sub-block j's
-// scale of the row that owns the lane.
-func r4ScaleShuf() Mem {
-	m := GLOBL("q4kr4ScaleShuf", RODATA|NOPTR)
-	for j := 0; j < 8; j++ {
-		for i := 0; i < 32; i++ {
-			DATA(64*j+2*i, U8(2*j))
-			DATA(64*j+2*i+1, U8(2*j+1))
-		}
-	}
-	return m
-}
-
-// r4LaneFirst: a vpermd index gathering dword 0 of each 128-bit lane.
-func r4LaneFirst() Mem {
-	m := GLOBL("q4kr4LaneFirst", RODATA|NOPTR)
-	for i := 0; i < 16; i++ {
-		DATA(4*i, U32(uint32(4*(i%4))))
-	}
-	return m
-}
-
 // r4PairsGather: a vpermd index taking dwords 0-1 of each 128-bit lane,
 // [A0 M0 A1 M1 A2 M2 A3 M3] in the low 256 bits (the rest is unused).
 func r4PairsGather() Mem {

@@ -8,114 +8,209 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// The repacked Q6_K kernels (kernels.BlockQ6KR4): decode GEMV and the
-// 4- and 8-column GEMMs.
+// The repacked Q6_K kernels (kernels.BlockQ6KR4, the chunk layout):
+// decode GEMV and the 2- to 8-column GEMMs, AVX-512 and AVX2/AVX-VNNI.
+//
+// Chunk i holds weights 4i..4i+3 of every sub-block of 16 of the four
+// rows; once unpacked, dword k of a row's register is four weights of
+// sub-block k, and the activations in the same order
+// (kernels.Q8KToQ6R4Order) are one plain load per column and chunk. So a
+// column costs one load and one vpdpbusd per row and chunk, and a dword
+// accumulator keeps one (row, sub-block) sum through the whole block,
+// started at −32·(the sub-block's activation sum) — the levels are
+// stored unsigned, 0..63 — and multiplied by its int8 scale once at the
+// block's end (vpmulld). Exact integers: |Σ(q−32)·a| ≤ 16·32·128 per
+// sub-block, times a scale of at most 128, sixteen of them: below 2^28.
+//
+// What this replaced, on Zen 5: per sub-block and row pair a 16-byte
+// activation broadcast, a vpmaddubsw and a vpdpwssd with the scales
+// (140 multiply slots per 4-column block, 72 broadcasts); here 64
+// vpdpbusd and 16 vpmulld, 16 plain loads.
 
-// q6r4Offset returns, lane by lane, −32·Σ scale·bsum for the Q8_K block
-// at col: the Q6_K levels are stored unsigned (0..63), so the offset of
-// 32 is taken out once per block through the activation sums of 16. sc
-// holds the lanes' int16 scales of sub-blocks 0-7 and 8-15; z selects
-// ZMM (four rows) or YMM (two rows).
-func q6r4Offset(col Register, sc [2]VecVirtual, z bool) VecVirtual {
-	var acc VecVirtual
-	for h := 0; h < 2; h++ {
-		// The sums of sub-blocks 8h..8h+7, in every 128-bit lane.
-		var b VecVirtual
-		if z {
-			b = ZMM()
-			VBROADCASTI32X4(Mem{Base: col, Disp: q8kBsums + 16*h}, b)
-		} else {
-			bs := XMM()
-			VMOVDQU(Mem{Base: col, Disp: q8kBsums + 16*h}, bs)
-			b = YMM()
-			VINSERTI128(Imm(1), bs, bs.AsY(), b)
-		}
-		if h == 0 {
-			acc = b
-			VPMADDWD(b, sc[h], acc) // in place: acc is b
-		} else {
-			VPMADDWD(b, sc[h], b)
-			VPADDD(b, acc, acc)
-		}
-	}
-	var zero VecVirtual
+// r6Unpack returns the four rows' unsigned 6-bit levels of one chunk
+// (or of a 32-byte half of it, in YMM registers) from its three parts:
+// lo01 (rows 0, 1 as low and high nibbles), lo23 (rows 2, 3) and hb (row
+// r's top bits at 2r). rows says which rows are wanted. With AVX-512 a
+// vpternlogd merges the masked nibble and top bits in one instruction.
+func r6Unpack(lo01, lo23, hb, m4, m30 VecVirtual, rows []int) map[int]VecVirtual {
+	z := hb.Size() == 64
+	vec, and, or := YMM, func(a, b, c Op) { VPAND(a, b, c) }, func(a, b, c Op) { VPOR(a, b, c) }
 	if z {
-		zero = ZMM()
-		VPXORD(zero, zero, zero)
-	} else {
-		zero = YMM()
-		VPXOR(zero, zero, zero)
+		vec, and = ZMM, func(a, b, c Op) { VPANDD(a, b, c) }
 	}
-	VPSLLD(Imm(5), acc, acc)
-	VPSUBD(acc, zero, acc)
-	return acc
+	out := map[int]VecVirtual{}
+	for _, r := range rows {
+		// The top bits to bits 4-5: a word shift of at most four bits
+		// leaves bits 4-5 of each byte its own, and the mask drops the
+		// rest.
+		t := vec()
+		switch r {
+		case 0:
+			VPSLLW(Imm(4), hb, t)
+			and(m30, t, t)
+		case 1:
+			VPSLLW(Imm(2), hb, t)
+			and(m30, t, t)
+		case 2:
+			and(m30, hb, t)
+		case 3:
+			VPSRLW(Imm(2), hb, t)
+			and(m30, t, t)
+		}
+		lo := lo01
+		if r >= 2 {
+			lo = lo23
+		}
+		if r%2 == 1 {
+			s := vec()
+			VPSRLW(Imm(4), lo, s)
+			lo = s
+		}
+		if z {
+			VPTERNLOGD(U8(0xf8), m4, lo, t) // t | (lo & m4)
+		} else {
+			s := vec()
+			and(m4, lo, s)
+			or(s, t, t)
+		}
+		out[r] = t
+	}
+	return out
 }
 
-// gemvQ6KR4Q8KAVX512: four repacked Q6_K rows (one 128-bit lane each) by
-// one Q8_K column. Per 32 weights: one load of the four rows' low
-// nibbles, the top two bits merged in from the shared 64-byte Qh load,
-// two vpmaddubsw against activations broadcast to the lanes, and two
-// vpdpwssd with the lanes' sub-block scales. The offset of 32 is taken
-// out up front (acc starts at −32·Σ scale·bsum), as in the AVX2 kernel,
-// so the result is bit-identical to DotQ6KQ8K. The weights are loaded a
-// block ahead (blockAhead).
-func gemvQ6KR4Q8KAVX512(shuf, first Mem) {
+// r6Offset returns −32·(the activation sums of sub-blocks 8h..8h+7) as
+// dwords in a YMM register, or of all 16 in a ZMM (z): an accumulator's
+// start.
+func r6Offset(col Register, h int, z bool) VecVirtual {
+	if z {
+		v := ZMM()
+		VPMOVSXWD(Mem{Base: col, Disp: q8kBsums}, v)
+		VPSLLD(Imm(5), v, v)
+		zero := ZMM()
+		zeroIdiom(zero)
+		VPSUBD(v, zero, v)
+		return v
+	}
+	v := YMM()
+	VPMOVSXWD(Mem{Base: col, Disp: q8kBsums + 16*h}, v)
+	VPSLLD(Imm(5), v, v)
+	zero := YMM()
+	zeroIdiom(zero)
+	VPSUBD(v, zero, v)
+	return v
+}
+
+// r6RowScalesZ returns the four rows' int8 scales as dwords, row r's 16
+// in sc[r] (Scales is [half][row][8]: row r's halves are 32 bytes
+// apart).
+func r6RowScalesZ(wp Register) (sc [4]VecVirtual) {
+	var half [2][2]VecVirtual // [h][pair]: rows 2p, 2p+1 of half h
+	for h := 0; h < 2; h++ {
+		for p := 0; p < 2; p++ {
+			half[h][p] = ZMM()
+			VPMOVSXBD(Mem{Base: wp, Disp: r6Scales + 32*h + 16*p}, half[h][p])
+		}
+	}
+	for r := 0; r < 4; r++ {
+		sc[r] = ZMM()
+		imm := U8(0x44) // lanes 0-1 of each half: the pair's first row
+		if r%2 == 1 {
+			imm = U8(0xee)
+		}
+		VSHUFI64X2(imm, half[1][r/2], half[0][r/2], sc[r])
+	}
+	return sc
+}
+
+// r6Chunk is the byte size of a BlockQ6KR4 chunk: three 64-byte parts.
+const r6Chunk = 192
+
+// r6ChunkZ loads chunk i's three parts (AVX-512) into q[0..2].
+func r6ChunkZ(wp Register, i int) []VecVirtual {
+	q := []VecVirtual{ZMM(), ZMM(), ZMM()}
+	for p := range q {
+		VMOVDQU64(Mem{Base: wp, Disp: r6Qs + r6Chunk*i + 64*p}, q[p])
+	}
+	return q
+}
+
+// r6Masks broadcasts the nibble mask and the top bits' mask 0x30.
+func r6Masks(z bool) (m4, m30 VecVirtual) {
+	if z {
+		m4, m30 = ZMM(), ZMM()
+	} else {
+		m4, m30 = YMM(), YMM()
+	}
+	broadcastConst(m4, nibbleMask)
+	broadcastConst(m30, 0x30303030)
+	return m4, m30
+}
+
+// rowSums4Z reduces a group's 16 scaled accumulators P[r][c] (dword k:
+// sub-block k of row r, column c) to lane r = [S_r0 S_r1 S_r2 S_r3]:
+// an in-lane transpose per row, then two rounds of lane pairing.
+func rowSums4Z(P [4][4]VecVirtual) VecVirtual {
+	var T [4]VecVirtual
+	for r := range T {
+		T[r] = transposeSum4(P[r]) // lane L: row r's partial sums of lane L, columns 0-3
+	}
+	pair := func(a, b VecVirtual) VecVirtual {
+		x, y := ZMM(), ZMM()
+		VSHUFI32X4(U8(0x88), b, a, x) // a0 a2 b0 b2
+		VSHUFI32X4(U8(0xdd), b, a, y) // a1 a3 b1 b3
+		VPADDD(y, x, x)
+		return x
+	}
+	return pair(pair(T[0], T[1]), pair(T[2], T[3]))
+}
+
+// gemvQ6KR4Q8KAVX512: four repacked Q6_K rows by one Q8_K column in the
+// Q6 R4 order. The weights are loaded a block ahead (blockAhead: twelve
+// registers, the four chunks' three parts). out[r] is bit-identical to
+// DotQ6KQ8K of row r.
+func gemvQ6KR4Q8KAVX512() {
 	k := newGemvR4("gemvQ6KR4Q8KAVX512", "r6z")
 	wp, ap, sum4 := k.wp, k.ap, k.sum4
-	m4, m30 := ZMM(), ZMM()
-	tmp := GP32()
-	MOVL(U32(0x0f0f0f0f), tmp)
-	VPBROADCASTD(tmp, m4)
-	MOVL(U32(0x30303030), tmp)
-	VPBROADCASTD(tmp, m30)
-	perm := ZMM()
-	VMOVDQU64(first, perm)
-	// The next block's low bits (8 vectors) and top bits (4), a block
-	// ahead (blockAhead).
-	ahead := blockAheadZ(true, k.wp, k.nb, k.label+"d", r6Ql, r6Size, 12)
+	m4, m30 := r6Masks(true)
+	ahead := blockAheadZ(true, k.wp, k.nb, k.label+"d", r6Qs, r6Size, 12)
 	q := ahead.q
 
 	k.loop(14)
 	ahead.next()
-	var sc [2]VecVirtual
-	for h := 0; h < 2; h++ {
-		sc[h] = ZMM()
-		VPMOVSXBW(Mem{Base: wp, Disp: r6Scales + 32*h}, sc[h])
+	off := r6Offset(ap, 0, true)
+	var acc [4]VecVirtual
+	for r := range acc {
+		acc[r] = ZMM()
+		VMOVDQA64(off, acc[r])
 	}
-	acc := q6r4Offset(ap, sc, true)
-	for m := 0; m < 4; m++ {
-		hb := q[8+m] // r6Qh follows r6Ql
-		for kk := 0; kk < 2; kk++ {
-			k := 2*m + kk
-			lo, hi := q6r4Unpack(q[k], k, hb, m4, m30, true)
-			ahead.reload(k)
-			if kk == 1 {
-				ahead.reload(8 + m)
-			}
-			for half, v := range []VecVirtual{lo, hi} {
-				s := 2*k + half // sub-block
-				a, sv := ZMM(), ZMM()
-				VBROADCASTI32X4(Mem{Base: ap, Disp: q8kQs + 16*s}, a)
-				VPMADDUBSW(a, v, v)
-				VPSHUFB(shuf.Offset(64*(s%8)), sc[s/8], sv)
-				vpdpwssd(sv, v, acc)
-			}
+	for i := 0; i < 4; i++ {
+		w := r6Unpack(q[3*i], q[3*i+1], q[3*i+2], m4, m30, []int{0, 1, 2, 3})
+		for p := 0; p < 3; p++ {
+			ahead.reload(3*i + p)
+		}
+		a := ZMM()
+		VMOVDQU64(Mem{Base: ap, Disp: q8kQs + 64*i}, a)
+		for r := 0; r < 4; r++ {
+			vpdpbusd(a, w[r], acc[r])
 		}
 	}
-	{
-		t := ZMM()
-		VPSHUFD(Imm(0x4e), acc, t)
-		VPADDD(t, acc, acc)
-		VPSHUFD(Imm(0xb1), acc, t)
-		VPADDD(t, acc, acc)
-		VPERMD(acc, perm, acc)
+	sc := r6RowScalesZ(wp)
+	for r := range acc {
+		VPMULLD(sc[r], acc[r], acc[r])
 	}
+	T := transposeSum4(acc) // lane L: [rows 0-3's partial sums of lane L]
+	y, x := YMM(), XMM()
+	VEXTRACTI64X4(Imm(1), T, y)
+	VPADDD(y, T.AsY(), y)
+	VEXTRACTI32X4(Imm(1), y, x) // EVEX: y may be past Y15
+	VPADDD(x, y.AsX(), x)
+
 	d4, yd := XMM(), XMM()
 	VCVTPH2PS(Mem{Base: wp, Disp: r6D}, d4)
 	VBROADCASTSS(Mem{Base: ap}, yd)
 	VMULPS(yd, d4, d4)
-	VCVTDQ2PS(acc.AsX(), yd)
-	VMULPS(yd, d4, d4)
+	VCVTDQ2PS(x, x)
+	VMULPS(x, d4, d4)
 	VADDPS(d4, sum4, sum4)
 
 	k.next(r6Size)
@@ -130,109 +225,84 @@ func r6LaneSplat() Mem {
 	return m
 }
 
-// gemmQ6KR4Q8KAVX512x4: four repacked Q6_K rows against four Q8_K
-// columns (the prompt's GEMM for Q6_K). The weights of each 32 are
-// rebuilt once (low nibbles plus top bits) and serve the four columns;
-// the sums are reduced by the in-lane transpose, and the float step runs
-// on the 16 (row, column) pairs at once. out[4r+c] is bit-identical to
-// DotQ6KQ8K of row r and column c.
-func gemmQ6KR4Q8KAVX512x4(shuf, splat Mem) {
-	gemmQ6KR4Q8KAVX512(4, shuf, splat, Mem{})
-}
+// r6AheadCols: the Q6_K GEMMs of up to two columns hold the next
+// block's weights in registers, as the GEMV does (blockAhead); three
+// columns' twelve accumulators leave no room for them.
+const r6AheadCols = 2
 
-// gemmQ6KR4Q8KAVX512x8 is the same for eight columns, stored token-major
-// as gemmQ4KR4Q8KAVX512x8 does: out[c·ostride + r].
-// gemmQ6KR4Q8KAVX512x2 is the same for two columns (columns 2 and 3 of
-// out zero), as gemmQ4KR4Q8KAVX512x2.
-func gemmQ6KR4Q8KAVX512x2(shuf, splat Mem) {
-	gemmQ6KR4Q8KAVX512(2, shuf, splat, Mem{})
-}
-
-func gemmQ6KR4Q8KAVX512x3(shuf, splat Mem) {
-	gemmQ6KR4Q8KAVX512(3, shuf, splat, Mem{})
-}
-
-func gemmQ6KR4Q8KAVX512x8(shuf, splat, transpose Mem) {
-	gemmQ6KR4Q8KAVX512(8, shuf, splat, transpose)
-}
-
-// r6AheadCols: the Q6_K GEMMs of up to three columns load a block ahead.
-// Streaming 256 MB of 22- and 43-block rows per thread (one Zen 5 core
-// each, alternated), two columns went from 23–26 GB/s against the GEMV's
-// 27–30 to 27–30 at 1 thread, and from 35–46 against 52–57 to 54–58 at 2
-// (with the calls split as the GEMV's, r4CallPlan); three columns from
-// 41–50 to 47–54 at 2 threads. Four columns are compute-bound.
-const r6AheadCols = 3
-
-func gemmQ6KR4Q8KAVX512(n int, shuf, splat, transpose Mem) {
+// gemmQ6KR4Q8KAVX512: four repacked Q6_K rows against n Q8_K columns
+// (2, 3, 4; 8 stored token-major as gemmQ4KR4Q8KAVX512x8) in the Q6 R4
+// order. Each chunk is unpacked once per group of four columns (twice
+// for eight: 32 accumulators would not fit the registers; the block is
+// in L1 the second time), every column meets it with one load and four
+// vpdpbusd. out[4r+c] is bit-identical to DotQ6KQ8K of row r and column c.
+func gemmQ6KR4Q8KAVX512(n int, splat, transpose Mem) {
 	k := newGemmR4(fmt.Sprintf("gemmQ6KR4Q8KAVX512x%d", n), fmt.Sprintf("r6g%d", n), n)
 	wp, nb, cols, sums, l := k.wp, k.nb, k.cols, k.sums, k.label
-	m4, m30 := ZMM(), ZMM()
-	tmp := GP32()
-	MOVL(U32(0x0f0f0f0f), tmp)
-	VPBROADCASTD(tmp, m4)
-	MOVL(U32(0x30303030), tmp)
-	VPBROADCASTD(tmp, m30)
-
-	// Up to r6AheadCols columns the registers also hold the next block's
-	// weights, as in the GEMV (blockAhead): small batches then stream
-	// their rows as decode does.
-	ahead := blockAheadZ(n <= r6AheadCols, wp, nb, l+"d", r6Ql, r6Size, 12)
+	m4, m30 := r6Masks(true)
+	ahead := blockAheadZ(n <= r6AheadCols, wp, nb, l+"d", r6Qs, r6Size, 12)
 	blockLoop(nb, l+"b", l+"d")
 	ahead.next()
-	// As in the Q4_K GEMM: small batches are memory-bound, so fetch the
-	// rows ahead (an 840-byte block is 14 cache lines).
+	// Small batches are memory-bound like decode: fetch the rows ahead
+	// (an 840-byte block is 14 cache lines).
 	gemmPrefetchBlock(wp, r6Size)
-	var sc [2]VecVirtual
-	for h := 0; h < 2; h++ {
-		sc[h] = ZMM()
-		VPMOVSXBW(Mem{Base: wp, Disp: r6Scales + 32*h}, sc[h])
-	}
-	accs := make([]VecVirtual, n)
-	for c := range accs {
-		accs[c] = q6r4Offset(cols[c], sc, true)
-	}
-	for m := 0; m < 4; m++ {
-		var hb VecVirtual
-		if ahead != nil {
-			hb = ahead.q[8+m] // r6Qh follows r6Ql
-		} else {
-			hb = ZMM()
-			VMOVDQU64(Mem{Base: wp, Disp: r6Qh + 64*m}, hb)
-		}
-		for kk := 0; kk < 2; kk++ {
-			k := 2*m + kk
-			var lo, hi VecVirtual
-			if ahead != nil {
-				lo, hi = q6r4Unpack(ahead.q[k], k, hb, m4, m30, true)
-				ahead.reload(k)
-				if kk == 1 {
-					ahead.reload(8 + m)
-				}
-			} else {
-				lo, hi = q6r4Weights(wp, k, 0, hb, m4, m30, true)
-			}
-			for half, v := range []VecVirtual{lo, hi} {
-				s := 2*k + half
-				sv := ZMM()
-				VPSHUFB(shuf.Offset(64*(s%8)), sc[s/8], sv)
-				for c := 0; c < n; c++ {
-					a := ZMM()
-					VBROADCASTI32X4(Mem{Base: cols[c], Disp: q8kQs + 16*s}, a)
-					VPMADDUBSW(a, v, a)
-					vpdpwssd(sv, a, accs[c])
-				}
-			}
-		}
-	}
-	padColumns(n, &accs, 4, nil, &cols) // accs: one per column here
 	for g := range sums {
-		S := transposeSum4([4]VecVirtual(accs[4*g : 4*g+4]))
+		gc := cols[4*g : min(n, 4*g+4)]
+		var acc [4][4]VecVirtual // [row][column]
+		for c, col := range gc {
+			off := r6Offset(col, 0, true)
+			for r := 0; r < 4; r++ {
+				acc[r][c] = ZMM()
+				VMOVDQA64(off, acc[r][c])
+			}
+		}
+		for i := 0; i < 4; i++ {
+			var q []VecVirtual
+			if ahead != nil {
+				q = ahead.q[3*i : 3*i+3]
+			} else {
+				q = r6ChunkZ(wp, i)
+			}
+			w := r6Unpack(q[0], q[1], q[2], m4, m30, []int{0, 1, 2, 3})
+			if ahead != nil {
+				for p := 0; p < 3; p++ {
+					ahead.reload(3*i + p)
+				}
+			}
+			for c, col := range gc {
+				a := ZMM()
+				VMOVDQU64(Mem{Base: col, Disp: q8kQs + 64*i}, a)
+				for r := 0; r < 4; r++ {
+					vpdpbusd(a, w[r], acc[r][c])
+				}
+			}
+		}
+		sc := r6RowScalesZ(wp)
+		z := ZMM()
+		if len(gc) < 4 {
+			zeroIdiom(z)
+		}
+		for r := 0; r < 4; r++ {
+			for c := 0; c < 4; c++ {
+				if c >= len(gc) {
+					acc[r][c] = z
+					continue
+				}
+				VPMULLD(sc[r], acc[r][c], acc[r][c])
+			}
+		}
+		S := rowSums4Z(acc)
+
+		// d of row r across lane r, times the columns' d.
+		gcols := [4]Register{}
+		for c := range gcols {
+			gcols[c] = cols[min(4*g+c, n-1)]
+		}
 		d4, dl, idx := XMM(), ZMM(), ZMM()
 		VCVTPH2PS(Mem{Base: wp, Disp: r6D}, d4)
 		VMOVDQU64(splat, idx)
 		VPERMPS(d4.AsZ(), idx, dl)
-		yd, yd16 := columnScales([4]Register(cols[4*g:4*g+4])), ZMM()
+		yd, yd16 := columnScales(gcols), ZMM()
 		VSHUFF32X4(U8(0), yd.AsZ(), yd.AsZ(), yd16)
 		VMULPS(yd16, dl, dl)
 		VCVTDQ2PS(S, S)
@@ -244,59 +314,43 @@ func gemmQ6KR4Q8KAVX512(n int, shuf, splat, transpose Mem) {
 	k.store(transpose)
 }
 
-// q6r4Weights rebuilds the 6-bit levels of 32 weights (group k) of the
-// repacked Q6_K rows in one register width — all four rows in a ZMM (z),
-// or rows 2h, 2h+1 in a YMM — as two registers: lo holds weights
-// 32k..32k+15 of each row's lane, hi weights 32k+16..32k+31. hb is the
-// group's Qh load; the top bits move to bits 4-5.
-func q6r4Weights(wp Register, k, h int, hb, m4, m30 VecVirtual, z bool) (lo, hi VecVirtual) {
-	// AVX2 has only the VEX forms; AVX-512 needs the EVEX (D/64) ones.
-	q := YMM()
-	if z {
-		q = ZMM()
-	}
-	loadVec(Mem{Base: wp, Disp: r6Ql + 64*k + 32*h}, q)
-	return q6r4Unpack(q, k, hb, m4, m30, z)
+func gemmQ6KR4Q8KAVX512x2(splat Mem) { gemmQ6KR4Q8KAVX512(2, splat, Mem{}) }
+func gemmQ6KR4Q8KAVX512x3(splat Mem) { gemmQ6KR4Q8KAVX512(3, splat, Mem{}) }
+func gemmQ6KR4Q8KAVX512x4(splat Mem) { gemmQ6KR4Q8KAVX512(4, splat, Mem{}) }
+func gemmQ6KR4Q8KAVX512x8(splat, transpose Mem) {
+	gemmQ6KR4Q8KAVX512(8, splat, transpose)
 }
 
-// q6r4Unpack is q6r4Weights on low bits already in q.
-func q6r4Unpack(q VecVirtual, k int, hb, m4, m30 VecVirtual, z bool) (lo, hi VecVirtual) {
-	vec := YMM
-	and := func(a, b, c Op) { VPAND(a, b, c) }
-	or := func(a, b, c Op) { VPOR(a, b, c) }
-	mov := func(a, b Op) { VMOVDQA(a, b) }
-	if z {
-		vec = ZMM
-		and = func(a, b, c Op) { VPANDD(a, b, c) }
-		or = func(a, b, c Op) { VPORD(a, b, c) }
-		mov = func(a, b Op) { VMOVDQA64(a, b) }
+// r6DotY adds the four-weight dot products of the unsigned levels w and
+// the activations a to acc's dwords: vpdpbusd with VNNI (VEX bytes, by
+// vexVNNI), else vpmaddubsw (no saturation: 2·63·128 < 2^15) and a
+// vpmaddwd by ones. a is clobbered without VNNI.
+func r6DotY(a, w, acc, ones VecVirtual, vnni bool) {
+	if vnni {
+		vpdpbusd(a, w, acc)
+		return
 	}
-	t := vec()
-	lo, hi = vec(), vec()
-	and(m4, q, lo)
-	VPSRLW(Imm(4), q, hi)
-	and(m4, hi, hi)
-	if k%2 == 0 {
-		VPSLLW(Imm(4), hb, t)
-	} else {
-		mov(hb, t)
-	}
-	and(m30, t, t)
-	or(t, lo, lo)
-	if k%2 == 0 {
-		VPSLLW(Imm(2), hb, t)
-	} else {
-		VPSRLW(Imm(2), hb, t)
-	}
-	and(m30, t, t)
-	or(t, hi, hi)
-	return lo, hi
+	VPMADDUBSW(a, w, a)
+	VPMADDWD(ones, a, a)
+	VPADDD(a, acc, acc)
 }
 
-// gemvQ6KR4Q8KAVX2: gemvQ6KR4Q8KAVX512 in two 256-bit halves (rows 0-1,
-// then 2-3), for AVX2 and, with vnni, AVX-VNNI. Bit-identical to
-// DotQ6KQ8K per row.
-func gemvQ6KR4Q8KAVX2(shuf Mem, vnni bool) {
+// r6Ones is the word vector of ones vpmaddwd sums pairs with (nil with
+// VNNI, which needs none).
+func r6Ones(vnni bool) VecVirtual {
+	if vnni {
+		return nil
+	}
+	v := YMM()
+	broadcastConst(v, 0x00010001)
+	return v
+}
+
+// gemvQ6KR4Q8KAVX2: gemvQ6KR4Q8KAVX512 in 256-bit halves for AVX2 and,
+// with vnni, AVX-VNNI: two passes over the block, rows 2h and 2h+1, each
+// with an accumulator per row and half of the sub-blocks (8-15 in the
+// chunks' upper 32 bytes). Bit-identical to DotQ6KQ8K per row.
+func gemvQ6KR4Q8KAVX2(vnni bool) {
 	name, l := "gemvQ6KR4Q8KAVX2", "r6y"
 	if vnni {
 		name, l = "gemvQ6KR4Q8KAVXVNNI", "r6v"
@@ -305,67 +359,66 @@ func gemvQ6KR4Q8KAVX2(shuf Mem, vnni bool) {
 	wp, ap, sum4 := k.wp, k.ap, k.sum4
 
 	k.loop(14)
-	var accs [2]VecVirtual
+	var rowsP [4]VecVirtual // row r's scaled sub-block sums, both halves added
 	for h := 0; h < 2; h++ {
-		m4, m30 := YMM(), YMM()
-		broadcastConst(m4, 0x0f0f0f0f)
-		broadcastConst(m30, 0x30303030)
-		sc := r6ScalesY(wp, h)
-		acc := q6r4Offset(ap, sc, false)
-		for m := 0; m < 4; m++ {
-			hb := YMM()
-			VMOVDQU(Mem{Base: wp, Disp: r6Qh + 64*m + 32*h}, hb)
-			for kk := 0; kk < 2; kk++ {
-				k := 2*m + kk
-				lo, hi := q6r4Weights(wp, k, h, hb, m4, m30, false)
-				for half, v := range []VecVirtual{lo, hi} {
-					s := 2*k + half
-					a, sv := YMM(), YMM()
-					VBROADCASTI128(Mem{Base: ap, Disp: q8kQs + 16*s}, a)
-					VPMADDUBSW(a, v, v)
-					VPSHUFB(shuf.Offset(64*(s%8)), sc[s/8], sv)
-					if vnni {
-						vpdpwssd(sv, v, acc) // rewritten as VEX bytes by vexVNNI
-					} else {
-						VPMADDWD(sv, v, v)
-						VPADDD(v, acc, acc)
-					}
+		m4, m30 := r6Masks(false)
+		ones := r6Ones(vnni)
+		var acc [2][2]VecVirtual // [row 2h+j][half x]
+		for x := 0; x < 2; x++ {
+			off := r6Offset(ap, x, false)
+			for j := 0; j < 2; j++ {
+				acc[j][x] = YMM()
+				VMOVDQA(off, acc[j][x])
+			}
+		}
+		for i := 0; i < 4; i++ {
+			for x := 0; x < 2; x++ {
+				lo, hb := YMM(), YMM()
+				VMOVDQU(Mem{Base: wp, Disp: r6Qs + r6Chunk*i + 64*h + 32*x}, lo)
+				VMOVDQU(Mem{Base: wp, Disp: r6Qs + r6Chunk*i + 128 + 32*x}, hb)
+				w := r6Unpack(lo, lo, hb, m4, m30, []int{2 * h, 2*h + 1})
+				for j := 0; j < 2; j++ {
+					a := YMM()
+					VMOVDQU(Mem{Base: ap, Disp: q8kQs + 64*i + 32*x}, a)
+					r6DotY(a, w[2*h+j], acc[j][x], ones, vnni)
 				}
 			}
 		}
-		accs[h] = acc
+		for j := 0; j < 2; j++ {
+			r := 2*h + j
+			for x := 0; x < 2; x++ {
+				s := YMM()
+				VPMOVSXBD(Mem{Base: wp, Disp: r6Scales + 32*x + 8*r}, s)
+				VPMULLD(s, acc[j][x], acc[j][x])
+			}
+			VPADDD(acc[j][1], acc[j][0], acc[j][0])
+			rowsP[r] = acc[j][0]
+		}
 	}
-	x := accs[0]
-	VPHADDD(accs[1], accs[0], x) // [r0 r0 r2 r2 | r1 r1 r3 r3]
-	VPHADDD(x, x, x)             // [r0 r2 r0 r2 | r1 r3 r1 r3]
-	hh, s4 := XMM(), XMM()
-	VEXTRACTI128(Imm(1), x, hh)
-	VPUNPCKLDQ(hh, x.AsX(), s4)
+	T := transposeSum4(rowsP) // lane L: rows 0-3's partial sums of lane L
+	x := XMM()
+	VEXTRACTI128(Imm(1), T, x)
+	VPADDD(x, T.AsX(), x)
+
 	d4, yd := XMM(), XMM()
 	VCVTPH2PS(Mem{Base: wp, Disp: r6D}, d4)
 	VBROADCASTSS(Mem{Base: ap}, yd)
 	VMULPS(yd, d4, d4)
-	VCVTDQ2PS(s4, s4)
-	VMULPS(s4, d4, d4)
+	VCVTDQ2PS(x, x)
+	VMULPS(x, d4, d4)
 	VADDPS(d4, sum4, sum4)
 
 	k.next(r6Size)
 }
 
-// r6ScalesY widens half h (rows 0-1 or 2-3) of a repacked Q6_K
-// block's int8 scales to int16: sc[hh] holds sub-blocks 8hh..8hh+7.
-func r6ScalesY(wp Register, h int) (sc [2]VecVirtual) {
-	for hh := 0; hh < 2; hh++ {
-		sc[hh] = YMM()
-		VPMOVSXBW(Mem{Base: wp, Disp: r6Scales + 32*hh + 16*h}, sc[hh])
-	}
-	return sc
-}
-
-// gemmQ6KR4Q8KAVX2x4: gemmQ6KR4Q8KAVX512x4 in two 256-bit halves (rows
-// 0-1, then 2-3), for AVX2 and, with vnni, AVX-VNNI; running sums in out
-// as in gemmQ4KR4Q8KAVX2x4. Bit-identical to DotQ6KQ8K per (row, column).
-func gemmQ6KR4Q8KAVX2(n int, shuf Mem, vnni bool) {
+// gemmQ6KR4Q8KAVX2: the repacked Q6_K GEMM of four rows by n ≤ 4
+// columns for AVX2 and, with vnni, AVX-VNNI: one pass over the block per
+// row, each with an accumulator per column and half of the sub-blocks
+// (2n of the 16 YMM registers), ending with the in-lane transpose and
+// the float step of the row's n (row, column) pairs, added to out[4r+c]
+// (out as gemmQ4KR4Q8KAVX2's). Bit-identical to DotQ6KQ8K per (row,
+// column).
+func gemmQ6KR4Q8KAVX2(n int, vnni bool) {
 	name, l := fmt.Sprintf("gemmQ6KR4Q8KAVX2x%d", n), fmt.Sprintf("r6g2c%d", n)
 	if vnni {
 		name, l = fmt.Sprintf("gemmQ6KR4Q8KAVXVNNIx%d", n), fmt.Sprintf("r6gvc%d", n)
@@ -374,56 +427,54 @@ func gemmQ6KR4Q8KAVX2(n int, shuf Mem, vnni bool) {
 
 	blockLoop(nb, l+"b", l+"d")
 	gemmPrefetchBlock(wp, r6Size)
-	for h := 0; h < 2; h++ {
-		sc := r6ScalesY(wp, h)
-		accs := make([]VecVirtual, n)
-		for c := range accs {
-			accs[c] = q6r4Offset(cols[c], sc, false)
+	for r := 0; r < 4; r++ {
+		m4, m30 := r6Masks(false)
+		ones := r6Ones(vnni)
+		acc := make([][2]VecVirtual, n) // [column][half]
+		for c := range acc {
+			for x := 0; x < 2; x++ {
+				acc[c][x] = r6Offset(cols[c], x, false)
+			}
 		}
-		accs = padToFour(accs)
-		m4, m30 := YMM(), YMM()
-		broadcastConst(m4, 0x0f0f0f0f)
-		broadcastConst(m30, 0x30303030)
-		for m := 0; m < 4; m++ {
-			hb := YMM()
-			VMOVDQU(Mem{Base: wp, Disp: r6Qh + 64*m + 32*h}, hb)
-			for kk := 0; kk < 2; kk++ {
-				k := 2*m + kk
-				lo, hi := q6r4Weights(wp, k, h, hb, m4, m30, false)
-				for half, v := range []VecVirtual{lo, hi} {
-					s := 2*k + half
-					sv := YMM()
-					VPSHUFB(shuf.Offset(64*(s%8)), sc[s/8], sv)
-					for c := 0; c < n; c++ {
-						a := YMM()
-						VBROADCASTI128(Mem{Base: cols[c], Disp: q8kQs + 16*s}, a)
-						VPMADDUBSW(a, v, a)
-						if vnni {
-							vpdpwssd(sv, a, accs[c]) // rewritten as VEX bytes by vexVNNI
-						} else {
-							VPMADDWD(sv, a, a)
-							VPADDD(a, accs[c], accs[c])
-						}
-					}
+		for i := 0; i < 4; i++ {
+			for x := 0; x < 2; x++ {
+				lo, hb := YMM(), YMM()
+				VMOVDQU(Mem{Base: wp, Disp: r6Qs + r6Chunk*i + 64*(r/2) + 32*x}, lo)
+				VMOVDQU(Mem{Base: wp, Disp: r6Qs + r6Chunk*i + 128 + 32*x}, hb)
+				w := r6Unpack(lo, lo, hb, m4, m30, []int{r})[r]
+				for c := 0; c < n; c++ {
+					a := YMM()
+					VMOVDQU(Mem{Base: cols[c], Disp: q8kQs + 64*i + 32*x}, a)
+					r6DotY(a, w, acc[c][x], ones, vnni)
 				}
 			}
 		}
-		S := transposeSum4([4]VecVirtual(accs)) // lane r: [S_r0 S_r1 S_r2 S_r3]
+		P := make([]VecVirtual, n)
+		for x := 0; x < 2; x++ {
+			s := YMM()
+			VPMOVSXBD(Mem{Base: wp, Disp: r6Scales + 32*x + 8*r}, s)
+			for c := 0; c < n; c++ {
+				VPMULLD(s, acc[c][x], acc[c][x])
+			}
+		}
+		for c := 0; c < n; c++ {
+			VPADDD(acc[c][1], acc[c][0], acc[c][0])
+			P[c] = acc[c][0]
+		}
+		T := transposeSum4([4]VecVirtual(padToFour(P))) // lane L: columns 0-3's partial sums
+		S := XMM()
+		VEXTRACTI128(Imm(1), T, S)
+		VPADDD(S, T.AsX(), S)
 
-		// d of rows 2h and 2h+1 across their lanes, times the tokens' d.
-		d4, dl := XMM(), YMM()
+		// d of row r times the columns' d, in DotQ6KQ8K's order.
+		d4, dr := XMM(), XMM()
 		VCVTPH2PS(Mem{Base: wp, Disp: r6D}, d4)
-		yd := columnScales(cols)
-		lo, hi, yd2 := XMM(), XMM(), YMM()
-		VSHUFPS(U8(0x55*(2*h)), d4, d4, lo)
-		VSHUFPS(U8(0x55*(2*h+1)), d4, d4, hi)
-		VINSERTF128(Imm(1), hi, lo.AsY(), dl)
-		VINSERTF128(Imm(1), yd, yd.AsY(), yd2)
-		VMULPS(yd2, dl, dl)
+		VSHUFPS(U8(0x55*r), d4, d4, dr)
+		VMULPS(columnScales(cols), dr, dr)
 		VCVTDQ2PS(S, S)
-		VMULPS(S, dl, dl)
-		VADDPS(Mem{Base: op, Disp: 32 * h}, dl, dl)
-		VMOVUPS(dl, Mem{Base: op, Disp: 32 * h})
+		VMULPS(S, dr, dr)
+		VADDPS(Mem{Base: op, Disp: 16 * r}, dr, dr)
+		VMOVUPS(dr, Mem{Base: op, Disp: 16 * r})
 	}
 
 	ADDQ(U32(r6Size), wp)
