@@ -489,17 +489,25 @@ func BenchmarkGemmPanel(b *testing.B) {
 		}
 	}, "avx2", "avxvnni", "avx2-float")
 	r4 := make([]BlockQ4KR4, PanelRows/4*nb)
+	r6 := make([]BlockQ6KR4, PanelRows/4*nb)
 	for g := 0; g < PanelRows/4; g++ {
 		RepackQ4KR4(w4[4*g*nb:4*(g+1)*nb], r4[g*nb:(g+1)*nb])
+		RepackQ6KR4(w6[4*g*nb:4*(g+1)*nb], r6[g*nb:(g+1)*nb])
 	}
 	eachISA(b, func(isa string, o *Ops) {
-		b.Run("build-q4_k_r4-"+isa, func(b *testing.B) {
-			var p Panel
-			for b.Loop() {
-				o.PanelFromQ4KR4(&p, r4, nb)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*PanelRows), "ns/block-row")
-		})
+		for _, typ := range []string{"q4_k_r4", "q6_k_r4"} {
+			b.Run("build-"+typ+"-"+isa, func(b *testing.B) {
+				var p Panel
+				for b.Loop() {
+					if typ == "q4_k_r4" {
+						o.PanelFromQ4KR4(&p, r4, nb)
+					} else {
+						o.PanelFromQ6KR4(&p, r6, nb)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*PanelRows), "ns/block-row")
+			})
+		}
 	}, "avx2-float")
 	for _, typ := range []string{"q4_k", "q6_k"} {
 		var p Panel

@@ -82,13 +82,14 @@ func PanelFromQ6KR4(p *Panel, src []BlockQ6KR4, nb int) {
 			b := &src[g*nb+i]
 			for r := 0; r < 4; r++ {
 				// Weights 4c..4c+3 of sub-block k (chunk c's dword k)
-				// are quad 4k+c.
+				// are quad 4k+c: four levels (BlockQ6KR4.level) at once.
 				for c := 0; c < 4; c++ {
+					q := &b.Qs[c]
 					for k := 0; k < 16; k++ {
+						lo := binary.LittleEndian.Uint32(q[64*(r/2)+4*k:]) >> (4 * (r % 2)) & 0x0f0f0f0f
+						hi := binary.LittleEndian.Uint32(q[128+4*k:]) >> (2 * r) & 0x03030303
 						o := (4*k+c)*panelQuadBytes + 4*(4*g+r)
-						for e := 0; e < 4; e++ {
-							qs[o+e] = b.level(r, c, k, e)
-						}
+						binary.LittleEndian.PutUint32(qs[o:o+4], lo|hi<<4)
 					}
 				}
 			}
