@@ -67,10 +67,6 @@ func (e *exec) parallel(t pool.Task, n, workPerItem int) {
 // parallelTokens runs a per-token task over the workers in chunks of a
 // quarter of a worker's share (inline when small, as parallel).
 func (e *exec) parallelTokens(t pool.Task, n, workPerItem int) {
-	if n > 1 && n*workPerItem >= 1<<12 && e.pool.Size() > 1 {
-		e.pool.Parallel(t, n, max(1, n/(4*e.pool.Size())))
-		return
-	}
 	e.parallelChunk(t, n, workPerItem, max(1, n/(4*e.pool.Size())))
 }
 
