@@ -62,9 +62,9 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 	tileN := max(4, m.tiles.Tokens)
 	if m.gemmR4 && r0%4 == 0 && r1%4 == 0 {
 		if m.w.Type == gguf.TypeQ4_K {
-			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q4KR4, m.act.q8kR4, m.ops.GemmQ4KR4Q8K4x8, m.ops.GemmQ4KR4Q8K4x4, m.ops.GemmQ4KR4Q8K4x2, m.ops.GemmQ4KR4Q8K4x3, m.ops.GemvQ4KR4Q8K4x1)
+			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q4KR4, m.act.q8kR4, m.ops.GemmQ4KR4Q8K4x8, m.ops.GemmQ4KR4Q8K4x4T, m.ops.GemmQ4KR4Q8K4x4, m.ops.GemmQ4KR4Q8K4x2, m.ops.GemmQ4KR4Q8K4x3, m.ops.GemvQ4KR4Q8K4x1)
 		} else {
-			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q6KR4, m.act.q8kR6, m.ops.GemmQ6KR4Q8K4x8, m.ops.GemmQ6KR4Q8K4x4, m.ops.GemmQ6KR4Q8K4x2, m.ops.GemmQ6KR4Q8K4x3, m.ops.GemvQ6KR4Q8K4x1)
+			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q6KR4, m.act.q8kR6, m.ops.GemmQ6KR4Q8K4x8, m.ops.GemmQ6KR4Q8K4x4T, m.ops.GemmQ6KR4Q8K4x4, m.ops.GemmQ6KR4Q8K4x2, m.ops.GemmQ6KR4Q8K4x3, m.ops.GemvQ6KR4Q8K4x1)
 		}
 		return
 	}
@@ -119,8 +119,17 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 // there is one (gemm2, gemm3), the 4-column one padded, or the repacked
 // GEMV. act is the batch's Q8_K activations in the order the kernels
 // read (actBuf.q8kR4 for Q4_K, q8kR6 for Q6_K).
+//
+// Eight and, where the table has them (gemm4t), four tokens are stored
+// by the kernel straight into the token-major output. Reading the
+// 4-column kernel's 16 results back to scatter them waited on the end
+// of the kernel's last block, the longest dependency chain it has, every
+// call: 6% of a 4-token TinyLlama call in a profile was that loop, and
+// with the kernel storing them a 4-token call cost 15.1-15.3 ms against
+// 16.6-16.7 (1.33x against 1.49x one token; the 7B mock 80.1-84.9 ms
+// against 87.5-88.6), bench --curve 1,4 at 2 threads, alternated.
 func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B, act []kernels.BlockQ8K,
-	gemm8 func([]B, []kernels.BlockQ8K, int, []float32, int),
+	gemm8, gemm4t func([]B, []kernels.BlockQ8K, int, []float32, int),
 	gemm, gemm2, gemm3 func([]B, []kernels.BlockQ8K, int, *[16]float32), gemv func([]B, []kernels.BlockQ8K, *[4]float32)) {
 	rows := m.w.Rows
 	res, res4 := &m.res[w].r16, &m.res[w].r4
@@ -131,6 +140,9 @@ func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B, act []ker
 			t := t0
 			for ; gemm8 != nil && t+8 <= t1; t += 8 {
 				gemm8(g, act[t*nb:], nb, m.out[t*rows+r:], rows) // writes token-major
+			}
+			for ; gemm4t != nil && t+4 <= t1; t += 4 {
+				gemm4t(g, act[t*nb:], nb, m.out[t*rows+r:], rows)
 			}
 			// Four tokens per call; a last 2-3 (speculative verification
 			// sizes) take the 2- or 3-column kernel, or a 4-column call

@@ -146,6 +146,9 @@ func gemmQ4KR4Q8KAVX512x3(w *byte, a *byte, stride int, nb int, out *float32)
 func gemmQ4KR4Q8KAVX512x8(w *byte, a *byte, stride int, nb int, out *float32, ostride int)
 
 //go:noescape
+func gemmQ4KR4Q8KAVX512x4T(w *byte, a *byte, stride int, nb int, out *float32, ostride int)
+
+//go:noescape
 func gemmQ4KR4Q8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)
 
 //go:noescape
@@ -177,6 +180,9 @@ func gemmQ6KR4Q8KAVX512x3(w *byte, a *byte, stride int, nb int, out *float32)
 
 //go:noescape
 func gemmQ6KR4Q8KAVX512x8(w *byte, a *byte, stride int, nb int, out *float32, ostride int)
+
+//go:noescape
+func gemmQ6KR4Q8KAVX512x4T(w *byte, a *byte, stride int, nb int, out *float32, ostride int)
 
 //go:noescape
 func gemvQ6KR4Q8KAVX2(w *byte, a *byte, nb int, pf int, out *float32)

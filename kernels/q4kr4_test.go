@@ -97,6 +97,9 @@ func TestGemmQ4KR4MatchesDot(t *testing.T) {
 				if err := checkFewColumns(rp, ar, stride, &got, o.GemmQ4KR4Q8K4x2, GemmQ4KR4Q8K4x2, o.GemmQ4KR4Q8K4x3, GemmQ4KR4Q8K4x3); err != nil {
 					t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
 				}
+				if err := checkTokenMajor4(rp, ar, stride, &got, o.GemmQ4KR4Q8K4x4T, GemmQ4KR4Q8K4x4T); err != nil {
+					t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
+				}
 				const ostride = 7 // token-major output, rows of 7
 				got8, twin8 := make([]float32, 8*ostride), make([]float32, 8*ostride)
 				GemmQ4KR4Q8K4x8(rp, ar, stride, twin8, ostride)
@@ -183,6 +186,9 @@ func TestGemmQ6KR4MatchesDot(t *testing.T) {
 				if err := checkFewColumns(rp, ar, stride, &got, o.GemmQ6KR4Q8K4x2, GemmQ6KR4Q8K4x2, o.GemmQ6KR4Q8K4x3, GemmQ6KR4Q8K4x3); err != nil {
 					t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
 				}
+				if err := checkTokenMajor4(rp, ar, stride, &got, o.GemmQ6KR4Q8K4x4T, GemmQ6KR4Q8K4x4T); err != nil {
+					t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
+				}
 				const ostride = 5
 				got8, twin8 := make([]float32, 8*ostride), make([]float32, 8*ostride)
 				GemmQ6KR4Q8K4x8(rp, ar, stride, twin8, ostride)
@@ -253,6 +259,37 @@ func checkFewColumns[B any](rp []B, a []BlockQ8K, stride int, x4 *[16]float32, k
 		}
 		if err := checkColumns(cols, x4, &got, &twin); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// checkTokenMajor4: the 4-column GEMM stored token-major (kernel k where
+// the table has one, and its twin) writes x4's out[4r+c] at c·ostride+r,
+// bit for bit, and nothing else of out (NaN elsewhere stays NaN; a
+// kernel that added to out would leave NaN where it writes).
+func checkTokenMajor4[B any](rp []B, a []BlockQ8K, stride int, x4 *[16]float32, k, twin func([]B, []BlockQ8K, int, []float32, int)) error {
+	const ostride = 6
+	for name, f := range map[string]func([]B, []BlockQ8K, int, []float32, int){"kernel": k, "twin": twin} {
+		if f == nil {
+			continue
+		}
+		out := make([]float32, 4*ostride)
+		for i := range out {
+			out[i] = float32(math.NaN())
+		}
+		f(rp, a[:3*stride+len(rp)], stride, out, ostride)
+		for i, v := range out {
+			c, r := i/ostride, i%ostride
+			if r >= 4 {
+				if !math.IsNaN(float64(v)) {
+					return fmt.Errorf("token-major %s wrote out[%d] (column %d, row %d of 4)", name, i, c, r)
+				}
+				continue
+			}
+			if v != x4[4*r+c] {
+				return fmt.Errorf("token-major %s: row %d col %d %v, 4-column GEMM %v", name, r, c, v, x4[4*r+c])
+			}
 		}
 	}
 	return nil

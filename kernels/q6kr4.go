@@ -190,6 +190,12 @@ func GemmQ6KR4Q8K4x3(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32)
 	gemmR4Cols(w, a, stride, out, 3, GemvQ6KR4Q8K4x1)
 }
 
+// GemmQ6KR4Q8K4x4T is the Go twin of the 4-column Q6_K kernel stored
+// token-major: out[c·ostride + r].
+func GemmQ6KR4Q8K4x4T(w []BlockQ6KR4, a []BlockQ8K, stride int, out []float32, ostride int) {
+	gemmR4T(w, a, stride, out, ostride, GemmQ6KR4Q8K4x4)
+}
+
 // GemmQ6KR4Q8K4x8 is the Go twin of the 4-row × 8-column Q6_K kernel,
 // stored token-major like GemmQ4KR4Q8K4x8: out[c·ostride + r].
 func GemmQ6KR4Q8K4x8(w []BlockQ6KR4, a []BlockQ8K, stride int, out []float32, ostride int) {

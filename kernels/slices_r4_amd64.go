@@ -162,15 +162,21 @@ func gemmR4xNSlices[B any](k func(w, a *byte, stride, nb int, out *float32), col
 // gemmR4x8Slices wraps a 4-row × 8-column kernel that stores token-major
 // (column c's four rows at out[c·ostride:]).
 func gemmR4x8Slices[B any](k func(w, a *byte, stride, nb int, out *float32, ostride int)) func([]B, []BlockQ8K, int, []float32, int) {
+	return gemmR4TSlices[B](k, 8)
+}
+
+// gemmR4TSlices wraps a 4-row × cols-column kernel that stores
+// token-major (column c's four rows at out[c·ostride:]).
+func gemmR4TSlices[B any](k func(w, a *byte, stride, nb int, out *float32, ostride int), cols int) func([]B, []BlockQ8K, int, []float32, int) {
 	return func(w []B, a []BlockQ8K, stride int, out []float32, ostride int) {
 		if len(w) == 0 {
-			for c := 0; c < 8; c++ {
+			for c := 0; c < cols; c++ {
 				clear(out[c*ostride : c*ostride+4])
 			}
 			return
 		}
-		_ = a[7*stride+len(w)-1] // the kernel reads eight columns
-		_ = out[7*ostride+3]     // and writes four rows of each
+		_ = a[(cols-1)*stride+len(w)-1] // the kernel reads cols columns
+		_ = out[(cols-1)*ostride+3]     // and writes four rows of each
 		k((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0], 4*ostride)
 	}
 }

@@ -87,13 +87,14 @@ type gemmR4 struct {
 	cols   []Register
 	sums   []VecVirtual
 	label  string
-	direct bool // n = 8: results stored token-major (out[c·ostride + r])
+	direct bool // results stored token-major (out[c·ostride + r]): n = 8, and the x4T kernels
 }
 
 // newGemmR4 emits the function header and the setup before the block
-// loop, whose labels start with label.
-func newGemmR4(name, label string, n int) *gemmR4 {
-	k := &gemmR4{label: label, direct: n == 8}
+// loop, whose labels start with label. direct: the results go
+// token-major to out (gemmR4.store), written, not added to.
+func newGemmR4(name, label string, n int, direct bool) *gemmR4 {
+	k := &gemmR4{label: label, direct: direct}
 	if k.direct {
 		TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32, ostride int)")
 	} else {
@@ -218,10 +219,10 @@ func padColumns(n int, accs *[]VecVirtual, accsLen int, ms *[]VecVirtual, cols *
 // broadcasts).
 func gemmQ4KR4Q8KAVX512(n int, splat, transpose Mem, smc r4SMConsts) {
 	if n == 3 || n == 4 {
-		gemmQ4KR4Q8KAVX512Piped(n, splat, smc)
+		gemmQ4KR4Q8KAVX512Piped(n, splat, transpose, smc)
 		return
 	}
-	k := newGemmR4(fmt.Sprintf("gemmQ4KR4Q8KAVX512x%d", n), fmt.Sprintf("r4g%d", n), n)
+	k := newGemmR4(fmt.Sprintf("gemmQ4KR4Q8KAVX512x%d", n), fmt.Sprintf("r4g%d", n), n, n == 8)
 	wp, nb, cols, l := k.wp, k.nb, k.cols, k.label
 	mask := ZMM()
 	broadcastConst(mask, nibbleMask)
@@ -366,8 +367,13 @@ func r4GemmTail(k *gemmR4, n int, acc []VecVirtual, sLo, sHi, mn VecVirtual, spl
 // program order one after the other, the two barely overlapped: in
 // cache the 4-column kernel took the sum of its block loop alone and
 // its block ends alone.
-func gemmQ4KR4Q8KAVX512Piped(n int, splat Mem, smc r4SMConsts) {
-	k := newGemmR4(fmt.Sprintf("gemmQ4KR4Q8KAVX512x%d", n), fmt.Sprintf("r4g%d", n), n)
+func gemmQ4KR4Q8KAVX512Piped(n int, splat, transpose Mem, smc r4SMConsts) {
+	name, label := fmt.Sprintf("gemmQ4KR4Q8KAVX512x%d", n), fmt.Sprintf("r4g%d", n)
+	direct := transpose.Symbol.Name != ""
+	if direct {
+		name, label = name+"T", label+"t"
+	}
+	k := newGemmR4(name, label, n, direct)
 	wp, nb, cols, l := k.wp, k.nb, k.cols, k.label
 	mask := ZMM()
 	broadcastConst(mask, nibbleMask)
@@ -420,7 +426,7 @@ func gemmQ4KR4Q8KAVX512Piped(n int, splat Mem, smc r4SMConsts) {
 	sc2, mn2 := r4ScalesMinsZ(wp, smc)
 	sLo2, sHi2 := r4ChunkScales(sc2)
 	r4GemmTail(k, n, acc, sLo2, sHi2, mn2, splat, func() {})
-	k.store(Mem{})
+	k.store(transpose)
 }
 
 // r4ChunkScales turns the block's scales (sc: lane r holds row r's eight

@@ -237,7 +237,12 @@ const r6AheadCols = 2
 // in L1 the second time), every column meets it with one load and four
 // vpdpbusd. out[4r+c] is bit-identical to DotQ6KQ8K of row r and column c.
 func gemmQ6KR4Q8KAVX512(n int, splat, transpose Mem) {
-	k := newGemmR4(fmt.Sprintf("gemmQ6KR4Q8KAVX512x%d", n), fmt.Sprintf("r6g%d", n), n)
+	name, label := fmt.Sprintf("gemmQ6KR4Q8KAVX512x%d", n), fmt.Sprintf("r6g%d", n)
+	direct := transpose.Symbol.Name != ""
+	if direct && n != 8 {
+		name, label = name+"T", label+"t"
+	}
+	k := newGemmR4(name, label, n, direct)
 	wp, nb, cols, sums, l := k.wp, k.nb, k.cols, k.sums, k.label
 	m4, m30 := r6Masks(true)
 	ahead := blockAheadZ(n <= r6AheadCols, wp, nb, l+"d", r6Qs, r6Size, 12)
@@ -319,6 +324,12 @@ func gemmQ6KR4Q8KAVX512x3(splat Mem) { gemmQ6KR4Q8KAVX512(3, splat, Mem{}) }
 func gemmQ6KR4Q8KAVX512x4(splat Mem) { gemmQ6KR4Q8KAVX512(4, splat, Mem{}) }
 func gemmQ6KR4Q8KAVX512x8(splat, transpose Mem) {
 	gemmQ6KR4Q8KAVX512(8, splat, transpose)
+}
+
+// gemmQ6KR4Q8KAVX512x4T is the 4-column kernel storing token-major, as
+// the 8-column one: out[c·ostride + r], written.
+func gemmQ6KR4Q8KAVX512x4T(splat, transpose Mem) {
+	gemmQ6KR4Q8KAVX512(4, splat, transpose)
 }
 
 // r6DotY adds the four-weight dot products of the unsigned levels w and
