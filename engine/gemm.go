@@ -61,10 +61,17 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 	rows := m.w.Rows
 	tileN := max(4, m.tiles.Tokens)
 	if m.gemmR4 && r0%4 == 0 && r1%4 == 0 {
+		o := m.ops
 		if m.w.Type == gguf.TypeQ4_K {
-			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q4KR4, m.act.q8kR4, m.ops.GemmQ4KR4Q8K4x8, m.ops.GemmQ4KR4Q8K4x4T, m.ops.GemmQ4KR4Q8K4x4, m.ops.GemmQ4KR4Q8K4x2, m.ops.GemmQ4KR4Q8K4x3, m.ops.GemvQ4KR4Q8K4x1)
+			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q4KR4, m.act.q8kR4, r4Kernels[kernels.BlockQ4KR4]{
+				t:    [9]func([]kernels.BlockQ4KR4, []kernels.BlockQ8K, int, []float32, int){2: o.GemmQ4KR4Q8K4x2T, 3: o.GemmQ4KR4Q8K4x3T, 4: o.GemmQ4KR4Q8K4x4T, 8: o.GemmQ4KR4Q8K4x8},
+				x:    [5]func([]kernels.BlockQ4KR4, []kernels.BlockQ8K, int, *[16]float32){2: o.GemmQ4KR4Q8K4x2, 3: o.GemmQ4KR4Q8K4x3, 4: o.GemmQ4KR4Q8K4x4},
+				gemv: o.GemvQ4KR4Q8K4x1})
 		} else {
-			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q6KR4, m.act.q8kR6, m.ops.GemmQ6KR4Q8K4x8, m.ops.GemmQ6KR4Q8K4x4T, m.ops.GemmQ6KR4Q8K4x4, m.ops.GemmQ6KR4Q8K4x2, m.ops.GemmQ6KR4Q8K4x3, m.ops.GemvQ6KR4Q8K4x1)
+			runGEMMR4(m, w, r0, r1, nb, tileN, m.w.Q6KR4, m.act.q8kR6, r4Kernels[kernels.BlockQ6KR4]{
+				t:    [9]func([]kernels.BlockQ6KR4, []kernels.BlockQ8K, int, []float32, int){2: o.GemmQ6KR4Q8K4x2T, 3: o.GemmQ6KR4Q8K4x3T, 4: o.GemmQ6KR4Q8K4x4T, 8: o.GemmQ6KR4Q8K4x8},
+				x:    [5]func([]kernels.BlockQ6KR4, []kernels.BlockQ8K, int, *[16]float32){2: o.GemmQ6KR4Q8K4x2, 3: o.GemmQ6KR4Q8K4x3, 4: o.GemmQ6KR4Q8K4x4},
+				gemv: o.GemvQ6KR4Q8K4x1})
 		}
 		return
 	}
@@ -112,25 +119,32 @@ func (m *matmulTask) runGEMM(w, r0, r1 int) {
 	}
 }
 
+// r4Kernels are the repacked GEMMs runGEMMR4 takes, by column count:
+// t[n] stores token-major (nil where the table has none), x[n] writes
+// 16 results as 4r+c, gemv one column.
+type r4Kernels[B any] struct {
+	t    [9]func([]B, []kernels.BlockQ8K, int, []float32, int)
+	x    [5]func([]B, []kernels.BlockQ8K, int, *[16]float32)
+	gemv func([]B, []kernels.BlockQ8K, *[4]float32)
+}
+
 // runGEMMR4 is runGEMM on repacked rows (Q4_K or Q6_K): four rows
-// against four tokens per kernel call (a group's blocks of a 4096-wide
-// matrix, 9-13 KB, stay in L1 across the token tile); tokens left over
-// (T not a multiple of 4) go through the 2- or 3-column kernel where
-// there is one (gemm2, gemm3), the 4-column one padded, or the repacked
-// GEMV. act is the batch's Q8_K activations in the order the kernels
-// read (actBuf.q8kR4 for Q4_K, q8kR6 for Q6_K).
+// against up to eight tokens per kernel call (a group's blocks of a
+// 4096-wide matrix, 9-13 KB, stay in L1 across the token tile); tokens
+// left over (T not a multiple of 4) go through the 2- or 3-column kernel
+// where there is one, the 4-column one padded, or the repacked GEMV.
+// act is the batch's Q8_K activations in the order the kernels read
+// (actBuf.q8kR4 for Q4_K, q8kR6 for Q6_K).
 //
-// Eight and, where the table has them (gemm4t), four tokens are stored
-// by the kernel straight into the token-major output. Reading the
-// 4-column kernel's 16 results back to scatter them waited on the end
-// of the kernel's last block, the longest dependency chain it has, every
-// call: 6% of a 4-token TinyLlama call in a profile was that loop, and
-// with the kernel storing them a 4-token call cost 15.1-15.3 ms against
-// 16.6-16.7 (1.33x against 1.49x one token; the 7B mock 80.1-84.9 ms
-// against 87.5-88.6), bench --curve 1,4 at 2 threads, alternated.
-func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B, act []kernels.BlockQ8K,
-	gemm8, gemm4t func([]B, []kernels.BlockQ8K, int, []float32, int),
-	gemm, gemm2, gemm3 func([]B, []kernels.BlockQ8K, int, *[16]float32), gemv func([]B, []kernels.BlockQ8K, *[4]float32)) {
+// Where the table has them (k.t), the kernels store their results
+// straight into the token-major output. Reading the 4-column kernel's 16
+// results back to scatter them waited on the end of the kernel's last
+// block, the longest dependency chain it has, every call: 6% of a
+// 4-token TinyLlama call in a profile was that loop, and with the kernel
+// storing them a 4-token call cost 15.1-15.3 ms against 16.6-16.7 (1.33x
+// against 1.49x one token; the 7B mock 80.1-84.9 ms against 87.5-88.6),
+// bench --curve 1,4 at 2 threads, alternated.
+func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B, act []kernels.BlockQ8K, k r4Kernels[B]) {
 	rows := m.w.Rows
 	res, res4 := &m.res[w].r16, &m.res[w].r4
 	for t0 := 0; t0 < m.T; t0 += tileN {
@@ -138,11 +152,8 @@ func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B, act []ker
 		for r := r0; r < r1; r += 4 {
 			g := rp[r/4*nb : (r/4+1)*nb]
 			t := t0
-			for ; gemm8 != nil && t+8 <= t1; t += 8 {
-				gemm8(g, act[t*nb:], nb, m.out[t*rows+r:], rows) // writes token-major
-			}
-			for ; gemm4t != nil && t+4 <= t1; t += 4 {
-				gemm4t(g, act[t*nb:], nb, m.out[t*rows+r:], rows)
+			for ; k.t[8] != nil && t+8 <= t1; t += 8 {
+				k.t[8](g, act[t*nb:], nb, m.out[t*rows+r:], rows)
 			}
 			// Four tokens per call; a last 2-3 (speculative verification
 			// sizes) take the 2- or 3-column kernel, or a 4-column call
@@ -150,14 +161,16 @@ func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B, act []ker
 			// GEMV's memory traffic does).
 			for t+2 <= t1 {
 				n := min(4, t1-t)
-				k, cols := gemm, 4
-				switch {
-				case n == 2 && gemm2 != nil:
-					k, cols = gemm2, 2
-				case n == 3 && gemm3 != nil:
-					k, cols = gemm3, 3
+				if k.t[n] != nil {
+					k.t[n](g, act[t*nb:(t+n)*nb], nb, m.out[t*rows+r:], rows)
+					t += n
+					continue
 				}
-				k(g, act[t*nb:(t+cols)*nb], nb, res)
+				cols := n
+				if k.x[n] == nil {
+					cols = 4
+				}
+				k.x[cols](g, act[t*nb:(t+cols)*nb], nb, res)
 				for i := 0; i < 4; i++ {
 					for c := 0; c < n; c++ {
 						m.out[(t+c)*rows+r+i] = res[4*i+c]
@@ -166,7 +179,7 @@ func runGEMMR4[B any](m *matmulTask, w, r0, r1, nb, tileN int, rp []B, act []ker
 				t += n
 			}
 			for ; t < t1; t++ {
-				gemv(g, act[t*nb:(t+1)*nb], res4)
+				k.gemv(g, act[t*nb:(t+1)*nb], res4)
 				copy(m.out[t*rows+r:t*rows+r+4], res4[:])
 			}
 		}

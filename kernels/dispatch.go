@@ -114,11 +114,12 @@ type Ops struct {
 	GemmQ6KR4Q8K4x3 func(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32)
 	// GemmQ6KR4Q8K4x8 is GemmQ4KR4Q8K4x8 for repacked Q6_K rows.
 	GemmQ6KR4Q8K4x8 func(w []BlockQ6KR4, a []BlockQ8K, stride int, out []float32, ostride int)
-	// GemmQ4KR4Q8K4x4T and GemmQ6KR4Q8K4x4T are the 4-column GEMMs
-	// written token-major as the 8-column ones are (nil where the ISA
-	// has none; the engine then scatters GemmQ4KR4Q8K4x4's out).
-	GemmQ4KR4Q8K4x4T func(w []BlockQ4KR4, a []BlockQ8K, stride int, out []float32, ostride int)
-	GemmQ6KR4Q8K4x4T func(w []BlockQ6KR4, a []BlockQ8K, stride int, out []float32, ostride int)
+	// GemmQ4KR4Q8K4x{2,3,4}T and GemmQ6KR4Q8K4x{2,3,4}T are the 2- to
+	// 4-column GEMMs stored token-major as the 8-column ones are, column
+	// c's four rows at out[c·ostride:] and nothing else of out (nil where
+	// the ISA has none; the engine then scatters the 4r+c ones' out).
+	GemmQ4KR4Q8K4x2T, GemmQ4KR4Q8K4x3T, GemmQ4KR4Q8K4x4T func(w []BlockQ4KR4, a []BlockQ8K, stride int, out []float32, ostride int)
+	GemmQ6KR4Q8K4x2T, GemmQ6KR4Q8K4x3T, GemmQ6KR4Q8K4x4T func(w []BlockQ6KR4, a []BlockQ8K, stride int, out []float32, ostride int)
 	// UnpackQ4K expands a row for GemmQ4KUnpackedQ8K1x4, which multiplies
 	// the unpacked row by four Q8_K columns (equal to DotQ4KQ8K per column).
 	UnpackQ4K             func(blocks []BlockQ4K, u []UnpackedQ4K)

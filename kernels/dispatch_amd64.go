@@ -156,8 +156,12 @@ func avx512Ops(t Tuning) Ops {
 	o.GemmQ4KR4Q8K4x3 = gemmR4xNSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x3, 3, oneCall)
 	o.GemmQ4KR4Q8K4x8 = gemmR4x8Slices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x8)
 	o.GemmQ6KR4Q8K4x8 = gemmR4x8Slices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x8)
-	o.GemmQ4KR4Q8K4x4T = gemmR4TSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x4T, 4)
-	o.GemmQ6KR4Q8K4x4T = gemmR4TSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x4T, 4)
+	o.GemmQ4KR4Q8K4x4T = gemmR4TSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x4T, 4, nil)
+	o.GemmQ6KR4Q8K4x4T = gemmR4TSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x4T, 4, nil)
+	o.GemmQ4KR4Q8K4x2T = gemmR4TSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x2T, 2, calls)
+	o.GemmQ4KR4Q8K4x3T = gemmR4TSlices[BlockQ4KR4](gemmQ4KR4Q8KAVX512x3T, 3, oneCall)
+	o.GemmQ6KR4Q8K4x2T = gemmR4TSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x2T, 2, calls)
+	o.GemmQ6KR4Q8K4x3T = gemmR4TSlices[BlockQ6KR4](gemmQ6KR4Q8KAVX512x3T, 3, calls)
 	o.GemmQ4KUnpackedQ8K1x4 = gemmUnpackedQ4KAVX512x4Slices
 	o.PreferUnpacked = true
 	o.GemmPanelQ8K32x4 = gemmPanelSlices(gemmPanelQ8KAVX512x4s32, gemmPanelQ8KAVX512x4s16, PanelRows)

@@ -149,6 +149,12 @@ func gemmQ4KR4Q8KAVX512x8(w *byte, a *byte, stride int, nb int, out *float32, os
 func gemmQ4KR4Q8KAVX512x4T(w *byte, a *byte, stride int, nb int, out *float32, ostride int)
 
 //go:noescape
+func gemmQ4KR4Q8KAVX512x2T(w *byte, a *byte, stride int, nb int, out *float32, ostride int)
+
+//go:noescape
+func gemmQ4KR4Q8KAVX512x3T(w *byte, a *byte, stride int, nb int, out *float32, ostride int)
+
+//go:noescape
 func gemmQ4KR4Q8KAVX2x4(w *byte, a *byte, stride int, nb int, out *float32)
 
 //go:noescape
@@ -183,6 +189,12 @@ func gemmQ6KR4Q8KAVX512x8(w *byte, a *byte, stride int, nb int, out *float32, os
 
 //go:noescape
 func gemmQ6KR4Q8KAVX512x4T(w *byte, a *byte, stride int, nb int, out *float32, ostride int)
+
+//go:noescape
+func gemmQ6KR4Q8KAVX512x2T(w *byte, a *byte, stride int, nb int, out *float32, ostride int)
+
+//go:noescape
+func gemmQ6KR4Q8KAVX512x3T(w *byte, a *byte, stride int, nb int, out *float32, ostride int)
 
 //go:noescape
 func gemvQ6KR4Q8KAVX2(w *byte, a *byte, nb int, pf int, out *float32)

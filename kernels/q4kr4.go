@@ -208,24 +208,36 @@ func GemmQ4KR4Q8K4x8(w []BlockQ4KR4, a []BlockQ8K, stride int, out []float32, os
 // GemmQ4KR4Q8K4x4T is the Go twin of the 4-column kernel stored
 // token-major like GemmQ4KR4Q8K4x8: out[c·ostride + r].
 func GemmQ4KR4Q8K4x4T(w []BlockQ4KR4, a []BlockQ8K, stride int, out []float32, ostride int) {
-	gemmR4T(w, a, stride, out, ostride, GemmQ4KR4Q8K4x4)
+	gemmR4T(w, a, stride, out, ostride, GemmQ4KR4Q8K4x4, 4)
+}
+
+// GemmQ4KR4Q8K4x2T is the Go twin of the 2-column kernel stored
+// token-major: columns 0 and 1 only.
+func GemmQ4KR4Q8K4x2T(w []BlockQ4KR4, a []BlockQ8K, stride int, out []float32, ostride int) {
+	gemmR4T(w, a, stride, out, ostride, GemmQ4KR4Q8K4x2, 2)
+}
+
+// GemmQ4KR4Q8K4x3T is the Go twin of the 3-column kernel stored
+// token-major.
+func GemmQ4KR4Q8K4x3T(w []BlockQ4KR4, a []BlockQ8K, stride int, out []float32, ostride int) {
+	gemmR4T(w, a, stride, out, ostride, GemmQ4KR4Q8K4x3, 3)
 }
 
 // gemmR4x8 is an 8-column repacked GEMM from two 4×4 ones, stored
 // token-major: out[c·ostride + r].
 func gemmR4x8[B any](w []B, a []BlockQ8K, stride int, out []float32, ostride int, x4 func([]B, []BlockQ8K, int, *[16]float32)) {
 	for g := 0; g < 2; g++ {
-		gemmR4T(w, a[4*g*stride:], stride, out[4*g*ostride:], ostride, x4)
+		gemmR4T(w, a[4*g*stride:], stride, out[4*g*ostride:], ostride, x4, 4)
 	}
 }
 
-// gemmR4T is a 4×4 repacked GEMM (row r of column c at x4's out[4r+c])
-// stored token-major: out[c·ostride + r].
-func gemmR4T[B any](w []B, a []BlockQ8K, stride int, out []float32, ostride int, x4 func([]B, []BlockQ8K, int, *[16]float32)) {
+// gemmR4T is a repacked GEMM of cols ≤ 4 columns (row r of column c at
+// k's out[4r+c]) stored token-major: out[c·ostride + r], c < cols.
+func gemmR4T[B any](w []B, a []BlockQ8K, stride int, out []float32, ostride int, k func([]B, []BlockQ8K, int, *[16]float32), cols int) {
 	var o [16]float32
-	x4(w, a, stride, &o)
+	k(w, a, stride, &o)
 	for r := 0; r < 4; r++ {
-		for c := 0; c < 4; c++ {
+		for c := 0; c < cols; c++ {
 			out[c*ostride+r] = o[4*r+c]
 		}
 	}

@@ -97,7 +97,8 @@ func TestGemmQ4KR4MatchesDot(t *testing.T) {
 				if err := checkFewColumns(rp, ar, stride, &got, o.GemmQ4KR4Q8K4x2, GemmQ4KR4Q8K4x2, o.GemmQ4KR4Q8K4x3, GemmQ4KR4Q8K4x3); err != nil {
 					t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
 				}
-				if err := checkTokenMajor4(rp, ar, stride, &got, o.GemmQ4KR4Q8K4x4T, GemmQ4KR4Q8K4x4T); err != nil {
+				if err := checkTokenMajor(rp, ar, stride, &got, [3]func([]BlockQ4KR4, []BlockQ8K, int, []float32, int){o.GemmQ4KR4Q8K4x2T, o.GemmQ4KR4Q8K4x3T, o.GemmQ4KR4Q8K4x4T},
+					[3]func([]BlockQ4KR4, []BlockQ8K, int, []float32, int){GemmQ4KR4Q8K4x2T, GemmQ4KR4Q8K4x3T, GemmQ4KR4Q8K4x4T}); err != nil {
 					t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
 				}
 				const ostride = 7 // token-major output, rows of 7
@@ -186,7 +187,8 @@ func TestGemmQ6KR4MatchesDot(t *testing.T) {
 				if err := checkFewColumns(rp, ar, stride, &got, o.GemmQ6KR4Q8K4x2, GemmQ6KR4Q8K4x2, o.GemmQ6KR4Q8K4x3, GemmQ6KR4Q8K4x3); err != nil {
 					t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
 				}
-				if err := checkTokenMajor4(rp, ar, stride, &got, o.GemmQ6KR4Q8K4x4T, GemmQ6KR4Q8K4x4T); err != nil {
+				if err := checkTokenMajor(rp, ar, stride, &got, [3]func([]BlockQ6KR4, []BlockQ8K, int, []float32, int){o.GemmQ6KR4Q8K4x2T, o.GemmQ6KR4Q8K4x3T, o.GemmQ6KR4Q8K4x4T},
+					[3]func([]BlockQ6KR4, []BlockQ8K, int, []float32, int){GemmQ6KR4Q8K4x2T, GemmQ6KR4Q8K4x3T, GemmQ6KR4Q8K4x4T}); err != nil {
 					t.Fatalf("nb=%d stride=%d: %v", nb, stride, err)
 				}
 				const ostride = 5
@@ -264,31 +266,35 @@ func checkFewColumns[B any](rp []B, a []BlockQ8K, stride int, x4 *[16]float32, k
 	return nil
 }
 
-// checkTokenMajor4: the 4-column GEMM stored token-major (kernel k where
-// the table has one, and its twin) writes x4's out[4r+c] at c·ostride+r,
-// bit for bit, and nothing else of out (NaN elsewhere stays NaN; a
-// kernel that added to out would leave NaN where it writes).
-func checkTokenMajor4[B any](rp []B, a []BlockQ8K, stride int, x4 *[16]float32, k, twin func([]B, []BlockQ8K, int, []float32, int)) error {
+// checkTokenMajor: the GEMMs of 2, 3 and 4 columns stored token-major
+// (kernels k where the table has them, and twins) write x4's
+// out[4r+c] at c·ostride+r for their columns, bit for bit, and nothing
+// else of out (NaN elsewhere stays NaN; a kernel that added to out
+// without the wrapper's zeroing would leave NaN where it writes).
+func checkTokenMajor[B any](rp []B, a []BlockQ8K, stride int, x4 *[16]float32, k, twin [3]func([]B, []BlockQ8K, int, []float32, int)) error {
 	const ostride = 6
-	for name, f := range map[string]func([]B, []BlockQ8K, int, []float32, int){"kernel": k, "twin": twin} {
-		if f == nil {
-			continue
-		}
-		out := make([]float32, 4*ostride)
-		for i := range out {
-			out[i] = float32(math.NaN())
-		}
-		f(rp, a[:3*stride+len(rp)], stride, out, ostride)
-		for i, v := range out {
-			c, r := i/ostride, i%ostride
-			if r >= 4 {
-				if !math.IsNaN(float64(v)) {
-					return fmt.Errorf("token-major %s wrote out[%d] (column %d, row %d of 4)", name, i, c, r)
-				}
+	for i := range k {
+		cols := 2 + i
+		for name, f := range map[string]func([]B, []BlockQ8K, int, []float32, int){"kernel": k[i], "twin": twin[i]} {
+			if f == nil {
 				continue
 			}
-			if v != x4[4*r+c] {
-				return fmt.Errorf("token-major %s: row %d col %d %v, 4-column GEMM %v", name, r, c, v, x4[4*r+c])
+			out := make([]float32, 5*ostride)
+			for j := range out {
+				out[j] = float32(math.NaN())
+			}
+			f(rp, a[:(cols-1)*stride+len(rp)], stride, out, ostride)
+			for j, v := range out {
+				c, r := j/ostride, j%ostride
+				if r >= 4 || c >= cols {
+					if !math.IsNaN(float64(v)) {
+						return fmt.Errorf("%d columns token-major, %s wrote out[%d] (column %d, row %d)", cols, name, j, c, r)
+					}
+					continue
+				}
+				if v != x4[4*r+c] {
+					return fmt.Errorf("%d columns token-major, %s: row %d col %d %v, 4-column GEMM %v", cols, name, r, c, v, x4[4*r+c])
+				}
 			}
 		}
 	}

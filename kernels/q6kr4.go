@@ -193,7 +193,19 @@ func GemmQ6KR4Q8K4x3(w []BlockQ6KR4, a []BlockQ8K, stride int, out *[16]float32)
 // GemmQ6KR4Q8K4x4T is the Go twin of the 4-column Q6_K kernel stored
 // token-major: out[c·ostride + r].
 func GemmQ6KR4Q8K4x4T(w []BlockQ6KR4, a []BlockQ8K, stride int, out []float32, ostride int) {
-	gemmR4T(w, a, stride, out, ostride, GemmQ6KR4Q8K4x4)
+	gemmR4T(w, a, stride, out, ostride, GemmQ6KR4Q8K4x4, 4)
+}
+
+// GemmQ6KR4Q8K4x2T is the Go twin of the 2-column Q6_K kernel stored
+// token-major.
+func GemmQ6KR4Q8K4x2T(w []BlockQ6KR4, a []BlockQ8K, stride int, out []float32, ostride int) {
+	gemmR4T(w, a, stride, out, ostride, GemmQ6KR4Q8K4x2, 2)
+}
+
+// GemmQ6KR4Q8K4x3T is the Go twin of the 3-column Q6_K kernel stored
+// token-major.
+func GemmQ6KR4Q8K4x3T(w []BlockQ6KR4, a []BlockQ8K, stride int, out []float32, ostride int) {
+	gemmR4T(w, a, stride, out, ostride, GemmQ6KR4Q8K4x3, 3)
 }
 
 // GemmQ6KR4Q8K4x8 is the Go twin of the 4-row × 8-column Q6_K kernel,

@@ -162,21 +162,35 @@ func gemmR4xNSlices[B any](k func(w, a *byte, stride, nb int, out *float32), col
 // gemmR4x8Slices wraps a 4-row × 8-column kernel that stores token-major
 // (column c's four rows at out[c·ostride:]).
 func gemmR4x8Slices[B any](k func(w, a *byte, stride, nb int, out *float32, ostride int)) func([]B, []BlockQ8K, int, []float32, int) {
-	return gemmR4TSlices[B](k, 8)
+	return gemmR4TSlices[B](k, 8, nil)
 }
 
 // gemmR4TSlices wraps a 4-row × cols-column kernel that stores
-// token-major (column c's four rows at out[c·ostride:]).
-func gemmR4TSlices[B any](k func(w, a *byte, stride, nb int, out *float32, ostride int), cols int) func([]B, []BlockQ8K, int, []float32, int) {
+// token-major (column c's four rows at out[c·ostride:]). With calls nil
+// the kernel writes out in one call (4 and 8 columns); otherwise it adds
+// to out, zeroed here, and the row group is multiplied in calls(nb)
+// calls (2 and 3 columns, as gemmR4xNSlices).
+func gemmR4TSlices[B any](k func(w, a *byte, stride, nb int, out *float32, ostride int), cols int, calls func(nb int) int) func([]B, []BlockQ8K, int, []float32, int) {
 	return func(w []B, a []BlockQ8K, stride int, out []float32, ostride int) {
-		if len(w) == 0 {
+		nb := len(w)
+		_ = out[(cols-1)*ostride+3] // the kernel writes four rows of each column
+		if nb == 0 || calls != nil {
 			for c := 0; c < cols; c++ {
 				clear(out[c*ostride : c*ostride+4])
 			}
+		}
+		if nb == 0 {
 			return
 		}
-		_ = a[(cols-1)*stride+len(w)-1] // the kernel reads cols columns
-		_ = out[(cols-1)*ostride+3]     // and writes four rows of each
-		k((*byte)(unsafe.Pointer(&w[0])), (*byte)(unsafe.Pointer(&a[0])), stride*BlockQ8KSize, len(w), &out[0], 4*ostride)
+		_ = a[(cols-1)*stride+nb-1] // the kernel reads cols columns
+		n := 1
+		if calls != nil {
+			n = calls(nb)
+		}
+		for i, b0 := 0, 0; i < n; i++ {
+			b1 := (i + 1) * nb / n
+			k((*byte)(unsafe.Pointer(&w[b0])), (*byte)(unsafe.Pointer(&a[b0])), stride*BlockQ8KSize, b1-b0, &out[0], 4*ostride)
+			b0 = b1
+		}
 	}
 }

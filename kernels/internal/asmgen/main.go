@@ -91,7 +91,9 @@ func main() {
 	gemmQ4KR4Q8KAVX512x3(splat, smc)
 	transposeTab := r4Transpose()
 	gemmQ4KR4Q8KAVX512x8(splat, transposeTab, smc)
-	gemmQ4KR4Q8KAVX512(4, splat, transposeTab, smc) // x4T: token-major
+	for _, n := range []int{4, 2, 3} { // x4T, x2T, x3T: token-major
+		gemmQ4KR4Q8KAVX512(n, splat, transposeTab, smc)
+	}
 	for _, n := range []int{4, 2, 3} {
 		gemmQ4KR4Q8KAVX2(n, smc, false)
 		gemmQ4KR4Q8KAVX2(n, smc, true)
@@ -102,7 +104,7 @@ func main() {
 	gemmQ6KR4Q8KAVX512x2(r6splat)
 	gemmQ6KR4Q8KAVX512x3(r6splat)
 	gemmQ6KR4Q8KAVX512x8(r6splat, transposeTab)
-	gemmQ6KR4Q8KAVX512x4T(r6splat, transposeTab)
+	gemmQ6KR4Q8KAVX512xNT(r6splat, transposeTab)
 	gemvQ6KR4Q8KAVX2(false)
 	gemvQ6KR4Q8KAVX2(true)
 	for _, n := range []int{4, 2, 3} {

@@ -87,14 +87,18 @@ type gemmR4 struct {
 	cols   []Register
 	sums   []VecVirtual
 	label  string
-	direct bool // results stored token-major (out[c·ostride + r]): n = 8, and the x4T kernels
+	direct bool // results stored token-major (out[c·ostride + r])
+	n      int  // columns
 }
 
 // newGemmR4 emits the function header and the setup before the block
-// loop, whose labels start with label. direct: the results go
-// token-major to out (gemmR4.store), written, not added to.
-func newGemmR4(name, label string, n int, direct bool) *gemmR4 {
-	k := &gemmR4{label: label, direct: direct}
+// loop, whose labels start with label. With a transpose index (Mem with
+// a symbol: r4Transpose) the results go token-major to out
+// (gemmR4.store): written by the kernels of 4 and 8 columns, which take
+// a row group in one call; added to by those of 2 and 3, which split it
+// into calls as the GEMVs do (out[c·ostride:] holds the sums so far).
+func newGemmR4(name, label string, n int, transpose Mem) *gemmR4 {
+	k := &gemmR4{label: label, direct: transpose.Symbol.Name != "", n: n}
 	if k.direct {
 		TEXT(name, NOSPLIT, "func(w, a *byte, stride, nb int, out *float32, ostride int)")
 	} else {
@@ -111,8 +115,25 @@ func newGemmR4(name, label string, n int, direct bool) *gemmR4 {
 		LEAQ(Mem{Base: k.cols[c-1], Index: stride, Scale: 1}, p)
 		k.cols = append(k.cols, p)
 	}
-	if k.direct {
+	if k.direct && n >= 4 {
 		k.sums = zeroedZ((n + 3) / 4)
+		return k
+	}
+	if k.direct {
+		// Column c's four rows from out + c·ostride into lane c, then
+		// the 4r+c order the sums keep (the transpose is its own inverse).
+		op, ost := Load(Param("out"), GP64()), Load(Param("ostride"), GP64())
+		s, idx := ZMM(), ZMM()
+		zeroIdiom(s)
+		for c := 0; c < n; c++ {
+			if c > 0 {
+				ADDQ(ost, op)
+			}
+			VINSERTF32X4(U8(c), Mem{Base: op}, s, s)
+		}
+		VMOVDQU64(transpose, idx)
+		VPERMPS(s, idx, s)
+		k.sums = []VecVirtual{s}
 		return k
 	}
 	// Up to four columns the kernel adds to out (16 floats, 4r+c; the
@@ -153,7 +174,7 @@ func (k *gemmR4) store(transpose Mem) {
 	VMOVDQU64(transpose, idx)
 	for g := range k.sums {
 		VPERMPS(k.sums[g], idx, k.sums[g])
-		for c := 0; c < 4; c++ {
+		for c := 0; c < min(4, k.n-4*g); c++ { // the columns there are
 			VEXTRACTF32X4(Imm(uint64(c)), k.sums[g], Mem{Base: op})
 			ADDQ(ost, op)
 		}
@@ -222,7 +243,11 @@ func gemmQ4KR4Q8KAVX512(n int, splat, transpose Mem, smc r4SMConsts) {
 		gemmQ4KR4Q8KAVX512Piped(n, splat, transpose, smc)
 		return
 	}
-	k := newGemmR4(fmt.Sprintf("gemmQ4KR4Q8KAVX512x%d", n), fmt.Sprintf("r4g%d", n), n, n == 8)
+	name, label := fmt.Sprintf("gemmQ4KR4Q8KAVX512x%d", n), fmt.Sprintf("r4g%d", n)
+	if transpose.Symbol.Name != "" && n != 8 {
+		name, label = name+"T", label+"t"
+	}
+	k := newGemmR4(name, label, n, transpose)
 	wp, nb, cols, l := k.wp, k.nb, k.cols, k.label
 	mask := ZMM()
 	broadcastConst(mask, nibbleMask)
@@ -369,11 +394,10 @@ func r4GemmTail(k *gemmR4, n int, acc []VecVirtual, sLo, sHi, mn VecVirtual, spl
 // its block ends alone.
 func gemmQ4KR4Q8KAVX512Piped(n int, splat, transpose Mem, smc r4SMConsts) {
 	name, label := fmt.Sprintf("gemmQ4KR4Q8KAVX512x%d", n), fmt.Sprintf("r4g%d", n)
-	direct := transpose.Symbol.Name != ""
-	if direct {
+	if transpose.Symbol.Name != "" {
 		name, label = name+"T", label+"t"
 	}
-	k := newGemmR4(name, label, n, direct)
+	k := newGemmR4(name, label, n, transpose)
 	wp, nb, cols, l := k.wp, k.nb, k.cols, k.label
 	mask := ZMM()
 	broadcastConst(mask, nibbleMask)

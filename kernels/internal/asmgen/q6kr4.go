@@ -238,11 +238,10 @@ const r6AheadCols = 2
 // vpdpbusd. out[4r+c] is bit-identical to DotQ6KQ8K of row r and column c.
 func gemmQ6KR4Q8KAVX512(n int, splat, transpose Mem) {
 	name, label := fmt.Sprintf("gemmQ6KR4Q8KAVX512x%d", n), fmt.Sprintf("r6g%d", n)
-	direct := transpose.Symbol.Name != ""
-	if direct && n != 8 {
+	if transpose.Symbol.Name != "" && n != 8 {
 		name, label = name+"T", label+"t"
 	}
-	k := newGemmR4(name, label, n, direct)
+	k := newGemmR4(name, label, n, transpose)
 	wp, nb, cols, sums, l := k.wp, k.nb, k.cols, k.sums, k.label
 	m4, m30 := r6Masks(true)
 	ahead := blockAheadZ(n <= r6AheadCols, wp, nb, l+"d", r6Qs, r6Size, 12)
@@ -326,10 +325,12 @@ func gemmQ6KR4Q8KAVX512x8(splat, transpose Mem) {
 	gemmQ6KR4Q8KAVX512(8, splat, transpose)
 }
 
-// gemmQ6KR4Q8KAVX512x4T is the 4-column kernel storing token-major, as
-// the 8-column one: out[c·ostride + r], written.
-func gemmQ6KR4Q8KAVX512x4T(splat, transpose Mem) {
-	gemmQ6KR4Q8KAVX512(4, splat, transpose)
+// gemmQ6KR4Q8KAVX512xNT are the 2-, 3- and 4-column kernels storing
+// token-major, as the 8-column one: out[c·ostride + r] (newGemmR4).
+func gemmQ6KR4Q8KAVX512xNT(splat, transpose Mem) {
+	for _, n := range []int{4, 2, 3} {
+		gemmQ6KR4Q8KAVX512(n, splat, transpose)
+	}
 }
 
 // r6DotY adds the four-weight dot products of the unsigned levels w and
