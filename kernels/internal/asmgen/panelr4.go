@@ -155,38 +155,14 @@ func (k *panelR4) groupLoop(label string) {
 	Label(label)
 }
 
-// quads widens the weights of the eight groups into the panel's quads,
-// sixteen rows at a time. split(m, j) returns, for the group whose
-// block m addresses (m(disp): the block's byte disp), the 32 weights of
-// sub-block j per row as bytes: 4 rows × 16 bytes, low nibbles' weights
-// (32j+i) in lo, high (32j+16+i) in hi. A vpermd makes each 128-bit
-// lane a quad of the group's 4 rows, and a 4×4 transpose of lanes over
-// four groups (eight vshufi64x2) makes each register one quad of 16
-// rows: one 64-byte store where 16-byte pieces took four (the builder
-// then ran at 1.75x the GGUF-row one's time, shuffle- and store-bound).
-func (k *panelR4) quads(split func(m func(disp int) Mem, j int) (lo, hi VecVirtual)) {
-	k.halves(func(half int, group func(g int) func(disp int) Mem) {
-		for j := 0; j < 8; j++ {
-			var lo, hi [4]VecVirtual
-			for g := 0; g < 4; g++ {
-				lo[g], hi[g] = split(group(g), j)
-				VPERMD(lo[g], k.perm, lo[g]) // lane q: quad q's 4 rows
-				VPERMD(hi[g], k.perm, hi[g])
-			}
-			for kind, v := range [][4]VecVirtual{lo, hi} {
-				for q, x := range transposeLanes4(v) {
-					VMOVDQU64(x, Mem{Base: k.dst, Disp: 128*(8*j+4*kind+q) + 64*half})
-				}
-			}
-		}
-	})
-}
-
-// chunkQuads is quads for Q4_K's chunk layout: chunk(m, i) returns, for
+// chunkQuads widens the weights of Q4_K's chunk layout into the panel's
+// quads, sixteen rows at a time: chunk(m, i) returns, for
 // the group whose block m addresses, quads 8k+i (v[0], k = 0..3) and
-// 8(k+4)+i (v[1]) of its four rows, lane k a quad, dword r row r. The
-// same 4×4 transpose of lanes over four groups makes each register one
-// quad of 16 rows.
+// 8(k+4)+i (v[1]) of its four rows, lane k a quad, dword r row r. A
+// 4×4 transpose of lanes over four groups (eight vshufi64x2) makes each
+// register one quad of 16 rows: one 64-byte store where 16-byte pieces
+// took four (the builder then ran at 1.75x the GGUF-row one's time,
+// shuffle- and store-bound).
 func (k *panelR4) chunkQuads(chunk func(m func(disp int) Mem, i int) [2]VecVirtual) {
 	k.halves(func(half int, group func(g int) func(disp int) Mem) {
 		for i := 0; i < 8; i++ {
@@ -204,7 +180,7 @@ func (k *panelR4) chunkQuads(chunk func(m func(disp int) Mem, i int) [2]VecVirtu
 	})
 }
 
-// q6Chunks is quads for Q6_K's chunk layout: chunk(m, i) returns, for
+// q6Chunks is chunkQuads for Q6_K's chunk layout: chunk(m, i) returns, for
 // the group whose block m addresses, its four rows' levels of chunk i
 // (dword k of row r: quad 4k+i). An in-lane 4×4 transpose makes lane L
 // of register j quad 4(4L+j)+i of the four rows, and the 4×4 transpose
