@@ -355,6 +355,11 @@ func TestRepackKeepsParsedModel(t *testing.T) {
 // fixtures: as close to llama.cpp as llama.cpp's two CPU paths are to
 // each other.
 func TestQ4KMWithinLlamaCppsOwnSpread(t *testing.T) {
+	if o := kernels.Active(); o.FloatQ4K {
+		// ASDSL_ISA=avx2-float, never chosen by default: its float
+		// activations are not llama.cpp's Q8_K ones.
+		t.Skipf("the %s table's float Q4_K kernel does not quantize activations as llama.cpp does", o.ISA)
+	}
 	for _, model := range []string{"llama-Q4_K_M", "phi3-Q4_K_M"} {
 		stem := model + ".p64"
 		m, err := Load(testutil.Golden(t, model+".gguf"))

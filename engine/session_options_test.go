@@ -27,6 +27,11 @@ func TestSessionsWithOwnSettingsSideBySide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if best.FloatQ4K {
+		// ASDSL_ISA=avx2-float: the seed's float Q4_K kernel rounds
+		// differently from the integer dots by design.
+		t.Skipf("the %s table's float Q4_K kernel is not bit-identical to the generic one", best.ISA)
+	}
 	if best.Prefetch != 1024 || generic.ISA != "generic" {
 		t.Fatalf("Select: %s prefetch %d, %s", best.ISA, best.Prefetch, generic.ISA)
 	}
