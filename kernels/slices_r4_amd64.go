@@ -147,15 +147,23 @@ func gemmR4xNSlices[B any](k func(w, a *byte, stride, nb int, out *float32), col
 			return
 		}
 		_ = a[(cols-1)*stride+nb-1] // the kernel reads cols columns
-		n := 1
-		if calls != nil {
-			n = calls(nb)
-		}
-		for i, b0 := 0, 0; i < n; i++ {
-			b1 := (i + 1) * nb / n
+		eachCall(nb, calls, func(b0, b1 int) {
 			k((*byte)(unsafe.Pointer(&w[b0])), (*byte)(unsafe.Pointer(&a[b0])), stride*BlockQ8KSize, b1-b0, &out[0])
-			b0 = b1
-		}
+		})
+	}
+}
+
+// eachCall runs call over the pieces [b0, b1) a GEMM wrapper splits nb
+// blocks into: calls(nb) near-equal ones, one with calls nil.
+func eachCall(nb int, calls func(nb int) int, call func(b0, b1 int)) {
+	n := 1
+	if calls != nil {
+		n = calls(nb)
+	}
+	for i, b0 := 0, 0; i < n; i++ {
+		b1 := (i + 1) * nb / n
+		call(b0, b1)
+		b0 = b1
 	}
 }
 
@@ -183,14 +191,8 @@ func gemmR4TSlices[B any](k func(w, a *byte, stride, nb int, out *float32, ostri
 			return
 		}
 		_ = a[(cols-1)*stride+nb-1] // the kernel reads cols columns
-		n := 1
-		if calls != nil {
-			n = calls(nb)
-		}
-		for i, b0 := 0, 0; i < n; i++ {
-			b1 := (i + 1) * nb / n
+		eachCall(nb, calls, func(b0, b1 int) {
 			k((*byte)(unsafe.Pointer(&w[b0])), (*byte)(unsafe.Pointer(&a[b0])), stride*BlockQ8KSize, b1-b0, &out[0], 4*ostride)
-			b0 = b1
-		}
+		})
 	}
 }
