@@ -5,17 +5,17 @@ import (
 	"testing"
 
 	"asdsl-bench/engine/gguf"
-	"asdsl-bench/kernels"
 )
 
 // MulEachBatch gives every token column exactly the GEMV's product of
 // that column (the repacked GEMMs and the GEMVs are bit-identical to the
 // same dot products), for every batch width the GEMMs take, on odd row
-// counts, through three matrices (Q4_K twice, Q5_K) in one hand-over.
+// counts, through Q4_K and Q6_K matrices (repacked) and a Q5_K one.
 func TestMulEachBatchMatchesMul(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	// Q4_K (repacked) and Q5_K (dots; the 4-column GEMM from 4 tokens).
-	ws := []*Matrix{randMatrix(r, 36, 512), randMatrix(r, 44, 768), randQ5KMatrix(r, 37, 768)}
+	// Q4_K and Q6_K (repacked) and Q5_K (dots; the 4-column GEMM from 4
+	// tokens).
+	ws := []*Matrix{randMatrix(r, 36, 512), randMatrix(r, 44, 768), randMatrixOf(r, gguf.TypeQ6_K, 40, 768), randMatrixOf(r, gguf.TypeQ5_K, 37, 768)}
 	g, err := NewGEMV(2)
 	if err != nil {
 		t.Fatal(err)
@@ -55,19 +55,4 @@ func TestMulEachBatchMatchesMul(t *testing.T) {
 	if err := g.MulEachBatch(nil, ws[:1], nil, 0); err == nil {
 		t.Error("a batch of 0 tokens was accepted")
 	}
-}
-
-// randQ5KMatrix is a Q5_K matrix of random blocks with sane fp16 scales.
-func randQ5KMatrix(r *rand.Rand, rows, cols int) *Matrix {
-	nb := cols / kernels.QK_K
-	data := make([]byte, rows*nb*kernels.BlockQ5KSize)
-	for i := range data {
-		data[i] = byte(r.IntN(256))
-	}
-	blocks := kernels.AsQ5K(data)
-	for i := range blocks {
-		blocks[i].D = kernels.F32ToFP16(r.Float32() * 0.01)
-		blocks[i].Dmin = kernels.F32ToFP16(r.Float32() * 0.01)
-	}
-	return &Matrix{Name: "q5k", Type: gguf.TypeQ5_K, Rows: rows, Cols: cols, RowBytes: nb * kernels.BlockQ5KSize, Data: data}
 }

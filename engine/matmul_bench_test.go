@@ -48,17 +48,38 @@ func BenchmarkPromptMatmul(b *testing.B) {
 // randMatrix is a Q4_K matrix of random blocks, repacked as a loaded
 // model's is.
 func randMatrix(r *rand.Rand, rows, cols int) *Matrix {
+	return randMatrixOf(r, gguf.TypeQ4_K, rows, cols)
+}
+
+// randMatrixOf is a Q4_K, Q5_K or Q6_K matrix of random blocks with sane
+// fp16 scales, repacked as a loaded model's is where the type has a
+// repacked layout and the rows come in fours.
+func randMatrixOf(r *rand.Rand, t gguf.GGMLType, rows, cols int) *Matrix {
 	nb := cols / kernels.QK_K
-	data := make([]byte, rows*nb*kernels.BlockQ4KSize)
+	size := int(t.TypeSize())
+	data := make([]byte, rows*nb*size)
 	for i := range data {
 		data[i] = byte(r.IntN(256))
 	}
-	blocks := kernels.AsQ4K(data)
-	for i := range blocks { // sane fp16 scales
-		blocks[i].D = kernels.F32ToFP16(r.Float32() * 0.01)
-		blocks[i].Dmin = kernels.F32ToFP16(r.Float32() * 0.01)
+	scale := func() uint16 { return kernels.F32ToFP16(r.Float32() * 0.01) }
+	switch t {
+	case gguf.TypeQ4_K:
+		bs := kernels.AsQ4K(data)
+		for i := range bs {
+			bs[i].D, bs[i].Dmin = scale(), scale()
+		}
+	case gguf.TypeQ5_K:
+		bs := kernels.AsQ5K(data)
+		for i := range bs {
+			bs[i].D, bs[i].Dmin = scale(), scale()
+		}
+	case gguf.TypeQ6_K:
+		bs := kernels.AsQ6K(data)
+		for i := range bs {
+			bs[i].D = scale()
+		}
 	}
-	m := &Matrix{Name: "bench", Type: gguf.TypeQ4_K, Rows: rows, Cols: cols, RowBytes: nb * kernels.BlockQ4KSize, Data: data}
+	m := &Matrix{Name: t.String(), Type: t, Rows: rows, Cols: cols, RowBytes: nb * size, Data: data}
 	m.RepackR4()
 	return m
 }
